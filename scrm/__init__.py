@@ -1,0 +1,1 @@
+"""The ``scrm`` command line: local infrastructure, running services, the demo and generated docs."""

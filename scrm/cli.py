@@ -1,0 +1,145 @@
+"""``scrm``: the platform's command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from scrm.processes import PROCESSES
+from shared.localinfra import InfraError, InfraStatus, LocalInfrastructure, parse_host_port
+from shared.settings import ServiceSettings, SettingsError, load_settings
+
+app = typer.Typer(help="SCRM growth platform: local infrastructure, services, demo.", no_args_is_help=True)
+infra_app = typer.Typer(
+    help="Local Kafka- and MongoDB-protocol servers (development and tests).", no_args_is_help=True
+)
+docs_app = typer.Typer(help="Documentation generated from code.", no_args_is_help=True)
+app.add_typer(infra_app, name="infra")
+app.add_typer(docs_app, name="docs")
+
+console = Console()
+err_console = Console(stderr=True)
+
+STATE_DIR = Path(".scrm")
+
+
+def _infra() -> LocalInfrastructure:
+    try:
+        settings = load_settings(ServiceSettings)
+    except SettingsError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    return LocalInfrastructure(
+        STATE_DIR / "infra",
+        kafka=parse_host_port(settings.kafka_bootstrap_servers, 9092),
+        mongodb=parse_host_port(settings.mongodb_url.get_secret_value(), 27017),
+    )
+
+
+def _print_status(status: InfraStatus) -> None:
+    table = Table(title="local infrastructure")
+    for column in ("server", "url", "pid", "state", "log"):
+        table.add_column(column)
+    for server in status.servers():
+        state = "[green]answering[/green]" if server.answering else "[red]down[/red]"
+        if server.answering and not server.running:
+            state += " (not started by scrm)"
+        table.add_row(server.name, server.url, str(server.pid or "-"), state, server.log)
+    console.print(table)
+
+
+@infra_app.command("up")
+def infra_up() -> None:
+    """Start Tansu and SecantusDB in the background (no-op for what already answers)."""
+    infra = _infra()
+    try:
+        with console.status("starting local infrastructure..."):
+            status = infra.up()
+    except InfraError as exc:
+        err_console.print(f"[red]infra up failed:[/red] {exc}")
+        raise typer.Exit(1) from None
+    _print_status(status)
+    console.print(f"KAFKA_BOOTSTRAP_SERVERS={status.kafka.url}\nMONGODB_URL={status.mongodb.url}")
+
+
+@infra_app.command("down")
+def infra_down() -> None:
+    """Stop the servers `scrm infra up` started (by PID), nothing else."""
+    stopped = _infra().down()
+    console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing to stop")
+
+
+@infra_app.command("status")
+def infra_status() -> None:
+    """Show whether the servers answer, and which ones scrm started."""
+    status = _infra().status()
+    _print_status(status)
+    if not status.healthy:
+        raise typer.Exit(1)
+
+
+@app.command("run")
+def run(
+    service: Annotated[str, typer.Argument(help=f"one of: {', '.join(PROCESSES)}")],
+    port: Annotated[int | None, typer.Option(help="HTTP port (health port for workers)")] = None,
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+) -> None:
+    """Run one service process in the foreground."""
+    spec = PROCESSES.get(service)
+    if spec is None:
+        err_console.print(f"[red]unknown service {service!r}[/red]; choose from {', '.join(PROCESSES)}")
+        raise typer.Exit(2)
+    try:
+        spec.run(host, port if port is not None else spec.default_port)
+    except SettingsError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+@app.command("services")
+def services() -> None:
+    """List the processes `scrm run` can start."""
+    table = Table(title="services")
+    for column in ("name", "kind", "default port", "what"):
+        table.add_column(column)
+    for spec in PROCESSES.values():
+        table.add_row(spec.name, spec.kind, str(spec.default_port), spec.description)
+    console.print(table)
+
+
+@app.command("demo")
+def demo(
+    json_output: Annotated[
+        bool, typer.Option("--json", help="print one JSON object of counts as the last line")
+    ] = False,
+    members: Annotated[int, typer.Option(min=1, max=10_000, help="how many members follow")] = 20,
+) -> None:
+    """Bring up infrastructure and every service, drive a scenario, print a summary, stop it all."""
+    from scrm.demo import run_demo
+
+    ok = run_demo(console, STATE_DIR / "demo", members=members, json_output=json_output)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@docs_app.command("events")
+def docs_events(
+    output: Annotated[Path | None, typer.Option(help="write here instead of printing")] = None,
+) -> None:
+    """Render docs/events.md from the topic registry and event catalog."""
+    from scrm.docs import render_events
+
+    text = render_events()
+    if output is None:
+        console.print(text, markup=False, highlight=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,71 @@
+"""Every process the platform runs, by name: what ``scrm run <name>`` starts.
+
+A new service adds its entries here; nothing else in the CLI changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import uvicorn
+from fastapi import FastAPI
+
+from shared.observability import configure_logging
+from shared.settings import ServiceSettings
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    kind: Literal["http", "worker"]
+    default_port: int
+    description: str
+    run: Callable[[str, int], None]
+
+
+def _serve(settings: ServiceSettings, app: FastAPI, host: str, port: int) -> None:
+    # log_config=None keeps the logging configure_logging set up; access lines are metrics' job.
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
+
+
+def _gateway(host: str, port: int) -> None:
+    from services.gateway.entrypoints.http import create_app
+    from services.gateway.settings import GatewaySettings
+    from shared.settings import load_settings
+
+    settings = load_settings(GatewaySettings)
+    configure_logging(settings)
+    _serve(settings, create_app(settings), host, port)
+
+
+def _members_api(host: str, port: int) -> None:
+    from services.members.entrypoints.http import create_app
+    from services.members.settings import MembersSettings
+    from shared.settings import load_settings
+
+    settings = load_settings(MembersSettings)
+    configure_logging(settings)
+    _serve(settings, create_app(settings), host, port)
+
+
+def _members_worker(host: str, port: int) -> None:
+    from services.members.entrypoints.consumer import create_worker
+    from services.members.settings import MembersSettings
+    from shared.messaging import run_worker
+    from shared.settings import load_settings
+
+    settings = load_settings(MembersSettings)
+    configure_logging(settings)
+    run_worker(create_worker(settings, health_host=host, health_port=port), loglevel=settings.log_level)
+
+
+PROCESSES: dict[str, ProcessSpec] = {
+    spec.name: spec
+    for spec in (
+        ProcessSpec("gateway", "http", 8000, "WeChat webhook gateway (HTTP → Kafka)", _gateway),
+        ProcessSpec("members-api", "http", 8001, "Members read API", _members_api),
+        ProcessSpec("members-worker", "worker", 8101, "Members consumer (Kafka → MongoDB)", _members_worker),
+    )
+}

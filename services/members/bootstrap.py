@@ -1,0 +1,62 @@
+"""The members service's composition root, shared by its HTTP API, its worker and the tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from services.members.adapters.repository import INDEXES
+from services.members.adapters.unit_of_work import MongoMembersUnitOfWork, UnitOfWork
+from services.members.adapters.views import MemberViews
+from services.members.service_layer import handlers
+from services.members.settings import MembersSettings
+from shared.contracts import MemberFollowed, MemberUnfollowed
+from shared.events import Envelope, Message
+from shared.storage import PROCESSED_EVENTS_INDEXES, close_client, create_client, ensure_indexes, ping
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+@dataclass(frozen=True)
+class Members:
+    settings: MembersSettings
+    uow: UnitOfWorkFactory
+    views: MemberViews | None
+    ready: Callable[[], Awaitable[None]]
+
+    async def handle(self, envelope: Envelope, message: Message) -> None:
+        """Route one decoded event to its handler; events this service does not need are ignored."""
+        if isinstance(message, MemberFollowed):
+            await handlers.record_follow(envelope, message, self.uow())
+        elif isinstance(message, MemberUnfollowed):
+            await handlers.record_unfollow(envelope, message, self.uow())
+
+
+async def _always_ready() -> None:
+    return None
+
+
+@asynccontextmanager
+async def bootstrap(
+    settings: MembersSettings, *, uow: UnitOfWorkFactory | None = None
+) -> AsyncIterator[Members]:
+    """Real MongoDB adapters, or the caller's unit-of-work fake (unit tests: no views then)."""
+    if uow is not None:
+        yield Members(settings, uow, views=None, ready=_always_ready)
+        return
+    client = create_client(settings)
+    try:
+        database = client[settings.mongodb_database]
+        await ensure_indexes(database, (*INDEXES, *PROCESSED_EVENTS_INDEXES))
+
+        def mongo_uow() -> UnitOfWork:
+            return MongoMembersUnitOfWork(client, settings.mongodb_database)
+
+        async def ready() -> Any:
+            await ping(client)
+
+        yield Members(settings, mongo_uow, views=MemberViews(database), ready=ready)
+    finally:
+        await close_client(client)

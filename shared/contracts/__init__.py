@@ -1,0 +1,20 @@
+"""This platform's topics and message types: the single registry.
+
+Adding a topic or a message type happens here and nowhere else; ``scrm docs events`` regenerates
+``docs/events.md`` from :data:`TOPICS` and :data:`CATALOG`, and start-up creates :data:`TOPICS`.
+"""
+
+from shared.contracts._registry import CATALOG, DEADLETTER, TOPICS, WECHAT_PUSHES
+from shared.contracts.platform import MessageDeadLettered
+from shared.contracts.wechat import MemberFollowed, MemberUnfollowed, PushReceived
+
+__all__ = [
+    "CATALOG",
+    "DEADLETTER",
+    "TOPICS",
+    "WECHAT_PUSHES",
+    "MemberFollowed",
+    "MemberUnfollowed",
+    "MessageDeadLettered",
+    "PushReceived",
+]

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from shared.contracts.platform import MessageDeadLettered
+from shared.contracts.wechat import MemberFollowed, MemberUnfollowed, PushReceived
+from shared.events import EventCatalog, Topic, TopicRegistry
+
+WECHAT_PUSHES = Topic(
+    name="wechat.pushes",
+    partitions=8,
+    retention=timedelta(days=7),
+    key="openid",
+    messages=(MemberFollowed, MemberUnfollowed, PushReceived),
+    description=(
+        "Every webhook push from the Official Account, normalized. Keyed by openid so one member's "
+        "pushes stay in order."
+    ),
+)
+
+DEADLETTER = Topic(
+    name="platform.deadletter",
+    partitions=1,
+    retention=timedelta(days=30),
+    key="the original message's key",
+    messages=(MessageDeadLettered,),
+    description="Messages a consumer gave up on after bounded retries, with the reason.",
+)
+
+TOPICS = TopicRegistry([WECHAT_PUSHES, DEADLETTER])
+
+CATALOG = EventCatalog(
+    [message for topic in TOPICS for message in topic.messages],
+    upcasters=[],
+)

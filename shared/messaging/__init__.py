@@ -1,0 +1,43 @@
+"""Kafka for every service: one way to produce, one way to consume.
+
+- :class:`KafkaEventPublisher` (aiokafka, ``acks=all``) is how HTTP services publish; it implements the
+  :class:`EventPublisher` port that unit tests fake.
+- :func:`create_worker_app` builds a faust app bound to the topic registry; services pass
+  :class:`Subscription` handlers and never write a consumer loop. The runner decodes and upcasts each
+  envelope, retries failures with backoff, and dead-letters what still fails, with the reason.
+- :func:`ensure_topics` creates every registered topic explicitly at start-up.
+
+Delivery is at least once: offsets are committed only after a handler returns, so handlers make
+their effects idempotent (see :class:`shared.storage.MongoUnitOfWork`).
+"""
+
+from shared.messaging._admin import ensure_topics
+from shared.messaging._dispatch import Delivery, Outcome, dispatch
+from shared.messaging._exceptions import (
+    MessagingError,
+    PermanentHandlerError,
+    PublishFailed,
+    TopicMismatch,
+)
+from shared.messaging._publisher import EventPublisher, KafkaEventPublisher
+from shared.messaging._retry import RetryPolicy
+from shared.messaging._worker import FaustPublisher, Subscription, WorkerApp, create_worker_app, run_worker
+
+__all__ = [
+    "Delivery",
+    "EventPublisher",
+    "FaustPublisher",
+    "KafkaEventPublisher",
+    "MessagingError",
+    "Outcome",
+    "PermanentHandlerError",
+    "PublishFailed",
+    "RetryPolicy",
+    "Subscription",
+    "TopicMismatch",
+    "WorkerApp",
+    "create_worker_app",
+    "dispatch",
+    "ensure_topics",
+    "run_worker",
+]

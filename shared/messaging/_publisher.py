@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from shared.events import Envelope, Topic
+from shared.messaging._exceptions import PublishFailed, TopicMismatch
+from shared.observability import EVENTS_PUBLISHED
+
+
+class EventPublisher(Protocol):
+    """The port HTTP services publish through. Returns once the broker has the envelope durably."""
+
+    async def publish(self, topic: Topic, envelope: Envelope) -> None: ...
+
+
+class KafkaEventPublisher:
+    """Publishes envelopes with aiokafka, ``acks=all``, keyed by the envelope key.
+
+    No idempotent producer: the local broker does not support it (and consumers deduplicate by
+    ``event_id`` anyway), so a retried send may duplicate a message but never loses one.
+    """
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        topic_prefix: str = "",
+        client_id: str = "scrm",
+        request_timeout_ms: int = 10_000,
+        linger_ms: int = 0,
+    ) -> None:
+        self._prefix = topic_prefix
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap_servers,
+            client_id=client_id,
+            acks="all",
+            enable_idempotence=False,
+            linger_ms=linger_ms,
+            request_timeout_ms=request_timeout_ms,
+            retry_backoff_ms=200,
+        )
+        self._started = False
+
+    async def start(self) -> None:
+        try:
+            await self._producer.start()
+        except KafkaError as exc:
+            await self._producer.stop()
+            raise PublishFailed(f"cannot reach Kafka: {exc}") from exc
+        self._started = True
+
+    async def stop(self) -> None:
+        if self._started:
+            self._started = False
+            await self._producer.stop()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def publish(self, topic: Topic, envelope: Envelope) -> None:
+        if not topic.carries(envelope.type):
+            raise TopicMismatch(f"{envelope.type!r} does not belong on topic {topic.name!r}")
+        if not self._started:
+            raise PublishFailed("publisher is not started")
+        try:
+            await self._producer.send_and_wait(
+                topic.physical_name(self._prefix),
+                value=envelope.to_bytes(),
+                key=envelope.key.encode("utf-8"),
+                headers=[
+                    ("event-type", envelope.type.encode()),
+                    ("event-version", str(envelope.version).encode()),
+                ],
+            )
+        except KafkaError as exc:
+            raise PublishFailed(f"{topic.name}: {type(exc).__name__}: {exc}") from exc
+        EVENTS_PUBLISHED.labels(topic.name, envelope.type).inc()
+
+    async def ready(self) -> None:
+        """Readiness check: the producer knows the cluster."""
+        if not self._started:
+            raise PublishFailed("publisher is not started")
+        await self._producer.client.fetch_all_metadata()

@@ -1,0 +1,253 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import faust
+from mode import Service
+
+from shared.contracts import CATALOG, TOPICS
+from shared.events import Envelope, EventCatalog, Message, Topic
+from shared.messaging._admin import ensure_topics
+from shared.messaging._dispatch import Delivery, dispatch
+from shared.messaging._exceptions import PublishFailed, TopicMismatch
+from shared.messaging._retry import RetryPolicy
+from shared.observability import EVENTS_PUBLISHED, HealthServer, ReadinessCheck, get_logger
+from shared.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Subscription(Generic[R]):
+    """A handler for the envelopes on one topic.
+
+    ``name`` identifies the consumer: it scopes its processed-event records and names it in the
+    dead-letter topic. ``handler`` receives the service's resources (whatever its bootstrap yields),
+    the envelope and the decoded, upcast message.
+    """
+
+    name: str
+    topic: Topic
+    handler: Callable[[R, Envelope, Message], Awaitable[None]]
+
+
+class FaustPublisher:
+    """:class:`EventPublisher` over the worker's own producer (dead letters, downstream events)."""
+
+    def __init__(self, app: faust.App, prefix: str) -> None:
+        self._app = app
+        self._prefix = prefix
+
+    async def publish(self, topic: Topic, envelope: Envelope) -> None:
+        if not topic.carries(envelope.type):
+            raise TopicMismatch(f"{envelope.type!r} does not belong on topic {topic.name!r}")
+        try:
+            await self._app.producer.send_and_wait(
+                topic.physical_name(self._prefix),
+                envelope.key.encode("utf-8"),
+                envelope.to_bytes(),
+                partition=None,
+                timestamp=None,
+                headers=[
+                    ("event-type", envelope.type.encode()),
+                    ("event-version", str(envelope.version).encode()),
+                ],
+            )
+        except Exception as exc:
+            raise PublishFailed(f"{topic.name}: {type(exc).__name__}: {exc}") from exc
+        EVENTS_PUBLISHED.labels(topic.name, envelope.type).inc()
+
+
+class _Resources(Generic[R]):
+    """What the service's bootstrap yielded, available to agents once the lifecycle opened it."""
+
+    def __init__(self) -> None:
+        self._value: R | None = None
+        self._opened = asyncio.Event()
+
+    def open(self, value: R) -> None:
+        self._value = value
+        self._opened.set()
+
+    def close(self) -> None:
+        self._value = None
+        self._opened.clear()
+
+    async def get(self) -> R:
+        await self._opened.wait()
+        assert self._value is not None
+        return self._value
+
+
+@dataclass
+class WorkerApp(Generic[R]):
+    """A faust app plus the service resources and health endpoint that live as long as it does."""
+
+    app: faust.App
+    lifecycle: Service
+    publisher: FaustPublisher
+
+
+class _Lifecycle(Service):
+    """Opens the service's resources before the agents start and closes them after they stop."""
+
+    def __init__(
+        self,
+        open_resources: Callable[[], AbstractAsyncContextManager[R]],
+        holder: _Resources[R],
+        readiness: Callable[[R], Mapping[str, ReadinessCheck]],
+        service: str,
+        health_host: str,
+        health_port: int | None,
+        bootstrap_servers: str,
+        prefix: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._bootstrap_servers = bootstrap_servers
+        self._prefix = prefix
+        self._open = open_resources
+        self._holder = holder
+        self._readiness = readiness
+        self._service = service
+        self._health_host = health_host
+        self._health_port = health_port
+        self._stack = AsyncExitStack()
+
+    async def on_start(self) -> None:
+        # Consumers create the topics too: a worker may start before any producer has.
+        await ensure_topics(self._bootstrap_servers, TOPICS, prefix=self._prefix)
+        resources = await self._stack.enter_async_context(self._open())
+        self._holder.open(resources)
+        if self._health_port is not None:
+            health = HealthServer(
+                self._service, self._health_host, self._health_port, self._readiness(resources)
+            )
+            await health.start()
+            self._stack.push_async_callback(health.stop)
+            log.info("health endpoint up", port=self._health_port)
+
+    async def on_stop(self) -> None:
+        await self._stack.aclose()
+        self._holder.close()
+
+
+def create_worker_app(
+    settings: ServiceSettings,
+    *,
+    name: str,
+    resources: Callable[[], AbstractAsyncContextManager[R]],
+    subscriptions: Sequence[Subscription[R]],
+    readiness: Callable[[R], Mapping[str, ReadinessCheck]] = lambda _: {},
+    catalog: EventCatalog = CATALOG,
+    retry: RetryPolicy = RetryPolicy(),
+    health_host: str = "127.0.0.1",
+    health_port: int | None = None,
+) -> WorkerApp[R]:
+    """A faust app bound to the topic registry: one agent per subscription, no hand-written loops.
+
+    Offsets are committed only for records the agent has finished (faust acks after each step), so
+    a crash redelivers what was in flight: at least once. Durable state belongs in MongoDB through
+    idempotent handlers, never in faust tables (their changelog recovery is unreliable on the local
+    broker). ``settings.topic_prefix`` also prefixes the consumer group, isolating test runs.
+    """
+    prefix = settings.topic_prefix
+    app = faust.App(
+        f"{prefix}{name}",
+        broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(",")],
+        store="memory://",
+        value_serializer="raw",
+        key_serializer="raw",
+        web_enabled=False,
+        autodiscover=False,
+        topic_replication_factor=1,
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
+        broker_commit_interval=1.0,
+        stream_wait_empty=True,
+    )
+    holder: _Resources[R] = _Resources()
+    publisher = FaustPublisher(app, prefix)
+
+    for subscription in subscriptions:
+        _attach_agent(app, subscription, holder, catalog, retry, publisher, prefix)
+
+    async def partitions_assigned() -> None:
+        # Ready means consuming: the group has handed this worker its partitions.
+        if not app.consumer.assignment():
+            raise RuntimeError("no partitions assigned yet")
+
+    def all_checks(resources: R) -> Mapping[str, ReadinessCheck]:
+        return {"kafka": partitions_assigned, **readiness(resources)}
+
+    lifecycle = _Lifecycle(
+        resources,
+        holder,
+        all_checks,
+        settings.service_name,
+        health_host,
+        health_port,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        prefix=prefix,
+    )
+    return WorkerApp(app=app, lifecycle=lifecycle, publisher=publisher)
+
+
+def _attach_agent(
+    app: faust.App,
+    subscription: Subscription[R],
+    holder: _Resources[R],
+    catalog: EventCatalog,
+    retry: RetryPolicy,
+    publisher: FaustPublisher,
+    prefix: str,
+) -> None:
+    channel = app.topic(
+        subscription.topic.physical_name(prefix),
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=subscription.topic.partitions,
+    )
+
+    async def consume(stream: Any) -> None:
+        async for event in stream.events():
+            record = event.message
+            delivery = Delivery(record.topic, record.partition, record.offset, record.key, record.value)
+            resources = await holder.get()  # opened before agents start
+
+            async def bound(envelope: Envelope, message: Message, resources: R = resources) -> None:
+                await subscription.handler(resources, envelope, message)
+
+            await dispatch(
+                delivery,
+                consumer=subscription.name,
+                handler=bound,
+                catalog=catalog,
+                deadletters=publisher,
+                retry=retry,
+            )
+
+    app.agent(channel, name=f"{subscription.name}.{subscription.topic.name}")(consume)
+
+
+def run_worker(worker: WorkerApp[Any], *, loglevel: str = "INFO") -> None:
+    """Run until SIGTERM/SIGINT. Logging stays as :func:`configure_logging` set it."""
+    faust_worker = faust.Worker(
+        worker.app,
+        worker.lifecycle,
+        loglevel=loglevel,
+        quiet=True,
+        redirect_stdouts=False,
+        override_logging=False,
+    )
+    faust_worker.execute_from_commandline()

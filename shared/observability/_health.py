@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import Any
+
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.routing import Match
+
+from shared.observability._metrics import HTTP_REQUEST_SECONDS, HTTP_REQUESTS
+
+#: A named dependency check for ``/readyz``: returns normally when the dependency answers.
+ReadinessCheck = Callable[[], Awaitable[Any]]
+
+_CHECK_TIMEOUT_S = 2.0
+
+
+def health_router(checks: Mapping[str, ReadinessCheck] | None = None) -> APIRouter:
+    """``/healthz``, ``/readyz`` and ``/metrics``.
+
+    ``/healthz`` says the process is alive and serving; ``/readyz`` additionally runs every check (each
+    bounded by a timeout) and answers 503 naming the ones that failed, so an orchestrator stops routing
+    traffic to a process whose Kafka or MongoDB is gone.
+    """
+    checks = dict(checks or {})
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Readiness: every dependency answers")
+    async def readyz() -> JSONResponse:
+        results = await asyncio.gather(*(_run_check(check) for check in checks.values()))
+        report = dict(zip(checks, results, strict=True))
+        ready = all(result == "ok" for result in results)
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "checks": report},
+            status_code=200 if ready else 503,
+        )
+
+    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+async def _run_check(check: ReadinessCheck) -> str:
+    try:
+        await asyncio.wait_for(check(), timeout=_CHECK_TIMEOUT_S)
+    except TimeoutError:
+        return "timeout"
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+def instrument_app(app: FastAPI, service: str, checks: Mapping[str, ReadinessCheck] | None = None) -> None:
+    """Add the operations endpoints and per-route request metrics to a service's app."""
+    app.include_router(health_router(checks))
+
+    @app.middleware("http")
+    async def _record(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        route = _route_template(request)
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            HTTP_REQUESTS.labels(service, request.method, route, str(status)).inc()
+            HTTP_REQUEST_SECONDS.labels(service, request.method, route).observe(time.perf_counter() - started)
+
+
+def _route_template(request: Request) -> str:
+    # Label by template (/members/{openid}), never by raw path: raw paths explode cardinality.
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is Match.FULL:
+            return str(getattr(route, "path", "unmatched"))
+    return "unmatched"
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves signals to its host process (the worker owns shutdown)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class HealthServer:
+    """The operations endpoints on their own small port, served inside a worker's event loop."""
+
+    def __init__(self, service: str, host: str, port: int, checks: Mapping[str, ReadinessCheck]) -> None:
+        app = FastAPI(title=f"{service} worker", docs_url=None, redoc_url=None, openapi_url=None)
+        app.include_router(health_router(checks))
+        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
+        self._server = _EmbeddedServer(config)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._server.serve(), name="health-server")
+        while not self._server.started:
+            if self._task.done():
+                await self._task  # surfaces the bind error
+                raise RuntimeError("health server stopped before it started")
+            await asyncio.sleep(0.02)
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None

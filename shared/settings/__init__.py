@@ -1,0 +1,25 @@
+"""Settings shared by every service: one pydantic-settings class per service, built at start-up.
+
+Services subclass :class:`ServiceSettings`, add their own fields and pass the instance down; nothing
+reads the environment anywhere else.
+"""
+
+from shared.settings._base import (
+    PLACEHOLDER_SECRETS,
+    Environment,
+    LogFormat,
+    ServiceSettings,
+    SettingsError,
+    is_placeholder,
+    load_settings,
+)
+
+__all__ = [
+    "PLACEHOLDER_SECRETS",
+    "Environment",
+    "LogFormat",
+    "ServiceSettings",
+    "SettingsError",
+    "is_placeholder",
+    "load_settings",
+]

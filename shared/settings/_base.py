@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Values that mean "nobody set this yet". Accepted only in development, so a forgotten secret
+#: fails the start-up of a test or production process instead of running with a known value.
+PLACEHOLDER_SECRETS = frozenset({"", "changethis", "change-me", "changeme", "placeholder", "secret", "dev"})
+
+
+def is_placeholder(value: str) -> bool:
+    return value.strip().lower() in PLACEHOLDER_SECRETS
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class LogFormat(StrEnum):
+    AUTO = "auto"  # readable in development, JSON elsewhere
+    JSON = "json"
+    CONSOLE = "console"
+
+
+class SettingsError(Exception):
+    """Settings are missing or invalid. The message names the fields, never their values."""
+
+
+S = TypeVar("S", bound="ServiceSettings")
+
+
+def load_settings(cls: type[S], **overrides: Any) -> S:
+    """Build ``cls`` from the environment (and ``.env``), turning validation errors into one clear,
+    secret-free message: pydantic's own text quotes the offending input, which may be a secret."""
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors(include_input=False, include_url=False)
+        )
+        raise SettingsError(f"invalid {cls.__name__}: {problems}") from None
+
+
+class ServiceSettings(BaseSettings):
+    """What every process needs: where Kafka and MongoDB are, and how to log.
+
+    The infrastructure is chosen by URL only (``KAFKA_BOOTSTRAP_SERVERS``, ``MONGODB_URL``): the same
+    settings run against Apache Kafka and MongoDB in production and the local stand-ins elsewhere.
+    ``TOPIC_PREFIX`` and ``MONGODB_DATABASE`` let tests give every case fresh topics and a fresh database.
+    """
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        validate_default=True,
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    service_name: str = "scrm"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # A URL may carry credentials, so it is a secret: it never appears in logs or reprs.
+    mongodb_url: SecretStr = SecretStr("mongodb://127.0.0.1:27017/")
+    mongodb_database: str = "scrm"
+    topic_prefix: str = ""
+    log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.AUTO
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _check_bootstrap(cls, value: str) -> str:
+        for server in value.split(","):
+            host, sep, port = server.strip().rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(f"expected host:port[,host:port...], got {server.strip()!r}")
+        return value
+
+    @field_validator("mongodb_url")
+    @classmethod
+    def _check_mongodb_url(cls, value: SecretStr) -> SecretStr:
+        scheme = urlsplit(value.get_secret_value()).scheme
+        if scheme not in {"mongodb", "mongodb+srv"}:
+            raise ValueError("must be a mongodb:// or mongodb+srv:// URL")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> ServiceSettings:
+        if self.environment is Environment.DEVELOPMENT:
+            return self
+        for name, value in self.secret_values():
+            if is_placeholder(value):
+                raise ValueError(f"{name} holds a placeholder; set a real value outside development")
+        return self
+
+    def secret_values(self) -> list[tuple[str, str]]:
+        """Every secret this settings object carries, as ``(field, value)``.
+
+        Subclasses with secrets nested in other models (accounts, say) extend this so the placeholder
+        check covers them too.
+        """
+        return [
+            (name.upper(), value.get_secret_value())
+            for name, value in self
+            if isinstance(value, SecretStr) and name != "mongodb_url"
+        ]
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment is Environment.DEVELOPMENT
+
+    def safe_summary(self) -> dict[str, Any]:
+        """The settings as a dict fit for a log line: secrets masked."""
+        return self.model_dump(mode="json", exclude={"mongodb_url"}) | {
+            "mongodb_url": _mask_url(self.mongodb_url.get_secret_value())
+        }
+
+
+def _mask_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return parts._replace(netloc=netloc).geturl()

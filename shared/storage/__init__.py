@@ -1,0 +1,28 @@
+"""MongoDB access: one client per process, indexes declared beside repositories, idempotent writes.
+
+- :func:`create_client` builds the process's ``AsyncMongoClient`` (no I/O until first use) and
+  :func:`close_client` ends it; services do both in their lifespan or worker start-up.
+- :class:`IndexSpec` declares an index next to the repository that needs it; :func:`ensure_indexes`
+  creates them idempotently at start-up.
+- :class:`MongoUnitOfWork` wraps a transaction and records processed events in the same write as the
+  effect, so a redelivered message changes nothing the second time.
+"""
+
+from shared.storage._client import close_client, create_client, ping
+from shared.storage._exceptions import TRANSIENT_ERRORS, StorageError, StorageUnavailable
+from shared.storage._indexes import IndexSpec, ensure_indexes
+from shared.storage._unit_of_work import PROCESSED_EVENTS, PROCESSED_EVENTS_INDEXES, MongoUnitOfWork
+
+__all__ = [
+    "PROCESSED_EVENTS",
+    "PROCESSED_EVENTS_INDEXES",
+    "TRANSIENT_ERRORS",
+    "IndexSpec",
+    "MongoUnitOfWork",
+    "StorageError",
+    "StorageUnavailable",
+    "close_client",
+    "create_client",
+    "ensure_indexes",
+    "ping",
+]

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
+
+from shared.storage._exceptions import StorageError, StorageUnavailable
+from shared.storage._indexes import IndexSpec
+
+#: One document per (consumer, event): its unique ``_id`` is what makes redelivery harmless.
+PROCESSED_EVENTS = "processed_events"
+
+PROCESSED_EVENTS_INDEXES = (IndexSpec(PROCESSED_EVENTS, (("processed_at", 1),), name="processed_at"),)
+
+
+class MongoUnitOfWork:
+    """A MongoDB transaction that also records which events it has processed.
+
+    Usage in a service's handler::
+
+        async with uow:
+            if not await uow.claim("members", envelope.event_id):
+                return  # already processed: a redelivery
+            ...  # effects, through repositories bound to uow.session
+            await uow.commit()
+
+    The claim and the effects commit together or not at all: a crash between them leaves neither, so
+    the redelivered message is processed once, in full. Leaving the block without ``commit`` aborts.
+    Services subclass it to attach their repositories in :meth:`_bind`.
+    """
+
+    def __init__(self, client: AsyncMongoClient[Any], database: str) -> None:
+        self._client = client
+        self.database: AsyncDatabase[Any] = client[database]
+        self._session: AsyncClientSession | None = None
+
+    @property
+    def session(self) -> AsyncClientSession:
+        if self._session is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        return self._session
+
+    def _bind(self, session: AsyncClientSession) -> None:
+        """Hook for subclasses: build repositories that use ``session``."""
+
+    async def __aenter__(self) -> Self:
+        try:
+            self._session = self._client.start_session()
+            await self._session.start_transaction()
+        except ConnectionFailure as exc:
+            raise StorageUnavailable(str(exc)) from exc
+        self._bind(self._session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self._session
+        self._session = None
+        if session is None:
+            return
+        try:
+            if session.in_transaction:
+                await session.abort_transaction()
+        finally:
+            await session.end_session()
+
+    async def claim(self, consumer: str, event_id: str) -> bool:
+        """Record that ``consumer`` processes ``event_id``; False if it already did."""
+        try:
+            await self.database[PROCESSED_EVENTS].insert_one(
+                {"_id": f"{consumer}:{event_id}", "consumer": consumer, "processed_at": datetime.now(UTC)},
+                session=self.session,
+            )
+        except DuplicateKeyError:
+            return False
+        except ConnectionFailure as exc:
+            raise StorageUnavailable(str(exc)) from exc
+        except PyMongoError as exc:
+            raise StorageError(str(exc)) from exc
+        return True
+
+    async def commit(self) -> None:
+        try:
+            await self.session.commit_transaction()
+        except ConnectionFailure as exc:
+            raise StorageUnavailable(str(exc)) from exc
+        except PyMongoError as exc:
+            raise StorageError(str(exc)) from exc
