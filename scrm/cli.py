@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from scrm.processes import PROCESSES
@@ -31,7 +32,7 @@ def _infra() -> LocalInfrastructure:
     try:
         settings = load_settings(ServiceSettings)
     except SettingsError as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from None
     return LocalInfrastructure(
         STATE_DIR / "infra",
@@ -60,7 +61,7 @@ def infra_up() -> None:
         with console.status("starting local infrastructure..."):
             status = infra.up()
     except InfraError as exc:
-        err_console.print(f"[red]infra up failed:[/red] {exc}")
+        err_console.print(f"[red]infra up failed:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
     _print_status(status)
     console.print(f"KAFKA_BOOTSTRAP_SERVERS={status.kafka.url}\nMONGODB_URL={status.mongodb.url}")
@@ -96,7 +97,7 @@ def run(
     try:
         spec.run(host, port if port is not None else spec.default_port)
     except SettingsError as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from None
 
 

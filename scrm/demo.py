@@ -21,6 +21,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import AsyncMongoClient
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -50,7 +51,7 @@ def run_demo(console: Console, root: Path, *, members: int, json_output: bool) -
     try:
         settings = load_settings(ServiceSettings)
     except SettingsError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         return False
     run_id = uuid.uuid4().hex[:8]
     infra = LocalInfrastructure(
@@ -110,7 +111,7 @@ def run_demo(console: Console, root: Path, *, members: int, json_output: bool) -
         )
         ok = bool(summary.pop("ok"))
     except (InfraError, ProcessFailed) as exc:
-        console.print(f"[red]demo failed:[/red] {exc}")
+        console.print(f"[red]demo failed:[/red] {escape(str(exc))}")
     finally:
         with console.status("stopping what the demo started..."):
             for process in reversed(processes):

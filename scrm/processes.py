@@ -5,7 +5,9 @@ A new service adds its entries here; nothing else in the CLI changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import signal
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,9 +27,27 @@ class ProcessSpec:
     run: Callable[[str, int], None]
 
 
+class _GracefulServer(uvicorn.Server):
+    """Shuts down gracefully on SIGTERM/SIGINT and then exits 0.
+
+    Stock uvicorn re-raises the signal after its graceful shutdown, so a clean stop looks like a
+    kill (-15) to supervisors and tests; here a completed graceful stop is a success.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
 def _serve(settings: ServiceSettings, app: FastAPI, host: str, port: int) -> None:
     # log_config=None keeps the logging configure_logging set up; access lines are metrics' job.
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
+    _GracefulServer(config).run()
 
 
 def _gateway(host: str, port: int) -> None:

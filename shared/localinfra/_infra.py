@@ -96,6 +96,8 @@ class LocalInfrastructure:
         self._logs = root / "logs"
         self._data = root / "data"
         self._persistent = persistent
+        # Children this object started, kept so they are reaped here; other processes use the PIDs.
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
         kafka_host, kafka_port = kafka
         mongo_host, mongo_port = mongodb
         self._kafka_address = kafka
@@ -207,6 +209,7 @@ class LocalInfrastructure:
                     start_new_session=True,  # survives the CLI that started it; Ctrl-C does not reach it
                 )
             state[server.name] = {"pid": process.pid, "argv0": server.argv[0], "url": server.url}
+            self._children[server.name] = process
             started.append((server, process))
         self._write_state(state)
         deadline = time.monotonic() + timeout
@@ -233,6 +236,9 @@ class LocalInfrastructure:
             if pid is not None:
                 _terminate(pid)
                 stopped.append(name)
+            child = self._children.pop(name, None)
+            if child is not None:
+                child.wait()
             state.pop(name)
         self._write_state(state)
         return stopped

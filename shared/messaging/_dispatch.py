@@ -14,7 +14,7 @@ from shared.messaging._exceptions import PermanentHandlerError
 from shared.messaging._publisher import EventPublisher
 from shared.messaging._retry import RetryPolicy
 from shared.observability import EVENTS_CONSUMED, EVENTS_DEADLETTERED, HANDLER_SECONDS, get_logger
-from shared.storage import TRANSIENT_ERRORS
+from shared.storage import is_transient
 
 log = get_logger(__name__)
 
@@ -54,7 +54,8 @@ async def dispatch(
       dead-lettered at once: retrying cannot fix it.
     - A handler failure is retried with exponential backoff, ``retry.attempts`` times in all, then
       dead-lettered with the last error as the reason. :class:`PermanentHandlerError` skips the retries.
-    - Storage outages are waited out without limit: they are not the message's fault.
+    - Storage outages and transaction conflicts are waited out without limit: they are not the
+      message's fault (a crashed worker's open transaction blocks its documents until it expires).
     - Dead-lettering itself is retried until the dead-letter topic takes the record: a record is only
       ever acknowledged once it has been handled or parked.
     """
@@ -74,12 +75,13 @@ async def dispatch(
             await handler(envelope, message)
         except PermanentHandlerError as exc:
             reason = f"rejected: {exc}"
-        except TRANSIENT_ERRORS as exc:
-            log.warning("storage unavailable, waiting", consumer=consumer, error=type(exc).__name__)
-            await sleep(retry.max_delay)
-            attempt -= 1  # an outage does not use up the message's attempts
-            continue
         except Exception as exc:
+            if is_transient(exc):
+                # An outage or a conflict is not the message's fault: it keeps all its attempts.
+                log.warning("storage busy or unavailable", consumer=consumer, error=type(exc).__name__)
+                await sleep(retry.max_delay)
+                attempt -= 1
+                continue
             if attempt < retry.attempts:
                 log.warning(
                     "handler failed, retrying",

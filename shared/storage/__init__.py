@@ -9,20 +9,21 @@
 """
 
 from shared.storage._client import close_client, create_client, ping
-from shared.storage._exceptions import TRANSIENT_ERRORS, StorageError, StorageUnavailable
+from shared.storage._exceptions import StorageConflict, StorageError, StorageUnavailable, is_transient
 from shared.storage._indexes import IndexSpec, ensure_indexes
 from shared.storage._unit_of_work import PROCESSED_EVENTS, PROCESSED_EVENTS_INDEXES, MongoUnitOfWork
 
 __all__ = [
     "PROCESSED_EVENTS",
     "PROCESSED_EVENTS_INDEXES",
-    "TRANSIENT_ERRORS",
     "IndexSpec",
     "MongoUnitOfWork",
+    "StorageConflict",
     "StorageError",
     "StorageUnavailable",
     "close_client",
     "create_client",
     "ensure_indexes",
+    "is_transient",
     "ping",
 ]

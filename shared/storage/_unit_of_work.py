@@ -9,7 +9,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
-from shared.storage._exceptions import StorageError, StorageUnavailable
+from shared.storage._exceptions import StorageConflict, StorageError, StorageUnavailable
 from shared.storage._indexes import IndexSpec
 
 #: One document per (consumer, event): its unique ``_id`` is what makes redelivery harmless.
@@ -82,16 +82,20 @@ class MongoUnitOfWork:
             )
         except DuplicateKeyError:
             return False
-        except ConnectionFailure as exc:
-            raise StorageUnavailable(str(exc)) from exc
         except PyMongoError as exc:
-            raise StorageError(str(exc)) from exc
+            raise _translate(exc) from exc
         return True
 
     async def commit(self) -> None:
         try:
             await self.session.commit_transaction()
-        except ConnectionFailure as exc:
-            raise StorageUnavailable(str(exc)) from exc
         except PyMongoError as exc:
-            raise StorageError(str(exc)) from exc
+            raise _translate(exc) from exc
+
+
+def _translate(exc: PyMongoError) -> StorageError:
+    if isinstance(exc, ConnectionFailure):
+        return StorageUnavailable(f"MongoDB unreachable: {type(exc).__name__}")
+    if exc.has_error_label("TransientTransactionError"):
+        return StorageConflict(f"transaction conflict: {type(exc).__name__}")
+    return StorageError(f"{type(exc).__name__}: {exc}")

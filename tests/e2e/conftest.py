@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from scrm.launcher import ServiceProcess
+from shared.localinfra import free_port
+
+pytestmark = pytest.mark.e2e
+
+APPID = "wxe2e0000000001"
+TOKEN = "e2e-webhook-token"
+
+
+@dataclass
+class Platform:
+    gateway: ServiceProcess
+    worker: ServiceProcess
+    api: ServiceProcess
+    env: dict[str, str]
+    logs: Path
+
+    def restart_worker(self) -> ServiceProcess:
+        self.worker = ServiceProcess(
+            "members-worker", free_port(), self.env, self.logs / "members-worker-2.log"
+        )
+        self.worker.start()
+        self.worker.wait_ready()
+        return self.worker
+
+
+@pytest.fixture
+def platform(infra_env: dict[str, str], tmp_path: Path) -> Iterator[Platform]:
+    env = infra_env | {
+        "WECHAT_ACCOUNTS": json.dumps(
+            [{"appid": APPID, "token": TOKEN, "encoding_aes_key": "e" * 43, "secret": "e2e-app-secret"}]
+        )
+    }
+    logs = tmp_path / "logs"
+    processes = [
+        ServiceProcess(name, free_port(), env, logs / f"{name}.log")
+        for name in ("gateway", "members-worker", "members-api")
+    ]
+    for process in processes:
+        process.start()
+    try:
+        for process in processes:
+            process.wait_ready()
+        gateway, worker, api = processes
+        running = Platform(gateway, worker, api, env, logs)
+        yield running
+        processes[1] = running.worker
+    finally:
+        codes = {process.name: process.stop() for process in processes}
+    assert all(code == 0 for code in codes.values()), f"unclean shutdown: {codes}"

@@ -1,0 +1,69 @@
+"""The CLI as a user runs it: `scrm demo --json` and `scrm run` errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Infra
+
+pytestmark = pytest.mark.e2e
+
+
+def scrm(
+    *args: str, env: dict[str, str], cwd: Path, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scrm", *args],
+        env={**os.environ, **env, "COLUMNS": "120"},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_demo_prints_counts_as_its_last_line(infra: Infra, tmp_path: Path) -> None:
+    result = scrm(
+        "demo", "--json", "--members", "12",
+        env={"KAFKA_BOOTSTRAP_SERVERS": infra.kafka, "MONGODB_URL": infra.mongodb_url},
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    counts = json.loads(result.stdout.strip().splitlines()[-1])
+    assert counts == {
+        "ok": True,
+        "pushes_sent": 12 + 5 + 2 + 1 + 1,  # follows, retries, unfollows, a text, a forged push
+        "pushes_accepted": 12 + 5 + 2 + 1,
+        "pushes_rejected": 1,
+        "duplicate_deliveries": 5,
+        "members": 12,
+        "following": 10,
+        "unfollowed": 2,
+        "deadlettered": 1,
+    }
+    assert "demo summary" in result.stdout
+    assert "(already running)" in result.stdout  # reused the session's servers, left them running
+
+
+def test_run_refuses_unknown_services_and_bad_settings(tmp_path: Path) -> None:
+    unknown = scrm("run", "nope", env={}, cwd=tmp_path, timeout=60)
+    assert unknown.returncode == 2 and "unknown service 'nope'" in unknown.stderr
+    bad = scrm(
+        "run", "gateway",
+        env={"ENVIRONMENT": "production", "WECHAT_ACCOUNTS": json.dumps(
+            [{"appid": "wx1", "token": "changethis", "encoding_aes_key": "k", "secret": "real-secret-value"}]
+        )},
+        cwd=tmp_path,
+        timeout=60,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert "wechat_accounts[wx1].token holds a placeholder" in bad.stderr
+    assert "real-secret-value" not in bad.stderr + bad.stdout
+    assert "Traceback" not in bad.stderr
