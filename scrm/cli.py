@@ -10,14 +10,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from scrm.launcher import ProcessFailed
 from scrm.processes import PROCESSES
 from shared.localinfra import InfraError, InfraStatus, LocalInfrastructure, parse_host_port
 from shared.settings import ServiceSettings, SettingsError, load_settings
 
 app = typer.Typer(help="SCRM growth platform: local infrastructure, services, demo.", no_args_is_help=True)
-infra_app = typer.Typer(
-    help="Local Kafka- and MongoDB-protocol servers (development and tests).", no_args_is_help=True
-)
+infra_app = typer.Typer(help="Local Kafka- and MongoDB-protocol servers (development and tests).", no_args_is_help=True)
 docs_app = typer.Typer(help="Documentation generated from code.", no_args_is_help=True)
 app.add_typer(infra_app, name="infra")
 app.add_typer(docs_app, name="docs")
@@ -122,9 +121,25 @@ def demo(
     """Bring up infrastructure and every service, drive a scenario, print a summary, stop it all."""
     from scrm.demo import run_demo
 
-    ok = run_demo(console, STATE_DIR / "demo", members=members, json_output=json_output)
+    ok = run_demo(console, STATE_DIR, members=members, json_output=json_output)
     if not ok:
         raise typer.Exit(1)
+
+
+@app.command("bench")
+def bench(
+    output: Annotated[Path | None, typer.Option(help="write a markdown report here")] = None,
+    pushes: Annotated[int, typer.Option(min=100, max=100_000, help="webhook pushes through the real stack")] = 2000,
+    concurrency: Annotated[int, typer.Option(min=1, max=256, help="concurrent webhook requests")] = 32,
+) -> None:
+    """Measure the hot paths (in process and on the real local stack) and report them."""
+    from scrm.bench import run_bench
+
+    try:
+        run_bench(console, STATE_DIR, output, pushes_n=pushes, concurrency=concurrency)
+    except (InfraError, ProcessFailed) as exc:
+        err_console.print(f"[red]bench failed:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
 
 
 @docs_app.command("events")

@@ -11,7 +11,6 @@ import asyncio
 import json
 import statistics
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,21 +18,18 @@ from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from pymongo import AsyncMongoClient
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from scrm import pushes
-from scrm.launcher import ProcessFailed, ServiceProcess
-from scrm.processes import PROCESSES
+from scrm.launcher import ProcessFailed
+from scrm.stack import DEMO_APPID, DEMO_TOKEN, local_stack
 from shared.contracts import DEADLETTER, WECHAT_PUSHES
-from shared.localinfra import InfraError, LocalInfrastructure, free_port, parse_host_port
+from shared.localinfra import InfraError
 from shared.settings import ServiceSettings, SettingsError, load_settings
 
-DEMO_APPID = "wxdemo0000000001"
-DEMO_TOKEN = "demo-webhook-token"  # noqa: S105  (development-only demo account)
 _RESULT_TIMEOUT_S = 90.0
 
 
@@ -47,80 +43,29 @@ class Tally:
     ack_ms: list[float] = field(default_factory=list)
 
 
-def run_demo(console: Console, root: Path, *, members: int, json_output: bool) -> bool:
+def run_demo(console: Console, state_dir: Path, *, members: int, json_output: bool) -> bool:
     try:
         settings = load_settings(ServiceSettings)
     except SettingsError as exc:
         console.print(f"[red]{escape(str(exc))}[/red]")
         return False
-    run_id = uuid.uuid4().hex[:8]
-    infra = LocalInfrastructure(
-        root.parent / "infra",
-        kafka=parse_host_port(settings.kafka_bootstrap_servers, 9092),
-        mongodb=parse_host_port(settings.mongodb_url.get_secret_value(), 27017),
-    )
-    started_infra: tuple[str, ...] = ()
-    processes: list[ServiceProcess] = []
     summary: dict[str, object] = {}
     ok = False
     try:
-        with console.status("starting local infrastructure (Tansu, SecantusDB)..."):
-            status = infra.up()
-        started_infra = status.started
-        console.print(
-            f"[green]✓[/green] infrastructure: Kafka {status.kafka.url}, MongoDB {status.mongodb.url}"
-            + (f" (started {', '.join(started_infra)})" if started_infra else " (already running)")
-        )
-        env = {
-            "ENVIRONMENT": "development",
-            "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-            "MONGODB_URL": settings.mongodb_url.get_secret_value(),
-            "MONGODB_DATABASE": f"scrm_demo_{run_id}",
-            "TOPIC_PREFIX": f"demo-{run_id}.",
-            "LOG_FORMAT": "json",
-            "WECHAT_ACCOUNTS": json.dumps(
-                [
-                    {
-                        "appid": DEMO_APPID,
-                        "token": DEMO_TOKEN,
-                        "encoding_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
-                        "secret": "demo-app-secret",
-                    }
-                ]
-            ),
-        }
-        logs = root / run_id
-        processes = [ServiceProcess(name, free_port(), env, logs / f"{name}.log") for name in PROCESSES]
-        with console.status("starting services..."):
-            for process in processes:
-                process.start()
-            for process in processes:
-                process.wait_ready()
-        for process in processes:
-            console.print(f"[green]✓[/green] {process.name} ready on {process.url} (pid {process.pid})")
-        by_name = {p.name: p for p in processes}
-        summary = asyncio.run(
-            _scenario(
-                console,
-                gateway=by_name["gateway"].url,
-                members_api=by_name["members-api"].url,
-                kafka=settings.kafka_bootstrap_servers,
-                prefix=env["TOPIC_PREFIX"],
-                members=members,
+        with local_stack(console, settings, state_dir, "demo") as stack:
+            summary = asyncio.run(
+                _scenario(
+                    console,
+                    gateway=stack.url("gateway"),
+                    members_api=stack.url("members-api"),
+                    kafka=settings.kafka_bootstrap_servers,
+                    prefix=stack.topic_prefix,
+                    members=members,
+                )
             )
-        )
-        ok = bool(summary.pop("ok"))
+            ok = bool(summary.pop("ok"))
     except (InfraError, ProcessFailed) as exc:
         console.print(f"[red]demo failed:[/red] {escape(str(exc))}")
-    finally:
-        with console.status("stopping what the demo started..."):
-            for process in reversed(processes):
-                process.stop()
-            database = f"scrm_demo_{run_id}"
-            asyncio.run(_drop_database(settings, database))
-            if started_infra:
-                infra.down(only=started_infra)
-        console.print("[green]✓[/green] stopped services" + (" and infrastructure" if started_infra else ""))
     if summary:
         _print_summary(console, summary, ok)
     if json_output:
@@ -157,9 +102,7 @@ async def _scenario(
         # A member's text message: no dedicated event yet, kept raw (the members service ignores it).
         await _send(client, openids[0], pushes.text(openids[0], now - 5, "你好", 10_000_001), now, tally)
         # A forged push: wrong signature, refused before anything is published.
-        forged = pushes.sign(
-            "not-the-token", pushes.follow("o_intruder", now), timestamp=now, openid="o_intruder"
-        )
+        forged = pushes.sign("not-the-token", pushes.follow("o_intruder", now), timestamp=now, openid="o_intruder")
         response = await client.post(f"/wechat/{DEMO_APPID}", params=forged.params, content=forged.body)
         tally.pushes_sent += 1
         tally.pushes_rejected += response.status_code == 403
@@ -252,18 +195,6 @@ async def _count_records(kafka: str, topic: str, *, expected: int) -> int:
     finally:
         await consumer.stop()
     return seen
-
-
-async def _drop_database(settings: ServiceSettings, name: str) -> None:
-    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
-        settings.mongodb_url.get_secret_value(), serverSelectionTimeoutMS=3000
-    )
-    try:
-        await client.drop_database(name)
-    except Exception:  # noqa: S110  (best effort: the server may already be gone)
-        pass
-    finally:
-        await client.close()
 
 
 def _print_summary(console: Console, summary: dict[str, object], ok: bool) -> None:

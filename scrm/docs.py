@@ -45,9 +45,7 @@ def render_events() -> str:
     ]
     for topic in TOPICS:
         messages = ", ".join(f"`{m.message_type}` v{m.message_version}" for m in topic.messages)
-        lines.append(
-            f"| `{topic.name}` | {topic.partitions} | {_retention(topic)} | {topic.key} | {messages} |"
-        )
+        lines.append(f"| `{topic.name}` | {topic.partitions} | {_retention(topic)} | {topic.key} | {messages} |")
     for topic in TOPICS:
         lines += ["", f"## `{topic.name}`", "", topic.description]
         for message in topic.messages:

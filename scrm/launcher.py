@@ -22,9 +22,7 @@ class ProcessFailed(RuntimeError):
 class ServiceProcess:
     """One ``scrm run <name>`` child with its own log file; stops with SIGTERM, then SIGKILL."""
 
-    def __init__(
-        self, name: str, port: int, env: dict[str, str], log_path: Path, host: str = "127.0.0.1"
-    ) -> None:
+    def __init__(self, name: str, port: int, env: dict[str, str], log_path: Path, host: str = "127.0.0.1") -> None:
         self.name = name
         self.port = port
         self.host = host

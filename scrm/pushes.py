@@ -22,8 +22,7 @@ def _cdata(value: str) -> str:
 
 def push_xml(fields: dict[str, str | int]) -> bytes:
     inner = "".join(
-        f"<{name}>{value if isinstance(value, int) else _cdata(value)}</{name}>"
-        for name, value in fields.items()
+        f"<{name}>{value if isinstance(value, int) else _cdata(value)}</{name}>" for name, value in fields.items()
     )
     return f"<xml>{inner}</xml>".encode()
 

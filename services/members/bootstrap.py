@@ -39,9 +39,7 @@ async def _always_ready() -> None:
 
 
 @asynccontextmanager
-async def bootstrap(
-    settings: MembersSettings, *, uow: UnitOfWorkFactory | None = None
-) -> AsyncIterator[Members]:
+async def bootstrap(settings: MembersSettings, *, uow: UnitOfWorkFactory | None = None) -> AsyncIterator[Members]:
     """Real MongoDB adapters, or the caller's unit-of-work fake (unit tests: no views then)."""
     if uow is not None:
         yield Members(settings, uow, views=None, ready=_always_ready)

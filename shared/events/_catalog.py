@@ -46,8 +46,7 @@ class EventCatalog:
             for version in range(1, message.message_version):
                 if (message.message_type, version) not in self._upcasters:
                     raise ValueError(
-                        f"{message.__name__} is at v{message.message_version} "
-                        f"but has no upcaster from v{version}"
+                        f"{message.__name__} is at v{message.message_version} but has no upcaster from v{version}"
                     )
 
     def __contains__(self, message_type: object) -> bool:

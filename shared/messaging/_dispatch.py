@@ -131,9 +131,7 @@ async def _deadletter(
         key=original_key or "unknown",
         event_id=hashlib.sha256(source.encode()).hexdigest()[:32],
     )
-    log.error(
-        "dead-lettering", consumer=consumer, reason=reason, topic=delivery.topic, offset=delivery.offset
-    )
+    log.error("dead-lettering", consumer=consumer, reason=reason, topic=delivery.topic, offset=delivery.offset)
     EVENTS_DEADLETTERED.labels(consumer, reason.split(":", 1)[0]).inc()
     failures = 0
     while True:

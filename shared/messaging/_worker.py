@@ -126,9 +126,7 @@ class _Lifecycle(Service):
         resources = await self._stack.enter_async_context(self._open())
         self._holder.open(resources)
         if self._health_port is not None:
-            health = HealthServer(
-                self._service, self._health_host, self._health_port, self._readiness(resources)
-            )
+            health = HealthServer(self._service, self._health_host, self._health_port, self._readiness(resources))
             await health.start()
             self._stack.push_async_callback(health.stop)
             log.info("health endpoint up", port=self._health_port)

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-HTTP_REQUESTS = Counter(
-    "scrm_http_requests_total", "HTTP requests served", ["service", "method", "route", "status"]
-)
+HTTP_REQUESTS = Counter("scrm_http_requests_total", "HTTP requests served", ["service", "method", "route", "status"])
 HTTP_REQUEST_SECONDS = Histogram(
     "scrm_http_request_seconds",
     "Time to answer an HTTP request",
     ["service", "method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
-EVENTS_PUBLISHED = Counter(
-    "scrm_events_published_total", "Envelopes acknowledged by Kafka", ["topic", "type"]
-)
+EVENTS_PUBLISHED = Counter("scrm_events_published_total", "Envelopes acknowledged by Kafka", ["topic", "type"])
 EVENTS_CONSUMED = Counter(
     "scrm_events_consumed_total",
     "Envelopes handled by a consumer, by outcome (processed, duplicate, deadlettered)",

@@ -25,9 +25,7 @@ class Platform:
     logs: Path
 
     def restart_worker(self) -> ServiceProcess:
-        self.worker = ServiceProcess(
-            "members-worker", free_port(), self.env, self.logs / "members-worker-2.log"
-        )
+        self.worker = ServiceProcess("members-worker", free_port(), self.env, self.logs / "members-worker-2.log")
         self.worker.start()
         self.worker.wait_ready()
         return self.worker

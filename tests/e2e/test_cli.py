@@ -15,9 +15,7 @@ from tests.conftest import Infra
 pytestmark = pytest.mark.e2e
 
 
-def scrm(
-    *args: str, env: dict[str, str], cwd: Path, timeout: float = 240
-) -> subprocess.CompletedProcess[str]:
+def scrm(*args: str, env: dict[str, str], cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "scrm", *args],
         env={**os.environ, **env, "COLUMNS": "120"},

@@ -60,8 +60,7 @@ async def test_a_follow_travels_to_the_read_api(platform: Platform) -> None:
         assert (await client.get(f"/accounts/{APPID}/members", params={"limit": 0})).status_code == 422
         worker_metrics = (await client.get(f"{platform.worker.url}/metrics")).text
     assert (
-        'scrm_events_consumed_total{consumer="members",outcome="processed",type="member.followed"}'
-        in (worker_metrics)
+        'scrm_events_consumed_total{consumer="members",outcome="processed",type="member.followed"}' in (worker_metrics)
         or 'consumer="members",type="member.followed",outcome="processed"' in worker_metrics
     )
 
@@ -72,9 +71,7 @@ async def test_a_poison_record_is_parked_and_the_stream_moves_on(
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka, acks="all", enable_idempotence=False)
     await producer.start()
     try:
-        await producer.send_and_wait(
-            WECHAT_PUSHES.physical_name(isolation.topic_prefix), b"\x00garbage", key=b"o_bad"
-        )
+        await producer.send_and_wait(WECHAT_PUSHES.physical_name(isolation.topic_prefix), b"\x00garbage", key=b"o_bad")
     finally:
         await producer.stop()
     await send(platform.gateway.url, "o_after", pushes.follow("o_after", int(time.time()) - 5))

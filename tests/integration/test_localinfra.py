@@ -17,9 +17,7 @@ pytestmark = pytest.mark.integration
 def test_up_reuses_servers_that_already_answer(infra: Infra, tmp_path: Path) -> None:
     kafka_host, kafka_port = infra.kafka.rsplit(":", 1)
     mongo_port = int(infra.mongodb_url.rsplit(":", 1)[1].strip("/"))
-    other = LocalInfrastructure(
-        tmp_path, kafka=(kafka_host, int(kafka_port)), mongodb=("127.0.0.1", mongo_port)
-    )
+    other = LocalInfrastructure(tmp_path, kafka=(kafka_host, int(kafka_port)), mongodb=("127.0.0.1", mongo_port))
     status = other.up()
     assert status.healthy and status.started == ()
     assert not status.kafka.running  # answering, but not ours

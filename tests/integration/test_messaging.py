@@ -29,9 +29,7 @@ async def describe(infra: Infra, names: list[str]) -> dict[str, int]:
         await admin.close()
 
 
-async def test_topics_are_created_from_the_registry_with_their_partitions(
-    infra: Infra, isolation: Isolation
-) -> None:
+async def test_topics_are_created_from_the_registry_with_their_partitions(infra: Infra, isolation: Isolation) -> None:
     created = await ensure_topics(infra.kafka, TOPICS, prefix=isolation.topic_prefix)
     assert sorted(created) == sorted(topic.physical_name(isolation.topic_prefix) for topic in TOPICS)
     assert await ensure_topics(infra.kafka, TOPICS, prefix=isolation.topic_prefix) == []  # idempotent
@@ -39,9 +37,7 @@ async def test_topics_are_created_from_the_registry_with_their_partitions(
     assert partitions == {t.physical_name(isolation.topic_prefix): t.partitions for t in TOPICS}
 
 
-async def test_a_topic_that_disagrees_with_its_declaration_is_reported(
-    infra: Infra, isolation: Isolation
-) -> None:
+async def test_a_topic_that_disagrees_with_its_declaration_is_reported(infra: Infra, isolation: Isolation) -> None:
     declared = Topic("drift", 3, timedelta(days=1), "k", (), "")
     await ensure_topics(infra.kafka, [declared], prefix=isolation.topic_prefix)
     redeclared = Topic("drift", 6, timedelta(days=1), "k", (), "")

@@ -139,9 +139,7 @@ async def test_storage_outages_do_not_use_up_attempts() -> None:
 
 
 async def test_transaction_conflicts_are_waited_out() -> None:
-    conflict = OperationFailure(
-        "WriteConflict", code=112, details={"errorLabels": ["TransientTransactionError"]}
-    )
+    conflict = OperationFailure("WriteConflict", code=112, details={"errorLabels": ["TransientTransactionError"]})
     handler, publisher, sleeps = FlakyHandler(8, conflict), FakePublisher(), Sleeps()
     assert await run(handler, follow_bytes(), publisher, sleeps) is Outcome.PROCESSED
     assert handler.calls == 9 and publisher.published == []
@@ -150,9 +148,7 @@ async def test_transaction_conflicts_are_waited_out() -> None:
 async def test_wrapped_conflicts_count_as_transient_too() -> None:
     try:
         try:
-            raise OperationFailure(
-                "WriteConflict", code=112, details={"errorLabels": ["TransientTransactionError"]}
-            )
+            raise OperationFailure("WriteConflict", code=112, details={"errorLabels": ["TransientTransactionError"]})
         except OperationFailure as inner:
             raise StorageError("wrapped") from inner
     except StorageError as outer:

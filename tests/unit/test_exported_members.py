@@ -24,7 +24,5 @@ def test_all_is_explicit_and_complete(name: str) -> None:
     assert exported == sorted(exported, key=lambda n: (not n.isupper(), n)) or exported == sorted(exported)
     for member in exported:
         assert hasattr(module, member), f"{name}.{member} is in __all__ but missing"
-    public = {
-        n for n in vars(module) if not n.startswith("_") and not isinstance(getattr(module, n), type(module))
-    }
+    public = {n for n in vars(module) if not n.startswith("_") and not isinstance(getattr(module, n), type(module))}
     assert public - {"annotations"} <= set(exported), f"{name} exposes names not in __all__"

@@ -31,17 +31,13 @@ def client(publisher: FakePublisher) -> Iterator[TestClient]:
     settings = GatewaySettings(
         environment="test",
         max_body_bytes=4096,
-        wechat_accounts=[
-            {"appid": APPID, "token": TOKEN, "encoding_aes_key": "k" * 43, "secret": "app-secret"}
-        ],
+        wechat_accounts=[{"appid": APPID, "token": TOKEN, "encoding_aes_key": "k" * 43, "secret": "app-secret"}],
     )
     with TestClient(create_app(settings, publisher=publisher)) as test_client:
         yield test_client
 
 
-def post(
-    client: TestClient, body: bytes, *, openid: str = "o1", token: str = TOKEN, appid: str = APPID
-) -> object:
+def post(client: TestClient, body: bytes, *, openid: str = "o1", token: str = TOKEN, appid: str = APPID) -> object:
     signed = pushes.sign(token, body, timestamp=NOW, openid=openid)
     return client.post(f"/wechat/{appid}", params=signed.params, content=signed.body)
 
@@ -67,9 +63,7 @@ def test_url_verification_echoes(client: TestClient) -> None:
     assert forged.status_code == 403
 
 
-def test_follow_is_published_keyed_by_openid_then_acknowledged(
-    client: TestClient, publisher: FakePublisher
-) -> None:
+def test_follow_is_published_keyed_by_openid_then_acknowledged(client: TestClient, publisher: FakePublisher) -> None:
     response = post(client, pushes.follow("o1", NOW, scene="poster-7"))
     assert response.status_code == 200 and response.text == "success"  # type: ignore[attr-defined]
     [(topic, envelope)] = publisher.published
@@ -96,9 +90,7 @@ def test_unknown_pushes_are_kept_raw(client: TestClient, publisher: FakePublishe
     assert event.msg_type == "text" and event.fields["Content"] == "我想了解孕期营养"
 
 
-def test_forged_signature_is_refused_and_nothing_published(
-    client: TestClient, publisher: FakePublisher
-) -> None:
+def test_forged_signature_is_refused_and_nothing_published(client: TestClient, publisher: FakePublisher) -> None:
     response = post(client, pushes.follow("o1", NOW), token="wrong")
     assert response.status_code == 403  # type: ignore[attr-defined]
     assert publisher.published == []

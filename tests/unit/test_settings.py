@@ -69,9 +69,7 @@ def test_wechat_accounts_refuse_unknown_fields_and_duplicates() -> None:
 @pytest.mark.parametrize("environment", ["test", "production"])
 def test_placeholder_secrets_refused_outside_development(environment: str) -> None:
     with pytest.raises(SettingsError, match=r"wechat_accounts\[wx1\]\.secret holds a placeholder"):
-        load_settings(
-            GatewaySettings, environment=environment, wechat_accounts=[account(secret="changethis")]
-        )
+        load_settings(GatewaySettings, environment=environment, wechat_accounts=[account(secret="changethis")])
 
 
 def test_placeholder_secrets_allowed_in_development() -> None:

@@ -63,9 +63,7 @@ def parse(body: bytes) -> Push:
     if root.tag != "xml":
         raise InvalidPush("root element must be <xml>")
     fields = {child.tag: (child.text or "").strip() for child in root if len(child) == 0}
-    missing = [
-        name for name in ("ToUserName", "FromUserName", "CreateTime", "MsgType") if not fields.get(name)
-    ]
+    missing = [name for name in ("ToUserName", "FromUserName", "CreateTime", "MsgType") if not fields.get(name)]
     if missing:
         raise InvalidPush(f"missing {', '.join(missing)}")
     try:

@@ -22,12 +22,7 @@ class MemberViews:
         query: dict[str, Any] = {"appid": appid}
         if following is not None:
             query["following"] = following
-        cursor = (
-            self._members.find(query)
-            .sort([("last_followed_at", -1), ("openid", 1)])
-            .skip(offset)
-            .limit(limit)
-        )
+        cursor = self._members.find(query).sort([("last_followed_at", -1), ("openid", 1)]).skip(offset).limit(limit)
         return [from_document(document) async for document in cursor]
 
     async def counts(self, appid: str) -> dict[str, int]:

@@ -22,14 +22,10 @@ async def record_follow(envelope: Envelope, event: MemberFollowed, uow: UnitOfWo
 
 
 async def record_unfollow(envelope: Envelope, event: MemberUnfollowed, uow: UnitOfWork) -> bool:
-    return await _change_member(
-        envelope, event.openid, uow, lambda member: member.unfollow(event.unfollowed_at)
-    )
+    return await _change_member(envelope, event.openid, uow, lambda member: member.unfollow(event.unfollowed_at))
 
 
-async def _change_member(
-    envelope: Envelope, openid: str, uow: UnitOfWork, change: Callable[[Member], None]
-) -> bool:
+async def _change_member(envelope: Envelope, openid: str, uow: UnitOfWork, change: Callable[[Member], None]) -> bool:
     async with uow:
         if not await uow.claim(CONSUMER, envelope.event_id):
             log.info("duplicate skipped", event_id=envelope.event_id, type=envelope.type)

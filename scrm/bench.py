@@ -1,0 +1,165 @@
+"""``scrm bench``: measure the hot paths and write the results to docs/benchmarks.md.
+
+Three layers, so a number can be traced to its cause:
+1. envelope encode + decode + catalog decode, in process (pure CPU);
+2. the gateway's HTTP handling in process (signature, body, XML, normalization) with a publisher that
+   does nothing, so neither the broker nor the network is measured;
+3. the real stack on local infrastructure: webhook acknowledgement latency (publish to Tansu with
+   acks=all included) and the end-to-end time until every member is visible in the read API.
+
+The local stand-ins are not production servers (SecantusDB in particular is far slower than
+mongod), so layer 3 says how this code behaves on them, not what Kafka and MongoDB would do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import statistics
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from scrm import pushes
+from scrm.stack import DEMO_APPID, DEMO_TOKEN, local_stack
+from services.gateway.entrypoints.http import create_app
+from services.gateway.settings import GatewaySettings
+from shared.contracts import CATALOG, MemberFollowed
+from shared.events import Envelope, Topic
+from shared.settings import ServiceSettings
+
+Row = tuple[str, str, str]
+
+
+class _NullPublisher:
+    async def publish(self, topic: Topic, envelope: Envelope) -> None:
+        return None
+
+
+def _percentile(sorted_values: list[float], fraction: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(fraction * len(sorted_values)))]
+
+
+def bench_envelopes(n: int = 20_000) -> list[Row]:
+    event = MemberFollowed(openid="o_bench", followed_at=datetime.now(UTC), scene="poster")
+    started = time.perf_counter()
+    for i in range(n):
+        raw = Envelope.wrap(event, appid="wx1", key="o_bench", event_id=f"e{i}").to_bytes()
+        CATALOG.decode(Envelope.from_bytes(raw))
+    elapsed = time.perf_counter() - started
+    return [
+        (
+            "envelope wrap + JSON + parse + decode",
+            f"{n / elapsed:,.0f} /s",
+            f"{elapsed / n * 1e6:.1f} µs each",
+        )
+    ]
+
+
+async def bench_gateway_in_process(n: int = 3_000) -> list[Row]:
+    settings = GatewaySettings(
+        wechat_accounts=[{"appid": DEMO_APPID, "token": DEMO_TOKEN, "encoding_aes_key": "k" * 43, "secret": "s"}]
+    )
+    app = create_app(settings, publisher=_NullPublisher())
+    now = int(time.time())
+    requests = [pushes.sign(DEMO_TOKEN, pushes.follow(f"o{i}", now), timestamp=now, openid=f"o{i}") for i in range(n)]
+    latencies: list[float] = []
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            started = time.perf_counter()
+            for signed in requests:
+                t0 = time.perf_counter()
+                response = await client.post(f"/wechat/{DEMO_APPID}", params=signed.params, content=signed.body)
+                latencies.append((time.perf_counter() - t0) * 1000)
+                assert response.status_code == 200, response.text
+            elapsed = time.perf_counter() - started
+    latencies.sort()
+    return [
+        (
+            "gateway handling in process (no broker)",
+            f"{n / elapsed:,.0f} req/s",
+            f"p50 {statistics.median(latencies):.2f} ms, p99 {_percentile(latencies, 0.99):.2f} ms",
+        )
+    ]
+
+
+async def bench_stack(gateway: str, members_api: str, n: int, concurrency: int) -> list[Row]:
+    now = int(time.time())
+    bodies = [(f"o_bench_{i:06d}", pushes.follow(f"o_bench_{i:06d}", now - 30)) for i in range(n)]
+    latencies: list[float] = []
+    gate = asyncio.Semaphore(concurrency)
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=gateway, timeout=30, limits=limits) as client:
+
+        async def one(openid: str, body: bytes) -> None:
+            signed = pushes.sign(DEMO_TOKEN, body, timestamp=now, openid=openid)
+            async with gate:
+                t0 = time.perf_counter()
+                response = await client.post(f"/wechat/{DEMO_APPID}", params=signed.params, content=signed.body)
+                latencies.append((time.perf_counter() - t0) * 1000)
+            assert response.text == "success", response.text
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(openid, body) for openid, body in bodies))
+        acked = time.perf_counter() - started
+    async with httpx.AsyncClient(base_url=members_api, timeout=10) as client:
+        while (await client.get(f"/accounts/{DEMO_APPID}/member-counts")).json().get("members") != n:  # noqa: ASYNC110  (polling another process)
+            await asyncio.sleep(0.1)
+    visible = time.perf_counter() - started
+    latencies.sort()
+    return [
+        (
+            f"webhook ack, real stack ({n} pushes, {concurrency} concurrent)",
+            f"{n / acked:,.0f} req/s",
+            f"p50 {statistics.median(latencies):.1f} ms, p95 {_percentile(latencies, 0.95):.1f} ms, "
+            f"p99 {_percentile(latencies, 0.99):.1f} ms",
+        ),
+        (
+            "webhook → Kafka → worker → MongoDB → read API",
+            f"{n / visible:,.0f} events/s",
+            f"all {n} visible after {visible:.1f} s",
+        ),
+    ]
+
+
+def run_bench(console: Console, state_dir: Path, output: Path | None, *, pushes_n: int, concurrency: int) -> None:
+    rows = bench_envelopes()
+    rows += asyncio.run(bench_gateway_in_process())
+    settings = ServiceSettings()
+    with local_stack(console, settings, state_dir, "bench") as stack:
+        rows += asyncio.run(bench_stack(stack.url("gateway"), stack.url("members-api"), pushes_n, concurrency))
+    table = Table(title="benchmarks")
+    for column in ("what", "throughput", "latency"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    if output is not None:
+        output.write_text(_markdown(rows, pushes_n, concurrency), encoding="utf-8")
+        console.print(f"wrote {output}")
+
+
+def _markdown(rows: list[Row], pushes_n: int, concurrency: int) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        "<!-- Written by `make bench` (scrm bench --output docs/benchmarks.md). -->",
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.machine()}, with "
+        f"`scrm bench --pushes {pushes_n} --concurrency {concurrency}`. The real-stack rows run on the "
+        "local stand-ins (Tansu memory broker, SecantusDB); they are not Apache Kafka's or MongoDB's numbers, "
+        "and the load generator shares the machine with every process.",
+        "",
+        "| what | throughput | latency |",
+        "|---|---|---|",
+        *(f"| {what} | {throughput} | {latency} |" for what, throughput, latency in rows),
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,109 @@
+"""The whole platform on local infrastructure, for as long as a ``with`` block lasts (demo, bench).
+
+Starts (or reuses) Tansu and SecantusDB, starts every registered process on free ports with fresh
+topic and database names, and on exit stops the processes, drops the run's database and stops the
+servers it started, nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
+from rich.console import Console
+
+from scrm.launcher import ServiceProcess
+from scrm.processes import PROCESSES
+from shared.localinfra import LocalInfrastructure, free_port, parse_host_port
+from shared.settings import ServiceSettings
+
+DEMO_APPID = "wxdemo0000000001"
+DEMO_TOKEN = "demo-webhook-token"  # noqa: S105  (development-only demo account)
+
+
+@dataclass(frozen=True)
+class Stack:
+    settings: ServiceSettings
+    run_id: str
+    topic_prefix: str
+    database: str
+    processes: dict[str, ServiceProcess]
+
+    def url(self, process: str) -> str:
+        return self.processes[process].url
+
+
+@contextmanager
+def local_stack(console: Console, settings: ServiceSettings, state_dir: Path, label: str) -> Iterator[Stack]:
+    run_id = uuid.uuid4().hex[:8]
+    infra = LocalInfrastructure(
+        state_dir / "infra",
+        kafka=parse_host_port(settings.kafka_bootstrap_servers, 9092),
+        mongodb=parse_host_port(settings.mongodb_url.get_secret_value(), 27017),
+    )
+    started_infra: tuple[str, ...] = ()
+    processes: dict[str, ServiceProcess] = {}
+    database = f"scrm_{label}_{run_id}"
+    try:
+        with console.status("starting local infrastructure (Tansu, SecantusDB)..."):
+            status = infra.up()
+        started_infra = status.started
+        console.print(
+            f"[green]✓[/green] infrastructure: Kafka {status.kafka.url}, MongoDB {status.mongodb.url}"
+            + (f" (started {', '.join(started_infra)})" if started_infra else " (already running)")
+        )
+        env = {
+            "ENVIRONMENT": "development",
+            "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+            "MONGODB_URL": settings.mongodb_url.get_secret_value(),
+            "MONGODB_DATABASE": database,
+            "TOPIC_PREFIX": f"{label}-{run_id}.",
+            "LOG_FORMAT": "json",
+            "WECHAT_ACCOUNTS": json.dumps(
+                [
+                    {
+                        "appid": DEMO_APPID,
+                        "token": DEMO_TOKEN,
+                        "encoding_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+                        "secret": "demo-app-secret",
+                    }
+                ]
+            ),
+        }
+        logs = state_dir / label / run_id
+        processes = {name: ServiceProcess(name, free_port(), env, logs / f"{name}.log") for name in PROCESSES}
+        with console.status("starting services..."):
+            for process in processes.values():
+                process.start()
+            for process in processes.values():
+                process.wait_ready()
+        for process in processes.values():
+            console.print(f"[green]✓[/green] {process.name} ready on {process.url} (pid {process.pid})")
+        yield Stack(settings, run_id, env["TOPIC_PREFIX"], database, processes)
+    finally:
+        with console.status("stopping what was started..."):
+            for process in reversed(processes.values()):
+                process.stop()
+            asyncio.run(_drop_database(settings, database))
+            if started_infra:
+                infra.down(only=started_infra)
+        console.print("[green]✓[/green] stopped services" + (" and infrastructure" if started_infra else ""))
+
+
+async def _drop_database(settings: ServiceSettings, name: str) -> None:
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+        settings.mongodb_url.get_secret_value(), serverSelectionTimeoutMS=3000
+    )
+    try:
+        await client.drop_database(name)
+    except PyMongoError:
+        pass  # best effort: the server may already be gone
+    finally:
+        await client.close()
