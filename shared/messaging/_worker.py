@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import faust
@@ -156,10 +158,14 @@ def create_worker_app(
     broker). ``settings.topic_prefix`` also prefixes the consumer group, isolating test runs.
     """
     prefix = settings.topic_prefix
+    # faust wants a data directory even with the memory store; keep it out of the working tree.
+    datadir = Path(tempfile.gettempdir()) / "scrm-faust" / f"{prefix}{name}"
+    datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         f"{prefix}{name}",
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(",")],
         store="memory://",
+        datadir=str(datadir),
         value_serializer="raw",
         key_serializer="raw",
         web_enabled=False,
