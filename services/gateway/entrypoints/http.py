@@ -12,9 +12,8 @@ from fastapi.responses import PlainTextResponse
 from services.gateway.adapters.accounts import AccountDirectory
 from services.gateway.bootstrap import Gateway, bootstrap
 from services.gateway.domain import pushes, signature
+from services.gateway.service_layer.ingest import ingest_push
 from services.gateway.settings import GatewaySettings, WeChatAccount
-from shared.contracts import WECHAT_PUSHES
-from shared.events import Envelope
 from shared.messaging import EventPublisher, PublishFailed
 from shared.observability import get_logger, instrument_app
 
@@ -109,23 +108,14 @@ def create_app(
             raise HTTPException(400, detail=f"encrypt_type={encrypt_type!r} is not supported")
         body = await _read_body(request, settings.max_body_bytes)
         try:
-            push = pushes.parse(body)
+            # Published before we acknowledge: if Kafka does not take it, the platform retries.
+            envelope = await ingest_push(account.appid, body, gateway.publisher)
         except pushes.InvalidPush as exc:
             raise HTTPException(400, detail=str(exc)) from None
-        event = pushes.normalize(push)
-        envelope = Envelope.wrap(
-            event,
-            appid=account.appid,
-            key=push.from_user,
-            occurred_at=push.occurred_at,
-            event_id=push.dedup_key(account.appid),
-        )
-        try:
-            # Publish before acknowledging: if Kafka does not take it, the platform retries.
-            await gateway.publisher.publish(WECHAT_PUSHES, envelope)
         except PublishFailed as exc:
-            log.warning("push not published", error=str(exc), type=envelope.type)
+            log.warning("push not published", error=str(exc))
             raise HTTPException(503, detail="event bus unavailable, retry later") from None
+        log.debug("push published", type=envelope.type, event_id=envelope.event_id)
         return "success"
 
     return app
