@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -26,6 +26,7 @@ from rich.table import Table
 from scrm import pushes
 from scrm.launcher import ProcessFailed
 from scrm.stack import DEMO_APPID, DEMO_TOKEN, local_stack
+from scrm.topics import read_records
 from shared.contracts import DEADLETTER, WECHAT_PUSHES
 from shared.localinfra import InfraError
 from shared.settings import ServiceSettings, SettingsError, load_settings
@@ -120,7 +121,8 @@ async def _scenario(
     expected_following = members - len(leavers)
     with console.status("waiting for the worker to catch up..."):
         counts = await _wait_for_counts(members_api, members, expected_following)
-        deadlettered = await _count_records(kafka, DEADLETTER.physical_name(prefix), expected=1)
+        parked = await read_records(kafka, DEADLETTER.physical_name(prefix), at_least=1, within=_RESULT_TIMEOUT_S)
+        deadlettered = len(parked)
     ok = (
         counts.get("members") == members
         and counts.get("following") == expected_following
@@ -180,22 +182,6 @@ async def _wait_for_counts(members_api: str, members: int, following: int) -> di
                 break
             await asyncio.sleep(0.25)
     return counts
-
-
-async def _count_records(kafka: str, topic: str, *, expected: int) -> int:
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=kafka, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None
-    )
-    await consumer.start()
-    seen = 0
-    try:
-        deadline = time.monotonic() + _RESULT_TIMEOUT_S
-        while seen < expected and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            seen += sum(len(records) for records in batch.values())
-    finally:
-        await consumer.stop()
-    return seen
 
 
 def _print_summary(console: Console, summary: dict[str, object], ok: bool) -> None:

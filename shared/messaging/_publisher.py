@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -9,6 +10,27 @@ from aiokafka.errors import KafkaError
 from shared.events import Envelope, Topic
 from shared.messaging._exceptions import PublishFailed, TopicMismatch
 from shared.observability import EVENTS_PUBLISHED
+
+
+@dataclass(frozen=True)
+class OutgoingRecord:
+    """An envelope as a Kafka record: the one encoding every producer in the platform uses."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+def to_record(topic: Topic, envelope: Envelope, prefix: str) -> OutgoingRecord:
+    if not topic.carries(envelope.type):
+        raise TopicMismatch(f"{envelope.type!r} does not belong on topic {topic.name!r}")
+    return OutgoingRecord(
+        topic=topic.physical_name(prefix),
+        key=envelope.key.encode("utf-8"),
+        value=envelope.to_bytes(),
+        headers=[("event-type", envelope.type.encode()), ("event-version", str(envelope.version).encode())],
+    )
 
 
 class EventPublisher(Protocol):
@@ -68,20 +90,11 @@ class KafkaEventPublisher:
         await self.stop()
 
     async def publish(self, topic: Topic, envelope: Envelope) -> None:
-        if not topic.carries(envelope.type):
-            raise TopicMismatch(f"{envelope.type!r} does not belong on topic {topic.name!r}")
+        record = to_record(topic, envelope, self._prefix)
         if not self._started:
             raise PublishFailed("publisher is not started")
         try:
-            await self._producer.send_and_wait(
-                topic.physical_name(self._prefix),
-                value=envelope.to_bytes(),
-                key=envelope.key.encode("utf-8"),
-                headers=[
-                    ("event-type", envelope.type.encode()),
-                    ("event-version", str(envelope.version).encode()),
-                ],
-            )
+            await self._producer.send_and_wait(record.topic, value=record.value, key=record.key, headers=record.headers)
         except KafkaError as exc:
             raise PublishFailed(f"{topic.name}: {type(exc).__name__}: {exc}") from exc
         EVENTS_PUBLISHED.labels(topic.name, envelope.type).inc()

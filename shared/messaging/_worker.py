@@ -15,7 +15,8 @@ from shared.contracts import CATALOG, TOPICS
 from shared.events import Envelope, EventCatalog, Message, Topic
 from shared.messaging._admin import ensure_topics
 from shared.messaging._dispatch import Delivery, dispatch
-from shared.messaging._exceptions import PublishFailed, TopicMismatch
+from shared.messaging._exceptions import PublishFailed
+from shared.messaging._publisher import to_record
 from shared.messaging._retry import RetryPolicy
 from shared.observability import EVENTS_PUBLISHED, HealthServer, ReadinessCheck, get_logger
 from shared.settings import ServiceSettings
@@ -47,19 +48,10 @@ class FaustPublisher:
         self._prefix = prefix
 
     async def publish(self, topic: Topic, envelope: Envelope) -> None:
-        if not topic.carries(envelope.type):
-            raise TopicMismatch(f"{envelope.type!r} does not belong on topic {topic.name!r}")
+        record = to_record(topic, envelope, self._prefix)
         try:
             await self._app.producer.send_and_wait(
-                topic.physical_name(self._prefix),
-                envelope.key.encode("utf-8"),
-                envelope.to_bytes(),
-                partition=None,
-                timestamp=None,
-                headers=[
-                    ("event-type", envelope.type.encode()),
-                    ("event-version", str(envelope.version).encode()),
-                ],
+                record.topic, record.key, record.value, partition=None, timestamp=None, headers=record.headers
             )
         except Exception as exc:
             raise PublishFailed(f"{topic.name}: {type(exc).__name__}: {exc}") from exc

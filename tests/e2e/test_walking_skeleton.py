@@ -7,9 +7,10 @@ import time
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from scrm import pushes
+from scrm.topics import read_records
 from shared.contracts import CATALOG, DEADLETTER, WECHAT_PUSHES, MessageDeadLettered
 from shared.events import Envelope
 from tests.conftest import Infra, Isolation
@@ -77,18 +78,7 @@ async def test_a_poison_record_is_parked_and_the_stream_moves_on(
     await send(platform.gateway.url, "o_after", pushes.follow("o_after", int(time.time()) - 5))
     await eventually(platform.api.url, f"/accounts/{APPID}/members/o_after", lambda body: True)
 
-    consumer = AIOKafkaConsumer(
-        DEADLETTER.physical_name(isolation.topic_prefix),
-        bootstrap_servers=infra.kafka,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        batch = await consumer.getmany(timeout_ms=10_000)
-    finally:
-        await consumer.stop()
-    [record] = [r for part in batch.values() for r in part]
+    [record] = await read_records(infra.kafka, DEADLETTER.physical_name(isolation.topic_prefix), at_least=1, within=20)
     parked = CATALOG.decode(Envelope.from_bytes(record.value))
     assert isinstance(parked, MessageDeadLettered)
     assert parked.consumer == "members" and parked.reason.startswith("contract:")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from scrm.topics import read_records
 from shared.contracts import CATALOG, DEADLETTER, TOPICS, WECHAT_PUSHES, MemberFollowed
 from shared.events import Envelope, Topic
 from shared.localinfra import free_port
@@ -55,22 +53,9 @@ async def test_published_envelopes_arrive_keyed_and_decodable(infra: Infra, isol
         with pytest.raises(TopicMismatch):
             await publisher.publish(DEADLETTER, envelope)
 
-    consumer = AIOKafkaConsumer(
-        WECHAT_PUSHES.physical_name(isolation.topic_prefix),
-        bootstrap_servers=infra.kafka,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
+    [record] = await read_records(
+        infra.kafka, WECHAT_PUSHES.physical_name(isolation.topic_prefix), at_least=1, within=20
     )
-    await consumer.start()
-    try:
-        records: list[Any] = []
-        deadline = time.monotonic() + 20
-        while not records and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            records = [record for part in batch.values() for record in part]
-    finally:
-        await consumer.stop()
-    [record] = records
     assert record.key == b"o-key"
     assert dict(record.headers)["event-type"] == b"member.followed"
     received = Envelope.from_bytes(record.value)
