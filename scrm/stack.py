@@ -66,6 +66,8 @@ def local_stack(console: Console, settings: ServiceSettings, state_dir: Path, la
             "MONGODB_DATABASE": database,
             "TOPIC_PREFIX": f"{label}-{run_id}.",
             "LOG_FORMAT": "json",
+            # Short consumer-group sessions: the local broker holds a join for about half of it.
+            "KAFKA_SESSION_TIMEOUT_SECONDS": "3",
             "WECHAT_ACCOUNTS": json.dumps(
                 [
                     {

@@ -28,6 +28,7 @@ _SETTINGS_ENV = (
     "WECHAT_ACCOUNTS",
     "MAX_BODY_BYTES",
     "WORKER_HEALTH_PORT",
+    "KAFKA_SESSION_TIMEOUT_SECONDS",
 )
 
 
@@ -84,4 +85,5 @@ def infra_env(infra: Infra, isolation: Isolation) -> dict[str, str]:
         "MONGODB_DATABASE": isolation.database,
         "TOPIC_PREFIX": isolation.topic_prefix,
         "LOG_FORMAT": "json",
+        "KAFKA_SESSION_TIMEOUT_SECONDS": "3",
     }

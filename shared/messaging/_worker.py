@@ -167,8 +167,8 @@ def create_worker_app(
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
-        broker_session_timeout=10.0,
-        broker_heartbeat_interval=1.0,
+        broker_session_timeout=settings.kafka_session_timeout_seconds,
+        broker_heartbeat_interval=settings.kafka_session_timeout_seconds / 5,
         broker_commit_interval=1.0,
         stream_wait_empty=True,
     )

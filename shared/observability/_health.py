@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
@@ -104,10 +105,19 @@ class HealthServer:
         app.include_router(health_router(checks))
         config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
         self._server = _EmbeddedServer(config)
+        self._host, self._port = host, port
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._server.serve(), name="health-server")
+        # Bind here so a taken port is a clean OSError; inside uvicorn it would be sys.exit().
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self._host, self._port))
+        except OSError:
+            sock.close()
+            raise
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="health-server")
         while not self._server.started:
             if self._task.done():
                 await self._task  # surfaces the bind error

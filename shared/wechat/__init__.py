@@ -1,0 +1,41 @@
+"""The WeChat Official Account push protocol, shared by the gateway and the platform simulator.
+
+- :func:`signature` / :func:`check_signature`: SHA-1 over sorted token/timestamp/nonce[/Encrypt],
+  compared in constant time.
+- :class:`MessageCrypto`: the safe-mode AES cipher (32-byte padding, appid trailer checked).
+- :func:`parse_xml` / :func:`to_xml`: pushes as flat dicts; DTDs and entities refused before parsing.
+- :func:`seal_push`, :func:`seal_reply`, :func:`open_reply`: a push or passive reply exactly as it
+  travels in plaintext, compatible and safe :class:`Mode`.
+"""
+
+from shared.wechat._crypto import MessageCrypto
+from shared.wechat._exceptions import (
+    AppIdMismatch,
+    InvalidAesKey,
+    InvalidCiphertext,
+    InvalidXml,
+    ProtocolError,
+    WeChatError,
+)
+from shared.wechat._push import Mode, SignedRequest, open_reply, seal_push, seal_reply
+from shared.wechat._signature import check_signature, signature
+from shared.wechat._xml import parse_xml, to_xml
+
+__all__ = [
+    "AppIdMismatch",
+    "InvalidAesKey",
+    "InvalidCiphertext",
+    "InvalidXml",
+    "MessageCrypto",
+    "Mode",
+    "ProtocolError",
+    "SignedRequest",
+    "WeChatError",
+    "check_signature",
+    "open_reply",
+    "parse_xml",
+    "seal_push",
+    "seal_reply",
+    "signature",
+    "to_xml",
+]
