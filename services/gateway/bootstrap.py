@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
 
-from services.gateway.adapters.accounts import AccountDirectory, StaticAccountDirectory
+from services.gateway.adapters import accounts as accounts_adapter
+from services.gateway.adapters import ledger as ledger_adapter
+from services.gateway.adapters import replies as replies_adapter
+from services.gateway.adapters.accounts import (
+    AccountDirectory,
+    ChainedAccountDirectory,
+    MongoAccountDirectory,
+    StaticAccountDirectory,
+)
+from services.gateway.adapters.ledger import MemoryPushLedger, MongoPushLedger, PushLedger
+from services.gateway.adapters.replies import MongoReplyRules, ReplyRules
 from services.gateway.settings import GatewaySettings
 from shared.contracts import TOPICS
 from shared.messaging import EventPublisher, KafkaEventPublisher, ensure_topics
+from shared.observability import ReadinessCheck
+from shared.storage import close_client, create_client, ensure_indexes, ping
 
 
 @dataclass(frozen=True)
 class Gateway:
     settings: GatewaySettings
     accounts: AccountDirectory
+    ledger: PushLedger
+    rules: ReplyRules
     publisher: EventPublisher
+    readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
+
+
+async def _nothing() -> None:
+    return None
 
 
 @asynccontextmanager
@@ -25,14 +44,49 @@ async def bootstrap(
     *,
     publisher: EventPublisher | None = None,
     accounts: AccountDirectory | None = None,
+    ledger: PushLedger | None = None,
+    rules: ReplyRules | None = None,
 ) -> AsyncIterator[Gateway]:
-    """Wire the gateway. Real adapters unless the caller passes fakes (unit tests)."""
-    accounts = accounts or StaticAccountDirectory(settings.wechat_accounts)
-    if publisher is not None:
-        yield Gateway(settings, accounts, publisher)
-        return
-    await ensure_topics(settings.kafka_bootstrap_servers, TOPICS, prefix=settings.topic_prefix)
-    async with KafkaEventPublisher(
-        settings.kafka_bootstrap_servers, topic_prefix=settings.topic_prefix, client_id=settings.service_name
-    ) as kafka:
-        yield Gateway(settings, accounts, kafka)
+    """Wire the gateway: real adapters for whatever the caller does not pass as a fake."""
+    async with AsyncExitStack() as stack:
+        readiness: dict[str, Callable[[], Awaitable[None]]] = {}
+        needs_mongo = (
+            (accounts is None and settings.accounts_from_mongodb)
+            or (ledger is None and settings.push_ledger == "mongodb")
+            or rules is None
+        )
+        if needs_mongo:
+            client = create_client(settings)
+            stack.push_async_callback(close_client, client)
+            database = client[settings.mongodb_database]
+            await ensure_indexes(
+                database, (*accounts_adapter.INDEXES, *ledger_adapter.INDEXES, *replies_adapter.INDEXES)
+            )
+
+            async def mongodb_ready() -> None:
+                await ping(client)
+
+            readiness["mongodb"] = mongodb_ready
+        if accounts is None:
+            static = StaticAccountDirectory(settings.wechat_accounts)
+            accounts = (
+                ChainedAccountDirectory(static, MongoAccountDirectory(database))
+                if settings.accounts_from_mongodb
+                else static
+            )
+        if ledger is None:
+            ledger = MongoPushLedger(database) if settings.push_ledger == "mongodb" else MemoryPushLedger()
+        if rules is None:
+            rules = MongoReplyRules(database)
+        if publisher is None:
+            await ensure_topics(settings.kafka_bootstrap_servers, TOPICS, prefix=settings.topic_prefix)
+            kafka = await stack.enter_async_context(
+                KafkaEventPublisher(
+                    settings.kafka_bootstrap_servers,
+                    topic_prefix=settings.topic_prefix,
+                    client_id=settings.service_name,
+                )
+            )
+            readiness["kafka"] = kafka.ready
+            publisher = kafka
+        yield Gateway(settings, accounts, ledger, rules, publisher, readiness)

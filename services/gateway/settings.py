@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
@@ -27,6 +27,13 @@ class GatewaySettings(ServiceSettings):
     wechat_accounts: Annotated[list[WeChatAccount], NoDecode] = Field(default_factory=list)
     #: Larger bodies are refused before parsing; real pushes are a few KB.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    #: Pushes whose signed timestamp is further than this from now are refused as replays.
+    replay_window_seconds: int = Field(default=300, ge=10, le=3600)
+    #: Where retries are recognised: ``memory`` is exact for one gateway process; run several replicas
+    #: with ``mongodb`` so a retry that reaches another replica is recognised too.
+    push_ledger: Literal["memory", "mongodb"] = "memory"
+    #: Also look accounts up in MongoDB (collection ``wechat_accounts``) when not in WECHAT_ACCOUNTS.
+    accounts_from_mongodb: bool = True
 
     @field_validator("wechat_accounts", mode="before")
     @classmethod

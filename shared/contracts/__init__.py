@@ -6,15 +6,33 @@ Adding a topic or a message type happens here and nowhere else; ``scrm docs even
 
 from shared.contracts._registry import CATALOG, DEADLETTER, TOPICS, WECHAT_PUSHES
 from shared.contracts.platform import MessageDeadLettered
-from shared.contracts.wechat import MemberFollowed, MemberUnfollowed, PushReceived
+from shared.contracts.wechat import (
+    ImageMessageReceived,
+    MassSendFinished,
+    MemberFollowed,
+    MemberUnfollowed,
+    MenuClicked,
+    MenuLinkOpened,
+    PushReceived,
+    QrCodeScanned,
+    TemplateSendFinished,
+    TextMessageReceived,
+)
 
 __all__ = [
     "CATALOG",
     "DEADLETTER",
     "TOPICS",
     "WECHAT_PUSHES",
+    "ImageMessageReceived",
+    "MassSendFinished",
     "MemberFollowed",
     "MemberUnfollowed",
+    "MenuClicked",
+    "MenuLinkOpened",
     "MessageDeadLettered",
     "PushReceived",
+    "QrCodeScanned",
+    "TemplateSendFinished",
+    "TextMessageReceived",
 ]

@@ -3,7 +3,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shared.contracts.platform import MessageDeadLettered
-from shared.contracts.wechat import MemberFollowed, MemberUnfollowed, PushReceived
+from shared.contracts.wechat import (
+    ImageMessageReceived,
+    MassSendFinished,
+    MemberFollowed,
+    MemberUnfollowed,
+    MenuClicked,
+    MenuLinkOpened,
+    PushReceived,
+    QrCodeScanned,
+    TemplateSendFinished,
+    TextMessageReceived,
+)
 from shared.events import EventCatalog, Topic, TopicRegistry
 
 WECHAT_PUSHES = Topic(
@@ -11,7 +22,18 @@ WECHAT_PUSHES = Topic(
     partitions=8,
     retention=timedelta(days=7),
     key="openid",
-    messages=(MemberFollowed, MemberUnfollowed, PushReceived),
+    messages=(
+        MemberFollowed,
+        MemberUnfollowed,
+        QrCodeScanned,
+        MenuClicked,
+        MenuLinkOpened,
+        TextMessageReceived,
+        ImageMessageReceived,
+        TemplateSendFinished,
+        MassSendFinished,
+        PushReceived,
+    ),
     description=(
         "Every webhook push from the Official Account, normalized. Keyed by openid so one member's "
         "pushes stay in order."

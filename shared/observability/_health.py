@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 import uvicorn
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.observability._metrics import HTTP_REQUEST_SECONDS, HTTP_REQUESTS
 
@@ -65,28 +65,39 @@ async def _run_check(check: ReadinessCheck) -> str:
 def instrument_app(app: FastAPI, service: str, checks: Mapping[str, ReadinessCheck] | None = None) -> None:
     """Add the operations endpoints and per-route request metrics to a service's app."""
     app.include_router(health_router(checks))
+    app.add_middleware(_RequestMetrics, service=service)
 
-    @app.middleware("http")
-    async def _record(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+
+class _RequestMetrics:
+    """Counts and times requests by route template. A plain ASGI middleware: Starlette's
+    ``BaseHTTPMiddleware`` would cost a task and a stream per request on the webhook hot path."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self._app = app
+        self._service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
         started = time.perf_counter()
-        route = _route_template(request)
         status = 500
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
+            await self._app(scope, receive, send_and_record)
         finally:
-            HTTP_REQUESTS.labels(service, request.method, route, str(status)).inc()
-            HTTP_REQUEST_SECONDS.labels(service, request.method, route).observe(time.perf_counter() - started)
-
-
-def _route_template(request: Request) -> str:
-    # Label by template (/members/{openid}), never by raw path: raw paths explode cardinality.
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", "unmatched"))
-    return "unmatched"
+            # Label by template (/wechat/{appid}), never by raw path: raw paths explode cardinality.
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            method = scope["method"]
+            HTTP_REQUESTS.labels(self._service, method, template, str(status)).inc()
+            HTTP_REQUEST_SECONDS.labels(self._service, method, template).observe(time.perf_counter() - started)
 
 
 class _EmbeddedServer(uvicorn.Server):

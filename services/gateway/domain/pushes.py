@@ -1,30 +1,32 @@
-"""Parsing and normalizing Official Account pushes (pure: bytes in, events out)."""
+"""Official Account pushes: from the decrypted XML to the platform's events (pure: no I/O)."""
 
 from __future__ import annotations
 
 import hashlib
-import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from shared.contracts import MemberFollowed, MemberUnfollowed, PushReceived
+from shared.contracts import (
+    ImageMessageReceived,
+    MassSendFinished,
+    MemberFollowed,
+    MemberUnfollowed,
+    MenuClicked,
+    MenuLinkOpened,
+    PushReceived,
+    QrCodeScanned,
+    TemplateSendFinished,
+    TextMessageReceived,
+)
 from shared.events import Event
+from shared.wechat import InvalidXml, parse_xml
 
-
-class InvalidPush(ValueError):
-    """The body is not a push we can accept. The message is safe to return to the caller."""
-
-
-# Any markup declaration other than CDATA (DOCTYPE, ENTITY, ...) is refused before parsing: pushes
-# never carry one, and refusing them outright rules out entity expansion and external entities.
-_DECLARATION = re.compile(rb"<!(?!\[CDATA\[)")
 _QR_PREFIX = "qrscene_"
 
 
 @dataclass(frozen=True)
 class Push:
-    """A push's fields as sent, with the header the platform guarantees."""
+    """A push's fields as sent, with the header every push carries."""
 
     to_user: str
     from_user: str
@@ -42,9 +44,9 @@ class Push:
         return datetime.fromtimestamp(self.create_time, UTC)
 
     def dedup_key(self, appid: str) -> str:
-        """Identity of a push across the platform's retries: MsgId for messages, and sender, time,
-        event and key for events (the platform resends the same values when it retries)."""
-        msg_id = self.fields.get("MsgId")
+        """Identity of a push across the platform's retries: MsgId for messages; sender, time, event
+        and key for events (the platform resends the same values when it retries)."""
+        msg_id = self.fields.get("MsgId") if self.msg_type != "event" else None
         if msg_id:
             raw = f"{appid}|msg|{msg_id}"
         else:
@@ -53,23 +55,16 @@ class Push:
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
 
 
-def parse(body: bytes) -> Push:
-    if _DECLARATION.search(body):
-        raise InvalidPush("XML declarations (DOCTYPE, ENTITY) are not accepted")
-    try:
-        root = ET.fromstring(body)  # noqa: S314  (declarations refused above)
-    except ET.ParseError as exc:
-        raise InvalidPush(f"malformed XML: {exc}") from None
-    if root.tag != "xml":
-        raise InvalidPush("root element must be <xml>")
-    fields = {child.tag: (child.text or "").strip() for child in root if len(child) == 0}
+def parse(message: bytes) -> Push:
+    """A push from its (decrypted) XML. Raises :class:`InvalidXml` with a reason safe to return."""
+    fields = parse_xml(message)
     missing = [name for name in ("ToUserName", "FromUserName", "CreateTime", "MsgType") if not fields.get(name)]
     if missing:
-        raise InvalidPush(f"missing {', '.join(missing)}")
+        raise InvalidXml(f"missing {', '.join(missing)}")
     try:
         create_time = int(fields["CreateTime"])
     except ValueError:
-        raise InvalidPush("CreateTime is not an integer") from None
+        raise InvalidXml("CreateTime is not an integer") from None
     return Push(
         to_user=fields.pop("ToUserName"),
         from_user=fields.pop("FromUserName"),
@@ -79,23 +74,54 @@ def parse(body: bytes) -> Push:
     )
 
 
+def _int(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
+
+
 def normalize(push: Push) -> Event:
     """The platform event for a push; pushes without a dedicated event are kept raw."""
-    if push.msg_type == "event" and push.event == "subscribe":
-        key = push.fields.get("EventKey") or ""
-        scene = key[len(_QR_PREFIX) :] if key.startswith(_QR_PREFIX) else None
-        return MemberFollowed(
-            openid=push.from_user,
-            followed_at=push.occurred_at,
-            scene=scene or None,
-            ticket=push.fields.get("Ticket") or None,
+    f, at, openid = push.fields, push.occurred_at, push.from_user
+    if push.msg_type == "event":
+        key = f.get("EventKey") or ""
+        ticket = f.get("Ticket") or None
+        match push.event:
+            case "subscribe":
+                scene = key[len(_QR_PREFIX) :] if key.startswith(_QR_PREFIX) else None
+                return MemberFollowed(openid=openid, followed_at=at, scene=scene or None, ticket=ticket)
+            case "unsubscribe":
+                return MemberUnfollowed(openid=openid, unfollowed_at=at)
+            case "scan" if key:
+                return QrCodeScanned(openid=openid, scanned_at=at, scene=key, ticket=ticket)
+            case "click" if key:
+                return MenuClicked(openid=openid, clicked_at=at, key=key)
+            case "view" if key:
+                return MenuLinkOpened(openid=openid, opened_at=at, url=key)
+            case "templatesendjobfinish" if f.get("MsgID"):
+                return TemplateSendFinished(
+                    openid=openid, finished_at=at, msg_id=f["MsgID"], status=f.get("Status", "")
+                )
+            case "masssendjobfinish" if f.get("MsgID"):
+                return MassSendFinished(
+                    openid=openid,
+                    finished_at=at,
+                    msg_id=f["MsgID"],
+                    status=f.get("Status", ""),
+                    total_count=_int(f.get("TotalCount")),
+                    filter_count=_int(f.get("FilterCount")),
+                    sent_count=_int(f.get("SentCount")),
+                    error_count=_int(f.get("ErrorCount")),
+                )
+    elif push.msg_type == "text" and f.get("MsgId"):
+        return TextMessageReceived(openid=openid, received_at=at, msg_id=f["MsgId"], content=f.get("Content", ""))
+    elif push.msg_type == "image" and f.get("MsgId"):
+        return ImageMessageReceived(
+            openid=openid,
+            received_at=at,
+            msg_id=f["MsgId"],
+            pic_url=f.get("PicUrl", ""),
+            media_id=f.get("MediaId", ""),
         )
-    if push.msg_type == "event" and push.event == "unsubscribe":
-        return MemberUnfollowed(openid=push.from_user, unfollowed_at=push.occurred_at)
-    return PushReceived(
-        openid=push.from_user,
-        msg_type=push.msg_type,
-        event=push.event,
-        received_at=push.occurred_at,
-        fields=push.fields,
-    )
+    return PushReceived(openid=openid, msg_type=push.msg_type, event=push.event, received_at=at, fields=f)

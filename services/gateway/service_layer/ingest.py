@@ -1,27 +1,111 @@
-"""Turning a verified push into a published event: the gateway's one use case."""
+"""The gateway's one use case: accept a push, publish its event once, answer the platform."""
 
 from __future__ import annotations
 
-from services.gateway.domain import pushes
+import time
+
+from services.gateway.adapters.accounts import AccountDirectory
+from services.gateway.adapters.ledger import Claim, ClaimResult, PushLedger
+from services.gateway.adapters.replies import ReplyRules
+from services.gateway.domain import pushes, replies
+from services.gateway.domain.inbound import PushParams, Refused, open_push
 from shared.contracts import WECHAT_PUSHES
-from shared.events import Envelope
+from shared.events import Envelope, Event
 from shared.messaging import EventPublisher
+from shared.observability import get_logger
+from shared.wechat import InvalidXml, seal_reply
+
+log = get_logger(__name__)
+
+SUCCESS = b"success"
 
 
-async def ingest_push(appid: str, body: bytes, publisher: EventPublisher) -> Envelope:
-    """Parse, normalize and publish one push; return what was published.
+async def ingest_push(
+    appid: str,
+    params: PushParams,
+    body: bytes,
+    *,
+    accounts: AccountDirectory,
+    ledger: PushLedger,
+    rules: ReplyRules,
+    publisher: EventPublisher,
+    replay_window_seconds: int,
+    now: float | None = None,
+) -> bytes:
+    """Return the response body for the platform, or raise :class:`Refused`.
 
-    Raises :class:`pushes.InvalidPush` for a body we cannot accept and
-    :class:`shared.messaging.PublishFailed` when Kafka did not take the event. The event id is derived
-    from the push, so the platform's retries publish the same id and consumers apply it once.
+    The event is published before anything is acknowledged; if Kafka does not take it the caller
+    answers 5xx and the platform retries. The event id is derived from the push, and the ledger
+    answers the platform's retries with the first answer without publishing again.
     """
-    push = pushes.parse(body)
-    envelope = Envelope.wrap(
-        pushes.normalize(push),
-        appid=appid,
-        key=push.from_user,
-        occurred_at=push.occurred_at,
-        event_id=push.dedup_key(appid),
+    keys = await accounts.find(appid)
+    if keys is None:
+        raise Refused(404, f"unknown account {appid!r}")
+    opened = open_push(
+        keys, params, body, now=time.time() if now is None else now, window_seconds=replay_window_seconds
     )
-    await publisher.publish(WECHAT_PUSHES, envelope)
-    return envelope
+    try:
+        push = pushes.parse(opened.message)
+    except InvalidXml as exc:
+        raise Refused(400, str(exc)) from None
+    key = push.dedup_key(appid)
+
+    claim = await _claim(ledger, key)
+    if claim.claim is Claim.DONE:
+        return claim.reply or SUCCESS
+    if claim.claim is Claim.IN_FLIGHT:
+        raise Refused(503, "the first delivery of this push is still being handled; retry")
+
+    event = pushes.normalize(push)
+    envelope = Envelope.wrap(event, appid=appid, key=push.from_user, occurred_at=push.occurred_at, event_id=key)
+    try:
+        await publisher.publish(WECHAT_PUSHES, envelope)
+    except Exception:
+        await _release(ledger, key)
+        raise
+
+    answer = SUCCESS
+    reply = await _reply_for(rules, appid, event)
+    if reply is not None:
+        xml = replies.render(reply, to_openid=push.from_user, from_account=push.to_user, now=int(time.time()))
+        answer = (
+            xml
+            if opened.cipher is None
+            else seal_reply(xml, token=keys.token, crypto=opened.cipher, timestamp=params.timestamp, nonce=params.nonce)
+        )
+    await _complete(ledger, key, answer)
+    return answer
+
+
+# The ledger and the reply rules make answers better, never possible: when their storage is down the
+# push is still published (consumers deduplicate by event id) and answered plainly.
+
+
+async def _claim(ledger: PushLedger, key: str) -> ClaimResult:
+    try:
+        return await ledger.claim(key)
+    except Exception as exc:
+        log.warning("push ledger unavailable; publishing without retry detection", error=type(exc).__name__)
+        return ClaimResult(Claim.NEW)
+
+
+async def _complete(ledger: PushLedger, key: str, answer: bytes) -> None:
+    try:
+        await ledger.complete(key, answer)
+    except Exception as exc:
+        log.warning("push ledger unavailable; a retry of this push will be published again", error=type(exc).__name__)
+
+
+async def _release(ledger: PushLedger, key: str) -> None:
+    try:
+        await ledger.release(key)
+    except Exception as exc:
+        log.warning("push ledger unavailable; claim expires on its own", error=type(exc).__name__)
+
+
+async def _reply_for(rules: ReplyRules, appid: str, event: Event) -> replies.Reply | None:
+    try:
+        return replies.choose(await rules.for_account(appid), event)
+    except Exception as exc:
+        log.warning("reply rules unavailable; answering without a passive reply", error=type(exc).__name__)
+        return None

@@ -1,0 +1,111 @@
+"""Accepting or refusing a push request: signatures, replay window, decryption with key rotation.
+
+Pure: the account's keys and the current time come in as arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from shared.wechat import (
+    AppIdMismatch,
+    InvalidAesKey,
+    InvalidCiphertext,
+    InvalidXml,
+    MessageCrypto,
+    Mode,
+    check_signature,
+    parse_xml,
+)
+
+
+class Refused(Exception):
+    """The request is not accepted. ``status`` is the HTTP status, ``reason`` safe to return."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class AccountKeys:
+    """What the gateway needs of an account to accept its pushes."""
+
+    appid: str
+    token: str
+    #: Current EncodingAESKey first, then the previous one during a rotation.
+    ciphers: tuple[MessageCrypto, ...] = field(default=())
+
+    @classmethod
+    def build(cls, appid: str, token: str, aes_key: str, previous_aes_key: str | None = None) -> AccountKeys:
+        keys = [aes_key] + ([previous_aes_key] if previous_aes_key else [])
+        ciphers = []
+        for key in keys:
+            try:
+                ciphers.append(MessageCrypto(appid, key))
+            except InvalidAesKey:
+                continue  # a plaintext-only account may carry a placeholder key
+        return cls(appid=appid, token=token, ciphers=tuple(ciphers))
+
+
+@dataclass(frozen=True)
+class PushParams:
+    signature: str
+    timestamp: str
+    nonce: str
+    encrypt_type: str | None = None
+    msg_signature: str | None = None
+
+
+@dataclass(frozen=True)
+class OpenedPush:
+    message: bytes
+    mode: Mode
+    #: The cipher that opened it: replies are encrypted with the same key.
+    cipher: MessageCrypto | None
+
+
+def check_fresh(timestamp: str, now: float, window_seconds: int) -> None:
+    try:
+        sent = int(timestamp)
+    except ValueError:
+        raise Refused(400, "timestamp is not an integer") from None
+    if abs(now - sent) > window_seconds:
+        raise Refused(403, f"timestamp outside the {window_seconds} s window (replayed or clock skew)")
+
+
+def open_push(keys: AccountKeys, params: PushParams, body: bytes, *, now: float, window_seconds: int) -> OpenedPush:
+    """Verify and, in compatible or safe mode, decrypt a push; raise :class:`Refused` otherwise."""
+    if not check_signature(keys.token, params.signature, params.timestamp, params.nonce):
+        raise Refused(403, "signature mismatch")
+    check_fresh(params.timestamp, now, window_seconds)
+    if params.encrypt_type in (None, "", "raw"):
+        return OpenedPush(body, Mode.PLAINTEXT, None)
+    if params.encrypt_type != "aes":
+        raise Refused(400, f"unsupported encrypt_type {params.encrypt_type!r}")
+    try:
+        outer = parse_xml(body)
+    except InvalidXml as exc:
+        raise Refused(400, str(exc)) from None
+    encrypted = outer.get("Encrypt")
+    if not encrypted:
+        raise Refused(400, "encrypt_type=aes without <Encrypt>")
+    if not params.msg_signature or not check_signature(
+        keys.token, params.msg_signature, params.timestamp, params.nonce, encrypted
+    ):
+        raise Refused(403, "msg_signature mismatch")
+    mode = Mode.COMPATIBLE if "FromUserName" in outer else Mode.SAFE
+    if not keys.ciphers:
+        raise Refused(403, "no EncodingAESKey configured for this account")
+    wrong_appid = False
+    for cipher in keys.ciphers:  # current key first; during a rotation the platform may use the previous
+        try:
+            return OpenedPush(cipher.decrypt(encrypted), mode, cipher)
+        except AppIdMismatch:
+            wrong_appid = True
+        except InvalidCiphertext:
+            continue
+    if wrong_appid:
+        raise Refused(403, "decrypted appid does not match the account")
+    raise Refused(403, "Encrypt does not decrypt with the current or previous EncodingAESKey")
