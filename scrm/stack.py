@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +26,7 @@ from shared.settings import ServiceSettings
 
 DEMO_APPID = "wxdemo0000000001"
 DEMO_TOKEN = "demo-webhook-token"  # noqa: S105  (development-only demo account)
+DEMO_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,14 @@ class Stack:
 
 
 @contextmanager
-def local_stack(console: Console, settings: ServiceSettings, state_dir: Path, label: str) -> Iterator[Stack]:
+def local_stack(
+    console: Console,
+    settings: ServiceSettings,
+    state_dir: Path,
+    label: str,
+    *,
+    only: Iterable[str] | None = None,
+) -> Iterator[Stack]:
     run_id = uuid.uuid4().hex[:8]
     infra = LocalInfrastructure(
         state_dir / "infra",
@@ -73,14 +81,15 @@ def local_stack(console: Console, settings: ServiceSettings, state_dir: Path, la
                     {
                         "appid": DEMO_APPID,
                         "token": DEMO_TOKEN,
-                        "encoding_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+                        "encoding_aes_key": DEMO_AES_KEY,
                         "secret": "demo-app-secret",
                     }
                 ]
             ),
         }
         logs = state_dir / label / run_id
-        processes = {name: ServiceProcess(name, free_port(), env, logs / f"{name}.log") for name in PROCESSES}
+        names = list(PROCESSES) if only is None else list(only)
+        processes = {name: ServiceProcess(name, free_port(), env, logs / f"{name}.log") for name in names}
         with console.status("starting services..."):
             for process in processes.values():
                 process.start()

@@ -7,7 +7,7 @@
 - :class:`HealthServer`: the same three endpoints on a small port inside a worker's event loop.
 """
 
-from shared.observability._health import HealthServer, ReadinessCheck, health_router, instrument_app
+from shared.observability._health import OPENTELEMETRY_OFF, HealthServer, ReadinessCheck, health_router, instrument_app
 from shared.observability._logging import configure_logging, get_logger, redact_secrets
 from shared.observability._metrics import (
     EVENTS_CONSUMED,
@@ -25,6 +25,7 @@ __all__ = [
     "HANDLER_SECONDS",
     "HTTP_REQUESTS",
     "HTTP_REQUEST_SECONDS",
+    "OPENTELEMETRY_OFF",
     "HealthServer",
     "ReadinessCheck",
     "configure_logging",

@@ -10,10 +10,16 @@ from typing import Any
 import uvicorn
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.observability._metrics import HTTP_REQUEST_SECONDS, HTTP_REQUESTS
+
+#: Pass as ``FastAPI(telemetry=...)``. The services export Prometheus metrics; FastAPI's native
+#: OpenTelemetry hook would otherwise look the global providers up on every request (environment
+#: reads included), measurable on the webhook hot path.
+OPENTELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 #: A named dependency check for ``/readyz``: returns normally when the dependency answers.
 ReadinessCheck = Callable[[], Awaitable[Any]]
@@ -75,6 +81,8 @@ class _RequestMetrics:
     def __init__(self, app: ASGIApp, service: str) -> None:
         self._app = app
         self._service = service
+        # Label lookups cost more than the increments; keep the children per label set.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -94,10 +102,17 @@ class _RequestMetrics:
         finally:
             # Label by template (/wechat/{appid}), never by raw path: raw paths explode cardinality.
             route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            method = scope["method"]
-            HTTP_REQUESTS.labels(self._service, method, template, str(status)).inc()
-            HTTP_REQUEST_SECONDS.labels(self._service, method, template).observe(time.perf_counter() - started)
+            key = (scope["method"], getattr(route, "path", "unmatched"), status)
+            children = self._children.get(key)
+            if children is None:
+                method, template, _ = key
+                children = (
+                    HTTP_REQUESTS.labels(self._service, method, template, str(status)),
+                    HTTP_REQUEST_SECONDS.labels(self._service, method, template),
+                )
+                self._children[key] = children
+            children[0].inc()
+            children[1].observe(time.perf_counter() - started)
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -112,7 +127,9 @@ class HealthServer:
     """The operations endpoints on their own small port, served inside a worker's event loop."""
 
     def __init__(self, service: str, host: str, port: int, checks: Mapping[str, ReadinessCheck]) -> None:
-        app = FastAPI(title=f"{service} worker", docs_url=None, redoc_url=None, openapi_url=None)
+        app = FastAPI(
+            title=f"{service} worker", docs_url=None, redoc_url=None, openapi_url=None, telemetry=OPENTELEMETRY_OFF
+        )
         app.include_router(health_router(checks))
         config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
         self._server = _EmbeddedServer(config)

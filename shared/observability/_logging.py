@@ -62,7 +62,7 @@ def configure_logging(settings: ServiceSettings) -> None:
     root.setLevel(settings.log_level)
     structlog.contextvars.bind_contextvars(service=settings.service_name)
     # Per-request access lines are metrics' job; keep warnings from the noisy libraries.
-    for noisy in ("uvicorn.access", "aiokafka", "kafka", "pymongo", "faust", "mode"):
+    for noisy in ("uvicorn.access", "aiokafka", "kafka", "pymongo", "faust", "mode", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

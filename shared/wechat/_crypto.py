@@ -35,9 +35,10 @@ class MessageCrypto:
         self.appid = appid
         self._key = _key(encoding_aes_key)
         self._appid_bytes = appid.encode("utf-8")
+        self._cipher_spec = Cipher(algorithms.AES(self._key), modes.CBC(self._key[:16]))
 
     def _cipher(self) -> Cipher[modes.CBC]:
-        return Cipher(algorithms.AES(self._key), modes.CBC(self._key[:16]))
+        return self._cipher_spec
 
     def encrypt(self, message: bytes, *, random_prefix: bytes | None = None) -> str:
         prefix = random_prefix if random_prefix is not None else secrets.token_bytes(16)

@@ -6,9 +6,10 @@
     │   ├── InvalidCiphertext         Encrypt does not decrypt (wrong key, tampering, truncation)
     │   ├── AppIdMismatch             decrypted fine, but for another account
     │   └── InvalidXml                not a push: DTDs/entities, malformed, missing header fields
-    └── ApiError                      the platform answered with a non-zero errcode (see the client)
+    └── shared.wechat_client.WeChatApiError   the platform answered with a non-zero errcode
 
-The API client's own subclasses of :class:`ApiError` live with the client.
+The API client's errors (one class per errcode family) live with the client, in
+``shared.wechat_client``.
 """
 
 

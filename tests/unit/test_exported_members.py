@@ -14,6 +14,8 @@ PACKAGES = [
     "shared.storage",
     "shared.observability",
     "shared.localinfra",
+    "shared.wechat",
+    "shared.wechat_client",
 ]
 
 

@@ -14,7 +14,7 @@ from services.members.adapters.views import MemberViews
 from services.members.bootstrap import Members, bootstrap
 from services.members.domain.model import Member
 from services.members.settings import MembersSettings
-from shared.observability import instrument_app
+from shared.observability import OPENTELEMETRY_OFF, instrument_app
 
 AppId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
@@ -63,7 +63,7 @@ def create_app(settings: MembersSettings) -> FastAPI:
             app.state.members = members
             yield
 
-    app = FastAPI(title="SCRM members API", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="SCRM members API", version="0.1.0", lifespan=lifespan, telemetry=OPENTELEMETRY_OFF)
 
     async def mongodb_ready() -> None:
         await app.state.members.ready()
