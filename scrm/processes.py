@@ -6,6 +6,7 @@ A new service adds its entries here; nothing else in the CLI changes.
 from __future__ import annotations
 
 import contextlib
+import gc
 import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -45,6 +46,10 @@ class _GracefulServer(uvicorn.Server):
 
 
 def _serve(settings: ServiceSettings, app: FastAPI, host: str, port: int) -> None:
+    # Everything imported so far lives as long as the process: take it out of the cyclic GC's view so
+    # collections triggered by per-request garbage stay short (measured on the webhook hot path).
+    gc.collect()
+    gc.freeze()
     # log_config=None keeps the logging configure_logging set up; access lines are metrics' job.
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
     _GracefulServer(config).run()
@@ -81,11 +86,25 @@ def _members_worker(host: str, port: int) -> None:
     run_worker(create_worker(settings, health_host=host, health_port=port), loglevel=settings.log_level)
 
 
+def _wechat_sim(host: str, port: int) -> None:
+    from services.wechat_sim.entrypoints.http import create_app
+    from services.wechat_sim.settings import WeChatSimSettings
+    from shared.settings import load_settings
+
+    settings = load_settings(WeChatSimSettings)
+    if "public_url" not in settings.model_fields_set:  # member pictures link back to this process
+        reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+        settings = load_settings(WeChatSimSettings, public_url=f"http://{reachable}:{port}")
+    configure_logging(settings)
+    _serve(settings, create_app(settings), host, port)
+
+
 PROCESSES: dict[str, ProcessSpec] = {
     spec.name: spec
     for spec in (
         ProcessSpec("gateway", "http", 8000, "WeChat webhook gateway (HTTP → Kafka)", _gateway),
         ProcessSpec("members-api", "http", 8001, "Members read API", _members_api),
         ProcessSpec("members-worker", "worker", 8101, "Members consumer (Kafka → MongoDB)", _members_worker),
+        ProcessSpec("wechat-sim", "http", 8200, "Local WeChat platform simulator", _wechat_sim),
     )
 }

@@ -17,9 +17,15 @@ from shared.settings import ServiceSettings
 def restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    # configure_logging quiets some libraries' loggers; give them their levels back as well.
+    others = {name: logging.getLogger(name).level for name in logging.root.manager.loggerDict}
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    for name, previous in others.items():
+        logging.getLogger(name).setLevel(previous)
+    for name in set(logging.root.manager.loggerDict) - set(others):
+        logging.getLogger(name).setLevel(logging.NOTSET)
     structlog.reset_defaults()
     structlog.contextvars.clear_contextvars()
 

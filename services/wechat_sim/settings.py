@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
+
+from services.gateway.settings import WeChatAccount
+from services.wechat_sim.domain.limits import DEFAULT_DAILY_QUOTAS, DEFAULT_MINUTE_LIMITS
+from shared.settings import ServiceSettings
+from shared.wechat import InvalidAesKey, MessageCrypto, Mode
+
+
+class SimAccountOptions(BaseModel):
+    """Sim-only settings of one account (``WECHAT_SIM_OPTIONS``, keyed by appid)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: Where pushes go; ``{appid}`` is filled in. Default: the settings' ``default_gateway_url``.
+    gateway_url: str | None = None
+    mode: Mode = Mode.PLAINTEXT
+    #: The account's original id (``gh_…``), the ToUserName of every push. Default: derived from appid.
+    original_id: str | None = Field(default=None, pattern=r"^gh_[0-9A-Za-z_]{1,40}$")
+
+
+def _decode_json(value: object, name: str) -> object:
+    if isinstance(value, str):
+        try:
+            return json.loads(value) if value.strip() else None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{name} is not valid JSON: {exc.msg}") from None
+    return value
+
+
+class WeChatSimSettings(ServiceSettings):
+    """The simulator's settings. Environment variables are the field names in upper case."""
+
+    service_name: str = "wechat-sim"
+    #: Same JSON as the gateway's ``WECHAT_ACCOUNTS``: the accounts the platform hosts.
+    wechat_accounts: Annotated[list[WeChatAccount], NoDecode] = Field(default_factory=list)
+    #: ``{"<appid>": {"gateway_url": ..., "mode": "plaintext|compatible|safe", "original_id": "gh_..."}}``
+    wechat_sim_options: Annotated[dict[str, SimAccountOptions], NoDecode] = Field(default_factory=dict)
+    default_gateway_url: str = "http://127.0.0.1:8000/wechat/{appid}"
+    #: How members reach the simulator (PicUrl of member images, QR image links).
+    public_url: str = "http://127.0.0.1:8200"
+    #: What QR codes encode, followed by a per-ticket code.
+    qr_url_base: str = "http://weixin.qq.com/q/"
+
+    token_ttl_seconds: int = Field(default=7200, ge=60)
+    token_grace_seconds: int = Field(default=300, ge=0)
+    stable_token_force_refresh_daily: int = Field(default=20, ge=1)
+    stable_token_force_refresh_interval_seconds: int = Field(default=30, ge=0)
+    #: Calls per platform day, by API path under /cgi-bin; merged over the defaults (reference §6).
+    daily_quotas: Annotated[dict[str, int], NoDecode] = Field(default_factory=lambda: dict(DEFAULT_DAILY_QUOTAS))
+    #: Calls per clock minute, by API path; merged over the defaults.
+    minute_limits: Annotated[dict[str, int], NoDecode] = Field(default_factory=lambda: dict(DEFAULT_MINUTE_LIMITS))
+
+    #: Customer-service messages allowed after a member's message, and for how long.
+    cs_message_window_count: int = Field(default=5, ge=0)
+    cs_message_window_seconds: int = Field(default=48 * 3600, ge=1)
+    #: ... after a follow, QR scan or menu click.
+    cs_event_window_count: int = Field(default=3, ge=0)
+    cs_event_window_seconds: int = Field(default=60, ge=1)
+    mass_monthly_limit: int = Field(default=4, ge=0)
+
+    tags_per_account: int = Field(default=100, ge=1)
+    tags_per_member: int = Field(default=20, ge=1)
+    tags_per_batch: int = Field(default=50, ge=1)
+    tag_name_max_chars: int = Field(default=30, ge=1)
+
+    media_image_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    media_voice_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1)
+    media_video_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    media_thumb_max_bytes: int = Field(default=64 * 1024, ge=1)
+    media_ttl_seconds: int = Field(default=3 * 86_400, ge=1)
+
+    qr_default_expire_seconds: int = Field(default=60, ge=1, le=2_592_000)
+    user_get_page_size: int = Field(default=10_000, ge=1, le=10_000)
+
+    #: The platform waits this long for the account's server to answer a push ...
+    push_timeout_seconds: float = Field(default=5.0, gt=0)
+    #: ... and tries this many times in all (timeouts, connection errors and 5xx are retried).
+    push_attempts: int = Field(default=3, ge=1, le=10)
+    #: Job-finish pushes (template, mass) follow the API call after this delay.
+    job_push_delay_seconds: float = Field(default=1.0, ge=0)
+
+    @field_validator("wechat_accounts", mode="before")
+    @classmethod
+    def _decode_accounts(cls, value: object) -> object:
+        return _decode_json(value, "WECHAT_ACCOUNTS") or []
+
+    @field_validator("wechat_sim_options", mode="before")
+    @classmethod
+    def _decode_options(cls, value: object) -> object:
+        return _decode_json(value, "WECHAT_SIM_OPTIONS") or {}
+
+    @field_validator("daily_quotas", mode="before")
+    @classmethod
+    def _merge_daily(cls, value: object) -> object:
+        return _merge(DEFAULT_DAILY_QUOTAS, _decode_json(value, "DAILY_QUOTAS"))
+
+    @field_validator("minute_limits", mode="before")
+    @classmethod
+    def _merge_minute(cls, value: object) -> object:
+        return _merge(DEFAULT_MINUTE_LIMITS, _decode_json(value, "MINUTE_LIMITS"))
+
+    @field_validator("default_gateway_url", "public_url", "qr_url_base")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _check_accounts(self) -> WeChatSimSettings:
+        appids = [account.appid for account in self.wechat_accounts]
+        if len(appids) != len(set(appids)):
+            raise ValueError("WECHAT_ACCOUNTS lists an appid twice")
+        unknown = sorted(set(self.wechat_sim_options) - set(appids))
+        if unknown:
+            raise ValueError(f"WECHAT_SIM_OPTIONS names accounts not in WECHAT_ACCOUNTS: {', '.join(unknown)}")
+        for account in self.wechat_accounts:
+            if self.options(account.appid).mode is not Mode.PLAINTEXT:
+                try:
+                    MessageCrypto(account.appid, account.encoding_aes_key.get_secret_value())
+                except InvalidAesKey as exc:
+                    raise ValueError(f"account {account.appid}: {exc}") from None
+        return self
+
+    def options(self, appid: str) -> SimAccountOptions:
+        return self.wechat_sim_options.get(appid) or SimAccountOptions()
+
+    def gateway_url(self, appid: str) -> str:
+        return (self.options(appid).gateway_url or self.default_gateway_url).replace("{appid}", appid)
+
+    def original_id(self, appid: str) -> str:
+        configured = self.options(appid).original_id
+        return configured or "gh_" + hashlib.sha256(appid.encode()).hexdigest()[:12]
+
+    def secret_values(self) -> list[tuple[str, str]]:
+        values = super().secret_values()
+        for account in self.wechat_accounts:
+            for name in ("token", "encoding_aes_key", "secret"):
+                secret: SecretStr = getattr(account, name)
+                values.append((f"wechat_accounts[{account.appid}].{name}", secret.get_secret_value()))
+        return values
+
+
+def _merge(defaults: Any, value: object) -> object:
+    if value is None:
+        return dict(defaults)
+    if isinstance(value, dict):
+        return dict(defaults) | value
+    return value
