@@ -11,13 +11,13 @@ import asyncio
 import json
 import statistics
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
+from pymongo import AsyncMongoClient
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -25,14 +25,18 @@ from rich.table import Table
 
 from scrm import pushes
 from scrm.launcher import ProcessFailed
-from scrm.stack import DEMO_APPID, DEMO_TOKEN, local_stack
+from scrm.stack import DEMO_APPID, DEMO_SECRET, Stack, local_stack
 from scrm.topics import read_records
+from services.gateway.adapters.replies import RULES
 from shared.contracts import DEADLETTER, WECHAT_PUSHES
 from shared.localinfra import InfraError
+from shared.observability import configure_logging
 from shared.settings import ServiceSettings, SettingsError, load_settings
+from shared.wechat_client import MongoTokenStore, Text, WeChatApiConfig, WeChatClient
 
 _RESULT_TIMEOUT_S = 90.0
 _IN_FLIGHT = 16
+POSTER_REPLY = "你的专属海报马上就到"
 
 
 @dataclass
@@ -41,8 +45,12 @@ class Tally:
     pushes_accepted: int = 0
     pushes_rejected: int = 0
     duplicate_deliveries: int = 0
+    qr_follows: int = 0
+    passive_replies: int = 0
+    customer_service_messages: int = 0
     poison_messages: int = 0
     ack_ms: list[float] = field(default_factory=list)
+    replayable: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
 
 
 def run_demo(console: Console, state_dir: Path, *, members: int, json_output: bool) -> bool:
@@ -51,6 +59,8 @@ def run_demo(console: Console, state_dir: Path, *, members: int, json_output: bo
     except SettingsError as exc:
         console.print(f"[red]{escape(str(exc))}[/red]")
         return False
+    # The demo's own clients log through the same setup as the services; only problems are worth a line.
+    configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
     summary: dict[str, object] = {}
     ok = False
     try:
@@ -58,8 +68,7 @@ def run_demo(console: Console, state_dir: Path, *, members: int, json_output: bo
             summary = asyncio.run(
                 _scenario(
                     console,
-                    gateway=stack.url("gateway"),
-                    members_api=stack.url("members-api"),
+                    stack=stack,
                     kafka=settings.kafka_bootstrap_servers,
                     prefix=stack.topic_prefix,
                     members=members,
@@ -75,39 +84,82 @@ def run_demo(console: Console, state_dir: Path, *, members: int, json_output: bo
     return ok
 
 
-async def _scenario(
-    console: Console, *, gateway: str, members_api: str, kafka: str, prefix: str, members: int
-) -> dict[str, object]:
+async def _scenario(console: Console, *, stack: Stack, kafka: str, prefix: str, members: int) -> dict[str, object]:
+    """Members act on the simulated platform, which pushes to the gateway in safe mode; the platform
+    API (through our client) issues the QR code and sends a customer-service message."""
     tally = Tally()
-    now = int(time.time())
+    sim, gateway, members_api = stack.url("wechat-sim"), stack.url("gateway"), stack.url("members-api")
     openids = [f"o_demo_{i:05d}" for i in range(members)]
-    follows = [
-        pushes.follow(openid, now - 30, scene="poster-launch" if i % 2 == 0 else None)
-        for i, openid in enumerate(openids)
-    ]
     leavers = [openid for i, openid in enumerate(openids) if i % 5 == 4]
-    unfollows = [pushes.unfollow(openid, now - 10) for openid in leavers]
-    retried = list(zip(openids, follows, strict=True))[: min(5, members)]
 
-    async with httpx.AsyncClient(base_url=gateway, timeout=10.0) as client:
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=console, transient=False) as progress:
-            batches = [
-                ("follows", list(zip(openids, follows, strict=True))),
-                ("platform retries (same push again)", retried),
-                ("unfollows", list(zip(leavers, unfollows, strict=True))),
-            ]
-            for label, batch in batches:
-                task = progress.add_task(label, total=len(batch))
-                await _send_all(client, batch, now, tally, partial(progress.advance, task))
-            tally.duplicate_deliveries = len(retried)
-        # A member's text message: no dedicated event yet, kept raw (the members service ignores it).
-        await _send(client, openids[0], pushes.text(openids[0], now - 5, "你好", 10_000_001), now, tally)
-        # A forged push: wrong signature, refused before anything is published.
-        forged = pushes.sign("not-the-token", pushes.follow("o_intruder", now), timestamp=now, openid="o_intruder")
-        response = await client.post(f"/wechat/{DEMO_APPID}", params=forged.params, content=forged.body)
-        tally.pushes_sent += 1
-        tally.pushes_rejected += response.status_code == 403
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.settings.mongodb_url.get_secret_value())
+    database = mongo[stack.database]
+    await database[RULES].insert_one(
+        {"appid": DEMO_APPID, "trigger": "keyword", "match": "海报", "reply_type": "text", "content": POSTER_REPLY}
+    )
+    api = WeChatClient(
+        DEMO_APPID,
+        DEMO_SECRET,
+        token_store=MongoTokenStore(database),
+        config=WeChatApiConfig(base_url=sim, qr_image_base_url=sim),
+    )
+    try:
+        async with httpx.AsyncClient(base_url=sim, timeout=30.0) as platform:
+            qr = await api.create_qrcode("poster-launch", expire_seconds=3600)
+
+            async def act(openid: str, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+                started = time.perf_counter()
+                response = await platform.post(f"/sim/accounts/{DEMO_APPID}/members/{openid}/{action}", json=body)
+                tally.ack_ms.append((time.perf_counter() - started) * 1000)
+                response.raise_for_status()
+                outcome: dict[str, Any] = response.json()
+                tally.pushes_sent += 1
+                tally.pushes_accepted += bool(outcome["acknowledged"])
+                return outcome
+
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            with Progress(*columns, console=console) as progress:
+                task = progress.add_task("members follow (half through the poster QR)", total=members)
+                gate = asyncio.Semaphore(_IN_FLIGHT)
+
+                async def follow(i: int, openid: str) -> None:
+                    async with gate:
+                        outcome = await act(openid, "follow", {"ticket": qr.ticket} if i % 2 == 0 else {})
+                    tally.qr_follows += i % 2 == 0
+                    if i < 5:
+                        tally.replayable.append((outcome["params"], outcome["body"].encode()))
+                    progress.advance(task)
+
+                await asyncio.gather(*(follow(i, openid) for i, openid in enumerate(openids)))
+                task = progress.add_task("unfollows", total=len(leavers))
+                for openid in leavers:
+                    await act(openid, "unfollow")
+                    progress.advance(task)
+
+            # A keyword gets a passive reply, encrypted back to the platform in safe mode.
+            answered = await act(openids[0], "text", {"content": "海报"})
+            tally.passive_replies += answered["reply"] is not None
+            # The text opened the 48-hour window: a customer-service message through the real API client.
+            await api.send_custom_message(openids[0], Text(content="宝妈你好，孕期礼包已为你预留"))
+            inbox = (await platform.get(f"/sim/accounts/{DEMO_APPID}/members/{openids[0]}/inbox")).json()
+            tally.customer_service_messages = sum(1 for m in inbox["messages"] if m["channel"] == "custom")
+
+        async with httpx.AsyncClient(base_url=gateway, timeout=10.0) as client:
+            # The platform retries a push it got no answer for: the same signed request again.
+            for params, body in tally.replayable:
+                response = await client.post(f"/wechat/{DEMO_APPID}", params=params, content=body)
+                tally.duplicate_deliveries += 1
+                tally.pushes_sent += 1
+                tally.pushes_accepted += response.status_code == 200
+            # A forged push: wrong signature, refused before anything is published.
+            now = int(time.time())
+            forged = pushes.sign("not-the-token", pushes.follow("o_intruder", now), timestamp=now, openid="o_intruder")
+            response = await client.post(f"/wechat/{DEMO_APPID}", params=forged.params, content=forged.body)
+            tally.pushes_sent += 1
+            tally.pushes_rejected += response.status_code == 403
+    finally:
+        await api.aclose()
+        await mongo.close()
 
     # A poison record straight onto the topic: the worker must park it, not choke on it.
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all", enable_idempotence=False)
@@ -129,6 +181,8 @@ async def _scenario(
         and deadlettered == tally.poison_messages
         and tally.pushes_rejected == 1
         and tally.pushes_accepted == tally.pushes_sent - 1
+        and tally.passive_replies == 1
+        and tally.customer_service_messages == 1
     )
     latencies = sorted(tally.ack_ms)
     return {
@@ -137,39 +191,16 @@ async def _scenario(
         "pushes_accepted": tally.pushes_accepted,
         "pushes_rejected": tally.pushes_rejected,
         "duplicate_deliveries": tally.duplicate_deliveries,
+        "qr_follows": tally.qr_follows,
         "members": counts.get("members", 0),
         "following": counts.get("following", 0),
         "unfollowed": counts.get("unfollowed", 0),
+        "passive_replies": tally.passive_replies,
+        "customer_service_messages": tally.customer_service_messages,
         "deadlettered": deadlettered,
-        "ack_ms_p50": round(statistics.median(latencies), 1) if latencies else None,
-        "ack_ms_p95": round(latencies[int(0.95 * (len(latencies) - 1))], 1) if latencies else None,
+        "push_ms_p50": round(statistics.median(latencies), 1) if latencies else None,
+        "push_ms_p95": round(latencies[int(0.95 * (len(latencies) - 1))], 1) if latencies else None,
     }
-
-
-async def _send_all(
-    client: httpx.AsyncClient,
-    batch: list[tuple[str, bytes]],
-    now: int,
-    tally: Tally,
-    advance: Callable[[], None],
-) -> None:
-    gate = asyncio.Semaphore(_IN_FLIGHT)
-
-    async def one(openid: str, body: bytes) -> None:
-        async with gate:
-            await _send(client, openid, body, now, tally)
-        advance()
-
-    await asyncio.gather(*(one(openid, body) for openid, body in batch))
-
-
-async def _send(client: httpx.AsyncClient, openid: str, body: bytes, now: int, tally: Tally) -> None:
-    signed = pushes.sign(DEMO_TOKEN, body, timestamp=now, openid=openid)
-    started = time.perf_counter()
-    response = await client.post(f"/wechat/{DEMO_APPID}", params=signed.params, content=signed.body)
-    tally.ack_ms.append((time.perf_counter() - started) * 1000)
-    tally.pushes_sent += 1
-    tally.pushes_accepted += response.status_code == 200 and response.text == "success"
 
 
 async def _wait_for_counts(members_api: str, members: int, following: int) -> dict[str, int]:
@@ -189,16 +220,19 @@ def _print_summary(console: Console, summary: dict[str, object], ok: bool) -> No
     table.add_column("what")
     table.add_column("count", justify="right")
     labels = {
-        "pushes_sent": "webhook pushes sent",
-        "pushes_accepted": "acknowledged 'success' (published to Kafka first)",
+        "pushes_sent": "webhook pushes sent (safe mode, from the simulated platform)",
+        "pushes_accepted": "acknowledged (published to Kafka first)",
         "pushes_rejected": "refused (forged signature)",
         "duplicate_deliveries": "platform retries of the same push",
+        "qr_follows": "follows through the poster's parametric QR code",
         "members": "members recorded (retries counted once)",
         "following": "following now",
         "unfollowed": "unfollowed",
+        "passive_replies": "keyword passive replies (encrypted back)",
+        "customer_service_messages": "customer-service messages in the member's inbox",
         "deadlettered": "poison records parked on the dead-letter topic",
-        "ack_ms_p50": "webhook ack latency p50, 16 in flight (ms)",
-        "ack_ms_p95": "webhook ack latency p95, 16 in flight (ms)",
+        "push_ms_p50": "member action → platform push → gateway ack, p50 (ms)",
+        "push_ms_p95": "member action → platform push → gateway ack, p95 (ms)",
     }
     for key, label in labels.items():
         table.add_row(label, str(summary.get(key)))

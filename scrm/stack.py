@@ -27,6 +27,9 @@ from shared.settings import ServiceSettings
 DEMO_APPID = "wxdemo0000000001"
 DEMO_TOKEN = "demo-webhook-token"  # noqa: S105  (development-only demo account)
 DEMO_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+DEMO_SECRET = "demo-app-secret"  # noqa: S105
+#: The demo account pushes in safe mode: encrypted both ways, as production accounts should.
+DEMO_MODE = "safe"
 
 
 @dataclass(frozen=True)
@@ -82,14 +85,18 @@ def local_stack(
                         "appid": DEMO_APPID,
                         "token": DEMO_TOKEN,
                         "encoding_aes_key": DEMO_AES_KEY,
-                        "secret": "demo-app-secret",
+                        "secret": DEMO_SECRET,
                     }
                 ]
             ),
         }
         logs = state_dir / label / run_id
         names = list(PROCESSES) if only is None else list(only)
-        processes = {name: ServiceProcess(name, free_port(), env, logs / f"{name}.log") for name in names}
+        ports = {name: free_port() for name in names}
+        processes = {
+            name: ServiceProcess(name, ports[name], env | _extra_env(name, ports), logs / f"{name}.log")
+            for name in names
+        }
         with console.status("starting services..."):
             for process in processes.values():
                 process.start()
@@ -106,6 +113,14 @@ def local_stack(
             if started_infra:
                 infra.down(only=started_infra)
         console.print("[green]✓[/green] stopped services" + (" and infrastructure" if started_infra else ""))
+
+
+def _extra_env(name: str, ports: dict[str, int]) -> dict[str, str]:
+    """What one process needs to know of the others: the simulator pushes to this run's gateway."""
+    if name != "wechat-sim" or "gateway" not in ports:
+        return {}
+    gateway = f"http://127.0.0.1:{ports['gateway']}/wechat/{{appid}}"
+    return {"WECHAT_SIM_OPTIONS": json.dumps({DEMO_APPID: {"gateway_url": gateway, "mode": DEMO_MODE}})}
 
 
 async def _drop_database(settings: ServiceSettings, name: str) -> None:

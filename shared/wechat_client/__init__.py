@@ -6,7 +6,8 @@
 - :class:`TokenStore`: the access token of each account held once for all processes, refreshed by
   one of them at a time under a lease (:class:`MongoTokenStore` in production,
   :class:`MemoryTokenStore` for tests and single-process tools). Tokens come from ``stable_token``
-  only, so refreshing never invalidates another deployment's token.
+  only; a forced refresh (which does invalidate the old token) happens only when normal mode still
+  hands out the token the platform just rejected.
 - :class:`WeChatApiConfig`: base URLs, timeouts, retries and :class:`RateLimit` per API, for services
   to embed in their settings. Local runs point ``base_url`` at the platform simulator.
 - Errcode answers raise the :class:`WeChatApiError` subclass that says what to do about them; the tree

@@ -292,9 +292,7 @@ class TokenKeeper:
                 if await self._store.acquire_lease(
                     self._appid, self._holder, expected=expected, now=self._clock.now(), ttl=self._config.token_lease
                 ):
-                    # Forced only when the rejected token is still the stored one (or none is stored):
-                    # ``stable_token`` in normal mode would hand the rejected token back.
-                    return await self._refresh(force=stale is not None and expected in (stale, None))
+                    return await self._refresh(stale=stale if expected in (stale, None) else None)
                 # Someone else is refreshing. A proactive refresh need not wait for it while the
                 # current token still works; a rejected token must wait for its replacement.
                 if stale is None and current is not None and current.seconds_left(self._clock.now()) > 0:
@@ -304,9 +302,19 @@ class TokenKeeper:
                     raise TokenUnavailable(f"no fresh access token for {self._appid}: another process holds the lease")
                 await self._clock.sleep(self._config.token_poll_interval)
 
-    async def _refresh(self, *, force: bool) -> str:
+    async def _refresh(self, *, stale: str | None) -> str:
+        """Fetch a token in normal mode; force a new one only if the platform still hands out ``stale``.
+
+        Normal mode first because forced refreshes are scarce (20 a day, 30 s apart) and another
+        deployment sharing the account may already have replaced the rejected token: then normal mode
+        returns its replacement, while a second forced refresh would be refused (45011).
+        """
+        force = False
         try:
-            fresh = await self._fetch(force)
+            fresh = await self._fetch(False)
+            if stale is not None and fresh.value == stale:
+                force = True
+                fresh = await self._fetch(True)
         except BaseException:
             try:
                 await self._store.release_lease(self._appid, self._holder)

@@ -37,13 +37,16 @@ def test_demo_prints_counts_as_its_last_line(infra: Infra, tmp_path: Path) -> No
     counts = json.loads(result.stdout.strip().splitlines()[-1])
     assert counts == {
         "ok": True,
-        "pushes_sent": 12 + 5 + 2 + 1 + 1,  # follows, retries, unfollows, a text, a forged push
-        "pushes_accepted": 12 + 5 + 2 + 1,
+        "pushes_sent": 12 + 2 + 1 + 5 + 1,  # follows, unfollows, a text (all via the simulator), retries, forged
+        "pushes_accepted": 12 + 2 + 1 + 5,
         "pushes_rejected": 1,
         "duplicate_deliveries": 5,
+        "qr_follows": 6,
         "members": 12,
         "following": 10,
         "unfollowed": 2,
+        "passive_replies": 1,
+        "customer_service_messages": 1,
         "deadlettered": 1,
     }
     assert "demo summary" in result.stdout

@@ -268,17 +268,33 @@ async def test_token_is_refreshed_before_it_expires(
     assert platform.calls[-1].request.url.params["access_token"] == platform.current
 
 
-async def test_rejected_token_is_force_refreshed_once_and_the_call_retried(
+async def test_a_rejected_token_is_replaced_once_and_the_call_retried(
     client: WeChatClient, platform: FakePlatform
 ) -> None:
     await client.user_info("o1")
-    platform.revoke_all()  # e.g. somebody called /token elsewhere
+    platform.revoke_all()  # e.g. another deployment force-refreshed: normal mode now hands out a new one
+
+    info = await client.user_info("o1")
+
+    assert info.openid == "o1"
+    assert platform.forced == 0  # forced refreshes are scarce: not spent when normal mode suffices
+    assert [call.api for call in platform.calls[-3:]] == ["user/info", "stable_token", "user/info"]
+
+
+async def test_a_rejected_token_still_handed_out_is_force_refreshed(
+    client: WeChatClient, platform: FakePlatform
+) -> None:
+    await client.user_info("o1")
+    stale = platform.current
+    assert stale is not None
+    platform.then("user/info", {"errcode": 40001, "errmsg": "invalid credential rid: 2"})
 
     info = await client.user_info("o1")
 
     assert info.openid == "o1"
     assert platform.forced == 1
-    assert [call.api for call in platform.calls[-3:]] == ["user/info", "stable_token", "user/info"]
+    assert [call.api for call in platform.calls[-4:]] == ["user/info", "stable_token", "stable_token", "user/info"]
+    assert platform.calls[-1].request.url.params["access_token"] != stale
 
 
 async def test_concurrent_calls_seeing_the_same_stale_token_cause_one_refresh(
@@ -293,7 +309,7 @@ async def test_concurrent_calls_seeing_the_same_stale_token_cause_one_refresh(
     results = await asyncio.gather(*(process.user_info("o1") for process in processes for _ in range(4)))
 
     assert len(results) == 12
-    assert platform.forced == 1
+    assert platform.forced == 0
     assert len(platform.token_calls) == 2
 
 
