@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,8 +31,12 @@ class Topic:
     def retention_ms(self) -> int:
         return -1 if self.retention is None else int(self.retention.total_seconds() * 1000)
 
+    @functools.cached_property
+    def message_types(self) -> frozenset[str]:
+        return frozenset(m.message_type for m in self.messages)
+
     def carries(self, message_type: str) -> bool:
-        return any(m.message_type == message_type for m in self.messages)
+        return message_type in self.message_types
 
 
 class TopicRegistry:

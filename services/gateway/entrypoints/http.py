@@ -120,7 +120,7 @@ class _PushEndpoint:
         await send({"type": "http.response.body", "body": body})
 
     async def _handle(self, scope: Scope, receive: Receive) -> tuple[int, bytes, bytes]:
-        query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+        query = _query(scope["query_string"])
         errors: list[dict[str, object]] = [
             {"type": "missing", "loc": ["query", name], "msg": "Field required", "input": None}
             for name in _REQUIRED
@@ -160,6 +160,14 @@ class _PushEndpoint:
             log.warning("push not published", error=str(exc))
             return _json(503, "event bus unavailable, retry later")
         return 200, answer, (b"text/plain; charset=utf-8" if answer == b"success" else b"application/xml")
+
+
+def _query(raw: bytes) -> dict[str, str]:
+    """The query parameters; the platform's are plain ASCII, so unquote only when something is quoted."""
+    text = raw.decode("latin-1")
+    if "%" in text or "+" in text:
+        return dict(parse_qsl(text))
+    return dict(part.partition("=")[::2] for part in text.split("&") if part)
 
 
 def _json(status: int, detail: object) -> tuple[int, bytes, bytes]:
