@@ -62,6 +62,7 @@ format: install  ## Apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .
 
 bench: install  ## Benchmarks; results go to docs/benchmarks.md
+	@bash deploy/local/install-system-deps.sh wrk
 	$(BIN)/scrm bench --output docs/benchmarks.md
 
 docs: install  ## Regenerate docs generated from code (docs/events.md)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the platform needs beyond Python: tesseract with Chinese data (screenshot
-# verification) and CJK fonts (posters). Idempotent: installs only what is missing.
+# verification) and CJK fonts (posters). Extra package names given as arguments are added (`make
+# bench` adds wrk). Idempotent: installs only what is missing.
 set -euo pipefail
 
-packages=(tesseract-ocr tesseract-ocr-chi-sim fonts-noto-cjk)
+packages=(tesseract-ocr tesseract-ocr-chi-sim fonts-noto-cjk "$@")
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
