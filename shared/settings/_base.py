@@ -62,6 +62,7 @@ class ServiceSettings(BaseSettings):
         extra="ignore",
         frozen=True,
         validate_default=True,
+        env_nested_delimiter="__",
     )
 
     environment: Environment = Environment.DEVELOPMENT
