@@ -7,7 +7,7 @@ from typing import Any, Self
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 from shared.storage._exceptions import StorageConflict, StorageError, StorageUnavailable
 from shared.storage._indexes import IndexSpec
@@ -74,17 +74,22 @@ class MongoUnitOfWork:
             await session.end_session()
 
     async def claim(self, consumer: str, event_id: str) -> bool:
-        """Record that ``consumer`` processes ``event_id``; False if it already did."""
+        """Record that ``consumer`` processes ``event_id``; False if it already did.
+
+        An upsert rather than an insert: inside a transaction a duplicate-key error would abort the
+        transaction, and the caller may still want to write (or at least to leave cleanly).
+        """
+        record_id = f"{consumer}:{event_id}"
         try:
-            await self.database[PROCESSED_EVENTS].insert_one(
-                {"_id": f"{consumer}:{event_id}", "consumer": consumer, "processed_at": datetime.now(UTC)},
+            result = await self.database[PROCESSED_EVENTS].update_one(
+                {"_id": record_id},
+                {"$setOnInsert": {"consumer": consumer, "processed_at": datetime.now(UTC)}},
+                upsert=True,
                 session=self.session,
             )
-        except DuplicateKeyError:
-            return False
         except PyMongoError as exc:
             raise _translate(exc) from exc
-        return True
+        return result.upserted_id is not None
 
     async def commit(self) -> None:
         try:

@@ -1,0 +1,274 @@
+"""MongoDB storage of a campaign's participants, invitations, rewards granted and pending notices.
+
+Every write that must happen once has a unique key, so a redelivered event finds its effect done:
+one participant per (campaign, member), one invitation per (campaign, invitee), one reward per
+(campaign, inviter, tier), one notice per deterministic id.
+"""
+
+from __future__ import annotations
+
+import abc
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.storage import IndexSpec, MongoUnitOfWork
+
+PARTICIPANTS = "campaign_participants"
+INVITATIONS = "campaign_invitations"
+REJECTIONS = "campaign_rejections"
+FOLLOWERS = "campaign_known_followers"
+REWARDS = "campaign_rewards"
+NOTICES = "campaign_notices"
+
+INDEXES = (
+    IndexSpec(PARTICIPANTS, (("campaign_id", 1), ("code", 1)), name="campaign_code", unique=True),
+    IndexSpec(PARTICIPANTS, (("campaign_id", 1), ("credited", -1), ("joined_at", 1)), name="leaderboard"),
+    IndexSpec(INVITATIONS, (("campaign_id", 1), ("inviter", 1), ("credited_at", 1)), name="inviter_day"),
+    IndexSpec(INVITATIONS, (("campaign_id", 1), ("status", 1)), name="campaign_status"),
+    IndexSpec(INVITATIONS, (("invitee", 1), ("status", 1)), name="invitee_status"),
+    IndexSpec(REJECTIONS, (("campaign_id", 1), ("reason", 1)), name="campaign_reason"),
+    IndexSpec(NOTICES, (("status", 1), ("created_at", 1)), name="pending"),
+)
+
+_CODE_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+
+
+def new_participant_code() -> str:
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
+
+
+@dataclass
+class Participant:
+    campaign_id: str
+    appid: str
+    openid: str
+    code: str
+    joined_at: datetime
+    joined_via: str
+    credited: int = 0
+    revoked: int = 0
+    tiers_granted: list[int] = field(default_factory=list)
+    qr_ticket: str | None = None
+    qr_url: str | None = None
+    qr_expires_at: datetime | None = None
+    poster_media_id: str | None = None
+    poster_uploaded_at: datetime | None = None
+    poster_sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Invitation:
+    campaign_id: str
+    inviter: str
+    invitee: str
+    status: str  # credited | revoked
+    followed_at: datetime
+    credited_at: datetime
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    id: str
+    campaign_id: str
+    appid: str
+    openid: str
+    kind: str
+    text: str
+    created_at: datetime
+    status: str = "pending"
+
+
+class ReferralStore(abc.ABC):
+    """The port the referral handlers use; one implementation per unit of work."""
+
+    @abc.abstractmethod
+    async def participant(self, campaign_id: str, openid: str) -> Participant | None: ...
+
+    @abc.abstractmethod
+    async def participant_by_code(self, campaign_id: str, code: str) -> Participant | None: ...
+
+    @abc.abstractmethod
+    async def add_participant(self, participant: Participant) -> Participant:
+        """Insert, or return the one already there (a redelivered join)."""
+
+    @abc.abstractmethod
+    async def save_participant(self, participant: Participant) -> None: ...
+
+    @abc.abstractmethod
+    async def remember_follower(self, appid: str, openid: str, followed_at: datetime) -> bool:
+        """Record a follow of the account; True if this member was never seen following before."""
+
+    @abc.abstractmethod
+    async def invitation(self, campaign_id: str, invitee: str) -> Invitation | None: ...
+
+    @abc.abstractmethod
+    async def credited_invitations_of(self, invitee: str) -> list[Invitation]:
+        """The invitee's invitations still credited, in any campaign."""
+
+    @abc.abstractmethod
+    async def add_invitation(self, invitation: Invitation) -> bool:
+        """False if the invitee already has one in this campaign."""
+
+    @abc.abstractmethod
+    async def revoke_invitation(self, campaign_id: str, invitee: str, at: datetime) -> bool: ...
+
+    @abc.abstractmethod
+    async def credits_since(self, campaign_id: str, inviter: str, since: datetime) -> int: ...
+
+    @abc.abstractmethod
+    async def record_rejection(
+        self, campaign_id: str, inviter: str, invitee: str, reason: str, at: datetime
+    ) -> None: ...
+
+    @abc.abstractmethod
+    async def grant_reward(self, campaign_id: str, inviter: str, tier: int, pool: str, at: datetime) -> bool:
+        """Record the tier's grant; False if it was granted already (exactly once)."""
+
+    @abc.abstractmethod
+    async def add_notice(self, notice: Notice) -> None:
+        """Queue a message for a member; an existing notice with the same id is left alone."""
+
+
+class MongoReferralStore(ReferralStore):
+    def __init__(self, database: AsyncDatabase[Any], session: AsyncClientSession | None) -> None:
+        self._db = database
+        self._session = session
+
+    async def participant(self, campaign_id: str, openid: str) -> Participant | None:
+        doc = await self._db[PARTICIPANTS].find_one({"_id": f"{campaign_id}:{openid}"}, session=self._session)
+        return _participant(doc)
+
+    async def participant_by_code(self, campaign_id: str, code: str) -> Participant | None:
+        doc = await self._db[PARTICIPANTS].find_one({"campaign_id": campaign_id, "code": code}, session=self._session)
+        return _participant(doc)
+
+    async def add_participant(self, participant: Participant) -> Participant:
+        doc = {"_id": f"{participant.campaign_id}:{participant.openid}", **_fields(participant)}
+        existing = await self._db[PARTICIPANTS].find_one_and_update(
+            {"_id": doc["_id"]},
+            {"$setOnInsert": doc},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            session=self._session,
+        )
+        found = _participant(existing)
+        assert found is not None
+        return found
+
+    async def save_participant(self, participant: Participant) -> None:
+        await self._db[PARTICIPANTS].update_one(
+            {"_id": f"{participant.campaign_id}:{participant.openid}"},
+            {"$set": _fields(participant)},
+            session=self._session,
+        )
+
+    # Inside a transaction a duplicate-key error aborts the whole transaction, so "insert if absent"
+    # is an upsert with $setOnInsert that reports whether it inserted.
+    async def _insert_if_absent(self, collection: str, document: dict[str, Any]) -> bool:
+        result = await self._db[collection].update_one(
+            {"_id": document["_id"]}, {"$setOnInsert": document}, upsert=True, session=self._session
+        )
+        return result.upserted_id is not None
+
+    async def remember_follower(self, appid: str, openid: str, followed_at: datetime) -> bool:
+        return await self._insert_if_absent(FOLLOWERS, {"_id": f"{appid}:{openid}", "first_followed_at": followed_at})
+
+    async def invitation(self, campaign_id: str, invitee: str) -> Invitation | None:
+        doc = await self._db[INVITATIONS].find_one({"_id": f"{campaign_id}:{invitee}"}, session=self._session)
+        if doc is None:
+            return None
+        doc.pop("_id")
+        return Invitation(**doc)
+
+    async def credited_invitations_of(self, invitee: str) -> list[Invitation]:
+        cursor = self._db[INVITATIONS].find({"invitee": invitee, "status": "credited"}, session=self._session)
+        return [Invitation(**{k: v for k, v in doc.items() if k != "_id"}) async for doc in cursor]
+
+    async def add_invitation(self, invitation: Invitation) -> bool:
+        return await self._insert_if_absent(
+            INVITATIONS, {"_id": f"{invitation.campaign_id}:{invitation.invitee}", **invitation.__dict__}
+        )
+
+    async def revoke_invitation(self, campaign_id: str, invitee: str, at: datetime) -> bool:
+        result = await self._db[INVITATIONS].update_one(
+            {"_id": f"{campaign_id}:{invitee}", "status": "credited"},
+            {"$set": {"status": "revoked", "revoked_at": at}},
+            session=self._session,
+        )
+        return result.modified_count == 1
+
+    async def credits_since(self, campaign_id: str, inviter: str, since: datetime) -> int:
+        return await self._db[INVITATIONS].count_documents(
+            {"campaign_id": campaign_id, "inviter": inviter, "credited_at": {"$gte": since}}, session=self._session
+        )
+
+    async def record_rejection(self, campaign_id: str, inviter: str, invitee: str, reason: str, at: datetime) -> None:
+        await self._db[REJECTIONS].insert_one(
+            {"campaign_id": campaign_id, "inviter": inviter, "invitee": invitee, "reason": reason, "at": at},
+            session=self._session,
+        )
+
+    async def grant_reward(self, campaign_id: str, inviter: str, tier: int, pool: str, at: datetime) -> bool:
+        return await self._insert_if_absent(
+            REWARDS,
+            {
+                "_id": f"{campaign_id}:{inviter}:{tier}",
+                "campaign_id": campaign_id,
+                "inviter": inviter,
+                "tier": tier,
+                "pool": pool,
+                "granted_at": at,
+            },
+        )
+
+    async def add_notice(self, notice: Notice) -> None:
+        fields = dict(notice.__dict__)
+        await self._db[NOTICES].update_one(
+            {"_id": fields.pop("id")}, {"$setOnInsert": fields}, upsert=True, session=self._session
+        )
+
+
+def _fields(participant: Participant) -> dict[str, Any]:
+    return dict(participant.__dict__)
+
+
+def _participant(doc: dict[str, Any] | None) -> Participant | None:
+    if doc is None:
+        return None
+    doc = dict(doc)
+    doc.pop("_id", None)
+    return Participant(**doc)
+
+
+class ReferralUnitOfWork(abc.ABC):
+    store: ReferralStore
+
+    @abc.abstractmethod
+    async def __aenter__(self) -> ReferralUnitOfWork: ...
+
+    @abc.abstractmethod
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    @abc.abstractmethod
+    async def claim(self, consumer: str, event_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def commit(self) -> None: ...
+
+
+class MongoReferralUnitOfWork(MongoUnitOfWork, ReferralUnitOfWork):  # type: ignore[misc]
+    def _bind(self, session: AsyncClientSession) -> None:
+        self.store = MongoReferralStore(self.database, session)
+
+
+def day_start(at: datetime, utc_offset: timedelta = timedelta(hours=8)) -> datetime:
+    """Midnight of ``at``'s day in the campaign's timezone (Beijing by default), as an aware datetime."""
+    local = at + utc_offset
+    return local.replace(hour=0, minute=0, second=0, microsecond=0) - utc_offset

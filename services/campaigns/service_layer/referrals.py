@@ -1,0 +1,204 @@
+"""Crediting referrals: a follow through a member's code, and an unfollow that takes credit back.
+
+Each handler applies one event once (processed-event claim in the same transaction as its effects)
+and queues the notices to send as records in the same transaction; sending them is a separate step
+(`deliver_notices`) that can be retried without touching the credit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from services.campaigns.adapters.referrals import (
+    Invitation,
+    Notice,
+    Participant,
+    ReferralUnitOfWork,
+    day_start,
+)
+from services.campaigns.domain.referrals import (
+    FollowFacts,
+    ReferralRules,
+    ReferralScene,
+    Rejection,
+    decide_credit,
+    next_target,
+    render_message,
+    should_revoke,
+    tiers_to_grant,
+)
+from shared.contracts import MemberFollowed, MemberUnfollowed
+from shared.events import Envelope
+
+CONSUMER = "campaigns.referrals"
+
+
+@dataclass(frozen=True)
+class CampaignTexts:
+    progress: str = "已邀请 {count}/{target}，继续加油！"
+    tier_reached: str = "恭喜！你已邀请 {count} 位好友，奖励已发放：{reward}"
+    revoked: str = "你邀请的一位好友已取消关注，当前有效邀请 {count} 人"
+
+
+@dataclass(frozen=True)
+class CampaignView:
+    """What crediting needs of a campaign."""
+
+    campaign_id: str
+    appid: str
+    rules: ReferralRules
+    texts: CampaignTexts = CampaignTexts()
+
+
+class CampaignDirectory(Protocol):
+    async def find(self, campaign_id: str) -> CampaignView | None: ...
+
+
+@dataclass(frozen=True)
+class CreditOutcome:
+    credited: bool
+    reason: Rejection | None = None
+    tiers_granted: tuple[int, ...] = ()
+
+
+async def credit_follow(
+    envelope: Envelope, event: MemberFollowed, uow: ReferralUnitOfWork, campaigns: CampaignDirectory
+) -> CreditOutcome | None:
+    """Credit the inviter whose code the new follower came through. None: not a referral (or a redelivery)."""
+    async with uow:
+        if not await uow.claim(CONSUMER, envelope.event_id):
+            return None
+        store = uow.store
+        is_new = await store.remember_follower(envelope.appid, event.openid, event.followed_at)
+        scene = ReferralScene.decode(event.scene)
+        campaign = await campaigns.find(scene.campaign_id) if scene else None
+        inviter = (
+            await store.participant_by_code(campaign.campaign_id, scene.participant_code)
+            if campaign and scene
+            else None
+        )
+        if campaign is None or inviter is None or campaign.appid != envelope.appid:
+            await uow.commit()  # the follow is remembered either way: it decides "new follower" later
+            return None
+        facts = FollowFacts(
+            inviter=inviter.openid,
+            invitee=event.openid,
+            followed_at=event.followed_at,
+            invitee_is_new=is_new,
+            invitee_already_invited=await store.invitation(campaign.campaign_id, event.openid) is not None,
+            inviter_credits_today=await store.credits_since(
+                campaign.campaign_id, inviter.openid, day_start(event.followed_at)
+            ),
+        )
+        reason = decide_credit(campaign.rules, facts)
+        if reason is not None:
+            await store.record_rejection(campaign.campaign_id, inviter.openid, event.openid, reason, event.followed_at)
+            await uow.commit()
+            return CreditOutcome(credited=False, reason=reason)
+        await store.add_invitation(
+            Invitation(
+                campaign_id=campaign.campaign_id,
+                inviter=inviter.openid,
+                invitee=event.openid,
+                status="credited",
+                followed_at=event.followed_at,
+                credited_at=event.followed_at,
+            )
+        )
+        inviter.credited += 1
+        granted = await _grant_tiers(uow, campaign, inviter, envelope, event.followed_at)
+        target = next_target(campaign.rules.tiers, inviter.credited)
+        if target is not None:
+            await store.add_notice(
+                _notice(
+                    envelope,
+                    campaign,
+                    inviter,
+                    "progress",
+                    render_message(campaign.texts.progress, count=inviter.credited, target=target),
+                    event.followed_at,
+                )
+            )
+        await store.save_participant(inviter)
+        await uow.commit()
+        return CreditOutcome(credited=True, tiers_granted=granted)
+
+
+async def revoke_on_unfollow(
+    envelope: Envelope,
+    event: MemberUnfollowed,
+    uow: ReferralUnitOfWork,
+    campaigns: CampaignDirectory,
+) -> list[str]:
+    """Take back credit in every campaign where this member was credited within the window."""
+    revoked: list[str] = []
+    async with uow:
+        if not await uow.claim(CONSUMER, envelope.event_id):
+            return revoked
+        store = uow.store
+        for invitation in await store.credited_invitations_of(event.openid):
+            campaign_id = invitation.campaign_id
+            campaign = await campaigns.find(campaign_id)
+            if campaign is None or campaign.appid != envelope.appid:
+                continue
+            if not should_revoke(campaign.rules, invitation.credited_at, event.unfollowed_at):
+                continue
+            if not await store.revoke_invitation(campaign_id, event.openid, event.unfollowed_at):
+                continue
+            inviter = await store.participant(campaign_id, invitation.inviter)
+            if inviter is None:
+                continue
+            inviter.credited -= 1
+            inviter.revoked += 1
+            await store.save_participant(inviter)
+            await store.add_notice(
+                _notice(
+                    envelope,
+                    campaign,
+                    inviter,
+                    "revoked",
+                    render_message(campaign.texts.revoked, count=inviter.credited),
+                    event.unfollowed_at,
+                )
+            )
+            revoked.append(campaign_id)
+        await uow.commit()
+    return revoked
+
+
+async def _grant_tiers(
+    uow: ReferralUnitOfWork, campaign: CampaignView, inviter: Participant, envelope: Envelope, at: datetime
+) -> tuple[int, ...]:
+    granted = []
+    for tier in tiers_to_grant(campaign.rules.tiers, inviter.credited, inviter.tiers_granted):
+        if await uow.store.grant_reward(campaign.campaign_id, inviter.openid, tier.invites, tier.reward_pool, at):
+            inviter.tiers_granted.append(tier.invites)
+            granted.append(tier.invites)
+            await uow.store.add_notice(
+                _notice(
+                    envelope,
+                    campaign,
+                    inviter,
+                    f"tier-{tier.invites}",
+                    render_message(campaign.texts.tier_reached, count=inviter.credited, reward="{reward}"),
+                    at,
+                )
+            )
+    return tuple(granted)
+
+
+def _notice(
+    envelope: Envelope, campaign: CampaignView, member: Participant, kind: str, text: str, at: datetime
+) -> Notice:
+    # Deterministic id: the same event queues the same notice, however often it is redelivered.
+    return Notice(
+        id=f"{campaign.campaign_id}:{member.openid}:{kind}:{envelope.event_id}",
+        campaign_id=campaign.campaign_id,
+        appid=campaign.appid,
+        openid=member.openid,
+        kind=kind,
+        text=text,
+        created_at=at,
+    )

@@ -1,0 +1,124 @@
+"""Crediting referrals against a real MongoDB-protocol server: once per event, by the rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from services.campaigns.adapters.referrals import (
+    INDEXES,
+    NOTICES,
+    REJECTIONS,
+    REWARDS,
+    MongoReferralStore,
+    MongoReferralUnitOfWork,
+    Participant,
+)
+from services.campaigns.domain.referrals import ReferralRules, ReferralScene, Rejection, Tier
+from services.campaigns.service_layer.referrals import CampaignView, credit_follow, revoke_on_unfollow
+from shared.contracts import MemberFollowed, MemberUnfollowed
+from shared.events import Envelope
+from shared.storage import PROCESSED_EVENTS_INDEXES, ensure_indexes
+from tests.conftest import Isolation
+
+pytestmark = pytest.mark.integration
+
+APPID = "wxcampaign000001"
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+CAMPAIGN = CampaignView(
+    campaign_id="c1",
+    appid=APPID,
+    rules=ReferralRules(
+        starts_at=T0, ends_at=T0 + timedelta(days=30), running=True, tiers=(Tier(2, "A"), Tier(3, "B")),
+        per_inviter_daily_cap=10, blacklist=frozenset({"o_cheater"}),
+    ),
+)  # fmt: skip
+
+
+class Directory:
+    async def find(self, campaign_id: str) -> CampaignView | None:
+        return CAMPAIGN if campaign_id == CAMPAIGN.campaign_id else None
+
+
+UowFactory = Callable[[], MongoReferralUnitOfWork]
+
+
+@pytest.fixture
+async def uow(mongo: AsyncMongoClient[dict[str, Any]], isolation: Isolation, database: Any) -> UowFactory:
+    await ensure_indexes(database, (*INDEXES, *PROCESSED_EVENTS_INDEXES))
+    store = MongoReferralStore(database, None)
+    await store.add_participant(Participant("c1", APPID, "o_mom", "mom0000001", T0, "campaign_qr"))
+    await store.add_participant(Participant("c1", APPID, "o_cheater", "cheat00001", T0, "campaign_qr"))
+    return lambda: MongoReferralUnitOfWork(mongo, isolation.database)
+
+
+def follow(
+    invitee: str, minutes: int, code: str = "mom0000001", event_id: str | None = None
+) -> tuple[Envelope, MemberFollowed]:
+    event = MemberFollowed(
+        openid=invitee, followed_at=T0 + timedelta(minutes=minutes), scene=ReferralScene("c1", code).encode()
+    )
+    return Envelope.wrap(event, appid=APPID, key=invitee, event_id=event_id or f"f-{invitee}-{minutes}"), event
+
+
+def unfollow(invitee: str, minutes: int) -> tuple[Envelope, MemberUnfollowed]:
+    event = MemberUnfollowed(openid=invitee, unfollowed_at=T0 + timedelta(minutes=minutes))
+    return Envelope.wrap(event, appid=APPID, key=invitee, event_id=f"u-{invitee}-{minutes}"), event
+
+
+async def test_friends_are_credited_once_and_tiers_granted_once(uow: UowFactory, database: Any) -> None:
+    directory = Directory()
+    first = await credit_follow(*follow("o_f1", 1), uow(), directory)
+    assert first is not None and first.credited
+    assert await credit_follow(*follow("o_f1", 1), uow(), directory) is None  # Kafka redelivery
+    second = await credit_follow(*follow("o_f2", 2), uow(), directory)
+    third = await credit_follow(*follow("o_f3", 3), uow(), directory)
+    assert second is not None and second.tiers_granted == (2,)
+    assert third is not None and third.tiers_granted == (3,)
+    mom = await MongoReferralStore(database, None).participant("c1", "o_mom")
+    assert mom is not None and (mom.credited, mom.tiers_granted) == (3, [2, 3])
+    assert await database[REWARDS].count_documents({"inviter": "o_mom"}) == 2
+    kinds = sorted([doc["kind"] async for doc in database[NOTICES].find({"openid": "o_mom"})])
+    # 1/2 after the first friend; tier 2 and 2/3 after the second; tier 3 and no more progress after the third
+    assert kinds == ["progress", "progress", "tier-2", "tier-3"]
+
+
+@pytest.mark.parametrize(
+    ("invitee", "code", "prepare", "reason"),
+    [
+        ("o_mom", "mom0000001", None, Rejection.SELF_INVITE),
+        ("o_old_fan", "mom0000001", "followed before", Rejection.NOT_A_NEW_FOLLOWER),
+        ("o_friend", "cheat00001", None, Rejection.INVITER_BLACKLISTED),
+    ],
+)
+async def test_cheats_get_no_credit(
+    uow: UowFactory, database: Any, invitee: str, code: str, prepare: str | None, reason: Rejection
+) -> None:
+    if prepare:
+        plain = MemberFollowed(openid=invitee, followed_at=T0 - timedelta(days=90))
+        await credit_follow(Envelope.wrap(plain, appid=APPID, key=invitee, event_id="old"), plain, uow(), Directory())
+    outcome = await credit_follow(*follow(invitee, 5, code=code), uow(), Directory())
+    assert outcome is not None and outcome.reason is reason
+    assert await database[REJECTIONS].count_documents({"reason": reason.value}) == 1
+
+
+async def test_one_inviter_per_invitee(uow: UowFactory, database: Any) -> None:
+    await MongoReferralStore(database, None).add_participant(Participant("c1", APPID, "o_aunt", "aunt000001", T0, "qr"))
+    assert (await credit_follow(*follow("o_f1", 1), uow(), Directory())) is not None
+    again = await credit_follow(*follow("o_f1", 50, code="aunt000001"), uow(), Directory())
+    assert again is not None and again.reason in (Rejection.ALREADY_INVITED, Rejection.NOT_A_NEW_FOLLOWER)
+
+
+async def test_quick_unfollows_take_credit_back_and_late_ones_do_not(uow: UowFactory, database: Any) -> None:
+    await credit_follow(*follow("o_quick", 1), uow(), Directory())
+    await credit_follow(*follow("o_stays", 2), uow(), Directory())
+    assert await revoke_on_unfollow(*unfollow("o_quick", 60), uow(), Directory()) == ["c1"]
+    assert await revoke_on_unfollow(*unfollow("o_quick", 60), uow(), Directory()) == []  # redelivered
+    assert await revoke_on_unfollow(*unfollow("o_stays", 49 * 60), uow(), Directory()) == []
+    mom = await MongoReferralStore(database, None).participant("c1", "o_mom")
+    assert mom is not None and (mom.credited, mom.revoked) == (1, 1)
+    assert await database[NOTICES].count_documents({"openid": "o_mom", "kind": "revoked"}) == 1
