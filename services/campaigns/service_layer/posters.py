@@ -1,0 +1,97 @@
+"""Giving a participant their poster: QR code, rendering, upload, message — each step once.
+
+These steps call the platform, which no database transaction covers. Each step's result is stored on
+the participant before the next one starts, so a redelivered join resumes where the last attempt
+stopped instead of starting over: a QR code is created once (and renewed before it expires), a poster
+is uploaded again only when the platform has dropped the media (after three days), and the poster is
+sent once. A crash between the platform accepting the message and the participant recording it can
+repeat that one message; nothing else repeats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from services.campaigns.adapters.posters import PosterRendererPort
+from services.campaigns.adapters.referrals import Participant, ReferralStore
+from services.campaigns.domain.poster_layout import PosterLayout
+from services.campaigns.domain.referrals import ReferralScene
+from shared.wechat_client import CustomMessage, Image, MediaKind, QrCode, Text, UploadedMedia
+
+#: Temporary QR codes live at most 30 days; renew a day early so a poster never carries a dead code.
+QR_LIFETIME = timedelta(days=30)
+QR_RENEW_BEFORE = timedelta(days=1)
+#: Temporary media lives three days; upload again a little before that.
+MEDIA_REUSE_FOR = timedelta(days=2, hours=20)
+
+
+class Platform(Protocol):
+    """The part of :class:`shared.wechat_client.WeChatClient` this flow uses (fakes implement it)."""
+
+    async def create_qrcode(
+        self, scene: int | str, *, permanent: bool = False, expire_seconds: int | None = None
+    ) -> QrCode: ...
+
+    async def upload_media(self, kind: MediaKind, filename: str, content: bytes) -> UploadedMedia: ...
+
+    async def send_custom_message(self, openid: str, message: CustomMessage) -> None: ...
+
+
+@dataclass(frozen=True)
+class PosterSpec:
+    template: bytes
+    template_version: str
+    layout: PosterLayout
+    welcome: str
+    texts: Mapping[str, str]
+
+
+async def give_poster(
+    participant: Participant,
+    spec: PosterSpec,
+    *,
+    store: ReferralStore,
+    platform: Platform,
+    renderer: PosterRendererPort,
+    now: datetime,
+) -> bool:
+    """Make sure the participant has received a current poster. True if one was sent now."""
+    if (
+        participant.qr_url is None
+        or participant.qr_expires_at is None
+        or participant.qr_expires_at - now < QR_RENEW_BEFORE
+    ):
+        scene = ReferralScene(participant.campaign_id, participant.code).encode()
+        qr = await platform.create_qrcode(scene, expire_seconds=int(QR_LIFETIME.total_seconds()))
+        participant.qr_ticket, participant.qr_url = qr.ticket, qr.url
+        participant.qr_expires_at = now + timedelta(seconds=qr.expire_seconds or QR_LIFETIME.total_seconds())
+        participant.poster_media_id = None  # a new code means a new poster
+        participant.poster_sent_at = None
+        await store.save_participant(participant)
+    if participant.poster_sent_at is not None:
+        return False
+    if (
+        participant.poster_media_id is None
+        or participant.poster_uploaded_at is None
+        or now - participant.poster_uploaded_at > MEDIA_REUSE_FOR
+    ):
+        poster = await renderer.render(
+            participant.campaign_id,
+            spec.template_version,
+            f"{participant.openid}:{participant.qr_ticket}",
+            spec.template,
+            spec.layout,
+            participant.qr_url,
+            spec.texts,
+        )
+        media = await platform.upload_media("image", f"poster-{participant.code}.jpg", poster)
+        participant.poster_media_id, participant.poster_uploaded_at = media.media_id, now
+        await store.save_participant(participant)
+    await platform.send_custom_message(participant.openid, Text(content=spec.welcome))
+    await platform.send_custom_message(participant.openid, Image(media_id=participant.poster_media_id))
+    participant.poster_sent_at = now
+    await store.save_participant(participant)
+    return True
