@@ -75,6 +75,16 @@ def _members_api(host: str, port: int) -> None:
     _serve(settings, create_app(settings), host, port)
 
 
+def _campaigns_api(host: str, port: int) -> None:
+    from services.campaigns.entrypoints.http import create_app
+    from services.campaigns.settings import CampaignsSettings
+    from shared.settings import load_settings
+
+    settings = load_settings(CampaignsSettings)
+    configure_logging(settings)
+    _serve(settings, create_app(settings), host, port)
+
+
 def _members_worker(host: str, port: int) -> None:
     from services.members.entrypoints.consumer import create_worker
     from services.members.settings import MembersSettings
@@ -104,6 +114,7 @@ PROCESSES: dict[str, ProcessSpec] = {
     for spec in (
         ProcessSpec("gateway", "http", 8000, "WeChat webhook gateway (HTTP → Kafka)", _gateway),
         ProcessSpec("members-api", "http", 8001, "Members read API", _members_api),
+        ProcessSpec("campaigns-api", "http", 8002, "Campaign management API", _campaigns_api),
         ProcessSpec("members-worker", "worker", 8101, "Members consumer (Kafka → MongoDB)", _members_worker),
         ProcessSpec("wechat-sim", "http", 8200, "Local WeChat platform simulator", _wechat_sim),
     )

@@ -14,6 +14,7 @@ PACKAGES = [
     "shared.storage",
     "shared.observability",
     "shared.localinfra",
+    "shared.multipart",
     "shared.wechat",
     "shared.wechat_client",
 ]

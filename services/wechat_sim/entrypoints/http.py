@@ -19,7 +19,6 @@ from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from services.wechat_sim.adapters.multipart import MultipartError, parse_multipart
 from services.wechat_sim.bootstrap import bootstrap
 from services.wechat_sim.domain.clock import Clock
 from services.wechat_sim.domain.errors import ApiError, InvalidAction, UnknownAccount, UnknownMember
@@ -27,6 +26,7 @@ from services.wechat_sim.service_layer.platform import ApiRequest, BinaryRespons
 from services.wechat_sim.service_layer.ports import PushSender
 from services.wechat_sim.service_layer.simulator import WeChatSimulator
 from services.wechat_sim.settings import WeChatSimSettings
+from shared.multipart import MultipartError, parse_multipart
 from shared.observability import get_logger, instrument_app
 
 log = get_logger(__name__)

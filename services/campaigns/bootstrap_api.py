@@ -1,0 +1,49 @@
+"""The campaign management API's composition root: MongoDB adapters for campaigns, reward pools and
+template images. (The campaign worker has its own; the two are meant to merge into ``bootstrap.py``.)"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from services.campaigns.adapters import campaigns, reward_pools, templates
+from services.campaigns.adapters.campaigns import CampaignRepository, MongoCampaignRepository
+from services.campaigns.adapters.reward_pools import MongoRewardPools, RewardPools
+from services.campaigns.adapters.templates import MongoTemplateStore, TemplateStore
+from services.campaigns.settings import CampaignsSettings
+from shared.storage import close_client, create_client, ensure_indexes, ping
+
+INDEXES = (*campaigns.INDEXES, *reward_pools.INDEXES, *templates.INDEXES)
+
+
+@dataclass(frozen=True)
+class CampaignsApi:
+    settings: CampaignsSettings
+    campaigns: CampaignRepository
+    pools: RewardPools
+    templates: TemplateStore
+    ready: Callable[[], Awaitable[Any]]
+
+
+@asynccontextmanager
+async def bootstrap(settings: CampaignsSettings) -> AsyncIterator[CampaignsApi]:
+    """Open MongoDB, make sure the indexes exist, and yield the adapters the API uses."""
+    client = create_client(settings)
+    try:
+        database = client[settings.mongodb_database]
+        await ensure_indexes(database, INDEXES)
+
+        async def ready() -> None:
+            await ping(client)
+
+        yield CampaignsApi(
+            settings,
+            campaigns=MongoCampaignRepository(database),
+            pools=MongoRewardPools(database),
+            templates=MongoTemplateStore(database),
+            ready=ready,
+        )
+    finally:
+        await close_client(client)
