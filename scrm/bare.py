@@ -38,7 +38,8 @@ def create_gateway_without_broker() -> FastAPI:
     from services.gateway.adapters.ledger import MemoryPushLedger
     from services.gateway.adapters.replies import NoReplyRules
     from services.gateway.entrypoints.http import create_app as create_gateway
-    from services.gateway.settings import GatewaySettings, WeChatAccount
+    from services.gateway.settings import GatewaySettings
+    from shared.wechat import WeChatAccount
 
     account = WeChatAccount(appid=DEMO_APPID, token=DEMO_TOKEN, encoding_aes_key=DEMO_AES_KEY, secret=DEMO_SECRET)
     settings = GatewaySettings(wechat_accounts=[account], accounts_from_mongodb=False, log_level="WARNING")

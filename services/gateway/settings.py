@@ -1,24 +1,12 @@
 from __future__ import annotations
 
-import json
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from shared.settings import ServiceSettings
-
-
-class WeChatAccount(BaseModel):
-    """One Official Account the platform serves. Field names match ``WECHAT_ACCOUNTS`` entries."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    appid: str = Field(min_length=1, max_length=64)
-    token: SecretStr
-    encoding_aes_key: SecretStr
-    secret: SecretStr
-    previous_encoding_aes_key: SecretStr | None = None
+from shared.wechat import WeChatAccount, account_secrets, decode_accounts
 
 
 class GatewaySettings(ServiceSettings):
@@ -41,12 +29,7 @@ class GatewaySettings(ServiceSettings):
     @field_validator("wechat_accounts", mode="before")
     @classmethod
     def _decode_accounts(cls, value: object) -> object:
-        if isinstance(value, str):
-            try:
-                return json.loads(value) if value.strip() else []
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"WECHAT_ACCOUNTS is not valid JSON: {exc.msg}") from None
-        return value
+        return decode_accounts(value)
 
     @model_validator(mode="after")
     def _unique_appids(self) -> GatewaySettings:
@@ -56,9 +39,4 @@ class GatewaySettings(ServiceSettings):
         return self
 
     def secret_values(self) -> list[tuple[str, str]]:
-        values = super().secret_values()
-        for account in self.wechat_accounts:
-            for field in ("token", "encoding_aes_key", "secret"):
-                secret: SecretStr = getattr(account, field)
-                values.append((f"wechat_accounts[{account.appid}].{field}", secret.get_secret_value()))
-        return values
+        return super().secret_values() + account_secrets(self.wechat_accounts)

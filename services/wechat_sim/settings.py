@@ -7,10 +7,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-from services.gateway.settings import WeChatAccount
 from services.wechat_sim.domain.limits import DEFAULT_DAILY_QUOTAS, DEFAULT_MINUTE_LIMITS
 from shared.settings import ServiceSettings
-from shared.wechat import InvalidAesKey, MessageCrypto, Mode
+from shared.wechat import InvalidAesKey, MessageCrypto, Mode, WeChatAccount
 
 
 class SimAccountOptions(BaseModel):

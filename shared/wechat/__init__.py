@@ -6,8 +6,11 @@
 - :func:`parse_xml` / :func:`to_xml`: pushes as flat dicts; DTDs and entities refused before parsing.
 - :func:`seal_push`, :func:`seal_reply`, :func:`open_reply`: a push or passive reply exactly as it
   travels in plaintext, compatible and safe :class:`Mode`.
+- :class:`WeChatAccount`: an account's credentials as every service reads them from
+  ``WECHAT_ACCOUNTS``.
 """
 
+from shared.wechat._accounts import WeChatAccount, account_secrets, decode_accounts
 from shared.wechat._crypto import MessageCrypto
 from shared.wechat._exceptions import (
     AppIdMismatch,
@@ -30,8 +33,11 @@ __all__ = [
     "Mode",
     "ProtocolError",
     "SignedRequest",
+    "WeChatAccount",
     "WeChatError",
+    "account_secrets",
     "check_signature",
+    "decode_accounts",
     "open_reply",
     "parse_xml",
     "seal_push",

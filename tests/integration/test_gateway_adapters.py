@@ -14,8 +14,8 @@ from services.gateway.adapters.accounts import ChainedAccountDirectory, MongoAcc
 from services.gateway.adapters.ledger import Claim, MemoryPushLedger, MongoPushLedger, PushLedger
 from services.gateway.adapters.replies import MongoReplyRules
 from services.gateway.domain.replies import ImageReply, TextReply, Trigger
-from services.gateway.settings import WeChatAccount
 from shared.storage import ensure_indexes
+from shared.wechat import WeChatAccount
 
 
 class Clock:

@@ -40,8 +40,8 @@ CAMPAIGN = CampaignView(
 
 
 class Directory:
-    async def find(self, campaign_id: str) -> CampaignView | None:
-        return CAMPAIGN if campaign_id == CAMPAIGN.campaign_id else None
+    async def find(self, appid: str, campaign_id: str) -> CampaignView | None:
+        return CAMPAIGN if (appid, campaign_id) == (CAMPAIGN.appid, CAMPAIGN.campaign_id) else None
 
 
 UowFactory = Callable[[], MongoReferralUnitOfWork]

@@ -37,9 +37,12 @@ CONSUMER = "campaigns.referrals"
 
 @dataclass(frozen=True)
 class CampaignTexts:
-    progress: str = "已邀请 {count}/{target}，继续加油！"
-    tier_reached: str = "恭喜！你已邀请 {count} 位好友，奖励已发放：{reward}"
-    revoked: str = "你邀请的一位好友已取消关注，当前有效邀请 {count} 人"
+    """Message templates. ``{code}`` in ``tier_reached`` stays in the queued notice and is filled when
+    the notice is delivered, with the code allocated for that grant."""
+
+    progress: str = "已邀请 {count}/{target}，再邀请 {remaining} 位即可领取奖励。"
+    tier_reached: str = "恭喜！已成功邀请 {count} 位好友，奖励券码：{code}"
+    revoked: str = "你邀请的一位好友已取消关注，当前有效邀请 {count} 人。"
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ class CampaignView:
 
 
 class CampaignDirectory(Protocol):
-    async def find(self, campaign_id: str) -> CampaignView | None: ...
+    async def find(self, appid: str, campaign_id: str) -> CampaignView | None: ...
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ async def credit_follow(
         store = uow.store
         is_new = await store.remember_follower(envelope.appid, event.openid, event.followed_at)
         scene = ReferralScene.decode(event.scene)
-        campaign = await campaigns.find(scene.campaign_id) if scene else None
+        campaign = await campaigns.find(envelope.appid, scene.campaign_id) if scene else None
         inviter = (
             await store.participant_by_code(campaign.campaign_id, scene.participant_code)
             if campaign and scene
@@ -117,7 +120,12 @@ async def credit_follow(
                     campaign,
                     inviter,
                     "progress",
-                    render_message(campaign.texts.progress, count=inviter.credited, target=target),
+                    render_message(
+                        campaign.texts.progress,
+                        count=inviter.credited,
+                        target=target,
+                        remaining=target - inviter.credited,
+                    ),
                     event.followed_at,
                 )
             )
@@ -140,8 +148,8 @@ async def revoke_on_unfollow(
         store = uow.store
         for invitation in await store.credited_invitations_of(event.openid):
             campaign_id = invitation.campaign_id
-            campaign = await campaigns.find(campaign_id)
-            if campaign is None or campaign.appid != envelope.appid:
+            campaign = await campaigns.find(envelope.appid, campaign_id)
+            if campaign is None:
                 continue
             if not should_revoke(campaign.rules, invitation.credited_at, event.unfollowed_at):
                 continue
@@ -182,7 +190,7 @@ async def _grant_tiers(
                     campaign,
                     inviter,
                     f"tier-{tier.invites}",
-                    render_message(campaign.texts.tier_reached, count=inviter.credited, reward="{reward}"),
+                    render_message(campaign.texts.tier_reached, count=inviter.credited),
                     at,
                 )
             )

@@ -9,8 +9,8 @@ from typing import Any, Protocol
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.gateway.domain.inbound import AccountKeys
-from services.gateway.settings import WeChatAccount
 from shared.storage import IndexSpec
+from shared.wechat import WeChatAccount
 
 ACCOUNTS = "wechat_accounts"
 INDEXES = (IndexSpec(ACCOUNTS, (("appid", 1),), name="appid", unique=True),)

@@ -1,0 +1,98 @@
+"""Campaign definitions as the worker reads them: the crediting view and the poster spec."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from services.campaigns.adapters.campaigns import CampaignRepository
+from services.campaigns.adapters.templates import TemplateStore
+from services.campaigns.domain.campaign import Campaign, CampaignStatus
+from services.campaigns.domain.poster_layout import PosterLayout, QrBox, TextSlot
+from services.campaigns.domain.referrals import ReferralRules, Tier
+from services.campaigns.service_layer.posters import PosterSpec
+from services.campaigns.service_layer.referrals import CampaignTexts, CampaignView
+
+
+def view_of(campaign: Campaign) -> CampaignView:
+    return CampaignView(
+        campaign_id=campaign.id,
+        appid=campaign.appid,
+        rules=ReferralRules(
+            starts_at=campaign.starts_at,
+            ends_at=campaign.ends_at,
+            running=campaign.status is CampaignStatus.ACTIVE,
+            tiers=tuple(Tier(tier.count, tier.pool) for tier in campaign.tiers),
+            first_time_followers_only=campaign.rules.first_time_followers_only,
+            revoke_if_unfollowed_within=timedelta(hours=campaign.rules.revoke_if_unfollowed_within_hours),
+            per_inviter_daily_cap=campaign.rules.per_inviter_daily_cap,
+            blacklist=campaign.rules.blacklist,
+        ),
+        texts=CampaignTexts(progress=campaign.messages.progress, tier_reached=campaign.messages.tier_reached),
+    )
+
+
+class CampaignDirectoryAdapter:
+    """Reads campaigns through the repository, briefly cached: a burst of follows for one campaign
+    should not reread it each time, and an edit (a blacklist addition, say) shows within seconds."""
+
+    def __init__(
+        self,
+        repository: CampaignRepository,
+        templates: TemplateStore,
+        *,
+        ttl_seconds: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._repository = repository
+        self._templates = templates
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._cache: dict[tuple[str, str], tuple[float, Campaign | None]] = {}
+
+    async def campaign(self, appid: str, campaign_id: str) -> Campaign | None:
+        key, now = (appid, campaign_id), self._clock()
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        campaign = await self._repository.get(appid, campaign_id)
+        self._cache[key] = (now + self._ttl, campaign)
+        return campaign
+
+    async def find(self, appid: str, campaign_id: str) -> CampaignView | None:
+        campaign = await self.campaign(appid, campaign_id)
+        return None if campaign is None else view_of(campaign)
+
+    async def active(self, appid: str) -> list[Campaign]:
+        return await self._repository.list(appid, status=CampaignStatus.ACTIVE, limit=200)
+
+    async def poster_spec(self, campaign: Campaign, nickname: str) -> PosterSpec | None:
+        template = campaign.template
+        if template is None:
+            return None
+        image = await self._templates.read(template.image_id)
+        if image is None:
+            return None
+        layout = PosterLayout(
+            width=template.width,
+            height=template.height,
+            qr=QrBox(template.qr.x, template.qr.y, template.qr.size),
+            texts=tuple(
+                TextSlot(slot.name, slot.x, slot.y, slot.font_size, slot.colour) for slot in template.text_slots
+            ),
+        )
+        target = campaign.tiers[0].count if campaign.tiers else 0
+        return PosterSpec(
+            template=image,
+            template_version=template.image_id,
+            layout=layout,
+            welcome=campaign.messages.render(
+                "welcome",
+                campaign=campaign.name,
+                nickname=nickname,
+                target=target,
+                ends_on=campaign.ends_at.date().isoformat(),
+            ),
+            texts={"nickname": nickname},
+        )
