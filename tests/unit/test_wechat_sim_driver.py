@@ -20,6 +20,8 @@ from fastapi.responses import Response
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
+from services.gateway.adapters.ledger import MemoryPushLedger
+from services.gateway.adapters.replies import NoReplyRules
 from services.gateway.entrypoints.http import create_app as create_gateway
 from services.gateway.settings import GatewaySettings
 from services.wechat_sim.adapters.push_sender import HttpPushSender
@@ -423,8 +425,9 @@ async def test_the_real_gateway_accepts_plaintext_pushes() -> None:
     settings = GatewaySettings(
         environment="test",
         wechat_accounts=[{"appid": PLAIN, "token": TOKENS[PLAIN], "encoding_aes_key": AES_KEY, "secret": "s"}],
+        accounts_from_mongodb=False,  # a unit test: no MongoDB behind the gateway
     )
-    real_gateway = create_gateway(settings, publisher=publisher)
+    real_gateway = create_gateway(settings, publisher=publisher, ledger=MemoryPushLedger(), rules=NoReplyRules())
     async with (
         real_gateway.router.lifespan_context(real_gateway),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=real_gateway)) as http,
