@@ -1,10 +1,12 @@
-"""``multipart/form-data`` bodies (file uploads) read with the standard library.
+"""Request bodies the HTTP services read themselves: bounded, and ``multipart/form-data`` forms.
 
-The services take small uploads (poster templates, coupon-code lists, simulated media) whose bodies
-are already read in full under a size limit, so a plain parser over bytes is enough and the
-platform does not depend on a streaming form library.
+:func:`read_body` reads a body under a size limit (declared or streamed). :func:`parse_multipart`
+splits a form that was read that way; the uploads here (poster templates, coupon-code lists,
+simulated media) are small, so a plain parser over bytes is enough and the platform does not depend
+on a streaming form library.
 """
 
-from shared.multipart._parser import FormPart, MultipartError, parse_multipart
+from shared.request_bodies._parser import FormPart, MultipartError, parse_multipart
+from shared.request_bodies._read import read_body
 
-__all__ = ["FormPart", "MultipartError", "parse_multipart"]
+__all__ = ["FormPart", "MultipartError", "parse_multipart", "read_body"]

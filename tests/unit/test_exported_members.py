@@ -14,7 +14,7 @@ PACKAGES = [
     "shared.storage",
     "shared.observability",
     "shared.localinfra",
-    "shared.multipart",
+    "shared.request_bodies",
     "shared.wechat",
     "shared.wechat_client",
 ]

@@ -55,8 +55,8 @@ from services.campaigns.domain.rewards import (
     parse_codes_csv,
 )
 from services.campaigns.settings import CampaignsSettings
-from shared.multipart import FormPart, MultipartError, parse_multipart
 from shared.observability import OPENTELEMETRY_OFF, instrument_app
+from shared.request_bodies import FormPart, MultipartError, parse_multipart, read_body
 from shared.storage import StorageError
 
 _ID_PATTERN = r"^[A-Za-z0-9_-]+$"
@@ -425,19 +425,6 @@ def _rules_patch(current: Rules, patch: RulesPatch) -> Rules:
     return replace(current, **values)
 
 
-async def _read_body(request: Request, limit: int) -> bytes | None:
-    """The body, or None as soon as it is known to exceed ``limit`` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
-
-
 async def _stock_of(api: CampaignsApi, campaign: Campaign, pool: str | None = None) -> list[PoolStockOut]:
     stocks = {s.pool: s for s in await api.pools.stock(campaign.id)}
     for tier in campaign.tiers:
@@ -643,7 +630,7 @@ def create_app(settings: CampaignsSettings, *, clock: Callable[[], datetime] | N
         appid: AppId, campaign_id: CampaignId, request: Request, api: ApiDep, if_match: IfMatch = None
     ) -> TemplateUploadOut:
         limit = min(settings.max_template_bytes, MAX_STORED_BYTES)
-        body = await _read_body(request, limit + _FORM_OVERHEAD)
+        body = await read_body(request.scope, request.receive, limit + _FORM_OVERHEAD)
         if body is None:
             raise _field_error(["image"], f"image too large: at most {limit} bytes accepted")
         try:
@@ -709,7 +696,7 @@ def create_app(settings: CampaignsSettings, *, clock: Callable[[], datetime] | N
     async def upload_codes(
         appid: AppId, campaign_id: CampaignId, pool: PoolName, request: Request, api: ApiDep
     ) -> CodesUploadOut:
-        body = await _read_body(request, MAX_CSV_BYTES)
+        body = await read_body(request.scope, request.receive, MAX_CSV_BYTES)
         if body is None:
             raise _field_error(["file"], f"file larger than {MAX_CSV_BYTES} bytes; split it")
         content_type = request.headers.get("content-type", "")

@@ -22,6 +22,7 @@ from services.gateway.service_layer.ingest import ingest_push
 from services.gateway.settings import GatewaySettings
 from shared.messaging import EventPublisher, PublishFailed
 from shared.observability import OPENTELEMETRY_OFF, get_logger, instrument_app
+from shared.request_bodies import read_body
 from shared.wechat import check_signature
 
 log = get_logger(__name__)
@@ -134,7 +135,7 @@ class _PushEndpoint:
         if errors:
             return _json(422, errors)
         settings, gw = self._settings, self._gateway()
-        body = await _receive_body(scope, receive, settings.max_body_bytes)
+        body = await read_body(scope, receive, settings.max_body_bytes)
         if body is None:
             return _json(413, f"body larger than {settings.max_body_bytes} bytes")
         try:
@@ -172,20 +173,3 @@ def _query(raw: bytes) -> dict[str, str]:
 
 def _json(status: int, detail: object) -> tuple[int, bytes, bytes]:
     return status, json.dumps({"detail": detail}, ensure_ascii=False).encode(), b"application/json"
-
-
-async def _receive_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
-    """The request body, or None as soon as it is known to exceed ``limit`` (declared or streamed)."""
-    for name, value in scope["headers"]:
-        if name == b"content-length" and value.isdigit() and int(value) > limit:
-            return None
-    body = bytearray()
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return bytes(body)
-        body += message.get("body", b"")
-        if len(body) > limit:
-            return None
-        if not message.get("more_body", False):
-            return bytes(body)

@@ -26,8 +26,8 @@ from services.wechat_sim.service_layer.platform import ApiRequest, BinaryRespons
 from services.wechat_sim.service_layer.ports import PushSender
 from services.wechat_sim.service_layer.simulator import WeChatSimulator
 from services.wechat_sim.settings import WeChatSimSettings
-from shared.multipart import MultipartError, parse_multipart
 from shared.observability import get_logger, instrument_app
+from shared.request_bodies import MultipartError, parse_multipart, read_body
 
 log = get_logger(__name__)
 
@@ -107,15 +107,6 @@ def _max_body(settings: WeChatSimSettings) -> int:
     return largest + 1024 * 1024
 
 
-async def _read_body(request: Request, limit: int) -> bytes | None:
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
-
-
 def create_app(
     settings: WeChatSimSettings,
     *,
@@ -164,7 +155,7 @@ def create_app(
 
     @app.api_route("/cgi-bin/{api:path}", methods=["GET", "POST"], summary="The platform API")
     async def cgi_bin(api: str, request: Request, sim: SimDep) -> Response:
-        body = await _read_body(request, _max_body(settings))
+        body = await read_body(request.scope, request.receive, _max_body(settings))
         if body is None:
             return _answer(sim.platform.error_body(ApiError(40006)))
         upload = None
