@@ -318,9 +318,11 @@ def _markdown(rows: list[Row], pushes_n: int, concurrency: int) -> str:
         "the real gateway with publishing replaced by a discard (signature and msg_signature checks, AES",
         "decryption, XML parsing, normalization, the envelope, the ledger, metrics); the third publishes",
         "to Kafka with acks=all before answering. Each process is CPU-bound on one core, so the gap between",
-        "the second and third rows is aiokafka's per-message cost in Python (accumulator, futures, the",
-        "sender task, the produce protocol), the part of the ingest goal this code cannot shave further",
-        "without leaving aiokafka.",
+        "the second and third rows is the producer's cost per message in Python. The gateway publishes",
+        "through `shared.messaging.CoalescingProducer` (aiokafka's client and record encoding, its own",
+        "sender): with one produce request in flight per broker, every push that arrives meanwhile",
+        "leaves in the next request. aiokafka's `AIOKafkaProducer`, which wakes its sender once per",
+        "message, reached 51-54% of bare on this machine; the coalescing sender 61-62%.",
         "",
     ]
     return "\n".join(lines)

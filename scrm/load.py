@@ -70,9 +70,15 @@ def wrk_available() -> bool:
     return shutil.which("wrk") is not None
 
 
+_WRK_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+
 def _ms(value: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    """A wrk latency (``812.00us``, ``1.20ms``, ``2.00s``, ``1.50m``) in milliseconds."""
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", value)
+    if match is None:
+        raise ValueError(f"unexpected wrk latency {value!r}")
+    return float(match.group(1)) * _WRK_UNITS_MS[match.group(2)]
 
 
 def run_wrk(base_url: str, request_file: Path, *, seconds: int, connections: int, threads: int = 2) -> LoadResult:

@@ -85,7 +85,6 @@ async def bootstrap(
                     settings.kafka_bootstrap_servers,
                     topic_prefix=settings.topic_prefix,
                     client_id=settings.service_name,
-                    linger_ms=settings.kafka_linger_ms,
                 )
             )
             readiness["kafka"] = kafka.ready

@@ -20,9 +20,6 @@ class GatewaySettings(ServiceSettings):
     #: Where retries are recognised: ``memory`` is exact for one gateway process; run several replicas
     #: with ``mongodb`` so a retry that reaches another replica is recognised too.
     push_ledger: Literal["memory", "mongodb"] = "memory"
-    #: How long the producer waits to batch concurrent pushes into one produce request. Pushes are
-    #: acknowledged only after Kafka has them, so this adds at most this much to the ack latency.
-    kafka_linger_ms: int = Field(default=0, ge=0, le=50)
     #: Also look accounts up in MongoDB (collection ``wechat_accounts``) when not in WECHAT_ACCOUNTS.
     accounts_from_mongodb: bool = True
 

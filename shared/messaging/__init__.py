@@ -1,7 +1,8 @@
 """Kafka for every service: one way to produce, one way to consume.
 
 - :class:`KafkaEventPublisher` (aiokafka, ``acks=all``) is how HTTP services publish; it implements the
-  :class:`EventPublisher` port that unit tests fake.
+  :class:`EventPublisher` port that unit tests fake. It sends through :class:`CoalescingProducer`,
+  which batches whatever arrives while a produce request is out (aiokafka's client underneath).
 - :func:`create_worker_app` builds a faust app bound to the topic registry; services pass
   :class:`Subscription` handlers and never write a consumer loop. The runner decodes and upcasts each
   envelope, retries failures with backoff, and dead-letters what still fails, with the reason.
@@ -12,6 +13,7 @@ their effects idempotent (see :class:`shared.storage.MongoUnitOfWork`).
 """
 
 from shared.messaging._admin import ensure_topics
+from shared.messaging._coalescing import CoalescingProducer
 from shared.messaging._dispatch import Delivery, Outcome, dispatch
 from shared.messaging._exceptions import (
     MessagingError,
@@ -24,6 +26,7 @@ from shared.messaging._retry import RetryPolicy
 from shared.messaging._worker import FaustPublisher, Subscription, WorkerApp, create_worker_app, run_worker
 
 __all__ = [
+    "CoalescingProducer",
     "Delivery",
     "EventPublisher",
     "FaustPublisher",

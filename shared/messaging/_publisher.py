@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner, murmur2
 
 from shared.events import Envelope, Topic
+from shared.messaging._coalescing import CoalescingProducer
 from shared.messaging._exceptions import PublishFailed, TopicMismatch
 from shared.observability import EVENTS_PUBLISHED
 
@@ -58,10 +58,12 @@ class EventPublisher(Protocol):
 
 
 class KafkaEventPublisher:
-    """Publishes envelopes with aiokafka, ``acks=all``, keyed by the envelope key.
+    """Publishes envelopes to Kafka with ``acks=all``, keyed by the envelope key.
 
-    No idempotent producer: the local broker does not support it (and consumers deduplicate by
-    ``event_id`` anyway), so a retried send may duplicate a message but never loses one.
+    Sends through :class:`CoalescingProducer` (aiokafka's client, one request per loop turn) and
+    partitions like aiokafka's default partitioner, so records land where any Kafka client would
+    put them. No idempotent producer: the local broker does not support it (and consumers
+    deduplicate by ``event_id`` anyway), so a retried send may duplicate a message but never loses one.
     """
 
     def __init__(
@@ -71,33 +73,26 @@ class KafkaEventPublisher:
         topic_prefix: str = "",
         client_id: str = "scrm",
         request_timeout_ms: int = 10_000,
-        linger_ms: int = 0,
     ) -> None:
         self._prefix = topic_prefix
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap_servers,
-            client_id=client_id,
-            acks="all",
-            enable_idempotence=False,
-            linger_ms=linger_ms,
-            partitioner=_partition,
-            request_timeout_ms=request_timeout_ms,
-            retry_backoff_ms=200,
+        self._producer = CoalescingProducer.for_servers(
+            bootstrap_servers, client_id=client_id, request_timeout_ms=request_timeout_ms
         )
+        self._partitions: dict[str, list[int]] = {}
         self._started = False
 
     async def start(self) -> None:
         try:
             await self._producer.start()
         except KafkaError as exc:
-            await self._producer.stop()
+            await self._producer.close(drain_timeout_s=0)
             raise PublishFailed(f"cannot reach Kafka: {exc}") from exc
         self._started = True
 
     async def stop(self) -> None:
         if self._started:
             self._started = False
-            await self._producer.stop()
+            await self._producer.close()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -113,13 +108,20 @@ class KafkaEventPublisher:
         if not self._started:
             raise PublishFailed("publisher is not started")
         try:
-            await self._producer.send_and_wait(record.topic, value=record.value, key=record.key, headers=record.headers)
+            partitions = self._partitions.get(record.topic)
+            if partitions is None:
+                partitions = self._partitions[record.topic] = await self._producer.partitions_for(record.topic)
+            partition = _partition(record.key, partitions, partitions)
+            await self._producer.send(record.topic, partition, record.key, record.value, list(record.headers))
         except KafkaError as exc:
             raise PublishFailed(f"{topic.name}: {type(exc).__name__}: {exc}") from exc
         EVENTS_PUBLISHED.labels(topic.name, envelope.type).inc()
 
     async def ready(self) -> None:
-        """Readiness check: the producer knows the cluster."""
+        """Readiness check: a broker answers a metadata request."""
         if not self._started:
             raise PublishFailed("publisher is not started")
-        await self._producer.client.fetch_all_metadata()
+        try:
+            await self._producer.refresh_metadata()
+        except KafkaError as exc:
+            raise PublishFailed(f"cannot reach Kafka: {exc}") from exc

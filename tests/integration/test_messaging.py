@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.partitioner import DefaultPartitioner
 
 from scrm.topics import read_records
 from shared.contracts import CATALOG, DEADLETTER, TOPICS, WECHAT_PUSHES, MemberFollowed
@@ -66,3 +68,34 @@ async def test_an_unreachable_broker_is_a_publish_failure() -> None:
     publisher = KafkaEventPublisher(f"127.0.0.1:{free_port()}", request_timeout_ms=1000)
     with pytest.raises(PublishFailed, match="cannot reach Kafka"):
         await publisher.start()
+
+
+async def test_concurrent_publishes_all_arrive_in_order_per_key_where_any_kafka_client_would_put_them(
+    infra: Infra, isolation: Isolation
+) -> None:
+    await ensure_topics(infra.kafka, TOPICS, prefix=isolation.topic_prefix)
+    keys = [f"o-{n}" for n in range(24)]
+
+    def envelope(key: str, seq: int) -> Envelope:
+        return Envelope.wrap(MemberFollowed(openid=key, followed_at=AT, scene=str(seq)), appid="wx1", key=key)
+
+    async with KafkaEventPublisher(infra.kafka, topic_prefix=isolation.topic_prefix) as publisher:
+
+        async def publish_in_sequence(key: str) -> None:
+            for seq in range(10):
+                await publisher.publish(WECHAT_PUSHES, envelope(key, seq))
+
+        await asyncio.gather(*(publish_in_sequence(key) for key in keys))
+
+    records = await read_records(
+        infra.kafka, WECHAT_PUSHES.physical_name(isolation.topic_prefix), at_least=240, within=30
+    )
+    assert len(records) == 240
+    partitions = list(range(WECHAT_PUSHES.partitions))
+    seen: dict[str, list[str]] = {}
+    for record in records:
+        assert record.partition == DefaultPartitioner()(record.key, partitions, partitions)
+        decoded = CATALOG.decode(Envelope.from_bytes(record.value))
+        assert isinstance(decoded, MemberFollowed)
+        seen.setdefault(decoded.openid, []).append(decoded.scene or "")
+    assert seen == {key: [str(seq) for seq in range(10)] for key in keys}
