@@ -90,10 +90,16 @@ def run_wrk(base_url: str, request_file: Path, *, seconds: int, connections: int
     ]  # fmt: skip
     output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     Path(script.name).unlink()
+    return parse_wrk(output)
+
+
+def parse_wrk(output: str) -> LoadResult:
+    """The numbers of ``wrk --latency`` output."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    # Anchored: a thread-stats line can end in "...50%" too (its +/- Stdev column).
+    p50 = _ms(re.search(r"^\s*50%\s+(\S+)", output, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s*99%\s+(\S+)", output, re.MULTILINE).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     errors = int(non_2xx.group(1)) if non_2xx else 0
