@@ -96,6 +96,17 @@ def _members_worker(host: str, port: int) -> None:
     run_worker(create_worker(settings, health_host=host, health_port=port), loglevel=settings.log_level)
 
 
+def _campaigns_worker(host: str, port: int) -> None:
+    from services.campaigns.entrypoints.consumer import create_worker
+    from services.campaigns.settings import CampaignsSettings
+    from shared.messaging import run_worker
+    from shared.settings import load_settings
+
+    settings = load_settings(CampaignsSettings)
+    configure_logging(settings)
+    run_worker(create_worker(settings, health_host=host, health_port=port), loglevel=settings.log_level)
+
+
 def _wechat_sim(host: str, port: int) -> None:
     from services.wechat_sim.entrypoints.http import create_app
     from services.wechat_sim.settings import WeChatSimSettings
@@ -116,6 +127,13 @@ PROCESSES: dict[str, ProcessSpec] = {
         ProcessSpec("members-api", "http", 8001, "Members read API", _members_api),
         ProcessSpec("campaigns-api", "http", 8002, "Campaign management API", _campaigns_api),
         ProcessSpec("members-worker", "worker", 8101, "Members consumer (Kafka → MongoDB)", _members_worker),
+        ProcessSpec(
+            "campaigns-worker",
+            "worker",
+            8102,
+            "Campaigns consumer (joins, posters, referral credit)",
+            _campaigns_worker,
+        ),
         ProcessSpec("wechat-sim", "http", 8200, "Local WeChat platform simulator", _wechat_sim),
     )
 }

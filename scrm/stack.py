@@ -94,7 +94,7 @@ def local_stack(
         names = list(PROCESSES) if only is None else list(only)
         ports = {name: free_port() for name in names}
         processes = {
-            name: ServiceProcess(name, ports[name], env | _extra_env(name, ports), logs / f"{name}.log")
+            name: ServiceProcess(name, ports[name], env | _extra_env(name, ports, logs), logs / f"{name}.log")
             for name in names
         }
         with console.status("starting services..."):
@@ -115,12 +115,20 @@ def local_stack(
         console.print("[green]✓[/green] stopped services" + (" and infrastructure" if started_infra else ""))
 
 
-def _extra_env(name: str, ports: dict[str, int]) -> dict[str, str]:
-    """What one process needs to know of the others: the simulator pushes to this run's gateway."""
-    if name != "wechat-sim" or "gateway" not in ports:
-        return {}
-    gateway = f"http://127.0.0.1:{ports['gateway']}/wechat/{{appid}}"
-    return {"WECHAT_SIM_OPTIONS": json.dumps({DEMO_APPID: {"gateway_url": gateway, "mode": DEMO_MODE}})}
+def _extra_env(name: str, ports: dict[str, int], state: Path) -> dict[str, str]:
+    """What one process needs to know of the others: the simulator pushes to this run's gateway, and
+    the services that call the platform's API call the simulator."""
+    if name == "wechat-sim" and "gateway" in ports:
+        gateway = f"http://127.0.0.1:{ports['gateway']}/wechat/{{appid}}"
+        return {"WECHAT_SIM_OPTIONS": json.dumps({DEMO_APPID: {"gateway_url": gateway, "mode": DEMO_MODE}})}
+    if name.startswith("campaigns-") and "wechat-sim" in ports:
+        sim = f"http://127.0.0.1:{ports['wechat-sim']}"
+        return {
+            "WECHAT_API__BASE_URL": sim,
+            "WECHAT_API__QR_IMAGE_BASE_URL": sim,
+            "POSTER_CACHE_DIR": str(state / "posters"),
+        }
+    return {}
 
 
 async def _drop_database(settings: ServiceSettings, name: str) -> None:

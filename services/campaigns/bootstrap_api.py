@@ -8,14 +8,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from services.campaigns.adapters import campaigns, reward_pools, templates
+from services.campaigns.adapters import campaigns, referrals, reward_pools, templates
 from services.campaigns.adapters.campaigns import CampaignRepository, MongoCampaignRepository
+from services.campaigns.adapters.join_codes import JoinCodes, MongoJoinCodes
 from services.campaigns.adapters.reward_pools import MongoRewardPools, RewardPools
+from services.campaigns.adapters.stats import MongoCampaignStats
 from services.campaigns.adapters.templates import MongoTemplateStore, TemplateStore
 from services.campaigns.settings import CampaignsSettings
 from shared.storage import close_client, create_client, ensure_indexes, ping
+from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, WeChatClients
 
-INDEXES = (*campaigns.INDEXES, *reward_pools.INDEXES, *templates.INDEXES)
+INDEXES = (*campaigns.INDEXES, *reward_pools.INDEXES, *templates.INDEXES, *referrals.INDEXES, *ACCESS_TOKEN_INDEXES)
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,8 @@ class CampaignsApi:
     campaigns: CampaignRepository
     pools: RewardPools
     templates: TemplateStore
+    stats: MongoCampaignStats
+    join_codes: JoinCodes
     ready: Callable[[], Awaitable[Any]]
 
 
@@ -34,6 +39,9 @@ async def bootstrap(settings: CampaignsSettings) -> AsyncIterator[CampaignsApi]:
     try:
         database = client[settings.mongodb_database]
         await ensure_indexes(database, INDEXES)
+        clients = WeChatClients(MongoTokenStore(database), settings.wechat_api)
+        for account in settings.wechat_accounts:
+            clients.add(account.appid, account.secret)
 
         async def ready() -> None:
             await ping(client)
@@ -43,7 +51,10 @@ async def bootstrap(settings: CampaignsSettings) -> AsyncIterator[CampaignsApi]:
             campaigns=MongoCampaignRepository(database),
             pools=MongoRewardPools(database),
             templates=MongoTemplateStore(database),
+            stats=MongoCampaignStats(database),
+            join_codes=MongoJoinCodes(database, clients),
             ready=ready,
         )
+        await clients.aclose()
     finally:
         await close_client(client)

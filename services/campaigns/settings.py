@@ -4,11 +4,11 @@ from pathlib import Path
 
 from pydantic import Field
 
-from shared.settings import ServiceSettings
+from shared.wechat import AccountsSettings
 from shared.wechat_client import WeChatApiConfig
 
 
-class CampaignsSettings(ServiceSettings):
+class CampaignsSettings(AccountsSettings):
     service_name: str = "campaigns"
     #: Where the platform's API is: the real one in production, the simulator locally.
     wechat_api: WeChatApiConfig = Field(default_factory=WeChatApiConfig)

@@ -7,10 +7,10 @@
 - :func:`seal_push`, :func:`seal_reply`, :func:`open_reply`: a push or passive reply exactly as it
   travels in plaintext, compatible and safe :class:`Mode`.
 - :class:`WeChatAccount`: an account's credentials as every service reads them from
-  ``WECHAT_ACCOUNTS``.
+  ``WECHAT_ACCOUNTS``; :class:`AccountsSettings` is the settings base of services that hold them.
 """
 
-from shared.wechat._accounts import WeChatAccount, account_secrets, decode_accounts
+from shared.wechat._accounts import AccountsSettings, WeChatAccount, account_secrets, decode_accounts
 from shared.wechat._crypto import MessageCrypto
 from shared.wechat._exceptions import (
     AppIdMismatch,
@@ -25,6 +25,7 @@ from shared.wechat._signature import check_signature, signature
 from shared.wechat._xml import parse_xml, to_xml
 
 __all__ = [
+    "AccountsSettings",
     "AppIdMismatch",
     "InvalidAesKey",
     "InvalidCiphertext",

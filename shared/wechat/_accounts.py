@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
+
+from shared.settings import ServiceSettings
 
 
 class WeChatAccount(BaseModel):
@@ -37,3 +40,26 @@ def account_secrets(accounts: list[WeChatAccount]) -> list[tuple[str, str]]:
             secret: SecretStr = getattr(account, field)
             values.append((f"wechat_accounts[{account.appid}].{field}", secret.get_secret_value()))
     return values
+
+
+class AccountsSettings(ServiceSettings):
+    """Settings of a service that holds the accounts' credentials (``WECHAT_ACCOUNTS``, a JSON list of
+    :class:`WeChatAccount` objects); their secrets join the placeholder check and log redaction."""
+
+    #: JSON list: ``[{"appid": ..., "token": ..., "encoding_aes_key": ..., "secret": ...}, ...]``
+    wechat_accounts: Annotated[list[WeChatAccount], NoDecode] = Field(default_factory=list)
+
+    @field_validator("wechat_accounts", mode="before")
+    @classmethod
+    def _decode_accounts(cls, value: object) -> object:
+        return decode_accounts(value)
+
+    @model_validator(mode="after")
+    def _unique_appids(self) -> Self:
+        appids = [account.appid for account in self.wechat_accounts]
+        if len(appids) != len(set(appids)):
+            raise ValueError("WECHAT_ACCOUNTS lists an appid twice")
+        return self
+
+    def secret_values(self) -> list[tuple[str, str]]:
+        return super().secret_values() + account_secrets(self.wechat_accounts)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -222,6 +223,10 @@ class WeChatClient:
                 raise InvalidRequest(f"expire_seconds must be 1-{TEMPORARY_QR_MAX_SECONDS}")
             body["expire_seconds"] = expire_seconds
         return _result(QrCode, await self._json("qrcode/create", body=body, resendable=True), "qrcode/create")
+
+    def qrcode_image_url(self, ticket: str) -> str:
+        """Where the QR code picture of ``ticket`` is served (no token in it: safe to hand to people)."""
+        return f"{self._config.qr_image_base_url}/cgi-bin/showqrcode?ticket={quote(ticket, safe='')}"
 
     async def qrcode_image(self, ticket: str) -> bytes:
         """The QR code picture of ``ticket`` (from ``showqrcode`` on the image host; no token needed)."""

@@ -22,6 +22,9 @@ from tests.conftest import Infra, Isolation
 pytestmark = pytest.mark.integration
 
 MAX_TEMPLATE_BYTES = 200_000
+ACCOUNTS = [
+    {"appid": appid, "token": "t0ken", "encoding_aes_key": "k" * 43, "secret": "s3cret"} for appid in ("wx1", "wx2")
+]
 BASE = "/accounts/wx1/campaigns"
 LAYOUT = {
     "qr": {"x": 500, "y": 1100, "size": 200},
@@ -35,6 +38,7 @@ def http(infra: Infra, isolation: Isolation, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("MONGODB_URL", infra.mongodb_url)
     monkeypatch.setenv("MONGODB_DATABASE", isolation.database)
     monkeypatch.setenv("MAX_TEMPLATE_BYTES", str(MAX_TEMPLATE_BYTES))
+    monkeypatch.setenv("WECHAT_ACCOUNTS", json.dumps(ACCOUNTS))
     settings = load_settings(CampaignsSettings)
     try:
         with TestClient(create_app(settings)) as client:
@@ -327,10 +331,17 @@ def test_every_route_is_documented_and_the_service_is_ready(http: TestClient) ->
         if path.startswith("/accounts/")
         for method, operation in item.items()
     ]
-    assert len(operations) == 11
+    assert len(operations) == 16
     for path, method, operation in operations:
         assert operation.get("tags") and operation.get("summary"), (method, path)
     upload = schema["paths"]["/accounts/{appid}/campaigns/{campaign_id}/template"]["post"]
     assert "multipart/form-data" in upload["requestBody"]["content"]
     ready = http.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"mongodb": "ok"}
+
+
+def test_an_account_this_service_holds_no_credentials_for_is_404(http: TestClient) -> None:
+    response = http.get("/accounts/wx-unknown/campaigns")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "unknown account 'wx-unknown'"}
+    assert http.get(BASE).status_code == 200

@@ -7,6 +7,7 @@ import pytest
 
 from services.campaigns.domain.referrals import (
     FollowFacts,
+    JoinScene,
     ReferralRules,
     ReferralScene,
     Rejection,
@@ -17,6 +18,7 @@ from services.campaigns.domain.referrals import (
     should_revoke,
     tiers_to_grant,
 )
+from services.campaigns.service_layer.joining import campaign_in_scene
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 TIERS = (Tier(3, "A"), Tier(10, "B"))
@@ -89,8 +91,20 @@ def test_scenes_round_trip_and_foreign_scenes_are_ignored() -> None:
     assert len(scene.encode()) <= 64
     for foreign in (None, "", "poster-launch", "r.only", "r.a.b.c", "r.中文.x"):
         assert ReferralScene.decode(foreign) is None
+    longest = ReferralScene("c" * 32, "p" * 24).encode()  # a uuid4-hex campaign id fits
+    assert len(longest) <= 64
     with pytest.raises(ValueError, match="scene"):
-        ReferralScene("c" * 30, "p").encode()
+        ReferralScene("c" * 33, "p").encode()
+
+
+def test_a_campaigns_own_code_is_told_apart_from_a_members_code() -> None:
+    own = JoinScene("0123456789abcdef0123456789abcdef")
+    assert JoinScene.decode(own.encode()) == own
+    assert ReferralScene.decode(own.encode()) is None
+    assert JoinScene.decode(ReferralScene("c1", "p1").encode()) is None
+    assert campaign_in_scene(own.encode()) == (own.campaign_id, "campaign_qr")
+    assert campaign_in_scene("r.c1.p1") == ("c1", "referral")
+    assert campaign_in_scene("poster-launch") is None
 
 
 def test_messages_fill_placeholders_and_keep_unknown_ones() -> None:

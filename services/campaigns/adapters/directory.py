@@ -50,6 +50,7 @@ class CampaignDirectoryAdapter:
         self._ttl = ttl_seconds
         self._clock = clock
         self._cache: dict[tuple[str, str], tuple[float, Campaign | None]] = {}
+        self._joinable: dict[str, tuple[float, list[Campaign]]] = {}
 
     async def campaign(self, appid: str, campaign_id: str) -> Campaign | None:
         key, now = (appid, campaign_id), self._clock()
@@ -67,6 +68,18 @@ class CampaignDirectoryAdapter:
     async def active(self, appid: str) -> list[Campaign]:
         return await self._repository.list(appid, status=CampaignStatus.ACTIVE, limit=200)
 
+    async def joinable(self, appid: str) -> list[Campaign]:
+        """Active campaigns and the most recently ended ones, briefly cached (every text message of
+        every member asks, to match keywords)."""
+        now = self._clock()
+        cached = self._joinable.get(appid)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        campaigns = await self.active(appid)
+        campaigns += await self._repository.list(appid, status=CampaignStatus.ENDED, limit=20)
+        self._joinable[appid] = (now + self._ttl, campaigns)
+        return campaigns
+
     async def poster_spec(self, campaign: Campaign, nickname: str) -> PosterSpec | None:
         template = campaign.template
         if template is None:
@@ -83,6 +96,9 @@ class CampaignDirectoryAdapter:
             ),
         )
         target = campaign.tiers[0].count if campaign.tiers else 0
+        # Fill only the slots the layout has: the renderer refuses text for a slot it cannot place.
+        values = {"nickname": nickname, "campaign_name": campaign.name, "ends_on": campaign.ends_at.date().isoformat()}
+        texts = {slot.name: values[slot.name] for slot in layout.texts if slot.name in values}
         return PosterSpec(
             template=image,
             template_version=template.image_id,
@@ -94,5 +110,5 @@ class CampaignDirectoryAdapter:
                 target=target,
                 ends_on=campaign.ends_at.date().isoformat(),
             ),
-            texts={"nickname": nickname},
+            texts=texts,
         )

@@ -34,6 +34,9 @@ INDEXES = (
     IndexSpec(INVITATIONS, (("invitee", 1), ("status", 1)), name="invitee_status"),
     IndexSpec(REJECTIONS, (("campaign_id", 1), ("reason", 1)), name="campaign_reason"),
     IndexSpec(NOTICES, (("status", 1), ("created_at", 1)), name="pending"),
+    IndexSpec(NOTICES, (("event_id", 1),), name="event"),
+    IndexSpec(NOTICES, (("appid", 1), ("openid", 1), ("status", 1)), name="member_status"),
+    IndexSpec(REWARDS, (("campaign_id", 1), ("tier", 1)), name="campaign_tier"),
 )
 
 _CODE_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
@@ -75,6 +78,12 @@ class Invitation:
 
 @dataclass(frozen=True)
 class Notice:
+    """A message queued for a member in the same transaction as the effect it reports.
+
+    ``status``: ``pending`` until delivered (``sent``); ``held`` while the member's customer-service
+    window is closed (sent at their next interaction); ``dropped`` when they no longer follow.
+    """
+
     id: str
     campaign_id: str
     appid: str
@@ -83,6 +92,11 @@ class Notice:
     text: str
     created_at: datetime
     status: str = "pending"
+    #: The event whose handling queued it: delivery right after handling finds it by this.
+    event_id: str = ""
+    #: Tier notices: the grant whose coupon code fills ``{code}`` at delivery.
+    reward_id: str | None = None
+    reward_pool: str | None = None
 
 
 class ReferralStore(abc.ABC):
@@ -219,7 +233,7 @@ class MongoReferralStore(ReferralStore):
         return await self._insert_if_absent(
             REWARDS,
             {
-                "_id": f"{campaign_id}:{inviter}:{tier}",
+                "_id": reward_id(campaign_id, inviter, tier),
                 "campaign_id": campaign_id,
                 "inviter": inviter,
                 "tier": tier,
@@ -233,6 +247,10 @@ class MongoReferralStore(ReferralStore):
         await self._db[NOTICES].update_one(
             {"_id": fields.pop("id")}, {"$setOnInsert": fields}, upsert=True, session=self._session
         )
+
+
+def reward_id(campaign_id: str, inviter: str, tier: int) -> str:
+    return f"{campaign_id}:{inviter}:{tier}"
 
 
 def _fields(participant: Participant) -> dict[str, Any]:
@@ -272,3 +290,33 @@ def day_start(at: datetime, utc_offset: timedelta = timedelta(hours=8)) -> datet
     """Midnight of ``at``'s day in the campaign's timezone (Beijing by default), as an aware datetime."""
     local = at + utc_offset
     return local.replace(hour=0, minute=0, second=0, microsecond=0) - utc_offset
+
+
+class MongoNoticeStore:
+    """Notices and reward codes outside any transaction: delivery happens after the effect committed."""
+
+    def __init__(self, database: AsyncDatabase[Any]) -> None:
+        self._notices = database[NOTICES]
+        self._rewards = database[REWARDS]
+
+    async def queued_by(self, event_id: str) -> list[Notice]:
+        return [_notice(doc) async for doc in self._notices.find({"event_id": event_id, "status": "pending"})]
+
+    async def held_for(self, appid: str, openid: str) -> list[Notice]:
+        query = {"appid": appid, "openid": openid, "status": "held"}
+        return [_notice(doc) async for doc in self._notices.find(query)]
+
+    async def mark(self, notice: Notice, status: str, at: datetime, *, text: str | None = None) -> None:
+        update: dict[str, Any] = {"status": status, f"{status}_at": at}
+        if text is not None:
+            update["delivered_text"] = text
+        await self._notices.update_one({"_id": notice.id}, {"$set": update})
+
+    async def record_code(self, reward_id: str, code: str | None, at: datetime) -> None:
+        status = "issued" if code is not None else "awaiting_stock"
+        await self._rewards.update_one({"_id": reward_id}, {"$set": {"code": code, "status": status, "issued_at": at}})
+
+
+def _notice(doc: dict[str, Any]) -> Notice:
+    fields = {name: doc[name] for name in Notice.__dataclass_fields__ if name in doc and name != "id"}
+    return Notice(id=doc["_id"], **fields)

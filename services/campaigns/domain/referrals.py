@@ -15,7 +15,27 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 #: ``r.<campaign>.<participant>``: fits the platform's 64-character ``scene_str``.
-_SCENE = re.compile(r"^r\.(?P<campaign>[A-Za-z0-9_-]{1,24})\.(?P<participant>[A-Za-z0-9_-]{1,24})$")
+_SCENE = re.compile(r"^r\.(?P<campaign>[A-Za-z0-9_-]{1,32})\.(?P<participant>[A-Za-z0-9_-]{1,24})$")
+#: ``j.<campaign>``: the campaign's own QR code, which members follow or scan to join.
+_JOIN_SCENE = re.compile(r"^j\.(?P<campaign>[A-Za-z0-9_-]{1,32})$")
+
+
+@dataclass(frozen=True)
+class JoinScene:
+    """What a campaign's own QR code carries: following or scanning it joins the campaign."""
+
+    campaign_id: str
+
+    def encode(self) -> str:
+        scene = f"j.{self.campaign_id}"
+        if not _JOIN_SCENE.fullmatch(scene):
+            raise ValueError(f"campaign id does not fit a QR scene: {scene!r}")
+        return scene
+
+    @classmethod
+    def decode(cls, scene: str | None) -> JoinScene | None:
+        match = _JOIN_SCENE.fullmatch(scene or "")
+        return None if match is None else cls(match["campaign"])
 
 
 @dataclass(frozen=True)
@@ -50,6 +70,8 @@ class Rejection(StrEnum):
     INVITER_BLACKLISTED = "inviter_blacklisted"
     INVITEE_BLACKLISTED = "invitee_blacklisted"
     DAILY_CAP_REACHED = "daily_cap_reached"
+    #: An existing follower scanned the code (a ``SCAN`` push): recorded, never credited.
+    EXISTING_FOLLOWER_SCAN = "existing_follower_scan"
 
 
 @dataclass(frozen=True)

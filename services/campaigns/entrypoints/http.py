@@ -12,6 +12,8 @@ optionally. A write from a stale read is refused with 409 instead of overwriting
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import fields, replace
@@ -20,9 +22,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from services.campaigns.adapters.join_codes import UnknownAccount
 from services.campaigns.adapters.templates import MAX_STORED_BYTES, TemplateImageRejected, inspect_image
 from services.campaigns.bootstrap_api import CampaignsApi, bootstrap
 from services.campaigns.domain.campaign import (
@@ -82,6 +85,7 @@ Pixels = Annotated[int, Field(ge=0, le=20_000)]
 TAG_CAMPAIGNS = "campaigns"
 TAG_TEMPLATES = "poster templates"
 TAG_POOLS = "reward pools"
+TAG_RESULTS = "joining and results"
 
 
 # -- request bodies ------------------------------------------------------------------------------------
@@ -359,6 +363,56 @@ _CODES_FORM: dict[str, Any] = {
 }
 
 
+class JoinCodeOut(BaseModel):
+    scene: str
+    ticket: str
+    url: str = Field(description="What the QR code encodes")
+    image_url: str = Field(description="The QR code picture (showqrcode), to print or share")
+    expires_at: datetime
+
+
+class LeaderboardRowOut(BaseModel):
+    rank: int
+    openid: str
+    credited: int
+    revoked: int
+    tiers_granted: list[int]
+    joined_at: datetime
+
+
+class RewardOut(BaseModel):
+    openid: str
+    tier: int
+    pool: str
+    granted_at: datetime
+    code: str | None = Field(description="Issued when the tier notice is delivered; None until then or out of stock")
+    status: str = Field(description="granted, issued, or awaiting_stock")
+
+
+class StatsOut(BaseModel):
+    participants: int
+    posters_sent: int
+    joined_via: dict[str, int] = Field(description="campaign_qr, referral, keyword, menu, ...")
+    invites_credited: int = Field(description="Standing credits (revoked ones not counted)")
+    invites_revoked: int
+    rejections: dict[str, int] = Field(description="Follows and scans that earned no credit, by rule")
+    rewards_granted: dict[int, int] = Field(description="Grants per tier (invite count)")
+    rewards_awaiting_stock: int = Field(description="Grants whose pool ran dry; top the pool up")
+    k_factor: float = Field(description="Credited invites per participant")
+    leaderboard: list[LeaderboardRowOut]
+
+
+_CSV_COLUMNS = (
+    "openid", "code", "joined_at", "joined_via", "credited", "revoked", "tiers_granted", "poster_sent_at",
+)  # fmt: skip
+
+
+def _csv_line(values: list[object]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(["" if v is None else v for v in values])
+    return buffer.getvalue()
+
+
 def _api(request: Request) -> CampaignsApi:
     api: CampaignsApi = request.app.state.campaigns
     return api
@@ -474,11 +528,23 @@ def create_app(settings: CampaignsSettings, *, clock: Callable[[], datetime] | N
             {"name": TAG_CAMPAIGNS, "description": "Define campaigns and move them through their lifecycle."},
             {"name": TAG_TEMPLATES, "description": "The poster background and where the QR code goes."},
             {"name": TAG_POOLS, "description": "Coupon codes the invite tiers grant; never oversold."},
+            {"name": TAG_RESULTS, "description": "The campaign's join QR code, stats, leaderboard and export."},
         ],
     )
 
     async def mongodb_ready() -> None:
         await app.state.campaigns.ready()
+
+    known_accounts = {account.appid for account in settings.wechat_accounts}
+
+    @app.middleware("http")
+    async def refuse_unknown_accounts(request: Request, call_next: Any) -> Any:
+        # Every campaign belongs to an account this service holds credentials for (WECHAT_ACCOUNTS):
+        # without them no poster, QR code or message could ever go out.
+        parts = request.url.path.split("/")
+        if len(parts) > 2 and parts[1] == "accounts" and parts[2] not in known_accounts:
+            return JSONResponse({"detail": f"unknown account {parts[2]!r}"}, status_code=404)
+        return await call_next(request)
 
     instrument_app(app, settings.service_name, checks={"mongodb": mongodb_ready})
 
@@ -744,6 +810,100 @@ def create_app(settings: CampaignsSettings, *, clock: Callable[[], datetime] | N
         added = await api.pools.generate(campaign.id, pool, body.count)
         (stock,) = await _stock_of(api, campaign, pool)
         return GenerateOut(pool=pool, added=added, stock=stock)
+
+    # -- joining and results ---------------------------------------------------------------------------
+
+    @app.get(
+        one + "/join-qr",
+        tags=[TAG_RESULTS],
+        summary="The campaign's own QR code (following or scanning it joins)",
+        description="Created on first request and renewed when less than a day is left (temporary codes "
+        "last at most 30 days). Only for an active campaign.",
+    )
+    async def join_qr(appid: AppId, campaign_id: CampaignId, api: ApiDep) -> JoinCodeOut:
+        campaign = await _load(api, appid, campaign_id)
+        if campaign.status is not CampaignStatus.ACTIVE:
+            raise HTTPException(409, detail=f"the campaign is {campaign.status}; activate it first")
+        if not campaign.join.follow_qr:
+            raise HTTPException(409, detail="joining through the campaign's QR code is switched off (join.follow_qr)")
+        try:
+            code = await api.join_codes.current(appid, campaign.id, ends_at=campaign.ends_at, now=now())
+        except UnknownAccount:
+            raise HTTPException(404, detail=f"unknown account {appid!r}") from None
+        return JoinCodeOut(
+            scene=code.scene, ticket=code.ticket, url=code.url, image_url=code.image_url, expires_at=code.expires_at
+        )
+
+    @app.get(one + "/stats", tags=[TAG_RESULTS], summary="Participants, posters, invites, rewards, K-factor")
+    async def stats(
+        appid: AppId, campaign_id: CampaignId, api: ApiDep, top: Annotated[int, Query(ge=1, le=100)] = 10
+    ) -> StatsOut:
+        campaign = await _load(api, appid, campaign_id)
+        found = await api.stats.of(campaign.id, top=top)
+        return StatsOut(
+            participants=found.participants,
+            posters_sent=found.posters_sent,
+            joined_via=found.joined_via,
+            invites_credited=found.invites_credited,
+            invites_revoked=found.invites_revoked,
+            rejections=found.rejections,
+            rewards_granted=found.rewards_granted,
+            rewards_awaiting_stock=found.rewards_awaiting_stock,
+            k_factor=found.k_factor,
+            leaderboard=[LeaderboardRowOut(**row.__dict__) for row in found.leaderboard],
+        )
+
+    @app.get(one + "/leaderboard", tags=[TAG_RESULTS], summary="Top inviters by standing credit")
+    async def leaderboard(
+        appid: AppId, campaign_id: CampaignId, api: ApiDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
+    ) -> list[LeaderboardRowOut]:
+        campaign = await _load(api, appid, campaign_id)
+        return [LeaderboardRowOut(**row.__dict__) for row in await api.stats.leaderboard(campaign.id, limit=limit)]
+
+    @app.get(one + "/rewards", tags=[TAG_RESULTS], summary="Rewards granted, with their coupon codes")
+    async def rewards(
+        appid: AppId,
+        campaign_id: CampaignId,
+        api: ApiDep,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    ) -> list[RewardOut]:
+        campaign = await _load(api, appid, campaign_id)
+        return [
+            RewardOut(
+                openid=doc["inviter"],
+                tier=doc["tier"],
+                pool=doc["pool"],
+                granted_at=doc["granted_at"],
+                code=doc.get("code"),
+                status=doc.get("status", "granted"),
+            )
+            for doc in await api.stats.rewards(campaign.id, limit=limit, offset=offset)
+        ]
+
+    @app.get(
+        one + "/participants.csv",
+        tags=[TAG_RESULTS],
+        summary="Every participant as CSV",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/csv": {}}}},
+    )
+    async def export_participants(appid: AppId, campaign_id: CampaignId, api: ApiDep) -> StreamingResponse:
+        campaign = await _load(api, appid, campaign_id)
+
+        async def rows() -> AsyncIterator[str]:
+            yield "\ufeff" + _csv_line(list(_CSV_COLUMNS))  # BOM: Excel opens UTF-8 Chinese text correctly
+            async for doc in api.stats.participants(campaign.id):
+                values = [doc.get(column) for column in _CSV_COLUMNS]
+                values[_CSV_COLUMNS.index("tiers_granted")] = " ".join(str(t) for t in doc.get("tiers_granted", []))
+                yield _csv_line(values)
+
+        filename = f"campaign-{campaign.id}-participants.csv"
+        return StreamingResponse(
+            rows(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
 
     return app
 

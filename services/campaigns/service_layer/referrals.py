@@ -7,7 +7,7 @@ and queues the notices to send as records in the same transaction; sending them 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -17,6 +17,7 @@ from services.campaigns.adapters.referrals import (
     Participant,
     ReferralUnitOfWork,
     day_start,
+    reward_id,
 )
 from services.campaigns.domain.referrals import (
     FollowFacts,
@@ -184,14 +185,19 @@ async def _grant_tiers(
         if await uow.store.grant_reward(campaign.campaign_id, inviter.openid, tier.invites, tier.reward_pool, at):
             inviter.tiers_granted.append(tier.invites)
             granted.append(tier.invites)
+            notice = _notice(
+                envelope,
+                campaign,
+                inviter,
+                f"tier-{tier.invites}",
+                render_message(campaign.texts.tier_reached, count=inviter.credited),
+                at,
+            )
             await uow.store.add_notice(
-                _notice(
-                    envelope,
-                    campaign,
-                    inviter,
-                    f"tier-{tier.invites}",
-                    render_message(campaign.texts.tier_reached, count=inviter.credited),
-                    at,
+                replace(
+                    notice,
+                    reward_id=reward_id(campaign.campaign_id, inviter.openid, tier.invites),
+                    reward_pool=tier.reward_pool,
                 )
             )
     return tuple(granted)
@@ -209,4 +215,5 @@ def _notice(
         kind=kind,
         text=text,
         created_at=at,
+        event_id=envelope.event_id,
     )

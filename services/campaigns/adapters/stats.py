@@ -1,0 +1,107 @@
+"""Campaign statistics, read straight from the flow's own records (participants, invitations,
+rejections, rewards): what the stats endpoints, the CSV export and the demo report."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.campaigns.adapters.referrals import INVITATIONS, PARTICIPANTS, REJECTIONS, REWARDS
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    rank: int
+    openid: str
+    credited: int
+    revoked: int
+    tiers_granted: list[int]
+    joined_at: datetime
+
+
+@dataclass(frozen=True)
+class CampaignStats:
+    participants: int
+    posters_sent: int
+    joined_via: dict[str, int]
+    invites_credited: int
+    invites_revoked: int
+    rejections: dict[str, int]
+    rewards_granted: dict[int, int]
+    rewards_awaiting_stock: int
+    leaderboard: list[LeaderboardRow] = field(default_factory=list)
+
+    @property
+    def k_factor(self) -> float:
+        """Credited invites (still standing) per participant: above 1, the campaign grows by itself."""
+        return round(self.invites_credited / self.participants, 3) if self.participants else 0.0
+
+
+class MongoCampaignStats:
+    def __init__(self, database: AsyncDatabase[Any]) -> None:
+        self._db = database
+
+    async def _group(self, collection: str, match: dict[str, Any], key: str) -> dict[Any, int]:
+        rows = await self._db[collection].aggregate(
+            [{"$match": match}, {"$group": {"_id": f"${key}", "n": {"$sum": 1}}}]
+        )
+        return {row["_id"]: int(row["n"]) async for row in rows}
+
+    async def of(self, campaign_id: str, *, top: int = 10) -> CampaignStats:
+        match = {"campaign_id": campaign_id}
+        joined_via = await self._group(PARTICIPANTS, match, "joined_via")
+        invitations = await self._group(INVITATIONS, match, "status")
+        rewards = await self._group(REWARDS, match, "tier")
+        return CampaignStats(
+            participants=sum(joined_via.values()),
+            posters_sent=await self._db[PARTICIPANTS].count_documents(match | {"poster_sent_at": {"$ne": None}}),
+            joined_via=joined_via,
+            invites_credited=invitations.get("credited", 0),
+            invites_revoked=invitations.get("revoked", 0),
+            rejections=await self._group(REJECTIONS, match, "reason"),
+            rewards_granted={int(tier): n for tier, n in sorted(rewards.items())},
+            rewards_awaiting_stock=await self._db[REWARDS].count_documents(match | {"status": "awaiting_stock"}),
+            leaderboard=await self.leaderboard(campaign_id, limit=top),
+        )
+
+    async def leaderboard(self, campaign_id: str, *, limit: int = 10) -> list[LeaderboardRow]:
+        """Top inviters by standing credit; ties go to whoever joined first."""
+        cursor = (
+            self._db[PARTICIPANTS]
+            .find({"campaign_id": campaign_id, "credited": {"$gt": 0}})
+            .sort([("credited", -1), ("joined_at", 1)])
+            .limit(limit)
+        )
+        return [
+            LeaderboardRow(
+                rank=rank,
+                openid=doc["openid"],
+                credited=doc["credited"],
+                revoked=doc.get("revoked", 0),
+                tiers_granted=list(doc.get("tiers_granted", [])),
+                joined_at=doc["joined_at"],
+            )
+            async for rank, doc in _enumerate(cursor)
+        ]
+
+    async def rewards(self, campaign_id: str, *, limit: int, offset: int) -> list[dict[str, Any]]:
+        """Grants, oldest first, with the coupon code each one was issued (None until delivery)."""
+        cursor = self._db[REWARDS].find({"campaign_id": campaign_id}).sort([("granted_at", 1), ("_id", 1)])
+        return [doc async for doc in cursor.skip(offset).limit(limit)]
+
+    async def participants(self, campaign_id: str) -> AsyncIterator[dict[str, Any]]:
+        """Every participant, in join order, for the CSV export (streamed, never all in memory)."""
+        cursor = self._db[PARTICIPANTS].find({"campaign_id": campaign_id}).sort([("joined_at", 1), ("_id", 1)])
+        async for doc in cursor:
+            yield doc
+
+
+async def _enumerate(cursor: Any) -> AsyncIterator[tuple[int, dict[str, Any]]]:
+    rank = 0
+    async for doc in cursor:
+        rank += 1
+        yield rank, doc

@@ -1,0 +1,180 @@
+"""The campaign worker's composition root: what it reads pushes with, and how each push is routed.
+
+Tests build :class:`CampaignsWorker` with fakes (a memory token store and the simulator's API, say)
+through :func:`bootstrap` just as production builds it with MongoDB and the real platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from services.campaigns.adapters import campaigns as campaign_docs
+from services.campaigns.adapters import referrals as referral_docs
+from services.campaigns.adapters import reward_pools, templates
+from services.campaigns.adapters.campaigns import MongoCampaignRepository
+from services.campaigns.adapters.directory import CampaignDirectoryAdapter
+from services.campaigns.adapters.posters import PosterRenderer, PosterRendererPort
+from services.campaigns.adapters.referrals import (
+    MongoNoticeStore,
+    MongoReferralStore,
+    MongoReferralUnitOfWork,
+    ReferralUnitOfWork,
+)
+from services.campaigns.adapters.reward_pools import MongoRewardPools
+from services.campaigns.adapters.templates import MongoTemplateStore
+from services.campaigns.domain.campaign import Campaign
+from services.campaigns.service_layer import joining, notices, referrals
+from services.campaigns.settings import CampaignsSettings
+from shared.contracts import MemberFollowed, MemberUnfollowed, MenuClicked, QrCodeScanned, TextMessageReceived
+from shared.events import Envelope, Message
+from shared.messaging import PermanentHandlerError
+from shared.storage import PROCESSED_EVENTS_INDEXES, close_client, create_client, ensure_indexes, ping
+from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, WeChatClient, WeChatClients
+
+log = structlog.get_logger("campaigns.worker")
+
+INDEXES = (
+    *campaign_docs.INDEXES,
+    *referral_docs.INDEXES,
+    *reward_pools.INDEXES,
+    *templates.INDEXES,
+    *PROCESSED_EVENTS_INDEXES,
+    *ACCESS_TOKEN_INDEXES,
+)
+
+
+@dataclass
+class CampaignsWorker:
+    """Routes each push to the campaign flows it concerns; pushes that concern none are ignored."""
+
+    settings: CampaignsSettings
+    directory: CampaignDirectoryAdapter
+    uow: Callable[[], ReferralUnitOfWork]
+    store: MongoReferralStore
+    notice_store: MongoNoticeStore
+    pools: MongoRewardPools
+    clients: WeChatClients
+    renderer: PosterRendererPort
+    ready: Callable[[], Awaitable[Any]]
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def platform(self, appid: str) -> WeChatClient:
+        if appid not in self.clients:
+            raise PermanentHandlerError(f"no credentials for account {appid} in WECHAT_ACCOUNTS")
+        return self.clients[appid]
+
+    async def handle(self, envelope: Envelope, message: Message) -> None:
+        appid = envelope.appid
+        match message:
+            case MemberFollowed(openid=openid, scene=scene):
+                await referrals.credit_follow(envelope, message, self.uow(), self.directory)
+                await self._join_through_scene(envelope, openid, scene)
+                await self._deliver(envelope, interacting=openid)
+            case QrCodeScanned(openid=openid, scene=scene):
+                await joining.record_scan(envelope, message, self.uow(), self.directory)
+                await self._join_through_scene(envelope, openid, scene)
+                await self._deliver(envelope, interacting=openid)
+            case TextMessageReceived(openid=openid, content=content):
+                for campaign in joining.campaigns_for_keyword(await self.directory.joinable(appid), content):
+                    await self._join(campaign, openid, "keyword", envelope)
+                await self._deliver(envelope, interacting=openid)
+            case MenuClicked(openid=openid, key=key):
+                for campaign in joining.campaigns_for_menu(await self.directory.joinable(appid), key):
+                    await self._join(campaign, openid, "menu", envelope)
+                await self._deliver(envelope, interacting=openid)
+            case MemberUnfollowed():
+                await referrals.revoke_on_unfollow(envelope, message, self.uow(), self.directory)
+                await self._deliver(envelope, interacting=None)
+
+    async def _join_through_scene(self, envelope: Envelope, openid: str, scene: str | None) -> None:
+        found = joining.campaign_in_scene(scene)
+        if found is None:
+            return
+        campaign_id, via = found
+        campaign = await self.directory.campaign(envelope.appid, campaign_id)
+        if campaign is None:
+            return
+        if via == "campaign_qr" and not campaign.join.follow_qr:
+            return
+        await self._join(campaign, openid, via, envelope)
+
+    async def _join(self, campaign: Campaign, openid: str, via: str, envelope: Envelope) -> None:
+        result = await joining.join(
+            campaign,
+            openid,
+            via,
+            envelope,
+            store=self.store,
+            campaigns=self.directory,
+            platform=self.platform(campaign.appid),
+            renderer=self.renderer,
+            now=self.clock(),
+        )
+        if result.poster_sent:
+            log.info("poster sent", campaign=campaign.id, via=via)
+
+    async def _deliver(self, envelope: Envelope, *, interacting: str | None) -> None:
+        queued = await self.notice_store.queued_by(envelope.event_id)
+        if interacting is not None:  # their interaction opened a window: what was held can go now
+            queued += await self.notice_store.held_for(envelope.appid, interacting)
+        if not queued:
+            return
+        await notices.deliver(
+            queued,
+            store=self.notice_store,
+            codes=self.pools,
+            rewards=self.notice_store,
+            messenger_for=self.platform,
+            now=self.clock(),
+        )
+
+
+@asynccontextmanager
+async def bootstrap(
+    settings: CampaignsSettings,
+    *,
+    clients: WeChatClients | None = None,
+    renderer: PosterRendererPort | None = None,
+) -> AsyncIterator[CampaignsWorker]:
+    """MongoDB adapters, one WeChat client per configured account, and the poster renderer.
+
+    ``clients`` and ``renderer`` replace the real ones (tests: a client on the simulator's app).
+    """
+    client = create_client(settings)
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(close_client, client)
+        database = client[settings.mongodb_database]
+        await ensure_indexes(database, INDEXES)
+        if clients is None:
+            clients = await stack.enter_async_context(WeChatClients(MongoTokenStore(database), settings.wechat_api))
+            for account in settings.wechat_accounts:
+                clients.add(account.appid, account.secret)
+        if renderer is None:
+            renderer = await stack.enter_async_context(
+                PosterRenderer(settings.poster_cache_dir, workers=settings.poster_workers)
+            )
+        repository = MongoCampaignRepository(database)
+
+        def uow() -> ReferralUnitOfWork:
+            return MongoReferralUnitOfWork(client, settings.mongodb_database)
+
+        async def ready() -> None:
+            await ping(client)
+
+        yield CampaignsWorker(
+            settings=settings,
+            directory=CampaignDirectoryAdapter(repository, MongoTemplateStore(database)),
+            uow=uow,
+            store=MongoReferralStore(database, None),
+            notice_store=MongoNoticeStore(database),
+            pools=MongoRewardPools(database),
+            clients=clients,
+            renderer=renderer,
+            ready=ready,
+        )

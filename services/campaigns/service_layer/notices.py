@@ -1,0 +1,93 @@
+"""Sending the notices that crediting queued: progress, tier reached (with its coupon code), revoked.
+
+A notice is recorded in the same transaction as the credit it reports, and sent afterwards, so a
+crash never loses one and a redelivered event never queues it twice. Sending marks it ``sent``; a
+crash between the platform taking the message and the mark can repeat that one message, nothing
+else. Customer-service messages need an open window (a member message opens 5 sends in 48 h, a
+follow or scan 3 in a minute): a notice that meets a closed window is ``held`` and goes out with the
+member's next interaction, which opens a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from services.campaigns.adapters.referrals import Notice
+from services.campaigns.domain.referrals import render_message
+from shared.wechat_client import (
+    CustomerServiceCountExceeded,
+    CustomMessage,
+    NotFollower,
+    OutsideCustomerServiceWindow,
+    RecipientUnavailable,
+    Text,
+)
+
+#: Shown in place of ``{code}`` when the tier's pool has run dry; the grant stays recorded and the
+#: review of ``rewards awaiting stock`` in the stats tells ops to top the pool up.
+OUT_OF_STOCK = "（券码库存不足，补货后由客服发放）"
+
+
+class Messenger(Protocol):
+    async def send_custom_message(self, openid: str, message: CustomMessage) -> None: ...
+
+
+class NoticeStore(Protocol):
+    async def queued_by(self, event_id: str) -> list[Notice]:
+        """Pending notices the handling of one event queued."""
+
+    async def held_for(self, appid: str, openid: str) -> list[Notice]:
+        """Notices waiting for this member's customer-service window to open."""
+
+    async def mark(self, notice: Notice, status: str, at: datetime, *, text: str | None = None) -> None: ...
+
+
+class CodeAllocator(Protocol):
+    async def allocate(self, campaign_id: str, pool: str, grant_key: str) -> str | None: ...
+
+
+class RewardLedger(Protocol):
+    async def record_code(self, reward_id: str, code: str | None, at: datetime) -> None: ...
+
+
+@dataclass(frozen=True)
+class Delivery:
+    sent: int = 0
+    held: int = 0
+    dropped: int = 0
+
+
+async def deliver(
+    notices: list[Notice],
+    *,
+    store: NoticeStore,
+    codes: CodeAllocator,
+    rewards: RewardLedger,
+    messenger_for: Callable[[str], Messenger],
+    now: datetime,
+) -> Delivery:
+    """Send ``notices`` in the order they were queued; tier notices first within one event."""
+    sent = held = dropped = 0
+    for notice in sorted(notices, key=lambda n: (n.created_at, not n.kind.startswith("tier-"), n.id)):
+        text = notice.text
+        if notice.reward_id is not None and notice.reward_pool is not None:
+            # The grant key makes allocation idempotent: a retried delivery gets the same code.
+            code = await codes.allocate(notice.campaign_id, notice.reward_pool, notice.reward_id)
+            await rewards.record_code(notice.reward_id, code, now)
+            text = render_message(text, code=code if code is not None else OUT_OF_STOCK)
+        try:
+            await messenger_for(notice.appid).send_custom_message(notice.openid, Text(content=text))
+        except (OutsideCustomerServiceWindow, CustomerServiceCountExceeded):
+            await store.mark(notice, "held", now, text=text)
+            held += 1
+            continue
+        except (NotFollower, RecipientUnavailable):
+            await store.mark(notice, "dropped", now, text=text)
+            dropped += 1
+            continue
+        await store.mark(notice, "sent", now, text=text)
+        sent += 1
+    return Delivery(sent, held, dropped)

@@ -1,0 +1,257 @@
+"""A share-poster campaign end to end: ops set it up over the API, members act on the simulated
+platform, pushes go through the real gateway and Kafka to the campaign worker, which calls the
+simulator's API back (QR codes, media, customer-service messages)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from PIL import Image
+
+from scrm.launcher import ServiceProcess
+from scrm.topics import read_records
+from shared.contracts import WECHAT_PUSHES
+from shared.localinfra import free_port
+from shared.wechat_client import MemoryTokenStore, WeChatApiConfig, WeChatClient
+from tests.conftest import Infra, Isolation
+
+pytestmark = pytest.mark.e2e
+
+APPID = "wxcampaign000001"
+SECRET = "campaign-secret"
+ACCOUNT = {
+    "appid": APPID,
+    "token": "campaign-token",
+    "encoding_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    "secret": SECRET,
+}
+BASE = f"/accounts/{APPID}/campaigns"
+
+
+@pytest.fixture
+def stack(infra_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
+    names = ("gateway", "campaigns-worker", "campaigns-api", "wechat-sim")
+    ports = {name: free_port() for name in names}
+    sim = f"http://127.0.0.1:{ports['wechat-sim']}"
+    env = infra_env | {
+        "WECHAT_ACCOUNTS": json.dumps([ACCOUNT]),
+        "WECHAT_SIM_OPTIONS": json.dumps(
+            {APPID: {"gateway_url": f"http://127.0.0.1:{ports['gateway']}/wechat/{{appid}}", "mode": "safe"}}
+        ),
+        "WECHAT_API__BASE_URL": sim,
+        "WECHAT_API__QR_IMAGE_BASE_URL": sim,
+        "POSTER_CACHE_DIR": str(tmp_path / "posters"),
+        "POSTER_WORKERS": "1",
+    }
+    processes = [ServiceProcess(name, port, env, tmp_path / f"{name}.log") for name, port in ports.items()]
+    for process in processes:
+        process.start()
+    try:
+        for process in processes:
+            process.wait_ready()
+        yield {process.name: process.url for process in processes}
+    finally:
+        codes = {process.name: process.stop() for process in processes}
+    assert all(code == 0 for code in codes.values()), f"unclean shutdown: {codes}"
+
+
+def background() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (750, 1334), (255, 240, 245)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+async def set_up_campaign(api: httpx.AsyncClient) -> str:
+    now = datetime.now(UTC)
+    created = await api.post(
+        BASE,
+        json={
+            "name": "宝妈邀请有礼",
+            "starts_at": (now - timedelta(minutes=5)).isoformat(),
+            "ends_at": (now + timedelta(days=7)).isoformat(),
+            "join": {"follow_qr": True, "keywords": ["任务宝"]},
+            "tiers": [{"count": 3, "pool": "A"}],
+            "rules": {"blacklist": ["o_black"], "revoke_if_unfollowed_within_hours": 48},
+        },
+    )
+    assert created.status_code == 201, created.text
+    campaign_id: str = created.json()["id"]
+    layout = {"qr": {"x": 475, "y": 1059, "size": 240}, "text_slots": []}
+    uploaded = await api.post(
+        f"{BASE}/{campaign_id}/template",
+        files={"image": ("bg.png", background(), "image/png")},
+        data={"layout": json.dumps(layout)},
+    )
+    assert uploaded.status_code in (200, 201), uploaded.text
+    generated = await api.post(f"{BASE}/{campaign_id}/reward-pools/A/generate", json={"count": 5})
+    assert generated.status_code == 201, generated.text
+    activated = await api.post(f"{BASE}/{campaign_id}/activate")
+    assert activated.status_code == 200, activated.text
+    return campaign_id
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], what: str, within: float = 60) -> Any:
+    deadline = time.monotonic() + within
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(0.25)
+
+    raise AssertionError(f"timed out waiting for {what}; last saw {last!r}")
+
+
+async def test_a_poster_campaign_credits_real_invites_once_and_rewards_the_tier_once(
+    stack: dict[str, str], infra: Infra, isolation: Isolation
+) -> None:
+    sim_url = stack["wechat-sim"]
+    async with (
+        httpx.AsyncClient(base_url=stack["campaigns-api"], timeout=30) as api,
+        httpx.AsyncClient(base_url=sim_url, timeout=30) as sim,
+        httpx.AsyncClient(base_url=stack["gateway"], timeout=30) as gateway,
+        WeChatClient(
+            APPID, SECRET, token_store=MemoryTokenStore(), config=WeChatApiConfig(base_url=sim_url)
+        ) as platform,
+    ):
+        campaign_id = await set_up_campaign(api)
+        join_qr = (await api.get(f"{BASE}/{campaign_id}/join-qr")).json()
+
+        async def act(openid: str, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+            response = await sim.post(f"/sim/accounts/{APPID}/members/{openid}/{action}", json=body)
+            assert response.status_code == 200, response.text
+            outcome: dict[str, Any] = response.json()
+            assert outcome["acknowledged"], outcome
+            return outcome
+
+        async def inbox(openid: str) -> list[dict[str, Any]]:
+            answer = (await sim.get(f"/sim/accounts/{APPID}/members/{openid}/inbox")).json()
+            messages: list[dict[str, Any]] = answer["messages"]
+            return messages
+
+        async def stats() -> dict[str, Any]:
+            answer: dict[str, Any] = (await api.get(f"{BASE}/{campaign_id}/stats")).json()
+            return answer
+
+        async def stats_where(what: str, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+            async def check() -> dict[str, Any] | None:
+                current = await stats()
+                return current if predicate(current) else None
+
+            found: dict[str, Any] = await eventually(check, what)
+            return found
+
+        # Members who were around before the campaign: one stays, one leaves (and will come back).
+        await act("o_old", "follow")
+        await act("o_refollow", "follow")
+        await act("o_refollow", "unfollow")
+
+        # The inviter follows through the campaign's own code and gets the welcome and her poster.
+        await act("o_mom", "follow", {"ticket": join_qr["ticket"]})
+        received = await eventually(
+            lambda: _poster_in(inbox("o_mom")), "the welcome text and the poster in the inviter's inbox"
+        )
+        texts = [m["payload"]["content"] for m in received if m["msgtype"] == "text"]
+        assert any("宝妈邀请有礼" in text for text in texts)
+        poster = await platform.get_media(next(m for m in received if m["msgtype"] == "image")["payload"]["media_id"])
+        poster_b64 = {"png_base64": base64.b64encode(poster).decode()}
+
+        # A friend scans the poster; the platform retries the push, and Kafka delivers everything again.
+        first = await act("o_friend1", "poster", poster_b64)
+        retried = await gateway.post(f"/wechat/{APPID}", params=first["params"], content=first["body"].encode())
+        assert retried.status_code == 200
+        await stats_where("the first credit", lambda s: s["invites_credited"] == 1)
+        await redeliver_everything(infra, isolation)
+
+        # A friend who leaves within the window takes the credit back.
+        await act("o_quick", "poster", poster_b64)
+        await stats_where("the second credit", lambda s: s["invites_credited"] == 2)
+        await act("o_quick", "unfollow")
+        await stats_where("the revocation", lambda s: s["invites_revoked"] == 1 and s["invites_credited"] == 1)
+
+        # No credit: the inviter scanning her own poster, a follower scanning it, a re-follow, the blacklisted.
+        await act("o_mom", "poster", poster_b64)
+        await act("o_old", "poster", poster_b64)
+        await act("o_refollow", "poster", poster_b64)
+        await act("o_black", "poster", poster_b64)
+        await stats_where(
+            "the four refusals",
+            lambda s: (
+                s["rejections"] == {"existing_follower_scan": 2, "not_a_new_follower": 1, "invitee_blacklisted": 1}
+            ),
+        )
+
+        # Two more real friends reach the tier.
+        await act("o_friend2", "poster", poster_b64)
+        await act("o_friend3", "poster", poster_b64)
+        final = await stats_where("the tier", lambda s: s["rewards_granted"] == {"3": 1})
+        assert final["invites_credited"] == 3 and final["invites_revoked"] == 1
+        assert final["leaderboard"][0]["openid"] == "o_mom" and final["leaderboard"][0]["credited"] == 3
+        assert final["posters_sent"] >= 4  # the inviter, and the friends who joined through her poster
+
+        # Notices that met a closed customer-service window (three sends within a minute of a follow or
+        # scan) go out with her next interaction; here, a message to the account.
+        await act("o_mom", "text", {"content": "进度"})
+        codes = [row["code"] for row in await reward_codes(api, campaign_id)]
+
+        async def all_notices_in() -> list[str] | None:
+            texts = [m["payload"]["content"] for m in await inbox("o_mom") if m["msgtype"] == "text"]
+            return texts if sum("奖励券码" in text for text in texts) == 1 and len(texts) >= 6 else None
+
+        try:
+            await eventually(all_notices_in, "the held notices after the inviter's message")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; inbox: {await inbox('o_mom')}") from None
+        await asyncio.sleep(2)  # anything doubled would arrive now
+        texts = [m["payload"]["content"] for m in await inbox("o_mom") if m["msgtype"] == "text"]
+        progress = [text for text in texts if text.startswith("已邀请")]
+        # 1, 2, back to 1 (revoked), 2, then 3: the tier notice instead of progress.
+        assert (
+            sorted(progress)
+            == ["已邀请 1/3，再邀请 2 位即可领取奖励。"] + ["已邀请 2/3，再邀请 1 位即可领取奖励。"] * 2
+        )
+        assert sum("取消关注" in text for text in texts) == 1
+        [reward] = [text for text in texts if "奖励券码" in text]
+        assert len(codes) == 1 and reward.endswith(codes[0])
+        assert len([m for m in await inbox("o_mom") if m["msgtype"] == "image"]) == 1
+
+        # The export lists every participant.
+        exported = await api.get(f"{BASE}/{campaign_id}/participants.csv")
+        assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+        assert "o_mom" in exported.text and "o_black" not in exported.text
+
+
+async def _poster_in(messages: Awaitable[list[dict[str, Any]]]) -> list[dict[str, Any]] | None:
+    received = await messages
+    kinds = [m["msgtype"] for m in received]
+    return received if "text" in kinds and "image" in kinds else None
+
+
+async def reward_codes(api: httpx.AsyncClient, campaign_id: str) -> list[dict[str, Any]]:
+    answer = (await api.get(f"{BASE}/{campaign_id}/rewards")).json()
+    rows: list[dict[str, Any]] = answer
+    return rows
+
+
+async def redeliver_everything(infra: Infra, isolation: Isolation) -> None:
+    """What a consumer sees after a rebalance before a commit: every record again."""
+    topic = WECHAT_PUSHES.physical_name(isolation.topic_prefix)
+    records = await read_records(infra.kafka, topic, at_least=1, within=5)
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka, acks="all", enable_idempotence=False)
+    await producer.start()
+    try:
+        for record in records:
+            await producer.send_and_wait(topic, record.value, key=record.key, headers=list(record.headers))
+    finally:
+        await producer.stop()
