@@ -116,7 +116,9 @@ def demo(
     json_output: Annotated[
         bool, typer.Option("--json", help="print one JSON object of counts as the last line")
     ] = False,
-    members: Annotated[int, typer.Option(min=1, max=10_000, help="how many members follow")] = 20,
+    members: Annotated[
+        int, typer.Option(min=1, max=10_000, help="members who follow; the campaign adds about twice as many")
+    ] = 100,
 ) -> None:
     """Bring up infrastructure and every service, drive a scenario, print a summary, stop it all."""
     from scrm.demo import run_demo

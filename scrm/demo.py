@@ -24,7 +24,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from scrm import pushes
+from scrm.demo_campaign import run_campaign
 from scrm.launcher import ProcessFailed
+from scrm.processes import PROCESSES
 from scrm.stack import DEMO_APPID, DEMO_SECRET, Stack, local_stack
 from scrm.topics import read_records
 from services.gateway.adapters.replies import RULES
@@ -144,6 +146,11 @@ async def _scenario(console: Console, *, stack: Stack, kafka: str, prefix: str, 
             inbox = (await platform.get(f"/sim/accounts/{DEMO_APPID}/members/{openids[0]}/inbox")).json()
             tally.customer_service_messages = sum(1 for m in inbox["messages"] if m["channel"] == "custom")
 
+            # The share-poster campaign: seeds join, share, invite; some cheat.
+            with console.status("share-poster campaign: members join, share their posters, invite friends..."):
+                async with httpx.AsyncClient(base_url=stack.url("campaigns-api"), timeout=30.0) as campaigns_api:
+                    campaign = await run_campaign(platform, campaigns_api, api, seeds=max(2, members // 2))
+
         async with httpx.AsyncClient(base_url=gateway, timeout=10.0) as client:
             # The platform retries a push it got no answer for: the same signed request again.
             for params, body in tally.replayable:
@@ -170,15 +177,21 @@ async def _scenario(console: Console, *, stack: Stack, kafka: str, prefix: str, 
     finally:
         await producer.stop()
 
-    expected_following = members - len(leavers)
+    expected_members = members + campaign.new_members
+    expected_following = members - len(leavers) + campaign.still_following
     with console.status("waiting for the worker to catch up..."):
-        counts = await _wait_for_counts(members_api, members, expected_following)
-        parked = await read_records(kafka, DEADLETTER.physical_name(prefix), at_least=1, within=_RESULT_TIMEOUT_S)
+        counts = await _wait_for_counts(members_api, expected_members, expected_following)
+        # Every worker consumes the pushes topic, and each parks the poison record on its own.
+        expected_parked = tally.poison_messages * sum(1 for spec in PROCESSES.values() if spec.kind == "worker")
+        parked = await read_records(
+            kafka, DEADLETTER.physical_name(prefix), at_least=expected_parked, within=_RESULT_TIMEOUT_S
+        )
         deadlettered = len(parked)
     ok = (
-        counts.get("members") == members
+        campaign.ok
+        and counts.get("members") == expected_members
         and counts.get("following") == expected_following
-        and deadlettered == tally.poison_messages
+        and deadlettered == expected_parked
         and tally.pushes_rejected == 1
         and tally.pushes_accepted == tally.pushes_sent - 1
         and tally.passive_replies == 1
@@ -198,6 +211,13 @@ async def _scenario(console: Console, *, stack: Stack, kafka: str, prefix: str, 
         "passive_replies": tally.passive_replies,
         "customer_service_messages": tally.customer_service_messages,
         "deadlettered": deadlettered,
+        "followers": counts.get("following", 0),
+        "posters_sent": campaign.stats.get("posters_sent", 0),
+        "invites_credited": campaign.stats.get("invites_credited", 0),
+        "invites_revoked": campaign.stats.get("invites_revoked", 0),
+        "rewards_granted": sum(campaign.stats.get("rewards_granted", {}).values()),
+        "campaign_participants": campaign.stats.get("participants", 0),
+        "k_factor_permille": round(1000 * campaign.stats.get("k_factor", 0.0)),
         "push_ms_p50": round(statistics.median(latencies), 1) if latencies else None,
         "push_ms_p95": round(latencies[int(0.95 * (len(latencies) - 1))], 1) if latencies else None,
     }
@@ -230,7 +250,14 @@ def _print_summary(console: Console, summary: dict[str, object], ok: bool) -> No
         "unfollowed": "unfollowed",
         "passive_replies": "keyword passive replies (encrypted back)",
         "customer_service_messages": "customer-service messages in the member's inbox",
-        "deadlettered": "poison records parked on the dead-letter topic",
+        "deadlettered": "poison record parked on the dead-letter topic (once per worker)",
+        "followers": "following the account now (members read API)",
+        "campaign_participants": "campaign participants (joined via QR, poster or keyword)",
+        "posters_sent": "personal posters delivered",
+        "invites_credited": "invites credited (new followers who stayed)",
+        "invites_revoked": "credits taken back (quick unfollows)",
+        "rewards_granted": "tier rewards granted (each once, with a coupon code)",
+        "k_factor_permille": "K-factor × 1000 (credited invites per participant)",
         "push_ms_p50": "member action → platform push → gateway ack, p50 (ms)",
         "push_ms_p95": "member action → platform push → gateway ack, p95 (ms)",
     }

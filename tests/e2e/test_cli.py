@@ -14,6 +14,11 @@ from tests.conftest import Infra
 
 pytestmark = pytest.mark.e2e
 
+CORE_COUNTS = {
+    "ok", "pushes_sent", "pushes_accepted", "pushes_rejected", "duplicate_deliveries", "qr_follows", "members",
+    "following", "unfollowed", "passive_replies", "customer_service_messages", "deadlettered",
+}  # fmt: skip
+
 
 def scrm(*args: str, env: dict[str, str], cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -35,6 +40,7 @@ def test_demo_prints_counts_as_its_last_line(infra: Infra, tmp_path: Path) -> No
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     counts = json.loads(result.stdout.strip().splitlines()[-1])
+    campaign = {key: counts.pop(key) for key in list(counts) if key not in CORE_COUNTS}
     assert counts == {
         "ok": True,
         "pushes_sent": 12 + 2 + 1 + 5 + 1,  # follows, unfollows, a text (all via the simulator), retries, forged
@@ -42,13 +48,18 @@ def test_demo_prints_counts_as_its_last_line(infra: Infra, tmp_path: Path) -> No
         "pushes_rejected": 1,
         "duplicate_deliveries": 5,
         "qr_follows": 6,
-        "members": 12,
-        "following": 10,
-        "unfollowed": 2,
+        "members": 12 + 6 + 18 + 2 + 1,  # the campaign: 6 seeds, 18 friends, 2 quick leavers, 1 blacklisted
+        "following": 10 + 6 + 18 + 1,
+        "unfollowed": 2 + 2,
         "passive_replies": 1,
         "customer_service_messages": 1,
         "deadlettered": 2,  # the poison record, parked by each of the two workers
     }
+    assert campaign["followers"] == counts["following"]
+    assert campaign["invites_credited"] == 18 and campaign["invites_revoked"] == 2
+    assert campaign["rewards_granted"] == 6  # one per seed, at 3 invites
+    assert campaign["campaign_participants"] >= 6 + 18 and campaign["posters_sent"] >= 6 + 18
+    assert campaign["k_factor_permille"] == round(1000 * 18 / campaign["campaign_participants"])
     assert "demo summary" in result.stdout
     assert "(already running)" in result.stdout  # reused the session's servers, left them running
 
