@@ -39,22 +39,21 @@ async def bootstrap(settings: CampaignsSettings) -> AsyncIterator[CampaignsApi]:
     try:
         database = client[settings.mongodb_database]
         await ensure_indexes(database, INDEXES)
-        clients = WeChatClients(MongoTokenStore(database), settings.wechat_api)
-        for account in settings.wechat_accounts:
-            clients.add(account.appid, account.secret)
+        async with WeChatClients(MongoTokenStore(database), settings.wechat_api) as clients:
+            for account in settings.wechat_accounts:
+                clients.add(account.appid, account.secret)
 
-        async def ready() -> None:
-            await ping(client)
+            async def ready() -> None:
+                await ping(client)
 
-        yield CampaignsApi(
-            settings,
-            campaigns=MongoCampaignRepository(database),
-            pools=MongoRewardPools(database),
-            templates=MongoTemplateStore(database),
-            stats=MongoCampaignStats(database),
-            join_codes=MongoJoinCodes(database, clients),
-            ready=ready,
-        )
-        await clients.aclose()
+            yield CampaignsApi(
+                settings,
+                campaigns=MongoCampaignRepository(database),
+                pools=MongoRewardPools(database),
+                templates=MongoTemplateStore(database),
+                stats=MongoCampaignStats(database),
+                join_codes=MongoJoinCodes(database, clients),
+                ready=ready,
+            )
     finally:
         await close_client(client)

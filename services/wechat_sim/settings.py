@@ -4,12 +4,11 @@ import hashlib
 import json
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from services.wechat_sim.domain.limits import DEFAULT_DAILY_QUOTAS, DEFAULT_MINUTE_LIMITS
-from shared.settings import ServiceSettings
-from shared.wechat import InvalidAesKey, MessageCrypto, Mode, WeChatAccount
+from shared.wechat import AccountsSettings, InvalidAesKey, MessageCrypto, Mode
 
 
 class SimAccountOptions(BaseModel):
@@ -33,12 +32,11 @@ def _decode_json(value: object, name: str) -> object:
     return value
 
 
-class WeChatSimSettings(ServiceSettings):
-    """The simulator's settings. Environment variables are the field names in upper case."""
+class WeChatSimSettings(AccountsSettings):
+    """The simulator's settings. Environment variables are the field names in upper case; the hosted
+    accounts are ``WECHAT_ACCOUNTS``, the same JSON the services read."""
 
     service_name: str = "wechat-sim"
-    #: Same JSON as the gateway's ``WECHAT_ACCOUNTS``: the accounts the platform hosts.
-    wechat_accounts: Annotated[list[WeChatAccount], NoDecode] = Field(default_factory=list)
     #: ``{"<appid>": {"gateway_url": ..., "mode": "plaintext|compatible|safe", "original_id": "gh_..."}}``
     wechat_sim_options: Annotated[dict[str, SimAccountOptions], NoDecode] = Field(default_factory=dict)
     default_gateway_url: str = "http://127.0.0.1:8000/wechat/{appid}"
@@ -85,11 +83,6 @@ class WeChatSimSettings(ServiceSettings):
     #: Job-finish pushes (template, mass) follow the API call after this delay.
     job_push_delay_seconds: float = Field(default=1.0, ge=0)
 
-    @field_validator("wechat_accounts", mode="before")
-    @classmethod
-    def _decode_accounts(cls, value: object) -> object:
-        return _decode_json(value, "WECHAT_ACCOUNTS") or []
-
     @field_validator("wechat_sim_options", mode="before")
     @classmethod
     def _decode_options(cls, value: object) -> object:
@@ -114,9 +107,7 @@ class WeChatSimSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _check_accounts(self) -> WeChatSimSettings:
-        appids = [account.appid for account in self.wechat_accounts]
-        if len(appids) != len(set(appids)):
-            raise ValueError("WECHAT_ACCOUNTS lists an appid twice")
+        appids = [account.appid for account in self.wechat_accounts]  # unique: AccountsSettings checked
         unknown = sorted(set(self.wechat_sim_options) - set(appids))
         if unknown:
             raise ValueError(f"WECHAT_SIM_OPTIONS names accounts not in WECHAT_ACCOUNTS: {', '.join(unknown)}")
@@ -137,14 +128,6 @@ class WeChatSimSettings(ServiceSettings):
     def original_id(self, appid: str) -> str:
         configured = self.options(appid).original_id
         return configured or "gh_" + hashlib.sha256(appid.encode()).hexdigest()[:12]
-
-    def secret_values(self) -> list[tuple[str, str]]:
-        values = super().secret_values()
-        for account in self.wechat_accounts:
-            for name in ("token", "encoding_aes_key", "secret"):
-                secret: SecretStr = getattr(account, name)
-                values.append((f"wechat_accounts[{account.appid}].{name}", secret.get_secret_value()))
-        return values
 
 
 def _merge(defaults: Any, value: object) -> object:

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.campaigns.domain.referrals import JoinScene
+from services.campaigns.service_layer.posters import QR_LIFETIME, QR_RENEW_BEFORE
 from shared.wechat_client import WeChatClients
 
 JOIN_CODES = "campaign_join_codes"
-_LIFETIME = timedelta(days=30)
-_RENEW_BEFORE = timedelta(days=1)
 
 
 class UnknownAccount(LookupError):
@@ -47,13 +46,13 @@ class MongoJoinCodes(JoinCodes):
 
     async def current(self, appid: str, campaign_id: str, *, ends_at: datetime, now: datetime) -> JoinCode:
         doc = await self._codes.find_one({"_id": campaign_id})
-        if doc is not None and _aware(doc["expires_at"]) - now > _RENEW_BEFORE:
+        if doc is not None and doc["expires_at"] - now > QR_RENEW_BEFORE:
             return _code(doc)
         if appid not in self._clients:
             raise UnknownAccount(appid)
         client = self._clients[appid]
         scene = JoinScene(campaign_id).encode()
-        lifetime = max(timedelta(minutes=1), min(_LIFETIME, ends_at - now + _RENEW_BEFORE))
+        lifetime = max(timedelta(minutes=1), min(QR_LIFETIME, ends_at - now + QR_RENEW_BEFORE))
         qr = await client.create_qrcode(scene, expire_seconds=int(lifetime.total_seconds()))
         doc = {
             "_id": campaign_id,
@@ -67,10 +66,6 @@ class MongoJoinCodes(JoinCodes):
         return _code(doc)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _code(doc: dict[str, Any]) -> JoinCode:
     return JoinCode(
         campaign_id=doc["_id"],
@@ -78,5 +73,5 @@ def _code(doc: dict[str, Any]) -> JoinCode:
         ticket=doc["ticket"],
         url=doc["url"],
         image_url=doc["image_url"],
-        expires_at=_aware(doc["expires_at"]),
+        expires_at=doc["expires_at"],
     )

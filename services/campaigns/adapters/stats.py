@@ -76,6 +76,7 @@ class MongoCampaignStats:
             .sort([("credited", -1), ("joined_at", 1)])
             .limit(limit)
         )
+        docs = [doc async for doc in cursor]
         return [
             LeaderboardRow(
                 rank=rank,
@@ -85,7 +86,7 @@ class MongoCampaignStats:
                 tiers_granted=list(doc.get("tiers_granted", [])),
                 joined_at=doc["joined_at"],
             )
-            async for rank, doc in _enumerate(cursor)
+            for rank, doc in enumerate(docs, start=1)
         ]
 
     async def rewards(self, campaign_id: str, *, limit: int, offset: int) -> list[dict[str, Any]]:
@@ -98,10 +99,3 @@ class MongoCampaignStats:
         cursor = self._db[PARTICIPANTS].find({"campaign_id": campaign_id}).sort([("joined_at", 1), ("_id", 1)])
         async for doc in cursor:
             yield doc
-
-
-async def _enumerate(cursor: Any) -> AsyncIterator[tuple[int, dict[str, Any]]]:
-    rank = 0
-    async for doc in cursor:
-        rank += 1
-        yield rank, doc
