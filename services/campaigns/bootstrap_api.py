@@ -39,9 +39,9 @@ async def bootstrap(settings: CampaignsSettings) -> AsyncIterator[CampaignsApi]:
     try:
         database = client[settings.mongodb_database]
         await ensure_indexes(database, INDEXES)
-        async with WeChatClients(MongoTokenStore(database), settings.wechat_api) as clients:
-            for account in settings.wechat_accounts:
-                clients.add(account.appid, account.secret)
+        async with WeChatClients.for_accounts(
+            settings.wechat_accounts, MongoTokenStore(database), settings.wechat_api
+        ) as clients:
 
             async def ready() -> None:
                 await ping(client)

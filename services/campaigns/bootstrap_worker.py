@@ -152,9 +152,9 @@ async def bootstrap(
         database = client[settings.mongodb_database]
         await ensure_indexes(database, INDEXES)
         if clients is None:
-            clients = await stack.enter_async_context(WeChatClients(MongoTokenStore(database), settings.wechat_api))
-            for account in settings.wechat_accounts:
-                clients.add(account.appid, account.secret)
+            clients = await stack.enter_async_context(
+                WeChatClients.for_accounts(settings.wechat_accounts, MongoTokenStore(database), settings.wechat_api)
+            )
         if renderer is None:
             renderer = await stack.enter_async_context(
                 PosterRenderer(settings.poster_cache_dir, workers=settings.poster_workers)

@@ -4,7 +4,7 @@ import json
 import logging
 import mimetypes
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from types import TracebackType
@@ -15,6 +15,7 @@ import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from shared.observability import get_logger
+from shared.wechat import WeChatAccount
 from shared.wechat_client._clock import Clock
 from shared.wechat_client._config import WeChatApiConfig
 from shared.wechat_client._errors import (
@@ -577,16 +578,16 @@ def _error(errcode: Any, errmsg: str, api: str, clock: Clock) -> WeChatApiError:
 class WeChatClients:
     """One :class:`WeChatClient` per appid, sharing a connection pool, a rate limiter and a token store.
 
-    The composition root of a service builds one at start-up, adds the configured accounts, and closes
+    The composition root of a service builds one at start-up for the configured accounts, and closes
     it at shutdown::
 
-        clients = WeChatClients(MongoTokenStore(database), settings.wechat_api)
-        for account in settings.wechat_accounts:
-            clients.add(account.appid, account.secret)
+        clients = WeChatClients.for_accounts(settings.wechat_accounts, MongoTokenStore(database), settings.wechat_api)
         ...
         await clients[appid].send_custom_message(openid, Text(content="hi"))
         ...
         await clients.aclose()
+
+    Accounts added later (:meth:`add`) share the same pool, limiter and store.
     """
 
     def __init__(
@@ -609,6 +610,34 @@ class WeChatClients:
             transport=transport, timeout=httpx.Timeout(self._config.timeout, connect=self._config.connect_timeout)
         )
         self._clients: dict[str, WeChatClient] = {}
+
+    @classmethod
+    def for_accounts(
+        cls,
+        accounts: Iterable[WeChatAccount],
+        token_store: TokenStore,
+        config: WeChatApiConfig | None = None,
+        *,
+        http: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+    ) -> Self:
+        """A registry with one client per account, as every service that calls the platform builds it
+        from ``settings.wechat_accounts``.
+
+        The accounts are checked before the connection pool opens: a list that names an appid twice
+        raises :class:`ValueError` (as :meth:`add` would) without leaving an unclosed pool behind.
+        """
+        configured = list(accounts)
+        seen: set[str] = set()
+        for account in configured:
+            if account.appid in seen:
+                raise ValueError(f"account {account.appid} is already registered")
+            seen.add(account.appid)
+        clients = cls(token_store, config, http=http, transport=transport, clock=clock)
+        for account in configured:
+            clients.add(account.appid, account.secret)
+        return clients
 
     def add(self, appid: str, secret: str | SecretStr) -> WeChatClient:
         if appid in self._clients:

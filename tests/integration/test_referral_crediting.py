@@ -18,8 +18,8 @@ from services.campaigns.adapters.referrals import (
     MongoReferralUnitOfWork,
     Participant,
 )
-from services.campaigns.domain.referrals import ReferralRules, ReferralScene, Rejection, Tier
-from services.campaigns.service_layer.referrals import CampaignView, credit_follow, revoke_on_unfollow
+from services.campaigns.domain.referrals import CampaignView, ReferralRules, ReferralScene, Rejection, Tier
+from services.campaigns.service_layer.referrals import credit_follow, revoke_on_unfollow
 from shared.contracts import MemberFollowed, MemberUnfollowed
 from shared.events import Envelope
 from shared.storage import PROCESSED_EVENTS_INDEXES, ensure_indexes

@@ -9,7 +9,8 @@ from typing import Any
 from services.campaigns.adapters.posters import PosterRendererPort
 from services.campaigns.adapters.referrals import Participant
 from services.campaigns.domain.poster_layout import PosterLayout, QrBox
-from services.campaigns.service_layer.posters import PosterSpec, give_poster
+from services.campaigns.domain.posters import PosterSpec
+from services.campaigns.service_layer.posters import give_poster
 from shared.wechat_client import CustomMessage, Image, MediaKind, QrCode, Text, UploadedMedia
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

@@ -21,7 +21,7 @@ import httpx
 import pytest
 import structlog
 
-from shared.wechat import WeChatError
+from shared.wechat import WeChatAccount, WeChatError
 from shared.wechat_client import (
     AccessToken,
     AccessTokenInvalid,
@@ -734,6 +734,39 @@ async def test_registry_keeps_one_client_per_account_on_a_simulator_url(store: M
         "http://127.0.0.1:8099/cgi-bin/stable_token",
         "http://127.0.0.1:8099/cgi-bin/user/get",
     ]
+
+
+async def test_registry_for_the_configured_accounts(store: MemoryTokenStore) -> None:
+    tokens_asked: list[dict[str, Any]] = []
+
+    def simulator(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/cgi-bin/stable_token":
+            tokens_asked.append(json.loads(request.content))
+            return httpx.Response(200, json={"access_token": "T", "expires_in": 7200})
+        return httpx.Response(200, json={"total": 0, "count": 0, "next_openid": ""})
+
+    def account(appid: str, secret: str) -> WeChatAccount:
+        return WeChatAccount.model_validate(
+            {"appid": appid, "token": "tok", "encoding_aes_key": "k" * 43, "secret": secret}
+        )
+
+    config = WeChatApiConfig(base_url="http://127.0.0.1:8099/")
+    accounts = [account(APPID, SECRET), account("wx2", "other")]
+    async with WeChatClients.for_accounts(
+        iter(accounts), store, config, transport=httpx.MockTransport(simulator)
+    ) as clients:
+        assert list(clients) == [APPID, "wx2"]
+        await clients["wx2"].list_followers()
+        with pytest.raises(ValueError, match="already"):
+            clients.add(APPID, SECRET)  # add() still refuses an appid that is already configured
+    assert tokens_asked == [
+        {"grant_type": "client_credential", "appid": "wx2", "secret": "other", "force_refresh": False}
+    ]
+
+    with pytest.raises(ValueError, match=f"account {APPID} is already registered"):
+        WeChatClients.for_accounts([*accounts, account(APPID, "again")], store)
+    async with WeChatClients.for_accounts([], store) as empty:
+        assert len(empty) == 0
 
 
 def test_config_rules() -> None:

@@ -10,9 +10,8 @@ from services.campaigns.adapters.campaigns import CampaignRepository
 from services.campaigns.adapters.templates import TemplateStore
 from services.campaigns.domain.campaign import Campaign, CampaignStatus
 from services.campaigns.domain.poster_layout import PosterLayout, QrBox, TextSlot
-from services.campaigns.domain.referrals import ReferralRules, Tier
-from services.campaigns.service_layer.posters import PosterSpec
-from services.campaigns.service_layer.referrals import CampaignTexts, CampaignView
+from services.campaigns.domain.posters import PosterSpec
+from services.campaigns.domain.referrals import CampaignTexts, CampaignView, ReferralRules, Tier
 
 
 def view_of(campaign: Campaign) -> CampaignView:

@@ -13,8 +13,8 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.campaigns.domain.posters import QR_LIFETIME, QR_RENEW_BEFORE
 from services.campaigns.domain.referrals import JoinScene
-from services.campaigns.service_layer.posters import QR_LIFETIME, QR_RENEW_BEFORE
 from shared.wechat_client import WeChatClients
 
 JOIN_CODES = "campaign_join_codes"

@@ -100,6 +100,26 @@ class ReferralRules:
 
 
 @dataclass(frozen=True)
+class CampaignTexts:
+    """Message templates. ``{code}`` in ``tier_reached`` stays in the queued notice and is filled when
+    the notice is delivered, with the code allocated for that grant."""
+
+    progress: str = "已邀请 {count}/{target}，再邀请 {remaining} 位即可领取奖励。"
+    tier_reached: str = "恭喜！已成功邀请 {count} 位好友，奖励券码：{code}"
+    revoked: str = "你邀请的一位好友已取消关注，当前有效邀请 {count} 人。"
+
+
+@dataclass(frozen=True)
+class CampaignView:
+    """What crediting needs of a campaign."""
+
+    campaign_id: str
+    appid: str
+    rules: ReferralRules
+    texts: CampaignTexts = CampaignTexts()
+
+
+@dataclass(frozen=True)
 class FollowFacts:
     """What the caller knows about a follow through a referral code."""
 

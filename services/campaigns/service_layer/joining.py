@@ -21,8 +21,9 @@ from services.campaigns.adapters.referrals import (
     new_participant_code,
 )
 from services.campaigns.domain.campaign import Campaign, CampaignStatus
+from services.campaigns.domain.posters import PosterSpec
 from services.campaigns.domain.referrals import JoinScene, ReferralScene, Rejection
-from services.campaigns.service_layer.posters import Platform, PosterSpec, give_poster
+from services.campaigns.service_layer.posters import Platform, give_poster
 from shared.contracts import QrCodeScanned
 from shared.events import Envelope
 from shared.wechat_client import RecipientUnavailable

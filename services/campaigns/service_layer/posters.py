@@ -10,22 +10,14 @@ repeat that one message; nothing else repeats.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from services.campaigns.adapters.posters import PosterRendererPort
 from services.campaigns.adapters.referrals import Participant, ReferralStore
-from services.campaigns.domain.poster_layout import PosterLayout
+from services.campaigns.domain.posters import MEDIA_REUSE_FOR, QR_LIFETIME, QR_RENEW_BEFORE, PosterSpec
 from services.campaigns.domain.referrals import ReferralScene
 from shared.wechat_client import CustomMessage, Image, MediaKind, QrCode, Text, UploadedMedia
-
-#: Temporary QR codes live at most 30 days; renew a day early so a poster never carries a dead code.
-QR_LIFETIME = timedelta(days=30)
-QR_RENEW_BEFORE = timedelta(days=1)
-#: Temporary media lives three days; upload again a little before that.
-MEDIA_REUSE_FOR = timedelta(days=2, hours=20)
 
 
 class Platform(Protocol):
@@ -38,15 +30,6 @@ class Platform(Protocol):
     async def upload_media(self, kind: MediaKind, filename: str, content: bytes) -> UploadedMedia: ...
 
     async def send_custom_message(self, openid: str, message: CustomMessage) -> None: ...
-
-
-@dataclass(frozen=True)
-class PosterSpec:
-    template: bytes
-    template_version: str
-    layout: PosterLayout
-    welcome: str
-    texts: Mapping[str, str]
 
 
 async def give_poster(
