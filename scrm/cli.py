@@ -145,6 +145,21 @@ def bench(
         raise typer.Exit(1) from None
 
 
+@app.command("verify-screenshots")
+def verify_screenshots(
+    manifest: Annotated[Path, typer.Option(help="JSON lines: file, poster, qr_payload, campaign, user")],
+    out: Annotated[Path, typer.Option(help="decisions, one JSON line per screenshot")],
+    workers: Annotated[int | None, typer.Option(min=1, max=64, help="analysis processes (default: the cores)")] = None,
+    engine: Annotated[str, typer.Option(help="OCR engine: tesserocr (in process) or pytesseract")] = "tesserocr",
+) -> None:
+    """Decide screenshots offline through the same path as the live worker; a summary goes to stderr."""
+    from scrm.screenshots import run_verify_screenshots
+
+    code = run_verify_screenshots(err_console, manifest, out, workers=workers, engine=engine)
+    if code:
+        raise typer.Exit(code)
+
+
 @docs_app.command("events")
 def docs_events(
     output: Annotated[Path | None, typer.Option(help="write here instead of printing")] = None,

@@ -8,17 +8,26 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from services.campaigns.adapters import campaigns, referrals, reward_pools, templates
+from services.campaigns.adapters import campaigns, referrals, reward_pools, share_screenshots, templates
 from services.campaigns.adapters.campaigns import CampaignRepository, MongoCampaignRepository
 from services.campaigns.adapters.join_codes import JoinCodes, MongoJoinCodes
+from services.campaigns.adapters.referrals import MongoNoticeStore, MongoReferralUnitOfWork, ReferralUnitOfWork
 from services.campaigns.adapters.reward_pools import MongoRewardPools, RewardPools
+from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
 from services.campaigns.adapters.stats import MongoCampaignStats
 from services.campaigns.adapters.templates import MongoTemplateStore, TemplateStore
 from services.campaigns.settings import CampaignsSettings
 from shared.storage import close_client, create_client, ensure_indexes, ping
 from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, WeChatClients
 
-INDEXES = (*campaigns.INDEXES, *reward_pools.INDEXES, *templates.INDEXES, *referrals.INDEXES, *ACCESS_TOKEN_INDEXES)
+INDEXES = (
+    *campaigns.INDEXES,
+    *reward_pools.INDEXES,
+    *templates.INDEXES,
+    *referrals.INDEXES,
+    *share_screenshots.INDEXES,
+    *ACCESS_TOKEN_INDEXES,
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,11 @@ class CampaignsApi:
     templates: TemplateStore
     stats: MongoCampaignStats
     join_codes: JoinCodes
+    #: The share-screenshot review queue: submissions, the reward and reply a decision causes.
+    screenshots: MongoShareScreenshots
+    uow: Callable[[], ReferralUnitOfWork]
+    notices: MongoNoticeStore
+    clients: WeChatClients
     ready: Callable[[], Awaitable[Any]]
 
 
@@ -53,6 +67,10 @@ async def bootstrap(settings: CampaignsSettings) -> AsyncIterator[CampaignsApi]:
                 templates=MongoTemplateStore(database),
                 stats=MongoCampaignStats(database),
                 join_codes=MongoJoinCodes(database, clients),
+                screenshots=MongoShareScreenshots(database),
+                uow=lambda: MongoReferralUnitOfWork(client, settings.mongodb_database),
+                notices=MongoNoticeStore(database),
+                clients=clients,
                 ready=ready,
             )
     finally:

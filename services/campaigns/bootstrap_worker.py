@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ import structlog
 from services.campaigns.adapters import campaigns as campaign_docs
 from services.campaigns.adapters import referrals as referral_docs
 from services.campaigns.adapters import reward_pools, templates
+from services.campaigns.adapters import share_screenshots as share_docs
 from services.campaigns.adapters.campaigns import MongoCampaignRepository
 from services.campaigns.adapters.directory import CampaignDirectoryAdapter
 from services.campaigns.adapters.posters import PosterRenderer, PosterRendererPort
@@ -27,11 +28,22 @@ from services.campaigns.adapters.referrals import (
     ReferralUnitOfWork,
 )
 from services.campaigns.adapters.reward_pools import MongoRewardPools
+from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
 from services.campaigns.adapters.templates import MongoTemplateStore
 from services.campaigns.domain.campaign import Campaign
-from services.campaigns.service_layer import joining, notices, referrals
+from services.campaigns.service_layer import joining, notices, referrals, share_screenshots
 from services.campaigns.settings import CampaignsSettings
-from shared.contracts import MemberFollowed, MemberUnfollowed, MenuClicked, QrCodeScanned, TextMessageReceived
+from services.screenshots.adapters.images import ImageLimits
+from services.screenshots.adapters.pool import AnalysisPool
+from services.screenshots.domain.verdicts import DecisionThresholds
+from shared.contracts import (
+    ImageMessageReceived,
+    MemberFollowed,
+    MemberUnfollowed,
+    MenuClicked,
+    QrCodeScanned,
+    TextMessageReceived,
+)
 from shared.events import Envelope, Message
 from shared.messaging import PermanentHandlerError
 from shared.storage import PROCESSED_EVENTS_INDEXES, close_client, create_client, ensure_indexes, ping
@@ -44,6 +56,7 @@ INDEXES = (
     *referral_docs.INDEXES,
     *reward_pools.INDEXES,
     *templates.INDEXES,
+    *share_docs.INDEXES,
     *PROCESSED_EVENTS_INDEXES,
     *ACCESS_TOKEN_INDEXES,
 )
@@ -61,7 +74,10 @@ class CampaignsWorker:
     pools: MongoRewardPools
     clients: WeChatClients
     renderer: PosterRendererPort
+    screenshots: MongoShareScreenshots
+    analysis: share_screenshots.ScreenshotAnalysis
     ready: Callable[[], Awaitable[Any]]
+    thresholds: DecisionThresholds = field(default_factory=DecisionThresholds)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def platform(self, appid: str) -> WeChatClient:
@@ -88,9 +104,32 @@ class CampaignsWorker:
                 for campaign in joining.campaigns_for_menu(await self.directory.joinable(appid), key):
                     await self._join(campaign, openid, "menu", envelope)
                 await self._deliver(envelope, interacting=openid)
+            case ImageMessageReceived(openid=openid):
+                await self._share_screenshot(envelope, message)
+                await self._deliver(envelope, interacting=openid)
             case MemberUnfollowed():
                 await referrals.revoke_on_unfollow(envelope, message, self.uow(), self.directory)
                 await self._deliver(envelope, interacting=None)
+
+    async def _share_screenshot(self, envelope: Envelope, message: ImageMessageReceived) -> None:
+        now = self.clock()
+        task = await share_screenshots.open_share_task(envelope.appid, message.openid, self.directory, self.store, now)
+        if task is None:
+            return  # not a share screenshot: a picture for the customer-service team, say
+        await share_screenshots.verify_submission(
+            envelope,
+            message,
+            task,
+            uow=self.uow(),
+            reads=self.screenshots,
+            campaigns=self.directory,
+            media=self.platform(envelope.appid),
+            renderer=self.renderer,
+            analysis=self.analysis,
+            thresholds=self.thresholds,
+            limits=ImageLimits(max_bytes=self.settings.max_screenshot_bytes),
+            now=now,
+        )
 
     async def _join_through_scene(self, envelope: Envelope, openid: str, scene: str | None) -> None:
         found = joining.campaign_in_scene(scene)
@@ -141,6 +180,7 @@ async def bootstrap(
     *,
     clients: WeChatClients | None = None,
     renderer: PosterRendererPort | None = None,
+    analysis: share_screenshots.ScreenshotAnalysis | None = None,
 ) -> AsyncIterator[CampaignsWorker]:
     """MongoDB adapters, one WeChat client per configured account, and the poster renderer.
 
@@ -159,6 +199,16 @@ async def bootstrap(
             renderer = await stack.enter_async_context(
                 PosterRenderer(settings.poster_cache_dir, workers=settings.poster_workers)
             )
+        if analysis is None:
+            # Worker processes start on the first screenshot, not here: most pushes are not pictures.
+            pool = AnalysisPool(
+                settings.screenshot_workers,
+                engine=settings.ocr_engine,
+                tessdata=settings.tessdata_dir,
+                limits=ImageLimits(max_bytes=settings.max_screenshot_bytes),
+            )
+            stack.callback(pool.close)
+            analysis = pool
         repository = MongoCampaignRepository(database)
 
         def uow() -> ReferralUnitOfWork:
@@ -176,5 +226,7 @@ async def bootstrap(
             pools=MongoRewardPools(database),
             clients=clients,
             renderer=renderer,
+            screenshots=MongoShareScreenshots(database),
+            analysis=analysis,
             ready=ready,
         )

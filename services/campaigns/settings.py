@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -18,5 +19,13 @@ class CampaignsSettings(AccountsSettings):
     poster_workers: int = Field(default=2, ge=1, le=32)
     #: Largest poster template image accepted.
     max_template_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    #: Processes that analyse share screenshots (default: one per core); each is single-threaded.
+    screenshot_workers: int | None = Field(default=None, ge=1, le=64)
+    #: tesserocr runs tesseract in process (fast); pytesseract starts the binary per call.
+    ocr_engine: Literal["tesserocr", "pytesseract"] = "tesserocr"
+    #: Folder with chi_sim.traineddata; found in the usual places when unset.
+    tessdata_dir: Path | None = None
+    #: Largest screenshot accepted.
+    max_screenshot_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024)
     #: Port of the worker's /healthz, /readyz and /metrics.
     worker_health_port: int = Field(default=8102, ge=0, le=65535)

@@ -9,6 +9,7 @@ import pytest
 
 from scrm.launcher import ServiceProcess
 from shared.localinfra import free_port
+from tests.e2e.campaign_stack import run_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -55,3 +56,9 @@ def platform(infra_env: dict[str, str], tmp_path: Path) -> Iterator[Platform]:
     finally:
         codes = {process.name: process.stop() for process in processes}
     assert all(code == 0 for code in codes.values()), f"unclean shutdown: {codes}"
+
+
+@pytest.fixture
+def stack(infra_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Gateway, campaigns worker and API, and the WeChat simulator, on one account (campaign tests)."""
+    yield from run_stack(infra_env, tmp_path)

@@ -199,9 +199,9 @@ def test_rewarding_screenshots_needs_the_screenshot_task() -> None:
     with pytest.raises(CampaignInvalid) as excinfo:
         make(reward_basis=RewardBasis.SHARE_SCREENSHOT)
     assert field_of(excinfo) == "reward_basis"
-    campaign = make(reward_basis=RewardBasis.SHARE_SCREENSHOT, share_screenshot_task=True)
+    campaign = make(reward_basis=RewardBasis.SHARE_SCREENSHOT, share_screenshot_task=True, share_reward_pool="S")
     assert campaign.share_screenshot_task
-    make(share_screenshot_task=True)  # the task alone, rewarding verified followers, is fine
+    make(share_screenshot_task=True, share_reward_pool="S")  # the task alone, rewarding verified followers, is fine
 
 
 def test_the_reward_basis_docstring_explains_the_platform_rule() -> None:
@@ -340,3 +340,12 @@ def test_join_methods_match_keywords_and_menu_keys() -> None:
     assert join.matches_keyword(" 邀请有礼 ")
     assert not join.matches_keyword("邀请")
     assert join.matches_menu_key("CAMPAIGN_JOIN")
+
+
+def test_the_share_task_needs_a_reward_pool() -> None:
+    with pytest.raises(CampaignInvalid) as caught:
+        make(share_screenshot_task=True)
+    assert caught.value.field == "share_reward_pool"
+    with pytest.raises(CampaignInvalid) as caught:
+        make(share_screenshot_task=True, share_reward_pool="no spaces")
+    assert caught.value.field == "share_reward_pool"

@@ -92,6 +92,7 @@ def to_document(campaign: Campaign) -> dict[str, Any]:
         },
         "reward_basis": campaign.reward_basis.value,
         "share_screenshot_task": campaign.share_screenshot_task,
+        "share_reward_pool": campaign.share_reward_pool,
         "version": campaign.version,
     }
 
@@ -118,7 +119,7 @@ def from_document(document: dict[str, Any]) -> Campaign:
             text_slots=tuple(TextSlot(**slot) for slot in template["text_slots"]),
         ),
         tiers=tuple(InviteTier(tier["count"], tier["pool"]) for tier in document["tiers"]),
-        messages=Messages(**document["messages"]),
+        messages=Messages(**document["messages"]),  # texts added later take their defaults
         rules=Rules(
             first_time_followers_only=rules["first_time_followers_only"],
             revoke_if_unfollowed_within_hours=rules["revoke_if_unfollowed_within_hours"],
@@ -127,6 +128,7 @@ def from_document(document: dict[str, Any]) -> Campaign:
         ),
         reward_basis=RewardBasis(document["reward_basis"]),
         share_screenshot_task=document["share_screenshot_task"],
+        share_reward_pool=document.get("share_reward_pool"),
         version=document["version"],
     )
 

@@ -17,6 +17,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
 from shared.storage import IndexSpec, MongoUnitOfWork
 
 PARTICIPANTS = "campaign_participants"
@@ -267,6 +268,8 @@ def _participant(doc: dict[str, Any] | None) -> Participant | None:
 
 class ReferralUnitOfWork(abc.ABC):
     store: ReferralStore
+    #: Share-screenshot submissions (same transaction as the reward and notice they cause).
+    screenshots: MongoShareScreenshots
 
     @abc.abstractmethod
     async def __aenter__(self) -> ReferralUnitOfWork: ...
@@ -284,6 +287,7 @@ class ReferralUnitOfWork(abc.ABC):
 class MongoReferralUnitOfWork(MongoUnitOfWork, ReferralUnitOfWork):  # type: ignore[misc]
     def _bind(self, session: AsyncClientSession) -> None:
         self.store = MongoReferralStore(self.database, session)
+        self.screenshots = MongoShareScreenshots(self.database, session)
 
 
 def day_start(at: datetime, utc_offset: timedelta = timedelta(hours=8)) -> datetime:

@@ -206,15 +206,25 @@ class Messages:
     progress: str = "已邀请 {count}/{target}，再邀请 {remaining} 位即可领取奖励。"
     tier_reached: str = "恭喜！已成功邀请 {count} 位好友，奖励券码：{code}"
     ended: str = "「{campaign}」活动已结束，感谢参与！"
+    share_approved: str = "分享截图审核通过，感谢分享！奖励券码：{code}"
+    share_rejected: str = "分享截图未通过：{reason}。修改后可重新发送截图。"
+    share_review: str = "分享截图已收到，正在人工审核，结果会通过消息通知您。"
 
     PLACEHOLDERS: ClassVar[Mapping[str, frozenset[str]]] = {
         "welcome": frozenset({"campaign", "nickname", "target", "ends_on"}),
         "progress": frozenset({"campaign", "nickname", "count", "target", "remaining"}),
         "tier_reached": frozenset({"campaign", "nickname", "count", "code"}),
         "ended": frozenset({"campaign", "nickname", "count"}),
+        "share_approved": frozenset({"campaign", "code"}),
+        "share_rejected": frozenset({"campaign", "reason"}),
+        "share_review": frozenset({"campaign"}),
     }
     #: Placeholders a text must contain, or it says nothing useful.
-    REQUIRED: ClassVar[Mapping[str, frozenset[str]]] = {"progress": frozenset({"count"})}
+    REQUIRED: ClassVar[Mapping[str, frozenset[str]]] = {
+        "progress": frozenset({"count"}),
+        "share_approved": frozenset({"code"}),
+        "share_rejected": frozenset({"reason"}),
+    }
 
     def validate(self) -> None:
         for name, allowed in self.PLACEHOLDERS.items():
@@ -297,6 +307,7 @@ class CampaignChanges:
     rules: Rules | None = None
     reward_basis: RewardBasis | None = None
     share_screenshot_task: bool | None = None
+    share_reward_pool: str | None = None
 
     def given(self) -> dict[str, object]:
         return {name: value for name, value in vars(self).items() if value is not None}
@@ -326,6 +337,8 @@ class Campaign:
     rules: Rules = field(default_factory=Rules)
     reward_basis: RewardBasis = RewardBasis.VERIFIED_FOLLOWERS
     share_screenshot_task: bool = False
+    #: The reward pool an approved share screenshot draws its one code from (required with the task).
+    share_reward_pool: str | None = None
     #: Bumped by every save; a save from a stale read is refused (:class:`VersionConflict`).
     version: int = 0
 
@@ -346,6 +359,7 @@ class Campaign:
         rules: Rules | None = None,
         reward_basis: RewardBasis = RewardBasis.VERIFIED_FOLLOWERS,
         share_screenshot_task: bool = False,
+        share_reward_pool: str | None = None,
     ) -> Campaign:
         """A new draft, validated."""
         campaign = cls(
@@ -363,6 +377,7 @@ class Campaign:
             rules=rules or Rules(),
             reward_basis=reward_basis,
             share_screenshot_task=share_screenshot_task,
+            share_reward_pool=share_reward_pool,
         )
         campaign.validate()
         _require(ends_at > now, "ends_at", "must be in the future")
@@ -407,6 +422,18 @@ class Campaign:
             "reward_basis",
             "share_screenshot needs the share-screenshot task (share_screenshot_task: true)",
         )
+        if self.share_screenshot_task:
+            _require(
+                self.share_reward_pool is not None,
+                "share_reward_pool",
+                "required with the share-screenshot task: the pool an approved screenshot's code comes from",
+            )
+        if self.share_reward_pool is not None:
+            _require(
+                bool(POOL_NAME.match(self.share_reward_pool)),
+                "share_reward_pool",
+                "letters, digits, _ or -, at most 32",
+            )
 
     # -- lifecycle -------------------------------------------------------------------------------------
 

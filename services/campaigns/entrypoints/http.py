@@ -57,6 +57,7 @@ from services.campaigns.domain.rewards import (
     PoolStock,
     parse_codes_csv,
 )
+from services.campaigns.entrypoints.review_http import TAG_REVIEW, review_router
 from services.campaigns.settings import CampaignsSettings
 from shared.observability import OPENTELEMETRY_OFF, instrument_app
 from shared.request_bodies import FormPart, MultipartError, parse_multipart, read_body
@@ -136,6 +137,9 @@ class MessagesBody(_Body):
     progress: Text = Messages.progress
     tier_reached: Text = Messages.tier_reached
     ended: Text = Messages.ended
+    share_approved: Text = Messages.share_approved
+    share_rejected: Text = Messages.share_rejected
+    share_review: Text = Messages.share_review
 
 
 class MessagesPatch(_Body):
@@ -143,6 +147,9 @@ class MessagesPatch(_Body):
     progress: Text | None = None
     tier_reached: Text | None = None
     ended: Text | None = None
+    share_approved: Text | None = None
+    share_rejected: Text | None = None
+    share_review: Text | None = None
 
 
 class RulesBody(_Body):
@@ -175,6 +182,9 @@ class CampaignCreate(_Body):
     rules: RulesBody = RulesBody()
     reward_basis: RewardBasis = RewardBasis.VERIFIED_FOLLOWERS
     share_screenshot_task: bool = False
+    share_reward_pool: Annotated[
+        str | None, Field(pattern=POOL_NAME.pattern, description="Pool an approved share screenshot draws from")
+    ] = None
 
 
 class CampaignPatch(_Body):
@@ -190,6 +200,7 @@ class CampaignPatch(_Body):
     rules: RulesPatch | None = None
     reward_basis: RewardBasis | None = None
     share_screenshot_task: bool | None = None
+    share_reward_pool: Annotated[str | None, Field(pattern=POOL_NAME.pattern)] = None
     version: int | None = Field(default=None, description="The version edited (or send If-Match)")
 
 
@@ -231,6 +242,7 @@ class CampaignOut(BaseModel):
     rules: RulesOut
     reward_basis: RewardBasis
     share_screenshot_task: bool
+    share_reward_pool: str | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -267,6 +279,7 @@ class CampaignOut(BaseModel):
             ),
             reward_basis=c.reward_basis,
             share_screenshot_task=c.share_screenshot_task,
+            share_reward_pool=c.share_reward_pool,
             version=c.version,
             created_at=c.created_at,
             updated_at=c.updated_at,
@@ -529,6 +542,7 @@ def create_app(settings: CampaignsSettings, *, clock: Callable[[], datetime] | N
             {"name": TAG_TEMPLATES, "description": "The poster background and where the QR code goes."},
             {"name": TAG_POOLS, "description": "Coupon codes the invite tiers grant; never oversold."},
             {"name": TAG_RESULTS, "description": "The campaign's join QR code, stats, leaderboard and export."},
+            {"name": TAG_REVIEW, "description": "Share-screenshot decisions and the human review queue."},
         ],
     )
 
@@ -547,6 +561,7 @@ def create_app(settings: CampaignsSettings, *, clock: Callable[[], datetime] | N
         return await call_next(request)
 
     instrument_app(app, settings.service_name, checks={"mongodb": mongodb_ready})
+    app.include_router(review_router(now))
 
     @app.exception_handler(CampaignInvalid)
     async def invalid(request: Request, exc: CampaignInvalid) -> JSONResponse:
@@ -587,6 +602,7 @@ def create_app(settings: CampaignsSettings, *, clock: Callable[[], datetime] | N
             ),
             reward_basis=body.reward_basis,
             share_screenshot_task=body.share_screenshot_task,
+            share_reward_pool=body.share_reward_pool,
         )
         await api.campaigns.add(campaign)
         response.headers["Location"] = f"/accounts/{appid}/campaigns/{campaign.id}"
@@ -649,6 +665,7 @@ def create_app(settings: CampaignsSettings, *, clock: Callable[[], datetime] | N
             rules=None if body.rules is None else _rules_patch(campaign.rules, body.rules),
             reward_basis=body.reward_basis,
             share_screenshot_task=body.share_screenshot_task,
+            share_reward_pool=body.share_reward_pool,
         )
         campaign.edit(changes, now())
         await api.campaigns.save(campaign)

@@ -1,0 +1,207 @@
+"""Share-screenshot submissions, their images awaiting review, and the audit trail, in MongoDB.
+
+A submission's ``_id`` is ``<appid>:<msg_id>``: WeChat retries a push with the same message id and
+Kafka may redeliver it, and either way the second insert finds the first. The submission document
+also carries the fingerprints later submissions of the campaign are compared with, so recording the
+decision and remembering the screenshot are one write.
+
+Statuses::
+
+    review ──approve──▶ approved        (a person decided; the audit trail says who and why)
+      └─────reject───▶ rejected
+    approved / rejected                  (decided automatically; final)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from services.screenshots.domain.reuse import Fingerprint, PriorShot
+from services.screenshots.domain.verdicts import Decision
+from shared.storage import IndexSpec
+
+__all__ = [
+    "AUDIT",
+    "IMAGES",
+    "INDEXES",
+    "SUBMISSIONS",
+    "AuditEntry",
+    "MongoShareScreenshots",
+    "SubmissionRecord",
+    "submission_id",
+]
+
+SUBMISSIONS = "share_submissions"
+IMAGES = "share_submission_images"
+AUDIT = "share_submission_audit"
+
+INDEXES = (
+    IndexSpec(SUBMISSIONS, (("campaign_id", 1), ("status", 1), ("received_at", 1)), name="campaign_status"),
+    IndexSpec(SUBMISSIONS, (("campaign_id", 1), ("openid", 1)), name="campaign_member"),
+    IndexSpec(AUDIT, (("submission_id", 1), ("at", 1)), name="submission_at"),
+)
+
+#: Statuses by decision.
+STATUS = {Decision.APPROVE: "approved", Decision.REJECT: "rejected", Decision.REVIEW: "review"}
+
+
+def submission_id(appid: str, msg_id: str) -> str:
+    return f"{appid}:{msg_id}"
+
+
+@dataclass(frozen=True)
+class SubmissionRecord:
+    id: str
+    campaign_id: str
+    appid: str
+    openid: str
+    received_at: datetime
+    status: str
+    decision: str
+    reasons: list[str]
+    evidence: dict[str, Any]
+    fingerprint: Fingerprint
+    decided_by: str
+    decided_at: datetime
+    ms: float = 0.0
+    note: str | None = None
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    submission_id: str
+    campaign_id: str
+    actor: str
+    decision: str
+    reasons: list[str]
+    at: datetime
+    note: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _document(record: SubmissionRecord) -> dict[str, Any]:
+    doc = dict(record.__dict__)
+    doc["_id"] = doc.pop("id")
+    doc["fingerprint"] = {"sha256": record.fingerprint.sha256, "context": record.fingerprint.context}
+    return doc
+
+
+def _record(doc: dict[str, Any]) -> SubmissionRecord:
+    values = {name: doc[name] for name in SubmissionRecord.__dataclass_fields__ if name in doc and name != "id"}
+    values["fingerprint"] = Fingerprint(doc["fingerprint"]["sha256"], doc["fingerprint"]["context"])
+    return SubmissionRecord(id=doc["_id"], **values)
+
+
+class MongoShareScreenshots:
+    """Writes take the unit of work's session (one transaction with the reward and the notice)."""
+
+    def __init__(self, database: AsyncDatabase[Any], session: AsyncClientSession | None = None) -> None:
+        self._db = database
+        self._session = session
+
+    # -- writes ---------------------------------------------------------------------------------------
+
+    async def add(self, record: SubmissionRecord) -> bool:
+        try:
+            await self._db[SUBMISSIONS].insert_one(_document(record), session=self._session)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def keep_image(self, submission: str, content: bytes, content_type: str) -> None:
+        """The picture, for a reviewer: kept only for submissions that wait for a person."""
+        await self._db[IMAGES].update_one(
+            {"_id": submission},
+            {"$setOnInsert": {"content": content, "content_type": content_type}},
+            upsert=True,
+            session=self._session,
+        )
+
+    async def audit(self, entry: AuditEntry) -> None:
+        await self._db[AUDIT].insert_one(dict(entry.__dict__), session=self._session)
+
+    async def settle_review(
+        self, submission: str, decision: Decision, reviewer: str, note: str | None, at: datetime
+    ) -> SubmissionRecord | None:
+        """Move a submission out of review; None if it is not in review (any more): decided once."""
+        doc = await self._db[SUBMISSIONS].find_one_and_update(
+            {"_id": submission, "status": "review"},
+            {
+                "$set": {
+                    "status": STATUS[decision],
+                    "decision": decision.value,
+                    "decided_by": reviewer,
+                    "decided_at": at,
+                    "note": note,
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+            session=self._session,
+        )
+        return None if doc is None else _record(doc)
+
+    # -- reads ----------------------------------------------------------------------------------------
+
+    async def get(self, submission: str) -> SubmissionRecord | None:
+        doc = await self._db[SUBMISSIONS].find_one({"_id": submission}, session=self._session)
+        return None if doc is None else _record(doc)
+
+    async def approved(self, campaign_id: str, openid: str) -> bool:
+        query = {"campaign_id": campaign_id, "openid": openid, "status": "approved"}
+        return await self._db[SUBMISSIONS].find_one(query, {"_id": 1}, session=self._session) is not None
+
+    async def earlier(self, campaign_id: str) -> list[PriorShot]:
+        """Every earlier submission of the campaign with the fingerprints re-use is judged by."""
+        shots = []
+        cursor = self._db[SUBMISSIONS].find(
+            {"campaign_id": campaign_id, "fingerprint.context": {"$ne": None}},
+            {"openid": 1, "decision": 1, "fingerprint": 1},
+            session=self._session,
+        )
+        async for doc in cursor:
+            fingerprint = Fingerprint(doc["fingerprint"]["sha256"], doc["fingerprint"]["context"])
+            shots.append(PriorShot(doc["_id"], doc["openid"], Decision(doc["decision"]), fingerprint))
+        return shots
+
+    async def listing(
+        self,
+        campaign_id: str,
+        *,
+        status: str | None,
+        reason: str | None,
+        received_before: datetime | None,
+        limit: int,
+        offset: int,
+    ) -> list[SubmissionRecord]:
+        query: dict[str, Any] = {"campaign_id": campaign_id}
+        if status is not None:
+            query["status"] = status
+        if reason is not None:
+            query["reasons"] = reason
+        if received_before is not None:
+            query["received_at"] = {"$lt": received_before}
+        cursor = self._db[SUBMISSIONS].find(query).sort("received_at", 1).skip(offset).limit(limit)
+        return [_record(doc) async for doc in cursor]
+
+    async def counts(self, campaign_id: str) -> dict[str, int]:
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"campaign_id": campaign_id}},
+            {"$group": {"_id": "$status", "n": {"$sum": 1}}},
+        ]
+        return {doc["_id"]: doc["n"] async for doc in await self._db[SUBMISSIONS].aggregate(pipeline)}
+
+    async def image(self, submission: str) -> tuple[bytes, str] | None:
+        doc = await self._db[IMAGES].find_one({"_id": submission})
+        return None if doc is None else (bytes(doc["content"]), doc["content_type"])
+
+    async def trail(self, submission: str) -> list[AuditEntry]:
+        cursor = self._db[AUDIT].find({"submission_id": submission}, {"_id": 0}).sort("at", 1)
+        return [AuditEntry(**doc) async for doc in cursor]

@@ -1,0 +1,327 @@
+"""The share-screenshot task: a member sends a picture, the platform decides and acts, once.
+
+A picture counts as a submission when its sender takes part in a running campaign that has the task
+and has not been approved yet. The picture is fetched (media/get), measured against the poster that
+member was issued (in the analysis pool), compared with the campaign's earlier submissions, and
+decided. The decision, its audit entry, the share reward (approvals) and the reply are written in one
+transaction that also claims the event, so a retried push or a redelivered message changes nothing
+the second time; the reply goes out after the commit, like every other notice.
+
+A person settles what the machine could not (:func:`settle_review`); approving from review grants
+the same reward under the same key, so however a member's screenshots are approved, they get one code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+import structlog
+
+from services.campaigns.adapters.posters import PosterRendererPort
+from services.campaigns.adapters.referrals import Notice, Participant, ReferralStore, ReferralUnitOfWork, reward_id
+from services.campaigns.adapters.share_screenshots import (
+    STATUS,
+    AuditEntry,
+    MongoShareScreenshots,
+    SubmissionRecord,
+    submission_id,
+)
+from services.campaigns.domain.campaign import Campaign
+from services.campaigns.domain.posters import PosterSpec
+from services.screenshots.adapters.analyzer import Analysis
+from services.screenshots.adapters.images import ImageLimits
+from services.screenshots.adapters.metrics import SCREENSHOT_DECISIONS, SCREENSHOT_SECONDS
+from services.screenshots.adapters.poster_frame import ReferenceUnusable
+from services.screenshots.domain.reuse import Fingerprint
+from services.screenshots.domain.verdicts import Decision, DecisionThresholds, Evidence, Reason, Verdict
+from services.screenshots.service_layer.verification import Analysed, Conclusion, Submission, conclude
+from shared.contracts import ImageMessageReceived
+from shared.events import Envelope
+from shared.wechat_client import InvalidMediaId
+
+__all__ = [
+    "ALREADY_APPROVED",
+    "CONSUMER",
+    "SHARE_REWARD_TIER",
+    "AlreadySettled",
+    "ShareTask",
+    "open_share_task",
+    "settle_review",
+    "verify_submission",
+]
+
+log = structlog.get_logger("campaigns.share_screenshots")
+
+CONSUMER = "campaigns.share_screenshots"
+#: The share reward is recorded with the tier rewards under tier 0: one per member and campaign.
+SHARE_REWARD_TIER = 0
+ALREADY_APPROVED = "您的分享截图已审核通过，奖励已发放，无需重复发送。"
+
+
+class AlreadySettled(Exception):
+    """The submission is not waiting for review (decided automatically, or by another reviewer)."""
+
+
+class Campaigns(Protocol):
+    async def active(self, appid: str) -> list[Campaign]: ...
+
+    async def campaign(self, appid: str, campaign_id: str) -> Campaign | None: ...
+
+    async def poster_spec(self, campaign: Campaign, nickname: str) -> PosterSpec | None: ...
+
+
+class MediaSource(Protocol):
+    async def get_media(self, media_id: str) -> bytes: ...
+
+
+class ScreenshotAnalysis(Protocol):
+    async def analyze(self, screenshot: bytes, poster: bytes, payload: str) -> tuple[Analysis, float]: ...
+
+
+@dataclass(frozen=True)
+class ShareTask:
+    campaign: Campaign
+    participant: Participant
+
+
+async def open_share_task(
+    appid: str, openid: str, campaigns: Campaigns, store: ReferralStore, now: datetime
+) -> ShareTask | None:
+    """The running share-task campaign this member most recently joined and holds a poster of."""
+    tasks = []
+    for campaign in await campaigns.active(appid):
+        if not (campaign.share_screenshot_task and campaign.is_running(now)):
+            continue
+        participant = await store.participant(campaign.id, openid)
+        if participant is not None and participant.qr_url is not None:
+            tasks.append(ShareTask(campaign, participant))
+    return max(tasks, key=lambda task: task.participant.joined_at, default=None)
+
+
+def _notice(task_campaign: Campaign, openid: str, kind: str, text: str, event_id: str, at: datetime) -> Notice:
+    return Notice(
+        id=f"{task_campaign.id}:{openid}:{kind}:{event_id}",
+        campaign_id=task_campaign.id,
+        appid=task_campaign.appid,
+        openid=openid,
+        kind=kind,
+        text=text,
+        created_at=at,
+        event_id=event_id,
+    )
+
+
+def _reply(campaign: Campaign, openid: str, verdict: Verdict, event_id: str, at: datetime, note: str | None) -> Notice:
+    messages = campaign.messages
+    match verdict.decision:
+        case Decision.APPROVE:
+            # {code} stays a placeholder: the code is allocated when the notice is delivered.
+            text = messages.share_approved.replace("{campaign}", campaign.name)
+            notice = _notice(campaign, openid, "share-approved", text, event_id, at)
+            grant = reward_id(campaign.id, openid, SHARE_REWARD_TIER)
+            return replace(notice, reward_id=grant, reward_pool=campaign.share_reward_pool)
+        case Decision.REJECT:
+            reason = note or (verdict.reasons[0].text if verdict.reasons else "截图不符合要求")
+            text = messages.render("share_rejected", campaign=campaign.name, reason=reason)
+            return _notice(campaign, openid, "share-rejected", text, event_id, at)
+        case Decision.REVIEW:
+            text = messages.render("share_review", campaign=campaign.name)
+            return _notice(campaign, openid, "share-review", text, event_id, at)
+
+
+async def _poster(task: ShareTask, campaigns: Campaigns, renderer: PosterRendererPort) -> bytes | None:
+    spec = await campaigns.poster_spec(task.campaign, nickname="")
+    participant = task.participant
+    if spec is None or participant.qr_url is None:
+        return None
+    # The same cache key as the poster that was sent: the member's poster, not a new one.
+    return await renderer.render(
+        participant.campaign_id,
+        spec.template_version,
+        f"{participant.openid}:{participant.qr_ticket}",
+        spec.template,
+        spec.layout,
+        participant.qr_url,
+        spec.texts,
+    )
+
+
+def _unreadable(submission: Submission, reason: Reason) -> Conclusion:
+    return Conclusion(submission, Verdict(Decision.REJECT, (reason,)), Evidence(image_problem=reason), _NO_PRINT, 0.0)
+
+
+def _unusable(submission: Submission) -> Conclusion:
+    verdict = Verdict(Decision.REVIEW, (Reason.REFERENCE_UNUSABLE,))
+    return Conclusion(submission, verdict, Evidence(), _NO_PRINT, 0.0)
+
+
+_NO_PRINT = Fingerprint("", None)
+
+
+async def verify_submission(
+    envelope: Envelope,
+    message: ImageMessageReceived,
+    task: ShareTask,
+    *,
+    uow: ReferralUnitOfWork,
+    reads: MongoShareScreenshots,
+    campaigns: Campaigns,
+    media: MediaSource,
+    renderer: PosterRendererPort,
+    analysis: ScreenshotAnalysis,
+    thresholds: DecisionThresholds,
+    limits: ImageLimits,
+    now: datetime,
+) -> Decision | None:
+    """Decide one picture. None: already handled (a redelivery) or the member was already approved."""
+    campaign, openid = task.campaign, message.openid
+    submission = Submission(submission_id(envelope.appid, message.msg_id), campaign.id, openid)
+    if await reads.get(submission.id) is not None:
+        return None
+    if await reads.approved(campaign.id, openid):
+        async with uow:
+            if await uow.claim(CONSUMER, envelope.event_id):
+                await uow.store.add_notice(
+                    _notice(campaign, openid, "share-already", ALREADY_APPROVED, envelope.event_id, now)
+                )
+                await uow.commit()
+        return None
+
+    content = b""
+    try:
+        content = await media.get_media(message.media_id)
+    except InvalidMediaId:
+        conclusion = _unreadable(submission, Reason.IMAGE_UNREADABLE)
+    else:
+        if len(content) > limits.max_bytes:
+            conclusion = _unreadable(submission, Reason.IMAGE_TOO_LARGE)
+        else:
+            conclusion = await _conclude(submission, content, task, campaigns, renderer, analysis, reads, thresholds)
+
+    verdict = conclusion.verdict
+    async with uow:
+        if not await uow.claim(CONSUMER, envelope.event_id):
+            return None
+        record = SubmissionRecord(
+            id=submission.id,
+            campaign_id=campaign.id,
+            appid=envelope.appid,
+            openid=openid,
+            received_at=message.received_at,
+            status=STATUS[verdict.decision],
+            decision=verdict.decision.value,
+            reasons=verdict.reason_codes,
+            evidence=evidence_document(conclusion.evidence),
+            fingerprint=conclusion.fingerprint,
+            decided_by="auto",
+            decided_at=now,
+            ms=round(conclusion.ms, 2),
+            content_type=_content_type(content),
+        )
+        if not await uow.screenshots.add(record):
+            return None
+        await uow.screenshots.audit(
+            AuditEntry(submission.id, campaign.id, "auto", verdict.decision.value, verdict.reason_codes, now)
+        )
+        if verdict.decision is Decision.REVIEW:
+            await uow.screenshots.keep_image(submission.id, content, record.content_type or "image/jpeg")
+        await _apply(uow, campaign, openid, verdict, envelope.event_id, now, note=None)
+        await uow.commit()
+    for reason in verdict.reasons or (None,):
+        SCREENSHOT_DECISIONS.labels(verdict.decision.value, reason.value if reason else "none", "auto").inc()
+    SCREENSHOT_SECONDS.observe(conclusion.ms / 1000)
+    log.info("share screenshot decided", campaign=campaign.id, decision=verdict.decision, reasons=verdict.reason_codes)
+    return verdict.decision
+
+
+async def _conclude(
+    submission: Submission,
+    content: bytes,
+    task: ShareTask,
+    campaigns: Campaigns,
+    renderer: PosterRendererPort,
+    analysis: ScreenshotAnalysis,
+    reads: MongoShareScreenshots,
+    thresholds: DecisionThresholds,
+) -> Conclusion:
+    poster = await _poster(task, campaigns, renderer)
+    payload = task.participant.qr_url
+    if poster is None or payload is None:
+        return _unusable(submission)
+    try:
+        result, ms = await analysis.analyze(content, poster, payload)
+    except ReferenceUnusable:
+        return _unusable(submission)
+    earlier = await reads.earlier(submission.campaign_id)
+    return conclude(Analysed(submission, result.evidence, result.fingerprint, ms), earlier, thresholds)
+
+
+async def _apply(
+    uow: ReferralUnitOfWork,
+    campaign: Campaign,
+    openid: str,
+    verdict: Verdict,
+    event_id: str,
+    now: datetime,
+    *,
+    note: str | None,
+) -> None:
+    """The reward (approvals, once per member and campaign) and the reply, in the caller's transaction."""
+    if verdict.decision is Decision.APPROVE:
+        pool = campaign.share_reward_pool
+        granted = pool is not None and await uow.store.grant_reward(campaign.id, openid, SHARE_REWARD_TIER, pool, now)
+        if not granted:
+            await uow.store.add_notice(_notice(campaign, openid, "share-already", ALREADY_APPROVED, event_id, now))
+            return
+    await uow.store.add_notice(_reply(campaign, openid, verdict, event_id, now, note))
+
+
+async def settle_review(
+    record: SubmissionRecord,
+    campaign: Campaign,
+    decision: Decision,
+    *,
+    reviewer: str,
+    note: str | None,
+    uow: ReferralUnitOfWork,
+    now: datetime,
+) -> str:
+    """A reviewer's decision on a submission in review. Returns the event id its reply is queued under."""
+    if decision is Decision.REVIEW:
+        raise ValueError("a reviewer approves or rejects")
+    event_id = f"review:{record.id}"
+    async with uow:
+        settled = await uow.screenshots.settle_review(record.id, decision, reviewer, note, now)
+        if settled is None:
+            raise AlreadySettled(record.id)
+        reasons = tuple(Reason(code) for code in record.reasons if code in Reason.__members__.values())
+        await uow.screenshots.audit(
+            AuditEntry(record.id, campaign.id, reviewer, decision.value, [r.value for r in reasons], now, note)
+        )
+        await _apply(uow, campaign, record.openid, Verdict(decision, reasons), event_id, now, note=note)
+        await uow.commit()
+    SCREENSHOT_DECISIONS.labels(decision.value, reasons[0].value if reasons else "none", "reviewer").inc()
+    return event_id
+
+
+def evidence_document(evidence: Evidence) -> dict[str, Any]:
+    """The evidence as stored and shown to reviewers (boxes as lists, enums as strings)."""
+    doc = asdict(evidence)
+    for name, value in list(doc.items()):
+        if hasattr(value, "value"):
+            doc[name] = value.value
+    doc["boxes"] = {name: list(box) for name, box in evidence.boxes.items()}
+    doc["qr_payloads"] = list(evidence.qr_payloads)
+    return doc
+
+
+def _content_type(content: bytes) -> str | None:
+    if content.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    if content.startswith(b"\x89PNG"):
+        return "image/png"
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    return None

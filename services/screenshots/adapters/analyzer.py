@@ -1,0 +1,123 @@
+"""One screenshot, measured: every check in order, stopping as soon as the outcome cannot change.
+
+CPU-bound (decoding, zxing, OpenCV, tesseract), so it runs in worker processes (:mod:`.pool`), never
+on an event loop. The result is :class:`~services.screenshots.domain.verdicts.Evidence` plus the
+fingerprints; comparing them with earlier submissions and deciding happen in the service layer.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from services.screenshots.adapters.context_hash import fingerprint
+from services.screenshots.adapters.images import ImageLimits, ImageRejected, decode_gray
+from services.screenshots.adapters.moments_ui import read_below_poster, read_title_bar
+from services.screenshots.adapters.ocr import OcrEngine
+from services.screenshots.adapters.poster_frame import (
+    Frame,
+    PosterReference,
+    artwork_score,
+    frame_from_qr,
+    locate_by_features,
+    poster_reference,
+)
+from services.screenshots.adapters.qr_codes import find_qr_codes
+from services.screenshots.domain.reuse import Fingerprint
+from services.screenshots.domain.verdicts import Evidence, QrMatch
+
+__all__ = ["Analysis", "Analyzer"]
+
+#: The surroundings of a full-screen image view are near black and flat.
+_VIEWER_DARKNESS = 40
+
+
+@dataclass(frozen=True)
+class Analysis:
+    evidence: Evidence
+    fingerprint: Fingerprint
+
+
+class Analyzer:
+    """Measures screenshots against the poster each member was issued. One per worker process."""
+
+    def __init__(self, engine: OcrEngine, limits: ImageLimits | None = None, reference_cache: int = 512) -> None:
+        self._engine = engine
+        self._limits = limits or ImageLimits()
+        self._reference = functools.lru_cache(maxsize=reference_cache)(self._load_reference)
+
+    def _load_reference(self, poster: bytes, payload: str) -> PosterReference:
+        return poster_reference(decode_gray(poster, ImageLimits()), payload)
+
+    def analyze(self, screenshot: bytes, poster: bytes, payload: str) -> Analysis:
+        """Evidence for one screenshot. Raises ReferenceUnusable if the issued poster is broken."""
+        try:
+            gray = decode_gray(screenshot, self._limits)
+        except ImageRejected as rejected:
+            return Analysis(
+                Evidence(image_problem=rejected.reason), fingerprint(screenshot, np.zeros((1, 1), dtype=np.uint8), None)
+            )
+        reference = self._reference(poster, payload)
+        evidence, frame = self._locate(gray, reference)
+        if frame is not None:
+            evidence = self._read_moments(gray, frame, evidence)
+        return Analysis(evidence, fingerprint(screenshot, gray, frame))
+
+    def _locate(self, gray: NDArray[np.uint8], reference: PosterReference) -> tuple[Evidence, Frame | None]:
+        codes = find_qr_codes(gray)
+        own = next((code for code in codes if code.text == reference.payload), None)
+        payloads = tuple(code.text for code in ([own] if own else []) + [c for c in codes if c is not own])
+        if own is not None:
+            frame = frame_from_qr(reference, own)
+            evidence = Evidence(
+                qr=QrMatch.OWN,
+                qr_payloads=payloads,
+                artwork_score=round(artwork_score(gray, frame, reference), 3),
+                boxes={"qr": own.bounds, "poster": frame.box()},
+            )
+            return self._placement(gray, frame, evidence), frame
+        if codes:
+            # Someone else's code: the frame it implies still anchors the re-use hash.
+            frame = frame_from_qr(reference, codes[0])
+            return Evidence(qr=QrMatch.FOREIGN, qr_payloads=payloads, boxes={"qr": codes[0].bounds}), frame
+        found = locate_by_features(gray, reference)
+        if found is None:
+            return Evidence(qr=QrMatch.NONE), None
+        evidence = Evidence(qr=QrMatch.NONE, poster_located_without_qr=True, boxes={"poster": found.box()})
+        return self._placement(gray, found, evidence), found
+
+    def _placement(self, gray: NDArray[np.uint8], frame: Frame, evidence: Evidence) -> Evidence:
+        width = gray.shape[1]
+        share = frame.width / width
+        outside = np.ones_like(gray, dtype=bool)
+        left, top, w, h = frame.box()
+        outside[max(0, top) : max(0, top + h), max(0, left) : max(0, left + w)] = False
+        surroundings = gray[outside]
+        dark = surroundings.size > 0 and float(np.percentile(surroundings, 90)) < _VIEWER_DARKNESS
+        return replace(evidence, poster_share=round(share, 3), fullscreen_surroundings=dark)
+
+    def _read_moments(self, gray: NDArray[np.uint8], frame: Frame, evidence: Evidence) -> Evidence:
+        if evidence.qr is QrMatch.FOREIGN or (evidence.poster_share or 0) > 0.8:
+            return evidence  # the outcome is already a rejection; skip the OCR
+        row = read_below_poster(gray, frame, self._engine)
+        boxes = dict(evidence.boxes, time_row=row.strip)
+        if row.reading.time_box:
+            boxes["time"] = row.reading.time_box
+        if row.reading.delete_box:
+            boxes["delete"] = row.reading.delete_box
+        title = None
+        if row.reading.time_word is None and row.reading.delete_box is None:
+            title = read_title_bar(gray, self._engine)
+        return replace(
+            evidence,
+            time_word=row.reading.time_word,
+            delete_word=row.reading.delete_box is not None,
+            lock_marker=row.lock_marker,
+            moments_checked=True,
+            title=title,
+            boxes=boxes,
+            ocr_text=row.reading.text,
+        )

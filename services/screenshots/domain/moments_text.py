@@ -1,0 +1,98 @@
+"""Reading the Moments UI from OCR output. Pure: tokens in, findings out.
+
+Under a Moments post WeChat prints when it was posted (刚刚, 5分钟前, 3小时前, 昨天, or a date) and, on the
+member's own posts, 删除 (delete). OCR of a small, upscaled strip reads these reliably but not perfectly:
+a dropped or misread glyph is common on low-quality JPEGs, so the patterns accept the common confusions
+(``分` read as ``分`` plus noise, ``前`` missing) without accepting arbitrary text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = ["Box", "OcrToken", "RowReading", "read_time_row", "read_title"]
+
+Box = tuple[int, int, int, int]  # x, y, width, height
+
+_DIGITS = r"[0-9０-９lIoO]{1,2}"
+_TIME_WORDS = (
+    re.compile(r"刚\s*刚"),
+    re.compile(rf"{_DIGITS}\s*分\s*钟\s*前?"),
+    re.compile(rf"{_DIGITS}\s*小\s*时\s*前?"),
+    re.compile(r"昨\s*天"),
+    re.compile(rf"{_DIGITS}\s*天\s*前"),
+    re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日"),
+)
+_DELETE = re.compile(r"删\s*除|删|除")
+_TITLES = {"朋友圈": re.compile(r"朋\s*友\s*圈"), "详情": re.compile(r"详\s*情")}
+
+
+@dataclass(frozen=True)
+class OcrToken:
+    """A piece of recognized text and where it is (pixels of the image the OCR engine was given)."""
+
+    text: str
+    box: Box
+    confidence: float = 100.0
+
+
+@dataclass(frozen=True)
+class RowReading:
+    time_word: str | None
+    time_box: Box | None
+    delete_box: Box | None
+    text: str
+
+
+def _spans(tokens: Sequence[OcrToken]) -> tuple[str, list[Box]]:
+    """The tokens joined left to right, with each character's token box (CJK tokens are often one glyph)."""
+    text = ""
+    boxes: list[Box] = []
+    for token in sorted(tokens, key=lambda t: t.box[0]):
+        piece = token.text.strip()
+        text += piece
+        boxes.extend([token.box] * len(piece))
+    return text, boxes
+
+
+def _union(boxes: Sequence[Box]) -> Box:
+    left = min(b[0] for b in boxes)
+    top = min(b[1] for b in boxes)
+    right = max(b[0] + b[2] for b in boxes)
+    bottom = max(b[1] + b[3] for b in boxes)
+    return (left, top, right - left, bottom - top)
+
+
+def read_time_row(tokens: Sequence[OcrToken]) -> RowReading:
+    """The time word and 删除 in the strip under a post, with their boxes.
+
+    A lone 删 or 除 counts as 删除 only to the right of a time word: alone it is too weak a signal.
+    """
+    text, boxes = _spans(tokens)
+    time_word: str | None = None
+    time_box: Box | None = None
+    time_end = 0
+    for pattern in _TIME_WORDS:
+        match = pattern.search(text)
+        if match:
+            time_word = match.group(0).replace(" ", "")
+            time_box = _union(boxes[match.start() : match.end()])
+            time_end = match.end()
+            break
+    delete_box: Box | None = None
+    for match in _DELETE.finditer(text, time_end):
+        if len(match.group(0).replace(" ", "")) == 2 or time_word is not None:
+            delete_box = _union(boxes[match.start() : match.end()])
+            break
+    return RowReading(time_word, time_box, delete_box, text)
+
+
+def read_title(tokens: Sequence[OcrToken]) -> str | None:
+    """朋友圈 or 详情 when the title bar says so."""
+    text, _ = _spans(tokens)
+    for title, pattern in _TITLES.items():
+        if pattern.search(text):
+            return title
+    return None

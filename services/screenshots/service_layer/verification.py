@@ -1,0 +1,79 @@
+"""Verifying one submitted screenshot: analysis (CPU, in a worker process), then the decision.
+
+The two halves are separate on purpose. Analysis depends only on the image and the member's poster, so
+many run in parallel; the decision compares fingerprints with earlier submissions of the campaign, so
+it runs in submission order — a screenshot can only be a copy of one submitted before it. The live
+worker and ``scrm verify-screenshots`` both go through :func:`conclude`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from services.screenshots.domain.reuse import Fingerprint, PriorShot, find_reuse
+from services.screenshots.domain.verdicts import DecisionThresholds, Evidence, Verdict, decide
+
+__all__ = ["Analysed", "Conclusion", "Submission", "conclude", "prior_shot"]
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A screenshot a member sent for a campaign's share task. ``id`` is unique (the message id)."""
+
+    id: str
+    campaign_id: str
+    user: str
+
+
+@dataclass(frozen=True)
+class Analysed:
+    submission: Submission
+    evidence: Evidence
+    fingerprint: Fingerprint
+    #: Time the analysis took in its worker.
+    ms: float
+
+
+@dataclass(frozen=True)
+class Conclusion:
+    submission: Submission
+    verdict: Verdict
+    evidence: Evidence
+    fingerprint: Fingerprint
+    #: Time spent on this screenshot: analysis plus decision.
+    ms: float
+
+
+def conclude(analysed: Analysed, earlier: Sequence[PriorShot], thresholds: DecisionThresholds) -> Conclusion:
+    """Compare with ``earlier`` submissions of the campaign and decide.
+
+    The caller records the conclusion (with its fingerprint) where later submissions will find it:
+    in the same transaction as the decision's effects, in the live worker.
+    """
+    started = _now_ms()
+    submission, evidence = analysed.submission, analysed.evidence
+    if evidence.image_problem is None:
+        reuse = find_reuse(
+            analysed.fingerprint,
+            submission.user,
+            [shot for shot in earlier if shot.submission_id != submission.id],
+            copy_distance=thresholds.reuse_copy_distance,
+            close_distance=thresholds.reuse_close_distance,
+        )
+        evidence = replace(evidence, reuse=reuse.match, reuse_distance=reuse.distance, reused_from=reuse.submission_id)
+    verdict = decide(evidence, thresholds)
+    return Conclusion(submission, verdict, evidence, analysed.fingerprint, analysed.ms + _now_ms() - started)
+
+
+def prior_shot(conclusion: Conclusion) -> PriorShot | None:
+    """What later submissions compare with; None for images that could not be read."""
+    if conclusion.evidence.image_problem is not None:
+        return None
+    submission = conclusion.submission
+    return PriorShot(submission.id, submission.user, conclusion.verdict.decision, conclusion.fingerprint)
+
+
+def _now_ms() -> float:
+    return time.perf_counter() * 1000

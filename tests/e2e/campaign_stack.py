@@ -1,0 +1,71 @@
+"""The campaign stack the campaign e2e tests share: gateway, campaigns worker and API, WeChat simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from scrm.launcher import ServiceProcess
+from shared.localinfra import free_port
+
+APPID = "wxcampaign000001"
+SECRET = "campaign-secret"
+ACCOUNT = {
+    "appid": APPID,
+    "token": "campaign-token",
+    "encoding_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    "secret": SECRET,
+}
+BASE = f"/accounts/{APPID}/campaigns"
+
+
+def run_stack(infra_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
+    names = ("gateway", "campaigns-worker", "campaigns-api", "wechat-sim")
+    ports = {name: free_port() for name in names}
+    sim = f"http://127.0.0.1:{ports['wechat-sim']}"
+    env = infra_env | {
+        "WECHAT_ACCOUNTS": json.dumps([ACCOUNT]),
+        "WECHAT_SIM_OPTIONS": json.dumps(
+            {APPID: {"gateway_url": f"http://127.0.0.1:{ports['gateway']}/wechat/{{appid}}", "mode": "safe"}}
+        ),
+        "WECHAT_API__BASE_URL": sim,
+        "WECHAT_API__QR_IMAGE_BASE_URL": sim,
+        "POSTER_CACHE_DIR": str(tmp_path / "posters"),
+        "POSTER_WORKERS": "1",
+        "SCREENSHOT_WORKERS": "1",
+    }
+    processes = [ServiceProcess(name, port, env, tmp_path / f"{name}.log") for name, port in ports.items()]
+    for process in processes:
+        process.start()
+    try:
+        for process in processes:
+            process.wait_ready()
+        yield {process.name: process.url for process in processes}
+    finally:
+        codes = {process.name: process.stop() for process in processes}
+    assert all(code == 0 for code in codes.values()), f"unclean shutdown: {codes}"
+
+
+def background() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (750, 1334), (255, 240, 245)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], what: str, within: float = 60) -> Any:
+    deadline = time.monotonic() + within
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(0.25)
+
+    raise AssertionError(f"timed out waiting for {what}; last saw {last!r}")
