@@ -1,5 +1,6 @@
 """The demo's share-poster campaign: ops set it up over the API; simulated members join, share their
-posters, invite friends, and some cheat. The results are read back from the campaign's own stats."""
+posters, invite friends, send Moments screenshots of their shares, and some cheat. The results are read
+back from the campaign's own stats."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ import asyncio
 import base64
 import io
 import json
+import random
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import zxingcpp
 from PIL import Image, ImageDraw
 
+from scrm.screenshot_corpus import make_share_screenshot
 from scrm.stack import DEMO_APPID
 from shared.wechat_client import WeChatClient
 
@@ -32,7 +36,25 @@ class CampaignRun:
     quick_leavers: int
     self_scans: int
     blacklisted: int
+    #: Screenshots sent: each sender's kind (genuine, private, someone_elses, unclear).
+    screenshot_kinds: dict[str, str]
+    #: What the platform decided for each sender (approved, rejected, review).
+    screenshot_statuses: dict[str, str]
     stats: dict[str, Any]
+
+    @property
+    def screenshots_judged_safely(self) -> bool:
+        """Every picture decided; no cheat approved; a genuine one never rejected (review is allowed:
+        the verifier sends what it is unsure of to a person)."""
+        allowed = {
+            "genuine": {"approved", "review"},
+            "private": {"rejected", "review"},
+            "someone_elses": {"rejected"},
+            "unclear": {"review", "rejected"},
+        }
+        return self.screenshot_kinds.keys() == self.screenshot_statuses.keys() and all(
+            self.screenshot_statuses[member] in allowed[kind] for member, kind in self.screenshot_kinds.items()
+        )
 
     @property
     def new_members(self) -> int:
@@ -52,12 +74,21 @@ class CampaignRun:
             and s.get("rejections", {}).get("existing_follower_scan") == self.self_scans
             and s.get("rejections", {}).get("invitee_blacklisted") == self.blacklisted
             and s.get("posters_sent", 0) >= self.seeds + self.friends
+            and self.screenshots_judged_safely
+            and s.get("share_rewards_granted") == s.get("screenshots", {}).get("approved", 0)
         )
 
 
 def _background() -> bytes:
     image = Image.new("RGB", (750, 1334), (255, 236, 242))
-    ImageDraw.Draw(image).rectangle((40, 40, 710, 300), fill=(255, 200, 214))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((40, 40, 710, 300), fill=(255, 200, 214))
+    # Some artwork: the screenshot check compares what surrounds the QR code with the poster.
+    shapes = random.Random(2024)  # noqa: S311  (a fixed picture, not a secret)
+    for _ in range(14):
+        x, y, size = shapes.randint(40, 600), shapes.randint(320, 800), shapes.randint(60, 140)
+        colour = (shapes.randint(120, 255), shapes.randint(80, 200), shapes.randint(120, 255))
+        draw.ellipse((x, y, x + size, y + size), fill=colour)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
@@ -76,6 +107,8 @@ async def run_campaign(
             "join": {"follow_qr": True, "keywords": ["任务宝"]},
             "tiers": [{"count": _FRIENDS_PER_SEED, "pool": "A"}],
             "rules": {"blacklist": ["o_cheat_black"]},
+            "share_screenshot_task": True,
+            "share_reward_pool": "S",
         },
     )
     created.raise_for_status()
@@ -88,7 +121,9 @@ async def run_campaign(
     (
         await api.post(f"{_BASE}/{campaign_id}/template", files=files, data={"layout": json.dumps(layout)})
     ).raise_for_status()
-    (await api.post(f"{_BASE}/{campaign_id}/reward-pools/A/generate", json={"count": seeds + 5})).raise_for_status()
+    for pool in ("A", "S"):
+        generated = await api.post(f"{_BASE}/{campaign_id}/reward-pools/{pool}/generate", json={"count": seeds + 5})
+        generated.raise_for_status()
     (await api.post(f"{_BASE}/{campaign_id}/activate")).raise_for_status()
     ticket = (await api.get(f"{_BASE}/{campaign_id}/join-qr")).json()["ticket"]
 
@@ -133,15 +168,65 @@ async def run_campaign(
     await _stats_until(api, campaign_id, lambda s: s["invites_credited"] == seeds * _FRIENDS_PER_SEED + len(leavers))
     for openid in leavers:
         await act(openid, "unfollow")
-    stats = await _stats_until(api, campaign_id, lambda s: s["invites_revoked"] == len(leavers))
+    await _stats_until(api, campaign_id, lambda s: s["invites_revoked"] == len(leavers))
+
+    # Seeds send screenshots of their Moments posts; some cheat, some are unclear.
+    kinds: dict[str, str] = {}
+    shots: dict[int, bytes] = {}
+    for i, seed in enumerate(seed_ids):
+        issued = Image.open(io.BytesIO(base64.b64decode((await poster_of(seed))["png_base64"])))
+        kind = _screenshot_kind(i)
+        phone = random.Random(i)  # noqa: S311  (each member's own screen, reproducibly)
+        shot = make_share_screenshot(issued, phone, private=kind == "private")
+        shots[i] = shot
+        if kind == "someone_elses" and i > 0:
+            shot = shots[i - 1]  # the previous member's screenshot
+        elif kind == "unclear":
+            shot = _qr_painted_over(shot)
+        kinds[seed] = kind
+        await act(seed, "image", {"png_base64": base64.b64encode(shot).decode()})
+    stats = await _stats_until(api, campaign_id, lambda s: sum(s["screenshots"].values()) == seeds)
+    listed: list[dict[str, Any]] = []
+    while True:
+        page = await api.get(f"{_BASE}/{campaign_id}/screenshots", params={"limit": 200, "offset": len(listed)})
+        items = page.raise_for_status().json()["items"]
+        listed += items
+        if len(items) < 200:
+            break
     return CampaignRun(
         seeds=seeds,
         friends=seeds * _FRIENDS_PER_SEED,
         quick_leavers=len(leavers),
         self_scans=sum(o[0] for o in outcomes),
         blacklisted=sum(o[1] for o in outcomes),
+        screenshot_kinds=kinds,
+        screenshot_statuses={item["openid"]: item["status"] for item in listed},
         stats=stats,
     )
+
+
+def _screenshot_kind(i: int) -> str:
+    """Most members share honestly; every fifth sends someone else's or a private post; a few are unclear."""
+    if i % 10 == 7:
+        return "unclear"
+    if i % 5 == 3 and i > 0:
+        return "someone_elses"
+    if i % 5 == 4:
+        return "private"
+    return "genuine"
+
+
+def _qr_painted_over(screenshot: bytes) -> bytes:
+    """The poster is there but its QR code is not readable: a person has to decide."""
+    picture = Image.open(io.BytesIO(screenshot)).convert("RGB")
+    for code in zxingcpp.read_barcodes(picture):
+        p = code.position
+        xs = (p.top_left.x, p.top_right.x, p.bottom_left.x, p.bottom_right.x)
+        ys = (p.top_left.y, p.top_right.y, p.bottom_left.y, p.bottom_right.y)
+        ImageDraw.Draw(picture).rectangle((min(xs), min(ys), max(xs), max(ys)), fill=(200, 200, 200))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
 
 
 async def _stats_until(api: httpx.AsyncClient, campaign_id: str, done: Any) -> dict[str, Any]:

@@ -58,6 +58,11 @@ def test_demo_prints_counts_as_its_last_line(infra: Infra, tmp_path: Path) -> No
     assert campaign["followers"] == counts["following"]
     assert campaign["invites_credited"] == 18 and campaign["invites_revoked"] == 2
     assert campaign["rewards_granted"] == 6  # one per seed, at 3 invites
+    # Six seeds send screenshots: four genuine, one someone else's, one private. Each is decided (the
+    # demo's "ok" checks each member's outcome: no cheat approved, no genuine one rejected).
+    decided = campaign["screenshots_approved"] + campaign["screenshots_rejected"] + campaign["screenshots_review"]
+    assert decided == 6 and campaign["screenshots_approved"] <= 4 and campaign["screenshots_rejected"] >= 1
+    assert campaign["share_rewards_granted"] == campaign["screenshots_approved"]
     assert campaign["campaign_participants"] >= 6 + 18 and campaign["posters_sent"] >= 6 + 18
     assert campaign["k_factor_permille"] == round(1000 * 18 / campaign["campaign_participants"])
     assert "demo summary" in result.stdout

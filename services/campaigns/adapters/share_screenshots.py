@@ -90,13 +90,21 @@ class AuditEntry:
 def _document(record: SubmissionRecord) -> dict[str, Any]:
     doc = dict(record.__dict__)
     doc["_id"] = doc.pop("id")
-    doc["fingerprint"] = {"sha256": record.fingerprint.sha256, "context": record.fingerprint.context}
+    doc["fingerprint"] = {
+        "sha256": record.fingerprint.sha256,
+        "context": record.fingerprint.context,
+        "text": record.fingerprint.text,
+    }
     return doc
+
+
+def _fingerprint(doc: dict[str, Any]) -> Fingerprint:
+    return Fingerprint(doc["sha256"], doc["context"], doc.get("text", ""))
 
 
 def _record(doc: dict[str, Any]) -> SubmissionRecord:
     values = {name: doc[name] for name in SubmissionRecord.__dataclass_fields__ if name in doc and name != "id"}
-    values["fingerprint"] = Fingerprint(doc["fingerprint"]["sha256"], doc["fingerprint"]["context"])
+    values["fingerprint"] = _fingerprint(doc["fingerprint"])
     return SubmissionRecord(id=doc["_id"], **values)
 
 
@@ -163,12 +171,13 @@ class MongoShareScreenshots:
         shots = []
         cursor = self._db[SUBMISSIONS].find(
             {"campaign_id": campaign_id, "fingerprint.context": {"$ne": None}},
-            {"openid": 1, "decision": 1, "fingerprint": 1},
+            {"openid": 1, "decision": 1, "fingerprint": 1, "evidence.qr": 1},
             session=self._session,
         )
         async for doc in cursor:
-            fingerprint = Fingerprint(doc["fingerprint"]["sha256"], doc["fingerprint"]["context"])
-            shots.append(PriorShot(doc["_id"], doc["openid"], Decision(doc["decision"]), fingerprint))
+            fingerprint = _fingerprint(doc["fingerprint"])
+            own = doc.get("evidence", {}).get("qr") == "own"
+            shots.append(PriorShot(doc["_id"], doc["openid"], Decision(doc["decision"]), fingerprint, own))
         return shots
 
     async def listing(

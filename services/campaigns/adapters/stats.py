@@ -11,6 +11,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.campaigns.adapters.referrals import INVITATIONS, PARTICIPANTS, REJECTIONS, REWARDS
+from services.campaigns.adapters.share_screenshots import SUBMISSIONS
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class CampaignStats:
     rejections: dict[str, int]
     rewards_granted: dict[int, int]
     rewards_awaiting_stock: int
+    #: Share-screenshot submissions by status (approved, rejected, review) and share rewards granted.
+    screenshots: dict[str, int] = field(default_factory=dict)
+    share_rewards_granted: int = 0
     leaderboard: list[LeaderboardRow] = field(default_factory=list)
 
     @property
@@ -63,7 +67,10 @@ class MongoCampaignStats:
             invites_credited=invitations.get("credited", 0),
             invites_revoked=invitations.get("revoked", 0),
             rejections=await self._group(REJECTIONS, match, "reason"),
-            rewards_granted={int(tier): n for tier, n in sorted(rewards.items())},
+            # Tier 0 is the share-screenshot reward, reported on its own.
+            rewards_granted={int(tier): n for tier, n in sorted(rewards.items()) if int(tier) > 0},
+            screenshots=await self._group(SUBMISSIONS, match, "status"),
+            share_rewards_granted=rewards.get(0, 0),
             rewards_awaiting_stock=await self._db[REWARDS].count_documents(match | {"status": "awaiting_stock"}),
             leaderboard=await self.leaderboard(campaign_id, limit=top),
         )

@@ -410,6 +410,8 @@ class StatsOut(BaseModel):
     invites_revoked: int
     rejections: dict[str, int] = Field(description="Follows and scans that earned no credit, by rule")
     rewards_granted: dict[int, int] = Field(description="Grants per tier (invite count)")
+    share_rewards_granted: int = Field(description="Share-screenshot rewards (one per member at most)")
+    screenshots: dict[str, int] = Field(description="Share-screenshot submissions by status")
     rewards_awaiting_stock: int = Field(description="Grants whose pool ran dry; top the pool up")
     k_factor: float = Field(description="Credited invites per participant")
     leaderboard: list[LeaderboardRowOut]
@@ -865,6 +867,8 @@ def create_app(settings: CampaignsSettings, *, clock: Callable[[], datetime] | N
             invites_revoked=found.invites_revoked,
             rejections=found.rejections,
             rewards_granted=found.rewards_granted,
+            share_rewards_granted=found.share_rewards_granted,
+            screenshots=found.screenshots,
             rewards_awaiting_stock=found.rewards_awaiting_stock,
             k_factor=found.k_factor,
             leaderboard=[LeaderboardRowOut(**row.__dict__) for row in found.leaderboard],

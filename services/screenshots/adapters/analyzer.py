@@ -15,11 +15,12 @@ from numpy.typing import NDArray
 
 from services.screenshots.adapters.context_hash import fingerprint
 from services.screenshots.adapters.images import ImageLimits, ImageRejected, decode_gray
-from services.screenshots.adapters.moments_ui import read_below_poster, read_title_bar
+from services.screenshots.adapters.moments_ui import read_above_poster, read_below_poster, read_title_bar
 from services.screenshots.adapters.ocr import OcrEngine
 from services.screenshots.adapters.poster_frame import (
     Frame,
     PosterReference,
+    ReferenceUnusable,
     artwork_score,
     frame_from_qr,
     locate_by_features,
@@ -27,7 +28,7 @@ from services.screenshots.adapters.poster_frame import (
 )
 from services.screenshots.adapters.qr_codes import find_qr_codes
 from services.screenshots.domain.reuse import Fingerprint
-from services.screenshots.domain.verdicts import Evidence, QrMatch
+from services.screenshots.domain.verdicts import DecisionThresholds, Evidence, QrMatch
 
 __all__ = ["Analysis", "Analyzer"]
 
@@ -44,13 +45,24 @@ class Analysis:
 class Analyzer:
     """Measures screenshots against the poster each member was issued. One per worker process."""
 
-    def __init__(self, engine: OcrEngine, limits: ImageLimits | None = None, reference_cache: int = 512) -> None:
+    def __init__(
+        self,
+        engine: OcrEngine,
+        limits: ImageLimits | None = None,
+        reference_cache: int = 512,
+        thresholds: DecisionThresholds | None = None,
+    ) -> None:
         self._engine = engine
         self._limits = limits or ImageLimits()
+        self._thresholds = thresholds or DecisionThresholds()
         self._reference = functools.lru_cache(maxsize=reference_cache)(self._load_reference)
 
     def _load_reference(self, poster: bytes, payload: str) -> PosterReference:
-        return poster_reference(decode_gray(poster, ImageLimits()), payload)
+        try:
+            gray = decode_gray(poster, ImageLimits())
+        except ImageRejected as rejected:
+            raise ReferenceUnusable(f"the issued poster cannot be decoded: {rejected.detail}") from None
+        return poster_reference(gray, payload)
 
     def analyze(self, screenshot: bytes, poster: bytes, payload: str) -> Analysis:
         """Evidence for one screenshot. Raises ReferenceUnusable if the issued poster is broken."""
@@ -62,9 +74,13 @@ class Analyzer:
             )
         reference = self._reference(poster, payload)
         evidence, frame = self._locate(gray, reference)
+        text = ""
         if frame is not None:
             evidence = self._read_moments(gray, frame, evidence)
-        return Analysis(evidence, fingerprint(screenshot, gray, frame))
+            if evidence.moments_checked:  # a decision that may still approve: read what makes it personal
+                text = read_above_poster(gray, frame, self._engine)
+                evidence = replace(evidence, context_text=text)
+        return Analysis(evidence, fingerprint(screenshot, gray, frame, text))
 
     def _locate(self, gray: NDArray[np.uint8], reference: PosterReference) -> tuple[Evidence, Frame | None]:
         codes = find_qr_codes(gray)
@@ -100,7 +116,7 @@ class Analyzer:
         return replace(evidence, poster_share=round(share, 3), fullscreen_surroundings=dark)
 
     def _read_moments(self, gray: NDArray[np.uint8], frame: Frame, evidence: Evidence) -> Evidence:
-        if evidence.qr is QrMatch.FOREIGN or (evidence.poster_share or 0) > 0.8:
+        if evidence.qr is QrMatch.FOREIGN or (evidence.poster_share or 0) > self._thresholds.max_thumbnail_share:
             return evidence  # the outcome is already a rejection; skip the OCR
         row = read_below_poster(gray, frame, self._engine)
         boxes = dict(evidence.boxes, time_row=row.strip)

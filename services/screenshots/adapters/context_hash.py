@@ -1,9 +1,15 @@
-"""Fingerprints for spotting re-used screenshots: the file's SHA-256 and a hash of the poster's context.
+"""Fingerprints for spotting re-used screenshots: the file's SHA-256 and a descriptor of the poster's context.
 
 The context window is placed relative to the poster (so cropping the screenshot's edges or resizing it
 does not move it), the poster itself is blanked out (so pasting another poster over it changes
-nothing), and a 256-bit DCT hash of what remains captures the avatar, nickname, text and time row that
-make a screenshot someone's own.
+nothing), and what remains — avatar, nickname, text, time row — is kept as a small edge map with a
+mask of where the screenshot actually had pixels. Two descriptors are compared by normalized
+correlation over the pixels both had, so a copy cropped at the edges still matches its original.
+
+Measured on the synthetic corpus (two seeds): copies (re-encoded, cropped, resized, or another poster
+pasted over) correlate at >= 0.97; different members' honest screenshots of the same poster at <= 0.92.
+A 256-bit DCT hash of the same window could not separate them (copies up to 30 bits apart, other
+members from 4): it sees the page layout, which everyone shares, more than the personal details.
 """
 
 from __future__ import annotations
@@ -17,15 +23,19 @@ from numpy.typing import NDArray
 from services.screenshots.adapters.poster_frame import Frame
 from services.screenshots.domain.reuse import Fingerprint
 
-__all__ = ["context_hash", "fingerprint"]
+__all__ = ["DESCRIPTOR_BYTES", "context_descriptor", "fingerprint", "similarity"]
 
 _SIZE = 64
-_BITS_SIDE = 16
+_CELLS = _SIZE * _SIZE
+DESCRIPTOR_BYTES = _CELLS + _CELLS // 8
 #: The window around the poster, in poster widths (left, right) and heights (above, below).
 _LEFT, _RIGHT, _ABOVE, _BELOW = 0.5, 0.7, 0.5, 0.3
+#: Fewer shared cells than this and two descriptors are not comparable.
+_MIN_SHARED = 200
 
 
-def context_hash(gray: NDArray[np.uint8], frame: Frame) -> str:
+def context_descriptor(gray: NDArray[np.uint8], frame: Frame) -> bytes:
+    """Edge map (64 x 64, uint8) then validity mask (packed bits) of the poster's surroundings."""
     height, width = gray.shape
     left = int(frame.left - _LEFT * frame.width)
     top = int(frame.top - _ABOVE * frame.height)
@@ -33,23 +43,50 @@ def context_hash(gray: NDArray[np.uint8], frame: Frame) -> str:
     bottom = int(frame.bottom + _BELOW * frame.height)
     background = int(np.median(gray))
     window = np.full((bottom - top, right - left), background, dtype=np.uint8)
+    valid = np.zeros((bottom - top, right - left), dtype=np.uint8)
     src_left, src_top = max(0, left), max(0, top)
     src_right, src_bottom = min(width, right), min(height, bottom)
     if src_right > src_left and src_bottom > src_top:
         window[src_top - top : src_bottom - top, src_left - left : src_right - left] = gray[
             src_top:src_bottom, src_left:src_right
         ]
-    # Blank the poster (and a margin for its edge after JPEG) with the background.
+        valid[src_top - top : src_bottom - top, src_left - left : src_right - left] = 1
+    # Blank the poster (and a margin for its edge after JPEG): what is pasted there must not matter.
     margin = 0.02 * frame.width
-    window[
-        max(0, int(frame.top - margin) - top) : int(frame.bottom + margin) - top,
-        max(0, int(frame.left - margin) - left) : int(frame.right + margin) - left,
-    ] = background
+    poster = (
+        slice(max(0, int(frame.top - margin) - top), max(0, int(frame.bottom + margin) - top)),
+        slice(max(0, int(frame.left - margin) - left), max(0, int(frame.right + margin) - left)),
+    )
+    window[poster] = background
+    valid[poster] = 0
     small = cv2.resize(window, (_SIZE, _SIZE), interpolation=cv2.INTER_AREA).astype(np.float32)
-    spectrum = cv2.dct(small)[:_BITS_SIDE, :_BITS_SIDE].flatten()
-    bits = spectrum > np.median(spectrum[1:])
-    return f"{int(''.join('1' if bit else '0' for bit in bits), 2):064x}"
+    edges = cv2.GaussianBlur(
+        np.hypot(cv2.Sobel(small, cv2.CV_32F, 1, 0), cv2.Sobel(small, cv2.CV_32F, 0, 1)), (3, 3), 0
+    )
+    scaled = np.clip(edges * (255.0 / (float(edges.max()) + 1e-6)), 0, 255).astype(np.uint8)
+    mask = cv2.erode(
+        cv2.resize(valid, (_SIZE, _SIZE), interpolation=cv2.INTER_NEAREST), np.ones((3, 3), np.uint8)
+    ).astype(bool)
+    return bytes(scaled.tobytes() + np.packbits(mask).tobytes())
 
 
-def fingerprint(data: bytes, gray: NDArray[np.uint8], frame: Frame | None) -> Fingerprint:
-    return Fingerprint(hashlib.sha256(data).hexdigest(), None if frame is None else context_hash(gray, frame))
+def similarity(left: bytes, right: bytes) -> float:
+    """Normalized correlation of two descriptors over the cells both screenshots had (-1..1)."""
+    if len(left) != DESCRIPTOR_BYTES or len(right) != DESCRIPTOR_BYTES:
+        return 0.0
+    a = np.frombuffer(left, dtype=np.uint8, count=_CELLS).astype(np.float32)
+    b = np.frombuffer(right, dtype=np.uint8, count=_CELLS).astype(np.float32)
+    shared = np.unpackbits(np.frombuffer(left, dtype=np.uint8, offset=_CELLS)).astype(bool) & np.unpackbits(
+        np.frombuffer(right, dtype=np.uint8, offset=_CELLS)
+    ).astype(bool)
+    if int(shared.sum()) < _MIN_SHARED:
+        return 0.0
+    x, y = a[shared], b[shared]
+    x = (x - x.mean()) / (float(x.std()) + 1e-6)
+    y = (y - y.mean()) / (float(y.std()) + 1e-6)
+    return float((x * y).mean())
+
+
+def fingerprint(data: bytes, gray: NDArray[np.uint8], frame: Frame | None, text: str = "") -> Fingerprint:
+    context = None if frame is None else context_descriptor(gray, frame)
+    return Fingerprint(hashlib.sha256(data).hexdigest(), context, text)

@@ -37,6 +37,9 @@ class ImageRejected(Exception):
         self.reason = reason
         self.detail = detail
 
+    def __reduce__(self) -> tuple[type[ImageRejected], tuple[Reason, str]]:
+        return (type(self), (self.reason, self.detail))
+
 
 def decode_gray(data: bytes, limits: ImageLimits) -> NDArray[np.uint8]:
     """The picture as an 8-bit grayscale array, or :class:`ImageRejected` saying why not."""
@@ -57,7 +60,9 @@ def decode_gray(data: bytes, limits: ImageLimits) -> NDArray[np.uint8]:
             gray = picture.convert("L")
     except ImageRejected:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageRejected(Reason.IMAGE_TOO_LARGE, f"decompression bomb: {exc}") from None
+    except UnidentifiedImageError as exc:
         raise ImageRejected(Reason.IMAGE_UNREADABLE, f"not a JPEG, PNG or WebP image: {exc}") from None
     except (OSError, ValueError, SyntaxError) as exc:  # truncated or corrupt data
         raise ImageRejected(Reason.IMAGE_UNREADABLE, f"damaged image: {exc}") from None

@@ -8,6 +8,7 @@ and read by the OCR engine.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -16,17 +17,29 @@ from numpy.typing import NDArray
 
 from services.screenshots.adapters.ocr import OcrEngine
 from services.screenshots.adapters.poster_frame import Frame
-from services.screenshots.domain.moments_text import Box, RowReading, read_time_row, read_title
+from services.screenshots.domain.moments_text import (
+    Box,
+    OcrToken,
+    RowReading,
+    normalize_text,
+    read_time_row,
+    read_title,
+)
 
-__all__ = ["TimeRow", "read_below_poster", "read_title_bar"]
+__all__ = ["TimeRow", "read_above_poster", "read_below_poster", "read_title_bar"]
 
 #: The time row's text is about 3.6% of the screen width; scale strips so it is ~30 px for tesseract.
 _TEXT_SHARE = 0.036
 _TARGET_TEXT_PX = 30.0
 #: How far under the poster the row may sit, in screen widths.
 _ROW_DEPTH = 0.1
-#: Ink is a pixel this far (0-255) from the strip's background.
-_INK_CONTRAST = 45
+#: How far above the poster the nickname and the member's words reach, in screen widths.
+_ABOVE_DEPTH = 0.33
+_BODY_TEXT_SHARE = 0.045
+_SURE = 70.0
+#: Ink: at least this far (0-255) from the page, and this share of the way to the text's colour.
+_MIN_INK = 12
+_INK_SHARE = 0.35
 
 
 @dataclass(frozen=True)
@@ -57,30 +70,69 @@ def read_below_poster(gray: NDArray[np.uint8], frame: Frame, engine: OcrEngine) 
     scale = min(3.0, _TARGET_TEXT_PX / (_TEXT_SHARE * width))
     strip = _prepare(gray[top:bottom, left:width], scale)
     reading = read_time_row(engine.read(strip, "block"))
-    lock = reading.time_box is not None and _ink_after_time(strip, reading)
+    # Both must see it: OCR reads an icon as a stray glyph between the words, and the pixels show a lone
+    # glyph-sized mark set apart by spaces. Either alone misfires on JPEG noise or loose OCR boxes.
+    lock = bool(reading.between) and reading.time_box is not None and _ink_after_time(strip, reading)
     return TimeRow(_to_screen(reading, scale, left, top), lock, strip_box)
 
 
 def _ink_after_time(strip: NDArray[np.uint8], reading: RowReading) -> bool:
-    """Something drawn between the time word and 删除 (or just after the time): the lock or group icon.
+    """A small icon between the time word and 删除: the lock of a private (or restricted) post.
 
-    Nothing but space separates them on a public post. A time word read without its final 前 leaves that
-    glyph in the gap, so the gap then starts one glyph later.
+    OCR reads the words but not the icon, and its boxes are loose around icons (the lock gets read as a
+    stray glyph or swallowed by the time word's box). So the row is cut into ink runs by the whitespace
+    between them: on a public post the runs before 删除 are the time word's; on a private one the last
+    of them is a lone run about one glyph wide, set apart from the time word by a space.
     """
     assert reading.time_box is not None
-    x, y, w, h = reading.time_box
-    glyph = h
-    start = x + w + int(0.25 * glyph)
-    if reading.time_word and reading.time_word[-1] in "钟时":
-        start += int(1.1 * glyph)
-    end = reading.delete_box[0] - int(0.2 * glyph) if reading.delete_box else start + int(2.0 * glyph)
-    top, bottom = max(0, y - int(0.2 * h)), min(strip.shape[0], y + h + int(0.2 * h))
-    if end - start < glyph // 2 or bottom <= top:
+    _, y, _, h = reading.time_box
+    pad = h // 4
+    top, bottom = max(0, y - pad), min(strip.shape[0], y + h + pad)
+    right = reading.delete_box[0] + reading.delete_box[2] // 2 if reading.delete_box else strip.shape[1]
+    if bottom <= top or right <= 0:
         return False
-    background = float(np.median(strip))
-    gap = strip[top:bottom, start:end]
-    ink = np.abs(gap.astype(np.int16) - background) > _INK_CONTRAST
-    return int(ink.sum()) >= 0.08 * glyph * glyph
+    contrast = np.abs(strip[top:bottom, :right].astype(np.int16) - float(np.median(strip)))
+    # Grey time text on white is faint: ink is a third of the way from the page to the text's colour,
+    # so thin anti-aliased strokes do not split one glyph into two runs.
+    time_part = contrast[:, : reading.delete_box[0]] if reading.delete_box and reading.delete_box[0] > 0 else contrast
+    ink = contrast > max(_MIN_INK, _INK_SHARE * float(np.percentile(time_part, 99.5)))
+    rows = np.flatnonzero(ink.any(axis=1))
+    if rows.size == 0:
+        return False
+    glyph = max(6, int(rows[-1] - rows[0] + 1))  # the glyphs' inked height, not OCR's loose box
+    runs = _runs(ink.any(axis=0), join_gap=max(2, int(0.2 * glyph)))
+    if reading.delete_box:
+        runs = [run for run in runs if run[1] < reading.delete_box[0] + reading.delete_box[2] // 4]
+        # The run 删除 starts may be cut by a short OCR box: drop a run touching the cut.
+        if runs and runs[-1][1] >= right - 1:
+            runs = runs[:-1]
+    if len(runs) < 2:
+        return False
+    (_, previous_end), (last_start, last_end) = runs[-2], runs[-1]
+    lone = 0.4 * glyph <= last_end - last_start <= 1.3 * glyph
+    apart = last_start - previous_end >= 0.28 * glyph
+    return lone and apart
+
+
+def _runs(columns: NDArray[np.bool_], join_gap: int) -> list[tuple[int, int]]:
+    """Runs of True as (start, end) column pairs, joining runs separated by fewer than ``join_gap``."""
+    runs: list[tuple[int, int]] = []
+    start: int | None = None
+    for index, inked in enumerate(columns.tolist()):
+        if inked and start is None:
+            start = index
+        elif not inked and start is not None:
+            runs.append((start, index))
+            start = None
+    if start is not None:
+        runs.append((start, len(columns)))
+    joined: list[tuple[int, int]] = []
+    for run in runs:
+        if joined and run[0] - joined[-1][1] < join_gap:
+            joined[-1] = (joined[-1][0], run[1])
+        else:
+            joined.append(run)
+    return joined
 
 
 def _to_screen(reading: RowReading, scale: float, left: int, top: int) -> RowReading:
@@ -90,7 +142,70 @@ def _to_screen(reading: RowReading, scale: float, left: int, top: int) -> RowRea
         x, y, w, h = box
         return (int(x / scale) + left, int(y / scale) + top, int(w / scale), int(h / scale))
 
-    return RowReading(reading.time_word, back(reading.time_box), back(reading.delete_box), reading.text)
+    return RowReading(
+        reading.time_word, back(reading.time_box), back(reading.delete_box), reading.text, reading.between
+    )
+
+
+def read_above_poster(gray: NDArray[np.uint8], frame: Frame, engine: OcrEngine) -> str:
+    """The text just above the poster (the nickname and what the member wrote), spaces and marks dropped.
+
+    What makes a screenshot someone's own is mostly text: two members' posts of the same poster share
+    the layout, and often the words copied from the campaign, but not the nickname.
+    """
+    width = gray.shape[1]
+    bottom = max(0, int(frame.top - 0.005 * width))
+    top = _avatar_top(gray, frame)
+    if top is None:
+        top = max(0, int(frame.top - _ABOVE_DEPTH * width))
+    left, right = max(0, int(frame.left)), min(width, int(frame.left + 1.6 * frame.width))
+    if bottom - top < 8 or right - left < 8:
+        return ""
+    scale = min(3.0, _TARGET_TEXT_PX / (_BODY_TEXT_SHARE * width))
+    block = _prepare(gray[top:bottom, left:right], scale)
+    # The nickname is link-blue, faint next to the words under it (very faint in dark mode, inverted):
+    # anything clearly off the page is ink, so both lines reach tesseract as black on white.
+    page = float(np.median(block))
+    cut = page - max(20.0, 0.2 * (page - float(block.min())))
+    binary = np.where(block < cut, 0, 255).astype(np.uint8)
+    # The nickname starts level with the avatar's top: a margin keeps tesseract from dropping a line
+    # that touches the edge.
+    padded = np.asarray(cv2.copyMakeBorder(binary, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255), dtype=np.uint8)
+    tokens = engine.read(padded, "sparse")
+    # Avatars and icons come out as low-confidence Latin noise ("ee", "S"): keep what OCR is sure of.
+    sure = [token for token in tokens if token.confidence >= _SURE]
+    lines = (normalize_text("".join(token.text for token in line)) for line in _lines(sure))
+    return "\n".join(line for line in lines if line)
+
+
+def _avatar_top(gray: NDArray[np.uint8], frame: Frame) -> int | None:
+    """Where the post starts: the top of the avatar left of the text column, which the nickname's line
+    shares. Reading from there, not from a fixed height, keeps the title bar, a cover photo or the
+    previous post out of the text that identifies the member."""
+    width = gray.shape[1]
+    left, right = max(0, int(frame.left - 0.16 * width)), max(0, int(frame.left - 0.012 * width))
+    top, bottom = max(0, int(frame.top - 0.45 * width)), max(0, int(frame.top))
+    if right - left < 4 or bottom - top < 4:
+        return None
+    band = gray[top:bottom, left:right].astype(np.int16)
+    filled = (np.abs(band - float(np.median(gray))) > 25).mean(axis=1) > 0.3
+    runs = _runs(filled, join_gap=max(2, int(0.01 * width)))
+    avatars = [run for run in runs if run[1] - run[0] >= 0.06 * width]
+    return top + avatars[-1][0] if avatars else None
+
+
+def _lines(tokens: Sequence[OcrToken]) -> list[list[OcrToken]]:
+    """Tokens grouped into text lines by their vertical centres, top to bottom, each left to right."""
+    lines: list[list[OcrToken]] = []
+    for token in sorted(tokens, key=lambda t: t.box[1] + t.box[3] / 2):
+        centre = token.box[1] + token.box[3] / 2
+        if lines:
+            last = lines[-1][-1]
+            if abs(centre - (last.box[1] + last.box[3] / 2)) <= 0.6 * max(token.box[3], last.box[3]):
+                lines[-1].append(token)
+                continue
+        lines.append([token])
+    return [sorted(line, key=lambda t: t.box[0]) for line in lines]
 
 
 def read_title_bar(gray: NDArray[np.uint8], engine: OcrEngine) -> str | None:

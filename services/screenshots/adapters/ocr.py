@@ -29,7 +29,9 @@ __all__ = [
 ]
 
 OcrEngineName = Literal["tesserocr", "pytesseract"]
-Layout = Literal["line", "block"]
+#: ``line``: one row of text; ``block``: a few rows; ``sparse``: scattered lines of different sizes
+#: (a nickname over the member's words, which ``block`` tends to drop the first of).
+Layout = Literal["line", "block", "sparse"]
 
 #: Where Debian and the tesseract wheels put the trained data, newest first.
 _TESSDATA_CANDIDATES = (
@@ -49,7 +51,7 @@ class OcrEngine(Protocol):
     name: str
 
     def read(self, image: NDArray[np.uint8], layout: Layout = "line") -> Sequence[OcrToken]:
-        """Tokens in a grayscale image; ``line`` for one row of text, ``block`` for a few."""
+        """Tokens in a grayscale image, read as ``layout``."""
         ...
 
 
@@ -78,7 +80,11 @@ class TesserocrEngine:
         # tesseract wants a trailing slash on the data path.
         self._apis = {
             layout: tesserocr.PyTessBaseAPI(path=f"{tessdata}{os.sep}", lang=language, psm=psm)
-            for layout, psm in (("line", tesserocr.PSM.SINGLE_LINE), ("block", tesserocr.PSM.SINGLE_BLOCK))
+            for layout, psm in (
+                ("line", tesserocr.PSM.SINGLE_LINE),
+                ("block", tesserocr.PSM.SINGLE_BLOCK),
+                ("sparse", tesserocr.PSM.SPARSE_TEXT),
+            )
         }
 
     def read(self, image: NDArray[np.uint8], layout: Layout = "line") -> Sequence[OcrToken]:
@@ -91,8 +97,13 @@ class TesserocrEngine:
         tokens: list[OcrToken] = []
         iterator = api.GetIterator()
         level = tesserocr.RIL.SYMBOL
+        if iterator is None:
+            return tokens
         for item in tesserocr.iterate_level(iterator, level):
-            text = item.GetUTF8Text(level)
+            try:
+                text = item.GetUTF8Text(level)
+            except RuntimeError:  # tesserocr's way of saying "nothing recognized here"
+                continue
             box = item.BoundingBox(level)
             if not text or box is None:
                 continue
@@ -120,7 +131,7 @@ class PytesseractEngine:
         self._tessdata = tessdata
 
     def read(self, image: NDArray[np.uint8], layout: Layout = "line") -> Sequence[OcrToken]:
-        psm = 7 if layout == "line" else 6
+        psm = {"line": 7, "block": 6, "sparse": 11}[layout]
         data = self._pytesseract.image_to_data(
             image,
             lang=self._language,

@@ -33,6 +33,7 @@ __all__ = [
 #: Width of the small copies compared by correlation.
 _SAMPLE_WIDTH = 48
 _ORB_FEATURES = 1500
+_ORB_SHOT_FEATURES = 5000
 _ORB_WORK_WIDTH = 720
 _MIN_INLIERS = 30
 
@@ -139,8 +140,16 @@ def locate_by_features(gray: NDArray[np.uint8], reference: PosterReference) -> F
     poster_scale = min(1.0, 360 / reference.width)
     poster = cv2.resize(reference.gray, None, fx=poster_scale, fy=poster_scale, interpolation=cv2.INTER_AREA)
     orb = cv2.ORB.create(nfeatures=_ORB_FEATURES)
-    kp_poster, des_poster = orb.detectAndCompute(poster, None)
-    kp_shot, des_shot = orb.detectAndCompute(work, None)
+    # The QR code's modules would otherwise take most of the poster's keypoints: match the artwork.
+    artwork = np.full(poster.shape, 255, dtype=np.uint8)
+    (qr_left, qr_top), (qr_right, qr_bottom) = (
+        (reference.qr_corners.min(axis=0) * poster_scale).astype(int),
+        (reference.qr_corners.max(axis=0) * poster_scale).astype(int),
+    )
+    pad = int(0.15 * (qr_right - qr_left))
+    artwork[max(0, qr_top - pad) : qr_bottom + pad, max(0, qr_left - pad) : qr_right + pad] = 0
+    kp_poster, des_poster = orb.detectAndCompute(poster, artwork)
+    kp_shot, des_shot = cv2.ORB.create(nfeatures=_ORB_SHOT_FEATURES).detectAndCompute(work, None)
     if des_poster is None or des_shot is None or len(kp_shot) < _MIN_INLIERS:
         return None
     matcher = cv2.BFMatcher(cv2.NORM_HAMMING)

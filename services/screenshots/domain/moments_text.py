@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Box", "OcrToken", "RowReading", "read_time_row", "read_title"]
+__all__ = ["Box", "OcrToken", "RowReading", "normalize_text", "read_time_row", "read_title"]
 
 Box = tuple[int, int, int, int]  # x, y, width, height
 
@@ -25,8 +25,10 @@ _TIME_WORDS = (
     re.compile(rf"{_DIGITS}\s*天\s*前"),
     re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日"),
 )
+#: Quotes, dots and other marks OCR makes of JPEG noise and letter-spacing; not an icon.
+_NOT_GLYPHS = re.compile(r"[\s\"'`“”‘’.,:;!?。，、：；！？·…()（）\[\]|_\-~]+")
 _DELETE = re.compile(r"删\s*除|删|除")
-_TITLES = {"朋友圈": re.compile(r"朋\s*友\s*圈"), "详情": re.compile(r"详\s*情")}
+_TITLES = {"朋友圈": re.compile(r"朋\s*友\s*\S"), "详情": re.compile(r"详\s*情")}
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,9 @@ class RowReading:
     time_box: Box | None
     delete_box: Box | None
     text: str
+    #: What OCR read between the time word and 删除, punctuation and spaces left out: a public post
+    #: has nothing there; an icon (the private lock) is read as some stray glyph.
+    between: str = ""
 
 
 def _spans(tokens: Sequence[OcrToken]) -> tuple[str, list[Box]]:
@@ -82,11 +87,19 @@ def read_time_row(tokens: Sequence[OcrToken]) -> RowReading:
             time_end = match.end()
             break
     delete_box: Box | None = None
+    between = ""
     for match in _DELETE.finditer(text, time_end):
         if len(match.group(0).replace(" ", "")) == 2 or time_word is not None:
             delete_box = _union(boxes[match.start() : match.end()])
+            if time_word is not None:
+                between = _NOT_GLYPHS.sub("", text[time_end : match.start()])
             break
-    return RowReading(time_word, time_box, delete_box, text)
+    return RowReading(time_word, time_box, delete_box, text, between)
+
+
+def normalize_text(text: str) -> str:
+    """OCR text without spaces and marks: what two readings of the same words have in common."""
+    return _NOT_GLYPHS.sub("", text)
 
 
 def read_title(tokens: Sequence[OcrToken]) -> str | None:

@@ -1,30 +1,46 @@
 """Telling a re-used screenshot from an honest one. Pure: fingerprints in, a match out.
 
-Two fingerprints per screenshot: the SHA-256 of its bytes (a file sent again) and a 256-bit perceptual
-hash of the *context* around the poster with the poster blanked out (avatar, nickname, text, time row).
-A whole-image hash cannot separate a copy from another member's honest screenshot of the same poster on
+Two fingerprints per screenshot: the SHA-256 of its bytes (a file sent again) and a descriptor of the
+*context* around the poster with the poster blanked out (avatar, nickname, text, time row). A
+whole-image hash cannot separate a copy from another member's honest screenshot of the same poster on
 the same phone (they differ only in a small part of the screen); the context is what is personal.
+How similar two contexts are is the adapter's measurement (see ``context_hash.similarity``), passed in.
 
-Which earlier screenshots count: anyone else's, and the member's own earlier *approved* one. The
-member's own rejected attempts do not count, because trying again after a rejection (say, after making
-a private post public) legitimately produces a very similar picture.
+The picture alone over-matches: two members with default avatars and the campaign's suggested words
+have near-identical surroundings at any resolution that survives a crop and a re-encode. So the text
+above the poster (the nickname, the member's words) is read too: a picture-level copy is a copy only if
+that text agrees; with other words it goes to a person (OCR slips on real copies too, so the text alone
+never clears a near-identical picture); a merely similar picture with other words is someone else's.
+
+Which earlier screenshots count: anyone else's that showed their own QR code, and the member's own
+earlier *approved* one. The member's own rejected attempts do not count, because trying again after a
+rejection (say, after making a private post public) legitimately produces a very similar picture. Nor
+does someone else's submission that showed a code not theirs: a cheater who sent this member's
+screenshot first must not make the member's own submission look like the copy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from services.screenshots.domain.verdicts import Decision, ReuseMatch
 
-__all__ = ["Fingerprint", "PriorShot", "ReuseFinding", "find_reuse", "hamming"]
+__all__ = ["Fingerprint", "PriorShot", "ReuseFinding", "Similarity", "find_reuse", "text_agreement"]
+
+#: How alike two context descriptors are, 1.0 for identical.
+Similarity = Callable[[bytes, bytes], float]
 
 
 @dataclass(frozen=True)
 class Fingerprint:
     sha256: str
-    #: 256-bit context hash as 64 hex digits; None when no poster was located to anchor it.
-    context: str | None
+    #: The context descriptor; None when no poster was located to anchor it.
+    context: bytes | None
+    #: The text just above the poster (nickname, the member's words), normalized, one line per text
+    #: line; "" if none was read.
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -35,48 +51,87 @@ class PriorShot:
     user: str
     decision: Decision
     fingerprint: Fingerprint
+    #: It showed the submitter's own QR code (a screenshot with someone else's code was not theirs).
+    own_qr: bool = True
 
 
 @dataclass(frozen=True)
 class ReuseFinding:
     match: ReuseMatch
-    distance: int | None = None
+    similarity: float | None = None
     submission_id: str | None = None
 
 
-def hamming(left: str, right: str) -> int:
-    return (int(left, 16) ^ int(right, 16)).bit_count()
+#: Text agreement (0..1) at or above which two readings are the same words; below ``_DIFFERENT_TEXT``
+#: they are different people's.
+_SAME_TEXT = 0.5
+_DIFFERENT_TEXT = 0.3
+_MIN_TEXT = 3
+
+
+def _containment(short: str, long: str) -> float:
+    """How much of ``short`` ``long`` contains, in order. Not a symmetric ratio: OCR adds stray glyphs
+    more often than it drops real ones."""
+    blocks = SequenceMatcher(None, short, long, autojunk=False).get_matching_blocks()
+    return sum(block.size for block in blocks) / len(short)
+
+
+def text_agreement(left: str, right: str) -> float | None:
+    """How well two readings agree line by line (0..1): the worst line of the reading with fewer
+    lines against its best match in the other. None when no line is long enough to judge.
+
+    Line by line because members often paste the campaign's suggested words: two honest posts then
+    share every line but the nickname, and that one line is what must decide.
+    """
+    left_lines = [line for line in left.split("\n") if len(line) >= _MIN_TEXT]
+    right_lines = [line for line in right.split("\n") if len(line) >= _MIN_TEXT]
+    if not left_lines or not right_lines:
+        return None  # a name of two glyphs, misread once, would decide too much
+    fewer, more = sorted((left_lines, right_lines), key=len)
+    whole = "".join(more)
+    return min(max(_containment(line, whole), *(_containment(line, other) for other in more)) for line in fewer)
 
 
 def _counts(prior: PriorShot, user: str) -> bool:
-    return prior.user != user or prior.decision is Decision.APPROVE
+    if prior.user == user:
+        return prior.decision is Decision.APPROVE
+    return prior.own_qr
 
 
 def find_reuse(
     fingerprint: Fingerprint,
     user: str,
     earlier: Iterable[PriorShot],
+    similarity: Similarity,
     *,
-    copy_distance: int,
-    close_distance: int,
+    copy_at: float,
+    close_at: float,
 ) -> ReuseFinding:
-    """The closest earlier screenshot that counts, classified as a copy, close, or unrelated."""
-    nearest: tuple[int, str] | None = None
+    """The most similar earlier screenshot that counts, classified as a copy, close, or unrelated."""
+    nearest: tuple[float, str] | None = None
     for prior in earlier:
         if not _counts(prior, user):
             continue
         if prior.fingerprint.sha256 == fingerprint.sha256:
-            return ReuseFinding(ReuseMatch.COPY, 0, prior.submission_id)
+            return ReuseFinding(ReuseMatch.COPY, 1.0, prior.submission_id)
         if fingerprint.context is None or prior.fingerprint.context is None:
             continue
-        distance = hamming(fingerprint.context, prior.fingerprint.context)
-        if nearest is None or distance < nearest[0]:
-            nearest = (distance, prior.submission_id)
+        score = similarity(fingerprint.context, prior.fingerprint.context)
+        if score >= close_at:
+            agreement = text_agreement(fingerprint.text, prior.fingerprint.text)
+            if agreement is not None and agreement < _DIFFERENT_TEXT and score < copy_at:
+                continue  # alike surroundings, someone else's words: not a copy of this one
+            if agreement is not None and agreement < _SAME_TEXT:
+                # A near-identical picture with other words: two default avatars and the campaign's
+                # suggested text, or an OCR slip on a real copy. Never rejected on that: a person looks.
+                score = min(score, close_at)
+        if nearest is None or score > nearest[0]:
+            nearest = (score, prior.submission_id)
     if nearest is None:
         return ReuseFinding(ReuseMatch.NONE)
-    distance, submission_id = nearest
-    if distance <= copy_distance:
-        return ReuseFinding(ReuseMatch.COPY, distance, submission_id)
-    if distance < close_distance:
-        return ReuseFinding(ReuseMatch.CLOSE, distance, submission_id)
-    return ReuseFinding(ReuseMatch.NONE, distance)
+    score, submission_id = nearest
+    if score >= copy_at:
+        return ReuseFinding(ReuseMatch.COPY, score, submission_id)
+    if score >= close_at:
+        return ReuseFinding(ReuseMatch.CLOSE, score, submission_id)
+    return ReuseFinding(ReuseMatch.NONE, score)

@@ -99,10 +99,10 @@ class DecisionThresholds:
     #: Poster width over screenshot width above which it is the poster itself or a full-screen view:
     #: Moments shows a single picture at most about two thirds of the screen wide.
     max_thumbnail_share: float = 0.8
-    #: Context-hash Hamming distance (of 256 bits) at or below which two screenshots are copies,
-    #: and below which they are close enough for a person to compare.
-    reuse_copy_distance: int = 24
-    reuse_close_distance: int = 40
+    #: Context similarity at or above which two screenshots are copies, and at or above which they
+    #: are close enough for a person to compare (measured: copies >= 0.97, other members <= 0.92).
+    reuse_copy_similarity: float = 0.955
+    reuse_close_similarity: float = 0.93
 
 
 @dataclass(frozen=True)
@@ -128,12 +128,14 @@ class Evidence:
     lock_marker: bool = False
     title: str | None = None
     reuse: ReuseMatch = ReuseMatch.NONE
-    reuse_distance: int | None = None
+    reuse_similarity: float | None = None
     #: The earlier submission this one resembles.
     reused_from: str | None = None
     #: Where things were found, for reviewers: name -> (x, y, width, height) in screenshot pixels.
     boxes: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
     ocr_text: str = ""
+    #: The text above the poster (nickname, the member's words), as read for the re-use check.
+    context_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,10 @@ def decide(evidence: Evidence, thresholds: DecisionThresholds | None = None) -> 
     share = evidence.poster_share
     if share is not None and share > limits.max_thumbnail_share:
         rejections.append(Reason.FULLSCREEN_VIEW if evidence.fullscreen_surroundings else Reason.BARE_POSTER)
-    elif evidence.moments_checked:
+    elif not evidence.moments_checked:
+        if not rejections:  # nothing else decides it: without the Moments UI read, a person must look
+            doubts.append(Reason.MOMENTS_UNCERTAIN)
+    else:
         if evidence.lock_marker:
             rejections.append(Reason.PRIVATE_POST)
         if evidence.time_word is None and not evidence.delete_word:

@@ -12,8 +12,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from services.screenshots.adapters.context_hash import similarity
 from services.screenshots.domain.reuse import Fingerprint, PriorShot, find_reuse
-from services.screenshots.domain.verdicts import DecisionThresholds, Evidence, Verdict, decide
+from services.screenshots.domain.verdicts import DecisionThresholds, Evidence, QrMatch, Verdict, decide
 
 __all__ = ["Analysed", "Conclusion", "Submission", "conclude", "prior_shot"]
 
@@ -59,10 +60,12 @@ def conclude(analysed: Analysed, earlier: Sequence[PriorShot], thresholds: Decis
             analysed.fingerprint,
             submission.user,
             [shot for shot in earlier if shot.submission_id != submission.id],
-            copy_distance=thresholds.reuse_copy_distance,
-            close_distance=thresholds.reuse_close_distance,
+            similarity,
+            copy_at=thresholds.reuse_copy_similarity,
+            close_at=thresholds.reuse_close_similarity,
         )
-        evidence = replace(evidence, reuse=reuse.match, reuse_distance=reuse.distance, reused_from=reuse.submission_id)
+        score = None if reuse.similarity is None else round(reuse.similarity, 4)
+        evidence = replace(evidence, reuse=reuse.match, reuse_similarity=score, reused_from=reuse.submission_id)
     verdict = decide(evidence, thresholds)
     return Conclusion(submission, verdict, evidence, analysed.fingerprint, analysed.ms + _now_ms() - started)
 
@@ -72,7 +75,8 @@ def prior_shot(conclusion: Conclusion) -> PriorShot | None:
     if conclusion.evidence.image_problem is not None:
         return None
     submission = conclusion.submission
-    return PriorShot(submission.id, submission.user, conclusion.verdict.decision, conclusion.fingerprint)
+    own = conclusion.evidence.qr is QrMatch.OWN
+    return PriorShot(submission.id, submission.user, conclusion.verdict.decision, conclusion.fingerprint, own)
 
 
 def _now_ms() -> float:

@@ -1,0 +1,569 @@
+"""Analyzer + decide on synthetic Moments screenshots, and the context descriptor that spots re-used ones.
+
+The builders here (poster, Moments screenshot) are also used by the QR/frame and evaluation tests.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+import qrcode
+from PIL import Image, ImageDraw, ImageFont
+
+from services.screenshots.adapters.analyzer import Analysis, Analyzer
+from services.screenshots.adapters.context_hash import DESCRIPTOR_BYTES, context_descriptor, similarity
+from services.screenshots.adapters.ocr import TesserocrEngine, create_engine
+from services.screenshots.adapters.poster_frame import Frame, ReferenceUnusable
+from services.screenshots.domain.reuse import PriorShot, ReuseFinding, find_reuse
+from services.screenshots.domain.verdicts import (
+    Decision,
+    DecisionThresholds,
+    QrMatch,
+    Reason,
+    ReuseMatch,
+    Verdict,
+    decide,
+)
+
+FONT_PATH = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+PAYLOAD = "http://weixin.qq.com/q/02AbCdEfGhIjKlMnOpQrStUv"
+FOREIGN_PAYLOAD = "http://weixin.qq.com/q/02ZyXwVuTsRqPoNmLkJiHgFe"
+POSTER_SIZE = (750, 1334)
+#: Where the QR code (with its quiet zone) sits in a poster: left, top, width, height.
+POSTER_QR = (390, 954, 300, 300)
+TIME_GREY = (178, 178, 178)
+LINK_BLUE = (87, 107, 149)
+
+Rgb = tuple[int, int, int]
+
+
+@functools.cache
+def font(size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(FONT_PATH, size)
+
+
+def encode(image: Image.Image, fmt: str = "JPEG", quality: int = 70) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **({"quality": quality} if fmt == "JPEG" else {}))
+    return buffer.getvalue()
+
+
+def make_poster(payload: str | None, *, sale: bool = False) -> Image.Image:
+    """A campaign poster with the member's QR code at :data:`POSTER_QR`; ``None`` leaves the QR area blank.
+
+    ``sale`` draws entirely different artwork around the same QR position (another campaign's poster).
+    """
+    image = Image.new("RGB", POSTER_SIZE, (40, 90, 160) if sale else (250, 180, 160))
+    draw = ImageDraw.Draw(image)
+    if sale:
+        draw.rectangle((50, 150, 700, 500), fill=(230, 60, 60))
+        draw.text((80, 220), "新年特惠", font=font(110), fill=(255, 255, 255))
+        draw.polygon([(60, 620), (360, 560), (300, 900)], fill=(250, 220, 60))
+        draw.text((60, 960), "全场五折", font=font(70), fill=(250, 250, 250))
+    else:
+        draw.text((60, 80), "宝宝成长礼包", font=font(90), fill=(120, 20, 20))
+        draw.ellipse((100, 260, 600, 760), fill=(255, 230, 120))
+        draw.text((150, 420), "限时免费", font=font(100), fill=(200, 60, 40))
+        for row, line in enumerate(["扫码添加顾问", "领取育儿大礼包", "名额有限 先到先得"]):
+            draw.text((40, 820 + row * 60), line, font=font(40), fill=(60, 30, 30))
+        for index in range(6):
+            draw.rectangle((40 + index * 55, 1060, 80 + index * 55, 1100), fill=(80 + index * 25, 40, 120))
+    left, top, size, _ = POSTER_QR
+    if payload is None:
+        code = Image.new("RGB", (size, size), (255, 255, 255))
+    else:
+        code = qrcode.make(payload, box_size=8, border=2).convert("RGB").resize((size, size), Image.Resampling.NEAREST)
+    image.paste(code, (left, top))
+    return image
+
+
+def make_photo(width: int = 800, height: int = 600, seed: int = 7) -> Image.Image:
+    """A picture that is not a poster: smooth colour, blobs, noise."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    rgb = np.stack([x / width * 200, y / height * 180 + 40, (x + y) / (width + height) * 120 + 60], axis=-1)
+    rgb += rng.normal(0, 12, rgb.shape)
+    image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
+    draw = ImageDraw.Draw(image)
+    for _ in range(12):
+        cx, cy, r = int(rng.integers(0, width)), int(rng.integers(0, height)), int(rng.integers(20, 90))
+        colour = tuple(int(c) for c in rng.integers(0, 255, 3))
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=colour)
+    return image
+
+
+@dataclass(frozen=True)
+class Member:
+    """Who posted: a flat-colour avatar (with ``initial`` on it, if given), or a photo one when
+    ``avatar_photo`` (a seed) is given."""
+
+    avatar: Rgb = (90, 140, 200)
+    nickname: str = "小雨妈妈"
+    body: str = "宝妈们快来领取"
+    avatar_photo: int | None = None
+    initial: str | None = None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where :func:`make_moments` put the picture: left, top, width, height in screenshot pixels."""
+
+    left: int
+    top: int
+    width: int
+    height: int
+
+
+def make_moments(
+    picture: Image.Image | None,
+    *,
+    member: Member = Member(),
+    private: bool = False,
+    dark: bool = False,
+    own: bool = True,
+    time_word: str = "3分钟前",
+    size: tuple[int, int] = (750, 1334),
+    share: float = 0.45,
+) -> tuple[Image.Image, Placement]:
+    """A Moments post: title bar, avatar, nickname, text, the picture at ``share`` of the width, time row."""
+    width = size[0]
+    k = width / 750
+    page = (25, 25, 25) if dark else (255, 255, 255)
+    ink = (210, 210, 210) if dark else (25, 25, 25)
+    grey = (110, 110, 110) if dark else TIME_GREY
+    image = Image.new("RGB", size, page)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, width, round(120 * k)), fill=(17, 17, 17) if dark else (237, 237, 237))
+    draw.text((width // 2 - round(50 * k), round(60 * k)), "朋友圈", font=font(round(34 * k)), fill=ink)
+    x0 = round(130 * k)
+    avatar = (round(30 * k), round(200 * k), round(110 * k), round(280 * k))
+    draw.rectangle(avatar, fill=member.avatar)
+    if member.avatar_photo is not None:
+        side = avatar[2] - avatar[0]
+        image.paste(make_photo(side, side, seed=member.avatar_photo), avatar[:2])
+    elif member.initial is not None:
+        corner = (avatar[0] + round(18 * k), avatar[1] + round(8 * k))
+        draw.text(corner, member.initial, font=font(round(44 * k)), fill=(255, 255, 255))
+    draw.text((x0, round(200 * k)), member.nickname, font=font(round(30 * k)), fill=LINK_BLUE)
+    draw.text((x0, round(250 * k)), member.body, font=font(round(30 * k)), fill=ink)
+    y = round(310 * k)
+    placement = Placement(x0, y, 0, 0)
+    if picture is not None:
+        pw = round(width * share)
+        ph = round(pw * picture.height / picture.width)
+        image.paste(picture.resize((pw, ph), Image.Resampling.LANCZOS), (x0, y))
+        placement = Placement(x0, y, pw, ph)
+        y += ph
+    y += round(14 * k)
+    row_font = font(round(26 * k))
+    draw.text((x0, y), time_word, font=row_font, fill=grey)
+    x = x0 + draw.textlength(time_word, font=row_font) + round(20 * k)
+    if private:  # the padlock WeChat draws for private / partly visible posts
+        s = k
+        draw.rounded_rectangle((x, y + 12 * s, x + 20 * s, y + 30 * s), round(3 * s), fill=grey)
+        draw.arc((x + 3 * s, y + 2 * s, x + 17 * s, y + 20 * s), 180, 0, fill=grey, width=max(1, round(3 * s)))
+        x += 40 * s
+    if own:
+        draw.text((x, y), "删除", font=row_font, fill=LINK_BLUE)
+    return image, placement
+
+
+def make_shot(picture: Image.Image | None, *, quality: int = 70, **options: Any) -> bytes:
+    """:func:`make_moments` (``options`` are its keywords) saved as a JPEG."""
+    image, _ = make_moments(picture, **options)
+    return encode(image, "JPEG", quality)
+
+
+def crop_and_reencode(data: bytes, fraction: float, quality: int) -> bytes:
+    """The screenshot with ``fraction`` cut off its left and top edges, saved again as a JPEG."""
+    with Image.open(io.BytesIO(data)) as image:
+        left, top = round(image.width * fraction), round(image.height * fraction)
+        return encode(image.crop((left, top, image.width, image.height)), "JPEG", quality)
+
+
+# --- fixtures -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[TesserocrEngine]:
+    ocr = create_engine("tesserocr")
+    assert isinstance(ocr, TesserocrEngine)
+    yield ocr
+    ocr.close()
+
+
+@pytest.fixture(scope="module")
+def analyzer(engine: TesserocrEngine) -> Analyzer:
+    return Analyzer(engine)
+
+
+@pytest.fixture(scope="module")
+def poster() -> Image.Image:
+    return make_poster(PAYLOAD)
+
+
+@pytest.fixture(scope="module")
+def poster_png(poster: Image.Image) -> bytes:
+    return encode(poster, "PNG")
+
+
+@pytest.fixture(scope="module")
+def genuine(poster: Image.Image) -> bytes:
+    return make_shot(poster)
+
+
+def check(analyzer: Analyzer, screenshot: bytes, poster_png: bytes) -> tuple[Analysis, Verdict]:
+    analysis = analyzer.analyze(screenshot, poster_png, PAYLOAD)
+    return analysis, decide(analysis.evidence)
+
+
+# --- decisions ----------------------------------------------------------------------------------------
+
+
+def test_genuine_screenshot_is_approved(
+    analyzer: Analyzer, genuine: bytes, poster: Image.Image, poster_png: bytes
+) -> None:
+    analysis, verdict = check(analyzer, genuine, poster_png)
+    evidence = analysis.evidence
+    assert verdict == Verdict(Decision.APPROVE, ()), evidence
+    assert evidence.qr is QrMatch.OWN
+    assert evidence.qr_payloads == (PAYLOAD,)
+    assert evidence.artwork_score is not None and evidence.artwork_score > 0.9
+    assert evidence.poster_share == pytest.approx(0.45, abs=0.01)
+    assert evidence.time_word == "3分钟前"
+    assert evidence.moments_checked and evidence.delete_word and not evidence.lock_marker
+    _, placement = make_moments(poster)
+    left, top, width, height = evidence.boxes["poster"]
+    assert abs(left - placement.left) <= 3 and abs(top - placement.top) <= 3
+    assert abs(width - placement.width) <= 4 and abs(height - placement.height) <= 6
+    # The time row and 删除 are read under the poster, 删除 to the right of the time.
+    time_box, delete_box = evidence.boxes["time"], evidence.boxes["delete"]
+    assert placement.top + placement.height < time_box[1] < placement.top + placement.height + 60
+    assert abs(time_box[0] - placement.left) <= 6
+    assert delete_box[0] > time_box[0] + time_box[2]
+    assert len(analysis.fingerprint.sha256) == 64
+    assert analysis.fingerprint.context is not None and len(analysis.fingerprint.context) == DESCRIPTOR_BYTES
+
+
+def test_dark_mode_is_approved(analyzer: Analyzer, poster: Image.Image, poster_png: bytes) -> None:
+    analysis, verdict = check(analyzer, make_shot(poster, dark=True), poster_png)
+    assert verdict == Verdict(Decision.APPROVE, ()), analysis.evidence
+
+
+def test_small_low_quality_screenshot_is_approved(analyzer: Analyzer, poster: Image.Image, poster_png: bytes) -> None:
+    analysis, verdict = check(analyzer, make_shot(poster, size=(540, 960), quality=45), poster_png)
+    assert verdict == Verdict(Decision.APPROVE, ()), analysis.evidence
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_private_post_is_rejected(analyzer: Analyzer, poster: Image.Image, poster_png: bytes, dark: bool) -> None:
+    analysis, verdict = check(analyzer, make_shot(poster, private=True, dark=dark), poster_png)
+    assert verdict == Verdict(Decision.REJECT, (Reason.PRIVATE_POST,)), analysis.evidence
+    assert analysis.evidence.lock_marker
+    assert analysis.evidence.time_word == "3分钟前"
+
+
+def test_someone_elses_post_goes_to_review(analyzer: Analyzer, poster: Image.Image, poster_png: bytes) -> None:
+    analysis, verdict = check(analyzer, make_shot(poster, own=False), poster_png)
+    assert verdict == Verdict(Decision.REVIEW, (Reason.NOT_OWN_POST,)), analysis.evidence
+
+
+@pytest.mark.parametrize("time_word", ["刚刚", "2小时前", "昨天"])
+def test_other_time_words(analyzer: Analyzer, poster: Image.Image, poster_png: bytes, time_word: str) -> None:
+    analysis, verdict = check(analyzer, make_shot(poster, time_word=time_word), poster_png)
+    assert verdict.decision is Decision.APPROVE, analysis.evidence
+    assert analysis.evidence.time_word == time_word
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_the_bare_poster_is_rejected(analyzer: Analyzer, poster: Image.Image, poster_png: bytes, fmt: str) -> None:
+    analysis, verdict = check(analyzer, encode(poster, fmt), poster_png)
+    assert verdict == Verdict(Decision.REJECT, (Reason.BARE_POSTER,)), analysis.evidence
+    assert analysis.evidence.poster_share == pytest.approx(1.0, abs=0.01)
+    assert not analysis.evidence.moments_checked  # no OCR once the outcome is known
+
+
+def test_a_full_screen_view_is_rejected(analyzer: Analyzer, poster: Image.Image, poster_png: bytes) -> None:
+    viewer = Image.new("RGB", (750, 1600), (0, 0, 0))
+    viewer.paste(poster, (0, 133))
+    analysis, verdict = check(analyzer, encode(viewer), poster_png)
+    assert verdict == Verdict(Decision.REJECT, (Reason.FULLSCREEN_VIEW,)), analysis.evidence
+
+
+def test_someone_elses_qr_is_rejected(analyzer: Analyzer, poster_png: bytes) -> None:
+    analysis, verdict = check(analyzer, make_shot(make_poster(FOREIGN_PAYLOAD)), poster_png)
+    assert verdict == Verdict(Decision.REJECT, (Reason.FOREIGN_QR,)), analysis.evidence
+    assert analysis.evidence.qr_payloads == (FOREIGN_PAYLOAD,)
+    assert not analysis.evidence.moments_checked
+    # The frame the foreign code implies still anchors the re-use descriptor.
+    assert analysis.fingerprint.context is not None
+
+
+def test_own_qr_on_other_artwork_is_rejected(analyzer: Analyzer, poster_png: bytes) -> None:
+    analysis, verdict = check(analyzer, make_shot(make_poster(PAYLOAD, sale=True)), poster_png)
+    assert verdict == Verdict(Decision.REJECT, (Reason.POSTER_MISMATCH,)), analysis.evidence
+    assert analysis.evidence.artwork_score is not None and analysis.evidence.artwork_score < 0.25
+
+
+def test_poster_with_covered_qr_goes_to_review(analyzer: Analyzer, poster_png: bytes) -> None:
+    analysis, verdict = check(analyzer, make_shot(make_poster(None)), poster_png)
+    assert verdict == Verdict(Decision.REVIEW, (Reason.QR_UNREADABLE,)), analysis.evidence
+    assert analysis.evidence.poster_located_without_qr
+    assert analysis.evidence.time_word == "3分钟前"
+
+
+def test_a_poster_on_an_empty_page_is_not_moments(analyzer: Analyzer, poster: Image.Image, poster_png: bytes) -> None:
+    # Nothing under the poster and no title bar (a chat image, an album): OCR finds no text, which is no crash.
+    page = Image.new("RGB", (750, 1334), (255, 255, 255))
+    page.paste(poster.resize((338, 601), Image.Resampling.LANCZOS), (206, 300))
+    analysis, verdict = check(analyzer, encode(page), poster_png)
+    assert verdict == Verdict(Decision.REJECT, (Reason.NOT_MOMENTS,)), analysis.evidence
+
+
+def test_moments_title_without_a_visible_time_row_goes_to_review(
+    analyzer: Analyzer, poster: Image.Image, poster_png: bytes
+) -> None:
+    # The screenshot ends just under the poster: only the 朋友圈 title bar says it is Moments.
+    image, placement = make_moments(poster)
+    cut = image.crop((0, 0, image.width, placement.top + placement.height + 3))
+    analysis, verdict = check(analyzer, encode(cut), poster_png)
+    assert verdict == Verdict(Decision.REVIEW, (Reason.MOMENTS_UNCERTAIN,)), analysis.evidence
+    assert analysis.evidence.title == "朋友圈"
+
+
+def test_moments_post_without_the_poster_is_rejected(analyzer: Analyzer, poster_png: bytes) -> None:
+    analysis, verdict = check(analyzer, make_shot(make_photo()), poster_png)
+    assert verdict == Verdict(Decision.REJECT, (Reason.NO_POSTER,)), analysis.evidence
+    assert analysis.fingerprint.context is None
+
+
+def test_a_text_only_page_is_rejected(analyzer: Analyzer, poster_png: bytes) -> None:
+    analysis, verdict = check(analyzer, make_shot(None), poster_png)
+    assert verdict == Verdict(Decision.REJECT, (Reason.NO_POSTER,)), analysis.evidence
+
+
+def test_a_random_photo_is_rejected(analyzer: Analyzer, poster_png: bytes) -> None:
+    analysis, verdict = check(analyzer, encode(make_photo(1080, 810, seed=3), "JPEG", 85), poster_png)
+    assert verdict == Verdict(Decision.REJECT, (Reason.NO_POSTER,)), analysis.evidence
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", Reason.IMAGE_UNREADABLE),
+        (b"\x00\x01garbage" * 50, Reason.IMAGE_UNREADABLE),
+        (b"%PDF-1.7\n%%EOF\n", Reason.IMAGE_UNREADABLE),
+    ],
+    ids=["empty", "garbage", "pdf"],
+)
+def test_unreadable_bytes_are_rejected(analyzer: Analyzer, poster_png: bytes, data: bytes, reason: Reason) -> None:
+    analysis, verdict = check(analyzer, data, poster_png)
+    assert verdict == Verdict(Decision.REJECT, (reason,))
+    assert analysis.evidence.image_problem is reason
+    assert analysis.fingerprint.context is None
+    assert len(analysis.fingerprint.sha256) == 64
+
+
+def test_a_tiny_image_is_rejected(analyzer: Analyzer, poster_png: bytes) -> None:
+    _, verdict = check(analyzer, encode(make_photo(150, 120)), poster_png)
+    assert verdict == Verdict(Decision.REJECT, (Reason.IMAGE_TOO_SMALL,))
+
+
+def test_an_issued_poster_without_the_payload_is_unusable(analyzer: Analyzer, genuine: bytes) -> None:
+    with pytest.raises(ReferenceUnusable):
+        analyzer.analyze(genuine, encode(make_poster(FOREIGN_PAYLOAD), "PNG"), PAYLOAD)
+
+
+@pytest.mark.parametrize("poster_bytes", [b"", b"not an image at all"], ids=["empty", "garbage"])
+def test_an_undecodable_issued_poster_is_unusable(analyzer: Analyzer, genuine: bytes, poster_bytes: bytes) -> None:
+    # Documented: "Raises ReferenceUnusable if the issued poster is broken" (evaluation turns it into review).
+    with pytest.raises(ReferenceUnusable):
+        analyzer.analyze(genuine, poster_bytes, PAYLOAD)
+
+
+# --- context descriptor ---------------------------------------------------------------------------------
+
+COPY_AT = DecisionThresholds().reuse_copy_similarity
+CLOSE_AT = DecisionThresholds().reuse_close_similarity
+
+
+def someone_else(**looks: Any) -> Member:
+    """Another member: another nickname and text, and ``looks`` (avatar options)."""
+    return Member(nickname="豆豆爸爸", body="好物分享给大家", **looks)
+
+
+def context_of(analyzer: Analyzer, screenshot: bytes, poster_png: bytes) -> bytes:
+    context = analyzer.analyze(screenshot, poster_png, PAYLOAD).fingerprint.context
+    assert context is not None
+    return context
+
+
+@pytest.fixture(scope="module")
+def genuine_context(analyzer: Analyzer, genuine: bytes, poster_png: bytes) -> bytes:
+    return context_of(analyzer, genuine, poster_png)
+
+
+def test_context_descriptor_is_deterministic(
+    analyzer: Analyzer, genuine: bytes, poster_png: bytes, genuine_context: bytes
+) -> None:
+    assert len(genuine_context) == DESCRIPTOR_BYTES
+    assert context_of(analyzer, genuine, poster_png) == genuine_context
+    assert similarity(genuine_context, genuine_context) == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("fraction", [0.03, 0.04, 0.05])
+def test_a_cropped_recompressed_copy_is_a_copy(
+    analyzer: Analyzer, poster: Image.Image, poster_png: bytes, fraction: float, dark: bool
+) -> None:
+    original = make_shot(poster, dark=dark)
+    copy = crop_and_reencode(original, fraction, 50)
+    assert copy != original
+    score = similarity(context_of(analyzer, original, poster_png), context_of(analyzer, copy, poster_png))
+    assert score >= COPY_AT, score  # measured: 0.988-0.999
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("sale", [False, True], ids=["same-artwork", "other-artwork"])
+def test_another_poster_pasted_over_a_copy_is_a_copy(
+    analyzer: Analyzer, poster: Image.Image, poster_png: bytes, sale: bool, dark: bool
+) -> None:
+    # Same Moments post, someone else's poster on it: the poster is blanked before describing.
+    original = make_shot(poster, dark=dark)
+    forged = make_shot(make_poster(FOREIGN_PAYLOAD, sale=sale), dark=dark)
+    score = similarity(context_of(analyzer, original, poster_png), context_of(analyzer, forged, poster_png))
+    assert score >= COPY_AT, score  # measured: 0.999-1.0
+
+
+def reuse_between(analyzer: Analyzer, first: bytes, second: bytes, poster_png: bytes) -> ReuseFinding:
+    """How the second screenshot, by another member, compares with the first (already approved)."""
+    earlier = analyzer.analyze(first, poster_png, PAYLOAD).fingerprint
+    later = analyzer.analyze(second, poster_png, PAYLOAD).fingerprint
+    thresholds = DecisionThresholds()
+    return find_reuse(
+        later,
+        "o_second",
+        [PriorShot("first", "o_first", Decision.APPROVE, earlier)],
+        similarity,
+        copy_at=thresholds.reuse_copy_similarity,
+        close_at=thresholds.reuse_close_similarity,
+    )
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (Member(avatar_photo=1), someone_else(avatar_photo=2)),
+        (Member(initial="雨"), someone_else(avatar=(220, 120, 60), initial="豆")),
+        (Member(), someone_else(avatar=(220, 120, 60))),
+        # Both keep the default avatar: only the nickname and words differ. The picture alone matches
+        # (similarity ~0.997): the text above the poster is what tells them apart.
+        (Member(), someone_else()),
+        (Member(), Member(nickname="豆豆爸爸")),
+    ],
+    ids=["photo-avatars", "initials", "flat-avatars", "same-avatar", "same-words"],
+)
+def test_another_members_honest_screenshot_is_not_a_copy(
+    analyzer: Analyzer, poster: Image.Image, poster_png: bytes, first: Member, second: Member, dark: bool
+) -> None:
+    # An honest second member must never be auto-rejected as a re-used screenshot. With the same flat
+    # avatar and layout only the text differs; OCR slips on real copies too, so a person looks at those.
+    finding = reuse_between(
+        analyzer, make_shot(poster, member=first, dark=dark), make_shot(poster, member=second, dark=dark), poster_png
+    )
+    assert finding.match is not ReuseMatch.COPY, finding
+    if first.avatar_photo is not None:
+        assert finding.match is ReuseMatch.NONE, finding
+
+
+def test_a_copy_of_another_members_screenshot_with_ones_own_poster_is_a_copy(
+    analyzer: Analyzer, poster: Image.Image, poster_png: bytes
+) -> None:
+    original = make_shot(poster)
+    pasted = crop_and_reencode(make_shot(make_poster(FOREIGN_PAYLOAD)), 0.03, 55)
+    assert reuse_between(analyzer, original, pasted, poster_png).match is ReuseMatch.COPY
+
+
+# --- similarity() on hand-made descriptors ------------------------------------------------------------
+
+_CELLS = 64 * 64
+
+
+def descriptor(edges: np.ndarray, mask: np.ndarray) -> bytes:
+    """A descriptor from a 64 x 64 edge map (uint8) and validity mask (bool)."""
+    data = edges.astype(np.uint8).tobytes() + np.packbits(mask.astype(bool)).tobytes()
+    assert len(data) == DESCRIPTOR_BYTES
+    return data
+
+
+@pytest.fixture(scope="module")
+def edges() -> np.ndarray:
+    return np.random.default_rng(5).integers(0, 256, (64, 64)).astype(np.uint8)
+
+
+def test_descriptor_layout() -> None:
+    assert DESCRIPTOR_BYTES == _CELLS + _CELLS // 8
+
+
+def test_similarity_of_hand_made_descriptors(edges: np.ndarray) -> None:
+    everywhere = np.ones((64, 64), dtype=bool)
+    same = descriptor(edges, everywhere)
+    assert similarity(same, same) == pytest.approx(1.0, abs=1e-4)
+    assert similarity(same, descriptor(255 - edges, everywhere)) == pytest.approx(-1.0, abs=1e-4)
+    assert similarity(same, descriptor(edges // 2 + 20, everywhere)) == pytest.approx(1.0, abs=0.01)  # scale-free
+    noise = np.random.default_rng(6).integers(0, 256, (64, 64)).astype(np.uint8)
+    assert abs(similarity(same, descriptor(noise, everywhere))) < 0.1
+
+
+def test_similarity_only_counts_cells_both_had(edges: np.ndarray) -> None:
+    left_half = np.zeros((64, 64), dtype=bool)
+    left_half[:, :32] = True
+    other = edges.copy()
+    other[:, 32:] = 255 - other[:, 32:]  # differs only where the second screenshot had no pixels
+    assert similarity(descriptor(edges, np.ones((64, 64), dtype=bool)), descriptor(other, left_half)) == pytest.approx(
+        1.0, abs=1e-4
+    )
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [(b"", b""), (b"x" * (DESCRIPTOR_BYTES - 1), b"x" * (DESCRIPTOR_BYTES - 1)), (b"x" * 64, b"x" * DESCRIPTOR_BYTES)],
+    ids=["empty", "one-short", "old-hex-hash-length"],
+)
+def test_similarity_of_wrong_lengths_is_zero(left: bytes, right: bytes) -> None:
+    assert similarity(left, right) == 0.0
+    assert similarity(right, left) == 0.0
+
+
+def test_similarity_without_overlap_is_zero(edges: np.ndarray) -> None:
+    top, bottom = np.zeros((64, 64), dtype=bool), np.zeros((64, 64), dtype=bool)
+    top[:32], bottom[32:] = True, True
+    assert similarity(descriptor(edges, top), descriptor(edges, bottom)) == 0.0
+    nothing = np.zeros((64, 64), dtype=bool)
+    assert similarity(descriptor(edges, nothing), descriptor(edges, nothing)) == 0.0
+
+
+def test_similarity_with_too_little_overlap_is_zero(edges: np.ndarray) -> None:
+    few, many = np.zeros((64, 64), dtype=bool), np.zeros((64, 64), dtype=bool)
+    few[:3, :64] = True  # 192 shared cells
+    many[:4, :64] = True  # 256
+    everywhere = descriptor(edges, np.ones((64, 64), dtype=bool))
+    assert similarity(everywhere, descriptor(edges, few)) == 0.0
+    assert similarity(everywhere, descriptor(edges, many)) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_a_window_off_the_screenshot_describes_nothing() -> None:
+    gray = np.full((400, 300), 255, dtype=np.uint8)
+    gray[60:100, 60:100] = 30  # an avatar above and left of the poster
+    outside = context_descriptor(gray, Frame(left=2000, top=2000, width=100, height=150))
+    inside = context_descriptor(gray, Frame(left=100, top=120, width=100, height=150))
+    assert len(outside) == len(inside) == DESCRIPTOR_BYTES
+    assert similarity(outside, inside) == 0.0
+    assert similarity(inside, inside) == pytest.approx(1.0, abs=1e-4)

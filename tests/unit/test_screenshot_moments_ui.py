@@ -1,0 +1,222 @@
+"""The lock marker under a Moments post: read_below_poster on rendered time rows, and _ink_after_time's rule.
+
+WeChat prints a small padlock between the time and 删除 on a private (or partly visible) post. OCR does not
+read the icon, so the row is cut into ink runs: on a public post the runs before 删除 are the time word's,
+on a private one the last of them is a lone run about one glyph wide, set apart from the time word.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+from PIL import Image, ImageDraw, ImageFont
+
+from services.screenshots.adapters.moments_ui import _ink_after_time, read_below_poster
+from services.screenshots.adapters.ocr import TesserocrEngine, create_engine
+from services.screenshots.adapters.poster_frame import Frame
+from services.screenshots.domain.moments_text import RowReading
+
+FONT_PATH = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+LINK_BLUE = (87, 107, 149)
+#: The whitespace between the items of the row, in spaces of the row's font.
+GAP = "  "
+
+
+@functools.cache
+def font(size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(FONT_PATH, size)
+
+
+def padlock(draw: ImageDraw.ImageDraw, x: float, y: float, k: float, colour: tuple[int, int, int]) -> float:
+    """The padlock WeChat draws for private posts (body and shackle), at ``x``; returns its width."""
+    draw.rounded_rectangle((x, y + 12 * k, x + 20 * k, y + 30 * k), round(3 * k), fill=colour)
+    draw.arc((x + 3 * k, y + 2 * k, x + 17 * k, y + 20 * k), 180, 0, fill=colour, width=max(1, round(3 * k)))
+    return 20 * k
+
+
+def time_row(
+    width: int = 750,
+    *,
+    private: bool = False,
+    dark: bool = False,
+    time_word: str = "3分钟前",
+    gap: str = GAP,
+    own: bool = True,
+) -> tuple[NDArray[np.uint8], Frame]:
+    """A screen ``width`` wide with a poster (as a block) and the Moments time row under it, as grayscale.
+
+    Public: ``time_word`` ``gap`` 删除; private: ``time_word`` ``gap`` padlock ``gap`` 删除; ``own=False``
+    leaves 删除 out (someone else's post).
+    """
+    k = width / 750
+    page = (25, 25, 25) if dark else (255, 255, 255)
+    grey = (110, 110, 110) if dark else (178, 178, 178)
+    frame = Frame(round(130 * k), round(40 * k), round(338 * k), round(200 * k))
+    image = Image.new("RGB", (width, int(frame.bottom + 0.12 * width)), page)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((frame.left, frame.top, frame.right - 1, frame.bottom - 1), fill=(250, 180, 160))
+    row_font = font(round(26 * k))
+    x, y = frame.left, frame.bottom + round(14 * k)
+    draw.text((x, y), time_word, font=row_font, fill=grey)
+    x += draw.textlength(time_word + gap, font=row_font)
+    if private:
+        x += padlock(draw, x, y, k, grey) + draw.textlength(gap, font=row_font)
+    if own:
+        draw.text((x, y), "删除", font=row_font, fill=LINK_BLUE)
+    return np.asarray(image.convert("L"), dtype=np.uint8), frame
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[TesserocrEngine]:
+    ocr = create_engine("tesserocr")
+    assert isinstance(ocr, TesserocrEngine)
+    yield ocr
+    ocr.close()
+
+
+# --- read_below_poster on rendered rows -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("private", [False, True], ids=["public", "private"])
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("width", [540, 750, 1080])
+def test_the_padlock_is_seen_and_only_on_private_posts(
+    engine: TesserocrEngine, width: int, dark: bool, private: bool
+) -> None:
+    gray, frame = time_row(width, private=private, dark=dark)
+    row = read_below_poster(gray, frame, engine)
+    assert row.reading.time_word == "3分钟前", row.reading
+    assert row.reading.delete_box is not None, row.reading
+    assert row.lock_marker is private, row.reading
+
+
+@pytest.mark.parametrize("private", [False, True], ids=["public", "private"])
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("time_word", ["刚刚", "2小时前", "昨天", "12月3日"])
+def test_the_padlock_after_other_time_words(engine: TesserocrEngine, time_word: str, dark: bool, private: bool) -> None:
+    gray, frame = time_row(private=private, dark=dark, time_word=time_word)
+    row = read_below_poster(gray, frame, engine)
+    assert row.reading.time_word == time_word, row.reading
+    assert row.lock_marker is private, row.reading
+
+
+@pytest.mark.parametrize("gap", ["   ", "    "], ids=["3-spaces", "4-spaces"])
+@pytest.mark.parametrize("private", [False, True], ids=["public", "private"])
+def test_wider_gaps(engine: TesserocrEngine, private: bool, gap: str) -> None:
+    gray, frame = time_row(private=private, gap=gap)
+    assert read_below_poster(gray, frame, engine).lock_marker is private
+
+
+def test_a_public_post_with_one_space_before_delete_has_no_lock(engine: TesserocrEngine) -> None:
+    gray, frame = time_row(gap=" ")
+    row = read_below_poster(gray, frame, engine)
+    assert row.reading.time_word == "3分钟前"
+    assert not row.lock_marker
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_someone_elses_post_has_no_lock(engine: TesserocrEngine, dark: bool) -> None:
+    gray, frame = time_row(own=False, dark=dark)
+    row = read_below_poster(gray, frame, engine)
+    assert row.reading.time_word == "3分钟前"
+    assert row.reading.delete_box is None
+    assert not row.lock_marker
+
+
+def test_no_time_word_no_lock(engine: TesserocrEngine) -> None:
+    gray, frame = time_row(private=True, time_word="")
+    row = read_below_poster(gray, frame, engine)
+    assert row.reading.time_box is None
+    assert not row.lock_marker
+
+
+def test_a_row_cut_off_by_the_screen_edge(engine: TesserocrEngine) -> None:
+    gray, frame = time_row(private=True)
+    row = read_below_poster(gray[: int(frame.bottom) + 3], frame, engine)
+    assert row.reading.time_word is None
+    assert not row.lock_marker
+
+
+# --- _ink_after_time's rule on hand-made strips -----------------------------------------------------------
+
+#: The time word's OCR box in the hand-made strips. The rule measures a glyph by the inked rows of the
+#: line (18-44 here: 26 px), not by OCR's looser box.
+TIME_BOX = (10, 15, 100, 30)
+DELETE_AT = 260
+
+
+def strip_with(
+    blocks: list[tuple[int, int]], *, dark: bool = False, delete: bool = True
+) -> tuple[NDArray[np.uint8], RowReading]:
+    """A 60 px strip with the time word's ink (four glyph blocks), ``blocks`` (x, width), and 删除 if ``delete``."""
+    page, ink = (30, 200) if dark else (255, 60)
+    strip = np.full((60, 400), page, dtype=np.uint8)
+    for x in (10, 36, 62, 88):  # four 22 px glyphs 4 px apart: one run
+        strip[18:42, x : x + 22] = ink
+    for x, width in blocks:
+        strip[20:44, x : x + width] = ink
+    delete_box = None
+    if delete:
+        strip[18:42, DELETE_AT : DELETE_AT + 26] = ink
+        strip[18:42, DELETE_AT + 30 : DELETE_AT + 56] = ink
+        delete_box = (DELETE_AT, 15, 56, 30)
+    return strip, RowReading("3分钟前", TIME_BOX, delete_box, "3分钟前删除")
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize(
+    ("blocks", "lock"),
+    [
+        ([], False),  # public
+        ([(122, 24)], True),  # a padlock 0.8 glyph wide, 0.4 glyph after the time word
+        ([(122, 12)], True),  # 0.4 glyph wide: the narrowest lock
+        ([(122, 33)], True),  # 1.27 glyph wide: the widest
+        ([(122, 9)], False),  # 0.3 glyph: a dot or a stray mark
+        ([(122, 45)], False),  # 1.5 glyphs: a word, not an icon
+        ([(118, 24)], True),  # 8 px apart: more than a quarter glyph
+        ([(117, 24)], False),  # 7 px: its own run, but not set apart
+        ([(113, 24)], False),  # 3 px: joined to the time word
+        ([(122, 24), (160, 24)], True),  # the last lone run before 删除 decides
+        ([(122, 24), (150, 60)], False),
+    ],
+    ids=[
+        "public",
+        "padlock",
+        "narrowest",
+        "widest",
+        "too-narrow",
+        "too-wide",
+        "just-apart",
+        "not-apart",
+        "joined",
+        "two-icons",
+        "then-a-word",
+    ],
+)
+def test_lock_rule(blocks: list[tuple[int, int]], lock: bool, dark: bool) -> None:
+    strip, reading = strip_with(blocks, dark=dark)
+    assert _ink_after_time(strip, reading) is lock
+
+
+def test_lock_rule_without_delete_reads_to_the_strip_end() -> None:
+    strip, reading = strip_with([(122, 24)], delete=False)
+    assert _ink_after_time(strip, reading)
+    strip, reading = strip_with([], delete=False)
+    assert not _ink_after_time(strip, reading)
+
+
+def test_lock_rule_ignores_the_start_of_delete() -> None:
+    # 删 begins right where the padlock would be: it is cut off at the middle of 删除 and dropped.
+    strip, reading = strip_with([])
+    assert not _ink_after_time(strip, reading)
+    assert not _ink_after_time(strip, RowReading("3分钟前", TIME_BOX, (DELETE_AT, 15, 20, 30), ""))
+
+
+def test_lock_rule_on_a_time_box_outside_the_strip() -> None:
+    strip, reading = strip_with([(122, 24)])
+    assert not _ink_after_time(strip, RowReading("3分钟前", (10, 80, 100, 30), reading.delete_box, ""))
+    assert not _ink_after_time(strip, RowReading("3分钟前", TIME_BOX, (0, 15, 0, 30), ""))

@@ -1,0 +1,222 @@
+"""find_reuse(): which earlier screenshots count, and how similar a copy is.
+
+The similarity of two contexts is the adapter's measurement; here a fake stands in for it: a context is
+the text of a number, and two contexts are as similar as the smaller of their numbers. So against
+:data:`MINE` (context ``1.0``) an earlier screenshot with context ``context(s)`` has similarity ``s``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from services.screenshots.domain.reuse import Fingerprint, PriorShot, ReuseFinding, find_reuse, text_agreement
+from services.screenshots.domain.verdicts import Decision, DecisionThresholds, ReuseMatch
+
+COPY = DecisionThresholds().reuse_copy_similarity
+CLOSE = DecisionThresholds().reuse_close_similarity
+
+
+def context(score: float) -> bytes:
+    return repr(score).encode()
+
+
+def fake_similarity(left: bytes, right: bytes) -> float:
+    return min(float(left.decode()), float(right.decode()))
+
+
+class Recorder:
+    """:func:`fake_similarity` that remembers which contexts it was asked to compare with."""
+
+    def __init__(self) -> None:
+        self.compared: list[bytes] = []
+
+    def __call__(self, left: bytes, right: bytes) -> float:
+        self.compared.append(right)
+        return fake_similarity(left, right)
+
+
+def shot(
+    submission: str, user: str, score: float | None, *, sha: str | None = None, decision: Decision = Decision.APPROVE
+) -> PriorShot:
+    fingerprint = Fingerprint(sha or f"sha-{submission}", None if score is None else context(score))
+    return PriorShot(submission, user, decision, fingerprint)
+
+
+MINE = Fingerprint("sha-new", context(1.0))
+
+
+def reuse(earlier: list[PriorShot], fingerprint: Fingerprint = MINE, user: str = "alice") -> ReuseFinding:
+    return find_reuse(fingerprint, user, earlier, fake_similarity, copy_at=COPY, close_at=CLOSE)
+
+
+def test_the_fake_similarity() -> None:
+    assert fake_similarity(context(1.0), context(0.94)) == 0.94
+    assert fake_similarity(context(0.94), context(1.0)) == 0.94
+
+
+def test_the_default_thresholds_are_ordered() -> None:
+    assert 0 < CLOSE < COPY < 1
+
+
+def test_nothing_earlier() -> None:
+    assert reuse([]) == ReuseFinding(ReuseMatch.NONE)
+
+
+def test_the_same_file_sent_by_someone_else_is_a_copy() -> None:
+    earlier = [shot("s1", "bob", 0.1, sha="sha-new", decision=Decision.REJECT)]
+    assert reuse(earlier) == ReuseFinding(ReuseMatch.COPY, 1.0, "s1")
+
+
+def test_the_same_file_is_a_copy_even_without_a_context() -> None:
+    earlier = [shot("s1", "bob", None, sha="sha-new")]
+    assert reuse(earlier, Fingerprint("sha-new", None)) == ReuseFinding(ReuseMatch.COPY, 1.0, "s1")
+
+
+@pytest.mark.parametrize(
+    ("score", "expected"),
+    [
+        (1.0, ReuseFinding(ReuseMatch.COPY, 1.0, "s1")),
+        (0.99, ReuseFinding(ReuseMatch.COPY, 0.99, "s1")),
+        (COPY, ReuseFinding(ReuseMatch.COPY, COPY, "s1")),
+        (0.954, ReuseFinding(ReuseMatch.CLOSE, 0.954, "s1")),
+        (CLOSE, ReuseFinding(ReuseMatch.CLOSE, CLOSE, "s1")),
+        (0.929, ReuseFinding(ReuseMatch.NONE, 0.929)),
+        (0.5, ReuseFinding(ReuseMatch.NONE, 0.5)),
+        (0.0, ReuseFinding(ReuseMatch.NONE, 0.0)),
+        (-0.4, ReuseFinding(ReuseMatch.NONE, -0.4)),
+    ],
+)
+def test_context_similarity_edges(score: float, expected: ReuseFinding) -> None:
+    assert reuse([shot("s1", "bob", score)]) == expected
+
+
+def test_the_thresholds_are_the_callers() -> None:
+    earlier = [shot("s1", "bob", 0.8)]
+    assert find_reuse(MINE, "alice", earlier, fake_similarity, copy_at=0.8, close_at=0.7) == ReuseFinding(
+        ReuseMatch.COPY, 0.8, "s1"
+    )
+    assert find_reuse(MINE, "alice", earlier, fake_similarity, copy_at=0.9, close_at=0.8) == ReuseFinding(
+        ReuseMatch.CLOSE, 0.8, "s1"
+    )
+
+
+def test_the_contexts_are_passed_to_the_similarity() -> None:
+    recorder = Recorder()
+    earlier = [shot("s1", "bob", 0.3), shot("s2", "carol", 0.6)]
+    find_reuse(MINE, "alice", earlier, recorder, copy_at=COPY, close_at=CLOSE)
+    assert recorder.compared == [context(0.3), context(0.6)]
+
+
+@pytest.mark.parametrize("decision", [Decision.REJECT, Decision.REVIEW])
+def test_own_attempts_that_were_not_approved_are_ignored(decision: Decision) -> None:
+    recorder = Recorder()
+    earlier = [
+        shot("s1", "alice", 1.0, sha="sha-new", decision=decision),  # even byte-identical
+        shot("s2", "alice", 0.99, decision=decision),
+    ]
+    assert find_reuse(MINE, "alice", earlier, recorder, copy_at=COPY, close_at=CLOSE) == ReuseFinding(ReuseMatch.NONE)
+    assert recorder.compared == []  # not even compared
+
+
+def test_own_approved_screenshot_counts() -> None:
+    assert reuse([shot("s1", "alice", 0.97, decision=Decision.APPROVE)]) == ReuseFinding(ReuseMatch.COPY, 0.97, "s1")
+    assert reuse([shot("s1", "alice", 0.2, sha="sha-new")]) == ReuseFinding(ReuseMatch.COPY, 1.0, "s1")
+
+
+@pytest.mark.parametrize("decision", list(Decision), ids=str)
+def test_others_count_whatever_their_decision(decision: Decision) -> None:
+    assert reuse([shot("s1", "bob", 0.94, decision=decision)]) == ReuseFinding(ReuseMatch.CLOSE, 0.94, "s1")
+
+
+def test_the_most_similar_counting_screenshot_wins() -> None:
+    earlier = [
+        shot("far", "bob", 0.2),
+        shot("own-rejected", "alice", 0.999, decision=Decision.REJECT),  # most similar, but does not count
+        shot("close", "carol", 0.94),
+        shot("no-context", "dave", None),
+        shot("nearer", "erin", 0.97),
+        shot("as-near", "frank", 0.97),  # a tie keeps the first
+    ]
+    assert reuse(earlier) == ReuseFinding(ReuseMatch.COPY, 0.97, "nearer")
+
+
+def test_the_most_similar_decides_even_when_it_is_close() -> None:
+    earlier = [shot("far", "bob", 0.3), shot("close", "carol", 0.94), shot("farther", "dave", -0.2)]
+    assert reuse(earlier) == ReuseFinding(ReuseMatch.CLOSE, 0.94, "close")
+
+
+def test_when_nothing_is_similar_the_best_score_is_kept_without_a_submission() -> None:
+    earlier = [shot("a", "bob", 0.3), shot("b", "carol", 0.6), shot("c", "dave", 0.1)]
+    assert reuse(earlier) == ReuseFinding(ReuseMatch.NONE, 0.6)
+
+
+def test_an_exact_file_match_wins_over_a_more_similar_context() -> None:
+    earlier = [shot("similar", "bob", 0.999), shot("same-file", "carol", 0.1, sha="sha-new")]
+    assert reuse(earlier) == ReuseFinding(ReuseMatch.COPY, 1.0, "same-file")
+
+
+def test_without_a_context_only_the_file_hash_is_compared() -> None:
+    recorder = Recorder()
+    earlier = [shot("s1", "bob", 1.0)]
+    no_context = Fingerprint("sha-new", None)
+    assert find_reuse(no_context, "alice", earlier, recorder, copy_at=COPY, close_at=CLOSE) == ReuseFinding(
+        ReuseMatch.NONE
+    )
+    assert recorder.compared == []
+
+
+def test_earlier_shots_without_a_context_are_skipped() -> None:
+    assert reuse([shot("s1", "bob", None), shot("s2", "carol", None)]) == ReuseFinding(ReuseMatch.NONE)
+
+
+def test_a_generator_of_earlier_shots_is_accepted() -> None:
+    earlier = (shot(f"s{n}", "bob", n / 100) for n in (60, 97, 94))
+    assert find_reuse(MINE, "alice", earlier, fake_similarity, copy_at=COPY, close_at=CLOSE) == ReuseFinding(
+        ReuseMatch.COPY, 0.97, "s97"
+    )
+
+
+def test_a_cheaters_earlier_submission_of_this_members_screenshot_does_not_count() -> None:
+    # Bob sent Alice's screenshot first (it showed Alice's code, not his: rejected as foreign_qr). When
+    # Alice's own arrives, even byte for byte the same file, it is hers and not a copy of Bob's.
+    bobs = PriorShot("bob-1", "bob", Decision.REJECT, Fingerprint("sha-new", context(1.0)), own_qr=False)
+    assert reuse([bobs]).match is ReuseMatch.NONE
+    honest = PriorShot("bob-2", "bob", Decision.APPROVE, Fingerprint("sha-new", context(1.0)), own_qr=True)
+    assert reuse([honest]).match is ReuseMatch.COPY
+
+
+def text_fingerprint(text: str, score: float = 1.0, sha: str = "sha-other") -> Fingerprint:
+    return Fingerprint(sha, context(score), text)
+
+
+@pytest.mark.parametrize(
+    ("mine", "theirs", "score", "expected"),
+    [
+        ("小雨妈妈\n宝妈们快来领取", "小雨妈妈\n宝妈们快来领取", 0.99, ReuseMatch.COPY),  # the same words
+        ("小雨妈妈\n宝妈们快来领取", "小雨妈姐\n宝妈们快来领取", 0.99, ReuseMatch.COPY),  # an OCR slip
+        ("小雨妈妈\n宝妈们快来领取", "豆豆爸爸\n宝妈们快来领取", 0.99, ReuseMatch.CLOSE),  # another nickname
+        ("小雨妈妈\n宝妈们快来领取", "豆豆爸爸\n宝妈们快来领取", 0.94, ReuseMatch.NONE),  # and a different picture
+        ("阿杰", "静静", 0.99, ReuseMatch.COPY),  # too short to judge: the picture decides
+        ("", "豆豆爸爸", 0.99, ReuseMatch.COPY),  # nothing read
+    ],
+    ids=["same", "ocr-slip", "other-nickname", "other-nickname-less-alike", "short", "unread"],
+)
+def test_the_words_above_the_poster_decide_between_alike_pictures(
+    mine: str, theirs: str, score: float, expected: ReuseMatch
+) -> None:
+    earlier = [PriorShot("bob-1", "bob", Decision.APPROVE, text_fingerprint(theirs, score))]
+    assert reuse(earlier, fingerprint=text_fingerprint(mine, sha="sha-mine")).match is expected
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "expected"),
+    [
+        ("小雨妈妈\n宝妈们快来领取", "小雨妈妈\n宝妈们快来领取", 1.0),
+        ("小雨妈妈", "Eee小雨妈妈", 1.0),  # stray glyphs OCR added
+        ("豆豆爸爸\n宝妈们快来领取", "小雨妈妈\n宝妈们快来领取", 0.0),  # the worst line decides
+        ("阿杰", "静静", None),
+        ("", "小雨妈妈", None),
+    ],
+)
+def test_text_agreement(left: str, right: str, expected: float | None) -> None:
+    assert text_agreement(left, right) == (None if expected is None else pytest.approx(expected))
