@@ -276,9 +276,11 @@ def _uvicorn(factory: str) -> Iterator[str]:
 def run_bench(
     console: Console, state_dir: Path, output: Path | None, *, pushes_n: int, concurrency: int, seconds: int = 10
 ) -> None:
-    rows = bench_envelopes()
-    rows += asyncio.run(bench_gateway_in_process())
     settings = ServiceSettings()
+    rows = bench_envelopes()
+    # The gateway's retry ledger is in MongoDB even when publishing is discarded: infrastructure first.
+    with local_stack(console, settings, state_dir, "in-process", only=[]):
+        rows += asyncio.run(bench_gateway_in_process())
     rows += bench_ingest(console, settings, state_dir, seconds=seconds)
     with console.status("screenshot verification on a synthetic corpus..."):
         rows += bench_screenshots(state_dir)
