@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 from PIL import Image
 
 from scrm.launcher import ServiceProcess
@@ -69,3 +70,22 @@ async def eventually(check: Callable[[], Awaitable[Any]], what: str, within: flo
         await asyncio.sleep(0.25)
 
     raise AssertionError(f"timed out waiting for {what}; last saw {last!r}")
+
+
+class SimulatedMembers:
+    """Members acting on the simulated platform (each action pushes to the gateway) and their inboxes."""
+
+    def __init__(self, sim: httpx.AsyncClient) -> None:
+        self._sim = sim
+
+    async def act(self, openid: str, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = await self._sim.post(f"/sim/accounts/{APPID}/members/{openid}/{action}", json=body)
+        assert response.status_code == 200, response.text
+        outcome: dict[str, Any] = response.json()
+        assert outcome["acknowledged"], outcome
+        return outcome
+
+    async def inbox(self, openid: str) -> list[dict[str, Any]]:
+        answer = (await self._sim.get(f"/sim/accounts/{APPID}/members/{openid}/inbox")).json()
+        messages: list[dict[str, Any]] = answer["messages"]
+        return messages

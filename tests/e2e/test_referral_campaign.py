@@ -19,7 +19,7 @@ from scrm.topics import read_records
 from shared.contracts import WECHAT_PUSHES
 from shared.wechat_client import MemoryTokenStore, WeChatApiConfig, WeChatClient
 from tests.conftest import Infra, Isolation
-from tests.e2e.campaign_stack import APPID, BASE, SECRET, background, eventually
+from tests.e2e.campaign_stack import APPID, BASE, SECRET, SimulatedMembers, background, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -68,17 +68,8 @@ async def test_a_poster_campaign_credits_real_invites_once_and_rewards_the_tier_
         campaign_id = await set_up_campaign(api)
         join_qr = (await api.get(f"{BASE}/{campaign_id}/join-qr")).json()
 
-        async def act(openid: str, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-            response = await sim.post(f"/sim/accounts/{APPID}/members/{openid}/{action}", json=body)
-            assert response.status_code == 200, response.text
-            outcome: dict[str, Any] = response.json()
-            assert outcome["acknowledged"], outcome
-            return outcome
-
-        async def inbox(openid: str) -> list[dict[str, Any]]:
-            answer = (await sim.get(f"/sim/accounts/{APPID}/members/{openid}/inbox")).json()
-            messages: list[dict[str, Any]] = answer["messages"]
-            return messages
+        members = SimulatedMembers(sim)
+        act, inbox = members.act, members.inbox
 
         async def stats() -> dict[str, Any]:
             answer: dict[str, Any] = (await api.get(f"{BASE}/{campaign_id}/stats")).json()

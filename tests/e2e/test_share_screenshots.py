@@ -9,7 +9,6 @@ import io
 import json
 import random
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import numpy as np
@@ -19,7 +18,7 @@ from PIL import Image
 
 from scrm.screenshot_corpus import make_share_screenshot
 from shared.wechat_client import MemoryTokenStore, WeChatApiConfig, WeChatClient
-from tests.e2e.campaign_stack import APPID, BASE, SECRET, background, eventually
+from tests.e2e.campaign_stack import APPID, BASE, SECRET, SimulatedMembers, background, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -97,16 +96,11 @@ async def test_members_send_screenshots_the_platform_decides_rewards_once_and_op
         campaign_id = await set_up_share_campaign(api)
         join_qr = (await api.get(f"{BASE}/{campaign_id}/join-qr")).json()
 
-        async def act(openid: str, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-            response = await sim.post(f"/sim/accounts/{APPID}/members/{openid}/{action}", json=body)
-            assert response.status_code == 200, response.text
-            outcome: dict[str, Any] = response.json()
-            assert outcome["acknowledged"], outcome
-            return outcome
+        members = SimulatedMembers(sim)
+        act = members.act
 
         async def texts(openid: str) -> list[str]:
-            answer = (await sim.get(f"/sim/accounts/{APPID}/members/{openid}/inbox")).json()
-            return [m["payload"]["content"] for m in answer["messages"] if m["msgtype"] == "text"]
+            return [m["payload"]["content"] for m in await members.inbox(openid) if m["msgtype"] == "text"]
 
         async def texts_with(openid: str, needle: str, count: int = 1) -> list[str]:
             async def check() -> list[str] | None:
@@ -118,8 +112,7 @@ async def test_members_send_screenshots_the_platform_decides_rewards_once_and_op
 
         async def poster_of(openid: str) -> bytes:
             async def check() -> str | None:
-                answer = (await sim.get(f"/sim/accounts/{APPID}/members/{openid}/inbox")).json()
-                images = [m["payload"]["media_id"] for m in answer["messages"] if m["msgtype"] == "image"]
+                images = [m["payload"]["media_id"] for m in await members.inbox(openid) if m["msgtype"] == "image"]
                 return images[0] if images else None
 
             media_id: str = await eventually(check, f"{openid}'s poster")

@@ -32,6 +32,22 @@ class Platform(Protocol):
     async def send_custom_message(self, openid: str, message: CustomMessage) -> None: ...
 
 
+async def poster_of(participant: Participant, spec: PosterSpec, renderer: PosterRendererPort) -> bytes:
+    """The participant's poster for their current QR code: rendered once, then from the cache (the
+    share-screenshot check compares screenshots with exactly the poster the member received)."""
+    if participant.qr_url is None:
+        raise ValueError("the participant has no QR code yet")
+    return await renderer.render(
+        participant.campaign_id,
+        spec.template_version,
+        f"{participant.openid}:{participant.qr_ticket}",
+        spec.template,
+        spec.layout,
+        participant.qr_url,
+        spec.texts,
+    )
+
+
 async def give_poster(
     participant: Participant,
     spec: PosterSpec,
@@ -61,15 +77,7 @@ async def give_poster(
         or participant.poster_uploaded_at is None
         or now - participant.poster_uploaded_at > MEDIA_REUSE_FOR
     ):
-        poster = await renderer.render(
-            participant.campaign_id,
-            spec.template_version,
-            f"{participant.openid}:{participant.qr_ticket}",
-            spec.template,
-            spec.layout,
-            participant.qr_url,
-            spec.texts,
-        )
+        poster = await poster_of(participant, spec, renderer)
         media = await platform.upload_media("image", f"poster-{participant.code}.jpg", poster)
         participant.poster_media_id, participant.poster_uploaded_at = media.media_id, now
         await store.save_participant(participant)

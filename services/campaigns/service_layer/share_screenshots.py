@@ -31,6 +31,7 @@ from services.campaigns.adapters.share_screenshots import (
 )
 from services.campaigns.domain.campaign import Campaign
 from services.campaigns.domain.posters import PosterSpec
+from services.campaigns.service_layer.posters import poster_of
 from services.screenshots.adapters.analyzer import Analysis
 from services.screenshots.adapters.images import ImageLimits
 from services.screenshots.adapters.metrics import SCREENSHOT_DECISIONS, SCREENSHOT_SECONDS
@@ -139,16 +140,7 @@ async def _poster(task: ShareTask, campaigns: Campaigns, renderer: PosterRendere
     participant = task.participant
     if spec is None or participant.qr_url is None:
         return None
-    # The same cache key as the poster that was sent: the member's poster, not a new one.
-    return await renderer.render(
-        participant.campaign_id,
-        spec.template_version,
-        f"{participant.openid}:{participant.qr_ticket}",
-        spec.template,
-        spec.layout,
-        participant.qr_url,
-        spec.texts,
-    )
+    return await poster_of(participant, spec, renderer)
 
 
 def _unreadable(submission: Submission, reason: Reason) -> Conclusion:
