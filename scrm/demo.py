@@ -181,8 +181,9 @@ async def _scenario(console: Console, *, stack: Stack, kafka: str, prefix: str, 
     expected_following = members - len(leavers) + campaign.still_following
     with console.status("waiting for the worker to catch up..."):
         counts = await _wait_for_counts(members_api, expected_members, expected_following)
-        # Every worker consumes the pushes topic, and each parks the poison record on its own.
-        expected_parked = tally.poison_messages * sum(1 for spec in PROCESSES.values() if spec.kind == "worker")
+        # Every worker consuming the pushes topic parks the poison record on its own.
+        pushes_consumers = sum(1 for spec in PROCESSES.values() if WECHAT_PUSHES.name in spec.consumes)
+        expected_parked = tally.poison_messages * pushes_consumers
         parked = await read_records(
             kafka, DEADLETTER.physical_name(prefix), at_least=expected_parked, within=_RESULT_TIMEOUT_S
         )

@@ -26,6 +26,8 @@ class ProcessSpec:
     default_port: int
     description: str
     run: Callable[[str, int], None]
+    #: Workers: the topics they consume.
+    consumes: tuple[str, ...] = ()
 
 
 class _GracefulServer(uvicorn.Server):
@@ -107,6 +109,27 @@ def _campaigns_worker(host: str, port: int) -> None:
     run_worker(create_worker(settings, health_host=host, health_port=port), loglevel=settings.log_level)
 
 
+def _profiles_api(host: str, port: int) -> None:
+    from services.profiles.entrypoints.http import create_app
+    from services.profiles.settings import ProfilesSettings
+    from shared.settings import load_settings
+
+    settings = load_settings(ProfilesSettings)
+    configure_logging(settings)
+    _serve(settings, create_app(settings), host, port)
+
+
+def _profiles_worker(host: str, port: int) -> None:
+    from services.profiles.entrypoints.consumer import create_worker
+    from services.profiles.settings import ProfilesSettings
+    from shared.messaging import run_worker
+    from shared.settings import load_settings
+
+    settings = load_settings(ProfilesSettings)
+    configure_logging(settings)
+    run_worker(create_worker(settings, health_host=host, health_port=port), loglevel=settings.log_level)
+
+
 def _wechat_sim(host: str, port: int) -> None:
     from services.wechat_sim.entrypoints.http import create_app
     from services.wechat_sim.settings import WeChatSimSettings
@@ -126,13 +149,30 @@ PROCESSES: dict[str, ProcessSpec] = {
         ProcessSpec("gateway", "http", 8000, "WeChat webhook gateway (HTTP → Kafka)", _gateway),
         ProcessSpec("members-api", "http", 8001, "Members read API", _members_api),
         ProcessSpec("campaigns-api", "http", 8002, "Campaign management API", _campaigns_api),
-        ProcessSpec("members-worker", "worker", 8101, "Members consumer (Kafka → MongoDB)", _members_worker),
+        ProcessSpec("profiles-api", "http", 8003, "Profiles API and the signed mall webhook", _profiles_api),
+        ProcessSpec(
+            "members-worker",
+            "worker",
+            8101,
+            "Members consumer (Kafka → MongoDB)",
+            _members_worker,
+            consumes=("wechat.pushes",),
+        ),
         ProcessSpec(
             "campaigns-worker",
             "worker",
             8102,
-            "Campaigns consumer (joins, posters, referral credit)",
+            "Campaigns consumer (joins, posters, referral credit, share screenshots)",
             _campaigns_worker,
+            consumes=("wechat.pushes",),
+        ),
+        ProcessSpec(
+            "profiles-worker",
+            "worker",
+            8103,
+            "Profiles consumer (mall events → profiles and tags)",
+            _profiles_worker,
+            consumes=("mall.events",),
         ),
         ProcessSpec("wechat-sim", "http", 8200, "Local WeChat platform simulator", _wechat_sim),
     )

@@ -4,7 +4,8 @@ Adding a topic or a message type happens here and nowhere else; ``scrm docs even
 ``docs/events.md`` from :data:`TOPICS` and :data:`CATALOG`, and start-up creates :data:`TOPICS`.
 """
 
-from shared.contracts._registry import CATALOG, DEADLETTER, TOPICS, WECHAT_PUSHES
+from shared.contracts._registry import CATALOG, DEADLETTER, MALL_EVENTS, TOPICS, WECHAT_PUSHES
+from shared.contracts.mall import MallEventReceived
 from shared.contracts.platform import MessageDeadLettered
 from shared.contracts.wechat import (
     ImageMessageReceived,
@@ -22,9 +23,11 @@ from shared.contracts.wechat import (
 __all__ = [
     "CATALOG",
     "DEADLETTER",
+    "MALL_EVENTS",
     "TOPICS",
     "WECHAT_PUSHES",
     "ImageMessageReceived",
+    "MallEventReceived",
     "MassSendFinished",
     "MemberFollowed",
     "MemberUnfollowed",

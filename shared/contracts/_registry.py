@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from shared.contracts.mall import MallEventReceived
 from shared.contracts.platform import MessageDeadLettered
 from shared.contracts.wechat import (
     ImageMessageReceived,
@@ -49,7 +50,19 @@ DEADLETTER = Topic(
     description="Messages a consumer gave up on after bounded retries, with the reason.",
 )
 
-TOPICS = TopicRegistry([WECHAT_PUSHES, DEADLETTER])
+MALL_EVENTS = Topic(
+    name="mall.events",
+    partitions=8,
+    retention=timedelta(days=7),
+    key="openid",
+    messages=(MallEventReceived,),
+    description=(
+        "Shop behaviour from the mall webhook (views, carts, orders, refunds), signed and validated. "
+        "Keyed by openid so one member's events apply in order."
+    ),
+)
+
+TOPICS = TopicRegistry([WECHAT_PUSHES, MALL_EVENTS, DEADLETTER])
 
 CATALOG = EventCatalog(
     [message for topic in TOPICS for message in topic.messages],

@@ -1,0 +1,151 @@
+"""Profiles and their change history in MongoDB.
+
+One document per (appid, openid) with a unique index, so two workers can never create two profiles for
+one member; the history is a separate append-only collection written in the same transaction as the
+profile (through :class:`MongoProfilesUnitOfWork`), with the processed-event claim.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.profiles.domain.life_stage import Basis, Confidence, StageDeclaration
+from services.profiles.domain.profile import Change, Consent, ConsentKind, Profile
+from services.profiles.domain.tags import Tag, TagSource
+from shared.storage import IndexSpec, MongoUnitOfWork
+
+__all__ = ["HISTORY", "INDEXES", "PROFILES", "MongoProfileRepository", "MongoProfilesUnitOfWork"]
+
+PROFILES = "profiles"
+HISTORY = "profile_history"
+
+INDEXES = (
+    IndexSpec(PROFILES, (("appid", 1), ("openid", 1)), name="member", unique=True),
+    IndexSpec(PROFILES, (("unionid", 1),), name="unionid", partial_filter={"unionid": {"$type": "string"}}),
+    IndexSpec(HISTORY, (("appid", 1), ("openid", 1), ("at", -1)), name="member_at"),
+)
+
+
+def _id(appid: str, openid: str) -> str:
+    return f"{appid}:{openid}"
+
+
+def _day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def to_document(profile: Profile) -> dict[str, Any]:
+    return {
+        "_id": _id(profile.appid, profile.openid),
+        "appid": profile.appid,
+        "openid": profile.openid,
+        "unionid": profile.unionid,
+        "tags": [
+            {
+                "code": tag.code,
+                "source": tag.source.value,
+                "weight": tag.weight,
+                "first_seen": tag.first_seen,
+                "last_seen": tag.last_seen,
+            }
+            for tag in profile.tags.values()
+        ],
+        "declarations": [
+            {
+                "basis": d.basis.value,
+                "declared_on": d.declared_on.isoformat(),
+                "on": _day(d.on),
+                "confidence": d.confidence.value,
+                "source": d.source,
+            }
+            for d in profile.declarations
+        ],
+        "consents": {kind.value: {"given": c.given, "at": c.at, "via": c.via} for kind, c in profile.consents.items()},
+        "spend_by_month": dict(profile.spend_by_month),
+        "applied_events": list(profile.applied_events),
+        "version": profile.version,
+    }
+
+
+def from_document(doc: dict[str, Any]) -> Profile:
+    tags = {
+        (t["code"], TagSource(t["source"])): Tag(
+            t["code"], TagSource(t["source"]), float(t["weight"]), t["first_seen"], t["last_seen"]
+        )
+        for t in doc.get("tags", [])
+    }
+    declarations = [
+        StageDeclaration(
+            Basis(d["basis"]),
+            date.fromisoformat(d["declared_on"]),
+            None if d["on"] is None else date.fromisoformat(d["on"]),
+            Confidence(d["confidence"]),
+            d["source"],
+        )
+        for d in doc.get("declarations", [])
+    ]
+    consents = {
+        ConsentKind(kind): Consent(c["given"], c["at"], c["via"]) for kind, c in doc.get("consents", {}).items()
+    }
+    return Profile(
+        appid=doc["appid"],
+        openid=doc["openid"],
+        unionid=doc.get("unionid"),
+        tags=tags,
+        declarations=declarations,
+        consents=consents,
+        spend_by_month=dict(doc.get("spend_by_month", {})),
+        applied_events=list(doc.get("applied_events", [])),
+        version=int(doc.get("version", 0)),
+    )
+
+
+class MongoProfileRepository:
+    def __init__(self, database: AsyncDatabase[Any], session: AsyncClientSession | None = None) -> None:
+        self._profiles = database[PROFILES]
+        self._history = database[HISTORY]
+        self._session = session
+
+    async def get(self, appid: str, openid: str) -> Profile | None:
+        doc = await self._profiles.find_one({"_id": _id(appid, openid)}, session=self._session)
+        return None if doc is None else from_document(doc)
+
+    async def get_or_new(self, appid: str, openid: str) -> Profile:
+        return await self.get(appid, openid) or Profile(appid, openid)
+
+    async def save(self, profile: Profile, changes: list[Change]) -> None:
+        """Write the profile and append ``changes`` to its history (in the caller's transaction)."""
+        profile.version += 1
+        doc = to_document(profile)
+        await self._profiles.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=self._session)
+        if changes:
+            await self._history.insert_many(
+                [
+                    {
+                        "appid": profile.appid,
+                        "openid": profile.openid,
+                        "at": change.at,
+                        "kind": change.kind,
+                        "detail": change.detail,
+                        "actor": change.actor,
+                    }
+                    for change in changes
+                ],
+                session=self._session,
+            )
+
+    async def history(self, appid: str, openid: str, limit: int = 100) -> list[dict[str, Any]]:
+        query = {"appid": appid, "openid": openid}
+        cursor = self._history.find(query, {"_id": 0}).sort([("at", -1), ("_id", -1)]).limit(limit)
+        return [doc async for doc in cursor]
+
+
+class MongoProfilesUnitOfWork(MongoUnitOfWork):
+    profiles: MongoProfileRepository
+
+    def _bind(self, session: AsyncClientSession) -> None:
+        self.profiles = MongoProfileRepository(self.database, session)

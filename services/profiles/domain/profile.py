@@ -1,0 +1,186 @@
+"""The member profile: who a member is to the brand, built from what they say and what they do. Pure.
+
+Per (account, openid), with the unionid when known. It holds consent (what the member agreed to, when
+and how), tags keyed by code and source, the life-stage declarations the current stage is computed
+from, per-month mall spend, and the mall events already applied (so a redelivered event changes
+nothing). Every change is returned as :class:`Change` entries: the adapter appends them to the
+history in the same write as the profile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from services.profiles.domain.life_stage import (
+    Basis,
+    Confidence,
+    LifeStage,
+    StageDeclaration,
+    current_declaration,
+    current_stage,
+    stage_of,
+)
+from services.profiles.domain.mall import MallEvent, interpret, spend_tier
+from services.profiles.domain.tags import DEFAULT_HALF_LIFE, Tag, TagSource, reinforce
+from services.profiles.domain.taxonomy import Taxonomy
+
+__all__ = ["Change", "Consent", "ConsentKind", "Profile", "ProfileError", "TagView"]
+
+#: Mall event ids remembered per profile for idempotency (older ones are long past redelivery).
+_APPLIED_EVENTS_KEPT = 200
+
+
+class ProfileError(ValueError):
+    """A change the profile refuses (an unknown tag code, say); the message says which."""
+
+
+class ConsentKind(StrEnum):
+    MARKETING = "marketing"  # marketing messages (targeted pushes)
+    DATA_USE = "data_use"  # using behaviour to personalize
+
+
+@dataclass(frozen=True)
+class Consent:
+    given: bool
+    at: datetime
+    #: How: "h5_form", "survey", "keyword", "ops", ...
+    via: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of the profile's history."""
+
+    at: datetime
+    kind: str  # tag_added, tag_removed, tag_weight, stage_declared, consent, mall_event
+    detail: dict[str, object]
+    actor: str = "system"
+
+
+@dataclass(frozen=True)
+class TagView:
+    code: str
+    source: TagSource
+    weight: float
+    first_seen: datetime
+    last_seen: datetime
+
+
+@dataclass
+class Profile:
+    appid: str
+    openid: str
+    unionid: str | None = None
+    tags: dict[tuple[str, TagSource], Tag] = field(default_factory=dict)
+    declarations: list[StageDeclaration] = field(default_factory=list)
+    consents: dict[ConsentKind, Consent] = field(default_factory=dict)
+    spend_by_month: dict[str, int] = field(default_factory=dict)
+    applied_events: list[str] = field(default_factory=list)
+    version: int = 0
+
+    # -- queries -----------------------------------------------------------------------------------------
+
+    def stage(self, today: date) -> LifeStage | None:
+        return current_stage(self.declarations, today)
+
+    def consented(self, kind: ConsentKind) -> bool:
+        consent = self.consents.get(kind)
+        return consent is not None and consent.given
+
+    def tag_views(self, now: datetime, half_life: timedelta = DEFAULT_HALF_LIFE) -> list[TagView]:
+        """Tags as of ``now`` (behavioural weights faded), the stage and spend tier included, strongest first."""
+        views = [
+            TagView(tag.code, tag.source, round(tag.weight_at(now, half_life), 4), tag.first_seen, tag.last_seen)
+            for tag in self.tags.values()
+        ]
+        counting = current_declaration(self.declarations)
+        if counting is not None:
+            stage = stage_of(counting, now.date())
+            source = TagSource.INFERRED if stage.confidence is Confidence.INFERRED else TagSource.DECLARED
+            at = datetime.combine(counting.declared_on, datetime.min.time(), tzinfo=now.tzinfo)
+            views.append(TagView(stage.stage.value, source, 1.0, at, at))
+        tier = spend_tier(self.spend_by_month, now.date())
+        if tier is not None:
+            views.append(TagView(tier, TagSource.MALL, 1.0, now, now))
+        return sorted(views, key=lambda view: (-view.weight, view.code))
+
+    # -- changes -----------------------------------------------------------------------------------------
+
+    def declare_stage(self, declaration: StageDeclaration, at: datetime, actor: str = "member") -> list[Change]:
+        """A due date, a birthday or "preparing", from the member (or inferred from what they buy)."""
+        if declaration in self.declarations:
+            return []
+        self.declarations.append(declaration)
+        self.declarations.sort(key=lambda d: d.declared_on)
+        detail: dict[str, object] = {
+            "basis": declaration.basis.value,
+            "on": declaration.on.isoformat() if declaration.on else None,
+            "confidence": declaration.confidence.value,
+            "source": declaration.source,
+        }
+        return [Change(at, "stage_declared", detail, actor)]
+
+    def set_consent(self, kind: ConsentKind, given: bool, at: datetime, via: str) -> list[Change]:
+        current = self.consents.get(kind)
+        if current is not None and (current.at > at or (current.given == given and current.via == via)):
+            return []  # an older statement, or nothing new
+        self.consents[kind] = Consent(given, at, via)
+        return [Change(at, "consent", {"kind": kind.value, "given": given, "via": via})]
+
+    def add_tag(
+        self, taxonomy: Taxonomy, code: str, source: TagSource, at: datetime, weight: float = 1.0, actor: str = "member"
+    ) -> list[Change]:
+        """Set a tag from a declaration, a survey answer or ops (which do not fade)."""
+        if code not in taxonomy:
+            raise ProfileError(f"unknown tag code {code!r}")
+        if code == "stage" or code.startswith("stage."):
+            raise ProfileError("life stages come from a due date or birthday, not from a tag")
+        existing = self.tags.get((code, source))
+        updated = reinforce(existing, code, source, weight, at)
+        if updated is None or updated == existing:
+            return []
+        self.tags[(code, source)] = updated
+        kind = "tag_added" if existing is None else "tag_weight"
+        return [Change(at, kind, {"code": code, "source": source.value, "weight": updated.weight}, actor)]
+
+    def remove_tag(self, code: str, source: TagSource, at: datetime, actor: str) -> list[Change]:
+        if self.tags.pop((code, source), None) is None:
+            return []
+        return [Change(at, "tag_removed", {"code": code, "source": source.value}, actor)]
+
+    def apply_mall_event(
+        self, event: MallEvent, taxonomy: Taxonomy, half_life: timedelta = DEFAULT_HALF_LIFE
+    ) -> list[Change]:
+        """Interests, purchase tag, spend and an inferred stage from one shop event, applied once.
+
+        Raises :class:`~services.profiles.domain.mall.UnknownCategory` before changing anything.
+        """
+        if event.event_id in self.applied_events:
+            return []
+        effects = interpret(event, taxonomy)
+        changes: list[Change] = []
+        for code, increment in effects.interests.items():
+            key = (code, TagSource.MALL)
+            existing = self.tags.get(key)
+            updated = reinforce(existing, code, TagSource.MALL, increment, event.at, half_life)
+            if updated is None:
+                self.tags.pop(key, None)
+            else:
+                self.tags[key] = updated
+        if effects.purchase is not None:
+            changes += self.add_tag(taxonomy, effects.purchase, TagSource.MALL, event.at, actor="mall")
+        if effects.spend_fen:
+            month = event.at.strftime("%Y-%m")
+            self.spend_by_month[month] = self.spend_by_month.get(month, 0) + effects.spend_fen
+        if effects.inferred_birthday is not None:
+            inferred = StageDeclaration(
+                Basis.BIRTHDAY, event.at.date(), effects.inferred_birthday, Confidence.INFERRED, "mall"
+            )
+            changes += self.declare_stage(inferred, event.at, actor="mall")
+        self.applied_events.append(event.event_id)
+        del self.applied_events[:-_APPLIED_EVENTS_KEPT]
+        detail: dict[str, object] = {"event_id": event.event_id, "kind": event.kind.value, "category": event.category}
+        changes.append(Change(event.at, "mall_event", detail, "mall"))
+        return changes

@@ -1,0 +1,177 @@
+"""The profiles API against SecantusDB: the signed mall webhook, the worker's handler applying what it
+published, profiles with stage and tags as of a controllable now, and ops tags with their history."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pymongo import MongoClient
+
+from services.profiles.bootstrap import Profiles
+from services.profiles.domain.mall_webhook import sign
+from services.profiles.entrypoints.http import create_app
+from services.profiles.settings import ProfilesSettings
+from shared.contracts import CATALOG, MALL_EVENTS
+from shared.events import Envelope, Topic
+from shared.settings import load_settings
+from tests.conftest import Infra, Isolation
+
+pytestmark = pytest.mark.integration
+
+SECRET = "shop-secret-for-tests"
+ACCOUNTS = [{"appid": "wx1", "token": "t0ken", "encoding_aes_key": "k" * 43, "secret": "s3cret"}]
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Captured:
+    """The API's publisher: what it would have sent to Kafka (the worker's handler applies these)."""
+
+    envelopes: list[tuple[str, Envelope]] = field(default_factory=list)
+
+    async def publish(self, topic: Topic, envelope: Envelope) -> None:
+        self.envelopes.append((topic.name, envelope))
+
+
+@dataclass
+class Harness:
+    http: TestClient
+    published: Captured
+    clock: list[datetime]
+
+    @property
+    def profiles(self) -> Profiles:
+        found: Profiles = self.http.app.state.profiles  # type: ignore[attr-defined]
+        return found
+
+    def post(self, body: bytes, *, bulk: bool = False, secret: str = SECRET, sent: int | None = None) -> Any:
+        timestamp = int(time.time()) if sent is None else sent
+        headers = {"X-Mall-Timestamp": str(timestamp), "X-Mall-Signature": sign(secret.encode(), timestamp, body)}
+        return self.http.post("/events/mall/bulk" if bulk else "/events/mall", content=body, headers=headers)
+
+    def work(self) -> None:
+        """The profiles worker's handler on everything published so far (and clears it)."""
+        for _, envelope in self.published.envelopes:
+            self.http.portal.call(self.profiles.handle, envelope, CATALOG.decode(envelope))  # type: ignore[union-attr]
+        self.published.envelopes.clear()
+
+
+@pytest.fixture
+def h(infra: Infra, isolation: Isolation, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    monkeypatch.setenv("ENVIRONMENT", "test")
+    monkeypatch.setenv("MONGODB_URL", infra.mongodb_url)
+    monkeypatch.setenv("MONGODB_DATABASE", isolation.database)
+    monkeypatch.setenv("WECHAT_ACCOUNTS", json.dumps(ACCOUNTS))
+    monkeypatch.setenv("MALL_WEBHOOK_SECRET", SECRET)
+    settings = load_settings(ProfilesSettings)
+    captured = Captured()
+    clock = [NOW]
+    try:
+        with TestClient(create_app(settings, clock=lambda: clock[0], publisher=captured)) as client:
+            yield Harness(client, captured, clock)
+    finally:
+        mongo: MongoClient[dict[str, Any]]
+        with MongoClient(infra.mongodb_url) as mongo:
+            mongo.drop_database(isolation.database)
+
+
+def event(event_id: str, kind: str, category: str, days_ago: float = 0, **extra: Any) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "appid": "wx1",
+        "openid": "o_mom",
+        "type": kind,
+        "category": category,
+        "occurred_at": (NOW - timedelta(days=days_ago)).isoformat(),
+        **extra,
+    }
+
+
+def body(*events: dict[str, Any]) -> bytes:
+    return "\n".join(json.dumps(e, ensure_ascii=False) for e in events).encode()
+
+
+def test_mall_events_build_a_profile_once_each(h: Harness) -> None:
+    events = [
+        event("e1", "view", "formula_stage1", days_ago=3),
+        event("e2", "add_to_cart", "formula_stage1", days_ago=2),
+        event("e3", "order", "diapers_newborn", days_ago=1, amount=899.5),
+        event("e4", "order", "stroller", amount_fen=300_000),
+    ]
+    accepted = h.post(body(*events), bulk=True)
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json() == {"accepted": 4}
+    assert {topic for topic, _ in h.published.envelopes} == {MALL_EVENTS.name}
+    again = list(h.published.envelopes)
+    h.work()
+    h.published.envelopes.extend(again)  # Kafka redelivers all of it
+    h.work()
+    assert h.post(body(events[2])).status_code == 202  # the shop resends one
+    h.work()
+
+    profile = h.http.get("/accounts/wx1/members/o_mom/profile").json()
+    tags = {(t["code"], t["source"]): t for t in profile["tags"]}
+    assert ("purchase.diapers", "mall") in tags and ("purchase.gear", "mall") in tags
+    assert ("spend.a", "mall") in tags  # 899.5 + 3000 yuan this year
+    formula = tags[("interest.feeding.formula", "mall")]["weight"]
+    assert 0 < formula < 3 * (0.2 + 0.6)  # faded since
+    # Newborn diapers ordered yesterday: a baby of about 0 months, inferred.
+    assert profile["stage"]["code"] == "stage.baby.0_6m" and profile["stage"]["confidence"] == "inferred"
+    history = h.http.get("/accounts/wx1/members/o_mom/profile/history").json()
+    assert sum(1 for change in history if change["kind"] == "mall_event") == 4  # once each
+
+
+def test_bad_requests_change_nothing(h: Harness) -> None:
+    good = event("g1", "view", "toys")
+    assert h.post(body(good), secret="not-the-secret").status_code == 401
+    assert h.post(body(good), sent=int(time.time()) - 3600).status_code == 401  # a replay
+    assert h.http.post("/events/mall", content=body(good)).status_code == 401  # unsigned
+    unknown = h.post(body(good, event("g2", "view", "lawnmowers")), bulk=True)
+    assert unknown.status_code == 422
+    [problem] = unknown.json()["detail"]
+    assert problem["loc"] == ["body", 2, "category"] and "lawnmowers" in problem["msg"]
+    malformed = h.post(body(event("g3", "order", "toys"), {"event_id": "g4"}), bulk=True)
+    assert malformed.status_code == 422
+    fields = {tuple(p["loc"]) for p in malformed.json()["detail"]}
+    assert ("body", 1, "amount") in fields and ("body", 2, "openid") in fields
+    assert h.post(b"{not json").status_code == 422
+    assert h.post(body(dict(good, appid="wx-unknown"))).status_code == 422
+    assert h.published.envelopes == []  # nothing half-accepted
+    assert h.http.get("/accounts/wx1/members/o_mom/profile").status_code == 404
+
+
+def test_life_stage_moves_with_time_and_ops_tags_are_audited(h: Harness) -> None:
+    # Stage-1 formula (for about two-month-olds) ordered two months ago: a baby of three full months now.
+    assert h.post(body(event("s1", "order", "formula_stage1", days_ago=61, amount=300))).status_code == 202
+    h.work()
+    assert h.http.get("/accounts/wx1/members/o_mom/profile").json()["stage"]["age_months"] == 3
+    h.clock[0] = NOW + timedelta(days=75)
+    later = h.http.get("/accounts/wx1/members/o_mom/profile").json()
+    assert later["stage"]["code"] == "stage.baby.6_12m" and later["stage"]["age_months"] == 6
+
+    added = h.http.post(
+        "/accounts/wx1/members/o_mom/profile/tags", json={"code": "interest.toys", "weight": 2, "actor": "ops-li"}
+    )
+    assert added.status_code == 200, added.text
+    assert any(t["code"] == "interest.toys" and t["source"] == "ops" for t in added.json()["tags"])
+    refused = h.http.post("/accounts/wx1/members/o_mom/profile/tags", json={"code": "interest.nope", "actor": "x"})
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "code"]
+    stage_tag = h.http.post("/accounts/wx1/members/o_mom/profile/tags", json={"code": "stage.baby", "actor": "x"})
+    assert stage_tag.status_code == 422
+    removed = h.http.delete("/accounts/wx1/members/o_mom/profile/tags/interest.toys", params={"actor": "ops-wang"})
+    assert removed.status_code == 200
+    assert (
+        h.http.delete("/accounts/wx1/members/o_mom/profile/tags/interest.toys", params={"actor": "x"}).status_code
+        == 404
+    )
+    history = h.http.get("/accounts/wx1/members/o_mom/profile/history").json()
+    audited = [(c["kind"], c["actor"]) for c in history if c["actor"].startswith("ops-")]
+    assert audited == [("tag_removed", "ops-wang"), ("tag_added", "ops-li")]
+    assert h.http.get("/accounts/wx-unknown/members/o_mom/profile").status_code == 404
