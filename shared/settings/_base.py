@@ -9,7 +9,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Values that mean "nobody set this yet". Accepted only in development, so a forgotten secret
 #: fails the start-up of a test or production process instead of running with a known value.
-PLACEHOLDER_SECRETS = frozenset({"", "changethis", "change-me", "changeme", "placeholder", "secret", "dev"})
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changethis", "change-me", "changeme", "placeholder", "secret", "dev", "replace_me", "replace-me"}
+)
 
 
 def is_placeholder(value: str) -> bool:
