@@ -170,9 +170,9 @@ PROCESSES: dict[str, ProcessSpec] = {
             "profiles-worker",
             "worker",
             8103,
-            "Profiles consumer (mall events → profiles and tags)",
+            "Profiles consumer (mall events → profiles and tags; H5 invitations to new followers)",
             _profiles_worker,
-            consumes=("mall.events",),
+            consumes=("mall.events", "wechat.pushes"),
         ),
         ProcessSpec("wechat-sim", "http", 8200, "Local WeChat platform simulator", _wechat_sim),
     )

@@ -121,6 +121,11 @@ def _extra_env(name: str, ports: dict[str, int], state: Path) -> dict[str, str]:
     if name == "wechat-sim" and "gateway" in ports:
         gateway = f"http://127.0.0.1:{ports['gateway']}/wechat/{{appid}}"
         return {"WECHAT_SIM_OPTIONS": json.dumps({DEMO_APPID: {"gateway_url": gateway, "mode": DEMO_MODE}})}
+    if name.startswith("profiles-"):
+        extra = {"H5_BASE_URL": f"http://127.0.0.1:{ports['profiles-api']}"} if "profiles-api" in ports else {}
+        if "wechat-sim" in ports:
+            extra["WECHAT_API__BASE_URL"] = f"http://127.0.0.1:{ports['wechat-sim']}"
+        return extra
     if name.startswith("campaigns-") and "wechat-sim" in ports:
         sim = f"http://127.0.0.1:{ports['wechat-sim']}"
         return {

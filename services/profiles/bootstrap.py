@@ -6,18 +6,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.profiles.adapters.repository import INDEXES, MongoProfileRepository, MongoProfilesUnitOfWork
 from services.profiles.adapters.taxonomy_file import load_taxonomy
 from services.profiles.domain.taxonomy import Taxonomy
-from services.profiles.service_layer import mall
+from services.profiles.service_layer import h5, mall
 from services.profiles.settings import ProfilesSettings
-from shared.contracts import TOPICS, MallEventReceived
+from shared.contracts import TOPICS, MallEventReceived, MemberFollowed
 from shared.events import Envelope, Message
 from shared.messaging import EventPublisher, KafkaEventPublisher, ensure_topics
 from shared.storage import PROCESSED_EVENTS_INDEXES, close_client, create_client, ensure_indexes, ping
+from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, WeChatClients
 
 __all__ = ["Profiles", "bootstrap"]
 
@@ -31,6 +32,19 @@ class Profiles:
     #: None in the worker, which only consumes.
     publisher: EventPublisher | None
     readiness: dict[str, Callable[[], Awaitable[Any]]]
+    #: The worker's WeChat clients (it invites new followers to the H5 page); None in the API.
+    clients: WeChatClients | None = None
+
+    def link(self, appid: str, openid: str, now: datetime) -> str:
+        """A signed link to the member's H5 interest page."""
+        return h5.member_link(
+            self.settings.h5_base_url,
+            self.settings.h5_link_secret.get_secret_value().encode(),
+            appid,
+            openid,
+            now,
+            timedelta(days=self.settings.h5_link_days),
+        )
 
     @property
     def half_life(self) -> timedelta:
@@ -39,11 +53,19 @@ class Profiles:
     async def handle(self, envelope: Envelope, message: Message) -> None:
         if isinstance(message, MallEventReceived):
             await mall.apply_mall_event(envelope, message, self.uow(), self.taxonomy, self.half_life)
+        elif isinstance(message, MemberFollowed) and self.clients is not None and envelope.appid in self.clients:
+            text = self.settings.h5_invitation.format(link=self.link(envelope.appid, message.openid, datetime.now(UTC)))
+            await h5.invite_after_follow(envelope, message, self.uow(), self.clients[envelope.appid], text)
 
 
 @asynccontextmanager
 async def bootstrap(
-    settings: ProfilesSettings, *, publish: bool = True, publisher: EventPublisher | None = None
+    settings: ProfilesSettings,
+    *,
+    publish: bool = True,
+    publisher: EventPublisher | None = None,
+    messaging: bool = False,
+    clients: WeChatClients | None = None,
 ) -> AsyncIterator[Profiles]:
     """MongoDB, the taxonomy file and (for the API) a Kafka publisher; ``publisher`` replaces the last."""
     taxonomy = load_taxonomy(settings.taxonomy_path)  # a broken taxonomy stops start-up, with the reason
@@ -51,7 +73,7 @@ async def bootstrap(
     async with AsyncExitStack() as stack:
         stack.push_async_callback(close_client, client)
         database = client[settings.mongodb_database]
-        await ensure_indexes(database, (*INDEXES, *PROCESSED_EVENTS_INDEXES))
+        await ensure_indexes(database, (*INDEXES, *PROCESSED_EVENTS_INDEXES, *ACCESS_TOKEN_INDEXES))
 
         async def mongodb_ready() -> None:
             await ping(client)
@@ -68,6 +90,10 @@ async def bootstrap(
             )
             readiness["kafka"] = kafka.ready
             publisher = kafka
+        if messaging and clients is None:
+            clients = await stack.enter_async_context(
+                WeChatClients.for_accounts(settings.wechat_accounts, MongoTokenStore(database), settings.wechat_api)
+            )
         yield Profiles(
             settings,
             taxonomy,
@@ -75,4 +101,5 @@ async def bootstrap(
             MongoProfileRepository(database),
             publisher,
             readiness,
+            clients,
         )

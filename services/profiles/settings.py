@@ -5,6 +5,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 
 from shared.wechat import AccountsSettings
+from shared.wechat_client import WeChatApiConfig
 
 #: The taxonomy shipped with the service; ops point TAXONOMY_PATH at their own copy to change it.
 DEFAULT_TAXONOMY = Path(__file__).with_name("taxonomy.json")
@@ -20,5 +21,15 @@ class ProfilesSettings(AccountsSettings):
     mall_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     #: Behavioural interest halves in this many days without new signals.
     interest_half_life_days: float = Field(default=30.0, gt=0, le=3650)
+    #: Where members' browsers reach this service's H5 pages (the public URL of profiles-api).
+    h5_base_url: str = "http://127.0.0.1:8003"
+    #: Key of the signed links to the H5 pages; placeholders refused outside development.
+    h5_link_secret: SecretStr = SecretStr("changethis")
+    #: How long a link to the H5 pages works.
+    h5_link_days: int = Field(default=7, ge=1, le=90)
+    #: The message new followers get, with ``{link}`` where the H5 page's address goes.
+    h5_invitation: str = '欢迎关注！花 30 秒告诉我们宝宝的情况，为您推荐合适的内容：<a href="{link}">点击填写</a>'
+    #: The WeChat API (the simulator locally): the worker sends the invitation through it.
+    wechat_api: WeChatApiConfig = Field(default_factory=WeChatApiConfig)
     #: Port of the worker's /healthz, /readyz and /metrics.
     worker_health_port: int = Field(default=8103, ge=0, le=65535)

@@ -70,6 +70,7 @@ def h(infra: Infra, isolation: Isolation, monkeypatch: pytest.MonkeyPatch) -> It
     monkeypatch.setenv("MONGODB_DATABASE", isolation.database)
     monkeypatch.setenv("WECHAT_ACCOUNTS", json.dumps(ACCOUNTS))
     monkeypatch.setenv("MALL_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("H5_LINK_SECRET", "h5-links-for-tests")
     settings = load_settings(ProfilesSettings)
     captured = Captured()
     clock = [NOW]
@@ -175,3 +176,34 @@ def test_life_stage_moves_with_time_and_ops_tags_are_audited(h: Harness) -> None
     audited = [(c["kind"], c["actor"]) for c in history if c["actor"].startswith("ops-")]
     assert audited == [("tag_removed", "ops-wang"), ("tag_added", "ops-li")]
     assert h.http.get("/accounts/wx-unknown/members/o_mom/profile").status_code == 404
+
+
+def test_the_h5_interest_page_records_stage_interests_and_consent(h: Harness) -> None:
+    link = h.profiles.link("wx1", "o_new", datetime.now(UTC))
+    path = link.split("127.0.0.1:8003", 1)[1]
+    page = h.http.get(path)
+    assert page.status_code == 200 and "预产期" in page.text and "奶粉" in page.text
+    form = "basis=due_date&on=2027-03-01&interests=interest.feeding.formula&interests=interest.diapers&marketing=yes"
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    done = h.http.post(path, content=form.encode(), headers=headers)
+    assert done.status_code == 200 and "提交成功" in done.text
+    profile = h.http.get("/accounts/wx1/members/o_new/profile").json()
+    assert profile["stage"]["code"] == "stage.pregnancy.mid" and profile["stage"]["confidence"] == "declared"
+    declared = {t["code"] for t in profile["tags"] if t["source"] == "declared"}
+    assert declared == {"interest.feeding.formula", "interest.diapers"}
+    assert profile["consents"]["marketing"]["given"] and not profile["consents"]["data_use"]["given"]
+    assert profile["consents"]["marketing"]["via"] == "h5_form"
+
+    # Impossible answers come back as the form with the reason; nothing is recorded.
+    past_due = h.http.post(path, content=b"basis=due_date&on=2020-01-01", headers=headers)
+    assert past_due.status_code == 422 and "due date" in past_due.text
+    assert h.http.post(path, content=b"basis=twins", headers=headers).status_code == 422
+    nonsense = h.http.post(path, content=b"basis=preparing&interests=interest.lawnmowers", headers=headers)
+    assert nonsense.status_code == 422
+
+    # Forged, expired, or another account's: a page saying so.
+    forged = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
+    assert h.http.get(forged).status_code == 403
+    expired = h.profiles.link("wx1", "o_new", datetime.now(UTC) - timedelta(days=30)).split("8003", 1)[1]
+    assert h.http.get(expired).status_code == 403
+    assert h.http.get(path.replace("/h5/wx1/", "/h5/wx2/")).status_code == 403

@@ -26,7 +26,7 @@ from services.profiles.domain.mall import MallEvent, interpret, spend_tier
 from services.profiles.domain.tags import DEFAULT_HALF_LIFE, Tag, TagSource, reinforce
 from services.profiles.domain.taxonomy import Taxonomy
 
-__all__ = ["Change", "Consent", "ConsentKind", "Profile", "ProfileError", "TagView"]
+__all__ = ["Change", "Consent", "ConsentKind", "InterestPick", "Profile", "ProfileError", "TagView"]
 
 #: Mall event ids remembered per profile for idempotency (older ones are long past redelivery).
 _APPLIED_EVENTS_KEPT = 200
@@ -57,6 +57,32 @@ class Change:
     kind: str  # tag_added, tag_removed, tag_weight, stage_declared, consent, mall_event
     detail: dict[str, object]
     actor: str = "system"
+
+
+@dataclass(frozen=True)
+class InterestPick:
+    """What a member fills in on the H5 page after following: their stage, interests and consents."""
+
+    basis: Basis
+    on: date | None
+    interests: tuple[str, ...]
+    marketing: bool
+    data_use: bool
+
+    def check(self, taxonomy: Taxonomy, today: date) -> None:
+        """Refuse what cannot be true, naming the field: a past due date, a future birthday, an
+        unknown interest."""
+        if (self.basis is Basis.PREPARING) != (self.on is None):
+            raise ProfileError("on: a due date or birthday needs its date; 'preparing' has none")
+        on = self.on
+        earliest_birthday, latest_due = today - timedelta(days=14 * 366), today + timedelta(days=301)
+        if on is not None and self.basis is Basis.DUE_DATE and not today <= on <= latest_due:
+            raise ProfileError("on: a due date is between today and 43 weeks from now")
+        if on is not None and self.basis is Basis.BIRTHDAY and not earliest_birthday <= on <= today:
+            raise ProfileError("on: a birthday is in the last 14 years and not in the future")
+        for code in self.interests:
+            if code not in taxonomy or not code.startswith("interest."):
+                raise ProfileError(f"interests: {code!r} is not an interest of the taxonomy")
 
 
 @dataclass(frozen=True)
@@ -149,6 +175,16 @@ class Profile:
         if self.tags.pop((code, source), None) is None:
             return []
         return [Change(at, "tag_removed", {"code": code, "source": source.value}, actor)]
+
+    def apply_interest_pick(self, pick: InterestPick, taxonomy: Taxonomy, at: datetime, via: str) -> list[Change]:
+        """The H5 page's answers: a declared stage, declared interests, and both consents as given."""
+        pick.check(taxonomy, at.date())
+        changes = self.declare_stage(StageDeclaration(pick.basis, at.date(), pick.on, source=via), at)
+        for code in pick.interests:
+            changes += self.add_tag(taxonomy, code, TagSource.DECLARED, at)
+        changes += self.set_consent(ConsentKind.MARKETING, pick.marketing, at, via)
+        changes += self.set_consent(ConsentKind.DATA_USE, pick.data_use, at, via)
+        return changes
 
     def apply_mall_event(
         self, event: MallEvent, taxonomy: Taxonomy, half_life: timedelta = DEFAULT_HALF_LIFE

@@ -1,15 +1,16 @@
-"""The profiles worker: consumes mall events and applies them to member profiles, once each."""
+"""The profiles worker: applies mall events to member profiles, once each, and invites new followers
+to the H5 interest page."""
 
 from __future__ import annotations
 
 from services.profiles.bootstrap import Profiles, bootstrap
 from services.profiles.settings import ProfilesSettings
-from shared.contracts import MALL_EVENTS
+from shared.contracts import MALL_EVENTS, WECHAT_PUSHES
 from shared.events import Envelope, Message
 from shared.messaging import Subscription, WorkerApp, create_worker_app
 
 
-async def _on_mall_event(profiles: Profiles, envelope: Envelope, message: Message) -> None:
+async def _on_event(profiles: Profiles, envelope: Envelope, message: Message) -> None:
     await profiles.handle(envelope, message)
 
 
@@ -19,8 +20,11 @@ def create_worker(
     return create_worker_app(
         settings,
         name="profiles",
-        resources=lambda: bootstrap(settings, publish=False),
-        subscriptions=[Subscription(name="profiles", topic=MALL_EVENTS, handler=_on_mall_event)],
+        resources=lambda: bootstrap(settings, publish=False, messaging=True),
+        subscriptions=[
+            Subscription(name="profiles", topic=MALL_EVENTS, handler=_on_event),
+            Subscription(name="profiles-pushes", topic=WECHAT_PUSHES, handler=_on_event),
+        ],
         readiness=lambda profiles: {"mongodb": profiles.readiness["mongodb"]},
         health_host=health_host,
         health_port=settings.worker_health_port if health_port is None else health_port,

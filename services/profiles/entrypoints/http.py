@@ -22,6 +22,7 @@ from services.profiles.bootstrap import Profiles, bootstrap
 from services.profiles.domain.mall_webhook import MallEventIn, SignatureRejected, parse_events, verify_signature
 from services.profiles.domain.profile import Profile, ProfileError
 from services.profiles.domain.tags import TagSource
+from services.profiles.entrypoints.h5 import TAG_H5, h5_router
 from services.profiles.settings import ProfilesSettings
 from shared.contracts import MALL_EVENTS, MallEventReceived
 from shared.events import Envelope
@@ -129,6 +130,7 @@ def create_app(settings: ProfilesSettings, *, clock: Callable[[], datetime] | No
         openapi_tags=[
             {"name": TAG_MALL, "description": "Signed shop events: views, carts, orders, refunds."},
             {"name": TAG_PROFILES, "description": "Profiles, their history, and ops tags."},
+            {"name": TAG_H5, "description": "Pages members open from WeChat through a signed link."},
         ],
     )
     known_accounts = {account.appid for account in settings.wechat_accounts}
@@ -137,6 +139,7 @@ def create_app(settings: ProfilesSettings, *, clock: Callable[[], datetime] | No
     async def ready(name: str) -> None:
         await app.state.profiles.readiness[name]()
 
+    app.include_router(h5_router(now))
     instrument_app(
         app, settings.service_name, checks={"mongodb": lambda: ready("mongodb"), "kafka": lambda: ready("kafka")}
     )

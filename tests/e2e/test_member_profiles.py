@@ -1,0 +1,110 @@
+"""Member profiles end to end: a simulated member follows, gets the link to the H5 interest page through
+the real gateway, Kafka and profiles worker, fills it in; the mall's signed events reach the profile
+through the webhook, Kafka and the worker, once each."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from scrm.launcher import ServiceProcess
+from services.profiles.domain.mall_webhook import sign
+from shared.localinfra import free_port
+from tests.e2e.campaign_stack import ACCOUNT, APPID, SimulatedMembers, eventually
+
+pytestmark = pytest.mark.e2e
+
+MALL_SECRET = "mall-secret-e2e"
+
+
+@pytest.fixture
+def stack(infra_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
+    names = ("gateway", "profiles-api", "profiles-worker", "wechat-sim")
+    ports = {name: free_port() for name in names}
+    env = infra_env | {
+        "WECHAT_ACCOUNTS": json.dumps([ACCOUNT]),
+        "WECHAT_SIM_OPTIONS": json.dumps(
+            {APPID: {"gateway_url": f"http://127.0.0.1:{ports['gateway']}/wechat/{{appid}}", "mode": "safe"}}
+        ),
+        "WECHAT_API__BASE_URL": f"http://127.0.0.1:{ports['wechat-sim']}",
+        "H5_BASE_URL": f"http://127.0.0.1:{ports['profiles-api']}",
+        "H5_LINK_SECRET": "h5-links-e2e",
+        "MALL_WEBHOOK_SECRET": MALL_SECRET,
+    }
+    processes = [ServiceProcess(name, port, env, tmp_path / f"{name}.log") for name, port in ports.items()]
+    for process in processes:
+        process.start()
+    try:
+        for process in processes:
+            process.wait_ready()
+        yield {process.name: process.url for process in processes}
+    finally:
+        codes = {process.name: process.stop() for process in processes}
+    assert all(code == 0 for code in codes.values()), f"unclean shutdown: {codes}"
+
+
+def signed(events: list[dict[str, Any]]) -> tuple[bytes, dict[str, str]]:
+    body = "\n".join(json.dumps(event, ensure_ascii=False) for event in events).encode()
+    now = int(time.time())
+    return body, {"X-Mall-Timestamp": str(now), "X-Mall-Signature": sign(MALL_SECRET.encode(), now, body)}
+
+
+async def test_a_member_follows_fills_the_interest_page_and_shops(stack: dict[str, str]) -> None:
+    async with (
+        httpx.AsyncClient(base_url=stack["wechat-sim"], timeout=30) as sim,
+        httpx.AsyncClient(base_url=stack["profiles-api"], timeout=30) as api,
+    ):
+        members = SimulatedMembers(sim)
+        await members.act("o_mom", "follow")
+
+        async def invitation() -> str | None:
+            texts = [m["payload"]["content"] for m in await members.inbox("o_mom") if m["msgtype"] == "text"]
+            links = [re.search(r'href="([^"]+)"', text) for text in texts]
+            found = [link.group(1) for link in links if link]
+            return found[0] if found else None
+
+        link: str = await eventually(invitation, "the H5 invitation in the new follower's inbox")
+        page = await api.get(link)
+        assert page.status_code == 200 and "预产期" in page.text
+        due = (datetime.now(UTC) + timedelta(weeks=6)).date().isoformat()  # week 34: 孕晚期
+        form = f"basis=due_date&on={due}&interests=interest.feeding.formula&marketing=yes&data_use=yes"
+        submitted = await api.post(
+            link, content=form.encode(), headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        assert submitted.status_code == 200 and "提交成功" in submitted.text
+
+        now = datetime.now(UTC)
+        events: list[dict[str, Any]] = [
+            {"event_id": "m1", "appid": APPID, "openid": "o_mom", "type": "view", "category": "stroller",
+             "occurred_at": now.isoformat()},
+            {"event_id": "m2", "appid": APPID, "openid": "o_mom", "type": "order", "category": "diapers_newborn",
+             "occurred_at": now.isoformat(), "amount": 129.9},
+        ]  # fmt: skip
+        body, headers = signed(events)
+        accepted = await api.post("/events/mall/bulk", content=body, headers=headers)
+        assert accepted.status_code == 202, accepted.text
+        body, headers = signed(events[1:])  # the mall resends the order
+        assert (await api.post("/events/mall/bulk", content=body, headers=headers)).status_code == 202
+
+        async def shopped() -> dict[str, Any] | None:
+            response = await api.get(f"/accounts/{APPID}/members/o_mom/profile")
+            profile: dict[str, Any] = response.json()
+            codes = {tag["code"] for tag in profile.get("tags", [])}
+            return profile if {"purchase.diapers", "interest.gear.stroller"} <= codes else None
+
+        profile = await eventually(shopped, "the mall events on the profile")
+        # What she said beats what the newborn diapers suggest.
+        assert profile["stage"]["code"] == "stage.pregnancy.late" and profile["stage"]["confidence"] == "declared"
+        assert profile["stage"]["pregnancy_week"] == 34
+        sources = {(tag["code"], tag["source"]) for tag in profile["tags"]}
+        assert ("interest.feeding.formula", "declared") in sources and ("spend.c", "mall") in sources
+        history = (await api.get(f"/accounts/{APPID}/members/o_mom/profile/history")).json()
+        assert sum(1 for change in history if change["kind"] == "mall_event") == 2  # the resent order once
