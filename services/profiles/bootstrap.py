@@ -14,7 +14,7 @@ from services.profiles.adapters.taxonomy_file import load_taxonomy
 from services.profiles.domain.taxonomy import Taxonomy
 from services.profiles.service_layer import h5, mall
 from services.profiles.settings import ProfilesSettings
-from shared.contracts import TOPICS, MallEventReceived, MemberFollowed
+from shared.contracts import TOPICS, MallEventReceived, MemberFollowed, MenuClicked, TextMessageReceived
 from shared.events import Envelope, Message
 from shared.messaging import EventPublisher, KafkaEventPublisher, ensure_topics
 from shared.storage import PROCESSED_EVENTS_INDEXES, close_client, create_client, ensure_indexes, ping
@@ -53,6 +53,12 @@ class Profiles:
     async def handle(self, envelope: Envelope, message: Message) -> None:
         if isinstance(message, MallEventReceived):
             await mall.apply_mall_event(envelope, message, self.uow(), self.taxonomy, self.half_life)
+        elif isinstance(message, TextMessageReceived) and message.content.strip() in self.taxonomy.keywords:
+            codes = self.taxonomy.keywords[message.content.strip()]
+            await h5.tag_from_trigger(envelope, message.openid, codes, "keyword", self.uow(), self.taxonomy)
+        elif isinstance(message, MenuClicked) and message.key in self.taxonomy.menu_keys:
+            codes = self.taxonomy.menu_keys[message.key]
+            await h5.tag_from_trigger(envelope, message.openid, codes, "menu", self.uow(), self.taxonomy)
         elif isinstance(message, MemberFollowed) and self.clients is not None and envelope.appid in self.clients:
             text = self.settings.h5_invitation.format(link=self.link(envelope.appid, message.openid, datetime.now(UTC)))
             await h5.invite_after_follow(envelope, message, self.uow(), self.clients[envelope.appid], text)

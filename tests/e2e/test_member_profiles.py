@@ -81,6 +81,10 @@ async def test_a_member_follows_fills_the_interest_page_and_shops(stack: dict[st
         )
         assert submitted.status_code == 200 and "提交成功" in submitted.text
 
+        # A keyword reply and a menu click declare interests too.
+        await members.act("o_mom", "text", {"content": "纸尿裤"})
+        await members.act("o_mom", "click", {"key": "INTEREST_CARE"})
+
         now = datetime.now(UTC)
         events: list[dict[str, Any]] = [
             {"event_id": "m1", "appid": APPID, "openid": "o_mom", "type": "view", "category": "stroller",
@@ -98,7 +102,8 @@ async def test_a_member_follows_fills_the_interest_page_and_shops(stack: dict[st
             response = await api.get(f"/accounts/{APPID}/members/o_mom/profile")
             profile: dict[str, Any] = response.json()
             codes = {tag["code"] for tag in profile.get("tags", [])}
-            return profile if {"purchase.diapers", "interest.gear.stroller"} <= codes else None
+            wanted = {"purchase.diapers", "interest.gear.stroller", "interest.care"}
+            return profile if wanted <= codes else None
 
         profile = await eventually(shopped, "the mall events on the profile")
         # What she said beats what the newborn diapers suggest.
@@ -106,5 +111,6 @@ async def test_a_member_follows_fills_the_interest_page_and_shops(stack: dict[st
         assert profile["stage"]["pregnancy_week"] == 34
         sources = {(tag["code"], tag["source"]) for tag in profile["tags"]}
         assert ("interest.feeding.formula", "declared") in sources and ("spend.c", "mall") in sources
+        assert {("interest.diapers", "declared"), ("interest.care", "declared")} <= sources
         history = (await api.get(f"/accounts/{APPID}/members/o_mom/profile/history")).json()
         assert sum(1 for change in history if change["kind"] == "mall_event") == 2  # the resent order once

@@ -326,3 +326,26 @@ def test_category_ages_at_the_edges_are_accepted(age: int) -> None:
 def test_a_category_may_have_no_interests() -> None:
     taxonomy = parse_taxonomy(document(categories={"gift_card": {"purchase": "purchase.toys"}}))
     assert taxonomy.categories["gift_card"] == CategoryMapping("gift_card", {}, "purchase.toys", None)
+
+
+def test_keywords_and_menu_keys_declare_interests() -> None:
+    shipped = parse_taxonomy(shipped_document())
+    assert shipped.keywords["奶粉"] == ("interest.feeding.formula",)
+    assert "INTEREST_CARE" in shipped.menu_keys
+
+
+@pytest.mark.parametrize(
+    ("section", "value", "culprit"),
+    [
+        ("keywords", {"奶粉": ["interest.nope"]}, "interest.nope"),
+        ("keywords", {"奶粉": []}, "non-empty"),
+        ("keywords", {" 奶粉": ["interest.diapers"]}, "padding"),
+        ("menu_keys", {"K": ["purchase.diapers"]}, "purchase.diapers"),
+        ("menu_keys", ["K"], "expected"),
+    ],
+)
+def test_bad_triggers_are_refused(section: str, value: Any, culprit: str) -> None:
+    changed = shipped_document()
+    changed[section] = value
+    with pytest.raises(TaxonomyError, match=culprit):
+        parse_taxonomy(changed)

@@ -48,6 +48,9 @@ class CategoryMapping:
 class Taxonomy:
     tags: Mapping[str, TaxonomyTag]
     categories: Mapping[str, CategoryMapping] = field(default_factory=dict)
+    #: A member's message (exactly this text, trimmed) or menu click that declares tags.
+    keywords: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    menu_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __contains__(self, code: object) -> bool:
         return code in self.tags
@@ -128,6 +131,22 @@ def _categories(items: Mapping[str, Any], tags: Mapping[str, TaxonomyTag]) -> di
     return categories
 
 
+def _triggers(items: Any, where: str, tags: Mapping[str, TaxonomyTag]) -> dict[str, tuple[str, ...]]:
+    if not isinstance(items, Mapping):
+        raise TaxonomyError(f"{where}: expected text -> list of interest codes")
+    triggers: dict[str, tuple[str, ...]] = {}
+    for trigger, codes in items.items():
+        if not isinstance(trigger, str) or not trigger.strip() or trigger != trigger.strip():
+            raise TaxonomyError(f"{where}: {trigger!r} must be non-blank text without padding")
+        if not isinstance(codes, list) or not codes:
+            raise TaxonomyError(f"{where}.{trigger}: a non-empty list of codes")
+        for code in codes:
+            if not isinstance(code, str) or code not in tags or not code.startswith("interest."):
+                raise TaxonomyError(f"{where}.{trigger}: {code} is not an interest tag of the taxonomy")
+        triggers[trigger] = tuple(codes)
+    return triggers
+
+
 def parse_taxonomy(document: Mapping[str, Any]) -> Taxonomy:
     """A taxonomy from its JSON document: ``{"tags": [...], "mall_categories": {...}}``.
 
@@ -143,4 +162,9 @@ def parse_taxonomy(document: Mapping[str, Any]) -> Taxonomy:
     raw_categories = document.get("mall_categories", {})
     if not isinstance(raw_categories, Mapping):
         raise TaxonomyError("mall_categories: expected category -> mapping")
-    return Taxonomy(tags, _categories(raw_categories, tags))
+    return Taxonomy(
+        tags,
+        _categories(raw_categories, tags),
+        _triggers(document.get("keywords", {}), "keywords", tags),
+        _triggers(document.get("menu_keys", {}), "menu_keys", tags),
+    )

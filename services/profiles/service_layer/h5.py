@@ -9,17 +9,27 @@ import structlog
 
 from services.profiles.domain.h5_links import seal_link
 from services.profiles.domain.profile import Change, InterestPick
+from services.profiles.domain.tags import TagSource
 from services.profiles.domain.taxonomy import Taxonomy
 from services.profiles.service_layer.mall import ProfilesUnitOfWork
 from shared.contracts import MemberFollowed
 from shared.events import Envelope
 from shared.wechat_client import CustomMessage, RecipientUnavailable, Text
 
-__all__ = ["INVITE_CONSUMER", "Messenger", "invite_after_follow", "member_link", "submit_pick"]
+__all__ = [
+    "INVITE_CONSUMER",
+    "TRIGGER_CONSUMER",
+    "Messenger",
+    "invite_after_follow",
+    "member_link",
+    "submit_pick",
+    "tag_from_trigger",
+]
 
 log = structlog.get_logger("profiles.h5")
 
 INVITE_CONSUMER = "profiles.invite"
+TRIGGER_CONSUMER = "profiles.triggers"
 
 
 class Messenger(Protocol):
@@ -61,6 +71,23 @@ async def submit_pick(
     async with uow:
         profile = await uow.profiles.get_or_new(appid, openid)
         changes = profile.apply_interest_pick(pick, taxonomy, now, via="h5_form")
+        if changes:
+            await uow.profiles.save(profile, changes)
+        await uow.commit()
+        return changes
+
+
+async def tag_from_trigger(
+    envelope: Envelope, openid: str, codes: tuple[str, ...], via: str, uow: ProfilesUnitOfWork, taxonomy: Taxonomy
+) -> list[Change]:
+    """Tags a keyword reply or menu click declares (the taxonomy's ``keywords`` / ``menu_keys``), once."""
+    async with uow:
+        if not await uow.claim(TRIGGER_CONSUMER, envelope.event_id):
+            return []
+        profile = await uow.profiles.get_or_new(envelope.appid, openid)
+        changes: list[Change] = []
+        for code in codes:
+            changes += profile.add_tag(taxonomy, code, TagSource.DECLARED, envelope.occurred_at, actor=via)
         if changes:
             await uow.profiles.save(profile, changes)
         await uow.commit()
