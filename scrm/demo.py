@@ -25,11 +25,13 @@ from rich.table import Table
 
 from scrm import pushes
 from scrm.demo_campaign import run_campaign
+from scrm.demo_profiles import run_profiles
 from scrm.launcher import ProcessFailed
 from scrm.processes import PROCESSES
 from scrm.stack import DEMO_APPID, DEMO_SECRET, Stack, local_stack
 from scrm.topics import read_records
 from services.gateway.adapters.replies import RULES
+from services.profiles.settings import ProfilesSettings
 from shared.contracts import DEADLETTER, WECHAT_PUSHES
 from shared.localinfra import InfraError
 from shared.observability import configure_logging
@@ -53,6 +55,10 @@ class Tally:
     poison_messages: int = 0
     ack_ms: list[float] = field(default_factory=list)
     replayable: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+
+
+#: Summary entries that are mappings, printed in the JSON line beside the counts.
+_JSON_MAPPINGS = frozenset({"tags_by_stage"})
 
 
 def run_demo(console: Console, state_dir: Path, *, members: int, json_output: bool) -> bool:
@@ -82,7 +88,8 @@ def run_demo(console: Console, state_dir: Path, *, members: int, json_output: bo
     if summary:
         _print_summary(console, summary, ok)
     if json_output:
-        print(json.dumps({"ok": ok, **{k: v for k, v in summary.items() if isinstance(v, int)}}))  # noqa: T201
+        counts = {k: v for k, v in summary.items() if isinstance(v, int) or k in _JSON_MAPPINGS}
+        print(json.dumps({"ok": ok, **counts}, ensure_ascii=False))  # noqa: T201
     return ok
 
 
@@ -144,7 +151,16 @@ async def _scenario(console: Console, *, stack: Stack, kafka: str, prefix: str, 
             # The text opened the 48-hour window: a customer-service message through the real API client.
             await api.send_custom_message(openids[0], Text(content="宝妈你好，孕期礼包已为你预留"))
             inbox = (await platform.get(f"/sim/accounts/{DEMO_APPID}/members/{openids[0]}/inbox")).json()
-            tally.customer_service_messages = sum(1 for m in inbox["messages"] if m["channel"] == "custom")
+            tally.customer_service_messages = sum(
+                1 for m in inbox["messages"] if m["channel"] == "custom" and "孕期礼包" in str(m["payload"])
+            )
+
+            # Profiles: followers open the H5 link they were sent; the mall reports what some buy.
+            with console.status("member profiles: the H5 interest page and mall events..."):
+                async with httpx.AsyncClient(base_url=stack.url("profiles-api"), timeout=30.0) as profiles_api:
+                    following = [openid for openid in openids if openid not in leavers]
+                    secret = load_settings(ProfilesSettings).mall_webhook_secret.get_secret_value().encode()
+                    profiled = await run_profiles(platform, profiles_api, following, secret)
 
             # The share-poster campaign: seeds join, share, invite; some cheat.
             with console.status("share-poster campaign: members join, share their posters, invite friends..."):
@@ -190,6 +206,7 @@ async def _scenario(console: Console, *, stack: Stack, kafka: str, prefix: str, 
         deadlettered = len(parked)
     ok = (
         campaign.ok
+        and profiled.ok
         and counts.get("members") == expected_members
         and counts.get("following") == expected_following
         and deadlettered == expected_parked
@@ -223,6 +240,8 @@ async def _scenario(console: Console, *, stack: Stack, kafka: str, prefix: str, 
         "screenshots_review": campaign.stats.get("screenshots", {}).get("review", 0),
         "share_rewards_granted": campaign.stats.get("share_rewards_granted", 0),
         "k_factor_permille": round(1000 * campaign.stats.get("k_factor", 0.0)),
+        "members_tagged": profiled.stats.get("tagged", 0),
+        "tags_by_stage": profiled.stats.get("by_stage", {}),
         "push_ms_p50": round(statistics.median(latencies), 1) if latencies else None,
         "push_ms_p95": round(latencies[int(0.95 * (len(latencies) - 1))], 1) if latencies else None,
     }
@@ -267,6 +286,8 @@ def _print_summary(console: Console, summary: dict[str, object], ok: bool) -> No
         "screenshots_review": "screenshots waiting in the human review queue",
         "share_rewards_granted": "share rewards granted (one per member at most)",
         "k_factor_permille": "K-factor × 1000 (credited invites per participant)",
+        "members_tagged": "members with tags or a life stage (H5 page, keywords, mall)",
+        "tags_by_stage": "life stage as of today",
         "push_ms_p50": "member action → platform push → gateway ack, p50 (ms)",
         "push_ms_p95": "member action → platform push → gateway ack, p95 (ms)",
     }

@@ -63,6 +63,17 @@ def test_demo_prints_counts_as_its_last_line(infra: Infra, tmp_path: Path) -> No
     decided = campaign["screenshots_approved"] + campaign["screenshots_rejected"] + campaign["screenshots_review"]
     assert decided == 6 and campaign["screenshots_approved"] <= 4 and campaign["screenshots_rejected"] >= 1
     assert campaign["share_rewards_granted"] == campaign["screenshots_approved"]
+    # Five of the ten members still following answer the H5 page (one stage each in turn); the mall
+    # reports orders for four, two of whom answered: seven tagged. S-size diapers (about two months) put the two
+    # who did not answer at 0-6 months (inferred); what the others said wins for them.
+    assert campaign["members_tagged"] == 7
+    assert campaign["tags_by_stage"] == {
+        "stage.pregnancy.early": 1,
+        "stage.pregnancy.mid": 1,
+        "stage.pregnancy.late": 1,
+        "stage.baby.0_6m": 3,
+        "stage.baby.6_12m": 1,
+    }
     assert campaign["campaign_participants"] >= 6 + 18 and campaign["posters_sent"] >= 6 + 18
     assert campaign["k_factor_permille"] == round(1000 * 18 / campaign["campaign_participants"])
     assert "demo summary" in result.stdout

@@ -7,6 +7,7 @@ profile (through :class:`MongoProfilesUnitOfWork`), with the processed-event cla
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -137,6 +138,11 @@ class MongoProfileRepository:
                 ],
                 session=self._session,
             )
+
+    async def each(self, appid: str) -> AsyncIterator[Profile]:
+        """Every profile of an account, streamed (stats walk them: the stage depends on today)."""
+        async for doc in self._profiles.find({"appid": appid}, {"applied_events": 0}, session=self._session):
+            yield from_document(doc)
 
     async def history(self, appid: str, openid: str, limit: int = 100) -> list[dict[str, Any]]:
         query = {"appid": appid, "openid": openid}
