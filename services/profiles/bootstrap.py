@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from services.profiles.adapters import surveys as survey_docs
 from services.profiles.adapters.repository import INDEXES, MongoProfileRepository, MongoProfilesUnitOfWork
+from services.profiles.adapters.surveys import MongoSurveys
 from services.profiles.adapters.taxonomy_file import load_taxonomy
 from services.profiles.domain.taxonomy import Taxonomy
 from services.profiles.service_layer import h5, mall
@@ -29,6 +31,7 @@ class Profiles:
     taxonomy: Taxonomy
     uow: Callable[[], MongoProfilesUnitOfWork]
     profiles: MongoProfileRepository
+    surveys: MongoSurveys
     #: None in the worker, which only consumes.
     publisher: EventPublisher | None
     readiness: dict[str, Callable[[], Awaitable[Any]]]
@@ -79,7 +82,8 @@ async def bootstrap(
     async with AsyncExitStack() as stack:
         stack.push_async_callback(close_client, client)
         database = client[settings.mongodb_database]
-        await ensure_indexes(database, (*INDEXES, *PROCESSED_EVENTS_INDEXES, *ACCESS_TOKEN_INDEXES))
+        indexes = (*INDEXES, *survey_docs.INDEXES, *PROCESSED_EVENTS_INDEXES, *ACCESS_TOKEN_INDEXES)
+        await ensure_indexes(database, indexes)
 
         async def mongodb_ready() -> None:
             await ping(client)
@@ -105,6 +109,7 @@ async def bootstrap(
             taxonomy,
             lambda: MongoProfilesUnitOfWork(client, settings.mongodb_database),
             MongoProfileRepository(database),
+            MongoSurveys(database),
             publisher,
             readiness,
             clients,

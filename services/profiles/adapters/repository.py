@@ -14,6 +14,7 @@ from typing import Any
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.profiles.adapters.surveys import MongoSurveys
 from services.profiles.domain.life_stage import Basis, Confidence, StageDeclaration
 from services.profiles.domain.profile import Change, Consent, ConsentKind, Profile
 from services.profiles.domain.tags import Tag, TagSource
@@ -152,6 +153,8 @@ class MongoProfileRepository:
 
 class MongoProfilesUnitOfWork(MongoUnitOfWork):
     profiles: MongoProfileRepository
+    surveys: MongoSurveys
 
     def _bind(self, session: AsyncClientSession) -> None:
         self.profiles = MongoProfileRepository(self.database, session)
+        self.surveys = MongoSurveys(self.database, session)

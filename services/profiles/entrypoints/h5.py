@@ -23,7 +23,7 @@ from services.profiles.domain.profile import InterestPick, ProfileError
 from services.profiles.service_layer.h5 import submit_pick
 from shared.request_bodies import read_body
 
-__all__ = ["TAG_H5", "h5_router"]
+__all__ = ["TAG_H5", "h5_router", "page", "rejected"]
 
 TAG_H5 = "h5 pages"
 _MAX_FORM_BYTES = 16 * 1024
@@ -39,7 +39,7 @@ button{width:100%;padding:12px;font-size:17px;border:0;border-radius:8px;backgro
 """
 
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+def page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
@@ -49,8 +49,8 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     )
 
 
-def _rejected() -> HTMLResponse:
-    return _page("链接已失效", "<p>这个链接已过期或无效。请回到公众号，发送“资料”获取新的链接。</p>", status=403)
+def rejected() -> HTMLResponse:
+    return page("链接已失效", "<p>这个链接已过期或无效。请回到公众号，发送“资料”获取新的链接。</p>", status=403)
 
 
 def _form(profiles: Profiles, appid: str, token: str, error: str | None = None) -> str:
@@ -87,21 +87,21 @@ def h5_router(now: Callable[[], datetime]) -> APIRouter:
         return link if link.appid == appid else None
 
     @router.get("/h5/{appid}/interests", response_class=HTMLResponse, summary="The interest page (signed link)")
-    async def interest_page(appid: AppId, t: Token, request: Request) -> HTMLResponse:
+    async def interestpage(appid: AppId, t: Token, request: Request) -> HTMLResponse:
         profiles: Profiles = request.app.state.profiles
         if member(profiles, appid, t) is None:
-            return _rejected()
-        return _page("告诉我们宝宝的情况", _form(profiles, appid, t))
+            return rejected()
+        return page("告诉我们宝宝的情况", _form(profiles, appid, t))
 
     @router.post("/h5/{appid}/interests", response_class=HTMLResponse, summary="The interest page's answers")
     async def submit_interests(appid: AppId, t: Token, request: Request) -> HTMLResponse:
         profiles: Profiles = request.app.state.profiles
         link = member(profiles, appid, t)
         if link is None:
-            return _rejected()
+            return rejected()
         body = await read_body(request.scope, request.receive, _MAX_FORM_BYTES)
         if body is None:
-            return _page("告诉我们宝宝的情况", _form(profiles, appid, t, "提交的内容过多"), status=413)
+            return page("告诉我们宝宝的情况", _form(profiles, appid, t, "提交的内容过多"), status=413)
         fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=64)
         try:
             basis = Basis(fields.get("basis", [""])[0])
@@ -117,7 +117,7 @@ def h5_router(now: Callable[[], datetime]) -> APIRouter:
             await submit_pick(profiles.uow(), profiles.taxonomy, link.appid, link.openid, pick, now())
         except ValueError as exc:  # ProfileError included: it names the field
             message = str(exc) if isinstance(exc, ProfileError) else "请选择您的情况并填写正确的日期"
-            return _page("告诉我们宝宝的情况", _form(profiles, appid, t, message), status=422)
-        return _page("提交成功", "<p>谢谢！我们会根据您的情况推荐合适的内容。可以随时回到这个链接修改。</p>")
+            return page("告诉我们宝宝的情况", _form(profiles, appid, t, message), status=422)
+        return page("提交成功", "<p>谢谢！我们会根据您的情况推荐合适的内容。可以随时回到这个链接修改。</p>")
 
     return router

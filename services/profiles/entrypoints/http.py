@@ -23,6 +23,7 @@ from services.profiles.domain.mall_webhook import MallEventIn, SignatureRejected
 from services.profiles.domain.profile import ConsentKind, Profile, ProfileError
 from services.profiles.domain.tags import TagSource
 from services.profiles.entrypoints.h5 import TAG_H5, h5_router
+from services.profiles.entrypoints.surveys_http import TAG_SURVEYS, surveys_router
 from services.profiles.settings import ProfilesSettings
 from shared.contracts import MALL_EVENTS, MallEventReceived
 from shared.events import Envelope
@@ -124,7 +125,8 @@ def create_app(settings: ProfilesSettings, *, clock: Callable[[], datetime] | No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with bootstrap(settings, **overrides) as profiles:
+        # The API sends survey results to members: it holds the accounts' WeChat clients too.
+        async with bootstrap(settings, **({"messaging": True} | overrides)) as profiles:
             app.state.profiles = profiles
             yield
 
@@ -138,6 +140,7 @@ def create_app(settings: ProfilesSettings, *, clock: Callable[[], datetime] | No
             {"name": TAG_MALL, "description": "Signed shop events: views, carts, orders, refunds."},
             {"name": TAG_PROFILES, "description": "Profiles, their history, and ops tags."},
             {"name": TAG_H5, "description": "Pages members open from WeChat through a signed link."},
+            {"name": TAG_SURVEYS, "description": "Surveys whose answers become tags, with one lottery draw each."},
         ],
     )
     known_accounts = {account.appid for account in settings.wechat_accounts}
@@ -147,6 +150,7 @@ def create_app(settings: ProfilesSettings, *, clock: Callable[[], datetime] | No
         await app.state.profiles.readiness[name]()
 
     app.include_router(h5_router(now))
+    app.include_router(surveys_router(now))
     instrument_app(
         app, settings.service_name, checks={"mongodb": lambda: ready("mongodb"), "kafka": lambda: ready("kafka")}
     )

@@ -1,0 +1,146 @@
+"""Surveys against SecantusDB: definitions checked, answers becoming tags and a stage, exactly one draw
+per member per survey, and prize stock that concurrent draws never oversell."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pymongo import MongoClient
+
+from services.profiles.bootstrap import Profiles, bootstrap
+from services.profiles.domain.surveys import (
+    Prize,
+    PrizeKind,
+    Question,
+    QuestionKind,
+    Survey,
+    SurveyOption,
+    SurveyStatus,
+)
+from services.profiles.entrypoints.http import create_app
+from services.profiles.service_layer.surveys import submit_survey
+from services.profiles.settings import ProfilesSettings
+from shared.settings import load_settings
+from tests.conftest import Infra, Isolation
+
+pytestmark = pytest.mark.integration
+
+ACCOUNTS = [{"appid": "wx1", "token": "t0ken", "encoding_aes_key": "k" * 43, "secret": "s3cret"}]
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+DEFINITION: dict[str, Any] = {
+    "title": "宝宝喂养小调查",
+    "questions": [
+        {
+            "id": "feeding",
+            "kind": "single",
+            "text": "宝宝现在怎么喂养？",
+            "options": [
+                {"id": "formula", "label": "奶粉", "tags": ["interest.feeding.formula"]},
+                {"id": "breast", "label": "母乳", "tags": ["interest.feeding.breastfeeding"]},
+            ],
+        },
+        {"id": "birthday", "kind": "date", "text": "宝宝生日", "stage_basis": "birthday"},
+        {"id": "wish", "kind": "text", "text": "想看什么内容？", "required": False},
+    ],
+    "prizes": [{"id": "c10", "name": "10元券", "kind": "coupon", "probability": 1.0, "stock": 1}],
+}
+
+
+@pytest.fixture
+def settings(infra: Infra, isolation: Isolation, monkeypatch: pytest.MonkeyPatch) -> Iterator[ProfilesSettings]:
+    monkeypatch.setenv("ENVIRONMENT", "test")
+    monkeypatch.setenv("MONGODB_URL", infra.mongodb_url)
+    monkeypatch.setenv("MONGODB_DATABASE", isolation.database)
+    monkeypatch.setenv("WECHAT_ACCOUNTS", json.dumps(ACCOUNTS))
+    monkeypatch.setenv("MALL_WEBHOOK_SECRET", "mall-for-tests")
+    monkeypatch.setenv("H5_LINK_SECRET", "h5-for-tests")
+    try:
+        yield load_settings(ProfilesSettings)
+    finally:
+        mongo: MongoClient[dict[str, Any]]
+        with MongoClient(infra.mongodb_url) as mongo:
+            mongo.drop_database(isolation.database)
+
+
+@pytest.fixture
+def http(settings: ProfilesSettings) -> Iterator[TestClient]:
+    app = create_app(settings, clock=lambda: datetime.now(UTC), publish=False, messaging=False)
+    with TestClient(app) as client:
+        yield client
+
+
+def test_ops_define_publish_and_members_answer_once(http: TestClient) -> None:
+    bad = dict(DEFINITION, prizes=[{"id": "p", "name": "x", "kind": "coupon", "probability": 0.8, "stock": 1}] * 2)
+    refused = http.post("/accounts/wx1/surveys", json=bad)
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "prizes"]
+    unknown_tag = json.loads(json.dumps(DEFINITION))
+    unknown_tag["questions"][0]["options"][0]["tags"] = ["interest.nope"]
+    assert http.post("/accounts/wx1/surveys", json=unknown_tag).json()["detail"][0]["loc"][:3] == [
+        "body",
+        "questions",
+        "0",
+    ]
+
+    created = http.post("/accounts/wx1/surveys", json=DEFINITION)
+    assert created.status_code == 201, created.text
+    survey_id = created.json()["id"]
+    url = http.get(f"/accounts/wx1/surveys/{survey_id}/link", params={"openid": "o_mom"}).json()["url"]
+    path = url.split("8003", 1)[1]
+    assert http.get(path).status_code == 410  # a draft is not open yet
+    assert http.post(f"/accounts/wx1/surveys/{survey_id}/publish").json()["status"] == "published"
+    assert "宝宝现在怎么喂养" in http.get(path).text
+
+    birthday = (datetime.now(UTC) - timedelta(days=100)).date().isoformat()
+    missing = http.post(path, content=b"wish=hi", headers=FORM)
+    assert missing.status_code == 422 and "needs an answer" in missing.text
+    answered = http.post(path, content=f"feeding=formula&birthday={birthday}".encode(), headers=FORM)
+    assert answered.status_code == 200 and "10元券" in answered.text
+    again = http.post(path, content=f"feeding=breast&birthday={birthday}".encode(), headers=FORM)
+    assert "已参与过" in again.text and "10元券" in again.text  # the first draw, not a second
+
+    profile = http.get("/accounts/wx1/members/o_mom/profile").json()
+    assert ("interest.feeding.formula", "survey") in {(t["code"], t["source"]) for t in profile["tags"]}
+    assert not any(t["code"] == "interest.feeding.breastfeeding" for t in profile["tags"])
+    assert profile["stage"]["code"] == "stage.baby.0_6m" and profile["stage"]["age_months"] == 3
+    results = http.get(f"/accounts/wx1/surveys/{survey_id}").json()["results"]
+    assert results == {"responses": 1, "draws": {"c10": 1}, "remaining": {"c10": 0}}
+
+
+@pytest.fixture
+async def profiles(settings: ProfilesSettings) -> AsyncIterator[Profiles]:
+    async with bootstrap(settings, publish=False) as ready:
+        yield ready
+
+
+async def test_concurrent_draws_never_oversell_and_each_member_draws_once(profiles: Profiles) -> None:
+    survey = Survey(
+        "s-rush",
+        "wx1",
+        "抢券",
+        (Question("q", QuestionKind.SINGLE, "选一个", (SurveyOption("a", "A"), SurveyOption("b", "B"))),),
+        (Prize("gift", "礼品", PrizeKind.COUPON, 1.0, 3),),
+        SurveyStatus.PUBLISHED,
+    )
+    await profiles.surveys.add(survey, NOW)
+
+    async def answer(openid: str) -> str | None:
+        result = await submit_survey(
+            profiles.uow, profiles.taxonomy, survey, "wx1", openid, {"q": ["a"]}, NOW, lambda: 0.5
+        )
+        return result.prize_id
+
+    members = [f"o_{n}" for n in range(12)]
+    won = await asyncio.gather(*(answer(openid) for openid in members), *(answer(openid) for openid in members[:4]))
+    results = await profiles.surveys.results(survey.id)
+    assert results["remaining"] == {"gift": 0} and results["draws"].get("gift") == 3
+    assert results["responses"] == 12 and sum(results["draws"].values()) == 12  # one draw each
+    firsts = won[:12]
+    assert firsts.count("gift") == 3
+    assert won[12:] == firsts[:4]  # a member answering twice gets their first draw back
