@@ -19,7 +19,9 @@ app = typer.Typer(help="SCRM growth platform: local infrastructure, services, de
 infra_app = typer.Typer(help="Local Kafka- and MongoDB-protocol servers (development and tests).", no_args_is_help=True)
 docs_app = typer.Typer(help="Documentation generated from code.", no_args_is_help=True)
 app.add_typer(infra_app, name="infra")
+members_app = typer.Typer(help="Members of the accounts.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
+app.add_typer(members_app, name="members")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -156,6 +158,19 @@ def verify_screenshots(
     from scrm.screenshots import run_verify_screenshots
 
     code = run_verify_screenshots(err_console, manifest, out, workers=workers, engine=engine)
+    if code:
+        raise typer.Exit(code)
+
+
+@members_app.command("import")
+def members_import(
+    appid: Annotated[str, typer.Option(help="the account (one of WECHAT_ACCOUNTS)")],
+    restart: Annotated[bool, typer.Option(help="start from the first page, not the last checkpoint")] = False,
+) -> None:
+    """Pull the account's existing followers (user/get, info/batchget) into profiles; resumable."""
+    from scrm.member_import import run_member_import
+
+    code = run_member_import(console, appid, restart=restart)
     if code:
         raise typer.Exit(code)
 

@@ -7,23 +7,35 @@ profile (through :class:`MongoProfilesUnitOfWork`), with the processed-event cla
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from typing import Any
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.profiles.adapters.surveys import MongoSurveys
+from services.profiles.domain.follower_import import Checkpoint
 from services.profiles.domain.life_stage import Basis, Confidence, StageDeclaration
 from services.profiles.domain.profile import Change, Consent, ConsentKind, Profile
 from services.profiles.domain.tags import Tag, TagSource
 from shared.storage import IndexSpec, MongoUnitOfWork
+from shared.wechat_client import UserInfo
 
-__all__ = ["HISTORY", "INDEXES", "PROFILES", "MongoProfileRepository", "MongoProfilesUnitOfWork"]
+__all__ = [
+    "HISTORY",
+    "IMPORT_CHECKPOINTS",
+    "INDEXES",
+    "PROFILES",
+    "MongoFollowerImport",
+    "MongoProfileRepository",
+    "MongoProfilesUnitOfWork",
+]
 
 PROFILES = "profiles"
 HISTORY = "profile_history"
+IMPORT_CHECKPOINTS = "profile_import_checkpoints"
 
 INDEXES = (
     IndexSpec(PROFILES, (("appid", 1), ("openid", 1)), name="member", unique=True),
@@ -149,6 +161,36 @@ class MongoProfileRepository:
         query = {"appid": appid, "openid": openid}
         cursor = self._history.find(query, {"_id": 0}).sort([("at", -1), ("_id", -1)]).limit(limit)
         return [doc async for doc in cursor]
+
+
+class MongoFollowerImport:
+    """The import's sink: profiles upserted in bulk, and a checkpoint per account."""
+
+    def __init__(self, database: AsyncDatabase[Any]) -> None:
+        self._profiles = database[PROFILES]
+        self._checkpoints = database[IMPORT_CHECKPOINTS]
+
+    async def checkpoint(self, appid: str) -> Checkpoint | None:
+        doc = await self._checkpoints.find_one({"_id": appid})
+        return None if doc is None else Checkpoint(doc["next_openid"], doc["imported"], doc.get("done", False))
+
+    async def save_checkpoint(self, appid: str, checkpoint: Checkpoint) -> None:
+        fields = {"next_openid": checkpoint.next_openid, "imported": checkpoint.imported, "done": checkpoint.done}
+        await self._checkpoints.replace_one({"_id": appid}, fields, upsert=True)
+
+    async def upsert_followers(self, appid: str, followers: Sequence[UserInfo]) -> int:
+        if not followers:
+            return 0
+        writes: list[Any] = []
+        for info in followers:
+            empty = to_document(Profile(appid, info.openid, unionid=info.unionid))
+            empty.pop("unionid")
+            key = {"_id": empty.pop("_id")}
+            writes.append(UpdateOne(key, {"$setOnInsert": empty}, upsert=True))
+            if info.unionid:  # fill in a missing unionid, never overwrite one
+                writes.append(UpdateOne({**key, "unionid": None}, {"$set": {"unionid": info.unionid}}))
+        result = await self._profiles.bulk_write(writes, ordered=False)
+        return int(result.upserted_count)
 
 
 class MongoProfilesUnitOfWork(MongoUnitOfWork):
