@@ -175,6 +175,18 @@ def members_import(
         raise typer.Exit(code)
 
 
+@members_app.command("sync-tags")
+def members_sync_tags(
+    appid: Annotated[str, typer.Option(help="the account (one of WECHAT_ACCOUNTS)")],
+) -> None:
+    """Sync the budgeted profile tags (WECHAT_TAG_BUDGET) to WeChat user tags; resumable."""
+    from scrm.member_import import run_tag_sync
+
+    code = run_tag_sync(console, appid)
+    if code:
+        raise typer.Exit(code)
+
+
 @docs_app.command("events")
 def docs_events(
     output: Annotated[Path | None, typer.Option(help="write here instead of printing")] = None,

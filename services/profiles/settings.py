@@ -11,6 +11,33 @@ from shared.wechat_client import WeChatApiConfig
 DEFAULT_TAXONOMY = Path(__file__).with_name("taxonomy.json")
 
 
+#: Life stages, the interest families and spend tiers: what mass sends usually target.
+DEFAULT_TAG_BUDGET = (
+    "stage.preparing",
+    "stage.pregnancy",
+    "stage.pregnancy.early",
+    "stage.pregnancy.mid",
+    "stage.pregnancy.late",
+    "stage.baby",
+    "stage.baby.0_6m",
+    "stage.baby.6_12m",
+    "stage.child.1_3y",
+    "stage.child.3y_plus",
+    "interest.feeding",
+    "interest.feeding.formula",
+    "interest.diapers",
+    "interest.care",
+    "interest.health",
+    "interest.maternity",
+    "interest.gear",
+    "interest.toys",
+    "interest.clothing",
+    "spend.a",
+    "spend.b",
+    "spend.c",
+)
+
+
 class ProfilesSettings(AccountsSettings):
     service_name: str = "profiles"
     #: The maternal-infant taxonomy (tags, names, parents, mall categories): JSON, read at start-up.
@@ -31,5 +58,10 @@ class ProfilesSettings(AccountsSettings):
     h5_invitation: str = '欢迎关注！花 30 秒告诉我们宝宝的情况，为您推荐合适的内容：<a href="{link}">点击填写</a>'
     #: The WeChat API (the simulator locally): the worker sends the invitation through it.
     wechat_api: WeChatApiConfig = Field(default_factory=WeChatApiConfig)
+    #: Profile tags synced to WeChat user tags (for mass sends by tag), in priority order: at most 100
+    #: per account, and a member gets the first 20 they qualify for.
+    wechat_tag_budget: list[str] = Field(default_factory=lambda: list(DEFAULT_TAG_BUDGET), max_length=100)
+    #: A tag's current weight must reach this for the member to carry the WeChat tag.
+    wechat_tag_min_weight: float = Field(default=1.0, gt=0)
     #: Port of the worker's /healthz, /readyz and /metrics.
     worker_health_port: int = Field(default=8103, ge=0, le=65535)

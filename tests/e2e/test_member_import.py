@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,19 @@ from pymongo import MongoClient
 from pymongo.collection import Collection
 
 from scrm.launcher import ServiceProcess
+from services.profiles.adapters.repository import to_document
+from services.profiles.adapters.taxonomy_file import load_taxonomy
+from services.profiles.domain.life_stage import Basis, StageDeclaration
+from services.profiles.domain.profile import Profile
+from services.profiles.domain.tags import TagSource
+from services.profiles.settings import DEFAULT_TAXONOMY
 from shared.localinfra import free_port
 from tests.conftest import Infra, Isolation
 from tests.e2e.campaign_stack import ACCOUNT, APPID
 
 pytestmark = pytest.mark.e2e
+
+TAXONOMY = load_taxonomy(DEFAULT_TAXONOMY)
 
 
 @pytest.fixture
@@ -73,3 +82,48 @@ def test_existing_followers_become_profiles_once(
         profiles: Collection[dict[str, Any]] = mongo[isolation.database]["profiles"]
         assert profiles.count_documents({"appid": APPID}) == 230
         assert profiles.count_documents({"openid": "o_gone"}) == 0  # not following: not imported
+
+
+def test_budgeted_profile_tags_become_wechat_tags_and_follow_changes(
+    sim: tuple[str, dict[str, str]], infra: Infra, isolation: Isolation, tmp_path: Path
+) -> None:
+    url, env = sim
+    env = env | {"WECHAT_API__BASE_URL": url, "MALL_WEBHOOK_SECRET": "sync-mall", "H5_LINK_SECRET": "sync-h5"}
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for openid in ("o_late", "o_baby", "o_plain"):
+            assert client.post(f"/sim/accounts/{APPID}/members", json={"openid": openid}).status_code == 201
+    now = datetime.now(UTC)
+    late = Profile(APPID, "o_late")
+    late.declare_stage(StageDeclaration(Basis.DUE_DATE, now.date(), (now + timedelta(weeks=4)).date()), now)
+    late.add_tag(TAXONOMY, "interest.feeding.formula", TagSource.DECLARED, now)
+    baby = Profile(APPID, "o_baby")
+    baby.declare_stage(StageDeclaration(Basis.BIRTHDAY, now.date(), (now - timedelta(days=40)).date()), now)
+    mongo: MongoClient[dict[str, Any]]
+    with MongoClient(infra.mongodb_url) as mongo:
+        profiles: Collection[dict[str, Any]] = mongo[isolation.database]["profiles"]
+        profiles.insert_many([to_document(late), to_document(baby), to_document(Profile(APPID, "o_plain"))])
+        synced = scrm("members", "sync-tags", "--appid", APPID, env=env, cwd=tmp_path)
+        assert synced.returncode == 0, synced.stdout + synced.stderr
+        synced_tags: Collection[dict[str, Any]] = mongo[isolation.database]["wechat_tags"]
+        tag_ids = {doc["code"]: doc["tag_id"] for doc in synced_tags.find()}
+
+        def tags_of(openid: str) -> set[str]:
+            with httpx.Client(base_url=url, timeout=30) as client:
+                ids = set(client.get(f"/sim/accounts/{APPID}/members/{openid}").json()["tag_ids"])
+            return {code for code, tag_id in tag_ids.items() if tag_id in ids}
+
+        assert tags_of("o_late") == {
+            "stage.pregnancy",
+            "stage.pregnancy.late",
+            "interest.feeding",
+            "interest.feeding.formula",
+        }
+        assert tags_of("o_baby") == {"stage.baby", "stage.baby.0_6m"}
+        assert tags_of("o_plain") == set()
+
+        # The formula interest is removed from the profile: the next sync takes the WeChat tags off.
+        late.remove_tag("interest.feeding.formula", TagSource.DECLARED, now, actor="ops")
+        profiles.replace_one({"_id": f"{APPID}:o_late"}, to_document(late))
+        again = scrm("members", "sync-tags", "--appid", APPID, env=env, cwd=tmp_path)
+        assert again.returncode == 0 and "0 WeChat tags created, 0 taggings, 2 removals" in again.stdout
+        assert tags_of("o_late") == {"stage.pregnancy", "stage.pregnancy.late"}

@@ -31,16 +31,20 @@ __all__ = [
     "MongoFollowerImport",
     "MongoProfileRepository",
     "MongoProfilesUnitOfWork",
+    "MongoTagSyncStore",
 ]
 
 PROFILES = "profiles"
 HISTORY = "profile_history"
 IMPORT_CHECKPOINTS = "profile_import_checkpoints"
+WECHAT_TAGS = "wechat_tags"
+WECHAT_TAG_MEMBERS = "wechat_tag_members"
 
 INDEXES = (
     IndexSpec(PROFILES, (("appid", 1), ("openid", 1)), name="member", unique=True),
     IndexSpec(PROFILES, (("unionid", 1),), name="unionid", partial_filter={"unionid": {"$type": "string"}}),
     IndexSpec(HISTORY, (("appid", 1), ("openid", 1), ("at", -1)), name="member_at"),
+    IndexSpec(WECHAT_TAG_MEMBERS, (("appid", 1), ("code", 1)), name="account_code"),
 )
 
 
@@ -191,6 +195,42 @@ class MongoFollowerImport:
                 writes.append(UpdateOne({**key, "unionid": None}, {"$set": {"unionid": info.unionid}}))
         result = await self._profiles.bulk_write(writes, ordered=False)
         return int(result.upserted_count)
+
+
+class MongoTagSyncStore:
+    """WeChat tag ids per (account, code), and which members carry each tag as this sync made them."""
+
+    def __init__(self, database: AsyncDatabase[Any]) -> None:
+        self._tags = database[WECHAT_TAGS]
+        self._members = database[WECHAT_TAG_MEMBERS]
+
+    async def tag_ids(self, appid: str) -> dict[str, int]:
+        return {doc["code"]: doc["tag_id"] async for doc in self._tags.find({"appid": appid})}
+
+    async def remember_tag(self, appid: str, code: str, tag_id: int) -> None:
+        document = {"appid": appid, "code": code, "tag_id": tag_id}
+        await self._tags.replace_one({"_id": f"{appid}:{code}"}, document, upsert=True)
+
+    async def members(self, appid: str) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        async for doc in self._members.find({"appid": appid}, {"code": 1, "openid": 1}):
+            found.setdefault(doc["code"], set()).add(doc["openid"])
+        return found
+
+    async def record(self, appid: str, code: str, openids: Sequence[str], added: bool) -> None:
+        keys = [f"{appid}:{code}:{openid}" for openid in openids]
+        if added:
+            writes = [
+                UpdateOne(
+                    {"_id": key},
+                    {"$setOnInsert": {"appid": appid, "code": code, "openid": openid}},
+                    upsert=True,
+                )
+                for key, openid in zip(keys, openids, strict=True)
+            ]
+            await self._members.bulk_write(writes, ordered=False)
+        else:
+            await self._members.delete_many({"_id": {"$in": keys}})
 
 
 class MongoProfilesUnitOfWork(MongoUnitOfWork):
