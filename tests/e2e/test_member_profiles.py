@@ -1,6 +1,6 @@
 """Member profiles end to end: a simulated member follows, gets the link to the H5 interest page through
-the real gateway, Kafka and profiles worker, fills it in; the mall's signed events reach the profile
-through the webhook, Kafka and the worker, once each."""
+the real gateway, Kafka and profiles worker, fills it in, answers a survey and wins its coupon exactly
+once; the mall's signed events reach the profile through the webhook, Kafka and the worker, once each."""
 
 from __future__ import annotations
 
@@ -81,6 +81,40 @@ async def test_a_member_follows_fills_the_interest_page_and_shops(stack: dict[st
         )
         assert submitted.status_code == 200 and "提交成功" in submitted.text
 
+        # A survey with a lottery: she answers, wins the one coupon, and answering again wins nothing more.
+        survey = {
+            "title": "喂养小调查",
+            "questions": [
+                {
+                    "id": "care",
+                    "kind": "multiple",
+                    "text": "您关心哪些？",
+                    "options": [
+                        {"id": "bath", "label": "洗浴", "tags": ["interest.care.bath"]},
+                        {"id": "toys", "label": "玩具", "tags": ["interest.toys"]},
+                    ],
+                }
+            ],
+            "prizes": [{"id": "c20", "name": "20元券", "kind": "coupon", "probability": 1.0, "stock": 1}],
+        }
+        survey_id = (await api.post(f"/accounts/{APPID}/surveys", json=survey)).json()["id"]
+        assert (await api.post(f"/accounts/{APPID}/surveys/{survey_id}/publish")).status_code == 200
+        survey_link = (await api.get(f"/accounts/{APPID}/surveys/{survey_id}/link", params={"openid": "o_mom"})).json()[
+            "url"
+        ]
+        form_headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        won = await api.post(survey_link, content=b"care=bath&care=toys", headers=form_headers)
+        assert won.status_code == 200 and "20元券" in won.text
+        again = await api.post(survey_link, content=b"care=bath", headers=form_headers)
+        assert "已参与过" in again.text
+
+        async def coupon_messages() -> list[str] | None:
+            texts = [m["payload"]["content"] for m in await members.inbox("o_mom") if m["msgtype"] == "text"]
+            found = [text for text in texts if "20元券" in text]
+            return found or None
+
+        assert len(await eventually(coupon_messages, "the coupon message")) == 1
+
         # A keyword reply and a menu click declare interests too.
         await members.act("o_mom", "text", {"content": "纸尿裤"})
         await members.act("o_mom", "click", {"key": "INTEREST_CARE"})
@@ -112,5 +146,6 @@ async def test_a_member_follows_fills_the_interest_page_and_shops(stack: dict[st
         sources = {(tag["code"], tag["source"]) for tag in profile["tags"]}
         assert ("interest.feeding.formula", "declared") in sources and ("spend.c", "mall") in sources
         assert {("interest.diapers", "declared"), ("interest.care", "declared")} <= sources
+        assert {("interest.care.bath", "survey"), ("interest.toys", "survey")} <= sources
         history = (await api.get(f"/accounts/{APPID}/members/o_mom/profile/history")).json()
         assert sum(1 for change in history if change["kind"] == "mall_event") == 2  # the resent order once
