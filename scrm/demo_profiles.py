@@ -45,7 +45,7 @@ class ProfilesRun:
     @property
     def ok(self) -> bool:
         staged = sum(self.stats.get("by_stage", {}).values())
-        return int(self.stats.get("tagged", 0)) >= self.expected_tagged and staged >= self.answered
+        return int(self.stats.get("tagged", 0)) >= self.expected_tagged and staged >= self.expected_tagged
 
 
 async def _invitation(sim: httpx.AsyncClient, openid: str) -> str:
@@ -101,11 +101,14 @@ async def run_profiles(
     (await profiles_api.post("/events/mall/bulk", content=body, headers=headers)).raise_for_status()
 
     expected = len(set(answering) | set(shoppers))
+    # Everyone who answered has a stage, and so does every shopper once the orders are applied (an
+    # inferred one): wait for all of it, not just for the first tag of each.
+    staged = expected
     deadline = time.monotonic() + _TIMEOUT_S
     stats: dict[str, Any] = {}
     while time.monotonic() < deadline:
         stats = (await profiles_api.get(f"/accounts/{DEMO_APPID}/profiles/stats")).json()
-        if stats.get("tagged", 0) >= expected:
+        if stats.get("tagged", 0) >= expected and sum(stats.get("by_stage", {}).values()) >= staged:
             break
         await asyncio.sleep(0.25)
     return ProfilesRun(len(answering), len(shoppers), expected, stats)

@@ -4,8 +4,12 @@ WeChat user tags, each with a progress bar and resumable."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 from rich.console import Console
 from rich.markup import escape
@@ -18,8 +22,8 @@ from services.profiles.adapters.repository import (
     MongoTagSyncStore,
 )
 from services.profiles.adapters.taxonomy_file import load_taxonomy
-from services.profiles.service_layer.importing import ImportResult, import_followers
-from services.profiles.service_layer.tag_sync import SyncResult, sync_tags
+from services.profiles.service_layer.importing import import_followers
+from services.profiles.service_layer.tag_sync import sync_tags
 from services.profiles.settings import ProfilesSettings
 from shared.settings import SettingsError, load_settings
 from shared.storage import StorageError, close_client, create_client, ensure_indexes
@@ -34,8 +38,13 @@ from shared.wechat_client import (
 
 __all__ = ["run_member_import", "run_tag_sync"]
 
+T = TypeVar("T")
+Progressed = Callable[[int, int], None]
 
-async def _import(settings: ProfilesSettings, appid: str, restart: bool, console: Console) -> ImportResult:
+
+@asynccontextmanager
+async def _connected(settings: ProfilesSettings, appid: str) -> AsyncIterator[tuple[AsyncDatabase[Any], WeChatClient]]:
+    """MongoDB and the account's WeChat client (tokens shared with the services through MongoDB)."""
     account = next((a for a in settings.wechat_accounts if a.appid == appid), None)
     if account is None:
         raise LookupError(f"no account {appid!r} in WECHAT_ACCOUNTS")
@@ -43,61 +52,61 @@ async def _import(settings: ProfilesSettings, appid: str, restart: bool, console
     try:
         database = client[settings.mongodb_database]
         await ensure_indexes(database, (*INDEXES, *ACCESS_TOKEN_INDEXES))
-        async with WeChatClient(
-            appid,
-            account.secret.get_secret_value(),
-            token_store=MongoTokenStore(database),
-            config=settings.wechat_api,
-        ) as platform:
-            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-            with Progress(*columns, console=console) as progress:
-                task = progress.add_task(f"followers of {appid}", total=None)
-                return await import_followers(
-                    appid,
-                    platform,
-                    MongoFollowerImport(database),
-                    restart=restart,
-                    progress=lambda done, total: progress.update(task, completed=done, total=total),
-                )
+        secret = account.secret.get_secret_value()
+        token_store = MongoTokenStore(database)
+        async with WeChatClient(appid, secret, token_store=token_store, config=settings.wechat_api) as platform:
+            yield database, platform
     finally:
         await close_client(client)
 
 
-def run_member_import(console: Console, appid: str, *, restart: bool) -> int:
+async def _with_progress(console: Console, what: str, work: Callable[[Progressed], Awaitable[T]]) -> T:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(what, total=None)
+        return await work(lambda done, total: progress.update(task, completed=done, total=total))
+
+
+def _run(console: Console, job: Callable[[ProfilesSettings], Coroutine[Any, Any, str]]) -> int:
+    """Settings, the job, and its outcome as a line and an exit code (2: usage, 1: stopped, resumable)."""
     try:
         settings = load_settings(ProfilesSettings)
-        result = asyncio.run(_import(settings, appid, restart, console))
-    except (SettingsError, LookupError) as exc:
+        line = asyncio.run(job(settings))
+    except (SettingsError, LookupError, ValueError) as exc:
         console.print(f"[red]{escape(str(exc))}[/red]")
         return 2
     except (WeChatApiError, TokenUnavailable, TransportError, StorageError, PyMongoError) as exc:
-        console.print(f"[red]import stopped:[/red] {escape(str(exc))}; run it again to resume")
+        console.print(f"[red]stopped:[/red] {escape(str(exc))}; run it again to resume")
         return 1
-    how = "resumed and finished" if result.resumed else "finished"
-    console.print(f"import {how}: {result.imported} of {result.total} followers read, {result.created} new profiles")
+    console.print(line)
     return 0
 
 
-async def _sync(settings: ProfilesSettings, appid: str, console: Console) -> SyncResult:
-    account = next((a for a in settings.wechat_accounts if a.appid == appid), None)
-    if account is None:
-        raise LookupError(f"no account {appid!r} in WECHAT_ACCOUNTS")
-    taxonomy = load_taxonomy(settings.taxonomy_path)
-    client = create_client(settings)
-    try:
-        database = client[settings.mongodb_database]
-        await ensure_indexes(database, (*INDEXES, *ACCESS_TOKEN_INDEXES))
-        repository = MongoProfileRepository(database)
-        async with WeChatClient(
-            appid,
-            account.secret.get_secret_value(),
-            token_store=MongoTokenStore(database),
-            config=settings.wechat_api,
-        ) as platform:
-            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-            with Progress(*columns, console=console) as progress:
-                task = progress.add_task(f"WeChat tag calls for {appid}", total=None)
-                return await sync_tags(
+def run_member_import(console: Console, appid: str, *, restart: bool) -> int:
+    async def job(settings: ProfilesSettings) -> str:
+        async with _connected(settings, appid) as (database, platform):
+            result = await _with_progress(
+                console,
+                f"followers of {appid}",
+                lambda progress: import_followers(
+                    appid, platform, MongoFollowerImport(database), restart=restart, progress=progress
+                ),
+            )
+        how = "resumed and finished" if result.resumed else "finished"
+        return f"import {how}: {result.imported} of {result.total} followers read, {result.created} new profiles"
+
+    return _run(console, job)
+
+
+def run_tag_sync(console: Console, appid: str) -> int:
+    async def job(settings: ProfilesSettings) -> str:
+        taxonomy = load_taxonomy(settings.taxonomy_path)
+        async with _connected(settings, appid) as (database, platform):
+            repository = MongoProfileRepository(database)
+            result = await _with_progress(
+                console,
+                f"WeChat tag calls for {appid}",
+                lambda progress: sync_tags(
                     appid,
                     lambda: repository.each(appid),
                     platform,
@@ -107,24 +116,12 @@ async def _sync(settings: ProfilesSettings, appid: str, console: Console) -> Syn
                     datetime.now(UTC),
                     min_weight=settings.wechat_tag_min_weight,
                     half_life=timedelta(days=settings.interest_half_life_days),
-                    progress=lambda done, total: progress.update(task, completed=done, total=total),
-                )
-    finally:
-        await close_client(client)
+                    progress=progress,
+                ),
+            )
+        return (
+            f"tag sync finished: {result.tags_created} WeChat tags created, {result.tagged} taggings, "
+            f"{result.untagged} removals in {result.calls} calls"
+        )
 
-
-def run_tag_sync(console: Console, appid: str) -> int:
-    try:
-        settings = load_settings(ProfilesSettings)
-        result = asyncio.run(_sync(settings, appid, console))
-    except (SettingsError, LookupError, ValueError) as exc:
-        console.print(f"[red]{escape(str(exc))}[/red]")
-        return 2
-    except (WeChatApiError, TokenUnavailable, TransportError, StorageError, PyMongoError) as exc:
-        console.print(f"[red]sync stopped:[/red] {escape(str(exc))}; run it again to resume")
-        return 1
-    console.print(
-        f"tag sync finished: {result.tags_created} WeChat tags created, {result.tagged} taggings, "
-        f"{result.untagged} removals in {result.calls} calls"
-    )
-    return 0
+    return _run(console, job)

@@ -6,7 +6,7 @@ import asyncio
 import io
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,21 +27,12 @@ ACCOUNT = {
 BASE = f"/accounts/{APPID}/campaigns"
 
 
-def run_stack(infra_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
-    names = ("gateway", "campaigns-worker", "campaigns-api", "wechat-sim")
+def run_processes(
+    names: Sequence[str], tmp_path: Path, env_for: Callable[[dict[str, int]], dict[str, str]]
+) -> Iterator[dict[str, str]]:
+    """Start ``names`` on free ports with ``env_for(ports)``, yield their URLs, stop them cleanly."""
     ports = {name: free_port() for name in names}
-    sim = f"http://127.0.0.1:{ports['wechat-sim']}"
-    env = infra_env | {
-        "WECHAT_ACCOUNTS": json.dumps([ACCOUNT]),
-        "WECHAT_SIM_OPTIONS": json.dumps(
-            {APPID: {"gateway_url": f"http://127.0.0.1:{ports['gateway']}/wechat/{{appid}}", "mode": "safe"}}
-        ),
-        "WECHAT_API__BASE_URL": sim,
-        "WECHAT_API__QR_IMAGE_BASE_URL": sim,
-        "POSTER_CACHE_DIR": str(tmp_path / "posters"),
-        "POSTER_WORKERS": "1",
-        "SCREENSHOT_WORKERS": "1",
-    }
+    env = env_for(ports)
     processes = [ServiceProcess(name, port, env, tmp_path / f"{name}.log") for name, port in ports.items()]
     for process in processes:
         process.start()
@@ -52,6 +43,30 @@ def run_stack(infra_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, s
     finally:
         codes = {process.name: process.stop() for process in processes}
     assert all(code == 0 for code in codes.values()), f"unclean shutdown: {codes}"
+
+
+def platform_env(infra_env: dict[str, str], ports: dict[str, int]) -> dict[str, str]:
+    """The account, the simulator pushing to this gateway in safe mode, and services calling the simulator."""
+    sim = f"http://127.0.0.1:{ports['wechat-sim']}"
+    return infra_env | {
+        "WECHAT_ACCOUNTS": json.dumps([ACCOUNT]),
+        "WECHAT_SIM_OPTIONS": json.dumps(
+            {APPID: {"gateway_url": f"http://127.0.0.1:{ports['gateway']}/wechat/{{appid}}", "mode": "safe"}}
+        ),
+        "WECHAT_API__BASE_URL": sim,
+        "WECHAT_API__QR_IMAGE_BASE_URL": sim,
+    }
+
+
+def run_stack(infra_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
+    def env_for(ports: dict[str, int]) -> dict[str, str]:
+        return platform_env(infra_env, ports) | {
+            "POSTER_CACHE_DIR": str(tmp_path / "posters"),
+            "POSTER_WORKERS": "1",
+            "SCREENSHOT_WORKERS": "1",
+        }
+
+    yield from run_processes(("gateway", "campaigns-worker", "campaigns-api", "wechat-sim"), tmp_path, env_for)
 
 
 def background() -> bytes:

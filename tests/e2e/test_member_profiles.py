@@ -15,10 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from scrm.launcher import ServiceProcess
 from services.profiles.domain.mall_webhook import sign
-from shared.localinfra import free_port
-from tests.e2e.campaign_stack import ACCOUNT, APPID, SimulatedMembers, eventually
+from tests.e2e.campaign_stack import APPID, SimulatedMembers, eventually, platform_env, run_processes
 
 pytestmark = pytest.mark.e2e
 
@@ -27,28 +25,14 @@ MALL_SECRET = "mall-secret-e2e"
 
 @pytest.fixture
 def stack(infra_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
-    names = ("gateway", "profiles-api", "profiles-worker", "wechat-sim")
-    ports = {name: free_port() for name in names}
-    env = infra_env | {
-        "WECHAT_ACCOUNTS": json.dumps([ACCOUNT]),
-        "WECHAT_SIM_OPTIONS": json.dumps(
-            {APPID: {"gateway_url": f"http://127.0.0.1:{ports['gateway']}/wechat/{{appid}}", "mode": "safe"}}
-        ),
-        "WECHAT_API__BASE_URL": f"http://127.0.0.1:{ports['wechat-sim']}",
-        "H5_BASE_URL": f"http://127.0.0.1:{ports['profiles-api']}",
-        "H5_LINK_SECRET": "h5-links-e2e",
-        "MALL_WEBHOOK_SECRET": MALL_SECRET,
-    }
-    processes = [ServiceProcess(name, port, env, tmp_path / f"{name}.log") for name, port in ports.items()]
-    for process in processes:
-        process.start()
-    try:
-        for process in processes:
-            process.wait_ready()
-        yield {process.name: process.url for process in processes}
-    finally:
-        codes = {process.name: process.stop() for process in processes}
-    assert all(code == 0 for code in codes.values()), f"unclean shutdown: {codes}"
+    def env_for(ports: dict[str, int]) -> dict[str, str]:
+        return platform_env(infra_env, ports) | {
+            "H5_BASE_URL": f"http://127.0.0.1:{ports['profiles-api']}",
+            "H5_LINK_SECRET": "h5-links-e2e",
+            "MALL_WEBHOOK_SECRET": MALL_SECRET,
+        }
+
+    yield from run_processes(("gateway", "profiles-api", "profiles-worker", "wechat-sim"), tmp_path, env_for)
 
 
 def signed(events: list[dict[str, Any]]) -> tuple[bytes, dict[str, str]]:
