@@ -3,6 +3,7 @@ build their adapters here; tests pass a publisher fake and get everything else r
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from services.profiles.adapters import surveys as survey_docs
 from services.profiles.adapters.repository import INDEXES, MongoProfileRepository, MongoProfilesUnitOfWork
 from services.profiles.adapters.surveys import MongoSurveys
 from services.profiles.adapters.taxonomy_file import load_taxonomy
+from services.profiles.domain.h5_links import LinkRejected, open_link
 from services.profiles.domain.taxonomy import Taxonomy
 from services.profiles.service_layer import h5, mall
 from services.profiles.settings import ProfilesSettings
@@ -38,8 +40,8 @@ class Profiles:
     #: The worker's WeChat clients (it invites new followers to the H5 page); None in the API.
     clients: WeChatClients | None = None
 
-    def link(self, appid: str, openid: str, now: datetime) -> str:
-        """A signed link to the member's H5 interest page."""
+    def link(self, appid: str, openid: str, now: datetime, page: str = "interests") -> str:
+        """A signed link to one of the member's H5 pages (the interest page unless ``page`` says)."""
         return h5.member_link(
             self.settings.h5_base_url,
             self.settings.h5_link_secret.get_secret_value().encode(),
@@ -47,7 +49,17 @@ class Profiles:
             openid,
             now,
             timedelta(days=self.settings.h5_link_days),
+            page,
         )
+
+    def member_of(self, appid: str, token: str) -> str | None:
+        """The openid a signed link names for ``appid``; None if it is forged, damaged, expired or another
+        account's."""
+        try:
+            link = open_link(self.settings.h5_link_secret.get_secret_value().encode(), token, time.time())
+        except LinkRejected:
+            return None
+        return link.openid if link.appid == appid else None
 
     @property
     def half_life(self) -> timedelta:

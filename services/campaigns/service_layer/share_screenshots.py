@@ -31,6 +31,7 @@ from services.campaigns.adapters.share_screenshots import (
 )
 from services.campaigns.domain.campaign import Campaign
 from services.campaigns.domain.posters import PosterSpec
+from services.campaigns.domain.referrals import render_message
 from services.campaigns.service_layer.posters import poster_of
 from services.screenshots.adapters.analyzer import Analysis
 from services.screenshots.adapters.images import ImageLimits
@@ -122,7 +123,7 @@ def _reply(campaign: Campaign, openid: str, verdict: Verdict, event_id: str, at:
     match verdict.decision:
         case Decision.APPROVE:
             # {code} stays a placeholder: the code is allocated when the notice is delivered.
-            text = messages.share_approved.replace("{campaign}", campaign.name)
+            text = render_message(messages.share_approved, campaign=campaign.name)
             notice = _notice(campaign, openid, "share-approved", text, event_id, at)
             grant = reward_id(campaign.id, openid, SHARE_REWARD_TIER)
             return replace(notice, reward_id=grant, reward_pool=campaign.share_reward_pool)

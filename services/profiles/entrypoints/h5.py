@@ -7,7 +7,6 @@ Server-rendered HTML (WeChat's browser, no script needed), zh-CN, sized for phon
 from __future__ import annotations
 
 import html
-import time
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated
@@ -17,7 +16,6 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from services.profiles.bootstrap import Profiles
-from services.profiles.domain.h5_links import LinkRejected, MemberLink, open_link
 from services.profiles.domain.life_stage import Basis
 from services.profiles.domain.profile import InterestPick, ProfileError
 from services.profiles.service_layer.h5 import submit_pick
@@ -79,25 +77,18 @@ def _form(profiles: Profiles, appid: str, token: str, error: str | None = None) 
 def h5_router(now: Callable[[], datetime]) -> APIRouter:
     router = APIRouter(tags=[TAG_H5])
 
-    def member(profiles: Profiles, appid: str, token: str) -> MemberLink | None:
-        try:
-            link = open_link(profiles.settings.h5_link_secret.get_secret_value().encode(), token, time.time())
-        except LinkRejected:
-            return None
-        return link if link.appid == appid else None
-
     @router.get("/h5/{appid}/interests", response_class=HTMLResponse, summary="The interest page (signed link)")
     async def interestpage(appid: AppId, t: Token, request: Request) -> HTMLResponse:
         profiles: Profiles = request.app.state.profiles
-        if member(profiles, appid, t) is None:
+        if profiles.member_of(appid, t) is None:
             return rejected()
         return page("告诉我们宝宝的情况", _form(profiles, appid, t))
 
     @router.post("/h5/{appid}/interests", response_class=HTMLResponse, summary="The interest page's answers")
     async def submit_interests(appid: AppId, t: Token, request: Request) -> HTMLResponse:
         profiles: Profiles = request.app.state.profiles
-        link = member(profiles, appid, t)
-        if link is None:
+        openid = profiles.member_of(appid, t)
+        if openid is None:
             return rejected()
         body = await read_body(request.scope, request.receive, _MAX_FORM_BYTES)
         if body is None:
@@ -114,7 +105,7 @@ def h5_router(now: Callable[[], datetime]) -> APIRouter:
                 marketing=fields.get("marketing", [""])[0] == "yes",
                 data_use=fields.get("data_use", [""])[0] == "yes",
             )
-            await submit_pick(profiles.uow(), profiles.taxonomy, link.appid, link.openid, pick, now())
+            await submit_pick(profiles.uow(), profiles.taxonomy, appid, openid, pick, now())
         except ValueError as exc:  # ProfileError included: it names the field
             message = str(exc) if isinstance(exc, ProfileError) else "请选择您的情况并填写正确的日期"
             return page("告诉我们宝宝的情况", _form(profiles, appid, t, message), status=422)

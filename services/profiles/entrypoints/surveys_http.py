@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import secrets
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
@@ -21,7 +20,6 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from services.profiles.bootstrap import Profiles
-from services.profiles.domain.h5_links import LinkRejected, open_link
 from services.profiles.domain.life_stage import Basis
 from services.profiles.domain.surveys import (
     Prize,
@@ -227,16 +225,8 @@ def surveys_router(now: Callable[[], datetime]) -> APIRouter:
         appid: AppId, survey_id: SurveyId, request: Request, openid: Annotated[str, Query(min_length=1, max_length=128)]
     ) -> LinkOut:
         profiles = profiles_of(request, appid)
-        await load(profiles, appid, survey_id)
-        interests = profiles.link(appid, openid, now())
-        return LinkOut(url=interests.replace(f"/h5/{appid}/interests", f"/h5/{appid}/surveys/{survey_id}"))
-
-    def member(profiles: Profiles, appid: str, token: str) -> str | None:
-        try:
-            link = open_link(profiles.settings.h5_link_secret.get_secret_value().encode(), token, time.time())
-        except LinkRejected:
-            return None
-        return link.openid if link.appid == appid else None
+        survey = await load(profiles, appid, survey_id)
+        return LinkOut(url=profiles.link(appid, openid, now(), page=f"surveys/{survey.id}"))
 
     h5_path = "/h5/{appid}/surveys/{survey_id}"
 
@@ -244,7 +234,7 @@ def surveys_router(now: Callable[[], datetime]) -> APIRouter:
     async def survey_page(appid: AppId, survey_id: SurveyId, t: Token, request: Request) -> HTMLResponse:
         profiles: Profiles = request.app.state.profiles
         survey = await profiles.surveys.get(appid, survey_id)
-        if member(profiles, appid, t) is None or survey is None:
+        if profiles.member_of(appid, t) is None or survey is None:
             return rejected()
         if survey.status is not SurveyStatus.PUBLISHED:
             return page(survey.title, "<p>这个问卷已结束，感谢关注。</p>", status=410)
@@ -255,7 +245,7 @@ def surveys_router(now: Callable[[], datetime]) -> APIRouter:
     @router.post(h5_path, response_class=HTMLResponse, summary="The survey's answers: tags and one draw")
     async def answer_survey(appid: AppId, survey_id: SurveyId, t: Token, request: Request) -> HTMLResponse:
         profiles: Profiles = request.app.state.profiles
-        openid = member(profiles, appid, t)
+        openid = profiles.member_of(appid, t)
         survey = await profiles.surveys.get(appid, survey_id)
         if openid is None or survey is None:
             return rejected()

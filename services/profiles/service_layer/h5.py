@@ -36,9 +36,12 @@ class Messenger(Protocol):
     async def send_custom_message(self, openid: str, message: CustomMessage) -> None: ...
 
 
-def member_link(base_url: str, secret: bytes, appid: str, openid: str, now: datetime, valid: timedelta) -> str:
+def member_link(
+    base_url: str, secret: bytes, appid: str, openid: str, now: datetime, valid: timedelta, page: str = "interests"
+) -> str:
+    """A signed link to one of the member's H5 pages (``interests``, ``surveys/<id>``)."""
     token = seal_link(secret, appid, openid, int((now + valid).timestamp()))
-    return f"{base_url.rstrip('/')}/h5/{appid}/interests?t={token}"
+    return f"{base_url.rstrip('/')}/h5/{appid}/{page}?t={token}"
 
 
 async def invite_after_follow(
