@@ -6,11 +6,13 @@
   creates them idempotently at start-up.
 - :class:`MongoUnitOfWork` wraps a transaction and records processed events in the same write as the
   effect, so a redelivered message changes nothing the second time.
+- :func:`retry_transient` reruns a request's transaction that lost a race (a write conflict).
 """
 
 from shared.storage._client import close_client, create_client, ping
 from shared.storage._exceptions import StorageConflict, StorageError, StorageUnavailable, is_transient
 from shared.storage._indexes import IndexSpec, ensure_indexes
+from shared.storage._retry import retry_transient
 from shared.storage._unit_of_work import PROCESSED_EVENTS, PROCESSED_EVENTS_INDEXES, MongoUnitOfWork
 
 __all__ = [
@@ -26,4 +28,5 @@ __all__ = [
     "ensure_indexes",
     "is_transient",
     "ping",
+    "retry_transient",
 ]

@@ -13,7 +13,6 @@ the same reward under the same key, so however a member's screenshots are approv
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -42,7 +41,7 @@ from services.screenshots.domain.verdicts import Decision, DecisionThresholds, E
 from services.screenshots.service_layer.verification import Analysed, Conclusion, Submission, conclude
 from shared.contracts import ImageMessageReceived
 from shared.events import Envelope
-from shared.storage import is_transient
+from shared.storage import retry_transient
 from shared.wechat_client import InvalidMediaId
 
 __all__ = [
@@ -289,26 +288,21 @@ async def settle_review(
         raise ValueError("a reviewer approves or rejects")
     event_id = f"review:{record.id}"
     reasons = tuple(Reason(code) for code in record.reasons if code in Reason.__members__.values())
-    for attempt in range(_SETTLE_ATTEMPTS):
-        try:
-            async with uow:
-                settled = await uow.screenshots.settle_review(record.id, decision, reviewer, note, now)
-                if settled is None:
-                    raise AlreadySettled(record.id)
-                await uow.screenshots.audit(
-                    AuditEntry(record.id, campaign.id, reviewer, decision.value, [r.value for r in reasons], now, note)
-                )
-                await _apply(uow, campaign, record.openid, Verdict(decision, reasons), event_id, now, note=note)
-                await uow.commit()
-            break
-        except AlreadySettled:
-            raise
-        except Exception as exc:
-            # Two reviewers at once: one transaction wins, the other conflicts; trying again finds the
-            # submission settled. Anything else, or a conflict that persists, is not ours to hide.
-            if not is_transient(exc) or attempt == _SETTLE_ATTEMPTS - 1:
-                raise
-            await asyncio.sleep(0.05 * (attempt + 1))
+
+    async def settle() -> None:
+        async with uow:
+            settled = await uow.screenshots.settle_review(record.id, decision, reviewer, note, now)
+            if settled is None:
+                raise AlreadySettled(record.id)
+            await uow.screenshots.audit(
+                AuditEntry(record.id, campaign.id, reviewer, decision.value, [r.value for r in reasons], now, note)
+            )
+            await _apply(uow, campaign, record.openid, Verdict(decision, reasons), event_id, now, note=note)
+            await uow.commit()
+
+    # Two reviewers at once: one transaction wins, the other conflicts and, tried again, finds the
+    # submission settled (AlreadySettled is not transient: it goes straight to the caller).
+    await retry_transient(settle, attempts=_SETTLE_ATTEMPTS)
     SCREENSHOT_DECISIONS.labels(decision.value, reasons[0].value if reasons else "none", "reviewer").inc()
     return event_id
 

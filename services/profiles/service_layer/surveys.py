@@ -8,7 +8,6 @@ conflict on it are retried, and then find it gone.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from services.profiles.domain.surveys import (
 )
 from services.profiles.domain.tags import TagSource
 from services.profiles.domain.taxonomy import Taxonomy
-from shared.storage import StorageConflict, is_transient
+from shared.storage import StorageConflict, retry_transient
 
 __all__ = ["DrawResult", "submit_survey"]
 
@@ -78,14 +77,9 @@ async def submit_survey(
         raise SurveyError("survey", "not open for answers")
     answers = read_answers(survey, raw)
     key = member_key(survey.id, appid, openid)
-    for attempt in range(_ATTEMPTS):
-        try:
-            return await _submit(uow(), taxonomy, survey, appid, openid, answers, key, now, roll)
-        except Exception as exc:
-            if not is_transient(exc) or attempt == _ATTEMPTS - 1:
-                raise
-            await asyncio.sleep(0.02 * (attempt + 1) * (1 + secrets.randbelow(5)))
-    raise AssertionError("unreachable")
+    return await retry_transient(
+        lambda: _submit(uow(), taxonomy, survey, appid, openid, answers, key, now, roll), attempts=_ATTEMPTS
+    )
 
 
 async def _submit(
