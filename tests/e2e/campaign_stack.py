@@ -1,4 +1,5 @@
-"""The campaign stack the campaign e2e tests share: gateway, campaigns worker and API, WeChat simulator."""
+"""Real process stacks for the e2e tests (:func:`run_processes`), and the campaign stack: gateway,
+campaigns worker and API, WeChat simulator."""
 
 from __future__ import annotations
 

@@ -13,10 +13,9 @@ import httpx
 import pytest
 from pymongo import MongoClient
 
-from scrm.launcher import ServiceProcess
 from services.gateway.adapters.replies import RULES
-from shared.localinfra import free_port
 from tests.conftest import Infra, Isolation
+from tests.e2e.campaign_stack import run_processes
 
 pytestmark = pytest.mark.e2e
 
@@ -30,10 +29,12 @@ def stack(infra_env: dict[str, str], infra: Infra, isolation: Isolation, tmp_pat
         {"appid": appid, "token": f"token-{mode}", "encoding_aes_key": KEY, "secret": f"secret-{mode}"}
         for mode, appid in ACCOUNTS.items()
     ]
-    ports = {name: free_port() for name in ("gateway", "members-worker", "members-api", "wechat-sim")}
-    gateway_url = f"http://127.0.0.1:{ports['gateway']}/wechat/{{appid}}"
-    options = {appid: {"gateway_url": gateway_url, "mode": mode} for mode, appid in ACCOUNTS.items()}
-    env = infra_env | {"WECHAT_ACCOUNTS": json.dumps(accounts), "WECHAT_SIM_OPTIONS": json.dumps(options)}
+
+    def env_for(ports: dict[str, int]) -> dict[str, str]:
+        gateway_url = f"http://127.0.0.1:{ports['gateway']}/wechat/{{appid}}"
+        options = {appid: {"gateway_url": gateway_url, "mode": mode} for mode, appid in ACCOUNTS.items()}
+        return infra_env | {"WECHAT_ACCOUNTS": json.dumps(accounts), "WECHAT_SIM_OPTIONS": json.dumps(options)}
+
     rule: dict[str, Any] = {  # a keyword reply rule for the safe-mode account
         "appid": ACCOUNTS["safe"],
         "trigger": "keyword",
@@ -46,16 +47,7 @@ def stack(infra_env: dict[str, str], infra: Infra, isolation: Isolation, tmp_pat
         mongo[isolation.database][RULES].insert_one(rule)
     finally:
         mongo.close()
-    processes = [ServiceProcess(name, port, env, tmp_path / f"{name}.log") for name, port in ports.items()]
-    for process in processes:
-        process.start()
-    try:
-        for process in processes:
-            process.wait_ready()
-        yield {process.name: process.url for process in processes}
-    finally:
-        codes = {process.name: process.stop() for process in processes}
-    assert all(code == 0 for code in codes.values()), f"unclean shutdown: {codes}"
+    yield from run_processes(("gateway", "members-worker", "members-api", "wechat-sim"), tmp_path, env_for)
 
 
 async def test_members_follow_in_every_mode_and_get_encrypted_replies(stack: dict[str, str]) -> None:
