@@ -20,7 +20,7 @@ from dataclasses import fields, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
+from fastapi import FastAPI, Header, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -57,15 +57,13 @@ from services.campaigns.domain.rewards import (
     PoolStock,
     parse_codes_csv,
 )
+from services.campaigns.entrypoints.params import ApiDep, AppId, CampaignId
 from services.campaigns.entrypoints.review_http import TAG_REVIEW, review_router
 from services.campaigns.settings import CampaignsSettings
 from shared.observability import OPENTELEMETRY_OFF, instrument_app
 from shared.request_bodies import FormPart, MultipartError, parse_multipart, read_body
 from shared.storage import StorageError
 
-_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
-AppId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN, description="The account's appid")]
-CampaignId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN)]
 PoolName = Annotated[str, Path(pattern=POOL_NAME.pattern, description="Reward pool, as named by the tiers")]
 IfMatch = Annotated[
     str | None, Header(alias="If-Match", max_length=40, description='The version edited, e.g. "3" (the ETag)')
@@ -426,14 +424,6 @@ def _csv_line(values: list[object]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer).writerow(["" if v is None else v for v in values])
     return buffer.getvalue()
-
-
-def _api(request: Request) -> CampaignsApi:
-    api: CampaignsApi = request.app.state.campaigns
-    return api
-
-
-ApiDep = Annotated[CampaignsApi, Depends(_api)]
 
 
 def _as_stored(moment: datetime) -> datetime:

@@ -14,13 +14,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 from PIL import Image, ImageDraw
 from pydantic import BaseModel, Field, StringConstraints
 
 from services.campaigns.adapters.share_screenshots import AuditEntry, SubmissionRecord
 from services.campaigns.bootstrap_api import CampaignsApi
 from services.campaigns.domain.campaign import Campaign
+from services.campaigns.entrypoints.params import ApiDep, AppId, CampaignId
 from services.campaigns.service_layer import notices
 from services.campaigns.service_layer.share_screenshots import AlreadySettled, settle_review
 from services.screenshots.domain.verdicts import Decision, Reason
@@ -29,9 +30,6 @@ __all__ = ["TAG_REVIEW", "review_router"]
 
 TAG_REVIEW = "share screenshots"
 
-_ID = r"^[A-Za-z0-9_-]+$"
-AppId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID)]
-CampaignId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID)]
 SubmissionId = Annotated[str, Path(min_length=3, max_length=200, pattern=r"^[A-Za-z0-9_:.-]+$")]
 Status = Annotated[str, StringConstraints(pattern=r"^(review|approved|rejected)$")]
 
@@ -113,14 +111,6 @@ def _reason(code: str) -> ReasonOut:
         return ReasonOut(code=code, text=Reason(code).text)
     except ValueError:
         return ReasonOut(code=code, text=code)
-
-
-def _api(request: Request) -> CampaignsApi:
-    api: CampaignsApi = request.app.state.campaigns
-    return api
-
-
-ApiDep = Annotated[CampaignsApi, Depends(_api)]
 
 
 async def _campaign(api: CampaignsApi, appid: str, campaign_id: str) -> Campaign:
