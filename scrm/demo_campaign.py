@@ -15,10 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import zxingcpp
 from PIL import Image, ImageDraw
 
-from scrm.screenshot_corpus import make_share_screenshot
+from scrm.screenshot_corpus import make_share_screenshot, with_qr_painted_over
 from scrm.stack import DEMO_APPID
 from shared.wechat_client import WeChatClient
 
@@ -182,7 +181,7 @@ async def run_campaign(
         if kind == "someone_elses" and i > 0:
             shot = shots[i - 1]  # the previous member's screenshot
         elif kind == "unclear":
-            shot = _qr_painted_over(shot)
+            shot = with_qr_painted_over(shot)
         kinds[seed] = kind
         await act(seed, "image", {"png_base64": base64.b64encode(shot).decode()})
     stats = await _stats_until(api, campaign_id, lambda s: sum(s["screenshots"].values()) == seeds)
@@ -214,19 +213,6 @@ def _screenshot_kind(i: int) -> str:
     if i % 5 == 4:
         return "private"
     return "genuine"
-
-
-def _qr_painted_over(screenshot: bytes) -> bytes:
-    """The poster is there but its QR code is not readable: a person has to decide."""
-    picture = Image.open(io.BytesIO(screenshot)).convert("RGB")
-    for code in zxingcpp.read_barcodes(picture):
-        p = code.position
-        xs = (p.top_left.x, p.top_right.x, p.bottom_left.x, p.bottom_right.x)
-        ys = (p.top_left.y, p.top_right.y, p.bottom_left.y, p.bottom_right.y)
-        ImageDraw.Draw(picture).rectangle((min(xs), min(ys), max(xs), max(ys)), fill=(200, 200, 200))
-    buffer = io.BytesIO()
-    picture.save(buffer, format="JPEG", quality=85)
-    return buffer.getvalue()
 
 
 async def _stats_until(api: httpx.AsyncClient, campaign_id: str, done: Any) -> dict[str, Any]:

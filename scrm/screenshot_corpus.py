@@ -34,6 +34,7 @@ from typing import Literal, TypeAlias
 
 import numpy as np
 import qrcode
+import zxingcpp
 from PIL import Image, ImageDraw, ImageFont
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "make_qr_payload",
     "make_share_screenshot",
     "render_moments_screenshot",
+    "with_qr_painted_over",
 ]
 
 RGB: TypeAlias = tuple[int, int, int]
@@ -1410,3 +1412,17 @@ def _reuse(source: _GenuineShot, pasted: Image.Image | None, rng: random.Random)
                         resize_p=0.6, scale_lo=0.9)  # fmt: skip
     quality = rng.choice([q for q in range(50, 93) if q != source.quality])  # re-saved at another quality
     return _jpeg(shot.image, quality, rng), "jpg", quality
+
+
+def with_qr_painted_over(screenshot: bytes) -> bytes:
+    """The screenshot with every decodable QR code painted grey, as JPEG: the poster is still there,
+    whose it is cannot be read (what the verifier must send to a person)."""
+    picture = Image.open(io.BytesIO(screenshot)).convert("RGB")
+    for code in zxingcpp.read_barcodes(picture):
+        p = code.position
+        xs = (p.top_left.x, p.top_right.x, p.bottom_left.x, p.bottom_right.x)
+        ys = (p.top_left.y, p.top_right.y, p.bottom_left.y, p.bottom_right.y)
+        ImageDraw.Draw(picture).rectangle((min(xs), min(ys), max(xs), max(ys)), fill=(200, 200, 200))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()

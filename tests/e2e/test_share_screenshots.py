@@ -16,7 +16,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from scrm.screenshot_corpus import make_share_screenshot
+from scrm.screenshot_corpus import make_share_screenshot, with_qr_painted_over
 from shared.wechat_client import MemoryTokenStore, WeChatApiConfig, WeChatClient
 from tests.e2e.campaign_stack import APPID, BASE, SECRET, SimulatedMembers, background, eventually
 
@@ -68,17 +68,8 @@ def artwork() -> bytes:
 
 def without_qr(screenshot: bytes) -> bytes:
     """The screenshot with its QR code painted over: the poster is there, whose it is cannot be read."""
-    picture = Image.open(io.BytesIO(screenshot)).convert("RGB")
-    codes = zxingcpp.read_barcodes(picture)
-    assert codes, "the genuine screenshot's QR code should decode"
-    p = codes[0].position
-    xs = [p.top_left.x, p.top_right.x, p.bottom_left.x, p.bottom_right.x]
-    ys = [p.top_left.y, p.top_right.y, p.bottom_left.y, p.bottom_right.y]
-    pixels = np.asarray(picture).copy()
-    pixels[min(ys) : max(ys) + 1, min(xs) : max(xs) + 1] = 200
-    out = io.BytesIO()
-    Image.fromarray(pixels).save(out, format="JPEG", quality=85)
-    return out.getvalue()
+    assert zxingcpp.read_barcodes(Image.open(io.BytesIO(screenshot))), "the genuine screenshot's QR code should decode"
+    return with_qr_painted_over(screenshot)
 
 
 async def test_members_send_screenshots_the_platform_decides_rewards_once_and_ops_settle_the_rest(
