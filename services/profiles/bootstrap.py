@@ -4,7 +4,7 @@ build their adapters here; tests pass a publisher fake and get everything else r
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -64,6 +64,15 @@ class Profiles:
     @property
     def half_life(self) -> timedelta:
         return timedelta(days=self.settings.interest_half_life_days)
+
+    async def handle_batch(self, batch: Sequence[tuple[Envelope, Message]]) -> None:
+        """Mall events together, in one transaction; anything else one by one."""
+        mall_events = [(envelope, message) for envelope, message in batch if isinstance(message, MallEventReceived)]
+        if mall_events:
+            await mall.apply_mall_events(mall_events, self.uow(), self.taxonomy, self.half_life)
+        for envelope, message in batch:
+            if not isinstance(message, MallEventReceived):
+                await self.handle(envelope, message)
 
     async def handle(self, envelope: Envelope, message: Message) -> None:
         if isinstance(message, MallEventReceived):

@@ -46,6 +46,8 @@ class ProfilesSettings(AccountsSettings):
     mall_webhook_secret: SecretStr = SecretStr("changethis")
     #: Largest webhook body accepted (the bulk route takes up to 10,000 NDJSON lines).
     mall_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    #: The worker applies up to this many mall events per transaction (one read, one bulk write).
+    mall_batch_size: int = Field(default=500, ge=1, le=5000)
     #: Behavioural interest halves in this many days without new signals.
     interest_half_life_days: float = Field(default=30.0, gt=0, le=3650)
     #: Where members' browsers reach this service's H5 pages (the public URL of profiles-api).

@@ -6,6 +6,7 @@
 - :func:`create_worker_app` builds a faust app bound to the topic registry; services pass
   :class:`Subscription` handlers and never write a consumer loop. The runner decodes and upcasts each
   envelope, retries failures with backoff, and dead-letters what still fails, with the reason.
+  :class:`Batching` hands a subscription's records over many at a time (one transaction for many).
 - :func:`ensure_topics` creates every registered topic explicitly at start-up.
 
 Delivery is at least once: offsets are committed only after a handler returns, so handlers make
@@ -14,7 +15,7 @@ their effects idempotent (see :class:`shared.storage.MongoUnitOfWork`).
 
 from shared.messaging._admin import ensure_topics
 from shared.messaging._coalescing import CoalescingProducer
-from shared.messaging._dispatch import Delivery, Outcome, dispatch
+from shared.messaging._dispatch import Delivery, Outcome, dispatch, dispatch_batch
 from shared.messaging._exceptions import (
     MessagingError,
     PermanentHandlerError,
@@ -23,9 +24,10 @@ from shared.messaging._exceptions import (
 )
 from shared.messaging._publisher import EventPublisher, KafkaEventPublisher
 from shared.messaging._retry import RetryPolicy
-from shared.messaging._worker import FaustPublisher, Subscription, WorkerApp, create_worker_app, run_worker
+from shared.messaging._worker import Batching, FaustPublisher, Subscription, WorkerApp, create_worker_app, run_worker
 
 __all__ = [
+    "Batching",
     "CoalescingProducer",
     "Delivery",
     "EventPublisher",
@@ -41,6 +43,7 @@ __all__ = [
     "WorkerApp",
     "create_worker_app",
     "dispatch",
+    "dispatch_batch",
     "ensure_topics",
     "run_worker",
 ]

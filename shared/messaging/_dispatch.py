@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -19,6 +19,7 @@ from shared.storage import is_transient
 log = get_logger(__name__)
 
 Handler = Callable[[Envelope, Message], Awaitable[None]]
+BatchHandler = Callable[[Sequence[tuple[Envelope, Message]]], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -100,6 +101,69 @@ async def dispatch(
         await _deadletter(delivery, consumer, reason, attempt, deadletters, retry, sleep, envelope)
         EVENTS_CONSUMED.labels(consumer, envelope.type, Outcome.DEADLETTERED).inc()
         return Outcome.DEADLETTERED
+
+
+async def dispatch_batch(
+    deliveries: Sequence[Delivery],
+    *,
+    consumer: str,
+    batch_handler: BatchHandler,
+    handler: Handler,
+    catalog: EventCatalog,
+    deadletters: EventPublisher,
+    retry: RetryPolicy = RetryPolicy(),
+    sleep: Sleep = asyncio.sleep,
+) -> list[Outcome]:
+    """Handle records together (one transaction for many, say); return once all may be acknowledged.
+
+    Records that break their contract are dead-lettered alone first. The rest go to ``batch_handler``
+    in delivery order; storage outages and conflicts are waited out as in :func:`dispatch`. Any other
+    failure does not condemn the whole batch: its records go through :func:`dispatch` one at a time
+    with ``handler``, so only the record at fault is retried and parked. Handlers must therefore be
+    idempotent across the two paths (a batch that failed wrote nothing, if it was one transaction).
+    """
+    started = time.perf_counter()
+    outcomes: list[Outcome | None] = [None] * len(deliveries)
+    decoded: list[tuple[int, Envelope, Message]] = []
+    for index, delivery in enumerate(deliveries):
+        try:
+            envelope = Envelope.from_bytes(delivery.value)
+            decoded.append((index, envelope, catalog.decode(envelope)))
+        except EventContractError as exc:
+            await _deadletter(delivery, consumer, f"contract: {exc}", 0, deadletters, retry, sleep)
+            EVENTS_CONSUMED.labels(consumer, "unreadable", Outcome.DEADLETTERED).inc()
+            outcomes[index] = Outcome.DEADLETTERED
+    while decoded:
+        try:
+            await batch_handler([(envelope, message) for _, envelope, message in decoded])
+        except Exception as exc:
+            if is_transient(exc):
+                log.warning("storage busy or unavailable", consumer=consumer, error=type(exc).__name__)
+                await sleep(retry.max_delay)
+                continue
+            log.warning(
+                "batch failed, handling its records one at a time",
+                consumer=consumer,
+                records=len(decoded),
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            for index, _, _ in decoded:
+                outcomes[index] = await dispatch(
+                    deliveries[index],
+                    consumer=consumer,
+                    handler=handler,
+                    catalog=catalog,
+                    deadletters=deadletters,
+                    retry=retry,
+                    sleep=sleep,
+                )
+        else:
+            HANDLER_SECONDS.labels(consumer).observe(time.perf_counter() - started)
+            for index, envelope, _ in decoded:
+                EVENTS_CONSUMED.labels(consumer, envelope.type, Outcome.PROCESSED).inc()
+                outcomes[index] = Outcome.PROCESSED
+        break
+    return [outcome for outcome in outcomes if outcome is not None]
 
 
 async def _deadletter(

@@ -14,7 +14,7 @@ from mode import Service
 from shared.contracts import CATALOG, TOPICS
 from shared.events import Envelope, EventCatalog, Message, Topic
 from shared.messaging._admin import ensure_topics
-from shared.messaging._dispatch import Delivery, dispatch
+from shared.messaging._dispatch import Delivery, dispatch, dispatch_batch
 from shared.messaging._exceptions import PublishFailed
 from shared.messaging._publisher import to_record
 from shared.messaging._retry import RetryPolicy
@@ -27,17 +27,33 @@ R = TypeVar("R")
 
 
 @dataclass(frozen=True)
+class Batching(Generic[R]):
+    """Hand a subscription's records to ``handler`` many at a time, for writes that pay per round trip.
+
+    The runner takes up to ``max_records`` records, waiting at most ``within`` seconds for more once
+    it has one, so a quiet topic adds at most that much latency. The subscription's own handler stays
+    the fallback that isolates a record a failed batch could not get past.
+    """
+
+    handler: Callable[[R, Sequence[tuple[Envelope, Message]]], Awaitable[None]]
+    max_records: int = 500
+    within: float = 0.05
+
+
+@dataclass(frozen=True)
 class Subscription(Generic[R]):
     """A handler for the envelopes on one topic.
 
     ``name`` identifies the consumer: it scopes its processed-event records and names it in the
     dead-letter topic. ``handler`` receives the service's resources (whatever its bootstrap yields),
-    the envelope and the decoded, upcast message.
+    the envelope and the decoded, upcast message. With ``batch``, records arrive in batches instead,
+    and ``handler`` only sees the records of a batch that failed.
     """
 
     name: str
     topic: Topic
     handler: Callable[[R, Envelope, Message], Awaitable[None]]
+    batch: Batching[R] | None = None
 
 
 class FaustPublisher:
@@ -215,10 +231,35 @@ def _attach_agent(
         partitions=subscription.topic.partitions,
     )
 
+    batching = subscription.batch
+
+    async def consume_batches(stream: Any) -> None:
+        assert batching is not None
+        # take_events acks the records only after this body has handled them.
+        async for events in stream.take_events(batching.max_records, within=batching.within):
+            deliveries = [_delivery(event.message) for event in events]
+            resources = await holder.get()
+
+            async def bound(envelope: Envelope, message: Message, resources: R = resources) -> None:
+                await subscription.handler(resources, envelope, message)
+
+            async def bound_batch(batch: Sequence[tuple[Envelope, Message]], resources: R = resources) -> None:
+                assert batching is not None
+                await batching.handler(resources, batch)
+
+            await dispatch_batch(
+                deliveries,
+                consumer=subscription.name,
+                batch_handler=bound_batch,
+                handler=bound,
+                catalog=catalog,
+                deadletters=publisher,
+                retry=retry,
+            )
+
     async def consume(stream: Any) -> None:
         async for event in stream.events():
-            record = event.message
-            delivery = Delivery(record.topic, record.partition, record.offset, record.key, record.value)
+            delivery = _delivery(event.message)
             resources = await holder.get()  # opened before agents start
 
             async def bound(envelope: Envelope, message: Message, resources: R = resources) -> None:
@@ -233,7 +274,12 @@ def _attach_agent(
                 retry=retry,
             )
 
-    app.agent(channel, name=f"{subscription.name}.{subscription.topic.name}")(consume)
+    agent_name = f"{subscription.name}.{subscription.topic.name}"
+    app.agent(channel, name=agent_name)(consume if batching is None else consume_batches)
+
+
+def _delivery(record: Any) -> Delivery:
+    return Delivery(record.topic, record.partition, record.offset, record.key, record.value)
 
 
 def run_worker(worker: WorkerApp[Any], *, loglevel: str = "INFO") -> None:

@@ -22,7 +22,7 @@ EVENTS_DEADLETTERED = Counter(
 )
 HANDLER_SECONDS = Histogram(
     "scrm_handler_seconds",
-    "Time a consumer spends on one message, retries included",
+    "Time a consumer spends on one message or one batch of them, retries included",
     ["consumer"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30),
 )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
@@ -7,7 +8,7 @@ from typing import Any, Self
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import BulkWriteError, ConnectionFailure, PyMongoError
 
 from shared.storage._exceptions import StorageConflict, StorageError, StorageUnavailable
 from shared.storage._indexes import IndexSpec
@@ -90,6 +91,38 @@ class MongoUnitOfWork:
         except PyMongoError as exc:
             raise _translate(exc) from exc
         return result.upserted_id is not None
+
+    async def claim_many(self, consumer: str, event_ids: Sequence[str]) -> set[str]:
+        """Record that ``consumer`` processes each of ``event_ids``; return those it had not before.
+
+        For batches: one read and one insert instead of an upsert per event. An id another
+        transaction claims meanwhile makes the insert fail; that is reported as a
+        :class:`StorageConflict`, so the batch is retried and the re-read leaves that id out.
+        """
+        records = {f"{consumer}:{event_id}": event_id for event_id in event_ids}
+        if not records:
+            return set()
+        collection = self.database[PROCESSED_EVENTS]
+        try:
+            seen = {
+                doc["_id"]
+                async for doc in collection.find({"_id": {"$in": list(records)}}, {"_id": 1}, session=self.session)
+            }
+            fresh = [record_id for record_id in records if record_id not in seen]
+            if fresh:
+                now = datetime.now(UTC)
+                await collection.insert_many(
+                    [{"_id": record_id, "consumer": consumer, "processed_at": now} for record_id in fresh],
+                    session=self.session,
+                )
+        except BulkWriteError as exc:
+            codes = {error.get("code") for error in exc.details.get("writeErrors", [])}
+            if codes == {11000}:  # duplicate key: claimed by a transaction that committed meanwhile
+                raise StorageConflict("an event of the batch was claimed meanwhile") from exc
+            raise _translate(exc) from exc
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+        return {records[record_id] for record_id in fresh}
 
     async def commit(self) -> None:
         try:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,9 +17,11 @@ from pymongo import MongoClient
 from services.profiles.bootstrap import Profiles
 from services.profiles.domain.mall_webhook import sign
 from services.profiles.entrypoints.http import create_app
+from services.profiles.service_layer import mall
 from services.profiles.settings import ProfilesSettings
-from shared.contracts import CATALOG, MALL_EVENTS
+from shared.contracts import CATALOG, MALL_EVENTS, MallEventReceived
 from shared.events import Envelope, Topic
+from shared.messaging import PermanentHandlerError
 from shared.settings import load_settings
 from tests.conftest import Infra, Isolation
 
@@ -28,6 +30,7 @@ pytestmark = pytest.mark.integration
 SECRET = "shop-secret-for-tests"
 ACCOUNTS = [{"appid": "wx1", "token": "t0ken", "encoding_aes_key": "k" * 43, "secret": "s3cret"}]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+T = TypeVar("T")
 
 
 @dataclass
@@ -55,6 +58,11 @@ class Harness:
         timestamp = int(time.time()) if sent is None else sent
         headers = {"X-Mall-Timestamp": str(timestamp), "X-Mall-Signature": sign(secret.encode(), timestamp, body)}
         return self.http.post("/events/mall/bulk" if bulk else "/events/mall", content=body, headers=headers)
+
+    def run(self, function: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """``function(*args)`` on the app's event loop (where its MongoDB client lives)."""
+        assert self.http.portal is not None
+        return self.http.portal.call(function, *args)
 
     def work(self) -> None:
         """The profiles worker's handler on everything published so far (and clears it)."""
@@ -127,6 +135,54 @@ def test_mall_events_build_a_profile_once_each(h: Harness) -> None:
     assert profile["stage"]["code"] == "stage.baby.0_6m" and profile["stage"]["confidence"] == "inferred"
     history = h.http.get("/accounts/wx1/members/o_mom/profile/history").json()
     assert sum(1 for change in history if change["kind"] == "mall_event") == 4  # once each
+
+
+def test_a_batch_builds_the_same_profiles_as_one_event_at_a_time(h: Harness) -> None:
+    def script(openid: str) -> list[dict[str, Any]]:
+        return [
+            dict(event(f"{openid}-1", "view", "formula_stage1", days_ago=3), openid=openid),
+            dict(event(f"{openid}-2", "order", "diapers_newborn", days_ago=1, amount=899.5), openid=openid),
+            dict(event(f"{openid}-3", "add_to_cart", "toys", days_ago=1), openid=openid, unionid=f"u-{openid}"),
+            dict(event(f"{openid}-4", "refund", "diapers_newborn", amount=120), openid=openid),
+        ]
+
+    shoppers = [f"o_batch{n}" for n in range(3)]
+    assert h.post(body(*script("o_single")), bulk=True).status_code == 202
+    h.work()
+    assert h.post(body(*(e for openid in shoppers for e in script(openid))), bulk=True).status_code == 202
+    batch = [(envelope, CATALOG.decode(envelope)) for _, envelope in h.published.envelopes]
+    h.published.envelopes.clear()
+    # Redeliveries inside the batch and of the whole batch apply nothing twice.
+    h.run(h.profiles.handle_batch, [*batch, batch[0], batch[5]])
+    h.run(h.profiles.handle_batch, batch)
+
+    def seen(openid: str) -> tuple[Any, ...]:
+        profile = h.http.get(f"/accounts/wx1/members/{openid}/profile").json()
+        tags = sorted((t["code"], t["source"], round(t["weight"], 6)) for t in profile["tags"])
+        history = h.http.get(f"/accounts/wx1/members/{openid}/profile/history").json()
+        kinds = sorted(change["kind"] for change in history)
+        return tags, profile["stage"], profile["unionid"] is not None, kinds
+
+    single = seen("o_single")
+    assert any(code == "purchase.diapers" for code, _, _ in single[0]) and single[2]
+    for openid in shoppers:
+        assert seen(openid) == single
+
+
+def test_a_batch_with_a_category_the_taxonomy_dropped_writes_nothing(h: Harness) -> None:
+    def envelope(event_id: str, category: str) -> tuple[Envelope, MallEventReceived]:
+        message = MallEventReceived(
+            mall_event_id=event_id, openid="o_mom", kind="view", category=category, occurred_at=NOW
+        )
+        return Envelope.wrap(message, appid="wx1", key="o_mom", event_id=event_id), message
+
+    batch = [envelope("d1", "toys"), envelope("d2", "lawnmowers")]
+    profiles = h.profiles
+    with pytest.raises(PermanentHandlerError, match="lawnmowers"):
+        h.run(mall.apply_mall_events, batch, profiles.uow(), profiles.taxonomy, profiles.half_life)
+    assert h.http.get("/accounts/wx1/members/o_mom/profile").status_code == 404
+    # Alone, the good event still applies: its claim was rolled back with the batch.
+    assert h.run(mall.apply_mall_event, *batch[0], profiles.uow(), profiles.taxonomy, profiles.half_life)
 
 
 def test_bad_requests_change_nothing(h: Harness) -> None:

@@ -8,7 +8,15 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
-from shared.storage import PROCESSED_EVENTS, IndexSpec, MongoUnitOfWork, ensure_indexes, ping
+from shared.storage import (
+    PROCESSED_EVENTS,
+    IndexSpec,
+    MongoUnitOfWork,
+    StorageError,
+    ensure_indexes,
+    is_transient,
+    ping,
+)
 from tests.conftest import Isolation
 
 pytestmark = pytest.mark.integration
@@ -58,3 +66,28 @@ async def test_indexes_are_created_idempotently_and_enforced(database: Any) -> N
     await database["things"].insert_one({"appid": "a", "code": 1})
     with pytest.raises(DuplicateKeyError):
         await database["things"].insert_one({"appid": "a", "code": 1})
+
+
+async def test_claim_many_returns_only_the_new_ids_and_races_settle_once(
+    mongo: AsyncMongoClient[dict[str, Any]], isolation: Isolation, database: Any
+) -> None:
+    async with MongoUnitOfWork(mongo, isolation.database) as uow:
+        assert await uow.claim_many("c", ["e1", "e2"]) == {"e1", "e2"}
+        await uow.commit()
+    async with MongoUnitOfWork(mongo, isolation.database) as uow:
+        assert await uow.claim_many("c", ["e2", "e3", "e3"]) == {"e3"}  # e2 done, e3 named twice
+        assert await uow.claim_many("c", []) == set()
+        await uow.commit()
+    assert await database[PROCESSED_EVENTS].count_documents({}) == 3
+
+    # Two transactions claim overlapping batches: the second to write is told it conflicts.
+    first, second = MongoUnitOfWork(mongo, isolation.database), MongoUnitOfWork(mongo, isolation.database)
+    async with first, second:
+        assert await first.claim_many("c", ["e4", "e5"]) == {"e4", "e5"}
+        with pytest.raises(StorageError) as raised:
+            await second.claim_many("c", ["e5", "e6"])
+            await second.commit()
+        assert is_transient(raised.value)
+        await first.commit()
+    async with MongoUnitOfWork(mongo, isolation.database) as uow:  # the retry leaves e5 out
+        assert await uow.claim_many("c", ["e5", "e6"]) == {"e6"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -9,7 +10,7 @@ from pymongo.errors import OperationFailure
 
 from shared.contracts import CATALOG, DEADLETTER, MemberFollowed, MessageDeadLettered
 from shared.events import Envelope, Message
-from shared.messaging import Delivery, Outcome, PermanentHandlerError, RetryPolicy, dispatch
+from shared.messaging import Delivery, Outcome, PermanentHandlerError, RetryPolicy, dispatch, dispatch_batch
 from shared.storage import StorageConflict, StorageError, StorageUnavailable, is_transient
 from tests.fakes import FakePublisher
 
@@ -174,3 +175,102 @@ async def test_parking_the_same_record_twice_gives_the_same_event_id() -> None:
 def test_retry_delays_grow_and_cap() -> None:
     policy = RetryPolicy(attempts=6, initial_delay=0.5, max_delay=3.0, multiplier=2.0)
     assert [policy.delay(n) for n in range(1, 6)] == [0.5, 1.0, 2.0, 3.0, 3.0]
+
+
+def follow_of(openid: str, offset: int) -> Delivery:
+    event = MemberFollowed(openid=openid, followed_at=AT)
+    value = Envelope.wrap(event, appid="wx1", key=openid, event_id=f"e-{openid}").to_bytes()
+    return Delivery(topic="t.wechat.pushes", partition=0, offset=offset, key=openid.encode(), value=value)
+
+
+class BatchRecorder:
+    """A batch handler that fails ``failures`` times with ``error``, then records what it got."""
+
+    def __init__(self, failures: int = 0, error: Exception | None = None) -> None:
+        self.failures = failures
+        self.error = error or RuntimeError("batch broke")
+        self.calls = 0
+        self.batches: list[list[str]] = []
+
+    async def __call__(self, batch: Sequence[tuple[Envelope, Message]]) -> None:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise self.error
+        self.batches.append([envelope.event_id for envelope, _ in batch])
+
+
+class PoisonHandler:
+    """Fails, every time, for one openid only."""
+
+    def __init__(self, poison: str, error: Exception) -> None:
+        self.poison = poison
+        self.error = error
+        self.handled: list[str] = []
+
+    async def __call__(self, envelope: Envelope, message: Message) -> None:
+        assert isinstance(message, MemberFollowed)
+        if message.openid == self.poison:
+            raise self.error
+        self.handled.append(message.openid)
+
+
+async def run_batch(
+    deliveries: list[Delivery], batch: BatchRecorder, single: PoisonHandler, publisher: FakePublisher, sleeps: Sleeps
+) -> list[Outcome]:
+    return await dispatch_batch(
+        deliveries,
+        consumer="profiles",
+        batch_handler=batch,
+        handler=single,
+        catalog=CATALOG,
+        deadletters=publisher,
+        retry=POLICY,
+        sleep=sleeps,
+    )
+
+
+async def test_a_batch_reaches_its_handler_in_one_call_in_delivery_order() -> None:
+    deliveries = [follow_of(f"o{n}", n) for n in range(5)]
+    batch, single, publisher, sleeps = BatchRecorder(), PoisonHandler("none", RuntimeError()), FakePublisher(), Sleeps()
+    outcomes = await run_batch(deliveries, batch, single, publisher, sleeps)
+    assert outcomes == [Outcome.PROCESSED] * 5
+    assert batch.batches == [[f"e-o{n}" for n in range(5)]]
+    assert single.handled == [] and publisher.published == [] and sleeps.calls == []
+
+
+async def test_unreadable_records_are_parked_alone_and_the_rest_still_go_as_a_batch() -> None:
+    deliveries = [follow_of("o1", 1), delivery(b"{garbage", offset=2), follow_of("o3", 3)]
+    batch, single, publisher, sleeps = BatchRecorder(), PoisonHandler("none", RuntimeError()), FakePublisher(), Sleeps()
+    outcomes = await run_batch(deliveries, batch, single, publisher, sleeps)
+    assert outcomes == [Outcome.PROCESSED, Outcome.DEADLETTERED, Outcome.PROCESSED]
+    assert batch.batches == [["e-o1", "e-o3"]]
+    assert parked(publisher).offset == 2
+
+
+async def test_storage_trouble_retries_the_whole_batch() -> None:
+    deliveries = [follow_of(f"o{n}", n) for n in range(3)]
+    batch = BatchRecorder(failures=4, error=StorageConflict("busy"))
+    single, publisher, sleeps = PoisonHandler("none", RuntimeError()), FakePublisher(), Sleeps()
+    assert await run_batch(deliveries, batch, single, publisher, sleeps) == [Outcome.PROCESSED] * 3
+    assert batch.calls == 5 and len(batch.batches) == 1
+    assert sleeps.calls == [POLICY.max_delay] * 4 and single.handled == []
+
+
+async def test_a_failed_batch_falls_back_to_one_at_a_time_and_parks_only_the_record_at_fault() -> None:
+    deliveries = [follow_of(f"o{n}", n) for n in range(4)]
+    batch = BatchRecorder(failures=99, error=PermanentHandlerError("category dropped"))
+    single = PoisonHandler("o2", PermanentHandlerError("category dropped"))
+    publisher, sleeps = FakePublisher(), Sleeps()
+    outcomes = await run_batch(deliveries, batch, single, publisher, sleeps)
+    assert outcomes == [Outcome.PROCESSED, Outcome.PROCESSED, Outcome.DEADLETTERED, Outcome.PROCESSED]
+    assert batch.calls == 1  # a failed batch is not retried as a batch
+    assert single.handled == ["o0", "o1", "o3"]
+    message = parked(publisher)
+    assert (message.offset, message.reason) == (2, "rejected: category dropped")
+
+
+async def test_an_empty_or_all_unreadable_batch_never_calls_the_handler() -> None:
+    batch, single, publisher, sleeps = BatchRecorder(), PoisonHandler("none", RuntimeError()), FakePublisher(), Sleeps()
+    assert await run_batch([], batch, single, publisher, sleeps) == []
+    assert await run_batch([delivery(b"x")], batch, single, publisher, sleeps) == [Outcome.DEADLETTERED]
+    assert batch.calls == 0

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from typing import Any
 
-from pymongo import UpdateOne
+from pymongo import ReplaceOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -135,26 +135,42 @@ class MongoProfileRepository:
     async def get_or_new(self, appid: str, openid: str) -> Profile:
         return await self.get(appid, openid) or Profile(appid, openid)
 
+    async def get_many(self, members: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Profile]:
+        """The stored profiles of ``members`` ((appid, openid) pairs), in one query; missing ones left out."""
+        if not members:
+            return {}
+        ids = [_id(appid, openid) for appid, openid in members]
+        cursor = self._profiles.find({"_id": {"$in": ids}}, session=self._session)
+        return {(doc["appid"], doc["openid"]): from_document(doc) async for doc in cursor}
+
     async def save(self, profile: Profile, changes: list[Change]) -> None:
         """Write the profile and append ``changes`` to its history (in the caller's transaction)."""
-        profile.version += 1
-        doc = to_document(profile)
-        await self._profiles.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=self._session)
-        if changes:
-            await self._history.insert_many(
-                [
-                    {
-                        "appid": profile.appid,
-                        "openid": profile.openid,
-                        "at": change.at,
-                        "kind": change.kind,
-                        "detail": change.detail,
-                        "actor": change.actor,
-                    }
-                    for change in changes
-                ],
-                session=self._session,
+        await self.save_many([(profile, changes)])
+
+    async def save_many(self, updates: Sequence[tuple[Profile, list[Change]]]) -> None:
+        """Write profiles and append their changes to the history: two round trips however many."""
+        if not updates:
+            return
+        writes = []
+        history: list[dict[str, Any]] = []
+        for profile, changes in updates:
+            profile.version += 1
+            doc = to_document(profile)
+            writes.append(ReplaceOne({"_id": doc["_id"]}, doc, upsert=True))
+            history += (
+                {
+                    "appid": profile.appid,
+                    "openid": profile.openid,
+                    "at": change.at,
+                    "kind": change.kind,
+                    "detail": change.detail,
+                    "actor": change.actor,
+                }
+                for change in changes
             )
+        await self._profiles.bulk_write(writes, ordered=False, session=self._session)
+        if history:
+            await self._history.insert_many(history, ordered=False, session=self._session)
 
     async def each(self, appid: str) -> AsyncIterator[Profile]:
         """Every profile of an account, streamed (stats walk them: the stage depends on today)."""

@@ -3,15 +3,21 @@ to the H5 interest page."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from services.profiles.bootstrap import Profiles, bootstrap
 from services.profiles.settings import ProfilesSettings
 from shared.contracts import MALL_EVENTS, WECHAT_PUSHES
 from shared.events import Envelope, Message
-from shared.messaging import Subscription, WorkerApp, create_worker_app
+from shared.messaging import Batching, Subscription, WorkerApp, create_worker_app
 
 
 async def _on_event(profiles: Profiles, envelope: Envelope, message: Message) -> None:
     await profiles.handle(envelope, message)
+
+
+async def _on_batch(profiles: Profiles, batch: Sequence[tuple[Envelope, Message]]) -> None:
+    await profiles.handle_batch(batch)
 
 
 def create_worker(
@@ -22,7 +28,12 @@ def create_worker(
         name="profiles",
         resources=lambda: bootstrap(settings, publish=False, messaging=True),
         subscriptions=[
-            Subscription(name="profiles", topic=MALL_EVENTS, handler=_on_event),
+            Subscription(
+                name="profiles",
+                topic=MALL_EVENTS,
+                handler=_on_event,
+                batch=Batching(_on_batch, max_records=settings.mall_batch_size),
+            ),
             Subscription(name="profiles-pushes", topic=WECHAT_PUSHES, handler=_on_event),
         ],
         readiness=lambda profiles: {"mongodb": profiles.readiness["mongodb"]},
