@@ -16,6 +16,9 @@ from services.profiles.domain.life_stage import (
     StageDeclaration,
     current_stage,
     months_between,
+    spans_for_age_months,
+    spans_for_pregnancy_weeks,
+    spans_for_stage,
     stage_of,
 )
 
@@ -229,3 +232,46 @@ def test_a_correction_declared_later_the_same_day_wins() -> None:
     life = current_stage([typo, corrected], TODAY)  # in the order they were made
     assert life is not None
     assert life.stage is Stage.LATE_PREGNANCY
+
+
+# -- date spans: stages as ranges of due dates and birthdays, for queries -------------------------------
+
+SPAN_DAYS = [date(2026, 11, 23), date(2027, 1, 31), date(2028, 2, 29), date(2027, 3, 31), date(2026, 12, 31)]
+
+
+def declarations_around(today: date) -> list[StageDeclaration]:
+    """Every due date and birthday from five years back to a year and a half ahead, plus 'preparing'."""
+    dates = [today + timedelta(days=offset) for offset in range(-5 * 366, 550)]
+    return [
+        preparing(),
+        *(StageDeclaration(basis, today, on) for on in dates for basis in (Basis.DUE_DATE, Basis.BIRTHDAY)),
+    ]
+
+
+@pytest.mark.parametrize("today", SPAN_DAYS)
+def test_each_declaration_falls_in_exactly_the_spans_of_its_stage(today: date) -> None:
+    spans = {stage: spans_for_stage(stage, today) for stage in Stage}
+    for declaration in declarations_around(today):
+        holding = [stage for stage, ranges in spans.items() if any(declaration in span for span in ranges)]
+        assert holding == [stage_of(declaration, today).stage], declaration
+
+
+@pytest.mark.parametrize("today", SPAN_DAYS)
+@pytest.mark.parametrize(("first", "last"), [(0, 0), (0, 5), (3, 3), (6, 11), (12, 35), (36, None), (24, 200), (7, 2)])
+def test_age_spans_select_exactly_the_children_of_those_ages(today: date, first: int, last: int | None) -> None:
+    spans = spans_for_age_months(first, last, today)
+    for declaration in declarations_around(today):
+        stage = stage_of(declaration, today)
+        age = stage.age_months
+        expected = age is not None and first <= age and (last is None or age <= last)
+        assert any(declaration in span for span in spans) == expected, (declaration, age)
+
+
+@pytest.mark.parametrize("today", SPAN_DAYS[:2])
+@pytest.mark.parametrize(("first", "last"), [(0, 0), (0, 13), (14, 27), (28, 39), (20, 24), (38, 45), (5, 4)])
+def test_week_spans_select_exactly_those_pregnancy_weeks(today: date, first: int, last: int) -> None:
+    spans = spans_for_pregnancy_weeks(first, last, today)
+    for declaration in declarations_around(today):
+        week = stage_of(declaration, today).pregnancy_week
+        expected = week is not None and first <= week <= last
+        assert any(declaration in span for span in spans) == expected, (declaration, week)

@@ -4,6 +4,10 @@ Pure, and computed from the declaration and ``now`` every time rather than store
 from 孕晚期 to 0-6 months on the day the due date passes, with no new data and no batch job. Tests pass
 their own ``now``.
 
+Stored profiles keep the declaration that counts (it does not depend on the day); :func:`spans_for_stage`
+and its siblings turn "in 孕晚期 today" or "6-11 months old today" into ranges of due dates and birthdays,
+so a database can count and select members by stage with an index instead of reading every profile.
+
 Which declaration counts: declared data (the member said so: the H5 page, a survey, a keyword) beats
 inferred data (what they buy), and among the same kind of source the newest wins.
 """
@@ -11,21 +15,25 @@ inferred data (what they buy), and among the same kind of source the newest wins
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 __all__ = [
     "PREGNANCY_WEEKS",
     "Basis",
     "Confidence",
+    "DateSpan",
     "LifeStage",
     "Stage",
     "StageDeclaration",
     "current_declaration",
     "current_stage",
     "months_between",
+    "spans_for_age_months",
+    "spans_for_pregnancy_weeks",
+    "spans_for_stage",
     "stage_of",
 ]
 
@@ -143,3 +151,80 @@ def current_stage(declarations: Iterable[StageDeclaration], today: date) -> Life
     """The stage on ``today`` from the declaration that counts."""
     counting = current_declaration(declarations)
     return None if counting is None else stage_of(counting, today)
+
+
+@dataclass(frozen=True)
+class DateSpan:
+    """Declarations on ``basis`` whose date lies in ``after < on <= through`` (None: unbounded).
+
+    For :attr:`Basis.PREPARING` both bounds are None: those declarations carry no date.
+    """
+
+    basis: Basis
+    after: date | None = None
+    through: date | None = None
+
+    def __contains__(self, declaration: object) -> bool:
+        if not isinstance(declaration, StageDeclaration) or declaration.basis is not self.basis:
+            return False
+        on = declaration.on
+        if on is None:
+            return self.after is None and self.through is None
+        return (self.after is None or on > self.after) and (self.through is None or on <= self.through)
+
+
+def spans_for_pregnancy_weeks(first: int, last: int, today: date) -> list[DateSpan]:
+    """Due dates that put a member in completed pregnancy weeks ``first``..``last`` on ``today``."""
+    first, last = max(0, first), min(last, PREGNANCY_WEEKS - 1)
+    if first > last:
+        return []
+    # week = (280 - days_to_due) // 7 with days_to_due in 1..280.
+    nearest = max(0, _PREPARING_BEYOND_DAYS - 7 * (last + 1))
+    furthest = _PREPARING_BEYOND_DAYS - 7 * first
+    return [DateSpan(Basis.DUE_DATE, today + timedelta(days=nearest), today + timedelta(days=furthest))]
+
+
+def spans_for_age_months(first: int, last: int | None, today: date) -> list[DateSpan]:
+    """Birthdays (and due dates now past, which stand in for them) that make a child ``first``..``last``
+    completed months old on ``today``; ``last`` None is no upper limit."""
+    first = max(0, first)
+    if last is not None and first > last:
+        return []
+    # Age only grows as the birthday moves back, so each end is the last day before a boundary.
+    oldest = None if last is None else _last_day(lambda day: months_between(day, today) > last, today)
+    youngest = _last_day(lambda day: months_between(day, today) >= first, today) if first > 0 else None
+    # A future birthday (never accepted; an inferred one might round) reads as age 0, as in stage_of;
+    # a due date counts once it has passed.
+    due_through = today if youngest is None else min(youngest, today)
+    return [DateSpan(Basis.BIRTHDAY, oldest, youngest), DateSpan(Basis.DUE_DATE, oldest, due_through)]
+
+
+def spans_for_stage(stage: Stage, today: date) -> list[DateSpan]:
+    """The declarations that put a member in ``stage`` on ``today``, as date spans per basis."""
+    if stage is Stage.PREPARING:
+        return [DateSpan(Basis.PREPARING), DateSpan(Basis.DUE_DATE, today + timedelta(days=_PREPARING_BEYOND_DAYS))]
+    weeks = {Stage.EARLY_PREGNANCY: (0, 13), Stage.MID_PREGNANCY: (14, 27), Stage.LATE_PREGNANCY: (28, 39)}
+    if stage in weeks:
+        return spans_for_pregnancy_weeks(*weeks[stage], today)
+    months: dict[Stage, tuple[int, int | None]] = {
+        Stage.BABY_0_6M: (0, 5),
+        Stage.BABY_6_12M: (6, 11),
+        Stage.TODDLER_1_3Y: (12, 35),
+        Stage.CHILD_3Y_PLUS: (36, None),
+    }
+    return spans_for_age_months(*months[stage], today)
+
+
+def _last_day(holds: Callable[[date], bool], today: date) -> date:
+    """The latest day on or before ``today`` for which ``holds`` is true, given that it then holds for
+    every earlier day too (a binary search over 150 years)."""
+    if holds(today):
+        return today
+    low, high = today.toordinal() - 366 * 150, today.toordinal()
+    while high - low > 1:  # holds(low), not holds(high)
+        middle = (low + high) // 2
+        if holds(date.fromordinal(middle)):
+            low = middle
+        else:
+            high = middle
+    return date.fromordinal(low)
