@@ -134,7 +134,6 @@ async def test_a_poster_campaign_credits_real_invites_once_and_rewards_the_tier_
         # Notices that met a closed customer-service window (three sends within a minute of a follow or
         # scan) go out with her next interaction; here, a message to the account.
         await act("o_mom", "text", {"content": "进度"})
-        codes = [row["code"] for row in await reward_codes(api, campaign_id)]
 
         async def all_notices_in() -> list[str] | None:
             texts = [m["payload"]["content"] for m in await inbox("o_mom") if m["msgtype"] == "text"]
@@ -145,6 +144,8 @@ async def test_a_poster_campaign_credits_real_invites_once_and_rewards_the_tier_
         except AssertionError as exc:
             raise AssertionError(f"{exc}; inbox: {await inbox('o_mom')}") from None
         await asyncio.sleep(2)  # anything doubled would arrive now
+        # The code is drawn from the pool when its notice goes out, not when the tier is reached.
+        codes = [row["code"] for row in await reward_codes(api, campaign_id)]
         texts = [m["payload"]["content"] for m in await inbox("o_mom") if m["msgtype"] == "text"]
         progress = [text for text in texts if text.startswith("已邀请")]
         # 1, 2, back to 1 (revoked), 2, then 3: the tier notice instead of progress.

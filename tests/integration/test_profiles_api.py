@@ -4,10 +4,11 @@ published, profiles with stage and tags as of a controllable now, and ops tags w
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
@@ -15,7 +16,10 @@ from fastapi.testclient import TestClient
 from pymongo import MongoClient
 
 from services.profiles.bootstrap import Profiles
+from services.profiles.domain.life_stage import Basis, Confidence, Stage, StageDeclaration
 from services.profiles.domain.mall_webhook import sign
+from services.profiles.domain.profile import ConsentKind, Profile
+from services.profiles.domain.tags import TagSource
 from services.profiles.entrypoints.http import create_app
 from services.profiles.service_layer import mall
 from services.profiles.settings import ProfilesSettings
@@ -263,3 +267,42 @@ def test_the_h5_interest_page_records_stage_interests_and_consent(h: Harness) ->
     expired = h.profiles.link("wx1", "o_new", datetime.now(UTC) - timedelta(days=30)).split("8003", 1)[1]
     assert h.http.get(expired).status_code == 403
     assert h.http.get(path.replace("/h5/wx1/", "/h5/wx2/")).status_code == 403
+
+
+def test_stats_by_index_agree_with_reading_every_profile_as_days_pass(h: Harness) -> None:
+    rng = random.Random(3)
+    today = NOW.date()
+    profiles = []
+    for n in range(240):
+        profile = Profile("wx1", f"o_stats_{n}")
+        for _ in range(rng.randrange(3)):  # none, one or two declarations, declared or inferred
+            basis = rng.choice(list(Basis))
+            days = rng.choice([rng.randrange(-1500, 0), rng.randrange(-300, 320)])
+            on = None if basis is Basis.PREPARING else today + timedelta(days=days)
+            confidence = rng.choice(list(Confidence))
+            declared_on = today - timedelta(days=rng.randrange(0, 300))
+            profile.declare_stage(StageDeclaration(basis, declared_on, on, confidence, "test"), NOW)
+        if rng.random() < 0.3:
+            profile.add_tag(h.profiles.taxonomy, "interest.toys", TagSource.OPS, NOW, actor="test")
+        if rng.random() < 0.5:
+            profile.set_consent(ConsentKind.MARKETING, rng.random() < 0.7, NOW, "test")
+        profiles.append(profile)
+    h.run(h.profiles.profiles.save_many, [(profile, []) for profile in profiles])
+
+    async def walked(day: date) -> dict[str, Any]:
+        by_stage: dict[str, int] = {}
+        tagged = marketing = 0
+        async for profile in h.profiles.profiles.each("wx1"):
+            stage = profile.stage(day)
+            if stage is not None:
+                by_stage[stage.stage.value] = by_stage.get(stage.stage.value, 0) + 1
+            tagged += bool(profile.tags) or stage is not None
+            marketing += profile.consented(ConsentKind.MARKETING)
+        return {"profiles": 240, "tagged": tagged, "by_stage": by_stage, "consented_marketing": marketing}
+
+    for days_later in (0, 1, 45, 200, 800):
+        h.clock[0] = NOW + timedelta(days=days_later)
+        expected = h.run(walked, h.clock[0].date())
+        assert h.http.get("/accounts/wx1/profiles/stats").json() == expected
+        if days_later == 0:
+            assert len(expected["by_stage"]) == len(Stage)  # the sample covers every stage

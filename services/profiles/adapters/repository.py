@@ -8,6 +8,7 @@ profile (through :class:`MongoProfilesUnitOfWork`), with the processed-event cla
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -17,7 +18,15 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.profiles.adapters.surveys import MongoSurveys
 from services.profiles.domain.follower_import import Checkpoint
-from services.profiles.domain.life_stage import Basis, Confidence, StageDeclaration
+from services.profiles.domain.life_stage import (
+    Basis,
+    Confidence,
+    DateSpan,
+    Stage,
+    StageDeclaration,
+    current_declaration,
+    spans_for_stage,
+)
 from services.profiles.domain.profile import Change, Consent, ConsentKind, Profile
 from services.profiles.domain.tags import Tag, TagSource
 from shared.storage import IndexSpec, MongoUnitOfWork
@@ -32,6 +41,8 @@ __all__ = [
     "MongoProfileRepository",
     "MongoProfilesUnitOfWork",
     "MongoTagSyncStore",
+    "ProfileCounts",
+    "span_filter",
 ]
 
 PROFILES = "profiles"
@@ -43,6 +54,9 @@ WECHAT_TAG_MEMBERS = "wechat_tag_members"
 INDEXES = (
     IndexSpec(PROFILES, (("appid", 1), ("openid", 1)), name="member", unique=True),
     IndexSpec(PROFILES, (("unionid", 1),), name="unionid", partial_filter={"unionid": {"$type": "string"}}),
+    # Stage counts and selections are date ranges over the declaration that counts (see spans_for_stage).
+    IndexSpec(PROFILES, (("appid", 1), ("stage.basis", 1), ("stage.on", 1)), name="account_stage"),
+    IndexSpec(PROFILES, (("appid", 1), ("consents.marketing.given", 1)), name="account_marketing"),
     IndexSpec(HISTORY, (("appid", 1), ("openid", 1), ("at", -1)), name="member_at"),
     IndexSpec(WECHAT_TAG_MEMBERS, (("appid", 1), ("code", 1)), name="account_code"),
 )
@@ -57,6 +71,7 @@ def _day(value: date | None) -> str | None:
 
 
 def to_document(profile: Profile) -> dict[str, Any]:
+    counting = current_declaration(profile.declarations)
     return {
         "_id": _id(profile.appid, profile.openid),
         "appid": profile.appid,
@@ -82,6 +97,10 @@ def to_document(profile: Profile) -> dict[str, Any]:
             }
             for d in profile.declarations
         ],
+        # Derived, for queries: the declaration that counts. The stage on a given day is a date range of it.
+        "stage": None
+        if counting is None
+        else {"basis": counting.basis.value, "on": _day(counting.on), "confidence": counting.confidence.value},
         "consents": {kind.value: {"given": c.given, "at": c.at, "via": c.via} for kind, c in profile.consents.items()},
         "spend_by_month": dict(profile.spend_by_month),
         "applied_events": list(profile.applied_events),
@@ -172,6 +191,25 @@ class MongoProfileRepository:
         if history:
             await self._history.insert_many(history, ordered=False, session=self._session)
 
+    async def stats(self, appid: str, today: date) -> ProfileCounts:
+        """Counts for the account's dashboard: a dozen indexed counts, however many profiles there are."""
+        account = {"appid": appid}
+
+        async def count(query: dict[str, Any]) -> int:
+            return await self._profiles.count_documents({**account, **query}, session=self._session)
+
+        by_stage = {}
+        for stage in Stage:
+            n = await count({"$or": [span_filter(span) for span in spans_for_stage(stage, today)]})
+            if n:
+                by_stage[stage] = n
+        return ProfileCounts(
+            profiles=await count({}),
+            tagged=await count({"$or": [{"tags": {"$ne": []}}, {"stage": {"$ne": None}}]}),
+            consented_marketing=await count({"consents.marketing.given": True}),
+            by_stage=by_stage,
+        )
+
     async def each(self, appid: str) -> AsyncIterator[Profile]:
         """Every profile of an account, streamed (stats walk them: the stage depends on today)."""
         async for doc in self._profiles.find({"appid": appid}, {"applied_events": 0}, session=self._session):
@@ -181,6 +219,29 @@ class MongoProfileRepository:
         query = {"appid": appid, "openid": openid}
         cursor = self._history.find(query, {"_id": 0}).sort([("at", -1), ("_id", -1)]).limit(limit)
         return [doc async for doc in cursor]
+
+
+@dataclass(frozen=True)
+class ProfileCounts:
+    profiles: int
+    #: With at least one tag or a life stage.
+    tagged: int
+    consented_marketing: int
+    by_stage: dict[Stage, int]
+
+
+def span_filter(span: DateSpan) -> dict[str, Any]:
+    """The MongoDB filter of profiles whose counting declaration lies in ``span`` (ISO dates compare
+    as strings)."""
+    query: dict[str, Any] = {"stage.basis": span.basis.value}
+    bounds = {}
+    if span.after is not None:
+        bounds["$gt"] = span.after.isoformat()
+    if span.through is not None:
+        bounds["$lte"] = span.through.isoformat()
+    if bounds:
+        query["stage.on"] = bounds
+    return query
 
 
 class MongoFollowerImport:

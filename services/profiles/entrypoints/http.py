@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from services.profiles.bootstrap import Profiles, bootstrap
 from services.profiles.domain.mall_webhook import MallEventIn, SignatureRejected, parse_events, verify_signature
-from services.profiles.domain.profile import ConsentKind, Profile, ProfileError
+from services.profiles.domain.profile import Profile, ProfileError
 from services.profiles.domain.tags import TagSource
 from services.profiles.entrypoints.h5 import TAG_H5, h5_router
 from services.profiles.entrypoints.surveys_http import TAG_SURVEYS, surveys_router
@@ -242,17 +242,13 @@ def create_app(settings: ProfilesSettings, *, clock: Callable[[], datetime] | No
     @app.get("/accounts/{appid}/profiles/stats", tags=[TAG_PROFILES], summary="Profiles, tagged, by stage today")
     async def profile_stats(appid: AppId, profiles: Dep) -> ProfileStatsOut:
         _account(appid)
-        today = now().date()
-        total = tagged = marketing = 0
-        by_stage: dict[str, int] = {}
-        async for profile in profiles.profiles.each(appid):
-            total += 1
-            stage = profile.stage(today)
-            if stage is not None:
-                by_stage[stage.stage.value] = by_stage.get(stage.stage.value, 0) + 1
-            tagged += bool(profile.tags) or stage is not None
-            marketing += profile.consented(ConsentKind.MARKETING)
-        return ProfileStatsOut(profiles=total, tagged=tagged, by_stage=by_stage, consented_marketing=marketing)
+        counts = await profiles.profiles.stats(appid, now().date())
+        return ProfileStatsOut(
+            profiles=counts.profiles,
+            tagged=counts.tagged,
+            by_stage={stage.value: n for stage, n in counts.by_stage.items()},
+            consented_marketing=counts.consented_marketing,
+        )
 
     base = "/accounts/{appid}/members/{openid}/profile"
 
