@@ -16,7 +16,7 @@ from services.profiles.adapters.surveys import MongoSurveys
 from services.profiles.adapters.taxonomy_file import load_taxonomy
 from services.profiles.domain.h5_links import LinkRejected, open_link
 from services.profiles.domain.taxonomy import Taxonomy
-from services.profiles.service_layer import h5, mall
+from services.profiles.service_layer import activity, h5, mall
 from services.profiles.settings import ProfilesSettings
 from shared.contracts import TOPICS, MallEventReceived, MemberFollowed, MenuClicked, TextMessageReceived
 from shared.events import Envelope, Message
@@ -66,18 +66,20 @@ class Profiles:
         return timedelta(days=self.settings.interest_half_life_days)
 
     async def handle_batch(self, batch: Sequence[tuple[Envelope, Message]]) -> None:
-        """Mall events together, in one transaction; anything else one by one."""
+        """What the worker consumes, many records at a time: mall events and the members' own pushes are
+        applied in one transaction each; tags from keywords and menus, and invitations, one by one."""
         mall_events = [(envelope, message) for envelope, message in batch if isinstance(message, MallEventReceived)]
         if mall_events:
             await mall.apply_mall_events(mall_events, self.uow(), self.taxonomy, self.half_life)
+        await activity.record_activity(batch, self.uow())
         for envelope, message in batch:
-            if not isinstance(message, MallEventReceived):
-                await self.handle(envelope, message)
+            await self._react(envelope, message)
 
     async def handle(self, envelope: Envelope, message: Message) -> None:
-        if isinstance(message, MallEventReceived):
-            await mall.apply_mall_event(envelope, message, self.uow(), self.taxonomy, self.half_life)
-        elif isinstance(message, TextMessageReceived) and message.content.strip() in self.taxonomy.keywords:
+        await self.handle_batch([(envelope, message)])
+
+    async def _react(self, envelope: Envelope, message: Message) -> None:
+        if isinstance(message, TextMessageReceived) and message.content.strip() in self.taxonomy.keywords:
             codes = self.taxonomy.keywords[message.content.strip()]
             await h5.tag_from_trigger(envelope, message.openid, codes, "keyword", self.uow(), self.taxonomy)
         elif isinstance(message, MenuClicked) and message.key in self.taxonomy.menu_keys:

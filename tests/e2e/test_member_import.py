@@ -82,6 +82,9 @@ def test_existing_followers_become_profiles_once(
         profiles: Collection[dict[str, Any]] = mongo[isolation.database]["profiles"]
         assert profiles.count_documents({"appid": APPID}) == 230
         assert profiles.count_documents({"openid": "o_gone"}) == 0  # not following: not imported
+        # The platform says since when each one follows.
+        assert profiles.count_documents({"appid": APPID, "follow.following": True}) == 230
+        assert profiles.count_documents({"appid": APPID, "follow.first_followed_at": None}) == 0
 
 
 def test_budgeted_profile_tags_become_wechat_tags_and_follow_changes(

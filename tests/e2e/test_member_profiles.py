@@ -127,6 +127,7 @@ async def test_a_member_follows_fills_the_interest_page_and_shops(stack: dict[st
         # What she said beats what the newborn diapers suggest.
         assert profile["stage"]["code"] == "stage.pregnancy.late" and profile["stage"]["confidence"] == "declared"
         assert profile["stage"]["pregnancy_week"] == 34
+        assert profile["follow"]["following"] is True and profile["last_active_at"] is not None
         sources = {(tag["code"], tag["source"]) for tag in profile["tags"]}
         assert ("interest.feeding.formula", "declared") in sources and ("spend.c", "mall") in sources
         assert {("interest.diapers", "declared"), ("interest.care", "declared")} <= sources

@@ -21,10 +21,18 @@ from services.profiles.domain.mall_webhook import sign
 from services.profiles.domain.profile import ConsentKind, Profile
 from services.profiles.domain.tags import TagSource
 from services.profiles.entrypoints.http import create_app
-from services.profiles.service_layer import mall
+from services.profiles.service_layer import activity, mall
 from services.profiles.settings import ProfilesSettings
-from shared.contracts import CATALOG, MALL_EVENTS, MallEventReceived
-from shared.events import Envelope, Topic
+from shared.contracts import (
+    CATALOG,
+    MALL_EVENTS,
+    MallEventReceived,
+    MemberFollowed,
+    MemberUnfollowed,
+    MenuClicked,
+    TextMessageReceived,
+)
+from shared.events import Envelope, Message, Topic
 from shared.messaging import PermanentHandlerError
 from shared.settings import load_settings
 from tests.conftest import Infra, Isolation
@@ -284,6 +292,10 @@ def test_stats_by_index_agree_with_reading_every_profile_as_days_pass(h: Harness
             profile.declare_stage(StageDeclaration(basis, declared_on, on, confidence, "test"), NOW)
         if rng.random() < 0.3:
             profile.add_tag(h.profiles.taxonomy, "interest.toys", TagSource.OPS, NOW, actor="test")
+        if rng.random() < 0.6:
+            profile.followed(NOW - timedelta(days=rng.randrange(400)), via="test")
+            if rng.random() < 0.3:
+                profile.unfollowed(NOW - timedelta(days=rng.randrange(10)))
         if rng.random() < 0.5:
             profile.set_consent(ConsentKind.MARKETING, rng.random() < 0.7, NOW, "test")
         profiles.append(profile)
@@ -291,14 +303,16 @@ def test_stats_by_index_agree_with_reading_every_profile_as_days_pass(h: Harness
 
     async def walked(day: date) -> dict[str, Any]:
         by_stage: dict[str, int] = {}
-        tagged = marketing = 0
+        tagged = marketing = following = 0
         async for profile in h.profiles.profiles.each("wx1"):
+            following += profile.follow.following
             stage = profile.stage(day)
             if stage is not None:
                 by_stage[stage.stage.value] = by_stage.get(stage.stage.value, 0) + 1
             tagged += bool(profile.tags) or stage is not None
             marketing += profile.consented(ConsentKind.MARKETING)
-        return {"profiles": 240, "tagged": tagged, "by_stage": by_stage, "consented_marketing": marketing}
+        counts = {"tagged": tagged, "by_stage": by_stage, "consented_marketing": marketing}
+        return {"profiles": 240, "following": following, **counts}
 
     for days_later in (0, 1, 45, 200, 800):
         h.clock[0] = NOW + timedelta(days=days_later)
@@ -306,3 +320,32 @@ def test_stats_by_index_agree_with_reading_every_profile_as_days_pass(h: Harness
         assert h.http.get("/accounts/wx1/profiles/stats").json() == expected
         if days_later == 0:
             assert len(expected["by_stage"]) == len(Stage)  # the sample covers every stage
+
+
+def test_follows_unfollows_and_interactions_land_on_the_profile_once(h: Harness) -> None:
+    def push(message: Message, event_id: str) -> tuple[Envelope, Message]:
+        return Envelope.wrap(message, appid="wx1", key="o_fan", event_id=event_id), message
+
+    day = timedelta(days=1)
+    follow = push(MemberFollowed(openid="o_fan", followed_at=NOW - 5 * day, scene="poster-1"), "p1")
+    text = push(TextMessageReceived(openid="o_fan", received_at=NOW - 4 * day, msg_id="m1", content="你好"), "p2")
+    leave = push(MemberUnfollowed(openid="o_fan", unfollowed_at=NOW - 3 * day), "p3")
+    back = push(MemberFollowed(openid="o_fan", followed_at=NOW - 2 * day), "p4")
+    menu = push(MenuClicked(openid="o_fan", clicked_at=NOW - day, key="NOT_A_TAG_KEY"), "p5")
+    # Out of order, with a redelivery inside the batch and of the whole batch. (The worker's handle_batch
+    # would also invite the followers, through the platform this test has not got.)
+    assert h.run(activity.record_activity, [back, follow, text, menu, leave, follow], h.profiles.uow()) == 5
+    assert h.run(activity.record_activity, [leave, back], h.profiles.uow()) == 0
+
+    profile = h.http.get("/accounts/wx1/members/o_fan/profile").json()
+    assert profile["follow"]["following"] is True
+    assert profile["follow"]["first_followed_at"].startswith((NOW - 5 * day).date().isoformat())
+    assert profile["follow"]["last_unfollowed_at"].startswith((NOW - 3 * day).date().isoformat())
+    assert profile["last_active_at"].startswith((NOW - day).date().isoformat())
+    history = h.http.get("/accounts/wx1/members/o_fan/profile/history").json()
+    assert sorted(change["kind"] for change in history) == ["followed", "unfollowed"]  # the rest was in order
+    assert h.http.get("/accounts/wx1/profiles/stats").json()["following"] == 1
+
+    h.run(h.profiles.handle, *push(MemberUnfollowed(openid="o_fan", unfollowed_at=NOW), "p6"))
+    assert h.http.get("/accounts/wx1/members/o_fan/profile").json()["follow"]["following"] is False
+    assert h.http.get("/accounts/wx1/profiles/stats").json()["following"] == 0

@@ -474,3 +474,49 @@ def test_a_spend_tier_lapses_after_twelve_months(taxonomy: Taxonomy) -> None:
     assert "spend.a" in codes
     codes = {view.code for view in profile.tag_views(datetime(2026, 6, 1, tzinfo=UTC))}
     assert not any(code.startswith("spend.") for code in codes)
+
+
+# -- follow state and the last interaction ------------------------------------------------------------
+
+
+def test_a_follow_is_recorded_once_with_how() -> None:
+    profile = Profile("wx1", "o1")
+    assert not profile.follow.following
+    [change] = profile.followed(NOW, via="scene:poster-7")
+    assert (change.kind, change.detail, change.actor) == ("followed", {"via": "scene:poster-7"}, "member")
+    assert profile.follow.following and profile.follow.first_followed_at == NOW
+    assert profile.last_active_at == NOW
+    assert profile.followed(NOW, via="scene:poster-7") == []  # the same push again
+
+
+def test_unfollow_and_refollow_keep_the_first_follow() -> None:
+    profile = Profile("wx1", "o1")
+    profile.followed(NOW, via="direct")
+    [gone] = profile.unfollowed(NOW + timedelta(days=1))
+    assert gone.kind == "unfollowed" and not profile.follow.following
+    [back] = profile.followed(NOW + timedelta(days=3), via="search")
+    assert back.kind == "followed" and profile.follow.following
+    assert profile.follow.first_followed_at == NOW
+    assert profile.follow.last_followed_at == NOW + timedelta(days=3)
+
+
+def test_pushes_arriving_out_of_order_settle_on_what_happened_last() -> None:
+    profile = Profile("wx1", "o1")
+    [gone] = profile.unfollowed(NOW + timedelta(hours=2))
+    assert gone.kind == "unfollowed" and not profile.follow.following
+    [came] = profile.followed(NOW, via="direct")  # the earlier follow, told late: history, not state
+    assert came.at == NOW and not profile.follow.following and profile.follow.first_followed_at == NOW
+    profile.followed(NOW + timedelta(hours=3), via="direct")
+    assert profile.follow.following
+    assert profile.unfollowed(NOW + timedelta(hours=1)) == []  # older than the last unfollow: known
+    assert profile.followed(NOW + timedelta(hours=3), via="direct") == []  # the same push again
+    assert profile.follow.following
+
+
+def test_interactions_keep_the_latest_moment_without_history() -> None:
+    profile = Profile("wx1", "o1")
+    profile.touch(NOW)
+    profile.touch(NOW - timedelta(hours=5))
+    assert profile.last_active_at == NOW
+    profile.unfollowed(NOW + timedelta(hours=1))
+    assert profile.last_active_at == NOW  # unfollowing is not an interaction the window counts

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pymongo import ReplaceOne, UpdateOne
@@ -27,7 +27,7 @@ from services.profiles.domain.life_stage import (
     current_declaration,
     spans_for_stage,
 )
-from services.profiles.domain.profile import Change, Consent, ConsentKind, Profile
+from services.profiles.domain.profile import Change, Consent, ConsentKind, Follow, Profile
 from services.profiles.domain.tags import Tag, TagSource
 from shared.storage import IndexSpec, MongoUnitOfWork
 from shared.wechat_client import UserInfo
@@ -57,6 +57,7 @@ INDEXES = (
     # Stage counts and selections are date ranges over the declaration that counts (see spans_for_stage).
     IndexSpec(PROFILES, (("appid", 1), ("stage.basis", 1), ("stage.on", 1)), name="account_stage"),
     IndexSpec(PROFILES, (("appid", 1), ("consents.marketing.given", 1)), name="account_marketing"),
+    IndexSpec(PROFILES, (("appid", 1), ("follow.following", 1)), name="account_following"),
     IndexSpec(HISTORY, (("appid", 1), ("openid", 1), ("at", -1)), name="member_at"),
     IndexSpec(WECHAT_TAG_MEMBERS, (("appid", 1), ("code", 1)), name="account_code"),
 )
@@ -77,6 +78,13 @@ def to_document(profile: Profile) -> dict[str, Any]:
         "appid": profile.appid,
         "openid": profile.openid,
         "unionid": profile.unionid,
+        "follow": {
+            "following": profile.follow.following,  # derived, for queries
+            "first_followed_at": profile.follow.first_followed_at,
+            "last_followed_at": profile.follow.last_followed_at,
+            "last_unfollowed_at": profile.follow.last_unfollowed_at,
+        },
+        "last_active_at": profile.last_active_at,
         "tags": [
             {
                 "code": tag.code,
@@ -128,10 +136,15 @@ def from_document(doc: dict[str, Any]) -> Profile:
     consents = {
         ConsentKind(kind): Consent(c["given"], c["at"], c["via"]) for kind, c in doc.get("consents", {}).items()
     }
+    follow = doc.get("follow") or {}
     return Profile(
         appid=doc["appid"],
         openid=doc["openid"],
         unionid=doc.get("unionid"),
+        follow=Follow(
+            follow.get("first_followed_at"), follow.get("last_followed_at"), follow.get("last_unfollowed_at")
+        ),
+        last_active_at=doc.get("last_active_at"),
         tags=tags,
         declarations=declarations,
         consents=consents,
@@ -205,6 +218,7 @@ class MongoProfileRepository:
                 by_stage[stage] = n
         return ProfileCounts(
             profiles=await count({}),
+            following=await count({"follow.following": True}),
             tagged=await count({"$or": [{"tags": {"$ne": []}}, {"stage": {"$ne": None}}]}),
             consented_marketing=await count({"consents.marketing.given": True}),
             by_stage=by_stage,
@@ -224,6 +238,7 @@ class MongoProfileRepository:
 @dataclass(frozen=True)
 class ProfileCounts:
     profiles: int
+    following: int
     #: With at least one tag or a life stage.
     tagged: int
     consented_marketing: int
@@ -264,12 +279,17 @@ class MongoFollowerImport:
             return 0
         writes: list[Any] = []
         for info in followers:
-            empty = to_document(Profile(appid, info.openid, unionid=info.unionid))
+            since = None if info.subscribe_time is None else datetime.fromtimestamp(info.subscribe_time, UTC)
+            empty = to_document(Profile(appid, info.openid, unionid=info.unionid, follow=Follow(since, since)))
             empty.pop("unionid")
             key = {"_id": empty.pop("_id")}
             writes.append(UpdateOne(key, {"$setOnInsert": empty}, upsert=True))
             if info.unionid:  # fill in a missing unionid, never overwrite one
                 writes.append(UpdateOne({**key, "unionid": None}, {"$set": {"unionid": info.unionid}}))
+            if since is not None:  # a profile made before any follow reached us learns when it began
+                unknown = {**key, "follow.last_followed_at": None, "follow.last_unfollowed_at": None}
+                known = {"follow.first_followed_at": since, "follow.last_followed_at": since, "follow.following": True}
+                writes.append(UpdateOne(unknown, {"$set": known}))
         result = await self._profiles.bulk_write(writes, ordered=False)
         return int(result.upserted_count)
 

@@ -1,7 +1,8 @@
 """The member profile: who a member is to the brand, built from what they say and what they do. Pure.
 
-Per (account, openid), with the unionid when known. It holds consent (what the member agreed to, when
-and how), tags keyed by code and source, the life-stage declarations the current stage is computed
+Per (account, openid), with the unionid when known. It holds the follow state (first and last follow,
+last unfollow) and the last interaction, consent (what the member agreed to, when and how), tags keyed
+by code and source, the life-stage declarations the current stage is computed
 from, per-month mall spend, and the mall events already applied (so a redelivered event changes
 nothing). Every change is returned as :class:`Change` entries: the adapter appends them to the
 history in the same write as the profile.
@@ -26,7 +27,7 @@ from services.profiles.domain.mall import MallEvent, interpret, spend_tier
 from services.profiles.domain.tags import DEFAULT_HALF_LIFE, Tag, TagSource, reinforce
 from services.profiles.domain.taxonomy import Taxonomy
 
-__all__ = ["Change", "Consent", "ConsentKind", "InterestPick", "Profile", "ProfileError", "TagView"]
+__all__ = ["Change", "Consent", "ConsentKind", "Follow", "InterestPick", "Profile", "ProfileError", "TagView"]
 
 #: Mall event ids remembered per profile for idempotency (older ones are long past redelivery).
 _APPLIED_EVENTS_KEPT = 200
@@ -95,10 +96,28 @@ class TagView:
 
 
 @dataclass
+class Follow:
+    """The member's follow history as far as the platform has told us (pushes or the import)."""
+
+    first_followed_at: datetime | None = None
+    last_followed_at: datetime | None = None
+    last_unfollowed_at: datetime | None = None
+
+    @property
+    def following(self) -> bool:
+        followed, unfollowed = self.last_followed_at, self.last_unfollowed_at
+        return followed is not None and (unfollowed is None or followed > unfollowed)
+
+
+@dataclass
 class Profile:
     appid: str
     openid: str
     unionid: str | None = None
+    follow: Follow = field(default_factory=Follow)
+    #: The member's last interaction (follow, scan, message, menu): it opens WeChat's 48-hour window for
+    #: customer-service messages.
+    last_active_at: datetime | None = None
     tags: dict[tuple[str, TagSource], Tag] = field(default_factory=dict)
     declarations: list[StageDeclaration] = field(default_factory=list)
     consents: dict[ConsentKind, Consent] = field(default_factory=dict)
@@ -133,6 +152,31 @@ class Profile:
         return sorted(views, key=lambda view: (-view.weight, view.code))
 
     # -- changes -----------------------------------------------------------------------------------------
+
+    def followed(self, at: datetime, via: str) -> list[Change]:
+        """A follow (``via``: the QR scene, "search", "import", ...). Pushes may arrive out of order: each
+        one newer than the last of its kind is history; whether the member follows now is whichever of
+        the last follow and the last unfollow is later."""
+        self.touch(at)
+        follow = self.follow
+        if follow.first_followed_at is None or at < follow.first_followed_at:
+            follow.first_followed_at = at
+        if follow.last_followed_at is not None and at <= follow.last_followed_at:
+            return []
+        follow.last_followed_at = at
+        return [Change(at, "followed", {"via": via}, "member")]
+
+    def unfollowed(self, at: datetime) -> list[Change]:
+        follow = self.follow
+        if follow.last_unfollowed_at is not None and at <= follow.last_unfollowed_at:
+            return []
+        follow.last_unfollowed_at = at
+        return [Change(at, "unfollowed", {}, "member")]
+
+    def touch(self, at: datetime) -> None:
+        """An interaction: kept as the latest one, without a history entry (there are many)."""
+        if self.last_active_at is None or at > self.last_active_at:
+            self.last_active_at = at
 
     def declare_stage(self, declaration: StageDeclaration, at: datetime, actor: str = "member") -> list[Change]:
         """A due date, a birthday or "preparing", from the member (or inferred from what they buy)."""

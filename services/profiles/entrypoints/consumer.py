@@ -1,5 +1,6 @@
-"""The profiles worker: applies mall events to member profiles, once each, and invites new followers
-to the H5 interest page."""
+"""The profiles worker: applies mall events and the members' own pushes (follows, unfollows,
+interactions) to their profiles in batches, once each; tags from keywords and menu clicks; invites new
+followers to the H5 interest page."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def create_worker(
                 handler=_on_event,
                 batch=Batching(_on_batch, max_records=settings.mall_batch_size),
             ),
-            Subscription(name="profiles-pushes", topic=WECHAT_PUSHES, handler=_on_event),
+            Subscription(name="profiles-pushes", topic=WECHAT_PUSHES, handler=_on_event, batch=Batching(_on_batch)),
         ],
         readiness=lambda profiles: {"mongodb": profiles.readiness["mongodb"]},
         health_host=health_host,

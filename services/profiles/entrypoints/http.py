@@ -78,10 +78,19 @@ class ConsentOut(BaseModel):
     via: str
 
 
+class FollowOut(BaseModel):
+    following: bool
+    first_followed_at: datetime | None
+    last_followed_at: datetime | None
+    last_unfollowed_at: datetime | None
+
+
 class ProfileOut(BaseModel):
     appid: str
     openid: str
     unionid: str | None
+    follow: FollowOut
+    last_active_at: datetime | None = Field(description="The member's last follow, scan, message or menu click")
     stage: StageOut | None = Field(description="Computed as of today from the declaration that counts")
     tags: list[TagOut]
     consents: dict[str, ConsentOut]
@@ -90,6 +99,7 @@ class ProfileOut(BaseModel):
 
 class ProfileStatsOut(BaseModel):
     profiles: int
+    following: int = Field(description="Profiles of members who follow the account now")
     tagged: int = Field(description="Profiles with at least one tag or a life stage")
     by_stage: dict[str, int] = Field(description="Life stage as of today -> profiles")
     consented_marketing: int
@@ -223,6 +233,13 @@ def create_app(settings: ProfilesSettings, *, clock: Callable[[], datetime] | No
             appid=appid,
             openid=openid,
             unionid=profile.unionid,
+            follow=FollowOut(
+                following=profile.follow.following,
+                first_followed_at=profile.follow.first_followed_at,
+                last_followed_at=profile.follow.last_followed_at,
+                last_unfollowed_at=profile.follow.last_unfollowed_at,
+            ),
+            last_active_at=profile.last_active_at,
             stage=None
             if stage is None
             else StageOut(
@@ -245,6 +262,7 @@ def create_app(settings: ProfilesSettings, *, clock: Callable[[], datetime] | No
         counts = await profiles.profiles.stats(appid, now().date())
         return ProfileStatsOut(
             profiles=counts.profiles,
+            following=counts.following,
             tagged=counts.tagged,
             by_stage={stage.value: n for stage, n in counts.by_stage.items()},
             consented_marketing=counts.consented_marketing,
