@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import bson
+import httpx
 from rich.console import Console
 
 from services.profiles.adapters.repository import MongoProfilesUnitOfWork, from_document, to_document
@@ -52,6 +53,8 @@ APPID = "wx_bench_mall"
 _KINDS = ("view", "add_to_cart", "order", "refund")
 _KIND_WEIGHTS = (0.60, 0.25, 0.12, 0.03)
 _HALF_LIFE = timedelta(days=30)
+#: Events written to SecantusDB per row: enough for steady batches, few enough for its speed.
+_WITH_WRITES = 10_000
 
 
 def mall_traffic(taxonomy: Taxonomy, *, events: int, members: int, seed: int = 5) -> list[Delivery]:
@@ -196,9 +199,13 @@ async def _in_process_rows(settings: ServiceSettings, database: str, events: int
     ]
     client = create_client(settings)
     try:
-        real_n = min(events, 10_000)
+        # The same traffic as the Kafka row below, so the two compare like with like.
+        real_n = min(events, _WITH_WRITES)
         real = await _through_runner(
-            records[:real_n], batch_size, lambda: MongoProfilesUnitOfWork(client, database), taxonomy
+            mall_traffic(taxonomy, events=real_n, members=real_n // 5, seed=7),
+            batch_size,
+            lambda: MongoProfilesUnitOfWork(client, database),
+            taxonomy,
         )
         claimed = await client[database][PROCESSED_EVENTS].count_documents({"_id": {"$regex": f"^{CONSUMER}:"}})
         assert claimed == real_n, f"{claimed} of {real_n} events claimed"
@@ -268,6 +275,16 @@ async def _wait_claimed(settings: ServiceSettings, database: str, n: int) -> Non
         await client.close()
 
 
+def _handler_totals(metrics: str, consumer: str) -> tuple[float, float]:
+    """(calls, seconds) of a consumer's handler, from the worker's Prometheus text."""
+    totals = {"count": 0.0, "sum": 0.0}
+    for line in metrics.splitlines():
+        for kind in totals:
+            if line.startswith(f'scrm_handler_seconds_{kind}{{consumer="{consumer}"}}'):
+                totals[kind] = float(line.rsplit(" ", 1)[1])
+    return totals["count"] or float("nan"), totals["sum"]
+
+
 def _rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status", encoding="ascii") as status:
         for line in status:
@@ -284,17 +301,19 @@ def bench_profiles(console: Console, settings: ServiceSettings, state_dir: Any, 
     with local_stack(console, settings, state_dir, "bench-mall", only=["profiles-worker"]) as stack:
         with console.status("mall events in process..."):
             rows = asyncio.run(_in_process_rows(settings, f"{stack.database}_inproc", events, batch_size))
-        worker_n = min(events, 10_000)
+        worker_n = min(events, _WITH_WRITES)
         records = mall_traffic(load_taxonomy(DEFAULT_TAXONOMY), events=worker_n, members=worker_n // 5, seed=7)
         with console.status(f"{worker_n:,} mall events through Kafka and one profiles worker..."):
             seconds = asyncio.run(_through_worker(settings, stack.topic_prefix, stack.database, records))
-        pid = stack.processes["profiles-worker"].pid
-        rss = float("nan") if pid is None else _rss_mb(pid)
+        worker = stack.processes["profiles-worker"]
+        rss = float("nan") if worker.pid is None else _rss_mb(worker.pid)
+        batches, busy = _handler_totals(httpx.get(f"{worker.url}/metrics", timeout=10).text, "profiles")
     rows.append(
         (
             f"mall events, Kafka → one profiles worker → SecantusDB ({worker_n:,} events)",
             _rate(worker_n, seconds),
-            f"all applied after {seconds:.1f} s; worker resident memory {rss:.0f} MB",
+            f"all applied after {seconds:.1f} s; {batches:.0f} batches of {worker_n / batches:.0f} on average, "
+            f"{1000 * busy / batches:.0f} ms each; worker resident memory {rss:.0f} MB",
         )
     )
     own = float(rows[0][1].split()[0].replace(",", ""))

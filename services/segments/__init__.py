@@ -1,0 +1,1 @@
+"""Segments: saved rules over member profiles, their live membership, and targeted pushes."""

@@ -1,0 +1,1 @@
+"""Pure segment logic: rules, their summaries and evaluation."""
