@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.profiles.domain.life_stage import Basis
 from services.segments.domain.rules import (
     MAX_DEPTH,
     All,
@@ -39,11 +40,12 @@ def mom(**facts: object) -> MemberFacts:
         "appid": "wx1",
         "openid": "o_mom",
         "tags": {"interest.feeding.formula": 1.0},
-        "stage": "stage.pregnancy.late",
-        "pregnancy_week": 33,
+        # Due in 7 weeks: pregnancy week 33, 孕晚期.
+        "stage_basis": Basis.DUE_DATE,
+        "stage_on": NOW.date() + timedelta(weeks=7),
         "following": True,
         "first_followed_at": NOW - timedelta(days=40),
-        "last_active_at": NOW - timedelta(hours=30),
+        "last_active_at": NOW - timedelta(days=2, hours=6),
         "consents": frozenset({"marketing"}),
     }
     return MemberFacts(**(base | facts))  # type: ignore[arg-type]
@@ -72,6 +74,7 @@ def test_a_nested_rule_parses_into_its_tree() -> None:
         ({"invited_at_least": {"count": 0}}, "rule.invited_at_least.count", "from 1"),
         ({"consent": "spam"}, "rule.consent", "marketing"),
         ({"tag_weight": {"code": "interest.toys", "min": "high"}}, "rule.tag_weight.min", "weight"),
+        ({"tag_weight": {"code": "interest.toys", "min": 1.25}}, "rule.tag_weight.min", "in tenths"),
         ({"wizard": 1}, "rule", "unknown condition 'wizard'"),
         ({"has_tag": "interest.toys", "consent": "marketing"}, "rule", "exactly one key"),
         ([], "rule", "exactly one key"),
@@ -132,7 +135,7 @@ def test_a_member_in_the_segment_and_why() -> None:
 @pytest.mark.parametrize(
     ("facts", "failing"),
     [
-        ({"stage": "stage.baby.0_6m"}, 0),
+        ({"stage_basis": Basis.BIRTHDAY, "stage_on": NOW.date() - timedelta(days=40)}, 0),
         ({"tags": {"interest.toys": 1.5}}, 1),
         ({"spend_tier": "spend.c"}, 2),
         ({"consents": frozenset()}, 3),
@@ -145,10 +148,11 @@ def test_members_outside_are_told_which_condition_failed(facts: dict[str, object
 
 
 def test_time_based_and_counting_predicates() -> None:
-    member = mom(campaigns=frozenset({"c1"}), invites={"c1": 2, "c2": 2}, age_months=None)
+    member = mom(campaigns=frozenset({"c1"}), invites={"c1": 2, "c2": 2})
     checks = {
         json.dumps({"pregnancy_week": {"min": 28, "max": 36}}): True,
         json.dumps({"pregnancy_week": {"min": 34}}): False,
+        json.dumps({"stage_in": ["stage.pregnancy.late"]}): True,
         json.dumps({"baby_age_months": {"max": 6}}): False,
         json.dumps({"followed_since": (NOW - timedelta(days=40)).date().isoformat()}): True,
         json.dumps({"followed_before": (NOW - timedelta(days=40)).date().isoformat()}): False,

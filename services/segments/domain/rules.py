@@ -27,8 +27,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from services.profiles.domain.life_stage import Basis, LifeStage, StageDeclaration, stage_of
+
 __all__ = [
     "MAX_DEPTH",
+    "MAX_TAG_WEIGHT",
     "All",
     "AnyOf",
     "Explanation",
@@ -41,9 +44,12 @@ __all__ = [
     "evaluate",
     "explain",
     "parse_rule",
+    "stage_today",
     "summarize",
 ]
 
+#: Tag-weight thresholds go up to this, in tenths.
+MAX_TAG_WEIGHT = 25.0
 #: Deeper trees are refused: nobody writes them by hand, and a hostile one should not exhaust the stack.
 MAX_DEPTH = 32
 _MAX_CHILDREN = 200
@@ -109,9 +115,9 @@ class MemberFacts:
     openid: str
     #: Tag code -> current weight (decayed as of now); ancestors count through their descendants.
     tags: Mapping[str, float] = field(default_factory=dict)
-    stage: str | None = None
-    pregnancy_week: int | None = None
-    age_months: int | None = None
+    #: The life-stage declaration that counts (the stage itself depends on the day of evaluation).
+    stage_basis: Basis | None = None
+    stage_on: date | None = None
     following: bool = False
     first_followed_at: datetime | None = None
     last_active_at: datetime | None = None
@@ -120,6 +126,12 @@ class MemberFacts:
     invites: Mapping[str, int] = field(default_factory=dict)
     spend_tier: str | None = None
     consents: frozenset[str] = frozenset()
+
+
+def stage_today(member: MemberFacts, today: date) -> LifeStage | None:
+    if member.stage_basis is None:
+        return None
+    return stage_of(StageDeclaration(member.stage_basis, today, member.stage_on), today)
 
 
 @dataclass(frozen=True)
@@ -239,10 +251,16 @@ def _check_tag_weight(value: object, path: str, problems: list[Problem], tags: f
         return None
     code = _tag_code(value["code"], f"{path}.code", problems, tags)
     weight = value["min"]
-    if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 1000:
-        problems.append(Problem(f"{path}.min", "expected a weight from 0 to 1000"))
+    if (
+        isinstance(weight, bool)
+        or not isinstance(weight, int | float)
+        or not 0 < weight <= MAX_TAG_WEIGHT
+        or abs(weight * 10 - round(weight * 10)) > 1e-9
+    ):
+        # One decimal: the live index keeps weights in tenths (see membership.WEIGHT_STEPS).
+        problems.append(Problem(f"{path}.min", f"expected a weight above 0 and up to {MAX_TAG_WEIGHT:g}, in tenths"))
         return None
-    return (code, float(weight))
+    return (code, round(float(weight), 1))
 
 
 def _check_stage_in(value: object, path: str, problems: list[Problem], tags: frozenset[str] | None) -> object:
@@ -352,17 +370,22 @@ def _holds(predicate: Predicate, member: MemberFacts, now: datetime) -> bool:
             code, weight = value
             return bool(member.tags.get(code, 0.0) >= weight)
         case "stage_in":
-            return member.stage in value
+            stage = stage_today(member, now.date())
+            return stage is not None and stage.stage.value in value
         case "pregnancy_week":
-            return member.pregnancy_week is not None and value[0] <= member.pregnancy_week <= value[1]
+            week = (stage := stage_today(member, now.date())) and stage.pregnancy_week
+            return week is not None and value[0] <= week <= value[1]
         case "baby_age_months":
-            return member.age_months is not None and value[0] <= member.age_months <= value[1]
+            age = (stage := stage_today(member, now.date())) and stage.age_months
+            return age is not None and value[0] <= age <= value[1]
         case "followed_since":
             return member.first_followed_at is not None and member.first_followed_at.date() >= value
         case "followed_before":
             return member.first_followed_at is not None and member.first_followed_at.date() < value
         case "active_within_days":
-            return member.last_active_at is not None and now - member.last_active_at <= timedelta(days=value)
+            # Whole days, as the live index keeps them: on or after the day the window starts.
+            since = (now - timedelta(days=value)).date()
+            return member.last_active_at is not None and member.last_active_at.date() >= since
         case "joined_campaign":
             return value in member.campaigns
         case "invited_at_least":
