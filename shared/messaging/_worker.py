@@ -5,6 +5,7 @@ import tempfile
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -239,19 +240,11 @@ def _attach_agent(
         async for events in stream.take_events(batching.max_records, within=batching.within):
             deliveries = [_delivery(event.message) for event in events]
             resources = await holder.get()
-
-            async def bound(envelope: Envelope, message: Message, resources: R = resources) -> None:
-                await subscription.handler(resources, envelope, message)
-
-            async def bound_batch(batch: Sequence[tuple[Envelope, Message]], resources: R = resources) -> None:
-                assert batching is not None
-                await batching.handler(resources, batch)
-
             await dispatch_batch(
                 deliveries,
                 consumer=subscription.name,
-                batch_handler=bound_batch,
-                handler=bound,
+                batch_handler=partial(batching.handler, resources),
+                handler=partial(subscription.handler, resources),
                 catalog=catalog,
                 deadletters=publisher,
                 retry=retry,
@@ -261,14 +254,10 @@ def _attach_agent(
         async for event in stream.events():
             delivery = _delivery(event.message)
             resources = await holder.get()  # opened before agents start
-
-            async def bound(envelope: Envelope, message: Message, resources: R = resources) -> None:
-                await subscription.handler(resources, envelope, message)
-
             await dispatch(
                 delivery,
                 consumer=subscription.name,
-                handler=bound,
+                handler=partial(subscription.handler, resources),
                 catalog=catalog,
                 deadletters=publisher,
                 retry=retry,
