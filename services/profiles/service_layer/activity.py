@@ -6,11 +6,11 @@ Applied in batches like mall events: one claim round trip, one read and one bulk
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from services.profiles.domain.profile import Change, Profile
-from services.profiles.service_layer.mall import ProfilesUnitOfWork
+from services.profiles.service_layer.unit_of_work import ProfileStep, ProfilesUnitOfWork, apply_once
 from shared.contracts import (
     ImageMessageReceived,
     MemberFollowed,
@@ -47,35 +47,24 @@ def member_activity(message: Message) -> tuple[str, datetime] | None:
 
 async def record_activity(batch: Sequence[tuple[Envelope, Message]], uow: ProfilesUnitOfWork) -> int:
     """Apply the members' own pushes in ``batch`` (others are ignored) once each; return how many."""
-    relevant = [
-        (envelope, message, *activity)
-        for envelope, message in batch
-        if (activity := member_activity(message)) is not None
-    ]
-    if not relevant:
-        return 0
-    async with uow:
-        fresh = await uow.claim_many(CONSUMER, [envelope.event_id for envelope, *_ in relevant])
-        if not fresh:
-            return 0
-        members = list(dict.fromkeys((envelope.appid, openid) for envelope, _, openid, _ in relevant))
-        profiles = await uow.profiles.get_many(members)
-        touched: dict[tuple[str, str], list[Change]] = {}
-        applied = 0
-        for envelope, message, openid, at in relevant:
-            if envelope.event_id not in fresh:
-                continue
-            fresh.discard(envelope.event_id)  # the same envelope twice in one batch counts once
-            key = (envelope.appid, openid)
-            profile = profiles.setdefault(key, Profile(*key))
-            changes = touched.setdefault(key, [])
-            if isinstance(message, MemberFollowed):
-                changes += profile.followed(at, via=f"scene:{message.scene}" if message.scene else "direct")
-            elif isinstance(message, MemberUnfollowed):
-                changes += profile.unfollowed(at)
-            else:
-                profile.touch(at)
-            applied += 1
-        await uow.profiles.save_many([(profiles[key], changes) for key, changes in touched.items()])
-        await uow.commit()
-        return applied
+    steps = []
+    for envelope, message in batch:
+        activity = member_activity(message)
+        if activity is not None:
+            openid, at = activity
+            steps.append(ProfileStep(envelope.event_id, (envelope.appid, openid), _effect(message, at)))
+    return await apply_once(uow, CONSUMER, steps)
+
+
+def _effect(message: Message, at: datetime) -> Callable[[Profile], list[Change]]:
+    if isinstance(message, MemberFollowed):
+        via = f"scene:{message.scene}" if message.scene else "direct"
+        return lambda profile: profile.followed(at, via)
+    if isinstance(message, MemberUnfollowed):
+        return lambda profile: profile.unfollowed(at)
+
+    def touch(profile: Profile) -> list[Change]:
+        profile.touch(at)
+        return []  # touched, written, but no history entry
+
+    return touch
