@@ -7,15 +7,17 @@ import asyncio
 import io
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 from PIL import Image
 
 from scrm.launcher import ServiceProcess
 from shared.localinfra import free_port
+from shared.wechat_client import MemoryTokenStore, WeChatApiConfig, WeChatClient
 
 APPID = "wxcampaign000001"
 SECRET = "campaign-secret"
@@ -68,6 +70,29 @@ def run_stack(infra_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, s
         }
 
     yield from run_processes(("gateway", "campaigns-worker", "campaigns-api", "wechat-sim"), tmp_path, env_for)
+
+
+class StackClients(NamedTuple):
+    api: httpx.AsyncClient  # the campaigns API
+    sim: httpx.AsyncClient
+    gateway: httpx.AsyncClient
+    #: The account's API client against the simulator (media downloads, as the worker does them).
+    platform: WeChatClient
+
+
+@asynccontextmanager
+async def stack_clients(stack: dict[str, str]) -> AsyncIterator[StackClients]:
+    """The clients a campaign e2e test talks to the running stack with."""
+    sim_url = stack["wechat-sim"]
+    async with (
+        httpx.AsyncClient(base_url=stack["campaigns-api"], timeout=30) as api,
+        httpx.AsyncClient(base_url=sim_url, timeout=30) as sim,
+        httpx.AsyncClient(base_url=stack["gateway"], timeout=30) as gateway,
+        WeChatClient(
+            APPID, SECRET, token_store=MemoryTokenStore(), config=WeChatApiConfig(base_url=sim_url)
+        ) as platform,
+    ):
+        yield StackClients(api, sim, gateway, platform)
 
 
 def background() -> bytes:

@@ -17,9 +17,8 @@ from aiokafka import AIOKafkaProducer
 
 from scrm.topics import read_records
 from shared.contracts import WECHAT_PUSHES
-from shared.wechat_client import MemoryTokenStore, WeChatApiConfig, WeChatClient
 from tests.conftest import Infra, Isolation
-from tests.e2e.campaign_stack import APPID, BASE, SECRET, SimulatedMembers, background, eventually
+from tests.e2e.campaign_stack import APPID, BASE, SimulatedMembers, background, eventually, stack_clients
 
 pytestmark = pytest.mark.e2e
 
@@ -56,15 +55,7 @@ async def set_up_campaign(api: httpx.AsyncClient) -> str:
 async def test_a_poster_campaign_credits_real_invites_once_and_rewards_the_tier_once(
     stack: dict[str, str], infra: Infra, isolation: Isolation
 ) -> None:
-    sim_url = stack["wechat-sim"]
-    async with (
-        httpx.AsyncClient(base_url=stack["campaigns-api"], timeout=30) as api,
-        httpx.AsyncClient(base_url=sim_url, timeout=30) as sim,
-        httpx.AsyncClient(base_url=stack["gateway"], timeout=30) as gateway,
-        WeChatClient(
-            APPID, SECRET, token_store=MemoryTokenStore(), config=WeChatApiConfig(base_url=sim_url)
-        ) as platform,
-    ):
+    async with stack_clients(stack) as (api, sim, gateway, platform):
         campaign_id = await set_up_campaign(api)
         join_qr = (await api.get(f"{BASE}/{campaign_id}/join-qr")).json()
 

@@ -17,8 +17,7 @@ import zxingcpp
 from PIL import Image
 
 from scrm.screenshot_corpus import make_share_screenshot, with_qr_painted_over
-from shared.wechat_client import MemoryTokenStore, WeChatApiConfig, WeChatClient
-from tests.e2e.campaign_stack import APPID, BASE, SECRET, SimulatedMembers, background, eventually
+from tests.e2e.campaign_stack import APPID, BASE, SimulatedMembers, background, eventually, stack_clients
 
 pytestmark = pytest.mark.e2e
 
@@ -75,15 +74,7 @@ def without_qr(screenshot: bytes) -> bytes:
 async def test_members_send_screenshots_the_platform_decides_rewards_once_and_ops_settle_the_rest(
     stack: dict[str, str],
 ) -> None:
-    sim_url = stack["wechat-sim"]
-    async with (
-        httpx.AsyncClient(base_url=stack["campaigns-api"], timeout=30) as api,
-        httpx.AsyncClient(base_url=sim_url, timeout=30) as sim,
-        httpx.AsyncClient(base_url=stack["gateway"], timeout=30) as gateway,
-        WeChatClient(
-            APPID, SECRET, token_store=MemoryTokenStore(), config=WeChatApiConfig(base_url=sim_url)
-        ) as platform,
-    ):
+    async with stack_clients(stack) as (api, sim, gateway, platform):
         campaign_id = await set_up_share_campaign(api)
         join_qr = (await api.get(f"{BASE}/{campaign_id}/join-qr")).json()
 

@@ -79,7 +79,7 @@ class Harness:
     def work(self) -> None:
         """The profiles worker's handler on everything published so far (and clears it)."""
         for _, envelope in self.published.envelopes:
-            self.http.portal.call(self.profiles.handle, envelope, CATALOG.decode(envelope))  # type: ignore[union-attr]
+            self.run(self.profiles.handle, envelope, CATALOG.decode(envelope))
         self.published.envelopes.clear()
 
 
