@@ -18,7 +18,7 @@ import resource
 import statistics
 import time
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from rich.console import Console
@@ -103,7 +103,9 @@ def synthetic_profiles(
         yield to_document(profile)
 
 
-def _build_index(documents: Iterable[dict[str, Any]], chunk: int = 10_000) -> tuple[MembershipIndex, float]:
+def _build_index(
+    documents: Iterable[dict[str, Any]], today: date, chunk: int = 10_000
+) -> tuple[MembershipIndex, float]:
     """The index filled from ``documents``; seconds spent in the index alone (not making documents)."""
     index = MembershipIndex()
     spent = 0.0
@@ -111,7 +113,7 @@ def _build_index(documents: Iterable[dict[str, Any]], chunk: int = 10_000) -> tu
     while batch := list(itertools.islice(iterator, chunk)):
         started = time.perf_counter()
         for document in batch:
-            index.upsert(facts_from_profile(document))
+            index.upsert(facts_from_profile(document, today))
         spent += time.perf_counter() - started
     return index, spent
 
@@ -165,12 +167,12 @@ def bench_segments(
         documents = list(synthetic_profiles(in_mongodb, now))
         before = _max_rss_mb()
         # Streamed: the index keeps no documents, so what the process grows by is the index itself.
-        index, built = _build_index(synthetic_profiles(members, now))
+        index, built = _build_index(synthetic_profiles(members, now), now.date())
         grown = _max_rss_mb() - before
     timings = _time_previews(index, rules, now, rounds=20)
     rows: list[Row] = []
     worst_p95 = 0.0
-    small, _ = _build_index(documents)
+    small, _ = _build_index(documents, now.date())
     small_timings = _time_previews(small, rules, now, rounds=20)
     with console.status(f"the same rules as MongoDB counts over {in_mongodb:,} profiles..."):
         counts, loaded = asyncio.run(

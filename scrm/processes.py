@@ -130,6 +130,27 @@ def _profiles_worker(host: str, port: int) -> None:
     run_worker(create_worker(settings, health_host=host, health_port=port), loglevel=settings.log_level)
 
 
+def _segments_api(host: str, port: int) -> None:
+    from services.segments.entrypoints.http import create_app
+    from services.segments.settings import SegmentsSettings
+    from shared.settings import load_settings
+
+    settings = load_settings(SegmentsSettings)
+    configure_logging(settings)
+    _serve(settings, create_app(settings), host, port)
+
+
+def _segments_worker(host: str, port: int) -> None:
+    from services.segments.entrypoints.consumer import create_worker
+    from services.segments.settings import SegmentsSettings
+    from shared.messaging import run_worker
+    from shared.settings import load_settings
+
+    settings = load_settings(SegmentsSettings)
+    configure_logging(settings)
+    run_worker(create_worker(settings, health_host=host, health_port=port), loglevel=settings.log_level)
+
+
 def _wechat_sim(host: str, port: int) -> None:
     from services.wechat_sim.entrypoints.http import create_app
     from services.wechat_sim.settings import WeChatSimSettings
@@ -150,6 +171,7 @@ PROCESSES: dict[str, ProcessSpec] = {
         ProcessSpec("members-api", "http", 8001, "Members read API", _members_api),
         ProcessSpec("campaigns-api", "http", 8002, "Campaign management API", _campaigns_api),
         ProcessSpec("profiles-api", "http", 8003, "Profiles API and the signed mall webhook", _profiles_api),
+        ProcessSpec("segments-api", "http", 8004, "Segments (live index), pushes and click redirects", _segments_api),
         ProcessSpec(
             "members-worker",
             "worker",
@@ -173,6 +195,14 @@ PROCESSES: dict[str, ProcessSpec] = {
             "Profiles consumer (mall events → profiles and tags; H5 invitations to new followers)",
             _profiles_worker,
             consumes=("mall.events", "wechat.pushes"),
+        ),
+        ProcessSpec(
+            "segments-worker",
+            "worker",
+            8104,
+            "Push sender (frozen audiences → WeChat, within the rules) and job-finish pushes",
+            _segments_worker,
+            consumes=("wechat.pushes",),
         ),
         ProcessSpec("wechat-sim", "http", 8200, "Local WeChat platform simulator", _wechat_sim),
     )

@@ -126,6 +126,11 @@ def _extra_env(name: str, ports: dict[str, int], state: Path) -> dict[str, str]:
         if "wechat-sim" in ports:
             extra["WECHAT_API__BASE_URL"] = f"http://127.0.0.1:{ports['wechat-sim']}"
         return extra
+    if name.startswith("segments-"):
+        extra = {"PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['segments-api']}"} if "segments-api" in ports else {}
+        if "wechat-sim" in ports:
+            extra["WECHAT_API__BASE_URL"] = f"http://127.0.0.1:{ports['wechat-sim']}"
+        return extra
     if name.startswith("campaigns-") and "wechat-sim" in ports:
         sim = f"http://127.0.0.1:{ports['wechat-sim']}"
         return {

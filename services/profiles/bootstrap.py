@@ -3,6 +3,7 @@ build their adapters here; tests pass a publisher fake and get everything else r
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -11,14 +12,27 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.profiles.adapters import surveys as survey_docs
-from services.profiles.adapters.repository import INDEXES, MongoProfileRepository, MongoProfilesUnitOfWork
+from services.profiles.adapters.repository import (
+    INDEXES,
+    Announce,
+    MongoProfileRepository,
+    MongoProfilesUnitOfWork,
+)
 from services.profiles.adapters.surveys import MongoSurveys
 from services.profiles.adapters.taxonomy_file import load_taxonomy
 from services.profiles.domain.h5_links import LinkRejected, open_link
 from services.profiles.domain.taxonomy import Taxonomy
 from services.profiles.service_layer import activity, h5, mall
 from services.profiles.settings import ProfilesSettings
-from shared.contracts import TOPICS, MallEventReceived, MemberFollowed, MenuClicked, TextMessageReceived
+from shared.contracts import (
+    PROFILE_CHANGES,
+    TOPICS,
+    MallEventReceived,
+    MemberFollowed,
+    MenuClicked,
+    ProfileChanged,
+    TextMessageReceived,
+)
 from shared.events import Envelope, Message
 from shared.messaging import EventPublisher, KafkaEventPublisher, ensure_topics
 from shared.storage import PROCESSED_EVENTS_INDEXES, close_client, create_client, ensure_indexes, ping
@@ -34,7 +48,7 @@ class Profiles:
     uow: Callable[[], MongoProfilesUnitOfWork]
     profiles: MongoProfileRepository
     surveys: MongoSurveys
-    #: None in the worker, which only consumes.
+    #: Publishes what the API receives and which profiles changed; None when built with publish=False.
     publisher: EventPublisher | None
     readiness: dict[str, Callable[[], Awaitable[Any]]]
     #: The worker's WeChat clients (it invites new followers to the H5 page); None in the API.
@@ -90,6 +104,22 @@ class Profiles:
             await h5.invite_after_follow(envelope, message, self.uow(), self.clients[envelope.appid], text)
 
 
+def _announcer(publisher: EventPublisher) -> Announce:
+    """Publishes ``profile.changed`` for each profile a transaction wrote, once it has committed."""
+
+    async def announce(written: Sequence[tuple[str, str]]) -> None:
+        await asyncio.gather(
+            *(
+                publisher.publish(
+                    PROFILE_CHANGES, Envelope.wrap(ProfileChanged(openid=openid), appid=appid, key=openid)
+                )
+                for appid, openid in written
+            )
+        )
+
+    return announce
+
+
 @asynccontextmanager
 async def bootstrap(
     settings: ProfilesSettings,
@@ -127,10 +157,11 @@ async def bootstrap(
             clients = await stack.enter_async_context(
                 WeChatClients.for_accounts(settings.wechat_accounts, MongoTokenStore(database), settings.wechat_api)
             )
+        announce = None if publisher is None else _announcer(publisher)
         yield Profiles(
             settings,
             taxonomy,
-            lambda: MongoProfilesUnitOfWork(client, settings.mongodb_database),
+            lambda: MongoProfilesUnitOfWork(client, settings.mongodb_database, announce),
             MongoProfileRepository(database),
             MongoSurveys(database),
             publisher,

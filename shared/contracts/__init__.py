@@ -4,9 +4,10 @@ Adding a topic or a message type happens here and nowhere else; ``scrm docs even
 ``docs/events.md`` from :data:`TOPICS` and :data:`CATALOG`, and start-up creates :data:`TOPICS`.
 """
 
-from shared.contracts._registry import CATALOG, DEADLETTER, MALL_EVENTS, TOPICS, WECHAT_PUSHES
+from shared.contracts._registry import CATALOG, DEADLETTER, MALL_EVENTS, PROFILE_CHANGES, TOPICS, WECHAT_PUSHES
 from shared.contracts.mall import MallEventReceived
 from shared.contracts.platform import MessageDeadLettered
+from shared.contracts.profiles import ProfileChanged
 from shared.contracts.wechat import (
     ImageMessageReceived,
     MassSendFinished,
@@ -24,6 +25,7 @@ __all__ = [
     "CATALOG",
     "DEADLETTER",
     "MALL_EVENTS",
+    "PROFILE_CHANGES",
     "TOPICS",
     "WECHAT_PUSHES",
     "ImageMessageReceived",
@@ -34,6 +36,7 @@ __all__ = [
     "MenuClicked",
     "MenuLinkOpened",
     "MessageDeadLettered",
+    "ProfileChanged",
     "PushReceived",
     "QrCodeScanned",
     "TemplateSendFinished",

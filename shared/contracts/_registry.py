@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from shared.contracts.mall import MallEventReceived
 from shared.contracts.platform import MessageDeadLettered
+from shared.contracts.profiles import ProfileChanged
 from shared.contracts.wechat import (
     ImageMessageReceived,
     MassSendFinished,
@@ -62,7 +63,19 @@ MALL_EVENTS = Topic(
     ),
 )
 
-TOPICS = TopicRegistry([WECHAT_PUSHES, MALL_EVENTS, DEADLETTER])
+PROFILE_CHANGES = Topic(
+    name="profiles.changes",
+    partitions=8,
+    retention=timedelta(days=7),
+    key="openid",
+    messages=(ProfileChanged,),
+    description=(
+        "Which members' profiles were written, after the write committed. The segment index re-reads "
+        "them; it rebuilds from MongoDB at start and daily, so the topic needs no long retention."
+    ),
+)
+
+TOPICS = TopicRegistry([WECHAT_PUSHES, MALL_EVENTS, PROFILE_CHANGES, DEADLETTER])
 
 CATALOG = EventCatalog(
     [message for topic in TOPICS for message in topic.messages],

@@ -33,7 +33,7 @@ async def test_the_live_index_and_mongodb_select_the_same_members(database: Any)
     await database[PROFILES].insert_many(documents)
     index = MembershipIndex()
     async for document in database[PROFILES].find({}):  # as the service fills it at start
-        index.upsert(facts_from_profile(document))
+        index.upsert(facts_from_profile(document, NOW.date()))
     rules = [parse_rule(data) for data in [*BENCH_RULES.values(), *MORE_RULES]]
     for days_later in (0, 40, 400):
         now = NOW + timedelta(days=days_later)

@@ -7,12 +7,12 @@ profile (through :class:`MongoProfilesUnitOfWork`), with the processed-event cla
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pymongo import ReplaceOne, UpdateOne
+from pymongo import AsyncMongoClient, ReplaceOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -155,10 +155,17 @@ def from_document(doc: dict[str, Any]) -> Profile:
 
 
 class MongoProfileRepository:
-    def __init__(self, database: AsyncDatabase[Any], session: AsyncClientSession | None = None) -> None:
+    def __init__(
+        self,
+        database: AsyncDatabase[Any],
+        session: AsyncClientSession | None = None,
+        written: set[tuple[str, str]] | None = None,
+    ) -> None:
         self._profiles = database[PROFILES]
         self._history = database[HISTORY]
         self._session = session
+        #: (appid, openid) of every profile this repository wrote: announced once the transaction commits.
+        self.written = set() if written is None else written
 
     async def get(self, appid: str, openid: str) -> Profile | None:
         doc = await self._profiles.find_one({"_id": _id(appid, openid)}, session=self._session)
@@ -187,6 +194,7 @@ class MongoProfileRepository:
         history: list[dict[str, Any]] = []
         for profile, changes in updates:
             profile.version += 1
+            self.written.add((profile.appid, profile.openid))
             doc = to_document(profile)
             writes.append(ReplaceOne({"_id": doc["_id"]}, doc, upsert=True))
             history += (
@@ -330,10 +338,27 @@ class MongoTagSyncStore:
             await self._members.delete_many({"_id": {"$in": keys}})
 
 
+#: Told which profiles (appid, openid) a committed transaction wrote.
+Announce = Callable[[Sequence[tuple[str, str]]], Awaitable[None]]
+
+
 class MongoProfilesUnitOfWork(MongoUnitOfWork):
+    """Profiles and surveys in one transaction; after a commit, ``announce`` hears which profiles changed
+    (the bootstrap publishes them as ``profile.changed`` for the segment index)."""
+
     profiles: MongoProfileRepository
     surveys: MongoSurveys
+
+    def __init__(self, client: AsyncMongoClient[Any], database: str, announce: Announce | None = None) -> None:
+        super().__init__(client, database)
+        self._announce = announce
 
     def _bind(self, session: AsyncClientSession) -> None:
         self.profiles = MongoProfileRepository(self.database, session)
         self.surveys = MongoSurveys(self.database, session)
+
+    async def commit(self) -> None:
+        await super().commit()
+        written, self.profiles.written = sorted(self.profiles.written), set()
+        if written and self._announce is not None:
+            await self._announce(written)

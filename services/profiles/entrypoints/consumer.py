@@ -27,7 +27,7 @@ def create_worker(
     return create_worker_app(
         settings,
         name="profiles",
-        resources=lambda: bootstrap(settings, publish=False, messaging=True),
+        resources=lambda: bootstrap(settings, messaging=True),
         subscriptions=[
             Subscription(
                 name="profiles",

@@ -7,6 +7,7 @@ side, and they are the fallback for a process that has not built its index yet.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -18,20 +19,28 @@ from services.profiles.domain.life_stage import (
     spans_for_pregnancy_weeks,
     spans_for_stage,
 )
+from services.profiles.domain.mall import spend_tier
 from services.segments.domain.rules import All, AnyOf, MemberFacts, Not, Predicate, Rule
 
-__all__ = ["NotQueryable", "facts_from_profile", "rule_filter"]
+__all__ = ["FACT_FIELDS", "NotQueryable", "facts_from_profile", "rule_filter"]
 
 
 class NotQueryable(ValueError):
     """A rule that asks what profile documents do not hold (campaigns, invites, spend tiers)."""
 
 
-def facts_from_profile(doc: dict[str, Any]) -> MemberFacts:
+#: The fields :func:`facts_from_profile` reads: what the index loads from every profile.
+FACT_FIELDS = {"appid": 1, "openid": 1, "tags": 1, "stage": 1, "follow": 1, "last_active_at": 1, "consents": 1}
+FACT_FIELDS |= {"spend_by_month": 1}
+
+
+def facts_from_profile(doc: dict[str, Any], today: date, participation: Mapping[str, int] | None = None) -> MemberFacts:
     """What a rule can ask of the member a profile document describes.
 
     Tag weights are the stored ones (the strongest source per code); the stage is the stored
-    counting declaration, so the stage itself is worked out on the day a rule is evaluated.
+    counting declaration, so the stage itself is worked out on the day a rule is evaluated. The spend
+    tier is the one of the twelve months up to ``today``. ``participation`` (campaign id -> credited
+    invites) comes from the campaigns' participants, which profile documents do not hold.
     """
     tags: dict[str, float] = {}
     for tag in doc.get("tags", ()):
@@ -49,6 +58,9 @@ def facts_from_profile(doc: dict[str, Any]) -> MemberFacts:
         first_followed_at=follow.get("first_followed_at"),
         last_active_at=doc.get("last_active_at"),
         consents=consents,
+        campaigns=frozenset(participation or ()),
+        invites=dict(participation or {}),
+        spend_tier=spend_tier(doc.get("spend_by_month") or {}, today),
     )
 
 

@@ -240,6 +240,10 @@ class MembershipIndex:
     def following(self) -> BitMap:
         return self._following.copy()
 
+    def account(self, appid: str) -> BitMap:
+        """Every member of one account (a push goes to its account's members only)."""
+        return self._accounts.get(appid, BitMap()).copy()
+
 
 def _member_of(sets: dict[str, BitMap], key: str) -> BitMap:
     found = sets.get(key)

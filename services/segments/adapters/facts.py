@@ -1,0 +1,68 @@
+"""Member facts read from MongoDB: the profiles service's documents and the campaigns' participants."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from datetime import date
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.profiles.adapters.repository import PROFILES
+from services.segments.adapters.profile_documents import FACT_FIELDS, facts_from_profile
+from services.segments.domain.rules import MemberFacts
+
+__all__ = ["MongoFacts"]
+
+PARTICIPANTS = "campaign_participants"
+Member = tuple[str, str]
+Participation = dict[Member, dict[str, int]]
+
+
+class MongoFacts:
+    """Implements :class:`~services.segments.service_layer.live_index.FactsSource`.
+
+    Participation (campaign id -> credited invites per member) is read whole and kept, so
+    :meth:`participation_changed` can tell which members it changed for since the last read.
+    """
+
+    def __init__(self, database: AsyncDatabase[Any], batch: int = 5_000) -> None:
+        self._profiles = database[PROFILES]
+        self._participants = database[PARTICIPANTS]
+        self._batch = batch
+        self._participation: Participation = {}
+
+    async def _read_participation(self) -> Participation:
+        found: Participation = defaultdict(dict)
+        fields = {"_id": 0, "appid": 1, "openid": 1, "campaign_id": 1, "credited": 1}
+        async for doc in self._participants.find({}, fields):
+            found[(doc["appid"], doc["openid"])][doc["campaign_id"]] = int(doc.get("credited", 0))
+        return dict(found)
+
+    async def everyone(self, today: date) -> AsyncIterator[list[MemberFacts]]:
+        self._participation = await self._read_participation()
+        batch: list[MemberFacts] = []
+        async for doc in self._profiles.find({}, FACT_FIELDS, batch_size=self._batch):
+            batch.append(facts_from_profile(doc, today, self._participation.get((doc["appid"], doc["openid"]))))
+            if len(batch) == self._batch:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    async def of(self, members: Sequence[Member], today: date) -> list[MemberFacts]:
+        found: list[MemberFacts] = []
+        for start in range(0, len(members), self._batch):
+            ids = [f"{appid}:{openid}" for appid, openid in members[start : start + self._batch]]
+            async for doc in self._profiles.find({"_id": {"$in": ids}}, FACT_FIELDS):
+                member = (doc["appid"], doc["openid"])
+                found.append(facts_from_profile(doc, today, self._participation.get(member)))
+        return found
+
+    async def participation_changed(self) -> list[Member]:
+        current = await self._read_participation()
+        before = self._participation
+        changed = {m for m in current.keys() | before.keys() if current.get(m) != before.get(m)}
+        self._participation = current
+        return sorted(changed)

@@ -1,0 +1,357 @@
+"""MongoDB documents of the segments service: saved segments with their versions, pushes, frozen
+audiences, deliveries, members' recent sends and clicks.
+
+Every effect that must happen once has a unique key: a segment version is ``segment:version``, a
+delivery is ``push:openid`` (a member gets a push at most once, whatever crashes or retries), an
+audience chunk is ``push:chunk``, a counted click is ``push:variant:openid``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from shared.storage import IndexSpec
+
+__all__ = [
+    "AUDIENCES",
+    "CLICKS",
+    "DELIVERIES",
+    "INDEXES",
+    "MEMBER_SENDS",
+    "PUSHES",
+    "SEGMENTS",
+    "SEGMENT_VERSIONS",
+    "MongoPushes",
+    "MongoSegments",
+    "SavedSegment",
+    "SegmentNameTaken",
+]
+
+SEGMENTS = "segments"
+SEGMENT_VERSIONS = "segment_versions"
+PUSHES = "pushes"
+AUDIENCES = "push_audiences"
+DELIVERIES = "push_deliveries"
+MEMBER_SENDS = "push_member_sends"
+CLICKS = "push_clicks"
+
+INDEXES = (
+    IndexSpec(SEGMENTS, (("appid", 1), ("name", 1)), name="appid_name", unique=True),
+    IndexSpec(SEGMENT_VERSIONS, (("segment_id", 1), ("version", -1)), name="segment_version"),
+    IndexSpec(PUSHES, (("status", 1), ("send_at", 1)), name="status_due"),
+    IndexSpec(PUSHES, (("appid", 1), ("created_at", -1)), name="appid_created"),
+    IndexSpec(PUSHES, (("appid", 1), ("mass.msg_id", 1)), name="mass_msg"),
+    IndexSpec(AUDIENCES, (("push_id", 1), ("chunk", 1)), name="push_chunk"),
+    IndexSpec(DELIVERIES, (("appid", 1), ("msgid", 1)), name="template_msg"),
+    IndexSpec(DELIVERIES, (("push_id", 1), ("status", 1)), name="push_status"),
+)
+
+
+class SegmentNameTaken(ValueError):
+    """Another segment of the account already has this name."""
+
+
+@dataclass(frozen=True)
+class SavedSegment:
+    id: str
+    appid: str
+    name: str
+    description: str
+    version: int
+    rule: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+def _segment(doc: Mapping[str, Any]) -> SavedSegment:
+    return SavedSegment(
+        id=doc["_id"],
+        appid=doc["appid"],
+        name=doc["name"],
+        description=doc.get("description", ""),
+        version=doc["version"],
+        rule=doc["rule"],
+        created_at=doc["created_at"].replace(tzinfo=UTC),
+        updated_at=doc["updated_at"].replace(tzinfo=UTC),
+    )
+
+
+class MongoSegments:
+    """Saved segments. Every save is a new version, kept: a push records the version it was sent to."""
+
+    def __init__(self, database: AsyncDatabase[Any]) -> None:
+        self._segments = database[SEGMENTS]
+        self._versions = database[SEGMENT_VERSIONS]
+
+    async def create(self, appid: str, name: str, description: str, rule: dict[str, Any]) -> SavedSegment:
+        now = datetime.now(UTC)
+        doc = {
+            "_id": "seg_" + secrets.token_hex(8),
+            "appid": appid,
+            "name": name,
+            "description": description,
+            "version": 1,
+            "rule": rule,
+            "created_at": now,
+            "updated_at": now,
+        }
+        try:
+            await self._segments.insert_one(doc)
+        except DuplicateKeyError:
+            raise SegmentNameTaken(name) from None
+        await self._versions.insert_one(_version(doc))
+        return _segment(doc)
+
+    async def update(
+        self, appid: str, segment_id: str, name: str, description: str, rule: dict[str, Any]
+    ) -> SavedSegment | None:
+        """A new version; None if there is no such segment. The version document is written first,
+        keyed by segment and version, so two concurrent saves cannot both become version N."""
+        current = await self.get(appid, segment_id)
+        if current is None:
+            return None
+        now = datetime.now(UTC)
+        version = current.version + 1
+        doc = {"_id": segment_id, "appid": appid, "name": name, "description": description, "version": version}
+        doc |= {"rule": rule, "created_at": current.created_at, "updated_at": now}
+        try:
+            await self._versions.insert_one(_version(doc))
+            updated = await self._segments.find_one_and_replace(
+                {"_id": segment_id, "version": current.version}, doc, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError:
+            raise SegmentNameTaken(name) from None
+        if updated is None:  # saved concurrently: this caller's version lost
+            await self._versions.delete_one({"_id": f"{segment_id}:{version}"})
+            return await self.update(appid, segment_id, name, description, rule)
+        return _segment(updated)
+
+    async def get(self, appid: str, segment_id: str) -> SavedSegment | None:
+        doc = await self._segments.find_one({"_id": segment_id, "appid": appid})
+        return None if doc is None else _segment(doc)
+
+    async def of_account(self, appid: str) -> list[SavedSegment]:
+        return [_segment(doc) async for doc in self._segments.find({"appid": appid}).sort("name", ASCENDING)]
+
+    async def versions(self, segment_id: str) -> list[dict[str, Any]]:
+        cursor = self._versions.find({"segment_id": segment_id}, {"_id": 0}).sort("version", DESCENDING)
+        return [doc | {"saved_at": doc["saved_at"].replace(tzinfo=UTC)} async for doc in cursor]
+
+    async def version(self, segment_id: str, version: int) -> dict[str, Any] | None:
+        return await self._versions.find_one({"_id": f"{segment_id}:{version}"})
+
+    async def delete(self, appid: str, segment_id: str) -> bool:
+        result = await self._segments.delete_one({"_id": segment_id, "appid": appid})
+        return result.deleted_count == 1
+
+
+def _version(doc: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "_id": f"{doc['_id']}:{doc['version']}",
+        "segment_id": doc["_id"],
+        "version": doc["version"],
+        "name": doc["name"],
+        "rule": doc["rule"],
+        "saved_at": doc["updated_at"],
+    }
+
+
+class MongoPushes:
+    """Pushes, their frozen audiences and every delivery."""
+
+    def __init__(self, database: AsyncDatabase[Any]) -> None:
+        self.pushes = database[PUSHES]
+        self.audiences = database[AUDIENCES]
+        self.deliveries = database[DELIVERIES]
+        self.member_sends = database[MEMBER_SENDS]
+        self.clicks = database[CLICKS]
+        self.profiles = database["profiles"]
+
+    # -- pushes -------------------------------------------------------------------------------------
+
+    async def insert(self, doc: dict[str, Any]) -> None:
+        await self.pushes.insert_one(doc)
+
+    async def get(self, push_id: str, appid: str | None = None) -> dict[str, Any] | None:
+        query: dict[str, Any] = {"_id": push_id}
+        if appid is not None:
+            query["appid"] = appid
+        return await self.pushes.find_one(query)
+
+    async def of_account(self, appid: str, limit: int = 100) -> list[dict[str, Any]]:
+        cursor = self.pushes.find({"appid": appid}).sort("created_at", DESCENDING).limit(limit)
+        return [doc async for doc in cursor]
+
+    async def transition(
+        self, push_id: str, from_statuses: Sequence[str], to_status: str, **fields: Any
+    ) -> dict[str, Any] | None:
+        """Move a push between statuses atomically; None if it was not in one of ``from_statuses``."""
+        return await self.pushes.find_one_and_update(
+            {"_id": push_id, "status": {"$in": list(from_statuses)}},
+            {"$set": {"status": to_status, **fields}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def claim_due(self, statuses: Sequence[str], to_status: str, now: datetime, lease: timedelta) -> Any:
+        """The next push in ``statuses`` that is due and not leased by another process, leased to us."""
+        return await self.pushes.find_one_and_update(
+            {
+                "status": {"$in": list(statuses)},
+                "send_at": {"$lte": now},
+                "$or": [{"resume_at": None}, {"resume_at": {"$lte": now}}],
+                "lease_until": {"$not": {"$gt": now}},
+            },
+            {"$set": {"status": to_status, "lease_until": now + lease, "resume_at": None}},
+            sort=[("send_at", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def renew(self, push_id: str, until: datetime) -> None:
+        await self.pushes.update_one({"_id": push_id}, {"$set": {"lease_until": until}})
+
+    async def update(self, push_id: str, fields: Mapping[str, Any], inc: Mapping[str, int] | None = None) -> None:
+        change: dict[str, Any] = {"$set": dict(fields)} if fields else {}
+        if inc:
+            change["$inc"] = dict(inc)
+        if change:
+            await self.pushes.update_one({"_id": push_id}, change)
+
+    # -- audiences ----------------------------------------------------------------------------------
+
+    async def save_audience(self, push_id: str, openids: Sequence[str], chunk: int) -> int:
+        """The frozen audience in documents of ``chunk`` openids; how many documents."""
+        await self.audiences.delete_many({"push_id": push_id})  # a re-run after a crash starts clean
+        documents = [
+            {"_id": f"{push_id}:{n:06d}", "push_id": push_id, "chunk": n, "openids": list(openids[i : i + chunk])}
+            for n, i in enumerate(range(0, len(openids), chunk))
+        ]
+        for start in range(0, len(documents), 20):  # ~6 MB per insert at the default chunk
+            await self.audiences.insert_many(documents[start : start + 20], ordered=False)
+        return len(documents)
+
+    async def audience_chunk(self, push_id: str, chunk: int) -> list[str] | None:
+        doc = await self.audiences.find_one({"_id": f"{push_id}:{chunk:06d}"})
+        return None if doc is None else list(doc["openids"])
+
+    async def audience(self, push_id: str) -> AsyncIterator[str]:
+        async for doc in self.audiences.find({"push_id": push_id}).sort("chunk", ASCENDING):
+            for openid in doc["openids"]:
+                yield openid
+
+    # -- deliveries ---------------------------------------------------------------------------------
+
+    async def recorded(self, push_id: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        ids = [f"{push_id}:{openid}" for openid in openids]
+        return {doc["openid"]: doc async for doc in self.deliveries.find({"_id": {"$in": ids}})}
+
+    async def record(self, documents: Sequence[dict[str, Any]]) -> set[str]:
+        """Insert delivery records; the openids whose record already existed (someone else has them)."""
+        if not documents:
+            return set()
+        try:
+            await self.deliveries.insert_many(list(documents), ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(error.get("code") != 11000 for error in errors):
+                raise
+            return {documents[error["index"]]["openid"] for error in errors}
+        return set()
+
+    async def settle(self, outcomes: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Write what happened to each send (delivery id, fields)."""
+        if outcomes:
+            await self.deliveries.bulk_write([UpdateOne({"_id": i}, {"$set": f}) for i, f in outcomes], ordered=False)
+
+    async def forget(self, delivery_ids: Sequence[str]) -> None:
+        """Remove records of sends that did not happen (quota ran out first): sent again on resume."""
+        if delivery_ids:
+            await self.deliveries.delete_many({"_id": {"$in": list(delivery_ids)}})
+
+    async def deliveries_of(self, push_id: str, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"push_id": push_id}
+        if status is not None:
+            query["status"] = status
+        return [doc async for doc in self.deliveries.find(query, {"_id": 0}).sort("openid", ASCENDING).limit(limit)]
+
+    async def finish_template(self, appid: str, msgid: int, fields: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Settle a template delivery from its job-finish push, once: None if already settled or unknown."""
+        return await self.deliveries.find_one_and_update(
+            {"appid": appid, "msgid": msgid, "finished_at": None}, {"$set": dict(fields)}
+        )
+
+    async def transition_mass(self, appid: str, msg_id: int, event: Any) -> dict[str, Any] | None:
+        """The broadcast waiting for job ``msg_id``, moved to finished with the job's counts; None when
+        no push waits for it (another account's job, or a repeat of the event)."""
+        return await self.pushes.find_one_and_update(
+            {"appid": appid, "mass.msg_id": msg_id, "mass.finished_at": None},
+            {
+                "$set": {
+                    "status": "finished",
+                    "finished_at": event.finished_at,
+                    "mass.finished_at": event.finished_at,
+                    "mass.status": event.status,
+                    "mass.counts": {
+                        "total": event.total_count,
+                        "filtered": event.filter_count,
+                        "sent": event.sent_count,
+                        "errors": event.error_count,
+                    },
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def mark_mass_sent(self, push_id: str, at: datetime) -> None:
+        await self.deliveries.update_many(
+            {"push_id": push_id, "status": "queued"}, {"$set": {"status": "sent", "sent_at": at}}
+        )
+
+    # -- members' recent sends (frequency caps, mass budget) ----------------------------------------
+
+    async def recent_sends(self, appid: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        ids = [f"{appid}:{openid}" for openid in openids]
+        return {doc["openid"]: doc async for doc in self.member_sends.find({"_id": {"$in": ids}})}
+
+    async def count_sends(self, appid: str, openids: Sequence[str], at: datetime, month: str | None = None) -> None:
+        """Remember that these members were sent something at ``at`` (their last 200 sends are kept);
+        with ``month``, that it was a mass send counting toward that month's four."""
+        if not openids:
+            return
+        change: dict[str, Any] = {"$push": {"recent": {"$each": [at], "$slice": -200}}}
+        if month is not None:
+            change["$inc"] = {f"mass.{month}": 1}
+        await self.member_sends.bulk_write(
+            [
+                UpdateOne({"_id": f"{appid}:{openid}"}, change | {"$setOnInsert": {"openid": openid}}, upsert=True)
+                for openid in openids
+            ],
+            ordered=False,
+        )
+
+    # -- clicks -------------------------------------------------------------------------------------
+
+    async def count_click(self, push_id: str, variant: str, openid: str, url: str, at: datetime) -> bool:
+        """Record a click; True when it is the member's first on this push (a mass send's clicks are
+        anonymous, so each counts)."""
+        key = f"{push_id}:{variant}:{openid}" if openid else f"{push_id}:{variant}:~{secrets.token_hex(8)}"
+        try:
+            await self.clicks.insert_one({"_id": key, "push_id": push_id, "variant": variant, "openid": openid})
+        except DuplicateKeyError:
+            await self.clicks.update_one({"_id": key}, {"$inc": {"repeats": 1}, "$set": {"last_at": at}})
+            return False
+        await self.clicks.update_one({"_id": key}, {"$set": {"url": url, "first_at": at}})
+        return True
+
+    async def profiles_of(self, appid: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """What the send decision reads of each member's profile."""
+        ids = [f"{appid}:{openid}" for openid in openids]
+        fields = {"openid": 1, "follow": 1, "consents": 1, "last_active_at": 1}
+        return {doc["openid"]: doc async for doc in self.profiles.find({"_id": {"$in": ids}}, fields)}

@@ -1,0 +1,199 @@
+"""The segments service's composition root.
+
+The API process holds the live index (built from MongoDB, followed through ``profile.changed``) and
+freezes the audiences of pushes that come due; the worker sends them and settles the platform's
+job-finish pushes. Tests pass a fake :class:`Sender` or skip the change feed, and get the rest real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from services.profiles.adapters.taxonomy_file import load_taxonomy
+from services.profiles.domain.taxonomy import Taxonomy
+from services.segments.adapters.change_feed import ProfileChangeFeed
+from services.segments.adapters.facts import MongoFacts
+from services.segments.adapters.store import INDEXES, MongoPushes, MongoSegments
+from services.segments.adapters.wechat_sender import WeChatSender
+from services.segments.domain.pushes import BEIJING
+from services.segments.service_layer.audience import freeze_next
+from services.segments.service_layer.dispatch import DispatchConfig, Dispatcher
+from services.segments.service_layer.live_index import LiveIndex
+from services.segments.service_layer.ports import Sender
+from services.segments.settings import SegmentsSettings
+from shared.contracts import TOPICS
+from shared.messaging import ensure_topics
+from shared.storage import close_client, create_client, ensure_indexes, ping
+from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, WeChatClients
+
+__all__ = ["SegmentsService", "bootstrap_api", "bootstrap_worker"]
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class SegmentsService:
+    settings: SegmentsSettings
+    taxonomy: Taxonomy
+    segments: MongoSegments
+    pushes: MongoPushes
+    readiness: dict[str, Callable[[], Awaitable[Any]]]
+    clock: Clock = _utcnow
+    #: The API's live index; None in the worker.
+    live: LiveIndex | None = None
+    #: The worker's dispatcher; None in the API.
+    dispatcher: Dispatcher | None = None
+    clients: WeChatClients | None = None
+    sender: Sender | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def known_tags(self) -> frozenset[str]:
+        return frozenset(self.taxonomy.tags)
+
+    def tag_name(self, code: str) -> str:
+        return self.taxonomy.name(code) if code in self.taxonomy else code
+
+
+def _forever(
+    name: str, every: float, step: Callable[[], Coroutine[Any, Any, Any]]
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    """A loop that runs ``step`` every ``every`` seconds and outlives its failures (logged)."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                busy = await step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background step failed", loop=name)
+                busy = False
+            if not busy:
+                await asyncio.sleep(every)
+
+    return loop
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@asynccontextmanager
+async def _common(settings: SegmentsSettings, clock: Clock) -> AsyncIterator[tuple[SegmentsService, AsyncExitStack]]:
+    taxonomy = load_taxonomy(settings.taxonomy_path)
+    client = create_client(settings)
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(close_client, client)
+        database = client[settings.mongodb_database]
+        await ensure_indexes(database, (*INDEXES, *ACCESS_TOKEN_INDEXES))
+
+        async def mongodb_ready() -> None:
+            await ping(client)
+
+        service = SegmentsService(
+            settings, taxonomy, MongoSegments(database), MongoPushes(database), {"mongodb": mongodb_ready}, clock
+        )
+        stack.push_async_callback(_cancel, service.tasks)
+        yield service, stack
+
+
+@asynccontextmanager
+async def bootstrap_api(
+    settings: SegmentsSettings, *, follow_changes: bool = True, clock: Clock = _utcnow
+) -> AsyncIterator[SegmentsService]:
+    """MongoDB, the live index (built before this yields) and its background upkeep."""
+    async with _common(settings, clock) as (service, stack):
+        live = service.live = LiveIndex(MongoFacts(service.pushes.profiles.database))
+        feed: ProfileChangeFeed | None = None
+        if follow_changes:
+            await ensure_topics(settings.kafka_bootstrap_servers, TOPICS, prefix=settings.topic_prefix)
+            feed = ProfileChangeFeed(settings.kafka_bootstrap_servers, settings.topic_prefix, settings.service_name)
+            await feed.start()  # before the build: nothing written meanwhile is missed
+            stack.push_async_callback(feed.stop)
+        await live.rebuild(clock())
+
+        if feed is not None:
+            changes = feed
+
+            async def follow() -> bool:
+                members = await changes.next_batch()
+                if members:
+                    await live.refresh(members, clock())
+                return True  # next_batch waits by itself
+
+            service.tasks.append(asyncio.create_task(_forever("profile changes", 1.0, follow)()))
+
+        async def campaigns() -> bool:
+            await live.refresh_campaigns(clock())
+            return False
+
+        async def daily() -> bool:
+            now = clock()
+            built = live.built_at or now
+            due = datetime.combine(built.astimezone(BEIJING).date(), datetime.min.time(), tzinfo=BEIJING)
+            due += timedelta(days=1, hours=settings.rebuild_hour)
+            if now >= due:
+                await live.rebuild(now)
+            return False
+
+        async def freeze() -> bool:
+            return await freeze_next(service.pushes, service.segments, live, clock(), settings.audience_chunk)
+
+        service.tasks += [
+            asyncio.create_task(_forever("campaign refresh", settings.campaign_refresh_seconds, campaigns)()),
+            asyncio.create_task(_forever("daily rebuild", 60.0, daily)()),
+            asyncio.create_task(_forever("freeze audiences", settings.poll_seconds, freeze)()),
+        ]
+        yield service
+
+
+@asynccontextmanager
+async def bootstrap_worker(
+    settings: SegmentsSettings, *, sender: Sender | None = None, clock: Clock = _utcnow, dispatch: bool = True
+) -> AsyncIterator[SegmentsService]:
+    """MongoDB, the WeChat clients and the dispatcher loop; ``sender`` replaces the WeChat sender."""
+    async with _common(settings, clock) as (service, stack):
+        if sender is None:
+            database = service.pushes.profiles.database
+            service.clients = await stack.enter_async_context(
+                WeChatClients.for_accounts(settings.wechat_accounts, MongoTokenStore(database), settings.wechat_api)
+            )
+            sender = WeChatSender(service.clients)
+        service.sender = sender
+        dispatcher = service.dispatcher = Dispatcher(
+            service.pushes,
+            sender,
+            DispatchConfig(
+                click_base_url=settings.public_base_url,
+                click_key=settings.click_link_secret.get_secret_value().encode(),
+                slice_size=settings.dispatch_chunk,
+                concurrency=settings.dispatch_concurrency,
+                retries=settings.send_retries,
+                retry_seconds=settings.send_retry_seconds,
+            ),
+            clock=clock,
+        )
+        if dispatch:
+            service.tasks.append(
+                asyncio.create_task(_forever("dispatch", settings.poll_seconds, dispatcher.run_once)())
+            )
+        yield service

@@ -1,0 +1,255 @@
+"""Push campaigns: what is sent, to whom, through which channel, and what stops a send.
+
+The rules here are WeChat's and the brand's, decided per member without I/O:
+
+- a member gets a push at most once (the delivery record's key is the push and the member);
+- frequency caps count the member's pushes over the last day and the last seven days, across pushes;
+- unfollowed members and members without marketing consent are skipped, with the reason recorded;
+- the channel: a customer-service message while the member's interaction window is open (48 hours
+  after their last message, click, scan or follow), otherwise a template message, otherwise a
+  subscription message (which needs the member's consent to that template: 43101 without it);
+- quiet hours (Beijing time) hold a push back until they end;
+- A/B variants split members by a hash of the push and the member, so a resumed push keeps every
+  member in the variant they were first given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta, timezone
+from enum import StrEnum
+
+__all__ = [
+    "BEIJING",
+    "INTERACTION_WINDOW",
+    "Article",
+    "Channel",
+    "Decision",
+    "FrequencyCap",
+    "MessageContent",
+    "Push",
+    "PushStatus",
+    "QuietHours",
+    "Recipient",
+    "SkipReason",
+    "SubscriptionContent",
+    "TemplateContent",
+    "Variant",
+    "assign_variant",
+    "decide",
+    "fallback_channel",
+]
+
+BEIJING = timezone(timedelta(hours=8))
+#: Customer-service messages reach a member only this long after their last interaction.
+INTERACTION_WINDOW = timedelta(hours=48)
+
+
+class Channel(StrEnum):
+    CUSTOMER_SERVICE = "customer_service"
+    TEMPLATE = "template"
+    SUBSCRIPTION = "subscription"
+    MASS = "mass"
+
+
+class SkipReason(StrEnum):
+    UNFOLLOWED = "unfollowed"
+    NO_CONSENT = "no_consent"
+    FREQUENCY_CAP = "frequency_cap"
+    #: Outside the interaction window and the variant has no template or subscription message.
+    OUTSIDE_WINDOW = "outside_window"
+    #: The member had no profile when the push was sent (frozen into the audience, gone since).
+    UNKNOWN_MEMBER = "unknown_member"
+    #: Mass sends: the member already had this month's four.
+    MASS_BUDGET = "mass_budget"
+
+
+class PushStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    #: The audience is being frozen from the segment.
+    MATERIALIZING = "materializing"
+    SENDING = "sending"
+    PAUSED = "paused"
+    #: A daily quota ran out (45009); sending resumes at ``resume_at``.
+    WAITING_QUOTA = "waiting_quota"
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+    @property
+    def final(self) -> bool:
+        return self in (PushStatus.FINISHED, PushStatus.CANCELLED, PushStatus.FAILED)
+
+
+@dataclass(frozen=True)
+class Article:
+    title: str
+    url: str
+    description: str = ""
+    picurl: str = ""
+
+
+@dataclass(frozen=True)
+class MessageContent:
+    """What a customer-service message (or a mass send) carries: text, an image, or a news link."""
+
+    kind: str  # text | image | news
+    text: str = ""
+    media_id: str = ""
+    articles: tuple[Article, ...] = ()
+
+
+@dataclass(frozen=True)
+class TemplateContent:
+    template_id: str
+    data: Mapping[str, str]
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class SubscriptionContent:
+    template_id: str
+    data: Mapping[str, str]
+    page: str = ""
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    #: Share of the audience, relative to the other variants' weights.
+    weight: int
+    message: MessageContent | None = None
+    template: TemplateContent | None = None
+    subscription: SubscriptionContent | None = None
+
+    def content_for(self, channel: Channel) -> MessageContent | TemplateContent | SubscriptionContent:
+        content: MessageContent | TemplateContent | SubscriptionContent | None = {
+            Channel.CUSTOMER_SERVICE: self.message,
+            Channel.MASS: self.message,
+            Channel.TEMPLATE: self.template,
+            Channel.SUBSCRIPTION: self.subscription,
+        }[channel]
+        if content is None:
+            raise ValueError(f"variant {self.name!r} has nothing for {channel}")
+        return content
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """Beijing wall-clock hours in which nothing is sent; ``start`` after ``end`` spans midnight."""
+
+    start: time
+    end: time
+
+    def until(self, now: datetime) -> datetime | None:
+        """When the quiet hours around ``now`` end; None when ``now`` is outside them."""
+        local = now.astimezone(BEIJING)
+        clock = local.timetz().replace(tzinfo=None)
+        if self.start == self.end:
+            return None
+        inside = self.start <= clock < self.end if self.start < self.end else clock >= self.start or clock < self.end
+        if not inside:
+            return None
+        end = datetime.combine(local.date(), self.end, tzinfo=BEIJING)
+        if end <= local:
+            end += timedelta(days=1)
+        return end.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class FrequencyCap:
+    """At most this many pushes per member per rolling day and per rolling week, across pushes."""
+
+    per_day: int = 1
+    per_week: int = 3
+
+    def reached(self, sent_at: Sequence[datetime], now: datetime) -> bool:
+        day = sum(1 for at in sent_at if now - at < timedelta(days=1))
+        week = sum(1 for at in sent_at if now - at < timedelta(days=7))
+        return day >= self.per_day or week >= self.per_week
+
+
+@dataclass
+class Push:
+    id: str
+    appid: str
+    name: str
+    segment_id: str
+    variants: tuple[Variant, ...]
+    send_at: datetime
+    cap: FrequencyCap = field(default_factory=FrequencyCap)
+    quiet_hours: QuietHours | None = None
+    #: Whole-segment broadcast through a mass send by a WeChat tag (each member 4 per month).
+    broadcast: bool = False
+    status: PushStatus = PushStatus.SCHEDULED
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    segment_version: int | None = None
+    audience_size: int | None = None
+    resume_at: datetime | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What the send decision needs to know of one member, read when their turn comes."""
+
+    openid: str
+    following: bool
+    marketing_consent: bool
+    last_active_at: datetime | None
+    #: When this member was sent pushes recently (any push), for the frequency caps.
+    recent_sends: tuple[datetime, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Send through ``channel``, or skip for ``reason``: exactly one is set."""
+
+    channel: Channel | None = None
+    reason: SkipReason | None = None
+
+
+def assign_variant(push_id: str, openid: str, variants: Sequence[Variant]) -> Variant:
+    """The member's variant: a stable hash, so the split holds across retries and resumes."""
+    total = sum(v.weight for v in variants)
+    digest = hashlib.blake2b(f"{push_id}\x00{openid}".encode(), digest_size=8).digest()
+    point = int.from_bytes(digest, "big") % total
+    for variant in variants:
+        if point < variant.weight:
+            return variant
+        point -= variant.weight
+    raise AssertionError("weights exhausted")  # pragma: no cover - the modulo keeps point below total
+
+
+def decide(recipient: Recipient | None, variant: Variant, cap: FrequencyCap, now: datetime) -> Decision:
+    """Whether and how one member gets the push now."""
+    if recipient is None:
+        return Decision(reason=SkipReason.UNKNOWN_MEMBER)
+    if not recipient.following:
+        return Decision(reason=SkipReason.UNFOLLOWED)
+    if not recipient.marketing_consent:
+        return Decision(reason=SkipReason.NO_CONSENT)
+    if cap.reached(recipient.recent_sends, now):
+        return Decision(reason=SkipReason.FREQUENCY_CAP)
+    in_window = recipient.last_active_at is not None and now - recipient.last_active_at < INTERACTION_WINDOW
+    if variant.message is not None and in_window:
+        return Decision(channel=Channel.CUSTOMER_SERVICE)
+    if variant.template is not None:
+        return Decision(channel=Channel.TEMPLATE)
+    if variant.subscription is not None:
+        return Decision(channel=Channel.SUBSCRIPTION)
+    return Decision(reason=SkipReason.OUTSIDE_WINDOW)
+
+
+def fallback_channel(channel: Channel, variant: Variant) -> Channel | None:
+    """Where a customer-service message goes when the platform says the window has closed (45015):
+    our record of the member's last interaction can be behind the platform's."""
+    if channel is not Channel.CUSTOMER_SERVICE:
+        return None
+    if variant.template is not None:
+        return Channel.TEMPLATE
+    if variant.subscription is not None:
+        return Channel.SUBSCRIPTION
+    return None

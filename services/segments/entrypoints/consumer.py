@@ -1,0 +1,32 @@
+"""The segments worker: sends due pushes (the dispatcher loop) and settles the platform's job-finish
+pushes for template messages and mass sends."""
+
+from __future__ import annotations
+
+from services.segments.bootstrap import SegmentsService, bootstrap_worker
+from services.segments.service_layer.job_finish import mass_finished, template_finished
+from services.segments.settings import SegmentsSettings
+from shared.contracts import WECHAT_PUSHES, MassSendFinished, TemplateSendFinished
+from shared.events import Envelope, Message
+from shared.messaging import Subscription, WorkerApp, create_worker_app
+
+
+async def _on_push(service: SegmentsService, envelope: Envelope, message: Message) -> None:
+    if isinstance(message, TemplateSendFinished):
+        await template_finished(service.pushes, envelope.appid, message)
+    elif isinstance(message, MassSendFinished):
+        await mass_finished(service.pushes, service.sender, envelope.appid, message)
+
+
+def create_worker(
+    settings: SegmentsSettings, *, health_host: str = "127.0.0.1", health_port: int | None = None
+) -> WorkerApp[SegmentsService]:
+    return create_worker_app(
+        settings,
+        name="segments",
+        resources=lambda: bootstrap_worker(settings),
+        subscriptions=[Subscription(name="segments-pushes", topic=WECHAT_PUSHES, handler=_on_push)],
+        readiness=lambda service: {"mongodb": service.readiness["mongodb"]},
+        health_host=health_host,
+        health_port=settings.worker_health_port if health_port is None else health_port,
+    )

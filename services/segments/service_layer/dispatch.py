@@ -1,0 +1,397 @@
+"""Sending a push: one slice of its frozen audience at a time, every member decided, recorded, then sent.
+
+Per slice: read what is already recorded (a resumed or re-claimed push skips those members; a record
+still marked ``sending`` was cut off by a crash and is closed as ``interrupted``, never resent), read
+the members' profiles and recent sends, decide each member, insert the delivery records (the unique
+``push:openid`` key makes a member's delivery happen once even with two workers), send concurrently
+through the rate-limited client, and write the outcomes and the counters.
+
+A closed interaction window (45015) moves the member to the template or subscription message when the
+variant has one. A daily quota running out (45009) stops the push: the records of sends not made are
+removed, and the push waits until the quota resets. Transient failures are retried with doubling
+backoff, then recorded with their code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from services.segments.adapters.push_documents import push_from_document
+from services.segments.adapters.store import MongoPushes
+from services.segments.domain.click_links import ClickLink, sign_click
+from services.segments.domain.pushes import (
+    BEIJING,
+    Channel,
+    MessageContent,
+    Push,
+    PushStatus,
+    Recipient,
+    SkipReason,
+    SubscriptionContent,
+    TemplateContent,
+    Variant,
+    assign_variant,
+    decide,
+    fallback_channel,
+)
+from services.segments.service_layer.ports import Content, Sender, SendRefused
+
+__all__ = ["MASS_MONTHLY", "DispatchConfig", "Dispatcher"]
+
+log = structlog.get_logger(__name__)
+
+#: Mass messages a 服务号 member receives per calendar month.
+MASS_MONTHLY = 4
+_LINK = re.compile(r"https?://[^\s\"'<>]+")
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    click_base_url: str
+    click_key: bytes
+    slice_size: int = 500
+    concurrency: int = 64
+    retries: int = 3
+    retry_seconds: float = 0.5
+    lease: timedelta = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class _Sent:
+    channel: Channel
+    msgid: int | None
+
+
+@dataclass(frozen=True)
+class _Failed:
+    channel: Channel
+    code: int
+
+
+@dataclass(frozen=True)
+class _QuotaHit:
+    retry_after: float
+
+
+class _NotAttempted:
+    pass
+
+
+_Outcome = _Sent | _Failed | _QuotaHit | _NotAttempted
+
+
+class _Counters:
+    """``$inc`` of a push's stats, total and per variant."""
+
+    def __init__(self) -> None:
+        self.inc: Counter[str] = Counter()
+
+    def add(self, variant: str, field: str, by: int = 1) -> None:
+        self.inc[f"stats.total.{field}"] += by
+        self.inc[f"stats.variants.{variant}.{field}"] += by
+
+    def targeted(self, variant: str, by: int = 1) -> None:
+        # The total is set when the audience is frozen; variants learn theirs as members are assigned.
+        self.inc[f"stats.variants.{variant}.targeted"] += by
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: MongoPushes,
+        sender: Sender,
+        config: DispatchConfig,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._store = store
+        self._sender = sender
+        self._config = config
+        self._clock = clock
+        self._sleep = sleep
+
+    async def run_once(self) -> bool:
+        """Claim one due push and send it as far as it goes now; False when none is due."""
+        now = self._clock()
+        doc = await self._store.claim_due(
+            [PushStatus.SENDING, PushStatus.WAITING_QUOTA], PushStatus.SENDING, now, self._config.lease
+        )
+        if doc is None:
+            return False
+        try:
+            await self.send(doc)
+        except Exception:
+            await self._store.update(doc["_id"], {"lease_until": None})
+            raise
+        return True
+
+    async def send(self, doc: dict[str, Any]) -> None:
+        push = push_from_document(doc)
+        cursor = dict(doc.get("cursor") or {"chunk": 0, "offset": 0})
+        chunk: list[str] | None = None
+        while True:
+            now = self._clock()
+            current = await self._store.get(push.id)
+            if current is None or current["status"] != PushStatus.SENDING:
+                log.info("push stopped", push=push.id, status=None if current is None else current["status"])
+                return
+            quiet_until = push.quiet_hours.until(now) if push.quiet_hours else None
+            if quiet_until is not None:
+                await self._store.update(push.id, {"resume_at": quiet_until, "lease_until": None})
+                return
+            if chunk is None:
+                chunk = await self._store.audience_chunk(push.id, cursor["chunk"])
+                if chunk is None:
+                    await self._finish(push, current, now)
+                    return
+            part = chunk[cursor["offset"] : cursor["offset"] + self._config.slice_size]
+            if not part:
+                cursor, chunk = {"chunk": cursor["chunk"] + 1, "offset": 0}, None
+                continue
+            retry_after = await self._send_slice(push, current, part, now)
+            if retry_after is not None:
+                resume = now + timedelta(seconds=retry_after)
+                await self._store.update(
+                    push.id,
+                    {
+                        "status": PushStatus.WAITING_QUOTA,
+                        "resume_at": resume,
+                        "lease_until": None,
+                        "note": "daily quota used up (45009); resumes when it resets",
+                    },
+                )
+                log.warning("push waits for quota", push=push.id, resume_at=resume.isoformat())
+                return
+            cursor = {"chunk": cursor["chunk"], "offset": cursor["offset"] + len(part)}
+            await self._store.update(push.id, {"cursor": cursor, "lease_until": self._clock() + self._config.lease})
+
+    # -- one slice ---------------------------------------------------------------------------------------
+
+    async def _send_slice(
+        self, push: Push, current: dict[str, Any], openids: Sequence[str], now: datetime
+    ) -> float | None:
+        counters = _Counters()
+        recorded = await self._store.recorded(push.id, openids)
+        interrupted = [doc for doc in recorded.values() if doc["status"] == "sending"]
+        if interrupted:
+            await self._store.settle(
+                [
+                    (doc["_id"], {"status": "failed", "errcode": "interrupted", "finished_at": now})
+                    for doc in interrupted
+                ]
+            )
+            for doc in interrupted:
+                counters.add(doc["variant"], "failed.interrupted")
+        todo = [openid for openid in openids if openid not in recorded]
+        profiles = await self._store.profiles_of(push.appid, todo)
+        recent = await self._store.recent_sends(push.appid, todo)
+        month = now.astimezone(BEIJING).strftime("%Y-%m")
+        records: list[dict[str, Any]] = []
+        plans: dict[str, tuple[Variant, Channel]] = {}
+        for openid in todo:
+            variant = assign_variant(push.id, openid, push.variants)
+            sends = recent.get(openid, {})
+            decision = decide(_recipient(profiles.get(openid), sends), variant, push.cap, now)
+            record: dict[str, Any] = {
+                "_id": f"{push.id}:{openid}",
+                "push_id": push.id,
+                "appid": push.appid,
+                "openid": openid,
+            }
+            record |= {"variant": variant.name, "created_at": now, "finished_at": None}
+            if decision.channel is not None and push.broadcast and sends.get("mass", {}).get(month, 0) >= MASS_MONTHLY:
+                decision = replace(decision, channel=None, reason=SkipReason.MASS_BUDGET)
+            if decision.channel is None:
+                assert decision.reason is not None
+                records.append(record | {"status": "skipped", "reason": decision.reason.value, "finished_at": now})
+                continue
+            channel = Channel.MASS if push.broadcast else decision.channel
+            records.append(record | {"status": "queued" if push.broadcast else "sending", "channel": channel.value})
+            plans[openid] = (variant, channel)
+        taken = await self._store.record(records)
+        for record in records:
+            if record["openid"] in taken:
+                plans.pop(record["openid"], None)
+                continue
+            counters.targeted(record["variant"])
+            if record["status"] == "skipped":
+                counters.add(record["variant"], f"skipped.{record['reason']}")
+        if push.broadcast:
+            await self._queue_for_mass(push, current, list(plans), month, counters)
+            await self._store.update(push.id, {}, counters.inc)
+            return None
+        outcomes = await self._deliver_all(push, plans)
+        return await self._settle(push, plans, outcomes, counters, now)
+
+    async def _deliver_all(self, push: Push, plans: dict[str, tuple[Variant, Channel]]) -> dict[str, _Outcome]:
+        gate = asyncio.Semaphore(self._config.concurrency)
+        stop = asyncio.Event()
+
+        async def one(openid: str, variant: Variant, channel: Channel) -> tuple[str, _Outcome]:
+            async with gate:
+                return openid, await self._deliver(push, openid, variant, channel, stop)
+
+        done = await asyncio.gather(*(one(openid, v, c) for openid, (v, c) in plans.items()))
+        return dict(done)
+
+    async def _deliver(
+        self, push: Push, openid: str, variant: Variant, channel: Channel, stop: asyncio.Event
+    ) -> _Outcome:
+        attempt = 0
+        while True:
+            if stop.is_set():
+                return _NotAttempted()
+            content = self._personalize(variant.content_for(channel), push.id, variant.name, openid)
+            try:
+                msgid = await self._sender.send(push.appid, openid, channel, content, f"{push.id}:{openid}"[:64])
+            except SendRefused as refused:
+                if refused.kind == "window":
+                    fallback = fallback_channel(channel, variant)
+                    if fallback is not None:
+                        channel = fallback
+                        continue
+                if refused.kind == "quota":
+                    stop.set()
+                    return _QuotaHit(refused.retry_after)
+                if refused.kind == "transient" and attempt < self._config.retries:
+                    attempt += 1
+                    await self._sleep(self._config.retry_seconds * 2 ** (attempt - 1))
+                    continue
+                return _Failed(channel, refused.errcode)
+            return _Sent(channel, msgid)
+
+    async def _settle(
+        self,
+        push: Push,
+        plans: dict[str, tuple[Variant, Channel]],
+        outcomes: dict[str, _Outcome],
+        counters: _Counters,
+        now: datetime,
+    ) -> float | None:
+        settled: list[tuple[str, dict[str, Any]]] = []
+        not_sent: list[tuple[str, str]] = []
+        delivered: list[str] = []
+        retry_after: float | None = None
+        finished = self._clock()
+        for openid, outcome in outcomes.items():
+            variant = plans[openid][0].name
+            key = f"{push.id}:{openid}"
+            match outcome:
+                case _Sent(channel, msgid):
+                    fields: dict[str, Any] = {"status": "sent", "channel": channel.value, "sent_at": finished}
+                    if msgid is not None:
+                        fields["msgid"] = msgid
+                    else:
+                        fields["finished_at"] = finished
+                    settled.append((key, fields))
+                    delivered.append(openid)
+                    counters.add(variant, "sent")
+                    counters.add(variant, f"channels.{channel.value}")
+                case _Failed(channel, code):
+                    settled.append(
+                        (key, {"status": "failed", "channel": channel.value, "errcode": code, "finished_at": finished})
+                    )
+                    counters.add(variant, f"failed.{code}")
+                case _QuotaHit(after):
+                    retry_after = max(retry_after or 0.0, after)
+                    not_sent.append((key, variant))
+                case _NotAttempted():
+                    not_sent.append((key, variant))
+        for _, variant in not_sent:  # back to the audience: sent after the quota resets
+            counters.targeted(variant, -1)
+        await self._store.settle(settled)
+        await self._store.forget([key for key, _ in not_sent])
+        await self._store.count_sends(push.appid, delivered, now)
+        await self._store.update(push.id, {}, {k: v for k, v in counters.inc.items() if v})
+        return retry_after
+
+    # -- broadcasts ----------------------------------------------------------------------------------
+
+    async def _queue_for_mass(
+        self, push: Push, current: dict[str, Any], openids: list[str], month: str, counters: _Counters
+    ) -> None:
+        if not openids:
+            return
+        tag_id = (current.get("mass") or {}).get("tag_id")
+        if tag_id is None:
+            tag_id = await self._sender.create_tag(push.appid, f"push-{push.id[-12:]}")
+            await self._store.update(push.id, {"mass.tag_id": tag_id})
+            current.setdefault("mass", {})["tag_id"] = tag_id
+        await self._sender.tag_members(push.appid, tag_id, openids)
+        await self._store.count_sends(push.appid, openids, self._clock(), month)
+        counters.inc["stats.total.queued"] += len(openids)
+
+    async def _finish(self, push: Push, current: dict[str, Any], now: datetime) -> None:
+        mass = current.get("mass") or {}
+        if not push.broadcast or mass.get("tag_id") is None:
+            await self._store.update(
+                push.id, {"status": PushStatus.FINISHED, "finished_at": now, "lease_until": None, "cursor.done": True}
+            )
+            log.info("push finished", push=push.id)
+            return
+        variant = push.variants[0]
+        assert variant.message is not None
+        content = self._personalize(variant.message, push.id, variant.name, "")
+        assert isinstance(content, MessageContent)
+        try:
+            msg_id = await self._sender.mass_send(push.appid, content, mass["tag_id"], push.id[:64])
+        except SendRefused as refused:
+            if refused.kind in ("quota", "transient"):
+                resume = now + timedelta(seconds=max(refused.retry_after, 60.0))
+                await self._store.update(
+                    push.id, {"status": PushStatus.WAITING_QUOTA, "resume_at": resume, "lease_until": None}
+                )
+                return
+            await self._store.update(
+                push.id,
+                {"status": PushStatus.FAILED, "note": f"mass send refused: {refused}", "lease_until": None},
+            )
+            return
+        # Done when MASSSENDJOBFINISH arrives; "cursor.done" keeps the push from being claimed again.
+        await self._store.update(
+            push.id, {"mass.msg_id": msg_id, "mass.sent_at": now, "cursor.done": True, "lease_until": None}
+        )
+        log.info("mass send queued", push=push.id, msg_id=msg_id)
+
+    # -- links ---------------------------------------------------------------------------------------
+
+    def _personalize(self, content: Content, push_id: str, variant: str, openid: str) -> Content:
+        """The content with every link turned into a signed redirect that counts the click."""
+
+        def link(url: str) -> str:
+            token = sign_click(self._config.click_key, ClickLink(push_id, variant, openid, url))
+            return f"{self._config.click_base_url.rstrip('/')}/r/{token}"
+
+        if isinstance(content, MessageContent):
+            if content.kind == "text":
+                return replace(content, text=_LINK.sub(lambda m: link(m.group(0)), content.text))
+            if content.kind == "news":
+                return replace(content, articles=tuple(replace(a, url=link(a.url)) for a in content.articles))
+            return content
+        if isinstance(content, TemplateContent) and content.url:
+            return replace(content, url=link(content.url))
+        if isinstance(content, SubscriptionContent):
+            return content
+        return content
+
+
+def _recipient(profile: dict[str, Any] | None, sends: dict[str, Any]) -> Recipient | None:
+    if profile is None:
+        return None
+    last_active = profile.get("last_active_at")
+    return Recipient(
+        openid=profile["openid"],
+        following=bool((profile.get("follow") or {}).get("following")),
+        marketing_consent=bool(((profile.get("consents") or {}).get("marketing") or {}).get("given")),
+        last_active_at=None if last_active is None else last_active.replace(tzinfo=UTC),
+        recent_sends=tuple(at.replace(tzinfo=UTC) for at in sends.get("recent", ())),
+    )

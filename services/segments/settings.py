@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+
+from services.profiles.settings import DEFAULT_TAXONOMY
+from shared.wechat import AccountsSettings
+from shared.wechat_client import WeChatApiConfig
+
+
+class SegmentsSettings(AccountsSettings):
+    service_name: str = "segments"
+    #: The profiles service's taxonomy: rules may only name its tags, and summaries use its names.
+    taxonomy_path: Path = DEFAULT_TAXONOMY
+    #: The WeChat API (the simulator locally): the push worker sends through it.
+    wechat_api: WeChatApiConfig = Field(default_factory=WeChatApiConfig)
+    #: Where members' browsers reach the click redirect (the public URL of segments-api).
+    public_base_url: str = "http://127.0.0.1:8004"
+    #: Key of the signed click links; placeholders refused outside development.
+    click_link_secret: SecretStr = SecretStr("changethis")
+    #: Default frequency caps per member across pushes (a push may set its own).
+    cap_per_day: int = Field(default=1, ge=1, le=50)
+    cap_per_week: int = Field(default=3, ge=1, le=200)
+    #: Default quiet hours, Beijing time (a push may set its own or none): nothing is sent in them.
+    quiet_start: time | None = time(22, 0)
+    quiet_end: time | None = time(8, 0)
+    #: Members the worker decides and records per round trip to MongoDB.
+    dispatch_chunk: int = Field(default=500, ge=1, le=5000)
+    #: Sends in flight at once (the WeChat client's rate limiter still paces them).
+    dispatch_concurrency: int = Field(default=64, ge=1, le=1024)
+    #: Retries of a send that failed transiently (busy platform, network), with doubling backoff.
+    send_retries: int = Field(default=3, ge=0, le=10)
+    send_retry_seconds: float = Field(default=0.5, gt=0, le=60)
+    #: Openids per frozen-audience document.
+    audience_chunk: int = Field(default=10_000, ge=100, le=50_000)
+    #: How often the worker looks for pushes to send and the API for pushes to freeze.
+    poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    #: The API re-reads campaign participation this often (profiles arrive as events).
+    campaign_refresh_seconds: float = Field(default=60.0, gt=0)
+    #: Beijing hour of the daily rebuild of the index (weights fade, stages move on).
+    rebuild_hour: int = Field(default=4, ge=0, le=23)
+    #: Port of the worker's /healthz, /readyz and /metrics.
+    worker_health_port: int = Field(default=8104, ge=0, le=65535)

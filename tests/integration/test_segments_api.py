@@ -1,0 +1,181 @@
+"""The segments API against SecantusDB: rules validated with the path of each problem, saved segments
+with versions, previews and samples from the live index, "why is this member in it", pushes with their
+controls, and the signed click redirect."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pymongo import MongoClient
+
+from services.profiles.adapters.repository import PROFILES, to_document
+from services.profiles.domain.life_stage import Basis, StageDeclaration
+from services.profiles.domain.profile import ConsentKind, Follow, Profile
+from services.profiles.domain.tags import Tag, TagSource
+from services.segments.domain.click_links import ClickLink, sign_click
+from services.segments.entrypoints.http import create_app
+from services.segments.settings import SegmentsSettings
+from shared.settings import load_settings
+from tests.conftest import Infra, Isolation
+
+pytestmark = pytest.mark.integration
+
+APPID = "wxseg0001"
+ACCOUNTS = [{"appid": APPID, "token": "t0ken", "encoding_aes_key": "k" * 43, "secret": "s3cret"}]
+CLICKS = "click-links-for-tests"
+RULE = {"all": [{"stage_in": ["stage.pregnancy.late"]}, {"has_tag": "interest.feeding.formula"}]}
+
+
+def _profile(openid: str, *, weeks_left: int, formula: bool) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    p = Profile(APPID, openid)
+    p.declarations.append(StageDeclaration(Basis.DUE_DATE, now.date(), now.date() + timedelta(weeks=weeks_left)))
+    if formula:
+        code = "interest.feeding.formula"
+        p.tags[(code, TagSource.DECLARED)] = Tag(code, TagSource.DECLARED, 1.0, now, now)
+    p.follow = Follow(now - timedelta(days=3), now - timedelta(days=3), None)
+    p.set_consent(ConsentKind.MARKETING, True, now, "h5_form")
+    return to_document(p)
+
+
+@pytest.fixture
+def api(infra: Infra, isolation: Isolation, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("ENVIRONMENT", "test")
+    monkeypatch.setenv("MONGODB_URL", infra.mongodb_url)
+    monkeypatch.setenv("MONGODB_DATABASE", isolation.database)
+    monkeypatch.setenv("WECHAT_ACCOUNTS", json.dumps(ACCOUNTS))
+    monkeypatch.setenv("CLICK_LINK_SECRET", CLICKS)
+    mongo: MongoClient[dict[str, Any]]
+    with MongoClient[dict[str, Any]](infra.mongodb_url) as mongo:
+        docs = [_profile(f"o_late_{i}", weeks_left=4, formula=True) for i in range(5)]
+        docs += [
+            _profile("o_late_no_formula", weeks_left=4, formula=False),
+            _profile("o_mid", weeks_left=20, formula=True),
+        ]
+        mongo[isolation.database][PROFILES].insert_many(docs)
+    settings = load_settings(SegmentsSettings)
+    try:
+        with TestClient(create_app(settings, follow_changes=False)) as client:
+            yield client
+    finally:
+        with MongoClient(infra.mongodb_url) as mongo:
+            mongo.drop_database(isolation.database)
+
+
+BASE = f"/accounts/{APPID}/segments"
+
+
+def test_rules_are_validated_with_the_path_of_each_problem(api: TestClient) -> None:
+    bad = {"all": [{"stage_in": ["stage.nope"]}, {"has_tag": "interest.unknown"}, {"frobnicate": 1}]}
+    answer = api.post(f"{BASE}/preview", json={"rule": bad})
+    assert answer.status_code == 422
+    paths = [p["path"] for p in answer.json()["detail"]]
+    assert paths == ["rule.all[0].stage_in", "rule.all[1].has_tag", "rule.all[2]"]
+    assert answer.json()["detail"][0]["loc"][:2] == ["body", "rule"]
+    assert api.post(BASE, json={"name": "x", "rule": {"all": []}}).status_code == 422
+    assert api.post(BASE, json={"rule": RULE}).json()["detail"][0]["loc"] == ["body", "name"]
+    assert api.post("/accounts/wx_unknown/segments/preview", json={"rule": RULE}).status_code == 404
+
+
+def test_preview_summary_saved_versions_and_explanations(api: TestClient) -> None:
+    preview = api.post(f"{BASE}/preview", json={"rule": RULE, "sample": 3}).json()
+    assert preview["size"] == 5
+    assert len(preview["sample"]) == 3 and all(o.startswith("o_late_") for o in preview["sample"])
+    assert "奶粉" in preview["summary"]["zh"] and "孕晚期" in preview["summary"]["zh"]
+    assert "interest.feeding.formula" in preview["summary"]["en"]
+
+    created = api.post(BASE, json={"name": "孕晚期奶粉", "rule": RULE})
+    assert created.status_code == 201, created.text
+    segment = created.json()
+    assert (segment["version"], segment["size"]) == (1, 5)
+    assert api.post(BASE, json={"name": "孕晚期奶粉", "rule": RULE}).status_code == 409
+
+    wider = {"any": [RULE, {"pregnancy_week": {"min": 10, "max": 30}}]}
+    updated = api.put(f"{BASE}/{segment['id']}", json={"name": "孕晚期奶粉", "rule": wider}).json()
+    assert (updated["version"], updated["size"]) == (2, 6)
+    versions = api.get(f"{BASE}/{segment['id']}/versions").json()
+    assert [v["version"] for v in versions] == [2, 1] and versions[1]["rule"] == RULE
+
+    why = api.get(f"{BASE}/{segment['id']}/members/o_mid", params={"lang": "zh"}).json()
+    assert why["in_segment"] is True
+    assert [part["held"] for part in why["explanation"]["parts"]] == [False, True]
+    why_not = api.get(f"{BASE}/{segment['id']}/members/o_late_no_formula").json()
+    assert why_not["in_segment"] is False
+    assert api.get(f"{BASE}/{segment['id']}/members/o_nobody").status_code == 404
+
+    listed = api.get(BASE).json()
+    assert [s["name"] for s in listed] == ["孕晚期奶粉"]
+    assert api.delete(f"{BASE}/{segment['id']}").status_code == 204
+    assert api.get(f"{BASE}/{segment['id']}").status_code == 404
+
+
+def test_pushes_are_validated_scheduled_and_controlled(api: TestClient) -> None:
+    segment = api.post(BASE, json={"name": "late", "rule": RULE}).json()
+    pushes = f"/accounts/{APPID}/pushes"
+    nothing = api.post(pushes, json={"name": "p", "segment_id": segment["id"], "variants": [{"name": "A"}]})
+    assert nothing.status_code == 422
+    assert nothing.json()["detail"][0]["loc"][:3] == ["body", "variants", 0]
+    broadcast_ab = {
+        "name": "p",
+        "segment_id": segment["id"],
+        "broadcast": True,
+        "variants": [
+            {"name": "A", "message": {"kind": "text", "text": "a"}},
+            {"name": "B", "message": {"kind": "text", "text": "b"}},
+        ],
+    }
+    assert api.post(pushes, json=broadcast_ab).status_code == 422
+    missing = {"name": "p", "segment_id": "seg_nope", "variants": [{"message": {"kind": "text", "text": "hi"}}]}
+    assert api.post(pushes, json=missing).status_code == 404
+
+    later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    body = {
+        "name": "guide",
+        "segment_id": segment["id"],
+        "send_at": later,
+        "variants": [
+            {"name": "A", "weight": 70, "message": {"kind": "text", "text": "see https://brand.example/a"}},
+            {
+                "name": "B",
+                "weight": 30,
+                "template": {"template_id": "tpl", "data": {"first": "hi"}, "url": "https://brand.example/b"},
+            },
+        ],
+    }
+    created = api.post(pushes, json=body)
+    assert created.status_code == 201, created.text
+    push = created.json()
+    assert push["status"] == "scheduled" and push["quiet_hours"] == {"start": "22:00:00", "end": "08:00:00"}
+    assert push["cap"] == {"per_day": 1, "per_week": 3}
+    path = f"{pushes}/{push['id']}"
+    assert api.post(f"{path}/resume").status_code == 409
+    assert api.post(f"{path}/pause").json()["status"] == "paused"
+    assert api.post(f"{path}/resume").json()["status"] == "scheduled"
+    assert api.post(f"{path}/cancel").json()["status"] == "cancelled"
+    assert api.post(f"{path}/pause").status_code == 409
+    assert [p["id"] for p in api.get(pushes).json()] == [push["id"]]
+
+
+def test_click_redirects_count_members_once_and_refuse_forged_links(api: TestClient) -> None:
+    segment = api.post(BASE, json={"name": "late", "rule": RULE}).json()
+    body = {
+        "name": "p",
+        "segment_id": segment["id"],
+        "variants": [{"message": {"kind": "text", "text": "hi"}}],
+        "send_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+    }
+    push = api.post(f"/accounts/{APPID}/pushes", json=body).json()
+    token = sign_click(CLICKS.encode(), ClickLink(push["id"], "A", "o_late_1", "https://brand.example/a"))
+    for _ in range(2):
+        answer = api.get(f"/r/{token}", follow_redirects=False)
+        assert answer.status_code == 302 and answer.headers["location"] == "https://brand.example/a"
+    stats = api.get(f"/accounts/{APPID}/pushes/{push['id']}").json()["stats"]
+    assert stats["total"]["clicked"] == 1 and stats["variants"]["A"]["clicked"] == 1
+    forged = sign_click(b"another key", ClickLink(push["id"], "A", "o_late_1", "https://evil.example/"))
+    assert api.get(f"/r/{forged}", follow_redirects=False).status_code == 404
+    assert api.get("/r/garbage", follow_redirects=False).status_code == 404
