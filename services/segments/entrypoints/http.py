@@ -476,8 +476,9 @@ def create_app(settings: SegmentsSettings, *, clock: Callable[[], datetime] | No
             moved = await service.pushes.transition(push_id, movable, PushStatus.PAUSED, paused_from=status.value)
         elif action == "resume":
             target = PushStatus.SENDING if doc.get("audience_size") is not None else PushStatus.SCHEDULED
+            # From waiting_quota too: ops who cleared the quota (clear_quota) need not wait for midnight.
             moved = await service.pushes.transition(
-                push_id, [PushStatus.PAUSED], target, lease_until=None, resume_at=None
+                push_id, [PushStatus.PAUSED, PushStatus.WAITING_QUOTA], target, lease_until=None, resume_at=None
             )
         elif action == "cancel":
             live = [s for s in PushStatus if not s.final]
@@ -490,7 +491,7 @@ def create_app(settings: SegmentsSettings, *, clock: Callable[[], datetime] | No
     async def pause(appid: AppId, push_id: ItemId, service: Dep) -> PushOut:
         return await move(service, appid, push_id, "pause")
 
-    @app.post(pushes + "/{push_id}/resume", tags=[TAG_PUSHES], summary="Go on where it stopped")
+    @app.post(pushes + "/{push_id}/resume", tags=[TAG_PUSHES], summary="Go on where it stopped (paused or quota)")
     async def resume(appid: AppId, push_id: ItemId, service: Dep) -> PushOut:
         return await move(service, appid, push_id, "resume")
 
