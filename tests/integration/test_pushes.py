@@ -24,13 +24,14 @@ from services.segments.adapters.store import DELIVERIES, MEMBER_SENDS
 from services.segments.adapters.wechat_sender import WeChatSender
 from services.segments.bootstrap import SegmentsService, bootstrap_api, bootstrap_worker
 from services.segments.domain.click_links import open_click
+from services.segments.domain.pushes import BEIJING
 from services.segments.service_layer.audience import freeze_next
-from services.segments.service_layer.job_finish import template_finished
+from services.segments.service_layer.job_finish import mass_finished, template_finished
 from services.segments.settings import SegmentsSettings
 from services.wechat_sim.entrypoints.http import create_app as create_sim
 from services.wechat_sim.service_layer.ports import PushResponse
 from services.wechat_sim.settings import WeChatSimSettings
-from shared.contracts import TemplateSendFinished
+from shared.contracts import MassSendFinished, TemplateSendFinished
 from shared.storage import ensure_indexes
 from shared.wechat_client import MemoryTokenStore, WeChatApiConfig, WeChatClients
 from tests.conftest import Infra, Isolation
@@ -283,3 +284,39 @@ async def test_transient_errors_are_retried_and_lasting_ones_recorded_with_their
     push = await h.push_doc(push_id)
     assert push["status"] == "finished"
     assert push["stats"]["total"]["sent"] == 2  # both got there in the end
+
+
+async def test_a_broadcast_goes_out_as_one_mass_send_by_tag_within_the_monthly_four(h: Harness) -> None:
+    await members(
+        h, [profile(f"o_m{i}", active_hours_ago=100) for i in range(4)] + [profile("o_m_left", following=False)]
+    )
+    month = datetime.now(BEIJING).strftime("%Y-%m")
+    await h.database[MEMBER_SENDS].insert_one(
+        {"_id": f"{APPID}:o_m3", "openid": "o_m3", "recent": [], "mass": {month: 4}}  # this month's four are used
+    )
+    segment = await h.api.segments.create(APPID, "late pregnancy, formula", "", RULE)
+    variant = {"name": "A", "weight": 1, "message": {"kind": "text", "text": TEXT}}
+    push_id = await h.push("broadcast", segment.id, broadcast=True, variants=[variant])
+    await h.send_all()
+
+    push = await h.push_doc(push_id)
+    assert push["status"] == "sending" and push["mass"]["msg_id"] and push["cursor"]["done"]
+    assert push["stats"]["total"]["queued"] == 3
+    assert push["stats"]["total"]["skipped"] == {"unfollowed": 1, "mass_budget": 1}
+    for i in range(3):
+        [mass] = [m for m in await h.inbox(f"o_m{i}") if m["channel"] == "mass"]
+        assert "/r/" in mass["payload"]["content"]
+    assert not [m for m in await h.inbox("o_m3") if m["channel"] == "mass"]
+    assert h.worker.dispatcher is not None
+    assert await h.worker.dispatcher.run_once() is False  # waits for the job's end, not claimed again
+
+    event = MassSendFinished(
+        openid="mphelper", finished_at=datetime.now(UTC), msg_id=str(push["mass"]["msg_id"]), status="send success",
+        total_count=3, filter_count=3, sent_count=3, error_count=0,
+    )  # fmt: skip
+    assert await mass_finished(h.worker.pushes, h.worker.sender, APPID, event)
+    assert not await mass_finished(h.worker.pushes, h.worker.sender, APPID, event)
+    push = await h.push_doc(push_id)
+    assert push["status"] == "finished" and push["stats"]["total"]["sent"] == 3
+    sent = await h.worker.pushes.deliveries_of(push_id, "sent")
+    assert sorted(d["openid"] for d in sent) == ["o_m0", "o_m1", "o_m2"]

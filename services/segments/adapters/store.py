@@ -208,6 +208,8 @@ class MongoPushes:
                 "send_at": {"$lte": now},
                 "$or": [{"resume_at": None}, {"resume_at": {"$lte": now}}],
                 "lease_until": {"$not": {"$gt": now}},
+                # A broadcast whose mass send is out waits for MASSSENDJOBFINISH, not for a sender.
+                "cursor.done": {"$ne": True},
             },
             {"$set": {"status": to_status, "lease_until": now + lease, "resume_at": None}},
             sort=[("send_at", ASCENDING)],

@@ -49,14 +49,14 @@ def open_click(key: bytes, token: str) -> ClickLink:
     if len(token) > _MAX_TOKEN or token.count(".") != 1:
         raise LinkForged("malformed link")
     body, mac = token.split(".")
-    expected = hmac.new(key, body.encode(), hashlib.sha256).digest()[:16]
+    # The encoded forms are compared, so each link has exactly one valid spelling.
+    expected = _b64(hmac.new(key, body.encode(), hashlib.sha256).digest()[:16])
+    if not hmac.compare_digest(mac.encode(), expected.encode()):
+        raise LinkForged("link signature does not match")
     try:
-        given = _unb64(mac)
         fields = json.loads(_unb64(body))
     except (ValueError, UnicodeDecodeError):
         raise LinkForged("malformed link") from None
-    if not hmac.compare_digest(given, expected):
-        raise LinkForged("link signature does not match")
     if not (isinstance(fields, list) and len(fields) == 4 and all(isinstance(f, str) for f in fields)):
         raise LinkForged("malformed link")
     link = ClickLink(*fields)

@@ -24,6 +24,7 @@ from enum import StrEnum
 __all__ = [
     "BEIJING",
     "INTERACTION_WINDOW",
+    "MASS_MONTHLY",
     "Article",
     "Channel",
     "Decision",
@@ -201,6 +202,8 @@ class Recipient:
     last_active_at: datetime | None
     #: When this member was sent pushes recently (any push), for the frequency caps.
     recent_sends: tuple[datetime, ...] = ()
+    #: Mass messages the member has had this calendar month (the platform allows four).
+    mass_this_month: int = 0
 
 
 @dataclass(frozen=True)
@@ -223,8 +226,15 @@ def assign_variant(push_id: str, openid: str, variants: Sequence[Variant]) -> Va
     raise AssertionError("weights exhausted")  # pragma: no cover - the modulo keeps point below total
 
 
-def decide(recipient: Recipient | None, variant: Variant, cap: FrequencyCap, now: datetime) -> Decision:
-    """Whether and how one member gets the push now."""
+#: Mass messages a 服务号 member receives per calendar month.
+MASS_MONTHLY = 4
+
+
+def decide(
+    recipient: Recipient | None, variant: Variant, cap: FrequencyCap, now: datetime, *, broadcast: bool = False
+) -> Decision:
+    """Whether and how one member gets the push now; a broadcast reaches everyone who may get it by
+    mass send (no interaction window), within the month's four."""
     if recipient is None:
         return Decision(reason=SkipReason.UNKNOWN_MEMBER)
     if not recipient.following:
@@ -233,6 +243,10 @@ def decide(recipient: Recipient | None, variant: Variant, cap: FrequencyCap, now
         return Decision(reason=SkipReason.NO_CONSENT)
     if cap.reached(recipient.recent_sends, now):
         return Decision(reason=SkipReason.FREQUENCY_CAP)
+    if broadcast:
+        if recipient.mass_this_month >= MASS_MONTHLY:
+            return Decision(reason=SkipReason.MASS_BUDGET)
+        return Decision(channel=Channel.MASS)
     in_window = recipient.last_active_at is not None and now - recipient.last_active_at < INTERACTION_WINDOW
     if variant.message is not None and in_window:
         return Decision(channel=Channel.CUSTOMER_SERVICE)

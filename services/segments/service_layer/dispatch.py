@@ -34,7 +34,6 @@ from services.segments.domain.pushes import (
     Push,
     PushStatus,
     Recipient,
-    SkipReason,
     SubscriptionContent,
     TemplateContent,
     Variant,
@@ -44,13 +43,12 @@ from services.segments.domain.pushes import (
 )
 from services.segments.service_layer.ports import Content, Sender, SendRefused
 
-__all__ = ["MASS_MONTHLY", "DispatchConfig", "Dispatcher"]
+__all__ = ["DispatchConfig", "Dispatcher"]
 
 log = structlog.get_logger(__name__)
 
-#: Mass messages a 服务号 member receives per calendar month.
-MASS_MONTHLY = 4
-_LINK = re.compile(r"https?://[^\s\"'<>]+")
+#: Links in a text message become signed redirects (longer ones are left as they are: no redirect can hold them).
+_LINK = re.compile(r"https?://[^\s\"'<>]{1,2000}(?![^\s\"'<>])")
 
 
 @dataclass(frozen=True)
@@ -200,7 +198,8 @@ class Dispatcher:
         for openid in todo:
             variant = assign_variant(push.id, openid, push.variants)
             sends = recent.get(openid, {})
-            decision = decide(_recipient(profiles.get(openid), sends), variant, push.cap, now)
+            recipient = _recipient(profiles.get(openid), sends, month)
+            decision = decide(recipient, variant, push.cap, now, broadcast=push.broadcast)
             record: dict[str, Any] = {
                 "_id": f"{push.id}:{openid}",
                 "push_id": push.id,
@@ -208,13 +207,11 @@ class Dispatcher:
                 "openid": openid,
             }
             record |= {"variant": variant.name, "created_at": now, "finished_at": None}
-            if decision.channel is not None and push.broadcast and sends.get("mass", {}).get(month, 0) >= MASS_MONTHLY:
-                decision = replace(decision, channel=None, reason=SkipReason.MASS_BUDGET)
             if decision.channel is None:
                 assert decision.reason is not None
                 records.append(record | {"status": "skipped", "reason": decision.reason.value, "finished_at": now})
                 continue
-            channel = Channel.MASS if push.broadcast else decision.channel
+            channel = decision.channel
             records.append(record | {"status": "queued" if push.broadcast else "sending", "channel": channel.value})
             plans[openid] = (variant, channel)
         taken = await self._store.record(records)
@@ -384,7 +381,7 @@ class Dispatcher:
         return content
 
 
-def _recipient(profile: dict[str, Any] | None, sends: dict[str, Any]) -> Recipient | None:
+def _recipient(profile: dict[str, Any] | None, sends: dict[str, Any], month: str) -> Recipient | None:
     if profile is None:
         return None
     last_active = profile.get("last_active_at")
@@ -394,4 +391,5 @@ def _recipient(profile: dict[str, Any] | None, sends: dict[str, Any]) -> Recipie
         marketing_consent=bool(((profile.get("consents") or {}).get("marketing") or {}).get("given")),
         last_active_at=None if last_active is None else last_active.replace(tzinfo=UTC),
         recent_sends=tuple(at.replace(tzinfo=UTC) for at in sends.get("recent", ())),
+        mass_this_month=int((sends.get("mass") or {}).get(month, 0)),
     )
