@@ -26,6 +26,7 @@ from rich.table import Table
 from scrm import pushes
 from scrm.demo_campaign import run_campaign
 from scrm.demo_profiles import run_profiles
+from scrm.demo_segments import run_segments
 from scrm.launcher import ProcessFailed
 from scrm.processes import PROCESSES
 from scrm.stack import DEMO_APPID, DEMO_SECRET, Stack, local_stack
@@ -58,7 +59,7 @@ class Tally:
 
 
 #: Summary entries that are mappings, printed in the JSON line beside the counts.
-_JSON_MAPPINGS = frozenset({"tags_by_stage"})
+_JSON_MAPPINGS = frozenset({"tags_by_stage", "segments"})
 
 
 def run_demo(console: Console, state_dir: Path, *, members: int, json_output: bool) -> bool:
@@ -162,6 +163,11 @@ async def _scenario(console: Console, *, stack: Stack, kafka: str, prefix: str, 
                     secret = load_settings(ProfilesSettings).mall_webhook_secret.get_secret_value().encode()
                     profiled = await run_profiles(platform, profiles_api, following, secret)
 
+            # Segments over those profiles, and a targeted push to the 孕晚期 members who like 奶粉.
+            with console.status("segments and a targeted push..."):
+                async with httpx.AsyncClient(base_url=stack.url("segments-api"), timeout=30.0) as segments_api:
+                    segmented = await run_segments(segments_api, platform, database)
+
             # The share-poster campaign: seeds join, share, invite; some cheat.
             with console.status("share-poster campaign: members join, share their posters, invite friends..."):
                 async with httpx.AsyncClient(base_url=stack.url("campaigns-api"), timeout=30.0) as campaigns_api:
@@ -207,6 +213,7 @@ async def _scenario(console: Console, *, stack: Stack, kafka: str, prefix: str, 
     ok = (
         campaign.ok
         and profiled.ok
+        and segmented.ok
         and counts.get("members") == expected_members
         and counts.get("following") == expected_following
         and deadlettered == expected_parked
@@ -218,9 +225,9 @@ async def _scenario(console: Console, *, stack: Stack, kafka: str, prefix: str, 
     latencies = sorted(tally.ack_ms)
     return {
         "ok": ok,
-        "pushes_sent": tally.pushes_sent,
-        "pushes_accepted": tally.pushes_accepted,
-        "pushes_rejected": tally.pushes_rejected,
+        "webhook_pushes_sent": tally.pushes_sent,
+        "webhook_pushes_accepted": tally.pushes_accepted,
+        "webhook_pushes_rejected": tally.pushes_rejected,
         "duplicate_deliveries": tally.duplicate_deliveries,
         "qr_follows": tally.qr_follows,
         "members": counts.get("members", 0),
@@ -242,6 +249,9 @@ async def _scenario(console: Console, *, stack: Stack, kafka: str, prefix: str, 
         "k_factor_permille": round(1000 * campaign.stats.get("k_factor", 0.0)),
         "members_tagged": profiled.stats.get("tagged", 0),
         "tags_by_stage": profiled.stats.get("by_stage", {}),
+        "segments": segmented.sizes,
+        "pushes_sent": segmented.sent,
+        "pushes_failed": segmented.failed,
         "push_ms_p50": round(statistics.median(latencies), 1) if latencies else None,
         "push_ms_p95": round(latencies[int(0.95 * (len(latencies) - 1))], 1) if latencies else None,
     }
@@ -264,9 +274,9 @@ def _print_summary(console: Console, summary: dict[str, object], ok: bool) -> No
     table.add_column("what")
     table.add_column("count", justify="right")
     labels = {
-        "pushes_sent": "webhook pushes sent (safe mode, from the simulated platform)",
-        "pushes_accepted": "acknowledged (published to Kafka first)",
-        "pushes_rejected": "refused (forged signature)",
+        "webhook_pushes_sent": "webhook pushes sent (safe mode, from the simulated platform)",
+        "webhook_pushes_accepted": "acknowledged (published to Kafka first)",
+        "webhook_pushes_rejected": "refused (forged signature)",
         "duplicate_deliveries": "platform retries of the same push",
         "qr_follows": "follows through the poster's parametric QR code",
         "members": "members recorded (retries counted once)",
@@ -288,6 +298,9 @@ def _print_summary(console: Console, summary: dict[str, object], ok: bool) -> No
         "k_factor_permille": "K-factor × 1000 (credited invites per participant)",
         "members_tagged": "members with tags or a life stage (H5 page, keywords, mall)",
         "tags_by_stage": "life stage as of today",
+        "segments": "segments saved, members in each now (equal to MongoDB's count)",
+        "pushes_sent": "targeted push messages sent (孕晚期奶粉 segment, within the rules)",
+        "pushes_failed": "targeted push messages failed",
         "push_ms_p50": "member action → platform push → gateway ack, p50 (ms)",
         "push_ms_p95": "member action → platform push → gateway ack, p95 (ms)",
     }

@@ -26,7 +26,7 @@ _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 _ANSWERS: tuple[tuple[str, int | None, str], ...] = (
     ("due_date", 250, "interest.maternity.wear"),  # early pregnancy
     ("due_date", 120, "interest.feeding.formula"),  # mid
-    ("due_date", 30, "interest.diapers"),  # late
+    ("due_date", 30, "interest.feeding.formula"),  # late: the demo's push goes to these
     ("birthday", -60, "interest.feeding.breastfeeding"),  # 0-6 months
     ("birthday", -250, "interest.feeding.complementary"),  # 6-12 months
     ("birthday", -700, "interest.toys"),  # 1-3 years

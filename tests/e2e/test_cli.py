@@ -15,7 +15,8 @@ from tests.conftest import Infra
 pytestmark = pytest.mark.e2e
 
 CORE_COUNTS = {
-    "ok", "pushes_sent", "pushes_accepted", "pushes_rejected", "duplicate_deliveries", "qr_follows", "members",
+    "ok", "webhook_pushes_sent", "webhook_pushes_accepted", "webhook_pushes_rejected", "duplicate_deliveries",
+    "qr_follows", "members",
     "following", "unfollowed", "passive_replies", "customer_service_messages", "deadlettered",
 }  # fmt: skip
 
@@ -43,9 +44,9 @@ def test_demo_prints_counts_as_its_last_line(infra: Infra, tmp_path: Path) -> No
     campaign = {key: counts.pop(key) for key in list(counts) if key not in CORE_COUNTS}
     assert counts == {
         "ok": True,
-        "pushes_sent": 12 + 2 + 1 + 5 + 1,  # follows, unfollows, a text (all via the simulator), retries, forged
-        "pushes_accepted": 12 + 2 + 1 + 5,
-        "pushes_rejected": 1,
+        "webhook_pushes_sent": 12 + 2 + 1 + 5 + 1,  # follows, unfollows, a text (via the simulator), retries, forged
+        "webhook_pushes_accepted": 12 + 2 + 1 + 5,
+        "webhook_pushes_rejected": 1,
         "duplicate_deliveries": 5,
         "qr_follows": 6,
         "members": 12 + 6 + 18 + 2 + 1,  # the campaign: 6 seeds, 18 friends, 2 quick leavers, 1 blacklisted
@@ -53,7 +54,7 @@ def test_demo_prints_counts_as_its_last_line(infra: Infra, tmp_path: Path) -> No
         "unfollowed": 2 + 2,
         "passive_replies": 1,
         "customer_service_messages": 1,
-        "deadlettered": 3,  # the poison record, parked by each of the three workers consuming the pushes
+        "deadlettered": 4,  # the poison record, parked by each of the four workers consuming the pushes
     }
     assert campaign["followers"] == counts["following"]
     assert campaign["invites_credited"] == 18 and campaign["invites_revoked"] == 2
@@ -74,6 +75,9 @@ def test_demo_prints_counts_as_its_last_line(infra: Infra, tmp_path: Path) -> No
         "stage.baby.0_6m": 3,
         "stage.baby.6_12m": 1,
     }
+    # The one member in 孕晚期 who likes 奶粉 (she said so on the H5 page) gets the targeted push.
+    assert campaign["segments"] == {"孕晚期奶粉": 1, "孕期": 3, "0-12月宝宝": 4, "可营销": 5}
+    assert (campaign["pushes_sent"], campaign["pushes_failed"]) == (1, 0)
     assert campaign["campaign_participants"] >= 6 + 18 and campaign["posters_sent"] >= 6 + 18
     assert campaign["k_factor_permille"] == round(1000 * 18 / campaign["campaign_participants"])
     assert "demo summary" in result.stdout
