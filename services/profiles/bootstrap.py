@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import structlog
+
 from services.profiles.adapters import surveys as survey_docs
 from services.profiles.adapters.repository import (
     INDEXES,
@@ -39,6 +41,8 @@ from shared.storage import PROCESSED_EVENTS_INDEXES, close_client, create_client
 from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, WeChatClients
 
 __all__ = ["Profiles", "bootstrap"]
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -108,14 +112,19 @@ def _announcer(publisher: EventPublisher) -> Announce:
     """Publishes ``profile.changed`` for each profile a transaction wrote, once it has committed."""
 
     async def announce(written: Sequence[tuple[str, str]]) -> None:
-        await asyncio.gather(
+        sent = await asyncio.gather(
             *(
                 publisher.publish(
                     PROFILE_CHANGES, Envelope.wrap(ProfileChanged(openid=openid), appid=appid, key=openid)
                 )
                 for appid, openid in written
-            )
+            ),
+            return_exceptions=True,
         )
+        failed = [outcome for outcome in sent if isinstance(outcome, Exception)]
+        if failed:
+            # The write is committed and must stand: readers sweep recent writes (written_at) and catch up.
+            log.warning("profile changes not announced", count=len(failed), error=str(failed[0]))
 
     return announce
 

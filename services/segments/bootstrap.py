@@ -53,8 +53,9 @@ class SegmentsService:
     pushes: MongoPushes
     readiness: dict[str, Callable[[], Awaitable[Any]]]
     clock: Clock = _utcnow
-    #: The API's live index; None in the worker.
+    #: The API's live index and where its facts come from; None in the worker.
     live: LiveIndex | None = None
+    facts: MongoFacts | None = None
     #: The worker's dispatcher; None in the API.
     dispatcher: Dispatcher | None = None
     clients: WeChatClients | None = None
@@ -122,7 +123,8 @@ async def bootstrap_api(
 ) -> AsyncIterator[SegmentsService]:
     """MongoDB, the live index (built before this yields) and its background upkeep."""
     async with _common(settings, clock) as (service, stack):
-        live = service.live = LiveIndex(MongoFacts(service.pushes.profiles.database))
+        facts = service.facts = MongoFacts(service.pushes.profiles.database)
+        live = service.live = LiveIndex(facts)
         feed: ProfileChangeFeed | None = None
         if follow_changes:
             await ensure_topics(settings.kafka_bootstrap_servers, TOPICS, prefix=settings.topic_prefix)
@@ -146,6 +148,10 @@ async def bootstrap_api(
             await live.refresh_campaigns(clock())
             return False
 
+        async def sweep() -> bool:
+            await live.sweep(clock())
+            return False
+
         async def daily() -> bool:
             now = clock()
             built = live.built_at or now
@@ -160,6 +166,7 @@ async def bootstrap_api(
 
         service.tasks += [
             asyncio.create_task(_forever("campaign refresh", settings.campaign_refresh_seconds, campaigns)()),
+            asyncio.create_task(_forever("sweep", settings.sweep_seconds, sweep)()),
             asyncio.create_task(_forever("daily rebuild", 60.0, daily)()),
             asyncio.create_task(_forever("freeze audiences", settings.poll_seconds, freeze)()),
         ]

@@ -39,6 +39,8 @@ class SegmentsSettings(AccountsSettings):
     poll_seconds: float = Field(default=1.0, gt=0, le=60)
     #: The API re-reads campaign participation this often (profiles arrive as events).
     campaign_refresh_seconds: float = Field(default=60.0, gt=0)
+    #: The API re-reads profiles written lately this often, in case a profile.changed event was lost.
+    sweep_seconds: float = Field(default=60.0, gt=0)
     #: Beijing hour of the daily rebuild of the index (weights fade, stages move on).
     rebuild_hour: int = Field(default=4, ge=0, le=23)
     #: Port of the worker's /healthz, /readyz and /metrics.

@@ -26,6 +26,7 @@ from services.profiles.settings import ProfilesSettings
 from shared.contracts import (
     CATALOG,
     MALL_EVENTS,
+    PROFILE_CHANGES,
     MallEventReceived,
     MemberFollowed,
     MemberUnfollowed,
@@ -60,6 +61,8 @@ class Harness:
     http: TestClient
     published: Captured
     clock: list[datetime]
+    #: profile.changed envelopes published after the worker's commits.
+    announced: list[Envelope] = field(default_factory=list)
 
     @property
     def profiles(self) -> Profiles:
@@ -78,9 +81,12 @@ class Harness:
 
     def work(self) -> None:
         """The profiles worker's handler on everything published so far (and clears it)."""
-        for _, envelope in self.published.envelopes:
+        taken, self.published.envelopes = self.published.envelopes, []
+        for topic, envelope in taken:
+            if topic == PROFILE_CHANGES.name:  # the worker's own announcements, not its input
+                self.announced.append(envelope)
+                continue
             self.run(self.profiles.handle, envelope, CATALOG.decode(envelope))
-        self.published.envelopes.clear()
 
 
 @pytest.fixture
@@ -132,8 +138,13 @@ def test_mall_events_build_a_profile_once_each(h: Harness) -> None:
     assert {topic for topic, _ in h.published.envelopes} == {MALL_EVENTS.name}
     again = list(h.published.envelopes)
     h.work()
+    h.work()  # what the first round announced
+    assert {(e.appid, e.payload["openid"]) for e in h.announced} == {("wx1", "o_mom")}  # after the commit
+    announced = len(h.announced)
     h.published.envelopes.extend(again)  # Kafka redelivers all of it
     h.work()
+    h.work()
+    assert len(h.announced) == announced  # nothing written again, nothing announced
     assert h.post(body(events[2])).status_code == 202  # the shop resends one
     h.work()
 

@@ -179,3 +179,15 @@ def test_click_redirects_count_members_once_and_refuse_forged_links(api: TestCli
     forged = sign_click(b"another key", ClickLink(push["id"], "A", "o_late_1", "https://evil.example/"))
     assert api.get(f"/r/{forged}", follow_redirects=False).status_code == 404
     assert api.get("/r/garbage", follow_redirects=False).status_code == 404
+
+
+def test_a_profile_write_whose_event_was_lost_is_swept_into_the_index(api: TestClient) -> None:
+    assert api.post(f"{BASE}/preview", json={"rule": RULE}).json()["size"] == 5
+    service = api.app.state.segments  # type: ignore[attr-defined]
+    database = service.pushes.profiles.database
+    late = _profile("o_late_new", weeks_left=3, formula=True) | {"written_at": datetime.now(UTC)}
+    assert api.portal is not None
+    api.portal.call(database[PROFILES].insert_one, late)  # written, but no profile.changed reached the API
+    assert api.post(f"{BASE}/preview", json={"rule": RULE}).json()["size"] == 5
+    assert api.portal.call(service.live.sweep, datetime.now(UTC)) >= 1
+    assert api.post(f"{BASE}/preview", json={"rule": RULE}).json()["size"] == 6

@@ -58,6 +58,8 @@ INDEXES = (
     IndexSpec(PROFILES, (("appid", 1), ("stage.basis", 1), ("stage.on", 1)), name="account_stage"),
     IndexSpec(PROFILES, (("appid", 1), ("consents.marketing.given", 1)), name="account_marketing"),
     IndexSpec(PROFILES, (("appid", 1), ("follow.following", 1)), name="account_following"),
+    # Readers that keep their own view (the segment index) sweep recent writes in case an event was lost.
+    IndexSpec(PROFILES, (("written_at", 1),), name="written"),
     IndexSpec(HISTORY, (("appid", 1), ("openid", 1), ("at", -1)), name="member_at"),
     IndexSpec(WECHAT_TAG_MEMBERS, (("appid", 1), ("code", 1)), name="account_code"),
 )
@@ -192,10 +194,11 @@ class MongoProfileRepository:
             return
         writes = []
         history: list[dict[str, Any]] = []
+        now = datetime.now(UTC)
         for profile, changes in updates:
             profile.version += 1
             self.written.add((profile.appid, profile.openid))
-            doc = to_document(profile)
+            doc = to_document(profile) | {"written_at": now}
             writes.append(ReplaceOne({"_id": doc["_id"]}, doc, upsert=True))
             history += (
                 {
@@ -285,18 +288,20 @@ class MongoFollowerImport:
     async def upsert_followers(self, appid: str, followers: Sequence[UserInfo]) -> int:
         if not followers:
             return 0
+        now = datetime.now(UTC)
         writes: list[Any] = []
         for info in followers:
             since = None if info.subscribe_time is None else datetime.fromtimestamp(info.subscribe_time, UTC)
             empty = to_document(Profile(appid, info.openid, unionid=info.unionid, follow=Follow(since, since)))
             empty.pop("unionid")
             key = {"_id": empty.pop("_id")}
-            writes.append(UpdateOne(key, {"$setOnInsert": empty}, upsert=True))
+            writes.append(UpdateOne(key, {"$setOnInsert": empty | {"written_at": now}}, upsert=True))
             if info.unionid:  # fill in a missing unionid, never overwrite one
                 writes.append(UpdateOne({**key, "unionid": None}, {"$set": {"unionid": info.unionid}}))
             if since is not None:  # a profile made before any follow reached us learns when it began
                 unknown = {**key, "follow.last_followed_at": None, "follow.last_unfollowed_at": None}
                 known = {"follow.first_followed_at": since, "follow.last_followed_at": since, "follow.following": True}
+                known["written_at"] = now
                 writes.append(UpdateOne(unknown, {"$set": known}))
         result = await self._profiles.bulk_write(writes, ordered=False)
         return int(result.upserted_count)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -59,6 +59,22 @@ class MongoFacts:
                 member = (doc["appid"], doc["openid"])
                 found.append(facts_from_profile(doc, today, self._participation.get(member)))
         return found
+
+    async def one(self, appid: str, openid: str, today: date) -> MemberFacts | None:
+        """One member's facts read fresh (participation included): what explanations use."""
+        doc = await self._profiles.find_one({"_id": f"{appid}:{openid}"}, FACT_FIELDS)
+        if doc is None:
+            return None
+        fields = {"campaign_id": 1, "credited": 1}
+        participation = {
+            p["campaign_id"]: int(p.get("credited", 0))
+            async for p in self._participants.find({"appid": appid, "openid": openid}, fields)
+        }
+        return facts_from_profile(doc, today, participation)
+
+    async def written_since(self, since: datetime) -> list[Member]:
+        cursor = self._profiles.find({"written_at": {"$gte": since}}, {"_id": 0, "appid": 1, "openid": 1})
+        return [(doc["appid"], doc["openid"]) async for doc in cursor]
 
     async def participation_changed(self) -> list[Member]:
         current = await self._read_participation()

@@ -20,7 +20,6 @@ from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field, model_validator
 
-from services.segments.adapters.profile_documents import facts_from_profile
 from services.segments.adapters.store import SavedSegment, SegmentNameTaken
 from services.segments.bootstrap import SegmentsService, bootstrap_api
 from services.segments.domain.click_links import LinkForged, open_click
@@ -401,16 +400,10 @@ def create_app(settings: SegmentsSettings, *, clock: Callable[[], datetime] | No
         appid: AppId, segment_id: ItemId, openid: OpenId, service: Dep, lang: Language = "en"
     ) -> ExplainOut:
         segment = await found(service, account(appid), segment_id)
-        doc = await service.pushes.profiles.find_one({"_id": f"{appid}:{openid}"})
-        if doc is None:
+        assert service.facts is not None
+        facts = await service.facts.one(appid, openid, now().date())
+        if facts is None:
             raise HTTPException(404, detail=f"no profile for {openid}")
-        participation = {
-            p["campaign_id"]: int(p.get("credited", 0))
-            async for p in service.pushes.profiles.database["campaign_participants"].find(
-                {"appid": appid, "openid": openid}, {"campaign_id": 1, "credited": 1}
-            )
-        }
-        facts = facts_from_profile(doc, now().date(), participation)
         why = explain(parse_rule(segment.rule), facts, now(), lang)
         return ExplainOut(openid=openid, in_segment=why.held, explanation=_explanation(why))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 import structlog
@@ -40,6 +40,10 @@ class FactsSource(Protocol):
         """Members whose campaign participation changed since the last call (or the last load)."""
         ...
 
+    async def written_since(self, since: datetime) -> list[Member]:
+        """Members whose profiles were written at or after ``since``."""
+        ...
+
 
 @dataclass(frozen=True)
 class Rebuilt:
@@ -50,10 +54,15 @@ class Rebuilt:
 class LiveIndex:
     """Holds the current :class:`MembershipIndex`; a rebuild swaps in a new one whole."""
 
+    #: How far back a sweep looks before the previous one began: a transaction stamps its writes before
+    #: it commits, so a write may become visible a little after its stamp.
+    SWEEP_OVERLAP = timedelta(minutes=2)
+
     def __init__(self, source: FactsSource) -> None:
         self._source = source
         self.index = MembershipIndex()
         self.built_at: datetime | None = None
+        self._swept_at: datetime | None = None
         #: Changes that arrived while a rebuild was reading: re-applied to the new index.
         self._during_rebuild: set[Member] | None = None
 
@@ -69,6 +78,7 @@ class LiveIndex:
         finally:
             self._during_rebuild = None
         self.index = fresh
+        self._swept_at = now
         if missed:
             await self.refresh(missed, now)
         self.built_at = now
@@ -84,6 +94,16 @@ class LiveIndex:
         for facts in found:
             self.index.upsert(facts)
         return len(found)
+
+    async def sweep(self, now: datetime) -> int:
+        """Re-read the profiles written since the last sweep (or build), in case an event was lost: the
+        events keep the index fresh, the sweep makes sure nothing stays stale."""
+        since = (self._swept_at or now) - self.SWEEP_OVERLAP
+        members = await self._source.written_since(since)
+        self._swept_at = now
+        if members:
+            await self.refresh(members, now)
+        return len(members)
 
     async def refresh_campaigns(self, now: datetime) -> int:
         changed = await self._source.participation_changed()
