@@ -32,9 +32,9 @@ from services.segments.settings import SegmentsSettings
 from shared.contracts import TOPICS
 from shared.messaging import ensure_topics
 from shared.storage import close_client, create_client, ensure_indexes, ping
-from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, WeChatClients
+from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, RateLimit, WeChatApiConfig, WeChatClients
 
-__all__ = ["SegmentsService", "bootstrap_api", "bootstrap_worker"]
+__all__ = ["SegmentsService", "bootstrap_api", "bootstrap_worker", "send_config"]
 
 log = structlog.get_logger(__name__)
 
@@ -173,6 +173,16 @@ async def bootstrap_api(
         yield service
 
 
+SEND_APIS = ("message/custom/send", "message/template/send", "message/subscribe/bizsend")
+
+
+def send_config(settings: SegmentsSettings) -> WeChatApiConfig:
+    """The WeChat API settings with the worker's pace for the send APIs (explicit limits win)."""
+    pace = RateLimit(calls=settings.send_rate_per_second, period=1.0, burst=max(1, settings.send_rate_per_second // 20))
+    limits = dict.fromkeys(SEND_APIS, pace) | dict(settings.wechat_api.rate_limits)
+    return settings.wechat_api.model_copy(update={"rate_limits": limits})
+
+
 @asynccontextmanager
 async def bootstrap_worker(
     settings: SegmentsSettings, *, sender: Sender | None = None, clock: Clock = _utcnow, dispatch: bool = True
@@ -182,7 +192,7 @@ async def bootstrap_worker(
         if sender is None:
             database = service.pushes.profiles.database
             service.clients = await stack.enter_async_context(
-                WeChatClients.for_accounts(settings.wechat_accounts, MongoTokenStore(database), settings.wechat_api)
+                WeChatClients.for_accounts(settings.wechat_accounts, MongoTokenStore(database), send_config(settings))
             )
             sender = WeChatSender(service.clients)
         service.sender = sender

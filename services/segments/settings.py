@@ -26,6 +26,10 @@ class SegmentsSettings(AccountsSettings):
     #: Default quiet hours, Beijing time (a push may set its own or none): nothing is sent in them.
     quiet_start: time | None = time(22, 0)
     quiet_end: time | None = time(8, 0)
+    #: The worker's pace per send API (customer-service, template, subscription), per worker process.
+    #: The platform states daily quotas for these, not per-minute limits (45009 stops a push, 45011 is
+    #: waited out): this is our own ceiling. ``WECHAT_API__RATE_LIMITS`` entries for an API win over it.
+    send_rate_per_second: int = Field(default=2_500, ge=1, le=100_000)
     #: Members the worker decides and records per round trip to MongoDB.
     dispatch_chunk: int = Field(default=500, ge=1, le=5000)
     #: Sends in flight at once (the WeChat client's rate limiter still paces them).

@@ -22,7 +22,7 @@ from services.profiles.domain.profile import ConsentKind, Follow, Profile
 from services.profiles.domain.tags import Tag, TagSource
 from services.segments.adapters.store import DELIVERIES, MEMBER_SENDS
 from services.segments.adapters.wechat_sender import WeChatSender
-from services.segments.bootstrap import SegmentsService, bootstrap_api, bootstrap_worker
+from services.segments.bootstrap import SegmentsService, bootstrap_api, bootstrap_worker, send_config
 from services.segments.domain.click_links import open_click
 from services.segments.domain.pushes import BEIJING
 from services.segments.service_layer.audience import freeze_next
@@ -154,7 +154,7 @@ async def running(infra: Infra, isolation: Isolation, database: Any) -> AsyncIte
             httpx.AsyncClient(transport=transport, base_url=SIM_URL) as sim,
             bootstrap_api(settings, follow_changes=False) as api,
             WeChatClients.for_accounts(
-                settings.wechat_accounts, MemoryTokenStore(), settings.wechat_api, transport=transport
+                settings.wechat_accounts, MemoryTokenStore(), send_config(settings), transport=transport
             ) as clients,
             bootstrap_worker(settings, sender=WeChatSender(clients), dispatch=False) as worker,
         ):
