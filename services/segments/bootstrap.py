@@ -131,6 +131,7 @@ async def bootstrap_api(
             feed = ProfileChangeFeed(settings.kafka_bootstrap_servers, settings.topic_prefix, settings.service_name)
             await feed.start()  # before the build: nothing written meanwhile is missed
             stack.push_async_callback(feed.stop)
+            stack.push_async_callback(_cancel, service.tasks)  # the loops stop before the feed does
         await live.rebuild(clock())
 
         if feed is not None:
