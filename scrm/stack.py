@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +52,9 @@ def local_stack(
     label: str,
     *,
     only: Iterable[str] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[Stack]:
+    """``env`` is added to every started process's environment last (a benchmark's own knobs)."""
     run_id = uuid.uuid4().hex[:8]
     infra = LocalInfrastructure(
         state_dir / "infra",
@@ -70,7 +72,7 @@ def local_stack(
             f"[green]✓[/green] infrastructure: Kafka {status.kafka.url}, MongoDB {status.mongodb.url}"
             + (f" (started {', '.join(started_infra)})" if started_infra else " (already running)")
         )
-        env = {
+        common = {
             "ENVIRONMENT": "development",
             "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
             "MONGODB_URL": settings.mongodb_url.get_secret_value(),
@@ -93,8 +95,11 @@ def local_stack(
         logs = state_dir / label / run_id
         names = list(PROCESSES) if only is None else list(only)
         ports = {name: free_port() for name in names}
+        knobs = dict(env or {})
         processes = {
-            name: ServiceProcess(name, ports[name], env | _extra_env(name, ports, logs), logs / f"{name}.log")
+            name: ServiceProcess(
+                name, ports[name], common | _extra_env(name, ports, logs) | knobs, logs / f"{name}.log"
+            )
             for name in names
         }
         with console.status("starting services..."):
@@ -104,7 +109,7 @@ def local_stack(
                 process.wait_ready()
         for process in processes.values():
             console.print(f"[green]✓[/green] {process.name} ready on {process.url} (pid {process.pid})")
-        yield Stack(settings, run_id, env["TOPIC_PREFIX"], database, processes)
+        yield Stack(settings, run_id, common["TOPIC_PREFIX"], database, processes)
     finally:
         with console.status("stopping what was started..."):
             for process in reversed(processes.values()):

@@ -20,7 +20,7 @@ from services.profiles.adapters.repository import PROFILES, to_document
 from services.profiles.domain.life_stage import Basis, StageDeclaration
 from services.profiles.domain.profile import ConsentKind, Follow, Profile
 from services.profiles.domain.tags import Tag, TagSource
-from services.segments.adapters.store import DELIVERIES, MEMBER_SENDS
+from services.segments.adapters.store import DELIVERIES, MEMBER_SENDS, TEMPLATE_MSGS
 from services.segments.adapters.wechat_sender import WeChatSender
 from services.segments.bootstrap import SegmentsService, bootstrap_api, bootstrap_worker, send_config
 from services.segments.domain.click_links import open_click
@@ -228,7 +228,8 @@ async def test_a_push_reaches_its_segment_through_the_right_channel_once(h: Harn
         assert not [m for m in await h.inbox(openid) if m["channel"] in ("custom", "template")], openid
 
     stale = await h.database[DELIVERIES].find_one({"_id": f"{push_id}:o_stale"})
-    assert stale["status"] == "sent" and stale["channel"] == "template" and stale["msgid"]
+    assert stale["status"] == "sent" and stale["channel"] == "template"
+    assert await h.database[TEMPLATE_MSGS].count_documents({"delivery_id": f"{push_id}:o_stale"}) == 1
 
     # Run again, and after a crash left nothing claimed: nobody gets it twice.
     await h.database["pushes"].update_one(
@@ -241,7 +242,9 @@ async def test_a_push_reaches_its_segment_through_the_right_channel_once(h: Harn
     event = TemplateSendFinished(
         openid="o_quiet",
         finished_at=datetime.now(UTC),
-        msg_id=str((await h.database[DELIVERIES].find_one({"_id": f"{push_id}:o_quiet"}))["msgid"]),
+        msg_id=str(
+            (await h.database[TEMPLATE_MSGS].find_one({"delivery_id": f"{push_id}:o_quiet"}))["_id"].split(":")[1]
+        ),
         status="success",
     )
     assert await template_finished(h.worker.pushes, APPID, event)

@@ -11,6 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.profiles.adapters.repository import PROFILES
 from services.segments.adapters.profile_documents import FACT_FIELDS, facts_from_profile
+from services.segments.adapters.store import IN_BATCH
 from services.segments.domain.rules import MemberFacts
 
 __all__ = ["MongoFacts"]
@@ -53,8 +54,8 @@ class MongoFacts:
 
     async def of(self, members: Sequence[Member], today: date) -> list[MemberFacts]:
         found: list[MemberFacts] = []
-        for start in range(0, len(members), self._batch):
-            ids = [f"{appid}:{openid}" for appid, openid in members[start : start + self._batch]]
+        for start in range(0, len(members), IN_BATCH):
+            ids = [f"{appid}:{openid}" for appid, openid in members[start : start + IN_BATCH]]
             async for doc in self._profiles.find({"_id": {"$in": ids}}, FACT_FIELDS):
                 member = (doc["appid"], doc["openid"])
                 found.append(facts_from_profile(doc, today, self._participation.get(member)))

@@ -15,6 +15,7 @@ backoff, then recorded with their code.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -83,6 +84,16 @@ class _NotAttempted:
     pass
 
 
+@dataclass
+class _Slice:
+    """One slice of the audience, read and decided: the delivery records and the sends they plan."""
+
+    records: list[dict[str, Any]]
+    plans: dict[str, tuple[Variant, Channel]]
+    counters: _Counters
+    month: str
+
+
 _Outcome = _Sent | _Failed | _QuotaHit | _NotAttempted
 
 
@@ -133,101 +144,119 @@ class Dispatcher:
         return True
 
     async def send(self, doc: dict[str, Any]) -> None:
+        """Send a claimed push as far as it goes now. While one slice is being sent, the next one is read
+        and decided and the previous one's outcomes are written: MongoDB and the platform work at once."""
         push = push_from_document(doc)
         cursor = dict(doc.get("cursor") or {"chunk": 0, "offset": 0})
         chunk: list[str] | None = None
-        while True:
-            now = self._clock()
-            current = await self._store.get(push.id)
-            if current is None or current["status"] != PushStatus.SENDING:
-                log.info("push stopped", push=push.id, status=None if current is None else current["status"])
-                return
-            quiet_until = push.quiet_hours.until(now) if push.quiet_hours else None
-            if quiet_until is not None:
-                await self._store.update(push.id, {"resume_at": quiet_until, "lease_until": None})
-                return
-            if chunk is None:
-                chunk = await self._store.audience_chunk(push.id, cursor["chunk"])
-                if chunk is None:
-                    await self._finish(push, current, now)
+        ahead: asyncio.Task[_Slice] | None = None
+        settling: asyncio.Task[None] | None = None
+        try:
+            while True:
+                now = self._clock()
+                current = await self._store.get(push.id)
+                if current is None or current["status"] != PushStatus.SENDING:
+                    log.info("push stopped", push=push.id, status=None if current is None else current["status"])
                     return
-            part = chunk[cursor["offset"] : cursor["offset"] + self._config.slice_size]
-            if not part:
-                cursor, chunk = {"chunk": cursor["chunk"] + 1, "offset": 0}, None
-                continue
-            retry_after = await self._send_slice(push, current, part, now)
-            if retry_after is not None:
-                resume = now + timedelta(seconds=retry_after)
-                await self._store.update(
-                    push.id,
-                    {
-                        "status": PushStatus.WAITING_QUOTA,
-                        "resume_at": resume,
-                        "lease_until": None,
-                        "note": "daily quota used up (45009); resumes when it resets",
-                    },
-                )
-                log.warning("push waits for quota", push=push.id, resume_at=resume.isoformat())
-                return
-            cursor = {"chunk": cursor["chunk"], "offset": cursor["offset"] + len(part)}
-            await self._store.update(push.id, {"cursor": cursor, "lease_until": self._clock() + self._config.lease})
+                quiet_until = push.quiet_hours.until(now) if push.quiet_hours else None
+                if quiet_until is not None:
+                    await self._store.update(push.id, {"resume_at": quiet_until, "lease_until": None})
+                    return
+                if chunk is None:
+                    chunk = await self._store.audience_chunk(push.id, cursor["chunk"])
+                    if chunk is None:
+                        if settling is not None:
+                            await settling
+                            settling = None
+                        await self._finish(push, current, now)
+                        return
+                start = cursor["offset"]
+                part = chunk[start : start + self._config.slice_size]
+                if not part:
+                    cursor, chunk = {"chunk": cursor["chunk"] + 1, "offset": 0}, None
+                    continue
+                piece = await ahead if ahead is not None else await self._read(push, part, now)
+                ahead = None
+                await self._claim(push, piece)
+                if push.broadcast:
+                    await self._queue_for_mass(push, current, list(piece.plans), piece.month, piece.counters)
+                    await self._store.update(push.id, {}, piece.counters.inc)
+                else:
+                    sending = asyncio.create_task(self._deliver_all(push, piece.plans))
+                    following = chunk[start + len(part) : start + len(part) + self._config.slice_size]
+                    if following:
+                        ahead = asyncio.create_task(self._read(push, following, now))
+                    outcomes = await sending
+                    if settling is not None:
+                        await settling
+                    settling = asyncio.create_task(self._settle(push, piece.plans, outcomes, piece.counters, now))
+                    quota = [o.retry_after for o in outcomes.values() if isinstance(o, _QuotaHit)]
+                    if quota:
+                        await settling
+                        settling = None
+                        await self._wait_for_quota(push, now + timedelta(seconds=max(quota)))
+                        return
+                cursor = {"chunk": cursor["chunk"], "offset": start + len(part)}
+                lease = self._clock() + self._config.lease
+                await self._store.update(push.id, {"cursor": cursor, "lease_until": lease})
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ahead
+            if settling is not None:
+                await settling
+
+    async def _wait_for_quota(self, push: Push, resume: datetime) -> None:
+        note = "daily quota used up (45009); resumes when it resets"
+        fields = {"status": PushStatus.WAITING_QUOTA, "resume_at": resume, "lease_until": None, "note": note}
+        await self._store.update(push.id, fields)
+        log.warning("push waits for quota", push=push.id, resume_at=resume.isoformat())
 
     # -- one slice ---------------------------------------------------------------------------------------
 
-    async def _send_slice(
-        self, push: Push, current: dict[str, Any], openids: Sequence[str], now: datetime
-    ) -> float | None:
+    async def _read(self, push: Push, openids: Sequence[str], now: datetime) -> _Slice:
+        """Read what one slice needs and decide each member (nothing recorded yet)."""
         counters = _Counters()
         recorded = await self._store.recorded(push.id, openids)
         interrupted = [doc for doc in recorded.values() if doc["status"] == "sending"]
         if interrupted:
-            await self._store.settle(
-                [
-                    (doc["_id"], {"status": "failed", "errcode": "interrupted", "finished_at": now})
-                    for doc in interrupted
-                ]
-            )
+            closed = {"status": "failed", "errcode": "interrupted", "finished_at": now}
+            await self._store.settle([(doc["_id"], closed) for doc in interrupted])
             for doc in interrupted:
                 counters.add(doc["variant"], "failed.interrupted")
         todo = [openid for openid in openids if openid not in recorded]
         profiles = await self._store.profiles_of(push.appid, todo)
         recent = await self._store.recent_sends(push.appid, todo)
         month = now.astimezone(BEIJING).strftime("%Y-%m")
-        records: list[dict[str, Any]] = []
-        plans: dict[str, tuple[Variant, Channel]] = {}
+        piece = _Slice([], {}, counters, month)
         for openid in todo:
             variant = assign_variant(push.id, openid, push.variants)
-            sends = recent.get(openid, {})
-            recipient = _recipient(profiles.get(openid), sends, month)
+            recipient = _recipient(profiles.get(openid), recent.get(openid, {}), month)
             decision = decide(recipient, variant, push.cap, now, broadcast=push.broadcast)
-            record: dict[str, Any] = {
-                "_id": f"{push.id}:{openid}",
-                "push_id": push.id,
-                "appid": push.appid,
-                "openid": openid,
-            }
-            record |= {"variant": variant.name, "created_at": now, "finished_at": None}
+            record: dict[str, Any] = {"_id": f"{push.id}:{openid}", "push_id": push.id, "appid": push.appid}
+            record |= {"openid": openid, "variant": variant.name, "created_at": now, "finished_at": None}
             if decision.channel is None:
                 assert decision.reason is not None
-                records.append(record | {"status": "skipped", "reason": decision.reason.value, "finished_at": now})
+                piece.records.append(
+                    record | {"status": "skipped", "reason": decision.reason.value, "finished_at": now}
+                )
                 continue
-            channel = decision.channel
-            records.append(record | {"status": "queued" if push.broadcast else "sending", "channel": channel.value})
-            plans[openid] = (variant, channel)
-        taken = await self._store.record(records)
-        for record in records:
+            status = "queued" if push.broadcast else "sending"
+            piece.records.append(record | {"status": status, "channel": decision.channel.value})
+            piece.plans[openid] = (variant, decision.channel)
+        return piece
+
+    async def _claim(self, push: Push, piece: _Slice) -> None:
+        """Insert the slice's delivery records: a member whose record exists already is someone else's."""
+        taken = await self._store.record(piece.records)
+        for record in piece.records:
             if record["openid"] in taken:
-                plans.pop(record["openid"], None)
+                piece.plans.pop(record["openid"], None)
                 continue
-            counters.targeted(record["variant"])
+            piece.counters.targeted(record["variant"])
             if record["status"] == "skipped":
-                counters.add(record["variant"], f"skipped.{record['reason']}")
-        if push.broadcast:
-            await self._queue_for_mass(push, current, list(plans), month, counters)
-            await self._store.update(push.id, {}, counters.inc)
-            return None
-        outcomes = await self._deliver_all(push, plans)
-        return await self._settle(push, plans, outcomes, counters, now)
+                piece.counters.add(record["variant"], f"skipped.{record['reason']}")
 
     async def _deliver_all(self, push: Push, plans: dict[str, tuple[Variant, Channel]]) -> dict[str, _Outcome]:
         gate = asyncio.Semaphore(self._config.concurrency)
@@ -273,11 +302,11 @@ class Dispatcher:
         outcomes: dict[str, _Outcome],
         counters: _Counters,
         now: datetime,
-    ) -> float | None:
+    ) -> None:
         settled: list[tuple[str, dict[str, Any]]] = []
+        templates: list[tuple[int, str, str]] = []
         not_sent: list[tuple[str, str]] = []
         delivered: list[str] = []
-        retry_after: float | None = None
         finished = self._clock()
         for openid, outcome in outcomes.items():
             variant = plans[openid][0].name
@@ -285,8 +314,8 @@ class Dispatcher:
             match outcome:
                 case _Sent(channel, msgid):
                     fields: dict[str, Any] = {"status": "sent", "channel": channel.value, "sent_at": finished}
-                    if msgid is not None:
-                        fields["msgid"] = msgid
+                    if msgid is not None:  # finished when the platform's TEMPLATESENDJOBFINISH says so
+                        templates.append((msgid, key, variant))
                     else:
                         fields["finished_at"] = finished
                     settled.append((key, fields))
@@ -298,18 +327,15 @@ class Dispatcher:
                         (key, {"status": "failed", "channel": channel.value, "errcode": code, "finished_at": finished})
                     )
                     counters.add(variant, f"failed.{code}")
-                case _QuotaHit(after):
-                    retry_after = max(retry_after or 0.0, after)
-                    not_sent.append((key, variant))
-                case _NotAttempted():
+                case _QuotaHit() | _NotAttempted():
                     not_sent.append((key, variant))
         for _, variant in not_sent:  # back to the audience: sent after the quota resets
             counters.targeted(variant, -1)
+        await self._store.remember_templates(push.appid, push.id, templates)
         await self._store.settle(settled)
         await self._store.forget([key for key, _ in not_sent])
         await self._store.count_sends(push.appid, delivered, now)
         await self._store.update(push.id, {}, {k: v for k, v in counters.inc.items() if v})
-        return retry_after
 
     # -- broadcasts ----------------------------------------------------------------------------------
 
