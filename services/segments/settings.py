@@ -20,6 +20,8 @@ class SegmentsSettings(AccountsSettings):
     public_base_url: str = "http://127.0.0.1:8004"
     #: Key of the signed click links; placeholders refused outside development.
     click_link_secret: SecretStr = SecretStr("changethis")
+    #: Largest API request body (rules and pushes are small JSON): larger ones get 413.
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
     #: Default frequency caps per member across pushes (a push may set its own).
     cap_per_day: int = Field(default=1, ge=1, le=50)
     cap_per_week: int = Field(default=3, ge=1, le=200)

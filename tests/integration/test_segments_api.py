@@ -80,6 +80,15 @@ def test_rules_are_validated_with_the_path_of_each_problem(api: TestClient) -> N
     assert api.post(BASE, json={"name": "x", "rule": {"all": []}}).status_code == 422
     assert api.post(BASE, json={"rule": RULE}).json()["detail"][0]["loc"] == ["body", "name"]
     assert api.post("/accounts/wx_unknown/segments/preview", json={"rule": RULE}).status_code == 404
+    huge = api.post(f"{BASE}/preview", content=b'{"rule": {"any": [' + b'{"has_tag": "x"},' * 40_000 + b"]}}")
+    assert huge.status_code == 413 and "larger than" in huge.json()["detail"]
+    not_json = api.post(f"{BASE}/preview", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert not_json.status_code == 422
+    deep: dict[str, object] = {"has_tag": "interest.feeding.formula"}
+    for _ in range(40):
+        deep = {"not": deep}
+    too_deep = api.post(f"{BASE}/preview", json={"rule": deep})
+    assert too_deep.status_code == 422 and "deeper" in too_deep.json()["detail"][0]["msg"]
 
 
 def test_preview_summary_saved_versions_and_explanations(api: TestClient) -> None:

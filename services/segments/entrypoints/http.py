@@ -27,6 +27,7 @@ from services.segments.domain.pushes import PushStatus
 from services.segments.domain.rules import Explanation, Rule, RuleInvalid, explain, parse_rule, summarize
 from services.segments.settings import SegmentsSettings
 from shared.observability import OPENTELEMETRY_OFF, instrument_app
+from shared.request_bodies import BodyLimit
 
 __all__ = ["create_app"]
 
@@ -288,6 +289,7 @@ def create_app(settings: SegmentsSettings, *, clock: Callable[[], datetime] | No
         await app.state.segments.readiness["mongodb"]()
 
     instrument_app(app, settings.service_name, checks={"mongodb": mongodb})
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     def account(appid: str) -> str:
         if appid not in known_accounts:
