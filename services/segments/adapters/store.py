@@ -223,7 +223,9 @@ class MongoPushes:
             return_document=ReturnDocument.AFTER,
         )
 
-    async def claim_due(self, statuses: Sequence[str], to_status: str, now: datetime, lease: timedelta) -> Any:
+    async def claim_due(
+        self, statuses: Sequence[str], to_status: str, now: datetime, lease: timedelta
+    ) -> dict[str, Any] | None:
         """The next push in ``statuses`` that is due and not leased by another process, leased to us."""
         return await self.pushes.find_one_and_update(
             {

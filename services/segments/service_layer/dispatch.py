@@ -26,7 +26,6 @@ from typing import Any
 import structlog
 
 from services.segments.adapters.push_documents import push_from_document
-from services.segments.adapters.store import MongoPushes
 from services.segments.domain.click_links import ClickLink, sign_click
 from services.segments.domain.pushes import (
     BEIJING,
@@ -42,7 +41,7 @@ from services.segments.domain.pushes import (
     decide,
     fallback_channel,
 )
-from services.segments.service_layer.ports import Content, Sender, SendRefused
+from services.segments.service_layer.ports import Content, PushStore, Sender, SendRefused
 
 __all__ = ["DispatchConfig", "Dispatcher"]
 
@@ -115,7 +114,7 @@ class _Counters:
 class Dispatcher:
     def __init__(
         self,
-        store: MongoPushes,
+        store: PushStore,
         sender: Sender,
         config: DispatchConfig,
         *,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal, Protocol
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
 
 from services.segments.domain.pushes import Channel, MessageContent, SubscriptionContent, TemplateContent
 
-__all__ = ["Content", "RefusalKind", "SendRefused", "Sender"]
+__all__ = ["Content", "PushStore", "RefusalKind", "SendRefused", "Sender"]
 
 Content = MessageContent | TemplateContent | SubscriptionContent
 
@@ -39,3 +40,40 @@ class Sender(Protocol):
     async def mass_send(self, appid: str, content: MessageContent, tag_id: int, clientmsgid: str) -> int:
         """A mass send to the members carrying ``tag_id``; the job's msg_id."""
         ...
+
+
+class PushStore(Protocol):
+    """Where the dispatcher keeps pushes, frozen audiences, delivery records and members' recent sends
+    (MongoDB: :class:`~services.segments.adapters.store.MongoPushes`). Documents are plain dicts."""
+
+    async def claim_due(
+        self, statuses: Sequence[str], to_status: str, now: datetime, lease: timedelta
+    ) -> dict[str, Any] | None:
+        """The next due push in ``statuses`` nobody holds, moved to ``to_status`` and leased."""
+        ...
+
+    async def get(self, push_id: str, appid: str | None = None) -> dict[str, Any] | None: ...
+
+    async def update(self, push_id: str, fields: Mapping[str, Any], inc: Mapping[str, int] | None = None) -> None:
+        """Set ``fields`` (dotted paths allowed) and add ``inc`` to counters."""
+        ...
+
+    async def audience_chunk(self, push_id: str, chunk: int) -> list[str] | None: ...
+
+    async def recorded(self, push_id: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
+
+    async def record(self, documents: Sequence[dict[str, Any]]) -> set[str]:
+        """Insert delivery records; the openids whose record existed already."""
+        ...
+
+    async def settle(self, outcomes: Sequence[tuple[str, dict[str, Any]]]) -> None: ...
+
+    async def remember_templates(self, appid: str, push_id: str, sent: Sequence[tuple[int, str, str]]) -> None: ...
+
+    async def forget(self, delivery_ids: Sequence[str]) -> None: ...
+
+    async def profiles_of(self, appid: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
+
+    async def recent_sends(self, appid: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
+
+    async def count_sends(self, appid: str, openids: Sequence[str], at: datetime, month: str | None = None) -> None: ...
