@@ -101,6 +101,14 @@ async def test_a_push_reaches_late_pregnancy_formula_members_within_the_rules(st
 
         assert await eventually(following_ready, "o_left explained as a member")
 
+        # The unfollow reaches the profile through the gateway, Kafka and the profiles worker; a push
+        # sent before it lands would meet the platform's 43004 instead of our skip.
+        async def unfollow_recorded() -> bool:
+            profile = (await profiles.get(f"/accounts/{APPID}/members/o_left/profile")).json()
+            return profile["follow"]["following"] is False
+
+        assert await eventually(unfollow_recorded, "o_left's unfollow on the profile")
+
         # The platform's window closes early for one member: that one gets the template instead.
         fault = {"api": "message/custom/send", "errcode": 45015, "count": 1}
         assert (await sim.post(f"/sim/accounts/{APPID}/faults", json=fault)).status_code == 201
