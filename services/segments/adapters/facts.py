@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.profiles.adapters.repository import PROFILES
 from services.segments.adapters.profile_documents import FACT_FIELDS, facts_from_profile
-from services.segments.adapters.store import IN_BATCH
+from services.segments.adapters.store import find_by_ids
 from services.segments.domain.rules import MemberFacts
 
 __all__ = ["MongoFacts"]
@@ -53,13 +53,9 @@ class MongoFacts:
             yield batch
 
     async def of(self, members: Sequence[Member], today: date) -> list[MemberFacts]:
-        found: list[MemberFacts] = []
-        for start in range(0, len(members), IN_BATCH):
-            ids = [f"{appid}:{openid}" for appid, openid in members[start : start + IN_BATCH]]
-            async for doc in self._profiles.find({"_id": {"$in": ids}}, FACT_FIELDS):
-                member = (doc["appid"], doc["openid"])
-                found.append(facts_from_profile(doc, today, self._participation.get(member)))
-        return found
+        ids = [f"{appid}:{openid}" for appid, openid in members]
+        docs = await find_by_ids(self._profiles, ids, FACT_FIELDS)
+        return [facts_from_profile(doc, today, self._participation.get((doc["appid"], doc["openid"]))) for doc in docs]
 
     async def one(self, appid: str, openid: str, today: date) -> MemberFacts | None:
         """One member's facts read fresh (participation included): what explanations use."""

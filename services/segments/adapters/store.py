@@ -36,6 +36,7 @@ __all__ = [
     "MongoSegments",
     "SavedSegment",
     "SegmentNameTaken",
+    "find_by_ids",
 ]
 
 SEGMENTS = "segments"
@@ -67,7 +68,7 @@ def _batches(ids: Sequence[str]) -> list[list[str]]:
     return [list(ids[start : start + IN_BATCH]) for start in range(0, len(ids), IN_BATCH)]
 
 
-async def _find_in(
+async def find_by_ids(
     collection: Any, ids: Sequence[str], fields: Mapping[str, int] | None = None
 ) -> list[dict[str, Any]]:
     """The documents with these ids, in batches of :data:`IN_BATCH`."""
@@ -277,7 +278,7 @@ class MongoPushes:
 
     async def recorded(self, push_id: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]:
         ids = [f"{push_id}:{openid}" for openid in openids]
-        return {doc["openid"]: doc for doc in await _find_in(self.deliveries, ids)}
+        return {doc["openid"]: doc for doc in await find_by_ids(self.deliveries, ids)}
 
     async def record(self, documents: Sequence[dict[str, Any]]) -> set[str]:
         """Insert delivery records; the openids whose record already existed (someone else has them)."""
@@ -363,7 +364,7 @@ class MongoPushes:
 
     async def recent_sends(self, appid: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]:
         ids = [f"{appid}:{openid}" for openid in openids]
-        return {doc["openid"]: doc for doc in await _find_in(self.member_sends, ids)}
+        return {doc["openid"]: doc for doc in await find_by_ids(self.member_sends, ids)}
 
     async def count_sends(self, appid: str, openids: Sequence[str], at: datetime, month: str | None = None) -> None:
         """Remember that these members were sent something at ``at`` (their last 200 sends are kept);
@@ -399,4 +400,4 @@ class MongoPushes:
         """What the send decision reads of each member's profile."""
         ids = [f"{appid}:{openid}" for openid in openids]
         fields = {"openid": 1, "follow": 1, "consents": 1, "last_active_at": 1}
-        return {doc["openid"]: doc for doc in await _find_in(self.profiles, ids, fields)}
+        return {doc["openid"]: doc for doc in await find_by_ids(self.profiles, ids, fields)}
