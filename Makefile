@@ -17,12 +17,15 @@ PYTEST_EXIT_FILE := .scrm/pytest-exit-code
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml devtools/pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# The grep only hides this machine's noise about absent local index folders; pip's status still counts.
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]" 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@# The dev tools (demo, bench, synthetic data): their own distribution, never in the wheel or the image.
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ./devtools 2>&1 | { grep -v "^WARNING: Location" || true; }
 	@$(BIN)/scrm --help >/dev/null
+	@$(BIN)/scrm demo --help >/dev/null
 	@touch $@
 
 $(SYSDEPS_STAMP): deploy/local/install-system-deps.sh

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +11,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from scrm.launcher import ProcessFailed
 from scrm.processes import PROCESSES
 from shared.localinfra import InfraError, InfraStatus, LocalInfrastructure, parse_host_port
 from shared.settings import ServiceSettings, SettingsError, load_settings
@@ -113,40 +113,6 @@ def services() -> None:
     console.print(table)
 
 
-@app.command("demo")
-def demo(
-    json_output: Annotated[
-        bool, typer.Option("--json", help="print one JSON object of counts as the last line")
-    ] = False,
-    members: Annotated[
-        int, typer.Option(min=1, max=10_000, help="members who follow; the campaign adds about twice as many")
-    ] = 100,
-) -> None:
-    """Bring up infrastructure and every service, drive a scenario, print a summary, stop it all."""
-    from scrm.demo import run_demo
-
-    ok = run_demo(console, STATE_DIR, members=members, json_output=json_output)
-    if not ok:
-        raise typer.Exit(1)
-
-
-@app.command("bench")
-def bench(
-    output: Annotated[Path | None, typer.Option(help="write a markdown report here")] = None,
-    pushes: Annotated[int, typer.Option(min=100, max=100_000, help="webhook pushes through the real stack")] = 2000,
-    concurrency: Annotated[int, typer.Option(min=1, max=256, help="concurrent webhook requests")] = 32,
-    seconds: Annotated[int, typer.Option(min=2, max=120, help="length of each ingest load run")] = 10,
-) -> None:
-    """Measure the hot paths (in process and on the real local stack) and report them."""
-    from scrm.bench import run_bench
-
-    try:
-        run_bench(console, STATE_DIR, output, pushes_n=pushes, concurrency=concurrency, seconds=seconds)
-    except (InfraError, ProcessFailed) as exc:
-        err_console.print(f"[red]bench failed:[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from None
-
-
 @app.command("verify-screenshots")
 def verify_screenshots(
     manifest: Annotated[Path, typer.Option(help="JSON lines: file, poster, qr_payload, campaign, user")],
@@ -202,5 +168,26 @@ def docs_events(
         console.print(f"wrote {output}")
 
 
+#: Where other installed distributions declare commands for this CLI (scrm-dev: ``demo``, ``bench``).
+#: A name maps to a command function, or to a ``typer.Typer`` added as a group of that name.
+COMMANDS_GROUP = "scrm.commands"
+
+
+def add_extensions(target: typer.Typer) -> None:
+    """Add the commands declared under :data:`COMMANDS_GROUP`: the product carries no dev code, the
+    dev venv still has ``scrm demo`` and ``scrm bench``."""
+    for entry in entry_points(group=COMMANDS_GROUP):
+        try:
+            command = entry.load()
+        except ImportError as exc:  # a half-installed extension must not take the product CLI down
+            err_console.print(f"[yellow]skipping command {entry.name!r}:[/yellow] {escape(str(exc))}")
+            continue
+        if isinstance(command, typer.Typer):
+            target.add_typer(command, name=entry.name)
+        else:
+            target.command(entry.name)(command)
+
+
 def main() -> None:
+    add_extensions(app)
     app()

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import httpx
 from PIL import Image
 
-from scrm.launcher import ServiceProcess
+from scrm_dev.launcher import ServiceProcess
 from shared.localinfra import free_port
 from shared.wechat_client import MemoryTokenStore, WeChatApiConfig, WeChatClient
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scrm.launcher import ServiceProcess
+from scrm_dev.launcher import ServiceProcess
 from shared.localinfra import free_port
 from tests.e2e.campaign_stack import run_stack
 

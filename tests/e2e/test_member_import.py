@@ -16,7 +16,7 @@ import pytest
 from pymongo import MongoClient
 from pymongo.collection import Collection
 
-from scrm.launcher import ServiceProcess
+from scrm_dev.launcher import ServiceProcess
 from services.profiles.adapters.repository import to_document
 from services.profiles.adapters.taxonomy_file import load_taxonomy
 from services.profiles.domain.life_stage import Basis, StageDeclaration

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from scrm.topics import read_records
+from scrm_dev.topics import read_records
 from shared.contracts import WECHAT_PUSHES
 from tests.conftest import Infra, Isolation
 from tests.e2e.campaign_stack import APPID, BASE, SimulatedMembers, background, eventually, stack_clients

@@ -16,7 +16,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from scrm.screenshot_corpus import make_share_screenshot, with_qr_painted_over
+from scrm_dev.screenshot_corpus import make_share_screenshot, with_qr_painted_over
 from tests.e2e.campaign_stack import APPID, BASE, SimulatedMembers, background, eventually, stack_clients
 
 pytestmark = pytest.mark.e2e

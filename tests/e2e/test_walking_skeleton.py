@@ -9,8 +9,8 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from scrm import pushes
-from scrm.topics import read_records
+from scrm_dev import pushes
+from scrm_dev.topics import read_records
 from shared.contracts import CATALOG, DEADLETTER, WECHAT_PUSHES, MessageDeadLettered
 from shared.events import Envelope
 from tests.conftest import Infra, Isolation

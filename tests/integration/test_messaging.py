@@ -9,7 +9,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
 
-from scrm.topics import read_records
+from scrm_dev.topics import read_records
 from shared.contracts import CATALOG, DEADLETTER, TOPICS, WECHAT_PUSHES, MemberFollowed
 from shared.events import Envelope, Topic
 from shared.localinfra import free_port

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from scrm.bench_segments import BENCH_RULES, synthetic_profiles
+from scrm_dev.bench_segments import BENCH_RULES, synthetic_profiles
 from services.profiles.adapters.repository import INDEXES, PROFILES
 from services.segments.adapters.profile_documents import NotQueryable, facts_from_profile, rule_filter
 from services.segments.domain.membership import MembershipIndex

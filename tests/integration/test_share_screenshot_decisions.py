@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from scrm.screenshot_corpus import make_poster, make_share_screenshot
+from scrm_dev.screenshot_corpus import make_poster, make_share_screenshot
 from services.campaigns.adapters import referrals as referral_docs
 from services.campaigns.adapters import share_screenshots as share_docs
 from services.campaigns.adapters.posters import PosterRendererPort

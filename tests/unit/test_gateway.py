@@ -11,7 +11,7 @@ import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
-from scrm import pushes
+from scrm_dev import pushes
 from services.gateway.adapters.ledger import Claim, ClaimResult, MemoryPushLedger
 from services.gateway.domain.replies import ImageReply, ReplyRule, TextReply, Trigger
 from services.gateway.entrypoints.http import create_app

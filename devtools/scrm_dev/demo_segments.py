@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from scrm.stack import DEMO_APPID
+from scrm_dev.stack import DEMO_APPID
 from services.segments.adapters.profile_documents import rule_filter
 from services.segments.domain.rules import parse_rule
 

@@ -1,6 +1,6 @@
 """The screenshot-verification rows of ``scrm bench``: accuracy on a synthetic corpus, latency, throughput.
 
-The corpus comes from :mod:`scrm.screenshot_corpus` (several phone sizes, light and dark mode, feed and
+The corpus comes from :mod:`scrm_dev.screenshot_corpus` (several phone sizes, light and dark mode, feed and
 detail views, JPEG quality 45-90, crops and resizes, and every negative kind), and goes through
 :func:`services.screenshots.service_layer.evaluation.evaluate_manifest`, the same path as
 ``scrm verify-screenshots``. Latency is per image in one single-threaded worker; throughput uses one
@@ -32,7 +32,7 @@ def _run(manifest: Path, out: Path, workers: int) -> Summary:
 
 
 def bench_screenshots(state_dir: Path, *, count: int = 320, seed: int = 7) -> list[Row]:
-    from scrm.screenshot_corpus import generate_corpus
+    from scrm_dev.screenshot_corpus import generate_corpus
 
     folder = state_dir / "bench" / f"screenshots-{count}-{seed}"
     manifest = folder / "manifest.jsonl"

@@ -13,7 +13,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from scrm.screenshot_corpus import (
+from scrm_dev.screenshot_corpus import (
     KINDS,
     NEGATIVE_KINDS,
     generate_corpus,

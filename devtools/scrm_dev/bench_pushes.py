@@ -4,7 +4,7 @@ dispatcher to the WeChat simulator.
 Both run the service's own code against the local stand-ins, in this process: :func:`freeze` (the
 segment's members from the live index, their openids, the audience documents written to SecantusDB)
 and :class:`Dispatcher` (decide, record, send through the real WeChat client and its rate limiter,
-settle) with the simulator as a separate process, started by :func:`~scrm.stack.local_stack` with
+settle) with the simulator as a separate process, started by :func:`~scrm_dev.stack.local_stack` with
 :data:`SIM_ENV`. MongoDB calls and the send phase are timed on the side, so a slow row says where its
 time went.
 """
@@ -27,8 +27,8 @@ from httpx_aiohttp import AiohttpTransport
 from pymongo.asynchronous.database import AsyncDatabase
 from rich.console import Console
 
-from scrm.bench_segments import _build_index, synthetic_profiles
-from scrm.stack import DEMO_AES_KEY, DEMO_APPID, DEMO_SECRET, DEMO_TOKEN, Stack
+from scrm_dev.bench_segments import _build_index, synthetic_profiles
+from scrm_dev.stack import DEMO_AES_KEY, DEMO_APPID, DEMO_SECRET, DEMO_TOKEN, Stack
 from services.profiles.adapters.repository import PROFILES, to_document
 from services.profiles.domain.profile import ConsentKind, Follow, Profile
 from services.segments.adapters.facts import MongoFacts

@@ -34,7 +34,7 @@ class _DiscardingPublisher:
 def create_gateway_without_broker() -> FastAPI:
     """The real gateway app with publishing replaced by a discard: the benchmark's second yardstick,
     separating the gateway's own work from the Kafka client's."""
-    from scrm.stack import DEMO_AES_KEY, DEMO_APPID, DEMO_SECRET, DEMO_TOKEN
+    from scrm_dev.stack import DEMO_AES_KEY, DEMO_APPID, DEMO_SECRET, DEMO_TOKEN
     from services.gateway.adapters.ledger import MemoryPushLedger
     from services.gateway.adapters.replies import NoReplyRules
     from services.gateway.entrypoints.http import create_app as create_gateway

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scrm.load import parse_wrk
+from scrm_dev.load import parse_wrk
 
 # A real report's shape; the Req/Sec line's last column ends in "50%", which once passed for the median.
 REPORT = """Running 8s test @ http://127.0.0.1:40123/wechat/wx

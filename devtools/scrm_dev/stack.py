@@ -19,8 +19,8 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 from rich.console import Console
 
-from scrm.launcher import ServiceProcess
 from scrm.processes import PROCESSES
+from scrm_dev.launcher import ServiceProcess
 from shared.localinfra import LocalInfrastructure, free_port, parse_host_port
 from shared.settings import ServiceSettings
 

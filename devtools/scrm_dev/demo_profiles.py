@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from scrm.stack import DEMO_APPID
+from scrm_dev.stack import DEMO_APPID
 from services.profiles.domain.mall_webhook import sign
 
 __all__ = ["ProfilesRun", "run_profiles"]

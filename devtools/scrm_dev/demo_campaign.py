@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 from PIL import Image, ImageDraw
 
-from scrm.screenshot_corpus import make_share_screenshot, with_qr_painted_over
-from scrm.stack import DEMO_APPID
+from scrm_dev.screenshot_corpus import make_share_screenshot, with_qr_painted_over
+from scrm_dev.stack import DEMO_APPID
 from shared.wechat_client import WeChatClient
 
 _BASE = f"/accounts/{DEMO_APPID}/campaigns"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from scrm.bench_profiles import _DiscardingUnitOfWork, _DocumentStore, _storage_row, _through_runner, mall_traffic
+from scrm_dev.bench_profiles import _DiscardingUnitOfWork, _DocumentStore, _storage_row, _through_runner, mall_traffic
 from services.profiles.adapters.taxonomy_file import load_taxonomy
 from services.profiles.settings import DEFAULT_TAXONOMY
 from shared.contracts import CATALOG, MallEventReceived

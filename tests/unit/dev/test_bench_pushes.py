@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from scrm.bench_pushes import _busiest_second, _push_document, _recipients
+from scrm_dev.bench_pushes import _busiest_second, _push_document, _recipients
 from services.segments.adapters.push_documents import push_from_document
 from services.segments.domain.pushes import Channel, decide
 from services.segments.service_layer.dispatch import _recipient

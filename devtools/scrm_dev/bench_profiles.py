@@ -295,7 +295,7 @@ def _rss_mb(pid: int) -> float:
 
 def bench_profiles(console: Console, settings: ServiceSettings, state_dir: Any, *, events: int = 20_000) -> list[Row]:
     """All the profiles rows; starts local infrastructure and one profiles worker for the last one."""
-    from scrm.stack import local_stack
+    from scrm_dev.stack import local_stack
 
     batch_size = ProfilesSettings.model_fields["mall_batch_size"].default
     with local_stack(console, settings, state_dir, "bench-mall", only=["profiles-worker"]) as stack:

@@ -23,14 +23,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from scrm import pushes
-from scrm.demo_campaign import run_campaign
-from scrm.demo_profiles import run_profiles
-from scrm.demo_segments import run_segments
-from scrm.launcher import ProcessFailed
 from scrm.processes import PROCESSES
-from scrm.stack import DEMO_APPID, DEMO_SECRET, Stack, local_stack
-from scrm.topics import read_records
+from scrm_dev import pushes
+from scrm_dev.demo_campaign import run_campaign
+from scrm_dev.demo_profiles import run_profiles
+from scrm_dev.demo_segments import run_segments
+from scrm_dev.launcher import ProcessFailed
+from scrm_dev.stack import DEMO_APPID, DEMO_SECRET, Stack, local_stack
+from scrm_dev.topics import read_records
 from services.gateway.adapters.replies import RULES
 from services.profiles.settings import ProfilesSettings
 from shared.contracts import DEADLETTER, WECHAT_PUSHES

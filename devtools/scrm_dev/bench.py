@@ -34,14 +34,14 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from scrm import pushes
-from scrm.bench_profiles import bench_profiles
-from scrm.bench_pushes import SIM_ENV as PUSH_SIM_ENV
-from scrm.bench_pushes import bench_pushes
-from scrm.bench_screenshots import bench_screenshots
-from scrm.bench_segments import bench_segments
-from scrm.load import open_loop, run_wrk, write_requests, wrk_available
-from scrm.stack import DEMO_AES_KEY, DEMO_APPID, DEMO_TOKEN, local_stack
+from scrm_dev import pushes
+from scrm_dev.bench_profiles import bench_profiles
+from scrm_dev.bench_pushes import SIM_ENV as PUSH_SIM_ENV
+from scrm_dev.bench_pushes import bench_pushes
+from scrm_dev.bench_screenshots import bench_screenshots
+from scrm_dev.bench_segments import bench_segments
+from scrm_dev.load import open_loop, run_wrk, write_requests, wrk_available
+from scrm_dev.stack import DEMO_AES_KEY, DEMO_APPID, DEMO_TOKEN, local_stack
 from services.gateway.entrypoints.http import create_app
 from services.gateway.settings import GatewaySettings
 from shared.contracts import CATALOG, MemberFollowed
@@ -190,8 +190,8 @@ def bench_ingest(console: Console, settings: ServiceSettings, state_dir: Path, *
     rows: list[Row] = []
     with (
         local_stack(console, settings, state_dir, "ingest", only=["gateway"]) as stack,
-        _uvicorn("scrm.bare:create_app") as bare,
-        _uvicorn("scrm.bare:create_gateway_without_broker") as unpublished,
+        _uvicorn("scrm_dev.bare:create_app") as bare,
+        _uvicorn("scrm_dev.bare:create_gateway_without_broker") as unpublished,
     ):
         gateway = stack.url("gateway")
         work = Path(tempfile.mkdtemp(prefix="scrm-ingest-"))
@@ -343,7 +343,7 @@ def _markdown(rows: list[Row], pushes_n: int, concurrency: int) -> str:
         "",
         "## Reading the screenshot rows",
         "",
-        "A synthetic corpus (`scrm.screenshot_corpus`, 320 images, seed 7: about 60% genuine Moments",
+        "A synthetic corpus (`scrm_dev.screenshot_corpus`, 320 images, seed 7: about 60% genuine Moments",
         "screenshots over six phone sizes, light and dark mode, feed and detail views, JPEG quality 45-90,",
         "crops and resizes; the rest bare posters, full-screen views, chats, private posts, someone else's",
         "QR code, another campaign's poster, no poster, random photos, and re-used screenshots recompressed",
@@ -355,7 +355,7 @@ def _markdown(rows: list[Row], pushes_n: int, concurrency: int) -> str:
         "",
         "## Reading the mall-event and profile rows",
         "",
-        "Shop traffic is synthetic (`scrm.bench_profiles.mall_traffic`: 60% views, 25% carts, 12% orders,",
+        "Shop traffic is synthetic (`scrm_dev.bench_profiles.mall_traffic`: 60% views, 25% carts, 12% orders,",
         "3% refunds over every mapped category, five events per member over 30 days). The first row is the",
         "profiles worker's own work per batch: Kafka record bytes through the batch runner (envelope and",
         "catalog decoding), the service layer and the domain, profiles decoded from and encoded to their",
@@ -372,7 +372,7 @@ def _markdown(rows: list[Row], pushes_n: int, concurrency: int) -> str:
         "",
         "## Reading the segment rows",
         "",
-        "A million synthetic profiles (`scrm.bench_segments.synthetic_profiles`: built by the profiles",
+        "A million synthetic profiles (`scrm_dev.bench_segments.synthetic_profiles`: built by the profiles",
         "domain, stored in its document shape; stages over every basis and date, up to four interest tags",
         "with weights, follows over three years, recent activity, 70% marketing consent) fill the live",
         "index exactly as the service does at start. Each rule is previewed 20 times (its size and the first",
@@ -392,7 +392,7 @@ def _markdown(rows: list[Row], pushes_n: int, concurrency: int) -> str:
         "",
         "## Reading the push rows",
         "",
-        "Both run the segments service's own code in the bench process (`scrm.bench_pushes`). The freeze is",
+        "Both run the segments service's own code in the bench process (`scrm_dev.bench_pushes`). The freeze is",
         "`service_layer.audience.freeze` over the same million synthetic profiles as the segment rows (the",
         "index build is not timed): the rule's members from the live index (`select & account`), their",
         "openids, and the audience written to SecantusDB in documents of 10,000 openids. The send rows are",
