@@ -1,22 +1,26 @@
 """Every process the platform runs, by name: what ``scrm run <name>`` starts.
 
-A new service adds its entries here; nothing else in the CLI changes.
+A new service adds its rows to :data:`PROCESSES` (its settings class and its app or worker factory, by
+import path); nothing else in the CLI changes. One function, :func:`launch`, runs any of them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import uvicorn
 from fastapi import FastAPI
 
 from shared.observability import configure_logging
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, load_settings
+
+__all__ = ["PROCESSES", "ProcessSpec", "launch"]
 
 
 @dataclass(frozen=True)
@@ -25,9 +29,19 @@ class ProcessSpec:
     kind: Literal["http", "worker"]
     default_port: int
     description: str
-    run: Callable[[str, int], None]
+    #: "module:attribute" of the process's :class:`ServiceSettings` subclass.
+    settings: str
+    #: "module:attribute" of its factory: ``create_app(settings) -> FastAPI`` for HTTP processes,
+    #: ``create_worker(settings, health_host=..., health_port=...) -> WorkerApp`` for workers.
+    factory: str
     #: Workers: the topics they consume.
     consumes: tuple[str, ...] = ()
+    #: A settings field that defaults to this process's own URL when not configured (the simulator's
+    #: member pictures link back to it).
+    own_url_setting: str | None = None
+
+    def run(self, host: str, port: int) -> None:
+        launch(self, host, port)
 
 
 class _GracefulServer(uvicorn.Server):
@@ -47,7 +61,7 @@ class _GracefulServer(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def _serve(settings: ServiceSettings, app: FastAPI, host: str, port: int) -> None:
+def _serve(app: FastAPI, host: str, port: int) -> None:
     # Everything imported so far lives as long as the process: take it out of the cyclic GC's view so
     # collections triggered by per-request garbage stay short (measured on the webhook hot path).
     gc.collect()
@@ -57,153 +71,110 @@ def _serve(settings: ServiceSettings, app: FastAPI, host: str, port: int) -> Non
     _GracefulServer(config).run()
 
 
-def _gateway(host: str, port: int) -> None:
-    from services.gateway.entrypoints.http import create_app
-    from services.gateway.settings import GatewaySettings
-    from shared.settings import load_settings
-
-    settings = load_settings(GatewaySettings)
-    configure_logging(settings)
-    _serve(settings, create_app(settings), host, port)
+def _resolve(path: str) -> Any:
+    """The object at "package.module:attribute", imported only when its process starts."""
+    module, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
-def _members_api(host: str, port: int) -> None:
-    from services.members.entrypoints.http import create_app
-    from services.members.settings import MembersSettings
-    from shared.settings import load_settings
-
-    settings = load_settings(MembersSettings)
-    configure_logging(settings)
-    _serve(settings, create_app(settings), host, port)
-
-
-def _campaigns_api(host: str, port: int) -> None:
-    from services.campaigns.entrypoints.http import create_app
-    from services.campaigns.settings import CampaignsSettings
-    from shared.settings import load_settings
-
-    settings = load_settings(CampaignsSettings)
-    configure_logging(settings)
-    _serve(settings, create_app(settings), host, port)
-
-
-def _members_worker(host: str, port: int) -> None:
-    from services.members.entrypoints.consumer import create_worker
-    from services.members.settings import MembersSettings
-    from shared.messaging import run_worker
-    from shared.settings import load_settings
-
-    settings = load_settings(MembersSettings)
-    configure_logging(settings)
-    run_worker(create_worker(settings, health_host=host, health_port=port), loglevel=settings.log_level)
-
-
-def _campaigns_worker(host: str, port: int) -> None:
-    from services.campaigns.entrypoints.consumer import create_worker
-    from services.campaigns.settings import CampaignsSettings
-    from shared.messaging import run_worker
-    from shared.settings import load_settings
-
-    settings = load_settings(CampaignsSettings)
-    configure_logging(settings)
-    run_worker(create_worker(settings, health_host=host, health_port=port), loglevel=settings.log_level)
-
-
-def _profiles_api(host: str, port: int) -> None:
-    from services.profiles.entrypoints.http import create_app
-    from services.profiles.settings import ProfilesSettings
-    from shared.settings import load_settings
-
-    settings = load_settings(ProfilesSettings)
-    configure_logging(settings)
-    _serve(settings, create_app(settings), host, port)
-
-
-def _profiles_worker(host: str, port: int) -> None:
-    from services.profiles.entrypoints.consumer import create_worker
-    from services.profiles.settings import ProfilesSettings
-    from shared.messaging import run_worker
-    from shared.settings import load_settings
-
-    settings = load_settings(ProfilesSettings)
-    configure_logging(settings)
-    run_worker(create_worker(settings, health_host=host, health_port=port), loglevel=settings.log_level)
-
-
-def _segments_api(host: str, port: int) -> None:
-    from services.segments.entrypoints.http import create_app
-    from services.segments.settings import SegmentsSettings
-    from shared.settings import load_settings
-
-    settings = load_settings(SegmentsSettings)
-    configure_logging(settings)
-    _serve(settings, create_app(settings), host, port)
-
-
-def _segments_worker(host: str, port: int) -> None:
-    from services.segments.entrypoints.consumer import create_worker
-    from services.segments.settings import SegmentsSettings
-    from shared.messaging import run_worker
-    from shared.settings import load_settings
-
-    settings = load_settings(SegmentsSettings)
-    configure_logging(settings)
-    run_worker(create_worker(settings, health_host=host, health_port=port), loglevel=settings.log_level)
-
-
-def _wechat_sim(host: str, port: int) -> None:
-    from services.wechat_sim.entrypoints.http import create_app
-    from services.wechat_sim.settings import WeChatSimSettings
-    from shared.settings import load_settings
-
-    settings = load_settings(WeChatSimSettings)
-    if "public_url" not in settings.model_fields_set:  # member pictures link back to this process
+def _load_settings(spec: ProcessSpec, host: str, port: int) -> ServiceSettings:
+    settings_class: type[ServiceSettings] = _resolve(spec.settings)
+    settings = load_settings(settings_class)
+    if spec.own_url_setting is not None and spec.own_url_setting not in settings.model_fields_set:
         reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
-        settings = load_settings(WeChatSimSettings, public_url=f"http://{reachable}:{port}")
+        settings = load_settings(settings_class, **{spec.own_url_setting: f"http://{reachable}:{port}"})
+    return settings
+
+
+def launch(spec: ProcessSpec, host: str, port: int) -> None:
+    """Load the process's settings (raises SettingsError), set up logging, and run it in the foreground:
+    an HTTP app under uvicorn, or a worker (whose health endpoints listen on ``host``:``port``)."""
+    settings = _load_settings(spec, host, port)
     configure_logging(settings)
-    _serve(settings, create_app(settings), host, port)
+    factory = _resolve(spec.factory)
+    if spec.kind == "http":
+        _serve(factory(settings), host, port)
+    else:
+        from shared.messaging import run_worker
+
+        run_worker(factory(settings, health_host=host, health_port=port), loglevel=settings.log_level)
+
+
+def _http(name: str, port: int, service: str, settings: str, description: str, **extra: Any) -> ProcessSpec:
+    return ProcessSpec(
+        name,
+        "http",
+        port,
+        description,
+        settings=f"services.{service}.settings:{settings}",
+        factory=f"services.{service}.entrypoints.http:create_app",
+        **extra,
+    )
+
+
+def _worker(
+    name: str, port: int, service: str, settings: str, description: str, consumes: tuple[str, ...]
+) -> ProcessSpec:
+    return ProcessSpec(
+        name,
+        "worker",
+        port,
+        description,
+        settings=f"services.{service}.settings:{settings}",
+        factory=f"services.{service}.entrypoints.consumer:create_worker",
+        consumes=consumes,
+    )
 
 
 PROCESSES: dict[str, ProcessSpec] = {
     spec.name: spec
     for spec in (
-        ProcessSpec("gateway", "http", 8000, "WeChat webhook gateway (HTTP → Kafka)", _gateway),
-        ProcessSpec("members-api", "http", 8001, "Members read API", _members_api),
-        ProcessSpec("campaigns-api", "http", 8002, "Campaign management API", _campaigns_api),
-        ProcessSpec("profiles-api", "http", 8003, "Profiles API and the signed mall webhook", _profiles_api),
-        ProcessSpec("segments-api", "http", 8004, "Segments (live index), pushes and click redirects", _segments_api),
-        ProcessSpec(
+        _http("gateway", 8000, "gateway", "GatewaySettings", "WeChat webhook gateway (HTTP → Kafka)"),
+        _http("members-api", 8001, "members", "MembersSettings", "Members read API"),
+        _http("campaigns-api", 8002, "campaigns", "CampaignsSettings", "Campaign management API"),
+        _http("profiles-api", 8003, "profiles", "ProfilesSettings", "Profiles API and the signed mall webhook"),
+        _http(
+            "segments-api", 8004, "segments", "SegmentsSettings", "Segments (live index), pushes and click redirects"
+        ),
+        _worker(
             "members-worker",
-            "worker",
             8101,
+            "members",
+            "MembersSettings",
             "Members consumer (Kafka → MongoDB)",
-            _members_worker,
-            consumes=("wechat.pushes",),
+            ("wechat.pushes",),
         ),
-        ProcessSpec(
+        _worker(
             "campaigns-worker",
-            "worker",
             8102,
+            "campaigns",
+            "CampaignsSettings",
             "Campaigns consumer (joins, posters, referral credit, share screenshots)",
-            _campaigns_worker,
-            consumes=("wechat.pushes",),
+            ("wechat.pushes",),
         ),
-        ProcessSpec(
+        _worker(
             "profiles-worker",
-            "worker",
             8103,
+            "profiles",
+            "ProfilesSettings",
             "Profiles consumer (mall events → profiles and tags; H5 invitations to new followers)",
-            _profiles_worker,
-            consumes=("mall.events", "wechat.pushes"),
+            ("mall.events", "wechat.pushes"),
         ),
-        ProcessSpec(
+        _worker(
             "segments-worker",
-            "worker",
             8104,
+            "segments",
+            "SegmentsSettings",
             "Push sender (frozen audiences → WeChat, within the rules) and job-finish pushes",
-            _segments_worker,
-            consumes=("wechat.pushes",),
+            ("wechat.pushes",),
         ),
-        ProcessSpec("wechat-sim", "http", 8200, "Local WeChat platform simulator", _wechat_sim),
+        _http(
+            "wechat-sim",
+            8200,
+            "wechat_sim",
+            "WeChatSimSettings",
+            "Local WeChat platform simulator",
+            own_url_setting="public_url",
+        ),
     )
 }
