@@ -21,7 +21,6 @@ import asyncio
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,10 +28,11 @@ import bson
 import httpx
 from rich.console import Console
 
+from services.profiles.adapters.memory import InMemoryProfileStore, InMemoryProfilesUnitOfWork
 from services.profiles.adapters.repository import MongoProfilesUnitOfWork, from_document, to_document
 from services.profiles.adapters.taxonomy_file import load_taxonomy
 from services.profiles.domain.life_stage import Basis
-from services.profiles.domain.profile import Change, InterestPick, Profile
+from services.profiles.domain.profile import InterestPick
 from services.profiles.domain.taxonomy import Taxonomy
 from services.profiles.service_layer.mall import CONSUMER, apply_mall_events
 from services.profiles.settings import DEFAULT_TAXONOMY, ProfilesSettings
@@ -77,55 +77,6 @@ def mall_traffic(taxonomy: Taxonomy, *, events: int, members: int, seed: int = 5
         envelope = Envelope.wrap(message, appid=APPID, key=openid, event_id=f"bench-{seed}-{n}")
         records.append(Delivery(MALL_EVENTS.name, 0, n, openid.encode(), envelope.to_bytes()))
     return records
-
-
-@dataclass
-class _DocumentStore:
-    """Profiles kept as their MongoDB documents in a dict: the adapter's encoding without the server."""
-
-    documents: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-
-    async def get_or_new(self, appid: str, openid: str) -> Profile:
-        found = await self.get_many([(appid, openid)])
-        return found.get((appid, openid)) or Profile(appid, openid)
-
-    async def save(self, profile: Profile, changes: list[Change]) -> None:
-        await self.save_many([(profile, changes)])
-
-    async def get_many(self, members: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Profile]:
-        return {key: from_document(self.documents[key]) for key in members if key in self.documents}
-
-    async def save_many(self, updates: Sequence[tuple[Profile, list[Change]]]) -> None:
-        for profile, _ in updates:
-            profile.version += 1
-            self.documents[(profile.appid, profile.openid)] = to_document(profile)
-
-
-@dataclass
-class _DiscardingUnitOfWork:
-    store: _DocumentStore
-    claimed: set[str] = field(default_factory=set)
-
-    @property
-    def profiles(self) -> _DocumentStore:
-        return self.store
-
-    async def __aenter__(self) -> _DiscardingUnitOfWork:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-    async def claim(self, consumer: str, event_id: str) -> bool:
-        return bool(await self.claim_many(consumer, [event_id]))
-
-    async def claim_many(self, consumer: str, event_ids: Sequence[str]) -> set[str]:
-        fresh = {event_id for event_id in event_ids if f"{consumer}:{event_id}" not in self.claimed}
-        self.claimed |= {f"{consumer}:{event_id}" for event_id in fresh}
-        return fresh
-
-    async def commit(self) -> None:
-        return None
 
 
 class _DeadLetters:
@@ -187,8 +138,8 @@ def _rate(n: int, seconds: float) -> str:
 async def _in_process_rows(settings: ServiceSettings, database: str, events: int, batch_size: int) -> list[Row]:
     taxonomy = load_taxonomy(DEFAULT_TAXONOMY)
     records = mall_traffic(taxonomy, events=events, members=events // 5)
-    store = _DocumentStore()
-    uow = _DiscardingUnitOfWork(store)
+    uow = InMemoryProfilesUnitOfWork()
+    store = uow.store
     discarded = await _through_runner(records, batch_size, lambda: uow, taxonomy)
     rows: list[Row] = [
         (
@@ -231,7 +182,7 @@ async def _in_process_rows(settings: ServiceSettings, database: str, events: int
     return rows
 
 
-def _storage_row(taxonomy: Taxonomy, store: _DocumentStore) -> Row:
+def _storage_row(taxonomy: Taxonomy, store: InMemoryProfileStore) -> Row:
     """Bytes per profile from the benchmark's own profiles, with an interest pick added to half of them."""
     now = datetime.now(UTC)
     sizes: list[int] = []

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from scrm_dev.bench_profiles import _DiscardingUnitOfWork, _DocumentStore, _storage_row, _through_runner, mall_traffic
+from scrm_dev.bench_profiles import _storage_row, _through_runner, mall_traffic
+from services.profiles.adapters.memory import InMemoryProfilesUnitOfWork
 from services.profiles.adapters.taxonomy_file import load_taxonomy
 from services.profiles.settings import DEFAULT_TAXONOMY
 from shared.contracts import CATALOG, MallEventReceived
@@ -28,8 +29,8 @@ async def test_the_traffic_is_valid_and_every_event_applies_once() -> None:
 
     assert shape(1) == shape(1) != shape(2)  # reproducible from its seed
 
-    store = _DocumentStore()
-    uow = _DiscardingUnitOfWork(store)
+    uow = InMemoryProfilesUnitOfWork()
+    store = uow.store
     await _through_runner(records, 300, lambda: uow, taxonomy)
     assert len(uow.claimed) == 2_000
     assert len(store.documents) == len({m.openid for m in messages if isinstance(m, MallEventReceived)})
