@@ -16,7 +16,7 @@ import json
 import os
 import statistics
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +32,7 @@ from scrm_dev.stack import DEMO_AES_KEY, DEMO_APPID, DEMO_SECRET, DEMO_TOKEN, St
 from services.profiles.adapters.repository import PROFILES, to_document
 from services.profiles.domain.profile import ConsentKind, Follow, Profile
 from services.segments.adapters.facts import MongoFacts
+from services.segments.adapters.memory import InMemoryPushStore
 from services.segments.adapters.store import AUDIENCES, INDEXES, MongoPushes, MongoSegments
 from services.segments.adapters.wechat_sender import WeChatSender
 from services.segments.bootstrap import send_config
@@ -262,92 +263,16 @@ async def _add_to_sim(sim: str, openids: list[str]) -> None:
         await asyncio.gather(*(one(openid) for openid in openids))
 
 
-class _MemoryPushes:
-    """The dispatcher's store kept in dicts: its own work and the simulator's, without MongoDB's round
-    trips (the same :class:`~services.segments.service_layer.ports.PushStore` as ``MongoPushes``)."""
-
-    def __init__(self, push: dict[str, Any], audience: list[str], profiles: list[dict[str, Any]]) -> None:
-        self.pushes = {push["_id"]: push}
-        self.chunks = [audience[i : i + 10_000] for i in range(0, len(audience), 10_000)]
-        self.profiles = {doc["openid"]: doc for doc in profiles}
-        self.deliveries: dict[str, dict[str, Any]] = {}
-        self.sends: dict[str, dict[str, Any]] = {}
-        self.templates: dict[str, str] = {}
-
-    async def claim_due(
-        self, statuses: Sequence[str], to_status: str, now: datetime, lease: timedelta
-    ) -> dict[str, Any] | None:
-        for doc in self.pushes.values():
-            free = doc.get("lease_until") is None or doc["lease_until"] <= now
-            due = doc["send_at"] <= now and (doc.get("resume_at") is None or doc["resume_at"] <= now)
-            if doc["status"] in statuses and free and due and not (doc.get("cursor") or {}).get("done"):
-                doc |= {"status": to_status, "lease_until": now + lease, "resume_at": None}
-                return dict(doc)
-        return None
-
-    async def get(self, push_id: str, appid: str | None = None) -> dict[str, Any] | None:
-        return self.pushes.get(push_id)
-
-    async def update(self, push_id: str, fields: Mapping[str, Any], inc: Mapping[str, int] | None = None) -> None:
-        doc = self.pushes[push_id]
-        for path, value in fields.items():
-            *parents, last = path.split(".")
-            target = doc
-            for part in parents:
-                target = target.setdefault(part, {})
-            target[last] = value
-        for path, by in (inc or {}).items():
-            *parents, last = path.split(".")
-            target = doc
-            for part in parents:
-                target = target.setdefault(part, {})
-            target[last] = target.get(last, 0) + by
-
-    async def audience_chunk(self, push_id: str, chunk: int) -> list[str] | None:
-        return self.chunks[chunk] if chunk < len(self.chunks) else None
-
-    async def recorded(self, push_id: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        found = (self.deliveries.get(f"{push_id}:{openid}") for openid in openids)
-        return {doc["openid"]: doc for doc in found if doc is not None}
-
-    async def record(self, documents: Sequence[dict[str, Any]]) -> set[str]:
-        taken = set()
-        for doc in documents:
-            if doc["_id"] in self.deliveries:
-                taken.add(doc["openid"])
-            else:
-                self.deliveries[doc["_id"]] = dict(doc)
-        return taken
-
-    async def settle(self, outcomes: Sequence[tuple[str, dict[str, Any]]]) -> None:
-        for delivery_id, fields in outcomes:
-            self.deliveries[delivery_id] |= fields
-
-    async def remember_templates(self, appid: str, push_id: str, sent: Sequence[tuple[int, str, str]]) -> None:
-        self.templates |= {f"{appid}:{msgid}": delivery for msgid, delivery, _ in sent}
-
-    async def forget(self, delivery_ids: Sequence[str]) -> None:
-        for delivery_id in delivery_ids:
-            self.deliveries.pop(delivery_id, None)
-
-    async def profiles_of(self, appid: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        return {openid: self.profiles[openid] for openid in openids if openid in self.profiles}
-
-    async def recent_sends(self, appid: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        return {openid: self.sends[openid] for openid in openids if openid in self.sends}
-
-    async def count_sends(self, appid: str, openids: Sequence[str], at: datetime, month: str | None = None) -> None:
-        for openid in openids:
-            self.sends.setdefault(openid, {"openid": openid, "recent": []})["recent"].append(at)
-
-
 async def _own_work_run(sim: str, *, members: int, limit: RateLimit, sim_pid: int | None, mongo: Any) -> _Run:
     """``members`` template sends by one dispatcher to the simulator, its store in memory."""
     now = datetime.now(UTC)
     documents = _recipients("o_own_", members, now)
     await _add_to_sim(sim, [d["openid"] for d in documents])
     doc = _push_document("push_bench_own", DEMO_APPID, "seg_own", now) | {"status": "sending", "cursor": None}
-    store = _MemoryPushes(doc, [d["openid"] for d in documents], documents)
+    store = InMemoryPushStore()
+    await store.insert(doc)
+    await store.save_audience(doc["_id"], [d["openid"] for d in documents], 10_000)
+    store.add_profiles(documents)
     api = WeChatApiConfig(base_url=sim, qr_image_base_url=sim, rate_limits={_TEMPLATE_SEND: limit})
     transport = _RecordingTransport()
     account = WeChatAccount(appid=DEMO_APPID, token=DEMO_TOKEN, encoding_aes_key=DEMO_AES_KEY, secret=DEMO_SECRET)
