@@ -1,76 +1,21 @@
-"""Fakes for unit tests. Each implements the same port as the real adapter it stands in for."""
+"""Test doubles that are not implementations of their own: in-memory adapters live beside their ports
+(``services/<service>/adapters/memory.py``, ``shared.messaging.InMemoryEventPublisher``)."""
 
 from __future__ import annotations
 
-import copy
-from types import TracebackType
-from typing import Self
-
-from services.members.adapters.repository import MemberRepository
-from services.members.adapters.unit_of_work import UnitOfWork
-from services.members.domain.model import Member
 from shared.events import Envelope, Topic
-from shared.messaging import PublishFailed
+from shared.messaging import InMemoryEventPublisher, PublishFailed
 
 
-class FakePublisher:
-    """:class:`shared.messaging.EventPublisher` that keeps what it was given."""
+class FakePublisher(InMemoryEventPublisher):
+    """The in-memory publisher, failing its first ``failures`` publishes as an unreachable broker would."""
 
     def __init__(self, *, failures: int = 0) -> None:
-        self.published: list[tuple[Topic, Envelope]] = []
+        super().__init__()
         self._failures = failures
 
     async def publish(self, topic: Topic, envelope: Envelope) -> None:
         if self._failures:
             self._failures -= 1
             raise PublishFailed("broker unavailable (fake)")
-        if not topic.carries(envelope.type):
-            raise AssertionError(f"{envelope.type} published to {topic.name}")
-        self.published.append((topic, envelope))
-
-
-class FakeMemberRepository(MemberRepository):
-    def __init__(self, store: dict[tuple[str, str], Member]) -> None:
-        self._store = store
-
-    async def get(self, appid: str, openid: str) -> Member | None:
-        member = self._store.get((appid, openid))
-        return copy.deepcopy(member)
-
-    async def save(self, member: Member) -> None:
-        self._store[(member.appid, member.openid)] = copy.deepcopy(member)
-
-
-class FakeUnitOfWork(UnitOfWork):
-    """Stages writes and applies them on commit, like the transaction it fakes."""
-
-    def __init__(self) -> None:
-        self.committed: dict[tuple[str, str], Member] = {}
-        self.processed: set[str] = set()
-        self.commits = 0
-        self._staged: dict[tuple[str, str], Member] = {}
-        self._claims: set[str] = set()
-
-    async def __aenter__(self) -> Self:
-        self._staged = copy.deepcopy(self.committed)
-        self._claims = set()
-        self.members = FakeMemberRepository(self._staged)
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._staged = {}
-        self._claims = set()
-
-    async def claim(self, consumer: str, event_id: str) -> bool:
-        key = f"{consumer}:{event_id}"
-        if key in self.processed or key in self._claims:
-            return False
-        self._claims.add(key)
-        return True
-
-    async def commit(self) -> None:
-        self.committed = copy.deepcopy(self._staged)
-        self.processed |= self._claims
-        self.commits += 1
+        await super().publish(topic, envelope)

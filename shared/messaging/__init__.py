@@ -1,8 +1,9 @@
 """Kafka for every service: one way to produce, one way to consume.
 
 - :class:`KafkaEventPublisher` (aiokafka, ``acks=all``) is how HTTP services publish; it implements the
-  :class:`EventPublisher` port that unit tests fake. It sends through :class:`CoalescingProducer`,
-  which batches whatever arrives while a produce request is out (aiokafka's client underneath).
+  :class:`EventPublisher` port (as does :class:`InMemoryEventPublisher`, for tests). It sends through
+  :class:`CoalescingProducer`, which batches whatever arrives while a produce request is out
+  (aiokafka's client underneath).
 - :func:`create_worker_app` builds a faust app bound to the topic registry; services pass
   :class:`Subscription` handlers and never write a consumer loop. The runner decodes and upcasts each
   envelope, retries failures with backoff, and dead-letters what still fails, with the reason.
@@ -22,6 +23,7 @@ from shared.messaging._exceptions import (
     PublishFailed,
     TopicMismatch,
 )
+from shared.messaging._memory import InMemoryEventPublisher
 from shared.messaging._publisher import EventPublisher, KafkaEventPublisher
 from shared.messaging._retry import RetryPolicy
 from shared.messaging._worker import Batching, FaustPublisher, Subscription, WorkerApp, create_worker_app, run_worker
@@ -32,6 +34,7 @@ __all__ = [
     "Delivery",
     "EventPublisher",
     "FaustPublisher",
+    "InMemoryEventPublisher",
     "KafkaEventPublisher",
     "MessagingError",
     "Outcome",

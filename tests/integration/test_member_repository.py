@@ -1,4 +1,4 @@
-"""One contract for the member repository port, run against the fake and the MongoDB adapter."""
+"""One contract for the member repository port, run against the in-memory and the MongoDB adapter."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
+from services.members.adapters.memory import InMemoryMembersUnitOfWork
 from services.members.adapters.repository import INDEXES
 from services.members.adapters.unit_of_work import MongoMembersUnitOfWork, UnitOfWork
 from services.members.domain.model import Member
 from shared.storage import ensure_indexes
 from tests.conftest import Isolation
-from tests.fakes import FakeUnitOfWork
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -53,10 +53,10 @@ class UnitOfWorkContract(abc.ABC):
             assert not await uow.claim("contract", "e2")
 
 
-class TestFakeUnitOfWork(UnitOfWorkContract):
+class TestInMemoryUnitOfWork(UnitOfWorkContract):
     @pytest.fixture
     async def make_uow(self) -> Any:
-        shared = FakeUnitOfWork()
+        shared = InMemoryMembersUnitOfWork()
         return lambda: shared
 
 

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from services.members.adapters.memory import InMemoryMembersUnitOfWork
 from services.members.bootstrap import bootstrap
 from services.members.domain.model import Member
 from services.members.settings import MembersSettings
 from shared.contracts import MemberFollowed, MemberUnfollowed, PushReceived
 from shared.events import Envelope
-from tests.fakes import FakeUnitOfWork
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -42,7 +42,7 @@ def envelope(event: MemberFollowed | MemberUnfollowed | PushReceived, event_id: 
 
 
 async def test_handlers_apply_each_event_once() -> None:
-    uow = FakeUnitOfWork()
+    uow = InMemoryMembersUnitOfWork()
     async with bootstrap(MembersSettings(), uow=lambda: uow) as members:
         follow = MemberFollowed(openid="o1", followed_at=T0, scene="s")
         await members.handle(envelope(follow, "e1"), follow)
@@ -56,7 +56,7 @@ async def test_handlers_apply_each_event_once() -> None:
 
 
 async def test_events_the_service_does_not_need_are_ignored() -> None:
-    uow = FakeUnitOfWork()
+    uow = InMemoryMembersUnitOfWork()
     async with bootstrap(MembersSettings(), uow=lambda: uow) as members:
         text = PushReceived(openid="o1", msg_type="text", received_at=T0, fields={"Content": "hi"})
         await members.handle(envelope(text, "e3"), text)
