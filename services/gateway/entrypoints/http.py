@@ -13,12 +13,10 @@ from fastapi.responses import PlainTextResponse
 from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
-from services.gateway.adapters.accounts import AccountDirectory
-from services.gateway.adapters.ledger import PushLedger
-from services.gateway.adapters.replies import ReplyRules
 from services.gateway.bootstrap import Gateway, bootstrap
 from services.gateway.domain.inbound import PushParams, Refused
 from services.gateway.service_layer.ingest import ingest_push
+from services.gateway.service_layer.ports import AccountDirectory, PushLedger, ReplyRules
 from services.gateway.settings import GatewaySettings
 from shared.messaging import EventPublisher, PublishFailed
 from shared.observability import get_logger
