@@ -25,6 +25,7 @@ from services.profiles.adapters.taxonomy_file import load_taxonomy
 from services.profiles.domain.h5_links import LinkRejected, open_link
 from services.profiles.domain.taxonomy import Taxonomy
 from services.profiles.service_layer import activity, h5, mall
+from services.profiles.service_layer.ports import ProfileReader, SurveyStore, SurveysUnitOfWork
 from services.profiles.settings import ProfilesSettings
 from shared.contracts import (
     PROFILE_CHANGES,
@@ -49,9 +50,10 @@ log = structlog.get_logger(__name__)
 class Profiles:
     settings: ProfilesSettings
     taxonomy: Taxonomy
-    uow: Callable[[], MongoProfilesUnitOfWork]
-    profiles: MongoProfileRepository
-    surveys: MongoSurveys
+    #: A new transaction over profiles, surveys and processed-event claims.
+    uow: Callable[[], SurveysUnitOfWork]
+    profiles: ProfileReader
+    surveys: SurveyStore
     #: Publishes what the API receives and which profiles changed; None when built with publish=False.
     publisher: EventPublisher | None
     readiness: dict[str, Callable[[], Awaitable[Any]]]

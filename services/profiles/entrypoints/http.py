@@ -24,6 +24,7 @@ from services.profiles.domain.profile import Profile, ProfileError
 from services.profiles.domain.tags import TagSource
 from services.profiles.entrypoints.h5 import TAG_H5, h5_router
 from services.profiles.entrypoints.surveys_http import TAG_SURVEYS, surveys_router
+from services.profiles.service_layer import profile_ops
 from services.profiles.settings import ProfilesSettings
 from shared.contracts import MALL_EVENTS, MallEventReceived
 from shared.events import Envelope
@@ -311,15 +312,10 @@ def create_app(settings: ProfilesSettings, *, clock: Callable[[], datetime] | No
         source: TagSource = TagSource.OPS,
     ) -> ProfileOut:
         _account(appid)
-        async with profiles.uow() as uow:
-            profile = await uow.profiles.get(appid, openid)
-            if profile is None:
-                raise HTTPException(404, detail=f"no profile for {openid!r} in {appid!r}")
-            changes = profile.remove_tag(code, source, now(), actor)
-            if not changes:
-                raise HTTPException(404, detail=f"no {source.value} tag {code!r} on this profile")
-            await uow.profiles.save(profile, changes)
-            await uow.commit()
+        try:
+            profile = await profile_ops.remove_tag(profiles.uow(), appid, openid, code, source, actor, now())
+        except (profile_ops.NoProfile, profile_ops.NoSuchTag) as exc:
+            raise HTTPException(404, detail=str(exc)) from None
         return _out(profiles, appid, openid, profile)
 
     return app
