@@ -310,6 +310,7 @@ def test_stats_by_index_agree_with_reading_every_profile_as_days_pass(h: Harness
         if rng.random() < 0.5:
             profile.set_consent(ConsentKind.MARKETING, rng.random() < 0.7, NOW, "test")
         profiles.append(profile)
+
     async def store() -> None:
         async with h.profiles.uow() as uow:
             await uow.profiles.save_many([(profile, []) for profile in profiles])
