@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 import structlog
@@ -25,7 +26,7 @@ from services.profiles.adapters.taxonomy_file import load_taxonomy
 from services.profiles.domain.h5_links import LinkRejected, open_link
 from services.profiles.domain.taxonomy import Taxonomy
 from services.profiles.service_layer import activity, h5, mall
-from services.profiles.service_layer.ports import ProfileReader, SurveyStore, SurveysUnitOfWork
+from services.profiles.service_layer.ports import Messenger, ProfileReader, SurveyStore, SurveysUnitOfWork
 from services.profiles.settings import ProfilesSettings
 from shared.contracts import (
     PROFILE_CHANGES,
@@ -80,6 +81,17 @@ class Profiles:
         except LinkRejected:
             return None
         return link.openid if link.appid == appid else None
+
+    @cached_property
+    def accounts(self) -> frozenset[str]:
+        """The appids of the accounts this service holds."""
+        return frozenset(account.appid for account in self.settings.wechat_accounts)
+
+    def messenger(self, appid: str) -> Messenger | None:
+        """The account's customer-service messages, when this process holds WeChat clients."""
+        if self.clients is None or appid not in self.clients:
+            return None
+        return self.clients[appid]
 
     @property
     def half_life(self) -> timedelta:

@@ -66,7 +66,7 @@ class Harness:
 
     @property
     def profiles(self) -> Profiles:
-        found: Profiles = self.http.app.state.profiles  # type: ignore[attr-defined]
+        found: Profiles = self.http.app.state.service  # type: ignore[attr-defined]
         return found
 
     def post(self, body: bytes, *, bulk: bool = False, secret: str = SECRET, sent: int | None = None) -> Any:
