@@ -254,7 +254,10 @@ def test_life_stage_moves_with_time_and_ops_tags_are_audited(h: Harness) -> None
     history = h.http.get("/accounts/wx1/members/o_mom/profile/history").json()
     audited = [(c["kind"], c["actor"]) for c in history if c["actor"].startswith("ops-")]
     assert audited == [("tag_removed", "ops-wang"), ("tag_added", "ops-li")]
-    assert h.http.get("/accounts/wx-unknown/members/o_mom/profile").status_code == 404
+    unknown = h.http.get("/accounts/wx-unknown/members/o_mom/profile")
+    assert unknown.status_code == 404 and unknown.json() == {"detail": "unknown account 'wx-unknown'"}
+    survey = h.http.post("/accounts/wx-unknown/surveys", json={"title": "x", "questions": []})
+    assert survey.status_code == 404 and survey.json() == {"detail": "unknown account 'wx-unknown'"}
 
 
 def test_the_h5_interest_page_records_stage_interests_and_consent(h: Harness) -> None:
