@@ -117,9 +117,9 @@ class Profiles:
         elif isinstance(message, MenuClicked) and message.key in self.taxonomy.menu_keys:
             codes = self.taxonomy.menu_keys[message.key]
             await h5.tag_from_trigger(envelope, message.openid, codes, "menu", self.uow(), self.taxonomy)
-        elif isinstance(message, MemberFollowed) and self.clients is not None and envelope.appid in self.clients:
+        elif isinstance(message, MemberFollowed) and (messenger := self.messenger(envelope.appid)) is not None:
             text = self.settings.h5_invitation.format(link=self.link(envelope.appid, message.openid, datetime.now(UTC)))
-            await h5.invite_after_follow(envelope, message, self.uow(), self.clients[envelope.appid], text)
+            await h5.invite_after_follow(envelope, message, self.uow(), messenger, text)
 
 
 def _announcer(publisher: EventPublisher) -> Announce:
