@@ -36,7 +36,7 @@ from shared.wechat_client import CustomMessage, OutsideCustomerServiceWindow, Te
 from tests.fakes import FakePublisher
 
 TAXONOMY = parse_taxonomy(
-    json.loads((Path(__file__).resolve().parents[2] / "services/profiles/taxonomy.json").read_text(encoding="utf-8"))
+    json.loads((Path(__file__).resolve().parents[3] / "services/profiles/taxonomy.json").read_text(encoding="utf-8"))
 )
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SECRET = b"shop-secret"
