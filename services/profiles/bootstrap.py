@@ -38,7 +38,7 @@ from shared.contracts import (
     TextMessageReceived,
 )
 from shared.events import Envelope, Message
-from shared.messaging import EventPublisher, KafkaEventPublisher, ensure_topics
+from shared.messaging import EventPublisher, connect_publisher
 from shared.storage import PROCESSED_EVENTS_INDEXES, close_client, create_client, ensure_indexes, ping
 from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, WeChatClients
 
@@ -166,14 +166,7 @@ async def bootstrap(
 
         readiness: dict[str, Callable[[], Awaitable[Any]]] = {"mongodb": mongodb_ready}
         if publish and publisher is None:
-            await ensure_topics(settings.kafka_bootstrap_servers, TOPICS, prefix=settings.topic_prefix)
-            kafka = await stack.enter_async_context(
-                KafkaEventPublisher(
-                    settings.kafka_bootstrap_servers,
-                    topic_prefix=settings.topic_prefix,
-                    client_id=settings.service_name,
-                )
-            )
+            kafka = await stack.enter_async_context(connect_publisher(settings, TOPICS))
             readiness["kafka"] = kafka.ready
             publisher = kafka
         if messaging and clients is None:
