@@ -10,9 +10,8 @@ import copy
 from types import TracebackType
 from typing import Self
 
-from services.members.adapters.repository import MemberRepository
-from services.members.adapters.unit_of_work import UnitOfWork
 from services.members.domain.model import Member
+from services.members.service_layer.ports import MemberRepository, UnitOfWork
 
 __all__ = ["InMemoryMemberRepository", "InMemoryMembersUnitOfWork"]
 

@@ -1,4 +1,4 @@
-"""Profiles in memory: the :class:`~services.profiles.service_layer.unit_of_work.ProfilesUnitOfWork` port
+"""Profiles in memory: the :class:`~services.profiles.service_layer.ports.ProfilesUnitOfWork` port
 without a server, for benchmarks of the service's own work and for tests.
 
 Profiles are kept as their MongoDB documents (the repository's own encoding), so what is measured or
