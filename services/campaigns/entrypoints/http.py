@@ -25,7 +25,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from services.campaigns.adapters.join_codes import UnknownAccount
 from services.campaigns.adapters.templates import MAX_STORED_BYTES, TemplateImageRejected, inspect_image
 from services.campaigns.bootstrap_api import CampaignsApi, bootstrap
 from services.campaigns.domain.campaign import (
@@ -59,6 +58,7 @@ from services.campaigns.domain.rewards import (
 )
 from services.campaigns.entrypoints.params import ApiDep, AppId, CampaignId
 from services.campaigns.entrypoints.review_http import TAG_REVIEW, review_router
+from services.campaigns.service_layer.ports import UnknownAccount
 from services.campaigns.settings import CampaignsSettings
 from shared.observability import OPENTELEMETRY_OFF, instrument_app
 from shared.request_bodies import FormPart, MultipartError, parse_multipart, read_body

@@ -18,13 +18,13 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response
 from PIL import Image, ImageDraw
 from pydantic import BaseModel, Field, StringConstraints
 
-from services.campaigns.adapters.share_screenshots import AuditEntry, SubmissionRecord
 from services.campaigns.bootstrap_api import CampaignsApi
 from services.campaigns.domain.campaign import Campaign
+from services.campaigns.domain.submissions import AuditEntry, SubmissionRecord
 from services.campaigns.entrypoints.params import ApiDep, AppId, CampaignId
 from services.campaigns.service_layer import notices
 from services.campaigns.service_layer.share_screenshots import AlreadySettled, settle_review
-from services.screenshots.domain.verdicts import Decision, Reason
+from services.screenshots import Decision, Reason
 
 __all__ = ["TAG_REVIEW", "review_router"]
 

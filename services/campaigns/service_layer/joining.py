@@ -12,17 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from services.campaigns.adapters.posters import PosterRendererPort
-from services.campaigns.adapters.referrals import (
-    Notice,
-    Participant,
-    ReferralStore,
-    ReferralUnitOfWork,
-    new_participant_code,
-)
 from services.campaigns.domain.campaign import Campaign, CampaignStatus
+from services.campaigns.domain.participants import Notice, Participant, new_participant_code
 from services.campaigns.domain.posters import PosterSpec
 from services.campaigns.domain.referrals import JoinScene, ReferralScene, Rejection
+from services.campaigns.service_layer.ports import PosterRendererPort, ReferralStore, ReferralUnitOfWork
 from services.campaigns.service_layer.posters import Platform, give_poster
 from shared.contracts import QrCodeScanned
 from shared.events import Envelope

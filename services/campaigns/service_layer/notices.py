@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from services.campaigns.adapters.referrals import Notice
+from services.campaigns.domain.participants import Notice
 from services.campaigns.domain.referrals import render_message
 from shared.wechat_client import (
     CustomerServiceCountExceeded,

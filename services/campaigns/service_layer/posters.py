@@ -13,10 +13,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from services.campaigns.adapters.posters import PosterRendererPort
-from services.campaigns.adapters.referrals import Participant, ReferralStore
+from services.campaigns.domain.participants import Participant
 from services.campaigns.domain.posters import MEDIA_REUSE_FOR, QR_LIFETIME, QR_RENEW_BEFORE, PosterSpec
 from services.campaigns.domain.referrals import ReferralScene
+from services.campaigns.service_layer.ports import PosterRendererPort, ReferralStore
 from shared.wechat_client import CustomMessage, Image, MediaKind, QrCode, Text, UploadedMedia
 
 

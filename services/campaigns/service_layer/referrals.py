@@ -11,14 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from services.campaigns.adapters.referrals import (
-    Invitation,
-    Notice,
-    Participant,
-    ReferralUnitOfWork,
-    day_start,
-    reward_id,
-)
+from services.campaigns.domain.participants import Invitation, Notice, Participant, day_start, reward_id
 from services.campaigns.domain.referrals import (
     CampaignView,
     FollowFacts,
@@ -30,6 +23,7 @@ from services.campaigns.domain.referrals import (
     should_revoke,
     tiers_to_grant,
 )
+from services.campaigns.service_layer.ports import ReferralUnitOfWork
 from shared.contracts import MemberFollowed, MemberUnfollowed
 from shared.events import Envelope
 

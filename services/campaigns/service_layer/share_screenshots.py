@@ -19,26 +19,35 @@ from typing import Any, Protocol
 
 import structlog
 
-from services.campaigns.adapters.posters import PosterRendererPort
-from services.campaigns.adapters.referrals import Notice, Participant, ReferralStore, ReferralUnitOfWork, reward_id
-from services.campaigns.adapters.share_screenshots import (
-    STATUS,
-    AuditEntry,
-    MongoShareScreenshots,
-    SubmissionRecord,
-    submission_id,
-)
 from services.campaigns.domain.campaign import Campaign
+from services.campaigns.domain.participants import Notice, Participant, reward_id
 from services.campaigns.domain.posters import PosterSpec
 from services.campaigns.domain.referrals import render_message
+from services.campaigns.domain.submissions import STATUS, AuditEntry, SubmissionRecord, submission_id
+from services.campaigns.service_layer.ports import (
+    PosterRendererPort,
+    ReferralStore,
+    ReferralUnitOfWork,
+    ShareScreenshotStore,
+)
 from services.campaigns.service_layer.posters import poster_of
-from services.screenshots.adapters.analyzer import Analysis
-from services.screenshots.adapters.images import ImageLimits
-from services.screenshots.adapters.metrics import SCREENSHOT_DECISIONS, SCREENSHOT_SECONDS
-from services.screenshots.adapters.poster_frame import ReferenceUnusable
-from services.screenshots.domain.reuse import Fingerprint
-from services.screenshots.domain.verdicts import Decision, DecisionThresholds, Evidence, Reason, Verdict
-from services.screenshots.service_layer.verification import Analysed, Conclusion, Submission, conclude
+from services.screenshots import (
+    SCREENSHOT_DECISIONS,
+    SCREENSHOT_SECONDS,
+    Analysed,
+    Analysis,
+    Conclusion,
+    Decision,
+    DecisionThresholds,
+    Evidence,
+    Fingerprint,
+    ImageLimits,
+    Reason,
+    ReferenceUnusable,
+    Submission,
+    Verdict,
+    conclude,
+)
 from shared.contracts import ImageMessageReceived
 from shared.events import Envelope
 from shared.storage import retry_transient
@@ -161,7 +170,7 @@ async def verify_submission(
     task: ShareTask,
     *,
     uow: ReferralUnitOfWork,
-    reads: MongoShareScreenshots,
+    reads: ShareScreenshotStore,
     campaigns: Campaigns,
     media: MediaSource,
     renderer: PosterRendererPort,
@@ -238,7 +247,7 @@ async def _conclude(
     campaigns: Campaigns,
     renderer: PosterRendererPort,
     analysis: ScreenshotAnalysis,
-    reads: MongoShareScreenshots,
+    reads: ShareScreenshotStore,
     thresholds: DecisionThresholds,
 ) -> Conclusion:
     poster = await _poster(task, campaigns, renderer)
