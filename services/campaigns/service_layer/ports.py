@@ -9,13 +9,15 @@ declared here with the port that returns them.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from services.campaigns.domain.campaign import Campaign, CampaignStatus
 from services.campaigns.domain.participants import Invitation, Notice, Participant
 from services.campaigns.domain.poster_layout import PosterLayout
+from services.campaigns.domain.results import CampaignStats, LeaderboardRow
 from services.campaigns.domain.rewards import PoolStock
 from services.campaigns.domain.submissions import AuditEntry, SubmissionRecord
 from services.screenshots import Decision, PriorShot
@@ -23,6 +25,7 @@ from services.screenshots import Decision, PriorShot
 __all__ = [
     "AddedCodes",
     "CampaignRepository",
+    "CampaignResults",
     "ImageInfo",
     "JoinCode",
     "JoinCodes",
@@ -132,6 +135,10 @@ class RewardPools(abc.ABC):
 class UnknownAccount(LookupError):
     """No credentials for the account, so no code can be asked of the platform."""
 
+    def __init__(self, appid: str) -> None:
+        super().__init__(f"unknown account {appid!r}")
+        self.appid = appid
+
 
 @dataclass(frozen=True)
 class JoinCode:
@@ -148,6 +155,25 @@ class JoinCodes(abc.ABC):
 
     @abc.abstractmethod
     async def current(self, appid: str, campaign_id: str, *, ends_at: datetime, now: datetime) -> JoinCode: ...
+
+
+class CampaignResults(abc.ABC):
+    """Statistics read straight from the flow's own records (participants, invitations, rewards)."""
+
+    @abc.abstractmethod
+    async def of(self, campaign_id: str, *, top: int = 10) -> CampaignStats: ...
+
+    @abc.abstractmethod
+    async def leaderboard(self, campaign_id: str, *, limit: int = 10) -> list[LeaderboardRow]:
+        """Top inviters by standing credit; ties go to whoever joined first."""
+
+    @abc.abstractmethod
+    async def rewards(self, campaign_id: str, *, limit: int, offset: int) -> list[dict[str, Any]]:
+        """Grants, oldest first, with the coupon code each one was issued (None until delivery)."""
+
+    @abc.abstractmethod
+    def participants(self, campaign_id: str) -> AsyncIterator[dict[str, Any]]:
+        """Every participant, in join order, for the CSV export (streamed, never all in memory)."""
 
 
 # -- posters -------------------------------------------------------------------------------------------
