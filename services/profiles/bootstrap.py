@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 import structlog
@@ -25,6 +26,7 @@ from services.profiles.adapters.taxonomy_file import load_taxonomy
 from services.profiles.domain.h5_links import LinkRejected, open_link
 from services.profiles.domain.taxonomy import Taxonomy
 from services.profiles.service_layer import activity, h5, mall
+from services.profiles.service_layer.ports import Messenger, ProfileReader, SurveyStore, SurveysUnitOfWork
 from services.profiles.settings import ProfilesSettings
 from shared.contracts import (
     PROFILE_CHANGES,
@@ -49,9 +51,10 @@ log = structlog.get_logger(__name__)
 class Profiles:
     settings: ProfilesSettings
     taxonomy: Taxonomy
-    uow: Callable[[], MongoProfilesUnitOfWork]
-    profiles: MongoProfileRepository
-    surveys: MongoSurveys
+    #: A new transaction over profiles, surveys and processed-event claims.
+    uow: Callable[[], SurveysUnitOfWork]
+    profiles: ProfileReader
+    surveys: SurveyStore
     #: Publishes what the API receives and which profiles changed; None when built with publish=False.
     publisher: EventPublisher | None
     readiness: dict[str, Callable[[], Awaitable[Any]]]
@@ -79,6 +82,17 @@ class Profiles:
             return None
         return link.openid if link.appid == appid else None
 
+    @cached_property
+    def accounts(self) -> frozenset[str]:
+        """The appids of the accounts this service holds."""
+        return frozenset(account.appid for account in self.settings.wechat_accounts)
+
+    def messenger(self, appid: str) -> Messenger | None:
+        """The account's customer-service messages, when this process holds WeChat clients."""
+        if self.clients is None or appid not in self.clients:
+            return None
+        return self.clients[appid]
+
     @property
     def half_life(self) -> timedelta:
         return timedelta(days=self.settings.interest_half_life_days)
@@ -103,9 +117,9 @@ class Profiles:
         elif isinstance(message, MenuClicked) and message.key in self.taxonomy.menu_keys:
             codes = self.taxonomy.menu_keys[message.key]
             await h5.tag_from_trigger(envelope, message.openid, codes, "menu", self.uow(), self.taxonomy)
-        elif isinstance(message, MemberFollowed) and self.clients is not None and envelope.appid in self.clients:
+        elif isinstance(message, MemberFollowed) and (messenger := self.messenger(envelope.appid)) is not None:
             text = self.settings.h5_invitation.format(link=self.link(envelope.appid, message.openid, datetime.now(UTC)))
-            await h5.invite_after_follow(envelope, message, self.uow(), self.clients[envelope.appid], text)
+            await h5.invite_after_follow(envelope, message, self.uow(), messenger, text)
 
 
 def _announcer(publisher: EventPublisher) -> Announce:
