@@ -31,7 +31,7 @@ from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
 from services.campaigns.adapters.templates import MongoTemplateStore
 from services.campaigns.domain.campaign import Campaign
 from services.campaigns.service_layer import joining, notices, referrals, share_screenshots
-from services.campaigns.service_layer.ports import PosterRendererPort, ReferralUnitOfWork
+from services.campaigns.service_layer.ports import PosterRendererPort, ReferralUnitOfWork, ScreenshotAnalysis
 from services.campaigns.settings import CampaignsSettings
 from services.screenshots import AnalysisPool, DecisionThresholds, ImageLimits
 from shared.contracts import (
@@ -73,7 +73,7 @@ class CampaignsWorker:
     clients: WeChatClients
     renderer: PosterRendererPort
     screenshots: MongoShareScreenshots
-    analysis: share_screenshots.ScreenshotAnalysis
+    analysis: ScreenshotAnalysis
     ready: Callable[[], Awaitable[Any]]
     thresholds: DecisionThresholds = field(default_factory=DecisionThresholds)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -178,7 +178,7 @@ async def bootstrap(
     *,
     clients: WeChatClients | None = None,
     renderer: PosterRendererPort | None = None,
-    analysis: share_screenshots.ScreenshotAnalysis | None = None,
+    analysis: ScreenshotAnalysis | None = None,
 ) -> AsyncIterator[CampaignsWorker]:
     """MongoDB adapters, one WeChat client per configured account, and the poster renderer.
 

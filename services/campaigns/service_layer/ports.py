@@ -9,31 +9,44 @@ declared here with the port that returns them.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from services.campaigns.domain.campaign import Campaign, CampaignStatus
 from services.campaigns.domain.participants import Invitation, Notice, Participant
 from services.campaigns.domain.poster_layout import PosterLayout
+from services.campaigns.domain.posters import PosterSpec
+from services.campaigns.domain.referrals import CampaignView
 from services.campaigns.domain.results import CampaignStats, LeaderboardRow
 from services.campaigns.domain.rewards import PoolStock
 from services.campaigns.domain.submissions import AuditEntry, SubmissionRecord
-from services.screenshots import Decision, PriorShot
+from services.screenshots import Decision, PriorShot, TimedAnalysis
+from shared.wechat_client import CustomMessage, MediaKind, QrCode, UploadedMedia
 
 __all__ = [
     "AddedCodes",
+    "CampaignDirectory",
     "CampaignRepository",
     "CampaignResults",
+    "CodeAllocator",
     "ImageInfo",
     "JoinCode",
     "JoinCodes",
+    "JoiningCampaigns",
+    "MediaSource",
+    "Messenger",
+    "NoticeStore",
+    "Platform",
     "PosterRendererPort",
     "ReferralStore",
     "ReferralUnitOfWork",
+    "RewardLedger",
     "RewardPools",
+    "ScreenshotAnalysis",
     "ShareScreenshotStore",
+    "ShareTaskCampaigns",
     "TemplateImage",
     "TemplateStore",
     "UnknownAccount",
@@ -101,6 +114,91 @@ class TemplateStore(abc.ABC):
 
     @abc.abstractmethod
     async def delete(self, image_id: str) -> None: ...
+
+
+# -- campaigns as the member-facing flows read them (CampaignDirectoryAdapter, briefly cached) --------
+
+
+class JoiningCampaigns(Protocol):
+    """Campaign lookups the joining flow needs."""
+
+    async def campaign(self, appid: str, campaign_id: str) -> Campaign | None: ...
+
+    async def joinable(self, appid: str) -> Sequence[Campaign]:
+        """Active campaigns, and recently ended ones (whose keywords answer with the ended text)."""
+        ...
+
+    async def poster_spec(self, campaign: Campaign, nickname: str) -> PosterSpec | None: ...
+
+
+class ShareTaskCampaigns(Protocol):
+    """Campaign lookups the share-screenshot task needs."""
+
+    async def active(self, appid: str) -> list[Campaign]: ...
+
+    async def campaign(self, appid: str, campaign_id: str) -> Campaign | None: ...
+
+    async def poster_spec(self, campaign: Campaign, nickname: str) -> PosterSpec | None: ...
+
+
+class CampaignDirectory(Protocol):
+    """The crediting view of a campaign (its rules and texts), for the referral handlers."""
+
+    async def find(self, appid: str, campaign_id: str) -> CampaignView | None: ...
+
+
+# -- the WeChat platform and screenshot analysis -------------------------------------------------------
+
+
+class Platform(Protocol):
+    """The part of :class:`shared.wechat_client.WeChatClient` giving a poster uses (fakes implement it)."""
+
+    async def create_qrcode(
+        self, scene: int | str, *, permanent: bool = False, expire_seconds: int | None = None
+    ) -> QrCode: ...
+
+    async def upload_media(self, kind: MediaKind, filename: str, content: bytes) -> UploadedMedia: ...
+
+    async def send_custom_message(self, openid: str, message: CustomMessage) -> None: ...
+
+
+class Messenger(Protocol):
+    async def send_custom_message(self, openid: str, message: CustomMessage) -> None: ...
+
+
+class MediaSource(Protocol):
+    async def get_media(self, media_id: str) -> bytes: ...
+
+
+class ScreenshotAnalysis(Protocol):
+    """Measures a screenshot against the member's poster, off the event loop (the analysis pool)."""
+
+    async def analyze(self, screenshot: bytes, poster: bytes, payload: str) -> TimedAnalysis: ...
+
+
+# -- notices -------------------------------------------------------------------------------------------
+
+
+class NoticeStore(Protocol):
+    """Queued notices, outside any transaction: delivery happens after the effect committed."""
+
+    async def queued_by(self, event_id: str) -> list[Notice]:
+        """Pending notices the handling of one event queued."""
+        ...
+
+    async def held_for(self, appid: str, openid: str) -> list[Notice]:
+        """Notices waiting for this member's customer-service window to open."""
+        ...
+
+    async def mark(self, notice: Notice, status: str, at: datetime, *, text: str | None = None) -> None: ...
+
+
+class CodeAllocator(Protocol):
+    async def allocate(self, campaign_id: str, pool: str, grant_key: str) -> str | None: ...
+
+
+class RewardLedger(Protocol):
+    async def record_code(self, reward_id: str, code: str | None, at: datetime) -> None: ...
 
 
 # -- reward pools and join codes -----------------------------------------------------------------------

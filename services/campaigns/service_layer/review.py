@@ -17,7 +17,10 @@ from services.campaigns.service_layer import notices
 from services.campaigns.service_layer.management import load_campaign
 from services.campaigns.service_layer.ports import (
     CampaignRepository,
+    Messenger,
+    NoticeStore,
     ReferralUnitOfWork,
+    RewardLedger,
     RewardPools,
     ShareScreenshotStore,
 )
@@ -139,10 +142,10 @@ async def settle(
     reviewer: str,
     note: str | None,
     uow: ReferralUnitOfWork,
-    notice_store: notices.NoticeStore,
-    rewards: notices.RewardLedger,
+    notice_store: NoticeStore,
+    rewards: RewardLedger,
     codes: RewardPools,
-    messenger: notices.Messenger | None,
+    messenger: Messenger | None,
     now: datetime,
 ) -> SubmissionRecord:
     """A reviewer's approval or rejection, and the member's reply (sent now if ``messenger`` is given;
@@ -157,9 +160,9 @@ async def settle(
         ) from None
     queued = await notice_store.queued_by(event_id)
     if queued and messenger is not None:
-        sender: notices.Messenger = messenger
+        sender: Messenger = messenger
 
-        def reply_to(appid: str) -> notices.Messenger:
+        def reply_to(appid: str) -> Messenger:
             return sender  # every notice of one settlement goes to one member of this account
 
         await notices.deliver(queued, store=notice_store, codes=codes, rewards=rewards, messenger_for=reply_to, now=now)
