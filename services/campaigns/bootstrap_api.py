@@ -18,6 +18,7 @@ from services.campaigns.adapters.stats import MongoCampaignStats
 from services.campaigns.adapters.templates import MongoTemplateStore
 from services.campaigns.service_layer.ports import (
     CampaignRepository,
+    CampaignResults,
     JoinCodes,
     ReferralUnitOfWork,
     RewardPools,
@@ -44,7 +45,7 @@ class CampaignsApi:
     campaigns: CampaignRepository
     pools: RewardPools
     templates: TemplateStore
-    stats: MongoCampaignStats
+    stats: CampaignResults
     join_codes: JoinCodes
     #: The share-screenshot review queue: submissions, the reward and reply a decision causes.
     screenshots: ShareScreenshotStore

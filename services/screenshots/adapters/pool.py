@@ -22,7 +22,7 @@ from services.screenshots.adapters.ocr import OcrEngineName, create_engine
 from services.screenshots.domain.analysis import Analysis
 from services.screenshots.service_layer.ports import TimedAnalysis
 
-__all__ = ["AnalysisPool", "AnalysisWorkerLost", "TimedAnalysis", "default_workers"]
+__all__ = ["AnalysisPool", "AnalysisWorkerLost", "default_workers"]
 
 _analyzer: Analyzer | None = None
 
