@@ -20,11 +20,11 @@ from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field, model_validator
 
-from services.segments.adapters.store import SavedSegment, SegmentNameTaken
 from services.segments.bootstrap import SegmentsService, bootstrap_api
 from services.segments.domain.click_links import LinkForged, open_click
 from services.segments.domain.pushes import PushStatus
 from services.segments.domain.rules import Explanation, Rule, RuleInvalid, explain, parse_rule, summarize
+from services.segments.domain.segments import SavedSegment, SegmentNameTaken
 from services.segments.settings import SegmentsSettings
 from shared.observability import OPENTELEMETRY_OFF, instrument_app
 from shared.request_bodies import BodyLimit
@@ -348,8 +348,8 @@ def create_app(settings: SegmentsSettings, *, clock: Callable[[], datetime] | No
         rule_of(service, body.rule, "body", "rule")
         try:
             segment = await service.segments.create(appid, body.name, body.description, body.rule)
-        except SegmentNameTaken:
-            raise HTTPException(409, detail=f"a segment named {body.name!r} exists") from None
+        except SegmentNameTaken as exc:
+            raise HTTPException(409, detail=str(exc)) from None
         return segment_out(service, segment)
 
     @app.get(seg, tags=[TAG_SEGMENTS], summary="The account's segments with their current sizes")
@@ -368,8 +368,8 @@ def create_app(settings: SegmentsSettings, *, clock: Callable[[], datetime] | No
         rule_of(service, body.rule, "body", "rule")
         try:
             segment = await service.segments.update(appid, segment_id, body.name, body.description, body.rule)
-        except SegmentNameTaken:
-            raise HTTPException(409, detail=f"a segment named {body.name!r} exists") from None
+        except SegmentNameTaken as exc:
+            raise HTTPException(409, detail=str(exc)) from None
         if segment is None:
             raise HTTPException(404, detail=f"no segment {segment_id}")
         return segment_out(service, segment)
