@@ -6,9 +6,8 @@ import copy
 from types import TracebackType
 from typing import Self
 
-from services.members.adapters.repository import MemberRepository
-from services.members.adapters.unit_of_work import UnitOfWork
 from services.members.domain.model import Member
+from services.members.service_layer.ports import MemberRepository, UnitOfWork
 from shared.events import Envelope, Topic
 from shared.messaging import PublishFailed
 

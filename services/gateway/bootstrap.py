@@ -10,13 +10,13 @@ from services.gateway.adapters import accounts as accounts_adapter
 from services.gateway.adapters import ledger as ledger_adapter
 from services.gateway.adapters import replies as replies_adapter
 from services.gateway.adapters.accounts import (
-    AccountDirectory,
     ChainedAccountDirectory,
     MongoAccountDirectory,
     StaticAccountDirectory,
 )
-from services.gateway.adapters.ledger import MemoryPushLedger, MongoPushLedger, PushLedger
-from services.gateway.adapters.replies import MongoReplyRules, ReplyRules
+from services.gateway.adapters.ledger import MemoryPushLedger, MongoPushLedger
+from services.gateway.adapters.replies import MongoReplyRules
+from services.gateway.service_layer.ports import AccountDirectory, PushLedger, ReplyRules
 from services.gateway.settings import GatewaySettings
 from shared.contracts import TOPICS
 from shared.messaging import EventPublisher, KafkaEventPublisher, ensure_topics
