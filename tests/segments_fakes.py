@@ -117,7 +117,9 @@ class FakePushRepository:
         self, statuses: Sequence[str], to_status: str, now: datetime, lease: timedelta
     ) -> dict[str, Any] | None:
         for doc in sorted(self.docs.values(), key=lambda d: d["send_at"]):
-            if doc["status"] in statuses and doc["send_at"] <= now and not (doc.get("lease_until") or now) > now:
+            due = doc["send_at"] <= now and (doc.get("resume_at") or now) <= now
+            held = (doc.get("lease_until") or now) > now or (doc.get("cursor") or {}).get("done") is True
+            if doc["status"] in statuses and due and not held:
                 doc |= {"status": to_status, "lease_until": now + lease, "resume_at": None}
                 return dict(doc)
         return None
