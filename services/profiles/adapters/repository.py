@@ -8,7 +8,6 @@ profile (through :class:`MongoProfilesUnitOfWork`), with the processed-event cla
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -29,6 +28,7 @@ from services.profiles.domain.life_stage import (
 )
 from services.profiles.domain.profile import Change, Consent, ConsentKind, Follow, Profile
 from services.profiles.domain.tags import Tag, TagSource
+from services.profiles.service_layer.ports import ProfileCounts
 from shared.storage import IndexSpec, MongoUnitOfWork
 from shared.wechat_client import UserInfo
 
@@ -41,7 +41,6 @@ __all__ = [
     "MongoProfileRepository",
     "MongoProfilesUnitOfWork",
     "MongoTagSyncStore",
-    "ProfileCounts",
     "span_filter",
 ]
 
@@ -244,16 +243,6 @@ class MongoProfileRepository:
         query = {"appid": appid, "openid": openid}
         cursor = self._history.find(query, {"_id": 0}).sort([("at", -1), ("_id", -1)]).limit(limit)
         return [doc async for doc in cursor]
-
-
-@dataclass(frozen=True)
-class ProfileCounts:
-    profiles: int
-    following: int
-    #: With at least one tag or a life stage.
-    tagged: int
-    consented_marketing: int
-    by_stage: dict[Stage, int]
 
 
 def span_filter(span: DateSpan) -> dict[str, Any]:

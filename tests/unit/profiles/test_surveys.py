@@ -24,7 +24,7 @@ from services.profiles.domain.surveys import (
 from services.profiles.domain.taxonomy import parse_taxonomy
 
 TAXONOMY = parse_taxonomy(
-    json.loads((Path(__file__).resolve().parents[2] / "services/profiles/taxonomy.json").read_text(encoding="utf-8"))
+    json.loads((Path(__file__).resolve().parents[3] / "services/profiles/taxonomy.json").read_text(encoding="utf-8"))
 )
 FEEDING = Question(
     "feeding",

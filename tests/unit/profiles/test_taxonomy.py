@@ -20,7 +20,7 @@ from services.profiles.domain.taxonomy import (
     parse_taxonomy,
 )
 
-SHIPPED = Path(__file__).resolve().parents[2] / "services" / "profiles" / "taxonomy.json"
+SHIPPED = Path(__file__).resolve().parents[3] / "services" / "profiles" / "taxonomy.json"
 
 
 def shipped_document() -> dict[str, Any]:

@@ -24,7 +24,7 @@ from services.profiles.domain.profile import (
 from services.profiles.domain.tags import Tag, TagSource
 from services.profiles.domain.taxonomy import Taxonomy, parse_taxonomy
 
-SHIPPED = Path(__file__).resolve().parents[2] / "services" / "profiles" / "taxonomy.json"
+SHIPPED = Path(__file__).resolve().parents[3] / "services" / "profiles" / "taxonomy.json"
 NOW = datetime(2025, 6, 15, 9, 30, tzinfo=UTC)
 DAY = timedelta(days=1)
 

@@ -22,7 +22,7 @@ from services.profiles.domain.mall import (
 from services.profiles.domain.tags import DEFAULT_HALF_LIFE, Tag, TagSource, decay_factor, reinforce
 from services.profiles.domain.taxonomy import Taxonomy, parse_taxonomy
 
-SHIPPED = Path(__file__).resolve().parents[2] / "services" / "profiles" / "taxonomy.json"
+SHIPPED = Path(__file__).resolve().parents[3] / "services" / "profiles" / "taxonomy.json"
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 HALF = DEFAULT_HALF_LIFE
