@@ -14,7 +14,7 @@ from services.segments.domain.pushes import MessageContent, Variant, new_push
 from services.segments.domain.segments import SegmentNameTaken
 from services.segments.service_layer.ports import PushRepository, SegmentRepository
 from shared.storage import ensure_indexes
-from tests.segments_fakes import FakePushRepository, FakeSegments
+from tests.unit.segments.fakes import FakePushRepository, FakeSegments
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 RULE = {"has_tag": "interest.feeding.formula"}

@@ -24,7 +24,7 @@ from services.segments.domain.segments import SegmentNameTaken, SegmentNotFound
 from services.segments.service_layer.live_index import LiveIndex
 from services.segments.service_layer.pushes import PushDefaults, PushUseCases
 from services.segments.service_layer.segments import MemberNotFound, SegmentUseCases
-from tests.segments_fakes import FakeFacts, FakePushRepository, FakeSegments
+from tests.unit.segments.fakes import FakeFacts, FakePushRepository, FakeSegments
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 FORMULA = "interest.feeding.formula"
