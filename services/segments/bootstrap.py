@@ -22,6 +22,7 @@ from services.profiles.adapters.taxonomy_file import load_taxonomy
 from services.profiles.domain.taxonomy import Taxonomy
 from services.segments.adapters.change_feed import ProfileChangeFeed
 from services.segments.adapters.facts import MongoFacts
+from services.segments.adapters.push_documents import push_from_document
 from services.segments.adapters.store import INDEXES, MongoPushes, MongoSegments
 from services.segments.adapters.wechat_sender import WeChatSender
 from services.segments.domain.pushes import BEIJING
@@ -215,6 +216,7 @@ async def bootstrap_worker(
                 retries=settings.send_retries,
                 retry_seconds=settings.send_retry_seconds,
             ),
+            read_push=push_from_document,
             clock=clock,
         )
         if dispatch:

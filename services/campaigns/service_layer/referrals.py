@@ -9,16 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
 
-from services.campaigns.adapters.referrals import (
-    Invitation,
-    Notice,
-    Participant,
-    ReferralUnitOfWork,
-    day_start,
-    reward_id,
-)
+from services.campaigns.domain.participants import Invitation, Notice, Participant, day_start, reward_id
 from services.campaigns.domain.referrals import (
     CampaignView,
     FollowFacts,
@@ -30,14 +22,11 @@ from services.campaigns.domain.referrals import (
     should_revoke,
     tiers_to_grant,
 )
+from services.campaigns.service_layer.ports import CampaignDirectory, ReferralUnitOfWork
 from shared.contracts import MemberFollowed, MemberUnfollowed
 from shared.events import Envelope
 
 CONSUMER = "campaigns.referrals"
-
-
-class CampaignDirectory(Protocol):
-    async def find(self, appid: str, campaign_id: str) -> CampaignView | None: ...
 
 
 @dataclass(frozen=True)
