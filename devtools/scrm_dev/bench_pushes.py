@@ -32,7 +32,7 @@ from scrm_dev.stack import DEMO_AES_KEY, DEMO_APPID, DEMO_SECRET, DEMO_TOKEN, St
 from services.profiles.adapters.repository import PROFILES, to_document
 from services.profiles.domain.profile import ConsentKind, Follow, Profile
 from services.segments.adapters.facts import MongoFacts
-from services.segments.adapters.memory import InMemoryPushStore
+from services.segments.adapters.memory import InMemoryPushes
 from services.segments.adapters.push_documents import push_from_document
 from services.segments.adapters.store import AUDIENCES, INDEXES, MongoPushes, MongoSegments
 from services.segments.adapters.wechat_sender import WeChatSender
@@ -270,7 +270,7 @@ async def _own_work_run(sim: str, *, members: int, limit: RateLimit, sim_pid: in
     documents = _recipients("o_own_", members, now)
     await _add_to_sim(sim, [d["openid"] for d in documents])
     doc = _push_document("push_bench_own", DEMO_APPID, "seg_own", now) | {"status": "sending", "cursor": None}
-    store = InMemoryPushStore()
+    store = InMemoryPushes()
     await store.insert(doc)
     await store.save_audience(doc["_id"], [d["openid"] for d in documents], 10_000)
     store.add_profiles(documents)

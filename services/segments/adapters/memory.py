@@ -1,20 +1,26 @@
-"""The dispatcher's store in memory: the :class:`~services.segments.service_layer.ports.PushStore` port
-without a server, for measuring the dispatcher's own work and for tests.
+"""The segments stores in memory, for measuring the service's own work and for tests: saved segments
+(the ``SegmentRepository`` port, as :class:`~services.segments.adapters.store.MongoSegments`) and pushes
+(the ``PushRepository`` and the dispatcher's ``PushStore`` ports, as
+:class:`~services.segments.adapters.store.MongoPushes`), with the same document shapes.
 
-Documents have the shapes :class:`~services.segments.adapters.store.MongoPushes` stores, and
-:meth:`InMemoryPushStore.insert` and :meth:`InMemoryPushStore.save_audience` seed it the way the API and
-the freeze fill MongoDB; :meth:`InMemoryPushStore.add_profiles` stands for the profiles the send
-decision reads.
+:meth:`InMemoryPushes.add_profiles` stands for the profiles the send decision reads (in MongoDB, the
+profiles service's collection).
 """
 
 from __future__ import annotations
 
 import copy
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["InMemoryPushStore"]
+from services.segments.adapters.push_documents import push_to_document
+from services.segments.domain.pushes import Push
+from services.segments.domain.segments import SavedSegment, SegmentNameTaken
+
+__all__ = ["InMemoryPushes", "InMemorySegments"]
 
 #: The profile fields the send decision reads (what MongoPushes.profiles_of projects).
 _PROFILE_FIELDS = ("_id", "openid", "follow", "consents", "last_active_at")
@@ -38,32 +44,128 @@ def _copy_sends(doc: dict[str, Any]) -> dict[str, Any]:
     return copied
 
 
-class InMemoryPushStore:
+class InMemorySegments:
+    """Saved segments; every save is a new version, kept (newest first)."""
+
+    def __init__(self) -> None:
+        self.saved: dict[str, SavedSegment] = {}
+        self.history: dict[str, list[dict[str, Any]]] = {}
+
+    async def create(self, appid: str, name: str, description: str, rule: dict[str, Any]) -> SavedSegment:
+        if any(s.appid == appid and s.name == name for s in self.saved.values()):
+            raise SegmentNameTaken(name)
+        now = datetime.now(UTC)
+        segment = SavedSegment("seg_" + secrets.token_hex(8), appid, name, description, 1, rule, now, now)
+        return self._keep(segment)
+
+    async def update(
+        self, appid: str, segment_id: str, name: str, description: str, rule: dict[str, Any]
+    ) -> SavedSegment | None:
+        current = await self.get(appid, segment_id)
+        if current is None:
+            return None
+        if any(s.appid == appid and s.name == name and s.id != segment_id for s in self.saved.values()):
+            raise SegmentNameTaken(name)
+        updated = replace(
+            current,
+            name=name,
+            description=description,
+            rule=rule,
+            version=current.version + 1,
+            updated_at=datetime.now(UTC),
+        )
+        return self._keep(updated)
+
+    def _keep(self, segment: SavedSegment) -> SavedSegment:
+        self.saved[segment.id] = segment
+        version = {
+            "version": segment.version,
+            "name": segment.name,
+            "rule": segment.rule,
+            "saved_at": segment.updated_at,
+        }
+        self.history.setdefault(segment.id, []).insert(0, version)
+        return segment
+
+    async def get(self, appid: str, segment_id: str) -> SavedSegment | None:
+        found = self.saved.get(segment_id)
+        return found if found is not None and found.appid == appid else None
+
+    async def of_account(self, appid: str) -> list[SavedSegment]:
+        return sorted((s for s in self.saved.values() if s.appid == appid), key=lambda s: s.name)
+
+    async def versions(self, segment_id: str) -> list[dict[str, Any]]:
+        return copy.deepcopy(self.history.get(segment_id, []))
+
+    async def delete(self, appid: str, segment_id: str) -> bool:
+        if await self.get(appid, segment_id) is None:
+            return False
+        del self.saved[segment_id]
+        return True
+
+
+class InMemoryPushes:
+    """Pushes, their frozen audiences, deliveries and members' recent sends."""
+
     def __init__(self) -> None:
         self.pushes: dict[str, dict[str, Any]] = {}
         self.audiences: dict[str, list[list[str]]] = {}
         self.deliveries: dict[str, dict[str, Any]] = {}
         self.member_sends: dict[str, dict[str, Any]] = {}
         self.template_msgs: dict[str, dict[str, Any]] = {}
+        self.clicks: set[str] = set()
         self.profiles: dict[str, dict[str, Any]] = {}
-
-    # -- seeding (what the API, the freeze and the profiles service write) ----------------------------
-
-    async def insert(self, doc: dict[str, Any]) -> None:
-        if doc["_id"] in self.pushes:
-            raise KeyError(f"push {doc['_id']!r} exists")
-        self.pushes[doc["_id"]] = copy.deepcopy(doc)
-
-    async def save_audience(self, push_id: str, openids: Sequence[str], chunk: int) -> int:
-        self.audiences[push_id] = [list(openids[i : i + chunk]) for i in range(0, len(openids), chunk)]
-        return len(self.audiences[push_id])
 
     def add_profiles(self, documents: Iterable[dict[str, Any]]) -> None:
         """Profiles in the profiles service's document shape (``_id`` is "appid:openid")."""
         for doc in documents:
             self.profiles[doc["_id"]] = {name: doc[name] for name in _PROFILE_FIELDS if name in doc}
 
-    # -- the port --------------------------------------------------------------------------------------
+    # -- pushes -----------------------------------------------------------------------------------------
+
+    async def insert(self, doc: dict[str, Any]) -> None:
+        if doc["_id"] in self.pushes:
+            raise KeyError(f"push {doc['_id']!r} exists")
+        self.pushes[doc["_id"]] = copy.deepcopy(doc)
+
+    async def add(self, push: Push) -> dict[str, Any]:
+        doc = push_to_document(push)
+        await self.insert(doc)
+        return doc
+
+    async def of_account(self, appid: str, limit: int = 100) -> list[dict[str, Any]]:
+        mine = [doc for doc in self.pushes.values() if doc["appid"] == appid]
+        return copy.deepcopy(sorted(mine, key=lambda d: d["created_at"], reverse=True)[:limit])
+
+    async def transition(
+        self, push_id: str, from_statuses: Sequence[str], to_status: str, **fields: Any
+    ) -> dict[str, Any] | None:
+        doc = self.pushes.get(push_id)
+        if doc is None or doc["status"] not in from_statuses:
+            return None
+        doc |= copy.deepcopy({"status": to_status, **fields})
+        return copy.deepcopy(doc)
+
+    async def save_audience(self, push_id: str, openids: Sequence[str], chunk: int) -> int:
+        self.audiences[push_id] = [list(openids[i : i + chunk]) for i in range(0, len(openids), chunk)]
+        return len(self.audiences[push_id])
+
+    async def deliveries_of(self, push_id: str, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        mine = (
+            d for d in self.deliveries.values() if d["push_id"] == push_id and (status is None or d["status"] == status)
+        )
+        ordered = sorted(mine, key=lambda d: d["openid"])[:limit]
+        return [{key: value for key, value in d.items() if key != "_id"} for d in ordered]
+
+    async def count_click(self, push_id: str, variant: str, openid: str, url: str, at: datetime) -> bool:
+        # A mass send's clicks are anonymous (no openid): each counts.
+        key = f"{push_id}:{variant}:{openid}" if openid else f"{push_id}:{variant}:~{secrets.token_hex(8)}"
+        if key in self.clicks:
+            return False
+        self.clicks.add(key)
+        return True
+
+    # -- the dispatcher's store ----------------------------------------------------------------------------
 
     async def claim_due(
         self, statuses: Sequence[str], to_status: str, now: datetime, lease: timedelta

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from services.segments.adapters.memory import InMemoryPushStore
+from services.segments.adapters.memory import InMemoryPushes
 from services.segments.adapters.store import INDEXES, MongoPushes
 from services.segments.service_layer.ports import PushStore
 from shared.storage import ensure_indexes
@@ -128,10 +128,10 @@ class PushStoreContract(abc.ABC):
         assert await store.port.recent_sends("wx2", ["o1"]) == {}
 
 
-class TestInMemoryPushStore(PushStoreContract):
+class TestInMemoryPushes(PushStoreContract):
     @pytest.fixture
     async def store(self) -> Store:
-        memory = InMemoryPushStore()
+        memory = InMemoryPushes()
 
         async def add_profiles(documents: list[dict[str, Any]]) -> None:
             memory.add_profiles(documents)

@@ -1,5 +1,5 @@
-"""The segments service's repositories: one contract each, met by MongoDB and by the in-memory fakes the
-unit tests use (so a unit test over a fake says something about the real store)."""
+"""The segments service's repositories: one contract each, met by MongoDB and by the in-memory stores the
+unit tests use (so a unit test over one says something about the real store)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from services.segments.adapters.memory import InMemoryPushes, InMemorySegments
 from services.segments.adapters.store import INDEXES, MongoPushes, MongoSegments
 from services.segments.domain.pushes import MessageContent, Variant, new_push
 from services.segments.domain.segments import SegmentNameTaken
 from services.segments.service_layer.ports import PushRepository, SegmentRepository
 from shared.storage import ensure_indexes
-from tests.unit.segments.fakes import FakePushRepository, FakeSegments
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 RULE = {"has_tag": "interest.feeding.formula"}
@@ -121,10 +121,10 @@ class PushRepositoryContract(abc.ABC):
         assert await store.count_click("push_1", "A", "", "https://b.example/", NOW)
 
 
-class TestFakeSegments(SegmentRepositoryContract):
+class TestInMemorySegments(SegmentRepositoryContract):
     @pytest.fixture
     async def store(self) -> SegmentRepository:
-        return FakeSegments()
+        return InMemorySegments()
 
 
 @pytest.mark.integration
@@ -135,10 +135,10 @@ class TestMongoSegments(SegmentRepositoryContract):
         return MongoSegments(database)
 
 
-class TestFakePushRepository(PushRepositoryContract):
+class TestInMemoryPushes(PushRepositoryContract):
     @pytest.fixture
     async def store(self) -> PushRepository:
-        return FakePushRepository()
+        return InMemoryPushes()
 
 
 @pytest.mark.integration

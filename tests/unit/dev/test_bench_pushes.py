@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from scrm_dev.bench_pushes import _busiest_second, _push_document, _recipients
 from scrm_dev.stack import DEMO_APPID
-from services.segments.adapters.memory import InMemoryPushStore
+from services.segments.adapters.memory import InMemoryPushes
 from services.segments.adapters.push_documents import push_from_document
 from services.segments.domain.pushes import Channel, MessageContent, decide
 from services.segments.service_layer.dispatch import DispatchConfig, Dispatcher, _recipient
@@ -57,11 +57,11 @@ class _Sender:
 
 
 async def test_the_dispatcher_sends_the_bench_push_through_the_store_in_memory() -> None:
-    """The bench's "own work" row: the dispatcher over InMemoryPushStore, as set up there."""
+    """The bench's "own work" row: the dispatcher over InMemoryPushes, as set up there."""
     now = datetime.now(UTC)
     documents = _recipients("o_own_", 1_200, now)
     doc = _push_document("push_own", DEMO_APPID, "seg_own", now) | {"status": "sending", "cursor": None}
-    store = InMemoryPushStore()
+    store = InMemoryPushes()
     await store.insert(doc)
     await store.save_audience(doc["_id"], [d["openid"] for d in documents], 500)
     store.add_profiles(documents)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
+from services.segments.adapters.memory import InMemorySegments
 from services.segments.domain.click_links import ClickLink, LinkForged, sign_click
 from services.segments.domain.pushes import (
     FrequencyCap,
@@ -24,7 +25,7 @@ from services.segments.domain.segments import SegmentNameTaken, SegmentNotFound
 from services.segments.service_layer.live_index import LiveIndex
 from services.segments.service_layer.pushes import PushDefaults, PushUseCases
 from services.segments.service_layer.segments import MemberNotFound, SegmentUseCases
-from tests.unit.segments.fakes import FakeFacts, FakePushRepository, FakeSegments
+from tests.unit.segments.fakes import FakeFacts, FakePushRepository
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 FORMULA = "interest.feeding.formula"
@@ -46,8 +47,9 @@ async def segments() -> SegmentUseCases:
     source = FakeFacts(members)
     live = LiveIndex(source)
     await live.rebuild(NOW)
+    segments = InMemorySegments()
     return SegmentUseCases(
-        FakeSegments(), live, source, known_tags=frozenset({FORMULA}), tag_names={FORMULA: "奶粉"}, clock=lambda: NOW
+        segments, live, source, known_tags=frozenset({FORMULA}), tag_names={FORMULA: "奶粉"}, clock=lambda: NOW
     )
 
 
@@ -103,7 +105,7 @@ async def test_a_member_is_explained_or_not_found(segments: SegmentUseCases) -> 
 
 class Harness:
     def __init__(self) -> None:
-        self.segments = FakeSegments()
+        self.segments = InMemorySegments()
         self.pushes = FakePushRepository()
         defaults = PushDefaults(FrequencyCap(1, 3), QuietHours(time(22), time(8)))
         self.ids = iter(f"push_{n}" for n in range(100))
