@@ -18,8 +18,6 @@ from typing import Any
 import structlog
 from httpx_aiohttp import AiohttpTransport
 
-from services.profiles.adapters.taxonomy_file import load_taxonomy
-from services.profiles.domain.taxonomy import Taxonomy
 from services.segments.adapters.change_feed import ProfileChangeFeed
 from services.segments.adapters.facts import MongoFacts
 from services.segments.adapters.store import INDEXES, MongoPushes, MongoSegments
@@ -31,6 +29,7 @@ from services.segments.service_layer.live_index import LiveIndex
 from services.segments.service_layer.ports import Sender
 from services.segments.settings import SegmentsSettings
 from shared.contracts import TOPICS
+from shared.maternal_infant import Taxonomy, load_taxonomy
 from shared.messaging import ensure_topics
 from shared.storage import close_client, create_client, ensure_indexes, ping
 from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, RateLimit, WeChatApiConfig, WeChatClients

@@ -5,14 +5,14 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
-from services.profiles.settings import DEFAULT_TAXONOMY
+from shared.maternal_infant import DEFAULT_TAXONOMY
 from shared.wechat import AccountsSettings
 from shared.wechat_client import WeChatApiConfig
 
 
 class SegmentsSettings(AccountsSettings):
     service_name: str = "segments"
-    #: The profiles service's taxonomy: rules may only name its tags, and summaries use its names.
+    #: The platform's taxonomy (the one profiles tag with): rules may only name its tags, and summaries use its names.
     taxonomy_path: Path = DEFAULT_TAXONOMY
     #: The WeChat API (the simulator locally): the push worker sends through it.
     wechat_api: WeChatApiConfig = Field(default_factory=WeChatApiConfig)

@@ -14,12 +14,12 @@ from fastapi.testclient import TestClient
 from pymongo import MongoClient
 
 from services.profiles.adapters.repository import PROFILES, to_document
-from services.profiles.domain.life_stage import Basis, StageDeclaration
 from services.profiles.domain.profile import ConsentKind, Follow, Profile
 from services.profiles.domain.tags import Tag, TagSource
 from services.segments.domain.click_links import ClickLink, sign_click
 from services.segments.entrypoints.http import create_app
 from services.segments.settings import SegmentsSettings
+from shared.maternal_infant import Basis, StageDeclaration
 from shared.settings import load_settings
 from tests.conftest import Infra, Isolation
 

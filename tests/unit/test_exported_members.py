@@ -7,6 +7,7 @@ import importlib
 import pytest
 
 PACKAGES = [
+    "shared.maternal_infant",
     "shared.settings",
     "shared.events",
     "shared.contracts",

@@ -18,7 +18,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.profiles.adapters.surveys import MongoSurveys
 from services.profiles.domain.follower_import import Checkpoint
-from services.profiles.domain.life_stage import (
+from services.profiles.domain.profile import Change, Consent, ConsentKind, Follow, Profile
+from services.profiles.domain.tags import Tag, TagSource
+from shared.maternal_infant import (
     Basis,
     Confidence,
     DateSpan,
@@ -27,8 +29,6 @@ from services.profiles.domain.life_stage import (
     current_declaration,
     spans_for_stage,
 )
-from services.profiles.domain.profile import Change, Consent, ConsentKind, Follow, Profile
-from services.profiles.domain.tags import Tag, TagSource
 from shared.storage import IndexSpec, MongoUnitOfWork
 from shared.wechat_client import UserInfo
 

@@ -16,9 +16,9 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from services.profiles.bootstrap import Profiles
-from services.profiles.domain.life_stage import Basis
 from services.profiles.domain.profile import InterestPick, ProfileError
 from services.profiles.service_layer.h5 import submit_pick
+from shared.maternal_infant import Basis
 from shared.request_bodies import read_body
 
 __all__ = ["TAG_H5", "h5_router", "page", "rejected"]

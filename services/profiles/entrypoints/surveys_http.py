@@ -20,7 +20,6 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from services.profiles.bootstrap import Profiles
-from services.profiles.domain.life_stage import Basis
 from services.profiles.domain.surveys import (
     Prize,
     PrizeKind,
@@ -33,6 +32,7 @@ from services.profiles.domain.surveys import (
 )
 from services.profiles.entrypoints.h5 import page, rejected
 from services.profiles.service_layer.surveys import DrawResult, submit_survey
+from shared.maternal_infant import Basis
 from shared.request_bodies import read_body
 from shared.wechat_client import CustomerServiceCountExceeded, OutsideCustomerServiceWindow, RecipientUnavailable, Text
 

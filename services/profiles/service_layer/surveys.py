@@ -15,7 +15,6 @@ from datetime import datetime
 
 from services.profiles.adapters.repository import MongoProfilesUnitOfWork
 from services.profiles.adapters.surveys import member_key
-from services.profiles.domain.life_stage import StageDeclaration
 from services.profiles.domain.profile import Change
 from services.profiles.domain.surveys import (
     Answer,
@@ -28,7 +27,7 @@ from services.profiles.domain.surveys import (
     read_answers,
 )
 from services.profiles.domain.tags import TagSource
-from services.profiles.domain.taxonomy import Taxonomy
+from shared.maternal_infant import StageDeclaration, Taxonomy
 from shared.storage import StorageConflict, retry_transient
 
 __all__ = ["DrawResult", "submit_survey"]

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from services.profiles.domain.profile import Profile
 from services.profiles.domain.tag_sync import plan_changes, validate_budget, wanted_codes
-from services.profiles.domain.taxonomy import Taxonomy
+from shared.maternal_infant import Taxonomy
 from shared.wechat_client import Tag
 
 __all__ = ["SyncResult", "TagPlatform", "TagSyncStore", "sync_tags"]

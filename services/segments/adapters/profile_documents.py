@@ -12,15 +12,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from services.profiles.adapters.repository import span_filter
-from services.profiles.domain.life_stage import (
+from services.segments.domain.rules import All, AnyOf, MemberFacts, Not, Predicate, Rule
+from shared.maternal_infant import (
     Basis,
     Stage,
     spans_for_age_months,
     spans_for_pregnancy_weeks,
     spans_for_stage,
+    spend_tier,
 )
-from services.profiles.domain.mall import spend_tier
-from services.segments.domain.rules import All, AnyOf, MemberFacts, Not, Predicate, Rule
 
 __all__ = ["FACT_FIELDS", "NotQueryable", "facts_from_profile", "rule_filter"]
 
