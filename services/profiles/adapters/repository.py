@@ -20,10 +20,10 @@ from services.profiles.adapters.surveys import MongoSurveys
 from services.profiles.domain.follower_import import Checkpoint
 from services.profiles.domain.profile import Change, Consent, ConsentKind, Follow, Profile
 from services.profiles.domain.tags import Tag, TagSource
+from shared.contracts import PROFILES_READ_MODEL, profile_id, stage_span_filter
 from shared.maternal_infant import (
     Basis,
     Confidence,
-    DateSpan,
     Stage,
     StageDeclaration,
     current_declaration,
@@ -42,10 +42,10 @@ __all__ = [
     "MongoProfilesUnitOfWork",
     "MongoTagSyncStore",
     "ProfileCounts",
-    "span_filter",
 ]
 
-PROFILES = "profiles"
+#: The collection this service owns and declares to others (shared.contracts.PROFILES_READ_MODEL).
+PROFILES = PROFILES_READ_MODEL.collection
 HISTORY = "profile_history"
 IMPORT_CHECKPOINTS = "profile_import_checkpoints"
 WECHAT_TAGS = "wechat_tags"
@@ -66,7 +66,7 @@ INDEXES = (
 
 
 def _id(appid: str, openid: str) -> str:
-    return f"{appid}:{openid}"
+    return profile_id(appid, openid)
 
 
 def _day(value: date | None) -> str | None:
@@ -224,7 +224,7 @@ class MongoProfileRepository:
 
         by_stage = {}
         for stage in Stage:
-            n = await count({"$or": [span_filter(span) for span in spans_for_stage(stage, today)]})
+            n = await count({"$or": [stage_span_filter(span) for span in spans_for_stage(stage, today)]})
             if n:
                 by_stage[stage] = n
         return ProfileCounts(
@@ -254,20 +254,6 @@ class ProfileCounts:
     tagged: int
     consented_marketing: int
     by_stage: dict[Stage, int]
-
-
-def span_filter(span: DateSpan) -> dict[str, Any]:
-    """The MongoDB filter of profiles whose counting declaration lies in ``span`` (ISO dates compare
-    as strings)."""
-    query: dict[str, Any] = {"stage.basis": span.basis.value}
-    bounds = {}
-    if span.after is not None:
-        bounds["$gt"] = span.after.isoformat()
-    if span.through is not None:
-        bounds["$lte"] = span.through.isoformat()
-    if bounds:
-        query["stage.on"] = bounds
-    return query
 
 
 class MongoFollowerImport:

@@ -9,10 +9,10 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.profiles.adapters.repository import PROFILES
 from services.segments.adapters.profile_documents import FACT_FIELDS, facts_from_profile
 from services.segments.adapters.store import find_by_ids
 from services.segments.domain.rules import MemberFacts
+from shared.contracts import PROFILES_READ_MODEL, profile_id
 
 __all__ = ["MongoFacts"]
 
@@ -29,7 +29,7 @@ class MongoFacts:
     """
 
     def __init__(self, database: AsyncDatabase[Any], batch: int = 5_000) -> None:
-        self._profiles = database[PROFILES]
+        self._profiles = database[PROFILES_READ_MODEL.collection]
         self._participants = database[PARTICIPANTS]
         self._batch = batch
         self._participation: Participation = {}
@@ -53,13 +53,13 @@ class MongoFacts:
             yield batch
 
     async def of(self, members: Sequence[Member], today: date) -> list[MemberFacts]:
-        ids = [f"{appid}:{openid}" for appid, openid in members]
+        ids = [profile_id(appid, openid) for appid, openid in members]
         docs = await find_by_ids(self._profiles, ids, FACT_FIELDS)
         return [facts_from_profile(doc, today, self._participation.get((doc["appid"], doc["openid"]))) for doc in docs]
 
     async def one(self, appid: str, openid: str, today: date) -> MemberFacts | None:
         """One member's facts read fresh (participation included): what explanations use."""
-        doc = await self._profiles.find_one({"_id": f"{appid}:{openid}"}, FACT_FIELDS)
+        doc = await self._profiles.find_one({"_id": profile_id(appid, openid)}, FACT_FIELDS)
         if doc is None:
             return None
         fields = {"campaign_id": 1, "credited": 1}
@@ -70,7 +70,8 @@ class MongoFacts:
         return facts_from_profile(doc, today, participation)
 
     async def written_since(self, since: datetime) -> list[Member]:
-        cursor = self._profiles.find({"written_at": {"$gte": since}}, {"_id": 0, "appid": 1, "openid": 1})
+        fields = {"_id": 0} | PROFILES_READ_MODEL.projection("appid", "openid")
+        cursor = self._profiles.find({"written_at": {"$gte": since}}, fields)
         return [(doc["appid"], doc["openid"]) async for doc in cursor]
 
     async def participation_changed(self) -> list[Member]:

@@ -19,6 +19,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from shared.contracts import PROFILES_READ_MODEL
 from shared.storage import IndexSpec
 
 __all__ = [
@@ -197,7 +198,7 @@ class MongoPushes:
         self.member_sends = database[MEMBER_SENDS]
         self.clicks = database[CLICKS]
         self.template_msgs = database[TEMPLATE_MSGS]
-        self.profiles = database["profiles"]
+        self.profiles = database[PROFILES_READ_MODEL.collection]
 
     # -- pushes -------------------------------------------------------------------------------------
 
