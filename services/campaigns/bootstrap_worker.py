@@ -20,6 +20,7 @@ from services.campaigns.adapters import reward_pools, templates
 from services.campaigns.adapters import share_screenshots as share_docs
 from services.campaigns.adapters.campaigns import MongoCampaignRepository
 from services.campaigns.adapters.directory import CampaignDirectoryAdapter
+from services.campaigns.adapters.participation_events import PublishedParticipation
 from services.campaigns.adapters.posters import PosterRenderer, PosterRendererPort
 from services.campaigns.adapters.referrals import (
     MongoNoticeStore,
@@ -32,11 +33,13 @@ from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
 from services.campaigns.adapters.templates import MongoTemplateStore
 from services.campaigns.domain.campaign import Campaign
 from services.campaigns.service_layer import joining, notices, referrals, share_screenshots
+from services.campaigns.service_layer.participation import ParticipationAnnouncer
 from services.campaigns.settings import CampaignsSettings
 from services.screenshots.adapters.images import ImageLimits
 from services.screenshots.adapters.pool import AnalysisPool
 from services.screenshots.domain.verdicts import DecisionThresholds
 from shared.contracts import (
+    TOPICS,
     ImageMessageReceived,
     MemberFollowed,
     MemberUnfollowed,
@@ -45,7 +48,7 @@ from shared.contracts import (
     TextMessageReceived,
 )
 from shared.events import Envelope, Message
-from shared.messaging import PermanentHandlerError
+from shared.messaging import EventPublisher, KafkaEventPublisher, PermanentHandlerError, ensure_topics
 from shared.storage import PROCESSED_EVENTS_INDEXES, close_client, create_client, ensure_indexes, ping
 from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, WeChatClient, WeChatClients
 
@@ -79,6 +82,8 @@ class CampaignsWorker:
     ready: Callable[[], Awaitable[Any]]
     thresholds: DecisionThresholds = field(default_factory=DecisionThresholds)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    #: Where joins, credits and revocations are announced once committed; None: nowhere.
+    announcer: ParticipationAnnouncer | None = None
 
     def platform(self, appid: str) -> WeChatClient:
         if appid not in self.clients:
@@ -89,7 +94,7 @@ class CampaignsWorker:
         appid = envelope.appid
         match message:
             case MemberFollowed(openid=openid, scene=scene):
-                await referrals.credit_follow(envelope, message, self.uow(), self.directory)
+                await referrals.credit_follow(envelope, message, self.uow(), self.directory, self.announcer)
                 await self._join_through_scene(envelope, openid, scene)
                 await self._deliver(envelope, interacting=openid)
             case QrCodeScanned(openid=openid, scene=scene):
@@ -108,7 +113,7 @@ class CampaignsWorker:
                 await self._share_screenshot(envelope, message)
                 await self._deliver(envelope, interacting=openid)
             case MemberUnfollowed():
-                await referrals.revoke_on_unfollow(envelope, message, self.uow(), self.directory)
+                await referrals.revoke_on_unfollow(envelope, message, self.uow(), self.directory, self.announcer)
                 await self._deliver(envelope, interacting=None)
 
     async def _share_screenshot(self, envelope: Envelope, message: ImageMessageReceived) -> None:
@@ -154,6 +159,7 @@ class CampaignsWorker:
             platform=self.platform(campaign.appid),
             renderer=self.renderer,
             now=self.clock(),
+            announcer=self.announcer,
         )
         if result.poster_sent:
             log.info("poster sent", campaign=campaign.id, via=via)
@@ -181,10 +187,14 @@ async def bootstrap(
     clients: WeChatClients | None = None,
     renderer: PosterRendererPort | None = None,
     analysis: share_screenshots.ScreenshotAnalysis | None = None,
+    publish: bool = True,
+    publisher: EventPublisher | None = None,
 ) -> AsyncIterator[CampaignsWorker]:
-    """MongoDB adapters, one WeChat client per configured account, and the poster renderer.
+    """MongoDB adapters, one WeChat client per configured account, the poster renderer, and a Kafka
+    publisher for participation changes.
 
-    ``clients`` and ``renderer`` replace the real ones (tests: a client on the simulator's app).
+    ``clients``, ``renderer`` and ``publisher`` replace the real ones (tests: a client on the
+    simulator's app, a recording publisher); ``publish=False`` announces nothing.
     """
     client = create_client(settings)
     async with AsyncExitStack() as stack:
@@ -209,6 +219,15 @@ async def bootstrap(
             )
             stack.callback(pool.close)
             analysis = pool
+        if publish and publisher is None:
+            await ensure_topics(settings.kafka_bootstrap_servers, TOPICS, prefix=settings.topic_prefix)
+            publisher = await stack.enter_async_context(
+                KafkaEventPublisher(
+                    settings.kafka_bootstrap_servers,
+                    topic_prefix=settings.topic_prefix,
+                    client_id=settings.service_name,
+                )
+            )
         repository = MongoCampaignRepository(database)
 
         def uow() -> ReferralUnitOfWork:
@@ -229,4 +248,5 @@ async def bootstrap(
             screenshots=MongoShareScreenshots(database),
             analysis=analysis,
             ready=ready,
+            announcer=None if publisher is None else PublishedParticipation(publisher),
         )

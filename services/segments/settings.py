@@ -43,7 +43,7 @@ class SegmentsSettings(AccountsSettings):
     audience_chunk: int = Field(default=10_000, ge=100, le=50_000)
     #: How often the worker looks for pushes to send and the API for pushes to freeze.
     poll_seconds: float = Field(default=1.0, gt=0, le=60)
-    #: The API re-reads campaign participation this often (profiles arrive as events).
+    #: The API re-reads its copy of campaign participation (kept by the worker) this often.
     campaign_refresh_seconds: float = Field(default=60.0, gt=0)
     #: The API re-reads profiles written lately this often, in case a profile.changed event was lost.
     sweep_seconds: float = Field(default=60.0, gt=0)

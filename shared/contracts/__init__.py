@@ -5,7 +5,16 @@ Adding a topic or a message type happens here and nowhere else; ``scrm docs even
 """
 
 from shared.contracts._read_model import ReadModel, UndeclaredField
-from shared.contracts._registry import CATALOG, DEADLETTER, MALL_EVENTS, PROFILE_CHANGES, TOPICS, WECHAT_PUSHES
+from shared.contracts._registry import (
+    CAMPAIGN_PARTICIPATION,
+    CATALOG,
+    DEADLETTER,
+    MALL_EVENTS,
+    PROFILE_CHANGES,
+    TOPICS,
+    WECHAT_PUSHES,
+)
+from shared.contracts.campaigns import CampaignParticipationChanged, participation_event_id
 from shared.contracts.mall import MallEventReceived
 from shared.contracts.platform import MessageDeadLettered
 from shared.contracts.profiles import PROFILES_READ_MODEL, ProfileChanged, profile_id, stage_span_filter
@@ -23,6 +32,7 @@ from shared.contracts.wechat import (
 )
 
 __all__ = [
+    "CAMPAIGN_PARTICIPATION",
     "CATALOG",
     "DEADLETTER",
     "MALL_EVENTS",
@@ -30,6 +40,7 @@ __all__ = [
     "PROFILE_CHANGES",
     "TOPICS",
     "WECHAT_PUSHES",
+    "CampaignParticipationChanged",
     "ImageMessageReceived",
     "MallEventReceived",
     "MassSendFinished",
@@ -45,6 +56,7 @@ __all__ = [
     "TemplateSendFinished",
     "TextMessageReceived",
     "UndeclaredField",
+    "participation_event_id",
     "profile_id",
     "stage_span_filter",
 ]

@@ -2,7 +2,8 @@
 
 Each handler applies one event once (processed-event claim in the same transaction as its effects)
 and queues the notices to send as records in the same transaction; sending them is a separate step
-(`deliver_notices`) that can be retried without touching the credit.
+(`deliver_notices`) that can be retried without touching the credit. Once a credit or a revocation
+has committed, the inviter's new standing is announced (see :mod:`.participation`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from services.campaigns.domain.referrals import (
     should_revoke,
     tiers_to_grant,
 )
+from services.campaigns.service_layer.participation import ParticipationAnnouncer, ParticipationChange, announce
 from shared.contracts import MemberFollowed, MemberUnfollowed
 from shared.events import Envelope
 
@@ -48,7 +50,11 @@ class CreditOutcome:
 
 
 async def credit_follow(
-    envelope: Envelope, event: MemberFollowed, uow: ReferralUnitOfWork, campaigns: CampaignDirectory
+    envelope: Envelope,
+    event: MemberFollowed,
+    uow: ReferralUnitOfWork,
+    campaigns: CampaignDirectory,
+    announcer: ParticipationAnnouncer | None = None,
 ) -> CreditOutcome | None:
     """Credit the inviter whose code the new follower came through. None: not a referral (or a redelivery)."""
     async with uow:
@@ -112,7 +118,8 @@ async def credit_follow(
             )
         await store.save_participant(inviter)
         await uow.commit()
-        return CreditOutcome(credited=True, tiers_granted=granted)
+    await announce(announcer, [ParticipationChange.of(inviter, event.followed_at)])
+    return CreditOutcome(credited=True, tiers_granted=granted)
 
 
 async def revoke_on_unfollow(
@@ -120,9 +127,11 @@ async def revoke_on_unfollow(
     event: MemberUnfollowed,
     uow: ReferralUnitOfWork,
     campaigns: CampaignDirectory,
+    announcer: ParticipationAnnouncer | None = None,
 ) -> list[str]:
     """Take back credit in every campaign where this member was credited within the window."""
     revoked: list[str] = []
+    changes: list[ParticipationChange] = []
     async with uow:
         if not await uow.claim(CONSUMER, envelope.event_id):
             return revoked
@@ -153,7 +162,9 @@ async def revoke_on_unfollow(
                 )
             )
             revoked.append(campaign_id)
+            changes.append(ParticipationChange.of(inviter, event.unfollowed_at))
         await uow.commit()
+    await announce(announcer, changes)
     return revoked
 
 

@@ -1,4 +1,5 @@
-"""Member facts read from MongoDB: the profiles service's documents and the campaigns' participants."""
+"""Member facts read from MongoDB: the profiles service's documents (as its read model declares them)
+and segments' own copy of campaign participation (kept from the campaigns' events)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.segments.adapters.participation import PARTICIPATION
 from services.segments.adapters.profile_documents import FACT_FIELDS, facts_from_profile
 from services.segments.adapters.store import find_by_ids
 from services.segments.domain.rules import MemberFacts
@@ -16,7 +18,6 @@ from shared.contracts import PROFILES_READ_MODEL, profile_id
 
 __all__ = ["MongoFacts"]
 
-PARTICIPANTS = "campaign_participants"
 Member = tuple[str, str]
 Participation = dict[Member, dict[str, int]]
 
@@ -30,14 +31,14 @@ class MongoFacts:
 
     def __init__(self, database: AsyncDatabase[Any], batch: int = 5_000) -> None:
         self._profiles = database[PROFILES_READ_MODEL.collection]
-        self._participants = database[PARTICIPANTS]
+        self._participation_docs = database[PARTICIPATION]
         self._batch = batch
         self._participation: Participation = {}
 
     async def _read_participation(self) -> Participation:
         found: Participation = defaultdict(dict)
         fields = {"_id": 0, "appid": 1, "openid": 1, "campaign_id": 1, "credited": 1}
-        async for doc in self._participants.find({}, fields):
+        async for doc in self._participation_docs.find({}, fields):
             found[(doc["appid"], doc["openid"])][doc["campaign_id"]] = int(doc.get("credited", 0))
         return dict(found)
 
@@ -65,7 +66,7 @@ class MongoFacts:
         fields = {"campaign_id": 1, "credited": 1}
         participation = {
             p["campaign_id"]: int(p.get("credited", 0))
-            async for p in self._participants.find({"appid": appid, "openid": openid}, fields)
+            async for p in self._participation_docs.find({"appid": appid, "openid": openid}, fields)
         }
         return facts_from_profile(doc, today, participation)
 

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from types import TracebackType
+from typing import Any, Literal, Protocol, Self
 
+from services.segments.domain.participation import Standing
 from services.segments.domain.pushes import Channel, MessageContent, SubscriptionContent, TemplateContent
 
-__all__ = ["Content", "PushStore", "RefusalKind", "SendRefused", "Sender"]
+__all__ = [
+    "Content",
+    "ParticipationStore",
+    "ParticipationUnitOfWork",
+    "PushStore",
+    "RefusalKind",
+    "SendRefused",
+    "Sender",
+]
 
 Content = MessageContent | TemplateContent | SubscriptionContent
 
@@ -77,3 +87,35 @@ class PushStore(Protocol):
     async def recent_sends(self, appid: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
 
     async def count_sends(self, appid: str, openids: Sequence[str], at: datetime, month: str | None = None) -> None: ...
+
+
+class ParticipationStore(Protocol):
+    """Segments' own copy of campaign participation (MongoDB:
+    :class:`~services.segments.adapters.participation.MongoParticipation`)."""
+
+    async def kept(self, appid: str, openid: str, campaign_id: str) -> Standing | None: ...
+
+    async def keep(self, standing: Standing) -> None:
+        """Store ``standing`` in place of the one kept for its member and campaign."""
+        ...
+
+
+class ParticipationUnitOfWork(Protocol):
+    """One transaction over the participation copy and the processed-event records."""
+
+    @property
+    def participation(self) -> ParticipationStore:
+        """The store bound to this transaction (inside ``async with`` only)."""
+        ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    async def claim(self, consumer: str, event_id: str) -> bool:
+        """Record that ``consumer`` processes ``event_id``; False if it already did."""
+        ...
+
+    async def commit(self) -> None: ...

@@ -1,0 +1,39 @@
+"""Events the campaigns service publishes about campaign participants."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AwareDatetime, Field
+
+from shared.events import Event
+
+OpenId = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class CampaignParticipationChanged(Event):
+    """A member joined a campaign, or the invites credited to them in it changed (a friend followed
+    through their code, or one who did left again and the credit was taken back).
+
+    It carries the participant's standing after the change, not the change itself, for the account
+    in the envelope. ``revision`` counts the changes to the credited count so far (credits plus
+    revocations, 0 on joining): it grows by one with every change, so of two events about the same
+    participant the one with the greater revision is the newer standing, whatever order they arrive
+    in. The same standing is announced under the same event id, so a repeat is a redelivery.
+    """
+
+    message_type = "campaign.participation_changed"
+    message_version = 1
+
+    openid: OpenId
+    campaign_id: Annotated[str, Field(min_length=1, max_length=128)]
+    #: Invites credited to the member in this campaign now (revoked ones not counted).
+    credited: int
+    revision: Annotated[int, Field(ge=0)]
+    #: When the change happened (the follow, the unfollow or the join that caused it).
+    occurred_at: AwareDatetime
+
+
+def participation_event_id(campaign_id: str, openid: str, revision: int) -> str:
+    """The event id of a standing: announcing the same standing twice yields the same id."""
+    return f"participation:{campaign_id}:{openid}:{revision}"
