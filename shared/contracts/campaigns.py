@@ -12,26 +12,28 @@ OpenId = Annotated[str, Field(min_length=1, max_length=128)]
 
 
 class CampaignParticipationChanged(Event):
-    """A member joined a campaign, or the invites credited to them in it changed (a friend followed
-    through their code, or one who did left again and the credit was taken back).
+    """A member joined a campaign, or the invites credited to them in it changed; their standing now.
 
-    It carries the participant's standing after the change, not the change itself, for the account
-    in the envelope. ``revision`` counts the changes to the credited count so far (credits plus
-    revocations, 0 on joining): it grows by one with every change, so of two events about the same
-    participant the one with the greater revision is the newer standing, whatever order they arrive
-    in. The same standing is announced under the same event id, so a repeat is a redelivery.
+    Published after the write committed: on joining, on a credit (a friend followed through their
+    code) and on a revocation (one who did left again), for the account in the envelope. It carries the
+    standing after the change, not the change. ``revision`` counts the changes to the credited count so
+    far (credits plus revocations, 0 on joining): it grows by one with every change, so of two events
+    about the same participant the one with the greater revision is the newer standing, whatever order
+    they arrive in. The same standing is announced under the same event id, so a repeat is a redelivery.
     """
 
     message_type = "campaign.participation_changed"
     message_version = 1
 
     openid: OpenId
-    campaign_id: Annotated[str, Field(min_length=1, max_length=128)]
-    #: Invites credited to the member in this campaign now (revoked ones not counted).
-    credited: int
-    revision: Annotated[int, Field(ge=0)]
-    #: When the change happened (the follow, the unfollow or the join that caused it).
-    occurred_at: AwareDatetime
+    campaign_id: Annotated[str, Field(min_length=1, max_length=128, description="The campaign joined.")]
+    credited: Annotated[int, Field(description="Invites credited to the member in it now (revoked ones not counted).")]
+    revision: Annotated[
+        int, Field(ge=0, description="Changes to the credit so far: the greater revision is the newer standing.")
+    ]
+    occurred_at: Annotated[
+        AwareDatetime, Field(description="When the change happened (the join, follow or unfollow behind it).")
+    ]
 
 
 def participation_event_id(campaign_id: str, openid: str, revision: int) -> str:

@@ -15,7 +15,7 @@ from shared.contracts import (
     TemplateSendFinished,
 )
 from shared.events import Envelope, Message
-from shared.messaging import Subscription, WorkerApp, create_worker_app
+from shared.messaging import PermanentHandlerError, Subscription, WorkerApp, create_worker_app
 
 
 async def _on_push(service: SegmentsService, envelope: Envelope, message: Message) -> None:
@@ -26,8 +26,11 @@ async def _on_push(service: SegmentsService, envelope: Envelope, message: Messag
 
 
 async def _on_participation(service: SegmentsService, envelope: Envelope, message: Message) -> None:
-    if isinstance(message, CampaignParticipationChanged) and service.participation is not None:
-        await record_participation(envelope, message, service.participation())
+    if not isinstance(message, CampaignParticipationChanged):
+        return
+    if service.participation is None:  # every bootstrap sets it; dropping events silently would lose them
+        raise PermanentHandlerError("segments built without its participation store")
+    await record_participation(envelope, message, service.participation())
 
 
 def create_worker(
