@@ -38,7 +38,7 @@ demo: install  ## Run the platform end to end on local infrastructure and print 
 
 test: install  ## Run every test tier (unit, integration, e2e)
 	@mkdir -p .scrm
-	@rc=0; $(BIN)/python -m pytest tests -q -p no:cacheprovider || rc=$$?; \
+	@rc=0; $(BIN)/python -m pytest tests -q -p no:cacheprovider --durations=20 --cov --cov-report=term || rc=$$?; \
 	  echo $$rc > $(PYTEST_EXIT_FILE); \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; fi; \
 	  exit $$rc

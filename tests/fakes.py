@@ -8,9 +8,8 @@ from types import TracebackType
 from typing import Self
 
 from services.campaigns.service_layer.participation import ParticipationChange
-from services.members.adapters.repository import MemberRepository
-from services.members.adapters.unit_of_work import UnitOfWork
 from services.members.domain.model import Member
+from services.members.service_layer.ports import MemberRepository, UnitOfWork
 from services.segments.domain.participation import Standing
 from shared.events import Envelope, Topic
 from shared.messaging import PublishFailed

@@ -48,7 +48,7 @@ from shared.contracts import (
     TextMessageReceived,
 )
 from shared.events import Envelope, Message
-from shared.messaging import EventPublisher, KafkaEventPublisher, PermanentHandlerError, ensure_topics
+from shared.messaging import EventPublisher, PermanentHandlerError, connect_publisher
 from shared.storage import PROCESSED_EVENTS_INDEXES, close_client, create_client, ensure_indexes, ping
 from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, WeChatClient, WeChatClients
 
@@ -220,14 +220,7 @@ async def bootstrap(
             stack.callback(pool.close)
             analysis = pool
         if publish and publisher is None:
-            await ensure_topics(settings.kafka_bootstrap_servers, TOPICS, prefix=settings.topic_prefix)
-            publisher = await stack.enter_async_context(
-                KafkaEventPublisher(
-                    settings.kafka_bootstrap_servers,
-                    topic_prefix=settings.topic_prefix,
-                    client_id=settings.service_name,
-                )
-            )
+            publisher = await stack.enter_async_context(connect_publisher(settings, TOPICS))
         repository = MongoCampaignRepository(database)
 
         def uow() -> ReferralUnitOfWork:

@@ -10,16 +10,16 @@ from services.gateway.adapters import accounts as accounts_adapter
 from services.gateway.adapters import ledger as ledger_adapter
 from services.gateway.adapters import replies as replies_adapter
 from services.gateway.adapters.accounts import (
-    AccountDirectory,
     ChainedAccountDirectory,
     MongoAccountDirectory,
     StaticAccountDirectory,
 )
-from services.gateway.adapters.ledger import MemoryPushLedger, MongoPushLedger, PushLedger
-from services.gateway.adapters.replies import MongoReplyRules, ReplyRules
+from services.gateway.adapters.ledger import MemoryPushLedger, MongoPushLedger
+from services.gateway.adapters.replies import MongoReplyRules
+from services.gateway.service_layer.ports import AccountDirectory, PushLedger, ReplyRules
 from services.gateway.settings import GatewaySettings
 from shared.contracts import TOPICS
-from shared.messaging import EventPublisher, KafkaEventPublisher, ensure_topics
+from shared.messaging import EventPublisher, connect_publisher
 from shared.observability import ReadinessCheck
 from shared.storage import close_client, create_client, ensure_indexes, ping
 
@@ -79,14 +79,7 @@ async def bootstrap(
         if rules is None:
             rules = MongoReplyRules(database)
         if publisher is None:
-            await ensure_topics(settings.kafka_bootstrap_servers, TOPICS, prefix=settings.topic_prefix)
-            kafka = await stack.enter_async_context(
-                KafkaEventPublisher(
-                    settings.kafka_bootstrap_servers,
-                    topic_prefix=settings.topic_prefix,
-                    client_id=settings.service_name,
-                )
-            )
+            kafka = await stack.enter_async_context(connect_publisher(settings, TOPICS))
             readiness["kafka"] = kafka.ready
             publisher = kafka
         yield Gateway(settings, accounts, ledger, rules, publisher, readiness)

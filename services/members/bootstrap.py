@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.members.adapters.repository import INDEXES
-from services.members.adapters.unit_of_work import MongoMembersUnitOfWork, UnitOfWork
+from services.members.adapters.unit_of_work import MongoMembersUnitOfWork
 from services.members.adapters.views import MemberViews
 from services.members.service_layer import handlers
+from services.members.service_layer.ports import UnitOfWork
 from services.members.settings import MembersSettings
 from shared.contracts import MemberFollowed, MemberUnfollowed
 from shared.events import Envelope, Message

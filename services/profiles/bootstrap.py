@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 import structlog
@@ -23,6 +24,7 @@ from services.profiles.adapters.repository import (
 from services.profiles.adapters.surveys import MongoSurveys
 from services.profiles.domain.h5_links import LinkRejected, open_link
 from services.profiles.service_layer import activity, h5, mall
+from services.profiles.service_layer.ports import Messenger, ProfileReader, SurveyStore, SurveysUnitOfWork
 from services.profiles.settings import ProfilesSettings
 from shared.contracts import (
     PROFILE_CHANGES,
@@ -35,7 +37,7 @@ from shared.contracts import (
 )
 from shared.events import Envelope, Message
 from shared.maternal_infant import Taxonomy, load_taxonomy
-from shared.messaging import EventPublisher, KafkaEventPublisher, ensure_topics
+from shared.messaging import EventPublisher, connect_publisher
 from shared.storage import PROCESSED_EVENTS_INDEXES, close_client, create_client, ensure_indexes, ping
 from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, WeChatClients
 
@@ -48,9 +50,10 @@ log = structlog.get_logger(__name__)
 class Profiles:
     settings: ProfilesSettings
     taxonomy: Taxonomy
-    uow: Callable[[], MongoProfilesUnitOfWork]
-    profiles: MongoProfileRepository
-    surveys: MongoSurveys
+    #: A new transaction over profiles, surveys and processed-event claims.
+    uow: Callable[[], SurveysUnitOfWork]
+    profiles: ProfileReader
+    surveys: SurveyStore
     #: Publishes what the API receives and which profiles changed; None when built with publish=False.
     publisher: EventPublisher | None
     readiness: dict[str, Callable[[], Awaitable[Any]]]
@@ -78,6 +81,17 @@ class Profiles:
             return None
         return link.openid if link.appid == appid else None
 
+    @cached_property
+    def accounts(self) -> frozenset[str]:
+        """The appids of the accounts this service holds."""
+        return frozenset(account.appid for account in self.settings.wechat_accounts)
+
+    def messenger(self, appid: str) -> Messenger | None:
+        """The account's customer-service messages, when this process holds WeChat clients."""
+        if self.clients is None or appid not in self.clients:
+            return None
+        return self.clients[appid]
+
     @property
     def half_life(self) -> timedelta:
         return timedelta(days=self.settings.interest_half_life_days)
@@ -102,9 +116,9 @@ class Profiles:
         elif isinstance(message, MenuClicked) and message.key in self.taxonomy.menu_keys:
             codes = self.taxonomy.menu_keys[message.key]
             await h5.tag_from_trigger(envelope, message.openid, codes, "menu", self.uow(), self.taxonomy)
-        elif isinstance(message, MemberFollowed) and self.clients is not None and envelope.appid in self.clients:
+        elif isinstance(message, MemberFollowed) and (messenger := self.messenger(envelope.appid)) is not None:
             text = self.settings.h5_invitation.format(link=self.link(envelope.appid, message.openid, datetime.now(UTC)))
-            await h5.invite_after_follow(envelope, message, self.uow(), self.clients[envelope.appid], text)
+            await h5.invite_after_follow(envelope, message, self.uow(), messenger, text)
 
 
 def _announcer(publisher: EventPublisher) -> Announce:
@@ -151,14 +165,7 @@ async def bootstrap(
 
         readiness: dict[str, Callable[[], Awaitable[Any]]] = {"mongodb": mongodb_ready}
         if publish and publisher is None:
-            await ensure_topics(settings.kafka_bootstrap_servers, TOPICS, prefix=settings.topic_prefix)
-            kafka = await stack.enter_async_context(
-                KafkaEventPublisher(
-                    settings.kafka_bootstrap_servers,
-                    topic_prefix=settings.topic_prefix,
-                    client_id=settings.service_name,
-                )
-            )
+            kafka = await stack.enter_async_context(connect_publisher(settings, TOPICS))
             readiness["kafka"] = kafka.ready
             publisher = kafka
         if messaging and clients is None:

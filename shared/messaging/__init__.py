@@ -7,7 +7,8 @@
   :class:`Subscription` handlers and never write a consumer loop. The runner decodes and upcasts each
   envelope, retries failures with backoff, and dead-letters what still fails, with the reason.
   :class:`Batching` hands a subscription's records over many at a time (one transaction for many).
-- :func:`ensure_topics` creates every registered topic explicitly at start-up.
+- :func:`ensure_topics` creates every registered topic explicitly at start-up;
+  :func:`connect_publisher` does that and opens a service's publisher.
 
 Delivery is at least once: offsets are committed only after a handler returns, so handlers make
 their effects idempotent (see :class:`shared.storage.MongoUnitOfWork`).
@@ -15,6 +16,7 @@ their effects idempotent (see :class:`shared.storage.MongoUnitOfWork`).
 
 from shared.messaging._admin import ensure_topics
 from shared.messaging._coalescing import CoalescingProducer
+from shared.messaging._connect import connect_publisher
 from shared.messaging._dispatch import Delivery, Outcome, dispatch, dispatch_batch
 from shared.messaging._exceptions import (
     MessagingError,
@@ -41,6 +43,7 @@ __all__ = [
     "Subscription",
     "TopicMismatch",
     "WorkerApp",
+    "connect_publisher",
     "create_worker_app",
     "dispatch",
     "dispatch_batch",

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.gateway.domain.inbound import AccountKeys
+from services.gateway.service_layer.ports import AccountDirectory
 from shared.storage import IndexSpec
 from shared.wechat import WeChatAccount
 
 ACCOUNTS = "wechat_accounts"
 INDEXES = (IndexSpec(ACCOUNTS, (("appid", 1),), name="appid", unique=True),)
-
-
-class AccountDirectory(Protocol):
-    async def find(self, appid: str) -> AccountKeys | None: ...
 
 
 def keys_of(account: WeChatAccount) -> AccountKeys:

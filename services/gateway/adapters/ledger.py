@@ -14,15 +14,14 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from services.gateway.service_layer.ports import Claim, ClaimResult
 from shared.storage import IndexSpec
 
 LEDGER = "push_ledger"
@@ -30,27 +29,6 @@ _RETENTION = timedelta(hours=1)  # far beyond the platform's retry horizon (3 tr
 INDEXES = (
     IndexSpec(LEDGER, (("claimed_at", 1),), name="expire", expire_after_seconds=int(_RETENTION.total_seconds())),
 )
-
-
-class Claim(StrEnum):
-    NEW = "new"
-    DONE = "done"
-    IN_FLIGHT = "in_flight"
-
-
-@dataclass(frozen=True)
-class ClaimResult:
-    claim: Claim
-    #: For DONE: the response body we gave the first time.
-    reply: bytes | None = None
-
-
-class PushLedger(Protocol):
-    async def claim(self, key: str) -> ClaimResult: ...
-
-    async def complete(self, key: str, reply: bytes) -> None: ...
-
-    async def release(self, key: str) -> None: ...
 
 
 class MemoryPushLedger:

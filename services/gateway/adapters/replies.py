@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -13,10 +13,6 @@ from shared.storage import IndexSpec
 
 RULES = "passive_reply_rules"
 INDEXES = (IndexSpec(RULES, (("appid", 1), ("trigger", 1), ("match", 1)), name="appid_trigger_match", unique=True),)
-
-
-class ReplyRules(Protocol):
-    async def for_account(self, appid: str) -> list[ReplyRule]: ...
 
 
 class NoReplyRules:

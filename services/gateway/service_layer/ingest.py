@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import time
 
-from services.gateway.adapters.accounts import AccountDirectory
-from services.gateway.adapters.ledger import Claim, ClaimResult, PushLedger
-from services.gateway.adapters.replies import ReplyRules
 from services.gateway.domain import pushes, replies
 from services.gateway.domain.inbound import PushParams, Refused, open_push
+from services.gateway.service_layer.ports import AccountDirectory, Claim, ClaimResult, PushLedger, ReplyRules
 from shared.contracts import WECHAT_PUSHES
 from shared.events import Envelope, Event
 from shared.messaging import EventPublisher

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import abc
 from dataclasses import asdict
 from typing import Any
 
@@ -10,6 +9,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.members.domain.model import Member
+from services.members.service_layer.ports import MemberRepository
 from shared.storage import IndexSpec
 
 MEMBERS = "members"
@@ -18,14 +18,6 @@ INDEXES = (
     IndexSpec(MEMBERS, (("appid", 1), ("openid", 1)), name="appid_openid", unique=True),
     IndexSpec(MEMBERS, (("appid", 1), ("following", 1), ("last_followed_at", -1)), name="appid_following"),
 )
-
-
-class MemberRepository(abc.ABC):
-    @abc.abstractmethod
-    async def get(self, appid: str, openid: str) -> Member | None: ...
-
-    @abc.abstractmethod
-    async def save(self, member: Member) -> None: ...
 
 
 def to_document(member: Member) -> dict[str, Any]:

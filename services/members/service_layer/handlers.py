@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from services.members.adapters.unit_of_work import UnitOfWork
 from services.members.domain.model import Member
+from services.members.service_layer.ports import UnitOfWork
 from shared.contracts import MemberFollowed, MemberUnfollowed
 from shared.events import Envelope
 from shared.observability import get_logger

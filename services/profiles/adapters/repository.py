@@ -8,7 +8,6 @@ profile (through :class:`MongoProfilesUnitOfWork`), with the processed-event cla
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -20,6 +19,7 @@ from services.profiles.adapters.surveys import MongoSurveys
 from services.profiles.domain.follower_import import Checkpoint
 from services.profiles.domain.profile import Change, Consent, ConsentKind, Follow, Profile
 from services.profiles.domain.tags import Tag, TagSource
+from services.profiles.service_layer.ports import ProfileCounts
 from shared.contracts import PROFILES_READ_MODEL, profile_id, stage_span_filter
 from shared.maternal_infant import (
     Basis,
@@ -41,7 +41,6 @@ __all__ = [
     "MongoProfileRepository",
     "MongoProfilesUnitOfWork",
     "MongoTagSyncStore",
-    "ProfileCounts",
 ]
 
 #: The collection this service owns and declares to others (shared.contracts.PROFILES_READ_MODEL).
@@ -244,16 +243,6 @@ class MongoProfileRepository:
         query = {"appid": appid, "openid": openid}
         cursor = self._history.find(query, {"_id": 0}).sort([("at", -1), ("_id", -1)]).limit(limit)
         return [doc async for doc in cursor]
-
-
-@dataclass(frozen=True)
-class ProfileCounts:
-    profiles: int
-    following: int
-    #: With at least one tag or a life stage.
-    tagged: int
-    consented_marketing: int
-    by_stage: dict[Stage, int]
 
 
 class MongoFollowerImport:

@@ -1,6 +1,6 @@
 """Surveys, responses and lottery draws in MongoDB.
 
-A response and a draw are keyed by (survey, account, member): the second submission finds the first,
+A response and a draw are keyed by (survey, account, member) (``member_key``): the second submission finds the first,
 so a member gets one draw per survey however often they submit. Prize stock lives in its own documents
 and is taken with a conditional decrement (``remaining > 0``), so concurrent draws can never take more
 than there is: the last unit goes to one of them, the others get "no prize".
@@ -27,7 +27,7 @@ from services.profiles.domain.surveys import (
 from shared.maternal_infant import Basis
 from shared.storage import IndexSpec
 
-__all__ = ["DRAWS", "INDEXES", "RESPONSES", "STOCK", "SURVEYS", "MongoSurveys", "member_key"]
+__all__ = ["DRAWS", "INDEXES", "RESPONSES", "STOCK", "SURVEYS", "MongoSurveys"]
 
 SURVEYS = "surveys"
 RESPONSES = "survey_responses"
@@ -38,10 +38,6 @@ INDEXES = (
     IndexSpec(SURVEYS, (("appid", 1), ("created_at", -1)), name="account_created"),
     IndexSpec(DRAWS, (("survey_id", 1), ("prize_id", 1)), name="survey_prize"),
 )
-
-
-def member_key(survey_id: str, appid: str, openid: str) -> str:
-    return f"{survey_id}:{appid}:{openid}"
 
 
 def to_document(survey: Survey, created_at: datetime) -> dict[str, Any]:

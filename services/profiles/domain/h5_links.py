@@ -8,10 +8,9 @@ else is needed to trust the form that comes back.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from dataclasses import dataclass
+
+from shared.signing import BadSignature, b64decode, b64encode, seal, unseal
 
 __all__ = ["LinkRejected", "MemberLink", "open_link", "seal_link"]
 
@@ -27,34 +26,22 @@ class MemberLink:
     expires_at: int
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _mac(secret: bytes, payload: str) -> str:
-    return _b64(hmac.new(secret, payload.encode(), hashlib.sha256).digest())
-
-
 def seal_link(secret: bytes, appid: str, openid: str, expires_at: int) -> str:
-    payload = f"{_b64(appid.encode())}.{_b64(openid.encode())}.{expires_at}"
-    return f"{payload}.{_mac(secret, payload)}"
+    return seal(secret, f"{b64encode(appid.encode())}.{b64encode(openid.encode())}.{expires_at}")
 
 
 def open_link(secret: bytes, token: str, now: float) -> MemberLink:
-    parts = token.split(".")
-    if len(parts) != 4:
+    if token.count(".") != 3:
         raise LinkRejected("malformed")
-    payload, mac = ".".join(parts[:3]), parts[3]
-    if not hmac.compare_digest(_mac(secret, payload), mac):
-        raise LinkRejected("bad signature")
     try:
-        appid, openid, expires_at = _unb64(parts[0]).decode(), _unb64(parts[1]).decode(), int(parts[2])
+        payload = unseal(secret, token)
+    except BadSignature:
+        raise LinkRejected("bad signature") from None
+    appid, openid, expiry = payload.split(".")
+    try:
+        member = MemberLink(b64decode(appid).decode(), b64decode(openid).decode(), int(expiry))
     except (ValueError, UnicodeDecodeError):
         raise LinkRejected("malformed") from None
-    if now > expires_at:
+    if now > member.expires_at:
         raise LinkRejected("expired")
-    return MemberLink(appid, openid, expires_at)
+    return member

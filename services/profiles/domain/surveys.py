@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 
@@ -25,10 +25,12 @@ __all__ = [
     "Question",
     "QuestionKind",
     "Survey",
+    "SurveyClosed",
     "SurveyError",
     "SurveyOption",
     "SurveyStatus",
     "draw",
+    "member_key",
     "read_answers",
 ]
 
@@ -45,6 +47,18 @@ class SurveyError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class SurveyClosed(Exception):
+    """A closed survey stays closed: its draws are final."""
+
+    def __init__(self) -> None:
+        super().__init__("a closed survey stays closed")
+
+
+def member_key(survey_id: str, appid: str, openid: str) -> str:
+    """Names a member's one response to a survey (and their one draw): a second submission meets the first."""
+    return f"{survey_id}:{appid}:{openid}"
 
 
 def _require(condition: bool, field: str, message: str) -> None:
@@ -107,6 +121,12 @@ class Survey:
     questions: tuple[Question, ...]
     prizes: tuple[Prize, ...] = ()
     status: SurveyStatus = SurveyStatus.DRAFT
+
+    def moved_to(self, status: SurveyStatus) -> Survey:
+        """The survey in ``status`` (published or closed); SurveyClosed once it is closed."""
+        if self.status is SurveyStatus.CLOSED:
+            raise SurveyClosed()
+        return replace(self, status=status)
 
     def validate(self, taxonomy: Taxonomy) -> None:
         _require(bool(self.title.strip()) and len(self.title) <= 100, "title", "1-100 characters")

@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from services.profiles.domain.profile import Change, Profile
-from services.profiles.service_layer.unit_of_work import ProfileStep, ProfilesUnitOfWork, apply_once
+from services.profiles.service_layer.ports import ProfilesUnitOfWork
+from services.profiles.service_layer.unit_of_work import ProfileStep, apply_once
 from shared.contracts import (
     ImageMessageReceived,
     MemberFollowed,

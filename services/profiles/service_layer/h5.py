@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Protocol
 
 import structlog
 
 from services.profiles.domain.h5_links import seal_link
 from services.profiles.domain.profile import Change, InterestPick
 from services.profiles.domain.tags import TagSource
-from services.profiles.service_layer.unit_of_work import ProfilesUnitOfWork
+from services.profiles.service_layer.ports import Messenger, ProfilesUnitOfWork
 from shared.contracts import MemberFollowed
 from shared.events import Envelope
 from shared.maternal_infant import Taxonomy
-from shared.wechat_client import CustomMessage, RecipientUnavailable, Text
+from shared.wechat_client import RecipientUnavailable, Text
 
 __all__ = [
     "INVITE_CONSUMER",
     "TRIGGER_CONSUMER",
-    "Messenger",
     "invite_after_follow",
     "member_link",
     "submit_pick",
@@ -30,10 +28,6 @@ log = structlog.get_logger("profiles.h5")
 
 INVITE_CONSUMER = "profiles.invite"
 TRIGGER_CONSUMER = "profiles.triggers"
-
-
-class Messenger(Protocol):
-    async def send_custom_message(self, openid: str, message: CustomMessage) -> None: ...
 
 
 def member_link(

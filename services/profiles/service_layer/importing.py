@@ -8,33 +8,16 @@ only where missing).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from services.profiles.domain.follower_import import Checkpoint
-from shared.wechat_client import FollowerPage, UserInfo
+from services.profiles.service_layer.ports import FollowerSource, ImportSink
 
-__all__ = ["BATCH", "Checkpoint", "FollowerSource", "ImportResult", "ImportSink", "import_followers"]
+__all__ = ["BATCH", "ImportResult", "import_followers"]
 
 #: info/batchget takes at most 100 openids per call.
 BATCH = 100
-
-
-class FollowerSource(Protocol):
-    async def list_followers(self, next_openid: str | None = None) -> FollowerPage: ...
-
-    async def user_info_batch(self, openids: Sequence[str]) -> tuple[UserInfo, ...]: ...
-
-
-class ImportSink(Protocol):
-    async def checkpoint(self, appid: str) -> Checkpoint | None: ...
-
-    async def save_checkpoint(self, appid: str, checkpoint: Checkpoint) -> None: ...
-
-    async def upsert_followers(self, appid: str, followers: Sequence[UserInfo]) -> int:
-        """Create profiles for followers not yet known; fill in missing unionids. Returns how many new."""
-        ...
 
 
 @dataclass(frozen=True)

@@ -7,34 +7,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from services.profiles.domain.profile import Profile
 from services.profiles.domain.tag_sync import plan_changes, validate_budget, wanted_codes
+from services.profiles.service_layer.ports import TagPlatform, TagSyncStore
 from shared.maternal_infant import Taxonomy
-from shared.wechat_client import Tag
 
-__all__ = ["SyncResult", "TagPlatform", "TagSyncStore", "sync_tags"]
-
-
-class TagPlatform(Protocol):
-    async def create_tag(self, name: str) -> Tag: ...
-
-    async def tag_members(self, tag_id: int, openids: Sequence[str]) -> None: ...
-
-    async def untag_members(self, tag_id: int, openids: Sequence[str]) -> None: ...
-
-
-class TagSyncStore(Protocol):
-    async def tag_ids(self, appid: str) -> dict[str, int]: ...
-
-    async def remember_tag(self, appid: str, code: str, tag_id: int) -> None: ...
-
-    async def members(self, appid: str) -> dict[str, set[str]]:
-        """code -> openids currently carrying its WeChat tag (as far as this sync has done it)."""
-        ...
-
-    async def record(self, appid: str, code: str, openids: Sequence[str], added: bool) -> None: ...
+__all__ = ["SyncResult", "sync_tags"]
 
 
 @dataclass(frozen=True)

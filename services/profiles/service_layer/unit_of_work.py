@@ -1,4 +1,4 @@
-"""The ports the profiles service layer works through, and one way to apply events to profiles once.
+"""One way to apply events to profiles once, through the :class:`ProfilesUnitOfWork` port.
 
 :func:`apply_once` is the batch shape the worker's handlers share: claim the events, read their
 members' profiles in one query, apply each event in delivery order, write what changed in one bulk
@@ -9,41 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Protocol
 
 from services.profiles.domain.profile import Change, Profile
+from services.profiles.service_layer.ports import ProfilesUnitOfWork
 
-__all__ = ["ProfileStep", "ProfileStore", "ProfilesUnitOfWork", "apply_once"]
-
-
-class ProfileStore(Protocol):
-    """The profile repository as the service layer uses it (MongoDB's, or the benchmark's in memory)."""
-
-    async def get_or_new(self, appid: str, openid: str) -> Profile: ...
-
-    async def save(self, profile: Profile, changes: list[Change]) -> None: ...
-
-    async def get_many(self, members: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Profile]: ...
-
-    async def save_many(self, updates: Sequence[tuple[Profile, list[Change]]]) -> None: ...
-
-
-class ProfilesUnitOfWork(Protocol):
-    @property
-    def profiles(self) -> ProfileStore: ...
-
-    async def __aenter__(self) -> ProfilesUnitOfWork: ...
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None: ...
-
-    async def claim(self, consumer: str, event_id: str) -> bool: ...
-
-    async def claim_many(self, consumer: str, event_ids: Sequence[str]) -> set[str]: ...
-
-    async def commit(self) -> None: ...
+__all__ = ["ProfileStep", "apply_once"]
 
 
 @dataclass(frozen=True)

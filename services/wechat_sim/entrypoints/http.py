@@ -26,8 +26,9 @@ from services.wechat_sim.service_layer.platform import ApiRequest, BinaryRespons
 from services.wechat_sim.service_layer.ports import PushSender
 from services.wechat_sim.service_layer.simulator import WeChatSimulator
 from services.wechat_sim.settings import WeChatSimSettings
-from shared.observability import get_logger, instrument_app
+from shared.observability import get_logger
 from shared.request_bodies import MultipartError, parse_multipart, read_body
+from shared.web import create_service_app, service_of
 
 log = get_logger(__name__)
 
@@ -37,7 +38,7 @@ _JSON_MEDIA = "application/json; encoding=utf-8"
 
 
 def _sim(request: Request) -> WeChatSimulator:
-    sim: WeChatSimulator = request.app.state.sim
+    sim: WeChatSimulator = service_of(request)
     return sim
 
 
@@ -115,28 +116,19 @@ def create_app(
     sender: PushSender | None = None,
 ) -> FastAPI:
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def open_simulator() -> AsyncIterator[WeChatSimulator]:
         async with bootstrap(settings, simulator=simulator, clock=clock, sender=sender) as sim:
-            app.state.sim = sim
             log.info("wechat simulator ready", accounts=sim.platform.appids)
-            yield
+            yield sim
 
-    app = FastAPI(
+    app = create_service_app(
+        settings,
         title="WeChat Official Account platform simulator",
         summary="The platform's /cgi-bin API and webhook pushes, in memory, for local runs and tests.",
-        version="0.1.0",
-        lifespan=lifespan,
+        bootstrap=open_simulator,
+        readiness={},
+        errors={UnknownAccount: 404, UnknownMember: 404, InvalidAction: 409},
     )
-    instrument_app(app, settings.service_name)
-
-    @app.exception_handler(UnknownAccount)
-    @app.exception_handler(UnknownMember)
-    async def _not_found(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404)
-
-    @app.exception_handler(InvalidAction)
-    async def _conflict(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=409)
 
     @app.exception_handler(ApiError)
     async def _refused(request: Request, exc: Exception) -> JSONResponse:

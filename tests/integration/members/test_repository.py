@@ -11,8 +11,9 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from services.members.adapters.repository import INDEXES
-from services.members.adapters.unit_of_work import MongoMembersUnitOfWork, UnitOfWork
+from services.members.adapters.unit_of_work import MongoMembersUnitOfWork
 from services.members.domain.model import Member
+from services.members.service_layer.ports import UnitOfWork
 from shared.storage import ensure_indexes
 from tests.conftest import Isolation
 from tests.fakes import FakeUnitOfWork

@@ -151,7 +151,7 @@ def test_topic_declarations() -> None:
 
 
 def test_docs_events_md_is_generated_from_the_registry() -> None:
-    committed = (Path(__file__).parents[2] / "docs" / "events.md").read_text(encoding="utf-8")
+    committed = (Path(__file__).parents[3] / "docs" / "events.md").read_text(encoding="utf-8")
     assert committed == render_events(), "docs/events.md is stale: run `make docs`"
     for topic in TOPICS:
         assert f"`{topic.name}`" in committed

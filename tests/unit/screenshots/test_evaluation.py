@@ -38,7 +38,7 @@ from services.screenshots.service_layer.evaluation import (
     score,
 )
 from services.screenshots.service_layer.verification import Analysed, Submission, conclude, prior_shot
-from tests.unit.test_screenshot_analyzer import (
+from tests.unit.screenshots.test_analyzer import (
     FOREIGN_PAYLOAD,
     PAYLOAD,
     Member,

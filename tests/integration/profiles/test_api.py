@@ -66,7 +66,7 @@ class Harness:
 
     @property
     def profiles(self) -> Profiles:
-        found: Profiles = self.http.app.state.profiles  # type: ignore[attr-defined]
+        found: Profiles = self.http.app.state.service  # type: ignore[attr-defined]
         return found
 
     def post(self, body: bytes, *, bulk: bool = False, secret: str = SECRET, sent: int | None = None) -> Any:
@@ -254,7 +254,10 @@ def test_life_stage_moves_with_time_and_ops_tags_are_audited(h: Harness) -> None
     history = h.http.get("/accounts/wx1/members/o_mom/profile/history").json()
     audited = [(c["kind"], c["actor"]) for c in history if c["actor"].startswith("ops-")]
     assert audited == [("tag_removed", "ops-wang"), ("tag_added", "ops-li")]
-    assert h.http.get("/accounts/wx-unknown/members/o_mom/profile").status_code == 404
+    unknown = h.http.get("/accounts/wx-unknown/members/o_mom/profile")
+    assert unknown.status_code == 404 and unknown.json() == {"detail": "unknown account 'wx-unknown'"}
+    survey = h.http.post("/accounts/wx-unknown/surveys", json={"title": "x", "questions": []})
+    assert survey.status_code == 404 and survey.json() == {"detail": "unknown account 'wx-unknown'"}
 
 
 def test_the_h5_interest_page_records_stage_interests_and_consent(h: Harness) -> None:
@@ -310,7 +313,13 @@ def test_stats_by_index_agree_with_reading_every_profile_as_days_pass(h: Harness
         if rng.random() < 0.5:
             profile.set_consent(ConsentKind.MARKETING, rng.random() < 0.7, NOW, "test")
         profiles.append(profile)
-    h.run(h.profiles.profiles.save_many, [(profile, []) for profile in profiles])
+
+    async def store() -> None:
+        async with h.profiles.uow() as uow:
+            await uow.profiles.save_many([(profile, []) for profile in profiles])
+            await uow.commit()
+
+    h.run(store)
 
     async def walked(day: date) -> dict[str, Any]:
         by_stage: dict[str, int] = {}

@@ -19,7 +19,7 @@ from services.screenshots.adapters.poster_frame import (
     poster_reference,
 )
 from services.screenshots.adapters.qr_codes import FoundQr, find_qr_codes
-from tests.unit.test_screenshot_analyzer import (
+from tests.unit.screenshots.test_analyzer import (
     FOREIGN_PAYLOAD,
     PAYLOAD,
     POSTER_SIZE,

@@ -11,9 +11,10 @@ import pytest
 
 from services.gateway.adapters import accounts, ledger, replies
 from services.gateway.adapters.accounts import ChainedAccountDirectory, MongoAccountDirectory, StaticAccountDirectory
-from services.gateway.adapters.ledger import Claim, MemoryPushLedger, MongoPushLedger, PushLedger
+from services.gateway.adapters.ledger import MemoryPushLedger, MongoPushLedger
 from services.gateway.adapters.replies import MongoReplyRules
 from services.gateway.domain.replies import ImageReply, TextReply, Trigger
+from services.gateway.service_layer.ports import Claim, PushLedger
 from shared.storage import ensure_indexes
 from shared.wechat import WeChatAccount
 

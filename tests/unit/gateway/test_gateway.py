@@ -12,9 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from scrm import pushes
-from services.gateway.adapters.ledger import Claim, ClaimResult, MemoryPushLedger
+from services.gateway.adapters.ledger import MemoryPushLedger
 from services.gateway.domain.replies import ImageReply, ReplyRule, TextReply, Trigger
 from services.gateway.entrypoints.http import create_app
+from services.gateway.service_layer.ports import Claim, ClaimResult
 from services.gateway.settings import GatewaySettings
 from shared.contracts import (
     CATALOG,

@@ -1,0 +1,56 @@
+"""The profiles API's app: the shared service shell around this service's routers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI
+
+from services.profiles.bootstrap import Profiles, bootstrap
+from services.profiles.domain.mall_webhook import SignatureRejected
+from services.profiles.domain.surveys import SurveyClosed
+from services.profiles.entrypoints.http import h5, mall, profiles, surveys
+from services.profiles.service_layer.mall_webhook import EventsNotStored, EventsRejected
+from services.profiles.service_layer.profile_ops import NoProfile, NoSuchTag
+from services.profiles.service_layer.surveys import SurveyNotFound
+from services.profiles.settings import ProfilesSettings
+from shared.web import create_service_app
+
+__all__ = ["create_app"]
+
+
+def _check(name: str) -> Callable[[Profiles], Any]:
+    return lambda service: service.readiness[name]()
+
+
+def create_app(settings: ProfilesSettings, *, clock: Callable[[], datetime] | None = None, **overrides: Any) -> FastAPI:
+    """``overrides`` go to :func:`bootstrap` (tests: a publisher fake, no WeChat clients)."""
+    return create_service_app(
+        settings,
+        title="SCRM profiles API",
+        summary="Maternal-infant member profiles: mall events, life stage, tags.",
+        version="0.1.0",
+        # The API sends survey results to members: it holds the accounts' WeChat clients too.
+        bootstrap=lambda: bootstrap(settings, **({"messaging": True} | overrides)),
+        readiness={"mongodb": _check("mongodb"), "kafka": _check("kafka")},
+        operator_routers=[profiles.router, surveys.router],
+        public_routers=[mall.router, h5.router],
+        openapi_tags=[
+            {"name": mall.TAG, "description": "Signed shop events: views, carts, orders, refunds."},
+            {"name": profiles.TAG, "description": "Profiles, their history, and ops tags."},
+            {"name": h5.TAG, "description": "Pages members open from WeChat through a signed link."},
+            {"name": surveys.TAG, "description": "Surveys whose answers become tags, with one lottery draw each."},
+        ],
+        errors={
+            SignatureRejected: 401,
+            NoProfile: 404,
+            NoSuchTag: 404,
+            SurveyNotFound: 404,
+            SurveyClosed: 409,
+            EventsNotStored: 503,
+        },
+        exception_handlers={EventsRejected: mall.events_rejected},
+        clock=clock,
+    )

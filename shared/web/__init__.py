@@ -1,0 +1,21 @@
+"""The one way an HTTP service is put together.
+
+:func:`create_service_app` gives every service the same shell: a lifespan that opens the service's
+composition root and keeps it at ``app.state.service``, ``/healthz``, ``/readyz`` and ``/metrics``, a
+body limit, one answer for accounts the service does not hold, one answer for storage outages, and one
+place where operator routes are guarded. Routes read what they need through :func:`service_of` and
+:func:`now`.
+"""
+
+from shared.web._accounts import KnownAccounts, unknown_account_detail
+from shared.web._app import ErrorStatuses, ServiceCheck, create_service_app, now, service_of
+
+__all__ = [
+    "ErrorStatuses",
+    "KnownAccounts",
+    "ServiceCheck",
+    "create_service_app",
+    "now",
+    "service_of",
+    "unknown_account_detail",
+]

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from shared.observability import OPENTELEMETRY_OFF, ReadinessCheck, instrument_app
+from shared.request_bodies import BodyLimit
+from shared.settings import ServiceSettings
+from shared.storage import StorageError
+from shared.web._accounts import KnownAccounts
+from shared.wechat import AccountsSettings
+
+__all__ = ["ErrorStatuses", "ServiceCheck", "create_service_app", "now", "service_of"]
+
+#: Exceptions a service's use cases raise, and the status each one is answered with (``detail`` is
+#: the exception's message, so those messages are written for API users).
+ErrorStatuses = Mapping[type[Exception], int]
+#: A readiness check, given the service object: ``{"mongodb": lambda service: service.ready()}``.
+ServiceCheck = Callable[[Any], Awaitable[Any]]
+ExceptionHandler = Callable[[Request, Any], Any]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    bootstrap: Callable[[], AbstractAsyncContextManager[Any]],
+    readiness: Mapping[str, ServiceCheck],
+    summary: str | None = None,
+    version: str = "0.1.0",
+    operator_routers: Sequence[APIRouter] = (),
+    operator_dependencies: Sequence[Any] = (),
+    public_routers: Sequence[APIRouter] = (),
+    openapi_tags: Sequence[Mapping[str, Any]] | None = None,
+    errors: ErrorStatuses | None = None,
+    exception_handlers: Mapping[type[Exception], ExceptionHandler] | None = None,
+    max_body_bytes: int | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> FastAPI:
+    """An HTTP service's app.
+
+    ``bootstrap`` opens the service's composition root for the life of the app; what it yields is
+    ``app.state.service``, and each of ``readiness`` is called with it behind ``/readyz``.
+    ``operator_routers`` are the operator API: the routes people and scripts use to run the platform.
+    ``public_routers`` are reached by the WeChat platform, a shop or a member's browser and carry their
+    own signature checks. ``operator_dependencies`` (``fastapi.Depends(...)``) run before every operator
+    route and never before a public one. Services whose settings hold WeChat accounts answer 404 for any
+    ``/accounts/{appid}/...`` of an account they do not hold.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with bootstrap() as service:
+            app.state.service = service
+            yield
+
+    app = FastAPI(
+        title=title,
+        summary=summary,
+        version=version,
+        lifespan=lifespan,
+        telemetry=OPENTELEMETRY_OFF,
+        openapi_tags=[dict(tag) for tag in openapi_tags] if openapi_tags else None,
+    )
+    app.state.clock = clock or _utc_now
+
+    def bound(check: ServiceCheck) -> ReadinessCheck:
+        return lambda: check(app.state.service)
+
+    if max_body_bytes is not None:
+        app.add_middleware(BodyLimit, limit=max_body_bytes)
+    if isinstance(settings, AccountsSettings):
+        app.add_middleware(KnownAccounts, accounts=[account.appid for account in settings.wechat_accounts])
+
+    # Added last, so outermost: every request is counted, the ones refused above included.
+    instrument_app(app, settings.service_name, checks={name: bound(check) for name, check in readiness.items()})
+
+    for exc_type, status in (errors or {}).items():
+        app.add_exception_handler(exc_type, _status_handler(status))
+    app.add_exception_handler(StorageError, _storage_unavailable)
+    for exc_type, handler in (exception_handlers or {}).items():
+        app.add_exception_handler(exc_type, handler)
+
+    for router in operator_routers:
+        # Operator identity and permissions are checked here, for every operator route at once.
+        app.include_router(router, dependencies=list(operator_dependencies))
+    for router in public_routers:
+        app.include_router(router)
+    return app
+
+
+def service_of(request: Request) -> Any:
+    """The object the app's ``bootstrap`` yielded; give it a type in a service's own dependency."""
+    return request.app.state.service
+
+
+def now(request: Request) -> datetime:
+    """The app's clock (tests pass one to ``create_service_app``)."""
+    clock: Callable[[], datetime] = request.app.state.clock
+    return clock()
+
+
+def _status_handler(status: int) -> ExceptionHandler:
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    return handle
+
+
+async def _storage_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": "storage unavailable, retry later"}, status_code=503)
