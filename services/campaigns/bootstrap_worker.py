@@ -20,7 +20,7 @@ from services.campaigns.adapters import reward_pools, templates
 from services.campaigns.adapters import share_screenshots as share_docs
 from services.campaigns.adapters.campaigns import MongoCampaignRepository
 from services.campaigns.adapters.directory import CampaignDirectoryAdapter
-from services.campaigns.adapters.participation_events import PublishedParticipation
+from services.campaigns.adapters.participation_events import MongoStandings, PublishedParticipation
 from services.campaigns.adapters.posters import PosterRenderer, PosterRendererPort
 from services.campaigns.adapters.referrals import (
     MongoNoticeStore,
@@ -33,7 +33,7 @@ from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
 from services.campaigns.adapters.templates import MongoTemplateStore
 from services.campaigns.domain.campaign import Campaign
 from services.campaigns.service_layer import joining, notices, referrals, share_screenshots
-from services.campaigns.service_layer.participation import ParticipationAnnouncer
+from services.campaigns.service_layer.participation import ParticipationAnnouncer, announce_everyone
 from services.campaigns.settings import CampaignsSettings
 from services.screenshots.adapters.images import ImageLimits
 from services.screenshots.adapters.pool import AnalysisPool
@@ -243,3 +243,18 @@ async def bootstrap(
             ready=ready,
             announcer=None if publisher is None else PublishedParticipation(publisher),
         )
+
+
+async def announce_all_participation(settings: CampaignsSettings, *, publisher: EventPublisher | None = None) -> int:
+    """Announce every participant's standing on ``campaigns.participation``; how many were announced.
+
+    Run once when segments start keeping their own copy of participation (participants from before
+    then), and whenever announcements failed: standings announced before change nothing downstream.
+    """
+    client = create_client(settings)
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(close_client, client)
+        if publisher is None:
+            publisher = await stack.enter_async_context(connect_publisher(settings, TOPICS))
+        standings = MongoStandings(client[settings.mongodb_database]).everyone()
+        return await announce_everyone(standings, PublishedParticipation(publisher), datetime.now(UTC))

@@ -8,7 +8,7 @@ member's next step in the campaign (a join, a credit) announces their standing a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -80,3 +80,25 @@ async def announce(announcer: ParticipationAnnouncer | None, changes: Sequence[P
             campaigns=sorted({change.campaign_id for change in changes}),
             error=f"{type(exc).__name__}: {exc}",
         )
+
+
+async def announce_everyone(
+    participants: AsyncIterable[_Standing], announcer: ParticipationAnnouncer, at: datetime, batch: int = 500
+) -> int:
+    """Announce every participant's standing as of ``at``; how many were announced.
+
+    For participants from before the announcements existed, and to repair announcements that failed.
+    A standing announced before has the same event id, so readers recognise it and change nothing.
+    Unlike :func:`announce`, a failure raises: a job that cannot publish must stop, and can be re-run.
+    """
+    count = 0
+    pending: list[ParticipationChange] = []
+    async for participant in participants:
+        pending.append(ParticipationChange.of(participant, at))
+        if len(pending) == batch:
+            await announcer.announce(pending)
+            count, pending = count + len(pending), []
+    if pending:
+        await announcer.announce(pending)
+        count += len(pending)
+    return count

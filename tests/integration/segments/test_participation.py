@@ -13,7 +13,10 @@ import pytest
 
 from scrm.topics import read_records
 from services.campaigns.adapters.participation_events import PublishedParticipation
+from services.campaigns.adapters.referrals import MongoReferralStore, Participant
+from services.campaigns.bootstrap_worker import announce_all_participation
 from services.campaigns.service_layer.participation import ParticipationChange
+from services.campaigns.settings import CampaignsSettings
 from services.profiles.adapters.repository import PROFILES, to_document
 from services.profiles.domain.profile import Profile
 from services.segments.adapters.facts import MongoFacts
@@ -113,3 +116,29 @@ async def test_the_latest_standing_is_kept_once_and_read_as_member_facts(
     assert await facts.participation_changed() == [(APPID, "o_mom")]
     mom = await facts.one(APPID, "o_mom", today)
     assert mom is not None and mom.invites == {"c1": 1, "c2": 0}
+
+
+async def test_participants_from_before_the_events_reach_segments_through_the_announcing_job(
+    infra: Infra, isolation: Isolation, database: Any, worker: SegmentsService
+) -> None:
+    store = MongoReferralStore(database, None)
+    await store.add_participant(
+        Participant("c1", APPID, "o_mom", "mom0000001", T0, "campaign_qr", credited=3, revoked=1)
+    )
+    await store.add_participant(Participant("c2", APPID, "o_mom", "mom0000002", T0, "keyword"))
+    await store.add_participant(Participant("c1", APPID, "o_dad", "dad0000001", T0, "referral", credited=1))
+    settings = CampaignsSettings(
+        environment="test",
+        mongodb_url=infra.mongodb_url,
+        mongodb_database=isolation.database,
+        kafka_bootstrap_servers=infra.kafka,
+        topic_prefix=isolation.topic_prefix,
+    )
+    assert await announce_all_participation(settings) == 3
+    assert await announce_all_participation(settings) == 3  # safe to repeat: the same standings again
+    assert await consume(infra, isolation, worker, expected=6) == [Outcome.PROCESSED] * 6
+    kept = {
+        (d["openid"], d["campaign_id"]): (d["credited"], d["revision"]) async for d in database[PARTICIPATION].find()
+    }
+    assert kept == {("o_mom", "c1"): (3, 5), ("o_mom", "c2"): (0, 0), ("o_dad", "c1"): (1, 1)}
+    assert await database[PROCESSED_EVENTS].count_documents({"consumer": "segments.participation"}) == 3

@@ -3,8 +3,10 @@ announcement is logged, and the write it reports stands."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from structlog.testing import capture_logs
 
 from services.campaigns.adapters.participation_events import PublishedParticipation
@@ -12,9 +14,14 @@ from services.campaigns.adapters.referrals import Participant
 from services.campaigns.domain.campaign import Campaign, CampaignStatus
 from services.campaigns.domain.posters import PosterSpec
 from services.campaigns.service_layer.joining import join
-from services.campaigns.service_layer.participation import ParticipationAnnouncer, ParticipationChange
+from services.campaigns.service_layer.participation import (
+    ParticipationAnnouncer,
+    ParticipationChange,
+    announce_everyone,
+)
 from shared.contracts import CAMPAIGN_PARTICIPATION, CATALOG, CampaignParticipationChanged, QrCodeScanned
 from shared.events import Envelope
+from shared.messaging import PublishFailed
 from tests.fakes import FakeAnnouncer, FakePublisher
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -104,3 +111,21 @@ async def test_changes_are_published_keyed_by_member_under_the_id_of_their_stand
     assert CATALOG.decode(envelope) == CampaignParticipationChanged(
         openid="o_mom", campaign_id="c1", credited=3, revision=4, occurred_at=T0
     )
+
+
+async def _stored(count: int) -> AsyncIterator[Participant]:
+    for n in range(count):
+        member = Participant("c1", "wx1", f"o_{n}", f"code{n}", T0, "keyword", credited=n % 3, revoked=n % 2)
+        yield member
+
+
+async def test_everyone_is_announced_in_batches() -> None:
+    announcer = FakeAnnouncer()
+    assert await announce_everyone(_stored(7), announcer, T0, batch=3) == 7
+    assert [c.openid for c in announcer.announced] == [f"o_{n}" for n in range(7)]
+    assert announcer.announced[5].revision == 2 + 2 * 1 and announcer.announced[5].at == T0
+
+
+async def test_announcing_everyone_stops_loudly_when_publishing_fails() -> None:
+    with pytest.raises(PublishFailed):
+        await announce_everyone(_stored(2), FakeAnnouncer(failures=1), T0)
