@@ -32,6 +32,7 @@ from scrm.stack import DEMO_AES_KEY, DEMO_APPID, DEMO_SECRET, DEMO_TOKEN, Stack
 from services.profiles.adapters.repository import PROFILES, to_document
 from services.profiles.domain.profile import ConsentKind, Follow, Profile
 from services.segments.adapters.facts import MongoFacts
+from services.segments.adapters.push_documents import push_from_document
 from services.segments.adapters.store import AUDIENCES, INDEXES, MongoPushes, MongoSegments
 from services.segments.adapters.wechat_sender import WeChatSender
 from services.segments.bootstrap import send_config
@@ -353,7 +354,7 @@ async def _own_work_run(sim: str, *, members: int, limit: RateLimit, sim_pid: in
     account = WeChatAccount(appid=DEMO_APPID, token=DEMO_TOKEN, encoding_aes_key=DEMO_AES_KEY, secret=DEMO_SECRET)
     async with WeChatClients.for_accounts([account], MongoTokenStore(mongo), api, transport=transport) as clients:
         config = DispatchConfig(click_base_url="http://127.0.0.1:8004", click_key=b"bench-click-links")
-        dispatcher = Dispatcher(store, WeChatSender(clients), config)
+        dispatcher = Dispatcher(store, WeChatSender(clients), config, read_push=push_from_document)
         await clients[DEMO_APPID].list_followers()  # the token, before the clock starts
         before = _process_cpu([sim_pid] if sim_pid else [])
         own = time.process_time()
@@ -444,7 +445,7 @@ async def _send_run(
         account = WeChatAccount(appid=DEMO_APPID, token=DEMO_TOKEN, encoding_aes_key=DEMO_AES_KEY, secret=DEMO_SECRET)
         async with WeChatClients.for_accounts([account], MongoTokenStore(db), api, transport=transport) as clients:
             config = DispatchConfig(click_base_url="http://127.0.0.1:8004", click_key=b"bench-click-links")
-            dispatcher = Dispatcher(pushes, WeChatSender(clients), config)
+            dispatcher = Dispatcher(pushes, WeChatSender(clients), config, read_push=push_from_document)
             setattr(dispatcher, "_deliver_all", phases.wrap(_SENDING, dispatcher._deliver_all))  # noqa: B010
             others = {"simulator": [sim_pid] if sim_pid else [], "SecantusDB": _pids_running("secantusd")}
             before = {label: _process_cpu(pids) for label, pids in others.items()}

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
-from services.campaigns.service_layer.participation import ParticipationChange
+from services.campaigns.domain.participation import ParticipationChange
 from services.members.domain.model import Member
 from services.members.service_layer.ports import MemberRepository, UnitOfWork
 from services.segments.domain.participation import Standing

@@ -9,13 +9,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.campaigns.adapters import campaigns, referrals, reward_pools, share_screenshots, templates
-from services.campaigns.adapters.campaigns import CampaignRepository, MongoCampaignRepository
-from services.campaigns.adapters.join_codes import JoinCodes, MongoJoinCodes
-from services.campaigns.adapters.referrals import MongoNoticeStore, MongoReferralUnitOfWork, ReferralUnitOfWork
-from services.campaigns.adapters.reward_pools import MongoRewardPools, RewardPools
+from services.campaigns.adapters.campaigns import MongoCampaignRepository
+from services.campaigns.adapters.join_codes import MongoJoinCodes
+from services.campaigns.adapters.referrals import MongoNoticeStore, MongoReferralUnitOfWork
+from services.campaigns.adapters.reward_pools import MongoRewardPools
 from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
 from services.campaigns.adapters.stats import MongoCampaignStats
-from services.campaigns.adapters.templates import MongoTemplateStore, TemplateStore
+from services.campaigns.adapters.templates import MongoTemplateStore
+from services.campaigns.service_layer.ports import (
+    CampaignRepository,
+    CampaignResults,
+    JoinCodes,
+    ReferralUnitOfWork,
+    RewardPools,
+    ShareScreenshotStore,
+    TemplateStore,
+)
 from services.campaigns.settings import CampaignsSettings
 from shared.storage import close_client, create_client, ensure_indexes, ping
 from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, WeChatClients
@@ -36,10 +45,10 @@ class CampaignsApi:
     campaigns: CampaignRepository
     pools: RewardPools
     templates: TemplateStore
-    stats: MongoCampaignStats
+    stats: CampaignResults
     join_codes: JoinCodes
     #: The share-screenshot review queue: submissions, the reward and reply a decision causes.
-    screenshots: MongoShareScreenshots
+    screenshots: ShareScreenshotStore
     uow: Callable[[], ReferralUnitOfWork]
     notices: MongoNoticeStore
     clients: WeChatClients

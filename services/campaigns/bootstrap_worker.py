@@ -21,23 +21,26 @@ from services.campaigns.adapters import share_screenshots as share_docs
 from services.campaigns.adapters.campaigns import MongoCampaignRepository
 from services.campaigns.adapters.directory import CampaignDirectoryAdapter
 from services.campaigns.adapters.participation_events import MongoStandings, PublishedParticipation
-from services.campaigns.adapters.posters import PosterRenderer, PosterRendererPort
+from services.campaigns.adapters.posters import PosterRenderer
 from services.campaigns.adapters.referrals import (
     MongoNoticeStore,
     MongoReferralStore,
     MongoReferralUnitOfWork,
-    ReferralUnitOfWork,
 )
 from services.campaigns.adapters.reward_pools import MongoRewardPools
 from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
 from services.campaigns.adapters.templates import MongoTemplateStore
 from services.campaigns.domain.campaign import Campaign
 from services.campaigns.service_layer import joining, notices, referrals, share_screenshots
-from services.campaigns.service_layer.participation import ParticipationAnnouncer, announce_everyone
+from services.campaigns.service_layer.participation import announce_everyone
+from services.campaigns.service_layer.ports import (
+    ParticipationAnnouncer,
+    PosterRendererPort,
+    ReferralUnitOfWork,
+    ScreenshotAnalysis,
+)
 from services.campaigns.settings import CampaignsSettings
-from services.screenshots.adapters.images import ImageLimits
-from services.screenshots.adapters.pool import AnalysisPool
-from services.screenshots.domain.verdicts import DecisionThresholds
+from services.screenshots import AnalysisPool, DecisionThresholds, ImageLimits
 from shared.contracts import (
     TOPICS,
     ImageMessageReceived,
@@ -78,7 +81,7 @@ class CampaignsWorker:
     clients: WeChatClients
     renderer: PosterRendererPort
     screenshots: MongoShareScreenshots
-    analysis: share_screenshots.ScreenshotAnalysis
+    analysis: ScreenshotAnalysis
     ready: Callable[[], Awaitable[Any]]
     thresholds: DecisionThresholds = field(default_factory=DecisionThresholds)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -186,7 +189,7 @@ async def bootstrap(
     *,
     clients: WeChatClients | None = None,
     renderer: PosterRendererPort | None = None,
-    analysis: share_screenshots.ScreenshotAnalysis | None = None,
+    analysis: ScreenshotAnalysis | None = None,
     publish: bool = True,
     publisher: EventPublisher | None = None,
 ) -> AsyncIterator[CampaignsWorker]:

@@ -1,0 +1,66 @@
+"""Share-screenshot verification, a library: is this picture the member's own Moments post of their poster?
+
+This module is its public face; everything else in the package is private to it (import-linter's
+``screenshot-facade`` contract holds users to that). A user builds an :class:`AnalysisPool` (worker
+processes that measure a screenshot against the poster the member was issued), awaits
+:meth:`AnalysisPool.analyze`, and passes the result with the campaign's earlier submissions to
+:func:`conclude`, which decides approve / reject / review. Offline, :func:`evaluate_manifest` runs a
+manifest of screenshots through the same path (``scrm verify-screenshots``, the benchmark).
+"""
+
+from __future__ import annotations
+
+from services.screenshots.adapters.images import ImageLimits
+from services.screenshots.adapters.metrics import SCREENSHOT_DECISIONS, SCREENSHOT_SECONDS
+from services.screenshots.adapters.ocr import OcrEngineName, OcrUnavailable, find_tessdata
+from services.screenshots.adapters.pool import AnalysisPool, AnalysisWorkerLost, default_workers
+from services.screenshots.domain.analysis import Analysis, ReferenceUnusable
+from services.screenshots.domain.reuse import Fingerprint, PriorShot
+from services.screenshots.domain.verdicts import (
+    Decision,
+    DecisionThresholds,
+    Evidence,
+    QrMatch,
+    Reason,
+    ReuseMatch,
+    Verdict,
+    decide,
+)
+from services.screenshots.service_layer.evaluation import ManifestError, Summary, evaluate_manifest, read_manifest
+from services.screenshots.service_layer.ports import AnalysisSubmitter, TimedAnalysis
+from services.screenshots.service_layer.verification import Analysed, Conclusion, Submission, conclude, prior_shot
+
+__all__ = [
+    "SCREENSHOT_DECISIONS",
+    "SCREENSHOT_SECONDS",
+    "Analysed",
+    "Analysis",
+    "AnalysisPool",
+    "AnalysisSubmitter",
+    "AnalysisWorkerLost",
+    "Conclusion",
+    "Decision",
+    "DecisionThresholds",
+    "Evidence",
+    "Fingerprint",
+    "ImageLimits",
+    "ManifestError",
+    "OcrEngineName",
+    "OcrUnavailable",
+    "PriorShot",
+    "QrMatch",
+    "Reason",
+    "ReferenceUnusable",
+    "ReuseMatch",
+    "Submission",
+    "Summary",
+    "TimedAnalysis",
+    "Verdict",
+    "conclude",
+    "decide",
+    "default_workers",
+    "evaluate_manifest",
+    "find_tessdata",
+    "prior_shot",
+    "read_manifest",
+]

@@ -23,6 +23,7 @@ from services.segments.adapters import participation as participation_docs
 from services.segments.adapters.change_feed import ProfileChangeFeed
 from services.segments.adapters.facts import MongoFacts
 from services.segments.adapters.participation import MongoParticipationUnitOfWork
+from services.segments.adapters.push_documents import push_from_document
 from services.segments.adapters.store import INDEXES, MongoPushes, MongoSegments
 from services.segments.adapters.wechat_sender import WeChatSender
 from services.segments.domain.pushes import BEIJING
@@ -221,6 +222,7 @@ async def bootstrap_worker(
                 retries=settings.send_retries,
                 retry_seconds=settings.send_retry_seconds,
             ),
+            read_push=push_from_document,
             clock=clock,
         )
         if dispatch:

@@ -1,8 +1,7 @@
-"""Persistence of campaigns, behind a small port, with optimistic concurrency on ``version``."""
+"""Campaigns in MongoDB (the :class:`CampaignRepository` port), with optimistic concurrency on ``version``."""
 
 from __future__ import annotations
 
-import abc
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -21,6 +20,7 @@ from services.campaigns.domain.campaign import (
     TextSlot,
     VersionConflict,
 )
+from services.campaigns.service_layer.ports import CampaignRepository
 from shared.storage import IndexSpec, StorageError
 
 CAMPAIGNS = "campaigns"
@@ -29,29 +29,6 @@ INDEXES = (
     IndexSpec(CAMPAIGNS, (("appid", 1), ("created_at", -1)), name="appid_created"),
     IndexSpec(CAMPAIGNS, (("appid", 1), ("status", 1), ("created_at", -1)), name="appid_status_created"),
 )
-
-
-class CampaignRepository(abc.ABC):
-    """Campaigns by account. ``save`` refuses a campaign read before someone else's save."""
-
-    @abc.abstractmethod
-    async def add(self, campaign: Campaign) -> None:
-        """Store a new campaign (its version becomes 1)."""
-
-    @abc.abstractmethod
-    async def get(self, appid: str, campaign_id: str) -> Campaign | None:
-        """The campaign, or None when there is none with this id in this account."""
-
-    @abc.abstractmethod
-    async def save(self, campaign: Campaign) -> None:
-        """Store the changed campaign if its stored version is still ``campaign.version``, then bump it;
-        raise :class:`VersionConflict` otherwise."""
-
-    @abc.abstractmethod
-    async def list(
-        self, appid: str, *, status: CampaignStatus | None = None, limit: int = 50, offset: int = 0
-    ) -> list[Campaign]:
-        """The account's campaigns, newest first."""
 
 
 def to_document(campaign: Campaign) -> dict[str, Any]:

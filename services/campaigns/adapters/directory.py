@@ -6,12 +6,11 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from services.campaigns.adapters.campaigns import CampaignRepository
-from services.campaigns.adapters.templates import TemplateStore
 from services.campaigns.domain.campaign import Campaign, CampaignStatus
 from services.campaigns.domain.poster_layout import PosterLayout, QrBox, TextSlot
 from services.campaigns.domain.posters import PosterSpec
 from services.campaigns.domain.referrals import CampaignTexts, CampaignView, ReferralRules, Tier
+from services.campaigns.service_layer.ports import CampaignRepository, TemplateStore
 
 
 def view_of(campaign: Campaign) -> CampaignView:

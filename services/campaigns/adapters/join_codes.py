@@ -6,8 +6,6 @@ created again when less than a day is left, so what ops print or share keeps wor
 
 from __future__ import annotations
 
-import abc
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,28 +13,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.campaigns.domain.posters import QR_LIFETIME, QR_RENEW_BEFORE
 from services.campaigns.domain.referrals import JoinScene
+from services.campaigns.service_layer.ports import JoinCode, JoinCodes, UnknownAccount
 from shared.wechat_client import WeChatClients
 
 JOIN_CODES = "campaign_join_codes"
-
-
-class UnknownAccount(LookupError):
-    """No credentials for the account, so no code can be asked of the platform."""
-
-
-@dataclass(frozen=True)
-class JoinCode:
-    campaign_id: str
-    scene: str
-    ticket: str
-    url: str
-    image_url: str
-    expires_at: datetime
-
-
-class JoinCodes(abc.ABC):
-    @abc.abstractmethod
-    async def current(self, appid: str, campaign_id: str, *, ends_at: datetime, now: datetime) -> JoinCode: ...
 
 
 class MongoJoinCodes(JoinCodes):

@@ -4,18 +4,18 @@ and every participant's standing read back for announcing them all again."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.campaigns.adapters.referrals import PARTICIPANTS
-from services.campaigns.service_layer.participation import ParticipationChange
+from services.campaigns.domain.participants import Participant
+from services.campaigns.domain.participation import ParticipationChange
 from shared.contracts import CAMPAIGN_PARTICIPATION, CampaignParticipationChanged, participation_event_id
 from shared.events import Envelope
 from shared.messaging import EventPublisher
 
-__all__ = ["MongoStandings", "PublishedParticipation", "StoredStanding", "participation_envelope"]
+__all__ = ["MongoStandings", "PublishedParticipation", "participation_envelope"]
 
 
 def participation_envelope(change: ParticipationChange) -> Envelope:
@@ -37,7 +37,7 @@ def participation_envelope(change: ParticipationChange) -> Envelope:
 
 
 class PublishedParticipation:
-    """Implements :class:`~services.campaigns.service_layer.participation.ParticipationAnnouncer`."""
+    """Implements :class:`~services.campaigns.service_layer.ports.ParticipationAnnouncer`."""
 
     def __init__(self, publisher: EventPublisher) -> None:
         self._publisher = publisher
@@ -47,25 +47,14 @@ class PublishedParticipation:
             await self._publisher.publish(CAMPAIGN_PARTICIPATION, participation_envelope(change))
 
 
-@dataclass(frozen=True)
-class StoredStanding:
-    campaign_id: str
-    appid: str
-    openid: str
-    credited: int
-    revoked: int
-
-
 class MongoStandings:
-    """Every participant's standing as stored, campaign by campaign (read outside any transaction)."""
+    """Every participant as stored, for announcing them all (read outside any transaction)."""
 
     def __init__(self, database: AsyncDatabase[Any], batch: int = 5_000) -> None:
         self._participants = database[PARTICIPANTS]
         self._batch = batch
 
-    async def everyone(self) -> AsyncIterator[StoredStanding]:
-        fields = {"_id": 0, "campaign_id": 1, "appid": 1, "openid": 1, "credited": 1, "revoked": 1}
-        async for doc in self._participants.find({}, fields, batch_size=self._batch).sort("_id", 1):
-            yield StoredStanding(
-                doc["campaign_id"], doc["appid"], doc["openid"], int(doc.get("credited", 0)), int(doc.get("revoked", 0))
-            )
+    async def everyone(self) -> AsyncIterator[Participant]:
+        async for doc in self._participants.find({}, batch_size=self._batch).sort("_id", 1):
+            doc.pop("_id", None)
+            yield Participant(**doc)

@@ -3,7 +3,7 @@
 :func:`render_poster` is a pure CPU function (bytes in, bytes out) defined at module level, so a
 ``ProcessPoolExecutor`` can run it; :class:`PosterRenderer` does exactly that, off the event loop,
 with an on-disk cache per campaign, template version and member. Services depend on the
-:class:`PosterRendererPort` and tests hand them a fake.
+:class:`~services.campaigns.service_layer.ports.PosterRendererPort` and tests hand them a fake.
 
 **Output: JPEG, quality 88, 4:4:4 chroma, no metadata.** Templates are designed artwork, often
 photographic, and the poster goes to WeChat as temporary image media and then as a customer-service
@@ -31,7 +31,6 @@ A bad layout, or texts for slots the layout does not have, raise the domain's
 
 from __future__ import annotations
 
-import abc
 import asyncio
 import functools
 import hashlib
@@ -57,6 +56,7 @@ import qrcode
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from services.campaigns.domain.poster_layout import MAX_TEMPLATE_PIXELS, PosterLayout, TextSlot, fit_text
+from services.campaigns.service_layer.ports import PosterRendererPort
 from shared.observability import get_logger
 
 __all__ = [
@@ -68,7 +68,6 @@ __all__ = [
     "InvalidTemplate",
     "PosterError",
     "PosterRenderer",
-    "PosterRendererPort",
     "PosterTooLarge",
     "QrDoesNotFit",
     "RenderFunction",
@@ -380,31 +379,6 @@ def render_poster(
 
 #: What :class:`PosterRenderer` runs; :func:`render_poster` unless a test injects another.
 RenderFunction = Callable[[bytes, PosterLayout, str, Mapping[str, str]], bytes]
-
-
-class PosterRendererPort(abc.ABC):
-    """Personal posters for the campaign flow. Fakes subclass this."""
-
-    @abc.abstractmethod
-    async def render(
-        self,
-        campaign_id: str,
-        template_version: str | int,
-        member_key: str,
-        template_bytes: bytes,
-        layout: PosterLayout,
-        qr_url: str,
-        texts: Mapping[str, str],
-    ) -> bytes:
-        """The member's poster as JPEG bytes, rendered or from cache.
-
-        ``template_version`` must change whenever the template's bytes do: the cache trusts it and does
-        not hash the image. Raises :class:`PosterError` or ``PosterLayoutError``.
-        """
-
-    @abc.abstractmethod
-    async def aclose(self) -> None:
-        """Wait for renders in progress, then release the workers."""
 
 
 def poster_cache_key(

@@ -7,10 +7,7 @@ one participant per (campaign, member), one invitation per (campaign, invitee), 
 
 from __future__ import annotations
 
-import abc
-import secrets
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -18,6 +15,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
+from services.campaigns.domain.participants import Invitation, Notice, Participant, reward_id
+from services.campaigns.service_layer.ports import ReferralStore, ReferralUnitOfWork
 from shared.storage import IndexSpec, MongoUnitOfWork
 
 PARTICIPANTS = "campaign_participants"
@@ -39,116 +38,6 @@ INDEXES = (
     IndexSpec(NOTICES, (("appid", 1), ("openid", 1), ("status", 1)), name="member_status"),
     IndexSpec(REWARDS, (("campaign_id", 1), ("tier", 1)), name="campaign_tier"),
 )
-
-_CODE_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
-
-
-def new_participant_code() -> str:
-    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
-
-
-@dataclass
-class Participant:
-    campaign_id: str
-    appid: str
-    openid: str
-    code: str
-    joined_at: datetime
-    joined_via: str
-    credited: int = 0
-    revoked: int = 0
-    tiers_granted: list[int] = field(default_factory=list)
-    qr_ticket: str | None = None
-    qr_url: str | None = None
-    qr_expires_at: datetime | None = None
-    poster_media_id: str | None = None
-    poster_uploaded_at: datetime | None = None
-    poster_sent_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Invitation:
-    campaign_id: str
-    inviter: str
-    invitee: str
-    status: str  # credited | revoked
-    followed_at: datetime
-    credited_at: datetime
-    revoked_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A message queued for a member in the same transaction as the effect it reports.
-
-    ``status``: ``pending`` until delivered (``sent``); ``held`` while the member's customer-service
-    window is closed (sent at their next interaction); ``dropped`` when they no longer follow.
-    """
-
-    id: str
-    campaign_id: str
-    appid: str
-    openid: str
-    kind: str
-    text: str
-    created_at: datetime
-    status: str = "pending"
-    #: The event whose handling queued it: delivery right after handling finds it by this.
-    event_id: str = ""
-    #: Tier notices: the grant whose coupon code fills ``{code}`` at delivery.
-    reward_id: str | None = None
-    reward_pool: str | None = None
-
-
-class ReferralStore(abc.ABC):
-    """The port the referral handlers use; one implementation per unit of work."""
-
-    @abc.abstractmethod
-    async def participant(self, campaign_id: str, openid: str) -> Participant | None: ...
-
-    @abc.abstractmethod
-    async def participant_by_code(self, campaign_id: str, code: str) -> Participant | None: ...
-
-    @abc.abstractmethod
-    async def add_participant(self, participant: Participant) -> Participant:
-        """Insert, or return the one already there (a redelivered join)."""
-
-    @abc.abstractmethod
-    async def save_participant(self, participant: Participant) -> None: ...
-
-    @abc.abstractmethod
-    async def remember_follower(self, appid: str, openid: str, followed_at: datetime) -> bool:
-        """Record a follow of the account; True if this member was never seen following before."""
-
-    @abc.abstractmethod
-    async def invitation(self, campaign_id: str, invitee: str) -> Invitation | None: ...
-
-    @abc.abstractmethod
-    async def credited_invitations_of(self, invitee: str) -> list[Invitation]:
-        """The invitee's invitations still credited, in any campaign."""
-
-    @abc.abstractmethod
-    async def add_invitation(self, invitation: Invitation) -> bool:
-        """False if the invitee already has one in this campaign."""
-
-    @abc.abstractmethod
-    async def revoke_invitation(self, campaign_id: str, invitee: str, at: datetime) -> bool: ...
-
-    @abc.abstractmethod
-    async def credits_since(self, campaign_id: str, inviter: str, since: datetime) -> int: ...
-
-    @abc.abstractmethod
-    async def record_rejection(
-        self, campaign_id: str, inviter: str, invitee: str, reason: str, at: datetime
-    ) -> None: ...
-
-    @abc.abstractmethod
-    async def grant_reward(self, campaign_id: str, inviter: str, tier: int, pool: str, at: datetime) -> bool:
-        """Record the tier's grant; False if it was granted already (exactly once)."""
-
-    @abc.abstractmethod
-    async def add_notice(self, notice: Notice) -> None:
-        """Queue a message for a member; an existing notice with the same id is left alone."""
 
 
 class MongoReferralStore(ReferralStore):
@@ -250,10 +139,6 @@ class MongoReferralStore(ReferralStore):
         )
 
 
-def reward_id(campaign_id: str, inviter: str, tier: int) -> str:
-    return f"{campaign_id}:{inviter}:{tier}"
-
-
 def _fields(participant: Participant) -> dict[str, Any]:
     return dict(participant.__dict__)
 
@@ -266,34 +151,10 @@ def _participant(doc: dict[str, Any] | None) -> Participant | None:
     return Participant(**doc)
 
 
-class ReferralUnitOfWork(abc.ABC):
-    store: ReferralStore
-    #: Share-screenshot submissions (same transaction as the reward and notice they cause).
-    screenshots: MongoShareScreenshots
-
-    @abc.abstractmethod
-    async def __aenter__(self) -> ReferralUnitOfWork: ...
-
-    @abc.abstractmethod
-    async def __aexit__(self, *exc: object) -> None: ...
-
-    @abc.abstractmethod
-    async def claim(self, consumer: str, event_id: str) -> bool: ...
-
-    @abc.abstractmethod
-    async def commit(self) -> None: ...
-
-
 class MongoReferralUnitOfWork(MongoUnitOfWork, ReferralUnitOfWork):  # type: ignore[misc]
     def _bind(self, session: AsyncClientSession) -> None:
         self.store = MongoReferralStore(self.database, session)
         self.screenshots = MongoShareScreenshots(self.database, session)
-
-
-def day_start(at: datetime, utc_offset: timedelta = timedelta(hours=8)) -> datetime:
-    """Midnight of ``at``'s day in the campaign's timezone (Beijing by default), as an aware datetime."""
-    local = at + utc_offset
-    return local.replace(hour=0, minute=0, second=0, microsecond=0) - utc_offset
 
 
 class MongoNoticeStore:

@@ -13,9 +13,7 @@ when the pool is empty the filter matches nothing (no overselling).
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from services.campaigns.domain.rewards import PoolStock, generate_codes
+from services.campaigns.service_layer.ports import AddedCodes, RewardPools
 from shared.storage import IndexSpec, StorageError
 
 REWARD_CODES = "reward_codes"
@@ -42,32 +41,6 @@ INDEXES = (
 
 _DUPLICATE_KEY = 11000
 _GENERATE_ROUNDS = 5
-
-
-@dataclass(frozen=True)
-class AddedCodes:
-    added: int
-    #: Codes that were in the pool already (from an earlier upload).
-    already_in_pool: int
-
-
-class RewardPools(abc.ABC):
-    """The port the API and the tier-granting handler use."""
-
-    @abc.abstractmethod
-    async def add_codes(self, campaign_id: str, pool: str, codes: Iterable[str]) -> AddedCodes: ...
-
-    @abc.abstractmethod
-    async def generate(self, campaign_id: str, pool: str, count: int) -> int:
-        """Add ``count`` new generated codes; returns how many were added (``count``)."""
-
-    @abc.abstractmethod
-    async def allocate(self, campaign_id: str, pool: str, grant_key: str) -> str | None:
-        """A code for ``grant_key``: the one it already holds, else a free one; None when none is left."""
-
-    @abc.abstractmethod
-    async def stock(self, campaign_id: str) -> list[PoolStock]:
-        """Every pool of the campaign that has codes, by name."""
 
 
 class MongoRewardPools(RewardPools):

@@ -1,20 +1,13 @@
 """Share-screenshot submissions, their images awaiting review, and the audit trail, in MongoDB.
 
-A submission's ``_id`` is ``<appid>:<msg_id>``: WeChat retries a push with the same message id and
-Kafka may redeliver it, and either way the second insert finds the first. The submission document
-also carries the fingerprints later submissions of the campaign are compared with, so recording the
-decision and remembering the screenshot are one write.
-
-Statuses::
-
-    review ──approve──▶ approved        (a person decided; the audit trail says who and why)
-      └─────reject───▶ rejected
-    approved / rejected                  (decided automatically; final)
+A submission's ``_id`` is its id (``<appid>:<msg_id>``, see :mod:`services.campaigns.domain.submissions`),
+so a retried push or a redelivered message finds the first insert. The submission document also carries
+the fingerprints later submissions of the campaign are compared with, so recording the decision and
+remembering the screenshot are one write.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,20 +16,12 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.screenshots.domain.reuse import Fingerprint, PriorShot
-from services.screenshots.domain.verdicts import Decision
+from services.campaigns.domain.submissions import STATUS, AuditEntry, SubmissionRecord
+from services.campaigns.service_layer.ports import ShareScreenshotStore
+from services.screenshots import Decision, Fingerprint, PriorShot
 from shared.storage import IndexSpec
 
-__all__ = [
-    "AUDIT",
-    "IMAGES",
-    "INDEXES",
-    "SUBMISSIONS",
-    "AuditEntry",
-    "MongoShareScreenshots",
-    "SubmissionRecord",
-    "submission_id",
-]
+__all__ = ["AUDIT", "IMAGES", "INDEXES", "SUBMISSIONS", "MongoShareScreenshots"]
 
 SUBMISSIONS = "share_submissions"
 IMAGES = "share_submission_images"
@@ -47,44 +32,6 @@ INDEXES = (
     IndexSpec(SUBMISSIONS, (("campaign_id", 1), ("openid", 1)), name="campaign_member"),
     IndexSpec(AUDIT, (("submission_id", 1), ("at", 1)), name="submission_at"),
 )
-
-#: Statuses by decision.
-STATUS = {Decision.APPROVE: "approved", Decision.REJECT: "rejected", Decision.REVIEW: "review"}
-
-
-def submission_id(appid: str, msg_id: str) -> str:
-    return f"{appid}:{msg_id}"
-
-
-@dataclass(frozen=True)
-class SubmissionRecord:
-    id: str
-    campaign_id: str
-    appid: str
-    openid: str
-    received_at: datetime
-    status: str
-    decision: str
-    reasons: list[str]
-    evidence: dict[str, Any]
-    fingerprint: Fingerprint
-    decided_by: str
-    decided_at: datetime
-    ms: float = 0.0
-    note: str | None = None
-    content_type: str | None = None
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    submission_id: str
-    campaign_id: str
-    actor: str
-    decision: str
-    reasons: list[str]
-    at: datetime
-    note: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _document(record: SubmissionRecord) -> dict[str, Any]:
@@ -108,7 +55,7 @@ def _record(doc: dict[str, Any]) -> SubmissionRecord:
     return SubmissionRecord(id=doc["_id"], **values)
 
 
-class MongoShareScreenshots:
+class MongoShareScreenshots(ShareScreenshotStore):
     """Writes take the unit of work's session (one transaction with the reward and the notice)."""
 
     def __init__(self, database: AsyncDatabase[Any], session: AsyncClientSession | None = None) -> None:

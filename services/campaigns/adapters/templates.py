@@ -11,12 +11,10 @@ fits under MongoDB's 16 MB limit.
 
 from __future__ import annotations
 
-import abc
 import hashlib
 import io
 import uuid
 import warnings
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +23,7 @@ from PIL import Image, UnidentifiedImageError
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
+from services.campaigns.service_layer.ports import ImageInfo, TemplateImage, TemplateStore
 from shared.storage import IndexSpec, StorageError
 
 TEMPLATES = "campaign_templates"
@@ -39,24 +38,6 @@ _FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
 
 class TemplateImageRejected(ValueError):
     """The upload is not a usable poster background; the message says why, for the operator."""
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    content_type: str
-    width: int
-    height: int
-    size: int
-
-
-@dataclass(frozen=True)
-class TemplateImage:
-    id: str
-    appid: str
-    campaign_id: str
-    info: ImageInfo
-    sha256: str
-    uploaded_at: datetime
 
 
 def inspect_image(data: bytes, *, max_bytes: int, max_pixels: int = MAX_PIXELS) -> ImageInfo:
@@ -93,21 +74,6 @@ def inspect_image(data: bytes, *, max_bytes: int, max_pixels: int = MAX_PIXELS) 
     if image_format not in _FORMATS:
         raise TemplateImageRejected("only PNG and JPEG images are accepted")
     return ImageInfo(_FORMATS[image_format], width, height, len(data))
-
-
-class TemplateStore(abc.ABC):
-    @abc.abstractmethod
-    async def put(self, appid: str, campaign_id: str, data: bytes, info: ImageInfo) -> TemplateImage: ...
-
-    @abc.abstractmethod
-    async def get(self, campaign_id: str, image_id: str) -> TemplateImage | None: ...
-
-    @abc.abstractmethod
-    async def read(self, image_id: str) -> bytes | None:
-        """The image's bytes (the poster renderer's input)."""
-
-    @abc.abstractmethod
-    async def delete(self, image_id: str) -> None: ...
 
 
 class MongoTemplateStore(TemplateStore):

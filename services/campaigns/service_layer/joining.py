@@ -10,37 +10,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
-from services.campaigns.adapters.posters import PosterRendererPort
-from services.campaigns.adapters.referrals import (
-    Notice,
-    Participant,
+from services.campaigns.domain.campaign import Campaign, CampaignStatus
+from services.campaigns.domain.participants import Notice, Participant, new_participant_code
+from services.campaigns.domain.participation import ParticipationChange
+from services.campaigns.domain.referrals import JoinScene, ReferralScene, Rejection
+from services.campaigns.service_layer.participation import announce
+from services.campaigns.service_layer.ports import (
+    JoiningCampaigns,
+    ParticipationAnnouncer,
+    Platform,
+    PosterRendererPort,
     ReferralStore,
     ReferralUnitOfWork,
-    new_participant_code,
 )
-from services.campaigns.domain.campaign import Campaign, CampaignStatus
-from services.campaigns.domain.posters import PosterSpec
-from services.campaigns.domain.referrals import JoinScene, ReferralScene, Rejection
-from services.campaigns.service_layer.participation import ParticipationAnnouncer, ParticipationChange, announce
-from services.campaigns.service_layer.posters import Platform, give_poster
+from services.campaigns.service_layer.posters import give_poster
 from shared.contracts import QrCodeScanned
 from shared.events import Envelope
 from shared.wechat_client import RecipientUnavailable
 
 SCANS_CONSUMER = "campaigns.scans"
-
-
-class Campaigns(Protocol):
-    """Campaign lookups the joining flow needs (:class:`CampaignDirectoryAdapter` in production)."""
-
-    async def campaign(self, appid: str, campaign_id: str) -> Campaign | None: ...
-
-    async def joinable(self, appid: str) -> Sequence[Campaign]:
-        """Active campaigns, and recently ended ones (whose keywords answer with the ended text)."""
-
-    async def poster_spec(self, campaign: Campaign, nickname: str) -> PosterSpec | None: ...
 
 
 @dataclass(frozen=True)
@@ -76,7 +65,7 @@ async def join(
     envelope: Envelope,
     *,
     store: ReferralStore,
-    campaigns: Campaigns,
+    campaigns: JoiningCampaigns,
     platform: Platform,
     renderer: PosterRendererPort,
     now: datetime,
@@ -125,7 +114,9 @@ async def join(
     return JoinResult(participant, poster_sent=sent)
 
 
-async def record_scan(envelope: Envelope, event: QrCodeScanned, uow: ReferralUnitOfWork, campaigns: Campaigns) -> bool:
+async def record_scan(
+    envelope: Envelope, event: QrCodeScanned, uow: ReferralUnitOfWork, campaigns: JoiningCampaigns
+) -> bool:
     """An existing follower scanned a member's code: no credit, but ops see it (once per push)."""
     referral = ReferralScene.decode(event.scene)
     if referral is None:

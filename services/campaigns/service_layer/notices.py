@@ -13,13 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
-from services.campaigns.adapters.referrals import Notice
+from services.campaigns.domain.participants import Notice
 from services.campaigns.domain.referrals import render_message
+from services.campaigns.service_layer.ports import CodeAllocator, Messenger, NoticeStore, RewardLedger
 from shared.wechat_client import (
     CustomerServiceCountExceeded,
-    CustomMessage,
     NotFollower,
     OutsideCustomerServiceWindow,
     RecipientUnavailable,
@@ -29,28 +28,6 @@ from shared.wechat_client import (
 #: Shown in place of ``{code}`` when the tier's pool has run dry; the grant stays recorded and the
 #: review of ``rewards awaiting stock`` in the stats tells ops to top the pool up.
 OUT_OF_STOCK = "（券码库存不足，补货后由客服发放）"
-
-
-class Messenger(Protocol):
-    async def send_custom_message(self, openid: str, message: CustomMessage) -> None: ...
-
-
-class NoticeStore(Protocol):
-    async def queued_by(self, event_id: str) -> list[Notice]:
-        """Pending notices the handling of one event queued."""
-
-    async def held_for(self, appid: str, openid: str) -> list[Notice]:
-        """Notices waiting for this member's customer-service window to open."""
-
-    async def mark(self, notice: Notice, status: str, at: datetime, *, text: str | None = None) -> None: ...
-
-
-class CodeAllocator(Protocol):
-    async def allocate(self, campaign_id: str, pool: str, grant_key: str) -> str | None: ...
-
-
-class RewardLedger(Protocol):
-    async def record_code(self, reward_id: str, code: str | None, at: datetime) -> None: ...
 
 
 @dataclass(frozen=True)

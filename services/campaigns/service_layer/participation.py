@@ -3,68 +3,24 @@
 Other services (segments select members by campaign and invites) learn it from these announcements,
 never from our collections. Each is made after the write it reports has committed, and carries the
 participant's standing then; a failed announcement is logged, not raised: the write stands, and the
-member's next step in the campaign (a join, a credit) announces their standing again.
+member's next step in the campaign (a join, a credit) announces their standing again, as does
+:func:`announce_everyone` (the ``announce_participation`` job).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 import structlog
 
+from services.campaigns.domain.participants import Participant
+from services.campaigns.domain.participation import ParticipationChange
+from services.campaigns.service_layer.ports import ParticipationAnnouncer
+
+__all__ = ["announce", "announce_everyone"]
+
 log = structlog.get_logger("campaigns.participation")
-
-
-class _Standing(Protocol):
-    """What a participant record tells about their standing (the store's ``Participant``)."""
-
-    @property
-    def campaign_id(self) -> str: ...
-    @property
-    def appid(self) -> str: ...
-    @property
-    def openid(self) -> str: ...
-    @property
-    def credited(self) -> int: ...
-    @property
-    def revoked(self) -> int: ...
-
-
-@dataclass(frozen=True)
-class ParticipationChange:
-    """A participant's standing after a committed write, and when the change happened."""
-
-    campaign_id: str
-    appid: str
-    openid: str
-    credited: int
-    #: Changes to the credited count so far: each credit adds one to ``credited`` and each revocation
-    #: takes one from it and adds one to ``revoked``, so ``credited + 2 * revoked`` grows by exactly one
-    #: per change. Readers keep the greatest: announcements may be published out of order.
-    revision: int
-    at: datetime
-
-    @classmethod
-    def of(cls, participant: _Standing, at: datetime) -> ParticipationChange:
-        return cls(
-            campaign_id=participant.campaign_id,
-            appid=participant.appid,
-            openid=participant.openid,
-            credited=participant.credited,
-            revision=participant.credited + 2 * participant.revoked,
-            at=at,
-        )
-
-
-class ParticipationAnnouncer(Protocol):
-    """Where participation changes go (the ``campaigns.participation`` topic in production)."""
-
-    async def announce(self, changes: Sequence[ParticipationChange]) -> None:
-        """Publish each change; raises if any could not be published."""
-        ...
 
 
 async def announce(announcer: ParticipationAnnouncer | None, changes: Sequence[ParticipationChange]) -> None:
@@ -83,7 +39,7 @@ async def announce(announcer: ParticipationAnnouncer | None, changes: Sequence[P
 
 
 async def announce_everyone(
-    participants: AsyncIterable[_Standing], announcer: ParticipationAnnouncer, at: datetime, batch: int = 500
+    participants: AsyncIterable[Participant], announcer: ParticipationAnnouncer, at: datetime, batch: int = 500
 ) -> int:
     """Announce every participant's standing as of ``at``; how many were announced.
 

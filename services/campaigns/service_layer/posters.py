@@ -11,25 +11,12 @@ repeat that one message; nothing else repeats.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Protocol
 
-from services.campaigns.adapters.posters import PosterRendererPort
-from services.campaigns.adapters.referrals import Participant, ReferralStore
+from services.campaigns.domain.participants import Participant
 from services.campaigns.domain.posters import MEDIA_REUSE_FOR, QR_LIFETIME, QR_RENEW_BEFORE, PosterSpec
 from services.campaigns.domain.referrals import ReferralScene
-from shared.wechat_client import CustomMessage, Image, MediaKind, QrCode, Text, UploadedMedia
-
-
-class Platform(Protocol):
-    """The part of :class:`shared.wechat_client.WeChatClient` this flow uses (fakes implement it)."""
-
-    async def create_qrcode(
-        self, scene: int | str, *, permanent: bool = False, expire_seconds: int | None = None
-    ) -> QrCode: ...
-
-    async def upload_media(self, kind: MediaKind, filename: str, content: bytes) -> UploadedMedia: ...
-
-    async def send_custom_message(self, openid: str, message: CustomMessage) -> None: ...
+from services.campaigns.service_layer.ports import Platform, PosterRendererPort, ReferralStore
+from shared.wechat_client import Image, Text
 
 
 async def poster_of(participant: Participant, spec: PosterSpec, renderer: PosterRendererPort) -> bytes:

@@ -10,16 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
 
-from services.campaigns.adapters.referrals import (
-    Invitation,
-    Notice,
-    Participant,
-    ReferralUnitOfWork,
-    day_start,
-    reward_id,
-)
+from services.campaigns.domain.participants import Invitation, Notice, Participant, day_start, reward_id
+from services.campaigns.domain.participation import ParticipationChange
 from services.campaigns.domain.referrals import (
     CampaignView,
     FollowFacts,
@@ -31,15 +24,12 @@ from services.campaigns.domain.referrals import (
     should_revoke,
     tiers_to_grant,
 )
-from services.campaigns.service_layer.participation import ParticipationAnnouncer, ParticipationChange, announce
+from services.campaigns.service_layer.participation import announce
+from services.campaigns.service_layer.ports import CampaignDirectory, ParticipationAnnouncer, ReferralUnitOfWork
 from shared.contracts import MemberFollowed, MemberUnfollowed
 from shared.events import Envelope
 
 CONSUMER = "campaigns.referrals"
-
-
-class CampaignDirectory(Protocol):
-    async def find(self, appid: str, campaign_id: str) -> CampaignView | None: ...
 
 
 @dataclass(frozen=True)

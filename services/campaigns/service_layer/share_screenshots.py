@@ -15,30 +15,40 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
-from services.campaigns.adapters.posters import PosterRendererPort
-from services.campaigns.adapters.referrals import Notice, Participant, ReferralStore, ReferralUnitOfWork, reward_id
-from services.campaigns.adapters.share_screenshots import (
-    STATUS,
-    AuditEntry,
-    MongoShareScreenshots,
-    SubmissionRecord,
-    submission_id,
-)
 from services.campaigns.domain.campaign import Campaign
-from services.campaigns.domain.posters import PosterSpec
+from services.campaigns.domain.participants import Notice, Participant, reward_id
 from services.campaigns.domain.referrals import render_message
+from services.campaigns.domain.submissions import STATUS, AuditEntry, SubmissionRecord, submission_id
+from services.campaigns.service_layer.ports import (
+    MediaSource,
+    PosterRendererPort,
+    ReferralStore,
+    ReferralUnitOfWork,
+    ScreenshotAnalysis,
+    ShareScreenshotStore,
+    ShareTaskCampaigns,
+)
 from services.campaigns.service_layer.posters import poster_of
-from services.screenshots.adapters.analyzer import Analysis
-from services.screenshots.adapters.images import ImageLimits
-from services.screenshots.adapters.metrics import SCREENSHOT_DECISIONS, SCREENSHOT_SECONDS
-from services.screenshots.adapters.poster_frame import ReferenceUnusable
-from services.screenshots.domain.reuse import Fingerprint
-from services.screenshots.domain.verdicts import Decision, DecisionThresholds, Evidence, Reason, Verdict
-from services.screenshots.service_layer.verification import Analysed, Conclusion, Submission, conclude
+from services.screenshots import (
+    SCREENSHOT_DECISIONS,
+    SCREENSHOT_SECONDS,
+    Analysed,
+    Conclusion,
+    Decision,
+    DecisionThresholds,
+    Evidence,
+    Fingerprint,
+    ImageLimits,
+    Reason,
+    ReferenceUnusable,
+    Submission,
+    Verdict,
+    conclude,
+)
 from shared.contracts import ImageMessageReceived
 from shared.events import Envelope
 from shared.storage import retry_transient
@@ -68,22 +78,6 @@ class AlreadySettled(Exception):
     """The submission is not waiting for review (decided automatically, or by another reviewer)."""
 
 
-class Campaigns(Protocol):
-    async def active(self, appid: str) -> list[Campaign]: ...
-
-    async def campaign(self, appid: str, campaign_id: str) -> Campaign | None: ...
-
-    async def poster_spec(self, campaign: Campaign, nickname: str) -> PosterSpec | None: ...
-
-
-class MediaSource(Protocol):
-    async def get_media(self, media_id: str) -> bytes: ...
-
-
-class ScreenshotAnalysis(Protocol):
-    async def analyze(self, screenshot: bytes, poster: bytes, payload: str) -> tuple[Analysis, float]: ...
-
-
 @dataclass(frozen=True)
 class ShareTask:
     campaign: Campaign
@@ -91,7 +85,7 @@ class ShareTask:
 
 
 async def open_share_task(
-    appid: str, openid: str, campaigns: Campaigns, store: ReferralStore, now: datetime
+    appid: str, openid: str, campaigns: ShareTaskCampaigns, store: ReferralStore, now: datetime
 ) -> ShareTask | None:
     """The running share-task campaign this member most recently joined and holds a poster of."""
     tasks = []
@@ -135,7 +129,7 @@ def _reply(campaign: Campaign, openid: str, verdict: Verdict, event_id: str, at:
             return _notice(campaign, openid, "share-review", text, event_id, at)
 
 
-async def _poster(task: ShareTask, campaigns: Campaigns, renderer: PosterRendererPort) -> bytes | None:
+async def _poster(task: ShareTask, campaigns: ShareTaskCampaigns, renderer: PosterRendererPort) -> bytes | None:
     spec = await campaigns.poster_spec(task.campaign, nickname="")
     participant = task.participant
     if spec is None or participant.qr_url is None:
@@ -161,8 +155,8 @@ async def verify_submission(
     task: ShareTask,
     *,
     uow: ReferralUnitOfWork,
-    reads: MongoShareScreenshots,
-    campaigns: Campaigns,
+    reads: ShareScreenshotStore,
+    campaigns: ShareTaskCampaigns,
     media: MediaSource,
     renderer: PosterRendererPort,
     analysis: ScreenshotAnalysis,
@@ -235,10 +229,10 @@ async def _conclude(
     submission: Submission,
     content: bytes,
     task: ShareTask,
-    campaigns: Campaigns,
+    campaigns: ShareTaskCampaigns,
     renderer: PosterRendererPort,
     analysis: ScreenshotAnalysis,
-    reads: MongoShareScreenshots,
+    reads: ShareScreenshotStore,
     thresholds: DecisionThresholds,
 ) -> Conclusion:
     poster = await _poster(task, campaigns, renderer)

@@ -1,14 +1,14 @@
 """One screenshot, measured: every check in order, stopping as soon as the outcome cannot change.
 
 CPU-bound (decoding, zxing, OpenCV, tesseract), so it runs in worker processes (:mod:`.pool`), never
-on an event loop. The result is :class:`~services.screenshots.domain.verdicts.Evidence` plus the
-fingerprints; comparing them with earlier submissions and deciding happen in the service layer.
+on an event loop. The result is an :class:`~services.screenshots.domain.analysis.Analysis`: evidence
+plus fingerprints; comparing them with earlier submissions and deciding happen in the service layer.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,26 +20,19 @@ from services.screenshots.adapters.ocr import OcrEngine
 from services.screenshots.adapters.poster_frame import (
     Frame,
     PosterReference,
-    ReferenceUnusable,
     artwork_score,
     frame_from_qr,
     locate_by_features,
     poster_reference,
 )
 from services.screenshots.adapters.qr_codes import find_qr_codes
-from services.screenshots.domain.reuse import Fingerprint
+from services.screenshots.domain.analysis import Analysis, ReferenceUnusable
 from services.screenshots.domain.verdicts import DecisionThresholds, Evidence, QrMatch
 
-__all__ = ["Analysis", "Analyzer"]
+__all__ = ["Analyzer"]
 
 #: The surroundings of a full-screen image view are near black and flat.
 _VIEWER_DARKNESS = 40
-
-
-@dataclass(frozen=True)
-class Analysis:
-    evidence: Evidence
-    fingerprint: Fingerprint
 
 
 class Analyzer:

@@ -4,7 +4,8 @@ The context window is placed relative to the poster (so cropping the screenshot'
 does not move it), the poster itself is blanked out (so pasting another poster over it changes
 nothing), and what remains — avatar, nickname, text, time row — is kept as a small edge map with a
 mask of where the screenshot actually had pixels. Two descriptors are compared by normalized
-correlation over the pixels both had, so a copy cropped at the edges still matches its original.
+correlation over the pixels both had (:func:`services.screenshots.domain.similarity.similarity`), so a
+copy cropped at the edges still matches its original.
 
 Measured on the synthetic corpus (two seeds): copies (re-encoded, cropped, resized, or another poster
 pasted over) correlate at >= 0.97; different members' honest screenshots of the same poster at <= 0.92.
@@ -22,16 +23,13 @@ from numpy.typing import NDArray
 
 from services.screenshots.adapters.poster_frame import Frame
 from services.screenshots.domain.reuse import Fingerprint
+from services.screenshots.domain.similarity import DESCRIPTOR_SIDE
 
-__all__ = ["DESCRIPTOR_BYTES", "context_descriptor", "fingerprint", "similarity"]
+__all__ = ["context_descriptor", "fingerprint"]
 
-_SIZE = 64
-_CELLS = _SIZE * _SIZE
-DESCRIPTOR_BYTES = _CELLS + _CELLS // 8
+_SIZE = DESCRIPTOR_SIDE
 #: The window around the poster, in poster widths (left, right) and heights (above, below).
 _LEFT, _RIGHT, _ABOVE, _BELOW = 0.5, 0.7, 0.5, 0.3
-#: Fewer shared cells than this and two descriptors are not comparable.
-_MIN_SHARED = 200
 
 
 def context_descriptor(gray: NDArray[np.uint8], frame: Frame) -> bytes:
@@ -68,23 +66,6 @@ def context_descriptor(gray: NDArray[np.uint8], frame: Frame) -> bytes:
         cv2.resize(valid, (_SIZE, _SIZE), interpolation=cv2.INTER_NEAREST), np.ones((3, 3), np.uint8)
     ).astype(bool)
     return bytes(scaled.tobytes() + np.packbits(mask).tobytes())
-
-
-def similarity(left: bytes, right: bytes) -> float:
-    """Normalized correlation of two descriptors over the cells both screenshots had (-1..1)."""
-    if len(left) != DESCRIPTOR_BYTES or len(right) != DESCRIPTOR_BYTES:
-        return 0.0
-    a = np.frombuffer(left, dtype=np.uint8, count=_CELLS).astype(np.float32)
-    b = np.frombuffer(right, dtype=np.uint8, count=_CELLS).astype(np.float32)
-    shared = np.unpackbits(np.frombuffer(left, dtype=np.uint8, offset=_CELLS)).astype(bool) & np.unpackbits(
-        np.frombuffer(right, dtype=np.uint8, offset=_CELLS)
-    ).astype(bool)
-    if int(shared.sum()) < _MIN_SHARED:
-        return 0.0
-    x, y = a[shared], b[shared]
-    x = (x - x.mean()) / (float(x.std()) + 1e-6)
-    y = (y - y.mean()) / (float(y.std()) + 1e-6)
-    return float((x * y).mean())
 
 
 def fingerprint(data: bytes, gray: NDArray[np.uint8], frame: Frame | None, text: str = "") -> Fingerprint:

@@ -16,11 +16,13 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from services.screenshots.adapters.analyzer import Analysis, Analyzer
+from services.screenshots.adapters.analyzer import Analyzer
 from services.screenshots.adapters.images import ImageLimits
 from services.screenshots.adapters.ocr import OcrEngineName, create_engine
+from services.screenshots.domain.analysis import Analysis
+from services.screenshots.service_layer.ports import TimedAnalysis
 
-__all__ = ["AnalysisPool", "AnalysisWorkerLost", "TimedAnalysis", "default_workers"]
+__all__ = ["AnalysisPool", "AnalysisWorkerLost", "default_workers"]
 
 _analyzer: Analyzer | None = None
 
@@ -48,9 +50,6 @@ def _analyze(screenshot: bytes, poster: bytes, payload: str) -> tuple[Analysis, 
     started = time.perf_counter()
     analysis = _analyzer.analyze(screenshot, poster, payload)
     return analysis, (time.perf_counter() - started) * 1000
-
-
-TimedAnalysis = tuple[Analysis, float]
 
 
 class AnalysisPool:

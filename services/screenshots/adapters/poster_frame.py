@@ -19,11 +19,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from services.screenshots.adapters.qr_codes import FoundQr, find_qr_codes
+from services.screenshots.domain.analysis import ReferenceUnusable
 
 __all__ = [
     "Frame",
     "PosterReference",
-    "ReferenceUnusable",
     "artwork_score",
     "frame_from_qr",
     "locate_by_features",
@@ -36,10 +36,6 @@ _ORB_FEATURES = 1500
 _ORB_SHOT_FEATURES = 5000
 _ORB_WORK_WIDTH = 720
 _MIN_INLIERS = 30
-
-
-class ReferenceUnusable(Exception):
-    """The issued poster cannot serve as a reference (no decodable QR code in it)."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Two fingerprints per screenshot: the SHA-256 of its bytes (a file sent again) an
 *context* around the poster with the poster blanked out (avatar, nickname, text, time row). A
 whole-image hash cannot separate a copy from another member's honest screenshot of the same poster on
 the same phone (they differ only in a small part of the screen); the context is what is personal.
-How similar two contexts are is the adapter's measurement (see ``context_hash.similarity``), passed in.
+How similar two contexts are is measured elsewhere (:mod:`.similarity`) and passed in.
 
 The picture alone over-matches: two members with default avatars and the campaign's suggested words
 have near-identical surroundings at any resolution that survives a crop and a re-encode. So the text

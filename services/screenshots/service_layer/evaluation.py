@@ -16,12 +16,12 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from services.screenshots.adapters.analyzer import Analysis
-from services.screenshots.adapters.poster_frame import ReferenceUnusable
+from services.screenshots.domain.analysis import Analysis, ReferenceUnusable
 from services.screenshots.domain.reuse import Fingerprint, PriorShot
 from services.screenshots.domain.verdicts import Decision, DecisionThresholds, Evidence, Reason, Verdict
+from services.screenshots.service_layer.ports import AnalysisSubmitter
 from services.screenshots.service_layer.verification import (
     Analysed,
     Conclusion,
@@ -37,12 +37,6 @@ _REQUIRED = ("file", "poster", "qr_payload", "campaign", "user")
 
 class ManifestError(ValueError):
     """A manifest line that cannot be evaluated: not JSON, a missing field, a file that is not there."""
-
-
-class Submitter(Protocol):
-    workers: int
-
-    def submit(self, screenshot: bytes, poster: bytes, payload: str) -> Future[tuple[Analysis, float]]: ...
 
 
 @dataclass(frozen=True)
@@ -210,7 +204,7 @@ def _unusable(line: ManifestLine) -> Conclusion:
 def evaluate_manifest(
     lines: list[ManifestLine],
     out: Path,
-    pool: Submitter,
+    pool: AnalysisSubmitter,
     thresholds: DecisionThresholds | None = None,
 ) -> Summary:
     """Decide every line and write one JSON line per screenshot to ``out``."""

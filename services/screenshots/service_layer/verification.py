@@ -12,8 +12,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from services.screenshots.adapters.context_hash import similarity
 from services.screenshots.domain.reuse import Fingerprint, PriorShot, find_reuse
+from services.screenshots.domain.similarity import similarity
 from services.screenshots.domain.verdicts import DecisionThresholds, Evidence, QrMatch, Verdict, decide
 
 __all__ = ["Analysed", "Conclusion", "Submission", "conclude", "prior_shot"]

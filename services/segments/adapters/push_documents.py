@@ -1,5 +1,5 @@
-"""Pushes as MongoDB documents and back. The API builds the document from a validated request; the
-worker reads it into the domain's :class:`~services.segments.domain.pushes.Push`."""
+"""Pushes as MongoDB documents and back: a new push is written from the domain's
+:class:`~services.segments.domain.pushes.Push`, and the worker reads it back into one."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from services.segments.domain.pushes import (
     Variant,
 )
 
-__all__ = ["push_from_document", "variant_from_document"]
+__all__ = ["push_from_document", "push_to_document", "variant_from_document", "variant_to_document"]
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -77,3 +77,50 @@ def push_from_document(doc: Mapping[str, Any]) -> Push:
         resume_at=_utc(doc.get("resume_at")),
         note=doc.get("note", ""),
     )
+
+
+def variant_to_document(variant: Variant) -> dict[str, Any]:
+    message, template, subscription = variant.message, variant.template, variant.subscription
+    return {
+        "name": variant.name,
+        "weight": variant.weight,
+        "message": None
+        if message is None
+        else {
+            "kind": message.kind,
+            "text": message.text,
+            "media_id": message.media_id,
+            "articles": [
+                {"title": a.title, "url": a.url, "description": a.description, "picurl": a.picurl}
+                for a in message.articles
+            ],
+        },
+        "template": None
+        if template is None
+        else {"template_id": template.template_id, "data": dict(template.data), "url": template.url},
+        "subscription": None
+        if subscription is None
+        else {"template_id": subscription.template_id, "data": dict(subscription.data), "page": subscription.page},
+    }
+
+
+def push_to_document(push: Push) -> dict[str, Any]:
+    """A new push's document, with empty stats and no lease."""
+    quiet = push.quiet_hours
+    return {
+        "_id": push.id,
+        "appid": push.appid,
+        "name": push.name,
+        "segment_id": push.segment_id,
+        "variants": [variant_to_document(v) for v in push.variants],
+        "send_at": push.send_at,
+        "quiet_hours": None if quiet is None else {"start": quiet.start.isoformat(), "end": quiet.end.isoformat()},
+        "cap": {"per_day": push.cap.per_day, "per_week": push.cap.per_week},
+        "broadcast": push.broadcast,
+        "status": push.status.value,
+        "created_at": push.created_at,
+        "resume_at": push.resume_at,
+        "lease_until": None,
+        "note": push.note,
+        "stats": {"total": {"targeted": 0, "sent": 0, "clicked": 0}},
+    }

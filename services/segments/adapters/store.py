@@ -11,7 +11,6 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +18,10 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from shared.contracts import PROFILES_READ_MODEL
+from services.segments.adapters.push_documents import push_to_document
+from services.segments.domain.pushes import Push
+from services.segments.domain.segments import SavedSegment, SegmentNameTaken
+from shared.contracts import PROFILES_READ_MODEL, MassSendFinished
 from shared.storage import IndexSpec
 
 __all__ = [
@@ -35,8 +37,6 @@ __all__ = [
     "TEMPLATE_MSGS",
     "MongoPushes",
     "MongoSegments",
-    "SavedSegment",
-    "SegmentNameTaken",
     "find_by_ids",
 ]
 
@@ -79,22 +79,6 @@ async def find_by_ids(
     return found
 
 
-class SegmentNameTaken(ValueError):
-    """Another segment of the account already has this name."""
-
-
-@dataclass(frozen=True)
-class SavedSegment:
-    id: str
-    appid: str
-    name: str
-    description: str
-    version: int
-    rule: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
-
-
 def _segment(doc: Mapping[str, Any]) -> SavedSegment:
     return SavedSegment(
         id=doc["_id"],
@@ -109,7 +93,8 @@ def _segment(doc: Mapping[str, Any]) -> SavedSegment:
 
 
 class MongoSegments:
-    """Saved segments. Every save is a new version, kept: a push records the version it was sent to."""
+    """Saved segments (the service layer's ``SegmentRepository``). Every save is a new version, kept: a
+    push records the version it was sent to."""
 
     def __init__(self, database: AsyncDatabase[Any]) -> None:
         self._segments = database[SEGMENTS]
@@ -189,7 +174,8 @@ def _version(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class MongoPushes:
-    """Pushes, their frozen audiences and every delivery."""
+    """Pushes, their frozen audiences and every delivery: the service layer's
+    :class:`~services.segments.service_layer.ports.PushRepository`, ``PushStore`` and ``JobFinishStore``."""
 
     def __init__(self, database: AsyncDatabase[Any]) -> None:
         self.pushes = database[PUSHES]
@@ -204,6 +190,11 @@ class MongoPushes:
 
     async def insert(self, doc: dict[str, Any]) -> None:
         await self.pushes.insert_one(doc)
+
+    async def add(self, push: Push) -> dict[str, Any]:
+        doc = push_to_document(push)
+        await self.insert(doc)
+        return doc
 
     async def get(self, push_id: str, appid: str | None = None) -> dict[str, Any] | None:
         query: dict[str, Any] = {"_id": push_id}
@@ -334,7 +325,7 @@ class MongoPushes:
             {"_id": sent["delivery_id"], "finished_at": None}, {"$set": {**fields, "msgid": msgid}}
         )
 
-    async def transition_mass(self, appid: str, msg_id: int, event: Any) -> dict[str, Any] | None:
+    async def transition_mass(self, appid: str, msg_id: int, event: MassSendFinished) -> dict[str, Any] | None:
         """The broadcast waiting for job ``msg_id``, moved to finished with the job's counts; None when
         no push waits for it (another account's job, or a repeat of the event)."""
         return await self.pushes.find_one_and_update(

@@ -10,7 +10,9 @@ The rules here are WeChat's and the brand's, decided per member without I/O:
   subscription message (which needs the member's consent to that template: 43101 without it);
 - quiet hours (Beijing time) hold a push back until they end;
 - A/B variants split members by a hash of the push and the member, so a resumed push keeps every
-  member in the variant they were first given.
+  member in the variant they were first given;
+- an operator pauses, resumes and cancels a push only from the statuses :data:`ACTION_SOURCES` names
+  (:func:`operator_move`); anything else is an :class:`IllegalTransition`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from datetime import UTC, datetime, time, timedelta, timezone
 from enum import StrEnum
 
 __all__ = [
+    "ACTION_SOURCES",
     "BEIJING",
     "INTERACTION_WINDOW",
     "MASS_MONTHLY",
@@ -29,8 +32,13 @@ __all__ = [
     "Channel",
     "Decision",
     "FrequencyCap",
+    "IllegalTransition",
     "MessageContent",
+    "Move",
     "Push",
+    "PushAction",
+    "PushInvalid",
+    "PushNotFound",
     "PushStatus",
     "QuietHours",
     "Recipient",
@@ -39,8 +47,11 @@ __all__ = [
     "TemplateContent",
     "Variant",
     "assign_variant",
+    "check_variants",
     "decide",
     "fallback_channel",
+    "new_push",
+    "operator_move",
 ]
 
 BEIJING = timezone(timedelta(hours=8))
@@ -84,6 +95,70 @@ class PushStatus(StrEnum):
         return self in (PushStatus.FINISHED, PushStatus.CANCELLED, PushStatus.FAILED)
 
 
+class PushAction(StrEnum):
+    """What an operator may do to a push."""
+
+    PAUSE = "pause"
+    RESUME = "resume"
+    CANCEL = "cancel"
+
+
+#: The statuses each action moves a push out of; from any other status the action is refused.
+ACTION_SOURCES: Mapping[PushAction, frozenset[PushStatus]] = {
+    PushAction.PAUSE: frozenset(
+        {PushStatus.SCHEDULED, PushStatus.MATERIALIZING, PushStatus.SENDING, PushStatus.WAITING_QUOTA}
+    ),
+    # From waiting_quota too: ops who cleared the quota (clear_quota) need not wait for midnight.
+    PushAction.RESUME: frozenset({PushStatus.PAUSED, PushStatus.WAITING_QUOTA}),
+    PushAction.CANCEL: frozenset(status for status in PushStatus if not status.final),
+}
+
+
+class IllegalTransition(Exception):
+    """The action is not allowed from the push's status."""
+
+    def __init__(self, action: PushAction, status: PushStatus) -> None:
+        super().__init__(f"cannot {action.value} a push that is {status.value}")
+        self.action = action
+        self.status = status
+
+
+class PushNotFound(LookupError):
+    def __init__(self, push_id: str) -> None:
+        super().__init__(f"no push {push_id}")
+        self.push_id = push_id
+
+
+class PushInvalid(ValueError):
+    """A push that cannot be sent as asked (variants, broadcast, schedule)."""
+
+
+@dataclass(frozen=True)
+class Move:
+    """An allowed operator action: the push goes from one of ``sources`` (the store moves it only if it
+    is still in one of them when written) to ``target``."""
+
+    action: PushAction
+    sources: frozenset[PushStatus]
+    target: PushStatus
+
+
+def operator_move(action: PushAction, status: PushStatus, *, frozen: bool) -> Move:
+    """Where ``action`` takes a push that is ``status``; ``frozen``: its audience has been frozen (a
+    resumed push then goes on sending, otherwise it waits to be frozen again). Raises
+    :class:`IllegalTransition` when the action is not allowed from ``status``."""
+    sources = ACTION_SOURCES[action]
+    if status not in sources:
+        raise IllegalTransition(action, status)
+    if action is PushAction.PAUSE:
+        target = PushStatus.PAUSED
+    elif action is PushAction.CANCEL:
+        target = PushStatus.CANCELLED
+    else:
+        target = PushStatus.SENDING if frozen else PushStatus.SCHEDULED
+    return Move(action, sources, target)
+
+
 @dataclass(frozen=True)
 class Article:
     title: str
@@ -124,6 +199,10 @@ class Variant:
     message: MessageContent | None = None
     template: TemplateContent | None = None
     subscription: SubscriptionContent | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.message is None and self.template is None and self.subscription is None
 
     def content_for(self, channel: Channel) -> MessageContent | TemplateContent | SubscriptionContent:
         content: MessageContent | TemplateContent | SubscriptionContent | None = {
@@ -190,6 +269,58 @@ class Push:
     audience_size: int | None = None
     resume_at: datetime | None = None
     note: str = ""
+
+
+def check_variants(variants: Sequence[Variant], *, broadcast: bool) -> None:
+    """Raises :class:`PushInvalid` unless the variants make a push (a broadcast: one text or image)."""
+    if not variants:
+        raise PushInvalid("a push needs a variant")
+    for variant in variants:
+        if variant.empty:
+            raise PushInvalid("a variant needs a message, a template or a subscription message")
+        if variant.weight < 1:
+            raise PushInvalid("a variant's weight is at least 1")
+    names = [v.name for v in variants]
+    if len(set(names)) != len(names):
+        raise PushInvalid("variant names must differ")
+    if broadcast:
+        if len(variants) != 1:
+            raise PushInvalid("a broadcast is one message to everybody: exactly one variant")
+        message = variants[0].message
+        if message is None or message.kind not in ("text", "image"):
+            raise PushInvalid("a broadcast's variant needs a text or image message")
+
+
+def new_push(
+    *,
+    push_id: str,
+    appid: str,
+    name: str,
+    segment_id: str,
+    variants: Sequence[Variant],
+    now: datetime,
+    send_at: datetime | None = None,
+    cap: FrequencyCap | None = None,
+    quiet_hours: QuietHours | None = None,
+    broadcast: bool = False,
+) -> Push:
+    """A push scheduled for ``send_at`` (``now`` when None), its audience frozen when it comes due."""
+    check_variants(variants, broadcast=broadcast)
+    if send_at is not None and send_at.tzinfo is None:
+        raise PushInvalid("send_at needs a timezone")
+    return Push(
+        id=push_id,
+        appid=appid,
+        name=name,
+        segment_id=segment_id,
+        variants=tuple(variants),
+        send_at=send_at.astimezone(UTC) if send_at is not None else now,
+        cap=cap or FrequencyCap(),
+        quiet_hours=quiet_hours,
+        broadcast=broadcast,
+        status=PushStatus.SCHEDULED,
+        created_at=now,
+    )
 
 
 @dataclass(frozen=True)

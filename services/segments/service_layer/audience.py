@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from services.segments.adapters.store import MongoPushes, MongoSegments
 from services.segments.domain.pushes import PushStatus
 from services.segments.domain.rules import All, AnyOf, Not, Predicate, Rule, RuleInvalid, parse_rule
 from services.segments.service_layer.live_index import LiveIndex
+from services.segments.service_layer.ports import PushRepository, SegmentRepository
 
 __all__ = ["freeze", "freeze_next"]
 
@@ -32,7 +32,9 @@ def _asks_campaigns(rule: Rule) -> bool:
     raise TypeError(f"not a rule: {rule!r}")
 
 
-async def freeze_next(pushes: MongoPushes, segments: MongoSegments, live: LiveIndex, now: datetime, chunk: int) -> bool:
+async def freeze_next(
+    pushes: PushRepository, segments: SegmentRepository, live: LiveIndex, now: datetime, chunk: int
+) -> bool:
     """Freeze the audience of the next due push, if any; whether there was one."""
     doc = await pushes.claim_due(
         [PushStatus.SCHEDULED, PushStatus.MATERIALIZING], PushStatus.MATERIALIZING, now, _LEASE
@@ -44,7 +46,12 @@ async def freeze_next(pushes: MongoPushes, segments: MongoSegments, live: LiveIn
 
 
 async def freeze(
-    doc: dict[str, object], pushes: MongoPushes, segments: MongoSegments, live: LiveIndex, now: datetime, chunk: int
+    doc: dict[str, object],
+    pushes: PushRepository,
+    segments: SegmentRepository,
+    live: LiveIndex,
+    now: datetime,
+    chunk: int,
 ) -> int | None:
     push_id, appid = str(doc["_id"]), str(doc["appid"])
     segment = await segments.get(appid, str(doc["segment_id"]))

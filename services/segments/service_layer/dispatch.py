@@ -25,7 +25,6 @@ from typing import Any
 
 import structlog
 
-from services.segments.adapters.push_documents import push_from_document
 from services.segments.domain.click_links import ClickLink, sign_click
 from services.segments.domain.pushes import (
     BEIJING,
@@ -41,7 +40,7 @@ from services.segments.domain.pushes import (
     decide,
     fallback_channel,
 )
-from services.segments.service_layer.ports import Content, PushStore, Sender, SendRefused
+from services.segments.service_layer.ports import Content, PushReader, PushStore, Sender, SendRefused
 
 __all__ = ["DispatchConfig", "Dispatcher"]
 
@@ -118,12 +117,14 @@ class Dispatcher:
         sender: Sender,
         config: DispatchConfig,
         *,
+        read_push: PushReader,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._store = store
         self._sender = sender
         self._config = config
+        self._read_push = read_push
         self._clock = clock
         self._sleep = sleep
 
@@ -145,7 +146,7 @@ class Dispatcher:
     async def send(self, doc: dict[str, Any]) -> None:
         """Send a claimed push as far as it goes now. While one slice is being sent, the next one is read
         and decided and the previous one's outcomes are written: MongoDB and the platform work at once."""
-        push = push_from_document(doc)
+        push = self._read_push(doc)
         cursor = dict(doc.get("cursor") or {"chunk": 0, "offset": 0})
         chunk: list[str] | None = None
         ahead: asyncio.Task[_Slice] | None = None

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import structlog
 
-from services.segments.adapters.store import MongoPushes
-from services.segments.service_layer.ports import Sender, SendRefused
+from services.segments.service_layer.ports import JobFinishStore, Sender, SendRefused
 from shared.contracts import MassSendFinished, TemplateSendFinished
 
 __all__ = ["mass_finished", "template_finished"]
@@ -14,7 +13,7 @@ __all__ = ["mass_finished", "template_finished"]
 log = structlog.get_logger(__name__)
 
 
-async def template_finished(pushes: MongoPushes, appid: str, event: TemplateSendFinished) -> bool:
+async def template_finished(pushes: JobFinishStore, appid: str, event: TemplateSendFinished) -> bool:
     """Settle the template delivery the event names; False if unknown (not ours) or already settled."""
     if not event.msg_id.isdigit():
         return False
@@ -41,7 +40,7 @@ async def template_finished(pushes: MongoPushes, appid: str, event: TemplateSend
     return True
 
 
-async def mass_finished(pushes: MongoPushes, sender: Sender | None, appid: str, event: MassSendFinished) -> bool:
+async def mass_finished(pushes: JobFinishStore, sender: Sender | None, appid: str, event: MassSendFinished) -> bool:
     """Finish the broadcast whose job the event reports; False if unknown or already finished."""
     if not event.msg_id.isdigit():
         return False

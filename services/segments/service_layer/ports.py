@@ -1,21 +1,31 @@
-"""What the push pipeline needs from the outside world, as small interfaces (fakes in unit tests)."""
+"""What the segments service needs from the outside world, as small interfaces (fakes in unit tests).
+The MongoDB implementations are in :mod:`services.segments.adapters.store`; documents are plain dicts
+whose shape only the adapters know, except where a port says otherwise."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self
 
 from services.segments.domain.participation import Standing
-from services.segments.domain.pushes import Channel, MessageContent, SubscriptionContent, TemplateContent
+from services.segments.domain.pushes import Channel, MessageContent, Push, SubscriptionContent, TemplateContent
+from services.segments.domain.rules import MemberFacts
+from services.segments.domain.segments import SavedSegment
+from shared.contracts import MassSendFinished
 
 __all__ = [
     "Content",
+    "JobFinishStore",
+    "MemberFactsReader",
     "ParticipationStore",
     "ParticipationUnitOfWork",
+    "PushReader",
+    "PushRepository",
     "PushStore",
     "RefusalKind",
+    "SegmentRepository",
     "SendRefused",
     "Sender",
 ]
@@ -87,6 +97,95 @@ class PushStore(Protocol):
     async def recent_sends(self, appid: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
 
     async def count_sends(self, appid: str, openids: Sequence[str], at: datetime, month: str | None = None) -> None: ...
+
+
+class PushReader(Protocol):
+    """A push document read into the domain's :class:`Push` (the adapters know the document)."""
+
+    def __call__(self, document: Mapping[str, Any], /) -> Push: ...
+
+
+class SegmentRepository(Protocol):
+    """Saved segments and their versions (MongoDB: :class:`~services.segments.adapters.store.MongoSegments`)."""
+
+    async def create(self, appid: str, name: str, description: str, rule: dict[str, Any]) -> SavedSegment:
+        """Version 1. Raises :class:`~services.segments.domain.segments.SegmentNameTaken`."""
+        ...
+
+    async def update(
+        self, appid: str, segment_id: str, name: str, description: str, rule: dict[str, Any]
+    ) -> SavedSegment | None:
+        """The next version; None if there is no such segment. Raises ``SegmentNameTaken``."""
+        ...
+
+    async def get(self, appid: str, segment_id: str) -> SavedSegment | None: ...
+
+    async def of_account(self, appid: str) -> list[SavedSegment]: ...
+
+    async def versions(self, segment_id: str) -> list[dict[str, Any]]:
+        """Every version (``version``, ``name``, ``rule``, ``saved_at``), newest first."""
+        ...
+
+    async def delete(self, appid: str, segment_id: str) -> bool: ...
+
+
+class PushRepository(Protocol):
+    """Pushes as the operator's API and the audience freezer see them, their frozen audiences, their
+    deliveries and their clicks (MongoDB: :class:`~services.segments.adapters.store.MongoPushes`)."""
+
+    async def add(self, push: Push) -> dict[str, Any]:
+        """Store a new push; its document as the API shows it."""
+        ...
+
+    async def get(self, push_id: str, appid: str | None = None) -> dict[str, Any] | None: ...
+
+    async def of_account(self, appid: str, limit: int = 100) -> list[dict[str, Any]]: ...
+
+    async def transition(
+        self, push_id: str, from_statuses: Sequence[str], to_status: str, **fields: Any
+    ) -> dict[str, Any] | None:
+        """Move a push between statuses atomically; None if it was not in one of ``from_statuses``."""
+        ...
+
+    async def claim_due(
+        self, statuses: Sequence[str], to_status: str, now: datetime, lease: timedelta
+    ) -> dict[str, Any] | None: ...
+
+    async def save_audience(self, push_id: str, openids: Sequence[str], chunk: int) -> int:
+        """The frozen audience in parts of ``chunk`` openids; how many parts."""
+        ...
+
+    async def update(self, push_id: str, fields: Mapping[str, Any], inc: Mapping[str, int] | None = None) -> None: ...
+
+    async def deliveries_of(
+        self, push_id: str, status: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]: ...
+
+    async def count_click(self, push_id: str, variant: str, openid: str, url: str, at: datetime) -> bool:
+        """Record a click; True when it is the member's first on this push."""
+        ...
+
+
+class JobFinishStore(Protocol):
+    """What settling the platform's job-finish pushes changes (MongoDB: ``MongoPushes``)."""
+
+    async def finish_template(self, appid: str, msgid: int, fields: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Settle the template delivery of ``msgid`` once; the record before, None if settled or unknown."""
+        ...
+
+    async def transition_mass(self, appid: str, msg_id: int, event: MassSendFinished) -> dict[str, Any] | None:
+        """The broadcast waiting for job ``msg_id``, finished; None when none waits for it."""
+        ...
+
+    async def mark_mass_sent(self, push_id: str, at: datetime) -> None: ...
+
+    async def update(self, push_id: str, fields: Mapping[str, Any], inc: Mapping[str, int] | None = None) -> None: ...
+
+
+class MemberFactsReader(Protocol):
+    """One member's facts as rules see them (MongoDB: ``MongoFacts``)."""
+
+    async def one(self, appid: str, openid: str, today: date) -> MemberFacts | None: ...
 
 
 class ParticipationStore(Protocol):

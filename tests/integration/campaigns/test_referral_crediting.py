@@ -17,8 +17,8 @@ from services.campaigns.adapters.referrals import (
     REWARDS,
     MongoReferralStore,
     MongoReferralUnitOfWork,
-    Participant,
 )
+from services.campaigns.domain.participants import Participant
 from services.campaigns.domain.referrals import CampaignView, ReferralRules, ReferralScene, Rejection, Tier
 from services.campaigns.service_layer.referrals import credit_follow, revoke_on_unfollow
 from shared.contracts import MemberFollowed, MemberUnfollowed

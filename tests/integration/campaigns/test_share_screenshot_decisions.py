@@ -17,28 +17,21 @@ from pymongo import AsyncMongoClient
 from scrm.screenshot_corpus import make_poster, make_share_screenshot
 from services.campaigns.adapters import referrals as referral_docs
 from services.campaigns.adapters import share_screenshots as share_docs
-from services.campaigns.adapters.posters import PosterRendererPort
-from services.campaigns.adapters.referrals import (
-    NOTICES,
-    REWARDS,
-    MongoReferralStore,
-    MongoReferralUnitOfWork,
-    Participant,
-)
+from services.campaigns.adapters.referrals import NOTICES, REWARDS, MongoReferralStore, MongoReferralUnitOfWork
 from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
 from services.campaigns.domain.campaign import Campaign, InviteTier, PosterTemplate, QrBox
+from services.campaigns.domain.participants import Participant
 from services.campaigns.domain.poster_layout import PosterLayout
 from services.campaigns.domain.poster_layout import QrBox as LayoutQrBox
 from services.campaigns.domain.posters import PosterSpec
+from services.campaigns.service_layer.ports import PosterRendererPort
 from services.campaigns.service_layer.share_screenshots import (
     AlreadySettled,
     open_share_task,
     settle_review,
     verify_submission,
 )
-from services.screenshots.adapters.images import ImageLimits
-from services.screenshots.adapters.pool import AnalysisPool
-from services.screenshots.domain.verdicts import Decision, DecisionThresholds
+from services.screenshots import AnalysisPool, Decision, DecisionThresholds, ImageLimits
 from shared.contracts import ImageMessageReceived
 from shared.events import Envelope
 from shared.storage import PROCESSED_EVENTS_INDEXES, ensure_indexes

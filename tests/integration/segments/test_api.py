@@ -82,7 +82,8 @@ def test_rules_are_validated_with_the_path_of_each_problem(api: TestClient) -> N
     assert answer.json()["detail"][0]["loc"][:2] == ["body", "rule"]
     assert api.post(BASE, json={"name": "x", "rule": {"all": []}}).status_code == 422
     assert api.post(BASE, json={"rule": RULE}).json()["detail"][0]["loc"] == ["body", "name"]
-    assert api.post("/accounts/wx_unknown/segments/preview", json={"rule": RULE}).status_code == 404
+    unknown = api.post("/accounts/wx_unknown/segments/preview", json={"rule": RULE})
+    assert unknown.status_code == 404 and unknown.json() == {"detail": "unknown account 'wx_unknown'"}
     huge = api.post(f"{BASE}/preview", content=b'{"rule": {"any": [' + b'{"has_tag": "x"},' * 40_000 + b"]}}")
     assert huge.status_code == 413 and "larger than" in huge.json()["detail"]
     not_json = api.post(f"{BASE}/preview", content=b"{not json", headers={"Content-Type": "application/json"})
@@ -165,7 +166,8 @@ def test_pushes_are_validated_scheduled_and_controlled(api: TestClient) -> None:
     assert push["status"] == "scheduled" and push["quiet_hours"] == {"start": "22:00:00", "end": "08:00:00"}
     assert push["cap"] == {"per_day": 1, "per_week": 3}
     path = f"{pushes}/{push['id']}"
-    assert api.post(f"{path}/resume").status_code == 409
+    refused = api.post(f"{path}/resume")
+    assert refused.status_code == 409 and refused.json() == {"detail": "cannot resume a push that is scheduled"}
     assert api.post(f"{path}/pause").json()["status"] == "paused"
     assert api.post(f"{path}/resume").json()["status"] == "scheduled"
     assert api.post(f"{path}/cancel").json()["status"] == "cancelled"
@@ -195,7 +197,7 @@ def test_click_redirects_count_members_once_and_refuse_forged_links(api: TestCli
 
 def test_a_profile_write_whose_event_was_lost_is_swept_into_the_index(api: TestClient) -> None:
     assert api.post(f"{BASE}/preview", json={"rule": RULE}).json()["size"] == 5
-    service = api.app.state.segments  # type: ignore[attr-defined]
+    service = api.app.state.service  # type: ignore[attr-defined]
     database = service.pushes.profiles.database
     late = _profile("o_late_new", weeks_left=3, formula=True) | {"written_at": datetime.now(UTC)}
     assert api.portal is not None
@@ -206,7 +208,7 @@ def test_a_profile_write_whose_event_was_lost_is_swept_into_the_index(api: TestC
 
 
 def test_campaign_rules_read_the_participation_the_worker_keeps(api: TestClient) -> None:
-    service = api.app.state.segments  # type: ignore[attr-defined]
+    service = api.app.state.service  # type: ignore[attr-defined]
     invited = {"invited_at_least": {"count": 2, "campaign": "c1"}}
     assert api.post(f"{BASE}/preview", json={"rule": invited}).json()["size"] == 0
     assert api.portal is not None

@@ -13,9 +13,10 @@ import pytest
 
 from scrm.topics import read_records
 from services.campaigns.adapters.participation_events import PublishedParticipation
-from services.campaigns.adapters.referrals import MongoReferralStore, Participant
+from services.campaigns.adapters.referrals import MongoReferralStore
 from services.campaigns.bootstrap_worker import announce_all_participation
-from services.campaigns.service_layer.participation import ParticipationChange
+from services.campaigns.domain.participants import Participant
+from services.campaigns.domain.participation import ParticipationChange
 from services.campaigns.settings import CampaignsSettings
 from services.profiles.adapters.repository import PROFILES, to_document
 from services.profiles.domain.profile import Profile

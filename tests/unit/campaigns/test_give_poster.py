@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.campaigns.adapters.posters import PosterRendererPort
-from services.campaigns.adapters.referrals import Participant
+from services.campaigns.domain.participants import Participant
 from services.campaigns.domain.poster_layout import PosterLayout, QrBox
 from services.campaigns.domain.posters import PosterSpec
+from services.campaigns.service_layer.ports import PosterRendererPort
 from services.campaigns.service_layer.posters import give_poster
 from shared.wechat_client import CustomMessage, Image, MediaKind, QrCode, Text, UploadedMedia
 

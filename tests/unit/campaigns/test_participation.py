@@ -10,15 +10,13 @@ import pytest
 from structlog.testing import capture_logs
 
 from services.campaigns.adapters.participation_events import PublishedParticipation
-from services.campaigns.adapters.referrals import Participant
 from services.campaigns.domain.campaign import Campaign, CampaignStatus
+from services.campaigns.domain.participants import Participant
+from services.campaigns.domain.participation import ParticipationChange
 from services.campaigns.domain.posters import PosterSpec
 from services.campaigns.service_layer.joining import join
-from services.campaigns.service_layer.participation import (
-    ParticipationAnnouncer,
-    ParticipationChange,
-    announce_everyone,
-)
+from services.campaigns.service_layer.participation import announce_everyone
+from services.campaigns.service_layer.ports import ParticipationAnnouncer
 from shared.contracts import CAMPAIGN_PARTICIPATION, CATALOG, CampaignParticipationChanged, QrCodeScanned
 from shared.events import Envelope
 from shared.messaging import PublishFailed

@@ -16,11 +16,13 @@ import pytest
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
-from services.screenshots.adapters.analyzer import Analysis, Analyzer
-from services.screenshots.adapters.context_hash import DESCRIPTOR_BYTES, context_descriptor, similarity
+from services.screenshots.adapters.analyzer import Analyzer
+from services.screenshots.adapters.context_hash import context_descriptor
 from services.screenshots.adapters.ocr import TesserocrEngine, create_engine
-from services.screenshots.adapters.poster_frame import Frame, ReferenceUnusable
+from services.screenshots.adapters.poster_frame import Frame
+from services.screenshots.domain.analysis import Analysis, ReferenceUnusable
 from services.screenshots.domain.reuse import PriorShot, ReuseFinding, find_reuse
+from services.screenshots.domain.similarity import DESCRIPTOR_BYTES, similarity
 from services.screenshots.domain.verdicts import (
     Decision,
     DecisionThresholds,

@@ -14,11 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from services.screenshots.adapters.analyzer import Analysis
-from services.screenshots.adapters.context_hash import DESCRIPTOR_BYTES, similarity
 from services.screenshots.adapters.pool import AnalysisPool
-from services.screenshots.adapters.poster_frame import ReferenceUnusable
+from services.screenshots.domain.analysis import Analysis, ReferenceUnusable
 from services.screenshots.domain.reuse import Fingerprint, PriorShot
+from services.screenshots.domain.similarity import DESCRIPTOR_BYTES, similarity
 from services.screenshots.domain.verdicts import (
     Decision,
     DecisionThresholds,

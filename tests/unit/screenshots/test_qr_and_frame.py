@@ -12,13 +12,13 @@ from services.screenshots.adapters.images import ImageLimits, decode_gray
 from services.screenshots.adapters.poster_frame import (
     Frame,
     PosterReference,
-    ReferenceUnusable,
     artwork_score,
     frame_from_qr,
     locate_by_features,
     poster_reference,
 )
 from services.screenshots.adapters.qr_codes import FoundQr, find_qr_codes
+from services.screenshots.domain.analysis import ReferenceUnusable
 from tests.unit.screenshots.test_analyzer import (
     FOREIGN_PAYLOAD,
     PAYLOAD,

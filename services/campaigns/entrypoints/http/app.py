@@ -1,0 +1,76 @@
+"""The campaign management API (the console and ops scripts use it), put together by the app factory.
+
+Errors: a payload that breaks a rule is 422 naming the field (pydantic's shape, also for the rules the
+domain checks); an unknown campaign or submission is 404; a move or change the campaign's status does
+not allow, or a write based on a stale version, is 409 with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from services.campaigns.bootstrap_api import CampaignsApi, bootstrap
+from services.campaigns.domain.campaign import CampaignInvalid, EditNotAllowed, IllegalTransition, VersionConflict
+from services.campaigns.entrypoints.http import campaigns, pools, results, review, templates
+from services.campaigns.service_layer.management import CampaignNotFound
+from services.campaigns.service_layer.ports import UnknownAccount
+from services.campaigns.service_layer.results import JoinCodeUnavailable
+from services.campaigns.service_layer.review import NotInReview, PictureNotKept, SubmissionNotFound, UnknownReason
+from services.campaigns.settings import CampaignsSettings
+from shared.web import create_service_app
+
+__all__ = ["create_app"]
+
+_TAGS = [
+    {"name": campaigns.TAG, "description": "Define campaigns and move them through their lifecycle."},
+    {"name": templates.TAG, "description": "The poster background and where the QR code goes."},
+    {"name": pools.TAG, "description": "Coupon codes the invite tiers grant; never oversold."},
+    {"name": results.TAG, "description": "The campaign's join QR code, stats, leaderboard and export."},
+    {"name": review.TAG, "description": "Share-screenshot decisions and the human review queue."},
+]
+
+
+def create_app(settings: CampaignsSettings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
+    """The campaign management API. ``clock`` (tests) replaces the wall clock for status moves."""
+    return create_service_app(
+        settings,
+        title="SCRM campaigns API",
+        summary="Share-poster referral campaigns (任务宝): definitions, poster templates and reward pools.",
+        version="0.1.0",
+        bootstrap=lambda: bootstrap(settings),
+        readiness={"mongodb": _mongodb_ready},
+        # Every route here is an operator's: no public, signed endpoint.
+        operator_routers=[campaigns.router, templates.router, pools.router, results.router, review.router],
+        openapi_tags=_TAGS,
+        errors={
+            CampaignNotFound: 404,
+            SubmissionNotFound: 404,
+            PictureNotKept: 404,
+            UnknownAccount: 404,
+            IllegalTransition: 409,
+            EditNotAllowed: 409,
+            VersionConflict: 409,
+            JoinCodeUnavailable: 409,
+            NotInReview: 409,
+        },
+        exception_handlers={CampaignInvalid: _invalid, UnknownReason: _unknown_reason},
+        clock=clock,
+    )
+
+
+async def _mongodb_ready(api: CampaignsApi) -> None:
+    await api.ready()
+
+
+async def _invalid(request: Request, exc: CampaignInvalid) -> JSONResponse:
+    """A domain rule broken: answered like pydantic's own 422, naming the field in the body."""
+    loc = [int(part) if part.isdigit() else part for part in exc.field.split(".")]
+    return JSONResponse({"detail": [{"type": "value_error", "loc": ["body", *loc], "msg": exc.message}]}, 422)
+
+
+async def _unknown_reason(request: Request, exc: UnknownReason) -> JSONResponse:
+    return JSONResponse({"detail": [{"loc": ["query", "reason"], "msg": "unknown reason code"}]}, 422)

@@ -1,0 +1,103 @@
+"""Campaign definitions: create, list, read, edit, and the lifecycle moves (activate, pause, end).
+
+Concurrency: every campaign carries a ``version``, also sent as its ``ETag``. ``PATCH`` needs the version
+it edits (``If-Match: "3"`` or ``"version": 3`` in the body); the status moves take ``If-Match``
+optionally. A write from a stale read is refused with 409 instead of overwriting someone's change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response
+
+from services.campaigns.domain.campaign import Campaign, CampaignStatus
+from services.campaigns.entrypoints.http.deps import ApiDep, AppId, CampaignId, IfMatch, Now, expected_version
+from services.campaigns.entrypoints.http.schemas import CampaignCreate, CampaignOut, CampaignPage, CampaignPatch
+from services.campaigns.service_layer import management
+
+__all__ = ["TAG", "router", "with_etag"]
+
+TAG = "campaigns"
+BASE = "/accounts/{appid}/campaigns"
+ONE = BASE + "/{campaign_id}"
+
+router = APIRouter(tags=[TAG])
+
+
+def with_etag(response: Response, campaign: Campaign) -> CampaignOut:
+    response.headers["ETag"] = f'"{campaign.version}"'
+    return CampaignOut.of(campaign)
+
+
+@router.post(BASE, status_code=201, summary="Create a campaign (as a draft)")
+async def create_campaign(appid: AppId, body: CampaignCreate, api: ApiDep, response: Response, now: Now) -> CampaignOut:
+    campaign = await management.create_campaign(api.campaigns, appid, body.command(), now)
+    response.headers["Location"] = f"/accounts/{appid}/campaigns/{campaign.id}"
+    return with_etag(response, campaign)
+
+
+@router.get(BASE, summary="List an account's campaigns, newest first")
+async def list_campaigns(
+    appid: AppId,
+    api: ApiDep,
+    status: CampaignStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> CampaignPage:
+    campaigns = await api.campaigns.list(appid, status=status, limit=limit, offset=offset)
+    return CampaignPage(items=[CampaignOut.of(c) for c in campaigns], limit=limit, offset=offset)
+
+
+@router.get(ONE, summary="One campaign (its version is the ETag)")
+async def read_campaign(appid: AppId, campaign_id: CampaignId, api: ApiDep, response: Response) -> CampaignOut:
+    return with_etag(response, await management.load_campaign(api.campaigns, appid, campaign_id))
+
+
+@router.patch(
+    ONE,
+    summary="Edit a campaign (If-Match or version required)",
+    description="Draft and paused campaigns take any change. An active one takes only a new name, new "
+    "message texts, a later end and blacklist additions (409 otherwise); an ended one takes none.",
+)
+async def edit_campaign(
+    appid: AppId,
+    campaign_id: CampaignId,
+    body: CampaignPatch,
+    api: ApiDep,
+    response: Response,
+    now: Now,
+    if_match: IfMatch = None,
+) -> CampaignOut:
+    expected = expected_version(if_match, body.version)
+    if expected is None:
+        raise HTTPException(428, detail='send the version you edit: If-Match: "<version>" or "version" in the body')
+    campaign = await management.edit_campaign(
+        api.campaigns, api.templates, appid, campaign_id, expected, body.edit(), now
+    )
+    return with_etag(response, campaign)
+
+
+def _move(path: str, summary: str, move: Callable[[Campaign, datetime], None], name: str, description: str) -> None:
+    async def endpoint(
+        appid: AppId, campaign_id: CampaignId, api: ApiDep, response: Response, now: Now, if_match: IfMatch = None
+    ) -> CampaignOut:
+        expected = expected_version(if_match)
+        campaign = await management.move_campaign(api.campaigns, appid, campaign_id, expected, move, now)
+        return with_etag(response, campaign)
+
+    endpoint.__name__ = name
+    router.post(ONE + path, summary=summary, description=description)(endpoint)
+
+
+_move(
+    "/activate",
+    "Activate a draft or resume a paused campaign",
+    Campaign.activate,
+    "activate_campaign",
+    "Needs a poster template, at least one invite tier and an end in the future (409 otherwise).",
+)
+_move("/pause", "Pause an active campaign", Campaign.pause, "pause_campaign", "Members stop joining and earning.")
+_move("/end", "End a campaign (final)", Campaign.end, "end_campaign", "An ended campaign cannot restart.")

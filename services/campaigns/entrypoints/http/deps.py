@@ -1,0 +1,77 @@
+"""What every campaigns router takes: the service object, the clock, path parameters and version checks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Header, Path, Request
+from fastapi.exceptions import RequestValidationError
+
+from services.campaigns.bootstrap_api import CampaignsApi
+from services.campaigns.domain.campaign import POOL_NAME
+from services.campaigns.service_layer.management import as_stored
+from shared.request_bodies import FormPart
+from shared.web import now, service_of
+
+__all__ = [
+    "ID_PATTERN",
+    "ApiDep",
+    "AppId",
+    "CampaignId",
+    "IfMatch",
+    "Now",
+    "PoolName",
+    "SubmissionId",
+    "by_name",
+    "expected_version",
+    "field_error",
+]
+
+ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+AppId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN, description="The account's appid")]
+CampaignId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+PoolName = Annotated[str, Path(pattern=POOL_NAME.pattern, description="Reward pool, as named by the tiers")]
+SubmissionId = Annotated[str, Path(min_length=3, max_length=200, pattern=r"^[A-Za-z0-9_:.-]+$")]
+IfMatch = Annotated[
+    str | None, Header(alias="If-Match", max_length=40, description='The version edited, e.g. "3" (the ETag)')
+]
+
+
+def _api(request: Request) -> CampaignsApi:
+    api: CampaignsApi = service_of(request)
+    return api
+
+
+def _now(request: Request) -> datetime:
+    return as_stored(now(request))
+
+
+ApiDep = Annotated[CampaignsApi, Depends(_api)]
+#: The API's clock (tests move it), to the millisecond as stored.
+Now = Annotated[datetime, Depends(_now)]
+
+
+def field_error(loc: list[str | int], message: str) -> RequestValidationError:
+    """A 422 naming the body field at fault, in pydantic's shape."""
+    return RequestValidationError([{"type": "value_error", "loc": ["body", *loc], "msg": message, "input": None}])
+
+
+def expected_version(if_match: str | None, body_version: int | None = None) -> int | None:
+    """The version an edit is based on: from ``If-Match`` (``"3"``, ``W/"3"``), else from the body."""
+    if if_match is None:
+        return body_version
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ["header", "If-Match"], "msg": 'expected a version like "3"'}]
+        )
+    return int(text)
+
+
+def by_name(parts: list[FormPart]) -> dict[str, FormPart]:
+    """Multipart form fields by name; the first of a repeated name wins."""
+    fields: dict[str, FormPart] = {}
+    for part in parts:
+        fields.setdefault(part.name, part)
+    return fields

@@ -1,0 +1,119 @@
+"""Joining and results: the campaign's own QR code, its stats, leaderboard, rewards and participant export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+
+from services.campaigns.entrypoints.http.deps import ApiDep, AppId, CampaignId, Now
+from services.campaigns.entrypoints.http.schemas import JoinCodeOut, LeaderboardRowOut, RewardOut, StatsOut
+from services.campaigns.service_layer import results
+
+__all__ = ["TAG", "router"]
+
+TAG = "joining and results"
+ONE = "/accounts/{appid}/campaigns/{campaign_id}"
+
+_CSV_COLUMNS = (
+    "openid", "code", "joined_at", "joined_via", "credited", "revoked", "tiers_granted", "poster_sent_at",
+)  # fmt: skip
+
+router = APIRouter(tags=[TAG])
+
+
+@router.get(
+    ONE + "/join-qr",
+    summary="The campaign's own QR code (following or scanning it joins)",
+    description="Created on first request and renewed when less than a day is left (temporary codes "
+    "last at most 30 days). Only for an active campaign.",
+)
+async def join_qr(appid: AppId, campaign_id: CampaignId, api: ApiDep, now: Now) -> JoinCodeOut:
+    code = await results.join_code(api.campaigns, api.join_codes, appid, campaign_id, now)
+    return JoinCodeOut(
+        scene=code.scene, ticket=code.ticket, url=code.url, image_url=code.image_url, expires_at=code.expires_at
+    )
+
+
+@router.get(ONE + "/stats", summary="Participants, posters, invites, rewards, K-factor")
+async def stats(
+    appid: AppId, campaign_id: CampaignId, api: ApiDep, top: Annotated[int, Query(ge=1, le=100)] = 10
+) -> StatsOut:
+    found = await results.stats(api.campaigns, api.stats, appid, campaign_id, top=top)
+    return StatsOut(
+        participants=found.participants,
+        posters_sent=found.posters_sent,
+        joined_via=found.joined_via,
+        invites_credited=found.invites_credited,
+        invites_revoked=found.invites_revoked,
+        rejections=found.rejections,
+        rewards_granted=found.rewards_granted,
+        share_rewards_granted=found.share_rewards_granted,
+        screenshots=found.screenshots,
+        rewards_awaiting_stock=found.rewards_awaiting_stock,
+        k_factor=found.k_factor,
+        leaderboard=[LeaderboardRowOut(**row.__dict__) for row in found.leaderboard],
+    )
+
+
+@router.get(ONE + "/leaderboard", summary="Top inviters by standing credit")
+async def leaderboard(
+    appid: AppId, campaign_id: CampaignId, api: ApiDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> list[LeaderboardRowOut]:
+    rows = await results.leaderboard(api.campaigns, api.stats, appid, campaign_id, limit=limit)
+    return [LeaderboardRowOut(**row.__dict__) for row in rows]
+
+
+@router.get(ONE + "/rewards", summary="Rewards granted, with their coupon codes")
+async def rewards(
+    appid: AppId,
+    campaign_id: CampaignId,
+    api: ApiDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[RewardOut]:
+    grants = await results.rewards(api.campaigns, api.stats, appid, campaign_id, limit=limit, offset=offset)
+    return [
+        RewardOut(
+            openid=doc["inviter"],
+            tier=doc["tier"],
+            pool=doc["pool"],
+            granted_at=doc["granted_at"],
+            code=doc.get("code"),
+            status=doc.get("status", "granted"),
+        )
+        for doc in grants
+    ]
+
+
+@router.get(
+    ONE + "/participants.csv",
+    summary="Every participant as CSV",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def export_participants(appid: AppId, campaign_id: CampaignId, api: ApiDep) -> StreamingResponse:
+    found, docs = await results.participants(api.campaigns, api.stats, appid, campaign_id)
+
+    async def rows() -> AsyncIterator[str]:
+        yield "\ufeff" + _csv_line(list(_CSV_COLUMNS))  # BOM: Excel opens UTF-8 Chinese text correctly
+        async for doc in docs:
+            values = [doc.get(column) for column in _CSV_COLUMNS]
+            values[_CSV_COLUMNS.index("tiers_granted")] = " ".join(str(t) for t in doc.get("tiers_granted", []))
+            yield _csv_line(values)
+
+    return StreamingResponse(
+        rows(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="campaign-{found}-participants.csv"'},
+    )
+
+
+def _csv_line(values: list[object]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(["" if v is None else v for v in values])
+    return buffer.getvalue()

@@ -1,0 +1,468 @@
+"""The campaigns API's request and response bodies (pydantic), and their mapping to use-case inputs.
+
+Requests are strict (unknown fields are refused) and name the field at fault; the domain checks the
+rules that need more than one field (``ends_at`` after ``starts_at``, tiers ascending, placeholders).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from services.campaigns.domain.campaign import (
+    MAX_MESSAGE_CHARS,
+    MAX_NAME_CHARS,
+    MAX_TEXT_SLOTS,
+    MAX_TIERS,
+    MIN_QR_SIZE,
+    POOL_NAME,
+    Campaign,
+    CampaignStatus,
+    InviteTier,
+    JoinMethods,
+    Messages,
+    QrBox,
+    RewardBasis,
+    Rules,
+    TextSlot,
+)
+from services.campaigns.domain.rewards import MAX_GENERATED
+from services.campaigns.domain.submissions import AuditEntry, SubmissionRecord
+from services.campaigns.service_layer.management import CampaignEdit, NewCampaign, TemplateLayout
+from services.campaigns.service_layer.reward_stock import PoolReport
+from services.screenshots import Reason
+
+Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30)]
+MenuKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+OpenId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_CHARS)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_MESSAGE_CHARS)]
+Pixels = Annotated[int, Field(ge=0, le=20_000)]
+
+
+# -- request bodies ------------------------------------------------------------------------------------
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class QrBoxBody(_Body):
+    x: Pixels
+    y: Pixels
+    size: Annotated[int, Field(ge=MIN_QR_SIZE, le=20_000)]
+
+
+class TextSlotBody(_Body):
+    name: Literal["nickname", "campaign_name", "ends_on"]
+    x: Pixels
+    y: Pixels
+    font_size: Annotated[int, Field(ge=8, le=200)]
+    colour: Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")] = "#000000"
+
+
+class LayoutBody(_Body):
+    """Where the member's QR code and the texts go on the template image."""
+
+    qr: QrBoxBody
+    text_slots: Annotated[list[TextSlotBody], Field(max_length=MAX_TEXT_SLOTS)] = []
+
+    def layout(self) -> TemplateLayout:
+        return TemplateLayout(
+            QrBox(self.qr.x, self.qr.y, self.qr.size),
+            tuple(TextSlot(s.name, s.x, s.y, s.font_size, s.colour) for s in self.text_slots),
+        )
+
+
+class TemplateBody(LayoutBody):
+    image_id: Annotated[str, Field(min_length=1, max_length=64, description="From the template upload")]
+
+
+class JoinBody(_Body):
+    follow_qr: bool = Field(default=True, description="Following through the campaign's own QR code joins")
+    keywords: Annotated[list[Keyword], Field(max_length=20, description="Replying one of these joins")] = []
+    menu_keys: Annotated[list[MenuKey], Field(max_length=20, description="Clicking a menu item with this key")] = []
+
+    def methods(self) -> JoinMethods:
+        return JoinMethods(self.follow_qr, tuple(self.keywords), tuple(self.menu_keys))
+
+
+class TierBody(_Body):
+    count: Annotated[int, Field(ge=1, le=100_000, description="Credited invites that reach the tier")]
+    pool: Annotated[str, Field(pattern=POOL_NAME.pattern, description="Reward pool a code is drawn from")]
+
+
+class MessagesBody(_Body):
+    welcome: Text = Messages.welcome
+    progress: Text = Messages.progress
+    tier_reached: Text = Messages.tier_reached
+    ended: Text = Messages.ended
+    share_approved: Text = Messages.share_approved
+    share_rejected: Text = Messages.share_rejected
+    share_review: Text = Messages.share_review
+
+
+class MessagesPatch(_Body):
+    welcome: Text | None = None
+    progress: Text | None = None
+    tier_reached: Text | None = None
+    ended: Text | None = None
+    share_approved: Text | None = None
+    share_rejected: Text | None = None
+    share_review: Text | None = None
+
+
+class RulesBody(_Body):
+    first_time_followers_only: bool = True
+    allow_self_invite: Literal[False] = Field(default=False, description="Fixed: self-invites never count")
+    one_inviter_per_invitee: Literal[True] = Field(default=True, description="Fixed: the first inviter keeps it")
+    revoke_if_unfollowed_within_hours: Annotated[int, Field(ge=0, le=2160)] = 48
+    per_inviter_daily_cap: Annotated[int | None, Field(ge=1, le=100_000)] = None
+    blacklist: Annotated[list[OpenId], Field(max_length=10_000)] = []
+
+
+class RulesPatch(_Body):
+    """Only the fields given change; ``blacklist`` replaces the whole list."""
+
+    first_time_followers_only: bool | None = None
+    allow_self_invite: Literal[False] | None = None
+    one_inviter_per_invitee: Literal[True] | None = None
+    revoke_if_unfollowed_within_hours: Annotated[int | None, Field(ge=0, le=2160)] = None
+    per_inviter_daily_cap: Annotated[int | None, Field(ge=1, le=100_000)] = None
+    blacklist: Annotated[list[OpenId] | None, Field(max_length=10_000)] = None
+
+
+class CampaignCreate(_Body):
+    name: Name
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    join: JoinBody = JoinBody()
+    tiers: Annotated[list[TierBody], Field(max_length=MAX_TIERS)] = []
+    messages: MessagesBody = MessagesBody()
+    rules: RulesBody = RulesBody()
+    reward_basis: RewardBasis = RewardBasis.VERIFIED_FOLLOWERS
+    share_screenshot_task: bool = False
+    share_reward_pool: Annotated[
+        str | None, Field(pattern=POOL_NAME.pattern, description="Pool an approved share screenshot draws from")
+    ] = None
+
+    def command(self) -> NewCampaign:
+        return NewCampaign(
+            name=self.name,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            join=self.join.methods(),
+            tiers=tuple(InviteTier(t.count, t.pool) for t in self.tiers),
+            messages=Messages(**self.messages.model_dump()),
+            rules=Rules(
+                first_time_followers_only=self.rules.first_time_followers_only,
+                revoke_if_unfollowed_within_hours=self.rules.revoke_if_unfollowed_within_hours,
+                per_inviter_daily_cap=self.rules.per_inviter_daily_cap,
+                blacklist=frozenset(self.rules.blacklist),
+            ),
+            reward_basis=self.reward_basis,
+            share_screenshot_task=self.share_screenshot_task,
+            share_reward_pool=self.share_reward_pool,
+        )
+
+
+class CampaignPatch(_Body):
+    """Fields left out stay as they are."""
+
+    name: Name | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    join: JoinBody | None = None
+    template: TemplateBody | None = None
+    tiers: Annotated[list[TierBody] | None, Field(max_length=MAX_TIERS)] = None
+    messages: MessagesPatch | None = None
+    rules: RulesPatch | None = None
+    reward_basis: RewardBasis | None = None
+    share_screenshot_task: bool | None = None
+    share_reward_pool: Annotated[str | None, Field(pattern=POOL_NAME.pattern)] = None
+    version: int | None = Field(default=None, description="The version edited (or send If-Match)")
+
+    def edit(self) -> CampaignEdit:
+        rules = self.rules
+        return CampaignEdit(
+            name=self.name,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            join=None if self.join is None else self.join.methods(),
+            template=None if self.template is None else (self.template.image_id, self.template.layout()),
+            tiers=None if self.tiers is None else tuple(InviteTier(t.count, t.pool) for t in self.tiers),
+            messages=None if self.messages is None else self.messages.model_dump(exclude_none=True),
+            # Only the fields given: a null daily cap means "no cap", left out means "as it is".
+            rules=None if rules is None else {name: getattr(rules, name) for name in rules.model_fields_set},
+            reward_basis=self.reward_basis,
+            share_screenshot_task=self.share_screenshot_task,
+            share_reward_pool=self.share_reward_pool,
+        )
+
+
+class GenerateBody(_Body):
+    count: Annotated[int, Field(ge=1, le=MAX_GENERATED)]
+
+
+# -- responses -----------------------------------------------------------------------------------------
+
+
+class TemplateOut(BaseModel):
+    image_id: str
+    width: int
+    height: int
+    qr: QrBoxBody
+    text_slots: list[TextSlotBody]
+
+
+class RulesOut(BaseModel):
+    first_time_followers_only: bool
+    allow_self_invite: bool
+    one_inviter_per_invitee: bool
+    revoke_if_unfollowed_within_hours: int
+    per_inviter_daily_cap: int | None
+    blacklist: list[str]
+
+
+class CampaignOut(BaseModel):
+    id: str
+    appid: str
+    name: str
+    status: CampaignStatus
+    starts_at: datetime
+    ends_at: datetime
+    join: JoinBody
+    template: TemplateOut | None
+    tiers: list[TierBody]
+    messages: MessagesBody
+    rules: RulesOut
+    reward_basis: RewardBasis
+    share_screenshot_task: bool
+    share_reward_pool: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, c: Campaign) -> CampaignOut:
+        template = c.template
+        return cls(
+            id=c.id,
+            appid=c.appid,
+            name=c.name,
+            status=c.status,
+            starts_at=c.starts_at,
+            ends_at=c.ends_at,
+            join=JoinBody(follow_qr=c.join.follow_qr, keywords=list(c.join.keywords), menu_keys=list(c.join.menu_keys)),
+            template=None
+            if template is None
+            else TemplateOut(
+                image_id=template.image_id,
+                width=template.width,
+                height=template.height,
+                qr=QrBoxBody.model_validate(template.qr, from_attributes=True),
+                text_slots=[TextSlotBody.model_validate(s, from_attributes=True) for s in template.text_slots],
+            ),
+            tiers=[TierBody(count=t.count, pool=t.pool) for t in c.tiers],
+            messages=MessagesBody.model_validate(c.messages, from_attributes=True),
+            rules=RulesOut(
+                first_time_followers_only=c.rules.first_time_followers_only,
+                allow_self_invite=c.rules.allow_self_invite,
+                one_inviter_per_invitee=c.rules.one_inviter_per_invitee,
+                revoke_if_unfollowed_within_hours=c.rules.revoke_if_unfollowed_within_hours,
+                per_inviter_daily_cap=c.rules.per_inviter_daily_cap,
+                blacklist=sorted(c.rules.blacklist),
+            ),
+            reward_basis=c.reward_basis,
+            share_screenshot_task=c.share_screenshot_task,
+            share_reward_pool=c.share_reward_pool,
+            version=c.version,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+        )
+
+
+class CampaignPage(BaseModel):
+    items: list[CampaignOut]
+    limit: int
+    offset: int
+
+
+class TemplateImageOut(BaseModel):
+    image_id: str
+    content_type: str
+    width: int
+    height: int
+    size: int
+
+
+class TemplateUploadOut(BaseModel):
+    image: TemplateImageOut
+    campaign: CampaignOut
+
+
+class PoolStockOut(BaseModel):
+    pool: str
+    total: int
+    allocated: int
+    remaining: int
+    #: The tier counts that draw from this pool.
+    tiers: list[int]
+
+    @classmethod
+    def of(cls, report: PoolReport) -> PoolStockOut:
+        stock = report.stock
+        return cls(
+            pool=stock.pool,
+            total=stock.total,
+            allocated=stock.allocated,
+            remaining=stock.remaining,
+            tiers=list(report.tiers),
+        )
+
+
+class RejectedLineOut(BaseModel):
+    line: int
+    text: str
+    reason: str
+
+
+class CodesUploadOut(BaseModel):
+    pool: str
+    added: int
+    already_in_pool: int
+    duplicates: int
+    rejected: list[RejectedLineOut]
+    rejected_more: int
+    stock: PoolStockOut
+
+
+class GenerateOut(BaseModel):
+    pool: str
+    added: int
+    stock: PoolStockOut
+
+
+class JoinCodeOut(BaseModel):
+    scene: str
+    ticket: str
+    url: str = Field(description="What the QR code encodes")
+    image_url: str = Field(description="The QR code picture (showqrcode), to print or share")
+    expires_at: datetime
+
+
+class LeaderboardRowOut(BaseModel):
+    rank: int
+    openid: str
+    credited: int
+    revoked: int
+    tiers_granted: list[int]
+    joined_at: datetime
+
+
+class RewardOut(BaseModel):
+    openid: str
+    tier: int
+    pool: str
+    granted_at: datetime
+    code: str | None = Field(description="Issued when the tier notice is delivered; None until then or out of stock")
+    status: str = Field(description="granted, issued, or awaiting_stock")
+
+
+class StatsOut(BaseModel):
+    participants: int
+    posters_sent: int
+    joined_via: dict[str, int] = Field(description="campaign_qr, referral, keyword, menu, ...")
+    invites_credited: int = Field(description="Standing credits (revoked ones not counted)")
+    invites_revoked: int
+    rejections: dict[str, int] = Field(description="Follows and scans that earned no credit, by rule")
+    rewards_granted: dict[int, int] = Field(description="Grants per tier (invite count)")
+    share_rewards_granted: int = Field(description="Share-screenshot rewards (one per member at most)")
+    screenshots: dict[str, int] = Field(description="Share-screenshot submissions by status")
+    rewards_awaiting_stock: int = Field(description="Grants whose pool ran dry; top the pool up")
+    k_factor: float = Field(description="Credited invites per participant")
+    leaderboard: list[LeaderboardRowOut]
+
+
+# -- the share-screenshot review queue -----------------------------------------------------------------
+
+Status = Annotated[str, StringConstraints(pattern=r"^(review|approved|rejected)$")]
+
+
+class ReasonOut(BaseModel):
+    code: str
+    text: str
+
+
+class SubmissionOut(BaseModel):
+    id: str
+    campaign_id: str
+    openid: str
+    received_at: datetime
+    status: str = Field(description="review, approved or rejected")
+    decision: str
+    reasons: list[ReasonOut]
+    decided_by: str = Field(description="auto, or the reviewer")
+    decided_at: datetime
+    note: str | None
+    ms: float = Field(description="Analysis time")
+    waiting_minutes: float | None = Field(description="For submissions in review: how long they have waited")
+
+    @classmethod
+    def of(cls, record: SubmissionRecord, now: datetime) -> SubmissionOut:
+        waiting = (now - record.received_at).total_seconds() / 60 if record.status == "review" else None
+        return cls(
+            id=record.id,
+            campaign_id=record.campaign_id,
+            openid=record.openid,
+            received_at=record.received_at,
+            status=record.status,
+            decision=record.decision,
+            reasons=[_reason(code) for code in record.reasons],
+            decided_by=record.decided_by,
+            decided_at=record.decided_at,
+            note=record.note,
+            ms=record.ms,
+            waiting_minutes=None if waiting is None else round(waiting, 1),
+        )
+
+
+class AuditOut(BaseModel):
+    actor: str
+    decision: str
+    reasons: list[str]
+    note: str | None
+    at: datetime
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> AuditOut:
+        return cls(actor=entry.actor, decision=entry.decision, reasons=entry.reasons, note=entry.note, at=entry.at)
+
+
+class SubmissionDetailOut(SubmissionOut):
+    evidence: dict[str, Any] = Field(description="Decoded QR codes, OCR text, scores and boxes (x, y, w, h)")
+    audit: list[AuditOut]
+    image_url: str | None = Field(description="The picture, kept while a person has to look at it")
+
+
+class SubmissionPage(BaseModel):
+    items: list[SubmissionOut]
+    counts: dict[str, int] = Field(description="All submissions of the campaign by status")
+    limit: int
+    offset: int
+
+
+class ReviewBody(BaseModel):
+    reviewer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    note: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=200)] = Field(
+        default=None, description="Kept in the audit trail; on a rejection it is also what the member reads"
+    )
+
+
+def _reason(code: str) -> ReasonOut:
+    try:
+        return ReasonOut(code=code, text=Reason(code).text)
+    except ValueError:
+        return ReasonOut(code=code, text=code)

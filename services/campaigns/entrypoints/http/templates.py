@@ -1,0 +1,107 @@
+"""The poster template: the background image and where the member's QR code and texts go on it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from services.campaigns.adapters.templates import MAX_STORED_BYTES, TemplateImageRejected, inspect_image
+from services.campaigns.entrypoints.http.deps import (
+    ApiDep,
+    AppId,
+    CampaignId,
+    IfMatch,
+    Now,
+    by_name,
+    expected_version,
+    field_error,
+)
+from services.campaigns.entrypoints.http.schemas import CampaignOut, LayoutBody, TemplateImageOut, TemplateUploadOut
+from services.campaigns.service_layer import management
+from shared.request_bodies import MultipartError, parse_multipart, read_body
+
+__all__ = ["TAG", "router"]
+
+TAG = "poster templates"
+#: Room for the multipart framing and a layout part around the image.
+_FORM_OVERHEAD = 64 * 1024
+
+_TEMPLATE_FORM: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["image"],
+                    "properties": {
+                        "image": {"type": "string", "format": "binary", "description": "PNG or JPEG"},
+                        "layout": {
+                            "type": "string",
+                            "description": "JSON: where the QR code and texts go (LayoutBody). Left out: the "
+                            "campaign's current layout is kept, if it has one.",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+router = APIRouter(tags=[TAG])
+
+
+@router.post(
+    "/accounts/{appid}/campaigns/{campaign_id}/template",
+    status_code=201,
+    summary="Upload the poster background (PNG or JPEG) and its layout",
+    description="Multipart form: `image` (the file) and optionally `layout` (JSON: `qr` box and "
+    "`text_slots`, which must lie inside the image). Without `layout` the campaign's current layout "
+    "moves to the new image; a campaign without one keeps no template until a PATCH sets `template`.",
+    openapi_extra=_TEMPLATE_FORM,
+)
+async def upload_template(
+    appid: AppId, campaign_id: CampaignId, request: Request, api: ApiDep, now: Now, if_match: IfMatch = None
+) -> TemplateUploadOut:
+    limit = min(api.settings.max_template_bytes, MAX_STORED_BYTES)
+    body = await read_body(request.scope, request.receive, limit + _FORM_OVERHEAD)
+    if body is None:
+        raise field_error(["image"], f"image too large: at most {limit} bytes accepted")
+    try:
+        form = by_name(parse_multipart(body, request.headers.get("content-type", "")))
+    except MultipartError as exc:
+        raise field_error(["image"], str(exc)) from None
+    if "image" not in form:
+        raise field_error(["image"], "a form field 'image' with the file is required")
+    layout = None
+    if "layout" in form:
+        try:
+            layout = LayoutBody.model_validate_json(form["layout"].content).layout()
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**e, "loc": ("body", "layout", *e["loc"])} for e in exc.errors(include_url=False)]
+            ) from None
+    data = form["image"].content
+    try:
+        info = await asyncio.to_thread(inspect_image, data, max_bytes=limit)
+    except TemplateImageRejected as exc:
+        raise field_error(["image"], str(exc)) from None
+    expected = expected_version(if_match)
+    uploaded = await management.upload_template(
+        api.campaigns, api.templates, appid, campaign_id, expected, (data, info), layout, now
+    )
+    image = uploaded.image
+    return TemplateUploadOut(
+        image=TemplateImageOut(
+            image_id=image.id,
+            content_type=image.info.content_type,
+            width=image.info.width,
+            height=image.info.height,
+            size=image.info.size,
+        ),
+        campaign=CampaignOut.of(uploaded.campaign),
+    )

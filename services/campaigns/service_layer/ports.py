@@ -1,0 +1,450 @@
+"""What the campaign use cases need from the outside world, as small interfaces.
+
+MongoDB implements the stores (``adapters/``), the poster renderer runs Pillow in worker processes, and
+tests hand fakes in. The records the stores keep are domain types (:mod:`..domain.participants`,
+:mod:`..domain.submissions`); the few that only describe storage (an uploaded image, a join code) are
+declared here with the port that returns them.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from services.campaigns.domain.campaign import Campaign, CampaignStatus
+from services.campaigns.domain.participants import Invitation, Notice, Participant
+from services.campaigns.domain.participation import ParticipationChange
+from services.campaigns.domain.poster_layout import PosterLayout
+from services.campaigns.domain.posters import PosterSpec
+from services.campaigns.domain.referrals import CampaignView
+from services.campaigns.domain.results import CampaignStats, LeaderboardRow
+from services.campaigns.domain.rewards import PoolStock
+from services.campaigns.domain.submissions import AuditEntry, SubmissionRecord
+from services.screenshots import Decision, PriorShot, TimedAnalysis
+from shared.wechat_client import CustomMessage, MediaKind, QrCode, UploadedMedia
+
+__all__ = [
+    "AddedCodes",
+    "CampaignDirectory",
+    "CampaignRepository",
+    "CampaignResults",
+    "CodeAllocator",
+    "ImageInfo",
+    "JoinCode",
+    "JoinCodes",
+    "JoiningCampaigns",
+    "MediaSource",
+    "Messenger",
+    "NoticeStore",
+    "ParticipationAnnouncer",
+    "Platform",
+    "PosterRendererPort",
+    "ReferralStore",
+    "ReferralUnitOfWork",
+    "RewardLedger",
+    "RewardPools",
+    "ScreenshotAnalysis",
+    "ShareScreenshotStore",
+    "ShareTaskCampaigns",
+    "TemplateImage",
+    "TemplateStore",
+    "UnknownAccount",
+]
+
+
+# -- campaign definitions ------------------------------------------------------------------------------
+
+
+class CampaignRepository(abc.ABC):
+    """Campaigns by account. ``save`` refuses a campaign read before someone else's save."""
+
+    @abc.abstractmethod
+    async def add(self, campaign: Campaign) -> None:
+        """Store a new campaign (its version becomes 1)."""
+
+    @abc.abstractmethod
+    async def get(self, appid: str, campaign_id: str) -> Campaign | None:
+        """The campaign, or None when there is none with this id in this account."""
+
+    @abc.abstractmethod
+    async def save(self, campaign: Campaign) -> None:
+        """Store the changed campaign if its stored version is still ``campaign.version``, then bump it;
+        raise :class:`~services.campaigns.domain.campaign.VersionConflict` otherwise."""
+
+    @abc.abstractmethod
+    async def list(
+        self, appid: str, *, status: CampaignStatus | None = None, limit: int = 50, offset: int = 0
+    ) -> list[Campaign]:
+        """The account's campaigns, newest first."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What an uploaded poster background is, as read from its header."""
+
+    content_type: str
+    width: int
+    height: int
+    size: int
+
+
+@dataclass(frozen=True)
+class TemplateImage:
+    id: str
+    appid: str
+    campaign_id: str
+    info: ImageInfo
+    sha256: str
+    uploaded_at: datetime
+
+
+class TemplateStore(abc.ABC):
+    """Poster background images, one per upload."""
+
+    @abc.abstractmethod
+    async def put(self, appid: str, campaign_id: str, data: bytes, info: ImageInfo) -> TemplateImage: ...
+
+    @abc.abstractmethod
+    async def get(self, campaign_id: str, image_id: str) -> TemplateImage | None: ...
+
+    @abc.abstractmethod
+    async def read(self, image_id: str) -> bytes | None:
+        """The image's bytes (the poster renderer's input)."""
+
+    @abc.abstractmethod
+    async def delete(self, image_id: str) -> None: ...
+
+
+# -- campaigns as the member-facing flows read them (CampaignDirectoryAdapter, briefly cached) --------
+
+
+class JoiningCampaigns(Protocol):
+    """Campaign lookups the joining flow needs."""
+
+    async def campaign(self, appid: str, campaign_id: str) -> Campaign | None: ...
+
+    async def joinable(self, appid: str) -> Sequence[Campaign]:
+        """Active campaigns, and recently ended ones (whose keywords answer with the ended text)."""
+        ...
+
+    async def poster_spec(self, campaign: Campaign, nickname: str) -> PosterSpec | None: ...
+
+
+class ShareTaskCampaigns(Protocol):
+    """Campaign lookups the share-screenshot task needs."""
+
+    async def active(self, appid: str) -> list[Campaign]: ...
+
+    async def campaign(self, appid: str, campaign_id: str) -> Campaign | None: ...
+
+    async def poster_spec(self, campaign: Campaign, nickname: str) -> PosterSpec | None: ...
+
+
+class CampaignDirectory(Protocol):
+    """The crediting view of a campaign (its rules and texts), for the referral handlers."""
+
+    async def find(self, appid: str, campaign_id: str) -> CampaignView | None: ...
+
+
+# -- the WeChat platform and screenshot analysis -------------------------------------------------------
+
+
+class Platform(Protocol):
+    """The part of :class:`shared.wechat_client.WeChatClient` giving a poster uses (fakes implement it)."""
+
+    async def create_qrcode(
+        self, scene: int | str, *, permanent: bool = False, expire_seconds: int | None = None
+    ) -> QrCode: ...
+
+    async def upload_media(self, kind: MediaKind, filename: str, content: bytes) -> UploadedMedia: ...
+
+    async def send_custom_message(self, openid: str, message: CustomMessage) -> None: ...
+
+
+class Messenger(Protocol):
+    async def send_custom_message(self, openid: str, message: CustomMessage) -> None: ...
+
+
+class MediaSource(Protocol):
+    async def get_media(self, media_id: str) -> bytes: ...
+
+
+class ScreenshotAnalysis(Protocol):
+    """Measures a screenshot against the member's poster, off the event loop (the analysis pool)."""
+
+    async def analyze(self, screenshot: bytes, poster: bytes, payload: str) -> TimedAnalysis: ...
+
+
+# -- notices -------------------------------------------------------------------------------------------
+
+
+class NoticeStore(Protocol):
+    """Queued notices, outside any transaction: delivery happens after the effect committed."""
+
+    async def queued_by(self, event_id: str) -> list[Notice]:
+        """Pending notices the handling of one event queued."""
+        ...
+
+    async def held_for(self, appid: str, openid: str) -> list[Notice]:
+        """Notices waiting for this member's customer-service window to open."""
+        ...
+
+    async def mark(self, notice: Notice, status: str, at: datetime, *, text: str | None = None) -> None: ...
+
+
+class CodeAllocator(Protocol):
+    async def allocate(self, campaign_id: str, pool: str, grant_key: str) -> str | None: ...
+
+
+class RewardLedger(Protocol):
+    async def record_code(self, reward_id: str, code: str | None, at: datetime) -> None: ...
+
+
+# -- reward pools and join codes -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AddedCodes:
+    added: int
+    #: Codes that were in the pool already (from an earlier upload).
+    already_in_pool: int
+
+
+class RewardPools(abc.ABC):
+    """Coupon codes by campaign and pool; the API fills them, granting a tier draws one."""
+
+    @abc.abstractmethod
+    async def add_codes(self, campaign_id: str, pool: str, codes: Iterable[str]) -> AddedCodes: ...
+
+    @abc.abstractmethod
+    async def generate(self, campaign_id: str, pool: str, count: int) -> int:
+        """Add ``count`` new generated codes; returns how many were added (``count``)."""
+
+    @abc.abstractmethod
+    async def allocate(self, campaign_id: str, pool: str, grant_key: str) -> str | None:
+        """A code for ``grant_key``: the one it already holds, else a free one; None when none is left."""
+
+    @abc.abstractmethod
+    async def stock(self, campaign_id: str) -> list[PoolStock]:
+        """Every pool of the campaign that has codes, by name."""
+
+
+class UnknownAccount(LookupError):
+    """No credentials for the account, so no code can be asked of the platform."""
+
+    def __init__(self, appid: str) -> None:
+        super().__init__(f"unknown account {appid!r}")
+        self.appid = appid
+
+
+@dataclass(frozen=True)
+class JoinCode:
+    campaign_id: str
+    scene: str
+    ticket: str
+    url: str
+    image_url: str
+    expires_at: datetime
+
+
+class JoinCodes(abc.ABC):
+    """A campaign's own QR code, created on first request and renewed before it expires."""
+
+    @abc.abstractmethod
+    async def current(self, appid: str, campaign_id: str, *, ends_at: datetime, now: datetime) -> JoinCode: ...
+
+
+class CampaignResults(abc.ABC):
+    """Statistics read straight from the flow's own records (participants, invitations, rewards)."""
+
+    @abc.abstractmethod
+    async def of(self, campaign_id: str, *, top: int = 10) -> CampaignStats: ...
+
+    @abc.abstractmethod
+    async def leaderboard(self, campaign_id: str, *, limit: int = 10) -> list[LeaderboardRow]:
+        """Top inviters by standing credit; ties go to whoever joined first."""
+
+    @abc.abstractmethod
+    async def rewards(self, campaign_id: str, *, limit: int, offset: int) -> list[dict[str, Any]]:
+        """Grants, oldest first, with the coupon code each one was issued (None until delivery)."""
+
+    @abc.abstractmethod
+    def participants(self, campaign_id: str) -> AsyncIterator[dict[str, Any]]:
+        """Every participant, in join order, for the CSV export (streamed, never all in memory)."""
+
+
+# -- posters -------------------------------------------------------------------------------------------
+
+
+class PosterRendererPort(abc.ABC):
+    """Personal posters for the campaign flow. Fakes subclass this."""
+
+    @abc.abstractmethod
+    async def render(
+        self,
+        campaign_id: str,
+        template_version: str | int,
+        member_key: str,
+        template_bytes: bytes,
+        layout: PosterLayout,
+        qr_url: str,
+        texts: Mapping[str, str],
+    ) -> bytes:
+        """The member's poster as JPEG bytes, rendered or from cache.
+
+        ``template_version`` must change whenever the template's bytes do: the cache trusts it and does
+        not hash the image. Raises the renderer's ``PosterError`` or ``PosterLayoutError``.
+        """
+
+    @abc.abstractmethod
+    async def aclose(self) -> None:
+        """Wait for renders in progress, then release the workers."""
+
+
+# -- participants, referrals and share screenshots -----------------------------------------------------
+
+
+class ReferralStore(abc.ABC):
+    """The port the referral handlers use; one implementation per unit of work."""
+
+    @abc.abstractmethod
+    async def participant(self, campaign_id: str, openid: str) -> Participant | None: ...
+
+    @abc.abstractmethod
+    async def participant_by_code(self, campaign_id: str, code: str) -> Participant | None: ...
+
+    @abc.abstractmethod
+    async def add_participant(self, participant: Participant) -> Participant:
+        """Insert, or return the one already there (a redelivered join)."""
+
+    @abc.abstractmethod
+    async def save_participant(self, participant: Participant) -> None: ...
+
+    @abc.abstractmethod
+    async def remember_follower(self, appid: str, openid: str, followed_at: datetime) -> bool:
+        """Record a follow of the account; True if this member was never seen following before."""
+
+    @abc.abstractmethod
+    async def invitation(self, campaign_id: str, invitee: str) -> Invitation | None: ...
+
+    @abc.abstractmethod
+    async def credited_invitations_of(self, invitee: str) -> list[Invitation]:
+        """The invitee's invitations still credited, in any campaign."""
+
+    @abc.abstractmethod
+    async def add_invitation(self, invitation: Invitation) -> bool:
+        """False if the invitee already has one in this campaign."""
+
+    @abc.abstractmethod
+    async def revoke_invitation(self, campaign_id: str, invitee: str, at: datetime) -> bool: ...
+
+    @abc.abstractmethod
+    async def credits_since(self, campaign_id: str, inviter: str, since: datetime) -> int: ...
+
+    @abc.abstractmethod
+    async def record_rejection(
+        self, campaign_id: str, inviter: str, invitee: str, reason: str, at: datetime
+    ) -> None: ...
+
+    @abc.abstractmethod
+    async def grant_reward(self, campaign_id: str, inviter: str, tier: int, pool: str, at: datetime) -> bool:
+        """Record the tier's grant; False if it was granted already (exactly once)."""
+
+    @abc.abstractmethod
+    async def add_notice(self, notice: Notice) -> None:
+        """Queue a message for a member; an existing notice with the same id is left alone."""
+
+
+class ShareScreenshotStore(abc.ABC):
+    """Share-screenshot submissions, the pictures awaiting review and the audit trail.
+
+    Inside a unit of work the writes join its transaction (with the reward and the notice they cause).
+    """
+
+    @abc.abstractmethod
+    async def add(self, record: SubmissionRecord) -> bool:
+        """False if a submission with this id is recorded already (a redelivery)."""
+
+    @abc.abstractmethod
+    async def keep_image(self, submission: str, content: bytes, content_type: str) -> None:
+        """The picture, for a reviewer: kept only for submissions that wait for a person."""
+
+    @abc.abstractmethod
+    async def audit(self, entry: AuditEntry) -> None: ...
+
+    @abc.abstractmethod
+    async def settle_review(
+        self, submission: str, decision: Decision, reviewer: str, note: str | None, at: datetime
+    ) -> SubmissionRecord | None:
+        """Move a submission out of review; None if it is not in review (any more): decided once."""
+
+    @abc.abstractmethod
+    async def get(self, submission: str) -> SubmissionRecord | None: ...
+
+    @abc.abstractmethod
+    async def approved(self, campaign_id: str, openid: str) -> bool:
+        """Whether the member has an approved submission in the campaign."""
+
+    @abc.abstractmethod
+    async def earlier(self, campaign_id: str) -> list[PriorShot]:
+        """Every earlier submission of the campaign with the fingerprints re-use is judged by."""
+
+    @abc.abstractmethod
+    async def listing(
+        self,
+        campaign_id: str,
+        *,
+        status: str | None,
+        reason: str | None,
+        received_before: datetime | None,
+        limit: int,
+        offset: int,
+    ) -> list[SubmissionRecord]:
+        """Submissions, oldest first, filtered."""
+
+    @abc.abstractmethod
+    async def counts(self, campaign_id: str) -> dict[str, int]:
+        """Submissions of the campaign by status."""
+
+    @abc.abstractmethod
+    async def image(self, submission: str) -> tuple[bytes, str] | None:
+        """The kept picture and its content type."""
+
+    @abc.abstractmethod
+    async def trail(self, submission: str) -> list[AuditEntry]: ...
+
+
+class ReferralUnitOfWork(abc.ABC):
+    """One transaction over participants, referrals, rewards, notices and submissions, with the claim
+    of the event that causes them: an event's effects happen once, all or nothing."""
+
+    store: ReferralStore
+    #: Share-screenshot submissions (same transaction as the reward and notice they cause).
+    screenshots: ShareScreenshotStore
+
+    @abc.abstractmethod
+    async def __aenter__(self) -> ReferralUnitOfWork: ...
+
+    @abc.abstractmethod
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    @abc.abstractmethod
+    async def claim(self, consumer: str, event_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def commit(self) -> None: ...
+
+
+# -- what other services hear --------------------------------------------------------------------------
+
+
+class ParticipationAnnouncer(Protocol):
+    """Where participants' standings go once committed (the ``campaigns.participation`` topic:
+    :class:`~services.campaigns.adapters.participation_events.PublishedParticipation`)."""
+
+    async def announce(self, changes: Sequence[ParticipationChange]) -> None:
+        """Publish each change; raises if any could not be published."""
+        ...

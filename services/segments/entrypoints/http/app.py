@@ -1,0 +1,70 @@
+"""The segments API put together: the live index and the audience freezer run inside it (see
+:func:`~services.segments.bootstrap.bootstrap_api`); domain refusals become their HTTP statuses here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from services.segments.bootstrap import SegmentsService, bootstrap_api
+from services.segments.domain.pushes import IllegalTransition, PushInvalid, PushNotFound
+from services.segments.domain.rules import RuleInvalid
+from services.segments.domain.segments import SegmentNameTaken, SegmentNotFound
+from services.segments.entrypoints.http import clicks, pushes, segments
+from services.segments.service_layer.segments import MemberNotFound
+from services.segments.settings import SegmentsSettings
+from shared.web import create_service_app
+
+__all__ = ["create_app"]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _rule_invalid(request: Request, exc: RuleInvalid) -> JSONResponse:
+    """Each problem of a rule, located in the request body like pydantic's own errors."""
+    detail = [
+        {"loc": ["body", "rule", *p.path.split(".")[1:]], "msg": p.message, "type": "rule_invalid", "path": p.path}
+        for p in exc.problems[:100]
+    ]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+async def _mongodb(service: SegmentsService) -> None:
+    await service.readiness["mongodb"]()
+
+
+def create_app(settings: SegmentsSettings, *, clock: Callable[[], datetime] | None = None, **overrides: Any) -> FastAPI:
+    """``overrides`` go to :func:`bootstrap_api` (tests: ``follow_changes=False``)."""
+    now = clock or _utc_now
+    return create_service_app(
+        settings,
+        title="SCRM segments API",
+        summary="Member segments over profiles and tags, and targeted pushes within WeChat's rules.",
+        version="0.1.0",
+        bootstrap=lambda: bootstrap_api(settings, clock=now, **overrides),
+        readiness={"mongodb": _mongodb},
+        operator_routers=[segments.router, pushes.router],
+        public_routers=[clicks.router],
+        openapi_tags=[
+            {"name": segments.TAG, "description": "Rules, versions, previews, explanations."},
+            {"name": pushes.TAG, "description": "Targeted pushes: content, schedule, delivery, stats."},
+            {"name": clicks.TAG, "description": "Signed redirects in pushed links."},
+        ],
+        errors={
+            SegmentNotFound: 404,
+            PushNotFound: 404,
+            MemberNotFound: 404,
+            SegmentNameTaken: 409,
+            IllegalTransition: 409,
+            PushInvalid: 422,
+        },
+        exception_handlers={RuleInvalid: _rule_invalid},
+        max_body_bytes=settings.max_body_bytes,
+        clock=now,
+    )

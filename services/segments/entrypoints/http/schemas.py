@@ -1,0 +1,285 @@
+"""The segments API's request and response bodies, and their translation to and from the domain."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from datetime import time as clock_time
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from services.segments.domain.pushes import (
+    Article,
+    FrequencyCap,
+    MessageContent,
+    PushInvalid,
+    QuietHours,
+    SubscriptionContent,
+    TemplateContent,
+    Variant,
+    check_variants,
+)
+from services.segments.domain.rules import Explanation
+from services.segments.service_layer.segments import Preview, RuleSummary, SegmentView
+
+__all__ = [
+    "ID_PATTERN",
+    "ArticleIn",
+    "CapIn",
+    "ExplainOut",
+    "ExplanationOut",
+    "MessageIn",
+    "PreviewIn",
+    "PreviewOut",
+    "PushIn",
+    "PushOut",
+    "QuietHoursIn",
+    "SegmentIn",
+    "SegmentOut",
+    "SubscriptionIn",
+    "Summary",
+    "TemplateIn",
+    "VariantIn",
+    "VersionOut",
+]
+
+ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+# -- segments -----------------------------------------------------------------------------------------
+
+
+class SegmentIn(BaseModel):
+    name: Name
+    description: Annotated[str, Field(max_length=1000)] = ""
+    rule: dict[str, Any] = Field(description='A rule tree, e.g. {"all": [{"stage_in": ["pregnancy.late"]}, ...]}')
+
+
+class PreviewIn(BaseModel):
+    rule: dict[str, Any]
+    sample: Annotated[int, Field(ge=0, le=200)] = 20
+
+
+class Summary(BaseModel):
+    en: str
+    zh: str
+
+    @classmethod
+    def of(cls, summary: RuleSummary) -> Summary:
+        return cls(en=summary.en, zh=summary.zh)
+
+
+class PreviewOut(BaseModel):
+    size: int = Field(description="Members of the account the rule selects now")
+    sample: list[str] = Field(description="Openids of the first members selected")
+    summary: Summary
+    took_ms: float
+
+    @classmethod
+    def of(cls, preview: Preview) -> PreviewOut:
+        summary = Summary.of(preview.summary)
+        return cls(size=preview.size, sample=preview.sample, summary=summary, took_ms=preview.took_ms)
+
+
+class SegmentOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    version: int
+    rule: dict[str, Any]
+    summary: Summary
+    size: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, view: SegmentView) -> SegmentOut:
+        segment = view.segment
+        return cls(
+            id=segment.id,
+            name=segment.name,
+            description=segment.description,
+            version=segment.version,
+            rule=segment.rule,
+            summary=Summary.of(view.summary),
+            size=view.size,
+            created_at=segment.created_at,
+            updated_at=segment.updated_at,
+        )
+
+
+class VersionOut(BaseModel):
+    version: int
+    name: str
+    rule: dict[str, Any]
+    saved_at: datetime
+
+
+class ExplanationOut(BaseModel):
+    held: bool
+    summary: str
+    parts: list[ExplanationOut] = []
+
+    @classmethod
+    def of(cls, node: Explanation) -> ExplanationOut:
+        return cls(held=node.held, summary=node.summary, parts=[cls.of(part) for part in node.parts])
+
+
+class ExplainOut(BaseModel):
+    openid: str
+    in_segment: bool
+    explanation: ExplanationOut
+
+
+# -- pushes -------------------------------------------------------------------------------------------
+
+
+class ArticleIn(BaseModel):
+    title: Annotated[str, Field(min_length=1, max_length=64)]
+    url: Annotated[str, Field(pattern=r"^https?://", max_length=2000)]
+    description: Annotated[str, Field(max_length=120)] = ""
+    picurl: Annotated[str, Field(max_length=2000)] = ""
+
+
+class MessageIn(BaseModel):
+    kind: Literal["text", "image", "news"]
+    text: Annotated[str, Field(max_length=2000)] = ""
+    media_id: Annotated[str, Field(max_length=128)] = ""
+    articles: Annotated[list[ArticleIn], Field(max_length=1)] = []
+
+    @model_validator(mode="after")
+    def _complete(self) -> MessageIn:
+        if self.kind == "text" and not self.text:
+            raise ValueError("a text message needs text")
+        if self.kind == "image" and not self.media_id:
+            raise ValueError("an image message needs media_id")
+        if self.kind == "news" and not self.articles:
+            raise ValueError("a news message needs one article")
+        return self
+
+    def content(self) -> MessageContent:
+        articles = tuple(Article(a.title, a.url, a.description, a.picurl) for a in self.articles)
+        return MessageContent(kind=self.kind, text=self.text, media_id=self.media_id, articles=articles)
+
+
+FieldValues = Annotated[
+    dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.]+$", max_length=32)], str], Field(max_length=20)
+]
+
+
+class TemplateIn(BaseModel):
+    template_id: Annotated[str, Field(min_length=1, max_length=128)]
+    data: FieldValues
+    url: Annotated[str, Field(pattern=r"^(https?://.*)?$", max_length=2000)] = ""
+
+
+class SubscriptionIn(BaseModel):
+    template_id: Annotated[str, Field(min_length=1, max_length=128)]
+    data: FieldValues
+    page: Annotated[str, Field(max_length=1000)] = ""
+
+
+class VariantIn(BaseModel):
+    name: Annotated[str, Field(pattern=ID_PATTERN, max_length=32)] = "A"
+    weight: Annotated[int, Field(ge=1, le=100)] = 1
+    message: MessageIn | None = Field(default=None, description="Customer-service message (inside the 48 h window)")
+    template: TemplateIn | None = Field(default=None, description="Template message (outside the window)")
+    subscription: SubscriptionIn | None = Field(default=None, description="Subscription message (needs consent)")
+
+    @model_validator(mode="after")
+    def _something(self) -> VariantIn:
+        if self.variant().empty:  # said here, so the error names this variant
+            raise PushInvalid("a variant needs a message, a template or a subscription message")
+        return self
+
+    def variant(self) -> Variant:
+        template, subscription = self.template, self.subscription
+        return Variant(
+            name=self.name,
+            weight=self.weight,
+            message=None if self.message is None else self.message.content(),
+            template=None if template is None else TemplateContent(template.template_id, template.data, template.url),
+            subscription=None
+            if subscription is None
+            else SubscriptionContent(subscription.template_id, subscription.data, subscription.page),
+        )
+
+
+class QuietHoursIn(BaseModel):
+    start: clock_time
+    end: clock_time
+
+    def hours(self) -> QuietHours:
+        return QuietHours(self.start, self.end)
+
+
+class CapIn(BaseModel):
+    per_day: Annotated[int, Field(ge=1, le=50)]
+    per_week: Annotated[int, Field(ge=1, le=200)]
+
+    def cap(self) -> FrequencyCap:
+        return FrequencyCap(per_day=self.per_day, per_week=self.per_week)
+
+
+class PushIn(BaseModel):
+    name: Name
+    segment_id: Annotated[str, Field(min_length=1, max_length=64)]
+    variants: Annotated[list[VariantIn], Field(min_length=1, max_length=10)]
+    send_at: datetime | None = Field(default=None, description="Now when left out; must carry a timezone")
+    quiet_hours: QuietHoursIn | Literal["default"] | None = Field(
+        default="default", description="Beijing time; null for none; the service's default when left out"
+    )
+    cap: CapIn | None = Field(default=None, description="Per-member caps across pushes; the service's default")
+    broadcast: bool = Field(default=False, description="Mass send by a WeChat tag (4 per member per month)")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PushIn:
+        if self.send_at is not None and self.send_at.tzinfo is None:
+            raise PushInvalid("send_at needs a timezone")
+        check_variants([v.variant() for v in self.variants], broadcast=self.broadcast)
+        return self
+
+
+class PushOut(BaseModel):
+    id: str
+    name: str
+    segment_id: str
+    segment_version: int | None
+    status: str
+    note: str
+    send_at: datetime
+    broadcast: bool
+    audience_size: int | None
+    variants: list[dict[str, Any]]
+    quiet_hours: dict[str, str] | None
+    cap: dict[str, int]
+    stats: dict[str, Any]
+    created_at: datetime
+    resume_at: datetime | None = None
+    mass: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, doc: dict[str, Any]) -> PushOut:
+        return cls(
+            id=doc["_id"],
+            name=doc["name"],
+            segment_id=doc["segment_id"],
+            segment_version=doc.get("segment_version"),
+            status=doc["status"],
+            note=doc.get("note", ""),
+            send_at=_utc(doc["send_at"]) or datetime.now(UTC),
+            broadcast=bool(doc.get("broadcast")),
+            audience_size=doc.get("audience_size"),
+            variants=doc["variants"],
+            quiet_hours=doc.get("quiet_hours"),
+            cap=doc["cap"],
+            stats=doc.get("stats") or {},
+            created_at=_utc(doc["created_at"]) or datetime.now(UTC),
+            resume_at=_utc(doc.get("resume_at")),
+            mass=doc.get("mass"),
+        )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.replace(tzinfo=UTC) if value.tzinfo is None else value

@@ -1,0 +1,163 @@
+"""The share-screenshot review queue: listing, one submission, and a reviewer settling it (reward once)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.campaigns.domain.campaign import Campaign
+from services.campaigns.domain.submissions import SubmissionRecord
+from services.campaigns.service_layer import review
+from services.campaigns.service_layer.management import NewCampaign, create_campaign
+from services.screenshots import Decision, Fingerprint
+from shared.wechat_client import CustomMessage, Text
+from tests.unit.campaigns.fakes import (
+    MemoryCampaigns,
+    MemoryNotices,
+    MemoryPools,
+    MemoryReferrals,
+    MemoryScreenshots,
+    MemoryUnitOfWork,
+)
+
+APPID = "wx1"
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+class Outbox:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, CustomMessage]] = []
+
+    async def send_custom_message(self, openid: str, message: CustomMessage) -> None:
+        self.sent.append((openid, message))
+
+
+class Desk:
+    """The review desk's ports, in memory."""
+
+    def __init__(self) -> None:
+        self.campaigns = MemoryCampaigns()
+        self.screenshots = MemoryScreenshots()
+        self.referrals = MemoryReferrals()
+        self.notices = MemoryNotices(self.referrals)
+        self.pools = MemoryPools()
+        self.outbox = Outbox()
+
+    async def campaign(self) -> Campaign:
+        new = NewCampaign(
+            name="晒图有礼",
+            starts_at=NOW,
+            ends_at=NOW + timedelta(days=7),
+            share_screenshot_task=True,
+            share_reward_pool="S",
+        )
+        return await create_campaign(self.campaigns, APPID, new, NOW)
+
+    async def submission(self, campaign: Campaign, name: str, status: str = "review", minutes_ago: int = 30) -> str:
+        record = SubmissionRecord(
+            id=f"{APPID}:{name}",
+            campaign_id=campaign.id,
+            appid=APPID,
+            openid=f"o_{name}",
+            received_at=NOW - timedelta(minutes=minutes_ago),
+            status=status,
+            decision=status if status == "review" else {"approved": "approve", "rejected": "reject"}[status],
+            reasons=["possibly_reused"] if status == "review" else [],
+            evidence={"boxes": {}},
+            fingerprint=Fingerprint("sha", None),
+            decided_by="auto",
+            decided_at=NOW,
+        )
+        await self.screenshots.add(record)
+        if status == "review":
+            await self.screenshots.keep_image(record.id, b"\xff\xd8picture", "image/jpeg")
+        return record.id
+
+    async def settle(self, campaign: Campaign, submission: str, decision: Decision, reviewer: str) -> SubmissionRecord:
+        return await review.settle(
+            self.campaigns,
+            self.screenshots,
+            APPID,
+            campaign.id,
+            submission,
+            decision,
+            reviewer=reviewer,
+            note="海报清晰可见",
+            uow=MemoryUnitOfWork(self.referrals, self.screenshots),
+            notice_store=self.notices,
+            rewards=self.notices,
+            codes=self.pools,
+            messenger=self.outbox,
+            now=NOW,
+        )
+
+
+async def test_the_queue_lists_by_status_reason_and_age_with_counts() -> None:
+    desk = Desk()
+    campaign = await desk.campaign()
+    old = await desk.submission(campaign, "old", minutes_ago=90)
+    await desk.submission(campaign, "new", minutes_ago=5)
+    await desk.submission(campaign, "done", status="approved")
+    found = await review.queue(
+        desk.campaigns,
+        desk.screenshots,
+        APPID,
+        campaign.id,
+        status="review",
+        reason="possibly_reused",
+        older_than_minutes=60,
+        limit=10,
+        offset=0,
+        now=NOW,
+    )
+    assert [r.id for r in found.records] == [old]
+    assert found.counts == {"review": 2, "approved": 1}
+    with pytest.raises(review.UnknownReason):
+        await review.queue(
+            desk.campaigns,
+            desk.screenshots,
+            APPID,
+            campaign.id,
+            status=None,
+            reason="made_up",
+            older_than_minutes=None,
+            limit=10,
+            offset=0,
+            now=NOW,
+        )
+
+
+async def test_a_submission_is_found_only_in_its_own_campaign_and_its_picture_only_while_kept() -> None:
+    desk = Desk()
+    campaign, other = await desk.campaign(), await desk.campaign()
+    waiting = await desk.submission(campaign, "mom")
+    decided = await desk.submission(campaign, "dad", status="rejected")
+    found = await review.submission(desk.campaigns, desk.screenshots, APPID, campaign.id, waiting)
+    assert found.has_picture and found.record.openid == "o_mom"
+    with pytest.raises(review.SubmissionNotFound, match=f"in campaign '{other.id}'"):
+        await review.submission(desk.campaigns, desk.screenshots, APPID, other.id, waiting)
+    with pytest.raises(review.PictureNotKept):
+        await review.submission_picture(desk.campaigns, desk.screenshots, APPID, campaign.id, decided)
+    _, content, content_type = await review.submission_picture(
+        desk.campaigns, desk.screenshots, APPID, campaign.id, waiting
+    )
+    assert (content[:2], content_type) == (b"\xff\xd8", "image/jpeg")
+
+
+async def test_approving_grants_the_share_reward_once_and_replies_at_once() -> None:
+    desk = Desk()
+    campaign = await desk.campaign()
+    await desk.pools.add_codes(campaign.id, "S", ["SHARE001"])
+    submission = await desk.submission(campaign, "mom")
+
+    settled = await desk.settle(campaign, submission, Decision.APPROVE, "ops-li")
+    assert (settled.status, settled.decided_by, settled.note) == ("approved", "ops-li", "海报清晰可见")
+    assert list(desk.referrals.rewards) == [(campaign.id, "o_mom", 0)]
+    [(openid, reply)] = desk.outbox.sent
+    assert openid == "o_mom" and isinstance(reply, Text) and "SHARE001" in reply.content
+    assert [entry.actor for entry in await desk.screenshots.trail(submission)] == ["ops-li"]
+
+    with pytest.raises(review.NotInReview, match="already approved by ops-li"):
+        await desk.settle(campaign, submission, Decision.REJECT, "ops-wang")
+    assert len(desk.outbox.sent) == 1 and len(desk.referrals.rewards) == 1

@@ -1,0 +1,98 @@
+"""Reward pools, the join code and results: the use cases behind those routes, on in-memory ports."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.campaigns.domain.campaign import Campaign, EditNotAllowed, InviteTier, JoinMethods, QrBox
+from services.campaigns.domain.rewards import ParsedCodes
+from services.campaigns.service_layer import results
+from services.campaigns.service_layer.management import (
+    CampaignNotFound,
+    NewCampaign,
+    TemplateLayout,
+    create_campaign,
+    move_campaign,
+    upload_template,
+)
+from services.campaigns.service_layer.ports import ImageInfo
+from services.campaigns.service_layer.reward_stock import add_codes, generate_codes, pool_stock
+from tests.unit.campaigns.fakes import MemoryCampaigns, MemoryJoinCodes, MemoryPools, MemoryResults, MemoryTemplates
+
+APPID = "wx1"
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+async def campaign_with_tiers(campaigns: MemoryCampaigns, *, follow_qr: bool = True) -> Campaign:
+    new = NewCampaign(
+        name="新客邀请",
+        starts_at=NOW,
+        ends_at=NOW + timedelta(days=7),
+        join=JoinMethods(follow_qr=follow_qr, keywords=() if follow_qr else ("邀请",)),
+        tiers=(InviteTier(3, "A"), InviteTier(10, "B"), InviteTier(20, "A")),
+    )
+    return await create_campaign(campaigns, APPID, new, NOW)
+
+
+async def activate(campaigns: MemoryCampaigns, campaign: Campaign) -> None:
+    image = (b"png", ImageInfo("image/png", 750, 1334, 3))
+    layout = TemplateLayout(QrBox(500, 1100, 200))
+    await upload_template(campaigns, MemoryTemplates(), APPID, campaign.id, None, image, layout, NOW)
+    await move_campaign(campaigns, APPID, campaign.id, None, Campaign.activate, NOW)
+
+
+async def test_stock_names_every_pool_a_tier_draws_from_even_before_codes_arrive() -> None:
+    campaigns, pools = MemoryCampaigns(), MemoryPools()
+    campaign = await campaign_with_tiers(campaigns)
+    reports = await pool_stock(campaigns, pools, APPID, campaign.id)
+    assert [(r.stock.pool, r.stock.total, r.tiers) for r in reports] == [("A", 0, (3, 20)), ("B", 0, (10,))]
+
+    added, report = await add_codes(campaigns, pools, APPID, campaign.id, "A", ParsedCodes(("AAA111", "BBB222"), 0, ()))
+    assert (added.added, report.stock.total, report.tiers) == (2, 2, (3, 20))
+    again, _ = await add_codes(campaigns, pools, APPID, campaign.id, "A", ParsedCodes(("AAA111",), 0, ()))
+    assert (again.added, again.already_in_pool) == (0, 1)
+
+    generated, spare = await generate_codes(campaigns, pools, APPID, campaign.id, "spare", 5)
+    assert (generated, spare.stock.total, spare.tiers) == (5, 5, ())
+    names = [r.stock.pool for r in await pool_stock(campaigns, pools, APPID, campaign.id)]
+    assert names == ["A", "B", "spare"]
+
+
+async def test_an_ended_campaigns_pools_are_closed() -> None:
+    campaigns, pools = MemoryCampaigns(), MemoryPools()
+    campaign = await campaign_with_tiers(campaigns)
+    await activate(campaigns, campaign)
+    await move_campaign(campaigns, APPID, campaign.id, None, Campaign.end, NOW)
+    with pytest.raises(EditNotAllowed, match="closed"):
+        await generate_codes(campaigns, pools, APPID, campaign.id, "A", 1)
+    with pytest.raises(EditNotAllowed):
+        await add_codes(campaigns, pools, APPID, campaign.id, "A", ParsedCodes(("AAA111",), 0, ()))
+    assert pools.codes == {}
+
+
+async def test_the_join_code_is_only_for_an_active_campaign_joined_through_its_code() -> None:
+    campaigns, codes = MemoryCampaigns(), MemoryJoinCodes()
+    campaign = await campaign_with_tiers(campaigns)
+    with pytest.raises(results.JoinCodeUnavailable, match="draft; activate it first"):
+        await results.join_code(campaigns, codes, APPID, campaign.id, NOW)
+    await activate(campaigns, campaign)
+    code = await results.join_code(campaigns, codes, APPID, campaign.id, NOW)
+    assert code.scene == f"j.{campaign.id}" and codes.asked == [campaign.id]
+
+    closed = await campaign_with_tiers(campaigns, follow_qr=False)
+    await activate(campaigns, closed)
+    with pytest.raises(results.JoinCodeUnavailable, match="switched off"):
+        await results.join_code(campaigns, codes, APPID, closed.id, NOW)
+
+
+async def test_results_are_read_only_for_a_campaign_of_the_account() -> None:
+    campaigns = MemoryCampaigns()
+    campaign = await campaign_with_tiers(campaigns)
+    found = MemoryResults([{"openid": "o1"}, {"openid": "o2"}])
+    assert (await results.stats(campaigns, found, APPID, campaign.id, top=5)).participants == 2
+    campaign_id, rows = await results.participants(campaigns, found, APPID, campaign.id)
+    assert campaign_id == campaign.id and [row["openid"] async for row in rows] == ["o1", "o2"]
+    with pytest.raises(CampaignNotFound):
+        await results.participants(campaigns, found, "wx2", campaign.id)
