@@ -21,10 +21,10 @@ from services.profiles.adapters.repository import (
     MongoProfileRepository,
     MongoTagSyncStore,
 )
-from services.profiles.adapters.taxonomy_file import load_taxonomy
 from services.profiles.service_layer.importing import import_followers
 from services.profiles.service_layer.tag_sync import sync_tags
 from services.profiles.settings import ProfilesSettings
+from shared.maternal_infant import load_taxonomy
 from shared.settings import SettingsError, load_settings
 from shared.storage import StorageError, close_client, create_client, ensure_indexes
 from shared.wechat_client import (

@@ -30,14 +30,12 @@ from rich.console import Console
 
 from services.profiles.adapters.memory import InMemoryProfileStore, InMemoryProfilesUnitOfWork
 from services.profiles.adapters.repository import MongoProfilesUnitOfWork, from_document, to_document
-from services.profiles.adapters.taxonomy_file import load_taxonomy
-from services.profiles.domain.life_stage import Basis
 from services.profiles.domain.profile import InterestPick
-from services.profiles.domain.taxonomy import Taxonomy
 from services.profiles.service_layer.mall import CONSUMER, apply_mall_events
-from services.profiles.settings import DEFAULT_TAXONOMY, ProfilesSettings
+from services.profiles.settings import ProfilesSettings
 from shared.contracts import CATALOG, MALL_EVENTS, MallEventReceived
 from shared.events import Envelope, Message
+from shared.maternal_infant import DEFAULT_TAXONOMY, Basis, Taxonomy, load_taxonomy
 from shared.messaging import Delivery, KafkaEventPublisher, PermanentHandlerError, dispatch, dispatch_batch
 from shared.settings import ServiceSettings
 from shared.storage import PROCESSED_EVENTS, create_client

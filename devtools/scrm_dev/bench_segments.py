@@ -24,12 +24,12 @@ from typing import Any
 from rich.console import Console
 
 from services.profiles.adapters.repository import INDEXES, PROFILES, to_document
-from services.profiles.domain.life_stage import Basis, StageDeclaration
 from services.profiles.domain.profile import ConsentKind, Follow, Profile
 from services.profiles.domain.tags import Tag, TagSource
 from services.segments.adapters.profile_documents import facts_from_profile, rule_filter
 from services.segments.domain.membership import MembershipIndex
 from services.segments.domain.rules import Rule, parse_rule
+from shared.maternal_infant import Basis, StageDeclaration
 from shared.settings import ServiceSettings
 from shared.storage import create_client, ensure_indexes
 

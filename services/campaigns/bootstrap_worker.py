@@ -20,6 +20,7 @@ from services.campaigns.adapters import reward_pools, templates
 from services.campaigns.adapters import share_screenshots as share_docs
 from services.campaigns.adapters.campaigns import MongoCampaignRepository
 from services.campaigns.adapters.directory import CampaignDirectoryAdapter
+from services.campaigns.adapters.participation_events import MongoStandings, PublishedParticipation
 from services.campaigns.adapters.posters import PosterRenderer
 from services.campaigns.adapters.referrals import (
     MongoNoticeStore,
@@ -31,10 +32,17 @@ from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
 from services.campaigns.adapters.templates import MongoTemplateStore
 from services.campaigns.domain.campaign import Campaign
 from services.campaigns.service_layer import joining, notices, referrals, share_screenshots
-from services.campaigns.service_layer.ports import PosterRendererPort, ReferralUnitOfWork, ScreenshotAnalysis
+from services.campaigns.service_layer.participation import announce_everyone
+from services.campaigns.service_layer.ports import (
+    ParticipationAnnouncer,
+    PosterRendererPort,
+    ReferralUnitOfWork,
+    ScreenshotAnalysis,
+)
 from services.campaigns.settings import CampaignsSettings
 from services.screenshots import AnalysisPool, DecisionThresholds, ImageLimits
 from shared.contracts import (
+    TOPICS,
     ImageMessageReceived,
     MemberFollowed,
     MemberUnfollowed,
@@ -43,7 +51,7 @@ from shared.contracts import (
     TextMessageReceived,
 )
 from shared.events import Envelope, Message
-from shared.messaging import PermanentHandlerError
+from shared.messaging import EventPublisher, PermanentHandlerError, connect_publisher
 from shared.storage import PROCESSED_EVENTS_INDEXES, close_client, create_client, ensure_indexes, ping
 from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, WeChatClient, WeChatClients
 
@@ -77,6 +85,8 @@ class CampaignsWorker:
     ready: Callable[[], Awaitable[Any]]
     thresholds: DecisionThresholds = field(default_factory=DecisionThresholds)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    #: Where joins, credits and revocations are announced once committed; None: nowhere.
+    announcer: ParticipationAnnouncer | None = None
 
     def platform(self, appid: str) -> WeChatClient:
         if appid not in self.clients:
@@ -87,7 +97,7 @@ class CampaignsWorker:
         appid = envelope.appid
         match message:
             case MemberFollowed(openid=openid, scene=scene):
-                await referrals.credit_follow(envelope, message, self.uow(), self.directory)
+                await referrals.credit_follow(envelope, message, self.uow(), self.directory, self.announcer)
                 await self._join_through_scene(envelope, openid, scene)
                 await self._deliver(envelope, interacting=openid)
             case QrCodeScanned(openid=openid, scene=scene):
@@ -106,7 +116,7 @@ class CampaignsWorker:
                 await self._share_screenshot(envelope, message)
                 await self._deliver(envelope, interacting=openid)
             case MemberUnfollowed():
-                await referrals.revoke_on_unfollow(envelope, message, self.uow(), self.directory)
+                await referrals.revoke_on_unfollow(envelope, message, self.uow(), self.directory, self.announcer)
                 await self._deliver(envelope, interacting=None)
 
     async def _share_screenshot(self, envelope: Envelope, message: ImageMessageReceived) -> None:
@@ -152,6 +162,7 @@ class CampaignsWorker:
             platform=self.platform(campaign.appid),
             renderer=self.renderer,
             now=self.clock(),
+            announcer=self.announcer,
         )
         if result.poster_sent:
             log.info("poster sent", campaign=campaign.id, via=via)
@@ -179,10 +190,14 @@ async def bootstrap(
     clients: WeChatClients | None = None,
     renderer: PosterRendererPort | None = None,
     analysis: ScreenshotAnalysis | None = None,
+    publish: bool = True,
+    publisher: EventPublisher | None = None,
 ) -> AsyncIterator[CampaignsWorker]:
-    """MongoDB adapters, one WeChat client per configured account, and the poster renderer.
+    """MongoDB adapters, one WeChat client per configured account, the poster renderer, and a Kafka
+    publisher for participation changes.
 
-    ``clients`` and ``renderer`` replace the real ones (tests: a client on the simulator's app).
+    ``clients``, ``renderer`` and ``publisher`` replace the real ones (tests: a client on the
+    simulator's app, a recording publisher); ``publish=False`` announces nothing.
     """
     client = create_client(settings)
     async with AsyncExitStack() as stack:
@@ -207,6 +222,8 @@ async def bootstrap(
             )
             stack.callback(pool.close)
             analysis = pool
+        if publish and publisher is None:
+            publisher = await stack.enter_async_context(connect_publisher(settings, TOPICS))
         repository = MongoCampaignRepository(database)
 
         def uow() -> ReferralUnitOfWork:
@@ -227,4 +244,20 @@ async def bootstrap(
             screenshots=MongoShareScreenshots(database),
             analysis=analysis,
             ready=ready,
+            announcer=None if publisher is None else PublishedParticipation(publisher),
         )
+
+
+async def announce_all_participation(settings: CampaignsSettings, *, publisher: EventPublisher | None = None) -> int:
+    """Announce every participant's standing on ``campaigns.participation``; how many were announced.
+
+    Run once when segments start keeping their own copy of participation (participants from before
+    then), and whenever announcements failed: standings announced before change nothing downstream.
+    """
+    client = create_client(settings)
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(close_client, client)
+        if publisher is None:
+            publisher = await stack.enter_async_context(connect_publisher(settings, TOPICS))
+        standings = MongoStandings(client[settings.mongodb_database]).everyone()
+        return await announce_everyone(standings, PublishedParticipation(publisher), datetime.now(UTC))

@@ -22,9 +22,7 @@ from services.profiles.adapters.repository import (
     MongoProfilesUnitOfWork,
 )
 from services.profiles.adapters.surveys import MongoSurveys
-from services.profiles.adapters.taxonomy_file import load_taxonomy
 from services.profiles.domain.h5_links import LinkRejected, open_link
-from services.profiles.domain.taxonomy import Taxonomy
 from services.profiles.service_layer import activity, h5, mall
 from services.profiles.service_layer.ports import Messenger, ProfileReader, SurveyStore, SurveysUnitOfWork
 from services.profiles.settings import ProfilesSettings
@@ -38,6 +36,7 @@ from shared.contracts import (
     TextMessageReceived,
 )
 from shared.events import Envelope, Message
+from shared.maternal_infant import Taxonomy, load_taxonomy
 from shared.messaging import EventPublisher, connect_publisher
 from shared.storage import PROCESSED_EVENTS_INDEXES, close_client, create_client, ensure_indexes, ping
 from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, WeChatClients

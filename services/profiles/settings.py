@@ -4,12 +4,9 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
+from shared.maternal_infant import DEFAULT_TAXONOMY
 from shared.wechat import AccountsSettings
 from shared.wechat_client import WeChatApiConfig
-
-#: The taxonomy shipped with the service; ops point TAXONOMY_PATH at their own copy to change it.
-DEFAULT_TAXONOMY = Path(__file__).with_name("taxonomy.json")
-
 
 #: Life stages, the interest families and spend tiers: what mass sends usually target.
 DEFAULT_TAG_BUDGET = (

@@ -1,8 +1,9 @@
 """The segments service's composition root.
 
 The API process holds the live index (built from MongoDB, followed through ``profile.changed``) and
-freezes the audiences of pushes that come due; the worker sends them and settles the platform's
-job-finish pushes. Tests pass a fake :class:`Sender` or skip the change feed, and get the rest real.
+freezes the audiences of pushes that come due; the worker sends them, settles the platform's
+job-finish pushes and keeps segments' copy of campaign participation from ``campaigns.participation``.
+Tests pass a fake :class:`Sender` or skip the change feed, and get the rest real.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from typing import Any
 import structlog
 from httpx_aiohttp import AiohttpTransport
 
-from services.profiles.adapters.taxonomy_file import load_taxonomy
-from services.profiles.domain.taxonomy import Taxonomy
+from services.segments.adapters import participation as participation_docs
 from services.segments.adapters.change_feed import ProfileChangeFeed
 from services.segments.adapters.facts import MongoFacts
+from services.segments.adapters.participation import MongoParticipationUnitOfWork
 from services.segments.adapters.push_documents import push_from_document
 from services.segments.adapters.store import INDEXES, MongoPushes, MongoSegments
 from services.segments.adapters.wechat_sender import WeChatSender
@@ -29,11 +30,12 @@ from services.segments.domain.pushes import BEIJING
 from services.segments.service_layer.audience import freeze_next
 from services.segments.service_layer.dispatch import DispatchConfig, Dispatcher
 from services.segments.service_layer.live_index import LiveIndex
-from services.segments.service_layer.ports import Sender
+from services.segments.service_layer.ports import ParticipationUnitOfWork, Sender
 from services.segments.settings import SegmentsSettings
 from shared.contracts import TOPICS
+from shared.maternal_infant import Taxonomy, load_taxonomy
 from shared.messaging import ensure_topics
-from shared.storage import close_client, create_client, ensure_indexes, ping
+from shared.storage import PROCESSED_EVENTS_INDEXES, close_client, create_client, ensure_indexes, ping
 from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, RateLimit, WeChatApiConfig, WeChatClients
 
 __all__ = ["SegmentsService", "bootstrap_api", "bootstrap_worker", "send_config"]
@@ -62,6 +64,8 @@ class SegmentsService:
     dispatcher: Dispatcher | None = None
     clients: WeChatClients | None = None
     sender: Sender | None = None
+    #: Transactions over segments' copy of campaign participation (the worker keeps it from events).
+    participation: Callable[[], ParticipationUnitOfWork] | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -107,7 +111,8 @@ async def _common(settings: SegmentsSettings, clock: Clock) -> AsyncIterator[tup
     async with AsyncExitStack() as stack:
         stack.push_async_callback(close_client, client)
         database = client[settings.mongodb_database]
-        await ensure_indexes(database, (*INDEXES, *ACCESS_TOKEN_INDEXES))
+        indexes = (*INDEXES, *participation_docs.INDEXES, *PROCESSED_EVENTS_INDEXES, *ACCESS_TOKEN_INDEXES)
+        await ensure_indexes(database, indexes)
 
         async def mongodb_ready() -> None:
             await ping(client)
@@ -115,6 +120,7 @@ async def _common(settings: SegmentsSettings, clock: Clock) -> AsyncIterator[tup
         service = SegmentsService(
             settings, taxonomy, MongoSegments(database), MongoPushes(database), {"mongodb": mongodb_ready}, clock
         )
+        service.participation = lambda: MongoParticipationUnitOfWork(client, settings.mongodb_database)
         stack.push_async_callback(_cancel, service.tasks)
         yield service, stack
 

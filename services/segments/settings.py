@@ -5,14 +5,14 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
-from services.profiles.settings import DEFAULT_TAXONOMY
+from shared.maternal_infant import DEFAULT_TAXONOMY
 from shared.wechat import AccountsSettings
 from shared.wechat_client import WeChatApiConfig
 
 
 class SegmentsSettings(AccountsSettings):
     service_name: str = "segments"
-    #: The profiles service's taxonomy: rules may only name its tags, and summaries use its names.
+    #: The platform's taxonomy (the one profiles tag with): rules may only name its tags, and summaries use its names.
     taxonomy_path: Path = DEFAULT_TAXONOMY
     #: The WeChat API (the simulator locally): the push worker sends through it.
     wechat_api: WeChatApiConfig = Field(default_factory=WeChatApiConfig)
@@ -43,7 +43,7 @@ class SegmentsSettings(AccountsSettings):
     audience_chunk: int = Field(default=10_000, ge=100, le=50_000)
     #: How often the worker looks for pushes to send and the API for pushes to freeze.
     poll_seconds: float = Field(default=1.0, gt=0, le=60)
-    #: The API re-reads campaign participation this often (profiles arrive as events).
+    #: The API re-reads its copy of campaign participation (kept by the worker) this often.
     campaign_refresh_seconds: float = Field(default=60.0, gt=0)
     #: The API re-reads profiles written lately this often, in case a profile.changed event was lost.
     sweep_seconds: float = Field(default=60.0, gt=0)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from shared.contracts.campaigns import CampaignParticipationChanged
 from shared.contracts.mall import MallEventReceived
 from shared.contracts.platform import MessageDeadLettered
 from shared.contracts.profiles import ProfileChanged
@@ -75,7 +76,20 @@ PROFILE_CHANGES = Topic(
     ),
 )
 
-TOPICS = TopicRegistry([WECHAT_PUSHES, MALL_EVENTS, PROFILE_CHANGES, DEADLETTER])
+CAMPAIGN_PARTICIPATION = Topic(
+    name="campaigns.participation",
+    partitions=8,
+    retention=timedelta(days=30),
+    key="openid",
+    messages=(CampaignParticipationChanged,),
+    description=(
+        "Who takes part in which campaign and how many invites are credited to them, after each write "
+        "committed. Segments keep their own copy from it (campaign and invite rules), so it is kept "
+        "long enough to outlast a stopped consumer."
+    ),
+)
+
+TOPICS = TopicRegistry([WECHAT_PUSHES, MALL_EVENTS, PROFILE_CHANGES, CAMPAIGN_PARTICIPATION, DEADLETTER])
 
 CATALOG = EventCatalog(
     [message for topic in TOPICS for message in topic.messages],

@@ -18,12 +18,10 @@ from pymongo.collection import Collection
 
 from scrm_dev.launcher import ServiceProcess
 from services.profiles.adapters.repository import to_document
-from services.profiles.adapters.taxonomy_file import load_taxonomy
-from services.profiles.domain.life_stage import Basis, StageDeclaration
 from services.profiles.domain.profile import Profile
 from services.profiles.domain.tags import TagSource
-from services.profiles.settings import DEFAULT_TAXONOMY
 from shared.localinfra import free_port
+from shared.maternal_infant import DEFAULT_TAXONOMY, Basis, StageDeclaration, load_taxonomy
 from tests.conftest import Infra, Isolation
 from tests.e2e.campaign_stack import ACCOUNT, APPID
 

@@ -13,9 +13,12 @@ from datetime import datetime
 
 from services.campaigns.domain.campaign import Campaign, CampaignStatus
 from services.campaigns.domain.participants import Notice, Participant, new_participant_code
+from services.campaigns.domain.participation import ParticipationChange
 from services.campaigns.domain.referrals import JoinScene, ReferralScene, Rejection
+from services.campaigns.service_layer.participation import announce
 from services.campaigns.service_layer.ports import (
     JoiningCampaigns,
+    ParticipationAnnouncer,
     Platform,
     PosterRendererPort,
     ReferralStore,
@@ -66,8 +69,12 @@ async def join(
     platform: Platform,
     renderer: PosterRendererPort,
     now: datetime,
+    announcer: ParticipationAnnouncer | None = None,
 ) -> JoinResult:
-    """Make ``openid`` a participant of ``campaign`` and see that they have their poster."""
+    """Make ``openid`` a participant of ``campaign`` and see that they have their poster.
+
+    The participant's standing is announced every time, new or not: announcing it again is harmless
+    (the same standing, the same event id), and it repairs an announcement that failed earlier."""
     at = envelope.occurred_at
     if campaign.status is CampaignStatus.ENDED or (campaign.status is CampaignStatus.ACTIVE and at >= campaign.ends_at):
         notice = Notice(
@@ -94,6 +101,7 @@ async def join(
             joined_via=via,
         )
     )
+    await announce(announcer, [ParticipationChange.of(participant, at)])
     spec = await campaigns.poster_spec(campaign, nickname="")
     if spec is None:  # activation requires a template, so only a template deleted behind its back
         return JoinResult(participant)

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from services.campaigns.domain.campaign import Campaign, CampaignStatus
 from services.campaigns.domain.participants import Invitation, Notice, Participant
+from services.campaigns.domain.participation import ParticipationChange
 from services.campaigns.domain.poster_layout import PosterLayout
 from services.campaigns.domain.posters import PosterSpec
 from services.campaigns.domain.referrals import CampaignView
@@ -38,6 +39,7 @@ __all__ = [
     "MediaSource",
     "Messenger",
     "NoticeStore",
+    "ParticipationAnnouncer",
     "Platform",
     "PosterRendererPort",
     "ReferralStore",
@@ -434,3 +436,15 @@ class ReferralUnitOfWork(abc.ABC):
 
     @abc.abstractmethod
     async def commit(self) -> None: ...
+
+
+# -- what other services hear --------------------------------------------------------------------------
+
+
+class ParticipationAnnouncer(Protocol):
+    """Where participants' standings go once committed (the ``campaigns.participation`` topic:
+    :class:`~services.campaigns.adapters.participation_events.PublishedParticipation`)."""
+
+    async def announce(self, changes: Sequence[ParticipationChange]) -> None:
+        """Publish each change; raises if any could not be published."""
+        ...

@@ -2,7 +2,8 @@
 
 Each handler applies one event once (processed-event claim in the same transaction as its effects)
 and queues the notices to send as records in the same transaction; sending them is a separate step
-(`deliver_notices`) that can be retried without touching the credit.
+(`deliver_notices`) that can be retried without touching the credit. Once a credit or a revocation
+has committed, the inviter's new standing is announced (see :mod:`.participation`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from services.campaigns.domain.participants import Invitation, Notice, Participant, day_start, reward_id
+from services.campaigns.domain.participation import ParticipationChange
 from services.campaigns.domain.referrals import (
     CampaignView,
     FollowFacts,
@@ -22,7 +24,8 @@ from services.campaigns.domain.referrals import (
     should_revoke,
     tiers_to_grant,
 )
-from services.campaigns.service_layer.ports import CampaignDirectory, ReferralUnitOfWork
+from services.campaigns.service_layer.participation import announce
+from services.campaigns.service_layer.ports import CampaignDirectory, ParticipationAnnouncer, ReferralUnitOfWork
 from shared.contracts import MemberFollowed, MemberUnfollowed
 from shared.events import Envelope
 
@@ -37,7 +40,11 @@ class CreditOutcome:
 
 
 async def credit_follow(
-    envelope: Envelope, event: MemberFollowed, uow: ReferralUnitOfWork, campaigns: CampaignDirectory
+    envelope: Envelope,
+    event: MemberFollowed,
+    uow: ReferralUnitOfWork,
+    campaigns: CampaignDirectory,
+    announcer: ParticipationAnnouncer | None = None,
 ) -> CreditOutcome | None:
     """Credit the inviter whose code the new follower came through. None: not a referral (or a redelivery)."""
     async with uow:
@@ -101,7 +108,8 @@ async def credit_follow(
             )
         await store.save_participant(inviter)
         await uow.commit()
-        return CreditOutcome(credited=True, tiers_granted=granted)
+    await announce(announcer, [ParticipationChange.of(inviter, event.followed_at)])
+    return CreditOutcome(credited=True, tiers_granted=granted)
 
 
 async def revoke_on_unfollow(
@@ -109,9 +117,11 @@ async def revoke_on_unfollow(
     event: MemberUnfollowed,
     uow: ReferralUnitOfWork,
     campaigns: CampaignDirectory,
+    announcer: ParticipationAnnouncer | None = None,
 ) -> list[str]:
     """Take back credit in every campaign where this member was credited within the window."""
     revoked: list[str] = []
+    changes: list[ParticipationChange] = []
     async with uow:
         if not await uow.claim(CONSUMER, envelope.event_id):
             return revoked
@@ -142,7 +152,9 @@ async def revoke_on_unfollow(
                 )
             )
             revoked.append(campaign_id)
+            changes.append(ParticipationChange.of(inviter, event.unfollowed_at))
         await uow.commit()
+    await announce(announcer, changes)
     return revoked
 
 

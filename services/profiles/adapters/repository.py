@@ -17,18 +17,18 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.profiles.adapters.surveys import MongoSurveys
 from services.profiles.domain.follower_import import Checkpoint
-from services.profiles.domain.life_stage import (
+from services.profiles.domain.profile import Change, Consent, ConsentKind, Follow, Profile
+from services.profiles.domain.tags import Tag, TagSource
+from services.profiles.service_layer.ports import ProfileCounts
+from shared.contracts import PROFILES_READ_MODEL, profile_id, stage_span_filter
+from shared.maternal_infant import (
     Basis,
     Confidence,
-    DateSpan,
     Stage,
     StageDeclaration,
     current_declaration,
     spans_for_stage,
 )
-from services.profiles.domain.profile import Change, Consent, ConsentKind, Follow, Profile
-from services.profiles.domain.tags import Tag, TagSource
-from services.profiles.service_layer.ports import ProfileCounts
 from shared.storage import IndexSpec, MongoUnitOfWork
 from shared.wechat_client import UserInfo
 
@@ -41,10 +41,10 @@ __all__ = [
     "MongoProfileRepository",
     "MongoProfilesUnitOfWork",
     "MongoTagSyncStore",
-    "span_filter",
 ]
 
-PROFILES = "profiles"
+#: The collection this service owns and declares to others (shared.contracts.PROFILES_READ_MODEL).
+PROFILES = PROFILES_READ_MODEL.collection
 HISTORY = "profile_history"
 IMPORT_CHECKPOINTS = "profile_import_checkpoints"
 WECHAT_TAGS = "wechat_tags"
@@ -65,7 +65,7 @@ INDEXES = (
 
 
 def _id(appid: str, openid: str) -> str:
-    return f"{appid}:{openid}"
+    return profile_id(appid, openid)
 
 
 def _day(value: date | None) -> str | None:
@@ -223,7 +223,7 @@ class MongoProfileRepository:
 
         by_stage = {}
         for stage in Stage:
-            n = await count({"$or": [span_filter(span) for span in spans_for_stage(stage, today)]})
+            n = await count({"$or": [stage_span_filter(span) for span in spans_for_stage(stage, today)]})
             if n:
                 by_stage[stage] = n
         return ProfileCounts(
@@ -243,20 +243,6 @@ class MongoProfileRepository:
         query = {"appid": appid, "openid": openid}
         cursor = self._history.find(query, {"_id": 0}).sort([("at", -1), ("_id", -1)]).limit(limit)
         return [doc async for doc in cursor]
-
-
-def span_filter(span: DateSpan) -> dict[str, Any]:
-    """The MongoDB filter of profiles whose counting declaration lies in ``span`` (ISO dates compare
-    as strings)."""
-    query: dict[str, Any] = {"stage.basis": span.basis.value}
-    bounds = {}
-    if span.after is not None:
-        bounds["$gt"] = span.after.isoformat()
-    if span.through is not None:
-        bounds["$lte"] = span.through.isoformat()
-    if bounds:
-        query["stage.on"] = bounds
-    return query
 
 
 class MongoFollowerImport:

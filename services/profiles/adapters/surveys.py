@@ -15,7 +15,6 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.profiles.domain.life_stage import Basis
 from services.profiles.domain.surveys import (
     Prize,
     PrizeKind,
@@ -25,6 +24,7 @@ from services.profiles.domain.surveys import (
     SurveyOption,
     SurveyStatus,
 )
+from shared.maternal_infant import Basis
 from shared.storage import IndexSpec
 
 __all__ = ["DRAWS", "INDEXES", "RESPONSES", "STOCK", "SURVEYS", "MongoSurveys"]

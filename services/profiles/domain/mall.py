@@ -12,20 +12,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from services.profiles.domain.taxonomy import Taxonomy
+from shared.maternal_infant import Taxonomy
 
 __all__ = [
-    "SPEND_TIERS",
     "MallEffects",
     "MallEvent",
     "MallEventKind",
     "UnknownCategory",
     "interpret",
-    "spend_tier",
 ]
 
-#: Spend over the last twelve months (yuan) at or above which a member is in each tier.
-SPEND_TIERS: tuple[tuple[str, int], ...] = (("spend.a", 3000), ("spend.b", 800), ("spend.c", 1))
 #: How strongly each kind of event signals interest, times the category's own weight.
 _SIGNAL = {"view": 0.2, "add_to_cart": 0.6, "order": 1.0, "refund": -1.0}
 
@@ -76,17 +72,3 @@ def interpret(event: MallEvent, taxonomy: Taxonomy) -> MallEffects:
     if ordered and mapping.baby_age_months is not None:
         birthday = (event.at - timedelta(days=round(30.44 * mapping.baby_age_months))).date()
     return MallEffects(interests, mapping.purchase if ordered else None, spend, birthday)
-
-
-def spend_tier(monthly_fen: Mapping[str, int], today: date) -> str | None:
-    """The spend tier from per-month spend (``YYYY-MM`` -> fen) over the twelve months up to ``today``."""
-    months = set()
-    year, month = today.year, today.month
-    for _ in range(12):
-        months.add(f"{year:04d}-{month:02d}")
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    total_yuan = sum(fen for key, fen in monthly_fen.items() if key in months) / 100
-    for tier, floor in SPEND_TIERS:
-        if total_yuan >= floor:
-            return tier
-    return None

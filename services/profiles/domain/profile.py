@@ -14,18 +14,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from services.profiles.domain.life_stage import (
+from services.profiles.domain.mall import MallEvent, interpret
+from services.profiles.domain.tags import DEFAULT_HALF_LIFE, Tag, TagSource, reinforce
+from shared.maternal_infant import (
     Basis,
     Confidence,
     LifeStage,
     StageDeclaration,
+    Taxonomy,
     current_declaration,
     current_stage,
+    spend_tier,
     stage_of,
 )
-from services.profiles.domain.mall import MallEvent, interpret, spend_tier
-from services.profiles.domain.tags import DEFAULT_HALF_LIFE, Tag, TagSource, reinforce
-from services.profiles.domain.taxonomy import Taxonomy
 
 __all__ = ["Change", "Consent", "ConsentKind", "Follow", "InterestPick", "Profile", "ProfileError", "TagView"]
 

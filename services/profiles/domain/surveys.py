@@ -16,8 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 
-from services.profiles.domain.life_stage import Basis
-from services.profiles.domain.taxonomy import Taxonomy
+from shared.maternal_infant import Basis, Taxonomy
 
 __all__ = [
     "Answer",

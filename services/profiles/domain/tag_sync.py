@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.profiles.domain.profile import Profile
-from services.profiles.domain.taxonomy import Taxonomy
+from shared.maternal_infant import Taxonomy
 
 __all__ = ["PER_ACCOUNT", "PER_BATCH", "PER_MEMBER", "TagChange", "plan_changes", "validate_budget", "wanted_codes"]
 

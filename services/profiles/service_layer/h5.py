@@ -9,10 +9,10 @@ import structlog
 from services.profiles.domain.h5_links import seal_link
 from services.profiles.domain.profile import Change, InterestPick
 from services.profiles.domain.tags import TagSource
-from services.profiles.domain.taxonomy import Taxonomy
 from services.profiles.service_layer.ports import Messenger, ProfilesUnitOfWork
 from shared.contracts import MemberFollowed
 from shared.events import Envelope
+from shared.maternal_infant import Taxonomy
 from shared.wechat_client import RecipientUnavailable, Text
 
 __all__ = [

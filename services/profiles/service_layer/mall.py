@@ -13,11 +13,11 @@ from datetime import timedelta
 
 from services.profiles.domain.mall import MallEvent, MallEventKind, UnknownCategory
 from services.profiles.domain.profile import Change, Profile
-from services.profiles.domain.taxonomy import Taxonomy
 from services.profiles.service_layer.ports import ProfilesUnitOfWork
 from services.profiles.service_layer.unit_of_work import ProfileStep, apply_once
 from shared.contracts import MallEventReceived
 from shared.events import Envelope
+from shared.maternal_infant import Taxonomy
 from shared.messaging import PermanentHandlerError
 
 __all__ = ["CONSUMER", "apply_mall_event", "apply_mall_events"]

@@ -13,9 +13,9 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from services.profiles.domain.follower_import import Checkpoint
-from services.profiles.domain.life_stage import Stage
 from services.profiles.domain.profile import Change, Profile
 from services.profiles.domain.surveys import Survey, SurveyStatus
+from shared.maternal_infant import Stage
 from shared.messaging import EventPublisher
 from shared.wechat_client import CustomMessage, FollowerPage, Tag, UserInfo
 

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from services.profiles.domain.profile import Profile
 from services.profiles.domain.tags import TagSource
-from services.profiles.domain.taxonomy import Taxonomy
 from services.profiles.service_layer.ports import ProfileReader, ProfilesUnitOfWork
+from shared.maternal_infant import Taxonomy
 
 __all__ = ["NoProfile", "NoSuchTag", "add_tag", "profile_of", "remove_tag"]
 

@@ -17,7 +17,6 @@ from datetime import datetime
 
 import structlog
 
-from services.profiles.domain.life_stage import StageDeclaration
 from services.profiles.domain.profile import Change
 from services.profiles.domain.surveys import (
     Answer,
@@ -32,8 +31,8 @@ from services.profiles.domain.surveys import (
     read_answers,
 )
 from services.profiles.domain.tags import TagSource
-from services.profiles.domain.taxonomy import Taxonomy
 from services.profiles.service_layer.ports import Messenger, SurveyStore, SurveysUnitOfWork
+from shared.maternal_infant import StageDeclaration, Taxonomy
 from shared.storage import StorageConflict, retry_transient
 from shared.wechat_client import CustomerServiceCountExceeded, OutsideCustomerServiceWindow, RecipientUnavailable, Text
 

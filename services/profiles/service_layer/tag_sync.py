@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 
 from services.profiles.domain.profile import Profile
 from services.profiles.domain.tag_sync import plan_changes, validate_budget, wanted_codes
-from services.profiles.domain.taxonomy import Taxonomy
 from services.profiles.service_layer.ports import TagPlatform, TagSyncStore
+from shared.maternal_infant import Taxonomy
 
 __all__ = ["SyncResult", "sync_tags"]
 

@@ -1,4 +1,5 @@
-"""Member facts read from MongoDB: the profiles service's documents and the campaigns' participants."""
+"""Member facts read from MongoDB: the profiles service's documents (as its read model declares them)
+and segments' own copy of campaign participation (kept from the campaigns' events)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.profiles.adapters.repository import PROFILES
+from services.segments.adapters.participation import PARTICIPATION
 from services.segments.adapters.profile_documents import FACT_FIELDS, facts_from_profile
 from services.segments.adapters.store import find_by_ids
 from services.segments.domain.rules import MemberFacts
+from shared.contracts import PROFILES_READ_MODEL, profile_id
 
 __all__ = ["MongoFacts"]
 
-PARTICIPANTS = "campaign_participants"
 Member = tuple[str, str]
 Participation = dict[Member, dict[str, int]]
 
@@ -29,15 +30,15 @@ class MongoFacts:
     """
 
     def __init__(self, database: AsyncDatabase[Any], batch: int = 5_000) -> None:
-        self._profiles = database[PROFILES]
-        self._participants = database[PARTICIPANTS]
+        self._profiles = database[PROFILES_READ_MODEL.collection]
+        self._participation_docs = database[PARTICIPATION]
         self._batch = batch
         self._participation: Participation = {}
 
     async def _read_participation(self) -> Participation:
         found: Participation = defaultdict(dict)
         fields = {"_id": 0, "appid": 1, "openid": 1, "campaign_id": 1, "credited": 1}
-        async for doc in self._participants.find({}, fields):
+        async for doc in self._participation_docs.find({}, fields):
             found[(doc["appid"], doc["openid"])][doc["campaign_id"]] = int(doc.get("credited", 0))
         return dict(found)
 
@@ -53,24 +54,25 @@ class MongoFacts:
             yield batch
 
     async def of(self, members: Sequence[Member], today: date) -> list[MemberFacts]:
-        ids = [f"{appid}:{openid}" for appid, openid in members]
+        ids = [profile_id(appid, openid) for appid, openid in members]
         docs = await find_by_ids(self._profiles, ids, FACT_FIELDS)
         return [facts_from_profile(doc, today, self._participation.get((doc["appid"], doc["openid"]))) for doc in docs]
 
     async def one(self, appid: str, openid: str, today: date) -> MemberFacts | None:
         """One member's facts read fresh (participation included): what explanations use."""
-        doc = await self._profiles.find_one({"_id": f"{appid}:{openid}"}, FACT_FIELDS)
+        doc = await self._profiles.find_one({"_id": profile_id(appid, openid)}, FACT_FIELDS)
         if doc is None:
             return None
         fields = {"campaign_id": 1, "credited": 1}
         participation = {
             p["campaign_id"]: int(p.get("credited", 0))
-            async for p in self._participants.find({"appid": appid, "openid": openid}, fields)
+            async for p in self._participation_docs.find({"appid": appid, "openid": openid}, fields)
         }
         return facts_from_profile(doc, today, participation)
 
     async def written_since(self, since: datetime) -> list[Member]:
-        cursor = self._profiles.find({"written_at": {"$gte": since}}, {"_id": 0, "appid": 1, "openid": 1})
+        fields = {"_id": 0} | PROFILES_READ_MODEL.projection("appid", "openid")
+        cursor = self._profiles.find({"written_at": {"$gte": since}}, fields)
         return [(doc["appid"], doc["openid"]) async for doc in cursor]
 
     async def participation_changed(self) -> list[Member]:

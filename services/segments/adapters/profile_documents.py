@@ -1,5 +1,7 @@
 """Member facts from the profiles service's documents, and rules as MongoDB filters over them.
 
+Profile documents are read only as the profiles service declares them (``PROFILES_READ_MODEL``).
+
 The live index is filled from these documents at start (:func:`facts_from_profile`). The filters
 (:func:`rule_filter`) answer the same rules straight from MongoDB: the benchmark puts the two side by
 side, and they are the fallback for a process that has not built its index yet.
@@ -11,16 +13,16 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from services.profiles.adapters.repository import span_filter
-from services.profiles.domain.life_stage import (
+from services.segments.domain.rules import All, AnyOf, MemberFacts, Not, Predicate, Rule
+from shared.contracts import PROFILES_READ_MODEL, stage_span_filter
+from shared.maternal_infant import (
     Basis,
     Stage,
     spans_for_age_months,
     spans_for_pregnancy_weeks,
     spans_for_stage,
+    spend_tier,
 )
-from services.profiles.domain.mall import spend_tier
-from services.segments.domain.rules import All, AnyOf, MemberFacts, Not, Predicate, Rule
 
 __all__ = ["FACT_FIELDS", "NotQueryable", "facts_from_profile", "rule_filter"]
 
@@ -30,8 +32,9 @@ class NotQueryable(ValueError):
 
 
 #: The fields :func:`facts_from_profile` reads: what the index loads from every profile.
-FACT_FIELDS = {"appid": 1, "openid": 1, "tags": 1, "stage": 1, "follow": 1, "last_active_at": 1, "consents": 1}
-FACT_FIELDS |= {"spend_by_month": 1}
+FACT_FIELDS = PROFILES_READ_MODEL.projection(
+    "appid", "openid", "tags", "stage", "follow", "last_active_at", "consents", "spend_by_month"
+)
 
 
 def facts_from_profile(doc: dict[str, Any], today: date, participation: Mapping[str, int] | None = None) -> MemberFacts:
@@ -91,13 +94,13 @@ def _predicate_filter(kind: str, value: Any, now: datetime) -> dict[str, Any]:
             return {"tags": {"$elemMatch": {"code": value[0], "weight": {"$gte": value[1]}}}}
         case "stage_in":
             spans = [span for code in sorted(value) for span in spans_for_stage(Stage(code), today)]
-            return {"$or": [span_filter(span) for span in spans]}
+            return {"$or": [stage_span_filter(span) for span in spans]}
         case "pregnancy_week":
             spans = spans_for_pregnancy_weeks(value[0], value[1], today)
-            return {"$or": [span_filter(span) for span in spans]} if spans else {"_id": {"$in": []}}
+            return {"$or": [stage_span_filter(span) for span in spans]} if spans else {"_id": {"$in": []}}
         case "baby_age_months":
             spans = spans_for_age_months(value[0], value[1], today)
-            return {"$or": [span_filter(span) for span in spans]} if spans else {"_id": {"$in": []}}
+            return {"$or": [stage_span_filter(span) for span in spans]} if spans else {"_id": {"$in": []}}
         case "followed_since":
             return {"follow.first_followed_at": {"$gte": _start_of(value)}}
         case "followed_before":

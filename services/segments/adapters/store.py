@@ -21,7 +21,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from services.segments.adapters.push_documents import push_to_document
 from services.segments.domain.pushes import Push
 from services.segments.domain.segments import SavedSegment, SegmentNameTaken
-from shared.contracts import MassSendFinished
+from shared.contracts import PROFILES_READ_MODEL, MassSendFinished
 from shared.storage import IndexSpec
 
 __all__ = [
@@ -184,7 +184,7 @@ class MongoPushes:
         self.member_sends = database[MEMBER_SENDS]
         self.clicks = database[CLICKS]
         self.template_msgs = database[TEMPLATE_MSGS]
-        self.profiles = database["profiles"]
+        self.profiles = database[PROFILES_READ_MODEL.collection]
 
     # -- pushes -------------------------------------------------------------------------------------
 

@@ -24,7 +24,8 @@ from datetime import date, datetime, timedelta
 import numpy as np
 from pyroaring import BitMap
 
-from services.profiles.domain.life_stage import (
+from services.segments.domain.rules import All, AnyOf, MemberFacts, Not, Predicate, Rule
+from shared.maternal_infant import (
     Basis,
     DateSpan,
     Stage,
@@ -32,7 +33,6 @@ from services.profiles.domain.life_stage import (
     spans_for_pregnancy_weeks,
     spans_for_stage,
 )
-from services.segments.domain.rules import All, AnyOf, MemberFacts, Not, Predicate, Rule
 
 __all__ = ["WEIGHT_STEPS", "MembershipIndex", "Preview"]
 

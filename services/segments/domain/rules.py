@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from services.profiles.domain.life_stage import Basis, LifeStage, StageDeclaration, stage_of
+from shared.maternal_infant import SPEND_TIERS, Basis, LifeStage, Stage, StageDeclaration, stage_of
 
 __all__ = [
     "MAX_DEPTH",
@@ -53,17 +53,8 @@ MAX_TAG_WEIGHT = 25.0
 #: Deeper trees are refused: nobody writes them by hand, and a hostile one should not exhaust the stack.
 MAX_DEPTH = 32
 _MAX_CHILDREN = 200
-_STAGES = (
-    "stage.preparing",
-    "stage.pregnancy.early",
-    "stage.pregnancy.mid",
-    "stage.pregnancy.late",
-    "stage.baby.0_6m",
-    "stage.baby.6_12m",
-    "stage.child.1_3y",
-    "stage.child.3y_plus",
-)
-_SPEND_TIERS = ("spend.a", "spend.b", "spend.c")
+_STAGES = tuple(stage.value for stage in Stage)
+_SPEND_TIERS = tuple(tier for tier, _ in SPEND_TIERS)
 _CONSENTS = ("marketing", "data_use")
 
 

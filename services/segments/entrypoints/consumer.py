@@ -1,14 +1,21 @@
-"""The segments worker: sends due pushes (the dispatcher loop) and settles the platform's job-finish
-pushes for template messages and mass sends."""
+"""The segments worker: sends due pushes (the dispatcher loop), settles the platform's job-finish
+pushes for template messages and mass sends, and keeps segments' copy of campaign participation."""
 
 from __future__ import annotations
 
 from services.segments.bootstrap import SegmentsService, bootstrap_worker
 from services.segments.service_layer.job_finish import mass_finished, template_finished
+from services.segments.service_layer.participation import record_participation
 from services.segments.settings import SegmentsSettings
-from shared.contracts import WECHAT_PUSHES, MassSendFinished, TemplateSendFinished
+from shared.contracts import (
+    CAMPAIGN_PARTICIPATION,
+    WECHAT_PUSHES,
+    CampaignParticipationChanged,
+    MassSendFinished,
+    TemplateSendFinished,
+)
 from shared.events import Envelope, Message
-from shared.messaging import Subscription, WorkerApp, create_worker_app
+from shared.messaging import PermanentHandlerError, Subscription, WorkerApp, create_worker_app
 
 
 async def _on_push(service: SegmentsService, envelope: Envelope, message: Message) -> None:
@@ -18,6 +25,14 @@ async def _on_push(service: SegmentsService, envelope: Envelope, message: Messag
         await mass_finished(service.pushes, service.sender, envelope.appid, message)
 
 
+async def _on_participation(service: SegmentsService, envelope: Envelope, message: Message) -> None:
+    if not isinstance(message, CampaignParticipationChanged):
+        return
+    if service.participation is None:  # every bootstrap sets it; dropping events silently would lose them
+        raise PermanentHandlerError("segments built without its participation store")
+    await record_participation(envelope, message, service.participation())
+
+
 def create_worker(
     settings: SegmentsSettings, *, health_host: str = "127.0.0.1", health_port: int | None = None
 ) -> WorkerApp[SegmentsService]:
@@ -25,7 +40,10 @@ def create_worker(
         settings,
         name="segments",
         resources=lambda: bootstrap_worker(settings),
-        subscriptions=[Subscription(name="segments-pushes", topic=WECHAT_PUSHES, handler=_on_push)],
+        subscriptions=[
+            Subscription(name="segments-pushes", topic=WECHAT_PUSHES, handler=_on_push),
+            Subscription(name="segments-participation", topic=CAMPAIGN_PARTICIPATION, handler=_on_participation),
+        ],
         readiness=lambda service: {"mongodb": service.readiness["mongodb"]},
         health_host=health_host,
         health_port=settings.worker_health_port if health_port is None else health_port,

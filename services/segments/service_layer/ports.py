@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, Literal, Protocol
+from types import TracebackType
+from typing import Any, Literal, Protocol, Self
 
+from services.segments.domain.participation import Standing
 from services.segments.domain.pushes import Channel, MessageContent, Push, SubscriptionContent, TemplateContent
 from services.segments.domain.rules import MemberFacts
 from services.segments.domain.segments import SavedSegment
@@ -17,6 +19,8 @@ __all__ = [
     "Content",
     "JobFinishStore",
     "MemberFactsReader",
+    "ParticipationStore",
+    "ParticipationUnitOfWork",
     "PushReader",
     "PushRepository",
     "PushStore",
@@ -182,3 +186,35 @@ class MemberFactsReader(Protocol):
     """One member's facts as rules see them (MongoDB: ``MongoFacts``)."""
 
     async def one(self, appid: str, openid: str, today: date) -> MemberFacts | None: ...
+
+
+class ParticipationStore(Protocol):
+    """Segments' own copy of campaign participation (MongoDB:
+    :class:`~services.segments.adapters.participation.MongoParticipation`)."""
+
+    async def kept(self, appid: str, openid: str, campaign_id: str) -> Standing | None: ...
+
+    async def keep(self, standing: Standing) -> None:
+        """Store ``standing`` in place of the one kept for its member and campaign."""
+        ...
+
+
+class ParticipationUnitOfWork(Protocol):
+    """One transaction over the participation copy and the processed-event records."""
+
+    @property
+    def participation(self) -> ParticipationStore:
+        """The store bound to this transaction (inside ``async with`` only)."""
+        ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    async def claim(self, consumer: str, event_id: str) -> bool:
+        """Record that ``consumer`` processes ``event_id``; False if it already did."""
+        ...
+
+    async def commit(self) -> None: ...

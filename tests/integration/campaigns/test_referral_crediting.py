@@ -1,4 +1,5 @@
-"""Crediting referrals against a real MongoDB-protocol server: once per event, by the rules."""
+"""Crediting referrals against a real MongoDB-protocol server: once per event, by the rules; each
+committed credit or revocation announced with the inviter's new standing."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from shared.contracts import MemberFollowed, MemberUnfollowed
 from shared.events import Envelope
 from shared.storage import PROCESSED_EVENTS_INDEXES, ensure_indexes
 from tests.conftest import Isolation
+from tests.fakes import FakeAnnouncer
 
 pytestmark = pytest.mark.integration
 
@@ -70,13 +72,17 @@ def unfollow(invitee: str, minutes: int) -> tuple[Envelope, MemberUnfollowed]:
     return Envelope.wrap(event, appid=APPID, key=invitee, event_id=f"u-{invitee}-{minutes}"), event
 
 
+def standings(announcer: FakeAnnouncer) -> list[tuple[str, str, int, int]]:
+    return [(c.campaign_id, c.openid, c.credited, c.revision) for c in announcer.announced]
+
+
 async def test_friends_are_credited_once_and_tiers_granted_once(uow: UowFactory, database: Any) -> None:
-    directory = Directory()
-    first = await credit_follow(*follow("o_f1", 1), uow(), directory)
+    directory, announcer = Directory(), FakeAnnouncer()
+    first = await credit_follow(*follow("o_f1", 1), uow(), directory, announcer)
     assert first is not None and first.credited
-    assert await credit_follow(*follow("o_f1", 1), uow(), directory) is None  # Kafka redelivery
-    second = await credit_follow(*follow("o_f2", 2), uow(), directory)
-    third = await credit_follow(*follow("o_f3", 3), uow(), directory)
+    assert await credit_follow(*follow("o_f1", 1), uow(), directory, announcer) is None  # Kafka redelivery
+    second = await credit_follow(*follow("o_f2", 2), uow(), directory, announcer)
+    third = await credit_follow(*follow("o_f3", 3), uow(), directory, announcer)
     assert second is not None and second.tiers_granted == (2,)
     assert third is not None and third.tiers_granted == (3,)
     mom = await MongoReferralStore(database, None).participant("c1", "o_mom")
@@ -85,6 +91,8 @@ async def test_friends_are_credited_once_and_tiers_granted_once(uow: UowFactory,
     kinds = sorted([doc["kind"] async for doc in database[NOTICES].find({"openid": "o_mom"})])
     # 1/2 after the first friend; tier 2 and 2/3 after the second; tier 3 and no more progress after the third
     assert kinds == ["progress", "progress", "tier-2", "tier-3"]
+    assert standings(announcer) == [("c1", "o_mom", 1, 1), ("c1", "o_mom", 2, 2), ("c1", "o_mom", 3, 3)]
+    assert [c.at for c in announcer.announced] == [T0 + timedelta(minutes=m) for m in (1, 2, 3)]
 
 
 @pytest.mark.parametrize(
@@ -101,8 +109,10 @@ async def test_cheats_get_no_credit(
     if prepare:
         plain = MemberFollowed(openid=invitee, followed_at=T0 - timedelta(days=90))
         await credit_follow(Envelope.wrap(plain, appid=APPID, key=invitee, event_id="old"), plain, uow(), Directory())
-    outcome = await credit_follow(*follow(invitee, 5, code=code), uow(), Directory())
+    announcer = FakeAnnouncer()
+    outcome = await credit_follow(*follow(invitee, 5, code=code), uow(), Directory(), announcer)
     assert outcome is not None and outcome.reason is reason
+    assert announcer.announced == []  # no credit, no change to announce
     assert await database[REJECTIONS].count_documents({"reason": reason.value}) == 1
 
 
@@ -114,11 +124,22 @@ async def test_one_inviter_per_invitee(uow: UowFactory, database: Any) -> None:
 
 
 async def test_quick_unfollows_take_credit_back_and_late_ones_do_not(uow: UowFactory, database: Any) -> None:
-    await credit_follow(*follow("o_quick", 1), uow(), Directory())
-    await credit_follow(*follow("o_stays", 2), uow(), Directory())
-    assert await revoke_on_unfollow(*unfollow("o_quick", 60), uow(), Directory()) == ["c1"]
-    assert await revoke_on_unfollow(*unfollow("o_quick", 60), uow(), Directory()) == []  # redelivered
-    assert await revoke_on_unfollow(*unfollow("o_stays", 49 * 60), uow(), Directory()) == []
+    announcer = FakeAnnouncer()
+    await credit_follow(*follow("o_quick", 1), uow(), Directory(), announcer)
+    await credit_follow(*follow("o_stays", 2), uow(), Directory(), announcer)
+    assert await revoke_on_unfollow(*unfollow("o_quick", 60), uow(), Directory(), announcer) == ["c1"]
+    assert await revoke_on_unfollow(*unfollow("o_quick", 60), uow(), Directory(), announcer) == []  # redelivered
+    assert await revoke_on_unfollow(*unfollow("o_stays", 49 * 60), uow(), Directory(), announcer) == []
     mom = await MongoReferralStore(database, None).participant("c1", "o_mom")
     assert mom is not None and (mom.credited, mom.revoked) == (1, 1)
     assert await database[NOTICES].count_documents({"openid": "o_mom", "kind": "revoked"}) == 1
+    # The revocation is the third change to mom's credit: announced with revision 3, newer than both credits.
+    assert standings(announcer) == [("c1", "o_mom", 1, 1), ("c1", "o_mom", 2, 2), ("c1", "o_mom", 1, 3)]
+    assert announcer.announced[-1].at == T0 + timedelta(minutes=60)
+
+
+async def test_a_failed_announcement_leaves_the_credit_standing(uow: UowFactory, database: Any) -> None:
+    outcome = await credit_follow(*follow("o_f1", 1), uow(), Directory(), FakeAnnouncer(failures=1))
+    assert outcome is not None and outcome.credited
+    mom = await MongoReferralStore(database, None).participant("c1", "o_mom")
+    assert mom is not None and mom.credited == 1

@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 from pymongo import MongoClient
 
 from services.profiles.bootstrap import Profiles
-from services.profiles.domain.life_stage import Basis, Confidence, Stage, StageDeclaration
 from services.profiles.domain.mall_webhook import sign
 from services.profiles.domain.profile import ConsentKind, Profile
 from services.profiles.domain.tags import TagSource
@@ -34,6 +33,7 @@ from shared.contracts import (
     TextMessageReceived,
 )
 from shared.events import Envelope, Message, Topic
+from shared.maternal_infant import Basis, Confidence, Stage, StageDeclaration
 from shared.messaging import PermanentHandlerError
 from shared.settings import load_settings
 from tests.conftest import Infra, Isolation

@@ -1,6 +1,6 @@
 """The segments API against SecantusDB: rules validated with the path of each problem, saved segments
 with versions, previews and samples from the live index, "why is this member in it", pushes with their
-controls, and the signed click redirect."""
+controls, the signed click redirect, and campaign rules answered from segments' copy of participation."""
 
 from __future__ import annotations
 
@@ -14,12 +14,15 @@ from fastapi.testclient import TestClient
 from pymongo import MongoClient
 
 from services.profiles.adapters.repository import PROFILES, to_document
-from services.profiles.domain.life_stage import Basis, StageDeclaration
 from services.profiles.domain.profile import ConsentKind, Follow, Profile
 from services.profiles.domain.tags import Tag, TagSource
 from services.segments.domain.click_links import ClickLink, sign_click
 from services.segments.entrypoints.http import create_app
+from services.segments.service_layer.participation import record_participation
 from services.segments.settings import SegmentsSettings
+from shared.contracts import CampaignParticipationChanged, participation_event_id
+from shared.events import Envelope
+from shared.maternal_infant import Basis, StageDeclaration
 from shared.settings import load_settings
 from tests.conftest import Infra, Isolation
 
@@ -202,3 +205,25 @@ def test_a_profile_write_whose_event_was_lost_is_swept_into_the_index(api: TestC
     assert api.post(f"{BASE}/preview", json={"rule": RULE}).json()["size"] == 5
     assert api.portal.call(service.live.sweep, datetime.now(UTC)) >= 1
     assert api.post(f"{BASE}/preview", json={"rule": RULE}).json()["size"] == 6
+
+
+def test_campaign_rules_read_the_participation_the_worker_keeps(api: TestClient) -> None:
+    service = api.app.state.service  # type: ignore[attr-defined]
+    invited = {"invited_at_least": {"count": 2, "campaign": "c1"}}
+    assert api.post(f"{BASE}/preview", json={"rule": invited}).json()["size"] == 0
+    assert api.portal is not None
+    for openid, credited in (("o_late_0", 2), ("o_late_1", 1), ("o_mid", 3)):
+        event = CampaignParticipationChanged(
+            openid=openid, campaign_id="c1", credited=credited, revision=credited, occurred_at=datetime.now(UTC)
+        )
+        envelope = Envelope.wrap(
+            event, appid=APPID, key=openid, event_id=participation_event_id("c1", openid, credited)
+        )  # as the segments worker receives it from campaigns
+        assert api.portal.call(record_participation, envelope, event, service.participation())
+    assert api.portal.call(service.live.refresh_campaigns, datetime.now(UTC)) == 3  # the periodic re-read
+    preview = api.post(f"{BASE}/preview", json={"rule": invited, "sample": 5}).json()
+    assert preview["size"] == 2 and sorted(preview["sample"]) == ["o_late_0", "o_mid"]
+    assert api.post(f"{BASE}/preview", json={"rule": {"joined_campaign": "c1"}}).json()["size"] == 3
+    segment = api.post(BASE, json={"name": "邀请达人", "rule": invited}).json()
+    assert api.get(f"{BASE}/{segment['id']}/members/o_late_1").json()["in_segment"] is False
+    assert api.get(f"{BASE}/{segment['id']}/members/o_mid").json()["in_segment"] is True

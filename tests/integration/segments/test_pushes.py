@@ -17,7 +17,6 @@ import pytest
 
 from services.profiles.adapters.repository import INDEXES as PROFILE_INDEXES
 from services.profiles.adapters.repository import PROFILES, to_document
-from services.profiles.domain.life_stage import Basis, StageDeclaration
 from services.profiles.domain.profile import ConsentKind, Follow, Profile
 from services.profiles.domain.tags import Tag, TagSource
 from services.segments.adapters.store import DELIVERIES, MEMBER_SENDS, TEMPLATE_MSGS
@@ -32,6 +31,7 @@ from services.wechat_sim.entrypoints.http import create_app as create_sim
 from services.wechat_sim.service_layer.ports import PushResponse
 from services.wechat_sim.settings import WeChatSimSettings
 from shared.contracts import MassSendFinished, TemplateSendFinished
+from shared.maternal_infant import Basis, StageDeclaration
 from shared.storage import ensure_indexes
 from shared.wechat_client import MemoryTokenStore, WeChatApiConfig, WeChatClients
 from tests.conftest import Infra, Isolation

@@ -6,10 +6,9 @@ from collections import Counter
 
 from scrm_dev.bench_profiles import _storage_row, _through_runner, mall_traffic
 from services.profiles.adapters.memory import InMemoryProfilesUnitOfWork
-from services.profiles.adapters.taxonomy_file import load_taxonomy
-from services.profiles.settings import DEFAULT_TAXONOMY
 from shared.contracts import CATALOG, MallEventReceived
 from shared.events import Envelope
+from shared.maternal_infant import DEFAULT_TAXONOMY, load_taxonomy
 
 
 async def test_the_traffic_is_valid_and_every_event_applies_once() -> None:

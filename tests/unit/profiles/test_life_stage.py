@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.profiles.domain.life_stage import (
+from shared.maternal_infant import (
     PREGNANCY_WEEKS,
     Basis,
     Confidence,

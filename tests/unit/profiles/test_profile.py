@@ -7,11 +7,9 @@ import copy
 import json
 import re
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from services.profiles.domain.life_stage import Basis, Confidence, LifeStage, Stage, StageDeclaration
 from services.profiles.domain.mall import MallEvent, MallEventKind, UnknownCategory
 from services.profiles.domain.profile import (
     Change,
@@ -22,9 +20,18 @@ from services.profiles.domain.profile import (
     TagView,
 )
 from services.profiles.domain.tags import Tag, TagSource
-from services.profiles.domain.taxonomy import Taxonomy, parse_taxonomy
+from shared.maternal_infant import (
+    DEFAULT_TAXONOMY,
+    Basis,
+    Confidence,
+    LifeStage,
+    Stage,
+    StageDeclaration,
+    Taxonomy,
+    parse_taxonomy,
+)
 
-SHIPPED = Path(__file__).resolve().parents[3] / "services" / "profiles" / "taxonomy.json"
+SHIPPED = DEFAULT_TAXONOMY
 NOW = datetime(2025, 6, 15, 9, 30, tzinfo=UTC)
 DAY = timedelta(days=1)
 

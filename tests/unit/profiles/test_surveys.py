@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-from services.profiles.domain.life_stage import Basis
 from services.profiles.domain.surveys import (
     Prize,
     PrizeKind,
@@ -21,11 +19,9 @@ from services.profiles.domain.surveys import (
     draw,
     read_answers,
 )
-from services.profiles.domain.taxonomy import parse_taxonomy
+from shared.maternal_infant import DEFAULT_TAXONOMY, Basis, parse_taxonomy
 
-TAXONOMY = parse_taxonomy(
-    json.loads((Path(__file__).resolve().parents[3] / "services/profiles/taxonomy.json").read_text(encoding="utf-8"))
-)
+TAXONOMY = parse_taxonomy(json.loads(DEFAULT_TAXONOMY.read_text(encoding="utf-8")))
 FEEDING = Question(
     "feeding",
     QuestionKind.SINGLE,

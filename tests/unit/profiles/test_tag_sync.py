@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.profiles.adapters.taxonomy_file import load_taxonomy
 from services.profiles.domain.profile import Profile
 from services.profiles.domain.tag_sync import (
     PER_BATCH,
@@ -17,7 +16,8 @@ from services.profiles.domain.tag_sync import (
     wanted_codes,
 )
 from services.profiles.domain.tags import Tag, TagSource
-from services.profiles.settings import DEFAULT_TAG_BUDGET, DEFAULT_TAXONOMY
+from services.profiles.settings import DEFAULT_TAG_BUDGET
+from shared.maternal_infant import DEFAULT_TAXONOMY, load_taxonomy
 
 TAXONOMY = load_taxonomy(DEFAULT_TAXONOMY)
 NOW = datetime(2026, 11, 23, tzinfo=UTC)

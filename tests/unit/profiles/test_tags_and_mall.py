@@ -6,23 +6,20 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from services.profiles.domain.mall import (
-    SPEND_TIERS,
     MallEffects,
     MallEvent,
     MallEventKind,
     UnknownCategory,
     interpret,
-    spend_tier,
 )
 from services.profiles.domain.tags import DEFAULT_HALF_LIFE, Tag, TagSource, decay_factor, reinforce
-from services.profiles.domain.taxonomy import Taxonomy, parse_taxonomy
+from shared.maternal_infant import DEFAULT_TAXONOMY, SPEND_TIERS, Taxonomy, parse_taxonomy, spend_tier
 
-SHIPPED = Path(__file__).resolve().parents[3] / "services" / "profiles" / "taxonomy.json"
+SHIPPED = DEFAULT_TAXONOMY
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 HALF = DEFAULT_HALF_LIFE

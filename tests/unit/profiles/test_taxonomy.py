@@ -5,22 +5,22 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from services.profiles.domain.life_stage import Stage
-from services.profiles.domain.taxonomy import (
+from shared.maternal_infant import (
+    DEFAULT_TAXONOMY,
     FAMILIES,
     CategoryMapping,
+    Stage,
     Taxonomy,
     TaxonomyError,
     TaxonomyTag,
     parse_taxonomy,
 )
 
-SHIPPED = Path(__file__).resolve().parents[3] / "services" / "profiles" / "taxonomy.json"
+SHIPPED = DEFAULT_TAXONOMY
 
 
 def shipped_document() -> dict[str, Any]:

@@ -8,7 +8,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -28,16 +27,14 @@ from services.profiles.domain.surveys import (
     SurveyStatus,
 )
 from services.profiles.domain.tags import TagSource
-from services.profiles.domain.taxonomy import parse_taxonomy
 from services.profiles.service_layer import mall_webhook, profile_ops, surveys
 from services.profiles.service_layer.ports import Messenger, ProfileStore, SurveyStore, SurveysUnitOfWork
 from shared.contracts import CATALOG, MALL_EVENTS, MallEventReceived
+from shared.maternal_infant import DEFAULT_TAXONOMY, parse_taxonomy
 from shared.wechat_client import CustomMessage, OutsideCustomerServiceWindow, Text
 from tests.fakes import FakePublisher
 
-TAXONOMY = parse_taxonomy(
-    json.loads((Path(__file__).resolve().parents[3] / "services/profiles/taxonomy.json").read_text(encoding="utf-8"))
-)
+TAXONOMY = parse_taxonomy(json.loads(DEFAULT_TAXONOMY.read_text(encoding="utf-8")))
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SECRET = b"shop-secret"
 

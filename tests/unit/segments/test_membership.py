@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.profiles.domain.life_stage import Basis
 from services.segments.domain.membership import MembershipIndex
 from services.segments.domain.rules import MemberFacts, Rule, evaluate, parse_rule
+from shared.maternal_infant import Basis
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 CODES = ("interest.feeding.formula", "interest.toys", "interest.diapers", "interest.care")

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.profiles.domain.life_stage import Basis
 from services.segments.domain.rules import (
     MAX_DEPTH,
     All,
@@ -21,6 +20,7 @@ from services.segments.domain.rules import (
     parse_rule,
     summarize,
 )
+from shared.maternal_infant import Basis
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 TAGS = frozenset({"interest.feeding.formula", "interest.toys", "interest.diapers"})

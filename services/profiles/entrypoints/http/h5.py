@@ -16,12 +16,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from services.profiles.bootstrap import Profiles
-from services.profiles.domain.life_stage import Basis
 from services.profiles.domain.profile import InterestPick, ProfileError
 from services.profiles.domain.surveys import QuestionKind, Survey, SurveyError, SurveyStatus
 from services.profiles.entrypoints.http.deps import AppId, Now, ProfilesDep, SurveyId, Token
 from services.profiles.service_layer.h5 import submit_pick
 from services.profiles.service_layer.surveys import answer_survey, result_text
+from shared.maternal_infant import Basis
 from shared.request_bodies import read_body
 
 __all__ = ["TAG", "router"]

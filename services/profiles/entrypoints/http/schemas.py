@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from services.profiles.domain.life_stage import Basis
 from services.profiles.domain.profile import Profile
 from services.profiles.domain.surveys import (
     Prize,
@@ -18,9 +17,9 @@ from services.profiles.domain.surveys import (
     SurveyOption,
     SurveyStatus,
 )
-from services.profiles.domain.taxonomy import Taxonomy
 from services.profiles.entrypoints.http.deps import TagCode
 from services.profiles.service_layer.ports import ProfileCounts
+from shared.maternal_infant import Basis, Taxonomy
 
 __all__ = [
     "Accepted",

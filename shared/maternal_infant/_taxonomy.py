@@ -13,9 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.profiles.domain.life_stage import Stage
-
-__all__ = ["CategoryMapping", "Taxonomy", "TaxonomyError", "TaxonomyTag", "parse_taxonomy"]
+from shared.maternal_infant._life_stage import Stage
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 #: Top-level families; every code starts with one of them.

@@ -20,23 +20,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-__all__ = [
-    "PREGNANCY_WEEKS",
-    "Basis",
-    "Confidence",
-    "DateSpan",
-    "LifeStage",
-    "Stage",
-    "StageDeclaration",
-    "current_declaration",
-    "current_stage",
-    "months_between",
-    "spans_for_age_months",
-    "spans_for_pregnancy_weeks",
-    "spans_for_stage",
-    "stage_of",
-]
-
 #: A pregnancy is counted as 40 weeks from the last period to the due date.
 PREGNANCY_WEEKS = 40
 #: A due date further out than this is not a pregnancy yet: the member is preparing (备孕).
