@@ -1,7 +1,8 @@
 """The segments stores in memory, for measuring the service's own work and for tests: saved segments
-(the ``SegmentRepository`` port, as :class:`~services.segments.adapters.store.MongoSegments`) and pushes
+(the ``SegmentRepository`` port, as :class:`~services.segments.adapters.store.MongoSegments`), pushes
 (the ``PushRepository`` and the dispatcher's ``PushStore`` ports, as
-:class:`~services.segments.adapters.store.MongoPushes`), with the same document shapes.
+:class:`~services.segments.adapters.store.MongoPushes`), with the same document shapes, and the copy
+of campaign participation (``ParticipationUnitOfWork``, staging like the MongoDB transaction).
 
 :meth:`InMemoryPushes.add_profiles` stands for the profiles the send decision reads (in MongoDB, the
 profiles service's collection).
@@ -14,13 +15,15 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from services.segments.adapters.push_documents import push_to_document
+from services.segments.domain.participation import Standing
 from services.segments.domain.pushes import Push
 from services.segments.domain.segments import SavedSegment, SegmentNameTaken
 
-__all__ = ["InMemoryPushes", "InMemorySegments"]
+__all__ = ["InMemoryParticipation", "InMemoryParticipationUnitOfWork", "InMemoryPushes", "InMemorySegments"]
 
 #: The profile fields the send decision reads (what MongoPushes.profiles_of projects).
 _PROFILE_FIELDS = ("_id", "openid", "follow", "consents", "last_active_at")
@@ -250,3 +253,64 @@ class InMemoryPushes:
             if month is not None:
                 mass = doc.setdefault("mass", {})
                 mass[month] = mass.get(month, 0) + 1
+
+
+Campaign = tuple[str, str, str]
+
+
+class InMemoryParticipation:
+    """Campaign standings keyed as in MongoDB: (account, member, campaign)."""
+
+    def __init__(self, kept: dict[Campaign, Standing]) -> None:
+        self._kept = kept
+
+    async def kept(self, appid: str, openid: str, campaign_id: str) -> Standing | None:
+        return self._kept.get((appid, openid, campaign_id))
+
+    async def keep(self, standing: Standing) -> None:
+        self._kept[(standing.appid, standing.openid, standing.campaign_id)] = standing
+
+
+class InMemoryParticipationUnitOfWork:
+    """Standings and processed-event claims that commit together or not at all. Reusable: each
+    ``async with`` is one transaction over the same committed state."""
+
+    def __init__(self) -> None:
+        self.committed: dict[Campaign, Standing] = {}
+        #: "consumer:event_id" of every committed claim.
+        self.processed: set[str] = set()
+        self.commits = 0
+        self._staged: dict[Campaign, Standing] = {}
+        self._claims: set[str] = set()
+        self._store: InMemoryParticipation | None = None
+
+    @property
+    def participation(self) -> InMemoryParticipation:
+        if self._store is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        return self._store
+
+    async def __aenter__(self) -> Self:
+        self._staged = dict(self.committed)  # standings are frozen: sharing them is safe
+        self._claims = set()
+        self._store = InMemoryParticipation(self._staged)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._store = None
+        self._staged = {}
+        self._claims = set()
+
+    async def claim(self, consumer: str, event_id: str) -> bool:
+        key = f"{consumer}:{event_id}"
+        if key in self.processed or key in self._claims:
+            return False
+        self._claims.add(key)
+        return True
+
+    async def commit(self) -> None:
+        self.committed = dict(self._staged)
+        self.processed |= self._claims
+        self.commits += 1

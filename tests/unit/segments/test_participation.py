@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from services.segments.adapters.memory import InMemoryParticipationUnitOfWork
 from services.segments.domain.participation import Standing
 from services.segments.service_layer.participation import CONSUMER, record_participation
 from services.segments.service_layer.ports import ParticipationUnitOfWork
 from shared.contracts import CampaignParticipationChanged, participation_event_id
 from shared.events import Envelope
-from tests.fakes import FakeParticipationUnitOfWork
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 KEY = ("wx1", "o_mom", "c1")
@@ -29,13 +29,13 @@ def changed(
     return Envelope.wrap(event, appid="wx1", key="o_mom", occurred_at=event.occurred_at, event_id=event_id), event
 
 
-def test_the_fake_has_the_port_shape() -> None:
-    uow: ParticipationUnitOfWork = FakeParticipationUnitOfWork()
+def test_the_in_memory_store_has_the_port_shape() -> None:
+    uow: ParticipationUnitOfWork = InMemoryParticipationUnitOfWork()
     assert uow is not None
 
 
 async def test_a_first_standing_is_kept_with_its_claim() -> None:
-    uow = FakeParticipationUnitOfWork()
+    uow = InMemoryParticipationUnitOfWork()
     envelope, event = changed(credited=0, revision=0)
     assert await record_participation(envelope, event, uow)
     assert uow.committed[KEY] == Standing("wx1", "o_mom", "c1", 0, 0, T0)
@@ -43,14 +43,14 @@ async def test_a_first_standing_is_kept_with_its_claim() -> None:
 
 
 async def test_a_redelivered_event_changes_nothing() -> None:
-    uow = FakeParticipationUnitOfWork()
+    uow = InMemoryParticipationUnitOfWork()
     await record_participation(*changed(credited=1, revision=1), uow)
     assert not await record_participation(*changed(credited=1, revision=1), uow)
     assert uow.commits == 1
 
 
 async def test_the_latest_standing_wins_whatever_the_order_of_arrival() -> None:
-    uow = FakeParticipationUnitOfWork()
+    uow = InMemoryParticipationUnitOfWork()
     assert await record_participation(*changed(credited=2, revision=2, minutes=5), uow)
     # Credited first and announced late by another worker: older, so it is done with but not kept.
     assert not await record_participation(*changed(credited=1, revision=1, minutes=9), uow)
@@ -61,7 +61,7 @@ async def test_the_latest_standing_wins_whatever_the_order_of_arrival() -> None:
 
 
 async def test_each_campaign_is_kept_apart() -> None:
-    uow = FakeParticipationUnitOfWork()
+    uow = InMemoryParticipationUnitOfWork()
     await record_participation(*changed(credited=4, revision=4, campaign="c1"), uow)
     await record_participation(*changed(credited=0, revision=0, campaign="c2"), uow)
     assert {key[2]: standing.credited for key, standing in uow.committed.items()} == {"c1": 4, "c2": 0}
