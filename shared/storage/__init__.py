@@ -5,19 +5,22 @@
 - :class:`IndexSpec` declares an index next to the repository that needs it; :func:`ensure_indexes`
   creates them idempotently at start-up.
 - :class:`MongoUnitOfWork` wraps a transaction and records processed events in the same write as the
-  effect, so a redelivered message changes nothing the second time.
+  effect, so a redelivered message changes nothing the second time; :class:`InMemoryUnitOfWork` is
+  the same in memory, for services' in-memory adapters.
 - :func:`retry_transient` reruns a request's transaction that lost a race (a write conflict).
 """
 
 from shared.storage._client import close_client, create_client, ping
 from shared.storage._exceptions import StorageConflict, StorageError, StorageUnavailable, is_transient
 from shared.storage._indexes import IndexSpec, ensure_indexes
+from shared.storage._memory import InMemoryUnitOfWork
 from shared.storage._retry import retry_transient
 from shared.storage._unit_of_work import PROCESSED_EVENTS, PROCESSED_EVENTS_INDEXES, MongoUnitOfWork
 
 __all__ = [
     "PROCESSED_EVENTS",
     "PROCESSED_EVENTS_INDEXES",
+    "InMemoryUnitOfWork",
     "IndexSpec",
     "MongoUnitOfWork",
     "StorageConflict",

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections import ChainMap
 from collections.abc import MutableMapping, Sequence
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from services.profiles.adapters.repository import from_document, to_document
 from services.profiles.domain.profile import Change, Profile
+from shared.storage import InMemoryUnitOfWork
 
 __all__ = ["InMemoryProfileStore", "InMemoryProfilesUnitOfWork"]
 
@@ -44,50 +44,28 @@ class InMemoryProfileStore:
             self.documents[(profile.appid, profile.openid)] = to_document(profile)
 
 
-class InMemoryProfilesUnitOfWork:
+class InMemoryProfilesUnitOfWork(InMemoryUnitOfWork):
     """Claims and profile writes that commit together or not at all. Reusable: each ``async with``
     is one transaction over the same ``store`` and processed-event records."""
 
     def __init__(self, store: InMemoryProfileStore | None = None) -> None:
+        super().__init__()
         self.store = InMemoryProfileStore() if store is None else store
-        #: "consumer:event_id" of every committed claim.
-        self.claimed: set[str] = set()
         self._staged: InMemoryProfileStore | None = None
         self._writes: dict[tuple[str, str], dict[str, Any]] = {}
-        self._claims: set[str] = set()
 
     @property
     def profiles(self) -> InMemoryProfileStore:
         """Inside ``async with``: the transaction's view (its own writes over the committed ones)."""
         return self.store if self._staged is None else self._staged
 
-    async def __aenter__(self) -> Self:
-        self._writes, self._claims = {}, set()
+    def _begin(self) -> None:
+        self._writes = {}
         self._staged = InMemoryProfileStore(ChainMap(self._writes, self.store.documents))
-        return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._staged = None  # without a commit, the writes and claims are dropped
-        self._writes, self._claims = {}, set()
-
-    async def claim(self, consumer: str, event_id: str) -> bool:
-        return bool(await self.claim_many(consumer, [event_id]))
-
-    async def claim_many(self, consumer: str, event_ids: Sequence[str]) -> set[str]:
-        fresh = set()
-        for event_id in event_ids:
-            key = f"{consumer}:{event_id}"
-            if key not in self.claimed and key not in self._claims:
-                self._claims.add(key)
-                fresh.add(event_id)
-        return fresh
-
-    async def commit(self) -> None:
-        if self._staged is None:
-            raise RuntimeError("unit of work used outside 'async with'")
+    def _apply(self) -> None:
         self.store.documents.update(self._writes)
-        self.claimed |= self._claims
         self._writes.clear()  # the view reads through to the committed documents again
-        self._claims = set()
+
+    def _end(self) -> None:
+        self._staged, self._writes = None, {}

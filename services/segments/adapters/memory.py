@@ -15,13 +15,13 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from services.segments.adapters.push_documents import push_to_document
 from services.segments.domain.participation import Standing
 from services.segments.domain.pushes import Push
 from services.segments.domain.segments import SavedSegment, SegmentNameTaken
+from shared.storage import InMemoryUnitOfWork
 
 __all__ = ["InMemoryParticipation", "InMemoryParticipationUnitOfWork", "InMemoryPushes", "InMemorySegments"]
 
@@ -271,17 +271,14 @@ class InMemoryParticipation:
         self._kept[(standing.appid, standing.openid, standing.campaign_id)] = standing
 
 
-class InMemoryParticipationUnitOfWork:
+class InMemoryParticipationUnitOfWork(InMemoryUnitOfWork):
     """Standings and processed-event claims that commit together or not at all. Reusable: each
     ``async with`` is one transaction over the same committed state."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.committed: dict[Campaign, Standing] = {}
-        #: "consumer:event_id" of every committed claim.
-        self.processed: set[str] = set()
-        self.commits = 0
         self._staged: dict[Campaign, Standing] = {}
-        self._claims: set[str] = set()
         self._store: InMemoryParticipation | None = None
 
     @property
@@ -290,27 +287,12 @@ class InMemoryParticipationUnitOfWork:
             raise RuntimeError("unit of work used outside 'async with'")
         return self._store
 
-    async def __aenter__(self) -> Self:
+    def _begin(self) -> None:
         self._staged = dict(self.committed)  # standings are frozen: sharing them is safe
-        self._claims = set()
         self._store = InMemoryParticipation(self._staged)
-        return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._store = None
-        self._staged = {}
-        self._claims = set()
-
-    async def claim(self, consumer: str, event_id: str) -> bool:
-        key = f"{consumer}:{event_id}"
-        if key in self.processed or key in self._claims:
-            return False
-        self._claims.add(key)
-        return True
-
-    async def commit(self) -> None:
+    def _apply(self) -> None:
         self.committed = dict(self._staged)
-        self.processed |= self._claims
-        self.commits += 1
+
+    def _end(self) -> None:
+        self._store, self._staged = None, {}

@@ -31,7 +31,7 @@ async def test_the_traffic_is_valid_and_every_event_applies_once() -> None:
     uow = InMemoryProfilesUnitOfWork()
     store = uow.store
     await _through_runner(records, 300, lambda: uow, taxonomy)
-    assert len(uow.claimed) == 2_000
+    assert len(uow.processed) == 2_000
     assert len(store.documents) == len({m.openid for m in messages if isinstance(m, MallEventReceived)})
     events_applied = sum(len(document["applied_events"]) for document in store.documents.values())
     assert events_applied == 2_000
