@@ -3,18 +3,17 @@ managing surveys and answering one (with the result messaged once)."""
 
 from __future__ import annotations
 
-import copy
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 import pytest
 
+from services.profiles.adapters.memory import InMemoryProfileStore, InMemoryProfilesUnitOfWork
+from services.profiles.adapters.repository import from_document
 from services.profiles.domain.mall_webhook import SignatureRejected, sign
-from services.profiles.domain.profile import Change, Profile, ProfileError
+from services.profiles.domain.profile import Profile, ProfileError
 from services.profiles.domain.surveys import (
     Prize,
     PrizeKind,
@@ -28,7 +27,7 @@ from services.profiles.domain.surveys import (
 )
 from services.profiles.domain.tags import TagSource
 from services.profiles.service_layer import mall_webhook, profile_ops, surveys
-from services.profiles.service_layer.ports import Messenger, ProfileStore, SurveyStore, SurveysUnitOfWork
+from services.profiles.service_layer.ports import Messenger, SurveyStore, SurveysUnitOfWork
 from shared.contracts import CATALOG, MALL_EVENTS, MallEventReceived
 from shared.maternal_infant import DEFAULT_TAXONOMY, parse_taxonomy
 from shared.wechat_client import CustomMessage, OutsideCustomerServiceWindow, Text
@@ -37,31 +36,6 @@ from tests.fakes import FakePublisher
 TAXONOMY = parse_taxonomy(json.loads(DEFAULT_TAXONOMY.read_text(encoding="utf-8")))
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SECRET = b"shop-secret"
-
-
-class MemoryProfiles:
-    """:class:`ProfileStore` over a dict shared by the units of work (written only on commit)."""
-
-    def __init__(self, saved: dict[tuple[str, str], Profile]) -> None:
-        self._saved = saved
-        self.pending: dict[tuple[str, str], Profile] = {}
-        self.history: list[Change] = []
-
-    async def get_or_new(self, appid: str, openid: str) -> Profile:
-        found = await self.get_many([(appid, openid)])
-        return found.get((appid, openid)) or Profile(appid, openid)
-
-    async def save(self, profile: Profile, changes: list[Change]) -> None:
-        await self.save_many([(profile, changes)])
-
-    async def get_many(self, members: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Profile]:
-        return {key: copy.deepcopy(self._saved[key]) for key in members if key in self._saved}
-
-    async def save_many(self, updates: Sequence[tuple[Profile, list[Change]]]) -> None:
-        for profile, changes in updates:
-            profile.version += 1
-            self.pending[(profile.appid, profile.openid)] = copy.deepcopy(profile)
-            self.history += changes
 
 
 @dataclass
@@ -103,49 +77,30 @@ class MemorySurveys:
         return {"responses": sum(r["survey_id"] == survey_id for r in self.responses.values())}
 
 
-class MemoryUnitOfWork:
-    """:class:`SurveysUnitOfWork`: profiles kept only when committed."""
+class MemoryUnitOfWork(InMemoryProfilesUnitOfWork):
+    """:class:`SurveysUnitOfWork`: the in-memory profiles unit of work, with the survey store."""
 
-    def __init__(self, saved: dict[tuple[str, str], Profile], survey_store: MemorySurveys) -> None:
-        self._saved = saved
-        self._profiles = MemoryProfiles(saved)
+    def __init__(self, store: InMemoryProfileStore, survey_store: MemorySurveys) -> None:
+        super().__init__(store)
         self._surveys = survey_store
-        self.committed = False
-
-    @property
-    def profiles(self) -> ProfileStore:
-        return self._profiles
 
     @property
     def surveys(self) -> SurveyStore:
         return self._surveys
 
-    async def __aenter__(self) -> MemoryUnitOfWork:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        return None
-
-    async def claim(self, consumer: str, event_id: str) -> bool:
-        return True
-
-    async def claim_many(self, consumer: str, event_ids: Sequence[str]) -> set[str]:
-        return set(event_ids)
-
-    async def commit(self) -> None:
-        self._saved.update(self._profiles.pending)
-        self.committed = True
-
 
 @dataclass
 class World:
-    saved: dict[tuple[str, str], Profile] = field(default_factory=dict)
+    store: InMemoryProfileStore = field(default_factory=InMemoryProfileStore)
     survey_store: MemorySurveys = field(default_factory=MemorySurveys)
 
     def uow(self) -> SurveysUnitOfWork:
-        return MemoryUnitOfWork(self.saved, self.survey_store)
+        return MemoryUnitOfWork(self.store, self.survey_store)
+
+    @property
+    def saved(self) -> dict[tuple[str, str], Profile]:
+        """The committed profiles."""
+        return {key: from_document(document) for key, document in self.store.documents.items()}
 
 
 @dataclass
