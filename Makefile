@@ -55,10 +55,11 @@ test-integration: install  ## Integration tests (Tansu + SecantusDB, started by 
 test-e2e: install  ## End-to-end tests (real service processes)
 	$(BIN)/python -m pytest tests/e2e -q
 
-lint: install  ## ruff and mypy
+lint: install  ## ruff, mypy and the layering contracts (.importlinter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 format: install  ## Apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
