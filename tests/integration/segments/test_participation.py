@@ -29,7 +29,7 @@ from shared.contracts import CAMPAIGN_PARTICIPATION, CATALOG, TOPICS
 from shared.messaging import Delivery, KafkaEventPublisher, Outcome, dispatch, ensure_topics
 from shared.storage import PROCESSED_EVENTS
 from tests.conftest import Infra, Isolation
-from tests.fakes import FakePublisher
+from tests.fakes.publisher import FakePublisher
 
 pytestmark = pytest.mark.integration
 

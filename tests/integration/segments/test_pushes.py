@@ -28,13 +28,13 @@ from services.segments.service_layer.audience import freeze_next
 from services.segments.service_layer.job_finish import mass_finished, template_finished
 from services.segments.settings import SegmentsSettings
 from services.wechat_sim.entrypoints.http import create_app as create_sim
-from services.wechat_sim.service_layer.ports import PushResponse
 from services.wechat_sim.settings import WeChatSimSettings
 from shared.contracts import MassSendFinished, TemplateSendFinished
 from shared.maternal_infant import Basis, StageDeclaration
 from shared.storage import ensure_indexes
 from shared.wechat_client import MemoryTokenStore, WeChatApiConfig, WeChatClients
 from tests.conftest import Infra, Isolation
+from tests.fakes.push_sender import AckSender
 
 pytestmark = pytest.mark.integration
 
@@ -45,11 +45,6 @@ SIM_URL = "http://wechat-sim.test"
 CLICK_SECRET = "click-links-for-tests"
 RULE = {"all": [{"stage_in": ["stage.pregnancy.late"]}, {"has_tag": "interest.feeding.formula"}]}
 TEXT = "孕晚期奶粉指南 https://brand.example/guide 点击查看"
-
-
-class AckSender:
-    async def post(self, url: str, params: Any, body: bytes) -> PushResponse:
-        return PushResponse(200, b"success")
 
 
 @dataclass

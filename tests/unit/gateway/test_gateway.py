@@ -33,34 +33,14 @@ from shared.contracts import (
 )
 from shared.events import Message
 from shared.wechat import MessageCrypto, Mode, open_reply, parse_xml, signature, to_xml
-from tests.fakes import FakePublisher
+from tests.fakes.publisher import FakePublisher
+from tests.fakes.push_ledger import BrokenLedger
+from tests.fakes.reply_rules import FakeRules
 
 TOKEN = "gw-token"
 APPID = "wxgateway0000001"
 KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 OLD_KEY = "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut"
-
-
-class FakeRules:
-    def __init__(self, rules: list[ReplyRule] | None = None, *, broken: bool = False) -> None:
-        self.rules = rules or []
-        self.broken = broken
-
-    async def for_account(self, appid: str) -> list[ReplyRule]:
-        if self.broken:
-            raise ConnectionError("rules store down")
-        return self.rules
-
-
-class BrokenLedger:
-    async def claim(self, key: str) -> ClaimResult:
-        raise ConnectionError("ledger down")
-
-    async def complete(self, key: str, reply: bytes) -> None:
-        raise ConnectionError("ledger down")
-
-    async def release(self, key: str) -> None:
-        raise ConnectionError("ledger down")
 
 
 @dataclass

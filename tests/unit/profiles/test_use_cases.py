@@ -31,7 +31,7 @@ from services.profiles.service_layer.ports import Messenger, SurveyStore, Survey
 from shared.contracts import CATALOG, MALL_EVENTS, MallEventReceived
 from shared.maternal_infant import DEFAULT_TAXONOMY, parse_taxonomy
 from shared.wechat_client import CustomMessage, OutsideCustomerServiceWindow, Text
-from tests.fakes import FakePublisher
+from tests.fakes.publisher import FakePublisher
 
 TAXONOMY = parse_taxonomy(json.loads(DEFAULT_TAXONOMY.read_text(encoding="utf-8")))
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

@@ -25,7 +25,8 @@ from services.segments.domain.segments import SegmentNameTaken, SegmentNotFound
 from services.segments.service_layer.live_index import LiveIndex
 from services.segments.service_layer.pushes import PushDefaults, PushUseCases
 from services.segments.service_layer.segments import MemberNotFound, SegmentUseCases
-from tests.unit.segments.fakes import FakeFacts, FakePushRepository
+from tests.fakes.member_facts import FakeFacts
+from tests.fakes.push_repository import FakePushRepository
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 FORMULA = "interest.feeding.formula"

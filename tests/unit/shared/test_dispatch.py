@@ -12,7 +12,7 @@ from shared.contracts import CATALOG, DEADLETTER, MemberFollowed, MessageDeadLet
 from shared.events import Envelope, Message
 from shared.messaging import Delivery, Outcome, PermanentHandlerError, RetryPolicy, dispatch, dispatch_batch
 from shared.storage import StorageConflict, StorageError, StorageUnavailable, is_transient
-from tests.fakes import FakePublisher
+from tests.fakes.publisher import FakePublisher
 
 AT = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 POLICY = RetryPolicy(attempts=3, initial_delay=0.1, max_delay=1.0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,7 +24,6 @@ from services.wechat_sim.adapters.qr import OpenCvQrCodec
 from services.wechat_sim.domain.calendar import BEIJING
 from services.wechat_sim.domain.clock import ManualClock
 from services.wechat_sim.entrypoints.http import create_app
-from services.wechat_sim.service_layer.ports import PushResponse
 from services.wechat_sim.settings import WeChatSimSettings
 from shared.wechat_client import (
     AccessTokenInvalid,
@@ -48,6 +47,7 @@ from shared.wechat_client import (
     WeChatApiConfig,
     WeChatClient,
 )
+from tests.fakes.push_sender import AckSender
 
 APPID = "wxcontract0001"
 SECRET = "contract-app-secret"
@@ -91,13 +91,6 @@ class SharedClock(Clock):
         self.sleeps.append(seconds)
         self.sim_clock.advance(seconds)
         await asyncio.sleep(0)
-
-
-class AckSender:
-    """Stands in for the gateway: every push is acknowledged with ``success`` (no passive reply)."""
-
-    async def post(self, url: str, params: Mapping[str, str], body: bytes) -> PushResponse:
-        return PushResponse(200, b"success")
 
 
 class RecordingTransport(httpx.AsyncBaseTransport):

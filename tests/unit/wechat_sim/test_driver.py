@@ -35,7 +35,7 @@ from services.wechat_sim.service_layer.simulator import WeChatSimulator
 from services.wechat_sim.settings import WeChatSimSettings
 from shared.contracts import CATALOG, MemberFollowed
 from shared.wechat import MessageCrypto, check_signature, parse_xml, seal_reply, signature, to_xml
-from tests.fakes import FakePublisher
+from tests.fakes.publisher import FakePublisher
 
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 PLAIN, COMPAT, SAFE = "wxplain000001", "wxcompat00001", "wxsafe0000001"

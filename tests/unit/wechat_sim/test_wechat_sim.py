@@ -23,10 +23,10 @@ from services.wechat_sim.domain.calendar import BEIJING
 from services.wechat_sim.domain.clock import ManualClock
 from services.wechat_sim.entrypoints.http import create_app
 from services.wechat_sim.service_layer.platform import ApiRequest
-from services.wechat_sim.service_layer.ports import PushResponse
 from services.wechat_sim.settings import WeChatSimSettings
 from shared.settings import SettingsError, load_settings
-from shared.wechat import Mode, parse_xml
+from shared.wechat import Mode
+from tests.fakes.push_sender import AckSender
 
 APPID = "wxsimulated0001"
 SECRET = "app-secret-1"
@@ -50,20 +50,6 @@ def make_settings(**overrides: Any) -> WeChatSimSettings:
         "job_push_delay_seconds": 3600,  # tests flush job-finish pushes themselves
     } | overrides
     return WeChatSimSettings(**values)
-
-
-class AckSender:
-    """Stands in for the gateway: acknowledges every push and keeps it."""
-
-    def __init__(self) -> None:
-        self.pushes: list[dict[str, str]] = []
-
-    async def post(self, url: str, params: Mapping[str, str], body: bytes) -> PushResponse:
-        self.pushes.append(parse_xml(body))
-        return PushResponse(200, b"success")
-
-    def events(self, event: str) -> list[dict[str, str]]:
-        return [p for p in self.pushes if p.get("Event") == event]
 
 
 class Api:
