@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from services.wechat_sim.settings import WeChatSimSettings
 from shared.localinfra import LocalInfrastructure, free_port
 
 _SETTINGS_ENV = (
@@ -29,6 +30,8 @@ _SETTINGS_ENV = (
     "MAX_BODY_BYTES",
     "WORKER_HEALTH_PORT",
     "KAFKA_SESSION_TIMEOUT_SECONDS",
+    # The simulator's own settings (WECHAT_SIM_OPTIONS, PUBLIC_URL...): none may leak in either.
+    *(name.upper() for name in WeChatSimSettings.model_fields),
 )
 
 

@@ -1,11 +1,14 @@
-"""Real process stacks for the e2e tests (:func:`run_processes`), and the campaign stack: gateway,
-campaigns worker and API, WeChat simulator."""
+"""Real process stacks for the e2e tests (:func:`run_processes`, :func:`scrm` for the CLI), and the
+campaign stack: gateway, campaigns worker and API, WeChat simulator."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
@@ -18,16 +21,13 @@ from PIL import Image
 from scrm_dev.launcher import ServiceProcess
 from shared.localinfra import free_port
 from shared.wechat_client import MemoryTokenStore, WeChatApiConfig, WeChatClient
+from tests.accounts import AES_KEY, account, accounts_env
 
 APPID = "wxcampaign000001"
 SECRET = "campaign-secret"
-ACCOUNT = {
-    "appid": APPID,
-    "token": "campaign-token",
-    "encoding_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
-    "secret": SECRET,
-}
+ACCOUNT = account(APPID, token="campaign-token", encoding_aes_key=AES_KEY, secret=SECRET)
 BASE = f"/accounts/{APPID}/campaigns"
+MALL_SECRET = "mall-secret-e2e"
 
 
 def run_processes(
@@ -52,13 +52,35 @@ def platform_env(infra_env: dict[str, str], ports: dict[str, int]) -> dict[str, 
     """The account, the simulator pushing to this gateway in safe mode, and services calling the simulator."""
     sim = f"http://127.0.0.1:{ports['wechat-sim']}"
     return infra_env | {
-        "WECHAT_ACCOUNTS": json.dumps([ACCOUNT]),
+        "WECHAT_ACCOUNTS": accounts_env(ACCOUNT),
         "WECHAT_SIM_OPTIONS": json.dumps(
             {APPID: {"gateway_url": f"http://127.0.0.1:{ports['gateway']}/wechat/{{appid}}", "mode": "safe"}}
         ),
         "WECHAT_API__BASE_URL": sim,
         "WECHAT_API__QR_IMAGE_BASE_URL": sim,
     }
+
+
+def profiles_env(ports: dict[str, int]) -> dict[str, str]:
+    """The profiles API's H5 pages (served on its own port) and mall webhook secrets."""
+    return {
+        "H5_BASE_URL": f"http://127.0.0.1:{ports['profiles-api']}",
+        "H5_LINK_SECRET": "h5-links-e2e",
+        "MALL_WEBHOOK_SECRET": MALL_SECRET,
+    }
+
+
+def scrm(*args: str, env: dict[str, str], cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it, with ``env`` over this process's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "scrm", *args],
+        env={**os.environ, **env, "COLUMNS": "120"},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def run_stack(infra_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:

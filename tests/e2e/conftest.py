@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +8,7 @@ import pytest
 
 from scrm_dev.launcher import ServiceProcess
 from shared.localinfra import free_port
+from tests.accounts import account, accounts_env
 from tests.e2e.campaign_stack import run_stack
 
 pytestmark = pytest.mark.e2e
@@ -35,9 +35,7 @@ class Platform:
 @pytest.fixture
 def platform(infra_env: dict[str, str], tmp_path: Path) -> Iterator[Platform]:
     env = infra_env | {
-        "WECHAT_ACCOUNTS": json.dumps(
-            [{"appid": APPID, "token": TOKEN, "encoding_aes_key": "e" * 43, "secret": "e2e-app-secret"}]
-        )
+        "WECHAT_ACCOUNTS": accounts_env(account(APPID, token=TOKEN, encoding_aes_key="e" * 43, secret="e2e-app-secret"))
     }
     logs = tmp_path / "logs"
     processes = [

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Infra
+from tests.e2e.campaign_stack import scrm
 
 pytestmark = pytest.mark.e2e
 
@@ -19,18 +17,6 @@ CORE_COUNTS = {
     "qr_follows", "members",
     "following", "unfollowed", "passive_replies", "customer_service_messages", "deadlettered",
 }  # fmt: skip
-
-
-def scrm(*args: str, env: dict[str, str], cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scrm", *args],
-        env={**os.environ, **env, "COLUMNS": "120"},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def test_demo_prints_counts_as_its_last_line(infra: Infra, tmp_path: Path) -> None:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,8 +18,9 @@ from services.profiles.domain.profile import Profile
 from services.profiles.domain.tags import TagSource
 from shared.localinfra import free_port
 from shared.maternal_infant import DEFAULT_TAXONOMY, Basis, StageDeclaration, load_taxonomy
+from tests.accounts import accounts_env
 from tests.conftest import Infra, Isolation
-from tests.e2e.campaign_stack import ACCOUNT, APPID
+from tests.e2e.campaign_stack import ACCOUNT, APPID, scrm
 
 pytestmark = pytest.mark.e2e
 
@@ -32,7 +29,7 @@ TAXONOMY = load_taxonomy(DEFAULT_TAXONOMY)
 
 @pytest.fixture
 def sim(infra_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    env = infra_env | {"WECHAT_ACCOUNTS": json.dumps([ACCOUNT])}
+    env = infra_env | {"WECHAT_ACCOUNTS": accounts_env(ACCOUNT)}
     process = ServiceProcess("wechat-sim", free_port(), env, tmp_path / "wechat-sim.log")
     process.start()
     try:
@@ -40,17 +37,6 @@ def sim(infra_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, dict[s
         yield process.url, env
     finally:
         assert process.stop() == 0
-
-
-def scrm(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scrm", *args],
-        env={**os.environ, **env, "COLUMNS": "120"},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_existing_followers_become_profiles_once(
@@ -67,12 +53,12 @@ def test_existing_followers_become_profiles_once(
         "MALL_WEBHOOK_SECRET": "import-mall",
         "H5_LINK_SECRET": "import-h5",
     }
-    first = scrm("members", "import", "--appid", APPID, env=env, cwd=tmp_path)
+    first = scrm("members", "import", "--appid", APPID, env=env, cwd=tmp_path, timeout=120)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "230 of 230 followers read, 230 new profiles" in first.stdout
-    again = scrm("members", "import", "--appid", APPID, env=env, cwd=tmp_path)
+    again = scrm("members", "import", "--appid", APPID, env=env, cwd=tmp_path, timeout=120)
     assert again.returncode == 0 and "0 new profiles" in again.stdout
-    unknown = scrm("members", "import", "--appid", "wx-nope", env=env, cwd=tmp_path)
+    unknown = scrm("members", "import", "--appid", "wx-nope", env=env, cwd=tmp_path, timeout=120)
     assert unknown.returncode == 2 and "no account 'wx-nope'" in unknown.stdout
 
     mongo: MongoClient[dict[str, Any]]
@@ -103,7 +89,7 @@ def test_budgeted_profile_tags_become_wechat_tags_and_follow_changes(
     with MongoClient(infra.mongodb_url) as mongo:
         profiles: Collection[dict[str, Any]] = mongo[isolation.database]["profiles"]
         profiles.insert_many([to_document(late), to_document(baby), to_document(Profile(APPID, "o_plain"))])
-        synced = scrm("members", "sync-tags", "--appid", APPID, env=env, cwd=tmp_path)
+        synced = scrm("members", "sync-tags", "--appid", APPID, env=env, cwd=tmp_path, timeout=120)
         assert synced.returncode == 0, synced.stdout + synced.stderr
         synced_tags: Collection[dict[str, Any]] = mongo[isolation.database]["wechat_tags"]
         tag_ids = {doc["code"]: doc["tag_id"] for doc in synced_tags.find()}
@@ -125,6 +111,6 @@ def test_budgeted_profile_tags_become_wechat_tags_and_follow_changes(
         # The formula interest is removed from the profile: the next sync takes the WeChat tags off.
         late.remove_tag("interest.feeding.formula", TagSource.DECLARED, now, actor="ops")
         profiles.replace_one({"_id": f"{APPID}:o_late"}, to_document(late))
-        again = scrm("members", "sync-tags", "--appid", APPID, env=env, cwd=tmp_path)
+        again = scrm("members", "sync-tags", "--appid", APPID, env=env, cwd=tmp_path, timeout=120)
         assert again.returncode == 0 and "0 WeChat tags created, 0 taggings, 2 removals" in again.stdout
         assert tags_of("o_late") == {"stage.pregnancy", "stage.pregnancy.late"}

@@ -16,21 +16,23 @@ import httpx
 import pytest
 
 from services.profiles.domain.mall_webhook import sign
-from tests.e2e.campaign_stack import APPID, SimulatedMembers, eventually, platform_env, run_processes
+from tests.e2e.campaign_stack import (
+    APPID,
+    MALL_SECRET,
+    SimulatedMembers,
+    eventually,
+    platform_env,
+    profiles_env,
+    run_processes,
+)
 
 pytestmark = pytest.mark.e2e
-
-MALL_SECRET = "mall-secret-e2e"
 
 
 @pytest.fixture
 def stack(infra_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
     def env_for(ports: dict[str, int]) -> dict[str, str]:
-        return platform_env(infra_env, ports) | {
-            "H5_BASE_URL": f"http://127.0.0.1:{ports['profiles-api']}",
-            "H5_LINK_SECRET": "h5-links-e2e",
-            "MALL_WEBHOOK_SECRET": MALL_SECRET,
-        }
+        return platform_env(infra_env, ports) | profiles_env(ports)
 
     yield from run_processes(("gateway", "profiles-api", "profiles-worker", "wechat-sim"), tmp_path, env_for)
 

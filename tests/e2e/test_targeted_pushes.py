@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.campaign_stack import APPID, SimulatedMembers, eventually, platform_env, run_processes
+from tests.e2e.campaign_stack import APPID, SimulatedMembers, eventually, platform_env, profiles_env, run_processes
 
 pytestmark = pytest.mark.e2e
 
@@ -28,15 +28,16 @@ IN_SEGMENT = ("o_ann", "o_bea", "o_cat")
 @pytest.fixture
 def stack(infra_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
     def env_for(ports: dict[str, int]) -> dict[str, str]:
-        return platform_env(infra_env, ports) | {
-            "H5_BASE_URL": f"http://127.0.0.1:{ports['profiles-api']}",
-            "H5_LINK_SECRET": "h5-links-e2e",
-            "MALL_WEBHOOK_SECRET": "mall-secret-e2e",
-            "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['segments-api']}",
-            "CLICK_LINK_SECRET": "click-links-e2e",
-            "POLL_SECONDS": "0.2",
-            "SEND_RETRY_SECONDS": "0.05",
-        }
+        return (
+            platform_env(infra_env, ports)
+            | profiles_env(ports)
+            | {
+                "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['segments-api']}",
+                "CLICK_LINK_SECRET": "click-links-e2e",
+                "POLL_SECONDS": "0.2",
+                "SEND_RETRY_SECONDS": "0.05",
+            }
+        )
 
     names = ("gateway", "profiles-api", "profiles-worker", "segments-api", "segments-worker", "wechat-sim")
     yield from run_processes(names, tmp_path, env_for)

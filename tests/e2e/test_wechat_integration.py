@@ -14,19 +14,19 @@ import pytest
 from pymongo import MongoClient
 
 from services.gateway.adapters.replies import RULES
+from tests.accounts import AES_KEY, account
 from tests.conftest import Infra, Isolation
 from tests.e2e.campaign_stack import run_processes
 
 pytestmark = pytest.mark.e2e
 
-KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 ACCOUNTS = {"plaintext": "wxmodeplain00001", "compatible": "wxmodecompat0001", "safe": "wxmodesafe000001"}
 
 
 @pytest.fixture
 def stack(infra_env: dict[str, str], infra: Infra, isolation: Isolation, tmp_path: Path) -> Iterator[dict[str, str]]:
     accounts = [
-        {"appid": appid, "token": f"token-{mode}", "encoding_aes_key": KEY, "secret": f"secret-{mode}"}
+        account(appid, token=f"token-{mode}", encoding_aes_key=AES_KEY, secret=f"secret-{mode}")
         for mode, appid in ACCOUNTS.items()
     ]
 

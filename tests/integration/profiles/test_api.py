@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
-from pymongo import MongoClient
 
 from services.profiles.bootstrap import Profiles
 from services.profiles.domain.mall_webhook import sign
@@ -35,13 +34,11 @@ from shared.contracts import (
 from shared.events import Envelope, Message, Topic
 from shared.maternal_infant import Basis, Confidence, Stage, StageDeclaration
 from shared.messaging import PermanentHandlerError
-from shared.settings import load_settings
-from tests.conftest import Infra, Isolation
+from tests.integration.conftest import LoadSettings
 
 pytestmark = pytest.mark.integration
 
 SECRET = "shop-secret-for-tests"
-ACCOUNTS = [{"appid": "wx1", "token": "t0ken", "encoding_aes_key": "k" * 43, "secret": "s3cret"}]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 T = TypeVar("T")
 
@@ -90,23 +87,12 @@ class Harness:
 
 
 @pytest.fixture
-def h(infra: Infra, isolation: Isolation, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
-    monkeypatch.setenv("ENVIRONMENT", "test")
-    monkeypatch.setenv("MONGODB_URL", infra.mongodb_url)
-    monkeypatch.setenv("MONGODB_DATABASE", isolation.database)
-    monkeypatch.setenv("WECHAT_ACCOUNTS", json.dumps(ACCOUNTS))
-    monkeypatch.setenv("MALL_WEBHOOK_SECRET", SECRET)
-    monkeypatch.setenv("H5_LINK_SECRET", "h5-links-for-tests")
-    settings = load_settings(ProfilesSettings)
+def h(service_settings: LoadSettings) -> Iterator[Harness]:
+    settings = service_settings(ProfilesSettings, mall_webhook_secret=SECRET, h5_link_secret="h5-links-for-tests")
     captured = Captured()
     clock = [NOW]
-    try:
-        with TestClient(create_app(settings, clock=lambda: clock[0], publisher=captured)) as client:
-            yield Harness(client, captured, clock)
-    finally:
-        mongo: MongoClient[dict[str, Any]]
-        with MongoClient(infra.mongodb_url) as mongo:
-            mongo.drop_database(isolation.database)
+    with TestClient(create_app(settings, clock=lambda: clock[0], publisher=captured)) as client:
+        yield Harness(client, captured, clock)
 
 
 def event(event_id: str, kind: str, category: str, days_ago: float = 0, **extra: Any) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from pymongo import MongoClient
 
 from services.profiles.bootstrap import Profiles, bootstrap
 from services.profiles.domain.surveys import (
@@ -26,12 +25,10 @@ from services.profiles.domain.surveys import (
 from services.profiles.entrypoints.http import create_app
 from services.profiles.service_layer.surveys import submit_survey
 from services.profiles.settings import ProfilesSettings
-from shared.settings import load_settings
-from tests.conftest import Infra, Isolation
+from tests.integration.conftest import LoadSettings
 
 pytestmark = pytest.mark.integration
 
-ACCOUNTS = [{"appid": "wx1", "token": "t0ken", "encoding_aes_key": "k" * 43, "secret": "s3cret"}]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 DEFINITION: dict[str, Any] = {
@@ -54,19 +51,8 @@ DEFINITION: dict[str, Any] = {
 
 
 @pytest.fixture
-def settings(infra: Infra, isolation: Isolation, monkeypatch: pytest.MonkeyPatch) -> Iterator[ProfilesSettings]:
-    monkeypatch.setenv("ENVIRONMENT", "test")
-    monkeypatch.setenv("MONGODB_URL", infra.mongodb_url)
-    monkeypatch.setenv("MONGODB_DATABASE", isolation.database)
-    monkeypatch.setenv("WECHAT_ACCOUNTS", json.dumps(ACCOUNTS))
-    monkeypatch.setenv("MALL_WEBHOOK_SECRET", "mall-for-tests")
-    monkeypatch.setenv("H5_LINK_SECRET", "h5-for-tests")
-    try:
-        yield load_settings(ProfilesSettings)
-    finally:
-        mongo: MongoClient[dict[str, Any]]
-        with MongoClient(infra.mongodb_url) as mongo:
-            mongo.drop_database(isolation.database)
+def settings(service_settings: LoadSettings) -> ProfilesSettings:
+    return service_settings(ProfilesSettings, mall_webhook_secret="mall-for-tests", h5_link_secret="h5-for-tests")
 
 
 @pytest.fixture

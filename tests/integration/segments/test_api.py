@@ -4,7 +4,6 @@ controls, the signed click redirect, and campaign rules answered from segments' 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,13 +22,13 @@ from services.segments.settings import SegmentsSettings
 from shared.contracts import CampaignParticipationChanged, participation_event_id
 from shared.events import Envelope
 from shared.maternal_infant import Basis, StageDeclaration
-from shared.settings import load_settings
+from tests.accounts import account
 from tests.conftest import Infra, Isolation
+from tests.integration.conftest import LoadSettings
 
 pytestmark = pytest.mark.integration
 
 APPID = "wxseg0001"
-ACCOUNTS = [{"appid": APPID, "token": "t0ken", "encoding_aes_key": "k" * 43, "secret": "s3cret"}]
 CLICKS = "click-links-for-tests"
 RULE = {"all": [{"stage_in": ["stage.pregnancy.late"]}, {"has_tag": "interest.feeding.formula"}]}
 
@@ -47,12 +46,8 @@ def _profile(openid: str, *, weeks_left: int, formula: bool) -> dict[str, Any]:
 
 
 @pytest.fixture
-def api(infra: Infra, isolation: Isolation, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("ENVIRONMENT", "test")
-    monkeypatch.setenv("MONGODB_URL", infra.mongodb_url)
-    monkeypatch.setenv("MONGODB_DATABASE", isolation.database)
-    monkeypatch.setenv("WECHAT_ACCOUNTS", json.dumps(ACCOUNTS))
-    monkeypatch.setenv("CLICK_LINK_SECRET", CLICKS)
+def api(infra: Infra, isolation: Isolation, service_settings: LoadSettings) -> Iterator[TestClient]:
+    settings = service_settings(SegmentsSettings, wechat_accounts=[account(APPID)], click_link_secret=CLICKS)
     mongo: MongoClient[dict[str, Any]]
     with MongoClient[dict[str, Any]](infra.mongodb_url) as mongo:
         docs = [_profile(f"o_late_{i}", weeks_left=4, formula=True) for i in range(5)]
@@ -61,13 +56,8 @@ def api(infra: Infra, isolation: Isolation, monkeypatch: pytest.MonkeyPatch) -> 
             _profile("o_mid", weeks_left=20, formula=True),
         ]
         mongo[isolation.database][PROFILES].insert_many(docs)
-    settings = load_settings(SegmentsSettings)
-    try:
-        with TestClient(create_app(settings, follow_changes=False)) as client:
-            yield client
-    finally:
-        with MongoClient(infra.mongodb_url) as mongo:
-            mongo.drop_database(isolation.database)
+    with TestClient(create_app(settings, follow_changes=False)) as client:
+        yield client
 
 
 BASE = f"/accounts/{APPID}/segments"

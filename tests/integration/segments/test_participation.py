@@ -28,14 +28,15 @@ from services.segments.settings import SegmentsSettings
 from shared.contracts import CAMPAIGN_PARTICIPATION, CATALOG, TOPICS
 from shared.messaging import Delivery, KafkaEventPublisher, Outcome, dispatch, ensure_topics
 from shared.storage import PROCESSED_EVENTS
+from tests.accounts import account
 from tests.conftest import Infra, Isolation
 from tests.fakes.publisher import FakePublisher
+from tests.integration.conftest import LoadSettings
 
 pytestmark = pytest.mark.integration
 
 APPID = "wxpart0001"
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-ACCOUNTS = [{"appid": APPID, "token": "t0ken", "encoding_aes_key": "k" * 43, "secret": "s3cret"}]
 
 
 class NoSender:
@@ -43,15 +44,11 @@ class NoSender:
 
 
 @pytest.fixture
-async def worker(infra: Infra, isolation: Isolation, database: Any) -> AsyncIterator[SegmentsService]:
-    settings = SegmentsSettings(
-        environment="test",
-        mongodb_url=infra.mongodb_url,
-        mongodb_database=isolation.database,
-        kafka_bootstrap_servers=infra.kafka,
-        topic_prefix=isolation.topic_prefix,
-        wechat_accounts=ACCOUNTS,
-        click_link_secret="click-links-for-tests",
+async def worker(
+    infra: Infra, isolation: Isolation, database: Any, service_settings: LoadSettings
+) -> AsyncIterator[SegmentsService]:
+    settings = service_settings(
+        SegmentsSettings, wechat_accounts=[account(APPID)], click_link_secret="click-links-for-tests"
     )
     await ensure_topics(infra.kafka, TOPICS, prefix=isolation.topic_prefix)
     async with bootstrap_worker(settings, sender=NoSender(), dispatch=False) as service:  # type: ignore[arg-type]
@@ -120,7 +117,7 @@ async def test_the_latest_standing_is_kept_once_and_read_as_member_facts(
 
 
 async def test_participants_from_before_the_events_reach_segments_through_the_announcing_job(
-    infra: Infra, isolation: Isolation, database: Any, worker: SegmentsService
+    infra: Infra, isolation: Isolation, database: Any, worker: SegmentsService, service_settings: LoadSettings
 ) -> None:
     store = MongoReferralStore(database, None)
     await store.add_participant(
@@ -128,13 +125,7 @@ async def test_participants_from_before_the_events_reach_segments_through_the_an
     )
     await store.add_participant(Participant("c2", APPID, "o_mom", "mom0000002", T0, "keyword"))
     await store.add_participant(Participant("c1", APPID, "o_dad", "dad0000001", T0, "referral", credited=1))
-    settings = CampaignsSettings(
-        environment="test",
-        mongodb_url=infra.mongodb_url,
-        mongodb_database=isolation.database,
-        kafka_bootstrap_servers=infra.kafka,
-        topic_prefix=isolation.topic_prefix,
-    )
+    settings = service_settings(CampaignsSettings, wechat_accounts=[])
     assert await announce_all_participation(settings) == 3
     assert await announce_all_participation(settings) == 3  # safe to repeat: the same standings again
     assert await consume(infra, isolation, worker, expected=6) == [Outcome.PROCESSED] * 6

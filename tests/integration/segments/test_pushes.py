@@ -33,14 +33,14 @@ from shared.contracts import MassSendFinished, TemplateSendFinished
 from shared.maternal_infant import Basis, StageDeclaration
 from shared.storage import ensure_indexes
 from shared.wechat_client import MemoryTokenStore, WeChatApiConfig, WeChatClients
-from tests.conftest import Infra, Isolation
+from tests.accounts import AES_KEY, account
 from tests.fakes.push_sender import AckSender
+from tests.integration.conftest import LoadSettings
 
 pytestmark = pytest.mark.integration
 
 APPID = "wxpush0001"
 SECRET = "push-app-secret"
-AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 SIM_URL = "http://wechat-sim.test"
 CLICK_SECRET = "click-links-for-tests"
 RULE = {"all": [{"stage_in": ["stage.pregnancy.late"]}, {"has_tag": "interest.feeding.formula"}]}
@@ -123,20 +123,13 @@ def profile(
 
 
 @asynccontextmanager
-async def running(infra: Infra, isolation: Isolation, database: Any) -> AsyncIterator[Harness]:
-    sim_settings = WeChatSimSettings(
-        environment="test",
-        wechat_accounts=[{"appid": APPID, "token": "push-token", "encoding_aes_key": AES_KEY, "secret": SECRET}],
-        job_push_delay_seconds=3600,
-    )
+async def running(service_settings: LoadSettings, database: Any) -> AsyncIterator[Harness]:
+    accounts = [account(APPID, token="push-token", encoding_aes_key=AES_KEY, secret=SECRET)]
+    sim_settings = WeChatSimSettings(environment="test", wechat_accounts=accounts, job_push_delay_seconds=3600)
     sim_app = create_sim(sim_settings, sender=AckSender())
-    settings = SegmentsSettings(
-        environment="test",
-        mongodb_url=infra.mongodb_url,
-        mongodb_database=isolation.database,
-        kafka_bootstrap_servers=infra.kafka,
-        topic_prefix=isolation.topic_prefix,
-        wechat_accounts=[{"appid": APPID, "token": "push-token", "encoding_aes_key": AES_KEY, "secret": SECRET}],
+    settings = service_settings(
+        SegmentsSettings,
+        wechat_accounts=accounts,
         wechat_api=WeChatApiConfig(base_url=SIM_URL, qr_image_base_url=SIM_URL),
         click_link_secret=CLICK_SECRET,
         send_retry_seconds=0.01,
@@ -157,8 +150,8 @@ async def running(infra: Infra, isolation: Isolation, database: Any) -> AsyncIte
 
 
 @pytest.fixture
-async def h(infra: Infra, isolation: Isolation, database: Any) -> AsyncIterator[Harness]:
-    async with running(infra, isolation, database) as harness:
+async def h(service_settings: LoadSettings, database: Any) -> AsyncIterator[Harness]:
+    async with running(service_settings, database) as harness:
         yield harness
 
 

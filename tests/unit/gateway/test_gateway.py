@@ -33,13 +33,13 @@ from shared.contracts import (
 )
 from shared.events import Message
 from shared.wechat import MessageCrypto, Mode, open_reply, parse_xml, signature, to_xml
+from tests.accounts import AES_KEY, account
 from tests.fakes.publisher import FakePublisher
 from tests.fakes.push_ledger import BrokenLedger
 from tests.fakes.reply_rules import FakeRules
 
 TOKEN = "gw-token"
 APPID = "wxgateway0000001"
-KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 OLD_KEY = "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut"
 
 
@@ -81,17 +81,17 @@ def make(
     ledger: Any = None,
     publisher: FakePublisher | None = None,
 ) -> Iterator[Harness]:
-    account: dict[str, str] = {"appid": APPID, "token": TOKEN, "encoding_aes_key": KEY, "secret": "app-secret"}
+    gateway_account = account(APPID, token=TOKEN, encoding_aes_key=AES_KEY, secret="app-secret")
     if previous_key:
-        account["previous_encoding_aes_key"] = previous_key
+        gateway_account["previous_encoding_aes_key"] = previous_key
     # Static accounts and fakes only: unit tests touch no MongoDB.
     settings = GatewaySettings(
-        environment="test", max_body_bytes=4096, wechat_accounts=[account], accounts_from_mongodb=False
+        environment="test", max_body_bytes=4096, wechat_accounts=[gateway_account], accounts_from_mongodb=False
     )
     fake = publisher or FakePublisher()
     app = create_app(settings, publisher=fake, ledger=ledger or MemoryPushLedger(), rules=rules or FakeRules())
     with TestClient(app) as client:
-        yield Harness(client, fake, MessageCrypto(APPID, KEY))
+        yield Harness(client, fake, MessageCrypto(APPID, AES_KEY))
 
 
 @pytest.fixture
@@ -138,7 +138,7 @@ def test_key_rotation_accepts_the_previous_key() -> None:
 
 
 def test_a_push_encrypted_for_another_appid_is_refused(gw: Harness) -> None:
-    other = MessageCrypto("wxotheraccount01", KEY)
+    other = MessageCrypto("wxotheraccount01", AES_KEY)
     response = gw.post(pushes.follow("o1", NOW), mode=Mode.SAFE, crypto=other)
     assert response.status_code == 403 and "appid" in response.json()["detail"]
     assert gw.publisher.published == []

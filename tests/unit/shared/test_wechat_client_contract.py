@@ -47,28 +47,21 @@ from shared.wechat_client import (
     WeChatApiConfig,
     WeChatClient,
 )
+from tests.accounts import AES_KEY, account
 from tests.fakes.push_sender import AckSender
 
 APPID = "wxcontract0001"
 SECRET = "contract-app-secret"
-AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 #: 2024-04-25 17:15:04 Beijing time
 START = 1_714_036_504.0
 SIM_URL = "http://wechat-sim.test"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-_SIM_ENV = [name.upper() for name in WeChatSimSettings.model_fields]
-
-
-@pytest.fixture(autouse=True)
-def _no_sim_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in _SIM_ENV:
-        monkeypatch.delenv(name, raising=False)
 
 
 def make_settings(**overrides: Any) -> WeChatSimSettings:
     values: dict[str, Any] = {
         "environment": "test",
-        "wechat_accounts": [{"appid": APPID, "token": "push-token", "encoding_aes_key": AES_KEY, "secret": SECRET}],
+        "wechat_accounts": [account(APPID, token="push-token", encoding_aes_key=AES_KEY, secret=SECRET)],
         "job_push_delay_seconds": 3600,  # job-finish pushes are not part of this contract
     } | overrides
     return WeChatSimSettings(**values)

@@ -35,24 +35,17 @@ from services.wechat_sim.service_layer.simulator import WeChatSimulator
 from services.wechat_sim.settings import WeChatSimSettings
 from shared.contracts import CATALOG, MemberFollowed
 from shared.wechat import MessageCrypto, check_signature, parse_xml, seal_reply, signature, to_xml
+from tests.accounts import AES_KEY, account
 from tests.fakes.publisher import FakePublisher
 
-AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 PLAIN, COMPAT, SAFE = "wxplain000001", "wxcompat00001", "wxsafe0000001"
 TOKENS = {PLAIN: "plain-token", COMPAT: "compat-token", SAFE: "safe-token"}
 START = 1_714_036_504.0
-_SIM_ENV = [name.upper() for name in WeChatSimSettings.model_fields]
-
-
-@pytest.fixture(autouse=True)
-def _no_sim_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in _SIM_ENV:
-        monkeypatch.delenv(name, raising=False)
 
 
 def make_settings(**overrides: object) -> WeChatSimSettings:
     accounts = [
-        {"appid": appid, "token": token, "encoding_aes_key": AES_KEY, "secret": f"secret-{appid}"}
+        account(appid, token=token, encoding_aes_key=AES_KEY, secret=f"secret-{appid}")
         for appid, token in TOKENS.items()
     ]
     values: dict[str, object] = {
@@ -424,7 +417,7 @@ async def test_the_real_gateway_accepts_plaintext_pushes() -> None:
     publisher = FakePublisher()
     settings = GatewaySettings(
         environment="test",
-        wechat_accounts=[{"appid": PLAIN, "token": TOKENS[PLAIN], "encoding_aes_key": AES_KEY, "secret": "s"}],
+        wechat_accounts=[account(PLAIN, token=TOKENS[PLAIN], encoding_aes_key=AES_KEY, secret="s")],
         accounts_from_mongodb=False,  # a unit test: no MongoDB behind the gateway
     )
     real_gateway = create_gateway(settings, publisher=publisher, ledger=MemoryPushLedger(), rules=NoReplyRules())

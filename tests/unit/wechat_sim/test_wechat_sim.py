@@ -26,27 +26,20 @@ from services.wechat_sim.service_layer.platform import ApiRequest
 from services.wechat_sim.settings import WeChatSimSettings
 from shared.settings import SettingsError, load_settings
 from shared.wechat import Mode
+from tests.accounts import AES_KEY, account
 from tests.fakes.push_sender import AckSender
 
 APPID = "wxsimulated0001"
 SECRET = "app-secret-1"
-AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 #: 2024-04-25 17:15:04 Beijing time
 START = 1_714_036_504.0
 RID = re.compile(r" rid: [0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}$")
-_SIM_ENV = [name.upper() for name in WeChatSimSettings.model_fields]
-
-
-@pytest.fixture(autouse=True)
-def _no_sim_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in _SIM_ENV:
-        monkeypatch.delenv(name, raising=False)
 
 
 def make_settings(**overrides: Any) -> WeChatSimSettings:
     values: dict[str, Any] = {
         "environment": "test",
-        "wechat_accounts": [{"appid": APPID, "token": "push-token", "encoding_aes_key": AES_KEY, "secret": SECRET}],
+        "wechat_accounts": [account(APPID, token="push-token", encoding_aes_key=AES_KEY, secret=SECRET)],
         "job_push_delay_seconds": 3600,  # tests flush job-finish pushes themselves
     } | overrides
     return WeChatSimSettings(**values)
@@ -652,11 +645,11 @@ def test_clock_members_and_accounts_views(api: Api, clock: ManualClock) -> None:
 
 
 def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    account = {"appid": APPID, "token": "t0ken", "encoding_aes_key": AES_KEY, "secret": SECRET}
+    sim_account = account(APPID, encoding_aes_key=AES_KEY, secret=SECRET)
     options = {"mode": "safe", "gateway_url": "http://gw:9/wechat/{appid}", "original_id": "gh_0123456789ab"}
     assert make_settings().gateway_url(APPID) == f"http://127.0.0.1:8000/wechat/{APPID}"
     assert make_settings().original_id(APPID).startswith("gh_")
-    monkeypatch.setenv("WECHAT_ACCOUNTS", json.dumps([account]))
+    monkeypatch.setenv("WECHAT_ACCOUNTS", json.dumps([sim_account]))
     monkeypatch.setenv("WECHAT_SIM_OPTIONS", json.dumps({APPID: options}))
     monkeypatch.setenv("PUSH_ATTEMPTS", "2")
     monkeypatch.setenv("DAILY_QUOTAS", '{"user/get": 10}')
@@ -672,15 +665,15 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SettingsError, match="not in WECHAT_ACCOUNTS"):
         load_settings(WeChatSimSettings)
     monkeypatch.setenv("WECHAT_SIM_OPTIONS", json.dumps({APPID: {"mode": "safe"}}))
-    monkeypatch.setenv("WECHAT_ACCOUNTS", json.dumps([account | {"encoding_aes_key": "short"}]))
+    monkeypatch.setenv("WECHAT_ACCOUNTS", json.dumps([sim_account | {"encoding_aes_key": "short"}]))
     with pytest.raises(SettingsError, match="43 characters"):
         load_settings(WeChatSimSettings)
 
 
 def test_placeholder_secrets_are_refused_outside_development() -> None:
-    account = {"appid": APPID, "token": "changethis", "encoding_aes_key": AES_KEY, "secret": SECRET}
+    placeholder = account(APPID, token="changethis", encoding_aes_key=AES_KEY, secret=SECRET)
     with pytest.raises(SettingsError, match=r"wechat_accounts\[wxsimulated0001\].token"):
-        load_settings(WeChatSimSettings, environment="production", wechat_accounts=[account])
+        load_settings(WeChatSimSettings, environment="production", wechat_accounts=[placeholder])
 
 
 def test_the_process_is_registered() -> None:
