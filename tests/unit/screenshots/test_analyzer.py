@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from services.screenshots.adapters.analyzer import Analyzer
 from services.screenshots.adapters.context_hash import context_descriptor
-from services.screenshots.adapters.ocr import TesserocrEngine, create_engine
+from services.screenshots.adapters.ocr import TesserocrEngine
 from services.screenshots.adapters.poster_frame import Frame
 from services.screenshots.domain.analysis import Analysis, ReferenceUnusable
 from services.screenshots.domain.reuse import PriorShot, ReuseFinding, find_reuse
@@ -190,14 +189,6 @@ def crop_and_reencode(data: bytes, fraction: float, quality: int) -> bytes:
 
 
 # --- fixtures -----------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def engine() -> Iterator[TesserocrEngine]:
-    ocr = create_engine("tesserocr")
-    assert isinstance(ocr, TesserocrEngine)
-    yield ocr
-    ocr.close()
 
 
 @pytest.fixture(scope="module")

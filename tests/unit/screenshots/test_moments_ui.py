@@ -8,7 +8,6 @@ on a private one the last of them is a lone run about one glyph wide, set apart 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -16,7 +15,7 @@ from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
 from services.screenshots.adapters.moments_ui import _ink_after_time, read_below_poster
-from services.screenshots.adapters.ocr import TesserocrEngine, create_engine
+from services.screenshots.adapters.ocr import TesserocrEngine
 from services.screenshots.adapters.poster_frame import Frame
 from services.screenshots.domain.moments_text import RowReading
 
@@ -68,14 +67,6 @@ def time_row(
     if own:
         draw.text((x, y), "删除", font=row_font, fill=LINK_BLUE)
     return np.asarray(image.convert("L"), dtype=np.uint8), frame
-
-
-@pytest.fixture(scope="module")
-def engine() -> Iterator[TesserocrEngine]:
-    ocr = create_engine("tesserocr")
-    assert isinstance(ocr, TesserocrEngine)
-    yield ocr
-    ocr.close()
 
 
 # --- read_below_poster on rendered rows -----------------------------------------------------------------
