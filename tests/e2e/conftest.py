@@ -3,12 +3,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pymongo import MongoClient
+from pymongo.database import Database
 
 from scrm_dev.launcher import ServiceProcess
 from shared.localinfra import free_port
 from tests.accounts import account, accounts_env
+from tests.conftest import Infra, Isolation
 from tests.e2e.campaign_stack import run_stack
 
 pytestmark = pytest.mark.e2e
@@ -30,6 +34,14 @@ class Platform:
         self.worker.start()
         self.worker.wait_ready()
         return self.worker
+
+
+@pytest.fixture
+def mongo_database(infra: Infra, isolation: Isolation) -> Iterator[Database[dict[str, Any]]]:
+    """This test's database, to arrange what the processes find and check what they wrote."""
+    client: MongoClient[dict[str, Any]]
+    with MongoClient(infra.mongodb_url) as client:
+        yield client[isolation.database]
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from pymongo import MongoClient
 from pymongo.collection import Collection
+from pymongo.database import Database
 
 from scrm_dev.launcher import ServiceProcess
 from services.profiles.adapters.repository import to_document
@@ -19,7 +19,6 @@ from services.profiles.domain.tags import TagSource
 from shared.localinfra import free_port
 from shared.maternal_infant import DEFAULT_TAXONOMY, Basis, StageDeclaration, load_taxonomy
 from tests.accounts import accounts_env
-from tests.conftest import Infra, Isolation
 from tests.e2e.campaign_stack import ACCOUNT, APPID, scrm
 
 pytestmark = pytest.mark.e2e
@@ -40,7 +39,7 @@ def sim(infra_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, dict[s
 
 
 def test_existing_followers_become_profiles_once(
-    sim: tuple[str, dict[str, str]], infra: Infra, isolation: Isolation, tmp_path: Path
+    sim: tuple[str, dict[str, str]], mongo_database: Database[dict[str, Any]], tmp_path: Path
 ) -> None:
     url, env = sim
     with httpx.Client(base_url=url, timeout=30) as client:
@@ -61,18 +60,16 @@ def test_existing_followers_become_profiles_once(
     unknown = scrm("members", "import", "--appid", "wx-nope", env=env, cwd=tmp_path, timeout=120)
     assert unknown.returncode == 2 and "no account 'wx-nope'" in unknown.stdout
 
-    mongo: MongoClient[dict[str, Any]]
-    with MongoClient(infra.mongodb_url) as mongo:
-        profiles: Collection[dict[str, Any]] = mongo[isolation.database]["profiles"]
-        assert profiles.count_documents({"appid": APPID}) == 230
-        assert profiles.count_documents({"openid": "o_gone"}) == 0  # not following: not imported
-        # The platform says since when each one follows.
-        assert profiles.count_documents({"appid": APPID, "follow.following": True}) == 230
-        assert profiles.count_documents({"appid": APPID, "follow.first_followed_at": None}) == 0
+    profiles: Collection[dict[str, Any]] = mongo_database["profiles"]
+    assert profiles.count_documents({"appid": APPID}) == 230
+    assert profiles.count_documents({"openid": "o_gone"}) == 0  # not following: not imported
+    # The platform says since when each one follows.
+    assert profiles.count_documents({"appid": APPID, "follow.following": True}) == 230
+    assert profiles.count_documents({"appid": APPID, "follow.first_followed_at": None}) == 0
 
 
 def test_budgeted_profile_tags_become_wechat_tags_and_follow_changes(
-    sim: tuple[str, dict[str, str]], infra: Infra, isolation: Isolation, tmp_path: Path
+    sim: tuple[str, dict[str, str]], mongo_database: Database[dict[str, Any]], tmp_path: Path
 ) -> None:
     url, env = sim
     env = env | {"WECHAT_API__BASE_URL": url, "MALL_WEBHOOK_SECRET": "sync-mall", "H5_LINK_SECRET": "sync-h5"}
@@ -85,32 +82,30 @@ def test_budgeted_profile_tags_become_wechat_tags_and_follow_changes(
     late.add_tag(TAXONOMY, "interest.feeding.formula", TagSource.DECLARED, now)
     baby = Profile(APPID, "o_baby")
     baby.declare_stage(StageDeclaration(Basis.BIRTHDAY, now.date(), (now - timedelta(days=40)).date()), now)
-    mongo: MongoClient[dict[str, Any]]
-    with MongoClient(infra.mongodb_url) as mongo:
-        profiles: Collection[dict[str, Any]] = mongo[isolation.database]["profiles"]
-        profiles.insert_many([to_document(late), to_document(baby), to_document(Profile(APPID, "o_plain"))])
-        synced = scrm("members", "sync-tags", "--appid", APPID, env=env, cwd=tmp_path, timeout=120)
-        assert synced.returncode == 0, synced.stdout + synced.stderr
-        synced_tags: Collection[dict[str, Any]] = mongo[isolation.database]["wechat_tags"]
-        tag_ids = {doc["code"]: doc["tag_id"] for doc in synced_tags.find()}
+    profiles: Collection[dict[str, Any]] = mongo_database["profiles"]
+    profiles.insert_many([to_document(late), to_document(baby), to_document(Profile(APPID, "o_plain"))])
+    synced = scrm("members", "sync-tags", "--appid", APPID, env=env, cwd=tmp_path, timeout=120)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    synced_tags: Collection[dict[str, Any]] = mongo_database["wechat_tags"]
+    tag_ids = {doc["code"]: doc["tag_id"] for doc in synced_tags.find()}
 
-        def tags_of(openid: str) -> set[str]:
-            with httpx.Client(base_url=url, timeout=30) as client:
-                ids = set(client.get(f"/sim/accounts/{APPID}/members/{openid}").json()["tag_ids"])
-            return {code for code, tag_id in tag_ids.items() if tag_id in ids}
+    def tags_of(openid: str) -> set[str]:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            ids = set(client.get(f"/sim/accounts/{APPID}/members/{openid}").json()["tag_ids"])
+        return {code for code, tag_id in tag_ids.items() if tag_id in ids}
 
-        assert tags_of("o_late") == {
-            "stage.pregnancy",
-            "stage.pregnancy.late",
-            "interest.feeding",
-            "interest.feeding.formula",
-        }
-        assert tags_of("o_baby") == {"stage.baby", "stage.baby.0_6m"}
-        assert tags_of("o_plain") == set()
+    assert tags_of("o_late") == {
+        "stage.pregnancy",
+        "stage.pregnancy.late",
+        "interest.feeding",
+        "interest.feeding.formula",
+    }
+    assert tags_of("o_baby") == {"stage.baby", "stage.baby.0_6m"}
+    assert tags_of("o_plain") == set()
 
-        # The formula interest is removed from the profile: the next sync takes the WeChat tags off.
-        late.remove_tag("interest.feeding.formula", TagSource.DECLARED, now, actor="ops")
-        profiles.replace_one({"_id": f"{APPID}:o_late"}, to_document(late))
-        again = scrm("members", "sync-tags", "--appid", APPID, env=env, cwd=tmp_path, timeout=120)
-        assert again.returncode == 0 and "0 WeChat tags created, 0 taggings, 2 removals" in again.stdout
-        assert tags_of("o_late") == {"stage.pregnancy", "stage.pregnancy.late"}
+    # The formula interest is removed from the profile: the next sync takes the WeChat tags off.
+    late.remove_tag("interest.feeding.formula", TagSource.DECLARED, now, actor="ops")
+    profiles.replace_one({"_id": f"{APPID}:o_late"}, to_document(late))
+    again = scrm("members", "sync-tags", "--appid", APPID, env=env, cwd=tmp_path, timeout=120)
+    assert again.returncode == 0 and "0 WeChat tags created, 0 taggings, 2 removals" in again.stdout
+    assert tags_of("o_late") == {"stage.pregnancy", "stage.pregnancy.late"}

@@ -11,11 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
-from pymongo import MongoClient
+from pymongo.database import Database
 
 from services.gateway.adapters.replies import RULES
 from tests.accounts import AES_KEY, account
-from tests.conftest import Infra, Isolation
 from tests.e2e.campaign_stack import run_processes
 
 pytestmark = pytest.mark.e2e
@@ -24,7 +23,9 @@ ACCOUNTS = {"plaintext": "wxmodeplain00001", "compatible": "wxmodecompat0001", "
 
 
 @pytest.fixture
-def stack(infra_env: dict[str, str], infra: Infra, isolation: Isolation, tmp_path: Path) -> Iterator[dict[str, str]]:
+def stack(
+    infra_env: dict[str, str], mongo_database: Database[dict[str, Any]], tmp_path: Path
+) -> Iterator[dict[str, str]]:
     accounts = [
         account(appid, token=f"token-{mode}", encoding_aes_key=AES_KEY, secret=f"secret-{mode}")
         for mode, appid in ACCOUNTS.items()
@@ -42,11 +43,7 @@ def stack(infra_env: dict[str, str], infra: Infra, isolation: Isolation, tmp_pat
         "reply_type": "text",
         "content": "已预留",
     }
-    mongo: MongoClient[dict[str, Any]] = MongoClient(infra.mongodb_url)
-    try:
-        mongo[isolation.database][RULES].insert_one(rule)
-    finally:
-        mongo.close()
+    mongo_database[RULES].insert_one(rule)
     yield from run_processes(("gateway", "members-worker", "members-api", "wechat-sim"), tmp_path, env_for)
 
 

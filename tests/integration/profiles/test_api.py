@@ -31,9 +31,9 @@ from shared.contracts import (
     MenuClicked,
     TextMessageReceived,
 )
-from shared.events import Envelope, Message, Topic
+from shared.events import Envelope, Message
 from shared.maternal_infant import Basis, Confidence, Stage, StageDeclaration
-from shared.messaging import PermanentHandlerError
+from shared.messaging import InMemoryEventPublisher, PermanentHandlerError
 from tests.integration.conftest import LoadSettings
 
 pytestmark = pytest.mark.integration
@@ -44,19 +44,10 @@ T = TypeVar("T")
 
 
 @dataclass
-class Captured:
-    """The API's publisher: what it would have sent to Kafka (the worker's handler applies these)."""
-
-    envelopes: list[tuple[str, Envelope]] = field(default_factory=list)
-
-    async def publish(self, topic: Topic, envelope: Envelope) -> None:
-        self.envelopes.append((topic.name, envelope))
-
-
-@dataclass
 class Harness:
     http: TestClient
-    published: Captured
+    #: The API's publisher: what it would have sent to Kafka (the worker's handler applies these).
+    publisher: InMemoryEventPublisher
     clock: list[datetime]
     #: profile.changed envelopes published after the worker's commits.
     announced: list[Envelope] = field(default_factory=list)
@@ -78,9 +69,9 @@ class Harness:
 
     def work(self) -> None:
         """The profiles worker's handler on everything published so far (and clears it)."""
-        taken, self.published.envelopes = self.published.envelopes, []
+        taken, self.publisher.published = self.publisher.published, []
         for topic, envelope in taken:
-            if topic == PROFILE_CHANGES.name:  # the worker's own announcements, not its input
+            if topic == PROFILE_CHANGES:  # the worker's own announcements, not its input
                 self.announced.append(envelope)
                 continue
             self.run(self.profiles.handle, envelope, CATALOG.decode(envelope))
@@ -89,7 +80,7 @@ class Harness:
 @pytest.fixture
 def h(service_settings: LoadSettings) -> Iterator[Harness]:
     settings = service_settings(ProfilesSettings, mall_webhook_secret=SECRET, h5_link_secret="h5-links-for-tests")
-    captured = Captured()
+    captured = InMemoryEventPublisher()
     clock = [NOW]
     with TestClient(create_app(settings, clock=lambda: clock[0], publisher=captured)) as client:
         yield Harness(client, captured, clock)
@@ -121,13 +112,13 @@ def test_mall_events_build_a_profile_once_each(h: Harness) -> None:
     accepted = h.post(body(*events), bulk=True)
     assert accepted.status_code == 202, accepted.text
     assert accepted.json() == {"accepted": 4}
-    assert {topic for topic, _ in h.published.envelopes} == {MALL_EVENTS.name}
-    again = list(h.published.envelopes)
+    assert {topic for topic, _ in h.publisher.published} == {MALL_EVENTS}
+    again = list(h.publisher.published)
     h.work()
     h.work()  # what the first round announced
     assert {(e.appid, e.payload["openid"]) for e in h.announced} == {("wx1", "o_mom")}  # after the commit
     announced = len(h.announced)
-    h.published.envelopes.extend(again)  # Kafka redelivers all of it
+    h.publisher.published.extend(again)  # Kafka redelivers all of it
     h.work()
     h.work()
     assert len(h.announced) == announced  # nothing written again, nothing announced
@@ -159,8 +150,8 @@ def test_a_batch_builds_the_same_profiles_as_one_event_at_a_time(h: Harness) -> 
     assert h.post(body(*script("o_single")), bulk=True).status_code == 202
     h.work()
     assert h.post(body(*(e for openid in shoppers for e in script(openid))), bulk=True).status_code == 202
-    batch = [(envelope, CATALOG.decode(envelope)) for _, envelope in h.published.envelopes]
-    h.published.envelopes.clear()
+    batch = [(envelope, CATALOG.decode(envelope)) for _, envelope in h.publisher.published]
+    h.publisher.published.clear()
     # Redeliveries inside the batch and of the whole batch apply nothing twice.
     h.run(h.profiles.handle_batch, [*batch, batch[0], batch[5]])
     h.run(h.profiles.handle_batch, batch)
@@ -209,7 +200,7 @@ def test_bad_requests_change_nothing(h: Harness) -> None:
     assert ("body", 1, "amount") in fields and ("body", 2, "openid") in fields
     assert h.post(b"{not json").status_code == 422
     assert h.post(body(dict(good, appid="wx-unknown"))).status_code == 422
-    assert h.published.envelopes == []  # nothing half-accepted
+    assert h.publisher.published == []  # nothing half-accepted
     assert h.http.get("/accounts/wx1/members/o_mom/profile").status_code == 404
 
 

@@ -31,16 +31,13 @@ from shared.storage import PROCESSED_EVENTS
 from tests.accounts import account
 from tests.conftest import Infra, Isolation
 from tests.fakes.publisher import FakePublisher
+from tests.fakes.sender import RecordingSender
 from tests.integration.conftest import LoadSettings
 
 pytestmark = pytest.mark.integration
 
 APPID = "wxpart0001"
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-
-
-class NoSender:
-    """The worker is built without WeChat: these tests send nothing."""
 
 
 @pytest.fixture
@@ -51,7 +48,7 @@ async def worker(
         SegmentsSettings, wechat_accounts=[account(APPID)], click_link_secret="click-links-for-tests"
     )
     await ensure_topics(infra.kafka, TOPICS, prefix=isolation.topic_prefix)
-    async with bootstrap_worker(settings, sender=NoSender(), dispatch=False) as service:  # type: ignore[arg-type]
+    async with bootstrap_worker(settings, sender=RecordingSender(), dispatch=False) as service:
         yield service
 
 

@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from scrm_dev.bench_pushes import _busiest_second, _push_document, _recipients
 from scrm_dev.stack import DEMO_APPID
 from services.segments.adapters.memory import InMemoryPushes
 from services.segments.adapters.push_documents import push_from_document
-from services.segments.domain.pushes import Channel, MessageContent, decide
+from services.segments.domain.pushes import Channel, decide
 from services.segments.service_layer.dispatch import DispatchConfig, Dispatcher, _recipient
-from services.segments.service_layer.ports import Content
+from tests.fakes.sender import RecordingSender
 
 
 def test_every_bench_member_gets_the_template_of_the_bench_push() -> None:
@@ -33,29 +32,6 @@ def test_the_busiest_second_counts_requests_started_within_one_second() -> None:
     assert _busiest_second([i / 8 for i in range(40)]) == 8  # steady 8/s
 
 
-class _Sender:
-    """The platform answering every template send (what the bench's simulator does)."""
-
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    async def send(self, appid: str, openid: str, channel: Channel, content: Content, client_msg_id: str) -> int | None:
-        self.sent.append(openid)
-        return len(self.sent)
-
-    async def create_tag(self, appid: str, name: str) -> int:
-        raise NotImplementedError
-
-    async def tag_members(self, appid: str, tag_id: int, openids: Sequence[str]) -> None:
-        raise NotImplementedError
-
-    async def delete_tag(self, appid: str, tag_id: int) -> None:
-        raise NotImplementedError
-
-    async def mass_send(self, appid: str, content: MessageContent, tag_id: int, clientmsgid: str) -> int:
-        raise NotImplementedError
-
-
 async def test_the_dispatcher_sends_the_bench_push_through_the_store_in_memory() -> None:
     """The bench's "own work" row: the dispatcher over InMemoryPushes, as set up there."""
     now = datetime.now(UTC)
@@ -65,7 +41,7 @@ async def test_the_dispatcher_sends_the_bench_push_through_the_store_in_memory()
     await store.insert(doc)
     await store.save_audience(doc["_id"], [d["openid"] for d in documents], 500)
     store.add_profiles(documents)
-    sender = _Sender()
+    sender = RecordingSender()
     config = DispatchConfig(click_base_url="http://127.0.0.1:8004", click_key=b"k")
     dispatcher = Dispatcher(store, sender, config, read_push=push_from_document)
     while await dispatcher.run_once():

@@ -37,10 +37,10 @@ from shared.contracts import CATALOG, MemberFollowed
 from shared.wechat import MessageCrypto, check_signature, parse_xml, seal_reply, signature, to_xml
 from tests.accounts import AES_KEY, account
 from tests.fakes.publisher import FakePublisher
+from tests.unit.wechat_sim.conftest import START
 
 PLAIN, COMPAT, SAFE = "wxplain000001", "wxcompat00001", "wxsafe0000001"
 TOKENS = {PLAIN: "plain-token", COMPAT: "compat-token", SAFE: "safe-token"}
-START = 1_714_036_504.0
 
 
 def make_settings(**overrides: object) -> WeChatSimSettings:
@@ -136,11 +136,6 @@ def sealed(received: Received, reply: bytes) -> bytes:
 @pytest.fixture
 def gateway() -> GatewayStandIn:
     return GatewayStandIn()
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
 
 
 @pytest.fixture

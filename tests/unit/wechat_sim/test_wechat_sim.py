@@ -28,11 +28,10 @@ from shared.settings import SettingsError, load_settings
 from shared.wechat import Mode
 from tests.accounts import AES_KEY, account
 from tests.fakes.push_sender import AckSender
+from tests.unit.wechat_sim.conftest import START
 
 APPID = "wxsimulated0001"
 SECRET = "app-secret-1"
-#: 2024-04-25 17:15:04 Beijing time
-START = 1_714_036_504.0
 RID = re.compile(r" rid: [0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}$")
 
 
@@ -101,11 +100,6 @@ def errcode(result: Mapping[str, Any]) -> int:
     if code:
         assert RID.search(result["errmsg"]), result["errmsg"]
     return code
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
 
 
 @pytest.fixture
