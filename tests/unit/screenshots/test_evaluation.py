@@ -37,7 +37,7 @@ from services.screenshots.service_layer.evaluation import (
     score,
 )
 from services.screenshots.service_layer.verification import Analysed, Submission, conclude, prior_shot
-from tests.unit.screenshots.test_analyzer import (
+from tests.unit.screenshots.pictures import (
     FOREIGN_PAYLOAD,
     PAYLOAD,
     Member,

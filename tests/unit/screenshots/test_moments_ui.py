@@ -7,34 +7,19 @@ on a private one the last of them is a lone run about one glyph wide, set apart 
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pytest
 from numpy.typing import NDArray
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from services.screenshots.adapters.moments_ui import _ink_after_time, read_below_poster
 from services.screenshots.adapters.ocr import TesserocrEngine
 from services.screenshots.adapters.poster_frame import Frame
 from services.screenshots.domain.moments_text import RowReading
+from tests.unit.screenshots.pictures import LINK_BLUE, font, padlock
 
-FONT_PATH = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
-LINK_BLUE = (87, 107, 149)
 #: The whitespace between the items of the row, in spaces of the row's font.
 GAP = "  "
-
-
-@functools.cache
-def font(size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(FONT_PATH, size)
-
-
-def padlock(draw: ImageDraw.ImageDraw, x: float, y: float, k: float, colour: tuple[int, int, int]) -> float:
-    """The padlock WeChat draws for private posts (body and shackle), at ``x``; returns its width."""
-    draw.rounded_rectangle((x, y + 12 * k, x + 20 * k, y + 30 * k), round(3 * k), fill=colour)
-    draw.arc((x + 3 * k, y + 2 * k, x + 17 * k, y + 20 * k), 180, 0, fill=colour, width=max(1, round(3 * k)))
-    return 20 * k
 
 
 def time_row(

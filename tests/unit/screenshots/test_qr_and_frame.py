@@ -19,7 +19,7 @@ from services.screenshots.adapters.poster_frame import (
 )
 from services.screenshots.adapters.qr_codes import FoundQr, find_qr_codes
 from services.screenshots.domain.analysis import ReferenceUnusable
-from tests.unit.screenshots.test_analyzer import (
+from tests.unit.screenshots.pictures import (
     FOREIGN_PAYLOAD,
     PAYLOAD,
     POSTER_SIZE,
@@ -41,11 +41,6 @@ def place(poster: Image.Image, scale: float, at: tuple[int, int], canvas: tuple[
     size = (round(poster.width * scale), round(poster.height * scale))
     page.paste(poster.resize(size, Image.Resampling.LANCZOS), at)
     return gray(page)
-
-
-@pytest.fixture(scope="module")
-def poster() -> Image.Image:
-    return make_poster(PAYLOAD)
 
 
 @pytest.fixture(scope="module")
