@@ -4,7 +4,6 @@ and the tag views segments read."""
 from __future__ import annotations
 
 import copy
-import json
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -21,24 +20,16 @@ from services.profiles.domain.profile import (
 )
 from services.profiles.domain.tags import Tag, TagSource
 from shared.maternal_infant import (
-    DEFAULT_TAXONOMY,
     Basis,
     Confidence,
     LifeStage,
     Stage,
     StageDeclaration,
     Taxonomy,
-    parse_taxonomy,
 )
 
-SHIPPED = DEFAULT_TAXONOMY
 NOW = datetime(2025, 6, 15, 9, 30, tzinfo=UTC)
 DAY = timedelta(days=1)
-
-
-@pytest.fixture(scope="module")
-def taxonomy() -> Taxonomy:
-    return parse_taxonomy(json.loads(SHIPPED.read_text(encoding="utf-8")))
 
 
 def new_profile() -> Profile:

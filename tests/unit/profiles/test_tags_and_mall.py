@@ -3,7 +3,6 @@ increments, purchase tags, spend, inferred birthdays, spend tiers)."""
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import UTC, date, datetime, timedelta
 
@@ -17,17 +16,11 @@ from services.profiles.domain.mall import (
     interpret,
 )
 from services.profiles.domain.tags import DEFAULT_HALF_LIFE, Tag, TagSource, decay_factor, reinforce
-from shared.maternal_infant import DEFAULT_TAXONOMY, SPEND_TIERS, Taxonomy, parse_taxonomy, spend_tier
+from shared.maternal_infant import SPEND_TIERS, Taxonomy, spend_tier
 
-SHIPPED = DEFAULT_TAXONOMY
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 HALF = DEFAULT_HALF_LIFE
-
-
-@pytest.fixture(scope="module")
-def taxonomy() -> Taxonomy:
-    return parse_taxonomy(json.loads(SHIPPED.read_text(encoding="utf-8")))
 
 
 # -- decay ------------------------------------------------------------------------------------------------
