@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -17,8 +16,7 @@ from shared.settings import ServiceSettings
 from shared.storage import StorageUnavailable
 from shared.web import create_service_app, now, service_of
 from shared.wechat import AccountsSettings
-
-ACCOUNT = {"appid": "wx1", "token": "t" * 8, "encoding_aes_key": "a" * 43, "secret": "s" * 16}
+from tests.accounts import account, accounts_env
 
 
 class Refused(Exception):
@@ -94,7 +92,7 @@ def service() -> Service:
 
 @pytest.fixture
 def client(service: Service) -> Iterator[TestClient]:
-    settings = AccountsSettings(wechat_accounts=json.dumps([ACCOUNT]))
+    settings = AccountsSettings(wechat_accounts=accounts_env(account()))
     with _app(settings, service, max_body_bytes=64) as client:
         yield client
     assert service.opened is False, "the lifespan closes what bootstrap opened"
