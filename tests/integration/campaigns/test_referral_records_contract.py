@@ -6,61 +6,22 @@ reward codes (``NoticeStore``, ``RewardLedger``) and the statistics read from th
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
-from services.campaigns.adapters import referrals as referral_docs
-from services.campaigns.adapters import share_screenshots as share_docs
-from services.campaigns.adapters.memory import (
-    CampaignRecords,
-    InMemoryCampaignResults,
-    InMemoryNotices,
-    InMemoryReferrals,
-    InMemoryReferralUnitOfWork,
-    InMemoryShareScreenshots,
-)
-from services.campaigns.adapters.referrals import MongoNoticeStore, MongoReferralStore, MongoReferralUnitOfWork
-from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
-from services.campaigns.adapters.stats import MongoCampaignStats
 from services.campaigns.domain.participants import Invitation, Notice, Participant, reward_id
 from services.campaigns.domain.submissions import AuditEntry, SubmissionRecord
-from services.campaigns.service_layer.ports import (
-    CampaignResults,
-    NoticeStore,
-    ReferralStore,
-    ReferralUnitOfWork,
-    RewardLedger,
-    ShareScreenshotStore,
-)
 from services.screenshots import Decision, Fingerprint
-from shared.storage import PROCESSED_EVENTS_INDEXES, StorageConflict, ensure_indexes
-from tests.conftest import Isolation
+from shared.storage import StorageConflict
+from tests.integration.campaigns.conftest import Records
 
 APPID = "wx1"
 # Whole milliseconds: what MongoDB keeps of a time.
 T0 = datetime(2026, 11, 23, 8, 0, 0, 123_000, tzinfo=UTC)
-
-
-class Notices(NoticeStore, RewardLedger, Protocol):
-    """What delivery uses: ``MongoNoticeStore`` in production."""
-
-
-@dataclass
-class Records:
-    """The adapters under test, over the same records: a new unit of work per call, and the stores as
-    used outside any transaction (the API's reads, delivery)."""
-
-    uow: Callable[[], ReferralUnitOfWork]
-    store: ReferralStore
-    screenshots: ShareScreenshotStore
-    notices: Notices
-    results: CampaignResults
 
 
 def member(openid: str, *, campaign_id: str = "c1", minutes: int = 0, code: str | None = None) -> Participant:
@@ -411,34 +372,12 @@ class ReferralRecordsContract(abc.ABC):
 
 class TestInMemoryReferralRecords(ReferralRecordsContract):
     @pytest.fixture
-    async def records(self) -> Records:
-        kept = CampaignRecords()
-
-        def uow() -> ReferralUnitOfWork:  # also checks (mypy) that it implements the port
-            return InMemoryReferralUnitOfWork(kept)
-
-        return Records(
-            uow=uow,
-            store=InMemoryReferrals(kept),
-            screenshots=InMemoryShareScreenshots(kept),
-            notices=InMemoryNotices(kept),
-            results=InMemoryCampaignResults(kept),
-        )
+    async def records(self, in_memory_records: Records) -> Records:
+        return in_memory_records
 
 
 @pytest.mark.integration
 class TestMongoReferralRecords(ReferralRecordsContract):
     @pytest.fixture
-    async def records(self, mongo: AsyncMongoClient[dict[str, Any]], isolation: Isolation, database: Any) -> Records:
-        await ensure_indexes(database, (*referral_docs.INDEXES, *share_docs.INDEXES, *PROCESSED_EVENTS_INDEXES))
-
-        def uow() -> ReferralUnitOfWork:
-            return MongoReferralUnitOfWork(mongo, isolation.database)
-
-        return Records(
-            uow=uow,
-            store=MongoReferralStore(database, None),
-            screenshots=MongoShareScreenshots(database),
-            notices=MongoNoticeStore(database),
-            results=MongoCampaignStats(database),
-        )
+    async def records(self, mongo_records: Records) -> Records:
+        return mongo_records
