@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import uuid
 from collections import ChainMap
 from collections.abc import AsyncIterator, Iterable, MutableMapping
@@ -213,11 +214,17 @@ class CampaignRecords:
     audit: MutableMapping[int, AuditEntry] = field(default_factory=_collection)
     #: "consumer:event_id" of every committed claim (``processed_events``), shared by the units of work.
     processed: set[str] = field(default_factory=set)
+    #: Commits so far, and the commit that last wrote each (collection, key): how a transaction finds
+    #: that another one committed a write to the same record after it began (a write conflict).
+    serial: int = 0
+    written: dict[tuple[str, Any], int] = field(default_factory=dict)
 
     def over(self, writes: CampaignRecords) -> CampaignRecords:
         """A view reading ``writes`` first, then these records; every write goes to ``writes``."""
-        view = {name: ChainMap(getattr(writes, name), getattr(self, name)) for name in _collections()}
-        return CampaignRecords(**view, processed=self.processed)
+        view = CampaignRecords(processed=self.processed, serial=self.serial, written=self.written)
+        for name in _collections():
+            setattr(view, name, ChainMap(getattr(writes, name), getattr(self, name)))
+        return view
 
     def update(self, writes: CampaignRecords) -> None:
         for name in _collections():
@@ -225,7 +232,12 @@ class CampaignRecords:
 
 
 def _collections() -> list[str]:
-    return [f.name for f in fields(CampaignRecords) if f.name != "processed"]
+    return [f.name for f in fields(CampaignRecords) if f.name not in _BOOKKEEPING]
+
+
+_BOOKKEEPING = frozenset({"processed", "serial", "written"})
+#: Keys of records without a natural one (rejections, audit entries): unique across transactions.
+_insertions = itertools.count(1)
 
 
 def _notice(doc: dict[str, Any]) -> Notice:
@@ -297,7 +309,7 @@ class InMemoryReferrals(ReferralStore):
 
     async def record_rejection(self, campaign_id: str, inviter: str, invitee: str, reason: str, at: datetime) -> None:
         rejection = {"campaign_id": campaign_id, "inviter": inviter, "invitee": invitee, "reason": reason, "at": at}
-        self.records.rejections[len(self.records.rejections)] = rejection
+        self.records.rejections[next(_insertions)] = rejection
 
     async def grant_reward(self, campaign_id: str, inviter: str, tier: int, pool: str, at: datetime) -> bool:
         key = reward_id(campaign_id, inviter, tier)
@@ -335,7 +347,7 @@ class InMemoryShareScreenshots(ShareScreenshotStore):
             self.records.images[submission] = (bytes(content), content_type)
 
     async def audit(self, entry: AuditEntry) -> None:
-        self.records.audit[len(self.records.audit)] = copy.deepcopy(entry)
+        self.records.audit[next(_insertions)] = copy.deepcopy(entry)
 
     async def settle_review(
         self, submission: str, decision: Decision, reviewer: str, note: str | None, at: datetime
@@ -403,7 +415,13 @@ class InMemoryShareScreenshots(ShareScreenshotStore):
 class InMemoryReferralUnitOfWork(InMemoryUnitOfWork, ReferralUnitOfWork):  # type: ignore[misc]
     """Referral and screenshot writes and event claims that commit together or not at all. Reusable:
     each ``async with`` is one transaction over the same :attr:`records`; outside one, ``store`` and
-    ``screenshots`` read the committed records."""
+    ``screenshots`` read the committed records.
+
+    Units of work over the same records behave like concurrent MongoDB transactions: a commit that
+    would overwrite a record, or claim an event, that another transaction committed after this one
+    began raises :class:`~shared.storage.StorageConflict` and applies nothing (writes made outside a
+    transaction are not tracked).
+    """
 
     def __init__(self, records: CampaignRecords | None = None) -> None:
         super().__init__()
@@ -411,14 +429,23 @@ class InMemoryReferralUnitOfWork(InMemoryUnitOfWork, ReferralUnitOfWork):  # typ
         # Units of work over the same records see each other's claims, as over one database.
         self.processed = self.records.processed
         self._writes = CampaignRecords()
+        self._began = self.records.serial
         self._end()
 
     def _begin(self) -> None:
+        self._began = self.records.serial
         self._writes = CampaignRecords()
         view = self.records.over(self._writes)
         self.store, self.screenshots = InMemoryReferrals(view), InMemoryShareScreenshots(view)
 
     def _apply(self) -> None:
+        keys = [(name, key) for name in _collections() for key in getattr(self._writes, name)]
+        keys += [("processed", claim) for claim in self._claims]
+        if any(self.records.written.get(key, 0) > self._began for key in keys):
+            raise StorageConflict("transaction conflict: another transaction committed the same records")
+        self.records.serial += 1
+        self.records.written.update(dict.fromkeys(keys, self.records.serial))
+        self._began = self.records.serial
         self.records.update(self._writes)
         self._writes = CampaignRecords()
         # Keep working on the transaction's view, which now reads through to the committed records.

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from services.campaigns.domain.participants import Invitation, Notice, Participant, reward_id
 from services.campaigns.domain.submissions import AuditEntry, SubmissionRecord
@@ -305,6 +305,45 @@ class ReferralRecordsContract(abc.ABC):
         async with records.uow() as uow:
             assert await uow.claim("campaigns", "e1")  # the claim went with the effects
             assert await uow.store.remember_follower(APPID, "o_f1", T0)
+
+    async def test_of_two_transactions_writing_one_record_only_the_first_to_commit_counts(
+        self, records: Records
+    ) -> None:
+        await records.store.add_participant(member("o_mom"))
+        first, second = records.uow(), records.uow()
+        async with first, second:
+            mine, theirs = await first.store.participant("c1", "o_mom"), await second.store.participant("c1", "o_mom")
+            assert mine is not None and theirs is not None
+            mine.credited, theirs.credited = 1, 5
+            await first.store.save_participant(mine)
+            await first.commit()
+            # MongoDB refuses the write itself, the in-memory unit of work the commit: nothing of it stays.
+            with pytest.raises((StorageConflict, PyMongoError)):
+                await second.store.save_participant(theirs)
+                await second.store.add_participant(member("o_f1"))
+                await second.commit()
+        stored = await records.store.participant("c1", "o_mom")
+        assert stored is not None and stored.credited == 1
+        assert await records.store.participant("c1", "o_f1") is None
+
+    async def test_an_event_claimed_by_two_transactions_at_once_is_processed_once(self, records: Records) -> None:
+        first, second = records.uow(), records.uow()
+        async with first, second:
+            assert await first.claim("campaigns", "e1")
+            await first.store.add_invitation(invitation("o_f1"))
+            try:
+                both = await second.claim("campaigns", "e1")
+            except StorageConflict:  # MongoDB: the other transaction's claim is in the way
+                both = False
+            await first.commit()
+            if both:  # in memory: the claim is checked when the second one commits
+                await second.store.add_invitation(invitation("o_f2"))
+                with pytest.raises(StorageConflict):
+                    await second.commit()
+        assert await records.store.invitation("c1", "o_f1") is not None
+        assert await records.store.invitation("c1", "o_f2") is None
+        async with records.uow() as uow:
+            assert not await uow.claim("campaigns", "e1")
 
     # -- results --------------------------------------------------------------------------------------
 
