@@ -26,7 +26,7 @@ from services.campaigns.service_layer.ports import (
     TemplateStore,
 )
 from services.campaigns.settings import CampaignsSettings
-from shared.storage import close_client, create_client, ensure_indexes, ping
+from shared.storage import connect
 from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, WeChatClients
 
 INDEXES = (
@@ -58,29 +58,23 @@ class CampaignsApi:
 @asynccontextmanager
 async def bootstrap(settings: CampaignsSettings) -> AsyncIterator[CampaignsApi]:
     """Open MongoDB, make sure the indexes exist, and yield the adapters the API uses."""
-    client = create_client(settings)
-    try:
-        database = client[settings.mongodb_database]
-        await ensure_indexes(database, INDEXES)
-        async with WeChatClients.for_accounts(
-            settings.wechat_accounts, MongoTokenStore(database), settings.wechat_api
-        ) as clients:
-
-            async def ready() -> None:
-                await ping(client)
-
-            yield CampaignsApi(
-                settings,
-                campaigns=MongoCampaignRepository(database),
-                pools=MongoRewardPools(database),
-                templates=MongoTemplateStore(database),
-                stats=MongoCampaignStats(database),
-                join_codes=MongoJoinCodes(database, clients),
-                screenshots=MongoShareScreenshots(database),
-                uow=lambda: MongoReferralUnitOfWork(client, settings.mongodb_database),
-                notices=MongoNoticeStore(database),
-                clients=clients,
-                ready=ready,
-            )
-    finally:
-        await close_client(client)
+    async with (
+        connect(settings, INDEXES) as mongo,
+        WeChatClients.for_accounts(
+            settings.wechat_accounts, MongoTokenStore(mongo.database), settings.wechat_api
+        ) as clients,
+    ):
+        database = mongo.database
+        yield CampaignsApi(
+            settings,
+            campaigns=MongoCampaignRepository(database),
+            pools=MongoRewardPools(database),
+            templates=MongoTemplateStore(database),
+            stats=MongoCampaignStats(database),
+            join_codes=MongoJoinCodes(database, clients),
+            screenshots=MongoShareScreenshots(database),
+            uow=lambda: MongoReferralUnitOfWork(mongo.client, settings.mongodb_database),
+            notices=MongoNoticeStore(database),
+            clients=clients,
+            ready=mongo.ready,
+        )

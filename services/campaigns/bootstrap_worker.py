@@ -52,7 +52,7 @@ from shared.contracts import (
 )
 from shared.events import Envelope, Message
 from shared.messaging import EventPublisher, PermanentHandlerError, connect_publisher
-from shared.storage import PROCESSED_EVENTS_INDEXES, close_client, create_client, ensure_indexes, ping
+from shared.storage import PROCESSED_EVENTS_INDEXES, connect
 from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, WeChatClient, WeChatClients
 
 log = structlog.get_logger("campaigns.worker")
@@ -199,11 +199,9 @@ async def bootstrap(
     ``clients``, ``renderer`` and ``publisher`` replace the real ones (tests: a client on the
     simulator's app, a recording publisher); ``publish=False`` announces nothing.
     """
-    client = create_client(settings)
     async with AsyncExitStack() as stack:
-        stack.push_async_callback(close_client, client)
-        database = client[settings.mongodb_database]
-        await ensure_indexes(database, INDEXES)
+        mongo = await stack.enter_async_context(connect(settings, INDEXES))
+        database = mongo.database
         if clients is None:
             clients = await stack.enter_async_context(
                 WeChatClients.for_accounts(settings.wechat_accounts, MongoTokenStore(database), settings.wechat_api)
@@ -227,10 +225,7 @@ async def bootstrap(
         repository = MongoCampaignRepository(database)
 
         def uow() -> ReferralUnitOfWork:
-            return MongoReferralUnitOfWork(client, settings.mongodb_database)
-
-        async def ready() -> None:
-            await ping(client)
+            return MongoReferralUnitOfWork(mongo.client, settings.mongodb_database)
 
         yield CampaignsWorker(
             settings=settings,
@@ -243,7 +238,7 @@ async def bootstrap(
             renderer=renderer,
             screenshots=MongoShareScreenshots(database),
             analysis=analysis,
-            ready=ready,
+            ready=mongo.ready,
             announcer=None if publisher is None else PublishedParticipation(publisher),
         )
 
@@ -254,10 +249,9 @@ async def announce_all_participation(settings: CampaignsSettings, *, publisher: 
     Run once when segments start keeping their own copy of participation (participants from before
     then), and whenever announcements failed: standings announced before change nothing downstream.
     """
-    client = create_client(settings)
     async with AsyncExitStack() as stack:
-        stack.push_async_callback(close_client, client)
+        mongo = await stack.enter_async_context(connect(settings))
         if publisher is None:
             publisher = await stack.enter_async_context(connect_publisher(settings, TOPICS))
-        standings = MongoStandings(client[settings.mongodb_database]).everyone()
+        standings = MongoStandings(mongo.database).everyone()
         return await announce_everyone(standings, PublishedParticipation(publisher), datetime.now(UTC))

@@ -21,7 +21,7 @@ from services.gateway.settings import GatewaySettings
 from shared.contracts import TOPICS
 from shared.messaging import EventPublisher, connect_publisher
 from shared.observability import ReadinessCheck
-from shared.storage import close_client, create_client, ensure_indexes, ping
+from shared.storage import connect
 
 
 @dataclass(frozen=True)
@@ -56,17 +56,10 @@ async def bootstrap(
             or rules is None
         )
         if needs_mongo:
-            client = create_client(settings)
-            stack.push_async_callback(close_client, client)
-            database = client[settings.mongodb_database]
-            await ensure_indexes(
-                database, (*accounts_adapter.INDEXES, *ledger_adapter.INDEXES, *replies_adapter.INDEXES)
-            )
-
-            async def mongodb_ready() -> None:
-                await ping(client)
-
-            readiness["mongodb"] = mongodb_ready
+            indexes = (*accounts_adapter.INDEXES, *ledger_adapter.INDEXES, *replies_adapter.INDEXES)
+            mongo = await stack.enter_async_context(connect(settings, indexes))
+            database = mongo.database
+            readiness["mongodb"] = mongo.ready
         if accounts is None:
             static = StaticAccountDirectory(settings.wechat_accounts)
             accounts = (

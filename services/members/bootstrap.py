@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from services.members.adapters.repository import INDEXES
 from services.members.adapters.unit_of_work import MongoMembersUnitOfWork
@@ -15,7 +14,7 @@ from services.members.service_layer.ports import UnitOfWork
 from services.members.settings import MembersSettings
 from shared.contracts import MemberFollowed, MemberUnfollowed
 from shared.events import Envelope, Message
-from shared.storage import PROCESSED_EVENTS_INDEXES, close_client, create_client, ensure_indexes, ping
+from shared.storage import PROCESSED_EVENTS_INDEXES, connect
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 
@@ -45,17 +44,9 @@ async def bootstrap(settings: MembersSettings, *, uow: UnitOfWorkFactory | None 
     if uow is not None:
         yield Members(settings, uow, views=None, ready=_always_ready)
         return
-    client = create_client(settings)
-    try:
-        database = client[settings.mongodb_database]
-        await ensure_indexes(database, (*INDEXES, *PROCESSED_EVENTS_INDEXES))
+    async with connect(settings, (*INDEXES, *PROCESSED_EVENTS_INDEXES)) as mongo:
 
         def mongo_uow() -> UnitOfWork:
-            return MongoMembersUnitOfWork(client, settings.mongodb_database)
+            return MongoMembersUnitOfWork(mongo.client, settings.mongodb_database)
 
-        async def ready() -> Any:
-            await ping(client)
-
-        yield Members(settings, mongo_uow, views=MemberViews(database), ready=ready)
-    finally:
-        await close_client(client)
+        yield Members(settings, mongo_uow, views=MemberViews(mongo.database), ready=mongo.ready)

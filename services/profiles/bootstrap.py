@@ -38,7 +38,7 @@ from shared.contracts import (
 from shared.events import Envelope, Message
 from shared.maternal_infant import Taxonomy, load_taxonomy
 from shared.messaging import EventPublisher, connect_publisher
-from shared.storage import PROCESSED_EVENTS_INDEXES, close_client, create_client, ensure_indexes, ping
+from shared.storage import PROCESSED_EVENTS_INDEXES, connect
 from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, WeChatClients
 
 __all__ = ["Profiles", "bootstrap"]
@@ -153,17 +153,11 @@ async def bootstrap(
 ) -> AsyncIterator[Profiles]:
     """MongoDB, the taxonomy file and (for the API) a Kafka publisher; ``publisher`` replaces the last."""
     taxonomy = load_taxonomy(settings.taxonomy_path)  # a broken taxonomy stops start-up, with the reason
-    client = create_client(settings)
+    indexes = (*INDEXES, *survey_docs.INDEXES, *PROCESSED_EVENTS_INDEXES, *ACCESS_TOKEN_INDEXES)
     async with AsyncExitStack() as stack:
-        stack.push_async_callback(close_client, client)
-        database = client[settings.mongodb_database]
-        indexes = (*INDEXES, *survey_docs.INDEXES, *PROCESSED_EVENTS_INDEXES, *ACCESS_TOKEN_INDEXES)
-        await ensure_indexes(database, indexes)
-
-        async def mongodb_ready() -> None:
-            await ping(client)
-
-        readiness: dict[str, Callable[[], Awaitable[Any]]] = {"mongodb": mongodb_ready}
+        mongo = await stack.enter_async_context(connect(settings, indexes))
+        client, database = mongo.client, mongo.database
+        readiness: dict[str, Callable[[], Awaitable[Any]]] = {"mongodb": mongo.ready}
         if publish and publisher is None:
             kafka = await stack.enter_async_context(connect_publisher(settings, TOPICS))
             readiness["kafka"] = kafka.ready

@@ -35,7 +35,7 @@ from services.segments.settings import SegmentsSettings
 from shared.contracts import TOPICS
 from shared.maternal_infant import Taxonomy, load_taxonomy
 from shared.messaging import ensure_topics
-from shared.storage import PROCESSED_EVENTS_INDEXES, close_client, create_client, ensure_indexes, ping
+from shared.storage import PROCESSED_EVENTS_INDEXES, connect
 from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, RateLimit, WeChatApiConfig, WeChatClients
 
 __all__ = ["SegmentsService", "bootstrap_api", "bootstrap_worker", "send_config"]
@@ -107,18 +107,12 @@ async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
 @asynccontextmanager
 async def _common(settings: SegmentsSettings, clock: Clock) -> AsyncIterator[tuple[SegmentsService, AsyncExitStack]]:
     taxonomy = load_taxonomy(settings.taxonomy_path)
-    client = create_client(settings)
+    indexes = (*INDEXES, *participation_docs.INDEXES, *PROCESSED_EVENTS_INDEXES, *ACCESS_TOKEN_INDEXES)
     async with AsyncExitStack() as stack:
-        stack.push_async_callback(close_client, client)
-        database = client[settings.mongodb_database]
-        indexes = (*INDEXES, *participation_docs.INDEXES, *PROCESSED_EVENTS_INDEXES, *ACCESS_TOKEN_INDEXES)
-        await ensure_indexes(database, indexes)
-
-        async def mongodb_ready() -> None:
-            await ping(client)
-
+        mongo = await stack.enter_async_context(connect(settings, indexes))
+        client, database = mongo.client, mongo.database
         service = SegmentsService(
-            settings, taxonomy, MongoSegments(database), MongoPushes(database), {"mongodb": mongodb_ready}, clock
+            settings, taxonomy, MongoSegments(database), MongoPushes(database), {"mongodb": mongo.ready}, clock
         )
         service.participation = lambda: MongoParticipationUnitOfWork(client, settings.mongodb_database)
         stack.push_async_callback(_cancel, service.tasks)

@@ -1,7 +1,8 @@
 """MongoDB access: one client per process, indexes declared beside repositories, idempotent writes.
 
-- :func:`create_client` builds the process's ``AsyncMongoClient`` (no I/O until first use) and
-  :func:`close_client` ends it; services do both in their lifespan or worker start-up.
+- :func:`connect` is how a bootstrap opens its storage: the process's client, its database with its
+  indexes in place, and a readiness check (:class:`Connection`); :func:`create_client` and
+  :func:`close_client` are the two ends of it, for tools that want the client alone.
 - :class:`IndexSpec` declares an index next to the repository that needs it; :func:`ensure_indexes`
   creates them idempotently at start-up.
 - :class:`MongoUnitOfWork` wraps a transaction and records processed events in the same write as the
@@ -10,7 +11,7 @@
 - :func:`retry_transient` reruns a request's transaction that lost a race (a write conflict).
 """
 
-from shared.storage._client import close_client, create_client, ping
+from shared.storage._client import Connection, close_client, connect, create_client, ping
 from shared.storage._exceptions import StorageConflict, StorageError, StorageUnavailable, is_transient
 from shared.storage._indexes import IndexSpec, ensure_indexes
 from shared.storage._memory import InMemoryUnitOfWork
@@ -20,6 +21,7 @@ from shared.storage._unit_of_work import PROCESSED_EVENTS, PROCESSED_EVENTS_INDE
 __all__ = [
     "PROCESSED_EVENTS",
     "PROCESSED_EVENTS_INDEXES",
+    "Connection",
     "InMemoryUnitOfWork",
     "IndexSpec",
     "MongoUnitOfWork",
@@ -27,6 +29,7 @@ __all__ = [
     "StorageError",
     "StorageUnavailable",
     "close_client",
+    "connect",
     "create_client",
     "ensure_indexes",
     "is_transient",

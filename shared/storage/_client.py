@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
 from shared.settings import ServiceSettings
 from shared.storage._exceptions import StorageUnavailable
+from shared.storage._indexes import IndexSpec, ensure_indexes
 
 Document = dict[str, Any]
 
@@ -32,3 +37,31 @@ async def ping(client: AsyncMongoClient[Document]) -> None:
         await client.admin.command("ping")
     except PyMongoError as exc:
         raise StorageUnavailable(f"MongoDB did not answer: {type(exc).__name__}") from exc
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A process's MongoDB: the client and the service's database, indexes in place."""
+
+    client: AsyncMongoClient[Document]
+    database: AsyncDatabase[Document]
+
+    async def ready(self) -> None:
+        """The readiness check: :class:`StorageUnavailable` unless the server answers."""
+        await ping(self.client)
+
+
+@asynccontextmanager
+async def connect(settings: ServiceSettings, indexes: Iterable[IndexSpec] = ()) -> AsyncIterator[Connection]:
+    """Open the process's client, make sure ``indexes`` exist in the settings' database, close on exit.
+
+    A bootstrap opens its storage this way, so every process connects, names its database and
+    readies its indexes the same way.
+    """
+    client = create_client(settings)
+    try:
+        database = client[settings.mongodb_database]
+        await ensure_indexes(database, indexes)
+        yield Connection(client, database)
+    finally:
+        await close_client(client)

@@ -1,9 +1,10 @@
 """What the campaign use cases need from the outside world, as small interfaces.
 
-MongoDB implements the stores (``adapters/``), the poster renderer runs Pillow in worker processes, and
-tests hand fakes in. The records the stores keep are domain types (:mod:`..domain.participants`,
-:mod:`..domain.submissions`); the few that only describe storage (an uploaded image, a join code) are
-declared here with the port that returns them.
+MongoDB implements the stores (``adapters/``), and so does memory (``adapters/memory.py``, held to the
+same contract tests, for the use-case tests); the poster renderer runs Pillow in worker processes. The
+records the stores keep are domain types (:mod:`..domain.participants`, :mod:`..domain.submissions`);
+the few that only describe storage (an uploaded image, a join code) are declared here with the port
+that returns them.
 """
 
 from __future__ import annotations

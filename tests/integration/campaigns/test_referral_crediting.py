@@ -1,33 +1,20 @@
-"""Crediting referrals against a real MongoDB-protocol server: once per event, by the rules; each
-committed credit or revocation announced with the inviter's new standing."""
+"""Crediting referrals, on the in-memory records and on a real MongoDB-protocol server: once per event,
+by the rules; each committed credit or revocation announced with the inviter's new standing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import abc
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
 
-from services.campaigns.adapters.referrals import (
-    INDEXES,
-    NOTICES,
-    REJECTIONS,
-    REWARDS,
-    MongoReferralStore,
-    MongoReferralUnitOfWork,
-)
 from services.campaigns.domain.participants import Participant
 from services.campaigns.domain.referrals import CampaignView, ReferralRules, ReferralScene, Rejection, Tier
 from services.campaigns.service_layer.referrals import credit_follow, revoke_on_unfollow
 from shared.contracts import MemberFollowed, MemberUnfollowed
 from shared.events import Envelope
-from shared.storage import PROCESSED_EVENTS_INDEXES, ensure_indexes
-from tests.conftest import Isolation
 from tests.fakes import FakeAnnouncer
-
-pytestmark = pytest.mark.integration
+from tests.integration.campaigns.conftest import Records
 
 APPID = "wxcampaign000001"
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -44,18 +31,6 @@ CAMPAIGN = CampaignView(
 class Directory:
     async def find(self, appid: str, campaign_id: str) -> CampaignView | None:
         return CAMPAIGN if (appid, campaign_id) == (CAMPAIGN.appid, CAMPAIGN.campaign_id) else None
-
-
-UowFactory = Callable[[], MongoReferralUnitOfWork]
-
-
-@pytest.fixture
-async def uow(mongo: AsyncMongoClient[dict[str, Any]], isolation: Isolation, database: Any) -> UowFactory:
-    await ensure_indexes(database, (*INDEXES, *PROCESSED_EVENTS_INDEXES))
-    store = MongoReferralStore(database, None)
-    await store.add_participant(Participant("c1", APPID, "o_mom", "mom0000001", T0, "campaign_qr"))
-    await store.add_participant(Participant("c1", APPID, "o_cheater", "cheat00001", T0, "campaign_qr"))
-    return lambda: MongoReferralUnitOfWork(mongo, isolation.database)
 
 
 def follow(
@@ -76,70 +51,103 @@ def standings(announcer: FakeAnnouncer) -> list[tuple[str, str, int, int]]:
     return [(c.campaign_id, c.openid, c.credited, c.revision) for c in announcer.announced]
 
 
-async def test_friends_are_credited_once_and_tiers_granted_once(uow: UowFactory, database: Any) -> None:
-    directory, announcer = Directory(), FakeAnnouncer()
-    first = await credit_follow(*follow("o_f1", 1), uow(), directory, announcer)
-    assert first is not None and first.credited
-    assert await credit_follow(*follow("o_f1", 1), uow(), directory, announcer) is None  # Kafka redelivery
-    second = await credit_follow(*follow("o_f2", 2), uow(), directory, announcer)
-    third = await credit_follow(*follow("o_f3", 3), uow(), directory, announcer)
-    assert second is not None and second.tiers_granted == (2,)
-    assert third is not None and third.tiers_granted == (3,)
-    mom = await MongoReferralStore(database, None).participant("c1", "o_mom")
-    assert mom is not None and (mom.credited, mom.tiers_granted) == (3, [2, 3])
-    assert await database[REWARDS].count_documents({"inviter": "o_mom"}) == 2
-    kinds = sorted([doc["kind"] async for doc in database[NOTICES].find({"openid": "o_mom"})])
-    # 1/2 after the first friend; tier 2 and 2/3 after the second; tier 3 and no more progress after the third
-    assert kinds == ["progress", "progress", "tier-2", "tier-3"]
-    assert standings(announcer) == [("c1", "o_mom", 1, 1), ("c1", "o_mom", 2, 2), ("c1", "o_mom", 3, 3)]
-    assert [c.at for c in announcer.announced] == [T0 + timedelta(minutes=m) for m in (1, 2, 3)]
+async def notice_kinds(records: Records, openid: str, *event_ids: str) -> list[str]:
+    """The kinds of the notices the events queued for the member (none is delivered here)."""
+    kinds = []
+    for event_id in event_ids:
+        kinds += [n.kind for n in await records.notices.queued_by(event_id) if n.openid == openid]
+    return sorted(kinds)
 
 
-@pytest.mark.parametrize(
-    ("invitee", "code", "prepare", "reason"),
-    [
-        ("o_mom", "mom0000001", None, Rejection.SELF_INVITE),
-        ("o_old_fan", "mom0000001", "followed before", Rejection.NOT_A_NEW_FOLLOWER),
-        ("o_friend", "cheat00001", None, Rejection.INVITER_BLACKLISTED),
-    ],
-)
-async def test_cheats_get_no_credit(
-    uow: UowFactory, database: Any, invitee: str, code: str, prepare: str | None, reason: Rejection
-) -> None:
-    if prepare:
-        plain = MemberFollowed(openid=invitee, followed_at=T0 - timedelta(days=90))
-        await credit_follow(Envelope.wrap(plain, appid=APPID, key=invitee, event_id="old"), plain, uow(), Directory())
-    announcer = FakeAnnouncer()
-    outcome = await credit_follow(*follow(invitee, 5, code=code), uow(), Directory(), announcer)
-    assert outcome is not None and outcome.reason is reason
-    assert announcer.announced == []  # no credit, no change to announce
-    assert await database[REJECTIONS].count_documents({"reason": reason.value}) == 1
+class CreditingFlow(abc.ABC):
+    @abc.abstractmethod
+    @pytest.fixture
+    async def stored(self) -> Records: ...
+
+    @pytest.fixture
+    async def records(self, stored: Records) -> Records:
+        await stored.store.add_participant(Participant("c1", APPID, "o_mom", "mom0000001", T0, "campaign_qr"))
+        await stored.store.add_participant(Participant("c1", APPID, "o_cheater", "cheat00001", T0, "campaign_qr"))
+        return stored
+
+    async def test_friends_are_credited_once_and_tiers_granted_once(self, records: Records) -> None:
+        directory, announcer = Directory(), FakeAnnouncer()
+        first = await credit_follow(*follow("o_f1", 1), records.uow(), directory, announcer)
+        assert first is not None and first.credited
+        assert await credit_follow(*follow("o_f1", 1), records.uow(), directory, announcer) is None  # Kafka redelivery
+        second = await credit_follow(*follow("o_f2", 2), records.uow(), directory, announcer)
+        third = await credit_follow(*follow("o_f3", 3), records.uow(), directory, announcer)
+        assert second is not None and second.tiers_granted == (2,)
+        assert third is not None and third.tiers_granted == (3,)
+        mom = await records.store.participant("c1", "o_mom")
+        assert mom is not None and (mom.credited, mom.tiers_granted) == (3, [2, 3])
+        rewards = await records.results.rewards("c1", limit=10, offset=0)
+        assert [(r["inviter"], r["tier"]) for r in rewards] == [("o_mom", 2), ("o_mom", 3)]
+        kinds = await notice_kinds(records, "o_mom", "f-o_f1-1", "f-o_f2-2", "f-o_f3-3")
+        # 1/2 after the first friend; tier 2 and 2/3 after the second; tier 3 and no more progress after the third
+        assert kinds == ["progress", "progress", "tier-2", "tier-3"]
+        assert standings(announcer) == [("c1", "o_mom", 1, 1), ("c1", "o_mom", 2, 2), ("c1", "o_mom", 3, 3)]
+        assert [c.at for c in announcer.announced] == [T0 + timedelta(minutes=m) for m in (1, 2, 3)]
+
+    @pytest.mark.parametrize(
+        ("invitee", "code", "prepare", "reason"),
+        [
+            ("o_mom", "mom0000001", None, Rejection.SELF_INVITE),
+            ("o_old_fan", "mom0000001", "followed before", Rejection.NOT_A_NEW_FOLLOWER),
+            ("o_friend", "cheat00001", None, Rejection.INVITER_BLACKLISTED),
+        ],
+    )
+    async def test_cheats_get_no_credit(
+        self, records: Records, invitee: str, code: str, prepare: str | None, reason: Rejection
+    ) -> None:
+        if prepare:
+            plain = MemberFollowed(openid=invitee, followed_at=T0 - timedelta(days=90))
+            await credit_follow(
+                Envelope.wrap(plain, appid=APPID, key=invitee, event_id="old"), plain, records.uow(), Directory()
+            )
+        announcer = FakeAnnouncer()
+        outcome = await credit_follow(*follow(invitee, 5, code=code), records.uow(), Directory(), announcer)
+        assert outcome is not None and outcome.reason is reason
+        assert announcer.announced == []  # no credit, no change to announce
+        assert (await records.results.of("c1")).rejections == {reason.value: 1}
+
+    async def test_one_inviter_per_invitee(self, records: Records) -> None:
+        await records.store.add_participant(Participant("c1", APPID, "o_aunt", "aunt000001", T0, "qr"))
+        assert (await credit_follow(*follow("o_f1", 1), records.uow(), Directory())) is not None
+        again = await credit_follow(*follow("o_f1", 50, code="aunt000001"), records.uow(), Directory())
+        assert again is not None and again.reason in (Rejection.ALREADY_INVITED, Rejection.NOT_A_NEW_FOLLOWER)
+
+    async def test_quick_unfollows_take_credit_back_and_late_ones_do_not(self, records: Records) -> None:
+        announcer = FakeAnnouncer()
+        await credit_follow(*follow("o_quick", 1), records.uow(), Directory(), announcer)
+        await credit_follow(*follow("o_stays", 2), records.uow(), Directory(), announcer)
+        assert await revoke_on_unfollow(*unfollow("o_quick", 60), records.uow(), Directory(), announcer) == ["c1"]
+        assert (
+            await revoke_on_unfollow(*unfollow("o_quick", 60), records.uow(), Directory(), announcer) == []
+        )  # redelivered
+        assert await revoke_on_unfollow(*unfollow("o_stays", 49 * 60), records.uow(), Directory(), announcer) == []
+        mom = await records.store.participant("c1", "o_mom")
+        assert mom is not None and (mom.credited, mom.revoked) == (1, 1)
+        assert await notice_kinds(records, "o_mom", "u-o_quick-60") == ["revoked"]
+        # The revocation is the third change to mom's credit: announced with revision 3, newer than both credits.
+        assert standings(announcer) == [("c1", "o_mom", 1, 1), ("c1", "o_mom", 2, 2), ("c1", "o_mom", 1, 3)]
+        assert announcer.announced[-1].at == T0 + timedelta(minutes=60)
+
+    async def test_a_failed_announcement_leaves_the_credit_standing(self, records: Records) -> None:
+        outcome = await credit_follow(*follow("o_f1", 1), records.uow(), Directory(), FakeAnnouncer(failures=1))
+        assert outcome is not None and outcome.credited
+        mom = await records.store.participant("c1", "o_mom")
+        assert mom is not None and mom.credited == 1
 
 
-async def test_one_inviter_per_invitee(uow: UowFactory, database: Any) -> None:
-    await MongoReferralStore(database, None).add_participant(Participant("c1", APPID, "o_aunt", "aunt000001", T0, "qr"))
-    assert (await credit_follow(*follow("o_f1", 1), uow(), Directory())) is not None
-    again = await credit_follow(*follow("o_f1", 50, code="aunt000001"), uow(), Directory())
-    assert again is not None and again.reason in (Rejection.ALREADY_INVITED, Rejection.NOT_A_NEW_FOLLOWER)
+class TestCreditingInMemory(CreditingFlow):
+    @pytest.fixture
+    async def stored(self, in_memory_records: Records) -> Records:
+        return in_memory_records
 
 
-async def test_quick_unfollows_take_credit_back_and_late_ones_do_not(uow: UowFactory, database: Any) -> None:
-    announcer = FakeAnnouncer()
-    await credit_follow(*follow("o_quick", 1), uow(), Directory(), announcer)
-    await credit_follow(*follow("o_stays", 2), uow(), Directory(), announcer)
-    assert await revoke_on_unfollow(*unfollow("o_quick", 60), uow(), Directory(), announcer) == ["c1"]
-    assert await revoke_on_unfollow(*unfollow("o_quick", 60), uow(), Directory(), announcer) == []  # redelivered
-    assert await revoke_on_unfollow(*unfollow("o_stays", 49 * 60), uow(), Directory(), announcer) == []
-    mom = await MongoReferralStore(database, None).participant("c1", "o_mom")
-    assert mom is not None and (mom.credited, mom.revoked) == (1, 1)
-    assert await database[NOTICES].count_documents({"openid": "o_mom", "kind": "revoked"}) == 1
-    # The revocation is the third change to mom's credit: announced with revision 3, newer than both credits.
-    assert standings(announcer) == [("c1", "o_mom", 1, 1), ("c1", "o_mom", 2, 2), ("c1", "o_mom", 1, 3)]
-    assert announcer.announced[-1].at == T0 + timedelta(minutes=60)
-
-
-async def test_a_failed_announcement_leaves_the_credit_standing(uow: UowFactory, database: Any) -> None:
-    outcome = await credit_follow(*follow("o_f1", 1), uow(), Directory(), FakeAnnouncer(failures=1))
-    assert outcome is not None and outcome.credited
-    mom = await MongoReferralStore(database, None).participant("c1", "o_mom")
-    assert mom is not None and mom.credited == 1
+@pytest.mark.integration
+class TestCreditingInMongoDB(CreditingFlow):
+    @pytest.fixture
+    async def stored(self, mongo_records: Records) -> Records:
+        return mongo_records

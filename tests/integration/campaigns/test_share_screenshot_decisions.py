@@ -1,24 +1,24 @@
-"""Share-screenshot decisions against a real MongoDB-protocol server and the real analysis pool: each
-picture decided once however often it is delivered, the share reward granted once however it is
-approved, and a review settled by one reviewer only."""
+"""Share-screenshot decisions with the real analysis pool, on the in-memory records and on a real
+MongoDB-protocol server: each picture decided once however often it is delivered, the share reward
+granted once however it is approved, and a review settled by one reviewer only."""
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import io
 import random
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
 
 from scrm_dev.screenshot_corpus import make_poster, make_share_screenshot
-from services.campaigns.adapters import referrals as referral_docs
 from services.campaigns.adapters import share_screenshots as share_docs
-from services.campaigns.adapters.referrals import NOTICES, REWARDS, MongoReferralStore, MongoReferralUnitOfWork
-from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
+from services.campaigns.adapters.memory import InMemoryReferrals
+from services.campaigns.adapters.referrals import REWARDS
 from services.campaigns.domain.campaign import Campaign, InviteTier, PosterTemplate, QrBox
 from services.campaigns.domain.participants import Participant
 from services.campaigns.domain.poster_layout import PosterLayout
@@ -34,10 +34,7 @@ from services.campaigns.service_layer.share_screenshots import (
 from services.screenshots import AnalysisPool, Decision, DecisionThresholds, ImageLimits
 from shared.contracts import ImageMessageReceived
 from shared.events import Envelope
-from shared.storage import PROCESSED_EVENTS_INDEXES, ensure_indexes
-from tests.conftest import Isolation
-
-pytestmark = pytest.mark.integration
+from tests.integration.campaigns.conftest import Records
 
 APPID = "wxshare0000001"
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -128,22 +125,6 @@ def pool() -> Iterator[AnalysisPool]:
         analysis.close()
 
 
-UowFactory = Callable[[], MongoReferralUnitOfWork]
-
-
-@pytest.fixture
-async def uow(
-    mongo: AsyncMongoClient[dict[str, Any]], isolation: Isolation, database: Any
-) -> AsyncIterator[UowFactory]:
-    await ensure_indexes(database, (*referral_docs.INDEXES, *share_docs.INDEXES, *PROCESSED_EVENTS_INDEXES))
-    store = MongoReferralStore(database, None)
-    for openid, payload in PAYLOADS.items():
-        participant = Participant("share1", APPID, openid, f"code{openid}", NOW - timedelta(minutes=30), "campaign_qr")
-        participant.qr_ticket, participant.qr_url = f"t-{openid}", payload
-        await store.add_participant(participant)
-    yield lambda: MongoReferralUnitOfWork(mongo, isolation.database)
-
-
 def picture(openid: str, msg_id: str, inbox: Inbox, content: bytes) -> tuple[Envelope, ImageMessageReceived]:
     inbox.media[f"m-{msg_id}"] = content
     event = ImageMessageReceived(
@@ -153,17 +134,17 @@ def picture(openid: str, msg_id: str, inbox: Inbox, content: bytes) -> tuple[Env
 
 
 async def decide(
-    envelope: Envelope, event: ImageMessageReceived, uow: UowFactory, database: Any, inbox: Inbox, pool: AnalysisPool
+    envelope: Envelope, event: ImageMessageReceived, records: Records, inbox: Inbox, pool: AnalysisPool
 ) -> Decision | None:
     campaigns = Campaigns()
-    task = await open_share_task(APPID, event.openid, campaigns, MongoReferralStore(database, None), NOW)
+    task = await open_share_task(APPID, event.openid, campaigns, records.store, NOW)
     assert task is not None
     return await verify_submission(
         envelope,
         event,
         task,
-        uow=uow(),
-        reads=MongoShareScreenshots(database),
+        uow=records.uow(),
+        reads=records.screenshots,
         campaigns=campaigns,
         media=inbox,
         renderer=IssuedPosters(),
@@ -174,59 +155,103 @@ async def decide(
     )
 
 
-async def test_a_picture_is_decided_once_and_the_share_reward_granted_once(
-    uow: UowFactory, database: Any, pool: AnalysisPool
-) -> None:
-    inbox = Inbox()
-    genuine = make_share_screenshot(make_poster(3, PAYLOADS["o_mom"]), random.Random(1))
-    first = picture("o_mom", "1001", inbox, genuine)
-    assert await decide(*first, uow, database, inbox, pool) is Decision.APPROVE
-    assert await decide(*first, uow, database, inbox, pool) is None  # Kafka delivers it again
+class ShareScreenshotDecisions(abc.ABC):
+    @abc.abstractmethod
+    @pytest.fixture
+    async def stored(self) -> Records: ...
 
-    # The same member sends another genuine screenshot: told it is done, nothing granted.
-    another = make_share_screenshot(make_poster(3, PAYLOADS["o_mom"]), random.Random(2))
-    assert await decide(*picture("o_mom", "1002", inbox, another), uow, database, inbox, pool) is None
+    @abc.abstractmethod
+    async def put_back_in_review(self, records: Records, submission: str) -> None:
+        """Make the submission wait for a reviewer again and forget the rewards granted."""
 
-    # Another member sends hers: someone else's code, and a copy of an approved screenshot.
-    assert await decide(*picture("o_dad", "1003", inbox, genuine), uow, database, inbox, pool) is Decision.REJECT
+    @pytest.fixture
+    async def records(self, stored: Records) -> Records:
+        for openid, payload in PAYLOADS.items():
+            participant = Participant(
+                "share1", APPID, openid, f"code{openid}", NOW - timedelta(minutes=30), "campaign_qr"
+            )
+            participant.qr_ticket, participant.qr_url = f"t-{openid}", payload
+            await stored.store.add_participant(participant)
+        return stored
 
-    submissions = await database[share_docs.SUBMISSIONS].find({}, {"openid": 1, "status": 1, "reasons": 1}).to_list()
-    assert {(s["openid"], s["status"]) for s in submissions} == {("o_mom", "approved"), ("o_dad", "rejected")}
-    assert next(s for s in submissions if s["openid"] == "o_dad")["reasons"][:1] == ["foreign_qr"]
-    rewards = await database[REWARDS].find({}).to_list()
-    assert [(r["inviter"], r["tier"], r["pool"]) for r in rewards] == [("o_mom", 0, "S")]
-    kinds = sorted(n["kind"] for n in await database[NOTICES].find({}).to_list())
-    assert kinds == ["share-already", "share-approved", "share-rejected"]
-    trail = await database[share_docs.AUDIT].count_documents({})
-    assert trail == 2  # one audit entry per decision
+    async def test_a_picture_is_decided_once_and_the_share_reward_granted_once(
+        self, records: Records, pool: AnalysisPool
+    ) -> None:
+        inbox = Inbox()
+        genuine = make_share_screenshot(make_poster(3, PAYLOADS["o_mom"]), random.Random(1))
+        first = picture("o_mom", "1001", inbox, genuine)
+        assert await decide(*first, records, inbox, pool) is Decision.APPROVE
+        assert await decide(*first, records, inbox, pool) is None  # Kafka delivers it again
+
+        # The same member sends another genuine screenshot: told it is done, nothing granted.
+        another = make_share_screenshot(make_poster(3, PAYLOADS["o_mom"]), random.Random(2))
+        assert await decide(*picture("o_mom", "1002", inbox, another), records, inbox, pool) is None
+
+        # Another member sends hers: someone else's code, and a copy of an approved screenshot.
+        assert await decide(*picture("o_dad", "1003", inbox, genuine), records, inbox, pool) is Decision.REJECT
+
+        submissions = await records.screenshots.listing(
+            "share1", status=None, reason=None, received_before=None, limit=10, offset=0
+        )
+        assert {(s.openid, s.status) for s in submissions} == {("o_mom", "approved"), ("o_dad", "rejected")}
+        assert next(s for s in submissions if s.openid == "o_dad").reasons[:1] == ["foreign_qr"]
+        rewards = await records.results.rewards("share1", limit=10, offset=0)
+        assert [(r["inviter"], r["tier"], r["pool"]) for r in rewards] == [("o_mom", 0, "S")]
+        kinds = sorted([n.kind for e in ("e-1001", "e-1002", "e-1003") for n in await records.notices.queued_by(e)])
+        assert kinds == ["share-already", "share-approved", "share-rejected"]
+        trail = [entry for s in submissions for entry in await records.screenshots.trail(s.id)]
+        assert len(trail) == 2  # one audit entry per decision
+
+    async def test_a_review_is_settled_by_one_reviewer_and_rewards_once(
+        self, records: Records, pool: AnalysisPool
+    ) -> None:
+        inbox = Inbox()
+        shot = make_share_screenshot(make_poster(3, PAYLOADS["o_mom"]), random.Random(3))
+        envelope, event = picture("o_mom", "2001", inbox, shot)
+        reads = records.screenshots
+        assert await decide(envelope, event, records, inbox, pool) is Decision.APPROVE
+        # Put it back in review, as if the machine had been unsure, then let two reviewers race.
+        await self.put_back_in_review(records, f"{APPID}:2001")
+        record = await reads.get(f"{APPID}:2001")
+        assert record is not None and record.status == "review"
+        one = campaign()
+
+        async def settle(reviewer: str, decision: Decision) -> str:
+            try:
+                await settle_review(record, one, decision, reviewer=reviewer, note=None, uow=records.uow(), now=NOW)
+            except AlreadySettled:
+                return "refused"
+            return "settled"
+
+        outcomes = await asyncio.gather(settle("ops-li", Decision.APPROVE), settle("ops-wang", Decision.APPROVE))
+        assert sorted(outcomes) == ["refused", "settled"]
+        assert [r["tier"] for r in await records.results.rewards("share1", limit=10, offset=0)] == [0]
+        settled = await reads.get(record.id)
+        assert settled is not None and settled.status == "approved" and settled.decided_by in ("ops-li", "ops-wang")
+        actors = [entry.actor for entry in await reads.trail(record.id)]
+        assert actors[0] == "auto" and len(actors) == 2
 
 
-async def test_a_review_is_settled_by_one_reviewer_and_rewards_once(
-    uow: UowFactory, database: Any, pool: AnalysisPool
-) -> None:
-    inbox = Inbox()
-    shot = make_share_screenshot(make_poster(3, PAYLOADS["o_mom"]), random.Random(3))
-    envelope, event = picture("o_mom", "2001", inbox, shot)
-    reads = MongoShareScreenshots(database)
-    assert await decide(envelope, event, uow, database, inbox, pool) is Decision.APPROVE
-    # Put it back in review, as if the machine had been unsure, then let two reviewers race.
-    await database[share_docs.SUBMISSIONS].update_one({}, {"$set": {"status": "review", "decision": "review"}})
-    await database[REWARDS].delete_many({})
-    record = await reads.get(f"{APPID}:2001")
-    assert record is not None and record.status == "review"
-    one = campaign()
+class TestShareScreenshotDecisionsInMemory(ShareScreenshotDecisions):
+    @pytest.fixture
+    async def stored(self, in_memory_records: Records) -> Records:
+        return in_memory_records
 
-    async def settle(reviewer: str, decision: Decision) -> str:
-        try:
-            await settle_review(record, one, decision, reviewer=reviewer, note=None, uow=uow(), now=NOW)
-        except AlreadySettled:
-            return "refused"
-        return "settled"
+    async def put_back_in_review(self, records: Records, submission: str) -> None:
+        assert isinstance(records.store, InMemoryReferrals)
+        kept = records.store.records
+        kept.submissions[submission] = replace(kept.submissions[submission], status="review", decision="review")
+        kept.rewards.clear()
 
-    outcomes = await asyncio.gather(settle("ops-li", Decision.APPROVE), settle("ops-wang", Decision.APPROVE))
-    assert sorted(outcomes) == ["refused", "settled"]
-    assert await database[REWARDS].count_documents({"tier": 0}) == 1
-    settled = await reads.get(record.id)
-    assert settled is not None and settled.status == "approved" and settled.decided_by in ("ops-li", "ops-wang")
-    actors = [entry.actor for entry in await reads.trail(record.id)]
-    assert actors[0] == "auto" and len(actors) == 2
+
+@pytest.mark.integration
+class TestShareScreenshotDecisionsInMongoDB(ShareScreenshotDecisions):
+    @pytest.fixture
+    async def stored(self, mongo_records: Records, database: Any) -> Records:
+        self.database = database
+        return mongo_records
+
+    async def put_back_in_review(self, records: Records, submission: str) -> None:
+        update = {"$set": {"status": "review", "decision": "review"}}
+        await self.database[share_docs.SUBMISSIONS].update_one({"_id": submission}, update)
+        await self.database[REWARDS].delete_many({})

@@ -6,18 +6,20 @@ from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, InvalidOperation
 
+from shared.settings import ServiceSettings
 from shared.storage import (
     PROCESSED_EVENTS,
     IndexSpec,
     MongoUnitOfWork,
     StorageError,
+    connect,
     ensure_indexes,
     is_transient,
     ping,
 )
-from tests.conftest import Isolation
+from tests.conftest import Infra, Isolation
 
 pytestmark = pytest.mark.integration
 
@@ -91,3 +93,16 @@ async def test_claim_many_returns_only_the_new_ids_and_races_settle_once(
         await first.commit()
     async with MongoUnitOfWork(mongo, isolation.database) as uow:  # the retry leaves e5 out
         assert await uow.claim_many("c", ["e5", "e6"]) == {"e6"}
+
+
+async def test_connect_opens_the_settings_database_with_its_indexes(infra: Infra, isolation: Isolation) -> None:
+    settings = ServiceSettings(mongodb_url=infra.mongodb_url, mongodb_database=isolation.database)
+    spec = IndexSpec("things", (("code", 1),), name="code", unique=True)
+    async with connect(settings, [spec]) as mongo:
+        await mongo.ready()
+        assert mongo.database.name == isolation.database
+        info = await mongo.database["things"].index_information()
+        assert info["code"]["unique"] is True
+        await mongo.client.drop_database(isolation.database)
+    with pytest.raises(InvalidOperation):  # closed on the way out
+        await mongo.client.admin.command("ping")

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from services.campaigns.adapters.memory import InMemoryReferrals
 from services.campaigns.domain.participants import Participant
 from services.campaigns.domain.poster_layout import PosterLayout, QrBox
 from services.campaigns.domain.posters import PosterSpec
@@ -60,16 +61,6 @@ class FakeRenderer(PosterRendererPort):
         return None
 
 
-class Store:
-    """Only what give_poster uses of the store: saving the participant."""
-
-    def __init__(self) -> None:
-        self.saves = 0
-
-    async def save_participant(self, participant: Participant) -> None:
-        self.saves += 1
-
-
 SPEC = PosterSpec(
     template=b"png", template_version="v1", layout=PosterLayout(750, 1334, QrBox(475, 1059, 220)),
     welcome="欢迎参加！分享海报邀请好友", texts={"nickname": "小雨妈妈"},
@@ -81,7 +72,7 @@ def participant() -> Participant:
 
 
 async def run(member: Participant, platform: FakePlatform, renderer: FakeRenderer, now: datetime) -> bool:
-    return await give_poster(member, SPEC, store=Store(), platform=platform, renderer=renderer, now=now)  # type: ignore[arg-type]
+    return await give_poster(member, SPEC, store=InMemoryReferrals(), platform=platform, renderer=renderer, now=now)
 
 
 async def test_first_join_creates_the_code_renders_uploads_and_sends_welcome_then_poster() -> None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.campaigns.adapters.memory import InMemoryCampaigns, InMemoryTemplates
 from services.campaigns.domain.campaign import (
     Campaign,
     CampaignInvalid,
@@ -31,7 +32,7 @@ from services.campaigns.service_layer.management import (
     upload_template,
 )
 from services.campaigns.service_layer.ports import ImageInfo
-from tests.unit.campaigns.fakes import MemoryCampaigns, MemoryTemplates
+from tests.unit.campaigns.fakes import RacingCampaigns, RecordingTemplates
 
 APPID = "wx1"
 NOW = datetime(2026, 11, 23, 8, 0, 0, 123_456, tzinfo=UTC)
@@ -50,12 +51,12 @@ def new_campaign(**overrides: object) -> NewCampaign:
     return NewCampaign(**values)  # type: ignore[arg-type]
 
 
-async def draft(campaigns: MemoryCampaigns, **overrides: object) -> Campaign:
+async def draft(campaigns: InMemoryCampaigns, **overrides: object) -> Campaign:
     return await create_campaign(campaigns, APPID, new_campaign(**overrides), NOW)
 
 
 async def test_a_new_campaign_is_a_draft_kept_to_the_millisecond() -> None:
-    campaigns = MemoryCampaigns()
+    campaigns = InMemoryCampaigns()
     campaign = await draft(campaigns)
     assert campaign.status is CampaignStatus.DRAFT and campaign.version == 1
     assert campaign.created_at == as_stored(NOW) and campaign.created_at.microsecond == 123_000
@@ -63,15 +64,15 @@ async def test_a_new_campaign_is_a_draft_kept_to_the_millisecond() -> None:
 
 
 async def test_a_campaign_that_breaks_a_rule_is_not_stored() -> None:
-    campaigns = MemoryCampaigns()
+    campaigns = InMemoryCampaigns()
     with pytest.raises(CampaignInvalid) as refused:
         await draft(campaigns, tiers=(InviteTier(3, "A"), InviteTier(3, "B")))
     assert refused.value.field == "tiers.1.count"
-    assert campaigns.saved == {}
+    assert await campaigns.list(APPID) == []
 
 
 async def test_loading_checks_the_account_and_the_version() -> None:
-    campaigns = MemoryCampaigns()
+    campaigns = InMemoryCampaigns()
     campaign = await draft(campaigns)
     with pytest.raises(CampaignNotFound, match="no campaign 'nope' in account 'wx1'"):
         await load_campaign(campaigns, APPID, "nope")
@@ -82,7 +83,7 @@ async def test_loading_checks_the_account_and_the_version() -> None:
 
 
 async def test_an_edit_merges_messages_and_patches_only_the_rules_given() -> None:
-    campaigns, templates = MemoryCampaigns(), MemoryTemplates()
+    campaigns, templates = InMemoryCampaigns(), InMemoryTemplates()
     campaign = await draft(campaigns)
     edit = CampaignEdit(
         name="第二期",
@@ -104,7 +105,7 @@ async def test_an_edit_merges_messages_and_patches_only_the_rules_given() -> Non
 
 
 async def test_an_edit_attaches_only_an_image_uploaded_for_the_campaign() -> None:
-    campaigns, templates = MemoryCampaigns(), MemoryTemplates()
+    campaigns, templates = InMemoryCampaigns(), InMemoryTemplates()
     campaign = await draft(campaigns)
     other = await draft(campaigns)
     elsewhere = await templates.put(APPID, other.id, *IMAGE)
@@ -122,7 +123,7 @@ async def test_an_edit_attaches_only_an_image_uploaded_for_the_campaign() -> Non
 
 
 async def test_lifecycle_moves_go_through_the_domain_and_check_the_version() -> None:
-    campaigns, templates = MemoryCampaigns(), MemoryTemplates()
+    campaigns, templates = InMemoryCampaigns(), InMemoryTemplates()
     campaign = await draft(campaigns)
     with pytest.raises(IllegalTransition, match="template"):
         await move_campaign(campaigns, APPID, campaign.id, None, Campaign.activate, NOW)
@@ -134,7 +135,7 @@ async def test_lifecycle_moves_go_through_the_domain_and_check_the_version() -> 
 
 
 async def test_an_uploaded_template_becomes_the_campaigns_with_its_layout() -> None:
-    campaigns, templates = MemoryCampaigns(), MemoryTemplates()
+    campaigns, templates = InMemoryCampaigns(), InMemoryTemplates()
     campaign = await draft(campaigns)
     uploaded = await upload_template(campaigns, templates, APPID, campaign.id, 1, IMAGE, LAYOUT, NOW)
     assert uploaded.campaign.template is not None and uploaded.campaign.template.image_id == uploaded.image.id
@@ -148,7 +149,7 @@ async def test_an_uploaded_template_becomes_the_campaigns_with_its_layout() -> N
 
 
 async def test_an_image_alone_is_stored_for_a_later_edit() -> None:
-    campaigns, templates = MemoryCampaigns(), MemoryTemplates()
+    campaigns, templates = InMemoryCampaigns(), InMemoryTemplates()
     campaign = await draft(campaigns)
     uploaded = await upload_template(campaigns, templates, APPID, campaign.id, None, IMAGE, None, NOW)
     assert uploaded.campaign.template is None and uploaded.campaign.version == 1
@@ -156,7 +157,7 @@ async def test_an_image_alone_is_stored_for_a_later_edit() -> None:
 
 
 async def test_an_image_no_campaign_takes_is_deleted_again() -> None:
-    campaigns, templates = MemoryCampaigns(), MemoryTemplates()
+    campaigns, templates = RacingCampaigns(), RecordingTemplates()
     campaign = await draft(campaigns)
     too_small = (b"small", ImageInfo("image/png", 400, 400, 5))
     with pytest.raises(CampaignInvalid):  # the QR box lies outside the image
@@ -169,7 +170,7 @@ async def test_an_image_no_campaign_takes_is_deleted_again() -> None:
 
 
 async def test_a_live_or_ended_campaigns_template_cannot_change() -> None:
-    campaigns, templates = MemoryCampaigns(), MemoryTemplates()
+    campaigns, templates = InMemoryCampaigns(), InMemoryTemplates()
     campaign = await draft(campaigns)
     await upload_template(campaigns, templates, APPID, campaign.id, None, IMAGE, LAYOUT, NOW)
     await move_campaign(campaigns, APPID, campaign.id, None, Campaign.activate, NOW)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from structlog.testing import capture_logs
 
+from services.campaigns.adapters.memory import InMemoryReferrals
 from services.campaigns.adapters.participation_events import PublishedParticipation
 from services.campaigns.domain.campaign import Campaign, CampaignStatus
 from services.campaigns.domain.participants import Participant
@@ -29,24 +30,13 @@ CAMPAIGN = Campaign(
 )  # fmt: skip
 
 
-class Store:
-    """What joining uses of the referral store before the poster step: adding a participant (or
-    returning the one already there, as the MongoDB store does)."""
-
-    def __init__(self) -> None:
-        self.participants: dict[tuple[str, str], Participant] = {}
-
-    async def add_participant(self, participant: Participant) -> Participant:
-        return self.participants.setdefault((participant.campaign_id, participant.openid), participant)
-
-
 class NoPoster:
     async def poster_spec(self, campaign: Campaign, nickname: str) -> PosterSpec | None:
         return None
 
 
 async def run_join(
-    store: Store, announcer: ParticipationAnnouncer, at: datetime, campaign: Campaign = CAMPAIGN
+    store: InMemoryReferrals, announcer: ParticipationAnnouncer, at: datetime, campaign: Campaign = CAMPAIGN
 ) -> None:
     envelope = Envelope.wrap(
         QrCodeScanned(openid="o_mom", scanned_at=at, scene="x"), appid="wx1", key="o_mom", occurred_at=at
@@ -69,9 +59,12 @@ def test_the_revision_grows_by_one_with_every_change_to_the_credit() -> None:
 
 
 async def test_a_join_announces_the_standing_and_a_repeat_announces_the_same_one() -> None:
-    store, announcer = Store(), FakeAnnouncer()
+    store, announcer = InMemoryReferrals(), FakeAnnouncer()
     await run_join(store, announcer, T0 + timedelta(hours=1))
-    store.participants[("c1", "o_mom")].credited = 2  # credited meanwhile
+    mom = await store.participant("c1", "o_mom")
+    assert mom is not None
+    mom.credited = 2  # credited meanwhile
+    await store.save_participant(mom)
     await run_join(store, announcer, T0 + timedelta(hours=2))
     first, again = announcer.announced
     assert (first.campaign_id, first.appid, first.openid, first.credited, first.revision) == (
@@ -85,16 +78,16 @@ async def test_a_join_announces_the_standing_and_a_repeat_announces_the_same_one
 
 
 async def test_no_participant_no_announcement() -> None:
-    store, announcer = Store(), FakeAnnouncer()
+    store, announcer = InMemoryReferrals(), FakeAnnouncer()
     await run_join(store, announcer, T0 - timedelta(days=1))  # before the campaign starts
-    assert announcer.announced == [] and store.participants == {}
+    assert announcer.announced == [] and await store.participant("c1", "o_mom") is None
 
 
 async def test_a_failed_announcement_is_logged_and_the_join_stands() -> None:
-    store, announcer = Store(), FakeAnnouncer(failures=1)
+    store, announcer = InMemoryReferrals(), FakeAnnouncer(failures=1)
     with capture_logs() as logs:
         await run_join(store, announcer, T0 + timedelta(hours=1))
-    assert ("c1", "o_mom") in store.participants
+    assert await store.participant("c1", "o_mom") is not None
     assert [entry["event"] for entry in logs] == ["participation not announced"]
 
 

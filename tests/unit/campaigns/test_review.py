@@ -6,20 +6,21 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.campaigns.adapters.memory import (
+    CampaignRecords,
+    InMemoryCampaigns,
+    InMemoryNotices,
+    InMemoryReferralUnitOfWork,
+    InMemoryRewardPools,
+    InMemoryShareScreenshots,
+)
 from services.campaigns.domain.campaign import Campaign
+from services.campaigns.domain.participants import reward_id
 from services.campaigns.domain.submissions import SubmissionRecord
 from services.campaigns.service_layer import review
 from services.campaigns.service_layer.management import NewCampaign, create_campaign
 from services.screenshots import Decision, Fingerprint
 from shared.wechat_client import CustomMessage, Text
-from tests.unit.campaigns.fakes import (
-    MemoryCampaigns,
-    MemoryNotices,
-    MemoryPools,
-    MemoryReferrals,
-    MemoryScreenshots,
-    MemoryUnitOfWork,
-)
 
 APPID = "wx1"
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -37,11 +38,11 @@ class Desk:
     """The review desk's ports, in memory."""
 
     def __init__(self) -> None:
-        self.campaigns = MemoryCampaigns()
-        self.screenshots = MemoryScreenshots()
-        self.referrals = MemoryReferrals()
-        self.notices = MemoryNotices(self.referrals)
-        self.pools = MemoryPools()
+        self.campaigns = InMemoryCampaigns()
+        self.records = CampaignRecords()
+        self.screenshots = InMemoryShareScreenshots(self.records)
+        self.notices = InMemoryNotices(self.records)
+        self.pools = InMemoryRewardPools()
         self.outbox = Outbox()
 
     async def campaign(self) -> Campaign:
@@ -84,7 +85,7 @@ class Desk:
             decision,
             reviewer=reviewer,
             note="海报清晰可见",
-            uow=MemoryUnitOfWork(self.referrals, self.screenshots),
+            uow=InMemoryReferralUnitOfWork(self.records),
             notice_store=self.notices,
             rewards=self.notices,
             codes=self.pools,
@@ -153,11 +154,11 @@ async def test_approving_grants_the_share_reward_once_and_replies_at_once() -> N
 
     settled = await desk.settle(campaign, submission, Decision.APPROVE, "ops-li")
     assert (settled.status, settled.decided_by, settled.note) == ("approved", "ops-li", "海报清晰可见")
-    assert list(desk.referrals.rewards) == [(campaign.id, "o_mom", 0)]
+    assert list(desk.records.rewards) == [reward_id(campaign.id, "o_mom", 0)]
     [(openid, reply)] = desk.outbox.sent
     assert openid == "o_mom" and isinstance(reply, Text) and "SHARE001" in reply.content
     assert [entry.actor for entry in await desk.screenshots.trail(submission)] == ["ops-li"]
 
     with pytest.raises(review.NotInReview, match="already approved by ops-li"):
         await desk.settle(campaign, submission, Decision.REJECT, "ops-wang")
-    assert len(desk.outbox.sent) == 1 and len(desk.referrals.rewards) == 1
+    assert len(desk.outbox.sent) == 1 and len(desk.records.rewards) == 1

@@ -6,7 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.campaigns.adapters.memory import (
+    CampaignRecords,
+    InMemoryCampaignResults,
+    InMemoryCampaigns,
+    InMemoryReferrals,
+    InMemoryRewardPools,
+    InMemoryTemplates,
+)
 from services.campaigns.domain.campaign import Campaign, EditNotAllowed, InviteTier, JoinMethods, QrBox
+from services.campaigns.domain.participants import Participant
 from services.campaigns.domain.rewards import ParsedCodes
 from services.campaigns.service_layer import results
 from services.campaigns.service_layer.management import (
@@ -19,13 +28,13 @@ from services.campaigns.service_layer.management import (
 )
 from services.campaigns.service_layer.ports import ImageInfo
 from services.campaigns.service_layer.reward_stock import add_codes, generate_codes, pool_stock
-from tests.unit.campaigns.fakes import MemoryCampaigns, MemoryJoinCodes, MemoryPools, MemoryResults, MemoryTemplates
+from tests.unit.campaigns.fakes import StubJoinCodes
 
 APPID = "wx1"
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
-async def campaign_with_tiers(campaigns: MemoryCampaigns, *, follow_qr: bool = True) -> Campaign:
+async def campaign_with_tiers(campaigns: InMemoryCampaigns, *, follow_qr: bool = True) -> Campaign:
     new = NewCampaign(
         name="新客邀请",
         starts_at=NOW,
@@ -36,15 +45,15 @@ async def campaign_with_tiers(campaigns: MemoryCampaigns, *, follow_qr: bool = T
     return await create_campaign(campaigns, APPID, new, NOW)
 
 
-async def activate(campaigns: MemoryCampaigns, campaign: Campaign) -> None:
+async def activate(campaigns: InMemoryCampaigns, campaign: Campaign) -> None:
     image = (b"png", ImageInfo("image/png", 750, 1334, 3))
     layout = TemplateLayout(QrBox(500, 1100, 200))
-    await upload_template(campaigns, MemoryTemplates(), APPID, campaign.id, None, image, layout, NOW)
+    await upload_template(campaigns, InMemoryTemplates(), APPID, campaign.id, None, image, layout, NOW)
     await move_campaign(campaigns, APPID, campaign.id, None, Campaign.activate, NOW)
 
 
 async def test_stock_names_every_pool_a_tier_draws_from_even_before_codes_arrive() -> None:
-    campaigns, pools = MemoryCampaigns(), MemoryPools()
+    campaigns, pools = InMemoryCampaigns(), InMemoryRewardPools()
     campaign = await campaign_with_tiers(campaigns)
     reports = await pool_stock(campaigns, pools, APPID, campaign.id)
     assert [(r.stock.pool, r.stock.total, r.tiers) for r in reports] == [("A", 0, (3, 20)), ("B", 0, (10,))]
@@ -61,7 +70,7 @@ async def test_stock_names_every_pool_a_tier_draws_from_even_before_codes_arrive
 
 
 async def test_an_ended_campaigns_pools_are_closed() -> None:
-    campaigns, pools = MemoryCampaigns(), MemoryPools()
+    campaigns, pools = InMemoryCampaigns(), InMemoryRewardPools()
     campaign = await campaign_with_tiers(campaigns)
     await activate(campaigns, campaign)
     await move_campaign(campaigns, APPID, campaign.id, None, Campaign.end, NOW)
@@ -69,11 +78,11 @@ async def test_an_ended_campaigns_pools_are_closed() -> None:
         await generate_codes(campaigns, pools, APPID, campaign.id, "A", 1)
     with pytest.raises(EditNotAllowed):
         await add_codes(campaigns, pools, APPID, campaign.id, "A", ParsedCodes(("AAA111",), 0, ()))
-    assert pools.codes == {}
+    assert await pools.stock(campaign.id) == []
 
 
 async def test_the_join_code_is_only_for_an_active_campaign_joined_through_its_code() -> None:
-    campaigns, codes = MemoryCampaigns(), MemoryJoinCodes()
+    campaigns, codes = InMemoryCampaigns(), StubJoinCodes()
     campaign = await campaign_with_tiers(campaigns)
     with pytest.raises(results.JoinCodeUnavailable, match="draft; activate it first"):
         await results.join_code(campaigns, codes, APPID, campaign.id, NOW)
@@ -88,9 +97,13 @@ async def test_the_join_code_is_only_for_an_active_campaign_joined_through_its_c
 
 
 async def test_results_are_read_only_for_a_campaign_of_the_account() -> None:
-    campaigns = MemoryCampaigns()
+    campaigns = InMemoryCampaigns()
     campaign = await campaign_with_tiers(campaigns)
-    found = MemoryResults([{"openid": "o1"}, {"openid": "o2"}])
+    records = CampaignRecords()
+    for minute, openid in enumerate(["o1", "o2"]):
+        joined = Participant(campaign.id, APPID, openid, f"code{openid}", NOW + timedelta(minutes=minute), "poster")
+        await InMemoryReferrals(records).add_participant(joined)
+    found = InMemoryCampaignResults(records)
     assert (await results.stats(campaigns, found, APPID, campaign.id, top=5)).participants == 2
     campaign_id, rows = await results.participants(campaigns, found, APPID, campaign.id)
     assert campaign_id == campaign.id and [row["openid"] async for row in rows] == ["o1", "o2"]

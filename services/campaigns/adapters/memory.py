@@ -1,0 +1,550 @@
+"""The campaign stores in memory, for tests and for measuring the service's own work: the same ports
+as the MongoDB adapters, with the same guarantees (checked by the contract suites in
+``tests/integration/campaigns/``).
+
+- campaigns keep their MongoDB documents (:func:`~services.campaigns.adapters.campaigns.to_document`),
+  so a read returns a fresh object and ``save`` refuses a stale version;
+- reward pools hold a code once per pool, give a grant key one code per pool, never more codes than
+  there are;
+- participants, invitations, rewards, notices and share-screenshot submissions live in
+  :class:`CampaignRecords`, one mapping per MongoDB collection, keyed by the same unique keys; the
+  unit of work stages its writes over them and applies them with its claims on commit, as the MongoDB
+  transaction does.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import uuid
+from collections import ChainMap
+from collections.abc import AsyncIterator, Iterable, MutableMapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from services.campaigns.adapters.campaigns import from_document, to_document
+from services.campaigns.domain.campaign import Campaign, CampaignStatus, VersionConflict
+from services.campaigns.domain.participants import Invitation, Notice, Participant, reward_id
+from services.campaigns.domain.results import CampaignStats, LeaderboardRow
+from services.campaigns.domain.rewards import PoolStock, generate_codes
+from services.campaigns.domain.submissions import STATUS, AuditEntry, SubmissionRecord
+from services.campaigns.service_layer.ports import (
+    AddedCodes,
+    CampaignRepository,
+    CampaignResults,
+    ImageInfo,
+    ReferralStore,
+    ReferralUnitOfWork,
+    RewardPools,
+    ShareScreenshotStore,
+    TemplateImage,
+    TemplateStore,
+)
+from services.screenshots import Decision, PriorShot
+from shared.storage import InMemoryUnitOfWork, StorageConflict, StorageError
+
+__all__ = [
+    "CampaignRecords",
+    "InMemoryCampaignResults",
+    "InMemoryCampaigns",
+    "InMemoryNotices",
+    "InMemoryReferralUnitOfWork",
+    "InMemoryReferrals",
+    "InMemoryRewardPools",
+    "InMemoryShareScreenshots",
+    "InMemoryTemplates",
+]
+
+_GENERATE_ROUNDS = 5
+
+
+# -- campaign definitions ------------------------------------------------------------------------------
+
+
+class InMemoryCampaigns(CampaignRepository):
+    """Campaign documents by id; ``save`` succeeds only on the version it read (optimistic concurrency)."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, dict[str, Any]] = {}
+
+    async def add(self, campaign: Campaign) -> None:
+        if campaign.id in self.documents:
+            raise VersionConflict(f"campaign {campaign.id!r} already exists")
+        self.documents[campaign.id] = to_document(campaign) | {"version": 1}
+        campaign.version = 1
+
+    async def get(self, appid: str, campaign_id: str) -> Campaign | None:
+        found = self.documents.get(campaign_id)
+        return None if found is None or found["appid"] != appid else from_document(copy.deepcopy(found))
+
+    async def save(self, campaign: Campaign) -> None:
+        stored = self.documents.get(campaign.id)
+        if stored is None or stored["appid"] != campaign.appid or stored["version"] != campaign.version:
+            raise VersionConflict(
+                f"campaign {campaign.id!r} changed since version {campaign.version} was read; reload and retry"
+            )
+        self.documents[campaign.id] = to_document(campaign) | {"version": campaign.version + 1}
+        campaign.version += 1
+
+    async def list(
+        self, appid: str, *, status: CampaignStatus | None = None, limit: int = 50, offset: int = 0
+    ) -> list[Campaign]:
+        found = sorted(
+            (
+                d
+                for d in self.documents.values()
+                if d["appid"] == appid and (status is None or d["status"] == status.value)
+            ),
+            key=lambda d: d["_id"],
+        )
+        found.sort(key=lambda d: d["created_at"], reverse=True)  # stable: ties stay in id order
+        return [from_document(copy.deepcopy(d)) for d in found[offset : offset + limit]]
+
+
+class InMemoryTemplates(TemplateStore):
+    """Poster background images, one per upload, by id."""
+
+    def __init__(self) -> None:
+        self.images: dict[str, tuple[TemplateImage, bytes]] = {}
+
+    async def put(self, appid: str, campaign_id: str, data: bytes, info: ImageInfo) -> TemplateImage:
+        image = TemplateImage(
+            id=uuid.uuid4().hex,
+            appid=appid,
+            campaign_id=campaign_id,
+            info=info,
+            sha256=hashlib.sha256(data).hexdigest(),
+            uploaded_at=datetime.now(UTC).replace(microsecond=0),
+        )
+        self.images[image.id] = (image, bytes(data))
+        return image
+
+    async def get(self, campaign_id: str, image_id: str) -> TemplateImage | None:
+        found = self.images.get(image_id)
+        return found[0] if found is not None and found[0].campaign_id == campaign_id else None
+
+    async def read(self, image_id: str) -> bytes | None:
+        found = self.images.get(image_id)
+        return None if found is None else found[1]
+
+    async def delete(self, image_id: str) -> None:
+        self.images.pop(image_id, None)
+
+
+# -- reward pools --------------------------------------------------------------------------------------
+
+
+class InMemoryRewardPools(RewardPools):
+    """Codes by (campaign, pool), each with the grant key holding it (None while free), in upload order.
+
+    Nothing awaits between looking for a free code and taking it, so concurrent calls cannot take the
+    same code: the guarantee MongoDB's single ``find_one_and_update`` gives.
+    """
+
+    def __init__(self) -> None:
+        self.codes: dict[tuple[str, str], dict[str, str | None]] = {}
+
+    async def add_codes(self, campaign_id: str, pool: str, codes: Iterable[str]) -> AddedCodes:
+        given = list(dict.fromkeys(codes))
+        added = self._insert(campaign_id, pool, given)
+        return AddedCodes(added, len(given) - added)
+
+    async def generate(self, campaign_id: str, pool: str, count: int) -> int:
+        added = 0
+        for _ in range(_GENERATE_ROUNDS):  # a collision with an existing code is retried with fresh codes
+            added += self._insert(campaign_id, pool, generate_codes(count - added))
+            if added == count:
+                return added
+        raise StorageError(f"generated codes kept colliding; {added} of {count} added")
+
+    async def allocate(self, campaign_id: str, pool: str, grant_key: str) -> str | None:
+        held = self.codes.get((campaign_id, pool), {})
+        for code, owner in held.items():
+            if owner == grant_key:
+                return code
+        for code, owner in held.items():
+            if owner is None:
+                held[code] = grant_key
+                return code
+        return None
+
+    async def stock(self, campaign_id: str) -> list[PoolStock]:
+        return [
+            PoolStock(pool, len(held), sum(1 for owner in held.values() if owner is not None))
+            for (campaign, pool), held in sorted(self.codes.items())
+            if campaign == campaign_id and held
+        ]
+
+    def _insert(self, campaign_id: str, pool: str, codes: list[str]) -> int:
+        held = self.codes.setdefault((campaign_id, pool), {})
+        new = [code for code in codes if code not in held]
+        held.update(dict.fromkeys(new))
+        return len(new)
+
+
+# -- participants, referrals, notices and share screenshots --------------------------------------------
+
+
+def _collection() -> MutableMapping[Any, Any]:
+    return {}
+
+
+@dataclass
+class CampaignRecords:
+    """What the referral flow and the share-screenshot task keep: one mapping per MongoDB collection,
+    keyed as its documents' ``_id`` (rejections and audit entries, which have no natural key, by
+    insertion number). Values are never changed in place, only replaced, so a transaction's view can
+    lay its own writes over the committed ones."""
+
+    #: "<campaign>:<openid>" -> participant
+    participants: MutableMapping[str, Participant] = field(default_factory=_collection)
+    #: "<campaign>:<invitee>" -> invitation
+    invitations: MutableMapping[str, Invitation] = field(default_factory=_collection)
+    #: "<appid>:<openid>" -> first follow
+    followers: MutableMapping[str, datetime] = field(default_factory=_collection)
+    rejections: MutableMapping[int, dict[str, Any]] = field(default_factory=_collection)
+    #: reward id -> the grant's document (code and status added at delivery)
+    rewards: MutableMapping[str, dict[str, Any]] = field(default_factory=_collection)
+    #: notice id -> the notice's document (with the delivery's status times and text)
+    notices: MutableMapping[str, dict[str, Any]] = field(default_factory=_collection)
+    submissions: MutableMapping[str, SubmissionRecord] = field(default_factory=_collection)
+    images: MutableMapping[str, tuple[bytes, str]] = field(default_factory=_collection)
+    audit: MutableMapping[int, AuditEntry] = field(default_factory=_collection)
+    #: "consumer:event_id" of every committed claim (``processed_events``), shared by the units of work.
+    processed: set[str] = field(default_factory=set)
+    #: Commits so far, and the commit that last wrote each (collection, key): how a transaction finds
+    #: that another one committed a write to the same record after it began (a write conflict).
+    serial: int = 0
+    written: dict[tuple[str, Any], int] = field(default_factory=dict)
+
+    def over(self, writes: CampaignRecords) -> CampaignRecords:
+        """A view reading ``writes`` first, then these records; every write goes to ``writes``."""
+        view = CampaignRecords(processed=self.processed, serial=self.serial, written=self.written)
+        for name in _collections():
+            setattr(view, name, ChainMap(getattr(writes, name), getattr(self, name)))
+        return view
+
+    def update(self, writes: CampaignRecords) -> None:
+        for name in _collections():
+            getattr(self, name).update(getattr(writes, name))
+
+
+def _collections() -> list[str]:
+    return [f.name for f in fields(CampaignRecords) if f.name not in _BOOKKEEPING]
+
+
+_BOOKKEEPING = frozenset({"processed", "serial", "written"})
+#: Keys of records without a natural one (rejections, audit entries): unique across transactions.
+_insertions = itertools.count(1)
+
+
+def _notice(doc: dict[str, Any]) -> Notice:
+    return Notice(**{name: doc[name] for name in Notice.__dataclass_fields__})
+
+
+class InMemoryReferrals(ReferralStore):
+    """The referral store over :class:`CampaignRecords` (a unit of work's view inside a transaction)."""
+
+    def __init__(self, records: CampaignRecords | None = None) -> None:
+        self.records = CampaignRecords() if records is None else records
+
+    async def participant(self, campaign_id: str, openid: str) -> Participant | None:
+        return copy.deepcopy(self.records.participants.get(f"{campaign_id}:{openid}"))
+
+    async def participant_by_code(self, campaign_id: str, code: str) -> Participant | None:
+        found = (p for p in self.records.participants.values() if p.campaign_id == campaign_id and p.code == code)
+        return copy.deepcopy(next(found, None))
+
+    async def add_participant(self, participant: Participant) -> Participant:
+        key = f"{participant.campaign_id}:{participant.openid}"
+        existing = self.records.participants.get(key)
+        if existing is None:
+            if await self.participant_by_code(participant.campaign_id, participant.code) is not None:
+                # MongoDB's unique (campaign_id, code) index refuses it too.
+                raise StorageConflict(f"participant code {participant.code!r} is taken in {participant.campaign_id!r}")
+            existing = self.records.participants[key] = copy.deepcopy(participant)
+        return copy.deepcopy(existing)
+
+    async def save_participant(self, participant: Participant) -> None:
+        key = f"{participant.campaign_id}:{participant.openid}"
+        if key in self.records.participants:  # an update, never an insert
+            self.records.participants[key] = copy.deepcopy(participant)
+
+    async def remember_follower(self, appid: str, openid: str, followed_at: datetime) -> bool:
+        key = f"{appid}:{openid}"
+        if key in self.records.followers:
+            return False
+        self.records.followers[key] = followed_at
+        return True
+
+    async def invitation(self, campaign_id: str, invitee: str) -> Invitation | None:
+        return self.records.invitations.get(f"{campaign_id}:{invitee}")
+
+    async def credited_invitations_of(self, invitee: str) -> list[Invitation]:
+        return [i for i in self.records.invitations.values() if i.invitee == invitee and i.status == "credited"]
+
+    async def add_invitation(self, invitation: Invitation) -> bool:
+        key = f"{invitation.campaign_id}:{invitation.invitee}"
+        if key in self.records.invitations:
+            return False
+        self.records.invitations[key] = invitation
+        return True
+
+    async def revoke_invitation(self, campaign_id: str, invitee: str, at: datetime) -> bool:
+        key = f"{campaign_id}:{invitee}"
+        found = self.records.invitations.get(key)
+        if found is None or found.status != "credited":
+            return False
+        self.records.invitations[key] = replace(found, status="revoked", revoked_at=at)
+        return True
+
+    async def credits_since(self, campaign_id: str, inviter: str, since: datetime) -> int:
+        return sum(
+            1
+            for i in self.records.invitations.values()
+            if i.campaign_id == campaign_id and i.inviter == inviter and i.credited_at >= since
+        )
+
+    async def record_rejection(self, campaign_id: str, inviter: str, invitee: str, reason: str, at: datetime) -> None:
+        rejection = {"campaign_id": campaign_id, "inviter": inviter, "invitee": invitee, "reason": reason, "at": at}
+        self.records.rejections[next(_insertions)] = rejection
+
+    async def grant_reward(self, campaign_id: str, inviter: str, tier: int, pool: str, at: datetime) -> bool:
+        key = reward_id(campaign_id, inviter, tier)
+        if key in self.records.rewards:
+            return False
+        self.records.rewards[key] = {
+            "_id": key,
+            "campaign_id": campaign_id,
+            "inviter": inviter,
+            "tier": tier,
+            "pool": pool,
+            "granted_at": at,
+        }
+        return True
+
+    async def add_notice(self, notice: Notice) -> None:
+        if notice.id not in self.records.notices:
+            self.records.notices[notice.id] = dict(notice.__dict__)
+
+
+class InMemoryShareScreenshots(ShareScreenshotStore):
+    """Share-screenshot submissions over :class:`CampaignRecords`."""
+
+    def __init__(self, records: CampaignRecords | None = None) -> None:
+        self.records = CampaignRecords() if records is None else records
+
+    async def add(self, record: SubmissionRecord) -> bool:
+        if record.id in self.records.submissions:
+            return False
+        self.records.submissions[record.id] = copy.deepcopy(record)
+        return True
+
+    async def keep_image(self, submission: str, content: bytes, content_type: str) -> None:
+        if submission not in self.records.images:
+            self.records.images[submission] = (bytes(content), content_type)
+
+    async def audit(self, entry: AuditEntry) -> None:
+        self.records.audit[next(_insertions)] = copy.deepcopy(entry)
+
+    async def settle_review(
+        self, submission: str, decision: Decision, reviewer: str, note: str | None, at: datetime
+    ) -> SubmissionRecord | None:
+        record = self.records.submissions.get(submission)
+        if record is None or record.status != "review":
+            return None
+        settled = replace(
+            record, status=STATUS[decision], decision=decision.value, decided_by=reviewer, decided_at=at, note=note
+        )
+        self.records.submissions[submission] = settled
+        return copy.deepcopy(settled)
+
+    async def get(self, submission: str) -> SubmissionRecord | None:
+        return copy.deepcopy(self.records.submissions.get(submission))
+
+    async def approved(self, campaign_id: str, openid: str) -> bool:
+        return any(
+            r.campaign_id == campaign_id and r.openid == openid and r.status == "approved"
+            for r in self.records.submissions.values()
+        )
+
+    async def earlier(self, campaign_id: str) -> list[PriorShot]:
+        return [
+            PriorShot(r.id, r.openid, Decision(r.decision), r.fingerprint, r.evidence.get("qr") == "own")
+            for r in self.records.submissions.values()
+            if r.campaign_id == campaign_id and r.fingerprint.context is not None
+        ]
+
+    async def listing(
+        self,
+        campaign_id: str,
+        *,
+        status: str | None,
+        reason: str | None,
+        received_before: datetime | None,
+        limit: int,
+        offset: int,
+    ) -> list[SubmissionRecord]:
+        found = [
+            r
+            for r in sorted(self.records.submissions.values(), key=lambda r: r.received_at)
+            if r.campaign_id == campaign_id
+            and (status is None or r.status == status)
+            and (reason is None or reason in r.reasons)
+            and (received_before is None or r.received_at < received_before)
+        ]
+        return copy.deepcopy(found[offset : offset + limit])
+
+    async def counts(self, campaign_id: str) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in self.records.submissions.values():
+            if r.campaign_id == campaign_id:
+                counts[r.status] = counts.get(r.status, 0) + 1
+        return counts
+
+    async def image(self, submission: str) -> tuple[bytes, str] | None:
+        return self.records.images.get(submission)
+
+    async def trail(self, submission: str) -> list[AuditEntry]:
+        found = [e for e in self.records.audit.values() if e.submission_id == submission]
+        return copy.deepcopy(sorted(found, key=lambda e: e.at))
+
+
+class InMemoryReferralUnitOfWork(InMemoryUnitOfWork, ReferralUnitOfWork):  # type: ignore[misc]
+    """Referral and screenshot writes and event claims that commit together or not at all. Reusable:
+    each ``async with`` is one transaction over the same :attr:`records`; outside one, ``store`` and
+    ``screenshots`` read the committed records.
+
+    Units of work over the same records behave like concurrent MongoDB transactions: a commit that
+    would overwrite a record, or claim an event, that another transaction committed after this one
+    began raises :class:`~shared.storage.StorageConflict` and applies nothing (writes made outside a
+    transaction are not tracked).
+    """
+
+    def __init__(self, records: CampaignRecords | None = None) -> None:
+        super().__init__()
+        self.records = CampaignRecords() if records is None else records
+        # Units of work over the same records see each other's claims, as over one database.
+        self.processed = self.records.processed
+        self._writes = CampaignRecords()
+        self._began = self.records.serial
+        self._end()
+
+    def _begin(self) -> None:
+        self._began = self.records.serial
+        self._writes = CampaignRecords()
+        view = self.records.over(self._writes)
+        self.store, self.screenshots = InMemoryReferrals(view), InMemoryShareScreenshots(view)
+
+    def _apply(self) -> None:
+        keys = [(name, key) for name in _collections() for key in getattr(self._writes, name)]
+        keys += [("processed", claim) for claim in self._claims]
+        if any(self.records.written.get(key, 0) > self._began for key in keys):
+            raise StorageConflict("transaction conflict: another transaction committed the same records")
+        self.records.serial += 1
+        self.records.written.update(dict.fromkeys(keys, self.records.serial))
+        self._began = self.records.serial
+        self.records.update(self._writes)
+        self._writes = CampaignRecords()
+        # Keep working on the transaction's view, which now reads through to the committed records.
+        view = self.records.over(self._writes)
+        self.store, self.screenshots = InMemoryReferrals(view), InMemoryShareScreenshots(view)
+
+    def _end(self) -> None:
+        self._writes = CampaignRecords()
+        self.store, self.screenshots = InMemoryReferrals(self.records), InMemoryShareScreenshots(self.records)
+
+
+class InMemoryNotices:
+    """Notices and reward codes outside any transaction (as ``MongoNoticeStore``): implements the
+    :class:`~services.campaigns.service_layer.ports.NoticeStore` and ``RewardLedger`` ports."""
+
+    def __init__(self, records: CampaignRecords) -> None:
+        self.records = records
+
+    async def queued_by(self, event_id: str) -> list[Notice]:
+        notices = self.records.notices.values()
+        return [_notice(doc) for doc in notices if doc["event_id"] == event_id and doc["status"] == "pending"]
+
+    async def held_for(self, appid: str, openid: str) -> list[Notice]:
+        return [
+            _notice(doc)
+            for doc in self.records.notices.values()
+            if (doc["appid"], doc["openid"], doc["status"]) == (appid, openid, "held")
+        ]
+
+    async def mark(self, notice: Notice, status: str, at: datetime, *, text: str | None = None) -> None:
+        doc = self.records.notices.get(notice.id)
+        if doc is None:
+            return
+        update: dict[str, Any] = {"status": status, f"{status}_at": at}
+        if text is not None:
+            update["delivered_text"] = text
+        self.records.notices[notice.id] = doc | update
+
+    async def record_code(self, reward_id: str, code: str | None, at: datetime) -> None:
+        doc = self.records.rewards.get(reward_id)
+        if doc is not None:
+            status = "issued" if code is not None else "awaiting_stock"
+            self.records.rewards[reward_id] = doc | {"code": code, "status": status, "issued_at": at}
+
+
+class InMemoryCampaignResults(CampaignResults):
+    """Statistics read from :class:`CampaignRecords`, as ``MongoCampaignStats`` reads the collections."""
+
+    def __init__(self, records: CampaignRecords) -> None:
+        self.records = records
+
+    async def of(self, campaign_id: str, *, top: int = 10) -> CampaignStats:
+        participants = [p for p in self.records.participants.values() if p.campaign_id == campaign_id]
+        invitations = _tally(i.status for i in self.records.invitations.values() if i.campaign_id == campaign_id)
+        rewards = [r for r in self.records.rewards.values() if r["campaign_id"] == campaign_id]
+        by_tier = _tally(r["tier"] for r in rewards)
+        return CampaignStats(
+            participants=len(participants),
+            posters_sent=sum(1 for p in participants if p.poster_sent_at is not None),
+            joined_via=_tally(p.joined_via for p in participants),
+            invites_credited=invitations.get("credited", 0),
+            invites_revoked=invitations.get("revoked", 0),
+            rejections=_tally(r["reason"] for r in self.records.rejections.values() if r["campaign_id"] == campaign_id),
+            # Tier 0 is the share-screenshot reward, reported on its own.
+            rewards_granted={tier: n for tier, n in sorted(by_tier.items()) if tier > 0},
+            screenshots=_tally(s.status for s in self.records.submissions.values() if s.campaign_id == campaign_id),
+            share_rewards_granted=by_tier.get(0, 0),
+            rewards_awaiting_stock=sum(1 for r in rewards if r.get("status") == "awaiting_stock"),
+            leaderboard=await self.leaderboard(campaign_id, limit=top),
+        )
+
+    async def leaderboard(self, campaign_id: str, *, limit: int = 10) -> list[LeaderboardRow]:
+        ranked = sorted(
+            (p for p in self.records.participants.values() if p.campaign_id == campaign_id and p.credited > 0),
+            key=lambda p: (-p.credited, p.joined_at),
+        )
+        return [
+            LeaderboardRow(rank, p.openid, p.credited, p.revoked, list(p.tiers_granted), p.joined_at)
+            for rank, p in enumerate(ranked[:limit], start=1)
+        ]
+
+    async def rewards(self, campaign_id: str, *, limit: int, offset: int) -> list[dict[str, Any]]:
+        found = sorted(
+            (r for r in self.records.rewards.values() if r["campaign_id"] == campaign_id),
+            key=lambda r: (r["granted_at"], r["_id"]),
+        )
+        return copy.deepcopy(found[offset : offset + limit])
+
+    async def participants(self, campaign_id: str) -> AsyncIterator[dict[str, Any]]:
+        found = sorted(
+            ((key, p) for key, p in self.records.participants.items() if p.campaign_id == campaign_id),
+            key=lambda item: (item[1].joined_at, item[0]),
+        )
+        for key, participant in found:
+            yield {"_id": key, **copy.deepcopy(participant.__dict__)}
+
+
+def _tally(values: Iterable[Any]) -> dict[Any, int]:
+    counts: dict[Any, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return counts
