@@ -5,8 +5,3 @@ acknowledging everything). In-memory implementations live beside their ports
 (``services/<service>/adapters/memory.py``, ``shared.messaging.InMemoryEventPublisher``,
 ``shared.storage.InMemoryUnitOfWork``) and pass the same contract suites as the MongoDB ones.
 """
-
-from tests.fakes.announcer import FakeAnnouncer
-from tests.fakes.publisher import FakePublisher
-
-__all__ = ["FakeAnnouncer", "FakePublisher"]

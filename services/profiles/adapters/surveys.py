@@ -25,7 +25,7 @@ from services.profiles.domain.surveys import (
     SurveyStatus,
 )
 from shared.maternal_infant import Basis
-from shared.storage import IndexSpec
+from shared.storage import IndexSpec, StorageConflict
 
 __all__ = ["DRAWS", "INDEXES", "RESPONSES", "STOCK", "SURVEYS", "MongoSurveys"]
 
@@ -102,7 +102,10 @@ class MongoSurveys:
         self._session = session
 
     async def add(self, survey: Survey, at: datetime) -> None:
-        await self._db[SURVEYS].insert_one(to_document(survey, at), session=self._session)
+        try:
+            await self._db[SURVEYS].insert_one(to_document(survey, at), session=self._session)
+        except DuplicateKeyError:
+            raise StorageConflict(f"survey {survey.id} exists") from None
         if survey.prizes:
             await self._db[STOCK].insert_many(
                 [{"_id": f"{survey.id}:{p.id}", "survey_id": survey.id, "remaining": p.stock} for p in survey.prizes],
@@ -135,7 +138,10 @@ class MongoSurveys:
         return result.modified_count == 1
 
     async def record_draw(self, key: str, document: dict[str, Any]) -> None:
-        await self._db[DRAWS].insert_one({"_id": key, **document}, session=self._session)
+        try:
+            await self._db[DRAWS].insert_one({"_id": key, **document}, session=self._session)
+        except DuplicateKeyError:
+            raise StorageConflict(f"a draw is recorded for {key} already") from None
 
     async def draw_of(self, key: str) -> dict[str, Any] | None:
         doc: dict[str, Any] | None = await self._db[DRAWS].find_one({"_id": key}, session=self._session)

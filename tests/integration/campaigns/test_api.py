@@ -12,19 +12,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from pymongo import MongoClient
 
 from services.campaigns.entrypoints.http import create_app
 from services.campaigns.settings import CampaignsSettings
-from shared.settings import load_settings
-from tests.conftest import Infra, Isolation
+from tests.accounts import account
+from tests.integration.conftest import LoadSettings
 
 pytestmark = pytest.mark.integration
 
 MAX_TEMPLATE_BYTES = 200_000
-ACCOUNTS = [
-    {"appid": appid, "token": "t0ken", "encoding_aes_key": "k" * 43, "secret": "s3cret"} for appid in ("wx1", "wx2")
-]
 BASE = "/accounts/wx1/campaigns"
 LAYOUT = {
     "qr": {"x": 500, "y": 1100, "size": 200},
@@ -33,20 +29,12 @@ LAYOUT = {
 
 
 @pytest.fixture
-def http(infra: Infra, isolation: Isolation, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("ENVIRONMENT", "test")
-    monkeypatch.setenv("MONGODB_URL", infra.mongodb_url)
-    monkeypatch.setenv("MONGODB_DATABASE", isolation.database)
-    monkeypatch.setenv("MAX_TEMPLATE_BYTES", str(MAX_TEMPLATE_BYTES))
-    monkeypatch.setenv("WECHAT_ACCOUNTS", json.dumps(ACCOUNTS))
-    settings = load_settings(CampaignsSettings)
-    try:
-        with TestClient(create_app(settings)) as client:
-            yield client
-    finally:
-        mongo: MongoClient[dict[str, Any]]
-        with MongoClient(infra.mongodb_url) as mongo:
-            mongo.drop_database(isolation.database)
+def http(service_settings: LoadSettings) -> Iterator[TestClient]:
+    settings = service_settings(
+        CampaignsSettings, max_template_bytes=MAX_TEMPLATE_BYTES, wechat_accounts=[account("wx1"), account("wx2")]
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
 
 
 def image_bytes(size: tuple[int, int] = (750, 1334), image_format: str = "PNG", mode: str = "RGB") -> bytes:

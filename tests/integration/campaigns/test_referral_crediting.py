@@ -13,7 +13,7 @@ from services.campaigns.domain.referrals import CampaignView, ReferralRules, Ref
 from services.campaigns.service_layer.referrals import credit_follow, revoke_on_unfollow
 from shared.contracts import MemberFollowed, MemberUnfollowed
 from shared.events import Envelope
-from tests.fakes import FakeAnnouncer
+from tests.fakes.announcer import FakeAnnouncer
 from tests.integration.campaigns.conftest import Records
 
 APPID = "wxcampaign000001"

@@ -21,7 +21,8 @@ from services.campaigns.service_layer.ports import ParticipationAnnouncer
 from shared.contracts import CAMPAIGN_PARTICIPATION, CATALOG, CampaignParticipationChanged, QrCodeScanned
 from shared.events import Envelope
 from shared.messaging import PublishFailed
-from tests.fakes import FakeAnnouncer, FakePublisher
+from tests.fakes.announcer import FakeAnnouncer
+from tests.fakes.publisher import FakePublisher
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 CAMPAIGN = Campaign(

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from services.profiles.adapters.memory import InMemoryProfileStore, InMemoryProfilesUnitOfWork
+from services.profiles.adapters.memory import InMemoryProfileStore, InMemoryProfilesUnitOfWork, InMemorySurveys
 from services.profiles.adapters.repository import from_document
 from services.profiles.domain.mall_webhook import SignatureRejected, sign
 from services.profiles.domain.profile import Profile, ProfileError
@@ -19,7 +19,6 @@ from services.profiles.domain.surveys import (
     PrizeKind,
     Question,
     QuestionKind,
-    Survey,
     SurveyClosed,
     SurveyError,
     SurveyOption,
@@ -38,49 +37,10 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SECRET = b"shop-secret"
 
 
-@dataclass
-class MemorySurveys:
-    """:class:`SurveyStore` in memory (its writes are not transactional: tests here never roll back)."""
-
-    surveys: dict[str, Survey] = field(default_factory=dict)
-    responses: dict[str, dict[str, Any]] = field(default_factory=dict)
-    draws: dict[str, dict[str, Any]] = field(default_factory=dict)
-    stock: dict[tuple[str, str], int] = field(default_factory=dict)
-
-    async def add(self, survey: Survey, at: datetime) -> None:
-        self.surveys[survey.id] = survey
-        self.stock.update({(survey.id, p.id): p.stock for p in survey.prizes})
-
-    async def get(self, appid: str, survey_id: str) -> Survey | None:
-        survey = self.surveys.get(survey_id)
-        return survey if survey is not None and survey.appid == appid else None
-
-    async def set_status(self, survey_id: str, status: SurveyStatus) -> None:
-        self.surveys[survey_id] = Survey(**{**self.surveys[survey_id].__dict__, "status": status})
-
-    async def add_response(self, key: str, document: dict[str, Any]) -> bool:
-        return self.responses.setdefault(key, document) is document
-
-    async def take_stock(self, survey_id: str, prize_id: str) -> bool:
-        if self.stock.get((survey_id, prize_id), 0) <= 0:
-            return False
-        self.stock[(survey_id, prize_id)] -= 1
-        return True
-
-    async def record_draw(self, key: str, document: dict[str, Any]) -> None:
-        self.draws[key] = document
-
-    async def draw_of(self, key: str) -> dict[str, Any] | None:
-        return self.draws.get(key)
-
-    async def results(self, survey_id: str) -> dict[str, Any]:
-        return {"responses": sum(r["survey_id"] == survey_id for r in self.responses.values())}
-
-
 class MemoryUnitOfWork(InMemoryProfilesUnitOfWork):
     """:class:`SurveysUnitOfWork`: the in-memory profiles unit of work, with the survey store."""
 
-    def __init__(self, store: InMemoryProfileStore, survey_store: MemorySurveys) -> None:
+    def __init__(self, store: InMemoryProfileStore, survey_store: InMemorySurveys) -> None:
         super().__init__(store)
         self._surveys = survey_store
 
@@ -92,7 +52,7 @@ class MemoryUnitOfWork(InMemoryProfilesUnitOfWork):
 @dataclass
 class World:
     store: InMemoryProfileStore = field(default_factory=InMemoryProfileStore)
-    survey_store: MemorySurveys = field(default_factory=MemorySurveys)
+    survey_store: InMemorySurveys = field(default_factory=InMemorySurveys)
 
     def uow(self) -> SurveysUnitOfWork:
         return MemoryUnitOfWork(self.store, self.survey_store)
@@ -211,7 +171,7 @@ COUPON = Prize("c10", "10元券", PrizeKind.COUPON, 1.0, 1)
 
 
 async def test_a_survey_is_defined_as_a_draft_published_and_closed_for_good() -> None:
-    store = MemorySurveys()
+    store = InMemorySurveys()
     with pytest.raises(SurveyError) as refused:
         await surveys.define_survey(store, TAXONOMY, "wx1", "", [FEEDING], [], NOW)
     assert refused.value.field == "title" and store.surveys == {}
