@@ -22,6 +22,8 @@ app.add_typer(infra_app, name="infra")
 members_app = typer.Typer(help="Members of the accounts.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
 app.add_typer(members_app, name="members")
+campaigns_app = typer.Typer(help="Referral campaigns.", no_args_is_help=True)
+app.add_typer(campaigns_app, name="campaigns")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -151,6 +153,32 @@ def members_sync_tags(
     code = run_tag_sync(console, appid)
     if code:
         raise typer.Exit(code)
+
+
+@campaigns_app.command("announce-participation")
+def campaigns_announce_participation() -> None:
+    """Announce every participant's standing on campaigns.participation (safe to repeat).
+
+    Run once when segments start keeping their own copy of participation, and whenever the campaigns
+    worker logged "participation not announced". Takes the campaigns worker's environment.
+    """
+    import asyncio
+
+    from services.campaigns.bootstrap_worker import announce_all_participation
+    from services.campaigns.settings import CampaignsSettings
+    from shared.messaging import MessagingError
+    from shared.storage import StorageError
+
+    try:
+        settings = load_settings(CampaignsSettings)
+        count = asyncio.run(announce_all_participation(settings))
+    except SettingsError as exc:
+        err_console.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from None
+    except (StorageError, MessagingError) as exc:
+        err_console.print(f"[red]stopped:[/red] {escape(str(exc))}; run it again")
+        raise typer.Exit(1) from None
+    console.print(f"announced the standing of {count} participants")
 
 
 @docs_app.command("events")

@@ -26,7 +26,7 @@ from services.profiles.service_layer.tag_sync import sync_tags
 from services.profiles.settings import ProfilesSettings
 from shared.maternal_infant import load_taxonomy
 from shared.settings import SettingsError, load_settings
-from shared.storage import StorageError, close_client, create_client, ensure_indexes
+from shared.storage import StorageError, connect
 from shared.wechat_client import (
     ACCESS_TOKEN_INDEXES,
     MongoTokenStore,
@@ -48,16 +48,11 @@ async def _connected(settings: ProfilesSettings, appid: str) -> AsyncIterator[tu
     account = next((a for a in settings.wechat_accounts if a.appid == appid), None)
     if account is None:
         raise LookupError(f"no account {appid!r} in WECHAT_ACCOUNTS")
-    client = create_client(settings)
-    try:
-        database = client[settings.mongodb_database]
-        await ensure_indexes(database, (*INDEXES, *ACCESS_TOKEN_INDEXES))
+    async with connect(settings, (*INDEXES, *ACCESS_TOKEN_INDEXES)) as mongo:
         secret = account.secret.get_secret_value()
-        token_store = MongoTokenStore(database)
+        token_store = MongoTokenStore(mongo.database)
         async with WeChatClient(appid, secret, token_store=token_store, config=settings.wechat_api) as platform:
-            yield database, platform
-    finally:
-        await close_client(client)
+            yield mongo.database, platform
 
 
 async def _with_progress(console: Console, what: str, work: Callable[[Progressed], Awaitable[T]]) -> T:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Infra
+from tests.conftest import Infra, Isolation
 from tests.e2e.campaign_stack import scrm
 
 pytestmark = pytest.mark.e2e
@@ -85,3 +85,19 @@ def test_run_refuses_unknown_services_and_bad_settings(tmp_path: Path) -> None:
     assert "wechat_accounts[wx1].token holds a placeholder" in bad.stderr
     assert "real-secret-value" not in bad.stderr + bad.stdout
     assert "Traceback" not in bad.stderr
+
+
+def test_announce_participation_runs_against_the_stack_and_refuses_bad_settings(
+    infra: Infra, isolation: Isolation, tmp_path: Path
+) -> None:
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka,
+        "MONGODB_URL": infra.mongodb_url,
+        "MONGODB_DATABASE": isolation.database,
+        "TOPIC_PREFIX": isolation.topic_prefix,
+    }
+    result = scrm("campaigns", "announce-participation", env=env, cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "announced the standing of 0 participants" in result.stdout
+    bad = scrm("campaigns", "announce-participation", env=env | {"ENVIRONMENT": "nowhere"}, cwd=tmp_path, timeout=60)
+    assert bad.returncode == 2 and "environment" in bad.stderr

@@ -4,7 +4,7 @@ Other services (segments select members by campaign and invites) learn it from t
 never from our collections. Each is made after the write it reports has committed, and carries the
 participant's standing then; a failed announcement is logged, not raised: the write stands, and the
 member's next step in the campaign (a join, a credit) announces their standing again, as does
-:func:`announce_everyone` (the ``announce_participation`` job).
+:func:`announce_everyone` (``scrm campaigns announce-participation``).
 """
 
 from __future__ import annotations
