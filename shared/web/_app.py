@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 
+from shared.identity import IdentityConfig, resolve_identity
 from shared.observability import OPENTELEMETRY_OFF, ReadinessCheck, instrument_app
 from shared.request_bodies import BodyLimit
 from shared.settings import ServiceSettings
@@ -45,6 +47,7 @@ def create_service_app(
     exception_handlers: Mapping[type[Exception], ExceptionHandler] | None = None,
     max_body_bytes: int | None = None,
     clock: Callable[[], datetime] | None = None,
+    identity: IdentityConfig | None = None,
 ) -> FastAPI:
     """An HTTP service's app.
 
@@ -55,13 +58,21 @@ def create_service_app(
     own signature checks. ``operator_dependencies`` (``fastapi.Depends(...)``) run before every operator
     route and never before a public one. Services whose settings hold WeChat accounts answer 404 for any
     ``/accounts/{appid}/...`` of an account they do not hold.
+
+    With ``identity``, every operator route first resolves its caller (401 without a valid session
+    or API token; routes add ``Depends(shared.identity.require(...))`` for their permission), and the
+    API's ``/docs`` and ``/openapi.json`` need a caller too. Without it, operator routes are open.
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with bootstrap() as service:
-            app.state.service = service
+        async with AsyncExitStack() as stack:
+            if identity is not None:
+                app.state.identity = await stack.enter_async_context(identity.open())
+            app.state.service = await stack.enter_async_context(bootstrap())
             yield
+
+    guarded_docs = identity is not None and bool(operator_routers)
 
     app = FastAPI(
         title=title,
@@ -69,6 +80,10 @@ def create_service_app(
         version=version,
         lifespan=lifespan,
         telemetry=OPENTELEMETRY_OFF,
+        # Served below behind the identity check instead, when the API is guarded.
+        docs_url=None if guarded_docs else "/docs",
+        redoc_url=None if guarded_docs else "/redoc",
+        openapi_url=None if guarded_docs else "/openapi.json",
         openapi_tags=[dict(tag) for tag in openapi_tags] if openapi_tags else None,
     )
     app.state.clock = clock or _utc_now
@@ -90,12 +105,28 @@ def create_service_app(
     for exc_type, handler in (exception_handlers or {}).items():
         app.add_exception_handler(exc_type, handler)
 
+    guard = [Depends(resolve_identity)] if identity is not None else []
     for router in operator_routers:
-        # Operator identity and permissions are checked here, for every operator route at once.
-        app.include_router(router, dependencies=list(operator_dependencies))
+        # Operator identity is resolved here, for every operator route at once; permissions per route.
+        app.include_router(router, dependencies=[*guard, *operator_dependencies])
+    if guarded_docs:
+        _guarded_docs(app, title)
     for router in public_routers:
         app.include_router(router)
     return app
+
+
+def _guarded_docs(app: FastAPI, title: str) -> None:
+    """``/openapi.json`` and ``/docs`` for callers with a session or token only: the operator API's
+    map is not for everyone who can reach the port."""
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(resolve_identity)])
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=[Depends(resolve_identity)])
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{title} - docs")
 
 
 def service_of(request: Request) -> Any:
