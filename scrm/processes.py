@@ -136,6 +136,9 @@ PROCESSES: dict[str, ProcessSpec] = {
         _http(
             "segments-api", 8004, "segments", "SegmentsSettings", "Segments (live index), pushes and click redirects"
         ),
+        _http(
+            "identity-api", 8005, "identity", "IdentitySettings", "Operators, roles, API tokens, sessions, audit log"
+        ),
         _worker(
             "members-worker",
             8101,

@@ -6,6 +6,7 @@ The identity API, the CLI and every service's request resolver go through one :c
 
 from __future__ import annotations
 
+import copy
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,6 +79,15 @@ class Directory:
         self.hasher = hasher or PasswordHasher()
         self.policy = policy or IdentityPolicy()
         self.clock = clock
+        self._address: str | None = None
+        self._request_id: str | None = None
+
+    def within(self, *, address: str | None, request_id: str | None) -> Directory:
+        """This directory, recording ``address`` and ``request_id`` in the audit entries it writes
+        (a request's view of it)."""
+        bound = copy.copy(self)
+        bound._address, bound._request_id = address, request_id
+        return bound
 
     # -- audit -------------------------------------------------------------------------------------
 
@@ -106,8 +116,8 @@ class Directory:
                 credential_id=actor.credential_id if actor else None,
                 before=before,
                 after=after,
-                address=address,
-                request_id=request_id,
+                address=address or self._address,
+                request_id=request_id or self._request_id,
             )
         )
 

@@ -8,16 +8,19 @@ the app's life and puts :func:`resolve_identity` before every operator route; ro
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Response
 
-from shared.identity._directory import Directory
+from shared.identity._directory import Directory, IdentityPolicy
 from shared.identity._exceptions import CsrfRejected, NotAuthenticated
 from shared.identity._model import Identity, Permission, authorize
+from shared.identity._mongo import IDENTITY_INDEXES, MongoAuditLog, MongoIdentityStore
+from shared.settings import ServiceSettings
+from shared.storage import connect
 
 __all__ = [
     "CSRF_HEADER",
@@ -27,6 +30,7 @@ __all__ = [
     "audit",
     "clear_session_cookie",
     "directory_of",
+    "mongo_identity",
     "require",
     "resolve_identity",
     "set_session_cookie",
@@ -150,3 +154,17 @@ def set_session_cookie(response: Response, secret: str, *, secure: bool, max_age
 
 def clear_session_cookie(response: Response, *, secure: bool) -> None:
     response.delete_cookie(SESSION_COOKIE, httponly=True, secure=secure, samesite="lax", path="/")
+
+
+def mongo_identity(settings: ServiceSettings, policy: IdentityPolicy | None = None) -> IdentityConfig:
+    """The identity every service checks against: the stores in the settings' MongoDB database.
+
+    Cookies are ``Secure`` everywhere but development (plain-HTTP localhost).
+    """
+
+    @asynccontextmanager
+    async def open_directory() -> AsyncIterator[Directory]:
+        async with connect(settings, IDENTITY_INDEXES) as mongo:
+            yield Directory(MongoIdentityStore(mongo.database), MongoAuditLog(mongo.database), policy=policy)
+
+    return IdentityConfig(open_directory, secure_cookies=not settings.is_development)

@@ -1,0 +1,1 @@
+"""Operators, their roles per Official Account, API tokens, sessions and the audit log: the identity API."""
