@@ -60,4 +60,3 @@ async def me(actor: Actor, directory: DirectoryDep, request: Request) -> MeOut:
     cookie = request.cookies.get(SESSION_COOKIE)
     csrf = await directory.session_csrf_token(cookie) if cookie and actor.session_id else None
     return _me(actor, csrf)
-
