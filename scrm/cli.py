@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from scrm.identity_cli import operators_app, tokens_app
 from scrm.processes import PROCESSES
 from shared.localinfra import InfraError, InfraStatus, LocalInfrastructure, parse_host_port
 from shared.settings import ServiceSettings, SettingsError, load_settings
@@ -24,6 +25,8 @@ app.add_typer(docs_app, name="docs")
 app.add_typer(members_app, name="members")
 campaigns_app = typer.Typer(help="Referral campaigns.", no_args_is_help=True)
 app.add_typer(campaigns_app, name="campaigns")
+app.add_typer(operators_app, name="operators")
+app.add_typer(tokens_app, name="tokens")
 
 console = Console()
 err_console = Console(stderr=True)
