@@ -87,20 +87,21 @@ async def provision_operator(
     password: str | None,
     grants: list[tuple[str, str]],
     kind: IdentityKind = "operator",
-    token_label: str | None = None,
-    token_days: int | None = 1,
+    label: str | None = None,
+    days: int | None = 1,
 ) -> str | None:
-    """Create an operator with its grants and, given ``token_label``, an API token (returned, once).
+    """Create an operator with its grants and, given a ``label``, an API token so labelled, valid for
+    ``days`` (returned, once).
 
     What ``scrm operators create`` does, for tools that set up their own operator (the demo).
     """
     operator = await directory.create_operator(CLI_ACTOR, name, password=password, kind=kind)
     for role, appid in grants:
         await directory.grant(CLI_ACTOR, operator.id, role, appid)
-    if token_label is None:
+    if label is None:
         return None
-    expires_at = directory.clock() + timedelta(days=token_days) if token_days else None
-    token, _ = await directory.create_token(CLI_ACTOR, operator.id, label=token_label, expires_at=expires_at)
+    expires_at = directory.clock() + timedelta(days=days) if days else None
+    token, _ = await directory.create_token(CLI_ACTOR, operator.id, label=label, expires_at=expires_at)
     return token
 
 

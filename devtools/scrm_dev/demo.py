@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from scrm.identity_cli import open_directory, provision_operator
 from scrm.processes import PROCESSES
 from scrm_dev import pushes
 from scrm_dev.demo_campaign import run_campaign
@@ -54,6 +56,7 @@ class Tally:
     passive_replies: int = 0
     customer_service_messages: int = 0
     poison_messages: int = 0
+    operator_token_ok: bool = False
     ack_ms: list[float] = field(default_factory=list)
     replayable: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
 
@@ -94,11 +97,33 @@ def run_demo(console: Console, state_dir: Path, *, members: int, json_output: bo
     return ok
 
 
+async def demo_operator_token(stack: Stack) -> str:
+    """The demo's own admin and its API token, made the way `scrm operators create` and `scrm tokens
+    create` make them (the same stores); its password is random and never shown: it signs in with
+    the token only."""
+    settings = stack.settings.model_copy(update={"mongodb_database": stack.database})
+    async with open_directory(settings) as directory:
+        token = await provision_operator(
+            directory,
+            "demo-admin",
+            password=secrets.token_urlsafe(24),
+            grants=[("admin", "*")],
+            label="scrm demo",
+        )
+    assert token is not None
+    return token
+
+
 async def _scenario(console: Console, *, stack: Stack, kafka: str, prefix: str, members: int) -> dict[str, object]:
     """Members act on the simulated platform, which pushes to the gateway in safe mode; the platform
-    API (through our client) issues the QR code and sends a customer-service message."""
+    API (through our client) issues the QR code and sends a customer-service message. Every call to
+    an operator API carries the demo operator's token."""
     tally = Tally()
     sim, gateway, members_api = stack.url("wechat-sim"), stack.url("gateway"), stack.url("members-api")
+    operator = {"Authorization": f"Bearer {await demo_operator_token(stack)}"}
+    async with httpx.AsyncClient(base_url=stack.url("identity-api"), headers=operator, timeout=10.0) as identity:
+        me = await identity.get("/auth/me")
+        tally.operator_token_ok = me.status_code == 200 and me.json().get("name") == "demo-admin"
     openids = [f"o_demo_{i:05d}" for i in range(members)]
     leavers = [openid for i, openid in enumerate(openids) if i % 5 == 4]
 
@@ -158,19 +183,25 @@ async def _scenario(console: Console, *, stack: Stack, kafka: str, prefix: str, 
 
             # Profiles: followers open the H5 link they were sent; the mall reports what some buy.
             with console.status("member profiles: the H5 interest page and mall events..."):
-                async with httpx.AsyncClient(base_url=stack.url("profiles-api"), timeout=30.0) as profiles_api:
+                async with httpx.AsyncClient(
+                    base_url=stack.url("profiles-api"), headers=operator, timeout=30.0
+                ) as profiles_api:
                     following = [openid for openid in openids if openid not in leavers]
                     secret = load_settings(ProfilesSettings).mall_webhook_secret.get_secret_value().encode()
                     profiled = await run_profiles(platform, profiles_api, following, secret)
 
             # Segments over those profiles, and a targeted push to the 孕晚期 members who like 奶粉.
             with console.status("segments and a targeted push..."):
-                async with httpx.AsyncClient(base_url=stack.url("segments-api"), timeout=30.0) as segments_api:
+                async with httpx.AsyncClient(
+                    base_url=stack.url("segments-api"), headers=operator, timeout=30.0
+                ) as segments_api:
                     segmented = await run_segments(segments_api, platform, database)
 
             # The share-poster campaign: seeds join, share, invite; some cheat.
             with console.status("share-poster campaign: members join, share their posters, invite friends..."):
-                async with httpx.AsyncClient(base_url=stack.url("campaigns-api"), timeout=30.0) as campaigns_api:
+                async with httpx.AsyncClient(
+                    base_url=stack.url("campaigns-api"), headers=operator, timeout=30.0
+                ) as campaigns_api:
                     campaign = await run_campaign(platform, campaigns_api, api, seeds=max(2, members // 2))
 
         async with httpx.AsyncClient(base_url=gateway, timeout=10.0) as client:
@@ -202,7 +233,7 @@ async def _scenario(console: Console, *, stack: Stack, kafka: str, prefix: str, 
     expected_members = members + campaign.new_members
     expected_following = members - len(leavers) + campaign.still_following
     with console.status("waiting for the worker to catch up..."):
-        counts = await _wait_for_counts(members_api, expected_members, expected_following)
+        counts = await _wait_for_counts(members_api, operator, expected_members, expected_following)
         # Every worker consuming the pushes topic parks the poison record on its own.
         pushes_consumers = sum(1 for spec in PROCESSES.values() if WECHAT_PUSHES.name in spec.consumes)
         expected_parked = tally.poison_messages * pushes_consumers
@@ -211,7 +242,8 @@ async def _scenario(console: Console, *, stack: Stack, kafka: str, prefix: str, 
         )
         deadlettered = len(parked)
     ok = (
-        campaign.ok
+        tally.operator_token_ok
+        and campaign.ok
         and profiled.ok
         and segmented.ok
         and counts.get("members") == expected_members
@@ -257,10 +289,10 @@ async def _scenario(console: Console, *, stack: Stack, kafka: str, prefix: str, 
     }
 
 
-async def _wait_for_counts(members_api: str, members: int, following: int) -> dict[str, int]:
+async def _wait_for_counts(members_api: str, headers: dict[str, str], members: int, following: int) -> dict[str, int]:
     deadline = time.monotonic() + _RESULT_TIMEOUT_S
     counts: dict[str, int] = {}
-    async with httpx.AsyncClient(base_url=members_api, timeout=5.0) as client:
+    async with httpx.AsyncClient(base_url=members_api, headers=headers, timeout=5.0) as client:
         while time.monotonic() < deadline:
             counts = (await client.get(f"/accounts/{DEMO_APPID}/member-counts")).json()
             if counts.get("members") == members and counts.get("following") == following:
