@@ -1,5 +1,6 @@
-"""Real process stacks for the e2e tests (:func:`run_processes`, :func:`scrm` for the CLI), and the
-campaign stack: gateway, campaigns worker and API, WeChat simulator."""
+"""Real process stacks for the e2e tests (:func:`run_processes`, :func:`scrm` for the CLI), the
+operator credentials their calls to operator APIs carry (:func:`operator_token`), and the campaign
+stack: gateway, campaigns worker and API, WeChat simulator."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import io
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -18,8 +20,10 @@ from typing import Any, NamedTuple
 import httpx
 from PIL import Image
 
+from scrm.identity_cli import open_directory, provision_operator
 from scrm_dev.launcher import ServiceProcess
 from shared.localinfra import free_port
+from shared.settings import ServiceSettings, load_settings
 from shared.wechat_client import MemoryTokenStore, WeChatApiConfig, WeChatClient
 from tests.accounts import AES_KEY, account, accounts_env
 
@@ -28,6 +32,28 @@ SECRET = "campaign-secret"
 ACCOUNT = account(APPID, token="campaign-token", encoding_aes_key=AES_KEY, secret=SECRET)
 BASE = f"/accounts/{APPID}/campaigns"
 MALL_SECRET = "mall-secret-e2e"
+
+
+#: The e2e tests' operator: an admin on every account, signing in with an API token only.
+OPERATOR = "e2e-admin"
+
+
+def operator_token(env: dict[str, str]) -> str:
+    """An API token of :data:`OPERATOR`, made in ``env``'s database the way ``scrm operators create``
+    and ``scrm tokens create`` make them."""
+    settings = load_settings(
+        ServiceSettings, environment="test", mongodb_url=env["MONGODB_URL"], mongodb_database=env["MONGODB_DATABASE"]
+    )
+
+    async def provision() -> str | None:
+        async with open_directory(settings) as directory:
+            return await provision_operator(
+                directory, OPERATOR, password=secrets.token_urlsafe(24), grants=[("admin", "*")], label="e2e"
+            )
+
+    token = asyncio.run(provision())
+    assert token is not None
+    return token
 
 
 def run_processes(
@@ -103,11 +129,12 @@ class StackClients(NamedTuple):
 
 
 @asynccontextmanager
-async def stack_clients(stack: dict[str, str]) -> AsyncIterator[StackClients]:
-    """The clients a campaign e2e test talks to the running stack with."""
+async def stack_clients(stack: dict[str, str], operator_headers: dict[str, str]) -> AsyncIterator[StackClients]:
+    """The clients a campaign e2e test talks to the running stack with (the campaigns API's carries
+    the operator's credentials)."""
     sim_url = stack["wechat-sim"]
     async with (
-        httpx.AsyncClient(base_url=stack["campaigns-api"], timeout=30) as api,
+        httpx.AsyncClient(base_url=stack["campaigns-api"], headers=operator_headers, timeout=30) as api,
         httpx.AsyncClient(base_url=sim_url, timeout=30) as sim,
         httpx.AsyncClient(base_url=stack["gateway"], timeout=30) as gateway,
         WeChatClient(

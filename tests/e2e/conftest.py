@@ -13,7 +13,7 @@ from scrm_dev.launcher import ServiceProcess
 from shared.localinfra import free_port
 from tests.accounts import account, accounts_env
 from tests.conftest import Infra, Isolation
-from tests.e2e.campaign_stack import run_stack
+from tests.e2e.campaign_stack import operator_token, run_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -28,6 +28,8 @@ class Platform:
     api: ServiceProcess
     env: dict[str, str]
     logs: Path
+    #: What calls to the members API (an operator API) send.
+    operator_headers: dict[str, str]
 
     def restart_worker(self) -> ServiceProcess:
         self.worker = ServiceProcess("members-worker", free_port(), self.env, self.logs / "members-worker-2.log")
@@ -45,7 +47,7 @@ def mongo_database(infra: Infra, isolation: Isolation) -> Iterator[Database[dict
 
 
 @pytest.fixture
-def platform(infra_env: dict[str, str], tmp_path: Path) -> Iterator[Platform]:
+def platform(infra_env: dict[str, str], tmp_path: Path, operator_headers: dict[str, str]) -> Iterator[Platform]:
     env = infra_env | {
         "WECHAT_ACCOUNTS": accounts_env(account(APPID, token=TOKEN, encoding_aes_key="e" * 43, secret="e2e-app-secret"))
     }
@@ -60,12 +62,18 @@ def platform(infra_env: dict[str, str], tmp_path: Path) -> Iterator[Platform]:
         for process in processes:
             process.wait_ready()
         gateway, worker, api = processes
-        running = Platform(gateway, worker, api, env, logs)
+        running = Platform(gateway, worker, api, env, logs, operator_headers)
         yield running
         processes[1] = running.worker
     finally:
         codes = {process.name: process.stop() for process in processes}
     assert all(code == 0 for code in codes.values()), f"unclean shutdown: {codes}"
+
+
+@pytest.fixture
+def operator_headers(infra_env: dict[str, str]) -> dict[str, str]:
+    """What calls to operator APIs send: an admin's API token in this test's database."""
+    return {"Authorization": f"Bearer {operator_token(infra_env)}"}
 
 
 @pytest.fixture

@@ -43,10 +43,12 @@ def signed(events: list[dict[str, Any]]) -> tuple[bytes, dict[str, str]]:
     return body, {"X-Mall-Timestamp": str(now), "X-Mall-Signature": sign(MALL_SECRET.encode(), now, body)}
 
 
-async def test_a_member_follows_fills_the_interest_page_and_shops(stack: dict[str, str]) -> None:
+async def test_a_member_follows_fills_the_interest_page_and_shops(
+    stack: dict[str, str], operator_headers: dict[str, str]
+) -> None:
     async with (
         httpx.AsyncClient(base_url=stack["wechat-sim"], timeout=30) as sim,
-        httpx.AsyncClient(base_url=stack["profiles-api"], timeout=30) as api,
+        httpx.AsyncClient(base_url=stack["profiles-api"], headers=operator_headers, timeout=30) as api,
     ):
         members = SimulatedMembers(sim)
         await members.act("o_mom", "follow")

@@ -53,9 +53,9 @@ async def set_up_campaign(api: httpx.AsyncClient) -> str:
 
 
 async def test_a_poster_campaign_credits_real_invites_once_and_rewards_the_tier_once(
-    stack: dict[str, str], infra: Infra, isolation: Isolation
+    stack: dict[str, str], infra: Infra, isolation: Isolation, operator_headers: dict[str, str]
 ) -> None:
-    async with stack_clients(stack) as (api, sim, gateway, platform):
+    async with stack_clients(stack, operator_headers) as (api, sim, gateway, platform):
         campaign_id = await set_up_campaign(api)
         join_qr = (await api.get(f"{BASE}/{campaign_id}/join-qr")).json()
 

@@ -72,9 +72,9 @@ def without_qr(screenshot: bytes) -> bytes:
 
 
 async def test_members_send_screenshots_the_platform_decides_rewards_once_and_ops_settle_the_rest(
-    stack: dict[str, str],
+    stack: dict[str, str], operator_headers: dict[str, str]
 ) -> None:
-    async with stack_clients(stack) as (api, sim, gateway, platform):
+    async with stack_clients(stack, operator_headers) as (api, sim, gateway, platform):
         campaign_id = await set_up_share_campaign(api)
         join_qr = (await api.get(f"{BASE}/{campaign_id}/join-qr")).json()
 

@@ -72,11 +72,13 @@ def pushed(inbox: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-async def test_a_push_reaches_late_pregnancy_formula_members_within_the_rules(stack: dict[str, str]) -> None:
+async def test_a_push_reaches_late_pregnancy_formula_members_within_the_rules(
+    stack: dict[str, str], operator_headers: dict[str, str]
+) -> None:
     async with (
         httpx.AsyncClient(base_url=stack["wechat-sim"], timeout=30) as sim,
-        httpx.AsyncClient(base_url=stack["profiles-api"], timeout=30) as profiles,
-        httpx.AsyncClient(base_url=stack["segments-api"], timeout=30) as api,
+        httpx.AsyncClient(base_url=stack["profiles-api"], headers=operator_headers, timeout=30) as profiles,
+        httpx.AsyncClient(base_url=stack["segments-api"], headers=operator_headers, timeout=30) as api,
     ):
         members = SimulatedMembers(sim)
         for openid in (*IN_SEGMENT, "o_left"):

@@ -25,10 +25,12 @@ async def send(gateway: str, openid: str, body: bytes) -> httpx.Response:
         return await client.post(f"/wechat/{APPID}", params=signed.params, content=signed.body)
 
 
-async def eventually(api: str, path: str, check: object, within: float = 60) -> dict[str, object]:
+async def eventually(
+    api: str, path: str, check: object, within: float = 60, *, headers: dict[str, str]
+) -> dict[str, object]:
     deadline = time.monotonic() + within
     body: dict[str, object] = {}
-    async with httpx.AsyncClient(base_url=api, timeout=5) as client:
+    async with httpx.AsyncClient(base_url=api, headers=headers, timeout=5) as client:
         while time.monotonic() < deadline:
             response = await client.get(path)
             if response.status_code == 200:
@@ -45,7 +47,10 @@ async def test_a_follow_travels_to_the_read_api(platform: Platform) -> None:
     assert (await send(platform.gateway.url, "o_e2e_1", follow)).text == "success"
     assert (await send(platform.gateway.url, "o_e2e_1", follow)).text == "success"  # platform retry
     member = await eventually(
-        platform.api.url, f"/accounts/{APPID}/members/o_e2e_1", lambda body: body.get("following") is True
+        platform.api.url,
+        f"/accounts/{APPID}/members/o_e2e_1",
+        lambda body: body.get("following") is True,
+        headers=platform.operator_headers,
     )
     assert member["first_scene"] == "poster-9"
     assert member["follow_count"] == 1  # the retry changed nothing
@@ -55,8 +60,9 @@ async def test_a_follow_travels_to_the_read_api(platform: Platform) -> None:
         platform.api.url,
         f"/accounts/{APPID}/member-counts",
         lambda body: body == {"members": 1, "following": 0, "unfollowed": 1},
+        headers=platform.operator_headers,
     )
-    async with httpx.AsyncClient(base_url=platform.api.url) as client:
+    async with httpx.AsyncClient(base_url=platform.api.url, headers=platform.operator_headers) as client:
         assert (await client.get(f"/accounts/{APPID}/members/nobody")).status_code == 404
         assert (await client.get(f"/accounts/{APPID}/members", params={"limit": 0})).status_code == 422
         worker_metrics = (await client.get(f"{platform.worker.url}/metrics")).text
@@ -76,7 +82,9 @@ async def test_a_poison_record_is_parked_and_the_stream_moves_on(
     finally:
         await producer.stop()
     await send(platform.gateway.url, "o_after", pushes.follow("o_after", int(time.time()) - 5))
-    await eventually(platform.api.url, f"/accounts/{APPID}/members/o_after", lambda body: True)
+    await eventually(
+        platform.api.url, f"/accounts/{APPID}/members/o_after", lambda body: True, headers=platform.operator_headers
+    )
 
     [record] = await read_records(infra.kafka, DEADLETTER.physical_name(isolation.topic_prefix), at_least=1, within=20)
     parked = CATALOG.decode(Envelope.from_bytes(record.value))
@@ -100,8 +108,9 @@ async def test_a_crashed_worker_loses_nothing_and_doubles_nothing(platform: Plat
         f"/accounts/{APPID}/member-counts",
         lambda body: body.get("members") == 60,
         within=90,
+        headers=platform.operator_headers,
     )
-    async with httpx.AsyncClient(base_url=platform.api.url) as client:
+    async with httpx.AsyncClient(base_url=platform.api.url, headers=platform.operator_headers) as client:
         page = (await client.get(f"/accounts/{APPID}/members", params={"limit": 100})).json()
     assert sorted(item["openid"] for item in page["items"]) == openids
     assert {item["follow_count"] for item in page["items"]} == {1}

@@ -47,7 +47,9 @@ def stack(
     yield from run_processes(("gateway", "members-worker", "members-api", "wechat-sim"), tmp_path, env_for)
 
 
-async def test_members_follow_in_every_mode_and_get_encrypted_replies(stack: dict[str, str]) -> None:
+async def test_members_follow_in_every_mode_and_get_encrypted_replies(
+    stack: dict[str, str], operator_headers: dict[str, str]
+) -> None:
     async with httpx.AsyncClient(base_url=stack["wechat-sim"], timeout=30) as sim:
 
         async def act(appid: str, openid: str, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -70,7 +72,7 @@ async def test_members_follow_in_every_mode_and_get_encrypted_replies(stack: dic
         inbox = (await sim.get(f"/sim/accounts/{ACCOUNTS['safe']}/members/o_safe_0/inbox")).json()["messages"]
         assert [m["channel"] for m in inbox] == ["passive"]
 
-    async with httpx.AsyncClient(base_url=stack["members-api"], timeout=5) as api:
+    async with httpx.AsyncClient(base_url=stack["members-api"], headers=operator_headers, timeout=5) as api:
         deadline = time.monotonic() + 60
         counts: dict[str, dict[str, int]] = {}
         while time.monotonic() < deadline:
