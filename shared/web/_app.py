@@ -87,6 +87,9 @@ def create_service_app(
         openapi_tags=[dict(tag) for tag in openapi_tags] if openapi_tags else None,
     )
     app.state.clock = clock or _utc_now
+    if identity is not None:
+        # What the routes that set the session cookie read (the identity API's sign-in).
+        app.state.identity_secure_cookies = identity.secure_cookies
 
     def bound(check: ServiceCheck) -> ReadinessCheck:
         return lambda: check(app.state.service)

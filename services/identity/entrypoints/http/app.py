@@ -49,8 +49,7 @@ def create_app(settings: IdentitySettings, *, directory: Directory | None = None
     async def service() -> AsyncIterator[IdentityService]:
         yield opened[0]
 
-    secure = not settings.is_development
-    app = create_service_app(
+    return create_service_app(
         settings,
         title="SCRM identity API",
         summary="Operators, roles per Official Account, API tokens, sessions and the audit log",
@@ -68,7 +67,5 @@ def create_app(settings: IdentitySettings, *, directory: Directory | None = None
         },
         exception_handlers={LoginThrottled: _throttled},
         max_body_bytes=settings.max_body_bytes,
-        identity=IdentityConfig(open_directory, secure_cookies=secure),
+        identity=IdentityConfig(open_directory, secure_cookies=not settings.is_development),
     )
-    app.state.identity_secure_cookies = secure
-    return app
