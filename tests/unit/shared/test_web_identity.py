@@ -22,11 +22,13 @@ from shared.identity import (
     InMemoryIdentityStore,
     PasswordHasher,
     Permission,
+    Role,
     audit,
     require,
 )
 from shared.settings import ServiceSettings
 from shared.web import create_service_app
+from tests.identities import Callers
 
 PASSWORD = "correct horse battery"
 
@@ -174,3 +176,25 @@ def test_without_identity_nothing_changes() -> None:
         assert client.get("/plain").json() == {"plain": True}
         assert client.get("/docs").status_code == 200
         assert client.get("/openapi.json").status_code == 200
+
+
+def test_the_shared_test_callers_hold_their_roles() -> None:
+    callers = Callers.on("wx1")
+
+    @asynccontextmanager
+    async def bootstrap() -> AsyncIterator[object]:
+        yield object()
+
+    app = create_service_app(
+        ServiceSettings(),
+        title="t",
+        bootstrap=bootstrap,
+        readiness={},
+        operator_routers=[operators],
+        identity=callers.config,
+    )
+    with TestClient(app) as client:
+        assert client.get("/accounts/wx1/things", headers=callers.headers(Role.ANALYST)).status_code == 200
+        assert client.post("/accounts/wx1/things", headers=callers.headers(Role.ANALYST)).status_code == 403
+        assert client.post("/accounts/wx1/things", headers=callers.headers(Role.CAMPAIGN_OPERATOR)).status_code == 200
+        assert client.get("/accounts/wx1/things", headers=callers.headers_other_account()).status_code == 403
