@@ -37,6 +37,8 @@ def create_app(settings: ProfilesSettings, *, clock: Callable[[], datetime] | No
         readiness={"mongodb": _check("mongodb"), "kafka": _check("kafka")},
         operator_routers=[profiles.router, surveys.router],
         public_routers=[mall.router, h5.router],
+        # Shop events are read by their routes under MALL_MAX_BODY_BYTES.
+        self_limited_bodies=[r"/events/mall(/bulk)?"],
         openapi_tags=[
             {"name": mall.TAG, "description": "Signed shop events: views, carts, orders, refunds."},
             {"name": profiles.TAG, "description": "Profiles, their history, and ops tags."},
