@@ -7,13 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from services.profiles.bootstrap import Profiles, bootstrap
 from services.profiles.domain.mall_webhook import SignatureRejected
 from services.profiles.domain.surveys import SurveyClosed
 from services.profiles.entrypoints.http import h5, mall, profiles, surveys
 from services.profiles.service_layer.mall_webhook import EventsNotStored, EventsRejected
-from services.profiles.service_layer.profile_ops import NoProfile, NoSuchTag
+from services.profiles.service_layer.profile_ops import NoProfile, NoSuchTag, NotFollowing
 from services.profiles.service_layer.surveys import SurveyNotFound
 from services.profiles.settings import ProfilesSettings
 from shared.web import create_service_app
@@ -48,11 +49,15 @@ def create_app(settings: ProfilesSettings, *, clock: Callable[[], datetime] | No
         errors={
             SignatureRejected: 401,
             NoProfile: 404,
+            NotFollowing: 404,
             NoSuchTag: 404,
             SurveyNotFound: 404,
             SurveyClosed: 409,
             EventsNotStored: 503,
         },
-        exception_handlers={EventsRejected: mall.events_rejected},
+        exception_handlers={
+            EventsRejected: mall.events_rejected,
+            RequestValidationError: h5.refuse_invalid_request,
+        },
         clock=clock,
     )
