@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query
 from services.profiles.domain.surveys import SurveyError, SurveyStatus
 from services.profiles.entrypoints.http.deps import AppId, Now, ProfilesDep, SurveyId
 from services.profiles.entrypoints.http.schemas import LinkOut, SurveyIn, SurveyOut
-from services.profiles.service_layer import surveys
+from services.profiles.service_layer import profile_ops, surveys
 
 __all__ = ["TAG", "router"]
 
@@ -63,4 +63,5 @@ async def member_link(
     openid: Annotated[str, Query(min_length=1, max_length=128)],
 ) -> LinkOut:
     survey = await surveys.survey_of(profiles.surveys, appid, survey_id)
+    await profile_ops.follower(profiles.profiles, appid, openid)
     return LinkOut(url=profiles.link(appid, openid, now, page=f"surveys/{survey.id}"))
