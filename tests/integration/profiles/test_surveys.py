@@ -22,7 +22,7 @@ from services.profiles.domain.surveys import (
     SurveyOption,
     SurveyStatus,
 )
-from services.profiles.entrypoints.http import create_app
+from services.profiles.entrypoints.http import create_app, create_public_app
 from services.profiles.service_layer.surveys import submit_survey
 from services.profiles.settings import ProfilesSettings
 from tests.integration.conftest import LoadSettings
@@ -62,7 +62,15 @@ def http(settings: ProfilesSettings) -> Iterator[TestClient]:
         yield client
 
 
-def test_ops_define_publish_and_members_answer_once(http: TestClient) -> None:
+@pytest.fixture
+def public(settings: ProfilesSettings) -> Iterator[TestClient]:
+    """The public app members' browsers reach (the survey pages), over the same database."""
+    app = create_public_app(settings, clock=lambda: datetime.now(UTC), publish=False, messaging=False)
+    with TestClient(app) as client:
+        yield client
+
+
+def test_ops_define_publish_and_members_answer_once(http: TestClient, public: TestClient) -> None:
     bad = dict(DEFINITION, prizes=[{"id": "p", "name": "x", "kind": "coupon", "probability": 0.8, "stock": 1}] * 2)
     refused = http.post("/accounts/wx1/surveys", json=bad)
     assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "prizes"]
@@ -78,17 +86,17 @@ def test_ops_define_publish_and_members_answer_once(http: TestClient) -> None:
     assert created.status_code == 201, created.text
     survey_id = created.json()["id"]
     url = http.get(f"/accounts/wx1/surveys/{survey_id}/link", params={"openid": "o_mom"}).json()["url"]
-    path = url.split("8003", 1)[1]
-    assert http.get(path).status_code == 410  # a draft is not open yet
+    path = url.split("8013", 1)[1]
+    assert public.get(path).status_code == 410  # a draft is not open yet
     assert http.post(f"/accounts/wx1/surveys/{survey_id}/publish").json()["status"] == "published"
-    assert "宝宝现在怎么喂养" in http.get(path).text
+    assert "宝宝现在怎么喂养" in public.get(path).text
 
     birthday = (datetime.now(UTC) - timedelta(days=100)).date().isoformat()
-    missing = http.post(path, content=b"wish=hi", headers=FORM)
+    missing = public.post(path, content=b"wish=hi", headers=FORM)
     assert missing.status_code == 422 and "needs an answer" in missing.text
-    answered = http.post(path, content=f"feeding=formula&birthday={birthday}".encode(), headers=FORM)
+    answered = public.post(path, content=f"feeding=formula&birthday={birthday}".encode(), headers=FORM)
     assert answered.status_code == 200 and "10元券" in answered.text
-    again = http.post(path, content=f"feeding=breast&birthday={birthday}".encode(), headers=FORM)
+    again = public.post(path, content=f"feeding=breast&birthday={birthday}".encode(), headers=FORM)
     assert "已参与过" in again.text and "10元券" in again.text  # the first draw, not a second
 
     profile = http.get("/accounts/wx1/members/o_mom/profile").json()
