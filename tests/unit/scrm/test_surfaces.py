@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -72,3 +73,33 @@ def test_each_public_route_of_a_service_moved_to_its_public_process() -> None:
     assert _paths("segments-public") == {"/r/{token}"}
     assert any(p.startswith("/accounts/") for p in _paths("profiles-api"))
     assert any(p.startswith("/accounts/") for p in _paths("segments-api"))
+
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC_PROCESSES | OPERATOR_PROCESSES))
+def test_compose_publishes_operator_ports_on_loopback_only(name: str) -> None:
+    compose = (ROOT / "docker-compose.yml").read_text()
+    port = PROCESSES[name].default_port
+    assert f'"run", "{name}", "--host", "0.0.0.0", "--port", "{port}"' in compose
+    loopback, everywhere = f'- "127.0.0.1:{port}:{port}"', f'- "{port}:{port}"'
+    if name in PUBLIC_PROCESSES:
+        assert everywhere in compose and loopback not in compose, name
+    else:
+        assert loopback in compose and everywhere not in compose, name
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC_PROCESSES | OPERATOR_PROCESSES))
+def test_kubernetes_runs_each_process_under_its_network_policy(name: str) -> None:
+    kubernetes = ROOT / "deploy" / "kubernetes"
+    assert f"  - {name}.yaml" in (kubernetes / "kustomization.yaml").read_text()
+    assert f'args: ["run", "{name}",' in (kubernetes / f"{name}.yaml").read_text()
+    policies = (kubernetes / "network-policies.yaml").read_text().split("---")
+    internal = next(p for p in policies if "name: operator-apis-internal" in p)
+    public = next(p for p in policies if "name: public-endpoints" in p)
+    selected = internal if name in OPERATOR_PROCESSES else public
+    other = public if selected is internal else internal
+    values = re.compile(r"values: \[([^\]]*)\]")
+    assert name in [v.strip() for v in values.findall(selected)[0].split(",")], name
+    assert name not in [v.strip() for v in values.findall(other)[0].split(",")], name
