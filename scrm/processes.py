@@ -100,14 +100,16 @@ def launch(spec: ProcessSpec, host: str, port: int) -> None:
         run_worker(factory(settings, health_host=host, health_port=port), loglevel=settings.log_level)
 
 
-def _http(name: str, port: int, service: str, settings: str, description: str, **extra: Any) -> ProcessSpec:
+def _http(
+    name: str, port: int, service: str, settings: str, description: str, factory: str = "create_app", **extra: Any
+) -> ProcessSpec:
     return ProcessSpec(
         name,
         "http",
         port,
         description,
         settings=f"services.{service}.settings:{settings}",
-        factory=f"services.{service}.entrypoints.http:create_app",
+        factory=f"services.{service}.entrypoints.http:{factory}",
         **extra,
     )
 
@@ -132,9 +134,24 @@ PROCESSES: dict[str, ProcessSpec] = {
         _http("gateway", 8000, "gateway", "GatewaySettings", "WeChat webhook gateway (HTTP → Kafka)"),
         _http("members-api", 8001, "members", "MembersSettings", "Members read API"),
         _http("campaigns-api", 8002, "campaigns", "CampaignsSettings", "Campaign management API"),
-        _http("profiles-api", 8003, "profiles", "ProfilesSettings", "Profiles API and the signed mall webhook"),
+        # Operator APIs (keep internal) and, on ports 8010 + n, the public endpoints of the same service.
+        _http("profiles-api", 8003, "profiles", "ProfilesSettings", "Profiles, ops tags and surveys API (operator)"),
+        _http("segments-api", 8004, "segments", "SegmentsSettings", "Segments (live index) and pushes API (operator)"),
         _http(
-            "segments-api", 8004, "segments", "SegmentsSettings", "Segments (live index), pushes and click redirects"
+            "profiles-public",
+            8013,
+            "profiles",
+            "ProfilesSettings",
+            "Public: the signed mall webhook and the members' H5 pages",
+            factory="create_public_app",
+        ),
+        _http(
+            "segments-public",
+            8014,
+            "segments",
+            "SegmentsSettings",
+            "Public: the signed click redirects in pushed links",
+            factory="create_public_app",
         ),
         _http(
             "identity-api", 8005, "identity", "IdentitySettings", "Operators, roles, API tokens, sessions, audit log"

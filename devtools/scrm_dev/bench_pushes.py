@@ -278,7 +278,7 @@ async def _own_work_run(sim: str, *, members: int, limit: RateLimit, sim_pid: in
     transport = _RecordingTransport()
     account = WeChatAccount(appid=DEMO_APPID, token=DEMO_TOKEN, encoding_aes_key=DEMO_AES_KEY, secret=DEMO_SECRET)
     async with WeChatClients.for_accounts([account], MongoTokenStore(mongo), api, transport=transport) as clients:
-        config = DispatchConfig(click_base_url="http://127.0.0.1:8004", click_key=b"bench-click-links")
+        config = DispatchConfig(click_base_url="http://127.0.0.1:8014", click_key=b"bench-click-links")
         dispatcher = Dispatcher(store, WeChatSender(clients), config, read_push=push_from_document)
         await clients[DEMO_APPID].list_followers()  # the token, before the clock starts
         before = _process_cpu([sim_pid] if sim_pid else [])
@@ -369,7 +369,7 @@ async def _send_run(
             setattr(pushes, call, phases.wrap(call, getattr(pushes, call)))
         account = WeChatAccount(appid=DEMO_APPID, token=DEMO_TOKEN, encoding_aes_key=DEMO_AES_KEY, secret=DEMO_SECRET)
         async with WeChatClients.for_accounts([account], MongoTokenStore(db), api, transport=transport) as clients:
-            config = DispatchConfig(click_base_url="http://127.0.0.1:8004", click_key=b"bench-click-links")
+            config = DispatchConfig(click_base_url="http://127.0.0.1:8014", click_key=b"bench-click-links")
             dispatcher = Dispatcher(pushes, WeChatSender(clients), config, read_push=push_from_document)
             setattr(dispatcher, "_deliver_all", phases.wrap(_SENDING, dispatcher._deliver_all))  # noqa: B010
             others = {"simulator": [sim_pid] if sim_pid else [], "SecantusDB": _pids_running("secantusd")}

@@ -183,12 +183,16 @@ async def _scenario(console: Console, *, stack: Stack, kafka: str, prefix: str, 
 
             # Profiles: followers open the H5 link they were sent; the mall reports what some buy.
             with console.status("member profiles: the H5 interest page and mall events..."):
-                async with httpx.AsyncClient(
-                    base_url=stack.url("profiles-api"), headers=operator, timeout=30.0
-                ) as profiles_api:
+                # Members' browsers and the mall reach the public process, without operator credentials.
+                async with (
+                    httpx.AsyncClient(
+                        base_url=stack.url("profiles-api"), headers=operator, timeout=30.0
+                    ) as profiles_api,
+                    httpx.AsyncClient(base_url=stack.url("profiles-public"), timeout=30.0) as profiles_public,
+                ):
                     following = [openid for openid in openids if openid not in leavers]
                     secret = load_settings(ProfilesSettings).mall_webhook_secret.get_secret_value().encode()
-                    profiled = await run_profiles(platform, profiles_api, following, secret)
+                    profiled = await run_profiles(platform, profiles_api, profiles_public, following, secret)
 
             # Segments over those profiles, and a targeted push to the 孕晚期 members who like 奶粉.
             with console.status("segments and a targeted push..."):

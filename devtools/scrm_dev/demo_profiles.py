@@ -61,8 +61,14 @@ async def _invitation(sim: httpx.AsyncClient, openid: str) -> str:
 
 
 async def run_profiles(
-    sim: httpx.AsyncClient, profiles_api: httpx.AsyncClient, openids: list[str], mall_secret: bytes
+    sim: httpx.AsyncClient,
+    profiles_api: httpx.AsyncClient,
+    profiles_public: httpx.AsyncClient,
+    openids: list[str],
+    mall_secret: bytes,
 ) -> ProfilesRun:
+    """``profiles_public`` is the public process (H5 pages, mall webhook), ``profiles_api`` the operator
+    API (with the demo operator's token)."""
     today = datetime.now(UTC).date()
     answering = openids[: max(1, len(openids) // 2)]
     gate = asyncio.Semaphore(8)
@@ -73,7 +79,7 @@ async def run_profiles(
         form = f"basis={basis}&on={on}&interests={interest}&marketing=yes&data_use=yes"
         async with gate:
             link = await _invitation(sim, openid)
-            (await profiles_api.post(link, content=form.encode(), headers=_FORM)).raise_for_status()
+            (await profiles_public.post(link, content=form.encode(), headers=_FORM)).raise_for_status()
 
     await asyncio.gather(*(answer(i, openid) for i, openid in enumerate(answering)))
 
@@ -98,7 +104,7 @@ async def run_profiles(
     body = "\n".join(json.dumps(event) for event in events).encode()
     sent = int(time.time())
     headers = {"X-Mall-Timestamp": str(sent), "X-Mall-Signature": sign(mall_secret, sent, body)}
-    (await profiles_api.post("/events/mall/bulk", content=body, headers=headers)).raise_for_status()
+    (await profiles_public.post("/events/mall/bulk", content=body, headers=headers)).raise_for_status()
 
     expected = len(set(answering) | set(shoppers))
     # Everyone who answered has a stage, and so does every shopper once the orders are applied (an

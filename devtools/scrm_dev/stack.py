@@ -127,12 +127,15 @@ def _extra_env(name: str, ports: dict[str, int], state: Path) -> dict[str, str]:
         gateway = f"http://127.0.0.1:{ports['gateway']}/wechat/{{appid}}"
         return {"WECHAT_SIM_OPTIONS": json.dumps({DEMO_APPID: {"gateway_url": gateway, "mode": DEMO_MODE}})}
     if name.startswith("profiles-"):
-        extra = {"H5_BASE_URL": f"http://127.0.0.1:{ports['profiles-api']}"} if "profiles-api" in ports else {}
+        # Links members open lead to the public process, never to the operator API.
+        h5 = ports.get("profiles-public")
+        extra = {"H5_BASE_URL": f"http://127.0.0.1:{h5}"} if h5 is not None else {}
         if "wechat-sim" in ports:
             extra["WECHAT_API__BASE_URL"] = f"http://127.0.0.1:{ports['wechat-sim']}"
         return extra
     if name.startswith("segments-"):
-        extra = {"PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['segments-api']}"} if "segments-api" in ports else {}
+        public = ports.get("segments-public")
+        extra = {"PUBLIC_BASE_URL": f"http://127.0.0.1:{public}"} if public is not None else {}
         if "wechat-sim" in ports:
             extra["WECHAT_API__BASE_URL"] = f"http://127.0.0.1:{ports['wechat-sim']}"
         return extra

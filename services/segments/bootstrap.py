@@ -38,7 +38,7 @@ from shared.messaging import ensure_topics
 from shared.storage import PROCESSED_EVENTS_INDEXES, connect
 from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, RateLimit, WeChatApiConfig, WeChatClients
 
-__all__ = ["SegmentsService", "bootstrap_api", "bootstrap_worker", "send_config"]
+__all__ = ["SegmentsService", "bootstrap_api", "bootstrap_public", "bootstrap_worker", "send_config"]
 
 log = structlog.get_logger(__name__)
 
@@ -173,6 +173,13 @@ async def bootstrap_api(
             asyncio.create_task(_forever("daily rebuild", 60.0, daily)()),
             asyncio.create_task(_forever("freeze audiences", settings.poll_seconds, freeze)()),
         ]
+        yield service
+
+
+@asynccontextmanager
+async def bootstrap_public(settings: SegmentsSettings, *, clock: Clock = _utcnow) -> AsyncIterator[SegmentsService]:
+    """MongoDB only: the public click redirect needs the pushes' records, not the live index."""
+    async with _common(settings, clock) as (service, _stack):
         yield service
 
 

@@ -16,8 +16,8 @@ class SegmentsSettings(AccountsSettings):
     taxonomy_path: Path = DEFAULT_TAXONOMY
     #: The WeChat API (the simulator locally): the push worker sends through it.
     wechat_api: WeChatApiConfig = Field(default_factory=WeChatApiConfig)
-    #: Where members' browsers reach the click redirect (the public URL of segments-api).
-    public_base_url: str = "http://127.0.0.1:8004"
+    #: Where members' browsers reach the click redirect (the public URL of segments-public).
+    public_base_url: str = "http://127.0.0.1:8014"
     #: Key of the signed click links; placeholders refused outside development.
     click_link_secret: SecretStr = SecretStr("changethis")
     #: Days a click link works after its push was sent (the expiry is inside the signed link).

@@ -88,9 +88,10 @@ def platform_env(infra_env: dict[str, str], ports: dict[str, int]) -> dict[str, 
 
 
 def profiles_env(ports: dict[str, int]) -> dict[str, str]:
-    """The profiles API's H5 pages (served on its own port) and mall webhook secrets."""
+    """Where the H5 pages are served (the public process, profiles-public) and the secrets of their links
+    and of the mall webhook."""
     return {
-        "H5_BASE_URL": f"http://127.0.0.1:{ports['profiles-api']}",
+        "H5_BASE_URL": f"http://127.0.0.1:{ports['profiles-public']}",
         "H5_LINK_SECRET": "h5-links-e2e",
         "MALL_WEBHOOK_SECRET": MALL_SECRET,
     }

@@ -34,7 +34,8 @@ def stack(infra_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]
     def env_for(ports: dict[str, int]) -> dict[str, str]:
         return platform_env(infra_env, ports) | profiles_env(ports)
 
-    yield from run_processes(("gateway", "profiles-api", "profiles-worker", "wechat-sim"), tmp_path, env_for)
+    names = ("gateway", "profiles-api", "profiles-public", "profiles-worker", "wechat-sim")
+    yield from run_processes(names, tmp_path, env_for)
 
 
 def signed(events: list[dict[str, Any]]) -> tuple[bytes, dict[str, str]]:
@@ -49,6 +50,8 @@ async def test_a_member_follows_fills_the_interest_page_and_shops(
     async with (
         httpx.AsyncClient(base_url=stack["wechat-sim"], timeout=30) as sim,
         httpx.AsyncClient(base_url=stack["profiles-api"], headers=operator_headers, timeout=30) as api,
+        # What members' browsers and the mall reach: the public process, with no operator credentials.
+        httpx.AsyncClient(base_url=stack["profiles-public"], timeout=30) as public,
     ):
         members = SimulatedMembers(sim)
         await members.act("o_mom", "follow")
@@ -60,11 +63,12 @@ async def test_a_member_follows_fills_the_interest_page_and_shops(
             return found[0] if found else None
 
         link: str = await eventually(invitation, "the H5 invitation in the new follower's inbox")
-        page = await api.get(link)
+        assert link.startswith(stack["profiles-public"])
+        page = await public.get(link)
         assert page.status_code == 200 and "预产期" in page.text
         due = (datetime.now(UTC) + timedelta(weeks=6)).date().isoformat()  # week 34: 孕晚期
         form = f"basis=due_date&on={due}&interests=interest.feeding.formula&marketing=yes&data_use=yes"
-        submitted = await api.post(
+        submitted = await public.post(
             link, content=form.encode(), headers={"Content-Type": "application/x-www-form-urlencoded"}
         )
         assert submitted.status_code == 200 and "提交成功" in submitted.text
@@ -91,9 +95,10 @@ async def test_a_member_follows_fills_the_interest_page_and_shops(
             "url"
         ]
         form_headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        won = await api.post(survey_link, content=b"care=bath&care=toys", headers=form_headers)
+        assert survey_link.startswith(stack["profiles-public"])
+        won = await public.post(survey_link, content=b"care=bath&care=toys", headers=form_headers)
         assert won.status_code == 200 and "20元券" in won.text
-        again = await api.post(survey_link, content=b"care=bath", headers=form_headers)
+        again = await public.post(survey_link, content=b"care=bath", headers=form_headers)
         assert "已参与过" in again.text
 
         async def coupon_messages() -> list[str] | None:
@@ -115,10 +120,10 @@ async def test_a_member_follows_fills_the_interest_page_and_shops(
              "occurred_at": now.isoformat(), "amount": 129.9},
         ]  # fmt: skip
         body, headers = signed(events)
-        accepted = await api.post("/events/mall/bulk", content=body, headers=headers)
+        accepted = await public.post("/events/mall/bulk", content=body, headers=headers)
         assert accepted.status_code == 202, accepted.text
         body, headers = signed(events[1:])  # the mall resends the order
-        assert (await api.post("/events/mall/bulk", content=body, headers=headers)).status_code == 202
+        assert (await public.post("/events/mall/bulk", content=body, headers=headers)).status_code == 202
 
         async def shopped() -> dict[str, Any] | None:
             response = await api.get(f"/accounts/{APPID}/members/o_mom/profile")

@@ -32,20 +32,24 @@ def stack(infra_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]
             platform_env(infra_env, ports)
             | profiles_env(ports)
             | {
-                "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['segments-api']}",
+                "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['segments-public']}",
                 "CLICK_LINK_SECRET": "click-links-e2e",
                 "POLL_SECONDS": "0.2",
                 "SEND_RETRY_SECONDS": "0.05",
             }
         )
 
-    names = ("gateway", "profiles-api", "profiles-worker", "segments-api", "segments-worker", "wechat-sim")
+    names = (
+        *("gateway", "profiles-api", "profiles-public", "profiles-worker"),
+        *("segments-api", "segments-public", "segments-worker", "wechat-sim"),
+    )
     yield from run_processes(names, tmp_path, env_for)
 
 
-async def join(members: SimulatedMembers, profiles: httpx.AsyncClient, openid: str, *, weeks_left: int,
+async def join(members: SimulatedMembers, public: httpx.AsyncClient, openid: str, *, weeks_left: int,
                formula: bool = True, marketing: bool = True) -> None:  # fmt: skip
-    """Follow, open the H5 invitation and declare a due date, interests and consents."""
+    """Follow, open the H5 invitation (on the public process, ``public``) and declare a due date, interests
+    and consents."""
     await members.act(openid, "follow")
 
     async def invitation() -> str | None:
@@ -58,7 +62,7 @@ async def join(members: SimulatedMembers, profiles: httpx.AsyncClient, openid: s
     form = f"basis=due_date&on={due}&data_use=yes"
     form += "&interests=interest.feeding.formula" if formula else "&interests=interest.toys"
     form += "&marketing=yes" if marketing else ""
-    answer = await profiles.post(
+    answer = await public.post(
         link, content=form.encode(), headers={"Content-Type": "application/x-www-form-urlencoded"}
     )
     assert answer.status_code == 200 and "提交成功" in answer.text, answer.text
@@ -79,13 +83,15 @@ async def test_a_push_reaches_late_pregnancy_formula_members_within_the_rules(
         httpx.AsyncClient(base_url=stack["wechat-sim"], timeout=30) as sim,
         httpx.AsyncClient(base_url=stack["profiles-api"], headers=operator_headers, timeout=30) as profiles,
         httpx.AsyncClient(base_url=stack["segments-api"], headers=operator_headers, timeout=30) as api,
+        # Members' browsers: the public processes, with no operator credentials.
+        httpx.AsyncClient(timeout=30) as browser,
     ):
         members = SimulatedMembers(sim)
         for openid in (*IN_SEGMENT, "o_left"):
-            await join(members, profiles, openid, weeks_left=5)
-        await join(members, profiles, "o_mid", weeks_left=20)  # 孕中期: outside the segment
-        await join(members, profiles, "o_toys", weeks_left=5, formula=False)  # outside the segment
-        await join(members, profiles, "o_no", weeks_left=5, marketing=False)  # in it, but no consent
+            await join(members, browser, openid, weeks_left=5)
+        await join(members, browser, "o_mid", weeks_left=20)  # 孕中期: outside the segment
+        await join(members, browser, "o_toys", weeks_left=5, formula=False)  # outside the segment
+        await join(members, browser, "o_no", weeks_left=5, marketing=False)  # in it, but no consent
         await members.act("o_left", "unfollow")
 
         async def segment_ready() -> int | None:
@@ -147,8 +153,9 @@ async def test_a_push_reaches_late_pregnancy_formula_members_within_the_rules(
         text = message["payload"].get("content") or message["payload"].get("url")
         link = re.search(r"(http://\S+/r/\S+)", str(text))
         assert link is not None, message
+        assert link.group(1).startswith(stack["segments-public"])
         for _ in range(2):
-            opened = await api.get(link.group(1), follow_redirects=False)
+            opened = await browser.get(link.group(1), follow_redirects=False)
             assert opened.status_code == 302 and opened.headers["location"] == GUIDE
         assert (await api.get(f"/accounts/{APPID}/pushes/{push}")).json()["stats"]["total"]["clicked"] == 1
 

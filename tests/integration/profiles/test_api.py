@@ -18,7 +18,7 @@ from services.profiles.bootstrap import Profiles
 from services.profiles.domain.mall_webhook import sign
 from services.profiles.domain.profile import ConsentKind, Profile
 from services.profiles.domain.tags import TagSource
-from services.profiles.entrypoints.http import create_app
+from services.profiles.entrypoints.http import create_app, create_public_app
 from services.profiles.service_layer import activity, mall
 from services.profiles.settings import ProfilesSettings
 from shared.contracts import (
@@ -45,7 +45,10 @@ T = TypeVar("T")
 
 @dataclass
 class Harness:
+    #: The operator API.
     http: TestClient
+    #: The public app (mall webhook, H5 pages) over the same database and publisher.
+    public: TestClient
     #: The API's publisher: what it would have sent to Kafka (the worker's handler applies these).
     publisher: InMemoryEventPublisher
     clock: list[datetime]
@@ -60,7 +63,7 @@ class Harness:
     def post(self, body: bytes, *, bulk: bool = False, secret: str = SECRET, sent: int | None = None) -> Any:
         timestamp = int(time.time()) if sent is None else sent
         headers = {"X-Mall-Timestamp": str(timestamp), "X-Mall-Signature": sign(secret.encode(), timestamp, body)}
-        return self.http.post("/events/mall/bulk" if bulk else "/events/mall", content=body, headers=headers)
+        return self.public.post("/events/mall/bulk" if bulk else "/events/mall", content=body, headers=headers)
 
     def run(self, function: Callable[..., Awaitable[T]], *args: Any) -> T:
         """``function(*args)`` on the app's event loop (where its MongoDB client lives)."""
@@ -82,8 +85,11 @@ def h(service_settings: LoadSettings) -> Iterator[Harness]:
     settings = service_settings(ProfilesSettings, mall_webhook_secret=SECRET, h5_link_secret="h5-links-for-tests")
     captured = InMemoryEventPublisher()
     clock = [NOW]
-    with TestClient(create_app(settings, clock=lambda: clock[0], publisher=captured)) as client:
-        yield Harness(client, captured, clock)
+    with (
+        TestClient(create_app(settings, clock=lambda: clock[0], publisher=captured)) as client,
+        TestClient(create_public_app(settings, clock=lambda: clock[0], publisher=captured)) as public,
+    ):
+        yield Harness(client, public, captured, clock)
 
 
 def event(event_id: str, kind: str, category: str, days_ago: float = 0, **extra: Any) -> dict[str, Any]:
@@ -189,7 +195,7 @@ def test_bad_requests_change_nothing(h: Harness) -> None:
     good = event("g1", "view", "toys")
     assert h.post(body(good), secret="not-the-secret").status_code == 401
     assert h.post(body(good), sent=int(time.time()) - 3600).status_code == 401  # a replay
-    assert h.http.post("/events/mall", content=body(good)).status_code == 401  # unsigned
+    assert h.public.post("/events/mall", content=body(good)).status_code == 401  # unsigned
     unknown = h.post(body(good, event("g2", "view", "lawnmowers")), bulk=True)
     assert unknown.status_code == 422
     [problem] = unknown.json()["detail"]
@@ -239,12 +245,12 @@ def test_life_stage_moves_with_time_and_ops_tags_are_audited(h: Harness) -> None
 
 def test_the_h5_interest_page_records_stage_interests_and_consent(h: Harness) -> None:
     link = h.profiles.link("wx1", "o_new", datetime.now(UTC))
-    path = link.split("127.0.0.1:8003", 1)[1]
-    page = h.http.get(path)
+    path = link.split("127.0.0.1:8013", 1)[1]
+    page = h.public.get(path)
     assert page.status_code == 200 and "预产期" in page.text and "奶粉" in page.text
     form = "basis=due_date&on=2027-03-01&interests=interest.feeding.formula&interests=interest.diapers&marketing=yes"
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    done = h.http.post(path, content=form.encode(), headers=headers)
+    done = h.public.post(path, content=form.encode(), headers=headers)
     assert done.status_code == 200 and "提交成功" in done.text
     profile = h.http.get("/accounts/wx1/members/o_new/profile").json()
     assert profile["stage"]["code"] == "stage.pregnancy.mid" and profile["stage"]["confidence"] == "declared"
@@ -254,18 +260,18 @@ def test_the_h5_interest_page_records_stage_interests_and_consent(h: Harness) ->
     assert profile["consents"]["marketing"]["via"] == "h5_form"
 
     # Impossible answers come back as the form with the reason; nothing is recorded.
-    past_due = h.http.post(path, content=b"basis=due_date&on=2020-01-01", headers=headers)
+    past_due = h.public.post(path, content=b"basis=due_date&on=2020-01-01", headers=headers)
     assert past_due.status_code == 422 and "due date" in past_due.text
-    assert h.http.post(path, content=b"basis=twins", headers=headers).status_code == 422
-    nonsense = h.http.post(path, content=b"basis=preparing&interests=interest.lawnmowers", headers=headers)
+    assert h.public.post(path, content=b"basis=twins", headers=headers).status_code == 422
+    nonsense = h.public.post(path, content=b"basis=preparing&interests=interest.lawnmowers", headers=headers)
     assert nonsense.status_code == 422
 
     # Forged, expired, or another account's: a page saying so.
     forged = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
-    assert h.http.get(forged).status_code == 403
-    expired = h.profiles.link("wx1", "o_new", datetime.now(UTC) - timedelta(days=30)).split("8003", 1)[1]
-    assert h.http.get(expired).status_code == 403
-    assert h.http.get(path.replace("/h5/wx1/", "/h5/wx2/")).status_code == 403
+    assert h.public.get(forged).status_code == 403
+    expired = h.profiles.link("wx1", "o_new", datetime.now(UTC) - timedelta(days=30)).split("8013", 1)[1]
+    assert h.public.get(expired).status_code == 403
+    assert h.public.get(path.replace("/h5/wx1/", "/h5/wx2/")).status_code == 403
 
 
 def test_stats_by_index_agree_with_reading_every_profile_as_days_pass(h: Harness) -> None:

@@ -22,7 +22,7 @@ from services.profiles.domain.surveys import (
     SurveyOption,
     SurveyStatus,
 )
-from services.profiles.entrypoints.http import create_app
+from services.profiles.entrypoints.http import create_app, create_public_app
 from services.profiles.service_layer.surveys import submit_survey
 from services.profiles.settings import ProfilesSettings
 from tests.integration.conftest import LoadSettings
@@ -76,7 +76,15 @@ def follow(http: TestClient, openid: str) -> None:
     http.portal.call(store)
 
 
-def test_ops_define_publish_and_members_answer_once(http: TestClient) -> None:
+@pytest.fixture
+def public(settings: ProfilesSettings) -> Iterator[TestClient]:
+    """The public app members' browsers reach (the survey pages), over the same database."""
+    app = create_public_app(settings, clock=lambda: datetime.now(UTC), publish=False, messaging=False)
+    with TestClient(app) as client:
+        yield client
+
+
+def test_ops_define_publish_and_members_answer_once(http: TestClient, public: TestClient) -> None:
     bad = dict(DEFINITION, prizes=[{"id": "p", "name": "x", "kind": "coupon", "probability": 0.8, "stock": 1}] * 2)
     refused = http.post("/accounts/wx1/surveys", json=bad)
     assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "prizes"]
@@ -95,17 +103,17 @@ def test_ops_define_publish_and_members_answer_once(http: TestClient) -> None:
     assert http.get(link, params={"openid": "o_mom"}).status_code == 404  # links only for followers
     follow(http, "o_mom")
     url = http.get(link, params={"openid": "o_mom"}).json()["url"]
-    path = url.split("8003", 1)[1]
-    assert http.get(path).status_code == 410  # a draft is not open yet
+    path = url.split("8013", 1)[1]
+    assert public.get(path).status_code == 410  # a draft is not open yet
     assert http.post(f"/accounts/wx1/surveys/{survey_id}/publish").json()["status"] == "published"
-    assert "宝宝现在怎么喂养" in http.get(path).text
+    assert "宝宝现在怎么喂养" in public.get(path).text
 
     birthday = (datetime.now(UTC) - timedelta(days=100)).date().isoformat()
-    missing = http.post(path, content=b"wish=hi", headers=FORM)
+    missing = public.post(path, content=b"wish=hi", headers=FORM)
     assert missing.status_code == 422 and "needs an answer" in missing.text
-    answered = http.post(path, content=f"feeding=formula&birthday={birthday}".encode(), headers=FORM)
+    answered = public.post(path, content=f"feeding=formula&birthday={birthday}".encode(), headers=FORM)
     assert answered.status_code == 200 and "10元券" in answered.text
-    again = http.post(path, content=f"feeding=breast&birthday={birthday}".encode(), headers=FORM)
+    again = public.post(path, content=f"feeding=breast&birthday={birthday}".encode(), headers=FORM)
     assert "已参与过" in again.text and "10元券" in again.text  # the first draw, not a second
 
     profile = http.get("/accounts/wx1/members/o_mom/profile").json()
@@ -149,7 +157,7 @@ async def test_concurrent_draws_never_oversell_and_each_member_draws_once(profil
     assert won[12:] == firsts[:4]  # a member answering twice gets their first draw back
 
 
-def test_h5_links_are_refused_across_pages_with_a_plain_page(http: TestClient) -> None:
+def test_h5_links_are_refused_across_pages_with_a_plain_page(http: TestClient, public: TestClient) -> None:
     survey_id = http.post("/accounts/wx1/surveys", json=DEFINITION).json()["id"]
     http.post(f"/accounts/wx1/surveys/{survey_id}/publish")
     other_id = http.post("/accounts/wx1/surveys", json=DEFINITION).json()["id"]
@@ -157,7 +165,7 @@ def test_h5_links_are_refused_across_pages_with_a_plain_page(http: TestClient) -
     follow(http, "o_dad")
     url = http.get(f"/accounts/wx1/surveys/{survey_id}/link", params={"openid": "o_dad"}).json()["url"]
     token = url.split("?t=", 1)[1]
-    assert http.get(f"/h5/wx1/surveys/{survey_id}?t={token}").status_code == 200
+    assert public.get(f"/h5/wx1/surveys/{survey_id}?t={token}").status_code == 200
     hostile = [
         f"/h5/wx1/interests?t={token}",  # a survey's link on the interest page
         f"/h5/wx1/surveys/{other_id}?t={token}",  # on another survey
@@ -168,9 +176,9 @@ def test_h5_links_are_refused_across_pages_with_a_plain_page(http: TestClient) -
         f"/h5/wx1/surveys/{'s' * 100}?t={token}",
     ]
     for path in hostile:
-        for response in (http.get(path), http.post(path, content=b"feeding=formula", headers=FORM)):
+        for response in (public.get(path), public.post(path, content=b"feeding=formula", headers=FORM)):
             assert response.status_code == 403, path
             assert response.headers["content-type"].startswith("text/html") and "链接已失效" in response.text
     crowded = "&".join(f"f{i}=x" for i in range(300)).encode()
-    too_many = http.post(f"/h5/wx1/surveys/{survey_id}?t={token}", content=crowded, headers=FORM)
+    too_many = public.post(f"/h5/wx1/surveys/{survey_id}?t={token}", content=crowded, headers=FORM)
     assert too_many.status_code == 413 and too_many.headers["content-type"].startswith("text/html")

@@ -16,7 +16,7 @@ from services.profiles.adapters.repository import PROFILES, to_document
 from services.profiles.domain.profile import ConsentKind, Follow, Profile
 from services.profiles.domain.tags import Tag, TagSource
 from services.segments.domain.click_links import ClickLink, sign_click
-from services.segments.entrypoints.http import create_app
+from services.segments.entrypoints.http import create_app, create_public_app
 from services.segments.service_layer.participation import record_participation
 from services.segments.settings import SegmentsSettings
 from shared.contracts import CampaignParticipationChanged, participation_event_id
@@ -57,6 +57,14 @@ def api(infra: Infra, isolation: Isolation, service_settings: LoadSettings) -> I
         ]
         mongo[isolation.database][PROFILES].insert_many(docs)
     with TestClient(create_app(settings, follow_changes=False)) as client:
+        yield client
+
+
+@pytest.fixture
+def public(api: TestClient, service_settings: LoadSettings) -> Iterator[TestClient]:
+    """The public app (click redirects) over the operator API's database."""
+    settings = service_settings(SegmentsSettings, wechat_accounts=[account(APPID)], click_link_secret=CLICKS)
+    with TestClient(create_public_app(settings)) as client:
         yield client
 
 
@@ -165,7 +173,7 @@ def test_pushes_are_validated_scheduled_and_controlled(api: TestClient) -> None:
     assert [p["id"] for p in api.get(pushes).json()] == [push["id"]]
 
 
-def test_click_redirects_count_members_once_and_refuse_forged_links(api: TestClient) -> None:
+def test_click_redirects_count_members_once_and_refuse_forged_links(api: TestClient, public: TestClient) -> None:
     segment = api.post(BASE, json={"name": "late", "rule": RULE}).json()
     body = {
         "name": "p",
@@ -176,13 +184,14 @@ def test_click_redirects_count_members_once_and_refuse_forged_links(api: TestCli
     push = api.post(f"/accounts/{APPID}/pushes", json=body).json()
     token = sign_click(CLICKS.encode(), ClickLink(push["id"], "A", "o_late_1", "https://brand.example/a"))
     for _ in range(2):
-        answer = api.get(f"/r/{token}", follow_redirects=False)
+        answer = public.get(f"/r/{token}", follow_redirects=False)
         assert answer.status_code == 302 and answer.headers["location"] == "https://brand.example/a"
     stats = api.get(f"/accounts/{APPID}/pushes/{push['id']}").json()["stats"]
     assert stats["total"]["clicked"] == 1 and stats["variants"]["A"]["clicked"] == 1
     forged = sign_click(b"another key", ClickLink(push["id"], "A", "o_late_1", "https://evil.example/"))
-    assert api.get(f"/r/{forged}", follow_redirects=False).status_code == 404
-    assert api.get("/r/garbage", follow_redirects=False).status_code == 404
+    assert public.get(f"/r/{forged}", follow_redirects=False).status_code == 404
+    assert public.get("/r/garbage", follow_redirects=False).status_code == 404
+    assert api.get(f"/r/{token}", follow_redirects=False).status_code == 404  # not on the operator API
 
 
 def test_a_profile_write_whose_event_was_lost_is_swept_into_the_index(api: TestClient) -> None:

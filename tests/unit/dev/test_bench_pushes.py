@@ -42,7 +42,7 @@ async def test_the_dispatcher_sends_the_bench_push_through_the_store_in_memory()
     await store.save_audience(doc["_id"], [d["openid"] for d in documents], 500)
     store.add_profiles(documents)
     sender = RecordingSender()
-    config = DispatchConfig(click_base_url="http://127.0.0.1:8004", click_key=b"k")
+    config = DispatchConfig(click_base_url="http://127.0.0.1:8014", click_key=b"k")
     dispatcher = Dispatcher(store, sender, config, read_push=push_from_document)
     while await dispatcher.run_once():
         pass

@@ -47,7 +47,9 @@ def test_every_row_names_a_settings_class_and_a_factory_of_its_kind() -> None:
         settings = processes._resolve(spec.settings)
         assert isinstance(settings, type) and issubclass(settings, ServiceSettings), spec.name
         assert callable(processes._resolve(spec.factory)), spec.name
-        entrypoint = "http:create_app" if spec.kind == "http" else "consumer:create_worker"
+        # The public endpoints of a service run as their own process, from the service's public app.
+        http = "http:create_public_app" if spec.name.endswith("-public") else "http:create_app"
+        entrypoint = http if spec.kind == "http" else "consumer:create_worker"
         assert spec.factory.endswith(f".entrypoints.{entrypoint}"), spec.name
         assert bool(spec.consumes) == (spec.kind == "worker"), spec.name
     assert len({spec.default_port for spec in PROCESSES.values()}) == len(PROCESSES)

@@ -1,4 +1,9 @@
-"""The profiles API's app: the shared service shell around this service's routers."""
+"""The profiles apps: the shared service shell around this service's routers, in two processes.
+
+``create_app`` is the operator API (profiles, ops tags, surveys), kept internal; ``create_public_app``
+serves what members' browsers and the mall reach (the H5 pages and the signed mall webhook), so a
+deployment can expose the one and not the other.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from services.profiles.service_layer.surveys import SurveyNotFound
 from services.profiles.settings import ProfilesSettings
 from shared.web import create_service_app
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_public_app"]
 
 
 def _check(name: str) -> Callable[[Profiles], Any]:
@@ -27,7 +32,7 @@ def _check(name: str) -> Callable[[Profiles], Any]:
 
 
 def create_app(settings: ProfilesSettings, *, clock: Callable[[], datetime] | None = None, **overrides: Any) -> FastAPI:
-    """``overrides`` go to :func:`bootstrap` (tests: a publisher fake, no WeChat clients)."""
+    """The operator API. ``overrides`` go to :func:`bootstrap` (tests: a publisher fake, no WeChat clients)."""
     return create_service_app(
         settings,
         title="SCRM profiles API",
@@ -37,19 +42,48 @@ def create_app(settings: ProfilesSettings, *, clock: Callable[[], datetime] | No
         bootstrap=lambda: bootstrap(settings, **({"messaging": True} | overrides)),
         readiness={"mongodb": _check("mongodb"), "kafka": _check("kafka")},
         operator_routers=[profiles.router, surveys.router],
-        public_routers=[mall.router, h5.router],
-        # Shop events are read by their routes under MALL_MAX_BODY_BYTES.
-        self_limited_bodies=[r"/events/mall(/bulk)?"],
         openapi_tags=[
-            {"name": mall.TAG, "description": "Signed shop events: views, carts, orders, refunds."},
             {"name": profiles.TAG, "description": "Profiles, their history, and ops tags."},
-            {"name": h5.TAG, "description": "Pages members open from WeChat through a signed link."},
             {"name": surveys.TAG, "description": "Surveys whose answers become tags, with one lottery draw each."},
         ],
         errors={
             SignatureRejected: 401,
             NoProfile: 404,
             NotFollowing: 404,
+            NoSuchTag: 404,
+            SurveyNotFound: 404,
+            SurveyClosed: 409,
+            EventsNotStored: 503,
+        },
+        exception_handlers={EventsRejected: mall.events_rejected},
+        clock=clock,
+    )
+
+
+def create_public_app(
+    settings: ProfilesSettings, *, clock: Callable[[], datetime] | None = None, **overrides: Any
+) -> FastAPI:
+    """The public face: the H5 pages (signed links) and the mall webhook (signed calls); no operator
+    route. Its ``/docs`` stay open: they describe only these endpoints. ``overrides`` as for
+    :func:`create_app`."""
+    return create_service_app(
+        settings,
+        title="SCRM profiles public endpoints",
+        summary="The signed mall webhook and the H5 pages members open from WeChat.",
+        version="0.1.0",
+        # A submitted survey sends its lottery result to the member: the WeChat clients are needed here.
+        bootstrap=lambda: bootstrap(settings, **({"messaging": True} | overrides)),
+        readiness={"mongodb": _check("mongodb"), "kafka": _check("kafka")},
+        public_routers=[mall.router, h5.router],
+        # Shop events are read by their routes under MALL_MAX_BODY_BYTES.
+        self_limited_bodies=[r"/events/mall(/bulk)?"],
+        openapi_tags=[
+            {"name": mall.TAG, "description": "Signed shop events: views, carts, orders, refunds."},
+            {"name": h5.TAG, "description": "Pages members open from WeChat through a signed link."},
+        ],
+        errors={
+            SignatureRejected: 401,
+            NoProfile: 404,
             NoSuchTag: 404,
             SurveyNotFound: 404,
             SurveyClosed: 409,

@@ -6,9 +6,10 @@ rule. Pushes: content per A/B variant, a segment frozen when the push comes due,
 frequency caps; pause, resume, cancel; deliveries and stats. ``/r/{token}`` is the signed click redirect.
 
 ``schemas`` holds the bodies, ``deps`` the use cases routes are given, ``segments``, ``pushes`` (operator
-routes) and ``clicks`` (public) the routers, ``app`` puts them together.
+routes) and ``clicks`` (public) the routers, ``app`` puts them together, as
+two apps: ``create_app`` (operator, internal) and ``create_public_app`` (the click redirect, exposed).
 """
 
-from services.segments.entrypoints.http.app import create_app
+from services.segments.entrypoints.http.app import create_app, create_public_app
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_public_app"]

@@ -1,5 +1,7 @@
-"""The segments API put together: the live index and the audience freezer run inside it (see
-:func:`~services.segments.bootstrap.bootstrap_api`); domain refusals become their HTTP statuses here."""
+"""The segments apps put together, in two processes: ``create_app`` is the operator API (segments and
+pushes; the live index and the audience freezer run inside it, see
+:func:`~services.segments.bootstrap.bootstrap_api`), kept internal; ``create_public_app`` serves only
+the signed click redirect members' browsers follow. Domain refusals become their HTTP statuses here."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from services.segments.bootstrap import SegmentsService, bootstrap_api
+from services.segments.bootstrap import SegmentsService, bootstrap_api, bootstrap_public
 from services.segments.domain.pushes import IllegalTransition, PushInvalid, PushNotFound
 from services.segments.domain.rules import RuleInvalid
 from services.segments.domain.segments import SegmentNameTaken, SegmentNotFound
@@ -19,7 +21,7 @@ from services.segments.service_layer.segments import MemberNotFound
 from services.segments.settings import SegmentsSettings
 from shared.web import create_service_app
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_public_app"]
 
 
 def _utc_now() -> datetime:
@@ -40,7 +42,7 @@ async def _mongodb(service: SegmentsService) -> None:
 
 
 def create_app(settings: SegmentsSettings, *, clock: Callable[[], datetime] | None = None, **overrides: Any) -> FastAPI:
-    """``overrides`` go to :func:`bootstrap_api` (tests: ``follow_changes=False``)."""
+    """The operator API. ``overrides`` go to :func:`bootstrap_api` (tests: ``follow_changes=False``)."""
     now = clock or _utc_now
     return create_service_app(
         settings,
@@ -50,11 +52,9 @@ def create_app(settings: SegmentsSettings, *, clock: Callable[[], datetime] | No
         bootstrap=lambda: bootstrap_api(settings, clock=now, **overrides),
         readiness={"mongodb": _mongodb},
         operator_routers=[segments.router, pushes.router],
-        public_routers=[clicks.router],
         openapi_tags=[
             {"name": segments.TAG, "description": "Rules, versions, previews, explanations."},
             {"name": pushes.TAG, "description": "Targeted pushes: content, schedule, delivery, stats."},
-            {"name": clicks.TAG, "description": "Signed redirects in pushed links."},
         ],
         errors={
             SegmentNotFound: 404,
@@ -65,6 +65,25 @@ def create_app(settings: SegmentsSettings, *, clock: Callable[[], datetime] | No
             PushInvalid: 422,
         },
         exception_handlers={RuleInvalid: _rule_invalid},
+        max_body_bytes=settings.max_body_bytes,
+        clock=now,
+    )
+
+
+def create_public_app(settings: SegmentsSettings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
+    """The public face: the signed click redirect ``/r/{token}`` and nothing else (no live index is built).
+    Its ``/docs`` stay open: they describe only that endpoint."""
+    now = clock or _utc_now
+    return create_service_app(
+        settings,
+        title="SCRM click redirects",
+        summary="Signed redirects in pushed links: count the click, go on to the destination.",
+        version="0.1.0",
+        bootstrap=lambda: bootstrap_public(settings, clock=now),
+        readiness={"mongodb": _mongodb},
+        public_routers=[clicks.router],
+        openapi_tags=[{"name": clicks.TAG, "description": "Signed redirects in pushed links."}],
+        errors={PushNotFound: 404},
         max_body_bytes=settings.max_body_bytes,
         clock=now,
     )
