@@ -53,7 +53,7 @@ def _operator_routes() -> dict[tuple[str, str], APIRoute]:
         for router in (segments.router, pushes.router)
         for route in router.routes
         if isinstance(route, APIRoute)
-        for method in route.methods
+        for method in route.methods or ()
     }
 
 
