@@ -9,6 +9,7 @@ from typing import Any
 
 from services.segments.domain.pushes import (
     Article,
+    Creator,
     FrequencyCap,
     MessageContent,
     Push,
@@ -76,7 +77,12 @@ def push_from_document(doc: Mapping[str, Any]) -> Push:
         audience_size=doc.get("audience_size"),
         resume_at=_utc(doc.get("resume_at")),
         note=doc.get("note", ""),
+        created_by=_creator(doc.get("created_by")),
     )
+
+
+def _creator(doc: Mapping[str, Any] | None) -> Creator | None:
+    return None if not doc else Creator(id=str(doc["id"]), name=str(doc["name"]))
 
 
 def variant_to_document(variant: Variant) -> dict[str, Any]:
@@ -122,5 +128,6 @@ def push_to_document(push: Push) -> dict[str, Any]:
         "resume_at": push.resume_at,
         "lease_until": None,
         "note": push.note,
+        "created_by": None if push.created_by is None else {"id": push.created_by.id, "name": push.created_by.name},
         "stats": {"total": {"targeted": 0, "sent": 0, "clicked": 0}},
     }

@@ -30,6 +30,7 @@ __all__ = [
     "MASS_MONTHLY",
     "Article",
     "Channel",
+    "Creator",
     "Decision",
     "FrequencyCap",
     "IllegalTransition",
@@ -251,6 +252,14 @@ class FrequencyCap:
         return day >= self.per_day or week >= self.per_week
 
 
+@dataclass(frozen=True)
+class Creator:
+    """The operator who composed a push: their id and a copy of their name, from the caller's identity."""
+
+    id: str
+    name: str
+
+
 @dataclass
 class Push:
     id: str
@@ -269,6 +278,7 @@ class Push:
     audience_size: int | None = None
     resume_at: datetime | None = None
     note: str = ""
+    created_by: Creator | None = None
 
 
 def check_variants(variants: Sequence[Variant], *, broadcast: bool) -> None:
@@ -303,6 +313,7 @@ def new_push(
     cap: FrequencyCap | None = None,
     quiet_hours: QuietHours | None = None,
     broadcast: bool = False,
+    created_by: Creator | None = None,
 ) -> Push:
     """A push scheduled for ``send_at`` (``now`` when None), its audience frozen when it comes due."""
     check_variants(variants, broadcast=broadcast)
@@ -320,6 +331,7 @@ def new_push(
         broadcast=broadcast,
         status=PushStatus.SCHEDULED,
         created_at=now,
+        created_by=created_by,
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from services.segments.domain.click_links import domain_allowed, open_click
 from services.segments.domain.pushes import (
+    Creator,
     FrequencyCap,
     IllegalTransition,
     PushAction,
@@ -76,6 +77,7 @@ class PushUseCases:
         quiet_hours: QuietHours | Literal["default"] | None = DEFAULT,
         cap: FrequencyCap | None = None,
         broadcast: bool = False,
+        created_by: Creator | None = None,
     ) -> dict[str, Any]:
         """Schedule a push to a saved segment; raises ``SegmentNotFound`` or ``PushInvalid``."""
         if await self._segments.get(appid, segment_id) is None:
@@ -98,6 +100,7 @@ class PushUseCases:
             cap=cap or self._defaults.cap,
             quiet_hours=self._defaults.quiet_hours if quiet_hours == DEFAULT else quiet_hours,
             broadcast=broadcast,
+            created_by=created_by,
         )
         return await self._pushes.add(push)
 

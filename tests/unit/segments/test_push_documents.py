@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time
 from services.segments.adapters.push_documents import push_from_document, push_to_document
 from services.segments.domain.pushes import (
     Article,
+    Creator,
     FrequencyCap,
     MessageContent,
     QuietHours,
@@ -28,6 +29,7 @@ def test_a_push_survives_its_document() -> None:
         now=NOW,
         cap=FrequencyCap(2, 4),
         quiet_hours=QuietHours(time(22), time(8, 30)),
+        created_by=Creator("op_1", "alice"),
         variants=[
             Variant("A", 3, MessageContent("news", articles=(Article("t", "https://b.example/a", "d", "p"),))),
             Variant(
@@ -41,6 +43,7 @@ def test_a_push_survives_its_document() -> None:
     )
     doc = push_to_document(push)
     assert doc["quiet_hours"] == {"start": "22:00:00", "end": "08:30:00"}
+    assert doc["created_by"] == {"id": "op_1", "name": "alice"}
     assert doc["variants"][1]["template"] == {
         "template_id": "tpl",
         "data": {"first": "x"},
@@ -60,6 +63,6 @@ def test_a_broadcast_without_quiet_hours_survives_its_document() -> None:
         variants=[Variant("A", 1, MessageContent("image", media_id="m1"))],
     )
     doc = push_to_document(push)
-    assert doc["quiet_hours"] is None and doc["broadcast"] is True
+    assert doc["quiet_hours"] is None and doc["broadcast"] is True and doc["created_by"] is None
     assert doc["variants"][0]["template"] is None and doc["variants"][0]["subscription"] is None
     assert push_from_document(doc) == push

@@ -19,6 +19,7 @@ from services.segments.domain.segments import SegmentNameTaken, SegmentNotFound
 from services.segments.entrypoints.http import clicks, pushes, segments
 from services.segments.service_layer.segments import MemberNotFound
 from services.segments.settings import SegmentsSettings
+from shared.identity import IdentityConfig, mongo_identity
 from shared.web import create_service_app
 
 __all__ = ["create_app", "create_public_app"]
@@ -41,8 +42,16 @@ async def _mongodb(service: SegmentsService) -> None:
     await service.readiness["mongodb"]()
 
 
-def create_app(settings: SegmentsSettings, *, clock: Callable[[], datetime] | None = None, **overrides: Any) -> FastAPI:
-    """The operator API. ``overrides`` go to :func:`bootstrap_api` (tests: ``follow_changes=False``)."""
+def create_app(
+    settings: SegmentsSettings,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    identity: IdentityConfig | None = None,
+    **overrides: Any,
+) -> FastAPI:
+    """The operator API. ``overrides`` go to :func:`bootstrap_api` (tests: ``follow_changes=False``).
+    Operator routes check ``identity`` (the operators in the settings' MongoDB unless given; tests pass
+    their own)."""
     now = clock or _utc_now
     return create_service_app(
         settings,
@@ -67,6 +76,7 @@ def create_app(settings: SegmentsSettings, *, clock: Callable[[], datetime] | No
         exception_handlers={RuleInvalid: _rule_invalid},
         max_body_bytes=settings.max_body_bytes,
         clock=now,
+        identity=identity or mongo_identity(settings),
     )
 
 

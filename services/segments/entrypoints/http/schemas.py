@@ -258,6 +258,8 @@ class PushOut(BaseModel):
     created_at: datetime
     resume_at: datetime | None = None
     mass: dict[str, Any] | None = None
+    #: Who composed it (``{"id", "name"}``), from their identity; none for pushes made before identities.
+    created_by: dict[str, str] | None = None
 
     @classmethod
     def of(cls, doc: dict[str, Any]) -> PushOut:
@@ -278,6 +280,7 @@ class PushOut(BaseModel):
             created_at=_utc(doc["created_at"]) or datetime.now(UTC),
             resume_at=_utc(doc.get("resume_at")),
             mass=doc.get("mass"),
+            created_by=doc.get("created_by"),
         )
 
 
