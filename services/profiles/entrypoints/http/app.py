@@ -16,6 +16,7 @@ from services.profiles.service_layer.mall_webhook import EventsNotStored, Events
 from services.profiles.service_layer.profile_ops import NoProfile, NoSuchTag
 from services.profiles.service_layer.surveys import SurveyNotFound
 from services.profiles.settings import ProfilesSettings
+from shared.identity import IdentityConfig, mongo_identity
 from shared.web import create_service_app
 
 __all__ = ["create_app"]
@@ -25,8 +26,15 @@ def _check(name: str) -> Callable[[Profiles], Any]:
     return lambda service: service.readiness[name]()
 
 
-def create_app(settings: ProfilesSettings, *, clock: Callable[[], datetime] | None = None, **overrides: Any) -> FastAPI:
-    """``overrides`` go to :func:`bootstrap` (tests: a publisher fake, no WeChat clients)."""
+def create_app(
+    settings: ProfilesSettings,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    identity: IdentityConfig | None = None,
+    **overrides: Any,
+) -> FastAPI:
+    """``overrides`` go to :func:`bootstrap` (tests: a publisher fake, no WeChat clients); ``identity``
+    defaults to the operators in MongoDB (tests: ``tests.identities.Callers``)."""
     return create_service_app(
         settings,
         title="SCRM profiles API",
@@ -53,4 +61,5 @@ def create_app(settings: ProfilesSettings, *, clock: Callable[[], datetime] | No
         },
         exception_handlers={EventsRejected: mall.events_rejected},
         clock=clock,
+        identity=identity or mongo_identity(settings),
     )
