@@ -237,7 +237,9 @@ def test_life_stage_moves_with_time_and_ops_tags_are_audited(h: Harness) -> None
     assert removed.status_code == 200
     assert h.http.delete("/accounts/wx1/members/o_mom/profile/tags/interest.toys").status_code == 404
     history = h.http.get("/accounts/wx1/members/o_mom/profile/history").json()
-    by_ops = [(c["kind"], c["actor"].split("#")[0]) for c in history if c["kind"].startswith("tag_") and "#" in c["actor"]]
+    by_ops = [
+        (c["kind"], c["actor"].split("#")[0]) for c in history if c["kind"].startswith("tag_") and "#" in c["actor"]
+    ]
     assert by_ops == [("tag_removed", "admin-op"), ("tag_added", "campaign_operator-op")]
     entries = h.run(h.callers.directory.audit_entries, AuditQuery(appid="wx1", object_type="member"))
     assert [(e.action, e.actor_name, e.object_id) for e in entries] == [
