@@ -35,7 +35,7 @@ def guarded_routes(routers: Sequence[APIRouter]) -> list[tuple[str, str, Permiss
             assert isinstance(route, APIRoute)
             [name] = required(route)
             path = re.sub(r"\{(\w+)\}", lambda m: VALUES[m.group(1)], route.path)
-            table += [(method, path, Permission[name.upper()]) for method in sorted(route.methods)]
+            table += [(method, path, Permission[name.upper()]) for method in sorted(route.methods or ())]
     return table
 
 
