@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from services.gateway.adapters import accounts as accounts_adapter
 from services.gateway.adapters import ledger as ledger_adapter
 from services.gateway.adapters import replies as replies_adapter
+from services.gateway.adapters import seen as seen_adapter
 from services.gateway.adapters.accounts import (
     ChainedAccountDirectory,
     MongoAccountDirectory,
@@ -16,7 +17,8 @@ from services.gateway.adapters.accounts import (
 )
 from services.gateway.adapters.ledger import MemoryPushLedger, MongoPushLedger
 from services.gateway.adapters.replies import MongoReplyRules
-from services.gateway.service_layer.ports import AccountDirectory, PushLedger, ReplyRules
+from services.gateway.adapters.seen import MemorySeenRequests, MongoSeenRequests
+from services.gateway.service_layer.ports import AccountDirectory, PushLedger, ReplyRules, SeenRequests
 from services.gateway.settings import GatewaySettings
 from shared.contracts import TOPICS
 from shared.messaging import EventPublisher, connect_publisher
@@ -31,6 +33,7 @@ class Gateway:
     ledger: PushLedger
     rules: ReplyRules
     publisher: EventPublisher
+    seen: SeenRequests
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
 
 
@@ -56,17 +59,32 @@ async def bootstrap(
             or rules is None
         )
         if needs_mongo:
-            indexes = (*accounts_adapter.INDEXES, *ledger_adapter.INDEXES, *replies_adapter.INDEXES)
+            indexes = (
+                *accounts_adapter.INDEXES,
+                *ledger_adapter.INDEXES,
+                *replies_adapter.INDEXES,
+                *seen_adapter.indexes(settings.replay_window_seconds),
+            )
             mongo = await stack.enter_async_context(connect(settings, indexes))
             database = mongo.database
             readiness["mongodb"] = mongo.ready
         if accounts is None:
             static = StaticAccountDirectory(settings.wechat_accounts)
             accounts = (
-                ChainedAccountDirectory(static, MongoAccountDirectory(database))
+                ChainedAccountDirectory(
+                    static,
+                    MongoAccountDirectory(
+                        database, max_entries=settings.account_cache_size, environment=settings.environment
+                    ),
+                )
                 if settings.accounts_from_mongodb
                 else static
             )
+        seen: SeenRequests = (
+            MongoSeenRequests(database)
+            if ledger is None and settings.push_ledger == "mongodb"
+            else MemorySeenRequests(window_seconds=settings.replay_window_seconds)
+        )
         if ledger is None:
             ledger = MongoPushLedger(database) if settings.push_ledger == "mongodb" else MemoryPushLedger()
         if rules is None:
@@ -75,4 +93,4 @@ async def bootstrap(
             kafka = await stack.enter_async_context(connect_publisher(settings, TOPICS))
             readiness["kafka"] = kafka.ready
             publisher = kafka
-        yield Gateway(settings, accounts, ledger, rules, publisher, readiness)
+        yield Gateway(settings, accounts, ledger, rules, publisher, seen, readiness)

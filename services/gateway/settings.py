@@ -18,3 +18,9 @@ class GatewaySettings(AccountsSettings):
     push_ledger: Literal["memory", "mongodb"] = "memory"
     #: Also look accounts up in MongoDB (collection ``wechat_accounts``) when not in WECHAT_ACCOUNTS.
     accounts_from_mongodb: bool = True
+    #: How many accounts read from MongoDB stay cached (least recently used forgotten first).
+    account_cache_size: int = Field(default=10_000, ge=1)
+    #: What an appid may look like; others are refused (404) before any lookup. WeChat's are ``wx`` and
+    #: 16 hex digits (``wx[0-9a-f]{16}``, advisable in production); the default also takes the short
+    #: ones tests and the simulator use.
+    appid_pattern: str = r"wx[0-9A-Za-z_]{1,32}"

@@ -72,11 +72,11 @@ class Profiles:
             page,
         )
 
-    def member_of(self, appid: str, token: str) -> str | None:
-        """The openid a signed link names for ``appid``; None if it is forged, damaged, expired or another
-        account's."""
+    def member_of(self, appid: str, token: str, page: str = "interests") -> str | None:
+        """The openid a signed link names for ``appid`` and ``page``; None if it is forged, damaged,
+        expired, another account's or another page's."""
         try:
-            link = open_link(self.settings.h5_link_secret.get_secret_value().encode(), token, time.time())
+            link = open_link(self.settings.h5_link_secret.get_secret_value().encode(), token, time.time(), page)
         except LinkRejected:
             return None
         return link.openid if link.appid == appid else None

@@ -211,6 +211,7 @@ async def bootstrap_worker(
             DispatchConfig(
                 click_base_url=settings.public_base_url,
                 click_key=settings.click_link_secret.get_secret_value().encode(),
+                click_ttl=timedelta(days=settings.click_link_days),
                 slice_size=settings.dispatch_chunk,
                 concurrency=settings.dispatch_concurrency,
                 retries=settings.send_retries,

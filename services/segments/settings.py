@@ -20,6 +20,12 @@ class SegmentsSettings(AccountsSettings):
     public_base_url: str = "http://127.0.0.1:8004"
     #: Key of the signed click links; placeholders refused outside development.
     click_link_secret: SecretStr = SecretStr("changethis")
+    #: Days a click link works after its push was sent (the expiry is inside the signed link).
+    click_link_days: int = Field(default=90, ge=1, le=3650)
+    #: Hosts pushed links may lead to (JSON list, lower case; a host allows its subdomains). A push
+    #: linking anywhere else is refused (422) and such a link, even signed, is not followed. Empty: any
+    #: http(s) host; set it in production.
+    click_link_domains: list[str] = Field(default_factory=list)
     #: Largest API request body (rules and pushes are small JSON): larger ones get 413.
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
     #: Default frequency caps per member across pushes (a push may set its own).

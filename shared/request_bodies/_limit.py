@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -13,14 +15,23 @@ class BodyLimit:
     For JSON APIs, where FastAPI would otherwise read a body of any size into memory. The body is read
     through :func:`read_body` (a declared length over the limit is refused unread) and replayed to the
     app, so routes see it as usual.
+
+    ``self_limited`` are path patterns (regular expressions, matched in full) of routes that read their
+    body themselves with :func:`read_body` and a larger limit of their own (uploads): those pass
+    unread.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, self_limited: Sequence[str] = ()) -> None:
         self._app = app
         self._limit = limit
+        self._self_limited = [re.compile(pattern) for pattern in self_limited]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if (
+            scope["type"] != "http"
+            or scope["method"] in ("GET", "HEAD", "OPTIONS")
+            or any(pattern.fullmatch(scope.get("path", "")) for pattern in self._self_limited)
+        ):
             await self._app(scope, receive, send)
             return
         body = await read_body(scope, receive, self._limit)

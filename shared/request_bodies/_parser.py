@@ -17,8 +17,25 @@ class FormPart:
     content: bytes
 
 
-def parse_multipart(body: bytes, content_type: str) -> list[FormPart]:
-    """The parts of a form body, in order (a repeated field name gives several parts)."""
+#: More fields than any of our forms has; a body of thousands of tiny parts is refused, not parsed.
+MAX_PARTS = 64
+
+
+def parse_multipart(body: bytes, content_type: str, *, max_parts: int = MAX_PARTS) -> list[FormPart]:
+    """The parts of a form body, in order (a repeated field name gives several parts).
+
+    Anything malformed (non-ASCII boundary or headers, too many parts, a part without a name) is a
+    :class:`MultipartError`, which callers answer with 4xx.
+    """
+    try:
+        return _parse(body, content_type, max_parts)
+    except MultipartError:
+        raise
+    except (ValueError, LookupError, UnicodeError, TypeError) as exc:  # the email parser on hostile input
+        raise MultipartError("malformed multipart body") from exc
+
+
+def _parse(body: bytes, content_type: str, max_parts: int) -> list[FormPart]:
     header = Message()
     header["Content-Type"] = content_type
     if header.get_content_type() != "multipart/form-data":
@@ -26,9 +43,13 @@ def parse_multipart(body: bytes, content_type: str) -> list[FormPart]:
     boundary = header.get_param("boundary")
     if not isinstance(boundary, str) or not 1 <= len(boundary) <= 200:
         raise MultipartError("multipart body without a boundary")
-    delimiter = b"\r\n--" + boundary.encode("latin-1")
+    if not boundary.isascii():
+        raise MultipartError("multipart boundary is not ASCII")
+    delimiter = b"\r\n--" + boundary.encode("ascii")
     sections = (b"\r\n" + body).split(delimiter)
     parts: list[FormPart] = []
+    if len(sections) > max_parts + 2:
+        raise MultipartError(f"more than {max_parts} parts in the form")
     for section in sections[1:]:
         if section.startswith(b"--"):
             return parts

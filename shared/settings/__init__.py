@@ -5,6 +5,7 @@ reads the environment anywhere else.
 """
 
 from shared.settings._base import (
+    MIN_SECRET_LENGTH,
     PLACEHOLDER_SECRETS,
     Environment,
     LogFormat,
@@ -12,9 +13,11 @@ from shared.settings._base import (
     SettingsError,
     is_placeholder,
     load_settings,
+    secret_problem,
 )
 
 __all__ = [
+    "MIN_SECRET_LENGTH",
     "PLACEHOLDER_SECRETS",
     "Environment",
     "LogFormat",
@@ -22,4 +25,5 @@ __all__ = [
     "SettingsError",
     "is_placeholder",
     "load_settings",
+    "secret_problem",
 ]

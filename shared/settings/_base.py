@@ -14,8 +14,28 @@ PLACEHOLDER_SECRETS = frozenset(
 )
 
 
+#: In production a secret shorter than this is refused: a signing key must not be guessable.
+MIN_SECRET_LENGTH = 16
+
+
 def is_placeholder(value: str) -> bool:
     return value.strip().lower() in PLACEHOLDER_SECRETS
+
+
+def secret_problem(
+    name: str, value: str, environment: Environment, *, min_length: int = MIN_SECRET_LENGTH
+) -> str | None:
+    """Why ``value`` may not be the secret ``name`` in ``environment``, or None (never quotes the value).
+
+    Development takes anything; tests refuse placeholders; production also refuses short secrets.
+    """
+    if environment is Environment.DEVELOPMENT:
+        return None
+    if is_placeholder(value):
+        return f"{name} holds a placeholder; set a real value outside development"
+    if environment is Environment.PRODUCTION and len(value) < min_length:
+        return f"{name} is shorter than {min_length} characters"
+    return None
 
 
 class Environment(StrEnum):
@@ -78,6 +98,9 @@ class ServiceSettings(BaseSettings):
     #: dead member costs about 1.5x (measured), so tests and the demo use a few seconds.
     kafka_session_timeout_seconds: float = Field(default=10.0, ge=1.0, le=60.0)
     log_level: str = "INFO"
+    #: Request bodies larger than this are refused (413) before parsing, by every HTTP service; routes
+    #: that take uploads declare their own, larger limits.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_format: LogFormat = LogFormat.AUTO
 
     @field_validator("kafka_bootstrap_servers")
@@ -107,12 +130,16 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ServiceSettings:
-        if self.environment is Environment.DEVELOPMENT:
-            return self
         for name, value in self.secret_values():
-            if is_placeholder(value):
-                raise ValueError(f"{name} holds a placeholder; set a real value outside development")
+            problem = secret_problem(name, value, self.environment, min_length=self.min_secret_length(name))
+            if problem:
+                raise ValueError(problem)
         return self
+
+    def min_secret_length(self, name: str) -> int:
+        """The shortest value production accepts for the secret ``name`` (subclasses may relax it for
+        secrets whose format a third party fixes)."""
+        return MIN_SECRET_LENGTH
 
     def secret_values(self) -> list[tuple[str, str]]:
         """Every secret this settings object carries, as ``(field, value)``.

@@ -46,6 +46,7 @@ def create_service_app(
     errors: ErrorStatuses | None = None,
     exception_handlers: Mapping[type[Exception], ExceptionHandler] | None = None,
     max_body_bytes: int | None = None,
+    self_limited_bodies: Sequence[str] = (),
     clock: Callable[[], datetime] | None = None,
     identity: IdentityConfig | None = None,
 ) -> FastAPI:
@@ -57,7 +58,9 @@ def create_service_app(
     ``public_routers`` are reached by the WeChat platform, a shop or a member's browser and carry their
     own signature checks. ``operator_dependencies`` (``fastapi.Depends(...)``) run before every operator
     route and never before a public one. Services whose settings hold WeChat accounts answer 404 for any
-    ``/accounts/{appid}/...`` of an account they do not hold.
+    ``/accounts/{appid}/...`` of an account they do not hold. Every body is capped at ``max_body_bytes``
+    (default: the settings' ``MAX_BODY_BYTES``) except on the routes ``self_limited_bodies`` names (path
+    regexes), which read their uploads with a limit of their own.
 
     With ``identity``, every operator route first resolves its caller (401 without a valid session
     or API token; routes add ``Depends(shared.identity.require(...))`` for their permission), and the
@@ -94,8 +97,11 @@ def create_service_app(
     def bound(check: ServiceCheck) -> ReadinessCheck:
         return lambda: check(app.state.service)
 
-    if max_body_bytes is not None:
-        app.add_middleware(BodyLimit, limit=max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_body_bytes if max_body_bytes is None else max_body_bytes,
+        self_limited=list(self_limited_bodies),
+    )
     if isinstance(settings, AccountsSettings):
         app.add_middleware(KnownAccounts, accounts=[account.appid for account in settings.wechat_accounts])
 

@@ -10,7 +10,13 @@
   ``WECHAT_ACCOUNTS``; :class:`AccountsSettings` is the settings base of services that hold them.
 """
 
-from shared.wechat._accounts import AccountsSettings, WeChatAccount, account_secrets, decode_accounts
+from shared.wechat._accounts import (
+    AccountsSettings,
+    WeChatAccount,
+    account_problems,
+    account_secrets,
+    decode_accounts,
+)
 from shared.wechat._crypto import MessageCrypto
 from shared.wechat._exceptions import (
     AppIdMismatch,
@@ -36,6 +42,7 @@ __all__ = [
     "SignedRequest",
     "WeChatAccount",
     "WeChatError",
+    "account_problems",
     "account_secrets",
     "check_signature",
     "decode_accounts",

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-from shared.settings import ServiceSettings
+from shared.settings import Environment, ServiceSettings, secret_problem
+from shared.wechat._push import Mode
 
 
 class WeChatAccount(BaseModel):
@@ -20,6 +22,9 @@ class WeChatAccount(BaseModel):
     encoding_aes_key: SecretStr
     secret: SecretStr
     previous_encoding_aes_key: SecretStr | None = None
+    #: The mode set in the platform's console. ``safe`` makes the gateway refuse plaintext pushes (whose
+    #: body no signature covers); ``plaintext`` and ``compatible`` accept both, as before this field.
+    mode: Mode = Mode.COMPATIBLE
 
 
 def decode_accounts(value: object) -> Any:
@@ -30,6 +35,37 @@ def decode_accounts(value: object) -> Any:
         except json.JSONDecodeError as exc:
             raise ValueError(f"WECHAT_ACCOUNTS is not valid JSON: {exc.msg}") from None
     return value
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9]{3,32}")  # the platform's console accepts nothing else
+_AES_KEY = re.compile(r"[A-Za-z0-9]{43}")
+
+
+def account_problems(account: WeChatAccount, environment: Environment) -> list[str]:
+    """Why ``account`` may not be served in ``environment`` (empty when it may), values never quoted.
+
+    The same rules for accounts in ``WECHAT_ACCOUNTS`` and accounts stored in MongoDB: placeholders are
+    refused outside development; in production the token and EncodingAESKey must have the platform's
+    format (a plaintext-mode account may go without a key) and the AppSecret at least 16 characters.
+    """
+    name = f"wechat_accounts[{account.appid}]"
+    token = account.token.get_secret_value()
+    aes_key = account.encoding_aes_key.get_secret_value()
+    problems = [
+        problem
+        for field, value, min_length in (
+            ("token", token, 3),
+            ("encoding_aes_key", aes_key, 0 if account.mode is Mode.PLAINTEXT else 43),
+            ("secret", account.secret.get_secret_value(), 16),
+        )
+        if (problem := secret_problem(f"{name}.{field}", value, environment, min_length=min_length))
+    ]
+    if environment is Environment.PRODUCTION:
+        if not _TOKEN.fullmatch(token):
+            problems.append(f"{name}.token: 3-32 letters or digits")
+        if account.mode is not Mode.PLAINTEXT and not _AES_KEY.fullmatch(aes_key):
+            problems.append(f"{name}.encoding_aes_key: 43 letters or digits")
+    return problems
 
 
 def account_secrets(accounts: list[WeChatAccount]) -> list[tuple[str, str]]:
@@ -61,5 +97,19 @@ class AccountsSettings(ServiceSettings):
             raise ValueError("WECHAT_ACCOUNTS lists an appid twice")
         return self
 
+    @model_validator(mode="after")
+    def _check_accounts(self) -> Self:
+        for account in self.wechat_accounts:
+            problems = account_problems(account, self.environment)
+            if problems:
+                raise ValueError("; ".join(problems))
+        return self
+
     def secret_values(self) -> list[tuple[str, str]]:
         return super().secret_values() + account_secrets(self.wechat_accounts)
+
+    def min_secret_length(self, name: str) -> int:
+        # The token's and key's formats are the platform's, checked by account_problems.
+        if name.startswith("wechat_accounts[") and not name.endswith(".secret"):
+            return 0
+        return super().min_secret_length(name)

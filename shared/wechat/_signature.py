@@ -14,5 +14,9 @@ def signature(token: str, *parts: str) -> str:
 
 
 def check_signature(token: str, given: str, *parts: str) -> bool:
-    """Constant-time comparison, so a forger learns nothing from response timing."""
-    return hmac.compare_digest(signature(token, *parts), given.strip().lower())
+    """Constant-time comparison, so a forger learns nothing from response timing.
+
+    Compared as bytes: ``compare_digest`` raises on non-ASCII text, and a hostile request's signature
+    must be a mismatch (4xx), never an error (500).
+    """
+    return hmac.compare_digest(signature(token, *parts).encode(), given.strip().lower().encode("utf-8", "replace"))

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.gateway.domain.inbound import AccountKeys
 from services.gateway.service_layer.ports import AccountDirectory
+from shared.observability import get_logger
+from shared.settings import Environment
 from shared.storage import IndexSpec
-from shared.wechat import WeChatAccount
+from shared.wechat import Mode, WeChatAccount, account_problems
+
+log = get_logger(__name__)
 
 ACCOUNTS = "wechat_accounts"
 INDEXES = (IndexSpec(ACCOUNTS, (("appid", 1),), name="appid", unique=True),)
@@ -24,6 +30,7 @@ def keys_of(account: WeChatAccount) -> AccountKeys:
         account.token.get_secret_value(),
         account.encoding_aes_key.get_secret_value(),
         previous.get_secret_value() if previous else None,
+        accepts_plaintext=account.mode is not Mode.SAFE,
     )
 
 
@@ -40,7 +47,10 @@ class StaticAccountDirectory:
 class MongoAccountDirectory:
     """Accounts stored in MongoDB (same fields as ``WECHAT_ACCOUNTS``), cached briefly.
 
-    Misses are cached too (shorter), so a flood of pushes for an unknown appid costs no queries.
+    Misses are cached too (shorter), so a flood of pushes for an unknown appid costs no queries; the
+    cache holds at most ``max_entries`` accounts, least recently used forgotten first. A stored account
+    must pass the checks a configured one passes (``account_problems``); one that does not is skipped
+    with a logged reason, as if it were not there.
     """
 
     def __init__(
@@ -50,22 +60,43 @@ class MongoAccountDirectory:
         ttl_seconds: float = 30.0,
         miss_ttl_seconds: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 10_000,
+        environment: Environment = Environment.DEVELOPMENT,
     ) -> None:
         self._collection = database[ACCOUNTS]
+        self._max = max_entries
+        self._environment = environment
         self._ttl = ttl_seconds
         self._miss_ttl = miss_ttl_seconds
         self._clock = clock
-        self._cache: dict[str, tuple[float, AccountKeys | None]] = {}
+        self._cache: OrderedDict[str, tuple[float, AccountKeys | None]] = OrderedDict()
 
     async def find(self, appid: str) -> AccountKeys | None:
         now = self._clock()
         cached = self._cache.get(appid)
         if cached is not None and cached[0] > now:
+            self._cache.move_to_end(appid)
             return cached[1]
         document = await self._collection.find_one({"appid": appid}, {"_id": 0})
-        keys = keys_of(WeChatAccount.model_validate(document)) if document else None
+        keys = self._usable(appid, document) if document else None
         self._cache[appid] = (now + (self._ttl if keys else self._miss_ttl), keys)
+        self._cache.move_to_end(appid)
+        while len(self._cache) > self._max:
+            self._cache.popitem(last=False)
         return keys
+
+    def _usable(self, appid: str, document: dict[str, Any]) -> AccountKeys | None:
+        try:
+            account = WeChatAccount.model_validate(document)
+        except ValidationError as exc:
+            fields = sorted({".".join(str(p) for p in err["loc"]) for err in exc.errors(include_input=False)})
+            log.warning("stored account skipped: invalid fields", appid=appid, fields=fields)
+            return None
+        problems = account_problems(account, self._environment)
+        if problems:
+            log.warning("stored account skipped", appid=appid, problems=problems)
+            return None
+        return keys_of(account)
 
 
 class ChainedAccountDirectory:

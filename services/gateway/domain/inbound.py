@@ -42,9 +42,20 @@ class AccountKeys:
     token: str
     #: Current EncodingAESKey first, then the previous one during a rotation.
     ciphers: tuple[MessageCrypto, ...] = field(default=())
+    #: False for a safe-mode account: a plaintext push's body is covered by no signature, so an account
+    #: that never sends one must not accept one.
+    accepts_plaintext: bool = True
 
     @classmethod
-    def build(cls, appid: str, token: str, aes_key: str, previous_aes_key: str | None = None) -> AccountKeys:
+    def build(
+        cls,
+        appid: str,
+        token: str,
+        aes_key: str,
+        previous_aes_key: str | None = None,
+        *,
+        accepts_plaintext: bool = True,
+    ) -> AccountKeys:
         keys = [aes_key] + ([previous_aes_key] if previous_aes_key else [])
         ciphers = []
         for key in keys:
@@ -52,7 +63,7 @@ class AccountKeys:
                 ciphers.append(MessageCrypto(appid, key))
             except InvalidAesKey:
                 continue  # a plaintext-only account may carry a placeholder key
-        return cls(appid=appid, token=token, ciphers=tuple(ciphers))
+        return cls(appid=appid, token=token, ciphers=tuple(ciphers), accepts_plaintext=accepts_plaintext)
 
 
 @dataclass(frozen=True)
@@ -73,20 +84,36 @@ class OpenedPush:
 
 
 def check_fresh(timestamp: str, now: float, window_seconds: int) -> None:
-    try:
-        sent = int(timestamp)
-    except ValueError:
-        raise Refused(400, "timestamp is not an integer") from None
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):  # int() takes "١٢" too
+        raise Refused(400, "timestamp is not an integer")
+    sent = int(timestamp)
     if abs(now - sent) > window_seconds:
         raise Refused(403, f"timestamp outside the {window_seconds} s window (replayed or clock skew)")
 
 
+def well_formed(params: PushParams) -> None:
+    """The platform sends hex signatures, digit timestamps and ASCII nonces; anything else is refused
+    before any key is looked up (and never reaches a comparison that could fail on it)."""
+    for name in ("signature", "timestamp", "nonce", "msg_signature", "encrypt_type"):
+        value = getattr(params, name)
+        if value is not None and not value.isascii():
+            raise Refused(400, f"{name} is not ASCII")
+
+
+def replay_key(params: PushParams) -> str:
+    """What identifies one signed request: the platform signs each push's (timestamp, nonce) anew."""
+    return f"{params.signature}:{params.msg_signature or ''}:{params.timestamp}:{params.nonce}"
+
+
 def open_push(keys: AccountKeys, params: PushParams, body: bytes, *, now: float, window_seconds: int) -> OpenedPush:
     """Verify and, in compatible or safe mode, decrypt a push; raise :class:`Refused` otherwise."""
+    well_formed(params)
     if not check_signature(keys.token, params.signature, params.timestamp, params.nonce):
         raise Refused(403, "signature mismatch")
     check_fresh(params.timestamp, now, window_seconds)
     if params.encrypt_type in (None, "", "raw"):
+        if not keys.accepts_plaintext:
+            raise Refused(403, "this account is in safe mode: plaintext pushes are refused")
         return OpenedPush(body, Mode.PLAINTEXT, None)
     if params.encrypt_type != "aes":
         raise Refused(400, f"unsupported encrypt_type {params.encrypt_type!r}")

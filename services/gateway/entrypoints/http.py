@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -85,7 +86,12 @@ async def verify_url(
     echostr: Annotated[str, Query(max_length=512)],
     request: Request,
 ) -> str:
-    keys = await _gateway_of(request.app.state).accounts.find(appid)
+    gw = _gateway_of(request.app.state)
+    if not _plausible(gw.settings, appid):
+        raise HTTPException(404, detail=unknown_account_detail(appid))
+    if not (signature + timestamp + nonce).isascii():
+        raise HTTPException(400, detail="signature, timestamp and nonce are ASCII")
+    keys = await gw.accounts.find(appid)
     if keys is None:
         raise HTTPException(404, detail=unknown_account_detail(appid))
     if not check_signature(keys.token, signature, timestamp, nonce):
@@ -140,6 +146,8 @@ class _PushEndpoint:
         if errors:
             return _json(422, errors)
         settings, gw = self._settings, self._gateway()
+        if not _plausible(settings, scope["path_params"]["appid"]):
+            return _json(404, unknown_account_detail(scope["path_params"]["appid"][:64]))
         body = await read_body(scope, receive, settings.max_body_bytes)
         if body is None:
             return _json(413, f"body larger than {settings.max_body_bytes} bytes")
@@ -159,6 +167,7 @@ class _PushEndpoint:
                 rules=gw.rules,
                 publisher=gw.publisher,
                 replay_window_seconds=settings.replay_window_seconds,
+                seen=gw.seen,
             )
         except Refused as refused:
             return _json(refused.status, refused.reason)
@@ -166,6 +175,11 @@ class _PushEndpoint:
             log.warning("push not published", error=str(exc))
             return _json(503, "event bus unavailable, retry later")
         return 200, answer, (b"text/plain; charset=utf-8" if answer == b"success" else b"application/xml")
+
+
+def _plausible(settings: GatewaySettings, appid: str) -> bool:
+    """Whether ``appid`` could be one; others never reach the account directory (or its cache)."""
+    return re.fullmatch(settings.appid_pattern, appid) is not None
 
 
 def _query(raw: bytes) -> dict[str, str]:

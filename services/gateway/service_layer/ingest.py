@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 from services.gateway.domain import pushes, replies
-from services.gateway.domain.inbound import PushParams, Refused, open_push
-from services.gateway.service_layer.ports import AccountDirectory, Claim, ClaimResult, PushLedger, ReplyRules
+from services.gateway.domain.inbound import PushParams, Refused, open_push, replay_key, well_formed
+from services.gateway.service_layer.ports import (
+    AccountDirectory,
+    Claim,
+    ClaimResult,
+    PushLedger,
+    ReplyRules,
+    SeenRequests,
+)
 from shared.contracts import WECHAT_PUSHES
 from shared.events import Envelope, Event
 from shared.messaging import EventPublisher
@@ -28,6 +36,7 @@ async def ingest_push(
     rules: ReplyRules,
     publisher: EventPublisher,
     replay_window_seconds: int,
+    seen: SeenRequests | None = None,
     now: float | None = None,
 ) -> bytes:
     """Return the response body for the platform, or raise :class:`Refused`.
@@ -36,12 +45,15 @@ async def ingest_push(
     answers 5xx and the platform retries. The event id is derived from the push, and the ledger
     answers the platform's retries with the first answer without publishing again.
     """
+    well_formed(params)
     keys = await accounts.find(appid)
     if keys is None:
         raise Refused(404, f"unknown account {appid!r}")
     opened = open_push(
         keys, params, body, now=time.time() if now is None else now, window_seconds=replay_window_seconds
     )
+    if seen is not None and not await _first_use(seen, f"{appid}:{replay_key(params)}", body):
+        raise Refused(403, "this signed request was already used with another body (replayed)")
     try:
         push = pushes.parse(opened.message)
     except InvalidXml as exc:
@@ -85,6 +97,14 @@ async def _claim(ledger: PushLedger, key: str) -> ClaimResult:
     except Exception as exc:
         log.warning("push ledger unavailable; publishing without retry detection", error=type(exc).__name__)
         return ClaimResult(Claim.NEW)
+
+
+async def _first_use(seen: SeenRequests, key: str, body: bytes) -> bool:
+    try:
+        return await seen.first_use(key, hashlib.sha256(body).hexdigest())
+    except Exception as exc:
+        log.warning("replay store unavailable; accepting on the timestamp window alone", error=type(exc).__name__)
+        return True
 
 
 async def _complete(ledger: PushLedger, key: str, answer: bytes) -> None:

@@ -9,7 +9,7 @@ from typing import Protocol
 from services.gateway.domain.inbound import AccountKeys
 from services.gateway.domain.replies import ReplyRule
 
-__all__ = ["AccountDirectory", "Claim", "ClaimResult", "PushLedger", "ReplyRules"]
+__all__ = ["AccountDirectory", "Claim", "ClaimResult", "PushLedger", "ReplyRules", "SeenRequests"]
 
 
 class AccountDirectory(Protocol):
@@ -45,3 +45,15 @@ class ReplyRules(Protocol):
     """An account's passive reply rules."""
 
     async def for_account(self, appid: str) -> list[ReplyRule]: ...
+
+
+class SeenRequests(Protocol):
+    """Signed requests (signature, timestamp, nonce) seen within the replay window.
+
+    A plaintext push's signature covers only the timestamp and nonce, not the body: whoever captured
+    one could send any body under it while the timestamp is fresh. ``first_use`` is True for a request
+    not seen before, or seen with this same body (the platform's retries re-send it unchanged), and
+    False when the same signed request comes with another body.
+    """
+
+    async def first_use(self, key: str, body_digest: str) -> bool: ...

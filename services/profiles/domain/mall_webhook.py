@@ -76,7 +76,8 @@ def verify_signature(secret: bytes, timestamp: str | None, signature: str | None
         raise SignatureRejected("X-Mall-Timestamp must be unix seconds") from None
     if abs(now - sent) > REPLAY_WINDOW_SECONDS:
         raise SignatureRejected(f"X-Mall-Timestamp is more than {REPLAY_WINDOW_SECONDS} s from now")
-    if not hmac.compare_digest(sign(secret, sent, body), signature.strip()):
+    # As bytes: compare_digest raises on non-ASCII text, which must be a mismatch, not a 500.
+    if not hmac.compare_digest(sign(secret, sent, body).encode(), signature.strip().encode("utf-8", "replace")):
         raise SignatureRejected("X-Mall-Signature does not match the body")
 
 

@@ -34,7 +34,7 @@ def member_link(
     base_url: str, secret: bytes, appid: str, openid: str, now: datetime, valid: timedelta, page: str = "interests"
 ) -> str:
     """A signed link to one of the member's H5 pages (``interests``, ``surveys/<id>``)."""
-    token = seal_link(secret, appid, openid, int((now + valid).timestamp()))
+    token = seal_link(secret, appid, openid, int((now + valid).timestamp()), page)
     return f"{base_url.rstrip('/')}/h5/{appid}/{page}?t={token}"
 
 

@@ -9,7 +9,7 @@ from services.profiles.domain.tags import TagSource
 from services.profiles.service_layer.ports import ProfileReader, ProfilesUnitOfWork
 from shared.maternal_infant import Taxonomy
 
-__all__ = ["NoProfile", "NoSuchTag", "add_tag", "profile_of", "remove_tag"]
+__all__ = ["NoProfile", "NoSuchTag", "NotFollowing", "add_tag", "follower", "profile_of", "remove_tag"]
 
 
 class NoProfile(LookupError):
@@ -17,6 +17,13 @@ class NoProfile(LookupError):
 
     def __init__(self, appid: str, openid: str) -> None:
         super().__init__(f"no profile for {openid!r} in {appid!r}")
+
+
+class NotFollowing(LookupError):
+    """The member does not follow the account (now): no H5 link is issued for them."""
+
+    def __init__(self, appid: str, openid: str) -> None:
+        super().__init__(f"{openid!r} does not follow {appid!r}")
 
 
 class NoSuchTag(LookupError):
@@ -30,6 +37,14 @@ async def profile_of(reader: ProfileReader, appid: str, openid: str) -> Profile:
     profile = await reader.get(appid, openid)
     if profile is None:
         raise NoProfile(appid, openid)
+    return profile
+
+
+async def follower(reader: ProfileReader, appid: str, openid: str) -> Profile:
+    """The profile of a member who follows the account; links to the H5 pages are issued only for them."""
+    profile = await reader.get(appid, openid)
+    if profile is None or not profile.follow.following:
+        raise NotFollowing(appid, openid)
     return profile
 
 

@@ -117,6 +117,7 @@ class InMemoryPushes:
         self.member_sends: dict[str, dict[str, Any]] = {}
         self.template_msgs: dict[str, dict[str, Any]] = {}
         self.clicks: set[str] = set()
+        self.anonymous_clicks: dict[str, int] = {}
         self.profiles: dict[str, dict[str, Any]] = {}
 
     def add_profiles(self, documents: Iterable[dict[str, Any]]) -> None:
@@ -161,8 +162,12 @@ class InMemoryPushes:
         return [{key: value for key, value in d.items() if key != "_id"} for d in ordered]
 
     async def count_click(self, push_id: str, variant: str, openid: str, url: str, at: datetime) -> bool:
-        # A mass send's clicks are anonymous (no openid): each counts.
-        key = f"{push_id}:{variant}:{openid}" if openid else f"{push_id}:{variant}:~{secrets.token_hex(8)}"
+        # A mass send's clicks are anonymous (no openid): each counts, on one counter per variant.
+        if not openid:
+            key = f"{push_id}:{variant}:~anonymous"
+            self.anonymous_clicks[key] = self.anonymous_clicks.get(key, 0) + 1
+            return True
+        key = f"{push_id}:{variant}:{openid}"
         if key in self.clicks:
             return False
         self.clicks.add(key)

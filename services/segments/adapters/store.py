@@ -378,8 +378,23 @@ class MongoPushes:
 
     async def count_click(self, push_id: str, variant: str, openid: str, url: str, at: datetime) -> bool:
         """Record a click; True when it is the member's first on this push (a mass send's clicks are
-        anonymous, so each counts)."""
-        key = f"{push_id}:{variant}:{openid}" if openid else f"{push_id}:{variant}:~{secrets.token_hex(8)}"
+        anonymous, so each counts).
+
+        Anonymous clicks add to one counter per (push, variant) rather than a document each: anyone
+        holding a mass-send link could otherwise grow the collection without bound.
+        """
+        if not openid:
+            await self.clicks.update_one(
+                {"_id": f"{push_id}:{variant}:~anonymous"},
+                {
+                    "$inc": {"count": 1},
+                    "$set": {"last_at": at},
+                    "$setOnInsert": {"push_id": push_id, "variant": variant, "openid": "", "first_at": at},
+                },
+                upsert=True,
+            )
+            return True
+        key = f"{push_id}:{variant}:{openid}"
         try:
             await self.clicks.insert_one({"_id": key, "push_id": push_id, "variant": variant, "openid": openid})
         except DuplicateKeyError:

@@ -54,6 +54,8 @@ _LINK = re.compile(r"https?://[^\s\"'<>]{1,2000}(?![^\s\"'<>])")
 class DispatchConfig:
     click_base_url: str
     click_key: bytes
+    #: How long a click link works after it was sent.
+    click_ttl: timedelta = timedelta(days=90)
     slice_size: int = 500
     concurrency: int = 64
     retries: int = 3
@@ -391,7 +393,8 @@ class Dispatcher:
         """The content with every link turned into a signed redirect that counts the click."""
 
         def link(url: str) -> str:
-            token = sign_click(self._config.click_key, ClickLink(push_id, variant, openid, url))
+            expires_at = int((self._clock() + self._config.click_ttl).timestamp())
+            token = sign_click(self._config.click_key, ClickLink(push_id, variant, openid, url, expires_at))
             return f"{self._config.click_base_url.rstrip('/')}/r/{token}"
 
         if isinstance(content, MessageContent):
@@ -405,6 +408,18 @@ class Dispatcher:
         if isinstance(content, SubscriptionContent):
             return content
         return content
+
+
+def link_urls(content: Content) -> list[str]:
+    """The links in ``content`` that are sent as signed click redirects (what _personalize wraps)."""
+    if isinstance(content, MessageContent):
+        if content.kind == "text":
+            return _LINK.findall(content.text)
+        if content.kind == "news":
+            return [article.url for article in content.articles]
+    if isinstance(content, TemplateContent) and content.url:
+        return [content.url]
+    return []
 
 
 def _recipient(profile: dict[str, Any] | None, sends: dict[str, Any], month: str) -> Recipient | None:

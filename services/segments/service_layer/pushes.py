@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from services.segments.domain.click_links import open_click
+from services.segments.domain.click_links import domain_allowed, open_click
 from services.segments.domain.pushes import (
     FrequencyCap,
     IllegalTransition,
     PushAction,
+    PushInvalid,
     PushNotFound,
     PushStatus,
     QuietHours,
@@ -23,6 +24,7 @@ from services.segments.domain.pushes import (
     operator_move,
 )
 from services.segments.domain.segments import SegmentNotFound
+from services.segments.service_layer.dispatch import link_urls
 from services.segments.service_layer.ports import PushRepository, SegmentRepository
 
 __all__ = ["DEFAULT", "PushDefaults", "PushUseCases"]
@@ -52,12 +54,14 @@ class PushUseCases:
         *,
         click_key: bytes,
         clock: Callable[[], datetime],
+        click_domains: frozenset[str] = frozenset(),
         new_id: Callable[[], str] = _new_id,
     ) -> None:
         self._pushes = pushes
         self._segments = segments
         self._defaults = defaults
         self._click_key = click_key
+        self._click_domains = click_domains
         self._clock = clock
         self._new_id = new_id
 
@@ -76,6 +80,13 @@ class PushUseCases:
         """Schedule a push to a saved segment; raises ``SegmentNotFound`` or ``PushInvalid``."""
         if await self._segments.get(appid, segment_id) is None:
             raise SegmentNotFound(segment_id)
+        for variant in variants:
+            for content in (variant.message, variant.template, variant.subscription):
+                for url in link_urls(content) if content is not None else ():
+                    if not domain_allowed(url, self._click_domains):
+                        raise PushInvalid(
+                            f"variant {variant.name}: link to {url[:200]!r} is outside CLICK_LINK_DOMAINS"
+                        )
         push = new_push(
             push_id=self._new_id(),
             appid=appid,
@@ -124,7 +135,7 @@ class PushUseCases:
     async def click(self, token: str) -> str:
         """Count a click on a signed link (a member once per push); where it goes. Raises
         :class:`~services.segments.domain.click_links.LinkForged` for a link we did not sign."""
-        link = open_click(self._click_key, token)
+        link = open_click(self._click_key, token, now=self._clock().timestamp(), domains=self._click_domains)
         if await self._pushes.count_click(link.push_id, link.variant, link.openid, link.url, self._clock()):
             inc = {"stats.total.clicked": 1, f"stats.variants.{link.variant}.clicked": 1}
             await self._pushes.update(link.push_id, {}, inc)

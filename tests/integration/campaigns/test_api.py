@@ -333,3 +333,14 @@ def test_an_account_this_service_holds_no_credentials_for_is_404(http: TestClien
     assert response.status_code == 404
     assert response.json() == {"detail": "unknown account 'wx-unknown'"}
     assert http.get(BASE).status_code == 200
+
+
+def test_template_uploads_above_the_services_body_cap_keep_working(http: TestClient) -> None:
+    cid = new_campaign(http)["id"]
+    big = noisy_png(800)  # about 1.9 MB: over MAX_BODY_BYTES (1 MiB)
+    assert len(big) > 1024 * 1024
+    # The route reads it under its own limit (these tests' MAX_TEMPLATE_BYTES), not the app's 413.
+    uploaded = upload_template(http, cid, big, layout=None)
+    assert uploaded.status_code == 422 and "image too large" in uploaded.text
+    too_big_json = http.post(BASE, content=b'{"name": "' + b"x" * (1024 * 1024 + 1) + b'"}')
+    assert too_big_json.status_code == 413  # every other route keeps the default cap

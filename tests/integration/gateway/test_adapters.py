@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 
-from services.gateway.adapters import accounts, ledger, replies
+from services.gateway.adapters import accounts, ledger, replies, seen
 from services.gateway.adapters.accounts import ChainedAccountDirectory, MongoAccountDirectory, StaticAccountDirectory
 from services.gateway.adapters.ledger import MemoryPushLedger, MongoPushLedger
 from services.gateway.adapters.replies import MongoReplyRules
+from services.gateway.adapters.seen import MongoSeenRequests
 from services.gateway.domain.replies import ImageReply, TextReply, Trigger
 from services.gateway.service_layer.ports import Claim, PushLedger
+from shared.settings import Environment
 from shared.storage import ensure_indexes
 from shared.wechat import WeChatAccount
 
@@ -125,3 +127,48 @@ async def test_reply_rules_from_mongodb(database: Any) -> None:
         (Trigger.KEYWORD, "海报", TextReply("马上发你")),
         (Trigger.CLICK, "POSTER", ImageReply("m1")),
     }
+
+
+@pytest.mark.integration
+async def test_stored_accounts_pass_the_checks_configured_ones_pass(database: Any) -> None:
+    await ensure_indexes(database, accounts.INDEXES)
+    good = {"appid": "wxgood", "token": "tokenGood1", "encoding_aes_key": "k" * 43, "secret": "s" * 32}
+    await database[accounts.ACCOUNTS].insert_many(
+        [
+            good,
+            good | {"appid": "wxplaceholder", "secret": "changethis"},
+            good | {"appid": "wxshortsecret", "secret": "short"},
+            good | {"appid": "wxbadtoken", "token": "no spaces allowed"},
+            {"appid": "wxbroken", "token": "t"},  # fields missing: a ValidationError, not a 500
+        ]
+    )
+    production = MongoAccountDirectory(database, environment=Environment.PRODUCTION)
+    assert await production.find("wxgood") is not None
+    for appid in ("wxplaceholder", "wxshortsecret", "wxbadtoken", "wxbroken"):
+        assert await production.find(appid) is None, appid
+    test = MongoAccountDirectory(database, environment=Environment.TEST)
+    assert await test.find("wxshortsecret") is not None  # production alone asks for length
+    assert await test.find("wxplaceholder") is None
+
+
+@pytest.mark.integration
+async def test_the_account_cache_is_bounded(database: Any) -> None:
+    await database[accounts.ACCOUNTS].insert_many(
+        [{"appid": f"wxc{i}", "token": "t", "encoding_aes_key": "k" * 43, "secret": "s"} for i in range(3)]
+    )
+    directory = MongoAccountDirectory(database, max_entries=2)
+    for i in range(3):
+        await directory.find(f"wxc{i}")
+    await database[accounts.ACCOUNTS].delete_many({})
+    assert await directory.find("wxc0") is None  # evicted, so read again (and gone)
+    assert await directory.find("wxc2") is not None  # still cached
+
+
+@pytest.mark.integration
+async def test_mongo_seen_requests_refuse_a_known_signature_with_another_body(database: Any) -> None:
+    await ensure_indexes(database, seen.indexes(300))
+    store = MongoSeenRequests(database)
+    assert await store.first_use("wx1:sig:1:n", "body-a")
+    assert await store.first_use("wx1:sig:1:n", "body-a")  # a retry
+    assert not await store.first_use("wx1:sig:1:n", "body-b")
+    assert await store.first_use("wx1:sig:2:n", "body-b")

@@ -69,6 +69,20 @@ def http(settings: ProfilesSettings, callers: Callers) -> Iterator[TestClient]:
         yield client
 
 
+def follow(http: TestClient, openid: str) -> None:
+    """``openid`` follows wx1 (as the worker records it from the platform's push)."""
+    service: Profiles = http.app.state.service  # type: ignore[attr-defined]
+
+    async def store() -> None:
+        async with service.uow() as uow:
+            profile = await uow.profiles.get_or_new("wx1", openid)
+            await uow.profiles.save(profile, profile.followed(NOW, via="test"))
+            await uow.commit()
+
+    assert http.portal is not None
+    http.portal.call(store)
+
+
 def test_ops_define_publish_and_members_answer_once(http: TestClient) -> None:
     bad = dict(DEFINITION, prizes=[{"id": "p", "name": "x", "kind": "coupon", "probability": 0.8, "stock": 1}] * 2)
     refused = http.post("/accounts/wx1/surveys", json=bad)
@@ -84,7 +98,10 @@ def test_ops_define_publish_and_members_answer_once(http: TestClient) -> None:
     created = http.post("/accounts/wx1/surveys", json=DEFINITION)
     assert created.status_code == 201, created.text
     survey_id = created.json()["id"]
-    url = http.get(f"/accounts/wx1/surveys/{survey_id}/link", params={"openid": "o_mom"}).json()["url"]
+    link = f"/accounts/wx1/surveys/{survey_id}/link"
+    assert http.get(link, params={"openid": "o_mom"}).status_code == 404  # links only for followers
+    follow(http, "o_mom")
+    url = http.get(link, params={"openid": "o_mom"}).json()["url"]
     path = url.split("8003", 1)[1]
     assert http.get(path).status_code == 410  # a draft is not open yet
     assert http.post(f"/accounts/wx1/surveys/{survey_id}/publish").json()["status"] == "published"
@@ -109,6 +126,7 @@ def test_ops_define_publish_and_members_answer_once(http: TestClient) -> None:
 def test_survey_changes_and_links_are_audited_with_the_operator(http: TestClient, callers: Callers) -> None:
     editor = callers.headers(Role.CAMPAIGN_OPERATOR)
     survey_id = http.post("/accounts/wx1/surveys", json=DEFINITION, headers=editor).json()["id"]
+    follow(http, "o_x")
     assert http.get(f"/accounts/wx1/surveys/{survey_id}/link", params={"openid": "o_x"}, headers=editor).is_success
     assert http.post(f"/accounts/wx1/surveys/{survey_id}/publish", headers=editor).is_success
     assert http.post(f"/accounts/wx1/surveys/{survey_id}/close", headers=editor).is_success
@@ -161,3 +179,30 @@ async def test_concurrent_draws_never_oversell_and_each_member_draws_once(profil
     firsts = won[:12]
     assert firsts.count("gift") == 3
     assert won[12:] == firsts[:4]  # a member answering twice gets their first draw back
+
+
+def test_h5_links_are_refused_across_pages_with_a_plain_page(http: TestClient) -> None:
+    survey_id = http.post("/accounts/wx1/surveys", json=DEFINITION).json()["id"]
+    http.post(f"/accounts/wx1/surveys/{survey_id}/publish")
+    other_id = http.post("/accounts/wx1/surveys", json=DEFINITION).json()["id"]
+    http.post(f"/accounts/wx1/surveys/{other_id}/publish")
+    follow(http, "o_dad")
+    url = http.get(f"/accounts/wx1/surveys/{survey_id}/link", params={"openid": "o_dad"}).json()["url"]
+    token = url.split("?t=", 1)[1]
+    assert http.get(f"/h5/wx1/surveys/{survey_id}?t={token}").status_code == 200
+    hostile = [
+        f"/h5/wx1/interests?t={token}",  # a survey's link on the interest page
+        f"/h5/wx1/surveys/{other_id}?t={token}",  # on another survey
+        f"/h5/wx2/surveys/{survey_id}?t={token}",  # for another account
+        f"/h5/wx1/surveys/{survey_id}?t=short",  # too short for a token: still the page, not JSON
+        f"/h5/wx1/surveys/{survey_id}?t=" + "x" * 700,
+        f"/h5/wx1/surveys/{survey_id}",
+        f"/h5/wx1/surveys/{'s' * 100}?t={token}",
+    ]
+    for path in hostile:
+        for response in (http.get(path), http.post(path, content=b"feeding=formula", headers=FORM)):
+            assert response.status_code == 403, path
+            assert response.headers["content-type"].startswith("text/html") and "链接已失效" in response.text
+    crowded = "&".join(f"f{i}=x" for i in range(300)).encode()
+    too_many = http.post(f"/h5/wx1/surveys/{survey_id}?t={token}", content=crowded, headers=FORM)
+    assert too_many.status_code == 413 and too_many.headers["content-type"].startswith("text/html")

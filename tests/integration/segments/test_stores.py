@@ -147,3 +147,14 @@ class TestMongoPushes(PushRepositoryContract):
     async def store(self, database: Any) -> PushRepository:
         await ensure_indexes(database, INDEXES)
         return MongoPushes(database)
+
+
+@pytest.mark.integration
+async def test_anonymous_clicks_grow_one_counter_not_the_collection(database: Any) -> None:
+    await ensure_indexes(database, INDEXES)
+    store = MongoPushes(database)
+    for _ in range(50):
+        assert await store.count_click("push_1", "A", "", "https://b.example/", NOW)
+    await store.count_click("push_1", "B", "", "https://b.example/", NOW)
+    counters = await database["push_clicks"].find({"push_id": "push_1"}).to_list()
+    assert sorted((c["variant"], c["count"]) for c in counters) == [("A", 50), ("B", 1)]

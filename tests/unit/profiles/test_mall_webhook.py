@@ -121,3 +121,9 @@ def test_the_single_route_reads_one_object_even_over_several_lines() -> None:
     pretty = json.dumps(event(), indent=2)
     events, problems = parse(pretty, bulk=False)
     assert problems == [] and len(events) == 1
+
+
+@pytest.mark.parametrize("signature", ["sha256=签名", "sha256=" + "é" * 64, "\udcff"])
+def test_non_ascii_signatures_are_refused_not_errors(signature: str) -> None:
+    with pytest.raises(SignatureRejected, match="does not match"):
+        verify_signature(SECRET, str(NOW), signature, BODY, NOW)

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from services.segments.domain.click_links import ClickLink, LinkForged, open_click, sign_click
+from services.segments.domain.click_links import ClickLink, LinkForged, domain_allowed, open_click, sign_click
 
 KEY = b"click-key-for-tests-0123456789abcdef"
 LINK = ClickLink(push_id="push_1", variant="A", openid="o_mom", url="https://brand.example/trial?from=push")
@@ -233,3 +233,31 @@ def test_an_oversized_token_is_malformed_even_when_genuinely_signed() -> None:
 def test_an_oversized_junk_token_is_malformed() -> None:
     with pytest.raises(LinkForged, match="malformed"):
         open_click(KEY, "A" * 5_000 + "." + "A" * 22)
+
+
+def test_a_link_carries_its_expiry_and_refuses_to_open_after_it() -> None:
+    link = ClickLink("push_1", "A", "", "https://brand.example/", expires_at=1_000)
+    token = sign_click(KEY, link)
+    assert open_click(KEY, token, now=999) == link
+    with pytest.raises(LinkForged, match="expired"):
+        open_click(KEY, token, now=1_001)
+    with pytest.raises(LinkForged, match="malformed"):
+        open_click(KEY, signed_fields(["push_1", "A", "", "https://brand.example/", "1000"]))
+    with pytest.raises(LinkForged, match="malformed"):
+        open_click(KEY, signed_fields(["push_1", "A", "", "https://brand.example/", True]))
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://brand.example/x", True),
+        ("https://Shop.Brand.Example./x", True),
+        ("https://brand.example@evil.example/", False),
+        ("https://evil.example/?next=brand.example", False),
+        ("https://notbrand.example/", False),
+        ("https://[::1/", False),
+    ],
+)
+def test_destinations_outside_the_allowed_domains_are_refused(url: str, allowed: bool) -> None:
+    assert domain_allowed(url, frozenset({"brand.example"})) is allowed
+    assert domain_allowed(url, frozenset())

@@ -202,3 +202,32 @@ async def test_a_click_is_counted_once_per_member_and_forged_links_refused() -> 
     assert stats["total"]["clicked"] == 1 and stats["variants"]["A"]["clicked"] == 1
     with pytest.raises(LinkForged):
         await h.use.click(sign_click(b"other", ClickLink(push, "A", "o1", "https://evil.example/")))
+
+
+async def test_links_expire_and_lead_only_to_the_allowed_domains() -> None:
+    h = Harness()
+    h.use = PushUseCases(
+        h.pushes,
+        h.segments,
+        PushDefaults(FrequencyCap(1, 3), None),
+        click_key=KEY,
+        clock=lambda: NOW,
+        new_id=lambda: next(h.ids),
+        click_domains=frozenset({"brand.example"}),
+    )
+    segment = await h.segment()
+    push = (await h.use.create("wx1", name="p", segment_id=segment, variants=TEXT))["_id"]
+    expires = int(NOW.timestamp())
+    fresh = sign_click(KEY, ClickLink(push, "A", "o1", "https://shop.brand.example/a", expires + 60))
+    assert await h.use.click(fresh) == "https://shop.brand.example/a"
+    for url, expires_at, why in [
+        ("https://brand.example/a", expires - 1, "expired"),
+        ("https://evil.example/", expires + 60, "allowed domain"),  # signed, yet not followed
+        ("https://brand.example.evil.example/", expires + 60, "allowed domain"),
+        ("https://evilbrand.example/", expires + 60, "allowed domain"),
+    ]:
+        with pytest.raises(LinkForged, match=why):
+            await h.use.click(sign_click(KEY, ClickLink(push, "A", "o1", url, expires_at)))
+    elsewhere = (Variant("A", 1, message=MessageContent("text", text="go https://evil.example/x now")),)
+    with pytest.raises(PushInvalid, match="outside CLICK_LINK_DOMAINS"):
+        await h.use.create("wx1", name="p", segment_id=segment, variants=elsewhere)

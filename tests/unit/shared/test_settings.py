@@ -5,6 +5,7 @@ import json
 import pytest
 
 from services.gateway.settings import GatewaySettings
+from services.segments.settings import SegmentsSettings
 from shared.settings import Environment, ServiceSettings, SettingsError, load_settings
 
 
@@ -91,3 +92,31 @@ def test_log_level_is_validated() -> None:
     assert ServiceSettings(log_level="debug").log_level == "DEBUG"
     with pytest.raises(SettingsError, match="log_level"):
         load_settings(ServiceSettings, log_level="chatty")
+
+
+def test_short_secrets_are_refused_in_production_only() -> None:
+    strong = account(token="tokenAbc123", encoding_aes_key="k" * 43, secret="s" * 32)
+    assert load_settings(GatewaySettings, environment="production", wechat_accounts=[strong])
+    with pytest.raises(SettingsError, match=r"wechat_accounts\[wx1\]\.secret is shorter than 16"):
+        load_settings(GatewaySettings, environment="production", wechat_accounts=[strong | {"secret": "short"}])
+    with pytest.raises(SettingsError, match="CLICK_LINK_SECRET is shorter than 16"):
+        load_settings(SegmentsSettings, environment="production", click_link_secret="only-15-chars!!")
+    assert load_settings(GatewaySettings, environment="test", wechat_accounts=[strong | {"secret": "short"}])
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"token": "has spaces in it"}, "token: 3-32 letters or digits"),
+        ({"encoding_aes_key": "k" * 42}, "encoding_aes_key: 43 letters or digits"),
+    ],
+)
+def test_account_keys_must_have_the_platforms_format_in_production(change: dict[str, str], problem: str) -> None:
+    strong = account(token="tokenAbc123", encoding_aes_key="k" * 43, secret="s" * 32)
+    with pytest.raises(SettingsError, match=problem):
+        load_settings(GatewaySettings, environment="production", wechat_accounts=[strong | change])
+
+
+def test_a_plaintext_account_needs_no_aes_key() -> None:
+    plain = account(token="tokenAbc123", encoding_aes_key="none", secret="s" * 32) | {"mode": "plaintext"}
+    assert load_settings(GatewaySettings, environment="production", wechat_accounts=[plain])

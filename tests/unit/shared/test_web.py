@@ -144,3 +144,16 @@ def test_operator_dependencies_guard_operator_routes_only(service: Service) -> N
     with _app(ServiceSettings(), service, operator_dependencies=[Depends(deny)]) as client:
         assert client.get("/accounts/wx1/things").status_code == 401
         assert client.get("/open").json() == {"open": True}
+
+
+def test_bodies_are_capped_by_the_settings_unless_the_service_says_otherwise(service: Service) -> None:
+    with _app(ServiceSettings(max_body_bytes=1024), service) as client:
+        assert client.post("/accounts/wx1/things", json={"x" * 2000: 1}).status_code == 413
+        assert client.post("/accounts/wx1/things", json={"x": 1}).status_code == 200
+    assert ServiceSettings().max_body_bytes == 1024 * 1024  # every service has a cap by default
+
+
+def test_self_limited_routes_pass_the_cap_unread(service: Service) -> None:
+    with _app(ServiceSettings(max_body_bytes=1024), service, self_limited_bodies=[r"/accounts/[^/]+/things"]) as client:
+        assert client.post("/accounts/wx1/things", json={"x" * 2000: 1}).status_code == 200
+        assert client.post("/accounts/wx1/other", content=b"x" * 2000).status_code == 413

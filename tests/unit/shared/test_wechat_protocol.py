@@ -127,3 +127,8 @@ def test_xml_building_escapes_cdata_terminators() -> None:
 def test_hostile_xml_is_refused(body: bytes) -> None:
     with pytest.raises(InvalidXml):
         parse_xml(body)
+
+
+@pytest.mark.parametrize("given", ["签名", "é" * 40, "\udcff", ""])
+def test_non_ascii_signatures_are_mismatches_not_errors(given: str) -> None:
+    assert check_signature("token", given, "1714036504", "nonce") is False

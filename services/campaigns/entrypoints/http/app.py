@@ -58,6 +58,8 @@ def create_app(settings: CampaignsSettings, *, clock: Callable[[], datetime] | N
             NotInReview: 409,
         },
         exception_handlers={CampaignInvalid: _invalid, UnknownReason: _unknown_reason},
+        # Poster templates and code CSVs are read by their routes under their own, larger limits.
+        self_limited_bodies=[r"/accounts/[^/]+/campaigns/[^/]+/(template|reward-pools/[^/]+/codes)"],
         clock=clock,
     )
 

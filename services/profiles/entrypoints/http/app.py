@@ -7,13 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from services.profiles.bootstrap import Profiles, bootstrap
 from services.profiles.domain.mall_webhook import SignatureRejected
 from services.profiles.domain.surveys import SurveyClosed
 from services.profiles.entrypoints.http import h5, mall, profiles, surveys
 from services.profiles.service_layer.mall_webhook import EventsNotStored, EventsRejected
-from services.profiles.service_layer.profile_ops import NoProfile, NoSuchTag
+from services.profiles.service_layer.profile_ops import NoProfile, NoSuchTag, NotFollowing
 from services.profiles.service_layer.surveys import SurveyNotFound
 from services.profiles.settings import ProfilesSettings
 from shared.identity import IdentityConfig, mongo_identity
@@ -45,6 +46,8 @@ def create_app(
         readiness={"mongodb": _check("mongodb"), "kafka": _check("kafka")},
         operator_routers=[profiles.router, surveys.router],
         public_routers=[mall.router, h5.router],
+        # Shop events are read by their routes under MALL_MAX_BODY_BYTES.
+        self_limited_bodies=[r"/events/mall(/bulk)?"],
         openapi_tags=[
             {"name": mall.TAG, "description": "Signed shop events: views, carts, orders, refunds."},
             {"name": profiles.TAG, "description": "Profiles, their history, and ops tags."},
@@ -54,12 +57,16 @@ def create_app(
         errors={
             SignatureRejected: 401,
             NoProfile: 404,
+            NotFollowing: 404,
             NoSuchTag: 404,
             SurveyNotFound: 404,
             SurveyClosed: 409,
             EventsNotStored: 503,
         },
-        exception_handlers={EventsRejected: mall.events_rejected},
+        exception_handlers={
+            EventsRejected: mall.events_rejected,
+            RequestValidationError: h5.refuse_invalid_request,
+        },
         clock=clock,
         identity=identity or mongo_identity(settings),
     )

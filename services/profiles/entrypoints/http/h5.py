@@ -13,7 +13,9 @@ from datetime import date
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response
 
 from services.profiles.bootstrap import Profiles
 from services.profiles.domain.profile import InterestPick, ProfileError
@@ -24,7 +26,7 @@ from services.profiles.service_layer.surveys import answer_survey, result_text
 from shared.maternal_infant import Basis
 from shared.request_bodies import read_body
 
-__all__ = ["TAG", "router"]
+__all__ = ["TAG", "refuse_invalid_request", "router"]
 
 TAG = "h5 pages"
 router = APIRouter(tags=[TAG])
@@ -58,6 +60,14 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
 
 def _rejected() -> HTMLResponse:
     return _page("链接已失效", "<p>这个链接已过期或无效。请回到公众号，发送“资料”获取新的链接。</p>", status=403)
+
+
+async def refuse_invalid_request(request: Request, exc: RequestValidationError) -> Response:
+    """A member's browser gets the refusal page for a damaged link (token or path), not JSON; the
+    operator API keeps FastAPI's 422."""
+    if request.url.path.startswith("/h5/"):
+        return _rejected()
+    return await request_validation_exception_handler(request, exc)
 
 
 def _interest_form(profiles: Profiles, appid: str, token: str, error: str | None = None) -> str:
@@ -99,20 +109,23 @@ def _interest_pick(fields: dict[str, list[str]]) -> InterestPick:
 
 @router.get(_INTERESTS, response_class=HTMLResponse, summary="The interest page (signed link)")
 async def interest_page(appid: AppId, t: Token, profiles: ProfilesDep) -> HTMLResponse:
-    if profiles.member_of(appid, t) is None:
+    if profiles.member_of(appid, t, "interests") is None:
         return _rejected()
     return _page(_INTEREST_TITLE, _interest_form(profiles, appid, t))
 
 
 @router.post(_INTERESTS, response_class=HTMLResponse, summary="The interest page's answers")
 async def submit_interests(appid: AppId, t: Token, request: Request, profiles: ProfilesDep, now: Now) -> HTMLResponse:
-    openid = profiles.member_of(appid, t)
+    openid = profiles.member_of(appid, t, "interests")
     if openid is None:
         return _rejected()
     body = await read_body(request.scope, request.receive, _INTEREST_FORM_BYTES)
     if body is None:
         return _page(_INTEREST_TITLE, _interest_form(profiles, appid, t, "提交的内容过多"), status=413)
-    fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=64)
+    try:
+        fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=64)
+    except ValueError:  # more fields than any answer has
+        return _page(_INTEREST_TITLE, _interest_form(profiles, appid, t, "提交的内容过多"), status=413)
     try:
         await submit_pick(profiles.uow(), profiles.taxonomy, appid, openid, _interest_pick(fields), now)
     except ValueError as exc:  # ProfileError included: it names the field
@@ -142,14 +155,21 @@ def _survey_form(survey: Survey, action: str, error: str | None = None) -> str:
     return "".join(parts)
 
 
+def _survey_page(survey_id: str) -> str:
+    """The page a survey's links are signed for (the same string the link's path carries)."""
+    return f"surveys/{survey_id}"
+
+
 def _survey_action(appid: str, survey_id: str, token: str) -> str:
     return f"/h5/{html.escape(appid)}/surveys/{html.escape(survey_id)}?t={html.escape(token)}"
 
 
 @router.get(_SURVEY, response_class=HTMLResponse, summary="The survey page (signed link)")
 async def survey_page(appid: AppId, survey_id: SurveyId, t: Token, profiles: ProfilesDep) -> HTMLResponse:
+    if profiles.member_of(appid, t, _survey_page(survey_id)) is None:
+        return _rejected()
     survey = await profiles.surveys.get(appid, survey_id)
-    if profiles.member_of(appid, t) is None or survey is None:
+    if survey is None:
         return _rejected()
     if survey.status is not SurveyStatus.PUBLISHED:
         return _page(survey.title, _SURVEY_OVER, status=410)
@@ -160,15 +180,20 @@ async def survey_page(appid: AppId, survey_id: SurveyId, t: Token, profiles: Pro
 async def answer_survey_page(
     appid: AppId, survey_id: SurveyId, t: Token, request: Request, profiles: ProfilesDep, now: Now
 ) -> HTMLResponse:
-    openid = profiles.member_of(appid, t)
+    openid = profiles.member_of(appid, t, _survey_page(survey_id))
+    if openid is None:
+        return _rejected()
     survey = await profiles.surveys.get(appid, survey_id)
-    if openid is None or survey is None:
+    if survey is None:
         return _rejected()
     action = _survey_action(appid, survey_id, t)
     body = await read_body(request.scope, request.receive, _SURVEY_FORM_BYTES)
     if body is None:
         return _page(survey.title, _survey_form(survey, action, "提交的内容过多"), status=413)
-    raw = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=200)
+    try:
+        raw = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=200)
+    except ValueError:  # more fields than any answer has
+        return _page(survey.title, _survey_form(survey, action, "提交的内容过多"), status=413)
     try:
         result = await answer_survey(
             profiles.uow, profiles.taxonomy, profiles.messenger(appid), survey, appid, openid, raw, now

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from services.profiles.domain.surveys import SurveyError, SurveyStatus
 from services.profiles.entrypoints.http.deps import AppId, Now, ProfilesDep, SurveyId
 from services.profiles.entrypoints.http.schemas import LinkOut, SurveyIn, SurveyOut
-from services.profiles.service_layer import surveys
+from services.profiles.service_layer import profile_ops, surveys
 from shared.identity import Permission, audit, require
 
 __all__ = ["TAG", "router"]
@@ -80,6 +80,7 @@ async def member_link(
     openid: Annotated[str, Query(min_length=1, max_length=128)],
 ) -> LinkOut:
     survey = await surveys.survey_of(profiles.surveys, appid, survey_id)
+    await profile_ops.follower(profiles.profiles, appid, openid)
     # The link lets its holder answer as the member: who minted it for whom is on record.
     await audit(request, "survey.link_issued", "survey", survey.id, after={"openid": openid})
     return LinkOut(url=profiles.link(appid, openid, now, page=f"surveys/{survey.id}"))

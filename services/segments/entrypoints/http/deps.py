@@ -48,7 +48,14 @@ def push_use_cases(service: Service) -> PushUseCases:
         quiet_hours=None if start is None or end is None else QuietHours(start, end),
     )
     key = settings.click_link_secret.get_secret_value().encode()
-    return PushUseCases(service.pushes, service.segments, defaults, click_key=key, clock=service.clock)
+    return PushUseCases(
+        service.pushes,
+        service.segments,
+        defaults,
+        click_key=key,
+        clock=service.clock,
+        click_domains=frozenset(settings.click_link_domains),
+    )
 
 
 Segments = Annotated[SegmentUseCases, Depends(segment_use_cases)]

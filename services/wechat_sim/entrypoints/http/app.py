@@ -48,6 +48,8 @@ def create_app(
         bootstrap=open_simulator,
         readiness={},
         public_routers=[platform.router, sim.router],
+        # Media uploads are read by the /cgi-bin route under the media limits.
+        self_limited_bodies=[r"/cgi-bin/.*"],
         errors={UnknownAccount: 404, UnknownMember: 404, InvalidAction: 409},
         exception_handlers={ApiError: _refused},
     )
