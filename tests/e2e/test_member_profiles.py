@@ -126,7 +126,8 @@ async def test_a_member_follows_fills_the_interest_page_and_shops(
         assert (await public.post("/events/mall/bulk", content=body, headers=headers)).status_code == 202
 
         async def shopped() -> dict[str, Any] | None:
-            response = await api.get(f"/accounts/{APPID}/members/o_mom/profile")
+            # The full profile (stage, consents) is a PII reveal: the admin token may, and it is audited.
+            response = await api.get(f"/accounts/{APPID}/members/o_mom/profile/reveal")
             profile: dict[str, Any] = response.json()
             codes = {tag["code"] for tag in profile.get("tags", [])}
             wanted = {"purchase.diapers", "interest.gear.stroller", "interest.care"}

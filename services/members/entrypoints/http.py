@@ -1,4 +1,7 @@
-"""Read API over members (the console and ops scripts use it)."""
+"""Read API over members (the console and ops scripts use it): every route needs ``member:view``.
+
+A member here is follow state and the first scene, no personal data beyond the openid; the profile
+(stage, consents) is the profiles service's, masked unless ``member:reveal_pii``."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from services.members.adapters.views import MemberViews
 from services.members.bootstrap import Members, bootstrap
 from services.members.domain.model import Member
 from services.members.settings import MembersSettings
+from shared.identity import IdentityConfig, Permission, mongo_identity, require
 from shared.web import create_service_app, service_of
 
 AppId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -53,16 +57,17 @@ def _views(request: Request) -> MemberViews:
 
 ViewsDep = Annotated[MemberViews, Depends(_views)]
 
-router = APIRouter(prefix="/accounts/{appid}")
+router = APIRouter(prefix="/accounts/{appid}", dependencies=[Depends(require(Permission.MEMBER_VIEW))])
 
 
-def create_app(settings: MembersSettings) -> FastAPI:
+def create_app(settings: MembersSettings, *, identity: IdentityConfig | None = None) -> FastAPI:
     return create_service_app(
         settings,
         title="SCRM members API",
         bootstrap=lambda: bootstrap(settings),
         readiness={"mongodb": lambda members: members.ready()},
         operator_routers=[router],
+        identity=identity or mongo_identity(settings),
     )
 
 

@@ -32,8 +32,10 @@ from shared.contracts import (
     TextMessageReceived,
 )
 from shared.events import Envelope, Message
+from shared.identity import AuditQuery, Role
 from shared.maternal_infant import Basis, Confidence, Stage, StageDeclaration
 from shared.messaging import InMemoryEventPublisher, PermanentHandlerError
+from tests.identities import Callers
 from tests.integration.conftest import LoadSettings
 
 pytestmark = pytest.mark.integration
@@ -52,6 +54,8 @@ class Harness:
     #: The API's publisher: what it would have sent to Kafka (the worker's handler applies these).
     publisher: InMemoryEventPublisher
     clock: list[datetime]
+    #: The operators calling the API (the client sends an admin's token unless told).
+    callers: Callers
     #: profile.changed envelopes published after the worker's commits.
     announced: list[Envelope] = field(default_factory=list)
 
@@ -85,11 +89,13 @@ def h(service_settings: LoadSettings) -> Iterator[Harness]:
     settings = service_settings(ProfilesSettings, mall_webhook_secret=SECRET, h5_link_secret="h5-links-for-tests")
     captured = InMemoryEventPublisher()
     clock = [NOW]
+    callers = Callers.on("wx1")
+    app = create_app(settings, clock=lambda: clock[0], publisher=captured, identity=callers.config)
     with (
-        TestClient(create_app(settings, clock=lambda: clock[0], publisher=captured)) as client,
+        TestClient(app, headers=callers.headers(Role.ADMIN)) as client,
         TestClient(create_public_app(settings, clock=lambda: clock[0], publisher=captured)) as public,
     ):
-        yield Harness(client, public, captured, clock)
+        yield Harness(client, public, captured, clock, callers)
 
 
 def event(event_id: str, kind: str, category: str, days_ago: float = 0, **extra: Any) -> dict[str, Any]:
@@ -131,7 +137,7 @@ def test_mall_events_build_a_profile_once_each(h: Harness) -> None:
     assert h.post(body(events[2])).status_code == 202  # the shop resends one
     h.work()
 
-    profile = h.http.get("/accounts/wx1/members/o_mom/profile").json()
+    profile = h.http.get("/accounts/wx1/members/o_mom/profile/reveal").json()
     tags = {(t["code"], t["source"]): t for t in profile["tags"]}
     assert ("purchase.diapers", "mall") in tags and ("purchase.gear", "mall") in tags
     assert ("spend.a", "mall") in tags  # 899.5 + 3000 yuan this year
@@ -163,7 +169,7 @@ def test_a_batch_builds_the_same_profiles_as_one_event_at_a_time(h: Harness) -> 
     h.run(h.profiles.handle_batch, batch)
 
     def seen(openid: str) -> tuple[Any, ...]:
-        profile = h.http.get(f"/accounts/wx1/members/{openid}/profile").json()
+        profile = h.http.get(f"/accounts/wx1/members/{openid}/profile/reveal").json()
         tags = sorted((t["code"], t["source"], round(t["weight"], 6)) for t in profile["tags"])
         history = h.http.get(f"/accounts/wx1/members/{openid}/profile/history").json()
         kinds = sorted(change["kind"] for change in history)
@@ -214,29 +220,41 @@ def test_life_stage_moves_with_time_and_ops_tags_are_audited(h: Harness) -> None
     # Stage-1 formula (for about two-month-olds) ordered two months ago: a baby of three full months now.
     assert h.post(body(event("s1", "order", "formula_stage1", days_ago=61, amount=300))).status_code == 202
     h.work()
-    assert h.http.get("/accounts/wx1/members/o_mom/profile").json()["stage"]["age_months"] == 3
+    assert h.http.get("/accounts/wx1/members/o_mom/profile/reveal").json()["stage"]["age_months"] == 3
     h.clock[0] = NOW + timedelta(days=75)
-    later = h.http.get("/accounts/wx1/members/o_mom/profile").json()
+    later = h.http.get("/accounts/wx1/members/o_mom/profile/reveal").json()
     assert later["stage"]["code"] == "stage.baby.6_12m" and later["stage"]["age_months"] == 6
 
+    # The actor is the caller's identity: an old client's "actor" field is ignored.
+    tagger = h.callers.headers(Role.CAMPAIGN_OPERATOR)
     added = h.http.post(
-        "/accounts/wx1/members/o_mom/profile/tags", json={"code": "interest.toys", "weight": 2, "actor": "ops-li"}
+        "/accounts/wx1/members/o_mom/profile/tags",
+        json={"code": "interest.toys", "weight": 2, "actor": "ops-li"},
+        headers=tagger,
     )
     assert added.status_code == 200, added.text
     assert any(t["code"] == "interest.toys" and t["source"] == "ops" for t in added.json()["tags"])
-    refused = h.http.post("/accounts/wx1/members/o_mom/profile/tags", json={"code": "interest.nope", "actor": "x"})
+    assert added.json()["masked"] and added.json()["stage"] is None  # a tagger may not see the stage
+    refused = h.http.post("/accounts/wx1/members/o_mom/profile/tags", json={"code": "interest.nope"})
     assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "code"]
-    stage_tag = h.http.post("/accounts/wx1/members/o_mom/profile/tags", json={"code": "stage.baby", "actor": "x"})
+    stage_tag = h.http.post("/accounts/wx1/members/o_mom/profile/tags", json={"code": "stage.baby"})
     assert stage_tag.status_code == 422
     removed = h.http.delete("/accounts/wx1/members/o_mom/profile/tags/interest.toys", params={"actor": "ops-wang"})
     assert removed.status_code == 200
-    assert (
-        h.http.delete("/accounts/wx1/members/o_mom/profile/tags/interest.toys", params={"actor": "x"}).status_code
-        == 404
-    )
+    assert h.http.delete("/accounts/wx1/members/o_mom/profile/tags/interest.toys").status_code == 404
     history = h.http.get("/accounts/wx1/members/o_mom/profile/history").json()
-    audited = [(c["kind"], c["actor"]) for c in history if c["actor"].startswith("ops-")]
-    assert audited == [("tag_removed", "ops-wang"), ("tag_added", "ops-li")]
+    by_ops = [
+        (c["kind"], c["actor"].split("#")[0]) for c in history if c["kind"].startswith("tag_") and "#" in c["actor"]
+    ]
+    assert by_ops == [("tag_removed", "admin-op"), ("tag_added", "campaign_operator-op")]
+    entries = h.run(h.callers.directory.audit_entries, AuditQuery(appid="wx1", object_type="member"))
+    assert [(e.action, e.actor_name, e.object_id) for e in entries] == [
+        ("profile.tag_removed", "admin-op", "o_mom"),
+        ("profile.tag_added", "campaign_operator-op", "o_mom"),
+        ("member.pii_revealed", "admin-op", "o_mom"),
+        ("member.pii_revealed", "admin-op", "o_mom"),
+    ]
+    assert entries[1].after == {"code": "interest.toys", "weight": 2.0}
     unknown = h.http.get("/accounts/wx-unknown/members/o_mom/profile")
     assert unknown.status_code == 404 and unknown.json() == {"detail": "unknown account 'wx-unknown'"}
     survey = h.http.post("/accounts/wx-unknown/surveys", json={"title": "x", "questions": []})
@@ -252,7 +270,7 @@ def test_the_h5_interest_page_records_stage_interests_and_consent(h: Harness) ->
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     done = h.public.post(path, content=form.encode(), headers=headers)
     assert done.status_code == 200 and "提交成功" in done.text
-    profile = h.http.get("/accounts/wx1/members/o_new/profile").json()
+    profile = h.http.get("/accounts/wx1/members/o_new/profile/reveal").json()
     assert profile["stage"]["code"] == "stage.pregnancy.mid" and profile["stage"]["confidence"] == "declared"
     declared = {t["code"] for t in profile["tags"] if t["source"] == "declared"}
     assert declared == {"interest.feeding.formula", "interest.diapers"}

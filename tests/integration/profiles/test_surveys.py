@@ -25,6 +25,8 @@ from services.profiles.domain.surveys import (
 from services.profiles.entrypoints.http import create_app, create_public_app
 from services.profiles.service_layer.surveys import submit_survey
 from services.profiles.settings import ProfilesSettings
+from shared.identity import AuditQuery, Role
+from tests.identities import Callers
 from tests.integration.conftest import LoadSettings
 
 pytestmark = pytest.mark.integration
@@ -56,9 +58,14 @@ def settings(service_settings: LoadSettings) -> ProfilesSettings:
 
 
 @pytest.fixture
-def http(settings: ProfilesSettings) -> Iterator[TestClient]:
-    app = create_app(settings, clock=lambda: datetime.now(UTC), publish=False, messaging=False)
-    with TestClient(app) as client:
+def callers() -> Callers:
+    return Callers.on("wx1")
+
+
+@pytest.fixture
+def http(settings: ProfilesSettings, callers: Callers) -> Iterator[TestClient]:
+    app = create_app(settings, clock=lambda: datetime.now(UTC), publish=False, messaging=False, identity=callers.config)
+    with TestClient(app, headers=callers.headers(Role.ADMIN)) as client:
         yield client
 
 
@@ -116,12 +123,37 @@ def test_ops_define_publish_and_members_answer_once(http: TestClient, public: Te
     again = public.post(path, content=f"feeding=breast&birthday={birthday}".encode(), headers=FORM)
     assert "已参与过" in again.text and "10元券" in again.text  # the first draw, not a second
 
-    profile = http.get("/accounts/wx1/members/o_mom/profile").json()
+    profile = http.get("/accounts/wx1/members/o_mom/profile/reveal").json()
     assert ("interest.feeding.formula", "survey") in {(t["code"], t["source"]) for t in profile["tags"]}
     assert not any(t["code"] == "interest.feeding.breastfeeding" for t in profile["tags"])
     assert profile["stage"]["code"] == "stage.baby.0_6m" and profile["stage"]["age_months"] == 3
     results = http.get(f"/accounts/wx1/surveys/{survey_id}").json()["results"]
     assert results == {"responses": 1, "draws": {"c10": 1}, "remaining": {"c10": 0}}
+
+
+def test_survey_changes_and_links_are_audited_with_the_operator(http: TestClient, callers: Callers) -> None:
+    editor = callers.headers(Role.CAMPAIGN_OPERATOR)
+    survey_id = http.post("/accounts/wx1/surveys", json=DEFINITION, headers=editor).json()["id"]
+    follow(http, "o_x")
+    assert http.get(f"/accounts/wx1/surveys/{survey_id}/link", params={"openid": "o_x"}, headers=editor).is_success
+    assert http.post(f"/accounts/wx1/surveys/{survey_id}/publish", headers=editor).is_success
+    assert http.post(f"/accounts/wx1/surveys/{survey_id}/close", headers=editor).is_success
+    # An analyst reads the results, but may not change the survey.
+    analyst = callers.headers(Role.ANALYST)
+    assert http.get(f"/accounts/wx1/surveys/{survey_id}", headers=analyst).json()["status"] == "closed"
+    assert http.post(f"/accounts/wx1/surveys/{survey_id}/publish", headers=analyst).status_code == 403
+
+    assert http.portal is not None
+    query = AuditQuery(appid="wx1", object_type="survey", object_id=survey_id)
+    entries = http.portal.call(callers.directory.audit_entries, query)
+    assert [(e.action, e.actor_name) for e in reversed(entries)] == [
+        ("survey.defined", "campaign_operator-op"),
+        ("survey.link_issued", "campaign_operator-op"),
+        ("survey.published", "campaign_operator-op"),
+        ("survey.closed", "campaign_operator-op"),
+    ]
+    assert entries[-1].after == {"title": DEFINITION["title"], "status": "draft"}
+    assert entries[-2].after == {"openid": "o_x"}
 
 
 @pytest.fixture

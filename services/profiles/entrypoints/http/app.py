@@ -22,6 +22,7 @@ from services.profiles.service_layer.mall_webhook import EventsNotStored, Events
 from services.profiles.service_layer.profile_ops import NoProfile, NoSuchTag, NotFollowing
 from services.profiles.service_layer.surveys import SurveyNotFound
 from services.profiles.settings import ProfilesSettings
+from shared.identity import IdentityConfig, mongo_identity
 from shared.web import create_service_app
 
 __all__ = ["create_app", "create_public_app"]
@@ -31,8 +32,15 @@ def _check(name: str) -> Callable[[Profiles], Any]:
     return lambda service: service.readiness[name]()
 
 
-def create_app(settings: ProfilesSettings, *, clock: Callable[[], datetime] | None = None, **overrides: Any) -> FastAPI:
-    """The operator API. ``overrides`` go to :func:`bootstrap` (tests: a publisher fake, no WeChat clients)."""
+def create_app(
+    settings: ProfilesSettings,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    identity: IdentityConfig | None = None,
+    **overrides: Any,
+) -> FastAPI:
+    """The operator API. ``overrides`` go to :func:`bootstrap` (tests: a publisher fake, no WeChat
+    clients); ``identity`` defaults to the operators in MongoDB (tests: ``tests.identities.Callers``)."""
     return create_service_app(
         settings,
         title="SCRM profiles API",
@@ -46,17 +54,9 @@ def create_app(settings: ProfilesSettings, *, clock: Callable[[], datetime] | No
             {"name": profiles.TAG, "description": "Profiles, their history, and ops tags."},
             {"name": surveys.TAG, "description": "Surveys whose answers become tags, with one lottery draw each."},
         ],
-        errors={
-            SignatureRejected: 401,
-            NoProfile: 404,
-            NotFollowing: 404,
-            NoSuchTag: 404,
-            SurveyNotFound: 404,
-            SurveyClosed: 409,
-            EventsNotStored: 503,
-        },
-        exception_handlers={EventsRejected: mall.events_rejected},
+        errors={NoProfile: 404, NotFollowing: 404, NoSuchTag: 404, SurveyNotFound: 404, SurveyClosed: 409},
         clock=clock,
+        identity=identity or mongo_identity(settings),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 
 from services.profiles.domain.profile import Profile
 from services.profiles.domain.surveys import (
@@ -36,7 +36,20 @@ __all__ = [
     "SurveyIn",
     "SurveyOut",
     "TagOut",
+    "masked_history",
 ]
+
+#: History entries whose details are personal data: what the member declared or consented to, and
+#: what they bought (newborn diapers say as much as a due date).
+_SENSITIVE_CHANGES = frozenset({"stage_declared", "consent", "mall_event"})
+
+
+def masked_history(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The history without the details of sensitive entries (their kind, time and actor stay)."""
+    return [
+        entry | {"detail": {}, "masked": True} if entry.get("kind") in _SENSITIVE_CHANGES else entry
+        for entry in history
+    ]
 
 
 class Accepted(BaseModel):
@@ -83,6 +96,11 @@ class ProfileOut(BaseModel):
     tags: list[TagOut]
     consents: dict[str, ConsentOut]
     version: int
+    masked: bool = Field(False, description="True: stage, consents and unionid left out (member:reveal_pii shows them)")
+
+    def without_pii(self) -> ProfileOut:
+        """The view for ``member:view``: no life stage, consents or unionid."""
+        return self.model_copy(update={"unionid": None, "stage": None, "consents": {}, "masked": True})
 
     @classmethod
     def of(cls, profile: Profile, taxonomy: Taxonomy, moment: datetime, half_life: timedelta) -> ProfileOut:
@@ -149,7 +167,7 @@ class ProfileStatsOut(BaseModel):
 class OpsTagIn(BaseModel):
     code: TagCode
     weight: Annotated[float, Field(gt=0, le=10)] = 1.0
-    actor: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    # No actor: the acting operator is the caller's identity (an old client's "actor" is ignored).
 
 
 class OptionIn(BaseModel):
