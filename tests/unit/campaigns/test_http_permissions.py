@@ -74,7 +74,7 @@ def declared_permissions(dependant: Dependant) -> set[Permission]:
 def route_permissions() -> dict[tuple[str, str], set[Permission]]:
     table: dict[tuple[str, str], set[Permission]] = {}
     for route in operator_routes():
-        for method in route.methods:
+        for method in route.methods or ():
             table[(method, route.path)] = declared_permissions(route.dependant)
     return table
 
