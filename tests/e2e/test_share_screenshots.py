@@ -9,15 +9,25 @@ import io
 import json
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import numpy as np
 import pytest
 import zxingcpp
 from PIL import Image
+from pymongo.database import Database
 
 from scrm_dev.screenshot_corpus import make_share_screenshot, with_qr_painted_over
-from tests.e2e.campaign_stack import APPID, BASE, SimulatedMembers, background, eventually, stack_clients
+from tests.e2e.campaign_stack import (
+    APPID,
+    BASE,
+    OPERATOR,
+    SimulatedMembers,
+    background,
+    eventually,
+    stack_clients,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -72,7 +82,7 @@ def without_qr(screenshot: bytes) -> bytes:
 
 
 async def test_members_send_screenshots_the_platform_decides_rewards_once_and_ops_settle_the_rest(
-    stack: dict[str, str], operator_headers: dict[str, str]
+    stack: dict[str, str], operator_headers: dict[str, str], mongo_database: Database[dict[str, Any]]
 ) -> None:
     async with stack_clients(stack, operator_headers) as (api, sim, gateway, platform):
         campaign_id = await set_up_share_campaign(api)
@@ -144,15 +154,21 @@ async def test_members_send_screenshots_the_platform_decides_rewards_once_and_op
         picture = await api.get(detail["image_url"], params={"annotated": "true"})
         assert picture.status_code == 200 and picture.headers["content-type"] == "image/jpeg"
 
+        # The reviewer is the operator whose token signs the call; a "reviewer" in the body is ignored.
         settled = await api.post(path + "/approve", json={"reviewer": "ops-li", "note": "海报清晰可见"})
         assert settled.status_code == 200, settled.text
-        assert settled.json()["status"] == "approved" and settled.json()["decided_by"] == "ops-li"
+        assert settled.json()["status"] == "approved" and settled.json()["decided_by"] == OPERATOR
         await texts_with("o_blurry", "审核通过")
-        again = await api.post(path + "/reject", json={"reviewer": "ops-wang"})
+        again = await api.post(path + "/reject", json={})
         assert again.status_code == 409
         trail = (await api.get(path)).json()["audit"]
-        assert [(entry["actor"], entry["decision"]) for entry in trail] == [("auto", "review"), ("ops-li", "approve")]
+        assert [(entry["actor"], entry["decision"]) for entry in trail] == [("auto", "review"), (OPERATOR, "approve")]
 
         rewards = (await api.get(f"{BASE}/{campaign_id}/rewards")).json()
         assert sorted(r["openid"] for r in rewards if r["tier"] == 0) == ["o_blurry", "o_mom"]
         assert len(await texts_with("o_mom", "奖励券码")) == 1  # one reward message, whatever else was said
+
+        # The approval granted a reward: the audit log keeps who decided, with their name.
+        [decision] = list(mongo_database["audit_log"].find({"action": "screenshot.approved"}))
+        assert (decision["actor_name"], decision["object_id"], decision["appid"]) == (OPERATOR, item["id"], APPID)
+        assert decision["after"]["status"] == "approved" and decision["after"]["note"] == "海报清晰可见"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -15,7 +16,9 @@ from PIL import Image
 
 from services.campaigns.entrypoints.http import create_app
 from services.campaigns.settings import CampaignsSettings
+from shared.identity import CLI_ACTOR, Role
 from tests.accounts import account
+from tests.identities import Callers
 from tests.integration.conftest import LoadSettings
 
 pytestmark = pytest.mark.integration
@@ -33,7 +36,11 @@ def http(service_settings: LoadSettings) -> Iterator[TestClient]:
     settings = service_settings(
         CampaignsSettings, max_template_bytes=MAX_TEMPLATE_BYTES, wechat_accounts=[account("wx1"), account("wx2")]
     )
-    with TestClient(create_app(settings)) as client:
+    # An admin of wx1 by default; tests/integration/campaigns/test_api_permissions.py checks the others.
+    callers = Callers.on("wx1")
+    # Also an admin of wx2, so that reading wx1's campaigns through wx2 reaches the store (404).
+    asyncio.run(callers.directory.grant(CLI_ACTOR, "admin-op", Role.ADMIN.value, "wx2"))
+    with TestClient(create_app(settings, identity=callers.config), headers=callers.headers(Role.ADMIN)) as client:
         yield client
 
 

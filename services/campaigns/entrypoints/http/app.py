@@ -3,6 +3,13 @@
 Errors: a payload that breaks a rule is 422 naming the field (pydantic's shape, also for the rules the
 domain checks); an unknown campaign or submission is 404; a move or change the campaign's status does
 not allow, or a write based on a stale version, is 409 with the reason.
+
+Identity: every route needs an operator (401 without a session or token) holding the route's
+permission on the path's account (403 otherwise); writes, exports and review decisions are audited.
+Viewing needs ``campaign:view`` (stats and the leaderboard ``stats:view``), editing definitions,
+templates and reward codes ``campaign:edit``, the lifecycle moves and the join QR code
+``campaign:launch``, the participants CSV and the issued codes ``member:export``, and the review
+queue's evidence, pictures and decisions ``review:decide``.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from services.campaigns.service_layer.ports import UnknownAccount
 from services.campaigns.service_layer.results import JoinCodeUnavailable
 from services.campaigns.service_layer.review import NotInReview, PictureNotKept, SubmissionNotFound, UnknownReason
 from services.campaigns.settings import CampaignsSettings
+from shared.identity import IdentityConfig, mongo_identity
 from shared.web import create_service_app
 
 __all__ = ["create_app"]
@@ -34,8 +42,14 @@ _TAGS = [
 ]
 
 
-def create_app(settings: CampaignsSettings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
-    """The campaign management API. ``clock`` (tests) replaces the wall clock for status moves."""
+def create_app(
+    settings: CampaignsSettings,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    identity: IdentityConfig | None = None,
+) -> FastAPI:
+    """The campaign management API. ``clock`` (tests) replaces the wall clock for status moves;
+    ``identity`` (tests) replaces the operators in the settings' MongoDB, which are always checked."""
     return create_service_app(
         settings,
         title="SCRM campaigns API",
@@ -61,6 +75,7 @@ def create_app(settings: CampaignsSettings, *, clock: Callable[[], datetime] | N
         # Poster templates and code CSVs are read by their routes under their own, larger limits.
         self_limited_bodies=[r"/accounts/[^/]+/campaigns/[^/]+/(template|reward-pools/[^/]+/codes)"],
         clock=clock,
+        identity=identity or mongo_identity(settings),
     )
 
 

@@ -3,6 +3,9 @@
 Concurrency: every campaign carries a ``version``, also sent as its ``ETag``. ``PATCH`` needs the version
 it edits (``If-Match: "3"`` or ``"version": 3`` in the body); the status moves take ``If-Match``
 optionally. A write from a stale read is refused with 409 instead of overwriting someone's change.
+
+Reading needs ``campaign:view``, creating and editing ``campaign:edit``, the lifecycle moves
+``campaign:launch``; every write is audited.
 """
 
 from __future__ import annotations
@@ -11,12 +14,23 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from services.campaigns.domain.campaign import Campaign, CampaignStatus
-from services.campaigns.entrypoints.http.deps import ApiDep, AppId, CampaignId, IfMatch, Now, expected_version
+from services.campaigns.entrypoints.http.deps import (
+    ApiDep,
+    AppId,
+    CampaignId,
+    CanEdit,
+    CanLaunch,
+    IfMatch,
+    Now,
+    expected_version,
+    needs,
+)
 from services.campaigns.entrypoints.http.schemas import CampaignCreate, CampaignOut, CampaignPage, CampaignPatch
 from services.campaigns.service_layer import management
+from shared.identity import Permission, audit
 
 __all__ = ["TAG", "router", "with_etag"]
 
@@ -33,13 +47,17 @@ def with_etag(response: Response, campaign: Campaign) -> CampaignOut:
 
 
 @router.post(BASE, status_code=201, summary="Create a campaign (as a draft)")
-async def create_campaign(appid: AppId, body: CampaignCreate, api: ApiDep, response: Response, now: Now) -> CampaignOut:
+async def create_campaign(
+    appid: AppId, body: CampaignCreate, api: ApiDep, response: Response, now: Now, request: Request, _: CanEdit
+) -> CampaignOut:
     campaign = await management.create_campaign(api.campaigns, appid, body.command(), now)
     response.headers["Location"] = f"/accounts/{appid}/campaigns/{campaign.id}"
-    return with_etag(response, campaign)
+    out = with_etag(response, campaign)
+    await audit(request, "campaign.created", "campaign", campaign.id, after=out.model_dump(mode="json"))
+    return out
 
 
-@router.get(BASE, summary="List an account's campaigns, newest first")
+@router.get(BASE, summary="List an account's campaigns, newest first", dependencies=needs(Permission.CAMPAIGN_VIEW))
 async def list_campaigns(
     appid: AppId,
     api: ApiDep,
@@ -51,7 +69,7 @@ async def list_campaigns(
     return CampaignPage(items=[CampaignOut.of(c) for c in campaigns], limit=limit, offset=offset)
 
 
-@router.get(ONE, summary="One campaign (its version is the ETag)")
+@router.get(ONE, summary="One campaign (its version is the ETag)", dependencies=needs(Permission.CAMPAIGN_VIEW))
 async def read_campaign(appid: AppId, campaign_id: CampaignId, api: ApiDep, response: Response) -> CampaignOut:
     return with_etag(response, await management.load_campaign(api.campaigns, appid, campaign_id))
 
@@ -69,6 +87,8 @@ async def edit_campaign(
     api: ApiDep,
     response: Response,
     now: Now,
+    request: Request,
+    _: CanEdit,
     if_match: IfMatch = None,
 ) -> CampaignOut:
     expected = expected_version(if_match, body.version)
@@ -77,15 +97,43 @@ async def edit_campaign(
     campaign = await management.edit_campaign(
         api.campaigns, api.templates, appid, campaign_id, expected, body.edit(), now
     )
+    # The diff: what the body changed, against the version it was based on.
+    await audit(
+        request,
+        "campaign.edited",
+        "campaign",
+        campaign_id,
+        before={"version": expected},
+        after={"version": campaign.version, **body.model_dump(mode="json", exclude_unset=True, exclude={"version"})},
+    )
     return with_etag(response, campaign)
+
+
+#: The audit action of each move, in the past tense.
+_MOVED = {"/activate": "campaign.activated", "/pause": "campaign.paused", "/end": "campaign.ended"}
 
 
 def _move(path: str, summary: str, move: Callable[[Campaign, datetime], None], name: str, description: str) -> None:
     async def endpoint(
-        appid: AppId, campaign_id: CampaignId, api: ApiDep, response: Response, now: Now, if_match: IfMatch = None
+        appid: AppId,
+        campaign_id: CampaignId,
+        api: ApiDep,
+        response: Response,
+        now: Now,
+        request: Request,
+        _: CanLaunch,
+        if_match: IfMatch = None,
     ) -> CampaignOut:
         expected = expected_version(if_match)
         campaign = await management.move_campaign(api.campaigns, appid, campaign_id, expected, move, now)
+        await audit(
+            request,
+            _MOVED[path],
+            "campaign",
+            campaign_id,
+            before=None if expected is None else {"version": expected},
+            after={"status": campaign.status.value, "version": campaign.version},
+        )
         return with_etag(response, campaign)
 
     endpoint.__name__ = name

@@ -1,9 +1,10 @@
-"""What every campaigns router takes: the service object, the clock, path parameters and version checks."""
+"""What every campaigns router takes: the service object, the clock, the caller and their permission,
+path parameters and version checks."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request
 from fastapi.exceptions import RequestValidationError
@@ -11,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from services.campaigns.bootstrap_api import CampaignsApi
 from services.campaigns.domain.campaign import POOL_NAME
 from services.campaigns.service_layer.management import as_stored
+from shared.identity import Identity, Permission, require
 from shared.request_bodies import FormPart
 from shared.web import now, service_of
 
@@ -19,6 +21,10 @@ __all__ = [
     "ApiDep",
     "AppId",
     "CampaignId",
+    "CanDecide",
+    "CanEdit",
+    "CanExport",
+    "CanLaunch",
     "IfMatch",
     "Now",
     "PoolName",
@@ -26,6 +32,7 @@ __all__ = [
     "by_name",
     "expected_version",
     "field_error",
+    "needs",
 ]
 
 ID_PATTERN = r"^[A-Za-z0-9_-]+$"
@@ -48,8 +55,20 @@ def _now(request: Request) -> datetime:
 
 
 ApiDep = Annotated[CampaignsApi, Depends(_api)]
+
+#: The caller, once checked for the permission (for the routes that write or export: audit and
+#: decisions name them). Read-only routes declare theirs with :func:`needs`.
+CanEdit = Annotated[Identity, Depends(require(Permission.CAMPAIGN_EDIT))]
+CanLaunch = Annotated[Identity, Depends(require(Permission.CAMPAIGN_LAUNCH))]
+CanExport = Annotated[Identity, Depends(require(Permission.MEMBER_EXPORT))]
+CanDecide = Annotated[Identity, Depends(require(Permission.REVIEW_DECIDE))]
 #: The API's clock (tests move it), to the millisecond as stored.
 Now = Annotated[datetime, Depends(_now)]
+
+
+def needs(permission: Permission) -> list[Any]:
+    """A route's ``dependencies=``: 403 unless the caller holds ``permission`` on the path's account."""
+    return [Depends(require(permission))]
 
 
 def field_error(loc: list[str | int], message: str) -> RequestValidationError:

@@ -1,4 +1,8 @@
-"""Reward pools: the coupon codes the invite tiers grant, uploaded as CSV or generated; their stock."""
+"""Reward pools: the coupon codes the invite tiers grant, uploaded as CSV or generated; their stock.
+
+Reading the stock needs ``campaign:view``; adding codes ``campaign:edit`` (audited with the counts,
+never the codes themselves).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from services.campaigns.domain.rewards import CodeUploadInvalid, parse_codes_csv
-from services.campaigns.entrypoints.http.deps import ApiDep, AppId, CampaignId, PoolName, by_name, field_error
+from services.campaigns.entrypoints.http.deps import (
+    ApiDep,
+    AppId,
+    CampaignId,
+    CanEdit,
+    PoolName,
+    by_name,
+    field_error,
+    needs,
+)
 from services.campaigns.entrypoints.http.schemas import (
     CodesUploadOut,
     GenerateBody,
@@ -16,6 +29,7 @@ from services.campaigns.entrypoints.http.schemas import (
     RejectedLineOut,
 )
 from services.campaigns.service_layer import reward_stock
+from shared.identity import Permission, audit
 from shared.request_bodies import MultipartError, parse_multipart, read_body
 
 __all__ = ["TAG", "router"]
@@ -44,7 +58,7 @@ _CODES_FORM: dict[str, Any] = {
 router = APIRouter(tags=[TAG])
 
 
-@router.get(ONE, summary="Stock of every reward pool")
+@router.get(ONE, summary="Stock of every reward pool", dependencies=needs(Permission.CAMPAIGN_VIEW))
 async def read_stock(appid: AppId, campaign_id: CampaignId, api: ApiDep) -> list[PoolStockOut]:
     reports = await reward_stock.pool_stock(api.campaigns, api.pools, appid, campaign_id)
     return [PoolStockOut.of(report) for report in reports]
@@ -59,7 +73,7 @@ async def read_stock(appid: AppId, campaign_id: CampaignId, api: ApiDep) -> list
     openapi_extra=_CODES_FORM,
 )
 async def upload_codes(
-    appid: AppId, campaign_id: CampaignId, pool: PoolName, request: Request, api: ApiDep
+    appid: AppId, campaign_id: CampaignId, pool: PoolName, request: Request, api: ApiDep, _: CanEdit
 ) -> CodesUploadOut:
     body = await read_body(request.scope, request.receive, MAX_CSV_BYTES)
     if body is None:
@@ -81,6 +95,13 @@ async def upload_codes(
         reasons = "; ".join(f"line {r.line}: {r.reason}" for r in parsed.rejected[:5])
         raise field_error(["file"], "no valid codes in the file" + (f" ({reasons})" if reasons else ""))
     added, report = await reward_stock.add_codes(api.campaigns, api.pools, appid, campaign_id, pool, parsed)
+    await audit(
+        request,
+        "reward_pool.codes_uploaded",
+        "reward_pool",
+        f"{campaign_id}/{pool}",
+        after={"added": added.added, "already_in_pool": added.already_in_pool, "rejected": len(parsed.rejected)},
+    )
     return CodesUploadOut(
         pool=pool,
         added=added.added,
@@ -99,7 +120,14 @@ async def upload_codes(
     description="Random codes from a secure source, in an alphabet without look-alike characters.",
 )
 async def generate_codes(
-    appid: AppId, campaign_id: CampaignId, pool: PoolName, body: GenerateBody, api: ApiDep
+    appid: AppId, campaign_id: CampaignId, pool: PoolName, body: GenerateBody, api: ApiDep, request: Request, _: CanEdit
 ) -> GenerateOut:
     added, report = await reward_stock.generate_codes(api.campaigns, api.pools, appid, campaign_id, pool, body.count)
+    await audit(
+        request,
+        "reward_pool.codes_generated",
+        "reward_pool",
+        f"{campaign_id}/{pool}",
+        after={"requested": body.count, "added": added},
+    )
     return GenerateOut(pool=pool, added=added, stock=PoolStockOut.of(report))

@@ -1,4 +1,9 @@
-"""Joining and results: the campaign's own QR code, its stats, leaderboard, rewards and participant export."""
+"""Joining and results: the campaign's own QR code, its stats, leaderboard, rewards and participant export.
+
+The join QR code is made on WeChat on demand (to publish the campaign): ``campaign:launch``. Stats and
+the leaderboard are ``stats:view``; the issued codes and the participants CSV are exports of members'
+data, ``member:export``, and audited.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,13 @@ import io
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from services.campaigns.entrypoints.http.deps import ApiDep, AppId, CampaignId, Now
+from services.campaigns.entrypoints.http.deps import ApiDep, AppId, CampaignId, CanExport, Now, needs
 from services.campaigns.entrypoints.http.schemas import JoinCodeOut, LeaderboardRowOut, RewardOut, StatsOut
 from services.campaigns.service_layer import results
+from shared.identity import Permission, audit
 
 __all__ = ["TAG", "router"]
 
@@ -31,6 +37,7 @@ router = APIRouter(tags=[TAG])
     summary="The campaign's own QR code (following or scanning it joins)",
     description="Created on first request and renewed when less than a day is left (temporary codes "
     "last at most 30 days). Only for an active campaign.",
+    dependencies=needs(Permission.CAMPAIGN_LAUNCH),
 )
 async def join_qr(appid: AppId, campaign_id: CampaignId, api: ApiDep, now: Now) -> JoinCodeOut:
     code = await results.join_code(api.campaigns, api.join_codes, appid, campaign_id, now)
@@ -39,7 +46,11 @@ async def join_qr(appid: AppId, campaign_id: CampaignId, api: ApiDep, now: Now) 
     )
 
 
-@router.get(ONE + "/stats", summary="Participants, posters, invites, rewards, K-factor")
+@router.get(
+    ONE + "/stats",
+    summary="Participants, posters, invites, rewards, K-factor",
+    dependencies=needs(Permission.STATS_VIEW),
+)
 async def stats(
     appid: AppId, campaign_id: CampaignId, api: ApiDep, top: Annotated[int, Query(ge=1, le=100)] = 10
 ) -> StatsOut:
@@ -60,7 +71,7 @@ async def stats(
     )
 
 
-@router.get(ONE + "/leaderboard", summary="Top inviters by standing credit")
+@router.get(ONE + "/leaderboard", summary="Top inviters by standing credit", dependencies=needs(Permission.STATS_VIEW))
 async def leaderboard(
     appid: AppId, campaign_id: CampaignId, api: ApiDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[LeaderboardRowOut]:
@@ -73,10 +84,14 @@ async def rewards(
     appid: AppId,
     campaign_id: CampaignId,
     api: ApiDep,
+    request: Request,
+    _: CanExport,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[RewardOut]:
     grants = await results.rewards(api.campaigns, api.stats, appid, campaign_id, limit=limit, offset=offset)
+    # The codes are what a member redeems: who read which page of them is kept (not the codes).
+    await audit(request, "campaign.rewards_exported", "campaign", campaign_id, after={"limit": limit, "offset": offset})
     return [
         RewardOut(
             openid=doc["inviter"],
@@ -96,8 +111,11 @@ async def rewards(
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}}},
 )
-async def export_participants(appid: AppId, campaign_id: CampaignId, api: ApiDep) -> StreamingResponse:
+async def export_participants(
+    appid: AppId, campaign_id: CampaignId, api: ApiDep, request: Request, _: CanExport
+) -> StreamingResponse:
     found, docs = await results.participants(api.campaigns, api.stats, appid, campaign_id)
+    await audit(request, "campaign.participants_exported", "campaign", campaign_id)
 
     async def rows() -> AsyncIterator[str]:
         yield "\ufeff" + _csv_line(list(_CSV_COLUMNS))  # BOM: Excel opens UTF-8 Chinese text correctly

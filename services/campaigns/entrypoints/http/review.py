@@ -5,6 +5,11 @@ reason, age), one submission with its evidence (decoded QR codes, OCR text, wher
 and its audit trail, its picture (``?annotated=true`` draws the evidence boxes), and approve / reject
 with the reviewer's note. Approving grants the share reward under the same key as an automatic
 approval: a member gets one code however their screenshots were approved.
+
+Permissions: the queue itself (status, reasons, counts: the backlog a campaign operator watches)
+needs ``campaign:view``; a submission's evidence (OCR text of a member's post), its picture and the
+decisions need ``review:decide``. The reviewer recorded is the signed-in operator (their name, which
+is unique and never reused), never a body field; every decision is audited (an approval grants a reward).
 """
 
 from __future__ import annotations
@@ -13,11 +18,11 @@ import io
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from PIL import Image, ImageDraw
 
 from services.campaigns.bootstrap_api import CampaignsApi
-from services.campaigns.entrypoints.http.deps import ApiDep, AppId, CampaignId, Now, SubmissionId
+from services.campaigns.entrypoints.http.deps import ApiDep, AppId, CampaignId, CanDecide, Now, SubmissionId, needs
 from services.campaigns.entrypoints.http.schemas import (
     AuditOut,
     ReviewBody,
@@ -28,6 +33,7 @@ from services.campaigns.entrypoints.http.schemas import (
 )
 from services.campaigns.service_layer import review
 from services.screenshots import Decision
+from shared.identity import Identity, Permission, audit
 
 __all__ = ["TAG", "router"]
 
@@ -39,7 +45,11 @@ _BOX_COLOURS = {"qr": "#00B050", "poster": "#0070C0", "time_row": "#FFC000", "ti
 router = APIRouter(tags=[TAG])
 
 
-@router.get(BASE, summary="Share-screenshot submissions (the review queue: status=review), oldest first")
+@router.get(
+    BASE,
+    summary="Share-screenshot submissions (the review queue: status=review), oldest first",
+    dependencies=needs(Permission.CAMPAIGN_VIEW),
+)
 async def list_submissions(
     appid: AppId,
     campaign_id: CampaignId,
@@ -71,7 +81,11 @@ async def list_submissions(
     )
 
 
-@router.get(BASE + "/{submission_id}", summary="One submission: evidence and audit trail")
+@router.get(
+    BASE + "/{submission_id}",
+    summary="One submission: evidence and audit trail",
+    dependencies=needs(Permission.REVIEW_DECIDE),
+)
 async def read_submission(
     appid: AppId, campaign_id: CampaignId, submission_id: SubmissionId, api: ApiDep, now: Now
 ) -> SubmissionDetailOut:
@@ -91,6 +105,7 @@ async def read_submission(
     summary="The submitted picture (kept for submissions that went to review)",
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}},
+    dependencies=needs(Permission.REVIEW_DECIDE),
 )
 async def submission_image(
     appid: AppId,
@@ -108,6 +123,8 @@ async def submission_image(
 
 
 async def _settle(
+    request: Request,
+    reviewer: Identity,
     appid: str,
     campaign_id: str,
     submission_id: str,
@@ -125,7 +142,7 @@ async def _settle(
         campaign_id,
         submission_id,
         decision,
-        reviewer=body.reviewer,
+        reviewer=reviewer.name,
         note=body.note,
         uow=api.uow(),
         notice_store=api.notices,
@@ -134,21 +151,49 @@ async def _settle(
         messenger=messenger,
         now=now,
     )
-    return SubmissionOut.of(settled, now)
+    out = SubmissionOut.of(settled, now)
+    # An approval grants the member a reward: a person's decision, kept with who made it.
+    await audit(
+        request,
+        f"screenshot.{settled.status}",
+        "screenshot_submission",
+        settled.id,
+        before={"status": "review"},
+        after={"status": settled.status, "campaign_id": settled.campaign_id, "note": settled.note},
+    )
+    return out
 
 
 @router.post(BASE + "/{submission_id}/approve", summary="Approve: grants the share reward once, replies")
 async def approve_submission(
-    appid: AppId, campaign_id: CampaignId, submission_id: SubmissionId, body: ReviewBody, api: ApiDep, now: Now
+    appid: AppId,
+    campaign_id: CampaignId,
+    submission_id: SubmissionId,
+    api: ApiDep,
+    now: Now,
+    request: Request,
+    reviewer: CanDecide,
+    body: ReviewBody | None = None,
 ) -> SubmissionOut:
-    return await _settle(appid, campaign_id, submission_id, body, api, Decision.APPROVE, now)
+    return await _settle(
+        request, reviewer, appid, campaign_id, submission_id, body or ReviewBody(), api, Decision.APPROVE, now
+    )
 
 
 @router.post(BASE + "/{submission_id}/reject", summary="Reject: replies with the note (or the reason)")
 async def reject_submission(
-    appid: AppId, campaign_id: CampaignId, submission_id: SubmissionId, body: ReviewBody, api: ApiDep, now: Now
+    appid: AppId,
+    campaign_id: CampaignId,
+    submission_id: SubmissionId,
+    api: ApiDep,
+    now: Now,
+    request: Request,
+    reviewer: CanDecide,
+    body: ReviewBody | None = None,
 ) -> SubmissionOut:
-    return await _settle(appid, campaign_id, submission_id, body, api, Decision.REJECT, now)
+    return await _settle(
+        request, reviewer, appid, campaign_id, submission_id, body or ReviewBody(), api, Decision.REJECT, now
+    )
 
 
 def _annotate(content: bytes, boxes: dict[str, Any]) -> bytes:

@@ -404,7 +404,7 @@ class SubmissionOut(BaseModel):
     status: str = Field(description="review, approved or rejected")
     decision: str
     reasons: list[ReasonOut]
-    decided_by: str = Field(description="auto, or the reviewer")
+    decided_by: str = Field(description="auto, or the reviewing operator's name")
     decided_at: datetime
     note: str | None
     ms: float = Field(description="Analysis time")
@@ -455,7 +455,8 @@ class SubmissionPage(BaseModel):
 
 
 class ReviewBody(BaseModel):
-    reviewer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    """The reviewer is the signed-in operator: a ``reviewer`` field old clients still send is ignored."""
+
     note: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=200)] = Field(
         default=None, description="Kept in the audit trail; on a rejection it is also what the member reads"
     )

@@ -14,6 +14,7 @@ from services.campaigns.entrypoints.http.deps import (
     ApiDep,
     AppId,
     CampaignId,
+    CanEdit,
     IfMatch,
     Now,
     by_name,
@@ -22,6 +23,7 @@ from services.campaigns.entrypoints.http.deps import (
 )
 from services.campaigns.entrypoints.http.schemas import CampaignOut, LayoutBody, TemplateImageOut, TemplateUploadOut
 from services.campaigns.service_layer import management
+from shared.identity import audit
 from shared.request_bodies import MultipartError, parse_multipart, read_body
 
 __all__ = ["TAG", "router"]
@@ -65,7 +67,13 @@ router = APIRouter(tags=[TAG])
     openapi_extra=_TEMPLATE_FORM,
 )
 async def upload_template(
-    appid: AppId, campaign_id: CampaignId, request: Request, api: ApiDep, now: Now, if_match: IfMatch = None
+    appid: AppId,
+    campaign_id: CampaignId,
+    request: Request,
+    api: ApiDep,
+    now: Now,
+    _: CanEdit,
+    if_match: IfMatch = None,
 ) -> TemplateUploadOut:
     limit = min(api.settings.max_template_bytes, MAX_STORED_BYTES)
     body = await read_body(request.scope, request.receive, limit + _FORM_OVERHEAD)
@@ -95,6 +103,20 @@ async def upload_template(
         api.campaigns, api.templates, appid, campaign_id, expected, (data, info), layout, now
     )
     image = uploaded.image
+    await audit(
+        request,
+        "campaign.template_uploaded",
+        "campaign",
+        campaign_id,
+        before=None if expected is None else {"version": expected},
+        after={
+            "version": uploaded.campaign.version,
+            "image_id": image.id,
+            "content_type": image.info.content_type,
+            "size": image.info.size,
+            "layout_sent": layout is not None,
+        },
+    )
     return TemplateUploadOut(
         image=TemplateImageOut(
             image_id=image.id,
