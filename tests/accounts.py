@@ -15,7 +15,7 @@ AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 
 
 TOKEN = "t0ken"
-SECRET = "s3cret"
+SECRET = "s3cret-0123456789abcdef"
 
 
 def account(

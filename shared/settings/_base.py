@@ -14,7 +14,7 @@ PLACEHOLDER_SECRETS = frozenset(
 )
 
 
-#: In production a secret shorter than this is refused: a signing key must not be guessable.
+#: Outside development a secret shorter than this is refused: a signing key must not be guessable.
 MIN_SECRET_LENGTH = 16
 
 
@@ -27,13 +27,13 @@ def secret_problem(
 ) -> str | None:
     """Why ``value`` may not be the secret ``name`` in ``environment``, or None (never quotes the value).
 
-    Development takes anything; tests refuse placeholders; production also refuses short secrets.
+    Development takes anything; tests and production refuse placeholders and short secrets.
     """
     if environment is Environment.DEVELOPMENT:
         return None
     if is_placeholder(value):
         return f"{name} holds a placeholder; set a real value outside development"
-    if environment is Environment.PRODUCTION and len(value) < min_length:
+    if len(value) < min_length:
         return f"{name} is shorter than {min_length} characters"
     return None
 

@@ -44,9 +44,10 @@ _AES_KEY = re.compile(r"[A-Za-z0-9]{43}")
 def account_problems(account: WeChatAccount, environment: Environment) -> list[str]:
     """Why ``account`` may not be served in ``environment`` (empty when it may), values never quoted.
 
-    The same rules for accounts in ``WECHAT_ACCOUNTS`` and accounts stored in MongoDB: placeholders are
-    refused outside development; in production the token and EncodingAESKey must have the platform's
-    format (a plaintext-mode account may go without a key) and the AppSecret at least 16 characters.
+    The same rules for accounts in ``WECHAT_ACCOUNTS`` and accounts stored in MongoDB: outside
+    development no placeholders, an AppSecret of at least 16 characters and a 43-character
+    EncodingAESKey (a plaintext-mode account may go without one); in production the token and key must
+    also have the platform's format.
     """
     name = f"wechat_accounts[{account.appid}]"
     token = account.token.get_secret_value()

@@ -28,10 +28,10 @@ from shared.wechat_client import MemoryTokenStore, WeChatApiConfig, WeChatClient
 from tests.accounts import AES_KEY, account, accounts_env
 
 APPID = "wxcampaign000001"
-SECRET = "campaign-secret"
+SECRET = "campaign-secret-0123"
 ACCOUNT = account(APPID, token="campaign-token", encoding_aes_key=AES_KEY, secret=SECRET)
 BASE = f"/accounts/{APPID}/campaigns"
-MALL_SECRET = "mall-secret-e2e"
+MALL_SECRET = "mall-secret-e2e-0123"
 
 
 #: The e2e tests' operator: an admin on every account, signing in with an API token only.
@@ -92,7 +92,7 @@ def profiles_env(ports: dict[str, int]) -> dict[str, str]:
     and of the mall webhook."""
     return {
         "H5_BASE_URL": f"http://127.0.0.1:{ports['profiles-public']}",
-        "H5_LINK_SECRET": "h5-links-e2e",
+        "H5_LINK_SECRET": "h5-links-e2e-01234",
         "MALL_WEBHOOK_SECRET": MALL_SECRET,
     }
 

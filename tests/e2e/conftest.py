@@ -49,7 +49,9 @@ def mongo_database(infra: Infra, isolation: Isolation) -> Iterator[Database[dict
 @pytest.fixture
 def platform(infra_env: dict[str, str], tmp_path: Path, operator_headers: dict[str, str]) -> Iterator[Platform]:
     env = infra_env | {
-        "WECHAT_ACCOUNTS": accounts_env(account(APPID, token=TOKEN, encoding_aes_key="e" * 43, secret="e2e-app-secret"))
+        "WECHAT_ACCOUNTS": accounts_env(
+            account(APPID, token=TOKEN, encoding_aes_key="e" * 43, secret="e2e-app-secret-0123")
+        )
     }
     logs = tmp_path / "logs"
     processes = [

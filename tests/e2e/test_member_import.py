@@ -49,8 +49,8 @@ def test_existing_followers_become_profiles_once(
         client.post(f"/sim/accounts/{APPID}/members", json={"openid": "o_gone", "following": False})
     env = env | {
         "WECHAT_API__BASE_URL": url,
-        "MALL_WEBHOOK_SECRET": "import-mall",
-        "H5_LINK_SECRET": "import-h5",
+        "MALL_WEBHOOK_SECRET": "import-mall-webhook-0",
+        "H5_LINK_SECRET": "import-h5-links-0123",
     }
     first = scrm("members", "import", "--appid", APPID, env=env, cwd=tmp_path, timeout=120)
     assert first.returncode == 0, first.stdout + first.stderr
@@ -72,7 +72,11 @@ def test_budgeted_profile_tags_become_wechat_tags_and_follow_changes(
     sim: tuple[str, dict[str, str]], mongo_database: Database[dict[str, Any]], tmp_path: Path
 ) -> None:
     url, env = sim
-    env = env | {"WECHAT_API__BASE_URL": url, "MALL_WEBHOOK_SECRET": "sync-mall", "H5_LINK_SECRET": "sync-h5"}
+    env = env | {
+        "WECHAT_API__BASE_URL": url,
+        "MALL_WEBHOOK_SECRET": "sync-mall-webhook-01",
+        "H5_LINK_SECRET": "sync-h5-links-01234",
+    }
     with httpx.Client(base_url=url, timeout=30) as client:
         for openid in ("o_late", "o_baby", "o_plain"):
             assert client.post(f"/sim/accounts/{APPID}/members", json={"openid": openid}).status_code == 201

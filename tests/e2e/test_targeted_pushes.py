@@ -33,7 +33,7 @@ def stack(infra_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]
             | profiles_env(ports)
             | {
                 "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['segments-public']}",
-                "CLICK_LINK_SECRET": "click-links-e2e",
+                "CLICK_LINK_SECRET": "click-links-e2e-0123",
                 "POLL_SECONDS": "0.2",
                 "SEND_RETRY_SECONDS": "0.05",
             }

@@ -27,7 +27,7 @@ def stack(
     infra_env: dict[str, str], mongo_database: Database[dict[str, Any]], tmp_path: Path
 ) -> Iterator[dict[str, str]]:
     accounts = [
-        account(appid, token=f"token-{mode}", encoding_aes_key=AES_KEY, secret=f"secret-{mode}")
+        account(appid, token=f"token-{mode}", encoding_aes_key=AES_KEY, secret=f"secret-{mode}-0123456789")
         for mode, appid in ACCOUNTS.items()
     ]
 

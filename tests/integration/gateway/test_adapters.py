@@ -91,7 +91,7 @@ async def test_accounts_from_mongodb_complement_the_environment(database: Any) -
     await database[accounts.ACCOUNTS].insert_one(
         {"appid": "wxfrommongo", "token": "t2", "encoding_aes_key": "k" * 43, "secret": "s2"}
     )
-    env_account = WeChatAccount(appid="wxfromenv", token="t1", encoding_aes_key="k" * 43, secret="s1")
+    env_account = WeChatAccount(appid="wxfromenv", token="t1", encoding_aes_key="k" * 43, secret="s1-0123456789abcdef")
     directory = ChainedAccountDirectory(StaticAccountDirectory([env_account]), MongoAccountDirectory(database))
     from_env, from_mongo = await directory.find("wxfromenv"), await directory.find("wxfrommongo")
     assert from_env is not None and from_env.token == "t1"
@@ -147,14 +147,15 @@ async def test_stored_accounts_pass_the_checks_configured_ones_pass(database: An
     for appid in ("wxplaceholder", "wxshortsecret", "wxbadtoken", "wxbroken"):
         assert await production.find(appid) is None, appid
     test = MongoAccountDirectory(database, environment=Environment.TEST)
-    assert await test.find("wxshortsecret") is not None  # production alone asks for length
+    assert await test.find("wxbadtoken") is not None  # production alone asks for the platform's formats
+    assert await test.find("wxshortsecret") is None  # length counts outside development
     assert await test.find("wxplaceholder") is None
 
 
 @pytest.mark.integration
 async def test_the_account_cache_is_bounded(database: Any) -> None:
     await database[accounts.ACCOUNTS].insert_many(
-        [{"appid": f"wxc{i}", "token": "t", "encoding_aes_key": "k" * 43, "secret": "s"} for i in range(3)]
+        [{"appid": f"wxc{i}", "token": "t0k", "encoding_aes_key": "k" * 43, "secret": "s" * 16} for i in range(3)]
     )
     directory = MongoAccountDirectory(database, max_entries=2)
     for i in range(3):

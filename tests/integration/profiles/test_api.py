@@ -86,7 +86,7 @@ class Harness:
 
 @pytest.fixture
 def h(service_settings: LoadSettings) -> Iterator[Harness]:
-    settings = service_settings(ProfilesSettings, mall_webhook_secret=SECRET, h5_link_secret="h5-links-for-tests")
+    settings = service_settings(ProfilesSettings, mall_webhook_secret=SECRET, h5_link_secret="h5-links-for-tests-0")
     captured = InMemoryEventPublisher()
     clock = [NOW]
     callers = Callers.on("wx1")

@@ -55,7 +55,9 @@ def check_guards(client: TestClient, callers: Callers, routes: list[tuple[str, s
 
 @pytest.fixture
 def client(service_settings: LoadSettings) -> Iterator[tuple[TestClient, Callers]]:
-    settings = service_settings(ProfilesSettings, mall_webhook_secret="mall-for-tests", h5_link_secret="h5-for-tests")
+    settings = service_settings(
+        ProfilesSettings, mall_webhook_secret="mall-webhook-for-tests", h5_link_secret="h5-links-for-tests-0"
+    )
     callers = Callers.on("wx1")
     app = create_app(settings, publisher=InMemoryEventPublisher(), messaging=False, identity=callers.config)
     with TestClient(app) as http:
@@ -72,7 +74,9 @@ def test_every_operator_route_checks_the_caller(client: tuple[TestClient, Caller
 @pytest.fixture
 def public(service_settings: LoadSettings, client: tuple[TestClient, Callers]) -> Iterator[TestClient]:
     """The public app (mall webhook, H5 pages) over the operator API's database."""
-    settings = service_settings(ProfilesSettings, mall_webhook_secret="mall-for-tests", h5_link_secret="h5-for-tests")
+    settings = service_settings(
+        ProfilesSettings, mall_webhook_secret="mall-webhook-for-tests", h5_link_secret="h5-links-for-tests-0"
+    )
     with TestClient(create_public_app(settings, publisher=InMemoryEventPublisher(), messaging=False)) as http:
         yield http
 

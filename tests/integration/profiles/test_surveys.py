@@ -54,7 +54,9 @@ DEFINITION: dict[str, Any] = {
 
 @pytest.fixture
 def settings(service_settings: LoadSettings) -> ProfilesSettings:
-    return service_settings(ProfilesSettings, mall_webhook_secret="mall-for-tests", h5_link_secret="h5-for-tests")
+    return service_settings(
+        ProfilesSettings, mall_webhook_secret="mall-webhook-for-tests", h5_link_secret="h5-links-for-tests-0"
+    )
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ from tests.integration.conftest import LoadSettings
 pytestmark = pytest.mark.integration
 
 APPID = "wxpush0001"
-SECRET = "push-app-secret"
+SECRET = "push-app-secret-0123"
 SIM_URL = "http://wechat-sim.test"
 CLICK_SECRET = "click-links-for-tests"
 RULE = {"all": [{"stage_in": ["stage.pregnancy.late"]}, {"has_tag": "interest.feeding.formula"}]}

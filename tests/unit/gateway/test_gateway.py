@@ -81,7 +81,7 @@ def make(
     ledger: Any = None,
     publisher: FakePublisher | None = None,
 ) -> Iterator[Harness]:
-    gateway_account = account(APPID, token=TOKEN, encoding_aes_key=AES_KEY, secret="app-secret")
+    gateway_account = account(APPID, token=TOKEN, encoding_aes_key=AES_KEY, secret="app-secret-0123456789")
     if previous_key:
         gateway_account["previous_encoding_aes_key"] = previous_key
     # Static accounts and fakes only: unit tests touch no MongoDB.

@@ -94,14 +94,16 @@ def test_log_level_is_validated() -> None:
         load_settings(ServiceSettings, log_level="chatty")
 
 
-def test_short_secrets_are_refused_in_production_only() -> None:
+@pytest.mark.parametrize("environment", ["test", "production"])
+def test_short_secrets_are_refused_outside_development(environment: str) -> None:
     strong = account(token="tokenAbc123", encoding_aes_key="k" * 43, secret="s" * 32)
-    assert load_settings(GatewaySettings, environment="production", wechat_accounts=[strong])
+    assert load_settings(GatewaySettings, environment=environment, wechat_accounts=[strong])
     with pytest.raises(SettingsError, match=r"wechat_accounts\[wx1\]\.secret is shorter than 16"):
-        load_settings(GatewaySettings, environment="production", wechat_accounts=[strong | {"secret": "short"}])
+        load_settings(GatewaySettings, environment=environment, wechat_accounts=[strong | {"secret": "short"}])
     with pytest.raises(SettingsError, match="CLICK_LINK_SECRET is shorter than 16"):
-        load_settings(SegmentsSettings, environment="production", click_link_secret="only-15-chars!!")
-    assert load_settings(GatewaySettings, environment="test", wechat_accounts=[strong | {"secret": "short"}])
+        load_settings(SegmentsSettings, environment=environment, click_link_secret="only-15-chars!!")
+    short = strong | {"secret": "short"}
+    assert load_settings(GatewaySettings, environment="development", wechat_accounts=[short])
 
 
 @pytest.mark.parametrize(

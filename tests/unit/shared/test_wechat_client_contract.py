@@ -51,7 +51,7 @@ from tests.accounts import AES_KEY, account
 from tests.fakes.push_sender import AckSender
 
 APPID = "wxcontract0001"
-SECRET = "contract-app-secret"
+SECRET = "contract-app-secret-0"
 #: 2024-04-25 17:15:04 Beijing time
 START = 1_714_036_504.0
 SIM_URL = "http://wechat-sim.test"

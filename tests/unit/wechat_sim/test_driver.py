@@ -45,7 +45,7 @@ TOKENS = {PLAIN: "plain-token", COMPAT: "compat-token", SAFE: "safe-token"}
 
 def make_settings(**overrides: object) -> WeChatSimSettings:
     accounts = [
-        account(appid, token=token, encoding_aes_key=AES_KEY, secret=f"secret-{appid}")
+        account(appid, token=token, encoding_aes_key=AES_KEY, secret=f"secret-{appid}-0123456789")
         for appid, token in TOKENS.items()
     ]
     values: dict[str, object] = {
@@ -150,7 +150,7 @@ def sim(client: httpx.AsyncClient, clock: ManualClock) -> WeChatSimulator:
 
 
 def token_for(sim: WeChatSimulator, appid: str) -> str:
-    body = f'{{"grant_type":"client_credential","appid":"{appid}","secret":"secret-{appid}"}}'.encode()
+    body = f'{{"grant_type":"client_credential","appid":"{appid}","secret":"secret-{appid}-0123456789"}}'.encode()
     result = sim.platform.call("stable_token", ApiRequest("POST", {}, body))
     assert isinstance(result, dict)
     value: str = result["access_token"]
@@ -412,7 +412,7 @@ async def test_the_real_gateway_accepts_plaintext_pushes() -> None:
     publisher = FakePublisher()
     settings = GatewaySettings(
         environment="test",
-        wechat_accounts=[account(PLAIN, token=TOKENS[PLAIN], encoding_aes_key=AES_KEY, secret="s")],
+        wechat_accounts=[account(PLAIN, token=TOKENS[PLAIN], encoding_aes_key=AES_KEY, secret="s" * 16)],
         accounts_from_mongodb=False,  # a unit test: no MongoDB behind the gateway
     )
     real_gateway = create_gateway(settings, publisher=publisher, ledger=MemoryPushLedger(), rules=NoReplyRules())

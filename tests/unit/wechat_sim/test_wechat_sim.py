@@ -31,7 +31,7 @@ from tests.fakes.push_sender import AckSender
 from tests.unit.wechat_sim.conftest import START
 
 APPID = "wxsimulated0001"
-SECRET = "app-secret-1"
+SECRET = "app-secret-1-0123456789"
 RID = re.compile(r" rid: [0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}$")
 
 
