@@ -25,6 +25,9 @@ class WeChatAccount(BaseModel):
     #: The mode set in the platform's console. ``safe`` makes the gateway refuse plaintext pushes (whose
     #: body no signature covers); ``plaintext`` and ``compatible`` accept both, as before this field.
     mode: Mode = Mode.COMPATIBLE
+    #: Hosts this account's pushed links may lead to (a host allows its subdomains). Empty: the
+    #: service-wide list (segments' CLICK_LINK_DOMAINS).
+    link_domains: tuple[str, ...] = ()
 
 
 def decode_accounts(value: object) -> Any:

@@ -5,12 +5,12 @@ a pushed link."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from services.segments.domain.click_links import domain_allowed, open_click
+from services.segments.domain.click_links import LinkForged, domain_allowed, open_click
 from services.segments.domain.pushes import (
     Creator,
     FrequencyCap,
@@ -56,6 +56,7 @@ class PushUseCases:
         click_key: bytes,
         clock: Callable[[], datetime],
         click_domains: frozenset[str] = frozenset(),
+        account_click_domains: Mapping[str, frozenset[str]] | None = None,
         new_id: Callable[[], str] = _new_id,
     ) -> None:
         self._pushes = pushes
@@ -63,8 +64,12 @@ class PushUseCases:
         self._defaults = defaults
         self._click_key = click_key
         self._click_domains = click_domains
+        self._account_click_domains = dict(account_click_domains or {})
         self._clock = clock
         self._new_id = new_id
+
+    def _domains(self, appid: str) -> frozenset[str]:
+        return self._account_click_domains.get(appid, self._click_domains)
 
     async def create(
         self,
@@ -85,9 +90,10 @@ class PushUseCases:
         for variant in variants:
             for content in (variant.message, variant.template, variant.subscription):
                 for url in link_urls(content) if content is not None else ():
-                    if not domain_allowed(url, self._click_domains):
+                    if not domain_allowed(url, self._domains(appid)):
                         raise PushInvalid(
-                            f"variant {variant.name}: link to {url[:200]!r} is outside CLICK_LINK_DOMAINS"
+                            f"variant {variant.name}: link to {url[:200]!r} is outside the account's link domains"
+                            " (its link_domains, else CLICK_LINK_DOMAINS)"
                         )
         push = new_push(
             push_id=self._new_id(),
@@ -138,7 +144,14 @@ class PushUseCases:
     async def click(self, token: str) -> str:
         """Count a click on a signed link (a member once per push); where it goes. Raises
         :class:`~services.segments.domain.click_links.LinkForged` for a link we did not sign."""
-        link = open_click(self._click_key, token, now=self._clock().timestamp(), domains=self._click_domains)
+        link = open_click(self._click_key, token, now=self._clock().timestamp())
+        push = await self._pushes.get(link.push_id)
+        if push is None:
+            raise LinkForged("link names no push")
+        # The destination was checked when the push was made; checked again against what the account
+        # allows now, so a domain taken off the list stops its links.
+        if not domain_allowed(link.url, self._domains(push["appid"])):
+            raise LinkForged("link destination is not an allowed domain")
         if await self._pushes.count_click(link.push_id, link.variant, link.openid, link.url, self._clock()):
             inc = {"stats.total.clicked": 1, f"stats.variants.{link.variant}.clicked": 1}
             await self._pushes.update(link.push_id, {}, inc)

@@ -229,5 +229,31 @@ async def test_links_expire_and_lead_only_to_the_allowed_domains() -> None:
         with pytest.raises(LinkForged, match=why):
             await h.use.click(sign_click(KEY, ClickLink(push, "A", "o1", url, expires_at)))
     elsewhere = (Variant("A", 1, message=MessageContent("text", text="go https://evil.example/x now")),)
-    with pytest.raises(PushInvalid, match="outside CLICK_LINK_DOMAINS"):
+    with pytest.raises(PushInvalid, match="outside the account's link domains"):
         await h.use.create("wx1", name="p", segment_id=segment, variants=elsewhere)
+
+
+async def test_an_account_s_own_link_domains_replace_the_service_wide_list() -> None:
+    h = Harness()
+    h.use = PushUseCases(
+        h.pushes,
+        h.segments,
+        PushDefaults(FrequencyCap(1, 3), None),
+        click_key=KEY,
+        clock=lambda: NOW,
+        new_id=lambda: next(h.ids),
+        click_domains=frozenset({"brand.example"}),
+        account_click_domains={"wx1": frozenset({"mall.example"})},
+    )
+    segment = await h.segment()
+    to_brand = (Variant("A", 1, message=MessageContent("text", text="go https://brand.example/x now")),)
+    with pytest.raises(PushInvalid, match="outside the account's link domains"):
+        await h.use.create("wx1", name="p", segment_id=segment, variants=to_brand)
+    to_mall = (Variant("A", 1, message=MessageContent("text", text="go https://shop.mall.example/x now")),)
+    push = (await h.use.create("wx1", name="p", segment_id=segment, variants=to_mall))["_id"]
+    expires = int(NOW.timestamp()) + 60
+    assert await h.use.click(sign_click(KEY, ClickLink(push, "A", "o1", "https://mall.example/a", expires)))
+    with pytest.raises(LinkForged, match="allowed domain"):  # signed for this push, yet another account's domain
+        await h.use.click(sign_click(KEY, ClickLink(push, "A", "o1", "https://brand.example/a", expires)))
+    with pytest.raises(LinkForged, match="no push"):
+        await h.use.click(sign_click(KEY, ClickLink("gone", "A", "o1", "https://mall.example/a", expires)))

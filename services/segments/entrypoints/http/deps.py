@@ -55,6 +55,11 @@ def push_use_cases(service: Service) -> PushUseCases:
         click_key=key,
         clock=service.clock,
         click_domains=frozenset(settings.click_link_domains),
+        account_click_domains={
+            account.appid: frozenset(domain.lower() for domain in account.link_domains)
+            for account in settings.wechat_accounts
+            if account.link_domains
+        },
     )
 
 
