@@ -204,8 +204,8 @@ async def test_a_click_is_counted_once_per_member_and_forged_links_refused() -> 
         await h.use.click(sign_click(b"other", ClickLink(push, "A", "o1", "https://evil.example/")))
 
 
-async def test_links_expire_and_lead_only_to_the_allowed_domains() -> None:
-    h = Harness()
+def _with_domains(h: Harness, per_account: dict[str, frozenset[str]] | None = None) -> Harness:
+    """The harness's use cases with brand.example allowed service-wide (and ``per_account`` lists)."""
     h.use = PushUseCases(
         h.pushes,
         h.segments,
@@ -214,7 +214,13 @@ async def test_links_expire_and_lead_only_to_the_allowed_domains() -> None:
         clock=lambda: NOW,
         new_id=lambda: next(h.ids),
         click_domains=frozenset({"brand.example"}),
+        account_click_domains=per_account,
     )
+    return h
+
+
+async def test_links_expire_and_lead_only_to_the_allowed_domains() -> None:
+    h = _with_domains(Harness())
     segment = await h.segment()
     push = (await h.use.create("wx1", name="p", segment_id=segment, variants=TEXT))["_id"]
     expires = int(NOW.timestamp())
@@ -234,17 +240,7 @@ async def test_links_expire_and_lead_only_to_the_allowed_domains() -> None:
 
 
 async def test_an_account_s_own_link_domains_replace_the_service_wide_list() -> None:
-    h = Harness()
-    h.use = PushUseCases(
-        h.pushes,
-        h.segments,
-        PushDefaults(FrequencyCap(1, 3), None),
-        click_key=KEY,
-        clock=lambda: NOW,
-        new_id=lambda: next(h.ids),
-        click_domains=frozenset({"brand.example"}),
-        account_click_domains={"wx1": frozenset({"mall.example"})},
-    )
+    h = _with_domains(Harness(), {"wx1": frozenset({"mall.example"})})
     segment = await h.segment()
     to_brand = (Variant("A", 1, message=MessageContent("text", text="go https://brand.example/x now")),)
     with pytest.raises(PushInvalid, match="outside the account's link domains"):
