@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -35,8 +37,13 @@ IDENTITY_INDEXES = (
 )
 
 
-def _unavailable(exc: PyMongoError) -> StorageUnavailable:
-    return StorageUnavailable(f"identity storage failed: {type(exc).__name__}")
+@contextmanager
+def _storage() -> Iterator[None]:
+    """Driver failures leave as :class:`StorageUnavailable` (the 503 of every app), naming no value."""
+    try:
+        yield
+    except PyMongoError as exc:
+        raise StorageUnavailable(f"identity storage failed: {type(exc).__name__}") from exc
 
 
 def _operator(doc: dict[str, Any]) -> Operator:
@@ -90,12 +97,11 @@ class MongoIdentityStore:
             "created_at": operator.created_at,
             "disabled": operator.disabled,
         }
-        try:
-            await self._operators.insert_one(document)
-        except DuplicateKeyError:
-            raise OperatorExists(f"an operator named {operator.name!r} exists") from None
-        except PyMongoError as exc:
-            raise _unavailable(exc) from exc
+        with _storage():
+            try:
+                await self._operators.insert_one(document)
+            except DuplicateKeyError:
+                raise OperatorExists(f"an operator named {operator.name!r} exists") from None
 
     async def operator_by_id(self, operator_id: str) -> Operator | None:
         doc = await self._find_one(self._operators, {"_id": operator_id})
@@ -116,21 +122,18 @@ class MongoIdentityStore:
 
     async def add_grant(self, operator_id: str, grant: Grant) -> bool:
         key = {"operator_id": operator_id, "role": grant.role.value, "appid": grant.appid}
-        try:
-            result = await self._grants.update_one(key, {"$setOnInsert": key}, upsert=True)
-        except DuplicateKeyError:
-            return False
-        except PyMongoError as exc:
-            raise _unavailable(exc) from exc
+        with _storage():
+            try:
+                result = await self._grants.update_one(key, {"$setOnInsert": key}, upsert=True)
+            except DuplicateKeyError:
+                return False
         return result.upserted_id is not None
 
     async def remove_grant(self, operator_id: str, grant: Grant) -> bool:
-        try:
+        with _storage():
             result = await self._grants.delete_one(
                 {"operator_id": operator_id, "role": grant.role.value, "appid": grant.appid}
             )
-        except PyMongoError as exc:
-            raise _unavailable(exc) from exc
         return result.deleted_count == 1
 
     async def grants_of(self, operator_id: str) -> frozenset[Grant]:
@@ -148,10 +151,8 @@ class MongoIdentityStore:
             "address": session.address,
             "revoked_at": session.revoked_at,
         }
-        try:
+        with _storage():
             await self._sessions.insert_one(document)
-        except PyMongoError as exc:
-            raise _unavailable(exc) from exc
 
     async def session_by_digest(self, digest: str) -> Session | None:
         doc = await self._find_one(self._sessions, {"_id": digest})
@@ -164,12 +165,10 @@ class MongoIdentityStore:
         return await self._set(self._sessions, {"id": session_id, "revoked_at": None}, {"revoked_at": at})
 
     async def revoke_sessions_of(self, operator_id: str, at: datetime) -> int:
-        try:
+        with _storage():
             result = await self._sessions.update_many(
                 {"operator_id": operator_id, "revoked_at": None}, {"$set": {"revoked_at": at}}
             )
-        except PyMongoError as exc:
-            raise _unavailable(exc) from exc
         return result.modified_count
 
     async def sessions(self, operator_id: str | None = None) -> list[Session]:
@@ -190,10 +189,8 @@ class MongoIdentityStore:
             "last_used_at": token.last_used_at,
             "revoked_at": token.revoked_at,
         }
-        try:
+        with _storage():
             await self._tokens.insert_one(document)
-        except PyMongoError as exc:
-            raise _unavailable(exc) from exc
 
     async def token_by_id(self, token_id: str) -> ApiToken | None:
         doc = await self._find_one(self._tokens, {"_id": token_id})
@@ -210,50 +207,38 @@ class MongoIdentityStore:
         return [_token(d) for d in await self._find(self._tokens, query, [("created_at", -1)])]
 
     async def record_failure(self, key: str, at: datetime) -> None:
-        try:
+        with _storage():
             await self._attempts.insert_one({"key": key, "at": at})
-        except PyMongoError as exc:
-            raise _unavailable(exc) from exc
 
     async def failures_since(self, key: str, since: datetime) -> int:
-        try:
+        with _storage():
             return await self._attempts.count_documents({"key": key, "at": {"$gte": since}})
-        except PyMongoError as exc:
-            raise _unavailable(exc) from exc
 
     async def clear_failures(self, key: str) -> None:
-        try:
+        with _storage():
             await self._attempts.delete_many({"key": key})
-        except PyMongoError as exc:
-            raise _unavailable(exc) from exc
 
     @staticmethod
     async def _find_one(collection: Any, query: dict[str, Any]) -> dict[str, Any] | None:
-        try:
+        with _storage():
             found: dict[str, Any] | None = await collection.find_one(query)
-        except PyMongoError as exc:
-            raise _unavailable(exc) from exc
         return found
 
     @staticmethod
     async def _find(
         collection: Any, query: dict[str, Any], sort: list[tuple[str, int]] | None = None
     ) -> list[dict[str, Any]]:
-        try:
+        with _storage():
             cursor = collection.find(query)
             if sort:
                 cursor = cursor.sort(sort)
             found: list[dict[str, Any]] = await cursor.to_list(None)
-        except PyMongoError as exc:
-            raise _unavailable(exc) from exc
         return found
 
     @staticmethod
     async def _set(collection: Any, query: dict[str, Any], fields: dict[str, Any]) -> bool:
-        try:
+        with _storage():
             result = await collection.update_one(query, {"$set": fields})
-        except PyMongoError as exc:
-            raise _unavailable(exc) from exc
         return bool(result.matched_count == 1)
 
 
@@ -280,10 +265,8 @@ class MongoAuditLog:
         self._entries = database["audit_log"]
 
     async def append(self, entry: AuditEntry) -> None:
-        try:
+        with _storage():
             await self._entries.insert_one({name: getattr(entry, name) for name in _AUDIT_FIELDS})
-        except PyMongoError as exc:
-            raise _unavailable(exc) from exc
 
     async def query(self, query: AuditQuery) -> list[AuditEntry]:
         filters: dict[str, Any] = {}
@@ -301,9 +284,7 @@ class MongoAuditLog:
             if query.until is not None:
                 span["$lt"] = query.until
             filters["at"] = span
-        try:
+        with _storage():
             docs = await self._entries.find(filters).sort("at", -1).limit(query.limit).to_list(None)
-        except PyMongoError as exc:
-            raise _unavailable(exc) from exc
         fields: list[dict[str, Any]] = [{name: doc.get(name) for name in _AUDIT_FIELDS} for doc in docs]
         return [AuditEntry(**f) for f in fields]
