@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages the platform needs beyond Python: tesseract with Chinese data (screenshot
-# verification) and CJK fonts (posters). Extra package names given as arguments are added (`make
+# verification), CJK fonts (posters) and Chromium (the console's browser tests, driven by Playwright). Extra
+# package names given as arguments are added (`make
 # bench` adds wrk). Idempotent: installs only what is missing.
 set -euo pipefail
 
-packages=(tesseract-ocr tesseract-ocr-chi-sim fonts-noto-cjk "$@")
+packages=(tesseract-ocr tesseract-ocr-chi-sim fonts-noto-cjk chromium "$@")
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
