@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import structlog
+
 from services.campaigns.domain.campaign import Campaign, CampaignError
 from services.campaigns.domain.submissions import CLAIM_LEASE, AuditEntry, Claim, ClaimHeld, SubmissionRecord
 from services.campaigns.service_layer import notices
@@ -28,6 +30,9 @@ from services.campaigns.service_layer.ports import (
 )
 from services.campaigns.service_layer.share_screenshots import AlreadySettled, settle_review
 from services.screenshots import Decision, Reason
+from shared.wechat_client import TokenUnavailable, TransportError, WeChatApiError
+
+log = structlog.get_logger("campaigns.review")
 
 __all__ = [
     "AccountQueue",
@@ -383,7 +388,14 @@ async def settle(
         def reply_to(appid: str) -> Messenger:
             return sender  # every notice of one settlement goes to one member of this account
 
-        await notices.deliver(queued, store=notice_store, codes=codes, rewards=rewards, messenger_for=reply_to, now=now)
+        try:
+            await notices.deliver(
+                queued, store=notice_store, codes=codes, rewards=rewards, messenger_for=reply_to, now=now
+            )
+        except (TransportError, TokenUnavailable, WeChatApiError) as exc:
+            # The decision is committed: answering 500 would make the reviewer decide again (409). The
+            # reply stays queued, and the worker sends it with its next delivery to this member.
+            log.warning("review reply left queued", submission=record.id, error=str(exc))
     settled = await screenshots.get(record.id)
     assert settled is not None
     return settled

@@ -16,7 +16,7 @@ from services.campaigns.domain.participants import Participant
 from services.campaigns.domain.submissions import CLAIM_LEASE, REJECT_REASONS, ClaimHeld, SubmissionRecord
 from services.campaigns.service_layer import review
 from services.screenshots import Decision, Fingerprint, Reason
-from shared.wechat_client import Text
+from shared.wechat_client import Text, TransportError
 from tests.unit.campaigns.test_review import APPID, NOW, Desk
 
 LI, WANG = ("op-li", "ops-li"), ("op-wang", "ops-wang")
@@ -301,3 +301,32 @@ async def test_the_evidence_names_whose_qr_code_the_earlier_shot_and_the_members
     )
     with pytest.raises(review.SubmissionNotFound, match="in account 'wx2'"):
         await review.account_submission(desk.campaigns, desk.screenshots, "wx2", shot.id)
+
+
+class Unreachable:
+    async def send_custom_message(self, openid: str, message: Any) -> None:
+        raise TransportError("message/custom/send", "ConnectError")
+
+
+async def test_a_reply_that_cannot_be_sent_now_stays_queued_and_the_decision_stands() -> None:
+    desk = Desk()
+    campaign = await desk.campaign()
+    shot = (await add(desk, campaign, "mom")).id
+    settled = await review.settle(
+        desk.campaigns,
+        desk.screenshots,
+        APPID,
+        campaign.id,
+        shot,
+        Decision.REJECT,
+        reviewer="ops-li",
+        note=None,
+        uow=InMemoryReferralUnitOfWork(desk.records),
+        notice_store=desk.notices,
+        rewards=desk.notices,
+        codes=desk.pools,
+        messenger=Unreachable(),
+        now=NOW,
+    )
+    assert settled.status == "rejected"
+    assert [n.kind for n in await desk.notices.queued_by(f"review:{shot}")] == ["share-rejected"]
