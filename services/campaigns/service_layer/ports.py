@@ -42,6 +42,7 @@ __all__ = [
     "NoticeStore",
     "ParticipationAnnouncer",
     "Platform",
+    "PosterPreviews",
     "PosterRendererPort",
     "ReferralStore",
     "ReferralUnitOfWork",
@@ -303,6 +304,17 @@ class PosterRendererPort(abc.ABC):
     @abc.abstractmethod
     async def aclose(self) -> None:
         """Wait for renders in progress, then release the workers."""
+
+
+class PosterPreviews(abc.ABC):
+    """A poster drawn for the operator, not for a member: rendered as the worker renders one, then
+    (``outline``) with the QR box and every text slot outlined and labelled. Not cached."""
+
+    @abc.abstractmethod
+    async def preview(
+        self, template_bytes: bytes, layout: PosterLayout, qr_url: str, texts: Mapping[str, str], *, outline: bool
+    ) -> bytes:
+        """The poster as PNG bytes. Raises the renderer's ``PosterError`` or ``PosterLayoutError``."""
 
 
 # -- participants, referrals and share screenshots -----------------------------------------------------

@@ -30,6 +30,8 @@ EXPECTED: dict[tuple[str, str], Permission] = {
     ("POST", ONE + "/pause"): P.CAMPAIGN_LAUNCH,
     ("POST", ONE + "/end"): P.CAMPAIGN_LAUNCH,
     ("POST", ONE + "/template"): P.CAMPAIGN_EDIT,
+    ("GET", ONE + "/poster-preview"): P.CAMPAIGN_VIEW,
+    ("POST", ONE + "/clone"): P.CAMPAIGN_EDIT,
     ("GET", POOLS): P.CAMPAIGN_VIEW,
     ("POST", POOLS + "/{pool}/codes"): P.CAMPAIGN_EDIT,
     ("POST", POOLS + "/{pool}/generate"): P.CAMPAIGN_EDIT,

@@ -4,7 +4,7 @@ Concurrency: every campaign carries a ``version``, also sent as its ``ETag``. ``
 it edits (``If-Match: "3"`` or ``"version": 3`` in the body); the status moves take ``If-Match``
 optionally. A write from a stale read is refused with 409 instead of overwriting someone's change.
 
-Reading needs ``campaign:view``, creating and editing ``campaign:edit``, the lifecycle moves
+Reading needs ``campaign:view``, creating, cloning and editing ``campaign:edit``, the lifecycle moves
 ``campaign:launch``; every write is audited.
 """
 
@@ -107,6 +107,26 @@ async def edit_campaign(
         after={"version": campaign.version, **body.model_dump(mode="json", exclude_unset=True, exclude={"version"})},
     )
     return with_etag(response, campaign)
+
+
+@router.post(
+    ONE + "/clone",
+    status_code=201,
+    summary="Copy a campaign as a new draft",
+    description="Same settings, tiers, texts, rules, reward basis and a copy of the poster template (image "
+    'and layout); the name gets the suffix " copy". No participants and no reward codes come along. '
+    "Dates are kept while the original's end is ahead; past it, the copy starts now and lasts as long as "
+    "the original did: set its dates before activating.",
+)
+async def clone_campaign(
+    appid: AppId, campaign_id: CampaignId, api: ApiDep, response: Response, now: Now, request: Request, _: CanEdit
+) -> CampaignOut:
+    clone = await management.clone_campaign(api.campaigns, api.templates, appid, campaign_id, now)
+    response.headers["Location"] = f"/accounts/{appid}/campaigns/{clone.id}"
+    out = with_etag(response, clone)
+    after = out.model_dump(mode="json")
+    await audit(request, "campaign.cloned", "campaign", clone.id, before={"source": campaign_id}, after=after)
+    return out
 
 
 #: The audit action of each move, in the past tense.

@@ -1,0 +1,71 @@
+"""The routes the operator console's campaign pages use (poster preview, clone, wording compliance,
+the funnel, a member's campaigns, participants), the real app against SecantusDB."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from services.campaigns.entrypoints.http import create_app
+from services.campaigns.settings import CampaignsSettings
+from shared.identity import AuditQuery, Role
+from tests.accounts import account
+from tests.identities import Callers
+from tests.integration.campaigns.test_api import BASE, LAYOUT, image_bytes, new_campaign, upload_template
+from tests.integration.conftest import LoadSettings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def callers() -> Callers:
+    return Callers.on("wx1")
+
+
+@pytest.fixture
+def http(service_settings: LoadSettings, callers: Callers) -> Iterator[TestClient]:
+    settings = service_settings(CampaignsSettings, wechat_accounts=[account("wx1")])
+    with TestClient(create_app(settings, identity=callers.config), headers=callers.headers(Role.ADMIN)) as client:
+        yield client
+
+
+def test_the_poster_preview_is_a_png_of_the_template_or_a_clear_404(http: TestClient, callers: Callers) -> None:
+    cid = new_campaign(http)["id"]
+    missing = http.get(f"{BASE}/{cid}/poster-preview")
+    assert missing.status_code == 404 and "no poster template yet" in missing.json()["detail"]
+
+    assert upload_template(http, cid, image_bytes(), layout=LAYOUT).status_code == 201
+    outlined = http.get(f"{BASE}/{cid}/poster-preview", headers=callers.headers(Role.ANALYST))
+    clean = http.get(f"{BASE}/{cid}/poster-preview", params={"outline": "false"})
+    for response in (outlined, clean):
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "image/png"
+        with Image.open(io.BytesIO(response.content)) as image:
+            assert (image.format, image.size) == ("PNG", (750, 1334))
+    assert outlined.content != clean.content
+    assert http.get(f"{BASE}/nope/poster-preview").status_code == 404
+
+
+def test_a_clone_is_a_new_draft_with_its_own_template_and_is_audited(http: TestClient, callers: Callers) -> None:
+    source = new_campaign(http, messages={"progress": "已邀请 {count}/{target}"})
+    assert upload_template(http, source["id"], image_bytes(), layout=LAYOUT).status_code == 201
+    assert http.post(f"{BASE}/{source['id']}/clone", headers=callers.headers(Role.ANALYST)).status_code == 403
+
+    cloned = http.post(f"{BASE}/{source['id']}/clone")
+    assert cloned.status_code == 201, cloned.text
+    clone = cloned.json()
+    assert cloned.headers["location"] == f"{BASE}/{clone['id']}" and cloned.headers["etag"] == '"1"'
+    assert clone["id"] != source["id"] and clone["status"] == "draft" and clone["name"] == "新客邀请 copy"
+    assert clone["tiers"] == source["tiers"] and clone["messages"]["progress"] == "已邀请 {count}/{target}"
+    assert clone["template"]["image_id"] != http.get(f"{BASE}/{source['id']}").json()["template"]["image_id"]
+    assert clone["template"]["qr"] == LAYOUT["qr"]
+    assert http.get(f"{BASE}/{clone['id']}/poster-preview").status_code == 200
+    assert http.get(f"{BASE}/{clone['id']}/reward-pools").json()[0]["total"] == 0
+
+    entries = asyncio.run(callers.directory.audit_entries(AuditQuery(action="campaign.cloned")))
+    assert [(e.object_id, e.appid, e.before) for e in entries] == [(clone["id"], "wx1", {"source": source["id"]})]
