@@ -69,3 +69,33 @@ def test_a_clone_is_a_new_draft_with_its_own_template_and_is_audited(http: TestC
 
     entries = asyncio.run(callers.directory.audit_entries(AuditQuery(action="campaign.cloned")))
     assert [(e.object_id, e.appid, e.before) for e in entries] == [(clone["id"], "wx1", {"source": source["id"]})]
+
+
+def test_wording_is_checked_for_a_saved_campaign_and_for_the_wizards_unsaved_texts(
+    http: TestClient, callers: Callers
+) -> None:
+    clean = new_campaign(http)
+    checked = http.get(f"{BASE}/{clean['id']}/compliance", headers=callers.headers(Role.ANALYST))
+    assert checked.status_code == 200, checked.text
+    assert checked.json() == {"ok": True, "blocking": 0, "warnings": 0, "flags": []}
+
+    risky = new_campaign(http, name="转发朋友圈送好礼", messages={"welcome": "关注即送 10 元券，邀请好友关注再领"})
+    found = http.get(f"{BASE}/{risky['id']}/compliance").json()
+    assert (found["ok"], found["blocking"]) == (False, 2)
+    assert [(f["field"], f["phrase"], f["rule"], f["severity"]) for f in found["flags"]] == [
+        ("name", "转发朋友圈送", "induced_sharing", "block"),
+        ("messages.welcome", "关注即送", "induced_following", "block"),
+    ]
+    assert found["flags"][0]["explanation_zh"] and found["flags"][0]["suggestion_en"]
+
+    # The wizard sends what it has: a partial create body, dates and tiers included or not.
+    draft = http.post(
+        f"{BASE}/compliance",
+        json={"name": "新客邀请", "tiers": [{"count": 3, "pool": "A"}], "messages": {"progress": "集赞 38 个送咖啡"}},
+    )
+    assert draft.status_code == 200, draft.text
+    assert [(f["field"], f["phrase"]) for f in draft.json()["flags"]] == [("messages.progress", "集赞")]
+    shared = http.post(f"{BASE}/compliance", json={"reward_basis": "share_screenshot"}).json()
+    assert (shared["ok"], shared["warnings"], shared["flags"][0]["field"]) == (True, 1, "reward_basis")
+    assert http.post(f"{BASE}/compliance", json={"name": "x" * 101}).status_code == 422
+    assert http.get(f"{BASE}/nope/compliance").status_code == 404

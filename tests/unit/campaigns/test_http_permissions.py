@@ -32,6 +32,8 @@ EXPECTED: dict[tuple[str, str], Permission] = {
     ("POST", ONE + "/template"): P.CAMPAIGN_EDIT,
     ("GET", ONE + "/poster-preview"): P.CAMPAIGN_VIEW,
     ("POST", ONE + "/clone"): P.CAMPAIGN_EDIT,
+    ("GET", ONE + "/compliance"): P.CAMPAIGN_VIEW,
+    ("POST", "/accounts/{appid}/campaigns/compliance"): P.CAMPAIGN_VIEW,
     ("GET", POOLS): P.CAMPAIGN_VIEW,
     ("POST", POOLS + "/{pool}/codes"): P.CAMPAIGN_EDIT,
     ("POST", POOLS + "/{pool}/generate"): P.CAMPAIGN_EDIT,

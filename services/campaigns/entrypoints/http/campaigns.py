@@ -17,6 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from services.campaigns.domain.campaign import Campaign, CampaignStatus
+from services.campaigns.domain.compliance import check_campaign, flags_of
 from services.campaigns.entrypoints.http.deps import (
     ApiDep,
     AppId,
@@ -28,7 +29,14 @@ from services.campaigns.entrypoints.http.deps import (
     expected_version,
     needs,
 )
-from services.campaigns.entrypoints.http.schemas import CampaignCreate, CampaignOut, CampaignPage, CampaignPatch
+from services.campaigns.entrypoints.http.schemas import (
+    CampaignCreate,
+    CampaignOut,
+    CampaignPage,
+    CampaignPatch,
+    ComplianceDraft,
+    ComplianceOut,
+)
 from services.campaigns.service_layer import management
 from shared.identity import Permission, audit
 
@@ -127,6 +135,33 @@ async def clone_campaign(
     after = out.model_dump(mode="json")
     await audit(request, "campaign.cloned", "campaign", clone.id, before={"source": campaign_id}, after=after)
     return out
+
+
+@router.post(
+    BASE + "/compliance",
+    summary="Check unsaved campaign texts for wording WeChat forbids (诱导分享, 诱导关注)",
+    description="Takes the create body's shape, every field optional (the wizard's current texts); only "
+    "`name`, `messages`, `reward_basis` and `share_screenshot_task` are read. Nothing is stored.",
+    dependencies=needs(Permission.CAMPAIGN_VIEW),
+)
+async def check_draft_wording(appid: AppId, body: ComplianceDraft) -> ComplianceOut:
+    return ComplianceOut.of(
+        check_campaign(
+            body.name,
+            body.messages,
+            reward_basis=body.reward_basis,
+            share_screenshot_task=body.share_screenshot_task,
+        )
+    )
+
+
+@router.get(
+    ONE + "/compliance",
+    summary="Check a campaign's texts for wording WeChat forbids (诱导分享, 诱导关注)",
+    dependencies=needs(Permission.CAMPAIGN_VIEW),
+)
+async def check_wording(appid: AppId, campaign_id: CampaignId, api: ApiDep) -> ComplianceOut:
+    return ComplianceOut.of(flags_of(await management.load_campaign(api.campaigns, appid, campaign_id)))
 
 
 #: The audit action of each move, in the past tense.

@@ -28,6 +28,7 @@ from services.campaigns.domain.campaign import (
     Rules,
     TextSlot,
 )
+from services.campaigns.domain.compliance import ComplianceFlag, Severity
 from services.campaigns.domain.rewards import MAX_GENERATED
 from services.campaigns.domain.submissions import AuditEntry, SubmissionRecord
 from services.campaigns.service_layer.management import CampaignEdit, NewCampaign, TemplateLayout
@@ -384,6 +385,63 @@ class StatsOut(BaseModel):
     rewards_awaiting_stock: int = Field(description="Grants whose pool ran dry; top the pool up")
     k_factor: float = Field(description="Credited invites per participant")
     leaderboard: list[LeaderboardRowOut]
+
+
+# -- wording compliance --------------------------------------------------------------------------------
+
+
+_TextName = Annotated[str, StringConstraints(max_length=40)]
+_DraftText = Annotated[str, StringConstraints(max_length=MAX_MESSAGE_CHARS)]
+
+
+class ComplianceDraft(BaseModel):
+    """A campaign's texts before it is saved: the create body's shape, every field optional; the fields
+    that carry no member-facing text (dates, tiers, rules…) are accepted and ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: Annotated[str, StringConstraints(max_length=MAX_NAME_CHARS)] | None = None
+    messages: Annotated[
+        dict[
+            Annotated[str, StringConstraints(max_length=40)],
+            Annotated[str, StringConstraints(max_length=MAX_MESSAGE_CHARS)],
+        ],
+        Field(max_length=20),
+    ] = {}
+    reward_basis: RewardBasis | None = None
+    share_screenshot_task: bool | None = None
+
+
+class ComplianceFlagOut(BaseModel):
+    field: str = Field(description="name, messages.<text>, reward_basis or share_screenshot_task")
+    phrase: str = Field(description="The wording found")
+    rule: str = Field(description="induced_sharing or induced_following")
+    severity: str = Field(description="block (fix before launching) or warn (look again)")
+    explanation_zh: str
+    explanation_en: str
+    suggestion_zh: str
+    suggestion_en: str
+
+    @classmethod
+    def of(cls, flag: ComplianceFlag) -> ComplianceFlagOut:
+        return cls(**{**flag.__dict__, "rule": flag.rule.value, "severity": flag.severity.value})
+
+
+class ComplianceOut(BaseModel):
+    ok: bool = Field(description="No blocking flag")
+    blocking: int
+    warnings: int
+    flags: list[ComplianceFlagOut]
+
+    @classmethod
+    def of(cls, flags: list[ComplianceFlag]) -> ComplianceOut:
+        blocking = sum(1 for f in flags if f.severity is Severity.BLOCK)
+        return cls(
+            ok=blocking == 0,
+            blocking=blocking,
+            warnings=len(flags) - blocking,
+            flags=[ComplianceFlagOut.of(f) for f in flags],
+        )
 
 
 # -- the share-screenshot review queue -----------------------------------------------------------------
