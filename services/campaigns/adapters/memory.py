@@ -515,6 +515,9 @@ class InMemoryCampaignResults(CampaignResults):
             share_rewards_granted=by_tier.get(0, 0),
             rewards_awaiting_stock=sum(1 for r in rewards if r.get("status") == "awaiting_stock"),
             leaderboard=await self.leaderboard(campaign_id, limit=top),
+            members_reached_tier=len({r["inviter"] for r in rewards if r["tier"] > 0}),
+            members_rewarded=len({r["inviter"] for r in rewards if r["tier"] > 0 and r.get("status") == "issued"}),
+            tier_rewards=_by_tier_and_status(rewards),
         )
 
     async def leaderboard(self, campaign_id: str, *, limit: int = 10) -> list[LeaderboardRow]:
@@ -541,6 +544,16 @@ class InMemoryCampaignResults(CampaignResults):
         )
         for key, participant in found:
             yield {"_id": key, **copy.deepcopy(participant.__dict__)}
+
+
+def _by_tier_and_status(rewards: Iterable[dict[str, Any]]) -> dict[int, dict[str, int]]:
+    found: dict[int, dict[str, int]] = {}
+    for reward in rewards:
+        if reward["tier"] > 0:
+            statuses = found.setdefault(reward["tier"], {})
+            status = reward.get("status") or "granted"
+            statuses[status] = statuses.get(status, 0) + 1
+    return found
 
 
 def _tally(values: Iterable[Any]) -> dict[Any, int]:

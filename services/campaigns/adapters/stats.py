@@ -29,6 +29,14 @@ class MongoCampaignStats(CampaignResults):
         joined_via = await self._group(PARTICIPANTS, match, "joined_via")
         invitations = await self._group(INVITATIONS, match, "status")
         rewards = await self._group(REWARDS, match, "tier")
+        tiers = match | {"tier": {"$gt": 0}}
+        by_status = await self._db[REWARDS].aggregate(
+            [{"$match": tiers}, {"$group": {"_id": {"tier": "$tier", "status": "$status"}, "n": {"$sum": 1}}}]
+        )
+        tier_rewards: dict[int, dict[str, int]] = {}
+        async for row in by_status:
+            status = row["_id"].get("status") or "granted"
+            tier_rewards.setdefault(int(row["_id"]["tier"]), {})[status] = int(row["n"])
         return CampaignStats(
             participants=sum(joined_via.values()),
             posters_sent=await self._db[PARTICIPANTS].count_documents(match | {"poster_sent_at": {"$ne": None}}),
@@ -42,6 +50,10 @@ class MongoCampaignStats(CampaignResults):
             share_rewards_granted=rewards.get(0, 0),
             rewards_awaiting_stock=await self._db[REWARDS].count_documents(match | {"status": "awaiting_stock"}),
             leaderboard=await self.leaderboard(campaign_id, limit=top),
+            # Grouped over the rewards (a few per member who reached a tier), never over participants.
+            members_reached_tier=len(await self._group(REWARDS, tiers, "inviter")),
+            members_rewarded=len(await self._group(REWARDS, tiers | {"status": "issued"}, "inviter")),
+            tier_rewards=tier_rewards,
         )
 
     async def leaderboard(self, campaign_id: str, *, limit: int = 10) -> list[LeaderboardRow]:

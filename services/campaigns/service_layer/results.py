@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from services.campaigns.domain.campaign import CampaignError, CampaignStatus
-from services.campaigns.domain.results import CampaignStats, LeaderboardRow
+from services.campaigns.domain.results import CampaignStats, LeaderboardRow, rewards_by_tier
 from services.campaigns.service_layer.management import load_campaign
-from services.campaigns.service_layer.ports import CampaignRepository, CampaignResults, JoinCode, JoinCodes
+from services.campaigns.service_layer.ports import (
+    CampaignRepository,
+    CampaignResults,
+    JoinCode,
+    JoinCodes,
+    RewardPools,
+)
 
 __all__ = ["JoinCodeUnavailable", "join_code", "leaderboard", "participants", "rewards", "stats"]
 
@@ -31,10 +38,22 @@ async def join_code(
 
 
 async def stats(
-    campaigns: CampaignRepository, results: CampaignResults, appid: str, campaign_id: str, *, top: int
+    campaigns: CampaignRepository,
+    results: CampaignResults,
+    appid: str,
+    campaign_id: str,
+    *,
+    top: int,
+    pools: RewardPools | None = None,
 ) -> CampaignStats:
+    """The campaign's stats; with ``pools``, also each tier's rewards next to its pool's stock."""
     campaign = await load_campaign(campaigns, appid, campaign_id)
-    return await results.of(campaign.id, top=top)
+    found = await results.of(campaign.id, top=top)
+    if pools is None:
+        return found
+    stock = {held.pool: held for held in await pools.stock(campaign.id)}
+    tiers = [(tier.count, tier.pool) for tier in campaign.tiers]
+    return replace(found, rewards_by_tier=rewards_by_tier(tiers, found.tier_rewards, stock))
 
 
 async def leaderboard(

@@ -99,3 +99,26 @@ def test_wording_is_checked_for_a_saved_campaign_and_for_the_wizards_unsaved_tex
     assert (shared["ok"], shared["warnings"], shared["flags"][0]["field"]) == (True, 1, "reward_basis")
     assert http.post(f"{BASE}/compliance", json={"name": "x" * 101}).status_code == 422
     assert http.get(f"{BASE}/nope/compliance").status_code == 404
+
+
+def test_stats_carry_the_funnel_and_each_tiers_rewards_with_its_pools_stock(http: TestClient) -> None:
+    cid = new_campaign(http)["id"]
+    assert http.post(f"{BASE}/{cid}/reward-pools/A/generate", json={"count": 4}).status_code == 201
+    stats = http.get(f"{BASE}/{cid}/stats")
+    assert stats.status_code == 200, stats.text
+    body = stats.json()
+    assert [(s["step"], s["count"]) for s in body["funnel"]] == [
+        (step, 0) for step in ("poster_sent", "scanned", "followed", "credited", "reached_tier", "rewarded")
+    ]
+    assert body["rewards_by_tier"] == [
+        {"tier": 3, "pool": "A", "granted": 0, "issued": 0, "awaiting_stock": 0, "pool_total": 4, "pool_remaining": 4},
+        {
+            "tier": 10,
+            "pool": "B",
+            "granted": 0,
+            "issued": 0,
+            "awaiting_stock": 0,
+            "pool_total": None,
+            "pool_remaining": None,
+        },
+    ]

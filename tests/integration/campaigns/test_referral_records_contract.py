@@ -409,6 +409,38 @@ class ReferralRecordsContract(abc.ABC):
         ]
 
 
+    async def test_the_funnel_counts_come_from_the_credits_refusals_and_tier_rewards(self, records: Records) -> None:
+        store = records.store
+        for openid in ("o_mom", "o_dad", "o_kid"):
+            joined = await store.add_participant(member(openid))
+            joined.poster_sent_at = T0
+            await store.save_participant(joined)
+        for invitee in ("o_f1", "o_f2", "o_f3"):
+            await store.add_invitation(invitation(invitee))
+        await store.revoke_invitation("c1", "o_f3", T0)
+        await store.record_rejection("c1", "o_mom", "o_old", "existing_follower_scan", T0)
+        await store.record_rejection("c1", "o_mom", "o_back", "not_a_new_follower", T0)
+        await store.record_rejection("c1", "o_dad", "o_cap", "daily_cap_reached", T0)
+        for inviter, tier in (("o_mom", 3), ("o_mom", 10), ("o_dad", 3)):
+            await store.grant_reward("c1", inviter, tier, "A", T0)
+        await store.grant_reward("c1", "o_kid", 0, "S", T0)  # a share reward: not in the funnel
+        await records.notices.record_code(reward_id("c1", "o_mom", 3), "CODE1", T0)
+        await records.notices.record_code(reward_id("c1", "o_dad", 3), None, T0)
+
+        stats = await records.results.of("c1")
+        assert [(step.step, step.count) for step in stats.funnel] == [
+            ("poster_sent", 3),
+            ("scanned", 6),
+            ("followed", 4),
+            ("credited", 3),
+            ("reached_tier", 2),
+            ("rewarded", 1),
+        ]
+        assert stats.tier_rewards == {3: {"issued": 1, "awaiting_stock": 1}, 10: {"granted": 1}}
+        empty = await records.results.of("c9")
+        assert [step.count for step in empty.funnel] == [0] * 6 and empty.tier_rewards == {}
+
+
 class TestInMemoryReferralRecords(ReferralRecordsContract):
     @pytest.fixture
     async def records(self, in_memory_records: Records) -> Records:

@@ -109,3 +109,22 @@ async def test_results_are_read_only_for_a_campaign_of_the_account() -> None:
     assert campaign_id == campaign.id and [row["openid"] async for row in rows] == ["o1", "o2"]
     with pytest.raises(CampaignNotFound):
         await results.participants(campaigns, found, "wx2", campaign.id)
+
+
+async def test_stats_put_each_tiers_rewards_next_to_its_pools_stock() -> None:
+    campaigns, pools, records = InMemoryCampaigns(), InMemoryRewardPools(), CampaignRecords()
+    campaign = await campaign_with_tiers(campaigns)
+    await pools.add_codes(campaign.id, "A", ["A1", "A2", "A3"])
+    await pools.allocate(campaign.id, "A", "grant-1")
+    store = InMemoryReferrals(records)
+    await store.grant_reward(campaign.id, "o_mom", 3, "A", NOW)
+    found = await results.stats(campaigns, InMemoryCampaignResults(records), APPID, campaign.id, top=5, pools=pools)
+    assert [(r.tier, r.pool, r.granted, r.issued, r.pool_total, r.pool_remaining) for r in found.rewards_by_tier] == [
+        (3, "A", 1, 0, 3, 2),
+        (10, "B", 0, 0, None, None),
+        (20, "A", 0, 0, 3, 2),
+    ]
+    assert [step.step for step in found.funnel][-2:] == ["reached_tier", "rewarded"]
+    assert found.members_reached_tier == 1
+    without = await results.stats(campaigns, InMemoryCampaignResults(records), APPID, campaign.id, top=5)
+    assert without.rewards_by_tier == []

@@ -16,7 +16,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from services.campaigns.entrypoints.http.deps import ApiDep, AppId, CampaignId, CanExport, Now, needs
-from services.campaigns.entrypoints.http.schemas import JoinCodeOut, LeaderboardRowOut, RewardOut, StatsOut
+from services.campaigns.entrypoints.http.schemas import (
+    FunnelStepOut,
+    JoinCodeOut,
+    LeaderboardRowOut,
+    RewardOut,
+    StatsOut,
+    TierRewardsOut,
+)
 from services.campaigns.service_layer import results
 from shared.identity import Permission, audit
 
@@ -54,7 +61,7 @@ async def join_qr(appid: AppId, campaign_id: CampaignId, api: ApiDep, now: Now) 
 async def stats(
     appid: AppId, campaign_id: CampaignId, api: ApiDep, top: Annotated[int, Query(ge=1, le=100)] = 10
 ) -> StatsOut:
-    found = await results.stats(api.campaigns, api.stats, appid, campaign_id, top=top)
+    found = await results.stats(api.campaigns, api.stats, appid, campaign_id, top=top, pools=api.pools)
     return StatsOut(
         participants=found.participants,
         posters_sent=found.posters_sent,
@@ -68,6 +75,8 @@ async def stats(
         rewards_awaiting_stock=found.rewards_awaiting_stock,
         k_factor=found.k_factor,
         leaderboard=[LeaderboardRowOut(**row.__dict__) for row in found.leaderboard],
+        funnel=[FunnelStepOut(step=s.step, count=s.count) for s in found.funnel],
+        rewards_by_tier=[TierRewardsOut(**row.__dict__) for row in found.rewards_by_tier],
     )
 
 

@@ -385,6 +385,28 @@ class StatsOut(BaseModel):
     rewards_awaiting_stock: int = Field(description="Grants whose pool ran dry; top the pool up")
     k_factor: float = Field(description="Credited invites per participant")
     leaderboard: list[LeaderboardRowOut]
+    funnel: list[FunnelStepOut] = Field(
+        description="In order: poster_sent (members), scanned (follows and scans through members' poster "
+        "codes, credited or not), followed (new follows among them), credited (standing + revoked), "
+        "reached_tier (members with a tier grant), rewarded (members with a tier reward's code delivered; "
+        "share-screenshot rewards not counted)"
+    )
+    rewards_by_tier: list[TierRewardsOut]
+
+
+class FunnelStepOut(BaseModel):
+    step: str
+    count: int
+
+
+class TierRewardsOut(BaseModel):
+    tier: int = Field(description="The tier's invite count")
+    pool: str
+    granted: int
+    issued: int = Field(description="Codes delivered to the member")
+    awaiting_stock: int
+    pool_total: int | None = Field(description="Codes in the tier's pool (shared by tiers drawing from it)")
+    pool_remaining: int | None
 
 
 # -- wording compliance --------------------------------------------------------------------------------
