@@ -8,7 +8,24 @@ from datetime import datetime
 
 from services.campaigns.domain.rewards import PoolStock
 
-__all__ = ["FUNNEL_STEPS", "CampaignStats", "FunnelStep", "LeaderboardRow", "TierRewards", "rewards_by_tier"]
+__all__ = [
+    "FUNNEL_STEPS",
+    "MAX_INVITEES_LISTED",
+    "CampaignStats",
+    "FunnelStep",
+    "InviteeRow",
+    "LeaderboardRow",
+    "MemberCampaign",
+    "MemberReward",
+    "ParticipantRow",
+    "TierRewards",
+    "mask_code",
+    "merge_invitees",
+    "rewards_by_tier",
+]
+
+#: A member's invitees listed per campaign; beyond this the listing says there are more.
+MAX_INVITEES_LISTED = 200
 
 #: The funnel, in order. Units differ along it: posters and the last two steps count members, the middle
 #: ones count friends' follows and scans through members' poster codes.
@@ -114,3 +131,69 @@ def rewards_by_tier(
             )
         )
     return rows
+
+
+# -- one member's campaigns, and a campaign's participants ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class InviteeRow:
+    """Someone who followed or scanned through the member's code: ``credited``, ``revoked`` (unfollowed
+    within the window) or ``refused`` with the ``rule`` that refused the credit."""
+
+    openid: str
+    status: str
+    rule: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class MemberReward:
+    """A grant: tier 0 is the share-screenshot reward. ``code`` is the coupon code as issued (mask it
+    before showing it: :func:`mask_code`)."""
+
+    tier: int
+    pool: str
+    granted_at: datetime
+    status: str
+    code: str | None
+
+
+@dataclass(frozen=True)
+class MemberCampaign:
+    campaign_id: str
+    joined_at: datetime
+    joined_via: str
+    credited: int
+    revoked: int
+    tiers_granted: list[int]
+    #: Oldest first, at most MAX_INVITEES_LISTED; ``invitees_more`` says whether some were left out.
+    invitees: list[InviteeRow]
+    invitees_more: bool
+    rewards: list[MemberReward]
+    share_submissions: int
+
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    openid: str
+    joined_at: datetime
+    joined_via: str
+    credited: int
+    revoked: int
+    tiers_granted: list[int]
+    poster_sent_at: datetime | None
+
+
+def mask_code(code: str | None) -> str | None:
+    """A coupon code with all but its last 4 characters hidden: enough to match what a member quotes,
+    not enough to redeem it."""
+    if code is None:
+        return None
+    return "*" * max(len(code) - 4, 0) + code[-4:]
+
+
+def merge_invitees(credits: Sequence[InviteeRow], refusals: Sequence[InviteeRow]) -> tuple[list[InviteeRow], bool]:
+    """Credits and refusals in one list, oldest first, capped at MAX_INVITEES_LISTED."""
+    merged = sorted([*credits, *refusals], key=lambda row: (row.at, row.openid))
+    return merged[:MAX_INVITEES_LISTED], len(merged) > MAX_INVITEES_LISTED

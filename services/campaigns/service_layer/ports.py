@@ -21,7 +21,7 @@ from services.campaigns.domain.participation import ParticipationChange
 from services.campaigns.domain.poster_layout import PosterLayout
 from services.campaigns.domain.posters import PosterSpec
 from services.campaigns.domain.referrals import CampaignView
-from services.campaigns.domain.results import CampaignStats, LeaderboardRow
+from services.campaigns.domain.results import CampaignStats, LeaderboardRow, MemberCampaign, ParticipantRow
 from services.campaigns.domain.rewards import PoolStock
 from services.campaigns.domain.submissions import AuditEntry, SubmissionRecord
 from services.screenshots import Decision, PriorShot, TimedAnalysis
@@ -276,6 +276,18 @@ class CampaignResults(abc.ABC):
     @abc.abstractmethod
     def participants(self, campaign_id: str) -> AsyncIterator[dict[str, Any]]:
         """Every participant, in join order, for the CSV export (streamed, never all in memory)."""
+
+    @abc.abstractmethod
+    async def participant_page(
+        self, campaign_id: str, *, openid_prefix: str | None, limit: int, offset: int
+    ) -> tuple[list[ParticipantRow], int]:
+        """A page of participants in join order (optionally those whose openid starts with the prefix),
+        and how many there are in all."""
+
+    @abc.abstractmethod
+    async def member_campaigns(self, appid: str, openid: str, *, limit: int) -> list[MemberCampaign]:
+        """The campaigns of the account the member joined, latest join first, with their invitees
+        (capped), rewards and share-screenshot submissions."""
 
 
 # -- posters -------------------------------------------------------------------------------------------

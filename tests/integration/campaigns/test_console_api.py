@@ -6,11 +6,16 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
+from pymongo import AsyncMongoClient
 
+from services.campaigns.adapters.referrals import MongoNoticeStore, MongoReferralStore
+from services.campaigns.domain.participants import Invitation, Participant, reward_id
 from services.campaigns.entrypoints.http import create_app
 from services.campaigns.settings import CampaignsSettings
 from shared.identity import AuditQuery, Role
@@ -18,6 +23,8 @@ from tests.accounts import account
 from tests.identities import Callers
 from tests.integration.campaigns.test_api import BASE, LAYOUT, image_bytes, new_campaign, upload_template
 from tests.integration.conftest import LoadSettings
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.integration
 
@@ -28,8 +35,12 @@ def callers() -> Callers:
 
 
 @pytest.fixture
-def http(service_settings: LoadSettings, callers: Callers) -> Iterator[TestClient]:
-    settings = service_settings(CampaignsSettings, wechat_accounts=[account("wx1")])
+def settings(service_settings: LoadSettings) -> CampaignsSettings:
+    return service_settings(CampaignsSettings, wechat_accounts=[account("wx1")])
+
+
+@pytest.fixture
+def http(settings: CampaignsSettings, callers: Callers) -> Iterator[TestClient]:
     with TestClient(create_app(settings, identity=callers.config), headers=callers.headers(Role.ADMIN)) as client:
         yield client
 
@@ -122,3 +133,62 @@ def test_stats_carry_the_funnel_and_each_tiers_rewards_with_its_pools_stock(http
             "pool_remaining": None,
         },
     ]
+
+
+def seed(settings: CampaignsSettings, campaign_id: str) -> None:
+    """A campaign's records as the worker leaves them: two participants, an inviter's credits, a refusal
+    and a delivered tier reward."""
+
+    async def write() -> None:
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_url.get_secret_value())
+        try:
+            database = client[settings.mongodb_database]
+            store = MongoReferralStore(database, None)
+            mom = await store.add_participant(Participant(campaign_id, "wx1", "o_mom", "code-mom", T0, "campaign_qr"))
+            await store.add_participant(
+                Participant(campaign_id, "wx1", "o_friend", "code-friend", T0 + timedelta(minutes=1), "referral")
+            )
+            mom.credited, mom.tiers_granted = 1, [3]
+            await store.save_participant(mom)
+            at = T0 + timedelta(minutes=1)
+            await store.add_invitation(Invitation(campaign_id, "o_mom", "o_friend", "credited", at, at))
+            await store.record_rejection(campaign_id, "o_mom", "o_old", "existing_follower_scan", T0)
+            await store.grant_reward(campaign_id, "o_mom", 3, "A", at)
+            await MongoNoticeStore(database).record_code(reward_id(campaign_id, "o_mom", 3), "SECRET-CODE-9876", at)
+        finally:
+            await client.close()
+
+    asyncio.run(write())
+
+
+def test_participants_and_a_members_campaigns_for_the_console(
+    http: TestClient, callers: Callers, settings: CampaignsSettings
+) -> None:
+    campaign = new_campaign(http)
+    cid = campaign["id"]
+    seed(settings, cid)
+
+    page = http.get(f"{BASE}/{cid}/participants", params={"limit": 1}, headers=callers.headers(Role.ANALYST))
+    assert page.status_code == 200, page.text
+    assert page.json()["total"] == 2 and page.json()["limit"] == 1
+    assert [(p["openid"], p["credited"], p["tiers_granted"]) for p in page.json()["items"]] == [("o_mom", 1, [3])]
+    found = http.get(f"{BASE}/{cid}/participants", params={"q": "o_fr"}).json()
+    assert [p["openid"] for p in found["items"]] == ["o_friend"] and found["total"] == 1
+    assert http.get(f"{BASE}/{cid}/participants", params={"q": "o.*"}).status_code == 422
+    assert http.get(f"{BASE}/nope/participants").status_code == 404
+
+    mine = http.get("/accounts/wx1/members/o_mom/campaigns", headers=callers.headers(Role.REVIEWER))
+    assert mine.status_code == 200, mine.text
+    (item,) = mine.json()["items"]
+    assert (item["campaign_id"], item["name"], item["status"]) == (cid, "新客邀请", "draft")
+    assert (item["joined_via"], item["invites_credited"], item["invites_revoked"]) == ("campaign_qr", 1, 0)
+    assert [(i["openid"], i["status"], i["rule"]) for i in item["invitees"]] == [
+        ("o_old", "refused", "existing_follower_scan"),
+        ("o_friend", "credited", None),
+    ]
+    assert item["tiers_reached"] == [3] and item["share_submissions"] == 0
+    (reward,) = item["rewards"]
+    assert (reward["tier"], reward["kind"], reward["status"]) == (3, "tier", "issued")
+    assert reward["code_masked"] == "************9876"
+    assert "SECRET" not in mine.text
+    assert http.get("/accounts/wx1/members/o_nobody/campaigns").json() == {"openid": "o_nobody", "items": []}

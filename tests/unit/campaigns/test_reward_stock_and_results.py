@@ -16,6 +16,7 @@ from services.campaigns.adapters.memory import (
 )
 from services.campaigns.domain.campaign import Campaign, EditNotAllowed, InviteTier, JoinMethods, QrBox
 from services.campaigns.domain.participants import Participant
+from services.campaigns.domain.results import mask_code
 from services.campaigns.domain.rewards import ParsedCodes
 from services.campaigns.service_layer import results
 from services.campaigns.service_layer.management import (
@@ -128,3 +129,25 @@ async def test_stats_put_each_tiers_rewards_next_to_its_pools_stock() -> None:
     assert found.members_reached_tier == 1
     without = await results.stats(campaigns, InMemoryCampaignResults(records), APPID, campaign.id, top=5)
     assert without.rewards_by_tier == []
+
+
+async def test_a_members_campaigns_come_with_each_campaign_and_codes_are_masked() -> None:
+    campaigns, records = InMemoryCampaigns(), CampaignRecords()
+    campaign = await campaign_with_tiers(campaigns)
+    store = InMemoryReferrals(records)
+    await store.add_participant(Participant(campaign.id, APPID, "o_mom", "code1", NOW, "keyword"))
+    await store.add_participant(Participant("gone", APPID, "o_mom", "code2", NOW - timedelta(days=1), "menu"))
+    found = await results.member_campaigns(campaigns, InMemoryCampaignResults(records), APPID, "o_mom", limit=10)
+    assert [(row.campaign_id, None if c is None else c.name) for row, c in found] == [
+        (campaign.id, "新客邀请"),
+        ("gone", None),
+    ]
+    rows, total = await results.participant_page(
+        campaigns, InMemoryCampaignResults(records), APPID, campaign.id, openid_prefix="o_", limit=5, offset=0
+    )
+    assert ([r.openid for r in rows], total) == (["o_mom"], 1)
+    with pytest.raises(CampaignNotFound):
+        await results.participant_page(
+            campaigns, InMemoryCampaignResults(records), "wx2", campaign.id, openid_prefix=None, limit=5, offset=0
+        )
+    assert (mask_code("ABCD-1234"), mask_code("123"), mask_code(None)) == ("*****1234", "123", None)

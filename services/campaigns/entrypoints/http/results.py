@@ -12,14 +12,18 @@ import io
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
-from services.campaigns.entrypoints.http.deps import ApiDep, AppId, CampaignId, CanExport, Now, needs
+from services.campaigns.entrypoints.http.deps import ID_PATTERN, ApiDep, AppId, CampaignId, CanExport, Now, needs
 from services.campaigns.entrypoints.http.schemas import (
     FunnelStepOut,
     JoinCodeOut,
     LeaderboardRowOut,
+    MemberCampaignOut,
+    MemberCampaignsOut,
+    ParticipantOut,
+    ParticipantPage,
     RewardOut,
     StatsOut,
     TierRewardsOut,
@@ -37,6 +41,8 @@ _CSV_COLUMNS = (
 )  # fmt: skip
 
 router = APIRouter(tags=[TAG])
+
+MemberOpenId = Annotated[str, Path(min_length=1, max_length=128, pattern=ID_PATTERN, description="The member's openid")]
 
 
 @router.get(
@@ -144,3 +150,37 @@ def _csv_line(values: list[object]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer).writerow(["" if v is None else v for v in values])
     return buffer.getvalue()
+
+
+@router.get(
+    ONE + "/participants",
+    summary="Participants, a page at a time, in join order",
+    description="`q` keeps those whose openid starts with it. `total` counts every match.",
+    dependencies=needs(Permission.CAMPAIGN_VIEW),
+)
+async def participant_page(
+    appid: AppId,
+    campaign_id: CampaignId,
+    api: ApiDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    q: Annotated[str | None, Query(max_length=128, pattern=ID_PATTERN, description="openid prefix")] = None,
+) -> ParticipantPage:
+    rows, total = await results.participant_page(
+        api.campaigns, api.stats, appid, campaign_id, openid_prefix=q, limit=limit, offset=offset
+    )
+    return ParticipantPage(
+        items=[ParticipantOut(**row.__dict__) for row in rows], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get(
+    "/accounts/{appid}/members/{openid}/campaigns",
+    summary="The campaigns a member joined, with their invitees and rewards",
+    description="Latest join first (at most 100). Invitees: credited, revoked or refused (with the rule), "
+    "at most 200 per campaign. Coupon codes are masked but for their last 4 characters.",
+    dependencies=needs(Permission.MEMBER_VIEW),
+)
+async def member_campaigns(appid: AppId, openid: MemberOpenId, api: ApiDep) -> MemberCampaignsOut:
+    found = await results.member_campaigns(api.campaigns, api.stats, appid, openid, limit=100)
+    return MemberCampaignsOut(openid=openid, items=[MemberCampaignOut.of(row, campaign) for row, campaign in found])
