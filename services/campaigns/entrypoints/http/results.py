@@ -2,7 +2,8 @@
 
 The join QR code is made on WeChat on demand (to publish the campaign): ``campaign:launch``. Stats and
 the leaderboard are ``stats:view``; the issued codes and the participants CSV are exports of members'
-data, ``member:export``, and audited.
+data, ``member:export``, and audited. The console's paged participants are ``campaign:view``; a
+member's campaigns (their invitees and rewards, codes masked) are ``member:view``.
 """
 
 from __future__ import annotations
