@@ -192,3 +192,17 @@ def test_participants_and_a_members_campaigns_for_the_console(
     assert reward["code_masked"] == "************9876"
     assert "SECRET" not in mine.text
     assert http.get("/accounts/wx1/members/o_nobody/campaigns").json() == {"openid": "o_nobody", "items": []}
+
+
+def test_a_template_is_measured_upright_and_a_thumbnail_is_refused(http: TestClient) -> None:
+    cid = new_campaign(http)["id"]
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # a phone photo taken sideways: shown rotated 90°
+    Image.new("RGB", (1334, 750), "white").save(buffer, "JPEG", exif=exif)
+    uploaded = upload_template(http, cid, buffer.getvalue(), layout=LAYOUT, name="photo.jpg")
+    assert uploaded.status_code == 201, uploaded.text
+    assert (uploaded.json()["image"]["width"], uploaded.json()["image"]["height"]) == (750, 1334)
+    assert http.get(f"{BASE}/{cid}/poster-preview").status_code == 200
+    thumbnail = upload_template(http, cid, image_bytes((120, 200)), layout=None)
+    assert thumbnail.status_code == 422 and "at least 200x200" in thumbnail.json()["detail"][0]["msg"]
