@@ -240,6 +240,7 @@ class InMemoryPushes:
             doc
             for doc in self.pushes.values()
             if doc["status"] in statuses
+            and doc["send_at"] is not None  # a draft sent "when sent" has none: never due, as in MongoDB
             and doc["send_at"] <= now
             and (doc.get("resume_at") is None or doc["resume_at"] <= now)
             and (doc.get("lease_until") is None or doc["lease_until"] <= now)
