@@ -60,7 +60,7 @@ async def list_segments(appid: AppId, segments: Segments) -> list[SegmentOut]:
 @router.get("/{segment_id}", summary="One segment, its size now and the pushes that use it", dependencies=_VIEW)
 async def get_segment(appid: AppId, segment_id: ItemId, segments: Segments, pushes: Pushes) -> SegmentOut:
     out = SegmentOut.of(await segments.get(appid, segment_id))
-    return out.model_copy(update={"used_by": await pushes.of_segment(appid, segment_id)})
+    return out.model_copy(update={"used_by": [PushUse(**use) for use in await pushes.of_segment(appid, segment_id)]})
 
 
 @router.get("/{segment_id}/usage", summary="The pushes that target the segment, newest first", dependencies=_VIEW)
