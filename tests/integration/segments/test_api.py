@@ -26,8 +26,8 @@ from shared.identity import AuditEntry, AuditQuery, Role
 from shared.maternal_infant import Basis, StageDeclaration
 from tests.accounts import account
 from tests.conftest import Infra, Isolation
-from tests.identities import Callers
 from tests.fakes.sender import RecordingSender
+from tests.identities import Callers
 from tests.integration.conftest import LoadSettings
 
 pytestmark = pytest.mark.integration

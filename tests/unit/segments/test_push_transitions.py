@@ -23,8 +23,8 @@ from services.segments.domain.pushes import (
     check_variants,
     draft_change,
     new_push,
-    send_time,
     operator_move,
+    send_time,
 )
 
 S = PushStatus
