@@ -245,6 +245,8 @@ class PushUseCases:
         """Schedule a draft: at its ``send_at`` if still ahead, else now."""
         current = await self._draft(appid, push_id, PushAction.SEND, version)
         doc = await self.get(appid, push_id)
+        if await self._segments.get(appid, doc["segment_id"]) is None:  # it would fail when frozen
+            raise PushInvalid(f"the draft's segment {doc['segment_id']} was deleted: choose another")
         asked = doc.get("send_at")
         at = send_time(None if asked is None else asked.replace(tzinfo=asked.tzinfo or UTC), self._clock())
         sent = await self._pushes.send_draft(push_id, current, at)
