@@ -192,7 +192,7 @@ async def test_only_drafts_are_edited_sent_or_deleted(console: Console) -> None:
 async def test_a_draft_whose_segment_is_gone_is_not_sent(console: Console) -> None:
     draft = await console.draft()
     await console.segments.delete("wx1", console.segment)
-    with pytest.raises(PushInvalid, match="segment .* was deleted"):
+    with pytest.raises(PushInvalid, match=r"segment .* was deleted"):
         await console.use.send("wx1", draft["_id"])
     assert console.pushes.docs[draft["_id"]]["status"] == "draft"
 
