@@ -5,6 +5,7 @@ member's pushes and where a segment is used; and count a member's click on a pus
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -59,6 +60,8 @@ __all__ = [
 ELIGIBILITY_SAMPLE = 5_000
 #: Openids on an account's test whitelist.
 MAX_TESTERS = 20
+#: Test messages in flight at once (a tester may get up to 30: ten variants, three channels each).
+_TEST_CONCURRENCY = 8
 #: Pushes whose audience the dispatcher will still send to: their segment may not be deleted.
 _LIVE = frozenset({PushStatus.SCHEDULED, PushStatus.MATERIALIZING, PushStatus.SENDING, PushStatus.WAITING_QUOTA})
 _LIVE |= {PushStatus.PAUSED}
@@ -315,22 +318,22 @@ class PushUseCases:
         if not testers:
             raise SendingUnavailable("the account has no testers: PUT /accounts/{appid}/push-testers first")
         now = self._clock()
-        results: list[dict[str, Any]] = []
-        for tester in testers:
-            for variant in push.variants:
-                for channel in _channels(variant):
-                    result: dict[str, Any] = {"openid": tester["openid"], "label": tester.get("label", "")}
-                    result |= {"variant": variant.name, "channel": channel.value}
-                    try:
-                        key = f"test:{push.id}:{variant.name}:{channel.value}:{tester['openid']}:{int(now.timestamp())}"
-                        await self._sender.send(
-                            push.appid, tester["openid"], channel, variant.content_for(channel), key[:64]
-                        )
-                    except SendRefused as refused:
-                        result |= {"ok": False, "errcode": refused.errcode, "errmsg": str(refused)}
-                    else:
-                        result |= {"ok": True, "errcode": 0, "errmsg": "ok"}
-                    results.append(result)
+        sender = self._sender
+        gate = asyncio.Semaphore(_TEST_CONCURRENCY)
+
+        async def one(tester: dict[str, str], variant: Variant, channel: Channel) -> dict[str, Any]:
+            result: dict[str, Any] = {"openid": tester["openid"], "label": tester.get("label", "")}
+            result |= {"variant": variant.name, "channel": channel.value}
+            key = f"test:{push.id}:{variant.name}:{channel.value}:{tester['openid']}:{int(now.timestamp())}"
+            async with gate:
+                try:
+                    await sender.send(push.appid, tester["openid"], channel, variant.content_for(channel), key[:64])
+                except SendRefused as refused:
+                    return result | {"ok": False, "errcode": refused.errcode, "errmsg": str(refused)}
+            return result | {"ok": True, "errcode": 0, "errmsg": "ok"}
+
+        sends = [(t, v, c) for t in testers for v in push.variants for c in _channels(v)]
+        results = list(await asyncio.gather(*(one(t, v, c) for t, v, c in sends)))
         await self._pushes.record_test_sends(
             [r | {"appid": push.appid, "push_id": push.id, "at": now, "by": actor_id} for r in results]
         )
