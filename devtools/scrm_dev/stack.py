@@ -138,7 +138,10 @@ def local_stack(
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could listen on ``port`` now (connections of an earlier run still closing on it,
+    in TIME_WAIT, do not count: uvicorn binds with SO_REUSEADDR, as here)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
