@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 SYSDEPS_STAMP := .scrm/.system-deps
 PYTEST_EXIT_FILE := .scrm/pytest-exit-code
 
-.PHONY: help install system-deps demo up down test test-unit test-integration test-e2e test-browser lint format bench docs lock infra-up infra-down clean
+.PHONY: help install system-deps messages demo up down test test-unit test-integration test-e2e test-browser lint format bench docs lock infra-up infra-down clean
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -77,6 +77,14 @@ format: install  ## Apply ruff's formatting and safe fixes
 bench: install  ## Benchmarks; results go to docs/benchmarks.md
 	@bash deploy/local/install-system-deps.sh wrk
 	$(BIN)/scrm bench --output docs/benchmarks.md
+
+CONSOLE := services/console
+messages: install  ## Extract the console's texts and merge them into its catalogs (then translate the new zh_CN entries)
+	$(BIN)/pybabel extract -F $(CONSOLE)/babel.cfg -k _ -k gettext -k N_ -k _text:2 --no-location --sort-output \
+	  --omit-header --project scrm-console -o $(CONSOLE)/translations/messages.pot $(CONSOLE) >/dev/null
+	$(BIN)/pybabel update --no-fuzzy-matching --omit-header --ignore-obsolete -i $(CONSOLE)/translations/messages.pot \
+	  -d $(CONSOLE)/translations -l zh_CN >/dev/null
+	@$(BIN)/python -m scrm_dev.catalogs $(CONSOLE)/translations
 
 docs: install  ## Regenerate docs generated from code (docs/events.md)
 	$(BIN)/scrm docs events --output docs/events.md

@@ -156,6 +156,7 @@ PROCESSES: dict[str, ProcessSpec] = {
         _http(
             "identity-api", 8005, "identity", "IdentitySettings", "Operators, roles, API tokens, sessions, audit log"
         ),
+        _http("console", 8006, "console", "ConsoleSettings", "The operators' web console (pages over operator APIs)"),
         _worker(
             "members-worker",
             8101,

@@ -130,6 +130,7 @@ class Directory:
         self, name: str, password: str, *, address: str | None = None, request_id: str | None = None
     ) -> SignedIn:
         now = self.clock()
+        address = address or self._address
         keys = [f"account:{name}"] + ([f"address:{address}"] if address else [])
         since = now - self.policy.lock_window
         for key in keys:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Response
@@ -29,6 +30,7 @@ __all__ = [
     "IdentityConfig",
     "audit",
     "clear_session_cookie",
+    "client_address",
     "directory_of",
     "mongo_identity",
     "require",
@@ -61,8 +63,25 @@ def directory_of(request: Request) -> Directory:
     return directory
 
 
-def _client_address(request: Request) -> str | None:
-    return request.client.host if request.client else None
+def _within(address: str, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_address(request: Request) -> str | None:
+    """The client's address: the peer's, or, when the peer is a trusted proxy (``TRUSTED_PROXIES``),
+    the last address its ``X-Forwarded-For`` adds (the one that proxy saw)."""
+    peer = request.client.host if request.client else None
+    trusted: tuple[IPv4Network | IPv6Network, ...] = getattr(request.app.state, "trusted_proxies", ())
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded and peer and _within(peer, trusted):
+        last = forwarded.rsplit(",", 1)[-1].strip()
+        if last:
+            return last[:64]
+    return peer
 
 
 def _unauthenticated(detail: str) -> HTTPException:
@@ -143,7 +162,7 @@ async def audit(
         appid=appid or request.path_params.get("appid"),
         before=before,
         after=after,
-        address=_client_address(request),
+        address=client_address(request),
         request_id=request.headers.get(REQUEST_ID_HEADER),
     )
 

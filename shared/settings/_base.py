@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -102,6 +103,20 @@ class ServiceSettings(BaseSettings):
     #: that take uploads declare their own, larger limits.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_format: LogFormat = LogFormat.AUTO
+    #: Peers (addresses or networks) whose ``X-Forwarded-For`` names the real client (the console, a
+    #: reverse proxy): audit entries and sign-in throttling use that address instead of the peer's.
+    #: Loopback by default, so the console on the same host does not make operators share one address.
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or network: {entry!r}") from None
+        return value
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod

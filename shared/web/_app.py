@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
+from ipaddress import ip_network
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -49,6 +50,7 @@ def create_service_app(
     self_limited_bodies: Sequence[str] = (),
     clock: Callable[[], datetime] | None = None,
     identity: IdentityConfig | None = None,
+    api_docs: bool = True,
 ) -> FastAPI:
     """An HTTP service's app.
 
@@ -65,6 +67,7 @@ def create_service_app(
     With ``identity``, every operator route first resolves its caller (401 without a valid session
     or API token; routes add ``Depends(shared.identity.require(...))`` for their permission), and the
     API's ``/docs`` and ``/openapi.json`` need a caller too. Without it, operator routes are open.
+    ``api_docs=False`` serves no ``/docs`` or ``/openapi.json`` at all (an app of pages, not an API).
     """
 
     @asynccontextmanager
@@ -84,12 +87,13 @@ def create_service_app(
         lifespan=lifespan,
         telemetry=OPENTELEMETRY_OFF,
         # Served below behind the identity check instead, when the API is guarded.
-        docs_url=None if guarded_docs else "/docs",
-        redoc_url=None if guarded_docs else "/redoc",
-        openapi_url=None if guarded_docs else "/openapi.json",
+        docs_url=None if guarded_docs or not api_docs else "/docs",
+        redoc_url=None if guarded_docs or not api_docs else "/redoc",
+        openapi_url=None if guarded_docs or not api_docs else "/openapi.json",
         openapi_tags=[dict(tag) for tag in openapi_tags] if openapi_tags else None,
     )
     app.state.clock = clock or _utc_now
+    app.state.trusted_proxies = tuple(ip_network(entry, strict=False) for entry in settings.trusted_proxies)
     if identity is not None:
         # What the routes that set the session cookie read (the identity API's sign-in).
         app.state.identity_secure_cookies = identity.secure_cookies

@@ -39,11 +39,14 @@ SELF_SERVICE |= {("identity-api", "GET", "/auth/me")}
 #: Routes that check their permission per account inside (the audit log answers for the accounts the
 #: caller holds ``audit:view`` on, and refuses a caller who holds it on none).
 CHECKED_INSIDE = {("identity-api", "GET", "/audit"): [Permission.AUDIT_VIEW]}
-#: Apps built with the identity check (public apps, the gateway and the simulator are not operator apps).
+#: Apps built with the identity check (public apps, the gateway and the simulator are not operator apps;
+#: the console holds no data and checks nothing itself: it calls these APIs as the signed-in operator).
 OPERATOR_APPS = sorted(
     spec.name
     for spec in PROCESSES.values()
-    if spec.kind == "http" and spec.name not in {"gateway", "wechat-sim"} and not spec.name.endswith("-public")
+    if spec.kind == "http"
+    and spec.name not in {"gateway", "wechat-sim", "console"}
+    and not spec.name.endswith("-public")
 )
 
 

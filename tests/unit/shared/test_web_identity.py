@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -198,3 +199,35 @@ def test_the_shared_test_callers_hold_their_roles() -> None:
         assert client.post("/accounts/wx1/things", headers=callers.headers(Role.ANALYST)).status_code == 403
         assert client.post("/accounts/wx1/things", headers=callers.headers(Role.CAMPAIGN_OPERATOR)).status_code == 200
         assert client.get("/accounts/wx1/things", headers=callers.headers_other_account()).status_code == 403
+
+
+def _address_app(trusted: list[str]) -> TestClient:
+    from fastapi import FastAPI
+
+    from shared.identity import client_address
+
+    app = FastAPI()
+    app.state.trusted_proxies = tuple(ipaddress.ip_network(t, strict=False) for t in trusted)
+
+    @app.get("/who")
+    async def who(request: Request) -> dict[str, str | None]:
+        return {"address": client_address(request)}
+
+    return TestClient(app, client=("10.1.2.3", 50000))
+
+
+@pytest.mark.parametrize(
+    ("trusted", "forwarded", "seen"),
+    [
+        ([], "203.0.113.7", "10.1.2.3"),  # nobody trusted: the header is anyone's to forge
+        (["10.1.2.3"], "203.0.113.7", "203.0.113.7"),
+        (["10.0.0.0/8"], "198.51.100.1, 203.0.113.7", "203.0.113.7"),  # the hop the proxy saw
+        (["192.168.0.0/16"], "203.0.113.7", "10.1.2.3"),
+        (["10.0.0.0/8"], None, "10.1.2.3"),
+    ],
+)
+def test_the_client_address_comes_from_a_trusted_proxys_forwarded_for_only(
+    trusted: list[str], forwarded: str | None, seen: str
+) -> None:
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    assert _address_app(trusted).get("/who", headers=headers).json() == {"address": seen}

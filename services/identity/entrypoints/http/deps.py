@@ -6,16 +6,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from shared.identity import Directory, directory_of
+from shared.identity import Directory, client_address, directory_of
 
 __all__ = ["DirectoryDep"]
 
 
 def _directory(request: Request) -> Directory:
     """The directory, recording this request's address and id in what it audits."""
-    return directory_of(request).within(
-        address=request.client.host if request.client else None, request_id=request.headers.get("X-Request-ID")
-    )
+    return directory_of(request).within(address=client_address(request), request_id=request.headers.get("X-Request-ID"))
 
 
 DirectoryDep = Annotated[Directory, Depends(_directory)]

@@ -1,0 +1,72 @@
+"""The way in: ``/`` picks an account, ``/accounts/{appid}`` shows what is going on there."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.console.domain.navigation import admin_sections, sections
+from services.console.entrypoints.http.deps import AccountPage, Page
+from services.console.service_layer.ports import Api, ApiError, ApiUnavailable
+from shared.identity import Permission
+
+router = APIRouter()
+
+
+@router.get("/", response_model=None)
+async def home(view: Page) -> Response:
+    for account in view.accounts():
+        shown = sections(view.operator, account["appid"])
+        if shown:
+            return RedirectResponse(f"/accounts/{account['appid']}{shown[0].path}", status_code=303)
+    admin = admin_sections(view.operator)
+    if admin:
+        return RedirectResponse(admin[0].path, status_code=303)
+    return view.render("no_accounts.html")
+
+
+async def _quietly(call: Awaitable[Any]) -> Any:
+    """A tile's data, or None when its API refuses or is down: one slow service never blanks the page."""
+    try:
+        return await call
+    except (ApiError, ApiUnavailable):
+        return None
+
+
+@router.get("/accounts/{appid}", response_class=HTMLResponse)
+async def account_overview(view: AccountPage) -> HTMLResponse:
+    base = view.account_path()
+    wanted: dict[str, Awaitable[Any]] = {}
+    if view.may(Permission.CAMPAIGN_VIEW):
+        wanted["campaigns"] = view.get(Api.CAMPAIGNS, base + "/campaigns")
+    if view.may(Permission.MEMBER_VIEW):
+        wanted["profiles"] = view.get(Api.PROFILES, base + "/profiles/stats")
+    if view.may(Permission.PUSH_VIEW):
+        wanted["pushes"] = view.get(Api.SEGMENTS, base + "/pushes")
+    found = dict(zip(wanted, await asyncio.gather(*(_quietly(c) for c in wanted.values())), strict=True))
+    campaigns = found.get("campaigns") or []
+    if isinstance(campaigns, dict):
+        campaigns = campaigns.get("items", [])
+    pushes = found.get("pushes") or []
+    return view.render(
+        "overview.html",
+        campaigns=campaigns,
+        active_campaigns=[c for c in campaigns if c.get("status") == "active"],
+        profiles=found.get("profiles"),
+        pushes=pushes[:5],
+        unavailable=[name for name, value in found.items() if value is None],
+    )
+
+
+@router.get("/switch")
+async def switch_account(view: Page, appid: str = "") -> Response:
+    """The account switcher without JavaScript: the chosen account's first section."""
+    known = {a["appid"] for a in view.accounts()}
+    if appid not in known:
+        return RedirectResponse("/", status_code=303)
+    shown = sections(view.operator, appid)
+    return RedirectResponse(f"/accounts/{appid}{shown[0].path if shown else ''}", status_code=303)

@@ -1,0 +1,1 @@
+"""The console's use of the operator APIs, behind one port."""
