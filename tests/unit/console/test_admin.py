@@ -120,6 +120,21 @@ async def test_granting_and_taking_away_a_role(console: ConsoleUnderTest) -> Non
     assert await _entries(console, "grant.removed", "wx2") == [otto]
 
 
+async def test_an_account_someone_holds_a_role_on_can_be_granted_though_the_console_does_not_list_it(
+    console: ConsoleUnderTest,
+) -> None:
+    await console.directory.grant(CLI_ACTOR, "rita", "reviewer", "wx9")
+    await _as(console, "ada")
+    page = await console.client.get("/admin/operators")
+    otto = page.text[page.text.index('data-testid="operator-otto"') :]
+    account_select = otto[otto.index('data-testid="grant-account"') :]
+    account_select = account_select[: account_select.index("</select>")]
+    assert '<option value="wx1">贝贝母婴 (wx1)</option>' in account_select
+    assert '<option value="wx9">wx9</option>' in account_select and '<option value="*">' in account_select
+    audit = await console.client.get("/admin/audit", params={"appid": "wx9"})
+    assert '<option value="wx9" selected>' in audit.text
+
+
 async def test_an_unknown_role_is_refused_with_the_reason(console: ConsoleUnderTest) -> None:
     token = await _as(console, "ada")
     otto = await _operator_id(console, "otto")
@@ -284,6 +299,8 @@ async def test_the_audit_log_shows_each_entry_with_a_readable_before_and_after(c
     assert "3 项变更" in c1 and "贝贝母婴" in c1
     pushed = next(b for b in blocks if 'data-action="push.sent"' in b)
     assert "203.0.113.5" in pushed and "req-123" in pushed and "ada" in pushed
+    rita = await _operator_id(console, "rita")
+    assert f"<strong>rita</strong> <code>{rita}</code>" in page.text  # objects that are operators are named
 
 
 async def test_filters_are_passed_to_the_api_and_kept_in_the_url(console: ConsoleUnderTest) -> None:

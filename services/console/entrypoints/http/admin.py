@@ -79,8 +79,15 @@ async def _operators_page(
     view: View, *, status: int = 200, form: dict[str, str] | None = None, errors: dict[str, str] | None = None
 ) -> HTMLResponse:
     operators = await view.get(Api.IDENTITY, "/operators")
+    # The switcher's accounts, and any account someone already holds a role on (an account the
+    # console's settings do not list yet can still be granted like the others).
+    grantable = view.accounts()
+    listed = {a["appid"] for a in grantable}
+    held = {g["appid"] for o in operators for g in o["grants"]} - listed - {ALL_ACCOUNTS}
+    grantable += [{"appid": appid, "name": ""} for appid in sorted(held)]
     return view.render(
         "admin/operators.html",
+        grant_accounts=grantable,
         status_code=status,
         operators=sorted(operators, key=lambda o: (o["disabled"], o["name"])),
         form=form or {"kind": "operator"},
@@ -315,6 +322,7 @@ async def audit(
         filters=filters,
         errors=errors,
         operators=operators,
+        names=_names(operators),
         # The next entries are where this page ended: the link lands on the first of them.
         more_url=f"/admin/audit?{urlencode({**shown, 'limit': min(limit + AUDIT_PAGE, AUDIT_MAX)})}#e{limit + 1}"
         if more

@@ -36,5 +36,9 @@
   document.addEventListener("change", (event) => {
     if (event.target.matches("input[data-kind]")) showPassword();
   });
-  document.addEventListener("DOMContentLoaded", showPassword);
+  document.addEventListener("DOMContentLoaded", () => {
+    showPassword();
+    // The page showing a new token answered a POST: reloading it must not create another token.
+    if (document.querySelector("[data-token-created]")) history.replaceState(null, "", "/admin/tokens");
+  });
 })();
