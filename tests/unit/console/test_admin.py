@@ -387,3 +387,31 @@ async def test_pages_without_a_session_go_to_sign_in(console: ConsoleUnderTest) 
     for path in ("/admin/operators", "/admin/tokens", "/admin/sessions", "/admin/audit"):
         answer = await console.client.get(path)
         assert answer.status_code == 303 and answer.headers["location"].startswith("/login?next="), path
+
+
+async def test_an_operators_row_links_to_their_activity_tokens_and_sessions(console: ConsoleUnderTest) -> None:
+    await _as(console, "ada")
+    rita = await _operator_id(console, "rita")
+    await console.directory.create_token(CLI_ACTOR, "rita", label="ritas-script")
+    await console.directory.create_token(CLI_ACTOR, "otto", label="ottos-script")
+    await console.directory.login("rita", PASSWORDS["rita"])
+    page = await console.client.get("/admin/operators")
+    for link in (f"/admin/audit?actor_id={rita}", f"/admin/tokens?operator={rita}", f"/admin/sessions?operator={rita}"):
+        assert f'href="{link}"' in page.text
+    tokens = await console.client.get("/admin/tokens", params={"operator": rita})
+    assert "ritas-script" in tokens.text and "ottos-script" not in tokens.text
+    assert 'data-testid="operator-filter"' in tokens.text and f'<option value="{rita}" selected>' in tokens.text
+    sessions = await console.client.get("/admin/sessions", params={"operator": rita})
+    assert sessions.text.count('data-testid="session-') == 1 and "当前会话" not in sessions.text
+    activity = await console.client.get("/admin/audit", params={"actor_id": rita})
+    assert f'<option value="{rita}" selected>' in activity.text
+    assert activity.text.count('data-testid="audit-entry"') == 1 and 'data-action="auth.login"' in activity.text
+
+
+async def test_the_pages_speak_english_when_asked(console: ConsoleUnderTest) -> None:
+    await _as(console, "ada")
+    console.client.cookies.set("scrm_lang", "en")
+    operators = await console.client.get("/admin/operators")
+    assert "New operator" in operators.text and "Reviewer" in operators.text and "every account" in operators.text
+    audit = await console.client.get("/admin/audit")
+    assert "From (Beijing time)" in audit.text and "Export CSV" in audit.text

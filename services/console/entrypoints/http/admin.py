@@ -177,8 +177,9 @@ async def _tokens_page(
     created: dict[str, Any] | None = None,
     form: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
+    of: str = "",
 ) -> HTMLResponse:
-    tokens = await view.get(Api.IDENTITY, "/tokens")
+    tokens = await view.get(Api.IDENTITY, "/tokens", operator=of)
     operators = await _operators_or_none(view)
     now = datetime.now(UTC)
     return view.render(
@@ -188,17 +189,22 @@ async def _tokens_page(
         operators=[o for o in operators or () if not o["disabled"]] if operators is not None else None,
         names=_names(operators),
         created=created,
-        form=form or {"expires_in_days": "90", "scopes": []},
+        form=form or {"expires_in_days": "90", "scopes": [], "operator": of},
         errors=errors or {},
         permissions=[p.value for p in Permission],
         permission_labels=PERMISSION_LABELS,
+        of=of,
     )
 
 
+OperatorFilter = Annotated[str, Query(max_length=64)]
+
+
 @router.get("/tokens", response_class=HTMLResponse)
-async def tokens(view: Page, done: str = "") -> HTMLResponse:
+async def tokens(view: Page, done: str = "", operator: OperatorFilter = "") -> HTMLResponse:
+    """``operator``: one operator's tokens only (linked from the operators page)."""
     _notice(view, done)
-    return await _tokens_page(view)
+    return await _tokens_page(view, of=operator)
 
 
 @router.post("/tokens", response_class=HTMLResponse)
@@ -240,12 +246,13 @@ async def revoke_token(view: Page, token_id: Ref) -> Response:
 
 
 @router.get("/sessions", response_class=HTMLResponse)
-async def sessions(view: Page, done: str = "") -> HTMLResponse:
+async def sessions(view: Page, done: str = "", operator: OperatorFilter = "") -> HTMLResponse:
     _notice(view, done)
-    found = await view.get(Api.IDENTITY, "/sessions")
+    found = await view.get(Api.IDENTITY, "/sessions", operator=operator)
     return view.render(
         "admin/sessions.html",
         sessions=found,
+        of=operator,
         names=_names(await _operators_or_none(view)),
         own=view.operator.session_id,
     )
