@@ -378,6 +378,7 @@ async def test_an_admin_of_one_account_reads_that_accounts_entries_only(console:
     assert "<code>c1</code>" in page.text and "<code>c2</code>" not in page.text
     assert 'data-action="operator.created"' not in page.text  # no account: for admins of every account
     assert 'name="actor_id" value=""' in page.text  # no operator list for them: the id is typed
+    assert await _entries(console, "permission.denied") == []  # the console asked nothing it may not
     refused = await console.client.get("/admin/audit", params={"appid": "wx2"})
     assert refused.status_code == 403 and "audit:view" in refused.text
     assert (await console.client.get("/admin/operators")).status_code == 403

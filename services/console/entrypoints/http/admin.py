@@ -49,7 +49,11 @@ def _notice(view: View, done: str) -> None:
 
 
 async def _operators_or_none(view: View) -> list[dict[str, Any]] | None:
-    """The operators, when this caller may list them (tokens and sessions show names with them)."""
+    """The operators, when this caller may list them (tokens and sessions show names with them).
+
+    Not asked when the grants say no: the API would refuse and audit the denial on every page view."""
+    if not view.may(Permission.OPERATOR_MANAGE, None):
+        return None
     try:
         found = await view.get(Api.IDENTITY, "/operators")
     except (ApiError, ApiUnavailable):
