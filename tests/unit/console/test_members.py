@@ -11,7 +11,15 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from services.campaigns.domain.campaign import CampaignStatus
+from services.campaigns.entrypoints.http.schemas import (
+    InviteeOut,
+    MemberCampaignOut,
+    MemberCampaignsOut,
+    MemberRewardOut,
+)
 from services.console.adapters import HttpOperatorApis
 from services.console.entrypoints.http import create_app
 from services.console.service_layer.ports import Api
@@ -100,8 +108,70 @@ def _seed_members(uow: InMemoryMembersUnitOfWork) -> None:
     uow.committed = {(APPID, ALICE): alice, (APPID, BOB): bob}
 
 
-@pytest.fixture
-async def console() -> AsyncIterator[MembersConsole]:
+def _activity_apis() -> dict[Api, FastAPI]:
+    """The campaigns and segments APIs' answers for Alice, in their own response models' shapes (their
+    stores need MongoDB; these pages only read the two routes)."""
+    campaigns, segments = FastAPI(), FastAPI()
+    joined = MemberCampaignsOut(
+        openid=ALICE,
+        items=[
+            MemberCampaignOut(
+                campaign_id="c1",
+                name="春季任务宝",
+                status=CampaignStatus.ACTIVE,
+                joined_at=NOW - timedelta(days=2),
+                joined_via="poster",
+                invites_credited=3,
+                invites_revoked=1,
+                invitees=[InviteeOut(openid=BOB, status="revoked", rule=None, at=NOW - timedelta(days=1))],
+                invitees_more=False,
+                tiers_reached=[3],
+                rewards=[
+                    MemberRewardOut(
+                        tier=3, kind="tier", pool="p1", granted_at=NOW, status="issued", code_masked="****WXYZ"
+                    )
+                ],
+                share_submissions=1,
+            )
+        ],
+    )
+
+    @campaigns.get("/accounts/{appid}/members/{openid}/campaigns")
+    async def member_campaigns(appid: str, openid: str) -> MemberCampaignsOut:
+        return joined
+
+    @segments.get("/accounts/{appid}/members/{openid}/pushes")
+    async def member_pushes(appid: str, openid: str) -> list[dict[str, object]]:
+        return [
+            {
+                "push_id": "p1",
+                "name": "育儿周刊",
+                "variant": "a",
+                "channel": "template",
+                "status": "delivered",
+                "reason": None,
+                "errcode": None,
+                "at": NOW.isoformat(),
+                "clicks": {"count": 2, "first_at": NOW.isoformat(), "links": ["https://shop.example/formula"]},
+            },
+            {
+                "push_id": "p2",
+                "name": "周末促销",
+                "variant": "a",
+                "channel": None,
+                "status": "skipped",
+                "reason": "outside_window",
+                "errcode": None,
+                "at": NOW.isoformat(),
+                "clicks": {"count": 0, "first_at": None, "links": []},
+            },
+        ]
+
+    return {Api.CAMPAIGNS: campaigns, Api.SEGMENTS: segments}
+
+
+@asynccontextmanager
+async def _console(extra: dict[Api, FastAPI] | None = None) -> AsyncIterator[MembersConsole]:
     directory = cheap_directory()
     for name, (role, appid, password) in PASSWORDS.items():
         await directory.create_operator(CLI_ACTOR, name, password=password)
@@ -125,6 +195,7 @@ async def console() -> AsyncIterator[MembersConsole]:
             uow=lambda: members_uow,
             views=InMemoryMemberViews(members_uow),
         ),
+        **(extra or {}),
     }
     async with AsyncExitStack() as stack:
         for app in apps.values():
@@ -140,6 +211,13 @@ async def console() -> AsyncIterator[MembersConsole]:
         transport = httpx.ASGITransport(app=console_app)
         client = await stack.enter_async_context(httpx.AsyncClient(transport=transport, base_url="http://console.test"))
         yield MembersConsole(client, directory, store)
+
+
+@pytest.fixture
+async def console() -> AsyncIterator[MembersConsole]:
+    """Campaigns and segments are not mounted: their sections say they are unavailable."""
+    async with _console() as built:
+        yield built
 
 
 def _lang(console: MembersConsole) -> None:
@@ -273,3 +351,19 @@ async def test_the_profile_page_in_chinese(console: MembersConsole) -> None:
     page = await console.client.get(f"/accounts/{APPID}/members/{ALICE}")
     assert page.status_code == 200
     assert "奶粉" in page.text  # the taxonomy's own name
+
+
+async def test_campaigns_invites_and_pushes_of_the_member() -> None:
+    async with _console(_activity_apis()) as console:
+        await console.sign_in("ada")
+        _lang(console)
+        page = await console.client.get(f"/accounts/{APPID}/members/{ALICE}")
+        assert page.status_code == 200
+        text = page.text
+        campaigns = text[text.index('data-testid="member-campaigns"') : text.index('data-testid="member-pushes"')]
+        assert "春季任务宝" in campaigns and 'href="/accounts/wx1/campaigns/c1"' in campaigns
+        assert "****WXYZ" in campaigns and "issued" in campaigns and "1 invitees" in campaigns
+        assert f"/accounts/{APPID}/members/{BOB}" in campaigns and BOB not in campaigns.replace(f"members/{BOB}", "")
+        pushes = text[text.index('data-testid="member-pushes"') : text.index('data-testid="member-history"')]
+        assert "育儿周刊" in pushes and "template message" in pushes and "https://shop.example/formula" in pushes
+        assert "outside the 48-hour window" in pushes
