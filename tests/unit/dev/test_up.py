@@ -70,6 +70,8 @@ def test_the_console_is_told_where_each_operator_api_and_the_simulator_are() -> 
         "WECHAT_SIM_URL": "http://127.0.0.1:8200",
     }
     assert console_env({"identity-api": 9}) == {"IDENTITY_API_URL": "http://127.0.0.1:9"}
+    named = console_env({}, {"wx1": "贝贝母婴"})
+    assert json.loads(named["OFFICIAL_ACCOUNTS"]) == [{"appid": "wx1", "name": "贝贝母婴"}]
 
 
 def test_every_role_has_a_sign_in_and_only_the_admin_spans_accounts() -> None:
