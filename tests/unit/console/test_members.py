@@ -245,10 +245,10 @@ async def test_lookup_by_openid_opens_the_member_or_says_it_is_unknown(console: 
     # Bob has no profile, but the members API knows him.
     assert (await console.client.get(f"/accounts/{APPID}/members", params={"q": BOB})).status_code == 303
     unknown = await console.client.get(f"/accounts/{APPID}/members", params={"q": "oNobody"})
-    assert unknown.status_code == 404
+    assert unknown.status_code == 200
     assert 'data-testid="lookup-not-found"' in unknown.text and "oNobody" in unknown.text
     junk = await console.client.get(f"/accounts/{APPID}/members", params={"q": "<script>"})
-    assert junk.status_code == 422 and 'data-testid="lookup-invalid"' in junk.text
+    assert junk.status_code == 200 and 'data-testid="lookup-invalid"' in junk.text
     assert "<script>" not in junk.text
     page = await console.client.get(f"/accounts/{APPID}/members/oNobody")
     assert page.status_code == 404 and "oNobody" in page.text
@@ -305,7 +305,7 @@ async def test_ops_add_and_remove_a_tag_through_the_profiles_api(console: Member
     assert 'value="interest.toys"' in page.text and 'value="stage.preparing"' not in page.text
     added = await console.post(f"/accounts/{APPID}/members/{BOB}/tags", {"code": "interest.toys", "weight": "3"})
     assert added.status_code == 204
-    assert added.headers["HX-Redirect"] == f"/accounts/{APPID}/members/{BOB}#tags"
+    assert added.headers["HX-Redirect"] == f"/accounts/{APPID}/members/{BOB}"
     page = await console.client.get(f"/accounts/{APPID}/members/{BOB}")
     assert 'data-code="interest.toys" data-source="ops"' in page.text and "3.00" in page.text
     assert "otto#" in page.text  # the history names the operator

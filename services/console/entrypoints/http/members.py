@@ -90,7 +90,8 @@ def _member_path(view: View, openid: str, suffix: str = "") -> str:
 
 @router.get("/accounts/{appid}/members", response_class=HTMLResponse)
 async def members(view: AccountPage, q: str = "", following: str = "", offset: str = "0") -> Response:
-    """The look-up box and the newest followers. An openid that names a member opens their page."""
+    """The look-up box and the newest followers. An openid that names a member opens their page; one
+    that names nobody is a search without results (200, the page says so), not a broken page."""
     q = q.strip()
     start = max(0, min(int(offset) if offset.isdigit() else 0, 100_000))  # a page, not an error, for junk
     not_found = invalid = False
@@ -113,7 +114,6 @@ async def members(view: AccountPage, q: str = "", following: str = "", offset: s
     items = (listing.value or {}).get("items", []) if listing.ok else []
     return view.render(
         "members/list.html",
-        status_code=404 if not_found else 422 if invalid else 200,
         q=q,
         following=following if flag is not None else "",
         offset=start,
@@ -246,7 +246,8 @@ async def add_tag(
         await view.call(Api.PROFILES, "POST", _member_path(view, openid, "/profile/tags"), json=body)
     except ApiError as exc:
         return await _tag_failed(view, openid, exc, form)
-    return view.redirect(_member_path(view, openid) + "#tags")
+    # No "#tags": a redirect to the page one is on plus a fragment would only scroll, not reload.
+    return view.redirect(_member_path(view, openid))
 
 
 @router.post("/accounts/{appid}/members/{openid}/tags/{code}/remove", response_class=HTMLResponse, response_model=None)
@@ -260,4 +261,5 @@ async def remove_tag(
         await view.call(Api.PROFILES, "DELETE", path, params={"source": "ops"})
     except ApiError as exc:
         return await _tag_failed(view, openid, exc, {})
-    return view.redirect(_member_path(view, openid) + "#tags")
+    # No "#tags": a redirect to the page one is on plus a fragment would only scroll, not reload.
+    return view.redirect(_member_path(view, openid))
