@@ -99,13 +99,17 @@ async def _seed_profiles(store: InMemoryProfileStore) -> None:
     await store.save(alice, changes)
 
 
-def _seed_members(uow: InMemoryMembersUnitOfWork) -> None:
+def _seed_members(uow: InMemoryMembersUnitOfWork, more: int = 0) -> None:
     alice = Member(APPID, ALICE)
     alice.follow(NOW - timedelta(days=3), "qrscene_spring")
     bob = Member(APPID, BOB)
     bob.follow(NOW - timedelta(days=1), None)
     bob.unfollow(NOW - timedelta(hours=2))
     uow.committed = {(APPID, ALICE): alice, (APPID, BOB): bob}
+    for n in range(more):  # followed before Alice and Bob, one a minute
+        member = Member(APPID, f"oMore{n:03d}")
+        member.follow(NOW - timedelta(days=10, minutes=n), None)
+        uow.committed[(APPID, member.openid)] = member
 
 
 def _activity_apis() -> dict[Api, FastAPI]:
@@ -171,7 +175,7 @@ def _activity_apis() -> dict[Api, FastAPI]:
 
 
 @asynccontextmanager
-async def _console(extra: dict[Api, FastAPI] | None = None) -> AsyncIterator[MembersConsole]:
+async def _console(extra: dict[Api, FastAPI] | None = None, *, more: int = 0) -> AsyncIterator[MembersConsole]:
     directory = cheap_directory()
     for name, (role, appid, password) in PASSWORDS.items():
         await directory.create_operator(CLI_ACTOR, name, password=password)
@@ -180,7 +184,7 @@ async def _console(extra: dict[Api, FastAPI] | None = None) -> AsyncIterator[Mem
     store = InMemoryProfileStore()
     await _seed_profiles(store)
     members_uow = InMemoryMembersUnitOfWork()
-    _seed_members(members_uow)
+    _seed_members(members_uow, more)
     apps = {
         Api.IDENTITY: create_identity_app(IdentitySettings(environment="development"), directory=directory),
         Api.PROFILES: create_profiles_app(
@@ -367,3 +371,20 @@ async def test_campaigns_invites_and_pushes_of_the_member() -> None:
         pushes = text[text.index('data-testid="member-pushes"') : text.index('data-testid="member-history"')]
         assert "育儿周刊" in pushes and "template message" in pushes and "https://shop.example/formula" in pushes
         assert "outside the 48-hour window" in pushes
+
+
+async def test_the_list_pages_through_followers() -> None:
+    async with _console(more=30) as console:
+        await console.sign_in("ana")
+        _lang(console)
+        first = await console.client.get(f"/accounts/{APPID}/members")
+        assert first.text.count('data-testid="member-link"') == 25
+        assert 'data-testid="members-next"' in first.text and "oMore022" in first.text
+        assert "oMore023" not in first.text and 'rel="prev"' not in first.text
+        assert "32" in first.text  # the count tile
+        second = await console.client.get(f"/accounts/{APPID}/members", params={"offset": "25"})
+        assert second.text.count('data-testid="member-link"') == 7
+        assert "oMore023" in second.text and "oMore029" in second.text
+        assert 'rel="prev"' in second.text and 'data-testid="members-next"' not in second.text
+        junk = await console.client.get(f"/accounts/{APPID}/members", params={"offset": "-3", "following": "maybe"})
+        assert junk.status_code == 200 and junk.text.count('data-testid="member-link"') == 25
