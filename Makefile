@@ -45,7 +45,7 @@ up: install  ## Start everything with the demo's data and keep it running; print
 down: install  ## Stop what `make up` started
 	$(BIN)/scrm down
 
-test: install  ## Run every test tier (unit, integration, e2e)
+test: install  ## Run every test tier (unit, integration, e2e, browser)
 	@mkdir -p .scrm
 	@rc=0; $(BIN)/python -m pytest tests -q -p no:cacheprovider --durations=20 --cov --cov-report=term || rc=$$?; \
 	  echo $$rc > $(PYTEST_EXIT_FILE); \

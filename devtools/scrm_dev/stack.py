@@ -29,6 +29,7 @@ DEMO_APPID = "wxdemo0000000001"
 DEMO_TOKEN = "demo-webhook-token"  # noqa: S105  (development-only demo account)
 DEMO_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 DEMO_SECRET = "demo-app-secret"  # noqa: S105
+DEMO_ACCOUNT_NAME = "贝贝母婴 (demo)"
 #: The demo account pushes in safe mode: encrypted both ways, as production accounts should.
 DEMO_MODE = "safe"
 
@@ -173,10 +174,16 @@ _CONSOLE_APIS = {
 }
 
 
-def console_env(ports: Mapping[str, int], host: str = "127.0.0.1") -> dict[str, str]:
-    """The console's environment: the operator APIs of this run (those started) and, in development,
-    the simulator whose inboxes it links to."""
+def console_env(
+    ports: Mapping[str, int], accounts: Mapping[str, str] | None = None, host: str = "127.0.0.1"
+) -> dict[str, str]:
+    """The console's environment: the operator APIs of this run (those started), the accounts its
+    switcher offers (appid → name) and, in development, the simulator whose inboxes it links to."""
     env = {setting: f"http://{host}:{ports[process]}" for setting, process in _CONSOLE_APIS.items() if process in ports}
+    if accounts:
+        env["OFFICIAL_ACCOUNTS"] = json.dumps(
+            [{"appid": appid, "name": name} for appid, name in accounts.items()], ensure_ascii=False
+        )
     if "wechat-sim" in ports:
         env["WECHAT_SIM_URL"] = f"http://{host}:{ports['wechat-sim']}"
     return env
@@ -186,7 +193,7 @@ def _extra_env(name: str, ports: dict[str, int], state: Path) -> dict[str, str]:
     """What one process needs to know of the others: the simulator pushes to this run's gateway, and
     the services that call the platform's API call the simulator."""
     if name == "console":
-        return console_env(ports)
+        return console_env(ports, {DEMO_APPID: DEMO_ACCOUNT_NAME})
     if name == "wechat-sim" and "gateway" in ports:
         gateway = f"http://127.0.0.1:{ports['gateway']}/wechat/{{appid}}"
         return {"WECHAT_SIM_OPTIONS": json.dumps({DEMO_APPID: {"gateway_url": gateway, "mode": DEMO_MODE}})}

@@ -129,7 +129,12 @@ def up(console: Console, state_dir: Path, *, members: int, json_output: bool = F
         if state is not None:
             _clean_up_after(console, paths, state)
         _spawn_supervisor(paths, members)
-    state = _wait_until_settled(console, paths)
+    try:
+        state = _wait_until_settled(console, paths)
+    except KeyboardInterrupt:
+        # The supervisor has its own session: ^C here leaves it starting.
+        console.print("still starting in the background: scrm up prints it all when ready, scrm down stops it")
+        return False
     if state is None or state.get("status") != "ready":
         error = (state or {}).get("error") or "the supervisor stopped before the stack was ready"
         console.print(f"[red]scrm up failed:[/red] {escape(str(error))}")

@@ -10,7 +10,7 @@ from services.members.adapters.repository import INDEXES
 from services.members.adapters.unit_of_work import MongoMembersUnitOfWork
 from services.members.adapters.views import MemberViews
 from services.members.service_layer import handlers
-from services.members.service_layer.ports import UnitOfWork
+from services.members.service_layer.ports import MemberReader, UnitOfWork
 from services.members.settings import MembersSettings
 from shared.contracts import MemberFollowed, MemberUnfollowed
 from shared.events import Envelope, Message
@@ -23,7 +23,7 @@ UnitOfWorkFactory = Callable[[], UnitOfWork]
 class Members:
     settings: MembersSettings
     uow: UnitOfWorkFactory
-    views: MemberViews | None
+    views: MemberReader | None
     ready: Callable[[], Awaitable[None]]
 
     async def handle(self, envelope: Envelope, message: Message) -> None:
@@ -39,10 +39,12 @@ async def _always_ready() -> None:
 
 
 @asynccontextmanager
-async def bootstrap(settings: MembersSettings, *, uow: UnitOfWorkFactory | None = None) -> AsyncIterator[Members]:
-    """Real MongoDB adapters, or the caller's unit-of-work fake (unit tests: no views then)."""
+async def bootstrap(
+    settings: MembersSettings, *, uow: UnitOfWorkFactory | None = None, views: MemberReader | None = None
+) -> AsyncIterator[Members]:
+    """Real MongoDB adapters, or the caller's unit-of-work fake and (for the API) its read side."""
     if uow is not None:
-        yield Members(settings, uow, views=None, ready=_always_ready)
+        yield Members(settings, uow, views=views, ready=_always_ready)
         return
     async with connect(settings, (*INDEXES, *PROCESSED_EVENTS_INDEXES)) as mongo:
 

@@ -15,6 +15,12 @@ from typing import Any
 import structlog
 
 from services.profiles.adapters import surveys as survey_docs
+from services.profiles.adapters.memory import (
+    InMemoryProfileReader,
+    InMemoryProfileStore,
+    InMemorySurveys,
+    InMemorySurveysUnitOfWork,
+)
 from services.profiles.adapters.repository import (
     INDEXES,
     Announce,
@@ -121,6 +127,10 @@ class Profiles:
             await h5.invite_after_follow(envelope, message, self.uow(), messenger, text)
 
 
+async def _in_memory() -> None:
+    """Readiness of an in-memory store: always."""
+
+
 def _announcer(publisher: EventPublisher) -> Announce:
     """Publishes ``profile.changed`` for each profile a transaction wrote, once it has committed."""
 
@@ -150,9 +160,26 @@ async def bootstrap(
     publisher: EventPublisher | None = None,
     messaging: bool = False,
     clients: WeChatClients | None = None,
+    store: InMemoryProfileStore | None = None,
 ) -> AsyncIterator[Profiles]:
-    """MongoDB, the taxonomy file and (for the API) a Kafka publisher; ``publisher`` replaces the last."""
+    """MongoDB, the taxonomy file and (for the API) a Kafka publisher; ``publisher`` replaces the last.
+
+    ``store``: profiles kept in memory instead of MongoDB, no Kafka unless ``publisher`` is given
+    (tests that mount the API in process, the console's among them)."""
     taxonomy = load_taxonomy(settings.taxonomy_path)  # a broken taxonomy stops start-up, with the reason
+    if store is not None:
+        surveys = InMemorySurveys()
+        yield Profiles(
+            settings,
+            taxonomy,
+            lambda: InMemorySurveysUnitOfWork(store, surveys),
+            InMemoryProfileReader(store),
+            surveys,
+            publisher,
+            {"mongodb": _in_memory, "kafka": _in_memory},
+            clients,
+        )
+        return
     indexes = (*INDEXES, *survey_docs.INDEXES, *PROCESSED_EVENTS_INDEXES, *ACCESS_TOKEN_INDEXES)
     async with AsyncExitStack() as stack:
         mongo = await stack.enter_async_context(connect(settings, indexes))

@@ -4,13 +4,15 @@ written only when asked."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, Playwright
+from pymongo import AsyncMongoClient
 
 from tests.browser.harness import (
     SCREENSHOTS_ENV,
@@ -18,6 +20,7 @@ from tests.browser.harness import (
     PageProblems,
     assert_no_broken_links,
     launch_chromium,
+    run_async,
     screenshot,
     sign_in_via_api,
 )
@@ -107,6 +110,26 @@ def test_screenshots_are_written_only_when_asked(
     written = screenshot(page, "openapi", directory=tmp_path / "docs")
     assert written == tmp_path / "docs" / "openapi.png"
     assert written.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_coroutines_run_beside_the_browser(page: Page, console_stack: ConsoleStack) -> None:
+    """Playwright owns this thread's event loop; ``run_async`` runs a coroutine on another thread (the
+    stack's operators, read straight from MongoDB while the browser is up)."""
+    page.goto(f"{console_stack.console_url}/login")
+
+    async def operator_names() -> list[str]:
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(console_stack.env["MONGODB_URL"])
+        try:
+            database = client[console_stack.env["MONGODB_DATABASE"]]
+            return sorted([doc["name"] async for doc in database["operators"].find({}, {"name": 1})])
+        finally:
+            await client.close()
+
+    assert run_async(operator_names) == sorted(console_stack.operators)
+    refused = operator_names()
+    with pytest.raises(RuntimeError, match="running event loop"):
+        asyncio.run(refused)  # what run_async is for
+    refused.close()
 
 
 def test_a_missing_chromium_points_at_the_system_package_script(tmp_path: Path) -> None:

@@ -63,8 +63,8 @@ def test_up_keeps_everything_running_with_sign_ins_and_down_stops_it_all(
         with httpx.Client(timeout=10) as client:
             for name, url in urls.items():
                 assert client.get(f"{url}/readyz").status_code == 200, name
-            front = info["console_url"] or urls["identity-api"]
-            assert client.get(f"{front}/healthz").status_code == 200
+            assert info["console_url"] == urls["console"]
+            assert client.get(f"{urls['console']}/healthz").status_code == 200
             sign_ins = {s["name"]: s for s in info["sign_ins"]}
             assert set(sign_ins) == {"admin", "ops", "reviewer", "pm", "analyst"}
             admin = sign_ins["admin"]
@@ -74,6 +74,11 @@ def test_up_keeps_everything_running_with_sign_ins_and_down_stops_it_all(
             )
             assert login.status_code == 200, login.text
             assert login.json()["operator"]["grants"] == [{"role": "admin", "appid": "*"}]
+            # The same sign-in through the console's form leads to the demo account.
+            with httpx.Client(base_url=urls["console"], timeout=10) as browser:
+                signed_in = browser.post("/login", data={"name": "admin", "password": admin["password"]})
+                assert signed_in.status_code == 303, signed_in.text
+                assert "wxdemo0000000001" in browser.get("/", follow_redirects=True).text
             # The demo's data is there: the scenario's members, read with the admin's session.
             counts = client.get(f"{urls['members-api']}/accounts/wxdemo0000000001/member-counts")
             assert counts.status_code == 200 and counts.json()["members"] > 12

@@ -7,12 +7,15 @@ does; members are copied in and out so callers never share state with the store.
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 
 from services.members.domain.model import Member
 from services.members.service_layer.ports import MemberRepository, UnitOfWork
 from shared.storage import InMemoryUnitOfWork
 
-__all__ = ["InMemoryMemberRepository", "InMemoryMembersUnitOfWork"]
+__all__ = ["InMemoryMemberRepository", "InMemoryMemberViews", "InMemoryMembersUnitOfWork"]
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 class InMemoryMemberRepository(MemberRepository):
@@ -43,3 +46,29 @@ class InMemoryMembersUnitOfWork(InMemoryUnitOfWork, UnitOfWork):
 
     def _end(self) -> None:
         self._staged = {}
+
+
+class InMemoryMemberViews:
+    """The read side (:class:`~services.members.adapters.views.MemberViews`) over a unit of work's
+    committed members, in the same order as MongoDB's."""
+
+    def __init__(self, uow: InMemoryMembersUnitOfWork) -> None:
+        self._uow = uow
+
+    def _of(self, appid: str) -> list[Member]:
+        return [m for (account, _), m in self._uow.committed.items() if account == appid]
+
+    async def get(self, appid: str, openid: str) -> Member | None:
+        return copy.deepcopy(self._uow.committed.get((appid, openid)))
+
+    async def list(self, appid: str, *, following: bool | None, limit: int, offset: int) -> list[Member]:
+        found = [m for m in self._of(appid) if following is None or m.following is following]
+        found.sort(key=lambda m: m.openid)
+        # Newest follow first (stable over the openid order); never-followed last, as MongoDB sorts None.
+        found.sort(key=lambda m: m.last_followed_at or _NEVER, reverse=True)
+        return copy.deepcopy(found[offset : offset + limit])
+
+    async def counts(self, appid: str) -> dict[str, int]:
+        members = self._of(appid)
+        following = sum(m.following for m in members)
+        return {"members": len(members), "following": following, "unfollowed": len(members) - following}

@@ -6,14 +6,14 @@ A member here is follow state and the first scene, no personal data beyond the o
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 
-from services.members.adapters.views import MemberViews
 from services.members.bootstrap import Members, bootstrap
 from services.members.domain.model import Member
+from services.members.service_layer.ports import MemberReader
 from services.members.settings import MembersSettings
 from shared.identity import IdentityConfig, Permission, mongo_identity, require
 from shared.web import create_service_app, service_of
@@ -48,23 +48,24 @@ class MemberCounts(BaseModel):
     unfollowed: int
 
 
-def _views(request: Request) -> MemberViews:
+def _views(request: Request) -> MemberReader:
     members: Members = service_of(request)
     if members.views is None:
         raise HTTPException(503, detail="read side not configured")
     return members.views
 
 
-ViewsDep = Annotated[MemberViews, Depends(_views)]
+ViewsDep = Annotated[MemberReader, Depends(_views)]
 
 router = APIRouter(prefix="/accounts/{appid}", dependencies=[Depends(require(Permission.MEMBER_VIEW))])
 
 
-def create_app(settings: MembersSettings, *, identity: IdentityConfig | None = None) -> FastAPI:
+def create_app(settings: MembersSettings, *, identity: IdentityConfig | None = None, **overrides: Any) -> FastAPI:
+    """``overrides`` go to :func:`bootstrap` (tests: an in-memory unit of work and read side)."""
     return create_service_app(
         settings,
         title="SCRM members API",
-        bootstrap=lambda: bootstrap(settings),
+        bootstrap=lambda: bootstrap(settings, **overrides),
         readiness={"mongodb": lambda members: members.ready()},
         operator_routers=[router],
         identity=identity or mongo_identity(settings),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import abc
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
 from services.members.domain.model import Member
 
-__all__ = ["MemberRepository", "UnitOfWork"]
+__all__ = ["MemberReader", "MemberRepository", "UnitOfWork"]
 
 
 class MemberRepository(abc.ABC):
@@ -37,3 +37,15 @@ class UnitOfWork(abc.ABC):
 
     @abc.abstractmethod
     async def commit(self) -> None: ...
+
+
+class MemberReader(Protocol):
+    """The read side the HTTP API answers from (MongoDB's views, or in memory for tests)."""
+
+    async def get(self, appid: str, openid: str) -> Member | None: ...
+
+    async def list(self, appid: str, *, following: bool | None, limit: int, offset: int) -> list[Member]:
+        """Newest follow first, then by openid."""
+        ...
+
+    async def counts(self, appid: str) -> dict[str, int]: ...

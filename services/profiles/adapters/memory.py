@@ -1,6 +1,7 @@
-"""Profiles and surveys in memory: the :class:`~services.profiles.service_layer.ports.ProfilesUnitOfWork`
-and :class:`~services.profiles.service_layer.ports.SurveyStore` ports without a server, for benchmarks
-of the service's own work and for tests.
+"""Profiles and surveys in memory: the :class:`~services.profiles.service_layer.ports.ProfilesUnitOfWork`,
+:class:`~services.profiles.service_layer.ports.ProfileReader` and
+:class:`~services.profiles.service_layer.ports.SurveyStore` ports without a server, for benchmarks of
+the service's own work and for tests (the API over them: ``bootstrap(settings, store=...)``).
 
 Profiles are kept as their MongoDB documents (the repository's own encoding), so what is measured or
 tested includes encoding and decoding; a unit of work stages its writes and claims and applies them on
@@ -10,17 +11,25 @@ commit, as the MongoDB transaction does.
 from __future__ import annotations
 
 from collections import ChainMap
-from collections.abc import MutableMapping, Sequence
-from datetime import datetime
+from collections.abc import AsyncIterator, MutableMapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
 from services.profiles.adapters import surveys as survey_documents
 from services.profiles.adapters.repository import from_document, to_document
-from services.profiles.domain.profile import Change, Profile
+from services.profiles.domain.profile import Change, ConsentKind, Profile
 from services.profiles.domain.surveys import Survey, SurveyStatus
+from services.profiles.service_layer.ports import ProfileCounts, SurveyStore
+from shared.maternal_infant import Stage
 from shared.storage import InMemoryUnitOfWork, StorageConflict
 
-__all__ = ["InMemoryProfileStore", "InMemoryProfilesUnitOfWork", "InMemorySurveys"]
+__all__ = [
+    "InMemoryProfileReader",
+    "InMemoryProfileStore",
+    "InMemoryProfilesUnitOfWork",
+    "InMemorySurveys",
+    "InMemorySurveysUnitOfWork",
+]
 
 Documents = MutableMapping[tuple[str, str], dict[str, Any]]
 
@@ -28,8 +37,10 @@ Documents = MutableMapping[tuple[str, str], dict[str, Any]]
 class InMemoryProfileStore:
     """The profile repository over a dict of documents keyed by (appid, openid)."""
 
-    def __init__(self, documents: Documents | None = None) -> None:
+    def __init__(self, documents: Documents | None = None, history: list[dict[str, Any]] | None = None) -> None:
         self.documents: Documents = {} if documents is None else documents
+        #: Every change saved, oldest first, as MongoDB's history collection keeps them.
+        self.history: list[dict[str, Any]] = [] if history is None else history
 
     async def get_or_new(self, appid: str, openid: str) -> Profile:
         found = await self.get_many([(appid, openid)])
@@ -42,10 +53,20 @@ class InMemoryProfileStore:
         return {key: from_document(self.documents[key]) for key in members if key in self.documents}
 
     async def save_many(self, updates: Sequence[tuple[Profile, list[Change]]]) -> None:
-        # The history (``changes``) is not kept: nothing reads it back through this port.
-        for profile, _ in updates:
+        for profile, changes in updates:
             profile.version += 1
             self.documents[(profile.appid, profile.openid)] = to_document(profile)
+            self.history += (
+                {
+                    "appid": profile.appid,
+                    "openid": profile.openid,
+                    "at": change.at,
+                    "kind": change.kind,
+                    "detail": change.detail,
+                    "actor": change.actor,
+                }
+                for change in changes
+            )
 
 
 class InMemoryProfilesUnitOfWork(InMemoryUnitOfWork):
@@ -57,6 +78,7 @@ class InMemoryProfilesUnitOfWork(InMemoryUnitOfWork):
         self.store = InMemoryProfileStore() if store is None else store
         self._staged: InMemoryProfileStore | None = None
         self._writes: dict[tuple[str, str], dict[str, Any]] = {}
+        self._changes: list[dict[str, Any]] = []
 
     @property
     def profiles(self) -> InMemoryProfileStore:
@@ -64,15 +86,64 @@ class InMemoryProfilesUnitOfWork(InMemoryUnitOfWork):
         return self.store if self._staged is None else self._staged
 
     def _begin(self) -> None:
-        self._writes = {}
-        self._staged = InMemoryProfileStore(ChainMap(self._writes, self.store.documents))
+        self._writes, self._changes = {}, []
+        self._staged = InMemoryProfileStore(ChainMap(self._writes, self.store.documents), self._changes)
 
     def _apply(self) -> None:
         self.store.documents.update(self._writes)
+        self.store.history += self._changes
         self._writes.clear()  # the view reads through to the committed documents again
+        self._changes.clear()
 
     def _end(self) -> None:
-        self._staged, self._writes = None, {}
+        self._staged, self._writes, self._changes = None, {}, []
+
+
+class InMemorySurveysUnitOfWork(InMemoryProfilesUnitOfWork):
+    """Profiles and surveys in one transaction (survey writes apply at once, as documented below)."""
+
+    def __init__(self, store: InMemoryProfileStore, surveys: InMemorySurveys) -> None:
+        super().__init__(store)
+        self._surveys = surveys
+
+    @property
+    def surveys(self) -> SurveyStore:
+        return self._surveys
+
+
+class InMemoryProfileReader:
+    """The operator API's reads over a store's committed documents and history."""
+
+    def __init__(self, store: InMemoryProfileStore) -> None:
+        self.store = store
+
+    async def get(self, appid: str, openid: str) -> Profile | None:
+        document = self.store.documents.get((appid, openid))
+        return None if document is None else from_document(document)
+
+    async def history(self, appid: str, openid: str, limit: int = 100) -> list[dict[str, Any]]:
+        mine = [dict(e) for e in self.store.history if e["appid"] == appid and e["openid"] == openid]
+        # Newest first; among equal times the later write first, as MongoDB's (at, _id) sort does.
+        ordered = sorted(enumerate(mine), key=lambda pair: (pair[1]["at"], pair[0]), reverse=True)
+        return [entry for _, entry in ordered[:limit]]
+
+    async def each(self, appid: str) -> AsyncIterator[Profile]:
+        for (account, _), document in list(self.store.documents.items()):
+            if account == appid:
+                yield from_document(document)
+
+    async def stats(self, appid: str, today: date) -> ProfileCounts:
+        profiles = following = tagged = consented = 0
+        by_stage: dict[Stage, int] = {}
+        async for profile in self.each(appid):
+            profiles += 1
+            following += profile.follow.following
+            stage = profile.stage(today)
+            tagged += bool(profile.tags) or stage is not None
+            consented += profile.consented(ConsentKind.MARKETING)
+            if stage is not None:
+                by_stage[stage.stage] = by_stage.get(stage.stage, 0) + 1
+        return ProfileCounts(profiles, following, tagged, consented, by_stage)
 
 
 class InMemorySurveys:

@@ -70,6 +70,8 @@ def test_the_console_is_told_where_each_operator_api_and_the_simulator_are() -> 
         "WECHAT_SIM_URL": "http://127.0.0.1:8200",
     }
     assert console_env({"identity-api": 9}) == {"IDENTITY_API_URL": "http://127.0.0.1:9"}
+    named = console_env({}, {"wx1": "贝贝母婴"})
+    assert json.loads(named["OFFICIAL_ACCOUNTS"]) == [{"appid": "wx1", "name": "贝贝母婴"}]
 
 
 def test_every_role_has_a_sign_in_and_only_the_admin_spans_accounts() -> None:
@@ -140,7 +142,8 @@ def test_up_when_already_up_prints_the_same_sign_ins_and_starts_nothing(
         "sign_ins": [{"name": "admin", "password": "s3cret-pass-0", "role": "admin", "account": "*"}],
         "logs": str(tmp_path / "up" / "run"),
         "database": "scrm_up_run",
-        "moved_ports": [],
+        "moved_ports": ["port 8001 is taken: members-api listens on 12345 instead"],
+        "exited": ["identity-api"],
     }
     UpPaths(tmp_path).write(state)
     console = Console(record=True, width=200)
@@ -151,6 +154,7 @@ def test_up_when_already_up_prints_the_same_sign_ins_and_starts_nothing(
         supervisor.wait()
     text = console.export_text()
     assert "already up" in text and "console: http://127.0.0.1:8006" in text and "s3cret-pass-0" in text
+    assert "identity-api (exited)" in text and "members-api listens on 12345" in text
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert printed["already_up"] is True and printed["sign_ins"] == state["sign_ins"]
     assert UpPaths(tmp_path).read() == state

@@ -16,6 +16,7 @@ P = Permission
 
 EXPECTED = {
     ("GET", "/accounts/{appid}/profiles/stats"): P.MEMBER_VIEW,
+    ("GET", "/accounts/{appid}/profiles/taxonomy"): P.MEMBER_VIEW,
     ("GET", "/accounts/{appid}/members/{openid}/profile"): P.MEMBER_VIEW,
     ("GET", "/accounts/{appid}/members/{openid}/profile/history"): P.MEMBER_VIEW,
     ("GET", "/accounts/{appid}/members/{openid}/profile/reveal"): P.MEMBER_REVEAL_PII,

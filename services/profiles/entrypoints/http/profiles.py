@@ -16,7 +16,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from services.profiles.domain.profile import ProfileError
 from services.profiles.domain.tags import TagSource
 from services.profiles.entrypoints.http.deps import AppId, Now, OpenId, ProfilesDep, TagCode
-from services.profiles.entrypoints.http.schemas import OpsTagIn, ProfileOut, ProfileStatsOut, masked_history
+from services.profiles.entrypoints.http.schemas import (
+    OpsTagIn,
+    ProfileOut,
+    ProfileStatsOut,
+    TaxonomyTagOut,
+    masked_history,
+)
 from services.profiles.service_layer import profile_ops
 from shared.identity import Identity, Permission, audit, require
 
@@ -40,6 +46,17 @@ def _actor(identity: Identity) -> str:
 @router.get("/accounts/{appid}/profiles/stats", summary="Profiles, tagged, by stage today", dependencies=_VIEW)
 async def profile_stats(appid: AppId, profiles: ProfilesDep, now: Now) -> ProfileStatsOut:
     return ProfileStatsOut.of(await profiles.profiles.stats(appid, now.date()))
+
+
+@router.get(
+    "/accounts/{appid}/profiles/taxonomy", summary="The tags profiles carry: codes, names, parents", dependencies=_VIEW
+)
+async def taxonomy(appid: AppId, profiles: ProfilesDep) -> list[TaxonomyTagOut]:
+    """The taxonomy this service checks tags against (the console's tag picker lists it)."""
+    return [
+        TaxonomyTagOut(code=tag.code, name=tag.name, parent=tag.parent, ops=tag.code.split(".", 1)[0] != "stage")
+        for tag in profiles.taxonomy.tags.values()
+    ]
 
 
 @router.get(_PROFILE, summary="A member's profile, masked: follow, activity, tags", dependencies=_VIEW)

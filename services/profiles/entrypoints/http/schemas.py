@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
@@ -19,7 +19,7 @@ from services.profiles.domain.surveys import (
 )
 from services.profiles.entrypoints.http.deps import TagCode
 from services.profiles.service_layer.ports import ProfileCounts
-from shared.maternal_infant import Basis, Taxonomy
+from shared.maternal_infant import Basis, Taxonomy, current_declaration
 
 __all__ = [
     "Accepted",
@@ -36,6 +36,7 @@ __all__ = [
     "SurveyIn",
     "SurveyOut",
     "TagOut",
+    "TaxonomyTagOut",
     "masked_history",
 ]
 
@@ -71,6 +72,9 @@ class StageOut(BaseModel):
     pregnancy_week: int | None
     age_months: int | None
     confidence: str = Field(description="declared (the member said so) or inferred (from purchases)")
+    basis: str = Field(description="What the stage is computed from: due_date, birthday or preparing")
+    on: date | None = Field(description="The due date or the baby's birthday (None: preparing)")
+    declared_on: date = Field(description="When the member said so (or the purchase it was inferred from)")
 
 
 class ConsentOut(BaseModel):
@@ -106,6 +110,7 @@ class ProfileOut(BaseModel):
     def of(cls, profile: Profile, taxonomy: Taxonomy, moment: datetime, half_life: timedelta) -> ProfileOut:
         """The profile as of ``moment``: its stage today, its tags' weights faded to now."""
         stage = profile.stage(moment.date())
+        counting = current_declaration(profile.declarations)
         tags = [
             TagOut(
                 code=view.code,
@@ -130,13 +135,16 @@ class ProfileOut(BaseModel):
             ),
             last_active_at=profile.last_active_at,
             stage=None
-            if stage is None
+            if stage is None or counting is None
             else StageOut(
                 code=stage.stage.value,
                 name=taxonomy.name(stage.stage.value),
                 pregnancy_week=stage.pregnancy_week,
                 age_months=stage.age_months,
                 confidence=stage.confidence.value,
+                basis=counting.basis.value,
+                on=counting.on,
+                declared_on=counting.declared_on,
             ),
             tags=tags,
             consents={
@@ -144,6 +152,13 @@ class ProfileOut(BaseModel):
             },
             version=profile.version,
         )
+
+
+class TaxonomyTagOut(BaseModel):
+    code: str
+    name: str = Field(description="The taxonomy's (zh-CN) name")
+    parent: str | None
+    ops: bool = Field(description="Ops may set it by hand (life stages come from a due date or birthday)")
 
 
 class ProfileStatsOut(BaseModel):
