@@ -159,8 +159,9 @@ def _in_memory(records: CampaignRecords, campaigns: InMemoryCampaigns) -> Any:
     return bootstrap
 
 
-@pytest.fixture
-async def stack(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Stack]:
+@asynccontextmanager
+async def review_stack(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Stack]:
+    """The three apps wired together (a browser check can serve ``stack.transport``'s app too)."""
     directory = cheap_directory()
     await _seed(directory)
 
@@ -195,6 +196,12 @@ async def stack(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Stack]:
                 for client in stack.clients:
                     await client.aclose()
         await apis.aclose()
+
+
+@pytest.fixture
+async def stack(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Stack]:
+    async with review_stack(monkeypatch) as built:
+        yield built
 
 
 def count_ids(page: httpx.Response, name: str) -> int:
@@ -437,4 +444,3 @@ def test_the_service_level_applies_to_waiting_items_only() -> None:
     assert overdue({"status": "review", "age_seconds": late})
     assert not overdue({"status": "review", "age_seconds": SERVICE_LEVEL_SECONDS})
     assert not overdue({"status": "approved", "age_seconds": late})
-

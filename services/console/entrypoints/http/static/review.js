@@ -1,6 +1,8 @@
 // The review queue and desk: J/K through the queue, A approve, R reject (1-9 pick a reason, Enter
 // confirms), Z zoom, Esc back to the queue (releasing the item). No inline scripts: the CSP forbids them.
-(function () {
+// This file runs before app.js (page scripts come first in <head>): it starts once the page is parsed,
+// when app.js has run too.
+document.addEventListener("DOMContentLoaded", function () {
   "use strict";
   const keys = window.scrmKeys;
   const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
@@ -127,4 +129,4 @@
       window.scrollTo({ top: 0 });
     }
   });
-})();
+});
