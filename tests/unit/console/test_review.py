@@ -30,11 +30,12 @@ from services.campaigns.domain.participants import Participant
 from services.campaigns.domain.submissions import SubmissionRecord
 from services.campaigns.entrypoints.http import app as campaigns_app_module
 from services.campaigns.entrypoints.http import create_app as create_campaigns_app
+from services.campaigns.service_layer import review as review_service
 from services.campaigns.service_layer.management import NewCampaign, create_campaign
 from services.campaigns.service_layer.ports import JoinCodes
 from services.campaigns.settings import CampaignsSettings
 from services.console.adapters import HttpOperatorApis
-from services.console.domain.review import SERVICE_LEVEL_SECONDS, overdue, picture_path, qr_owner
+from services.console.domain.review import QUEUE_PAGE, SERVICE_LEVEL_SECONDS, overdue, picture_path, qr_owner
 from services.console.entrypoints.http import create_app
 from services.console.service_layer.ports import Api
 from services.console.settings import ConsoleSettings
@@ -444,3 +445,40 @@ def test_the_service_level_applies_to_waiting_items_only() -> None:
     assert overdue({"status": "review", "age_seconds": late})
     assert not overdue({"status": "review", "age_seconds": SERVICE_LEVEL_SECONDS})
     assert not overdue({"status": "approved", "age_seconds": late})
+
+
+async def test_a_decision_stands_when_the_next_item_cannot_be_taken(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    campaign = await stack.campaign()
+    shot = await stack.shot(campaign, "shot", minutes_ago=20)
+    await stack.shot(campaign, "next", minutes_ago=10)
+    rita = await stack.signed_in("rita")
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise review_service.SubmissionNotFound("any", None, appid=APPID)
+
+    monkeypatch.setattr(review_service, "claim_next", broken)
+    answer = await rita.post(f"{DESK}/{shot}/approve", htmx=True)
+    assert answer.headers["X-Status"] == "200" and count_ids(answer, "desk-empty") == 1
+    assert "已通过" in answer.text and "无法打开下一条" in answer.text
+    assert (await stack.status(shot)).status == "approved"
+
+
+async def test_the_queue_pages_keep_the_filters_and_speak_english_too(stack: Stack) -> None:
+    campaign = await stack.campaign()
+    for n in range(QUEUE_PAGE + 2):
+        await stack.shot(campaign, f"m{n:03d}", minutes_ago=200 - n)
+    rita = await stack.signed_in("rita")
+    first = await rita.get(DESK, campaign_id=campaign.id)
+    assert count_ids(first, "queue-row") == QUEUE_PAGE
+    assert f'href="{DESK}?campaign_id={campaign.id}&amp;offset={QUEUE_PAGE}"' in first.text
+    second = await rita.get(DESK, campaign_id=campaign.id, offset=str(QUEUE_PAGE))
+    assert count_ids(second, "queue-row") == 2  # and the page refreshes itself as the page it is:
+    assert f'hx-get="{DESK}?campaign_id={campaign.id}&amp;offset={QUEUE_PAGE}"' in second.text
+
+    rita.client.cookies.set("scrm_lang", "en")
+    english = await rita.get(DESK)
+    assert "Start reviewing" in english.text and "over 30 min" in english.text
+    desk = await rita.get(f"{DESK}/{APPID}:m000")
+    assert "Reject with a reason" in desk.text and "Private or restricted post" in desk.text

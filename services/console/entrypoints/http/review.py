@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Path, Query
 from fastapi.responses import HTMLResponse, Response
@@ -39,7 +40,7 @@ def _desk_api(view: View, suffix: str = "") -> str:
 
 
 def _queue_url(view: View, campaign_id: str = "", **extra: str) -> str:
-    query = "&".join(f"{k}={v}" for k, v in {"campaign_id": campaign_id, **extra}.items() if v)
+    query = urlencode({k: v for k, v in {"campaign_id": campaign_id, **extra}.items() if v})
     return view.account_path("/review") + (f"?{query}" if query else "")
 
 
@@ -108,6 +109,7 @@ async def queue(
         "overdue_count": sum(1 for item in page.get("items", []) if overdue(item)),
         "may_decide": view.may(Permission.REVIEW_DECIDE),
         "queue_url": _queue_url(view, campaign_id, reason=reason),
+        "page_url": lambda at: _queue_url(view, campaign_id, reason=reason, offset=str(at) if at else ""),
     }
     # The list refreshes itself every half minute: only its rows come back.
     return view.render("review/_queue.html" if is_htmx(view.request) else "review/queue.html", **context)
@@ -227,9 +229,14 @@ async def _decide(
         view.flashes.append(("error", view.error(exc)))
         detail = await view.get(Api.CAMPAIGNS, _desk_api(view, f"/{submission_id}"))
         return await _desk(view, detail, campaign_id, status_code=exc.status, errors=exc.fields, form=form)
-    following = await _next(view, campaign_id)
     label = view.gettext("Approved.") if decision == "approve" else view.gettext("Rejected.")
     view.flashes.append(("success", label))
+    try:
+        following = await _next(view, campaign_id)
+    except (ApiError, ApiUnavailable) as exc:
+        # The decision stands; only the next item could not be taken: the queue is one click away.
+        following = None
+        view.flashes.append(("warning", view.gettext("The next item could not be opened: %(why)s", why=str(exc))))
     if not is_htmx(view.request):
         return view.redirect(
             _desk_url(view, following["id"], campaign_id) if following else _queue_url(view, campaign_id, empty="1")
