@@ -372,7 +372,7 @@ async def test_two_reviewers_never_decide_the_same_item(stack: Stack) -> None:
     # ...cannot decide it (the API's 409, shown on the same item)...
     refused = await ada.post(f"{DESK}/{shot}/approve", htmx=True)
     assert refused.status_code == 200 and refused.headers["X-Status"] == "409"
-    assert f'data-submission="{shot}"' in refused.text and "rita" in refused.text and "flash-error" in refused.text
+    assert f'data-submission="{shot}"' in refused.text and "未处理：rita 正在审核此条" in refused.text
     assert (await stack.status(shot)).status == "review"
     # ...nor take it with "Start reviewing", which gives her the next free one.
     assert (await ada.post(DESK + "/start")).headers["location"] == f"{DESK}/{other}"
@@ -392,7 +392,8 @@ async def test_a_decided_item_shows_its_decision_instead_of_the_form(stack: Stac
     assert count_ids(page, "decided") == 1 and count_ids(page, "decision-form") == 0
     assert count_ids(await rita.post(f"{DESK}/{done}/claim", htmx=True), "claim-gone") == 1
     again = await rita.post(f"{DESK}/{done}/approve", htmx=True)
-    assert again.headers["X-Status"] == "409" and (await stack.status(done)).status == "rejected"
+    assert again.headers["X-Status"] == "409" and "未处理：自动审核 已处理过此条" in again.text
+    assert (await stack.status(done)).status == "rejected"
 
 
 async def test_the_picture_passes_through_the_console_for_reviewers_only(stack: Stack) -> None:

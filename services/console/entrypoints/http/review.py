@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Path, Query
 from fastapi.responses import HTMLResponse, Response
 
+from services.console.domain.formatting import beijing
 from services.console.domain.review import QUEUE_PAGE, overdue, picture_path, qr_owner
 from services.console.entrypoints.http.deps import AccountPage, View, is_htmx
 from services.console.service_layer.ports import Api, ApiError, ApiUnavailable
@@ -226,8 +227,8 @@ async def _decide(
         if exc.status not in (409, 422):
             raise
         # Shown on the same item, as it is now (who holds it, or who decided it meanwhile).
-        view.flashes.append(("error", view.error(exc)))
         detail = await view.get(Api.CAMPAIGNS, _desk_api(view, f"/{submission_id}"))
+        view.flashes.append(("error", _refusal(view, exc, detail)))
         return await _desk(view, detail, campaign_id, status_code=exc.status, errors=exc.fields, form=form)
     label = view.gettext("Approved.") if decision == "approve" else view.gettext("Rejected.")
     view.flashes.append(("success", label))
@@ -242,6 +243,22 @@ async def _decide(
             _desk_url(view, following["id"], campaign_id) if following else _queue_url(view, campaign_id, empty="1")
         )
     return await _desk(view, following, campaign_id)
+
+
+def _refusal(view: View, exc: ApiError, detail: dict[str, Any]) -> str:
+    """Why the API refused, in the reviewer's words when the item says it (its claim, its decision)."""
+    claim = detail.get("claim")
+    if exc.status == 409 and claim and claim["by"]["id"] != view.operator.id:
+        return view.gettext(
+            "Not decided: %(name)s holds this item until %(time)s.",
+            name=claim["by"]["name"],
+            time=beijing(claim["until"], "%H:%M"),
+        )
+    if exc.status == 409 and detail.get("status") != "review":
+        who = detail.get("decided_by", "")
+        who = view.gettext("the automatic check") if who == "auto" else who
+        return view.gettext("Not decided: %(who)s decided it already.", who=who)
+    return view.error(exc)
 
 
 @router.post("/accounts/{appid}/review/{submission_id}/approve")
