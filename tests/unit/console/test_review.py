@@ -323,6 +323,10 @@ async def test_approving_swaps_in_the_next_claimed_item_without_a_page_load(stac
     claim = (await stack.status(second)).claim
     assert claim is not None and claim.holder_name == "rita"  # the next one is already hers
 
+    # The browser's Back to a pushed address asks HTMX for it again: the whole page comes back.
+    restored = await rita.client.get(f"{DESK}/{first}", headers={**HTMX, "HX-History-Restore-Request": "true"})
+    assert restored.text.startswith("<!doctype html>") and count_ids(restored, "decided") == 1
+
     # The last one: the desk says there is nothing left, and the address goes back to the queue.
     done = await rita.post(f"{DESK}/{second}/approve", htmx=True)
     assert count_ids(done, "desk-empty") == 1 and done.headers["HX-Push-Url"] == DESK

@@ -36,6 +36,11 @@ ReasonFilter = Annotated[str, Query(max_length=40, pattern=r"^[a-z0-9_]*$")]
 FormCampaign = Annotated[str, Form(max_length=64, pattern=r"^[A-Za-z0-9_-]*$")]
 
 
+def _partial(view: View) -> bool:
+    """An HTMX swap wants the region only; its history restore (the browser's Back) the whole page."""
+    return is_htmx(view.request) and view.request.headers.get("HX-History-Restore-Request") != "true"
+
+
 def _desk_api(view: View, suffix: str = "") -> str:
     return view.account_path("/screenshots" + suffix)
 
@@ -113,7 +118,7 @@ async def queue(
         "page_url": lambda at: _queue_url(view, campaign_id, reason=reason, offset=str(at) if at else ""),
     }
     # The list refreshes itself every half minute: only its rows come back.
-    return view.render("review/_queue.html" if is_htmx(view.request) else "review/queue.html", **context)
+    return view.render("review/_queue.html" if _partial(view) else "review/queue.html", **context)
 
 
 @router.post("/accounts/{appid}/review/start")
@@ -153,7 +158,7 @@ async def _desk(
         "previous_id": ids[here - 1] if here > 0 else None,
         "next_id": ids[here + 1] if 0 <= here < len(ids) - 1 else (ids[0] if here < 0 and ids else None),
         "held_by_other": bool(claim and claim["by"]["id"] != view.operator.id),
-        "partial": is_htmx(view.request),
+        "partial": _partial(view),
         "errors": errors or {},
         "form": form or {},
         "picture": picture_path(view.appid or "", detail.get("image_url")) if detail else None,
@@ -165,7 +170,7 @@ async def _desk(
         "desk_url": (lambda submission: _desk_url(view, submission, campaign_id)),
         "queue_url": _queue_url(view, campaign_id),
     }
-    if not is_htmx(view.request):
+    if not _partial(view):
         return view.render("review/desk.html", status_code=status_code, **context)
     # HTMX swaps only 2xx answers: a refusal comes back as 200, its status in a header.
     response = view.render("review/_desk.html", **context)
