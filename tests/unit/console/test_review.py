@@ -484,6 +484,6 @@ async def test_the_queue_pages_keep_the_filters_and_speak_english_too(stack: Sta
 
     rita.client.cookies.set("scrm_lang", "en")
     english = await rita.get(DESK)
-    assert "Start reviewing" in english.text and "over 30 min" in english.text
+    assert "Start reviewing" in english.text and "over 30 min" in english.text and ">possibly reused<" in english.text
     desk = await rita.get(f"{DESK}/{APPID}:m000")
     assert "Reject with a reason" in desk.text and "Private or restricted post" in desk.text

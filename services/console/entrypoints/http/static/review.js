@@ -100,6 +100,14 @@ document.addEventListener("DOMContentLoaded", function () {
     if (row && !event.target.closest("a, button")) location.assign(row.dataset.href);
   });
 
+  // Esc in the note leaves the note (a second Esc leaves the desk).
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && event.target.matches && event.target.matches("[data-desk] textarea")) {
+      event.preventDefault();
+      event.target.blur();
+    }
+  });
+
   // Inside the reason list app.js stays out (the focus is on an input): 1-9 pick, Enter rejects, Esc leaves.
   document.addEventListener("keydown", (event) => {
     const list = event.target.closest && event.target.closest("[data-desk] [data-reasons]");
