@@ -408,11 +408,12 @@ async def test_the_picture_passes_through_the_console_for_reviewers_only(stack: 
     assert picture.status_code == 200 and picture.content == PICTURE
     assert picture.headers["content-type"] == "image/jpeg"
     assert (await rita.get(f"{DESK}/pictures/{campaign.id}/{APPID}:nope")).status_code == 404
-    # A campaign operator watches the queue but sees neither the pictures nor a way to decide.
+    # A campaign operator (campaign:view, no review:decide): no queue page, no pictures, no claims.
     assert (await otto.get(f"{DESK}/pictures/{campaign.id}/{shot}")).status_code == 403
-    watching = await otto.get(DESK)
-    assert watching.status_code == 200 and count_ids(watching, "start-reviewing") == 0
+    refused = await otto.get(DESK)
+    assert refused.status_code == 403 and count_ids(refused, "queue-row") == 0 and "review:decide" in refused.text
     assert (await otto.post(DESK + "/start")).status_code == 403
+    assert (await otto.get(f"{DESK}/{shot}")).status_code == 403
 
 
 async def test_writes_need_the_pages_csrf_token(stack: Stack) -> None:

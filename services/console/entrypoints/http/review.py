@@ -96,6 +96,16 @@ async def queue(
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
     empty: bool = False,
 ) -> HTMLResponse:
+    if not view.may(Permission.REVIEW_DECIDE):
+        # The backlog alone is readable with campaign:view, but this page is the reviewers' desk:
+        # refused like every page the navigation hides (the APIs refuse its claims and decisions anyway).
+        return view.render(
+            "error.html",
+            status_code=403,
+            status=403,
+            title=view.gettext("You do not have permission to do this."),
+            message=view.gettext("The review queue is for reviewers (review:decide on this account)."),
+        )
     page, campaigns, reasons = await asyncio.gather(
         _waiting(view, campaign_id, reason, offset), _campaigns(view), _reasons(view)
     )
@@ -113,7 +123,6 @@ async def queue(
         "limit": QUEUE_PAGE,
         "overdue": overdue,
         "overdue_count": sum(1 for item in page.get("items", []) if overdue(item)),
-        "may_decide": view.may(Permission.REVIEW_DECIDE),
         "queue_url": _queue_url(view, campaign_id, reason=reason),
         "page_url": lambda at: _queue_url(view, campaign_id, reason=reason, offset=str(at) if at else ""),
     }
