@@ -55,7 +55,9 @@ def bench(
 
 
 def up(
-    members: Annotated[int, typer.Option(min=1, max=10_000, help="members who follow in the demo's scenario")] = 100,
+    members: Annotated[
+        int, typer.Option(min=1, max=10_000, help="members who follow in the demo's scenario (fewer: up sooner)")
+    ] = 40,
     json_output: Annotated[
         bool, typer.Option("--json", help="also print the URLs and sign-ins as one JSON object (last line)")
     ] = False,

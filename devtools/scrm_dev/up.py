@@ -365,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     serve_parser = commands.add_parser("serve", help="the supervisor scrm up starts")
     serve_parser.add_argument("state_dir", type=Path)
-    serve_parser.add_argument("--members", type=int, default=100)
+    serve_parser.add_argument("--members", type=int, default=40)
     args = parser.parse_args(argv)
     return serve(args.state_dir, args.members)
 

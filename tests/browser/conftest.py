@@ -4,7 +4,7 @@ errors and failed requests to our own servers. See :mod:`tests.browser.harness` 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from tests.browser.harness import ConsoleStack, PageProblems, launch_chromium, r
 from tests.conftest import Infra
 
 _HERE = Path(__file__).parent
+_CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -63,9 +64,28 @@ def browser_context(chromium: Browser, page_problems: PageProblems) -> Iterator[
         context.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep the call's report on the item: the ``page`` fixture keeps evidence of a failed test."""
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_REPORT] = report
+    return report
+
+
 @pytest.fixture
-def page(browser_context: BrowserContext, page_problems: PageProblems) -> Iterator[Page]:
+def page(
+    browser_context: BrowserContext, page_problems: PageProblems, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Page]:
+    """A page whose problems fail the test at its end; a failed test leaves a screenshot and the HTML."""
     page = browser_context.new_page()
     yield page
+    report = request.node.stash.get(_CALL_REPORT, None)
+    if report is not None and report.failed and not page.is_closed():
+        page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+        (tmp_path / "failure.html").write_text(page.content())
+        print(f"\nthe page at {page.url} when the test failed: {tmp_path}/failure.png, failure.html")  # noqa: T201
     unexpected = page_problems.unexpected()
     assert not unexpected, "the browser saw problems:\n" + "\n".join(unexpected)

@@ -69,6 +69,11 @@ def test_an_operator_sees_only_what_the_role_may_do(
     sign_in(page, console_stack, name)
     assert _nav(page) == shown  # no pushes for a reviewer, no administration for either
     assert page.get_by_text("管理", exact=True).count() == 0
+    # Hiding is for clarity; the server refuses the hidden pages (those built so far; the others 404).
+    hidden = [f"/accounts/{console_stack.appid}{s.path}" for s in SECTIONS if s.key not in shown]
+    for path in hidden + [section.path for section in ADMIN_SECTIONS]:
+        answer = page.request.get(f"{console_stack.console_url}{path}", max_redirects=0)
+        assert answer.status == (404 if console_lacks_page(path) else 403), path
 
 
 def test_signing_out_ends_the_session_and_back_shows_no_data(
