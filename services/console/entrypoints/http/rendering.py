@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from gettext import NullTranslations
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ class Templates:
             env.filters["number"] = _number
             env.filters["percent"] = _percent
             env.filters["masked"] = mask_identifier
-            env.filters["ago"] = functools.partial(_ago, env=env)
+            env.filters["ago"] = functools.partial(_ago, translations=catalogs.get(locale))
             env.globals["LOCALES"] = LOCALES
             env.globals["STATUS_LABELS"] = STATUS_LABELS
             self.environments[locale] = env
@@ -65,21 +66,25 @@ class Templates:
         return self.environments[locale].get_template(name).render(**context)
 
 
-def _ago(value: Any, env: Environment) -> Markup | str:
+def _ago(value: Any, translations: NullTranslations) -> Markup | str:
     """ "3 min" style ages; the exact Beijing time in the title."""
     gone = age(value, datetime.now(UTC))
     if gone is None:
         return ""
     seconds = int(gone.total_seconds())
-    gettext = env.globals["gettext"]
+
+    # Not the template's gettext: the newstyle one needs the render context, which a filter lacks.
+    def gettext(message: str, **variables: int) -> str:
+        return translations.gettext(message) % variables
+
     if seconds < 60:
-        text = gettext("%(n)s s", n=seconds)  # type: ignore[operator]
+        text = gettext("%(n)s s", n=seconds)
     elif seconds < 3600:
-        text = gettext("%(n)s min", n=seconds // 60)  # type: ignore[operator]
+        text = gettext("%(n)s min", n=seconds // 60)
     elif seconds < 86400:
-        text = gettext("%(n)s h", n=seconds // 3600)  # type: ignore[operator]
+        text = gettext("%(n)s h", n=seconds // 3600)
     else:
-        text = gettext("%(n)s d", n=seconds // 86400)  # type: ignore[operator]
+        text = gettext("%(n)s d", n=seconds // 86400)
     return Markup('<time datetime="{}" title="{}">{}</time>').format(
         str(value), beijing(value, "%Y-%m-%d %H:%M:%S"), text
     )
