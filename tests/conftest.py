@@ -17,7 +17,7 @@ import pytest
 from services.wechat_sim.settings import WeChatSimSettings
 from shared.localinfra import LocalInfrastructure, free_port
 
-_SETTINGS_ENV = (
+SETTINGS_ENV = (
     "ENVIRONMENT",
     "SERVICE_NAME",
     "KAFKA_BOOTSTRAP_SERVERS",
@@ -38,7 +38,7 @@ _SETTINGS_ENV = (
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Settings come only from what a test passes: no developer's shell or .env leaks in."""
-    for name in _SETTINGS_ENV:
+    for name in SETTINGS_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # pydantic-settings reads ./.env
 

@@ -194,15 +194,18 @@ def _wait_until_settled(console: Console, paths: UpPaths) -> dict[str, Any] | No
     """The supervisor's state once it is ready or has failed (None if it died without a word)."""
     started = time.monotonic()
     state: dict[str, Any] | None = None
+    seen = False
     with console.status("starting...") as status:
         while time.monotonic() - started < _START_TIMEOUT_S:
             state = paths.read()
             if state is None:
-                if time.monotonic() - started > _FIRST_WORD_S:
+                # Gone after it was there: stopped (scrm down); never there: it failed at once.
+                if seen or time.monotonic() - started > _FIRST_WORD_S:
                     return None
             elif state.get("status") in {"ready", "failed"} or not alive(state.get("supervisor_pid"), _MARKER):
                 return state
             else:
+                seen = True
                 status.update(f"{state.get('phase', 'starting')}... (log: {paths.supervisor_log})")
             time.sleep(0.25)
     return state

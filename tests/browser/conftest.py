@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.browser.harness import ConsoleStack, PageProblems, launch_chromium, run_console_stack
-from tests.conftest import Infra
+from tests.conftest import SETTINGS_ENV, Infra
 
 _HERE = Path(__file__).parent
 _CALL_REPORT = pytest.StashKey[pytest.TestReport]()
@@ -27,7 +27,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def console_stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleStack]:
     """Every process (console included) with one operator per role; see :class:`ConsoleStack`. Tests
     share it: each uses its own campaign, segment and push names."""
-    yield from run_console_stack(infra, tmp_path_factory.mktemp("console-stack"))
+    home = tmp_path_factory.mktemp("console-stack")
+    with pytest.MonkeyPatch.context() as patch:
+        # As clean_environ does for each test, for the processes started here: no developer's shell
+        # settings or ./.env reach them.
+        patch.chdir(home)
+        for name in SETTINGS_ENV:
+            patch.delenv(name, raising=False)
+        yield from run_console_stack(infra, home)
 
 
 @pytest.fixture(scope="package")

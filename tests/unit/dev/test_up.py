@@ -7,6 +7,7 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -158,3 +159,21 @@ def test_up_when_already_up_prints_the_same_sign_ins_and_starts_nothing(
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert printed["already_up"] is True and printed["sign_ins"] == state["sign_ins"]
     assert UpPaths(tmp_path).read() == state
+
+
+def test_up_stops_waiting_when_scrm_down_stops_a_starting_stack(tmp_path: Path) -> None:
+    supervisor = _sleeper("scrm_dev.up")
+    paths = UpPaths(tmp_path)
+    paths.write({"supervisor_pid": supervisor.pid, "status": "starting", "phase": "loading the demo's data"})
+    stopper = threading.Timer(0.5, paths.clear)  # what the supervisor does when scrm down stops it
+    stopper.start()
+    console = Console(record=True, width=200)
+    started = time.monotonic()
+    try:
+        assert not up(console, tmp_path, members=1)
+    finally:
+        stopper.join()
+        supervisor.kill()
+        supervisor.wait()
+    assert time.monotonic() - started < 10
+    assert "the supervisor stopped before the stack was ready" in console.export_text()
