@@ -130,11 +130,12 @@ document.addEventListener("DOMContentLoaded", function () {
   // The desk was swapped for the next item: nothing keeps the focus, so the keys go to the page.
   document.addEventListener("htmx:afterSwap", (event) => {
     if (event.detail.target && event.detail.target.id === "queue") { showCursor(); return; }
+    // Only a new item (the whole desk swapped) drops the focus: the claim's renewal swaps a fragment
+    // inside the desk and must not take the focus from the reason list the reviewer is in.
+    if (!event.detail.target || event.detail.target.id !== "desk") return;
     const here = desk();
-    if (here && event.detail.elt && (event.detail.elt === here || here.contains(event.detail.elt))) {
-      if (document.activeElement && here.contains(document.activeElement) === false) return;
-      document.activeElement && document.activeElement.blur();
-      window.scrollTo({ top: 0 });
-    }
+    if (!here) return;
+    if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
+    window.scrollTo({ top: 0 });
   });
 });
