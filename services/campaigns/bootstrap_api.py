@@ -11,7 +11,7 @@ from typing import Any
 from services.campaigns.adapters import campaigns, referrals, reward_pools, share_screenshots, templates
 from services.campaigns.adapters.campaigns import MongoCampaignRepository
 from services.campaigns.adapters.join_codes import MongoJoinCodes
-from services.campaigns.adapters.referrals import MongoNoticeStore, MongoReferralUnitOfWork
+from services.campaigns.adapters.referrals import MongoNoticeStore, MongoReferralStore, MongoReferralUnitOfWork
 from services.campaigns.adapters.reward_pools import MongoRewardPools
 from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
 from services.campaigns.adapters.stats import MongoCampaignStats
@@ -20,6 +20,7 @@ from services.campaigns.service_layer.ports import (
     CampaignRepository,
     CampaignResults,
     JoinCodes,
+    ReferralStore,
     ReferralUnitOfWork,
     RewardPools,
     ShareScreenshotStore,
@@ -51,6 +52,8 @@ class CampaignsApi:
     screenshots: ShareScreenshotStore
     uow: Callable[[], ReferralUnitOfWork]
     notices: MongoNoticeStore
+    #: Participants read outside any transaction (whose QR code a screenshot shows).
+    participants: ReferralStore
     clients: WeChatClients
     ready: Callable[[], Awaitable[Any]]
 
@@ -75,6 +78,7 @@ async def bootstrap(settings: CampaignsSettings) -> AsyncIterator[CampaignsApi]:
             screenshots=MongoShareScreenshots(database),
             uow=lambda: MongoReferralUnitOfWork(mongo.client, settings.mongodb_database),
             notices=MongoNoticeStore(database),
+            participants=MongoReferralStore(database, None),
             clients=clients,
             ready=mongo.ready,
         )
