@@ -101,3 +101,11 @@ def test_building_a_segment_shows_its_size_change_as_conditions_are_added(
     expect(page.locator("[data-testid=segment-summary]")).to_contain_text("营销消息")
     expect(page.locator("[data-testid=segment-size] .tile-value")).to_have_text(f"{narrowed:,}")
     expect(page.locator("[data-testid=used-by-none]")).to_be_visible()
+
+    # Why is a follower not in it: the consent condition does not hold for them.
+    page.fill("[data-testid=explain-openid]", FOLLOWERS[0])
+    page.press("[data-testid=explain-openid]", "Enter")
+    expect(page.locator("[data-testid=explain-verdict]")).to_contain_text("不在此人群中")
+    expect(page.locator("[data-testid=explain-tree] .why.held")).to_have_count(1)  # active within 7 days
+    expect(page.locator("[data-testid=explain-tree] .why.not-held")).to_have_count(2)  # consent, so not all
+    screenshot(page, "segment", full_page=True)
