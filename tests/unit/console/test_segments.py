@@ -372,3 +372,56 @@ async def test_an_operator_without_segment_edit_sees_no_edit_buttons_and_the_api
 def test_the_form_fields_round_trip_is_stable_for_json_values() -> None:
     raw = rules.from_rule({"all": [{"odd": [1, 2]}]})
     assert json.loads(raw.children[0].raw()) == {"odd": [1, 2]}
+
+
+EVERY_PREDICATE = {
+    "any": [
+        {"has_tag": FORMULA},
+        {"tag_weight": {"code": TOYS, "min": 1.5}},
+        {"stage_in": ["stage.pregnancy.late", "stage.baby.0_6m"]},
+        {"pregnancy_week": {"min": 28, "max": 36}},
+        {"baby_age_months": {"max": 6}},
+        {"followed_since": "2026-01-01"},
+        {"followed_before": "2026-06-01"},
+        {"active_within_days": 2},
+        {"joined_campaign": "camp_spring"},
+        {"invited_at_least": {"count": 3, "campaign": "camp_spring"}},
+        {"spend_tier": ["spend.a"]},
+        {"consent": "data_use"},
+        {"not": {"all": [{"account": APPID}, {"consent": "marketing"}]}},
+    ]
+}
+
+
+async def test_every_predicate_has_its_inputs_in_the_builder_and_its_words_on_the_page(
+    console: ConsoleUnderTest,
+) -> None:
+    await console.sign_in("ada")
+    segment_id = await _create(console, "全部条件", rules.from_rule(EVERY_PREDICATE))
+    edit = (await console.client.get(f"/accounts/{APPID}/segments/{segment_id}/edit")).text
+    for shown in (
+        f'value="{TOYS}" selected',
+        'name="v.r.1.min" value="1.5"',
+        'value="stage.pregnancy.late" checked',
+        'name="v.r.3.max" value="36"',
+        'name="v.r.4.min" value=""',
+        'type="date" name="v.r.5.day" value="2026-01-01"',
+        'name="v.r.7.days" value="2"',
+        '<option value="camp_spring" selected>春季拉新',
+        'name="v.r.9.count" value="3"',
+        'value="spend.a" checked',
+        '<option value="data_use" selected>',
+        '<option value="wx1" selected>贝贝母婴',
+    ):
+        assert shown in edit, shown
+    page = (await console.client.get(f"/accounts/{APPID}/segments/{segment_id}")).text
+    assert "孕晚期（第28周至分娩）, 0-6个月宝宝" in page and "28 – 36" in page and "0 – 6" in page
+    # The saved rule is the one built: the form round trip changes nothing.
+    saved = await _post(
+        console,
+        f"/accounts/{APPID}/segments/{segment_id}/edit",
+        _form(rules.from_rule(EVERY_PREDICATE), name="全部条件"),
+    )
+    assert saved.status_code == 204
+    versions = (await console.client.get(f"/accounts/{APPID}/segments/{segment_id}", params={"version": 1})).text
+    assert "v2" in versions
