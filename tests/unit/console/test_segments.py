@@ -425,3 +425,14 @@ async def test_every_predicate_has_its_inputs_in_the_builder_and_its_words_on_th
     assert saved.status_code == 204
     versions = (await console.client.get(f"/accounts/{APPID}/segments/{segment_id}", params={"version": 1})).text
     assert "v2" in versions
+
+
+async def test_without_the_campaign_list_a_campaign_is_typed_by_its_id(console: ConsoleUnderTest) -> None:
+    await console.sign_in("ada")
+    tree = _tree(rules.Node("joined_campaign", params={"campaign": "camp_x"}))
+    builder = await _post(console, "/accounts/wx2/segments/builder", [*_form(tree), ("op", "kind")])
+    assert builder.status_code == 200  # the campaigns API answered 404 for wx2: no select, a text box
+    assert (
+        'name="v.r.0.campaign" value="camp_x" placeholder=' in builder.text
+        and '<select name="v.r.0.campaign"' not in builder.text
+    )
