@@ -335,20 +335,23 @@ def evaluate(rule: Rule, member: MemberFacts, now: datetime) -> bool:
     return explain(rule, member, now).held
 
 
-def explain(rule: Rule, member: MemberFacts, now: datetime, language: str = "en") -> Explanation:
-    """Whether ``member`` is in the segment, node by node: "why is this member in it"."""
+def explain(
+    rule: Rule, member: MemberFacts, now: datetime, language: str = "en", names: Mapping[str, str] | None = None
+) -> Explanation:
+    """Whether ``member`` is in the segment, node by node: "why is this member in it". ``names`` as for
+    :func:`summarize` (tag codes -> names)."""
     match rule:
         case All(children):
-            parts = tuple(explain(child, member, now, language) for child in children)
-            return Explanation(all(part.held for part in parts), summarize(rule, language), parts)
+            parts = tuple(explain(child, member, now, language, names) for child in children)
+            return Explanation(all(part.held for part in parts), summarize(rule, language, names), parts)
         case AnyOf(children):
-            parts = tuple(explain(child, member, now, language) for child in children)
-            return Explanation(any(part.held for part in parts), summarize(rule, language), parts)
+            parts = tuple(explain(child, member, now, language, names) for child in children)
+            return Explanation(any(part.held for part in parts), summarize(rule, language, names), parts)
         case Not(child):
-            part = explain(child, member, now, language)
-            return Explanation(not part.held, summarize(rule, language), (part,))
+            part = explain(child, member, now, language, names)
+            return Explanation(not part.held, summarize(rule, language, names), (part,))
         case Predicate():
-            return Explanation(_holds(rule, member, now), summarize(rule, language))
+            return Explanation(_holds(rule, member, now), summarize(rule, language, names))
     raise TypeError(f"not a rule: {rule!r}")
 
 

@@ -139,4 +139,6 @@ class SegmentUseCases:
         facts = await self._facts.one(appid, openid, now.date())
         if facts is None:
             raise MemberNotFound(openid)
-        return explain(parse_rule(segment.rule), facts, now, language)
+        # Tags by their names in Chinese, as the segment's own summary reads (English keeps the codes).
+        names = self._tag_names if language.startswith("zh") else None
+        return explain(parse_rule(segment.rule), facts, now, language, names)

@@ -99,7 +99,8 @@ async def test_another_accounts_segment_is_not_found(segments: SegmentUseCases) 
 async def test_a_member_is_explained_or_not_found(segments: SegmentUseCases) -> None:
     created = await segments.create("wx1", "formula", "", RULE)
     assert (await segments.explain("wx1", created.segment.id, "o1", "en")).held
-    assert not (await segments.explain("wx1", created.segment.id, "o_none", "zh")).held
+    why_not = await segments.explain("wx1", created.segment.id, "o_none", "zh")
+    assert not why_not.held and why_not.summary == "有标签「奶粉」"  # the tag's name, as in the summary
     with pytest.raises(MemberNotFound, match="no profile for o_nobody"):
         await segments.explain("wx1", created.segment.id, "o_nobody", "en")
 
