@@ -67,7 +67,7 @@ def client(service_settings: LoadSettings) -> Iterator[tuple[TestClient, Callers
 def test_every_operator_route_checks_the_caller(client: tuple[TestClient, Callers]) -> None:
     http, callers = client
     routes = guarded_routes([profiles.router, surveys.router])
-    assert len(routes) == 12
+    assert len(routes) == 13
     check_guards(http, callers, routes)
 
 

@@ -145,7 +145,9 @@ def test_a_push_encrypted_for_another_appid_is_refused(gw: Harness) -> None:
 
 
 def test_bad_msg_signature_is_refused(gw: Harness) -> None:
-    signed = pushes.sign(TOKEN, pushes.follow("o1", NOW), timestamp=NOW, openid="o1", mode=Mode.SAFE, crypto=gw.crypto)
+    signed = pushes.sign(
+        TOKEN, pushes.follow("o1", NOW), timestamp=int(time.time()), openid="o1", mode=Mode.SAFE, crypto=gw.crypto
+    )
     params = signed.params | {"msg_signature": "f" * 40}
     response = gw.client.post(f"/wechat/{APPID}", params=params, content=signed.body)
     assert response.status_code == 403 and response.json()["detail"] == "msg_signature mismatch"
