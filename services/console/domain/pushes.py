@@ -45,8 +45,7 @@ KIND_LABELS = {
 #: WeChat's rule for each kind, shown beside the choice.
 KIND_RULES = {
     "text": N_(
-        "Customer-service message: only within 48 hours of the member's last interaction, "
-        "at most 5 in that window."
+        "Customer-service message: only within 48 hours of the member's last interaction, at most 5 in that window."
     ),
     "image": N_(
         "Customer-service message: only within 48 hours of the member's last interaction, "
@@ -63,9 +62,7 @@ KIND_RULES = {
 BROADCAST_RULE = N_(
     "Mass send by tag: each member receives at most 4 mass messages a month; text or image only, one variant."
 )
-FALLBACK_RULE = N_(
-    "Members outside the 48-hour window get this template message instead (service notices only)."
-)
+FALLBACK_RULE = N_("Members outside the 48-hour window get this template message instead (service notices only).")
 
 CHANNEL_LABELS = {
     "customer_service": N_("Customer-service message"),
@@ -128,9 +125,10 @@ def parse_data(text: str) -> dict[str, str]:
 
 
 def _data_text(data: Mapping[str, Any] | None) -> str:
-    return "\n".join(
-        f"{key}: {value.get('value', '') if isinstance(value, Mapping) else value}" for key, value in (data or {}).items()
-    )
+    lines = []
+    for key, value in (data or {}).items():
+        lines.append(f"{key}: {value.get('value', '') if isinstance(value, Mapping) else value}")
+    return "\n".join(lines)
 
 
 @dataclass
@@ -248,8 +246,8 @@ class PushForm:
             else:
                 fields.setdefault(key, value)
         forms = []
-        for index in sorted(variants):
-            raw = variants[index]
+        for position in sorted(variants):
+            raw = variants[position]
             names = VariantForm.__dataclass_fields__
             known = {k: v for k, v in raw.items() if k in names and k != "fallback"}
             form = VariantForm(**known, fallback=raw.get("fallback") in ("1", "on", "true"))

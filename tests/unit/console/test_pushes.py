@@ -47,6 +47,8 @@ PETE = ("pete", "pete-password-0001")  # a project manager: composes and sends
 OPENIDS = [f"o_member_{i}" for i in range(6)]
 #: A tester WeChat refuses (not following).
 UNFOLLOWED_TESTER = "o_tester_gone"
+#: A text variant's template message for members outside the 48 h window.
+FALLBACK = [("v-0-fallback", "1"), ("v-0-template_id", "tpl_1"), ("v-0-data", "first: 您好")]
 
 
 def _profile(openid: str, *, following: bool = True, consent: bool = True, hours_ago: float = 1) -> dict[str, Any]:
@@ -303,7 +305,7 @@ async def test_the_eligibility_breakdown_follows_the_form(console: ConsoleUnderT
     assert 'hx-swap-oob="true"' in text and 'data-testid="preview-A"' in text
 
     # With a template fallback, the member outside the window is reached too.
-    fallback = _form(segment) + [("v-0-fallback", "1"), ("v-0-template_id", "tpl_1"), ("v-0-data", "first: 您好")]
+    fallback = [*_form(segment), *FALLBACK]
     more = await _post(console, f"{BASE}/compose/live", fallback)
     assert re.search(r'data-testid="will-receive">4<', more.text)
 
@@ -343,7 +345,8 @@ async def test_a_campaign_operator_cannot_send_the_api_refuses(
     assert (await _api_push(segments_api, push_id))["status"] == "draft"
     # And the push page's send (a button this operator does not see), posted anyway.
     direct = await _post(console, f"{BASE}/{push_id}/send")
-    assert direct.headers.get("X-Status") == "403" and "没有执行此操作的权限" in direct.text and "push:send" in direct.text
+    assert direct.headers.get("X-Status") == "403"
+    assert "没有执行此操作的权限" in direct.text and "push:send" in direct.text
     assert (await _api_push(segments_api, push_id))["status"] == "draft"
 
 
@@ -437,7 +440,7 @@ async def test_testers_and_test_sends(console: ConsoleUnderTest, segment: str, s
     bad = await _post(console, f"{BASE}/testers", [("op", "add"), ("openid", "not valid!"), ("label", "")])
     assert 'data-testid="testers-error"' in bad.text
 
-    fallback = _form(segment) + [("v-0-fallback", "1"), ("v-0-template_id", "tpl_1"), ("v-0-data", "first: 您好")]
+    fallback = [*_form(segment), *FALLBACK]
     results = await _post(console, f"{BASE}/compose/test-send", fallback)
     rows = re.findall(r'data-testid="test-result" data-ok="(\w+)"', results.text)
     assert sorted(rows) == ["false", "false", "true", "true"]  # 2 testers x (message + template)

@@ -96,7 +96,8 @@ def _composer(
     status_code: int = 200,
 ) -> HTMLResponse:
     action = f"{_base(view)}/{push['id']}/edit" if push else f"{_base(view)}/new"
-    return _render(view, 
+    return _render(
+        view,
         "pushes/composer.html",
         status_code=status_code,
         form=form,
@@ -312,7 +313,8 @@ async def push_page(
     start = (page - 1) * PAGE_SIZE
     segment = await _quietly(view, f"/segments/{push['segment_id']}")
     eligibility = await _quietly(view, f"/pushes/{push_id}/eligibility") if push["status"] == "draft" else None
-    return _render(view, 
+    return _render(
+        view,
         "pushes/push.html",
         **_numbers_context(push),
         segment=segment,
@@ -346,5 +348,3 @@ async def act(view: AccountPage, push_id: str, action: Literal["send", "pause", 
     headers = {"If-Match": f'"{version}"'} if action == "send" and version.isdigit() else None
     await view.call(Api.SEGMENTS, "POST", f"{_base(view)}/{push_id}/{action}", headers=headers)
     return view.redirect(f"{_base(view)}/{push_id}")
-
-
