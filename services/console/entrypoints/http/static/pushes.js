@@ -20,6 +20,10 @@
   document.addEventListener("change", (event) => {
     const fieldset = event.target.closest("fieldset.variant");
     if (fieldset && event.target.matches("input[data-kind], input[data-fallback-toggle]")) showKindFields(fieldset);
+    if (event.target.matches("select[data-quiet]")) {
+      const times = event.target.form && event.target.form.querySelector("[data-quiet-times]");
+      if (times) times.hidden = event.target.value !== "custom";
+    }
     if (event.target.matches("input[name=when]")) {
       const send = document.querySelector("[data-testid=send-push]");
       const at = document.querySelector("input[name=when][value=at]");
@@ -42,7 +46,7 @@
       xAxis: { type: "category", data: data.variants },
       yAxis: { type: "value", minInterval: 1 },
       series: Object.keys(data.series).map((key) => ({
-        name: labels[key] || key, type: "bar", data: data.series[key], itemStyle: { color: colors[key] },
+        name: labels[key] || key, type: "bar", barMaxWidth: 48, data: data.series[key], itemStyle: { color: colors[key] },
       })),
     }, true);
   }
