@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from services.console.domain.formatting import BEIJING, parse_time
@@ -28,6 +28,7 @@ __all__ = [
     "VariantForm",
     "form_errors",
     "parse_data",
+    "quiet_until",
 ]
 
 #: Customer-service message kinds (inside the 48 h window); the others are template and subscription.
@@ -362,3 +363,16 @@ def form_errors(fields: Mapping[str, str]) -> dict[str, str]:
         else:
             out.setdefault(parts[0], message)
     return out
+
+
+def quiet_until(quiet_hours: Mapping[str, str] | None, now: datetime) -> str | None:
+    """When ``now`` falls in the quiet hours (Beijing, possibly across midnight), the time they end."""
+    if not quiet_hours:
+        return None
+    try:
+        start, end = time.fromisoformat(quiet_hours["start"]), time.fromisoformat(quiet_hours["end"])
+    except (KeyError, ValueError):
+        return None
+    clock = now.astimezone(BEIJING).time()
+    inside = start <= clock < end if start <= end else (clock >= start or clock < end)
+    return end.strftime("%H:%M") if inside else None

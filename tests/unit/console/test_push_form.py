@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from services.console.domain.pushes import PushForm, VariantForm, form_errors, parse_data
+from datetime import UTC, datetime
+
+from services.console.domain.pushes import PushForm, VariantForm, form_errors, parse_data, quiet_until
 
 
 def test_the_posted_fields_make_the_api_body() -> None:
@@ -115,3 +117,12 @@ def test_api_field_errors_land_beside_their_fields() -> None:
 
 def test_template_fields_are_read_one_per_line() -> None:
     assert parse_data("a: 1\nb=2\nc：3\nd") == {"a": "1", "b": "2", "c": "3", "d": ""}
+
+
+def test_quiet_hours_now_and_when_they_end() -> None:
+    night = {"start": "22:00:00", "end": "08:00:00"}
+    assert quiet_until(night, datetime(2026, 12, 4, 15, 0, tzinfo=UTC)) == "08:00"  # 23:00 in Beijing
+    assert quiet_until(night, datetime(2026, 12, 4, 23, 59, tzinfo=UTC)) == "08:00"  # 07:59
+    assert quiet_until(night, datetime(2026, 12, 5, 0, 0, tzinfo=UTC)) is None  # 08:00
+    assert quiet_until({"start": "12:00", "end": "14:00"}, datetime(2026, 12, 4, 5, 0, tzinfo=UTC)) == "14:00"
+    assert quiet_until(None, datetime(2026, 12, 4, 15, 0, tzinfo=UTC)) is None

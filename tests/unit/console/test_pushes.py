@@ -16,8 +16,10 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from services.console.adapters import HttpOperatorApis
+from services.console.adapters import HttpOperatorApis, load_catalogs
 from services.console.entrypoints.http import create_app
+from services.console.entrypoints.http import pushes as console_pushes
+from services.console.entrypoints.http.rendering import Templates
 from services.console.service_layer.ports import Api
 from services.console.settings import ConsoleSettings
 from services.identity.entrypoints.http import create_app as create_identity_app
@@ -453,3 +455,45 @@ async def test_testers_and_test_sends(console: ConsoleUnderTest, segment: str, s
     saved = await _post(console, f"{BASE}/{push_id}/test-send")
     assert re.findall(r'data-testid="test-result" data-ok="(\w+)"', saved.text) == ["true"]
     assert segments_api.pushes.pushes[push_id]["status"] == "draft"  # a test send is not a send
+
+
+async def test_deliveries_are_paged(
+    console: ConsoleUnderTest, segment: str, segments_api: SegmentsApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console_pushes, "PAGE_SIZE", 4)
+    await _sign_in(console, "pete")
+    push_id = _push_id(await _post(console, f"{BASE}/new", _form(segment, action="send")))
+    await segments_api.dispatch()
+    first = await console.client.get(f"{BASE}/{push_id}")
+    assert first.text.count('data-testid="delivery-row"') == 4 and 'data-testid="deliveries-next"' in first.text
+    second = await console.client.get(f"{BASE}/{push_id}", params={"page": 2})
+    assert second.text.count('data-testid="delivery-row"') == 2
+    assert 'data-testid="deliveries-next"' not in second.text and 'data-testid="deliveries-prev"' in second.text
+    skipped = await console.client.get(f"{BASE}/{push_id}", params={"status": "skipped"})
+    assert skipped.text.count('data-testid="delivery-row"') == 3 and "未关注" in skipped.text
+
+
+def test_a_sampled_breakdown_is_marked_estimated() -> None:
+    templates = Templates(load_catalogs())
+    eligibility = {
+        "in_segment": 200_000,
+        "sample_size": 5_000,
+        "estimated": True,
+        "will_receive": 120_000,
+        "channels": {"customer_service": 100_000, "template": 20_000},
+        "variants": {
+            "A": {"members": 100_000, "will_receive": 60_000},
+            "B": {"members": 100_000, "will_receive": 60_000},
+        },
+        "quiet_hours": {"start": "22:00:00", "end": "08:00:00"},
+        "steps": [
+            {"step": "in_segment", "count": 200_000, "remaining": 200_000, "rule": {"zh": "分群", "en": "segment"}},
+            {"step": "not_following", "count": 80_000, "remaining": 120_000, "rule": {"zh": "关注", "en": "follow"}},
+            {"step": "will_receive", "count": 120_000, "remaining": 120_000, "rule": {"zh": "收到", "en": "receive"}},
+        ],
+    }
+    context = {"eligibility": eligibility, "locale": "zh_CN", **console_pushes._TEXTS}
+    html = templates.render("zh_CN", "pushes/_eligibility.html", context)
+    assert 'data-testid="estimated"' in html and "5,000" in html
+    assert "120,000" in html and "−80,000" in html and "22:00–08:00" in html
+    assert "模板消息 20,000" in html and "A: 60,000 / 100,000" in html

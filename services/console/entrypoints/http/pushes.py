@@ -9,13 +9,14 @@ Everything goes through the segments API as the operator: composing needs ``push
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from services.console.domain import pushes as texts
-from services.console.domain.pushes import ACTIVE, PushForm, form_errors
+from services.console.domain.pushes import ACTIVE, PushForm, form_errors, quiet_until
 from services.console.entrypoints.http.deps import AccountPage, View
 from services.console.service_layer.ports import Api, ApiError, ApiUnavailable
 
@@ -215,7 +216,10 @@ async def live(view: AccountPage) -> HTMLResponse:
             if exc.status not in (403, 404, 409, 422):
                 raise
             problem = f"{view.gettext('Complete the push to see whom it would reach.')} ({exc.message})"
-    return _render(view, "pushes/_live.html", form=form, eligibility=eligibility, problem=problem, oob=True)
+    quiet_now = quiet_until((eligibility or {}).get("quiet_hours"), datetime.now(UTC))
+    return _render(
+        view, "pushes/_live.html", form=form, eligibility=eligibility, problem=problem, quiet_now=quiet_now, oob=True
+    )
 
 
 @router.post("/accounts/{appid}/pushes/compose/variants", response_class=HTMLResponse)
@@ -294,7 +298,13 @@ def _chart(report: dict[str, Any]) -> str:
 
 def _numbers_context(push: dict[str, Any]) -> dict[str, Any]:
     report = push.get("report") or {}
-    return {"push": push, "report": report, "live": push["status"] in ACTIVE, "chart": _chart(report)}
+    return {
+        "push": push,
+        "report": report,
+        "live": push["status"] in ACTIVE,
+        "chart": _chart(report),
+        "quiet_until": quiet_until(push.get("quiet_hours"), datetime.now(UTC)),
+    }
 
 
 @router.get("/accounts/{appid}/pushes/{push_id}", response_class=HTMLResponse)
@@ -323,6 +333,7 @@ async def push_page(
         more=len(records) > start + PAGE_SIZE,
         status_filter=status,
         eligibility=eligibility,
+        quiet_now=quiet_until((eligibility or {}).get("quiet_hours"), datetime.now(UTC)),
         form=PushForm.of(push),
     )
 

@@ -52,6 +52,13 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => {
+    // The list: "n" opens the composer (app.js, loaded after this file, is there by now).
+    if (window.scrmKeys) {
+      window.scrmKeys.on("n", () => {
+        const link = document.querySelector("[data-testid=new-push]");
+        if (link) location.assign(link.href);
+      });
+    }
     document.querySelectorAll("fieldset.variant").forEach(showKindFields);
     drawChart();
   });
