@@ -329,6 +329,14 @@ class PushForm:
         out.setdefault("quiet_hours", "default")
         return out
 
+    def shares(self) -> list[int | None]:
+        """Each variant's share of the members in percent (None while a weight is not a number)."""
+        weights = [_int(v.weight, 1) for v in self.variants]
+        if not all(isinstance(w, int) and w > 0 for w in weights):
+            return [None] * len(weights)
+        total = sum(int(w) for w in weights)
+        return [round(100 * int(w) / total) for w in weights]
+
     def add_variant(self) -> None:
         if len(self.variants) >= len(_NAMES):
             return

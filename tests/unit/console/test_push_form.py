@@ -126,3 +126,10 @@ def test_quiet_hours_now_and_when_they_end() -> None:
     assert quiet_until(night, datetime(2026, 12, 5, 0, 0, tzinfo=UTC)) is None  # 08:00
     assert quiet_until({"start": "12:00", "end": "14:00"}, datetime(2026, 12, 4, 5, 0, tzinfo=UTC)) == "14:00"
     assert quiet_until(None, datetime(2026, 12, 4, 15, 0, tzinfo=UTC)) is None
+
+
+def test_each_variant_has_its_share_of_the_members() -> None:
+    form = PushForm(variants=[VariantForm(name="A", weight="1"), VariantForm(name="B", weight="3")])
+    assert form.shares() == [25, 75]
+    form.variants[1].weight = "x"
+    assert form.shares() == [None, None]

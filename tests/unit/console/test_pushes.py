@@ -325,6 +325,7 @@ async def test_variants_are_added_and_removed(console: ConsoleUnderTest, segment
     added = await _post(console, f"{BASE}/compose/variants?op=add", _form(segment))
     assert added.text.count('data-testid="variant"') == 2
     assert 'name="v-1-name" value="B"' in added.text and 'data-testid="preview-B"' in added.text
+    assert 'data-testid="share-B">50%' in added.text
     two = [*_form(segment), ("v-1-name", "B"), ("v-1-weight", "3"), ("v-1-kind", "template"), ("v-1-template_id", "t")]
     removed = await _post(console, f"{BASE}/compose/variants?op=remove&index=0", two)
     assert removed.text.count('data-testid="variant"') == 1
