@@ -107,6 +107,7 @@ def test_an_operator_drafts_and_a_project_manager_sends_to_the_simulator(
     sign_in(page, stack, "pm")
     page.goto(f"{push_url}/edit")
     expect(page.locator("[data-testid=will-receive]")).not_to_have_text("0")
+    page.once("dialog", lambda dialog: dialog.accept())  # "send this push to the segment?"
     page.click("[data-testid=send-push]")
     page.wait_for_url(push_url)
     # The numbers refresh by themselves while it sends.
