@@ -63,7 +63,10 @@ KIND_RULES = {
 BROADCAST_RULE = N_(
     "Mass send by tag: each member receives at most 4 mass messages a month; text or image only, one variant."
 )
-FALLBACK_RULE = N_("Members outside the 48-hour window get this template message instead (service notices only).")
+FALLBACK_RULE = N_(
+    "Members outside the 48-hour window get this instead: a template message (service notices only) "
+    "or a subscription message (only with their one-time consent). Without one, they are skipped."
+)
 
 CHANNEL_LABELS = {
     "customer_service": N_("Customer-service message"),
@@ -148,11 +151,16 @@ class VariantForm:
     data: str = ""
     link: str = ""
     page: str = ""
-    fallback: bool = False
+    #: A customer-service message's stand-in outside the 48 h window: "", "template" or "subscription".
+    fallback: str = ""
 
     @property
     def cs(self) -> bool:
         return self.kind in CS_KINDS
+
+    def sends(self, kind: str) -> bool:
+        """Whether the variant carries ``kind`` (template, subscription): as its content or as the fallback."""
+        return self.kind == kind or (self.cs and self.fallback == kind)
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name.strip() or "A", "weight": _int(self.weight, 1)}
@@ -166,13 +174,13 @@ class VariantForm:
                 article = {"title": self.title, "url": self.url.strip(), "description": self.description}
                 message["articles"] = [article | {"picurl": self.picurl.strip()}]
             out["message"] = message
-        if self.kind == "template" or (self.cs and self.fallback):
+        if self.sends("template"):
             out["template"] = {
                 "template_id": self.template_id.strip(),
                 "data": parse_data(self.data),
                 "url": self.link.strip(),
             }
-        if self.kind == "subscription":
+        if self.sends("subscription"):
             out["subscription"] = {
                 "template_id": self.template_id.strip(),
                 "data": parse_data(self.data),
@@ -200,7 +208,7 @@ class VariantForm:
             form = replace(
                 form,
                 kind=form.kind if message else "template",
-                fallback=bool(message),
+                fallback="template" if message else "",
                 template_id=template.get("template_id", ""),
                 data=_data_text(template.get("data")),
                 link=template.get("url", ""),
@@ -208,7 +216,8 @@ class VariantForm:
         elif subscription:
             form = replace(
                 form,
-                kind="subscription",
+                kind=form.kind if message else "subscription",
+                fallback="subscription" if message else "",
                 template_id=subscription.get("template_id", ""),
                 data=_data_text(subscription.get("data")),
                 page=subscription.get("page", ""),
@@ -251,7 +260,7 @@ class PushForm:
             raw = variants[position]
             names = VariantForm.__dataclass_fields__
             known = {k: v for k, v in raw.items() if k in names and k != "fallback"}
-            form = VariantForm(**known, fallback=raw.get("fallback") in ("1", "on", "true"))
+            form = VariantForm(**known, fallback=_fallback(raw.get("fallback", "")))
             if form.kind not in KINDS:
                 form.kind = "text"
             forms.append(form)
@@ -347,6 +356,13 @@ class PushForm:
     def remove_variant(self, index: int) -> None:
         if len(self.variants) > 1 and 0 <= index < len(self.variants):
             del self.variants[index]
+
+
+def _fallback(value: str) -> str:
+    """The fallback field: a select (template, subscription) or a checkbox (a template)."""
+    if value in ("template", "subscription"):
+        return value
+    return "template" if value in ("1", "on", "true") else ""
 
 
 def _int(text: str, default: int) -> int | str:

@@ -90,7 +90,7 @@ def test_a_saved_push_comes_back_as_its_form() -> None:
     assert form.version == "4" and form.send_at == "2026-12-05T09:30" and form.when == "at"
     assert (form.quiet, form.quiet_start, form.quiet_end) == ("custom", "22:00", "08:00")
     a, b = form.variants
-    assert a.kind == "text" and a.fallback and a.data == "first: x"
+    assert a.kind == "text" and a.fallback == "template" and a.data == "first: x"
     assert b.kind == "subscription" and b.page == "p"
     assert form.body(draft=True)["variants"][0]["template"]["data"] == {"first": "x"}
 
@@ -133,3 +133,12 @@ def test_each_variant_has_its_share_of_the_members() -> None:
     assert form.shares() == [25, 75]
     form.variants[1].weight = "x"
     assert form.shares() == [None, None]
+
+
+def test_a_subscription_message_may_stand_in_outside_the_window() -> None:
+    posted = [("v-0-text", "hi"), ("v-0-fallback", "subscription"), ("v-0-template_id", "sub"), ("v-0-page", "p")]
+    variant = PushForm.parse(posted).body(draft=True)["variants"][0]
+    assert variant["message"] == {"kind": "text", "text": "hi"} and "template" not in variant
+    assert variant["subscription"] == {"template_id": "sub", "data": {}, "page": "p"}
+    again = VariantForm.of(variant)
+    assert (again.kind, again.fallback, again.page) == ("text", "subscription", "p")

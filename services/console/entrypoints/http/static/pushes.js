@@ -9,17 +9,19 @@
     const chosen = fieldset.querySelector("input[data-kind]:checked");
     if (!chosen) return;
     const kind = chosen.value;
-    const toggle = fieldset.querySelector("input[data-fallback-toggle]");
-    const fallback = CS_KINDS.includes(kind) && toggle && toggle.checked;
+    // A customer-service message's stand-in outside the 48 h window ("", template, subscription).
+    const toggle = fieldset.querySelector("[data-fallback-toggle]");
+    const fallback = CS_KINDS.includes(kind) && toggle ? toggle.value : "";
     fieldset.querySelectorAll("[data-kinds]").forEach((group) => {
       const kinds = group.dataset.kinds.split(" ");
-      group.hidden = !(kinds.includes(kind) || (fallback && group.hasAttribute("data-fallback")));
+      const asFallback = group.hasAttribute("data-fallback") && fallback !== "" && kinds.includes(fallback);
+      group.hidden = !(kinds.includes(kind) || asFallback);
     });
   }
 
   document.addEventListener("change", (event) => {
     const fieldset = event.target.closest("fieldset.variant");
-    if (fieldset && event.target.matches("input[data-kind], input[data-fallback-toggle]")) showKindFields(fieldset);
+    if (fieldset && event.target.matches("input[data-kind], [data-fallback-toggle]")) showKindFields(fieldset);
     if (event.target.matches("select[data-quiet]")) {
       const times = event.target.form && event.target.form.querySelector("[data-quiet-times]");
       if (times) times.hidden = event.target.value !== "custom";
