@@ -498,3 +498,18 @@ def test_a_sampled_breakdown_is_marked_estimated() -> None:
     assert 'data-testid="estimated"' in html and "5,000" in html
     assert "120,000" in html and "−80,000" in html and "22:00–08:00" in html
     assert "模板消息 20,000" in html and "A: 60,000 / 100,000" in html
+
+
+async def test_the_composer_works_as_a_plain_form_too(
+    console: ConsoleUnderTest, segment: str, segments_api: SegmentsApi
+) -> None:
+    await _sign_in(console, "otto")
+    items = [*_form(segment), ("csrf_token", await console.csrf())]
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    saved = await console.client.post(f"{BASE}/new", content=urlencode(items), headers=headers)
+    assert saved.status_code == 303 and re.fullmatch(rf"{BASE}/push_[0-9a-f]+", saved.headers["location"])
+    # Without JavaScript a refusal is a page of its own, with the API's status.
+    items = [*_form(segment, action="send"), ("csrf_token", await console.csrf())]
+    refused = await console.client.post(f"{BASE}/new", content=urlencode(items), headers=headers)
+    assert refused.status_code == 403 and "需要 push:send 权限" in refused.text
+    assert len(segments_api.pushes.pushes) == 1
