@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from services.campaigns.adapters import campaigns, referrals, reward_pools, share_screenshots, templates
 from services.campaigns.adapters.campaigns import MongoCampaignRepository
 from services.campaigns.adapters.join_codes import MongoJoinCodes
+from services.campaigns.adapters.posters import PosterPreviewRenderer
 from services.campaigns.adapters.referrals import MongoNoticeStore, MongoReferralUnitOfWork
 from services.campaigns.adapters.reward_pools import MongoRewardPools
 from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
@@ -20,6 +21,7 @@ from services.campaigns.service_layer.ports import (
     CampaignRepository,
     CampaignResults,
     JoinCodes,
+    PosterPreviews,
     ReferralUnitOfWork,
     RewardPools,
     ShareScreenshotStore,
@@ -53,6 +55,8 @@ class CampaignsApi:
     notices: MongoNoticeStore
     clients: WeChatClients
     ready: Callable[[], Awaitable[Any]]
+    #: Posters for a sample member, outlined, for the operator (the worker renders the members').
+    previews: PosterPreviews = field(default_factory=PosterPreviewRenderer)
 
 
 @asynccontextmanager

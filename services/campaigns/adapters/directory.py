@@ -7,8 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from services.campaigns.domain.campaign import Campaign, CampaignStatus
-from services.campaigns.domain.poster_layout import PosterLayout, QrBox, TextSlot
-from services.campaigns.domain.posters import PosterSpec
+from services.campaigns.domain.posters import PosterSpec, poster_layout, poster_texts
 from services.campaigns.domain.referrals import CampaignTexts, CampaignView, ReferralRules, Tier
 from services.campaigns.service_layer.ports import CampaignRepository, TemplateStore
 
@@ -85,18 +84,9 @@ class CampaignDirectoryAdapter:
         image = await self._templates.read(template.image_id)
         if image is None:
             return None
-        layout = PosterLayout(
-            width=template.width,
-            height=template.height,
-            qr=QrBox(template.qr.x, template.qr.y, template.qr.size),
-            texts=tuple(
-                TextSlot(slot.name, slot.x, slot.y, slot.font_size, slot.colour) for slot in template.text_slots
-            ),
-        )
+        layout = poster_layout(template)
         target = campaign.tiers[0].count if campaign.tiers else 0
-        # Fill only the slots the layout has: the renderer refuses text for a slot it cannot place.
-        values = {"nickname": nickname, "campaign_name": campaign.name, "ends_on": campaign.ends_at.date().isoformat()}
-        texts = {slot.name: values[slot.name] for slot in layout.texts if slot.name in values}
+        texts = poster_texts(campaign, layout, nickname)
         return PosterSpec(
             template=image,
             template_version=template.image_id,

@@ -27,7 +27,16 @@ from typing import Any
 from services.campaigns.adapters.campaigns import from_document, to_document
 from services.campaigns.domain.campaign import Campaign, CampaignStatus, VersionConflict
 from services.campaigns.domain.participants import Invitation, Notice, Participant, reward_id
-from services.campaigns.domain.results import CampaignStats, LeaderboardRow
+from services.campaigns.domain.results import (
+    MAX_INVITEES_LISTED,
+    CampaignStats,
+    InviteeRow,
+    LeaderboardRow,
+    MemberCampaign,
+    MemberReward,
+    ParticipantRow,
+    merge_invitees,
+)
 from services.campaigns.domain.rewards import PoolStock, generate_codes
 from services.campaigns.domain.submissions import STATUS, AuditEntry, SubmissionRecord
 from services.campaigns.service_layer.ports import (
@@ -515,6 +524,9 @@ class InMemoryCampaignResults(CampaignResults):
             share_rewards_granted=by_tier.get(0, 0),
             rewards_awaiting_stock=sum(1 for r in rewards if r.get("status") == "awaiting_stock"),
             leaderboard=await self.leaderboard(campaign_id, limit=top),
+            members_reached_tier=len({r["inviter"] for r in rewards if r["tier"] > 0}),
+            members_rewarded=len({r["inviter"] for r in rewards if r["tier"] > 0 and r.get("status") == "issued"}),
+            tier_rewards=_by_tier_and_status(rewards),
         )
 
     async def leaderboard(self, campaign_id: str, *, limit: int = 10) -> list[LeaderboardRow]:
@@ -541,6 +553,88 @@ class InMemoryCampaignResults(CampaignResults):
         )
         for key, participant in found:
             yield {"_id": key, **copy.deepcopy(participant.__dict__)}
+
+    async def participant_page(
+        self, campaign_id: str, *, openid_prefix: str | None, limit: int, offset: int
+    ) -> tuple[list[ParticipantRow], int]:
+        found = sorted(
+            (
+                (key, p)
+                for key, p in self.records.participants.items()
+                if p.campaign_id == campaign_id and (not openid_prefix or p.openid.startswith(openid_prefix))
+            ),
+            key=lambda item: (item[1].joined_at, item[0]),
+        )
+        rows = [
+            ParticipantRow(
+                p.openid, p.joined_at, p.joined_via, p.credited, p.revoked, list(p.tiers_granted), p.poster_sent_at
+            )
+            for _, p in found[offset : offset + limit]
+        ]
+        return rows, len(found)
+
+    async def member_campaigns(self, appid: str, openid: str, *, limit: int) -> list[MemberCampaign]:
+        joined = sorted(
+            (p for p in self.records.participants.values() if (p.appid, p.openid) == (appid, openid)),
+            key=lambda p: p.joined_at,
+            reverse=True,
+        )
+        found = []
+        for p in joined[:limit]:
+            mine = [
+                i for i in self.records.invitations.values() if (i.campaign_id, i.inviter) == (p.campaign_id, openid)
+            ]
+            refused = [
+                r
+                for r in self.records.rejections.values()
+                if (r["campaign_id"], r["inviter"]) == (p.campaign_id, openid)
+            ]
+            credits = sorted(mine, key=lambda i: i.credited_at)[: MAX_INVITEES_LISTED + 1]
+            refusals = sorted(refused, key=lambda r: r["at"])[: MAX_INVITEES_LISTED + 1]
+            invitees, more = merge_invitees(
+                [InviteeRow(i.invitee, i.status, None, i.revoked_at or i.credited_at) for i in credits],
+                [InviteeRow(r["invitee"], "refused", r["reason"], r["at"]) for r in refusals],
+            )
+            rewards = sorted(
+                (
+                    r
+                    for r in self.records.rewards.values()
+                    if (r["campaign_id"], r["inviter"]) == (p.campaign_id, openid)
+                ),
+                key=lambda r: r["tier"],
+            )
+            found.append(
+                MemberCampaign(
+                    campaign_id=p.campaign_id,
+                    joined_at=p.joined_at,
+                    joined_via=p.joined_via,
+                    credited=p.credited,
+                    revoked=p.revoked,
+                    tiers_granted=list(p.tiers_granted),
+                    invitees=invitees,
+                    invitees_more=more,
+                    rewards=[
+                        MemberReward(r["tier"], r["pool"], r["granted_at"], r.get("status", "granted"), r.get("code"))
+                        for r in rewards
+                    ],
+                    share_submissions=sum(
+                        1
+                        for s in self.records.submissions.values()
+                        if (s.campaign_id, s.openid) == (p.campaign_id, openid)
+                    ),
+                )
+            )
+        return found
+
+
+def _by_tier_and_status(rewards: Iterable[dict[str, Any]]) -> dict[int, dict[str, int]]:
+    found: dict[int, dict[str, int]] = {}
+    for reward in rewards:
+        if reward["tier"] > 0:
+            statuses = found.setdefault(reward["tier"], {})
+            status = reward.get("status") or "granted"
+            statuses[status] = statuses.get(status, 0) + 1
+    return found
 
 
 def _tally(values: Iterable[Any]) -> dict[Any, int]:

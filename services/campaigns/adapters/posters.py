@@ -56,7 +56,7 @@ import qrcode
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from services.campaigns.domain.poster_layout import MAX_TEMPLATE_PIXELS, PosterLayout, TextSlot, fit_text
-from services.campaigns.service_layer.ports import PosterRendererPort
+from services.campaigns.service_layer.ports import PosterPreviews, PosterRendererPort
 from shared.observability import get_logger
 
 __all__ = [
@@ -67,6 +67,7 @@ __all__ = [
     "FontNotFound",
     "InvalidTemplate",
     "PosterError",
+    "PosterPreviewRenderer",
     "PosterRenderer",
     "PosterTooLarge",
     "QrDoesNotFit",
@@ -78,6 +79,7 @@ __all__ = [
     "inspect_template",
     "poster_cache_key",
     "render_poster",
+    "render_preview",
 ]
 
 log = get_logger(__name__)
@@ -373,6 +375,86 @@ def render_poster(
                 _draw_text(canvas, slot, text, face)
     canvas.paste(_qr_image(qr_url, layout.qr.size), (layout.qr.x, layout.qr.y))
     return _encode(canvas)
+
+
+# -- the operator's preview -------------------------------------------------------------------
+
+#: Outline colours: the QR box red, text slots blue (on most artwork one of them stands out).
+_QR_OUTLINE = (229, 57, 53)
+_TEXT_OUTLINE = (30, 136, 229)
+
+
+def render_preview(
+    template_png_or_jpeg: bytes,
+    layout: PosterLayout,
+    qr_url: str,
+    texts: Mapping[str, str],
+    *,
+    outline: bool = True,
+    font: FontFace | None = None,
+) -> bytes:
+    """The poster exactly as :func:`render_poster` makes it (JPEG artefacts included), as PNG; with
+    ``outline``, the QR box and each text slot get a thin rectangle and a label naming them.
+
+    A text slot's rectangle spans the sample text as drawn (after shrinking and ellipsising), or its
+    ``max_width`` when it has one, and one line of the slot's font size.
+    """
+    poster = render_poster(template_png_or_jpeg, layout, qr_url, texts, font=font)
+    with Image.open(io.BytesIO(poster)) as decoded:
+        canvas = decoded.convert("RGB")
+    if outline:
+        _outline(canvas, layout, texts, font)
+    buffer = io.BytesIO()
+    canvas.save(buffer, "PNG", optimize=False)
+    return buffer.getvalue()
+
+
+def _outline(canvas: Image.Image, layout: PosterLayout, texts: Mapping[str, str], font: FontFace | None) -> None:
+    draw = ImageDraw.Draw(canvas)
+    line = max(2, min(canvas.size) // 300)
+    face = font or find_cjk_font()
+    label_font = _load_font(face, max(14, min(canvas.size) // 40))
+    qr = layout.qr
+    _box(draw, (qr.x, qr.y, qr.x + qr.size - 1, qr.y + qr.size - 1), "QR", _QR_OUTLINE, line, label_font)
+    for slot in layout.texts:
+        text = _drawable(texts.get(slot.name, ""), face, slot.font_size)
+        fitted = fit_text(text, slot, lambda candidate, size: _load_font(face, size).getlength(candidate))
+        width = slot.max_width or int(_load_font(face, fitted.font_size).getlength(fitted.text)) or slot.font_size * 4
+        right = min(canvas.width - 1, slot.x + width)
+        bottom = min(canvas.height - 1, slot.y + round(slot.font_size * 1.2))
+        _box(draw, (slot.x, slot.y, right, bottom), slot.name, _TEXT_OUTLINE, line, label_font)
+
+
+def _box(
+    draw: ImageDraw.ImageDraw,
+    box: tuple[int, int, int, int],
+    label: str,
+    colour: tuple[int, int, int],
+    line: int,
+    font: ImageFont.FreeTypeFont,
+) -> None:
+    draw.rectangle(box, outline=colour, width=line)
+    left, top, right, bottom = draw.textbbox((0, 0), label, font=font, anchor="lt")
+    width, height = right - left, bottom - top
+    # The label sits on the box's top edge, or under the box when there is no room above: never on it.
+    pad = 3
+    y = box[1] - height - 2 * pad if box[1] >= height + 2 * pad else box[3] + 1
+    draw.rectangle((box[0], y, box[0] + width + 2 * pad, y + height + 2 * pad), fill=colour)
+    draw.text((box[0] + pad, y + pad), label, font=font, fill=(255, 255, 255), anchor="lt")
+
+
+class PosterPreviewRenderer(PosterPreviews):
+    """Previews in a thread: an operator asks for one now and then, not worth the worker's process pool."""
+
+    def __init__(self, *, font: FontFace | None = None) -> None:
+        self._font = font
+
+    async def preview(
+        self, template_bytes: bytes, layout: PosterLayout, qr_url: str, texts: Mapping[str, str], *, outline: bool
+    ) -> bytes:
+        return await asyncio.to_thread(
+            render_preview, template_bytes, layout, qr_url, dict(texts), outline=outline, font=self._font
+        )
 
 
 # -- the renderer --------------------------------------------------------------------------------

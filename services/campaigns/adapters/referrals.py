@@ -37,6 +37,11 @@ INDEXES = (
     IndexSpec(NOTICES, (("event_id", 1),), name="event"),
     IndexSpec(NOTICES, (("appid", 1), ("openid", 1), ("status", 1)), name="member_status"),
     IndexSpec(REWARDS, (("campaign_id", 1), ("tier", 1)), name="campaign_tier"),
+    # A member's campaigns (the console's member page): their participations, refusals and rewards.
+    IndexSpec(PARTICIPANTS, (("appid", 1), ("openid", 1), ("joined_at", -1)), name="member"),
+    IndexSpec(PARTICIPANTS, (("campaign_id", 1), ("joined_at", 1)), name="campaign_joined"),
+    IndexSpec(REJECTIONS, (("campaign_id", 1), ("inviter", 1), ("at", 1)), name="campaign_inviter"),
+    IndexSpec(REWARDS, (("campaign_id", 1), ("inviter", 1)), name="campaign_inviter"),
 )
 
 

@@ -3,6 +3,7 @@ rejections, rewards): what the stats endpoints, the CSV export and the demo repo
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,7 +11,16 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.campaigns.adapters.referrals import INVITATIONS, PARTICIPANTS, REJECTIONS, REWARDS
 from services.campaigns.adapters.share_screenshots import SUBMISSIONS
-from services.campaigns.domain.results import CampaignStats, LeaderboardRow
+from services.campaigns.domain.results import (
+    MAX_INVITEES_LISTED,
+    CampaignStats,
+    InviteeRow,
+    LeaderboardRow,
+    MemberCampaign,
+    MemberReward,
+    ParticipantRow,
+    merge_invitees,
+)
 from services.campaigns.service_layer.ports import CampaignResults
 
 
@@ -29,6 +39,14 @@ class MongoCampaignStats(CampaignResults):
         joined_via = await self._group(PARTICIPANTS, match, "joined_via")
         invitations = await self._group(INVITATIONS, match, "status")
         rewards = await self._group(REWARDS, match, "tier")
+        tiers = match | {"tier": {"$gt": 0}}
+        by_status = await self._db[REWARDS].aggregate(
+            [{"$match": tiers}, {"$group": {"_id": {"tier": "$tier", "status": "$status"}, "n": {"$sum": 1}}}]
+        )
+        tier_rewards: dict[int, dict[str, int]] = {}
+        async for row in by_status:
+            status = row["_id"].get("status") or "granted"
+            tier_rewards.setdefault(int(row["_id"]["tier"]), {})[status] = int(row["n"])
         return CampaignStats(
             participants=sum(joined_via.values()),
             posters_sent=await self._db[PARTICIPANTS].count_documents(match | {"poster_sent_at": {"$ne": None}}),
@@ -42,6 +60,10 @@ class MongoCampaignStats(CampaignResults):
             share_rewards_granted=rewards.get(0, 0),
             rewards_awaiting_stock=await self._db[REWARDS].count_documents(match | {"status": "awaiting_stock"}),
             leaderboard=await self.leaderboard(campaign_id, limit=top),
+            # Grouped over the rewards (a few per member who reached a tier), never over participants.
+            members_reached_tier=len(await self._group(REWARDS, tiers, "inviter")),
+            members_rewarded=len(await self._group(REWARDS, tiers | {"status": "issued"}, "inviter")),
+            tier_rewards=tier_rewards,
         )
 
     async def leaderboard(self, campaign_id: str, *, limit: int = 10) -> list[LeaderboardRow]:
@@ -75,3 +97,63 @@ class MongoCampaignStats(CampaignResults):
         cursor = self._db[PARTICIPANTS].find({"campaign_id": campaign_id}).sort([("joined_at", 1), ("_id", 1)])
         async for doc in cursor:
             yield doc
+
+    async def participant_page(
+        self, campaign_id: str, *, openid_prefix: str | None, limit: int, offset: int
+    ) -> tuple[list[ParticipantRow], int]:
+        query: dict[str, Any] = {"campaign_id": campaign_id}
+        if openid_prefix:
+            # A participant's _id is "<campaign>:<openid>": an anchored prefix the _id index serves.
+            query["_id"] = {"$regex": "^" + re.escape(f"{campaign_id}:{openid_prefix}")}
+        cursor = self._db[PARTICIPANTS].find(query).sort([("joined_at", 1), ("_id", 1)]).skip(offset).limit(limit)
+        rows = [_participant_row(doc) async for doc in cursor]
+        return rows, await self._db[PARTICIPANTS].count_documents(query)
+
+    async def member_campaigns(self, appid: str, openid: str, *, limit: int) -> list[MemberCampaign]:
+        cursor = self._db[PARTICIPANTS].find({"appid": appid, "openid": openid}).sort([("joined_at", -1)]).limit(limit)
+        found = []
+        async for doc in cursor:
+            campaign_id = doc["campaign_id"]
+            mine = {"campaign_id": campaign_id, "inviter": openid}
+            credits = self._db[INVITATIONS].find(mine).sort([("credited_at", 1)]).limit(MAX_INVITEES_LISTED + 1)
+            refusals = self._db[REJECTIONS].find(mine).sort([("at", 1)]).limit(MAX_INVITEES_LISTED + 1)
+            invitees, more = merge_invitees(
+                [
+                    InviteeRow(i["invitee"], i["status"], None, i.get("revoked_at") or i["credited_at"])
+                    async for i in credits
+                ],
+                [InviteeRow(r["invitee"], "refused", r["reason"], r["at"]) async for r in refusals],
+            )
+            rewards = self._db[REWARDS].find(mine).sort([("tier", 1)])
+            found.append(
+                MemberCampaign(
+                    campaign_id=campaign_id,
+                    joined_at=doc["joined_at"],
+                    joined_via=doc["joined_via"],
+                    credited=doc.get("credited", 0),
+                    revoked=doc.get("revoked", 0),
+                    tiers_granted=list(doc.get("tiers_granted", [])),
+                    invitees=invitees,
+                    invitees_more=more,
+                    rewards=[
+                        MemberReward(r["tier"], r["pool"], r["granted_at"], r.get("status", "granted"), r.get("code"))
+                        async for r in rewards
+                    ],
+                    share_submissions=await self._db[SUBMISSIONS].count_documents(
+                        {"campaign_id": campaign_id, "openid": openid}
+                    ),
+                )
+            )
+        return found
+
+
+def _participant_row(doc: dict[str, Any]) -> ParticipantRow:
+    return ParticipantRow(
+        openid=doc["openid"],
+        joined_at=doc["joined_at"],
+        joined_via=doc["joined_via"],
+        credited=doc.get("credited", 0),
+        revoked=doc.get("revoked", 0),
+        tiers_granted=list(doc.get("tiers_granted", [])),
+        poster_sent_at=doc.get("poster_sent_at"),
+    )

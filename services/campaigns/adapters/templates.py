@@ -3,6 +3,8 @@
 An uploaded file is accepted only if Pillow opens and verifies it as a PNG or JPEG. Its dimensions are
 read from the header *before* any pixel is decoded, and an image over :data:`MAX_PIXELS` is refused
 there: a decompression bomb (a few kilobytes that expand into gigabytes of pixels) never gets decoded.
+It is then decoded as the poster renderer decodes it, and its upright size (after EXIF rotation) is
+the one recorded: at least :data:`MIN_SIDE` pixels each way.
 
 Images are kept as one document each (``data`` as binary). The upload limit
 (``CampaignsSettings.max_template_bytes``) is capped at :data:`MAX_STORED_BYTES` so a document always
@@ -23,6 +25,7 @@ from PIL import Image, UnidentifiedImageError
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
+from services.campaigns.adapters.posters import InvalidTemplate, inspect_template
 from services.campaigns.service_layer.ports import ImageInfo, TemplateImage, TemplateStore
 from shared.storage import IndexSpec, StorageError
 
@@ -33,6 +36,8 @@ INDEXES = (IndexSpec(TEMPLATES, (("campaign_id", 1), ("uploaded_at", -1)), name=
 MAX_PIXELS = 40_000_000
 #: A stored image must fit in one MongoDB document with room to spare.
 MAX_STORED_BYTES = 15 * 1024 * 1024
+#: A poster is a phone screen: a smaller background is a thumbnail uploaded by mistake.
+MIN_SIDE = 200
 _FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
 
 
@@ -73,6 +78,16 @@ def inspect_image(data: bytes, *, max_bytes: int, max_pixels: int = MAX_PIXELS) 
         raise TemplateImageRejected(f"damaged image: {exc}") from None
     if image_format not in _FORMATS:
         raise TemplateImageRejected("only PNG and JPEG images are accepted")
+    # Decoded as the poster renderer will decode it: pixel data it cannot read is refused now, not at
+    # a member's first poster, and the size is the upright one (a phone photo's EXIF rotation applied),
+    # which is the size layouts are checked against and posters are drawn on.
+    try:
+        upright = inspect_template(data, max_pixels=max_pixels)
+    except InvalidTemplate as exc:
+        raise TemplateImageRejected(f"damaged image: {exc}") from None
+    width, height = upright.width, upright.height
+    if min(width, height) < MIN_SIDE:
+        raise TemplateImageRejected(f"image is {width}x{height} pixels; at least {MIN_SIDE}x{MIN_SIDE} needed")
     return ImageInfo(_FORMATS[image_format], width, height, len(data))
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.campaigns.domain.campaign import (
+    MAX_NAME_CHARS,
     Campaign,
     CampaignChanges,
     CampaignInvalid,
@@ -29,6 +30,7 @@ from services.campaigns.domain.campaign import (
     Rules,
     TextSlot,
     VersionConflict,
+    new_campaign_id,
 )
 from services.campaigns.service_layer.ports import CampaignRepository, ImageInfo, TemplateImage, TemplateStore
 
@@ -39,6 +41,7 @@ __all__ = [
     "TemplateLayout",
     "UploadedTemplate",
     "as_stored",
+    "clone_campaign",
     "create_campaign",
     "edit_campaign",
     "load_campaign",
@@ -240,3 +243,57 @@ async def upload_template(
         await templates.delete(stored.id)
         raise
     return UploadedTemplate(stored, campaign)
+
+
+#: Appended to a clone's name (the original's is shortened to leave room for it).
+CLONE_SUFFIX = " copy"
+
+
+async def clone_campaign(
+    campaigns: CampaignRepository, templates: TemplateStore, appid: str, campaign_id: str, now: datetime
+) -> Campaign:
+    """A new draft with the campaign's settings: name (suffixed :data:`CLONE_SUFFIX`), join methods,
+    tiers, texts, rules, reward basis and share task, and a copy of its poster template (image and
+    layout). Nothing members did comes along: no participants, no reward codes (the pools start empty).
+
+    Dates: kept while the original's end is still ahead. Past it, the copy starts now and runs as long
+    as the original did (a campaign's end must lie in the future); the operator sets the real dates
+    before activating it.
+    """
+    source = await load_campaign(campaigns, appid, campaign_id)
+    now = as_stored(now)
+    starts_at, ends_at = source.starts_at, source.ends_at
+    if ends_at <= now:
+        starts_at, ends_at = now, now + max(source.ends_at - source.starts_at, timedelta(days=1))
+    clone_id = new_campaign_id()
+    template = None
+    copied: TemplateImage | None = None
+    if source.template is not None:
+        data = await templates.read(source.template.image_id)
+        original = await templates.get(source.id, source.template.image_id)
+        if data is not None and original is not None:
+            copied = await templates.put(appid, clone_id, data, original.info)
+            template = replace(source.template, image_id=copied.id)
+    try:
+        clone = Campaign.create(
+            appid=appid,
+            campaign_id=clone_id,
+            name=source.name[: MAX_NAME_CHARS - len(CLONE_SUFFIX)] + CLONE_SUFFIX,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            now=now,
+            join=source.join,
+            template=template,
+            tiers=source.tiers,
+            messages=source.messages,
+            rules=source.rules,
+            reward_basis=source.reward_basis,
+            share_screenshot_task=source.share_screenshot_task,
+            share_reward_pool=source.share_reward_pool,
+        )
+        await campaigns.add(clone)
+    except BaseException:
+        if copied is not None:  # no campaign refers to the copied image
+            await templates.delete(copied.id)
+        raise
+    return clone

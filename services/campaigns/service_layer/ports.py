@@ -21,7 +21,7 @@ from services.campaigns.domain.participation import ParticipationChange
 from services.campaigns.domain.poster_layout import PosterLayout
 from services.campaigns.domain.posters import PosterSpec
 from services.campaigns.domain.referrals import CampaignView
-from services.campaigns.domain.results import CampaignStats, LeaderboardRow
+from services.campaigns.domain.results import CampaignStats, LeaderboardRow, MemberCampaign, ParticipantRow
 from services.campaigns.domain.rewards import PoolStock
 from services.campaigns.domain.submissions import AuditEntry, SubmissionRecord
 from services.screenshots import Decision, PriorShot, TimedAnalysis
@@ -42,6 +42,7 @@ __all__ = [
     "NoticeStore",
     "ParticipationAnnouncer",
     "Platform",
+    "PosterPreviews",
     "PosterRendererPort",
     "ReferralStore",
     "ReferralUnitOfWork",
@@ -276,6 +277,18 @@ class CampaignResults(abc.ABC):
     def participants(self, campaign_id: str) -> AsyncIterator[dict[str, Any]]:
         """Every participant, in join order, for the CSV export (streamed, never all in memory)."""
 
+    @abc.abstractmethod
+    async def participant_page(
+        self, campaign_id: str, *, openid_prefix: str | None, limit: int, offset: int
+    ) -> tuple[list[ParticipantRow], int]:
+        """A page of participants in join order (optionally those whose openid starts with the prefix),
+        and how many there are in all."""
+
+    @abc.abstractmethod
+    async def member_campaigns(self, appid: str, openid: str, *, limit: int) -> list[MemberCampaign]:
+        """The campaigns of the account the member joined, latest join first, with their invitees
+        (capped), rewards and share-screenshot submissions."""
+
 
 # -- posters -------------------------------------------------------------------------------------------
 
@@ -303,6 +316,17 @@ class PosterRendererPort(abc.ABC):
     @abc.abstractmethod
     async def aclose(self) -> None:
         """Wait for renders in progress, then release the workers."""
+
+
+class PosterPreviews(abc.ABC):
+    """A poster drawn for the operator, not for a member: rendered as the worker renders one, then
+    (``outline``) with the QR box and every text slot outlined and labelled. Not cached."""
+
+    @abc.abstractmethod
+    async def preview(
+        self, template_bytes: bytes, layout: PosterLayout, qr_url: str, texts: Mapping[str, str], *, outline: bool
+    ) -> bytes:
+        """The poster as PNG bytes. Raises the renderer's ``PosterError`` or ``PosterLayoutError``."""
 
 
 # -- participants, referrals and share screenshots -----------------------------------------------------

@@ -3,15 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from services.campaigns.domain.campaign import CampaignError, CampaignStatus
-from services.campaigns.domain.results import CampaignStats, LeaderboardRow
+from services.campaigns.domain.campaign import Campaign, CampaignError, CampaignStatus
+from services.campaigns.domain.results import (
+    CampaignStats,
+    LeaderboardRow,
+    MemberCampaign,
+    ParticipantRow,
+    rewards_by_tier,
+)
 from services.campaigns.service_layer.management import load_campaign
-from services.campaigns.service_layer.ports import CampaignRepository, CampaignResults, JoinCode, JoinCodes
+from services.campaigns.service_layer.ports import (
+    CampaignRepository,
+    CampaignResults,
+    JoinCode,
+    JoinCodes,
+    RewardPools,
+)
 
-__all__ = ["JoinCodeUnavailable", "join_code", "leaderboard", "participants", "rewards", "stats"]
+__all__ = [
+    "JoinCodeUnavailable",
+    "join_code",
+    "leaderboard",
+    "member_campaigns",
+    "participant_page",
+    "participants",
+    "rewards",
+    "stats",
+]
 
 
 class JoinCodeUnavailable(CampaignError):
@@ -31,10 +53,22 @@ async def join_code(
 
 
 async def stats(
-    campaigns: CampaignRepository, results: CampaignResults, appid: str, campaign_id: str, *, top: int
+    campaigns: CampaignRepository,
+    results: CampaignResults,
+    appid: str,
+    campaign_id: str,
+    *,
+    top: int,
+    pools: RewardPools | None = None,
 ) -> CampaignStats:
+    """The campaign's stats; with ``pools``, also each tier's rewards next to its pool's stock."""
     campaign = await load_campaign(campaigns, appid, campaign_id)
-    return await results.of(campaign.id, top=top)
+    found = await results.of(campaign.id, top=top)
+    if pools is None:
+        return found
+    stock = {held.pool: held for held in await pools.stock(campaign.id)}
+    tiers = [(tier.count, tier.pool) for tier in campaign.tiers]
+    return replace(found, rewards_by_tier=rewards_by_tier(tiers, found.tier_rewards, stock))
 
 
 async def leaderboard(
@@ -57,3 +91,26 @@ async def participants(
     """The campaign's id and its participants, streamed: the campaign is checked before the stream starts."""
     campaign = await load_campaign(campaigns, appid, campaign_id)
     return campaign.id, results.participants(campaign.id)
+
+
+async def participant_page(
+    campaigns: CampaignRepository,
+    results: CampaignResults,
+    appid: str,
+    campaign_id: str,
+    *,
+    openid_prefix: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[ParticipantRow], int]:
+    campaign = await load_campaign(campaigns, appid, campaign_id)
+    return await results.participant_page(campaign.id, openid_prefix=openid_prefix, limit=limit, offset=offset)
+
+
+async def member_campaigns(
+    campaigns: CampaignRepository, results: CampaignResults, appid: str, openid: str, *, limit: int
+) -> list[tuple[MemberCampaign, Campaign | None]]:
+    """The campaigns the member joined in ``appid``, latest first, each with its campaign (None if it is
+    gone)."""
+    joined = await results.member_campaigns(appid, openid, limit=limit)
+    return [(found, await campaigns.get(appid, found.campaign_id)) for found in joined]

@@ -14,6 +14,7 @@ import pytest
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from services.campaigns.domain.participants import Invitation, Notice, Participant, reward_id
+from services.campaigns.domain.results import MAX_INVITEES_LISTED
 from services.campaigns.domain.submissions import AuditEntry, SubmissionRecord
 from services.screenshots import Decision, Fingerprint
 from shared.storage import StorageConflict
@@ -407,6 +408,88 @@ class ReferralRecordsContract(abc.ABC):
             ("o_middle", T0 + timedelta(minutes=5)),
             ("o_late", T0 + timedelta(minutes=9)),
         ]
+
+    async def test_the_funnel_counts_come_from_the_credits_refusals_and_tier_rewards(self, records: Records) -> None:
+        store = records.store
+        for openid in ("o_mom", "o_dad", "o_kid"):
+            joined = await store.add_participant(member(openid))
+            joined.poster_sent_at = T0
+            await store.save_participant(joined)
+        for invitee in ("o_f1", "o_f2", "o_f3"):
+            await store.add_invitation(invitation(invitee))
+        await store.revoke_invitation("c1", "o_f3", T0)
+        await store.record_rejection("c1", "o_mom", "o_old", "existing_follower_scan", T0)
+        await store.record_rejection("c1", "o_mom", "o_back", "not_a_new_follower", T0)
+        await store.record_rejection("c1", "o_dad", "o_cap", "daily_cap_reached", T0)
+        for inviter, tier in (("o_mom", 3), ("o_mom", 10), ("o_dad", 3)):
+            await store.grant_reward("c1", inviter, tier, "A", T0)
+        await store.grant_reward("c1", "o_kid", 0, "S", T0)  # a share reward: not in the funnel
+        await records.notices.record_code(reward_id("c1", "o_mom", 3), "CODE1", T0)
+        await records.notices.record_code(reward_id("c1", "o_dad", 3), None, T0)
+
+        stats = await records.results.of("c1")
+        assert [(step.step, step.count) for step in stats.funnel] == [
+            ("poster_sent", 3),
+            ("scanned", 6),
+            ("followed", 4),
+            ("credited", 3),
+            ("reached_tier", 2),
+            ("rewarded", 1),
+        ]
+        assert stats.tier_rewards == {3: {"issued": 1, "awaiting_stock": 1}, 10: {"granted": 1}}
+        empty = await records.results.of("c9")
+        assert [step.count for step in empty.funnel] == [0] * 6 and empty.tier_rewards == {}
+
+    async def test_participants_come_a_page_at_a_time_with_a_total_and_an_openid_prefix(self, records: Records) -> None:
+        for n, openid in enumerate(["o_b1", "o_a1", "o_b2", "o_c.1"]):
+            await records.store.add_participant(member(openid, minutes=n))
+        await records.store.add_participant(member("o_b3", campaign_id="c2"))
+        rows, total = await records.results.participant_page("c1", openid_prefix=None, limit=2, offset=1)
+        assert ([r.openid for r in rows], total) == (["o_a1", "o_b2"], 4)
+        rows, total = await records.results.participant_page("c1", openid_prefix="o_b", limit=10, offset=0)
+        assert ([r.openid for r in rows], total) == (["o_b1", "o_b2"], 2)
+        assert rows[0].joined_at == T0 and rows[0].poster_sent_at is None
+        # The prefix is text, not a pattern.
+        assert (await records.results.participant_page("c1", openid_prefix="o_c.", limit=10, offset=0))[1] == 1
+        assert (await records.results.participant_page("c1", openid_prefix="o_.", limit=10, offset=0))[1] == 0
+
+    async def test_a_members_campaigns_list_their_invitees_rewards_and_submissions(self, records: Records) -> None:
+        store = records.store
+        first = await store.add_participant(member("o_mom", minutes=0))
+        first.credited, first.revoked, first.tiers_granted = 1, 1, [3]
+        await store.save_participant(first)
+        await store.add_participant(member("o_mom", campaign_id="c2", minutes=5))
+        await store.add_participant(replace(member("o_mom", campaign_id="c3"), appid="wx_other"))
+        await store.add_invitation(invitation("o_f1", minutes=1))
+        await store.add_invitation(invitation("o_f2", minutes=2))
+        await store.revoke_invitation("c1", "o_f2", T0 + timedelta(minutes=4))
+        await store.record_rejection("c1", "o_mom", "o_old", "existing_follower_scan", T0 + timedelta(minutes=3))
+        await store.add_invitation(invitation("o_other", inviter="o_dad"))
+        await store.grant_reward("c1", "o_mom", 3, "A", T0)
+        await records.notices.record_code(reward_id("c1", "o_mom", 3), "COUPON-1234", T0)
+        await records.screenshots.add(replace(submission("mom"), openid="o_mom"))
+
+        found = await records.results.member_campaigns(APPID, "o_mom", limit=10)
+        assert [c.campaign_id for c in found] == ["c2", "c1"]
+        c1 = found[1]
+        assert (c1.credited, c1.revoked, c1.tiers_granted, c1.share_submissions) == (1, 1, [3], 1)
+        assert [(i.openid, i.status, i.rule, i.at) for i in c1.invitees] == [
+            ("o_f1", "credited", None, T0 + timedelta(minutes=1)),
+            ("o_old", "refused", "existing_follower_scan", T0 + timedelta(minutes=3)),
+            ("o_f2", "revoked", None, T0 + timedelta(minutes=4)),
+        ]
+        assert c1.invitees_more is False
+        assert [(r.tier, r.pool, r.status, r.code) for r in c1.rewards] == [(3, "A", "issued", "COUPON-1234")]
+        assert (found[0].invitees, found[0].rewards, found[0].share_submissions) == ([], [], 0)
+        assert [c.campaign_id for c in await records.results.member_campaigns(APPID, "o_mom", limit=1)] == ["c2"]
+        assert await records.results.member_campaigns(APPID, "o_nobody", limit=10) == []
+
+    async def test_a_members_invitees_are_capped(self, records: Records) -> None:
+        await records.store.add_participant(member("o_mom"))
+        for n in range(MAX_INVITEES_LISTED + 1):
+            await records.store.record_rejection("c1", "o_mom", f"o_{n:03}", "daily_cap_reached", T0)
+        (found,) = await records.results.member_campaigns(APPID, "o_mom", limit=10)
+        assert (len(found.invitees), found.invitees_more) == (MAX_INVITEES_LISTED, True)
 
 
 class TestInMemoryReferralRecords(ReferralRecordsContract):

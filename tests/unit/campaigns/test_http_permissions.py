@@ -30,6 +30,10 @@ EXPECTED: dict[tuple[str, str], Permission] = {
     ("POST", ONE + "/pause"): P.CAMPAIGN_LAUNCH,
     ("POST", ONE + "/end"): P.CAMPAIGN_LAUNCH,
     ("POST", ONE + "/template"): P.CAMPAIGN_EDIT,
+    ("GET", ONE + "/poster-preview"): P.CAMPAIGN_VIEW,
+    ("POST", ONE + "/clone"): P.CAMPAIGN_EDIT,
+    ("GET", ONE + "/compliance"): P.CAMPAIGN_VIEW,
+    ("POST", "/accounts/{appid}/campaigns/compliance"): P.CAMPAIGN_VIEW,
     ("GET", POOLS): P.CAMPAIGN_VIEW,
     ("POST", POOLS + "/{pool}/codes"): P.CAMPAIGN_EDIT,
     ("POST", POOLS + "/{pool}/generate"): P.CAMPAIGN_EDIT,
@@ -40,6 +44,9 @@ EXPECTED: dict[tuple[str, str], Permission] = {
     # The issued coupon codes and every participant's openid: exports of members' data.
     ("GET", ONE + "/rewards"): P.MEMBER_EXPORT,
     ("GET", ONE + "/participants.csv"): P.MEMBER_EXPORT,
+    # The console's pages: a campaign's participants, and a member's campaigns (masked codes).
+    ("GET", ONE + "/participants"): P.CAMPAIGN_VIEW,
+    ("GET", "/accounts/{appid}/members/{openid}/campaigns"): P.MEMBER_VIEW,
     # The queue (status, reasons, counts) is the backlog campaign operators watch; the evidence (OCR
     # text of a member's post), the picture and the decisions are the reviewers'.
     ("GET", SHOTS): P.CAMPAIGN_VIEW,

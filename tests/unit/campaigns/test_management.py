@@ -25,6 +25,7 @@ from services.campaigns.service_layer.management import (
     NewCampaign,
     TemplateLayout,
     as_stored,
+    clone_campaign,
     create_campaign,
     edit_campaign,
     load_campaign,
@@ -177,3 +178,53 @@ async def test_a_live_or_ended_campaigns_template_cannot_change() -> None:
     with pytest.raises(EditNotAllowed, match="pause it"):
         await upload_template(campaigns, templates, APPID, campaign.id, None, IMAGE, LAYOUT, NOW)
     assert len(templates.images) == 1  # nothing stored for the refused upload
+
+
+async def test_a_clone_is_a_new_draft_with_the_settings_and_its_own_copy_of_the_template() -> None:
+    campaigns, templates = InMemoryCampaigns(), RecordingTemplates()
+    source = await draft(campaigns)
+    await upload_template(campaigns, templates, APPID, source.id, None, IMAGE, LAYOUT, NOW)
+    await move_campaign(campaigns, APPID, source.id, None, Campaign.activate, NOW)
+    clone = await clone_campaign(campaigns, templates, APPID, source.id, NOW + timedelta(days=1))
+
+    original = await load_campaign(campaigns, APPID, source.id)
+    assert clone.id != original.id and clone.status is CampaignStatus.DRAFT and clone.version == 1
+    assert clone.name == "新客邀请 copy"
+    assert (clone.starts_at, clone.ends_at) == (original.starts_at, original.ends_at)
+    assert (clone.tiers, clone.rules, clone.messages, clone.join) == (
+        original.tiers,
+        original.rules,
+        original.messages,
+        original.join,
+    )
+    assert clone.template is not None and original.template is not None
+    assert clone.template.image_id != original.template.image_id
+    assert clone.template.qr == original.template.qr and clone.template.text_slots == original.template.text_slots
+    copied = await templates.get(clone.id, clone.template.image_id)
+    assert copied is not None and await templates.read(copied.id) == IMAGE[0]
+    assert await load_campaign(campaigns, APPID, clone.id) == clone
+
+
+async def test_a_clone_of_a_finished_campaign_starts_now_for_as_long_as_the_original_ran() -> None:
+    campaigns, templates = InMemoryCampaigns(), RecordingTemplates()
+    source = await draft(campaigns, name="x" * 100)
+    later = NOW + timedelta(days=30)
+    clone = await clone_campaign(campaigns, templates, APPID, source.id, later)
+    assert (clone.starts_at, clone.ends_at) == (as_stored(later), as_stored(later) + timedelta(days=14))
+    assert clone.name == "x" * 95 + " copy" and clone.template is None
+    with pytest.raises(CampaignNotFound):
+        await clone_campaign(campaigns, templates, "wx2", source.id, NOW)
+
+
+async def test_a_clone_that_cannot_be_stored_leaves_no_image_behind() -> None:
+    campaigns, templates = RacingCampaigns(), RecordingTemplates()
+    source = await draft(campaigns)
+    await upload_template(campaigns, templates, APPID, source.id, None, IMAGE, LAYOUT, NOW)
+
+    async def refuse(campaign: Campaign) -> None:
+        raise VersionConflict("taken")
+
+    campaigns.add = refuse  # type: ignore[method-assign]
+    with pytest.raises(VersionConflict):
+        await clone_campaign(campaigns, templates, APPID, source.id, NOW)
+    assert len(templates.deleted) == 1 and len(templates.images) == 1

@@ -16,6 +16,7 @@ from services.campaigns.adapters.memory import (
 )
 from services.campaigns.domain.campaign import Campaign, EditNotAllowed, InviteTier, JoinMethods, QrBox
 from services.campaigns.domain.participants import Participant
+from services.campaigns.domain.results import mask_code
 from services.campaigns.domain.rewards import ParsedCodes
 from services.campaigns.service_layer import results
 from services.campaigns.service_layer.management import (
@@ -109,3 +110,44 @@ async def test_results_are_read_only_for_a_campaign_of_the_account() -> None:
     assert campaign_id == campaign.id and [row["openid"] async for row in rows] == ["o1", "o2"]
     with pytest.raises(CampaignNotFound):
         await results.participants(campaigns, found, "wx2", campaign.id)
+
+
+async def test_stats_put_each_tiers_rewards_next_to_its_pools_stock() -> None:
+    campaigns, pools, records = InMemoryCampaigns(), InMemoryRewardPools(), CampaignRecords()
+    campaign = await campaign_with_tiers(campaigns)
+    await pools.add_codes(campaign.id, "A", ["A1", "A2", "A3"])
+    await pools.allocate(campaign.id, "A", "grant-1")
+    store = InMemoryReferrals(records)
+    await store.grant_reward(campaign.id, "o_mom", 3, "A", NOW)
+    found = await results.stats(campaigns, InMemoryCampaignResults(records), APPID, campaign.id, top=5, pools=pools)
+    assert [(r.tier, r.pool, r.granted, r.issued, r.pool_total, r.pool_remaining) for r in found.rewards_by_tier] == [
+        (3, "A", 1, 0, 3, 2),
+        (10, "B", 0, 0, None, None),
+        (20, "A", 0, 0, 3, 2),
+    ]
+    assert [step.step for step in found.funnel][-2:] == ["reached_tier", "rewarded"]
+    assert found.members_reached_tier == 1
+    without = await results.stats(campaigns, InMemoryCampaignResults(records), APPID, campaign.id, top=5)
+    assert without.rewards_by_tier == []
+
+
+async def test_a_members_campaigns_come_with_each_campaign_and_codes_are_masked() -> None:
+    campaigns, records = InMemoryCampaigns(), CampaignRecords()
+    campaign = await campaign_with_tiers(campaigns)
+    store = InMemoryReferrals(records)
+    await store.add_participant(Participant(campaign.id, APPID, "o_mom", "code1", NOW, "keyword"))
+    await store.add_participant(Participant("gone", APPID, "o_mom", "code2", NOW - timedelta(days=1), "menu"))
+    found = await results.member_campaigns(campaigns, InMemoryCampaignResults(records), APPID, "o_mom", limit=10)
+    assert [(row.campaign_id, None if c is None else c.name) for row, c in found] == [
+        (campaign.id, "新客邀请"),
+        ("gone", None),
+    ]
+    rows, total = await results.participant_page(
+        campaigns, InMemoryCampaignResults(records), APPID, campaign.id, openid_prefix="o_", limit=5, offset=0
+    )
+    assert ([r.openid for r in rows], total) == (["o_mom"], 1)
+    with pytest.raises(CampaignNotFound):
+        await results.participant_page(
+            campaigns, InMemoryCampaignResults(records), "wx2", campaign.id, openid_prefix=None, limit=5, offset=0
+        )
+    assert (mask_code("ABCD-1234"), mask_code("123"), mask_code(None)) == ("*****1234", "123", None)

@@ -20,11 +20,13 @@ from datetime import datetime
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from services.campaigns.adapters.posters import PosterError
 from services.campaigns.bootstrap_api import CampaignsApi, bootstrap
 from services.campaigns.domain.campaign import CampaignInvalid, EditNotAllowed, IllegalTransition, VersionConflict
 from services.campaigns.entrypoints.http import campaigns, pools, results, review, templates
 from services.campaigns.service_layer.management import CampaignNotFound
 from services.campaigns.service_layer.ports import UnknownAccount
+from services.campaigns.service_layer.previews import NoPosterTemplate
 from services.campaigns.service_layer.results import JoinCodeUnavailable
 from services.campaigns.service_layer.review import NotInReview, PictureNotKept, SubmissionNotFound, UnknownReason
 from services.campaigns.settings import CampaignsSettings
@@ -62,6 +64,9 @@ def create_app(
         openapi_tags=_TAGS,
         errors={
             CampaignNotFound: 404,
+            NoPosterTemplate: 404,
+            # A saved template that cannot be drawn (its image changed under it, a QR box too small).
+            PosterError: 409,
             SubmissionNotFound: 404,
             PictureNotKept: 404,
             UnknownAccount: 404,

@@ -4,7 +4,7 @@ Concurrency: every campaign carries a ``version``, also sent as its ``ETag``. ``
 it edits (``If-Match: "3"`` or ``"version": 3`` in the body); the status moves take ``If-Match``
 optionally. A write from a stale read is refused with 409 instead of overwriting someone's change.
 
-Reading needs ``campaign:view``, creating and editing ``campaign:edit``, the lifecycle moves
+Reading needs ``campaign:view``, creating, cloning and editing ``campaign:edit``, the lifecycle moves
 ``campaign:launch``; every write is audited.
 """
 
@@ -17,6 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from services.campaigns.domain.campaign import Campaign, CampaignStatus
+from services.campaigns.domain.compliance import check_campaign, flags_of
 from services.campaigns.entrypoints.http.deps import (
     ApiDep,
     AppId,
@@ -28,7 +29,14 @@ from services.campaigns.entrypoints.http.deps import (
     expected_version,
     needs,
 )
-from services.campaigns.entrypoints.http.schemas import CampaignCreate, CampaignOut, CampaignPage, CampaignPatch
+from services.campaigns.entrypoints.http.schemas import (
+    CampaignCreate,
+    CampaignOut,
+    CampaignPage,
+    CampaignPatch,
+    ComplianceDraft,
+    ComplianceOut,
+)
 from services.campaigns.service_layer import management
 from shared.identity import Permission, audit
 
@@ -107,6 +115,53 @@ async def edit_campaign(
         after={"version": campaign.version, **body.model_dump(mode="json", exclude_unset=True, exclude={"version"})},
     )
     return with_etag(response, campaign)
+
+
+@router.post(
+    ONE + "/clone",
+    status_code=201,
+    summary="Copy a campaign as a new draft",
+    description="Same settings, tiers, texts, rules, reward basis and a copy of the poster template (image "
+    'and layout); the name gets the suffix " copy". No participants and no reward codes come along. '
+    "Dates are kept while the original's end is ahead; past it, the copy starts now and lasts as long as "
+    "the original did: set its dates before activating.",
+)
+async def clone_campaign(
+    appid: AppId, campaign_id: CampaignId, api: ApiDep, response: Response, now: Now, request: Request, _: CanEdit
+) -> CampaignOut:
+    clone = await management.clone_campaign(api.campaigns, api.templates, appid, campaign_id, now)
+    response.headers["Location"] = f"/accounts/{appid}/campaigns/{clone.id}"
+    out = with_etag(response, clone)
+    after = out.model_dump(mode="json")
+    await audit(request, "campaign.cloned", "campaign", clone.id, before={"source": campaign_id}, after=after)
+    return out
+
+
+@router.post(
+    BASE + "/compliance",
+    summary="Check unsaved campaign texts for wording WeChat forbids (诱导分享, 诱导关注)",
+    description="Takes the create body's shape, every field optional (the wizard's current texts); only "
+    "`name`, `messages`, `reward_basis` and `share_screenshot_task` are read. Nothing is stored.",
+    dependencies=needs(Permission.CAMPAIGN_VIEW),
+)
+async def check_draft_wording(appid: AppId, body: ComplianceDraft) -> ComplianceOut:
+    return ComplianceOut.of(
+        check_campaign(
+            body.name,
+            body.messages,
+            reward_basis=body.reward_basis,
+            share_screenshot_task=body.share_screenshot_task,
+        )
+    )
+
+
+@router.get(
+    ONE + "/compliance",
+    summary="Check a campaign's texts for wording WeChat forbids (诱导分享, 诱导关注)",
+    dependencies=needs(Permission.CAMPAIGN_VIEW),
+)
+async def check_wording(appid: AppId, campaign_id: CampaignId, api: ApiDep) -> ComplianceOut:
+    return ComplianceOut.of(flags_of(await management.load_campaign(api.campaigns, appid, campaign_id)))
 
 
 #: The audit action of each move, in the past tense.

@@ -2,7 +2,8 @@
 
 The join QR code is made on WeChat on demand (to publish the campaign): ``campaign:launch``. Stats and
 the leaderboard are ``stats:view``; the issued codes and the participants CSV are exports of members'
-data, ``member:export``, and audited.
+data, ``member:export``, and audited. The console's paged participants are ``campaign:view``; a
+member's campaigns (their invitees and rewards, codes masked) are ``member:view``.
 """
 
 from __future__ import annotations
@@ -12,11 +13,22 @@ import io
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
-from services.campaigns.entrypoints.http.deps import ApiDep, AppId, CampaignId, CanExport, Now, needs
-from services.campaigns.entrypoints.http.schemas import JoinCodeOut, LeaderboardRowOut, RewardOut, StatsOut
+from services.campaigns.entrypoints.http.deps import ID_PATTERN, ApiDep, AppId, CampaignId, CanExport, Now, needs
+from services.campaigns.entrypoints.http.schemas import (
+    FunnelStepOut,
+    JoinCodeOut,
+    LeaderboardRowOut,
+    MemberCampaignOut,
+    MemberCampaignsOut,
+    ParticipantOut,
+    ParticipantPage,
+    RewardOut,
+    StatsOut,
+    TierRewardsOut,
+)
 from services.campaigns.service_layer import results
 from shared.identity import Permission, audit
 
@@ -30,6 +42,8 @@ _CSV_COLUMNS = (
 )  # fmt: skip
 
 router = APIRouter(tags=[TAG])
+
+MemberOpenId = Annotated[str, Path(min_length=1, max_length=128, pattern=ID_PATTERN, description="The member's openid")]
 
 
 @router.get(
@@ -54,7 +68,7 @@ async def join_qr(appid: AppId, campaign_id: CampaignId, api: ApiDep, now: Now) 
 async def stats(
     appid: AppId, campaign_id: CampaignId, api: ApiDep, top: Annotated[int, Query(ge=1, le=100)] = 10
 ) -> StatsOut:
-    found = await results.stats(api.campaigns, api.stats, appid, campaign_id, top=top)
+    found = await results.stats(api.campaigns, api.stats, appid, campaign_id, top=top, pools=api.pools)
     return StatsOut(
         participants=found.participants,
         posters_sent=found.posters_sent,
@@ -68,6 +82,8 @@ async def stats(
         rewards_awaiting_stock=found.rewards_awaiting_stock,
         k_factor=found.k_factor,
         leaderboard=[LeaderboardRowOut(**row.__dict__) for row in found.leaderboard],
+        funnel=[FunnelStepOut(step=s.step, count=s.count) for s in found.funnel],
+        rewards_by_tier=[TierRewardsOut(**row.__dict__) for row in found.rewards_by_tier],
     )
 
 
@@ -135,3 +151,37 @@ def _csv_line(values: list[object]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer).writerow(["" if v is None else v for v in values])
     return buffer.getvalue()
+
+
+@router.get(
+    ONE + "/participants",
+    summary="Participants, a page at a time, in join order",
+    description="`q` keeps those whose openid starts with it. `total` counts every match.",
+    dependencies=needs(Permission.CAMPAIGN_VIEW),
+)
+async def participant_page(
+    appid: AppId,
+    campaign_id: CampaignId,
+    api: ApiDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    q: Annotated[str | None, Query(max_length=128, pattern=ID_PATTERN, description="openid prefix")] = None,
+) -> ParticipantPage:
+    rows, total = await results.participant_page(
+        api.campaigns, api.stats, appid, campaign_id, openid_prefix=q, limit=limit, offset=offset
+    )
+    return ParticipantPage(
+        items=[ParticipantOut(**row.__dict__) for row in rows], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get(
+    "/accounts/{appid}/members/{openid}/campaigns",
+    summary="The campaigns a member joined, with their invitees and rewards",
+    description="Latest join first (at most 100). Invitees: credited, revoked or refused (with the rule), "
+    "at most 200 per campaign. Coupon codes are masked but for their last 4 characters.",
+    dependencies=needs(Permission.MEMBER_VIEW),
+)
+async def member_campaigns(appid: AppId, openid: MemberOpenId, api: ApiDep) -> MemberCampaignsOut:
+    found = await results.member_campaigns(api.campaigns, api.stats, appid, openid, limit=100)
+    return MemberCampaignsOut(openid=openid, items=[MemberCampaignOut.of(row, campaign) for row, campaign in found])

@@ -28,6 +28,8 @@ from services.campaigns.domain.campaign import (
     Rules,
     TextSlot,
 )
+from services.campaigns.domain.compliance import ComplianceFlag, Severity
+from services.campaigns.domain.results import MemberCampaign, mask_code
 from services.campaigns.domain.rewards import MAX_GENERATED
 from services.campaigns.domain.submissions import AuditEntry, SubmissionRecord
 from services.campaigns.service_layer.management import CampaignEdit, NewCampaign, TemplateLayout
@@ -384,6 +386,168 @@ class StatsOut(BaseModel):
     rewards_awaiting_stock: int = Field(description="Grants whose pool ran dry; top the pool up")
     k_factor: float = Field(description="Credited invites per participant")
     leaderboard: list[LeaderboardRowOut]
+    funnel: list[FunnelStepOut] = Field(
+        description="In order: poster_sent (members), scanned (follows and scans through members' poster "
+        "codes, credited or not), followed (new follows among them), credited (standing + revoked), "
+        "reached_tier (members with a tier grant), rewarded (members with a tier reward's code delivered; "
+        "share-screenshot rewards not counted)"
+    )
+    rewards_by_tier: list[TierRewardsOut]
+
+
+class FunnelStepOut(BaseModel):
+    step: str
+    count: int
+
+
+class TierRewardsOut(BaseModel):
+    tier: int = Field(description="The tier's invite count")
+    pool: str
+    granted: int
+    issued: int = Field(description="Codes delivered to the member")
+    awaiting_stock: int
+    pool_total: int | None = Field(description="Codes in the tier's pool (shared by tiers drawing from it)")
+    pool_remaining: int | None
+
+
+# -- participants and a member's campaigns -------------------------------------------------------------
+
+
+class ParticipantOut(BaseModel):
+    openid: str
+    joined_at: datetime
+    joined_via: str
+    credited: int = Field(description="Standing credits")
+    revoked: int
+    tiers_granted: list[int]
+    poster_sent_at: datetime | None
+
+
+class ParticipantPage(BaseModel):
+    items: list[ParticipantOut]
+    total: int = Field(description="Participants matching the query, all pages")
+    limit: int
+    offset: int
+
+
+class InviteeOut(BaseModel):
+    openid: str
+    status: str = Field(description="credited, revoked (unfollowed within the window) or refused")
+    rule: str | None = Field(description="For refused: the rule that refused the credit")
+    at: datetime = Field(description="Credited, revoked or refused at")
+
+
+class MemberRewardOut(BaseModel):
+    tier: int = Field(description="The tier's invite count; 0 is the share-screenshot reward")
+    kind: str = Field(description="tier or share")
+    pool: str
+    granted_at: datetime
+    status: str = Field(description="granted (not delivered yet), issued or awaiting_stock")
+    code_masked: str | None = Field(description="The coupon code, all but its last 4 characters hidden")
+
+
+class MemberCampaignOut(BaseModel):
+    campaign_id: str
+    name: str | None = Field(description="None if the campaign is gone")
+    status: CampaignStatus | None
+    joined_at: datetime
+    joined_via: str
+    invites_credited: int
+    invites_revoked: int
+    invitees: list[InviteeOut] = Field(description="Oldest first, at most 200")
+    invitees_more: bool = Field(description="True when more than 200 were left out")
+    tiers_reached: list[int]
+    rewards: list[MemberRewardOut]
+    share_submissions: int
+
+    @classmethod
+    def of(cls, found: MemberCampaign, campaign: Campaign | None) -> MemberCampaignOut:
+        return cls(
+            campaign_id=found.campaign_id,
+            name=None if campaign is None else campaign.name,
+            status=None if campaign is None else campaign.status,
+            joined_at=found.joined_at,
+            joined_via=found.joined_via,
+            invites_credited=found.credited,
+            invites_revoked=found.revoked,
+            invitees=[InviteeOut(**row.__dict__) for row in found.invitees],
+            invitees_more=found.invitees_more,
+            tiers_reached=sorted(found.tiers_granted),
+            rewards=[
+                MemberRewardOut(
+                    tier=r.tier,
+                    kind="share" if r.tier == 0 else "tier",
+                    pool=r.pool,
+                    granted_at=r.granted_at,
+                    status=r.status,
+                    code_masked=mask_code(r.code),
+                )
+                for r in found.rewards
+            ],
+            share_submissions=found.share_submissions,
+        )
+
+
+class MemberCampaignsOut(BaseModel):
+    openid: str
+    items: list[MemberCampaignOut] = Field(description="Latest join first")
+
+
+# -- wording compliance --------------------------------------------------------------------------------
+
+
+_TextName = Annotated[str, StringConstraints(max_length=40)]
+_DraftText = Annotated[str, StringConstraints(max_length=MAX_MESSAGE_CHARS)]
+
+
+class ComplianceDraft(BaseModel):
+    """A campaign's texts before it is saved: the create body's shape, every field optional; the fields
+    that carry no member-facing text (dates, tiers, rules…) are accepted and ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: Annotated[str, StringConstraints(max_length=MAX_NAME_CHARS)] | None = None
+    messages: Annotated[
+        dict[
+            Annotated[str, StringConstraints(max_length=40)],
+            Annotated[str, StringConstraints(max_length=MAX_MESSAGE_CHARS)],
+        ],
+        Field(max_length=20),
+    ] = {}
+    reward_basis: RewardBasis | None = None
+    share_screenshot_task: bool | None = None
+
+
+class ComplianceFlagOut(BaseModel):
+    field: str = Field(description="name, messages.<text>, reward_basis or share_screenshot_task")
+    phrase: str = Field(description="The wording found")
+    rule: str = Field(description="induced_sharing or induced_following")
+    severity: str = Field(description="block (fix before launching) or warn (look again)")
+    explanation_zh: str
+    explanation_en: str
+    suggestion_zh: str
+    suggestion_en: str
+
+    @classmethod
+    def of(cls, flag: ComplianceFlag) -> ComplianceFlagOut:
+        return cls(**{**flag.__dict__, "rule": flag.rule.value, "severity": flag.severity.value})
+
+
+class ComplianceOut(BaseModel):
+    ok: bool = Field(description="No blocking flag")
+    blocking: int
+    warnings: int
+    flags: list[ComplianceFlagOut]
+
+    @classmethod
+    def of(cls, flags: list[ComplianceFlag]) -> ComplianceOut:
+        blocking = sum(1 for f in flags if f.severity is Severity.BLOCK)
+        return cls(
+            ok=blocking == 0,
+            blocking=blocking,
+            warnings=len(flags) - blocking,
+            flags=[ComplianceFlagOut.of(f) for f in flags],
+        )
 
 
 # -- the share-screenshot review queue -----------------------------------------------------------------

@@ -1,11 +1,12 @@
-"""The poster template: the background image and where the member's QR code and texts go on it."""
+"""The poster template: the background image and where the member's QR code and texts go on it, and
+the preview of the poster it makes (``campaign:view``)."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -20,10 +21,11 @@ from services.campaigns.entrypoints.http.deps import (
     by_name,
     expected_version,
     field_error,
+    needs,
 )
 from services.campaigns.entrypoints.http.schemas import CampaignOut, LayoutBody, TemplateImageOut, TemplateUploadOut
-from services.campaigns.service_layer import management
-from shared.identity import audit
+from services.campaigns.service_layer import management, previews
+from shared.identity import Permission, audit
 from shared.request_bodies import MultipartError, parse_multipart, read_body
 
 __all__ = ["TAG", "router"]
@@ -127,3 +129,19 @@ async def upload_template(
         ),
         campaign=CampaignOut.of(uploaded.campaign),
     )
+
+
+@router.get(
+    "/accounts/{appid}/campaigns/{campaign_id}/poster-preview",
+    summary="The poster a member would receive, for a sample member (PNG)",
+    description="Rendered by the workers' poster renderer from the campaign's template, with a sample QR "
+    "code and the texts a member's poster carries (nickname 示例用户, the campaign's name, its end date). "
+    "By default the QR box (red) and each text slot (blue) are outlined and labelled; `outline=false` "
+    "gives the clean poster. 404 when no template has been uploaded.",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+    dependencies=needs(Permission.CAMPAIGN_VIEW),
+)
+async def poster_preview(appid: AppId, campaign_id: CampaignId, api: ApiDep, outline: bool = True) -> Response:
+    png = await previews.poster_preview(api.campaigns, api.templates, api.previews, appid, campaign_id, outline=outline)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
