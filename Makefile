@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 SYSDEPS_STAMP := .scrm/.system-deps
 PYTEST_EXIT_FILE := .scrm/pytest-exit-code
 
-.PHONY: help install system-deps messages demo test test-unit test-integration test-e2e lint format bench docs lock infra-up infra-down clean
+.PHONY: help install system-deps messages demo up down test test-unit test-integration test-e2e test-browser lint format bench docs lock infra-up infra-down clean
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -39,7 +39,13 @@ system-deps: $(SYSDEPS_STAMP)  ## Install tesseract, Chinese OCR data and CJK fo
 demo: install  ## Run the platform end to end on local infrastructure and print a summary
 	$(BIN)/scrm demo
 
-test: install  ## Run every test tier (unit, integration, e2e)
+up: install  ## Start everything with the demo's data and keep it running; prints the console URL and sign-ins
+	$(BIN)/scrm up
+
+down: install  ## Stop what `make up` started
+	$(BIN)/scrm down
+
+test: install  ## Run every test tier (unit, integration, e2e, browser)
 	@mkdir -p .scrm
 	@rc=0; $(BIN)/python -m pytest tests -q -p no:cacheprovider --durations=20 --cov --cov-report=term || rc=$$?; \
 	  echo $$rc > $(PYTEST_EXIT_FILE); \
@@ -54,6 +60,9 @@ test-integration: install  ## Integration tests (Tansu + SecantusDB, started by 
 
 test-e2e: install  ## End-to-end tests (real service processes)
 	$(BIN)/python -m pytest tests/e2e -q
+
+test-browser: install  ## Browser tests (headless Chromium against the real services; SCRM_CONSOLE_SCREENSHOTS=1 writes docs/console/*.png)
+	$(BIN)/python -m pytest tests/browser -q
 
 lint: install  ## ruff, mypy and the layering contracts (.importlinter)
 	$(BIN)/ruff check .

@@ -72,15 +72,25 @@ class Isolation:
     database: str
 
 
+def new_isolation(label: str = "test") -> Isolation:
+    run = uuid.uuid4().hex[:10]
+    return Isolation(topic_prefix=f"t{run}.", database=f"{label}_{run}")
+
+
 @pytest.fixture
 def isolation() -> Isolation:
-    run = uuid.uuid4().hex[:10]
-    return Isolation(topic_prefix=f"t{run}.", database=f"test_{run}")
+    return new_isolation()
 
 
 @pytest.fixture
 def infra_env(infra: Infra, isolation: Isolation) -> dict[str, str]:
     """Environment for a child process pointed at this test's infrastructure and names."""
+    return child_env(infra, isolation)
+
+
+def child_env(infra: Infra, isolation: Isolation) -> dict[str, str]:
+    """Environment for a child process pointed at ``infra`` and ``isolation``'s names (also for fixtures
+    wider than a test, such as the browser tests' stack)."""
     return {
         "ENVIRONMENT": "test",
         "KAFKA_BOOTSTRAP_SERVERS": infra.kafka,

@@ -1,5 +1,5 @@
-"""``scrm demo`` and ``scrm bench``: the dev tools' commands, which the product CLI finds through the
-``scrm.commands`` entry-point group. The heavy modules are imported only when a command runs."""
+"""``scrm demo``, ``scrm bench``, ``scrm up`` and ``scrm down``: the dev tools' commands, which the product
+CLI finds through the ``scrm.commands`` entry-point group. The heavy modules are imported only when a command runs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from shared.localinfra import InfraError
 
-__all__ = ["bench", "demo"]
+__all__ = ["bench", "demo", "down", "up"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -52,3 +52,24 @@ def bench(
     except (InfraError, ProcessFailed) as exc:
         err_console.print(f"[red]bench failed:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
+
+
+def up(
+    members: Annotated[int, typer.Option(min=1, max=10_000, help="members who follow in the demo's scenario")] = 100,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="also print the URLs and sign-ins as one JSON object (last line)")
+    ] = False,
+) -> None:
+    """Start infrastructure and every service with the demo's data and keep them running (see scrm down)."""
+    from scrm_dev.up import up as start
+
+    if not start(console, STATE_DIR, members=members, json_output=json_output):
+        raise typer.Exit(1)
+
+
+def down() -> None:
+    """Stop what scrm up started: every process, then the infrastructure it started."""
+    from scrm_dev.up import down as stop
+
+    if not stop(console, STATE_DIR):
+        raise typer.Exit(1)

@@ -77,20 +77,12 @@ def run_demo(console: Console, state_dir: Path, *, members: int, json_output: bo
     ok = False
     try:
         with local_stack(console, settings, state_dir, "demo") as stack:
-            summary = asyncio.run(
-                _scenario(
-                    console,
-                    stack=stack,
-                    kafka=settings.kafka_bootstrap_servers,
-                    prefix=stack.topic_prefix,
-                    members=members,
-                )
-            )
+            summary = asyncio.run(play_scenario(console, stack, members=members))
             ok = bool(summary.pop("ok"))
     except (InfraError, ProcessFailed) as exc:
         console.print(f"[red]demo failed:[/red] {escape(str(exc))}")
     if summary:
-        _print_summary(console, summary, ok)
+        print_summary(console, summary, ok)
     if json_output:
         counts = {k: v for k, v in summary.items() if isinstance(v, int) or k in _JSON_MAPPINGS}
         print(json.dumps({"ok": ok, **counts}, ensure_ascii=False))  # noqa: T201
@@ -114,10 +106,14 @@ async def demo_operator_token(stack: Stack) -> str:
     return token
 
 
-async def _scenario(console: Console, *, stack: Stack, kafka: str, prefix: str, members: int) -> dict[str, object]:
+async def play_scenario(console: Console, stack: Stack, *, members: int) -> dict[str, object]:
     """Members act on the simulated platform, which pushes to the gateway in safe mode; the platform
     API (through our client) issues the QR code and sends a customer-service message. Every call to
-    an operator API carries the demo operator's token."""
+    an operator API carries the demo operator's token.
+
+    It leaves the stack running with the data it made (``scrm demo`` then stops it, ``scrm up`` keeps
+    it); the summary's ``ok`` says whether every count came out as expected."""
+    kafka, prefix = stack.settings.kafka_bootstrap_servers, stack.topic_prefix
     tally = Tally()
     sim, gateway, members_api = stack.url("wechat-sim"), stack.url("gateway"), stack.url("members-api")
     operator = {"Authorization": f"Bearer {await demo_operator_token(stack)}"}
@@ -305,7 +301,7 @@ async def _wait_for_counts(members_api: str, headers: dict[str, str], members: i
     return counts
 
 
-def _print_summary(console: Console, summary: dict[str, object], ok: bool) -> None:
+def print_summary(console: Console, summary: dict[str, object], ok: bool) -> None:
     table = Table(title="demo summary" + ("" if ok else " — [red]MISMATCH[/red]"))
     table.add_column("what")
     table.add_column("count", justify="right")

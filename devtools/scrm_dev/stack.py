@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ DEMO_APPID = "wxdemo0000000001"
 DEMO_TOKEN = "demo-webhook-token"  # noqa: S105  (development-only demo account)
 DEMO_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 DEMO_SECRET = "demo-app-secret"  # noqa: S105
+DEMO_ACCOUNT_NAME = "贝贝母婴 (demo)"
 #: The demo account pushes in safe mode: encrypted both ways, as production accounts should.
 DEMO_MODE = "safe"
 
@@ -39,6 +41,12 @@ class Stack:
     topic_prefix: str
     database: str
     processes: dict[str, ServiceProcess]
+    #: Where each process writes its log.
+    logs: Path
+    #: Infrastructure servers this run started (and stops at its end).
+    started_infra: tuple[str, ...] = ()
+    #: Why a process is not on its usual port (``default_ports`` only).
+    moved_ports: tuple[str, ...] = ()
 
     def url(self, process: str) -> str:
         return self.processes[process].url
@@ -53,8 +61,11 @@ def local_stack(
     *,
     only: Iterable[str] | None = None,
     env: Mapping[str, str] | None = None,
+    default_ports: bool = False,
 ) -> Iterator[Stack]:
-    """``env`` is added to every started process's environment last (a benchmark's own knobs)."""
+    """``env`` is added to every started process's environment last (a benchmark's own knobs).
+    ``default_ports`` puts each process on its port of the process table where that port is free (a
+    stable URL for ``scrm up``), on a free one otherwise; without it every port is a free one."""
     run_id = uuid.uuid4().hex[:8]
     infra = LocalInfrastructure(
         state_dir / "infra",
@@ -94,7 +105,14 @@ def local_stack(
         }
         logs = state_dir / label / run_id
         names = list(PROCESSES) if only is None else list(only)
-        ports = {name: free_port() for name in names}
+        if default_ports:
+            ports, moved = choose_ports({name: PROCESSES[name].default_port for name in names})
+            moved_ports = tuple(moved)
+            for line in moved:
+                console.print(f"[yellow]![/yellow] {line}")
+        else:
+            ports = {name: free_port() for name in names}
+            moved_ports = ()
         knobs = dict(env or {})
         processes = {
             name: ServiceProcess(
@@ -109,7 +127,7 @@ def local_stack(
                 process.wait_ready()
         for process in processes.values():
             console.print(f"[green]✓[/green] {process.name} ready on {process.url} (pid {process.pid})")
-        yield Stack(settings, run_id, common["TOPIC_PREFIX"], database, processes)
+        yield Stack(settings, run_id, common["TOPIC_PREFIX"], database, processes, logs, started_infra, moved_ports)
     finally:
         with console.status("stopping what was started..."):
             for process in reversed(processes.values()):
@@ -120,9 +138,62 @@ def local_stack(
         console.print("[green]✓[/green] stopped services" + (" and infrastructure" if started_infra else ""))
 
 
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could listen on ``port`` now (connections of an earlier run still closing on it,
+    in TIME_WAIT, do not count: uvicorn binds with SO_REUSEADDR, as here)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def choose_ports(wanted: Mapping[str, int]) -> tuple[dict[str, int], list[str]]:
+    """Each name's wanted port where nobody listens on it, else a free port; and one line per name that
+    had to move (to tell the user why the URL is not the usual one)."""
+    ports: dict[str, int] = {}
+    moved: list[str] = []
+    for name, port in wanted.items():
+        if port_is_free(port) and port not in ports.values():
+            ports[name] = port
+            continue
+        ports[name] = free_port()
+        moved.append(f"port {port} is taken: {name} listens on {ports[name]} instead")
+    return ports, moved
+
+
+#: The console's settings naming each operator API it calls, by process.
+_CONSOLE_APIS = {
+    "IDENTITY_API_URL": "identity-api",
+    "CAMPAIGNS_API_URL": "campaigns-api",
+    "MEMBERS_API_URL": "members-api",
+    "PROFILES_API_URL": "profiles-api",
+    "SEGMENTS_API_URL": "segments-api",
+}
+
+
+def console_env(
+    ports: Mapping[str, int], accounts: Mapping[str, str] | None = None, host: str = "127.0.0.1"
+) -> dict[str, str]:
+    """The console's environment: the operator APIs of this run (those started), the accounts its
+    switcher offers (appid → name) and, in development, the simulator whose inboxes it links to."""
+    env = {setting: f"http://{host}:{ports[process]}" for setting, process in _CONSOLE_APIS.items() if process in ports}
+    if accounts:
+        env["OFFICIAL_ACCOUNTS"] = json.dumps(
+            [{"appid": appid, "name": name} for appid, name in accounts.items()], ensure_ascii=False
+        )
+    if "wechat-sim" in ports:
+        env["WECHAT_SIM_URL"] = f"http://{host}:{ports['wechat-sim']}"
+    return env
+
+
 def _extra_env(name: str, ports: dict[str, int], state: Path) -> dict[str, str]:
     """What one process needs to know of the others: the simulator pushes to this run's gateway, and
     the services that call the platform's API call the simulator."""
+    if name == "console":
+        return console_env(ports, {DEMO_APPID: DEMO_ACCOUNT_NAME})
     if name == "wechat-sim" and "gateway" in ports:
         gateway = f"http://127.0.0.1:{ports['gateway']}/wechat/{{appid}}"
         return {"WECHAT_SIM_OPTIONS": json.dumps({DEMO_APPID: {"gateway_url": gateway, "mode": DEMO_MODE}})}

@@ -12,7 +12,7 @@ from services.campaigns.adapters import campaigns, referrals, reward_pools, shar
 from services.campaigns.adapters.campaigns import MongoCampaignRepository
 from services.campaigns.adapters.join_codes import MongoJoinCodes
 from services.campaigns.adapters.posters import PosterPreviewRenderer
-from services.campaigns.adapters.referrals import MongoNoticeStore, MongoReferralUnitOfWork
+from services.campaigns.adapters.referrals import MongoNoticeStore, MongoReferralStore, MongoReferralUnitOfWork
 from services.campaigns.adapters.reward_pools import MongoRewardPools
 from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
 from services.campaigns.adapters.stats import MongoCampaignStats
@@ -22,6 +22,7 @@ from services.campaigns.service_layer.ports import (
     CampaignResults,
     JoinCodes,
     PosterPreviews,
+    ReferralStore,
     ReferralUnitOfWork,
     RewardPools,
     ShareScreenshotStore,
@@ -53,6 +54,8 @@ class CampaignsApi:
     screenshots: ShareScreenshotStore
     uow: Callable[[], ReferralUnitOfWork]
     notices: MongoNoticeStore
+    #: Participants read outside any transaction (whose QR code a screenshot shows).
+    participants: ReferralStore
     clients: WeChatClients
     ready: Callable[[], Awaitable[Any]]
     #: Posters for a sample member, outlined, for the operator (the worker renders the members').
@@ -79,6 +82,7 @@ async def bootstrap(settings: CampaignsSettings) -> AsyncIterator[CampaignsApi]:
             screenshots=MongoShareScreenshots(database),
             uow=lambda: MongoReferralUnitOfWork(mongo.client, settings.mongodb_database),
             notices=MongoNoticeStore(database),
+            participants=MongoReferralStore(database, None),
             clients=clients,
             ready=mongo.ready,
         )

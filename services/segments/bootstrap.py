@@ -121,10 +121,23 @@ async def _common(settings: SegmentsSettings, clock: Clock) -> AsyncIterator[tup
 
 @asynccontextmanager
 async def bootstrap_api(
-    settings: SegmentsSettings, *, follow_changes: bool = True, clock: Clock = _utcnow
+    settings: SegmentsSettings,
+    *,
+    follow_changes: bool = True,
+    clock: Clock = _utcnow,
+    sender: Sender | None = None,
 ) -> AsyncIterator[SegmentsService]:
-    """MongoDB, the live index (built before this yields) and its background upkeep."""
+    """MongoDB, the live index (built before this yields) and its background upkeep, and a WeChat
+    sender for test sends to the accounts' testers (``sender`` replaces it)."""
     async with _common(settings, clock) as (service, stack):
+        if sender is None:
+            service.clients = await stack.enter_async_context(
+                WeChatClients.for_accounts(
+                    settings.wechat_accounts, MongoTokenStore(service.pushes.profiles.database), settings.wechat_api
+                )
+            )
+            sender = WeChatSender(service.clients)
+        service.sender = sender
         facts = service.facts = MongoFacts(service.pushes.profiles.database)
         live = service.live = LiveIndex(facts)
         feed: ProfileChangeFeed | None = None

@@ -12,7 +12,7 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -38,22 +38,32 @@ MALL_SECRET = "mall-secret-e2e-0123"
 OPERATOR = "e2e-admin"
 
 
-def operator_token(env: dict[str, str]) -> str:
+def operator_token(env: Mapping[str, str]) -> str:
     """An API token of :data:`OPERATOR`, made in ``env``'s database the way ``scrm operators create``
     and ``scrm tokens create`` make them."""
+    token = create_operator(env, OPERATOR, password=secrets.token_urlsafe(24), grants=[("admin", "*")], label="e2e")
+    assert token is not None
+    return token
+
+
+def create_operator(
+    env: Mapping[str, str],
+    name: str,
+    *,
+    password: str | None,
+    grants: list[tuple[str, str]],
+    label: str | None = None,
+) -> str | None:
+    """An operator with ``grants`` in ``env``'s database (and, given a ``label``, its API token)."""
     settings = load_settings(
         ServiceSettings, environment="test", mongodb_url=env["MONGODB_URL"], mongodb_database=env["MONGODB_DATABASE"]
     )
 
     async def provision() -> str | None:
         async with open_directory(settings) as directory:
-            return await provision_operator(
-                directory, OPERATOR, password=secrets.token_urlsafe(24), grants=[("admin", "*")], label="e2e"
-            )
+            return await provision_operator(directory, name, password=password, grants=grants, label=label)
 
-    token = asyncio.run(provision())
-    assert token is not None
-    return token
+    return asyncio.run(provision())
 
 
 def run_processes(

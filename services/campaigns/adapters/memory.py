@@ -38,7 +38,7 @@ from services.campaigns.domain.results import (
     merge_invitees,
 )
 from services.campaigns.domain.rewards import PoolStock, generate_codes
-from services.campaigns.domain.submissions import STATUS, AuditEntry, SubmissionRecord
+from services.campaigns.domain.submissions import STATUS, AuditEntry, Claim, SubmissionRecord
 from services.campaigns.service_layer.ports import (
     AddedCodes,
     CampaignRepository,
@@ -266,6 +266,10 @@ class InMemoryReferrals(ReferralStore):
         found = (p for p in self.records.participants.values() if p.campaign_id == campaign_id and p.code == code)
         return copy.deepcopy(next(found, None))
 
+    async def participant_by_qr_url(self, appid: str, qr_url: str) -> Participant | None:
+        found = (p for p in self.records.participants.values() if p.appid == appid and p.qr_url == qr_url)
+        return copy.deepcopy(next(found, None))
+
     async def add_participant(self, participant: Participant) -> Participant:
         key = f"{participant.campaign_id}:{participant.openid}"
         existing = self.records.participants.get(key)
@@ -359,16 +363,67 @@ class InMemoryShareScreenshots(ShareScreenshotStore):
         self.records.audit[next(_insertions)] = copy.deepcopy(entry)
 
     async def settle_review(
-        self, submission: str, decision: Decision, reviewer: str, note: str | None, at: datetime
+        self,
+        submission: str,
+        decision: Decision,
+        reviewer: str,
+        note: str | None,
+        at: datetime,
+        *,
+        reviewer_id: str | None = None,
+        reason: str | None = None,
     ) -> SubmissionRecord | None:
         record = self.records.submissions.get(submission)
-        if record is None or record.status != "review":
+        if record is None or record.status != "review" or record.claimed_by_other(reviewer_id, at) is not None:
             return None
         settled = replace(
-            record, status=STATUS[decision], decision=decision.value, decided_by=reviewer, decided_at=at, note=note
+            record,
+            status=STATUS[decision],
+            decision=decision.value,
+            decided_by=reviewer,
+            decided_at=at,
+            note=note,
+            review_reason=reason,
+            claim=None,
         )
         self.records.submissions[submission] = settled
         return copy.deepcopy(settled)
+
+    # Nothing awaits between checking a submission and claiming it: as atomic as MongoDB's
+    # find-and-modify, so concurrent reviewers never get the same one.
+    async def claim(self, submission: str, claim: Claim, now: datetime) -> SubmissionRecord | None:
+        record = self.records.submissions.get(submission)
+        if record is None or record.status != "review" or record.claimed_by_other(claim.holder_id, now) is not None:
+            return None
+        claimed = self.records.submissions[submission] = replace(record, claim=claim)
+        return copy.deepcopy(claimed)
+
+    async def claim_next(
+        self, appid: str, campaign_id: str | None, claim: Claim, now: datetime
+    ) -> SubmissionRecord | None:
+        waiting = sorted(
+            (
+                r
+                for r in self.records.submissions.values()
+                if r.appid == appid
+                and r.status == "review"
+                and (campaign_id is None or r.campaign_id == campaign_id)
+                and r.claimed_by_other(claim.holder_id, now) is None
+            ),
+            key=lambda r: (r.received_at, r.id),
+        )
+        if not waiting:
+            return None
+        return await self.claim(waiting[0].id, claim, now)
+
+    async def release(self, submission: str, holder_id: str, now: datetime) -> bool:
+        record = self.records.submissions.get(submission)
+        if record is None or record.claim is None:
+            return True
+        if record.claimed_by_other(holder_id, now) is not None:
+            return False
+        self.records.submissions[submission] = replace(record, claim=None)
+        return True
 
     async def get(self, submission: str) -> SubmissionRecord | None:
         return copy.deepcopy(self.records.submissions.get(submission))
@@ -395,6 +450,7 @@ class InMemoryShareScreenshots(ShareScreenshotStore):
         received_before: datetime | None,
         limit: int,
         offset: int,
+        openid: str | None = None,
     ) -> list[SubmissionRecord]:
         found = [
             r
@@ -402,9 +458,48 @@ class InMemoryShareScreenshots(ShareScreenshotStore):
             if r.campaign_id == campaign_id
             and (status is None or r.status == status)
             and (reason is None or reason in r.reasons)
+            and (openid is None or r.openid == openid)
             and (received_before is None or r.received_at < received_before)
         ]
         return copy.deepcopy(found[offset : offset + limit])
+
+    async def account_listing(
+        self,
+        appid: str,
+        *,
+        campaign_id: str | None,
+        status: str | None,
+        reason: str | None,
+        openid: str | None,
+        limit: int,
+        offset: int,
+        newest_first: bool,
+    ) -> list[SubmissionRecord]:
+        found = sorted(
+            (
+                r
+                for r in self.records.submissions.values()
+                if r.appid == appid
+                and (campaign_id is None or r.campaign_id == campaign_id)
+                and (status is None or r.status == status)
+                and (reason is None or reason in r.reasons)
+                and (openid is None or r.openid == openid)
+            ),
+            key=lambda r: (r.received_at, r.id),
+            reverse=newest_first,
+        )
+        return copy.deepcopy(found[offset : offset + limit])
+
+    async def account_counts(self, appid: str, campaign_id: str | None) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in self.records.submissions.values():
+            if r.appid == appid and (campaign_id is None or r.campaign_id == campaign_id):
+                counts[r.status] = counts.get(r.status, 0) + 1
+        return counts
+
+    async def of_member(self, campaign_id: str, openid: str) -> list[SubmissionRecord]:
+        found = (r for r in self.records.submissions.values() if r.campaign_id == campaign_id and r.openid == openid)
+        return copy.deepcopy(sorted(found, key=lambda r: r.received_at))
 
     async def counts(self, campaign_id: str) -> dict[str, int]:
         counts: dict[str, int] = {}

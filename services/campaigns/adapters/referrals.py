@@ -29,6 +29,8 @@ NOTICES = "campaign_notices"
 INDEXES = (
     IndexSpec(PARTICIPANTS, (("campaign_id", 1), ("code", 1)), name="campaign_code", unique=True),
     IndexSpec(PARTICIPANTS, (("campaign_id", 1), ("credited", -1), ("joined_at", 1)), name="leaderboard"),
+    # Whose QR code a share screenshot shows (the review queue's evidence).
+    IndexSpec(PARTICIPANTS, (("appid", 1), ("qr_url", 1)), name="account_qr_url"),
     IndexSpec(INVITATIONS, (("campaign_id", 1), ("inviter", 1), ("credited_at", 1)), name="inviter_day"),
     IndexSpec(INVITATIONS, (("campaign_id", 1), ("status", 1)), name="campaign_status"),
     IndexSpec(INVITATIONS, (("invitee", 1), ("status", 1)), name="invitee_status"),
@@ -56,6 +58,10 @@ class MongoReferralStore(ReferralStore):
 
     async def participant_by_code(self, campaign_id: str, code: str) -> Participant | None:
         doc = await self._db[PARTICIPANTS].find_one({"campaign_id": campaign_id, "code": code}, session=self._session)
+        return _participant(doc)
+
+    async def participant_by_qr_url(self, appid: str, qr_url: str) -> Participant | None:
+        doc = await self._db[PARTICIPANTS].find_one({"appid": appid, "qr_url": qr_url}, session=self._session)
         return _participant(doc)
 
     async def add_participant(self, participant: Participant) -> Participant:

@@ -4,6 +4,9 @@ A submission's ``_id`` is its id (``<appid>:<msg_id>``, see :mod:`services.campa
 so a retried push or a redelivered message finds the first insert. The submission document also carries
 the fingerprints later submissions of the campaign are compared with, so recording the decision and
 remembering the screenshot are one write.
+
+A reviewer's claim is a ``claim`` field on the submission (``{"by": {"id", "name"}, "until"}``), set and
+cleared by conditional find-and-modify, so two reviewers never hold (or decide) the same submission.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.campaigns.domain.submissions import STATUS, AuditEntry, SubmissionRecord
+from services.campaigns.domain.submissions import STATUS, AuditEntry, Claim, SubmissionRecord
 from services.campaigns.service_layer.ports import ShareScreenshotStore
 from services.screenshots import Decision, Fingerprint, PriorShot
 from shared.storage import IndexSpec
@@ -30,13 +33,33 @@ AUDIT = "share_submission_audit"
 INDEXES = (
     IndexSpec(SUBMISSIONS, (("campaign_id", 1), ("status", 1), ("received_at", 1)), name="campaign_status"),
     IndexSpec(SUBMISSIONS, (("campaign_id", 1), ("openid", 1)), name="campaign_member"),
+    # The account-wide review queue (and claim-next), and one member's submissions across campaigns.
+    IndexSpec(SUBMISSIONS, (("appid", 1), ("status", 1), ("received_at", 1)), name="account_status"),
+    IndexSpec(SUBMISSIONS, (("appid", 1), ("openid", 1), ("received_at", 1)), name="account_member"),
     IndexSpec(AUDIT, (("submission_id", 1), ("at", 1)), name="submission_at"),
 )
+
+
+#: Statuses a submission can have (counted one by one: each count is an index range).
+_STATUSES = tuple(STATUS.values())
+
+
+def _claim_document(claim: Claim) -> dict[str, Any]:
+    return {"by": {"id": claim.holder_id, "name": claim.holder_name}, "until": claim.until}
+
+
+def _free_for(holder_id: str | None, now: datetime) -> dict[str, Any]:
+    """Matches a submission nobody but ``holder_id`` holds a live claim on."""
+    free: list[dict[str, Any]] = [{"claim": None}, {"claim.until": {"$lte": now}}]
+    if holder_id is not None:
+        free.append({"claim.by.id": holder_id})
+    return {"$or": free}
 
 
 def _document(record: SubmissionRecord) -> dict[str, Any]:
     doc = dict(record.__dict__)
     doc["_id"] = doc.pop("id")
+    doc["claim"] = None if record.claim is None else _claim_document(record.claim)
     doc["fingerprint"] = {
         "sha256": record.fingerprint.sha256,
         "context": record.fingerprint.context,
@@ -52,6 +75,8 @@ def _fingerprint(doc: dict[str, Any]) -> Fingerprint:
 def _record(doc: dict[str, Any]) -> SubmissionRecord:
     values = {name: doc[name] for name in SubmissionRecord.__dataclass_fields__ if name in doc and name != "id"}
     values["fingerprint"] = _fingerprint(doc["fingerprint"])
+    claim = doc.get("claim")
+    values["claim"] = None if claim is None else Claim(claim["by"]["id"], claim["by"]["name"], claim["until"])
     return SubmissionRecord(id=doc["_id"], **values)
 
 
@@ -84,11 +109,20 @@ class MongoShareScreenshots(ShareScreenshotStore):
         await self._db[AUDIT].insert_one(dict(entry.__dict__), session=self._session)
 
     async def settle_review(
-        self, submission: str, decision: Decision, reviewer: str, note: str | None, at: datetime
+        self,
+        submission: str,
+        decision: Decision,
+        reviewer: str,
+        note: str | None,
+        at: datetime,
+        *,
+        reviewer_id: str | None = None,
+        reason: str | None = None,
     ) -> SubmissionRecord | None:
-        """Move a submission out of review; None if it is not in review (any more): decided once."""
+        """Move a submission out of review and drop its claim; None if it is not in review (any more)
+        or someone other than ``reviewer_id`` holds a live claim on it: decided once, by its claimant."""
         doc = await self._db[SUBMISSIONS].find_one_and_update(
-            {"_id": submission, "status": "review"},
+            {"_id": submission, "status": "review", **_free_for(reviewer_id, at)},
             {
                 "$set": {
                     "status": STATUS[decision],
@@ -96,12 +130,51 @@ class MongoShareScreenshots(ShareScreenshotStore):
                     "decided_by": reviewer,
                     "decided_at": at,
                     "note": note,
+                    "review_reason": reason,
+                    "claim": None,
                 }
             },
             return_document=ReturnDocument.AFTER,
             session=self._session,
         )
         return None if doc is None else _record(doc)
+
+    async def claim(self, submission: str, claim: Claim, now: datetime) -> SubmissionRecord | None:
+        doc = await self._db[SUBMISSIONS].find_one_and_update(
+            {"_id": submission, "status": "review", **_free_for(claim.holder_id, now)},
+            {"$set": {"claim": _claim_document(claim)}},
+            return_document=ReturnDocument.AFTER,
+            session=self._session,
+        )
+        return None if doc is None else _record(doc)
+
+    async def claim_next(
+        self, appid: str, campaign_id: str | None, claim: Claim, now: datetime
+    ) -> SubmissionRecord | None:
+        # One find-and-modify: the oldest matching document is claimed in the same step it is chosen,
+        # so two reviewers asking at once get two different submissions.
+        query: dict[str, Any] = {"appid": appid, "status": "review", **_free_for(claim.holder_id, now)}
+        if campaign_id is not None:
+            query["campaign_id"] = campaign_id
+        doc = await self._db[SUBMISSIONS].find_one_and_update(
+            query,
+            {"$set": {"claim": _claim_document(claim)}},
+            sort=[("received_at", 1), ("_id", 1)],
+            return_document=ReturnDocument.AFTER,
+            session=self._session,
+        )
+        return None if doc is None else _record(doc)
+
+    async def release(self, submission: str, holder_id: str, now: datetime) -> bool:
+        released = await self._db[SUBMISSIONS].update_one(
+            {"_id": submission, "claim": {"$ne": None}, **_free_for(holder_id, now)},
+            {"$set": {"claim": None}},
+            session=self._session,
+        )
+        if released.matched_count:
+            return True
+        doc = await self._db[SUBMISSIONS].find_one({"_id": submission}, {"claim": 1}, session=self._session)
+        return doc is None or doc.get("claim") is None  # nothing to release; otherwise another's live claim
 
     # -- reads ----------------------------------------------------------------------------------------
 
@@ -136,15 +209,51 @@ class MongoShareScreenshots(ShareScreenshotStore):
         received_before: datetime | None,
         limit: int,
         offset: int,
+        openid: str | None = None,
     ) -> list[SubmissionRecord]:
         query: dict[str, Any] = {"campaign_id": campaign_id}
         if status is not None:
             query["status"] = status
         if reason is not None:
             query["reasons"] = reason
+        if openid is not None:
+            query["openid"] = openid
         if received_before is not None:
             query["received_at"] = {"$lt": received_before}
         cursor = self._db[SUBMISSIONS].find(query).sort("received_at", 1).skip(offset).limit(limit)
+        return [_record(doc) async for doc in cursor]
+
+    async def account_listing(
+        self,
+        appid: str,
+        *,
+        campaign_id: str | None,
+        status: str | None,
+        reason: str | None,
+        openid: str | None,
+        limit: int,
+        offset: int,
+        newest_first: bool,
+    ) -> list[SubmissionRecord]:
+        query: dict[str, Any] = {"appid": appid}
+        for name, value in (("campaign_id", campaign_id), ("status", status), ("reasons", reason), ("openid", openid)):
+            if value is not None:
+                query[name] = value
+        order = -1 if newest_first else 1
+        cursor = (
+            self._db[SUBMISSIONS].find(query).sort([("received_at", order), ("_id", order)]).skip(offset).limit(limit)
+        )
+        return [_record(doc) async for doc in cursor]
+
+    async def account_counts(self, appid: str, campaign_id: str | None) -> dict[str, int]:
+        scope: dict[str, Any] = {"appid": appid} if campaign_id is None else {"campaign_id": campaign_id}
+        counts = {}
+        for status in _STATUSES:
+            counts[status] = await self._db[SUBMISSIONS].count_documents(scope | {"status": status})
+        return {status: n for status, n in counts.items() if n}
+
+    async def of_member(self, campaign_id: str, openid: str) -> list[SubmissionRecord]:
+        cursor = self._db[SUBMISSIONS].find({"campaign_id": campaign_id, "openid": openid}).sort("received_at", 1)
         return [_record(doc) async for doc in cursor]
 
     async def counts(self, campaign_id: str) -> dict[str, int]:

@@ -23,7 +23,7 @@ from services.campaigns.domain.posters import PosterSpec
 from services.campaigns.domain.referrals import CampaignView
 from services.campaigns.domain.results import CampaignStats, LeaderboardRow, MemberCampaign, ParticipantRow
 from services.campaigns.domain.rewards import PoolStock
-from services.campaigns.domain.submissions import AuditEntry, SubmissionRecord
+from services.campaigns.domain.submissions import AuditEntry, Claim, SubmissionRecord
 from services.screenshots import Decision, PriorShot, TimedAnalysis
 from shared.wechat_client import CustomMessage, MediaKind, QrCode, UploadedMedia
 
@@ -342,6 +342,10 @@ class ReferralStore(abc.ABC):
     async def participant_by_code(self, campaign_id: str, code: str) -> Participant | None: ...
 
     @abc.abstractmethod
+    async def participant_by_qr_url(self, appid: str, qr_url: str) -> Participant | None:
+        """Whose referral QR code this is (any campaign of the account): a reviewer's question."""
+
+    @abc.abstractmethod
     async def add_participant(self, participant: Participant) -> Participant:
         """Insert, or return the one already there (a redelivered join)."""
 
@@ -402,9 +406,36 @@ class ShareScreenshotStore(abc.ABC):
 
     @abc.abstractmethod
     async def settle_review(
-        self, submission: str, decision: Decision, reviewer: str, note: str | None, at: datetime
+        self,
+        submission: str,
+        decision: Decision,
+        reviewer: str,
+        note: str | None,
+        at: datetime,
+        *,
+        reviewer_id: str | None = None,
+        reason: str | None = None,
     ) -> SubmissionRecord | None:
-        """Move a submission out of review; None if it is not in review (any more): decided once."""
+        """Move a submission out of review and drop its claim; None if it is not in review (any more)
+        or someone other than ``reviewer_id`` holds a live claim on it: decided once, by its claimant."""
+
+    # -- reviewers' claims (atomic: two reviewers never hold the same submission) ---------------------
+
+    @abc.abstractmethod
+    async def claim(self, submission: str, claim: Claim, now: datetime) -> SubmissionRecord | None:
+        """Claim (or renew one's claim on) a submission in review, unless someone else's claim is live.
+        None when it is not in review or held by another: read it to tell which."""
+
+    @abc.abstractmethod
+    async def claim_next(
+        self, appid: str, campaign_id: str | None, claim: Claim, now: datetime
+    ) -> SubmissionRecord | None:
+        """Claim the account's (or campaign's) oldest submission in review that nobody else holds a
+        live claim on, in one atomic step; None when there is none."""
+
+    @abc.abstractmethod
+    async def release(self, submission: str, holder_id: str, now: datetime) -> bool:
+        """Drop the claim if ``holder_id`` holds it or it has lapsed; False if another's is live."""
 
     @abc.abstractmethod
     async def get(self, submission: str) -> SubmissionRecord | None: ...
@@ -427,12 +458,36 @@ class ShareScreenshotStore(abc.ABC):
         received_before: datetime | None,
         limit: int,
         offset: int,
+        openid: str | None = None,
     ) -> list[SubmissionRecord]:
         """Submissions, oldest first, filtered."""
 
     @abc.abstractmethod
     async def counts(self, campaign_id: str) -> dict[str, int]:
         """Submissions of the campaign by status."""
+
+    @abc.abstractmethod
+    async def account_listing(
+        self,
+        appid: str,
+        *,
+        campaign_id: str | None,
+        status: str | None,
+        reason: str | None,
+        openid: str | None,
+        limit: int,
+        offset: int,
+        newest_first: bool,
+    ) -> list[SubmissionRecord]:
+        """The account's submissions across its campaigns (or one campaign's), filtered, by age."""
+
+    @abc.abstractmethod
+    async def account_counts(self, appid: str, campaign_id: str | None) -> dict[str, int]:
+        """The account's (or one campaign's) submissions by status (statuses with none left out)."""
+
+    @abc.abstractmethod
+    async def of_member(self, campaign_id: str, openid: str) -> list[SubmissionRecord]:
+        """A member's submissions in a campaign, oldest first."""
 
     @abc.abstractmethod
     async def image(self, submission: str) -> tuple[bytes, str] | None:

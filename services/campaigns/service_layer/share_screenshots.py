@@ -22,7 +22,7 @@ import structlog
 from services.campaigns.domain.campaign import Campaign
 from services.campaigns.domain.participants import Notice, Participant, reward_id
 from services.campaigns.domain.referrals import render_message
-from services.campaigns.domain.submissions import STATUS, AuditEntry, SubmissionRecord, submission_id
+from services.campaigns.domain.submissions import STATUS, AuditEntry, ClaimHeld, SubmissionRecord, submission_id
 from services.campaigns.service_layer.ports import (
     MediaSource,
     PosterRendererPort,
@@ -276,17 +276,39 @@ async def settle_review(
     note: str | None,
     uow: ReferralUnitOfWork,
     now: datetime,
+    reviewer_id: str | None = None,
+    reason: Reason | None = None,
 ) -> str:
-    """A reviewer's decision on a submission in review. Returns the event id its reply is queued under."""
+    """A reviewer's decision on a submission in review. Returns the event id its reply is queued under.
+
+    ``reason`` (rejections) is the reviewer's reason code: the member reads its text unless a note is
+    given. Raises :class:`AlreadySettled`, or :class:`ClaimHeld` while someone other than
+    ``reviewer_id`` holds a live claim on the submission."""
     if decision is Decision.REVIEW:
         raise ValueError("a reviewer approves or rejects")
     event_id = f"review:{record.id}"
-    reasons = tuple(Reason(code) for code in record.reasons if code in Reason.__members__.values())
+    if reason is not None:
+        reasons: tuple[Reason, ...] = (reason,)
+    else:
+        reasons = tuple(Reason(code) for code in record.reasons if code in Reason.__members__.values())
 
     async def settle() -> None:
         async with uow:
-            settled = await uow.screenshots.settle_review(record.id, decision, reviewer, note, now)
+            settled = await uow.screenshots.settle_review(
+                record.id,
+                decision,
+                reviewer,
+                note,
+                now,
+                reviewer_id=reviewer_id,
+                reason=None if reason is None else reason.value,
+            )
             if settled is None:
+                current = await uow.screenshots.get(record.id)
+                if current is not None and current.status == "review":
+                    held = current.claimed_by_other(reviewer_id, now)
+                    if held is not None:
+                        raise ClaimHeld(record.id, held)
                 raise AlreadySettled(record.id)
             await uow.screenshots.audit(
                 AuditEntry(record.id, campaign.id, reviewer, decision.value, [r.value for r in reasons], now, note)

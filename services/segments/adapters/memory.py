@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.segments.adapters.push_documents import push_to_document
+from services.segments.adapters.push_documents import draft_content, push_to_document
 from services.segments.domain.participation import Standing
 from services.segments.domain.pushes import Push
 from services.segments.domain.segments import SavedSegment, SegmentNameTaken
@@ -116,7 +116,9 @@ class InMemoryPushes:
         self.deliveries: dict[str, dict[str, Any]] = {}
         self.member_sends: dict[str, dict[str, Any]] = {}
         self.template_msgs: dict[str, dict[str, Any]] = {}
-        self.clicks: set[str] = set()
+        self.clicks: dict[str, dict[str, Any]] = {}
+        self.testers_of: dict[str, list[dict[str, str]]] = {}
+        self.test_sends: list[dict[str, Any]] = []
         self.anonymous_clicks: dict[str, int] = {}
         self.profiles: dict[str, dict[str, Any]] = {}
 
@@ -169,9 +171,65 @@ class InMemoryPushes:
             return True
         key = f"{push_id}:{variant}:{openid}"
         if key in self.clicks:
+            self.clicks[key]["repeats"] = self.clicks[key].get("repeats", 0) + 1
+            self.clicks[key]["last_at"] = at
+            if url not in self.clicks[key]["urls"]:
+                self.clicks[key]["urls"].append(url)
             return False
-        self.clicks.add(key)
+        self.clicks[key] = {"push_id": push_id, "variant": variant, "openid": openid, "url": url, "first_at": at}
+        self.clicks[key]["urls"] = [url]
         return True
+
+    # -- drafts, usage, a member's pushes, testers -------------------------------------------------------
+
+    def _draft(self, push_id: str, version: int | None) -> dict[str, Any] | None:
+        doc = self.pushes.get(push_id)
+        if doc is None or doc["status"] != "draft" or (version is not None and doc.get("version", 1) != version):
+            return None
+        return doc
+
+    async def edit_draft(self, push: Push, version: int) -> dict[str, Any] | None:
+        doc = self._draft(push.id, version)
+        if doc is None:
+            return None
+        doc |= draft_content(push) | {"version": version + 1}
+        return copy.deepcopy(doc)
+
+    async def send_draft(self, push_id: str, version: int, send_at: datetime) -> dict[str, Any] | None:
+        doc = self._draft(push_id, version)
+        if doc is None:
+            return None
+        doc |= {"status": "scheduled", "send_at": send_at, "version": version + 1}
+        return copy.deepcopy(doc)
+
+    async def delete_draft(self, push_id: str, version: int | None) -> bool:
+        if self._draft(push_id, version) is None:
+            return False
+        del self.pushes[push_id]
+        return True
+
+    async def of_segment(self, appid: str, segment_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        return [doc for doc in await self.of_account(appid, limit=len(self.pushes)) if doc["segment_id"] == segment_id][
+            :limit
+        ]
+
+    async def of_member(self, appid: str, openid: str, limit: int) -> list[dict[str, Any]]:
+        mine = [d for d in self.deliveries.values() if d["appid"] == appid and d["openid"] == openid]
+        ordered = sorted(mine, key=lambda d: d["created_at"], reverse=True)[:limit]
+        return [{key: value for key, value in d.items() if key != "_id"} for d in ordered]
+
+    async def clicks_of(self, openid: str, push_ids: Sequence[str]) -> list[dict[str, Any]]:
+        wanted = set(push_ids)
+        return [dict(c) for c in self.clicks.values() if c["openid"] == openid and c["push_id"] in wanted]
+
+    async def testers(self, appid: str) -> list[dict[str, str]]:
+        return copy.deepcopy(self.testers_of.get(appid, []))
+
+    async def set_testers(self, appid: str, testers: Sequence[dict[str, str]]) -> None:
+        self.testers_of[appid] = [dict(t) for t in testers]
+
+    async def record_test_sends(self, documents: Sequence[dict[str, Any]]) -> None:
+        self.test_sends += copy.deepcopy(list(documents))
 
     # -- the dispatcher's store ----------------------------------------------------------------------------
 
@@ -182,6 +240,7 @@ class InMemoryPushes:
             doc
             for doc in self.pushes.values()
             if doc["status"] in statuses
+            and doc["send_at"] is not None  # a draft sent "when sent" has none: never due, as in MongoDB
             and doc["send_at"] <= now
             and (doc.get("resume_at") is None or doc["resume_at"] <= now)
             and (doc.get("lease_until") is None or doc["lease_until"] <= now)

@@ -20,7 +20,7 @@ from services.segments.domain.pushes import (
     Variant,
 )
 
-__all__ = ["push_from_document", "push_to_document", "variant_from_document", "variant_to_document"]
+__all__ = ["draft_content", "push_from_document", "push_to_document", "variant_from_document", "variant_to_document"]
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -65,7 +65,7 @@ def push_from_document(doc: Mapping[str, Any]) -> Push:
         name=doc["name"],
         segment_id=doc["segment_id"],
         variants=tuple(variant_from_document(v) for v in doc["variants"]),
-        send_at=_utc(doc["send_at"]) or datetime.now(UTC),
+        send_at=_utc(doc.get("send_at")),
         cap=FrequencyCap(per_day=int(cap.get("per_day", 1)), per_week=int(cap.get("per_week", 3))),
         quiet_hours=None
         if not quiet
@@ -110,12 +110,10 @@ def variant_to_document(variant: Variant) -> dict[str, Any]:
     }
 
 
-def push_to_document(push: Push) -> dict[str, Any]:
-    """A new push's document, with empty stats and no lease."""
+def draft_content(push: Push) -> dict[str, Any]:
+    """What an operator composes of a push (all a draft's edit replaces)."""
     quiet = push.quiet_hours
     return {
-        "_id": push.id,
-        "appid": push.appid,
         "name": push.name,
         "segment_id": push.segment_id,
         "variants": [variant_to_document(v) for v in push.variants],
@@ -123,6 +121,16 @@ def push_to_document(push: Push) -> dict[str, Any]:
         "quiet_hours": None if quiet is None else {"start": quiet.start.isoformat(), "end": quiet.end.isoformat()},
         "cap": {"per_day": push.cap.per_day, "per_week": push.cap.per_week},
         "broadcast": push.broadcast,
+    }
+
+
+def push_to_document(push: Push) -> dict[str, Any]:
+    """A new push's document (version 1), with empty stats and no lease."""
+    return {
+        "_id": push.id,
+        "appid": push.appid,
+        **draft_content(push),
+        "version": 1,
         "status": push.status.value,
         "created_at": push.created_at,
         "resume_at": push.resume_at,

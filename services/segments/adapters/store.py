@@ -18,7 +18,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from services.segments.adapters.push_documents import push_to_document
+from services.segments.adapters.push_documents import draft_content, push_to_document
 from services.segments.domain.pushes import Push
 from services.segments.domain.segments import SavedSegment, SegmentNameTaken
 from shared.contracts import PROFILES_READ_MODEL, MassSendFinished
@@ -35,6 +35,8 @@ __all__ = [
     "SEGMENTS",
     "SEGMENT_VERSIONS",
     "TEMPLATE_MSGS",
+    "TESTERS",
+    "TEST_SENDS",
     "MongoPushes",
     "MongoSegments",
     "find_by_ids",
@@ -48,6 +50,8 @@ DELIVERIES = "push_deliveries"
 MEMBER_SENDS = "push_member_sends"
 CLICKS = "push_clicks"
 TEMPLATE_MSGS = "push_template_msgs"
+TESTERS = "push_testers"
+TEST_SENDS = "push_test_sends"
 
 INDEXES = (
     IndexSpec(SEGMENTS, (("appid", 1), ("name", 1)), name="appid_name", unique=True),
@@ -57,6 +61,11 @@ INDEXES = (
     IndexSpec(PUSHES, (("appid", 1), ("mass.msg_id", 1)), name="mass_msg"),
     IndexSpec(AUDIENCES, (("push_id", 1), ("chunk", 1)), name="push_chunk"),
     IndexSpec(DELIVERIES, (("push_id", 1), ("status", 1)), name="push_status"),
+    # Where a segment is used, a member's pushes and their clicks (the console's pages).
+    IndexSpec(PUSHES, (("appid", 1), ("segment_id", 1), ("created_at", -1)), name="appid_segment"),
+    IndexSpec(DELIVERIES, (("appid", 1), ("openid", 1), ("created_at", -1)), name="member_deliveries"),
+    IndexSpec(CLICKS, (("openid", 1), ("push_id", 1)), name="member_clicks"),
+    IndexSpec(TEST_SENDS, (("appid", 1), ("push_id", 1), ("at", -1)), name="push_tests"),
 )
 
 
@@ -184,6 +193,8 @@ class MongoPushes:
         self.member_sends = database[MEMBER_SENDS]
         self.clicks = database[CLICKS]
         self.template_msgs = database[TEMPLATE_MSGS]
+        self.testers_of = database[TESTERS]
+        self.test_sends = database[TEST_SENDS]
         self.profiles = database[PROFILES_READ_MODEL.collection]
 
     # -- pushes -------------------------------------------------------------------------------------
@@ -398,10 +409,72 @@ class MongoPushes:
         try:
             await self.clicks.insert_one({"_id": key, "push_id": push_id, "variant": variant, "openid": openid})
         except DuplicateKeyError:
-            await self.clicks.update_one({"_id": key}, {"$inc": {"repeats": 1}, "$set": {"last_at": at}})
+            await self.clicks.update_one(
+                {"_id": key}, {"$inc": {"repeats": 1}, "$set": {"last_at": at}, "$addToSet": {"urls": url}}
+            )
             return False
-        await self.clicks.update_one({"_id": key}, {"$set": {"url": url, "first_at": at}})
+        await self.clicks.update_one({"_id": key}, {"$set": {"url": url, "first_at": at, "urls": [url]}})
         return True
+
+    # -- drafts ---------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _draft(push_id: str, version: int | None) -> dict[str, Any]:
+        query: dict[str, Any] = {"_id": push_id, "status": "draft"}
+        if version is not None:
+            query["version"] = version
+        return query
+
+    async def edit_draft(self, push: Push, version: int) -> dict[str, Any] | None:
+        return await self.pushes.find_one_and_update(
+            self._draft(push.id, version),
+            {"$set": draft_content(push), "$inc": {"version": 1}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def send_draft(self, push_id: str, version: int, send_at: datetime) -> dict[str, Any] | None:
+        return await self.pushes.find_one_and_update(
+            self._draft(push_id, version),
+            {"$set": {"status": "scheduled", "send_at": send_at}, "$inc": {"version": 1}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def delete_draft(self, push_id: str, version: int | None) -> bool:
+        result = await self.pushes.delete_one(self._draft(push_id, version))
+        return result.deleted_count == 1
+
+    # -- the console's views ------------------------------------------------------------------------
+
+    async def of_segment(self, appid: str, segment_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        query = {"appid": appid, "segment_id": segment_id}
+        fields = {"name": 1, "status": 1, "send_at": 1, "created_at": 1, "segment_id": 1, "appid": 1}
+        cursor = self.pushes.find(query, fields).sort("created_at", DESCENDING).limit(limit)
+        return [doc async for doc in cursor]
+
+    async def of_member(self, appid: str, openid: str, limit: int) -> list[dict[str, Any]]:
+        cursor = (
+            self.deliveries.find({"appid": appid, "openid": openid}, {"_id": 0})
+            .sort("created_at", DESCENDING)
+            .limit(limit)
+        )
+        return [doc async for doc in cursor]
+
+    async def clicks_of(self, openid: str, push_ids: Sequence[str]) -> list[dict[str, Any]]:
+        if not openid or not push_ids:
+            return []
+        cursor = self.clicks.find({"openid": openid, "push_id": {"$in": list(push_ids)}}, {"_id": 0})
+        return [doc async for doc in cursor]
+
+    async def testers(self, appid: str) -> list[dict[str, str]]:
+        doc = await self.testers_of.find_one({"_id": appid})
+        return [] if doc is None else list(doc["testers"])
+
+    async def set_testers(self, appid: str, testers: Sequence[dict[str, str]]) -> None:
+        await self.testers_of.replace_one({"_id": appid}, {"_id": appid, "testers": list(testers)}, upsert=True)
+
+    async def record_test_sends(self, documents: Sequence[dict[str, Any]]) -> None:
+        if documents:
+            await self.test_sends.insert_many([dict(doc) for doc in documents])
 
     async def profiles_of(self, appid: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """What the send decision reads of each member's profile."""

@@ -10,13 +10,14 @@ added (four fields) still open; every link signed now expires.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from shared.signing import BadSignature, b64decode, b64encode, seal, unseal
 
-__all__ = ["ClickLink", "LinkForged", "domain_allowed", "open_click", "sign_click"]
+__all__ = ["ClickLink", "LinkForged", "domain_allowed", "link_key", "open_click", "sign_click"]
 
 _MAX_TOKEN = 4096
 _DIGEST_SIZE = 16  # a link's MAC: short enough for a URL, long enough that forging one is hopeless
@@ -84,3 +85,9 @@ def open_click(key: bytes, token: str, *, now: float | None = None, domains: fro
     if not domain_allowed(link.url, domains):
         raise LinkForged("link destination is not an allowed domain")
     return link
+
+
+def link_key(url: str) -> str:
+    """A short stable key for a destination: counters are kept under it (a URL's dots cannot be a
+    MongoDB field name), next to the URL it stands for."""
+    return "l" + hashlib.blake2b(url.encode(), digest_size=6).hexdigest()

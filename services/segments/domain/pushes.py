@@ -12,7 +12,9 @@ The rules here are WeChat's and the brand's, decided per member without I/O:
 - A/B variants split members by a hash of the push and the member, so a resumed push keeps every
   member in the variant they were first given;
 - an operator pauses, resumes and cancels a push only from the statuses :data:`ACTION_SOURCES` names
-  (:func:`operator_move`); anything else is an :class:`IllegalTransition`.
+  (:func:`operator_move`); anything else is an :class:`IllegalTransition`;
+- a push may start as a draft: composed, not scheduled (the dispatcher and the freezer never see it),
+  edited and deleted only while it is a draft (:func:`draft_change`), and scheduled by the SEND action.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = [
     "Channel",
     "Creator",
     "Decision",
+    "DraftChange",
     "FrequencyCap",
     "IllegalTransition",
     "MessageContent",
@@ -50,9 +53,11 @@ __all__ = [
     "assign_variant",
     "check_variants",
     "decide",
+    "draft_change",
     "fallback_channel",
     "new_push",
     "operator_move",
+    "send_time",
 ]
 
 BEIJING = timezone(timedelta(hours=8))
@@ -80,6 +85,8 @@ class SkipReason(StrEnum):
 
 
 class PushStatus(StrEnum):
+    #: Composed, not scheduled: no audience, nothing sent until an operator sends it.
+    DRAFT = "draft"
     SCHEDULED = "scheduled"
     #: The audience is being frozen from the segment.
     MATERIALIZING = "materializing"
@@ -102,6 +109,15 @@ class PushAction(StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
     CANCEL = "cancel"
+    #: Schedule a draft (``push:send``; composing it needed only ``push:compose``).
+    SEND = "send"
+
+
+class DraftChange(StrEnum):
+    """What may be done to a push only while it is a draft (its status stays, or it goes)."""
+
+    EDIT = "edit"
+    DELETE = "delete"
 
 
 #: The statuses each action moves a push out of; from any other status the action is refused.
@@ -111,14 +127,18 @@ ACTION_SOURCES: Mapping[PushAction, frozenset[PushStatus]] = {
     ),
     # From waiting_quota too: ops who cleared the quota (clear_quota) need not wait for midnight.
     PushAction.RESUME: frozenset({PushStatus.PAUSED, PushStatus.WAITING_QUOTA}),
-    PushAction.CANCEL: frozenset(status for status in PushStatus if not status.final),
+    # A draft was never scheduled: it is deleted, not cancelled.
+    PushAction.CANCEL: frozenset(
+        status for status in PushStatus if not status.final and status is not PushStatus.DRAFT
+    ),
+    PushAction.SEND: frozenset({PushStatus.DRAFT}),
 }
 
 
 class IllegalTransition(Exception):
     """The action is not allowed from the push's status."""
 
-    def __init__(self, action: PushAction, status: PushStatus) -> None:
+    def __init__(self, action: PushAction | DraftChange, status: PushStatus) -> None:
         super().__init__(f"cannot {action.value} a push that is {status.value}")
         self.action = action
         self.status = status
@@ -155,9 +175,23 @@ def operator_move(action: PushAction, status: PushStatus, *, frozen: bool) -> Mo
         target = PushStatus.PAUSED
     elif action is PushAction.CANCEL:
         target = PushStatus.CANCELLED
+    elif action is PushAction.SEND:
+        target = PushStatus.SCHEDULED
     else:
         target = PushStatus.SENDING if frozen else PushStatus.SCHEDULED
     return Move(action, sources, target)
+
+
+def send_time(asked: datetime | None, now: datetime) -> datetime:
+    """When a draft sent at ``now`` goes out: at the time it asked for if that is still ahead, else now."""
+    return asked if asked is not None and asked > now else now
+
+
+def draft_change(change: DraftChange, status: PushStatus) -> None:
+    """Raises :class:`IllegalTransition` unless a push that is ``status`` may take ``change`` (drafts only:
+    once scheduled, a push's content and audience are what its deliveries were decided on)."""
+    if status is not PushStatus.DRAFT:
+        raise IllegalTransition(change, status)
 
 
 @dataclass(frozen=True)
@@ -267,7 +301,8 @@ class Push:
     name: str
     segment_id: str
     variants: tuple[Variant, ...]
-    send_at: datetime
+    #: None only for a draft that goes out when it is sent.
+    send_at: datetime | None
     cap: FrequencyCap = field(default_factory=FrequencyCap)
     quiet_hours: QuietHours | None = None
     #: Whole-segment broadcast through a mass send by a WeChat tag (each member 4 per month).
@@ -314,8 +349,10 @@ def new_push(
     quiet_hours: QuietHours | None = None,
     broadcast: bool = False,
     created_by: Creator | None = None,
+    draft: bool = False,
 ) -> Push:
-    """A push scheduled for ``send_at`` (``now`` when None), its audience frozen when it comes due."""
+    """A push scheduled for ``send_at`` (``now`` when None), its audience frozen when it comes due; a
+    ``draft`` keeps ``send_at`` as asked (None: when it is sent) and waits for an operator to send it."""
     check_variants(variants, broadcast=broadcast)
     if send_at is not None and send_at.tzinfo is None:
         raise PushInvalid("send_at needs a timezone")
@@ -325,11 +362,11 @@ def new_push(
         name=name,
         segment_id=segment_id,
         variants=tuple(variants),
-        send_at=send_at.astimezone(UTC) if send_at is not None else now,
+        send_at=send_at.astimezone(UTC) if send_at is not None else None if draft else now,
         cap=cap or FrequencyCap(),
         quiet_hours=quiet_hours,
         broadcast=broadcast,
-        status=PushStatus.SCHEDULED,
+        status=PushStatus.DRAFT if draft else PushStatus.SCHEDULED,
         created_at=now,
         created_by=created_by,
     )

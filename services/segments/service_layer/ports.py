@@ -24,6 +24,7 @@ __all__ = [
     "PushReader",
     "PushRepository",
     "PushStore",
+    "RecipientReader",
     "RefusalKind",
     "SegmentRepository",
     "SendRefused",
@@ -99,6 +100,14 @@ class PushStore(Protocol):
     async def count_sends(self, appid: str, openids: Sequence[str], at: datetime, month: str | None = None) -> None: ...
 
 
+class RecipientReader(Protocol):
+    """What deciding a member reads: their profile and their recent sends (``PushStore`` has both)."""
+
+    async def profiles_of(self, appid: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
+
+    async def recent_sends(self, appid: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
+
+
 class PushReader(Protocol):
     """A push document read into the domain's :class:`Push` (the adapters know the document)."""
 
@@ -163,6 +172,41 @@ class PushRepository(Protocol):
 
     async def count_click(self, push_id: str, variant: str, openid: str, url: str, at: datetime) -> bool:
         """Record a click; True when it is the member's first on this push."""
+        ...
+
+    async def edit_draft(self, push: Push, version: int) -> dict[str, Any] | None:
+        """Replace the draft's content with ``push``'s if it is still a draft at ``version`` (the version
+        goes up by one); None otherwise."""
+        ...
+
+    async def send_draft(self, push_id: str, version: int, send_at: datetime) -> dict[str, Any] | None:
+        """The draft at ``version``, scheduled for ``send_at``; None if it is no longer that draft."""
+        ...
+
+    async def delete_draft(self, push_id: str, version: int | None) -> bool:
+        """Delete the push if it is a draft (at ``version`` when given)."""
+        ...
+
+    async def of_segment(self, appid: str, segment_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The account's pushes to ``segment_id``, newest first."""
+        ...
+
+    async def of_member(self, appid: str, openid: str, limit: int) -> list[dict[str, Any]]:
+        """The member's delivery records (any push), newest first."""
+        ...
+
+    async def clicks_of(self, openid: str, push_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The member's click records on these pushes (``push_id``, ``variant``, ``url``, ``first_at``...)."""
+        ...
+
+    async def testers(self, appid: str) -> list[dict[str, str]]:
+        """The account's test whitelist (``openid``, ``label``)."""
+        ...
+
+    async def set_testers(self, appid: str, testers: Sequence[dict[str, str]]) -> None: ...
+
+    async def record_test_sends(self, documents: Sequence[dict[str, Any]]) -> None:
+        """Keep what a test send did (apart from the push's deliveries and stats)."""
         ...
 
 

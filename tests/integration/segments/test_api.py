@@ -26,6 +26,7 @@ from shared.identity import AuditEntry, AuditQuery, Role
 from shared.maternal_infant import Basis, StageDeclaration
 from tests.accounts import account
 from tests.conftest import Infra, Isolation
+from tests.fakes.sender import RecordingSender
 from tests.identities import Callers
 from tests.integration.conftest import LoadSettings
 
@@ -54,7 +55,15 @@ def callers() -> Callers:
 
 
 @pytest.fixture
-def api(infra: Infra, isolation: Isolation, service_settings: LoadSettings, callers: Callers) -> Iterator[TestClient]:
+def sender() -> RecordingSender:
+    """The WeChat platform as test sends reach it."""
+    return RecordingSender()
+
+
+@pytest.fixture
+def api(
+    infra: Infra, isolation: Isolation, service_settings: LoadSettings, callers: Callers, sender: RecordingSender
+) -> Iterator[TestClient]:
     settings = service_settings(SegmentsSettings, wechat_accounts=[account(APPID)], click_link_secret=CLICKS)
     mongo: MongoClient[dict[str, Any]]
     with MongoClient[dict[str, Any]](infra.mongodb_url) as mongo:
@@ -64,7 +73,7 @@ def api(infra: Infra, isolation: Isolation, service_settings: LoadSettings, call
             _profile("o_mid", weeks_left=20, formula=True),
         ]
         mongo[isolation.database][PROFILES].insert_many(docs)
-    app = create_app(settings, identity=callers.config, follow_changes=False)
+    app = create_app(settings, identity=callers.config, follow_changes=False, sender=sender)
     with TestClient(app, headers=callers.headers(Role.ADMIN)) as client:
         yield client
 
@@ -270,8 +279,19 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, Role, Role]] = [
     ("GET", "/pushes", None, Role.ANALYST, Role.REVIEWER),
     ("GET", "/pushes/{push}", None, Role.ANALYST, Role.REVIEWER),
     ("GET", "/pushes/{push}/deliveries", None, Role.ANALYST, Role.REVIEWER),
-    # Creating schedules the push: a composer who may not send is refused.
+    # Creating schedules the push: a composer who may not send is refused (a draft is theirs to make).
     ("POST", "/pushes", {"name": "p"}, Role.PROJECT_MANAGER, Role.CAMPAIGN_OPERATOR),
+    ("POST", "/pushes/eligibility", {"name": "p"}, Role.ANALYST, Role.REVIEWER),
+    ("POST", "/pushes/test-send", {"name": "p"}, Role.CAMPAIGN_OPERATOR, Role.ANALYST),
+    ("PATCH", "/pushes/{push}", {"name": "x", "version": 1}, Role.CAMPAIGN_OPERATOR, Role.ANALYST),
+    ("DELETE", "/pushes/{push}", None, Role.CAMPAIGN_OPERATOR, Role.ANALYST),
+    ("POST", "/pushes/{push}/send", None, Role.PROJECT_MANAGER, Role.CAMPAIGN_OPERATOR),
+    ("GET", "/pushes/{push}/eligibility", None, Role.ANALYST, Role.REVIEWER),
+    ("POST", "/pushes/{push}/test-send", None, Role.CAMPAIGN_OPERATOR, Role.ANALYST),
+    ("GET", "/push-testers", None, Role.ANALYST, Role.REVIEWER),
+    ("PUT", "/push-testers", {"testers": []}, Role.CAMPAIGN_OPERATOR, Role.ANALYST),
+    ("GET", "/members/o_mid/pushes", None, Role.ANALYST, Role.REVIEWER),
+    ("GET", "/segments/{segment}/usage", None, Role.ANALYST, Role.REVIEWER),
     ("POST", "/pushes/{push}/pause", None, Role.PROJECT_MANAGER, Role.CAMPAIGN_OPERATOR),
     ("POST", "/pushes/{push}/resume", None, Role.PROJECT_MANAGER, Role.CAMPAIGN_OPERATOR),
     ("POST", "/pushes/{push}/cancel", None, Role.PROJECT_MANAGER, Role.ANALYST),
@@ -295,7 +315,7 @@ def test_every_operator_route_needs_its_permission_on_the_account(api: TestClien
     segment, push = _ids(api)
     for method, template, body, allowed, refused in ROUTES:
         path = f"/accounts/{APPID}" + template.format(segment=segment, push=push)
-        if body is not None and template == "/pushes":
+        if body is not None and template in ("/pushes", "/pushes/eligibility", "/pushes/test-send"):
             body = {**body, "segment_id": segment, "variants": [{"message": {"kind": "text", "text": "hi"}}]}
         nobody = api.request(method, path, json=body, headers={"Authorization": ""})
         assert nobody.status_code == 401, (method, path, nobody.text)
@@ -362,3 +382,90 @@ def test_a_denied_send_is_audited_and_changes_nothing(api: TestClient, callers: 
     assert api.get(f"/accounts/{APPID}/pushes/{push}").json()["status"] == "scheduled"
     denied = _audit(api, callers, action="permission.denied")
     assert denied and denied[0].after == {"permission": "push:send"}
+
+
+def test_the_console_drafts_checks_tests_and_sends_a_push(
+    api: TestClient, callers: Callers, sender: RecordingSender
+) -> None:
+    """A composer drafts, edits, checks whom it reaches and test-sends; a manager sends it; the segment
+    then says it is used and may not be deleted."""
+    composer, manager = callers.headers(Role.CAMPAIGN_OPERATOR), callers.headers(Role.PROJECT_MANAGER)
+    segment = api.post(BASE, json={"name": "late", "rule": RULE}).json()
+    pushes = f"/accounts/{APPID}/pushes"
+    body = {
+        "name": "guide",
+        "segment_id": segment["id"],
+        "variants": [
+            {
+                "message": {"kind": "text", "text": "see https://brand.example/a"},
+                "template": {"template_id": "tpl", "data": {"first": "hi"}},
+            }
+        ],
+    }
+    assert api.post(pushes, json=body, headers=composer).status_code == 403  # scheduling needs push:send
+    created = api.post(pushes, json=body | {"draft": True}, headers=composer)
+    assert created.status_code == 201, created.text
+    draft = created.json()
+    assert (draft["status"], draft["send_at"], draft["version"]) == ("draft", None, 1)
+    assert created.headers["ETag"] == '"1"'
+    path = f"{pushes}/{draft['id']}"
+
+    assert api.patch(path, json={"name": "x"}, headers=composer).status_code == 428
+    edited = api.patch(path, json={"name": "guide 2"}, headers=composer | {"If-Match": '"1"'})
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["name"], edited.json()["version"], edited.headers["ETag"]) == ("guide 2", 2, '"2"')
+    assert edited.json()["variants"][0]["template"]["template_id"] == "tpl"  # untouched fields stay
+    assert api.patch(path, json={"name": "y", "version": 1}, headers=composer).status_code == 409
+    empty = api.patch(path, json={"variants": [{"name": "A"}], "version": 2}, headers=composer)
+    assert empty.status_code == 422 and empty.json()["detail"][0]["loc"][:2] == ["body", "variants"]
+
+    seen = api.get(f"{path}/eligibility", headers=composer).json()
+    assert (seen["in_segment"], seen["estimated"], seen["will_receive"]) == (5, False, 5)
+    assert sum(seen["channels"].values()) == 5 and seen["steps"][0]["rule"]["zh"]
+    unsaved = api.post(f"{pushes}/eligibility", json=body, headers=composer).json()
+    assert unsaved["in_segment"] == 5 and api.get(pushes).json()[0]["id"] == draft["id"]  # nothing saved
+
+    no_testers = api.post(f"{path}/test-send", headers=composer)
+    assert no_testers.status_code == 409 and "no testers" in no_testers.json()["detail"]
+    too_many = {"testers": [{"openid": f"o{i}"} for i in range(21)]}
+    assert api.put(f"/accounts/{APPID}/push-testers", json=too_many, headers=composer).status_code == 422
+    testers = {"testers": [{"openid": "o_late_0", "label": "Ann"}]}
+    assert api.put(f"/accounts/{APPID}/push-testers", json=testers, headers=composer).json() == testers
+    assert api.get(f"/accounts/{APPID}/push-testers").json() == testers
+    tested = api.post(f"{path}/test-send", headers=composer).json()
+    assert [(r["openid"], r["label"], r["channel"], r["ok"]) for r in tested["results"]] == [
+        ("o_late_0", "Ann", "customer_service", True),
+        ("o_late_0", "Ann", "template", True),
+    ]
+    assert sender.sent == ["o_late_0", "o_late_0"]
+    assert api.post(f"{pushes}/test-send", json=body, headers=composer).json()["push_id"] is None
+    assert api.get(f"{path}/deliveries").json() == []  # tests are not deliveries
+    assert api.get(f"/accounts/{APPID}/members/o_late_0/pushes").json() == []
+
+    assert api.post(f"{path}/send", headers=composer).status_code == 403
+    assert api.post(f"{path}/send", headers=manager | {"If-Match": '"1"'}).status_code == 409
+    sent = api.post(f"{path}/send", headers=manager).json()
+    assert (sent["status"], sent["version"]) == ("scheduled", 3) and sent["send_at"] is not None
+    assert api.delete(path, headers=composer).status_code == 409  # no longer a draft
+
+    used = [{"id": draft["id"], "name": "guide 2", "status": "scheduled"}]
+    assert api.get(f"{BASE}/{segment['id']}").json()["used_by"] == used
+    assert api.get(f"{BASE}/{segment['id']}/usage").json() == used
+    kept = api.delete(f"{BASE}/{segment['id']}")
+    assert kept.status_code == 409 and draft["id"] in kept.json()["detail"]
+
+    other = api.post(pushes, json=body | {"draft": True}, headers=composer).json()
+    assert api.delete(f"{pushes}/{other['id']}", headers=composer | {"If-Match": '"1"'}).status_code == 204
+    assert api.get(f"{pushes}/{other['id']}").status_code == 404
+    report = api.get(path).json()["report"]
+    assert report["progress"]["audience"] is None and report["failed_by_code"] == []
+
+    actions = {e.action for e in _audit(api, callers) if e.action.startswith("push.")}
+    assert actions == {
+        "push.drafted",
+        "push.edited",
+        "push.testers_set",
+        "push.test_sent",
+        "push.scheduled",
+        "push.deleted",
+    }

@@ -1,5 +1,6 @@
-"""One contract for the dispatcher's store (the segments ``PushStore`` port), run against the in-memory
-adapter and MongoDB's."""
+"""One contract for the dispatcher's store (the segments ``PushStore`` port) and what the console's
+routes read and write through the ``PushRepository`` port (drafts, a segment's pushes, a member's
+deliveries and clicks, testers), run against the in-memory adapter and MongoDB's."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import pytest
 
 from services.segments.adapters.memory import InMemoryPushes
 from services.segments.adapters.store import INDEXES, MongoPushes
-from services.segments.service_layer.ports import PushStore
+from services.segments.domain.pushes import MessageContent, Variant, new_push
+from services.segments.service_layer.ports import PushRepository, PushStore
 from shared.storage import ensure_indexes
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -25,6 +27,7 @@ class Store:
     """The store under test, and how to seed what the API, the freeze and the profiles service write."""
 
     port: PushStore
+    repository: PushRepository
     insert: Callable[[dict[str, Any]], Awaitable[None]]
     save_audience: Callable[[str, list[str], int], Awaitable[int]]
     add_profiles: Callable[[list[dict[str, Any]]], Awaitable[None]]
@@ -127,6 +130,69 @@ class PushStoreContract(abc.ABC):
         assert set(sends) == {"o1", "o2"}
         assert await store.port.recent_sends("wx2", ["o1"]) == {}
 
+    async def test_a_draft_is_edited_sent_and_deleted_only_at_its_version(self, store: Store) -> None:
+        text = (Variant("A", 1, MessageContent("text", text="hi")),)
+        draft = new_push(push_id="d1", appid="wx1", name="d", segment_id="s1", variants=text, now=NOW, draft=True)
+        await store.repository.add(draft)
+        # A draft is never due, whatever the statuses asked for.
+        assert await store.port.claim_due(["draft", "scheduled"], "materializing", NOW, LEASE) is None
+        renamed = new_push(
+            push_id="d1", appid="wx1", name="renamed", segment_id="s2", variants=text, now=NOW, draft=True
+        )
+        assert await store.repository.edit_draft(renamed, 2) is None
+        edited = await store.repository.edit_draft(renamed, 1)
+        assert edited is not None and (edited["name"], edited["segment_id"], edited["version"]) == ("renamed", "s2", 2)
+        assert await store.repository.send_draft("d1", 1, NOW) is None
+        sent = await store.repository.send_draft("d1", 2, NOW)
+        assert sent is not None and (sent["status"], sent["send_at"], sent["version"]) == ("scheduled", NOW, 3)
+        assert not await store.repository.delete_draft("d1", None)  # scheduled now: not a draft
+        await store.repository.add(
+            new_push(push_id="d2", appid="wx1", name="d", segment_id="s1", variants=text, now=NOW, draft=True)
+        )
+        assert not await store.repository.delete_draft("d2", 5)
+        assert await store.repository.delete_draft("d2", 1)
+        assert await store.port.get("d2") is None
+
+    async def test_a_segments_pushes_newest_first_within_the_account(self, store: Store) -> None:
+        await store.insert(push("old", name="old", segment_id="s1", created_at=NOW - timedelta(days=1)))
+        await store.insert(push("new", name="new", segment_id="s1", created_at=NOW))
+        await store.insert(push("other", name="other", segment_id="s2", created_at=NOW))
+        await store.insert(push("elsewhere", appid="wx2", name="x", segment_id="s1", created_at=NOW))
+        found = await store.repository.of_segment("wx1", "s1")
+        assert [(doc["_id"], doc["name"], doc["status"]) for doc in found] == [
+            ("new", "new", "scheduled"),
+            ("old", "old", "scheduled"),
+        ]
+
+    async def test_a_members_deliveries_and_clicks(self, store: Store) -> None:
+        for n, push_id in enumerate(["p1", "p2"]):
+            record = delivery(push_id, "o1") | {"variant": "A", "created_at": NOW + timedelta(minutes=n)}
+            await store.port.record([record, delivery(push_id, "o2") | {"variant": "A", "created_at": NOW}])
+        found = await store.repository.of_member("wx1", "o1", 10)
+        assert [d["push_id"] for d in found] == ["p2", "p1"] and "_id" not in found[0]
+        assert [d["push_id"] for d in await store.repository.of_member("wx1", "o1", 1)] == ["p2"]
+        assert await store.repository.of_member("wx2", "o1", 10) == []
+        assert await store.repository.count_click("p1", "A", "o1", "https://a.example/1", NOW)
+        assert not await store.repository.count_click("p1", "A", "o1", "https://a.example/2", NOW)
+        assert not await store.repository.count_click("p1", "A", "o1", "https://a.example/2", NOW)
+        [click] = await store.repository.clicks_of("o1", ["p1", "p2"])
+        assert (click["push_id"], click["first_at"], click["repeats"]) == ("p1", NOW, 2)
+        assert click["urls"] == ["https://a.example/1", "https://a.example/2"]
+        assert await store.repository.clicks_of("o2", ["p1"]) == []
+
+    async def test_testers_are_kept_per_account_and_test_sends_apart(self, store: Store) -> None:
+        assert await store.repository.testers("wx1") == []
+        await store.repository.set_testers("wx1", [{"openid": "o1", "label": "Ann"}])
+        await store.repository.set_testers("wx1", [{"openid": "o2", "label": ""}, {"openid": "o1", "label": "Ann"}])
+        assert await store.repository.testers("wx1") == [
+            {"openid": "o2", "label": ""},
+            {"openid": "o1", "label": "Ann"},
+        ]
+        assert await store.repository.testers("wx2") == []
+        await store.repository.record_test_sends([{"appid": "wx1", "push_id": "p1", "openid": "o1", "ok": True}])
+        await store.repository.record_test_sends([])
+        assert await store.port.recorded("p1", ["o1"]) == {}
+
 
 class TestInMemoryPushes(PushStoreContract):
     @pytest.fixture
@@ -136,7 +202,7 @@ class TestInMemoryPushes(PushStoreContract):
         async def add_profiles(documents: list[dict[str, Any]]) -> None:
             memory.add_profiles(documents)
 
-        return Store(memory, memory.insert, memory.save_audience, add_profiles)
+        return Store(memory, memory, memory.insert, memory.save_audience, add_profiles)
 
 
 @pytest.mark.integration
@@ -149,4 +215,4 @@ class TestMongoPushStore(PushStoreContract):
         async def add_profiles(documents: list[dict[str, Any]]) -> None:
             await database["profiles"].insert_many(documents)
 
-        return Store(mongo, mongo.insert, mongo.save_audience, add_profiles)
+        return Store(mongo, mongo, mongo.insert, mongo.save_audience, add_profiles)

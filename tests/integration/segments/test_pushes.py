@@ -19,11 +19,12 @@ from services.profiles.adapters.repository import INDEXES as PROFILE_INDEXES
 from services.profiles.adapters.repository import PROFILES, to_document
 from services.profiles.domain.profile import ConsentKind, Follow, Profile
 from services.profiles.domain.tags import Tag, TagSource
-from services.segments.adapters.store import DELIVERIES, MEMBER_SENDS, TEMPLATE_MSGS
+from services.segments.adapters.store import DELIVERIES, MEMBER_SENDS, TEMPLATE_MSGS, TEST_SENDS
 from services.segments.adapters.wechat_sender import WeChatSender
 from services.segments.bootstrap import SegmentsService, bootstrap_api, bootstrap_worker, send_config
 from services.segments.domain.click_links import open_click
-from services.segments.domain.pushes import BEIJING
+from services.segments.domain.pushes import BEIJING, MessageContent, TemplateContent, Variant
+from services.segments.entrypoints.http.deps import push_use_cases
 from services.segments.service_layer.audience import freeze_next
 from services.segments.service_layer.job_finish import mass_finished, template_finished
 from services.segments.settings import SegmentsSettings
@@ -311,3 +312,56 @@ async def test_a_broadcast_goes_out_as_one_mass_send_by_tag_within_the_monthly_f
     assert push["status"] == "finished" and push["stats"]["total"]["sent"] == 3
     sent = await h.worker.pushes.deliveries_of(push_id, "sent")
     assert sorted(d["openid"] for d in sent) == ["o_m0", "o_m1", "o_m2"]
+
+
+async def test_the_breakdown_foretells_the_send_and_test_sends_reach_testers_only(h: Harness) -> None:
+    """The console's push use cases as the API builds them, over MongoDB and the simulator: the
+    eligibility breakdown counts what the dispatcher then does, and a test send goes through the WeChat
+    client to the testers (each variant, each channel) without becoming a delivery."""
+    await members(
+        h,
+        [
+            profile("o_active"),
+            profile("o_quiet", active_hours_ago=100),
+            profile("o_left", following=False),
+            profile("o_no_consent", consent=False),
+            profile("o_capped"),
+        ],
+        talk=("o_active", "o_capped"),
+    )
+    await h.database[MEMBER_SENDS].insert_one(
+        {"_id": f"{APPID}:o_capped", "openid": "o_capped", "recent": [datetime.now(UTC) - timedelta(hours=3)]}
+    )
+    segment = await h.api.segments.create(APPID, "late pregnancy, formula", "", RULE)
+    h.api.sender = h.worker.sender  # the API's own WeChat sender, over the simulator
+    use = push_use_cases(h.api)
+    variants = [
+        Variant("A", 1, MessageContent("text", text=TEXT), template=TemplateContent("tpl_guide", {"first": "hi"}))
+    ]
+    draft = await use.create(
+        APPID, name="guide", segment_id=segment.id, variants=variants, quiet_hours=None, draft=True
+    )
+    seen = await use.eligibility_of(APPID, draft["_id"])
+    steps = {step["step"]: step["count"] for step in seen["steps"]}
+    assert (steps["not_following"], steps["no_consent"], steps["capped"], steps["template_fallback"]) == (1, 1, 1, 1)
+    assert seen["will_receive"] == 2 and seen["channels"] == {"customer_service": 1, "template": 1}
+
+    await use.set_testers(APPID, [{"openid": "o_active", "label": "Ann"}, {"openid": "o_left", "label": "Bo"}])
+    results = await use.test_send_of(APPID, draft["_id"], "op_1")
+    assert [(r["openid"], r["channel"], r["ok"], r["errcode"]) for r in results] == [
+        ("o_active", "customer_service", True, 0),
+        ("o_active", "template", True, 0),
+        ("o_left", "customer_service", False, 45015),
+        ("o_left", "template", False, 43004),
+    ]
+    assert [m["msgtype"] for m in await h.inbox("o_active")] == ["text", "template"]
+    assert await h.database[DELIVERIES].count_documents({}) == 0
+    assert await h.database[TEST_SENDS].count_documents({"push_id": draft["_id"]}) == 4
+
+    await use.send(APPID, draft["_id"])
+    await h.send_all()
+    total = (await h.push_doc(draft["_id"]))["stats"]["total"]
+    assert total["sent"] == seen["will_receive"] and total["channels"] == seen["channels"]
+    assert total["skipped"] == {"unfollowed": 1, "no_consent": 1, "frequency_cap": 1}
+    [delivery] = await use.of_member(APPID, "o_active", 5)
+    assert (delivery["push_id"], delivery["status"], delivery["channel"]) == (draft["_id"], "sent", "customer_service")

@@ -19,6 +19,7 @@ P = Permission
 ONE = "/accounts/{appid}/campaigns/{campaign_id}"
 POOLS = ONE + "/reward-pools"
 SHOTS = ONE + "/screenshots"
+DESK = "/accounts/{appid}/screenshots"
 
 #: (method, path) -> the permission the route must declare.
 EXPECTED: dict[tuple[str, str], Permission] = {
@@ -54,6 +55,16 @@ EXPECTED: dict[tuple[str, str], Permission] = {
     ("GET", SHOTS + "/{submission_id}/image"): P.REVIEW_DECIDE,
     ("POST", SHOTS + "/{submission_id}/approve"): P.REVIEW_DECIDE,
     ("POST", SHOTS + "/{submission_id}/reject"): P.REVIEW_DECIDE,
+    # The account-wide review desk: the queue and the reason codes are the backlog again; claims
+    # (working on a submission) and the evidence are the reviewers'.
+    ("GET", DESK): P.CAMPAIGN_VIEW,
+    ("GET", DESK + "/reasons"): P.CAMPAIGN_VIEW,
+    ("POST", DESK + "/claim-next"): P.REVIEW_DECIDE,
+    ("GET", DESK + "/{submission_id}"): P.REVIEW_DECIDE,
+    ("POST", DESK + "/{submission_id}/claim"): P.REVIEW_DECIDE,
+    ("DELETE", DESK + "/{submission_id}/claim"): P.REVIEW_DECIDE,
+    ("POST", DESK + "/{submission_id}/approve"): P.REVIEW_DECIDE,
+    ("POST", DESK + "/{submission_id}/reject"): P.REVIEW_DECIDE,
 }
 
 _BY_CHECK_NAME = {f"require_{permission.name.lower()}": permission for permission in Permission}

@@ -10,6 +10,7 @@ import pytest
 
 from services.segments.domain.pushes import (
     ACTION_SOURCES,
+    DraftChange,
     FrequencyCap,
     IllegalTransition,
     MessageContent,
@@ -20,15 +21,18 @@ from services.segments.domain.pushes import (
     TemplateContent,
     Variant,
     check_variants,
+    draft_change,
     new_push,
     operator_move,
+    send_time,
 )
 
 S = PushStatus
-PAUSE, RESUME, CANCEL = PushAction.PAUSE, PushAction.RESUME, PushAction.CANCEL
+PAUSE, RESUME, CANCEL, SEND = PushAction.PAUSE, PushAction.RESUME, PushAction.CANCEL, PushAction.SEND
 
 #: (action, status) -> (target with the audience not yet frozen, target once frozen); None: refused.
 EXPECTED: dict[tuple[PushAction, PushStatus], tuple[PushStatus, PushStatus] | None] = {
+    (PAUSE, S.DRAFT): None,
     (PAUSE, S.SCHEDULED): (S.PAUSED, S.PAUSED),
     (PAUSE, S.MATERIALIZING): (S.PAUSED, S.PAUSED),
     (PAUSE, S.SENDING): (S.PAUSED, S.PAUSED),
@@ -37,6 +41,7 @@ EXPECTED: dict[tuple[PushAction, PushStatus], tuple[PushStatus, PushStatus] | No
     (PAUSE, S.FINISHED): None,
     (PAUSE, S.CANCELLED): None,
     (PAUSE, S.FAILED): None,
+    (RESUME, S.DRAFT): None,
     (RESUME, S.SCHEDULED): None,
     (RESUME, S.MATERIALIZING): None,
     (RESUME, S.SENDING): None,
@@ -45,6 +50,7 @@ EXPECTED: dict[tuple[PushAction, PushStatus], tuple[PushStatus, PushStatus] | No
     (RESUME, S.FINISHED): None,
     (RESUME, S.CANCELLED): None,
     (RESUME, S.FAILED): None,
+    (CANCEL, S.DRAFT): None,  # a draft is deleted instead
     (CANCEL, S.SCHEDULED): (S.CANCELLED, S.CANCELLED),
     (CANCEL, S.MATERIALIZING): (S.CANCELLED, S.CANCELLED),
     (CANCEL, S.SENDING): (S.CANCELLED, S.CANCELLED),
@@ -53,6 +59,15 @@ EXPECTED: dict[tuple[PushAction, PushStatus], tuple[PushStatus, PushStatus] | No
     (CANCEL, S.FINISHED): None,
     (CANCEL, S.CANCELLED): None,
     (CANCEL, S.FAILED): None,
+    (SEND, S.DRAFT): (S.SCHEDULED, S.SCHEDULED),
+    (SEND, S.SCHEDULED): None,
+    (SEND, S.MATERIALIZING): None,
+    (SEND, S.SENDING): None,
+    (SEND, S.PAUSED): None,
+    (SEND, S.WAITING_QUOTA): None,
+    (SEND, S.FINISHED): None,
+    (SEND, S.CANCELLED): None,
+    (SEND, S.FAILED): None,
 }
 
 
@@ -89,6 +104,16 @@ def test_an_allowed_move_always_changes_the_status(action: PushAction) -> None:
             assert operator_move(action, status, frozen=frozen).target is not status
 
 
+@pytest.mark.parametrize("change", list(DraftChange))
+@pytest.mark.parametrize("status", list(PushStatus))
+def test_only_a_draft_is_edited_or_deleted(change: DraftChange, status: PushStatus) -> None:
+    if status is PushStatus.DRAFT:
+        draft_change(change, status)
+        return
+    with pytest.raises(IllegalTransition, match=f"cannot {change.value} a push that is {status.value}"):
+        draft_change(change, status)
+
+
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 TEXT = MessageContent(kind="text", text="hi")
 TEMPLATE = TemplateContent("tpl", {"first": "hi"})
@@ -119,6 +144,23 @@ def test_a_new_push_keeps_its_send_time_in_utc_with_its_cap_and_quiet_hours() ->
     )
     assert push.send_at == later and push.send_at.tzinfo is UTC
     assert (push.cap, push.quiet_hours, [v.name for v in push.variants]) == (FrequencyCap(2, 5), quiet, ["A", "B"])
+
+
+@pytest.mark.parametrize("send_at", [None, NOW + timedelta(hours=5)])
+def test_a_draft_waits_unscheduled_keeping_the_time_it_asked_for(send_at: datetime | None) -> None:
+    push = new_push(
+        push_id="p",
+        appid="wx1",
+        name="p",
+        segment_id="s",
+        variants=[Variant("A", 1, TEXT)],
+        now=NOW,
+        send_at=send_at,
+        draft=True,
+    )
+    assert (push.status, push.send_at) == (PushStatus.DRAFT, send_at)
+    assert send_time(push.send_at, NOW) == (send_at or NOW)
+    assert send_time(NOW - timedelta(hours=1), NOW) == NOW  # a time gone by: now
 
 
 def test_a_send_time_without_a_timezone_is_refused() -> None:

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from services.campaigns.adapters.posters import PosterError
 from services.campaigns.bootstrap_api import CampaignsApi, bootstrap
 from services.campaigns.domain.campaign import CampaignInvalid, EditNotAllowed, IllegalTransition, VersionConflict
+from services.campaigns.domain.submissions import ClaimHeld
 from services.campaigns.entrypoints.http import campaigns, pools, results, review, templates
 from services.campaigns.service_layer.management import CampaignNotFound
 from services.campaigns.service_layer.ports import UnknownAccount
@@ -76,7 +77,7 @@ def create_app(
             JoinCodeUnavailable: 409,
             NotInReview: 409,
         },
-        exception_handlers={CampaignInvalid: _invalid, UnknownReason: _unknown_reason},
+        exception_handlers={CampaignInvalid: _invalid, UnknownReason: _unknown_reason, ClaimHeld: _claim_held},
         # Poster templates and code CSVs are read by their routes under their own, larger limits.
         self_limited_bodies=[r"/accounts/[^/]+/campaigns/[^/]+/(template|reward-pools/[^/]+/codes)"],
         clock=clock,
@@ -96,3 +97,10 @@ async def _invalid(request: Request, exc: CampaignInvalid) -> JSONResponse:
 
 async def _unknown_reason(request: Request, exc: UnknownReason) -> JSONResponse:
     return JSONResponse({"detail": [{"loc": ["query", "reason"], "msg": "unknown reason code"}]}, 422)
+
+
+async def _claim_held(request: Request, exc: ClaimHeld) -> JSONResponse:
+    """409 naming the reviewer who holds the submission, and until when."""
+    claim = exc.claim
+    held = {"by": {"id": claim.holder_id, "name": claim.holder_name}, "until": claim.until.isoformat()}
+    return JSONResponse({"detail": str(exc), "claim": {"submission_id": exc.submission, **held}}, 409)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from services.campaigns.domain.campaign import (
     MAX_MESSAGE_CHARS,
@@ -31,7 +31,7 @@ from services.campaigns.domain.campaign import (
 from services.campaigns.domain.compliance import ComplianceFlag, Severity
 from services.campaigns.domain.results import MemberCampaign, mask_code
 from services.campaigns.domain.rewards import MAX_GENERATED
-from services.campaigns.domain.submissions import AuditEntry, SubmissionRecord
+from services.campaigns.domain.submissions import REJECT_REASONS, AuditEntry, Claim, SubmissionRecord
 from services.campaigns.service_layer.management import CampaignEdit, NewCampaign, TemplateLayout
 from services.campaigns.service_layer.reward_stock import PoolReport
 from services.screenshots import Reason
@@ -560,6 +560,23 @@ class ReasonOut(BaseModel):
     text: str
 
 
+class HolderOut(BaseModel):
+    id: str = Field(description="The operator's id")
+    name: str
+
+
+class ClaimOut(BaseModel):
+    submission_id: str
+    by: HolderOut
+    until: datetime = Field(description="The claim lapses then unless its holder claims again")
+
+    @classmethod
+    def of(cls, submission_id: str, claim: Claim) -> ClaimOut:
+        return cls(
+            submission_id=submission_id, by=HolderOut(id=claim.holder_id, name=claim.holder_name), until=claim.until
+        )
+
+
 class SubmissionOut(BaseModel):
     id: str
     campaign_id: str
@@ -567,16 +584,20 @@ class SubmissionOut(BaseModel):
     received_at: datetime
     status: str = Field(description="review, approved or rejected")
     decision: str
-    reasons: list[ReasonOut]
+    reasons: list[ReasonOut] = Field(description="The machine's reasons, most important first")
     decided_by: str = Field(description="auto, or the reviewing operator's name")
     decided_at: datetime
     note: str | None
     ms: float = Field(description="Analysis time")
     waiting_minutes: float | None = Field(description="For submissions in review: how long they have waited")
+    age_seconds: int = Field(description="Seconds since it was received")
+    review_reason: ReasonOut | None = Field(default=None, description="The reason a reviewer rejected it with")
+    claim: ClaimOut | None = Field(default=None, description="A reviewer's live claim on it, if any")
 
     @classmethod
     def of(cls, record: SubmissionRecord, now: datetime) -> SubmissionOut:
         waiting = (now - record.received_at).total_seconds() / 60 if record.status == "review" else None
+        claim = record.claim if record.claim is not None and record.claim.live(now) else None
         return cls(
             id=record.id,
             campaign_id=record.campaign_id,
@@ -590,7 +611,21 @@ class SubmissionOut(BaseModel):
             note=record.note,
             ms=record.ms,
             waiting_minutes=None if waiting is None else round(waiting, 1),
+            age_seconds=max(0, int((now - record.received_at).total_seconds())),
+            review_reason=None if record.review_reason is None else _reason(record.review_reason),
+            claim=None if claim is None else ClaimOut.of(record.id, claim),
         )
+
+
+class QueueItemOut(SubmissionOut):
+    campaign_name: str
+
+
+class AccountSubmissionPage(BaseModel):
+    items: list[QueueItemOut]
+    counts: dict[str, int] = Field(description="The account's (or the campaign's) submissions by status")
+    limit: int
+    offset: int
 
 
 class AuditOut(BaseModel):
@@ -605,10 +640,64 @@ class AuditOut(BaseModel):
         return cls(actor=entry.actor, decision=entry.decision, reasons=entry.reasons, note=entry.note, at=entry.at)
 
 
+class QrCodeOut(BaseModel):
+    payload: str = Field(description="The decoded QR payload (a referral QR code's URL)")
+    owner_openid: str | None = Field(description="Whose referral code it is; None: nobody's in this account")
+    owner_campaign_id: str | None
+    is_submitter: bool = Field(description="The submitter's own code in this campaign")
+
+
+class QrEvidenceOut(BaseModel):
+    match: str | None = Field(description="own, foreign or none (the machine's reading)")
+    codes: list[QrCodeOut]
+
+
+class PosterEvidenceOut(BaseModel):
+    match_score: float | None = Field(description="Artwork correlation with the issued poster (0..1)")
+    located_without_qr: bool
+    screen_share: float | None = Field(description="Poster width over screenshot width")
+
+
+class MomentsEvidenceOut(BaseModel):
+    checked: bool = Field(description="Whether the Moments UI around the poster was read")
+    time_row: str | None = Field(description="The time text read under the post (刚刚, 3分钟前, ...)")
+    delete_word: bool = Field(description="删除 was read (shown on one's own posts only)")
+    title: str | None
+    locked: bool = Field(description="The lock of a private or restricted post was seen")
+    ocr_text: str
+
+
+class ReuseEvidenceOut(BaseModel):
+    match: str | None = Field(description="none, close or copy")
+    similarity: float | None
+    earlier_submission_id: str | None
+    earlier_openid: str | None
+    earlier_status: str | None
+    earlier_decision: str | None
+    earlier_image_url: str | None = Field(description="The earlier picture, when it was kept")
+
+
+class HistoryItemOut(BaseModel):
+    id: str
+    status: str
+    reasons: list[str]
+    review_reason: str | None
+    at: datetime = Field(description="When it was received")
+    decided_by: str
+
+
 class SubmissionDetailOut(SubmissionOut):
     evidence: dict[str, Any] = Field(description="Decoded QR codes, OCR text, scores and boxes (x, y, w, h)")
     audit: list[AuditOut]
     image_url: str | None = Field(description="The picture, kept while a person has to look at it")
+    campaign_name: str | None = None
+    qr: QrEvidenceOut | None = None
+    poster: PosterEvidenceOut | None = None
+    moments: MomentsEvidenceOut | None = None
+    reuse: ReuseEvidenceOut | None = None
+    history: list[HistoryItemOut] = Field(
+        default_factory=list, description="The member's other submissions in this campaign, oldest first"
+    )
 
 
 class SubmissionPage(BaseModel):
@@ -624,6 +713,32 @@ class ReviewBody(BaseModel):
     note: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=200)] = Field(
         default=None, description="Kept in the audit trail; on a rejection it is also what the member reads"
     )
+
+
+class RejectBody(ReviewBody):
+    reason: str | None = Field(
+        default=None,
+        max_length=40,
+        description="A reject reason code (GET /accounts/{appid}/screenshots/reasons); the member reads its "
+        "text unless a note is given",
+    )
+
+    @field_validator("reason")
+    @classmethod
+    def _known(cls, value: str | None) -> str | None:
+        if value is not None and value not in {reason.value for reason in REJECT_REASONS}:
+            raise ValueError("unknown reject reason code")
+        return value
+
+
+class RejectReasonOut(BaseModel):
+    code: str
+    zh: str = Field(description="What the member reads")
+    en: str
+
+
+class RejectReasonsOut(BaseModel):
+    reasons: list[RejectReasonOut]
 
 
 def _reason(code: str) -> ReasonOut:

@@ -17,6 +17,7 @@ from services.segments.domain.pushes import IllegalTransition, PushInvalid, Push
 from services.segments.domain.rules import RuleInvalid
 from services.segments.domain.segments import SegmentNameTaken, SegmentNotFound
 from services.segments.entrypoints.http import clicks, pushes, segments
+from services.segments.service_layer.pushes import PushVersionConflict, SegmentInUse, SendingUnavailable
 from services.segments.service_layer.segments import MemberNotFound
 from services.segments.settings import SegmentsSettings
 from shared.identity import IdentityConfig, mongo_identity
@@ -60,7 +61,7 @@ def create_app(
         version="0.1.0",
         bootstrap=lambda: bootstrap_api(settings, clock=now, **overrides),
         readiness={"mongodb": _mongodb},
-        operator_routers=[segments.router, pushes.router],
+        operator_routers=[segments.router, pushes.router, pushes.account_router],
         openapi_tags=[
             {"name": segments.TAG, "description": "Rules, versions, previews, explanations."},
             {"name": pushes.TAG, "description": "Targeted pushes: content, schedule, delivery, stats."},
@@ -71,6 +72,9 @@ def create_app(
             MemberNotFound: 404,
             SegmentNameTaken: 409,
             IllegalTransition: 409,
+            PushVersionConflict: 409,
+            SegmentInUse: 409,
+            SendingUnavailable: 409,
             PushInvalid: 422,
         },
         exception_handlers={RuleInvalid: _rule_invalid},

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
+from services.segments.adapters.push_documents import push_from_document
 from services.segments.bootstrap import SegmentsService
 from services.segments.domain.pushes import FrequencyCap, QuietHours
 from services.segments.entrypoints.http.schemas import ID_PATTERN
@@ -60,6 +61,10 @@ def push_use_cases(service: Service) -> PushUseCases:
             for account in settings.wechat_accounts
             if account.link_domains
         },
+        live=service.live,
+        recipients=service.pushes,
+        read_push=push_from_document,
+        sender=service.sender,
     )
 
 

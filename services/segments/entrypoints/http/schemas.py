@@ -20,6 +20,7 @@ from services.segments.domain.pushes import (
     check_variants,
 )
 from services.segments.domain.rules import Explanation
+from services.segments.service_layer.reports import report_of
 from services.segments.service_layer.segments import Preview, RuleSummary, SegmentView
 
 __all__ = [
@@ -33,12 +34,16 @@ __all__ = [
     "PreviewOut",
     "PushIn",
     "PushOut",
+    "PushPatch",
+    "PushUse",
     "QuietHoursIn",
     "SegmentIn",
     "SegmentOut",
     "SubscriptionIn",
     "Summary",
     "TemplateIn",
+    "TesterIn",
+    "TestersIn",
     "VariantIn",
     "VersionOut",
 ]
@@ -82,6 +87,14 @@ class PreviewOut(BaseModel):
         return cls(size=preview.size, sample=preview.sample, summary=summary, took_ms=preview.took_ms)
 
 
+class PushUse(BaseModel):
+    """A push that targets a segment."""
+
+    id: str
+    name: str
+    status: str
+
+
 class SegmentOut(BaseModel):
     id: str
     name: str
@@ -92,6 +105,8 @@ class SegmentOut(BaseModel):
     size: int
     created_at: datetime
     updated_at: datetime
+    #: The pushes that target it (reading one segment only; lists leave it out).
+    used_by: list[PushUse] | None = None
 
     @classmethod
     def of(cls, view: SegmentView) -> SegmentOut:
@@ -232,6 +247,9 @@ class PushIn(BaseModel):
     )
     cap: CapIn | None = Field(default=None, description="Per-member caps across pushes; the service's default")
     broadcast: bool = Field(default=False, description="Mass send by a WeChat tag (4 per member per month)")
+    draft: bool = Field(
+        default=False, description="Keep it unsent (needs push:compose only); POST .../{id}/send schedules it"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> PushIn:
@@ -241,14 +259,39 @@ class PushIn(BaseModel):
         return self
 
 
+class PushPatch(BaseModel):
+    """A draft's edit: the fields given replace the draft's (the rest stay)."""
+
+    name: Name | None = None
+    segment_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    variants: Annotated[list[VariantIn], Field(min_length=1, max_length=10)] | None = None
+    send_at: datetime | None = Field(default=None, description="null: when the draft is sent")
+    quiet_hours: QuietHoursIn | Literal["default"] | None = None
+    cap: CapIn | None = None
+    broadcast: bool | None = None
+    version: int | None = Field(default=None, description="The version edited (or send If-Match)")
+
+
+class TesterIn(BaseModel):
+    openid: Annotated[str, Field(min_length=1, max_length=128, pattern=ID_PATTERN)]
+    label: Annotated[str, Field(max_length=50)] = ""
+
+
+class TestersIn(BaseModel):
+    testers: Annotated[list[TesterIn], Field(max_length=20)]
+
+
 class PushOut(BaseModel):
     id: str
     name: str
     segment_id: str
     segment_version: int | None
     status: str
+    #: Bumped by every edit of a draft (and its send); also the ETag.
+    version: int
     note: str
-    send_at: datetime
+    #: None: a draft that goes out when it is sent.
+    send_at: datetime | None
     broadcast: bool
     audience_size: int | None
     variants: list[dict[str, Any]]
@@ -260,6 +303,9 @@ class PushOut(BaseModel):
     mass: dict[str, Any] | None = None
     #: Who composed it (``{"id", "name"}``), from their identity; none for pushes made before identities.
     created_by: dict[str, str] | None = None
+    #: The stats read for the push page: progress, failures by code with their meaning, skips by
+    #: reason, clicks per link and per variant.
+    report: dict[str, Any] = {}
 
     @classmethod
     def of(cls, doc: dict[str, Any]) -> PushOut:
@@ -269,8 +315,9 @@ class PushOut(BaseModel):
             segment_id=doc["segment_id"],
             segment_version=doc.get("segment_version"),
             status=doc["status"],
+            version=int(doc.get("version", 1)),
             note=doc.get("note", ""),
-            send_at=_utc(doc["send_at"]) or datetime.now(UTC),
+            send_at=_utc(doc.get("send_at")),
             broadcast=bool(doc.get("broadcast")),
             audience_size=doc.get("audience_size"),
             variants=doc["variants"],
@@ -281,6 +328,7 @@ class PushOut(BaseModel):
             resume_at=_utc(doc.get("resume_at")),
             mass=doc.get("mass"),
             created_by=doc.get("created_by"),
+            report=report_of(doc),
         )
 
 

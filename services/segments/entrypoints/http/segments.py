@@ -12,12 +12,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from services.segments.entrypoints.http.deps import AppId, ItemId, OpenId, Segments
+from services.segments.entrypoints.http.deps import AppId, ItemId, OpenId, Pushes, Segments
 from services.segments.entrypoints.http.schemas import (
     ExplainOut,
     ExplanationOut,
     PreviewIn,
     PreviewOut,
+    PushUse,
     SegmentIn,
     SegmentOut,
     VersionOut,
@@ -56,9 +57,16 @@ async def list_segments(appid: AppId, segments: Segments) -> list[SegmentOut]:
     return [SegmentOut.of(view) for view in await segments.of_account(appid)]
 
 
-@router.get("/{segment_id}", summary="One segment, its size now", dependencies=_VIEW)
-async def get_segment(appid: AppId, segment_id: ItemId, segments: Segments) -> SegmentOut:
-    return SegmentOut.of(await segments.get(appid, segment_id))
+@router.get("/{segment_id}", summary="One segment, its size now and the pushes that use it", dependencies=_VIEW)
+async def get_segment(appid: AppId, segment_id: ItemId, segments: Segments, pushes: Pushes) -> SegmentOut:
+    out = SegmentOut.of(await segments.get(appid, segment_id))
+    return out.model_copy(update={"used_by": [PushUse(**use) for use in await pushes.of_segment(appid, segment_id)]})
+
+
+@router.get("/{segment_id}/usage", summary="The pushes that target the segment, newest first", dependencies=_VIEW)
+async def usage(appid: AppId, segment_id: ItemId, segments: Segments, pushes: Pushes) -> list[PushUse]:
+    await segments.found(appid, segment_id)
+    return [PushUse(**use) for use in await pushes.of_segment(appid, segment_id)]
 
 
 @router.put("/{segment_id}", summary="Save a new version", dependencies=_EDIT)
@@ -71,9 +79,18 @@ async def update_segment(
     return out
 
 
-@router.delete("/{segment_id}", status_code=204, summary="Delete (versions stay)", dependencies=_EDIT)
-async def delete_segment(appid: AppId, segment_id: ItemId, segments: Segments, request: Request) -> None:
+@router.delete(
+    "/{segment_id}",
+    status_code=204,
+    summary="Delete (versions stay)",
+    description="409 naming the pushes while a push still to send (scheduled, sending, paused...) targets it.",
+    dependencies=_EDIT,
+)
+async def delete_segment(
+    appid: AppId, segment_id: ItemId, segments: Segments, pushes: Pushes, request: Request
+) -> None:
     before = SegmentOut.of(await segments.get(appid, segment_id))
+    await pushes.check_segment_unused(appid, segment_id)
     await segments.delete(appid, segment_id)
     await audit(request, "segment.deleted", "segment", segment_id, before=_saved(before))
 
