@@ -20,6 +20,7 @@ from services.campaigns.adapters.memory import (
     InMemoryCampaignResults,
     InMemoryCampaigns,
     InMemoryNotices,
+    InMemoryReferrals,
     InMemoryReferralUnitOfWork,
     InMemoryRewardPools,
     InMemoryShareScreenshots,
@@ -86,6 +87,7 @@ def _in_memory_campaigns(records: CampaignRecords) -> Any:
             screenshots=InMemoryShareScreenshots(records),
             uow=lambda: InMemoryReferralUnitOfWork(records),
             notices=InMemoryNotices(records),  # type: ignore[arg-type]
+            participants=InMemoryReferrals(records),
             clients={},  # type: ignore[arg-type]
             ready=ready,
         )
