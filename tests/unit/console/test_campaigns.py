@@ -569,10 +569,15 @@ async def test_the_live_page_shows_the_campaigns_numbers_and_refreshes_them(site
     assert re.search(r'data-testid="kpi-credited">\s*<div class="tile-value">3<', live.text)
     assert re.search(r'data-testid="kpi-revoked">\s*<div class="tile-value">1<', live.text)
     assert re.search(r'data-testid="kpi-awaiting">\s*<div class="tile-value">1<', live.text)
-    assert "Self-invite" in live.text and 'id="funnel-data"' in live.text and '"step": "poster_sent"' in live.text
+    assert "Self-invite" in live.text and "&#34;step&#34;: &#34;poster_sent&#34;" in live.text  # the chart's data
     assert f'href="/accounts/{APPID}/members/{leader}"' in live.text
     assert 'hx-trigger="every 15s"' in live.text and "/static/campaigns.js" in live.text
     assert 'data-testid="export-csv"' in live.text
+
+    await site.as_("otto")
+    nobody = await site.post(f"{BASE}/{campaign_id}/clone")
+    empty = await site.client.get(nobody.headers["location"].split("/setup")[0])
+    assert 'data-testid="funnel-empty"' in empty.text and "data-funnel=" not in empty.text
 
     refreshed = await site.client.get(f"{BASE}/{campaign_id}/numbers", headers={"HX-Request": "true"})
     assert refreshed.status_code == 200 and "<html" not in refreshed.text and 'id="numbers"' in refreshed.text
@@ -586,9 +591,11 @@ async def test_the_live_page_shows_the_campaigns_numbers_and_refreshes_them(site
 async def test_the_live_page_in_chinese_labels_the_funnel_in_chinese(site: Campaigns) -> None:
     await site.as_("otto")
     campaign_id = await ready_campaign(site)
+    joined = Participant(campaign_id, APPID, "o1", "c1", TOMORROW, "keyword", poster_sent_at=TOMORROW)
+    site.records.participants[f"{campaign_id}:o1"] = joined
     site.client.cookies.set("scrm_lang", "zh_CN")
     live = await site.client.get(f"{BASE}/{campaign_id}")
-    assert live.status_code == 200 and '"name": "已发海报"' in live.text
+    assert live.status_code == 200 and "&#34;name&#34;: &#34;已发海报&#34;" in live.text
 
 
 async def test_the_csv_export_streams_for_member_export_and_is_refused_without_it(site: Campaigns) -> None:

@@ -1,15 +1,13 @@
 // Campaign pages: the referral funnel chart (ECharts) and the poster layout boxes that follow the form.
-// Data comes from <script type="application/json"> blocks; no inline scripts (the CSP forbids them).
+// Data comes from data-* attributes (JSON); no inline scripts (the CSP forbids them).
 (function () {
   "use strict";
 
   function drawFunnels(root) {
-    if (!window.echarts) return;
+    if (!window.echarts || !root.querySelectorAll) return;
     root.querySelectorAll("[data-funnel]").forEach((el) => {
-      const source = document.getElementById(el.dataset.funnel);
-      if (!source) return;
       let rows;
-      try { rows = JSON.parse(source.textContent || "[]"); } catch (err) { return; }
+      try { rows = JSON.parse(el.dataset.funnel || "[]"); } catch (err) { return; }
       const chart = window.echarts.getInstanceByDom(el) || window.echarts.init(el, null, { renderer: "svg" });
       const top = rows.reduce((max, row) => Math.max(max, row.value), 0);
       chart.setOption({
@@ -62,8 +60,17 @@
     if (event.target.closest("[data-layout]")) layoutBoxes(event.target.form);
   });
   document.addEventListener("DOMContentLoaded", () => drawFunnels(document));
-  // The live page's figures are replaced every 15 s: draw the new funnel.
-  document.addEventListener("htmx:afterSettle", (event) => drawFunnels(event.detail.elt.parentElement || document));
+  // The live page's figures are replaced every 15 s: let go of the old chart (its element leaves the
+  // page, and ECharts keeps every instance), then draw the new one. htmx:load fires on the new content,
+  // which is in the page (an outerHTML swap's own events fire on the detached old element).
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    if (!window.echarts || !event.detail.target) return;
+    event.detail.target.querySelectorAll("[data-funnel]").forEach((el) => {
+      const chart = window.echarts.getInstanceByDom(el);
+      if (chart) chart.dispose();
+    });
+  });
+  document.addEventListener("htmx:load", (event) => drawFunnels(event.detail.elt || document));
   window.addEventListener("resize", () => {
     if (!window.echarts) return;
     document.querySelectorAll("[data-funnel]").forEach((el) => {
