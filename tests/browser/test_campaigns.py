@@ -83,6 +83,12 @@ def test_a_campaign_operator_creates_and_activates_a_campaign_with_a_poster(
     # 3. Tiers and texts: the first tier (3 invites from pool A) as offered.
     page.wait_for_url("**/setup/tiers")
     expect(page.get_by_test_id("tier-row")).to_have_count(1)
+    welcome = page.locator("#messages_welcome")
+    offered = welcome.input_value()
+    welcome.fill("转发到朋友圈即可领取奖励！")  # checked as it is typed, nothing saved
+    expect(page.get_by_test_id("flag-block")).to_be_visible()
+    welcome.fill(offered)
+    expect(page.get_by_test_id("wording-clean")).to_be_visible()
     page.get_by_test_id("save-step").click()
 
     # 4. Coupon codes: generated for pool A; the stock shows them.
@@ -126,6 +132,8 @@ def test_a_campaign_operator_creates_and_activates_a_campaign_with_a_poster(
     assert refreshed.value.ok
     expect(page.get_by_test_id("funnel-chart").locator("svg")).to_be_visible()
     screenshot(page, "campaign-live", full_page=True)
+    page.get_by_test_id("participant-search").fill(f"oBrowser{campaign_id[:6]}2")
+    expect(page.get_by_test_id("participants").locator("tbody tr")).to_have_count(1)
 
     # The list shows it, active.
     page.goto(f"{console_stack.console_url}/accounts/{console_stack.appid}/campaigns?status=active")
