@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.console.domain.formatting import BEIJING, parse_time
@@ -15,12 +15,16 @@ from services.console.domain.messages import N_
 __all__ = [
     "FUNNEL_STEPS",
     "JOINED_VIA",
+    "MAX_TIERS",
     "MIN_QR_SIZE",
     "REJECTIONS",
+    "SLOT_LABELS",
     "SLOT_NAMES",
     "STEPS",
+    "STEP_KEYS",
     "Step",
     "changed",
+    "default_dates",
     "from_beijing_input",
     "lines",
     "step_of_field",
@@ -113,6 +117,12 @@ def to_beijing_input(value: str | datetime | None) -> str:
     """The value a ``datetime-local`` input shows for a stored time (Beijing, to the minute)."""
     moment = parse_time(value)
     return moment.astimezone(BEIJING).strftime("%Y-%m-%dT%H:%M") if moment else ""
+
+
+def default_dates(now: datetime, days: int = 14) -> tuple[str, str]:
+    """A new campaign's suggested dates: from the next full hour (Beijing time) for ``days`` days."""
+    start = now.astimezone(BEIJING).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return to_beijing_input(start), to_beijing_input(start + timedelta(days=days))
 
 
 def lines(text: str) -> list[str]:

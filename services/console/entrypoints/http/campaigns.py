@@ -14,6 +14,7 @@ import base64
 import io
 import json
 from collections.abc import Awaitable, Mapping
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import qrcode
@@ -32,6 +33,7 @@ from services.console.domain.campaigns import (
     STEP_KEYS,
     STEPS,
     changed,
+    default_dates,
     from_beijing_input,
     lines,
     step_of_field,
@@ -232,7 +234,8 @@ async def setup_start(view: AccountPage, campaign_id: str) -> Response:
 
 def _basics_values(campaign: Mapping[str, Any] | None) -> dict[str, Any]:
     if campaign is None:
-        return {"name": "", "starts_at": "", "ends_at": "", "follow_qr": True, "keywords": "", "menu_keys": ""}
+        starts, ends = default_dates(datetime.now(UTC))
+        return {"name": "", "starts_at": starts, "ends_at": ends, "follow_qr": True, "keywords": "", "menu_keys": ""}
     join = campaign["join"]
     return {
         "name": campaign["name"],
