@@ -573,6 +573,7 @@ async def test_the_live_page_shows_the_campaigns_numbers_and_refreshes_them(site
     assert f'href="/accounts/{APPID}/members/{leader}"' in live.text
     assert 'hx-trigger="every 15s"' in live.text and "/static/campaigns.js" in live.text
     assert 'data-testid="export-csv"' in live.text
+    assert f'href="{BASE}/{campaign_id}/setup/pools">Add codes' in live.text  # a reward waits for stock
 
     await site.as_("otto")
     nobody = await site.post(f"{BASE}/{campaign_id}/clone")

@@ -194,6 +194,9 @@ def _wizard(
             done.add("poster")
         if campaign.get("tiers"):
             done.add("tiers")
+        stock = extra.get("stock")
+        if stock and all(pool["remaining"] > 0 for pool in stock):
+            done.add("pools")
     return view.render(
         f"campaigns/step_{step}.html",
         status_code=status_code,

@@ -59,7 +59,12 @@
   document.addEventListener("change", (event) => {
     if (event.target.closest("[data-layout]")) layoutBoxes(event.target.form);
   });
-  document.addEventListener("DOMContentLoaded", () => drawFunnels(document));
+  document.addEventListener("DOMContentLoaded", () => {
+    drawFunnels(document);
+    // The list: "n" opens the wizard (when the page offers it).
+    const create = document.querySelector('[data-testid="new-campaign"]');
+    if (create && window.scrmKeys) window.scrmKeys.on("n", () => location.assign(create.href));
+  });
   // The live page's figures are replaced every 15 s: let go of the old chart (its element leaves the
   // page, and ECharts keeps every instance), then draw the new one. htmx:load fires on the new content,
   // which is in the page (an outerHTML swap's own events fire on the detached old element).
