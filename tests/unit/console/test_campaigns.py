@@ -502,7 +502,10 @@ async def test_pause_resume_end_and_clone(site: Campaigns) -> None:
 
     live = await site.client.get(f"{BASE}/{campaign_id}")
     unconfirmed = await site.post(f"{BASE}/{campaign_id}/end", {"version": _version(live.text)})
-    assert unconfirmed.status_code == 422 and "badge-active" in (await site.client.get(f"{BASE}/{campaign_id}")).text
+    assert unconfirmed.status_code == 422 and "Tick the box to confirm" in unconfirmed.text
+    assert "badge-active" in unconfirmed.text
+    stale = await site.post(f"{BASE}/{campaign_id}/pause", {"version": "1"})
+    assert stale.status_code == 409 and "Someone else saved this campaign" in stale.text
     ended = await site.post(f"{BASE}/{campaign_id}/end", {"version": _version(live.text), "confirm": "yes"})
     assert ended.status_code == 303
     live = await site.client.get(f"{BASE}/{campaign_id}")

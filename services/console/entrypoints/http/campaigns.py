@@ -769,29 +769,42 @@ async def activate(view: AccountPage, campaign_id: str) -> Response:
     return view.redirect(_page_path(view, campaign_id))
 
 
+async def _move(view: View, campaign_id: str, move: str) -> Response:
+    """Pause or end with the version the live page showed; a refusal (a stale version, a move the status
+    does not allow, no permission) is shown on the live page with the API's reason."""
+    form = await view.request.form()
+    version = _form_text(form, "version")
+    if move == "end" and _form_text(form, "confirm") != "yes":
+        message = view.gettext("Tick the box to confirm: an ended campaign cannot restart.")
+        return await _live_page(view, campaign_id, _status_for(view, 422), message)
+    try:
+        await view.call(Api.CAMPAIGNS, "POST", _api_path(view, campaign_id, f"/{move}"), headers=_if_match(version))
+    except ApiError as exc:
+        if exc.status not in (403, 409, 428):
+            raise
+        message = await _refusal(view, exc, campaign_id, version)
+        return await _live_page(view, campaign_id, _status_for(view, exc.status), message)
+    return view.redirect(_page_path(view, campaign_id))
+
+
 @router.post(ONE + "/pause", response_model=None)
 async def pause(view: AccountPage, campaign_id: str) -> Response:
-    form = await view.request.form()
-    await view.call(
-        Api.CAMPAIGNS, "POST", _api_path(view, campaign_id, "/pause"), headers=_if_match(_form_text(form, "version"))
-    )
-    return view.redirect(_page_path(view, campaign_id))
+    return await _move(view, campaign_id, "pause")
 
 
 @router.post(ONE + "/end", response_model=None)
 async def end(view: AccountPage, campaign_id: str) -> Response:
-    form = await view.request.form()
-    if _form_text(form, "confirm") != "yes":
-        raise ApiError(422, view.gettext("Tick the box to confirm: an ended campaign cannot restart."), Api.CAMPAIGNS)
-    await view.call(
-        Api.CAMPAIGNS, "POST", _api_path(view, campaign_id, "/end"), headers=_if_match(_form_text(form, "version"))
-    )
-    return view.redirect(_page_path(view, campaign_id))
+    return await _move(view, campaign_id, "end")
 
 
 @router.post(ONE + "/clone", response_model=None)
 async def clone(view: AccountPage, campaign_id: str) -> Response:
-    copy = (await view.call(Api.CAMPAIGNS, "POST", _api_path(view, campaign_id, "/clone"))).body
+    try:
+        copy = (await view.call(Api.CAMPAIGNS, "POST", _api_path(view, campaign_id, "/clone"))).body
+    except ApiError as exc:
+        if exc.status not in (403, 409):
+            raise
+        return await _live_page(view, campaign_id, _status_for(view, exc.status), view.error(exc))
     return view.redirect(_page_path(view, copy["id"], "/setup/basics?cloned=1"))
 
 
@@ -843,17 +856,23 @@ async def _participants(view: View, campaign_id: str, q: str, offset: int) -> di
 
 @router.get(ONE, response_class=HTMLResponse)
 async def live(view: AccountPage, campaign_id: str) -> HTMLResponse:
+    return await _live_page(view, campaign_id)
+
+
+async def _live_page(view: View, campaign_id: str, status_code: int = 200, message: str = "") -> HTMLResponse:
     campaign, stats, participants = await asyncio.gather(
         _campaign(view, campaign_id), _stats(view, campaign_id), _participants(view, campaign_id, "", 0)
     )
     return view.render(
         "campaigns/live.html",
+        status_code=status_code,
         campaign=campaign,
         base=_page_path(view, campaign_id),
         participants=participants,
         q="",
         page_size=PARTICIPANTS_PAGE,
         joined_via_labels=JOINED_VIA,
+        message=message,
         **_numbers_context(view, stats),
     )
 
