@@ -335,6 +335,13 @@ async def test_tiers_add_and_remove_rows_before_saving_and_save_with_the_texts(s
     assert descending.status_code == 422 and 'class="field-error"' in descending.text
     saved = await set_tiers(site, campaign_id, [(3, "A"), (10, "B")])
     assert saved.status_code == 303 and saved.headers["location"].endswith("/setup/pools")
+    page = await site.client.get(f"{BASE}/{campaign_id}/setup/tiers")
+    two_lines = {"messages_ended": "活动已结束。\r\n感谢参与！", "version": _version(page.text)}
+    both = {"tier_count": ["3", "10"], "tier_pool": ["A", "B"]}
+    saved = await site.post(f"{BASE}/{campaign_id}/setup/tiers", {**base, **both, **two_lines, "action": "save"})
+    assert saved.status_code == 303
+    page = await site.client.get(f"{BASE}/{campaign_id}/setup/tiers")
+    assert "活动已结束。\n感谢参与！" in page.text and "\r" not in page.text
     pools = await site.client.get(f"{BASE}/{campaign_id}/setup/pools")
     assert 'data-testid="pool-A"' in pools.text and 'data-testid="pool-B"' in pools.text
 

@@ -127,6 +127,12 @@ def _form_text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _message(form: FormData, key: str) -> str:
+    """A message text as typed; browsers send a textarea's line breaks as CRLF, members' phones get LF."""
+    value = form.get(f"messages_{key}")
+    return value.replace("\r\n", "\n") if isinstance(value, str) else ""
+
+
 async def _file(form: FormData, name: str) -> tuple[bytes, str, str]:
     """A file field's (content, filename, content type), closed after reading; empty when none was sent.
     Up to one byte past the limit is read, so a too-large file shows as such without reading it all."""
@@ -490,7 +496,7 @@ async def save_tiers(view: AccountPage, campaign_id: str) -> Response:
     counts = [str(v).strip() for v in form.getlist("tier_count")]
     pools = [str(v).strip() for v in form.getlist("tier_pool")]
     rows = [{"count": c, "pool": p} for c, p in zip(counts, pools, strict=False)]
-    messages = {k: str(form.get(f"messages_{k}") or "") for k in _TIER_TEXTS}
+    messages = {k: _message(form, k) for k in _TIER_TEXTS}
     action = _form_text(form, "action")
     # Adding or removing a row only redraws the form; "save" sends it.
     if action == "add" and len(rows) < MAX_TIERS:
@@ -540,9 +546,7 @@ async def check_wording(view: AccountPage) -> HTMLResponse:
     form = await view.request.form()
     body: dict[str, Any] = {
         "messages": {
-            k: str(form.get(f"messages_{k}"))
-            for k in (*_TIER_TEXTS, *_SHARE_TEXTS)
-            if form.get(f"messages_{k}") is not None
+            k: _message(form, k) for k in (*_TIER_TEXTS, *_SHARE_TEXTS) if form.get(f"messages_{k}") is not None
         }
     }
     if form.get("name") is not None:
@@ -637,7 +641,7 @@ async def save_rules(view: AccountPage, campaign_id: str) -> Response:
         "reward_basis": _form_text(form, "reward_basis") or "verified_followers",
         "share_task": "share_task" in form,
         "share_pool": _form_text(form, "share_pool"),
-        "messages": {k: str(form.get(f"messages_{k}") or "") for k in _SHARE_TEXTS},
+        "messages": {k: _message(form, k) for k in _SHARE_TEXTS},
     }
     errors: dict[str, str] = {}
     cap = _int_field(form, "daily_cap", errors, "rules.per_inviter_daily_cap", view)
