@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from services.console.adapters import load_catalogs
 from services.console.bootstrap import ConsoleService, bootstrap
-from services.console.entrypoints.http import admin, auth, members, overview, pushes, review, segments
+from services.console.entrypoints.http import admin, auth, campaigns, members, overview, pushes, review, segments
 from services.console.entrypoints.http.deps import (
     CsrfMissing,
     SignInRequired,
@@ -108,7 +108,7 @@ def create_app(settings: ConsoleSettings, *, apis: OperatorApis | None = None) -
         summary="The operators' web console",
         bootstrap=lambda: bootstrap(settings, catalogs, apis=apis),
         readiness={"identity-api": lambda service: service.apis.ready()},
-        public_routers=[auth.router, overview.router, admin.router, members.router, review.router, segments.router, pushes.router],
+        public_routers=[auth.router, overview.router, admin.router, members.router, review.router, segments.router, pushes.router, campaigns.router],
         exception_handlers=handlers,
         api_docs=False,
     )
