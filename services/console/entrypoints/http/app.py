@@ -108,7 +108,16 @@ def create_app(settings: ConsoleSettings, *, apis: OperatorApis | None = None) -
         summary="The operators' web console",
         bootstrap=lambda: bootstrap(settings, catalogs, apis=apis),
         readiness={"identity-api": lambda service: service.apis.ready()},
-        public_routers=[auth.router, overview.router, admin.router, members.router, review.router, segments.router, pushes.router, campaigns.router],
+        public_routers=[
+            auth.router,
+            overview.router,
+            admin.router,
+            members.router,
+            review.router,
+            segments.router,
+            pushes.router,
+            campaigns.router,
+        ],
         exception_handlers=handlers,
         api_docs=False,
     )
