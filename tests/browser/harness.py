@@ -234,6 +234,9 @@ def screenshot(page: Page, name: str, *, directory: Path = SCREENSHOT_DIR, full_
         return None
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.png"
+    if full_page:
+        # The top bar is sticky: scrolled, a full-page capture would draw it where the view was.
+        page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=full_page, animations="disabled")
     return path
 
