@@ -23,7 +23,7 @@ from shared.identity import (
     Role,
 )
 
-__all__ = ["Callers", "cheap_directory"]
+__all__ = ["Callers", "cheap_directory", "identity_config"]
 
 #: OWASP's floor: the cheapest parameters the hasher accepts, so tests stay fast.
 _CHEAP = {"memory_kib": 19 * 1024, "time_cost": 2}
@@ -31,6 +31,16 @@ _CHEAP = {"memory_kib": 19 * 1024, "time_cost": 2}
 
 def cheap_directory() -> Directory:
     return Directory(InMemoryIdentityStore(), InMemoryAuditLog(), hasher=PasswordHasher(**_CHEAP))
+
+
+def identity_config(directory: Directory) -> IdentityConfig:
+    """What an app under test resolves its callers with: ``directory``, as it is (no cookies' Secure)."""
+
+    @asynccontextmanager
+    async def open_directory() -> AsyncIterator[Directory]:
+        yield directory
+
+    return IdentityConfig(open_directory, secure_cookies=False)
 
 
 @dataclass(frozen=True)
@@ -62,13 +72,7 @@ class Callers:
 
     @property
     def config(self) -> IdentityConfig:
-        directory = self.directory
-
-        @asynccontextmanager
-        async def open_directory() -> AsyncIterator[Directory]:
-            yield directory
-
-        return IdentityConfig(open_directory, secure_cookies=False)
+        return identity_config(self.directory)
 
     def headers(self, role: Role) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[role]}"}

@@ -1,5 +1,5 @@
-"""The console over the real identity API, both in process (httpx's ASGI transport, no sockets): the
-sign-in, the session and the CSRF token are the identity service's own."""
+"""The console over the real identity API, both in process (``tests.unit.console.stack``): the sign-in,
+the session and the CSRF token are the identity service's own."""
 
 from __future__ import annotations
 
@@ -10,16 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from services.console.adapters import HttpOperatorApis
-from services.console.entrypoints.http import create_app
-from services.console.service_layer.ports import Api
-from services.console.settings import ConsoleSettings
-from services.identity.entrypoints.http import create_app as create_identity_app
-from services.identity.settings import IdentitySettings
 from shared.identity import CLI_ACTOR, Directory
 from tests.identities import cheap_directory
+from tests.unit.console.stack import APPID, console_client
 
-APPID = "wx1"
+__all__ = ["APPID", "PASSWORDS", "ConsoleUnderTest"]
 PASSWORDS = {"ada": "ada-password-0001", "rita": "rita-password-001", "otto": "otto-password-001"}
 
 
@@ -50,20 +45,6 @@ async def console(request: pytest.FixtureRequest) -> AsyncIterator[ConsoleUnderT
     extra: dict[str, Any] = getattr(request, "param", {})
     directory = cheap_directory()
     await _seed(directory)
-    identity = create_identity_app(IdentitySettings(environment="development"), directory=directory)
-    async with identity.router.lifespan_context(identity):
-        apis = HttpOperatorApis(
-            {api: f"http://{api.value}.test" for api in Api},
-            transports={Api.IDENTITY: httpx.ASGITransport(app=identity)},
-        )
-        settings = ConsoleSettings(
-            environment="development",
-            official_accounts=[{"appid": APPID, "name": "贝贝母婴"}, {"appid": "wx2", "name": ""}],
-            **extra,
-        )
-        app = create_app(settings, apis=apis)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://console.test") as client:
-                yield ConsoleUnderTest(client, directory)
-        await apis.aclose()
+    accounts = [{"appid": APPID, "name": "贝贝母婴"}, {"appid": "wx2", "name": ""}]
+    async with console_client(directory, official_accounts=accounts, **extra) as client:
+        yield ConsoleUnderTest(client, directory)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,31 +16,18 @@ from PIL import Image
 
 from services.campaigns.adapters.memory import (
     CampaignRecords,
-    InMemoryCampaignResults,
-    InMemoryCampaigns,
-    InMemoryNotices,
-    InMemoryReferrals,
-    InMemoryReferralUnitOfWork,
-    InMemoryRewardPools,
-    InMemoryShareScreenshots,
-    InMemoryTemplates,
 )
-from services.campaigns.bootstrap_api import CampaignsApi
 from services.campaigns.domain.participants import Invitation, Participant
 from services.campaigns.entrypoints.http import app as campaigns_app_module
 from services.campaigns.entrypoints.http import create_app as create_campaigns_app
 from services.campaigns.settings import CampaignsSettings
-from services.console.adapters import HttpOperatorApis
-from services.console.entrypoints.http import create_app
 from services.console.service_layer.ports import Api
-from services.console.settings import ConsoleSettings
-from services.identity.entrypoints.http import create_app as create_identity_app
-from services.identity.settings import IdentitySettings
-from shared.identity import CLI_ACTOR, Directory, IdentityConfig
+from shared.identity import CLI_ACTOR
 from tests.accounts import account
-from tests.identities import cheap_directory
-from tests.unit.campaigns.fakes import StubJoinCodes
+from tests.identities import cheap_directory, identity_config
+from tests.unit.console.campaigns_api import in_memory_bootstrap
 from tests.unit.console.conftest import APPID, PASSWORDS, ConsoleUnderTest, _seed
+from tests.unit.console.stack import console_client
 
 BASE = f"/accounts/{APPID}/campaigns"
 #: An analyst reads campaigns and stats but may neither edit nor launch.
@@ -69,44 +55,10 @@ class Campaigns(ConsoleUnderTest):
         return await self.client.post(path, data=data or {}, headers=headers, **kwargs)
 
 
-def _in_memory_campaigns(records: CampaignRecords) -> Any:
-    """The campaigns API's composition root with its in-memory adapters (its own is MongoDB's)."""
-
-    @asynccontextmanager
-    async def bootstrap(settings: CampaignsSettings) -> AsyncIterator[CampaignsApi]:
-        async def ready() -> None:
-            return None
-
-        yield CampaignsApi(
-            settings,
-            campaigns=InMemoryCampaigns(),
-            pools=InMemoryRewardPools(),
-            templates=InMemoryTemplates(),
-            stats=InMemoryCampaignResults(records),
-            join_codes=StubJoinCodes(),
-            screenshots=InMemoryShareScreenshots(records),
-            uow=lambda: InMemoryReferralUnitOfWork(records),
-            notices=InMemoryNotices(records),  # type: ignore[arg-type]
-            participants=InMemoryReferrals(records),
-            clients={},  # type: ignore[arg-type]
-            ready=ready,
-        )
-
-    return bootstrap
-
-
-def _config(directory: Directory) -> IdentityConfig:
-    @asynccontextmanager
-    async def open_directory() -> AsyncIterator[Directory]:
-        yield directory
-
-    return IdentityConfig(open_directory, secure_cookies=False)
-
-
 @pytest.fixture
 def in_memory(monkeypatch: pytest.MonkeyPatch) -> Iterator[CampaignRecords]:
     records = CampaignRecords()
-    monkeypatch.setattr(campaigns_app_module, "bootstrap", _in_memory_campaigns(records))
+    monkeypatch.setattr(campaigns_app_module, "bootstrap", in_memory_bootstrap(records))
     yield records
 
 
@@ -116,24 +68,11 @@ async def site(in_memory: CampaignRecords) -> AsyncIterator[Campaigns]:
     await _seed(directory)
     await directory.create_operator(CLI_ACTOR, ANALYST[0], password=ANALYST[1])
     await directory.grant(CLI_ACTOR, ANALYST[0], "analyst", APPID)
-    identity = create_identity_app(IdentitySettings(environment="development"), directory=directory)
-    campaigns = create_campaigns_app(CampaignsSettings(wechat_accounts=[account(APPID)]), identity=_config(directory))
-    async with identity.router.lifespan_context(identity), campaigns.router.lifespan_context(campaigns):
-        apis = HttpOperatorApis(
-            {api: f"http://{api.value}.test" for api in Api},
-            transports={
-                Api.IDENTITY: httpx.ASGITransport(app=identity),
-                Api.CAMPAIGNS: httpx.ASGITransport(app=campaigns),
-            },
-        )
-        settings = ConsoleSettings(environment="development", official_accounts=[{"appid": APPID, "name": "贝贝母婴"}])
-        app = create_app(settings, apis=apis)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://console.test") as client:
-                client.cookies.set("scrm_lang", "en")
-                yield Campaigns(client, directory, in_memory)
-        await apis.aclose()
+    campaigns = create_campaigns_app(
+        CampaignsSettings(wechat_accounts=[account(APPID)]), identity=identity_config(directory)
+    )
+    async with console_client(directory, {Api.CAMPAIGNS: campaigns}, locale="en") as client:
+        yield Campaigns(client, directory, in_memory)
 
 
 def png(width: int = 750, height: int = 1334) -> bytes:

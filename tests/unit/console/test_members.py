@@ -5,7 +5,7 @@ added and removed through the profiles API. Campaigns and segments are not mount
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -20,12 +20,7 @@ from services.campaigns.entrypoints.http.schemas import (
     MemberCampaignsOut,
     MemberRewardOut,
 )
-from services.console.adapters import HttpOperatorApis
-from services.console.entrypoints.http import create_app
 from services.console.service_layer.ports import Api
-from services.console.settings import ConsoleSettings
-from services.identity.entrypoints.http import create_app as create_identity_app
-from services.identity.settings import IdentitySettings
 from services.members.adapters.memory import InMemoryMembersUnitOfWork, InMemoryMemberViews
 from services.members.domain.model import Member
 from services.members.entrypoints.http import create_app as create_members_app
@@ -35,10 +30,11 @@ from services.profiles.domain.profile import ConsentKind, Profile
 from services.profiles.domain.tags import TagSource
 from services.profiles.entrypoints.http import create_app as create_profiles_app
 from services.profiles.settings import ProfilesSettings
-from shared.identity import CLI_ACTOR, Directory, IdentityConfig, InMemoryAuditLog
+from shared.identity import CLI_ACTOR, Directory, InMemoryAuditLog
 from shared.maternal_infant import DEFAULT_TAXONOMY, Basis, StageDeclaration, load_taxonomy
 from tests.accounts import account
-from tests.identities import cheap_directory
+from tests.identities import cheap_directory, identity_config
+from tests.unit.console.stack import console_client
 
 APPID = "wx1"
 ALICE = "oAlice000000000000000000001"  # follows, has a profile with a due date and consents
@@ -78,14 +74,6 @@ class MembersConsole:
         log = self.directory.audit_log
         assert isinstance(log, InMemoryAuditLog)
         return [e.actor_name for e in log.entries if e.action == action]
-
-
-def _config(directory: Directory) -> IdentityConfig:
-    @asynccontextmanager
-    async def open_directory() -> AsyncIterator[Directory]:
-        yield directory
-
-    return IdentityConfig(open_directory, secure_cookies=False)
 
 
 async def _seed_profiles(store: InMemoryProfileStore) -> None:
@@ -180,13 +168,12 @@ async def _console(extra: dict[Api, FastAPI] | None = None, *, more: int = 0) ->
     for name, (role, appid, password) in PASSWORDS.items():
         await directory.create_operator(CLI_ACTOR, name, password=password)
         await directory.grant(CLI_ACTOR, name, role, appid)
-    identity = _config(directory)
+    identity = identity_config(directory)
     store = InMemoryProfileStore()
     await _seed_profiles(store)
     members_uow = InMemoryMembersUnitOfWork()
     _seed_members(members_uow, more)
     apps = {
-        Api.IDENTITY: create_identity_app(IdentitySettings(environment="development"), directory=directory),
         Api.PROFILES: create_profiles_app(
             ProfilesSettings(environment="development", wechat_accounts=[account(APPID)]),
             identity=identity,
@@ -201,19 +188,7 @@ async def _console(extra: dict[Api, FastAPI] | None = None, *, more: int = 0) ->
         ),
         **(extra or {}),
     }
-    async with AsyncExitStack() as stack:
-        for app in apps.values():
-            await stack.enter_async_context(app.router.lifespan_context(app))
-        apis = HttpOperatorApis(
-            {api: f"http://{api.value}.test" for api in Api},
-            transports={api: httpx.ASGITransport(app=app) for api, app in apps.items()},
-        )
-        stack.push_async_callback(apis.aclose)
-        settings = ConsoleSettings(environment="development", official_accounts=[{"appid": APPID, "name": "贝贝母婴"}])
-        console_app = create_app(settings, apis=apis)
-        await stack.enter_async_context(console_app.router.lifespan_context(console_app))
-        transport = httpx.ASGITransport(app=console_app)
-        client = await stack.enter_async_context(httpx.AsyncClient(transport=transport, base_url="http://console.test"))
+    async with console_client(directory, apps) as client:
         yield MembersConsole(client, directory, store)
 
 

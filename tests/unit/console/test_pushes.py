@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from urllib.parse import urlencode
@@ -16,32 +15,25 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from services.console.adapters import HttpOperatorApis, load_catalogs
-from services.console.entrypoints.http import create_app
+from services.console.adapters import load_catalogs
 from services.console.entrypoints.http import pushes as console_pushes
 from services.console.entrypoints.http.rendering import Templates
 from services.console.service_layer.ports import Api
-from services.console.settings import ConsoleSettings
-from services.identity.entrypoints.http import create_app as create_identity_app
-from services.identity.settings import IdentitySettings
-from services.segments.adapters.memory import InMemoryPushes, InMemorySegments
 from services.segments.adapters.push_documents import push_from_document
-from services.segments.bootstrap import SegmentsService
 from services.segments.domain.pushes import Channel
 from services.segments.domain.rules import MemberFacts
 from services.segments.entrypoints.http import app as segments_app_module
 from services.segments.service_layer.audience import freeze_next
 from services.segments.service_layer.dispatch import DispatchConfig, Dispatcher
-from services.segments.service_layer.live_index import LiveIndex
 from services.segments.service_layer.ports import Content, SendRefused
 from services.segments.settings import SegmentsSettings
-from shared.identity import CLI_ACTOR, IdentityConfig
-from shared.maternal_infant import load_taxonomy
+from shared.identity import CLI_ACTOR
 from tests.accounts import account
-from tests.fakes.member_facts import FakeFacts
 from tests.fakes.sender import RecordingSender
-from tests.identities import cheap_directory
+from tests.identities import cheap_directory, identity_config
 from tests.unit.console.conftest import APPID, PASSWORDS, ConsoleUnderTest, _seed
+from tests.unit.console.segments_api import InMemorySegmentsApi
+from tests.unit.console.stack import console_client
 
 FORMULA = "interest.feeding.formula"
 SIM = "http://sim.test"
@@ -77,14 +69,11 @@ class Sender(RecordingSender):
         return await super().send(appid, openid, channel, content, client_msg_id)
 
 
-class SegmentsApi:
+class SegmentsApi(InMemorySegmentsApi):
     """The segments API's stores, its live index and its sender, to seed and to run the worker's part."""
 
     def __init__(self) -> None:
-        self.segments = InMemorySegments()
-        self.pushes = InMemoryPushes()
-        self.sender = Sender()
-        self.live: LiveIndex | None = None
+        super().__init__(lambda: [MemberFacts(appid=APPID, openid=o, tags={FORMULA: 1.0}) for o in OPENIDS], Sender())
         # Three reachable members, one not following, one without consent, one outside the 48 h window.
         self.pushes.add_profiles(
             [
@@ -96,30 +85,6 @@ class SegmentsApi:
                 _profile(OPENIDS[5], hours_ago=72),
             ]
         )
-
-    def bootstrap(self, settings: SegmentsSettings, **_: Any) -> Any:
-        """Stands in for ``bootstrap_api``: the same service over the in-memory stores."""
-
-        @asynccontextmanager
-        async def in_memory() -> AsyncIterator[SegmentsService]:
-            facts = FakeFacts([MemberFacts(appid=APPID, openid=o, tags={FORMULA: 1.0}) for o in OPENIDS])
-            live = self.live = LiveIndex(facts)
-            await live.rebuild(datetime.now(UTC))
-
-            async def ready() -> None:
-                return None
-
-            service = SegmentsService(
-                settings,
-                load_taxonomy(settings.taxonomy_path),
-                cast(Any, self.segments),
-                cast(Any, self.pushes),
-                {"mongodb": ready},
-            )
-            service.live, service.facts, service.sender = live, cast(Any, facts), self.sender
-            yield service
-
-        return in_memory()
 
     async def dispatch(self) -> None:
         """What happens after the API schedules a push: its audience frozen, then the worker's sends."""
@@ -145,34 +110,12 @@ async def console(segments_api: SegmentsApi) -> AsyncIterator[ConsoleUnderTest]:
     await directory.create_operator(CLI_ACTOR, PETE[0], password=PETE[1])
     await directory.grant(CLI_ACTOR, PETE[0], "project_manager", APPID)
 
-    @asynccontextmanager
-    async def open_directory() -> AsyncIterator[Any]:
-        yield directory
-
-    identity = create_identity_app(IdentitySettings(environment="development"), directory=directory)
     segments = segments_app_module.create_app(
         SegmentsSettings(environment="development", wechat_accounts=[account(APPID)]),
-        identity=IdentityConfig(open_directory, secure_cookies=False),
+        identity=identity_config(directory),
     )
-    async with identity.router.lifespan_context(identity), segments.router.lifespan_context(segments):
-        apis = HttpOperatorApis(
-            {api: f"http://{api.value}.test" for api in Api},
-            transports={
-                Api.IDENTITY: httpx.ASGITransport(app=identity),
-                Api.SEGMENTS: httpx.ASGITransport(app=segments),
-            },
-        )
-        settings = ConsoleSettings(
-            environment="development",
-            official_accounts=[{"appid": APPID, "name": "贝贝母婴"}],
-            wechat_sim_url=SIM,
-        )
-        app = create_app(settings, apis=apis)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://console.test") as client:
-                yield ConsoleUnderTest(client, directory)
-        await apis.aclose()
+    async with console_client(directory, {Api.SEGMENTS: segments}, wechat_sim_url=SIM) as client:
+        yield ConsoleUnderTest(client, directory)
 
 
 BASE = f"/accounts/{APPID}/pushes"

@@ -7,24 +7,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
 
 from services.campaigns.adapters.memory import (
     CampaignRecords,
-    InMemoryCampaignResults,
     InMemoryCampaigns,
-    InMemoryNotices,
     InMemoryReferrals,
-    InMemoryReferralUnitOfWork,
-    InMemoryRewardPools,
     InMemoryShareScreenshots,
-    InMemoryTemplates,
 )
-from services.campaigns.adapters.referrals import MongoNoticeStore
-from services.campaigns.bootstrap_api import CampaignsApi
 from services.campaigns.domain.campaign import Campaign
 from services.campaigns.domain.participants import Participant
 from services.campaigns.domain.submissions import SubmissionRecord
@@ -32,21 +25,16 @@ from services.campaigns.entrypoints.http import app as campaigns_app_module
 from services.campaigns.entrypoints.http import create_app as create_campaigns_app
 from services.campaigns.service_layer import review as review_service
 from services.campaigns.service_layer.management import NewCampaign, create_campaign
-from services.campaigns.service_layer.ports import JoinCodes
 from services.campaigns.settings import CampaignsSettings
-from services.console.adapters import HttpOperatorApis
 from services.console.domain.review import QUEUE_PAGE, SERVICE_LEVEL_SECONDS, overdue, picture_path, qr_owner
-from services.console.entrypoints.http import create_app
 from services.console.service_layer.ports import Api
-from services.console.settings import ConsoleSettings
-from services.identity.entrypoints.http import create_app as create_identity_app
-from services.identity.settings import IdentitySettings
 from services.screenshots import Fingerprint
-from shared.identity import Directory, IdentityConfig
-from shared.wechat_client import WeChatClients
+from shared.identity import Directory
 from tests.accounts import account
-from tests.identities import cheap_directory
+from tests.identities import cheap_directory, identity_config
+from tests.unit.console.campaigns_api import in_memory_bootstrap
 from tests.unit.console.conftest import APPID, PASSWORDS, _seed
+from tests.unit.console.stack import console_site
 
 DESK = f"/accounts/{APPID}/review"
 PICTURE = b"\xff\xd8picture"
@@ -133,70 +121,24 @@ class Reviewer:
         return await self.client.post(path, data=data, headers=headers)
 
 
-def _in_memory(records: CampaignRecords, campaigns: InMemoryCampaigns) -> Any:
-    """The campaigns API's composition root with its in-memory adapters instead of MongoDB's."""
-
-    async def ready() -> None:
-        return None
-
-    @asynccontextmanager
-    async def bootstrap(settings: CampaignsSettings) -> AsyncIterator[CampaignsApi]:
-        yield CampaignsApi(
-            settings,
-            campaigns=campaigns,
-            pools=InMemoryRewardPools(),
-            templates=InMemoryTemplates(),
-            stats=InMemoryCampaignResults(records),
-            join_codes=cast(JoinCodes, None),  # no route of the review desk makes join codes
-            screenshots=InMemoryShareScreenshots(records),
-            uow=lambda: InMemoryReferralUnitOfWork(records),
-            notices=cast(MongoNoticeStore, InMemoryNotices(records)),
-            participants=InMemoryReferrals(records),
-            # No WeChat client here: a decision's reply stays queued for the worker.
-            clients=cast(WeChatClients, {}),
-            ready=ready,
-        )
-
-    return bootstrap
-
-
 @asynccontextmanager
 async def review_stack(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Stack]:
     """The three apps wired together (a browser check can serve ``stack.transport``'s app too)."""
     directory = cheap_directory()
     await _seed(directory)
 
-    @asynccontextmanager
-    async def open_directory() -> AsyncIterator[Directory]:
-        yield directory
-
     records, campaigns = CampaignRecords(), InMemoryCampaigns()
-    monkeypatch.setattr(campaigns_app_module, "bootstrap", _in_memory(records, campaigns))
-    identity = create_identity_app(IdentitySettings(environment="development"), directory=directory)
+    monkeypatch.setattr(campaigns_app_module, "bootstrap", in_memory_bootstrap(records, campaigns))
     campaigns_api = create_campaigns_app(
-        CampaignsSettings(wechat_accounts=[account(APPID)]), identity=IdentityConfig(open_directory, False)
+        CampaignsSettings(wechat_accounts=[account(APPID)]), identity=identity_config(directory)
     )
-    async with (
-        identity.router.lifespan_context(identity),
-        campaigns_api.router.lifespan_context(campaigns_api),
-    ):
-        apis = HttpOperatorApis(
-            {api: f"http://{api.value}.test" for api in Api},
-            transports={
-                Api.IDENTITY: httpx.ASGITransport(app=identity),
-                Api.CAMPAIGNS: httpx.ASGITransport(app=campaigns_api),
-            },
-        )
-        settings = ConsoleSettings(environment="development", official_accounts=[{"appid": APPID, "name": "贝贝母婴"}])
-        console = create_app(settings, apis=apis)
-        async with console.router.lifespan_context(console):
-            stack = Stack(httpx.ASGITransport(app=console), directory, campaigns, records)
-            try:
-                yield stack
-            finally:
-                for client in stack.clients:
-                    await client.aclose()
-        await apis.aclose()
+    async with console_site(directory, {Api.CAMPAIGNS: campaigns_api}) as transport:
+        stack = Stack(transport, directory, campaigns, records)
+        try:
+            yield stack
+        finally:
+            for client in stack.clients:
+                await client.aclose()
 
 
 @pytest.fixture

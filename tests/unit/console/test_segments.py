@@ -6,33 +6,24 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, cast
 from urllib.parse import urlencode
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
-from services.console.adapters import HttpOperatorApis
 from services.console.domain import segment_rules as rules
-from services.console.entrypoints.http import create_app
 from services.console.service_layer.ports import Api
-from services.console.settings import ConsoleSettings
-from services.identity.entrypoints.http import create_app as create_identity_app
-from services.identity.settings import IdentitySettings
-from services.segments.adapters.memory import InMemoryPushes, InMemorySegments
-from services.segments.bootstrap import SegmentsService
 from services.segments.domain.rules import MemberFacts
 from services.segments.entrypoints.http import app as segments_app_module
-from services.segments.service_layer.live_index import LiveIndex
 from services.segments.settings import SegmentsSettings
-from shared.identity import CLI_ACTOR, IdentityConfig
-from shared.maternal_infant import load_taxonomy
+from shared.identity import CLI_ACTOR
 from tests.accounts import account
-from tests.fakes.member_facts import FakeFacts
-from tests.identities import cheap_directory
+from tests.identities import cheap_directory, identity_config
 from tests.unit.console.conftest import APPID, ConsoleUnderTest, _seed
+from tests.unit.console.segments_api import InMemorySegmentsApi
+from tests.unit.console.stack import console_client
 
 FORMULA = "interest.feeding.formula"
 TOYS = "interest.toys"
@@ -54,36 +45,11 @@ def _members() -> list[MemberFacts]:
     return [*members, MemberFacts(appid="wx2", openid="o_other", tags={FORMULA: 1.0})]
 
 
-class SegmentsApi:
+class SegmentsApi(InMemorySegmentsApi):
     """The stores behind the segments API under test, to look at or seed (pushes)."""
 
     def __init__(self) -> None:
-        self.segments = InMemorySegments()
-        self.pushes = InMemoryPushes()
-
-    def bootstrap(self, settings: SegmentsSettings, **_: Any) -> Any:
-        """Stands in for ``bootstrap_api``: the same service, its live index over fixed members."""
-
-        @asynccontextmanager
-        async def in_memory() -> AsyncIterator[SegmentsService]:
-            facts = FakeFacts(_members())
-            live = LiveIndex(facts)
-            await live.rebuild(datetime.now(UTC))
-
-            async def ready() -> None:
-                return None
-
-            service = SegmentsService(
-                settings,
-                load_taxonomy(settings.taxonomy_path),
-                cast(Any, self.segments),
-                cast(Any, self.pushes),
-                {"mongodb": ready},
-            )
-            service.live, service.facts = live, cast(Any, facts)
-            yield service
-
-        return in_memory()
+        super().__init__(_members)
 
     async def add_push(self, segment_id: str, status: str) -> None:
         await self.pushes.insert(
@@ -121,33 +87,17 @@ async def console(segments_api: SegmentsApi) -> AsyncIterator[ConsoleUnderTest]:
     await directory.create_operator(CLI_ACTOR, "ana", password=ANALYST_PASSWORD)
     await directory.grant(CLI_ACTOR, "ana", "analyst", APPID)
 
-    @asynccontextmanager
-    async def open_directory() -> AsyncIterator[Any]:
-        yield directory
-
-    identity = create_identity_app(IdentitySettings(environment="development"), directory=directory)
     segments = segments_app_module.create_app(
         SegmentsSettings(environment="development", wechat_accounts=[account(APPID), account("wx2")]),
-        identity=IdentityConfig(open_directory, secure_cookies=False),
+        identity=identity_config(directory),
     )
-    async with identity.router.lifespan_context(identity), segments.router.lifespan_context(segments):
-        apis = HttpOperatorApis(
-            {api: f"http://{api.value}.test" for api in Api},
-            transports={
-                Api.IDENTITY: httpx.ASGITransport(app=identity),
-                Api.SEGMENTS: httpx.ASGITransport(app=segments),
-                Api.CAMPAIGNS: httpx.MockTransport(_campaigns),
-            },
-        )
-        settings = ConsoleSettings(
-            environment="development", official_accounts=[{"appid": APPID, "name": "贝贝母婴"}, {"appid": "wx2"}]
-        )
-        app = create_app(settings, apis=apis)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://console.test") as client:
-                yield ConsoleUnderTest(client, directory)
-        await apis.aclose()
+    apps: dict[Api, FastAPI | httpx.AsyncBaseTransport] = {
+        Api.SEGMENTS: segments,
+        Api.CAMPAIGNS: httpx.MockTransport(_campaigns),
+    }
+    accounts = [{"appid": APPID, "name": "贝贝母婴"}, {"appid": "wx2"}]
+    async with console_client(directory, apps, official_accounts=accounts) as client:
+        yield ConsoleUnderTest(client, directory)
 
 
 async def _htmx(console: ConsoleUnderTest) -> dict[str, str]:
