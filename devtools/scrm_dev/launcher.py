@@ -19,6 +19,26 @@ class ProcessFailed(RuntimeError):
     pass
 
 
+_LISTEN = "0A"
+
+
+def _listening_inodes(port: int) -> set[str] | None:
+    """Inodes of the sockets listening on ``port`` (Linux's /proc/net tables), None without them."""
+    found: set[str] = set()
+    readable = False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        readable = True
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == _LISTEN and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                found.add(fields[9])
+    return found if readable else None
+
+
 class ServiceProcess:
     """One ``scrm run <name>`` child with its own log file; stops with SIGTERM, then SIGKILL."""
 
@@ -67,13 +87,28 @@ class ServiceProcess:
                 if not self.running():
                     raise ProcessFailed(f"{self.name} exited early; log {self._log_path}:\n{self.log_tail()}")
                 try:
-                    if client.get(f"{self.url}/readyz").status_code == 200:
+                    # Ready, and the listener is this process: a port taken by another one (which
+                    # answers its own /readyz) makes this one fail to bind and exit instead.
+                    if client.get(f"{self.url}/readyz").status_code == 200 and self.listening() is not False:
                         return
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline:
                     raise ProcessFailed(f"{self.name} not ready within {timeout:.0f}s:\n{self.log_tail()}")
                 time.sleep(0.2)
+
+    def listening(self) -> bool | None:
+        """Does this process hold the listening socket on its port? None where /proc cannot tell."""
+        if self._process is None:
+            return False
+        inodes = _listening_inodes(self.port)
+        if inodes is None:
+            return None
+        try:
+            links = [os.readlink(entry) for entry in Path(f"/proc/{self._process.pid}/fd").iterdir()]
+        except OSError:
+            return None
+        return any(link.startswith("socket:[") and link[8:-1] in inodes for link in links)
 
     def stop(self, timeout: float = _STOP_TIMEOUT_S) -> int | None:
         """Stop gracefully; return the exit code (None if it never started)."""

@@ -6,6 +6,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 _EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+#: Ports this process handed out already: a stack asks for a dozen before any of them is bound, and a
+#: random pick may repeat.
+_handed_out: set[int] = set()
 
 
 def _ephemeral_range() -> tuple[int, int]:
@@ -27,11 +30,14 @@ def free_port(host: str = "127.0.0.1") -> int:
     candidates = [port for port in range(10_000, 65_536) if not low <= port <= high]
     for _ in range(200):
         port = secrets.choice(candidates)
+        if port in _handed_out:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             try:
                 sock.bind((host, port))
             except OSError:
                 continue
+            _handed_out.add(port)
             return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
