@@ -81,8 +81,8 @@ bench: install  ## Benchmarks; results go to docs/benchmarks.md
 CONSOLE := services/console
 messages: install  ## Extract the console's texts and merge them into its catalogs (then translate the new zh_CN entries)
 	$(BIN)/pybabel extract -F $(CONSOLE)/babel.cfg -k _ -k gettext -k N_ -k _text:2 --no-location --sort-output \
-	  --omit-header --project scrm-console -o $(CONSOLE)/translations/messages.pot $(CONSOLE) >/dev/null
-	$(BIN)/pybabel update --no-fuzzy-matching --omit-header --ignore-obsolete -i $(CONSOLE)/translations/messages.pot \
+	  --omit-header --width 120 --project scrm-console -o $(CONSOLE)/translations/messages.pot $(CONSOLE) >/dev/null
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete --width 120 -i $(CONSOLE)/translations/messages.pot \
 	  -d $(CONSOLE)/translations -l zh_CN >/dev/null
 	@$(BIN)/python -m scrm_dev.catalogs $(CONSOLE)/translations
 
