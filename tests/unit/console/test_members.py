@@ -363,3 +363,14 @@ async def test_the_list_pages_through_followers() -> None:
         assert 'rel="prev"' in second.text and 'data-testid="members-next"' not in second.text
         junk = await console.client.get(f"/accounts/{APPID}/members", params={"offset": "-3", "following": "maybe"})
         assert junk.status_code == 200 and junk.text.count('data-testid="member-link"') == 25
+
+
+async def test_the_overview_fills_its_member_tiles_after_the_page(console: MembersConsole) -> None:
+    """The profile counts come from a request of their own, so the overview never waits for them."""
+    await console.sign_in("ana")
+    page = await console.client.get(f"/accounts/{APPID}")
+    assert page.status_code == 200 and f'hx-get="/accounts/{APPID}/overview/members"' in page.text
+    assert 'data-testid="tile-profiles"' not in page.text
+    tiles = await console.client.get(f"/accounts/{APPID}/overview/members")
+    assert tiles.status_code == 200 and 'data-testid="tile-profiles"' in tiles.text
+    assert '<div class="tile-value">1</div>' in tiles.text  # Alice's, the one profile of this account

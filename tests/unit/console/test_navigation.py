@@ -66,3 +66,9 @@ async def test_the_switcher_names_accounts_and_keeps_to_known_ones(console: Cons
     assert "贝贝母婴 (wx1)" in page and ">wx2</option>" in page
     assert (await console.client.get("/switch", params={"appid": "wx2"})).headers["location"] == "/accounts/wx2"
     assert (await console.client.get("/switch", params={"appid": "nope"})).headers["location"] == "/"
+
+
+async def test_the_overview_says_so_when_member_counts_cannot_be_loaded(console: ConsoleUnderTest) -> None:
+    await console.sign_in("rita")  # no profiles API is mounted here: it cannot be reached
+    tiles = await console.client.get(f"/accounts/{APPID}/overview/members")
+    assert tiles.status_code == 200 and "暂时无法加载" in tiles.text

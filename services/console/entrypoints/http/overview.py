@@ -42,9 +42,7 @@ async def account_overview(view: AccountPage) -> HTMLResponse:
     base = view.account_path()
     wanted: dict[str, Awaitable[Any]] = {}
     if view.may(Permission.CAMPAIGN_VIEW):
-        wanted["campaigns"] = view.get(Api.CAMPAIGNS, base + "/campaigns")
-    if view.may(Permission.MEMBER_VIEW):
-        wanted["profiles"] = view.get(Api.PROFILES, base + "/profiles/stats")
+        wanted["campaigns"] = view.get(Api.CAMPAIGNS, base + "/campaigns", status="active")
     if view.may(Permission.PUSH_VIEW):
         wanted["pushes"] = view.get(Api.SEGMENTS, base + "/pushes")
     found = dict(zip(wanted, await asyncio.gather(*(_quietly(c) for c in wanted.values())), strict=True))
@@ -54,12 +52,18 @@ async def account_overview(view: AccountPage) -> HTMLResponse:
     pushes = found.get("pushes") or []
     return view.render(
         "overview.html",
-        campaigns=campaigns,
         active_campaigns=[c for c in campaigns if c.get("status") == "active"],
-        profiles=found.get("profiles"),
         pushes=pushes[:5],
         unavailable=[name for name, value in found.items() if value is None],
     )
+
+
+@router.get("/accounts/{appid}/overview/members", response_class=HTMLResponse)
+async def overview_members(view: AccountPage) -> HTMLResponse:
+    """The member tiles, loaded after the page: their counts take longest on a large account, and the
+    page should not wait for them."""
+    profiles = await _quietly(view.get(Api.PROFILES, view.account_path("/profiles/stats")))
+    return view.render("partials/overview_members.html", profiles=profiles)
 
 
 @router.get("/switch")
