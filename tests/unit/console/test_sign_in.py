@@ -111,3 +111,38 @@ async def test_pages_carry_security_headers(console: ConsoleUnderTest) -> None:
     page = await console.client.get(f"/accounts/{APPID}")
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
+
+
+#: What anyone may reach: the sign-in form, the language switch and the instrumentation.
+_OPEN = {("GET", "/login"), ("POST", "/login"), ("GET", "/lang/{locale}")}
+
+
+def _console_routes() -> list[tuple[str, str]]:
+    from services.console.entrypoints.http import create_app
+    from services.console.settings import ConsoleSettings
+
+    # The app's own map (FastAPI includes routers lazily, so app.routes does not list them yet).
+    paths = create_app(ConsoleSettings(environment="development")).openapi()["paths"]
+    return [
+        (method.upper(), path)
+        for path, operations in paths.items()
+        if path not in {"/healthz", "/readyz", "/metrics"}
+        for method in operations
+    ]
+
+
+async def test_every_console_route_but_sign_in_needs_a_session(console: ConsoleUnderTest) -> None:
+    """Walked from the app's own route table, so a new page cannot be left open: without a session,
+    every route sends the browser to sign in (writes are refused before they reach any API)."""
+    routes = _console_routes()
+    assert len(routes) > 40 and set(routes) >= _OPEN
+    for method, path in routes:
+        if (method, path) in _OPEN:
+            continue
+        concrete = path
+        for name in ("appid",):
+            concrete = concrete.replace("{" + name + "}", APPID)
+        concrete = "/".join("x1" if part.startswith("{") else part for part in concrete.split("/"))
+        answer = await console.client.request(method, concrete)
+        assert answer.status_code == 303, (method, path, answer.status_code)
+        assert answer.headers["location"].startswith("/login"), (method, path)
