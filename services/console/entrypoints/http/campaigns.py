@@ -233,6 +233,34 @@ async def _save(view: View, campaign: Mapping[str, Any], version: str, wanted: M
         await view.call(Api.CAMPAIGNS, "PATCH", _api_path(view, campaign["id"]), json=patch, headers=_if_match(version))
 
 
+async def _save_step(
+    view: View,
+    step: str,
+    campaign: Mapping[str, Any],
+    version: str,
+    wanted: Mapping[str, Any],
+    values: Mapping[str, Any],
+) -> Response:
+    """Save a wizard step and go on; a refusal the operator can act on (409, 422, 428) re-renders the
+    step with the API's reasons beside the fields."""
+    try:
+        await _save(view, campaign, version, wanted)
+    except ApiError as exc:
+        if exc.status not in (409, 422, 428):
+            raise
+        message = await _refusal(view, exc, campaign["id"], version)
+        return _wizard(
+            view,
+            step,
+            campaign,
+            _status_for(view, exc.status),
+            values=values,
+            errors=_field_errors(exc),
+            message=message,
+        )
+    return view.redirect(_page_path(view, campaign["id"], "/setup/" + _after(campaign, step)))
+
+
 @router.get(ONE + "/setup", response_model=None)
 async def setup_start(view: AccountPage, campaign_id: str) -> Response:
     return view.redirect(_page_path(view, campaign_id, "/setup/basics"))
@@ -325,22 +353,7 @@ async def save_basics(view: AccountPage, campaign_id: str) -> Response:
     version = _form_text(form, "version")
     if errors:
         return _wizard(view, "basics", campaign, _status_for(view, 422), values=values, errors=errors)
-    try:
-        await _save(view, campaign, version, body)
-    except ApiError as exc:
-        if exc.status not in (409, 422, 428):
-            raise
-        message = await _refusal(view, exc, campaign_id, version)
-        return _wizard(
-            view,
-            "basics",
-            campaign,
-            _status_for(view, exc.status),
-            values=values,
-            errors=_field_errors(exc),
-            message=message,
-        )
-    return view.redirect(_page_path(view, campaign_id, "/setup/" + _after(campaign, "basics")))
+    return await _save_step(view, "basics", campaign, version, body, values)
 
 
 def _after(campaign: Mapping[str, Any], step: str) -> str:
@@ -522,22 +535,7 @@ async def save_tiers(view: AccountPage, campaign_id: str) -> Response:
         errors["tiers"] = view.gettext("Add at least one tier.")
     if errors:
         return _wizard(view, "tiers", campaign, _status_for(view, 422), values=values, errors=errors)
-    try:
-        await _save(view, campaign, version, {"tiers": tiers, "messages": messages})
-    except ApiError as exc:
-        if exc.status not in (409, 422, 428):
-            raise
-        message = await _refusal(view, exc, campaign_id, version)
-        return _wizard(
-            view,
-            "tiers",
-            campaign,
-            _status_for(view, exc.status),
-            values=values,
-            errors=_field_errors(exc),
-            message=message,
-        )
-    return view.redirect(_page_path(view, campaign_id, "/setup/" + _after(campaign, "tiers")))
+    return await _save_step(view, "tiers", campaign, version, {"tiers": tiers, "messages": messages}, values)
 
 
 @router.post(BASE + "/wording", response_class=HTMLResponse)
@@ -665,22 +663,7 @@ async def save_rules(view: AccountPage, campaign_id: str) -> Response:
     }
     if values["share_pool"]:
         wanted["share_reward_pool"] = values["share_pool"]
-    try:
-        await _save(view, campaign, version, wanted)
-    except ApiError as exc:
-        if exc.status not in (409, 422, 428):
-            raise
-        message = await _refusal(view, exc, campaign_id, version)
-        return _wizard(
-            view,
-            "rules",
-            campaign,
-            _status_for(view, exc.status),
-            values=values,
-            errors=_field_errors(exc),
-            message=message,
-        )
-    return view.redirect(_page_path(view, campaign_id, "/setup/" + _after(campaign, "rules")))
+    return await _save_step(view, "rules", campaign, version, wanted, values)
 
 
 # -- steps 6 and 7: wording, review, activate ---------------------------------------------------------
