@@ -189,6 +189,14 @@ PROCESSES: dict[str, ProcessSpec] = {
             "Push sender (frozen audiences → WeChat, within the rules) and job-finish pushes",
             ("wechat.pushes",),
         ),
+        _worker(
+            "analytics-worker",
+            8107,
+            "analytics",
+            "AnalyticsSettings",
+            "Rollups: per-day counters from follows, campaign activity and push deliveries",
+            ("wechat.pushes", "campaigns.activity", "segments.deliveries"),
+        ),
         _http(
             "wechat-sim",
             8200,
