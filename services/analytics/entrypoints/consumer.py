@@ -25,7 +25,7 @@ async def _on_batch(worker: RollupWorker, batch: Sequence[tuple[Envelope, Messag
 def create_worker(
     settings: AnalyticsSettings, *, health_host: str = "127.0.0.1", health_port: int | None = None
 ) -> WorkerApp[RollupWorker]:
-    batching = Batching(_on_batch, max_records=settings.batch_size)
+    batching = Batching(_on_batch, max_records=settings.rollup_batch_size)
     return create_worker_app(
         settings,
         name="analytics",
