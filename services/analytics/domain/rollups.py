@@ -146,14 +146,6 @@ class Rollups:
     def get(self, appid: str, scope: str, day: str) -> dict[str, int]:
         return dict(self._by_key.get((appid, scope, day), {}))
 
-    def as_dict(self) -> dict[RollupKey, dict[str, int]]:
-        """Every rollup with its non-zero counters (for comparisons)."""
-        return {
-            key: {metric: n for metric, n in counters.items() if n}
-            for key, counters in self._by_key.items()
-            if any(counters.values())
-        }
-
     def __len__(self) -> int:
         return len(self._by_key)
 

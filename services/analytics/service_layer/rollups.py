@@ -49,24 +49,23 @@ async def fold_batch(uow: RollupsUnitOfWork, batch: Sequence[tuple[Envelope, Mes
         fresh = await uow.claim_many(CONSUMER, list(dict.fromkeys(envelope.event_id for envelope, _ in wanted)))
         if not fresh:
             return Folded()
-        members = [follower_of(envelope.appid, message) for envelope, message in wanted]
-        needed = list(dict.fromkeys(m for (envelope, _), m in zip(wanted, members, strict=True) if m is not None))
+        todo = []
+        for envelope, message in wanted:
+            if envelope.event_id in fresh:
+                fresh.discard(envelope.event_id)  # the same event twice in one batch counts once
+                todo.append((envelope, message, follower_of(envelope.appid, message)))
+        needed = list(dict.fromkeys(member for _, _, member in todo if member is not None))
         followers = await uow.followers.get_many(needed) if needed else {}
         increments = Rollups()
         changed: dict[tuple[str, str], Follower] = {}
-        events = 0
-        for (envelope, message), member in zip(wanted, members, strict=True):
-            if envelope.event_id not in fresh:
-                continue
-            fresh.discard(envelope.event_id)  # the same event twice in one batch counts once
+        for envelope, message, member in todo:
             follower = None if member is None else followers.setdefault(member, Follower(*member))
             if apply(envelope.appid, message, follower, increments) and follower is not None:
                 changed[(follower.appid, follower.openid)] = follower
-            events += 1
         await uow.followers.save_many(list(changed.values()))
         await uow.rollups.add(increments)
         await uow.commit()
-        return Folded(events, len(increments), len(changed))
+        return Folded(len(todo), len(increments), len(changed))
 
 
 class RollupFolder:
