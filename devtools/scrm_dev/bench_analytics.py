@@ -289,7 +289,8 @@ def bench_analytics(
             f"analytics events, Kafka → one analytics-worker → SecantusDB ({events:,} pre-published events)",
             f"{(events - first_batch) / seconds:,.0f} events/s",
             f"first to last claim {seconds:.1f} s; {batches:.0f} batches of {events / batches:.0f} on average, "
-            f"{1000 * busy / batches:.0f} ms each; worker resident memory {rss:.0f} MB",
+            f"{1000 * busy / batches:.0f} ms each from arrival to commit (the three topics' batches take turns); "
+            f"worker resident memory {rss:.0f} MB",
         )
     )
     return rows
