@@ -1,10 +1,11 @@
 """The analytics rows of ``scrm bench``: events per second per ``analytics-worker`` process.
 
-Two rows, so a number can be traced to its cause:
+Three rows, so a number can be traced to its cause:
 
 1. the worker's own work: Kafka record bytes through the batch runner (envelope and catalog decoding),
    the service layer's batch fold and the domain, with the in-memory store (the round trips discarded);
-2. the whole path as users run it: a generator publishes the synthetic traffic to the three topics
+2. the same batches written to SecantusDB from the bench process (no Kafka);
+3. the whole path as users run it: a generator publishes the synthetic traffic to the three topics
    first, then one real ``analytics-worker`` process starts and consumes it in batches into
    SecantusDB; timed from its first claimed event to its last, so the group join is not counted.
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ from rich.console import Console
 
 from scrm_dev.launcher import ServiceProcess
 from services.analytics.adapters.memory_rollups import InMemoryRollupsUnitOfWork
+from services.analytics.adapters.rollup_store import ROLLUP_INDEXES, MongoRollupsUnitOfWork
+from services.analytics.service_layer.ports import RollupsUnitOfWork
 from services.analytics.service_layer.rollups import RollupFolder
 from services.analytics.settings import AnalyticsSettings
 from shared.contracts import (
@@ -53,7 +56,7 @@ from shared.events import Envelope, Message, Topic
 from shared.localinfra import free_port
 from shared.messaging import Delivery, KafkaEventPublisher, PermanentHandlerError, dispatch_batch, ensure_topics
 from shared.settings import ServiceSettings
-from shared.storage import PROCESSED_EVENTS, create_client
+from shared.storage import PROCESSED_EVENTS, PROCESSED_EVENTS_INDEXES, create_client, ensure_indexes
 
 __all__ = ["DEFAULT_EVENTS", "analytics_traffic", "bench_analytics"]
 
@@ -166,10 +169,10 @@ class _DeadLetters:
 
 
 async def through_runner(
-    traffic: Sequence[tuple[Topic, Envelope]], batch_size: int, uow: InMemoryRollupsUnitOfWork
+    traffic: Sequence[tuple[Topic, Envelope]], batch_size: int, uow: Callable[[], RollupsUnitOfWork]
 ) -> float:
-    """Seconds to take the traffic, topic after topic, through the batch runner and the fold in memory."""
-    folder = RollupFolder(lambda: uow)
+    """Seconds to take the traffic, topic after topic, through the batch runner and the batch fold."""
+    folder = RollupFolder(uow)
 
     async def single(envelope: Envelope, message: Message) -> None:
         raise PermanentHandlerError("its batch failed (see the log)")
@@ -191,6 +194,22 @@ async def through_runner(
             )
     deadletters.check()
     return time.perf_counter() - started
+
+
+async def _to_storage(
+    settings: ServiceSettings, database: str, traffic: Sequence[tuple[Topic, Envelope]], batch_size: int
+) -> float:
+    client = create_client(settings)
+    try:
+        await ensure_indexes(client[database], (*ROLLUP_INDEXES, *PROCESSED_EVENTS_INDEXES))
+        seconds = await through_runner(traffic, batch_size, lambda: MongoRollupsUnitOfWork(client, database))
+        claimed = await client[database][PROCESSED_EVENTS].count_documents({})
+        if claimed != len(traffic):
+            raise RuntimeError(f"{claimed} of {len(traffic)} events claimed")
+        return seconds
+    finally:
+        await client.drop_database(database)
+        await client.close()
 
 
 async def _publish(settings: ServiceSettings, prefix: str, traffic: Sequence[tuple[Topic, Envelope]]) -> None:
@@ -243,7 +262,7 @@ def _rss_mb(pid: int) -> float:
 def bench_analytics(
     console: Console, settings: ServiceSettings, state_dir: Path, *, events: int = DEFAULT_EVENTS
 ) -> list[Row]:
-    """Both analytics rows; starts local infrastructure, publishes the traffic, then runs one worker."""
+    """The analytics rows; starts local infrastructure, publishes the traffic, then runs one worker."""
     from scrm_dev.stack import local_stack
 
     batch_size = AnalyticsSettings.model_fields["rollup_batch_size"].default
@@ -251,7 +270,7 @@ def bench_analytics(
     traffic = analytics_traffic(events=events, members=members)
     uow = InMemoryRollupsUnitOfWork()
     with console.status("analytics events in process..."):
-        own = asyncio.run(through_runner(traffic, batch_size, uow))
+        own = asyncio.run(through_runner(traffic, batch_size, lambda: uow))
     rows: list[Row] = [
         (
             f"analytics events, one worker's own work, batches of {batch_size} (MongoDB round trips discarded)",
@@ -261,6 +280,16 @@ def bench_analytics(
         )
     ]
     with local_stack(console, settings, state_dir, "bench-analytics", only=[]) as stack:
+        with console.status("analytics events in process, writes to SecantusDB..."):
+            written = asyncio.run(_to_storage(settings, f"{stack.database}_inproc", traffic, batch_size))
+        rows.append(
+            (
+                f"analytics events, batches of {batch_size}, writes to SecantusDB in process ({events:,} events)",
+                f"{events / written:,.0f} events/s",
+                f"{1000 * written / events * batch_size:.0f} ms per batch (claims, followers read and written, "
+                "one $inc per rollup)",
+            )
+        )
         with console.status(f"publishing {events:,} analytics events..."):
             asyncio.run(_publish(settings, stack.topic_prefix, traffic))
         env = {

@@ -24,7 +24,7 @@ async def test_the_traffic_is_valid_and_every_event_folds_once() -> None:
     assert shape(1) == shape(1) != shape(2)  # reproducible from its seed
 
     uow = InMemoryRollupsUnitOfWork()
-    await through_runner(traffic, 400, uow)
+    await through_runner(traffic, 400, lambda: uow)
     assert len(uow.processed) == 3_000
     account = Counter[str]()
     for document in uow.documents.values():
@@ -32,5 +32,5 @@ async def test_the_traffic_is_valid_and_every_event_folds_once() -> None:
             account.update(document["c"])
     assert account["follows"] + account["unfollows"] == topics["wechat.pushes"]
     before = uow.counters()
-    await through_runner(traffic, 400, uow)  # redelivered: nothing changes
+    await through_runner(traffic, 400, lambda: uow)  # redelivered: nothing changes
     assert uow.counters() == before
