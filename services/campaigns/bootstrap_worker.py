@@ -51,7 +51,7 @@ from shared.contracts import (
     TextMessageReceived,
 )
 from shared.events import Envelope, Message
-from shared.messaging import EventPublisher, PermanentHandlerError, connect_publisher
+from shared.messaging import EventPublisher, OutboxRelay, PermanentHandlerError, connect_publisher
 from shared.storage import PROCESSED_EVENTS_INDEXES, connect
 from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, WeChatClient, WeChatClients
 
@@ -193,8 +193,8 @@ async def bootstrap(
     publish: bool = True,
     publisher: EventPublisher | None = None,
 ) -> AsyncIterator[CampaignsWorker]:
-    """MongoDB adapters, one WeChat client per configured account, the poster renderer, and a Kafka
-    publisher for participation changes.
+    """MongoDB adapters, one WeChat client per configured account, the poster renderer, a Kafka
+    publisher for participation changes, and the outbox relay publishing ``campaigns.activity``.
 
     ``clients``, ``renderer`` and ``publisher`` replace the real ones (tests: a client on the
     simulator's app, a recording publisher); ``publish=False`` announces nothing.
@@ -222,6 +222,10 @@ async def bootstrap(
             analysis = pool
         if publish and publisher is None:
             publisher = await stack.enter_async_context(connect_publisher(settings, TOPICS))
+        if publisher is not None:
+            # Publishes what the use cases emitted with their writes (campaigns.activity), the API's
+            # reviewer decisions included: they share this database's outbox.
+            await stack.enter_async_context(OutboxRelay(database, publisher))
         repository = MongoCampaignRepository(database)
 
         def uow() -> ReferralUnitOfWork:
