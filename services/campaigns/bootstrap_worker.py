@@ -34,10 +34,14 @@ from services.campaigns.domain.campaign import Campaign
 from services.campaigns.service_layer import joining, notices, referrals, share_screenshots
 from services.campaigns.service_layer.participation import announce_everyone
 from services.campaigns.service_layer.ports import (
+    DeliveryRecords,
     ParticipationAnnouncer,
     PosterRendererPort,
+    ReferralStore,
     ReferralUnitOfWork,
+    RewardPools,
     ScreenshotAnalysis,
+    ShareScreenshotStore,
 )
 from services.campaigns.settings import CampaignsSettings
 from services.screenshots import AnalysisPool, DecisionThresholds, ImageLimits
@@ -75,12 +79,13 @@ class CampaignsWorker:
     settings: CampaignsSettings
     directory: CampaignDirectoryAdapter
     uow: Callable[[], ReferralUnitOfWork]
-    store: MongoReferralStore
-    notice_store: MongoNoticeStore
-    pools: MongoRewardPools
+    #: Participants outside any transaction (the MongoDB adapters here; the in-memory ones in tests).
+    store: ReferralStore
+    notice_store: DeliveryRecords
+    pools: RewardPools
     clients: WeChatClients
     renderer: PosterRendererPort
-    screenshots: MongoShareScreenshots
+    screenshots: ShareScreenshotStore
     analysis: ScreenshotAnalysis
     ready: Callable[[], Awaitable[Any]]
     thresholds: DecisionThresholds = field(default_factory=DecisionThresholds)
@@ -158,6 +163,7 @@ class CampaignsWorker:
             via,
             envelope,
             store=self.store,
+            uow=self.uow(),
             campaigns=self.directory,
             platform=self.platform(campaign.appid),
             renderer=self.renderer,

@@ -66,6 +66,7 @@ async def join(
     envelope: Envelope,
     *,
     store: ReferralStore,
+    uow: ReferralUnitOfWork,
     campaigns: JoiningCampaigns,
     platform: Platform,
     renderer: PosterRendererPort,
@@ -107,7 +108,7 @@ async def join(
     if spec is None:  # activation requires a template, so only a template deleted behind its back
         return JoinResult(participant)
     try:
-        sent = await give_poster(participant, spec, store=store, platform=platform, renderer=renderer, now=now)
+        sent = await give_poster(participant, spec, store=store, uow=uow, platform=platform, renderer=renderer, now=now)
     except RecipientUnavailable:
         # Left already, or no window open: the poster waits for their next step into the campaign
         # (a scan, the keyword), which resumes give_poster where it stopped.

@@ -34,6 +34,7 @@ __all__ = [
     "CampaignRepository",
     "CampaignResults",
     "CodeAllocator",
+    "DeliveryRecords",
     "ImageInfo",
     "JoinCode",
     "JoinCodes",
@@ -204,6 +205,10 @@ class CodeAllocator(Protocol):
 
 class RewardLedger(Protocol):
     async def record_code(self, reward_id: str, code: str | None, at: datetime) -> None: ...
+
+
+class DeliveryRecords(NoticeStore, RewardLedger, Protocol):
+    """What delivering notices reads and marks: the queued notices and the reward codes they carry."""
 
 
 # -- reward pools and join codes -----------------------------------------------------------------------
