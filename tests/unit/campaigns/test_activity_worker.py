@@ -5,8 +5,7 @@ write (the unit of work's ``emitted``), and a redelivered push emits nothing new
 from __future__ import annotations
 
 import itertools
-import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -26,11 +25,9 @@ from services.campaigns.adapters.memory import (
 )
 from services.campaigns.bootstrap_worker import CampaignsWorker
 from services.campaigns.domain.campaign import Campaign, InviteTier, JoinMethods, PosterTemplate, QrBox
-from services.campaigns.domain.poster_layout import PosterLayout
 from services.campaigns.domain.referrals import ReferralScene
-from services.campaigns.service_layer.ports import ImageInfo, PosterRendererPort
+from services.campaigns.service_layer.ports import ImageInfo
 from services.campaigns.settings import CampaignsSettings
-from services.screenshots import Analysis, Evidence, Fingerprint, QrMatch, TimedAnalysis
 from shared.contracts import (
     CAMPAIGN_ACTIVITY,
     CATALOG,
@@ -45,71 +42,10 @@ from shared.contracts import (
 )
 from shared.events import Envelope, Message
 from shared.wechat_client import MemoryTokenStore, WeChatClients
+from tests.fakes.campaign_worker import Analyses, Renderer, WeChatApi
 
 APPID = "wx1"
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
-
-
-class WeChatApi:
-    """The few platform calls the worker makes, answered in memory."""
-
-    def __init__(self) -> None:
-        self.numbers = itertools.count(1)
-        self.media: dict[str, bytes] = {}
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        api, n = request.url.path.removeprefix("/cgi-bin/"), next(self.numbers)
-        match api:
-            case "stable_token":
-                return httpx.Response(200, json={"access_token": "T", "expires_in": 7200})
-            case "qrcode/create":
-                scene = json.loads(request.content)["action_info"]["scene"]["scene_str"]
-                return httpx.Response(
-                    200, json={"ticket": scene, "expire_seconds": 2592000, "url": f"http://q/{scene}"}
-                )
-            case "media/upload":
-                return httpx.Response(200, json={"type": "image", "media_id": f"poster-{n}", "created_at": 1700000000})
-            case "media/get":
-                content = self.media[request.url.params["media_id"]]
-                return httpx.Response(200, content=content, headers={"Content-Type": "image/jpeg"})
-            case _:
-                return httpx.Response(200, json={"errcode": 0, "errmsg": "ok"})
-
-
-class Renderer(PosterRendererPort):
-    async def render(
-        self,
-        campaign_id: str,
-        template_version: str | int,
-        member_key: str,
-        template_bytes: bytes,
-        layout: PosterLayout,
-        qr_url: str,
-        texts: Mapping[str, str],
-    ) -> bytes:
-        return f"poster {qr_url}".encode()
-
-    async def aclose(self) -> None:
-        return None
-
-
-class Analyses:
-    """Measures a screenshot by what its bytes say: b"good" passes every check, b"unclear" leaves the
-    Moments post in doubt (review), anything else shows a private post (rejected)."""
-
-    async def analyze(self, screenshot: bytes, poster: bytes, payload: str) -> TimedAnalysis:
-        evidence = Evidence(
-            qr=QrMatch.OWN,
-            qr_payloads=(payload,),
-            artwork_score=0.9,
-            poster_share=0.5,
-            moments_checked=True,
-            time_word=None if screenshot == b"unclear" else "1分钟前",
-            delete_word=True,
-            lock_marker=screenshot not in (b"good", b"unclear"),
-            title="朋友圈",
-        )
-        return Analysis(evidence, Fingerprint(screenshot.hex(), None)), 12.0
 
 
 @dataclass
