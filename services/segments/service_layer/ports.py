@@ -148,7 +148,6 @@ class PushStore(DeliveryWrites, Protocol):
     async def recent_sends(self, appid: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
 
 
-
 class RecipientReader(Protocol):
     """What deciding a member reads: their profile and their recent sends (``PushStore`` has both)."""
 
