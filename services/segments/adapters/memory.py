@@ -155,8 +155,12 @@ class InMemoryPushes:
         await self.insert(doc)
         return doc
 
-    async def of_account(self, appid: str, limit: int = 100) -> list[dict[str, Any]]:
-        mine = [doc for doc in self.pushes.values() if doc["appid"] == appid]
+    async def of_account(self, appid: str, limit: int = 100, project_id: str | None = None) -> list[dict[str, Any]]:
+        mine = [
+            doc
+            for doc in self.pushes.values()
+            if doc["appid"] == appid and (project_id is None or doc.get("project_id") == project_id)
+        ]
         return copy.deepcopy(sorted(mine, key=lambda d: d["created_at"], reverse=True)[:limit])
 
     async def transition(

@@ -67,6 +67,8 @@ INDEXES = (
     IndexSpec(DELIVERIES, (("push_id", 1), ("status", 1)), name="push_status"),
     # Where a segment is used, a member's pushes and their clicks (the console's pages).
     IndexSpec(PUSHES, (("appid", 1), ("segment_id", 1), ("created_at", -1)), name="appid_segment"),
+    # A brand project's pushes (the console's project page).
+    IndexSpec(PUSHES, (("appid", 1), ("project_id", 1), ("created_at", -1)), name="appid_project"),
     IndexSpec(DELIVERIES, (("appid", 1), ("openid", 1), ("created_at", -1)), name="member_deliveries"),
     IndexSpec(CLICKS, (("openid", 1), ("push_id", 1)), name="member_clicks"),
     IndexSpec(TEST_SENDS, (("appid", 1), ("push_id", 1), ("at", -1)), name="push_tests"),
@@ -223,8 +225,9 @@ class MongoPushes:
             query["appid"] = appid
         return await self.pushes.find_one(query)
 
-    async def of_account(self, appid: str, limit: int = 100) -> list[dict[str, Any]]:
-        cursor = self.pushes.find({"appid": appid}).sort("created_at", DESCENDING).limit(limit)
+    async def of_account(self, appid: str, limit: int = 100, project_id: str | None = None) -> list[dict[str, Any]]:
+        query = {"appid": appid} if project_id is None else {"appid": appid, "project_id": project_id}
+        cursor = self.pushes.find(query).sort("created_at", DESCENDING).limit(limit)
         return [doc async for doc in cursor]
 
     async def transition(

@@ -196,7 +196,9 @@ class PushRepository(Protocol):
 
     async def get(self, push_id: str, appid: str | None = None) -> dict[str, Any] | None: ...
 
-    async def of_account(self, appid: str, limit: int = 100) -> list[dict[str, Any]]: ...
+    async def of_account(self, appid: str, limit: int = 100, project_id: str | None = None) -> list[dict[str, Any]]:
+        """Newest first; only the pushes linked to ``project_id`` when given."""
+        ...
 
     async def transition(
         self, push_id: str, from_statuses: Sequence[str], to_status: str, **fields: Any

@@ -398,8 +398,9 @@ class PushUseCases:
             )
         return out
 
-    async def of_account(self, appid: str) -> list[dict[str, Any]]:
-        return await self._pushes.of_account(appid)
+    async def of_account(self, appid: str, project_id: str | None = None) -> list[dict[str, Any]]:
+        """The account's pushes, newest first; only those linked to ``project_id`` when given."""
+        return await self._pushes.of_account(appid, project_id=project_id)
 
     async def get(self, appid: str, push_id: str) -> dict[str, Any]:
         doc = await self._pushes.get(push_id, appid)
