@@ -80,6 +80,8 @@ def test_only_admins_manage_teams_and_members_must_be_operators(api: Api) -> Non
     assert api.client.post("/teams", json=body, headers=api.as_("hana")).status_code == 403
     unknown = api.client.post("/teams", json=body | {"member_ids": ["nobody"]}, headers=api.as_("root"))
     assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["body", "member_ids", 0]
+    not_a_head = api.client.post("/teams", json=body | {"head_id": "mia"}, headers=api.as_("root"))
+    assert not_a_head.status_code == 422 and not_a_head.json()["detail"][0]["loc"] == ["body", "head_id"]
     team = _team(api)
     taken = api.client.post("/teams", json={"name": "East", "head_id": "hana"}, headers=api.as_("root"))
     assert taken.status_code == 409
@@ -96,6 +98,9 @@ def test_a_brand_is_created_for_oneself_or_a_team_member_and_edited_with_its_ver
     _team(api)
     refused = api.client.post("/brands", json={"name": "X", "owner_id": "olga"}, headers=api.as_("mia"))
     assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "owner_id"]
+    # An owner must hold brand:edit on every account (an analyst of one account cannot own a brand).
+    analyst = api.client.post("/brands", json={"name": "X", "owner_id": "ana"}, headers=api.as_("root"))
+    assert analyst.status_code == 422 and "brand:edit" in analyst.json()["detail"][0]["msg"]
     brand = _brand(api, "hana", "Beibei", owner_id="max", industry="formula")
     assert brand["owner_id"] == api.ids["max"] and brand["tier"] == "C" and brand["inactive"] is False
     assert api.client.post("/brands", json={"name": "Beibei"}, headers=api.as_("mia")).status_code == 409

@@ -25,7 +25,7 @@ from services.brands.entrypoints.http.deps import (
     viewer_of,
 )
 from services.brands.entrypoints.http.schemas import BrandIn, BrandList, BrandOut, BrandPatch, HandoverIn, HandoverOut
-from shared.identity import audit
+from shared.identity import Permission, audit
 
 __all__ = ["TAG", "router"]
 
@@ -59,7 +59,11 @@ async def list_brands(
 async def create_brand(
     body: BrandIn, actor: CanEdit, request: Request, response: Response, use_cases: UseCases, now: Now
 ) -> BrandOut:
-    owner = None if body.owner_id is None else await operator_id(request, body.owner_id, ["body", "owner_id"])
+    owner = (
+        None
+        if body.owner_id is None
+        else await operator_id(request, body.owner_id, ["body", "owner_id"], Permission.BRAND_EDIT)
+    )
     viewer = viewer_of(actor)
     brand = await use_cases.create_brand(viewer, now, name=body.name, industry=body.industry, owner_id=owner)
     await audit(request, "brand.created", "brand", brand.id, after=_audited(brand))
@@ -93,7 +97,7 @@ async def edit_brand(
 async def hand_over(
     brand_id: ItemId, body: HandoverIn, actor: CanAssign, request: Request, use_cases: UseCases, now: Now
 ) -> HandoverOut:
-    to = await operator_id(request, body.to, ["body", "to"])
+    to = await operator_id(request, body.to, ["body", "to"], Permission.BRAND_EDIT)
     viewer = viewer_of(actor)
     moved = await use_cases.hand_over(viewer, brand_id, to, now)
     await audit(

@@ -16,6 +16,7 @@ from services.brands.entrypoints.http.schemas import ID_PATTERN
 from services.brands.service_layer.use_cases import BrandsUseCases
 from shared.identity import (
     ALL_ACCOUNTS,
+    ROLE_PERMISSIONS,
     Grant,
     Identity,
     OperatorNotFound,
@@ -111,14 +112,20 @@ def require_version(if_match: str | None, body_version: int | None) -> int:
     return expected
 
 
-async def operator_id(request: Request, ref: str, loc: list[str | int]) -> str:
-    """The id of the enabled operator ``ref`` names (by id or name); 422 naming ``loc`` otherwise."""
+async def operator_id(request: Request, ref: str, loc: list[str | int], holding: Permission) -> str:
+    """The id of the enabled operator ``ref`` names (by id or name), who holds ``holding`` on every account
+    (brands are not per account): an owner or manager must be able to see and edit what they are given.
+    422 naming ``loc`` otherwise."""
+    directory = directory_of(request)
     try:
-        operator = await directory_of(request).operator(ref)
+        operator = await directory.operator(ref)
     except OperatorNotFound:
         raise field_error(loc, f"no operator {ref!r}") from None
     if operator.disabled:
         raise field_error(loc, f"operator {ref!r} is disabled")
+    grants = await directory.store.grants_of(operator.id)
+    if not any(g.appid == ALL_ACCOUNTS and holding in ROLE_PERMISSIONS[g.role] for g in grants):
+        raise field_error(loc, f"operator {ref!r} does not hold {holding.value} on every account")
     return operator.id
 
 

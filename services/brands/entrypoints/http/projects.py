@@ -89,7 +89,11 @@ async def create_project(
     use_cases: UseCases,
     now: Now,
 ) -> ProjectOut:
-    manager = None if body.manager_id is None else await operator_id(request, body.manager_id, ["body", "manager_id"])
+    manager = (
+        None
+        if body.manager_id is None
+        else await operator_id(request, body.manager_id, ["body", "manager_id"], Permission.BRAND_EDIT)
+    )
     viewer = viewer_of(actor)
     project = await use_cases.create_project(
         viewer,
@@ -128,7 +132,11 @@ async def edit_project(
     if_match: IfMatch = None,
 ) -> ProjectOut:
     expected = require_version(if_match, body.version)
-    manager = None if body.manager_id is None else await operator_id(request, body.manager_id, ["body", "manager_id"])
+    manager = (
+        None
+        if body.manager_id is None
+        else await operator_id(request, body.manager_id, ["body", "manager_id"], Permission.BRAND_EDIT)
+    )
     edit = ProjectEdit(
         name=body.name,
         appid=body.appid,

@@ -41,7 +41,9 @@ def _with_etag(response: Response, team: Team) -> TeamOut:
 
 
 async def _members(request: Request, refs: list[str]) -> list[str]:
-    return [await operator_id(request, ref, ["body", "member_ids", i]) for i, ref in enumerate(refs)]
+    return [
+        await operator_id(request, ref, ["body", "member_ids", i], Permission.BRAND_EDIT) for i, ref in enumerate(refs)
+    ]
 
 
 @router.get("", summary="Teams (an admin: all; others: theirs)")
@@ -51,7 +53,7 @@ async def list_teams(actor: CanView, use_cases: UseCases) -> TeamList:
 
 @router.post("", status_code=201, summary="Create a team", dependencies=_MANAGE)
 async def create_team(body: TeamIn, request: Request, response: Response, use_cases: UseCases) -> TeamOut:
-    head = await operator_id(request, body.head_id, ["body", "head_id"])
+    head = await operator_id(request, body.head_id, ["body", "head_id"], Permission.BRAND_ASSIGN)
     team = await use_cases.create_team(body.name, head, await _members(request, body.member_ids))
     await audit(request, "team.created", "team", team.id, after=_audited(team))
     return _with_etag(response, team)
@@ -74,7 +76,9 @@ async def edit_team(
     expected = require_version(if_match, body.version)
     edit = TeamEdit(
         name=body.name,
-        head_id=None if body.head_id is None else await operator_id(request, body.head_id, ["body", "head_id"]),
+        head_id=None
+        if body.head_id is None
+        else await operator_id(request, body.head_id, ["body", "head_id"], Permission.BRAND_ASSIGN),
         member_ids=None if body.member_ids is None else await _members(request, body.member_ids),
     )
     before, team = await use_cases.edit_team(team_id, expected, edit)
