@@ -57,6 +57,6 @@ def test_every_route_declares_its_permission() -> None:
         for router in [*routers, business.router]
         for route in router.routes
         if isinstance(route, APIRoute)
-        for method in sorted(set(route.methods) - {"HEAD"})
+        for method in sorted(set(route.methods or ()) - {"HEAD"})
     }
     assert found == {route: [permission] for route, permission in EXPECTED.items()}
