@@ -70,6 +70,13 @@ def test_a_manager_sees_their_own_brands_a_head_their_teams_an_admin_all(api: Ap
     assert api.client.get(f"/brands/{kidsy['id']}", headers=api.as_("hana")).status_code == 200
     # The owner filter stays within the scope.
     assert _names(api.client.get("/brands", params={"owner": api.ids["olga"]}, headers=api.as_("hana"))) == []
+    listed = api.client.get("/brands", headers=api.as_("hana")).json()
+    assert listed["names"] == {api.ids["mia"]: "mia", api.ids["max"]: "max"}
+    managers = {
+        who: sorted(m["name"] for m in api.client.get("/managers", headers=api.as_(who)).json()["items"])
+        for who in ("root", "hana", "mia")
+    }
+    assert managers == {"root": ["hana", "max", "mia", "olga", "root"], "hana": ["hana", "max", "mia"], "mia": ["mia"]}
     teams = api.client.get("/teams", headers=api.as_("olga")).json()["items"]
     assert teams == []
     assert [t["name"] for t in api.client.get("/teams", headers=api.as_("mia")).json()["items"]] == ["East"]

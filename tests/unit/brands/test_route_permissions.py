@@ -15,6 +15,7 @@ EXPECTED = {
     ("GET", "/teams/{team_id}"): VIEW,
     ("PATCH", "/teams/{team_id}"): MANAGE,
     ("DELETE", "/teams/{team_id}"): MANAGE,
+    ("GET", "/managers"): VIEW,
     ("GET", "/brands"): VIEW,
     ("POST", "/brands"): EDIT,
     ("GET", "/brands/{brand_id}"): VIEW,
@@ -51,7 +52,15 @@ def _declared(route: APIRoute) -> list[str]:
 
 
 def test_every_route_declares_its_permission() -> None:
-    routers = [teams.router, brands.router, projects.router, projects.account_router, deals.deals, deals.payments]
+    routers = [
+        teams.router,
+        teams.managers,
+        brands.router,
+        projects.router,
+        projects.account_router,
+        deals.deals,
+        deals.payments,
+    ]
     found = {
         (method, route.path): _declared(route)
         for router in [*routers, business.router]

@@ -21,6 +21,7 @@ from services.brands.entrypoints.http.deps import (
     Now,
     UseCases,
     operator_id,
+    operator_names,
     require_version,
     viewer_of,
 )
@@ -45,6 +46,7 @@ def _with_etag(response: Response, row: BrandStanding) -> BrandOut:
 @router.get("", summary="Brands in the caller's scope, with tier, spend and inactivity")
 async def list_brands(
     actor: CanView,
+    request: Request,
     use_cases: UseCases,
     now: Now,
     owner: Annotated[str | None, Query(max_length=64, description="An owner's operator id")] = None,
@@ -52,7 +54,8 @@ async def list_brands(
     inactive: bool | None = None,
 ) -> BrandList:
     rows = await use_cases.list_brands(viewer_of(actor), now, owner=owner, tier=tier, inactive=inactive)
-    return BrandList(items=[BrandOut.of(row) for row in rows])
+    names = await operator_names(request, {row.brand.owner_id for row in rows})
+    return BrandList(items=[BrandOut.of(row) for row in rows], names=names)
 
 
 @router.post("", status_code=201, summary="Create a brand (owner: the caller unless given)")

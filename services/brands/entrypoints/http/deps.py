@@ -3,6 +3,7 @@ path parameters, version checks and operator look-ups."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -38,6 +39,7 @@ __all__ = [
     "Now",
     "Today",
     "UseCases",
+    "assignable",
     "expected_version",
     "field_error",
     "needs",
@@ -129,6 +131,18 @@ async def operator_id(request: Request, ref: str, loc: list[str | int], holding:
     return operator.id
 
 
-async def operator_names(request: Request) -> dict[str, str]:
-    """Every operator's name by id (a copy the figures show beside the ids)."""
-    return {operator.id: operator.name for operator, _ in await directory_of(request).operators()}
+async def operator_names(request: Request, ids: Iterable[str] | None = None) -> dict[str, str]:
+    """Operators' names by id (all, or those of ``ids``), for lists to show beside the ids."""
+    operators = await directory_of(request).store.list_operators()
+    wanted = None if ids is None else set(ids)
+    return {o.id: o.name for o in operators if wanted is None or o.id in wanted}
+
+
+async def assignable(request: Request) -> list[tuple[str, str]]:
+    """(id, name) of every enabled operator who may own brands: ``brand:edit`` on every account."""
+    return [
+        (operator.id, operator.name)
+        for operator, grants in await directory_of(request).operators()
+        if not operator.disabled
+        and any(g.appid == ALL_ACCOUNTS and Permission.BRAND_EDIT in ROLE_PERMISSIONS[g.role] for g in grants)
+    ]

@@ -27,6 +27,7 @@ from services.brands.entrypoints.http.deps import (
     UseCases,
     needs,
     operator_id,
+    operator_names,
     require_version,
     viewer_of,
 )
@@ -74,9 +75,10 @@ def _with_etag(response: Response, project: Project, brand: Brand) -> ProjectOut
 
 
 @router.get("/brands/{brand_id}/projects", summary="A brand's projects, newest start first")
-async def list_projects(brand_id: ItemId, actor: CanView, use_cases: UseCases) -> ProjectList:
+async def list_projects(brand_id: ItemId, actor: CanView, request: Request, use_cases: UseCases) -> ProjectList:
     brand, projects = await use_cases.list_projects(viewer_of(actor), brand_id)
-    return ProjectList(items=[ProjectOut.of(p, brand) for p in projects])
+    names = await operator_names(request, {p.manager_id for p in projects})
+    return ProjectList(items=[ProjectOut.of(p, brand) for p in projects], names=names)
 
 
 @router.post("/brands/{brand_id}/projects", status_code=201, summary="Create a project for a brand")

@@ -15,19 +15,22 @@ from services.brands.entrypoints.http.deps import (
     IfMatch,
     ItemId,
     UseCases,
+    assignable,
     needs,
     operator_id,
+    operator_names,
     require_version,
     viewer_of,
 )
-from services.brands.entrypoints.http.schemas import TeamIn, TeamList, TeamOut, TeamPatch
+from services.brands.entrypoints.http.schemas import Manager, ManagerList, TeamIn, TeamList, TeamOut, TeamPatch
 from services.brands.service_layer.use_cases import TeamEdit
 from shared.identity import Permission, audit
 
-__all__ = ["TAG", "router"]
+__all__ = ["TAG", "managers", "router"]
 
 TAG = "teams"
 router = APIRouter(prefix="/teams", tags=[TAG])
+managers = APIRouter(prefix="/managers", tags=[TAG])
 _MANAGE = needs(Permission.OPERATOR_MANAGE)
 
 
@@ -47,8 +50,16 @@ async def _members(request: Request, refs: list[str]) -> list[str]:
 
 
 @router.get("", summary="Teams (an admin: all; others: theirs)")
-async def list_teams(actor: CanView, use_cases: UseCases) -> TeamList:
-    return TeamList(items=[TeamOut.of(t) for t in await use_cases.list_teams(viewer_of(actor))])
+async def list_teams(actor: CanView, request: Request, use_cases: UseCases) -> TeamList:
+    found = await use_cases.list_teams(viewer_of(actor))
+    names = await operator_names(request, {i for t in found for i in (t.head_id, *t.member_ids)})
+    return TeamList(items=[TeamOut.of(t) for t in found], names=names)
+
+
+@managers.get("", summary="Who the caller may give brands and projects to (admin: anyone; head: their teams)")
+async def list_managers(actor: CanView, request: Request, use_cases: UseCases) -> ManagerList:
+    scope = await use_cases.scope(viewer_of(actor))
+    return ManagerList(items=[Manager(id=i, name=n) for i, n in await assignable(request) if scope.sees(i)])
 
 
 @router.post("", status_code=201, summary="Create a team", dependencies=_MANAGE)
