@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.settings import ServiceSettings
+
+
+class AnalyticsSettings(ServiceSettings):
+    service_name: str = "analytics"
+    #: The rollups live in their own database (``MONGODB_DATABASE`` still overrides it, e.g. in tests).
+    mongodb_database: str = "analytics"
+    #: Port of the worker's /healthz, /readyz and /metrics.
+    worker_health_port: int = Field(default=8107, ge=0, le=65535)
