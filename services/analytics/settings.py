@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shared.settings import ServiceSettings
+from shared.wechat import AccountsSettings
 
 
-class AnalyticsSettings(ServiceSettings):
+class AnalyticsSettings(AccountsSettings):
+    # AccountsSettings: the API answers 404 for an account not in WECHAT_ACCOUNTS, like every service.
     service_name: str = "analytics"
     #: The rollups live in their own database (``MONGODB_DATABASE`` still overrides it, e.g. in tests).
     mongodb_database: str = "analytics"

@@ -2,6 +2,9 @@
 
 The write side (the rollup worker): :class:`RollupsUnitOfWork`, one transaction over processed-event
 claims, rollup increments and the worker's follower state.
+
+The read side (the dashboards API): :class:`RollupReader`, the rollup documents of one account over a
+range of Beijing days, for one scope or every scope under a prefix.
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Protocol
 
+from services.analytics.domain.dashboards import Rollup
 from services.analytics.domain.rollups import Follower, Rollups
 
-__all__ = ["FollowerStore", "RollupWriter", "RollupsUnitOfWork"]
+__all__ = ["FollowerStore", "RollupReader", "RollupWriter", "RollupsUnitOfWork"]
 
 
 class RollupWriter(Protocol):
@@ -47,3 +51,15 @@ class RollupsUnitOfWork(Protocol):
     async def claim_many(self, consumer: str, event_ids: Sequence[str]) -> set[str]: ...
 
     async def commit(self) -> None: ...
+
+
+class RollupReader(Protocol):
+    """Reads rollups by (appid, scope, day): at most one small document per scope and day."""
+
+    async def read(self, appid: str, scope: str, first: str, last: str) -> list[Rollup]:
+        """The rollups of ``scope`` on the days ``first`` to ``last`` (``YYYY-MM-DD``, both included)."""
+        ...
+
+    async def read_prefix(self, appid: str, prefix: str, first: str, last: str) -> list[Rollup]:
+        """The rollups of every scope starting with ``prefix`` (``push:``) on those days."""
+        ...
