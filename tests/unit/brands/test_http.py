@@ -10,7 +10,8 @@ from typing import Any
 from services.brands.bootstrap import Brands
 from services.brands.domain.progress import DeliveryFact
 from shared.identity import AuditQuery
-from tests.unit.brands.conftest import APPID, Api
+from tests.brand_callers import APPID
+from tests.unit.brands.conftest import Api
 
 
 def _team(api: Api) -> dict[str, Any]:
