@@ -542,7 +542,9 @@ class BrandsUseCases:
             if payment is None or brand is None or not scope.sees_brand(brand):
                 raise _not_found("payment", payment_id)
             before = Payment(**vars(payment))
-            if payment.received_on is not None and payment.received_on != received_on:
+            if payment.received_on == received_on:
+                return before, payment  # marked so already: a repeated request changes nothing
+            if payment.received_on is not None:
                 raise Invalid("received_on", f"the payment was marked received on {payment.received_on} already")
             payment.received_on = received_on
             payment.version += 1

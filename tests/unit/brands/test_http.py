@@ -247,6 +247,14 @@ def test_deals_move_forward_or_to_lost_and_payments_make_the_tier(api: Api) -> N
         f"/payments/{pay['id']}/received", json={"received_on": "2026-12-02"}, headers=api.as_("mia")
     )
     assert received.status_code == 200 and received.json()["overdue"] is False
+    again = api.client.post(
+        f"/payments/{pay['id']}/received", json={"received_on": "2026-12-02"}, headers=api.as_("mia")
+    )
+    assert again.status_code == 200 and again.json()["version"] == received.json()["version"]
+    other_day = api.client.post(
+        f"/payments/{pay['id']}/received", json={"received_on": "2026-12-03"}, headers=api.as_("mia")
+    )
+    assert other_day.status_code == 422 and other_day.json()["detail"][0]["loc"] == ["body", "received_on"]
     brand_now = api.client.get(f"/brands/{brand['id']}", headers=api.as_("mia")).json()
     assert (brand_now["tier"], brand_now["spend_fen"]) == ("B", 20_000_000)
     assert _names(api.client.get("/brands", params={"tier": "B"}, headers=api.as_("mia"))) == ["Beibei"]
