@@ -358,7 +358,6 @@ class BrandsUseCases:
                 at,
             )
             await uow.projects.add(project)
-            brand.touch(at)
             await uow.brands.touch({brand.id: at})
             return project
 
