@@ -313,6 +313,22 @@ class BrandsUseCases:
             brand = await self._brand_in(uow, scope, brand_id)
             return brand, await uow.projects.of_brands([brand_id])
 
+    async def projects_in_scope(
+        self, viewer: Viewer, *, status: ProjectStatus | None = None, manager: str | None = None
+    ) -> list[tuple[Project, Brand]]:
+        """The projects of every brand the caller sees, newest start first."""
+        scope = await self.scope(viewer)
+        async with self._uow() as uow:
+            brands = {b.id: b for b in await uow.brands.owned_by(None if scope.everyone else scope.owners)}
+            projects = await uow.projects.of_brands(None if scope.everyone else list(brands))
+        return [
+            (p, brands[p.brand_id])
+            for p in projects
+            if p.brand_id in brands
+            and (status is None or p.status is status)
+            and (manager is None or p.manager_id == manager)
+        ]
+
     async def get_project(self, viewer: Viewer, project_id: str) -> tuple[Project, Brand]:
         scope = await self.scope(viewer)
         async with self._uow() as uow:

@@ -174,6 +174,10 @@ def test_projects_are_edited_with_their_version_and_listed_for_push_composers(ap
     assert cleared.json()["target_clicks"] is None
     assert api.client.get(path, headers=api.as_("max")).status_code == 404
     _project(api, "mia", brand["id"], name="Later", status="draft")
+    assert _names(api.client.get("/projects", headers=api.as_("mia"))) == ["Later", "Spring formula"]
+    assert _names(api.client.get("/projects", params={"status": "draft"}, headers=api.as_("mia"))) == ["Later"]
+    assert _names(api.client.get("/projects", headers=api.as_("max"))) == []
+    assert _names(api.client.get("/projects", headers=api.as_("root"))) == ["Later", "Spring formula"]
     listed = api.client.get(f"/accounts/{APPID}/projects", params={"active": "true"}, headers=api.as_("pete"))
     assert listed.status_code == 200
     assert [(p["name"], p["brand_name"]) for p in listed.json()["items"]] == [("Spring formula", "Beibei")]
