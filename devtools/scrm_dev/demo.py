@@ -13,6 +13,7 @@ import secrets
 import statistics
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,15 @@ from scrm_dev import pushes
 from scrm_dev.demo_campaign import run_campaign
 from scrm_dev.demo_profiles import run_profiles
 from scrm_dev.demo_segments import run_segments
+from scrm_dev.demo_value import (
+    Check,
+    DemoProject,
+    Truth,
+    ValueRun,
+    beijing_today,
+    create_demo_project,
+    wait_for_dashboards,
+)
 from scrm_dev.launcher import ProcessFailed
 from scrm_dev.stack import DEMO_APPID, DEMO_SECRET, Stack, local_stack
 from scrm_dev.topics import read_records
@@ -190,12 +200,22 @@ async def play_scenario(console: Console, stack: Stack, *, members: int) -> dict
                     secret = load_settings(ProfilesSettings).mall_webhook_secret.get_secret_value().encode()
                     profiled = await run_profiles(platform, profiles_api, profiles_public, following, secret)
 
-            # Segments over those profiles, and a targeted push to the 孕晚期 members who like 奶粉.
-            with console.status("segments and a targeted push..."):
-                async with httpx.AsyncClient(
-                    base_url=stack.url("segments-api"), headers=operator, timeout=30.0
-                ) as segments_api:
-                    segmented = await run_segments(segments_api, platform, database)
+            # Segments over those profiles, and a targeted push to the 孕晚期 members who like 奶粉,
+            # composed for a brand's project (its target: twice the segment).
+            projects: list[DemoProject] = []
+            with console.status("a brand project, segments and a targeted push for it..."):
+                segments_url, brands_url = stack.url("segments-api"), stack.url("brands")
+                async with (
+                    httpx.AsyncClient(base_url=segments_url, headers=operator, timeout=30.0) as segments_api,
+                    httpx.AsyncClient(base_url=brands_url, headers=operator, timeout=30.0) as brands_api,
+                ):
+
+                    async def project_for(segment_size: int) -> str:
+                        today = beijing_today(datetime.now(UTC))
+                        projects.append(await create_demo_project(brands_api, segment_size, today))
+                        return projects[-1].project_id
+
+                    segmented = await run_segments(segments_api, platform, database, project_for)
 
             # The share-poster campaign: seeds join, share, invite; some cheat.
             with console.status("share-poster campaign: members join, share their posters, invite friends..."):
@@ -241,6 +261,24 @@ async def play_scenario(console: Console, stack: Stack, *, members: int) -> dict
             kafka, DEADLETTER.physical_name(prefix), at_least=expected_parked, within=_RESULT_TIMEOUT_S
         )
         deadlettered = len(parked)
+    truth = Truth(
+        members=counts.get("members", 0),
+        following=counts.get("following", 0),
+        unfollowed=counts.get("unfollowed", 0),
+        campaign_id=campaign.campaign_id,
+        campaign_stats=campaign.stats,
+        push_id=segmented.push_id,
+        segment_id=segmented.segment_id,
+        project_id=projects[0].project_id,
+        push_sent=segmented.sent,
+        push_clicks=segmented.clicks,
+    )
+    with console.status("waiting for the dashboards (analytics rollups, project counters) to catch up..."):
+        async with (
+            httpx.AsyncClient(base_url=stack.url("analytics"), headers=operator, timeout=10.0) as analytics_api,
+            httpx.AsyncClient(base_url=stack.url("brands"), headers=operator, timeout=10.0) as brands_api,
+        ):
+            value = await wait_for_dashboards(analytics_api, brands_api, truth)
     ok = (
         tally.operator_token_ok
         and campaign.ok
@@ -253,6 +291,7 @@ async def play_scenario(console: Console, stack: Stack, *, members: int) -> dict
         and tally.pushes_accepted == tally.pushes_sent - 1
         and tally.passive_replies == 1
         and tally.customer_service_messages == 1
+        and value.ok
     )
     latencies = sorted(tally.ack_ms)
     return {
@@ -286,6 +325,31 @@ async def play_scenario(console: Console, stack: Stack, *, members: int) -> dict
         "pushes_failed": segmented.failed,
         "push_ms_p50": round(statistics.median(latencies), 1) if latencies else None,
         "push_ms_p95": round(latencies[int(0.95 * (len(latencies) - 1))], 1) if latencies else None,
+        **_dashboard_figures(value),
+        "project_target": projects[0].target,
+        # Not counts: for `scrm up`, which seeds the business around the demo's brand and project.
+        "demo_brand_id": projects[0].brand_id,
+        "demo_project_id": projects[0].project_id,
+        "dashboard_checks": value.checks,
+    }
+
+
+def _dashboard_figures(value: ValueRun) -> dict[str, int]:
+    """The dashboards' headline figures (all checked against the other services' counts)."""
+    return {
+        "project_pushes_delivered": value.figure("progress", "delivered"),
+        "project_clicks": value.figure("progress", "clicks"),
+        "dashboard_follows": value.figure("overview", "totals", "follows"),
+        "dashboard_unfollows": value.figure("overview", "totals", "unfollows"),
+        "dashboard_pushes_delivered": value.figure("overview", "totals", "pushes_delivered"),
+        "dashboard_project_delivered": value.figure("project", "totals", "delivered"),
+        "dashboard_push_clicks": value.figure("push", "totals", "clicks"),
+        "dashboard_credited": value.figure("overview", "totals", "credited"),
+        "dashboard_revoked": value.figure("campaign", "totals", "revoked"),
+        "dashboard_rewards": value.figure("overview", "totals", "rewards"),
+        "dashboard_screenshots_decided": sum(
+            value.figure("screenshots", "totals", outcome) for outcome in ("approved", "rejected", "queued")
+        ),
     }
 
 
@@ -335,8 +399,28 @@ def print_summary(console: Console, summary: dict[str, object], ok: bool) -> Non
         "pushes_failed": "targeted push messages failed",
         "push_ms_p50": "member action → platform push → gateway ack, p50 (ms)",
         "push_ms_p95": "member action → platform push → gateway ack, p95 (ms)",
+        "project_target": "brand project: contracted deliveries this month (2 × the segment)",
+        "project_pushes_delivered": "brand project: targeted pushes delivered (brands service)",
+        "project_clicks": "brand project: clicks on the pushed guide",
     }
     for key, label in labels.items():
         table.add_row(label, str(summary.get(key)))
     console.print(table)
+    checks = summary.get("dashboard_checks")
+    if isinstance(checks, list) and checks:
+        print_dashboards(console, checks)
     console.print("[green]demo passed[/green]" if ok else "[red]demo found a mismatch[/red]")
+
+
+def print_dashboards(console: Console, checks: list[Check]) -> None:
+    """The Dashboards block: each figure the analytics dashboards (and the project page) show for the
+    demo, and the other service's count it must equal."""
+    table = Table(title="Dashboards (analytics API and brand project, read as the console does)")
+    table.add_column("figure")
+    table.add_column("shown", justify="right")
+    table.add_column("must equal")
+    table.add_column("")
+    for check in checks:
+        against = "non-zero" if check.expected is None else f"{check.against}: {check.expected}"
+        table.add_row(check.what, str(check.seen), against, "[green]✓[/green]" if check.ok else "[red]✗[/red]")
+    console.print(table)

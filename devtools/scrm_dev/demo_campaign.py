@@ -40,6 +40,7 @@ class CampaignRun:
     #: What the platform decided for each sender (approved, rejected, review).
     screenshot_statuses: dict[str, str]
     stats: dict[str, Any]
+    campaign_id: str = ""
 
     @property
     def screenshots_judged_safely(self) -> bool:
@@ -201,6 +202,7 @@ async def run_campaign(
         screenshot_kinds=kinds,
         screenshot_statuses={item["openid"]: item["status"] for item in listed},
         stats=stats,
+        campaign_id=campaign_id,
     )
 
 

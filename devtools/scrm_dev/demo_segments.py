@@ -6,7 +6,9 @@ inboxes; nothing here is taken on the segments service's word alone."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +30,8 @@ SEGMENTS: dict[str, dict[str, Any]] = {
     "可营销": {"all": [{"consent": "marketing"}, {"account": DEMO_APPID}]},
 }
 GUIDE = "https://brand.example/late-pregnancy-formula"
+#: A pushed link, signed and pointing at the click redirect (segments-public).
+_CLICK_LINK = re.compile(r"https?://[^\s'\"<>]+/r/[A-Za-z0-9._~=-]+")
 
 
 @dataclass
@@ -40,6 +44,19 @@ class SegmentsRun:
     #: simulator says each received.
     expected_recipients: set[str] = field(default_factory=set)
     received: dict[str, int] = field(default_factory=dict)
+    #: The brand project the push was composed for, if any.
+    project_id: str | None = None
+    #: Pushed links the script opened (one recipient's first click) and how many the redirect took.
+    clicks: int = 0
+    clicks_redirected: int = 0
+
+    @property
+    def push_id(self) -> str:
+        return str(self.push.get("id", ""))
+
+    @property
+    def segment_id(self) -> str:
+        return str(self.push.get("segment_id", ""))
 
     @property
     def sent(self) -> int:
@@ -56,6 +73,8 @@ class SegmentsRun:
             and self.push.get("status") == "finished"
             and self.sent == len(self.expected_recipients)
             and self.received == dict.fromkeys(self.expected_recipients, 1)
+            and self.push.get("project_id") == self.project_id
+            and self.clicks_redirected == self.clicks
         )
 
 
@@ -64,7 +83,14 @@ async def _count(database: Any, rule: dict[str, Any]) -> int:
     return int(await database["profiles"].count_documents(query))
 
 
-async def run_segments(api: httpx.AsyncClient, sim: httpx.AsyncClient, database: Any) -> SegmentsRun:
+async def run_segments(
+    api: httpx.AsyncClient,
+    sim: httpx.AsyncClient,
+    database: Any,
+    project_for: Callable[[int], Awaitable[str]] | None = None,
+) -> SegmentsRun:
+    """``project_for`` (given the targeted segment's size) makes the brand project the push is composed
+    for and answers its id."""
     expected = {name: await _count(database, rule) for name, rule in SEGMENTS.items()}
     # The index follows profile.changed: wait until it agrees with MongoDB.
     sizes: dict[str, int] = {}
@@ -95,7 +121,14 @@ async def run_segments(api: httpx.AsyncClient, sim: httpx.AsyncClient, database:
         {"name": "B", "weight": 50, "message": {"kind": "text", "text": f"宝宝第一口奶怎么选 {GUIDE}"},
          "template": {"template_id": "tpl_guide", "data": {"first": "宝宝第一口奶"}, "url": GUIDE}},
     ]  # fmt: skip
-    body = {"name": "孕晚期奶粉指南", "segment_id": saved[LATE_FORMULA], "variants": variants, "quiet_hours": None}
+    project_id = None if project_for is None else await project_for(sizes[LATE_FORMULA])
+    body = {
+        "name": "孕晚期奶粉指南",
+        "segment_id": saved[LATE_FORMULA],
+        "variants": variants,
+        "quiet_hours": None,
+        "project_id": project_id,
+    }
     created = await api.post(f"/accounts/{DEMO_APPID}/pushes", json=body)
     created.raise_for_status()
     push_id = created.json()["id"]
@@ -108,10 +141,18 @@ async def run_segments(api: httpx.AsyncClient, sim: httpx.AsyncClient, database:
         await asyncio.sleep(0.25)
 
     received: dict[str, int] = {}
+    links: list[str] = []
     everyone = [doc["openid"] async for doc in database["profiles"].find({"appid": DEMO_APPID}, {"openid": 1})]
     for openid in everyone:
         inbox = (await sim.get(f"/sim/accounts/{DEMO_APPID}/members/{openid}/inbox")).json()["messages"]
         got = sum(1 for m in inbox if GUIDE in str(m["payload"]) or "/r/" in str(m["payload"]))
         if got:
             received[openid] = got
-    return SegmentsRun(sizes, expected, push, recipients, received)
+            links += [link for m in inbox for link in _CLICK_LINK.findall(str(m["payload"]))][:1]
+    # The first recipient opens the guide: one click through the signed redirect.
+    redirected = 0
+    async with httpx.AsyncClient(timeout=10.0) as browser:
+        for link in links[:1]:
+            answer = await browser.get(link, follow_redirects=False)
+            redirected += answer.is_redirect and answer.headers.get("location", "").startswith(GUIDE)
+    return SegmentsRun(sizes, expected, push, recipients, received, project_id, len(links[:1]), redirected)
