@@ -3,9 +3,10 @@
 ``scrm up`` starts a supervisor (``python -m scrm_dev.up serve``) in its own session and waits until it
 says the stack is ready. The supervisor owns everything: it brings up the local infrastructure and
 every process of the process table (on their usual ports where free), plays the demo's scenario,
-creates one operator per role with a generated password, writes ``<state>/up/state.json`` and then
-waits for a signal. ``scrm down`` signals it; it stops the processes, drops the run's database and
-stops the infrastructure servers it started. Each ``scrm up`` starts from fresh demo data; the logs
+creates one operator per role with a generated password, seeds a little brand business around the
+demo's brand project (``demo_business``), writes ``<state>/up/state.json`` and then waits for a
+signal. ``scrm down`` signals it; it stops the processes, drops the run's database and stops the
+infrastructure servers it started. Each ``scrm up`` starts from fresh demo data; the logs
 of every run stay under ``<state>/up/<run>/``.
 """
 
@@ -22,27 +23,35 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import httpx
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from scrm.identity_cli import open_directory, provision_operator
+from scrm_dev.demo_business import BusinessSeed, seed_business
+from scrm_dev.demo_value import beijing_today
 from scrm_dev.stack import DEMO_APPID, Stack
 
 __all__ = ["OPERATORS", "SignIn", "UpPaths", "down", "up"]
 
-#: The sign-ins ``scrm up`` makes on the demo account: (name, role, account).
+#: The sign-ins ``scrm up`` makes on the demo account: (name, role, account). The brand roles are
+#: granted on every account (brands are not per Official Account); ``head`` heads a team with ``manager``.
 OPERATORS: tuple[tuple[str, str, str], ...] = (
     ("admin", "admin", "*"),
     ("ops", "campaign_operator", DEMO_APPID),
     ("reviewer", "reviewer", DEMO_APPID),
     ("pm", "project_manager", DEMO_APPID),
     ("analyst", "analyst", DEMO_APPID),
+    ("manager", "account_manager", "*"),
+    ("head", "sales_head", "*"),
 )
+_MANAGER, _HEAD = "manager", "head"
 #: The supervisor's command line carries this, so a PID is checked to still be ours before a signal.
 _MARKER = "scrm_dev.up"
 _START_TIMEOUT_S = 900.0
@@ -283,16 +292,38 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise _Stopped
 
 
-async def create_operators(stack: Stack) -> list[SignIn]:
-    """One operator per role on the demo account (the admin on every account), with a password."""
+async def create_operators(stack: Stack) -> tuple[list[SignIn], str]:
+    """One operator per role on the demo account (the admin and the brand roles on every account), with a
+    password; and an API token of the admin's for the seeding that follows (valid for a day)."""
     settings = stack.settings.model_copy(update={"mongodb_database": stack.database})
     sign_ins = [SignIn(name, secrets.token_urlsafe(12), role, account) for name, role, account in OPERATORS]
+    admin_token: str | None = None
     async with open_directory(settings) as directory:
         for sign_in in sign_ins:
-            await provision_operator(
-                directory, sign_in.name, password=sign_in.password, grants=[(sign_in.role, sign_in.account)]
+            token = await provision_operator(
+                directory,
+                sign_in.name,
+                password=sign_in.password,
+                grants=[(sign_in.role, sign_in.account)],
+                label="scrm up: demo business" if sign_in.role == "admin" else None,
             )
-    return sign_ins
+            admin_token = admin_token or token
+    assert admin_token is not None
+    return sign_ins, admin_token
+
+
+async def seed_brand_business(stack: Stack, admin_token: str, demo: Mapping[str, object]) -> BusinessSeed:
+    """The business view's data around the demo's brand and project (``demo``: the demo's summary)."""
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    async with httpx.AsyncClient(base_url=stack.url("brands"), headers=headers, timeout=30.0) as api:
+        return await seed_business(
+            api,
+            demo_brand_id=str(demo["demo_brand_id"]),
+            demo_project_id=str(demo["demo_project_id"]),
+            manager=_MANAGER,
+            head=_HEAD,
+            today=beijing_today(datetime.now(UTC)),
+        )
 
 
 def serve(state_dir: Path, members: int) -> int:
@@ -334,7 +365,13 @@ def serve(state_dir: Path, members: int) -> int:
             ok = bool(summary.pop("ok"))
             print_summary(console, summary, ok)
             phase("creating the operators")
-            sign_ins = asyncio.run(create_operators(stack))
+            sign_ins, admin_token = asyncio.run(create_operators(stack))
+            phase("seeding brands, projects, deals and payments")
+            seeded = asyncio.run(seed_brand_business(stack, admin_token, summary))
+            console.print(
+                f"business view: {seeded.brands} brands, {seeded.projects} projects, {seeded.deals} deals, "
+                f"{seeded.payments} payments (a team: {_HEAD} heads {_MANAGER})"
+            )
             phase("up", status="ready", demo_ok=ok, sign_ins=[asdict(s) for s in sign_ins])
             console.print("[green]ready[/green]; waiting for scrm down")
             for _ in _watch(stack):

@@ -66,6 +66,20 @@ def test_demo_prints_counts_as_its_last_line(infra: Infra, tmp_path: Path) -> No
     assert (campaign["pushes_sent"], campaign["pushes_failed"]) == (1, 0)
     assert campaign["campaign_participants"] >= 6 + 18 and campaign["posters_sent"] >= 6 + 18
     assert campaign["k_factor_permille"] == round(1000 * 18 / campaign["campaign_participants"])
+    # The push was composed for a brand project (target: twice the segment); its one delivery and the
+    # recipient's click count for the project, and every dashboard agrees with the services' own counts
+    # (the demo's "ok" checks each figure; here the headline ones).
+    assert campaign["project_target"] == 2
+    assert campaign["project_pushes_delivered"] == campaign["pushes_sent"] == 1
+    assert campaign["project_clicks"] == campaign["dashboard_push_clicks"] == 1
+    assert campaign["dashboard_follows"] == counts["members"]
+    assert campaign["dashboard_unfollows"] == counts["unfollowed"]
+    assert campaign["dashboard_pushes_delivered"] == campaign["dashboard_project_delivered"] == 1
+    # Analytics counts every credit (the quick leavers' too) and each revocation.
+    assert (campaign["dashboard_credited"], campaign["dashboard_revoked"]) == (18 + 2, 2)
+    assert campaign["dashboard_rewards"] == campaign["rewards_granted"] + campaign["share_rewards_granted"]
+    assert campaign["dashboard_screenshots_decided"] == decided
+    assert "Dashboards" in result.stdout
     assert "demo summary" in result.stdout
     assert "(already running)" in result.stdout  # reused the session's servers, left them running
 

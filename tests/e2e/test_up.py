@@ -47,6 +47,40 @@ def _last_json(output: str) -> dict[str, Any]:
     return answer
 
 
+def _signed_in(urls: dict[str, str], sign_in: dict[str, str]) -> httpx.Client:
+    client = httpx.Client(timeout=10)
+    credentials = {"name": sign_in["name"], "password": sign_in["password"]}
+    login = client.post(f"{urls['identity-api']}/auth/login", json=credentials)
+    assert login.status_code == 200, login.text
+    return client
+
+
+def _business_view_is_not_empty(urls: dict[str, str], sign_ins: dict[str, dict[str, str]]) -> None:
+    """The head sees the team's business: brands in every tier, deals along the funnel, payments due and
+    overdue, a renewal coming, and the demo's push delivered for the project the manager now owns."""
+    assert (sign_ins["manager"]["role"], sign_ins["manager"]["account"]) == ("account_manager", "*")
+    assert (sign_ins["head"]["role"], sign_ins["head"]["account"]) == ("sales_head", "*")
+    with _signed_in(urls, sign_ins["head"]) as head:
+        business = head.get(f"{urls['brands']}/business")
+        assert business.status_code == 200, business.text
+        view = business.json()
+        assert view["tiers"] == {"A": 1, "B": 1, "C": 2}
+        stages = {step["stage"]: step["count"] for step in view["funnel"]}
+        assert stages == {"lead": 1, "proposal": 1, "signed": 1, "delivering": 1, "renewed": 1, "lost": 1}
+        assert view["payments"]["received_fen"] + view["payments"]["due_fen"] > 0
+        assert view["payments"]["overdue_fen"] == 30_000_00 and len(view["payments"]["overdue"]) == 1
+        # Ending within the renewal window: the quarter's project (and those ending with this month).
+        assert "早教玩具 季度推送" in [p["name"] for p in view["renewals"]["projects"]]
+        names = view["names"]
+        managers = {names.get(row["manager_id"]): row for row in view["managers"]}
+        assert {"manager", "head"} <= set(managers)
+        assert managers["manager"]["delivered"] >= 1  # the demo's push, for the project handed over to them
+        assert [team["name"] for team in view["teams"]] == ["华东母婴组"]
+    with _signed_in(urls, sign_ins["manager"]) as manager:
+        brands = manager.get(f"{urls['brands']}/brands").json()["items"]
+        assert sorted(b["name"] for b in brands) == sorted(["小象奶粉 (demo)", "暖芽纸尿裤", "安睡宝寝具"])
+
+
 def test_up_keeps_everything_running_with_sign_ins_and_down_stops_it_all(
     infra: Infra, tmp_path: Path, members_port_taken: int
 ) -> None:
@@ -66,7 +100,7 @@ def test_up_keeps_everything_running_with_sign_ins_and_down_stops_it_all(
             assert info["console_url"] == urls["console"]
             assert client.get(f"{urls['console']}/healthz").status_code == 200
             sign_ins = {s["name"]: s for s in info["sign_ins"]}
-            assert set(sign_ins) == {"admin", "ops", "reviewer", "pm", "analyst"}
+            assert set(sign_ins) == {"admin", "ops", "reviewer", "pm", "analyst", "manager", "head"}
             admin = sign_ins["admin"]
             assert admin["password"] in started.stdout.split("{")[0]  # printed for people too
             login = client.post(
@@ -82,6 +116,7 @@ def test_up_keeps_everything_running_with_sign_ins_and_down_stops_it_all(
             # The demo's data is there: the scenario's members, read with the admin's session.
             counts = client.get(f"{urls['members-api']}/accounts/wxdemo0000000001/member-counts")
             assert counts.status_code == 200 and counts.json()["members"] > 12
+        _business_view_is_not_empty(urls, sign_ins)
         for name in urls:
             assert (Path(info["logs"]) / f"{name}.log").is_file()
 

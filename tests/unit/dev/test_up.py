@@ -17,6 +17,7 @@ from rich.console import Console
 
 from scrm_dev.stack import choose_ports, console_env, port_is_free
 from scrm_dev.up import OPERATORS, UpPaths, alive, down, up
+from shared.identity import Role
 
 
 @pytest.fixture
@@ -77,10 +78,12 @@ def test_the_console_is_told_where_each_operator_api_and_the_simulator_are() -> 
     assert json.loads(named["OFFICIAL_ACCOUNTS"]) == [{"appid": "wx1", "name": "贝贝母婴"}]
 
 
-def test_every_role_has_a_sign_in_and_only_the_admin_spans_accounts() -> None:
+def test_every_role_has_a_sign_in_and_only_the_admin_and_brand_roles_span_accounts() -> None:
     roles = {role for _, role, _ in OPERATORS}
-    assert roles == {"admin", "campaign_operator", "reviewer", "project_manager", "analyst"}
-    assert [name for name, _, account in OPERATORS if account == "*"] == ["admin"]
+    assert roles == {r.value for r in Role}
+    # Brands are not per Official Account: their roles are granted on every account, like the admin.
+    spanning = {(name, role) for name, role, account in OPERATORS if account == "*"}
+    assert spanning == {("admin", "admin"), ("manager", "account_manager"), ("head", "sales_head")}
 
 
 def test_the_state_file_is_written_whole_and_private(tmp_path: Path) -> None:
