@@ -136,10 +136,10 @@ def test_counters_equal_a_recount_after_random_writes(seed: int) -> None:
                 stage = profile.stage(today)
                 if stage is not None:
                     walked[stage.stage] += 1
-            counts = asyncio.run(reader.stats(appid, today))
-            assert counts.by_stage == dict(walked)
-            assert counts.profiles == len(_of(store, appid))
-            assert counts.following == sum(p.follow.following for p in _of(store, appid))
+            stats = asyncio.run(reader.stats(appid, today))
+            assert stats.by_stage == dict(walked)
+            assert stats.profiles == len(_of(store, appid))
+            assert stats.following == sum(p.follow.following for p in _of(store, appid))
 
 
 def _fail(profile: Profile) -> list[Change]:
