@@ -14,13 +14,14 @@ Keys hold no dots (MongoDB reads them as paths): tag codes are written with ``/`
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from enum import StrEnum
 
 from services.profiles.domain.profile import ConsentKind, Profile
-from shared.maternal_infant import Basis, Stage, StageDeclaration, current_declaration, stage_of
+from shared.maternal_infant import Basis, Stage, StageDeclaration, current_declaration, spans_for_stage
 
 __all__ = [
     "ALL",
@@ -127,16 +128,36 @@ def beijing_day(at: datetime) -> date:
 
 
 def stages_of(counts: Mapping[str, int], scope: str, today: date) -> dict[Stage, int]:
-    """The life stages on ``today`` of the members counted in ``scope``, from the date histograms (a
-    due date that has passed stands in for the birthday, as for one profile)."""
+    """The life stages on ``today`` of the members counted in ``scope``, from the date histograms: each
+    day falls in one stage's date span (``spans_for_stage``, as segments select them; a due date that
+    has passed stands in for the birthday). ISO days compare as strings: nothing is parsed, and each
+    day finds its span by bisection (the histograms hold thousands of days)."""
+    kinds = {Basis.DUE_DATE: "due", Basis.BIRTHDAY: "born"}
+    spans: dict[str, list[tuple[str, str, Stage]]] = {"due": [], "born": []}
+    for stage in Stage:
+        for span in spans_for_stage(stage, today):
+            if span.basis in kinds:
+                spans[kinds[span.basis]].append((_iso(span.through) or "~", _iso(span.after) or "", stage))
+    for ranges in spans.values():
+        ranges.sort()
+    ends = {kind: [through for through, _, _ in ranges] for kind, ranges in spans.items()}
     stages: Counter[Stage] = Counter()
     stages[Stage.PREPARING] += counts.get(f"{scope}:kind:{StageKind.PLANNING.value}", 0)
-    for basis, prefix in ((Basis.DUE_DATE, f"{scope}:due:"), (Basis.BIRTHDAY, f"{scope}:born:")):
-        for key, n in counts.items():
-            if n and key.startswith(prefix):
-                declaration = StageDeclaration(basis, today, date.fromisoformat(key[len(prefix) :]))
-                stages[stage_of(declaration, today).stage] += n
+    for key, n in counts.items():
+        where, _, rest = key.partition(":")
+        kind, _, on = rest.partition(":")
+        if where != scope or kind not in spans or not n:
+            continue
+        at = bisect_left(ends[kind], on)  # the first span ending on or after the day
+        if at < len(ends[kind]):
+            _, after, stage = spans[kind][at]
+            if on > after:
+                stages[stage] += n
     return {stage: n for stage, n in stages.items() if n}
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 def series(

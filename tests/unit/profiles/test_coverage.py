@@ -32,7 +32,15 @@ from services.profiles.domain.profile import Change, ConsentKind, Profile
 from services.profiles.domain.tags import TagSource
 from services.profiles.service_layer.coverage import coverage_report, profile_counts, rebuild_coverage
 from services.profiles.service_layer.unit_of_work import ProfileStep, apply_once
-from shared.maternal_infant import DEFAULT_TAXONOMY, Basis, Confidence, Stage, StageDeclaration, load_taxonomy
+from shared.maternal_infant import (
+    DEFAULT_TAXONOMY,
+    Basis,
+    Confidence,
+    Stage,
+    StageDeclaration,
+    load_taxonomy,
+    stage_of,
+)
 
 TAXONOMY = load_taxonomy(DEFAULT_TAXONOMY)
 APPS = ("wx1", "wx2")
@@ -252,3 +260,16 @@ def test_the_report_compares_with_the_previous_period_and_the_rebuild_repairs() 
     assert asyncio.run(rebuild_coverage(reader, reader, "wx1")) == 3
     assert _totals(store, "wx1") == recount(_of(store, "wx1"))
     assert asyncio.run(reader.stats("wx1", date(2026, 3, 6))).following == 3
+
+
+@pytest.mark.parametrize("today", [date(2026, 1, 31), date(2026, 2, 28), date(2028, 2, 29), date(2026, 12, 4)])
+def test_every_day_of_the_histograms_lands_in_the_stage_of_its_declaration(today: date) -> None:
+    counts: dict[str, int] = {}
+    expected: Counter[Stage] = Counter()
+    for offset in range(-1500, 400):
+        on = today + timedelta(days=offset)
+        for basis, name in ((Basis.DUE_DATE, "due"), (Basis.BIRTHDAY, "born")):
+            weight = 1 + offset % 3
+            counts[f"f:{name}:{on.isoformat()}"] = weight
+            expected[stage_of(StageDeclaration(basis, today, on), today).stage] += weight
+    assert stages_of(counts, FOLLOWING, today) == dict(expected)
