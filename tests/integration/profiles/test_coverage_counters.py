@@ -26,7 +26,7 @@ from services.profiles.domain.tags import TagSource
 from services.profiles.service_layer.coverage import rebuild_coverage
 from services.profiles.service_layer.unit_of_work import ProfileStep, apply_once
 from shared.maternal_infant import DEFAULT_TAXONOMY, Basis, StageDeclaration, load_taxonomy
-from shared.storage import ensure_indexes, retry_transient
+from shared.storage import ensure_indexes, is_transient, retry_transient
 from shared.wechat_client import UserInfo
 from tests.conftest import Isolation
 
@@ -140,3 +140,29 @@ async def test_the_follower_import_counts_new_followers_once(
     totals = await _totals(database, "wx1")
     assert totals == recount(await _profiles(database, "wx1"))
     assert totals["f:members"] == 5
+
+
+async def test_a_conflict_on_the_counter_document_is_a_transient_storage_conflict(
+    mongo: AsyncMongoClient[dict[str, Any]], isolation: Isolation, database: Any
+) -> None:
+    """Two transactions of one account: the later committer's increment meets the earlier one's, and
+    what it raises is what the worker's runner retries (is_transient) — nothing of it is kept."""
+    await ensure_indexes(database, INDEXES)
+
+    def followed(openid: str) -> Profile:
+        profile = Profile("wx1", openid)
+        profile.followed(T0, "test")
+        return profile
+
+    first = MongoProfilesUnitOfWork(mongo, isolation.database)
+    second = MongoProfilesUnitOfWork(mongo, isolation.database)
+    async with first:
+        await first.profiles.save(followed("x1"), [])
+        async with second:
+            await second.profiles.save(followed("x2"), [])
+            await second.commit()
+        with pytest.raises(Exception) as raised:
+            await first.commit()
+    assert is_transient(raised.value), raised.value
+    totals = await _totals(database, "wx1")
+    assert totals["a:members"] == 1 and totals == recount(await _profiles(database, "wx1"))
