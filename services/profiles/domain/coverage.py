@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from enum import StrEnum
+from functools import cache
 
 from services.profiles.domain.profile import ConsentKind, Profile
 from shared.maternal_infant import Basis, Stage, StageDeclaration, current_declaration, spans_for_stage
@@ -57,6 +58,14 @@ class StageKind(StrEnum):
     UNKNOWN = "unknown"  # nothing declared
 
 
+_KINDS = {
+    Basis.PREPARING: StageKind.PLANNING.value,
+    Basis.DUE_DATE: StageKind.PREGNANT.value,
+    Basis.BIRTHDAY: StageKind.PARENTING.value,
+}
+_UNKNOWN = StageKind.UNKNOWN.value
+
+
 def code_key(code: str) -> str:
     return code.replace(".", "/")
 
@@ -65,44 +74,56 @@ def code_of(key: str) -> str:
     return key.replace("/", ".")
 
 
-def kind_of(declaration: StageDeclaration | None) -> StageKind:
-    if declaration is None:
-        return StageKind.UNKNOWN
-    return {
-        Basis.PREPARING: StageKind.PLANNING,
-        Basis.DUE_DATE: StageKind.PREGNANT,
-        Basis.BIRTHDAY: StageKind.PARENTING,
-    }[declaration.basis]
+def kind_of(declaration: StageDeclaration | None) -> str:
+    """The :class:`StageKind` value of the declaration that counts (a plain string: it is in keys)."""
+    return _UNKNOWN if declaration is None else _KINDS[declaration.basis]
 
 
-def _held_codes(profile: Profile) -> set[str]:
-    """Every tag code held (any source), with its ancestors: a formula interest covers ``interest.feeding``
-    and ``interest`` too."""
-    held: set[str] = set()
-    for code, _ in profile.tags:
-        parts = code.split(".")
-        held.update(".".join(parts[:n]) for n in range(1, len(parts) + 1))
-    return held
+@cache
+def _tag_keys(code: str, kind: str, following: bool) -> frozenset[str]:
+    """The keys one held code counts towards: the code and its ancestors (a formula interest covers
+    ``interest.feeding`` and ``interest`` too), alone and crossed with the stage kind, in each scope.
+    Cached: a taxonomy has dozens of codes, and every read and write of a profile asks."""
+    parts = code.split(".")
+    keys: set[str] = set()
+    for n in range(1, len(parts) + 1):
+        key = "/".join(parts[:n])
+        keys.update((f"tag:{key}", f"kt:{kind}:{key}"))
+    scopes = (ALL, FOLLOWING) if following else (ALL,)
+    return frozenset(f"{scope}:{key}" for scope in scopes for key in keys)
+
+
+@cache
+def _base_keys(kind: str, tagged: bool, marketing: bool, dated: str | None, following: bool) -> frozenset[str]:
+    """The keys of everything but the tags (cached: few combinations, one per date at most)."""
+    base = ["members", f"kind:{kind}"]
+    if tagged:
+        base.append("tagged")
+    if marketing:
+        base.append("marketing")
+    if dated is not None:
+        base.append(dated)
+    scopes = (ALL, FOLLOWING) if following else (ALL,)
+    return frozenset(f"{scope}:{key}" for scope in scopes for key in base)
 
 
 def facets(profile: Profile | None) -> frozenset[str]:
     """The counter keys ``profile`` counts one towards (none for no profile)."""
     if profile is None:
         return frozenset()
-    counting = current_declaration(profile.declarations)
+    declarations = profile.declarations
+    counting = declarations[0] if len(declarations) == 1 else current_declaration(declarations)
     kind = kind_of(counting)
-    base = {"members", f"kind:{kind.value}"}
-    if profile.tags or counting is not None:
-        base.add("tagged")
-    if profile.consented(ConsentKind.MARKETING):
-        base.add("marketing")
+    dated = None
     if counting is not None and counting.on is not None:
-        base.add(("due:" if counting.basis is Basis.DUE_DATE else "born:") + counting.on.isoformat())
-    for code in _held_codes(profile):
-        base.add(f"tag:{code_key(code)}")
-        base.add(f"kt:{kind.value}:{code_key(code)}")
-    scopes = (ALL, FOLLOWING) if profile.follow.following else (ALL,)
-    return frozenset(f"{scope}:{key}" for scope in scopes for key in base)
+        dated = ("due:" if counting.basis is Basis.DUE_DATE else "born:") + counting.on.isoformat()
+    following = profile.follow.following
+    tagged = bool(profile.tags) or counting is not None
+    keys = _base_keys(kind, tagged, profile.consented(ConsentKind.MARKETING), dated, following)
+    if not profile.tags:
+        return keys
+    held = {code for code, _ in profile.tags}
+    return keys.union(*(_tag_keys(code, kind, following) for code in held))
 
 
 def difference(before: frozenset[str], after: frozenset[str]) -> dict[str, int]:
