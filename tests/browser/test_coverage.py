@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 
 import httpx
 from playwright.sync_api import BrowserContext, Page, expect
@@ -13,32 +14,39 @@ from playwright.sync_api import BrowserContext, Page, expect
 from tests.browser.harness import ConsoleStack, assert_no_broken_links, console_lacks_page, screenshot, sign_in
 
 
-def _tagged_follower(context: BrowserContext, stack: ConsoleStack) -> str:
-    """A follower (through the simulator) with an ops tag added through the console as ops."""
+def _follow(stack: ConsoleStack) -> str:
+    """A new follower, through the simulator (so the gateway, members and profiles see a real follow)."""
     openid = "oBrowserCoverage" + uuid.uuid4().hex[:10]
     reply = httpx.post(f"{stack.urls['wechat-sim']}/sim/accounts/{stack.appid}/members/{openid}/follow", json={})
     assert reply.status_code < 300, reply.text
-    url = f"{stack.console_url}/accounts/{stack.appid}/members/{openid}"
-    deadline = time.monotonic() + 60
-    while context.request.get(url).status != 200:
-        assert time.monotonic() < deadline, f"{openid} never showed up in the console"
-        time.sleep(0.5)
     return openid
+
+
+def _until(check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.5)
 
 
 def test_an_analyst_reads_tag_coverage(
     page: Page, browser_context: BrowserContext, console_stack: ConsoleStack
 ) -> None:
-    openid = _tagged_follower(browser_context, console_stack)
+    openid = _follow(console_stack)
     sign_in(page, console_stack, "ops")
-    page.goto(f"{console_stack.console_url}/accounts/{console_stack.appid}/members/{openid}")
+    base = f"{console_stack.console_url}/accounts/{console_stack.appid}"
+    _until(lambda: browser_context.request.get(f"{base}/members/{openid}").status == 200, "the member never showed up")
+    page.goto(f"{base}/members/{openid}")
     page.select_option("[data-testid=tag-code]", "interest.gear.stroller")
     page.click("[data-testid=tag-add]")
     expect(page.locator('[data-testid=tag-row][data-code="interest.gear.stroller"]')).to_be_visible()
-    page.context.clear_cookies()
+    browser_context.clear_cookies()
 
     sign_in(page, console_stack, "analyst")
-    page.goto(f"{console_stack.console_url}/accounts/{console_stack.appid}")
+    # The profiles worker may apply the follow after the tag: the tag counts once the member follows there.
+    counted = '<tr data-code="interest.gear.stroller">'
+    _until(lambda: counted in browser_context.request.get(f"{base}/coverage").text(), "the tag never counted")
+    page.goto(base)
     page.click("[data-nav=coverage]")
     page.wait_for_url("**/coverage")
     expect(page.locator("h1")).to_contain_text("标签覆盖")

@@ -124,4 +124,10 @@ async def test_in_english(english: httpx.AsyncClient) -> None:
     page = await english.get(f"/accounts/{APPID}/coverage")
     assert page.status_code == 200
     assert "Tag coverage" in page.text and "Toys and early learning" in page.text
-    assert "Pregnant (due date)" in str(_chart(page.text)["bars"])
+    bars = _chart(page.text)["bars"]
+    assert [bar["name"] for bar in bars] == [  # type: ignore[attr-defined]
+        "Trying to conceive",
+        "Pregnant (due date)",
+        "Parenting (birthday)",
+        "Stage unknown",
+    ]

@@ -58,8 +58,8 @@ def _chart_data(report: dict[str, Any], locale: str, kind_labels: dict[str, str]
     data = {
         "interests": [tag_name(r["code"], r["name"], locale) for r in interests],
         "bars": [
-            {"name": label, "data": [round(cross.get((kind, r["code"]), 0.0) * 100, 1) for r in interests]}
-            for kind, label in kind_labels.items()
+            {"name": kind_labels[kind], "data": [round(cross.get((kind, r["code"]), 0.0) * 100, 1) for r in interests]}
+            for kind in KINDS
         ],
         "days": [day["day"] for day in series],
         "lines": [
