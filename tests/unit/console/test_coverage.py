@@ -50,13 +50,14 @@ async def _seed(store: InMemoryProfileStore) -> None:
     store.clock = lambda: datetime.now(UTC)
 
 
-async def _client(locale: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
+async def _client(locale: str | None = None, *, seeded: bool = True) -> AsyncIterator[httpx.AsyncClient]:
     directory = cheap_directory()
     for name, (role, password) in PASSWORDS.items():
         await directory.create_operator(CLI_ACTOR, name, password=password)
         await directory.grant(CLI_ACTOR, name, role, APPID)
     store = InMemoryProfileStore()
-    await _seed(store)
+    if seeded:
+        await _seed(store)
     settings = ProfilesSettings(environment="development", wechat_accounts=[account(APPID)])
     profiles = create_profiles_app(settings, identity=identity_config(directory), store=store, publish=False)
     async with console_client(directory, {Api.PROFILES: profiles}, locale=locale) as client:
@@ -131,3 +132,11 @@ async def test_in_english(english: httpx.AsyncClient) -> None:
         "Parenting (birthday)",
         "Stage unknown",
     ]
+
+
+async def test_an_account_without_counted_profiles_says_how_to_count_them() -> None:
+    async for client in _client(seeded=False):
+        page = await client.get(f"/accounts/{APPID}/coverage")
+        assert page.status_code == 200
+        assert 'data-testid="coverage-uncounted"' in page.text and "rebuild-coverage" in page.text
+        assert 'data-testid="coverage-empty"' in page.text and 'id="coverage-data"' not in page.text
