@@ -272,13 +272,15 @@ async def play_scenario(console: Console, stack: Stack, *, members: int) -> dict
         project_id=projects[0].project_id,
         push_sent=segmented.sent,
         push_clicks=segmented.clicks,
+        members_tagged=int(profiled.stats.get("tagged", 0)),
     )
     with console.status("waiting for the dashboards (analytics rollups, project counters) to catch up..."):
         async with (
             httpx.AsyncClient(base_url=stack.url("analytics"), headers=operator, timeout=10.0) as analytics_api,
             httpx.AsyncClient(base_url=stack.url("brands"), headers=operator, timeout=10.0) as brands_api,
+            httpx.AsyncClient(base_url=stack.url("profiles-api"), headers=operator, timeout=10.0) as profiles_api,
         ):
-            value = await wait_for_dashboards(analytics_api, brands_api, truth)
+            value = await wait_for_dashboards(analytics_api, brands_api, profiles_api, truth)
     ok = (
         tally.operator_token_ok
         and campaign.ok
@@ -350,6 +352,7 @@ def _dashboard_figures(value: ValueRun) -> dict[str, int]:
         "dashboard_screenshots_decided": sum(
             value.figure("screenshots", "totals", outcome) for outcome in ("approved", "rejected", "queued")
         ),
+        "coverage_tagged": value.figure("coverage", "tagged", "count"),
     }
 
 

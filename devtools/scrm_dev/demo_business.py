@@ -19,9 +19,11 @@ import httpx
 from scrm_dev.demo_value import month_of
 from scrm_dev.stack import DEMO_APPID
 
-__all__ = ["BusinessSeed", "seed_business", "seed_plan"]
+__all__ = ["DEMO_BRAND_PAID_YUAN", "BusinessSeed", "seed_business", "seed_plan"]
 
 _YUAN = 100  # fen
+#: What the demo's brand paid up front for its project: tier A.
+DEMO_BRAND_PAID_YUAN = 600_000
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ async def seed_business(
     await _post(api, f"/brands/{demo_brand_id}/handover", handover)
     # The demo's brand paid its project up front (tier A) and owes the rest at the end of the month.
     payments = [
-        {"brand_id": demo_brand_id, "project_id": demo_project_id, "amount_fen": 600_000 * _YUAN,
+        {"brand_id": demo_brand_id, "project_id": demo_project_id, "amount_fen": DEMO_BRAND_PAID_YUAN * _YUAN,
          "due_on": (today - timedelta(days=20)).isoformat(), "received_on": (today - timedelta(days=20)).isoformat()},
         {"brand_id": demo_brand_id, "project_id": demo_project_id, "amount_fen": 200_000 * _YUAN,
          "due_on": month_of(today)[1].isoformat()},

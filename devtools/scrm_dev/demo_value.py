@@ -107,6 +107,8 @@ class Truth:
     push_sent: int
     #: Links the script opened, each a member's first click on the push.
     push_clicks: int
+    #: Members with tags or a life stage (the profiles service's stats).
+    members_tagged: int = 0
 
 
 @dataclass(frozen=True)
@@ -142,9 +144,11 @@ def _row(rows: Any, key: str, value: str) -> Mapping[str, Any]:
 def dashboard_checks(boards: Mapping[str, Mapping[str, Any]], truth: Truth) -> list[Check]:
     """Every figure the demo shows on a dashboard, with what it must equal. ``boards`` holds the JSON of
     each dashboard (``overview``, ``campaigns``, ``campaign``, ``screenshots``, ``pushes``, ``push``,
-    ``project``) and the brands service's ``progress`` of the project."""
+    ``project``), the brands service's ``progress`` of the project and the profiles service's tag
+    ``coverage``."""
     overview, campaign, shots = boards.get("overview", {}), boards.get("campaign", {}), boards.get("screenshots", {})
     push, project, progress = boards.get("push", {}), boards.get("project", {}), boards.get("progress", {})
+    coverage = boards.get("coverage", {})
     stats = truth.campaign_stats
     steps = {s.get("step"): int(s.get("count", 0)) for s in campaign.get("funnel", []) if isinstance(s, Mapping)}
     listed = _row(boards.get("campaigns", {}).get("campaigns"), "campaign_id", truth.campaign_id)
@@ -199,6 +203,8 @@ def dashboard_checks(boards: Mapping[str, Mapping[str, Any]], truth: Truth) -> l
             truth.push_sent,
             "segments: sent",
         ),
+        Check("coverage: tagged", _n(coverage, "tagged", "count"), truth.members_tagged, "profiles: tagged"),
+        Check("coverage: following", _n(coverage, "following", "count"), truth.following, "members following"),
     ]
     return checks
 
@@ -218,9 +224,10 @@ class ValueRun:
 
 
 async def read_dashboards(
-    analytics: httpx.AsyncClient, brands: httpx.AsyncClient, truth: Truth
+    analytics: httpx.AsyncClient, brands: httpx.AsyncClient, profiles: httpx.AsyncClient, truth: Truth
 ) -> dict[str, dict[str, Any]]:
-    """Each dashboard's JSON (default range: the last 30 days) and the project's progress."""
+    """Each dashboard's JSON (default range: the last 30 days), the project's progress and the tag
+    coverage."""
     base = f"/accounts/{DEMO_APPID}/dashboards"
     routes = {
         "overview": f"{base}/overview",
@@ -232,20 +239,24 @@ async def read_dashboards(
         "project": f"{base}/projects/{truth.project_id}",
     }
     answers = await asyncio.gather(
-        *(analytics.get(path) for path in routes.values()), brands.get(f"/projects/{truth.project_id}/progress")
+        *(analytics.get(path) for path in routes.values()),
+        brands.get(f"/projects/{truth.project_id}/progress"),
+        profiles.get(f"/accounts/{DEMO_APPID}/profiles/coverage"),
     )
     boards: dict[str, dict[str, Any]] = {}
-    for name, answer in zip([*routes, "progress"], answers, strict=True):
+    for name, answer in zip([*routes, "progress", "coverage"], answers, strict=True):
         boards[name] = answer.json() if answer.status_code == 200 else {}
     return boards
 
 
-async def wait_for_dashboards(analytics: httpx.AsyncClient, brands: httpx.AsyncClient, truth: Truth) -> ValueRun:
+async def wait_for_dashboards(
+    analytics: httpx.AsyncClient, brands: httpx.AsyncClient, profiles: httpx.AsyncClient, truth: Truth
+) -> ValueRun:
     """Reads the dashboards until every check passes (the rollups and the project's counters caught up
     with the events) or the time is up; the last reading either way."""
     deadline = time.monotonic() + _TIMEOUT_S
     while True:
-        boards = await read_dashboards(analytics, brands, truth)
+        boards = await read_dashboards(analytics, brands, profiles, truth)
         run = ValueRun(dashboard_checks(boards, truth), boards)
         if run.ok or time.monotonic() > deadline:
             return run

@@ -79,6 +79,7 @@ def test_demo_prints_counts_as_its_last_line(infra: Infra, tmp_path: Path) -> No
     assert (campaign["dashboard_credited"], campaign["dashboard_revoked"]) == (18 + 2, 2)
     assert campaign["dashboard_rewards"] == campaign["rewards_granted"] + campaign["share_rewards_granted"]
     assert campaign["dashboard_screenshots_decided"] == decided
+    assert campaign["coverage_tagged"] == campaign["members_tagged"]  # all seven still follow
     assert "Dashboards" in result.stdout
     assert "demo summary" in result.stdout
     assert "(already running)" in result.stdout  # reused the session's servers, left them running
