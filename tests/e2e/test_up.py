@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,12 +48,14 @@ def _last_json(output: str) -> dict[str, Any]:
     return answer
 
 
-def _signed_in(urls: dict[str, str], sign_in: dict[str, str]) -> httpx.Client:
-    client = httpx.Client(timeout=10)
-    credentials = {"name": sign_in["name"], "password": sign_in["password"]}
-    login = client.post(f"{urls['identity-api']}/auth/login", json=credentials)
-    assert login.status_code == 200, login.text
-    return client
+@contextmanager
+def _signed_in(urls: dict[str, str], sign_in: dict[str, str]) -> Iterator[httpx.Client]:
+    """A client holding ``sign_in``'s session."""
+    with httpx.Client(timeout=10) as client:
+        credentials = {"name": sign_in["name"], "password": sign_in["password"]}
+        login = client.post(f"{urls['identity-api']}/auth/login", json=credentials)
+        assert login.status_code == 200, login.text
+        yield client
 
 
 def _business_view_is_not_empty(urls: dict[str, str], sign_ins: dict[str, dict[str, str]]) -> None:
