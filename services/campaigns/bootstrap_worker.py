@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 
 from services.campaigns.adapters import campaigns as campaign_docs
+from services.campaigns.adapters import counters as counter_docs
 from services.campaigns.adapters import referrals as referral_docs
 from services.campaigns.adapters import reward_pools, templates
 from services.campaigns.adapters import share_screenshots as share_docs
@@ -67,6 +68,7 @@ INDEXES = (
     *reward_pools.INDEXES,
     *templates.INDEXES,
     *share_docs.INDEXES,
+    *counter_docs.INDEXES,
     *PROCESSED_EVENTS_INDEXES,
     *ACCESS_TOKEN_INDEXES,
 )

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import pytest
 from pymongo import AsyncMongoClient
 
+from services.campaigns.adapters import counters as counter_docs
 from services.campaigns.adapters import referrals as referral_docs
 from services.campaigns.adapters import share_screenshots as share_docs
 from services.campaigns.adapters.memory import (
@@ -69,7 +70,9 @@ async def in_memory_records() -> Records:
 
 @pytest.fixture
 async def mongo_records(mongo: AsyncMongoClient[dict[str, Any]], isolation: Isolation, database: Any) -> Records:
-    await ensure_indexes(database, (*referral_docs.INDEXES, *share_docs.INDEXES, *PROCESSED_EVENTS_INDEXES))
+    await ensure_indexes(
+        database, (*referral_docs.INDEXES, *share_docs.INDEXES, *counter_docs.INDEXES, *PROCESSED_EVENTS_INDEXES)
+    )
 
     def uow() -> ReferralUnitOfWork:
         return MongoReferralUnitOfWork(mongo, isolation.database)
