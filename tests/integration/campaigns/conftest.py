@@ -3,7 +3,7 @@ interface, in memory or in MongoDB: what the contract suite and the flows that r
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -16,6 +16,8 @@ from services.campaigns.adapters import share_screenshots as share_docs
 from services.campaigns.adapters.memory import (
     CampaignRecords,
     InMemoryCampaignResults,
+    InMemoryCampaigns,
+    InMemoryCounterRebuild,
     InMemoryNotices,
     InMemoryReferrals,
     InMemoryReferralUnitOfWork,
@@ -23,9 +25,10 @@ from services.campaigns.adapters.memory import (
 )
 from services.campaigns.adapters.referrals import MongoNoticeStore, MongoReferralStore, MongoReferralUnitOfWork
 from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
-from services.campaigns.adapters.stats import MongoCampaignStats
+from services.campaigns.adapters.stats import MongoCampaignStats, MongoCounterRebuild
 from services.campaigns.service_layer.ports import (
     CampaignResults,
+    CounterRebuild,
     NoticeStore,
     ReferralStore,
     ReferralUnitOfWork,
@@ -40,6 +43,14 @@ class Notices(NoticeStore, RewardLedger, Protocol):
     """What delivery uses: ``MongoNoticeStore`` in production."""
 
 
+class Rebuild(CounterRebuild, Protocol):
+    """The counter rebuild with its recounts (``MongoCounterRebuild`` in production)."""
+
+    async def recount_campaign(self, campaign_id: str) -> dict[str, int]: ...
+
+    async def recount_account(self, appid: str) -> dict[str, int]: ...
+
+
 @dataclass
 class Records:
     """The adapters over one set of records: a new unit of work per call, and the stores as used
@@ -50,11 +61,17 @@ class Records:
     screenshots: ShareScreenshotStore
     notices: Notices
     results: CampaignResults
+    #: Recounts the counters from the records; ``forget_counters`` drops them (as before they existed).
+    rebuild: Rebuild
+    forget_counters: Callable[[], Awaitable[None]]
 
 
 @pytest.fixture
 async def in_memory_records() -> Records:
     kept = CampaignRecords()
+
+    async def forget() -> None:
+        kept.counters.clear()
 
     def uow() -> ReferralUnitOfWork:  # also checks (mypy) that it implements the port
         return InMemoryReferralUnitOfWork(kept)
@@ -65,6 +82,8 @@ async def in_memory_records() -> Records:
         screenshots=InMemoryShareScreenshots(kept),
         notices=InMemoryNotices(kept),
         results=InMemoryCampaignResults(kept),
+        rebuild=InMemoryCounterRebuild(kept, InMemoryCampaigns()),
+        forget_counters=forget,
     )
 
 
@@ -77,10 +96,15 @@ async def mongo_records(mongo: AsyncMongoClient[dict[str, Any]], isolation: Isol
     def uow() -> ReferralUnitOfWork:
         return MongoReferralUnitOfWork(mongo, isolation.database)
 
+    async def forget() -> None:
+        await database[counter_docs.COUNTERS].delete_many({})
+
     return Records(
         uow=uow,
         store=MongoReferralStore(database, None),
         screenshots=MongoShareScreenshots(database),
         notices=MongoNoticeStore(database),
         results=MongoCampaignStats(database),
+        rebuild=MongoCounterRebuild(database),
+        forget_counters=forget,
     )
