@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from pymongo import MongoClient
+from pymongo.database import Database
 
 from tests.conftest import Infra, Isolation
 from tests.e2e.campaign_stack import scrm
@@ -117,7 +118,7 @@ def test_rebuild_counters_recount_campaigns_and_members_from_their_records(
     }
     client: MongoClient[dict[str, Any]]
     with MongoClient(infra.mongodb_url) as client:
-        database = client[isolation.database]
+        database: Database[dict[str, Any]] = client[isolation.database]
         try:
             database["campaigns"].insert_one({"_id": "c1", "appid": "wx1"})
             database["campaign_participants"].insert_many(
