@@ -158,6 +158,32 @@ def members_sync_tags(
         raise typer.Exit(code)
 
 
+@campaigns_app.command("announce-participation")
+def campaigns_announce_participation() -> None:
+    """Announce every participant's standing on campaigns.participation (safe to repeat).
+
+    Run once when segments start keeping their own copy of participation, and whenever the campaigns
+    worker logged "participation not announced". Takes the campaigns worker's environment.
+    """
+    import asyncio
+
+    from services.campaigns.bootstrap_worker import announce_all_participation
+    from services.campaigns.settings import CampaignsSettings
+    from shared.messaging import MessagingError
+    from shared.storage import StorageError
+
+    try:
+        settings = load_settings(CampaignsSettings)
+        count = asyncio.run(announce_all_participation(settings))
+    except SettingsError as exc:
+        err_console.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from None
+    except (StorageError, MessagingError) as exc:
+        err_console.print(f"[red]stopped:[/red] {escape(str(exc))}; run it again")
+        raise typer.Exit(1) from None
+    console.print(f"announced the standing of {count} participants")
+
+
 @members_app.command("rebuild-counters")
 def members_rebuild_counters(
     appid: Annotated[str | None, typer.Option(help="only this account")] = None,
@@ -185,32 +211,6 @@ def members_rebuild_counters(
         err_console.print(f"[red]stopped:[/red] {escape(str(exc))}; run it again")
         raise typer.Exit(1) from None
     console.print(f"rebuilt the member counters of {len(accounts)} accounts")
-
-
-@campaigns_app.command("announce-participation")
-def campaigns_announce_participation() -> None:
-    """Announce every participant's standing on campaigns.participation (safe to repeat).
-
-    Run once when segments start keeping their own copy of participation, and whenever the campaigns
-    worker logged "participation not announced". Takes the campaigns worker's environment.
-    """
-    import asyncio
-
-    from services.campaigns.bootstrap_worker import announce_all_participation
-    from services.campaigns.settings import CampaignsSettings
-    from shared.messaging import MessagingError
-    from shared.storage import StorageError
-
-    try:
-        settings = load_settings(CampaignsSettings)
-        count = asyncio.run(announce_all_participation(settings))
-    except SettingsError as exc:
-        err_console.print(f"[red]{escape(str(exc))}[/red]")
-        raise typer.Exit(2) from None
-    except (StorageError, MessagingError) as exc:
-        err_console.print(f"[red]stopped:[/red] {escape(str(exc))}; run it again")
-        raise typer.Exit(1) from None
-    console.print(f"announced the standing of {count} participants")
 
 
 @campaigns_app.command("rebuild-counters")
