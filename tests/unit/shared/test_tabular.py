@@ -68,7 +68,7 @@ def test_numbers_stay_numbers_and_other_values_are_written_plainly() -> None:
 
 
 def test_a_document_has_one_bom_crlf_lines_and_quotes_what_needs_it() -> None:
-    rows = [
+    rows: list[list[object]] = [
         ["name", "count"],
         ['贝贝 "best", ever', -3],
         ["two\nlines", 1],
