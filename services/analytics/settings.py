@@ -10,5 +10,8 @@ class AnalyticsSettings(AccountsSettings):
     service_name: str = "analytics"
     #: The rollups live in their own database (``MONGODB_DATABASE`` still overrides it, e.g. in tests).
     mongodb_database: str = "analytics"
+    #: The dashboards API keeps the rollups of settled days (over 35 days old) it has read this long, so a
+    #: year's range reads only its recent days from MongoDB; 0 reads everything every time.
+    dashboard_cache_seconds: float = Field(default=600.0, ge=0, le=86_400)
     #: Port of the worker's /healthz, /readyz and /metrics.
     worker_health_port: int = Field(default=8107, ge=0, le=65535)
