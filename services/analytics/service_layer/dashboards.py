@@ -318,14 +318,20 @@ class Dashboards:
         ]
         return Dashboard("screenshots", body, tables)
 
-    async def pushes(self, appid: str, days: DayRange) -> Dashboard:
+    async def pushes(self, appid: str, days: DayRange, *, limit: int | None = None, offset: int = 0) -> Dashboard:
+        """The pushes with deliveries, failures or clicks in the range, newest first (the first day they
+        had any); ``limit`` and ``offset`` page through them (a year holds hundreds)."""
         account, scoped = await asyncio.gather(
             self._span(appid, ACCOUNT, days, PUSH_LIST_METRICS),
             self._reader.read_prefix(appid, "push:", days.first, days.last),
         )
         body = _period(days, account, account_push_figures)
+        scopes = by_scope(scoped)
+        order = sorted(((min(r.day for r in found), scope) for scope, found in scopes.items()), reverse=True)
+        page = order[offset:] if limit is None else order[offset : offset + limit]
         rows: list[dict[str, Any]] = []
-        for scope, found in by_scope(scoped).items():
+        for first_day, scope in page:
+            found = scopes[scope]
             counters = sum_counters(found)
             rows.append(
                 {
@@ -333,11 +339,11 @@ class Dashboards:
                     **push_figures(counters),
                     "failures_by_errcode": failures_by_errcode(counters),
                     "variants": variants(counters),
-                    "first_day": min(r.day for r in found),
+                    "first_day": first_day,
                     "last_day": max(r.day for r in found),
                 }
             )
-        rows.sort(key=lambda row: (row["first_day"], row["push_id"]), reverse=True)
+        body["pushes_in_range"] = len(order)
         body["pushes"] = rows
         flat = [
             {key: value for key, value in row.items() if key not in ("failures_by_errcode", "variants")} for row in rows
