@@ -262,7 +262,8 @@ def _cases(year: SyntheticYear, rng: random.Random, requests: int) -> list[Case]
             if span == 30:
                 plans["overview as CSV"].append(f"{base}/overview?{query}&format=csv")
         cases += [Case(f"{route}, {name}", paths) for route, paths in plans.items()]
-    return cases
+    # The floor: an authenticated request that reads no rollup (the API's generated description).
+    return [Case("floor: /openapi.json (token check only)", ["/openapi.json"] * requests), *cases]
 
 
 @dataclass
@@ -388,7 +389,7 @@ def _rows(
         every = found.all
         p95 = _percentile(every, 0.95)
         per_round = [_percentile(r, 0.95) for r in found.rounds]
-        if p95 > worst[1]:
+        if p95 > worst[1] and not label.startswith("floor"):
             worst = (label, p95)
         rows.append(
             (
