@@ -36,6 +36,7 @@ from rich.table import Table
 
 from scrm_dev import pushes
 from scrm_dev.bench_analytics import bench_analytics
+from scrm_dev.bench_dashboards import bench_dashboards
 from scrm_dev.bench_profiles import bench_profiles
 from scrm_dev.bench_pushes import SIM_ENV as PUSH_SIM_ENV
 from scrm_dev.bench_pushes import bench_pushes
@@ -290,11 +291,12 @@ def run_bench(
     with console.status("screenshot verification on a synthetic corpus..."):
         rows += bench_screenshots(state_dir)
     rows += bench_profiles(console, settings, state_dir)
+    rows += bench_analytics(console, settings, state_dir)
     with local_stack(console, settings, state_dir, "bench-segments", only=[]):
         rows += bench_segments(console, settings)
     with local_stack(console, settings, state_dir, "bench-pushes", only=["wechat-sim"], env=PUSH_SIM_ENV) as stack:
         rows += bench_pushes(console, settings, stack)
-    rows += bench_analytics(console, settings, state_dir)
+    rows += bench_dashboards(console, settings, state_dir)
     with local_stack(console, settings, state_dir, "bench") as stack:
         rows += asyncio.run(bench_stack(stack.url("gateway"), stack.url("members-api"), pushes_n, concurrency))
         rows += asyncio.run(bench_sequential_acks(stack.url("gateway")))
@@ -372,6 +374,18 @@ def _markdown(rows: list[Row], pushes_n: int, concurrency: int) -> str:
         "their index keys, before WiredTiger's compression; the worker keeps no profiles between batches,",
         "so its resident memory does not grow with the number of members.",
         "",
+        "## Reading the analytics rows",
+        "",
+        "The traffic is synthetic (`scrm_dev.bench_analytics.analytics_traffic`: one account's month, 30%",
+        "follows and unfollows, 30% campaign activity, 40% push deliveries, failures and clicks, over a",
+        "quarter as many members as events). The first row is the analytics worker's own work: record bytes",
+        "through the batch runner, the batch fold and the in-memory store, without MongoDB. The second writes",
+        "the same batches to SecantusDB from the bench process. For the third, a generator publishes all",
+        "of it to the three topics first; then one real `analytics-worker`",
+        "process starts, joins its group and consumes it in batches (claims, one read of the batch's",
+        "followers, one `$inc` per touched rollup, one transaction per batch) into SecantusDB, timed from",
+        "its first committed batch to its last. SecantusDB bounds that row, as it bounds the mall rows.",
+        "",
         "## Reading the segment rows",
         "",
         "A million synthetic profiles (`scrm_dev.bench_segments.synthetic_profiles`: built by the profiles",
@@ -385,7 +399,7 @@ def _markdown(rows: list[Row], pushes_n: int, concurrency: int) -> str:
         "",
         "## Reading the dashboard rows",
         "",
-        "`scrm_dev.bench_analytics` writes a year of rollup documents for one account (and the same for three",
+        "`scrm_dev.bench_dashboards` writes a year of rollup documents for one account (and the same for three",
         "other accounts beside it) straight in the analytics worker's schema, with the daily volumes of an",
         "account that grows to 1,000,000 members: about 1.4 million follows by source, 26 four-week referral",
         "campaigns (posters, scans, credits, tiers, rewards, screenshot decisions and reviews), two or three",

@@ -2,7 +2,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from shared.contracts.campaign_activity import (
+    CampaignCreditRevoked,
+    CampaignInviteCredited,
+    CampaignPosterScanned,
+    CampaignPosterSent,
+    CampaignRewardGranted,
+    CampaignScreenshotDecided,
+    CampaignTierReached,
+)
 from shared.contracts.campaigns import CampaignParticipationChanged
+from shared.contracts.deliveries import PushClicked, PushDelivered, PushDeliveryFailed
 from shared.contracts.mall import MallEventReceived
 from shared.contracts.platform import MessageDeadLettered
 from shared.contracts.profiles import ProfileChanged
@@ -89,7 +99,50 @@ CAMPAIGN_PARTICIPATION = Topic(
     ),
 )
 
-TOPICS = TopicRegistry([WECHAT_PUSHES, MALL_EVENTS, PROFILE_CHANGES, CAMPAIGN_PARTICIPATION, DEADLETTER])
+CAMPAIGN_ACTIVITY = Topic(
+    name="campaigns.activity",
+    partitions=8,
+    retention=timedelta(days=30),
+    key="openid",
+    messages=(
+        CampaignPosterSent,
+        CampaignPosterScanned,
+        CampaignInviteCredited,
+        CampaignCreditRevoked,
+        CampaignTierReached,
+        CampaignRewardGranted,
+        CampaignScreenshotDecided,
+    ),
+    description=(
+        "What happens to members in share-poster campaigns (posters sent, scans, credits, revocations, "
+        "tiers, rewards, screenshot decisions), emitted through the campaigns outbox with the write it "
+        "reports. Analytics folds it into the campaign funnel; kept long enough to outlast a stopped consumer."
+    ),
+)
+
+PUSH_DELIVERIES = Topic(
+    name="segments.deliveries",
+    partitions=8,
+    retention=timedelta(days=30),
+    key="openid",
+    messages=(PushDelivered, PushDeliveryFailed, PushClicked),
+    description=(
+        "Each targeted push's delivery, failure and clicks, member by member, emitted through the segments "
+        "outbox with the record it reports. Analytics and brand projects count them."
+    ),
+)
+
+TOPICS = TopicRegistry(
+    [
+        WECHAT_PUSHES,
+        MALL_EVENTS,
+        PROFILE_CHANGES,
+        CAMPAIGN_PARTICIPATION,
+        CAMPAIGN_ACTIVITY,
+        PUSH_DELIVERIES,
+        DEADLETTER,
+    ]
+)
 
 CATALOG = EventCatalog(
     [message for topic in TOPICS for message in topic.messages],

@@ -8,6 +8,8 @@
   :class:`Subscription` handlers and never write a consumer loop. The runner decodes and upcasts each
   envelope, retries failures with backoff, and dead-letters what still fails, with the reason.
   :class:`Batching` hands a subscription's records over many at a time (one transaction for many).
+- :class:`OutboxRelay` publishes what transactions emitted into their outbox
+  (:meth:`shared.storage.MongoUnitOfWork.emit`) after they committed; a service's worker runs it.
 - :func:`ensure_topics` creates every registered topic explicitly at start-up;
   :func:`connect_publisher` does that and opens a service's publisher.
 
@@ -26,6 +28,7 @@ from shared.messaging._exceptions import (
     TopicMismatch,
 )
 from shared.messaging._memory import InMemoryEventPublisher
+from shared.messaging._outbox import OutboxRelay
 from shared.messaging._publisher import EventPublisher, KafkaEventPublisher
 from shared.messaging._retry import RetryPolicy
 from shared.messaging._worker import Batching, FaustPublisher, Subscription, WorkerApp, create_worker_app, run_worker
@@ -39,6 +42,7 @@ __all__ = [
     "InMemoryEventPublisher",
     "KafkaEventPublisher",
     "MessagingError",
+    "OutboxRelay",
     "Outcome",
     "PermanentHandlerError",
     "PublishFailed",

@@ -7,7 +7,8 @@
   creates them idempotently at start-up.
 - :class:`MongoUnitOfWork` wraps a transaction and records processed events in the same write as the
   effect, so a redelivered message changes nothing the second time; :class:`InMemoryUnitOfWork` is
-  the same in memory, for services' in-memory adapters.
+  the same in memory, for services' in-memory adapters. Both ``emit`` events into the transaction's
+  outbox, published after the commit by :class:`shared.messaging.OutboxRelay`.
 - :func:`retry_transient` reruns a request's transaction that lost a race (a write conflict).
 """
 
@@ -16,9 +17,17 @@ from shared.storage._exceptions import StorageConflict, StorageError, StorageUna
 from shared.storage._indexes import IndexSpec, ensure_indexes
 from shared.storage._memory import InMemoryUnitOfWork
 from shared.storage._retry import retry_transient
-from shared.storage._unit_of_work import PROCESSED_EVENTS, PROCESSED_EVENTS_INDEXES, MongoUnitOfWork
+from shared.storage._unit_of_work import (
+    OUTBOX,
+    OUTBOX_INDEXES,
+    PROCESSED_EVENTS,
+    PROCESSED_EVENTS_INDEXES,
+    MongoUnitOfWork,
+)
 
 __all__ = [
+    "OUTBOX",
+    "OUTBOX_INDEXES",
     "PROCESSED_EVENTS",
     "PROCESSED_EVENTS_INDEXES",
     "Connection",

@@ -4,6 +4,8 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
+from shared.events import Envelope, Topic
+
 
 class InMemoryUnitOfWork:
     """What :class:`MongoUnitOfWork` does, in memory: processed-event claims staged with the effects and
@@ -18,7 +20,10 @@ class InMemoryUnitOfWork:
         #: "consumer:event_id" of every committed claim.
         self.processed: set[str] = set()
         self.commits = 0
+        #: What committed transactions emitted, in order (the outbox, for tests to read).
+        self.emitted: list[tuple[Topic, Envelope]] = []
         self._claims: set[str] = set()
+        self._emitting: list[tuple[Topic, Envelope]] = []
 
     def _begin(self) -> None:
         """Hook: start staging writes."""
@@ -31,6 +36,7 @@ class InMemoryUnitOfWork:
 
     async def __aenter__(self) -> Self:
         self._claims = set()
+        self._emitting = []
         self._begin()
         return self
 
@@ -38,6 +44,7 @@ class InMemoryUnitOfWork:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._claims = set()
+        self._emitting = []
         self._end()
 
     async def claim(self, consumer: str, event_id: str) -> bool:
@@ -54,8 +61,18 @@ class InMemoryUnitOfWork:
                 fresh.add(event_id)
         return fresh
 
+    async def emit(self, topic: Topic, envelope: Envelope) -> None:
+        """Stage ``envelope`` for ``topic``: it joins :attr:`emitted` if the transaction commits."""
+        self._emitting.append((topic, envelope))
+
     async def commit(self) -> None:
         self._apply()
         self.processed |= self._claims
         self._claims = set()
+        emitted, self._emitting = self._emitting, []
+        self.emitted.extend(emitted)
+        await self._emitted(emitted)
         self.commits += 1
+
+    async def _emitted(self, events: Sequence[tuple[Topic, Envelope]]) -> None:
+        """Hook: what a commit emitted, e.g. to hand to an in-memory publisher."""

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
@@ -10,6 +11,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, ConnectionFailure, PyMongoError
 
+from shared.events import Envelope, Topic
 from shared.storage._exceptions import StorageConflict, StorageError, StorageUnavailable
 from shared.storage._indexes import IndexSpec
 
@@ -17,6 +19,14 @@ from shared.storage._indexes import IndexSpec
 PROCESSED_EVENTS = "processed_events"
 
 PROCESSED_EVENTS_INDEXES = (IndexSpec(PROCESSED_EVENTS, (("processed_at", 1),), name="processed_at"),)
+
+#: Events waiting to be published, written in the transaction of the effect they report (the outbox).
+OUTBOX = "outbox"
+
+OUTBOX_INDEXES = (IndexSpec(OUTBOX, (("at", 1), ("n", 1)), name="at_n"),)
+
+# Orders a process's entries written within the same clock tick; across processes the time decides.
+_outbox_sequence = itertools.count()
 
 
 class MongoUnitOfWork:
@@ -123,6 +133,27 @@ class MongoUnitOfWork:
         except PyMongoError as exc:
             raise _translate(exc) from exc
         return {records[record_id] for record_id in fresh}
+
+    async def emit(self, topic: Topic, envelope: Envelope) -> None:
+        """Publish ``envelope`` on ``topic`` if, and only if, this transaction commits.
+
+        The envelope goes into the outbox with the effect; :class:`shared.messaging.OutboxRelay`
+        publishes it afterwards (at least once: readers deduplicate by ``event_id``). Emitting the
+        same event id twice keeps the first entry.
+        """
+        entry = {
+            "topic": topic.name,
+            "key": envelope.key,
+            "envelope": envelope.model_dump_json(),
+            "at": datetime.now(UTC),
+            "n": next(_outbox_sequence),
+        }
+        try:
+            await self.database[OUTBOX].update_one(
+                {"_id": envelope.event_id}, {"$setOnInsert": entry}, upsert=True, session=self.session
+            )
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
 
     async def commit(self) -> None:
         try:

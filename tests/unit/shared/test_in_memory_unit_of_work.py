@@ -42,3 +42,22 @@ async def test_a_batch_claims_only_what_its_consumer_has_not_processed() -> None
     async with uow:
         assert await uow.claim_many("c", ["e1", "e3"]) == {"e3"}
         assert await uow.claim_many("other", ["e1"]) == {"e1"}
+
+
+async def test_emitted_events_join_the_outbox_only_when_the_transaction_commits() -> None:
+    from datetime import UTC, datetime
+
+    from shared.contracts import WECHAT_PUSHES, MemberFollowed
+    from shared.events import Envelope
+
+    def followed(openid: str) -> Envelope:
+        event = MemberFollowed(openid=openid, followed_at=datetime(2026, 12, 1, tzinfo=UTC))
+        return Envelope.wrap(event, appid="wx1", key=openid)
+
+    uow = Counter()
+    async with uow:
+        await uow.emit(WECHAT_PUSHES, followed("o-dropped"))
+    async with uow:
+        await uow.emit(WECHAT_PUSHES, followed("o-kept"))
+        await uow.commit()
+    assert [(topic, envelope.key) for topic, envelope in uow.emitted] == [(WECHAT_PUSHES, "o-kept")]
