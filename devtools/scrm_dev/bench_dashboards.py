@@ -1,13 +1,13 @@
 """The dashboard rows of ``scrm bench``: every dashboards route over a synthetic year of rollups for an
 account of 1,000,000 members, answered by the real ``analytics`` process from SecantusDB.
 
-The rollups are written straight in the shape the analytics worker keeps (one document per account,
-scope and Beijing day, ``docs/analytics.md``), with daily volumes of an account that grows to a million
-members over the year: about 1.4 million follows, 26 referral campaigns of four weeks, two or three
-pushes a day to tens of thousands of members each (tens of millions of deliveries, failures and clicks
-in all), a tenth of them linked to brand projects. The request cost depends on the number and size of
-the documents a dashboard reads, not on how many events were counted into them, so the documents'
-counts and sizes are what has to be realistic.
+The rollups are folded by the analytics worker's own fold (``services.analytics.domain.rollups``) from a
+synthetic year of events of an account that grows to a million members: about 1.4 million follows by
+source, 26 four-week referral campaigns (posters, scans, credits, invitees lost within 7 and 30 days,
+tiers, rewards, screenshot decisions and reviews), two or three pushes a day to 15,000-110,000 members
+each (deliveries, failures by errcode, clicks, A/B variants), a tenth of them for brand projects: tens of
+millions of events. They are folded in bulk: the fold is a sum over events, so one event of each kind,
+day and dimension is folded and its increments added as many times as there are such events.
 
 The server is pinned to one core and this process, the load generator, to the other (where the machine
 has two), so the client's own work is not measured as the server's; SecantusDB is left where the system
@@ -23,11 +23,11 @@ import http.client
 import os
 import random
 import statistics
-import time
-from collections import Counter, defaultdict
+import time as clock
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -36,6 +36,22 @@ from rich.console import Console
 from scrm_dev.stack import DEMO_APPID
 from services.analytics.adapters.rollup_reader import ROLLUPS
 from services.analytics.domain.dashboards import beijing_today
+from services.analytics.domain.rollups import BEIJING, Follower, Rollups, apply, rollup_id
+from shared.contracts import (
+    CampaignCreditRevoked,
+    CampaignInviteCredited,
+    CampaignPosterScanned,
+    CampaignPosterSent,
+    CampaignRewardGranted,
+    CampaignScreenshotDecided,
+    CampaignTierReached,
+    MemberFollowed,
+    MemberUnfollowed,
+    PushClicked,
+    PushDelivered,
+    PushDeliveryFailed,
+)
+from shared.events import Message
 from shared.settings import ServiceSettings
 from shared.storage import create_client
 
@@ -47,36 +63,41 @@ Row = tuple[str, str, str]
 GOAL_P95_MS = 100.0
 MEMBERS = 1_000_000
 _REASONS = ("no_poster", "cropped", "reused", "not_moments", "private_post", "wrong_campaign")
-_ERRCODES = ("43004", "45047", "43101", "-1")
+_ERRCODES = (43004, 45047, 43101, -1)
 _SOURCES = ("qr", "direct", "campaign_code")
 
 
 @dataclass
 class SyntheticYear:
-    """Rollup documents of one account over a year, and what went into them."""
+    """Rollups of one account over a year, folded from a synthetic event stream, and what went into them."""
 
     appid: str
     today: date
-    counters: dict[tuple[str, str], Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
-    #: Events the counters stand for (each follow, delivery, click, decision... counted once).
+    rollups: Rollups = field(default_factory=Rollups)
+    #: Events folded (each follow, delivery, click, decision... once).
     events: int = 0
     campaigns: dict[str, tuple[date, date]] = field(default_factory=dict)
     pushes: dict[str, date] = field(default_factory=dict)
     projects: list[str] = field(default_factory=list)
 
-    def add(self, scope: str, day: date, counts: dict[str, int], *, events: bool = False) -> None:
-        bucket = self.counters[(scope, day.isoformat())]
-        for metric, value in counts.items():
-            if value:
-                bucket[metric] += value
-        if events:
-            self.events += sum(counts.values())
+    def fold(self, message: Message, n: int, follower: Follower | None = None) -> None:
+        """``n`` events like ``message`` through the worker's fold: the fold is a sum over events, so
+        folding one and adding its increments ``n`` times is folding all ``n`` (in bulk)."""
+        if n <= 0:
+            return
+        one = Rollups()
+        apply(self.appid, message, follower or Follower(self.appid, "o"), one)
+        for (appid, scope, day), counters in one.items():
+            for metric, value in counters.items():
+                self.rollups.add(appid, scope, day, metric, value * n)
+        self.events += n
 
     def documents(self, appid: str | None = None) -> list[dict[str, Any]]:
+        """The rollup documents as the worker writes them (for ``appid`` instead, for other accounts)."""
         owner = appid or self.appid
         return [
-            {"_id": f"{owner}|{scope}|{day}", "appid": owner, "scope": scope, "day": day, "c": dict(counts)}
-            for (scope, day), counts in self.counters.items()
+            {"_id": rollup_id(owner, scope, day), "appid": owner, "scope": scope, "day": day, "c": dict(counters)}
+            for (_, scope, day), counters in self.rollups.items()
         ]
 
 
@@ -85,7 +106,8 @@ def _share(rng: random.Random, whole: int, low: float, high: float) -> int:
 
 
 def synthetic_year(appid: str, today: date, *, members: int = MEMBERS, seed: int = 17) -> SyntheticYear:
-    """A year of rollups ending ``today`` for an account that gains about ``members`` followers in it."""
+    """A year of rollups ending ``today`` for an account that gains about ``members`` followers in it,
+    folded by the analytics worker's own fold from a synthetic stream of that year's events."""
     rng = random.Random(seed)  # noqa: S311  (reproducible volumes, not secrets)
     year = SyntheticYear(appid, today)
     days = [today - timedelta(days=n) for n in range(364, -1, -1)]
@@ -95,85 +117,101 @@ def synthetic_year(appid: str, today: date, *, members: int = MEMBERS, seed: int
     year.projects = [f"pr{n + 1:02d}" for n in range(10)]
     other_follows = members / 365 / 0.78 * 0.7  # with the campaigns' follows, the year nets about `members`
     for day in days:
-        poster_follows = sum(
-            _campaign_day(year, rng, cid, day) for cid, (s, e) in year.campaigns.items() if s <= day <= e
-        )
+        running = [cid for cid, (start, end) in year.campaigns.items() if start <= day <= end]
+        poster_follows = sum(_campaign_day(year, rng, cid, day) for cid in running)
         weekend = 1.25 if day.weekday() >= 5 else 1.0
         others = int(other_follows * weekend * rng.uniform(0.8, 1.2))
-        sources = {"poster": poster_follows, "qr": int(others * 0.55), "direct": int(others * 0.3)}
+        sources = {"qr": int(others * 0.55), "direct": int(others * 0.3)}
         sources["campaign_code"] = others - sources["qr"] - sources["direct"]
-        follows = sum(sources.values())
-        unfollow_sources = {src: _share(rng, n, 0.18, 0.26) for src, n in sources.items()}
-        unfollow_sources["unknown"] = _share(rng, follows, 0.005, 0.015)
-        year.add(
-            "account",
-            day,
-            {
-                "follows": follows,
-                **{f"follows:{src}": n for src, n in sources.items()},
-                "unfollows": sum(unfollow_sources.values()),
-                **{f"unfollows:{src}": n for src, n in unfollow_sources.items()},
-            },
-        )
-        year.events += follows + sum(unfollow_sources.values())
+        at = _at(day)
+        for source, n in sources.items():
+            year.fold(MemberFollowed(openid="o", followed_at=at, scene=_SCENES[source]), n)
+        for source, n in {"poster": poster_follows, **sources}.items():
+            follower = Follower(appid, "o", source=source, followed_at=at - timedelta(days=30))
+            year.fold(MemberUnfollowed(openid="o", unfollowed_at=at), _share(rng, n, 0.18, 0.26), follower)
+        unknown = Follower(appid, "o")  # followed before the worker started
+        year.fold(MemberUnfollowed(openid="o", unfollowed_at=at), _share(rng, others, 0.005, 0.015), unknown)
         for n in range(rng.choice((1, 2, 2, 3))):
             _push(year, rng, f"p{day:%Y%m%d}{n}", day)
     return year
 
 
-def _campaign_day(year: SyntheticYear, rng: random.Random, campaign_id: str, day: date) -> int:
-    """One day of a running referral campaign, in its scope and the account's; returns its new followers."""
+def _at(day: date, hours: float = 12) -> datetime:
+    """A time on a Beijing day (noon unless told)."""
+    return datetime.combine(day, time(0), tzinfo=BEIJING) + timedelta(hours=hours)
+
+
+_SCENES = {"qr": "store_counter", "direct": None, "campaign_code": "j.c01"}
+
+
+def _campaign_day(year: SyntheticYear, rng: random.Random, cid: str, day: date) -> int:
+    """One day of a running referral campaign; returns its new followers."""
+    at = _at(day)
     sent = rng.randint(1_500, 4_500)
     scans = _share(rng, sent, 0.35, 0.6)
     follows = _share(rng, scans, 0.3, 0.5)
     credited = _share(rng, follows, 0.85, 0.95)
-    lost_7d = _share(rng, credited, 0.08, 0.15)
-    tier1 = _share(rng, credited, 0.08, 0.12)
-    tiers = {1: tier1, 2: _share(rng, tier1, 0.25, 0.35), 3: _share(rng, tier1, 0.05, 0.1)}
-    rewards = {tier: _share(rng, n, 0.9, 1.0) for tier, n in tiers.items()}
-    submitted = _share(rng, credited, 0.2, 0.4)
-    queued = _share(rng, submitted, 0.15, 0.25)
-    auto_rejected = _share(rng, submitted, 0.05, 0.1)
-    reviewed_rejected = _share(rng, queued, 0.2, 0.3)
-    approved = submitted - queued - auto_rejected + queued - reviewed_rejected
-    rejected = auto_rejected + reviewed_rejected
-    waits = {"lt1h": _share(rng, queued, 0.4, 0.5), "lt4h": _share(rng, queued, 0.25, 0.3)}
-    waits["lt24h"] = _share(rng, queued, 0.1, 0.15)
-    waits["ge24h"] = queued - sum(waits.values())
-    reasons = {reason: _share(rng, rejected + queued, 0.05, 0.3) for reason in _REASONS}
-    shared = {
-        "poster_sent": sent,
-        "credited": credited,
-        "revoked": _share(rng, credited, 0.01, 0.05),
-        "rewards": sum(rewards.values()),
-        "screenshots:approved": approved,
-        "screenshots:rejected": rejected,
-        "screenshots:queued": queued,
-        **{f"screenshot_reason:{reason}": n for reason, n in reasons.items()},
-    }
-    year.add(
-        f"campaign:{campaign_id}",
-        day,
-        {
-            **shared,
-            "poster_scans": scans,
-            "poster_follows": follows,
-            "invitees_lost_7d": lost_7d,
-            "invitees_lost_30d": lost_7d + _share(rng, credited, 0.05, 0.12),
-            **{f"tier:{tier}": n for tier, n in tiers.items()},
-            **{f"rewards:{tier}": n for tier, n in rewards.items()},
-        },
+    year.fold(CampaignPosterSent(openid="o", campaign_id=cid, sent_at=at), sent)
+    year.fold(
+        CampaignPosterScanned(openid="o", campaign_id=cid, inviter_openid="i", new_follower=True, scanned_at=at),
+        follows,
     )
-    year.add("account", day, {**shared, **{f"review_wait:{wait}": n for wait, n in waits.items()}})
-    year.events += sent + scans + credited + sum(tiers.values()) + sum(rewards.values()) + submitted + queued
+    scanned_again = CampaignPosterScanned(
+        openid="o", campaign_id=cid, inviter_openid="i", new_follower=False, scanned_at=at
+    )
+    year.fold(scanned_again, scans - follows)
+    year.fold(MemberFollowed(openid="o", followed_at=at, scene=f"r.{cid}.i"), follows)
+    # Invitees: some unfollow within a week of their credit, some within a month, the rest stay.
+    lost_7d = _share(rng, credited, 0.08, 0.15)
+    lost_30d = _share(rng, credited, 0.05, 0.12)
+    credit = CampaignInviteCredited(openid="i", campaign_id=cid, invitee_openid="o", credited_at=at)
+    for n, left_after in ((lost_7d, 2), (lost_30d, 15), (credited - lost_7d - lost_30d, None)):
+        gone = [] if left_after is None else [at + timedelta(days=left_after)]
+        year.fold(credit, n, Follower(year.appid, "o", unfollows=gone))
+    year.fold(
+        CampaignCreditRevoked(openid="i", campaign_id=cid, invitee_openid="o", revoked_at=at),
+        _share(rng, credited, 0.01, 0.05),
+    )
+    tier1 = _share(rng, credited, 0.08, 0.12)
+    for tier, n in ((1, tier1), (2, _share(rng, tier1, 0.25, 0.35)), (3, _share(rng, tier1, 0.05, 0.1))):
+        year.fold(CampaignTierReached(openid="i", campaign_id=cid, tier=tier, reached_at=at), n)
+        reward = CampaignRewardGranted(openid="i", campaign_id=cid, tier=tier, basis="invites", granted_at=at)
+        year.fold(reward, _share(rng, n, 0.9, 1.0))
+    _screenshots(year, rng, cid, day, submitted=_share(rng, credited, 0.2, 0.4))
     return follows
+
+
+def _screenshots(year: SyntheticYear, rng: random.Random, cid: str, day: date, *, submitted: int) -> None:
+    """The day's share screenshots: decided at once, or queued and decided by a reviewer later."""
+    queued = _share(rng, submitted, 0.15, 0.25)
+    rejected = _share(rng, submitted, 0.05, 0.1)
+    at = _at(day, 10)
+
+    def decided(outcome: str, by: str, reasons: list[str], waited: float) -> CampaignScreenshotDecided:
+        return CampaignScreenshotDecided(
+            openid="o", campaign_id=cid, submission_id="s", outcome=outcome, reasons=reasons,
+            decided_by=by, submitted_at=at, decided_at=at + timedelta(hours=waited),
+        )  # fmt: skip
+
+    year.fold(decided("approved", "auto", [], 0), submitted - queued - rejected)
+    for reason in _REASONS:
+        share = 1 / len(_REASONS)
+        year.fold(decided("rejected", "auto", [reason], 0), int(rejected * share))
+        year.fold(decided("queued", "auto", [reason], 0), int(queued * share))
+    for waited, part in ((0.5, 0.45), (2, 0.3), (10, 0.15), (30, 0.1)):
+        if (at + timedelta(hours=waited)).date() > year.today:
+            continue  # not reviewed yet
+        reviewed = int(queued * part)
+        refused = _share(rng, reviewed, 0.2, 0.3)
+        year.fold(decided("approved", "reviewer", [], waited), reviewed - refused)
+        year.fold(decided("rejected", "reviewer", [rng.choice(_REASONS)], waited), refused)
 
 
 def _push(year: SyntheticYear, rng: random.Random, push_id: str, day: date) -> None:
     """A push to tens of thousands of members: most deliveries on its day, the rest the next."""
     year.pushes[push_id] = day
     audience = rng.randint(15_000, 110_000)
-    variants = ("A", "B") if rng.random() < 0.5 else ("-",)
+    variants: tuple[str | None, ...] = ("A", "B") if rng.random() < 0.5 else (None,)
     project = rng.choice(year.projects) if rng.random() < 0.1 else None
     segment = f"s{rng.randint(1, 20):02d}"
     first = int(audience * rng.uniform(0.85, 0.95))
@@ -181,42 +219,19 @@ def _push(year: SyntheticYear, rng: random.Random, push_id: str, day: date) -> N
         when = day + timedelta(days=offset)
         if when > year.today:
             break
-        push: Counter[str] = Counter()
+        at = _at(when, 20)
+        sent = {"openid": "o", "push_id": push_id, "segment_id": segment, "project_id": project}
         for variant in variants:
             delivered = size // len(variants)
-            failed = {code: _share(rng, delivered, 0.001, 0.008) for code in _ERRCODES}
+            year.fold(PushDelivered(**sent, variant=variant, channel="template", delivered_at=at), delivered)
+            for errcode in _ERRCODES:
+                failed = PushDeliveryFailed(**sent, variant=variant, channel="template", errcode=errcode, failed_at=at)
+                year.fold(failed, _share(rng, delivered, 0.001, 0.008))
             clicks = _share(rng, delivered, 0.02, 0.08)
             clickers = _share(rng, clicks, 0.6, 0.8)
-            counts = {"delivered": delivered, "failed": sum(failed.values()), "clicks": clicks, "clickers": clickers}
-            push.update(counts)
-            push.update({f"{metric}:v:{variant}": n for metric, n in counts.items()})
-            push.update({f"failed:{code}": n for code, n in failed.items()})
-            year.events += delivered + sum(failed.values()) + clicks
-        year.add(f"push:{push_id}", when, dict(push))
-        year.add(
-            "account",
-            when,
-            {
-                "pushes_delivered": push["delivered"],
-                "pushes_failed": push["failed"],
-                "push_clicks": push["clicks"],
-                "push_clickers": push["clickers"],
-                "project_delivered": push["delivered"] if project else 0,
-            },
-        )
-        if project is not None:
-            year.add(
-                f"project:{project}",
-                when,
-                {
-                    "delivered": push["delivered"],
-                    "clicks": push["clicks"],
-                    "clickers": push["clickers"],
-                    f"delivered:seg:{segment}": push["delivered"],
-                    f"delivered:push:{push_id}": push["delivered"],
-                    f"clicks:push:{push_id}": push["clicks"],
-                },
-            )
+            for first_click, n in ((True, clickers), (False, clicks - clickers)):
+                click = PushClicked(**sent, variant=variant, first=first_click, click_id="k", clicked_at=at)
+                year.fold(click, n)
 
 
 # -- the load ---------------------------------------------------------------------------------------
@@ -287,11 +302,11 @@ def _measure(url: str, token: str, cases: list[Case], *, rounds: int, warmup: in
     headers = {"Authorization": f"Bearer {token}"}
 
     def get(path: str) -> tuple[float, int]:
-        started = time.perf_counter()
+        started = clock.perf_counter()
         connection.request("GET", path, headers=headers)
         response = connection.getresponse()
         body = response.read()
-        elapsed = (time.perf_counter() - started) * 1000
+        elapsed = (clock.perf_counter() - started) * 1000
         if response.status != 200:
             raise RuntimeError(f"GET {path} answered {response.status}: {body[:200]!r}")
         return elapsed, len(body)
@@ -357,14 +372,14 @@ def bench_dashboards(
 
     today = beijing_today(datetime.now(UTC))
     with console.status("a synthetic year of rollups for 1,000,000 members..."):
-        started = time.perf_counter()
+        started = clock.perf_counter()
         year = synthetic_year(DEMO_APPID, today)
-        generated = time.perf_counter() - started
+        generated = clock.perf_counter() - started
     with local_stack(console, settings, state_dir, "bench-analytics", only=["analytics"]) as stack:
-        with console.status(f"loading {len(year.counters):,} rollup documents (and three other accounts')..."):
-            started = time.perf_counter()
+        with console.status(f"loading {len(year.rollups):,} rollup documents (and three other accounts')..."):
+            started = clock.perf_counter()
             written = asyncio.run(_load(settings, stack.database, year))
-            loaded = time.perf_counter() - started
+            loaded = clock.perf_counter() - started
         token = asyncio.run(demo_operator_token(stack))
         cases = _cases(year, random.Random(3), requests)  # noqa: S311  (reproducible ranges, not secrets)
         status = console.status(f"{len(cases)} dashboard cases × {requests} requests, one at a time...")
@@ -378,8 +393,8 @@ def _rows(
 ) -> list[Row]:
     rows: list[Row] = [
         (
-            "dashboards: a synthetic year of rollups, 1,000,000 members (written per the rollup schema)",
-            f"{year.events / 1e6:,.1f} M events in {len(year.counters):,} documents",
+            "dashboards: a synthetic year of rollups, 1,000,000 members (folded by the worker's fold, in bulk)",
+            f"{year.events / 1e6:,.1f} M events in {len(year.rollups):,} documents",
             f"{len(year.campaigns)} campaigns, {len(year.pushes)} pushes, {len(year.projects)} projects; generated in "
             f"{generated:.1f} s, {written:,} documents (4 accounts) loaded in {loaded:.1f} s; {placement}",
         )
