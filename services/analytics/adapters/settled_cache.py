@@ -10,11 +10,12 @@ dashboard costs the last ``settle_days`` days' documents once its scope has been
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from services.analytics.domain.dashboards import Rollup, beijing_today
 from services.analytics.service_layer.ports import RollupReader
@@ -83,15 +84,27 @@ class SettledDaysCache:
             return await fetch(first, last)
         settled_last = min(last, settled)
         entry = self._fresh_entry(key)
-        if entry is not None and entry.first <= first and settled_last <= entry.last:
-            self.hits += 1
-            kept = [r for r in entry.rollups if first <= r.day <= settled_last]
-            recent = await fetch(_next_day(settled), last) if last > settled else []
-            return kept + recent
-        self.misses += 1
-        found = await fetch(first, last)
-        self._keep(key, first, settled_last, [r for r in found if r.day <= settled_last], entry)
-        return found
+        if entry is None or settled_last < _previous_day(entry.first) or _next_day(entry.last) < first:
+            # Nothing kept next to these days: read them all, and keep their settled part.
+            self.misses += 1
+            found = await fetch(first, last)
+            self._keep(key, first, settled_last, [r for r in found if r.day <= settled_last], entry)
+            return found
+        # Read only the settled days on either side of what is kept, and the days not settled yet.
+        missing = []
+        if first < entry.first:
+            missing.append((first, _previous_day(entry.first)))
+        if entry.last < settled_last:
+            missing.append((_next_day(entry.last), settled_last))
+        self.hits += not missing
+        self.misses += bool(missing)
+        recent = [(_next_day(settled), last)] if last > settled else []
+        parts = await asyncio.gather(*(fetch(start, end) for start, end in (*missing, *recent)))
+        added = [r for part in parts[: len(missing)] for r in part]
+        if missing:
+            self._keep(key, min(first, entry.first), max(settled_last, entry.last), added, entry)
+        kept = [r for r in entry.rollups if first <= r.day <= settled_last]
+        return kept + added + [r for part in parts[len(missing) :] for r in part]
 
     def _fresh_entry(self, key: Key) -> _Entry | None:
         entry = self._entries.get(key)
@@ -118,4 +131,8 @@ class SettledDaysCache:
 
 
 def _next_day(day: str) -> str:
-    return (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat()
+    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+
+
+def _previous_day(day: str) -> str:
+    return (date.fromisoformat(day) - timedelta(days=1)).isoformat()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import random
+from datetime import UTC, date, datetime, timedelta
 
 from services.analytics.adapters.settled_cache import SettledDaysCache
 from services.analytics.domain.dashboards import Rollup
@@ -42,12 +43,19 @@ async def test_a_second_read_takes_the_settled_days_from_memory_and_reads_the_re
         ("scope", "account", "2025-03-16", "2026-03-15"),
         ("scope", "account", "2026-02-09", "2026-03-15"),
     ]
-    # A narrower settled range is within what is kept; a wider one is read again, and kept as one.
+    # A narrower settled range is within what is kept; of a wider one only the days before it are read,
+    # and kept with the rest; a range apart from what is kept is read whole, and replaces it.
     assert _days(await cache.read("wx1", "account", "2025-06-01", "2025-06-30")) == ["2025-06-01"]
-    await cache.read("wx1", "account", "2025-01-01", "2025-06-30")
-    await cache.read("wx1", "account", "2025-01-01", "2026-01-31")
-    assert reader.reads[2:] == [("scope", "account", "2025-01-01", "2025-06-30")]
+    assert _days(await cache.read("wx1", "account", "2025-01-01", "2025-06-30")) == ["2025-06-01"]
+    assert len(await cache.read("wx1", "account", "2025-01-01", "2026-03-15")) == 4
+    assert reader.reads[2:] == [
+        ("scope", "account", "2025-01-01", "2025-03-15"),
+        ("scope", "account", "2026-02-09", "2026-03-15"),
+    ]
     assert (cache.hits, cache.misses) == (3, 2)
+    await cache.read("wx1", "account", "2023-01-01", "2023-12-31")
+    await cache.read("wx1", "account", "2023-06-01", "2023-06-30")
+    assert reader.reads[4:] == [("scope", "account", "2023-01-01", "2023-12-31")]
 
 
 async def test_settled_days_are_read_again_after_the_ttl_and_recent_ranges_are_never_kept() -> None:
@@ -92,3 +100,30 @@ async def test_without_a_ttl_everything_is_read_every_time() -> None:
     for _ in range(2):
         await cache.read("wx1", "account", "2025-01-01", "2025-12-31")
     assert len(reader.reads) == 2
+
+
+async def test_any_sequence_of_reads_answers_what_storage_holds() -> None:
+    rng = random.Random(5)
+    reader, timer = RecordingRollupReader(), Timer()
+    start = date(2025, 1, 1)
+    for n in range(440):
+        day = (start + timedelta(days=n)).isoformat()
+        reader.add("wx1", "account", day, {"follows": n})
+        if n % 3 == 0:
+            reader.add("wx1", f"push:p{n % 7}", day, {"delivered": n})
+    cache = _cache(reader, timer)
+    for _ in range(300):
+        first = start + timedelta(days=rng.randrange(440))
+        last = min(date(2026, 3, 15), first + timedelta(days=rng.randrange(400)))
+        timer.now += rng.choice((0, 0, 0, 200))
+        if rng.random() < 0.5:
+            found = await cache.read("wx1", "account", first.isoformat(), last.isoformat())
+            truth = await reader.read("wx1", "account", first.isoformat(), last.isoformat())
+        else:
+            found = await cache.read_prefix("wx1", "push:", first.isoformat(), last.isoformat())
+            truth = await reader.read_prefix("wx1", "push:", first.isoformat(), last.isoformat())
+        assert sorted(found, key=_where) == sorted(truth, key=_where)
+
+
+def _where(rollup: Rollup) -> tuple[str, str]:
+    return rollup.scope, rollup.day
