@@ -62,6 +62,18 @@ OVERVIEW_METRICS = (
     *(f"unfollows:{source}" for source in (*SOURCES, "unknown")),
 )
 CAMPAIGN_LIST_METRICS = ("poster_sent", "credited", "revoked", "rewards")
+#: Campaigns have at most 10 tiers (the campaigns service's limit).
+MAX_TIERS = 10
+#: What the campaign list shows of each campaign (no invitee retention: those days settle sooner).
+CAMPAIGN_ROW_METRICS = (
+    "poster_sent",
+    "poster_scans",
+    "poster_follows",
+    "credited",
+    "revoked",
+    "rewards",
+    *(f"tier:{tier}" for tier in range(1, MAX_TIERS + 1)),
+)
 PUSH_LIST_METRICS = ("pushes_delivered", "pushes_failed", "push_clicks", "push_clickers")
 
 
@@ -282,7 +294,7 @@ class Dashboards:
     async def campaigns(self, appid: str, days: DayRange) -> Dashboard:
         account, scoped = await asyncio.gather(
             self._span(appid, ACCOUNT, days, CAMPAIGN_LIST_METRICS),
-            self._reader.read_prefix(appid, "campaign:", days.first, days.last),
+            self._reader.read_prefix(appid, "campaign:", days.first, days.last, CAMPAIGN_ROW_METRICS),
         )
         body = _period(days, account, campaign_list_figures)
         rows = []

@@ -71,6 +71,13 @@ async def test_settled_days_are_read_again_after_the_ttl_and_recent_ranges_are_n
     for _ in range(2):
         await cache.read("wx1", "account", "2026-03-13", "2026-03-15")
     assert reader.reads.count(("scope", "account", "2026-03-13", "2026-03-15")) == 2
+    # A campaign's days settle after 35 days, unless the read leaves out the invitees lost.
+    for metrics in (None, ["invitees_lost_7d"], ["credited"]):
+        for _ in range(2):
+            await cache.read_prefix("wx1", "campaign:", "2026-01-01", "2026-03-15", metrics)
+    assert [read[2] for read in reader.reads if read[1] == "campaign:"] == [
+        "2026-01-01", "2026-02-09", "2026-01-01", "2026-02-09", "2026-01-01", "2026-03-13",
+    ]  # fmt: skip
     # Outside a campaign's scope a day settles after 3 days: of a month, the last 3 days are read again.
     for _ in range(2):
         await cache.read("wx1", "push:p1", "2026-02-14", "2026-03-15")
