@@ -34,11 +34,11 @@ from services.analytics.domain.dashboards import (
     tiers,
     within,
 )
+from services.analytics.domain.rollups import ACCOUNT, campaign_scope, project_scope, push_scope
 from services.analytics.service_layer.ports import RollupReader
 
 __all__ = ["REVIEW_WAITS", "SCREENSHOT_OUTCOMES", "Dashboard", "Dashboards"]
 
-ACCOUNT = "account"
 #: Reviewer decisions by time from submission, in this order.
 REVIEW_WAITS = ("lt1h", "lt4h", "lt24h", "ge24h")
 SCREENSHOT_OUTCOMES = ("approved", "rejected", "queued")
@@ -271,7 +271,7 @@ class Dashboards:
         return Dashboard("overview", body, tables)
 
     async def campaign(self, appid: str, campaign_id: str, days: DayRange, today: date) -> Dashboard:
-        rollups = await self._span(appid, f"campaign:{campaign_id}", days)
+        rollups = await self._span(appid, campaign_scope(campaign_id), days)
         body: dict[str, Any] = {"campaign_id": campaign_id, **_period(days, rollups, campaign_figures)}
         daily = by_day(within(rollups, days))
         in_range = sum_counters(within(rollups, days))
@@ -378,7 +378,7 @@ class Dashboards:
         return Dashboard("pushes", body, tables)
 
     async def push(self, appid: str, push_id: str, days: DayRange) -> Dashboard:
-        rollups = await self._span(appid, f"push:{push_id}", days)
+        rollups = await self._span(appid, push_scope(push_id), days)
         body: dict[str, Any] = {"push_id": push_id, **_period(days, rollups, push_figures)}
         in_range = sum_counters(within(rollups, days))
         body["failures_by_errcode"] = failures_by_errcode(in_range)
@@ -393,7 +393,7 @@ class Dashboards:
         return Dashboard(f"push-{push_id}", body, tables)
 
     async def project(self, appid: str, project_id: str, days: DayRange) -> Dashboard:
-        rollups = await self._span(appid, f"project:{project_id}", days)
+        rollups = await self._span(appid, project_scope(project_id), days)
         body: dict[str, Any] = {"project_id": project_id, **_period(days, rollups, project_figures)}
         in_range = sum_counters(within(rollups, days))
         body["by_segment"] = [
