@@ -22,6 +22,7 @@ from services.analytics.entrypoints.http.schemas import (
 )
 from services.analytics.service_layer.dashboards import Dashboard
 from shared.identity import Permission, require
+from shared.web import csv_response
 
 __all__ = ["DESCRIPTION", "TAG", "router"]
 
@@ -50,11 +51,7 @@ def _documented(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
 def _answer(dashboard: Dashboard, appid: str, days: Days, format_: str) -> Response:
     if format_ == "csv":
         filename = f"{dashboard.name}_{appid}_{days.first}_{days.last}.csv"
-        return Response(
-            csv_document(dashboard.tables).encode("utf-8"),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
+        return csv_response(csv_document(dashboard.tables), filename)
     return JSONResponse(dashboard.body)
 
 
