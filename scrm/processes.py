@@ -157,6 +157,7 @@ PROCESSES: dict[str, ProcessSpec] = {
             "identity-api", 8005, "identity", "IdentitySettings", "Operators, roles, API tokens, sessions, audit log"
         ),
         _http("console", 8006, "console", "ConsoleSettings", "The operators' web console (pages over operator APIs)"),
+        _http("analytics", 8007, "analytics", "AnalyticsSettings", "Dashboards over the daily rollups (operator)"),
         _worker(
             "members-worker",
             8101,
