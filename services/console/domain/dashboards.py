@@ -3,6 +3,8 @@ the previous period, and the analytics API's figures shaped for tiles, tables an
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -15,7 +17,6 @@ __all__ = [
     "FUNNEL_STEPS",
     "MAX_DAYS",
     "PRESETS",
-    "SCREENSHOT_OUTCOMES",
     "SOURCE_LABELS",
     "WAIT_BUCKETS",
     "Change",
@@ -23,9 +24,15 @@ __all__ = [
     "RangeChoice",
     "beijing_today",
     "change",
+    "chart",
     "choose_range",
+    "csv_sections",
+    "daily_chart",
     "day_series",
+    "has_any",
     "rate",
+    "same_days_last_month",
+    "series",
 ]
 
 #: The analytics API answers at most this many days at once (longer is its 422).
@@ -58,12 +65,6 @@ FUNNEL_STEPS: dict[str, str] = {
     "retained_30d": N_("Still following after 30 days"),
     "tier_reached": N_("Reached a tier"),
     "rewards": N_("Rewards granted"),
-}
-
-SCREENSHOT_OUTCOMES: dict[str, str] = {
-    "approved": N_("Approved"),
-    "rejected": N_("Rejected"),
-    "queued": N_("Sent to review"),
 }
 
 #: Reviewer decisions by how long the screenshot waited.
@@ -144,7 +145,9 @@ def choose_range(start: str, end: str, preset: str, today: date) -> RangeChoice:
         errors["to"] = N_("Enter a date as YYYY-MM-DD.")
     if not errors and last is not None:
         first = first or last - timedelta(days=29)
-        if first > last:
+        if last > today:
+            errors["to"] = N_("The end cannot be after today (Beijing time).")
+        elif first > last:
             errors["from"] = N_("The start must not be after the end.")
         elif (last - first).days + 1 > MAX_DAYS:
             errors["to"] = N_("At most 400 days at once.")
@@ -179,6 +182,14 @@ class Change:
         return "flat" if not delta else ("up" if delta > 0 else "down")
 
 
+def same_days_last_month(today: date) -> DateRange:
+    """Last month's first days, as many as this month has had up to today (the 31st of a month
+    compared with a 30-day month stops at its 30th)."""
+    last_month_end = today.replace(day=1) - timedelta(days=1)
+    start = last_month_end.replace(day=1)
+    return DateRange(start, min(start + timedelta(days=today.day - 1), last_month_end))
+
+
 def change(value: Any, previous: Any) -> Change:
     return Change(_number(value), None if previous is None else _number(previous))
 
@@ -189,14 +200,18 @@ def rate(part: Any, whole: Any) -> float | None:
     return _number(part) / whole_n if whole_n else None
 
 
-def _number(value: Any) -> float:
+def _number(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0
     return value
 
 
-def day_series(rows: Iterable[Mapping[str, Any]], days: Sequence[date], key: str) -> list[float]:
-    """One figure per day of ``days`` (0 on a day the rows lack), from rows like ``{"day": "2026-01-01", key: n}``."""
+def day_series(rows: Iterable[Mapping[str, Any]], days: Sequence[date], key: str, *, rates: bool = False) -> list[Any]:
+    """One figure per day of ``days`` from rows like ``{"day": "2026-01-01", key: n}``: 0 on a day the
+    rows lack, or, for ``rates``, None there and where the rate is None (a gap, never 0%)."""
+    if rates:
+        found = {str(row.get("day")): row.get(key) for row in rows}
+        return [found.get(day.isoformat()) for day in days]
     by_day = {str(row.get("day")): _number(row.get(key)) for row in rows}
     return [by_day.get(day.isoformat(), 0) for day in days]
 
@@ -239,13 +254,15 @@ def daily_chart(
     *,
     previous_label: str = "%(name)s (previous period)",
     stack: str | None = None,
+    percent: bool = False,
 ) -> dict[str, Any]:
     """One series per metric over the range's days and, when ``previous_rows`` are given, the previous
     period's as dashed lines day by day (its first day under the range's first day). ``metrics`` are
-    (key, shown name); ``previous_label`` is the translated pattern of a previous series' name."""
+    (key, shown name); ``previous_label`` is the translated pattern of a previous series' name;
+    ``percent``: the figures are rates (fractions), drawn as percentages with gaps where None."""
     rows, days = list(rows), chosen.each_day()
     shown = [
-        series(name, day_series(rows, days, key), colour=index, stack=stack)
+        series(name, day_series(rows, days, key, rates=percent), colour=index, stack=stack)
         for index, (key, name) in enumerate(metrics)
     ]
     if previous_rows is not None:
@@ -260,9 +277,35 @@ def daily_chart(
             )
             for index, (key, name) in enumerate(metrics)
         ]
-    return chart(kind, [day.isoformat() for day in days], shown)
+    return chart(kind, [day.isoformat() for day in days], shown, percent=percent)
 
 
 def has_any(rows: Iterable[Mapping[str, Any]], keys: Iterable[str]) -> bool:
     wanted = tuple(keys)
     return any(_number(row.get(key)) for row in rows for key in wanted)
+
+
+# -- CSV ----------------------------------------------------------------------------------------------
+
+
+def csv_sections(content: bytes, titles: Sequence[str]) -> bytes:
+    """Only the wanted tables of the analytics API's CSV (tables one after another, each under a title
+    line, separated by an empty line; a title matches by its first words, so ``totals`` finds
+    ``totals 2026-01-01 to ...``). Everything, unchanged, when none matches: better too much than nothing."""
+    text = content.decode("utf-8-sig")
+    tables: list[list[list[str]]] = [[]]
+    for row in csv.reader(io.StringIO(text)):
+        if not row or not any(row):
+            tables.append([])
+        else:
+            tables[-1].append(row)
+    kept = [t for t in tables if t and any(t[0][0] == w or t[0][0].startswith(w + " ") for w in titles)]
+    if not kept:
+        return content
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for n, table in enumerate(kept):
+        if n:
+            writer.writerow([])
+        writer.writerows(table)
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -1,16 +1,18 @@
 """The analytics dashboards: the account overview's figures, campaign funnels, screenshot decisions and
 push results, each over a chosen date range compared with the period before it, with its data as CSV.
 
-Figures come from the analytics API (``/accounts/{appid}/dashboards/...``, ``stats:view``), which
-answers from daily rollups and returns ids; names come from the campaigns and segments APIs, each
-fetched quietly (without them the page shows ids). Charts are drawn by ``static/dashboards.js`` from
-the page's JSON block.
+Figures come from the analytics API (``/accounts/{appid}/dashboards/...``, ``stats:view``; shapes in
+docs/analytics.md), which answers from daily rollups and returns ids; names come from the campaigns and
+segments APIs, fetched quietly (without them the page shows ids). The API's answer holds the previous
+period's totals but only the range's daily series, so each page also asks for the previous period
+itself (at the same time) to draw it dashed. Charts are drawn by ``static/dashboards.js`` from the
+page's JSON block.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -18,7 +20,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, Response
 
 from services.console.domain import dashboards as board
-from services.console.domain.dashboards import DateRange, RangeChoice, change, choose_range, rate
+from services.console.domain.dashboards import Change, DateRange, RangeChoice, change, choose_range, rate
 from services.console.domain.formatting import BEIJING, parse_time
 from services.console.domain.messages import N_
 from services.console.domain.pushes import ERRCODES
@@ -31,12 +33,12 @@ __all__ = ["DASHBOARD_TEXTS", "overview_figures", "range_choice", "range_context
 router = APIRouter()
 
 BASE = "/accounts/{appid}/dashboards"
-_ID = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
-DASHBOARD_TEXTS = {
+#: As the analytics API takes them (campaign and push ids).
+_ID = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+DASHBOARD_TEXTS: dict[str, Any] = {
     "PRESETS": board.PRESETS,
     "SOURCE_LABELS": board.SOURCE_LABELS,
     "FUNNEL_STEPS": board.FUNNEL_STEPS,
-    "SCREENSHOT_OUTCOMES": board.SCREENSHOT_OUTCOMES,
     "WAIT_BUCKETS": board.WAIT_BUCKETS,
     "ERRCODES": ERRCODES,
 }
@@ -44,10 +46,22 @@ DASHBOARD_TEXTS = {
 From = Annotated[str, Query(alias="from", max_length=20)]
 To = Annotated[str, Query(max_length=20)]
 Preset = Annotated[str, Query(max_length=10)]
+#: CSV: the API's tables to keep (by title), e.g. ``daily``; none: all of them.
+Tables = Annotated[list[str], Query(alias="table", max_length=8)]
 
 
-def range_choice(view: View, start: str, end: str, preset: str) -> RangeChoice:
+def range_choice(start: str, end: str, preset: str) -> RangeChoice:
     return choose_range(start, end, preset, board.beijing_today(datetime.now(UTC)))
+
+
+def range_context(choice: RangeChoice) -> dict[str, Any]:
+    """What the range control shows (``range_errors`` hold message ids: the template translates them)."""
+    return {
+        "choice": choice,
+        "previous": choice.range.previous(),
+        "range_errors": dict(choice.errors),
+        "today": board.beijing_today(datetime.now(UTC)).isoformat(),
+    }
 
 
 async def _quietly(call: Awaitable[Any]) -> Any:
@@ -61,89 +75,155 @@ def _api_path(view: View, suffix: str) -> str:
     return view.account_path("/dashboards" + suffix)
 
 
-async def _figures(view: View, suffix: str, chosen: DateRange, **params: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The dashboard for the range and for the period before it (its daily series are drawn dashed)."""
+async def _figures(view: View, suffix: str, chosen: DateRange) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The dashboard over the range, and over the period before it (for its series and lists)."""
     path = _api_path(view, suffix)
     current, previous = await asyncio.gather(
-        view.get(Api.ANALYTICS, path, **chosen.params(), **params),
-        view.get(Api.ANALYTICS, path, **chosen.previous().params(), **params),
+        view.get(Api.ANALYTICS, path, **chosen.params()),
+        view.get(Api.ANALYTICS, path, **chosen.previous().params()),
     )
     return dict(current or {}), dict(previous or {})
-
-
-def range_context(choice: RangeChoice) -> dict[str, Any]:
-    """What the range control shows (``range_errors`` hold message ids: the template translates them)."""
-    return {
-        "choice": choice,
-        "previous": choice.range.previous(),
-        "range_errors": dict(choice.errors),
-        "today": board.beijing_today(datetime.now(UTC)).isoformat(),
-    }
 
 
 def _render(view: View, template: str, choice: RangeChoice, **extra: Any) -> HTMLResponse:
     return view.render(template, **DASHBOARD_TEXTS, **range_context(choice), **extra)
 
 
-def _totals(body: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(body.get("totals") or {})
+def _totals(body: Mapping[str, Any], key: str = "totals") -> dict[str, Any]:
+    return dict(body.get(key) or {})
 
 
-def _daily(body: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return list(body.get("daily") or [])
+def _series(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return list(body.get("series") or [])
+
+
+def _counts(found: Any) -> dict[str, int]:
+    return {str(k): int(v) for k, v in dict(found or {}).items()}
 
 
 def _previous_label(view: View) -> str:
     return view.gettext("%(name)s (previous period)")
 
 
+def _tile(
+    view: View, key: str, label: str, figure: Change, *, good: str = "up", hint: str = "", percent: bool = False
+) -> dict[str, Any]:
+    """A tile: the figure and its change; ``good`` says which way is better (coloured so)."""
+    return {"key": key, "label": view.gettext(label), "change": figure, "good": good, "hint": hint, "percent": percent}
+
+
+def _figure_tile(
+    view: View, key: str, label: str, body: Mapping[str, Any], *, good: str = "up", percent: bool = False
+) -> dict[str, Any]:
+    figure = change(_totals(body).get(key), _totals(body, "previous_totals").get(key))
+    return _tile(view, key, label, figure, good=good, percent=percent)
+
+
+def _compare_bars(view: View, rows: list[dict[str, Any]], colour: int) -> dict[str, Any]:
+    """Rows with a ``label`` and a ``change``: this period's bars beside the previous period's."""
+    return board.chart(
+        "bar",
+        [row["label"] for row in rows],
+        [
+            board.series(view.gettext("This period"), [row["change"].value for row in rows], colour=colour),
+            board.series(view.gettext("Previous period"), [row["change"].previous for row in rows], colour=7),
+        ],
+    )
+
+
 # -- CSV: the analytics API's own export, passed through --------------------------------------------
 
-_SINGULAR = {"campaigns": "campaign", "pushes": "push"}
 
-
-async def _csv(view: View, suffix: str, name: str, choice: RangeChoice, chart: str) -> Response:
-    """``chart`` narrows the export to one chart's figures where the API offers that."""
+async def _csv(view: View, suffix: str, name: str, choice: RangeChoice, tables: Iterable[str]) -> Response:
+    """The API's CSV as an attachment; ``tables`` keeps only those sections (one chart's figures)."""
     reply = await view.call(
-        Api.ANALYTICS, "GET", _api_path(view, suffix), params={**choice.range.params(), "format": "csv", "chart": chart}
+        Api.ANALYTICS, "GET", _api_path(view, suffix), params={**choice.range.params(), "format": "csv"}
     )
-    filename = f"{name}-{choice.range.start.isoformat()}-{choice.range.end.isoformat()}.csv"
-    disposition = reply.headers.get("content-disposition") or f'attachment; filename="{filename}"'
-    return Response(reply.content, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
-
-
-def _export(name: str) -> None:
-    async def export(
-        view: AccountPage, start: From = "", end: To = "", preset: Preset = "", chart: str = ""
-    ) -> Response:
-        return await _csv(view, f"/{name}", name, range_choice(view, start, end, preset), chart)
-
-    export.__doc__ = f"The {name} dashboard's figures as CSV (the API's ``?format=csv``: UTF-8 with BOM)."
-    router.add_api_route(f"{BASE}/{name}.csv", export, methods=["GET"], response_model=None, name=f"export_{name}")
-
-
-def _export_one(name: str, param: str) -> None:
-    async def export(
-        view: AccountPage, item_id: _ID, start: From = "", end: To = "", preset: Preset = "", chart: str = ""
-    ) -> Response:
-        choice = range_choice(view, start, end, preset)
-        return await _csv(view, f"/{name}/{item_id}", f"{_SINGULAR[name]}-{item_id}", choice, chart)
-
-    router.add_api_route(
-        f"{BASE}/{name}/{{item_id}}/export.csv", export, methods=["GET"], response_model=None, name=f"export_{param}"
+    wanted = [t for t in tables if t]
+    content = board.csv_sections(reply.content, wanted) if wanted else reply.content
+    part = f"-{wanted[0].replace(' ', '-')}" if len(wanted) == 1 else ""
+    filename = f"{name}{part}_{view.appid}_{choice.range.start.isoformat()}_{choice.range.end.isoformat()}.csv"
+    return Response(
+        content,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
-for _name in ("overview", "campaigns", "screenshots", "pushes"):
-    _export(_name)
-_export_one("campaigns", "campaign")
-_export_one("pushes", "push")
+@router.get(BASE + "/overview.csv", response_model=None)
+async def export_overview(
+    view: AccountPage,
+    start: From = "",
+    end: To = "",
+    preset: Preset = "",
+    table: Tables = [],  # noqa: B006
+) -> Response:
+    """A dashboard's figures as CSV: UTF-8 with a byte order mark, so Excel reads the Chinese."""
+    return await _csv(view, "/overview", "overview", range_choice(start, end, preset), table)
+
+
+@router.get(BASE + "/campaigns.csv", response_model=None)
+async def export_campaigns(
+    view: AccountPage,
+    start: From = "",
+    end: To = "",
+    preset: Preset = "",
+    table: Tables = [],  # noqa: B006
+) -> Response:
+    return await _csv(view, "/campaigns", "campaigns", range_choice(start, end, preset), table)
+
+
+@router.get(BASE + "/campaigns/{campaign_id}/export.csv", response_model=None)
+async def export_campaign(
+    view: AccountPage,
+    campaign_id: _ID,
+    start: From = "",
+    end: To = "",
+    preset: Preset = "",
+    table: Tables = [],  # noqa: B006
+) -> Response:
+    choice = range_choice(start, end, preset)
+    return await _csv(view, f"/campaigns/{campaign_id}", f"campaign-{campaign_id}", choice, table)
+
+
+@router.get(BASE + "/screenshots.csv", response_model=None)
+async def export_screenshots(
+    view: AccountPage,
+    start: From = "",
+    end: To = "",
+    preset: Preset = "",
+    table: Tables = [],  # noqa: B006
+) -> Response:
+    return await _csv(view, "/screenshots", "screenshots", range_choice(start, end, preset), table)
+
+
+@router.get(BASE + "/pushes.csv", response_model=None)
+async def export_pushes(
+    view: AccountPage,
+    start: From = "",
+    end: To = "",
+    preset: Preset = "",
+    table: Tables = [],  # noqa: B006
+) -> Response:
+    return await _csv(view, "/pushes", "pushes", range_choice(start, end, preset), table)
+
+
+@router.get(BASE + "/pushes/{push_id}/export.csv", response_model=None)
+async def export_push(
+    view: AccountPage,
+    push_id: _ID,
+    start: From = "",
+    end: To = "",
+    preset: Preset = "",
+    table: Tables = [],  # noqa: B006
+) -> Response:
+    return await _csv(view, f"/pushes/{push_id}", f"push-{push_id}", range_choice(start, end, preset), table)
 
 
 # -- the overview (its page is overview.py's, which adds campaigns, pushes and member tiles) ----------
 
 
-def _running(campaign: Mapping[str, Any], chosen: DateRange) -> bool:
+def _ran(campaign: Mapping[str, Any], chosen: DateRange) -> bool:
     """Whether the campaign ran on some day of the range (Beijing days; a draft never ran)."""
     if campaign.get("status") == "draft":
         return False
@@ -154,61 +234,56 @@ def _running(campaign: Mapping[str, Any], chosen: DateRange) -> bool:
 
 
 async def overview_figures(view: View, choice: RangeChoice, campaigns: list[dict[str, Any]] | None) -> dict[str, Any]:
-    """The overview's tiles and charts; ``unavailable`` when the analytics API refused or is down."""
+    """The overview's tiles, tables and charts; ``analytics`` is None when the API refused or is down
+    (the rest of the overview still shows)."""
     chosen = choice.range
+    last_month = board.same_days_last_month(board.beijing_today(datetime.now(UTC)))
     try:
-        current, before = await _figures(view, "/overview", chosen)
+        (current, before), month_before = await asyncio.gather(
+            _figures(view, "/overview", chosen),
+            view.get(Api.ANALYTICS, _api_path(view, "/overview"), **last_month.params()),
+        )
     except (ApiError, ApiUnavailable) as exc:
         return {"analytics": None, "analytics_problem": view.error(exc) if isinstance(exc, ApiError) else str(exc)}
-    totals, previous = _totals(current), _totals(before)
-    net, previous_net = _net(totals), _net(previous)
     month = dict(current.get("month") or {})
-    previous_month = dict(month.get("previous") or {})
     tiles = [
-        _tile(view, "follows", N_("Followers gained"), change(totals.get("follows"), previous.get("follows"))),
-        _tile(
-            view,
-            "unfollows",
-            N_("Followers lost"),
-            change(totals.get("unfollows"), previous.get("unfollows")),
-            good="down",
-        ),
-        _tile(view, "net", N_("Net followers"), change(net, previous_net)),
+        _figure_tile(view, "follows", N_("Followers gained"), current),
+        _figure_tile(view, "unfollows", N_("Followers lost"), current, good="down"),
+        _figure_tile(view, "net_follows", N_("Net followers"), current),
     ]
     if campaigns is not None:
-        running = sum(_running(c, chosen) for c in campaigns)
-        earlier = sum(_running(c, chosen.previous()) for c in campaigns)
+        running = sum(_ran(c, chosen) for c in campaigns)
+        earlier = sum(_ran(c, chosen.previous()) for c in campaigns)
         tiles.append(_tile(view, "campaigns", N_("Campaigns running"), change(running, earlier)))
     tiles += [
-        _tile(
-            view,
-            "pushes",
-            N_("Pushes delivered"),
-            change(totals.get("pushes_delivered"), previous.get("pushes_delivered")),
-        ),
+        _figure_tile(view, "pushes_delivered", N_("Pushes delivered"), current),
         _tile(
             view,
             "value",
             N_("Value delivered this month"),
-            change(month.get("project_delivered"), previous_month.get("project_delivered")),
-            hint=view.gettext("Deliveries of pushes linked to a brand project"),
+            change(month.get("project_delivered"), _totals(month_before).get("project_delivered")),
+            hint=view.gettext(
+                "Deliveries of pushes linked to a brand project, %(start)s to today, against %(first)s – %(last)s",
+                start=str(month.get("from", "")),
+                first=last_month.start.isoformat(),
+                last=last_month.end.isoformat(),
+            ),
         ),
     ]
-    daily, previous_daily = _daily(current), _daily(before)
-    for row in (*daily, *previous_daily):
-        row.setdefault("net", _net(row))
-    sources = _sources(current)
-    previous_sources = _sources(before)
-    keys = [k for k in board.SOURCE_LABELS if k in sources or k in previous_sources]
-    keys += sorted(k for k in {*sources, *previous_sources} if k not in keys)
+    daily, previous_daily = _series(current), _series(before)
+    gained, lost = _counts(current.get("follows_by_source")), _counts(current.get("unfollows_by_source"))
+    gained_before = _counts(before.get("follows_by_source"))
+    keys = [k for k in board.SOURCE_LABELS if k in gained or k in lost or k in gained_before]
+    keys += sorted({*gained, *lost, *gained_before} - set(keys))
     source_rows = [
         {
-            "key": k,
-            "label": view.gettext(board.SOURCE_LABELS.get(k, k)),
-            "change": change(sources.get(k, 0), previous_sources.get(k, 0)),
-            "share": rate(sources.get(k, 0), sum(sources.values())),
+            "key": key,
+            "label": view.gettext(board.SOURCE_LABELS.get(key, key)),
+            "change": change(gained.get(key, 0), gained_before.get(key, 0)),
+            "share": rate(gained.get(key, 0), sum(gained.values())),
+            "lost": lost.get(key, 0),
         }
-        for k in keys
+        for key in keys
     ]
     label = _previous_label(view)
     charts = {
@@ -220,17 +295,8 @@ async def overview_figures(view: View, choice: RangeChoice, campaigns: list[dict
             [("follows", view.gettext("Followers gained")), ("unfollows", view.gettext("Followers lost"))],
             previous_label=label,
         ),
-        "net": board.daily_chart("bar", chosen, daily, None, [("net", view.gettext("Net followers"))]),
-        "sources": board.chart(
-            "bar",
-            [row["label"] for row in source_rows],
-            [
-                board.series(view.gettext("This period"), [row["change"].value for row in source_rows], colour=0),
-                board.series(
-                    view.gettext("Previous period"), [row["change"].previous for row in source_rows], colour=7
-                ),
-            ],
-        ),
+        "net": board.daily_chart("bar", chosen, daily, None, [("net_follows", view.gettext("Net followers"))]),
+        "sources": _compare_bars(view, source_rows, 0),
         "pushes": board.daily_chart(
             "bar",
             chosen,
@@ -245,34 +311,16 @@ async def overview_figures(view: View, choice: RangeChoice, campaigns: list[dict
         "tiles": tiles,
         "charts": charts,
         "source_rows": source_rows,
-        "month": month,
         "has_follows": board.has_any(daily, ("follows", "unfollows")),
         "has_pushes": board.has_any(daily, ("pushes_delivered",)),
-        "has_sources": any(row["change"].value or row["change"].previous for row in source_rows),
+        "has_sources": bool(source_rows),
     }
-
-
-def _net(row: Mapping[str, Any]) -> int:
-    if isinstance(row.get("net"), int):
-        return int(row["net"])
-    return int(row.get("follows") or 0) - int(row.get("unfollows") or 0)
-
-
-def _sources(body: Mapping[str, Any]) -> dict[str, int]:
-    found = body.get("follows_by_source") or body.get("sources") or {}
-    return {str(k): int(v) for k, v in dict(found).items()}
-
-
-def _tile(
-    view: View, key: str, label: str, figure: board.Change, *, good: str = "up", hint: str = ""
-) -> dict[str, Any]:
-    return {"key": key, "label": view.gettext(label), "change": figure, "good": good, "hint": hint}
 
 
 # -- campaigns ----------------------------------------------------------------------------------------
 
 
-async def _campaign_names(view: View) -> dict[str, dict[str, Any]]:
+async def _campaigns_by_id(view: View) -> dict[str, dict[str, Any]]:
     found = await _quietly(view.get(Api.CAMPAIGNS, view.account_path("/campaigns"), limit=200))
     items = found.get("items", []) if isinstance(found, dict) else (found or [])
     return {c["id"]: c for c in items}
@@ -280,50 +328,64 @@ async def _campaign_names(view: View) -> dict[str, dict[str, Any]]:
 
 @router.get(BASE + "/campaigns", response_class=HTMLResponse)
 async def campaigns_board(view: AccountPage, start: From = "", end: To = "", preset: Preset = "") -> HTMLResponse:
-    choice = range_choice(view, start, end, preset)
-    (current, before), names = await asyncio.gather(_figures(view, "/campaigns", choice.range), _campaign_names(view))
+    """Every campaign with activity in the range, with names from the campaigns API."""
+    choice = range_choice(start, end, preset)
+    (current, before), campaigns = await asyncio.gather(
+        _figures(view, "/campaigns", choice.range), _campaigns_by_id(view)
+    )
     previous = {row.get("campaign_id"): row for row in before.get("campaigns") or []}
     rows = []
     for row in current.get("campaigns") or []:
-        earlier = previous.get(row.get("campaign_id"), {})
-        campaign = names.get(row.get("campaign_id", ""), {})
+        campaign = campaigns.get(str(row.get("campaign_id")), {})
         rows.append(
             {
                 **row,
                 "name": campaign.get("name") or row.get("campaign_id"),
                 "status": campaign.get("status"),
-                "credited": change(row.get("credited"), earlier.get("credited", 0)),
-                "scan_rate": rate(row.get("poster_scans"), row.get("poster_sent")),
+                "credited_change": change(
+                    row.get("credited"), previous.get(row.get("campaign_id"), {}).get("credited", 0)
+                ),
             }
         )
-    return _render(view, "dashboards/campaigns.html", choice, rows=rows, board_key="campaigns")
+    tiles = [
+        _figure_tile(view, "poster_sent", N_("Posters sent"), current),
+        _figure_tile(view, "credited", N_("Invites credited"), current),
+        _figure_tile(view, "revoked", N_("Credits revoked"), current, good="down"),
+        _figure_tile(view, "rewards", N_("Rewards granted"), current),
+    ]
+    return _render(view, "dashboards/campaigns.html", choice, rows=rows, tiles=tiles, board_key="campaigns")
+
+
+def _step_counts(body: Mapping[str, Any]) -> dict[str, int]:
+    return {str(s.get("step")): int(s.get("count") or 0) for s in body.get("funnel") or []}
 
 
 @router.get(BASE + "/campaigns/{campaign_id}", response_class=HTMLResponse)
 async def campaign_board(
     view: AccountPage, campaign_id: _ID, start: From = "", end: To = "", preset: Preset = ""
 ) -> HTMLResponse:
-    choice = range_choice(view, start, end, preset)
+    """A campaign's referral funnel with the conversion between steps, invitee retention, tiers and
+    its days."""
+    choice = range_choice(start, end, preset)
     chosen = choice.range
     (current, before), campaign = await asyncio.gather(
         _figures(view, f"/campaigns/{campaign_id}", chosen),
         _quietly(view.get(Api.CAMPAIGNS, view.account_path(f"/campaigns/{campaign_id}"))),
     )
-    totals, previous = _totals(current), _totals(before)
-    steps = []
-    for step in current.get("funnel") or []:
-        key = step.get("step", "")
-        steps.append(
-            {
-                "key": key,
-                "label": view.gettext(board.FUNNEL_STEPS.get(key, key)),
-                "change": change(step.get("count"), _step_count(before, key)),
-                "conversion": step.get("conversion"),
-            }
-        )
-    daily, previous_daily = _daily(current), _daily(before)
-    label = _previous_label(view)
-    tiers = sorted(((int(k), int(v)) for k, v in dict(current.get("tiers") or {}).items()), key=lambda kv: kv[0])
+    earlier = _step_counts(before)
+    steps = [
+        {
+            "key": step.get("step"),
+            "label": view.gettext(board.FUNNEL_STEPS.get(str(step.get("step")), str(step.get("step")))),
+            "change": change(step.get("count"), earlier.get(str(step.get("step")), 0)),
+            "from_previous": step.get("from_previous"),
+            "from_first": step.get("from_first"),
+            "cohort": step.get("cohort"),
+        }
+        for step in current.get("funnel") or []
+    ]
+    daily, previous_daily = _series(current), _series(before)
+    tiers = list(current.get("tiers") or [])
     charts = {
         "funnel": board.chart(
             "funnel",
@@ -331,7 +393,7 @@ async def campaign_board(
             [
                 board.series(
                     "funnel",
-                    [{"name": s["label"], "value": s["change"].value, "rate": s["conversion"]} for s in steps],
+                    [{"name": s["label"], "value": s["change"].value, "rate": s["from_previous"]} for s in steps],
                 )
             ],
         ),
@@ -345,13 +407,22 @@ async def campaign_board(
                 ("poster_follows", view.gettext("Followed by scanning")),
                 ("credited", view.gettext("Invites credited")),
             ],
-            previous_label=label,
+            previous_label=_previous_label(view),
         ),
-        "rewards": board.daily_chart("bar", chosen, daily, None, [("rewards", view.gettext("Rewards granted"))]),
+        "rewards": board.daily_chart(
+            "bar",
+            chosen,
+            daily,
+            None,
+            [("rewards", view.gettext("Rewards granted")), ("revoked", view.gettext("Credits revoked"))],
+        ),
         "tiers": board.chart(
             "bar",
-            [view.gettext("Tier %(n)s", n=n) for n, _ in tiers],
-            [board.series(view.gettext("Members who reached it"), [count for _, count in tiers])],
+            [view.gettext("Tier %(n)s", n=t.get("tier")) for t in tiers],
+            [
+                board.series(view.gettext("Members who reached it"), [t.get("reached", 0) for t in tiers], colour=0),
+                board.series(view.gettext("Rewards granted"), [t.get("rewards", 0) for t in tiers], colour=1),
+            ],
         ),
     }
     return _render(
@@ -363,95 +434,70 @@ async def campaign_board(
         steps=steps,
         tiers=tiers,
         retention=dict(current.get("retention") or {}),
-        totals=totals,
-        previous_totals=previous,
         charts=charts,
-        has_data=any(s["change"].value for s in steps)
-        or board.has_any(daily, ("poster_sent", "poster_scans", "credited")),
+        has_data=any(s["change"].value for s in steps) or board.has_any(daily, ("revoked",)),
         board_key=f"campaigns/{campaign_id}",
     )
-
-
-def _step_count(body: Mapping[str, Any], key: str) -> int:
-    return next((int(s.get("count") or 0) for s in body.get("funnel") or [] if s.get("step") == key), 0)
 
 
 # -- screenshots --------------------------------------------------------------------------------------
 
 
+def _reason_names(view: View, found: Any) -> dict[str, str]:
+    items = found.get("reasons", []) if isinstance(found, dict) else []
+    return {str(r["code"]): str(r.get("zh" if view.locale == "zh_CN" else "en") or r["code"]) for r in items}
+
+
 @router.get(BASE + "/screenshots", response_class=HTMLResponse)
 async def screenshots_board(view: AccountPage, start: From = "", end: To = "", preset: Preset = "") -> HTMLResponse:
-    choice = range_choice(view, start, end, preset)
+    """Share-screenshot decisions over time: approval, rejection and review rates, reasons, review waits."""
+    choice = range_choice(start, end, preset)
     chosen = choice.range
     (current, before), reasons = await asyncio.gather(
         _figures(view, "/screenshots", chosen),
         _quietly(view.get(Api.CAMPAIGNS, view.account_path("/screenshots/reasons"))),
     )
-    totals, previous = _totals(current), _totals(before)
-    decided, previous_decided = _decided(totals), _decided(previous)
-    tiles = [_tile(view, "decided", N_("Screenshots decided"), change(decided, previous_decided))]
-    for outcome, label in board.SCREENSHOT_OUTCOMES.items():
-        tiles.append(
-            {
-                **_tile(
-                    view,
-                    outcome,
-                    label,
-                    change(totals.get(outcome), previous.get(outcome)),
-                    good="down" if outcome == "rejected" else "up",
-                ),
-                "rate": rate(totals.get(outcome), decided),
-                "previous_rate": rate(previous.get(outcome), previous_decided),
-            }
-        )
-    daily, previous_daily = _daily(current), _daily(before)
-    rates = []
-    for row in daily:
-        total = _decided(row)
-        rates.append({"day": row.get("day"), **{k: rate(row.get(k), total) for k in board.SCREENSHOT_OUTCOMES}})
-    names = _reason_names(view, reasons)
-    reason_counts = {str(k): int(v) for k, v in dict(current.get("reasons") or {}).items()}
-    previous_reasons = {str(k): int(v) for k, v in dict(before.get("reasons") or {}).items()}
-    reason_rows = [
-        {"code": code, "label": names.get(code, code), "change": change(count, previous_reasons.get(code, 0))}
-        for code, count in sorted(reason_counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    tiles = [
+        _figure_tile(view, "submitted", N_("Screenshots submitted"), current),
+        _figure_tile(view, "approval_rate", N_("Approval rate"), current, percent=True),
+        _figure_tile(view, "rejection_rate", N_("Rejection rate"), current, good="down", percent=True),
+        _figure_tile(view, "review_rate", N_("Sent to review"), current, good="down", percent=True),
+        _figure_tile(view, "reviewed", N_("Decided by reviewers"), current),
     ]
-    waits = {str(k): int(v) for k, v in dict(current.get("review_waits") or {}).items()}
-    previous_waits = {str(k): int(v) for k, v in dict(before.get("review_waits") or {}).items()}
+    daily, previous_daily = _series(current), _series(before)
+    outcomes = [
+        ("approved", view.gettext("Approved")),
+        ("rejected", view.gettext("Rejected")),
+        ("queued", view.gettext("Sent to review")),
+    ]
+    rates = [
+        ("approval_rate", view.gettext("Approval rate")),
+        ("rejection_rate", view.gettext("Rejection rate")),
+        ("review_rate", view.gettext("Sent to review")),
+    ]
+    names = _reason_names(view, reasons)
+    now_reasons, earlier_reasons = _counts(current.get("reasons")), _counts(before.get("reasons"))
+    reason_rows = [
+        {"code": code, "label": names.get(code, code), "change": change(count, earlier_reasons.get(code, 0))}
+        for code, count in sorted(now_reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    waits, earlier_waits = _counts(current.get("review_waits")), _counts(before.get("review_waits"))
     wait_rows = [
         {
             "key": key,
             "label": view.gettext(label),
-            "change": change(waits.get(key, 0), previous_waits.get(key, 0)),
+            "change": change(waits.get(key, 0), earlier_waits.get(key, 0)),
             "share": rate(waits.get(key, 0), sum(waits.values())),
         }
         for key, label in board.WAIT_BUCKETS.items()
     ]
-    outcomes = [(k, view.gettext(v)) for k, v in board.SCREENSHOT_OUTCOMES.items()]
     charts = {
-        "decisions": board.daily_chart("bar", chosen, daily, previous_daily and None, outcomes, stack="all"),
-        "rates": {
-            **board.daily_chart("line", chosen, rates, None, outcomes),
-            "percent": True,
-        },
-        "reasons": board.chart(
-            "bar",
-            [row["label"] for row in reason_rows],
-            [
-                board.series(view.gettext("This period"), [row["change"].value for row in reason_rows], colour=2),
-                board.series(
-                    view.gettext("Previous period"), [row["change"].previous for row in reason_rows], colour=7
-                ),
-            ],
+        "decisions": board.daily_chart("bar", chosen, daily, None, outcomes, stack="decisions"),
+        "rates": board.daily_chart(
+            "line", chosen, daily, previous_daily, rates, previous_label=_previous_label(view), percent=True
         ),
-        "waits": board.chart(
-            "bar",
-            [row["label"] for row in wait_rows],
-            [
-                board.series(view.gettext("This period"), [row["change"].value for row in wait_rows], colour=1),
-                board.series(view.gettext("Previous period"), [row["change"].previous for row in wait_rows], colour=7),
-            ],
-        ),
+        "reasons": _compare_bars(view, reason_rows, 2),
+        "waits": _compare_bars(view, wait_rows, 1),
     }
     return _render(
         view,
@@ -461,25 +507,18 @@ async def screenshots_board(view: AccountPage, start: From = "", end: To = "", p
         reason_rows=reason_rows,
         wait_rows=wait_rows,
         charts=charts,
-        has_data=bool(decided) or board.has_any(previous_daily, ("approved", "rejected", "queued")),
+        has_data=board.has_any(daily, ("approved", "rejected", "queued")),
+        has_waits=any(waits.values()),
         may_review=view.may(Permission.REVIEW_DECIDE),
         board_key="screenshots",
     )
-
-
-def _decided(row: Mapping[str, Any]) -> int:
-    return sum(int(row.get(k) or 0) for k in board.SCREENSHOT_OUTCOMES)
-
-
-def _reason_names(view: View, found: Any) -> dict[str, str]:
-    items = found.get("reasons", []) if isinstance(found, dict) else []
-    return {r["code"]: str(r.get("zh") if view.locale == "zh_CN" else r.get("en")) or r["code"] for r in items}
 
 
 # -- pushes -------------------------------------------------------------------------------------------
 
 
 async def _push_names(view: View) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Pushes and segments by id (the segments API, ``push:view`` and ``segment:view``; without them: ids)."""
     pushes, segments = await asyncio.gather(
         _quietly(view.get(Api.SEGMENTS, view.account_path("/pushes"))),
         _quietly(view.get(Api.SEGMENTS, view.account_path("/segments"))),
@@ -487,47 +526,41 @@ async def _push_names(view: View) -> tuple[dict[str, dict[str, Any]], dict[str, 
     return {p["id"]: p for p in pushes or []}, {s["id"]: s["name"] for s in segments or []}
 
 
-def _push_row(row: Mapping[str, Any], pushes: Mapping[str, Any], segments: Mapping[str, str]) -> dict[str, Any]:
-    push = pushes.get(row.get("push_id", ""), {})
-    segment_id = row.get("segment_id") or push.get("segment_id") or ""
-    failures = {str(k): int(v) for k, v in dict(row.get("failures") or {}).items()}
+def _named(row: Mapping[str, Any], pushes: Mapping[str, Any], segments: Mapping[str, str]) -> dict[str, Any]:
+    push = pushes.get(str(row.get("push_id")), {})
+    segment_id = str(push.get("segment_id") or "")
+    failures = _counts(row.get("failures_by_errcode"))
     return {
         **row,
         "name": push.get("name") or row.get("push_id"),
         "segment": segments.get(segment_id, segment_id),
-        "failures": sorted(failures.items(), key=lambda kv: -kv[1]),
-        "click_rate": row.get("click_rate", rate(row.get("clickers"), row.get("delivered"))),
+        "failures": sorted(failures.items(), key=lambda kv: (-kv[1], kv[0])),
     }
 
 
 @router.get(BASE + "/pushes", response_class=HTMLResponse)
 async def pushes_board(view: AccountPage, start: From = "", end: To = "", preset: Preset = "") -> HTMLResponse:
-    choice = range_choice(view, start, end, preset)
-    (current, before), (pushes, segments) = await asyncio.gather(
-        _figures(view, "/pushes", choice.range), _push_names(view)
-    )
-    rows = [_push_row(row, pushes, segments) for row in current.get("pushes") or []]
-    totals = {k: sum(int(r.get(k) or 0) for r in rows) for k in ("delivered", "failed", "clicks", "clickers")}
-    previous_rows = list(before.get("pushes") or [])
-    previous = {k: sum(int(r.get(k) or 0) for r in previous_rows) for k in totals}
+    """Every push delivered in the range: delivered, failed (by WeChat error code), clicks, variants."""
+    choice = range_choice(start, end, preset)
+    chosen = choice.range
+    (current, before), (pushes, segments) = await asyncio.gather(_figures(view, "/pushes", chosen), _push_names(view))
+    rows = [_named(row, pushes, segments) for row in current.get("pushes") or []]
     tiles = [
-        _tile(view, "delivered", N_("Delivered"), change(totals["delivered"], previous["delivered"])),
-        _tile(view, "failed", N_("Failed"), change(totals["failed"], previous["failed"]), good="down"),
-        _tile(view, "clicks", N_("Clicks"), change(totals["clicks"], previous["clicks"])),
-        {
-            **_tile(
-                view,
-                "click_rate",
-                N_("Click rate"),
-                change(
-                    rate(totals["clickers"], totals["delivered"]), rate(previous["clickers"], previous["delivered"])
-                ),
-            ),
-            "percent": True,
-        },
+        _figure_tile(view, "delivered", N_("Delivered"), current),
+        _figure_tile(view, "failed", N_("Failed"), current, good="down"),
+        _figure_tile(view, "clicks", N_("Clicks"), current),
+        _figure_tile(view, "click_rate", N_("Click rate"), current, percent=True),
     ]
     top = sorted(rows, key=lambda r: -int(r.get("delivered") or 0))[:15]
     charts = {
+        "daily": board.daily_chart(
+            "bar",
+            chosen,
+            _series(current),
+            _series(before),
+            [("delivered", view.gettext("Delivered")), ("clicks", view.gettext("Clicks"))],
+            previous_label=_previous_label(view),
+        ),
         "pushes": board.chart(
             "bar",
             [str(r["name"]) for r in top],
@@ -536,7 +569,7 @@ async def pushes_board(view: AccountPage, start: From = "", end: To = "", preset
                 board.series(view.gettext("Failed"), [r.get("failed", 0) for r in top], colour=2),
                 board.series(view.gettext("Clicks"), [r.get("clicks", 0) for r in top], colour=1),
             ],
-        )
+        ),
     }
     return _render(view, "dashboards/pushes.html", choice, rows=rows, tiles=tiles, charts=charts, board_key="pushes")
 
@@ -545,24 +578,21 @@ async def pushes_board(view: AccountPage, start: From = "", end: To = "", preset
 async def push_board(
     view: AccountPage, push_id: _ID, start: From = "", end: To = "", preset: Preset = ""
 ) -> HTMLResponse:
-    choice = range_choice(view, start, end, preset)
+    """One push over the range: per day (the previous period dashed), per variant, failures by code."""
+    choice = range_choice(start, end, preset)
     chosen = choice.range
     (current, before), (pushes, segments) = await asyncio.gather(
         _figures(view, f"/pushes/{push_id}", chosen), _push_names(view)
     )
-    totals, previous = _totals(current), _totals(before)
-    row = _push_row({"push_id": push_id, **totals, "failures": current.get("failures") or {}}, pushes, segments)
-    variants = [
-        {**v, "click_rate": v.get("click_rate", rate(v.get("clickers"), v.get("delivered")))}
-        for v in current.get("variants") or []
-    ]
-    daily, previous_daily = _daily(current), _daily(before)
+    push = _named({"push_id": push_id, "failures_by_errcode": current.get("failures_by_errcode")}, pushes, segments)
+    variants = list(current.get("variants") or [])
+    daily = _series(current)
     charts = {
         "daily": board.daily_chart(
             "bar",
             chosen,
             daily,
-            previous_daily,
+            _series(before),
             [
                 ("delivered", view.gettext("Delivered")),
                 ("failed", view.gettext("Failed")),
@@ -572,19 +602,19 @@ async def push_board(
         ),
         "variants": board.chart(
             "bar",
-            [str(v.get("variant") or "-") for v in variants],
+            [str(v.get("variant")) for v in variants],
             [
                 board.series(view.gettext("Delivered"), [v.get("delivered", 0) for v in variants], colour=0),
                 board.series(view.gettext("Clicks"), [v.get("clicks", 0) for v in variants], colour=1),
                 board.series(
-                    view.gettext("Click rate"), [v["click_rate"] for v in variants], colour=3, axis=1, kind="line"
+                    view.gettext("Click rate"), [v.get("click_rate") for v in variants], colour=3, axis=1, kind="line"
                 ),
             ],
         ),
         "failures": board.chart(
             "bar",
-            [code for code, _ in row["failures"]],
-            [board.series(view.gettext("Failed"), [count for _, count in row["failures"]], colour=2)],
+            [code for code, _ in push["failures"]],
+            [board.series(view.gettext("Failed"), [count for _, count in push["failures"]], colour=2)],
         ),
     }
     return _render(
@@ -592,13 +622,13 @@ async def push_board(
         "dashboards/push.html",
         choice,
         push_id=push_id,
-        push=row,
+        push=push,
         variants=variants,
-        totals=totals,
         tiles=[
-            _tile(view, "delivered", N_("Delivered"), change(totals.get("delivered"), previous.get("delivered"))),
-            _tile(view, "failed", N_("Failed"), change(totals.get("failed"), previous.get("failed")), good="down"),
-            _tile(view, "clicks", N_("Clicks"), change(totals.get("clicks"), previous.get("clicks"))),
+            _figure_tile(view, "delivered", N_("Delivered"), current),
+            _figure_tile(view, "failed", N_("Failed"), current, good="down"),
+            _figure_tile(view, "clicks", N_("Clicks"), current),
+            _figure_tile(view, "click_rate", N_("Click rate"), current, percent=True),
         ],
         charts=charts,
         has_data=board.has_any(daily, ("delivered", "failed", "clicks")),

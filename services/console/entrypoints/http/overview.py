@@ -48,7 +48,7 @@ async def account_overview(
     """The account's figures over a date range against the period before (analytics API), the active
     campaigns and the latest pushes; the member tiles load after the page."""
     base = view.account_path()
-    choice = range_choice(view, start, end, preset)
+    choice = range_choice(start, end, preset)
     wanted: dict[str, Awaitable[Any]] = {}
     if view.may(Permission.CAMPAIGN_VIEW):
         # Newest first: the ones that ran in the range and the period before are among them.
