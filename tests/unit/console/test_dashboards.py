@@ -195,6 +195,9 @@ async def test_the_range_control_offers_presets_dates_and_the_previous_period(bo
 
     typed = await boards.page("", **{"from": day(9), "to": day(0)})
     assert f'value="{day(9)}"' in typed and 'aria-current="true"' not in typed.split('data-testid="range"')[1][:1500]
+    for path in ("/dashboards/campaigns", "/dashboards/screenshots", "/dashboards/pushes/push1"):
+        board = await boards.page(path, **{"from": day(9), "to": day(2)})
+        assert f'value="{day(2)}" max="{TODAY.isoformat()}" data-testid="range-to"' in board, path
     month = await boards.page("", preset="month")
     assert f'value="{TODAY.replace(day=1).isoformat()}"' in month
 
@@ -258,6 +261,8 @@ async def test_csv_exports_pass_the_api_s_file_through_whole_or_one_chart_s_tabl
     ]:
         answer = await boards.client.get(f"/accounts/{APPID}/dashboards/{path}")
         assert answer.status_code == 200 and answer.content.startswith("\ufefftotals".encode()), path
+    typed = await boards.client.get(f"/accounts/{APPID}/dashboards/pushes.csv", params={"from": day(9), "to": day(2)})
+    assert typed.headers["content-disposition"] == f'attachment; filename="pushes_{APPID}_{day(9)}_{day(2)}.csv"'
     refused = await boards.client.get(f"/accounts/{APPID}/dashboards/pushes/bad%20id/export.csv")
     assert refused.status_code == 422
 

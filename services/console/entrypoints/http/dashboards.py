@@ -44,7 +44,7 @@ DASHBOARD_TEXTS: dict[str, Any] = {
 }
 
 From = Annotated[str, Query(alias="from", max_length=20)]
-To = Annotated[str, Query(max_length=20)]
+To = Annotated[str, Query(alias="to", max_length=20)]
 Preset = Annotated[str, Query(max_length=10)]
 #: CSV: the API's tables to keep (by title), e.g. ``daily``; none: all of them.
 Tables = Annotated[list[str], Query(alias="table", max_length=8)]
