@@ -1,7 +1,7 @@
 """The dashboards in a real browser over the real platform (the analytics process among it): the account
-overview over a typed date range against the period before, with its charts drawn and a chart's CSV
-downloaded; a campaign's funnel opened from its live page, narrowed with a preset, and found again
-under the campaign results.
+overview over a typed date range against the period before, its charts drawn and a chart's CSV
+downloaded, then the screenshot decisions and one push's results over the same range; a campaign's
+funnel opened from its live page, narrowed with a preset, and found again under the campaign results.
 
 The figures are arranged as rollup documents (:func:`tests.browser.harness.seed_rollups`, written as
 the analytics worker writes them) on days and scopes of these tests' own: other tests' members act
@@ -47,12 +47,18 @@ def _campaign(stack: ConsoleStack, name: str) -> str:
 
 
 def test_the_overview_compares_a_chosen_range_with_the_one_before(page: Page, console_stack: ConsoleStack) -> None:
+    push_id = f"browserpush{uuid.uuid4().hex[:6]}"
     seed_rollups(
         console_stack,
         [
             ("account", day(45), {"follows": 7, "follows:poster": 4, "follows:campaign_code": 3}),
             ("account", day(45), {"unfollows": 2, "unfollows:poster": 2, "pushes_delivered": 300}),
             ("account", day(55), {"follows": 3, "follows:qr": 3, "pushes_delivered": 100}),  # the period before
+            ("account", day(44), {"screenshots:approved": 5, "screenshots:rejected": 1, "screenshots:queued": 3}),
+            ("account", day(44), {"screenshot_reason:blurry": 1, "review_wait:lt1h": 2, "review_wait:lt4h": 1}),
+            (f"push:{push_id}", day(45), {"delivered": 36, "failed": 4, "failed:45015": 4, "clicks": 9}),
+            (f"push:{push_id}", day(45), {"clickers": 8, "delivered:v:A": 20, "clickers:v:A": 5}),
+            (f"push:{push_id}", day(45), {"delivered:v:B": 16, "clickers:v:B": 3}),
         ],
     )
     sign_in(page, console_stack, "analyst")
@@ -84,9 +90,28 @@ def test_the_overview_compares_a_chosen_range_with_the_one_before(page: Page, co
     assert lines[0] == "daily" and lines[1].startswith("day,follows,unfollows") and len(lines) == 2 + 10
     assert any(line.startswith(f"{day(45)},7,2,5,300") for line in lines)
 
+    # The other dashboards keep the range: screenshot decisions, then push results down to one push.
+    page.click("[data-testid=tab-screenshots]")
+    expect(page.locator("[data-testid=tile-approval_rate] .tile-value")).to_have_text("83.3%")
+    expect(page.locator("[data-testid=tile-submitted] .tile-value")).to_have_text("6")
+    for chart in ("decisions", "rates"):
+        expect(page.locator(f"[data-testid=chart-{chart}] svg")).to_be_attached()
+    expect(page.locator("[data-testid=waits-table]")).to_contain_text("66.7%")
+    screenshot(page, "dashboard-screenshots", full_page=True)
+    page.click("[data-testid=tab-pushes]")
+    row = page.locator(f"[data-testid=push-row-{push_id}]")
+    expect(row).to_contain_text("45015 × 4")
+    row.get_by_role("link", name=push_id).click()
+    page.wait_for_url(re.compile(re.escape(f"/dashboards/pushes/{push_id}?from={day(50)}&to={day(41)}")))
+    expect(page.locator("[data-testid=variant-results]")).to_contain_text("25.0%")
+    screenshot(page, "dashboard-push", full_page=True)
+    for chart in ("daily",):
+        expect(page.locator(f"[data-testid=chart-{chart}] svg")).to_be_attached()
+
     page.click("[data-testid=preset-7d]")
     expect(page.locator("[data-testid=preset-7d]")).to_have_attribute("aria-current", "true")
     expect(page.locator("[data-testid=range-from]")).to_have_value(day(6))
+    expect(page.locator("[data-testid=empty-push]")).to_be_visible()
 
 
 def test_a_campaign_funnel_from_its_live_page(page: Page, console_stack: ConsoleStack) -> None:

@@ -270,7 +270,7 @@ def daily_chart(
         shown += [
             series(
                 previous_label % {"name": name},
-                day_series(before, earlier, key),
+                day_series(before, earlier, key, rates=percent),
                 dashed=True,
                 colour=index,
                 kind="line",

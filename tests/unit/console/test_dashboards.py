@@ -166,7 +166,7 @@ async def test_the_overview_shows_each_figure_against_the_previous_period(boards
     assert "+1" in text_of(page, "tile-unfollows") and 'class="delta delta-bad"' in page  # more unfollows: bad
     assert "+2 (+100.0%)" in text_of(page, "tile-net_follows")
     # camp1 ran in these 30 days, camp0 in the 30 before; the draft never ran.
-    assert text_of(page, "tile-campaigns").startswith("1 进行中的活动")
+    assert text_of(page, "tile-campaigns").startswith("1 期间内进行的活动")
     assert "+90 (+900.0%)" in text_of(page, "tile-pushes_delivered")
     value = text_of(page, "tile-value")
     assert value.startswith("40 本月交付价值") and "+30 (+300.0%)" in value

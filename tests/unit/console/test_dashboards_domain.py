@@ -71,8 +71,9 @@ def test_daily_charts_put_the_previous_period_under_the_same_days_dashed() -> No
     current, previous = spec["series"]
     assert current["data"] == [2, 0, 5] and not current["dashed"]
     assert previous == {**previous, "name": "Gained (before)", "data": [7, 0, 0], "dashed": True, "colour": 0}
-    rates = daily_chart("line", chosen, [{"day": "2026-03-01", "rate": None}], None, [("rate", "R")], percent=True)
-    assert rates["series"][0]["data"] == [None, None, None] and rates["percent"]
+    before = [{"day": "2026-02-26", "rate": 0.5}]
+    rates = daily_chart("line", chosen, [{"day": "2026-03-01", "rate": None}], before, [("rate", "R")], percent=True)
+    assert [s["data"] for s in rates["series"]] == [[None, None, None], [0.5, None, None]] and rates["percent"]
 
 
 def test_csv_sections_keep_the_wanted_tables_and_fall_back_to_all() -> None:

@@ -60,8 +60,9 @@
       color: PALETTE,
       tooltip: { trigger: "item", formatter: (p) => p.name + ": " + p.value + (p.data.rate === null ? "" : " (" + percent(p.data.rate) + ")") },
       series: [{
-        type: "funnel", sort: "none", left: "5%", width: "90%", min: 0, max: Math.max(top, 1), gap: 2, minSize: "8%",
-        label: { show: true, position: "inside", formatter: (p) => p.name + " " + p.value },
+        // A floor on the width keeps the later, much smaller steps wide enough for their labels.
+        type: "funnel", sort: "none", left: "5%", width: "90%", min: 0, max: Math.max(top, 1), gap: 2, minSize: "42%",
+        label: { show: true, position: "inside", color: "#fff", formatter: (p) => p.name + " " + p.value },
         data: rows,
       }],
     };
