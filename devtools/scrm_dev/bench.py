@@ -35,6 +35,8 @@ from rich.console import Console
 from rich.table import Table
 
 from scrm_dev import pushes
+from scrm_dev.bench_analytics import bench_analytics
+from scrm_dev.bench_dashboards import bench_dashboards
 from scrm_dev.bench_profiles import bench_profiles
 from scrm_dev.bench_pushes import SIM_ENV as PUSH_SIM_ENV
 from scrm_dev.bench_pushes import bench_pushes
@@ -289,10 +291,12 @@ def run_bench(
     with console.status("screenshot verification on a synthetic corpus..."):
         rows += bench_screenshots(state_dir)
     rows += bench_profiles(console, settings, state_dir)
+    rows += bench_analytics(console, settings, state_dir)
     with local_stack(console, settings, state_dir, "bench-segments", only=[]):
         rows += bench_segments(console, settings)
     with local_stack(console, settings, state_dir, "bench-pushes", only=["wechat-sim"], env=PUSH_SIM_ENV) as stack:
         rows += bench_pushes(console, settings, stack)
+    rows += bench_dashboards(console, settings, state_dir)
     with local_stack(console, settings, state_dir, "bench") as stack:
         rows += asyncio.run(bench_stack(stack.url("gateway"), stack.url("members-api"), pushes_n, concurrency))
         rows += asyncio.run(bench_sequential_acks(stack.url("gateway")))
@@ -370,6 +374,18 @@ def _markdown(rows: list[Row], pushes_n: int, concurrency: int) -> str:
         "their index keys, before WiredTiger's compression; the worker keeps no profiles between batches,",
         "so its resident memory does not grow with the number of members.",
         "",
+        "## Reading the analytics rows",
+        "",
+        "The traffic is synthetic (`scrm_dev.bench_analytics.analytics_traffic`: one account's month, 30%",
+        "follows and unfollows, 30% campaign activity, 40% push deliveries, failures and clicks, over a",
+        "quarter as many members as events). The first row is the analytics worker's own work: record bytes",
+        "through the batch runner, the batch fold and the in-memory store, without MongoDB. The second writes",
+        "the same batches to SecantusDB from the bench process. For the third, a generator publishes all",
+        "of it to the three topics first; then one real `analytics-worker`",
+        "process starts, joins its group and consumes it in batches (claims, one read of the batch's",
+        "followers, one `$inc` per touched rollup, one transaction per batch) into SecantusDB, timed from",
+        "its first committed batch to its last. SecantusDB bounds that row, as it bounds the mall rows.",
+        "",
         "## Reading the segment rows",
         "",
         "A million synthetic profiles (`scrm_dev.bench_segments.synthetic_profiles`: built by the profiles",
@@ -380,6 +396,27 @@ def _markdown(rows: list[Row], pushes_n: int, concurrency: int) -> str:
         "profiles service's indexes, beside the index's answer at 100,000; the run fails if the two disagree",
         "on any count. SecantusDB is a Python stand-in (loading a million documents into it would take",
         "minutes), so its column shows what reading documents costs here, not what mongod would take.",
+        "",
+        "## Reading the dashboard rows",
+        "",
+        "`scrm_dev.bench_dashboards` folds a synthetic year of one account's events with the analytics",
+        "worker's own fold and loads the rollup documents (and the same for three other accounts beside it):",
+        "an account that grows to 1,000,000 members, about 1.4 million follows by source, 26 four-week",
+        "referral campaigns (posters, scans, credits, invitees lost, tiers, rewards, screenshot decisions and",
+        "reviews), two or three pushes a day to 15,000-110,000 members each (deliveries, failures by errcode,",
+        "clicks, A/B variants), a tenth of them for ten brand projects: about 50 million events in a few",
+        "thousand documents. The fold is a sum over events, so it runs in bulk: one event of each kind, day",
+        "and dimension is folded and its increments multiplied by how many such events there are.",
+        "",
+        "The real `analytics` process answers from SecantusDB, pinned to one core while the load generator",
+        "(this process: one request at a time over a keep-alive connection) runs on the other; SecantusDB",
+        "and whatever else runs on the machine share them. Each route is asked with a different range each",
+        "time (ending within the last two months; 30 days, then a year) and, for one campaign, push or",
+        "project, an id active in it. Requests go in three rounds that take every case in turn, so a slow",
+        "spell on the shared machine lands on every case; 'p95 per round' is the spread. The API keeps the",
+        "settled days (over 35 days old) it has read in memory (`DASHBOARD_CACHE_SECONDS`): the first round",
+        "reads whole years from SecantusDB, the later ones only the last 35 days of each. Every request also",
+        "resolves its API token (four SecantusDB calls: token, operator, last use, grants), the floor row.",
         "",
         "## Reading the real-stack rows",
         "",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from services.analytics.domain.dashboards import Rollup
 
@@ -20,8 +20,13 @@ class InMemoryRollupReader:
         for metric, value in counters.items():
             document[metric] = document.get(metric, 0) + value
 
-    async def read(self, appid: str, scope: str, first: str, last: str) -> list[Rollup]:
-        return self._find(appid, lambda found: found == scope, first, last)
+    async def read(
+        self, appid: str, scope: str, first: str, last: str, metrics: Collection[str] | None = None
+    ) -> list[Rollup]:
+        found = self._find(appid, lambda candidate: candidate == scope, first, last)
+        if metrics is None:
+            return found
+        return [Rollup(r.scope, r.day, {name: n for name, n in r.counters.items() if name in metrics}) for r in found]
 
     async def read_prefix(self, appid: str, prefix: str, first: str, last: str) -> list[Rollup]:
         return self._find(appid, lambda found: found.startswith(prefix), first, last)

@@ -29,6 +29,7 @@ from services.analytics.domain.dashboards import (
     retention,
     series,
     sum_counters,
+    sum_days,
     tier_reached,
     tiers,
     within,
@@ -42,6 +43,26 @@ ACCOUNT = "account"
 REVIEW_WAITS = ("lt1h", "lt4h", "lt24h", "ge24h")
 SCREENSHOT_OUTCOMES = ("approved", "rejected", "queued")
 _PUSH_METRICS = ("delivered", "failed", "clicks", "clickers")
+#: Where a follower came from (``follows:<source>``); an unfollow also ``unknown`` (its follow never seen).
+SOURCES = ("poster", "campaign_code", "qr", "direct")
+#: The account counters each dashboard reads (the account rollup holds every dashboard's: reading only
+#: these keeps a year's range light).
+OVERVIEW_METRICS = (
+    "follows",
+    "unfollows",
+    "pushes_delivered",
+    "pushes_failed",
+    "push_clicks",
+    "push_clickers",
+    "project_delivered",
+    "poster_sent",
+    "credited",
+    "rewards",
+    *(f"follows:{source}" for source in SOURCES),
+    *(f"unfollows:{source}" for source in (*SOURCES, "unknown")),
+)
+CAMPAIGN_LIST_METRICS = ("poster_sent", "credited", "revoked", "rewards")
+PUSH_LIST_METRICS = ("pushes_delivered", "pushes_failed", "push_clicks", "push_clickers")
 
 
 @dataclass(frozen=True)
@@ -167,8 +188,8 @@ def _period(days: DayRange, rollups: Sequence[Rollup], figures: Any) -> dict[str
     rollups read over the previous period and the range together."""
     previous = days.previous()
     daily = by_day(rollups)
-    totals = figures(sum_counters(within(rollups, days)))
-    previous_totals = figures(sum_counters(within(rollups, previous)))
+    totals = figures(sum_days(daily, days))
+    previous_totals = figures(sum_days(daily, previous))
     return {
         "range": days.as_dict(),
         "previous": previous.as_dict(),
@@ -201,19 +222,20 @@ class Dashboards:
     def __init__(self, reader: RollupReader) -> None:
         self._reader = reader
 
-    async def _span(self, appid: str, scope: str, days: DayRange) -> list[Rollup]:
+    async def _span(self, appid: str, scope: str, days: DayRange, metrics: Sequence[str] | None = None) -> list[Rollup]:
         """The scope's rollups over the previous period and the range (one contiguous read)."""
-        return await self._reader.read(appid, scope, days.previous().first, days.last)
+        return await self._reader.read(appid, scope, days.previous().first, days.last, metrics)
 
     async def overview(self, appid: str, days: DayRange, today: date) -> Dashboard:
         month = month_to_date(today)
         span = DayRange(days.previous().start, days.end)
         if span.start <= month.start and month.end <= span.end:
-            rollups = await self._span(appid, ACCOUNT, days)
+            rollups = await self._span(appid, ACCOUNT, days, OVERVIEW_METRICS)
             month_rollups = within(rollups, month)
         else:
             rollups, month_rollups = await asyncio.gather(
-                self._span(appid, ACCOUNT, days), self._reader.read(appid, ACCOUNT, month.first, month.last)
+                self._span(appid, ACCOUNT, days, OVERVIEW_METRICS),
+                self._reader.read(appid, ACCOUNT, month.first, month.last, OVERVIEW_METRICS),
             )
         body = _period(days, rollups, overview_figures)
         in_range = sum_counters(within(rollups, days))
@@ -259,7 +281,8 @@ class Dashboards:
 
     async def campaigns(self, appid: str, days: DayRange) -> Dashboard:
         account, scoped = await asyncio.gather(
-            self._span(appid, ACCOUNT, days), self._reader.read_prefix(appid, "campaign:", days.first, days.last)
+            self._span(appid, ACCOUNT, days, CAMPAIGN_LIST_METRICS),
+            self._reader.read_prefix(appid, "campaign:", days.first, days.last),
         )
         body = _period(days, account, campaign_list_figures)
         rows = []
@@ -295,13 +318,20 @@ class Dashboards:
         ]
         return Dashboard("screenshots", body, tables)
 
-    async def pushes(self, appid: str, days: DayRange) -> Dashboard:
+    async def pushes(self, appid: str, days: DayRange, *, limit: int | None = None, offset: int = 0) -> Dashboard:
+        """The pushes with deliveries, failures or clicks in the range, newest first (the first day they
+        had any); ``limit`` and ``offset`` page through them (a year holds hundreds)."""
         account, scoped = await asyncio.gather(
-            self._span(appid, ACCOUNT, days), self._reader.read_prefix(appid, "push:", days.first, days.last)
+            self._span(appid, ACCOUNT, days, PUSH_LIST_METRICS),
+            self._reader.read_prefix(appid, "push:", days.first, days.last),
         )
         body = _period(days, account, account_push_figures)
+        scopes = by_scope(scoped)
+        order = sorted(((min(r.day for r in found), scope) for scope, found in scopes.items()), reverse=True)
+        page = order[offset:] if limit is None else order[offset : offset + limit]
         rows: list[dict[str, Any]] = []
-        for scope, found in by_scope(scoped).items():
+        for first_day, scope in page:
+            found = scopes[scope]
             counters = sum_counters(found)
             rows.append(
                 {
@@ -309,11 +339,11 @@ class Dashboards:
                     **push_figures(counters),
                     "failures_by_errcode": failures_by_errcode(counters),
                     "variants": variants(counters),
-                    "first_day": min(r.day for r in found),
+                    "first_day": first_day,
                     "last_day": max(r.day for r in found),
                 }
             )
-        rows.sort(key=lambda row: (row["first_day"], row["push_id"]), reverse=True)
+        body["pushes_in_range"] = len(order)
         body["pushes"] = rows
         flat = [
             {key: value for key, value in row.items() if key not in ("failures_by_errcode", "variants")} for row in rows

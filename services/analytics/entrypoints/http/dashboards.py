@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
 from services.analytics.domain.dashboards import csv_document
@@ -27,6 +27,8 @@ router = APIRouter(
     dependencies=[Depends(require(Permission.STATS_VIEW))],
 )
 
+#: Pushes per page of the list, unless ``limit`` says otherwise (a CSV holds every one).
+DEFAULT_PUSHES = 100
 _CSV: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "The dashboard (JSON), or its CSV with `format=csv`"}
 }
@@ -68,8 +70,19 @@ async def screenshots(appid: AppId, days: Days, dashboards: DashboardsDep, forma
 
 
 @router.get("/pushes", summary="Every push's deliveries, failures, clicks and variants", responses=_CSV)
-async def pushes(appid: AppId, days: Days, dashboards: DashboardsDep, format: Format = "json") -> Response:
-    return _answer(await dashboards.pushes(appid, days), appid, days, format)
+async def pushes(
+    appid: AppId,
+    days: Days,
+    dashboards: DashboardsDep,
+    format: Format = "json",
+    limit: Annotated[
+        int | None, Query(ge=1, le=5_000, description="pushes per page: default 100 (JSON), every one (CSV)")
+    ] = None,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> Response:
+    if limit is None and format == "json":
+        limit = DEFAULT_PUSHES
+    return _answer(await dashboards.pushes(appid, days, limit=limit, offset=offset), appid, days, format)
 
 
 @router.get("/pushes/{push_id}", summary="One push per variant and day", responses=_CSV)
