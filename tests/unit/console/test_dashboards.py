@@ -19,6 +19,7 @@ from services.analytics.adapters.memory_reader import InMemoryRollupReader
 from services.analytics.entrypoints.http import create_app as create_analytics_app
 from services.analytics.settings import AnalyticsSettings
 from services.console.domain.dashboards import beijing_today
+from services.console.entrypoints.http import dashboards as console_dashboards
 from services.console.service_layer.ports import Api
 from tests.accounts import account
 from tests.identities import cheap_directory, identity_config
@@ -356,3 +357,15 @@ async def test_push_results_per_push_and_variant_with_names_from_the_segments_ap
     drawn = charts(page)
     assert drawn["variants"]["x"] == ["A", "B"] and series_named(drawn["variants"], "点击率") == [0.24, 0.15]
     assert sum(series_named(drawn["daily"], "已送达")) == 90
+
+
+async def test_push_results_page_through_the_api_s_list(boards: Dashboards, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(console_dashboards, "PUSHES_PAGE", 2)
+    for n in range(3):  # newest first: push2 (day 1), push1, push0
+        boards.rollups.add(APPID, f"push:p{n}", day(3 - n), {"delivered": 10 + n})
+    first = await boards.page("/dashboards/pushes", preset="7d")
+    assert 'data-testid="push-row-p2"' in first and 'data-testid="push-row-p0"' not in first
+    assert text_of(first, "push-pages").startswith("第 1–2 条，共 3 条")
+    assert f'href="?from={day(6)}&amp;to={day(0)}&amp;offset=2" data-testid="next-pushes"' in first
+    second = await boards.page("/dashboards/pushes", preset="7d", offset="2")
+    assert 'data-testid="push-row-p0"' in second and text_of(second, "push-pages") == "第 3–3 条，共 3 条 上一页"

@@ -75,12 +75,15 @@ def _api_path(view: View, suffix: str) -> str:
     return view.account_path("/dashboards" + suffix)
 
 
-async def _figures(view: View, suffix: str, chosen: DateRange) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The dashboard over the range, and over the period before it (for its series and lists)."""
+async def _figures(
+    view: View, suffix: str, chosen: DateRange, *, page: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The dashboard over the range, and over the period before it (for its series and lists);
+    ``page``: the list's page of the range (the period before is asked for its totals only)."""
     path = _api_path(view, suffix)
     current, previous = await asyncio.gather(
-        view.get(Api.ANALYTICS, path, **chosen.params()),
-        view.get(Api.ANALYTICS, path, **chosen.previous().params()),
+        view.get(Api.ANALYTICS, path, **chosen.params(), **(page or {})),
+        view.get(Api.ANALYTICS, path, **chosen.previous().params(), **({"limit": 1} if page else {})),
     )
     return dict(current or {}), dict(previous or {})
 
@@ -538,12 +541,24 @@ def _named(row: Mapping[str, Any], pushes: Mapping[str, Any], segments: Mapping[
     }
 
 
+#: Pushes per page of the push results (the analytics API pages its list, newest first).
+PUSHES_PAGE = 50
+
+
 @router.get(BASE + "/pushes", response_class=HTMLResponse)
-async def pushes_board(view: AccountPage, start: From = "", end: To = "", preset: Preset = "") -> HTMLResponse:
+async def pushes_board(
+    view: AccountPage,
+    start: From = "",
+    end: To = "",
+    preset: Preset = "",
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> HTMLResponse:
     """Every push delivered in the range: delivered, failed (by WeChat error code), clicks, variants."""
     choice = range_choice(start, end, preset)
     chosen = choice.range
-    (current, before), (pushes, segments) = await asyncio.gather(_figures(view, "/pushes", chosen), _push_names(view))
+    (current, before), (pushes, segments) = await asyncio.gather(
+        _figures(view, "/pushes", chosen, page={"limit": PUSHES_PAGE, "offset": offset}), _push_names(view)
+    )
     rows = [_named(row, pushes, segments) for row in current.get("pushes") or []]
     tiles = [
         _figure_tile(view, "delivered", N_("Delivered"), current),
@@ -571,7 +586,19 @@ async def pushes_board(view: AccountPage, start: From = "", end: To = "", preset
             ],
         ),
     }
-    return _render(view, "dashboards/pushes.html", choice, rows=rows, tiles=tiles, charts=charts, board_key="pushes")
+    return _render(
+        view,
+        "dashboards/pushes.html",
+        choice,
+        rows=rows,
+        tiles=tiles,
+        charts=charts,
+        offset=offset,
+        page_size=PUSHES_PAGE,
+        total=int(current.get("pushes_in_range") or len(rows)),
+        has_data=bool(rows) or board.has_any(_series(current), ("delivered", "failed", "clicks")),
+        board_key="pushes",
+    )
 
 
 @router.get(BASE + "/pushes/{push_id}", response_class=HTMLResponse)
