@@ -369,3 +369,15 @@ async def test_push_results_page_through_the_api_s_list(boards: Dashboards, monk
     assert f'href="?from={day(6)}&amp;to={day(0)}&amp;offset=2" data-testid="next-pushes"' in first
     second = await boards.page("/dashboards/pushes", preset="7d", offset="2")
     assert 'data-testid="push-row-p0"' in second and text_of(second, "push-pages") == "第 3–3 条，共 3 条 上一页"
+
+
+async def test_the_dashboards_speak_english_too(boards: Dashboards) -> None:
+    seed_overview(boards.rollups)
+    boards.client.cookies.set("scrm_lang", "en")
+    page = await boards.page("", preset="30d")
+    assert text_of(page, "tile-follows").startswith("5 Followers gained ▲ +3 (+150.0%) vs previous period")
+    assert text_of(page, "source-poster").startswith("Invitation posters 3 0 +3")
+    assert sum(series_named(charts(page)["followers"], "Followers gained (previous period)")) == 2
+    assert "Compared with" in text_of(page, "range-compare")
+    funnel = await boards.page("/dashboards/campaigns/camp1")
+    assert "No activity for this campaign in this period yet" in text_of(funnel, "empty-funnel")
