@@ -135,6 +135,9 @@ def run_console_stack(infra: Infra, tmp_path: Path) -> Iterator[ConsoleStack]:
                 "POSTER_CACHE_DIR": str(tmp_path / "posters"),
                 "POSTER_WORKERS": "1",
                 "SCREENSHOT_WORKERS": "1",
+                # The dashboards' tests write rollups of past days (seed_rollups) after other tests'
+                # pages read those days: the analytics API must not answer them from its memory.
+                "DASHBOARD_CACHE_SECONDS": "0",
             }
         )
 
