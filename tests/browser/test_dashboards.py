@@ -21,7 +21,15 @@ from pymongo import AsyncMongoClient
 from services.campaigns.adapters.campaigns import MongoCampaignRepository
 from services.campaigns.service_layer.management import NewCampaign, create_campaign
 from services.console.domain.dashboards import beijing_today
-from tests.browser.harness import ConsoleStack, run_async, screenshot, seed_rollups, sign_in
+from tests.browser.harness import (
+    ConsoleStack,
+    assert_no_broken_links,
+    console_lacks_page,
+    run_async,
+    screenshot,
+    seed_rollups,
+    sign_in,
+)
 
 TODAY = beijing_today(datetime.now(UTC))
 
@@ -81,6 +89,7 @@ def test_the_overview_compares_a_chosen_range_with_the_one_before(page: Page, co
     for chart in ("followers", "net", "sources", "pushes"):
         expect(page.locator(f"[data-testid=chart-{chart}] svg")).to_be_attached()
     screenshot(page, "dashboard-overview", full_page=True)
+    assert_no_broken_links(page, unbuilt=console_lacks_page)  # tabs, presets, every chart's CSV
 
     with page.expect_download() as download:
         page.click("[data-testid=csv-followers]")
@@ -140,6 +149,7 @@ def test_a_campaign_funnel_from_its_live_page(page: Page, console_stack: Console
     for chart in ("funnel", "daily", "tiers", "rewards"):
         expect(page.locator(f"[data-testid=chart-{chart}] svg")).to_be_attached()
     screenshot(page, "dashboard-funnel", full_page=True)
+    assert_no_broken_links(page, unbuilt=console_lacks_page)
 
     page.click("[data-testid=preset-7d]")  # only day 3: no invitee credited 7 days ago yet
     expect(page.locator("[data-testid=step-poster_sent]")).to_contain_text("50")
