@@ -285,6 +285,8 @@ def _cases(year: SyntheticYear, rng: random.Random, requests: int) -> list[Case]
 class Timings:
     rounds: list[list[float]] = field(default_factory=list)
     bytes: int = 0
+    #: The case's first request, before anything of its scope was kept in memory (not in the rounds).
+    cold: float = 0.0
 
     @property
     def all(self) -> list[float]:
@@ -295,8 +297,9 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(fraction * len(sorted_values)))]
 
 
-def _measure(url: str, token: str, cases: list[Case], *, rounds: int, warmup: int = 5) -> dict[str, Timings]:
-    """Every case's requests, one at a time over one keep-alive connection, in ``rounds`` turns."""
+def _measure(url: str, token: str, cases: list[Case], *, rounds: int, warmup: int = 3) -> dict[str, Timings]:
+    """Every case's requests, one at a time over one keep-alive connection, in ``rounds`` turns, after
+    ``warmup`` requests of each (the first of which is timed on its own: the cold one)."""
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=60)
     headers = {"Authorization": f"Bearer {token}"}
@@ -311,10 +314,12 @@ def _measure(url: str, token: str, cases: list[Case], *, rounds: int, warmup: in
             raise RuntimeError(f"GET {path} answered {response.status}: {body[:200]!r}")
         return elapsed, len(body)
 
-    for case in cases:
-        for path in case.paths[:warmup]:
-            get(path)
     timings = {case.label: Timings() for case in cases}
+    # The year cases first, so that their first requests find nothing of their scopes in memory.
+    for case in sorted(cases, key=lambda case: not case.label.endswith("a year")):
+        timings[case.label].cold = get(case.paths[0])[0]
+        for path in case.paths[1:warmup]:
+            get(path)
     per_round = [len(case.paths) // rounds for case in cases]
     try:
         for n in range(rounds):
@@ -414,6 +419,14 @@ def _rows(
                 f"p95 per round {min(per_round):.1f}-{max(per_round):.1f} ms ({len(every)} requests)",
             )
         )
+    colds = [(label.split(",")[0], found.cold) for label, found in timings.items() if label.endswith("a year")]
+    rows.append(
+        (
+            "dashboards, each year case's first request (settled days not yet in memory)",
+            f"slowest {max(ms for _, ms in colds):.0f} ms",
+            ", ".join(f"{route} {ms:.0f} ms" for route, ms in colds),
+        )
+    )
     verdict = "meets" if worst[1] < GOAL_P95_MS else "misses"
     rows.append(
         (

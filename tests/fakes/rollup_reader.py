@@ -23,6 +23,8 @@ class RecordingRollupReader(InMemoryRollupReader):
         self.reads.append(("scope", scope, first, last))
         return await super().read(appid, scope, first, last, metrics)
 
-    async def read_prefix(self, appid: str, prefix: str, first: str, last: str) -> list[Rollup]:
+    async def read_prefix(
+        self, appid: str, prefix: str, first: str, last: str, metrics: Collection[str] | None = None
+    ) -> list[Rollup]:
         self.reads.append(("prefix", prefix, first, last))
-        return await super().read_prefix(appid, prefix, first, last)
+        return await super().read_prefix(appid, prefix, first, last, metrics)

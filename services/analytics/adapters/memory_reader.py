@@ -23,17 +23,23 @@ class InMemoryRollupReader:
     async def read(
         self, appid: str, scope: str, first: str, last: str, metrics: Collection[str] | None = None
     ) -> list[Rollup]:
-        found = self._find(appid, lambda candidate: candidate == scope, first, last)
-        if metrics is None:
-            return found
-        return [Rollup(r.scope, r.day, {name: n for name, n in r.counters.items() if name in metrics}) for r in found]
+        return self._find(appid, lambda candidate: candidate == scope, first, last, metrics)
 
-    async def read_prefix(self, appid: str, prefix: str, first: str, last: str) -> list[Rollup]:
-        return self._find(appid, lambda found: found.startswith(prefix), first, last)
+    async def read_prefix(
+        self, appid: str, prefix: str, first: str, last: str, metrics: Collection[str] | None = None
+    ) -> list[Rollup]:
+        return self._find(appid, lambda candidate: candidate.startswith(prefix), first, last, metrics)
 
-    def _find(self, appid: str, scope_matches: Callable[[str], bool], first: str, last: str) -> list[Rollup]:
+    def _find(
+        self,
+        appid: str,
+        scope_matches: Callable[[str], bool],
+        first: str,
+        last: str,
+        metrics: Collection[str] | None,
+    ) -> list[Rollup]:
         return [
-            Rollup(scope, day, dict(counters))
+            Rollup(scope, day, {m: n for m, n in counters.items() if metrics is None or m in metrics})
             for (owner, scope, day), counters in sorted(self.documents.items())
             if owner == appid and scope_matches(scope) and first <= day <= last
         ]

@@ -35,6 +35,13 @@ ROLLUP_READ_INDEXES = (
 _FIELDS = {"_id": 0, "scope": 1, "day": 1, "c": 1}
 
 
+def _fields(metrics: Collection[str] | None) -> dict[str, int]:
+    """The projection: only the counters asked for (less to send and to decode), or all of them."""
+    if metrics is None:
+        return _FIELDS
+    return {"_id": 0, "scope": 1, "day": 1} | {f"c.{metric}": 1 for metric in metrics}
+
+
 def prefix_bounds(prefix: str) -> dict[str, str]:
     """The range of strings that start with ``prefix``: from it up to the prefix with its last
     character moved one on (an index range, where a regex would need a scan to be sure)."""
@@ -50,13 +57,14 @@ class MongoRollupReader:
     async def read(
         self, appid: str, scope: str, first: str, last: str, metrics: Collection[str] | None = None
     ) -> list[Rollup]:
-        # Only the counters asked for: less for the server to send and for the driver to decode.
-        fields = _FIELDS if metrics is None else {"_id": 0, "scope": 1, "day": 1} | {f"c.{m}": 1 for m in metrics}
-        return await self._find({"appid": appid, "scope": scope, "day": {"$gte": first, "$lte": last}}, fields)
+        query = {"appid": appid, "scope": scope, "day": {"$gte": first, "$lte": last}}
+        return await self._find(query, _fields(metrics))
 
-    async def read_prefix(self, appid: str, prefix: str, first: str, last: str) -> list[Rollup]:
+    async def read_prefix(
+        self, appid: str, prefix: str, first: str, last: str, metrics: Collection[str] | None = None
+    ) -> list[Rollup]:
         bounds = prefix_bounds(prefix)
-        found = await self._find({"appid": appid, "day": {"$gte": first, "$lte": last}}, _FIELDS)
+        found = await self._find({"appid": appid, "day": {"$gte": first, "$lte": last}}, _fields(metrics))
         return [rollup for rollup in found if bounds["$gte"] <= rollup.scope < bounds["$lt"]]
 
     async def _find(self, query: dict[str, Any], fields: dict[str, int]) -> list[Rollup]:

@@ -1,11 +1,14 @@
 """Keeps the rollups of settled days in memory, in front of another reader.
 
-A day's counters keep changing for a while after it ends: events arrive late, and an invitee's unfollow
-is counted on the day of their credit up to 30 days later. After that a day is settled, and a range of
-a year is mostly settled days. So for each scope (or prefix) this keeps the settled days it has read,
-for ``ttl_seconds``, and reads from storage only what it lacks and the days not settled yet: a year's
-dashboard costs the last ``settle_days`` days' documents once its scope has been read. Stale by at most
-``ttl_seconds`` should a settled day ever change (a replay of old events).
+Every counter is counted on the day of its event's own time, so a day's counters change only while its
+events can still arrive: a day or two when the worker lags. One kind is counted on an earlier day: an
+invitee who unfollows is counted as lost on the day of their credit, up to 30 days later, in the
+campaign's scope. So a day is settled after ``settle_days`` (3), and a campaign's after
+``campaign_settle_days`` (35) unless the read leaves those counters out; a range of a year is mostly
+settled days. For each scope (or prefix)
+this keeps the settled days it has read, for ``ttl_seconds``, and reads from storage only the days on
+either side of what it keeps and the days not settled yet. Should a settled day change after all (a
+worker days behind, a replay of old events), the dashboards show it within ``ttl_seconds``.
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ from services.analytics.service_layer.ports import RollupReader
 
 __all__ = ["SettledDaysCache"]
 
-#: Days after which a day's counters no longer change: the 30-day retention window, the day it starts
-#: on, and a few days for a worker that lags behind.
-SETTLE_DAYS = 35
+#: Days after which a day's counters no longer change: today, yesterday, and a day for a lagging worker.
+SETTLE_DAYS = 3
+#: The same for a campaign's scope: its invitees lost within 30 days are counted on their credit day.
+CAMPAIGN_SETTLE_DAYS = 35
+_SLOW_SCOPES = "campaign:"
+_BACKDATED = "invitees_lost_"
 
 
 @dataclass
@@ -46,6 +52,7 @@ class SettledDaysCache:
         clock: Callable[[], datetime],
         ttl_seconds: float = 600.0,
         settle_days: int = SETTLE_DAYS,
+        campaign_settle_days: int = CAMPAIGN_SETTLE_DAYS,
         max_entries: int = 5_000,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -53,6 +60,7 @@ class SettledDaysCache:
         self._clock = clock
         self._ttl = ttl_seconds
         self._settle = settle_days
+        self._campaign_settle = campaign_settle_days
         self._max = max_entries
         self._timer = timer
         self._entries: OrderedDict[Key, _Entry] = OrderedDict()
@@ -70,16 +78,21 @@ class SettledDaysCache:
 
         return await self._read(key, first, last, fetch)
 
-    async def read_prefix(self, appid: str, prefix: str, first: str, last: str) -> list[Rollup]:
-        async def fetch(start: str, end: str) -> list[Rollup]:
-            return await self._reader.read_prefix(appid, prefix, start, end)
+    async def read_prefix(
+        self, appid: str, prefix: str, first: str, last: str, metrics: Collection[str] | None = None
+    ) -> list[Rollup]:
+        key: Key = ("prefix", appid, prefix, None if metrics is None else tuple(sorted(metrics)))
 
-        return await self._read(("prefix", appid, prefix, None), first, last, fetch)
+        async def fetch(start: str, end: str) -> list[Rollup]:
+            return await self._reader.read_prefix(appid, prefix, start, end, metrics)
+
+        return await self._read(key, first, last, fetch)
 
     async def _read(
         self, key: Key, first: str, last: str, fetch: Callable[[str, str], Awaitable[list[Rollup]]]
     ) -> list[Rollup]:
-        settled = (beijing_today(self._clock()) - timedelta(days=self._settle)).isoformat()
+        wait = self._campaign_settle if _backdated(key) else self._settle
+        settled = (beijing_today(self._clock()) - timedelta(days=wait)).isoformat()
         if first > settled or self._ttl <= 0:
             return await fetch(first, last)
         settled_last = min(last, settled)
@@ -128,6 +141,13 @@ class SettledDaysCache:
         self._entries.move_to_end(key)
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
+
+
+def _backdated(key: Key) -> bool:
+    """Whether the read may hold counters counted on an earlier day than their event's (a campaign's
+    invitees lost, on their credit day)."""
+    _, _, scope, metrics = key
+    return scope.startswith(_SLOW_SCOPES) and (metrics is None or any(m.startswith(_BACKDATED) for m in metrics))
 
 
 def _next_day(day: str) -> str:

@@ -34,11 +34,11 @@ from services.analytics.domain.dashboards import (
     tiers,
     within,
 )
+from services.analytics.domain.rollups import ACCOUNT, campaign_scope, project_scope, push_scope
 from services.analytics.service_layer.ports import RollupReader
 
 __all__ = ["REVIEW_WAITS", "SCREENSHOT_OUTCOMES", "Dashboard", "Dashboards"]
 
-ACCOUNT = "account"
 #: Reviewer decisions by time from submission, in this order.
 REVIEW_WAITS = ("lt1h", "lt4h", "lt24h", "ge24h")
 SCREENSHOT_OUTCOMES = ("approved", "rejected", "queued")
@@ -62,6 +62,18 @@ OVERVIEW_METRICS = (
     *(f"unfollows:{source}" for source in (*SOURCES, "unknown")),
 )
 CAMPAIGN_LIST_METRICS = ("poster_sent", "credited", "revoked", "rewards")
+#: Campaigns have at most 10 tiers (the campaigns service's limit).
+MAX_TIERS = 10
+#: What the campaign list shows of each campaign (no invitee retention: those days settle sooner).
+CAMPAIGN_ROW_METRICS = (
+    "poster_sent",
+    "poster_scans",
+    "poster_follows",
+    "credited",
+    "revoked",
+    "rewards",
+    *(f"tier:{tier}" for tier in range(1, MAX_TIERS + 1)),
+)
 PUSH_LIST_METRICS = ("pushes_delivered", "pushes_failed", "push_clicks", "push_clickers")
 
 
@@ -259,7 +271,7 @@ class Dashboards:
         return Dashboard("overview", body, tables)
 
     async def campaign(self, appid: str, campaign_id: str, days: DayRange, today: date) -> Dashboard:
-        rollups = await self._span(appid, f"campaign:{campaign_id}", days)
+        rollups = await self._span(appid, campaign_scope(campaign_id), days)
         body: dict[str, Any] = {"campaign_id": campaign_id, **_period(days, rollups, campaign_figures)}
         daily = by_day(within(rollups, days))
         in_range = sum_counters(within(rollups, days))
@@ -282,7 +294,7 @@ class Dashboards:
     async def campaigns(self, appid: str, days: DayRange) -> Dashboard:
         account, scoped = await asyncio.gather(
             self._span(appid, ACCOUNT, days, CAMPAIGN_LIST_METRICS),
-            self._reader.read_prefix(appid, "campaign:", days.first, days.last),
+            self._reader.read_prefix(appid, "campaign:", days.first, days.last, CAMPAIGN_ROW_METRICS),
         )
         body = _period(days, account, campaign_list_figures)
         rows = []
@@ -366,7 +378,7 @@ class Dashboards:
         return Dashboard("pushes", body, tables)
 
     async def push(self, appid: str, push_id: str, days: DayRange) -> Dashboard:
-        rollups = await self._span(appid, f"push:{push_id}", days)
+        rollups = await self._span(appid, push_scope(push_id), days)
         body: dict[str, Any] = {"push_id": push_id, **_period(days, rollups, push_figures)}
         in_range = sum_counters(within(rollups, days))
         body["failures_by_errcode"] = failures_by_errcode(in_range)
@@ -381,7 +393,7 @@ class Dashboards:
         return Dashboard(f"push-{push_id}", body, tables)
 
     async def project(self, appid: str, project_id: str, days: DayRange) -> Dashboard:
-        rollups = await self._span(appid, f"project:{project_id}", days)
+        rollups = await self._span(appid, project_scope(project_id), days)
         body: dict[str, Any] = {"project_id": project_id, **_period(days, rollups, project_figures)}
         in_range = sum_counters(within(rollups, days))
         body["by_segment"] = [

@@ -63,6 +63,9 @@ class RollupReader(Protocol):
         with ``metrics``, only those counters of each (a dashboard that needs few reads less)."""
         ...
 
-    async def read_prefix(self, appid: str, prefix: str, first: str, last: str) -> list[Rollup]:
-        """The rollups of every scope starting with ``prefix`` (``push:``) on those days."""
+    async def read_prefix(
+        self, appid: str, prefix: str, first: str, last: str, metrics: Collection[str] | None = None
+    ) -> list[Rollup]:
+        """The rollups of every scope starting with ``prefix`` (``push:``) on those days (with
+        ``metrics``, only those counters)."""
         ...

@@ -61,6 +61,8 @@ class RollupReaderContract(abc.ABC):
         assert found[0].counters == {"delivered": 10, "failed:45015": 1}
         campaigns = await reader.read_prefix("wx1", "campaign:", "2026-01-01", "2026-12-31")
         assert [r.scope for r in campaigns] == ["campaign:c1"]
+        only = await reader.read_prefix("wx1", "push:", "2026-03-01", "2026-03-01", ["failed:45015"])
+        assert only == [Rollup("push:p1", "2026-03-01", {"failed:45015": 1})]
 
 
 class TestInMemoryRollupReader(RollupReaderContract):

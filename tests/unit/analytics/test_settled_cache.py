@@ -1,4 +1,5 @@
-"""The settled days of a scope are read from storage once per ``ttl_seconds``; recent days every time."""
+"""The settled days of a scope are read from storage once per ``ttl_seconds``; recent days every time.
+A day is settled after 3 days, in a campaign's scope after 35."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from services.analytics.adapters.settled_cache import SettledDaysCache
 from services.analytics.domain.dashboards import Rollup
 from tests.fakes.rollup_reader import RecordingRollupReader
 
-#: Beijing 2026-03-15: days up to 2026-02-08 (35 days before) are settled.
+#: Beijing 2026-03-15: days up to 2026-03-12 are settled, in a campaign's scope up to 2026-02-08.
 NOW = datetime(2026, 3, 15, 4, 0, tzinfo=UTC)
 
 
@@ -32,30 +33,30 @@ def _days(rollups: list[Rollup]) -> list[str]:
 async def test_a_second_read_takes_the_settled_days_from_memory_and_reads_the_recent_ones() -> None:
     reader, timer = RecordingRollupReader(), Timer()
     for day in ("2025-06-01", "2026-02-08", "2026-02-09", "2026-03-15"):
-        reader.add("wx1", "account", day, {"follows": 1})
+        reader.add("wx1", "campaign:c1", day, {"follows": 1})
     cache = _cache(reader, timer)
-    first = await cache.read("wx1", "account", "2025-03-16", "2026-03-15")
-    reader.add("wx1", "account", "2026-03-15", {"follows": 1})  # a recent day still changes
-    second = await cache.read("wx1", "account", "2025-03-16", "2026-03-15")
+    first = await cache.read("wx1", "campaign:c1", "2025-03-16", "2026-03-15")
+    reader.add("wx1", "campaign:c1", "2026-03-15", {"follows": 1})  # a recent day still changes
+    second = await cache.read("wx1", "campaign:c1", "2025-03-16", "2026-03-15")
     assert _days(first) == _days(second) == ["2025-06-01", "2026-02-08", "2026-02-09", "2026-03-15"]
     assert [r.counters for r in second if r.day == "2026-03-15"] == [{"follows": 2}]
     assert reader.reads == [
-        ("scope", "account", "2025-03-16", "2026-03-15"),
-        ("scope", "account", "2026-02-09", "2026-03-15"),
+        ("scope", "campaign:c1", "2025-03-16", "2026-03-15"),
+        ("scope", "campaign:c1", "2026-02-09", "2026-03-15"),
     ]
     # A narrower settled range is within what is kept; of a wider one only the days before it are read,
     # and kept with the rest; a range apart from what is kept is read whole, and replaces it.
-    assert _days(await cache.read("wx1", "account", "2025-06-01", "2025-06-30")) == ["2025-06-01"]
-    assert _days(await cache.read("wx1", "account", "2025-01-01", "2025-06-30")) == ["2025-06-01"]
-    assert len(await cache.read("wx1", "account", "2025-01-01", "2026-03-15")) == 4
+    assert _days(await cache.read("wx1", "campaign:c1", "2025-06-01", "2025-06-30")) == ["2025-06-01"]
+    assert _days(await cache.read("wx1", "campaign:c1", "2025-01-01", "2025-06-30")) == ["2025-06-01"]
+    assert len(await cache.read("wx1", "campaign:c1", "2025-01-01", "2026-03-15")) == 4
     assert reader.reads[2:] == [
-        ("scope", "account", "2025-01-01", "2025-03-15"),
-        ("scope", "account", "2026-02-09", "2026-03-15"),
+        ("scope", "campaign:c1", "2025-01-01", "2025-03-15"),
+        ("scope", "campaign:c1", "2026-02-09", "2026-03-15"),
     ]
     assert (cache.hits, cache.misses) == (3, 2)
-    await cache.read("wx1", "account", "2023-01-01", "2023-12-31")
-    await cache.read("wx1", "account", "2023-06-01", "2023-06-30")
-    assert reader.reads[4:] == [("scope", "account", "2023-01-01", "2023-12-31")]
+    await cache.read("wx1", "campaign:c1", "2023-01-01", "2023-12-31")
+    await cache.read("wx1", "campaign:c1", "2023-06-01", "2023-06-30")
+    assert reader.reads[4:] == [("scope", "campaign:c1", "2023-01-01", "2023-12-31")]
 
 
 async def test_settled_days_are_read_again_after_the_ttl_and_recent_ranges_are_never_kept() -> None:
@@ -68,8 +69,22 @@ async def test_settled_days_are_read_again_after_the_ttl_and_recent_ranges_are_n
     timer.now = 601
     assert [r.counters for r in await cache.read("wx1", "account", "2026-01-01", "2026-01-31")] == [{"follows": 6}]
     for _ in range(2):
-        await cache.read("wx1", "account", "2026-02-20", "2026-03-15")
-    assert reader.reads.count(("scope", "account", "2026-02-20", "2026-03-15")) == 2
+        await cache.read("wx1", "account", "2026-03-13", "2026-03-15")
+    assert reader.reads.count(("scope", "account", "2026-03-13", "2026-03-15")) == 2
+    # A campaign's days settle after 35 days, unless the read leaves out the invitees lost.
+    for metrics in (None, ["invitees_lost_7d"], ["credited"]):
+        for _ in range(2):
+            await cache.read_prefix("wx1", "campaign:", "2026-01-01", "2026-03-15", metrics)
+    assert [read[2] for read in reader.reads if read[1] == "campaign:"] == [
+        "2026-01-01", "2026-02-09", "2026-01-01", "2026-02-09", "2026-01-01", "2026-03-13",
+    ]  # fmt: skip
+    # Outside a campaign's scope a day settles after 3 days: of a month, the last 3 days are read again.
+    for _ in range(2):
+        await cache.read("wx1", "push:p1", "2026-02-14", "2026-03-15")
+    assert reader.reads[-2:] == [
+        ("scope", "push:p1", "2026-02-14", "2026-03-15"),
+        ("scope", "push:p1", "2026-03-13", "2026-03-15"),
+    ]
 
 
 async def test_scopes_accounts_metrics_and_prefixes_are_kept_apart() -> None:
@@ -90,7 +105,7 @@ async def test_scopes_accounts_metrics_and_prefixes_are_kept_apart() -> None:
         assert sorted(r.scope for r in pushes) == ["push:p1", "push:p2"]
     assert reader.reads[-2:] == [
         ("prefix", "push:", "2026-01-01", "2026-03-15"),
-        ("prefix", "push:", "2026-02-09", "2026-03-15"),
+        ("prefix", "push:", "2026-03-13", "2026-03-15"),
     ]
 
 
