@@ -274,6 +274,8 @@ def seed_campaign(rollups: InMemoryRollupReader) -> None:
     rollups.add(APPID, scope, day(20), {"invitees_lost_7d": 2, "tier:1": 5, "tier:2": 2, "rewards": 6, "rewards:1": 5})
     rollups.add(APPID, scope, day(3), {"poster_sent": 50, "poster_scans": 10, "poster_follows": 5, "credited": 4})
     rollups.add(APPID, scope, day(45), {"poster_sent": 30, "credited": 1})  # the previous period
+    rollups.add(APPID, scope, day(3), {"screenshots:approved": 3, "screenshots:queued": 1})
+    rollups.add(APPID, scope, day(3), {"screenshots:rejected": 1, "screenshot_reason:blurry": 1})
 
 
 async def test_a_campaign_funnel_converts_step_by_step_with_retention_tiers_and_days(boards: Dashboards) -> None:
@@ -300,6 +302,7 @@ async def test_a_campaign_funnel_converts_step_by_step_with_retention_tiers_and_
     assert f'href="/accounts/{APPID}/campaigns/camp1" data-testid="live-page"' in page
     assert f"/dashboards/campaigns/camp1/export.csv?from={day(29)}&amp;to={day(0)}&amp;table=funnel" in page
 
+    assert text_of(page, "campaign-screenshots") == "已通过 3 已拒绝 1 转人工审核 1 原因 截图模糊 × 1"
     listed = await boards.page("/dashboards/campaigns", preset="30d")
     row = text_of(listed, "campaign-row-camp1")
     assert row.startswith("春季邀请有礼 进行中 150 50 33.3% 25 50.0% 14 1 +13")

@@ -371,11 +371,12 @@ async def campaign_board(
     its days."""
     choice = range_choice(start, end, preset)
     chosen = choice.range
-    (current, before), campaign = await asyncio.gather(
+    (current, before), campaign, reasons = await asyncio.gather(
         _figures(view, f"/campaigns/{campaign_id}", chosen),
         _quietly(view.get(Api.CAMPAIGNS, view.account_path(f"/campaigns/{campaign_id}"))),
+        _quietly(view.get(Api.CAMPAIGNS, view.account_path("/screenshots/reasons"))),
     )
-    earlier = _step_counts(before)
+    earlier, names = _step_counts(before), _reason_names(view, reasons)
     steps = [
         {
             "key": step.get("step"),
@@ -437,6 +438,10 @@ async def campaign_board(
         steps=steps,
         tiers=tiers,
         retention=dict(current.get("retention") or {}),
+        screenshots=_counts(current.get("screenshots")),
+        screenshot_reasons=[
+            (names.get(code, code), count) for code, count in _counts(current.get("screenshot_reasons")).items()
+        ],
         charts=charts,
         has_data=any(s["change"].value for s in steps) or board.has_any(daily, ("revoked",)),
         board_key=f"campaigns/{campaign_id}",
