@@ -1,6 +1,6 @@
 // The dashboards: every [data-chart] element is drawn from the page's JSON block (#dashboard-data,
 // which the CSP allows: JSON is never executed). A chart spec is
-//   {type: "line"|"bar"|"funnel"|"pie", x: [...], series: [{name, data, dashed, stack, axis}], percent}
+//   {type: "line"|"bar"|"funnel", x: [...], series: [{name, data, dashed, colour, stack, axis}], percent}
 // and previous-period series (dashed) share the x axis of the current one, day by day.
 (function () {
   "use strict";
@@ -68,16 +68,6 @@
     };
   }
 
-  function pieOption(spec) {
-    return {
-      animation: false,
-      color: PALETTE,
-      tooltip: { trigger: "item", formatter: "{b}: {c} ({d}%)" },
-      legend: { orient: "vertical", left: 0, top: "middle", type: "scroll" },
-      series: [{ type: "pie", radius: ["40%", "70%"], center: ["62%", "50%"], data: spec.series[0].data, label: { formatter: "{b}\n{d}%" } }],
-    };
-  }
-
   function draw(root) {
     const all = data();
     if (!all || !window.echarts || !root.querySelectorAll) return;
@@ -85,19 +75,11 @@
       const spec = (all.charts || {})[el.dataset.chart];
       if (!spec) return;
       const chart = window.echarts.getInstanceByDom(el) || window.echarts.init(el, null, { renderer: "svg" });
-      const option = spec.type === "funnel" ? funnelOption(spec) : spec.type === "pie" ? pieOption(spec) : axisOption(spec);
+      const option = spec.type === "funnel" ? funnelOption(spec) : axisOption(spec);
       chart.setOption(option, true);
       el.dataset.drawn = "true";
     });
   }
-
-  // The range control: a preset fills the dates; typing a date clears the preset.
-  document.addEventListener("change", (event) => {
-    const form = event.target.closest("form[data-range]");
-    if (!form || !event.target.matches("input[type=date]")) return;
-    const preset = form.querySelector("input[name=preset]");
-    if (preset) preset.value = "";
-  });
 
   document.addEventListener("DOMContentLoaded", () => draw(document));
   window.addEventListener("resize", () => {
