@@ -317,7 +317,7 @@ def test_every_dashboard_needs_a_caller_with_stats_view_on_the_account(
     url = f"/accounts/{APPID}/dashboards/{path}"
     assert client.get(url, headers={"Authorization": ""}).status_code == 401
     assert client.get(url, headers=callers.headers_other_account()).status_code == 403
-    for role in Role:  # a role with stats:view on the account, and only such a role
+    for role in Role:  # the roles on accounts hold stats:view; the brand roles hold none on accounts
         expected = 200 if Permission.STATS_VIEW in ROLE_PERMISSIONS[role] else 403
         assert client.get(url, headers=callers.headers(role)).status_code == expected, role
 

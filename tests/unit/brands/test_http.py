@@ -10,7 +10,8 @@ from typing import Any
 from services.brands.bootstrap import Brands
 from services.brands.domain.progress import DeliveryFact
 from shared.identity import AuditQuery
-from tests.unit.brands.conftest import APPID, Api
+from tests.brand_callers import APPID
+from tests.unit.brands.conftest import Api
 
 
 def _team(api: Api) -> dict[str, Any]:
@@ -173,6 +174,10 @@ def test_projects_are_edited_with_their_version_and_listed_for_push_composers(ap
     assert cleared.json()["target_clicks"] is None
     assert api.client.get(path, headers=api.as_("max")).status_code == 404
     _project(api, "mia", brand["id"], name="Later", status="draft")
+    assert _names(api.client.get("/projects", headers=api.as_("mia"))) == ["Later", "Spring formula"]
+    assert _names(api.client.get("/projects", params={"status": "draft"}, headers=api.as_("mia"))) == ["Later"]
+    assert _names(api.client.get("/projects", headers=api.as_("max"))) == []
+    assert _names(api.client.get("/projects", headers=api.as_("root"))) == ["Later", "Spring formula"]
     listed = api.client.get(f"/accounts/{APPID}/projects", params={"active": "true"}, headers=api.as_("pete"))
     assert listed.status_code == 200
     assert [(p["name"], p["brand_name"]) for p in listed.json()["items"]] == [("Spring formula", "Beibei")]
@@ -246,6 +251,14 @@ def test_deals_move_forward_or_to_lost_and_payments_make_the_tier(api: Api) -> N
         f"/payments/{pay['id']}/received", json={"received_on": "2026-12-02"}, headers=api.as_("mia")
     )
     assert received.status_code == 200 and received.json()["overdue"] is False
+    again = api.client.post(
+        f"/payments/{pay['id']}/received", json={"received_on": "2026-12-02"}, headers=api.as_("mia")
+    )
+    assert again.status_code == 200 and again.json()["version"] == received.json()["version"]
+    other_day = api.client.post(
+        f"/payments/{pay['id']}/received", json={"received_on": "2026-12-03"}, headers=api.as_("mia")
+    )
+    assert other_day.status_code == 422 and other_day.json()["detail"][0]["loc"] == ["body", "received_on"]
     brand_now = api.client.get(f"/brands/{brand['id']}", headers=api.as_("mia")).json()
     assert (brand_now["tier"], brand_now["spend_fen"]) == ("B", 20_000_000)
     assert _names(api.client.get("/brands", params={"tier": "B"}, headers=api.as_("mia"))) == ["Beibei"]

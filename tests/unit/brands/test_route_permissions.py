@@ -23,6 +23,7 @@ EXPECTED = {
     ("POST", "/brands/{brand_id}/handover"): ASSIGN,
     ("GET", "/brands/{brand_id}/projects"): VIEW,
     ("POST", "/brands/{brand_id}/projects"): EDIT,
+    ("GET", "/projects"): VIEW,
     ("GET", "/projects/{project_id}"): VIEW,
     ("PATCH", "/projects/{project_id}"): EDIT,
     ("GET", "/projects/{project_id}/progress"): VIEW,

@@ -74,6 +74,19 @@ def _with_etag(response: Response, project: Project, brand: Brand) -> ProjectOut
     return ProjectOut.of(project, brand)
 
 
+@router.get("/projects", summary="The projects of every brand in the caller's scope, newest start first")
+async def list_all_projects(
+    actor: CanView,
+    request: Request,
+    use_cases: UseCases,
+    status: ProjectStatus | None = None,
+    manager: Annotated[str | None, Query(max_length=64, description="A manager's operator id")] = None,
+) -> ProjectList:
+    found = await use_cases.projects_in_scope(viewer_of(actor), status=status, manager=manager)
+    names = await operator_names(request, {p.manager_id for p, _ in found})
+    return ProjectList(items=[ProjectOut.of(p, b) for p, b in found], names=names)
+
+
 @router.get("/brands/{brand_id}/projects", summary="A brand's projects, newest start first")
 async def list_projects(brand_id: ItemId, actor: CanView, request: Request, use_cases: UseCases) -> ProjectList:
     brand, projects = await use_cases.list_projects(viewer_of(actor), brand_id)
