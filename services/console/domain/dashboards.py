@@ -160,21 +160,20 @@ def choose_range(start: str, end: str, preset: str, today: date) -> RangeChoice:
 
 @dataclass(frozen=True)
 class Change:
-    """A figure against the previous period: the difference and, when the previous is not zero, the ratio."""
+    """A figure against the previous period: the difference and, when the previous is not zero, the
+    ratio. A figure that is None (a rate with nothing to divide) has neither."""
 
-    value: float
+    value: float | None
     previous: float | None
 
     @property
     def delta(self) -> float | None:
-        return None if self.previous is None else self.value - self.previous
+        return None if self.value is None or self.previous is None else self.value - self.previous
 
     @property
     def ratio(self) -> float | None:
-        if self.previous in (None, 0):
-            return None
-        assert self.previous is not None
-        return (self.value - self.previous) / self.previous
+        delta = self.delta
+        return None if delta is None or not self.previous else delta / self.previous
 
     @property
     def direction(self) -> str:
@@ -191,7 +190,7 @@ def same_days_last_month(today: date) -> DateRange:
 
 
 def change(value: Any, previous: Any) -> Change:
-    return Change(_number(value), None if previous is None else _number(previous))
+    return Change(None if value is None else _number(value), None if previous is None else _number(previous))
 
 
 def rate(part: Any, whole: Any) -> float | None:

@@ -215,6 +215,10 @@ async def test_an_account_without_rollups_shows_empty_states(boards: Dashboards)
     assert text_of(page, "empty-sources") == "此期间暂无关注。"
     assert text_of(page, "empty-pushes") == "此期间没有推送送达。"
     assert "无上一周期数据" not in page and text_of(page, "tile-follows").startswith("0 新增关注")
+    rates = await boards.page("/dashboards/pushes")
+    assert 'data-testid="empty-pushes"' in rates
+    shots = await boards.page("/dashboards/campaigns")
+    assert text_of(shots, "tile-credited").startswith("0 有效邀请")
     for path, empty in [
         ("/dashboards/campaigns", "empty-campaigns"),
         ("/dashboards/campaigns/camp1", "empty-funnel"),

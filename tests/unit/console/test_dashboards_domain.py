@@ -59,6 +59,8 @@ def test_a_change_has_no_percentage_of_nothing() -> None:
     new = change(3, 0)
     assert (new.delta, new.ratio, new.direction) == (3, None, "up")
     assert change(4, None).delta is None and change(2, 2).direction == "flat"
+    no_rate = change(None, 0.5)
+    assert (no_rate.value, no_rate.delta, no_rate.ratio, no_rate.direction) == (None, None, None, "flat")
     assert rate(1, 4) == 0.25 and rate(1, 0) is None
 
 
