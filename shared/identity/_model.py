@@ -52,6 +52,9 @@ class Permission(StrEnum):
     OPERATOR_MANAGE = "operator:manage"
     AUDIT_VIEW = "audit:view"
     TOKEN_MANAGE = "token:manage"  # noqa: S105 (a permission's name)
+    BRAND_VIEW = "brand:view"
+    BRAND_EDIT = "brand:edit"
+    BRAND_ASSIGN = "brand:assign"
 
 
 class Role(StrEnum):
@@ -60,6 +63,8 @@ class Role(StrEnum):
     REVIEWER = "reviewer"
     PROJECT_MANAGER = "project_manager"
     ANALYST = "analyst"
+    ACCOUNT_MANAGER = "account_manager"
+    SALES_HEAD = "sales_head"
 
 
 P = Permission
@@ -76,6 +81,11 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     # Composes and sends pushes, exports member lists.
     Role.PROJECT_MANAGER: _READ | {P.SEGMENT_EDIT, P.PUSH_COMPOSE, P.PUSH_SEND, P.MEMBER_EXPORT},
     Role.ANALYST: _READ,
+    # Brands are not per Official Account: these two are granted on "*". Which brands each one sees
+    # (their own; a head also their teams') is the brands service's rule, not a grant's.
+    Role.ACCOUNT_MANAGER: frozenset({P.BRAND_VIEW, P.BRAND_EDIT}),
+    # Hands brands over between managers (BRAND_ASSIGN).
+    Role.SALES_HEAD: frozenset({P.BRAND_VIEW, P.BRAND_EDIT, P.BRAND_ASSIGN}),
 }
 
 

@@ -35,6 +35,8 @@ ROLE_LABELS: dict[str, str] = {
     Role.REVIEWER.value: N_("Reviewer"),
     Role.PROJECT_MANAGER.value: N_("Project manager"),
     Role.ANALYST.value: N_("Analyst"),
+    Role.ACCOUNT_MANAGER.value: N_("Account manager"),
+    Role.SALES_HEAD.value: N_("Sales head"),
 }
 
 PERMISSION_LABELS: dict[str, str] = {
@@ -55,6 +57,9 @@ PERMISSION_LABELS: dict[str, str] = {
     Permission.OPERATOR_MANAGE.value: N_("Manage operators and sessions"),
     Permission.AUDIT_VIEW.value: N_("Read the audit log"),
     Permission.TOKEN_MANAGE.value: N_("Manage API tokens"),
+    Permission.BRAND_VIEW.value: N_("View brands, projects and the business view"),
+    Permission.BRAND_EDIT.value: N_("Edit brands, projects, deals and payments"),
+    Permission.BRAND_ASSIGN.value: N_("Hand brands over to another manager"),
 }
 
 #: The audit page's filters, as the URL names them (the identity API's names, times in Beijing).

@@ -46,6 +46,8 @@ ALLOWED: dict[Role, set[str]] = {
         "stats:view",
     },
     Role.ANALYST: {"campaign:view", "member:view", "segment:view", "push:view", "stats:view"},
+    Role.ACCOUNT_MANAGER: {"brand:view", "brand:edit"},
+    Role.SALES_HEAD: {"brand:view", "brand:edit", "brand:assign"},
 }
 
 
