@@ -171,6 +171,7 @@ _CONSOLE_APIS = {
     "MEMBERS_API_URL": "members-api",
     "PROFILES_API_URL": "profiles-api",
     "SEGMENTS_API_URL": "segments-api",
+    "BRANDS_API_URL": "brands",
 }
 
 

@@ -16,6 +16,7 @@ class Api(StrEnum):
     MEMBERS = "members"
     PROFILES = "profiles"
     SEGMENTS = "segments"
+    BRANDS = "brands"
 
 
 @dataclass(frozen=True)
