@@ -11,7 +11,18 @@ from fastapi.staticfiles import StaticFiles
 
 from services.console.adapters import load_catalogs
 from services.console.bootstrap import ConsoleService, bootstrap
-from services.console.entrypoints.http import admin, auth, campaigns, members, overview, pushes, review, segments
+from services.console.entrypoints.http import (
+    admin,
+    auth,
+    brands,
+    business,
+    campaigns,
+    members,
+    overview,
+    pushes,
+    review,
+    segments,
+)
 from services.console.entrypoints.http.deps import (
     CsrfMissing,
     SignInRequired,
@@ -117,6 +128,8 @@ def create_app(settings: ConsoleSettings, *, apis: OperatorApis | None = None) -
             segments.router,
             pushes.router,
             campaigns.router,
+            business.router,
+            brands.router,
         ],
         exception_handlers=handlers,
         api_docs=False,
