@@ -157,6 +157,9 @@ PROCESSES: dict[str, ProcessSpec] = {
             "identity-api", 8005, "identity", "IdentitySettings", "Operators, roles, API tokens, sessions, audit log"
         ),
         _http("console", 8006, "console", "ConsoleSettings", "The operators' web console (pages over operator APIs)"),
+        _http(
+            "brands", 8008, "brands", "BrandsSettings", "Brands, projects, deals, payments, business view (operator)"
+        ),
         _worker(
             "members-worker",
             8101,
