@@ -2,7 +2,9 @@
 
 The API process holds the live index (built from MongoDB, followed through ``profile.changed``) and
 freezes the audiences of pushes that come due; the worker sends them, settles the platform's
-job-finish pushes and keeps segments' copy of campaign participation from ``campaigns.participation``.
+job-finish pushes, keeps segments' copy of campaign participation from ``campaigns.participation``
+and relays the outbox (``segments.deliveries``: what the dispatcher and the public click redirect
+emitted) to Kafka.
 Tests pass a fake :class:`Sender` or skip the change feed, and get the rest real.
 """
 
@@ -34,7 +36,7 @@ from services.segments.service_layer.ports import ParticipationUnitOfWork, Sende
 from services.segments.settings import SegmentsSettings
 from shared.contracts import TOPICS
 from shared.maternal_infant import Taxonomy, load_taxonomy
-from shared.messaging import ensure_topics
+from shared.messaging import EventPublisher, OutboxRelay, connect_publisher, ensure_topics
 from shared.storage import PROCESSED_EVENTS_INDEXES, connect
 from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, RateLimit, WeChatApiConfig, WeChatClients
 
@@ -66,6 +68,8 @@ class SegmentsService:
     sender: Sender | None = None
     #: Transactions over segments' copy of campaign participation (the worker keeps it from events).
     participation: Callable[[], ParticipationUnitOfWork] | None = None
+    #: The worker's outbox relay (publishes what the dispatcher and the click redirect emitted).
+    relay: OutboxRelay | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -208,10 +212,20 @@ def send_config(settings: SegmentsSettings) -> WeChatApiConfig:
 
 @asynccontextmanager
 async def bootstrap_worker(
-    settings: SegmentsSettings, *, sender: Sender | None = None, clock: Clock = _utcnow, dispatch: bool = True
+    settings: SegmentsSettings,
+    *,
+    sender: Sender | None = None,
+    clock: Clock = _utcnow,
+    dispatch: bool = True,
+    publisher: EventPublisher | None = None,
 ) -> AsyncIterator[SegmentsService]:
-    """MongoDB, the WeChat clients and the dispatcher loop; ``sender`` replaces the WeChat sender."""
+    """MongoDB, the WeChat clients, the dispatcher loop and the outbox relay for as long as the worker
+    runs; ``sender`` replaces the WeChat sender, ``publisher`` the Kafka producer."""
     async with _common(settings, clock) as (service, stack):
+        if publisher is None:
+            publisher = await stack.enter_async_context(connect_publisher(settings, TOPICS))
+        # One relay per service is enough: the public app's clicks land in this database's outbox too.
+        service.relay = await stack.enter_async_context(OutboxRelay(service.pushes.profiles.database, publisher))
         if sender is None:
             database = service.pushes.profiles.database
             # aiohttp under httpx: sends are this worker's hot path, and httpcore costs three times the CPU.

@@ -21,9 +21,16 @@ from services.segments.adapters.push_documents import draft_content, push_to_doc
 from services.segments.domain.participation import Standing
 from services.segments.domain.pushes import Push
 from services.segments.domain.segments import SavedSegment, SegmentNameTaken
+from shared.events import Envelope, Topic
 from shared.storage import InMemoryUnitOfWork
 
-__all__ = ["InMemoryParticipation", "InMemoryParticipationUnitOfWork", "InMemoryPushes", "InMemorySegments"]
+__all__ = [
+    "InMemoryDeliveryUnitOfWork",
+    "InMemoryParticipation",
+    "InMemoryParticipationUnitOfWork",
+    "InMemoryPushes",
+    "InMemorySegments",
+]
 
 #: The profile fields the send decision reads (what MongoPushes.profiles_of projects).
 _PROFILE_FIELDS = ("_id", "openid", "follow", "consents", "last_active_at")
@@ -121,6 +128,15 @@ class InMemoryPushes:
         self.test_sends: list[dict[str, Any]] = []
         self.anonymous_clicks: dict[str, int] = {}
         self.profiles: dict[str, dict[str, Any]] = {}
+        #: What every committed transaction emitted, in order (the outbox, for tests to read).
+        self.emitted: list[tuple[Topic, Envelope]] = []
+        #: The transactions opened, newest last.
+        self.transactions: list[InMemoryDeliveryUnitOfWork] = []
+
+    def transaction(self) -> InMemoryDeliveryUnitOfWork:
+        uow = InMemoryDeliveryUnitOfWork(self)
+        self.transactions.append(uow)
+        return uow
 
     def add_profiles(self, documents: Iterable[dict[str, Any]]) -> None:
         """Profiles in the profiles service's document shape (``_id`` is "appid:openid")."""
@@ -139,8 +155,12 @@ class InMemoryPushes:
         await self.insert(doc)
         return doc
 
-    async def of_account(self, appid: str, limit: int = 100) -> list[dict[str, Any]]:
-        mine = [doc for doc in self.pushes.values() if doc["appid"] == appid]
+    async def of_account(self, appid: str, limit: int = 100, project_id: str | None = None) -> list[dict[str, Any]]:
+        mine = [
+            doc
+            for doc in self.pushes.values()
+            if doc["appid"] == appid and (project_id is None or doc.get("project_id") == project_id)
+        ]
         return copy.deepcopy(sorted(mine, key=lambda d: d["created_at"], reverse=True)[:limit])
 
     async def transition(
@@ -164,21 +184,24 @@ class InMemoryPushes:
         return [{key: value for key, value in d.items() if key != "_id"} for d in ordered]
 
     async def count_click(self, push_id: str, variant: str, openid: str, url: str, at: datetime) -> bool:
+        return await self.record_click(push_id, variant, openid, url, at) <= 1
+
+    async def record_click(self, push_id: str, variant: str, openid: str, url: str, at: datetime) -> int:
         # A mass send's clicks are anonymous (no openid): each counts, on one counter per variant.
         if not openid:
             key = f"{push_id}:{variant}:~anonymous"
             self.anonymous_clicks[key] = self.anonymous_clicks.get(key, 0) + 1
-            return True
+            return 0
         key = f"{push_id}:{variant}:{openid}"
         if key in self.clicks:
             self.clicks[key]["repeats"] = self.clicks[key].get("repeats", 0) + 1
             self.clicks[key]["last_at"] = at
             if url not in self.clicks[key]["urls"]:
                 self.clicks[key]["urls"].append(url)
-            return False
+            return 1 + int(self.clicks[key]["repeats"])
         self.clicks[key] = {"push_id": push_id, "variant": variant, "openid": openid, "url": url, "first_at": at}
         self.clicks[key]["urls"] = [url]
-        return True
+        return 1
 
     # -- drafts, usage, a member's pushes, testers -------------------------------------------------------
 
@@ -317,6 +340,83 @@ class InMemoryPushes:
             if month is not None:
                 mass = doc.setdefault("mass", {})
                 mass[month] = mass.get(month, 0) + 1
+
+
+_ABSENT = object()
+
+
+class _JournaledDeliveries:
+    """The delivery writes of :class:`InMemoryPushes`, each remembering what it replaced so that an
+    aborted transaction can put it back (MongoDB's transaction, in memory)."""
+
+    def __init__(self, pushes: InMemoryPushes, journal: list[tuple[dict[str, Any], str, Any]]) -> None:
+        self._pushes = pushes
+        self._journal = journal
+
+    def _keep(self, table: dict[str, Any], key: str, *, flat: bool = False) -> None:
+        before = table.get(key, _ABSENT)
+        if before is not _ABSENT:
+            before = copy.copy(before) if flat else copy.deepcopy(before)
+        self._journal.append((table, key, before))
+
+    async def settle(self, outcomes: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        for delivery_id, _ in outcomes:
+            self._keep(self._pushes.deliveries, delivery_id, flat=True)  # a record's fields are flat
+        await self._pushes.settle(outcomes)
+
+    async def remember_templates(self, appid: str, push_id: str, sent: Sequence[tuple[int, str, str]]) -> None:
+        for msgid, _, _ in sent:
+            self._keep(self._pushes.template_msgs, f"{appid}:{msgid}")
+        await self._pushes.remember_templates(appid, push_id, sent)
+
+    async def forget(self, delivery_ids: Sequence[str]) -> None:
+        for delivery_id in delivery_ids:
+            self._keep(self._pushes.deliveries, delivery_id, flat=True)
+        await self._pushes.forget(delivery_ids)
+
+    async def count_sends(self, appid: str, openids: Sequence[str], at: datetime, month: str | None = None) -> None:
+        for openid in openids:
+            self._keep(self._pushes.member_sends, f"{appid}:{openid}")
+        await self._pushes.count_sends(appid, openids, at, month)
+
+    async def record_click(self, push_id: str, variant: str, openid: str, url: str, at: datetime) -> int:
+        self._keep(self._pushes.clicks, f"{push_id}:{variant}:{openid}")
+        self._keep(self._pushes.anonymous_clicks, f"{push_id}:{variant}:~anonymous")
+        return await self._pushes.record_click(push_id, variant, openid, url, at)
+
+
+class InMemoryDeliveryUnitOfWork(InMemoryUnitOfWork):
+    """Delivery and click records and the events reporting them, committed together or not at all:
+    writes go straight to the :class:`InMemoryPushes` and are undone if the block is left without
+    ``commit``; what commits is emitted to the store's shared :attr:`InMemoryPushes.emitted`."""
+
+    def __init__(self, pushes: InMemoryPushes) -> None:
+        super().__init__()
+        self.emitted = pushes.emitted
+        self._pushes = pushes
+        self._journal: list[tuple[dict[str, Any], str, Any]] = []
+        self._writes: _JournaledDeliveries | None = None
+
+    @property
+    def deliveries(self) -> _JournaledDeliveries:
+        if self._writes is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        return self._writes
+
+    def _begin(self) -> None:
+        self._journal = []
+        self._writes = _JournaledDeliveries(self._pushes, self._journal)
+
+    def _apply(self) -> None:
+        self._journal = []
+
+    def _end(self) -> None:
+        for table, key, before in reversed(self._journal):  # left without commit: undo
+            if before is _ABSENT:
+                table.pop(key, None)
+            else:
+                table[key] = before
+        self._journal, self._writes = [], None
 
 
 Campaign = tuple[str, str, str]

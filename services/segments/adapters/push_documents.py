@@ -78,6 +78,7 @@ def push_from_document(doc: Mapping[str, Any]) -> Push:
         resume_at=_utc(doc.get("resume_at")),
         note=doc.get("note", ""),
         created_by=_creator(doc.get("created_by")),
+        project_id=doc.get("project_id"),
     )
 
 
@@ -121,6 +122,7 @@ def draft_content(push: Push) -> dict[str, Any]:
         "quiet_hours": None if quiet is None else {"start": quiet.start.isoformat(), "end": quiet.end.isoformat()},
         "cap": {"per_day": push.cap.per_day, "per_week": push.cap.per_week},
         "broadcast": push.broadcast,
+        "project_id": push.project_id,
     }
 
 

@@ -8,6 +8,7 @@ audience chunk is ``push:chunk``, a counted click is ``push:variant:openid``.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -15,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -22,7 +24,8 @@ from services.segments.adapters.push_documents import draft_content, push_to_doc
 from services.segments.domain.pushes import Push
 from services.segments.domain.segments import SavedSegment, SegmentNameTaken
 from shared.contracts import PROFILES_READ_MODEL, MassSendFinished
-from shared.storage import IndexSpec
+from shared.events import Envelope, Topic
+from shared.storage import OUTBOX, IndexSpec, MongoUnitOfWork
 
 __all__ = [
     "AUDIENCES",
@@ -37,6 +40,7 @@ __all__ = [
     "TEMPLATE_MSGS",
     "TESTERS",
     "TEST_SENDS",
+    "MongoDeliveryUnitOfWork",
     "MongoPushes",
     "MongoSegments",
     "find_by_ids",
@@ -63,6 +67,8 @@ INDEXES = (
     IndexSpec(DELIVERIES, (("push_id", 1), ("status", 1)), name="push_status"),
     # Where a segment is used, a member's pushes and their clicks (the console's pages).
     IndexSpec(PUSHES, (("appid", 1), ("segment_id", 1), ("created_at", -1)), name="appid_segment"),
+    # A brand project's pushes (the console's project page).
+    IndexSpec(PUSHES, (("appid", 1), ("project_id", 1), ("created_at", -1)), name="appid_project"),
     IndexSpec(DELIVERIES, (("appid", 1), ("openid", 1), ("created_at", -1)), name="member_deliveries"),
     IndexSpec(CLICKS, (("openid", 1), ("push_id", 1)), name="member_clicks"),
     IndexSpec(TEST_SENDS, (("appid", 1), ("push_id", 1), ("at", -1)), name="push_tests"),
@@ -184,9 +190,12 @@ def _version(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 class MongoPushes:
     """Pushes, their frozen audiences and every delivery: the service layer's
-    :class:`~services.segments.service_layer.ports.PushRepository`, ``PushStore`` and ``JobFinishStore``."""
+    :class:`~services.segments.service_layer.ports.PushRepository`, ``PushStore`` and ``JobFinishStore``;
+    bound to a transaction's ``session``, its ``DeliveryWrites`` (see :class:`MongoDeliveryUnitOfWork`)."""
 
-    def __init__(self, database: AsyncDatabase[Any]) -> None:
+    def __init__(self, database: AsyncDatabase[Any], session: AsyncClientSession | None = None) -> None:
+        self._database = database
+        self._session = session
         self.pushes = database[PUSHES]
         self.audiences = database[AUDIENCES]
         self.deliveries = database[DELIVERIES]
@@ -196,6 +205,9 @@ class MongoPushes:
         self.testers_of = database[TESTERS]
         self.test_sends = database[TEST_SENDS]
         self.profiles = database[PROFILES_READ_MODEL.collection]
+
+    def transaction(self) -> MongoDeliveryUnitOfWork:
+        return MongoDeliveryUnitOfWork(self._database.client, self._database.name)
 
     # -- pushes -------------------------------------------------------------------------------------
 
@@ -213,8 +225,9 @@ class MongoPushes:
             query["appid"] = appid
         return await self.pushes.find_one(query)
 
-    async def of_account(self, appid: str, limit: int = 100) -> list[dict[str, Any]]:
-        cursor = self.pushes.find({"appid": appid}).sort("created_at", DESCENDING).limit(limit)
+    async def of_account(self, appid: str, limit: int = 100, project_id: str | None = None) -> list[dict[str, Any]]:
+        query = {"appid": appid} if project_id is None else {"appid": appid, "project_id": project_id}
+        cursor = self.pushes.find(query).sort("created_at", DESCENDING).limit(limit)
         return [doc async for doc in cursor]
 
     async def transition(
@@ -304,22 +317,29 @@ class MongoPushes:
             groups[tuple(sorted(fields.items()))].append(delivery_id)
         for fields_key, ids in groups.items():
             for batch in _batches(ids):
-                await self.deliveries.update_many({"_id": {"$in": batch}}, {"$set": dict(fields_key)})
+                await self.deliveries.update_many(
+                    {"_id": {"$in": batch}}, {"$set": dict(fields_key)}, session=self._session
+                )
 
     async def remember_templates(self, appid: str, push_id: str, sent: Sequence[tuple[int, str, str]]) -> None:
         """Which delivery each template ``msgid`` belongs to (msgid, delivery id, variant): what a
         TEMPLATESENDJOBFINISH push is matched by."""
         if sent:
-            docs = [
-                {"_id": f"{appid}:{msgid}", "delivery_id": delivery, "push_id": push_id, "variant": variant}
+            # Upserts: a duplicate key would abort the transaction this runs in.
+            writes = [
+                UpdateOne(
+                    {"_id": f"{appid}:{msgid}"},
+                    {"$setOnInsert": {"delivery_id": delivery, "push_id": push_id, "variant": variant}},
+                    upsert=True,
+                )
                 for msgid, delivery, variant in sent
             ]
-            await self.template_msgs.insert_many(docs, ordered=False)
+            await self.template_msgs.bulk_write(writes, ordered=False, session=self._session)
 
     async def forget(self, delivery_ids: Sequence[str]) -> None:
         """Remove records of sends that did not happen (quota ran out first): sent again on resume."""
         for batch in _batches(delivery_ids):
-            await self.deliveries.delete_many({"_id": {"$in": batch}})
+            await self.deliveries.delete_many({"_id": {"$in": batch}}, session=self._session)
 
     async def deliveries_of(self, push_id: str, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         query: dict[str, Any] = {"push_id": push_id}
@@ -383,16 +403,23 @@ class MongoPushes:
                 for openid in openids
             ],
             ordered=False,
+            session=self._session,
         )
 
     # -- clicks -------------------------------------------------------------------------------------
 
     async def count_click(self, push_id: str, variant: str, openid: str, url: str, at: datetime) -> bool:
         """Record a click; True when it is the member's first on this push (a mass send's clicks are
-        anonymous, so each counts).
+        anonymous, so each counts)."""
+        return await self.record_click(push_id, variant, openid, url, at) <= 1
+
+    async def record_click(self, push_id: str, variant: str, openid: str, url: str, at: datetime) -> int:
+        """Record a click; which of the member's clicks on this push it is (1: the first), 0 for a mass
+        send's (anonymous) click.
 
         Anonymous clicks add to one counter per (push, variant) rather than a document each: anyone
-        holding a mass-send link could otherwise grow the collection without bound.
+        holding a mass-send link could otherwise grow the collection without bound. No write here may
+        fail on a duplicate key: inside a transaction that would abort it.
         """
         if not openid:
             await self.clicks.update_one(
@@ -403,18 +430,22 @@ class MongoPushes:
                     "$setOnInsert": {"push_id": push_id, "variant": variant, "openid": "", "first_at": at},
                 },
                 upsert=True,
+                session=self._session,
             )
-            return True
+            return 0
         key = f"{push_id}:{variant}:{openid}"
-        try:
-            await self.clicks.insert_one({"_id": key, "push_id": push_id, "variant": variant, "openid": openid})
-        except DuplicateKeyError:
-            await self.clicks.update_one(
-                {"_id": key}, {"$inc": {"repeats": 1}, "$set": {"last_at": at}, "$addToSet": {"urls": url}}
-            )
-            return False
-        await self.clicks.update_one({"_id": key}, {"$set": {"url": url, "first_at": at, "urls": [url]}})
-        return True
+        first = {"push_id": push_id, "variant": variant, "openid": openid, "url": url, "first_at": at, "urls": [url]}
+        before = await self.clicks.find_one_and_update(
+            {"_id": key}, {"$setOnInsert": first}, upsert=True, session=self._session
+        )
+        if before is None:
+            return 1
+        await self.clicks.update_one(
+            {"_id": key},
+            {"$inc": {"repeats": 1}, "$set": {"last_at": at}, "$addToSet": {"urls": url}},
+            session=self._session,
+        )
+        return 2 + int(before.get("repeats", 0))
 
     # -- drafts ---------------------------------------------------------------------------------------
 
@@ -481,3 +512,49 @@ class MongoPushes:
         ids = [f"{appid}:{openid}" for openid in openids]
         fields = {"openid": 1, "follow": 1, "consents": 1, "last_active_at": 1}
         return {doc["openid"]: doc for doc in await find_by_ids(self.profiles, ids, fields)}
+
+
+# Orders the entries one flush writes (they share its clock reading), as MongoUnitOfWork.emit does its own.
+_outbox_sequence = itertools.count()
+
+
+class MongoDeliveryUnitOfWork(MongoUnitOfWork):
+    """Implements :class:`~services.segments.service_layer.ports.DeliveryUnitOfWork`: delivery and click
+    records and their events in one transaction.
+
+    Events are kept until :meth:`commit` and written to the outbox in one round trip: a dispatcher's
+    slice emits hundreds. The entries are those :meth:`MongoUnitOfWork.emit` writes (the same relay
+    publishes them), and an event id already in the outbox keeps its first entry.
+    """
+
+    deliveries: MongoPushes
+
+    def _bind(self, session: AsyncClientSession) -> None:
+        self.deliveries = MongoPushes(self.database, session)
+        self._pending: list[tuple[Topic, Envelope]] = []
+
+    async def emit(self, topic: Topic, envelope: Envelope) -> None:
+        self._pending.append((topic, envelope))
+
+    async def commit(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending:
+            at = datetime.now(UTC)
+            writes = [
+                UpdateOne(
+                    {"_id": envelope.event_id},
+                    {
+                        "$setOnInsert": {
+                            "topic": topic.name,
+                            "key": envelope.key,
+                            "envelope": envelope.model_dump_json(),
+                            "at": at,
+                            "n": next(_outbox_sequence),
+                        }
+                    },
+                    upsert=True,
+                )
+                for topic, envelope in pending
+            ]
+            await self.database[OUTBOX].bulk_write(writes, ordered=True, session=self.session)
+        await super().commit()

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from services.segments.domain.pushes import Channel, MessageContent, SubscriptionContent, TemplateContent
+from services.segments.domain.pushes import (
+    REFUSED_LOCALLY,
+    TRANSPORT_FAILED,
+    Channel,
+    MessageContent,
+    SubscriptionContent,
+    TemplateContent,
+)
 from services.segments.service_layer.ports import Content, SendRefused
 from shared.wechat import WeChatError
 from shared.wechat_client import (
@@ -87,7 +94,7 @@ class WeChatSender:
     async def mass_send(self, appid: str, content: MessageContent, tag_id: int, clientmsgid: str) -> int:
         message = _message(content)
         if isinstance(message, News):
-            raise SendRefused(0, "rejected", "mass sends carry text or an image")
+            raise SendRefused(REFUSED_LOCALLY, "rejected", "mass sends carry text or an image")
         try:
             result = await self._clients[appid].mass_send_by_tag(message, tag_id=tag_id, clientmsgid=clientmsgid)
         except WeChatError as exc:
@@ -109,5 +116,5 @@ def _refusal(exc: WeChatError) -> SendRefused:
     if isinstance(exc, WeChatApiError):
         return SendRefused(exc.errcode, "rejected", exc.errmsg)
     if isinstance(exc, TransportError | TokenUnavailable):
-        return SendRefused(-2, "transient", str(exc))
-    return SendRefused(0, "rejected", str(exc))  # refused locally (InvalidRequest)
+        return SendRefused(TRANSPORT_FAILED, "transient", str(exc))
+    return SendRefused(REFUSED_LOCALLY, "rejected", str(exc))  # InvalidRequest: never sent

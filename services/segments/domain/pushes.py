@@ -29,7 +29,10 @@ __all__ = [
     "ACTION_SOURCES",
     "BEIJING",
     "INTERACTION_WINDOW",
+    "INTERRUPTED",
     "MASS_MONTHLY",
+    "REFUSED_LOCALLY",
+    "TRANSPORT_FAILED",
     "Article",
     "Channel",
     "Creator",
@@ -63,6 +66,14 @@ __all__ = [
 BEIJING = timezone(timedelta(hours=8))
 #: Customer-service messages reach a member only this long after their last interaction.
 INTERACTION_WINDOW = timedelta(hours=48)
+
+# A failed send's code is the WeChat API's errcode, or one of ours (negative, below WeChat's -1):
+#: the API could not be reached (network, access token) through every retry.
+TRANSPORT_FAILED = -2
+#: refused here before calling the API (content the channel cannot carry).
+REFUSED_LOCALLY = -3
+#: the worker stopped between sending and recording the outcome; not sent again (at most once).
+INTERRUPTED = -4
 
 
 class Channel(StrEnum):
@@ -314,6 +325,8 @@ class Push:
     resume_at: datetime | None = None
     note: str = ""
     created_by: Creator | None = None
+    #: The brand project the push counts for (the brands service owns projects), if any.
+    project_id: str | None = None
 
 
 def check_variants(variants: Sequence[Variant], *, broadcast: bool) -> None:
@@ -350,6 +363,7 @@ def new_push(
     broadcast: bool = False,
     created_by: Creator | None = None,
     draft: bool = False,
+    project_id: str | None = None,
 ) -> Push:
     """A push scheduled for ``send_at`` (``now`` when None), its audience frozen when it comes due; a
     ``draft`` keeps ``send_at`` as asked (None: when it is sent) and waits for an operator to send it."""
@@ -369,6 +383,7 @@ def new_push(
         status=PushStatus.DRAFT if draft else PushStatus.SCHEDULED,
         created_at=now,
         created_by=created_by,
+        project_id=project_id,
     )
 
 

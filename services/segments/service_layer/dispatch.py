@@ -10,6 +10,11 @@ A closed interaction window (45015) moves the member to the template or subscrip
 variant has one. A daily quota running out (45009) stops the push: the records of sends not made are
 removed, and the push waits until the quota resets. Transient failures are retried with doubling
 backoff, then recorded with their code.
+
+Each member's outcome is reported on ``segments.deliveries`` (``push.delivered``, or
+``push.delivery_failed`` with the code) through the outbox, in the transaction that writes the slice's
+outcomes: an event exists if and only if its record does, and its id is the push's and the member's,
+so a retried slice emits the same events. Broadcasts report no member: the platform counts them.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import structlog
 from services.segments.domain.click_links import ClickLink, sign_click
 from services.segments.domain.pushes import (
     BEIJING,
+    INTERRUPTED,
     Channel,
     MessageContent,
     Push,
@@ -40,7 +46,18 @@ from services.segments.domain.pushes import (
     decide,
     fallback_channel,
 )
-from services.segments.service_layer.ports import Content, PushReader, PushStore, Sender, SendRefused
+from services.segments.service_layer.delivery_events import delivered_event, failed_event
+from services.segments.service_layer.ports import (
+    Content,
+    DeliveryWrites,
+    PushReader,
+    PushStore,
+    Sender,
+    SendRefused,
+)
+from shared.contracts import PUSH_DELIVERIES
+from shared.events import Envelope
+from shared.storage import retry_transient
 
 __all__ = ["DispatchConfig", "Dispatcher", "link_urls", "recipient_of"]
 
@@ -224,7 +241,11 @@ class Dispatcher:
         interrupted = [doc for doc in recorded.values() if doc["status"] == "sending"]
         if interrupted:
             closed = {"status": "failed", "errcode": "interrupted", "finished_at": now}
-            await self._store.settle([(doc["_id"], closed) for doc in interrupted])
+            events = [
+                failed_event(push, doc["openid"], doc["variant"], Channel(doc["channel"]), INTERRUPTED, now)
+                for doc in interrupted
+            ]
+            await self._write(events, lambda writes: writes.settle([(doc["_id"], closed) for doc in interrupted]))
             for doc in interrupted:
                 counters.add(doc["variant"], "failed.interrupted")
         todo = [openid for openid in openids if openid not in recorded]
@@ -309,6 +330,7 @@ class Dispatcher:
         templates: list[tuple[int, str, str]] = []
         not_sent: list[tuple[str, str]] = []
         delivered: list[str] = []
+        events: list[Envelope] = []
         finished = self._clock()
         for openid, outcome in outcomes.items():
             variant = plans[openid][0].name
@@ -322,22 +344,42 @@ class Dispatcher:
                         fields["finished_at"] = finished
                     settled.append((key, fields))
                     delivered.append(openid)
+                    events.append(delivered_event(push, openid, variant, channel, finished))
                     counters.add(variant, "sent")
                     counters.add(variant, f"channels.{channel.value}")
                 case _Failed(channel, code):
                     settled.append(
                         (key, {"status": "failed", "channel": channel.value, "errcode": code, "finished_at": finished})
                     )
+                    events.append(failed_event(push, openid, variant, channel, code, finished))
                     counters.add(variant, f"failed.{code}")
                 case _QuotaHit() | _NotAttempted():
                     not_sent.append((key, variant))
         for _, variant in not_sent:  # back to the audience: sent after the quota resets
             counters.targeted(variant, -1)
-        await self._store.remember_templates(push.appid, push.id, templates)
-        await self._store.settle(settled)
-        await self._store.forget([key for key, _ in not_sent])
-        await self._store.count_sends(push.appid, delivered, now)
+
+        async def outcomes_of_slice(writes: DeliveryWrites) -> None:
+            await writes.remember_templates(push.appid, push.id, templates)
+            await writes.settle(settled)
+            await writes.forget([key for key, _ in not_sent])
+            await writes.count_sends(push.appid, delivered, now)
+
+        await self._write(events, outcomes_of_slice)
+        # The counters stay out of the transaction: clicks add to the same document all the time.
         await self._store.update(push.id, {}, {k: v for k, v in counters.inc.items() if v})
+
+    async def _write(self, events: Sequence[Envelope], writes: Callable[[DeliveryWrites], Awaitable[None]]) -> None:
+        """``writes`` and the ``events`` reporting them in one transaction, retried while it conflicts
+        (two pushes counting one member's sends): the same events each time."""
+
+        async def transaction() -> None:
+            async with self._store.transaction() as uow:
+                await writes(uow.deliveries)
+                for envelope in events:
+                    await uow.emit(PUSH_DELIVERIES, envelope)
+                await uow.commit()
+
+        await retry_transient(transaction)
 
     # -- broadcasts ----------------------------------------------------------------------------------
 

@@ -14,9 +14,12 @@ from services.segments.domain.pushes import Channel, MessageContent, Push, Subsc
 from services.segments.domain.rules import MemberFacts
 from services.segments.domain.segments import SavedSegment
 from shared.contracts import MassSendFinished
+from shared.events import Envelope, Topic
 
 __all__ = [
     "Content",
+    "DeliveryUnitOfWork",
+    "DeliveryWrites",
     "JobFinishStore",
     "MemberFactsReader",
     "ParticipationStore",
@@ -63,9 +66,62 @@ class Sender(Protocol):
         ...
 
 
-class PushStore(Protocol):
+class DeliveryWrites(Protocol):
+    """The writes to delivery and click records that commit together with the events reporting them
+    (bound to one :class:`DeliveryUnitOfWork`)."""
+
+    async def settle(self, outcomes: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Write what happened to each send: (delivery id, fields to set)."""
+        ...
+
+    async def remember_templates(self, appid: str, push_id: str, sent: Sequence[tuple[int, str, str]]) -> None:
+        """Which delivery each template ``msgid`` belongs to: (msgid, delivery id, variant)."""
+        ...
+
+    async def forget(self, delivery_ids: Sequence[str]) -> None:
+        """Remove the records of sends that were not made (sent again later)."""
+        ...
+
+    async def count_sends(self, appid: str, openids: Sequence[str], at: datetime, month: str | None = None) -> None: ...
+
+    async def record_click(self, push_id: str, variant: str, openid: str, url: str, at: datetime) -> int:
+        """Record a click; which of the member's clicks on this push it is (1: the first). A mass send's
+        clicks are anonymous (``openid`` empty): counted on the push, 0."""
+        ...
+
+
+class DeliveryUnitOfWork(Protocol):
+    """One transaction over delivery and click records and the outbox: the events emitted in it are
+    published if, and only if, it commits (MongoDB: ``MongoDeliveryUnitOfWork``). Leaving the block
+    without :meth:`commit` aborts."""
+
+    @property
+    def deliveries(self) -> DeliveryWrites:
+        """The records bound to this transaction (inside ``async with`` only)."""
+        ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    async def emit(self, topic: Topic, envelope: Envelope) -> None:
+        """Publish ``envelope`` on ``topic`` once this transaction commits (the outbox)."""
+        ...
+
+    async def commit(self) -> None: ...
+
+
+class PushStore(DeliveryWrites, Protocol):
     """Where the dispatcher keeps pushes, frozen audiences, delivery records and members' recent sends
-    (MongoDB: :class:`~services.segments.adapters.store.MongoPushes`). Documents are plain dicts."""
+    (MongoDB: :class:`~services.segments.adapters.store.MongoPushes`). Documents are plain dicts. Its
+    own delivery writes are outside any transaction: the dispatcher writes outcomes, which events
+    report, through :meth:`transaction`."""
+
+    def transaction(self) -> DeliveryUnitOfWork:
+        """A new transaction over the delivery records and the outbox."""
+        ...
 
     async def claim_due(
         self, statuses: Sequence[str], to_status: str, now: datetime, lease: timedelta
@@ -87,17 +143,9 @@ class PushStore(Protocol):
         """Insert delivery records; the openids whose record existed already."""
         ...
 
-    async def settle(self, outcomes: Sequence[tuple[str, dict[str, Any]]]) -> None: ...
-
-    async def remember_templates(self, appid: str, push_id: str, sent: Sequence[tuple[int, str, str]]) -> None: ...
-
-    async def forget(self, delivery_ids: Sequence[str]) -> None: ...
-
     async def profiles_of(self, appid: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
 
     async def recent_sends(self, appid: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
-
-    async def count_sends(self, appid: str, openids: Sequence[str], at: datetime, month: str | None = None) -> None: ...
 
 
 class RecipientReader(Protocol):
@@ -148,7 +196,9 @@ class PushRepository(Protocol):
 
     async def get(self, push_id: str, appid: str | None = None) -> dict[str, Any] | None: ...
 
-    async def of_account(self, appid: str, limit: int = 100) -> list[dict[str, Any]]: ...
+    async def of_account(self, appid: str, limit: int = 100, project_id: str | None = None) -> list[dict[str, Any]]:
+        """Newest first; only the pushes linked to ``project_id`` when given."""
+        ...
 
     async def transition(
         self, push_id: str, from_statuses: Sequence[str], to_status: str, **fields: Any
@@ -171,7 +221,12 @@ class PushRepository(Protocol):
     ) -> list[dict[str, Any]]: ...
 
     async def count_click(self, push_id: str, variant: str, openid: str, url: str, at: datetime) -> bool:
-        """Record a click; True when it is the member's first on this push."""
+        """Record a click outside a transaction (no event); True when it is the member's first on this
+        push or anonymous. The redirect records clicks with their event, through :meth:`transaction`."""
+        ...
+
+    def transaction(self) -> DeliveryUnitOfWork:
+        """A new transaction over the delivery and click records and the outbox."""
         ...
 
     async def edit_draft(self, push: Push, version: int) -> dict[str, Any] | None:

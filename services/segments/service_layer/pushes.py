@@ -33,6 +33,7 @@ from services.segments.domain.pushes import (
 )
 from services.segments.domain.rules import parse_rule
 from services.segments.domain.segments import SegmentNotFound
+from services.segments.service_layer.delivery_events import clicked_event
 from services.segments.service_layer.dispatch import link_urls
 from services.segments.service_layer.eligibility import breakdown
 from services.segments.service_layer.live_index import LiveIndex
@@ -44,6 +45,8 @@ from services.segments.service_layer.ports import (
     Sender,
     SendRefused,
 )
+from shared.contracts import PUSH_DELIVERIES
+from shared.storage import retry_transient
 
 __all__ = [
     "DEFAULT",
@@ -153,6 +156,7 @@ class PushUseCases:
         broadcast: bool = False,
         created_by: Creator | None = None,
         draft: bool = False,
+        project_id: str | None = None,
     ) -> dict[str, Any]:
         """Schedule a push to a saved segment, or keep it as a ``draft``; raises ``SegmentNotFound`` or
         ``PushInvalid``."""
@@ -168,6 +172,7 @@ class PushUseCases:
             broadcast=broadcast,
             created_by=created_by,
             draft=draft,
+            project_id=project_id,
         )
         return await self._pushes.add(push)
 
@@ -185,8 +190,10 @@ class PushUseCases:
         broadcast: bool = False,
         created_by: Creator | None = None,
         draft: bool = False,
+        project_id: str | None = None,
     ) -> Push:
-        """A push as asked, checked (segment, variants, link domains), not stored."""
+        """A push as asked, checked (segment, variants, link domains), not stored. ``project_id`` names
+        the brand project it counts for (the brands service owns them; not checked here)."""
         if await self._segments.get(appid, segment_id) is None:
             raise SegmentNotFound(segment_id)
         for variant in variants:
@@ -210,6 +217,7 @@ class PushUseCases:
             broadcast=broadcast,
             created_by=created_by,
             draft=draft,
+            project_id=project_id,
         )
 
     # -- drafts -------------------------------------------------------------------------------------------
@@ -390,8 +398,9 @@ class PushUseCases:
             )
         return out
 
-    async def of_account(self, appid: str) -> list[dict[str, Any]]:
-        return await self._pushes.of_account(appid)
+    async def of_account(self, appid: str, project_id: str | None = None) -> list[dict[str, Any]]:
+        """The account's pushes, newest first; only those linked to ``project_id`` when given."""
+        return await self._pushes.of_account(appid, project_id=project_id)
 
     async def get(self, appid: str, push_id: str) -> dict[str, Any]:
         doc = await self._pushes.get(push_id, appid)
@@ -432,10 +441,32 @@ class PushUseCases:
         # allows now, so a domain taken off the list stops its links.
         if not domain_allowed(link.url, self._domains(push["appid"])):
             raise LinkForged("link destination is not an allowed domain")
+        at = self._clock()
+
+        async def record() -> int:
+            # The click record and its event commit together; a mass send's clicks name nobody: no event.
+            async with self._pushes.transaction() as uow:
+                number = await uow.deliveries.record_click(link.push_id, link.variant, link.openid, link.url, at)
+                if number:
+                    clicked = clicked_event(
+                        appid=push["appid"],
+                        push_id=link.push_id,
+                        segment_id=push["segment_id"],
+                        project_id=push.get("project_id"),
+                        variant=link.variant,
+                        openid=link.openid,
+                        number=number,
+                        at=at,
+                    )
+                    await uow.emit(PUSH_DELIVERIES, clicked)
+                await uow.commit()
+                return number
+
+        number = await retry_transient(record)  # two clicks of one member at once: one waits its turn
         # Every click counts on its link (per push and per variant); the member counts once per push.
         key = link_key(link.url)
         inc = {f"stats.links.{key}": 1, f"stats.variants.{link.variant}.links.{key}": 1}
-        if await self._pushes.count_click(link.push_id, link.variant, link.openid, link.url, self._clock()):
+        if number <= 1:
             inc |= {"stats.total.clicked": 1, f"stats.variants.{link.variant}.clicked": 1}
         await self._pushes.update(link.push_id, {f"links.{key}": link.url}, inc)
         return link.url

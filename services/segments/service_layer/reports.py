@@ -55,6 +55,7 @@ def report_of(doc: Mapping[str, Any]) -> dict[str, Any]:
     processed = sum(int((v or {}).get("targeted", 0)) for v in variants.values())
     counts = _counts(total)
     return {
+        "project_id": doc.get("project_id"),
         "progress": {
             "audience": audience,
             "processed": processed,

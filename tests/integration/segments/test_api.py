@@ -469,3 +469,43 @@ def test_the_console_drafts_checks_tests_and_sends_a_push(
         "push.scheduled",
         "push.deleted",
     }
+
+
+def test_a_push_is_linked_to_a_brand_project_when_composed(api: TestClient, callers: Callers) -> None:
+    """``project_id`` on create and PATCH (a short id, 422 naming it otherwise), in the push, its report
+    and its audit entry; the list filters by it."""
+    segment = api.post(BASE, json={"name": "late", "rule": RULE}).json()
+    pushes = f"/accounts/{APPID}/pushes"
+    body = {"name": "guide", "segment_id": segment["id"], "variants": [{"message": {"kind": "text", "text": "hi"}}]}
+    for bad in ("", "proj 1", "p" * 65, 7):
+        refused = api.post(pushes, json=body | {"draft": True, "project_id": bad})
+        assert refused.status_code == 422, bad
+        assert refused.json()["detail"][0]["loc"] == ["body", "project_id"]
+
+    linked = api.post(pushes, json=body | {"draft": True, "project_id": "proj_a1"})
+    assert linked.status_code == 201, linked.text
+    draft = linked.json()
+    assert draft["project_id"] == "proj_a1" and draft["report"]["project_id"] == "proj_a1"
+    unlinked = api.post(pushes, json=body | {"draft": True}).json()
+    assert unlinked["project_id"] is None and unlinked["report"]["project_id"] is None
+    path = f"{pushes}/{draft['id']}"
+
+    renamed = api.patch(path, json={"name": "guide 2", "version": 1}).json()
+    assert renamed["project_id"] == "proj_a1"  # a PATCH without it keeps the link
+    bad_patch = api.patch(path, json={"project_id": "no/slash", "version": 2})
+    assert bad_patch.status_code == 422 and bad_patch.json()["detail"][0]["loc"] == ["body", "project_id"]
+    moved = api.patch(path, json={"project_id": "proj_b2", "version": 2}).json()
+    assert (moved["project_id"], api.get(path).json()["project_id"]) == ("proj_b2", "proj_b2")
+
+    assert [p["id"] for p in api.get(pushes, params={"project_id": "proj_b2"}).json()] == [draft["id"]]
+    assert api.get(pushes, params={"project_id": "proj_a1"}).json() == []
+    assert {p["id"] for p in api.get(pushes).json()} == {draft["id"], unlinked["id"]}
+    bad_filter = api.get(pushes, params={"project_id": "a b"})
+    assert bad_filter.status_code == 422 and bad_filter.json()["detail"][0]["loc"] == ["query", "project_id"]
+
+    cleared = api.patch(path, json={"project_id": None, "version": 3}).json()
+    assert cleared["project_id"] is None
+    assert api.get(pushes, params={"project_id": "proj_b2"}).json() == []
+
+    [drafted] = _audit(api, callers, action="push.drafted", object_id=draft["id"])
+    assert drafted.after is not None and drafted.after["project_id"] == "proj_a1"

@@ -20,7 +20,14 @@ from pydantic import ValidationError
 
 from services.segments.domain.pushes import Creator, Push, PushAction
 from services.segments.entrypoints.http.deps import AppId, ItemId, OpenId, Pushes
-from services.segments.entrypoints.http.schemas import PushIn, PushOut, PushPatch, QuietHoursIn, TestersIn
+from services.segments.entrypoints.http.schemas import (
+    ID_PATTERN,
+    PushIn,
+    PushOut,
+    PushPatch,
+    QuietHoursIn,
+    TestersIn,
+)
 from shared.identity import Actor, Permission, audit, require
 
 __all__ = ["TAG", "account_router", "router"]
@@ -59,7 +66,8 @@ def _with_etag(response: Response, doc: dict[str, Any]) -> PushOut:
 
 def _audited(out: PushOut) -> dict[str, Any]:
     """What an audit entry keeps of a push: its content, schedule and status, not its counters."""
-    return out.model_dump(mode="json", include={"name", "segment_id", "status", "send_at", "broadcast", "variants"})
+    fields = {"name", "segment_id", "status", "send_at", "broadcast", "variants", "project_id"}
+    return out.model_dump(mode="json", include=fields)
 
 
 def _fields(body: PushIn) -> dict[str, Any]:
@@ -72,6 +80,7 @@ def _fields(body: PushIn) -> dict[str, Any]:
         "quiet_hours": body.quiet_hours.hours() if isinstance(body.quiet_hours, QuietHoursIn) else body.quiet_hours,
         "cap": None if body.cap is None else body.cap.cap(),
         "broadcast": body.broadcast,
+        "project_id": body.project_id,
     }
 
 
@@ -126,8 +135,14 @@ async def test_send_unsaved(
 
 
 @router.get("", summary="The account's pushes, newest first", dependencies=_VIEW)
-async def list_pushes(appid: AppId, pushes: Pushes) -> list[PushOut]:
-    return [PushOut.of(doc) for doc in await pushes.of_account(appid)]
+async def list_pushes(
+    appid: AppId,
+    pushes: Pushes,
+    project_id: Annotated[
+        str | None, Query(min_length=1, max_length=64, pattern=ID_PATTERN, description="Only this project's pushes")
+    ] = None,
+) -> list[PushOut]:
+    return [PushOut.of(doc) for doc in await pushes.of_account(appid, project_id=project_id)]
 
 
 @router.get("/{push_id}", summary="A push with its status and stats (its version is the ETag)", dependencies=_VIEW)
@@ -155,7 +170,7 @@ async def edit_draft(
         raise HTTPException(428, detail='send the version you edit: If-Match: "<version>" or "version" in the body')
     current = PushOut.of(await pushes.get(appid, push_id))
     merged = current.model_dump(include={"name", "segment_id", "variants", "send_at", "quiet_hours", "cap"})
-    merged |= {"broadcast": current.broadcast}
+    merged |= {"broadcast": current.broadcast, "project_id": current.project_id}
     merged |= body.model_dump(exclude_unset=True, exclude={"version"})
     try:
         edited = PushIn.model_validate(merged)

@@ -50,6 +50,11 @@ __all__ = [
 
 ID_PATTERN = r"^[A-Za-z0-9_-]+$"
 Name = Annotated[str, Field(min_length=1, max_length=100)]
+#: A brand project's id (the brands service's; not looked up here).
+ProjectId = Annotated[
+    str,
+    Field(min_length=1, max_length=64, pattern=ID_PATTERN, description="The brand project the push counts for"),
+]
 
 
 # -- segments -----------------------------------------------------------------------------------------
@@ -250,6 +255,7 @@ class PushIn(BaseModel):
     draft: bool = Field(
         default=False, description="Keep it unsent (needs push:compose only); POST .../{id}/send schedules it"
     )
+    project_id: ProjectId | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> PushIn:
@@ -269,6 +275,7 @@ class PushPatch(BaseModel):
     quiet_hours: QuietHoursIn | Literal["default"] | None = None
     cap: CapIn | None = None
     broadcast: bool | None = None
+    project_id: ProjectId | None = Field(default=None, description="null: linked to no project")
     version: int | None = Field(default=None, description="The version edited (or send If-Match)")
 
 
@@ -303,6 +310,8 @@ class PushOut(BaseModel):
     mass: dict[str, Any] | None = None
     #: Who composed it (``{"id", "name"}``), from their identity; none for pushes made before identities.
     created_by: dict[str, str] | None = None
+    #: The brand project it counts for, if any.
+    project_id: str | None = None
     #: The stats read for the push page: progress, failures by code with their meaning, skips by
     #: reason, clicks per link and per variant.
     report: dict[str, Any] = {}
@@ -328,6 +337,7 @@ class PushOut(BaseModel):
             resume_at=_utc(doc.get("resume_at")),
             mass=doc.get("mass"),
             created_by=doc.get("created_by"),
+            project_id=doc.get("project_id"),
             report=report_of(doc),
         )
 
