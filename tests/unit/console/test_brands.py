@@ -23,7 +23,12 @@ from services.console.domain.brands import BrandForm, ProjectForm, fen_of, funne
 from services.console.domain.formatting import BEIJING
 from services.console.service_layer.ports import Api
 from shared.identity import ALL_ACCOUNTS, CLI_ACTOR, AuditQuery, Directory
+from services.segments.domain.rules import MemberFacts
+from services.segments.entrypoints.http import app as segments_app_module
+from services.segments.settings import SegmentsSettings
+from tests.accounts import account
 from tests.identities import cheap_directory, identity_config
+from tests.unit.console.segments_api import InMemorySegmentsApi
 from tests.unit.console.stack import APPID, console_client
 
 #: name: (role, account, password)
@@ -36,6 +41,9 @@ OPERATORS = {
     "pete": ("project_manager", APPID),
     "rita": ("reviewer", APPID),
 }
+
+
+FORMULA = "interest.feeding.formula"
 
 
 def _password(name: str) -> str:
@@ -77,7 +85,15 @@ class BrandsConsole:
 
 
 @pytest.fixture
-async def console() -> AsyncIterator[BrandsConsole]:
+def segments_api(monkeypatch: pytest.MonkeyPatch) -> InMemorySegmentsApi:
+    """The segments API's stores (the push composer's pages), over two members of a formula segment."""
+    api = InMemorySegmentsApi(lambda: [MemberFacts(appid=APPID, openid=f"o_{i}", tags={FORMULA: 1.0}) for i in (1, 2)])
+    monkeypatch.setattr(segments_app_module, "bootstrap_api", api.bootstrap)
+    return api
+
+
+@pytest.fixture
+async def console(segments_api: InMemorySegmentsApi) -> AsyncIterator[BrandsConsole]:
     directory = cheap_directory()
     ids: dict[str, str] = {}
     for name, (role, appid) in OPERATORS.items():
@@ -89,7 +105,11 @@ async def console() -> AsyncIterator[BrandsConsole]:
     brands = create_brands_app(
         BrandsSettings(environment="development"), clock=clock, identity=identity_config(directory), uow=lambda: uow
     )
-    async with console_client(directory, {Api.BRANDS: brands}) as client:
+    segments = segments_app_module.create_app(
+        SegmentsSettings(environment="development", wechat_accounts=[account(APPID)]),
+        identity=identity_config(directory),
+    )
+    async with console_client(directory, {Api.BRANDS: brands, Api.SEGMENTS: segments}) as client:
         service: Brands = brands.state.service
         # Hana heads the East team: Mia and Max. Olga is in no team of hers.
         await service.use_cases.create_team("East", ids["hana"], [ids["mia"], ids["max"]])
@@ -398,3 +418,62 @@ async def test_the_business_view_is_the_api_refusal_without_brand_view(console: 
     await console.sign_in("pete")
     answer = await console.client.get("/business")
     assert answer.status_code == 403 and 'data-testid="error-message"' in answer.text
+
+
+# -- the push composer ----------------------------------------------------------------------------------
+
+
+async def test_a_push_is_composed_for_a_brand_project_and_shows_it(
+    console: BrandsConsole, segments_api: InMemorySegmentsApi
+) -> None:
+    await console.sign_in("mia")
+    brand_id = await _brand(console, "贝亲")
+    active = await _project(console, brand_id)
+    await _project(console, brand_id, name="草稿项目", status="draft")
+    segment = (await segments_api.segments.create(APPID, "formula", "", {"has_tag": FORMULA})).id
+
+    await console.sign_in("pete")  # a project manager: composes pushes, sees no brand
+    composer = await console.client.get(f"/accounts/{APPID}/pushes/new")
+    assert composer.status_code == 200 and 'data-testid="push-project"' in composer.text
+    assert f'<option value="{active}" >贝亲 · 二段奶粉春季</option>' in composer.text
+    assert "草稿项目" not in composer.text  # only active projects are offered
+    base = f"/accounts/{APPID}/pushes"
+    draft = {
+        "name": "奶粉试用",
+        "segment_id": segment,
+        "project_id": active,
+        "v-0-name": "A",
+        "v-0-weight": "1",
+        "v-0-kind": "text",
+        "v-0-text": "新品试用",
+        "when": "now",
+        "quiet": "none",
+        "action": "draft",
+    }
+    saved = await console.client.post(f"{base}/new", data={"csrf_token": await _account_csrf(console), **draft})
+    assert saved.status_code == 303, saved.text
+    push_id = saved.headers["location"].rsplit("/", 1)[1]
+    assert segments_api.pushes.pushes[push_id]["project_id"] == active
+    page = await console.client.get(f"{base}/{push_id}")
+    assert re.search(r'data-testid="push-project">贝亲 · 二段奶粉春季<', page.text)  # named, no link for pete
+    edit = await console.client.get(f"{base}/{push_id}/edit")
+    assert f'<option value="{active}" selected>' in edit.text
+    unlinked = draft | {"project_id": "", "version": "1"}
+    again = await console.client.post(
+        f"{base}/{push_id}/edit", data={"csrf_token": await _account_csrf(console), **unlinked}
+    )
+    assert again.status_code == 303, again.text
+    assert segments_api.pushes.pushes[push_id].get("project_id") is None
+
+    await console.sign_in("ada")  # who may see brands follows the link to the project
+    linked = draft | {"name": "第二条"}
+    second = await console.client.post(f"{base}/new", data={"csrf_token": await _account_csrf(console), **linked})
+    page = await console.client.get(second.headers["location"])
+    assert f'href="/brands/projects/{active}"' in page.text
+
+
+async def _account_csrf(console: BrandsConsole) -> str:
+    page = await console.client.get(f"/accounts/{APPID}/pushes")
+    marker = 'name="csrf-token" content="'
+    start = page.text.index(marker) + len(marker)
+    return page.text[start : page.text.index('"', start)]
