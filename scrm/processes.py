@@ -192,6 +192,14 @@ PROCESSES: dict[str, ProcessSpec] = {
             "Push sender (frozen audiences → WeChat, within the rules) and job-finish pushes",
             ("wechat.pushes",),
         ),
+        _worker(
+            "brands-worker",
+            8108,
+            "brands",
+            "BrandsSettings",
+            "Brands consumer (deliveries and clicks of project pushes → project counters)",
+            ("segments.deliveries",),
+        ),
         _http(
             "wechat-sim",
             8200,

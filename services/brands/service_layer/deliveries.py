@@ -11,10 +11,30 @@ from datetime import datetime
 
 from services.brands.domain.progress import DeliveryFact, fold
 from services.brands.service_layer.ports import BrandsUnitOfWork
+from shared.contracts import PushClicked, PushDelivered
+from shared.events import Envelope, Message
 
-__all__ = ["CONSUMER", "record_deliveries"]
+__all__ = ["CONSUMER", "facts_of", "record_deliveries"]
 
 CONSUMER = "brands-deliveries"
+
+
+def facts_of(batch: Sequence[tuple[Envelope, Message]]) -> list[tuple[str, DeliveryFact]]:
+    """The deliveries and clicks of pushes composed for a project; anything else is not a project's."""
+    facts: list[tuple[str, DeliveryFact]] = []
+    for envelope, message in batch:
+        if isinstance(message, PushDelivered) and message.project_id:
+            fact = DeliveryFact(
+                "delivered", message.project_id, message.push_id, message.segment_id, message.delivered_at
+            )
+        elif isinstance(message, PushClicked) and message.project_id:
+            fact = DeliveryFact(
+                "clicked", message.project_id, message.push_id, message.segment_id, message.clicked_at, message.first
+            )
+        else:
+            continue
+        facts.append((envelope.event_id, fact))
+    return facts
 
 
 async def record_deliveries(uow: BrandsUnitOfWork, facts: Sequence[tuple[str, DeliveryFact]]) -> int:
