@@ -18,6 +18,7 @@ from services.console.domain.messages import N_
 __all__ = [
     "FORM_FIELDS",
     "FUNNEL",
+    "NOTICES",
     "PERIODS",
     "PROJECT_STATUSES",
     "STAGES",
@@ -49,6 +50,19 @@ STAGE_LABELS = {
 TIERS = ("A", "B", "C")
 PROJECT_STATUSES = ("draft", "active", "ended")
 PERIODS = {"month": N_("Month"), "quarter": N_("Quarter")}
+
+#: What a page says after a write (``?done=<key>``).
+NOTICES = {
+    "brand_created": N_("Brand created."),
+    "brand_saved": N_("Brand saved."),
+    "handed_over": N_("Brand handed over. The hand-over is in the audit log with its reason."),
+    "deal_created": N_("Deal added."),
+    "deal_moved": N_("Deal moved."),
+    "payment_created": N_("Payment added."),
+    "payment_received": N_("Payment marked as received."),
+    "project_created": N_("Project created."),
+    "project_saved": N_("Project saved."),
+}
 
 
 def today_in_beijing(now: datetime) -> date:

@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.console.domain import brands as texts
 from services.console.domain.brands import (
+    NOTICES,
     BrandForm,
     ProjectForm,
     form_errors,
@@ -41,18 +42,6 @@ Ref = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+
 
 #: The labels the brand templates show.
 _TEXTS: dict[str, Any] = {name: getattr(texts, name) for name in ("FUNNEL", "TIERS", "PROJECT_STATUSES", "next_stages")}
-
-NOTICES = {
-    "brand_created": texts.N_("Brand created."),
-    "brand_saved": texts.N_("Brand saved."),
-    "handed_over": texts.N_("Brand handed over. The hand-over is in the audit log with its reason."),
-    "deal_created": texts.N_("Deal added."),
-    "deal_moved": texts.N_("Deal moved."),
-    "payment_created": texts.N_("Payment added."),
-    "payment_received": texts.N_("Payment marked as received."),
-    "project_created": texts.N_("Project created."),
-    "project_saved": texts.N_("Project saved."),
-}
 
 
 def _ref(value: str) -> str:
