@@ -48,7 +48,7 @@ SECTIONS: tuple[Section, ...] = (
 #: the roles that see them are granted on every account), so like administration they sit outside the
 #: account's sections.
 BUSINESS_SECTIONS: tuple[Section, ...] = (
-    Section("business", N_("Business view"), "/business", Permission.BRAND_VIEW),
+    Section("business", N_("Business view"), "/business", Permission.BRAND_VIEW, "b"),
     Section("brands", N_("Brands"), "/brands", Permission.BRAND_VIEW),
 )
 

@@ -17,15 +17,16 @@ import pytest
 from services.brands.adapters.memory import InMemoryBrandsUnitOfWork
 from services.brands.bootstrap import Brands
 from services.brands.domain.progress import DeliveryFact
+from services.brands.domain.rules import Viewer
 from services.brands.entrypoints.http import create_app as create_brands_app
 from services.brands.settings import BrandsSettings
 from services.console.domain.brands import BrandForm, ProjectForm, fen_of, funnel_chart, next_stages, yuan
 from services.console.domain.formatting import BEIJING
 from services.console.service_layer.ports import Api
-from shared.identity import ALL_ACCOUNTS, CLI_ACTOR, AuditQuery, Directory
 from services.segments.domain.rules import MemberFacts
 from services.segments.entrypoints.http import app as segments_app_module
 from services.segments.settings import SegmentsSettings
+from shared.identity import ALL_ACCOUNTS, CLI_ACTOR, AuditQuery, Directory
 from tests.accounts import account
 from tests.identities import cheap_directory, identity_config
 from tests.unit.console.segments_api import InMemorySegmentsApi
@@ -477,3 +478,36 @@ async def _account_csrf(console: BrandsConsole) -> str:
     marker = 'name="csrf-token" content="'
     start = page.text.index(marker) + len(marker)
     return page.text[start : page.text.index('"', start)]
+
+
+async def test_the_brand_list_is_paged_and_keeps_its_filters(console: BrandsConsole) -> None:
+    mia = Viewer(console.ids["mia"])
+    for n in range(53):
+        await console.service.use_cases.create_brand(
+            mia, datetime.now(UTC), name=f"品牌{n:02d}", industry=None, owner_id=None
+        )
+    await console.sign_in("mia")
+    first = await console.client.get("/brands", params={"tier": "C"})
+    assert first.text.count('data-testid="brand-row"') == 50
+    assert 'href="/brands?tier=C&amp;page=2"' in first.text and "第 1–50 条，共 53 条" in first.text
+    second = await console.client.get("/brands", params={"tier": "C", "page": "2"})
+    assert second.text.count('data-testid="brand-row"') == 3 and 'href="/brands?tier=C" rel="prev"' in second.text
+
+
+async def test_the_pages_speak_english_too(console: BrandsConsole) -> None:
+    await console.sign_in("hana")
+    console.client.cookies.set("scrm_lang", "en")
+    brand_id = await _brand(console, "Kidsy")
+    project_id = await _project(console, brand_id, name="Spring")
+    expected = {
+        "/business": "Business view",
+        "/brands": "Spend (12 months)",
+        f"/brands/{brand_id}": "Hand over to another manager",
+        f"/brands/{brand_id}/projects/new": "Target deliveries",
+        f"/brands/projects/{project_id}": "Completion against target",
+        f"/brands/projects/{project_id}/report": "Print or save as PDF",
+    }
+    for path, text in expected.items():
+        page = await console.client.get(path)
+        assert page.status_code == 200 and text in page.text and '<html lang="en">' in page.text, path
+    assert "<kbd>g b</kbd>" in page.text

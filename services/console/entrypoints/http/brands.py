@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, Response
@@ -37,6 +37,9 @@ from shared.identity import Permission
 __all__ = ["router"]
 
 router = APIRouter()
+
+#: Brands per page of the list.
+PAGE_SIZE = 50
 
 Ref = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
@@ -99,6 +102,7 @@ async def brand_list(
     owner: Annotated[str, Query(max_length=64)] = "",
     inactive: Literal["", "1"] = "",
     q: Annotated[str, Query(max_length=100)] = "",
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     done: str = "",
 ) -> HTMLResponse:
     _notice(view, done)
@@ -108,16 +112,31 @@ async def brand_list(
     if q.strip():
         wanted = q.strip().casefold()
         rows = [b for b in rows if wanted in str(b.get("name", "")).casefold()]
-    owners = sorted({str(b["owner_id"]) for b in rows} | ({owner} if owner else set()), key=lambda o: names.get(o, o))
+    # Everyone whose brands this operator may see (the API names them), whatever the filter shows now.
+    owners = sorted(
+        set(names) | {str(b["owner_id"]) for b in rows} | ({owner} if owner else set()), key=lambda o: names.get(o, o)
+    )
+    filters = {"tier": tier, "owner": owner, "inactive": inactive, "q": q}
+    start = (page - 1) * PAGE_SIZE
     return _render(
         view,
         "brands/list.html",
-        brands=rows,
+        brands=rows[start : start + PAGE_SIZE],
+        total=len(rows),
         names=names,
         owners=owners,
-        filters={"tier": tier, "owner": owner, "inactive": inactive, "q": q},
+        filters=filters,
         filtered=bool(tier or owner or inactive or q),
+        page=page,
+        page_size=PAGE_SIZE,
+        previous_url=_list_url(filters, page - 1) if page > 1 else "",
+        next_url=_list_url(filters, page + 1) if start + PAGE_SIZE < len(rows) else "",
     )
+
+
+def _list_url(filters: Mapping[str, str], page: int) -> str:
+    query = {k: v for k, v in filters.items() if v} | ({"page": str(page)} if page > 1 else {})
+    return "/brands" + (f"?{urlencode(query)}" if query else "")
 
 
 # -- brand forms --------------------------------------------------------------------------------------
