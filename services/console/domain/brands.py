@@ -241,9 +241,10 @@ def json_block(data: Any) -> str:
 
 def progress_chart(progress: Mapping[str, Any]) -> dict[str, Any]:
     """Completion over time: cumulative deliveries (and clicks) against the straight line from 0 on the
-    first day to the target on the last."""
+    first day to the target on the last. The API's days run to today; the target line goes on to the
+    project's last day (its deliveries there still to come), so the chart shows the whole way."""
     series: Sequence[Mapping[str, Any]] = progress.get("series") or []
-    return {
+    chart: dict[str, Any] = {
         "days": [str(p["day"]) for p in series],
         "delivered_total": [int(p["delivered_total"]) for p in series],
         "clicks_total": [int(p["clicks_total"]) for p in series],
@@ -251,6 +252,21 @@ def progress_chart(progress: Mapping[str, Any]) -> dict[str, Any]:
         "target_line": [float(p["target_line"]) for p in series],
         "target": int(progress.get("target") or 0),
     }
+    project = progress.get("project") or {}
+    try:
+        start, end = date.fromisoformat(str(project["starts_on"])), date.fromisoformat(str(project["ends_on"]))
+    except (KeyError, ValueError):
+        return chart
+    days = (end - start).days + 1
+    day = date.fromisoformat(chart["days"][-1]) + timedelta(days=1) if chart["days"] else start
+    while day <= end and days > 0:
+        elapsed = (day - start).days + 1
+        chart["days"].append(day.isoformat())
+        chart["target_line"].append(round(chart["target"] * elapsed / days, 2))
+        for key in ("delivered_total", "clicks_total", "delivered"):
+            chart[key].append(None)
+        day += timedelta(days=1)
+    return chart
 
 
 def funnel_chart(steps: Sequence[Mapping[str, Any]], labels: Mapping[str, str]) -> dict[str, Any]:

@@ -20,7 +20,15 @@ from services.brands.domain.progress import DeliveryFact
 from services.brands.domain.rules import Viewer
 from services.brands.entrypoints.http import create_app as create_brands_app
 from services.brands.settings import BrandsSettings
-from services.console.domain.brands import BrandForm, ProjectForm, fen_of, funnel_chart, next_stages, yuan
+from services.console.domain.brands import (
+    BrandForm,
+    ProjectForm,
+    fen_of,
+    funnel_chart,
+    next_stages,
+    progress_chart,
+    yuan,
+)
 from services.console.domain.formatting import BEIJING
 from services.console.service_layer.ports import Api
 from services.segments.domain.rules import MemberFacts
@@ -511,3 +519,32 @@ async def test_the_pages_speak_english_too(console: BrandsConsole) -> None:
         page = await console.client.get(path)
         assert page.status_code == 200 and text in page.text and '<html lang="en">' in page.text, path
     assert "<kbd>g b</kbd>" in page.text
+
+
+def test_the_completion_chart_runs_the_target_line_to_the_projects_last_day() -> None:
+    progress = {
+        "target": 10,
+        "project": {"starts_on": "2026-12-01", "ends_on": "2026-12-05"},
+        "series": [
+            {
+                "day": "2026-12-01",
+                "delivered": 1,
+                "clicks": 0,
+                "delivered_total": 1,
+                "clicks_total": 0,
+                "target_line": 2,
+            },
+            {
+                "day": "2026-12-02",
+                "delivered": 3,
+                "clicks": 1,
+                "delivered_total": 4,
+                "clicks_total": 1,
+                "target_line": 4,
+            },
+        ],
+    }
+    chart = progress_chart(progress)
+    assert chart["days"] == [f"2026-12-0{d}" for d in range(1, 6)]
+    assert chart["target_line"] == [2.0, 4.0, 6.0, 8.0, 10.0]
+    assert chart["delivered_total"] == [1, 4, None, None, None] and chart["target"] == 10
