@@ -157,6 +157,7 @@ PROCESSES: dict[str, ProcessSpec] = {
             "identity-api", 8005, "identity", "IdentitySettings", "Operators, roles, API tokens, sessions, audit log"
         ),
         _http("console", 8006, "console", "ConsoleSettings", "The operators' web console (pages over operator APIs)"),
+        _http("analytics", 8007, "analytics", "AnalyticsSettings", "Dashboards over the daily rollups (operator)"),
         _http(
             "brands", 8008, "brands", "BrandsSettings", "Brands, projects, deals, payments, business view (operator)"
         ),
@@ -191,6 +192,14 @@ PROCESSES: dict[str, ProcessSpec] = {
             "SegmentsSettings",
             "Push sender (frozen audiences → WeChat, within the rules) and job-finish pushes",
             ("wechat.pushes",),
+        ),
+        _worker(
+            "analytics-worker",
+            8107,
+            "analytics",
+            "AnalyticsSettings",
+            "Rollups: per-day counters from follows, campaign activity and push deliveries",
+            ("wechat.pushes", "campaigns.activity", "segments.deliveries"),
         ),
         _worker(
             "brands-worker",

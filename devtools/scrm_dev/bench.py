@@ -35,6 +35,7 @@ from rich.console import Console
 from rich.table import Table
 
 from scrm_dev import pushes
+from scrm_dev.bench_analytics import bench_analytics
 from scrm_dev.bench_profiles import bench_profiles
 from scrm_dev.bench_pushes import SIM_ENV as PUSH_SIM_ENV
 from scrm_dev.bench_pushes import bench_pushes
@@ -289,6 +290,7 @@ def run_bench(
     with console.status("screenshot verification on a synthetic corpus..."):
         rows += bench_screenshots(state_dir)
     rows += bench_profiles(console, settings, state_dir)
+    rows += bench_analytics(console, settings, state_dir)
     with local_stack(console, settings, state_dir, "bench-segments", only=[]):
         rows += bench_segments(console, settings)
     with local_stack(console, settings, state_dir, "bench-pushes", only=["wechat-sim"], env=PUSH_SIM_ENV) as stack:
@@ -369,6 +371,18 @@ def _markdown(rows: list[Row], pushes_n: int, concurrency: int) -> str:
         "domain built from that traffic (half of them with an interest pick: a stage and consents) plus",
         "their index keys, before WiredTiger's compression; the worker keeps no profiles between batches,",
         "so its resident memory does not grow with the number of members.",
+        "",
+        "## Reading the analytics rows",
+        "",
+        "The traffic is synthetic (`scrm_dev.bench_analytics.analytics_traffic`: one account's month, 30%",
+        "follows and unfollows, 30% campaign activity, 40% push deliveries, failures and clicks, over a",
+        "quarter as many members as events). The first row is the analytics worker's own work: record bytes",
+        "through the batch runner, the batch fold and the in-memory store, without MongoDB. The second writes",
+        "the same batches to SecantusDB from the bench process. For the third, a generator publishes all",
+        "of it to the three topics first; then one real `analytics-worker`",
+        "process starts, joins its group and consumes it in batches (claims, one read of the batch's",
+        "followers, one `$inc` per touched rollup, one transaction per batch) into SecantusDB, timed from",
+        "its first committed batch to its last. SecantusDB bounds that row, as it bounds the mall rows.",
         "",
         "## Reading the segment rows",
         "",

@@ -171,6 +171,7 @@ _CONSOLE_APIS = {
     "MEMBERS_API_URL": "members-api",
     "PROFILES_API_URL": "profiles-api",
     "SEGMENTS_API_URL": "segments-api",
+    "ANALYTICS_API_URL": "analytics",
     "BRANDS_API_URL": "brands",
 }
 

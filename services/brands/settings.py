@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, model_validator
 
 from shared.settings import ServiceSettings
 
@@ -27,3 +29,9 @@ class BrandsSettings(ServiceSettings):
     delivery_batch_size: int = Field(default=500, ge=1, le=5000)
     #: Port of the worker's /healthz, /readyz and /metrics.
     worker_health_port: int = Field(default=8108, ge=0, le=65535)
+
+    @model_validator(mode="after")
+    def _tiers_in_order(self) -> Self:
+        if self.tier_b_yuan > self.tier_a_yuan:
+            raise ValueError("TIER_B_YUAN cannot be above TIER_A_YUAN")
+        return self

@@ -34,10 +34,14 @@ from services.campaigns.domain.campaign import Campaign
 from services.campaigns.service_layer import joining, notices, referrals, share_screenshots
 from services.campaigns.service_layer.participation import announce_everyone
 from services.campaigns.service_layer.ports import (
+    DeliveryRecords,
     ParticipationAnnouncer,
     PosterRendererPort,
+    ReferralStore,
     ReferralUnitOfWork,
+    RewardPools,
     ScreenshotAnalysis,
+    ShareScreenshotStore,
 )
 from services.campaigns.settings import CampaignsSettings
 from services.screenshots import AnalysisPool, DecisionThresholds, ImageLimits
@@ -51,7 +55,7 @@ from shared.contracts import (
     TextMessageReceived,
 )
 from shared.events import Envelope, Message
-from shared.messaging import EventPublisher, PermanentHandlerError, connect_publisher
+from shared.messaging import EventPublisher, OutboxRelay, PermanentHandlerError, connect_publisher
 from shared.storage import PROCESSED_EVENTS_INDEXES, connect
 from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, WeChatClient, WeChatClients
 
@@ -75,12 +79,13 @@ class CampaignsWorker:
     settings: CampaignsSettings
     directory: CampaignDirectoryAdapter
     uow: Callable[[], ReferralUnitOfWork]
-    store: MongoReferralStore
-    notice_store: MongoNoticeStore
-    pools: MongoRewardPools
+    #: Participants outside any transaction (the MongoDB adapters here; the in-memory ones in tests).
+    store: ReferralStore
+    notice_store: DeliveryRecords
+    pools: RewardPools
     clients: WeChatClients
     renderer: PosterRendererPort
-    screenshots: MongoShareScreenshots
+    screenshots: ShareScreenshotStore
     analysis: ScreenshotAnalysis
     ready: Callable[[], Awaitable[Any]]
     thresholds: DecisionThresholds = field(default_factory=DecisionThresholds)
@@ -158,6 +163,7 @@ class CampaignsWorker:
             via,
             envelope,
             store=self.store,
+            uow=self.uow(),
             campaigns=self.directory,
             platform=self.platform(campaign.appid),
             renderer=self.renderer,
@@ -193,8 +199,8 @@ async def bootstrap(
     publish: bool = True,
     publisher: EventPublisher | None = None,
 ) -> AsyncIterator[CampaignsWorker]:
-    """MongoDB adapters, one WeChat client per configured account, the poster renderer, and a Kafka
-    publisher for participation changes.
+    """MongoDB adapters, one WeChat client per configured account, the poster renderer, a Kafka
+    publisher for participation changes, and the outbox relay publishing ``campaigns.activity``.
 
     ``clients``, ``renderer`` and ``publisher`` replace the real ones (tests: a client on the
     simulator's app, a recording publisher); ``publish=False`` announces nothing.
@@ -222,6 +228,10 @@ async def bootstrap(
             analysis = pool
         if publish and publisher is None:
             publisher = await stack.enter_async_context(connect_publisher(settings, TOPICS))
+        if publisher is not None:
+            # Publishes what the use cases emitted with their writes (campaigns.activity), the API's
+            # reviewer decisions included: they share this database's outbox.
+            await stack.enter_async_context(OutboxRelay(database, publisher))
         repository = MongoCampaignRepository(database)
 
         def uow() -> ReferralUnitOfWork:

@@ -27,6 +27,7 @@ def api_urls(settings: ConsoleSettings) -> dict[Api, str]:
         Api.MEMBERS: settings.members_api_url,
         Api.PROFILES: settings.profiles_api_url,
         Api.SEGMENTS: settings.segments_api_url,
+        Api.ANALYTICS: settings.analytics_api_url,
         Api.BRANDS: settings.brands_api_url,
     }
 

@@ -40,7 +40,7 @@ def test_demo_prints_counts_as_its_last_line(infra: Infra, tmp_path: Path) -> No
         "unfollowed": 2 + 2,
         "passive_replies": 1,
         "customer_service_messages": 1,
-        "deadlettered": 4,  # the poison record, parked by each of the four workers consuming the pushes
+        "deadlettered": 5,  # the poison record, parked by each of the five workers consuming the pushes
     }
     assert campaign["followers"] == counts["following"]
     assert campaign["invites_credited"] == 18 and campaign["invites_revoked"] == 2

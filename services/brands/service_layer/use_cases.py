@@ -7,9 +7,10 @@ like one that does not exist. Writes run in one unit of work each and move the b
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TypeVar
 
 from services.brands.domain.business import BrandStanding, BusinessView, business_view, standing
 from services.brands.domain.model import (
@@ -40,8 +41,11 @@ from services.brands.domain.rules import (
     scope_of,
 )
 from services.brands.service_layer.ports import BrandsUnitOfWork
+from shared.storage import retry_transient
 
 __all__ = ["BrandsUseCases", "Handover", "Policy", "ProjectEdit", "TeamEdit"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,19 @@ class BrandsUseCases:
         self._uow = uow
         self.policy = policy
 
+    async def _write(self, work: Callable[[BrandsUnitOfWork], Awaitable[T]]) -> T:
+        """``work`` in one transaction, committed; run again when it lost a race (a write conflict with
+        another request or the worker touching the same brand), so the loser then sees the winner's
+        result (a stale version is a 409, not a 503)."""
+
+        async def attempt() -> T:
+            async with self._uow() as uow:
+                result = await work(uow)
+                await uow.commit()
+                return result
+
+        return await retry_transient(attempt)
+
     # -- who sees what ------------------------------------------------------------------------------
 
     async def scope(self, viewer: Viewer) -> Scope:
@@ -136,14 +153,17 @@ class BrandsUseCases:
         team = Team(new_id("team"), name.strip(), head_id, list(dict.fromkeys(member_ids)))
         if not team.name:
             raise Invalid("name", "a team needs a name")
-        async with self._uow() as uow:
+
+        async def work(uow: BrandsUnitOfWork) -> Team:
             await uow.teams.add(team)
-            await uow.commit()
-        return team
+            return team
+
+        return await self._write(work)
 
     async def edit_team(self, team_id: str, expected: int | None, edit: TeamEdit) -> tuple[Team, Team]:
         """(before, after)."""
-        async with self._uow() as uow:
+
+        async def work(uow: BrandsUnitOfWork) -> tuple[Team, Team]:
             team = await uow.teams.get(team_id)
             if team is None:
                 raise _not_found("team", team_id)
@@ -159,17 +179,19 @@ class BrandsUseCases:
                 team.member_ids = list(dict.fromkeys(edit.member_ids))
             team.version += 1
             await uow.teams.save(team)
-            await uow.commit()
-        return before, team
+            return before, team
+
+        return await self._write(work)
 
     async def delete_team(self, team_id: str) -> Team:
-        async with self._uow() as uow:
+        async def work(uow: BrandsUnitOfWork) -> Team:
             team = await uow.teams.get(team_id)
             if team is None:
                 raise _not_found("team", team_id)
             await uow.teams.delete(team_id)
-            await uow.commit()
-        return team
+            return team
+
+        return await self._write(work)
 
     # -- brands -------------------------------------------------------------------------------------
 
@@ -219,10 +241,12 @@ class BrandsUseCases:
             raise Invalid("name", "a brand needs a name")
         at = as_stored(now)
         brand = Brand(new_id("brand"), name.strip(), (industry or "").strip() or None, owner, at, at)
-        async with self._uow() as uow:
+
+        async def work(uow: BrandsUnitOfWork) -> Brand:
             await uow.brands.add(brand)
-            await uow.commit()
-        return brand
+            return brand
+
+        return await self._write(work)
 
     async def edit_brand(
         self,
@@ -235,7 +259,8 @@ class BrandsUseCases:
         industry: str | None,
     ) -> tuple[Brand, Brand]:
         scope = await self.scope(viewer)
-        async with self._uow() as uow:
+
+        async def work(uow: BrandsUnitOfWork) -> tuple[Brand, Brand]:
             brand = await self._brand_in(uow, scope, brand_id)
             check_version("brand", brand_id, brand.version, expected)
             before = Brand(**vars(brand))
@@ -248,13 +273,15 @@ class BrandsUseCases:
             brand.touch(as_stored(now))
             brand.version += 1
             await uow.brands.save(brand)
-            await uow.commit()
-        return before, brand
+            return before, brand
+
+        return await self._write(work)
 
     async def hand_over(self, viewer: Viewer, brand_id: str, to: str, now: datetime) -> Handover:
         """The brand, its open projects and its open deals go to ``to``, in one transaction."""
         scope = await self.scope(viewer)
-        async with self._uow() as uow:
+
+        async def work(uow: BrandsUnitOfWork) -> Handover:
             brand = await self._brand_in(uow, scope, brand_id)
             check_handover(scope, brand, to)
             moved = Handover(brand, brand.owner_id)
@@ -274,8 +301,9 @@ class BrandsUseCases:
                     deal.version += 1
                     await uow.deals.save(deal)
                     moved.deals.append(deal.id)
-            await uow.commit()
-        return moved
+            return moved
+
+        return await self._write(work)
 
     # -- projects -----------------------------------------------------------------------------------
 
@@ -284,6 +312,22 @@ class BrandsUseCases:
         async with self._uow() as uow:
             brand = await self._brand_in(uow, scope, brand_id)
             return brand, await uow.projects.of_brands([brand_id])
+
+    async def projects_in_scope(
+        self, viewer: Viewer, *, status: ProjectStatus | None = None, manager: str | None = None
+    ) -> list[tuple[Project, Brand]]:
+        """The projects of every brand the caller sees, newest start first."""
+        scope = await self.scope(viewer)
+        async with self._uow() as uow:
+            brands = {b.id: b for b in await uow.brands.owned_by(None if scope.everyone else scope.owners)}
+            projects = await uow.projects.of_brands(None if scope.everyone else list(brands))
+        return [
+            (p, brands[p.brand_id])
+            for p in projects
+            if p.brand_id in brands
+            and (status is None or p.status is status)
+            and (manager is None or p.manager_id == manager)
+        ]
 
     async def get_project(self, viewer: Viewer, project_id: str) -> tuple[Project, Brand]:
         scope = await self.scope(viewer)
@@ -309,7 +353,8 @@ class BrandsUseCases:
         scope = await self.scope(viewer)
         if status is ProjectStatus.ENDED:
             raise Invalid("status", "a new project is a draft or active")
-        async with self._uow() as uow:
+
+        async def work(uow: BrandsUnitOfWork) -> Project:
             brand = await self._brand_in(uow, scope, brand_id)
             manager = manager_id or brand.owner_id
             self._owner_within(scope, manager, "manager_id")
@@ -329,16 +374,17 @@ class BrandsUseCases:
                 at,
             )
             await uow.projects.add(project)
-            brand.touch(at)
             await uow.brands.touch({brand.id: at})
-            await uow.commit()
-        return project
+            return project
+
+        return await self._write(work)
 
     async def edit_project(
         self, viewer: Viewer, project_id: str, expected: int | None, now: datetime, edit: ProjectEdit
     ) -> tuple[Project, Project]:
         scope = await self.scope(viewer)
-        async with self._uow() as uow:
+
+        async def work(uow: BrandsUnitOfWork) -> tuple[Project, Project]:
             project, brand = await self._project_in(uow, scope, project_id)
             check_version("project", project_id, project.version, expected)
             before = Project(**vars(project))
@@ -359,8 +405,9 @@ class BrandsUseCases:
             project.version += 1
             await uow.projects.save(project)
             await uow.brands.touch({brand.id: as_stored(now)})
-            await uow.commit()
-        return before, project
+            return before, project
+
+        return await self._write(work)
 
     async def account_projects(self, appid: str, *, active: bool | None, today: date) -> list[tuple[Project, Brand]]:
         """The projects run on an account (for push composers): ``active`` ones are running and not past
@@ -421,7 +468,8 @@ class BrandsUseCases:
         if stage in (DealStage.RENEWED, DealStage.LOST):
             raise Invalid("stage", "a new deal starts in an open stage")
         at = as_stored(now)
-        async with self._uow() as uow:
+
+        async def work(uow: BrandsUnitOfWork) -> Deal:
             brand = await self._brand_in(uow, scope, brand_id)
             deal = Deal(
                 new_id("deal"),
@@ -435,15 +483,17 @@ class BrandsUseCases:
             )
             await uow.deals.add(deal)
             await uow.brands.touch({brand_id: at})
-            await uow.commit()
-        return deal
+            return deal
+
+        return await self._write(work)
 
     async def move_deal(
         self, viewer: Viewer, deal_id: str, stage: DealStage, now: datetime, expected: int | None
     ) -> tuple[DealStage, Deal]:
         scope = await self.scope(viewer)
         at = as_stored(now)
-        async with self._uow() as uow:
+
+        async def work(uow: BrandsUnitOfWork) -> tuple[DealStage, Deal]:
             deal = await self._deal_in(uow, scope, deal_id)
             check_version("deal", deal_id, deal.version, expected)
             before = deal.stage
@@ -451,8 +501,9 @@ class BrandsUseCases:
             deal.version += 1
             await uow.deals.save(deal)
             await uow.brands.touch({deal.brand_id: at})
-            await uow.commit()
-        return before, deal
+            return before, deal
+
+        return await self._write(work)
 
     # -- payments -----------------------------------------------------------------------------------
 
@@ -480,7 +531,8 @@ class BrandsUseCases:
     ) -> Payment:
         scope = await self.scope(viewer)
         at = as_stored(now)
-        async with self._uow() as uow:
+
+        async def work(uow: BrandsUnitOfWork) -> Payment:
             await self._brand_in(uow, scope, brand_id)
             if project_id is not None:
                 project = await uow.projects.get(project_id)
@@ -489,28 +541,33 @@ class BrandsUseCases:
             payment = Payment(new_id("pay"), brand_id, project_id, amount_fen, due_on, received_on, at)
             await uow.payments.add(payment)
             await uow.brands.touch({brand_id: at})
-            await uow.commit()
-        return payment
+            return payment
+
+        return await self._write(work)
 
     async def receive_payment(
         self, viewer: Viewer, payment_id: str, received_on: date, now: datetime
     ) -> tuple[Payment, Payment]:
         scope = await self.scope(viewer)
         at = as_stored(now)
-        async with self._uow() as uow:
+
+        async def work(uow: BrandsUnitOfWork) -> tuple[Payment, Payment]:
             payment = await uow.payments.get(payment_id)
             brand = None if payment is None else await uow.brands.get(payment.brand_id)
             if payment is None or brand is None or not scope.sees_brand(brand):
                 raise _not_found("payment", payment_id)
             before = Payment(**vars(payment))
-            if payment.received_on is not None and payment.received_on != received_on:
+            if payment.received_on == received_on:
+                return before, payment  # marked so already: a repeated request changes nothing
+            if payment.received_on is not None:
                 raise Invalid("received_on", f"the payment was marked received on {payment.received_on} already")
             payment.received_on = received_on
             payment.version += 1
             await uow.payments.save(payment)
             await uow.brands.touch({payment.brand_id: at})
-            await uow.commit()
-        return before, payment
+            return before, payment
+
+        return await self._write(work)
 
     # -- the business view --------------------------------------------------------------------------
 

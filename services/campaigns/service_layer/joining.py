@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.campaigns.domain import activity
 from services.campaigns.domain.campaign import Campaign, CampaignStatus
 from services.campaigns.domain.participants import Notice, Participant, new_participant_code
 from services.campaigns.domain.participation import ParticipationChange
@@ -25,7 +26,7 @@ from services.campaigns.service_layer.ports import (
     ReferralUnitOfWork,
 )
 from services.campaigns.service_layer.posters import give_poster
-from shared.contracts import QrCodeScanned
+from shared.contracts import CAMPAIGN_ACTIVITY, QrCodeScanned
 from shared.events import Envelope
 from shared.wechat_client import RecipientUnavailable
 
@@ -65,6 +66,7 @@ async def join(
     envelope: Envelope,
     *,
     store: ReferralStore,
+    uow: ReferralUnitOfWork,
     campaigns: JoiningCampaigns,
     platform: Platform,
     renderer: PosterRendererPort,
@@ -106,7 +108,7 @@ async def join(
     if spec is None:  # activation requires a template, so only a template deleted behind its back
         return JoinResult(participant)
     try:
-        sent = await give_poster(participant, spec, store=store, platform=platform, renderer=renderer, now=now)
+        sent = await give_poster(participant, spec, store=store, uow=uow, platform=platform, renderer=renderer, now=now)
     except RecipientUnavailable:
         # Left already, or no window open: the poster waits for their next step into the campaign
         # (a scan, the keyword), which resumes give_poster where it stopped.
@@ -132,5 +134,15 @@ async def record_scan(
         await uow.store.record_rejection(
             campaign.id, inviter.openid, event.openid, Rejection.EXISTING_FOLLOWER_SCAN, event.scanned_at
         )
+        scanned = activity.poster_scanned(
+            envelope.appid,
+            campaign.id,
+            openid=event.openid,
+            inviter=inviter.openid,
+            new_follower=False,
+            at=event.scanned_at,
+            source_event_id=envelope.event_id,
+        )
+        await uow.emit(CAMPAIGN_ACTIVITY, scanned)
         await uow.commit()
         return True

@@ -25,6 +25,7 @@ from services.campaigns.domain.results import CampaignStats, LeaderboardRow, Mem
 from services.campaigns.domain.rewards import PoolStock
 from services.campaigns.domain.submissions import AuditEntry, Claim, SubmissionRecord
 from services.screenshots import Decision, PriorShot, TimedAnalysis
+from shared.events import Envelope, Topic
 from shared.wechat_client import CustomMessage, MediaKind, QrCode, UploadedMedia
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "CampaignRepository",
     "CampaignResults",
     "CodeAllocator",
+    "DeliveryRecords",
     "ImageInfo",
     "JoinCode",
     "JoinCodes",
@@ -203,6 +205,10 @@ class CodeAllocator(Protocol):
 
 class RewardLedger(Protocol):
     async def record_code(self, reward_id: str, code: str | None, at: datetime) -> None: ...
+
+
+class DeliveryRecords(NoticeStore, RewardLedger, Protocol):
+    """What delivering notices reads and marks: the queued notices and the reward codes they carry."""
 
 
 # -- reward pools and join codes -----------------------------------------------------------------------
@@ -499,7 +505,8 @@ class ShareScreenshotStore(abc.ABC):
 
 class ReferralUnitOfWork(abc.ABC):
     """One transaction over participants, referrals, rewards, notices and submissions, with the claim
-    of the event that causes them: an event's effects happen once, all or nothing."""
+    of the event that causes them and the events that report them (:meth:`emit`, the outbox): an
+    event's effects happen once, all or nothing."""
 
     store: ReferralStore
     #: Share-screenshot submissions (same transaction as the reward and notice they cause).
@@ -513,6 +520,11 @@ class ReferralUnitOfWork(abc.ABC):
 
     @abc.abstractmethod
     async def claim(self, consumer: str, event_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def emit(self, topic: Topic, envelope: Envelope) -> None:
+        """Publish ``envelope`` on ``topic`` if, and only if, this transaction commits (the outbox;
+        the campaigns worker's relay publishes it). The same event id emitted twice is kept once."""
 
     @abc.abstractmethod
     async def commit(self) -> None: ...

@@ -5,17 +5,20 @@ the participant before the next one starts, so a redelivered join resumes where 
 stopped instead of starting over: a QR code is created once (and renewed before it expires), a poster
 is uploaded again only when the platform has dropped the media (after three days), and the poster is
 sent once. A crash between the platform accepting the message and the participant recording it can
-repeat that one message; nothing else repeats.
+repeat that one message; nothing else repeats. Recording the poster as sent emits
+``campaign.poster_sent`` in the same transaction.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from services.campaigns.domain import activity
 from services.campaigns.domain.participants import Participant
 from services.campaigns.domain.posters import MEDIA_REUSE_FOR, QR_LIFETIME, QR_RENEW_BEFORE, PosterSpec
 from services.campaigns.domain.referrals import ReferralScene
-from services.campaigns.service_layer.ports import Platform, PosterRendererPort, ReferralStore
+from services.campaigns.service_layer.ports import Platform, PosterRendererPort, ReferralStore, ReferralUnitOfWork
+from shared.contracts import CAMPAIGN_ACTIVITY
 from shared.wechat_client import Image, Text
 
 
@@ -40,11 +43,14 @@ async def give_poster(
     spec: PosterSpec,
     *,
     store: ReferralStore,
+    uow: ReferralUnitOfWork,
     platform: Platform,
     renderer: PosterRendererPort,
     now: datetime,
 ) -> bool:
-    """Make sure the participant has received a current poster. True if one was sent now."""
+    """Make sure the participant has received a current poster. True if one was sent now.
+
+    ``store`` records the steps; ``uow`` records the sending with the event that reports it."""
     if (
         participant.qr_url is None
         or participant.qr_expires_at is None
@@ -71,5 +77,9 @@ async def give_poster(
     await platform.send_custom_message(participant.openid, Text(content=spec.welcome))
     await platform.send_custom_message(participant.openid, Image(media_id=participant.poster_media_id))
     participant.poster_sent_at = now
-    await store.save_participant(participant)
+    sent = activity.poster_sent(participant.appid, participant.campaign_id, participant.openid, now)
+    async with uow:
+        await uow.store.save_participant(participant)
+        await uow.emit(CAMPAIGN_ACTIVITY, sent)
+        await uow.commit()
     return True

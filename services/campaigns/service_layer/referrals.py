@@ -2,8 +2,10 @@
 
 Each handler applies one event once (processed-event claim in the same transaction as its effects)
 and queues the notices to send as records in the same transaction; sending them is a separate step
-(`deliver_notices`) that can be retried without touching the credit. Once a credit or a revocation
-has committed, the inviter's new standing is announced (see :mod:`.participation`).
+(`deliver_notices`) that can be retried without touching the credit. What they record (the scan of a
+poster code, a credit, a revocation, a tier and its reward) is emitted on ``campaigns.activity`` in
+that same transaction (the outbox). Once a credit or a revocation has committed, the inviter's new
+standing is announced (see :mod:`.participation`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from services.campaigns.domain import activity
 from services.campaigns.domain.participants import Invitation, Notice, Participant, day_start, reward_id
 from services.campaigns.domain.participation import ParticipationChange
 from services.campaigns.domain.referrals import (
@@ -26,7 +29,7 @@ from services.campaigns.domain.referrals import (
 )
 from services.campaigns.service_layer.participation import announce
 from services.campaigns.service_layer.ports import CampaignDirectory, ParticipationAnnouncer, ReferralUnitOfWork
-from shared.contracts import MemberFollowed, MemberUnfollowed
+from shared.contracts import CAMPAIGN_ACTIVITY, MemberFollowed, MemberUnfollowed
 from shared.events import Envelope
 
 CONSUMER = "campaigns.referrals"
@@ -62,6 +65,17 @@ async def credit_follow(
         if campaign is None or inviter is None or campaign.appid != envelope.appid:
             await uow.commit()  # the follow is remembered either way: it decides "new follower" later
             return None
+        appid = envelope.appid
+        scanned = activity.poster_scanned(
+            appid,
+            campaign.campaign_id,
+            openid=event.openid,
+            inviter=inviter.openid,
+            new_follower=is_new,
+            at=event.followed_at,
+            source_event_id=envelope.event_id,
+        )
+        await uow.emit(CAMPAIGN_ACTIVITY, scanned)
         facts = FollowFacts(
             inviter=inviter.openid,
             invitee=event.openid,
@@ -87,6 +101,10 @@ async def credit_follow(
                 credited_at=event.followed_at,
             )
         )
+        credited = activity.invite_credited(
+            appid, campaign.campaign_id, inviter=inviter.openid, invitee=event.openid, at=event.followed_at
+        )
+        await uow.emit(CAMPAIGN_ACTIVITY, credited)
         inviter.credited += 1
         granted = await _grant_tiers(uow, campaign, inviter, envelope, event.followed_at)
         target = next_target(campaign.rules.tiers, inviter.credited)
@@ -135,6 +153,10 @@ async def revoke_on_unfollow(
                 continue
             if not await store.revoke_invitation(campaign_id, event.openid, event.unfollowed_at):
                 continue
+            revocation = activity.credit_revoked(
+                envelope.appid, campaign_id, inviter=invitation.inviter, invitee=event.openid, at=event.unfollowed_at
+            )
+            await uow.emit(CAMPAIGN_ACTIVITY, revocation)
             inviter = await store.participant(campaign_id, invitation.inviter)
             if inviter is None:
                 continue
@@ -166,6 +188,13 @@ async def _grant_tiers(
         if await uow.store.grant_reward(campaign.campaign_id, inviter.openid, tier.invites, tier.reward_pool, at):
             inviter.tiers_granted.append(tier.invites)
             granted.append(tier.invites)
+            # Granted once per member and tier (the grant's unique key), so reported once too.
+            number = activity.tier_number(campaign.rules.tiers, tier.invites)
+            for reported in (
+                activity.tier_reached(campaign.appid, campaign.campaign_id, inviter.openid, number, at),
+                activity.reward_granted(campaign.appid, campaign.campaign_id, inviter.openid, number, at),
+            ):
+                await uow.emit(CAMPAIGN_ACTIVITY, reported)
             notice = _notice(
                 envelope,
                 campaign,

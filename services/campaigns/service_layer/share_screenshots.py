@@ -5,7 +5,8 @@ and has not been approved yet. The picture is fetched (media/get), measured agai
 member was issued (in the analysis pool), compared with the campaign's earlier submissions, and
 decided. The decision, its audit entry, the share reward (approvals) and the reply are written in one
 transaction that also claims the event, so a retried push or a redelivered message changes nothing
-the second time; the reply goes out after the commit, like every other notice.
+the second time; the reply goes out after the commit, like every other notice. The decision (and the
+share reward it grants) are emitted on ``campaigns.activity`` in that transaction too.
 
 A person settles what the machine could not (:func:`settle_review`); approving from review grants
 the same reward under the same key, so however a member's screenshots are approved, they get one code.
@@ -15,10 +16,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 
+from services.campaigns.domain import activity
 from services.campaigns.domain.campaign import Campaign
 from services.campaigns.domain.participants import Notice, Participant, reward_id
 from services.campaigns.domain.referrals import render_message
@@ -49,7 +51,7 @@ from services.screenshots import (
     Verdict,
     conclude,
 )
-from shared.contracts import ImageMessageReceived
+from shared.contracts import CAMPAIGN_ACTIVITY, ImageMessageReceived
 from shared.events import Envelope
 from shared.storage import retry_transient
 from shared.wechat_client import InvalidMediaId
@@ -216,6 +218,7 @@ async def verify_submission(
         )
         if verdict.decision is Decision.REVIEW:
             await uow.screenshots.keep_image(submission.id, content, record.content_type or "image/jpeg")
+        await _report(uow, record, verdict, "auto", now)
         await _apply(uow, campaign, openid, verdict, envelope.event_id, now, note=None)
         await uow.commit()
     for reason in verdict.reasons or (None,):
@@ -264,7 +267,37 @@ async def _apply(
         if not granted:
             await uow.store.add_notice(_notice(campaign, openid, "share-already", ALREADY_APPROVED, event_id, now))
             return
+        await uow.emit(CAMPAIGN_ACTIVITY, activity.share_reward_granted(campaign.appid, campaign.id, openid, now))
     await uow.store.add_notice(_reply(campaign, openid, verdict, event_id, now, note))
+
+
+_OUTCOMES: dict[Decision, activity.Outcome] = {
+    Decision.APPROVE: "approved",
+    Decision.REJECT: "rejected",
+    Decision.REVIEW: "queued",
+}
+
+
+async def _report(
+    uow: ReferralUnitOfWork,
+    record: SubmissionRecord,
+    verdict: Verdict,
+    decided_by: Literal["auto", "reviewer"],
+    now: datetime,
+) -> None:
+    """The decision on ``campaigns.activity``, in the caller's transaction."""
+    decided = activity.screenshot_decided(
+        record.appid,
+        record.campaign_id,
+        record.openid,
+        submission_id=record.id,
+        outcome=_OUTCOMES[verdict.decision],
+        reasons=verdict.reason_codes,
+        decided_by=decided_by,
+        submitted_at=record.received_at,
+        decided_at=now,
+    )
+    await uow.emit(CAMPAIGN_ACTIVITY, decided)
 
 
 async def settle_review(
@@ -313,6 +346,7 @@ async def settle_review(
             await uow.screenshots.audit(
                 AuditEntry(record.id, campaign.id, reviewer, decision.value, [r.value for r in reasons], now, note)
             )
+            await _report(uow, settled, Verdict(decision, reasons), "reviewer", now)
             await _apply(uow, campaign, record.openid, Verdict(decision, reasons), event_id, now, note=note)
             await uow.commit()
 

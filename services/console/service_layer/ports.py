@@ -16,6 +16,7 @@ class Api(StrEnum):
     MEMBERS = "members"
     PROFILES = "profiles"
     SEGMENTS = "segments"
+    ANALYTICS = "analytics"
     BRANDS = "brands"
 
 

@@ -130,13 +130,9 @@ class InMemoryPushes:
         self.profiles: dict[str, dict[str, Any]] = {}
         #: What every committed transaction emitted, in order (the outbox, for tests to read).
         self.emitted: list[tuple[Topic, Envelope]] = []
-        #: The transactions opened, newest last.
-        self.transactions: list[InMemoryDeliveryUnitOfWork] = []
 
     def transaction(self) -> InMemoryDeliveryUnitOfWork:
-        uow = InMemoryDeliveryUnitOfWork(self)
-        self.transactions.append(uow)
-        return uow
+        return InMemoryDeliveryUnitOfWork(self)
 
     def add_profiles(self, documents: Iterable[dict[str, Any]]) -> None:
         """Profiles in the profiles service's document shape (``_id`` is "appid:openid")."""

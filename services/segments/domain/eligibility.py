@@ -107,6 +107,12 @@ ERRCODES: Mapping[str, Text] = {
     "40003": Text("不合法的 OpenID（不是此公众号的会员）", "invalid openid (not a member of this account)"),
     "45009": Text("接口调用超过每日限额", "the API's daily quota is used up"),
     "interrupted": Text("发送中断（进程重启），不会重发", "cut off by a restart while sending; not resent"),
+    "-2": Text(
+        "无法连接微信接口（网络或 access_token），重试后仍失败", "the WeChat API could not be reached, after retries"
+    ),
+    "-3": Text(
+        "发送前被本系统拒绝（此渠道无法承载该内容）", "refused before sending: the channel cannot carry the content"
+    ),
     "mass_error": Text("群发任务报告的失败", "failures the mass-send job reported"),
 }
 

@@ -5,6 +5,7 @@ cases that write several records at once (a hand-over) do so in one transaction 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 
@@ -22,6 +23,7 @@ from services.brands.domain.model import (
     ProjectStatus,
     StageChange,
     Team,
+    VersionConflict,
     as_stored,
 )
 from services.brands.domain.rules import Viewer
@@ -183,3 +185,25 @@ async def test_a_hand_over_moves_the_brand_with_its_open_projects_and_deals(serv
             assert brand is not None and brand.owner_id == "m2" and brand.version == 2
             assert {p.id: p.manager_id for p in await u.projects.of_brands(["b1"])} == {"p1": "m2", "p2": "m1"}
             assert {d.id: d.owner_id for d in await u.deals.of_brands(["b1"])} == {"d1": "m2", "d2": "m1"}
+
+
+async def test_two_edits_of_one_version_one_wins_the_other_is_told_it_is_stale(
+    service_settings: LoadSettings,
+) -> None:
+    async with bootstrap(service_settings(BrandsSettings)) as brands:
+        async with brands.uow() as u:
+            await u.brands.add(Brand("b1", "Beibei", None, "m1", T0, T0))
+            await u.commit()
+        root = Viewer("root", admin=True)
+
+        async def edit(name: str) -> object:
+            try:
+                return await brands.use_cases.edit_brand(root, "b1", 1, T0, name=name, industry=None)
+            except VersionConflict as exc:
+                return exc
+
+        results = await asyncio.gather(edit("A"), edit("B"))
+        assert sorted(type(r).__name__ for r in results) == ["VersionConflict", "tuple"]
+        async with brands.uow() as u:
+            brand = await u.brands.get("b1")
+        assert brand is not None and brand.version == 2 and brand.name in {"A", "B"}

@@ -1,10 +1,7 @@
-"""The brands API over an in-memory unit of work, with operators of every kind the brand rules tell apart:
-an admin of every account, a sales head, the two managers of their team, a manager of no team, an
-analyst (no brand permission) and a project manager of one account (push composer)."""
+"""The brands API over an in-memory unit of work, called by the operators of tests/brand_callers.py."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -15,23 +12,12 @@ from fastapi.testclient import TestClient
 from services.brands.adapters.memory import InMemoryBrandsUnitOfWork
 from services.brands.entrypoints.http import create_app
 from services.brands.settings import BrandsSettings
-from shared.identity import ALL_ACCOUNTS, CLI_ACTOR, Directory
+from shared.identity import Directory
 from shared.settings import load_settings
+from tests.brand_callers import seed_operators
 from tests.identities import cheap_directory, identity_config
 
-APPID = "wx1"
 START = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
-
-#: name: (role, account)
-OPERATORS = {
-    "root": ("admin", ALL_ACCOUNTS),
-    "hana": ("sales_head", ALL_ACCOUNTS),
-    "mia": ("account_manager", ALL_ACCOUNTS),
-    "max": ("account_manager", ALL_ACCOUNTS),
-    "olga": ("account_manager", ALL_ACCOUNTS),
-    "ana": ("analyst", APPID),
-    "pete": ("project_manager", APPID),
-}
 
 
 @dataclass
@@ -58,24 +44,10 @@ class Api:
         return {"Authorization": f"Bearer {self.tokens[name]}"}
 
 
-def _seed(directory: Directory) -> tuple[dict[str, str], dict[str, str]]:
-    async def seed() -> tuple[dict[str, str], dict[str, str]]:
-        ids: dict[str, str] = {}
-        tokens: dict[str, str] = {}
-        for name, (role, appid) in OPERATORS.items():
-            operator = await directory.create_operator(CLI_ACTOR, name, password=None, kind="service")
-            await directory.grant(CLI_ACTOR, name, role, appid)
-            tokens[name], _ = await directory.create_token(CLI_ACTOR, name, label="test")
-            ids[name] = operator.id
-        return ids, tokens
-
-    return asyncio.run(seed())
-
-
 @pytest.fixture
 def api() -> Iterator[Api]:
     directory = cheap_directory()
-    ids, tokens = _seed(directory)
+    ids, tokens = seed_operators(directory)
     uow = InMemoryBrandsUnitOfWork()
     clock = Clock()
     settings = load_settings(BrandsSettings)

@@ -37,6 +37,8 @@ from services.brands.domain.rules import (
     spend_fen,
     tier_of,
 )
+from services.brands.settings import BrandsSettings
+from shared.settings import SettingsError, load_settings
 
 NOW = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)
 S = DealStage
@@ -278,3 +280,11 @@ def test_the_business_view_attributes_ranks_and_flags() -> None:
     assert view.funnel[S.DELIVERING] == 1 and view.funnel[S.LOST] == 1 and view.funnel_value_fen[S.LOST] == 700
     assert view.tiers == {Tier.A: 0, Tier.B: 1, Tier.C: 1}
     assert [row.brand.id for row in view.inactive] == ["b2"]
+
+
+def test_settings_name_the_inactivity_days_and_keep_the_tiers_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(SettingsError):
+        load_settings(BrandsSettings, tier_a_yuan=100, tier_b_yuan=200)
+    assert load_settings(BrandsSettings).brands_inactive_days == 30
+    monkeypatch.setenv("BRANDS_INACTIVE_DAYS", "7")
+    assert load_settings(BrandsSettings).brands_inactive_days == 7

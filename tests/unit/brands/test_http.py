@@ -10,7 +10,8 @@ from typing import Any
 from services.brands.bootstrap import Brands
 from services.brands.domain.progress import DeliveryFact
 from shared.identity import AuditQuery
-from tests.unit.brands.conftest import APPID, Api
+from tests.brand_callers import APPID
+from tests.unit.brands.conftest import Api
 
 
 def _team(api: Api) -> dict[str, Any]:
@@ -70,6 +71,13 @@ def test_a_manager_sees_their_own_brands_a_head_their_teams_an_admin_all(api: Ap
     assert api.client.get(f"/brands/{kidsy['id']}", headers=api.as_("hana")).status_code == 200
     # The owner filter stays within the scope.
     assert _names(api.client.get("/brands", params={"owner": api.ids["olga"]}, headers=api.as_("hana"))) == []
+    listed = api.client.get("/brands", headers=api.as_("hana")).json()
+    assert listed["names"] == {api.ids["mia"]: "mia", api.ids["max"]: "max"}
+    managers = {
+        who: sorted(m["name"] for m in api.client.get("/managers", headers=api.as_(who)).json()["items"])
+        for who in ("root", "hana", "mia")
+    }
+    assert managers == {"root": ["hana", "max", "mia", "olga", "root"], "hana": ["hana", "max", "mia"], "mia": ["mia"]}
     teams = api.client.get("/teams", headers=api.as_("olga")).json()["items"]
     assert teams == []
     assert [t["name"] for t in api.client.get("/teams", headers=api.as_("mia")).json()["items"]] == ["East"]
@@ -80,6 +88,8 @@ def test_only_admins_manage_teams_and_members_must_be_operators(api: Api) -> Non
     assert api.client.post("/teams", json=body, headers=api.as_("hana")).status_code == 403
     unknown = api.client.post("/teams", json=body | {"member_ids": ["nobody"]}, headers=api.as_("root"))
     assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["body", "member_ids", 0]
+    not_a_head = api.client.post("/teams", json=body | {"head_id": "mia"}, headers=api.as_("root"))
+    assert not_a_head.status_code == 422 and not_a_head.json()["detail"][0]["loc"] == ["body", "head_id"]
     team = _team(api)
     taken = api.client.post("/teams", json={"name": "East", "head_id": "hana"}, headers=api.as_("root"))
     assert taken.status_code == 409
@@ -96,6 +106,9 @@ def test_a_brand_is_created_for_oneself_or_a_team_member_and_edited_with_its_ver
     _team(api)
     refused = api.client.post("/brands", json={"name": "X", "owner_id": "olga"}, headers=api.as_("mia"))
     assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "owner_id"]
+    # An owner must hold brand:edit on every account (an analyst of one account cannot own a brand).
+    analyst = api.client.post("/brands", json={"name": "X", "owner_id": "ana"}, headers=api.as_("root"))
+    assert analyst.status_code == 422 and "brand:edit" in analyst.json()["detail"][0]["msg"]
     brand = _brand(api, "hana", "Beibei", owner_id="max", industry="formula")
     assert brand["owner_id"] == api.ids["max"] and brand["tier"] == "C" and brand["inactive"] is False
     assert api.client.post("/brands", json={"name": "Beibei"}, headers=api.as_("mia")).status_code == 409
@@ -161,6 +174,10 @@ def test_projects_are_edited_with_their_version_and_listed_for_push_composers(ap
     assert cleared.json()["target_clicks"] is None
     assert api.client.get(path, headers=api.as_("max")).status_code == 404
     _project(api, "mia", brand["id"], name="Later", status="draft")
+    assert _names(api.client.get("/projects", headers=api.as_("mia"))) == ["Later", "Spring formula"]
+    assert _names(api.client.get("/projects", params={"status": "draft"}, headers=api.as_("mia"))) == ["Later"]
+    assert _names(api.client.get("/projects", headers=api.as_("max"))) == []
+    assert _names(api.client.get("/projects", headers=api.as_("root"))) == ["Later", "Spring formula"]
     listed = api.client.get(f"/accounts/{APPID}/projects", params={"active": "true"}, headers=api.as_("pete"))
     assert listed.status_code == 200
     assert [(p["name"], p["brand_name"]) for p in listed.json()["items"]] == [("Spring formula", "Beibei")]
@@ -234,6 +251,14 @@ def test_deals_move_forward_or_to_lost_and_payments_make_the_tier(api: Api) -> N
         f"/payments/{pay['id']}/received", json={"received_on": "2026-12-02"}, headers=api.as_("mia")
     )
     assert received.status_code == 200 and received.json()["overdue"] is False
+    again = api.client.post(
+        f"/payments/{pay['id']}/received", json={"received_on": "2026-12-02"}, headers=api.as_("mia")
+    )
+    assert again.status_code == 200 and again.json()["version"] == received.json()["version"]
+    other_day = api.client.post(
+        f"/payments/{pay['id']}/received", json={"received_on": "2026-12-03"}, headers=api.as_("mia")
+    )
+    assert other_day.status_code == 422 and other_day.json()["detail"][0]["loc"] == ["body", "received_on"]
     brand_now = api.client.get(f"/brands/{brand['id']}", headers=api.as_("mia")).json()
     assert (brand_now["tier"], brand_now["spend_fen"]) == ("B", 20_000_000)
     assert _names(api.client.get("/brands", params={"tier": "B"}, headers=api.as_("mia"))) == ["Beibei"]

@@ -6,12 +6,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.campaigns.adapters.memory import InMemoryReferrals
+from services.campaigns.adapters.memory import CampaignRecords, InMemoryReferrals, InMemoryReferralUnitOfWork
 from services.campaigns.domain.participants import Participant
 from services.campaigns.domain.poster_layout import PosterLayout, QrBox
 from services.campaigns.domain.posters import PosterSpec
 from services.campaigns.service_layer.ports import PosterRendererPort
 from services.campaigns.service_layer.posters import give_poster
+from shared.contracts import CAMPAIGN_ACTIVITY, CATALOG, CampaignPosterSent
 from shared.wechat_client import CustomMessage, Image, MediaKind, QrCode, Text, UploadedMedia
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -71,8 +72,16 @@ def participant() -> Participant:
     return Participant("c1", "wx1", "o_mom", "mom0000001", T0, "campaign_qr")
 
 
-async def run(member: Participant, platform: FakePlatform, renderer: FakeRenderer, now: datetime) -> bool:
-    return await give_poster(member, SPEC, store=InMemoryReferrals(), platform=platform, renderer=renderer, now=now)
+async def run(
+    member: Participant,
+    platform: FakePlatform,
+    renderer: FakeRenderer,
+    now: datetime,
+    uow: InMemoryReferralUnitOfWork | None = None,
+) -> bool:
+    uow = uow or InMemoryReferralUnitOfWork()
+    store = InMemoryReferrals()
+    return await give_poster(member, SPEC, store=store, uow=uow, platform=platform, renderer=renderer, now=now)
 
 
 async def test_first_join_creates_the_code_renders_uploads_and_sends_welcome_then_poster() -> None:
@@ -118,3 +127,18 @@ async def test_expired_media_is_uploaded_again_and_a_dying_code_renewed() -> Non
     member.poster_sent_at = None  # the member asks for the poster again weeks later
     await run(member, platform, renderer, T0 + timedelta(days=28, hours=12))
     assert platform.kinds() == ["qrcode", "upload", "send", "send"]
+
+
+async def test_the_poster_is_recorded_as_sent_with_the_event_reporting_it_once() -> None:
+    records = CampaignRecords()
+    member = await InMemoryReferrals(records).add_participant(participant())
+    uow, platform, renderer = InMemoryReferralUnitOfWork(records), FakePlatform(), FakeRenderer()
+    assert await run(member, platform, renderer, T0, uow)
+    stored = await uow.store.participant("c1", "o_mom")
+    assert stored is not None and stored.poster_sent_at == T0
+    ((topic, envelope),) = uow.emitted
+    assert topic is CAMPAIGN_ACTIVITY and (envelope.appid, envelope.key) == ("wx1", "o_mom")
+    assert envelope.event_id == "poster_sent:c1:o_mom"
+    assert CATALOG.decode(envelope) == CampaignPosterSent(openid="o_mom", campaign_id="c1", sent_at=T0)
+    assert not await run(stored, platform, renderer, T0 + timedelta(minutes=1), uow)  # a redelivered join
+    assert len(uow.emitted) == 1

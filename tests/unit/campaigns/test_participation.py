@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from structlog.testing import capture_logs
 
-from services.campaigns.adapters.memory import InMemoryReferrals
+from services.campaigns.adapters.memory import InMemoryReferrals, InMemoryReferralUnitOfWork
 from services.campaigns.adapters.participation_events import PublishedParticipation
 from services.campaigns.domain.campaign import Campaign, CampaignStatus
 from services.campaigns.domain.participants import Participant
@@ -43,8 +43,8 @@ async def run_join(
         QrCodeScanned(openid="o_mom", scanned_at=at, scene="x"), appid="wx1", key="o_mom", occurred_at=at
     )
     await join(
-        campaign, "o_mom", "campaign_qr", envelope, store=store, campaigns=NoPoster(), platform=None, renderer=None,  # type: ignore[arg-type]
-        now=at, announcer=announcer,
+        campaign, "o_mom", "campaign_qr", envelope, store=store, uow=InMemoryReferralUnitOfWork(),
+        campaigns=NoPoster(), platform=None, renderer=None, now=at, announcer=announcer,  # type: ignore[arg-type]
     )  # fmt: skip
 
 

@@ -19,7 +19,8 @@ from services.campaigns.domain.participants import reward_id
 from services.campaigns.domain.submissions import SubmissionRecord
 from services.campaigns.service_layer import review
 from services.campaigns.service_layer.management import NewCampaign, create_campaign
-from services.screenshots import Decision, Fingerprint
+from services.screenshots import Decision, Fingerprint, Reason
+from shared.contracts import CAMPAIGN_ACTIVITY, CATALOG, CampaignRewardGranted, CampaignScreenshotDecided
 from shared.wechat_client import CustomMessage, Text
 
 APPID = "wx1"
@@ -162,3 +163,38 @@ async def test_approving_grants_the_share_reward_once_and_replies_at_once() -> N
     with pytest.raises(review.NotInReview, match="already approved by ops-li"):
         await desk.settle(campaign, submission, Decision.REJECT, "ops-wang")
     assert len(desk.outbox.sent) == 1 and len(desk.records.rewards) == 1
+
+
+async def test_a_reviewers_decision_is_emitted_with_its_reason_and_the_submission_time_once() -> None:
+    desk = Desk()
+    campaign = await desk.campaign()
+    approved, rejected = await desk.submission(campaign, "mom"), await desk.submission(campaign, "dad", minutes_ago=90)
+    uow = InMemoryReferralUnitOfWork(desk.records)
+
+    async def settle(submission: str, decision: Decision, reason: Reason | None = None) -> None:
+        await review.settle(
+            desk.campaigns, desk.screenshots, APPID, campaign.id, submission, decision, reviewer="ops-li", note=None,
+            uow=uow, notice_store=desk.notices, rewards=desk.notices, codes=desk.pools, messenger=None, now=NOW,
+            reason=reason,
+        )  # fmt: skip
+
+    await settle(approved, Decision.APPROVE)
+    await settle(rejected, Decision.REJECT, Reason.FOREIGN_QR)
+    with pytest.raises(review.NotInReview):
+        await settle(rejected, Decision.APPROVE)  # decided already: nothing more to report
+    emitted = [(topic, envelope.event_id, CATALOG.decode(envelope)) for topic, envelope in uow.emitted]
+    assert [(topic, event_id) for topic, event_id, _ in emitted] == [
+        (CAMPAIGN_ACTIVITY, f"screenshot_decided:{approved}:approved:reviewer"),
+        (CAMPAIGN_ACTIVITY, f"reward_granted:{campaign.id}:o_mom:0"),
+        (CAMPAIGN_ACTIVITY, f"screenshot_decided:{rejected}:rejected:reviewer"),
+    ]
+    assert emitted[0][2] == CampaignScreenshotDecided(
+        openid="o_mom", campaign_id=campaign.id, submission_id=approved, outcome="approved",
+        reasons=["possibly_reused"], decided_by="reviewer", submitted_at=NOW - timedelta(minutes=30), decided_at=NOW,
+    )  # fmt: skip
+    assert emitted[1][2] == CampaignRewardGranted(
+        openid="o_mom", campaign_id=campaign.id, tier=1, basis="screenshot", granted_at=NOW
+    )
+    third = emitted[2][2]
+    assert isinstance(third, CampaignScreenshotDecided) and third.reasons == ["foreign_qr"]
+    assert third.submitted_at == NOW - timedelta(minutes=90) and uow.emitted[2][1].key == "o_dad"

@@ -59,6 +59,7 @@ def test_the_console_is_told_where_each_operator_api_and_the_simulator_are() -> 
         "members-api": 8001,
         "profiles-api": 8003,
         "segments-api": 8004,
+        "analytics": 8007,
         "wechat-sim": 8200,
         "gateway": 8000,
     }
@@ -68,6 +69,7 @@ def test_the_console_is_told_where_each_operator_api_and_the_simulator_are() -> 
         "MEMBERS_API_URL": "http://127.0.0.1:8001",
         "PROFILES_API_URL": "http://127.0.0.1:8003",
         "SEGMENTS_API_URL": "http://127.0.0.1:8004",
+        "ANALYTICS_API_URL": "http://127.0.0.1:8007",
         "WECHAT_SIM_URL": "http://127.0.0.1:8200",
     }
     assert console_env({"identity-api": 9}) == {"IDENTITY_API_URL": "http://127.0.0.1:9"}

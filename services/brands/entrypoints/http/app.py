@@ -47,6 +47,7 @@ def create_app(
         readiness={"mongodb": lambda service: service.ready()},
         operator_routers=[
             teams.router,
+            teams.managers,
             brands.router,
             projects.router,
             projects.account_router,

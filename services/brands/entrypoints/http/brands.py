@@ -21,11 +21,12 @@ from services.brands.entrypoints.http.deps import (
     Now,
     UseCases,
     operator_id,
+    operator_names,
     require_version,
     viewer_of,
 )
 from services.brands.entrypoints.http.schemas import BrandIn, BrandList, BrandOut, BrandPatch, HandoverIn, HandoverOut
-from shared.identity import audit
+from shared.identity import Permission, audit
 
 __all__ = ["TAG", "router"]
 
@@ -45,6 +46,7 @@ def _with_etag(response: Response, row: BrandStanding) -> BrandOut:
 @router.get("", summary="Brands in the caller's scope, with tier, spend and inactivity")
 async def list_brands(
     actor: CanView,
+    request: Request,
     use_cases: UseCases,
     now: Now,
     owner: Annotated[str | None, Query(max_length=64, description="An owner's operator id")] = None,
@@ -52,14 +54,19 @@ async def list_brands(
     inactive: bool | None = None,
 ) -> BrandList:
     rows = await use_cases.list_brands(viewer_of(actor), now, owner=owner, tier=tier, inactive=inactive)
-    return BrandList(items=[BrandOut.of(row) for row in rows])
+    names = await operator_names(request, {row.brand.owner_id for row in rows})
+    return BrandList(items=[BrandOut.of(row) for row in rows], names=names)
 
 
 @router.post("", status_code=201, summary="Create a brand (owner: the caller unless given)")
 async def create_brand(
     body: BrandIn, actor: CanEdit, request: Request, response: Response, use_cases: UseCases, now: Now
 ) -> BrandOut:
-    owner = None if body.owner_id is None else await operator_id(request, body.owner_id, ["body", "owner_id"])
+    owner = (
+        None
+        if body.owner_id is None
+        else await operator_id(request, body.owner_id, ["body", "owner_id"], Permission.BRAND_EDIT)
+    )
     viewer = viewer_of(actor)
     brand = await use_cases.create_brand(viewer, now, name=body.name, industry=body.industry, owner_id=owner)
     await audit(request, "brand.created", "brand", brand.id, after=_audited(brand))
@@ -93,7 +100,7 @@ async def edit_brand(
 async def hand_over(
     brand_id: ItemId, body: HandoverIn, actor: CanAssign, request: Request, use_cases: UseCases, now: Now
 ) -> HandoverOut:
-    to = await operator_id(request, body.to, ["body", "to"])
+    to = await operator_id(request, body.to, ["body", "to"], Permission.BRAND_EDIT)
     viewer = viewer_of(actor)
     moved = await use_cases.hand_over(viewer, brand_id, to, now)
     await audit(

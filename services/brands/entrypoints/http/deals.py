@@ -17,6 +17,7 @@ from services.brands.entrypoints.http.deps import (
     Today,
     UseCases,
     expected_version,
+    operator_names,
     viewer_of,
 )
 from services.brands.entrypoints.http.schemas import (
@@ -42,10 +43,11 @@ BrandFilter = Annotated[str | None, Query(max_length=64)]
 
 @deals.get("", summary="Deals in the caller's scope, most recently changed first")
 async def list_deals(
-    actor: CanView, use_cases: UseCases, brand_id: BrandFilter = None, stage: DealStage | None = None
+    actor: CanView, request: Request, use_cases: UseCases, brand_id: BrandFilter = None, stage: DealStage | None = None
 ) -> DealList:
     found = await use_cases.list_deals(viewer_of(actor), brand_id, stage)
-    return DealList(items=[DealOut.of(d) for d in found])
+    names = await operator_names(request, {d.owner_id for d in found} | {c.by for d in found for c in d.history})
+    return DealList(items=[DealOut.of(d) for d in found], names=names)
 
 
 @deals.post("", status_code=201, summary="Open a deal with a brand")

@@ -3,6 +3,7 @@ path parameters, version checks and operator look-ups."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from services.brands.entrypoints.http.schemas import ID_PATTERN
 from services.brands.service_layer.use_cases import BrandsUseCases
 from shared.identity import (
     ALL_ACCOUNTS,
+    ROLE_PERMISSIONS,
     Grant,
     Identity,
     OperatorNotFound,
@@ -37,6 +39,7 @@ __all__ = [
     "Now",
     "Today",
     "UseCases",
+    "assignable",
     "expected_version",
     "field_error",
     "needs",
@@ -111,17 +114,35 @@ def require_version(if_match: str | None, body_version: int | None) -> int:
     return expected
 
 
-async def operator_id(request: Request, ref: str, loc: list[str | int]) -> str:
-    """The id of the enabled operator ``ref`` names (by id or name); 422 naming ``loc`` otherwise."""
+async def operator_id(request: Request, ref: str, loc: list[str | int], holding: Permission) -> str:
+    """The id of the enabled operator ``ref`` names (by id or name), who holds ``holding`` on every account
+    (brands are not per account): an owner or manager must be able to see and edit what they are given.
+    422 naming ``loc`` otherwise."""
+    directory = directory_of(request)
     try:
-        operator = await directory_of(request).operator(ref)
+        operator = await directory.operator(ref)
     except OperatorNotFound:
         raise field_error(loc, f"no operator {ref!r}") from None
     if operator.disabled:
         raise field_error(loc, f"operator {ref!r} is disabled")
+    grants = await directory.store.grants_of(operator.id)
+    if not any(g.appid == ALL_ACCOUNTS and holding in ROLE_PERMISSIONS[g.role] for g in grants):
+        raise field_error(loc, f"operator {ref!r} does not hold {holding.value} on every account")
     return operator.id
 
 
-async def operator_names(request: Request) -> dict[str, str]:
-    """Every operator's name by id (a copy the figures show beside the ids)."""
-    return {operator.id: operator.name for operator, _ in await directory_of(request).operators()}
+async def operator_names(request: Request, ids: Iterable[str] | None = None) -> dict[str, str]:
+    """Operators' names by id (all, or those of ``ids``), for lists to show beside the ids."""
+    operators = await directory_of(request).store.list_operators()
+    wanted = None if ids is None else set(ids)
+    return {o.id: o.name for o in operators if wanted is None or o.id in wanted}
+
+
+async def assignable(request: Request) -> list[tuple[str, str]]:
+    """(id, name) of every enabled operator who may own brands: ``brand:edit`` on every account."""
+    return [
+        (operator.id, operator.name)
+        for operator, grants in await directory_of(request).operators()
+        if not operator.disabled
+        and any(g.appid == ALL_ACCOUNTS and Permission.BRAND_EDIT in ROLE_PERMISSIONS[g.role] for g in grants)
+    ]

@@ -27,6 +27,7 @@ from services.brands.entrypoints.http.deps import (
     UseCases,
     needs,
     operator_id,
+    operator_names,
     require_version,
     viewer_of,
 )
@@ -73,10 +74,24 @@ def _with_etag(response: Response, project: Project, brand: Brand) -> ProjectOut
     return ProjectOut.of(project, brand)
 
 
+@router.get("/projects", summary="The projects of every brand in the caller's scope, newest start first")
+async def list_all_projects(
+    actor: CanView,
+    request: Request,
+    use_cases: UseCases,
+    status: ProjectStatus | None = None,
+    manager: Annotated[str | None, Query(max_length=64, description="A manager's operator id")] = None,
+) -> ProjectList:
+    found = await use_cases.projects_in_scope(viewer_of(actor), status=status, manager=manager)
+    names = await operator_names(request, {p.manager_id for p, _ in found})
+    return ProjectList(items=[ProjectOut.of(p, b) for p, b in found], names=names)
+
+
 @router.get("/brands/{brand_id}/projects", summary="A brand's projects, newest start first")
-async def list_projects(brand_id: ItemId, actor: CanView, use_cases: UseCases) -> ProjectList:
+async def list_projects(brand_id: ItemId, actor: CanView, request: Request, use_cases: UseCases) -> ProjectList:
     brand, projects = await use_cases.list_projects(viewer_of(actor), brand_id)
-    return ProjectList(items=[ProjectOut.of(p, brand) for p in projects])
+    names = await operator_names(request, {p.manager_id for p in projects})
+    return ProjectList(items=[ProjectOut.of(p, brand) for p in projects], names=names)
 
 
 @router.post("/brands/{brand_id}/projects", status_code=201, summary="Create a project for a brand")
@@ -89,7 +104,11 @@ async def create_project(
     use_cases: UseCases,
     now: Now,
 ) -> ProjectOut:
-    manager = None if body.manager_id is None else await operator_id(request, body.manager_id, ["body", "manager_id"])
+    manager = (
+        None
+        if body.manager_id is None
+        else await operator_id(request, body.manager_id, ["body", "manager_id"], Permission.BRAND_EDIT)
+    )
     viewer = viewer_of(actor)
     project = await use_cases.create_project(
         viewer,
@@ -128,7 +147,11 @@ async def edit_project(
     if_match: IfMatch = None,
 ) -> ProjectOut:
     expected = require_version(if_match, body.version)
-    manager = None if body.manager_id is None else await operator_id(request, body.manager_id, ["body", "manager_id"])
+    manager = (
+        None
+        if body.manager_id is None
+        else await operator_id(request, body.manager_id, ["body", "manager_id"], Permission.BRAND_EDIT)
+    )
     edit = ProjectEdit(
         name=body.name,
         appid=body.appid,

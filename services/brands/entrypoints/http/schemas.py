@@ -50,6 +50,8 @@ class TeamOut(BaseModel):
 
 class TeamList(BaseModel):
     items: list[TeamOut]
+    #: Operator names by id, for the ids above.
+    names: dict[str, str] = Field(default_factory=dict)
 
 
 class BrandIn(_In):
@@ -99,6 +101,19 @@ class BrandOut(BaseModel):
 
 class BrandList(BaseModel):
     items: list[BrandOut]
+    #: Operator names by id, for the ids above.
+    names: dict[str, str] = Field(default_factory=dict)
+
+
+class Manager(BaseModel):
+    id: str
+    name: str
+
+
+class ManagerList(BaseModel):
+    """Who the caller may give brands and projects to (their scope)."""
+
+    items: list[Manager]
 
 
 class HandoverIn(_In):
@@ -178,6 +193,8 @@ class ProjectOut(BaseModel):
 
 class ProjectList(BaseModel):
     items: list[ProjectOut]
+    #: Operator names by id, for the ids above.
+    names: dict[str, str] = Field(default_factory=dict)
 
 
 class AccountProjectOut(BaseModel):
@@ -341,6 +358,8 @@ class DealOut(BaseModel):
 
 class DealList(BaseModel):
     items: list[DealOut]
+    #: Operator names by id, for the ids above.
+    names: dict[str, str] = Field(default_factory=dict)
 
 
 class PaymentIn(_In):

@@ -15,19 +15,22 @@ from services.brands.entrypoints.http.deps import (
     IfMatch,
     ItemId,
     UseCases,
+    assignable,
     needs,
     operator_id,
+    operator_names,
     require_version,
     viewer_of,
 )
-from services.brands.entrypoints.http.schemas import TeamIn, TeamList, TeamOut, TeamPatch
+from services.brands.entrypoints.http.schemas import Manager, ManagerList, TeamIn, TeamList, TeamOut, TeamPatch
 from services.brands.service_layer.use_cases import TeamEdit
 from shared.identity import Permission, audit
 
-__all__ = ["TAG", "router"]
+__all__ = ["TAG", "managers", "router"]
 
 TAG = "teams"
 router = APIRouter(prefix="/teams", tags=[TAG])
+managers = APIRouter(prefix="/managers", tags=[TAG])
 _MANAGE = needs(Permission.OPERATOR_MANAGE)
 
 
@@ -41,17 +44,27 @@ def _with_etag(response: Response, team: Team) -> TeamOut:
 
 
 async def _members(request: Request, refs: list[str]) -> list[str]:
-    return [await operator_id(request, ref, ["body", "member_ids", i]) for i, ref in enumerate(refs)]
+    return [
+        await operator_id(request, ref, ["body", "member_ids", i], Permission.BRAND_EDIT) for i, ref in enumerate(refs)
+    ]
 
 
 @router.get("", summary="Teams (an admin: all; others: theirs)")
-async def list_teams(actor: CanView, use_cases: UseCases) -> TeamList:
-    return TeamList(items=[TeamOut.of(t) for t in await use_cases.list_teams(viewer_of(actor))])
+async def list_teams(actor: CanView, request: Request, use_cases: UseCases) -> TeamList:
+    found = await use_cases.list_teams(viewer_of(actor))
+    names = await operator_names(request, {i for t in found for i in (t.head_id, *t.member_ids)})
+    return TeamList(items=[TeamOut.of(t) for t in found], names=names)
+
+
+@managers.get("", summary="Who the caller may give brands and projects to (admin: anyone; head: their teams)")
+async def list_managers(actor: CanView, request: Request, use_cases: UseCases) -> ManagerList:
+    scope = await use_cases.scope(viewer_of(actor))
+    return ManagerList(items=[Manager(id=i, name=n) for i, n in await assignable(request) if scope.sees(i)])
 
 
 @router.post("", status_code=201, summary="Create a team", dependencies=_MANAGE)
 async def create_team(body: TeamIn, request: Request, response: Response, use_cases: UseCases) -> TeamOut:
-    head = await operator_id(request, body.head_id, ["body", "head_id"])
+    head = await operator_id(request, body.head_id, ["body", "head_id"], Permission.BRAND_ASSIGN)
     team = await use_cases.create_team(body.name, head, await _members(request, body.member_ids))
     await audit(request, "team.created", "team", team.id, after=_audited(team))
     return _with_etag(response, team)
@@ -74,7 +87,9 @@ async def edit_team(
     expected = require_version(if_match, body.version)
     edit = TeamEdit(
         name=body.name,
-        head_id=None if body.head_id is None else await operator_id(request, body.head_id, ["body", "head_id"]),
+        head_id=None
+        if body.head_id is None
+        else await operator_id(request, body.head_id, ["body", "head_id"], Permission.BRAND_ASSIGN),
         member_ids=None if body.member_ids is None else await _members(request, body.member_ids),
     )
     before, team = await use_cases.edit_team(team_id, expected, edit)

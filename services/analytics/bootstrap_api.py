@@ -1,0 +1,38 @@
+"""The analytics API's composition root: the rollup reader over MongoDB, or the caller's (tests)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from services.analytics.adapters.rollup_reader import ROLLUP_READ_INDEXES, MongoRollupReader
+from services.analytics.service_layer.dashboards import Dashboards
+from services.analytics.service_layer.ports import RollupReader
+from services.analytics.settings import AnalyticsSettings
+from shared.storage import connect
+
+__all__ = ["AnalyticsApi", "bootstrap_api"]
+
+
+@dataclass(frozen=True)
+class AnalyticsApi:
+    settings: AnalyticsSettings
+    dashboards: Dashboards
+    ready: Callable[[], Awaitable[None]]
+
+
+async def _always_ready() -> None:
+    return None
+
+
+@asynccontextmanager
+async def bootstrap_api(
+    settings: AnalyticsSettings, *, reader: RollupReader | None = None
+) -> AsyncIterator[AnalyticsApi]:
+    """Reads the rollups in the settings' MongoDB, or through ``reader`` (an in-memory one in tests)."""
+    if reader is not None:
+        yield AnalyticsApi(settings, Dashboards(reader), _always_ready)
+        return
+    async with connect(settings, ROLLUP_READ_INDEXES) as mongo:
+        yield AnalyticsApi(settings, Dashboards(MongoRollupReader(mongo.database)), mongo.ready)

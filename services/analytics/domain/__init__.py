@@ -1,0 +1,1 @@
+"""Pure analytics logic: the fold from events to rollup counter increments."""
