@@ -77,11 +77,19 @@ async def _form(view: View) -> dict[str, str]:
 
 
 async def people(view: View) -> dict[str, str]:
-    """Operator names by id, for the owners and managers the pages show (the business view's ``names``:
-    the brands API answers them to anyone who may see brands). Empty when unavailable: ids are shown."""
-    found = await quietly(view.get(Api.BRANDS, "/business"))
-    names = (found or {}).get("names") if isinstance(found, Mapping) else None
-    return {str(k): str(v) for k, v in (names or {}).items()}
+    """The managers this operator may give brands and projects to, names by id (``GET /managers``: an
+    admin anyone who may own brands, a head their teams, a manager themself). Empty when unavailable."""
+    found = await quietly(view.get(Api.BRANDS, "/managers"))
+    return {str(m["id"]): str(m["name"]) for m in items_of(found)}
+
+
+def names_in(*bodies: Any) -> dict[str, str]:
+    """The operator names the brands API gives beside the ids of its lists."""
+    names: dict[str, str] = {}
+    for body in bodies:
+        if isinstance(body, Mapping):
+            names |= {str(k): str(v) for k, v in (body.get("names") or {}).items()}
+    return names
 
 
 def _render(view: View, template: str, status_code: int = 200, **extra: Any) -> HTMLResponse:
@@ -109,10 +117,11 @@ async def brand_list(
     params = {"tier": tier, "owner": owner, "inactive": "true" if inactive else ""}
     brands, names = await asyncio.gather(view.get(Api.BRANDS, "/brands", **params), people(view))
     rows = items_of(brands)
+    names = names | names_in(brands)
     if q.strip():
         wanted = q.strip().casefold()
         rows = [b for b in rows if wanted in str(b.get("name", "")).casefold()]
-    # Everyone whose brands this operator may see (the API names them), whatever the filter shows now.
+    # Everyone this operator may give brands to (whose brands they see), whatever the filter shows now.
     owners = sorted(
         set(names) | {str(b["owner_id"]) for b in rows} | ({owner} if owner else set()), key=lambda o: names.get(o, o)
     )
@@ -219,7 +228,7 @@ async def _brand_page(
     typed: dict[str, str] | None = None,
 ) -> HTMLResponse:
     brand = await view.get(Api.BRANDS, f"/brands/{brand_id}")
-    projects, deals, payments, names = await asyncio.gather(
+    projects, deals, payments, managers = await asyncio.gather(
         view.get(Api.BRANDS, f"/brands/{brand_id}/projects"),
         quietly(view.get(Api.BRANDS, "/deals", brand_id=brand_id)),
         quietly(view.get(Api.BRANDS, "/payments", brand_id=brand_id)),
@@ -236,8 +245,8 @@ async def _brand_page(
         project_names={p["id"]: p["name"] for p in project_rows},
         deals=items_of(deals) if deals is not None else None,
         payments=items_of(payments) if payments is not None else None,
-        names=names,
-        managers=sorted(names.items(), key=lambda item: item[1]),
+        names=names_in(projects, deals, payments) | managers,
+        managers=sorted(managers.items(), key=lambda item: item[1]),
         errors=errors or {},
         typed=typed or {},
         today=today.isoformat(),
