@@ -548,3 +548,18 @@ def test_the_completion_chart_runs_the_target_line_to_the_projects_last_day() ->
     assert chart["days"] == [f"2026-12-0{d}" for d in range(1, 6)]
     assert chart["target_line"] == [2.0, 4.0, 6.0, 8.0, 10.0]
     assert chart["delivered_total"] == [1, 4, None, None, None] and chart["target"] == 10
+
+
+async def test_every_project_in_ones_scope_is_listed_and_filtered(console: BrandsConsole) -> None:
+    await console.sign_in("mia")
+    brand_id = await _brand(console, "贝亲")
+    await _project(console, brand_id, name="进行中的项目")
+    await _project(console, brand_id, name="草稿项目", status="draft")
+    await console.sign_in("olga")
+    await _project(console, await _brand(console, "Olga's"), name="别人的项目")
+    await console.sign_in("mia")
+    listing = await console.client.get("/brands/projects")
+    assert listing.status_code == 200 and listing.text.count('data-testid="all-projects-row"') == 2
+    assert "别人的项目" not in listing.text and 'aria-current="page" data-testid="tab-projects"' in listing.text
+    active = await console.client.get("/brands/projects", params={"status": "active"})
+    assert "进行中的项目" in active.text and "草稿项目" not in active.text

@@ -148,6 +148,28 @@ def _list_url(filters: Mapping[str, str], page: int) -> str:
     return "/brands" + (f"?{urlencode(query)}" if query else "")
 
 
+@router.get("/brands/projects", response_class=HTMLResponse)
+async def project_list(
+    view: Page,
+    status: Literal["", "draft", "active", "ended"] = "",
+    manager: Annotated[str, Query(max_length=64)] = "",
+) -> HTMLResponse:
+    """Every project of the brands one sees, newest start first (the API scopes and filters)."""
+    projects, managers = await asyncio.gather(
+        view.get(Api.BRANDS, "/projects", status=status, manager=manager), people(view)
+    )
+    names = managers | names_in(projects)
+    return _render(
+        view,
+        "brands/projects.html",
+        projects=items_of(projects),
+        names=names,
+        managers=sorted(set(names) | ({manager} if manager else set()), key=lambda m: names.get(m, m)),
+        filters={"status": status, "manager": manager},
+        filtered=bool(status or manager),
+    )
+
+
 # -- brand forms --------------------------------------------------------------------------------------
 
 
