@@ -146,6 +146,7 @@ def test_a_projects_value_report_counts_the_pushes_linked_to_it(
     expect(page.locator("[data-testid=tile-completion] .tile-value")).to_have_text("10.0%")
     expect(page.locator("[data-testid=by-push] tbody tr")).to_have_count(1)
     expect(page.locator("#progress-chart canvas")).to_have_count(1)  # drawn by brands.js
+    screenshot(page, "project-page", full_page=True)
 
     page.click("[data-testid=value-report]")
     page.wait_for_url(f"{project_url}/report")
@@ -197,6 +198,7 @@ def test_a_sales_head_reads_the_business_view_and_hands_a_brand_over(
     page.click("[data-testid=add-payment]")
     page.wait_for_url(re.compile(r"done=payment_created"))
     expect(page.locator("[data-testid=overdue]")).to_be_visible()
+    screenshot(page, "brand-page", full_page=True)
 
     browser_context.clear_cookies()
     sign_in(page, stack, "sales-head")

@@ -93,7 +93,9 @@ def names_in(*bodies: Any) -> dict[str, str]:
 
 
 def _render(view: View, template: str, status_code: int = 200, **extra: Any) -> HTMLResponse:
-    return view.render(template, status_code, **_TEXTS, **extra)
+    # Accounts by their switcher names (projects name theirs by appid).
+    names = {a.appid: a.name for a in view.console.settings.official_accounts if a.name}
+    return view.render(template, status_code, **_TEXTS, account_names=names, **extra)
 
 
 def _problem(view: View, exc: ApiError) -> None:

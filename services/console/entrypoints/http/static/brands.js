@@ -28,10 +28,10 @@
       xAxis: { type: "category", data: data.days, axisLabel: { hideOverlap: true } },
       yAxis: { type: "value", minInterval: 1 },
       series: [
-        { name: labels.delivered, type: "line", data: data.delivered_total, showSymbol: false, areaStyle: { opacity: 0.12 }, itemStyle: { color: "#0b7a5a" } },
+        { name: labels.delivered, type: "line", data: data.delivered_total, symbolSize: 5, showAllSymbol: "auto", areaStyle: { opacity: 0.12 }, itemStyle: { color: "#0b7a5a" } },
         { name: labels.target, type: "line", data: data.target_line, showSymbol: false, lineStyle: { type: "dashed" }, itemStyle: { color: "#5f6b76" } },
         { name: labels.daily, type: "bar", data: data.delivered, barMaxWidth: 14, itemStyle: { color: "#9fd8c4" } },
-        { name: labels.clicks, type: "line", data: data.clicks_total, showSymbol: false, itemStyle: { color: "#175cd3" } },
+        { name: labels.clicks, type: "line", data: data.clicks_total, symbolSize: 4, showAllSymbol: "auto", itemStyle: { color: "#175cd3" } },
       ],
     }, true);
   }
