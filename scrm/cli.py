@@ -158,6 +158,19 @@ def members_sync_tags(
         raise typer.Exit(code)
 
 
+@members_app.command("rebuild-coverage")
+def members_rebuild_coverage(
+    appid: Annotated[str, typer.Option(help="the account (one of WECHAT_ACCOUNTS)")],
+) -> None:
+    """Recount the account's tag and life-stage coverage counters from its profiles (data from before
+    the counters, or a repair); run it while the profiles worker is stopped. Safe to repeat."""
+    from scrm.member_import import run_coverage_rebuild
+
+    code = run_coverage_rebuild(console, appid)
+    if code:
+        raise typer.Exit(code)
+
+
 @campaigns_app.command("announce-participation")
 def campaigns_announce_participation() -> None:
     """Announce every participant's standing on campaigns.participation (safe to repeat).

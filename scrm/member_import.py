@@ -1,5 +1,6 @@
 """``scrm members import`` and ``scrm members sync-tags``: followers into profiles, profile tags out to
-WeChat user tags, each with a progress bar and resumable."""
+WeChat user tags, each with a progress bar and resumable; ``scrm members rebuild-coverage``: the
+account's coverage counters recounted from its profiles."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from services.profiles.adapters.repository import (
     MongoProfileRepository,
     MongoTagSyncStore,
 )
+from services.profiles.service_layer.coverage import rebuild_coverage
 from services.profiles.service_layer.importing import import_followers
 from services.profiles.service_layer.tag_sync import sync_tags
 from services.profiles.settings import ProfilesSettings
@@ -36,7 +38,7 @@ from shared.wechat_client import (
     WeChatClient,
 )
 
-__all__ = ["run_member_import", "run_tag_sync"]
+__all__ = ["run_coverage_rebuild", "run_member_import", "run_tag_sync"]
 
 T = TypeVar("T")
 Progressed = Callable[[int, int], None]
@@ -118,5 +120,17 @@ def run_tag_sync(console: Console, appid: str) -> int:
             f"tag sync finished: {result.tags_created} WeChat tags created, {result.tagged} taggings, "
             f"{result.untagged} removals in {result.calls} calls"
         )
+
+    return _run(console, job)
+
+
+def run_coverage_rebuild(console: Console, appid: str) -> int:
+    async def job(settings: ProfilesSettings) -> str:
+        if not any(account.appid == appid for account in settings.wechat_accounts):
+            raise LookupError(f"no account {appid!r} in WECHAT_ACCOUNTS")
+        async with connect(settings, INDEXES) as mongo:
+            repository = MongoProfileRepository(mongo.database)
+            counted = await rebuild_coverage(repository, repository, appid)
+        return f"coverage of {appid} rebuilt from {counted} profiles"
 
     return _run(console, job)

@@ -67,6 +67,16 @@ def test_existing_followers_become_profiles_once(
     assert profiles.count_documents({"appid": APPID, "follow.following": True}) == 230
     assert profiles.count_documents({"appid": APPID, "follow.first_followed_at": None}) == 0
 
+    # The import keeps the coverage counters (once, the re-import changed nothing); the rebuild recounts them.
+    coverage: Collection[dict[str, Any]] = mongo_database["profile_coverage"]
+    total = coverage.find_one({"_id": f"{APPID}|total"})
+    assert total is not None and total["c"]["f:members"] == total["c"]["a:members"] == 230
+    coverage.delete_one({"_id": f"{APPID}|total"})
+    rebuilt = scrm("members", "rebuild-coverage", "--appid", APPID, env=env, cwd=tmp_path, timeout=120)
+    assert rebuilt.returncode == 0 and "rebuilt from 230 profiles" in rebuilt.stdout, rebuilt.stdout + rebuilt.stderr
+    again_total = coverage.find_one({"_id": f"{APPID}|total"})
+    assert again_total is not None and again_total["c"] == total["c"]
+
 
 def test_budgeted_profile_tags_become_wechat_tags_and_follow_changes(
     sim: tuple[str, dict[str, str]], mongo_database: Database[dict[str, Any]], tmp_path: Path

@@ -40,6 +40,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("campaigns", N_("Campaigns"), "/campaigns", Permission.CAMPAIGN_VIEW, "c"),
     Section("review", N_("Review queue"), "/review", Permission.REVIEW_DECIDE, "r"),
     Section("members", N_("Members"), "/members", Permission.MEMBER_VIEW, "m"),
+    Section("coverage", N_("Tag coverage"), "/coverage", Permission.STATS_VIEW),
     Section("segments", N_("Segments"), "/segments", Permission.SEGMENT_VIEW, "s"),
     Section("pushes", N_("Pushes"), "/pushes", Permission.PUSH_VIEW, "p"),
 )

@@ -11,16 +11,17 @@ commit, as the MongoDB transaction does.
 from __future__ import annotations
 
 from collections import ChainMap
-from collections.abc import AsyncIterator, MutableMapping, Sequence
-from datetime import date, datetime
+from collections.abc import AsyncIterator, Callable, MutableMapping, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 from services.profiles.adapters import surveys as survey_documents
 from services.profiles.adapters.repository import from_document, to_document
-from services.profiles.domain.profile import Change, ConsentKind, Profile
+from services.profiles.domain.coverage import CoverageLedger, beijing_day, daily_part
+from services.profiles.domain.profile import Change, Profile
 from services.profiles.domain.surveys import Survey, SurveyStatus
+from services.profiles.service_layer.coverage import profile_counts
 from services.profiles.service_layer.ports import ProfileCounts, SurveyStore
-from shared.maternal_infant import Stage
 from shared.storage import InMemoryUnitOfWork, StorageConflict
 
 __all__ = [
@@ -37,10 +38,21 @@ Documents = MutableMapping[tuple[str, str], dict[str, Any]]
 class InMemoryProfileStore:
     """The profile repository over a dict of documents keyed by (appid, openid)."""
 
-    def __init__(self, documents: Documents | None = None, history: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        documents: Documents | None = None,
+        history: list[dict[str, Any]] | None = None,
+        ledger: CoverageLedger | None = None,
+    ) -> None:
         self.documents: Documents = {} if documents is None else documents
         #: Every change saved, oldest first, as MongoDB's history collection keeps them.
         self.history: list[dict[str, Any]] = [] if history is None else history
+        #: The coverage counters as MongoDB keeps them: ``"<appid>|total"`` and ``"<appid>|<day>"``
+        #: documents (``{"appid", "day", "c": {key: n}}``).
+        self.coverage: dict[str, dict[str, Any]] = {}
+        #: When a commit happens (the Beijing day of the daily counters); tests set it.
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self._ledger = ledger
 
     async def get_or_new(self, appid: str, openid: str) -> Profile:
         found = await self.get_many([(appid, openid)])
@@ -50,11 +62,22 @@ class InMemoryProfileStore:
         await self.save_many([(profile, changes)])
 
     async def get_many(self, members: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Profile]:
-        return {key: from_document(self.documents[key]) for key in members if key in self.documents}
+        found = {key: from_document(self.documents[key]) for key in members if key in self.documents}
+        if self._ledger is not None:
+            for member in members:
+                self._ledger.seen(member, found.get(member))
+        return found
 
     async def save_many(self, updates: Sequence[tuple[Profile, list[Change]]]) -> None:
+        # Outside a unit of work (tests seeding the store) each write counts at once.
+        ledger = CoverageLedger() if self._ledger is None else self._ledger
+        # A profile written without being read in this transaction counts from what is stored.
+        for key in {(p.appid, p.openid) for p, _ in updates}:
+            if not ledger.knows(key):
+                ledger.seen(key, from_document(self.documents[key]) if key in self.documents else None)
         for profile, changes in updates:
             profile.version += 1
+            ledger.wrote(profile)
             self.documents[(profile.appid, profile.openid)] = to_document(profile)
             self.history += (
                 {
@@ -67,6 +90,8 @@ class InMemoryProfileStore:
                 }
                 for change in changes
             )
+        if self._ledger is None:
+            apply_coverage(self.coverage, ledger.increments(), self.clock())
 
 
 class InMemoryProfilesUnitOfWork(InMemoryUnitOfWork):
@@ -79,6 +104,7 @@ class InMemoryProfilesUnitOfWork(InMemoryUnitOfWork):
         self._staged: InMemoryProfileStore | None = None
         self._writes: dict[tuple[str, str], dict[str, Any]] = {}
         self._changes: list[dict[str, Any]] = []
+        self._ledger = CoverageLedger()
 
     @property
     def profiles(self) -> InMemoryProfileStore:
@@ -87,16 +113,36 @@ class InMemoryProfilesUnitOfWork(InMemoryUnitOfWork):
 
     def _begin(self) -> None:
         self._writes, self._changes = {}, []
-        self._staged = InMemoryProfileStore(ChainMap(self._writes, self.store.documents), self._changes)
+        self._ledger.clear()
+        view = ChainMap(self._writes, self.store.documents)
+        self._staged = InMemoryProfileStore(view, self._changes, self._ledger)
 
     def _apply(self) -> None:
         self.store.documents.update(self._writes)
         self.store.history += self._changes
+        apply_coverage(self.store.coverage, self._ledger.increments(), self.store.clock())
+        self._ledger.clear()
         self._writes.clear()  # the view reads through to the committed documents again
         self._changes.clear()
 
     def _end(self) -> None:
         self._staged, self._writes, self._changes = None, {}, []
+        self._ledger.clear()
+
+
+def apply_coverage(documents: dict[str, dict[str, Any]], increments: dict[str, dict[str, int]], at: datetime) -> None:
+    """What the MongoDB adapter's ``add_coverage`` does: the totals and the day's document, ``$inc``."""
+    day = beijing_day(at).isoformat()
+    for appid, counts in increments.items():
+        _inc(documents, f"{appid}|total", {"appid": appid}, counts)
+        if daily := daily_part(counts):
+            _inc(documents, f"{appid}|{day}", {"appid": appid, "day": day}, daily)
+
+
+def _inc(documents: dict[str, dict[str, Any]], key: str, fields: dict[str, Any], increments: dict[str, int]) -> None:
+    counts = documents.setdefault(key, {"_id": key, **fields, "c": {}})["c"]
+    for name, n in increments.items():
+        counts[name] = counts.get(name, 0) + n
 
 
 class InMemorySurveysUnitOfWork(InMemoryProfilesUnitOfWork):
@@ -133,17 +179,20 @@ class InMemoryProfileReader:
                 yield from_document(document)
 
     async def stats(self, appid: str, today: date) -> ProfileCounts:
-        profiles = following = tagged = consented = 0
-        by_stage: dict[Stage, int] = {}
-        async for profile in self.each(appid):
-            profiles += 1
-            following += profile.follow.following
-            stage = profile.stage(today)
-            tagged += bool(profile.tags) or stage is not None
-            consented += profile.consented(ConsentKind.MARKETING)
-            if stage is not None:
-                by_stage[stage.stage] = by_stage.get(stage.stage, 0) + 1
-        return ProfileCounts(profiles, following, tagged, consented, by_stage)
+        return profile_counts(await self.coverage_totals(appid), today)
+
+    async def coverage_totals(self, appid: str) -> dict[str, int]:
+        return dict(self.store.coverage.get(f"{appid}|total", {}).get("c", {}))
+
+    async def coverage_days(self, appid: str, first: date) -> dict[date, dict[str, int]]:
+        return {
+            date.fromisoformat(doc["day"]): dict(doc["c"])
+            for doc in self.store.coverage.values()
+            if doc["appid"] == appid and "day" in doc and doc["day"] >= first.isoformat()
+        }
+
+    async def replace_coverage(self, appid: str, totals: dict[str, int]) -> None:
+        self.store.coverage[f"{appid}|total"] = {"_id": f"{appid}|total", "appid": appid, "c": dict(totals)}
 
 
 class InMemorySurveys:

@@ -14,25 +14,29 @@ from typing import Any
 from pymongo import AsyncMongoClient, ReplaceOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 from services.profiles.adapters.surveys import MongoSurveys
+from services.profiles.domain.coverage import CoverageLedger, beijing_day, daily_part, facets
 from services.profiles.domain.follower_import import Checkpoint
 from services.profiles.domain.profile import Change, Consent, ConsentKind, Follow, Profile
 from services.profiles.domain.tags import Tag, TagSource
+from services.profiles.service_layer.coverage import profile_counts
 from services.profiles.service_layer.ports import ProfileCounts
-from shared.contracts import PROFILES_READ_MODEL, profile_id, stage_span_filter
-from shared.maternal_infant import (
-    Basis,
-    Confidence,
-    Stage,
-    StageDeclaration,
-    current_declaration,
-    spans_for_stage,
+from shared.contracts import PROFILES_READ_MODEL, profile_id
+from shared.maternal_infant import Basis, Confidence, StageDeclaration, current_declaration
+from shared.storage import (
+    IndexSpec,
+    MongoUnitOfWork,
+    StorageConflict,
+    StorageError,
+    StorageUnavailable,
+    retry_transient,
 )
-from shared.storage import IndexSpec, MongoUnitOfWork
 from shared.wechat_client import UserInfo
 
 __all__ = [
+    "COVERAGE",
     "HISTORY",
     "IMPORT_CHECKPOINTS",
     "INDEXES",
@@ -49,6 +53,8 @@ HISTORY = "profile_history"
 IMPORT_CHECKPOINTS = "profile_import_checkpoints"
 WECHAT_TAGS = "wechat_tags"
 WECHAT_TAG_MEMBERS = "wechat_tag_members"
+#: Coverage counters: ``"<appid>|total"`` and one ``"<appid>|<YYYY-MM-DD>"`` of increments per Beijing day.
+COVERAGE = "profile_coverage"
 
 INDEXES = (
     IndexSpec(PROFILES, (("appid", 1), ("openid", 1)), name="member", unique=True),
@@ -61,7 +67,21 @@ INDEXES = (
     IndexSpec(PROFILES, (("written_at", 1),), name="written"),
     IndexSpec(HISTORY, (("appid", 1), ("openid", 1), ("at", -1)), name="member_at"),
     IndexSpec(WECHAT_TAG_MEMBERS, (("appid", 1), ("code", 1)), name="account_code"),
+    IndexSpec(COVERAGE, (("appid", 1), ("day", 1)), name="account_day"),
 )
+
+
+#: MongoDB's code for a write that met another transaction's (the account's counter document, mostly).
+_WRITE_CONFLICT = 112
+
+
+def translate(exc: PyMongoError) -> StorageError:
+    """A driver error as the storage error the runner knows: conflicts are retried, outages waited out."""
+    if isinstance(exc, ConnectionFailure):
+        return StorageUnavailable(f"MongoDB unreachable: {type(exc).__name__}")
+    if exc.has_error_label("TransientTransactionError") or getattr(exc, "code", None) == _WRITE_CONFLICT:
+        return StorageConflict(f"transaction conflict: {type(exc).__name__}")
+    return StorageError(f"{type(exc).__name__}: {exc}")
 
 
 def _id(appid: str, openid: str) -> str:
@@ -161,16 +181,23 @@ class MongoProfileRepository:
         database: AsyncDatabase[Any],
         session: AsyncClientSession | None = None,
         written: set[tuple[str, str]] | None = None,
+        ledger: CoverageLedger | None = None,
     ) -> None:
         self._profiles = database[PROFILES]
         self._history = database[HISTORY]
+        self._coverage = database[COVERAGE]
         self._session = session
+        #: In a unit of work: what each write changes in the coverage counters.
+        self._ledger = ledger
         #: (appid, openid) of every profile this repository wrote: announced once the transaction commits.
         self.written = set() if written is None else written
 
     async def get(self, appid: str, openid: str) -> Profile | None:
         doc = await self._profiles.find_one({"_id": _id(appid, openid)}, session=self._session)
-        return None if doc is None else from_document(doc)
+        profile = None if doc is None else from_document(doc)
+        if self._ledger is not None:
+            self._ledger.seen((appid, openid), profile)
+        return profile
 
     async def get_or_new(self, appid: str, openid: str) -> Profile:
         return await self.get(appid, openid) or Profile(appid, openid)
@@ -181,7 +208,11 @@ class MongoProfileRepository:
             return {}
         ids = [_id(appid, openid) for appid, openid in members]
         cursor = self._profiles.find({"_id": {"$in": ids}}, session=self._session)
-        return {(doc["appid"], doc["openid"]): from_document(doc) async for doc in cursor}
+        found = {(doc["appid"], doc["openid"]): from_document(doc) async for doc in cursor}
+        if self._ledger is not None:
+            for member in members:
+                self._ledger.seen(member, found.get(member))
+        return found
 
     async def save(self, profile: Profile, changes: list[Change]) -> None:
         """Write the profile and append ``changes`` to its history (in the caller's transaction)."""
@@ -191,11 +222,17 @@ class MongoProfileRepository:
         """Write profiles and append their changes to the history: two round trips however many."""
         if not updates:
             return
+        if self._ledger is not None:
+            ledger = self._ledger
+            # A profile written without being read in this transaction counts from what is stored.
+            await self.get_many([key for p, _ in updates if not ledger.knows(key := (p.appid, p.openid))])
         writes = []
         history: list[dict[str, Any]] = []
         now = datetime.now(UTC)
         for profile, changes in updates:
             profile.version += 1
+            if self._ledger is not None:
+                self._ledger.wrote(profile)
             self.written.add((profile.appid, profile.openid))
             doc = to_document(profile) | {"written_at": now}
             writes.append(ReplaceOne({"_id": doc["_id"]}, doc, upsert=True))
@@ -215,24 +252,21 @@ class MongoProfileRepository:
             await self._history.insert_many(history, ordered=False, session=self._session)
 
     async def stats(self, appid: str, today: date) -> ProfileCounts:
-        """Counts for the account's dashboard: a dozen indexed counts, however many profiles there are."""
-        account = {"appid": appid}
+        """Counts for the account's dashboard, from its coverage counters (one document)."""
+        return profile_counts(await self.coverage_totals(appid), today)
 
-        async def count(query: dict[str, Any]) -> int:
-            return await self._profiles.count_documents({**account, **query}, session=self._session)
+    async def coverage_totals(self, appid: str) -> dict[str, int]:
+        doc = await self._coverage.find_one({"_id": f"{appid}|total"}, session=self._session)
+        return {} if doc is None else dict(doc.get("c", {}))
 
-        by_stage = {}
-        for stage in Stage:
-            n = await count({"$or": [stage_span_filter(span) for span in spans_for_stage(stage, today)]})
-            if n:
-                by_stage[stage] = n
-        return ProfileCounts(
-            profiles=await count({}),
-            following=await count({"follow.following": True}),
-            tagged=await count({"$or": [{"tags": {"$ne": []}}, {"stage": {"$ne": None}}]}),
-            consented_marketing=await count({"consents.marketing.given": True}),
-            by_stage=by_stage,
-        )
+    async def coverage_days(self, appid: str, first: date) -> dict[date, dict[str, int]]:
+        query = {"appid": appid, "day": {"$gte": first.isoformat()}}
+        cursor = self._coverage.find(query, session=self._session)
+        return {date.fromisoformat(doc["day"]): dict(doc.get("c", {})) async for doc in cursor}
+
+    async def replace_coverage(self, appid: str, totals: dict[str, int]) -> None:
+        document = {"appid": appid, "c": totals, "rebuilt_at": datetime.now(UTC)}
+        await self._coverage.replace_one({"_id": f"{appid}|total"}, document, upsert=True, session=self._session)
 
     async def each(self, appid: str) -> AsyncIterator[Profile]:
         """Every profile of an account, streamed (stats walk them: the stage depends on today)."""
@@ -245,10 +279,28 @@ class MongoProfileRepository:
         return [doc async for doc in cursor]
 
 
+async def add_coverage(
+    database: AsyncDatabase[Any], session: AsyncClientSession, increments: dict[str, dict[str, int]], at: datetime
+) -> None:
+    """Apply a transaction's coverage increments (appid -> key -> n): one ``$inc`` on the account's
+    totals and one on its day's document, whatever the number of profiles written, and last in the
+    transaction, so the account's hot document is held for as short a time as possible."""
+    day = beijing_day(at).isoformat()
+    coverage = database[COVERAGE]
+    for appid, counts in sorted(increments.items()):
+        total = {"$inc": {f"c.{key}": n for key, n in counts.items()}, "$setOnInsert": {"appid": appid}}
+        await coverage.update_one({"_id": f"{appid}|total"}, total, upsert=True, session=session)
+        if daily := daily_part(counts):
+            change = {"$inc": {f"c.{key}": n for key, n in daily.items()}, "$setOnInsert": {"appid": appid, "day": day}}
+            await coverage.update_one({"_id": f"{appid}|{day}"}, change, upsert=True, session=session)
+
+
 class MongoFollowerImport:
-    """The import's sink: profiles upserted in bulk, and a checkpoint per account."""
+    """The import's sink: profiles upserted in bulk (with their coverage counters, in one transaction
+    per batch), and a checkpoint per account."""
 
     def __init__(self, database: AsyncDatabase[Any]) -> None:
+        self._database = database
         self._profiles = database[PROFILES]
         self._checkpoints = database[IMPORT_CHECKPOINTS]
 
@@ -263,6 +315,40 @@ class MongoFollowerImport:
     async def upsert_followers(self, appid: str, followers: Sequence[UserInfo]) -> int:
         if not followers:
             return 0
+        return await retry_transient(lambda: self._upsert(appid, followers))
+
+    async def _upsert(self, appid: str, followers: Sequence[UserInfo]) -> int:
+        """One transaction: the profiles as they were, the upserts, the profiles as they are now, and
+        the coverage counters moved by the difference (a re-import changes neither)."""
+        ids = [_id(appid, info.openid) for info in followers]
+
+        async def counted(session: AsyncClientSession) -> dict[str, frozenset[str]]:
+            cursor = self._profiles.find({"_id": {"$in": ids}}, {"applied_events": 0}, session=session)
+            return {doc["_id"]: facets(from_document(doc)) async for doc in cursor}
+
+        async with self._database.client.start_session() as session:
+            await session.start_transaction()
+            try:
+                before = await counted(session)
+                created = await self._write(appid, followers, session)
+                ledger = CoverageLedger()
+                for key, after in (await counted(session)).items():
+                    if after != before.get(key, frozenset()):
+                        ledger.add(appid, before.get(key, frozenset()), after)
+                if increments := ledger.increments():
+                    await add_coverage(self._database, session, increments, datetime.now(UTC))
+                await session.commit_transaction()
+            except PyMongoError as exc:
+                if session.in_transaction:
+                    await session.abort_transaction()
+                raise translate(exc) from exc
+            except BaseException:
+                if session.in_transaction:
+                    await session.abort_transaction()
+                raise
+        return created
+
+    async def _write(self, appid: str, followers: Sequence[UserInfo], session: AsyncClientSession) -> int:
         now = datetime.now(UTC)
         writes: list[Any] = []
         for info in followers:
@@ -278,7 +364,7 @@ class MongoFollowerImport:
                 known = {"follow.first_followed_at": since, "follow.last_followed_at": since, "follow.following": True}
                 known["written_at"] = now
                 writes.append(UpdateOne(unknown, {"$set": known}))
-        result = await self._profiles.bulk_write(writes, ordered=False)
+        result = await self._profiles.bulk_write(writes, ordered=False, session=session)
         return int(result.upserted_count)
 
 
@@ -329,15 +415,29 @@ class MongoProfilesUnitOfWork(MongoUnitOfWork):
     profiles: MongoProfileRepository
     surveys: MongoSurveys
 
-    def __init__(self, client: AsyncMongoClient[Any], database: str, announce: Announce | None = None) -> None:
+    def __init__(
+        self,
+        client: AsyncMongoClient[Any],
+        database: str,
+        announce: Announce | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         super().__init__(client, database)
         self._announce = announce
+        self._clock = clock
+        self._ledger = CoverageLedger()
 
     def _bind(self, session: AsyncClientSession) -> None:
-        self.profiles = MongoProfileRepository(self.database, session)
+        self._ledger.clear()
+        self.profiles = MongoProfileRepository(self.database, session, ledger=self._ledger)
         self.surveys = MongoSurveys(self.database, session)
 
     async def commit(self) -> None:
+        if increments := self._ledger.increments():
+            try:
+                await add_coverage(self.database, self.session, increments, self._clock())
+            except PyMongoError as exc:
+                raise translate(exc) from exc
         await super().commit()
         written, self.profiles.written = sorted(self.profiles.written), set()
         if written and self._announce is not None:

@@ -13,6 +13,7 @@ from services.profiles.service_layer.ports import Messenger, ProfilesUnitOfWork
 from shared.contracts import MemberFollowed
 from shared.events import Envelope
 from shared.maternal_infant import Taxonomy
+from shared.storage import retry_transient
 from shared.wechat_client import RecipientUnavailable, Text
 
 __all__ = [
@@ -64,14 +65,19 @@ async def invite_after_follow(
 async def submit_pick(
     uow: ProfilesUnitOfWork, taxonomy: Taxonomy, appid: str, openid: str, pick: InterestPick, now: datetime
 ) -> list[Change]:
-    """Record the page's answers (raises ProfileError naming the field for impossible ones)."""
-    async with uow:
-        profile = await uow.profiles.get_or_new(appid, openid)
-        changes = profile.apply_interest_pick(pick, taxonomy, now, via="h5_form")
-        if changes:
-            await uow.profiles.save(profile, changes)
-        await uow.commit()
-        return changes
+    """Record the page's answers (raises ProfileError naming the field for impossible ones); a write
+    conflict (the account's coverage counters are shared by every write) is tried again."""
+
+    async def attempt() -> list[Change]:
+        async with uow:
+            profile = await uow.profiles.get_or_new(appid, openid)
+            changes = profile.apply_interest_pick(pick, taxonomy, now, via="h5_form")
+            if changes:
+                await uow.profiles.save(profile, changes)
+            await uow.commit()
+            return changes
+
+    return await retry_transient(attempt)
 
 
 async def tag_from_trigger(

@@ -20,6 +20,7 @@ from shared.messaging import EventPublisher
 from shared.wechat_client import CustomMessage, FollowerPage, Tag, UserInfo
 
 __all__ = [
+    "CoverageStore",
     "EventPublisher",
     "FollowerSource",
     "ImportSink",
@@ -87,9 +88,23 @@ class ProfileReader(Protocol):
 
     async def history(self, appid: str, openid: str, limit: int = 100) -> list[dict[str, Any]]: ...
 
+    async def coverage_totals(self, appid: str) -> dict[str, int]:
+        """The account's coverage counters now (``services.profiles.domain.coverage`` keys)."""
+        ...
+
+    async def coverage_days(self, appid: str, first: date) -> dict[date, dict[str, int]]:
+        """The increments of each Beijing day from ``first`` on (days without any left out)."""
+        ...
+
     def each(self, appid: str) -> AsyncIterator[Profile]:
         """Every profile of the account, streamed."""
         ...
+
+
+class CoverageStore(Protocol):
+    """Where a rebuild puts an account's recounted coverage totals."""
+
+    async def replace_coverage(self, appid: str, totals: dict[str, int]) -> None: ...
 
 
 class SurveyStore(Protocol):

@@ -8,6 +8,7 @@ from services.profiles.domain.profile import Profile
 from services.profiles.domain.tags import TagSource
 from services.profiles.service_layer.ports import ProfileReader, ProfilesUnitOfWork
 from shared.maternal_infant import Taxonomy
+from shared.storage import retry_transient
 
 __all__ = ["NoProfile", "NoSuchTag", "NotFollowing", "add_tag", "follower", "profile_of", "remove_tag"]
 
@@ -58,27 +59,36 @@ async def add_tag(
     actor: str,
     now: datetime,
 ) -> Profile:
-    """An ops tag on the member's profile (made if need be); ProfileError for a code ops may not set."""
-    async with uow:
-        profile = await uow.profiles.get_or_new(appid, openid)
-        changes = profile.add_tag(taxonomy, code, TagSource.OPS, now, weight, actor=actor)
-        if changes:
-            await uow.profiles.save(profile, changes)
-        await uow.commit()
-    return profile
+    """An ops tag on the member's profile (made if need be); ProfileError for a code ops may not set.
+    A write conflict (the account's coverage counters are shared by every write) is tried again."""
+
+    async def attempt() -> Profile:
+        async with uow:
+            profile = await uow.profiles.get_or_new(appid, openid)
+            changes = profile.add_tag(taxonomy, code, TagSource.OPS, now, weight, actor=actor)
+            if changes:
+                await uow.profiles.save(profile, changes)
+            await uow.commit()
+        return profile
+
+    return await retry_transient(attempt)
 
 
 async def remove_tag(
     uow: ProfilesUnitOfWork, appid: str, openid: str, code: str, source: TagSource, actor: str, now: datetime
 ) -> Profile:
-    """Take a tag off; NoProfile or NoSuchTag when there is nothing to take off."""
-    async with uow:
-        profile = (await uow.profiles.get_many([(appid, openid)])).get((appid, openid))
-        if profile is None:
-            raise NoProfile(appid, openid)
-        changes = profile.remove_tag(code, source, now, actor)
-        if not changes:
-            raise NoSuchTag(code, source)
-        await uow.profiles.save(profile, changes)
-        await uow.commit()
-    return profile
+    """Take a tag off; NoProfile or NoSuchTag when there is nothing to take off (conflicts tried again)."""
+
+    async def attempt() -> Profile:
+        async with uow:
+            profile = (await uow.profiles.get_many([(appid, openid)])).get((appid, openid))
+            if profile is None:
+                raise NoProfile(appid, openid)
+            changes = profile.remove_tag(code, source, now, actor)
+            if not changes:
+                raise NoSuchTag(code, source)
+            await uow.profiles.save(profile, changes)
+            await uow.commit()
+        return profile
+
+    return await retry_transient(attempt)

@@ -15,7 +15,7 @@ def _operator(*grants: tuple[str, str]) -> SignedInOperator:
 
 def test_a_reviewer_sees_review_and_members_but_not_pushes_or_administration() -> None:
     reviewer = _operator(("reviewer", "wx1"))
-    assert [s.key for s in sections(reviewer, "wx1")] == ["overview", "campaigns", "review", "members"]
+    assert [s.key for s in sections(reviewer, "wx1")] == ["overview", "campaigns", "review", "members", "coverage"]
     assert sections(reviewer, "wx2") == [] and admin_sections(reviewer) == []
 
 
@@ -26,6 +26,7 @@ def test_an_admin_of_every_account_sees_everything_everywhere() -> None:
         "campaigns",
         "review",
         "members",
+        "coverage",
         "segments",
         "pushes",
     ]

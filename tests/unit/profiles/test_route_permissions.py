@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 
-from services.profiles.entrypoints.http import profiles, surveys
+from services.profiles.entrypoints.http import coverage, profiles, surveys
 from shared.identity import Permission
 
 P = Permission
@@ -17,6 +17,7 @@ P = Permission
 EXPECTED = {
     ("GET", "/accounts/{appid}/profiles/stats"): P.MEMBER_VIEW,
     ("GET", "/accounts/{appid}/profiles/taxonomy"): P.MEMBER_VIEW,
+    ("GET", "/accounts/{appid}/profiles/coverage"): P.STATS_VIEW,
     ("GET", "/accounts/{appid}/members/{openid}/profile"): P.MEMBER_VIEW,
     ("GET", "/accounts/{appid}/members/{openid}/profile/history"): P.MEMBER_VIEW,
     ("GET", "/accounts/{appid}/members/{openid}/profile/reveal"): P.MEMBER_REVEAL_PII,
@@ -47,7 +48,7 @@ def required(route: APIRoute) -> set[str]:
 def test_every_operator_route_declares_exactly_its_permission() -> None:
     declared = {
         (method, route.path): required(route)
-        for router in (profiles.router, surveys.router)
+        for router in (profiles.router, coverage.router, surveys.router)
         for route in router.routes
         if isinstance(route, APIRoute)
         for method in route.methods or ()

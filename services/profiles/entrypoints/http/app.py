@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from services.profiles.bootstrap import Profiles, bootstrap
 from services.profiles.domain.mall_webhook import SignatureRejected
 from services.profiles.domain.surveys import SurveyClosed
-from services.profiles.entrypoints.http import h5, mall, profiles, surveys
+from services.profiles.entrypoints.http import coverage, h5, mall, profiles, surveys
 from services.profiles.service_layer.mall_webhook import EventsNotStored, EventsRejected
 from services.profiles.service_layer.profile_ops import NoProfile, NoSuchTag, NotFollowing
 from services.profiles.service_layer.surveys import SurveyNotFound
@@ -49,7 +49,7 @@ def create_app(
         # The API sends survey results to members: it holds the accounts' WeChat clients too.
         bootstrap=lambda: bootstrap(settings, **({"messaging": True} | overrides)),
         readiness={"mongodb": _check("mongodb"), "kafka": _check("kafka")},
-        operator_routers=[profiles.router, surveys.router],
+        operator_routers=[profiles.router, coverage.router, surveys.router],
         openapi_tags=[
             {"name": profiles.TAG, "description": "Profiles, their history, and ops tags."},
             {"name": surveys.TAG, "description": "Surveys whose answers become tags, with one lottery draw each."},
