@@ -197,6 +197,64 @@ def campaigns_announce_participation() -> None:
     console.print(f"announced the standing of {count} participants")
 
 
+@members_app.command("rebuild-counters")
+def members_rebuild_counters(
+    appid: Annotated[str | None, typer.Option(help="only this account")] = None,
+) -> None:
+    """Recompute the accounts' member counts (members, following) from the members (safe to repeat).
+
+    Run once after upgrading, for members from before the counters, and to repair them. Takes the
+    members worker's environment; it may run beside the worker.
+    """
+    import asyncio
+
+    from pymongo.errors import PyMongoError
+
+    from services.members.bootstrap import rebuild_counters
+    from services.members.settings import MembersSettings
+    from shared.storage import StorageError
+
+    try:
+        settings = load_settings(MembersSettings)
+        accounts = asyncio.run(rebuild_counters(settings, appid=appid))
+    except SettingsError as exc:
+        err_console.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from None
+    except (StorageError, PyMongoError) as exc:
+        err_console.print(f"[red]stopped:[/red] {escape(str(exc))}; run it again")
+        raise typer.Exit(1) from None
+    console.print(f"rebuilt the member counters of {len(accounts)} accounts")
+
+
+@campaigns_app.command("rebuild-counters")
+def campaigns_rebuild_counters(
+    appid: Annotated[str | None, typer.Option(help="only this account's campaigns")] = None,
+) -> None:
+    """Recompute the campaigns' stats counters from their records (safe to repeat).
+
+    Run once after upgrading, for campaigns from before the counters, and to repair counters. Takes
+    the campaigns worker's environment; it may run beside the workers.
+    """
+    import asyncio
+
+    from pymongo.errors import PyMongoError
+
+    from services.campaigns.bootstrap_worker import rebuild_all_counters
+    from services.campaigns.settings import CampaignsSettings
+    from shared.storage import StorageError
+
+    try:
+        settings = load_settings(CampaignsSettings)
+        rebuilt = asyncio.run(rebuild_all_counters(settings, appid=appid))
+    except SettingsError as exc:
+        err_console.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from None
+    except (StorageError, PyMongoError) as exc:
+        err_console.print(f"[red]stopped:[/red] {escape(str(exc))}; run it again")
+        raise typer.Exit(1) from None
+    console.print(f"rebuilt the counters of {rebuilt.campaigns} campaigns and {rebuilt.accounts} accounts")
+
+
 @docs_app.command("events")
 def docs_events(
     output: Annotated[Path | None, typer.Option(help="write here instead of printing")] = None,

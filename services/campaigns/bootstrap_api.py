@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.campaigns.adapters import campaigns, referrals, reward_pools, share_screenshots, templates
+from services.campaigns.adapters import campaigns, counters, referrals, reward_pools, share_screenshots, templates
 from services.campaigns.adapters.campaigns import MongoCampaignRepository
 from services.campaigns.adapters.join_codes import MongoJoinCodes
 from services.campaigns.adapters.posters import PosterPreviewRenderer
@@ -38,6 +38,7 @@ INDEXES = (
     *templates.INDEXES,
     *referrals.INDEXES,
     *share_screenshots.INDEXES,
+    *counters.INDEXES,
     *ACCESS_TOKEN_INDEXES,
 )
 

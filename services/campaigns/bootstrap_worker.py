@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 
 from services.campaigns.adapters import campaigns as campaign_docs
+from services.campaigns.adapters import counters as counter_docs
 from services.campaigns.adapters import referrals as referral_docs
 from services.campaigns.adapters import reward_pools, templates
 from services.campaigns.adapters import share_screenshots as share_docs
@@ -29,9 +30,10 @@ from services.campaigns.adapters.referrals import (
 )
 from services.campaigns.adapters.reward_pools import MongoRewardPools
 from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
+from services.campaigns.adapters.stats import MongoCounterRebuild
 from services.campaigns.adapters.templates import MongoTemplateStore
 from services.campaigns.domain.campaign import Campaign
-from services.campaigns.service_layer import joining, notices, referrals, share_screenshots
+from services.campaigns.service_layer import counters, joining, notices, referrals, share_screenshots
 from services.campaigns.service_layer.participation import announce_everyone
 from services.campaigns.service_layer.ports import (
     DeliveryRecords,
@@ -67,6 +69,7 @@ INDEXES = (
     *reward_pools.INDEXES,
     *templates.INDEXES,
     *share_docs.INDEXES,
+    *counter_docs.INDEXES,
     *PROCESSED_EVENTS_INDEXES,
     *ACCESS_TOKEN_INDEXES,
 )
@@ -265,3 +268,9 @@ async def announce_all_participation(settings: CampaignsSettings, *, publisher: 
             publisher = await stack.enter_async_context(connect_publisher(settings, TOPICS))
         standings = MongoStandings(mongo.database).everyone()
         return await announce_everyone(standings, PublishedParticipation(publisher), datetime.now(UTC))
+
+
+async def rebuild_all_counters(settings: CampaignsSettings, *, appid: str | None = None) -> counters.Rebuilt:
+    """Recompute the stats counters of every campaign (of ``appid``) from its records."""
+    async with connect(settings, INDEXES) as mongo:
+        return await counters.rebuild_counters(MongoCounterRebuild(mongo.database), appid=appid)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from services.members.adapters.repository import INDEXES
 from services.members.adapters.unit_of_work import MongoMembersUnitOfWork
-from services.members.adapters.views import MemberViews
+from services.members.adapters.views import MemberCounterRebuild, MemberViews
 from services.members.service_layer import handlers
 from services.members.service_layer.ports import MemberReader, UnitOfWork
 from services.members.settings import MembersSettings
@@ -52,3 +52,15 @@ async def bootstrap(
             return MongoMembersUnitOfWork(mongo.client, settings.mongodb_database)
 
         yield Members(settings, mongo_uow, views=MemberViews(mongo.database), ready=mongo.ready)
+
+
+async def rebuild_counters(settings: MembersSettings, *, appid: str | None = None) -> list[str]:
+    """Recompute the accounts' counters (members, following) from their members; the accounts done.
+
+    For members recorded before the counters, and for repair; safe to repeat and beside the worker."""
+    async with connect(settings, INDEXES) as mongo:
+        rebuild = MemberCounterRebuild(mongo.database)
+        accounts = [appid] if appid is not None else await rebuild.accounts()
+        for account in accounts:
+            await rebuild.rebuild(account)
+        return accounts

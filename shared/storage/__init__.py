@@ -9,10 +9,13 @@
   effect, so a redelivered message changes nothing the second time; :class:`InMemoryUnitOfWork` is
   the same in memory, for services' in-memory adapters. Both ``emit`` events into the transaction's
   outbox, published after the commit by :class:`shared.messaging.OutboxRelay`.
+- :class:`MongoCounters` keeps running counts (stats figures) in the transaction of the writes they
+  count, spread over :data:`COUNTER_SHARDS` documents per scope, with an optimistic ``rebuild``.
 - :func:`retry_transient` reruns a request's transaction that lost a race (a write conflict).
 """
 
 from shared.storage._client import Connection, close_client, connect, create_client, ping
+from shared.storage._counters import COUNTER_SHARDS, MongoCounters, counter_indexes, counter_shard
 from shared.storage._exceptions import StorageConflict, StorageError, StorageUnavailable, is_transient
 from shared.storage._indexes import IndexSpec, ensure_indexes
 from shared.storage._memory import InMemoryUnitOfWork
@@ -26,6 +29,7 @@ from shared.storage._unit_of_work import (
 )
 
 __all__ = [
+    "COUNTER_SHARDS",
     "OUTBOX",
     "OUTBOX_INDEXES",
     "PROCESSED_EVENTS",
@@ -33,12 +37,15 @@ __all__ = [
     "Connection",
     "InMemoryUnitOfWork",
     "IndexSpec",
+    "MongoCounters",
     "MongoUnitOfWork",
     "StorageConflict",
     "StorageError",
     "StorageUnavailable",
     "close_client",
     "connect",
+    "counter_indexes",
+    "counter_shard",
     "create_client",
     "ensure_indexes",
     "is_transient",

@@ -4,18 +4,24 @@
 composition root and keeps it at ``app.state.service``, ``/healthz``, ``/readyz`` and ``/metrics``, a
 body limit, one answer for accounts the service does not hold, one answer for storage outages, and one
 place where operator routes are guarded. Routes read what they need through :func:`service_of` and
-:func:`now`.
+:func:`now`. CSV downloads are :func:`csv_response` and :func:`streaming_csv_response` (their cells
+come from ``shared.tabular``), named through :func:`attachment`.
 """
 
 from shared.web._accounts import KnownAccounts, unknown_account_detail
 from shared.web._app import ErrorStatuses, ServiceCheck, create_service_app, now, service_of
+from shared.web._csv import CSV_MEDIA_TYPE, attachment, csv_response, streaming_csv_response
 
 __all__ = [
+    "CSV_MEDIA_TYPE",
     "ErrorStatuses",
     "KnownAccounts",
     "ServiceCheck",
+    "attachment",
     "create_service_app",
+    "csv_response",
     "now",
     "service_of",
+    "streaming_csv_response",
     "unknown_account_detail",
 ]

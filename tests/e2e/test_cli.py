@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pymongo import MongoClient
+from pymongo.database import Database
 
 from tests.conftest import Infra, Isolation
 from tests.e2e.campaign_stack import scrm
@@ -101,3 +104,43 @@ def test_announce_participation_runs_against_the_stack_and_refuses_bad_settings(
     assert "announced the standing of 0 participants" in result.stdout
     bad = scrm("campaigns", "announce-participation", env=env | {"ENVIRONMENT": "nowhere"}, cwd=tmp_path, timeout=60)
     assert bad.returncode == 2 and "environment" in bad.stderr
+
+
+def test_rebuild_counters_recount_campaigns_and_members_from_their_records(
+    infra: Infra, isolation: Isolation, tmp_path: Path
+) -> None:
+    """Records from before the counters (written straight to MongoDB here) are counted by the rebuilds."""
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka,
+        "MONGODB_URL": infra.mongodb_url,
+        "MONGODB_DATABASE": isolation.database,
+        "TOPIC_PREFIX": isolation.topic_prefix,
+    }
+    client: MongoClient[dict[str, Any]]
+    with MongoClient(infra.mongodb_url) as client:
+        database: Database[dict[str, Any]] = client[isolation.database]
+        try:
+            database["campaigns"].insert_one({"_id": "c1", "appid": "wx1"})
+            database["campaign_participants"].insert_many(
+                [
+                    {"_id": f"c1:o{n}", "campaign_id": "c1", "appid": "wx1", "openid": f"o{n}",
+                     "code": f"k{n}", "joined_via": "keyword", "poster_sent_at": None}
+                    for n in range(3)
+                ]
+            )  # fmt: skip
+            database["members"].insert_many(
+                [{"appid": "wx1", "openid": f"o{n}", "following": n != 0} for n in range(4)]
+            )
+            result = scrm("campaigns", "rebuild-counters", env=env, cwd=tmp_path, timeout=120)
+            assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+            assert "rebuilt the counters of 1 campaigns and 1 accounts" in result.stdout
+            (counted,) = database["campaign_counters"].find({"scope": "campaign:c1"})
+            assert counted["c"] == {"participants:keyword": 3}
+
+            result = scrm("members", "rebuild-counters", "--appid", "wx1", env=env, cwd=tmp_path, timeout=120)
+            assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+            assert "rebuilt the member counters of 1 accounts" in result.stdout
+            (members,) = database["member_counters"].find({"scope": "account:wx1"})
+            assert members["c"] == {"members": 4, "following": 3}
+        finally:
+            client.drop_database(isolation.database)

@@ -9,7 +9,9 @@ as the MongoDB adapters, with the same guarantees (checked by the contract suite
 - participants, invitations, rewards, notices and share-screenshot submissions live in
   :class:`CampaignRecords`, one mapping per MongoDB collection, keyed by the same unique keys; the
   unit of work stages its writes over them and applies them with its claims on commit, as the MongoDB
-  transaction does.
+  transaction does;
+- the campaign counters (``campaign_counters``) are one of those collections, by shard document, and
+  change with the writes they count, as in MongoDB.
 """
 
 from __future__ import annotations
@@ -26,6 +28,20 @@ from typing import Any
 
 from services.campaigns.adapters.campaigns import from_document, to_document
 from services.campaigns.domain.campaign import Campaign, CampaignStatus, VersionConflict
+from services.campaigns.domain.counters import (
+    GRANTED,
+    Counts,
+    account_scope,
+    campaign_scope,
+    invitation_change,
+    participant_change,
+    recount,
+    rejection,
+    reward_change,
+    screenshot_counts,
+    stats_figures,
+    submission_change,
+)
 from services.campaigns.domain.participants import Invitation, Notice, Participant, reward_id
 from services.campaigns.domain.results import (
     MAX_INVITEES_LISTED,
@@ -52,12 +68,13 @@ from services.campaigns.service_layer.ports import (
     TemplateStore,
 )
 from services.screenshots import Decision, PriorShot
-from shared.storage import InMemoryUnitOfWork, StorageConflict, StorageError
+from shared.storage import InMemoryUnitOfWork, StorageConflict, StorageError, counter_shard
 
 __all__ = [
     "CampaignRecords",
     "InMemoryCampaignResults",
     "InMemoryCampaigns",
+    "InMemoryCounterRebuild",
     "InMemoryNotices",
     "InMemoryReferralUnitOfWork",
     "InMemoryReferrals",
@@ -221,6 +238,8 @@ class CampaignRecords:
     submissions: MutableMapping[str, SubmissionRecord] = field(default_factory=_collection)
     images: MutableMapping[str, tuple[bytes, str]] = field(default_factory=_collection)
     audit: MutableMapping[int, AuditEntry] = field(default_factory=_collection)
+    #: "<scope>|<shard>" -> counts (``campaign_counters``)
+    counters: MutableMapping[str, dict[str, int]] = field(default_factory=_collection)
     #: "consumer:event_id" of every committed claim (``processed_events``), shared by the units of work.
     processed: set[str] = field(default_factory=set)
     #: Commits so far, and the commit that last wrote each (collection, key): how a transaction finds
@@ -253,6 +272,30 @@ def _notice(doc: dict[str, Any]) -> Notice:
     return Notice(**{name: doc[name] for name in Notice.__dataclass_fields__})
 
 
+def _count(records: CampaignRecords, scope: str, member: str, counts: Counts) -> None:
+    """Add ``counts`` to the scope's shard document (replaced, never changed in place)."""
+    if not counts:
+        return
+    key = f"{scope}|{counter_shard(member)}"
+    current = dict(records.counters.get(key, {}))
+    for name, n in counts.items():
+        current[name] = current.get(name, 0) + n
+    records.counters[key] = current
+
+
+def _counts(records: CampaignRecords, scope: str) -> Counts:
+    total: Counts = {}
+    for key, counts in records.counters.items():
+        if key.rpartition("|")[0] == scope:
+            for name, n in counts.items():
+                total[name] = total.get(name, 0) + n
+    return {name: n for name, n in total.items() if n}
+
+
+def _joined(participant: Participant) -> tuple[str, bool]:
+    return participant.joined_via, participant.poster_sent_at is not None
+
+
 class InMemoryReferrals(ReferralStore):
     """The referral store over :class:`CampaignRecords` (a unit of work's view inside a transaction)."""
 
@@ -278,12 +321,19 @@ class InMemoryReferrals(ReferralStore):
                 # MongoDB's unique (campaign_id, code) index refuses it too.
                 raise StorageConflict(f"participant code {participant.code!r} is taken in {participant.campaign_id!r}")
             existing = self.records.participants[key] = copy.deepcopy(participant)
+            self._count(participant.campaign_id, participant.openid, participant_change(None, _joined(existing)))
         return copy.deepcopy(existing)
 
     async def save_participant(self, participant: Participant) -> None:
         key = f"{participant.campaign_id}:{participant.openid}"
-        if key in self.records.participants:  # an update, never an insert
+        before = self.records.participants.get(key)
+        if before is not None:  # an update, never an insert
             self.records.participants[key] = copy.deepcopy(participant)
+            counts = participant_change(_joined(before), _joined(participant))
+            self._count(participant.campaign_id, participant.openid, counts)
+
+    def _count(self, campaign_id: str, member: str, counts: Counts) -> None:
+        _count(self.records, campaign_scope(campaign_id), member, counts)
 
     async def remember_follower(self, appid: str, openid: str, followed_at: datetime) -> bool:
         key = f"{appid}:{openid}"
@@ -303,6 +353,7 @@ class InMemoryReferrals(ReferralStore):
         if key in self.records.invitations:
             return False
         self.records.invitations[key] = invitation
+        self._count(invitation.campaign_id, invitation.invitee, invitation_change(None, invitation.status))
         return True
 
     async def revoke_invitation(self, campaign_id: str, invitee: str, at: datetime) -> bool:
@@ -311,6 +362,7 @@ class InMemoryReferrals(ReferralStore):
         if found is None or found.status != "credited":
             return False
         self.records.invitations[key] = replace(found, status="revoked", revoked_at=at)
+        self._count(campaign_id, invitee, invitation_change("credited", "revoked"))
         return True
 
     async def credits_since(self, campaign_id: str, inviter: str, since: datetime) -> int:
@@ -321,13 +373,20 @@ class InMemoryReferrals(ReferralStore):
         )
 
     async def record_rejection(self, campaign_id: str, inviter: str, invitee: str, reason: str, at: datetime) -> None:
-        rejection = {"campaign_id": campaign_id, "inviter": inviter, "invitee": invitee, "reason": reason, "at": at}
-        self.records.rejections[next(_insertions)] = rejection
+        refused = {"campaign_id": campaign_id, "inviter": inviter, "invitee": invitee, "reason": reason, "at": at}
+        self.records.rejections[next(_insertions)] = refused
+        self._count(campaign_id, invitee, rejection(reason))
 
     async def grant_reward(self, campaign_id: str, inviter: str, tier: int, pool: str, at: datetime) -> bool:
         key = reward_id(campaign_id, inviter, tier)
         if key in self.records.rewards:
             return False
+        first_tier = tier > 0 and not any(
+            (r["campaign_id"], r["inviter"]) == (campaign_id, inviter) and r["tier"] > 0
+            for r in self.records.rewards.values()
+        )
+        counts = reward_change(tier, None, GRANTED) | ({"members_reached_tier": 1} if first_tier else {})
+        self._count(campaign_id, inviter, counts)
         self.records.rewards[key] = {
             "_id": key,
             "campaign_id": campaign_id,
@@ -353,7 +412,12 @@ class InMemoryShareScreenshots(ShareScreenshotStore):
         if record.id in self.records.submissions:
             return False
         self.records.submissions[record.id] = copy.deepcopy(record)
+        self._count(record, None)
         return True
+
+    def _count(self, record: SubmissionRecord, before: str | None) -> None:
+        for scope in (campaign_scope(record.campaign_id), account_scope(record.appid)):
+            _count(self.records, scope, record.openid, submission_change(before, record.status))
 
     async def keep_image(self, submission: str, content: bytes, content_type: str) -> None:
         if submission not in self.records.images:
@@ -387,6 +451,7 @@ class InMemoryShareScreenshots(ShareScreenshotStore):
             claim=None,
         )
         self.records.submissions[submission] = settled
+        self._count(settled, record.status)
         return copy.deepcopy(settled)
 
     # Nothing awaits between checking a submission and claiming it: as atomic as MongoDB's
@@ -491,22 +556,15 @@ class InMemoryShareScreenshots(ShareScreenshotStore):
         return copy.deepcopy(found[offset : offset + limit])
 
     async def account_counts(self, appid: str, campaign_id: str | None) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for r in self.records.submissions.values():
-            if r.appid == appid and (campaign_id is None or r.campaign_id == campaign_id):
-                counts[r.status] = counts.get(r.status, 0) + 1
-        return counts
+        scope = account_scope(appid) if campaign_id is None else campaign_scope(campaign_id)
+        return screenshot_counts(_counts(self.records, scope))
 
     async def of_member(self, campaign_id: str, openid: str) -> list[SubmissionRecord]:
         found = (r for r in self.records.submissions.values() if r.campaign_id == campaign_id and r.openid == openid)
         return copy.deepcopy(sorted(found, key=lambda r: r.received_at))
 
     async def counts(self, campaign_id: str) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for r in self.records.submissions.values():
-            if r.campaign_id == campaign_id:
-                counts[r.status] = counts.get(r.status, 0) + 1
-        return counts
+        return screenshot_counts(_counts(self.records, campaign_scope(campaign_id)))
 
     async def image(self, submission: str) -> tuple[bytes, str] | None:
         return self.records.images.get(submission)
@@ -590,9 +648,24 @@ class InMemoryNotices:
 
     async def record_code(self, reward_id: str, code: str | None, at: datetime) -> None:
         doc = self.records.rewards.get(reward_id)
-        if doc is not None:
-            status = "issued" if code is not None else "awaiting_stock"
-            self.records.rewards[reward_id] = doc | {"code": code, "status": status, "issued_at": at}
+        if doc is None:
+            return
+        status = "issued" if code is not None else "awaiting_stock"
+        self.records.rewards[reward_id] = doc | {"code": code, "status": status, "issued_at": at}
+        was = doc.get("status") or GRANTED
+        campaign_id, inviter, tier = doc["campaign_id"], doc["inviter"], doc["tier"]
+        counts = reward_change(tier, was, status)
+        if tier > 0 and (was == "issued") != (status == "issued"):
+            others = any(
+                (r["campaign_id"], r["inviter"]) == (campaign_id, inviter)
+                and r["tier"] > 0
+                and r.get("status") == "issued"
+                and r["_id"] != reward_id
+                for r in self.records.rewards.values()
+            )
+            if not others:
+                counts["members_rewarded"] = 1 if status == "issued" else -1
+        _count(self.records, campaign_scope(campaign_id), inviter, counts)
 
 
 class InMemoryCampaignResults(CampaignResults):
@@ -602,27 +675,8 @@ class InMemoryCampaignResults(CampaignResults):
         self.records = records
 
     async def of(self, campaign_id: str, *, top: int = 10) -> CampaignStats:
-        participants = [p for p in self.records.participants.values() if p.campaign_id == campaign_id]
-        invitations = _tally(i.status for i in self.records.invitations.values() if i.campaign_id == campaign_id)
-        rewards = [r for r in self.records.rewards.values() if r["campaign_id"] == campaign_id]
-        by_tier = _tally(r["tier"] for r in rewards)
-        return CampaignStats(
-            participants=len(participants),
-            posters_sent=sum(1 for p in participants if p.poster_sent_at is not None),
-            joined_via=_tally(p.joined_via for p in participants),
-            invites_credited=invitations.get("credited", 0),
-            invites_revoked=invitations.get("revoked", 0),
-            rejections=_tally(r["reason"] for r in self.records.rejections.values() if r["campaign_id"] == campaign_id),
-            # Tier 0 is the share-screenshot reward, reported on its own.
-            rewards_granted={tier: n for tier, n in sorted(by_tier.items()) if tier > 0},
-            screenshots=_tally(s.status for s in self.records.submissions.values() if s.campaign_id == campaign_id),
-            share_rewards_granted=by_tier.get(0, 0),
-            rewards_awaiting_stock=sum(1 for r in rewards if r.get("status") == "awaiting_stock"),
-            leaderboard=await self.leaderboard(campaign_id, limit=top),
-            members_reached_tier=len({r["inviter"] for r in rewards if r["tier"] > 0}),
-            members_rewarded=len({r["inviter"] for r in rewards if r["tier"] > 0 and r.get("status") == "issued"}),
-            tier_rewards=_by_tier_and_status(rewards),
-        )
+        figures = stats_figures(_counts(self.records, campaign_scope(campaign_id)))
+        return CampaignStats(**vars(figures), leaderboard=await self.leaderboard(campaign_id, limit=top))
 
     async def leaderboard(self, campaign_id: str, *, limit: int = 10) -> list[LeaderboardRow]:
         ranked = sorted(
@@ -666,6 +720,8 @@ class InMemoryCampaignResults(CampaignResults):
             )
             for _, p in found[offset : offset + limit]
         ]
+        if not openid_prefix:
+            return rows, stats_figures(_counts(self.records, campaign_scope(campaign_id))).participants
         return rows, len(found)
 
     async def member_campaigns(self, appid: str, openid: str, *, limit: int) -> list[MemberCampaign]:
@@ -722,18 +778,39 @@ class InMemoryCampaignResults(CampaignResults):
         return found
 
 
-def _by_tier_and_status(rewards: Iterable[dict[str, Any]]) -> dict[int, dict[str, int]]:
-    found: dict[int, dict[str, int]] = {}
-    for reward in rewards:
-        if reward["tier"] > 0:
-            statuses = found.setdefault(reward["tier"], {})
-            status = reward.get("status") or "granted"
-            statuses[status] = statuses.get(status, 0) + 1
-    return found
+class InMemoryCounterRebuild:
+    """Recomputes the counters from :class:`CampaignRecords` (as ``MongoCounterRebuild`` does)."""
 
+    def __init__(self, records: CampaignRecords, campaigns: InMemoryCampaigns) -> None:
+        self.records = records
+        self._campaigns = campaigns
 
-def _tally(values: Iterable[Any]) -> dict[Any, int]:
-    counts: dict[Any, int] = {}
-    for value in values:
-        counts[value] = counts.get(value, 0) + 1
-    return counts
+    async def recount_campaign(self, campaign_id: str) -> Counts:
+        r, cid = self.records, campaign_id
+        return recount(
+            participants=[_joined(p) for p in r.participants.values() if p.campaign_id == campaign_id],
+            invitations=[i.status for i in r.invitations.values() if i.campaign_id == campaign_id],
+            rejections=[x["reason"] for x in r.rejections.values() if x["campaign_id"] == campaign_id],
+            rewards=[(g["inviter"], g["tier"], g.get("status")) for g in r.rewards.values() if g["campaign_id"] == cid],
+            submissions=[s.status for s in r.submissions.values() if s.campaign_id == campaign_id],
+        )
+
+    async def recount_account(self, appid: str) -> Counts:
+        return recount([], [], [], [], [s.status for s in self.records.submissions.values() if s.appid == appid])
+
+    async def campaigns(self, appid: str | None = None) -> list[tuple[str, str]]:
+        docs = self._campaigns.documents.values()
+        return [(d["appid"], d["_id"]) for d in docs if appid is None or d["appid"] == appid]
+
+    async def rebuild_campaign(self, campaign_id: str) -> Counts:
+        return self._replace(campaign_scope(campaign_id), await self.recount_campaign(campaign_id))
+
+    async def rebuild_account(self, appid: str) -> Counts:
+        return self._replace(account_scope(appid), await self.recount_account(appid))
+
+    def _replace(self, scope: str, counts: Counts) -> Counts:
+        for key in [key for key in self.records.counters if key.rpartition("|")[0] == scope]:
+            del self.records.counters[key]
+        if counts:
+            self.records.counters[f"{scope}|0"] = dict(counts)
+        return counts

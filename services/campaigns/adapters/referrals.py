@@ -7,17 +7,30 @@ one participant per (campaign, member), one invitation per (campaign, invitee), 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.campaigns.adapters.counters import campaign_counters
 from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
+from services.campaigns.domain.counters import (
+    GRANTED,
+    Counts,
+    campaign_scope,
+    invitation_change,
+    participant_change,
+    rejection,
+    reward_change,
+)
 from services.campaigns.domain.participants import Invitation, Notice, Participant, reward_id
 from services.campaigns.service_layer.ports import ReferralStore, ReferralUnitOfWork
-from shared.storage import IndexSpec, MongoUnitOfWork
+from shared.storage import IndexSpec, MongoCounters, MongoUnitOfWork
+
+T = TypeVar("T")
 
 PARTICIPANTS = "campaign_participants"
 INVITATIONS = "campaign_invitations"
@@ -51,6 +64,16 @@ class MongoReferralStore(ReferralStore):
     def __init__(self, database: AsyncDatabase[Any], session: AsyncClientSession | None) -> None:
         self._db = database
         self._session = session
+        self._counters = campaign_counters(database)
+
+    async def _counted(self, write: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
+        """Run a counted write in the unit of work's transaction, or in one of its own."""
+        if self._session is not None:
+            return await write(self._session)
+        return await self._counters.transaction(write)
+
+    async def _count(self, campaign_id: str, member: str, counts: Counts, session: AsyncClientSession) -> None:
+        await self._counters.add(campaign_scope(campaign_id), member, counts, session=session)
 
     async def participant(self, campaign_id: str, openid: str) -> Participant | None:
         doc = await self._db[PARTICIPANTS].find_one({"_id": f"{campaign_id}:{openid}"}, session=self._session)
@@ -66,23 +89,39 @@ class MongoReferralStore(ReferralStore):
 
     async def add_participant(self, participant: Participant) -> Participant:
         doc = {"_id": f"{participant.campaign_id}:{participant.openid}", **_fields(participant)}
-        existing = await self._db[PARTICIPANTS].find_one_and_update(
-            {"_id": doc["_id"]},
-            {"$setOnInsert": doc},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-            session=self._session,
-        )
-        found = _participant(existing)
+
+        async def write(session: AsyncClientSession) -> dict[str, Any]:
+            before = await self._db[PARTICIPANTS].find_one_and_update(
+                {"_id": doc["_id"]},
+                {"$setOnInsert": doc},
+                upsert=True,
+                return_document=ReturnDocument.BEFORE,
+                session=session,
+            )
+            if before is not None:  # a redelivered join: the first one stays, and was counted
+                return dict(before)
+            counts = participant_change(None, _joined(doc))
+            await self._count(participant.campaign_id, participant.openid, counts, session)
+            return doc
+
+        found = _participant(await self._counted(write))
         assert found is not None
         return found
 
     async def save_participant(self, participant: Participant) -> None:
-        await self._db[PARTICIPANTS].update_one(
-            {"_id": f"{participant.campaign_id}:{participant.openid}"},
-            {"$set": _fields(participant)},
-            session=self._session,
-        )
+        async def write(session: AsyncClientSession) -> None:
+            before = await self._db[PARTICIPANTS].find_one_and_update(
+                {"_id": f"{participant.campaign_id}:{participant.openid}"},
+                {"$set": _fields(participant)},
+                projection={"joined_via": 1, "poster_sent_at": 1},
+                return_document=ReturnDocument.BEFORE,
+                session=session,
+            )
+            if before is not None:  # a renewed QR code unsends the poster; sending it counts it again
+                counts = participant_change(_joined(before), _joined(_fields(participant)))
+                await self._count(participant.campaign_id, participant.openid, counts, session)
+
+        await self._counted(write)
 
     # Inside a transaction a duplicate-key error aborts the whole transaction, so "insert if absent"
     # is an upsert with $setOnInsert that reports whether it inserted.
@@ -107,17 +146,33 @@ class MongoReferralStore(ReferralStore):
         return [Invitation(**{k: v for k, v in doc.items() if k != "_id"}) async for doc in cursor]
 
     async def add_invitation(self, invitation: Invitation) -> bool:
-        return await self._insert_if_absent(
-            INVITATIONS, {"_id": f"{invitation.campaign_id}:{invitation.invitee}", **invitation.__dict__}
-        )
+        document = {"_id": f"{invitation.campaign_id}:{invitation.invitee}", **invitation.__dict__}
+
+        async def write(session: AsyncClientSession) -> bool:
+            result = await self._db[INVITATIONS].update_one(
+                {"_id": document["_id"]}, {"$setOnInsert": document}, upsert=True, session=session
+            )
+            if result.upserted_id is None:
+                return False
+            counts = invitation_change(None, invitation.status)
+            await self._count(invitation.campaign_id, invitation.invitee, counts, session)
+            return True
+
+        return await self._counted(write)
 
     async def revoke_invitation(self, campaign_id: str, invitee: str, at: datetime) -> bool:
-        result = await self._db[INVITATIONS].update_one(
-            {"_id": f"{campaign_id}:{invitee}", "status": "credited"},
-            {"$set": {"status": "revoked", "revoked_at": at}},
-            session=self._session,
-        )
-        return result.modified_count == 1
+        async def write(session: AsyncClientSession) -> bool:
+            result = await self._db[INVITATIONS].update_one(
+                {"_id": f"{campaign_id}:{invitee}", "status": "credited"},
+                {"$set": {"status": "revoked", "revoked_at": at}},
+                session=session,
+            )
+            if result.modified_count != 1:
+                return False
+            await self._count(campaign_id, invitee, invitation_change("credited", "revoked"), session)
+            return True
+
+        return await self._counted(write)
 
     async def credits_since(self, campaign_id: str, inviter: str, since: datetime) -> int:
         return await self._db[INVITATIONS].count_documents(
@@ -125,23 +180,41 @@ class MongoReferralStore(ReferralStore):
         )
 
     async def record_rejection(self, campaign_id: str, inviter: str, invitee: str, reason: str, at: datetime) -> None:
-        await self._db[REJECTIONS].insert_one(
-            {"campaign_id": campaign_id, "inviter": inviter, "invitee": invitee, "reason": reason, "at": at},
-            session=self._session,
-        )
+        async def write(session: AsyncClientSession) -> None:
+            await self._db[REJECTIONS].insert_one(
+                {"campaign_id": campaign_id, "inviter": inviter, "invitee": invitee, "reason": reason, "at": at},
+                session=session,
+            )
+            await self._count(campaign_id, invitee, rejection(reason), session)
+
+        await self._counted(write)
 
     async def grant_reward(self, campaign_id: str, inviter: str, tier: int, pool: str, at: datetime) -> bool:
-        return await self._insert_if_absent(
-            REWARDS,
-            {
-                "_id": reward_id(campaign_id, inviter, tier),
+        key = reward_id(campaign_id, inviter, tier)
+
+        async def write(session: AsyncClientSession) -> bool:
+            # Whether this is the member's first tier grant, asked before it is written (an indexed look).
+            first_tier = tier > 0 and not await self._db[REWARDS].find_one(
+                {"campaign_id": campaign_id, "inviter": inviter, "tier": {"$gt": 0}}, {"_id": 1}, session=session
+            )
+            document = {
+                "_id": key,
                 "campaign_id": campaign_id,
                 "inviter": inviter,
                 "tier": tier,
                 "pool": pool,
                 "granted_at": at,
-            },
-        )
+            }
+            result = await self._db[REWARDS].update_one(
+                {"_id": key}, {"$setOnInsert": document}, upsert=True, session=session
+            )
+            if result.upserted_id is None:
+                return False
+            counts = reward_change(tier, None, GRANTED) | ({"members_reached_tier": 1} if first_tier else {})
+            await self._count(campaign_id, inviter, counts, session)
+            return True
+
+        return await self._counted(write)
 
     async def add_notice(self, notice: Notice) -> None:
         fields = dict(notice.__dict__)
@@ -152,6 +225,11 @@ class MongoReferralStore(ReferralStore):
 
 def _fields(participant: Participant) -> dict[str, Any]:
     return dict(participant.__dict__)
+
+
+def _joined(doc: dict[str, Any]) -> tuple[str, bool]:
+    """What the counters see of a participant: how they joined, whether they have their poster."""
+    return doc["joined_via"], doc.get("poster_sent_at") is not None
 
 
 def _participant(doc: dict[str, Any] | None) -> Participant | None:
@@ -169,11 +247,13 @@ class MongoReferralUnitOfWork(MongoUnitOfWork, ReferralUnitOfWork):  # type: ign
 
 
 class MongoNoticeStore:
-    """Notices and reward codes outside any transaction: delivery happens after the effect committed."""
+    """Notices and reward codes outside the crediting transaction: delivery happens after the effect
+    committed. Recording a code changes the grant's counted status, so it is a transaction of its own."""
 
     def __init__(self, database: AsyncDatabase[Any]) -> None:
         self._notices = database[NOTICES]
         self._rewards = database[REWARDS]
+        self._counters: MongoCounters = campaign_counters(database)
 
     async def queued_by(self, event_id: str) -> list[Notice]:
         return [_notice(doc) async for doc in self._notices.find({"event_id": event_id, "status": "pending"})]
@@ -190,7 +270,37 @@ class MongoNoticeStore:
 
     async def record_code(self, reward_id: str, code: str | None, at: datetime) -> None:
         status = "issued" if code is not None else "awaiting_stock"
-        await self._rewards.update_one({"_id": reward_id}, {"$set": {"code": code, "status": status, "issued_at": at}})
+
+        async def write(session: AsyncClientSession) -> None:
+            before = await self._rewards.find_one_and_update(
+                {"_id": reward_id},
+                {"$set": {"code": code, "status": status, "issued_at": at}},
+                return_document=ReturnDocument.BEFORE,
+                session=session,
+            )
+            if before is None:
+                return
+            was = before.get("status") or GRANTED
+            campaign_id, inviter, tier = before["campaign_id"], before["inviter"], int(before["tier"])
+            counts = reward_change(tier, was, status)
+            if tier > 0 and (was == "issued") != (status == "issued"):
+                # A member is rewarded while at least one of their tier grants is issued.
+                others = await self._rewards.find_one(
+                    {
+                        "campaign_id": campaign_id,
+                        "inviter": inviter,
+                        "tier": {"$gt": 0},
+                        "status": "issued",
+                        "_id": {"$ne": reward_id},
+                    },
+                    {"_id": 1},
+                    session=session,
+                )
+                if others is None:
+                    counts["members_rewarded"] = 1 if status == "issued" else -1
+            await self._counters.add(campaign_scope(campaign_id), inviter, counts, session=session)
+
+        await self._counters.transaction(write)
 
 
 def _notice(doc: dict[str, Any]) -> Notice:

@@ -7,24 +7,32 @@ remembering the screenshot are one write.
 
 A reviewer's claim is a ``claim`` field on the submission (``{"by": {"id", "name"}, "until"}``), set and
 cleared by conditional find-and-modify, so two reviewers never hold (or decide) the same submission.
+
+Submissions by status are counted (the campaign's and the account's counters, see
+:mod:`services.campaigns.domain.counters`) in the transaction that records or settles them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from services.campaigns.adapters.counters import campaign_counters
+from services.campaigns.domain.counters import account_scope, campaign_scope, screenshot_counts, submission_change
 from services.campaigns.domain.submissions import STATUS, AuditEntry, Claim, SubmissionRecord
 from services.campaigns.service_layer.ports import ShareScreenshotStore
 from services.screenshots import Decision, Fingerprint, PriorShot
 from shared.storage import IndexSpec
 
 __all__ = ["AUDIT", "IMAGES", "INDEXES", "SUBMISSIONS", "MongoShareScreenshots"]
+
+T = TypeVar("T")
 
 SUBMISSIONS = "share_submissions"
 IMAGES = "share_submission_images"
@@ -38,10 +46,6 @@ INDEXES = (
     IndexSpec(SUBMISSIONS, (("appid", 1), ("openid", 1), ("received_at", 1)), name="account_member"),
     IndexSpec(AUDIT, (("submission_id", 1), ("at", 1)), name="submission_at"),
 )
-
-
-#: Statuses a submission can have (counted one by one: each count is an index range).
-_STATUSES = tuple(STATUS.values())
 
 
 def _claim_document(claim: Claim) -> dict[str, Any]:
@@ -86,12 +90,28 @@ class MongoShareScreenshots(ShareScreenshotStore):
     def __init__(self, database: AsyncDatabase[Any], session: AsyncClientSession | None = None) -> None:
         self._db = database
         self._session = session
+        self._counters = campaign_counters(database)
+
+    async def _counted(self, write: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
+        """Run a counted write in the unit of work's transaction, or in one of its own."""
+        if self._session is not None:
+            return await write(self._session)
+        return await self._counters.transaction(write)
+
+    async def _count(self, record: SubmissionRecord, before: str | None, session: AsyncClientSession) -> None:
+        counts = submission_change(before, record.status)
+        for scope in (campaign_scope(record.campaign_id), account_scope(record.appid)):
+            await self._counters.add(scope, record.openid, counts, session=session)
 
     # -- writes ---------------------------------------------------------------------------------------
 
     async def add(self, record: SubmissionRecord) -> bool:
+        async def write(session: AsyncClientSession) -> None:
+            await self._db[SUBMISSIONS].insert_one(_document(record), session=session)
+            await self._count(record, None, session)
+
         try:
-            await self._db[SUBMISSIONS].insert_one(_document(record), session=self._session)
+            await self._counted(write)
         except DuplicateKeyError:
             return False
         return True
@@ -121,23 +141,31 @@ class MongoShareScreenshots(ShareScreenshotStore):
     ) -> SubmissionRecord | None:
         """Move a submission out of review and drop its claim; None if it is not in review (any more)
         or someone other than ``reviewer_id`` holds a live claim on it: decided once, by its claimant."""
-        doc = await self._db[SUBMISSIONS].find_one_and_update(
-            {"_id": submission, "status": "review", **_free_for(reviewer_id, at)},
-            {
-                "$set": {
-                    "status": STATUS[decision],
-                    "decision": decision.value,
-                    "decided_by": reviewer,
-                    "decided_at": at,
-                    "note": note,
-                    "review_reason": reason,
-                    "claim": None,
-                }
-            },
-            return_document=ReturnDocument.AFTER,
-            session=self._session,
-        )
-        return None if doc is None else _record(doc)
+
+        async def write(session: AsyncClientSession) -> SubmissionRecord | None:
+            doc = await self._db[SUBMISSIONS].find_one_and_update(
+                {"_id": submission, "status": "review", **_free_for(reviewer_id, at)},
+                {
+                    "$set": {
+                        "status": STATUS[decision],
+                        "decision": decision.value,
+                        "decided_by": reviewer,
+                        "decided_at": at,
+                        "note": note,
+                        "review_reason": reason,
+                        "claim": None,
+                    }
+                },
+                return_document=ReturnDocument.AFTER,
+                session=session,
+            )
+            if doc is None:
+                return None
+            settled = _record(doc)
+            await self._count(settled, "review", session)
+            return settled
+
+        return await self._counted(write)
 
     async def claim(self, submission: str, claim: Claim, now: datetime) -> SubmissionRecord | None:
         doc = await self._db[SUBMISSIONS].find_one_and_update(
@@ -246,22 +274,15 @@ class MongoShareScreenshots(ShareScreenshotStore):
         return [_record(doc) async for doc in cursor]
 
     async def account_counts(self, appid: str, campaign_id: str | None) -> dict[str, int]:
-        scope: dict[str, Any] = {"appid": appid} if campaign_id is None else {"campaign_id": campaign_id}
-        counts = {}
-        for status in _STATUSES:
-            counts[status] = await self._db[SUBMISSIONS].count_documents(scope | {"status": status})
-        return {status: n for status, n in counts.items() if n}
+        scope = account_scope(appid) if campaign_id is None else campaign_scope(campaign_id)
+        return screenshot_counts(await self._counters.read(scope, session=self._session))
 
     async def of_member(self, campaign_id: str, openid: str) -> list[SubmissionRecord]:
         cursor = self._db[SUBMISSIONS].find({"campaign_id": campaign_id, "openid": openid}).sort("received_at", 1)
         return [_record(doc) async for doc in cursor]
 
     async def counts(self, campaign_id: str) -> dict[str, int]:
-        pipeline: list[dict[str, Any]] = [
-            {"$match": {"campaign_id": campaign_id}},
-            {"$group": {"_id": "$status", "n": {"$sum": 1}}},
-        ]
-        return {doc["_id"]: doc["n"] async for doc in await self._db[SUBMISSIONS].aggregate(pipeline)}
+        return screenshot_counts(await self._counters.read(campaign_scope(campaign_id), session=self._session))
 
     async def image(self, submission: str) -> tuple[bytes, str] | None:
         doc = await self._db[IMAGES].find_one({"_id": submission})

@@ -1,16 +1,32 @@
-"""Campaign statistics, read straight from the flow's own records (participants, invitations,
-rejections, rewards): what the stats endpoints, the CSV export and the demo report."""
+"""Campaign statistics: the figures from the campaign's counters (kept in the transactions of the
+writes they count, :mod:`services.campaigns.domain.counters`), the leaderboard, listings and the
+export from the flow's own records (indexed, paged or streamed); what the stats endpoints, the CSV
+export and the demo report. :class:`MongoCounterRebuild` recomputes the counters from the records."""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.campaigns.adapters.campaigns import CAMPAIGNS
+from services.campaigns.adapters.counters import campaign_counters
 from services.campaigns.adapters.referrals import INVITATIONS, PARTICIPANTS, REJECTIONS, REWARDS
 from services.campaigns.adapters.share_screenshots import SUBMISSIONS
+from services.campaigns.domain.counters import (
+    Counts,
+    account_scope,
+    campaign_scope,
+    invitation_change,
+    participant_change,
+    recount,
+    rejection,
+    stats_figures,
+    submission_change,
+)
 from services.campaigns.domain.results import (
     MAX_INVITEES_LISTED,
     CampaignStats,
@@ -27,44 +43,13 @@ from services.campaigns.service_layer.ports import CampaignResults
 class MongoCampaignStats(CampaignResults):
     def __init__(self, database: AsyncDatabase[Any]) -> None:
         self._db = database
-
-    async def _group(self, collection: str, match: dict[str, Any], key: str) -> dict[Any, int]:
-        rows = await self._db[collection].aggregate(
-            [{"$match": match}, {"$group": {"_id": f"${key}", "n": {"$sum": 1}}}]
-        )
-        return {row["_id"]: int(row["n"]) async for row in rows}
+        self._counters = campaign_counters(database)
 
     async def of(self, campaign_id: str, *, top: int = 10) -> CampaignStats:
-        match = {"campaign_id": campaign_id}
-        joined_via = await self._group(PARTICIPANTS, match, "joined_via")
-        invitations = await self._group(INVITATIONS, match, "status")
-        rewards = await self._group(REWARDS, match, "tier")
-        tiers = match | {"tier": {"$gt": 0}}
-        by_status = await self._db[REWARDS].aggregate(
-            [{"$match": tiers}, {"$group": {"_id": {"tier": "$tier", "status": "$status"}, "n": {"$sum": 1}}}]
-        )
-        tier_rewards: dict[int, dict[str, int]] = {}
-        async for row in by_status:
-            status = row["_id"].get("status") or "granted"
-            tier_rewards.setdefault(int(row["_id"]["tier"]), {})[status] = int(row["n"])
-        return CampaignStats(
-            participants=sum(joined_via.values()),
-            posters_sent=await self._db[PARTICIPANTS].count_documents(match | {"poster_sent_at": {"$ne": None}}),
-            joined_via=joined_via,
-            invites_credited=invitations.get("credited", 0),
-            invites_revoked=invitations.get("revoked", 0),
-            rejections=await self._group(REJECTIONS, match, "reason"),
-            # Tier 0 is the share-screenshot reward, reported on its own.
-            rewards_granted={int(tier): n for tier, n in sorted(rewards.items()) if int(tier) > 0},
-            screenshots=await self._group(SUBMISSIONS, match, "status"),
-            share_rewards_granted=rewards.get(0, 0),
-            rewards_awaiting_stock=await self._db[REWARDS].count_documents(match | {"status": "awaiting_stock"}),
-            leaderboard=await self.leaderboard(campaign_id, limit=top),
-            # Grouped over the rewards (a few per member who reached a tier), never over participants.
-            members_reached_tier=len(await self._group(REWARDS, tiers, "inviter")),
-            members_rewarded=len(await self._group(REWARDS, tiers | {"status": "issued"}, "inviter")),
-            tier_rewards=tier_rewards,
-        )
+        # A few counter documents, whatever the campaign's size; only the leaderboard reads records
+        # (its index, sorted, the first ``top``).
+        figures = stats_figures(await self._counters.read(campaign_scope(campaign_id)))
+        return CampaignStats(**vars(figures), leaderboard=await self.leaderboard(campaign_id, limit=top))
 
     async def leaderboard(self, campaign_id: str, *, limit: int = 10) -> list[LeaderboardRow]:
         """Top inviters by standing credit; ties go to whoever joined first."""
@@ -107,6 +92,9 @@ class MongoCampaignStats(CampaignResults):
             query["_id"] = {"$regex": "^" + re.escape(f"{campaign_id}:{openid_prefix}")}
         cursor = self._db[PARTICIPANTS].find(query).sort([("joined_at", 1), ("_id", 1)]).skip(offset).limit(limit)
         rows = [_participant_row(doc) async for doc in cursor]
+        if not openid_prefix:
+            return rows, stats_figures(await self._counters.read(campaign_scope(campaign_id))).participants
+        # Those whose openid starts with the prefix: a range of the _id index, not the campaign.
         return rows, await self._db[PARTICIPANTS].count_documents(query)
 
     async def member_campaigns(self, appid: str, openid: str, *, limit: int) -> list[MemberCampaign]:
@@ -157,3 +145,58 @@ def _participant_row(doc: dict[str, Any]) -> ParticipantRow:
         tiers_granted=list(doc.get("tiers_granted", [])),
         poster_sent_at=doc.get("poster_sent_at"),
     )
+
+
+class MongoCounterRebuild:
+    """Recomputes the counters from the records: for campaigns from before the counters, and for repair.
+
+    Each scope is recounted with grouped reads over the records' indexes and replaced in one
+    transaction that checks no counted write committed meanwhile (:meth:`MongoCounters.rebuild`)."""
+
+    def __init__(self, database: AsyncDatabase[Any]) -> None:
+        self._db = database
+        self._counters = campaign_counters(database)
+
+    async def _group(self, collection: str, match: dict[str, Any], key: dict[str, Any] | str) -> list[Any]:
+        rows = await self._db[collection].aggregate(
+            [{"$match": match}, {"$group": {"_id": key if isinstance(key, dict) else f"${key}", "n": {"$sum": 1}}}]
+        )
+        return [(row["_id"], int(row["n"])) async for row in rows]
+
+    async def recount_campaign(self, campaign_id: str) -> Counts:
+        match = {"campaign_id": campaign_id}
+        total: Counter[str] = Counter()
+
+        def add(counts: Counts, n: int) -> None:
+            total.update({name: count * n for name, count in counts.items()})
+
+        sent = {"$ne": [{"$ifNull": ["$poster_sent_at", None]}, None]}
+        for key, n in await self._group(PARTICIPANTS, match, {"via": "$joined_via", "sent": sent}):
+            add(participant_change(None, (key["via"], bool(key["sent"]))), n)
+        for status, n in await self._group(INVITATIONS, match, "status"):
+            add(invitation_change(None, status), n)
+        for reason, n in await self._group(REJECTIONS, match, "reason"):
+            add(rejection(reason), n)
+        for status, n in await self._group(SUBMISSIONS, match, "status"):
+            add(submission_change(None, status), n)
+        # Grants are a few per member who reached a tier: read one by one for the members' figures.
+        grants = self._db[REWARDS].find(match, {"inviter": 1, "tier": 1, "status": 1})
+        total.update(recount([], [], [], [(g["inviter"], int(g["tier"]), g.get("status")) async for g in grants], []))
+        return {name: n for name, n in total.items() if n}
+
+    async def recount_account(self, appid: str) -> Counts:
+        total: Counts = {}
+        for status, n in await self._group(SUBMISSIONS, {"appid": appid}, "status"):
+            total.update({name: count * n for name, count in submission_change(None, status).items()})
+        return total
+
+    async def campaigns(self, appid: str | None = None) -> list[tuple[str, str]]:
+        """``(appid, campaign id)`` of every campaign (of one account)."""
+        query = {} if appid is None else {"appid": appid}
+        return [(doc["appid"], doc["_id"]) async for doc in self._db[CAMPAIGNS].find(query, {"appid": 1})]
+
+    async def rebuild_campaign(self, campaign_id: str) -> Counts:
+        return await self._counters.rebuild(campaign_scope(campaign_id), lambda: self.recount_campaign(campaign_id))
+
+    async def rebuild_account(self, appid: str) -> Counts:
+        return await self._counters.rebuild(account_scope(appid), lambda: self.recount_account(appid))

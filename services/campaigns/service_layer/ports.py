@@ -34,6 +34,7 @@ __all__ = [
     "CampaignRepository",
     "CampaignResults",
     "CodeAllocator",
+    "CounterRebuild",
     "DeliveryRecords",
     "ImageInfo",
     "JoinCode",
@@ -294,6 +295,22 @@ class CampaignResults(abc.ABC):
     async def member_campaigns(self, appid: str, openid: str, *, limit: int) -> list[MemberCampaign]:
         """The campaigns of the account the member joined, latest join first, with their invitees
         (capped), rewards and share-screenshot submissions."""
+
+
+class CounterRebuild(Protocol):
+    """Recomputes the stats counters from the records (``MongoCounterRebuild``, in memory for tests)."""
+
+    async def campaigns(self, appid: str | None = None) -> list[tuple[str, str]]:
+        """``(appid, campaign id)`` of every campaign, or of one account's."""
+        ...
+
+    async def rebuild_campaign(self, campaign_id: str) -> Mapping[str, int]:
+        """Replace the campaign's counters with a recount of its records; returns the counts."""
+        ...
+
+    async def rebuild_account(self, appid: str) -> Mapping[str, int]:
+        """Replace the account's counters (its screenshots by status) with a recount."""
+        ...
 
 
 # -- posters -------------------------------------------------------------------------------------------

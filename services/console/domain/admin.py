@@ -3,8 +3,6 @@ before/after reads as a diff, Beijing wall-clock filters turned into UTC, and th
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,6 +12,7 @@ from typing import Any
 from services.console.domain.formatting import BEIJING, beijing
 from services.console.domain.messages import N_
 from shared.identity import ROLE_PERMISSIONS, Permission, Role
+from shared.tabular import csv_text
 
 __all__ = [
     "AUDIT_CSV_HEADER",
@@ -134,10 +133,10 @@ def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -
     return found
 
 
-def _cell(value: Any) -> str:
-    """Text a spreadsheet shows as text: a leading ``= + - @`` would otherwise run as a formula."""
-    text = "" if value is None else value if isinstance(value, str) else _show(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def _cell(value: Any) -> object:
+    """A before/after (a mapping or a list) as its JSON; text and numbers as they are, for csv_text to
+    write (text that would start a formula is quoted there)."""
+    return _show(value) if isinstance(value, Mapping | list) else value
 
 
 AUDIT_CSV_HEADER: Sequence[str] = (
@@ -155,33 +154,17 @@ AUDIT_CSV_HEADER: Sequence[str] = (
     "before",
     "after",
 )
+#: The entry's field under each header after ``time_beijing``.
+_AUDIT_FIELDS = ("at", *AUDIT_CSV_HEADER[2:])
 
 
 def audit_csv(entries: Iterable[Mapping[str, Any]]) -> str:
-    """The entries as CSV (UTF-8 with a BOM so spreadsheet programs read the Chinese names)."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(AUDIT_CSV_HEADER)
+    """The entries as CSV (UTF-8 with a BOM so spreadsheet programs read the Chinese names). Names,
+    ids and diffs are what people typed: none of them ever runs as a formula."""
+    rows: list[list[object]] = [list(AUDIT_CSV_HEADER)]
     for entry in entries:
-        writer.writerow(
-            [
-                beijing(entry.get("at"), "%Y-%m-%d %H:%M:%S"),
-                _cell(entry.get("at")),
-                _cell(entry.get("actor_name")),
-                _cell(entry.get("actor_id")),
-                _cell(entry.get("credential_id")),
-                _cell(entry.get("appid")),
-                _cell(entry.get("action")),
-                _cell(entry.get("object_type")),
-                _cell(entry.get("object_id")),
-                _cell(entry.get("address")),
-                _cell(entry.get("request_id")),
-                _cell(entry.get("before")) if entry.get("before") is not None else "",
-                _cell(entry.get("after")) if entry.get("after") is not None else "",
-            ]
-        )
-    return out.getvalue()
+        rows.append([beijing(entry.get("at"), "%Y-%m-%d %H:%M:%S"), *(_cell(entry.get(f)) for f in _AUDIT_FIELDS)])
+    return csv_text(rows)
 
 
 #: What a page says after a write it was redirected from (``?done=<key>``: only these keys show anything).

@@ -42,3 +42,11 @@ class Member:
         if self.last_followed_at is None:
             return False
         return self.last_unfollowed_at is None or self.last_followed_at > self.last_unfollowed_at
+
+
+def count_change(before: Member | None, after: Member) -> dict[str, int]:
+    """What a member's write changes in the account's counters (``members``, ``following``)."""
+    return {
+        "members": 1 if before is None else 0,
+        "following": int(after.following) - int(before is not None and before.following),
+    }

@@ -98,6 +98,9 @@ def _seed_members(uow: InMemoryMembersUnitOfWork, more: int = 0) -> None:
         member = Member(APPID, f"oMore{n:03d}")
         member.follow(NOW - timedelta(days=10, minutes=n), None)
         uow.committed[(APPID, member.openid)] = member
+    # Seeded around the write path (which counts as it writes): counted as a rebuild would.
+    members = uow.committed.values()
+    uow.counters = {APPID: {"members": len(members), "following": sum(m.following for m in members)}}
 
 
 def _activity_apis() -> dict[Api, FastAPI]:

@@ -8,8 +8,6 @@ caller's scope. Push composers list an account's projects with ``push:compose`` 
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -46,6 +44,8 @@ from services.brands.entrypoints.http.schemas import (
 )
 from services.brands.service_layer.use_cases import ProjectEdit
 from shared.identity import Permission, audit
+from shared.tabular import csv_text
+from shared.web import csv_response
 from shared.web import now as clock_now
 
 __all__ = ["TAG", "account_router", "router"]
@@ -205,11 +205,9 @@ def _report(progress: ProjectProgress, brand: Brand, request: Request) -> ValueR
 
 
 def _csv(report: ValueReport) -> str:
-    out = io.StringIO()
-    out.write("\ufeff")  # Excel reads UTF-8 (Chinese brand names) only with the BOM
-    w = csv.writer(out)
-    w.writerow(["brand", "project", "account", "period", "target", "delivered", "clicked", "clickers", "click_rate"])
-    w.writerow(
+    # Brand and project names are typed by operators: csv_text quotes any that would start a formula.
+    rows: list[list[object]] = [
+        ["brand", "project", "account", "period", "target", "delivered", "clicked", "clickers", "click_rate"],
         [
             report.brand,
             report.project,
@@ -220,18 +218,18 @@ def _csv(report: ValueReport) -> str:
             report.clicks,
             report.clickers,
             "" if report.click_rate is None else f"{report.click_rate}%",
-        ]
-    )
-    w.writerow([])
-    w.writerow(["segment", "delivered", "clicked"])
-    w.writerows([[s.segment_id, s.delivered, s.clicks] for s in report.by_segment])
-    w.writerow([])
-    w.writerow(["push", "delivered", "clicked", "clickers"])
-    w.writerows([[p.push_id, p.delivered, p.clicks, p.clickers] for p in report.by_push])
-    w.writerow([])
-    w.writerow(["day", "delivered", "clicked", "delivered_total"])
-    w.writerows([[d.day.isoformat(), d.delivered, d.clicks, d.delivered_total] for d in report.by_day])
-    return out.getvalue()
+        ],
+        [],
+        ["segment", "delivered", "clicked"],
+        *([s.segment_id, s.delivered, s.clicks] for s in report.by_segment),
+        [],
+        ["push", "delivered", "clicked", "clickers"],
+        *([p.push_id, p.delivered, p.clicks, p.clickers] for p in report.by_push),
+        [],
+        ["day", "delivered", "clicked", "delivered_total"],
+        *([d.day.isoformat(), d.delivered, d.clicks, d.delivered_total] for d in report.by_day),
+    ]
+    return csv_text(rows)
 
 
 @router.get(
@@ -251,11 +249,7 @@ async def value_report(
     report = _report(progress, brand, request)
     if format == "json":
         return report
-    return Response(
-        _csv(report),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="value-report-{project_id}.csv"'},
-    )
+    return csv_response(_csv(report), f"value-report-{project_id}.csv")
 
 
 @account_router.get(

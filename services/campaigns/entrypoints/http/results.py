@@ -8,8 +8,6 @@ member's campaigns (their invitees and rewards, codes masked) are ``member:view`
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -31,6 +29,8 @@ from services.campaigns.entrypoints.http.schemas import (
 )
 from services.campaigns.service_layer import results
 from shared.identity import Permission, audit
+from shared.tabular import BOM, csv_line
+from shared.web import streaming_csv_response
 
 __all__ = ["TAG", "router"]
 
@@ -134,23 +134,14 @@ async def export_participants(
     await audit(request, "campaign.participants_exported", "campaign", campaign_id)
 
     async def rows() -> AsyncIterator[str]:
-        yield "\ufeff" + _csv_line(list(_CSV_COLUMNS))  # BOM: Excel opens UTF-8 Chinese text correctly
+        # Line by line, never all in memory; openids (and any text) come out as cells no spreadsheet runs.
+        yield BOM + csv_line(_CSV_COLUMNS)
         async for doc in docs:
             values = [doc.get(column) for column in _CSV_COLUMNS]
             values[_CSV_COLUMNS.index("tiers_granted")] = " ".join(str(t) for t in doc.get("tiers_granted", []))
-            yield _csv_line(values)
+            yield csv_line(values)
 
-    return StreamingResponse(
-        rows(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="campaign-{found}-participants.csv"'},
-    )
-
-
-def _csv_line(values: list[object]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(["" if v is None else v for v in values])
-    return buffer.getvalue()
+    return streaming_csv_response(rows(), f"campaign-{found}-participants.csv")
 
 
 @router.get(

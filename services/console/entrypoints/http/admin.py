@@ -28,6 +28,7 @@ from services.console.domain.formatting import parse_time
 from services.console.entrypoints.http.deps import Page, View
 from services.console.service_layer.ports import Api, ApiError, ApiUnavailable
 from shared.identity import ALL_ACCOUNTS, MIN_PASSWORD_LENGTH, Permission, Role
+from shared.web import csv_response
 
 router = APIRouter(prefix="/admin")
 
@@ -363,8 +364,4 @@ async def export_audit(
         return Response("; ".join(f"{k}: {v}" for k, v in errors.items()), status_code=422, media_type="text/plain")
     entries = await view.get(Api.IDENTITY, "/audit", **params, limit=AUDIT_MAX)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    return Response(
-        audit_csv(entries),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'},
-    )
+    return csv_response(audit_csv(entries), f"audit-{stamp}.csv")

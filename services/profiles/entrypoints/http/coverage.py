@@ -3,19 +3,18 @@ profile writes keep (docs/profiles.md, "Coverage"); no request walks the members
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.responses import Response
 
 from services.profiles.domain.coverage import beijing_day
 from services.profiles.entrypoints.http.deps import AppId, Now, ProfilesDep
 from services.profiles.service_layer.coverage import MAX_DAYS, CoverageReport, CoverageRow, coverage_report
 from shared.identity import Permission, require
 from shared.maternal_infant import Stage, Taxonomy
+from shared.tabular import csv_text
+from shared.web import csv_response
 
 __all__ = ["router"]
 
@@ -105,21 +104,15 @@ def report_json(report: CoverageReport, taxonomy: Taxonomy) -> dict[str, Any]:
 _CSV_COLUMNS = ("figure", "day", "kind", "code", "name", "count", "share", "previous", "previous_share", "delta")
 
 
-def _cell(value: object) -> object:
-    # A spreadsheet must never run a cell: names come from a file operators may edit.
-    return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") else value
-
-
 def report_csv(report: CoverageReport, taxonomy: Taxonomy) -> str:
-    """The same figures as one long table (a row per figure and, for the series, per day and code)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(_CSV_COLUMNS)
+    """The same figures as one long table (a row per figure and, for the series, per day and code).
+    Tag names come from a file operators may edit: csv_text quotes any that would start a formula."""
+    rows: list[list[object]] = [list(_CSV_COLUMNS)]
     end = report.last.isoformat()
 
     def row(figure: str, r: CoverageRow, kind: str = "", code: str = "") -> None:
         values = (figure, end, kind, code, _name(taxonomy, code) if code else "", r.count, r.share)
-        writer.writerow([_cell(v) for v in (*values, r.previous, r.previous_share, r.delta)])
+        rows.append([*values, r.previous, r.previous_share, r.delta])
 
     row("following", report.following)
     row("tagged", report.tagged)
@@ -129,21 +122,18 @@ def report_csv(report: CoverageReport, taxonomy: Taxonomy) -> str:
         row("stage_kind", r, kind=r.key)
     for r in report.cross:
         kind, code = r.key.split("|")
-        writer.writerow(
-            [_cell(v) for v in ("kind_x_interest", end, kind, code, _name(taxonomy, code), r.count, r.share)]
-        )
+        rows.append(["kind_x_interest", end, kind, code, _name(taxonomy, code), r.count, r.share])
     following = report.following.count
     for stage in Stage:
         n = report.stages.get(stage, 0)
         share = round(n / following, 4) if following else 0.0
-        name = _name(taxonomy, stage.value)
-        writer.writerow(["stage", report.today.isoformat(), "", stage.value, _cell(name), n, share])
+        rows.append(["stage", report.today.isoformat(), "", stage.value, _name(taxonomy, stage.value), n, share])
     for d in report.series:
-        writer.writerow(["daily_following", d.day.isoformat(), "", "", "", d.following])
-        writer.writerow(["daily_tagged", d.day.isoformat(), "", "", "", d.tagged])
+        rows.append(["daily_following", d.day.isoformat(), "", "", "", d.following])
+        rows.append(["daily_tagged", d.day.isoformat(), "", "", "", d.tagged])
         for code, n in sorted(d.tags.items()):
-            writer.writerow(["daily_tag", d.day.isoformat(), "", code, _cell(_name(taxonomy, code)), n])
-    return "\ufeff" + out.getvalue()  # BOM: Excel opens UTF-8 Chinese text correctly
+            rows.append(["daily_tag", d.day.isoformat(), "", code, _name(taxonomy, code), n])
+    return csv_text(rows)
 
 
 @router.get(
@@ -166,9 +156,5 @@ async def coverage(
     report = await coverage_report(profiles.profiles, appid, first, last, today, codes)
     if format == "csv":
         name = f"coverage-{appid}-{first.isoformat()}-{last.isoformat()}.csv"
-        return Response(
-            report_csv(report, profiles.taxonomy),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        return csv_response(report_csv(report, profiles.taxonomy), name)
     return report_json(report, profiles.taxonomy)
