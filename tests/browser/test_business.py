@@ -221,7 +221,7 @@ def test_a_sales_head_reads_the_business_view_and_hands_a_brand_over(
 
     # The hand-over: to the head themself, with a reason, confirmed.
     page.goto(brand_url)
-    page.fill("[data-testid=handover-to]", "sales-head")
+    page.select_option("[data-testid=handover-to]", label="sales-head")
     page.fill("[data-testid=handover-reason]", "客户经理休假")
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("[data-testid=handover-submit]")
