@@ -481,6 +481,11 @@ async def test_a_push_is_composed_for_a_brand_project_and_shows_it(
     second = await console.client.post(f"{base}/new", data={"csrf_token": await _account_csrf(console), **linked})
     page = await console.client.get(second.headers["location"])
     assert f'href="/brands/projects/{active}"' in page.text
+    project_page = await console.client.get(f"/brands/projects/{active}")
+    assert 'data-testid="project-pushes"' in project_page.text
+    assert "第二条" in project_page.text and "奶粉试用" not in project_page.text  # the first one was unlinked
+    await console.sign_in("mia")  # no push:view on the account: no such section
+    assert 'data-testid="project-pushes"' not in (await console.client.get(f"/brands/projects/{active}")).text
 
 
 async def _account_csrf(console: BrandsConsole) -> str:

@@ -420,19 +420,20 @@ async def create_project(view: Page, brand_id: Ref) -> Response:
 # -- a project ----------------------------------------------------------------------------------------
 
 
-async def _push_and_segment_names(view: View, appid: str) -> tuple[dict[str, str], dict[str, str]]:
-    """The project's pushes and segments by name, when the operator may read that account's (the
-    segments API decides); ids otherwise."""
-    if appid not in {a["appid"] for a in view.accounts()}:
-        return {}, {}
+async def _project_pushes(view: View, appid: str, project_id: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The pushes composed for the project and the account's segments by name, for an operator who may
+    read them on that account."""
+    base = f"/accounts/{_ref(appid)}"
+
+    async def read(permission: Permission, path: str, **params: str) -> Any:
+        if not view.may(permission, appid):
+            return None  # not asked: the segments API would refuse, and audit the refusal
+        return await quietly(view.get(Api.SEGMENTS, base + path, **params))
+
     pushes, segments = await asyncio.gather(
-        quietly(view.get(Api.SEGMENTS, f"/accounts/{_ref(appid)}/pushes")),
-        quietly(view.get(Api.SEGMENTS, f"/accounts/{_ref(appid)}/segments")),
+        read(Permission.PUSH_VIEW, "/pushes", project_id=project_id), read(Permission.SEGMENT_VIEW, "/segments")
     )
-    return (
-        {str(p["id"]): str(p["name"]) for p in items_of(pushes)},
-        {str(s["id"]): str(s["name"]) for s in items_of(segments)},
-    )
+    return items_of(pushes), {str(s["id"]): str(s["name"]) for s in items_of(segments)}
 
 
 @router.get("/brands/projects/{project_id}", response_class=HTMLResponse)
@@ -440,20 +441,21 @@ async def project_page(view: Page, project_id: Ref, done: str = "") -> HTMLRespo
     _notice(view, done)
     progress = await view.get(Api.BRANDS, f"/projects/{project_id}/progress")
     project = progress["project"]
-    (push_names, segment_names), names = await asyncio.gather(
-        _push_and_segment_names(view, str(project["appid"])), people(view)
-    )
+    appid = str(project["appid"])
+    (pushes, segment_names), names = await asyncio.gather(_project_pushes(view, appid, project_id), people(view))
     return _render(
         view,
         "brands/project.html",
         progress=progress,
         project=project,
         chart=json_block(progress_chart(progress)),
-        push_names=push_names,
+        pushes=pushes,
+        push_names={str(p["id"]): str(p["name"]) for p in pushes},
         segment_names=segment_names,
         names=names,
         may_edit=view.may(Permission.BRAND_EDIT, None),
-        may_see_account=project["appid"] in {a["appid"] for a in view.accounts()},
+        may_see_pushes=view.may(Permission.PUSH_VIEW, appid),
+        may_see_segments=view.may(Permission.SEGMENT_VIEW, appid),
     )
 
 
@@ -491,10 +493,11 @@ async def save_project(view: Page, project_id: Ref) -> Response:
 async def value_report(view: Page, project_id: Ref) -> HTMLResponse:
     """The value report as a printable page (A4, no navigation when printed)."""
     report = await view.get(Api.BRANDS, f"/projects/{project_id}/value-report")
-    progress, (push_names, segment_names) = await asyncio.gather(
+    progress, (pushes, segment_names) = await asyncio.gather(
         quietly(view.get(Api.BRANDS, f"/projects/{project_id}/progress")),
-        _push_and_segment_names(view, str(report["appid"])),
+        _project_pushes(view, str(report["appid"]), project_id),
     )
+    push_names = {str(p["id"]): str(p["name"]) for p in pushes}
     account_names = {a["appid"]: a["name"] for a in view.accounts()}
     return _render(
         view,

@@ -20,6 +20,7 @@ from services.console.domain.pushes import ACTIVE, PushForm, form_errors, quiet_
 from services.console.entrypoints.http.brands import items_of, quietly
 from services.console.entrypoints.http.deps import AccountPage, View
 from services.console.service_layer.ports import Api, ApiError, ApiUnavailable
+from shared.identity import Permission
 
 __all__ = ["router"]
 
@@ -71,6 +72,8 @@ async def _segments(view: View) -> list[dict[str, Any]]:
 async def _projects(view: View) -> list[dict[str, Any]] | None:
     """The account's active brand projects a push may count for (the brands API, as the operator);
     None when they cannot be listed (the select is left out, and the push is composed without one)."""
+    if not view.may(Permission.PUSH_COMPOSE):
+        return None  # the brands API lists them to composers only (and would audit the refusal)
     try:
         found = await view.get(Api.BRANDS, view.account_path("/projects"), active="true")
     except (ApiError, ApiUnavailable):
@@ -80,6 +83,8 @@ async def _projects(view: View) -> list[dict[str, Any]] | None:
 
 async def _projects_of(view: View) -> list[dict[str, Any]]:
     """Every project on the account (ended ones too: a push keeps its link after its project ends)."""
+    if not view.may(Permission.PUSH_COMPOSE):
+        return []
     return items_of(await quietly(view.get(Api.BRANDS, view.account_path("/projects"))))
 
 
