@@ -31,7 +31,8 @@ def test_a_hostile_source_name_comes_out_as_text() -> None:
     )
     with TestClient(app, headers=callers.headers(Role.ANALYST)) as client:
         response = client.get(
-            f"/accounts/{APPID}/dashboards/screenshots", params={"from": "2026-03-01", "to": "2026-03-02", "format": "csv"}
+            f"/accounts/{APPID}/dashboards/screenshots",
+            params={"from": "2026-03-01", "to": "2026-03-02", "format": "csv"},
         )
     assert response.status_code == 200 and response.headers["content-type"] == "text/csv; charset=utf-8"
     assert response.content.count("\ufeff".encode()) == 1

@@ -14,6 +14,8 @@ from services.console.bootstrap import ConsoleService, bootstrap
 from services.console.entrypoints.http import (
     admin,
     auth,
+    brands,
+    business,
     campaigns,
     coverage,
     dashboards,
@@ -130,6 +132,8 @@ def create_app(settings: ConsoleSettings, *, apis: OperatorApis | None = None) -
             campaigns.router,
             dashboards.router,
             coverage.router,
+            business.router,
+            brands.router,
         ],
         exception_handlers=handlers,
         api_docs=False,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.console.domain.navigation import admin_sections, sections
+from services.console.domain.navigation import admin_sections, business_sections, sections
 from services.console.entrypoints.http.dashboards import DASHBOARD_TEXTS, overview_figures, range_choice, range_context
 from services.console.entrypoints.http.deps import AccountPage, Page
 from services.console.service_layer.ports import Api, ApiError, ApiUnavailable
@@ -24,6 +24,10 @@ async def home(view: Page) -> Response:
         shown = sections(view.operator, account["appid"])
         if shown:
             return RedirectResponse(f"/accounts/{account['appid']}{shown[0].path}", status_code=303)
+    # Account managers and sales heads work on brands, across accounts: the business view.
+    business = business_sections(view.operator)
+    if business:
+        return RedirectResponse(business[0].path, status_code=303)
     admin = admin_sections(view.operator)
     if admin:
         return RedirectResponse(admin[0].path, status_code=303)
