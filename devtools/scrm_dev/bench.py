@@ -36,6 +36,7 @@ from rich.table import Table
 
 from scrm_dev import pushes
 from scrm_dev.bench_analytics import bench_analytics
+from scrm_dev.bench_dashboards import bench_dashboards
 from scrm_dev.bench_profiles import bench_profiles
 from scrm_dev.bench_pushes import SIM_ENV as PUSH_SIM_ENV
 from scrm_dev.bench_pushes import bench_pushes
@@ -295,6 +296,7 @@ def run_bench(
         rows += bench_segments(console, settings)
     with local_stack(console, settings, state_dir, "bench-pushes", only=["wechat-sim"], env=PUSH_SIM_ENV) as stack:
         rows += bench_pushes(console, settings, stack)
+    rows += bench_dashboards(console, settings, state_dir)
     with local_stack(console, settings, state_dir, "bench") as stack:
         rows += asyncio.run(bench_stack(stack.url("gateway"), stack.url("members-api"), pushes_n, concurrency))
         rows += asyncio.run(bench_sequential_acks(stack.url("gateway")))
@@ -394,6 +396,30 @@ def _markdown(rows: list[Row], pushes_n: int, concurrency: int) -> str:
         "profiles service's indexes, beside the index's answer at 100,000; the run fails if the two disagree",
         "on any count. SecantusDB is a Python stand-in (loading a million documents into it would take",
         "minutes), so its column shows what reading documents costs here, not what mongod would take.",
+        "",
+        "## Reading the dashboard rows",
+        "",
+        "`scrm_dev.bench_dashboards` folds a synthetic year of one account's events with the analytics",
+        "worker's own fold and loads the rollup documents (and the same for three other accounts beside it):",
+        "an account that grows to 1,000,000 members, about 1.4 million follows by source, 26 four-week",
+        "referral campaigns (posters, scans, credits, invitees lost, tiers, rewards, screenshot decisions and",
+        "reviews), two or three pushes a day to 15,000-110,000 members each (deliveries, failures by errcode,",
+        "clicks, A/B variants), a tenth of them for ten brand projects: about 50 million events in a few",
+        "thousand documents. The fold is a sum over events, so it runs in bulk: one event of each kind, day",
+        "and dimension is folded and its increments multiplied by how many such events there are.",
+        "",
+        "The real `analytics` process answers from SecantusDB, pinned to one core while the load generator",
+        "(this process: one request at a time over a keep-alive connection) runs on the other; SecantusDB",
+        "and whatever else runs on the machine share them. Each route is asked with a different range each",
+        "time (ending within the last two months; 30 days, then a year) and, for one campaign, push or",
+        "project, an id active in it. Requests go in three rounds that take every case in turn, so a slow",
+        "spell on the shared machine lands on every case; 'p95 per round' is the spread. The API keeps the",
+        "settled days it has read in memory (`DASHBOARD_CACHE_SECONDS`; over 3 days old, 35 in a campaign's",
+        "scope): after a scope's first read, a request reads only the days around what is kept and the last",
+        "3 (35) days. The first request of each year case, before anything of its scope is kept, has its own",
+        "row: the lists then read every scope of the account over a year (about 2,700 documents through",
+        "`(appid, day)`), which SecantusDB, a Python server, takes hundreds of milliseconds for. Every request",
+        "also resolves its API token (four SecantusDB calls: token, operator, last use, grants): the floor row.",
         "",
         "## Reading the real-stack rows",
         "",

@@ -172,6 +172,7 @@ _CONSOLE_APIS = {
     "PROFILES_API_URL": "profiles-api",
     "SEGMENTS_API_URL": "segments-api",
     "ANALYTICS_API_URL": "analytics",
+    "BRANDS_API_URL": "brands",
 }
 
 

@@ -12,9 +12,6 @@ class BrandsSettings(ServiceSettings):
     (the console offers the platform's accounts), and nothing here talks to WeChat."""
 
     service_name: str = "brands"
-    #: Brand data in its own database (``MONGODB_DATABASE`` still overrides it, as in every deployment and
-    #: test: the operators the API checks callers against are read from that same database).
-    mongodb_database: str = "brands"
     #: A brand with nothing happening (delivery to one of its projects, a payment, a deal change, an edit)
     #: for this many days is flagged for hand-over (env ``BRANDS_INACTIVE_DAYS``).
     brands_inactive_days: int = Field(default=30, ge=1, le=3650)

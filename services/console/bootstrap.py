@@ -28,6 +28,7 @@ def api_urls(settings: ConsoleSettings) -> dict[Api, str]:
         Api.PROFILES: settings.profiles_api_url,
         Api.SEGMENTS: settings.segments_api_url,
         Api.ANALYTICS: settings.analytics_api_url,
+        Api.BRANDS: settings.brands_api_url,
     }
 
 

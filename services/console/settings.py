@@ -28,6 +28,7 @@ class ConsoleSettings(ServiceSettings):
     profiles_api_url: _URL = "http://127.0.0.1:8003"
     segments_api_url: _URL = "http://127.0.0.1:8004"
     analytics_api_url: _URL = "http://127.0.0.1:8007"
+    brands_api_url: _URL = "http://127.0.0.1:8008"
     #: The local WeChat simulator, linked from pages in development (members' inboxes); empty: no links.
     wechat_sim_url: Annotated[str, Field(pattern=r"^(https?://\S+)?$", max_length=500)] = ""
     #: JSON list ``[{"appid": "wx...", "name": "贝贝母婴"}]``: the switcher's accounts for operators

@@ -10,10 +10,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from scrm_dev.up import SignIn
 from tests.browser.harness import ConsoleStack, PageProblems, launch_chromium, run_console_stack
 from tests.conftest import SETTINGS_ENV, Infra
+from tests.e2e.campaign_stack import create_operator
 
 _HERE = Path(__file__).parent
+#: Who works on brands (the business view), beside the stack's one operator per role: their roles are
+#: granted on every account, since brands are not per Official Account.
+BRAND_OPERATORS = (("brand-manager", "account_manager"), ("sales-head", "sales_head"))
 _CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 
 
@@ -34,7 +39,12 @@ def console_stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Ite
         patch.chdir(home)
         for name in SETTINGS_ENV:
             patch.delenv(name, raising=False)
-        yield from run_console_stack(infra, home)
+        for stack in run_console_stack(infra, home):  # one stack; the loop resumes it to stop it
+            for name, role in BRAND_OPERATORS:
+                sign_in = SignIn(name, f"{name}-browser-pass-0", role, "*")
+                create_operator(stack.env, name, password=sign_in.password, grants=[(role, "*")])
+                stack.operators[name] = sign_in
+            yield stack
 
 
 @pytest.fixture(scope="package")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
@@ -17,6 +17,7 @@ from urllib.parse import urldefrag, urlsplit
 
 from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, Request, Response
+from pymongo import AsyncMongoClient
 from starlette.routing import Match
 
 from scrm.processes import PROCESSES
@@ -36,6 +37,7 @@ __all__ = [
     "run_async",
     "run_console_stack",
     "screenshot",
+    "seed_rollups",
     "sign_in",
     "sign_in_via_api",
 ]
@@ -133,6 +135,9 @@ def run_console_stack(infra: Infra, tmp_path: Path) -> Iterator[ConsoleStack]:
                 "POSTER_CACHE_DIR": str(tmp_path / "posters"),
                 "POSTER_WORKERS": "1",
                 "SCREENSHOT_WORKERS": "1",
+                # The dashboards' tests write rollups of past days (seed_rollups) after other tests'
+                # pages read those days: the analytics API must not answer them from its memory.
+                "DASHBOARD_CACHE_SECONDS": "0",
             }
         )
 
@@ -274,3 +279,28 @@ def sign_in(page: Page, stack: ConsoleStack, name: str) -> None:
     page.fill("input[name=password]", sign_in.password)
     page.click("form button[type=submit]")
     page.wait_for_url(lambda url: urlsplit(url).path != "/login")
+
+
+def seed_rollups(stack: ConsoleStack, rollups: Iterable[tuple[str, str, Mapping[str, int]]]) -> None:
+    """Adds ``(scope, Beijing day, counters)`` to the stack account's analytics rollups, as the analytics
+    worker's ``$inc`` does (one document per account, scope and day: docs/analytics.md). The dashboards'
+    browser tests arrange their figures this way, on scopes and days of their own, so that they depend
+    neither on the events reaching the worker nor on what other tests' members do today."""
+
+    async def work() -> None:
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.env["MONGODB_URL"], tz_aware=True)
+        try:
+            documents = client[stack.env["MONGODB_DATABASE"]]["rollups"]
+            for scope, day, counters in rollups:
+                await documents.update_one(
+                    {"_id": f"{stack.appid}|{scope}|{day}"},
+                    {
+                        "$inc": {f"c.{metric}": value for metric, value in counters.items()},
+                        "$setOnInsert": {"appid": stack.appid, "scope": scope, "day": day},
+                    },
+                    upsert=True,
+                )
+        finally:
+            await client.close()
+
+    run_async(work)

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from services.console.domain.navigation import ADMIN_SECTIONS, SECTIONS
+from services.console.domain.navigation import ADMIN_SECTIONS, BUSINESS_SECTIONS, SECTIONS
 from shared.identity import SESSION_COOKIE
 from tests.browser.harness import (
     ConsoleStack,
@@ -19,6 +19,7 @@ from tests.browser.harness import (
 )
 
 EVERY_SECTION = [section.key for section in SECTIONS]
+EVERY_BUSINESS_SECTION = [section.key for section in BUSINESS_SECTIONS]
 EVERY_ADMIN_SECTION = [section.key for section in ADMIN_SECTIONS]
 
 
@@ -50,7 +51,7 @@ def test_the_admin_sees_every_section_and_the_administration(
 ) -> None:
     sign_in(page, console_stack, "admin")
     assert page.url == f"{console_stack.console_url}/accounts/{console_stack.appid}"
-    assert _nav(page) == EVERY_SECTION + EVERY_ADMIN_SECTION
+    assert _nav(page) == EVERY_SECTION + EVERY_BUSINESS_SECTION + EVERY_ADMIN_SECTION
     expect(page.locator("#account-switch")).to_have_value(console_stack.appid)
     expect(page.locator(".who")).to_have_text("admin")
     screenshot(page, "overview")
@@ -59,8 +60,8 @@ def test_the_admin_sees_every_section_and_the_administration(
 @pytest.mark.parametrize(
     ("name", "shown"),
     [
-        ("reviewer", ["overview", "campaigns", "review", "members"]),
-        ("analyst", ["overview", "campaigns", "members", "segments", "pushes"]),
+        ("reviewer", ["overview", "campaigns", "review", "members", "coverage"]),
+        ("analyst", ["overview", "campaigns", "members", "coverage", "segments", "pushes"]),
     ],
 )
 def test_an_operator_sees_only_what_the_role_may_do(

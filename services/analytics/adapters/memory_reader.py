@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from services.analytics.domain.dashboards import Rollup
 
@@ -20,15 +20,26 @@ class InMemoryRollupReader:
         for metric, value in counters.items():
             document[metric] = document.get(metric, 0) + value
 
-    async def read(self, appid: str, scope: str, first: str, last: str) -> list[Rollup]:
-        return self._find(appid, lambda found: found == scope, first, last)
+    async def read(
+        self, appid: str, scope: str, first: str, last: str, metrics: Collection[str] | None = None
+    ) -> list[Rollup]:
+        return self._find(appid, lambda candidate: candidate == scope, first, last, metrics)
 
-    async def read_prefix(self, appid: str, prefix: str, first: str, last: str) -> list[Rollup]:
-        return self._find(appid, lambda found: found.startswith(prefix), first, last)
+    async def read_prefix(
+        self, appid: str, prefix: str, first: str, last: str, metrics: Collection[str] | None = None
+    ) -> list[Rollup]:
+        return self._find(appid, lambda candidate: candidate.startswith(prefix), first, last, metrics)
 
-    def _find(self, appid: str, scope_matches: Callable[[str], bool], first: str, last: str) -> list[Rollup]:
+    def _find(
+        self,
+        appid: str,
+        scope_matches: Callable[[str], bool],
+        first: str,
+        last: str,
+        metrics: Collection[str] | None,
+    ) -> list[Rollup]:
         return [
-            Rollup(scope, day, dict(counters))
+            Rollup(scope, day, {m: n for m, n in counters.items() if metrics is None or m in metrics})
             for (owner, scope, day), counters in sorted(self.documents.items())
             if owner == appid and scope_matches(scope) and first <= day <= last
         ]

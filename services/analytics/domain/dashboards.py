@@ -43,6 +43,7 @@ __all__ = [
     "retention",
     "series",
     "sum_counters",
+    "sum_days",
     "tier_reached",
     "tiers",
     "within",
@@ -141,10 +142,15 @@ def sum_counters(rollups: Iterable[Rollup]) -> dict[str, int]:
 
 def by_day(rollups: Iterable[Rollup]) -> dict[str, dict[str, int]]:
     """Counters summed per day (over every scope read)."""
-    days: dict[str, list[Rollup]] = {}
+    days: dict[str, dict[str, int]] = {}
     for rollup in rollups:
-        days.setdefault(rollup.day, []).append(rollup)
-    return {day: sum_counters(found) for day, found in days.items()}
+        found = days.get(rollup.day)
+        if found is None:
+            days[rollup.day] = dict(rollup.counters)
+            continue
+        for metric, value in rollup.counters.items():
+            found[metric] = found.get(metric, 0) + value
+    return days
 
 
 def by_scope(rollups: Iterable[Rollup]) -> dict[str, list[Rollup]]:
@@ -244,7 +250,7 @@ def retention(daily: Mapping[str, Counters], days: DayRange, today: date, window
     cohort = cohort_days(days, today, window)
     if cohort is None:
         return {"window_days": window, "cohort": None, "credited": 0, "retained": 0, "rate": None}
-    counters = _sum_days(daily, cohort)
+    counters = sum_days(daily, cohort)
     credited = counters.get("credited", 0)
     retained = max(0, credited - counters.get(f"invitees_lost_{window}d", 0))
     return {
@@ -256,7 +262,8 @@ def retention(daily: Mapping[str, Counters], days: DayRange, today: date, window
     }
 
 
-def _sum_days(daily: Mapping[str, Counters], days: DayRange) -> dict[str, int]:
+def sum_days(daily: Mapping[str, Counters], days: DayRange) -> dict[str, int]:
+    """The counters of the days of ``days`` in ``daily`` (counters by day), summed."""
     total: dict[str, int] = {}
     for day in days.each_day():
         for metric, value in daily.get(day, {}).items():
@@ -272,12 +279,12 @@ def funnel(daily: Mapping[str, Counters], days: DayRange, today: date) -> list[d
     with what those same days credited (retained_7d) and kept for 7 days (retained_30d); the steps after
     them (tier reached, rewards) are compared with the whole range's credits again.
     """
-    totals = _sum_days(daily, days)
+    totals = sum_days(daily, days)
     week, month = (retention(daily, days, today, window) for window in RETENTION_WINDOWS)
     month_cohort = cohort_days(days, today, RETENTION_WINDOWS[1])
     kept_a_week_of_month_cohort = 0
     if month_cohort is not None:
-        counters = _sum_days(daily, month_cohort)
+        counters = sum_days(daily, month_cohort)
         kept_a_week_of_month_cohort = max(0, counters.get("credited", 0) - counters.get("invitees_lost_7d", 0))
     counts: dict[str, int] = {
         "poster_sent": totals.get("poster_sent", 0),

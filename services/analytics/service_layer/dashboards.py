@@ -29,19 +29,52 @@ from services.analytics.domain.dashboards import (
     retention,
     series,
     sum_counters,
+    sum_days,
     tier_reached,
     tiers,
     within,
 )
+from services.analytics.domain.rollups import ACCOUNT, campaign_scope, project_scope, push_scope
 from services.analytics.service_layer.ports import RollupReader
 
 __all__ = ["REVIEW_WAITS", "SCREENSHOT_OUTCOMES", "Dashboard", "Dashboards"]
 
-ACCOUNT = "account"
 #: Reviewer decisions by time from submission, in this order.
 REVIEW_WAITS = ("lt1h", "lt4h", "lt24h", "ge24h")
 SCREENSHOT_OUTCOMES = ("approved", "rejected", "queued")
 _PUSH_METRICS = ("delivered", "failed", "clicks", "clickers")
+#: Where a follower came from (``follows:<source>``); an unfollow also ``unknown`` (its follow never seen).
+SOURCES = ("poster", "campaign_code", "qr", "direct")
+#: The account counters each dashboard reads (the account rollup holds every dashboard's: reading only
+#: these keeps a year's range light).
+OVERVIEW_METRICS = (
+    "follows",
+    "unfollows",
+    "pushes_delivered",
+    "pushes_failed",
+    "push_clicks",
+    "push_clickers",
+    "project_delivered",
+    "poster_sent",
+    "credited",
+    "rewards",
+    *(f"follows:{source}" for source in SOURCES),
+    *(f"unfollows:{source}" for source in (*SOURCES, "unknown")),
+)
+CAMPAIGN_LIST_METRICS = ("poster_sent", "credited", "revoked", "rewards")
+#: Campaigns have at most 10 tiers (the campaigns service's limit).
+MAX_TIERS = 10
+#: What the campaign list shows of each campaign (no invitee retention: those days settle sooner).
+CAMPAIGN_ROW_METRICS = (
+    "poster_sent",
+    "poster_scans",
+    "poster_follows",
+    "credited",
+    "revoked",
+    "rewards",
+    *(f"tier:{tier}" for tier in range(1, MAX_TIERS + 1)),
+)
+PUSH_LIST_METRICS = ("pushes_delivered", "pushes_failed", "push_clicks", "push_clickers")
 
 
 @dataclass(frozen=True)
@@ -167,8 +200,8 @@ def _period(days: DayRange, rollups: Sequence[Rollup], figures: Any) -> dict[str
     rollups read over the previous period and the range together."""
     previous = days.previous()
     daily = by_day(rollups)
-    totals = figures(sum_counters(within(rollups, days)))
-    previous_totals = figures(sum_counters(within(rollups, previous)))
+    totals = figures(sum_days(daily, days))
+    previous_totals = figures(sum_days(daily, previous))
     return {
         "range": days.as_dict(),
         "previous": previous.as_dict(),
@@ -201,19 +234,20 @@ class Dashboards:
     def __init__(self, reader: RollupReader) -> None:
         self._reader = reader
 
-    async def _span(self, appid: str, scope: str, days: DayRange) -> list[Rollup]:
+    async def _span(self, appid: str, scope: str, days: DayRange, metrics: Sequence[str] | None = None) -> list[Rollup]:
         """The scope's rollups over the previous period and the range (one contiguous read)."""
-        return await self._reader.read(appid, scope, days.previous().first, days.last)
+        return await self._reader.read(appid, scope, days.previous().first, days.last, metrics)
 
     async def overview(self, appid: str, days: DayRange, today: date) -> Dashboard:
         month = month_to_date(today)
         span = DayRange(days.previous().start, days.end)
         if span.start <= month.start and month.end <= span.end:
-            rollups = await self._span(appid, ACCOUNT, days)
+            rollups = await self._span(appid, ACCOUNT, days, OVERVIEW_METRICS)
             month_rollups = within(rollups, month)
         else:
             rollups, month_rollups = await asyncio.gather(
-                self._span(appid, ACCOUNT, days), self._reader.read(appid, ACCOUNT, month.first, month.last)
+                self._span(appid, ACCOUNT, days, OVERVIEW_METRICS),
+                self._reader.read(appid, ACCOUNT, month.first, month.last, OVERVIEW_METRICS),
             )
         body = _period(days, rollups, overview_figures)
         in_range = sum_counters(within(rollups, days))
@@ -237,7 +271,7 @@ class Dashboards:
         return Dashboard("overview", body, tables)
 
     async def campaign(self, appid: str, campaign_id: str, days: DayRange, today: date) -> Dashboard:
-        rollups = await self._span(appid, f"campaign:{campaign_id}", days)
+        rollups = await self._span(appid, campaign_scope(campaign_id), days)
         body: dict[str, Any] = {"campaign_id": campaign_id, **_period(days, rollups, campaign_figures)}
         daily = by_day(within(rollups, days))
         in_range = sum_counters(within(rollups, days))
@@ -259,7 +293,8 @@ class Dashboards:
 
     async def campaigns(self, appid: str, days: DayRange) -> Dashboard:
         account, scoped = await asyncio.gather(
-            self._span(appid, ACCOUNT, days), self._reader.read_prefix(appid, "campaign:", days.first, days.last)
+            self._span(appid, ACCOUNT, days, CAMPAIGN_LIST_METRICS),
+            self._reader.read_prefix(appid, "campaign:", days.first, days.last, CAMPAIGN_ROW_METRICS),
         )
         body = _period(days, account, campaign_list_figures)
         rows = []
@@ -295,13 +330,20 @@ class Dashboards:
         ]
         return Dashboard("screenshots", body, tables)
 
-    async def pushes(self, appid: str, days: DayRange) -> Dashboard:
+    async def pushes(self, appid: str, days: DayRange, *, limit: int | None = None, offset: int = 0) -> Dashboard:
+        """The pushes with deliveries, failures or clicks in the range, newest first (the first day they
+        had any); ``limit`` and ``offset`` page through them (a year holds hundreds)."""
         account, scoped = await asyncio.gather(
-            self._span(appid, ACCOUNT, days), self._reader.read_prefix(appid, "push:", days.first, days.last)
+            self._span(appid, ACCOUNT, days, PUSH_LIST_METRICS),
+            self._reader.read_prefix(appid, "push:", days.first, days.last),
         )
         body = _period(days, account, account_push_figures)
+        scopes = by_scope(scoped)
+        order = sorted(((min(r.day for r in found), scope) for scope, found in scopes.items()), reverse=True)
+        page = order[offset:] if limit is None else order[offset : offset + limit]
         rows: list[dict[str, Any]] = []
-        for scope, found in by_scope(scoped).items():
+        for first_day, scope in page:
+            found = scopes[scope]
             counters = sum_counters(found)
             rows.append(
                 {
@@ -309,11 +351,11 @@ class Dashboards:
                     **push_figures(counters),
                     "failures_by_errcode": failures_by_errcode(counters),
                     "variants": variants(counters),
-                    "first_day": min(r.day for r in found),
+                    "first_day": first_day,
                     "last_day": max(r.day for r in found),
                 }
             )
-        rows.sort(key=lambda row: (row["first_day"], row["push_id"]), reverse=True)
+        body["pushes_in_range"] = len(order)
         body["pushes"] = rows
         flat = [
             {key: value for key, value in row.items() if key not in ("failures_by_errcode", "variants")} for row in rows
@@ -336,7 +378,7 @@ class Dashboards:
         return Dashboard("pushes", body, tables)
 
     async def push(self, appid: str, push_id: str, days: DayRange) -> Dashboard:
-        rollups = await self._span(appid, f"push:{push_id}", days)
+        rollups = await self._span(appid, push_scope(push_id), days)
         body: dict[str, Any] = {"push_id": push_id, **_period(days, rollups, push_figures)}
         in_range = sum_counters(within(rollups, days))
         body["failures_by_errcode"] = failures_by_errcode(in_range)
@@ -351,7 +393,7 @@ class Dashboards:
         return Dashboard(f"push-{push_id}", body, tables)
 
     async def project(self, appid: str, project_id: str, days: DayRange) -> Dashboard:
-        rollups = await self._span(appid, f"project:{project_id}", days)
+        rollups = await self._span(appid, project_scope(project_id), days)
         body: dict[str, Any] = {"project_id": project_id, **_period(days, rollups, project_figures)}
         in_range = sum_counters(within(rollups, days))
         body["by_segment"] = [

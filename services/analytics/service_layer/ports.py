@@ -9,7 +9,7 @@ range of Beijing days, for one scope or every scope under a prefix.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from types import TracebackType
 from typing import Protocol
 
@@ -56,10 +56,16 @@ class RollupsUnitOfWork(Protocol):
 class RollupReader(Protocol):
     """Reads rollups by (appid, scope, day): at most one small document per scope and day."""
 
-    async def read(self, appid: str, scope: str, first: str, last: str) -> list[Rollup]:
-        """The rollups of ``scope`` on the days ``first`` to ``last`` (``YYYY-MM-DD``, both included)."""
+    async def read(
+        self, appid: str, scope: str, first: str, last: str, metrics: Collection[str] | None = None
+    ) -> list[Rollup]:
+        """The rollups of ``scope`` on the days ``first`` to ``last`` (``YYYY-MM-DD``, both included);
+        with ``metrics``, only those counters of each (a dashboard that needs few reads less)."""
         ...
 
-    async def read_prefix(self, appid: str, prefix: str, first: str, last: str) -> list[Rollup]:
-        """The rollups of every scope starting with ``prefix`` (``push:``) on those days."""
+    async def read_prefix(
+        self, appid: str, prefix: str, first: str, last: str, metrics: Collection[str] | None = None
+    ) -> list[Rollup]:
+        """The rollups of every scope starting with ``prefix`` (``push:``) on those days (with
+        ``metrics``, only those counters)."""
         ...

@@ -12,7 +12,15 @@ from services.console.domain.messages import N_
 from services.console.domain.operators import SignedInOperator
 from shared.identity import Permission
 
-__all__ = ["ADMIN_SECTIONS", "SECTIONS", "Section", "admin_sections", "sections"]
+__all__ = [
+    "ADMIN_SECTIONS",
+    "BUSINESS_SECTIONS",
+    "SECTIONS",
+    "Section",
+    "admin_sections",
+    "business_sections",
+    "sections",
+]
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,14 @@ SECTIONS: tuple[Section, ...] = (
     Section("pushes", N_("Pushes"), "/pushes", Permission.PUSH_VIEW, "p"),
 )
 
+#: Brands and the business view: not under one Official Account (brands are the company's clients, and
+#: the roles that see them are granted on every account), so like administration they sit outside the
+#: account's sections.
+BUSINESS_SECTIONS: tuple[Section, ...] = (
+    Section("business", N_("Business view"), "/business", Permission.BRAND_VIEW, "b"),
+    Section("brands", N_("Brands"), "/brands", Permission.BRAND_VIEW),
+)
+
 ADMIN_SECTIONS: tuple[Section, ...] = (
     Section("operators", N_("Operators"), "/admin/operators", Permission.OPERATOR_MANAGE),
     Section("tokens", N_("API tokens"), "/admin/tokens", Permission.TOKEN_MANAGE),
@@ -47,6 +63,10 @@ ADMIN_SECTIONS: tuple[Section, ...] = (
 
 def sections(operator: SignedInOperator, appid: str) -> list[Section]:
     return [s for s in SECTIONS if operator.may(s.permission, appid)]
+
+
+def business_sections(operator: SignedInOperator) -> list[Section]:
+    return [s for s in BUSINESS_SECTIONS if operator.may(s.permission, None)]
 
 
 def admin_sections(operator: SignedInOperator) -> list[Section]:

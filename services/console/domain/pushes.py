@@ -240,6 +240,8 @@ class PushForm:
     per_day: str = ""
     per_week: str = ""
     broadcast: bool = False
+    #: The brand project the push counts for (its deliveries go to the project's target); "" for none.
+    project_id: str = ""
     #: The draft's version being edited (the edit page).
     version: str = ""
 
@@ -276,6 +278,7 @@ class PushForm:
             per_day=fields.get("per_day", "").strip(),
             per_week=fields.get("per_week", "").strip(),
             broadcast=fields.get("broadcast") in ("1", "on", "true"),
+            project_id=fields.get("project_id", "").strip(),
             version=fields.get("version", ""),
         )
 
@@ -297,6 +300,7 @@ class PushForm:
             per_day=str(cap.get("per_day", "")),
             per_week=str(cap.get("per_week", "")),
             broadcast=bool(push.get("broadcast")),
+            project_id=str(push.get("project_id") or ""),
             version=str(push.get("version", "")),
         )
 
@@ -328,6 +332,8 @@ class PushForm:
             out["quiet_hours"] = None
         if self.per_day or self.per_week:
             out["cap"] = {"per_day": _int(self.per_day, 1), "per_week": _int(self.per_week, 3)}
+        if self.project_id:
+            out["project_id"] = self.project_id
         return out
 
     def patch(self) -> dict[str, Any]:
@@ -336,6 +342,7 @@ class PushForm:
         del out["draft"]
         out.setdefault("send_at", None)
         out.setdefault("quiet_hours", "default")
+        out.setdefault("project_id", None)  # no project chosen: the draft's link is removed
         return out
 
     def shares(self) -> list[int | None]:

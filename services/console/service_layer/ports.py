@@ -17,6 +17,7 @@ class Api(StrEnum):
     PROFILES = "profiles"
     SEGMENTS = "segments"
     ANALYTICS = "analytics"
+    BRANDS = "brands"
 
 
 @dataclass(frozen=True)

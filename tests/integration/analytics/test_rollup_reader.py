@@ -51,12 +51,18 @@ class RollupReaderContract(abc.ABC):
         assert await reader.read("wx1", "account", "2026-05-01", "2026-05-31") == []
         assert await reader.read("wx9", "account", "2026-01-01", "2026-12-31") == []
 
+    async def test_only_the_metrics_asked_for(self, reader: RollupReader) -> None:
+        found = await reader.read("wx1", "account", "2026-03-01", "2026-03-01", ["follows:poster", "absent"])
+        assert found == [Rollup("account", "2026-03-01", {"follows:poster": 2})]
+
     async def test_the_scopes_under_a_prefix_and_nothing_that_only_looks_like_it(self, reader: RollupReader) -> None:
         found = sorted(await reader.read_prefix("wx1", "push:", "2026-03-01", "2026-03-31"), key=_key)
         assert [(r.scope, r.day) for r in found] == [("push:p1", "2026-03-01"), ("push:p2", "2026-03-02")]
         assert found[0].counters == {"delivered": 10, "failed:45015": 1}
         campaigns = await reader.read_prefix("wx1", "campaign:", "2026-01-01", "2026-12-31")
         assert [r.scope for r in campaigns] == ["campaign:c1"]
+        only = await reader.read_prefix("wx1", "push:", "2026-03-01", "2026-03-01", ["failed:45015"])
+        assert only == [Rollup("push:p1", "2026-03-01", {"failed:45015": 1})]
 
 
 class TestInMemoryRollupReader(RollupReaderContract):

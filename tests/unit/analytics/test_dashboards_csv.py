@@ -1,5 +1,5 @@
-"""A dashboard's CSV through the API: a name that would start a formula (a follow source, from a QR
-code's scene) is shown as text, never run; a negative change stays a number."""
+"""A dashboard's CSV through the API: a name that would start a formula (a screenshot's reason code) is
+shown as text, never run; a negative change stays a number."""
 
 from __future__ import annotations
 
@@ -23,19 +23,20 @@ HOSTILE = '=HYPERLINK("http://evil.example","海报")'
 
 def test_a_hostile_source_name_comes_out_as_text() -> None:
     reader = InMemoryRollupReader()
-    reader.add(APPID, "account", "2026-03-01", {"follows": 2, f"follows:{HOSTILE}": 2})
-    reader.add(APPID, "account", "2026-02-27", {"follows": 5})  # the previous period: a change of -3
+    reader.add(APPID, "account", "2026-03-01", {"screenshots:rejected": 2, f"screenshot_reason:{HOSTILE}": 2})
+    reader.add(APPID, "account", "2026-02-27", {"screenshots:rejected": 5})  # the previous period: -3
     callers = Callers.on(APPID)
     app = create_app(
         AnalyticsSettings(wechat_accounts=[account(APPID)]), identity=callers.config, clock=lambda: NOW, reader=reader
     )
     with TestClient(app, headers=callers.headers(Role.ANALYST)) as client:
         response = client.get(
-            f"/accounts/{APPID}/dashboards/overview", params={"from": "2026-03-01", "to": "2026-03-02", "format": "csv"}
+            f"/accounts/{APPID}/dashboards/screenshots",
+            params={"from": "2026-03-01", "to": "2026-03-02", "format": "csv"},
         )
     assert response.status_code == 200 and response.headers["content-type"] == "text/csv; charset=utf-8"
     assert response.content.count("\ufeff".encode()) == 1
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))
-    sources = rows.index(["follows by source"])
-    assert rows[sources + 1 : sources + 3] == [["source", "count"], ["'" + HOSTILE, "2"]]
-    assert ["follows", "2", "5", "-3", "-60.0"] in rows
+    reasons = rows.index(["rejection and review reasons"])
+    assert rows[reasons + 1 : reasons + 3] == [["reason", "count"], ["'" + HOSTILE, "2"]]
+    assert ["rejected", "2", "5", "-3", "-60.0"] in rows

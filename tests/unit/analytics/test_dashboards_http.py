@@ -11,9 +11,19 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
 from services.analytics.adapters.memory_reader import InMemoryRollupReader
 from services.analytics.entrypoints.http import create_app
+from services.analytics.entrypoints.http.schemas import (
+    CampaignDashboard,
+    CampaignList,
+    Overview,
+    ProjectDashboard,
+    PushDashboard,
+    PushList,
+    Screenshots,
+)
 from services.analytics.settings import AnalyticsSettings
 from shared.identity import CLI_ACTOR, ROLE_PERMISSIONS, Permission, Role
 from tests.accounts import account
@@ -42,10 +52,31 @@ def client(callers: Callers, reader: InMemoryRollupReader) -> Iterator[TestClien
         yield test_client
 
 
+def _model(path: str) -> type[BaseModel]:
+    """The documented shape of a dashboard's answer."""
+    route, _, item = path.partition("/")
+    if item:
+        detailed: dict[str, type[BaseModel]] = {
+            "campaigns": CampaignDashboard,
+            "pushes": PushDashboard,
+            "projects": ProjectDashboard,
+        }
+        return detailed[route]
+    listed: dict[str, type[BaseModel]] = {
+        "overview": Overview,
+        "screenshots": Screenshots,
+        "campaigns": CampaignList,
+        "pushes": PushList,
+    }
+    return listed[route]
+
+
 def _get(client: TestClient, path: str, **params: str) -> dict[str, Any]:
+    """A dashboard's JSON, checked against its documented shape (no key missing, none undeclared)."""
     response = client.get(f"/accounts/{APPID}/dashboards/{path}", params=params)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
+    _model(path).model_validate(body)
     return body
 
 
@@ -336,3 +367,27 @@ def test_an_unknown_account_is_404(client: TestClient, callers: Callers) -> None
     response = client.get("/accounts/wx_unknown/dashboards/overview")
     assert response.status_code == 404
     assert response.json() == {"detail": "unknown account 'wx_unknown'"}
+
+
+def test_the_push_list_pages_newest_first_and_the_csv_holds_every_push(
+    client: TestClient, reader: InMemoryRollupReader
+) -> None:
+    for n in range(1, 6):
+        reader.add(APPID, f"push:p{n}", f"2026-03-0{n}", {"delivered": n})
+    params = {"from": "2026-03-01", "to": "2026-03-10"}
+    body = _get(client, "pushes", **params, limit="2", offset="1")
+    assert [row["push_id"] for row in body["pushes"]] == ["p4", "p3"]
+    assert body["pushes_in_range"] == 5
+    assert [row["push_id"] for row in _get(client, "pushes", **params)["pushes"]] == ["p5", "p4", "p3", "p2", "p1"]
+    response = client.get(f"/accounts/{APPID}/dashboards/pushes", params={**params, "format": "csv"})
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    listed = rows.index(["pushes"])
+    assert [row[0] for row in rows[listed + 2 : listed + 7]] == ["p5", "p4", "p3", "p2", "p1"]
+    assert client.get(f"/accounts/{APPID}/dashboards/pushes", params={"limit": "0"}).status_code == 422
+
+
+def test_the_docs_describe_each_dashboard(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    answer = paths["/accounts/{appid}/dashboards/overview"]["get"]["responses"]["200"]["content"]
+    assert answer["application/json"]["schema"] == {"$ref": "#/components/schemas/Overview"}
+    assert "text/csv" in answer

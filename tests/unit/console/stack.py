@@ -31,6 +31,10 @@ ACCOUNTS = [{"appid": APPID, "name": "贝贝母婴"}]
 Mounted = FastAPI | httpx.AsyncBaseTransport
 
 
+def _unreachable(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("not mounted in this test", request=request)
+
+
 @asynccontextmanager
 async def console_site(
     directory: Directory, apps: Mapping[Api, Mounted] | None = None, **settings: Any
@@ -49,6 +53,9 @@ async def console_site(
                 transports[api] = httpx.ASGITransport(app=app)
             else:
                 transports[api] = app
+        for api in Api:
+            # An API the test did not mount is down (at once, without asking the network's resolver).
+            transports.setdefault(api, httpx.MockTransport(_unreachable))
         apis = HttpOperatorApis({api: f"http://{api.value}.test" for api in Api}, transports=transports)
         stack.push_async_callback(apis.aclose)
         console = create_app(

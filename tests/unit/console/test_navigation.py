@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.console.domain.navigation import admin_sections, sections
+from services.console.domain.navigation import admin_sections, business_sections, sections
 from services.console.domain.operators import SignedInOperator
 from tests.unit.console.conftest import APPID, ConsoleUnderTest
 
@@ -73,3 +73,10 @@ async def test_the_overview_says_so_when_member_counts_cannot_be_loaded(console:
     await console.sign_in("rita")  # no profiles API is mounted here: it cannot be reached
     tiles = await console.client.get(f"/accounts/{APPID}/overview/members")
     assert tiles.status_code == 200 and "暂时无法加载" in tiles.text
+
+
+def test_brands_and_the_business_view_are_for_account_managers_sales_heads_and_admins() -> None:
+    for role in ("account_manager", "sales_head", "admin"):
+        assert [s.key for s in business_sections(_operator((role, "*")))] == ["business", "brands"]
+    assert business_sections(_operator(("project_manager", "wx1"))) == []
+    assert business_sections(_operator(("analyst", "*"))) == []

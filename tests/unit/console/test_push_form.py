@@ -142,3 +142,11 @@ def test_a_subscription_message_may_stand_in_outside_the_window() -> None:
     assert variant["subscription"] == {"template_id": "sub", "data": {}, "page": "p"}
     again = VariantForm.of(variant)
     assert (again.kind, again.fallback, again.page) == ("text", "subscription", "p")
+
+
+def test_a_push_counts_for_a_brand_project_when_one_is_chosen_and_an_edit_can_unlink_it() -> None:
+    linked = PushForm.parse([("name", "x"), ("segment_id", "seg_1"), ("project_id", "proj_1")])
+    assert linked.body(draft=True)["project_id"] == "proj_1" and linked.patch()["project_id"] == "proj_1"
+    none = PushForm.parse([("name", "x"), ("segment_id", "seg_1"), ("project_id", "")])
+    assert "project_id" not in none.body(draft=True) and none.patch()["project_id"] is None
+    assert PushForm.of({"name": "x", "segment_id": "s", "project_id": "proj_2"}).project_id == "proj_2"

@@ -30,6 +30,8 @@ def create_app(
 ) -> FastAPI:
     """``overrides`` go to :func:`bootstrap_api` (tests: an in-memory ``reader``); ``clock`` decides what
     "today" is (tests). Routes check ``identity`` (the operators in the settings' MongoDB unless given)."""
+    if clock is not None:
+        overrides["clock"] = clock
     return create_service_app(
         settings,
         title="SCRM analytics API",

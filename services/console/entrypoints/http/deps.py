@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.console.adapters.catalogs import DEFAULT_LOCALE, LOCALES
 from services.console.bootstrap import ConsoleService
-from services.console.domain.navigation import Section, admin_sections, sections
+from services.console.domain.navigation import Section, admin_sections, business_sections, sections
 from services.console.domain.operators import SignedInOperator
 from services.console.entrypoints.http.rendering import Templates
 from services.console.service_layer.ports import Api, ApiError, ApiReply, Caller, OperatorApis, Upload
@@ -142,6 +142,7 @@ class View:
             "appid": self.appid,
             "accounts": self.accounts(),
             "nav": nav,
+            "business_nav": business_sections(self.operator),
             "admin_nav": admin_sections(self.operator),
             "csrf_token": self.operator.csrf_token,
             "flashes": self.flashes,

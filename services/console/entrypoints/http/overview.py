@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.console.domain.navigation import admin_sections, sections
+from services.console.domain.navigation import admin_sections, business_sections, sections
+from services.console.entrypoints.http.dashboards import DASHBOARD_TEXTS, overview_figures, range_choice, range_context
 from services.console.entrypoints.http.deps import AccountPage, Page
 from services.console.service_layer.ports import Api, ApiError, ApiUnavailable
 from shared.identity import Permission
@@ -23,6 +24,10 @@ async def home(view: Page) -> Response:
         shown = sections(view.operator, account["appid"])
         if shown:
             return RedirectResponse(f"/accounts/{account['appid']}{shown[0].path}", status_code=303)
+    # Account managers and sales heads work on brands, across accounts: the business view.
+    business = business_sections(view.operator)
+    if business:
+        return RedirectResponse(business[0].path, status_code=303)
     admin = admin_sections(view.operator)
     if admin:
         return RedirectResponse(admin[0].path, status_code=303)
@@ -38,21 +43,37 @@ async def _quietly(call: Awaitable[Any]) -> Any:
 
 
 @router.get("/accounts/{appid}", response_class=HTMLResponse)
-async def account_overview(view: AccountPage) -> HTMLResponse:
+async def account_overview(
+    view: AccountPage,
+    start: Annotated[str, Query(alias="from", max_length=20)] = "",
+    end: Annotated[str, Query(alias="to", max_length=20)] = "",
+    preset: Annotated[str, Query(max_length=10)] = "",
+) -> HTMLResponse:
+    """The account's figures over a date range against the period before (analytics API), the active
+    campaigns and the latest pushes; the member tiles load after the page."""
     base = view.account_path()
+    choice = range_choice(start, end, preset)
     wanted: dict[str, Awaitable[Any]] = {}
     if view.may(Permission.CAMPAIGN_VIEW):
-        wanted["campaigns"] = view.get(Api.CAMPAIGNS, base + "/campaigns", status="active")
+        # Newest first: the ones that ran in the range and the period before are among them.
+        wanted["campaigns"] = view.get(Api.CAMPAIGNS, base + "/campaigns", limit=200)
     if view.may(Permission.PUSH_VIEW):
         wanted["pushes"] = view.get(Api.SEGMENTS, base + "/pushes")
     found = dict(zip(wanted, await asyncio.gather(*(_quietly(c) for c in wanted.values())), strict=True))
-    campaigns = found.get("campaigns") or []
+    campaigns = found.get("campaigns")
     if isinstance(campaigns, dict):
         campaigns = campaigns.get("items", [])
+    figures = (
+        await overview_figures(view, choice, campaigns) if view.may(Permission.STATS_VIEW) else {"analytics": None}
+    )
     pushes = found.get("pushes") or []
     return view.render(
         "overview.html",
-        active_campaigns=[c for c in campaigns if c.get("status") == "active"],
+        **DASHBOARD_TEXTS,
+        **figures,
+        **range_context(choice),
+        board_key="overview",
+        active_campaigns=[c for c in campaigns or [] if c.get("status") == "active"],
         pushes=pushes[:5],
         unavailable=[name for name, value in found.items() if value is None],
     )

@@ -17,8 +17,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.console.domain import pushes as texts
 from services.console.domain.pushes import ACTIVE, PushForm, form_errors, quiet_until
+from services.console.entrypoints.http.brands import items_of, quietly
 from services.console.entrypoints.http.deps import AccountPage, View
 from services.console.service_layer.ports import Api, ApiError, ApiUnavailable
+from shared.identity import Permission
 
 __all__ = ["router"]
 
@@ -67,6 +69,25 @@ async def _segments(view: View) -> list[dict[str, Any]]:
     return list(found or [])
 
 
+async def _projects(view: View) -> list[dict[str, Any]] | None:
+    """The account's active brand projects a push may count for (the brands API, as the operator);
+    None when they cannot be listed (the select is left out, and the push is composed without one)."""
+    if not view.may(Permission.PUSH_COMPOSE):
+        return None  # the brands API lists them to composers only (and would audit the refusal)
+    try:
+        found = await view.get(Api.BRANDS, view.account_path("/projects"), active="true")
+    except (ApiError, ApiUnavailable):
+        return None
+    return items_of(found)
+
+
+async def _projects_of(view: View) -> list[dict[str, Any]]:
+    """Every project on the account (ended ones too: a push keeps its link after its project ends)."""
+    if not view.may(Permission.PUSH_COMPOSE):
+        return []
+    return items_of(await quietly(view.get(Api.BRANDS, view.account_path("/projects"))))
+
+
 async def _form(view: View) -> list[tuple[str, str]]:
     data = await view.request.form()
     return [(key, value) for key, value in data.multi_items() if isinstance(value, str)]
@@ -94,6 +115,7 @@ def _composer(
     errors: dict[str, str] | None = None,
     problem: str = "",
     testers: list[dict[str, str]] | None = None,
+    projects: list[dict[str, Any]] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     action = f"{_base(view)}/{push['id']}/edit" if push else f"{_base(view)}/new"
@@ -107,6 +129,7 @@ def _composer(
         errors=errors or {},
         problem=problem,
         testers=testers or [],
+        projects=projects,
         save_url=action,
     )
 
@@ -119,7 +142,7 @@ async def _testers(view: View) -> list[dict[str, str]]:
 @router.get("/accounts/{appid}/pushes/new", response_class=HTMLResponse)
 async def new_push(view: AccountPage, segment: str = "") -> HTMLResponse:
     form = PushForm(segment_id=segment)
-    return _composer(view, form, await _segments(view), testers=await _testers(view))
+    return _composer(view, form, await _segments(view), testers=await _testers(view), projects=await _projects(view))
 
 
 @router.get("/accounts/{appid}/pushes/{push_id}/edit", response_class=HTMLResponse, response_model=None)
@@ -127,7 +150,14 @@ async def edit_push(view: AccountPage, push_id: str) -> Response:
     push = await view.get(Api.SEGMENTS, f"{_base(view)}/{push_id}")
     if push["status"] != "draft":
         return view.redirect(f"{_base(view)}/{push_id}")
-    return _composer(view, PushForm.of(push), await _segments(view), push=push, testers=await _testers(view))
+    return _composer(
+        view,
+        PushForm.of(push),
+        await _segments(view),
+        push=push,
+        testers=await _testers(view),
+        projects=await _projects(view),
+    )
 
 
 def _refusal(view: View, exc: ApiError, *, sending: bool, saved: bool) -> str:
@@ -181,6 +211,7 @@ async def _save(view: View, push: dict[str, Any] | None) -> Response:
             errors=form_errors(exc.fields),
             problem=problem,
             testers=await _testers(view),
+            projects=await _projects(view),
             status_code=200 if view.request.headers.get("HX-Request") else exc.status,
         )
     assert saved is not None
@@ -323,6 +354,10 @@ async def push_page(
     start = (page - 1) * PAGE_SIZE
     segment = await _quietly(view, f"/segments/{push['segment_id']}")
     eligibility = await _quietly(view, f"/pushes/{push_id}/eligibility") if push["status"] == "draft" else None
+    project = None
+    if push.get("project_id"):
+        # Its name, when the brands API lists it to this operator; otherwise the page shows the id.
+        project = next((p for p in await _projects_of(view) if p.get("id") == push["project_id"]), None)
     return _render(
         view,
         "pushes/push.html",
@@ -333,6 +368,7 @@ async def push_page(
         more=len(records) > start + PAGE_SIZE,
         status_filter=status,
         eligibility=eligibility,
+        project=project,
         quiet_now=quiet_until((eligibility or {}).get("quiet_hours"), datetime.now(UTC)),
         form=PushForm.of(push),
     )

@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from services.console.adapters import Catalogs
 from services.console.adapters.catalogs import LOCALES
+from services.console.domain.brands import STAGE_LABELS, yuan
 from services.console.domain.formatting import age, beijing, mask_identifier
 from services.console.domain.messages import STATUS_LABELS
 
@@ -38,6 +39,11 @@ def _percent(value: Any) -> str:
     return "—" if value is None else f"{float(value) * 100:.1f}%"
 
 
+def _pct(value: Any) -> str:
+    """A figure the API already gives in percent (``45.3``)."""
+    return "—" if value is None else f"{float(value):.1f}%"
+
+
 class Templates:
     """One Jinja environment per language, each with its catalog installed (no per-request state)."""
 
@@ -56,10 +62,13 @@ class Templates:
             env.filters["bj"] = beijing
             env.filters["number"] = _number
             env.filters["percent"] = _percent
+            env.filters["pct"] = _pct
             env.filters["masked"] = mask_identifier
+            env.filters["yuan"] = yuan
             env.filters["ago"] = functools.partial(_ago, translations=catalogs.get(locale))
             env.globals["LOCALES"] = LOCALES
             env.globals["STATUS_LABELS"] = STATUS_LABELS
+            env.globals["STAGE_LABELS"] = STAGE_LABELS
             self.environments[locale] = env
 
     def render(self, locale: str, name: str, context: Mapping[str, Any]) -> str:

@@ -23,6 +23,9 @@
     const key = event.key;
     if (pendingG) {
       pendingG = false;
+      // Cross-account sections (the business view) have their own hotkeys in the sidebar.
+      const global = document.querySelector(`.sidebar a[data-hotkey="${key}"]`);
+      if (global) { event.preventDefault(); location.assign(global.href); return; }
       const base = accountBase();
       if (base && key in goTo) {
         const link = document.querySelector(`.sidebar a[href="${base + goTo[key]}"]`);
