@@ -295,7 +295,9 @@ async def test_events_name_the_push_and_the_segment_as_it_was_named_when_the_aud
     world = World(refusals={"o_gone": SendRefused(43004, "recipient", "require subscribe")})
     world.pushes.add_profiles([_profile("o1"), _profile("o_gone")])
     segment = await world.segments.create("wx1", "孕晚期妈妈", "", {"has_tag": "interest.toys"})
-    doc = await world.use.create("wx1", name="十一月奶粉试用", segment_id=segment.id, variants=VARIANTS, project_id="pj")
+    doc = await world.use.create(
+        "wx1", name="十一月奶粉试用", segment_id=segment.id, variants=VARIANTS, project_id="pj"
+    )
     live = LiveIndex(cast(Any, _NoFacts()))
     for openid in ("o1", "o_gone"):
         live.index.upsert(MemberFacts(appid="wx1", openid=openid, tags={"interest.toys": 1.0}, following=True))
