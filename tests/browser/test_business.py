@@ -145,6 +145,9 @@ def test_a_projects_value_report_counts_the_pushes_linked_to_it(
     assert delivered == "1"
     expect(page.locator("[data-testid=tile-completion] .tile-value")).to_have_text("10.0%")
     expect(page.locator("[data-testid=by-push] tbody tr")).to_have_count(1)
+    # Named though an account manager cannot read the segments API: the names came with the deliveries.
+    expect(page.locator("[data-testid=by-push] tbody tr")).to_contain_text("品牌项目推送")
+    expect(page.locator("[data-testid=by-segment] tbody tr")).to_contain_text(SEGMENT)
     expect(page.locator("#progress-chart canvas")).to_have_count(1)  # drawn by brands.js
     screenshot(page, "project-page", full_page=True)
 
@@ -156,6 +159,8 @@ def test_a_projects_value_report_counts_the_pushes_linked_to_it(
     expect(page.locator("[data-testid=report-completion]")).to_have_text("10.0%")
     expect(page.locator("[data-testid=report-generated]")).to_contain_text(_beijing_today())
     expect(page.locator("[data-testid=report-by-day] tbody tr").first).to_be_visible()
+    expect(page.locator("[data-testid=report-by-push] tbody td").first).to_have_text("品牌项目推送")  # no id on paper
+    expect(page.locator("[data-testid=report-by-segment] tbody tr")).to_contain_text(SEGMENT)
     expect(page.locator("#progress-chart svg")).to_have_count(1)  # drawn as SVG: sharp on paper
     # Printed: no navigation, only the report.
     page.emulate_media(media="print")
@@ -170,6 +175,7 @@ def test_a_projects_value_report_counts_the_pushes_linked_to_it(
         page.click("[data-testid=report-csv]")
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.startswith("\ufeff") and "浏览器品牌甲" in text and "二段奶粉试用" in text
+    assert "品牌项目推送,push_" in text and f"{SEGMENT}," in text
 
     page.goto(brand_url)
     assert_no_broken_links(page)

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Generic, TypeVar
 
 from services.brands.domain.model import Brand, Deal, NameTaken, Payment, Project, ProjectStatus, Team, as_stored
-from services.brands.domain.progress import ProjectDay
+from services.brands.domain.progress import ProjectDay, ProjectNames
 from services.brands.service_layer.ports import (
     BrandRepository,
     CounterRepository,
@@ -36,6 +36,7 @@ class BrandsState:
     deals: dict[str, Deal] = field(default_factory=dict)
     payments: dict[str, Payment] = field(default_factory=dict)
     counters: dict[tuple[str, date], Counter[str]] = field(default_factory=dict)
+    names: dict[str, ProjectNames] = field(default_factory=dict)
 
 
 class _Records(Generic[T]):
@@ -136,8 +137,18 @@ class _Payments(_Records[Payment]):
 
 
 class _Counters:
-    def __init__(self, counters: dict[tuple[str, date], Counter[str]]) -> None:
+    def __init__(self, counters: dict[tuple[str, date], Counter[str]], names: dict[str, ProjectNames]) -> None:
         self._counters = counters
+        self._names = names
+
+    async def names(self, project_ids: Collection[str]) -> dict[str, ProjectNames]:
+        return {p: copy.deepcopy(self._names[p]) for p in project_ids if p in self._names}
+
+    async def remember_names(self, names: Mapping[str, ProjectNames]) -> None:
+        for project_id, changed in names.items():
+            into = self._names.setdefault(project_id, ProjectNames())
+            into.pushes.update(changed.pushes)
+            into.segments.update(changed.segments)
 
     async def add(self, increments: Mapping[tuple[str, date], Mapping[str, int]]) -> None:
         for key, counts in increments.items():
@@ -183,7 +194,7 @@ class InMemoryBrandsUnitOfWork(InMemoryUnitOfWork):
         self.projects = _Projects(self._staged.projects)
         self.deals = _Deals(self._staged.deals)
         self.payments = _Payments(self._staged.payments)
-        self.counters = _Counters(self._staged.counters)
+        self.counters = _Counters(self._staged.counters, self._staged.names)
 
     def _apply(self) -> None:
         self.committed = copy.deepcopy(self._staged)

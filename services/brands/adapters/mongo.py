@@ -2,7 +2,9 @@
 
 Calendar days are stored as ``"YYYY-MM-DD"`` strings (they sort as days do); money as integer fen.
 Project counters are one document per (project, Beijing day): ``{_id: "<project>|<day>", project_id,
-day, c: {<metric>: n}}``, only ever ``$inc``-ed.
+day, c: {<metric>: n}}``, only ever ``$inc``-ed. The latest names seen of a project's pushes and segments
+are one document per project: ``{_id: "<project>", pushes: {<id>: {name, at}}, segments: {<id>: {name,
+at}}}``, each entry ``$set`` on its own.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from services.brands.domain.model import (
     Team,
     as_stored,
 )
-from services.brands.domain.progress import ProjectDay
+from services.brands.domain.progress import NameSeen, ProjectDay, ProjectNames
 from services.brands.service_layer.ports import (
     BrandRepository,
     CounterRepository,
@@ -41,13 +43,14 @@ from shared.storage import IndexSpec, MongoUnitOfWork
 
 __all__ = ["INDEXES", "MongoBrandsUnitOfWork"]
 
-TEAMS, BRANDS, PROJECTS, DEALS, PAYMENTS, PROJECT_DAYS = (
+TEAMS, BRANDS, PROJECTS, DEALS, PAYMENTS, PROJECT_DAYS, PROJECT_NAMES = (
     "teams",
     "brands",
     "projects",
     "deals",
     "payments",
     "project_days",
+    "project_names",
 )
 
 INDEXES = (
@@ -363,6 +366,39 @@ class _Payments(_Collection):
 
 
 class _Counters(_Collection):
+    def __init__(self, database: AsyncDatabase[Any], name: str, session: AsyncClientSession) -> None:
+        super().__init__(database, name, session)
+        self._names = database[PROJECT_NAMES]
+
+    async def names(self, project_ids: Collection[str]) -> dict[str, ProjectNames]:
+        found = self._names.find({"_id": _within(project_ids)}, session=self._session)
+        return {
+            d["_id"]: ProjectNames(
+                {_metric(k): NameSeen(v["name"], v["at"]) for k, v in d.get("pushes", {}).items()},
+                {_metric(k): NameSeen(v["name"], v["at"]) for k, v in d.get("segments", {}).items()},
+            )
+            async for d in found
+        }
+
+    async def remember_names(self, names: Mapping[str, ProjectNames]) -> None:
+        writes = [
+            UpdateOne(
+                {"_id": project_id},
+                {
+                    "$set": {
+                        f"{kind}.{_key(id)}": {"name": seen.name, "at": as_stored(seen.at)}
+                        for kind, entries in (("pushes", changed.pushes), ("segments", changed.segments))
+                        for id, seen in entries.items()
+                    }
+                },
+                upsert=True,
+            )
+            for project_id, changed in names.items()
+            if changed
+        ]
+        if writes:
+            await self._names.bulk_write(writes, ordered=False, session=self._session)
+
     async def add(self, increments: Mapping[tuple[str, date], Mapping[str, int]]) -> None:
         writes = [
             UpdateOne(

@@ -3,7 +3,11 @@
 Counters are kept per project and Beijing day (the event's own time), as ``{metric: count}``:
 ``delivered``, ``clicks``, ``clickers`` (members' first click on a push), and per segment and push
 ``delivered:seg:<id>``, ``clicks:seg:<id>``, ``delivered:push:<id>``, ``clicks:push:<id>``,
-``clickers:push:<id>``. Counters only ever grow. Pure.
+``clickers:push:<id>``. Counters only ever grow.
+
+Beside them, the latest name seen of each push and segment of a project (the events carry names so a
+brand's report never shows ids): the name of the event with the latest time wins, so a late redelivery
+of an older event does not undo a rename. Pure.
 """
 
 from __future__ import annotations
@@ -14,15 +18,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from services.brands.domain.model import Project, beijing_day
+from services.brands.domain.model import Project, as_stored, beijing_day
 
 __all__ = [
     "Breakdown",
     "DeliveryFact",
+    "NameSeen",
     "ProjectDay",
+    "ProjectNames",
     "ProjectProgress",
     "SeriesPoint",
     "fold",
+    "learn_names",
     "progress",
     "rate",
 ]
@@ -39,6 +46,47 @@ class DeliveryFact:
     at: datetime
     #: For clicks: the member's first click on this push (counts a clicker).
     first: bool = False
+    #: What the push and its segment were called, when the event says.
+    push_name: str | None = None
+    segment_name: str | None = None
+
+
+@dataclass(frozen=True)
+class NameSeen:
+    name: str
+    #: The time of the event that carried it.
+    at: datetime
+
+
+@dataclass
+class ProjectNames:
+    """The latest name seen of each push and segment (by id) of one project."""
+
+    pushes: dict[str, NameSeen] = field(default_factory=dict)
+    segments: dict[str, NameSeen] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.pushes or self.segments)
+
+
+def _newer(known: Mapping[str, NameSeen], changed: dict[str, NameSeen], key: str, seen: NameSeen) -> None:
+    current = changed.get(key) or known.get(key)
+    # A tie keeps what is known: the same event again changes nothing.
+    if current is None or seen.at > current.at:
+        changed[key] = seen
+
+
+def learn_names(known: Mapping[str, ProjectNames], facts: Iterable[DeliveryFact]) -> dict[str, ProjectNames]:
+    """The names ``facts`` change, by project: only entries newer than ``known`` (by event time)."""
+    changes: dict[str, ProjectNames] = defaultdict(ProjectNames)
+    for fact in facts:
+        before = known.get(fact.project_id, ProjectNames())
+        into = changes[fact.project_id]
+        if fact.push_name:
+            _newer(before.pushes, into.pushes, fact.push_id, NameSeen(fact.push_name, as_stored(fact.at)))
+        if fact.segment_name:
+            _newer(before.segments, into.segments, fact.segment_id, NameSeen(fact.segment_name, as_stored(fact.at)))
+    return {project_id: names for project_id, names in changes.items() if names}
 
 
 @dataclass
@@ -91,6 +139,8 @@ class Breakdown:
     delivered: int
     clicks: int
     clickers: int | None = None
+    #: The latest name seen; the id when no event named it (deliveries counted before events had names).
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -116,7 +166,9 @@ def _target_line(project: Project, day: date) -> float:
     return round(project.target_deliveries * elapsed / project.days, 2)
 
 
-def progress(project: Project, days: Iterable[ProjectDay], today: date) -> ProjectProgress:
+def progress(
+    project: Project, days: Iterable[ProjectDay], today: date, names: ProjectNames | None = None
+) -> ProjectProgress:
     """The project's completion against its target, from its daily counters.
 
     The series runs from the project's first day to its last or to today, whichever is earlier (and
@@ -157,12 +209,14 @@ def progress(project: Project, days: Iterable[ProjectDay], today: date) -> Proje
         click_rate=rate(clickers, delivered),
         expected_by_now=_target_line(project, today),
         series=series,
-        by_segment=_breakdown(totals, "seg", with_clickers=False),
-        by_push=_breakdown(totals, "push", with_clickers=True),
+        by_segment=_breakdown(totals, "seg", names.segments if names else {}, with_clickers=False),
+        by_push=_breakdown(totals, "push", names.pushes if names else {}, with_clickers=True),
     )
 
 
-def _breakdown(totals: Mapping[str, int], dimension: str, *, with_clickers: bool) -> list[Breakdown]:
+def _breakdown(
+    totals: Mapping[str, int], dimension: str, names: Mapping[str, NameSeen], *, with_clickers: bool
+) -> list[Breakdown]:
     ids = sorted({key.split(":", 2)[2] for key in totals if key.split(":", 2)[1:2] == [dimension]})
     rows = [
         Breakdown(
@@ -170,6 +224,7 @@ def _breakdown(totals: Mapping[str, int], dimension: str, *, with_clickers: bool
             totals.get(f"delivered:{dimension}:{id}", 0),
             totals.get(f"clicks:{dimension}:{id}", 0),
             totals.get(f"clickers:{dimension}:{id}", 0) if with_clickers else None,
+            names[id].name if id in names else id,
         )
         for id in ids
     ]

@@ -1,7 +1,8 @@
 """Deliveries and clicks of pushes composed for a project, into the project's daily counters, once each.
 
-The batch's events are claimed in the same transaction as the counter increments and the brands'
-activity, so a redelivered event (alone or inside a batch) changes nothing.
+The batch's events are claimed in the same transaction as the counter increments, the latest names of
+the projects' pushes and segments and the brands' activity, so a redelivered event (alone or inside a
+batch) changes nothing.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from services.brands.domain.progress import DeliveryFact, fold
+from services.brands.domain.progress import DeliveryFact, fold, learn_names
 from services.brands.service_layer.ports import BrandsUnitOfWork
 from shared.contracts import PushClicked, PushDelivered
 from shared.events import Envelope, Message
@@ -25,11 +26,24 @@ def facts_of(batch: Sequence[tuple[Envelope, Message]]) -> list[tuple[str, Deliv
     for envelope, message in batch:
         if isinstance(message, PushDelivered) and message.project_id:
             fact = DeliveryFact(
-                "delivered", message.project_id, message.push_id, message.segment_id, message.delivered_at
+                "delivered",
+                message.project_id,
+                message.push_id,
+                message.segment_id,
+                message.delivered_at,
+                push_name=message.push_name,
+                segment_name=message.segment_name,
             )
         elif isinstance(message, PushClicked) and message.project_id:
             fact = DeliveryFact(
-                "clicked", message.project_id, message.push_id, message.segment_id, message.clicked_at, message.first
+                "clicked",
+                message.project_id,
+                message.push_id,
+                message.segment_id,
+                message.clicked_at,
+                message.first,
+                push_name=message.push_name,
+                segment_name=message.segment_name,
             )
         else:
             continue
@@ -51,6 +65,8 @@ async def record_deliveries(uow: BrandsUnitOfWork, facts: Sequence[tuple[str, De
                 fresh.discard(event_id)  # the same event twice in one batch counts once
                 new.append(fact)
         await uow.counters.add(fold(new))
+        known = await uow.counters.names({fact.project_id for fact in new})
+        await uow.counters.remember_names(learn_names(known, new))
         projects = await uow.projects.get_many({fact.project_id for fact in new})
         latest: dict[str, datetime] = {}
         for fact in new:

@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from services.brands.domain.model import Brand, Deal, Payment, Project, ProjectStatus, Team
-from services.brands.domain.progress import ProjectDay
+from services.brands.domain.progress import ProjectDay, ProjectNames
 
 __all__ = [
     "BrandRepository",
@@ -110,6 +110,14 @@ class CounterRepository(Protocol):
 
     async def delivered(self, project_ids: Collection[str], start: date, end: date) -> dict[str, int]:
         """Each project's deliveries from ``start`` to ``end``."""
+        ...
+
+    async def names(self, project_ids: Collection[str]) -> dict[str, ProjectNames]:
+        """The latest names seen of the pushes and segments of those projects (projects without any left out)."""
+        ...
+
+    async def remember_names(self, names: Mapping[str, ProjectNames]) -> None:
+        """Set these names (each entry replaces the one of its push or segment; others stay)."""
         ...
 
 

@@ -426,7 +426,8 @@ class BrandsUseCases:
         async with self._uow() as uow:
             project, brand = await self._project_in(uow, scope, project_id)
             days = await uow.counters.days([project_id], None, None)
-        return progress(project, days, today), brand
+            names = await uow.counters.names([project_id])
+        return progress(project, days, today, names.get(project_id)), brand
 
     # -- deals --------------------------------------------------------------------------------------
 

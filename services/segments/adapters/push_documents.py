@@ -74,6 +74,7 @@ def push_from_document(doc: Mapping[str, Any]) -> Push:
         status=PushStatus(doc["status"]),
         created_at=_utc(doc.get("created_at")) or datetime.now(UTC),
         segment_version=doc.get("segment_version"),
+        segment_name=doc.get("segment_name"),
         audience_size=doc.get("audience_size"),
         resume_at=_utc(doc.get("resume_at")),
         note=doc.get("note", ""),

@@ -321,6 +321,9 @@ class Push:
     status: PushStatus = PushStatus.SCHEDULED
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     segment_version: int | None = None
+    #: The segment's name when the audience was frozen (the delivery events carry it for those who
+    #: cannot read segments); None before then.
+    segment_name: str | None = None
     audience_size: int | None = None
     resume_at: datetime | None = None
     note: str = ""

@@ -77,6 +77,7 @@ async def freeze(
         audience_size=len(openids),
         audience_chunks=chunks,
         segment_version=segment.version,
+        segment_name=segment.name,
         frozen_at=now,
         cursor={"chunk": 0, "offset": 0},
         lease_until=None,

@@ -1,5 +1,8 @@
 """The ``segments.deliveries`` events, built from what the dispatcher and the click redirect record.
 
+Events carry the push's name and its segment's (as named when the audience was frozen: kept on the
+push) beside their ids, read from the push already in hand: no lookup per send.
+
 Ids are what the event is about (``shared.contracts``): the push and the member for a delivery or a
 failure, the member's n-th click on the push for a click, so a retried transaction emits the same ids.
 """
@@ -22,8 +25,14 @@ from shared.events import Envelope
 
 __all__ = ["click_id", "clicked_event", "delivered_event", "failed_event"]
 
-#: What the contract allows a click id.
+#: What the contract allows a click id, and a push's or segment's name.
 _CLICK_ID_MAX = 96
+_NAME_MAX = 200
+
+
+def _bounded(name: str | None) -> str | None:
+    """A name as the contract holds it: None when empty, cut short when longer than it allows."""
+    return name[:_NAME_MAX] if name else None
 
 
 def delivered_event(push: Push, openid: str, variant: str, channel: Channel, at: datetime) -> Envelope:
@@ -34,6 +43,8 @@ def delivered_event(push: Push, openid: str, variant: str, channel: Channel, at:
         segment_id=push.segment_id,
         variant=variant,
         project_id=push.project_id,
+        push_name=_bounded(push.name),
+        segment_name=_bounded(push.segment_name),
         channel=channel.value,
         delivered_at=at,
     )
@@ -49,6 +60,8 @@ def failed_event(push: Push, openid: str, variant: str, channel: Channel, errcod
         segment_id=push.segment_id,
         variant=variant,
         project_id=push.project_id,
+        push_name=_bounded(push.name),
+        segment_name=_bounded(push.segment_name),
         channel=channel.value,
         errcode=errcode,
         failed_at=at,
@@ -72,6 +85,8 @@ def clicked_event(
     segment_id: str,
     project_id: str | None,
     variant: str,
+    push_name: str | None = None,
+    segment_name: str | None = None,
     openid: str,
     number: int,
     at: datetime,
@@ -84,6 +99,8 @@ def clicked_event(
         segment_id=segment_id,
         variant=variant,
         project_id=project_id,
+        push_name=_bounded(push_name),
+        segment_name=_bounded(segment_name),
         first=number == 1,
         click_id=clicked,
         clicked_at=at,

@@ -453,6 +453,8 @@ class PushUseCases:
                         push_id=link.push_id,
                         segment_id=push["segment_id"],
                         project_id=push.get("project_id"),
+                        push_name=push.get("name"),
+                        segment_name=push.get("segment_name"),
                         variant=link.variant,
                         openid=link.openid,
                         number=number,

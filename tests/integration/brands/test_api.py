@@ -66,7 +66,10 @@ def test_a_brand_s_life_on_mongodb(client: tuple[TestClient, dict[str, str], dic
     at = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
     facts = [
         ("d1", DeliveryFact("delivered", project["id"], "push.1", "seg1", at)),
-        ("d2", DeliveryFact("delivered", project["id"], "push.1", "seg1", at)),
+        (
+            "d2",
+            DeliveryFact("delivered", project["id"], "push.1", "seg1", at, push_name="春季.促销", segment_name="孕妈"),
+        ),
         ("k1", DeliveryFact("clicked", project["id"], "push.1", "seg1", at, first=True)),
     ]
     # The app's loop runs in the TestClient's thread: count through a loop of this thread's own
@@ -75,11 +78,15 @@ def test_a_brand_s_life_on_mongodb(client: tuple[TestClient, dict[str, str], dic
 
     progress = call("GET", f"/projects/{project['id']}/progress", "hana")
     assert (progress["delivered"], progress["clicks"], progress["completion"]) == (2, 1, 20.0)
-    assert progress["by_push"] == [{"push_id": "push.1", "delivered": 2, "clicks": 1, "clickers": 1}]
+    assert progress["by_push"] == [
+        {"push_id": "push.1", "push_name": "春季.促销", "delivered": 2, "clicks": 1, "clickers": 1}
+    ]
+    assert progress["by_segment"] == [{"segment_id": "seg1", "segment_name": "孕妈", "delivered": 2, "clicks": 1}]
     report = http.get(
         f"/projects/{project['id']}/value-report", params={"format": "csv"}, headers={"Authorization": tokens["mia"]}
     )
     assert report.text.startswith("\ufeffbrand,project") and "贝贝,Spring sale" in report.text
+    assert "春季.促销,push.1,2,1,1" in report.text and "孕妈,seg1,2,1" in report.text
 
     deal = call("POST", "/deals", "mia", json={"brand_id": brand["id"], "value_fen": 500, "stage": "signed"})
     moved = call("POST", f"/deals/{deal['id']}/stage", "mia", json={"stage": "delivering"})

@@ -1,7 +1,8 @@
 """One contract for the brands unit of work, run against MongoDB (the SecantusDB server) and in memory:
 records round-trip, names are unique, activity only moves forward, counters add up (whatever the
-characters in a segment or push id), claims and effects commit together or not at all; and the use
-cases that write several records at once (a hand-over) do so in one transaction on MongoDB too."""
+characters in a segment or push id), the latest names of pushes and segments are kept, claims and
+effects commit together or not at all; and the use cases that write several records at once (a
+hand-over) do so in one transaction on MongoDB too."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from services.brands.domain.model import (
     VersionConflict,
     as_stored,
 )
+from services.brands.domain.progress import NameSeen, ProjectNames
 from services.brands.domain.rules import Viewer
 from services.brands.service_layer.ports import BrandsUnitOfWork
 from services.brands.settings import BrandsSettings
@@ -153,6 +155,33 @@ async def test_counters_add_up_per_project_and_day(uow: Factory) -> None:
         assert [d.day for d in await u.counters.days(["p1", "p2"], day2, day2)] == [day2]
         assert await u.counters.delivered(["p1", "p2"], day1, day1) == {"p1": 3, "p2": 5}
         assert await u.counters.delivered(["p1"], day1, day2) == {"p1": 7}
+
+
+async def test_names_of_pushes_and_segments_are_kept_per_project_entry_by_entry(uow: Factory) -> None:
+    odd = "a.b$c%2E"  # path characters inside an id
+    later = T0 + timedelta(hours=1)
+    async with uow() as u:
+        assert await u.counters.names(["p1"]) == {}
+        await u.counters.remember_names(
+            {
+                "p1": ProjectNames(
+                    {"push1": NameSeen("春季", T0), odd: NameSeen("Odd", T0)}, {"s1": NameSeen("孕妈", T0)}
+                )
+            }
+        )
+        await u.commit()
+    async with uow() as u:  # one entry replaced, the others stay
+        await u.counters.remember_names({"p1": ProjectNames({"push1": NameSeen("春季二", later)})})
+        await u.counters.remember_names({"p2": ProjectNames(segments={"s1": NameSeen("Other", T0)})})
+        await u.commit()
+    async with uow() as u:
+        names = await u.counters.names(["p1", "p2", "p3"])
+    assert names == {
+        "p1": ProjectNames(
+            {"push1": NameSeen("春季二", later), odd: NameSeen("Odd", T0)}, {"s1": NameSeen("孕妈", T0)}
+        ),
+        "p2": ProjectNames(segments={"s1": NameSeen("Other", T0)}),
+    }
 
 
 async def test_claims_and_effects_commit_together_or_not_at_all(uow: Factory) -> None:

@@ -1,7 +1,7 @@
 """The ``brands-worker`` process against the real Kafka-protocol broker (Tansu) and MongoDB-protocol server
 (SecantusDB): deliveries and clicks of a project's pushes become its daily counters and move its brand's
 last activity; the same events published again (an outbox relay repeating itself) change nothing, and
-pushes of no project are left alone."""
+pushes of no project are left alone; the latest names of the project's pushes and segments are kept."""
 
 from __future__ import annotations
 
@@ -37,15 +37,24 @@ def _envelope(message: Message, event_id: str, openid: str) -> Envelope:
     return Envelope.wrap(message, appid="wx1", key=openid, event_id=event_id)
 
 
-def _delivered(openid: str, at: datetime, project_id: str | None = "p1", push_id: str = "push1") -> Message:
+def _delivered(
+    openid: str, at: datetime, project_id: str | None = "p1", push_id: str = "push1", push_name: str | None = None
+) -> Message:
     return PushDelivered(
-        openid=openid, push_id=push_id, segment_id="seg1", project_id=project_id, channel="template", delivered_at=at
+        openid=openid,
+        push_id=push_id,
+        segment_id="seg1",
+        project_id=project_id,
+        push_name=push_name,
+        segment_name="孕妈" if push_name else None,
+        channel="template",
+        delivered_at=at,
     )
 
 
 EVENTS = [
-    _envelope(_delivered("o1", T0), "d1", "o1"),
-    _envelope(_delivered("o2", T1), "d2", "o2"),
+    _envelope(_delivered("o1", T0, push_name="春季"), "d1", "o1"),
+    _envelope(_delivered("o2", T1, push_name="春季二"), "d2", "o2"),  # renamed between the two
     _envelope(_delivered("o3", T1, push_id="push2"), "d3", "o3"),
     _envelope(
         PushClicked(
@@ -161,6 +170,10 @@ async def test_project_pushes_become_daily_counters_once(
     brand = await database["brands"].find_one({"_id": "b1"})
     assert brand is not None and brand["last_activity_at"] == T1
     assert await database["processed_events"].count_documents({}) == 4  # the project's deliveries and click
+    names = await database["project_names"].find_one({"_id": "p1"})
+    assert names is not None
+    assert {k: v["name"] for k, v in names["pushes"].items()} == {"push1": "春季二"}  # push2's events named nothing
+    assert (names["segments"]["seg1"]["name"], names["segments"]["seg1"]["at"]) == ("孕妈", T1)
 
     # The relay repeats itself, and one new delivery follows: only that one counts.
     late = _envelope(_delivered("o6", T1), "d6", "o6")

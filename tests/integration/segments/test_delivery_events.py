@@ -1,6 +1,7 @@
 """``segments.deliveries`` against Tansu and SecantusDB: the dispatcher's outcomes and the click
 redirect's clicks are written to the outbox with their records, and the worker's relay publishes them,
-keyed by member, with the push's segment, variant and brand project; running the push again adds nothing."""
+keyed by member, with the push's segment, variant and brand project and the push's and segment's names;
+running the push again adds nothing."""
 
 from __future__ import annotations
 
@@ -77,6 +78,8 @@ async def test_deliveries_failures_and_clicks_are_published_with_the_push_s_proj
     variants = {doc["openid"]: doc["variant"] async for doc in h.database[DELIVERIES].find({"push_id": push_id})}
     for event in events.values():
         assert (event.push_id, event.segment_id, event.project_id) == (push_id, segment.id, "proj_7")
+        # Named as the push and its segment were when the audience was frozen (the segment's name kept then).
+        assert (event.push_name, event.segment_name) == ("guide", "late pregnancy, formula")
         assert event.variant == variants[event.openid]
     active = events[f"push_delivered:{push_id}:o_active"]
     assert isinstance(active, PushDelivered) and active.channel == "customer_service"

@@ -96,3 +96,41 @@ async def test_a_batch_with_a_repeated_event_counts_it_once() -> None:
     async with bootstrap(load_settings(BrandsSettings), uow=lambda: uow) as brands:
         assert await brands.record_deliveries(facts_of([BATCH[0], BATCH[0], BATCH[1]])) == 2
     assert sum(c["delivered"] for c in uow.committed.counters.values()) == 2
+
+
+def _named(event_id: str, at: datetime, push_name: str | None, segment_name: str | None) -> tuple[Envelope, Message]:
+    event = PushDelivered(
+        openid=event_id,
+        push_id="x",
+        segment_id="s",
+        project_id="p1",
+        push_name=push_name,
+        segment_name=segment_name,
+        channel="template",
+        delivered_at=at,
+    )
+    return _wrap(event, event_id)
+
+
+async def test_the_latest_names_seen_are_kept_with_the_counters_and_a_later_event_s_name_wins() -> None:
+    uow = _seeded()
+    async with bootstrap(load_settings(BrandsSettings), uow=lambda: uow) as brands:
+        await brands.record_deliveries(facts_of([_named("n1", T0, "Old", "Mums")]))
+        names = uow.committed.names["p1"]
+        assert (names.pushes["x"].name, names.segments["s"].name) == ("Old", "Mums")
+        # Renamed: a later event's name wins; one without names changes nothing.
+        await brands.record_deliveries(facts_of([_named("n2", LATER, "New", None)]))
+        # An older event arriving late (or redelivered) does not undo the rename.
+        await brands.record_deliveries(facts_of([_named("n3", T0, "Older", "Mums 2")]))
+        await brands.record_deliveries(facts_of([_named("n2", LATER, "New", None)]))
+    names = uow.committed.names["p1"]
+    assert (names.pushes["x"].name, names.pushes["x"].at) == ("New", LATER)
+    assert (names.segments["s"].name, names.segments["s"].at) == ("Mums", T0)
+    assert sum(c["delivered"] for c in uow.committed.counters.values()) == 3
+
+
+async def test_events_without_names_keep_no_names() -> None:
+    uow = _seeded()
+    async with bootstrap(load_settings(BrandsSettings), uow=lambda: uow) as brands:
+        assert await brands.record_deliveries(facts_of(BATCH)) == 4
+    assert uow.committed.names == {}

@@ -210,11 +210,12 @@ def test_progress_and_the_value_report_come_from_the_counted_deliveries(api: Api
     assert list(days) == [f"2026-12-0{d}" for d in range(1, 5)]  # the start to today (Beijing)
     assert days["2026-12-02"]["delivered"] == 3 and days["2026-12-03"]["delivered_total"] == 4
     assert days["2026-12-04"]["target_line"] == 4.0
+    # These deliveries carried no names: each row is named by its id.
     assert p["by_segment"] == [
-        {"segment_id": "seg1", "delivered": 3, "clicks": 2},
-        {"segment_id": "seg2", "delivered": 1, "clicks": 0},
+        {"segment_id": "seg1", "segment_name": "seg1", "delivered": 3, "clicks": 2},
+        {"segment_id": "seg2", "segment_name": "seg2", "delivered": 1, "clicks": 0},
     ]
-    assert p["by_push"][0] == {"push_id": "push1", "delivered": 3, "clicks": 2, "clickers": 1}
+    assert p["by_push"][0] == {"push_id": "push1", "push_name": "push1", "delivered": 3, "clicks": 2, "clickers": 1}
     report = api.client.get(f"/projects/{project['id']}/value-report", headers=api.as_("hana"))
     assert report.status_code == 404  # hana heads no team here
     report = api.client.get(f"/projects/{project['id']}/value-report", headers=api.as_("mia"))
@@ -316,3 +317,36 @@ def test_the_business_view_of_a_head_covers_their_team(api: Api) -> None:
     assert mine["period"]["label"] == "2026-Q4"
     assert api.client.get("/business", params={"period": "year"}, headers=api.as_("mia")).status_code == 422
     assert api.client.get("/business", headers=api.as_("ana")).status_code == 403
+
+
+def _named(project_id: str) -> list[tuple[str, DeliveryFact]]:
+    early = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
+    late = datetime(2026, 12, 3, 1, 0, tzinfo=UTC)
+    return [
+        ("n1", DeliveryFact("delivered", project_id, "push1", "seg1", early, push_name="旧名", segment_name="孕妈")),
+        # The push renamed, then an older event redelivered late: the name of the latest event stays.
+        ("n2", DeliveryFact("delivered", project_id, "push1", "seg1", late, push_name="奶粉试用", segment_name="孕妈")),
+        ("n3", DeliveryFact("clicked", project_id, "push1", "seg1", early, True, push_name="旧名")),
+        # Counted before events carried names: the id stands in.
+        ("n4", DeliveryFact("delivered", project_id, "push2", "seg2", early)),
+    ]
+
+
+def test_progress_and_the_value_report_name_pushes_and_segments_by_their_latest_names(api: Api) -> None:
+    brand = _brand(api, "mia", "贝贝")
+    project = _project(api, "mia", brand["id"], target_deliveries=10)
+    facts = _named(project["id"])
+    assert _deliver(api, facts[:2]) == 2
+    assert _deliver(api, facts[2:]) == 2
+    p = api.client.get(f"/projects/{project['id']}/progress", headers=api.as_("mia")).json()
+    assert [(r["push_id"], r["push_name"], r["delivered"]) for r in p["by_push"]] == [
+        ("push1", "奶粉试用", 2),
+        ("push2", "push2", 1),
+    ]
+    assert [(r["segment_id"], r["segment_name"]) for r in p["by_segment"]] == [("seg1", "孕妈"), ("seg2", "seg2")]
+    report = api.client.get(f"/projects/{project['id']}/value-report", headers=api.as_("mia")).json()
+    assert [r["push_name"] for r in report["by_push"]] == ["奶粉试用", "push2"]
+    assert [r["segment_name"] for r in report["by_segment"]] == ["孕妈", "seg2"]
+    csv = api.client.get(f"/projects/{project['id']}/value-report?format=csv", headers=api.as_("mia")).text
+    assert "segment,segment_id,delivered,clicked\r\n孕妈,seg1,2,1\r\nseg2,seg2,1,0" in csv
+    assert "push,push_id,delivered,clicked,clickers\r\n奶粉试用,push1,2,1,1\r\npush2,push2,1,0,0" in csv

@@ -375,6 +375,49 @@ async def test_a_project_is_created_shows_its_progress_and_its_value_report(cons
     assert "20.0%" in page.text and "目标 10" in page.text
 
 
+async def test_the_project_page_and_the_report_name_pushes_and_segments_from_the_deliveries(
+    console: BrandsConsole,
+) -> None:
+    # An account manager may not read the segments API: the names come with the deliveries.
+    await console.sign_in("mia")
+    project_id = await _project(console, await _brand(console, "贝亲"))
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    facts = [
+        (
+            "n1",
+            DeliveryFact(
+                "delivered",
+                project_id,
+                "push_a",
+                "seg_1",
+                yesterday,
+                push_name="十一月奶粉试用",
+                segment_name="孕晚期妈妈",
+            ),
+        ),
+        ("n2", DeliveryFact("delivered", project_id, "push_b", "seg_2", yesterday)),  # counted before names: the id
+    ]
+    assert await console.service.record_deliveries(facts) == 2
+
+    page = await console.client.get(f"/brands/projects/{project_id}")
+    by_push = re.search(r'data-testid="by-push">(.*?)</table>', page.text, re.S)
+    by_segment = re.search(r'data-testid="by-segment">(.*?)</table>', page.text, re.S)
+    assert by_push and by_segment
+    assert '<td title="push_a">十一月奶粉试用 <small class="muted" data-testid="push-id">push_a</small></td>' in (
+        by_push.group(1)
+    )
+    assert '<td title="push_b">push_b</td>' in by_push.group(1)  # no name known: the id, once
+    assert '<td title="seg_1">孕晚期妈妈 <small class="muted" data-testid="segment-id">seg_1</small></td>' in (
+        by_segment.group(1)
+    )
+
+    report = await console.client.get(f"/brands/projects/{project_id}/report")
+    assert '<td title="push_a">十一月奶粉试用</td>' in report.text and '<td title="push_b">push_b</td>' in report.text
+    assert '<td title="seg_1">孕晚期妈妈</td>' in report.text
+    csv = (await console.client.get(f"/brands/projects/{project_id}/report.csv")).content.decode("utf-8-sig")
+    assert "十一月奶粉试用,push_a,1,0,0" in csv and "孕晚期妈妈,seg_1,1,0" in csv
+
+
 async def test_another_managers_project_and_its_report_are_refused(console: BrandsConsole) -> None:
     await console.sign_in("olga")
     project_id = await _project(console, await _brand(console, "Olga's"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -25,7 +25,10 @@ from services.segments.domain.pushes import (
     TemplateContent,
     Variant,
 )
+from services.segments.domain.rules import MemberFacts
+from services.segments.service_layer.audience import freeze
 from services.segments.service_layer.dispatch import DispatchConfig, Dispatcher
+from services.segments.service_layer.live_index import LiveIndex
 from services.segments.service_layer.ports import Content, SendRefused
 from services.segments.service_layer.pushes import PushDefaults, PushUseCases
 from shared.contracts import (
@@ -148,6 +151,7 @@ async def test_each_send_s_outcome_is_emitted_with_its_record() -> None:
         segment_id=doc["segment_id"],
         variant=world.variant_of("o_ok"),
         project_id="proj_42",
+        push_name="p",  # the segment's name is learnt when the audience is frozen: not here
         channel="customer_service",
         delivered_at=NOW,
     )
@@ -278,3 +282,58 @@ def test_a_click_id_too_long_for_the_contract_is_hashed(openid: str) -> None:
     long = click_id("push_1", "A", openid, 1)
     assert long.startswith("h:") and len(long) <= 96
     assert long == click_id("push_1", "A", openid, 1) != click_id("push_1", "A", openid, 2)
+
+
+class _NoFacts:
+    """A facts source with nobody: the test puts its members into the index itself."""
+
+    async def everyone(self, today: object) -> Any:  # pragma: no cover - never rebuilt here
+        raise AssertionError("not rebuilt")
+
+
+async def test_events_name_the_push_and_the_segment_as_it_was_named_when_the_audience_was_frozen() -> None:
+    world = World(refusals={"o_gone": SendRefused(43004, "recipient", "require subscribe")})
+    world.pushes.add_profiles([_profile("o1"), _profile("o_gone")])
+    segment = await world.segments.create("wx1", "孕晚期妈妈", "", {"has_tag": "interest.toys"})
+    doc = await world.use.create(
+        "wx1", name="十一月奶粉试用", segment_id=segment.id, variants=VARIANTS, project_id="pj"
+    )
+    live = LiveIndex(cast(Any, _NoFacts()))
+    for openid in ("o1", "o_gone"):
+        live.index.upsert(MemberFacts(appid="wx1", openid=openid, tags={"interest.toys": 1.0}, following=True))
+    await world.pushes.update(doc["_id"], {"status": "materializing"})
+    frozen = await world.pushes.get(doc["_id"])
+    assert frozen is not None
+    assert await freeze(frozen, world.pushes, world.segments, live, NOW, 100) == 2
+    # Renamed after the freeze: the push went to the audience of the segment under its former name.
+    await world.segments.update("wx1", segment.id, "改名后", "", {"has_tag": "interest.toys"})
+    assert await world.dispatcher.run_once()
+    await world.use.click(sign_click(KEY, ClickLink("push_1", "A", "o1", "https://brand.example/a")))
+
+    events = dict(world.events())
+    delivered = events[push_delivered_event_id("push_1", "o1")]
+    failed = events[push_failed_event_id("push_1", "o_gone")]
+    clicked = events["push_clicked:push_1:A:o1:1"]
+    for event in (delivered, failed, clicked):
+        assert (event.push_name, event.segment_name) == ("十一月奶粉试用", "孕晚期妈妈")
+        assert (event.push_id, event.segment_id) == ("push_1", segment.id)
+
+
+def test_names_longer_than_the_contract_allows_are_cut_short_and_empty_ones_left_out() -> None:
+    from services.segments.service_layer.delivery_events import clicked_event
+
+    envelope = clicked_event(
+        appid="wx1",
+        push_id="push_1",
+        segment_id="seg",
+        project_id=None,
+        variant="A",
+        openid="o1",
+        number=1,
+        at=NOW,
+        push_name="n" * 300,
+        segment_name="",
+    )
+    clicked = CATALOG.decode(envelope)
+    assert isinstance(clicked, PushClicked)
+    assert clicked.push_name == "n" * 200 and clicked.segment_name is None

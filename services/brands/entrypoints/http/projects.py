@@ -205,7 +205,8 @@ def _report(progress: ProjectProgress, brand: Brand, request: Request) -> ValueR
 
 
 def _csv(report: ValueReport) -> str:
-    # Brand and project names are typed by operators: csv_text quotes any that would start a formula.
+    # Brand, project, push and segment names are typed by operators: csv_text quotes any that would start
+    # a formula.
     rows: list[list[object]] = [
         ["brand", "project", "account", "period", "target", "delivered", "clicked", "clickers", "click_rate"],
         [
@@ -220,11 +221,11 @@ def _csv(report: ValueReport) -> str:
             "" if report.click_rate is None else f"{report.click_rate}%",
         ],
         [],
-        ["segment", "delivered", "clicked"],
-        *([s.segment_id, s.delivered, s.clicks] for s in report.by_segment),
+        ["segment", "segment_id", "delivered", "clicked"],
+        *([s.segment_name, s.segment_id, s.delivered, s.clicks] for s in report.by_segment),
         [],
-        ["push", "delivered", "clicked", "clickers"],
-        *([p.push_id, p.delivered, p.clicks, p.clickers] for p in report.by_push),
+        ["push", "push_id", "delivered", "clicked", "clickers"],
+        *([p.push_name, p.push_id, p.delivered, p.clicks, p.clickers] for p in report.by_push),
         [],
         ["day", "delivered", "clicked", "delivered_total"],
         *([d.day.isoformat(), d.delivered, d.clicks, d.delivered_total] for d in report.by_day),

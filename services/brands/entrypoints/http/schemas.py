@@ -225,23 +225,34 @@ class SeriesPointOut(BaseModel):
 
 class SegmentRow(BaseModel):
     segment_id: str
+    #: The latest name the deliveries carried; the id for deliveries counted before they had names.
+    segment_name: str
     delivered: int
     clicks: int
 
 
 class PushRow(BaseModel):
     push_id: str
+    #: The latest name the deliveries carried; the id for deliveries counted before they had names.
+    push_name: str
     delivered: int
     clicks: int
     clickers: int
 
 
 def segment_rows(rows: list[Breakdown]) -> list[SegmentRow]:
-    return [SegmentRow(segment_id=r.id, delivered=r.delivered, clicks=r.clicks) for r in rows]
+    return [
+        SegmentRow(segment_id=r.id, segment_name=r.name or r.id, delivered=r.delivered, clicks=r.clicks) for r in rows
+    ]
 
 
 def push_rows(rows: list[Breakdown]) -> list[PushRow]:
-    return [PushRow(push_id=r.id, delivered=r.delivered, clicks=r.clicks, clickers=r.clickers or 0) for r in rows]
+    return [
+        PushRow(
+            push_id=r.id, push_name=r.name or r.id, delivered=r.delivered, clicks=r.clicks, clickers=r.clickers or 0
+        )
+        for r in rows
+    ]
 
 
 class ProgressOut(BaseModel):
