@@ -4,8 +4,10 @@ and the manager), the demo's brand handed over to the manager, three more brands
 them in each tier, projects (one ending soon: a renewal), deals in every stage and a payment due and one
 overdue.
 
-Not made: an inactive brand. Inactivity is the time since a brand's last activity, which only real
-activity moves (the API sets it to now), so a brand made today is active.
+One brand is dormant: inactivity is the time since a brand's last activity, which only real activity
+moves (the API sets it to now), so :func:`seed_business` names the brand whose history predates the
+platform (``BusinessSeed.dormant``) and ``scrm up`` dates its last activity back, as an import from the
+previous CRM would, so the business view flags it for hand-over.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ import httpx
 from scrm_dev.demo_value import month_of
 from scrm_dev.stack import DEMO_APPID
 
-__all__ = ["DEMO_BRAND_PAID_YUAN", "BusinessSeed", "seed_business", "seed_plan"]
+__all__ = ["DEMO_BRAND_PAID_YUAN", "DORMANT_DAYS", "BusinessSeed", "seed_business", "seed_plan"]
 
 _YUAN = 100  # fen
+#: How long the dormant brand has been quiet: past the brands service's default of 30 days.
+DORMANT_DAYS = 45
 #: What the demo's brand paid up front for its project: tier A.
 DEMO_BRAND_PAID_YUAN = 600_000
 
@@ -39,6 +43,8 @@ class BrandPlan:
     projects: tuple[tuple[str, int, int, int], ...] = ()
     #: Deals: the stages each goes through (the first is where it opens).
     deals: tuple[tuple[str, ...], ...] = ()
+    #: Days since its last activity before the platform (0: none; it is active).
+    dormant_days: int = 0
 
 
 def seed_plan(manager: str, head: str, today: date) -> list[BrandPlan]:
@@ -63,7 +69,7 @@ def seed_plan(manager: str, head: str, today: date) -> list[BrandPlan]:
             projects=(("早教玩具 季度推送", 3_000, -80, 10),),
             deals=(("proposal",), ("lead", "lost")),
         ),
-        BrandPlan("安睡宝寝具", "寝具", manager, deals=(("lead",),)),
+        BrandPlan("安睡宝寝具", "寝具", manager, deals=(("lead",),), dormant_days=DORMANT_DAYS),
     ]
 
 
@@ -73,6 +79,8 @@ class BusinessSeed:
     projects: int
     deals: int
     payments: int
+    #: Brands to date back: (brand id, days since their last activity).
+    dormant: tuple[tuple[str, int], ...] = ()
 
 
 async def _post(api: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -99,9 +107,12 @@ async def seed_business(
     deals = 1
     await _post(api, "/deals", {"brand_id": demo_brand_id, "stage": "delivering", "value_fen": 800_000 * _YUAN})
     projects = 0
+    dormant: list[tuple[str, int]] = []
     plans = seed_plan(manager, head, today)
     for plan in plans:
         brand = await _post(api, "/brands", {"name": plan.name, "industry": plan.industry, "owner_id": plan.owner})
+        if plan.dormant_days:
+            dormant.append((str(brand["id"]), plan.dormant_days))
         for yuan, ago in plan.received:
             on = (today - timedelta(days=ago)).isoformat()
             payments.append({"brand_id": brand["id"], "amount_fen": yuan * _YUAN, "due_on": on, "received_on": on})
@@ -128,4 +139,6 @@ async def seed_business(
             deals += 1
     for payment in payments:
         await _post(api, "/payments", payment)
-    return BusinessSeed(brands=1 + len(plans), projects=1 + projects, deals=deals, payments=len(payments))
+    return BusinessSeed(
+        brands=1 + len(plans), projects=1 + projects, deals=deals, payments=len(payments), dormant=tuple(dormant)
+    )

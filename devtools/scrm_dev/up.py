@@ -23,12 +23,13 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import httpx
+from pymongo import AsyncMongoClient
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -37,6 +38,7 @@ from scrm.identity_cli import open_directory, provision_operator
 from scrm_dev.demo_business import BusinessSeed, seed_business
 from scrm_dev.demo_value import beijing_today
 from scrm_dev.stack import DEMO_APPID, Stack
+from services.brands.adapters.mongo import BRANDS
 
 __all__ = ["OPERATORS", "SignIn", "UpPaths", "down", "up"]
 
@@ -315,15 +317,25 @@ async def create_operators(stack: Stack) -> tuple[list[SignIn], str]:
 async def seed_brand_business(stack: Stack, admin_token: str, demo: Mapping[str, object]) -> BusinessSeed:
     """The business view's data around the demo's brand and project (``demo``: the demo's summary)."""
     headers = {"Authorization": f"Bearer {admin_token}"}
+    now = datetime.now(UTC)
     async with httpx.AsyncClient(base_url=stack.url("brands"), headers=headers, timeout=30.0) as api:
-        return await seed_business(
+        seeded = await seed_business(
             api,
             demo_brand_id=str(demo["demo_brand_id"]),
             demo_project_id=str(demo["demo_project_id"]),
             manager=_MANAGER,
             head=_HEAD,
-            today=beijing_today(datetime.now(UTC)),
+            today=beijing_today(now),
         )
+    # Brands whose history predates the platform: their last activity dated back, as an import would.
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.settings.mongodb_url.get_secret_value())
+    try:
+        for brand_id, days in seeded.dormant:
+            at = (now - timedelta(days=days)).replace(microsecond=0)
+            await mongo[stack.database][BRANDS].update_one({"_id": brand_id}, {"$set": {"last_activity_at": at}})
+    finally:
+        await mongo.close()
+    return seeded
 
 
 def serve(state_dir: Path, members: int) -> int:

@@ -79,6 +79,8 @@ def _business_view_is_not_empty(urls: dict[str, str], sign_ins: dict[str, dict[s
         assert {"manager", "head"} <= set(managers)
         assert managers["manager"]["delivered"] >= 1  # the demo's push, for the project handed over to them
         assert [team["name"] for team in view["teams"]] == ["华东母婴组"]
+        # The brand whose last activity predates the platform is flagged for hand-over.
+        assert [row["name"] for row in view["inactive"]] == ["安睡宝寝具"]
     with _signed_in(urls, sign_ins["manager"]) as manager:
         brands = manager.get(f"{urls['brands']}/brands").json()["items"]
         assert sorted(b["name"] for b in brands) == sorted(["小象奶粉 (demo)", "暖芽纸尿裤", "安睡宝寝具"])

@@ -41,7 +41,7 @@ from services.brands.service_layer.ports import (
 )
 from shared.storage import IndexSpec, MongoUnitOfWork
 
-__all__ = ["INDEXES", "MongoBrandsUnitOfWork"]
+__all__ = ["BRANDS", "INDEXES", "MongoBrandsUnitOfWork"]
 
 TEAMS, BRANDS, PROJECTS, DEALS, PAYMENTS, PROJECT_DAYS, PROJECT_NAMES = (
     "teams",

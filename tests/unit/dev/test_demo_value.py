@@ -127,3 +127,6 @@ def test_the_seeded_brands_fall_in_each_tier_with_a_renewal_and_an_overdue_payme
     assert any(0 < end <= settings.renewal_window_days for end in ends)
     stages = {stage for plan in plans for deal in plan.deals for stage in deal}
     assert stages | {"delivering"} == {"lead", "proposal", "signed", "delivering", "renewed", "lost"}
+    # One brand's last activity predates the platform by more than the inactivity threshold.
+    dormant = [plan for plan in plans if plan.dormant_days]
+    assert len(dormant) == 1 and dormant[0].dormant_days > settings.brands_inactive_days
