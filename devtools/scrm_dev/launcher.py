@@ -39,6 +39,21 @@ def _listening_inodes(port: int) -> set[str] | None:
     return found if readable else None
 
 
+def _fd_entries(pid: int) -> list[Path] | None:
+    """The entries of ``/proc/<pid>/fd``; None where they cannot be read.
+
+    While a child is still in ``exec`` the kernel briefly refuses to show its descriptors, so a
+    refusal is asked again a few times before it counts as "cannot tell"."""
+    for attempt in range(5):
+        try:
+            return list(Path(f"/proc/{pid}/fd").iterdir())
+        except PermissionError:
+            time.sleep(0.02 * (attempt + 1))
+        except OSError:
+            return None
+    return None
+
+
 class ServiceProcess:
     """One ``scrm run <name>`` child with its own log file; stops with SIGTERM, then SIGKILL."""
 
@@ -104,10 +119,17 @@ class ServiceProcess:
         inodes = _listening_inodes(self.port)
         if inodes is None:
             return None
-        try:
-            links = [os.readlink(entry) for entry in Path(f"/proc/{self._process.pid}/fd").iterdir()]
-        except OSError:
+        entries = _fd_entries(self._process.pid)
+        if entries is None:
             return None
+        links = []
+        for entry in entries:
+            try:
+                links.append(os.readlink(entry))
+            except FileNotFoundError:
+                continue  # closed between the listing and the read (a starting process closes many)
+            except OSError:
+                return None
         return any(link.startswith("socket:[") and link[8:-1] in inodes for link in links)
 
     def stop(self, timeout: float = _STOP_TIMEOUT_S) -> int | None:
