@@ -7,6 +7,8 @@ profile (through :class:`MongoProfilesUnitOfWork`), with the processed-event cla
 
 from __future__ import annotations
 
+import random
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -26,6 +28,7 @@ from services.profiles.service_layer.ports import ProfileCounts
 from shared.contracts import PROFILES_READ_MODEL, profile_id
 from shared.maternal_infant import Basis, Confidence, StageDeclaration, current_declaration
 from shared.storage import (
+    COUNTER_SHARDS,
     IndexSpec,
     MongoUnitOfWork,
     StorageConflict,
@@ -53,7 +56,8 @@ HISTORY = "profile_history"
 IMPORT_CHECKPOINTS = "profile_import_checkpoints"
 WECHAT_TAGS = "wechat_tags"
 WECHAT_TAG_MEMBERS = "wechat_tag_members"
-#: Coverage counters: ``"<appid>|total"`` and one ``"<appid>|<YYYY-MM-DD>"`` of increments per Beijing day.
+#: Coverage counters: an account's totals are the sum of ``"<appid>|total"`` (what a rebuild wrote) and its
+#: shards ``"<appid>|total|<n>"``; each Beijing day's increments are the sum of ``"<appid>|<YYYY-MM-DD>|<n>"``.
 COVERAGE = "profile_coverage"
 
 INDEXES = (
@@ -256,17 +260,24 @@ class MongoProfileRepository:
         return profile_counts(await self.coverage_totals(appid), today)
 
     async def coverage_totals(self, appid: str) -> dict[str, int]:
-        doc = await self._coverage.find_one({"_id": f"{appid}|total"}, session=self._session)
-        return {} if doc is None else dict(doc.get("c", {}))
+        totals: Counter[str] = Counter()
+        async for doc in self._coverage.find({"_id": {"$in": _total_ids(appid)}}, {"c": 1}, session=self._session):
+            totals.update({key: int(n) for key, n in doc.get("c", {}).items()})
+        return dict(totals)
 
     async def coverage_days(self, appid: str, first: date) -> dict[date, dict[str, int]]:
         query = {"appid": appid, "day": {"$gte": first.isoformat()}}
-        cursor = self._coverage.find(query, session=self._session)
-        return {date.fromisoformat(doc["day"]): dict(doc.get("c", {})) async for doc in cursor}
+        days: dict[date, Counter[str]] = {}
+        async for doc in self._coverage.find(query, {"day": 1, "c": 1}, session=self._session):
+            days.setdefault(date.fromisoformat(doc["day"]), Counter()).update(
+                {key: int(n) for key, n in doc.get("c", {}).items()}
+            )
+        return {day: dict(counts) for day, counts in days.items()}
 
     async def replace_coverage(self, appid: str, totals: dict[str, int]) -> None:
         document = {"appid": appid, "c": totals, "rebuilt_at": datetime.now(UTC)}
         await self._coverage.replace_one({"_id": f"{appid}|total"}, document, upsert=True, session=self._session)
+        await self._coverage.delete_many({"_id": {"$in": _total_ids(appid)[1:]}}, session=self._session)
 
     async def each(self, appid: str) -> AsyncIterator[Profile]:
         """Every profile of an account, streamed (stats walk them: the stage depends on today)."""
@@ -287,12 +298,20 @@ async def add_coverage(
     transaction, so the account's hot document is held for as short a time as possible."""
     day = beijing_day(at).isoformat()
     coverage = database[COVERAGE]
+    # Concurrent writers (H5 answers, workers' batches) each add to one of a few shard documents, so
+    # they rarely touch the same one; any shard will do, since readers add them all up.
+    shard = random.randrange(COUNTER_SHARDS)  # noqa: S311 (spreading writes, not a secret)
     for appid, counts in sorted(increments.items()):
         total = {"$inc": {f"c.{key}": n for key, n in counts.items()}, "$setOnInsert": {"appid": appid}}
-        await coverage.update_one({"_id": f"{appid}|total"}, total, upsert=True, session=session)
+        await coverage.update_one({"_id": f"{appid}|total|{shard}"}, total, upsert=True, session=session)
         if daily := daily_part(counts):
             change = {"$inc": {f"c.{key}": n for key, n in daily.items()}, "$setOnInsert": {"appid": appid, "day": day}}
-            await coverage.update_one({"_id": f"{appid}|{day}"}, change, upsert=True, session=session)
+            await coverage.update_one({"_id": f"{appid}|{day}|{shard}"}, change, upsert=True, session=session)
+
+
+def _total_ids(appid: str) -> list[str]:
+    """The documents whose sum is an account's totals: the rebuilt one, then the shards writes add to."""
+    return [f"{appid}|total"] + [f"{appid}|total|{shard}" for shard in range(COUNTER_SHARDS)]
 
 
 class MongoFollowerImport:
