@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -15,6 +16,8 @@ from scrm.identity_cli import operators_app, tokens_app
 from scrm.processes import PROCESSES
 from shared.localinfra import InfraError, InfraStatus, LocalInfrastructure, parse_host_port
 from shared.settings import ServiceSettings, SettingsError, load_settings
+
+T = TypeVar("T")
 
 app = typer.Typer(help="SCRM growth platform: local infrastructure, services, demo.", no_args_is_help=True)
 infra_app = typer.Typer(help="Local Kafka- and MongoDB-protocol servers (development and tests).", no_args_is_help=True)
@@ -158,6 +161,19 @@ def members_sync_tags(
         raise typer.Exit(code)
 
 
+def _storage_job(job: Callable[[], T], stops: tuple[type[Exception], ...]) -> T:
+    """Run a maintenance job: bad settings exit 2, a storage or broker failure (``stops``) exits 1
+    with "run it again" (the jobs are safe to repeat)."""
+    try:
+        return job()
+    except SettingsError as exc:
+        err_console.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from None
+    except stops as exc:
+        err_console.print(f"[red]stopped:[/red] {escape(str(exc))}; run it again")
+        raise typer.Exit(1) from None
+
+
 @members_app.command("rebuild-coverage")
 def members_rebuild_coverage(
     appid: Annotated[str, typer.Option(help="the account (one of WECHAT_ACCOUNTS)")],
@@ -185,15 +201,10 @@ def campaigns_announce_participation() -> None:
     from shared.messaging import MessagingError
     from shared.storage import StorageError
 
-    try:
-        settings = load_settings(CampaignsSettings)
-        count = asyncio.run(announce_all_participation(settings))
-    except SettingsError as exc:
-        err_console.print(f"[red]{escape(str(exc))}[/red]")
-        raise typer.Exit(2) from None
-    except (StorageError, MessagingError) as exc:
-        err_console.print(f"[red]stopped:[/red] {escape(str(exc))}; run it again")
-        raise typer.Exit(1) from None
+    count = _storage_job(
+        lambda: asyncio.run(announce_all_participation(load_settings(CampaignsSettings))),
+        (StorageError, MessagingError),
+    )
     console.print(f"announced the standing of {count} participants")
 
 
@@ -214,15 +225,10 @@ def members_rebuild_counters(
     from services.members.settings import MembersSettings
     from shared.storage import StorageError
 
-    try:
-        settings = load_settings(MembersSettings)
-        accounts = asyncio.run(rebuild_counters(settings, appid=appid))
-    except SettingsError as exc:
-        err_console.print(f"[red]{escape(str(exc))}[/red]")
-        raise typer.Exit(2) from None
-    except (StorageError, PyMongoError) as exc:
-        err_console.print(f"[red]stopped:[/red] {escape(str(exc))}; run it again")
-        raise typer.Exit(1) from None
+    accounts = _storage_job(
+        lambda: asyncio.run(rebuild_counters(load_settings(MembersSettings), appid=appid)),
+        (StorageError, PyMongoError),
+    )
     console.print(f"rebuilt the member counters of {len(accounts)} accounts")
 
 
@@ -243,15 +249,10 @@ def campaigns_rebuild_counters(
     from services.campaigns.settings import CampaignsSettings
     from shared.storage import StorageError
 
-    try:
-        settings = load_settings(CampaignsSettings)
-        rebuilt = asyncio.run(rebuild_all_counters(settings, appid=appid))
-    except SettingsError as exc:
-        err_console.print(f"[red]{escape(str(exc))}[/red]")
-        raise typer.Exit(2) from None
-    except (StorageError, PyMongoError) as exc:
-        err_console.print(f"[red]stopped:[/red] {escape(str(exc))}; run it again")
-        raise typer.Exit(1) from None
+    rebuilt = _storage_job(
+        lambda: asyncio.run(rebuild_all_counters(load_settings(CampaignsSettings), appid=appid)),
+        (StorageError, PyMongoError),
+    )
     console.print(f"rebuilt the counters of {rebuilt.campaigns} campaigns and {rebuilt.accounts} accounts")
 
 
