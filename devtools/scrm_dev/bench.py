@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -131,7 +131,13 @@ async def bench_sequential_acks(gateway: str, n: int = 500) -> list[Row]:
     ]
 
 
-async def bench_stack(gateway: str, members_api: str, n: int, concurrency: int) -> list[Row]:
+class StageTimedOut(RuntimeError):
+    """A benchmark stage waited longer than its deadline for another process."""
+
+
+async def bench_stack(
+    gateway: str, members_api: str, token: str, n: int, concurrency: int, *, deadline_seconds: float = 600
+) -> list[Row]:
     now = int(time.time())
     bodies = [(f"o_bench_{i:06d}", pushes.follow(f"o_bench_{i:06d}", now - 30)) for i in range(n)]
     latencies: list[float] = []
@@ -150,9 +156,18 @@ async def bench_stack(gateway: str, members_api: str, n: int, concurrency: int) 
         started = time.perf_counter()
         await asyncio.gather(*(one(openid, body) for openid, body in bodies))
         acked = time.perf_counter() - started
-    async with httpx.AsyncClient(base_url=members_api, timeout=10) as client:
-        while (await client.get(f"/accounts/{DEMO_APPID}/member-counts")).json().get("members") != n:  # noqa: ASYNC110  (polling another process)
-            await asyncio.sleep(0.1)
+    # The count is an operator route: it needs the operator's token (without it every poll is a 401).
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=members_api, timeout=10, headers=headers) as client:
+        seen = 0
+        while seen != n:
+            if time.perf_counter() - started > deadline_seconds:
+                raise StageTimedOut(f"{seen} of {n} follows visible after {deadline_seconds:.0f} s")
+            response = await client.get(f"/accounts/{DEMO_APPID}/member-counts")
+            response.raise_for_status()
+            seen = response.json()["members"]
+            if seen != n:
+                await asyncio.sleep(0.1)
     visible = time.perf_counter() - started
     latencies.sort()
     return [
@@ -279,27 +294,80 @@ def _uvicorn(factory: str) -> Iterator[str]:
         process.wait(10)
 
 
+class BenchFailed(RuntimeError):
+    """One or more stages failed; the report holds the rows of the others."""
+
+
+#: A benchmark stage: its name (for ``--only``) and what it runs.
+Stage = tuple[str, Callable[[], list[Row]]]
+
+
+def _stages(
+    console: Console, settings: ServiceSettings, state_dir: Path, *, pushes_n: int, concurrency: int, seconds: int
+) -> list[Stage]:
+    def in_process() -> list[Row]:
+        # The gateway's retry ledger is in MongoDB even when publishing is discarded: infrastructure first.
+        with local_stack(console, settings, state_dir, "in-process", only=[]):
+            return asyncio.run(bench_gateway_in_process())
+
+    def screenshots() -> list[Row]:
+        with console.status("screenshot verification on a synthetic corpus..."):
+            return bench_screenshots(state_dir)
+
+    def segments() -> list[Row]:
+        with local_stack(console, settings, state_dir, "bench-segments", only=[]):
+            return bench_segments(console, settings)
+
+    def sends() -> list[Row]:
+        with local_stack(console, settings, state_dir, "bench-pushes", only=["wechat-sim"], env=PUSH_SIM_ENV) as stack:
+            return bench_pushes(console, settings, stack)
+
+    def real_stack() -> list[Row]:
+        from scrm_dev.demo import demo_operator_token
+
+        with local_stack(console, settings, state_dir, "bench") as stack:
+            token = asyncio.run(demo_operator_token(stack))
+            gateway = stack.url("gateway")
+            rows = asyncio.run(bench_stack(gateway, stack.url("members-api"), token, pushes_n, concurrency))
+            return rows + asyncio.run(bench_sequential_acks(gateway))
+
+    return [
+        ("envelopes", bench_envelopes),
+        ("gateway-in-process", in_process),
+        ("ingest", lambda: bench_ingest(console, settings, state_dir, seconds=seconds)),
+        ("screenshots", screenshots),
+        ("profiles", lambda: bench_profiles(console, settings, state_dir)),
+        ("analytics", lambda: bench_analytics(console, settings, state_dir)),
+        ("segments", segments),
+        ("pushes", sends),
+        ("dashboards", lambda: bench_dashboards(console, settings, state_dir)),
+        ("real-stack", real_stack),
+    ]
+
+
 def run_bench(
-    console: Console, state_dir: Path, output: Path | None, *, pushes_n: int, concurrency: int, seconds: int = 10
+    console: Console,
+    state_dir: Path,
+    output: Path | None,
+    *,
+    pushes_n: int,
+    concurrency: int,
+    seconds: int = 10,
+    only: list[str] | None = None,
 ) -> None:
+    """Runs every stage in turn (or those named in ``only``); see :func:`run_stages`."""
     settings = ServiceSettings()
-    rows = bench_envelopes()
-    # The gateway's retry ledger is in MongoDB even when publishing is discarded: infrastructure first.
-    with local_stack(console, settings, state_dir, "in-process", only=[]):
-        rows += asyncio.run(bench_gateway_in_process())
-    rows += bench_ingest(console, settings, state_dir, seconds=seconds)
-    with console.status("screenshot verification on a synthetic corpus..."):
-        rows += bench_screenshots(state_dir)
-    rows += bench_profiles(console, settings, state_dir)
-    rows += bench_analytics(console, settings, state_dir)
-    with local_stack(console, settings, state_dir, "bench-segments", only=[]):
-        rows += bench_segments(console, settings)
-    with local_stack(console, settings, state_dir, "bench-pushes", only=["wechat-sim"], env=PUSH_SIM_ENV) as stack:
-        rows += bench_pushes(console, settings, stack)
-    rows += bench_dashboards(console, settings, state_dir)
-    with local_stack(console, settings, state_dir, "bench") as stack:
-        rows += asyncio.run(bench_stack(stack.url("gateway"), stack.url("members-api"), pushes_n, concurrency))
-        rows += asyncio.run(bench_sequential_acks(stack.url("gateway")))
+    stages = _stages(console, settings, state_dir, pushes_n=pushes_n, concurrency=concurrency, seconds=seconds)
+    if only:
+        unknown = sorted(set(only) - {name for name, _ in stages})
+        if unknown:
+            raise ValueError(f"unknown stage {', '.join(unknown)}; stages: {', '.join(name for name, _ in stages)}")
+        stages = [(name, stage) for name, stage in stages if name in only]
+
+    def render(rows: list[Row], failed: list[str], pending: list[str], timings: list[StageTiming]) -> str:
+        return _markdown(rows, pushes_n, concurrency, failed, pending).rstrip("\n") + "\n" + _stage_table(timings)
+
+    rows = run_stages(console, stages, output, render)
     table = Table(title="benchmarks")
     for column in ("what", "throughput", "latency"):
         table.add_column(column)
@@ -307,11 +375,62 @@ def run_bench(
         table.add_row(*row)
     console.print(table)
     if output is not None:
-        output.write_text(_markdown(rows, pushes_n, concurrency), encoding="utf-8")
         console.print(f"wrote {output}")
 
 
-def _markdown(rows: list[Row], pushes_n: int, concurrency: int) -> str:
+#: A stage's name, how long it took (s) and the machine's 5-minute load average when it ended.
+StageTiming = tuple[str, float, float]
+
+
+def run_stages(
+    console: Console,
+    stages: list[Stage],
+    output: Path | None,
+    render: Callable[[list[Row], list[str], list[str], list[StageTiming]], str],
+) -> list[Row]:
+    """The report is rewritten after each stage, so a stage that fails (or a run that is interrupted)
+    costs only its own rows; failed stages are named in the report and then fail the run."""
+    rows: list[Row] = []
+    failed: list[str] = []
+    timings: list[StageTiming] = []
+    for done, (name, stage) in enumerate(stages, start=1):
+        console.rule(f"bench: {name}")
+        started = time.perf_counter()
+        try:
+            rows += stage()
+        except Exception as exc:  # one stage's failure must not cost the others' rows
+            failed.append(f"{name}: {type(exc).__name__}: {exc}")
+            console.print(f"[red]✗ {name} failed:[/red] {exc}")
+        else:
+            console.print(f"[green]✓[/green] {name} in {time.perf_counter() - started:.0f} s")
+        # Other work on the machine moves every figure: say how busy it was while each stage ran.
+        timings.append((name, time.perf_counter() - started, os.getloadavg()[1]))
+        if output is not None:
+            output.write_text(render(rows, failed, [later for later, _ in stages[done:]], timings), encoding="utf-8")
+    if failed:
+        raise BenchFailed("; ".join(failed))
+    return rows
+
+
+def _stage_table(timings: list[StageTiming]) -> str:
+    lines = [
+        "",
+        "## Stages",
+        "",
+        "How long each stage took and the machine's load average over the 5 minutes before it ended",
+        f"({os.cpu_count()} cores; a load above that means processes outside the stage competed for them).",
+        "",
+        "| stage | took | load (5 min) |",
+        "|---|---|---|",
+        *(f"| {name} | {seconds:,.0f} s | {load:.1f} |" for name, seconds, load in timings),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _markdown(
+    rows: list[Row], pushes_n: int, concurrency: int, failed: list[str] | None = None, pending: list[str] | None = None
+) -> str:
+    unfinished = [f"- failed: {line}" for line in failed or []] + [f"- not run yet: {name}" for name in pending or []]
     lines = [
         "# Benchmarks",
         "",
@@ -324,6 +443,7 @@ def _markdown(rows: list[Row], pushes_n: int, concurrency: int) -> str:
         "and the load generator (wrk for peaks, an open-loop Python client for latency at a set rate) "
         "shares the machine with every process.",
         "",
+        *(["**This report is incomplete:**", "", *unfinished, ""] if unfinished else []),
         "| what | throughput | latency |",
         "|---|---|---|",
         *(f"| {what} | {throughput} | {latency} |" for what, throughput, latency in rows),
@@ -428,7 +548,9 @@ def _markdown(rows: list[Row], pushes_n: int, concurrency: int) -> str:
         "joined, each written profile is announced (`profile.changed`) and re-read by segments-api for its",
         "index, while segments-worker consumes the pushes as well: the end-to-end row measured 57 events/s",
         "against 90 before they joined, with the members path itself unchanged (the machine's speed also",
-        "moves between runs). On separate machines, with mongod, those costs leave the members path.",
+        "moves between runs). The analytics and brands processes (API and worker each) have run beside",
+        "them since the dashboards arrived: every push is folded into rollups too. On separate machines,",
+        "with mongod, those costs leave the members path.",
         "",
         "## Reading the push rows",
         "",

@@ -42,14 +42,17 @@ def bench(
     pushes: Annotated[int, typer.Option(min=100, max=100_000, help="webhook pushes through the real stack")] = 2000,
     concurrency: Annotated[int, typer.Option(min=1, max=256, help="concurrent webhook requests")] = 32,
     seconds: Annotated[int, typer.Option(min=2, max=120, help="length of each ingest load run")] = 10,
+    only: Annotated[
+        list[str] | None, typer.Option(help="run only this stage (repeatable), e.g. --only screenshots")
+    ] = None,
 ) -> None:
     """Measure the hot paths (in process and on the real local stack) and report them."""
-    from scrm_dev.bench import run_bench
+    from scrm_dev.bench import BenchFailed, run_bench
     from scrm_dev.launcher import ProcessFailed
 
     try:
-        run_bench(console, STATE_DIR, output, pushes_n=pushes, concurrency=concurrency, seconds=seconds)
-    except (InfraError, ProcessFailed) as exc:
+        run_bench(console, STATE_DIR, output, pushes_n=pushes, concurrency=concurrency, seconds=seconds, only=only)
+    except (InfraError, ProcessFailed, BenchFailed, ValueError) as exc:
         err_console.print(f"[red]bench failed:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
 
