@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
 from functools import partial
@@ -73,6 +73,76 @@ class FaustPublisher:
         except Exception as exc:
             raise PublishFailed(f"{topic.name}: {type(exc).__name__}: {exc}") from exc
         EVENTS_PUBLISHED.labels(topic.name, envelope.type).inc()
+
+
+class _InFlight:
+    """The handler calls running now, each in its own task, so a stop or a rebalance that cannot wait
+    for them can cancel them without cancelling the agent that runs them.
+
+    A record is acknowledged to faust only when its handler returned. faust acks whatever an agent was
+    given in a ``finally`` (on cancellation too), so records whose handler did not finish are marked
+    as already acknowledged *without* telling the consumer: their offsets never become committable,
+    and the next consumer of the partition gets them again (at least once; the handlers' claims make
+    the redelivery harmless).
+    """
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[object]] = set()
+
+    async def run(self, work: Coroutine[Any, Any, object], events: Sequence[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        try:
+            await task
+        except asyncio.CancelledError:
+            _withhold(events)
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # the agent itself is being stopped
+            log.warning("handler cancelled, its records left for redelivery", records=len(events))
+        except BaseException:
+            _withhold(events)
+            raise
+        finally:
+            self._tasks.discard(task)
+
+    def cancel(self) -> int:
+        for task in self._tasks:
+            task.cancel()
+        return len(self._tasks)
+
+
+def _withhold(events: Sequence[Any]) -> None:
+    # faust's Message.ack() does nothing for a message marked acked, so its ``finally`` cannot commit
+    # these; the consumer's own bookkeeping (Consumer.ack) is never told, which keeps the offset out
+    # of what it commits, while its wait for unacked messages no longer waits for them.
+    for event in events:
+        event.message.acked = True
+
+
+class _App(faust.App):
+    """faust's app with a bounded wait for in-flight records when partitions are taken away (stop,
+    rebalance): faust waits for them forever, so one stuck handler kept a worker from stopping or
+    rebalancing. After the wait, the handlers still running are cancelled and their records withheld."""
+
+    in_flight: _InFlight
+    drain_seconds: float
+    session_timeout: float
+
+    async def _consumer_wait_empty(self, consumer: Any, logger: Any) -> None:
+        # A rebalance must finish within the session, or the group moves on without this member.
+        bound = self.drain_seconds if self.should_stop else min(self.drain_seconds, self.session_timeout / 2)
+        # The wait itself cannot be cancelled (faust swallows CancelledError in it): cancelling the
+        # handlers instead lets it end, since their records are then withheld, no longer awaited.
+        watchdog = asyncio.get_running_loop().call_later(bound, self._give_up, bound)
+        try:
+            await super()._consumer_wait_empty(consumer, logger)
+        finally:
+            watchdog.cancel()
+
+    def _give_up(self, waited: float) -> None:
+        cancelled = self.in_flight.cancel()
+        log.warning("records still in handlers after the drain; cancelled", handlers=cancelled, waited=waited)
 
 
 class _Resources(Generic[R]):
@@ -170,7 +240,7 @@ def create_worker_app(
     # faust wants a data directory even with the memory store; keep it out of the working tree.
     datadir = Path(tempfile.gettempdir()) / "scrm-faust" / f"{prefix}{name}"
     datadir.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
+    app = _App(
         f"{prefix}{name}",
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(",")],
         store="memory://",
@@ -189,6 +259,9 @@ def create_worker_app(
         broker_commit_interval=1.0,
         stream_wait_empty=True,
     )
+    app.in_flight = _InFlight()
+    app.drain_seconds = settings.worker_drain_seconds
+    app.session_timeout = settings.kafka_session_timeout_seconds
     holder: _Resources[R] = _Resources()
     publisher = FaustPublisher(app, prefix)
 
@@ -217,7 +290,7 @@ def create_worker_app(
 
 
 def _attach_agent(
-    app: faust.App,
+    app: _App,
     subscription: Subscription[R],
     holder: _Resources[R],
     catalog: EventCatalog,
@@ -236,11 +309,11 @@ def _attach_agent(
 
     async def consume_batches(stream: Any) -> None:
         assert batching is not None
-        # take_events acks the records only after this body has handled them.
+        # take_events acks the batch when this body moves on; records not handled are withheld first.
         async for events in stream.take_events(batching.max_records, within=batching.within):
             deliveries = [_delivery(event.message) for event in events]
             resources = await holder.get()
-            await dispatch_batch(
+            work = dispatch_batch(
                 deliveries,
                 consumer=subscription.name,
                 batch_handler=partial(batching.handler, resources),
@@ -249,12 +322,13 @@ def _attach_agent(
                 deadletters=publisher,
                 retry=retry,
             )
+            await app.in_flight.run(work, events)
 
     async def consume(stream: Any) -> None:
         async for event in stream.events():
             delivery = _delivery(event.message)
             resources = await holder.get()  # opened before agents start
-            await dispatch(
+            work = dispatch(
                 delivery,
                 consumer=subscription.name,
                 handler=partial(subscription.handler, resources),
@@ -262,6 +336,7 @@ def _attach_agent(
                 deadletters=publisher,
                 retry=retry,
             )
+            await app.in_flight.run(work, [event])
 
     agent_name = f"{subscription.name}.{subscription.topic.name}"
     app.agent(channel, name=agent_name)(consume if batching is None else consume_batches)

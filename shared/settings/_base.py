@@ -98,6 +98,10 @@ class ServiceSettings(BaseSettings):
     #: Consumer-group session timeout. The local broker holds a group join for about half of it and a
     #: dead member costs about 1.5x (measured), so tests and the demo use a few seconds.
     kafka_session_timeout_seconds: float = Field(default=10.0, ge=1.0, le=60.0)
+    #: How long a stopping worker waits for the records in its handlers before it cancels them (what
+    #: they held is then left for the next consumer, never committed); keep it under the supervisor's
+    #: grace period (Kubernetes: 30 s). A rebalance waits at most half the session timeout.
+    worker_drain_seconds: float = Field(default=10.0, ge=0.1, le=120.0)
     log_level: str = "INFO"
     #: Request bodies larger than this are refused (413) before parsing, by every HTTP service; routes
     #: that take uploads declare their own, larger limits.
