@@ -2,19 +2,24 @@
 
 ``--manifest`` runs a manifest (the synthetic corpus, ``truth`` optional); ``--labels`` runs a labelled
 set, a JSON-lines file or the review queue's export (a zip holding ``labels.jsonl`` and the pictures),
-and reports how the verifier's decisions compare with people's.
+and reports how the verifier's decisions compare with people's. The export names each campaign's
+poster template rather than every member's poster: the poster is drawn here with the campaigns'
+renderer, byte for byte what the worker compared the screenshot with.
 """
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
-from typing import cast
+from typing import Any, cast
 
 from rich.console import Console
 from rich.markup import escape
 
+from services.campaigns.adapters.posters import PosterError, render_poster
+from services.campaigns.domain.poster_layout import PosterLayout, PosterLayoutError, QrBox, TextSlot
 from services.screenshots.adapters.ocr import OcrEngineName, OcrUnavailable, find_tessdata
 from services.screenshots.adapters.pool import DEFAULT_TIME_LIMIT, AnalysisPool
 from services.screenshots.service_layer.evaluation import (
@@ -47,7 +52,9 @@ def verify_manifest(
         raise ManifestError(f"unknown OCR engine {engine!r}: use tesserocr or pytesseract")
     with tempfile.TemporaryDirectory(prefix="scrm-labels-") as scratch:
         if labels is not None:
-            lines = read_labels(_unpacked(labels, Path(scratch)) if zipfile.is_zipfile(labels) else labels)
+            folder = Path(scratch)
+            drawer = PosterDrawing(folder / "drawn-posters")
+            lines = read_labels(_unpacked(labels, folder) if zipfile.is_zipfile(labels) else labels, drawer)
         elif manifest is not None:
             lines = read_manifest(manifest)
         else:
@@ -77,6 +84,42 @@ def _unpacked(archive: Path, folder: Path) -> Path:
             raise ManifestError(f"{archive}: no {LABELS_IN_EXPORT} in the archive")
         bundle.extractall(folder)
     return folder / LABELS_IN_EXPORT
+
+
+class PosterDrawing:
+    """Draws members' posters from the template a labelled line names, once per template and code."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._drawn: dict[str, Path] = {}
+
+    def __call__(self, item: dict[str, Any], folder: Path) -> Path:
+        template, payload = item["template"], item["qr_payload"]
+        image = template.get("image")
+        if not isinstance(image, str) or not (folder / image).is_file():
+            raise ManifestError(f"template image {image!r} is not there")
+        key = hashlib.sha256(f"{image}\n{payload}".encode()).hexdigest()[:24]
+        if key in self._drawn:
+            return self._drawn[key]
+        try:
+            layout = _layout(template.get("layout"))
+            texts = template.get("texts") or {}
+            poster = render_poster((folder / image).read_bytes(), layout, payload, texts)
+        except (PosterError, PosterLayoutError, TypeError, ValueError, KeyError) as exc:
+            raise ManifestError(f"cannot draw the poster from {image!r}: {exc}") from None
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{key}.jpg"
+        path.write_bytes(poster)
+        self._drawn[key] = path
+        return path
+
+
+def _layout(raw: Any) -> PosterLayout:
+    """A layout as ``PosterLayout.as_dict`` wrote it."""
+    if not isinstance(raw, dict):
+        raise ValueError("the template has no layout")
+    slots = tuple(TextSlot(**slot) for slot in raw.get("texts", ()))
+    return PosterLayout(width=raw["width"], height=raw["height"], qr=QrBox(**raw["qr"]), texts=slots)
 
 
 def run_verify_screenshots(

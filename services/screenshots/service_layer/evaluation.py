@@ -16,7 +16,7 @@ import json
 import statistics
 import time
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +40,7 @@ __all__ = [
     "Labelled",
     "ManifestError",
     "ManifestLine",
+    "PosterDrawer",
     "Score",
     "Summary",
     "confusion_lines",
@@ -50,9 +51,15 @@ __all__ = [
 ]
 
 _REQUIRED = ("file", "poster", "qr_payload", "campaign", "user")
-#: A labelled line needs the pictures and the code; campaign and user default (one campaign, one
-#: member per line), which only matters for the re-use check.
-_LABEL_REQUIRED = ("file", "poster", "qr_payload")
+#: A labelled line needs the picture and the code, and the poster or what to draw it from; campaign
+#: and user default (one campaign, one member per line), which only matters for the re-use check.
+_LABEL_REQUIRED = ("file", "qr_payload")
+
+#: Draws the member's poster for a labelled line that names a ``template`` instead of a ``poster``
+#: (the review export): given the line and the labelled set's folder, the poster file's path. Raises
+#: ManifestError for a template it cannot draw. The campaigns' renderer does it (``scrm``): this
+#: library knows nothing of campaigns.
+PosterDrawer = Callable[[dict[str, Any], Path], Path]
 
 #: The labels a labelled set may give, and the truth each one means: what a person decided.
 LABELS: dict[str, str] = {"approve": "genuine", "reject": "negative", "genuine": "genuine", "negative": "negative"}
@@ -83,11 +90,12 @@ def read_manifest(manifest: Path) -> list[ManifestLine]:
     return _read(manifest, labelled=False)
 
 
-def read_labels(labels: Path) -> list[ManifestLine]:
+def read_labels(labels: Path, draw_poster: PosterDrawer | None = None) -> list[ManifestLine]:
     """A labelled set: each line ``{"file", "poster", "qr_payload", "label"}`` with optional
     ``"reason"`` (the reason code a person rejected with), ``"campaign"``, ``"user"`` and ``"kind"``.
-    ``label`` is ``approve`` or ``reject`` (``genuine`` / ``negative`` are read the same)."""
-    return _read(labels, labelled=True)
+    ``label`` is ``approve`` or ``reject`` (``genuine`` / ``negative`` are read the same). Instead of
+    ``poster``, a line may carry ``template`` (the review export does), drawn by ``draw_poster``."""
+    return _read(labels, labelled=True, draw_poster=draw_poster)
 
 
 def _text(item: dict[str, Any], name: str) -> str | None:
@@ -95,7 +103,7 @@ def _text(item: dict[str, Any], name: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _read(manifest: Path, *, labelled: bool) -> list[ManifestLine]:
+def _read(manifest: Path, *, labelled: bool, draw_poster: PosterDrawer | None = None) -> list[ManifestLine]:
     folder = manifest.parent
     lines: list[ManifestLine] = []
     with manifest.open(encoding="utf-8") as handle:
@@ -117,7 +125,20 @@ def _read(manifest: Path, *, labelled: bool) -> list[ManifestLine]:
                 if label not in LABELS:
                     raise ManifestError(f"{manifest}:{number}: field 'label' must be one of {', '.join(LABELS)}")
                 truth, reason = LABELS[label], _text(item, "reason")
-            screenshot, poster = folder / item["file"], folder / item["poster"]
+            screenshot = folder / item["file"]
+            if labelled and _text(item, "poster") is None:
+                if not isinstance(item.get("template"), dict) or draw_poster is None:
+                    raise ManifestError(f"{manifest}:{number}: field 'poster' must be a non-empty string")
+                if not screenshot.is_file():
+                    raise ManifestError(f"{manifest}:{number}: no such file {screenshot}")
+                try:
+                    poster = draw_poster(item, folder)
+                except ManifestError as exc:
+                    raise ManifestError(f"{manifest}:{number}: {exc}") from None
+            else:
+                if not isinstance(item.get("poster"), str) or not item["poster"]:
+                    raise ManifestError(f"{manifest}:{number}: field 'poster' must be a non-empty string")
+                poster = folder / item["poster"]
             for path in (screenshot, poster):
                 if not path.is_file():
                     raise ManifestError(f"{manifest}:{number}: no such file {path}")
