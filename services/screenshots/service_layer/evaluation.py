@@ -121,7 +121,8 @@ def _read(manifest: Path, *, labelled: bool, draw_poster: PosterDrawer | None = 
                     raise ManifestError(f"{manifest}:{number}: field {name!r} must be a non-empty string")
             truth, reason = _text(item, "truth"), None
             if labelled:
-                label = item.get("label")
+                # A corpus manifest's ``truth`` serves as the label: the confusion by kind, for free.
+                label = item.get("label", item.get("truth"))
                 if label not in LABELS:
                     raise ManifestError(f"{manifest}:{number}: field 'label' must be one of {', '.join(LABELS)}")
                 truth, reason = LABELS[label], _text(item, "reason")
@@ -261,6 +262,8 @@ class Labelled:
     reason: str | None
     decision: Decision
     reasons: tuple[str, ...]
+    #: What sort of picture it is (a corpus manifest's ``kind``): groups rejections without a reason.
+    kind: str | None = None
 
 
 _DECISIONS = (Decision.APPROVE, Decision.REVIEW, Decision.REJECT)
@@ -288,7 +291,7 @@ def confusion_lines(items: list[Labelled], *, misses: int = 20) -> list[str]:
     by_reason: dict[str, list[Labelled]] = {}
     for item in items:
         if item.truth == "negative":
-            by_reason.setdefault(item.reason or "(no reason)", []).append(item)
+            by_reason.setdefault(item.reason or item.kind or "(no reason)", []).append(item)
     if by_reason:
         out.append("rejected by a person, by their reason: the verifier's decisions (same reason found)")
     for reason, group in sorted(by_reason.items(), key=lambda entry: (-len(entry[1]), entry[0])):
@@ -331,7 +334,15 @@ def _record(line: ManifestLine, conclusion: Conclusion, summary: Summary) -> dic
     }
     if line.labelled and line.truth is not None:
         summary.labelled.append(
-            Labelled(line.number, line.file, line.truth, line.reason, decision, tuple(conclusion.verdict.reason_codes))
+            Labelled(
+                line.number,
+                line.file,
+                line.truth,
+                line.reason,
+                decision,
+                tuple(conclusion.verdict.reason_codes),
+                line.kind,
+            )
         )
         record["label"] = _LABEL_OF_TRUTH[line.truth]
         record["label_reason"] = line.reason

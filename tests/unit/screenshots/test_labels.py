@@ -98,6 +98,15 @@ def test_read_labels_errors_name_the_line(folder: Path, bad: dict[str, Any], mes
         read_labels(path)
 
 
+def test_a_corpus_manifests_truth_serves_as_the_label(folder: Path) -> None:
+    corpus = {"file": "a.jpg", "poster": "poster.png", "qr_payload": PAYLOAD, "campaign": "c", "user": "u"}
+    path = write_manifest(folder, [{**corpus, "truth": "negative", "kind": "chat"}])
+    (line,) = read_labels(path)
+    assert (line.truth, line.kind, line.reason, line.labelled) == ("negative", "chat", None, True)
+    rejected = Labelled(1, "a.jpg", "negative", None, Decision.REJECT, ("not_moments",), "chat")
+    assert "  chat: 1 -> reject 1 (0 same reason)" in confusion_lines([rejected])
+
+
 def test_a_manifest_is_not_a_labelled_set(folder: Path) -> None:
     # A plain manifest still needs campaign and user; its lines carry no label.
     with pytest.raises(ManifestError, match="field 'campaign'"):
