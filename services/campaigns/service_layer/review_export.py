@@ -39,12 +39,22 @@ from services.campaigns.service_layer.ports import (
     TemplateStore,
 )
 
-__all__ = ["LABELS_FILE", "MAX_EXPORT", "LabelExport", "PosterSource", "export_labelled", "label_line"]
+__all__ = [
+    "LABELS_FILE",
+    "MAX_EXPORT",
+    "MAX_EXPORT_BYTES",
+    "LabelExport",
+    "PosterSource",
+    "export_labelled",
+    "label_line",
+]
 
 #: The labelled set's name in the export (the CLI looks for it in a zip).
 LABELS_FILE = "labels.jsonl"
 #: Submissions per export (each carries its picture): page with ``decided_after`` for more.
 MAX_EXPORT = 1000
+#: Pictures per export, in bytes: the zip is built in memory, and a screenshot may be 10 MB.
+MAX_EXPORT_BYTES = 256 * 1024 * 1024
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -109,8 +119,11 @@ async def export_labelled(
     decided_after: datetime | None,
     decided_until: datetime | None,
     limit: int,
+    max_bytes: int = MAX_EXPORT_BYTES,
 ) -> LabelExport:
-    """The account's (or one campaign's) reviewer decisions with what it takes to decide them again."""
+    """The account's (or one campaign's) reviewer decisions with what it takes to decide them again.
+
+    Stops before the pictures pass ``max_bytes``: ``next_after`` then continues from the last one in."""
     if campaign_id is not None:
         await load_campaign(campaigns, appid, campaign_id)  # 404 for a campaign of another account
     records = await reviewed.reviewed(
@@ -118,7 +131,8 @@ async def export_labelled(
     )
     export = LabelExport(next_after=records[-1].decided_at if len(records) == limit else None)
     sources: dict[str, PosterSource | None] = {}
-    for record in records:
+    size = 0
+    for index, record in enumerate(records):
         source = sources.get(record.campaign_id)
         if record.campaign_id not in sources:
             campaign = await campaigns.get(appid, record.campaign_id)
@@ -138,6 +152,10 @@ async def export_labelled(
             export.skip("no_qr_code")
             continue
         picture, content_type = kept
+        size += len(picture)
+        if size > max_bytes and export.examples:
+            export.next_after = records[index - 1].decided_at
+            break
         extension = _EXTENSIONS.get(content_type) or _image_extension(picture)
         path = f"images/{_UNSAFE.sub('_', record.id)}.{extension}"
         export.examples.append(Example(record, path, picture, payload, source))

@@ -36,6 +36,7 @@ import structlog
 
 from services.screenshots.adapters.analyzer import Analyzer
 from services.screenshots.adapters.images import ImageLimits
+from services.screenshots.adapters.metrics import SCREENSHOT_WORKERS_REPLACED
 from services.screenshots.adapters.ocr import OcrEngineName, create_engine
 from services.screenshots.domain.analysis import Analysis
 from services.screenshots.service_layer.ports import AnalysisTimedOut, TimedAnalysis
@@ -217,6 +218,7 @@ class AnalysisPool:
             elif (error := inner.exception()) is not None:
                 outcome = error
                 if isinstance(error, BrokenProcessPool):
+                    SCREENSHOT_WORKERS_REPLACED.labels("died").inc()
                     self._replace(slot)
                     outcome = AnalysisWorkerLost("a screenshot analysis worker died; retry")
             else:
@@ -260,6 +262,7 @@ class AnalysisPool:
         seconds = now - slot.started
         self._replace(slot)
         self.timeouts += 1
+        SCREENSHOT_WORKERS_REPLACED.labels("timeout").inc()
         log.warning("screenshot analysis over its time limit: worker replaced", seconds=round(seconds, 2))
         return job.outer, AnalysisTimedOut(self.time_limit or 0.0, seconds)
 

@@ -24,6 +24,7 @@ from services.campaigns.adapters.memory import (
     CampaignRecords,
     InMemoryCampaigns,
     InMemoryReferrals,
+    InMemoryReviewedSubmissions,
     InMemoryShareScreenshots,
     InMemoryTemplates,
 )
@@ -35,6 +36,7 @@ from services.campaigns.domain.posters import poster_layout
 from services.campaigns.domain.submissions import SubmissionRecord
 from services.campaigns.entrypoints.http import app as campaigns_app_module
 from services.campaigns.entrypoints.http import create_app
+from services.campaigns.service_layer import review_export
 from services.campaigns.service_layer.management import NewCampaign, TemplateLayout, create_campaign, upload_template
 from services.campaigns.settings import CampaignsSettings
 from services.screenshots import Decision, Fingerprint
@@ -255,3 +257,33 @@ def test_bad_requests(seeded: Seeded, callers: Callers) -> None:
     not_a_time = seeded.http.get(EXPORT, headers=reviewer, params={"decided_after": "yesterday"})
     assert not_a_time.status_code == 422 and not_a_time.json()["detail"][0]["loc"] == ["query", "decided_after"]
     assert seeded.http.get(EXPORT, headers=callers.headers_other_account()).status_code == 403
+
+
+async def test_an_export_stops_before_its_pictures_pass_the_byte_cap() -> None:
+    records, campaigns, templates = CampaignRecords(), InMemoryCampaigns(), InMemoryTemplates()
+    await seed(records, campaigns, templates)
+
+    async def export(max_bytes: int, after: datetime | None = None) -> review_export.LabelExport:
+        return await review_export.export_labelled(
+            campaigns,
+            templates,
+            InMemoryShareScreenshots(records),
+            InMemoryReviewedSubmissions(records),
+            InMemoryReferrals(records),
+            APPID,
+            campaign_id=None,
+            decided_after=after,
+            decided_until=None,
+            limit=10,
+            max_bytes=max_bytes,
+        )
+
+    whole = await export(10_000_000)
+    assert [e.record.openid for e in whole.examples] == ["o_mom", "o_dad"] and whole.next_after is None
+    one_picture = len(whole.examples[0].picture)
+    first = await export(one_picture + 1)  # the second picture would pass the cap
+    assert [e.record.openid for e in first.examples] == ["o_mom"]
+    assert first.next_after == START + timedelta(hours=1)
+    rest = await export(one_picture + 1, first.next_after)
+    assert [e.record.openid for e in rest.examples] == ["o_dad"] and rest.skipped == {"no_picture": 1}
+    assert len((await export(1)).examples) == 1  # one picture over the cap still goes: else nothing would

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from services.screenshots.adapters.pool import AnalysisPool, AnalysisTimedOut
 from tests.unit.screenshots.slow_tasks import HANG, stuck_on_marker
@@ -44,6 +45,7 @@ def gone(pid: int, within: float = 10.0) -> bool:
 
 def test_a_stuck_image_times_out_and_its_worker_is_replaced(pool: AnalysisPool, tmp_path: Path) -> None:
     marker = tmp_path / "pid"
+    replaced = REGISTRY.get_sample_value("scrm_screenshot_workers_replaced_total", {"cause": "timeout"}) or 0.0
     started = time.monotonic()
     stuck = pool.submit(HANG, b"poster", str(marker))
     others = [pool.submit(f"ok-{n}".encode(), b"poster", "p") for n in range(6)]
@@ -60,6 +62,7 @@ def test_a_stuck_image_times_out_and_its_worker_is_replaced(pool: AnalysisPool, 
     later = {int(pool.submit(f"later-{n}".encode(), b"poster", "p").result(timeout=60)[1]) for n in range(8)}
     assert hung not in later and later
     assert pool.timeouts >= 1
+    assert REGISTRY.get_sample_value("scrm_screenshot_workers_replaced_total", {"cause": "timeout"}) == replaced + 1
 
 
 def test_an_image_within_its_limit_is_answered(pool: AnalysisPool) -> None:
