@@ -80,3 +80,13 @@ async def test_the_export_is_refused_without_the_permission_and_bad_days_are_nam
     bad = await rita.get(QUEUE + "/export", since="2026-13-45")
     assert bad.status_code == 422 and "2026-13-45" in bad.text
     assert (await rita.get(QUEUE + "/export", since="yesterday")).status_code == 422
+
+
+async def test_a_picture_whose_analysis_timed_out_waits_at_the_desk_with_its_reason(stack: Stack) -> None:
+    (campaign,) = await stack.campaigns.list(APPID, limit=10)
+    waiting = await stack.shot(campaign, "slow", minutes_ago=2, reasons=("analysis_timeout",), evidence={})
+    rita = await stack.signed_in("rita")
+    queue = await rita.get(QUEUE)
+    assert "截图识别超时，已转人工审核" in queue.text  # the reason's text, as the API gives it
+    desk = await rita.get(f"{QUEUE}/{waiting}")
+    assert desk.status_code == 200 and 'data-testid="reason-private_post"' in desk.text  # decidable as any other
