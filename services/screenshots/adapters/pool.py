@@ -193,8 +193,8 @@ class AnalysisPool:
     def _warmed(self, slot: _Slot, executor: ProcessPoolExecutor, started: Future[None]) -> None:
         failed: list[_Job] = []
         with self._lock:
-            if slot.executor is not executor:
-                return
+            if slot.executor is not executor or self._closed:
+                return  # replaced meanwhile, or closing (its shutdown cancelled the warm-up)
             slot.warming = None
             if started.cancelled() or started.exception() is not None:
                 # The worker cannot start (no OCR model, say): the images waiting would wait forever.
@@ -228,9 +228,11 @@ class AnalysisPool:
         _resolve(job.outer, outcome)
 
     def _replace(self, slot: _Slot) -> None:
-        """A fresh worker process in the slot; the old one is killed (it may be stuck in native code)."""
+        """A fresh worker process in the slot; the old one is killed (it may be stuck in native code).
+        Closing, the slot keeps the old executor: close() shuts it down."""
         old = slot.executor
-        slot.executor, slot.ready, slot.warming = self._new_executor(), False, None
+        if not self._closed:
+            slot.executor, slot.ready, slot.warming = self._new_executor(), False, None
         processes = list(getattr(old, "_processes", None) or {})
         for pid in processes:
             with contextlib.suppress(ProcessLookupError):

@@ -92,3 +92,17 @@ def test_a_closed_pool_refuses_work() -> None:
     closing.close()
     with pytest.raises(RuntimeError, match="closed"):
         closing.submit(b"x", b"poster", "p")
+
+
+def test_closing_waits_for_a_stuck_image_only_until_its_limit() -> None:
+    closing = AnalysisPool(1, time_limit=0.5, task=stuck_on_marker)
+    closing.warm_up()
+    stuck = closing.submit(HANG, b"poster", "p")
+    queued = closing.submit(b"never started", b"poster", "p")
+    time.sleep(0.1)
+    started = time.monotonic()
+    closing.close()
+    assert time.monotonic() - started < 10
+    with pytest.raises(AnalysisTimedOut):
+        stuck.result(timeout=1)
+    assert queued.cancelled()
