@@ -123,15 +123,32 @@ def services() -> None:
 
 @app.command("verify-screenshots")
 def verify_screenshots(
-    manifest: Annotated[Path, typer.Option(help="JSON lines: file, poster, qr_payload, campaign, user")],
     out: Annotated[Path, typer.Option(help="decisions, one JSON line per screenshot")],
+    manifest: Annotated[
+        Path | None, typer.Option(help="JSON lines: file, poster, qr_payload, campaign, user (optional truth)")
+    ] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option(help="a labelled set (JSON lines with label approve/reject, or the review queue's export .zip)"),
+    ] = None,
     workers: Annotated[int | None, typer.Option(min=1, max=64, help="analysis processes (default: the cores)")] = None,
     engine: Annotated[str, typer.Option(help="OCR engine: tesserocr (in process) or pytesseract")] = "tesserocr",
+    time_limit: Annotated[
+        float, typer.Option(min=0.1, max=600, help="seconds per image before it goes to review (analysis_timeout)")
+    ] = 2.0,
 ) -> None:
-    """Decide screenshots offline through the same path as the live worker; a summary goes to stderr."""
+    """Decide screenshots offline through the same path as the live worker; a summary goes to stderr.
+
+    With --labels, the summary compares the decisions with people's (precision, recall, review and
+    the confusion by reason)."""
     from scrm.screenshots import run_verify_screenshots
 
-    code = run_verify_screenshots(err_console, manifest, out, workers=workers, engine=engine)
+    if (manifest is None) == (labels is None):
+        err_console.print("[red]verify-screenshots:[/red] give either --manifest or --labels")
+        raise typer.Exit(2)
+    code = run_verify_screenshots(
+        err_console, manifest, out, workers=workers, engine=engine, labels=labels, time_limit=time_limit
+    )
     if code:
         raise typer.Exit(code)
 

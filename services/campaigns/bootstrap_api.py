@@ -8,11 +8,20 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.campaigns.adapters import campaigns, counters, referrals, reward_pools, share_screenshots, templates
+from services.campaigns.adapters import (
+    campaigns,
+    counters,
+    referrals,
+    review_export,
+    reward_pools,
+    share_screenshots,
+    templates,
+)
 from services.campaigns.adapters.campaigns import MongoCampaignRepository
 from services.campaigns.adapters.join_codes import MongoJoinCodes
 from services.campaigns.adapters.posters import PosterPreviewRenderer
 from services.campaigns.adapters.referrals import MongoNoticeStore, MongoReferralStore, MongoReferralUnitOfWork
+from services.campaigns.adapters.review_export import MongoReviewedSubmissions
 from services.campaigns.adapters.reward_pools import MongoRewardPools
 from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
 from services.campaigns.adapters.stats import MongoCampaignStats
@@ -24,6 +33,7 @@ from services.campaigns.service_layer.ports import (
     PosterPreviews,
     ReferralStore,
     ReferralUnitOfWork,
+    ReviewedSubmissions,
     RewardPools,
     ShareScreenshotStore,
     TemplateStore,
@@ -38,6 +48,7 @@ INDEXES = (
     *templates.INDEXES,
     *referrals.INDEXES,
     *share_screenshots.INDEXES,
+    *review_export.INDEXES,
     *counters.INDEXES,
     *ACCESS_TOKEN_INDEXES,
 )
@@ -59,6 +70,8 @@ class CampaignsApi:
     participants: ReferralStore
     clients: WeChatClients
     ready: Callable[[], Awaitable[Any]]
+    #: Submissions reviewers decided: the review queue's labelled export.
+    reviewed: ReviewedSubmissions
     #: Posters for a sample member, outlined, for the operator (the worker renders the members').
     previews: PosterPreviews = field(default_factory=PosterPreviewRenderer)
 
@@ -84,6 +97,7 @@ async def bootstrap(settings: CampaignsSettings) -> AsyncIterator[CampaignsApi]:
             uow=lambda: MongoReferralUnitOfWork(mongo.client, settings.mongodb_database),
             notices=MongoNoticeStore(database),
             participants=MongoReferralStore(database, None),
+            reviewed=MongoReviewedSubmissions(database),
             clients=clients,
             ready=mongo.ready,
         )

@@ -226,6 +226,7 @@ async def bootstrap(
                 engine=settings.ocr_engine,
                 tessdata=settings.tessdata_dir,
                 limits=ImageLimits(max_bytes=settings.max_screenshot_bytes),
+                time_limit=settings.screenshot_time_limit,
             )
             stack.callback(pool.close)
             analysis = pool

@@ -27,5 +27,8 @@ class CampaignsSettings(AccountsSettings):
     tessdata_dir: Path | None = None
     #: Largest screenshot accepted.
     max_screenshot_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024)
+    #: Seconds one screenshot's analysis may take (p95 is ~150 ms); past it the picture goes to review
+    #: (``analysis_timeout``) and the stuck worker process is replaced.
+    screenshot_time_limit: float = Field(default=2.0, gt=0, le=600)
     #: Port of the worker's /healthz, /readyz and /metrics.
     worker_health_port: int = Field(default=8102, ge=0, le=65535)

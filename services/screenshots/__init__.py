@@ -13,7 +13,7 @@ from __future__ import annotations
 from services.screenshots.adapters.images import ImageLimits
 from services.screenshots.adapters.metrics import SCREENSHOT_DECISIONS, SCREENSHOT_SECONDS
 from services.screenshots.adapters.ocr import OcrEngineName, OcrUnavailable, find_tessdata
-from services.screenshots.adapters.pool import AnalysisPool, AnalysisWorkerLost, default_workers
+from services.screenshots.adapters.pool import DEFAULT_TIME_LIMIT, AnalysisPool, AnalysisWorkerLost, default_workers
 from services.screenshots.domain.analysis import Analysis, ReferenceUnusable
 from services.screenshots.domain.reuse import Fingerprint, PriorShot
 from services.screenshots.domain.verdicts import (
@@ -27,16 +27,25 @@ from services.screenshots.domain.verdicts import (
     decide,
 )
 from services.screenshots.service_layer.evaluation import ManifestError, Summary, evaluate_manifest, read_manifest
-from services.screenshots.service_layer.ports import AnalysisSubmitter, TimedAnalysis
-from services.screenshots.service_layer.verification import Analysed, Conclusion, Submission, conclude, prior_shot
+from services.screenshots.service_layer.ports import AnalysisSubmitter, AnalysisTimedOut, TimedAnalysis
+from services.screenshots.service_layer.verification import (
+    Analysed,
+    Conclusion,
+    Submission,
+    analysis_timed_out,
+    conclude,
+    prior_shot,
+)
 
 __all__ = [
+    "DEFAULT_TIME_LIMIT",
     "SCREENSHOT_DECISIONS",
     "SCREENSHOT_SECONDS",
     "Analysed",
     "Analysis",
     "AnalysisPool",
     "AnalysisSubmitter",
+    "AnalysisTimedOut",
     "AnalysisWorkerLost",
     "Conclusion",
     "Decision",
@@ -56,6 +65,7 @@ __all__ = [
     "Summary",
     "TimedAnalysis",
     "Verdict",
+    "analysis_timed_out",
     "conclude",
     "decide",
     "default_workers",

@@ -55,6 +55,8 @@ class Permission(StrEnum):
     BRAND_VIEW = "brand:view"
     BRAND_EDIT = "brand:edit"
     BRAND_ASSIGN = "brand:assign"
+    #: The review queue's decided submissions with their pictures and labels (members' screenshots).
+    SCREENSHOT_EXPORT = "screenshot:export"
 
 
 class Role(StrEnum):
@@ -76,8 +78,9 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     # Runs campaigns: builds and launches them, tags members, builds segments; does not send pushes.
     Role.CAMPAIGN_OPERATOR: _READ
     | {P.CAMPAIGN_EDIT, P.CAMPAIGN_LAUNCH, P.PROFILE_EDIT, P.SEGMENT_EDIT, P.PUSH_COMPOSE},
-    # Decides screenshot reviews (which may grant rewards); reads campaigns and members.
-    Role.REVIEWER: frozenset({P.CAMPAIGN_VIEW, P.REVIEW_DECIDE, P.MEMBER_VIEW, P.STATS_VIEW}),
+    # Decides screenshot reviews (which may grant rewards), exports those decisions as labelled
+    # examples (to calibrate the verifier); reads campaigns and members.
+    Role.REVIEWER: frozenset({P.CAMPAIGN_VIEW, P.REVIEW_DECIDE, P.MEMBER_VIEW, P.STATS_VIEW, P.SCREENSHOT_EXPORT}),
     # Composes and sends pushes, exports member lists.
     Role.PROJECT_MANAGER: _READ | {P.SEGMENT_EDIT, P.PUSH_COMPOSE, P.PUSH_SEND, P.MEMBER_EXPORT},
     Role.ANALYST: _READ,

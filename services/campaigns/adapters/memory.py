@@ -62,6 +62,7 @@ from services.campaigns.service_layer.ports import (
     ImageInfo,
     ReferralStore,
     ReferralUnitOfWork,
+    ReviewedSubmissions,
     RewardPools,
     ShareScreenshotStore,
     TemplateImage,
@@ -78,6 +79,7 @@ __all__ = [
     "InMemoryNotices",
     "InMemoryReferralUnitOfWork",
     "InMemoryReferrals",
+    "InMemoryReviewedSubmissions",
     "InMemoryRewardPools",
     "InMemoryShareScreenshots",
     "InMemoryTemplates",
@@ -814,3 +816,37 @@ class InMemoryCounterRebuild:
         if counts:
             self.records.counters[f"{scope}|0"] = dict(counts)
         return counts
+
+
+# -- the labelled export -------------------------------------------------------------------------------
+
+
+class InMemoryReviewedSubmissions(ReviewedSubmissions):
+    """Reviewer decisions over :class:`CampaignRecords` (``decided_by`` other than ``"auto"``)."""
+
+    def __init__(self, records: CampaignRecords | None = None) -> None:
+        self.records = CampaignRecords() if records is None else records
+
+    async def reviewed(
+        self,
+        appid: str,
+        *,
+        campaign_id: str | None,
+        decided_after: datetime | None,
+        decided_until: datetime | None,
+        limit: int,
+    ) -> list[SubmissionRecord]:
+        found = sorted(
+            (
+                r
+                for r in self.records.submissions.values()
+                if r.appid == appid
+                and r.decided_by != "auto"
+                and r.status in ("approved", "rejected")
+                and (campaign_id is None or r.campaign_id == campaign_id)
+                and (decided_after is None or r.decided_at > decided_after)
+                and (decided_until is None or r.decided_at <= decided_until)
+            ),
+            key=lambda r: (r.decided_at, r.id),
+        )
+        return copy.deepcopy(found[:limit])

@@ -49,6 +49,7 @@ __all__ = [
     "PosterRendererPort",
     "ReferralStore",
     "ReferralUnitOfWork",
+    "ReviewedSubmissions",
     "RewardLedger",
     "RewardPools",
     "ScreenshotAnalysis",
@@ -518,6 +519,24 @@ class ShareScreenshotStore(abc.ABC):
 
     @abc.abstractmethod
     async def trail(self, submission: str) -> list[AuditEntry]: ...
+
+
+class ReviewedSubmissions(abc.ABC):
+    """Submissions a person decided (approved or rejected from review): the labelled examples the
+    review queue exports to calibrate the verifier on real screenshots."""
+
+    @abc.abstractmethod
+    async def reviewed(
+        self,
+        appid: str,
+        *,
+        campaign_id: str | None,
+        decided_after: datetime | None,
+        decided_until: datetime | None,
+        limit: int,
+    ) -> list[SubmissionRecord]:
+        """The account's (or one campaign's) reviewer decisions, oldest decision first: decided
+        strictly after ``decided_after`` (the previous page's last) and at or before ``decided_until``."""
 
 
 class ReferralUnitOfWork(abc.ABC):

@@ -39,6 +39,7 @@ from services.screenshots import (
     SCREENSHOT_DECISIONS,
     SCREENSHOT_SECONDS,
     Analysed,
+    AnalysisTimedOut,
     Conclusion,
     Decision,
     DecisionThresholds,
@@ -49,6 +50,7 @@ from services.screenshots import (
     ReferenceUnusable,
     Submission,
     Verdict,
+    analysis_timed_out,
     conclude,
 )
 from shared.contracts import CAMPAIGN_ACTIVITY, ImageMessageReceived
@@ -246,6 +248,9 @@ async def _conclude(
         result, ms = await analysis.analyze(content, poster, payload)
     except ReferenceUnusable:
         return _unusable(submission)
+    except AnalysisTimedOut as exc:
+        log.warning("share screenshot analysis timed out", campaign=submission.campaign_id, seconds=exc.seconds)
+        return analysis_timed_out(submission, content, exc.seconds)
     earlier = await reads.earlier(submission.campaign_id)
     return conclude(Analysed(submission, result.evidence, result.fingerprint, ms), earlier, thresholds)
 

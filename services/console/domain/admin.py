@@ -59,6 +59,7 @@ PERMISSION_LABELS: dict[str, str] = {
     Permission.BRAND_VIEW.value: N_("View brands, projects and the business view"),
     Permission.BRAND_EDIT.value: N_("Edit brands, projects, deals and payments"),
     Permission.BRAND_ASSIGN.value: N_("Hand brands over to another manager"),
+    Permission.SCREENSHOT_EXPORT.value: N_("Export reviewed screenshots with their labels"),
 }
 
 #: The audit page's filters, as the URL names them (the identity API's names, times in Beijing).

@@ -50,6 +50,7 @@ class Reason(StrEnum):
     REUSED_SCREENSHOT = "reused_screenshot"
     POSSIBLY_REUSED = "possibly_reused"
     REFERENCE_UNUSABLE = "reference_unusable"
+    ANALYSIS_TIMEOUT = "analysis_timeout"
 
     @property
     def text(self) -> str:
@@ -74,6 +75,7 @@ _REASON_TEXTS: dict[Reason, str] = {
     Reason.REUSED_SCREENSHOT: "这张截图已被使用过，请发送您本人的新截图",
     Reason.POSSIBLY_REUSED: "截图与已提交的截图相似，已转人工审核",
     Reason.REFERENCE_UNUSABLE: "暂时无法核对您的海报，已转人工审核",
+    Reason.ANALYSIS_TIMEOUT: "截图识别超时，已转人工审核",
 }
 
 

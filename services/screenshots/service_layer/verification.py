@@ -8,15 +8,24 @@ worker and ``scrm verify-screenshots`` both go through :func:`conclude`.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from services.screenshots.domain.reuse import Fingerprint, PriorShot, find_reuse
 from services.screenshots.domain.similarity import similarity
-from services.screenshots.domain.verdicts import DecisionThresholds, Evidence, QrMatch, Verdict, decide
+from services.screenshots.domain.verdicts import (
+    Decision,
+    DecisionThresholds,
+    Evidence,
+    QrMatch,
+    Reason,
+    Verdict,
+    decide,
+)
 
-__all__ = ["Analysed", "Conclusion", "Submission", "conclude", "prior_shot"]
+__all__ = ["Analysed", "Conclusion", "Submission", "analysis_timed_out", "conclude", "prior_shot"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,16 @@ def conclude(analysed: Analysed, earlier: Sequence[PriorShot], thresholds: Decis
         evidence = replace(evidence, reuse=reuse.match, reuse_similarity=score, reused_from=reuse.submission_id)
     verdict = decide(evidence, thresholds)
     return Conclusion(submission, verdict, evidence, analysed.fingerprint, analysed.ms + _now_ms() - started)
+
+
+def analysis_timed_out(submission: Submission, content: bytes, seconds: float) -> Conclusion:
+    """An image whose analysis went past its time limit (the worker was replaced): a person decides.
+
+    Nothing was measured, but the file's SHA-256 is kept, so the very same file sent again is still
+    found as a copy; the fingerprint has no context to compare near-copies with."""
+    verdict = Verdict(Decision.REVIEW, (Reason.ANALYSIS_TIMEOUT,))
+    fingerprint = Fingerprint(hashlib.sha256(content).hexdigest(), None)
+    return Conclusion(submission, verdict, Evidence(), fingerprint, seconds * 1000)
 
 
 def prior_shot(conclusion: Conclusion) -> PriorShot | None:

@@ -9,7 +9,15 @@ from typing import Any
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from services.campaigns.entrypoints.http import campaigns, create_app, pools, results, review, templates
+from services.campaigns.entrypoints.http import (
+    campaigns,
+    create_app,
+    pools,
+    results,
+    review,
+    review_export,
+    templates,
+)
 from services.campaigns.settings import CampaignsSettings
 from shared.identity import Permission
 from tests.accounts import account
@@ -65,6 +73,8 @@ EXPECTED: dict[tuple[str, str], Permission] = {
     ("DELETE", DESK + "/{submission_id}/claim"): P.REVIEW_DECIDE,
     ("POST", DESK + "/{submission_id}/approve"): P.REVIEW_DECIDE,
     ("POST", DESK + "/{submission_id}/reject"): P.REVIEW_DECIDE,
+    # Decided submissions with members' pictures, leaving the platform as a labelled set.
+    ("GET", DESK + "/export"): P.SCREENSHOT_EXPORT,
 }
 
 _BY_CHECK_NAME = {f"require_{permission.name.lower()}": permission for permission in Permission}
@@ -72,7 +82,7 @@ _BY_CHECK_NAME = {f"require_{permission.name.lower()}": permission for permissio
 
 def operator_routes() -> Iterator[APIRoute]:
     """The routes of every router the app serves as operator routes (the app's own list)."""
-    for module in (campaigns, templates, pools, results, review):
+    for module in (campaigns, templates, pools, results, review, review_export):
         for route in module.router.routes:
             assert isinstance(route, APIRoute), route
             yield route

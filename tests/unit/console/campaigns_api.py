@@ -14,6 +14,7 @@ from services.campaigns.adapters.memory import (
     InMemoryNotices,
     InMemoryReferrals,
     InMemoryReferralUnitOfWork,
+    InMemoryReviewedSubmissions,
     InMemoryRewardPools,
     InMemoryShareScreenshots,
     InMemoryTemplates,
@@ -26,7 +27,7 @@ __all__ = ["in_memory_bootstrap"]
 
 
 def in_memory_bootstrap(
-    records: CampaignRecords, campaigns: InMemoryCampaigns | None = None
+    records: CampaignRecords, campaigns: InMemoryCampaigns | None = None, templates: InMemoryTemplates | None = None
 ) -> Callable[[CampaignsSettings], AbstractAsyncContextManager[CampaignsApi]]:
     """No WeChat client: a decision's reply stays queued for the worker, as when WeChat is down."""
 
@@ -39,13 +40,14 @@ def in_memory_bootstrap(
             settings,
             campaigns=campaigns if campaigns is not None else InMemoryCampaigns(),
             pools=InMemoryRewardPools(),
-            templates=InMemoryTemplates(),
+            templates=templates if templates is not None else InMemoryTemplates(),
             stats=InMemoryCampaignResults(records),
             join_codes=StubJoinCodes(),
             screenshots=InMemoryShareScreenshots(records),
             uow=lambda: InMemoryReferralUnitOfWork(records),
             notices=cast(Any, InMemoryNotices(records)),
             participants=InMemoryReferrals(records),
+            reviewed=InMemoryReviewedSubmissions(records),
             clients=cast(Any, {}),
             ready=ready,
         )

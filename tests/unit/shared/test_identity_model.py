@@ -33,7 +33,7 @@ ALLOWED: dict[Role, set[str]] = {
         "push:compose",
         "stats:view",
     },
-    Role.REVIEWER: {"campaign:view", "review:decide", "member:view", "stats:view"},
+    Role.REVIEWER: {"campaign:view", "review:decide", "member:view", "stats:view", "screenshot:export"},
     Role.PROJECT_MANAGER: {
         "campaign:view",
         "member:view",

@@ -9,7 +9,8 @@ permission on the path's account (403 otherwise); writes, exports and review dec
 Viewing needs ``campaign:view`` (stats and the leaderboard ``stats:view``), editing definitions,
 templates and reward codes ``campaign:edit``, the lifecycle moves and the join QR code
 ``campaign:launch``, the participants CSV and the issued codes ``member:export``, and the review
-queue's evidence, pictures and decisions ``review:decide``.
+queue's evidence, pictures and decisions ``review:decide``, its export as a labelled set
+``screenshot:export``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from services.campaigns.adapters.posters import PosterError
 from services.campaigns.bootstrap_api import CampaignsApi, bootstrap
 from services.campaigns.domain.campaign import CampaignInvalid, EditNotAllowed, IllegalTransition, VersionConflict
 from services.campaigns.domain.submissions import ClaimHeld
-from services.campaigns.entrypoints.http import campaigns, pools, results, review, templates
+from services.campaigns.entrypoints.http import campaigns, pools, results, review, review_export, templates
 from services.campaigns.service_layer.management import CampaignNotFound
 from services.campaigns.service_layer.ports import UnknownAccount
 from services.campaigns.service_layer.previews import NoPosterTemplate
@@ -61,7 +62,15 @@ def create_app(
         bootstrap=lambda: bootstrap(settings),
         readiness={"mongodb": _mongodb_ready},
         # Every route here is an operator's: no public, signed endpoint.
-        operator_routers=[campaigns.router, templates.router, pools.router, results.router, review.router],
+        # review_export before review: its /screenshots/export would be read as a submission id there.
+        operator_routers=[
+            campaigns.router,
+            templates.router,
+            pools.router,
+            results.router,
+            review_export.router,
+            review.router,
+        ],
         openapi_tags=_TAGS,
         errors={
             CampaignNotFound: 404,

@@ -7,18 +7,22 @@ the machine's evidence and the member's history; a decision claims the next item
 to it in place (HTMX), so a reviewer goes through the queue without a page load. Claims keep two
 reviewers off one item: the desk renews its claim while open and releases it on the way out; the API
 refuses a decision on someone else's live claim (409), and the desk shows who holds it.
+
+The queue also hands out what reviewers decided, as a labelled set (a zip for ``scrm
+verify-screenshots --labels``): the API checks ``screenshot:export`` and audits the export.
 """
 
 from __future__ import annotations
 
 import asyncio
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Path, Query
 from fastapi.responses import HTMLResponse, Response
 
-from services.console.domain.formatting import beijing
+from services.console.domain.formatting import BEIJING, beijing
 from services.console.domain.review import QUEUE_PAGE, overdue, picture_path, qr_owner
 from services.console.entrypoints.http.deps import AccountPage, View, is_htmx
 from services.console.service_layer.ports import Api, ApiError, ApiUnavailable
@@ -29,6 +33,7 @@ __all__ = ["router"]
 router = APIRouter()
 
 _ID = r"^[A-Za-z0-9_-]+$"
+_TICK = timedelta(microseconds=1)
 SubmissionId = Annotated[str, Path(min_length=3, max_length=200, pattern=r"^[A-Za-z0-9_:.-]+$")]
 CampaignId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID)]
 CampaignFilter = Annotated[str, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]*$")]
@@ -125,6 +130,9 @@ async def queue(
         "overdue_count": sum(1 for item in page.get("items", []) if overdue(item)),
         "queue_url": _queue_url(view, campaign_id, reason=reason),
         "page_url": lambda at: _queue_url(view, campaign_id, reason=reason, offset=str(at) if at else ""),
+        # Hidden without the permission; the API refuses the export anyway.
+        "may_export": view.may(Permission.SCREENSHOT_EXPORT),
+        "export_limits": EXPORT_LIMITS,
     }
     # The list refreshes itself every half minute: only its rows come back.
     return view.render("review/_queue.html" if _partial(view) else "review/queue.html", **context)
@@ -188,6 +196,43 @@ async def _desk(
     shown = _desk_url(view, detail["id"], campaign_id) if detail else _queue_url(view, campaign_id)
     response.headers["HX-Push-Url"] = shown
     return response
+
+
+#: What the labelled export may carry per download (the API's own cap is higher).
+EXPORT_LIMITS = (100, 200, 500)
+
+
+@router.get("/accounts/{appid}/review/export", response_model=None)
+async def export_labels(
+    view: AccountPage,
+    campaign_id: CampaignFilter = "",
+    since: Annotated[str, Query(max_length=10, pattern=r"^(\d{4}-\d{2}-\d{2})?$")] = "",
+    limit: Annotated[int, Query(ge=1, le=max(EXPORT_LIMITS))] = 200,
+) -> Response:
+    """The reviewers' decisions with their pictures (a zip), passed through from the API, which checks
+    ``screenshot:export`` and audits it. ``since`` is a day in Beijing time: decided from its start."""
+    params: dict[str, Any] = {"campaign_id": campaign_id or None, "limit": limit}
+    if since:
+        try:
+            start = datetime.combine(date.fromisoformat(since), time.min, tzinfo=BEIJING)
+        except ValueError:
+            return view.render(
+                "error.html",
+                status_code=422,
+                status=422,
+                title=view.gettext("Not a date: %(value)s", value=since),
+                message=view.gettext("Choose the first day of decisions to export, or leave it empty."),
+            )
+        # "Decided after" is strict: a microsecond before the day starts.
+        params["decided_after"] = (start - _TICK).isoformat()
+    reply = await view.call(Api.CAMPAIGNS, "GET", _desk_api(view, "/export"), params=params)
+    headers = {
+        name: reply.headers[name]
+        for name in ("content-disposition", "x-export-count", "x-export-skipped", "x-next-after")
+        if name in reply.headers
+    }
+    headers.setdefault("content-disposition", f'attachment; filename="screenshot-labels-{view.appid}.zip"')
+    return Response(reply.content, media_type="application/zip", headers=headers)
 
 
 @router.get("/accounts/{appid}/review/{submission_id}", response_class=HTMLResponse)
