@@ -19,7 +19,7 @@ from services.profiles.domain.surveys import (
 )
 from services.profiles.entrypoints.http.deps import TagCode
 from services.profiles.service_layer.ports import ProfileCounts
-from shared.maternal_infant import Basis, Taxonomy, current_declaration
+from shared.maternal_infant import Basis, Taxonomy, TaxonomyTag, current_declaration
 
 __all__ = [
     "Accepted",
@@ -155,10 +155,27 @@ class ProfileOut(BaseModel):
 
 
 class TaxonomyTagOut(BaseModel):
-    code: str
+    code: str = Field(description="Stable dotted code: what rules, ops tags and syncs refer to")
     name: str = Field(description="The taxonomy's (zh-CN) name")
     parent: str | None
     ops: bool = Field(description="Ops may set it by hand (life stages come from a due date or birthday)")
+    name_zh: str = Field(description="The same as name")
+    name_en: str = Field(description="The English name (the code when the taxonomy file gives none)")
+    family: str = Field(description="The code's first part: stage, interest, purchase, spend, campaign, ops")
+    depth: int = Field(description="Levels below its family's root (interest 0, interest.feeding 1, ...)")
+
+    @classmethod
+    def of(cls, tag: TaxonomyTag) -> TaxonomyTagOut:
+        return cls(
+            code=tag.code,
+            name=tag.name,
+            parent=tag.parent,
+            ops=tag.family != "stage",
+            name_zh=tag.name,
+            name_en=tag.english,
+            family=tag.family,
+            depth=tag.code.count("."),
+        )
 
 
 class ProfileStatsOut(BaseModel):
