@@ -117,6 +117,10 @@ def test_preview_summary_saved_versions_and_explanations(api: TestClient) -> Non
     assert len(preview["sample"]) == 3 and all(o.startswith("o_late_") for o in preview["sample"])
     assert "奶粉" in preview["summary"]["zh"] and "孕晚期" in preview["summary"]["zh"]
     assert "interest.feeding.formula" in preview["summary"]["en"]
+    # Names and codes in both languages (issue 22), and whom a push would reach of them.
+    assert '"Formula" (interest.feeding.formula)' in preview["summary"]["en"]
+    assert "「奶粉」(interest.feeding.formula)" in preview["summary"]["zh"]
+    assert preview["reach"] == {"matching": 5, "reachable": 5, "skipped": 0, "not_following": 0, "no_consent": 0}
 
     created = api.post(BASE, json={"name": "孕晚期奶粉", "rule": RULE})
     assert created.status_code == 201, created.text

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from services.segments.domain.membership import Reach
 from services.segments.domain.pushes import (
     Article,
     FrequencyCap,
@@ -37,6 +38,7 @@ __all__ = [
     "PushPatch",
     "PushUse",
     "QuietHoursIn",
+    "ReachOut",
     "SegmentIn",
     "SegmentOut",
     "SubscriptionIn",
@@ -80,16 +82,42 @@ class Summary(BaseModel):
         return cls(en=summary.en, zh=summary.zh)
 
 
+class ReachOut(BaseModel):
+    """Of the members selected, whom a push could send to now; the rest it skips, by reason."""
+
+    matching: int = Field(description="Members the rule selects (the size)")
+    reachable: int = Field(description="Of them, following now with marketing consent")
+    skipped: int = Field(description="Of them, the ones a push would skip: not_following + no_consent")
+    not_following: int = Field(description="Skipped as unfollowed")
+    no_consent: int = Field(description="Following, but skipped without marketing consent")
+
+    @classmethod
+    def of(cls, reach: Reach) -> ReachOut:
+        return cls(
+            matching=reach.matching,
+            reachable=reach.reachable,
+            skipped=reach.skipped,
+            not_following=reach.not_following,
+            no_consent=reach.no_consent,
+        )
+
+
 class PreviewOut(BaseModel):
     size: int = Field(description="Members of the account the rule selects now")
     sample: list[str] = Field(description="Openids of the first members selected")
     summary: Summary
     took_ms: float
+    reach: ReachOut | None = Field(
+        default=None,
+        description="Of size, whom a push could reach (following, marketing consent) and whom it would skip. "
+        "Frequency caps and the 48-hour window are decided at send time: see a push's eligibility",
+    )
 
     @classmethod
     def of(cls, preview: Preview) -> PreviewOut:
         summary = Summary.of(preview.summary)
-        return cls(size=preview.size, sample=preview.sample, summary=summary, took_ms=preview.took_ms)
+        reach = None if preview.reach is None else ReachOut.of(preview.reach)
+        return cls(size=preview.size, sample=preview.sample, summary=summary, took_ms=preview.took_ms, reach=reach)
 
 
 class PushUse(BaseModel):
@@ -112,6 +140,8 @@ class SegmentOut(BaseModel):
     updated_at: datetime
     #: The pushes that target it (reading one segment only; lists leave it out).
     used_by: list[PushUse] | None = None
+    #: Of size, whom a push could reach now and whom it would skip.
+    reach: ReachOut | None = None
 
     @classmethod
     def of(cls, view: SegmentView) -> SegmentOut:
@@ -124,6 +154,7 @@ class SegmentOut(BaseModel):
             rule=segment.rule,
             summary=Summary.of(view.summary),
             size=view.size,
+            reach=None if view.reach is None else ReachOut.of(view.reach),
             created_at=segment.created_at,
             updated_at=segment.updated_at,
         )
