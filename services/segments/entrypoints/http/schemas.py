@@ -14,11 +14,13 @@ from services.segments.domain.pushes import (
     FrequencyCap,
     MessageContent,
     PushInvalid,
+    PushStatus,
     QuietHours,
     SubscriptionContent,
     TemplateContent,
     Variant,
     check_variants,
+    effective_send_at,
 )
 from services.segments.domain.rules import Explanation
 from services.segments.service_layer.reports import report_of
@@ -346,6 +348,14 @@ class PushOut(BaseModel):
     #: The stats read for the push page: progress, failures by code with their meaning, skips by
     #: reason, clicks per link and per variant.
     report: dict[str, Any] = {}
+    effective_send_at: datetime | None = Field(
+        default=None,
+        description="When it will really start sending: send_at, or the end of the quiet hours send_at falls "
+        "in (Beijing time). Null once sending started (see resume_at) and for a draft sent when it is sent",
+    )
+    held_by_quiet_hours: bool = Field(
+        default=False, description="send_at falls in the quiet hours: effective_send_at is their end"
+    )
 
     @classmethod
     def of(cls, doc: dict[str, Any]) -> PushOut:
@@ -370,7 +380,24 @@ class PushOut(BaseModel):
             created_by=doc.get("created_by"),
             project_id=doc.get("project_id"),
             report=report_of(doc),
+            **_when(doc),
         )
+
+
+def _when(doc: dict[str, Any]) -> dict[str, Any]:
+    """When a push not yet sending will start: its send_at, moved past the quiet hours it falls in."""
+    send_at, quiet = _utc(doc.get("send_at")), doc.get("quiet_hours")
+    hours = (
+        None
+        if not quiet
+        else QuietHours(clock_time.fromisoformat(quiet["start"]), clock_time.fromisoformat(quiet["end"]))
+    )
+    try:
+        status = PushStatus(doc["status"])
+    except ValueError:
+        return {}
+    effective = effective_send_at(send_at, hours, status)
+    return {"effective_send_at": effective, "held_by_quiet_hours": effective is not None and effective != send_at}
 
 
 def _utc(value: datetime | None) -> datetime | None:
