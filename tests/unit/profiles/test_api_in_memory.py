@@ -82,6 +82,7 @@ def test_the_revealed_stage_carries_its_dates_the_masked_one_nothing(http: TestC
     assert full["stage"]["basis"] == "birthday"
     assert full["stage"]["on"] == BIRTHDAY.isoformat() and full["stage"]["declared_on"] == "2026-01-02"
     assert full["stage"]["age_months"] >= 6 and full["unionid"] == "uMum"
+    assert (full["stage"]["name"], full["stage"]["name_en"]) == ("6-12个月", "6-12 months")  # both names
     assert http.get(path + "/reveal", headers=callers.headers(Role.ANALYST)).status_code == 403
 
 

@@ -61,6 +61,7 @@ class TagOut(BaseModel):
     code: str
     name: str
     source: str
+    name_en: str = Field(default="", description="The English name (the code when the taxonomy has none)")
     weight: float = Field(description="As of now: behavioural (mall, inferred) weights fade with time")
     first_seen: datetime
     last_seen: datetime
@@ -69,6 +70,7 @@ class TagOut(BaseModel):
 class StageOut(BaseModel):
     code: str
     name: str
+    name_en: str = Field(default="", description="The English name (the code when the taxonomy has none)")
     pregnancy_week: int | None
     age_months: int | None
     confidence: str = Field(description="declared (the member said so) or inferred (from purchases)")
@@ -115,6 +117,7 @@ class ProfileOut(BaseModel):
             TagOut(
                 code=view.code,
                 name=taxonomy.name(view.code) if view.code in taxonomy else view.code,
+                name_en=taxonomy.tags[view.code].english if view.code in taxonomy else view.code,
                 source=view.source.value,
                 weight=view.weight,
                 first_seen=view.first_seen,
@@ -139,6 +142,7 @@ class ProfileOut(BaseModel):
             else StageOut(
                 code=stage.stage.value,
                 name=taxonomy.name(stage.stage.value),
+                name_en=taxonomy.tags[stage.stage.value].english,
                 pregnancy_week=stage.pregnancy_week,
                 age_months=stage.age_months,
                 confidence=stage.confidence.value,
