@@ -204,6 +204,7 @@ async def test_the_list_shows_size_version_and_the_summary_in_the_operators_lang
     await _create(console, "奶粉妈妈", _tree(_tag(FORMULA)))
     page = (await console.client.get(f"/accounts/{APPID}/segments")).text
     assert "奶粉妈妈" in page and '<td class="num">6</td>' in page and "v1" in page
+    assert '<td class="num" data-testid="segment-reachable">0</td>' in page  # none of them follows
     assert "有标签「奶粉」" in page
     await console.client.get("/lang/en")
     # Names and codes in both languages (issue 22: English showed codes, Chinese names).
