@@ -183,12 +183,16 @@ def _parse(data: object, path: str, depth: int, problems: list[Problem], tags: f
     return Predicate(key, checked) if len(problems) == before else None
 
 
+#: Where an operator finds the tag codes a rule may name (the profiles API, which keeps the tags).
+TAXONOMY_LISTING = "GET /accounts/{appid}/profiles/taxonomy"
+
+
 def _tag_code(value: object, path: str, problems: list[Problem], tags: frozenset[str] | None) -> str | None:
     if not isinstance(value, str) or not value:
         problems.append(Problem(path, "expected a tag code"))
         return None
     if tags is not None and value not in tags:
-        problems.append(Problem(path, f"{value!r} is not a tag of the taxonomy"))
+        problems.append(Problem(path, f"{value!r} is not a tag of the taxonomy ({TAXONOMY_LISTING} lists the codes)"))
         return None
     return value
 

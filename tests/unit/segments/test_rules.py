@@ -177,3 +177,9 @@ def test_time_based_and_counting_predicates() -> None:
     }
     for text, expected in checks.items():
         assert evaluate(parse_rule(json.loads(text), TAGS), member, NOW) is expected, text
+
+
+def test_an_unknown_tag_says_where_the_codes_are_listed() -> None:
+    with pytest.raises(RuleInvalid) as refused:
+        parse_rule({"has_tag": "interest.nope"}, TAGS)
+    assert "GET /accounts/{appid}/profiles/taxonomy" in str(refused.value)
