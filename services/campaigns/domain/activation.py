@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from services.campaigns.domain.campaign import Campaign, Problem
+from services.campaigns.domain.compliance import Severity, flags_of
 
 __all__ = ["activation_warnings"]
 
@@ -22,9 +23,14 @@ def activation_warnings(
 ) -> list[Problem]:
     """Warnings about starting ``campaign`` at ``now``: tiers (and the share reward) whose pool has no
     code left, a start date still ahead, and join keywords or menu keys that another of ``running`` (the
-    account's active campaigns) answers too. ``remaining`` is codes left per pool (a pool not in it has
-    none)."""
-    warnings = []
+    account's active campaigns) answers too, and wording WeChat forbids (the compliance check's
+    ``block`` flags: the console refuses to activate with them, the API says so). ``remaining`` is codes
+    left per pool (a pool not in it has none)."""
+    warnings = [
+        Problem(flag.field, f"wording WeChat forbids ({flag.rule}): {flag.phrase}; {flag.explanation_en}")
+        for flag in flags_of(campaign)
+        if flag.severity is Severity.BLOCK
+    ]
     for index, tier in enumerate(campaign.tiers):
         if remaining.get(tier.pool, 0) <= 0:
             warnings.append(

@@ -114,6 +114,8 @@ def step_of_problem(field: str) -> str:
         return "tiers"
     if field == "status":
         return "review"
+    if field.startswith("messages.") or field in _FIELD_STEPS:  # wording the compliance check flags
+        return step_of_field(field)
     return "basics"  # dates, join keywords and menu keys
 
 

@@ -27,6 +27,7 @@ from services.campaigns.domain.campaign import (
     IllegalTransition,
     InviteTier,
     JoinMethods,
+    Messages,
     PosterTemplate,
     Problem,
     QrBox,
@@ -108,6 +109,13 @@ def test_the_share_pool_a_start_ahead_and_shared_keywords_are_warned_about() -> 
     warnings = activation_warnings(later, {"A": 1, "B": 1}, [other, later], NOW)
     assert [w.field for w in warnings] == ["share_reward_pool", "starts_at", "join.keywords.1", "join.menu_keys.0"]
     assert f"老活动 ({other.id})" in warnings[2].problem
+
+
+def test_wording_wechat_forbids_is_warned_about() -> None:
+    loud = campaign(messages=Messages(welcome="关注即送好礼，分享到朋友圈再领红包"))
+    warnings = activation_warnings(loud, {"A": 1, "B": 1}, [], NOW)
+    assert warnings and {w.field for w in warnings} == {"messages.welcome"}
+    assert all(w.problem.startswith("wording WeChat forbids") for w in warnings)
 
 
 # -- the use cases -------------------------------------------------------------------------------------
