@@ -43,7 +43,7 @@ from services.campaigns.service_layer.management import (
 )
 from services.campaigns.service_layer.ports import ImageInfo
 from services.campaigns.settings import CampaignsSettings
-from shared.identity import Role
+from shared.identity import AuditQuery, Role
 from tests.accounts import account
 from tests.identities import Callers
 from tests.unit.console.campaigns_api import in_memory_bootstrap
@@ -216,3 +216,13 @@ async def test_the_api_refuses_with_every_problem_then_activates_with_warnings(a
     assert active.json()["status"] == "active" and active.headers["etag"] == '"4"'
     assert active.json()["warnings"] == check["warnings"]
     assert (await api.post(f"{BASE}/{cid}/activate")).status_code == 409  # already active: a state conflict
+
+
+async def test_the_activation_is_audited_with_its_warnings(api: httpx.AsyncClient, callers: Callers) -> None:
+    body = {"name": "新客邀请", "starts_at": "2026-01-01T00:00:00+08:00", "ends_at": "2099-01-01T00:00:00+08:00"}
+    cid = (await api.post(BASE, json=body | {"tiers": [{"count": 3, "pool": "A"}]})).json()["id"]
+    layout = json.dumps({"qr": {"x": 500, "y": 1100, "size": 200}})
+    await api.post(f"{BASE}/{cid}/template", files={"image": ("p.png", png(), "image/png")}, data={"layout": layout})
+    assert (await api.post(f"{BASE}/{cid}/activate")).status_code == 200
+    [entry] = await callers.directory.audit_entries(AuditQuery(appid=APPID, action="campaign.activated", object_id=cid))
+    assert entry.after is not None and [w["field"] for w in entry.after["warnings"]] == ["tiers.0.pool"]
