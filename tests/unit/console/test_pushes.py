@@ -191,7 +191,8 @@ async def test_the_composer_shows_each_kind_with_its_wechat_rule(console: Consol
     page = await console.client.get(f"{BASE}/new")
     assert page.status_code == 200
     text = page.text
-    assert "formula (6 位会员)" in text or "formula (" in text
+    assert "formula (6 位会员" in text
+    assert "可触达 0 位" in text  # the reach beside the size (these live-index facts carry no follow)
     for kind in ("text", "image", "news", "template", "subscription"):
         assert f'data-testid="kind-{kind}"' in text
     assert "48 小时" in text  # customer-service window
