@@ -205,7 +205,8 @@ def _move(path: str, summary: str, move: Callable[[Campaign, datetime], None], n
     "the future: what is missing comes back at once as 422 `{detail, problems: [{field, problem}]}`. A "
     "campaign that is neither a draft nor paused is 409. Answered with the campaign and `warnings` (same "
     "shape, never blocking): tiers whose reward pool has no codes left, a start still ahead, join keywords "
-    "or menu keys another running campaign answers too. `GET …/activation-check` asks without activating.",
+    "or menu keys another running campaign answers too, wording the compliance check blocks. "
+    "`GET …/activation-check` asks without activating.",
 )
 async def activate_campaign(
     appid: AppId,
@@ -243,7 +244,7 @@ async def activate_campaign(
     summary="Could the campaign start now? Every problem and warning, nothing changed",
     description="`problems` is what `POST …/activate` would refuse (all of it; also a status that cannot "
     "start), `warnings` what it would answer with (empty reward pools, a start still ahead, join keywords "
-    "another running campaign answers too).",
+    "another running campaign answers too, wording the compliance check blocks).",
     dependencies=needs(Permission.CAMPAIGN_VIEW),
 )
 async def activation_check(appid: AppId, campaign_id: CampaignId, api: ApiDep, now: Now) -> ActivationCheckOut:

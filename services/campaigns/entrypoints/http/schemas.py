@@ -768,7 +768,7 @@ class ActivationOut(CampaignOut):
 
     warnings: list[ProblemOut] = Field(
         description="Tiers whose reward pool is empty, a start still ahead, join keywords another running "
-        "campaign answers too"
+        "campaign answers too, wording the compliance check blocks"
     )
 
 
