@@ -1,6 +1,6 @@
-"""The maternal-infant taxonomy: stable tag codes, zh-CN names, parents, and how mall categories map
-onto it. Pure: built from a plain mapping (the adapter reads it from a JSON file, so ops change the
-taxonomy without a code change), validated on the way in.
+"""The maternal-infant taxonomy: stable tag codes, zh-CN names (English ones optional), parents, and
+how mall categories map onto it. Pure: built from a plain mapping (the adapter reads it from a JSON
+file, so ops change the taxonomy without a code change), validated on the way in.
 
 Codes are dotted and stable (``interest.feeding.formula``): segments, pushes and WeChat tag sync refer
 to them, so a renamed code would silently empty a segment. Names can change freely.
@@ -27,8 +27,19 @@ class TaxonomyError(ValueError):
 @dataclass(frozen=True)
 class TaxonomyTag:
     code: str
+    #: The zh-CN name (what members and most operators read).
     name: str
     parent: str | None = None
+    #: The English name, when the file gives one (``name_en``); :attr:`english` falls back to the code.
+    name_en: str | None = None
+
+    @property
+    def english(self) -> str:
+        return self.name_en or self.code
+
+    @property
+    def family(self) -> str:
+        return self.code.split(".", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,11 @@ class Taxonomy:
 
     def name(self, code: str) -> str:
         return self.tags[code].name
+
+    def names(self, language: str = "zh") -> dict[str, str]:
+        """Every code's name in ``language`` ("zh" or "en"; English falls back to the code)."""
+        english = not language.startswith("zh")
+        return {code: tag.english if english else tag.name for code, tag in self.tags.items()}
 
     def ancestors(self, code: str) -> list[str]:
         """Parents up to the root, nearest first."""
@@ -86,7 +102,10 @@ def _tags(items: Iterable[Any]) -> dict[str, TaxonomyTag]:
             raise TaxonomyError(f"tags.{index}.name: {code} needs a name")
         if parent is not None and not isinstance(parent, str):
             raise TaxonomyError(f"tags.{index}.parent: {code} needs a parent code or null")
-        tags[code] = TaxonomyTag(code, name.strip(), parent)
+        name_en = item.get("name_en")
+        if name_en is not None and (not isinstance(name_en, str) or not name_en.strip()):
+            raise TaxonomyError(f"tags.{index}.name_en: {code}'s English name must be non-blank text (or left out)")
+        tags[code] = TaxonomyTag(code, name.strip(), parent, None if name_en is None else name_en.strip())
     for code, tag in tags.items():
         if tag.parent is not None and tag.parent not in tags:
             raise TaxonomyError(f"{code}: parent {tag.parent} is not in the taxonomy")

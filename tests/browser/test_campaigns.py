@@ -112,6 +112,8 @@ def test_a_campaign_operator_creates_and_activates_a_campaign_with_a_poster(
 
     # 7. Review, activate: the live page.
     page.wait_for_url("**/setup/review**")
+    expect(page.get_by_test_id("activation-ready")).to_be_visible()  # the API's check: nothing blocks it
+    expect(page.get_by_test_id("activation-warnings")).to_have_count(0)  # pool A has codes
     page.get_by_test_id("activate").click()
     page.wait_for_url(re.compile(r"/campaigns/[^/?]+$"))
     expect(page.get_by_test_id("campaign-title")).to_contain_text(name)

@@ -81,6 +81,7 @@ def test_building_a_segment_shows_its_size_change_as_conditions_are_added(
     expect(page.locator("[data-testid=segment-size]")).to_have_text(f"{recent:,}")
     assert recent >= len(FOLLOWERS)
     expect(page.locator("[data-testid=preview-summary]")).to_contain_text("7")
+    expect(page.locator("[data-testid=segment-reach]")).to_be_visible()  # whom a push would reach, and skip
 
     # And has consented to marketing: nobody who only followed has, so the size drops.
     page.click("[data-testid='add-condition-r']")
@@ -93,6 +94,7 @@ def test_building_a_segment_shows_its_size_change_as_conditions_are_added(
     expect(page.locator("[data-testid=preview-summary]")).to_contain_text("营销消息")
     narrowed = _size(page)
     assert narrowed <= recent - len(FOLLOWERS)
+    expect(page.locator("[data-testid=reach-no-consent]")).to_have_text("0")  # all of them consented now
     screenshot(page, "segment-builder")
 
     page.fill("[data-testid=segment-name]", "近7天活跃且同意营销")

@@ -8,6 +8,7 @@ Errors::
     CampaignError
     ├── CampaignInvalid       a value breaks a rule (422); ``field`` names it, dotted (``tiers.1.count``)
     ├── IllegalTransition     the status does not allow this move (409)
+    │   └── ActivationBlocked every reason the campaign cannot start yet, at once (422)
     ├── EditNotAllowed        the status does not allow this change (409)
     └── VersionConflict       someone saved the campaign since it was read (409)
 
@@ -43,6 +44,22 @@ class CampaignInvalid(CampaignError):
 
 class IllegalTransition(CampaignError):
     pass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a campaign cannot start (or what to know before it does): the field, dotted, and what is wrong."""
+
+    field: str
+    problem: str
+
+
+class ActivationBlocked(IllegalTransition):
+    """Activation refused for every one of ``problems`` (all reported together, not one per attempt)."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("cannot activate: " + "; ".join(f"{p.field}: {p.problem}" for p in self.problems))
 
 
 class EditNotAllowed(CampaignError):
@@ -437,16 +454,24 @@ class Campaign:
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
+    def activation_problems(self, now: datetime) -> list[Problem]:
+        """Everything that keeps the campaign from starting at ``now`` (its status aside), in field order."""
+        problems = []
+        if self.template is None:
+            problems.append(Problem("template", "no poster template yet: upload the background and layout"))
+        if not self.tiers:
+            problems.append(Problem("tiers", "no invite tier yet: add at least one (count and reward pool)"))
+        if now >= self.ends_at:
+            problems.append(Problem("ends_at", f"the campaign ended at {self.ends_at.isoformat()}; set a later end"))
+        return problems
+
     def activate(self, now: datetime) -> None:
-        """Start (from draft) or resume (from paused)."""
+        """Start (from draft) or resume (from paused); :class:`ActivationBlocked` lists every problem."""
         if self.status not in (CampaignStatus.DRAFT, CampaignStatus.PAUSED):
             raise IllegalTransition(f"cannot activate a campaign that is {self.status}")
-        if self.template is None:
-            raise IllegalTransition("cannot activate without a poster template")
-        if not self.tiers:
-            raise IllegalTransition("cannot activate without at least one invite tier")
-        if now >= self.ends_at:
-            raise IllegalTransition(f"cannot activate: the campaign ended at {self.ends_at.isoformat()}")
+        problems = self.activation_problems(now)
+        if problems:
+            raise ActivationBlocked(problems)
         self._move(CampaignStatus.ACTIVE, now)
 
     def pause(self, now: datetime) -> None:

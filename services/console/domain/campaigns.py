@@ -28,6 +28,7 @@ __all__ = [
     "from_beijing_input",
     "lines",
     "step_of_field",
+    "step_of_problem",
     "to_beijing_input",
     "warnings_fingerprint",
 ]
@@ -100,6 +101,22 @@ def step_of_field(field: str) -> str:
     if field.startswith("messages."):
         return "rules" if field.removeprefix("messages.") in _SHARE_TEXTS else "tiers"
     return _FIELD_STEPS.get(field, "basics")
+
+
+def step_of_problem(field: str) -> str:
+    """The wizard step that fixes what the campaigns API's activation check names (``tiers.0.pool``:
+    an empty pool is filled on the codes step; ``tiers``: a tier is added on the tiers step)."""
+    if field == "template":
+        return "poster"
+    if field.endswith(".pool") or field == "share_reward_pool":
+        return "pools"
+    if field.startswith("tiers"):
+        return "tiers"
+    if field == "status":
+        return "review"
+    if field.startswith("messages.") or field in _FIELD_STEPS:  # wording the compliance check flags
+        return step_of_field(field)
+    return "basics"  # dates, join keywords and menu keys
 
 
 def from_beijing_input(text: str) -> datetime | None:

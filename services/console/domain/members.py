@@ -139,11 +139,13 @@ TAG_NAMES_EN: dict[str, str] = {
 }
 
 
-def tag_name(code: str, name: str, locale: str) -> str:
-    """A tag's name in the page's language: the taxonomy's Chinese name, or the English one we know."""
+def tag_name(code: str, name: str, locale: str, name_en: str | None = None) -> str:
+    """A tag's name in the page's language: the taxonomy's Chinese name, or its English one (the API's
+    ``name_en``, else the one we know)."""
     if locale.startswith("zh"):
         return name or code
-    return TAG_NAMES_EN.get(code) or name or code
+    english = name_en if name_en and name_en != code else None
+    return english or TAG_NAMES_EN.get(code) or name or code
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,10 @@ def tag_choices(taxonomy: Iterable[Mapping[str, Any]], locale: str) -> list[tupl
         if not row.get("ops", False) or "." not in code:
             continue
         family = code.split(".", 1)[0]
-        label = tag_name(code, names[code], locale)
+        label = tag_name(code, names[code], locale, row.get("name_en"))
         groups.setdefault(family, []).append(TagChoice(code, label, code.count(".") - 1))
-    return [(tag_name(family, names.get(family, family), locale), choices) for family, choices in groups.items()]
+    english = {str(row["code"]): row.get("name_en") for row in rows}
+    return [
+        (tag_name(family, names.get(family, family), locale, english.get(family)), choices)
+        for family, choices in groups.items()
+    ]

@@ -205,7 +205,7 @@ class Profile:
     ) -> list[Change]:
         """Set a tag from a declaration, a survey answer or ops (which do not fade)."""
         if code not in taxonomy:
-            raise ProfileError(f"unknown tag code {code!r}")
+            raise ProfileError(f"unknown tag code {code!r}; GET /accounts/{{appid}}/profiles/taxonomy lists the codes")
         if code == "stage" or code.startswith("stage."):
             raise ProfileError("life stages come from a due date or birthday, not from a tag")
         existing = self.tags.get((code, source))

@@ -34,7 +34,7 @@ from shared.maternal_infant import (
     spans_for_stage,
 )
 
-__all__ = ["WEIGHT_STEPS", "MembershipIndex", "Preview"]
+__all__ = ["MARKETING_CONSENT", "WEIGHT_STEPS", "MembershipIndex", "Preview", "Reach"]
 
 #: Tag weights are kept in steps of 1/WEIGHT_STEPS (rules' thresholds are in tenths), capped at 25.5.
 WEIGHT_STEPS = 10
@@ -78,6 +78,24 @@ class _DayBuckets:
         stop = len(self._days) if through is None else bisect.bisect_right(self._days, through)
         buckets = [self._by_day[day] for day in self._days[start:stop]]
         return BitMap.union(*buckets) if buckets else BitMap()
+
+
+#: The consent a push needs (``consents`` of the member facts, and the ``consent`` rule's value).
+MARKETING_CONSENT = "marketing"
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Of the members a rule selects, those a push would send to and those it would skip, by reason."""
+
+    matching: int
+    reachable: int
+    not_following: int
+    no_consent: int
+
+    @property
+    def skipped(self) -> int:
+        return self.not_following + self.no_consent
 
 
 class MembershipIndex:
@@ -239,6 +257,18 @@ class MembershipIndex:
 
     def following(self) -> BitMap:
         return self._following.copy()
+
+    def reach(self, members: BitMap) -> Reach:
+        """How many of ``members`` a push could reach: following now and consenting to marketing
+        messages (the dispatcher skips the others as ``unfollowed`` and ``no_consent``, in that order)."""
+        following = members & self._following
+        consenting = following & self._consents.get(MARKETING_CONSENT, BitMap())
+        return Reach(
+            matching=len(members),
+            reachable=len(consenting),
+            not_following=len(members) - len(following),
+            no_consent=len(following) - len(consenting),
+        )
 
     def account(self, appid: str) -> BitMap:
         """Every member of one account (a push goes to its account's members only)."""

@@ -57,6 +57,7 @@ __all__ = [
     "check_variants",
     "decide",
     "draft_change",
+    "effective_send_at",
     "fallback_channel",
     "new_push",
     "operator_move",
@@ -196,6 +197,20 @@ def operator_move(action: PushAction, status: PushStatus, *, frozen: bool) -> Mo
 def send_time(asked: datetime | None, now: datetime) -> datetime:
     """When a draft sent at ``now`` goes out: at the time it asked for if that is still ahead, else now."""
     return asked if asked is not None and asked > now else now
+
+
+#: Statuses in which a push has not started sending: when it will is still ahead (or now).
+_NOT_STARTED = frozenset({PushStatus.DRAFT, PushStatus.SCHEDULED, PushStatus.MATERIALIZING})
+
+
+def effective_send_at(send_at: datetime | None, quiet_hours: QuietHours | None, status: PushStatus) -> datetime | None:
+    """When a push that has not started sending really will: ``send_at``, or the end of the quiet hours
+    it falls in (a ``send_at`` inside them is accepted and held, as the dispatcher holds it). None once
+    it has started (``resume_at`` says when it goes on) and for a draft that goes out when it is sent."""
+    if send_at is None or status not in _NOT_STARTED:
+        return None
+    held_until = quiet_hours.until(send_at) if quiet_hours is not None else None
+    return held_until or send_at
 
 
 def draft_change(change: DraftChange, status: PushStatus) -> None:

@@ -183,12 +183,16 @@ def _parse(data: object, path: str, depth: int, problems: list[Problem], tags: f
     return Predicate(key, checked) if len(problems) == before else None
 
 
+#: Where an operator finds the tag codes a rule may name (the profiles API, which keeps the tags).
+TAXONOMY_LISTING = "GET /accounts/{appid}/profiles/taxonomy"
+
+
 def _tag_code(value: object, path: str, problems: list[Problem], tags: frozenset[str] | None) -> str | None:
     if not isinstance(value, str) or not value:
         problems.append(Problem(path, "expected a tag code"))
         return None
     if tags is not None and value not in tags:
-        problems.append(Problem(path, f"{value!r} is not a tag of the taxonomy"))
+        problems.append(Problem(path, f"{value!r} is not a tag of the taxonomy ({TAXONOMY_LISTING} lists the codes)"))
         return None
     return value
 
@@ -411,12 +415,18 @@ _CONSENT_NAMES = {"marketing": ("marketing messages", "营销消息"), "data_use
 
 
 def summarize(rule: Rule, language: str = "en", names: Mapping[str, str] | None = None) -> str:
-    """A readable sentence for ``rule``: ``language`` "en" or "zh"; ``names`` maps tag codes to names."""
+    """A readable sentence for ``rule``: ``language`` "en" or "zh"; ``names`` maps tag codes to names in
+    that language. A named tag reads as its name with its code (``「奶粉」(interest.feeding.formula)``,
+    ``"Formula" (interest.feeding.formula)``) in both languages, so a summary names what it selects and
+    the code a rule or an API call takes; a tag without a name reads as its code."""
     zh = language.startswith("zh")
     names = names or {}
 
     def tag(code: str) -> str:
-        return names.get(code, code)
+        name = names.get(code)
+        if not name or name == code:
+            return f"「{code}」" if zh else code
+        return f"「{name}」({code})" if zh else f'"{name}" ({code})'
 
     def join(children: Sequence[Rule], word: str) -> str:
         parts = []
@@ -442,9 +452,9 @@ def summarize(rule: Rule, language: str = "en", names: Mapping[str, str] | None 
 def _predicate_text(kind: str, value: Any, zh: bool, tag: Any) -> str:
     match kind:
         case "has_tag":
-            return f"有标签「{tag(value)}」" if zh else f"has tag {tag(value)}"
+            return f"有标签{tag(value)}" if zh else f"has tag {tag(value)}"
         case "tag_weight":
-            return f"「{tag(value[0])}」权重≥{value[1]:g}" if zh else f"{tag(value[0])} weight ≥ {value[1]:g}"
+            return f"{tag(value[0])}权重≥{value[1]:g}" if zh else f"{tag(value[0])} weight ≥ {value[1]:g}"
         case "stage_in":
             stages = [_STAGE_NAMES[s][1 if zh else 0] for s in sorted(value, key=_STAGES.index)]
             return f"阶段为{'/'.join(stages)}" if zh else f"stage is {' or '.join(stages)}"

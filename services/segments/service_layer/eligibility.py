@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from services.segments.domain.eligibility import STEPS, rule_text, step_of
-from services.segments.domain.pushes import BEIJING, Push, assign_variant, decide
+from services.segments.domain.pushes import BEIJING, Push, assign_variant, decide, effective_send_at
 from services.segments.service_layer.dispatch import recipient_of
 from services.segments.service_layer.ports import RecipientReader
 
@@ -63,9 +63,14 @@ async def breakdown(
             remaining -= count
         text = rule_text(step, push.cap)
         out_steps.append({"step": step, "count": count, "remaining": remaining, "rule": {"zh": text.zh, "en": text.en}})
+    # When it would really go: a draft sent "now" goes at now, and either moves past the quiet hours.
+    asked = push.send_at if push.send_at is not None and push.send_at > now else now
+    effective = effective_send_at(asked, push.quiet_hours, push.status)
     return {
         "segment_id": push.segment_id,
         "at": now,
+        "effective_send_at": effective,
+        "held_by_quiet_hours": effective is not None and effective != asked,
         "in_segment": size,
         "sample_size": len(openids),
         "estimated": len(openids) < size,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from services.segments.domain.membership import Reach
 from services.segments.domain.rules import Explanation, Rule, explain, parse_rule, summarize
 from services.segments.domain.segments import SavedSegment, SegmentNotFound
 from services.segments.service_layer.live_index import LiveIndex
@@ -39,6 +40,8 @@ class SegmentView:
     segment: SavedSegment
     summary: RuleSummary
     size: int
+    #: Of ``size``, who a push could reach now and who it would skip (not following, no consent).
+    reach: Reach | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class Preview:
     sample: list[str]
     summary: RuleSummary
     took_ms: float
+    #: Of ``size``, who a push could reach now and who it would skip (not following, no consent).
+    reach: Reach | None = None
 
 
 class SegmentUseCases:
@@ -59,12 +64,14 @@ class SegmentUseCases:
         known_tags: frozenset[str],
         tag_names: Mapping[str, str],
         clock: Callable[[], datetime],
+        tag_names_en: Mapping[str, str] | None = None,
     ) -> None:
         self._segments = segments
         self._live = live
         self._facts = facts
         self._known_tags = known_tags
         self._tag_names = tag_names
+        self._tag_names_en = tag_names_en or {}
         self._clock = clock
 
     def check(self, data: dict[str, Any]) -> Rule:
@@ -72,15 +79,16 @@ class SegmentUseCases:
         return parse_rule(data, self._known_tags)
 
     def summary(self, rule: Rule) -> RuleSummary:
-        return RuleSummary(en=summarize(rule, "en"), zh=summarize(rule, "zh", self._tag_names))
+        return RuleSummary(en=summarize(rule, "en", self._tag_names_en), zh=summarize(rule, "zh", self._tag_names))
 
-    def _size(self, appid: str, rule: Rule) -> int:
+    def _reach(self, appid: str, rule: Rule) -> Reach:
         index = self._live.index
-        return len(index.select(rule, self._clock()) & index.account(appid))
+        return index.reach(index.select(rule, self._clock()) & index.account(appid))
 
     def _view(self, segment: SavedSegment) -> SegmentView:
         rule = parse_rule(segment.rule)  # as saved: a tag gone from the taxonomy since still reads
-        return SegmentView(segment, self.summary(rule), self._size(segment.appid, rule))
+        reach = self._reach(segment.appid, rule)
+        return SegmentView(segment, self.summary(rule), reach.matching, reach)
 
     async def preview(self, appid: str, data: dict[str, Any], sample: int) -> Preview:
         """Size and a sample of an unsaved rule."""
@@ -89,8 +97,11 @@ class SegmentUseCases:
         started = time.perf_counter()
         members = index.select(rule, self._clock()) & index.account(appid)
         openids = [openid for _, openid in index.keys(members[:sample] if sample else [])]
+        reach = index.reach(members)
         took = (time.perf_counter() - started) * 1000
-        return Preview(size=len(members), sample=openids, summary=self.summary(rule), took_ms=round(took, 3))
+        return Preview(
+            size=len(members), sample=openids, summary=self.summary(rule), took_ms=round(took, 3), reach=reach
+        )
 
     async def preview_saved(self, appid: str, segment_id: str, sample: int) -> Preview:
         segment = await self.found(appid, segment_id)
@@ -139,6 +150,6 @@ class SegmentUseCases:
         facts = await self._facts.one(appid, openid, now.date())
         if facts is None:
             raise MemberNotFound(openid)
-        # Tags by their names in Chinese, as the segment's own summary reads (English keeps the codes).
-        names = self._tag_names if language.startswith("zh") else None
+        # Tags by their names and codes, as the segment's own summary reads.
+        names = self._tag_names if language.startswith("zh") else self._tag_names_en
         return explain(parse_rule(segment.rule), facts, now, language, names)

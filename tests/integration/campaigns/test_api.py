@@ -114,7 +114,8 @@ def test_a_campaign_goes_through_its_whole_lifecycle(http: TestClient) -> None:
     assert campaign["messages"]["progress"] == "已邀请 {count}/{target}"
     assert campaign["messages"]["welcome"]  # defaults fill what was left out
 
-    assert http.post(f"{BASE}/{cid}/activate").status_code == 409  # no template yet
+    not_ready = http.post(f"{BASE}/{cid}/activate")  # no template yet: every problem at once, a 422
+    assert not_ready.status_code == 422 and [p["field"] for p in not_ready.json()["problems"]] == ["template"]
 
     uploaded = upload_template(http, cid, image_bytes())
     assert uploaded.status_code == 201, uploaded.text
@@ -326,8 +327,9 @@ def test_every_route_is_documented_and_the_service_is_ready(http: TestClient) ->
         if path.startswith("/accounts/")
         for method, operation in item.items()
     ]
-    # 22 campaign operations, 5 of a campaign's share-screenshot review queue, 8 of the account's review desk
-    assert len(operations) == 22 + 5 + 8
+    # 23 campaign operations (with the activation check), 5 of a campaign's share-screenshot review
+    # queue, 8 of the account's review desk
+    assert len(operations) == 23 + 5 + 8
     for path, method, operation in operations:
         assert operation.get("tags") and operation.get("summary"), (method, path)
     upload = schema["paths"]["/accounts/{appid}/campaigns/{campaign_id}/template"]["post"]

@@ -6,7 +6,7 @@ Operator routes need a permission per route (an admin's token by default here), 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -117,6 +117,10 @@ def test_preview_summary_saved_versions_and_explanations(api: TestClient) -> Non
     assert len(preview["sample"]) == 3 and all(o.startswith("o_late_") for o in preview["sample"])
     assert "奶粉" in preview["summary"]["zh"] and "孕晚期" in preview["summary"]["zh"]
     assert "interest.feeding.formula" in preview["summary"]["en"]
+    # Names and codes in both languages (issue 22), and whom a push would reach of them.
+    assert '"Formula" (interest.feeding.formula)' in preview["summary"]["en"]
+    assert "「奶粉」(interest.feeding.formula)" in preview["summary"]["zh"]
+    assert preview["reach"] == {"matching": 5, "reachable": 5, "skipped": 0, "not_following": 0, "no_consent": 0}
 
     created = api.post(BASE, json={"name": "孕晚期奶粉", "rule": RULE})
     assert created.status_code == 201, created.text
@@ -509,3 +513,29 @@ def test_a_push_is_linked_to_a_brand_project_when_composed(api: TestClient, call
 
     [drafted] = _audit(api, callers, action="push.drafted", object_id=draft["id"])
     assert drafted.after is not None and drafted.after["project_id"] == "proj_a1"
+
+
+def test_a_send_time_in_the_quiet_hours_is_accepted_and_says_when_it_goes(api: TestClient) -> None:
+    segment = api.post(BASE, json={"name": "night", "rule": RULE}).json()
+    beijing = timezone(timedelta(hours=8))
+    tomorrow = (datetime.now(beijing) + timedelta(days=1)).date()
+    night = datetime.combine(tomorrow, time(23, 30), tzinfo=beijing)
+    body = {
+        "name": "night",
+        "segment_id": segment["id"],
+        "send_at": night.isoformat(),
+        "variants": [{"message": {"kind": "text", "text": "hi"}}],
+    }
+    created = api.post(f"/accounts/{APPID}/pushes", json=body)
+    assert created.status_code == 201, created.text  # accepted, not refused
+    push = created.json()
+    assert push["held_by_quiet_hours"] is True  # the service's default quiet hours, 22:00-08:00
+    morning = datetime.combine(tomorrow + timedelta(days=1), time(8, 0), tzinfo=beijing)
+    assert datetime.fromisoformat(push["effective_send_at"]) == morning
+    assert datetime.fromisoformat(push["send_at"]) == night
+    read = api.get(f"/accounts/{APPID}/pushes/{push['id']}").json()
+    assert datetime.fromisoformat(read["effective_send_at"]) == morning
+    day = api.post(f"/accounts/{APPID}/pushes", json=body | {"send_at": night.replace(hour=12).isoformat()}).json()
+    assert day["held_by_quiet_hours"] is False and datetime.fromisoformat(day["effective_send_at"]) == night.replace(
+        hour=12
+    )

@@ -12,6 +12,7 @@ from services.console.domain.campaigns import (
     from_beijing_input,
     lines,
     step_of_field,
+    step_of_problem,
     to_beijing_input,
     warnings_fingerprint,
 )
@@ -67,3 +68,12 @@ def test_each_flagged_field_leads_to_the_step_that_edits_it() -> None:
     assert step_of_field("messages.share_approved") == "rules"
     assert step_of_field("reward_basis") == "rules"
     assert {step_of_field(f) for f in ("name", "messages.ended", "share_screenshot_task")} <= set(STEP_KEYS)
+
+
+def test_each_activation_problem_links_to_the_step_that_fixes_it() -> None:
+    assert step_of_problem("template") == "poster"
+    assert step_of_problem("tiers") == "tiers"
+    assert step_of_problem("tiers.1.pool") == "pools" and step_of_problem("share_reward_pool") == "pools"
+    assert step_of_problem("ends_at") == "basics" and step_of_problem("join.keywords.0") == "basics"
+    assert step_of_problem("messages.share_approved") == "rules" and step_of_problem("messages.welcome") == "tiers"
+    assert step_of_problem("status") == "review"

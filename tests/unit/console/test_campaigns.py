@@ -420,7 +420,30 @@ async def test_a_draft_without_a_poster_is_refused_with_the_apis_reason(site: Ca
     campaign_id = await create_draft(site)
     assert (await set_tiers(site, campaign_id, [(3, "A")])).status_code == 303
     refused = await activate(site, campaign_id)
-    assert refused.status_code == 409 and "cannot activate without a poster template" in refused.text
+    # Every problem at once (issue 22): a 422 from the API, listed with the step that fixes each.
+    assert refused.status_code == 422 and "no poster template yet" in refused.text
+    assert 'data-testid="activation-problems"' in refused.text
+    assert f'href="{BASE}/{campaign_id}/setup/poster">Fix it' in refused.text
+
+
+async def test_the_review_lists_every_problem_and_warns_about_empty_pools(site: Campaigns) -> None:
+    await site.as_("otto")
+    campaign_id = await create_draft(site)
+    review = await site.client.get(f"{BASE}/{campaign_id}/setup/review")
+    problems = review.text.split('data-testid="activation-problems"')[1].split("</ul>")[0]
+    assert 'data-field="template"' in problems and 'data-field="tiers"' in problems
+
+    assert (await upload_poster(site, campaign_id, png())).headers.get("HX-Redirect")
+    assert (await set_tiers(site, campaign_id, [(3, "A"), (10, "B")])).status_code == 303
+    review = await site.client.get(f"{BASE}/{campaign_id}/setup/review")
+    assert 'data-testid="activation-ready"' in review.text
+    warnings = review.text.split('data-testid="activation-warnings"')[1].split("</ul>")[0]
+    assert 'data-field="tiers.0.pool"' in warnings and 'data-field="tiers.1.pool"' in warnings
+    assert f'href="{BASE}/{campaign_id}/setup/pools">Fix it' in warnings
+
+    assert (await activate(site, campaign_id)).status_code == 303
+    live = await site.client.get(f"{BASE}/{campaign_id}")
+    assert 'data-testid="start-warnings"' in live.text and "pool A has no codes left" in live.text
 
 
 async def test_an_operator_without_campaign_launch_is_refused_by_the_api(site: Campaigns) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -23,6 +23,7 @@ from services.segments.adapters.push_documents import push_from_document
 from services.segments.domain.pushes import Channel
 from services.segments.domain.rules import MemberFacts
 from services.segments.entrypoints.http import app as segments_app_module
+from services.segments.entrypoints.http.schemas import PushOut
 from services.segments.service_layer.audience import freeze_next
 from services.segments.service_layer.dispatch import DispatchConfig, Dispatcher
 from services.segments.service_layer.ports import Content, SendRefused
@@ -190,7 +191,8 @@ async def test_the_composer_shows_each_kind_with_its_wechat_rule(console: Consol
     page = await console.client.get(f"{BASE}/new")
     assert page.status_code == 200
     text = page.text
-    assert "formula (6 位会员)" in text or "formula (" in text
+    assert "formula (6 位会员" in text
+    assert "可触达 0 位" in text  # the reach beside the size (these live-index facts carry no follow)
     for kind in ("text", "image", "news", "template", "subscription"):
         assert f'data-testid="kind-{kind}"' in text
     assert "48 小时" in text  # customer-service window
@@ -261,6 +263,29 @@ async def test_the_eligibility_breakdown_follows_the_form(console: ConsoleUnderT
     # No segment yet: said so, no call.
     none = await _post(console, f"{BASE}/compose/live", _form(""))
     assert 'data-testid="eligibility-problem"' in none.text
+
+
+async def test_a_send_time_in_the_quiet_hours_says_when_it_really_goes(
+    console: ConsoleUnderTest, segment: str, segments_api: SegmentsApi
+) -> None:
+    await _sign_in(console, "otto")
+    beijing = timezone(timedelta(hours=8))
+    tomorrow = (datetime.now(beijing) + timedelta(days=1)).date()
+    quiet = [("quiet_start", "22:00"), ("quiet_end", "08:00")]
+    items = [(k, "custom" if k == "quiet" else v) for k, v in _form(segment, when="at", send_at=f"{tomorrow}T23:30")]
+    live = await _post(console, f"{BASE}/compose/live", [*items, *quiet])
+    morning = f"{tomorrow + timedelta(days=1):%Y-%m-%d} 08:00"
+    assert 'data-testid="effective-send-at"' in live.text and morning in live.text
+    push_id = _push_id(await _post(console, f"{BASE}/new", [*items, *quiet]))
+    doc = PushOut.of(await _api_push(segments_api, push_id))  # the API's answer: accepted, and held
+    assert doc.held_by_quiet_hours and doc.effective_send_at is not None
+    page = await console.client.get(f"{BASE}/{push_id}")
+    assert 'data-testid="effective-send-at"' in page.text and morning in page.text
+    listed = await console.client.get(BASE)
+    assert 'data-testid="effective-send-at"' in listed.text
+    daytime = [(k, f"{tomorrow}T10:00" if k == "send_at" else v) for k, v in items]
+    plain = await _post(console, f"{BASE}/compose/live", [*daytime, *quiet])
+    assert 'data-testid="effective-send-at"' not in plain.text
 
 
 async def test_variants_are_added_and_removed(console: ConsoleUnderTest, segment: str) -> None:

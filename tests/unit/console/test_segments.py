@@ -204,9 +204,13 @@ async def test_the_list_shows_size_version_and_the_summary_in_the_operators_lang
     await _create(console, "奶粉妈妈", _tree(_tag(FORMULA)))
     page = (await console.client.get(f"/accounts/{APPID}/segments")).text
     assert "奶粉妈妈" in page and '<td class="num">6</td>' in page and "v1" in page
+    assert '<td class="num" data-testid="segment-reachable">0</td>' in page  # none of them follows
     assert "有标签「奶粉」" in page
     await console.client.get("/lang/en")
-    assert f"has tag {FORMULA}" in (await console.client.get(f"/accounts/{APPID}/segments")).text
+    # Names and codes in both languages (issue 22: English showed codes, Chinese names).
+    assert "有标签「奶粉」(interest.feeding.formula)" in page
+    english = (await console.client.get(f"/accounts/{APPID}/segments")).text
+    assert f"has tag &#34;Formula&#34; ({FORMULA})" in english or f'has tag "Formula" ({FORMULA})' in english
 
 
 async def test_the_builder_adds_and_removes_conditions_from_the_form_state(console: ConsoleUnderTest) -> None:
@@ -238,7 +242,10 @@ async def test_the_preview_follows_the_rule_and_names_what_is_incomplete(console
     wide = await _post(console, url, _form(_tree(_tag(FORMULA))))
     narrow = await _post(console, url, _form(_tree(_tag(FORMULA), _tag(TOYS))))
     assert (_size(wide.text), _size(narrow.text)) == (6, 2)
-    assert "有标签「奶粉」 且 有标签「玩具早教」" in narrow.text and "毫秒" in narrow.text
+    assert f"有标签「奶粉」({FORMULA}) 且 有标签「玩具早教」({TOYS})" in narrow.text and "毫秒" in narrow.text
+    # Whom a push would reach of them: none of these members follows the account.
+    assert re.search(r'data-testid="reach-reachable">0\b', wide.text)
+    assert re.search(r'data-testid="reach-not-following">6<', wide.text)
     assert f'href="/accounts/{APPID}/members/o_member_0"' in narrow.text
     either = _tree(_tag(TOYS), rules.Node("consent", params={"value": "marketing"}), kind="any")
     assert _size((await _post(console, url, _form(either))).text) == 4
@@ -270,6 +277,7 @@ async def test_saving_shows_422s_beside_the_fields_then_saves_versions(console: 
     assert saved.headers["HX-Redirect"] == f"/accounts/{APPID}/segments/{segment_id}"
     page = (await console.client.get(f"/accounts/{APPID}/segments/{segment_id}")).text
     assert "v2" in page and 'data-testid="view-version-1"' in page and "o_m" in page
+    assert re.search(r'data-testid="segment-skipped">\s*<div class="tile-value">2<', page)  # o_member_0/1 follow none
     old = (await console.client.get(f"/accounts/{APPID}/segments/{segment_id}", params={"version": 1})).text
     assert 'data-testid="old-version"' in old and "6 members if used today" not in old  # zh by default
     assert "如今天使用，有 6 人" in old

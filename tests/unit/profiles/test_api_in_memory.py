@@ -52,8 +52,26 @@ def test_the_taxonomy_says_which_tags_ops_may_set(http: TestClient, callers: Cal
         "name": "奶粉",
         "parent": "interest.feeding",
         "ops": True,
+        "name_zh": "奶粉",
+        "name_en": "Formula",
+        "family": "interest",
+        "depth": 2,
     }
     assert not tags["stage.baby.6_12m"]["ops"] and not tags["stage"]["ops"]
+    assert all(row["name_en"] and row["name_en"] != row["code"] for row in tags.values())  # the shipped file
+
+
+def test_the_taxonomy_lists_one_family_and_names_a_bad_one(http: TestClient, callers: Callers) -> None:
+    path = f"/accounts/{APPID}/profiles/taxonomy"
+    spend = http.get(path, params={"family": "spend"}, headers=callers.headers(Role.ANALYST)).json()
+    assert [(row["code"], row["name_en"]) for row in spend] == [
+        ("spend", "Spend level"),
+        ("spend.a", "High spend (A)"),
+        ("spend.b", "Mid spend (B)"),
+        ("spend.c", "Low spend (C)"),
+    ]
+    refused = http.get(path, params={"family": "nope"}, headers=callers.headers(Role.ANALYST))
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["query", "family"]
 
 
 def test_the_revealed_stage_carries_its_dates_the_masked_one_nothing(http: TestClient, callers: Callers) -> None:
@@ -64,6 +82,7 @@ def test_the_revealed_stage_carries_its_dates_the_masked_one_nothing(http: TestC
     assert full["stage"]["basis"] == "birthday"
     assert full["stage"]["on"] == BIRTHDAY.isoformat() and full["stage"]["declared_on"] == "2026-01-02"
     assert full["stage"]["age_months"] >= 6 and full["unionid"] == "uMum"
+    assert (full["stage"]["name"], full["stage"]["name_en"]) == ("6-12个月", "6-12 months")  # both names
     assert http.get(path + "/reveal", headers=callers.headers(Role.ANALYST)).status_code == 403
 
 

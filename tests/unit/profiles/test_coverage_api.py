@@ -66,9 +66,10 @@ def test_coverage_of_following_members_with_the_previous_period(http: TestClient
     assert body["previous"] == {"from": "2026-02-25", "to": "2026-03-03"}
     assert body["following"] == {"count": 3, "previous": 1, "delta": 2}
     toys = next(row for row in body["tags"] if row["code"] == "interest.toys")
-    assert toys | {"name": None} == {
+    assert toys | {"name": None, "name_en": None} == {
         "code": "interest.toys",
         "name": None,
+        "name_en": None,
         "family": "interest",
         "count": 2,
         "share": round(2 / 3, 4),
@@ -77,6 +78,7 @@ def test_coverage_of_following_members_with_the_previous_period(http: TestClient
         "delta": 1,
     }
     assert toys["name"] == TAXONOMY.tags["interest.toys"].name
+    assert toys["name_en"] == TAXONOMY.tags["interest.toys"].english  # both names, as every tag listing
     kinds = {row["kind"]: row["count"] for row in body["kinds"]}
     assert kinds == {"planning": 0, "pregnant": 2, "parenting": 0, "unknown": 1}
     cross = {(row["kind"], row["code"]): (row["count"], row["base"]) for row in body["cross"]}

@@ -17,6 +17,7 @@ from shared.maternal_infant import (
     Taxonomy,
     TaxonomyError,
     TaxonomyTag,
+    load_taxonomy,
     parse_taxonomy,
 )
 
@@ -113,6 +114,22 @@ def test_membership_and_names() -> None:
     assert 42 not in taxonomy
     assert taxonomy.name("interest.toys") == "玩具"
     assert taxonomy.tags["interest.toys"] == TaxonomyTag("interest.toys", "玩具", "interest")
+
+
+def test_english_names_are_optional_and_fall_back_to_the_code() -> None:
+    taxonomy = parse_taxonomy(document({"code": "ops.vip", "name": "重点客户", "name_en": " Key account "}))
+    assert taxonomy.tags["ops.vip"] == TaxonomyTag("ops.vip", "重点客户", None, "Key account")
+    assert taxonomy.tags["ops.vip"].english == "Key account" and taxonomy.tags["ops.vip"].family == "ops"
+    assert taxonomy.tags["interest.toys"].english == "interest.toys"
+    assert taxonomy.names("en")["ops.vip"] == "Key account" and taxonomy.names("zh")["ops.vip"] == "重点客户"
+    with pytest.raises(TaxonomyError, match="name_en"):
+        parse_taxonomy(document({"code": "ops.vip", "name": "重点客户", "name_en": " "}))
+
+
+def test_the_shipped_taxonomy_names_every_tag_in_english() -> None:
+    shipped = load_taxonomy()
+    assert all(tag.name_en for tag in shipped.tags.values())
+    assert shipped.tags["interest.feeding.formula"].english == "Formula"
 
 
 def test_names_are_stripped_and_the_parent_may_be_left_out() -> None:

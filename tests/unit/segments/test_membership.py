@@ -103,6 +103,19 @@ def test_preview_gives_the_size_and_a_sample_of_members() -> None:
     assert len(index) == 50
 
 
+def test_reach_splits_the_selected_members_as_the_dispatcher_would_skip_them() -> None:
+    index = MembershipIndex()
+    for n in range(10):
+        following, consents = n < 7, frozenset({"marketing"}) if n < 4 or n == 8 else frozenset()
+        index.upsert(MemberFacts("wx1", f"o{n}", tags={"interest.toys": 1.0}, following=following, consents=consents))
+    reach = index.reach(index.select(parse_rule({"has_tag": "interest.toys"}), NOW))
+    # o0-o3 follow and consent; o4-o6 follow without consent; o7-o9 do not follow (o8's consent does not help).
+    assert (reach.matching, reach.reachable, reach.no_consent, reach.not_following) == (10, 4, 3, 3)
+    assert reach.skipped == 6
+    index.upsert(MemberFacts("wx1", "o0", tags={"interest.toys": 1.0}, following=False))  # unfollowed since
+    assert index.reach(index.select(parse_rule({"has_tag": "interest.toys"}), NOW)).reachable == 3
+
+
 def test_a_removed_tag_or_date_leaves_every_set() -> None:
     index = MembershipIndex()
     index.upsert(

@@ -119,8 +119,19 @@ def test_summaries_read_in_english_and_chinese() -> None:
         "stage is late pregnancy and (has tag interest.feeding.formula or interest.toys weight ≥ 2)"
         " and not (spend tier C) and consented to marketing messages"
     )
+    # Named tags read as name and code in both languages (issue 22: one place showed codes, another names).
     assert summarize(rule, "zh", names) == (
-        "阶段为孕晚期 且 （有标签「奶粉」 或 「玩具」权重≥2） 且 非（消费等级C） 且 同意接收营销消息"
+        "阶段为孕晚期 且 （有标签「奶粉」(interest.feeding.formula) 或 「玩具」(interest.toys)权重≥2）"
+        " 且 非（消费等级C） 且 同意接收营销消息"
+    )
+    english = {"interest.feeding.formula": "Formula", "interest.toys": "interest.toys"}
+    assert summarize(rule, "en", english) == (
+        'stage is late pregnancy and (has tag "Formula" (interest.feeding.formula) or interest.toys weight ≥ 2)'
+        " and not (spend tier C) and consented to marketing messages"
+    )
+    assert summarize(rule, "zh") == (  # no names at all: the codes
+        "阶段为孕晚期 且 （有标签「interest.feeding.formula」 或 「interest.toys」权重≥2）"
+        " 且 非（消费等级C） 且 同意接收营销消息"
     )
 
 
@@ -166,3 +177,9 @@ def test_time_based_and_counting_predicates() -> None:
     }
     for text, expected in checks.items():
         assert evaluate(parse_rule(json.loads(text), TAGS), member, NOW) is expected, text
+
+
+def test_an_unknown_tag_says_where_the_codes_are_listed() -> None:
+    with pytest.raises(RuleInvalid) as refused:
+        parse_rule({"has_tag": "interest.nope"}, TAGS)
+    assert "GET /accounts/{appid}/profiles/taxonomy" in str(refused.value)

@@ -50,7 +50,13 @@ async def segments() -> SegmentUseCases:
     await live.rebuild(NOW)
     segments = InMemorySegments()
     return SegmentUseCases(
-        segments, live, source, known_tags=frozenset({FORMULA}), tag_names={FORMULA: "奶粉"}, clock=lambda: NOW
+        segments,
+        live,
+        source,
+        known_tags=frozenset({FORMULA}),
+        tag_names={FORMULA: "奶粉"},
+        clock=lambda: NOW,
+        tag_names_en={FORMULA: "Formula"},
     )
 
 
@@ -59,6 +65,8 @@ async def test_a_preview_counts_the_accounts_members_and_samples_them(segments: 
     assert preview.size == 4 and len(preview.sample) == 2 and all(o.startswith("o") for o in preview.sample)
     assert "奶粉" in preview.summary.zh and FORMULA in preview.summary.en
     assert (await segments.preview("wx1", RULE, sample=0)).sample == []
+    # Nobody in these facts follows: all four would be skipped, and the preview says so.
+    assert preview.reach is not None and (preview.reach.reachable, preview.reach.not_following) == (0, 4)
 
 
 async def test_a_rule_naming_an_unknown_tag_is_refused_before_saving(segments: SegmentUseCases) -> None:
@@ -98,9 +106,10 @@ async def test_another_accounts_segment_is_not_found(segments: SegmentUseCases) 
 
 async def test_a_member_is_explained_or_not_found(segments: SegmentUseCases) -> None:
     created = await segments.create("wx1", "formula", "", RULE)
-    assert (await segments.explain("wx1", created.segment.id, "o1", "en")).held
+    why = await segments.explain("wx1", created.segment.id, "o1", "en")
+    assert why.held and why.summary == f'has tag "Formula" ({FORMULA})'  # name and code, as in the summary
     why_not = await segments.explain("wx1", created.segment.id, "o_none", "zh")
-    assert not why_not.held and why_not.summary == "有标签「奶粉」"  # the tag's name, as in the summary
+    assert not why_not.held and why_not.summary == f"有标签「奶粉」({FORMULA})"
     with pytest.raises(MemberNotFound, match="no profile for o_nobody"):
         await segments.explain("wx1", created.segment.id, "o_nobody", "en")
 

@@ -1,8 +1,9 @@
 """The campaign management API (the console and ops scripts use it), put together by the app factory.
 
 Errors: a payload that breaks a rule is 422 naming the field (pydantic's shape, also for the rules the
-domain checks); an unknown campaign or submission is 404; a move or change the campaign's status does
-not allow, or a write based on a stale version, is 409 with the reason.
+domain checks), and so is an activation with something missing (every problem at once, also as
+``problems: [{field, problem}]``); an unknown campaign or submission is 404; a move or change the
+campaign's status does not allow, or a write based on a stale version, is 409 with the reason.
 
 Identity: every route needs an operator (401 without a session or token) holding the route's
 permission on the path's account (403 otherwise); writes, exports and review decisions are audited.
@@ -23,7 +24,13 @@ from fastapi.responses import JSONResponse
 
 from services.campaigns.adapters.posters import PosterError
 from services.campaigns.bootstrap_api import CampaignsApi, bootstrap
-from services.campaigns.domain.campaign import CampaignInvalid, EditNotAllowed, IllegalTransition, VersionConflict
+from services.campaigns.domain.campaign import (
+    ActivationBlocked,
+    CampaignInvalid,
+    EditNotAllowed,
+    IllegalTransition,
+    VersionConflict,
+)
 from services.campaigns.domain.submissions import ClaimHeld
 from services.campaigns.entrypoints.http import campaigns, pools, results, review, review_export, templates
 from services.campaigns.service_layer.management import CampaignNotFound
@@ -86,7 +93,12 @@ def create_app(
             JoinCodeUnavailable: 409,
             NotInReview: 409,
         },
-        exception_handlers={CampaignInvalid: _invalid, UnknownReason: _unknown_reason, ClaimHeld: _claim_held},
+        exception_handlers={
+            CampaignInvalid: _invalid,
+            UnknownReason: _unknown_reason,
+            ClaimHeld: _claim_held,
+            ActivationBlocked: _activation_blocked,
+        },
         # Poster templates and code CSVs are read by their routes under their own, larger limits.
         self_limited_bodies=[r"/accounts/[^/]+/campaigns/[^/]+/(template|reward-pools/[^/]+/codes)"],
         clock=clock,
@@ -102,6 +114,18 @@ async def _invalid(request: Request, exc: CampaignInvalid) -> JSONResponse:
     """A domain rule broken: answered like pydantic's own 422, naming the field in the body."""
     loc = [int(part) if part.isdigit() else part for part in exc.field.split(".")]
     return JSONResponse({"detail": [{"type": "value_error", "loc": ["body", *loc], "msg": exc.message}]}, 422)
+
+
+async def _activation_blocked(request: Request, exc: ActivationBlocked) -> JSONResponse:
+    """Every reason the campaign cannot start, at once: as field errors (``detail``, pydantic's shape,
+    located on the campaign's field) and as the plain ``problems`` list."""
+    problems = [{"field": p.field, "problem": p.problem} for p in exc.problems]
+    detail = [{"type": "activation", "loc": ["campaign", *_loc(p.field)], "msg": p.problem} for p in exc.problems]
+    return JSONResponse({"detail": detail, "problems": problems}, 422)
+
+
+def _loc(field: str) -> list[int | str]:
+    return [int(part) if part.isdigit() else part for part in field.split(".")]
 
 
 async def _unknown_reason(request: Request, exc: UnknownReason) -> JSONResponse:

@@ -30,14 +30,17 @@ from services.campaigns.entrypoints.http.deps import (
     needs,
 )
 from services.campaigns.entrypoints.http.schemas import (
+    ActivationCheckOut,
+    ActivationOut,
     CampaignCreate,
     CampaignOut,
     CampaignPage,
     CampaignPatch,
     ComplianceDraft,
     ComplianceOut,
+    ProblemOut,
 )
-from services.campaigns.service_layer import management
+from services.campaigns.service_layer import activation, management
 from shared.identity import Permission, audit
 
 __all__ = ["TAG", "router", "with_etag"]
@@ -195,12 +198,59 @@ def _move(path: str, summary: str, move: Callable[[Campaign, datetime], None], n
     router.post(ONE + path, summary=summary, description=description)(endpoint)
 
 
-_move(
-    "/activate",
-    "Activate a draft or resume a paused campaign",
-    Campaign.activate,
-    "activate_campaign",
-    "Needs a poster template, at least one invite tier and an end in the future (409 otherwise).",
+@router.post(
+    ONE + "/activate",
+    summary="Activate a draft or resume a paused campaign",
+    description="Needs a poster template (its image still stored), at least one invite tier and an end in "
+    "the future: what is missing comes back at once as 422 `{detail, problems: [{field, problem}]}`. A "
+    "campaign that is neither a draft nor paused is 409. Answered with the campaign and `warnings` (same "
+    "shape, never blocking): tiers whose reward pool has no codes left, a start still ahead, join keywords "
+    "or menu keys another running campaign answers too, wording the compliance check blocks. "
+    "`GET …/activation-check` asks without activating.",
 )
+async def activate_campaign(
+    appid: AppId,
+    campaign_id: CampaignId,
+    api: ApiDep,
+    response: Response,
+    now: Now,
+    request: Request,
+    _: CanLaunch,
+    if_match: IfMatch = None,
+) -> ActivationOut:
+    expected = expected_version(if_match)
+    done = await activation.activate_campaign(
+        api.campaigns, api.pools, api.templates, appid, campaign_id, expected, now
+    )
+    campaign = done.campaign
+    warnings = ProblemOut.all(done.warnings)
+    await audit(
+        request,
+        _MOVED["/activate"],
+        "campaign",
+        campaign_id,
+        before=None if expected is None else {"version": expected},
+        after={
+            "status": campaign.status.value,
+            "version": campaign.version,
+            "warnings": [w.model_dump() for w in warnings],
+        },
+    )
+    return ActivationOut(**with_etag(response, campaign).model_dump(), warnings=warnings)
+
+
+@router.get(
+    ONE + "/activation-check",
+    summary="Could the campaign start now? Every problem and warning, nothing changed",
+    description="`problems` is what `POST …/activate` would refuse (all of it; also a status that cannot "
+    "start), `warnings` what it would answer with (empty reward pools, a start still ahead, join keywords "
+    "another running campaign answers too, wording the compliance check blocks).",
+    dependencies=needs(Permission.CAMPAIGN_VIEW),
+)
+async def activation_check(appid: AppId, campaign_id: CampaignId, api: ApiDep, now: Now) -> ActivationCheckOut:
+    check = await activation.check_activation(api.campaigns, api.pools, api.templates, appid, campaign_id, now)
+    return ActivationCheckOut.of(check)
+
+
 _move("/pause", "Pause an active campaign", Campaign.pause, "pause_campaign", "Members stop joining and earning.")
 _move("/end", "End a campaign (final)", Campaign.end, "end_campaign", "An ended campaign cannot restart.")

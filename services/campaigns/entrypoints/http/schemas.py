@@ -6,6 +6,7 @@ rules that need more than one field (``ends_at`` after ``starts_at``, tiers asce
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -23,6 +24,7 @@ from services.campaigns.domain.campaign import (
     InviteTier,
     JoinMethods,
     Messages,
+    Problem,
     QrBox,
     RewardBasis,
     Rules,
@@ -32,6 +34,7 @@ from services.campaigns.domain.compliance import ComplianceFlag, Severity
 from services.campaigns.domain.results import MemberCampaign, mask_code
 from services.campaigns.domain.rewards import MAX_GENERATED
 from services.campaigns.domain.submissions import REJECT_REASONS, AuditEntry, Claim, SubmissionRecord
+from services.campaigns.service_layer.activation import ActivationCheck
 from services.campaigns.service_layer.management import CampaignEdit, NewCampaign, TemplateLayout
 from services.campaigns.service_layer.reward_stock import PoolReport
 from services.screenshots import Reason
@@ -746,3 +749,42 @@ def _reason(code: str) -> ReasonOut:
         return ReasonOut(code=code, text=Reason(code).text)
     except ValueError:
         return ReasonOut(code=code, text=code)
+
+
+# -- activation ----------------------------------------------------------------------------------------
+
+
+class ProblemOut(BaseModel):
+    field: str = Field(description="The campaign's field at fault, dotted (tiers.0.pool)")
+    problem: str
+
+    @classmethod
+    def all(cls, problems: Iterable[Problem]) -> list[ProblemOut]:
+        return [cls(field=p.field, problem=p.problem) for p in problems]
+
+
+class ActivationOut(CampaignOut):
+    """The campaign once active, and what to know about it now (never blocking)."""
+
+    warnings: list[ProblemOut] = Field(
+        description="Tiers whose reward pool is empty, a start still ahead, join keywords another running "
+        "campaign answers too, wording the compliance check blocks"
+    )
+
+
+class ActivationCheckOut(BaseModel):
+    ready: bool = Field(description="It would start now: no problem")
+    status: CampaignStatus
+    version: int
+    problems: list[ProblemOut] = Field(description="What activation would refuse, all of it (422 if tried)")
+    warnings: list[ProblemOut]
+
+    @classmethod
+    def of(cls, check: ActivationCheck) -> ActivationCheckOut:
+        return cls(
+            ready=check.ready,
+            status=check.campaign.status,
+            version=check.campaign.version,
+            problems=ProblemOut.all(check.problems),
+            warnings=ProblemOut.all(check.warnings),
+        )

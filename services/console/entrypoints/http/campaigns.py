@@ -37,6 +37,7 @@ from services.console.domain.campaigns import (
     from_beijing_input,
     lines,
     step_of_field,
+    step_of_problem,
     to_beijing_input,
     warnings_fingerprint,
 )
@@ -693,8 +694,10 @@ async def acknowledge_wording(view: AccountPage, campaign_id: str) -> Response:
 async def _review_page(
     view: View, campaign: Mapping[str, Any], ack: str, status_code: int = 200, **extra: Any
 ) -> HTMLResponse:
-    stock, report = await asyncio.gather(
-        view.get(Api.CAMPAIGNS, _api_path(view, campaign["id"], "/reward-pools")), _compliance(view, campaign["id"])
+    stock, report, check = await asyncio.gather(
+        view.get(Api.CAMPAIGNS, _api_path(view, campaign["id"], "/reward-pools")),
+        _compliance(view, campaign["id"]),
+        _activation_check(view, campaign["id"]),
     )
     fingerprint = warnings_fingerprint(report["flags"])
     return _wizard(
@@ -706,8 +709,21 @@ async def _review_page(
         report=report,
         ack=ack,
         acknowledged=not fingerprint or ack == fingerprint,
+        check=check,
         **extra,
     )
+
+
+async def _activation_check(view: View, campaign_id: str) -> dict[str, Any] | None:
+    """The API's own answer to "could it start now?": every problem and warning, each with the wizard
+    step that fixes it (None when the API does not answer: the page still shows)."""
+    check: dict[str, Any] | None = await _quietly(
+        view.get(Api.CAMPAIGNS, _api_path(view, campaign_id, "/activation-check"))
+    )
+    if check is not None:
+        for item in (*check["problems"], *check["warnings"]):
+            item["step"] = step_of_problem(item["field"])
+    return check
 
 
 @router.get(ONE + "/setup/{step}", response_class=HTMLResponse)
@@ -749,9 +765,12 @@ async def activate(view: AccountPage, campaign_id: str) -> Response:
     try:
         await view.call(Api.CAMPAIGNS, "POST", _api_path(view, campaign_id, "/activate"), headers=_if_match(version))
     except ApiError as exc:
-        if exc.status not in (403, 409, 428):
+        if exc.status not in (403, 409, 422, 428):
             raise
-        message = await _refusal(view, exc, campaign_id, version)
+        if exc.status == 422:  # every problem at once; the page lists each with the step that fixes it
+            message = view.gettext("The campaign cannot start yet: fix the problems listed below.")
+        else:
+            message = await _refusal(view, exc, campaign_id, version)
         return await _review_page(view, campaign, ack, _status_for(view, exc.status), message=message)
     return view.redirect(_page_path(view, campaign_id))
 
@@ -847,13 +866,18 @@ async def live(view: AccountPage, campaign_id: str) -> HTMLResponse:
 
 
 async def _live_page(view: View, campaign_id: str, status_code: int = 200, message: str = "") -> HTMLResponse:
-    campaign, stats, participants = await asyncio.gather(
-        _campaign(view, campaign_id), _stats(view, campaign_id), _participants(view, campaign_id, "", 0)
+    campaign, stats, participants, check = await asyncio.gather(
+        _campaign(view, campaign_id),
+        _stats(view, campaign_id),
+        _participants(view, campaign_id, "", 0),
+        _activation_check(view, campaign_id),
     )
     return view.render(
         "campaigns/live.html",
         status_code=status_code,
         campaign=campaign,
+        # Empty reward pools and the like, for a running or paused campaign (a draft's are on its review).
+        start_warnings=(check or {}).get("warnings", []) if campaign["status"] in ("active", "paused") else [],
         base=_page_path(view, campaign_id),
         participants=participants,
         q="",

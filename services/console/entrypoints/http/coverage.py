@@ -56,7 +56,7 @@ def _chart_data(report: dict[str, Any], locale: str, kind_labels: dict[str, str]
     cross = {(row["kind"], row["code"]): row["share"] for row in report["cross"]}
     series = report["series"]
     data = {
-        "interests": [tag_name(r["code"], r["name"], locale) for r in interests],
+        "interests": [tag_name(r["code"], r["name"], locale, r.get("name_en")) for r in interests],
         "bars": [
             {"name": kind_labels[kind], "data": [round(cross.get((kind, r["code"]), 0.0) * 100, 1) for r in interests]}
             for kind in KINDS
@@ -69,7 +69,7 @@ def _chart_data(report: dict[str, Any], locale: str, kind_labels: dict[str, str]
             },
             *(
                 {
-                    "name": tag_name(r["code"], r["name"], locale),
+                    "name": tag_name(r["code"], r["name"], locale, r.get("name_en")),
                     "data": [_pct(day["tags"].get(r["code"], 0), day["following"]) for day in series],
                 }
                 for r in top
@@ -105,7 +105,7 @@ async def coverage_page(view: AccountPage, start: str = "", to: str = "") -> HTM
     if report is not None:
         chart = _chart_data(report, view.locale, kind_labels | {"_tagged": view.gettext("Any tag or stage")})
         rows = [
-            row | {"label": tag_name(row["code"], row["name"], view.locale)}
+            row | {"label": tag_name(row["code"], row["name"], view.locale, row.get("name_en"))}
             for row in report["tags"]
             if row["count"] or row["previous"]
         ]

@@ -66,11 +66,13 @@ async def _part(call: Awaitable[Any]) -> Part:
         return Part(None, "unavailable", str(exc))
 
 
-def _labels(view: View, names: dict[str, str]) -> dict[str, Any]:
-    """The templates' label tables, and tag names in the page's language."""
+def _labels(view: View, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The templates' label tables, and tag names in the page's language (from the taxonomy's ``rows``)."""
+    names = {str(row["code"]): str(row.get("name") or "") for row in rows}
+    english = {str(row["code"]): row.get("name_en") for row in rows}
 
     def tag(code: str, name: str = "") -> str:
-        return tag_name(code, name or names.get(code, ""), view.locale)
+        return tag_name(code, name or names.get(code, ""), view.locale, english.get(code))
 
     return {
         "source": SOURCE_LABELS,
@@ -144,7 +146,6 @@ async def _profile_context(view: View, openid: str) -> dict[str, Any] | None:
     if member.state == "missing" and profile.state == "missing":
         return None
     rows = taxonomy.value if taxonomy.ok else []
-    names = {str(row["code"]): str(row.get("name") or "") for row in rows}
     follow = member.value if member.ok else profile.value.get("follow") if profile.ok else None
     last_active = parse_time(profile.value.get("last_active_at")) if profile.ok else None
     window_until = last_active + INTERACTION_WINDOW if last_active else None
@@ -161,7 +162,7 @@ async def _profile_context(view: View, openid: str) -> dict[str, Any] | None:
         "campaigns": parts["campaigns"],
         "pushes": parts.get("pushes"),
         "choices": tag_choices(rows, view.locale) if view.may(Permission.PROFILE_EDIT) else [],
-        "labels": _labels(view, names),
+        "labels": _labels(view, rows),
         "revealed": None,
         "reveal_error": "",
         "tag_error": "",
@@ -205,13 +206,12 @@ async def reveal(view: AccountPage, openid: OpenId) -> HTMLResponse:
     if is_htmx(view.request):
         # The personal-data panel in place, the history beside it (out of band); 200 so htmx swaps it.
         taxonomy = await _part(view.get(Api.PROFILES, view.account_path("/profiles/taxonomy")))
-        names = {str(row["code"]): str(row.get("name") or "") for row in (taxonomy.value if taxonomy.ok else [])}
         return view.render(
             "members/_revealed.html",
             openid=openid,
             revealed=revealed,
             reveal_error=error,
-            labels=_labels(view, names),
+            labels=_labels(view, taxonomy.value if taxonomy.ok else []),
         )
     context = await _profile_or_404(view, openid)
     context.update(revealed=revealed, reveal_error=error)

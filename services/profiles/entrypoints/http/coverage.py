@@ -54,6 +54,11 @@ def _name(taxonomy: Taxonomy, code: str) -> str:
     return tag.name if tag is not None else code
 
 
+def _name_en(taxonomy: Taxonomy, code: str) -> str:
+    tag = taxonomy.tags.get(code)
+    return tag.english if tag is not None else code
+
+
 def _row(row: CoverageRow) -> dict[str, Any]:
     return {
         "count": row.count,
@@ -73,13 +78,19 @@ def report_json(report: CoverageReport, taxonomy: Taxonomy) -> dict[str, Any]:
         "following": {"count": following, "previous": report.following.previous, "delta": report.following.delta},
         "tagged": _row(report.tagged),
         "tags": [
-            {"code": r.key, "name": _name(taxonomy, r.key), "family": r.key.split(".", 1)[0], **_row(r)}
+            {
+                "code": r.key,
+                "name": _name(taxonomy, r.key),
+                "name_en": _name_en(taxonomy, r.key),
+                "family": r.key.split(".", 1)[0],
+                **_row(r),
+            }
             for r in report.tags
         ],
         "kinds": [{"kind": r.key, **_row(r)} for r in report.kinds],
         "cross": [
             {"kind": r.key.split("|")[0], "code": (code := r.key.split("|")[1]), "name": _name(taxonomy, code)}
-            | {"count": r.count, "share": r.share, "base": r.base}
+            | {"name_en": _name_en(taxonomy, code), "count": r.count, "share": r.share, "base": r.base}
             for r in report.cross
         ],
         "stages": {
@@ -88,6 +99,7 @@ def report_json(report: CoverageReport, taxonomy: Taxonomy) -> dict[str, Any]:
                 {
                     "stage": stage.value,
                     "name": _name(taxonomy, stage.value),
+                    "name_en": _name_en(taxonomy, stage.value),
                     "count": (n := report.stages.get(stage, 0)),
                     "share": round(n / following, 4) if following else 0.0,
                 }

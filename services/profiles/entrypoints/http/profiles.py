@@ -25,6 +25,7 @@ from services.profiles.entrypoints.http.schemas import (
 )
 from services.profiles.service_layer import profile_ops
 from shared.identity import Identity, Permission, audit, require
+from shared.maternal_infant import FAMILIES
 
 __all__ = ["TAG", "router"]
 
@@ -48,15 +49,27 @@ async def profile_stats(appid: AppId, profiles: ProfilesDep, now: Now) -> Profil
     return ProfileStatsOut.of(await profiles.profiles.stats(appid, now.date()))
 
 
+#: A taxonomy family to list (the first part of a code).
+Family = Annotated[
+    str | None,
+    Query(
+        pattern="^(" + "|".join(sorted(FAMILIES)) + ")$", description="Only this family: " + ", ".join(sorted(FAMILIES))
+    ),
+]
+
+
 @router.get(
-    "/accounts/{appid}/profiles/taxonomy", summary="The tags profiles carry: codes, names, parents", dependencies=_VIEW
+    "/accounts/{appid}/profiles/taxonomy",
+    summary="The tag codes profiles carry, with their zh and en names, parents and families",
+    description="In the taxonomy file's order. These codes are what ops tags (`POST …/profile/tags`), segment "
+    "rules (`has_tag`, `tag_weight`) and WeChat tag syncs take; `ops` says whether an operator may set one "
+    "by hand. `?family=interest` lists one family.",
+    dependencies=_VIEW,
 )
-async def taxonomy(appid: AppId, profiles: ProfilesDep) -> list[TaxonomyTagOut]:
+async def taxonomy(appid: AppId, profiles: ProfilesDep, family: Family = None) -> list[TaxonomyTagOut]:
     """The taxonomy this service checks tags against (the console's tag picker lists it)."""
-    return [
-        TaxonomyTagOut(code=tag.code, name=tag.name, parent=tag.parent, ops=tag.code.split(".", 1)[0] != "stage")
-        for tag in profiles.taxonomy.tags.values()
-    ]
+    tags = profiles.taxonomy.tags.values()
+    return [TaxonomyTagOut.of(tag) for tag in tags if family is None or tag.family == family]
 
 
 @router.get(_PROFILE, summary="A member's profile, masked: follow, activity, tags", dependencies=_VIEW)

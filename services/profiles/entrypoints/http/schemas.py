@@ -19,7 +19,7 @@ from services.profiles.domain.surveys import (
 )
 from services.profiles.entrypoints.http.deps import TagCode
 from services.profiles.service_layer.ports import ProfileCounts
-from shared.maternal_infant import Basis, Taxonomy, current_declaration
+from shared.maternal_infant import Basis, Taxonomy, TaxonomyTag, current_declaration
 
 __all__ = [
     "Accepted",
@@ -61,6 +61,7 @@ class TagOut(BaseModel):
     code: str
     name: str
     source: str
+    name_en: str = Field(default="", description="The English name (the code when the taxonomy has none)")
     weight: float = Field(description="As of now: behavioural (mall, inferred) weights fade with time")
     first_seen: datetime
     last_seen: datetime
@@ -69,6 +70,7 @@ class TagOut(BaseModel):
 class StageOut(BaseModel):
     code: str
     name: str
+    name_en: str = Field(default="", description="The English name (the code when the taxonomy has none)")
     pregnancy_week: int | None
     age_months: int | None
     confidence: str = Field(description="declared (the member said so) or inferred (from purchases)")
@@ -115,6 +117,7 @@ class ProfileOut(BaseModel):
             TagOut(
                 code=view.code,
                 name=taxonomy.name(view.code) if view.code in taxonomy else view.code,
+                name_en=taxonomy.tags[view.code].english if view.code in taxonomy else view.code,
                 source=view.source.value,
                 weight=view.weight,
                 first_seen=view.first_seen,
@@ -139,6 +142,7 @@ class ProfileOut(BaseModel):
             else StageOut(
                 code=stage.stage.value,
                 name=taxonomy.name(stage.stage.value),
+                name_en=taxonomy.tags[stage.stage.value].english,
                 pregnancy_week=stage.pregnancy_week,
                 age_months=stage.age_months,
                 confidence=stage.confidence.value,
@@ -155,10 +159,27 @@ class ProfileOut(BaseModel):
 
 
 class TaxonomyTagOut(BaseModel):
-    code: str
+    code: str = Field(description="Stable dotted code: what rules, ops tags and syncs refer to")
     name: str = Field(description="The taxonomy's (zh-CN) name")
     parent: str | None
     ops: bool = Field(description="Ops may set it by hand (life stages come from a due date or birthday)")
+    name_zh: str = Field(description="The same as name")
+    name_en: str = Field(description="The English name (the code when the taxonomy file gives none)")
+    family: str = Field(description="The code's first part: stage, interest, purchase, spend, campaign, ops")
+    depth: int = Field(description="Levels below its family's root (interest 0, interest.feeding 1, ...)")
+
+    @classmethod
+    def of(cls, tag: TaxonomyTag) -> TaxonomyTagOut:
+        return cls(
+            code=tag.code,
+            name=tag.name,
+            parent=tag.parent,
+            ops=tag.family != "stage",
+            name_zh=tag.name,
+            name_en=tag.english,
+            family=tag.family,
+            depth=tag.code.count("."),
+        )
 
 
 class ProfileStatsOut(BaseModel):

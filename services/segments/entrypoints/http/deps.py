@@ -38,6 +38,7 @@ def segment_use_cases(service: Service) -> SegmentUseCases:
         known_tags=service.known_tags,
         tag_names={code: tag.name for code, tag in service.taxonomy.tags.items()},
         clock=service.clock,
+        tag_names_en=service.taxonomy.names("en"),
     )
 
 

@@ -8,16 +8,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from services.segments.domain.membership import Reach
 from services.segments.domain.pushes import (
     Article,
     FrequencyCap,
     MessageContent,
     PushInvalid,
+    PushStatus,
     QuietHours,
     SubscriptionContent,
     TemplateContent,
     Variant,
     check_variants,
+    effective_send_at,
 )
 from services.segments.domain.rules import Explanation
 from services.segments.service_layer.reports import report_of
@@ -37,6 +40,7 @@ __all__ = [
     "PushPatch",
     "PushUse",
     "QuietHoursIn",
+    "ReachOut",
     "SegmentIn",
     "SegmentOut",
     "SubscriptionIn",
@@ -80,16 +84,42 @@ class Summary(BaseModel):
         return cls(en=summary.en, zh=summary.zh)
 
 
+class ReachOut(BaseModel):
+    """Of the members selected, whom a push could send to now; the rest it skips, by reason."""
+
+    matching: int = Field(description="Members the rule selects (the size)")
+    reachable: int = Field(description="Of them, following now with marketing consent")
+    skipped: int = Field(description="Of them, the ones a push would skip: not_following + no_consent")
+    not_following: int = Field(description="Skipped as unfollowed")
+    no_consent: int = Field(description="Following, but skipped without marketing consent")
+
+    @classmethod
+    def of(cls, reach: Reach) -> ReachOut:
+        return cls(
+            matching=reach.matching,
+            reachable=reach.reachable,
+            skipped=reach.skipped,
+            not_following=reach.not_following,
+            no_consent=reach.no_consent,
+        )
+
+
 class PreviewOut(BaseModel):
     size: int = Field(description="Members of the account the rule selects now")
     sample: list[str] = Field(description="Openids of the first members selected")
     summary: Summary
     took_ms: float
+    reach: ReachOut | None = Field(
+        default=None,
+        description="Of size, whom a push could reach (following, marketing consent) and whom it would skip. "
+        "Frequency caps and the 48-hour window are decided at send time: see a push's eligibility",
+    )
 
     @classmethod
     def of(cls, preview: Preview) -> PreviewOut:
         summary = Summary.of(preview.summary)
-        return cls(size=preview.size, sample=preview.sample, summary=summary, took_ms=preview.took_ms)
+        reach = None if preview.reach is None else ReachOut.of(preview.reach)
+        return cls(size=preview.size, sample=preview.sample, summary=summary, took_ms=preview.took_ms, reach=reach)
 
 
 class PushUse(BaseModel):
@@ -112,6 +142,8 @@ class SegmentOut(BaseModel):
     updated_at: datetime
     #: The pushes that target it (reading one segment only; lists leave it out).
     used_by: list[PushUse] | None = None
+    #: Of size, whom a push could reach now and whom it would skip.
+    reach: ReachOut | None = None
 
     @classmethod
     def of(cls, view: SegmentView) -> SegmentOut:
@@ -124,6 +156,7 @@ class SegmentOut(BaseModel):
             rule=segment.rule,
             summary=Summary.of(view.summary),
             size=view.size,
+            reach=None if view.reach is None else ReachOut.of(view.reach),
             created_at=segment.created_at,
             updated_at=segment.updated_at,
         )
@@ -315,6 +348,14 @@ class PushOut(BaseModel):
     #: The stats read for the push page: progress, failures by code with their meaning, skips by
     #: reason, clicks per link and per variant.
     report: dict[str, Any] = {}
+    effective_send_at: datetime | None = Field(
+        default=None,
+        description="When it will really start sending: send_at, or the end of the quiet hours send_at falls "
+        "in (Beijing time). Null once sending started (see resume_at) and for a draft sent when it is sent",
+    )
+    held_by_quiet_hours: bool = Field(
+        default=False, description="send_at falls in the quiet hours: effective_send_at is their end"
+    )
 
     @classmethod
     def of(cls, doc: dict[str, Any]) -> PushOut:
@@ -339,7 +380,24 @@ class PushOut(BaseModel):
             created_by=doc.get("created_by"),
             project_id=doc.get("project_id"),
             report=report_of(doc),
+            **_when(doc),
         )
+
+
+def _when(doc: dict[str, Any]) -> dict[str, Any]:
+    """When a push not yet sending will start: its send_at, moved past the quiet hours it falls in."""
+    send_at, quiet = _utc(doc.get("send_at")), doc.get("quiet_hours")
+    hours = (
+        None
+        if not quiet
+        else QuietHours(clock_time.fromisoformat(quiet["start"]), clock_time.fromisoformat(quiet["end"]))
+    )
+    try:
+        status = PushStatus(doc["status"])
+    except ValueError:
+        return {}
+    effective = effective_send_at(send_at, hours, status)
+    return {"effective_send_at": effective, "held_by_quiet_hours": effective is not None and effective != send_at}
 
 
 def _utc(value: datetime | None) -> datetime | None:
