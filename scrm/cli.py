@@ -271,6 +271,21 @@ def docs_events(
         console.print(f"wrote {output}")
 
 
+@docs_app.command("configuration")
+def docs_configuration(
+    output: Annotated[Path | None, typer.Option(help="write here instead of printing")] = None,
+) -> None:
+    """Render docs/configuration.md from every process's settings class."""
+    from scrm.configuration_docs import render_configuration
+
+    text = render_configuration()
+    if output is None:
+        console.print(text, markup=False, highlight=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}")
+
+
 #: Where other installed distributions declare commands for this CLI (scrm-dev: ``demo``, ``bench``).
 #: A name maps to a command function, or to a ``typer.Typer`` added as a group of that name.
 COMMANDS_GROUP = "scrm.commands"

@@ -22,12 +22,19 @@ class OfficialAccount(BaseModel):
 
 class ConsoleSettings(ServiceSettings):
     service_name: str = "console"
+    #: The operator APIs the console calls as the signed-in operator: identity-api, ...
     identity_api_url: _URL = "http://127.0.0.1:8005"
+    #: ... campaigns-api, ...
     campaigns_api_url: _URL = "http://127.0.0.1:8002"
+    #: ... members-api, ...
     members_api_url: _URL = "http://127.0.0.1:8001"
+    #: ... profiles-api, ...
     profiles_api_url: _URL = "http://127.0.0.1:8003"
+    #: ... segments-api, ...
     segments_api_url: _URL = "http://127.0.0.1:8004"
+    #: ... analytics, ...
     analytics_api_url: _URL = "http://127.0.0.1:8007"
+    #: ... and brands.
     brands_api_url: _URL = "http://127.0.0.1:8008"
     #: The local WeChat simulator, linked from pages in development (members' inboxes); empty: no links.
     wechat_sim_url: Annotated[str, Field(pattern=r"^(https?://\S+)?$", max_length=500)] = ""
