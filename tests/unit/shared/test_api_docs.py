@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,26 @@ def test_vendored_files_match_their_recorded_checksums() -> None:
     for name, entry in manifest.items():
         assert hashlib.sha256((ASSETS / name).read_bytes()).hexdigest() == entry["sha256"], name
         assert (ASSETS / entry["license"].split("(")[1].rstrip(")")).exists()
+
+
+def _strings(node: object, key: str = "") -> list[tuple[str, str]]:
+    """Every (key, string) in an OpenAPI document."""
+    if isinstance(node, dict):
+        return [found for k, v in node.items() for found in _strings(v, str(k))]
+    if isinstance(node, list):
+        return [found for v in node for found in _strings(v, key)]
+    return [(key, node)] if isinstance(node, str) else []
+
+
+@pytest.mark.parametrize("process", HTTP)
+def test_the_api_map_names_only_schemas_it_has(process: str) -> None:
+    with warnings.catch_warnings():
+        # The simulator answers every /cgi-bin/{api} method with one function: duplicate operation ids.
+        warnings.filterwarnings("ignore", "Duplicate Operation ID", UserWarning)
+        document = _client(process).app.openapi()  # type: ignore[attr-defined]
+    schemas = set(document.get("components", {}).get("schemas", {}))
+    refs = {value.rsplit("/", 1)[1] for key, value in _strings(document) if key == "$ref"}
+    assert refs <= schemas, refs - schemas
+    texts = " ".join(value for key, value in _strings(document) if key in {"description", "summary"})
+    named = set(re.findall(r"\b[A-Z][A-Za-z]+(?:Body|Out|In)\b", texts))
+    assert named <= schemas, f"descriptions name schemas that do not exist: {sorted(named - schemas)}"

@@ -34,6 +34,12 @@ TAG = "poster templates"
 #: Room for the multipart framing and a layout part around the image.
 _FORM_OVERHEAD = 64 * 1024
 
+_LAYOUT_SCHEMA = {
+    key: value
+    for key, value in LayoutBody.model_json_schema(ref_template="#/components/schemas/{model}").items()
+    if key != "$defs"
+}
+
 _TEMPLATE_FORM: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -46,8 +52,13 @@ _TEMPLATE_FORM: dict[str, Any] = {
                         "image": {"type": "string", "format": "binary", "description": "PNG or JPEG"},
                         "layout": {
                             "type": "string",
-                            "description": "JSON: where the QR code and texts go (LayoutBody). Left out: the "
-                            "campaign's current layout is kept, if it has one.",
+                            "contentMediaType": "application/json",
+                            # Its parts are components (QrBoxBody, TextSlotBody); the object itself is
+                            # described here, since no route takes it as a body of its own.
+                            "contentSchema": _LAYOUT_SCHEMA,
+                            "description": 'JSON: where the QR code and texts go, `{"qr": QrBoxBody, '
+                            '"text_slots": [TextSlotBody]}` (TemplateBody without `image_id`). Left out: '
+                            "the campaign's current layout is kept, if it has one.",
                         },
                     },
                 }
