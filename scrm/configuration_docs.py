@@ -220,8 +220,8 @@ def render_configuration() -> str:
         "",
         "## Which process reads what",
         "",
-        "| process | kind | port | settings class | reads |",
-        "|---|---|---|---|---|",
+        "| process | kind | port | settings class | reads | start with |",
+        "|---|---|---|---|---|---|",
     ]
     for cls, specs in classes.items():
         base = _section_base(cls)
@@ -231,11 +231,16 @@ def render_configuration() -> str:
         reads += f", [its own](#{cls.__name__.lower()})"
         for spec in specs:
             port = "health only" if spec.kind == "worker" else "HTTP"
-            lines.append(f"| `{spec.name}` | {spec.kind} | {spec.default_port} ({port}) | `{cls.__name__}` | {reads} |")
+            needs = ", ".join(f"`{name}` (without it {spec.without_needs})" for name in spec.needs)
+            row = (
+                f"| `{spec.name}` | {spec.kind} | {spec.default_port} ({port}) | `{cls.__name__}` | {reads} | {needs} |"
+            )
+            lines.append(row)
     lines += [
         "",
         "The port is `scrm run <process> --port`'s default; a worker's port serves only `/healthz`,",
-        "`/readyz` and `/metrics`.",
+        "`/readyz` and `/metrics`. An API answers without the worker named beside it, but what it starts",
+        "waits on a topic until that worker runs (nothing is lost, only late); `scrm run` says so.",
         "",
         "## Every process (`ServiceSettings`)",
         "",

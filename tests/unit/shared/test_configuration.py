@@ -144,3 +144,11 @@ def test_the_readme_names_every_process_scrm_runs() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = [name for name in PROCESSES if f"scrm run {name} " not in readme]
     assert missing == [], f"add to the README's CLI list: {missing}"
+
+
+def test_every_worker_is_named_by_the_processes_that_need_it() -> None:
+    workers = {name for name, spec in PROCESSES.items() if spec.kind == "worker"}
+    needed = {name for spec in PROCESSES.values() for name in spec.needs}
+    assert needed == workers, "each worker does some API's work: say which (ProcessSpec.needs)"
+    assert all(spec.without_needs for spec in PROCESSES.values() if spec.needs)
+    assert "campaigns-worker" in PROCESSES["campaigns-api"].needs

@@ -28,6 +28,7 @@ from services.campaigns.entrypoints.http.deps import (
     Now,
     expected_version,
     needs,
+    required_version,
 )
 from services.campaigns.entrypoints.http.schemas import (
     CampaignCreate,
@@ -166,6 +167,8 @@ async def check_wording(appid: AppId, campaign_id: CampaignId, api: ApiDep) -> C
 
 #: The audit action of each move, in the past tense.
 _MOVED = {"/activate": "campaign.activated", "/pause": "campaign.paused", "/end": "campaign.ended"}
+#: The moves that need ``If-Match`` (428 without).
+_VERSIONED_MOVES = frozenset({"/activate"})
 
 
 def _move(path: str, summary: str, move: Callable[[Campaign, datetime], None], name: str, description: str) -> None:
@@ -179,7 +182,9 @@ def _move(path: str, summary: str, move: Callable[[Campaign, datetime], None], n
         _: CanLaunch,
         if_match: IfMatch = None,
     ) -> CampaignOut:
-        expected = expected_version(if_match)
+        # Activating publishes what was reviewed, so it names the version reviewed; pause and end are
+        # the brakes and work whatever the version.
+        expected = required_version(if_match) if path in _VERSIONED_MOVES else expected_version(if_match)
         campaign = await management.move_campaign(api.campaigns, appid, campaign_id, expected, move, now)
         await audit(
             request,
@@ -200,7 +205,9 @@ _move(
     "Activate a draft or resume a paused campaign",
     Campaign.activate,
     "activate_campaign",
-    "Needs a poster template, at least one invite tier and an end in the future (409 otherwise).",
+    "Needs a poster template, at least one invite tier and an end in the future (409 otherwise). "
+    '`If-Match: "<version>"` is required: 428 without it, 409 when the campaign changed since it was read. '
+    "Pause and end take `If-Match` too but do not need it: stopping a campaign never waits for a reload.",
 )
 _move("/pause", "Pause an active campaign", Campaign.pause, "pause_campaign", "Members stop joining and earning.")
 _move("/end", "End a campaign (final)", Campaign.end, "end_campaign", "An ended campaign cannot restart.")
