@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import NoDecode
 
 from shared.settings import ServiceSettings
+from shared.wechat import APPID_PATTERN
 
 _URL = Annotated[str, Field(pattern=r"^https?://[^\s/]+(/.*)?$", max_length=500)]
 
@@ -16,7 +17,8 @@ class OfficialAccount(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    appid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    #: The shape every service checks an account's appid against.
+    appid: str = Field(min_length=1, max_length=64, pattern=f"^{APPID_PATTERN}$")
     name: str = Field(default="", max_length=64)
 
 

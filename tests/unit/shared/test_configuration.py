@@ -152,3 +152,11 @@ def test_every_worker_is_named_by_the_processes_that_need_it() -> None:
     assert needed == workers, "each worker does some API's work: say which (ProcessSpec.needs)"
     assert all(spec.without_needs for spec in PROCESSES.values() if spec.needs)
     assert "campaigns-worker" in PROCESSES["campaigns-api"].needs
+
+
+def test_the_console_names_accounts_by_the_same_appid_shape() -> None:
+    from services.console.settings import ConsoleSettings
+
+    assert ConsoleSettings(official_accounts='[{"appid": "wx1"}]').official_accounts[0].appid == "wx1"
+    with pytest.raises(ValueError, match="appid"):
+        ConsoleSettings(official_accounts='[{"appid": "gh-1"}]')
