@@ -66,7 +66,8 @@ def _description(model: type[BaseModel], name: str) -> str:
         if name in getattr(cls, "__annotations__", {}):
             text = _comments(cls).get(name)
             if text:
-                return _ROLE.sub(r"\1", text)
+                # reST to Markdown: roles to plain names, double backticks to single.
+                return _ROLE.sub(r"\1", text).replace("``", "`")
     return model.model_fields[name].description or ""
 
 
@@ -277,7 +278,7 @@ def render_configuration() -> str:
             f"Processes: {', '.join(f'`{spec.name}`' for spec in specs)}. Also reads {also}.",
         ]
         if doc and not doc.startswith(("Settings", "A base")):
-            lines += ["", " ".join(doc.split())]
+            lines += ["", " ".join(doc.split()).replace("``", "`")]
         lines += ["", "| variable | default | meaning |", "|---|---|---|", *_rows(cls, names)]
     lines.append("")
     return "\n".join(lines)
