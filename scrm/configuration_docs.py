@@ -22,10 +22,10 @@ from pydantic_core import PydanticUndefined
 from scrm.processes import PROCESSES, ProcessSpec
 from shared.settings import PLACEHOLDER_SECRETS, ServiceSettings
 
-__all__ = ["render_configuration", "settings_classes"]
+__all__ = ["render_configuration", "settings_classes", "undocumented"]
 
 _REPO = Path(__file__).resolve().parents[1]
-#: Defaults longer than this are shortened (a list's first entries and its length).
+#: Defaults longer than this are shortened (a list's first entry and its length).
 _MAX_DEFAULT = 60
 #: Nested models whose fields are set one by one (``WECHAT_API__BASE_URL``) as well as whole (JSON).
 _EXPANDED = ("WeChatApiConfig",)
