@@ -86,8 +86,9 @@ messages: install  ## Extract the console's texts and merge them into its catalo
 	  -d $(CONSOLE)/translations -l zh_CN >/dev/null
 	@$(BIN)/python -m scrm_dev.catalogs $(CONSOLE)/translations
 
-docs: install  ## Regenerate docs generated from code (docs/events.md)
+docs: install  ## Regenerate docs generated from code (docs/events.md, docs/configuration.md)
 	$(BIN)/scrm docs events --output docs/events.md
+	$(BIN)/scrm docs configuration --output docs/configuration.md
 
 lock: install  ## Re-pin constraints.txt from the current environment
 	$(BIN)/python -m pip freeze --exclude-editable --exclude scrm | sort -f > constraints.txt

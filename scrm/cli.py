@@ -103,6 +103,12 @@ def run(
     if spec is None:
         err_console.print(f"[red]unknown service {service!r}[/red]; choose from {', '.join(PROCESSES)}")
         raise typer.Exit(2)
+    for needed in spec.needs:
+        # The API answers without its worker; what it starts then waits on a topic, silently.
+        err_console.print(
+            f"[yellow]{service} needs {needed} running too[/yellow] (`scrm run {needed}`): "
+            f"without it {escape(spec.without_needs)}"
+        )
     try:
         spec.run(host, port if port is not None else spec.default_port)
     except SettingsError as exc:
@@ -114,10 +120,10 @@ def run(
 def services() -> None:
     """List the processes `scrm run` can start."""
     table = Table(title="services")
-    for column in ("name", "kind", "default port", "what"):
+    for column in ("name", "kind", "default port", "what", "start with"):
         table.add_column(column)
     for spec in PROCESSES.values():
-        table.add_row(spec.name, spec.kind, str(spec.default_port), spec.description)
+        table.add_row(spec.name, spec.kind, str(spec.default_port), spec.description, ", ".join(spec.needs))
     console.print(table)
 
 
@@ -281,6 +287,21 @@ def docs_events(
     from scrm.docs import render_events
 
     text = render_events()
+    if output is None:
+        console.print(text, markup=False, highlight=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}")
+
+
+@docs_app.command("configuration")
+def docs_configuration(
+    output: Annotated[Path | None, typer.Option(help="write here instead of printing")] = None,
+) -> None:
+    """Render docs/configuration.md from every process's settings class."""
+    from scrm.configuration_docs import render_configuration
+
+    text = render_configuration()
     if output is None:
         console.print(text, markup=False, highlight=False)
     else:

@@ -39,6 +39,11 @@ class ProcessSpec:
     #: A settings field that defaults to this process's own URL when not configured (the simulator's
     #: member pictures link back to it).
     own_url_setting: str | None = None
+    #: The workers that do this process's work behind it: without them it answers, but what it starts
+    #: (a follow joining a campaign, a push being sent...) waits on its topic. ``scrm run`` says so.
+    needs: tuple[str, ...] = ()
+    #: What waits without them, for that hint.
+    without_needs: str = ""
 
     def run(self, host: str, port: int) -> None:
         launch(self, host, port)
@@ -132,11 +137,43 @@ PROCESSES: dict[str, ProcessSpec] = {
     spec.name: spec
     for spec in (
         _http("gateway", 8000, "gateway", "GatewaySettings", "WeChat webhook gateway (HTTP → Kafka)"),
-        _http("members-api", 8001, "members", "MembersSettings", "Members read API"),
-        _http("campaigns-api", 8002, "campaigns", "CampaignsSettings", "Campaign management API"),
+        _http(
+            "members-api",
+            8001,
+            "members",
+            "MembersSettings",
+            "Members read API",
+            needs=("members-worker",),
+            without_needs="follows are not recorded",
+        ),
+        _http(
+            "campaigns-api",
+            8002,
+            "campaigns",
+            "CampaignsSettings",
+            "Campaign management API",
+            needs=("campaigns-worker",),
+            without_needs="a follow does nothing for a campaign: no join, no poster, no credit",
+        ),
         # Operator APIs (keep internal) and, on ports 8010 + n, the public endpoints of the same service.
-        _http("profiles-api", 8003, "profiles", "ProfilesSettings", "Profiles, ops tags and surveys API (operator)"),
-        _http("segments-api", 8004, "segments", "SegmentsSettings", "Segments (live index) and pushes API (operator)"),
+        _http(
+            "profiles-api",
+            8003,
+            "profiles",
+            "ProfilesSettings",
+            "Profiles, ops tags and surveys API (operator)",
+            needs=("profiles-worker",),
+            without_needs="mall events and follows do not reach profiles, new followers get no H5 invitation",
+        ),
+        _http(
+            "segments-api",
+            8004,
+            "segments",
+            "SegmentsSettings",
+            "Segments (live index) and pushes API (operator)",
+            needs=("segments-worker",),
+            without_needs="pushes come due and are never sent",
+        ),
         _http(
             "profiles-public",
             8013,
@@ -144,6 +181,8 @@ PROCESSES: dict[str, ProcessSpec] = {
             "ProfilesSettings",
             "Public: the signed mall webhook and the members' H5 pages",
             factory="create_public_app",
+            needs=("profiles-worker",),
+            without_needs="mall events wait on their topic",
         ),
         _http(
             "segments-public",
@@ -157,9 +196,23 @@ PROCESSES: dict[str, ProcessSpec] = {
             "identity-api", 8005, "identity", "IdentitySettings", "Operators, roles, API tokens, sessions, audit log"
         ),
         _http("console", 8006, "console", "ConsoleSettings", "The operators' web console (pages over operator APIs)"),
-        _http("analytics", 8007, "analytics", "AnalyticsSettings", "Dashboards over the daily rollups (operator)"),
         _http(
-            "brands", 8008, "brands", "BrandsSettings", "Brands, projects, deals, payments, business view (operator)"
+            "analytics",
+            8007,
+            "analytics",
+            "AnalyticsSettings",
+            "Dashboards over the daily rollups (operator)",
+            needs=("analytics-worker",),
+            without_needs="the dashboards stop counting",
+        ),
+        _http(
+            "brands",
+            8008,
+            "brands",
+            "BrandsSettings",
+            "Brands, projects, deals, payments, business view (operator)",
+            needs=("brands-worker",),
+            without_needs="projects' delivery counters stop",
         ),
         _worker(
             "members-worker",

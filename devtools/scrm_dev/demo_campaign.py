@@ -119,12 +119,18 @@ async def run_campaign(
     }
     files = {"image": ("poster.png", _background(), "image/png")}
     (
-        await api.post(f"{_BASE}/{campaign_id}/template", files=files, data={"layout": json.dumps(layout)})
+        await api.post(
+            f"{_BASE}/{campaign_id}/template",
+            files=files,
+            data={"layout": json.dumps(layout)},
+            headers={"If-Match": created.headers["etag"]},  # edits name the version they change
+        )
     ).raise_for_status()
     for pool in ("A", "S"):
         generated = await api.post(f"{_BASE}/{campaign_id}/reward-pools/{pool}/generate", json={"count": seeds + 5})
         generated.raise_for_status()
-    (await api.post(f"{_BASE}/{campaign_id}/activate")).raise_for_status()
+    version = (await api.get(f"{_BASE}/{campaign_id}")).headers["etag"]
+    (await api.post(f"{_BASE}/{campaign_id}/activate", headers={"If-Match": version})).raise_for_status()
     ticket = (await api.get(f"{_BASE}/{campaign_id}/join-qr")).json()["ticket"]
 
     async def act(openid: str, action: str, body: dict[str, Any] | None = None) -> None:

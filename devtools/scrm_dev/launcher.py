@@ -57,8 +57,18 @@ def _fd_entries(pid: int) -> list[Path] | None:
 class ServiceProcess:
     """One ``scrm run <name>`` child with its own log file; stops with SIGTERM, then SIGKILL."""
 
-    def __init__(self, name: str, port: int, env: dict[str, str], log_path: Path, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        name: str,
+        port: int,
+        env: dict[str, str],
+        log_path: Path,
+        host: str = "127.0.0.1",
+        cwd: Path | None = None,
+    ) -> None:
         self.name = name
+        #: The working directory (where a ``.env`` would be read); None: this process's.
+        self.cwd = cwd
         self.port = port
         self.host = host
         self.url = f"http://{host}:{port}"
@@ -82,6 +92,7 @@ class ServiceProcess:
                     str(self.port),
                 ],
                 env={**os.environ, **self._env},
+                cwd=self.cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

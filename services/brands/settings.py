@@ -17,6 +17,7 @@ class BrandsSettings(ServiceSettings):
     brands_inactive_days: int = Field(default=30, ge=1, le=3650)
     #: Spend (payments received in the last 12 months, in yuan) from which a brand is tier A, and B.
     tier_a_yuan: int = Field(default=500_000, ge=1)
+    #: ... tier B (below it: C).
     tier_b_yuan: int = Field(default=100_000, ge=1)
     #: Projects ending within this many days of the business view's date are "renewals coming up".
     renewal_window_days: int = Field(default=30, ge=1, le=366)

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import NoDecode
 
 from shared.settings import ServiceSettings
+from shared.wechat import APPID_PATTERN
 
 _URL = Annotated[str, Field(pattern=r"^https?://[^\s/]+(/.*)?$", max_length=500)]
 
@@ -16,18 +17,26 @@ class OfficialAccount(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    appid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    #: The shape every service checks an account's appid against.
+    appid: str = Field(min_length=1, max_length=64, pattern=f"^{APPID_PATTERN}$")
     name: str = Field(default="", max_length=64)
 
 
 class ConsoleSettings(ServiceSettings):
     service_name: str = "console"
+    #: The operator APIs the console calls as the signed-in operator: identity-api, ...
     identity_api_url: _URL = "http://127.0.0.1:8005"
+    #: ... campaigns-api, ...
     campaigns_api_url: _URL = "http://127.0.0.1:8002"
+    #: ... members-api, ...
     members_api_url: _URL = "http://127.0.0.1:8001"
+    #: ... profiles-api, ...
     profiles_api_url: _URL = "http://127.0.0.1:8003"
+    #: ... segments-api, ...
     segments_api_url: _URL = "http://127.0.0.1:8004"
+    #: ... analytics, ...
     analytics_api_url: _URL = "http://127.0.0.1:8007"
+    #: ... and brands.
     brands_api_url: _URL = "http://127.0.0.1:8008"
     #: The local WeChat simulator, linked from pages in development (members' inboxes); empty: no links.
     wechat_sim_url: Annotated[str, Field(pattern=r"^(https?://\S+)?$", max_length=500)] = ""

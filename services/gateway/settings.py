@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.wechat import AccountsSettings
+from shared.wechat import APPID_PATTERN, AccountsSettings
 
 
 class GatewaySettings(AccountsSettings):
@@ -21,6 +21,6 @@ class GatewaySettings(AccountsSettings):
     #: How many accounts read from MongoDB stay cached (least recently used forgotten first).
     account_cache_size: int = Field(default=10_000, ge=1)
     #: What an appid may look like; others are refused (404) before any lookup. WeChat's are ``wx`` and
-    #: 16 hex digits (``wx[0-9a-f]{16}``, advisable in production); the default also takes the short
-    #: ones tests and the simulator use.
-    appid_pattern: str = r"wx[0-9A-Za-z_]{1,32}"
+    #: 16 hex digits (``wx[0-9a-f]{16}``, advisable in production); the default, the shape every
+    #: service checks configured accounts against, also takes the short ones tests and the simulator use.
+    appid_pattern: str = APPID_PATTERN

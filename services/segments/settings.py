@@ -30,9 +30,11 @@ class SegmentsSettings(AccountsSettings):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
     #: Default frequency caps per member across pushes (a push may set its own).
     cap_per_day: int = Field(default=1, ge=1, le=50)
+    #: ... and per week.
     cap_per_week: int = Field(default=3, ge=1, le=200)
     #: Default quiet hours, Beijing time (a push may set its own or none): nothing is sent in them.
     quiet_start: time | None = time(22, 0)
+    #: ... until this time (empty with QUIET_START empty: no quiet hours).
     quiet_end: time | None = time(8, 0)
     #: The worker's pace per send API (customer-service, template, subscription), per worker process.
     #: The platform states daily quotas for these, not per-minute limits (45009 stops a push, 45011 is
@@ -44,6 +46,7 @@ class SegmentsSettings(AccountsSettings):
     dispatch_concurrency: int = Field(default=64, ge=1, le=1024)
     #: Retries of a send that failed transiently (busy platform, network), with doubling backoff.
     send_retries: int = Field(default=3, ge=0, le=10)
+    #: Seconds before the first such retry.
     send_retry_seconds: float = Field(default=0.5, gt=0, le=60)
     #: Openids per frozen-audience document.
     audience_chunk: int = Field(default=10_000, ge=100, le=50_000)

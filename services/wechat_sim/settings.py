@@ -39,15 +39,20 @@ class WeChatSimSettings(AccountsSettings):
     service_name: str = "wechat-sim"
     #: ``{"<appid>": {"gateway_url": ..., "mode": "plaintext|compatible|safe", "original_id": "gh_..."}}``
     wechat_sim_options: Annotated[dict[str, SimAccountOptions], NoDecode] = Field(default_factory=dict)
+    #: Where an account's pushes go unless its options say otherwise (``{appid}`` is filled in).
     default_gateway_url: str = "http://127.0.0.1:8000/wechat/{appid}"
     #: How members reach the simulator (PicUrl of member images, QR image links).
     public_url: str = "http://127.0.0.1:8200"
     #: What QR codes encode, followed by a per-ticket code.
     qr_url_base: str = "http://weixin.qq.com/q/"
 
+    #: How long an access token lives ...
     token_ttl_seconds: int = Field(default=7200, ge=60)
+    #: ... and how long the previous one keeps working after a new one is issued.
     token_grace_seconds: int = Field(default=300, ge=0)
+    #: ``stable_token`` with ``force_refresh``: at most this many a day ...
     stable_token_force_refresh_daily: int = Field(default=20, ge=1)
+    #: ... and this many seconds apart.
     stable_token_force_refresh_interval_seconds: int = Field(default=30, ge=0)
     #: Calls per platform day, by API path under /cgi-bin; merged over the defaults (reference §6).
     daily_quotas: Annotated[dict[str, int], NoDecode] = Field(default_factory=lambda: dict(DEFAULT_DAILY_QUOTAS))
@@ -56,24 +61,38 @@ class WeChatSimSettings(AccountsSettings):
 
     #: Customer-service messages allowed after a member's message, and for how long.
     cs_message_window_count: int = Field(default=5, ge=0)
+    #: ... (the window after a member's message).
     cs_message_window_seconds: int = Field(default=48 * 3600, ge=1)
     #: ... after a follow, QR scan or menu click.
     cs_event_window_count: int = Field(default=3, ge=0)
+    #: ... (the window after such an event).
     cs_event_window_seconds: int = Field(default=60, ge=1)
+    #: Mass sends a member may receive per month.
     mass_monthly_limit: int = Field(default=4, ge=0)
 
+    #: User tags an account may create ...
     tags_per_account: int = Field(default=100, ge=1)
+    #: ... a member may carry ...
     tags_per_member: int = Field(default=20, ge=1)
+    #: ... members tagged per call ...
     tags_per_batch: int = Field(default=50, ge=1)
+    #: ... and characters in a tag's name.
     tag_name_max_chars: int = Field(default=30, ge=1)
 
+    #: Largest upload per media type: image, ...
     media_image_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    #: ... voice, ...
     media_voice_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1)
+    #: ... video ...
     media_video_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    #: ... and thumbnail.
     media_thumb_max_bytes: int = Field(default=64 * 1024, ge=1)
+    #: How long temporary media stay.
     media_ttl_seconds: int = Field(default=3 * 86_400, ge=1)
 
+    #: A temporary QR code's lifetime when the request names none.
     qr_default_expire_seconds: int = Field(default=60, ge=1, le=2_592_000)
+    #: Openids per page of ``user/get``.
     user_get_page_size: int = Field(default=10_000, ge=1, le=10_000)
 
     #: The platform waits this long for the account's server to answer a push ...
@@ -106,7 +125,7 @@ class WeChatSimSettings(AccountsSettings):
         return value
 
     @model_validator(mode="after")
-    def _check_accounts(self) -> WeChatSimSettings:
+    def _check_sim_options(self) -> WeChatSimSettings:
         appids = [account.appid for account in self.wechat_accounts]  # unique: AccountsSettings checked
         unknown = sorted(set(self.wechat_sim_options) - set(appids))
         if unknown:

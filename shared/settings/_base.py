@@ -88,12 +88,19 @@ class ServiceSettings(BaseSettings):
         env_nested_delimiter="__",
     )
 
+    #: ``development``, ``test`` or ``production``; outside development placeholder secrets and secrets
+    #: shorter than 16 characters stop the process.
     environment: Environment = Environment.DEVELOPMENT
+    #: The name in logs and metrics; each settings class sets its own (not meant to be set).
     service_name: str = "scrm"
+    #: Kafka's bootstrap list, ``host:port[,host:port...]``.
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
-    # A URL may carry credentials, so it is a secret: it never appears in logs or reprs.
+    #: MongoDB (a replica set: transactions are used). A URL may carry credentials, so it is a secret:
+    #: it never appears in logs or reprs.
     mongodb_url: SecretStr = SecretStr("mongodb://127.0.0.1:27017/")
+    #: The database every collection lives in.
     mongodb_database: str = "scrm"
+    #: Prefix of every topic and consumer group (tests give each case its own).
     topic_prefix: str = ""
     #: Consumer-group session timeout. The local broker holds a group join for about half of it and a
     #: dead member costs about 1.5x (measured), so tests and the demo use a few seconds.
@@ -102,10 +109,12 @@ class ServiceSettings(BaseSettings):
     #: they held is then left for the next consumer, never committed); keep it under the supervisor's
     #: grace period (Kubernetes: 30 s). A rebalance waits at most half the session timeout.
     worker_drain_seconds: float = Field(default=10.0, ge=0.1, le=120.0)
+    #: DEBUG, INFO, WARNING, ERROR or CRITICAL.
     log_level: str = "INFO"
     #: Request bodies larger than this are refused (413) before parsing, by every HTTP service; routes
     #: that take uploads declare their own, larger limits.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    #: ``auto`` (readable in development, JSON elsewhere), ``json`` or ``console``.
     log_format: LogFormat = LogFormat.AUTO
     #: Peers (addresses or networks) whose ``X-Forwarded-For`` names the real client (the console, a
     #: reverse proxy): audit entries and sign-in throttling use that address instead of the peer's.

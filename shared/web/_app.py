@@ -7,8 +7,7 @@ from ipaddress import ip_network
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 
 from shared.identity import IdentityConfig, resolve_identity
 from shared.observability import OPENTELEMETRY_OFF, ReadinessCheck, instrument_app
@@ -16,6 +15,7 @@ from shared.request_bodies import BodyLimit
 from shared.settings import ServiceSettings
 from shared.storage import StorageError
 from shared.web._accounts import KnownAccounts
+from shared.web._docs import serve_api_docs
 from shared.wechat import AccountsSettings
 
 __all__ = ["ErrorStatuses", "ServiceCheck", "create_service_app", "now", "service_of"]
@@ -86,9 +86,10 @@ def create_service_app(
         version=version,
         lifespan=lifespan,
         telemetry=OPENTELEMETRY_OFF,
-        # Served below behind the identity check instead, when the API is guarded.
-        docs_url=None if guarded_docs or not api_docs else "/docs",
-        redoc_url=None if guarded_docs or not api_docs else "/redoc",
+        # The docs pages are served below with local assets; the map too, behind the identity check
+        # when the API is guarded.
+        docs_url=None,
+        redoc_url=None,
         openapi_url=None if guarded_docs or not api_docs else "/openapi.json",
         openapi_tags=[dict(tag) for tag in openapi_tags] if openapi_tags else None,
     )
@@ -124,6 +125,8 @@ def create_service_app(
         app.include_router(router, dependencies=[*guard, *operator_dependencies])
     if guarded_docs:
         _guarded_docs(app, title)
+    elif api_docs:
+        serve_api_docs(app, title, openapi_url="/openapi.json")
     for router in public_routers:
         app.include_router(router)
     return app
@@ -137,9 +140,7 @@ def _guarded_docs(app: FastAPI, title: str) -> None:
     async def openapi() -> JSONResponse:
         return JSONResponse(app.openapi())
 
-    @app.get("/docs", include_in_schema=False, dependencies=[Depends(resolve_identity)])
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{title} - docs")
+    serve_api_docs(app, title, openapi_url="/openapi.json", dependencies=[Depends(resolve_identity)], redoc=False)
 
 
 def service_of(request: Request) -> Any:

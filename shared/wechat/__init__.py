@@ -11,6 +11,7 @@
 """
 
 from shared.wechat._accounts import (
+    APPID_PATTERN,
     AccountsSettings,
     WeChatAccount,
     account_problems,
@@ -31,6 +32,7 @@ from shared.wechat._signature import check_signature, signature
 from shared.wechat._xml import parse_xml, to_xml
 
 __all__ = [
+    "APPID_PATTERN",
     "AccountsSettings",
     "AppIdMismatch",
     "InvalidAesKey",

@@ -42,33 +42,44 @@ def decode_accounts(value: object) -> Any:
 
 _TOKEN = re.compile(r"[A-Za-z0-9]{3,32}")  # the platform's console accepts nothing else
 _AES_KEY = re.compile(r"[A-Za-z0-9]{43}")
+#: What an appid may look like: the platform's are ``wx`` and 16 hex digits; the shorter ones are the
+#: simulator's and the tests'. The gateway's ``APPID_PATTERN`` (which appids it looks up) defaults to it.
+APPID_PATTERN = r"wx[0-9A-Za-z_]{1,32}"
 
 
 def account_problems(account: WeChatAccount, environment: Environment) -> list[str]:
     """Why ``account`` may not be served in ``environment`` (empty when it may), values never quoted.
 
-    The same rules for accounts in ``WECHAT_ACCOUNTS`` and accounts stored in MongoDB: outside
-    development no placeholders, an AppSecret of at least 16 characters and a 43-character
-    EncodingAESKey (a plaintext-mode account may go without one); in production the token and key must
-    also have the platform's format.
+    The one check of an account, for ``WECHAT_ACCOUNTS`` in every process that reads it (gateway,
+    simulator, campaigns, profiles, segments, analytics) and for accounts stored in MongoDB. In every
+    environment: the appid's shape (:data:`APPID_PATTERN`) and an EncodingAESKey (and a previous one
+    during a rotation) of 43 letters or digits, unless the account is in ``plaintext`` mode, so a key
+    the simulator could not encrypt with is refused by every service alike. Outside development also
+    no placeholders and an AppSecret of at least 16 characters; in production the token must have the
+    platform's format.
     """
     name = f"wechat_accounts[{account.appid}]"
     token = account.token.get_secret_value()
     aes_key = account.encoding_aes_key.get_secret_value()
-    problems = [
+    problems = []
+    if not re.fullmatch(APPID_PATTERN, account.appid):
+        problems.append(f"{name}.appid: expected 'wx' and 1-32 letters, digits or '_'")
+    if account.mode is not Mode.PLAINTEXT:
+        keys = [("encoding_aes_key", aes_key)]
+        if account.previous_encoding_aes_key is not None:
+            keys.append(("previous_encoding_aes_key", account.previous_encoding_aes_key.get_secret_value()))
+        problems += [
+            f"{name}.{field}: 43 letters or digits (an EncodingAESKey is 43 characters)"
+            for field, key in keys
+            if not _AES_KEY.fullmatch(key)
+        ]
+    problems += [
         problem
-        for field, value, min_length in (
-            ("token", token, 3),
-            ("encoding_aes_key", aes_key, 0 if account.mode is Mode.PLAINTEXT else 43),
-            ("secret", account.secret.get_secret_value(), 16),
-        )
+        for field, value, min_length in (("token", token, 3), ("secret", account.secret.get_secret_value(), 16))
         if (problem := secret_problem(f"{name}.{field}", value, environment, min_length=min_length))
     ]
-    if environment is Environment.PRODUCTION:
-        if not _TOKEN.fullmatch(token):
-            problems.append(f"{name}.token: 3-32 letters or digits")
-        if account.mode is not Mode.PLAINTEXT and not _AES_KEY.fullmatch(aes_key):
-            problems.append(f"{name}.encoding_aes_key: 43 letters or digits")
+    if environment is Environment.PRODUCTION and not _TOKEN.fullmatch(token):
+        problems.append(f"{name}.token: 3-32 letters or digits")
     return problems
 
 

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["DEFAULT_RATE_LIMITS", "RateLimit", "WeChatApiConfig"]
+__all__ = ["DEFAULT_RATE_LIMITS", "PLATFORM_API", "PLATFORM_QR_IMAGES", "RateLimit", "WeChatApiConfig"]
 
 
 class RateLimit(BaseModel):
@@ -36,6 +37,9 @@ DEFAULT_RATE_LIMITS: Mapping[str, RateLimit] = MappingProxyType(
 )
 
 _STABLE_TOKEN_NEW_TOKEN_WINDOW = 300.0
+#: The real platform's API and the host of its QR code pictures.
+PLATFORM_API = "https://api.weixin.qq.com"
+PLATFORM_QR_IMAGES = "https://mp.weixin.qq.com"
 
 
 class WeChatApiConfig(BaseModel):
@@ -57,17 +61,26 @@ class WeChatApiConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     #: ``https://api.weixin.qq.com`` in production; local runs point at the simulator.
-    base_url: str = "https://api.weixin.qq.com"
-    #: Where ``/cgi-bin/showqrcode`` lives (no token needed there).
-    qr_image_base_url: str = "https://mp.weixin.qq.com"
+    base_url: str = PLATFORM_API
+    #: Where ``/cgi-bin/showqrcode`` lives (no token needed there), and so where join QR codes'
+    #: ``image_url`` points. Unset: ``https://mp.weixin.qq.com`` for the real platform, else ``BASE_URL``
+    #: (the simulator serves the pictures itself).
+    qr_image_base_url: str = PLATFORM_QR_IMAGES
     #: Seconds per HTTP request (read, write, pool) and for connecting.
     timeout: float = Field(default=10.0, gt=0)
+    #: Seconds to wait for a connection.
     connect_timeout: float = Field(default=5.0, gt=0)
+    #: More attempts after errcode -1 or a transport failure (sends only when never connected).
     retries: int = Field(default=3, ge=0, le=10)
+    #: Seconds before the first retry, doubling after each ...
     backoff: float = Field(default=0.5, ge=0)
+    #: ... up to this many.
     max_backoff: float = Field(default=8.0, ge=0)
+    #: More attempts after 45011 (per-minute quota) ...
     minute_quota_retries: int = Field(default=2, ge=0, le=10)
+    #: ... the first after this many seconds, doubling.
     minute_quota_backoff: float = Field(default=2.0, ge=0)
+    #: Calls per ``period`` seconds, with ``burst`` back to back, for APIs without a limit of their own.
     default_rate_limit: RateLimit = RateLimit(calls=1200, period=60.0, burst=20)
     #: Overrides by API name, on top of :data:`DEFAULT_RATE_LIMITS` (which stay in force otherwise).
     rate_limits: Mapping[str, RateLimit] = Field(default_factory=dict)
@@ -80,6 +93,21 @@ class WeChatApiConfig(BaseModel):
     token_lease: float = Field(default=60.0, gt=0)
     #: How often a process waiting for another's refresh re-reads the store.
     token_poll_interval: float = Field(default=0.2, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _qr_images_beside_the_api(cls, data: Any) -> Any:
+        # A stand-in platform (the simulator) serves its own QR pictures: links to the real image host
+        # would show nothing for its tickets.
+        stand_in = (
+            isinstance(data, dict)
+            and data.get("qr_image_base_url") is None
+            and bool(data.get("base_url"))
+            and urlsplit(str(data["base_url"])).netloc != urlsplit(PLATFORM_API).netloc
+        )
+        if stand_in:
+            return {**data, "qr_image_base_url": data["base_url"]}
+        return data
 
     @field_validator("base_url", "qr_image_base_url")
     @classmethod

@@ -52,12 +52,14 @@ async def set_up_share_campaign(api: httpx.AsyncClient) -> str:
         f"{BASE}/{campaign_id}/template",
         files={"image": ("bg.png", artwork(), "image/png")},
         data={"layout": json.dumps(layout)},
+        headers={"If-Match": created.headers["etag"]},  # edits name the version they change
     )
     assert uploaded.status_code in (200, 201), uploaded.text
     for pool in ("A", "S"):
         generated = await api.post(f"{BASE}/{campaign_id}/reward-pools/{pool}/generate", json={"count": 5})
         assert generated.status_code == 201, generated.text
-    activated = await api.post(f"{BASE}/{campaign_id}/activate")
+    version = (await api.get(f"{BASE}/{campaign_id}")).headers["etag"]
+    activated = await api.post(f"{BASE}/{campaign_id}/activate", headers={"If-Match": version})
     assert activated.status_code == 200, activated.text
     return campaign_id
 

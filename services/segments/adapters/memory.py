@@ -20,7 +20,7 @@ from typing import Any
 from services.segments.adapters.push_documents import draft_content, push_to_document
 from services.segments.domain.participation import Standing
 from services.segments.domain.pushes import Push
-from services.segments.domain.segments import SavedSegment, SegmentNameTaken
+from services.segments.domain.segments import SavedSegment, SegmentNameTaken, SegmentVersionConflict
 from shared.events import Envelope, Topic
 from shared.storage import InMemoryUnitOfWork
 
@@ -69,11 +69,19 @@ class InMemorySegments:
         return self._keep(segment)
 
     async def update(
-        self, appid: str, segment_id: str, name: str, description: str, rule: dict[str, Any]
+        self,
+        appid: str,
+        segment_id: str,
+        name: str,
+        description: str,
+        rule: dict[str, Any],
+        expected_version: int | None = None,
     ) -> SavedSegment | None:
         current = await self.get(appid, segment_id)
         if current is None:
             return None
+        if expected_version is not None and current.version != expected_version:
+            raise SegmentVersionConflict(segment_id, expected_version, current.version)
         if any(s.appid == appid and s.name == name and s.id != segment_id for s in self.saved.values()):
             raise SegmentNameTaken(name)
         updated = replace(

@@ -8,6 +8,7 @@ audience chunk is ``push:chunk``, a counted click is ``push:variant:openid``.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import secrets
 from collections import defaultdict
@@ -22,7 +23,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.segments.adapters.push_documents import draft_content, push_to_document
 from services.segments.domain.pushes import Push
-from services.segments.domain.segments import SavedSegment, SegmentNameTaken
+from services.segments.domain.segments import SavedSegment, SegmentNameTaken, SegmentVersionConflict
 from shared.contracts import PROFILES_READ_MODEL, MassSendFinished
 from shared.events import Envelope, Topic
 from shared.storage import OUTBOX, IndexSpec, MongoUnitOfWork
@@ -135,28 +136,55 @@ class MongoSegments:
         return _segment(doc)
 
     async def update(
-        self, appid: str, segment_id: str, name: str, description: str, rule: dict[str, Any]
+        self,
+        appid: str,
+        segment_id: str,
+        name: str,
+        description: str,
+        rule: dict[str, Any],
+        expected_version: int | None = None,
     ) -> SavedSegment | None:
         """A new version; None if there is no such segment. The version document is written first,
-        keyed by segment and version, so two concurrent saves cannot both become version N."""
+        keyed by segment and version, so two concurrent saves cannot both become version N; with
+        ``expected_version``, the one that loses is a ``SegmentVersionConflict`` instead of a retry."""
         current = await self.get(appid, segment_id)
         if current is None:
             return None
+        if expected_version is not None and current.version != expected_version:
+            raise SegmentVersionConflict(segment_id, expected_version, current.version)
         now = datetime.now(UTC)
         version = current.version + 1
         doc = {"_id": segment_id, "appid": appid, "name": name, "description": description, "version": version}
         doc |= {"rule": rule, "created_at": current.created_at, "updated_at": now}
         try:
             await self._versions.insert_one(_version(doc))
+        except DuplicateKeyError:  # another save claimed version N first: this one is based on N-1
+            return await self._lost_race(appid, segment_id, name, description, rule, expected_version)
+        try:
             updated = await self._segments.find_one_and_replace(
                 {"_id": segment_id, "version": current.version}, doc, return_document=ReturnDocument.AFTER
             )
         except DuplicateKeyError:
+            await self._versions.delete_one({"_id": f"{segment_id}:{version}"})
             raise SegmentNameTaken(name) from None
         if updated is None:  # saved concurrently: this caller's version lost
             await self._versions.delete_one({"_id": f"{segment_id}:{version}"})
-            return await self.update(appid, segment_id, name, description, rule)
+            return await self._lost_race(appid, segment_id, name, description, rule, expected_version)
         return _segment(updated)
+
+    async def _lost_race(
+        self,
+        appid: str,
+        segment_id: str,
+        name: str,
+        description: str,
+        rule: dict[str, Any],
+        expected_version: int | None,
+    ) -> SavedSegment | None:
+        """After another save won: a conflict for an edit based on a version (once the winner has landed,
+        the re-read says so), else this save on top of the winner's."""
+        await asyncio.sleep(0.01)  # the winner is between its two writes; let it finish
+        return await self.update(appid, segment_id, name, description, rule, expected_version)
 
     async def get(self, appid: str, segment_id: str) -> SavedSegment | None:
         doc = await self._segments.find_one({"_id": segment_id, "appid": appid})

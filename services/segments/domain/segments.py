@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["SavedSegment", "SegmentNameTaken", "SegmentNotFound"]
+__all__ = ["SavedSegment", "SegmentNameTaken", "SegmentNotFound", "SegmentVersionConflict"]
 
 
 @dataclass(frozen=True)
@@ -34,3 +34,13 @@ class SegmentNotFound(LookupError):
     def __init__(self, segment_id: str) -> None:
         super().__init__(f"no segment {segment_id}")
         self.segment_id = segment_id
+
+
+class SegmentVersionConflict(Exception):
+    """The segment was saved since the version an edit is based on: the edit would undo that save."""
+
+    def __init__(self, segment_id: str, expected: int, current: int) -> None:
+        super().__init__(f"segment {segment_id} is at version {current}, not {expected}; reload and retry")
+        self.segment_id = segment_id
+        self.expected = expected
+        self.current = current

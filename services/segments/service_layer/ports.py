@@ -170,9 +170,17 @@ class SegmentRepository(Protocol):
         ...
 
     async def update(
-        self, appid: str, segment_id: str, name: str, description: str, rule: dict[str, Any]
+        self,
+        appid: str,
+        segment_id: str,
+        name: str,
+        description: str,
+        rule: dict[str, Any],
+        expected_version: int | None = None,
     ) -> SavedSegment | None:
-        """The next version; None if there is no such segment. Raises ``SegmentNameTaken``."""
+        """The next version; None if there is no such segment. Raises ``SegmentNameTaken``, and
+        ``SegmentVersionConflict`` when ``expected_version`` is given and is not the current one (also
+        when another save lands first)."""
         ...
 
     async def get(self, appid: str, segment_id: str) -> SavedSegment | None: ...

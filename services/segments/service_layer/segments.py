@@ -125,11 +125,18 @@ class SegmentUseCases:
         return self._view(await self._segments.create(appid, name, description, rule))
 
     async def update(
-        self, appid: str, segment_id: str, name: str, description: str, rule: dict[str, Any]
+        self,
+        appid: str,
+        segment_id: str,
+        name: str,
+        description: str,
+        rule: dict[str, Any],
+        expected_version: int | None = None,
     ) -> SegmentView:
-        """A new version; raises ``RuleInvalid``, ``SegmentNameTaken`` or ``SegmentNotFound``."""
+        """A new version; raises ``RuleInvalid``, ``SegmentNameTaken``, ``SegmentNotFound`` or, when the
+        segment is no longer at ``expected_version``, ``SegmentVersionConflict``."""
         self.check(rule)
-        segment = await self._segments.update(appid, segment_id, name, description, rule)
+        segment = await self._segments.update(appid, segment_id, name, description, rule, expected_version)
         if segment is None:
             raise SegmentNotFound(segment_id)
         return self._view(segment)

@@ -73,8 +73,23 @@ def new_campaign(http: TestClient, **overrides: Any) -> dict[str, Any]:
 def upload_template(
     http: TestClient, campaign_id: str, data: bytes, layout: dict[str, Any] | None = LAYOUT, name: str = "poster.png"
 ) -> Any:
+    """The upload, based on the campaign's current version (``If-Match`` is required)."""
     form = {} if layout is None else {"layout": json.dumps(layout)}
-    return http.post(f"{BASE}/{campaign_id}/template", files={"image": (name, data, "image/png")}, data=form)
+    return http.post(
+        f"{BASE}/{campaign_id}/template",
+        files={"image": (name, data, "image/png")},
+        data=form,
+        headers=current(http, campaign_id),
+    )
+
+
+def current(http: TestClient, campaign_id: str) -> dict[str, str]:
+    """``If-Match`` with the version the campaign is at now."""
+    return {"If-Match": http.get(f"{BASE}/{campaign_id}").headers["etag"]}
+
+
+def activate(http: TestClient, campaign_id: str) -> Any:
+    return http.post(f"{BASE}/{campaign_id}/activate", headers=current(http, campaign_id))
 
 
 def error_locs(response: Any) -> list[list[Any]]:
@@ -114,7 +129,7 @@ def test_a_campaign_goes_through_its_whole_lifecycle(http: TestClient) -> None:
     assert campaign["messages"]["progress"] == "已邀请 {count}/{target}"
     assert campaign["messages"]["welcome"]  # defaults fill what was left out
 
-    not_ready = http.post(f"{BASE}/{cid}/activate")  # no template yet: every problem at once, a 422
+    not_ready = activate(http, cid)  # no template yet: every problem at once, a 422
     assert not_ready.status_code == 422 and [p["field"] for p in not_ready.json()["problems"]] == ["template"]
 
     uploaded = upload_template(http, cid, image_bytes())
@@ -146,11 +161,11 @@ def test_a_campaign_goes_through_its_whole_lifecycle(http: TestClient) -> None:
     assert http.post(f"{BASE}/{cid}/pause").status_code == 409
     edited = http.patch(f"{BASE}/{cid}", json={"tiers": [{"count": 5, "pool": "A"}], "version": 5})
     assert edited.status_code == 200 and edited.json()["tiers"] == [{"count": 5, "pool": "A"}]
-    assert http.post(f"{BASE}/{cid}/activate").json()["status"] == "active"
+    assert activate(http, cid).json()["status"] == "active"
 
     ended = http.post(f"{BASE}/{cid}/end")
     assert ended.status_code == 200 and ended.json()["status"] == "ended"
-    final = http.post(f"{BASE}/{cid}/activate")
+    final = activate(http, cid)
     assert final.status_code == 409 and "ended" in final.json()["detail"]
     assert http.patch(f"{BASE}/{cid}", json={"name": "again", "version": 8}).status_code == 409
 
@@ -241,9 +256,13 @@ def test_unusable_images_are_refused_with_a_clear_422(http: TestClient, data: by
 
 def test_an_upload_without_an_image_field_is_refused(http: TestClient) -> None:
     cid = new_campaign(http)["id"]
-    no_image = http.post(f"{BASE}/{cid}/template", files={"file": ("p.png", image_bytes(), "image/png")})
+    no_image = http.post(
+        f"{BASE}/{cid}/template", files={"file": ("p.png", image_bytes(), "image/png")}, headers=current(http, cid)
+    )
     assert error_locs(no_image) == [["body", "image"]]
-    not_a_form = http.post(f"{BASE}/{cid}/template", content=image_bytes(), headers={"content-type": "image/png"})
+    not_a_form = http.post(
+        f"{BASE}/{cid}/template", content=image_bytes(), headers={"content-type": "image/png"} | current(http, cid)
+    )
     assert error_locs(not_a_form) == [["body", "image"]]
 
 
@@ -262,17 +281,39 @@ def test_edits_from_a_stale_version_are_409(http: TestClient) -> None:
     assert http.get(f"{BASE}/{cid}").json()["name"] == "A 版"
 
 
+def test_template_uploads_and_activation_name_the_version_they_change(http: TestClient) -> None:
+    cid = new_campaign(http)["id"]
+    files = {"image": ("p.png", image_bytes(), "image/png")}
+    unversioned = http.post(f"{BASE}/{cid}/template", files=files, data={"layout": json.dumps(LAYOUT)})
+    assert unversioned.status_code == 428 and "If-Match" in unversioned.json()["detail"]
+    stale = http.post(
+        f"{BASE}/{cid}/template", files=files, data={"layout": json.dumps(LAYOUT)}, headers={"If-Match": '"0"'}
+    )
+    assert stale.status_code == 409
+    assert http.get(f"{BASE}/{cid}").json()["template"] is None  # neither changed anything
+    uploaded = upload_template(http, cid, image_bytes())
+    assert uploaded.status_code == 201 and uploaded.json()["campaign"]["version"] == 2
+    assert http.post(f"{BASE}/{cid}/activate").status_code == 428
+    assert http.post(f"{BASE}/{cid}/activate", headers={"If-Match": '"1"'}).status_code == 409
+    assert http.get(f"{BASE}/{cid}").json()["status"] == "draft"
+    assert http.post(f"{BASE}/{cid}/activate", headers={"If-Match": '"2"'}).json()["status"] == "active"
+    # The brakes need no version: stopping never waits for a reload.
+    assert http.post(f"{BASE}/{cid}/pause").json()["status"] == "paused"
+
+
 def test_unknown_campaigns_and_accounts_are_404(http: TestClient) -> None:
     cid = new_campaign(http)["id"]
     assert http.get(f"{BASE}/{cid}").status_code == 200
     for path in (f"{BASE}/nope", f"/accounts/wx2/campaigns/{cid}"):
         assert http.get(path).status_code == 404
         assert http.patch(path, json={"name": "x", "version": 1}).status_code == 404
-        assert http.post(f"{path}/activate").status_code == 404
+        assert http.post(f"{path}/activate", headers={"If-Match": '"1"'}).status_code == 404
         assert http.get(f"{path}/reward-pools").status_code == 404
         assert http.post(f"{path}/reward-pools/A/generate", json={"count": 1}).status_code == 404
         assert http.post(f"{path}/reward-pools/A/codes", content=b"AAA111").status_code == 404
-        template = http.post(f"{path}/template", files={"image": ("p.png", image_bytes(), "image/png")})
+        template = http.post(
+            f"{path}/template", files={"image": ("p.png", image_bytes(), "image/png")}, headers={"If-Match": '"1"'}
+        )
         assert template.status_code == 404
 
 
@@ -313,7 +354,7 @@ def test_reward_pools_take_csv_uploads_and_generated_codes(http: TestClient) -> 
 def test_an_ended_campaigns_pools_are_closed(http: TestClient) -> None:
     cid = new_campaign(http)["id"]
     assert upload_template(http, cid, image_bytes()).status_code == 201
-    assert http.post(f"{BASE}/{cid}/activate").status_code == 200
+    assert activate(http, cid).status_code == 200
     assert http.post(f"{BASE}/{cid}/end").status_code == 200
     assert http.post(f"{BASE}/{cid}/reward-pools/A/generate", json={"count": 1}).status_code == 409
     assert http.post(f"{BASE}/{cid}/reward-pools/A/codes", content=b"AAA111").status_code == 409

@@ -103,12 +103,15 @@ def test_every_write_and_export_is_audited_with_the_operator(http: TestClient, c
     one = f"{BASE}/{campaign_id}"
     assert http.patch(one, json={"name": "改名", "version": 1}, headers=operator).status_code == 200
     files = {"image": ("poster.png", image_bytes(), "image/png")}
-    template = http.post(f"{one}/template", files=files, data={"layout": json.dumps(LAYOUT)}, headers=operator)
+    template = http.post(
+        f"{one}/template", files=files, data={"layout": json.dumps(LAYOUT)}, headers=operator | {"If-Match": '"2"'}
+    )
     assert template.status_code == 201, template.text
     assert http.post(f"{one}/reward-pools/A/codes", content=b"AAA111\nBBB222\n", headers=operator).status_code == 200
     assert http.post(f"{one}/reward-pools/A/generate", json={"count": 3}, headers=operator).status_code == 201
     for move in ("activate", "pause", "end"):
-        assert http.post(f"{one}/{move}", headers=operator).status_code == 200
+        version = {"If-Match": http.get(one, headers=operator).headers["etag"]}
+        assert http.post(f"{one}/{move}", headers=operator | version).status_code == 200
     assert http.get(f"{one}/participants.csv", headers=exporter).status_code == 200
     assert http.get(f"{one}/rewards", headers=exporter).status_code == 200
 

@@ -129,8 +129,17 @@ def test_preview_summary_saved_versions_and_explanations(api: TestClient) -> Non
     assert api.post(BASE, json={"name": "孕晚期奶粉", "rule": RULE}).status_code == 409
 
     wider = {"any": [RULE, {"pregnancy_week": {"min": 10, "max": 30}}]}
-    updated = api.put(f"{BASE}/{segment['id']}", json={"name": "孕晚期奶粉", "rule": wider}).json()
+    edit = {"name": "孕晚期奶粉", "rule": wider}
+    assert created.headers["etag"] == '"1"'
+    unversioned = api.put(f"{BASE}/{segment['id']}", json=edit)
+    assert unversioned.status_code == 428 and "If-Match" in unversioned.json()["detail"]
+    saved = api.put(f"{BASE}/{segment['id']}", json=edit, headers={"If-Match": created.headers["etag"]})
+    assert saved.status_code == 200 and saved.headers["etag"] == '"2"'
+    updated = saved.json()
     assert (updated["version"], updated["size"]) == (2, 6)
+    stale = api.put(f"{BASE}/{segment['id']}", json={"name": "x", "rule": RULE}, headers={"If-Match": '"1"'})
+    assert stale.status_code == 409 and "version 2" in stale.json()["detail"]
+    assert api.get(f"{BASE}/{segment['id']}").json()["name"] == "孕晚期奶粉"  # the stale edit changed nothing
     versions = api.get(f"{BASE}/{segment['id']}/versions").json()
     assert [v["version"] for v in versions] == [2, 1] and versions[1]["rule"] == RULE
 
@@ -336,7 +345,7 @@ def test_every_operator_route_needs_its_permission_on_the_account(api: TestClien
 def test_writes_sends_and_explanations_are_audited_with_the_caller(api: TestClient, callers: Callers) -> None:
     manager = callers.headers(Role.PROJECT_MANAGER)
     segment = api.post(BASE, json={"name": "late", "rule": RULE}, headers=manager).json()
-    api.put(f"{BASE}/{segment['id']}", json={"name": "later", "rule": RULE}, headers=manager)
+    api.put(f"{BASE}/{segment['id']}", json={"name": "later", "rule": RULE}, headers=manager | {"If-Match": '"1"'})
     api.get(f"{BASE}/{segment['id']}/members/o_mid", headers=manager)
     body = {
         "name": "guide",

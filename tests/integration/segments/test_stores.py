@@ -4,6 +4,7 @@ unit tests use (so a unit test over one says something about the real store)."""
 from __future__ import annotations
 
 import abc
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from services.segments.adapters.memory import InMemoryPushes, InMemorySegments
 from services.segments.adapters.store import INDEXES, MongoPushes, MongoSegments
 from services.segments.domain.pushes import MessageContent, Variant, new_push
-from services.segments.domain.segments import SegmentNameTaken
+from services.segments.domain.segments import SegmentNameTaken, SegmentVersionConflict
 from services.segments.service_layer.ports import PushRepository, SegmentRepository
 from shared.storage import ensure_indexes
 
@@ -48,6 +49,27 @@ class SegmentRepositoryContract(abc.ABC):
             await store.create("wx1", "late", "", RULE)
         with pytest.raises(SegmentNameTaken):
             await store.update("wx1", other.id, taken.name, "", RULE)
+
+    async def test_a_save_based_on_an_old_version_is_refused(self, store: SegmentRepository) -> None:
+        first = await store.create("wx1", "late", "", RULE)
+        mine = await store.update("wx1", first.id, "late", "", {"not": RULE}, expected_version=1)
+        assert mine is not None and mine.version == 2
+        with pytest.raises(SegmentVersionConflict) as conflict:
+            await store.update("wx1", first.id, "theirs", "", RULE, expected_version=1)
+        assert (conflict.value.expected, conflict.value.current) == (1, 2)
+        assert await store.get("wx1", first.id) == mine
+        assert [v["version"] for v in await store.versions(first.id)] == [2, 1]  # no version left behind
+
+    async def test_two_saves_of_one_version_at_once_make_one_new_version(self, store: SegmentRepository) -> None:
+        first = await store.create("wx1", "late", "", RULE)
+        outcomes = await asyncio.gather(
+            store.update("wx1", first.id, "a", "", RULE, expected_version=1),
+            store.update("wx1", first.id, "b", "", RULE, expected_version=1),
+            return_exceptions=True,
+        )
+        saved = [o for o in outcomes if not isinstance(o, BaseException)]
+        assert len(saved) == 1 and all(isinstance(o, SegmentVersionConflict) for o in outcomes if o not in saved)
+        assert [v["version"] for v in await store.versions(first.id)] == [2, 1]
 
     async def test_segments_are_the_accounts_own_listed_by_name_and_deleted(self, store: SegmentRepository) -> None:
         b = await store.create("wx1", "b", "", RULE)

@@ -189,7 +189,8 @@ async def test_the_api_refuses_with_every_problem_then_activates_with_warnings(a
     assert created.status_code == 201, created.text
     cid = created.json()["id"]
 
-    refused = await api.post(f"{BASE}/{cid}/activate")
+    assert (await api.post(f"{BASE}/{cid}/activate")).status_code == 428  # the version reviewed is required
+    refused = await api.post(f"{BASE}/{cid}/activate", headers={"If-Match": '"1"'})
     assert refused.status_code == 422, refused.text
     assert [p["field"] for p in refused.json()["problems"]] == ["template", "tiers"]
     assert [e["loc"] for e in refused.json()["detail"]] == [["campaign", "template"], ["campaign", "tiers"]]
@@ -198,7 +199,10 @@ async def test_the_api_refuses_with_every_problem_then_activates_with_warnings(a
 
     layout = json.dumps({"qr": {"x": 500, "y": 1100, "size": 200}})
     uploaded = await api.post(
-        f"{BASE}/{cid}/template", files={"image": ("p.png", png(), "image/png")}, data={"layout": layout}
+        f"{BASE}/{cid}/template",
+        files={"image": ("p.png", png(), "image/png")},
+        data={"layout": layout},
+        headers={"If-Match": '"1"'},
     )
     assert uploaded.status_code == 201, uploaded.text
     tiers = [{"count": 3, "pool": "A"}, {"count": 10, "pool": "B"}]
@@ -215,14 +219,16 @@ async def test_the_api_refuses_with_every_problem_then_activates_with_warnings(a
     assert active.status_code == 200, active.text
     assert active.json()["status"] == "active" and active.headers["etag"] == '"4"'
     assert active.json()["warnings"] == check["warnings"]
-    assert (await api.post(f"{BASE}/{cid}/activate")).status_code == 409  # already active: a state conflict
+    again = await api.post(f"{BASE}/{cid}/activate", headers={"If-Match": '"4"'})
+    assert again.status_code == 409  # already active: a state conflict
 
 
 async def test_the_activation_is_audited_with_its_warnings(api: httpx.AsyncClient, callers: Callers) -> None:
     body = {"name": "新客邀请", "starts_at": "2026-01-01T00:00:00+08:00", "ends_at": "2099-01-01T00:00:00+08:00"}
     cid = (await api.post(BASE, json=body | {"tiers": [{"count": 3, "pool": "A"}]})).json()["id"]
     layout = json.dumps({"qr": {"x": 500, "y": 1100, "size": 200}})
-    await api.post(f"{BASE}/{cid}/template", files={"image": ("p.png", png(), "image/png")}, data={"layout": layout})
-    assert (await api.post(f"{BASE}/{cid}/activate")).status_code == 200
+    image = {"image": ("p.png", png(), "image/png")}
+    await api.post(f"{BASE}/{cid}/template", files=image, data={"layout": layout}, headers={"If-Match": '"1"'})
+    assert (await api.post(f"{BASE}/{cid}/activate", headers={"If-Match": '"2"'})).status_code == 200
     [entry] = await callers.directory.audit_entries(AuditQuery(appid=APPID, action="campaign.activated", object_id=cid))
     assert entry.after is not None and [w["field"] for w in entry.after["warnings"]] == ["tiers.0.pool"]

@@ -394,3 +394,22 @@ async def test_without_the_campaign_list_a_campaign_is_typed_by_its_id(console: 
         'name="v.r.0.campaign" value="camp_x" placeholder=' in builder.text
         and '<select name="v.r.0.campaign"' not in builder.text
     )
+
+
+async def test_two_people_editing_one_segment_get_a_conflict_not_a_silent_overwrite(
+    console: ConsoleUnderTest,
+) -> None:
+    await console.sign_in("ada")
+    segment_id = await _create(console, "奶粉妈妈", _tree(_tag(FORMULA)))
+    url = f"/accounts/{APPID}/segments/{segment_id}/edit"
+    opened = (await console.client.get(url)).text
+    assert re.search(r'name="base_version" value="1"', opened)
+    mine = await _post(console, url, [*_form(_tree(_tag(TOYS)), name="玩具妈妈"), ("base_version", "1")])
+    assert mine.headers["HX-Redirect"] == f"/accounts/{APPID}/segments/{segment_id}"
+    # The other editor opened version 1 too: the API refuses (If-Match "1"), the console says why.
+    theirs = await _post(console, url, [*_form(_tree(_tag(FORMULA)), name="奶粉妈妈2"), ("base_version", "1")])
+    assert theirs.status_code == 200 and "已有人保存了这个人群" in theirs.text
+    assert re.search(r'name="base_version" value="2"', theirs.text)  # shown against the newest version
+    assert "玩具妈妈" in (await console.client.get(f"/accounts/{APPID}/segments/{segment_id}")).text
+    again = await _post(console, url, [*_form(_tree(_tag(FORMULA)), name="奶粉妈妈2"), ("base_version", "2")])
+    assert again.headers["HX-Redirect"] == f"/accounts/{APPID}/segments/{segment_id}"

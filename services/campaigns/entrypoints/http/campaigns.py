@@ -28,6 +28,7 @@ from services.campaigns.entrypoints.http.deps import (
     Now,
     expected_version,
     needs,
+    required_version,
 )
 from services.campaigns.entrypoints.http.schemas import (
     ActivationCheckOut,
@@ -182,6 +183,7 @@ def _move(path: str, summary: str, move: Callable[[Campaign, datetime], None], n
         _: CanLaunch,
         if_match: IfMatch = None,
     ) -> CampaignOut:
+        # Pause and end are the brakes: they work whatever the version.
         expected = expected_version(if_match)
         campaign = await management.move_campaign(api.campaigns, appid, campaign_id, expected, move, now)
         await audit(
@@ -206,7 +208,9 @@ def _move(path: str, summary: str, move: Callable[[Campaign, datetime], None], n
     "campaign that is neither a draft nor paused is 409. Answered with the campaign and `warnings` (same "
     "shape, never blocking): tiers whose reward pool has no codes left, a start still ahead, join keywords "
     "or menu keys another running campaign answers too, wording the compliance check blocks. "
-    "`GET …/activation-check` asks without activating.",
+    "`GET …/activation-check` asks without activating. "
+    '`If-Match: "<version>"` is required: 428 without it, 409 when the campaign changed since it was read. '
+    "Pause and end take `If-Match` too but do not need it: stopping a campaign never waits for a reload.",
 )
 async def activate_campaign(
     appid: AppId,
@@ -218,7 +222,8 @@ async def activate_campaign(
     _: CanLaunch,
     if_match: IfMatch = None,
 ) -> ActivationOut:
-    expected = expected_version(if_match)
+    # Activating publishes what was reviewed, so it names the version reviewed.
+    expected = required_version(if_match)
     done = await activation.activate_campaign(
         api.campaigns, api.pools, api.templates, appid, campaign_id, expected, now
     )

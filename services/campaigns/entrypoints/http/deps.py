@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Header, HTTPException, Path, Request
 from fastapi.exceptions import RequestValidationError
 
 from services.campaigns.bootstrap_api import CampaignsApi
@@ -18,6 +18,7 @@ from shared.web import now, service_of
 
 __all__ = [
     "ID_PATTERN",
+    "VERSION_REQUIRED",
     "ApiDep",
     "AppId",
     "CampaignId",
@@ -33,6 +34,7 @@ __all__ = [
     "expected_version",
     "field_error",
     "needs",
+    "required_version",
 ]
 
 ID_PATTERN = r"^[A-Za-z0-9_-]+$"
@@ -86,6 +88,19 @@ def expected_version(if_match: str | None, body_version: int | None = None) -> i
             [{"type": "value_error", "loc": ["header", "If-Match"], "msg": 'expected a version like "3"'}]
         )
     return int(text)
+
+
+def required_version(if_match: str | None, body_version: int | None = None) -> int:
+    """:func:`expected_version`, which an edit of what members get must send: 428 without one, so two
+    people editing at once get a conflict (409) instead of one silently undoing the other."""
+    expected = expected_version(if_match, body_version)
+    if expected is None:
+        raise HTTPException(428, detail=VERSION_REQUIRED)
+    return expected
+
+
+#: The 428's detail: what to send.
+VERSION_REQUIRED = 'send the version you edit: If-Match: "<version>" (the ETag of the campaign you read)'
 
 
 def by_name(parts: list[FormPart]) -> dict[str, FormPart]:

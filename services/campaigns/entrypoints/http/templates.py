@@ -19,9 +19,9 @@ from services.campaigns.entrypoints.http.deps import (
     IfMatch,
     Now,
     by_name,
-    expected_version,
     field_error,
     needs,
+    required_version,
 )
 from services.campaigns.entrypoints.http.schemas import CampaignOut, LayoutBody, TemplateImageOut, TemplateUploadOut
 from services.campaigns.service_layer import management, previews
@@ -33,6 +33,12 @@ __all__ = ["TAG", "router"]
 TAG = "poster templates"
 #: Room for the multipart framing and a layout part around the image.
 _FORM_OVERHEAD = 64 * 1024
+
+_LAYOUT_SCHEMA = {
+    key: value
+    for key, value in LayoutBody.model_json_schema(ref_template="#/components/schemas/{model}").items()
+    if key != "$defs"
+}
 
 _TEMPLATE_FORM: dict[str, Any] = {
     "requestBody": {
@@ -46,8 +52,13 @@ _TEMPLATE_FORM: dict[str, Any] = {
                         "image": {"type": "string", "format": "binary", "description": "PNG or JPEG"},
                         "layout": {
                             "type": "string",
-                            "description": "JSON: where the QR code and texts go (LayoutBody). Left out: the "
-                            "campaign's current layout is kept, if it has one.",
+                            "contentMediaType": "application/json",
+                            # Its parts are components (QrBoxBody, TextSlotBody); the object itself is
+                            # described here, since no route takes it as a body of its own.
+                            "contentSchema": _LAYOUT_SCHEMA,
+                            "description": 'JSON: where the QR code and texts go, `{"qr": QrBoxBody, '
+                            '"text_slots": [TextSlotBody]}` (TemplateBody without `image_id`). Left out: '
+                            "the campaign's current layout is kept, if it has one.",
                         },
                     },
                 }
@@ -65,7 +76,8 @@ router = APIRouter(tags=[TAG])
     summary="Upload the poster background (PNG or JPEG) and its layout",
     description="Multipart form: `image` (the file) and optionally `layout` (JSON: `qr` box and "
     "`text_slots`, which must lie inside the image). Without `layout` the campaign's current layout "
-    "moves to the new image; a campaign without one keeps no template until a PATCH sets `template`.",
+    "moves to the new image; a campaign without one keeps no template until a PATCH sets `template`. "
+    '`If-Match: "<version>"` is required (428 without it, 409 when the campaign has moved on), as for PATCH.',
     openapi_extra=_TEMPLATE_FORM,
 )
 async def upload_template(
@@ -77,6 +89,7 @@ async def upload_template(
     _: CanEdit,
     if_match: IfMatch = None,
 ) -> TemplateUploadOut:
+    expected = required_version(if_match)  # before the upload is read: a stale edit costs nothing
     limit = min(api.settings.max_template_bytes, MAX_STORED_BYTES)
     body = await read_body(request.scope, request.receive, limit + _FORM_OVERHEAD)
     if body is None:
@@ -100,7 +113,6 @@ async def upload_template(
         info = await asyncio.to_thread(inspect_image, data, max_bytes=limit)
     except TemplateImageRejected as exc:
         raise field_error(["image"], str(exc)) from None
-    expected = expected_version(if_match)
     uploaded = await management.upload_template(
         api.campaigns, api.templates, appid, campaign_id, expected, (data, info), layout, now
     )
@@ -110,7 +122,7 @@ async def upload_template(
         "campaign.template_uploaded",
         "campaign",
         campaign_id,
-        before=None if expected is None else {"version": expected},
+        before={"version": expected},
         after={
             "version": uploaded.campaign.version,
             "image_id": image.id,

@@ -154,6 +154,7 @@ async def _editor(
     fragment: bool = False,
     status_code: int = 200,
     from_version: int | None = None,
+    base_version: int | None = None,
 ) -> HTMLResponse:
     save_url = view.account_path(f"/segments/{segment['id']}/edit" if segment else "/segments/new")
     context = await _builder_context(view, tree, problems or {})
@@ -167,6 +168,8 @@ async def _editor(
         preview=preview,
         save_url=save_url,
         from_version=from_version,
+        # The version the edit started from, sent back as If-Match: a save made meanwhile is a conflict.
+        base_version=base_version,
         lang=_lang(view),
         **context,
     )
@@ -221,18 +224,28 @@ async def _save(view: AccountPage, request: Request, segment: dict[str, Any] | N
     tree = rules.from_form(items)
     built = rules.to_rule(tree)
     body = {"name": name, "description": description, "rule": built.rule}
+    base = form.get("base_version", "")
+    base_version = int(base) if base.isdigit() else (segment or {}).get("version")
     try:
         if segment is None:
             reply = await view.call(Api.SEGMENTS, "POST", view.account_path("/segments"), json=body)
         else:
-            reply = await view.call(Api.SEGMENTS, "PUT", view.account_path(f"/segments/{segment['id']}"), json=body)
+            path = view.account_path(f"/segments/{segment['id']}")
+            reply = await view.call(Api.SEGMENTS, "PUT", path, json=body, headers={"If-Match": f'"{base_version}"'})
     except ApiError as exc:
         if exc.status not in (409, 422):
             raise
         errors = {key: value for key, value in exc.fields.items() if not key.startswith("rule")}
-        if exc.status == 409:
+        saved_meanwhile = segment is not None and exc.status == 409 and base_version != segment["version"]
+        if saved_meanwhile:
+            # Shown against the newest version: saving again replaces it with this edit, knowingly.
+            base_version = None
+            since = view.gettext("Someone saved this segment since you opened it. Save again to replace it with yours.")
+            view.flashes.append(("error", since))
+        elif exc.status == 409:
             errors["name"] = view.error(exc)
-        view.flashes.append(("error", view.error(exc)))
+        if not saved_meanwhile:
+            view.flashes.append(("error", view.error(exc)))
         return await _editor(
             view,
             tree,
@@ -244,6 +257,7 @@ async def _save(view: AccountPage, request: Request, segment: dict[str, Any] | N
             preview=await _preview(view, tree),
             fragment=True,
             status_code=200,
+            base_version=base_version,
         )
     return view.redirect(view.account_path(f"/segments/{reply.body['id']}"))
 

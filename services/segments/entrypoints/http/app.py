@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from services.segments.bootstrap import SegmentsService, bootstrap_api, bootstrap_public
 from services.segments.domain.pushes import IllegalTransition, PushInvalid, PushNotFound
 from services.segments.domain.rules import RuleInvalid
-from services.segments.domain.segments import SegmentNameTaken, SegmentNotFound
+from services.segments.domain.segments import SegmentNameTaken, SegmentNotFound, SegmentVersionConflict
 from services.segments.entrypoints.http import clicks, pushes, segments
 from services.segments.service_layer.pushes import PushVersionConflict, SegmentInUse, SendingUnavailable
 from services.segments.service_layer.segments import MemberNotFound
@@ -71,6 +71,7 @@ def create_app(
             PushNotFound: 404,
             MemberNotFound: 404,
             SegmentNameTaken: 409,
+            SegmentVersionConflict: 409,
             IllegalTransition: 409,
             PushVersionConflict: 409,
             SegmentInUse: 409,

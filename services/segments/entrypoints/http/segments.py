@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 
 from services.segments.entrypoints.http.deps import AppId, ItemId, OpenId, Pushes, Segments
 from services.segments.entrypoints.http.schemas import (
@@ -32,7 +33,28 @@ router = APIRouter(prefix="/accounts/{appid}/segments", tags=[TAG])
 
 _VIEW = [Depends(require(Permission.SEGMENT_VIEW))]
 _EDIT = [Depends(require(Permission.SEGMENT_EDIT))]
+IfMatch = Annotated[
+    str | None, Header(alias="If-Match", max_length=40, description='The version edited, e.g. "3" (the ETag)')
+]
 _EXPLAIN = [Depends(require(Permission.SEGMENT_VIEW)), Depends(require(Permission.MEMBER_VIEW))]
+
+
+def _with_etag(response: Response, out: SegmentOut) -> SegmentOut:
+    """The version as the ETag: what a PUT sends back as ``If-Match``."""
+    response.headers["ETag"] = f'"{out.version}"'
+    return out
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version in ``If-Match`` (``"3"`` or ``W/"3"``); 422 naming the header when it is not one."""
+    if if_match is None:
+        return None
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ["header", "If-Match"], "msg": 'expected a version like "3"'}]
+        )
+    return int(text)
 
 
 def _saved(out: SegmentOut) -> dict[str, object]:
@@ -46,8 +68,10 @@ async def preview(appid: AppId, body: PreviewIn, segments: Segments) -> PreviewO
 
 
 @router.post("", status_code=201, summary="Save a new segment (version 1)", dependencies=_EDIT)
-async def create_segment(appid: AppId, body: SegmentIn, segments: Segments, request: Request) -> SegmentOut:
-    out = SegmentOut.of(await segments.create(appid, body.name, body.description, body.rule))
+async def create_segment(
+    appid: AppId, body: SegmentIn, segments: Segments, request: Request, response: Response
+) -> SegmentOut:
+    out = _with_etag(response, SegmentOut.of(await segments.create(appid, body.name, body.description, body.rule)))
     await audit(request, "segment.created", "segment", out.id, after=_saved(out))
     return out
 
@@ -58,8 +82,10 @@ async def list_segments(appid: AppId, segments: Segments) -> list[SegmentOut]:
 
 
 @router.get("/{segment_id}", summary="One segment, its size now and the pushes that use it", dependencies=_VIEW)
-async def get_segment(appid: AppId, segment_id: ItemId, segments: Segments, pushes: Pushes) -> SegmentOut:
-    out = SegmentOut.of(await segments.get(appid, segment_id))
+async def get_segment(
+    appid: AppId, segment_id: ItemId, segments: Segments, pushes: Pushes, response: Response
+) -> SegmentOut:
+    out = _with_etag(response, SegmentOut.of(await segments.get(appid, segment_id)))
     return out.model_copy(update={"used_by": [PushUse(**use) for use in await pushes.of_segment(appid, segment_id)]})
 
 
@@ -69,12 +95,28 @@ async def usage(appid: AppId, segment_id: ItemId, segments: Segments, pushes: Pu
     return [PushUse(**use) for use in await pushes.of_segment(appid, segment_id)]
 
 
-@router.put("/{segment_id}", summary="Save a new version", dependencies=_EDIT)
+@router.put(
+    "/{segment_id}",
+    summary="Save a new version (If-Match required)",
+    description='`If-Match: "<version>"`, the version the edit started from (the `ETag` of the segment '
+    "read): 428 without it, 409 when the segment was saved since, so one edit never silently undoes another.",
+    dependencies=_EDIT,
+)
 async def update_segment(
-    appid: AppId, segment_id: ItemId, body: SegmentIn, segments: Segments, request: Request
+    appid: AppId,
+    segment_id: ItemId,
+    body: SegmentIn,
+    segments: Segments,
+    request: Request,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> SegmentOut:
+    expected = expected_version(if_match)
+    if expected is None:
+        raise HTTPException(428, detail='send the version you edit: If-Match: "<version>" (the ETag of the segment)')
     before = SegmentOut.of(await segments.get(appid, segment_id))
-    out = SegmentOut.of(await segments.update(appid, segment_id, body.name, body.description, body.rule))
+    saved = await segments.update(appid, segment_id, body.name, body.description, body.rule, expected)
+    out = _with_etag(response, SegmentOut.of(saved))
     await audit(request, "segment.updated", "segment", segment_id, before=_saved(before), after=_saved(out))
     return out
 
