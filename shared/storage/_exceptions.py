@@ -11,7 +11,7 @@ never imports pymongo to catch them.
 
 from dataclasses import dataclass
 
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
 
 #: The driver's base exception, for code outside the adapters that must recognise an untranslated one
 #: (the HTTP shell's last-resort handler) without importing pymongo.
@@ -56,6 +56,9 @@ class StorageFailure:
     reason: str
     detail: str
     retry_after: int
+    #: Worth one more immediate try: a connection that was dropped, a race lost. Not when no server
+    #: could be selected for the whole timeout: a second wait would only double the caller's.
+    repeatable: bool = True
 
 
 def storage_failure(exc: BaseException) -> StorageFailure | None:
@@ -73,8 +76,20 @@ def storage_failure(exc: BaseException) -> StorageFailure | None:
     ):
         return StorageFailure("storage_conflict", "another change to the same records won a race; retry", 1)
     if is_transient(exc) or isinstance(exc, StorageError):
-        return StorageFailure("storage_unavailable", f"storage unavailable ({_what(exc)}), retry later", 5)
+        detail = f"storage unavailable ({_what(exc)}), retry later"
+        return StorageFailure(
+            "storage_unavailable", detail, 5, repeatable=not _caused_by(exc, ServerSelectionTimeoutError)
+        )
     return None
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    current: BaseException | None = exc
+    while current is not None:
+        if isinstance(current, kind):
+            return True
+        current = current.__cause__
+    return False
 
 
 def _what(exc: BaseException) -> str:

@@ -99,7 +99,7 @@ async def storage_failed(request: Request, exc: Exception) -> JSONResponse:
     if failure is None:
         raise exc  # not the database's trouble but a bug: the 500 it is
     attempt = _attempt.get()
-    if attempt is not None and attempt.may_repeat and not attempt.writes.stuck:
+    if attempt is not None and attempt.may_repeat and failure.repeatable and not attempt.writes.stuck:
         attempt.again = True
     log.warning(
         "storage failure",

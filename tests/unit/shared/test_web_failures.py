@@ -17,11 +17,18 @@ import pytest
 from fastapi import APIRouter, Request
 from fastapi.testclient import TestClient
 from pydantic import Field
-from pymongo.errors import AutoReconnect, NotPrimaryError, OperationFailure
+from pymongo.errors import AutoReconnect, NotPrimaryError, OperationFailure, ServerSelectionTimeoutError
 
 from shared.request_bodies import read_body
 from shared.settings import ServiceSettings
-from shared.storage import StorageConflict, current_writes, repeatable_writes, storage_failure, watch_writes
+from shared.storage import (
+    StorageConflict,
+    StorageUnavailable,
+    current_writes,
+    repeatable_writes,
+    storage_failure,
+    watch_writes,
+)
 from shared.storage._writes import WRITE_WATCH
 from shared.web import create_service_app
 from shared.wechat_client import (
@@ -171,6 +178,14 @@ def test_repeatable_writes_do_not_stop_a_second_run(client: TestClient, flaky: F
     flaky.failures, flaky.write_first, flaky.repeatable = 1, "update", True
     assert client.post("/things", json={"n": 1}).status_code == 200
     assert len(flaky.bodies) == 2
+
+
+def test_no_second_wait_when_no_server_answered_at_all(client: TestClient, flaky: Flaky) -> None:
+    flaky.failures, flaky.error = 5, StorageUnavailable("MongoDB unreachable")
+    flaky.error.__cause__ = ServerSelectionTimeoutError("no server in 5 s")
+    response = client.post("/things", json={"n": 1})
+    assert (response.status_code, response.json()["reason"]) == (503, "storage_unavailable")
+    assert len(flaky.bodies) == 1
 
 
 def test_a_conflict_asks_for_an_immediate_retry(client: TestClient, flaky: Flaky) -> None:
