@@ -14,7 +14,8 @@
 - :func:`retry_transient` reruns a request's transaction that lost a race (a write conflict).
 - :func:`watch_writes` tells whether a block's writes may have reached the database (outside a
   transaction, or a commit sent): ``shared.web`` runs a request again after a stale connection only
-  when none did. :func:`repeatable_writes` marks writes that are harmless twice.
+  when none did. :func:`repeatable_writes` marks writes that are harmless twice,
+  :func:`note_outside_effect` what is no write but must not happen twice (a message sent).
   :func:`storage_failure` says how to answer for a storage error (reason, detail, Retry-After).
 """
 
@@ -39,7 +40,7 @@ from shared.storage._unit_of_work import (
     PROCESSED_EVENTS_INDEXES,
     MongoUnitOfWork,
 )
-from shared.storage._writes import WriteLog, current_writes, repeatable_writes, watch_writes
+from shared.storage._writes import WriteLog, current_writes, note_outside_effect, repeatable_writes, watch_writes
 
 __all__ = [
     "COUNTER_SHARDS",
@@ -66,6 +67,7 @@ __all__ = [
     "current_writes",
     "ensure_indexes",
     "is_transient",
+    "note_outside_effect",
     "ping",
     "repeatable_writes",
     "retry_transient",

@@ -7,7 +7,8 @@ current :class:`WriteLog` (one per :func:`watch_writes` block, found through a c
 concurrent requests never see each other's) as soon as a write could have taken effect: a write
 outside a transaction, or a ``commitTransaction`` (sent is enough: the answer may be what got lost).
 Writes that are harmless to repeat (a session's last-seen time) are made inside
-:func:`repeatable_writes` and do not count.
+:func:`repeatable_writes` and do not count. What is not a database write but must not happen twice
+either (a message sent to a member) is reported with :func:`note_outside_effect`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from pymongo import monitoring
 
-__all__ = ["WRITE_WATCH", "WriteLog", "current_writes", "repeatable_writes", "watch_writes"]
+__all__ = ["WRITE_WATCH", "WriteLog", "current_writes", "note_outside_effect", "repeatable_writes", "watch_writes"]
 
 # Commands that change data or the schema; ``aggregate`` only with an $out or $merge stage.
 _WRITES = frozenset(
@@ -85,6 +86,14 @@ def watch_writes() -> Iterator[WriteLog]:
         yield log
     finally:
         _current.reset(token)
+
+
+def note_outside_effect(name: str) -> None:
+    """Something outside the database happened that a second run would repeat (a message sent)."""
+    log = _current.get()
+    if log is not None:
+        log.stuck = True
+        log.commands.append(name)
 
 
 @contextmanager

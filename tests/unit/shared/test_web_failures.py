@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import httpx
 import pytest
 from fastapi import APIRouter, Request
 from fastapi.testclient import TestClient
@@ -34,13 +35,16 @@ from shared.web import create_service_app
 from shared.wechat_client import (
     CredentialsRejected,
     InvalidRequest,
+    MemoryTokenStore,
     NotFollower,
     PlatformBusy,
     QuotaExceeded,
+    Text,
     TokenUnavailable,
     TransportError,
     WeChatApiConfig,
     WeChatApiError,
+    WeChatClient,
     wechat_failure,
 )
 
@@ -172,6 +176,40 @@ def test_a_request_whose_write_may_have_stuck_is_not_run_again(client: TestClien
     response = client.post("/things", json={"n": 1})
     assert (response.status_code, response.json()["reason"]) == (503, "storage_unavailable")
     assert len(flaky.bodies) == 1, "a second run could write twice"
+
+
+def test_a_message_sent_to_a_member_is_not_sent_twice(flaky: Flaky) -> None:
+    """The WeChat client reports a send that is not safe to repeat: the request is not run again."""
+    sends: list[str] = []
+
+    def platform(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("stable_token"):
+            return httpx.Response(200, json={"access_token": "T", "expires_in": 7200})
+        sends.append(request.url.path)
+        return httpx.Response(200, json={"errcode": 0, "errmsg": "ok"})
+
+    send_router = APIRouter()
+
+    @send_router.post("/greet")
+    async def greet(request: Request) -> None:
+        async with WeChatClient(
+            "wx1", "secret-0123456789abcdef", token_store=MemoryTokenStore(), transport=httpx.MockTransport(platform)
+        ) as wechat:
+            await wechat.send_custom_message("o_mom", Text(content="hi"))
+        _flaky(request).run(None)
+
+    @asynccontextmanager
+    async def bootstrap() -> AsyncIterator[Flaky]:
+        yield flaky
+
+    flaky.failures = 1
+    app = create_service_app(
+        ServiceSettings(), title="t", bootstrap=bootstrap, readiness={}, operator_routers=[send_router]
+    )
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post("/greet")
+    assert (response.status_code, response.json()["reason"]) == (503, "storage_unavailable")
+    assert sends == ["/cgi-bin/message/custom/send"], "one message, not two"
 
 
 def test_repeatable_writes_do_not_stop_a_second_run(client: TestClient, flaky: Flaky) -> None:
