@@ -64,7 +64,9 @@ class RetryStaleStorage:
                 recorded.append(message)
             return message
 
-        state = dict(scope.get("state") or {})
+        # The layers inside write into the scope (route, exit stacks, state): the second run starts
+        # from the scope as it came in.
+        fresh, state = dict(scope), dict(scope.get("state") or {})
         first = await self._run(scope, recording, send, may_repeat=True)
         if not first.again:
             return
@@ -74,7 +76,7 @@ class RetryStaleStorage:
         async def replaying() -> Message:
             return replay.pop(0) if replay else await recording()
 
-        await self._run({**scope, "state": state}, replaying, send, may_repeat=False)
+        await self._run({**fresh, "state": state}, replaying, send, may_repeat=False)
 
     async def _run(self, scope: Scope, receive: Receive, send: Send, *, may_repeat: bool) -> _Attempt:
         attempt = _Attempt(may_repeat)

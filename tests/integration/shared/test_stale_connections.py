@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -27,16 +28,18 @@ from pymongo import MongoClient
 
 from services.profiles.entrypoints.http import create_app
 from services.profiles.settings import ProfilesSettings
-from shared.identity import Role
+from shared.identity import ApiToken, MongoIdentityStore, Role
 from shared.messaging import InMemoryEventPublisher
 from shared.settings import ServiceSettings
-from shared.storage import Connection, MongoUnitOfWork, connect
+from shared.storage import Connection, MongoUnitOfWork, connect, watch_writes
 from shared.web import create_service_app, service_of
 from tests.conftest import Infra, Isolation
 from tests.identities import Callers
 from tests.integration.conftest import LoadSettings
 
 pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 12, 4, 20, 0, tzinfo=UTC)
 
 
 class DroppingProxy:
@@ -249,3 +252,30 @@ def test_profiles_api_answers_after_its_connections_went_stale(
         assert {t["code"] for t in profile.json()["tags"]} == {"interest.toys", "interest.feeding"}
         history = client.get(f"{path}/history").json()
         assert sum(1 for change in history if change["kind"] == "tag_added") == 2, "each tag once"
+
+
+# -- what counts as a write that stuck, on the real server -----------------------------------------------
+
+
+async def test_what_a_request_wrote_is_seen_by_the_clients_own_listener(infra: Infra, isolation: Isolation) -> None:
+    settings = ServiceSettings(environment="test", mongodb_url=infra.mongodb_url, mongodb_database=isolation.database)
+    async with connect(settings) as mongo:
+        try:
+            store = MongoIdentityStore(mongo.database)
+            with watch_writes() as log:
+                await store.add_token(ApiToken("t1", "digest", "op_1", "ci", None, T0))
+            assert log.stuck and log.commands == ["insert"]
+            with watch_writes() as log:
+                await store.touch_token("t1", T0)  # every request makes it: harmless twice
+                async with MongoUnitOfWork(mongo.client, mongo.database.name) as uow:
+                    await uow.claim("notes", "n1")
+                    await mongo.database["notes"].insert_one({"_id": "n1"}, session=uow.session)
+                    # left without commit: aborted, nothing stuck
+            assert not log.stuck, log.commands
+            with watch_writes() as log:
+                async with MongoUnitOfWork(mongo.client, mongo.database.name) as uow:
+                    await uow.claim("notes", "n1")
+                    await uow.commit()
+            assert log.commands == ["commitTransaction"]
+        finally:
+            await mongo.client.drop_database(isolation.database)
