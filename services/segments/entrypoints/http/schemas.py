@@ -18,7 +18,6 @@ from services.segments.domain.pushes import (
     TemplateContent,
     Variant,
     check_variants,
-    retired_template_field,
 )
 from services.segments.domain.rules import Explanation
 from services.segments.service_layer.reports import report_of
@@ -190,7 +189,7 @@ FieldValues = Annotated[
 
 
 def _shown_by_wechat(name: str) -> str:
-    problem = retired_template_field(name)
+    problem = TemplateContent.retired_field(name)
     if problem is not None:
         raise ValueError(problem)
     return name
