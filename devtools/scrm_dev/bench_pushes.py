@@ -64,7 +64,7 @@ SIM_ENV = {
     "JOB_PUSH_DELAY_SECONDS": "3600",
     "WECHAT_SIM_OPTIONS": json.dumps({DEMO_APPID: {"gateway_url": "http://127.0.0.1:9/wechat/{appid}"}}),
 }
-_TEMPLATE = {"template_id": "tpl_bench", "data": {"first": "孕晚期奶粉指南"}, "url": "https://brand.example/guide"}
+_TEMPLATE = {"template_id": "tpl_bench", "data": {"thing1": "孕晚期奶粉指南"}, "url": "https://brand.example/guide"}
 
 
 def _push_document(push_id: str, appid: str, segment_id: str, now: datetime) -> dict[str, Any]:

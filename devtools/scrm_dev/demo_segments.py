@@ -117,9 +117,9 @@ async def run_segments(
     recipients = {doc["openid"] async for doc in database["profiles"].find(query, {"openid": 1})}
     variants = [
         {"name": "A", "weight": 50, "message": {"kind": "text", "text": f"孕晚期奶粉指南 {GUIDE}"},
-         "template": {"template_id": "tpl_guide", "data": {"first": "孕晚期奶粉指南"}, "url": GUIDE}},
+         "template": {"template_id": "tpl_guide", "data": {"thing1": "孕晚期奶粉指南"}, "url": GUIDE}},
         {"name": "B", "weight": 50, "message": {"kind": "text", "text": f"宝宝第一口奶怎么选 {GUIDE}"},
-         "template": {"template_id": "tpl_guide", "data": {"first": "宝宝第一口奶"}, "url": GUIDE}},
+         "template": {"template_id": "tpl_guide", "data": {"thing1": "宝宝第一口奶"}, "url": GUIDE}},
     ]  # fmt: skip
     project_id = None if project_for is None else await project_for(sizes[LATE_FORMULA])
     body = {

@@ -4,10 +4,11 @@ build their adapters here; tests pass a publisher fake and get everything else r
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -15,7 +16,9 @@ from typing import Any
 import structlog
 
 from services.profiles.adapters import surveys as survey_docs
+from services.profiles.adapters.invitations import MongoHeldInvitations
 from services.profiles.adapters.memory import (
+    InMemoryHeldInvitations,
     InMemoryProfileReader,
     InMemoryProfileStore,
     InMemorySurveys,
@@ -30,13 +33,20 @@ from services.profiles.adapters.repository import (
 from services.profiles.adapters.surveys import MongoSurveys
 from services.profiles.domain.h5_links import LinkRejected, open_link
 from services.profiles.service_layer import activity, h5, mall
-from services.profiles.service_layer.ports import Messenger, ProfileReader, SurveyStore, SurveysUnitOfWork
+from services.profiles.service_layer.ports import (
+    HeldInvitations,
+    Messenger,
+    ProfileReader,
+    SurveyStore,
+    SurveysUnitOfWork,
+)
 from services.profiles.settings import ProfilesSettings
 from shared.contracts import (
     PROFILE_CHANGES,
     TOPICS,
     MallEventReceived,
     MemberFollowed,
+    MemberUnfollowed,
     MenuClicked,
     ProfileChanged,
     TextMessageReceived,
@@ -65,6 +75,8 @@ class Profiles:
     readiness: dict[str, Callable[[], Awaitable[Any]]]
     #: The worker's WeChat clients (it invites new followers to the H5 page); None in the API.
     clients: WeChatClients | None = None
+    #: Invitations waiting for their member's next interaction (the window was closed at the follow).
+    held_invitations: HeldInvitations = field(default_factory=InMemoryHeldInvitations)
 
     def link(self, appid: str, openid: str, now: datetime, page: str = "interests") -> str:
         """A signed link to one of the member's H5 pages (the interest page unless ``page`` says)."""
@@ -111,6 +123,7 @@ class Profiles:
         await activity.record_activity(batch, self.uow())
         for envelope, message in batch:
             await self._react(envelope, message)
+        await self._invite_held(batch)
 
     async def handle(self, envelope: Envelope, message: Message) -> None:
         await self.handle_batch([(envelope, message)])
@@ -123,8 +136,28 @@ class Profiles:
             codes = self.taxonomy.menu_keys[message.key]
             await h5.tag_from_trigger(envelope, message.openid, codes, "menu", self.uow(), self.taxonomy)
         elif isinstance(message, MemberFollowed) and (messenger := self.messenger(envelope.appid)) is not None:
-            text = self.settings.h5_invitation.format(link=self.link(envelope.appid, message.openid, datetime.now(UTC)))
-            await h5.invite_after_follow(envelope, message, self.uow(), messenger, text)
+            now = datetime.now(UTC)
+            text = self.invitation(envelope.appid, message.openid, now)
+            await h5.invite_after_follow(envelope, message, self.uow(), messenger, text, self.held_invitations, now)
+
+    def invitation(self, appid: str, openid: str, now: datetime) -> str:
+        """The H5 invitation's text, with a link signed now."""
+        return self.settings.h5_invitation.format(link=self.link(appid, openid, now))
+
+    async def _invite_held(self, batch: Sequence[tuple[Envelope, Message]]) -> None:
+        """Members who interacted in ``batch`` (a message, click or scan opened their window) get the
+        invitation held for them, if any; a follow sent its own already (see :meth:`_react`)."""
+        interacting: dict[str, list[str]] = {}
+        for envelope, message in batch:
+            if isinstance(message, (MemberFollowed, MemberUnfollowed)):
+                continue
+            if (found := activity.member_activity(message)) is not None:
+                interacting.setdefault(envelope.appid, []).append(found[0])
+        now = datetime.now(UTC)
+        for appid, openids in interacting.items():
+            if (messenger := self.messenger(appid)) is not None:
+                text_for = functools.partial(self.invitation, appid, now=now)
+                await h5.invite_held(appid, openids, self.held_invitations, messenger, text_for, now)
 
 
 async def _in_memory() -> None:
@@ -169,10 +202,17 @@ async def bootstrap(
     taxonomy = load_taxonomy(settings.taxonomy_path)  # a broken taxonomy stops start-up, with the reason
     if store is not None:
         surveys = InMemorySurveys()
+        processed: set[str] = set()  # one record of claims for every unit of work, as in MongoDB
+
+        def uow() -> InMemorySurveysUnitOfWork:
+            unit = InMemorySurveysUnitOfWork(store, surveys)
+            unit.processed = processed
+            return unit
+
         yield Profiles(
             settings,
             taxonomy,
-            lambda: InMemorySurveysUnitOfWork(store, surveys),
+            uow,
             InMemoryProfileReader(store),
             surveys,
             publisher,
@@ -203,4 +243,5 @@ async def bootstrap(
             publisher,
             readiness,
             clients,
+            MongoHeldInvitations(database),
         )

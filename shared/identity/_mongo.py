@@ -14,7 +14,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from shared.identity._exceptions import OperatorExists
 from shared.identity._model import Grant, Permission, Role
 from shared.identity._records import ApiToken, AuditEntry, AuditQuery, Operator, Session
-from shared.storage import IndexSpec, StorageUnavailable
+from shared.storage import IndexSpec, StorageUnavailable, repeatable_writes
 
 __all__ = ["IDENTITY_INDEXES", "MongoAuditLog", "MongoIdentityStore"]
 
@@ -159,7 +159,8 @@ class MongoIdentityStore:
         return None if doc is None else _session(doc)
 
     async def touch_session(self, session_id: str, at: datetime) -> None:
-        await self._set(self._sessions, {"id": session_id}, {"last_seen_at": at})
+        with repeatable_writes():  # every request makes it; a request run again may make it again
+            await self._set(self._sessions, {"id": session_id}, {"last_seen_at": at})
 
     async def revoke_session(self, session_id: str, at: datetime) -> bool:
         return await self._set(self._sessions, {"id": session_id, "revoked_at": None}, {"revoked_at": at})
@@ -197,7 +198,8 @@ class MongoIdentityStore:
         return None if doc is None else _token(doc)
 
     async def touch_token(self, token_id: str, at: datetime) -> None:
-        await self._set(self._tokens, {"_id": token_id}, {"last_used_at": at})
+        with repeatable_writes():
+            await self._set(self._tokens, {"_id": token_id}, {"last_used_at": at})
 
     async def revoke_token(self, token_id: str, at: datetime) -> bool:
         return await self._set(self._tokens, {"_id": token_id, "revoked_at": None}, {"revoked_at": at})

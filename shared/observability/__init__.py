@@ -1,14 +1,15 @@
 """Logs, metrics and health for every process.
 
 - :func:`configure_logging`: structured logs through structlog (JSON in production, readable in
-  development), with secrets redacted by key name as a last line of defence.
+  development), with secrets redacted by key name as a last line of defence; :func:`member_ref` is
+  how a log line names a member (a hash of the openid, never the openid).
 - :func:`instrument_app` / :func:`health_router`: ``/healthz`` (alive), ``/readyz`` (dependencies
   answer) and ``/metrics`` (Prometheus) on every HTTP service, plus request metrics.
 - :class:`HealthServer`: the same three endpoints on a small port inside a worker's event loop.
 """
 
 from shared.observability._health import OPENTELEMETRY_OFF, HealthServer, ReadinessCheck, health_router, instrument_app
-from shared.observability._logging import configure_logging, get_logger, redact_secrets
+from shared.observability._logging import configure_logging, get_logger, member_ref, redact_secrets
 from shared.observability._metrics import (
     EVENTS_CONSUMED,
     EVENTS_DEADLETTERED,
@@ -32,5 +33,6 @@ __all__ = [
     "get_logger",
     "health_router",
     "instrument_app",
+    "member_ref",
     "redact_secrets",
 ]

@@ -12,11 +12,24 @@
 - :class:`MongoCounters` keeps running counts (stats figures) in the transaction of the writes they
   count, spread over :data:`COUNTER_SHARDS` documents per scope, with an optimistic ``rebuild``.
 - :func:`retry_transient` reruns a request's transaction that lost a race (a write conflict).
+- :func:`watch_writes` tells whether a block's writes may have reached the database (outside a
+  transaction, or a commit sent): ``shared.web`` runs a request again after a stale connection only
+  when none did. :func:`repeatable_writes` marks writes that are harmless twice,
+  :func:`note_outside_effect` what is no write but must not happen twice (a message sent).
+  :func:`storage_failure` says how to answer for a storage error (reason, detail, Retry-After).
 """
 
 from shared.storage._client import Connection, close_client, connect, create_client, ping
 from shared.storage._counters import COUNTER_SHARDS, MongoCounters, counter_indexes, counter_shard
-from shared.storage._exceptions import StorageConflict, StorageError, StorageUnavailable, is_transient
+from shared.storage._exceptions import (
+    DriverError,
+    StorageConflict,
+    StorageError,
+    StorageFailure,
+    StorageUnavailable,
+    is_transient,
+    storage_failure,
+)
 from shared.storage._indexes import IndexSpec, ensure_indexes
 from shared.storage._memory import InMemoryUnitOfWork
 from shared.storage._retry import retry_transient
@@ -27,6 +40,7 @@ from shared.storage._unit_of_work import (
     PROCESSED_EVENTS_INDEXES,
     MongoUnitOfWork,
 )
+from shared.storage._writes import WriteLog, current_writes, note_outside_effect, repeatable_writes, watch_writes
 
 __all__ = [
     "COUNTER_SHARDS",
@@ -35,20 +49,28 @@ __all__ = [
     "PROCESSED_EVENTS",
     "PROCESSED_EVENTS_INDEXES",
     "Connection",
+    "DriverError",
     "InMemoryUnitOfWork",
     "IndexSpec",
     "MongoCounters",
     "MongoUnitOfWork",
     "StorageConflict",
     "StorageError",
+    "StorageFailure",
     "StorageUnavailable",
+    "WriteLog",
     "close_client",
     "connect",
     "counter_indexes",
     "counter_shard",
     "create_client",
+    "current_writes",
     "ensure_indexes",
     "is_transient",
+    "note_outside_effect",
     "ping",
+    "repeatable_writes",
     "retry_transient",
+    "storage_failure",
+    "watch_writes",
 ]

@@ -12,8 +12,14 @@ from pymongo.errors import PyMongoError
 from shared.settings import ServiceSettings
 from shared.storage._exceptions import StorageUnavailable
 from shared.storage._indexes import IndexSpec, ensure_indexes
+from shared.storage._writes import WRITE_WATCH
 
 Document = dict[str, Any]
+
+#: Pooled connections idle longer than this are closed instead of used. Servers and firewalls drop
+#: idle connections (SecantusDB after 300 s, cloud load balancers after a few minutes); a connection
+#: they dropped fails the first request that takes it from the pool.
+MAX_IDLE_MS = 60_000
 
 
 def create_client(settings: ServiceSettings, *, timeout_ms: int = 5000) -> AsyncMongoClient[Document]:
@@ -24,6 +30,9 @@ def create_client(settings: ServiceSettings, *, timeout_ms: int = 5000) -> Async
         tz_aware=True,
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
+        maxIdleTimeMS=MAX_IDLE_MS,
+        # Tells shared.web whether a failed request wrote anything that could have stuck (see _writes).
+        event_listeners=[WRITE_WATCH],
     )
 
 

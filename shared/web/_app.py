@@ -13,10 +13,12 @@ from shared.identity import IdentityConfig, resolve_identity
 from shared.observability import OPENTELEMETRY_OFF, ReadinessCheck, instrument_app
 from shared.request_bodies import BodyLimit
 from shared.settings import ServiceSettings
-from shared.storage import StorageError
+from shared.storage import DriverError, StorageError
 from shared.web._accounts import KnownAccounts
 from shared.web._docs import serve_api_docs
+from shared.web._failures import RetryStaleStorage, storage_failed, wechat_failed
 from shared.wechat import AccountsSettings
+from shared.wechat_client import WECHAT_CALL_ERRORS, WeChatApiConfig
 
 __all__ = ["ErrorStatuses", "ServiceCheck", "create_service_app", "now", "service_of"]
 
@@ -102,6 +104,8 @@ def create_service_app(
     def bound(check: ServiceCheck) -> ReadinessCheck:
         return lambda: check(app.state.service)
 
+    # Innermost of the middleware: it must see the 503 of the storage handler (shared.web._failures).
+    app.add_middleware(RetryStaleStorage)
     app.add_middleware(
         BodyLimit,
         limit=settings.max_body_bytes if max_body_bytes is None else max_body_bytes,
@@ -113,9 +117,15 @@ def create_service_app(
     # Added last, so outermost: every request is counted, the ones refused above included.
     instrument_app(app, settings.service_name, checks={name: bound(check) for name, check in readiness.items()})
 
+    # The shell's answers first, so a service's own ``errors`` and ``exception_handlers`` can refine them.
+    app.add_exception_handler(StorageError, storage_failed)
+    app.add_exception_handler(DriverError, storage_failed)
+    wechat_api = getattr(settings, "wechat_api", None)
+    on_wechat_failure = wechat_failed(wechat_api.base_url if isinstance(wechat_api, WeChatApiConfig) else None)
+    for exc_type in WECHAT_CALL_ERRORS:
+        app.add_exception_handler(exc_type, on_wechat_failure)
     for exc_type, status in (errors or {}).items():
         app.add_exception_handler(exc_type, _status_handler(status))
-    app.add_exception_handler(StorageError, _storage_unavailable)
     for exc_type, handler in (exception_handlers or {}).items():
         app.add_exception_handler(exc_type, handler)
 
@@ -159,7 +169,3 @@ def _status_handler(status: int) -> ExceptionHandler:
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
     return handle
-
-
-async def _storage_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": "storage unavailable, retry later"}, status_code=503)

@@ -12,6 +12,9 @@
   to embed in their settings. Local runs point ``base_url`` at the platform simulator.
 - Errcode answers raise the :class:`WeChatApiError` subclass that says what to do about them; the tree
   is in ``shared/wechat_client/_errors.py``. No log line or exception ever carries the access token.
+- :func:`wechat_failure`: the one table of HTTP answers (502 unreachable or refused, 503 not
+  configured / busy / quota, with a ``reason``) for routes whose platform call failed; ``shared.web``
+  applies it in every service.
 """
 
 from shared.wechat_client._client import WeChatClient, WeChatClients
@@ -37,6 +40,7 @@ from shared.wechat_client._errors import (
     TransportError,
     WeChatApiError,
 )
+from shared.wechat_client._failures import WECHAT_CALL_ERRORS, WeChatFailure, wechat_failure
 from shared.wechat_client._models import (
     Article,
     CustomMessage,
@@ -68,6 +72,7 @@ __all__ = [
     "ACCESS_TOKENS",
     "ACCESS_TOKEN_INDEXES",
     "DEFAULT_RATE_LIMITS",
+    "WECHAT_CALL_ERRORS",
     "AccessToken",
     "AccessTokenInvalid",
     "Article",
@@ -111,4 +116,6 @@ __all__ = [
     "WeChatApiError",
     "WeChatClient",
     "WeChatClients",
+    "WeChatFailure",
+    "wechat_failure",
 ]

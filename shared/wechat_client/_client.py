@@ -15,6 +15,7 @@ import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from shared.observability import get_logger
+from shared.storage import note_outside_effect
 from shared.wechat import WeChatAccount
 from shared.wechat_client._clock import Clock
 from shared.wechat_client._config import WeChatApiConfig
@@ -468,6 +469,9 @@ class WeChatClient:
             query = dict(params or {})
             if token is not None:
                 query["access_token"] = token
+            if not resendable and authenticated:
+                # A request that sent a message must not be run again after a storage failure.
+                note_outside_effect(f"wechat {api}")
             outcome = await self._attempt(method, url, api, query, body, files, resendable=resendable, binary=binary)
             if isinstance(outcome, _Failure):
                 if outcome.retryable and failures < self._config.retries:

@@ -123,9 +123,9 @@ async def test_a_push_reaches_late_pregnancy_formula_members_within_the_rules(
         assert (await sim.post(f"/sim/accounts/{APPID}/faults", json=fault)).status_code == 201
         variants = [
             {"name": "A", "weight": 50, "message": {"kind": "text", "text": f"孕晚期奶粉指南 {GUIDE}"},
-             "template": {"template_id": "tpl_guide", "data": {"first": "孕晚期奶粉指南"}, "url": GUIDE}},
+             "template": {"template_id": "tpl_guide", "data": {"thing1": "孕晚期奶粉指南"}, "url": GUIDE}},
             {"name": "B", "weight": 50, "message": {"kind": "text", "text": f"宝宝第一口奶 {GUIDE}"},
-             "template": {"template_id": "tpl_guide", "data": {"first": "宝宝第一口奶"}, "url": GUIDE}},
+             "template": {"template_id": "tpl_guide", "data": {"thing1": "宝宝第一口奶"}, "url": GUIDE}},
         ]  # fmt: skip
         push = await create_push(api, segment["id"], variants)
 

@@ -18,6 +18,7 @@ from typing import Any
 from services.profiles.adapters import surveys as survey_documents
 from services.profiles.adapters.repository import from_document, to_document
 from services.profiles.domain.coverage import CoverageLedger, beijing_day, daily_part
+from services.profiles.domain.invitations import HeldInvitation
 from services.profiles.domain.profile import Change, Profile
 from services.profiles.domain.surveys import Survey, SurveyStatus
 from services.profiles.service_layer.coverage import profile_counts
@@ -25,6 +26,7 @@ from services.profiles.service_layer.ports import ProfileCounts, SurveyStore
 from shared.storage import InMemoryUnitOfWork, StorageConflict
 
 __all__ = [
+    "InMemoryHeldInvitations",
     "InMemoryProfileReader",
     "InMemoryProfileStore",
     "InMemoryProfilesUnitOfWork",
@@ -253,3 +255,19 @@ class InMemorySurveys:
             "draws": won,
             "remaining": {prize: left for (survey, prize), left in self.stock.items() if survey == survey_id},
         }
+
+
+class InMemoryHeldInvitations:
+    """:class:`~services.profiles.service_layer.ports.HeldInvitations` in a dict, one per member."""
+
+    def __init__(self) -> None:
+        self.held: dict[tuple[str, str], HeldInvitation] = {}
+
+    async def hold(self, invitation: HeldInvitation) -> None:
+        self.held[(invitation.appid, invitation.openid)] = invitation
+
+    async def held_among(self, appid: str, openids: Sequence[str]) -> list[HeldInvitation]:
+        return [self.held[(appid, openid)] for openid in dict.fromkeys(openids) if (appid, openid) in self.held]
+
+    async def release(self, appid: str, openid: str) -> None:
+        self.held.pop((appid, openid), None)

@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from services.profiles.domain.follower_import import Checkpoint
+from services.profiles.domain.invitations import HeldInvitation
 from services.profiles.domain.profile import Change, Profile
 from services.profiles.domain.surveys import Survey, SurveyStatus
 from shared.maternal_infant import Stage
@@ -23,6 +24,7 @@ __all__ = [
     "CoverageStore",
     "EventPublisher",
     "FollowerSource",
+    "HeldInvitations",
     "ImportSink",
     "Messenger",
     "ProfileCounts",
@@ -145,6 +147,23 @@ class Messenger(Protocol):
     """A member's chat with the account: customer-service messages."""
 
     async def send_custom_message(self, openid: str, message: CustomMessage) -> None: ...
+
+
+class HeldInvitations(Protocol):
+    """H5 invitations waiting for their member's next interaction: at most one per member, outside any
+    transaction (each write is one idempotent document write)."""
+
+    async def hold(self, invitation: HeldInvitation) -> None:
+        """Keep ``invitation`` (replacing the member's earlier one)."""
+        ...
+
+    async def held_among(self, appid: str, openids: Sequence[str]) -> list[HeldInvitation]:
+        """The invitations held for any of ``openids`` of ``appid``, in one lookup."""
+        ...
+
+    async def release(self, appid: str, openid: str) -> None:
+        """Forget the member's held invitation (sent, superseded or given up); nothing if none."""
+        ...
 
 
 class TagPlatform(Protocol):

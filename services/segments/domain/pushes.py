@@ -32,6 +32,7 @@ __all__ = [
     "INTERRUPTED",
     "MASS_MONTHLY",
     "REFUSED_LOCALLY",
+    "RETIRED_TEMPLATE_FIELDS",
     "TRANSPORT_FAILED",
     "Article",
     "Channel",
@@ -243,6 +244,23 @@ class TemplateContent:
     template_id: str
     data: Mapping[str, str]
     url: str = ""
+
+    @staticmethod
+    def retired_field(name: str) -> str | None:
+        """Why a template field may not be written any more (None when it may): see
+        :data:`RETIRED_TEMPLATE_FIELDS`."""
+        if name in RETIRED_TEMPLATE_FIELDS:
+            return (
+                f"{name!r} is no longer shown by WeChat (template messages show only their keyword fields "
+                "since May 2023); put the text in one of the template's keyword fields"
+            )
+        return None
+
+
+#: Template-message fields WeChat stopped showing (May 2023): the API still takes them and reports the
+#: message delivered, and the member sees nothing of them. Composition refuses them (422 naming the
+#: field), so nobody writes copy that silently disappears; pushes stored before still send.
+RETIRED_TEMPLATE_FIELDS = frozenset({"first", "remark"})
 
 
 @dataclass(frozen=True)

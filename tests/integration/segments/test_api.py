@@ -174,6 +174,11 @@ def test_pushes_are_validated_scheduled_and_controlled(api: TestClient) -> None:
     assert api.post(pushes, json=broadcast_ab).status_code == 422
     missing = {"name": "p", "segment_id": "seg_nope", "variants": [{"message": {"kind": "text", "text": "hi"}}]}
     assert api.post(pushes, json=missing).status_code == 404
+    # WeChat no longer shows a template's first and remark: refused, naming the field, not dropped silently.
+    retired = {"template_id": "tpl", "data": {"thing1": "奶粉", "remark": "lost"}}
+    dropped = api.post(pushes, json={"name": "p", "segment_id": segment["id"], "variants": [{"template": retired}]})
+    assert dropped.status_code == 422
+    assert dropped.json()["detail"][0]["loc"] == ["body", "variants", 0, "template", "data", "remark", "[key]"]
 
     later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     body = {
@@ -185,7 +190,7 @@ def test_pushes_are_validated_scheduled_and_controlled(api: TestClient) -> None:
             {
                 "name": "B",
                 "weight": 30,
-                "template": {"template_id": "tpl", "data": {"first": "hi"}, "url": "https://brand.example/b"},
+                "template": {"template_id": "tpl", "data": {"thing1": "hi"}, "url": "https://brand.example/b"},
             },
         ],
     }
@@ -411,7 +416,7 @@ def test_the_console_drafts_checks_tests_and_sends_a_push(
         "variants": [
             {
                 "message": {"kind": "text", "text": "see https://brand.example/a"},
-                "template": {"template_id": "tpl", "data": {"first": "hi"}},
+                "template": {"template_id": "tpl", "data": {"thing1": "hi"}},
             }
         ],
     }

@@ -43,7 +43,7 @@ OPENIDS = [f"o_member_{i}" for i in range(6)]
 #: A tester WeChat refuses (not following).
 UNFOLLOWED_TESTER = "o_tester_gone"
 #: A text variant's template message for members outside the 48 h window.
-FALLBACK = [("v-0-fallback", "template"), ("v-0-template_id", "tpl_1"), ("v-0-data", "first: 您好")]
+FALLBACK = [("v-0-fallback", "template"), ("v-0-template_id", "tpl_1"), ("v-0-data", "thing1: 您好")]
 
 
 def _profile(openid: str, *, following: bool = True, consent: bool = True, hours_ago: float = 1) -> dict[str, Any]:

@@ -125,7 +125,8 @@ def test_declared_errors_and_storage_outages_get_their_status(client: TestClient
     refused = client.post("/accounts/wx1/things", json={"refuse": 1})
     assert (refused.status_code, refused.json()) == (409, {"detail": "no such thing may be made"})
     down = client.post("/accounts/wx1/things", json={"storage": 1})
-    assert (down.status_code, down.json()) == (503, {"detail": "storage unavailable, retry later"})
+    assert (down.status_code, down.json()["reason"], down.headers["retry-after"]) == (503, "storage_unavailable", "5")
+    assert down.json()["detail"].startswith("storage unavailable")
 
 
 def test_readiness_runs_the_checks_against_the_service(client: TestClient, service: Service) -> None:

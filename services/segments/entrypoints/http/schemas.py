@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from datetime import time as clock_time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from services.segments.domain.membership import Reach
 from services.segments.domain.pushes import (
@@ -221,9 +221,26 @@ FieldValues = Annotated[
 ]
 
 
+def _shown_by_wechat(name: str) -> str:
+    problem = TemplateContent.retired_field(name)
+    if problem is not None:
+        raise ValueError(problem)
+    return name
+
+
+#: A template message's fields: ``first`` and ``remark`` are refused (422 at ``...data.first``).
+TemplateFieldValues = Annotated[
+    dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.]+$", max_length=32), AfterValidator(_shown_by_wechat)], str],
+    Field(max_length=20),
+]
+
+
 class TemplateIn(BaseModel):
     template_id: Annotated[str, Field(min_length=1, max_length=128)]
-    data: FieldValues
+    data: TemplateFieldValues = Field(
+        description="The template's keyword fields (keyword1, thing2...); first and remark are refused: "
+        "WeChat no longer shows them"
+    )
     url: Annotated[str, Field(pattern=r"^(https?://.*)?$", max_length=2000)] = ""
 
 
