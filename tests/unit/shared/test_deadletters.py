@@ -1,0 +1,247 @@
+"""Working dead letters (mirror, list, show, replay, discard) with the in-memory store and source,
+fed by what :func:`shared.messaging.dispatch` really parks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from shared.contracts import CATALOG, DEADLETTER, TOPICS, WECHAT_PUSHES, MemberFollowed
+from shared.deadletters import (
+    AlreadyResolved,
+    AmbiguousId,
+    DeadLetterDesk,
+    DeadLetterNotFound,
+    DeadLetterQuery,
+    DeadLetterStatus,
+    InMemoryDeadLetterStore,
+    InMemoryParkedSource,
+    NotReplayable,
+    ParkedRecord,
+    reason_kind,
+)
+from shared.events import Envelope, Message
+from shared.messaging import Delivery, InMemoryEventPublisher, PermanentHandlerError, RetryPolicy, dispatch
+
+AT = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+PREFIX = "t."
+
+
+class Audit:
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+
+    async def __call__(
+        self,
+        action: str,
+        object_id: str | None,
+        *,
+        appid: str | None = None,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        self.entries.append(
+            {"action": action, "object_id": object_id, "appid": appid, "before": before, "after": after}
+        )
+
+
+async def no_sleep(_: float) -> None:
+    return None
+
+
+def follow(openid: str) -> Envelope:
+    return Envelope.wrap(MemberFollowed(openid=openid, followed_at=AT), appid="wx1", key=openid)
+
+
+async def park(
+    parked: InMemoryEventPublisher, value: bytes, *, consumer: str, offset: int, reason: str = "boom"
+) -> None:
+    async def handler(envelope: Envelope, message: Message) -> None:
+        if reason == "crash":
+            raise RuntimeError("crash")
+        raise PermanentHandlerError(reason)
+
+    await dispatch(
+        Delivery(WECHAT_PUSHES.physical_name(PREFIX), 0, offset, b"k", value),
+        consumer=consumer,
+        handler=handler,
+        catalog=CATALOG,
+        deadletters=parked,
+        retry=RetryPolicy(attempts=2, initial_delay=0.0, max_delay=0.0),
+        sleep=no_sleep,
+    )
+
+
+def source_of(parked: InMemoryEventPublisher) -> InMemoryParkedSource:
+    return InMemoryParkedSource(
+        [ParkedRecord(0, offset, envelope.to_bytes()) for offset, (_, envelope) in enumerate(parked.published)]
+    )
+
+
+class World:
+    def __init__(self) -> None:
+        self.parked = InMemoryEventPublisher()
+        self.store = InMemoryDeadLetterStore()
+        self.republished = InMemoryEventPublisher()
+        self.audit = Audit()
+        self.now = AT + timedelta(hours=1)
+
+    def desk(self, actor: str = "alice") -> DeadLetterDesk:
+        return DeadLetterDesk(
+            self.store,
+            source_of(self.parked),
+            self.republished,
+            self.audit,
+            actor=actor,
+            topics=TOPICS,
+            topic_prefix=PREFIX,
+            clock=lambda: self.now,
+        )
+
+
+@pytest.fixture
+async def world() -> World:
+    world = World()
+    await park(world.parked, follow("o1").to_bytes(), consumer="members", offset=10)
+    await park(world.parked, follow("o2").to_bytes(), consumer="profiles", offset=11, reason="crash")
+    await park(world.parked, b"not json", consumer="members", offset=12)
+    return world
+
+
+async def test_sync_mirrors_each_parked_record_once(world: World) -> None:
+    desk = world.desk()
+    report = await desk.sync()
+    assert (report.read, report.added, report.unreadable) == (3, 3, 0)
+    again = await desk.sync()
+    assert (again.read, again.added) == (0, 0)  # the mirror's position moved past them
+    # The same record parked again (a crash before the ack) is the same letter.
+    await park(world.parked, follow("o1").to_bytes(), consumer="members", offset=10)
+    world.store.cursor.clear()
+    report = await world.desk().sync()
+    assert (report.read, report.added) == (4, 0)
+    assert len(world.store.letters) == 3
+
+
+async def test_list_filters_by_consumer_topic_reason_status_and_time(world: World) -> None:
+    desk = world.desk()
+    await desk.sync()
+    everything = await desk.list(DeadLetterQuery())
+    assert len(everything) == 3
+    assert {letter.consumer for letter in await desk.list(DeadLetterQuery(consumer="members"))} == {"members"}
+    assert len(await desk.list(DeadLetterQuery(consumer="members"))) == 2
+    assert [letter.reason_kind for letter in await desk.list(DeadLetterQuery(reason="failed"))] == ["failed"]
+    assert [letter.reason_kind for letter in await desk.list(DeadLetterQuery(reason="contract"))] == ["contract"]
+    assert len(await desk.list(DeadLetterQuery(topic=WECHAT_PUSHES.physical_name(PREFIX)))) == 3
+    assert await desk.list(DeadLetterQuery(topic="t.other")) == []
+    assert await desk.list(DeadLetterQuery(until=AT)) == []
+    assert len(await desk.list(DeadLetterQuery(since=AT))) == 3
+    assert len(await desk.list(DeadLetterQuery(limit=2))) == 2
+    assert world.audit.entries[0]["action"] == "deadletter.listed"
+
+
+async def test_show_finds_a_letter_by_a_prefix_of_its_id(world: World) -> None:
+    desk = world.desk()
+    await desk.sync()
+    [letter] = await desk.list(DeadLetterQuery(reason="failed"))
+    shown = await desk.show(letter.id[:8])
+    assert shown == letter
+    assert shown.consumer == "profiles" and shown.event_type == "member.followed"
+    assert "RuntimeError: crash" in shown.reason and shown.attempts == 2
+    assert world.audit.entries[-1] == {
+        "action": "deadletter.shown",
+        "object_id": letter.id,
+        "appid": "wx1",
+        "before": None,
+        "after": None,
+    }
+    with pytest.raises(DeadLetterNotFound):
+        await desk.show("ffffffffffffffffffff")
+    with pytest.raises(AmbiguousId):
+        await desk.show("")
+
+
+async def test_replay_republishes_the_original_envelope_to_its_topic_and_is_audited(world: World) -> None:
+    desk = world.desk()
+    await desk.sync()
+    [letter] = await desk.list(DeadLetterQuery(consumer="profiles"))
+    replayed = await desk.replay(letter.id, note="fixed the handler")
+    assert replayed.status == DeadLetterStatus.REPLAYED
+    assert (replayed.resolved_by, replayed.resolved_at, replayed.note) == ("alice", world.now, "fixed the handler")
+    [(topic, envelope)] = world.republished.published
+    assert topic is WECHAT_PUSHES
+    assert envelope == Envelope.from_bytes(letter.original.encode())  # same event_id: consumers deduplicate
+    entry = world.audit.entries[-1]
+    assert entry["action"] == "deadletter.replayed" and entry["object_id"] == letter.id
+    assert entry["before"] == {"status": "open"} and entry["after"]["status"] == "replayed"
+    assert await desk.list(DeadLetterQuery(consumer="profiles")) == []  # no longer open
+    with pytest.raises(AlreadyResolved):
+        await desk.replay(letter.id)
+    assert len(world.republished.published) == 1
+
+
+async def test_a_letter_that_is_no_envelope_cannot_be_replayed_but_can_be_discarded(world: World) -> None:
+    desk = world.desk("bob")
+    await desk.sync()
+    [letter] = await desk.list(DeadLetterQuery(reason="contract"))
+    with pytest.raises(NotReplayable):
+        await desk.replay(letter.id)
+    assert world.republished.published == []
+    discarded = await desk.discard(letter.id, note="garbage from a test producer")
+    assert discarded.status == DeadLetterStatus.DISCARDED and discarded.resolved_by == "bob"
+    assert world.audit.entries[-1]["action"] == "deadletter.discarded"
+    with pytest.raises(AlreadyResolved):
+        await desk.discard(letter.id)
+    with pytest.raises(AlreadyResolved):
+        await desk.replay(letter.id)
+    assert [letter.status for letter in await desk.list(DeadLetterQuery(status=DeadLetterStatus.DISCARDED))] == [
+        DeadLetterStatus.DISCARDED
+    ]
+
+
+async def test_replay_races_leave_one_resolution_and_a_harmless_second_publish(world: World) -> None:
+    desk = world.desk()
+    await desk.sync()
+    [letter] = await desk.list(DeadLetterQuery(consumer="profiles"))
+    # Another operator resolves it between our check and our mark.
+    original_publish = world.republished.publish
+
+    async def publish_then_lose(topic: Any, envelope: Envelope) -> None:
+        await original_publish(topic, envelope)
+        await world.store.resolve(letter.id, DeadLetterStatus.REPLAYED, at=AT, by="carol", note=None)
+
+    world.republished.publish = publish_then_lose  # type: ignore[method-assign]
+    with pytest.raises(AlreadyResolved, match="carol"):
+        await desk.replay(letter.id)
+    assert (await world.store.get(letter.id)).resolved_by == "carol"  # type: ignore[union-attr]
+    assert world.audit.entries[-1]["action"] == "deadletter.replayed"  # the publish that happened is on record
+
+
+async def test_a_topic_outside_the_registry_is_not_replayable() -> None:
+    world = World()
+    envelope = follow("o9")
+
+    async def handler(envelope: Envelope, message: Message) -> None:
+        raise PermanentHandlerError("no")
+
+    await dispatch(
+        Delivery("t.retired.topic", 0, 1, b"k", envelope.to_bytes()),
+        consumer="members",
+        handler=handler,
+        catalog=CATALOG,
+        deadletters=world.parked,
+        sleep=no_sleep,
+    )
+    desk = world.desk()
+    await desk.sync()
+    [letter] = await desk.list(DeadLetterQuery())
+    with pytest.raises(NotReplayable, match="registry"):
+        await desk.replay(letter.id)
+
+
+def test_reason_kinds() -> None:
+    assert reason_kind("contract: not JSON") == "contract"
+    assert reason_kind("rejected: unknown campaign") == "rejected"
+    assert reason_kind("failed after 5 attempts: KeyError: 'x'") == "failed"
+    assert DEADLETTER.partitions == 1
