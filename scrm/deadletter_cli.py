@@ -27,6 +27,7 @@ from shared.contracts import TOPICS
 from shared.deadletters import (
     DEADLETTER_INDEXES,
     AmbiguousId,
+    BulkReport,
     DeadLetter,
     DeadLetterDesk,
     DeadLetterError,
@@ -54,6 +55,18 @@ T = TypeVar("T")
 ActorOption = Annotated[str | None, typer.Option(help="who is acting, for the audit log (default: login name)")]
 SyncOption = Annotated[bool, typer.Option("--sync/--no-sync", help="mirror new dead letters from the topic first")]
 NoteOption = Annotated[str | None, typer.Option(help="why, kept with the letter and in the audit log")]
+ConsumerOption = Annotated[str | None, typer.Option(help="only this consumer (its group name)")]
+TopicOption = Annotated[str | None, typer.Option(help="only records from this topic (its physical name)")]
+ReasonOption = Annotated[str | None, typer.Option(help="contract, rejected or failed")]
+SinceOption = Annotated[datetime | None, typer.Option(help="failed at or after (UTC unless a zone is given)")]
+UntilOption = Annotated[datetime | None, typer.Option(help="failed before (UTC unless a zone is given)")]
+IdArgument = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="[ID]", help="the id, or enough of its start; without it, every open letter the filters match"
+    ),
+]
+REASONS = ("contract", "rejected", "failed")
 
 
 def cli_actor(name: str) -> Identity:
@@ -135,27 +148,23 @@ def _as_json(letter: DeadLetter) -> dict[str, Any]:
     return fields | {"status": letter.status.value, "reason_kind": letter.reason_kind}
 
 
-@deadletter_app.command("list")
-def deadletter_list(
-    consumer: Annotated[str | None, typer.Option(help="only this consumer (its group name)")] = None,
-    topic: Annotated[str | None, typer.Option(help="only records from this topic (its physical name)")] = None,
-    reason: Annotated[str | None, typer.Option(help="contract, rejected or failed")] = None,
-    status: Annotated[str, typer.Option(help="open, replayed, discarded or all")] = "open",
-    since: Annotated[datetime | None, typer.Option(help="failed at or after (UTC unless a zone is given)")] = None,
-    until: Annotated[datetime | None, typer.Option(help="failed before (UTC unless a zone is given)")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
-    actor: ActorOption = None,
-    sync: SyncOption = True,
-) -> None:
-    """List dead letters, newest failure first (open ones unless --status says otherwise)."""
+def _query(
+    *,
+    consumer: str | None,
+    topic: str | None,
+    reason: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    status: str = "open",
+) -> DeadLetterQuery:
     if status != "all" and status not in {s.value for s in DeadLetterStatus}:
         err_console.print(f"[red]--status must be open, replayed, discarded or all, not {escape(status)!r}[/red]")
         raise typer.Exit(2)
-    if reason is not None and reason not in {"contract", "rejected", "failed"}:
+    if reason is not None and reason not in REASONS:
         err_console.print(f"[red]--reason must be contract, rejected or failed, not {escape(reason)!r}[/red]")
         raise typer.Exit(2)
-    query = DeadLetterQuery(
+    return DeadLetterQuery(
         consumer=consumer,
         topic=topic,
         reason=reason,
@@ -164,6 +173,57 @@ def deadletter_list(
         until=_utc(until),
         limit=limit,
     )
+
+
+def _bulk_query(
+    letter_id: str | None,
+    every: bool,
+    *,
+    consumer: str | None,
+    topic: str | None,
+    reason: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+) -> DeadLetterQuery | None:
+    """``None`` for one letter by id; otherwise the filters, which must narrow it down (or ``--all``)."""
+    filtered = any(value is not None for value in (consumer, topic, reason, since, until))
+    if letter_id is not None:
+        if filtered or every:
+            err_console.print(
+                "[red]give an ID or filters (--consumer, --topic, --reason, --since, --until), not both[/red]"
+            )
+            raise typer.Exit(2)
+        return None
+    if not filtered and not every:
+        err_console.print("[red]give an ID, or filters to act on every open letter they match (--all: every one)[/red]")
+        raise typer.Exit(2)
+    return _query(consumer=consumer, topic=topic, reason=reason, since=since, until=until, limit=limit)
+
+
+def _print_bulk(verb: str, report: BulkReport) -> None:
+    for letter in report.done:
+        console.print(f"{verb} {letter.id} ({letter.consumer}, {letter.source_topic}@{letter.offset})")
+    for letter_id, why in report.skipped:
+        err_console.print(f"[yellow]skipped {letter_id}:[/yellow] {escape(why)}")
+    console.print(f"{verb} {len(report.done)}, skipped {len(report.skipped)}")
+
+
+@deadletter_app.command("list")
+def deadletter_list(
+    consumer: ConsumerOption = None,
+    topic: TopicOption = None,
+    reason: ReasonOption = None,
+    status: Annotated[str, typer.Option(help="open, replayed, discarded or all")] = "open",
+    since: SinceOption = None,
+    until: UntilOption = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+    actor: ActorOption = None,
+    sync: SyncOption = True,
+) -> None:
+    """List dead letters, newest failure first (open ones unless --status says otherwise)."""
+    query = _query(consumer=consumer, topic=topic, reason=reason, since=since, until=until, limit=limit, status=status)
     letters = _run(actor, sync, lambda desk: desk.list(query))
     if as_json:
         for letter in letters:
@@ -204,26 +264,59 @@ def deadletter_show(
 
 @deadletter_app.command("replay")
 def deadletter_replay(
-    letter_id: Annotated[str, typer.Argument(metavar="ID", help="the id, or enough of its start")],
+    letter_id: IdArgument = None,
+    consumer: ConsumerOption = None,
+    topic: TopicOption = None,
+    reason: ReasonOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    every: Annotated[bool, typer.Option("--all", help="every open letter (no filter needed)")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="at most this many, oldest first")] = 1000,
     note: NoteOption = None,
     actor: ActorOption = None,
     sync: SyncOption = True,
 ) -> None:
-    """Republish the original envelope, unchanged, to its topic.
+    """Republish original envelopes, unchanged, to their topics (one by ID, or every open one matching).
 
-    Consumers that handled it already skip it by its event id; the one that gave up tries again (and
-    parks it anew if it fails again)."""
-    letter = _run(actor, sync, lambda desk: desk.replay(letter_id, note=note))
-    console.print(f"replayed {letter.id} to {letter.source_topic} ({letter.event_type})")
+    Consumers that handled a record already skip it by its event id; the one that gave up tries again
+    (and parks it anew if it fails again). By filters, the oldest failure goes first."""
+    query = _bulk_query(
+        letter_id, every, consumer=consumer, topic=topic, reason=reason, since=since, until=until, limit=limit
+    )
+    if query is None:
+        assert letter_id is not None
+        one = letter_id
+        letter = _run(actor, sync, lambda desk: desk.replay(one, note=note))
+        console.print(f"replayed {letter.id} to {letter.source_topic} ({letter.event_type})")
+        return
+    matching = query
+    _print_bulk("replayed", _run(actor, sync, lambda desk: desk.replay_matching(matching, note=note)))
 
 
 @deadletter_app.command("discard")
 def deadletter_discard(
-    letter_id: Annotated[str, typer.Argument(metavar="ID", help="the id, or enough of its start")],
+    letter_id: IdArgument = None,
+    consumer: ConsumerOption = None,
+    topic: TopicOption = None,
+    reason: ReasonOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    every: Annotated[bool, typer.Option("--all", help="every open letter (no filter needed)")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="at most this many, oldest first")] = 1000,
     note: NoteOption = None,
     actor: ActorOption = None,
     sync: SyncOption = True,
 ) -> None:
-    """Mark a dead letter discarded: nobody will replay it (kept for reading, see docs/operations.md)."""
-    letter = _run(actor, sync, lambda desk: desk.discard(letter_id, note=note))
-    console.print(f"discarded {letter.id}")
+    """Mark dead letters discarded, one by ID or every open one matching: nothing is sent, nobody
+    will replay them (kept for reading, see docs/operations.md)."""
+    query = _bulk_query(
+        letter_id, every, consumer=consumer, topic=topic, reason=reason, since=since, until=until, limit=limit
+    )
+    if query is None:
+        assert letter_id is not None
+        one = letter_id
+        letter = _run(actor, sync, lambda desk: desk.discard(one, note=note))
+        console.print(f"discarded {letter.id}")
+        return
+    matching = query
+    _print_bulk("discarded", _run(actor, sync, lambda desk: desk.discard_matching(matching, note=note)))

@@ -10,6 +10,7 @@ discarded, with who did it and when. Every action goes to the audit log.
 from shared.deadletters._desk import (
     AlreadyResolved,
     Auditor,
+    BulkReport,
     DeadLetterDesk,
     DeadLetterError,
     DeadLetterNotFound,
@@ -38,6 +39,7 @@ __all__ = [
     "AlreadyResolved",
     "AmbiguousId",
     "Auditor",
+    "BulkReport",
     "DeadLetter",
     "DeadLetterDesk",
     "DeadLetterError",

@@ -9,8 +9,8 @@ replayed only after the broker has the record: nothing is marked that was not se
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -25,6 +25,7 @@ from shared.observability import get_logger
 __all__ = [
     "AlreadyResolved",
     "Auditor",
+    "BulkReport",
     "DeadLetterDesk",
     "DeadLetterError",
     "DeadLetterNotFound",
@@ -61,6 +62,14 @@ class Auditor(Protocol):
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
     ) -> None: ...
+
+
+@dataclass(frozen=True)
+class BulkReport:
+    """What a replay or discard by filters did: the letters resolved, and those left with why."""
+
+    done: list[DeadLetter]
+    skipped: list[tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -179,6 +188,24 @@ class DeadLetterDesk:
             after={"status": resolved.status.value, "consumer": letter.consumer, "note": note},
         )
         return resolved
+
+    async def replay_matching(self, query: DeadLetterQuery, *, note: str | None = None) -> BulkReport:
+        """Replay every open letter ``query`` matches, oldest failure first (the order they first came)."""
+        return await self._each(query, lambda letter_id: self.replay(letter_id, note=note))
+
+    async def discard_matching(self, query: DeadLetterQuery, *, note: str | None = None) -> BulkReport:
+        return await self._each(query, lambda letter_id: self.discard(letter_id, note=note))
+
+    async def _each(self, query: DeadLetterQuery, act: Callable[[str], Awaitable[DeadLetter]]) -> BulkReport:
+        letters = await self.store.find(replace(query, status=DeadLetterStatus.OPEN, oldest_first=True))
+        done: list[DeadLetter] = []
+        skipped: list[tuple[str, str]] = []
+        for letter in letters:
+            try:
+                done.append(await act(letter.id))
+            except (AlreadyResolved, NotReplayable) as exc:
+                skipped.append((letter.id, str(exc)))
+        return BulkReport(done, skipped)
 
     async def _get(self, letter_id: str) -> DeadLetter:
         letter = await self.store.get(letter_id)

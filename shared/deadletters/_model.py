@@ -83,7 +83,8 @@ class DeadLetter:
 
 @dataclass(frozen=True)
 class DeadLetterQuery:
-    """Filters for ``list``; ``status=None`` means every status. Newest failures first."""
+    """Filters for ``list``; ``status=None`` means every status. Newest failures first, unless
+    ``oldest_first`` (replaying in the order the records first came)."""
 
     consumer: str | None = None
     topic: str | None = None
@@ -92,6 +93,7 @@ class DeadLetterQuery:
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 50
+    oldest_first: bool = False
 
     def matches(self, letter: DeadLetter) -> bool:
         return (

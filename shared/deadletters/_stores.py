@@ -103,7 +103,7 @@ class InMemoryDeadLetterStore:
 
     async def find(self, query: DeadLetterQuery) -> list[DeadLetter]:
         found = [letter for letter in self.letters.values() if query.matches(letter)]
-        found.sort(key=lambda letter: (letter.failed_at, letter.id), reverse=True)
+        found.sort(key=lambda letter: (letter.failed_at, letter.id), reverse=not query.oldest_first)
         return found[: query.limit]
 
     async def resolve(
@@ -184,7 +184,8 @@ class MongoDeadLetterStore:
         if failed_at:
             where["failed_at"] = failed_at
         with _storage():
-            cursor = self._letters.find(where).sort([("failed_at", -1), ("_id", -1)]).limit(query.limit)
+            direction = 1 if query.oldest_first else -1
+            cursor = self._letters.find(where).sort([("failed_at", direction), ("_id", direction)]).limit(query.limit)
             return [_letter(document) async for document in cursor]
 
     async def resolve(

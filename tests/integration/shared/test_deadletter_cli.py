@@ -142,3 +142,26 @@ def test_dead_letters_are_listed_shown_replayed_and_discarded_with_an_audit_trai
     assert ("deadletter.shown", "scrm CLI (alice)", crashed["id"]) in actions
     assert any(action == "deadletter.listed" for action, _, _ in actions)
     assert all(entry["actor_id"] == "cli" for entry in audit)
+
+
+def test_replay_and_discard_by_filters(infra: Infra, isolation: Isolation, env: dict[str, str]) -> None:
+    to_replay = asyncio.run(park_three(infra, isolation.topic_prefix))
+    assert scrm(env, "replay", "--actor", "alice").exit_code == 2  # neither an id nor a filter
+    assert scrm(env, "discard", "abc", "--consumer", "members").exit_code == 2  # both
+
+    replayed = scrm(env, "replay", "--reason", "failed", "--since", "2026-01-01", "--actor", "alice")
+    assert replayed.exit_code == 0, replayed.output
+    assert "replayed 1, skipped 0" in replayed.stdout
+    records = asyncio.run(
+        read_records(infra.kafka, WECHAT_PUSHES.physical_name(isolation.topic_prefix), at_least=1, within=20)
+    )
+    assert [Envelope.from_bytes(record.value) for record in records] == [to_replay]
+
+    # --all: the garbled one cannot be replayed and is left open, the rejected one goes.
+    everything = scrm(env, "replay", "--all", "--actor", "alice")
+    assert everything.exit_code == 0 and "replayed 1, skipped 1" in everything.stdout
+    discarded = scrm(env, "discard", "--consumer", "members", "--actor", "bob", "--note", "garbage")
+    assert discarded.exit_code == 0 and "discarded 1, skipped 0" in discarded.stdout
+    assert listed(env) == []
+    statuses = sorted((letter["consumer"], letter["status"]) for letter in listed(env, "--status", "all"))
+    assert statuses == [("campaigns", "replayed"), ("members", "discarded"), ("profiles", "replayed")]

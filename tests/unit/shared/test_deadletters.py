@@ -3,6 +3,7 @@ fed by what :func:`shared.messaging.dispatch` really parks."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -245,3 +246,34 @@ def test_reason_kinds() -> None:
     assert reason_kind("rejected: unknown campaign") == "rejected"
     assert reason_kind("failed after 5 attempts: KeyError: 'x'") == "failed"
     assert DEADLETTER.partitions == 1
+
+
+async def test_replay_by_filters_goes_oldest_first_and_skips_what_cannot_be_replayed(world: World) -> None:
+    await park(world.parked, follow("o3").to_bytes(), consumer="members", offset=13)
+    desk = world.desk()
+    await desk.sync()
+    # Failures a minute apart, in the order they were parked.
+    for minute, letter in enumerate(sorted(world.store.letters.values(), key=lambda letter: letter.offset)):
+        world.store.letters[letter.id] = replace(letter, failed_at=AT + timedelta(minutes=minute))
+    report = await desk.replay_matching(DeadLetterQuery(consumer="members"), note="bulk")
+    assert [letter.offset for letter in report.done] == [10, 13]
+    assert [Envelope.from_bytes(letter.original.encode()).key for letter in report.done] == ["o1", "o3"]
+    assert [envelope.key for _, envelope in world.republished.published] == ["o1", "o3"]
+    [(skipped_id, why)] = report.skipped
+    assert world.store.letters[skipped_id].reason_kind == "contract" and "discard it instead" in why
+    # Left open, newest first: the garbled one (offset 12) and the other consumer's (offset 11).
+    assert [letter.offset for letter in await desk.list(DeadLetterQuery())] == [12, 11]
+    # Nothing open matches any more but the garbled one: a second run replays nothing.
+    again = await desk.replay_matching(DeadLetterQuery(consumer="members"))
+    assert again.done == [] and len(again.skipped) == 1
+
+
+async def test_discard_by_filters_resolves_every_open_match(world: World) -> None:
+    desk = world.desk()
+    await desk.sync()
+    report = await desk.discard_matching(DeadLetterQuery(consumer="members", since=AT), note="known bad producer")
+    assert len(report.done) == 2 and report.skipped == []
+    assert {letter.status for letter in report.done} == {DeadLetterStatus.DISCARDED}
+    assert [entry["action"] for entry in world.audit.entries[-2:]] == ["deadletter.discarded"] * 2
+    assert world.republished.published == []
+    assert len(await desk.list(DeadLetterQuery(limit=1, oldest_first=True))) == 1
