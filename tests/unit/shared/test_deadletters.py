@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+from services.members.adapters.memory import InMemoryMembersUnitOfWork
+from services.members.bootstrap import bootstrap
+from services.members.settings import MembersSettings
 from shared.contracts import CATALOG, DEADLETTER, TOPICS, WECHAT_PUSHES, MemberFollowed
 from shared.deadletters import (
     AlreadyResolved,
@@ -277,3 +280,48 @@ async def test_discard_by_filters_resolves_every_open_match(world: World) -> Non
     assert [entry["action"] for entry in world.audit.entries[-2:]] == ["deadletter.discarded"] * 2
     assert world.republished.published == []
     assert len(await desk.list(DeadLetterQuery(limit=1, oldest_first=True))) == 1
+
+
+async def test_a_replay_is_harmless_to_consumers_that_handled_the_record_and_heals_the_one_that_failed() -> None:
+    """The members service handled a follow; profiles gave up on it. After the fix, the replayed
+    envelope reaches both through the normal dispatch path: members' processed-event claim skips it,
+    profiles applies it once."""
+    world = World()
+    record = Delivery(WECHAT_PUSHES.physical_name(PREFIX), 0, 20, b"o5", follow("o5").to_bytes())
+    uow = InMemoryMembersUnitOfWork()
+    profiles_seen: list[str] = []
+    profiles_fixed = False
+
+    async def profiles(envelope: Envelope, message: Message) -> None:
+        if not profiles_fixed:
+            raise RuntimeError("bug in profiles")
+        profiles_seen.append(envelope.event_id)
+
+    async with bootstrap(MembersSettings(), uow=lambda: uow) as members:
+
+        async def deliver(delivery: Delivery) -> None:
+            for consumer, handler in (("members", members.handle), ("profiles", profiles)):
+                await dispatch(
+                    delivery,
+                    consumer=consumer,
+                    handler=handler,
+                    catalog=CATALOG,
+                    deadletters=world.parked,
+                    retry=RetryPolicy(attempts=2, initial_delay=0.0, max_delay=0.0),
+                    sleep=no_sleep,
+                )
+
+        await deliver(record)
+        assert uow.committed[("wx1", "o5")].follow_count == 1 and profiles_seen == []
+        desk = world.desk()
+        await desk.sync()
+        [letter] = await desk.list(DeadLetterQuery(consumer="profiles"))
+
+        profiles_fixed = True
+        await desk.replay(letter.id)
+        [(_, replayed)] = world.republished.published
+        await deliver(Delivery(record.topic, 0, 21, record.key, replayed.to_bytes()))
+
+    assert uow.committed[("wx1", "o5")].follow_count == 1  # not doubled
+    assert profiles_seen == [replayed.event_id]  # healed, once
+    assert len(world.parked.published) == 1  # nothing parked anew
