@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pymongo.errors import PyMongoError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -123,7 +124,7 @@ def _run(actor: str | None, sync: bool, work: Callable[[DeadLetterDesk], Awaitab
     except DeadLetterError as exc:
         err_console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(1) from None
-    except (StorageError, MessagingError) as exc:
+    except (StorageError, PyMongoError, MessagingError) as exc:
         err_console.print(f"[red]stopped:[/red] {escape(str(exc))}; run it again")
         raise typer.Exit(1) from None
 

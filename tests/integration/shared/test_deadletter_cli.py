@@ -18,6 +18,7 @@ from scrm_dev.topics import read_records
 from shared.contracts import CATALOG, TOPICS, WECHAT_PUSHES, MemberFollowed
 from shared.deadletters import DEADLETTER_MIRROR, DEADLETTERS
 from shared.events import Envelope, Message
+from shared.localinfra import free_port
 from shared.messaging import Delivery, KafkaEventPublisher, PermanentHandlerError, RetryPolicy, dispatch, ensure_topics
 from tests.conftest import Infra, Isolation
 
@@ -165,3 +166,9 @@ def test_replay_and_discard_by_filters(infra: Infra, isolation: Isolation, env: 
     assert listed(env) == []
     statuses = sorted((letter["consumer"], letter["status"]) for letter in listed(env, "--status", "all"))
     assert statuses == [("campaigns", "replayed"), ("members", "discarded"), ("profiles", "replayed")]
+
+
+def test_an_unreachable_broker_stops_with_run_it_again(env: dict[str, str]) -> None:
+    result = scrm(env | {"KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}"}, "list")
+    assert result.exit_code == 1 and "run it again" in result.output
+    assert scrm(env | {"ENVIRONMENT": "nowhere"}, "list").exit_code == 2
