@@ -274,6 +274,9 @@ def deadletter_replay(
     every: Annotated[bool, typer.Option("--all", help="every open letter (no filter needed)")] = False,
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="at most this many, oldest first")] = 1000,
     note: NoteOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="replay letters older than the replay window (30 days) too")
+    ] = False,
     actor: ActorOption = None,
     sync: SyncOption = True,
 ) -> None:
@@ -287,11 +290,11 @@ def deadletter_replay(
     if query is None:
         assert letter_id is not None
         one = letter_id
-        letter = _run(actor, sync, lambda desk: desk.replay(one, note=note))
+        letter = _run(actor, sync, lambda desk: desk.replay(one, note=note, force=force))
         console.print(f"replayed {letter.id} to {letter.source_topic} ({letter.event_type})")
         return
     matching = query
-    _print_bulk("replayed", _run(actor, sync, lambda desk: desk.replay_matching(matching, note=note)))
+    _print_bulk("replayed", _run(actor, sync, lambda desk: desk.replay_matching(matching, note=note, force=force)))
 
 
 @deadletter_app.command("discard")

@@ -8,6 +8,7 @@ discarded, with who did it and when. Every action goes to the audit log.
 """
 
 from shared.deadletters._desk import (
+    REPLAY_WINDOW,
     AlreadyResolved,
     Auditor,
     BulkReport,
@@ -35,6 +36,7 @@ __all__ = [
     "DEADLETTERS",
     "DEADLETTER_INDEXES",
     "DEADLETTER_MIRROR",
+    "REPLAY_WINDOW",
     "RESOLVED_RETENTION",
     "AlreadyResolved",
     "AmbiguousId",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from shared.contracts import CATALOG, DEADLETTER, MessageDeadLettered
@@ -23,6 +23,7 @@ from shared.messaging import EventPublisher
 from shared.observability import get_logger
 
 __all__ = [
+    "REPLAY_WINDOW",
     "AlreadyResolved",
     "Auditor",
     "BulkReport",
@@ -34,6 +35,11 @@ __all__ = [
 ]
 
 log = get_logger(__name__)
+
+#: Replays older than this are refused unless forced. Consumers skip a replayed record by the claim
+#: they recorded in ``processed_events`` when they first handled it; those claims are kept longer than
+#: the topics keep records (30 days at most), so within this window every claim is still there.
+REPLAY_WINDOW = timedelta(days=30)
 
 
 class DeadLetterError(Exception):
@@ -94,6 +100,7 @@ class DeadLetterDesk:
         actor: str,
         topics: TopicRegistry,
         topic_prefix: str = "",
+        replay_window: timedelta = REPLAY_WINDOW,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.store = store
@@ -103,6 +110,7 @@ class DeadLetterDesk:
         self.actor = actor
         self.topics = topics
         self.prefix = topic_prefix
+        self.replay_window = replay_window
         self.clock = clock
 
     async def sync(self) -> SyncReport:
@@ -141,11 +149,18 @@ class DeadLetterDesk:
         await self.audit("deadletter.shown", letter.id, appid=letter.appid)
         return letter
 
-    async def replay(self, letter_id: str, *, note: str | None = None) -> DeadLetter:
+    async def replay(self, letter_id: str, *, note: str | None = None, force: bool = False) -> DeadLetter:
+        """Republish the letter's original; ``force`` replays one older than the replay window too."""
         letter = await self._open(letter_id)
         envelope = letter.original_envelope()
         if envelope is None:
             raise NotReplayable(f"dead letter {letter.id}: the original is not an envelope; discard it instead")
+        age = self.clock() - letter.failed_at
+        if age > self.replay_window and not force:
+            raise NotReplayable(
+                f"dead letter {letter.id} failed {age.days} days ago, beyond the replay window "
+                f"({self.replay_window.days} days): consumers may have forgotten handling it; force it if you are sure"
+            )
         topic = self._topic(letter)
         await self.publisher.publish(topic, envelope)
         resolved = await self.store.resolve(
@@ -162,6 +177,7 @@ class DeadLetterDesk:
                 "event_id": envelope.event_id,
                 "consumer": letter.consumer,
                 "note": note,
+                "forced": force,
             },
         )
         if resolved is None:
@@ -189,9 +205,11 @@ class DeadLetterDesk:
         )
         return resolved
 
-    async def replay_matching(self, query: DeadLetterQuery, *, note: str | None = None) -> BulkReport:
+    async def replay_matching(
+        self, query: DeadLetterQuery, *, note: str | None = None, force: bool = False
+    ) -> BulkReport:
         """Replay every open letter ``query`` matches, oldest failure first (the order they first came)."""
-        return await self._each(query, lambda letter_id: self.replay(letter_id, note=note))
+        return await self._each(query, lambda letter_id: self.replay(letter_id, note=note, force=force))
 
     async def discard_matching(self, query: DeadLetterQuery, *, note: str | None = None) -> BulkReport:
         return await self._each(query, lambda letter_id: self.discard(letter_id, note=note))

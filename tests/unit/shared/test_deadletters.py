@@ -14,6 +14,7 @@ from services.members.bootstrap import bootstrap
 from services.members.settings import MembersSettings
 from shared.contracts import CATALOG, DEADLETTER, TOPICS, WECHAT_PUSHES, MemberFollowed
 from shared.deadletters import (
+    REPLAY_WINDOW,
     AlreadyResolved,
     AmbiguousId,
     DeadLetterDesk,
@@ -325,3 +326,18 @@ async def test_a_replay_is_harmless_to_consumers_that_handled_the_record_and_hea
     assert uow.committed[("wx1", "o5")].follow_count == 1  # not doubled
     assert profiles_seen == [replayed.event_id]  # healed, once
     assert len(world.parked.published) == 1  # nothing parked anew
+
+
+async def test_a_letter_older_than_the_replay_window_is_replayed_only_when_forced(world: World) -> None:
+    desk = world.desk()
+    await desk.sync()
+    [letter] = await desk.list(DeadLetterQuery(consumer="profiles"))
+    world.now = letter.failed_at + REPLAY_WINDOW + timedelta(days=1)
+    with pytest.raises(NotReplayable, match="replay window"):
+        await desk.replay(letter.id)
+    report = await desk.replay_matching(DeadLetterQuery(consumer="profiles"))
+    assert report.done == [] and "replay window" in report.skipped[0][1]
+    assert world.republished.published == []
+    replayed = await desk.replay(letter.id, force=True)
+    assert replayed.status == DeadLetterStatus.REPLAYED and len(world.republished.published) == 1
+    assert world.audit.entries[-1]["after"]["forced"] is True
