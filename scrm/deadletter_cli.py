@@ -37,6 +37,7 @@ from shared.deadletters import (
     KafkaParkedSource,
     MongoDeadLetterStore,
     SyncReport,
+    replay_window,
 )
 from shared.identity import CLI_ACTOR, Identity, mongo_identity
 from shared.messaging import MessagingError, connect_publisher
@@ -103,6 +104,8 @@ async def open_desk(settings: ServiceSettings, actor: str) -> AsyncIterator[Dead
             actor=actor,
             topics=TOPICS,
             topic_prefix=settings.topic_prefix,
+            # Follows the processed-events retention where the settings have one (30 days otherwise).
+            replay_window=replay_window(int(getattr(settings, "processed_events_retention_days", 30))),
         )
 
 
@@ -275,7 +278,7 @@ def deadletter_replay(
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="at most this many, oldest first")] = 1000,
     note: NoteOption = None,
     force: Annotated[
-        bool, typer.Option("--force", help="replay letters older than the replay window (30 days) too")
+        bool, typer.Option("--force", help="replay records older than the replay window (29 days) too")
     ] = False,
     actor: ActorOption = None,
     sync: SyncOption = True,

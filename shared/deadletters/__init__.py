@@ -17,6 +17,7 @@ from shared.deadletters._desk import (
     DeadLetterNotFound,
     NotReplayable,
     SyncReport,
+    replay_window,
 )
 from shared.deadletters._model import DeadLetter, DeadLetterQuery, DeadLetterStatus, reason_kind
 from shared.deadletters._source import InMemoryParkedSource, KafkaParkedSource, ParkedRecord, ParkedSource
@@ -59,4 +60,5 @@ __all__ = [
     "SyncReport",
     "deadletter_indexes",
     "reason_kind",
+    "replay_window",
 ]

@@ -32,14 +32,21 @@ __all__ = [
     "DeadLetterNotFound",
     "NotReplayable",
     "SyncReport",
+    "replay_window",
 ]
 
 log = get_logger(__name__)
 
-#: Replays older than this are refused unless forced. Consumers skip a replayed record by the claim
-#: they recorded in ``processed_events`` when they first handled it; those claims are kept longer than
-#: the topics keep records (30 days at most), so within this window every claim is still there.
-REPLAY_WINDOW = timedelta(days=30)
+#: Replays of records older than this are refused unless forced. Consumers skip a replayed record by
+#: the claim they recorded in ``processed_events`` when they first handled it, and those claims expire
+#: (30 days by default): the window is that retention less a day, counted from when the record was
+#: produced (no consumer can have claimed it before), so within it every claim is still there.
+REPLAY_WINDOW = timedelta(days=29)
+
+
+def replay_window(processed_events_retention_days: int) -> timedelta:
+    """The replay window for a processed-events retention: a day less (the TTL monitor lags, clocks drift)."""
+    return timedelta(days=max(processed_events_retention_days - 1, 0))
 
 
 class DeadLetterError(Exception):
@@ -155,10 +162,10 @@ class DeadLetterDesk:
         envelope = letter.original_envelope()
         if envelope is None:
             raise NotReplayable(f"dead letter {letter.id}: the original is not an envelope; discard it instead")
-        age = self.clock() - letter.failed_at
+        age = self.clock() - min(envelope.occurred_at, letter.failed_at)
         if age > self.replay_window and not force:
             raise NotReplayable(
-                f"dead letter {letter.id} failed {age.days} days ago, beyond the replay window "
+                f"dead letter {letter.id}: its record is {age.days} days old, beyond the replay window "
                 f"({self.replay_window.days} days): consumers may have forgotten handling it; force it if you are sure"
             )
         topic = self._topic(letter)

@@ -26,6 +26,7 @@ from shared.deadletters import (
     NotReplayable,
     ParkedRecord,
     reason_kind,
+    replay_window,
 )
 from shared.events import Envelope, Message
 from shared.messaging import Delivery, InMemoryEventPublisher, PermanentHandlerError, RetryPolicy, dispatch
@@ -341,3 +342,20 @@ async def test_a_letter_older_than_the_replay_window_is_replayed_only_when_force
     replayed = await desk.replay(letter.id, force=True)
     assert replayed.status == DeadLetterStatus.REPLAYED and len(world.republished.published) == 1
     assert world.audit.entries[-1]["after"]["forced"] is True
+
+
+async def test_the_window_counts_from_when_the_record_was_produced_not_when_it_failed() -> None:
+    """A consumer that lagged days behind parks a record the others claimed long before it failed."""
+    world = World()
+    old = Envelope.wrap(
+        MemberFollowed(openid="o7", followed_at=AT), appid="wx1", key="o7", occurred_at=AT - timedelta(days=40)
+    )
+    await park(world.parked, old.to_bytes(), consumer="profiles", offset=30)
+    desk = world.desk()
+    await desk.sync()
+    [letter] = await desk.list(DeadLetterQuery())
+    world.now = letter.failed_at  # failed just now
+    with pytest.raises(NotReplayable, match="beyond the replay window"):
+        await desk.replay(letter.id)
+    assert replay_window(30) == timedelta(days=29) == REPLAY_WINDOW
+    assert replay_window(8) == timedelta(days=7)
