@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from scrm.deadletter_cli import deadletter_app
 from scrm.identity_cli import operators_app, tokens_app
 from scrm.processes import PROCESSES
 from shared.localinfra import InfraError, InfraStatus, LocalInfrastructure, parse_host_port
@@ -30,6 +31,7 @@ campaigns_app = typer.Typer(help="Referral campaigns.", no_args_is_help=True)
 app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(operators_app, name="operators")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(deadletter_app, name="deadletter")
 
 console = Console()
 err_console = Console(stderr=True)
