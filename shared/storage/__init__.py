@@ -11,6 +11,8 @@
   outbox, published after the commit by :class:`shared.messaging.OutboxRelay`.
 - :class:`MongoCounters` keeps running counts (stats figures) in the transaction of the writes they
   count, spread over :data:`COUNTER_SHARDS` documents per scope, with an optimistic ``rebuild``.
+- :data:`RETENTIONS` holds each collection's retention; :func:`connect` adds the TTL indexes of the
+  collections a process declares (:func:`with_retention`).
 - :func:`retry_transient` reruns a request's transaction that lost a race (a write conflict).
 """
 
@@ -19,6 +21,7 @@ from shared.storage._counters import COUNTER_SHARDS, MongoCounters, counter_inde
 from shared.storage._exceptions import StorageConflict, StorageError, StorageUnavailable, is_transient
 from shared.storage._indexes import IndexSpec, ensure_indexes
 from shared.storage._memory import InMemoryUnitOfWork
+from shared.storage._retention import RETENTIONS, Enforcement, Retention, ttl_indexes, with_retention
 from shared.storage._retry import retry_transient
 from shared.storage._unit_of_work import (
     OUTBOX,
@@ -34,11 +37,14 @@ __all__ = [
     "OUTBOX_INDEXES",
     "PROCESSED_EVENTS",
     "PROCESSED_EVENTS_INDEXES",
+    "RETENTIONS",
     "Connection",
+    "Enforcement",
     "InMemoryUnitOfWork",
     "IndexSpec",
     "MongoCounters",
     "MongoUnitOfWork",
+    "Retention",
     "StorageConflict",
     "StorageError",
     "StorageUnavailable",
@@ -51,4 +57,6 @@ __all__ = [
     "is_transient",
     "ping",
     "retry_transient",
+    "ttl_indexes",
+    "with_retention",
 ]
