@@ -101,7 +101,14 @@ RETENTIONS: tuple[Retention, ...] = (
     Retention("segment_versions", "each saved version of a segment", _B, "segment edits"),
     Retention("segment_participation", "members' campaign participation, for rules", _B, "members"),
     Retention("pushes", "push definitions and their settled figures", _B, "pushes"),
-    Retention("push_audiences", "a push's audience, in chunks", _B, "pushes x audience"),
+    Retention(
+        "push_audiences",
+        "a push's frozen audience, in chunks of openids",
+        _T,
+        "created_at",
+        "created_at",
+        "deliveries_retention_days",
+    ),
     Retention(
         "push_deliveries",
         "one delivery record per member and push",
@@ -119,7 +126,14 @@ RETENTIONS: tuple[Retention, ...] = (
         "deliveries_retention_days",
     ),
     Retention("push_member_sends", "a member's last 200 send times (frequency caps)", _B, "members x 200 dates"),
-    Retention("push_template_msgs", "template message ids, to match WeChat's reports", _B, "pushes"),
+    Retention(
+        "push_template_msgs",
+        "template message ids, to match WeChat's reports",
+        _T,
+        "sent_at",
+        "sent_at",
+        "deliveries_retention_days",
+    ),
     Retention("push_test_sends", "test sends to testers", _T, "at", "at", "deliveries_retention_days"),
     Retention("push_testers", "members chosen as testers", _B, "accounts x testers"),
     # campaigns

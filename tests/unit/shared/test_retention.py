@@ -1,0 +1,169 @@
+"""Every collection has a retention decision; TTL retentions come from settings and reach the indexes.
+
+The collections are found in the code itself (the names adapters index or subscript a database with),
+so a new collection without an entry in ``shared.storage.RETENTIONS`` fails here.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import pkgutil
+from pathlib import Path
+
+import pytest
+
+import services
+import shared
+from shared.settings import ServiceSettings
+from shared.storage import (
+    PROCESSED_EVENTS,
+    PROCESSED_EVENTS_INDEXES,
+    RETENTIONS,
+    Enforcement,
+    IndexSpec,
+    ttl_indexes,
+    with_retention,
+)
+
+ROOT = Path(__file__).resolve().parents[3]
+#: Calls whose first argument is a collection name.
+_COLLECTION_CALLS = {"IndexSpec", "MongoCounters", "counter_indexes"}
+#: Kafka keeps records 7 days by default: a claim must outlive any redelivery.
+KAFKA_RETENTION_DAYS = 7
+
+
+def collections_in_source(source: str) -> set[str]:
+    """Collection names a storage module uses: its string constants (or literals) that index a
+    database, or name the collection of an index or counter."""
+    tree = ast.parse(source)
+    constants: dict[str, str] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+            continue
+        target, value = node.targets[0], node.value
+        pairs = []
+        if isinstance(target, ast.Name):
+            pairs = [(target, value)]
+        elif isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple):
+            pairs = list(zip(target.elts, value.elts, strict=False))
+        for name, constant in pairs:
+            if isinstance(name, ast.Name) and isinstance(constant, ast.Constant) and isinstance(constant.value, str):
+                constants[name.id] = constant.value
+    found: set[str] = set()
+
+    def named(node: ast.expr, literal_ok: bool) -> None:
+        if isinstance(node, ast.Name) and node.id.isupper() and node.id in constants:
+            found.add(constants[node.id])
+        elif literal_ok and isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.add(node.value)
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript):
+            holder = ast.unparse(node.value).lower()
+            named(node.slice, literal_ok="database" in holder or "_db" in holder or holder == "db")
+        elif isinstance(node, ast.Call) and node.args:
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if name in _COLLECTION_CALLS:
+                named(node.args[0], literal_ok=True)
+                for arg in node.args[1:]:  # MongoCounters(database, COLLECTION)
+                    named(arg, literal_ok=False)
+    return found
+
+
+def _storage_modules() -> list[str]:
+    names = []
+    for package in (services, shared):
+        for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            path = ROOT / (module.name.replace(".", "/") + ("/__init__.py" if module.ispkg else ".py"))
+            if path.exists() and ("pymongo" in (text := path.read_text(encoding="utf-8")) or "shared.storage" in text):
+                names.append(module.name)
+    return names
+
+
+def collections_in_code() -> dict[str, set[str]]:
+    """Every collection name found in the product, with the modules naming it."""
+    found: dict[str, set[str]] = {}
+    for name in _storage_modules():
+        path = ROOT / (name.replace(".", "/") + ".py")
+        if not path.exists():
+            path = ROOT / name.replace(".", "/") / "__init__.py"
+        collections = collections_in_source(path.read_text(encoding="utf-8"))
+        module = importlib.import_module(name)
+        for value in vars(module).values():  # indexes built from names declared elsewhere (read models)
+            specs = value if isinstance(value, tuple | list) else (value,)
+            collections |= {spec.collection for spec in specs if isinstance(spec, IndexSpec)}
+        for collection in collections:
+            found.setdefault(collection, set()).add(name)
+    return found
+
+
+def test_every_collection_in_the_code_has_a_retention_decision() -> None:
+    decided = {retention.collection for retention in RETENTIONS}
+    found = collections_in_code()
+    assert {"processed_events", "profile_history", "push_deliveries", "audit_log", "teams"} <= set(found)
+    missing = {collection: sorted(modules) for collection, modules in found.items() if collection not in decided}
+    assert not missing, f"add a retention decision to shared.storage.RETENTIONS for: {missing}"
+
+
+def test_a_new_collection_is_noticed() -> None:
+    source = """
+from pymongo.asynchronous.database import AsyncDatabase
+VISITS, OTHER = "member_visits", "not_a_collection"
+STAMPS = "stamps"
+INDEXES = (IndexSpec("scans", (("at", 1),), name="at"),)
+
+async def add(database: AsyncDatabase) -> None:
+    await database[VISITS].insert_one({"at": 1})
+    await database["raw_clicks"].insert_one({})
+    counters = MongoCounters(database, STAMPS)
+    labels = {"a": 1}["a"]
+"""
+    assert collections_in_source(source) == {"member_visits", "scans", "raw_clicks", "stamps"}
+
+
+def test_each_decision_is_complete_and_unique() -> None:
+    names = [retention.collection for retention in RETENTIONS]
+    assert len(names) == len(set(names))
+    for retention in RETENTIONS:
+        assert retention.holds and retention.bound, retention.collection
+        if retention.enforced is Enforcement.TTL:
+            assert retention.date_field and retention.setting in ServiceSettings.model_fields, retention.collection
+
+
+def test_processed_events_outlive_kafka_retention() -> None:
+    assert ServiceSettings().processed_events_retention_days > KAFKA_RETENTION_DAYS
+    with pytest.raises(ValueError, match="processed_events_retention_days"):
+        ServiceSettings(processed_events_retention_days=KAFKA_RETENTION_DAYS)
+
+
+def test_ttl_indexes_take_their_days_from_the_settings() -> None:
+    settings = ServiceSettings(history_retention_days=10, audit_retention_days=20)
+    by_collection = {spec.collection: spec for spec in ttl_indexes(settings)}
+    assert by_collection["profile_history"].expire_after_seconds == 10 * 86400
+    assert by_collection["audit_log"].expire_after_seconds == 20 * 86400
+    assert by_collection["share_submission_audit"].expire_after_seconds == 20 * 86400
+    assert by_collection[PROCESSED_EVENTS].keys == (("processed_at", 1),)
+    assert {"members", "outbox", "push_ledger"}.isdisjoint(by_collection)
+
+
+def test_a_process_gets_the_ttl_of_the_collections_it_declares_only() -> None:
+    settings = ServiceSettings()
+    other = IndexSpec("profile_history", (("appid", 1), ("openid", 1), ("at", -1)), name="member_at")
+    specs = with_retention((*PROCESSED_EVENTS_INDEXES, other), settings)
+    # The plain index on processed_at is replaced by the TTL one (one index per key pattern).
+    assert [s for s in specs if s.collection == PROCESSED_EVENTS] == [
+        IndexSpec(PROCESSED_EVENTS, (("processed_at", 1),), name="retention", expire_after_seconds=30 * 86400)
+    ]
+    assert {s.collection for s in specs} == {PROCESSED_EVENTS, "profile_history"}
+    assert other in specs
+
+
+def test_docs_list_every_store_and_its_retention() -> None:
+    text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    section = text.split("## Retention", 1)[1].split("\n## ", 1)[0]
+    missing = [r.collection for r in RETENTIONS if f"`{r.collection}`" not in section]
+    assert not missing, f"docs/operations.md, Retention, does not list: {missing}"
+    for setting in {r.setting for r in RETENTIONS if r.setting}:
+        assert setting.upper() in section, setting
