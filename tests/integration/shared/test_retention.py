@@ -8,9 +8,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pymongo import AsyncMongoClient
 
 from shared.settings import ServiceSettings
-from shared.storage import PROCESSED_EVENTS, PROCESSED_EVENTS_INDEXES, IndexSpec, connect, ensure_indexes
+from shared.storage import (
+    PROCESSED_EVENTS,
+    PROCESSED_EVENTS_INDEXES,
+    IndexSpec,
+    MongoUnitOfWork,
+    connect,
+    ensure_indexes,
+)
 from tests.conftest import Infra, Isolation
 
 pytestmark = pytest.mark.integration
@@ -62,3 +70,14 @@ async def test_the_server_removes_expired_documents(database: Any) -> None:
         await asyncio.sleep(1)
     assert await database["probe"].find_one({"_id": "old"}) is None
     assert await database["probe"].find_one({"_id": "pending"}) is not None  # no date: never expires
+
+
+async def test_every_claim_carries_the_date_its_retention_counts_from(
+    mongo: AsyncMongoClient[dict[str, Any]], isolation: Isolation, database: Any
+) -> None:
+    async with MongoUnitOfWork(mongo, isolation.database) as uow:
+        assert await uow.claim("members", "e1")
+        assert await uow.claim_many("campaigns.referrals", ["e1", "e2"]) == {"e1", "e2"}
+        await uow.commit()
+    assert await database[PROCESSED_EVENTS].count_documents({}) == 3
+    assert await database[PROCESSED_EVENTS].count_documents({"processed_at": {"$type": "date"}}) == 3

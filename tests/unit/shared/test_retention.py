@@ -38,18 +38,22 @@ def collections_in_source(source: str) -> set[str]:
     database, or name the collection of an index or counter."""
     tree = ast.parse(source)
     constants: dict[str, str] = {}
-    for node in tree.body:
-        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+    for statement in tree.body:
+        if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
             continue
-        target, value = node.targets[0], node.value
-        pairs = []
+        target, value = statement.targets[0], statement.value
+        pairs: list[tuple[ast.expr, ast.expr]] = []
         if isinstance(target, ast.Name):
             pairs = [(target, value)]
         elif isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple):
             pairs = list(zip(target.elts, value.elts, strict=False))
-        for name, constant in pairs:
-            if isinstance(name, ast.Name) and isinstance(constant, ast.Constant) and isinstance(constant.value, str):
-                constants[name.id] = constant.value
+        for named_as, constant in pairs:
+            if (
+                isinstance(named_as, ast.Name)
+                and isinstance(constant, ast.Constant)
+                and isinstance(constant.value, str)
+            ):
+                constants[named_as.id] = constant.value
     found: set[str] = set()
 
     def named(node: ast.expr, literal_ok: bool) -> None:
@@ -64,8 +68,8 @@ def collections_in_source(source: str) -> set[str]:
             named(node.slice, literal_ok="database" in holder or "_db" in holder or holder == "db")
         elif isinstance(node, ast.Call) and node.args:
             func = node.func
-            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-            if name in _COLLECTION_CALLS:
+            called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if called in _COLLECTION_CALLS:
                 named(node.args[0], literal_ok=True)
                 for arg in node.args[1:]:  # MongoCounters(database, COLLECTION)
                     named(arg, literal_ok=False)
@@ -167,3 +171,15 @@ def test_docs_list_every_store_and_its_retention() -> None:
     assert not missing, f"docs/operations.md, Retention, does not list: {missing}"
     for setting in {r.setting for r in RETENTIONS if r.setting}:
         assert setting.upper() in section, setting
+
+
+def test_only_the_unit_of_work_writes_processed_events() -> None:
+    """Claims are written by ``MongoUnitOfWork`` alone, which dates each (``processed_at``): a service
+    writing its own would need its own date or never expire."""
+    writers = set()
+    for name in _storage_modules():
+        path = ROOT / (name.replace(".", "/") + ".py")
+        source = path.read_text(encoding="utf-8") if path.exists() else ""
+        if "[PROCESSED_EVENTS]" in source or '["processed_events"]' in source:
+            writers.add(name)
+    assert writers == {"shared.storage._unit_of_work"}
