@@ -14,6 +14,7 @@ from rich.table import Table
 
 from scrm.identity_cli import operators_app, tokens_app
 from scrm.processes import PROCESSES
+from scrm.retention_cli import retention_app
 from shared.localinfra import InfraError, InfraStatus, LocalInfrastructure, parse_host_port
 from shared.settings import ServiceSettings, SettingsError, load_settings
 
@@ -30,6 +31,7 @@ campaigns_app = typer.Typer(help="Referral campaigns.", no_args_is_help=True)
 app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(operators_app, name="operators")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(retention_app, name="retention")
 
 console = Console()
 err_console = Console(stderr=True)
