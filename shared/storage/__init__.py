@@ -21,7 +21,14 @@ from shared.storage._counters import COUNTER_SHARDS, MongoCounters, counter_inde
 from shared.storage._exceptions import StorageConflict, StorageError, StorageUnavailable, is_transient
 from shared.storage._indexes import IndexSpec, ensure_indexes
 from shared.storage._memory import InMemoryUnitOfWork
-from shared.storage._retention import RETENTIONS, Enforcement, Retention, ttl_indexes, with_retention
+from shared.storage._retention import (
+    RETENTIONS,
+    Enforcement,
+    Retention,
+    shortest_claim_retention,
+    ttl_indexes,
+    with_retention,
+)
 from shared.storage._retry import retry_transient
 from shared.storage._unit_of_work import (
     OUTBOX,
@@ -57,6 +64,7 @@ __all__ = [
     "is_transient",
     "ping",
     "retry_transient",
+    "shortest_claim_retention",
     "ttl_indexes",
     "with_retention",
 ]

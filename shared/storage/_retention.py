@@ -11,12 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
-from shared.settings import ServiceSettings
+from shared.contracts import TOPICS
+from shared.events import TopicRegistry
+from shared.settings import ServiceSettings, SettingsError
 from shared.storage._indexes import IndexSpec
 
 DAY_SECONDS = 24 * 60 * 60
+#: Kafka deletes a topic's records by whole log segments (a new segment every 7 days by default), so a
+#: record may outlive its topic's retention by that much; a day more for the TTL monitor and clocks.
+KAFKA_SEGMENT_SLACK = timedelta(days=8)
 
 
 class Enforcement(StrEnum):
@@ -198,13 +204,29 @@ def ttl_indexes(settings: ServiceSettings, collections: Iterable[str] | None = N
     return tuple(specs)
 
 
+def shortest_claim_retention(topics: TopicRegistry = TOPICS) -> timedelta:
+    """How long processed-event claims must at least be kept: as long as Kafka may still hold a record
+    of the longest-kept topic (a consumer group that lost its offsets reads from the earliest record,
+    and a record whose claim is gone would be applied again)."""
+    longest = max((topic.retention for topic in topics if topic.retention is not None), default=timedelta(0))
+    return longest + KAFKA_SEGMENT_SLACK
+
+
 def with_retention(indexes: Iterable[IndexSpec], settings: ServiceSettings) -> tuple[IndexSpec, ...]:
     """``indexes`` and the TTL indexes of the collections they cover.
 
     A declared index on the date field alone is replaced by the TTL one (MongoDB keeps one index per
     key pattern), and :func:`shared.storage.ensure_indexes` turns an existing one into the TTL index.
+    A process that keeps processed-event claims refuses a retention shorter than Kafka's.
     """
     declared = tuple(indexes)
+    shortest = shortest_claim_retention()
+    claims = any(spec.collection == "processed_events" for spec in declared)
+    if claims and timedelta(days=settings.processed_events_retention_days) < shortest:
+        raise SettingsError(
+            f"PROCESSED_EVENTS_RETENTION_DAYS must be at least {shortest.days}: the longest topic retention "
+            "plus Kafka's segment slack (a record still in Kafka would otherwise be applied twice)"
+        )
     ttl = ttl_indexes(settings, {spec.collection for spec in declared})
     replaced = {(spec.collection, spec.keys) for spec in ttl}
     kept = tuple(spec for spec in declared if (spec.collection, spec.keys) not in replaced)

@@ -39,14 +39,14 @@ async def test_processed_events_expire_after_the_setting(infra: Infra, isolation
     settings = ServiceSettings(mongodb_url=infra.mongodb_url, mongodb_database=isolation.database)
     async with connect(settings, PROCESSED_EVENTS_INDEXES):
         pass
-    assert (await _expiries(database, PROCESSED_EVENTS))[(("processed_at", 1),)] == 30 * DAY
+    assert (await _expiries(database, PROCESSED_EVENTS))[(("processed_at", 1),)] == 45 * DAY
 
-    longer = settings.model_copy(update={"processed_events_retention_days": 45})
+    longer = settings.model_copy(update={"processed_events_retention_days": 60})
     async with connect(longer, PROCESSED_EVENTS_INDEXES):
         pass
     async with connect(longer, PROCESSED_EVENTS_INDEXES):  # a second start: nothing to change
         pass
-    assert (await _expiries(database, PROCESSED_EVENTS))[(("processed_at", 1),)] == 45 * DAY
+    assert (await _expiries(database, PROCESSED_EVENTS))[(("processed_at", 1),)] == 60 * DAY
 
 
 async def test_only_the_collections_a_process_declares_get_their_ttl(

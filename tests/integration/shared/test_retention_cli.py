@@ -57,7 +57,7 @@ def test_show_marks_what_is_not_enforced_and_apply_catches_up(env: dict[str, str
     shown = scrm(env, "retention", "show")
     assert shown.exit_code == 0, shown.output
     row = next(line for line in shown.output.splitlines() if "processed_events" in line)
-    assert "30" in row and "not enforced" in shown.output
+    assert "45" in row and "not enforced" in shown.output
 
     applied = scrm(env, "retention", "apply")
     assert applied.exit_code == 0, applied.output

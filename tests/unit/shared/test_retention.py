@@ -9,19 +9,22 @@ from __future__ import annotations
 import ast
 import importlib
 import pkgutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 import services
 import shared
-from shared.settings import ServiceSettings
+from shared.contracts import TOPICS
+from shared.settings import ServiceSettings, SettingsError
 from shared.storage import (
     PROCESSED_EVENTS,
     PROCESSED_EVENTS_INDEXES,
     RETENTIONS,
     Enforcement,
     IndexSpec,
+    shortest_claim_retention,
     ttl_indexes,
     with_retention,
 )
@@ -136,10 +139,17 @@ def test_each_decision_is_complete_and_unique() -> None:
             assert retention.date_field and retention.setting in ServiceSettings.model_fields, retention.collection
 
 
-def test_processed_events_outlive_kafka_retention() -> None:
-    assert ServiceSettings().processed_events_retention_days > KAFKA_RETENTION_DAYS
+def test_processed_events_outlive_every_record_kafka_may_hold() -> None:
+    longest = max(topic.retention for topic in TOPICS if topic.retention is not None)
+    assert shortest_claim_retention() == longest + timedelta(days=8)  # whole-segment deletion, TTL lag
+    assert timedelta(days=ServiceSettings().processed_events_retention_days) >= shortest_claim_retention()
     with pytest.raises(ValueError, match="processed_events_retention_days"):
         ServiceSettings(processed_events_retention_days=KAFKA_RETENTION_DAYS)
+    # A consumer (it declares the claims' collection) refuses a retention Kafka could outlast.
+    short = ServiceSettings(processed_events_retention_days=shortest_claim_retention().days - 1)
+    with pytest.raises(SettingsError, match="PROCESSED_EVENTS_RETENTION_DAYS must be at least 38"):
+        with_retention(PROCESSED_EVENTS_INDEXES, short)
+    assert with_retention((), short) == ()  # a process without claims does not care
 
 
 def test_ttl_indexes_take_their_days_from_the_settings() -> None:
@@ -158,7 +168,7 @@ def test_a_process_gets_the_ttl_of_the_collections_it_declares_only() -> None:
     specs = with_retention((*PROCESSED_EVENTS_INDEXES, other), settings)
     # The plain index on processed_at is replaced by the TTL one (one index per key pattern).
     assert [s for s in specs if s.collection == PROCESSED_EVENTS] == [
-        IndexSpec(PROCESSED_EVENTS, (("processed_at", 1),), name="retention", expire_after_seconds=30 * 86400)
+        IndexSpec(PROCESSED_EVENTS, (("processed_at", 1),), name="retention", expire_after_seconds=45 * 86400)
     ]
     assert {s.collection for s in specs} == {PROCESSED_EVENTS, "profile_history"}
     assert other in specs
