@@ -58,10 +58,13 @@ async def _retime(database: AsyncDatabase[Any], collection: str, specs: list[Ind
     }
     left = []
     for spec in specs:
-        info = existing.get(spec.keys)
+        # A TTL index is on one field; an existing index on it in the other order serves as well.
+        field, order = spec.keys[0]
+        keys = spec.keys if spec.keys in existing else ((field, -order),)
+        info = existing.get(keys) if len(spec.keys) == 1 else None
         if spec.expire_after_seconds is None or info is None:
             left.append(spec)
         elif info.get("expireAfterSeconds") != spec.expire_after_seconds:
-            index = {"keyPattern": dict(spec.keys), "expireAfterSeconds": spec.expire_after_seconds}
+            index = {"keyPattern": dict(keys), "expireAfterSeconds": spec.expire_after_seconds}
             await database.command("collMod", collection, index=index)
     return left

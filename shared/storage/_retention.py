@@ -10,7 +10,7 @@ enforces the retention of the collections it owns when it connects (:func:`share
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import StrEnum
 
@@ -215,8 +215,8 @@ def shortest_claim_retention(topics: TopicRegistry = TOPICS) -> timedelta:
 def with_retention(indexes: Iterable[IndexSpec], settings: ServiceSettings) -> tuple[IndexSpec, ...]:
     """``indexes`` and the TTL indexes of the collections they cover.
 
-    A declared index on the date field alone is replaced by the TTL one (MongoDB keeps one index per
-    key pattern), and :func:`shared.storage.ensure_indexes` turns an existing one into the TTL index.
+    A declared index on the date field alone becomes the TTL one (its name and order kept), and
+    :func:`shared.storage.ensure_indexes` turns an existing one into the TTL index.
     A process that keeps processed-event claims refuses a retention shorter than Kafka's.
     """
     declared = tuple(indexes)
@@ -227,7 +227,14 @@ def with_retention(indexes: Iterable[IndexSpec], settings: ServiceSettings) -> t
             f"PROCESSED_EVENTS_RETENTION_DAYS must be at least {shortest.days}: the longest topic retention "
             "plus Kafka's segment slack (a record still in Kafka would otherwise be applied twice)"
         )
-    ttl = ttl_indexes(settings, {spec.collection for spec in declared})
-    replaced = {(spec.collection, spec.keys) for spec in ttl}
-    kept = tuple(spec for spec in declared if (spec.collection, spec.keys) not in replaced)
-    return (*kept, *ttl)
+    ttl = []
+    replaced: set[IndexSpec] = set()
+    for spec in ttl_indexes(settings, {spec.collection for spec in declared}):
+        # A declared index on the date field alone (either order) becomes the TTL one: no second index.
+        field = spec.keys[0][0]
+        same = [d for d in declared if d.collection == spec.collection and d.keys in (((field, 1),), ((field, -1),))]
+        if same:
+            replaced.add(same[0])
+            spec = replace(same[0], expire_after_seconds=spec.expire_after_seconds)
+        ttl.append(spec)
+    return (*(spec for spec in declared if spec not in replaced), *ttl)

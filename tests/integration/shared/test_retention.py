@@ -81,3 +81,10 @@ async def test_every_claim_carries_the_date_its_retention_counts_from(
         await uow.commit()
     assert await database[PROCESSED_EVENTS].count_documents({}) == 3
     assert await database[PROCESSED_EVENTS].count_documents({"processed_at": {"$type": "date"}}) == 3
+
+
+async def test_an_index_on_the_date_field_in_either_order_is_the_one_retimed(database: Any) -> None:
+    await ensure_indexes(database, (IndexSpec("audit_log", (("at", -1),), "audit_at"),))
+    await ensure_indexes(database, (IndexSpec("audit_log", (("at", 1),), "retention", expire_after_seconds=DAY),))
+    expiries = await _expiries(database, "audit_log")
+    assert (("at", 1),) not in expiries and expiries[(("at", -1),)] == DAY  # no second index on `at`

@@ -166,9 +166,9 @@ def test_a_process_gets_the_ttl_of_the_collections_it_declares_only() -> None:
     settings = ServiceSettings()
     other = IndexSpec("profile_history", (("appid", 1), ("openid", 1), ("at", -1)), name="member_at")
     specs = with_retention((*PROCESSED_EVENTS_INDEXES, other), settings)
-    # The plain index on processed_at is replaced by the TTL one (one index per key pattern).
+    # The plain index on processed_at becomes the TTL one (no second index on the same field).
     assert [s for s in specs if s.collection == PROCESSED_EVENTS] == [
-        IndexSpec(PROCESSED_EVENTS, (("processed_at", 1),), name="retention", expire_after_seconds=45 * 86400)
+        IndexSpec(PROCESSED_EVENTS, (("processed_at", 1),), name="processed_at", expire_after_seconds=45 * 86400)
     ]
     assert {s.collection for s in specs} == {PROCESSED_EVENTS, "profile_history"}
     assert other in specs
@@ -193,3 +193,15 @@ def test_only_the_unit_of_work_writes_processed_events() -> None:
         if "[PROCESSED_EVENTS]" in source or '["processed_events"]' in source:
             writers.add(name)
     assert writers == {"shared.storage._unit_of_work"}
+
+
+def test_a_declared_index_on_the_date_field_becomes_the_ttl_index_in_its_order() -> None:
+    declared = (
+        IndexSpec("audit_log", (("at", -1),), "audit_at"),
+        IndexSpec("audit_log", (("actor_id", 1), ("at", -1)), "audit_actor"),
+    )
+    specs = with_retention(declared, ServiceSettings(audit_retention_days=2))
+    assert specs == (
+        IndexSpec("audit_log", (("actor_id", 1), ("at", -1)), "audit_actor"),
+        IndexSpec("audit_log", (("at", -1),), "audit_at", expire_after_seconds=2 * 86400),
+    )
