@@ -205,3 +205,40 @@ def test_a_declared_index_on_the_date_field_becomes_the_ttl_index_in_its_order()
         IndexSpec("audit_log", (("actor_id", 1), ("at", -1)), "audit_actor"),
         IndexSpec("audit_log", (("at", -1),), "audit_at", expire_after_seconds=2 * 86400),
     )
+
+
+def _expiring_in_source(source: str) -> set[str]:
+    """Collections of the ``IndexSpec(...)`` calls in ``source`` that set ``expire_after_seconds``."""
+    tree = ast.parse(source)
+    constants = {
+        target.id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    found = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "IndexSpec"
+            and node.args
+            and any(keyword.arg == "expire_after_seconds" for keyword in node.keywords)
+        ):
+            first = node.args[0]
+            if isinstance(first, ast.Name) and first.id in constants:
+                found.add(constants[first.id])
+            elif isinstance(first, ast.Constant) and isinstance(first.value, str):
+                found.add(first.value)
+    return found
+
+
+def test_a_collection_said_to_expire_by_its_own_rule_has_its_ttl_index() -> None:
+    expiring: set[str] = set()
+    for name in _storage_modules():
+        path = ROOT / (name.replace(".", "/") + ".py")
+        if path.exists():
+            expiring |= _expiring_in_source(path.read_text(encoding="utf-8"))
+    own = {r.collection for r in RETENTIONS if r.enforced is Enforcement.OWN_TTL}
+    assert own and own <= expiring, own - expiring
