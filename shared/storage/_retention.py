@@ -75,6 +75,7 @@ RETENTIONS: tuple[Retention, ...] = (
         "events written with their effect, until published",
         _DEL,
         "deleted once published (an expiry could lose an unpublished event)",
+        "at",  # not expired: `scrm retention show` shows the oldest entry, an old one is a leftover
     ),
     # gateway
     Retention("push_signatures", "signatures of recent webhook pushes (replay window)", _OWN, "2x the replay window"),

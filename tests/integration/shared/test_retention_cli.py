@@ -52,12 +52,15 @@ def test_show_marks_what_is_not_enforced_and_apply_catches_up(env: dict[str, str
         [{"_id": "s1", "status": "approved", "decided_at": DECIDED}, {"_id": "s2", "status": "review"}]
     )
     database["share_submission_images"].insert_many([{"_id": "s1"}, {"_id": "s2"}])
+    database["outbox"].insert_one({"_id": "e9", "at": DECIDED})  # a leftover the relay could not publish
     database["push_audiences"].insert_one({"_id": "p1:000000", "push_id": "p1", "openids": ["o1"]})
 
     shown = scrm(env, "retention", "show")
     assert shown.exit_code == 0, shown.output
     row = next(line for line in shown.output.splitlines() if "processed_events" in line)
     assert "45" in row and "not enforced" in shown.output
+    leftover = next(line for line in shown.output.splitlines() if "outbox" in line)
+    assert "2026-01-05" in leftover
 
     applied = scrm(env, "retention", "apply")
     assert applied.exit_code == 0, applied.output
