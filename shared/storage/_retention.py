@@ -164,6 +164,15 @@ RETENTIONS: tuple[Retention, ...] = (
         "review_image_retention_days",
     ),
     Retention("share_submission_audit", "the decisions' trail", _T, "at", "at", "audit_retention_days"),
+    Retention("share_reuse_latches", "re-use keys counted per campaign slot", _B, "campaigns x 65,536 slots"),
+    # dead letters (shared.deadletters)
+    Retention(
+        "deadletters",
+        "records a consumer gave up on; open ones wait for a person",
+        _OWN,
+        "90 days after replay or discard (open letters are kept)",
+    ),
+    Retention("deadletter_mirror", "how far the mirror has read the dead-letter topic", _B, "partitions"),
     # analytics
     Retention("rollups", "daily figures per account and scope", _B, "accounts x scopes x days (aggregates, kept)"),
     Retention("analytics_followers", "follow state per member, for the rollups", _B, "members"),
