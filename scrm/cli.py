@@ -15,6 +15,7 @@ from rich.table import Table
 from scrm.deadletter_cli import deadletter_app
 from scrm.identity_cli import operators_app, tokens_app
 from scrm.processes import PROCESSES
+from scrm.retention_cli import retention_app
 from shared.localinfra import InfraError, InfraStatus, LocalInfrastructure, parse_host_port
 from shared.settings import ServiceSettings, SettingsError, load_settings
 
@@ -32,6 +33,7 @@ app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(operators_app, name="operators")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(deadletter_app, name="deadletter")
+app.add_typer(retention_app, name="retention")
 
 console = Console()
 err_console = Console(stderr=True)

@@ -109,6 +109,18 @@ class ServiceSettings(BaseSettings):
     #: they held is then left for the next consumer, never committed); keep it under the supervisor's
     #: grace period (Kubernetes: 30 s). A rebalance waits at most half the session timeout.
     worker_drain_seconds: float = Field(default=10.0, ge=0.1, le=120.0)
+    #: Days a consumer's processed-event claim is kept (TTL): longer than Kafka may keep a record (the
+    #: longest topic retention, 30 days, plus 8 for whole-segment deletion; a consumer refuses less),
+    #: so no record can be read again after its claim is gone. docs/operations.md, "Retention".
+    processed_events_retention_days: int = Field(default=45, ge=8, le=3650)
+    #: Days a profile's change history is kept (TTL on the change's date).
+    history_retention_days: int = Field(default=730, ge=1, le=36500)
+    #: Days push deliveries, clicks and test sends are kept (TTL); push figures are settled on the push.
+    deliveries_retention_days: int = Field(default=400, ge=1, le=36500)
+    #: Days the operators' audit log, the review trail and refused credits are kept (TTL).
+    audit_retention_days: int = Field(default=1095, ge=1, le=36500)
+    #: Days a share screenshot's picture is kept once a reviewer decided it (pending ones stay).
+    review_image_retention_days: int = Field(default=90, ge=1, le=3650)
     #: DEBUG, INFO, WARNING, ERROR or CRITICAL.
     log_level: str = "INFO"
     #: Request bodies larger than this are refused (413) before parsing, by every HTTP service; routes

@@ -11,6 +11,8 @@
   outbox, published after the commit by :class:`shared.messaging.OutboxRelay`.
 - :class:`MongoCounters` keeps running counts (stats figures) in the transaction of the writes they
   count, spread over :data:`COUNTER_SHARDS` documents per scope, with an optimistic ``rebuild``.
+- :data:`RETENTIONS` holds each collection's retention; :func:`connect` adds the TTL indexes of the
+  collections a process declares (:func:`with_retention`).
 - :func:`retry_transient` reruns a request's transaction that lost a race (a write conflict).
 - :func:`watch_writes` tells whether a block's writes may have reached the database (outside a
   transaction, or a commit sent): ``shared.web`` runs a request again after a stale connection only
@@ -32,6 +34,14 @@ from shared.storage._exceptions import (
 )
 from shared.storage._indexes import IndexSpec, ensure_indexes
 from shared.storage._memory import InMemoryUnitOfWork
+from shared.storage._retention import (
+    RETENTIONS,
+    Enforcement,
+    Retention,
+    shortest_claim_retention,
+    ttl_indexes,
+    with_retention,
+)
 from shared.storage._retry import retry_transient
 from shared.storage._unit_of_work import (
     OUTBOX,
@@ -48,12 +58,15 @@ __all__ = [
     "OUTBOX_INDEXES",
     "PROCESSED_EVENTS",
     "PROCESSED_EVENTS_INDEXES",
+    "RETENTIONS",
     "Connection",
     "DriverError",
+    "Enforcement",
     "InMemoryUnitOfWork",
     "IndexSpec",
     "MongoCounters",
     "MongoUnitOfWork",
+    "Retention",
     "StorageConflict",
     "StorageError",
     "StorageFailure",
@@ -71,6 +84,9 @@ __all__ = [
     "ping",
     "repeatable_writes",
     "retry_transient",
+    "shortest_claim_retention",
     "storage_failure",
+    "ttl_indexes",
     "watch_writes",
+    "with_retention",
 ]

@@ -12,6 +12,7 @@ from pymongo.errors import PyMongoError
 from shared.settings import ServiceSettings
 from shared.storage._exceptions import StorageUnavailable
 from shared.storage._indexes import IndexSpec, ensure_indexes
+from shared.storage._retention import with_retention
 from shared.storage._writes import WRITE_WATCH
 
 Document = dict[str, Any]
@@ -70,7 +71,8 @@ async def connect(settings: ServiceSettings, indexes: Iterable[IndexSpec] = ()) 
     client = create_client(settings)
     try:
         database = client[settings.mongodb_database]
-        await ensure_indexes(database, indexes)
+        # The collections this process declares expire as the settings say (docs/operations.md).
+        await ensure_indexes(database, with_retention(indexes, settings))
         yield Connection(client, database)
     finally:
         await close_client(client)

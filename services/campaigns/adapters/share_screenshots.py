@@ -45,6 +45,8 @@ INDEXES = (
     IndexSpec(SUBMISSIONS, (("appid", 1), ("status", 1), ("received_at", 1)), name="account_status"),
     IndexSpec(SUBMISSIONS, (("appid", 1), ("openid", 1), ("received_at", 1)), name="account_member"),
     IndexSpec(AUDIT, (("submission_id", 1), ("at", 1)), name="submission_at"),
+    # A decided picture expires after the review-image retention (a TTL index: connect() adds it).
+    IndexSpec(IMAGES, (("decided_at", 1),), name="retention"),
 )
 
 
@@ -163,6 +165,8 @@ class MongoShareScreenshots(ShareScreenshotStore):
                 return None
             settled = _record(doc)
             await self._count(settled, "review", session)
+            # From now on the picture counts down to its deletion (review-image retention).
+            await self._db[IMAGES].update_one({"_id": submission}, {"$set": {"decided_at": at}}, session=session)
             return settled
 
         return await self._counted(write)

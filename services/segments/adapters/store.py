@@ -73,6 +73,8 @@ INDEXES = (
     IndexSpec(DELIVERIES, (("appid", 1), ("openid", 1), ("created_at", -1)), name="member_deliveries"),
     IndexSpec(CLICKS, (("openid", 1), ("push_id", 1)), name="member_clicks"),
     IndexSpec(TEST_SENDS, (("appid", 1), ("push_id", 1), ("at", -1)), name="push_tests"),
+    # Declared so the process adds its retention (a TTL index on the same keys: shared.storage).
+    IndexSpec(TEMPLATE_MSGS, (("sent_at", 1),), name="retention"),
 )
 
 
@@ -301,8 +303,15 @@ class MongoPushes:
     async def save_audience(self, push_id: str, openids: Sequence[str], chunk: int) -> int:
         """The frozen audience in documents of ``chunk`` openids; how many documents."""
         await self.audiences.delete_many({"push_id": push_id})  # a re-run after a crash starts clean
+        now = datetime.now(UTC)
         documents = [
-            {"_id": f"{push_id}:{n:06d}", "push_id": push_id, "chunk": n, "openids": list(openids[i : i + chunk])}
+            {
+                "_id": f"{push_id}:{n:06d}",
+                "push_id": push_id,
+                "chunk": n,
+                "openids": list(openids[i : i + chunk]),
+                "created_at": now,  # what the retention counts from (docs/operations.md)
+            }
             for n, i in enumerate(range(0, len(openids), chunk))
         ]
         for start in range(0, len(documents), 20):  # ~6 MB per insert at the default chunk
@@ -354,10 +363,11 @@ class MongoPushes:
         TEMPLATESENDJOBFINISH push is matched by."""
         if sent:
             # Upserts: a duplicate key would abort the transaction this runs in.
+            now = datetime.now(UTC)  # what the retention counts from
             writes = [
                 UpdateOne(
                     {"_id": f"{appid}:{msgid}"},
-                    {"$setOnInsert": {"delivery_id": delivery, "push_id": push_id, "variant": variant}},
+                    {"$setOnInsert": {"delivery_id": delivery, "push_id": push_id, "variant": variant, "sent_at": now}},
                     upsert=True,
                 )
                 for msgid, delivery, variant in sent
