@@ -27,5 +27,7 @@ class CampaignsSettings(AccountsSettings):
     tessdata_dir: Path | None = None
     #: Largest screenshot accepted.
     max_screenshot_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024)
+    #: A JSON file of the verifier's thresholds (what a calibration run writes); unset: the defaults.
+    screenshot_thresholds_file: Path | None = None
     #: Port of the worker's /healthz, /readyz and /metrics.
     worker_health_port: int = Field(default=8102, ge=0, le=65535)

@@ -20,6 +20,7 @@ from services.screenshots.adapters.analyzer import Analyzer
 from services.screenshots.adapters.images import ImageLimits
 from services.screenshots.adapters.ocr import OcrEngineName, create_engine
 from services.screenshots.domain.analysis import Analysis
+from services.screenshots.domain.verdicts import DecisionThresholds
 from services.screenshots.service_layer.ports import TimedAnalysis
 
 __all__ = ["AnalysisPool", "AnalysisWorkerLost", "default_workers"]
@@ -35,14 +36,16 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-def _start_worker(engine: OcrEngineName, tessdata: str | None, limits: ImageLimits) -> None:
+def _start_worker(
+    engine: OcrEngineName, tessdata: str | None, limits: ImageLimits, thresholds: DecisionThresholds | None = None
+) -> None:
     # Before tesseract (OpenMP) loads: it reads the limit once, at start-up.
     os.environ["OMP_THREAD_LIMIT"] = "1"
     import cv2
 
     cv2.setNumThreads(1)
     global _analyzer
-    _analyzer = Analyzer(create_engine(engine, Path(tessdata) if tessdata else None), limits)
+    _analyzer = Analyzer(create_engine(engine, Path(tessdata) if tessdata else None), limits, thresholds=thresholds)
 
 
 def _analyze(screenshot: bytes, poster: bytes, payload: str) -> tuple[Analysis, float]:
@@ -62,9 +65,11 @@ class AnalysisPool:
         engine: OcrEngineName = "tesserocr",
         tessdata: Path | None = None,
         limits: ImageLimits | None = None,
+        thresholds: DecisionThresholds | None = None,
     ) -> None:
         self.workers = workers or default_workers()
-        self._init_args = (engine, str(tessdata) if tessdata else None, limits or ImageLimits())
+        # The analysis reads one threshold too (no OCR once a picture is too wide to be a post's).
+        self._init_args = (engine, str(tessdata) if tessdata else None, limits or ImageLimits(), thresholds)
         self._executor = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:
