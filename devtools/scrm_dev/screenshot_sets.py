@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -30,6 +31,7 @@ __all__ = [
     "Family",
     "FrozenSetError",
     "Split",
+    "generator_version",
     "materialise",
     "read_for_tuning",
 ]
@@ -86,13 +88,25 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def generator_version(family: Family) -> str:
+    """A digest of the family's generator source: a set drawn by older code is drawn again."""
+    import scrm_dev.screenshot_corpus as family_a
+    import scrm_dev.screenshot_family_b as family_b
+
+    module = family_a if family == "A" else family_b
+    return hashlib.sha256(Path(module.__file__ or "").read_bytes()).hexdigest()[:16]
+
+
 def materialise(spec: EvaluationSet, root: Path) -> Path:
-    """The set's manifest under ``root``, generated (and, if frozen, registered) the first time."""
+    """The set's manifest under ``root``, generated (and, if frozen, registered) when missing or stale."""
     folder = root / spec.folder_name
     manifest = folder / "manifest.jsonl"
     done = folder / ".complete"
-    if done.is_file() and manifest.is_file():
+    stamp = f"{spec.tag} {generator_version(spec.family)}\n"
+    if done.is_file() and manifest.is_file() and done.read_text(encoding="utf-8") == stamp:
         return manifest
+    if folder.exists():
+        shutil.rmtree(folder)
     _generate(spec, folder)
     lines = [json.loads(raw) for raw in manifest.read_text(encoding="utf-8").splitlines() if raw.strip()]
     for line in lines:
@@ -108,7 +122,7 @@ def materialise(spec: EvaluationSet, root: Path) -> Path:
         )
         registry.update(dict.fromkeys(digests, spec.tag))
         registry_path.write_text(json.dumps(registry, indent=0, sort_keys=True) + "\n", encoding="utf-8")
-    done.write_text(spec.tag + "\n", encoding="utf-8")
+    done.write_text(stamp, encoding="utf-8")
     return manifest
 
 

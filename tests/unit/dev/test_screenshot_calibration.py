@@ -129,3 +129,16 @@ def test_every_numeric_threshold_is_tunable() -> None:
     assert {"artwork_match", "artwork_mismatch", "max_thumbnail_share"} <= set(names)
     assert all(isinstance(getattr(DecisionThresholds(), name), float) for name in names)
     assert len(names) == len([f for f in dataclasses.fields(DecisionThresholds) if f.type in ("float", float)])
+
+
+def test_a_set_drawn_by_older_generator_code_is_drawn_again(tmp_path: Path) -> None:
+    spec = EvaluationSet("B", "tuning", 21, count=2)
+    manifest = materialise(spec, tmp_path)
+    stamp = manifest.parent / ".complete"
+    current = stamp.read_text(encoding="utf-8")
+    assert screenshot_sets.generator_version("B") in current
+    stamp.write_text("B/tuning/21 0000\n", encoding="utf-8")
+    (manifest.parent / "left-over").write_text("old", encoding="utf-8")
+    assert materialise(spec, tmp_path) == manifest
+    assert stamp.read_text(encoding="utf-8") == current
+    assert not (manifest.parent / "left-over").exists()

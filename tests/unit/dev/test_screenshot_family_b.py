@@ -89,3 +89,13 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
     for raw in first.read_text(encoding="utf-8").splitlines():
         name = json.loads(raw)["file"]
         assert (first.parent / name).read_bytes() == (second.parent / name).read_bytes()
+
+
+def test_scrm_verify_screenshots_runs_on_a_family_b_manifest(corpus: Path, tmp_path: Path) -> None:
+    from scrm.screenshots import verify_manifest
+
+    out = tmp_path / "decisions.jsonl"
+    summary = verify_manifest(corpus, out, workers=1)
+    decided = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(decided) == summary.images == COUNT
+    assert summary.score() is not None
