@@ -14,6 +14,7 @@ sets) and judged on the other family's frozen set: A→B and B→A, plus the def
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -21,7 +22,14 @@ from services.screenshots.adapters.pool import AnalysisPool, default_workers
 from services.screenshots.domain.verdicts import DecisionThresholds
 from services.screenshots.service_layer.evaluation import Summary, evaluate_manifest, read_manifest
 
-__all__ = ["GOALS", "bench_cross_family", "bench_screenshots", "judged_row"]
+__all__ = [
+    "GOALS",
+    "bench_cross_family",
+    "bench_screenshots",
+    "genuine_misses_by_variant",
+    "judged_row",
+    "misses_by_kind",
+]
 
 Row = tuple[str, str, str]
 
@@ -69,6 +77,22 @@ def misses_by_kind(summary: Summary) -> str:
     counts = Counter(
         f"{kind}→{decision}" + (f" ({reasons[0]})" if reasons else "") for _, kind, decision, reasons in summary.misses
     )
+    return ", ".join(f"{name} {n}" for name, n in counts.most_common(8)) or "none"
+
+
+def genuine_misses_by_variant(manifest: Path, summary: Summary) -> str:
+    """For family B (its lines carry ``variant``): the genuine lines not approved, by UI language and view."""
+    variants: dict[int, dict[str, str]] = {}
+    for number, raw in enumerate(manifest.read_text(encoding="utf-8").splitlines(), start=1):
+        if raw.strip():
+            item = json.loads(raw)
+            if isinstance(item.get("variant"), dict):
+                variants[number] = item["variant"]
+    counts: Counter[str] = Counter()
+    for number, kind, _, _ in summary.misses:
+        variant = variants.get(number)
+        if variant and kind.startswith("genuine"):
+            counts.update(f"{key}={variant[key]}" for key in ("lang", "view", "os", "dark") if key in variant)
     return ", ".join(f"{name} {n}" for name, n in counts.most_common(8)) or "none"
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,3 +163,43 @@ def judge(manifest: Path, out: Path, thresholds: DecisionThresholds, *, workers:
         return evaluate_manifest(read_manifest(manifest), out, pool, thresholds)
     finally:
         pool.close()
+
+
+def _say(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m scrm_dev.screenshot_calibration TUNING.jsonl --out thresholds.json [--judge FROZEN.jsonl]``.
+
+    Writes the calibrated thresholds (the file ``SCREENSHOT_THRESHOLDS_FILE`` reads) and, with
+    ``--judge``, measures them on an evaluation set (a frozen one is fine there: it is only measured).
+    """
+    import argparse
+
+    from scrm_dev.screenshot_sets import FrozenSetError
+
+    parser = argparse.ArgumentParser(prog="python -m scrm_dev.screenshot_calibration")
+    parser.add_argument("tuning", type=Path, help="manifest of the tuning set (never a frozen one)")
+    parser.add_argument("--out", type=Path, required=True, help="where to write the thresholds (JSON)")
+    parser.add_argument("--judge", type=Path, help="manifest of an evaluation set to measure them on")
+    parser.add_argument("--workers", type=int, default=None)
+    args = parser.parse_args(argv)
+    try:
+        calibration = calibrate_manifest(args.tuning, workers=args.workers, progress=_say)
+    except FrozenSetError as exc:
+        sys.stderr.write(f"refused: {exc}\n")
+        return 2
+    args.out.write_text(calibration.to_json(), encoding="utf-8")
+    tuned, default = calibration.tuned, calibration.default
+    _say(f"tuning set: recall {tuned.recall:.2%} (defaults {default.recall:.2%}), review {tuned.review_rate:.2%}")
+    _say(f"thresholds written to {args.out}")
+    if args.judge is not None:
+        summary = judge(args.judge, args.out.with_suffix(".decisions.jsonl"), calibration.thresholds, workers=1)
+        for line in summary.lines():
+            _say(line)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -142,3 +142,39 @@ def test_a_set_drawn_by_older_generator_code_is_drawn_again(tmp_path: Path) -> N
     assert materialise(spec, tmp_path) == manifest
     assert stamp.read_text(encoding="utf-8") == current
     assert not (manifest.parent / "left-over").exists()
+
+
+def test_the_command_refuses_a_frozen_set(root: Path, tmp_path: Path) -> None:
+    from scrm_dev.screenshot_calibration import main
+
+    out = tmp_path / "t.json"
+    assert main([str(_frozen_manifest(root)), "--out", str(out)]) == 2
+    assert not out.exists()
+
+
+def test_bench_rows_name_false_approvals_genuine_rejected_and_misses(tmp_path: Path) -> None:
+    from collections import Counter
+
+    from scrm_dev.bench_screenshots import genuine_misses_by_variant, judged_row, misses_by_kind
+    from services.screenshots.domain.verdicts import Decision
+    from services.screenshots.service_layer.evaluation import Summary
+
+    summary = Summary(
+        decisions=Counter(approve=2, reject=2),
+        latencies_ms=[10.0, 20.0, 30.0, 40.0],
+        truths=[
+            ("genuine", Decision.APPROVE),
+            ("negative", Decision.APPROVE),
+            ("genuine", Decision.REJECT),
+            ("negative", Decision.REJECT),
+        ],
+        misses=[(2, "own_qr_other_brand_art", "approve", []), (3, "genuine", "reject", ["not_moments"])],
+    )
+    name, verdict, detail = judged_row("tuned on A → frozen B", summary)
+    assert verdict == "MISSES"
+    assert "false approvals 1" in detail and "genuine rejected 1" in detail and "precision 50.00%" in detail
+    assert misses_by_kind(summary) == "own_qr_other_brand_art→approve 1, genuine→reject (not_moments) 1"
+    manifest = tmp_path / "m.jsonl"
+    variant = {"lang": "en", "view": "top", "os": "ios", "dark": "false"}
+    manifest.write_text("{}\n{}\n" + json.dumps({"variant": variant}) + "\n", encoding="utf-8")
+    assert genuine_misses_by_variant(manifest, summary) == "lang=en 1, view=top 1, os=ios 1, dark=false 1"
