@@ -4,9 +4,11 @@ Every numeric field of :class:`~services.screenshots.domain.verdicts.DecisionThr
 The tuning set is analysed once (with a permissive analysis, so no check is skipped because of a
 threshold still being tuned); then the decisions are replayed in manifest order for candidate
 thresholds, one field at a time around the current best (coordinate search, two rounds). A candidate
-must meet the precision goal; among those, the one with the best recall minus half the review rate
-wins, ties going to the value closest to the default. The tuning set is read through
-:func:`scrm_dev.screenshot_sets.read_for_tuning`, which refuses frozen sets.
+must meet the precision goal; among those, the best recall minus half the review rate wins. A field
+moves only when that improves on the current value; it then goes to the middle of the run of equally
+good values (the margin another set is likeliest to forgive), not to the first value that worked.
+The tuning set is read through :func:`scrm_dev.screenshot_sets.read_for_tuning`, which refuses frozen
+sets.
 """
 
 from __future__ import annotations
@@ -114,6 +116,22 @@ def _utility(result: Score) -> tuple[int, float, float]:
     return (1, result.recall - 0.5 * result.review_rate, 0.0) if meets else (0, result.precision, result.recall)
 
 
+def _plateau_middle(trials: list[tuple[float, Score]], top: tuple[int, float, float], base: float) -> float:
+    """The middle of the run of best-scoring values nearest the default.
+
+    Any value on the plateau fits the tuning set equally; its middle is furthest from both edges where
+    the tuning set started to disagree, which is what another set is likeliest to forgive.
+    """
+    best = [i for i, (_, result) in enumerate(trials) if _utility(result) == top]
+    anchor = min(best, key=lambda i: abs(trials[i][0] - base))
+    low = high = anchor
+    while low - 1 in best:
+        low -= 1
+    while high + 1 in best:
+        high += 1
+    return trials[(low + high) // 2][0]
+
+
 def calibrate(measured: list[Measured], *, rounds: int = 2) -> Calibration:
     defaults = DecisionThresholds()
     best = defaults
@@ -125,15 +143,12 @@ def calibrate(measured: list[Measured], *, rounds: int = 2) -> Calibration:
             candidates = sorted({round(current + step, 4) for step in _STEPS if current + step > 0})
             if base <= 1.0:  # scores and similarities live in 0..1
                 candidates = [c for c in candidates if c <= 1.0]
-            ranked: list[tuple[tuple[int, float, float], float, float, Score]] = []
-            for value in candidates:
-                trial = dataclasses.replace(best, **{name: value})
-                result = replay(measured, trial)
-                ranked.append((_utility(result), -abs(value - base), value, result))
-            top = max(ranked, key=lambda item: (item[0], item[1]))
-            if top[0] > _utility(best_score):
-                best = dataclasses.replace(best, **{name: top[2]})
-                best_score = top[3]
+            trials = [(value, replay(measured, dataclasses.replace(best, **{name: value}))) for value in candidates]
+            top = max(_utility(result) for _, result in trials)
+            if top > _utility(best_score):
+                value = _plateau_middle(trials, top, base)
+                best = dataclasses.replace(best, **{name: value})
+                best_score = next(result for candidate, result in trials if candidate == value)
     return Calibration(best, best_score, replay(measured, defaults))
 
 

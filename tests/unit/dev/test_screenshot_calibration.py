@@ -111,7 +111,7 @@ def test_calibration_moves_a_threshold_the_tuning_set_disagrees_with() -> None:
     ]
     assert replay(measured, DecisionThresholds()).recall == 0.0
     calibration = calibrate(measured)
-    assert 0.1 < calibration.thresholds.artwork_match <= 0.5
+    assert 0.1 < calibration.thresholds.artwork_match < 0.5  # inside the run of values that work, not its edge
     assert calibration.tuned.recall == 1.0
     assert calibration.tuned.precision == 1.0
     assert calibration.default.recall == 0.0
