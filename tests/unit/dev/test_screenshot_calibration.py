@@ -171,6 +171,7 @@ def test_bench_rows_name_false_approvals_genuine_rejected_and_misses(tmp_path: P
         misses=[(2, "own_qr_other_brand_art", "approve", []), (3, "genuine", "reject", ["not_moments"])],
     )
     name, verdict, detail = judged_row("tuned on A → frozen B", summary)
+    assert name == "tuned on A → frozen B (4 images, 2 genuine)"
     assert verdict == "MISSES"
     assert "false approvals 1" in detail and "genuine rejected 1" in detail and "precision 50.00%" in detail
     assert misses_by_kind(summary) == "own_qr_other_brand_art→approve 1, genuine→reject (not_moments) 1"
@@ -178,3 +179,19 @@ def test_bench_rows_name_false_approvals_genuine_rejected_and_misses(tmp_path: P
     variant = {"lang": "en", "view": "top", "os": "ios", "dark": "false"}
     manifest.write_text("{}\n{}\n" + json.dumps({"variant": variant}) + "\n", encoding="utf-8")
     assert genuine_misses_by_variant(manifest, summary) == "lang=en 1, view=top 1, os=ios 1, dark=false 1"
+
+
+def test_the_bench_reports_both_directions(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from scrm_dev import bench_screenshots
+
+    small = {key: dataclasses.replace(spec, count=6) for key, spec in screenshot_sets.SETS.items()}
+    monkeypatch.setattr(screenshot_sets, "SETS", small)
+    rows = bench_screenshots.bench_cross_family(tmp_path)
+    names = [name for name, _, _ in rows]
+    assert any(name.startswith("screenshots tuned on A → frozen B") for name in names)
+    assert any(name.startswith("screenshots tuned on B → frozen A") for name in names)
+    assert any(name.startswith("screenshots, default thresholds → frozen B") for name in names)
+    judged = [row for row in rows if "→ frozen" in row[0] and not row[0].startswith("  ")]
+    assert all(verdict in ("meets", "MISSES") for _, verdict, _ in judged)
+    assert all("false approvals" in detail and "genuine rejected" in detail for _, _, detail in judged)
+    assert (tmp_path / "bench" / "screenshot-sets" / "thresholds-tuned-on-B.json").is_file()
