@@ -117,6 +117,8 @@ class FamilyBParams:
         ("webp", 0.15),
         ("crop_jpeg", 0.10),
     )
+    #: Share of Moments screens with a message notification over the top (a status-bar overlay).
+    banner_share: float = 0.12
     campaigns: tuple[int, int] = (5, 7)
     members_per_campaign: tuple[int, int] = (3, 6)
     crowd_members: int = 14
@@ -636,6 +638,31 @@ def _filler_post(s: _Screen, geo: dict[str, float]) -> _PostSpec:
     )
 
 
+def _banner(s: _Screen, top: int) -> None:
+    """A message notification sliding over the top of the screen while the screenshot was taken."""
+    w = s.img.width
+    dark = s.theme.bg[0] < 128
+    fill = (58, 58, 60) if dark else (236, 236, 238)
+    s.draw.rounded_rectangle((s.p(8), top, w - s.p(8), top + s.p(68)), radius=s.p(14), fill=fill)
+    icon = s.p(36)
+    s.draw.rounded_rectangle(
+        (s.p(20), top + s.p(16), s.p(20) + icon, top + s.p(16) + icon), radius=s.p(8), fill=(7, 193, 96)
+    )
+    sender = s.rng.choice(_NAMES_ZH)
+    body = s.rng.choice(("晚上一起吃饭吗", "收到，谢谢", "[图片]", "See you at 7"))
+    text_x = s.p(66)
+    s.draw.text(
+        (text_x, top + s.p(22)),
+        "微信" if s.lang == "zh" else "WeChat",
+        font=s.font(13, bold=True),
+        fill=s.theme.text,
+        anchor="lm",
+    )
+    s.draw.text(
+        (text_x, top + s.p(44)), f"{sender}: {body}", font=s.font(14, latin_ok=False), fill=s.theme.text, anchor="lm"
+    )
+
+
 @dataclass(frozen=True)
 class Rendered:
     image: Image.Image
@@ -721,11 +748,16 @@ def render_moments(
         _nav(
             s, bar, moments_title if view == "feed" else ("详情" if lang == "zh" else "Details"), theme.text, theme.bar
         )
+    banner = rng.random() < params.banner_share
+    if banner:
+        _banner(s, top=s.p(phone.status_pt) + s.p(4))
     if phone.os == "android" and rng.random() < 0.5:  # gesture bar / navigation keys
         s.draw.rounded_rectangle((w * 0.38, h - s.p(10), w * 0.62, h - s.p(6)), radius=s.p(2), fill=theme.muted)
     elif phone.os == "ios" and phone.cutout != "none":
         s.draw.rounded_rectangle((w * 0.33, h - s.p(9), w * 0.67, h - s.p(4)), radius=s.p(3), fill=theme.text)
     variant = {"phone": phone.name, "os": phone.os, "dark": str(dark).lower(), "lang": lang, "view": view}
+    if banner:
+        variant["banner"] = "true"
     return Rendered(img, box, variant)
 
 
