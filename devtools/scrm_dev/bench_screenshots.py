@@ -130,6 +130,9 @@ def bench_cross_family(state_dir: Path) -> list[Row]:
         rows.append(
             (f"  misses on frozen {target} (tuned on {source})", str(len(summary.misses)), misses_by_kind(summary))
         )
+        by_variant = genuine_misses_by_variant(frozen, summary)
+        if by_variant != "none":  # family B's lines carry their variant (UI language, view, phone, theme)
+            rows.append((f"  genuine not approved on frozen {target}, by variant", "", by_variant))
     for family in families:
         frozen = manifests[(family, "frozen")]
         summary = judge(frozen, frozen.parent / "decisions-defaults.jsonl", DecisionThresholds(), workers=1)

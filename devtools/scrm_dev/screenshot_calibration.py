@@ -4,7 +4,8 @@ Every numeric field of :class:`~services.screenshots.domain.verdicts.DecisionThr
 The tuning set is analysed once (with a permissive analysis, so no check is skipped because of a
 threshold still being tuned); then the decisions are replayed in manifest order for candidate
 thresholds, one field at a time around the current best (coordinate search, two rounds). A candidate
-must meet the precision goal; among those, the best recall minus half the review rate wins. A field
+must meet the precision goal; among those, the best recall minus half the review rate minus twice the
+share of genuine screenshots rejected wins. A field
 moves only when that improves on the current value; it then goes to the middle of the run of equally
 good values (the margin another set is likeliest to forgive), not to the first value that worked.
 The tuning set is read through :func:`scrm_dev.screenshot_sets.read_for_tuning`, which refuses frozen
@@ -112,8 +113,14 @@ def replay(measured: list[Measured], thresholds: DecisionThresholds) -> Score:
 
 def _utility(result: Score) -> tuple[int, float, float]:
     meets = result.precision >= PRECISION_GOAL
-    # Below the precision goal only precision counts; above it, recall and (half as much) review.
-    return (1, result.recall - 0.5 * result.review_rate, 0.0) if meets else (0, result.precision, result.recall)
+    # Below the precision goal only precision counts. Above it: recall, less half the review rate, less
+    # twice the genuine members rejected (a wrong "no" is worse than a person's look: turning reviews of
+    # genuine screenshots into rejections must not pay).
+    genuine_rejected = (
+        (result.genuine - result.genuine_approved_or_reviewed) / result.genuine if result.genuine else 0.0
+    )
+    value = result.recall - 0.5 * result.review_rate - 2.0 * genuine_rejected
+    return (1, value, 0.0) if meets else (0, result.precision, result.recall)
 
 
 def _plateau_middle(trials: list[tuple[float, Score]], top: tuple[int, float, float], base: float) -> float:

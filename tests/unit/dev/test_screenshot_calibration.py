@@ -117,6 +117,17 @@ def test_calibration_moves_a_threshold_the_tuning_set_disagrees_with() -> None:
     assert calibration.default.recall == 0.0
 
 
+def test_calibration_does_not_buy_a_lower_review_rate_with_rejected_members() -> None:
+    # Genuine and negative posters score alike: neither can be approved, and rejecting both would
+    # empty the review queue at the cost of every genuine member.
+    measured = [_measured(i, "genuine", 0.4) for i in range(1, 9)] + [
+        _measured(i, "negative", 0.4) for i in range(9, 13)
+    ]
+    calibration = calibrate(measured)
+    assert calibration.thresholds.artwork_mismatch <= 0.4
+    assert calibration.tuned.genuine_approved_or_reviewed == calibration.tuned.genuine
+
+
 def test_calibration_keeps_the_defaults_when_they_already_fit() -> None:
     measured = [_measured(i, "genuine", 0.9) for i in range(1, 5)] + [
         _measured(i, "negative", 0.05) for i in range(5, 9)
