@@ -46,7 +46,7 @@ from services.campaigns.service_layer.ports import (
     ShareScreenshotStore,
 )
 from services.campaigns.settings import CampaignsSettings
-from services.screenshots import AnalysisPool, DecisionThresholds, ImageLimits
+from services.screenshots import AnalysisPool, DecisionThresholds, ImageLimits, load_thresholds
 from shared.contracts import (
     TOPICS,
     ImageMessageReceived,
@@ -208,6 +208,8 @@ async def bootstrap(
     ``clients``, ``renderer`` and ``publisher`` replace the real ones (tests: a client on the
     simulator's app, a recording publisher); ``publish=False`` announces nothing.
     """
+    # Read before connecting to anything: a broken thresholds file stops the worker at start, by name.
+    thresholds = load_thresholds(settings.screenshot_thresholds_file)
     async with AsyncExitStack() as stack:
         mongo = await stack.enter_async_context(connect(settings, INDEXES))
         database = mongo.database
@@ -227,6 +229,7 @@ async def bootstrap(
                 tessdata=settings.tessdata_dir,
                 limits=ImageLimits(max_bytes=settings.max_screenshot_bytes),
                 time_limit=settings.screenshot_time_limit,
+                thresholds=thresholds,
             )
             stack.callback(pool.close)
             analysis = pool
@@ -252,6 +255,7 @@ async def bootstrap(
             renderer=renderer,
             screenshots=MongoShareScreenshots(database),
             analysis=analysis,
+            thresholds=thresholds,
             ready=mongo.ready,
             announcer=None if publisher is None else PublishedParticipation(publisher),
         )

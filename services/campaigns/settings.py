@@ -30,5 +30,7 @@ class CampaignsSettings(AccountsSettings):
     #: Seconds one screenshot's analysis may take (p95 is ~150 ms); past it the picture goes to review
     #: (``analysis_timeout``) and the stuck worker process is replaced.
     screenshot_time_limit: float = Field(default=2.0, gt=0, le=600)
+    #: A JSON file of the verifier's thresholds (what a calibration run writes); unset: the defaults.
+    screenshot_thresholds_file: Path | None = None
     #: Port of the worker's /healthz, /readyz and /metrics.
     worker_health_port: int = Field(default=8102, ge=0, le=65535)

@@ -14,6 +14,7 @@ from services.screenshots.adapters.images import ImageLimits
 from services.screenshots.adapters.metrics import SCREENSHOT_DECISIONS, SCREENSHOT_SECONDS
 from services.screenshots.adapters.ocr import OcrEngineName, OcrUnavailable, find_tessdata
 from services.screenshots.adapters.pool import DEFAULT_TIME_LIMIT, AnalysisPool, AnalysisWorkerLost, default_workers
+from services.screenshots.adapters.thresholds_file import ThresholdsFileError, load_thresholds
 from services.screenshots.domain.analysis import Analysis, ReferenceUnusable
 from services.screenshots.domain.reuse import Fingerprint, PriorShot
 from services.screenshots.domain.verdicts import (
@@ -63,6 +64,7 @@ __all__ = [
     "ReuseMatch",
     "Submission",
     "Summary",
+    "ThresholdsFileError",
     "TimedAnalysis",
     "Verdict",
     "analysis_timed_out",
@@ -71,6 +73,7 @@ __all__ = [
     "default_workers",
     "evaluate_manifest",
     "find_tessdata",
+    "load_thresholds",
     "prior_shot",
     "read_manifest",
 ]

@@ -39,6 +39,7 @@ from services.screenshots.adapters.images import ImageLimits
 from services.screenshots.adapters.metrics import SCREENSHOT_WORKERS_REPLACED
 from services.screenshots.adapters.ocr import OcrEngineName, create_engine
 from services.screenshots.domain.analysis import Analysis
+from services.screenshots.domain.verdicts import DecisionThresholds
 from services.screenshots.service_layer.ports import AnalysisTimedOut, TimedAnalysis
 
 __all__ = ["DEFAULT_TIME_LIMIT", "AnalysisPool", "AnalysisTimedOut", "AnalysisWorkerLost", "default_workers"]
@@ -62,14 +63,16 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-def _start_worker(engine: OcrEngineName, tessdata: str | None, limits: ImageLimits) -> None:
+def _start_worker(
+    engine: OcrEngineName, tessdata: str | None, limits: ImageLimits, thresholds: DecisionThresholds | None = None
+) -> None:
     # Before tesseract (OpenMP) loads: it reads the limit once, at start-up.
     os.environ["OMP_THREAD_LIMIT"] = "1"
     import cv2
 
     cv2.setNumThreads(1)
     global _analyzer
-    _analyzer = Analyzer(create_engine(engine, Path(tessdata) if tessdata else None), limits)
+    _analyzer = Analyzer(create_engine(engine, Path(tessdata) if tessdata else None), limits, thresholds=thresholds)
 
 
 def _analyze(screenshot: bytes, poster: bytes, payload: str) -> tuple[Analysis, float]:
@@ -112,13 +115,15 @@ class AnalysisPool:
         limits: ImageLimits | None = None,
         time_limit: float | None = DEFAULT_TIME_LIMIT,
         task: Task = _analyze,
+        thresholds: DecisionThresholds | None = None,
     ) -> None:
         if time_limit is not None and time_limit <= 0:
             raise ValueError("time_limit must be positive")
         self.workers = workers or default_workers()
         self.time_limit = time_limit
         self._task = task
-        self._init_args = (engine, str(tessdata) if tessdata else None, limits or ImageLimits())
+        # The analysis reads one threshold too (no OCR once a picture is too wide to be a post's).
+        self._init_args = (engine, str(tessdata) if tessdata else None, limits or ImageLimits(), thresholds)
         # Re-entrant: a future that is already done runs its callback at once, in the caller's thread.
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
