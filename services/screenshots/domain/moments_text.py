@@ -16,7 +16,9 @@ __all__ = ["Box", "OcrToken", "RowReading", "normalize_text", "read_time_row", "
 
 Box = tuple[int, int, int, int]  # x, y, width, height
 
-_DIGITS = r"[0-9０-９lIoO]{1,2}"
+#: Digits, and what OCR makes of small grey ones after recompression (1 as l, I, i or L; 0 as o or O;
+#: 1 printed next to 1 as "T"; 7 as 了): never empty, so a bare 分钟前 is not a time.
+_DIGITS = r"[0-9０-９lIiLToO了]{1,3}"
 _TIME_WORDS = (
     re.compile(r"刚\s*刚"),
     re.compile(rf"{_DIGITS}\s*分\s*钟\s*前?"),

@@ -196,3 +196,56 @@ def test_lock_rule_on_a_time_box_outside_the_strip() -> None:
     strip, reading = strip_with([(122, 24)])
     assert not _ink_after_time(strip, RowReading("3分钟前", (10, 80, 100, 30), reading.delete_box, ""))
     assert not _ink_after_time(strip, RowReading("3分钟前", TIME_BOX, (0, 15, 0, 30), ""))
+
+
+# --- where the row is: under a location line, at other font sizes, beside darker lines ---------------------
+
+
+def row_under(
+    lines: list[tuple[str, tuple[int, int, int]]], *, size: int = 26, dark: bool = False, width: int = 750
+) -> tuple[NDArray[np.uint8], Frame]:
+    """A poster block and, under it, ``lines`` of (text, colour) in a ``size`` px font, one per line."""
+    k = width / 750
+    page = (25, 25, 25) if dark else (255, 255, 255)
+    frame = Frame(round(130 * k), round(40 * k), round(338 * k), round(200 * k))
+    image = Image.new("RGB", (width, int(frame.bottom + 0.3 * width)), page)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((frame.left, frame.top, frame.right - 1, frame.bottom - 1), fill=(250, 180, 160))
+    y = frame.bottom + round(12 * k)
+    for text, colour in lines:
+        draw.text((frame.left, y), text, font=font(round(size * k)), fill=colour)
+        y += round(size * 1.6 * k)
+    return np.asarray(image.convert("L"), dtype=np.uint8), frame
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_the_time_row_under_a_location_line(engine: TesserocrEngine, dark: bool) -> None:
+    grey = (110, 110, 110) if dark else (178, 178, 178)
+    gray, frame = row_under([("上海·静安嘉里中心", LINK_BLUE), ("5分钟前  删除", grey)], dark=dark)
+    row = read_below_poster(gray, frame, engine)
+    assert row.reading.time_word == "5分钟前", row.reading
+    assert row.reading.delete_box is not None
+    assert "中心" in row.reading.text  # the whole text is kept for reviewers
+    assert not row.lock_marker
+
+
+@pytest.mark.parametrize("size", [20, 26, 36, 44])
+def test_the_time_row_at_other_font_sizes(engine: TesserocrEngine, size: int) -> None:
+    gray, frame = row_under([("2小时前  删除", (178, 178, 178))], size=size)
+    row = read_below_poster(gray, frame, engine)
+    assert row.reading.time_word == "2小时前", (size, row.reading)
+    assert row.reading.delete_box is not None
+
+
+def test_a_faint_time_word_over_a_dark_comment(engine: TesserocrEngine) -> None:
+    # One threshold for the whole strip would drop the light grey 刚刚 next to the black comment.
+    gray, frame = row_under([("刚刚  删除", (200, 200, 200)), ("大树：我也想要这个礼包", (25, 25, 25))])
+    row = read_below_poster(gray, frame, engine)
+    assert row.reading.time_word == "刚刚", row.reading
+
+
+def test_a_time_stamp_off_the_posters_column_is_not_the_row(engine: TesserocrEngine) -> None:
+    # A chat's centred stamp under a picture: a time word, but not where a Moments row starts.
+    gray, frame = row_under([("                昨天 16:11", (178, 178, 178))])
+    row = read_below_poster(gray, frame, engine)
+    assert row.reading.time_word is None, row.reading
