@@ -22,8 +22,10 @@ from services.screenshots.adapters.qr_codes import FoundQr, find_qr_codes
 from services.screenshots.domain.analysis import ReferenceUnusable
 
 __all__ = [
+    "ArtworkCells",
     "Frame",
     "PosterReference",
+    "artwork_cells",
     "artwork_score",
     "frame_from_qr",
     "locate_by_features",
@@ -32,6 +34,11 @@ __all__ = [
 
 #: Width of the small copies compared by correlation.
 _SAMPLE_WIDTH = 48
+#: The cell-by-cell comparison: the poster at this width, cut into square cells of _CELL pixels.
+_FINE_WIDTH = 96
+_CELL = 8
+#: A cell whose reference spread (0-255 grey) is below this is flat: it must stay flat and keep its tone.
+_FLAT = 7.0
 _ORB_FEATURES = 1500
 _ORB_SHOT_FEATURES = 5000
 _ORB_WORK_WIDTH = 720
@@ -69,9 +76,17 @@ class PosterReference:
     sample: NDArray[np.float32]
     mask: NDArray[np.bool_]
     gray: NDArray[np.uint8]
+    #: The poster at :data:`_FINE_WIDTH` (rows and columns a multiple of :data:`_CELL`), and which of
+    #: its cells are artwork (not the QR code, its quiet zone or the card around it).
+    fine: NDArray[np.float32] | None = None
+    fine_cells: NDArray[np.bool_] | None = None
+    #: Each cell's mean colour (rows x columns x 3), when the poster was given in colour.
+    cell_colours: NDArray[np.float32] | None = None
 
 
-def poster_reference(poster: NDArray[np.uint8], payload: str) -> PosterReference:
+def poster_reference(
+    poster: NDArray[np.uint8], payload: str, colour: NDArray[np.uint8] | None = None
+) -> PosterReference:
     codes = [code for code in find_qr_codes(poster) if code.text == payload]
     if not codes:
         raise ReferenceUnusable("the issued poster has no decodable QR code with the member's payload")
@@ -87,7 +102,32 @@ def poster_reference(poster: NDArray[np.uint8], payload: str) -> PosterReference
         max(0, int((top - pad) * sy)) : int((top + qr_height + pad) * sy) + 1,
         max(0, int((left - pad) * sx)) : int((left + qr_width + pad) * sx) + 1,
     ] = False
-    return PosterReference(payload, width, height, codes[0].corners, _normalize(small, mask), mask, poster)
+    fine_height = max(_CELL, round(_FINE_WIDTH * height / width / _CELL) * _CELL)
+    fine = cv2.resize(poster, (_FINE_WIDTH, fine_height), interpolation=cv2.INTER_AREA).astype(np.float32)
+    rows, columns = fine_height // _CELL, _FINE_WIDTH // _CELL
+    cells = np.ones((rows, columns), dtype=bool)
+    fx, fy = _FINE_WIDTH / width, fine_height / height
+    # A wider margin than the coarse mask: the member's code differs from any other member's, and the
+    # white card some posters put around it belongs to the code, not to the artwork.
+    margin = 0.22 * qr_width
+    cells[
+        max(0, int((top - margin) * fy) // _CELL) : int((top + qr_height + margin) * fy) // _CELL + 1,
+        max(0, int((left - margin) * fx) // _CELL) : int((left + qr_width + margin) * fx) // _CELL + 1,
+    ] = False
+    colours = None
+    if colour is not None:
+        tinted = cv2.resize(colour, (_FINE_WIDTH, fine_height), interpolation=cv2.INTER_AREA).astype(np.float32)
+        colours = _cell_means(tinted, rows, columns)
+    return PosterReference(
+        payload, width, height, codes[0].corners, _normalize(small, mask), mask, poster, fine, cells, colours
+    )
+
+
+def _cell_means(values: NDArray[np.float32], rows: int, columns: int) -> NDArray[np.float32]:
+    """Mean of each _CELL x _CELL cell of an (rows*_CELL, columns*_CELL, channels) array."""
+    channels = values.shape[2]
+    cells = values.reshape(rows, _CELL, columns, _CELL, channels)
+    return np.asarray(cells.mean(axis=(1, 3)), dtype=np.float32)
 
 
 def _normalize(sample: NDArray[np.float32], mask: NDArray[np.bool_]) -> NDArray[np.float32]:
@@ -127,6 +167,121 @@ def artwork_score(gray: NDArray[np.uint8], frame: Frame, reference: PosterRefere
     observed = _normalize(crop.astype(np.float32), mask)
     expected = _normalize(reference.sample[y0:y1, x0:x1], mask)
     return float((observed[mask] * expected[mask]).mean())
+
+
+@dataclass(frozen=True)
+class ArtworkCells:
+    """The poster's artwork compared cell by cell inside the frame the member's code implies.
+
+    A code pasted onto other artwork, or another campaign's poster carrying the member's code, keeps
+    the code's cells and changes the rest; a genuine post keeps nearly every cell. Correlation of the
+    whole frame is dominated by the poster's broad light and dark areas (many posters share a light
+    band with the code in it), which is why each cell is judged on its own, on its local pattern.
+    """
+
+    #: Share of the compared cells that agree with the issued poster (0..1).
+    agreement: float
+    #: How many cells were compared (artwork cells inside the screenshot).
+    compared: int
+    #: Share of the poster's artwork cells that the screenshot shows (the rest is off-screen).
+    shown: float
+
+
+def artwork_cells(
+    gray: NDArray[np.uint8], frame: Frame, reference: PosterReference, colour: NDArray[np.uint8] | None = None
+) -> ArtworkCells | None:
+    """Cell-by-cell agreement of the screenshot inside ``frame`` with the issued poster; None when the
+    reference has no fine copy or the frame is not on screen.
+
+    Each cell may sit a sample pixel off (1 % of the poster's width: the QR corners place the frame
+    that well, not better, at the poster's far edges). Textured cells must keep their local pattern
+    (normalized correlation) and contrast; flat cells must stay flat. Both must keep their colour when
+    ``colour`` (the screenshot in RGB) and the reference's colours are given, else their grey tone.
+    """
+    if reference.fine is None or reference.fine_cells is None:
+        return None
+    fine_height, fine_width = reference.fine.shape
+    rows, columns = fine_height // _CELL, fine_width // _CELL
+    sx, sy = fine_width / frame.width, fine_height / frame.height
+    # One sample pixel of slack around the frame, for the shifted comparisons.
+    wide = Frame(frame.left - 1 / sx, frame.top - 1 / sy, frame.width + 2 / sx, frame.height + 2 / sy)
+    sampled = _sample_frame(gray, wide, (fine_width + 2, fine_height + 2))
+    if sampled is None:
+        return None
+    observed, inside = sampled
+
+    def cells(values: NDArray[np.float32]) -> NDArray[np.float32]:
+        return values.reshape(rows, _CELL, columns, _CELL).transpose(0, 2, 1, 3).reshape(rows, columns, -1)
+
+    expected = cells(reference.fine)
+    e_mean, e_std = expected.mean(axis=2), expected.std(axis=2)
+    e_centred = expected - e_mean[..., None]
+    flat = e_std < _FLAT
+    centre = (slice(1, 1 + fine_height), slice(1, 1 + fine_width))
+    usable = reference.fine_cells & (cells(inside[centre].astype(np.float32)).min(axis=2) > 0)
+    compared = int(usable.sum())
+    total = int(reference.fine_cells.sum())
+    if compared == 0:
+        return ArtworkCells(0.0, 0, 0.0)
+    textured_ok = np.zeros_like(flat)
+    flat_ok = np.zeros_like(flat)
+    for dy in range(3):
+        for dx in range(3):
+            seen = cells(observed[dy : dy + fine_height, dx : dx + fine_width])
+            s_mean, s_std = seen.mean(axis=2), seen.std(axis=2)
+            correlation = (e_centred * (seen - s_mean[..., None])).mean(axis=2) / np.maximum(e_std * s_std, 1e-3)
+            textured_ok |= (correlation >= 0.5) & (s_std >= 0.4 * e_std) & (s_std <= 2.5 * e_std + 4)
+            flat_ok |= s_std < max(_FLAT * 1.8, 12.0)
+    s_mean = cells(observed[centre]).mean(axis=2)
+    if colour is not None and reference.cell_colours is not None:
+        tinted = _sample_colour(colour, frame, (fine_width, fine_height))
+        distance = np.linalg.norm(_cell_means(tinted, rows, columns) - reference.cell_colours, axis=2)
+        same_tone = distance <= np.where(flat, 40.0, 60.0)
+    else:
+        same_tone = np.abs(e_mean - s_mean) <= np.where(flat, 28.0, 45.0)
+    agree = np.where(flat, flat_ok, textured_ok) & same_tone & usable
+    return ArtworkCells(round(float(agree.sum()) / compared, 3), compared, round(compared / max(1, total), 3))
+
+
+def _sample_frame(
+    gray: NDArray[np.uint8], frame: Frame, size: tuple[int, int]
+) -> tuple[NDArray[np.float32], NDArray[np.bool_]] | None:
+    """The screenshot inside ``frame`` resampled to ``size`` (width, height), and where it was on screen."""
+    sample_width, sample_height = size
+    height, width = gray.shape
+    left, top = max(0.0, frame.left), max(0.0, frame.top)
+    right, bottom = min(float(width), frame.right), min(float(height), frame.bottom)
+    if right - left < 8 or bottom - top < 8:
+        return None
+    sx, sy = sample_width / frame.width, sample_height / frame.height
+    # Rounded: a frame fully on screen samples every cell (the QR corners place it to a pixel or so).
+    x0, y0 = round((left - frame.left) * sx), round((top - frame.top) * sy)
+    x1 = min(sample_width, round((right - frame.left) * sx))
+    y1 = min(sample_height, round((bottom - frame.top) * sy))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    crop = gray[
+        max(0, int(frame.top + y0 / sy)) : min(height, int(np.ceil(frame.top + y1 / sy))),
+        max(0, int(frame.left + x0 / sx)) : min(width, int(np.ceil(frame.left + x1 / sx))),
+    ]
+    if crop.shape[0] < 2 or crop.shape[1] < 2:
+        return None
+    shrinking = crop.shape[1] > (x1 - x0)
+    resized = cv2.resize(crop, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    observed = np.zeros((sample_height, sample_width), dtype=np.float32)
+    observed[y0:y1, x0:x1] = resized
+    inside = np.zeros((sample_height, sample_width), dtype=bool)
+    inside[y0:y1, x0:x1] = True
+    return observed, inside
+
+
+def _sample_colour(colour: NDArray[np.uint8], frame: Frame, size: tuple[int, int]) -> NDArray[np.float32]:
+    """The screenshot's colours inside ``frame`` at ``size``, zero off screen (those cells are not compared)."""
+    channels = [_sample_frame(np.ascontiguousarray(colour[..., c]), frame, size) for c in range(3)]
+    width, height = size
+    return np.stack(
+        [sampled[0] if sampled is not None else np.zeros((height, width), np.float32) for sampled in channels], axis=2
+    )
 
 
 def locate_by_features(gray: NDArray[np.uint8], reference: PosterReference) -> Frame | None:
