@@ -143,4 +143,4 @@ class Analyzer:
 def _row_cut(gray: NDArray[np.uint8], frame: Frame) -> bool:
     """Too little of the screen is left under the poster for a time row: the screenshot ends there."""
     height, width = gray.shape
-    return height - frame.bottom < _ROW_ROOM * width
+    return bool(height - frame.bottom < _ROW_ROOM * width)
