@@ -34,6 +34,7 @@ _TARGET_TEXT_PX = 30.0
 #: How far under the poster the row may sit, in screen widths: right under it, or under a location line.
 _ROW_DEPTH = 0.1
 _SEARCH_DEPTH = 0.24
+_ROW_WIDTH = 0.62
 #: Glyph ink height to scale a line to (a CJK glyph's ink is ~0.85 of the font size).
 _TARGET_GLYPH_PX = 26.0
 #: How far (screen widths) the time word may start from the poster's left edge.
@@ -74,11 +75,14 @@ def read_below_poster(gray: NDArray[np.uint8], frame: Frame, engine: OcrEngine) 
     """
     height, width = gray.shape
     left = max(0, int(frame.left - 0.03 * width))
+    # The time, a lock and 删除 take well under half the screen even in a large font; the comment
+    # button further right is not read (OCR time grows with the strip).
+    right = min(width, max(left + 8, int(frame.left + _ROW_WIDTH * width)))
     top = min(height, max(0, int(frame.bottom) + 1))
     bottom = min(height, int(frame.bottom + _SEARCH_DEPTH * width))
     if bottom - top < 6:
-        return TimeRow(read_time_row(()), False, (left, top, width - left, max(0, bottom - top)))
-    region = gray[top:bottom, left:width]
+        return TimeRow(read_time_row(()), False, (left, top, right - left, max(0, bottom - top)))
+    region = gray[top:bottom, left:right]
     expected = _TEXT_SHARE * width
     bands = _text_bands(region, expected)
     if bands:
@@ -89,7 +93,7 @@ def read_below_poster(gray: NDArray[np.uint8], frame: Frame, engine: OcrEngine) 
         cut = min(region.shape[0], int(_ROW_DEPTH * width))
         scale = min(3.0, _TARGET_TEXT_PX / expected)
     region = _stretch_lines(region[:cut], bands)
-    strip_box = (left, top, width - left, cut)
+    strip_box = (left, top, right - left, cut)
     strip = _prepare(region, scale)
     tokens = engine.read(strip, "block")
     reading = _row_reading(tokens, (frame.left - left) * scale, width * scale)
@@ -262,7 +266,8 @@ def _avatar_top(gray: NDArray[np.uint8], frame: Frame) -> int | None:
     if right - left < 4 or bottom - top < 4:
         return None
     band = gray[top:bottom, left:right].astype(np.int16)
-    filled = (np.abs(band - float(np.median(gray))) > 25).mean(axis=1) > 0.3
+    page = float(np.median(gray[::4, ::4]))  # the page's grey; every 16th pixel tells it as well
+    filled = (np.abs(band - page) > 25).mean(axis=1) > 0.3
     runs = _runs(filled, join_gap=max(2, int(0.01 * width)))
     avatars = [run for run in runs if run[1] - run[0] >= 0.06 * width]
     return top + avatars[-1][0] if avatars else None

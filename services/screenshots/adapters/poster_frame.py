@@ -244,11 +244,12 @@ def artwork_cells(
 
 
 def _sample_frame(
-    gray: NDArray[np.uint8], frame: Frame, size: tuple[int, int]
+    picture: NDArray[np.uint8], frame: Frame, size: tuple[int, int]
 ) -> tuple[NDArray[np.float32], NDArray[np.bool_]] | None:
-    """The screenshot inside ``frame`` resampled to ``size`` (width, height), and where it was on screen."""
+    """The screenshot (grey, or RGB) inside ``frame`` resampled to ``size`` (width, height), and where it
+    was on screen; zero off screen."""
     sample_width, sample_height = size
-    height, width = gray.shape
+    height, width = picture.shape[:2]
     left, top = max(0.0, frame.left), max(0.0, frame.top)
     right, bottom = min(float(width), frame.right), min(float(height), frame.bottom)
     if right - left < 8 or bottom - top < 8:
@@ -260,7 +261,7 @@ def _sample_frame(
     y1 = min(sample_height, round((bottom - frame.top) * sy))
     if x1 - x0 < 2 or y1 - y0 < 2:
         return None
-    crop = gray[
+    crop = picture[
         max(0, int(frame.top + y0 / sy)) : min(height, int(np.ceil(frame.top + y1 / sy))),
         max(0, int(frame.left + x0 / sx)) : min(width, int(np.ceil(frame.left + x1 / sx))),
     ]
@@ -268,7 +269,7 @@ def _sample_frame(
         return None
     shrinking = crop.shape[1] > (x1 - x0)
     resized = cv2.resize(crop, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
-    observed = np.zeros((sample_height, sample_width), dtype=np.float32)
+    observed = np.zeros((sample_height, sample_width, *picture.shape[2:]), dtype=np.float32)
     observed[y0:y1, x0:x1] = resized
     inside = np.zeros((sample_height, sample_width), dtype=bool)
     inside[y0:y1, x0:x1] = True
@@ -277,11 +278,10 @@ def _sample_frame(
 
 def _sample_colour(colour: NDArray[np.uint8], frame: Frame, size: tuple[int, int]) -> NDArray[np.float32]:
     """The screenshot's colours inside ``frame`` at ``size``, zero off screen (those cells are not compared)."""
-    channels = [_sample_frame(np.ascontiguousarray(colour[..., c]), frame, size) for c in range(3)]
-    width, height = size
-    return np.stack(
-        [sampled[0] if sampled is not None else np.zeros((height, width), np.float32) for sampled in channels], axis=2
-    )
+    sampled = _sample_frame(colour, frame, size)
+    if sampled is None:
+        return np.zeros((size[1], size[0], 3), dtype=np.float32)
+    return sampled[0]
 
 
 def locate_by_features(gray: NDArray[np.uint8], reference: PosterReference) -> Frame | None:
