@@ -87,14 +87,21 @@ class Analyzer:
         if own is not None:
             frame = frame_from_qr(reference, own)
             cells = artwork_cells(gray, frame, reference, colour)
+            boxes = {"qr": own.bounds, "poster": frame.box()}
+            shown = frame
+            if cells is not None and cells.visible is not None:  # the client shows a crop of the poster
+                shown = cells.visible
+                boxes["shown"] = shown.box()
             evidence = Evidence(
                 qr=QrMatch.OWN,
                 qr_payloads=payloads,
-                artwork_score=round(artwork_score(gray, frame, reference), 3),
+                artwork_score=round(artwork_score(gray, shown, reference, frame), 3),
                 artwork_agreement=None if cells is None else cells.agreement,
-                boxes={"qr": own.bounds, "poster": frame.box()},
+                artwork_shown=None if cells is None else cells.shown,
+                boxes=boxes,
             )
-            return self._placement(gray, frame, evidence), frame
+            # What is under the picture is under what the client shows of it.
+            return self._placement(gray, frame, evidence), shown
         if codes:
             # Someone else's code: the frame it implies still anchors the re-use hash.
             frame = frame_from_qr(reference, codes[0])

@@ -39,6 +39,12 @@ _FINE_WIDTH = 96
 _CELL = 8
 #: A cell whose reference spread (0-255 grey) is below this is flat: it must stay flat and keep its tone.
 _FLAT = 7.0
+#: The least share of the poster's artwork a client's crop keeps (a square tile of a 16:9 poster: 56 %).
+_MIN_CROP_SHARE = 0.4
+#: Textured cells needed for their own agreement to count.
+_MIN_TEXTURED = 12
+#: Spread (0-255 grey) of a line of the page or of the gap between tiles, JPEG noise included.
+_FLAT_LINE = 5.0
 _ORB_FEATURES = 1500
 _ORB_SHOT_FEATURES = 5000
 _ORB_WORK_WIDTH = 720
@@ -145,15 +151,22 @@ def frame_from_qr(reference: PosterReference, qr: FoundQr) -> Frame:
     return Frame(float(offset[0]), float(offset[1]), reference.width * scale, reference.height * scale)
 
 
-def artwork_score(gray: NDArray[np.uint8], frame: Frame, reference: PosterReference) -> float:
+def artwork_score(
+    gray: NDArray[np.uint8], frame: Frame, reference: PosterReference, poster: Frame | None = None
+) -> float:
     """Normalized correlation (-1..1) of the screenshot inside ``frame`` with the issued poster.
 
-    Parts of the frame outside the screenshot (a cropped edge) are left out of the comparison.
+    Parts of the frame outside the screenshot (a cropped edge) are left out of the comparison. With
+    ``poster`` (the whole poster's frame), ``frame`` is the part of it the client shows: only that
+    part is compared.
     """
     height, width = gray.shape
     sample_height, sample_width = reference.sample.shape
-    left, top = max(0, int(frame.left)), max(0, int(frame.top))
-    right, bottom = min(width, int(np.ceil(frame.right))), min(height, int(np.ceil(frame.bottom)))
+    shown = frame
+    if poster is not None:
+        frame = poster
+    left, top = max(0, int(shown.left)), max(0, int(shown.top))
+    right, bottom = min(width, int(np.ceil(shown.right))), min(height, int(np.ceil(shown.bottom)))
     if right - left < 8 or bottom - top < 8:
         return -1.0
     sx, sy = sample_width / frame.width, sample_height / frame.height
@@ -183,8 +196,11 @@ class ArtworkCells:
     agreement: float
     #: How many cells were compared (artwork cells inside the screenshot).
     compared: int
-    #: Share of the poster's artwork cells that the screenshot shows (the rest is off-screen).
+    #: Share of the poster's artwork cells that the screenshot shows (the rest is off-screen or cropped).
     shown: float
+    #: The part of the poster the client shows, in screenshot pixels, when it crops the picture (a
+    #: tile of a multi-picture grid, a tall picture cut to fit); None when the whole frame is shown.
+    visible: Frame | None = None
 
 
 def artwork_cells(
@@ -240,7 +256,97 @@ def artwork_cells(
     else:
         same_tone = np.abs(e_mean - s_mean) <= np.where(flat, 28.0, 45.0)
     agree = np.where(flat, flat_ok, textured_ok) & same_tone & usable
-    return ArtworkCells(round(float(agree.sum()) / compared, 3), compared, round(compared / max(1, total), 3))
+    rows_kept, columns_kept = _shown_part(gray, frame, agree, usable, reference.fine_cells)
+    visible = None
+    if (rows_kept, columns_kept) != (slice(0, rows), slice(0, columns)):
+        ch, cw = frame.height / rows, frame.width / columns
+        visible = Frame(
+            frame.left + columns_kept.start * cw,
+            frame.top + rows_kept.start * ch,
+            (columns_kept.stop - columns_kept.start) * cw,
+            (rows_kept.stop - rows_kept.start) * ch,
+        )
+        agree, usable, flat = (
+            agree[rows_kept, columns_kept],
+            usable[rows_kept, columns_kept],
+            flat[rows_kept, columns_kept],
+        )
+        compared = int(usable.sum())
+    agreement = float(agree.sum()) / max(1, compared)
+    # Flat background agrees cheaply; a same-layout poster with other words differs in its textured
+    # cells: with enough of them, those must agree as well.
+    textured = usable & ~flat
+    if int(textured.sum()) >= _MIN_TEXTURED:
+        agreement = min(agreement, float((agree & textured).sum()) / int(textured.sum()))
+    return ArtworkCells(round(agreement, 3), compared, round(compared / max(1, total), 3), visible)
+
+
+def _shown_part(
+    gray: NDArray[np.uint8],
+    frame: Frame,
+    agree: NDArray[np.bool_],
+    usable: NDArray[np.bool_],
+    artwork: NDArray[np.bool_],
+) -> tuple[slice, slice]:
+    """The rows and columns of cells the client shows: all of them, unless the picture is cropped.
+
+    The best rectangle around the code (cells that agree count +1, those that do not -1) is a crop
+    only where the screenshot has a crop's edge along each cut side: a line of one flat colour (the
+    page or the gap between tiles) across the rectangle. Inside a poster a cut like that would keep a
+    poster with other words at the top from counting them.
+    """
+    rows, columns = agree.shape
+    score = np.where(agree, 1.0, np.where(usable, -1.0, 0.0))
+    total = np.zeros((rows + 1, columns + 1))
+    total[1:, 1:] = score.cumsum(axis=0).cumsum(axis=1)
+    code = np.argwhere(~artwork)
+    if code.size == 0:
+        return slice(0, rows), slice(0, columns)
+    (code_top, code_left), (code_bottom, code_right) = code.min(axis=0), code.max(axis=0) + 1
+    r0 = np.arange(0, code_top + 1)[:, None, None, None]
+    r1 = np.arange(code_bottom, rows + 1)[None, :, None, None]
+    c0 = np.arange(0, code_left + 1)[None, None, :, None]
+    c1 = np.arange(code_right, columns + 1)[None, None, None, :]
+    sums = total[r1, c1] - total[r0, c1] - total[r1, c0] + total[r0, c0]
+    best = np.unravel_index(int(np.argmax(sums)), sums.shape)
+    top, bottom = int(best[0]), int(code_bottom + best[1])
+    left, right = int(best[2]), int(code_right + best[3])
+    full = (slice(0, rows), slice(0, columns))
+    if sums[best] <= sums[0, -1, 0, -1]:  # cropping gains nothing over the whole poster
+        return full
+    # A client crop keeps much of the picture; a rectangle hugging the code (its white quiet zone has
+    # flat edges all round) is a code on other artwork, not a crop.
+    if int(artwork[top:bottom, left:right].sum()) < _MIN_CROP_SHARE * int(artwork.sum()):
+        return full
+    ch, cw = frame.height / rows, frame.width / columns
+    x0, x1 = frame.left + left * cw, frame.left + right * cw
+    y0, y1 = frame.top + top * ch, frame.top + bottom * ch
+    cuts = []
+    if top > 0:
+        cuts.append(_flat_line(gray, (y0 - ch, y0 + 1), (x0, x1), rows_first=True))
+    if bottom < rows:
+        cuts.append(_flat_line(gray, (y1 - 1, y1 + ch), (x0, x1), rows_first=True))
+    if left > 0:
+        cuts.append(_flat_line(gray, (x0 - cw, x0 + 1), (y0, y1), rows_first=False))
+    if right < columns:
+        cuts.append(_flat_line(gray, (x1 - 1, x1 + cw), (y0, y1), rows_first=False))
+    if not all(cuts):
+        return full
+    return slice(top, bottom), slice(left, right)
+
+
+def _flat_line(
+    gray: NDArray[np.uint8], across: tuple[float, float], along: tuple[float, float], *, rows_first: bool
+) -> bool:
+    """Whether some row (``rows_first``) or column in ``across`` is one flat colour over ``along``."""
+    height, width = gray.shape
+    limit_across, limit_along = (height, width) if rows_first else (width, height)
+    a0, a1 = max(0, int(across[0])), min(limit_across, int(np.ceil(across[1])))
+    b0, b1 = max(0, int(along[0]) + 1), min(limit_along, int(along[1]) - 1)
+    if a1 <= a0 or b1 - b0 < 8:
+        return False
+    band = gray[a0:a1, b0:b1] if rows_first else gray[b0:b1, a0:a1].T
+    return bool((band.astype(np.float32).std(axis=1) <= _FLAT_LINE).any())
 
 
 def _sample_frame(

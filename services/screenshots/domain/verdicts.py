@@ -101,6 +101,8 @@ class DecisionThresholds:
     #: on the synthetic corpus: genuine >= 0.96, the member's code on other artwork <= 0.04).
     artwork_cells_match: float = 0.8
     artwork_cells_mismatch: float = 0.5
+    #: Below this share of the poster's artwork on screen, what agrees is too little to approve on.
+    artwork_min_shown: float = 0.4
     #: Poster width over screenshot width above which it is the poster itself or a full-screen view:
     #: Moments shows a single picture at most about two thirds of the screen wide.
     max_thumbnail_share: float = 0.8
@@ -123,6 +125,8 @@ class Evidence:
     #: Share of the poster's artwork cells that agree with the issued poster, one by one (None: not
     #: measured). A code pasted onto other artwork keeps the code and loses the cells around it.
     artwork_agreement: float | None = None
+    #: Share of the poster's artwork the screenshot shows (off screen or cropped by the client).
+    artwork_shown: float | None = None
     #: Poster located without a decodable QR (feature matching): a poster, but whose?
     poster_located_without_qr: bool = False
     #: Poster width / screenshot width.
@@ -184,8 +188,14 @@ def decide(evidence: Evidence, thresholds: DecisionThresholds | None = None) -> 
             cells = 1.0 if evidence.artwork_agreement is None else evidence.artwork_agreement
             if score is None or score < limits.artwork_mismatch or cells < limits.artwork_cells_mismatch:
                 rejections.append(Reason.POSTER_MISMATCH)
-            elif score < limits.artwork_match or cells < limits.artwork_cells_match:
-                doubts.append(Reason.POSTER_UNCERTAIN)
+            else:
+                shown = 1.0 if evidence.artwork_shown is None else evidence.artwork_shown
+                if (
+                    score < limits.artwork_match
+                    or cells < limits.artwork_cells_match
+                    or shown < limits.artwork_min_shown
+                ):
+                    doubts.append(Reason.POSTER_UNCERTAIN)
 
     share = evidence.poster_share
     if share is not None and share > limits.max_thumbnail_share:

@@ -201,6 +201,20 @@ def test_other_artwork_in_the_same_greys_is_rejected(
     assert analysis.evidence.artwork_agreement is not None and analysis.evidence.artwork_agreement < 0.5
 
 
+def test_a_poster_the_client_shows_cropped_is_approved(
+    analyzer: Analyzer, poster: Image.Image, poster_png: bytes
+) -> None:
+    # A tall picture cut to a square by the client (as a grid tile is): the cells of the poster the
+    # crop leaves out show the page and the text above, and are not held against it.
+    square = poster.crop((0, poster.height - poster.width, poster.width, poster.height))
+    analysis, verdict = check(analyzer, make_shot(square), poster_png)
+    evidence = analysis.evidence
+    assert verdict == Verdict(Decision.APPROVE, ()), evidence
+    assert "shown" in evidence.boxes
+    assert evidence.artwork_shown is not None and 0.4 <= evidence.artwork_shown < 0.9
+    assert evidence.time_word == "3分钟前"
+
+
 def test_moments_post_without_the_poster_is_rejected(analyzer: Analyzer, poster_png: bytes) -> None:
     analysis, verdict = check(analyzer, make_shot(make_photo()), poster_png)
     assert verdict == Verdict(Decision.REJECT, (Reason.NO_POSTER,)), analysis.evidence

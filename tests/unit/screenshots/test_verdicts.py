@@ -233,3 +233,16 @@ def test_no_time_row_where_the_screenshot_ends_goes_to_review() -> None:
     # The screenshot stops right under the poster: the row is not missing, it is out of the picture.
     result = verdict(time_word=None, delete_word=False, title=None, time_row_cut=True)
     assert result == Verdict(Decision.REVIEW, (Reason.MOMENTS_UNCERTAIN,))
+
+
+@pytest.mark.parametrize(
+    ("shown", "expected"),
+    [
+        (None, Verdict(Decision.APPROVE, ())),
+        (0.3999, Verdict(Decision.REVIEW, (Reason.POSTER_UNCERTAIN,))),
+        (0.4, Verdict(Decision.APPROVE, ())),
+        (1.0, Verdict(Decision.APPROVE, ())),
+    ],
+)
+def test_too_little_of_the_poster_on_screen_goes_to_review(shown: float | None, expected: Verdict) -> None:
+    assert verdict(artwork_agreement=0.97, artwork_shown=shown) == expected
