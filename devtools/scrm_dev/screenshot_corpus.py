@@ -544,6 +544,7 @@ class _Style:
     bottom_h: int
     btn_w: int
     btn_h: int
+    english: bool = False  # WeChat's UI in English: Just now / 5 mins ago, Delete, Moments / Details
 
     def u(self, frac: float) -> int:
         """``frac`` of the screen width, in pixels."""
@@ -568,6 +569,9 @@ class _Variants:
     cover_p: float
     min_scale: float
     chain: _Chain
+    #: The client shows a square cut of the (tall) picture, as a grid tile or a long picture cut to fit.
+    client_crop: bool = False
+    english: bool = False
 
 
 def _variants(rng: random.Random) -> _Variants:
@@ -583,6 +587,8 @@ def _variants(rng: random.Random) -> _Variants:
         cover_p=0.55,
         min_scale=0.45,
         chain=chain,
+        client_crop=rng.random() < 0.1,
+        english=rng.random() < 0.25,
     )
 
 
@@ -633,6 +639,7 @@ def _make_style(rng: random.Random, size: tuple[int, int], dark: bool, variants:
         th = replace(th, page=_BLACK, bar=(0x0C, 0x0C, 0x0C), panel=(0x1C, 0x1C, 0x1C))
     return replace(
         style,
+        english=variants.english,
         th=th,
         nick_fs=round(style.nick_fs * k),
         body_fs=round(style.body_fs * k),
@@ -642,15 +649,17 @@ def _make_style(rng: random.Random, size: tuple[int, int], dark: bool, variants:
     )
 
 
-def _time_word(rng: random.Random) -> str:
+def _time_word(rng: random.Random, english: bool = False) -> str:
     pick = rng.random()
     if pick < 0.2:
-        return "刚刚"
+        return "Just now" if english else "刚刚"
     if pick < 0.55:
-        return f"{rng.randint(1, 59)}分钟前"
+        n = rng.randint(1, 59)
+        return (f"{n} mins ago" if n > 1 else "1 min ago") if english else f"{n}分钟前"
     if pick < 0.85:
-        return f"{rng.randint(1, 23)}小时前"
-    return "昨天"
+        n = rng.randint(1, 23)
+        return (f"{n} hrs ago" if n > 1 else "1 hr ago") if english else f"{n}小时前"
+    return "Yesterday" if english else "昨天"
 
 
 def _draw_status_bar(img: Image.Image, st: _Style, rng: random.Random, bg: RGB | None, fg: RGB) -> None:
@@ -904,7 +913,7 @@ def _draw_post(img: Image.Image, st: _Style, post: _Post, top: int, *, separator
         x += _lock(d, x, yc, round(st.time_fs * arng.uniform(0.85, 1.0)), th.grey)
     if post.own:
         x += round(st.time_fs * arng.uniform(0.6, 1.1))
-        d.text((x, yc), "删除", font=tfont, fill=th.link, anchor="lm")
+        d.text((x, yc), "Delete" if st.english else "删除", font=tfont, fill=th.link, anchor="lm")
     bx1 = st.w - st.margin_r
     bx0 = bx1 - st.btn_w
     d.rounded_rectangle((bx0, g.row_top, bx1, g.row_top + st.btn_h), radius=max(2, st.u(0.008)), fill=th.button)
@@ -950,7 +959,7 @@ def _other_post(st: _Style, rng: random.Random) -> _Post:
     post = _Post(
         nickname=rng.choice(_NICKNAMES),
         lines=_wrap(text, font, room)[:4],
-        time_word=_time_word(rng),
+        time_word=_time_word(rng, st.english),
         own=False,
         private=False,
         gap=round(rng.uniform(8, 20) * st.w / 750),
@@ -1011,7 +1020,7 @@ def _render_moments(
     post = _Post(
         nickname=rng.choice(_NICKNAMES),
         lines=lines,
-        time_word=_time_word(rng),
+        time_word=_time_word(rng, st.english),
         own=True,
         private=private,
         gap=round(rng.uniform(8, 20) * w / 750),
@@ -1078,6 +1087,8 @@ def _render_moments(
     else:
         _draw_status_bar(img, st, rng, st.th.bar, st.th.status_fg)
         title = "朋友圈" if chosen_view == "feed" else "详情"
+        if st.english:
+            title = "Moments" if chosen_view == "feed" else "Details"
         right = "camera" if chosen_view == "feed" else rng.choice(("dots", "none"))
         _draw_nav(img, st, title, st.th.bar, st.th.text, right=right, rng=rng)
     if variants is not None and variants.status_pill is not None:
@@ -1483,6 +1494,8 @@ def generate_corpus(out_dir: Path, *, count: int = 320, seed: int = 7) -> Path:
                 shown = _own_qr_on_other_art(member, [c for c in campaigns if c is not campaign], r)
             else:
                 shown = poster_of(member)
+            if variants.client_crop and kind in ("genuine", "private", "own_qr_other_art"):
+                shown = _client_crop(shown, r)
             frac = None if kind == "no_poster" else _module_frac(shown)
             ms = _render_moments(
                 shown, r, dark=None, view=None, private=kind == "private", module_frac=frac, variants=variants
@@ -1507,6 +1520,22 @@ def generate_corpus(out_dir: Path, *, count: int = 320, seed: int = 7) -> Path:
     manifest = out_dir / "manifest.jsonl"
     manifest.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     return manifest
+
+
+def _client_crop(picture: Image.Image, rng: random.Random) -> Image.Image:
+    """A square cut of a tall picture that keeps its QR code whole, as the client shows it."""
+    box = picture.info.get("qr_box")
+    side = picture.width
+    if not isinstance(box, tuple) or picture.height <= side:
+        return picture
+    low, high = max(0, box[3] + 2 - side), min(box[1] - 2, picture.height - side)
+    if low > high:
+        return picture
+    top = rng.randint(low, high)
+    cut = picture.crop((0, top, side, top + side))
+    cut.info["qr_box"] = (box[0], box[1] - top, box[2], box[3] - top)
+    cut.info["qr_module_px"] = picture.info.get("qr_module_px")
+    return cut
 
 
 def _own_qr_on_other_art(member: _Member, others: list[_Campaign], rng: random.Random) -> Image.Image:

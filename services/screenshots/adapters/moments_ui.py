@@ -146,7 +146,11 @@ def _row_reading(tokens: Sequence[OcrToken], content_left: float, screen_width: 
         reading = read_time_row(line)
         if reading.time_box is not None:
             if abs(reading.time_box[0] - content_left) <= _ROW_ALIGN * screen_width:
-                return replace(reading, text=text)
+                # Glyphs of other heights (删除 in another font, a misread 删) can fall into a line of
+                # their own: everything level with the time word belongs to its row.
+                _, y, _, h = reading.time_box
+                level = [t for t in tokens if y - h / 2 <= t.box[1] + t.box[3] / 2 <= y + 1.5 * h]
+                return replace(read_time_row(level), text=text)
         elif reading.delete_box is not None and fallback is None:
             fallback = reading
     if fallback is not None:

@@ -43,8 +43,10 @@ _FLAT = 7.0
 _MIN_CROP_SHARE = 0.4
 #: Textured cells needed for their own agreement to count.
 _MIN_TEXTURED = 12
-#: Spread (0-255 grey) of a line of the page or of the gap between tiles, JPEG noise included.
+#: Spread (0-255 grey) of a line of the page or of the gap between tiles, JPEG noise included, and
+#: how far its grey may be from the page's.
 _FLAT_LINE = 5.0
+_PAGE_TONE = 14.0
 _ORB_FEATURES = 1500
 _ORB_SHOT_FEATURES = 5000
 _ORB_WORK_WIDTH = 720
@@ -256,21 +258,16 @@ def artwork_cells(
     else:
         same_tone = np.abs(e_mean - s_mean) <= np.where(flat, 28.0, 45.0)
     agree = np.where(flat, flat_ok, textured_ok) & same_tone & usable
-    rows_kept, columns_kept = _shown_part(gray, frame, agree, usable, reference.fine_cells)
-    visible = None
-    if (rows_kept, columns_kept) != (slice(0, rows), slice(0, columns)):
-        ch, cw = frame.height / rows, frame.width / columns
-        visible = Frame(
-            frame.left + columns_kept.start * cw,
-            frame.top + rows_kept.start * ch,
-            (columns_kept.stop - columns_kept.start) * cw,
-            (rows_kept.stop - rows_kept.start) * ch,
-        )
-        agree, usable, flat = (
-            agree[rows_kept, columns_kept],
-            usable[rows_kept, columns_kept],
-            flat[rows_kept, columns_kept],
-        )
+    scale = frame.width / reference.width
+    code = (
+        frame.left + float(reference.qr_corners[:, 0].min()) * scale,
+        frame.top + float(reference.qr_corners[:, 1].min()) * scale,
+        frame.left + float(reference.qr_corners[:, 0].max()) * scale,
+        frame.top + float(reference.qr_corners[:, 1].max()) * scale,
+    )
+    kept, visible = _shown_part(gray, frame, (agree, usable, reference.fine_cells), code)
+    if visible is not None:
+        agree, usable, flat = agree[kept], usable[kept], flat[kept]
         compared = int(usable.sum())
     agreement = float(agree.sum()) / max(1, compared)
     # Flat background agrees cheaply; a same-layout poster with other words differs in its textured
@@ -284,25 +281,28 @@ def artwork_cells(
 def _shown_part(
     gray: NDArray[np.uint8],
     frame: Frame,
-    agree: NDArray[np.bool_],
-    usable: NDArray[np.bool_],
-    artwork: NDArray[np.bool_],
-) -> tuple[slice, slice]:
-    """The rows and columns of cells the client shows: all of them, unless the picture is cropped.
+    cells: tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]],
+    code: tuple[float, float, float, float],
+) -> tuple[tuple[slice, slice], Frame | None]:
+    """The rows and columns of cells the client shows, and the shown part in screenshot pixels: all of
+    them and None, unless the picture is cropped.
 
-    The best rectangle around the code (cells that agree count +1, those that do not -1) is a crop
-    only where the screenshot has a crop's edge along each cut side: a line of one flat colour (the
-    page or the gap between tiles) across the rectangle. Inside a poster a cut like that would keep a
-    poster with other words at the top from counting them.
+    ``cells`` are (agree, usable, artwork) per cell; ``code`` is the QR code's (left, top, right,
+    bottom) in the screenshot. The best rectangle around the code (cells that agree count +1, those
+    that do not -1) is a crop only where the screenshot has a crop's edge along each cut side, outside
+    the code: a line of one flat colour (the page or the gap between tiles) across the rectangle.
+    Inside a poster such a cut would let a poster with other words at the top pass on its bottom half.
     """
+    agree, usable, artwork = cells
     rows, columns = agree.shape
+    full = (slice(0, rows), slice(0, columns))
     score = np.where(agree, 1.0, np.where(usable, -1.0, 0.0))
     total = np.zeros((rows + 1, columns + 1))
     total[1:, 1:] = score.cumsum(axis=0).cumsum(axis=1)
-    code = np.argwhere(~artwork)
-    if code.size == 0:
-        return slice(0, rows), slice(0, columns)
-    (code_top, code_left), (code_bottom, code_right) = code.min(axis=0), code.max(axis=0) + 1
+    masked = np.argwhere(~artwork)
+    if masked.size == 0:
+        return full, None
+    (code_top, code_left), (code_bottom, code_right) = masked.min(axis=0), masked.max(axis=0) + 1
     r0 = np.arange(0, code_top + 1)[:, None, None, None]
     r1 = np.arange(code_bottom, rows + 1)[None, :, None, None]
     c0 = np.arange(0, code_left + 1)[None, None, :, None]
@@ -311,42 +311,78 @@ def _shown_part(
     best = np.unravel_index(int(np.argmax(sums)), sums.shape)
     top, bottom = int(best[0]), int(code_bottom + best[1])
     left, right = int(best[2]), int(code_right + best[3])
-    full = (slice(0, rows), slice(0, columns))
     if sums[best] <= sums[0, -1, 0, -1]:  # cropping gains nothing over the whole poster
-        return full
+        return full, None
     # A client crop keeps much of the picture; a rectangle hugging the code (its white quiet zone has
     # flat edges all round) is a code on other artwork, not a crop.
     if int(artwork[top:bottom, left:right].sum()) < _MIN_CROP_SHARE * int(artwork.sum()):
-        return full
+        return full, None
     ch, cw = frame.height / rows, frame.width / columns
     x0, x1 = frame.left + left * cw, frame.left + right * cw
     y0, y1 = frame.top + top * ch, frame.top + bottom * ch
-    cuts = []
-    if top > 0:
-        cuts.append(_flat_line(gray, (y0 - ch, y0 + 1), (x0, x1), rows_first=True))
+    code_left_px, code_top_px, code_right_px, code_bottom_px = code
+    # The page's grey (the gap between tiles is the page too), beside the picture: not the screen's
+    # median, which a cover photo at the top of the feed takes over.
+    page = _page_beside(gray, frame)
+    edges = [x0, y0, x1, y1]
+    if top > 0:  # the crop's top edge: the lowest flat row above the code, near the rectangle's top
+        found = _flat_line(gray, (y0 - ch, min(y0 + ch, code_top_px)), (x0, x1), rows_first=True, last=True, page=page)
+        edges[1] = -1.0 if found is None else found + 1
     if bottom < rows:
-        cuts.append(_flat_line(gray, (y1 - 1, y1 + ch), (x0, x1), rows_first=True))
+        found = _flat_line(
+            gray, (max(y1 - ch, code_bottom_px), y1 + ch), (x0, x1), rows_first=True, last=False, page=page
+        )
+        edges[3] = -1.0 if found is None else found
     if left > 0:
-        cuts.append(_flat_line(gray, (x0 - cw, x0 + 1), (y0, y1), rows_first=False))
+        found = _flat_line(
+            gray, (x0 - cw, min(x0 + cw, code_left_px)), (y0, y1), rows_first=False, last=True, page=page
+        )
+        edges[0] = -1.0 if found is None else found + 1
     if right < columns:
-        cuts.append(_flat_line(gray, (x1 - 1, x1 + cw), (y0, y1), rows_first=False))
-    if not all(cuts):
-        return full
-    return slice(top, bottom), slice(left, right)
+        found = _flat_line(
+            gray, (max(x1 - cw, code_right_px), x1 + cw), (y0, y1), rows_first=False, last=False, page=page
+        )
+        edges[2] = -1.0 if found is None else found
+    if min(edges) < 0:
+        return full, None
+    shown = Frame(edges[0], edges[1], edges[2] - edges[0], edges[3] - edges[1])
+    return (slice(top, bottom), slice(left, right)), shown
+
+
+def _page_beside(gray: NDArray[np.uint8], frame: Frame) -> float:
+    """The median grey right of the frame (or left of it, when it reaches the screen's right edge)."""
+    height, width = gray.shape
+    top, bottom = max(0, int(frame.top)), min(height, int(frame.bottom))
+    right = min(width, int(frame.right) + 2)
+    beside = gray[top:bottom, right:] if width - right >= 8 else gray[top:bottom, : max(0, int(frame.left) - 2)]
+    if beside.size == 0:
+        return float(np.median(gray[::8, ::8]))
+    return float(np.median(beside[::2, ::2]))
 
 
 def _flat_line(
-    gray: NDArray[np.uint8], across: tuple[float, float], along: tuple[float, float], *, rows_first: bool
-) -> bool:
-    """Whether some row (``rows_first``) or column in ``across`` is one flat colour over ``along``."""
+    gray: NDArray[np.uint8],
+    across: tuple[float, float],
+    along: tuple[float, float],
+    *,
+    rows_first: bool,
+    last: bool,
+    page: float,
+) -> int | None:
+    """The first (or ``last``) row (``rows_first``) or column in ``across`` that is one flat colour over
+    ``along``, the ``page``'s, in screenshot pixels; None if there is none. A flat line of the poster's
+    own colour inside the picture is not its edge."""
     height, width = gray.shape
     limit_across, limit_along = (height, width) if rows_first else (width, height)
     a0, a1 = max(0, int(across[0])), min(limit_across, int(np.ceil(across[1])))
     b0, b1 = max(0, int(along[0]) + 1), min(limit_along, int(along[1]) - 1)
     if a1 <= a0 or b1 - b0 < 8:
-        return False
-    band = gray[a0:a1, b0:b1] if rows_first else gray[b0:b1, a0:a1].T
-    return bool((band.astype(np.float32).std(axis=1) <= _FLAT_LINE).any())
+        return None
+    band = (gray[a0:a1, b0:b1] if rows_first else gray[b0:b1, a0:a1].T).astype(np.float32)
+    flat = np.flatnonzero((band.std(axis=1) <= _FLAT_LINE) & (np.abs(band.mean(axis=1) - page) <= _PAGE_TONE))
+    if flat.size == 0:
+        return None
+    return a0 + int(flat[-1] if last else flat[0])
 
 
 def _sample_frame(

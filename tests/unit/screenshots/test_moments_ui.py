@@ -249,3 +249,14 @@ def test_a_time_stamp_off_the_posters_column_is_not_the_row(engine: TesserocrEng
     gray, frame = row_under([("                昨天 16:11", (178, 178, 178))])
     row = read_below_poster(gray, frame, engine)
     assert row.reading.time_word is None, row.reading
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("words", ["Just now", "5 mins ago", "1 hr ago", "Yesterday"])
+def test_the_time_row_in_english(engine: TesserocrEngine, words: str, dark: bool) -> None:
+    grey = (110, 110, 110) if dark else (178, 178, 178)
+    gray, frame = row_under([(f"{words}   Delete", grey)], dark=dark)
+    row = read_below_poster(gray, frame, engine)
+    assert row.reading.time_word is not None, row.reading
+    assert row.reading.delete_box is not None, row.reading
+    assert not row.lock_marker
