@@ -193,6 +193,13 @@ def _ink_after_time(strip: NDArray[np.uint8], reading: RowReading) -> bool:
     (_, previous_end), (last_start, last_end) = runs[-2], runs[-1]
     lone = 0.4 * glyph <= last_end - last_start <= 1.3 * glyph
     apart = last_start - previous_end >= 0.28 * glyph
+    if reading.time_word is not None and reading.time_word.isascii():
+        # English time words have spaces in them ("5 mins ago"): a short last word is a run of its own,
+        # set apart. The lock comes after the words; CJK rows keep the rule above, where OCR's box
+        # sometimes swallows the lock into the time word.
+        time_right = reading.time_box[0] + reading.time_box[2]
+        if last_start < time_right - 0.3 * glyph:
+            return False
     return lone and apart
 
 

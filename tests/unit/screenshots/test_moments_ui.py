@@ -260,3 +260,15 @@ def test_the_time_row_in_english(engine: TesserocrEngine, words: str, dark: bool
     assert row.reading.time_word is not None, row.reading
     assert row.reading.delete_box is not None, row.reading
     assert not row.lock_marker
+
+
+def test_lock_rule_on_an_english_row_reads_past_the_words() -> None:
+    # "5 mins ago  Delete": three word runs, the last ("ago") short and set apart like a lock would be.
+    strip = np.full((60, 420), 255, dtype=np.uint8)
+    for x, width in ((10, 14), (34, 52), (100, 30)):  # 5 | mins | ago
+        strip[18:42, x : x + width] = 60
+    strip[18:42, 300:380] = 60  # Delete
+    english = RowReading("5minsago", (10, 15, 122, 30), (300, 15, 80, 30), "5minsagoDelete", "_")
+    assert not _ink_after_time(strip, english)
+    strip[20:44, 160:180] = 60  # a padlock after the words
+    assert _ink_after_time(strip, english)
