@@ -97,10 +97,39 @@ def read_below_poster(gray: NDArray[np.uint8], frame: Frame, engine: OcrEngine) 
     strip = _prepare(region, scale)
     tokens = engine.read(strip, "block")
     reading = _row_reading(tokens, (frame.left - left) * scale, width * scale)
+    if reading.time_box is None:
+        reading = _reread_lines(strip, bands[:2], scale, engine, reading, (frame.left - left) * scale, width * scale)
     # Both must see it: OCR reads an icon as a stray glyph between the words, and the pixels show a lone
     # glyph-sized mark set apart by spaces. Either alone misfires on JPEG noise or loose OCR boxes.
     lock = bool(reading.between) and reading.time_box is not None and _ink_after_time(strip, reading)
     return TimeRow(_to_screen(reading, scale, left, top), lock, strip_box)
+
+
+def _reread_lines(
+    strip: NDArray[np.uint8],
+    bands: Sequence[tuple[int, int]],
+    scale: float,
+    engine: OcrEngine,
+    reading: RowReading,
+    content_left: float,
+    screen_width: float,
+) -> RowReading:
+    """Each line alone, when the lines read together gave no time word: tesseract's block layout now
+    and then drops or merges a short grey line next to another one. Only genuine-looking posts whose
+    row was missed pay for it: a picture without any line under it has no bands."""
+    for start, end in bands:
+        y0 = max(0, int((start - 4) * scale))
+        y1 = min(strip.shape[0], int(np.ceil((end + 4) * scale)))
+        if y1 - y0 < 6:
+            continue
+        line = [
+            OcrToken(token.text, (token.box[0], token.box[1] + y0, token.box[2], token.box[3]), token.confidence)
+            for token in engine.read(strip[y0:y1], "line")
+        ]
+        again = _row_reading(line, content_left, screen_width)
+        if again.time_box is not None:
+            return replace(again, text=f"{reading.text} / {again.text}" if reading.text else again.text)
+    return reading
 
 
 def _text_bands(region: NDArray[np.uint8], expected: float) -> list[tuple[int, int]]:

@@ -7,6 +7,9 @@ on a private one the last of them is a lone run about one glyph wide, set apart 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Literal
+
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -15,7 +18,7 @@ from PIL import Image, ImageDraw
 from services.screenshots.adapters.moments_ui import _ink_after_time, read_below_poster
 from services.screenshots.adapters.ocr import TesserocrEngine
 from services.screenshots.adapters.poster_frame import Frame
-from services.screenshots.domain.moments_text import RowReading
+from services.screenshots.domain.moments_text import OcrToken, RowReading
 from tests.unit.screenshots.pictures import LINK_BLUE, font, padlock
 
 #: The whitespace between the items of the row, in spaces of the row's font.
@@ -272,3 +275,27 @@ def test_lock_rule_on_an_english_row_reads_past_the_words() -> None:
     assert not _ink_after_time(strip, english)
     strip[20:44, 160:180] = 60  # a padlock after the words
     assert _ink_after_time(strip, english)
+
+
+class _BlockBlind:
+    """An engine whose block reading misses everything (as tesseract's now and then does on a short
+    grey line next to another one): only the line-by-line reading sees the row."""
+
+    name = "block-blind"
+
+    def __init__(self, engine: TesserocrEngine) -> None:
+        self._engine = engine
+        self.layouts: list[str] = []
+
+    def read(self, image: NDArray[np.uint8], layout: Literal["line", "block", "sparse"] = "line") -> Sequence[OcrToken]:
+        self.layouts.append(layout)
+        return [] if layout == "block" else self._engine.read(image, layout)
+
+
+def test_a_row_the_block_reading_misses_is_read_line_by_line(engine: TesserocrEngine) -> None:
+    blind = _BlockBlind(engine)
+    gray, frame = row_under([("上海·静安嘉里中心", LINK_BLUE), ("5分钟前  删除", (178, 178, 178))])
+    row = read_below_poster(gray, frame, blind)
+    assert row.reading.time_word == "5分钟前", row.reading
+    assert row.reading.delete_box is not None
+    assert blind.layouts == ["block", "line", "line"]  # the location line, then the row
