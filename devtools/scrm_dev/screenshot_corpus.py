@@ -572,6 +572,8 @@ class _Variants:
     #: The client shows a square cut of the (tall) picture, as a grid tile or a long picture cut to fit.
     client_crop: bool = False
     english: bool = False
+    #: Scrolled so the top of the picture is under the title bar (its code still in view).
+    under_bar: float = 0.0
 
 
 def _variants(rng: random.Random) -> _Variants:
@@ -589,6 +591,7 @@ def _variants(rng: random.Random) -> _Variants:
         chain=chain,
         client_crop=rng.random() < 0.1,
         english=rng.random() < 0.25,
+        under_bar=rng.uniform(0.12, 0.3) if rng.random() < 0.12 else 0.0,
     )
 
 
@@ -1067,6 +1070,9 @@ def _render_moments(
         else:
             # the avatar may slip under the title bar, the nickname and everything below it never do
             t = rng.randint(top_fixed - st.u(0.02), max(top_fixed - st.u(0.02), h - st.bottom_h - ours_h))
+            hidden = _hidden_under_bar(media, post.media, variants)
+            if hidden:  # scrolled further: the top of the picture under the title bar, its code in view
+                t = top_fixed - hidden - _layout_post(st, post, 0).media_top
             y = t
             while y > top_fixed:
                 other = _other_post(st, rng)
@@ -1098,6 +1104,20 @@ def _render_moments(
     row = (st.content_x, g.row_top, w - st.margin_r, g.row_top + st.btn_h)
     module_px = mw * module_frac if module_frac is not None else 0.0
     return MomentsScreenshot(img, g.media_box, row, module_px, dark, chosen_view)
+
+
+def _hidden_under_bar(media: Image.Image, shown: Image.Image | None, variants: _Variants | None) -> int:
+    """How many display pixels of the picture to scroll under the title bar: 0, or a share of its
+    height that leaves the QR code (``qr_box`` in ``media``) whole."""
+    if variants is None or not variants.under_bar or shown is None:
+        return 0
+    box = media.info.get("qr_box")
+    if not isinstance(box, tuple):
+        return 0
+    scale = shown.height / media.height
+    qr_top = box[1] * scale
+    hidden = round(variants.under_bar * shown.height)
+    return hidden if hidden < qr_top - 4 else 0
 
 
 def _status_pill(img: Image.Image, st: _Style, colour: RGB) -> None:

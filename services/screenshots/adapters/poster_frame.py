@@ -39,8 +39,9 @@ _FINE_WIDTH = 96
 _CELL = 8
 #: A cell whose reference spread (0-255 grey) is below this is flat: it must stay flat and keep its tone.
 _FLAT = 7.0
-#: The least share of the poster's artwork a client's crop keeps (a square tile of a 16:9 poster: 56 %).
-_MIN_CROP_SHARE = 0.4
+#: The least share of the poster's artwork a crop keeps to count as one (a square tile of a 16:9 poster keeps
+#: 56 %, less when also scrolled under the title bar; below 40 % shown a person decides).
+_MIN_CROP_SHARE = 0.25
 #: Textured cells needed for their own agreement to count.
 _MIN_TEXTURED = 12
 #: Spread (0-255 grey) of a line of the page or of the gap between tiles, JPEG noise included, and
@@ -379,7 +380,12 @@ def _flat_line(
     if a1 <= a0 or b1 - b0 < 8:
         return None
     band = (gray[a0:a1, b0:b1] if rows_first else gray[b0:b1, a0:a1].T).astype(np.float32)
-    flat = np.flatnonzero((band.std(axis=1) <= _FLAT_LINE) & (np.abs(band.mean(axis=1) - page) <= _PAGE_TONE))
+    edge = (band.std(axis=1) <= _FLAT_LINE) & (np.abs(band.mean(axis=1) - page) <= _PAGE_TONE)
+    if rows_first:
+        # Or a bar across the whole screen (the title bar the picture is scrolled under), in its colour.
+        whole = gray[a0:a1].astype(np.float32)
+        edge |= (whole.std(axis=1) <= _FLAT_LINE) & (band.std(axis=1) <= _FLAT_LINE)
+    flat = np.flatnonzero(edge)
     if flat.size == 0:
         return None
     return a0 + int(flat[-1] if last else flat[0])

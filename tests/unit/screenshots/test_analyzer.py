@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from services.screenshots.adapters.analyzer import Analyzer
 from services.screenshots.adapters.context_hash import context_descriptor
@@ -213,6 +213,19 @@ def test_a_poster_the_client_shows_cropped_is_approved(
     assert "shown" in evidence.boxes
     assert evidence.artwork_shown is not None and 0.4 <= evidence.artwork_shown < 0.9
     assert evidence.time_word == "3分钟前"
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_a_poster_scrolled_under_the_title_bar_is_approved(
+    analyzer: Analyzer, poster: Image.Image, poster_png: bytes, dark: bool
+) -> None:
+    # The feed scrolled up: the title bar covers the top of the poster; what is shown is compared.
+    image, placement = make_moments(poster, dark=dark)
+    bar_bottom = placement.top + round(0.25 * placement.height)
+    ImageDraw.Draw(image).rectangle((0, 0, image.width, bar_bottom), fill=(17, 17, 17) if dark else (237, 237, 237))
+    analysis, verdict = check(analyzer, encode(image), poster_png)
+    assert verdict == Verdict(Decision.APPROVE, ()), analysis.evidence
+    assert analysis.evidence.boxes["shown"][1] == pytest.approx(bar_bottom + 1, abs=2)
 
 
 def test_moments_post_without_the_poster_is_rejected(analyzer: Analyzer, poster_png: bytes) -> None:
