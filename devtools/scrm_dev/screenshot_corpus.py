@@ -27,7 +27,7 @@ import json
 import math
 import random
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, TypeAlias
@@ -78,13 +78,14 @@ NEGATIVE_KINDS: tuple[str, ...] = (
     "random_photo",
     "reused_same",
     "reused_pasted",
+    "own_qr_other_art",
 )
 KINDS: tuple[str, ...] = ("genuine", *NEGATIVE_KINDS)
 
 MIN_QR_MODULE_PX = 2.8
 """Smallest QR module, in final screenshot pixels, a genuine screenshot is allowed to end with."""
 
-_GENUINE_SHARE = 0.6
+_GENUINE_SHARE = 0.55
 _ANDROID_SIZES = frozenset({(1080, 2340), (720, 1600)})
 _QR_PREFIX = "http://weixin.qq.com/q/02"
 _QR_ALPHABET = string.ascii_letters + string.digits
@@ -183,6 +184,7 @@ _NICKNAMES = (
     "安安爸爸",
     "晴天",
 )
+_LOCATIONS = ("上海·静安嘉里中心", "北京市朝阳区", "杭州·西湖", "深圳湾公园", "成都太古里", "南京路步行街")
 _LINK_TITLES = ("育儿干货｜宝宝辅食添加时间表", "10个让孩子爱上阅读的小方法", "周末亲子游好去处推荐")
 
 
@@ -542,13 +544,58 @@ class _Style:
     bottom_h: int
     btn_w: int
     btn_h: int
+    english: bool = False  # WeChat's UI in English: Just now / 5 mins ago, Delete, Moments / Details
 
     def u(self, frac: float) -> int:
         """``frac`` of the screen width, in pixels."""
         return round(self.w * frac)
 
 
-def _make_style(rng: random.Random, size: tuple[int, int], dark: bool) -> _Style:
+_Chain: TypeAlias = Literal["once", "jpeg_twice", "webp", "jpeg_then_webp"]
+_CHAINS: tuple[_Chain, ...] = ("once", "jpeg_twice", "webp", "jpeg_then_webp")
+
+
+@dataclass(frozen=True)
+class _Variants:
+    """The harder looks a corpus mixes in (never drawn by :func:`render_moments_screenshot`, whose output
+    other tests pin): larger or smaller system font sizes, a location line between the picture and the
+    time row, a pure black dark mode, a call/recording pill in the status bar, the top of the feed (cover
+    photo and profile header above the post) more often, and harsher scale and compression chains."""
+
+    font_scale: float
+    location: str | None
+    black_dark: bool
+    status_pill: RGB | None
+    cover_p: float
+    min_scale: float
+    chain: _Chain
+    #: The client shows a square cut of the (tall) picture, as a grid tile or a long picture cut to fit.
+    client_crop: bool = False
+    english: bool = False
+    #: Scrolled so the top of the picture is under the title bar (its code still in view).
+    under_bar: float = 0.0
+
+
+def _variants(rng: random.Random) -> _Variants:
+    pill: RGB | None = None
+    if rng.random() < 0.12:
+        pill = rng.choice(((0x34, 0xC7, 0x59), (0xFF, 0x3B, 0x30), (0x0A, 0x84, 0xFF)))
+    chain = rng.choices(_CHAINS, weights=(0.6, 0.2, 0.12, 0.08))[0]
+    return _Variants(
+        font_scale=1.0 if rng.random() < 0.6 else rng.uniform(0.85, 1.35),
+        location=rng.choice(_LOCATIONS) if rng.random() < 0.15 else None,
+        black_dark=rng.random() < 0.35,
+        status_pill=pill,
+        cover_p=0.55,
+        min_scale=0.45,
+        chain=chain,
+        client_crop=rng.random() < 0.1,
+        english=rng.random() < 0.25,
+        under_bar=rng.uniform(0.12, 0.3) if rng.random() < 0.12 else 0.0,
+    )
+
+
+def _make_style(rng: random.Random, size: tuple[int, int], dark: bool, variants: _Variants | None = None) -> _Style:
     w, h = size
     regular_faces, serif_faces, bold_faces = _faces()
     android = size in _ANDROID_SIZES
@@ -566,7 +613,7 @@ def _make_style(rng: random.Random, size: tuple[int, int], dark: bool) -> _Style
     else:
         status_h = round(w * 0.0533)
     bottom_h = round(w * rng.uniform(0.1, 0.13)) if android and rng.random() < 0.5 else 0
-    return _Style(
+    style = _Style(
         w=w,
         h=h,
         android=android,
@@ -587,17 +634,35 @@ def _make_style(rng: random.Random, size: tuple[int, int], dark: bool) -> _Style
         btn_w=round(w * rng.uniform(0.075, 0.09)),
         btn_h=round(time_fs * rng.uniform(1.35, 1.55)),
     )
+    if variants is None:
+        return style
+    k = variants.font_scale
+    th = style.th
+    if th.dark and variants.black_dark:
+        th = replace(th, page=_BLACK, bar=(0x0C, 0x0C, 0x0C), panel=(0x1C, 0x1C, 0x1C))
+    return replace(
+        style,
+        english=variants.english,
+        th=th,
+        nick_fs=round(style.nick_fs * k),
+        body_fs=round(style.body_fs * k),
+        time_fs=round(style.time_fs * k),
+        btn_h=round(style.btn_h * k),
+        avatar=round(style.avatar * min(1.2, max(0.9, k))),
+    )
 
 
-def _time_word(rng: random.Random) -> str:
+def _time_word(rng: random.Random, english: bool = False) -> str:
     pick = rng.random()
     if pick < 0.2:
-        return "刚刚"
+        return "Just now" if english else "刚刚"
     if pick < 0.55:
-        return f"{rng.randint(1, 59)}分钟前"
+        n = rng.randint(1, 59)
+        return (f"{n} mins ago" if n > 1 else "1 min ago") if english else f"{n}分钟前"
     if pick < 0.85:
-        return f"{rng.randint(1, 23)}小时前"
-    return "昨天"
+        n = rng.randint(1, 23)
+        return (f"{n} hrs ago" if n > 1 else "1 hr ago") if english else f"{n}小时前"
+    return "Yesterday" if english else "昨天"
 
 
 def _draw_status_bar(img: Image.Image, st: _Style, rng: random.Random, bg: RGB | None, fg: RGB) -> None:
@@ -722,8 +787,9 @@ class _Post:
     link_title: str | None = None
     likes: list[str] = field(default_factory=list)
     comments: list[tuple[str, str]] = field(default_factory=list)
-    gap: int = 12  # image bottom to time-row top
+    gap: int = 12  # image bottom (or the location line's) to time-row top
     avatar_seed: int = 0
+    location: str | None = None  # a place, in link colour, between the picture and the time row
 
 
 @dataclass(frozen=True)
@@ -737,6 +803,7 @@ class _PostGeom:
     panel_top: int
     panel_h: int
     bottom: int
+    location_y: int = 0  # the location line's vertical centre
 
 
 def _line_h(st: _Style) -> int:
@@ -767,13 +834,19 @@ def _layout_post(st: _Style, post: _Post, top: int) -> _PostGeom:
         y += rows * thumb + (rows - 1) * st.u(0.008)
     elif post.link_title is not None:
         y += st.u(0.15)
+    location_y = 0
+    if post.location is not None:
+        line = round(st.time_fs * 1.4)
+        location_y = y + st.u(0.016) + line // 2
+        y += st.u(0.016) + line
     row_top = y + post.gap
     y = row_top + st.btn_h
     panel_top = y + st.u(0.018)
     n = _panel_lines(st, post)
     panel_h = n * round(st.time_fs * 1.55) + st.u(0.02) if n else 0
     y = panel_top + panel_h if n else y
-    return _PostGeom(top, nick_y, line_ys, media_top, media_box, row_top, panel_top, panel_h, y + st.u(0.034))
+    bottom = y + st.u(0.034)
+    return _PostGeom(top, nick_y, line_ys, media_top, media_box, row_top, panel_top, panel_h, bottom, location_y)
 
 
 def _lock(d: ImageDraw.ImageDraw, x: int, cy: int, h: int, fg: RGB) -> int:
@@ -828,6 +901,10 @@ def _draw_post(img: Image.Image, st: _Style, post: _Post, top: int, *, separator
         for i, line in enumerate(title_lines):
             d.text((box[0] + ts + st.u(0.03), box[1] + st.u(0.03) + i * st.u(0.05)), line, font=lf, fill=th.text)
 
+    if post.location is not None:
+        d.text((st.content_x, g.location_y), post.location, font=_font(st.regular, st.time_fs), fill=th.link,
+               anchor="lm")  # fmt: skip
+
     # the time row
     yc = g.row_top + st.btn_h // 2
     tfont = _font(st.time_face, st.time_fs)
@@ -839,7 +916,7 @@ def _draw_post(img: Image.Image, st: _Style, post: _Post, top: int, *, separator
         x += _lock(d, x, yc, round(st.time_fs * arng.uniform(0.85, 1.0)), th.grey)
     if post.own:
         x += round(st.time_fs * arng.uniform(0.6, 1.1))
-        d.text((x, yc), "删除", font=tfont, fill=th.link, anchor="lm")
+        d.text((x, yc), "Delete" if st.english else "删除", font=tfont, fill=th.link, anchor="lm")
     bx1 = st.w - st.margin_r
     bx0 = bx1 - st.btn_w
     d.rounded_rectangle((bx0, g.row_top, bx1, g.row_top + st.btn_h), radius=max(2, st.u(0.008)), fill=th.button)
@@ -885,7 +962,7 @@ def _other_post(st: _Style, rng: random.Random) -> _Post:
     post = _Post(
         nickname=rng.choice(_NICKNAMES),
         lines=_wrap(text, font, room)[:4],
-        time_word=_time_word(rng),
+        time_word=_time_word(rng, st.english),
         own=False,
         private=False,
         gap=round(rng.uniform(8, 20) * st.w / 750),
@@ -932,11 +1009,12 @@ def _render_moments(
     view: View | None,
     private: bool,
     module_frac: float | None,
+    variants: _Variants | None = None,
 ) -> MomentsScreenshot:
     size = rng.choice(PHONE_SIZES)
     dark = rng.random() < 0.35 if dark is None else dark
     chosen_view: View = view if view is not None else ("feed" if rng.random() < 0.65 else "detail")
-    st = _make_style(rng, size, dark)
+    st = _make_style(rng, size, dark, variants)
     w, h = size
     font = _font(st.regular, st.body_fs)
     room = w - st.content_x - st.margin_r
@@ -945,11 +1023,12 @@ def _render_moments(
     post = _Post(
         nickname=rng.choice(_NICKNAMES),
         lines=lines,
-        time_word=_time_word(rng),
+        time_word=_time_word(rng, st.english),
         own=True,
         private=private,
         gap=round(rng.uniform(8, 20) * w / 750),
         avatar_seed=rng.getrandbits(32),
+        location=variants.location if variants else None,
     )
     if chosen_view == "detail" or rng.random() < 0.3:
         _social(rng, post)
@@ -975,7 +1054,7 @@ def _render_moments(
         header = cover_h + st.u(0.1)
         s_min = max(0, header + ours_h - (h - st.bottom_h))
         s_max = min(round(header * 0.6), header - top_fixed)
-        cover = rng.random() < 0.35 and s_min <= s_max
+        cover = rng.random() < (variants.cover_p if variants else 0.35) and s_min <= s_max
         if cover:
             s = rng.randint(s_min, s_max)
             img.paste(make_photo(rng, (w, cover_h)), (0, -s))
@@ -991,6 +1070,9 @@ def _render_moments(
         else:
             # the avatar may slip under the title bar, the nickname and everything below it never do
             t = rng.randint(top_fixed - st.u(0.02), max(top_fixed - st.u(0.02), h - st.bottom_h - ours_h))
+            hidden = _hidden_under_bar(media, post.media, variants)
+            if hidden:  # scrolled further: the top of the picture under the title bar, its code in view
+                t = top_fixed - hidden - _layout_post(st, post, 0).media_top
             y = t
             while y > top_fixed:
                 other = _other_post(st, rng)
@@ -1011,13 +1093,42 @@ def _render_moments(
     else:
         _draw_status_bar(img, st, rng, st.th.bar, st.th.status_fg)
         title = "朋友圈" if chosen_view == "feed" else "详情"
+        if st.english:
+            title = "Moments" if chosen_view == "feed" else "Details"
         right = "camera" if chosen_view == "feed" else rng.choice(("dots", "none"))
         _draw_nav(img, st, title, st.th.bar, st.th.text, right=right, rng=rng)
+    if variants is not None and variants.status_pill is not None:
+        _status_pill(img, st, variants.status_pill)
     _draw_bottom_bar(img, st)
     assert g.media_box is not None
     row = (st.content_x, g.row_top, w - st.margin_r, g.row_top + st.btn_h)
     module_px = mw * module_frac if module_frac is not None else 0.0
     return MomentsScreenshot(img, g.media_box, row, module_px, dark, chosen_view)
+
+
+def _hidden_under_bar(media: Image.Image, shown: Image.Image | None, variants: _Variants | None) -> int:
+    """How many display pixels of the picture to scroll under the title bar: 0, or a share of its
+    height that leaves the QR code (``qr_box`` in ``media``) whole."""
+    if variants is None or not variants.under_bar or shown is None:
+        return 0
+    box = media.info.get("qr_box")
+    if not isinstance(box, tuple):
+        return 0
+    scale = shown.height / media.height
+    qr_top = box[1] * scale
+    hidden = round(variants.under_bar * shown.height)
+    return hidden if hidden < qr_top - 4 else 0
+
+
+def _status_pill(img: Image.Image, st: _Style, colour: RGB) -> None:
+    """A call in progress or a screen recording: a coloured pill around the clock, white text."""
+    d = ImageDraw.Draw(img)
+    cy = st.status_h // 2
+    half_h = max(4, round(st.status_h * 0.32))
+    x0 = st.u(0.03)
+    x1 = x0 + st.u(0.17)
+    d.rounded_rectangle((x0, cy - half_h, x1, cy + half_h), radius=half_h, fill=colour)
+    d.text(((x0 + x1) // 2, cy), "00:42", font=_font(st.regular, round(half_h * 1.2)), fill=_WHITE, anchor="mm")
 
 
 def render_moments_screenshot(
@@ -1104,11 +1215,35 @@ def _encode(
     return _jpeg(img, quality, rng), "jpg", quality
 
 
-def _degrade_moments(ms: MomentsScreenshot, rng: random.Random) -> _Shot:
+def _degrade_moments(ms: MomentsScreenshot, rng: random.Random, *, scale_lo: float = 0.6) -> _Shot:
     pb, tb = ms.poster_box, ms.time_row_box
     keep = (min(pb[0], tb[0]), pb[1], max(pb[2], tb[2]), tb[3])
     shot = _Shot(ms.image, pb, keep, ms.qr_module_px)
-    return _crop_resize(shot, rng, crop_p=0.4, crop_lo=0.0, crop_hi=0.06, resize_p=0.5, scale_lo=0.6)
+    return _crop_resize(shot, rng, crop_p=0.4, crop_lo=0.0, crop_hi=0.06, resize_p=0.5, scale_lo=scale_lo)
+
+
+def _webp(img: Image.Image, quality: int) -> bytes:
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, "WEBP", quality=quality, method=4)
+    return buf.getvalue()
+
+
+def _encode_chain(shot: _Shot, rng: random.Random, chain: _Chain) -> tuple[bytes, str, int]:
+    """What a screenshot goes through between phones and apps: JPEG once (or PNG), JPEG twice at other
+    qualities (saved, then sent on), WebP, or JPEG then WebP. The last step's quality is reported."""
+    if chain == "once":
+        return _encode(shot.image, rng, png_p=0.15)
+    first = rng.randint(55, 92)
+    if chain == "webp":
+        quality = rng.randint(50, 90)
+        return _webp(shot.image, quality), "webp", quality
+    with Image.open(io.BytesIO(_jpeg(shot.image, first, rng))) as im:
+        again = im.convert("RGB")
+    if chain == "jpeg_twice":
+        quality = rng.choice([q for q in range(50, 90) if q != first])
+        return _jpeg(again, quality, rng), "jpg", quality
+    quality = rng.randint(55, 90)
+    return _webp(again, quality), "webp", quality
 
 
 def make_share_screenshot(
@@ -1348,6 +1483,7 @@ def generate_corpus(out_dir: Path, *, count: int = 320, seed: int = 7) -> Path:
         campaign = r.choice(campaigns)
         member = r.choice(campaign.members)
         moments: _Shot | None = None
+        variants = _variants(_seeded(r.getrandbits(64)))
         if kind in ("reused_same", "reused_pasted"):
             source = r.choice(genuine)
             campaign = by_campaign[source.member.campaign]
@@ -1367,19 +1503,25 @@ def generate_corpus(out_dir: Path, *, count: int = 320, seed: int = 7) -> Path:
             data, ext, quality = _encode(_render_chat(poster_of(member), r), r, png_p=0.15)
         elif kind == "random_photo":
             data, ext, quality = _encode(make_photo(r), r, png_p=0.1, q_lo=60, q_hi=95)
-        else:  # a Moments post: genuine, private, foreign_qr, other_campaign, no_poster
+        else:  # a Moments post: genuine, private, foreign_qr, other_campaign, no_poster, own_qr_other_art
             if kind == "foreign_qr":
                 shown = poster_of(r.choice([m for m in campaign.members if m != member]))
             elif kind == "other_campaign":
                 shown = poster_of(r.choice(r.choice([c for c in campaigns if c is not campaign]).members))
             elif kind == "no_poster":
                 shown = make_photo(r)
+            elif kind == "own_qr_other_art":
+                shown = _own_qr_on_other_art(member, [c for c in campaigns if c is not campaign], r)
             else:
                 shown = poster_of(member)
+            if variants.client_crop and kind in ("genuine", "private", "own_qr_other_art"):
+                shown = _client_crop(shown, r)
             frac = None if kind == "no_poster" else _module_frac(shown)
-            ms = _render_moments(shown, r, dark=None, view=None, private=kind == "private", module_frac=frac)
-            moments = _degrade_moments(ms, r)
-            data, ext, quality = _encode(moments.image, r, png_p=0.15)
+            ms = _render_moments(
+                shown, r, dark=None, view=None, private=kind == "private", module_frac=frac, variants=variants
+            )
+            moments = _degrade_moments(ms, r, scale_lo=variants.min_scale)
+            data, ext, quality = _encode_chain(moments, r, variants.chain)
         rel = f"shots/{index:04d}.{ext}"
         (out_dir / rel).write_bytes(data)
         if kind == "genuine" and moments is not None:
@@ -1398,6 +1540,45 @@ def generate_corpus(out_dir: Path, *, count: int = 320, seed: int = 7) -> Path:
     manifest = out_dir / "manifest.jsonl"
     manifest.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     return manifest
+
+
+def _client_crop(picture: Image.Image, rng: random.Random) -> Image.Image:
+    """A square cut of a tall picture that keeps its QR code whole, as the client shows it."""
+    box = picture.info.get("qr_box")
+    side = picture.width
+    if not isinstance(box, tuple) or picture.height <= side:
+        return picture
+    low, high = max(0, box[3] + 2 - side), min(box[1] - 2, picture.height - side)
+    if low > high:
+        return picture
+    top = rng.randint(low, high)
+    cut = picture.crop((0, top, side, top + side))
+    cut.info["qr_box"] = (box[0], box[1] - top, box[2], box[3] - top)
+    cut.info["qr_module_px"] = picture.info.get("qr_module_px")
+    return cut
+
+
+def _own_qr_on_other_art(member: _Member, others: list[_Campaign], rng: random.Random) -> Image.Image:
+    """The member's own QR code on artwork that is not the campaign's: another campaign's poster design
+    carrying the member's payload, or the code cut out of the member's poster and pasted onto another
+    brand's picture (a photo or another poster), somewhere and at some size of the cheater's choosing."""
+    if rng.random() < 0.55:
+        return make_poster(rng.choice(others).seed, member.payload)
+    if rng.random() < 0.5:
+        art = make_poster(rng.getrandbits(32), make_qr_payload(rng))  # another brand's poster, its code covered
+        x0, y0, x1, y1 = art.info["qr_box"]
+        ImageDraw.Draw(art).rectangle((x0, y0, x1, y1), fill=_hsv(rng.random(), 0.3, 0.9))
+    else:
+        width = rng.randrange(640, 1081, 4)
+        art = make_photo(rng, (width, round(width * rng.choice((1.0, 4 / 3, 1.5, 16 / 9)))))
+    qr, module = _qr_image(member.payload, round(art.width * rng.uniform(0.3, 0.42)))
+    x = rng.randint(0, art.width - qr.width)
+    y = rng.randint(round(0.3 * (art.height - qr.height)), art.height - qr.height)
+    art = art.copy()
+    art.paste(qr, (x, y))
+    art.info["qr_box"] = (x, y, x + qr.width, y + qr.height)
+    art.info["qr_module_px"] = module
+    return art
 
 
 def _reuse(source: _GenuineShot, pasted: Image.Image | None, rng: random.Random) -> tuple[bytes, str, int]:

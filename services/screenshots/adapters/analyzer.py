@@ -14,12 +14,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from services.screenshots.adapters.context_hash import fingerprint
-from services.screenshots.adapters.images import ImageLimits, ImageRejected, decode_gray
+from services.screenshots.adapters.images import ImageLimits, ImageRejected, decode_picture
 from services.screenshots.adapters.moments_ui import read_above_poster, read_below_poster, read_title_bar
 from services.screenshots.adapters.ocr import OcrEngine
 from services.screenshots.adapters.poster_frame import (
     Frame,
     PosterReference,
+    artwork_cells,
     artwork_score,
     frame_from_qr,
     locate_by_features,
@@ -33,6 +34,8 @@ __all__ = ["Analyzer"]
 
 #: The surroundings of a full-screen image view are near black and flat.
 _VIEWER_DARKNESS = 40
+#: Screen widths under the poster a time row needs to be seen.
+_ROW_ROOM = 0.07
 
 
 class Analyzer:
@@ -52,21 +55,21 @@ class Analyzer:
 
     def _load_reference(self, poster: bytes, payload: str) -> PosterReference:
         try:
-            gray = decode_gray(poster, ImageLimits())
+            gray, colour = decode_picture(poster, ImageLimits())
         except ImageRejected as rejected:
             raise ReferenceUnusable(f"the issued poster cannot be decoded: {rejected.detail}") from None
-        return poster_reference(gray, payload)
+        return poster_reference(gray, payload, colour)
 
     def analyze(self, screenshot: bytes, poster: bytes, payload: str) -> Analysis:
         """Evidence for one screenshot. Raises ReferenceUnusable if the issued poster is broken."""
         try:
-            gray = decode_gray(screenshot, self._limits)
+            gray, colour = decode_picture(screenshot, self._limits)
         except ImageRejected as rejected:
             return Analysis(
                 Evidence(image_problem=rejected.reason), fingerprint(screenshot, np.zeros((1, 1), dtype=np.uint8), None)
             )
         reference = self._reference(poster, payload)
-        evidence, frame = self._locate(gray, reference)
+        evidence, frame = self._locate(gray, colour, reference)
         text = ""
         if frame is not None:
             evidence = self._read_moments(gray, frame, evidence)
@@ -75,19 +78,30 @@ class Analyzer:
                 evidence = replace(evidence, context_text=text)
         return Analysis(evidence, fingerprint(screenshot, gray, frame, text))
 
-    def _locate(self, gray: NDArray[np.uint8], reference: PosterReference) -> tuple[Evidence, Frame | None]:
+    def _locate(
+        self, gray: NDArray[np.uint8], colour: NDArray[np.uint8], reference: PosterReference
+    ) -> tuple[Evidence, Frame | None]:
         codes = find_qr_codes(gray)
         own = next((code for code in codes if code.text == reference.payload), None)
         payloads = tuple(code.text for code in ([own] if own else []) + [c for c in codes if c is not own])
         if own is not None:
             frame = frame_from_qr(reference, own)
+            cells = artwork_cells(gray, frame, reference, colour)
+            boxes = {"qr": own.bounds, "poster": frame.box()}
+            shown = frame
+            if cells is not None and cells.visible is not None:  # the client shows a crop of the poster
+                shown = cells.visible
+                boxes["shown"] = shown.box()
             evidence = Evidence(
                 qr=QrMatch.OWN,
                 qr_payloads=payloads,
-                artwork_score=round(artwork_score(gray, frame, reference), 3),
-                boxes={"qr": own.bounds, "poster": frame.box()},
+                artwork_score=round(artwork_score(gray, shown, reference, frame), 3),
+                artwork_agreement=None if cells is None else cells.agreement,
+                artwork_shown=None if cells is None else cells.shown,
+                boxes=boxes,
             )
-            return self._placement(gray, frame, evidence), frame
+            # What is under the picture is under what the client shows of it.
+            return self._placement(gray, frame, evidence), shown
         if codes:
             # Someone else's code: the frame it implies still anchors the re-use hash.
             frame = frame_from_qr(reference, codes[0])
@@ -127,6 +141,13 @@ class Analyzer:
             lock_marker=row.lock_marker,
             moments_checked=True,
             title=title,
+            time_row_cut=_row_cut(gray, frame),
             boxes=boxes,
             ocr_text=row.reading.text,
         )
+
+
+def _row_cut(gray: NDArray[np.uint8], frame: Frame) -> bool:
+    """Too little of the screen is left under the poster for a time row: the screenshot ends there."""
+    height, width = gray.shape
+    return bool(height - frame.bottom < _ROW_ROOM * width)

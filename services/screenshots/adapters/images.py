@@ -17,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from services.screenshots.domain.verdicts import Reason
 
-__all__ = ["ImageLimits", "ImageRejected", "decode_gray"]
+__all__ = ["ImageLimits", "ImageRejected", "decode_gray", "decode_picture"]
 
 _FORMATS = ("JPEG", "PNG", "WEBP")
 
@@ -43,6 +43,15 @@ class ImageRejected(Exception):
 
 def decode_gray(data: bytes, limits: ImageLimits) -> NDArray[np.uint8]:
     """The picture as an 8-bit grayscale array, or :class:`ImageRejected` saying why not."""
+    return decode_picture(data, limits)[0]
+
+
+def decode_picture(data: bytes, limits: ImageLimits) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
+    """The picture as grayscale (height x width) and as RGB (height x width x 3), or :class:`ImageRejected`.
+
+    Grey is what the code, the layout and the text are read from; colour tells two artworks of the same
+    brightness apart (a pink poster and an olive one are the same grey).
+    """
     if not data:
         raise ImageRejected(Reason.IMAGE_UNREADABLE, "empty file")
     if len(data) > limits.max_bytes:
@@ -58,6 +67,7 @@ def decode_gray(data: bytes, limits: ImageLimits) -> NDArray[np.uint8]:
                 raise ImageRejected(Reason.IMAGE_TOO_SMALL, f"{width}x{height} pixels")
             picture.load()
             gray = picture.convert("L")
+            rgb = picture.convert("RGB")
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -66,4 +76,4 @@ def decode_gray(data: bytes, limits: ImageLimits) -> NDArray[np.uint8]:
         raise ImageRejected(Reason.IMAGE_UNREADABLE, f"not a JPEG, PNG or WebP image: {exc}") from None
     except (OSError, ValueError, SyntaxError) as exc:  # truncated or corrupt data
         raise ImageRejected(Reason.IMAGE_UNREADABLE, f"damaged image: {exc}") from None
-    return np.asarray(gray, dtype=np.uint8)
+    return np.asarray(gray, dtype=np.uint8), np.asarray(rgb, dtype=np.uint8)

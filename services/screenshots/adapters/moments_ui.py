@@ -9,7 +9,7 @@ and read by the OCR engine.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -31,8 +31,14 @@ __all__ = ["TimeRow", "read_above_poster", "read_below_poster", "read_title_bar"
 #: The time row's text is about 3.6% of the screen width; scale strips so it is ~30 px for tesseract.
 _TEXT_SHARE = 0.036
 _TARGET_TEXT_PX = 30.0
-#: How far under the poster the row may sit, in screen widths.
+#: How far under the poster the row may sit, in screen widths: right under it, or under a location line.
 _ROW_DEPTH = 0.1
+_SEARCH_DEPTH = 0.24
+_ROW_WIDTH = 0.62
+#: Glyph ink height to scale a line to (a CJK glyph's ink is ~0.85 of the font size).
+_TARGET_GLYPH_PX = 26.0
+#: How far (screen widths) the time word may start from the poster's left edge.
+_ROW_ALIGN = 0.06
 #: How far above the poster the nickname and the member's words reach, in screen widths.
 _ABOVE_DEPTH = 0.33
 _BODY_TEXT_SHARE = 0.045
@@ -60,20 +66,125 @@ def _prepare(strip: NDArray[np.uint8], scale: float) -> NDArray[np.uint8]:
 
 
 def read_below_poster(gray: NDArray[np.uint8], frame: Frame, engine: OcrEngine) -> TimeRow:
+    """The time row under the poster: the first text lines below it, read together, searched line by line.
+
+    The row is not always the first line: a location (in link colour) can sit between the picture and
+    the time. The lines are found by their ink first, so the strip handed to OCR holds two lines at most
+    (not the likes and comments under them) and is scaled by the height its text really has: phones
+    with a larger or smaller system font size print the row larger or smaller.
+    """
     height, width = gray.shape
     left = max(0, int(frame.left - 0.03 * width))
+    # The time, a lock and 删除 take well under half the screen even in a large font; the comment
+    # button further right is not read (OCR time grows with the strip).
+    right = min(width, max(left + 8, int(frame.left + _ROW_WIDTH * width)))
     top = min(height, max(0, int(frame.bottom) + 1))
-    bottom = min(height, int(frame.bottom + _ROW_DEPTH * width))
-    strip_box = (left, top, width - left, bottom - top)
+    bottom = min(height, int(frame.bottom + _SEARCH_DEPTH * width))
     if bottom - top < 6:
-        return TimeRow(read_time_row(()), False, strip_box)
-    scale = min(3.0, _TARGET_TEXT_PX / (_TEXT_SHARE * width))
-    strip = _prepare(gray[top:bottom, left:width], scale)
-    reading = read_time_row(engine.read(strip, "block"))
+        return TimeRow(read_time_row(()), False, (left, top, right - left, max(0, bottom - top)))
+    region = gray[top:bottom, left:right]
+    expected = _TEXT_SHARE * width
+    bands = _text_bands(region, expected)
+    if bands:
+        cut = min(region.shape[0], bands[min(1, len(bands) - 1)][1] + max(3, int(0.4 * expected)))
+        glyph = float(np.median([end - start for start, end in bands[:2]]))
+        scale = min(3.0, max(0.5, _TARGET_GLYPH_PX / glyph))
+    else:  # no line stands out (noise, a busy page): read what a row's depth holds, as before
+        cut = min(region.shape[0], int(_ROW_DEPTH * width))
+        scale = min(3.0, _TARGET_TEXT_PX / expected)
+    region = _stretch_lines(region[:cut], bands)
+    strip_box = (left, top, right - left, cut)
+    strip = _prepare(region, scale)
+    tokens = engine.read(strip, "block")
+    reading = _row_reading(tokens, (frame.left - left) * scale, width * scale)
+    if reading.time_box is None:
+        reading = _reread_lines(strip, bands[:2], scale, engine, reading, (frame.left - left) * scale, width * scale)
     # Both must see it: OCR reads an icon as a stray glyph between the words, and the pixels show a lone
     # glyph-sized mark set apart by spaces. Either alone misfires on JPEG noise or loose OCR boxes.
     lock = bool(reading.between) and reading.time_box is not None and _ink_after_time(strip, reading)
     return TimeRow(_to_screen(reading, scale, left, top), lock, strip_box)
+
+
+def _reread_lines(
+    strip: NDArray[np.uint8],
+    bands: Sequence[tuple[int, int]],
+    scale: float,
+    engine: OcrEngine,
+    reading: RowReading,
+    content_left: float,
+    screen_width: float,
+) -> RowReading:
+    """Each line alone, when the lines read together gave no time word: tesseract's block layout now
+    and then drops or merges a short grey line next to another one. Only genuine-looking posts whose
+    row was missed pay for it: a picture without any line under it has no bands."""
+    for start, end in bands:
+        y0 = max(0, int((start - 4) * scale))
+        y1 = min(strip.shape[0], int(np.ceil((end + 4) * scale)))
+        if y1 - y0 < 6:
+            continue
+        line = [
+            OcrToken(token.text, (token.box[0], token.box[1] + y0, token.box[2], token.box[3]), token.confidence)
+            for token in engine.read(strip[y0:y1], "line")
+        ]
+        again = _row_reading(line, content_left, screen_width)
+        if again.time_box is not None:
+            return replace(again, text=f"{reading.text} / {again.text}" if reading.text else again.text)
+    return reading
+
+
+def _text_bands(region: NDArray[np.uint8], expected: float) -> list[tuple[int, int]]:
+    """The first text lines of ``region`` as (top, bottom) rows: runs of rows with ink, of a glyph's height."""
+    page = float(np.median(region))
+    contrast = np.abs(region.astype(np.int16) - page)
+    ink_rows = (contrast > max(_MIN_INK * 2, 0.2 * float(np.percentile(contrast, 99.5)))).sum(axis=1) >= 2
+    bands = []
+    for start, end in _runs(ink_rows, join_gap=max(2, int(0.12 * expected))):
+        if 0.45 * expected <= end - start <= 2.6 * expected:
+            bands.append((start, end))
+        elif bands:  # a picture or a panel after the lines: the row is above it
+            break
+        if len(bands) == 2:
+            break
+    return bands
+
+
+def _stretch_lines(region: NDArray[np.uint8], bands: Sequence[tuple[int, int]]) -> NDArray[np.uint8]:
+    """Each text line stretched to dark-on-white on its own: tesseract thresholds the whole strip once,
+    and the time word's light grey vanishes next to a darker location or 删除 line (or a comment)."""
+    out = np.asarray(255 - region if float(np.median(region)) < 128 else region.copy(), dtype=np.uint8)
+    page = float(np.median(out))
+    pad = 3
+    for start, end in bands:
+        rows = slice(max(0, start - pad), min(out.shape[0], end + pad))
+        line = out[rows].astype(np.float32)
+        darkest = float(np.percentile(line, 0.5))
+        if page - darkest >= 2 * _MIN_INK:
+            out[rows] = np.clip((line - darkest) * (255.0 / (page - darkest)), 0, 255).astype(np.uint8)
+    return out
+
+
+def _row_reading(tokens: Sequence[OcrToken], content_left: float, screen_width: float) -> RowReading:
+    """The line that reads as a time row, top down; the whole text kept for reviewers.
+
+    A time row starts in the poster's column (a chat's centred time stamp or the words of another post
+    further right are not one), so a time word must begin near the poster's left edge."""
+    lines = _lines(tokens)
+    text = " / ".join("".join(token.text.strip() for token in line) for line in lines)
+    fallback: RowReading | None = None
+    for line in lines:
+        reading = read_time_row(line)
+        if reading.time_box is not None:
+            if abs(reading.time_box[0] - content_left) <= _ROW_ALIGN * screen_width:
+                # Glyphs of other heights (删除 in another font, a misread 删) can fall into a line of
+                # their own: everything level with the time word belongs to its row.
+                _, y, _, h = reading.time_box
+                level = [t for t in tokens if y - h / 2 <= t.box[1] + t.box[3] / 2 <= y + 1.5 * h]
+                return replace(read_time_row(level), text=text)
+        elif reading.delete_box is not None and fallback is None:
+            fallback = reading
+    if fallback is not None:
+        return replace(fallback, text=text)
+    return RowReading(None, None, None, text)
 
 
 def _ink_after_time(strip: NDArray[np.uint8], reading: RowReading) -> bool:
@@ -111,6 +222,13 @@ def _ink_after_time(strip: NDArray[np.uint8], reading: RowReading) -> bool:
     (_, previous_end), (last_start, last_end) = runs[-2], runs[-1]
     lone = 0.4 * glyph <= last_end - last_start <= 1.3 * glyph
     apart = last_start - previous_end >= 0.28 * glyph
+    if reading.time_word is not None and reading.time_word.isascii():
+        # English time words have spaces in them ("5 mins ago"): a short last word is a run of its own,
+        # set apart. The lock comes after the words; CJK rows keep the rule above, where OCR's box
+        # sometimes swallows the lock into the time word.
+        time_right = reading.time_box[0] + reading.time_box[2]
+        if last_start < time_right - 0.3 * glyph:
+            return False
     return lone and apart
 
 
@@ -188,7 +306,8 @@ def _avatar_top(gray: NDArray[np.uint8], frame: Frame) -> int | None:
     if right - left < 4 or bottom - top < 4:
         return None
     band = gray[top:bottom, left:right].astype(np.int16)
-    filled = (np.abs(band - float(np.median(gray))) > 25).mean(axis=1) > 0.3
+    page = float(np.median(gray[::4, ::4]))  # the page's grey; every 16th pixel tells it as well
+    filled = (np.abs(band - page) > 25).mean(axis=1) > 0.3
     runs = _runs(filled, join_gap=max(2, int(0.01 * width)))
     avatars = [run for run in runs if run[1] - run[0] >= 0.06 * width]
     return top + avatars[-1][0] if avatars else None

@@ -16,19 +16,35 @@ __all__ = ["Box", "OcrToken", "RowReading", "normalize_text", "read_time_row", "
 
 Box = tuple[int, int, int, int]  # x, y, width, height
 
-_DIGITS = r"[0-9０-９lIoO]{1,2}"
+#: Digits, and what OCR makes of small grey ones after recompression (1 as l, I, i or L; 0 as o or O;
+#: 1 printed next to 1 as "T"; 7 as 了): never empty, so a bare 分钟前 is not a time.
+_DIGITS = r"[0-9０-９lIiLToO了]{1,3}"
+#: A clock time some clients print after "Yesterday" or a date.
+_CLOCK = r"\s*\d{1,2}\s*[:：]\s*\d{2}"
+_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
 _TIME_WORDS = (
     re.compile(r"刚\s*刚"),
-    re.compile(rf"{_DIGITS}\s*分\s*钟\s*前?"),
+    re.compile(rf"{_DIGITS}\s*分\s*(?:钟\s*前?|\S\s*前)"),  # 钟 misread (名, 中) still has 前 after it
     re.compile(rf"{_DIGITS}\s*小\s*时\s*前?"),
-    re.compile(r"昨\s*天"),
+    re.compile(rf"昨\s*天(?:{_CLOCK})?"),
     re.compile(rf"{_DIGITS}\s*天\s*前"),
     re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日"),
+    # WeChat in English: Just now, 5 mins ago, 1 min ago, 3 hr(s) / hour(s) ago, Yesterday, 2 days ago, Dec 3.
+    re.compile(r"just\s*(?:n[o0]w|[a-z]{2,4})", re.IGNORECASE),  # "now" is often misread, "Just" is not
+    re.compile(rf"{_DIGITS}\s*(?:min(?:ute)?s?|m)\s*a\s*g\s*o|{_DIGITS}\s*min(?:ute)?s?", re.IGNORECASE),
+    re.compile(rf"{_DIGITS}\s*(?:h(?:ou)?rs?)\s*(?:a\s*g\s*o)?", re.IGNORECASE),
+    re.compile(rf"yester\s*day(?:{_CLOCK})?", re.IGNORECASE),
+    re.compile(rf"{_DIGITS}\s*days?\s*a\s*g\s*o", re.IGNORECASE),
+    re.compile(rf"{_MONTHS}[a-z]*\s*\d{{1,2}}(?:{_CLOCK})?", re.IGNORECASE),
 )
 #: Quotes, dots and other marks OCR makes of JPEG noise and letter-spacing; not an icon.
 _NOT_GLYPHS = re.compile(r"[\s\"'`“”‘’.,:;!?。，、：；！？·…()（）\[\]|_\-~]+")
-_DELETE = re.compile(r"删\s*除|删|除")
-_TITLES = {"朋友圈": re.compile(r"朋\s*友\s*\S"), "详情": re.compile(r"详\s*情")}
+_DELETE = re.compile(r"删\s*除|删|除|d\s*e\s*[l1I|]\s*e\s*t\s*e", re.IGNORECASE)
+#: The title bar in Chinese or English (the canonical Chinese name is what is reported).
+_TITLES = {
+    "朋友圈": re.compile(r"朋\s*友\s*\S|moments", re.IGNORECASE),
+    "详情": re.compile(r"详\s*情|details", re.IGNORECASE),
+}
 
 
 @dataclass(frozen=True)
@@ -71,7 +87,7 @@ def _union(boxes: Sequence[Box]) -> Box:
 
 
 def read_time_row(tokens: Sequence[OcrToken]) -> RowReading:
-    """The time word and 删除 in the strip under a post, with their boxes.
+    """The time word and 删除 (Delete, in English) in the strip under a post, with their boxes.
 
     A lone 删 or 除 counts as 删除 only to the right of a time word: alone it is too weak a signal.
     """
@@ -89,7 +105,7 @@ def read_time_row(tokens: Sequence[OcrToken]) -> RowReading:
     delete_box: Box | None = None
     between = ""
     for match in _DELETE.finditer(text, time_end):
-        if len(match.group(0).replace(" ", "")) == 2 or time_word is not None:
+        if len(match.group(0).replace(" ", "")) >= 2 or time_word is not None:
             delete_box = _union(boxes[match.start() : match.end()])
             if time_word is not None:
                 between = _NOT_GLYPHS.sub("", text[time_end : match.start()])

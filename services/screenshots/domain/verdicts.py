@@ -98,6 +98,13 @@ class DecisionThresholds:
     #: Normalized correlation of the poster artwork around the decoded QR with the issued poster.
     artwork_match: float = 0.55
     artwork_mismatch: float = 0.25
+    #: Share of the poster's artwork cells (QR left out) that agree with the issued poster, pattern
+    #: and colour, at or above which it is the poster, and below which it is other artwork (measured
+    #: on the synthetic corpus: genuine >= 0.96, the member's code on other artwork <= 0.04).
+    artwork_cells_match: float = 0.8
+    artwork_cells_mismatch: float = 0.5
+    #: Below this share of the poster's artwork on screen, what agrees is too little to approve on.
+    artwork_min_shown: float = 0.4
     #: Poster width over screenshot width above which it is the poster itself or a full-screen view:
     #: Moments shows a single picture at most about two thirds of the screen wide.
     max_thumbnail_share: float = 0.8
@@ -117,6 +124,11 @@ class Evidence:
     qr_payloads: tuple[str, ...] = ()
     #: Normalized correlation of the artwork around the QR with the issued poster.
     artwork_score: float | None = None
+    #: Share of the poster's artwork cells that agree with the issued poster, one by one (None: not
+    #: measured). A code pasted onto other artwork keeps the code and loses the cells around it.
+    artwork_agreement: float | None = None
+    #: Share of the poster's artwork the screenshot shows (off screen or cropped by the client).
+    artwork_shown: float | None = None
     #: Poster located without a decodable QR (feature matching): a poster, but whose?
     poster_located_without_qr: bool = False
     #: Poster width / screenshot width.
@@ -129,6 +141,9 @@ class Evidence:
     delete_word: bool = False
     lock_marker: bool = False
     title: str | None = None
+    #: The screenshot ends (or the page is covered) right under the poster, where the time row would be:
+    #: its absence then proves nothing.
+    time_row_cut: bool = False
     reuse: ReuseMatch = ReuseMatch.NONE
     reuse_similarity: float | None = None
     #: The earlier submission this one resembles.
@@ -171,10 +186,18 @@ def decide(evidence: Evidence, thresholds: DecisionThresholds | None = None) -> 
             return Verdict(Decision.REJECT, (Reason.NO_POSTER,))
         case QrMatch.OWN:
             score = evidence.artwork_score
-            if score is None or score < limits.artwork_mismatch:
+            # Cells not measured (None) leave the decision to the whole-frame score.
+            cells = 1.0 if evidence.artwork_agreement is None else evidence.artwork_agreement
+            if score is None or score < limits.artwork_mismatch or cells < limits.artwork_cells_mismatch:
                 rejections.append(Reason.POSTER_MISMATCH)
-            elif score < limits.artwork_match:
-                doubts.append(Reason.POSTER_UNCERTAIN)
+            else:
+                shown = 1.0 if evidence.artwork_shown is None else evidence.artwork_shown
+                if (
+                    score < limits.artwork_match
+                    or cells < limits.artwork_cells_match
+                    or shown < limits.artwork_min_shown
+                ):
+                    doubts.append(Reason.POSTER_UNCERTAIN)
 
     share = evidence.poster_share
     if share is not None and share > limits.max_thumbnail_share:
@@ -186,7 +209,7 @@ def decide(evidence: Evidence, thresholds: DecisionThresholds | None = None) -> 
         if evidence.lock_marker:
             rejections.append(Reason.PRIVATE_POST)
         if evidence.time_word is None and not evidence.delete_word:
-            if evidence.title in ("朋友圈", "详情"):
+            if evidence.title in ("朋友圈", "详情") or evidence.time_row_cut:
                 doubts.append(Reason.MOMENTS_UNCERTAIN)
             else:
                 rejections.append(Reason.NOT_MOMENTS)

@@ -139,3 +139,16 @@ def test_time_row_sits_just_below_the_poster() -> None:
         assert ty1 < shot.image.height and tx1 < width
         assert 0.30 <= (px1 - px0) / width <= 0.65
         assert shot.qr_module_px >= 2.8
+
+
+def test_own_qr_on_other_art_carries_the_members_code(corpus: Path, lines: list[dict[str, Any]]) -> None:
+    # The member's own code, but not on the campaign's poster: only the artwork check can tell.
+    own = [line for line in lines if line["kind"] == "own_qr_other_art"]
+    assert own
+    for line in own:
+        assert line["qr_payload"] in _decoded(Image.open(corpus.parent / line["file"])), line
+
+
+def test_harder_looks_are_mixed_in(corpus: Path, lines: list[dict[str, Any]]) -> None:
+    # Compression chains beyond one JPEG: WebP files are among the submissions (with 24 lines, seed 7).
+    assert {Path(line["file"]).suffix for line in lines} >= {".jpg", ".webp"}

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from services.screenshots.adapters.analyzer import Analyzer
 from services.screenshots.adapters.context_hash import context_descriptor
@@ -30,6 +30,7 @@ from services.screenshots.domain.verdicts import (
 from tests.unit.screenshots.pictures import (
     FOREIGN_PAYLOAD,
     PAYLOAD,
+    POSTER_QR,
     Member,
     crop_and_reencode,
     encode,
@@ -172,6 +173,59 @@ def test_moments_title_without_a_visible_time_row_goes_to_review(
     analysis, verdict = check(analyzer, encode(cut), poster_png)
     assert verdict == Verdict(Decision.REVIEW, (Reason.MOMENTS_UNCERTAIN,)), analysis.evidence
     assert analysis.evidence.title == "朋友圈"
+
+
+def test_a_screenshot_ending_under_the_poster_without_a_title_goes_to_review(
+    analyzer: Analyzer, poster: Image.Image, poster_png: bytes
+) -> None:
+    # The top of the feed: no 朋友圈 title (the cover photo is there), and the screenshot ends under the
+    # poster. The time row is out of the picture, not missing: a person decides.
+    image, placement = make_moments(poster)
+    cut = image.crop((0, 130, image.width, placement.top + placement.height + 3))
+    analysis, verdict = check(analyzer, encode(cut), poster_png)
+    assert verdict == Verdict(Decision.REVIEW, (Reason.MOMENTS_UNCERTAIN,)), analysis.evidence
+    assert analysis.evidence.time_row_cut
+
+
+def test_other_artwork_in_the_same_greys_is_rejected(
+    analyzer: Analyzer, poster: Image.Image, poster_png: bytes
+) -> None:
+    # The member's code on the campaign's layout recoloured (another brand's version of it): the
+    # whole-frame grey correlation cannot see it, the cells' colours can.
+    pixels = np.asarray(poster.convert("RGB"), dtype=np.uint8)
+    recoloured = Image.fromarray(np.ascontiguousarray(pixels[..., ::-1]))
+    box = (POSTER_QR[0], POSTER_QR[1], POSTER_QR[0] + POSTER_QR[2], POSTER_QR[1] + POSTER_QR[3])
+    recoloured.paste(poster.crop(box), box[:2])
+    analysis, verdict = check(analyzer, make_shot(recoloured), poster_png)
+    assert verdict.decision is Decision.REJECT and verdict.reasons[0] is Reason.POSTER_MISMATCH, analysis.evidence
+    assert analysis.evidence.artwork_agreement is not None and analysis.evidence.artwork_agreement < 0.5
+
+
+def test_a_poster_the_client_shows_cropped_is_approved(
+    analyzer: Analyzer, poster: Image.Image, poster_png: bytes
+) -> None:
+    # A tall picture cut to a square by the client (as a grid tile is): the cells of the poster the
+    # crop leaves out show the page and the text above, and are not held against it.
+    square = poster.crop((0, poster.height - poster.width, poster.width, poster.height))
+    analysis, verdict = check(analyzer, make_shot(square), poster_png)
+    evidence = analysis.evidence
+    assert verdict == Verdict(Decision.APPROVE, ()), evidence
+    assert "shown" in evidence.boxes
+    assert evidence.artwork_shown is not None and 0.4 <= evidence.artwork_shown < 0.9
+    assert evidence.time_word == "3分钟前"
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_a_poster_scrolled_under_the_title_bar_is_approved(
+    analyzer: Analyzer, poster: Image.Image, poster_png: bytes, dark: bool
+) -> None:
+    # The feed scrolled up: the title bar covers the top of the poster; what is shown is compared.
+    image, placement = make_moments(poster, dark=dark)
+    bar_bottom = placement.top + round(0.25 * placement.height)
+    ImageDraw.Draw(image).rectangle((0, 0, image.width, bar_bottom), fill=(17, 17, 17) if dark else (237, 237, 237))
+    analysis, verdict = check(analyzer, encode(image), poster_png)
+    assert verdict == Verdict(Decision.APPROVE, ()), analysis.evidence
+    assert analysis.evidence.boxes["shown"][1] == pytest.approx(bar_bottom + 1, abs=2)
 
 
 def test_moments_post_without_the_poster_is_rejected(analyzer: Analyzer, poster_png: bytes) -> None:

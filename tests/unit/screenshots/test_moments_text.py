@@ -218,3 +218,38 @@ def test_read_title_none(text: str) -> None:
 def test_read_title_with_word_tokens_out_of_order() -> None:
     tokens = [OcrToken("圈", (120, 0, 30, 30)), OcrToken("朋友", (50, 0, 60, 30)), OcrToken("<", (5, 0, 10, 30))]
     assert read_title(tokens) == "朋友圈"
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("Just now", "Justnow"),
+        ("1 min ago", "1minago"),
+        ("5 mins ago", "5minsago"),
+        ("5 minutes ago", "5minutesago"),
+        ("1 hr ago", "1hrago"),
+        ("3 hrs ago", "3hrsago"),
+        ("12 hours ago", "12hoursago"),
+        ("Yesterday", "Yesterday"),
+        ("Yesterday 12:30", "Yesterday12:30"),
+        ("昨天 12:30", "昨天12:30"),
+        ("2 days ago", "2daysago"),
+        ("Dec 3", "Dec3"),
+    ],
+)
+def test_english_time_words(text: str, word: str) -> None:
+    # WeChat in English; OCR returns glyphs, so the words come without their spaces.
+    reading = read_time_row(glyphs(text.replace(" ", "") + "Delete"))
+    assert reading.time_word == word
+    assert reading.delete_box is not None
+    assert reading.between == ""  # a clock time after Yesterday is part of the time, not an icon
+
+
+@pytest.mark.parametrize("text", ["Today", "Tomorrow", "Delete", "mins ago", "Moments"])
+def test_no_english_time_word(text: str) -> None:
+    assert read_time_row(glyphs(text.replace(" ", ""))).time_word is None
+
+
+@pytest.mark.parametrize(("text", "title"), [("Moments", "朋友圈"), ("Details", "详情")])
+def test_english_titles(text: str, title: str) -> None:
+    assert read_title(glyphs(text)) == title

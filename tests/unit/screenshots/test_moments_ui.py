@@ -7,6 +7,9 @@ on a private one the last of them is a lone run about one glyph wide, set apart 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Literal
+
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -15,7 +18,7 @@ from PIL import Image, ImageDraw
 from services.screenshots.adapters.moments_ui import _ink_after_time, read_below_poster
 from services.screenshots.adapters.ocr import TesserocrEngine
 from services.screenshots.adapters.poster_frame import Frame
-from services.screenshots.domain.moments_text import RowReading
+from services.screenshots.domain.moments_text import OcrToken, RowReading
 from tests.unit.screenshots.pictures import LINK_BLUE, font, padlock
 
 #: The whitespace between the items of the row, in spaces of the row's font.
@@ -196,3 +199,103 @@ def test_lock_rule_on_a_time_box_outside_the_strip() -> None:
     strip, reading = strip_with([(122, 24)])
     assert not _ink_after_time(strip, RowReading("3分钟前", (10, 80, 100, 30), reading.delete_box, ""))
     assert not _ink_after_time(strip, RowReading("3分钟前", TIME_BOX, (0, 15, 0, 30), ""))
+
+
+# --- where the row is: under a location line, at other font sizes, beside darker lines ---------------------
+
+
+def row_under(
+    lines: list[tuple[str, tuple[int, int, int]]], *, size: int = 26, dark: bool = False, width: int = 750
+) -> tuple[NDArray[np.uint8], Frame]:
+    """A poster block and, under it, ``lines`` of (text, colour) in a ``size`` px font, one per line."""
+    k = width / 750
+    page = (25, 25, 25) if dark else (255, 255, 255)
+    frame = Frame(round(130 * k), round(40 * k), round(338 * k), round(200 * k))
+    image = Image.new("RGB", (width, int(frame.bottom + 0.3 * width)), page)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((frame.left, frame.top, frame.right - 1, frame.bottom - 1), fill=(250, 180, 160))
+    y = frame.bottom + round(12 * k)
+    for text, colour in lines:
+        draw.text((frame.left, y), text, font=font(round(size * k)), fill=colour)
+        y += round(size * 1.6 * k)
+    return np.asarray(image.convert("L"), dtype=np.uint8), frame
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_the_time_row_under_a_location_line(engine: TesserocrEngine, dark: bool) -> None:
+    grey = (110, 110, 110) if dark else (178, 178, 178)
+    gray, frame = row_under([("上海·静安嘉里中心", LINK_BLUE), ("5分钟前  删除", grey)], dark=dark)
+    row = read_below_poster(gray, frame, engine)
+    assert row.reading.time_word == "5分钟前", row.reading
+    assert row.reading.delete_box is not None
+    assert "中心" in row.reading.text  # the whole text is kept for reviewers
+    assert not row.lock_marker
+
+
+@pytest.mark.parametrize("size", [20, 26, 36, 44])
+def test_the_time_row_at_other_font_sizes(engine: TesserocrEngine, size: int) -> None:
+    gray, frame = row_under([("2小时前  删除", (178, 178, 178))], size=size)
+    row = read_below_poster(gray, frame, engine)
+    assert row.reading.time_word == "2小时前", (size, row.reading)
+    assert row.reading.delete_box is not None
+
+
+def test_a_faint_time_word_over_a_dark_comment(engine: TesserocrEngine) -> None:
+    # One threshold for the whole strip would drop the light grey 刚刚 next to the black comment.
+    gray, frame = row_under([("刚刚  删除", (200, 200, 200)), ("大树：我也想要这个礼包", (25, 25, 25))])
+    row = read_below_poster(gray, frame, engine)
+    assert row.reading.time_word == "刚刚", row.reading
+
+
+def test_a_time_stamp_off_the_posters_column_is_not_the_row(engine: TesserocrEngine) -> None:
+    # A chat's centred stamp under a picture: a time word, but not where a Moments row starts.
+    gray, frame = row_under([("                昨天 16:11", (178, 178, 178))])
+    row = read_below_poster(gray, frame, engine)
+    assert row.reading.time_word is None, row.reading
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("words", ["Just now", "5 mins ago", "1 hr ago", "Yesterday"])
+def test_the_time_row_in_english(engine: TesserocrEngine, words: str, dark: bool) -> None:
+    grey = (110, 110, 110) if dark else (178, 178, 178)
+    gray, frame = row_under([(f"{words}   Delete", grey)], dark=dark)
+    row = read_below_poster(gray, frame, engine)
+    assert row.reading.time_word is not None, row.reading
+    assert row.reading.delete_box is not None, row.reading
+    assert not row.lock_marker
+
+
+def test_lock_rule_on_an_english_row_reads_past_the_words() -> None:
+    # "5 mins ago  Delete": three word runs, the last ("ago") short and set apart like a lock would be.
+    strip = np.full((60, 420), 255, dtype=np.uint8)
+    for x, width in ((10, 14), (34, 52), (100, 30)):  # 5 | mins | ago
+        strip[18:42, x : x + width] = 60
+    strip[18:42, 300:380] = 60  # Delete
+    english = RowReading("5minsago", (10, 15, 122, 30), (300, 15, 80, 30), "5minsagoDelete", "_")
+    assert not _ink_after_time(strip, english)
+    strip[20:44, 160:180] = 60  # a padlock after the words
+    assert _ink_after_time(strip, english)
+
+
+class _BlockBlind:
+    """An engine whose block reading misses everything (as tesseract's now and then does on a short
+    grey line next to another one): only the line-by-line reading sees the row."""
+
+    name = "block-blind"
+
+    def __init__(self, engine: TesserocrEngine) -> None:
+        self._engine = engine
+        self.layouts: list[str] = []
+
+    def read(self, image: NDArray[np.uint8], layout: Literal["line", "block", "sparse"] = "line") -> Sequence[OcrToken]:
+        self.layouts.append(layout)
+        return [] if layout == "block" else self._engine.read(image, layout)
+
+
+def test_a_row_the_block_reading_misses_is_read_line_by_line(engine: TesserocrEngine) -> None:
+    blind = _BlockBlind(engine)
+    gray, frame = row_under([("上海·静安嘉里中心", LINK_BLUE), ("5分钟前  删除", (178, 178, 178))])
+    row = read_below_poster(gray, frame, blind)
+    assert row.reading.time_word == "5分钟前", row.reading
+    assert row.reading.delete_box is not None
+    assert blind.layouts == ["block", "line", "line"]  # the location line, then the row

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 import qrcode
@@ -10,8 +12,10 @@ from PIL import Image
 
 from services.screenshots.adapters.images import ImageLimits, decode_gray
 from services.screenshots.adapters.poster_frame import (
+    ArtworkCells,
     Frame,
     PosterReference,
+    artwork_cells,
     artwork_score,
     frame_from_qr,
     locate_by_features,
@@ -22,13 +26,16 @@ from services.screenshots.domain.analysis import ReferenceUnusable
 from tests.unit.screenshots.pictures import (
     FOREIGN_PAYLOAD,
     PAYLOAD,
+    POSTER_QR,
     POSTER_SIZE,
+    encode,
     make_photo,
     make_poster,
     make_shot,
 )
 
 Gray = NDArray[np.uint8]
+POSTER_QR_BOX = (POSTER_QR[0], POSTER_QR[1], POSTER_QR[0] + POSTER_QR[2], POSTER_QR[1] + POSTER_QR[3])
 
 
 def gray(image: Image.Image) -> Gray:
@@ -194,3 +201,62 @@ def test_locate_by_features_finds_nothing_without_the_poster(reference: PosterRe
     assert locate_by_features(np.full((1334, 750), 255, dtype=np.uint8), reference) is None
     rng = np.random.default_rng(5)
     assert locate_by_features(rng.integers(0, 256, (1334, 750), dtype=np.uint8), reference) is None
+
+
+# --- artwork_cells ----------------------------------------------------------------------------------
+
+
+def colour_reference(poster: Image.Image) -> PosterReference:
+    return poster_reference(gray(poster), PAYLOAD, np.asarray(poster.convert("RGB"), dtype=np.uint8))
+
+
+def shown(poster: Image.Image, scale: float, at: tuple[int, int], quality: int = 60) -> tuple[Gray, NDArray[np.uint8]]:
+    """The poster scaled and pasted on a white page, through a JPEG: (grey, RGB)."""
+    page = Image.new("RGB", (750, 1334), (255, 255, 255))
+    page.paste(poster.resize((round(poster.width * scale), round(poster.height * scale)), Image.Resampling.BOX), at)
+    decoded = Image.open(io.BytesIO(encode(page, "JPEG", quality)))
+    return gray(decoded), np.asarray(decoded.convert("RGB"), dtype=np.uint8)
+
+
+def cells_of(poster: Image.Image, screen: tuple[Gray, NDArray[np.uint8]], *, colour: bool = True) -> ArtworkCells:
+    reference = colour_reference(poster) if colour else poster_reference(gray(poster), PAYLOAD)
+    own = [code for code in find_qr_codes(screen[0]) if code.text == PAYLOAD]
+    assert own
+    found = artwork_cells(screen[0], frame_from_qr(reference, own[0]), reference, screen[1] if colour else None)
+    assert found is not None
+    return found
+
+
+@pytest.mark.parametrize(("scale", "at"), [(0.45, (130, 310)), (0.3, (50, 420)), (0.25, (400, 900))])
+def test_the_issued_poster_agrees_cell_by_cell(poster: Image.Image, scale: float, at: tuple[int, int]) -> None:
+    found = cells_of(poster, shown(poster, scale, at))
+    assert found.agreement >= 0.95, found
+    assert found.shown == 1.0 and found.compared > 100
+
+
+@pytest.mark.parametrize("colour", [True, False], ids=["colour", "grey"])
+def test_the_members_code_on_other_artwork_disagrees(poster: Image.Image, colour: bool) -> None:
+    found = cells_of(poster, shown(make_poster(PAYLOAD, sale=True), 0.45, (130, 310)), colour=colour)
+    assert found.agreement < 0.3, found
+
+
+def test_the_same_layout_in_other_colours_disagrees(poster: Image.Image) -> None:
+    # Same shapes and text, hues turned around at the same brightness: grey alone cannot tell, colour can.
+    pixels = np.asarray(poster.convert("RGB"), dtype=np.uint8)
+    swapped = Image.fromarray(np.ascontiguousarray(pixels[..., ::-1]))
+    swapped.paste(poster.crop(POSTER_QR_BOX), POSTER_QR_BOX[:2])
+    found = cells_of(poster, shown(swapped, 0.45, (130, 310)))
+    assert found.agreement < 0.5, found
+
+
+def test_cells_off_screen_are_not_compared(poster: Image.Image) -> None:
+    reference = colour_reference(poster)
+    scale, top = 0.45, -round(0.3 * poster.height * 0.45)
+    page = Image.new("RGB", (750, 700), (255, 255, 255))
+    page.paste(poster.resize((round(poster.width * scale), round(poster.height * scale))), (130, top))
+    frame = Frame(130, top, poster.width * scale, poster.height * scale)
+    found = artwork_cells(gray(page), frame, reference, np.asarray(page, dtype=np.uint8))
+    assert found is not None
+    assert found.agreement >= 0.95, found
+    assert 0.5 <= found.shown <= 0.75, found  # the top 30 % (artwork only) is off screen
+    assert artwork_cells(gray(page), Frame(-1000, -1000, 300, 500), reference) is None

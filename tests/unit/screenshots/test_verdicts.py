@@ -204,3 +204,45 @@ def test_default_thresholds() -> None:
     assert limits.artwork_mismatch < limits.artwork_match
     assert 0 < limits.reuse_close_similarity < limits.reuse_copy_similarity < 1
     assert decide(GENUINE, None) == decide(GENUINE, limits)
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        (None, Verdict(Decision.APPROVE, ())),  # not measured: the whole-frame score decides
+        (0.0, Verdict(Decision.REJECT, (Reason.POSTER_MISMATCH,))),
+        (0.4999, Verdict(Decision.REJECT, (Reason.POSTER_MISMATCH,))),
+        (0.5, Verdict(Decision.REVIEW, (Reason.POSTER_UNCERTAIN,))),
+        (0.7999, Verdict(Decision.REVIEW, (Reason.POSTER_UNCERTAIN,))),
+        (0.8, Verdict(Decision.APPROVE, ())),
+        (1.0, Verdict(Decision.APPROVE, ())),
+    ],
+)
+def test_artwork_cell_agreement_thresholds(cells: float | None, expected: Verdict) -> None:
+    # The whole-frame score says "poster" (0.97): the cells alone tell other artwork apart.
+    assert verdict(artwork_agreement=cells) == expected
+
+
+def test_artwork_cell_thresholds_can_be_configured() -> None:
+    loose = DecisionThresholds(artwork_cells_match=0.3, artwork_cells_mismatch=0.1)
+    assert decide(replace(GENUINE, artwork_agreement=0.35), loose) == Verdict(Decision.APPROVE, ())
+    assert decide(replace(GENUINE, artwork_agreement=0.05), loose).reasons == (Reason.POSTER_MISMATCH,)
+
+
+def test_no_time_row_where_the_screenshot_ends_goes_to_review() -> None:
+    # The screenshot stops right under the poster: the row is not missing, it is out of the picture.
+    result = verdict(time_word=None, delete_word=False, title=None, time_row_cut=True)
+    assert result == Verdict(Decision.REVIEW, (Reason.MOMENTS_UNCERTAIN,))
+
+
+@pytest.mark.parametrize(
+    ("shown", "expected"),
+    [
+        (None, Verdict(Decision.APPROVE, ())),
+        (0.3999, Verdict(Decision.REVIEW, (Reason.POSTER_UNCERTAIN,))),
+        (0.4, Verdict(Decision.APPROVE, ())),
+        (1.0, Verdict(Decision.APPROVE, ())),
+    ],
+)
+def test_too_little_of_the_poster_on_screen_goes_to_review(shown: float | None, expected: Verdict) -> None:
+    assert verdict(artwork_agreement=0.97, artwork_shown=shown) == expected
