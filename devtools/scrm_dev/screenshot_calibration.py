@@ -164,7 +164,8 @@ def calibrate_manifest(
 ) -> Calibration:
     """Thresholds from a tuning manifest (never a frozen one: read_for_tuning refuses those)."""
     lines = read_for_tuning(manifest)
-    pool = AnalysisPool(workers, thresholds=_permissive())
+    # No time limit: calibration needs every picture's evidence, however busy the machine is.
+    pool = AnalysisPool(workers, thresholds=_permissive(), time_limit=None)
     try:
         pool.warm_up()
         if progress:
