@@ -15,7 +15,7 @@ from services.screenshots.adapters.metrics import SCREENSHOT_DECISIONS, SCREENSH
 from services.screenshots.adapters.ocr import OcrEngineName, OcrUnavailable, find_tessdata
 from services.screenshots.adapters.pool import AnalysisPool, AnalysisWorkerLost, default_workers
 from services.screenshots.domain.analysis import Analysis, ReferenceUnusable
-from services.screenshots.domain.reuse import Fingerprint, PriorShot
+from services.screenshots.domain.reuse import CANDIDATES, Fingerprint, PriorShot, lookup_keys, nearest_first
 from services.screenshots.domain.verdicts import (
     Decision,
     DecisionThresholds,
@@ -31,6 +31,7 @@ from services.screenshots.service_layer.ports import AnalysisSubmitter, TimedAna
 from services.screenshots.service_layer.verification import Analysed, Conclusion, Submission, conclude, prior_shot
 
 __all__ = [
+    "CANDIDATES",
     "SCREENSHOT_DECISIONS",
     "SCREENSHOT_SECONDS",
     "Analysed",
@@ -61,6 +62,8 @@ __all__ = [
     "default_workers",
     "evaluate_manifest",
     "find_tessdata",
+    "lookup_keys",
+    "nearest_first",
     "prior_shot",
     "read_manifest",
 ]

@@ -8,17 +8,25 @@ remembering the screenshot are one write.
 A reviewer's claim is a ``claim`` field on the submission (``{"by": {"id", "name"}, "until"}``), set and
 cleared by conditional find-and-modify, so two reviewers never hold (or decide) the same submission.
 
+Re-use is looked up, not scanned: each submission document carries ``reuse_keys`` (the file's hash and
+the bands of its context descriptor's signature, :func:`services.screenshots.lookup_keys`) under a
+``(campaign_id, reuse_keys)`` index, so a new screenshot reads only the earlier ones that share a key.
+An approval also writes the campaign's latch documents of its keys (``share_reuse_latches``, a
+fixed number per campaign, keyed by a hash of the key) in its transaction: two approvals of alike
+pictures at the same moment write the same latch, one of them conflicts and, retried, finds the other.
+
 Submissions by status are counted (the campaign's and the account's counters, see
 :mod:`services.campaigns.domain.counters`) in the transaction that records or settles them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -27,16 +35,23 @@ from services.campaigns.adapters.counters import campaign_counters
 from services.campaigns.domain.counters import account_scope, campaign_scope, screenshot_counts, submission_change
 from services.campaigns.domain.submissions import STATUS, AuditEntry, Claim, SubmissionRecord
 from services.campaigns.service_layer.ports import ShareScreenshotStore
-from services.screenshots import Decision, Fingerprint, PriorShot
+from services.screenshots import CANDIDATES, Decision, Fingerprint, PriorShot, lookup_keys, nearest_first
 from shared.storage import IndexSpec
 
-__all__ = ["AUDIT", "IMAGES", "INDEXES", "SUBMISSIONS", "MongoShareScreenshots"]
+__all__ = ["AUDIT", "IMAGES", "INDEXES", "LATCHES", "SUBMISSIONS", "MongoShareScreenshots", "latch_id"]
 
 T = TypeVar("T")
 
 SUBMISSIONS = "share_submissions"
 IMAGES = "share_submission_images"
 AUDIT = "share_submission_audit"
+LATCHES = "share_reuse_latches"
+#: Latch documents per campaign: a bound on their number. Two unrelated approvals at the same moment
+#: share one with probability ~ keys^2 / _LATCH_SLOTS (0.9 % for 25 keys): a spurious conflict, retried.
+_LATCH_SLOTS = 1 << 16
+#: Keys read to rank the candidates, at most (their ids and keys only; the fingerprints of the best
+#: ``CANDIDATES`` are read after).
+_KEY_SCAN = 5_000
 
 INDEXES = (
     IndexSpec(SUBMISSIONS, (("campaign_id", 1), ("status", 1), ("received_at", 1)), name="campaign_status"),
@@ -45,7 +60,14 @@ INDEXES = (
     IndexSpec(SUBMISSIONS, (("appid", 1), ("status", 1), ("received_at", 1)), name="account_status"),
     IndexSpec(SUBMISSIONS, (("appid", 1), ("openid", 1), ("received_at", 1)), name="account_member"),
     IndexSpec(AUDIT, (("submission_id", 1), ("at", 1)), name="submission_at"),
+    # Re-use lookup: the earlier submissions sharing a key (multikey over reuse_keys).
+    IndexSpec(SUBMISSIONS, (("campaign_id", 1), ("reuse_keys", 1)), name="campaign_reuse_keys"),
 )
+
+
+def latch_id(campaign_id: str, key: str) -> str:
+    slot = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") % _LATCH_SLOTS
+    return f"{campaign_id}:{slot}"
 
 
 def _claim_document(claim: Claim) -> dict[str, Any]:
@@ -69,11 +91,17 @@ def _document(record: SubmissionRecord) -> dict[str, Any]:
         "context": record.fingerprint.context,
         "text": record.fingerprint.text,
     }
+    doc["reuse_keys"] = lookup_keys(record.fingerprint)
     return doc
 
 
 def _fingerprint(doc: dict[str, Any]) -> Fingerprint:
     return Fingerprint(doc["sha256"], doc["context"], doc.get("text", ""))
+
+
+def _prior(doc: dict[str, Any]) -> PriorShot:
+    own = doc.get("evidence", {}).get("qr") == "own"
+    return PriorShot(doc["_id"], doc["openid"], Decision(doc["decision"]), _fingerprint(doc["fingerprint"]), own)
 
 
 def _record(doc: dict[str, Any]) -> SubmissionRecord:
@@ -124,6 +152,12 @@ class MongoShareScreenshots(ShareScreenshotStore):
             upsert=True,
             session=self._session,
         )
+
+    async def latch_reuse(self, campaign_id: str, keys: Sequence[str]) -> None:
+        slots = sorted({latch_id(campaign_id, key) for key in keys})
+        if slots:
+            writes = [UpdateOne({"_id": slot}, {"$inc": {"n": 1}}, upsert=True) for slot in slots]
+            await self._db[LATCHES].bulk_write(writes, ordered=True, session=self._session)
 
     async def audit(self, entry: AuditEntry) -> None:
         await self._db[AUDIT].insert_one(dict(entry.__dict__), session=self._session)
@@ -216,17 +250,35 @@ class MongoShareScreenshots(ShareScreenshotStore):
 
     async def earlier(self, campaign_id: str) -> list[PriorShot]:
         """Every earlier submission of the campaign with the fingerprints re-use is judged by."""
-        shots = []
         cursor = self._db[SUBMISSIONS].find(
             {"campaign_id": campaign_id, "fingerprint.context": {"$ne": None}},
             {"openid": 1, "decision": 1, "fingerprint": 1, "evidence.qr": 1},
             session=self._session,
         )
-        async for doc in cursor:
-            fingerprint = _fingerprint(doc["fingerprint"])
-            own = doc.get("evidence", {}).get("qr") == "own"
-            shots.append(PriorShot(doc["_id"], doc["openid"], Decision(doc["decision"]), fingerprint, own))
-        return shots
+        return [_prior(doc) async for doc in cursor]
+
+    async def candidates(self, campaign_id: str, keys: Sequence[str]) -> list[PriorShot]:
+        if not keys:
+            return []
+        found = (
+            self._db[SUBMISSIONS]
+            .find(
+                {"campaign_id": campaign_id, "reuse_keys": {"$in": list(keys)}},
+                {"reuse_keys": 1},
+                session=self._session,
+            )
+            .limit(_KEY_SCAN)
+        )
+        nearest = nearest_first(keys, [(doc["_id"], doc.get("reuse_keys", [])) async for doc in found], CANDIDATES)
+        if not nearest:
+            return []
+        cursor = self._db[SUBMISSIONS].find(
+            {"_id": {"$in": nearest}},
+            {"openid": 1, "decision": 1, "fingerprint": 1, "evidence.qr": 1},
+            session=self._session,
+        )
+        shots = {doc["_id"]: _prior(doc) async for doc in cursor}
+        return [shots[submission_id] for submission_id in nearest if submission_id in shots]
 
     async def listing(
         self,

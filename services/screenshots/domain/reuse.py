@@ -17,17 +17,36 @@ earlier *approved* one. The member's own rejected attempts do not count, because
 rejection (say, after making a private post public) legitimately produces a very similar picture. Nor
 does someone else's submission that showed a code not theirs: a cheater who sent this member's
 screenshot first must not make the member's own submission look like the copy.
+
+Which earlier screenshots are compared at all is decided by an index, not by reading every one: each
+fingerprint has :func:`lookup_keys` (the file's hash, and the bands of its descriptor's signature,
+see :func:`.similarity.buckets`); the store returns those earlier submissions that share a key, the
+ones sharing most first (:func:`nearest_first`), at most :data:`CANDIDATES` of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from services.screenshots.domain.similarity import buckets
 from services.screenshots.domain.verdicts import Decision, ReuseMatch
 
-__all__ = ["Fingerprint", "PriorShot", "ReuseFinding", "Similarity", "find_reuse", "text_agreement"]
+__all__ = [
+    "CANDIDATES",
+    "Fingerprint",
+    "PriorShot",
+    "ReuseFinding",
+    "Similarity",
+    "find_reuse",
+    "lookup_keys",
+    "nearest_first",
+    "text_agreement",
+]
+
+#: Earlier submissions compared in full with a new one, at most: those sharing most lookup keys.
+CANDIDATES = 64
 
 #: How alike two context descriptors are, 1.0 for identical.
 Similarity = Callable[[bytes, bytes], float]
@@ -41,6 +60,29 @@ class Fingerprint:
     #: The text just above the poster (nickname, the member's words), normalized, one line per text
     #: line; "" if none was read.
     text: str = ""
+
+
+def lookup_keys(fingerprint: Fingerprint) -> list[str]:
+    """What an earlier fingerprint is found by: ``f:<sha256>`` (the same file) and the descriptor's
+    signature bands (an alike context). Empty for a fingerprint without either."""
+    keys = [f"f:{fingerprint.sha256}"] if fingerprint.sha256 else []
+    if fingerprint.context is not None:
+        keys += [f"b{key}" for key in buckets(fingerprint.context)]
+    return keys
+
+
+def nearest_first(
+    keys: Sequence[str], found: Iterable[tuple[str, Sequence[str]]], limit: int = CANDIDATES
+) -> list[str]:
+    """Of ``found`` (submission id, its keys), the ids sharing most of ``keys``, at most ``limit``;
+    the same file first, then by the number of bands in common (ties: the order found)."""
+    wanted = set(keys)
+    scored = []
+    for order, (submission_id, theirs) in enumerate(found):
+        shared = wanted.intersection(theirs)
+        same_file = any(key.startswith("f:") for key in shared)
+        scored.append((not same_file, -len(shared), order, submission_id))
+    return [submission_id for *_, submission_id in sorted(scored)[:limit]]
 
 
 @dataclass(frozen=True)
