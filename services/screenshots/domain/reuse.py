@@ -36,6 +36,7 @@ from services.screenshots.domain.verdicts import Decision, ReuseMatch
 __all__ = [
     "CANDIDATES",
     "Fingerprint",
+    "LineAgreement",
     "PriorShot",
     "ReuseFinding",
     "Similarity",
@@ -50,6 +51,8 @@ CANDIDATES = 64
 
 #: How alike two context descriptors are, 1.0 for identical.
 Similarity = Callable[[bytes, bytes], float]
+#: How well the lines of text around two posters agree (0..1), None when there are none to compare.
+LineAgreement = Callable[[bytes, bytes], float | None]
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,10 @@ class ReuseFinding:
 _SAME_TEXT = 0.5
 _DIFFERENT_TEXT = 0.3
 _MIN_TEXT = 3
+#: The same for the pictures of the lines of text around the poster (measured: copies >= 0.8, other
+#: members' honest screenshots of the same poster <= 0.46).
+_SAME_LINES = 0.6
+_DIFFERENT_LINES = 0.35
 
 
 def _containment(short: str, long: str) -> float:
@@ -148,8 +155,14 @@ def find_reuse(
     *,
     copy_at: float,
     close_at: float,
+    lines: LineAgreement | None = None,
 ) -> ReuseFinding:
-    """The most similar earlier screenshot that counts, classified as a copy, close, or unrelated."""
+    """The most similar earlier screenshot that counts, classified as a copy, close, or unrelated.
+
+    Alike surroundings are a copy only if what is personal agrees too: the pictures of the lines of
+    text around the poster (``lines``) when both screenshots have some, otherwise the words read by
+    OCR. Thousands of members share the poster, the phone and the suggested words; a copy also
+    shares the nickname and the time row."""
     nearest: tuple[float, str] | None = None
     for prior in earlier:
         if not _counts(prior, user):
@@ -159,7 +172,15 @@ def find_reuse(
         if fingerprint.context is None or prior.fingerprint.context is None:
             continue
         score = similarity(fingerprint.context, prior.fingerprint.context)
-        if score >= close_at:
+        by_lines = None
+        if score >= close_at and lines is not None:
+            by_lines = lines(fingerprint.context, prior.fingerprint.context)
+        if by_lines is not None:
+            if by_lines < _DIFFERENT_LINES:
+                continue  # a line (the nickname, the time) matches nothing: someone else's post
+            if by_lines < _SAME_LINES:
+                score = min(score, close_at)  # unsure: a person compares
+        elif score >= close_at:
             agreement = text_agreement(fingerprint.text, prior.fingerprint.text)
             if agreement is not None and agreement < _DIFFERENT_TEXT and score < copy_at:
                 continue  # alike surroundings, someone else's words: not a copy of this one
