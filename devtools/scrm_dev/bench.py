@@ -40,6 +40,7 @@ from scrm_dev.bench_dashboards import bench_dashboards
 from scrm_dev.bench_profiles import bench_profiles
 from scrm_dev.bench_pushes import SIM_ENV as PUSH_SIM_ENV
 from scrm_dev.bench_pushes import bench_pushes
+from scrm_dev.bench_reuse import bench_reuse
 from scrm_dev.bench_screenshots import bench_screenshots
 from scrm_dev.bench_segments import bench_segments
 from scrm_dev.load import open_loop, run_wrk, write_requests, wrk_available
@@ -294,6 +295,8 @@ def run_bench(
     rows += bench_analytics(console, settings, state_dir)
     with local_stack(console, settings, state_dir, "bench-segments", only=[]):
         rows += bench_segments(console, settings)
+    with local_stack(console, settings, state_dir, "bench-reuse", only=[]):
+        rows += bench_reuse(console, settings)
     with local_stack(console, settings, state_dir, "bench-pushes", only=["wechat-sim"], env=PUSH_SIM_ENV) as stack:
         rows += bench_pushes(console, settings, stack)
     rows += bench_dashboards(console, settings, state_dir)

@@ -15,7 +15,7 @@ from services.screenshots.adapters.metrics import SCREENSHOT_DECISIONS, SCREENSH
 from services.screenshots.adapters.ocr import OcrEngineName, OcrUnavailable, find_tessdata
 from services.screenshots.adapters.pool import AnalysisPool, AnalysisWorkerLost, default_workers
 from services.screenshots.domain.analysis import Analysis, ReferenceUnusable
-from services.screenshots.domain.reuse import CANDIDATES, Fingerprint, PriorShot, lookup_keys, nearest_first
+from services.screenshots.domain.reuse import CANDIDATES, HOT_KEY, Fingerprint, PriorShot, lookup_keys, nearest_first
 from services.screenshots.domain.verdicts import (
     Decision,
     DecisionThresholds,
@@ -32,6 +32,7 @@ from services.screenshots.service_layer.verification import Analysed, Conclusion
 
 __all__ = [
     "CANDIDATES",
+    "HOT_KEY",
     "SCREENSHOT_DECISIONS",
     "SCREENSHOT_SECONDS",
     "Analysed",

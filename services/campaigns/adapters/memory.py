@@ -68,7 +68,7 @@ from services.campaigns.service_layer.ports import (
     TemplateImage,
     TemplateStore,
 )
-from services.screenshots import CANDIDATES, Decision, PriorShot, lookup_keys, nearest_first
+from services.screenshots import CANDIDATES, HOT_KEY, Decision, PriorShot, lookup_keys, nearest_first
 from shared.storage import InMemoryUnitOfWork, StorageConflict, StorageError, counter_shard
 
 __all__ = [
@@ -514,19 +514,24 @@ class InMemoryShareScreenshots(ShareScreenshotStore):
             if r.campaign_id == campaign_id and r.fingerprint.context is not None
         ]
 
+    def _key_counts(self, campaign_id: str, keys: Sequence[str]) -> dict[str, int]:
+        return {key: self.records.reuse_latches.get(latch_id(campaign_id, key), 0) for key in keys}
+
     async def candidates(self, campaign_id: str, keys: Sequence[str]) -> list[PriorShot]:
-        # The same lookup as MongoDB's index: only what shares a key, those sharing most first.
-        wanted = set(keys)
+        # The same lookup as MongoDB's index: only what shares a key that is not hot, rarest first.
+        counts = self._key_counts(campaign_id, keys)
+        asked = {key for key in keys if counts[key] < HOT_KEY}
         found = [
             (r.id, lookup_keys(r.fingerprint))
             for r in self.records.submissions.values()
-            if r.campaign_id == campaign_id and wanted.intersection(lookup_keys(r.fingerprint))
+            if r.campaign_id == campaign_id and asked.intersection(lookup_keys(r.fingerprint))
         ]
-        nearest = nearest_first(keys, found, CANDIDATES)
+        nearest = nearest_first([key for key in keys if key in asked], found, CANDIDATES, counts)
         return [_prior_shot(self.records.submissions[submission_id]) for submission_id in nearest]
 
     async def latch_reuse(self, campaign_id: str, keys: Sequence[str]) -> None:
-        for slot in sorted({latch_id(campaign_id, key) for key in keys}):
+        counts = self._key_counts(campaign_id, keys)
+        for slot in sorted({latch_id(campaign_id, key) for key in keys if counts[key] < HOT_KEY}):
             self.records.reuse_latches[slot] = self.records.reuse_latches.get(slot, 0) + 1
 
     async def listing(

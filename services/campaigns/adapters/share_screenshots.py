@@ -11,9 +11,11 @@ cleared by conditional find-and-modify, so two reviewers never hold (or decide) 
 Re-use is looked up, not scanned: each submission document carries ``reuse_keys`` (the file's hash and
 the bands of its context descriptor's signature, :func:`services.screenshots.lookup_keys`) under a
 ``(campaign_id, reuse_keys)`` index, so a new screenshot reads only the earlier ones that share a key.
-An approval also writes the campaign's latch documents of its keys (``share_reuse_latches``, a
-fixed number per campaign, keyed by a hash of the key) in its transaction: two approvals of alike
-pictures at the same moment write the same latch, one of them conflicts and, retried, finds the other.
+Each recorded submission also counts its keys in the campaign's latch documents (``share_reuse_latches``,
+a fixed number per campaign, keyed by a hash of the key) in its transaction. The counts tell which keys
+the crowd shares (a key of :data:`~services.screenshots.HOT_KEY` submissions is neither looked up nor
+counted any more) and weigh the rest; and two alike pictures decided at the same moment write the
+same latch, so one of them conflicts and, retried, finds the other.
 
 Submissions by status are counted (the campaign's and the account's counters, see
 :mod:`services.campaigns.domain.counters`) in the transaction that records or settles them.
@@ -35,7 +37,7 @@ from services.campaigns.adapters.counters import campaign_counters
 from services.campaigns.domain.counters import account_scope, campaign_scope, screenshot_counts, submission_change
 from services.campaigns.domain.submissions import STATUS, AuditEntry, Claim, SubmissionRecord
 from services.campaigns.service_layer.ports import ShareScreenshotStore
-from services.screenshots import CANDIDATES, Decision, Fingerprint, PriorShot, lookup_keys, nearest_first
+from services.screenshots import CANDIDATES, HOT_KEY, Decision, Fingerprint, PriorShot, lookup_keys, nearest_first
 from shared.storage import IndexSpec
 
 __all__ = ["AUDIT", "IMAGES", "INDEXES", "LATCHES", "SUBMISSIONS", "MongoShareScreenshots", "latch_id"]
@@ -153,8 +155,17 @@ class MongoShareScreenshots(ShareScreenshotStore):
             session=self._session,
         )
 
+    async def _key_counts(self, campaign_id: str, keys: Sequence[str]) -> dict[str, int]:
+        """How many submissions of the campaign have each key (counted until it is hot; by slot)."""
+        slots = {key: latch_id(campaign_id, key) for key in keys}
+        cursor = self._db[LATCHES].find({"_id": {"$in": sorted(set(slots.values()))}}, session=self._session)
+        counted = {doc["_id"]: int(doc.get("n", 0)) async for doc in cursor}
+        return {key: counted.get(slot, 0) for key, slot in slots.items()}
+
     async def latch_reuse(self, campaign_id: str, keys: Sequence[str]) -> None:
-        slots = sorted({latch_id(campaign_id, key) for key in keys})
+        counts = await self._key_counts(campaign_id, keys)
+        # A hot key is no longer written: every submission of a crowd has it, it would be a hot spot.
+        slots = sorted({latch_id(campaign_id, key) for key in keys if counts[key] < HOT_KEY})
         if slots:
             writes = [UpdateOne({"_id": slot}, {"$inc": {"n": 1}}, upsert=True) for slot in slots]
             await self._db[LATCHES].bulk_write(writes, ordered=True, session=self._session)
@@ -258,18 +269,21 @@ class MongoShareScreenshots(ShareScreenshotStore):
         return [_prior(doc) async for doc in cursor]
 
     async def candidates(self, campaign_id: str, keys: Sequence[str]) -> list[PriorShot]:
-        if not keys:
+        counts = await self._key_counts(campaign_id, keys)
+        asked = [key for key in keys if counts[key] < HOT_KEY]
+        if not asked:
             return []
         found = (
             self._db[SUBMISSIONS]
             .find(
-                {"campaign_id": campaign_id, "reuse_keys": {"$in": list(keys)}},
+                {"campaign_id": campaign_id, "reuse_keys": {"$in": asked}},
                 {"reuse_keys": 1},
                 session=self._session,
             )
             .limit(_KEY_SCAN)
         )
-        nearest = nearest_first(keys, [(doc["_id"], doc.get("reuse_keys", [])) async for doc in found], CANDIDATES)
+        rows = [(doc["_id"], doc.get("reuse_keys", [])) async for doc in found]
+        nearest = nearest_first(asked, rows, CANDIDATES, counts)
         if not nearest:
             return []
         cursor = self._db[SUBMISSIONS].find(

@@ -263,8 +263,9 @@ async def _record(
     )
     if not await uow.screenshots.add(record):
         return False
-    if verdict.decision is Decision.APPROVE:
-        await uow.screenshots.latch_reuse(campaign.id, lookup_keys(conclusion.fingerprint))
+    # Counted for every submission (which keys the crowd shares), and what makes two alike pictures
+    # decided at the same moment conflict.
+    await uow.screenshots.latch_reuse(campaign.id, lookup_keys(conclusion.fingerprint))
     await uow.screenshots.audit(
         AuditEntry(submission.id, campaign.id, "auto", verdict.decision.value, verdict.reason_codes, now)
     )

@@ -26,15 +26,16 @@ ones sharing most first (:func:`nearest_first`), at most :data:`CANDIDATES` of t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from services.screenshots.domain.similarity import buckets
+from services.screenshots.domain.similarity import buckets, line_buckets
 from services.screenshots.domain.verdicts import Decision, ReuseMatch
 
 __all__ = [
     "CANDIDATES",
+    "HOT_KEY",
     "Fingerprint",
     "LineAgreement",
     "PriorShot",
@@ -48,6 +49,9 @@ __all__ = [
 
 #: Earlier submissions compared in full with a new one, at most: those sharing most lookup keys.
 CANDIDATES = 64
+#: A lookup key this many submissions of the campaign have is the crowd's (the poster's look, the
+#: suggested words, the phone's layout), not anyone's own: it is no longer looked up nor counted.
+HOT_KEY = 64
 
 #: How alike two context descriptors are, 1.0 for identical.
 Similarity = Callable[[bytes, bytes], float]
@@ -66,25 +70,34 @@ class Fingerprint:
 
 
 def lookup_keys(fingerprint: Fingerprint) -> list[str]:
-    """What an earlier fingerprint is found by: ``f:<sha256>`` (the same file) and the descriptor's
-    signature bands (an alike context). Empty for a fingerprint without either."""
+    """What an earlier fingerprint is found by: ``f:<sha256>`` (the same file), the descriptor's
+    signature bands (an alike context) and its lines' bands (the same nickname, words, time row).
+    Empty for a fingerprint without any. Keys that many submissions share say nothing personal: the
+    store counts them and stops looking them up (:data:`HOT_KEY`)."""
     keys = [f"f:{fingerprint.sha256}"] if fingerprint.sha256 else []
     if fingerprint.context is not None:
-        keys += [f"b{key}" for key in buckets(fingerprint.context)]
+        keys += [f"b{key}" for key in buckets(fingerprint.context)] + line_buckets(fingerprint.context)
     return keys
 
 
 def nearest_first(
-    keys: Sequence[str], found: Iterable[tuple[str, Sequence[str]]], limit: int = CANDIDATES
+    keys: Sequence[str],
+    found: Iterable[tuple[str, Sequence[str]]],
+    limit: int = CANDIDATES,
+    counts: Mapping[str, int] | None = None,
 ) -> list[str]:
-    """Of ``found`` (submission id, its keys), the ids sharing most of ``keys``, at most ``limit``;
-    the same file first, then by the number of bands in common (ties: the order found)."""
+    """Of ``found`` (submission id, its keys), the ids sharing most of ``keys``, at most ``limit``:
+    the same file first, then by the keys in common, each weighing the less the more submissions of
+    the campaign have it (``counts``): a nickname's key is rare, the layout's common. Ties: the order
+    found."""
     wanted = set(keys)
+    known = counts or {}
     scored = []
     for order, (submission_id, theirs) in enumerate(found):
         shared = wanted.intersection(theirs)
         same_file = any(key.startswith("f:") for key in shared)
-        scored.append((not same_file, -len(shared), order, submission_id))
+        weight = sum(1.0 / (1 + known.get(key, 0)) for key in shared)
+        scored.append((not same_file, -weight, order, submission_id))
     return [submission_id for *_, submission_id in sorted(scored)[:limit]]
 
 

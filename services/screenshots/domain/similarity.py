@@ -18,6 +18,7 @@ unrelated ones rarely do. The store indexes the band values and compares only wh
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -31,6 +32,7 @@ __all__ = [
     "LINE_WIDTH",
     "buckets",
     "line_agreement",
+    "line_buckets",
     "pack_lines",
     "similarity",
 ]
@@ -70,43 +72,64 @@ _BLANK = 6.0
 #: ... and one with at least this much is clearly inked.
 _INKED = 3 * _BLANK
 
-_Line = tuple[float, list[tuple[NDArray[np.float32] | None, float]]]
+
+@dataclass(frozen=True)
+class _Lines:
+    """A descriptor's lines, ready to compare all at once: per line its aspect, and per piece the
+    normalized ink (zero where blank), whether it has ink, and whether it is clearly inked."""
+
+    aspects: NDArray[np.float32]  # (lines,)
+    pieces: NDArray[np.float32]  # (lines, pieces, values)
+    inked: NDArray[np.bool_]  # (lines, pieces)
+    clear: NDArray[np.bool_]  # (lines, pieces)
 
 
-def _unpack_lines(descriptor: bytes) -> list[_Line] | None:
+@lru_cache(maxsize=256)  # the new screenshot's lines, compared with up to 64 candidates
+def _unpack_lines(descriptor: bytes) -> _Lines | None:
     block = descriptor[DESCRIPTOR_BYTES:]
     if len(block) < 2 or block[:1] != b"L" or len(block) != 2 + block[1] * _LINE_BYTES:
         return None
-    lines: list[_Line] = []
+    aspects, pieces, inked, clear = [], [], [], []
     for n in range(block[1]):
         at = 2 + n * _LINE_BYTES
-        aspect = int.from_bytes(block[at : at + 2], "big") / 100
         ink = np.frombuffer(block, dtype=np.uint8, count=LINE_WIDTH * LINE_HEIGHT, offset=at + 2)
-        picture = ink.reshape(LINE_HEIGHT, LINE_WIDTH).astype(np.float32)
-        pieces: list[tuple[NDArray[np.float32] | None, float]] = []
-        for start in range(0, LINE_WIDTH, _PIECE):
-            piece = picture[:, start : start + _PIECE].reshape(-1)
-            spread = float(piece.std())
-            normal = None if spread < _BLANK else (piece - float(piece.mean())) / (spread * np.sqrt(piece.size))
-            pieces.append((normal, spread))
-        if any(piece is not None for piece, _ in pieces):
-            lines.append((aspect, pieces))
-    return lines
+        # (pieces, values): each piece a column band of the line, flattened.
+        cut = ink.reshape(LINE_HEIGHT, _PIECES, _PIECE).transpose(1, 0, 2).reshape(_PIECES, -1).astype(np.float32)
+        spread = cut.std(axis=1)
+        has_ink = spread >= _BLANK
+        if not has_ink.any():
+            continue
+        centred = cut - cut.mean(axis=1, keepdims=True)
+        normal = np.where(has_ink[:, None], centred / (np.maximum(spread, 1e-6)[:, None] * np.sqrt(cut.shape[1])), 0)
+        aspects.append(int.from_bytes(block[at : at + 2], "big") / 100)
+        pieces.append(normal)
+        inked.append(has_ink)
+        clear.append(spread >= _INKED)
+    if not aspects:
+        return _Lines(
+            np.zeros(0, np.float32),
+            np.zeros((0, _PIECES, 1), np.float32),
+            np.zeros((0, _PIECES), bool),
+            np.zeros((0, _PIECES), bool),
+        )
+    return _Lines(np.array(aspects, np.float32), np.stack(pieces).astype(np.float32), np.stack(inked), np.stack(clear))
 
 
-def _line_match(left: _Line, right: _Line) -> float:
-    """The worst piece's correlation; a piece blank in one line and clearly inked in the other
-    matches nothing."""
-    (left_aspect, left_pieces), (right_aspect, right_pieces) = left, right
-    if min(left_aspect, right_aspect) < _ASPECT_SPREAD * max(left_aspect, right_aspect):
-        return 0.0
-    worst = 1.0
-    for (mine, mine_spread), (theirs, their_spread) in zip(left_pieces, right_pieces, strict=True):
-        if mine is not None and theirs is not None:
-            worst = min(worst, float(mine @ theirs))
-        elif max(mine_spread, their_spread) >= _INKED:
-            worst = 0.0
-    return worst
+def _line_matches(mine: _Lines, theirs: _Lines) -> NDArray[np.float32]:
+    """(mine, theirs): each pair's worst piece; a piece blank in one line and clearly inked in the
+    other matches nothing; lines of other lengths do not match at all."""
+    dots = np.einsum("ipk,jpk->ijp", mine.pieces, theirs.pieces)
+    both = mine.inked[:, None, :] & theirs.inked[None, :, :]
+    lopsided = (
+        ~both
+        & (mine.clear[:, None, :] | theirs.clear[None, :, :])
+        & (mine.inked[:, None, :] | theirs.inked[None, :, :])
+    )
+    scores = np.where(both, dots, 1.0)
+    scores = np.where(lopsided, 0.0, scores).min(axis=2)
+    low = np.minimum(mine.aspects[:, None], theirs.aspects[None, :])
+    high = np.maximum(mine.aspects[:, None], theirs.aspects[None, :])
+    return np.where(low < _ASPECT_SPREAD * high, 0.0, scores).astype(np.float32)
 
 
 def line_agreement(left: bytes, right: bytes) -> float | None:
@@ -118,10 +141,12 @@ def line_agreement(left: bytes, right: bytes) -> float | None:
     included, has a line matching nothing in the other, the nickname or the time (<= 0.46).
     """
     mine, theirs = _unpack_lines(left), _unpack_lines(right)
-    if not mine or not theirs:
+    if mine is None or theirs is None or not len(mine.aspects) or not len(theirs.aspects):
         return None
-    fewer, more = sorted((mine, theirs), key=len)
-    return max(0.0, min(max(_line_match(line, other) for other in more) for line in fewer))
+    matches = _line_matches(mine, theirs)
+    # The worst line of the screenshot with fewer lines against its best match in the other.
+    best = matches.max(axis=1) if len(mine.aspects) <= len(theirs.aspects) else matches.max(axis=0)
+    return max(0.0, float(best.min()))
 
 
 def _mask(descriptor: bytes) -> NDArray[np.bool_]:
@@ -174,3 +199,35 @@ def buckets(descriptor: bytes) -> list[str]:
     bits = (_planes() @ coarse) > 0
     packed = np.packbits(bits.reshape(BANDS, _BITS), axis=1)
     return [f"{band}:{row.tobytes().hex()}" for band, row in enumerate(packed)]
+
+
+#: Each line of text gets its own keys: the signature of its picture (pooled to 4 x 16) cut into bands
+#: of 16 bits. A copy keeps its lines, so it shares most of their keys; the keys of a line everyone
+#: has (the suggested words, a title) are shared by thousands, and the store stops asking for those.
+_LINE_BANDS = 6
+_LINE_BITS = 16
+_LINE_POOL = (LINE_HEIGHT // 4, LINE_WIDTH // 16)
+
+
+@lru_cache(maxsize=1)
+def _line_planes() -> NDArray[np.float32]:
+    generator = np.random.default_rng(26_2026)
+    return generator.standard_normal((_LINE_BANDS * _LINE_BITS, 4 * 16)).astype(np.float32)
+
+
+def line_buckets(descriptor: bytes) -> list[str]:
+    """``"l<band>:<hex>"`` keys of every line of text the descriptor carries (deduplicated, in order)."""
+    block = descriptor[DESCRIPTOR_BYTES:]
+    if len(block) < 2 or block[:1] != b"L" or len(block) != 2 + block[1] * _LINE_BYTES:
+        return []
+    keys: dict[str, None] = {}
+    for n in range(block[1]):
+        ink = np.frombuffer(block, dtype=np.uint8, count=LINE_WIDTH * LINE_HEIGHT, offset=2 + n * _LINE_BYTES + 2)
+        pooled = ink.reshape(4, _LINE_POOL[0], 16, _LINE_POOL[1]).astype(np.float32).mean(axis=(1, 3)).reshape(-1)
+        centred = pooled - float(pooled.mean())
+        if float(centred.std()) < _BLANK:
+            continue
+        packed = np.packbits(((_line_planes() @ centred) > 0).reshape(_LINE_BANDS, _LINE_BITS), axis=1)
+        for band, row in enumerate(packed):
+            keys[f"l{band}:{row.tobytes().hex()}"] = None
+    return list(keys)

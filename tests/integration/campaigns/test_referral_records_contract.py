@@ -17,7 +17,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from services.campaigns.domain.participants import Invitation, Notice, Participant, reward_id
 from services.campaigns.domain.results import MAX_INVITEES_LISTED
 from services.campaigns.domain.submissions import AuditEntry, SubmissionRecord
-from services.screenshots import Decision, Fingerprint, lookup_keys
+from services.screenshots import HOT_KEY, Decision, Fingerprint, lookup_keys
 from services.screenshots.domain.similarity import DESCRIPTOR_BYTES, DESCRIPTOR_SIDE
 from shared.storage import StorageConflict
 from tests.integration.campaigns.conftest import Records
@@ -251,6 +251,19 @@ class ReferralRecordsContract(abc.ABC):
         assert same_file[0].submission_id == f"{APPID}:no-context"
         assert await screenshots.candidates("c1", []) == []
         assert await screenshots.candidates("c3", lookup_keys(mine)) == []
+
+    async def test_a_key_the_crowd_shares_is_no_longer_looked_up(self, records: Records) -> None:
+        await records.screenshots.add(replace(submission("mom"), fingerprint=Fingerprint("sha-mom", None, "")))
+        mom = lookup_keys(Fingerprint("sha-mom", None))
+        assert [s.submission_id for s in await records.screenshots.candidates("c1", mom)] == [f"{APPID}:mom"]
+        for _ in range(HOT_KEY):  # as many submissions had this key: it is the crowd's, not anyone's
+            async with records.uow() as uow:
+                await uow.screenshots.latch_reuse("c1", mom)
+                await uow.commit()
+        assert await records.screenshots.candidates("c1", mom) == []
+        async with records.uow() as uow:  # and it is not counted any more (no hot spot)
+            await uow.screenshots.latch_reuse("c1", mom)
+            await uow.commit()
 
     async def test_two_transactions_latching_a_shared_key_conflict(self, records: Records) -> None:
         # Two approvals of alike pictures at once: the one that commits second must not commit.

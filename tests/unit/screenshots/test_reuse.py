@@ -311,3 +311,11 @@ def test_nearest_first_ranks_the_same_file_then_shared_keys() -> None:
     assert nearest_first(keys, found) == ["same-file", "two-bands", "one-band"]
     assert nearest_first(keys, found, limit=2) == ["same-file", "two-bands"]
     assert nearest_first(keys, []) == []
+
+
+def test_nearest_first_weighs_rare_keys_more() -> None:
+    keys = ["b0:1", "b1:2", "l0:3"]
+    counts = {"b0:1": 40, "b1:2": 40, "l0:3": 0}  # two keys of the crowd's layout, one nickname line
+    found = [("layout-alike", ["b0:1", "b1:2"]), ("same-nickname", ["l0:3"])]
+    assert nearest_first(keys, found, counts=counts) == ["same-nickname", "layout-alike"]
+    assert nearest_first(keys, found) == ["layout-alike", "same-nickname"]  # unweighed: by count
