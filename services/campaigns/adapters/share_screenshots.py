@@ -84,7 +84,7 @@ def _free_for(holder_id: str | None, now: datetime) -> dict[str, Any]:
     return {"$or": free}
 
 
-def _document(record: SubmissionRecord) -> dict[str, Any]:
+def _document(record: SubmissionRecord, reuse_keys: list[str] | None = None) -> dict[str, Any]:
     doc = dict(record.__dict__)
     doc["_id"] = doc.pop("id")
     doc["claim"] = None if record.claim is None else _claim_document(record.claim)
@@ -93,7 +93,7 @@ def _document(record: SubmissionRecord) -> dict[str, Any]:
         "context": record.fingerprint.context,
         "text": record.fingerprint.text,
     }
-    doc["reuse_keys"] = lookup_keys(record.fingerprint)
+    doc["reuse_keys"] = lookup_keys(record.fingerprint) if reuse_keys is None else reuse_keys
     return doc
 
 
@@ -137,7 +137,11 @@ class MongoShareScreenshots(ShareScreenshotStore):
 
     async def add(self, record: SubmissionRecord) -> bool:
         async def write(session: AsyncClientSession) -> None:
-            await self._db[SUBMISSIONS].insert_one(_document(record), session=session)
+            keys = lookup_keys(record.fingerprint)
+            counts = await self._key_counts(record.campaign_id, keys, session)
+            # A hot key is never asked for again: keeping it would only grow the index.
+            personal = [key for key in keys if counts[key] < HOT_KEY]
+            await self._db[SUBMISSIONS].insert_one(_document(record, personal), session=session)
             await self._count(record, None, session)
 
         try:
@@ -155,10 +159,12 @@ class MongoShareScreenshots(ShareScreenshotStore):
             session=self._session,
         )
 
-    async def _key_counts(self, campaign_id: str, keys: Sequence[str]) -> dict[str, int]:
+    async def _key_counts(
+        self, campaign_id: str, keys: Sequence[str], session: AsyncClientSession | None = None
+    ) -> dict[str, int]:
         """How many submissions of the campaign have each key (counted until it is hot; by slot)."""
         slots = {key: latch_id(campaign_id, key) for key in keys}
-        cursor = self._db[LATCHES].find({"_id": {"$in": sorted(set(slots.values()))}}, session=self._session)
+        cursor = self._db[LATCHES].find({"_id": {"$in": sorted(set(slots.values()))}}, session=session or self._session)
         counted = {doc["_id"]: int(doc.get("n", 0)) async for doc in cursor}
         return {key: counted.get(slot, 0) for key, slot in slots.items()}
 
