@@ -27,3 +27,20 @@ def test_members_share_the_crowds_keys_and_have_their_own() -> None:
     document = _document(1, one)
     assert document["reuse_keys"] == one and document["fingerprint"]["sha256"] == one[0][2:]
     assert lookup_keys(crowd_fingerprints(1)[0])[0].startswith("f:")
+
+
+def test_the_crowd_renderer_draws_a_post_and_copies_it() -> None:
+    import io
+
+    from PIL import Image
+
+    from scrm_dev.reuse_crowd import copy_of, crowd_look, crowd_member, crowd_screenshot, encode
+    from scrm_dev.screenshot_corpus import make_poster
+
+    rng = random.Random(3)
+    look = crowd_look(rng)
+    image, box = crowd_screenshot(make_poster(2, "http://weixin.qq.com/q/02crowd"), crowd_member(rng, look), look)
+    assert image.size == look.size and 0 <= box[0] < box[2] <= look.size[0] and 0 <= box[1] < box[3] <= look.size[1]
+    original = encode(image, 80)
+    again = Image.open(io.BytesIO(copy_of(original, rng)))
+    assert again.width <= image.width and again.height <= image.height  # cropped, maybe smaller
