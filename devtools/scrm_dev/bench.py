@@ -40,6 +40,7 @@ from scrm_dev.bench_dashboards import bench_dashboards
 from scrm_dev.bench_profiles import bench_profiles
 from scrm_dev.bench_pushes import SIM_ENV as PUSH_SIM_ENV
 from scrm_dev.bench_pushes import bench_pushes
+from scrm_dev.bench_reuse import bench_reuse
 from scrm_dev.bench_screenshots import bench_screenshots
 from scrm_dev.bench_segments import bench_segments
 from scrm_dev.load import open_loop, run_wrk, write_requests, wrk_available
@@ -318,6 +319,10 @@ def _stages(
         with local_stack(console, settings, state_dir, "bench-segments", only=[]):
             return bench_segments(console, settings)
 
+    def reuse() -> list[Row]:
+        with local_stack(console, settings, state_dir, "bench-reuse", only=[]):
+            return bench_reuse(console, settings)
+
     def sends() -> list[Row]:
         with local_stack(console, settings, state_dir, "bench-pushes", only=["wechat-sim"], env=PUSH_SIM_ENV) as stack:
             return bench_pushes(console, settings, stack)
@@ -339,6 +344,7 @@ def _stages(
         ("profiles", lambda: bench_profiles(console, settings, state_dir)),
         ("analytics", lambda: bench_analytics(console, settings, state_dir)),
         ("segments", segments),
+        ("reuse", reuse),
         ("pushes", sends),
         ("dashboards", lambda: bench_dashboards(console, settings, state_dir)),
         ("real-stack", real_stack),

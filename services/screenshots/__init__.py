@@ -16,7 +16,7 @@ from services.screenshots.adapters.ocr import OcrEngineName, OcrUnavailable, fin
 from services.screenshots.adapters.pool import DEFAULT_TIME_LIMIT, AnalysisPool, AnalysisWorkerLost, default_workers
 from services.screenshots.adapters.thresholds_file import ThresholdsFileError, load_thresholds
 from services.screenshots.domain.analysis import Analysis, ReferenceUnusable
-from services.screenshots.domain.reuse import Fingerprint, PriorShot
+from services.screenshots.domain.reuse import CANDIDATES, HOT_KEY, Fingerprint, PriorShot, lookup_keys, nearest_first
 from services.screenshots.domain.verdicts import (
     Decision,
     DecisionThresholds,
@@ -39,7 +39,9 @@ from services.screenshots.service_layer.verification import (
 )
 
 __all__ = [
+    "CANDIDATES",
     "DEFAULT_TIME_LIMIT",
+    "HOT_KEY",
     "SCREENSHOT_DECISIONS",
     "SCREENSHOT_SECONDS",
     "Analysed",
@@ -74,6 +76,8 @@ __all__ = [
     "evaluate_manifest",
     "find_tessdata",
     "load_thresholds",
+    "lookup_keys",
+    "nearest_first",
     "prior_shot",
     "read_manifest",
 ]

@@ -21,12 +21,13 @@ import hashlib
 import itertools
 import uuid
 from collections import ChainMap
-from collections.abc import AsyncIterator, Iterable, MutableMapping
+from collections.abc import AsyncIterator, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from services.campaigns.adapters.campaigns import from_document, to_document
+from services.campaigns.adapters.share_screenshots import latch_id
 from services.campaigns.domain.campaign import Campaign, CampaignStatus, VersionConflict
 from services.campaigns.domain.counters import (
     GRANTED,
@@ -68,7 +69,7 @@ from services.campaigns.service_layer.ports import (
     TemplateImage,
     TemplateStore,
 )
-from services.screenshots import Decision, PriorShot
+from services.screenshots import CANDIDATES, HOT_KEY, Decision, PriorShot, lookup_keys, nearest_first
 from shared.storage import InMemoryUnitOfWork, StorageConflict, StorageError, counter_shard
 
 __all__ = [
@@ -240,6 +241,8 @@ class CampaignRecords:
     submissions: MutableMapping[str, SubmissionRecord] = field(default_factory=_collection)
     images: MutableMapping[str, tuple[bytes, str]] = field(default_factory=_collection)
     audit: MutableMapping[int, AuditEntry] = field(default_factory=_collection)
+    #: latch id -> writes (``share_reuse_latches``): approvals of alike pictures conflict on them
+    reuse_latches: MutableMapping[str, int] = field(default_factory=_collection)
     #: "<scope>|<shard>" -> counts (``campaign_counters``)
     counters: MutableMapping[str, dict[str, int]] = field(default_factory=_collection)
     #: "consumer:event_id" of every committed claim (``processed_events``), shared by the units of work.
@@ -404,6 +407,11 @@ class InMemoryReferrals(ReferralStore):
             self.records.notices[notice.id] = dict(notice.__dict__)
 
 
+def _prior_shot(record: SubmissionRecord) -> PriorShot:
+    own = record.evidence.get("qr") == "own"
+    return PriorShot(record.id, record.openid, Decision(record.decision), record.fingerprint, own)
+
+
 class InMemoryShareScreenshots(ShareScreenshotStore):
     """Share-screenshot submissions over :class:`CampaignRecords`."""
 
@@ -503,10 +511,30 @@ class InMemoryShareScreenshots(ShareScreenshotStore):
 
     async def earlier(self, campaign_id: str) -> list[PriorShot]:
         return [
-            PriorShot(r.id, r.openid, Decision(r.decision), r.fingerprint, r.evidence.get("qr") == "own")
+            _prior_shot(r)
             for r in self.records.submissions.values()
             if r.campaign_id == campaign_id and r.fingerprint.context is not None
         ]
+
+    def _key_counts(self, campaign_id: str, keys: Sequence[str]) -> dict[str, int]:
+        return {key: self.records.reuse_latches.get(latch_id(campaign_id, key), 0) for key in keys}
+
+    async def candidates(self, campaign_id: str, keys: Sequence[str]) -> list[PriorShot]:
+        # The same lookup as MongoDB's index: only what shares a key that is not hot, rarest first.
+        counts = self._key_counts(campaign_id, keys)
+        asked = {key for key in keys if counts[key] < HOT_KEY}
+        found = [
+            (r.id, lookup_keys(r.fingerprint))
+            for r in self.records.submissions.values()
+            if r.campaign_id == campaign_id and asked.intersection(lookup_keys(r.fingerprint))
+        ]
+        nearest = nearest_first([key for key in keys if key in asked], found, CANDIDATES, counts)
+        return [_prior_shot(self.records.submissions[submission_id]) for submission_id in nearest]
+
+    async def latch_reuse(self, campaign_id: str, keys: Sequence[str]) -> None:
+        counts = self._key_counts(campaign_id, keys)
+        for slot in sorted({latch_id(campaign_id, key) for key in keys if counts[key] < HOT_KEY}):
+            self.records.reuse_latches[slot] = self.records.reuse_latches.get(slot, 0) + 1
 
     async def listing(
         self,

@@ -8,17 +8,27 @@ remembering the screenshot are one write.
 A reviewer's claim is a ``claim`` field on the submission (``{"by": {"id", "name"}, "until"}``), set and
 cleared by conditional find-and-modify, so two reviewers never hold (or decide) the same submission.
 
+Re-use is looked up, not scanned: each submission document carries ``reuse_keys`` (the file's hash and
+the bands of its context descriptor's signature, :func:`services.screenshots.lookup_keys`) under a
+``(campaign_id, reuse_keys)`` index, so a new screenshot reads only the earlier ones that share a key.
+Each recorded submission also counts its keys in the campaign's latch documents (``share_reuse_latches``,
+a fixed number per campaign, keyed by a hash of the key) in its transaction. The counts tell which keys
+the crowd shares (a key of :data:`~services.screenshots.HOT_KEY` submissions is neither looked up nor
+counted any more) and weigh the rest; and two alike pictures decided at the same moment write the
+same latch, so one of them conflicts and, retried, finds the other.
+
 Submissions by status are counted (the campaign's and the account's counters, see
 :mod:`services.campaigns.domain.counters`) in the transaction that records or settles them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -27,16 +37,23 @@ from services.campaigns.adapters.counters import campaign_counters
 from services.campaigns.domain.counters import account_scope, campaign_scope, screenshot_counts, submission_change
 from services.campaigns.domain.submissions import STATUS, AuditEntry, Claim, SubmissionRecord
 from services.campaigns.service_layer.ports import ShareScreenshotStore
-from services.screenshots import Decision, Fingerprint, PriorShot
+from services.screenshots import CANDIDATES, HOT_KEY, Decision, Fingerprint, PriorShot, lookup_keys, nearest_first
 from shared.storage import IndexSpec
 
-__all__ = ["AUDIT", "IMAGES", "INDEXES", "SUBMISSIONS", "MongoShareScreenshots"]
+__all__ = ["AUDIT", "IMAGES", "INDEXES", "LATCHES", "SUBMISSIONS", "MongoShareScreenshots", "latch_id"]
 
 T = TypeVar("T")
 
 SUBMISSIONS = "share_submissions"
 IMAGES = "share_submission_images"
 AUDIT = "share_submission_audit"
+LATCHES = "share_reuse_latches"
+#: Latch documents per campaign: a bound on their number. Two unrelated approvals at the same moment
+#: share one with probability ~ keys^2 / _LATCH_SLOTS (0.9 % for 25 keys): a spurious conflict, retried.
+_LATCH_SLOTS = 1 << 16
+#: Keys read to rank the candidates, at most (their ids and keys only; the fingerprints of the best
+#: ``CANDIDATES`` are read after).
+_KEY_SCAN = 5_000
 
 INDEXES = (
     IndexSpec(SUBMISSIONS, (("campaign_id", 1), ("status", 1), ("received_at", 1)), name="campaign_status"),
@@ -47,7 +64,14 @@ INDEXES = (
     IndexSpec(AUDIT, (("submission_id", 1), ("at", 1)), name="submission_at"),
     # A decided picture expires after the review-image retention (a TTL index: connect() adds it).
     IndexSpec(IMAGES, (("decided_at", 1),), name="retention"),
+    # Re-use lookup: the earlier submissions sharing a key (multikey over reuse_keys).
+    IndexSpec(SUBMISSIONS, (("campaign_id", 1), ("reuse_keys", 1)), name="campaign_reuse_keys"),
 )
+
+
+def latch_id(campaign_id: str, key: str) -> str:
+    slot = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") % _LATCH_SLOTS
+    return f"{campaign_id}:{slot}"
 
 
 def _claim_document(claim: Claim) -> dict[str, Any]:
@@ -62,7 +86,7 @@ def _free_for(holder_id: str | None, now: datetime) -> dict[str, Any]:
     return {"$or": free}
 
 
-def _document(record: SubmissionRecord) -> dict[str, Any]:
+def _document(record: SubmissionRecord, reuse_keys: list[str] | None = None) -> dict[str, Any]:
     doc = dict(record.__dict__)
     doc["_id"] = doc.pop("id")
     doc["claim"] = None if record.claim is None else _claim_document(record.claim)
@@ -71,11 +95,17 @@ def _document(record: SubmissionRecord) -> dict[str, Any]:
         "context": record.fingerprint.context,
         "text": record.fingerprint.text,
     }
+    doc["reuse_keys"] = lookup_keys(record.fingerprint) if reuse_keys is None else reuse_keys
     return doc
 
 
 def _fingerprint(doc: dict[str, Any]) -> Fingerprint:
     return Fingerprint(doc["sha256"], doc["context"], doc.get("text", ""))
+
+
+def _prior(doc: dict[str, Any]) -> PriorShot:
+    own = doc.get("evidence", {}).get("qr") == "own"
+    return PriorShot(doc["_id"], doc["openid"], Decision(doc["decision"]), _fingerprint(doc["fingerprint"]), own)
 
 
 def _record(doc: dict[str, Any]) -> SubmissionRecord:
@@ -109,7 +139,11 @@ class MongoShareScreenshots(ShareScreenshotStore):
 
     async def add(self, record: SubmissionRecord) -> bool:
         async def write(session: AsyncClientSession) -> None:
-            await self._db[SUBMISSIONS].insert_one(_document(record), session=session)
+            keys = lookup_keys(record.fingerprint)
+            counts = await self._key_counts(record.campaign_id, keys, session)
+            # A hot key is never asked for again: keeping it would only grow the index.
+            personal = [key for key in keys if counts[key] < HOT_KEY]
+            await self._db[SUBMISSIONS].insert_one(_document(record, personal), session=session)
             await self._count(record, None, session)
 
         try:
@@ -126,6 +160,23 @@ class MongoShareScreenshots(ShareScreenshotStore):
             upsert=True,
             session=self._session,
         )
+
+    async def _key_counts(
+        self, campaign_id: str, keys: Sequence[str], session: AsyncClientSession | None = None
+    ) -> dict[str, int]:
+        """How many submissions of the campaign have each key (counted until it is hot; by slot)."""
+        slots = {key: latch_id(campaign_id, key) for key in keys}
+        cursor = self._db[LATCHES].find({"_id": {"$in": sorted(set(slots.values()))}}, session=session or self._session)
+        counted = {doc["_id"]: int(doc.get("n", 0)) async for doc in cursor}
+        return {key: counted.get(slot, 0) for key, slot in slots.items()}
+
+    async def latch_reuse(self, campaign_id: str, keys: Sequence[str]) -> None:
+        counts = await self._key_counts(campaign_id, keys)
+        # A hot key is no longer written: every submission of a crowd has it, it would be a hot spot.
+        slots = sorted({latch_id(campaign_id, key) for key in keys if counts[key] < HOT_KEY})
+        if slots:
+            writes = [UpdateOne({"_id": slot}, {"$inc": {"n": 1}}, upsert=True) for slot in slots]
+            await self._db[LATCHES].bulk_write(writes, ordered=True, session=self._session)
 
     async def audit(self, entry: AuditEntry) -> None:
         await self._db[AUDIT].insert_one(dict(entry.__dict__), session=self._session)
@@ -220,17 +271,38 @@ class MongoShareScreenshots(ShareScreenshotStore):
 
     async def earlier(self, campaign_id: str) -> list[PriorShot]:
         """Every earlier submission of the campaign with the fingerprints re-use is judged by."""
-        shots = []
         cursor = self._db[SUBMISSIONS].find(
             {"campaign_id": campaign_id, "fingerprint.context": {"$ne": None}},
             {"openid": 1, "decision": 1, "fingerprint": 1, "evidence.qr": 1},
             session=self._session,
         )
-        async for doc in cursor:
-            fingerprint = _fingerprint(doc["fingerprint"])
-            own = doc.get("evidence", {}).get("qr") == "own"
-            shots.append(PriorShot(doc["_id"], doc["openid"], Decision(doc["decision"]), fingerprint, own))
-        return shots
+        return [_prior(doc) async for doc in cursor]
+
+    async def candidates(self, campaign_id: str, keys: Sequence[str]) -> list[PriorShot]:
+        counts = await self._key_counts(campaign_id, keys)
+        asked = [key for key in keys if counts[key] < HOT_KEY]
+        if not asked:
+            return []
+        found = (
+            self._db[SUBMISSIONS]
+            .find(
+                {"campaign_id": campaign_id, "reuse_keys": {"$in": asked}},
+                {"reuse_keys": 1},
+                session=self._session,
+            )
+            .limit(_KEY_SCAN)
+        )
+        rows = [(doc["_id"], doc.get("reuse_keys", [])) async for doc in found]
+        nearest = nearest_first(asked, rows, CANDIDATES, counts)
+        if not nearest:
+            return []
+        cursor = self._db[SUBMISSIONS].find(
+            {"_id": {"$in": nearest}},
+            {"openid": 1, "decision": 1, "fingerprint": 1, "evidence.qr": 1},
+            session=self._session,
+        )
+        shots = {doc["_id"]: _prior(doc) async for doc in cursor}
+        return [shots[submission_id] for submission_id in nearest if submission_id in shots]
 
     async def listing(
         self,

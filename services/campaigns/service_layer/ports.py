@@ -473,6 +473,20 @@ class ShareScreenshotStore(abc.ABC):
         """Every earlier submission of the campaign with the fingerprints re-use is judged by."""
 
     @abc.abstractmethod
+    async def candidates(self, campaign_id: str, keys: Sequence[str]) -> list[PriorShot]:
+        """The earlier submissions of the campaign that share a re-use lookup key with ``keys`` (see
+        ``services.screenshots.lookup_keys``) other than the hot ones (``HOT_KEY`` submissions have it),
+        those sharing most (rare keys weighing more) first, at most ``CANDIDATES``: an indexed lookup,
+        never a read of every submission."""
+
+    @abc.abstractmethod
+    async def latch_reuse(self, campaign_id: str, keys: Sequence[str]) -> None:
+        """Count ``keys`` (those not hot yet) in the campaign's latch documents, in the unit of work's
+        transaction. Two transactions recording alike pictures at once share a latch, so they
+        conflict: the one retried then reads the other's submission among its candidates (write skew
+        made a write conflict)."""
+
+    @abc.abstractmethod
     async def listing(
         self,
         campaign_id: str,

@@ -52,6 +52,7 @@ from services.screenshots import (
     Verdict,
     analysis_timed_out,
     conclude,
+    lookup_keys,
 )
 from shared.contracts import CAMPAIGN_ACTIVITY, ImageMessageReceived
 from shared.events import Envelope
@@ -183,46 +184,41 @@ async def verify_submission(
         return None
 
     content = b""
+    analysed: Analysed | Conclusion
     try:
         content = await media.get_media(message.media_id)
     except InvalidMediaId:
-        conclusion = _unreadable(submission, Reason.IMAGE_UNREADABLE)
+        analysed = _unreadable(submission, Reason.IMAGE_UNREADABLE)
     else:
         if len(content) > limits.max_bytes:
-            conclusion = _unreadable(submission, Reason.IMAGE_TOO_LARGE)
+            analysed = _unreadable(submission, Reason.IMAGE_TOO_LARGE)
         else:
-            conclusion = await _conclude(submission, content, task, campaigns, renderer, analysis, reads, thresholds)
+            analysed = await _analyse(submission, content, task, campaigns, renderer, analysis)
 
+    async def record() -> Conclusion | None:
+        async with uow:
+            if not await uow.claim(CONSUMER, envelope.event_id):
+                return None
+            if await uow.screenshots.approved(campaign.id, openid):  # approved meanwhile (another picture)
+                await uow.store.add_notice(
+                    _notice(campaign, openid, "share-already", ALREADY_APPROVED, envelope.event_id, now)
+                )
+                await uow.commit()
+                return None
+            # Compared inside the transaction: what it reads and the latches it writes are one snapshot,
+            # so an alike picture approved meanwhile makes this one conflict rather than pass unseen.
+            conclusion = await _decide(analysed, uow.screenshots, thresholds)
+            if not await _record(uow, conclusion, envelope, message, task, content, now):
+                return None
+            await uow.commit()
+        return conclusion
+
+    # Two alike pictures approved at the same moment conflict on a latch: tried again, the loser
+    # compares with the winner's submission (now committed) and is decided against it.
+    conclusion = await retry_transient(record, attempts=_SETTLE_ATTEMPTS)
+    if conclusion is None:
+        return None
     verdict = conclusion.verdict
-    async with uow:
-        if not await uow.claim(CONSUMER, envelope.event_id):
-            return None
-        record = SubmissionRecord(
-            id=submission.id,
-            campaign_id=campaign.id,
-            appid=envelope.appid,
-            openid=openid,
-            received_at=message.received_at,
-            status=STATUS[verdict.decision],
-            decision=verdict.decision.value,
-            reasons=verdict.reason_codes,
-            evidence=evidence_document(conclusion.evidence),
-            fingerprint=conclusion.fingerprint,
-            decided_by="auto",
-            decided_at=now,
-            ms=round(conclusion.ms, 2),
-            content_type=_content_type(content),
-        )
-        if not await uow.screenshots.add(record):
-            return None
-        await uow.screenshots.audit(
-            AuditEntry(submission.id, campaign.id, "auto", verdict.decision.value, verdict.reason_codes, now)
-        )
-        if verdict.decision is Decision.REVIEW:
-            await uow.screenshots.keep_image(submission.id, content, record.content_type or "image/jpeg")
-        await _report(uow, record, verdict, "auto", now)
-        await _apply(uow, campaign, openid, verdict, envelope.event_id, now, note=None)
-        await uow.commit()
     for reason in verdict.reasons or (None,):
         SCREENSHOT_DECISIONS.labels(verdict.decision.value, reason.value if reason else "none", "auto").inc()
     SCREENSHOT_SECONDS.observe(conclusion.ms / 1000)
@@ -230,16 +226,67 @@ async def verify_submission(
     return verdict.decision
 
 
-async def _conclude(
+async def _decide(
+    analysed: Analysed | Conclusion, screenshots: ShareScreenshotStore, thresholds: DecisionThresholds
+) -> Conclusion:
+    if isinstance(analysed, Conclusion):
+        return analysed
+    earlier = await screenshots.candidates(analysed.submission.campaign_id, lookup_keys(analysed.fingerprint))
+    return conclude(analysed, earlier, thresholds)
+
+
+async def _record(
+    uow: ReferralUnitOfWork,
+    conclusion: Conclusion,
+    envelope: Envelope,
+    message: ImageMessageReceived,
+    task: ShareTask,
+    content: bytes,
+    now: datetime,
+) -> bool:
+    """The decision and its effects, in the caller's transaction; False if it was recorded already."""
+    campaign, openid, verdict = task.campaign, message.openid, conclusion.verdict
+    submission = conclusion.submission
+    record = SubmissionRecord(
+        id=submission.id,
+        campaign_id=campaign.id,
+        appid=envelope.appid,
+        openid=openid,
+        received_at=message.received_at,
+        status=STATUS[verdict.decision],
+        decision=verdict.decision.value,
+        reasons=verdict.reason_codes,
+        evidence=evidence_document(conclusion.evidence),
+        fingerprint=conclusion.fingerprint,
+        decided_by="auto",
+        decided_at=now,
+        ms=round(conclusion.ms, 2),
+        content_type=_content_type(content),
+    )
+    if not await uow.screenshots.add(record):
+        return False
+    # Counted for every submission (which keys the crowd shares), and what makes two alike pictures
+    # decided at the same moment conflict.
+    await uow.screenshots.latch_reuse(campaign.id, lookup_keys(conclusion.fingerprint))
+    await uow.screenshots.audit(
+        AuditEntry(submission.id, campaign.id, "auto", verdict.decision.value, verdict.reason_codes, now)
+    )
+    if verdict.decision is Decision.REVIEW:
+        await uow.screenshots.keep_image(submission.id, content, record.content_type or "image/jpeg")
+    await _report(uow, record, verdict, "auto", now)
+    await _apply(uow, campaign, openid, verdict, envelope.event_id, now, note=None)
+    return True
+
+
+async def _analyse(
     submission: Submission,
     content: bytes,
     task: ShareTask,
     campaigns: ShareTaskCampaigns,
     renderer: PosterRendererPort,
     analysis: ScreenshotAnalysis,
-    reads: ShareScreenshotStore,
-    thresholds: DecisionThresholds,
-) -> Conclusion:
+) -> Analysed | Conclusion:
+    """The measurements (in the analysis pool), or the conclusion when the poster cannot be checked."""
     poster = await _poster(task, campaigns, renderer)
     payload = task.participant.qr_url
     if poster is None or payload is None:
@@ -251,8 +298,7 @@ async def _conclude(
     except AnalysisTimedOut as exc:
         log.warning("share screenshot analysis timed out", campaign=submission.campaign_id, seconds=exc.seconds)
         return analysis_timed_out(submission, content, exc.seconds)
-    earlier = await reads.earlier(submission.campaign_id)
-    return conclude(Analysed(submission, result.evidence, result.fingerprint, ms), earlier, thresholds)
+    return Analysed(submission, result.evidence, result.fingerprint, ms)
 
 
 async def _apply(

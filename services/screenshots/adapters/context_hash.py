@@ -11,6 +11,14 @@ Measured on the synthetic corpus (two seeds): copies (re-encoded, cropped, resiz
 pasted over) correlate at >= 0.97; different members' honest screenshots of the same poster at <= 0.92.
 A 256-bit DCT hash of the same window could not separate them (copies up to 30 bits apart, other
 members from 4): it sees the page layout, which everyone shares, more than the personal details.
+
+The edge map cannot tell two members apart when all that differs is the nickname: at its resolution a
+CJK glyph is a blob, and thousands of members post the same poster from the same phone with the
+default avatar and the campaign's suggested words (issue 18: they were flagged as re-used). So the
+descriptor also carries the *lines of text* above and below the poster, each cut tight to its ink and
+drawn at a fixed 96 x 12 with its aspect ratio: the nickname, the member's words, the time row, the
+lines of the posts around it. A copy keeps every one of them; another member's screenshot has at
+least one line (the nickname, the time) that matches none of the other's.
 """
 
 from __future__ import annotations
@@ -23,9 +31,9 @@ from numpy.typing import NDArray
 
 from services.screenshots.adapters.poster_frame import Frame
 from services.screenshots.domain.reuse import Fingerprint
-from services.screenshots.domain.similarity import DESCRIPTOR_SIDE
+from services.screenshots.domain.similarity import DESCRIPTOR_SIDE, LINE_HEIGHT, LINE_WIDTH, pack_lines
 
-__all__ = ["context_descriptor", "fingerprint"]
+__all__ = ["context_descriptor", "fingerprint", "text_lines"]
 
 _SIZE = DESCRIPTOR_SIDE
 #: The window around the poster, in poster widths (left, right) and heights (above, below).
@@ -68,6 +76,66 @@ def context_descriptor(gray: NDArray[np.uint8], frame: Frame) -> bytes:
     return bytes(scaled.tobytes() + np.packbits(mask).tobytes())
 
 
+#: Where lines of text are looked for: from just left of the poster to 1.6 poster widths right of its
+#: left edge (the content column, not the avatar), and above (half a poster height) and below it.
+_LINES_LEFT, _LINES_RIGHT = 0.02, 1.6
+_LINES_ABOVE, _LINES_BELOW = 0.5, 0.3
+#: A text line's height, in poster widths, and how far from the page's tone ink is.
+_LINE_MIN, _LINE_MAX = 0.015, 0.2
+_INK = 60
+_RINGING = 25
+#: At most this many lines are kept (the nearest to the poster first would need an order; the
+#: top-to-bottom order of the window is as good, and no screen has more).
+_MAX_LINES = 16
+
+
+def text_lines(gray: NDArray[np.uint8], frame: Frame) -> list[tuple[float, NDArray[np.uint8]]]:
+    """The lines of text (and other ink rows) above and below the poster: (width / height, a fixed-
+    size picture of the line's ink). Lines cut by the search window or the screenshot's edge are left
+    out: a copy cropped differently would disagree on them."""
+    height, width = gray.shape
+    span = frame.width
+    left = int(max(0, frame.left - _LINES_LEFT * span))
+    right = int(min(width, frame.left + _LINES_RIGHT * span))
+    bands = (
+        (frame.top - _LINES_ABOVE * frame.height, frame.top - 0.01 * span),
+        (frame.bottom + 0.01 * span, frame.bottom + _LINES_BELOW * frame.height),
+    )
+    lines: list[tuple[float, NDArray[np.uint8]]] = []
+    for top, bottom in bands:
+        y0, y1 = int(min(height, max(0, top))), int(min(height, max(0, bottom)))
+        if right - left >= 8 and y1 - y0 >= 8:
+            lines += _lines_in(gray[y0:y1, left:right], span)
+    return lines[:_MAX_LINES]
+
+
+def _lines_in(strip: NDArray[np.uint8], span: float) -> list[tuple[float, NDArray[np.uint8]]]:
+    page = float(np.median(strip))
+    distance = np.abs(strip.astype(np.float32) - page)
+    ink = distance > _INK
+    rows = ink.any(axis=1)
+    found: list[tuple[float, NDArray[np.uint8]]] = []
+    y, count = 0, len(rows)
+    while y < count:
+        if not rows[y]:
+            y += 1
+            continue
+        start = y
+        while y < count and (rows[y] or (y + 1 < count and rows[y + 1])):  # a one-row gap joins
+            y += 1
+        if start == 0 or y == count or not _LINE_MIN * span <= y - start <= _LINE_MAX * span:
+            continue  # cut by the window, or not a line of text
+        columns = np.flatnonzero(ink[start:y].any(axis=0))
+        if columns.size == 0 or columns[0] == 0 or columns[-1] == ink.shape[1] - 1:
+            continue
+        first, last = int(columns[0]), int(columns[-1]) + 1
+        # Only clear ink counts: JPEG's ringing around glyphs is a few levels off the page.
+        clear = np.maximum(distance[start:y, first:last] - _RINGING, 0)
+        picture = cv2.resize(clear, (LINE_WIDTH, LINE_HEIGHT), interpolation=cv2.INTER_AREA) * 2
+        found.append(((last - first) / (y - start), np.clip(picture, 0, 255).astype(np.uint8)))
+    return found
+
+
 def fingerprint(data: bytes, gray: NDArray[np.uint8], frame: Frame | None, text: str = "") -> Fingerprint:
-    context = None if frame is None else context_descriptor(gray, frame)
+    context = None if frame is None else context_descriptor(gray, frame) + pack_lines(text_lines(gray, frame))
     return Fingerprint(hashlib.sha256(data).hexdigest(), context, text)

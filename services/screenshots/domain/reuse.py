@@ -17,20 +17,46 @@ earlier *approved* one. The member's own rejected attempts do not count, because
 rejection (say, after making a private post public) legitimately produces a very similar picture. Nor
 does someone else's submission that showed a code not theirs: a cheater who sent this member's
 screenshot first must not make the member's own submission look like the copy.
+
+Which earlier screenshots are compared at all is decided by an index, not by reading every one: each
+fingerprint has :func:`lookup_keys` (the file's hash, and the bands of its descriptor's signature,
+see :func:`.similarity.buckets`); the store returns those earlier submissions that share a key, the
+ones sharing most first (:func:`nearest_first`), at most :data:`CANDIDATES` of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from services.screenshots.domain.similarity import buckets, line_buckets
 from services.screenshots.domain.verdicts import Decision, ReuseMatch
 
-__all__ = ["Fingerprint", "PriorShot", "ReuseFinding", "Similarity", "find_reuse", "text_agreement"]
+__all__ = [
+    "CANDIDATES",
+    "HOT_KEY",
+    "Fingerprint",
+    "LineAgreement",
+    "PriorShot",
+    "ReuseFinding",
+    "Similarity",
+    "find_reuse",
+    "lookup_keys",
+    "nearest_first",
+    "text_agreement",
+]
+
+#: Earlier submissions compared in full with a new one, at most: those sharing most lookup keys.
+CANDIDATES = 64
+#: A lookup key this many submissions of the campaign have is the crowd's (the poster's look, the
+#: suggested words, the phone's layout), not anyone's own: it is no longer looked up nor counted.
+HOT_KEY = 64
 
 #: How alike two context descriptors are, 1.0 for identical.
 Similarity = Callable[[bytes, bytes], float]
+#: How well the lines of text around two posters agree (0..1), None when there are none to compare.
+LineAgreement = Callable[[bytes, bytes], float | None]
 
 
 @dataclass(frozen=True)
@@ -41,6 +67,38 @@ class Fingerprint:
     #: The text just above the poster (nickname, the member's words), normalized, one line per text
     #: line; "" if none was read.
     text: str = ""
+
+
+def lookup_keys(fingerprint: Fingerprint) -> list[str]:
+    """What an earlier fingerprint is found by: ``f:<sha256>`` (the same file), the descriptor's
+    signature bands (an alike context) and its lines' bands (the same nickname, words, time row).
+    Empty for a fingerprint without any. Keys that many submissions share say nothing personal: the
+    store counts them and stops looking them up (:data:`HOT_KEY`)."""
+    keys = [f"f:{fingerprint.sha256}"] if fingerprint.sha256 else []
+    if fingerprint.context is not None:
+        keys += [f"b{key}" for key in buckets(fingerprint.context)] + line_buckets(fingerprint.context)
+    return keys
+
+
+def nearest_first(
+    keys: Sequence[str],
+    found: Iterable[tuple[str, Sequence[str]]],
+    limit: int = CANDIDATES,
+    counts: Mapping[str, int] | None = None,
+) -> list[str]:
+    """Of ``found`` (submission id, its keys), the ids sharing most of ``keys``, at most ``limit``:
+    the same file first, then by the keys in common, each weighing the less the more submissions of
+    the campaign have it (``counts``): a nickname's key is rare, the layout's common. Ties: the order
+    found."""
+    wanted = set(keys)
+    known = counts or {}
+    scored = []
+    for order, (submission_id, theirs) in enumerate(found):
+        shared = wanted.intersection(theirs)
+        same_file = any(key.startswith("f:") for key in shared)
+        weight = sum(1.0 / (1 + known.get(key, 0)) for key in shared)
+        scored.append((not same_file, -weight, order, submission_id))
+    return [submission_id for *_, submission_id in sorted(scored)[:limit]]
 
 
 @dataclass(frozen=True)
@@ -67,6 +125,10 @@ class ReuseFinding:
 _SAME_TEXT = 0.5
 _DIFFERENT_TEXT = 0.3
 _MIN_TEXT = 3
+#: The same for the pictures of the lines of text around the poster (measured: copies >= 0.8, other
+#: members' honest screenshots of the same poster <= 0.46).
+_SAME_LINES = 0.6
+_DIFFERENT_LINES = 0.35
 
 
 def _containment(short: str, long: str) -> float:
@@ -106,8 +168,14 @@ def find_reuse(
     *,
     copy_at: float,
     close_at: float,
+    lines: LineAgreement | None = None,
 ) -> ReuseFinding:
-    """The most similar earlier screenshot that counts, classified as a copy, close, or unrelated."""
+    """The most similar earlier screenshot that counts, classified as a copy, close, or unrelated.
+
+    Alike surroundings are a copy only if what is personal agrees too: the pictures of the lines of
+    text around the poster (``lines``) when both screenshots have some, otherwise the words read by
+    OCR. Thousands of members share the poster, the phone and the suggested words; a copy also
+    shares the nickname and the time row."""
     nearest: tuple[float, str] | None = None
     for prior in earlier:
         if not _counts(prior, user):
@@ -117,7 +185,15 @@ def find_reuse(
         if fingerprint.context is None or prior.fingerprint.context is None:
             continue
         score = similarity(fingerprint.context, prior.fingerprint.context)
-        if score >= close_at:
+        by_lines = None
+        if score >= close_at and lines is not None:
+            by_lines = lines(fingerprint.context, prior.fingerprint.context)
+        if by_lines is not None:
+            if by_lines < _DIFFERENT_LINES:
+                continue  # a line (the nickname, the time) matches nothing: someone else's post
+            if by_lines < _SAME_LINES:
+                score = min(score, close_at)  # unsure: a person compares
+        elif score >= close_at:
             agreement = text_agreement(fingerprint.text, prior.fingerprint.text)
             if agreement is not None and agreement < _DIFFERENT_TEXT and score < copy_at:
                 continue  # alike surroundings, someone else's words: not a copy of this one

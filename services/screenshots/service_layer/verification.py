@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from services.screenshots.domain.reuse import Fingerprint, PriorShot, find_reuse
-from services.screenshots.domain.similarity import similarity
+from services.screenshots.domain.similarity import line_agreement, similarity
 from services.screenshots.domain.verdicts import (
     Decision,
     DecisionThresholds,
@@ -72,6 +72,7 @@ def conclude(analysed: Analysed, earlier: Sequence[PriorShot], thresholds: Decis
             similarity,
             copy_at=thresholds.reuse_copy_similarity,
             close_at=thresholds.reuse_close_similarity,
+            lines=line_agreement,
         )
         score = None if reuse.similarity is None else round(reuse.similarity, 4)
         evidence = replace(evidence, reuse=reuse.match, reuse_similarity=score, reused_from=reuse.submission_id)

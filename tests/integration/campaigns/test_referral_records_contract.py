@@ -10,13 +10,15 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from services.campaigns.domain.participants import Invitation, Notice, Participant, reward_id
 from services.campaigns.domain.results import MAX_INVITEES_LISTED
 from services.campaigns.domain.submissions import AuditEntry, SubmissionRecord
-from services.screenshots import Decision, Fingerprint
+from services.screenshots import HOT_KEY, Decision, Fingerprint, lookup_keys
+from services.screenshots.domain.similarity import DESCRIPTOR_BYTES, DESCRIPTOR_SIDE
 from shared.storage import StorageConflict
 from tests.integration.campaigns.conftest import Records
 
@@ -219,6 +221,68 @@ class ReferralRecordsContract(abc.ABC):
         assert (shot.submission_id, shot.user, shot.decision) == (f"{APPID}:mom", "o_mom", Decision.APPROVE)
         assert shot.fingerprint == Fingerprint("sha-mom", b"d", "text") and shot.own_qr
         assert await records.screenshots.earlier("c2") == []
+
+    async def test_candidates_are_looked_up_by_shared_keys_nearest_first(self, records: Records) -> None:
+        screenshots = records.screenshots
+        base = np.random.default_rng(3).integers(0, 255, DESCRIPTOR_SIDE * DESCRIPTOR_SIDE, dtype=np.uint8)
+        everywhere = b"\xff" * (DESCRIPTOR_BYTES - base.size)
+
+        def described(name: str, noise: int, *, campaign: str = "c1", sha: str | None = None) -> SubmissionRecord:
+            cells = base.astype(np.int16) + np.random.default_rng(noise).integers(-noise, noise + 1, base.size)
+            context = np.clip(cells, 0, 255).astype(np.uint8).tobytes() + everywhere
+            record = replace(submission(name, status="approved"), campaign_id=campaign)
+            return replace(record, fingerprint=Fingerprint(sha or f"sha-{name}", context, ""))
+
+        unrelated = np.random.default_rng(9).integers(0, 255, base.size, dtype=np.uint8).tobytes() + everywhere
+        await screenshots.add(described("near", 8))
+        await screenshots.add(described("nearer", 2))
+        await screenshots.add(replace(submission("other"), fingerprint=Fingerprint("sha-other", unrelated, "")))
+        await screenshots.add(described("elsewhere", 2, campaign="c2"))
+        await screenshots.add(
+            replace(submission("no-context", context=None), fingerprint=Fingerprint("sha-file", None))
+        )
+
+        mine = described("mine", 1).fingerprint
+        found = await screenshots.candidates("c1", lookup_keys(mine))
+        assert [shot.submission_id for shot in found] == [f"{APPID}:nearer", f"{APPID}:near"]
+        assert found[0].fingerprint == (await screenshots.get(f"{APPID}:nearer")).fingerprint  # type: ignore[union-attr]
+        # The same file is found by its hash alone, before any alike context.
+        same_file = await screenshots.candidates("c1", lookup_keys(replace(mine, sha256="sha-file")))
+        assert same_file[0].submission_id == f"{APPID}:no-context"
+        assert await screenshots.candidates("c1", []) == []
+        assert await screenshots.candidates("c3", lookup_keys(mine)) == []
+
+    async def test_a_key_the_crowd_shares_is_no_longer_looked_up(self, records: Records) -> None:
+        await records.screenshots.add(replace(submission("mom"), fingerprint=Fingerprint("sha-mom", None, "")))
+        mom = lookup_keys(Fingerprint("sha-mom", None))
+        assert [s.submission_id for s in await records.screenshots.candidates("c1", mom)] == [f"{APPID}:mom"]
+        for _ in range(HOT_KEY):  # as many submissions had this key: it is the crowd's, not anyone's
+            async with records.uow() as uow:
+                await uow.screenshots.latch_reuse("c1", mom)
+                await uow.commit()
+        assert await records.screenshots.candidates("c1", mom) == []
+        async with records.uow() as uow:  # and it is not counted any more (no hot spot)
+            await uow.screenshots.latch_reuse("c1", mom)
+            await uow.commit()
+
+    async def test_two_transactions_latching_a_shared_key_conflict(self, records: Records) -> None:
+        # Two approvals of alike pictures at once: the one that commits second must not commit.
+        first, second = records.uow(), records.uow()
+        async with first, second:
+            assert await second.screenshots.candidates("c1", ["b0:00ff"]) == []  # what it reads: nothing yet
+            await first.screenshots.latch_reuse("c1", ["f:sha", "b0:00ff"])
+            await first.commit()
+            with pytest.raises((StorageConflict, PyMongoError)):
+                await second.screenshots.latch_reuse("c1", ["b1:1234", "b0:00ff"])
+                await second.commit()
+        # Other keys, or the same key in another campaign, do not conflict; no keys, no write.
+        first, second = records.uow(), records.uow()
+        async with first, second:
+            await first.screenshots.latch_reuse("c1", ["f:sha"])
+            await first.commit()
+            await second.screenshots.latch_reuse("c2", ["f:sha"])
+            await second.screenshots.latch_reuse("c1", [])
+            await second.commit()
 
     async def test_the_listing_is_oldest_first_filtered_and_paged_with_counts(self, records: Records) -> None:
         screenshots = records.screenshots

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from scrm_dev.screenshot_corpus import make_poster, make_share_screenshot
+from scrm_dev.screenshot_corpus import make_poster, make_share_screenshot, render_moments_screenshot
 from services.campaigns.adapters import share_screenshots as share_docs
 from services.campaigns.adapters.memory import InMemoryReferrals
 from services.campaigns.adapters.referrals import REWARDS
@@ -42,6 +42,12 @@ PAYLOADS = {
     "o_mom": "http://weixin.qq.com/q/02momAAAAAAAAAAAAAAAAAAA",
     "o_dad": "http://weixin.qq.com/q/02dadBBBBBBBBBBBBBBBBBBB",
 }
+
+
+def jpeg(image: Any, quality: int) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
 
 
 def png(image: Any) -> bytes:
@@ -230,6 +236,45 @@ class ShareScreenshotDecisions(abc.ABC):
         assert settled is not None and settled.status == "approved" and settled.decided_by in ("ops-li", "ops-wang")
         actors = [entry.actor for entry in await reads.trail(record.id)]
         assert actors[0] == "auto" and len(actors) == 2
+
+    async def test_two_alike_pictures_decided_at_the_same_moment_are_not_both_approved(
+        self, records: Records, pool: AnalysisPool, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Mom's screenshot, and Dad's copy of it with his own poster pasted over hers (his code, her
+        # nickname and avatar). Both are read against the earlier submissions before either commits
+        # (the barrier), so neither sees the other there: the latch of their shared keys must decide.
+        inbox = Inbox()
+        rendered = render_moments_screenshot(make_poster(3, PAYLOADS["o_mom"]), random.Random(5), view="detail")
+        genuine = jpeg(rendered.image, 88)
+        left, top, right, bottom = rendered.poster_box
+        copied = rendered.image.copy()
+        copied.paste(make_poster(3, PAYLOADS["o_dad"]).resize((right - left, bottom - top)), (left, top))
+        copy = jpeg(copied, 75)
+
+        barrier = asyncio.Barrier(2)
+        store = type(records.screenshots)
+        candidates = store.candidates
+        calls = 0
+
+        async def candidates_in_step(self: Any, campaign_id: str, keys: Any) -> Any:
+            nonlocal calls
+            found = await candidates(self, campaign_id, keys)
+            calls += 1
+            if calls <= 2:  # the first attempt of each: both have read before either writes
+                await asyncio.wait_for(barrier.wait(), timeout=30)
+            return found
+
+        monkeypatch.setattr(store, "candidates", candidates_in_step)
+        decisions = await asyncio.gather(
+            decide(*picture("o_mom", "3001", inbox, genuine), records, inbox, pool),
+            decide(*picture("o_dad", "3002", inbox, copy), records, inbox, pool),
+        )
+        assert calls >= 3, "one of the two was compared again after the other committed"
+        assert sorted(d.value for d in decisions if d is not None) == ["approve", "reject"]
+        settled = [await records.screenshots.get(f"{APPID}:{msg}") for msg in ("3001", "3002")]
+        assert sorted(s.status for s in settled if s is not None) == ["approved", "rejected"]
+        assert all("reused_screenshot" in s.reasons for s in settled if s is not None and s.status == "rejected")
+        assert len(await records.results.rewards("share1", limit=10, offset=0)) == 1
 
 
 class TestShareScreenshotDecisionsInMemory(ShareScreenshotDecisions):

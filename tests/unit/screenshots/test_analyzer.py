@@ -86,7 +86,13 @@ def test_genuine_screenshot_is_approved(
     assert abs(time_box[0] - placement.left) <= 6
     assert delete_box[0] > time_box[0] + time_box[2]
     assert len(analysis.fingerprint.sha256) == 64
-    assert analysis.fingerprint.context is not None and len(analysis.fingerprint.context) == DESCRIPTOR_BYTES
+    context = analysis.fingerprint.context
+    # The edge map, then the lines of text around the poster (nickname, words, the time row).
+    assert (
+        context is not None
+        and context[DESCRIPTOR_BYTES : DESCRIPTOR_BYTES + 1] == b"L"
+        and context[DESCRIPTOR_BYTES + 1] >= 3
+    )
 
 
 def test_dark_mode_is_approved(analyzer: Analyzer, poster: Image.Image, poster_png: bytes) -> None:
@@ -303,7 +309,7 @@ def genuine_context(analyzer: Analyzer, genuine: bytes, poster_png: bytes) -> by
 def test_context_descriptor_is_deterministic(
     analyzer: Analyzer, genuine: bytes, poster_png: bytes, genuine_context: bytes
 ) -> None:
-    assert len(genuine_context) == DESCRIPTOR_BYTES
+    assert len(genuine_context) > DESCRIPTOR_BYTES  # the edge map, then the lines of text
     assert context_of(analyzer, genuine, poster_png) == genuine_context
     assert similarity(genuine_context, genuine_context) == pytest.approx(1.0, abs=1e-4)
 

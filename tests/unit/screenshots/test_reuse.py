@@ -7,9 +7,21 @@ the text of a number, and two contexts are as similar as the smaller of their nu
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import pytest
 
-from services.screenshots.domain.reuse import Fingerprint, PriorShot, ReuseFinding, find_reuse, text_agreement
+from services.screenshots.domain.reuse import (
+    Fingerprint,
+    PriorShot,
+    ReuseFinding,
+    find_reuse,
+    lookup_keys,
+    nearest_first,
+    text_agreement,
+)
+from services.screenshots.domain.similarity import BANDS, DESCRIPTOR_BYTES, DESCRIPTOR_SIDE, buckets
 from services.screenshots.domain.verdicts import Decision, DecisionThresholds, ReuseMatch
 
 COPY = DecisionThresholds().reuse_copy_similarity
@@ -220,3 +232,90 @@ def test_the_words_above_the_poster_decide_between_alike_pictures(
 )
 def test_text_agreement(left: str, right: str, expected: float | None) -> None:
     assert text_agreement(left, right) == (None if expected is None else pytest.approx(expected))
+
+
+# --- the lines of text around the poster (``lines``): what differs between members ---------------------
+
+
+def lines_say(value: float | None) -> Callable[[bytes, bytes], float | None]:
+    return lambda left, right: value
+
+
+@pytest.mark.parametrize(
+    ("score", "agreement", "expected"),
+    [
+        (0.999, 0.9, ReuseMatch.COPY),  # the same picture, the same lines: a copy
+        (0.999, 0.5, ReuseMatch.CLOSE),  # unsure: a person compares
+        (0.999, 0.1, ReuseMatch.NONE),  # a line matches nothing (the nickname): someone else's post
+        (0.94, 0.9, ReuseMatch.CLOSE),  # the picture alone is only close
+        (0.94, 0.1, ReuseMatch.NONE),
+        (0.5, 0.9, ReuseMatch.NONE),  # not alike at all: the lines are not even asked
+        (0.999, None, ReuseMatch.COPY),  # no lines to compare: the picture (and the OCR text) decide
+    ],
+)
+def test_the_lines_around_the_poster_decide_between_alike_pictures(
+    score: float, agreement: float | None, expected: ReuseMatch
+) -> None:
+    earlier = [shot("s1", "bob", score)]
+    found = find_reuse(
+        MINE, "alice", earlier, fake_similarity, copy_at=COPY, close_at=CLOSE, lines=lines_say(agreement)
+    )
+    assert found.match is expected
+
+
+def test_the_lines_outrank_the_ocr_text() -> None:
+    # OCR slipped on the copy's nickname; the pictures of the lines still agree: a copy.
+    earlier = [PriorShot("bob-1", "bob", Decision.APPROVE, text_fingerprint("豆豆爸爸\n宝妈们快来领取", 0.99))]
+    mine = text_fingerprint("小雨妈妈\n宝妈们快来领取", sha="sha-mine")
+    found = find_reuse(mine, "alice", earlier, fake_similarity, copy_at=COPY, close_at=CLOSE, lines=lines_say(0.95))
+    assert found.match is ReuseMatch.COPY
+
+
+def test_the_same_file_needs_no_lines() -> None:
+    earlier = [shot("s1", "bob", 0.1, sha="sha-new")]
+    found = find_reuse(MINE, "alice", earlier, fake_similarity, copy_at=COPY, close_at=CLOSE, lines=lines_say(0.0))
+    assert found == ReuseFinding(ReuseMatch.COPY, 1.0, "s1")
+
+
+# --- lookup keys --------------------------------------------------------------------------------------
+
+
+def test_lookup_keys_are_the_file_and_the_descriptors_bands() -> None:
+    descriptor = bytes(np.random.default_rng(1).integers(0, 255, DESCRIPTOR_BYTES, dtype=np.uint8))
+    keys = lookup_keys(Fingerprint("abc", descriptor))
+    assert keys[0] == "f:abc" and len(keys) == 1 + BANDS
+    assert all(key.startswith(f"b{band}:") for band, key in enumerate(keys[1:]))
+    assert lookup_keys(Fingerprint("abc", descriptor)) == keys  # fixed directions: the same keys every time
+    assert lookup_keys(Fingerprint("abc", None)) == ["f:abc"]
+    assert lookup_keys(Fingerprint("", b"short")) == []
+
+
+def test_alike_descriptors_share_bands_unrelated_ones_do_not() -> None:
+    rng = np.random.default_rng(2)
+    cells = rng.integers(0, 255, DESCRIPTOR_SIDE * DESCRIPTOR_SIDE).astype(np.int16)
+    everywhere = b"\xff" * (DESCRIPTOR_BYTES - cells.size)
+
+    def described(values: np.ndarray) -> set[str]:
+        return set(buckets(np.clip(values, 0, 255).astype(np.uint8).tobytes() + everywhere))
+
+    mine = described(cells)
+    copy = described(cells + rng.integers(-12, 13, cells.size))  # re-encoded: a little noise
+    other = described(rng.integers(0, 255, cells.size))
+    assert len(mine & copy) >= 3
+    assert not mine & other
+
+
+def test_nearest_first_ranks_the_same_file_then_shared_keys() -> None:
+    keys = ["f:abc", "b0:1", "b1:2", "b2:3"]
+    found = [("one-band", ["f:x", "b0:1"]), ("two-bands", ["f:y", "b0:1", "b2:3"]), ("same-file", ["f:abc"])]
+    assert nearest_first(keys, found) == ["same-file", "two-bands", "one-band"]
+    assert nearest_first(keys, found, limit=2) == ["same-file", "two-bands"]
+    assert nearest_first(keys, []) == []
+
+
+def test_nearest_first_weighs_rare_keys_more() -> None:
+    keys = ["b0:1", "b1:2", "l0:3"]
+    counts = {"b0:1": 40, "b1:2": 40, "l0:3": 0}  # two keys of the crowd's layout, one nickname line
+    found = [("layout-alike", ["b0:1", "b1:2"]), ("same-nickname", ["l0:3"])]
+    assert nearest_first(keys, found, counts=counts) == ["same-nickname", "layout-alike"]
+    assert nearest_first(keys, found) == ["layout-alike", "same-nickname"]  # unweighed: by count
