@@ -7,6 +7,7 @@ from ipaddress import ip_network
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from shared.identity import IdentityConfig, resolve_identity
@@ -16,6 +17,7 @@ from shared.settings import ServiceSettings
 from shared.storage import StorageError
 from shared.web._accounts import KnownAccounts
 from shared.web._docs import serve_api_docs
+from shared.web._validation import refuse_invalid_request
 from shared.wechat import AccountsSettings
 
 __all__ = ["ErrorStatuses", "ServiceCheck", "create_service_app", "now", "service_of"]
@@ -116,6 +118,7 @@ def create_service_app(
     for exc_type, status in (errors or {}).items():
         app.add_exception_handler(exc_type, _status_handler(status))
     app.add_exception_handler(StorageError, _storage_unavailable)
+    app.add_exception_handler(RequestValidationError, refuse_invalid_request)
     for exc_type, handler in (exception_handlers or {}).items():
         app.add_exception_handler(exc_type, handler)
 
