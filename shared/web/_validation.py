@@ -43,6 +43,7 @@ def _finite(value: Any) -> Any:
     return value
 
 
-async def refuse_invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def refuse_invalid_request(request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's 422 (``{"detail": [{"loc", "msg", "type", "input", ...}]}``), writable whatever the input."""
+    assert isinstance(exc, RequestValidationError), "registered for RequestValidationError only"
     return JSONResponse({"detail": _finite(jsonable_encoder(exc.errors()))}, status_code=422)
