@@ -171,3 +171,24 @@ def test_any_path_and_query_are_4xx_at_worst(
     path = f"/wechat/{quote(appid, safe='')}"
     reply = gw.client.get(path, params=params) if verify else gw.client.post(path, params=params, content=body)
     _no_server_error(reply.status_code)
+
+
+# -- what the fuzzing found, as plain regressions: each was a 500 ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"CreateTime": 10**20}, "CreateTime is not a unix time"),
+        ({"CreateTime": -1}, "CreateTime is not a unix time"),
+        ({"FromUserName": "o" * 300}, "push fields out of range: openid"),
+    ],
+)
+def test_a_push_no_event_can_hold_is_a_400_with_the_reason(
+    gw: Gateway, fields: dict[str, str | int], reason: str
+) -> None:
+    push = {"ToUserName": "gh", "FromUserName": "o1", "CreateTime": 1, "MsgType": "event", "Event": "subscribe"}
+    published = len(gw.publisher.published)
+    reply = gw.client.post(f"/wechat/{PLAIN}", params=gw.params(), content=to_xml(push | fields))
+    assert (reply.status_code, reply.json()["detail"]) == (400, reason)
+    assert len(gw.publisher.published) == published

@@ -239,3 +239,23 @@ def test_any_campaign_edit_is_applied_or_refused_never_a_server_error(campaigns_
     assert created.status_code == 201, created.text
     path = f"{CAMPAIGNS}/{created.json()['id']}"
     _no_server_error(campaigns_api.send("PATCH", path, body, **{"If-Match": '"1"'}))
+
+
+# -- what the fuzzing found, as plain regressions: each was a 500 ----------------------------------------
+
+
+def test_a_nan_in_a_refused_body_is_echoed_as_text_in_the_422(segments_api: Api) -> None:
+    reply = segments_api.client.post(
+        f"{SEGMENTS}/preview",
+        content=b'{"rule": {"has_tag": "interest.feeding.formula"}, "sample": NaN}',
+        headers=segments_api.headers | {"Content-Type": "application/json"},
+    )
+    assert reply.status_code == 422
+    assert [(e["loc"], e["input"]) for e in reply.json()["detail"]] == [(["body", "sample"], "nan")]
+
+
+def test_a_campaign_time_before_year_1_in_utc_is_a_422_naming_the_field(campaigns_api: Api) -> None:
+    body = CAMPAIGN | {"starts_at": "0001-01-01T00:00:00+14:00"}
+    reply = campaigns_api.client.post(CAMPAIGNS, json=body, headers=campaigns_api.headers)
+    assert reply.status_code == 422
+    assert [e["loc"] for e in reply.json()["detail"]] == [["body", "starts_at"]]

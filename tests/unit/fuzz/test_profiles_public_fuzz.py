@@ -194,3 +194,23 @@ def test_any_survey_answer_is_answered_with_a_page_never_a_server_error(
     body = raw if use_raw else urlencode(fields).encode()
     page = f"surveys/{public.survey_id}"
     _no_server_error(public.post_form(page, f"/h5/{APPID}/{page}", body))
+
+
+# -- what the fuzzing found, as plain regressions: each was a 500 ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b'{"event_id":"e","appid":"wx1","openid":"o","type":"view","category":"toys",'
+         b'"occurred_at":"0001-01-01T00:00:00+01:00"}', "occurred_at"),
+        (b"[" * 100_000, ""),
+        (b'{"amount_fen": ' + b"9" * 5000 + b"}", ""),
+    ],
+)  # fmt: skip
+def test_what_a_mall_event_cannot_hold_is_a_422_naming_the_line(public: Public, body: bytes, field: str) -> None:
+    now = int(time.time())
+    headers = {"X-Mall-Timestamp": str(now), "X-Mall-Signature": sign(SHOP_SECRET.encode(), now, body)}
+    reply = public.client.post("/events/mall", content=body, headers=headers)
+    assert reply.status_code == 422
+    assert ["body", 1, field] in [e["loc"] for e in reply.json()["detail"]]
