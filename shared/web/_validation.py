@@ -17,10 +17,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, AwareDatetime
 
-__all__ = ["AwareMoment", "refuse_invalid_request"]
+__all__ = ["AwareMoment", "UtcConvertible", "refuse_invalid_request"]
 
 
-def _convertible_to_utc(moment: datetime) -> datetime:
+def _convertible_to_utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is None:  # a missing zone is the model's own rule to state
+        return moment
     try:
         moment.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00+14:00 is a valid ISO time, but before year 1 in UTC
@@ -28,9 +30,11 @@ def _convertible_to_utc(moment: datetime) -> datetime:
     return moment
 
 
-#: A time with its zone that can be converted to UTC: a request body's times are stored in UTC, and a
-#: time at the calendar's ends that cannot be is a 422 naming the field rather than a 500 later.
-AwareMoment = Annotated[AwareDatetime, AfterValidator(_convertible_to_utc)]
+#: For a request body's times: they are stored in UTC, and a time at the calendar's ends that cannot
+#: be converted is a 422 naming the field rather than a 500 later. ``Annotated[datetime, UtcConvertible]``.
+UtcConvertible = AfterValidator(_convertible_to_utc)
+#: A time with its zone that can be converted to UTC.
+AwareMoment = Annotated[AwareDatetime, UtcConvertible]
 
 
 def _finite(value: Any) -> Any:

@@ -187,7 +187,13 @@ def test_any_path_and_query_are_4xx_at_worst(
 def test_a_push_no_event_can_hold_is_a_400_with_the_reason(
     gw: Gateway, fields: dict[str, str | int], reason: str
 ) -> None:
-    push = {"ToUserName": "gh", "FromUserName": "o1", "CreateTime": 1, "MsgType": "event", "Event": "subscribe"}
+    push: dict[str, str | int] = {
+        "ToUserName": "gh",
+        "FromUserName": "o1",
+        "CreateTime": 1,
+        "MsgType": "event",
+        "Event": "subscribe",
+    }
     published = len(gw.publisher.published)
     reply = gw.client.post(f"/wechat/{PLAIN}", params=gw.params(), content=to_xml(push | fields))
     assert (reply.status_code, reply.json()["detail"]) == (400, reason)

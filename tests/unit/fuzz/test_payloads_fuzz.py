@@ -6,6 +6,7 @@ problem, never 5xx and never an unhandled exception (the test client re-raises t
 from __future__ import annotations
 
 import copy
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import example, given
 from hypothesis import strategies as st
+from PIL import Image
 
 from services.campaigns.adapters.memory import CampaignRecords
 from services.campaigns.entrypoints.http import app as campaigns_app_module
@@ -164,7 +166,10 @@ def segments_api(callers: Callers) -> Iterator[Api]:
             SegmentsSettings(environment="development", wechat_accounts=[account(APPID)]), identity=callers.config
         )
         with TestClient(app) as client:
-            yield Api(client, callers.headers(Role.ADMIN))
+            headers = callers.headers(Role.ADMIN)
+            # The pushes below name a segment that exists, so their checks go past the lookup.
+            assert client.post(SEGMENTS, json=SEGMENT | {"name": "the pushes' segment"}, headers=headers).json()["id"]
+            yield Api(client, headers)
 
 
 @pytest.fixture(scope="module")
@@ -222,9 +227,32 @@ def test_any_segment_is_saved_or_refused_never_a_server_error(segments_api: Api,
     _no_server_error(segments_api.send("POST", SEGMENTS, body))
 
 
-@given(body=st.one_of(mutated(PUSH), json_values))
-def test_any_push_is_saved_or_refused_never_a_server_error(segments_api: Api, body: Any) -> None:
+def _push(api: Api) -> dict[str, Any]:
+    segments = api.client.get(SEGMENTS, headers=api.headers).json()
+    return PUSH | {"segment_id": segments[0]["id"]}
+
+
+@given(data=st.data())
+def test_any_push_is_saved_or_refused_never_a_server_error(segments_api: Api, data: Any) -> None:
+    body = data.draw(st.one_of(mutated(_push(segments_api)), json_values))  # the segment's id is known at run time
     _no_server_error(segments_api.send("POST", PUSHES, body))
+
+
+@pytest.mark.parametrize("send_at", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2026-01-01T00:00:00"])
+def test_a_push_sent_at_the_ends_of_the_calendar_is_a_422_naming_send_at(segments_api: Api, send_at: str) -> None:
+    # Regression: the first two were a 500 (an overflow converting them to UTC).
+    reply = segments_api.client.post(
+        PUSHES, json=_push(segments_api) | {"send_at": send_at}, headers=segments_api.headers
+    )
+    assert reply.status_code == 422
+    assert "send_at" in json.dumps(reply.json()["detail"])
+
+
+@given(body=st.one_of(mutated(PUSH), json_values))
+def test_any_draft_edit_is_applied_or_refused_never_a_server_error(segments_api: Api, body: Any) -> None:
+    created = segments_api.client.post(PUSHES, json=_push(segments_api), headers=segments_api.headers)
+    assert created.status_code == 201, created.text
+    _no_server_error(segments_api.send("PATCH", f"{PUSHES}/{created.json()['id']}", body, **{"If-Match": '"1"'}))
 
 
 @given(body=st.one_of(mutated(CAMPAIGN), json_values))
@@ -259,3 +287,57 @@ def test_a_campaign_time_before_year_1_in_utc_is_a_422_naming_the_field(campaign
     reply = campaigns_api.client.post(CAMPAIGNS, json=body, headers=campaigns_api.headers)
     assert reply.status_code == 422
     assert [e["loc"] for e in reply.json()["detail"]] == [["body", "starts_at"]]
+
+
+# -- the template upload: a multipart form this service parses itself, an image, a layout ----------------
+
+
+def _png(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 80, 80)).save(out, format="PNG")
+    return out.getvalue()
+
+
+@st.composite
+def images(draw: st.DrawFn) -> bytes:
+    """A real PNG or JPEG, cut short, with bytes flipped, or plain noise."""
+    # Mostly sizes a template may have (200-1200 px a side), now and then one it may not.
+    width, height = draw(st.one_of(st.integers(200, 1200), st.integers(1, 3000))), draw(st.integers(150, 1200))
+    data = _png(width, height)
+    if draw(st.booleans()):
+        out = io.BytesIO()
+        Image.new("RGB", (width, height)).save(out, format="JPEG")
+        data = out.getvalue()
+    match draw(st.sampled_from(["whole", "whole", "cut", "flip", "noise"])):
+        case "cut":
+            data = data[: draw(st.integers(0, len(data)))]
+        case "flip":
+            at = draw(st.integers(0, len(data) - 1))
+            data = data[:at] + bytes([data[at] ^ draw(st.integers(1, 255))]) + data[at + 1 :]
+        case "noise":
+            data = draw(st.binary(max_size=2048))
+    return data
+
+
+LAYOUT = {"qr": {"x": 10, "y": 10, "size": 200}, "text_slots": [{"name": "nickname", "x": 5, "y": 5, "font_size": 20}]}
+
+
+@given(
+    image=images(),
+    layout=st.one_of(st.none(), st.just(json.dumps(LAYOUT)), mutated(LAYOUT).map(json.dumps), st.text(max_size=60)),
+    raw=st.one_of(st.none(), st.binary(max_size=512)),
+    boundary=st.text(st.characters(codec="ascii"), max_size=80),
+)
+def test_any_template_upload_is_stored_or_refused_never_a_server_error(
+    campaigns_api: Api, image: bytes, layout: str | None, raw: bytes | None, boundary: str
+) -> None:
+    created = campaigns_api.client.post(CAMPAIGNS, json=CAMPAIGN, headers=campaigns_api.headers)
+    path = f"{CAMPAIGNS}/{created.json()['id']}/template"
+    headers = campaigns_api.headers | {"If-Match": '"1"'}
+    if raw is not None:  # a body that is not the multipart it says it is
+        headers |= {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        reply = campaigns_api.client.post(path, content=raw, headers=headers)
+    else:
+        data = {} if layout is None else {"layout": layout}
+        reply = campaigns_api.client.post(path, files={"image": ("p.png", image)}, data=data, headers=headers)
+    _no_server_error(reply.status_code)
