@@ -21,7 +21,7 @@ _SUPPRESSED = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, Health
 
 settings.register_profile(
     "quick",
-    max_examples=int(_EXAMPLES or 40),
+    max_examples=int(_EXAMPLES or 25),
     deadline=None,
     derandomize=True,
     database=None,

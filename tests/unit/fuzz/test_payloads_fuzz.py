@@ -23,6 +23,10 @@ from services.campaigns.adapters.memory import CampaignRecords
 from services.campaigns.entrypoints.http import app as campaigns_app_module
 from services.campaigns.entrypoints.http import create_app as create_campaigns_app
 from services.campaigns.settings import CampaignsSettings
+from services.profiles.adapters.memory import InMemoryProfileStore
+from services.profiles.domain.profile import Profile
+from services.profiles.entrypoints.http import create_app as create_profiles_app
+from services.profiles.settings import ProfilesSettings
 from services.segments.domain.rules import MemberFacts, RuleInvalid, explain, parse_rule, summarize
 from services.segments.entrypoints.http import app as segments_app_module
 from services.segments.entrypoints.http import create_app as create_segments_app
@@ -67,9 +71,9 @@ def _slots(doc: Any) -> list[tuple[Any, Any]]:
 
 @st.composite
 def mutated(draw: st.DrawFn, base: Any) -> Any:
-    """``base`` with a few fields replaced by any JSON, removed, or added."""
+    """``base`` with a few fields replaced by any JSON, removed, or added (or as it is)."""
     doc = copy.deepcopy(base)
-    for _ in range(draw(st.integers(1, 4))):
+    for _ in range(draw(st.integers(0, 4))):  # none now and then: the valid payload itself
         slots = _slots(doc)
         if not slots:
             break
@@ -341,3 +345,45 @@ def test_any_template_upload_is_stored_or_refused_never_a_server_error(
         data = {} if layout is None else {"layout": layout}
         reply = campaigns_api.client.post(path, files={"image": ("p.png", image)}, data=data, headers=headers)
     _no_server_error(reply.status_code)
+
+
+# -- the profiles operator API: survey definitions and ops tags -----------------------------------------
+
+SURVEY: dict[str, Any] = {
+    "title": "宝宝喂养小调查",
+    "questions": [
+        {
+            "id": "feeding",
+            "kind": "single",
+            "text": "宝宝现在怎么喂养？",
+            "options": [
+                {"id": "formula", "label": "奶粉", "tags": [FORMULA]},
+                {"id": "breast", "label": "母乳", "tags": ["interest.feeding.breastfeeding"]},
+            ],
+        },
+        {"id": "birthday", "kind": "date", "text": "宝宝生日", "stage_basis": "birthday"},
+        {"id": "wish", "kind": "text", "text": "想看什么内容？", "required": False},
+    ],
+    "prizes": [{"id": "c10", "name": "10元券", "kind": "coupon", "probability": 1.0, "stock": 1}],
+}
+
+
+@pytest.fixture(scope="module")
+def profiles_api(callers: Callers) -> Iterator[Api]:
+    store = InMemoryProfileStore()
+    profile = Profile(APPID, "oMum")
+    changes = profile.followed(NOW, "qrscene_1")
+    settings = ProfilesSettings(environment="development", wechat_accounts=[account(APPID)])
+    with TestClient(create_profiles_app(settings, identity=callers.config, store=store, publish=False)) as client:
+        client.portal.call(store.save, profile, changes)  # type: ignore[union-attr]
+        yield Api(client, callers.headers(Role.ADMIN))
+
+
+@given(body=st.one_of(mutated(SURVEY), json_values))
+def test_any_survey_definition_is_saved_or_refused_never_a_server_error(profiles_api: Api, body: Any) -> None:
+    _no_server_error(profiles_api.send("POST", f"/accounts/{APPID}/surveys", body))
+
+
+@given(body=st.one_of(mutated({"code": FORMULA, "weight": 1.5}), json_values))
+def test_any_ops_tag_is_added_or_refused_never_a_server_error(profiles_api: Api, body: Any) -> None:
+    _no_server_error(profiles_api.send("POST", f"/accounts/{APPID}/members/oMum/profile/tags", body))
