@@ -214,3 +214,17 @@ def test_what_a_mall_event_cannot_hold_is_a_422_naming_the_line(public: Public, 
     reply = public.client.post("/events/mall", content=body, headers=headers)
     assert reply.status_code == 422
     assert ["body", 1, field] in [e["loc"] for e in reply.json()["detail"]]
+
+
+@given(
+    token=st.one_of(
+        st.text(max_size=700), st.from_regex(r"v\d\.[A-Za-z0-9_=-]{0,40}(\.[A-Za-z0-9_=-]{0,40}){4}", fullmatch=True)
+    ),
+    page=st.sampled_from(["interests", "surveys/s1", "surveys/..", "surveys/%00", "x"]),
+    appid=st.sampled_from([APPID, "wx2", "w" * 70, "%E4%B8%AD"]),
+)
+def test_any_link_opens_a_page_or_the_refusal_page_never_a_server_error(
+    public: Public, token: str, page: str, appid: str
+) -> None:
+    reply = public.client.get(f"/h5/{appid}/{page}", params={"t": token})
+    _no_server_error(reply.status_code)
