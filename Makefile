@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 SYSDEPS_STAMP := .scrm/.system-deps
 PYTEST_EXIT_FILE := .scrm/pytest-exit-code
 
-.PHONY: help install system-deps messages demo up down test test-unit test-integration test-e2e test-browser lint format bench docs lock infra-up infra-down clean
+.PHONY: help install system-deps messages demo up down test test-unit test-integration test-e2e test-browser test-faults lint format bench docs lock infra-up infra-down clean
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -63,6 +63,10 @@ test-e2e: install  ## End-to-end tests (real service processes)
 
 test-browser: install  ## Browser tests (headless Chromium against the real services; SCRM_CONSOLE_SCREENSHOTS=1 writes docs/console/*.png)
 	$(BIN)/python -m pytest tests/browser -q
+
+test-faults: install  ## The fuzz tests with many random examples (Hypothesis profile "faults"; SCRM_FUZZ_EXAMPLES=n to change)
+	@# Inside `make test` the same tests run few, derandomized examples (profile "quick").
+	SCRM_FUZZ_PROFILE=faults $(BIN)/python -m pytest tests/unit/fuzz -q -p no:cacheprovider --timeout=3600 --hypothesis-show-statistics
 
 lint: install  ## ruff, mypy and the layering contracts (.importlinter)
 	$(BIN)/ruff check .

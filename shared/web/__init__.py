@@ -14,16 +14,20 @@ come from ``shared.tabular``), named through :func:`attachment`.
 from shared.web._accounts import KnownAccounts, unknown_account_detail
 from shared.web._app import ErrorStatuses, ServiceCheck, create_service_app, now, service_of
 from shared.web._csv import CSV_MEDIA_TYPE, attachment, csv_response, streaming_csv_response
+from shared.web._validation import AwareMoment, UtcConvertible, refuse_invalid_request
 
 __all__ = [
     "CSV_MEDIA_TYPE",
+    "AwareMoment",
     "ErrorStatuses",
     "KnownAccounts",
     "ServiceCheck",
+    "UtcConvertible",
     "attachment",
     "create_service_app",
     "csv_response",
     "now",
+    "refuse_invalid_request",
     "service_of",
     "streaming_csv_response",
     "unknown_account_detail",

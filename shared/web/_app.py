@@ -7,6 +7,7 @@ from ipaddress import ip_network
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from shared.identity import IdentityConfig, resolve_identity
@@ -17,6 +18,7 @@ from shared.storage import DriverError, StorageError
 from shared.web._accounts import KnownAccounts
 from shared.web._docs import serve_api_docs
 from shared.web._failures import RetryStaleStorage, storage_failed, wechat_failed
+from shared.web._validation import refuse_invalid_request
 from shared.wechat import AccountsSettings
 from shared.wechat_client import WECHAT_CALL_ERRORS, WeChatApiConfig
 
@@ -126,6 +128,7 @@ def create_service_app(
         app.add_exception_handler(exc_type, on_wechat_failure)
     for exc_type, status in (errors or {}).items():
         app.add_exception_handler(exc_type, _status_handler(status))
+    app.add_exception_handler(RequestValidationError, refuse_invalid_request)
     for exc_type, handler in (exception_handlers or {}).items():
         app.add_exception_handler(exc_type, handler)
 

@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pydantic import ValidationError
+
 from shared.contracts import (
     ImageMessageReceived,
     MassSendFinished,
@@ -22,6 +24,8 @@ from shared.events import Event
 from shared.wechat import InvalidXml, parse_xml
 
 _QR_PREFIX = "qrscene_"
+#: CreateTime is unix seconds; beyond 9999-12-31 (or before 1970) no date holds it, and no push is from then.
+_LATEST_CREATE_TIME = 253_402_300_799
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ def parse(message: bytes) -> Push:
         create_time = int(fields["CreateTime"])
     except ValueError:
         raise InvalidXml("CreateTime is not an integer") from None
+    if not 0 <= create_time <= _LATEST_CREATE_TIME:
+        raise InvalidXml("CreateTime is not a unix time")
     return Push(
         to_user=fields.pop("ToUserName"),
         from_user=fields.pop("FromUserName"),
@@ -82,7 +88,19 @@ def _int(value: str | None) -> int:
 
 
 def normalize(push: Push) -> Event:
-    """The platform event for a push; pushes without a dedicated event are kept raw."""
+    """The platform event for a push; pushes without a dedicated event are kept raw.
+
+    Raises :class:`InvalidXml` naming the field when a value is outside what the event holds (an openid
+    of 300 characters, say): the platform never sends one, so it is a bad request, not a server error.
+    """
+    try:
+        return _normalize(push)
+    except ValidationError as exc:
+        fields = sorted({".".join(map(str, error["loc"])) for error in exc.errors()})
+        raise InvalidXml(f"push fields out of range: {', '.join(fields)}") from None
+
+
+def _normalize(push: Push) -> Event:
     f, at, openid = push.fields, push.occurred_at, push.from_user
     if push.msg_type == "event":
         key = f.get("EventKey") or ""

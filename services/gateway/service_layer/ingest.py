@@ -56,6 +56,7 @@ async def ingest_push(
         raise Refused(403, "this signed request was already used with another body (replayed)")
     try:
         push = pushes.parse(opened.message)
+        event = pushes.normalize(push)  # before any claim: a push no event can hold is refused outright
     except InvalidXml as exc:
         raise Refused(400, str(exc)) from None
     key = push.dedup_key(appid)
@@ -66,7 +67,6 @@ async def ingest_push(
     if claim.claim is Claim.IN_FLIGHT:
         raise Refused(503, "the first delivery of this push is still being handled; retry")
 
-    event = pushes.normalize(push)
     envelope = Envelope.wrap(event, appid=appid, key=push.from_user, occurred_at=push.occurred_at, event_id=key)
     try:
         await publisher.publish(WECHAT_PUSHES, envelope)

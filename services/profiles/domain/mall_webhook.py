@@ -136,7 +136,9 @@ def _event(
     raw_time = item.get("occurred_at")
     try:
         occurred_at = datetime.fromisoformat(raw_time) if isinstance(raw_time, str) else None
-    except ValueError:
+        if occurred_at is not None and occurred_at.utcoffset() is not None:
+            occurred_at = occurred_at.astimezone(UTC)  # overflows at the ends of the calendar (0001-01-01+01:00)
+    except (ValueError, OverflowError):
         occurred_at = None
     if occurred_at is None or occurred_at.utcoffset() is None:
         problems.append("occurred_at: an ISO 8601 time with a time zone")
@@ -150,7 +152,7 @@ def _event(
         return None, found
     assert event_id and appid and openid and category and occurred_at and isinstance(kind, str)
     return (
-        MallEventIn(event_id, appid, openid, kind, category, occurred_at.astimezone(UTC), amount, unionid, order_id),
+        MallEventIn(event_id, appid, openid, kind, category, occurred_at, amount, unionid, order_id),
         [],
     )
 
@@ -176,6 +178,11 @@ def parse_events(
             item = json.loads(raw)
         except json.JSONDecodeError as exc:
             problems.append(EventProblem(number, "", f"not JSON ({exc.msg})"))
+            continue
+        except (ValueError, RecursionError):  # an integer of thousands of digits; arrays nested past the stack
+            problems.append(
+                EventProblem(number, "", "not JSON this service reads (numbers too long or nested too deep)")
+            )
             continue
         event, found = _event(number, item, known_account, categories)
         problems += found

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from services.campaigns.domain.campaign import (
     MAX_MESSAGE_CHARS,
@@ -38,6 +38,7 @@ from services.campaigns.service_layer.activation import ActivationCheck
 from services.campaigns.service_layer.management import CampaignEdit, NewCampaign, TemplateLayout
 from services.campaigns.service_layer.reward_stock import PoolReport
 from services.screenshots import Reason
+from shared.web import AwareMoment
 
 Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30)]
 MenuKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -141,8 +142,8 @@ class RulesPatch(_Body):
 
 class CampaignCreate(_Body):
     name: Name
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: AwareMoment
+    ends_at: AwareMoment
     join: JoinBody = JoinBody()
     tiers: Annotated[list[TierBody], Field(max_length=MAX_TIERS)] = []
     messages: MessagesBody = MessagesBody()
@@ -177,8 +178,8 @@ class CampaignPatch(_Body):
     """Fields left out stay as they are."""
 
     name: Name | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: AwareMoment | None = None
+    ends_at: AwareMoment | None = None
     join: JoinBody | None = None
     template: TemplateBody | None = None
     tiers: Annotated[list[TierBody] | None, Field(max_length=MAX_TIERS)] = None

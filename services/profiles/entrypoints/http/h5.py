@@ -13,7 +13,6 @@ from datetime import date
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 
@@ -25,6 +24,7 @@ from services.profiles.service_layer.h5 import submit_pick
 from services.profiles.service_layer.surveys import answer_survey, result_text
 from shared.maternal_infant import Basis
 from shared.request_bodies import read_body
+from shared.web import refuse_invalid_request as operator_refusal
 
 __all__ = ["TAG", "refuse_invalid_request", "router"]
 
@@ -67,7 +67,7 @@ async def refuse_invalid_request(request: Request, exc: RequestValidationError) 
     operator API keeps FastAPI's 422."""
     if request.url.path.startswith("/h5/"):
         return _rejected()
-    return await request_validation_exception_handler(request, exc)
+    return await operator_refusal(request, exc)
 
 
 def _interest_form(profiles: Profiles, appid: str, token: str, error: str | None = None) -> str:

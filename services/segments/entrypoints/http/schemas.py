@@ -25,6 +25,7 @@ from services.segments.domain.pushes import (
 from services.segments.domain.rules import Explanation
 from services.segments.service_layer.reports import report_of
 from services.segments.service_layer.segments import Preview, RuleSummary, SegmentView
+from shared.web import UtcConvertible
 
 __all__ = [
     "ID_PATTERN",
@@ -296,7 +297,9 @@ class PushIn(BaseModel):
     name: Name
     segment_id: Annotated[str, Field(min_length=1, max_length=64)]
     variants: Annotated[list[VariantIn], Field(min_length=1, max_length=10)]
-    send_at: datetime | None = Field(default=None, description="Now when left out; must carry a timezone")
+    send_at: Annotated[datetime | None, UtcConvertible] = Field(
+        default=None, description="Now when left out; must carry a timezone"
+    )
     quiet_hours: QuietHoursIn | Literal["default"] | None = Field(
         default="default", description="Beijing time; null for none; the service's default when left out"
     )
@@ -321,7 +324,9 @@ class PushPatch(BaseModel):
     name: Name | None = None
     segment_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     variants: Annotated[list[VariantIn], Field(min_length=1, max_length=10)] | None = None
-    send_at: datetime | None = Field(default=None, description="null: when the draft is sent")
+    send_at: Annotated[datetime | None, UtcConvertible] = Field(
+        default=None, description="null: when the draft is sent"
+    )
     quiet_hours: QuietHoursIn | Literal["default"] | None = None
     cap: CapIn | None = None
     broadcast: bool | None = None
