@@ -114,7 +114,9 @@ class MemberRights(ABC):
                 continue
             if len(documents) > EXPORT_LIMIT:
                 truncated.append(entry.collection)
-            held[entry.collection] = [exportable(document) for document in documents[:EXPORT_LIMIT]]
+            held[entry.collection] = [
+                exportable(_others_masked(entry, document, openid)) for document in documents[:EXPORT_LIMIT]
+            ]
         erasure = await self.erasure(appid, openid)
         return {
             "appid": appid,
@@ -151,7 +153,7 @@ class MemberRights(ABC):
         if not by_id:
             return {}
         return {
-            by_id[doc["_id"]]: Erasure(doc["_id"], _aware(doc["at"]), _aware(doc.get("refollowed_at")))
+            by_id[doc["_id"]]: Erasure(doc["_id"], _utc(doc["at"]), _aware(doc.get("refollowed_at")))
             for doc in await self._erasures(list(by_id))
         }
 
@@ -217,6 +219,26 @@ class MemberRights(ABC):
         return await self._swap(
             entry.collection, documents, [scrubbed(entry, document, openid, pseudonym, fresh) for document in documents]
         )
+
+
+#: What an export shows instead of another member's openid (an inviter, say): theirs is not this one's data.
+ANOTHER_MEMBER = "(another member)"
+
+
+def _others_masked(entry: MemberData, document: dict[str, Any], openid: str) -> dict[str, Any]:
+    masked = dict(document)
+    for name in entry.match:
+        if isinstance(masked.get(name), str) and masked[name] != openid:
+            masked[name] = ANOTHER_MEMBER
+    if entry.array is not None:
+        array, item = entry.array
+        masked[array] = [value for value in masked.get(array) or [] if (value.get(item) if item else value) == openid]
+    return masked
+
+
+def _utc(value: datetime) -> datetime:
+    # MongoDB returns naive UTC times unless the client is told otherwise.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _aware(value: datetime | None) -> datetime | None:

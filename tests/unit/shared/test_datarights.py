@@ -99,7 +99,7 @@ def _stores() -> dict[str, list[dict[str, Any]]]:
     """One document per store shaped as its adapter writes it, for the member and for someone else."""
     stores: dict[str, list[dict[str, Any]]] = {}
     for who in (OPENID, OTHER):
-        rows = {
+        rows: dict[str, dict[str, Any]] = {
             "members": {"_id": f"m-{who}", "appid": APPID, "openid": who, "following": True},
             "profiles": {"_id": f"{APPID}:{who}", "appid": APPID, "openid": who, "consents": {"data_use": True}},
             "profile_history": {"_id": f"h-{who}", "appid": APPID, "openid": who, "at": T0, "kind": "consent"},
@@ -145,6 +145,22 @@ def _stores() -> dict[str, list[dict[str, Any]]]:
                 "original": json.dumps({"payload": {"openid": who}}),
                 "status": "open",
             },
+            "h5_invitations_held": {"_id": f"{APPID}:{who}", "appid": APPID, "openid": who, "held_at": T0},
+            "wechat_tag_members": {"_id": f"{APPID}:t1:{who}", "appid": APPID, "code": "t1", "openid": who},
+            "survey_draws": {
+                "_id": f"s1:{APPID}:{who}",
+                "survey_id": "s1",
+                "appid": APPID,
+                "openid": who,
+                "prize": "p",
+            },
+            "segment_participation": {"_id": f"{APPID}:{who}:c1", "appid": APPID, "openid": who, "campaign_id": "c1"},
+            "push_member_sends": {"_id": f"{APPID}:{who}", "appid": APPID, "openid": who, "sent": [T0]},
+            "push_test_sends": {"_id": f"t-{who}", "push_id": "p1", "openid": who, "at": T0},
+            "campaign_rewards": {"_id": f"c1:{who}:1", "campaign_id": "c1", "inviter": who, "tier": 1},
+            "campaign_rejections": {"_id": f"r-{who}", "campaign_id": "c1", "inviter": OTHER, "invitee": who, "at": T0},
+            "campaign_notices": {"_id": f"n-{who}", "appid": APPID, "openid": who, "status": "held"},
+            "analytics_followers": {"_id": f"{APPID}|{who}", "appid": APPID, "openid": who, "following": True},
             "audit_log": {"_id": f"a-{who}", "action": "member.pii_revealed", "object_id": who, "actor_name": "ada"},
         }
         for collection, document in rows.items():
@@ -152,6 +168,11 @@ def _stores() -> dict[str, list[dict[str, Any]]]:
     stores["push_audiences"] = [{"_id": "p1:000000", "push_id": "p1", "openids": [OPENID, OTHER]}]
     stores["push_testers"] = [{"_id": APPID, "testers": [{"openid": OPENID, "label": "me"}, {"openid": OTHER}]}]
     return stores
+
+
+def test_the_stores_below_cover_every_store_with_member_data() -> None:
+    held = {entry.collection for entry in MEMBER_DATA if entry.action is not Action.NONE}
+    assert not held - set(_stores()), "add a representative document of the new store to _stores()"
 
 
 def _mentions(stores: dict[str, list[dict[str, Any]]], openid: str) -> list[str]:
@@ -163,11 +184,11 @@ async def test_the_export_holds_every_store_of_the_member_and_nobody_else() -> N
     exported = await rights.export(APPID, OPENID, now=T0)
     json.dumps(exported)  # one JSON document
     held = exported["collections"]
-    assert set(held) == set(_stores()) - {"push_audiences"} | {"push_audiences"}
+    assert set(held) == set(_stores())
     assert held["share_submission_images"][0]["image"] == {"base64": "iVBORw=="}
-    assert OTHER not in json.dumps(
-        {k: v for k, v in held.items() if k not in {"campaign_invitations", "push_audiences", "push_testers"}}
-    )
+    assert OTHER not in json.dumps(held)  # an inviter, a fellow audience member: not this member's data
+    assert held["campaign_invitations"][0]["inviter"] == "(another member)"
+    assert held["push_audiences"][0]["openids"] == [OPENID]
     assert exported["erased_at"] is None
 
 
