@@ -9,6 +9,7 @@ which events to drop afterwards (:meth:`MemberRights.suppressed`) until the memb
 """
 
 from shared.datarights._documents import erasure_id, exportable, matches, member_filter, scrubbed
+from shared.datarights._gate import FOLLOW, gated, member_of, passing
 from shared.datarights._registry import BY_COLLECTION, MEMBER_DATA, Action, MemberData
 from shared.datarights._rights import (
     ERASURE_INDEXES,
@@ -26,6 +27,7 @@ __all__ = [
     "ERASURES",
     "ERASURE_INDEXES",
     "EXPORT_LIMIT",
+    "FOLLOW",
     "MEMBER_DATA",
     "Action",
     "Erasure",
@@ -36,7 +38,10 @@ __all__ = [
     "MongoMemberRights",
     "erasure_id",
     "exportable",
+    "gated",
     "matches",
     "member_filter",
+    "member_of",
+    "passing",
     "scrubbed",
 ]

@@ -166,8 +166,12 @@ class MemberRights(ABC):
         if erasure.suppresses(occurred_at, follow):
             return True
         if follow:
-            await self._refollowed(erasure.id, occurred_at)
+            await self.refollowed(erasure.id, occurred_at)
         return False
+
+    async def refollowed(self, erasure: str, at: datetime) -> None:
+        """The member followed again at ``at``, after the erasure: their events from then on pass."""
+        await self._refollowed(erasure, at)
 
     # -- the walk -------------------------------------------------------------------------------------------
 

@@ -9,19 +9,26 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from shared.contracts import WECHAT_PUSHES
 from shared.datarights import (
     BY_COLLECTION,
     ERASURES,
+    FOLLOW,
     MEMBER_DATA,
     Action,
     InMemoryMemberRights,
     erasure_id,
+    gated,
+    passing,
 )
+from shared.events import Envelope, Message
+from shared.messaging import Batching, Subscription
 from shared.storage import RETENTIONS, IndexSpec
 from tests.unit.shared.test_retention import ROOT, _storage_modules, collections_in_code
 
@@ -241,3 +248,60 @@ async def test_after_an_erasure_events_are_dropped_until_the_member_follows_agai
 @pytest.mark.parametrize("entry", [e for e in MEMBER_DATA if e.action is Action.ANONYMISE], ids=lambda e: e.collection)
 def test_anonymised_stores_name_the_member_somewhere(entry: Any) -> None:
     assert entry.match or entry.ids or entry.via, entry.collection
+
+
+# -- the gate: consumers drop an erased member's events ------------------------------------------------------
+
+
+def _event(type_: str, openid: str, at: datetime, event_id: str) -> tuple[Envelope, Message]:
+    payload = {"openid": openid}
+    return Envelope(
+        event_id=event_id, type=type_, version=1, occurred_at=at, appid=APPID, key=openid, payload=payload
+    ), cast(Message, None)
+
+
+async def test_the_gate_drops_an_erased_members_events_until_a_newer_follow() -> None:
+    rights = InMemoryMemberRights(_stores())
+    await rights.erase(APPID, OPENID, by="ada", now=T0)
+    batch = [
+        _event("member.unfollowed", OPENID, T0 + timedelta(minutes=1), "e1"),  # after the erasure: dropped
+        _event("mall.event_received", OTHER, T0 + timedelta(minutes=1), "e2"),  # someone else: kept
+        _event(FOLLOW, OPENID, T0 - timedelta(minutes=1), "e3"),  # an old follow (redelivered): dropped
+        _event(FOLLOW, OPENID, T0 + timedelta(minutes=5), "e4"),  # came back: kept
+        _event("mall.event_received", OPENID, T0 + timedelta(minutes=6), "e5"),  # theirs again: kept
+    ]
+    assert [envelope.event_id for envelope, _ in await passing(rights, batch)] == ["e2", "e4", "e5"]
+    # the re-follow is on record: a later batch passes too, an event from before it does not
+    later = [_event("mall.event_received", OPENID, T0 + timedelta(minutes=9), "e6"), batch[0]]
+    assert [envelope.event_id for envelope, _ in await passing(rights, later)] == ["e6"]
+
+
+async def test_gated_subscriptions_filter_records_and_batches() -> None:
+    rights = InMemoryMemberRights(_stores())
+    await rights.erase(APPID, OPENID, by="ada", now=T0)
+    seen: list[str] = []
+
+    async def handler(resources: object, envelope: Envelope, message: Message) -> None:
+        seen.append(envelope.event_id)
+
+    async def batch_handler(resources: object, events: Sequence[tuple[Envelope, Message]]) -> None:
+        seen.extend(envelope.event_id for envelope, _ in events)
+
+    subscription = Subscription("s", WECHAT_PUSHES, handler, Batching(batch_handler, 7, 0.1))
+    (wrapped,) = gated([subscription], lambda resources: rights)
+    assert wrapped.batch is not None and wrapped.batch.max_records == 7
+    mine, theirs = (_event("x.y", who, T0 + timedelta(minutes=1), who[:4]) for who in (OPENID, OTHER))
+    await wrapped.handler(None, *mine)
+    await wrapped.handler(None, *theirs)
+    await wrapped.batch.handler(None, [mine, theirs])
+    await wrapped.batch.handler(None, [mine])  # nothing left: the batch handler is not called
+    assert seen == ["o_ot", "o_ot"]
+    (ungated,) = gated([subscription], lambda resources: None)  # memory-only: nothing to check
+    await ungated.handler(None, *mine)
+    assert seen[-1] == "o_me"
+
+
+def test_every_worker_that_writes_member_data_is_gated() -> None:
+    for service in ("members", "profiles", "campaigns", "segments", "analytics"):
+        source = (ROOT / "services" / service / "entrypoints" / "consumer.py").read_text(encoding="utf-8")
+        assert "subscriptions=gated(" in source, service
