@@ -56,6 +56,7 @@ from shared.contracts import (
     QrCodeScanned,
     TextMessageReceived,
 )
+from shared.datarights import MemberRights, MongoMemberRights
 from shared.events import Envelope, Message
 from shared.messaging import EventPublisher, OutboxRelay, PermanentHandlerError, connect_publisher
 from shared.storage import PROCESSED_EVENTS_INDEXES, connect
@@ -95,6 +96,8 @@ class CampaignsWorker:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     #: Where joins, credits and revocations are announced once committed; None: nowhere.
     announcer: ParticipationAnnouncer | None = None
+    #: Erased members (the worker drops their events); None in memory.
+    rights: MemberRights | None = None
 
     def platform(self, appid: str) -> WeChatClient:
         if appid not in self.clients:
@@ -258,6 +261,7 @@ async def bootstrap(
             thresholds=thresholds,
             ready=mongo.ready,
             announcer=None if publisher is None else PublishedParticipation(publisher),
+            rights=MongoMemberRights(database),
         )
 
 
