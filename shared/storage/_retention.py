@@ -174,6 +174,18 @@ RETENTIONS: tuple[Retention, ...] = (
     ),
     Retention("share_submission_audit", "the decisions' trail", _T, "at", "at", "audit_retention_days"),
     Retention("share_reuse_latches", "re-use keys counted per campaign slot", _B, "campaigns x 65,536 slots"),
+    Retention("campaign_poster_variants", "poster A/B variants of a campaign", _B, "campaigns"),
+    Retention("campaign_poster_assignments", "the poster variant each member was given", _B, "members x campaigns"),
+    Retention(
+        "campaign_variant_scans",
+        "scans counted per poster variant (a redelivered push counts once)",
+        _T,
+        "at",
+        "at",
+        "processed_events_retention_days",
+    ),
+    Retention("referral_edges", "who invited whom (one per credited invitation)", _B, "members x campaigns"),
+    Retention("referral_freezes", "inviters frozen pending review", _B, "members"),
     # dead letters (shared.deadletters)
     Retention(
         "deadletters",
