@@ -81,7 +81,7 @@ async def test_erasure_over_documents_written_by_the_real_adapters(database: Any
         await pushes.record(
             [{"_id": f"p1:{who}", "push_id": "p1", "appid": APPID, "openid": who, "created_at": T0, "status": "sent"}]
         )
-        await pushes.remember_templates(APPID, "p1", [(f"msg-{who[-4:]}", f"p1:{who}", "a")])
+        await pushes.remember_templates(APPID, "p1", [(1 if who == OPENID else 2, f"p1:{who}", "a")])
         await pushes.count_sends(APPID, [who], T0, month="2026-12")
         await pushes.record_click("p1", "a", who, "https://shop.example/x", T0)
         await MongoReferralStore(database, None).remember_follower(APPID, who, T0)
