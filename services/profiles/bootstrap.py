@@ -122,7 +122,13 @@ class Profiles:
         applied in one transaction each; tags from keywords and menus, and invitations, one by one."""
         mall_events = [(envelope, message) for envelope, message in batch if isinstance(message, MallEventReceived)]
         if mall_events:
-            await mall.apply_mall_events(mall_events, self.uow(), self.taxonomy, self.half_life)
+            await mall.apply_mall_events(
+                mall_events,
+                self.uow(),
+                self.taxonomy,
+                self.half_life,
+                consent_required=self.settings.mall_needs_data_use,
+            )
         await activity.record_activity(batch, self.uow())
         for envelope, message in batch:
             await self._react(envelope, message)

@@ -38,7 +38,9 @@ def member_filter(entry: MemberData, appid: str, openid: str, via_ids: Sequence[
         return None
     query: dict[str, Any] = clauses[0] if len(clauses) == 1 else {"$or": clauses}
     if entry.appid_field is not None:
-        query = {"$and": [{entry.appid_field: appid}, query]}
+        # A document without the account field is matched by the member alone (openids are per account).
+        account = {"$or": [{entry.appid_field: appid}, {entry.appid_field: {"$exists": False}}]}
+        query = {"$and": [account, query]}
     return query
 
 
@@ -46,7 +48,7 @@ def matches(entry: MemberData, document: Mapping[str, Any], appid: str, openid: 
     """Whether ``document`` is the member's (in memory, as :func:`member_filter` selects in MongoDB)."""
     if entry.via is not None:
         return document.get(entry.via[1]) in set(via_ids)
-    if entry.appid_field is not None and document.get(entry.appid_field) != appid:
+    if entry.appid_field is not None and document.get(entry.appid_field, appid) != appid:
         return False
     if any(document.get(field) == openid for field in entry.match):
         return True

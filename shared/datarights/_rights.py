@@ -219,10 +219,11 @@ class MemberRights(ABC):
             }
             new = [scrubbed(entry, document, openid, pseudonym, "") | closed for document in documents]
             return await self._swap(entry.collection, documents, new)
-        fresh = "erased-" + secrets.token_hex(8)
-        return await self._swap(
-            entry.collection, documents, [scrubbed(entry, document, openid, pseudonym, fresh) for document in documents]
-        )
+        # A renewed code is fresh per document: codes are unique within their campaign, never reused.
+        anonymised = [
+            scrubbed(entry, document, openid, pseudonym, "erased-" + secrets.token_hex(8)) for document in documents
+        ]
+        return await self._swap(entry.collection, documents, anonymised)
 
 
 #: What an export shows instead of another member's openid (an inviter, say): theirs is not this one's data.

@@ -203,11 +203,14 @@ class Profile:
             changes += self._forget_behaviour(at)
         return changes
 
-    def uses_behaviour(self) -> bool:
+    def uses_behaviour(self, consent_required: bool = False) -> bool:
         """Whether mall behaviour may shape the member's tags: unless they refused ``data_use`` (PIPL
-        art. 24: a member can refuse personalisation from their behaviour; no answer is no refusal)."""
+        art. 24: a member can refuse personalisation from their behaviour; no answer is no refusal), or,
+        with ``consent_required``, only once they gave it."""
         consent = self.consents.get(ConsentKind.DATA_USE)
-        return consent is None or consent.given
+        if consent is None:
+            return not consent_required
+        return consent.given
 
     def _forget_behaviour(self, at: datetime) -> list[Change]:
         """What mall behaviour gave (interest and purchase tags, spend, an inferred stage), dropped when
@@ -254,7 +257,12 @@ class Profile:
         return changes
 
     def apply_mall_event(
-        self, event: MallEvent, taxonomy: Taxonomy, half_life: timedelta = DEFAULT_HALF_LIFE
+        self,
+        event: MallEvent,
+        taxonomy: Taxonomy,
+        half_life: timedelta = DEFAULT_HALF_LIFE,
+        *,
+        consent_required: bool = False,
     ) -> list[Change]:
         """Interests, purchase tag, spend and an inferred stage from one shop event, applied once.
 
@@ -263,7 +271,7 @@ class Profile:
         if event.event_id in self.applied_events:
             return []
         effects = interpret(event, taxonomy)
-        if not self.uses_behaviour():
+        if not self.uses_behaviour(consent_required):
             # Refused: remembered as applied (a later consent does not replay old behaviour), used for nothing.
             self.applied_events.append(event.event_id)
             del self.applied_events[:-_APPLIED_EVENTS_KEPT]

@@ -65,3 +65,58 @@ async def test_export_and_erasure_over_every_store(database: Any) -> None:
     assert await rights.suppressed(APPID, OPENID, T0, follow=False)
     erased_again = await rights.export(APPID, OPENID)
     assert erased_again["collections"] == {} and erased_again["erased_at"] is not None
+
+
+async def test_erasure_over_documents_written_by_the_real_adapters(database: Any) -> None:
+    """The stores whose shape is least like a member record, written by their own adapters."""
+    from services.campaigns.adapters.referrals import MongoReferralStore
+    from services.segments.adapters.store import MongoPushes
+    from shared.contracts import MessageDeadLettered
+    from shared.deadletters import DeadLetter, MongoDeadLetterStore
+    from shared.events import Envelope
+
+    await ensure_indexes(database, _every_index())
+    pushes = MongoPushes(database)
+    for who in (OPENID, OTHER):
+        await pushes.record(
+            [{"_id": f"p1:{who}", "push_id": "p1", "appid": APPID, "openid": who, "created_at": T0, "status": "sent"}]
+        )
+        await pushes.remember_templates(APPID, "p1", [(1 if who == OPENID else 2, f"p1:{who}", "a")])
+        await pushes.count_sends(APPID, [who], T0, month="2026-12")
+        await pushes.record_click("p1", "a", who, "https://shop.example/x", T0)
+        await MongoReferralStore(database, None).remember_follower(APPID, who, T0)
+        parked = Envelope.wrap(
+            MessageDeadLettered(
+                consumer="profiles",
+                source_topic="wechat.pushes",
+                partition=0,
+                offset=1 if who == OPENID else 2,
+                reason=f"rejected: no profile for {who}",
+                attempts=1,
+                original=json.dumps({"payload": {"openid": who}}),
+                original_key=who,
+                failed_at=T0,
+            ),
+            appid=APPID,
+            key=who,
+        )
+        message = MessageDeadLettered.model_validate(parked.payload)
+        await MongoDeadLetterStore(database).add(DeadLetter.parked(parked, message))
+    await pushes.save_audience("p1", [OPENID, OTHER], 10)
+    await pushes.set_testers(APPID, [{"openid": OPENID, "label": "me"}, {"openid": OTHER, "label": "them"}])
+
+    report = await MongoMemberRights(database).erase(APPID, OPENID, by="ada", now=T0)
+    assert await _mentions(database, OPENID) == {}
+    assert set(await _mentions(database, OTHER)) >= {
+        "push_deliveries",
+        "push_template_msgs",
+        "push_member_sends",
+        "push_clicks",
+        "campaign_known_followers",
+        "deadletters",
+        "push_audiences",
+        "push_testers",
+    }
+    assert report.counts["push_member_sends"] == {"deleted": 1}
+    assert report.counts["push_template_msgs"] == {"deleted": 1}
+    assert await database["push_clicks"].count_documents({}) == 2  # the click still counts

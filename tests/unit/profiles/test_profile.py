@@ -555,3 +555,15 @@ def test_no_answer_is_no_refusal_and_a_withdrawal_forgets_what_behaviour_gave(ta
     assert not any(source is TagSource.MALL for _, source in profile.tags)
     assert ("interest.feeding", TagSource.DECLARED) in profile.tags  # what the member declared stays
     assert profile.spend_by_month == {} and [d.source for d in profile.declarations] == ["h5_form"]
+
+
+def test_with_consent_required_mall_behaviour_waits_for_a_given_data_use(taxonomy: Taxonomy) -> None:
+    profile = new_profile()
+    order = mall("o1", MallEventKind.ORDER, "diapers_newborn", NOW, 9_900)
+    changes = profile.apply_mall_event(order, taxonomy, consent_required=True)
+    assert changes == [Change(NOW, "mall_event", {"event_id": "o1", "used": False}, "mall")]
+    profile.set_consent(ConsentKind.DATA_USE, True, NOW, "h5_form")
+    profile.apply_mall_event(
+        mall("o2", MallEventKind.ORDER, "diapers_newborn", NOW, 9_900), taxonomy, consent_required=True
+    )
+    assert any(source is TagSource.MALL for _, source in profile.tags) and profile.spend_by_month

@@ -162,7 +162,8 @@ def _stores() -> dict[str, list[dict[str, Any]]]:
                 "prize": "p",
             },
             "segment_participation": {"_id": f"{APPID}:{who}:c1", "appid": APPID, "openid": who, "campaign_id": "c1"},
-            "push_member_sends": {"_id": f"{APPID}:{who}", "appid": APPID, "openid": who, "sent": [T0]},
+            # as count_sends writes it: no appid field
+            "push_member_sends": {"_id": f"{APPID}:{who}", "openid": who, "recent": [T0]},
             "push_test_sends": {"_id": f"t-{who}", "push_id": "p1", "openid": who, "at": T0},
             "campaign_rewards": {"_id": f"c1:{who}:1", "campaign_id": "c1", "inviter": who, "tier": 1},
             "campaign_rejections": {"_id": f"r-{who}", "campaign_id": "c1", "inviter": OTHER, "invitee": who, "at": T0},
