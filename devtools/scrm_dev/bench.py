@@ -14,21 +14,13 @@ mongod), so layer 3 says how this code behaves on them, not what Kafka and Mongo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import platform
-import shutil
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlencode
 
 import httpx
 from rich.console import Console
@@ -37,21 +29,19 @@ from rich.table import Table
 from scrm_dev import pushes
 from scrm_dev.bench_analytics import bench_analytics
 from scrm_dev.bench_dashboards import bench_dashboards
+from scrm_dev.bench_ingest import bench_ingest
 from scrm_dev.bench_profiles import bench_profiles
 from scrm_dev.bench_pushes import SIM_ENV as PUSH_SIM_ENV
 from scrm_dev.bench_pushes import bench_pushes
 from scrm_dev.bench_reuse import bench_reuse
 from scrm_dev.bench_screenshots import bench_screenshots
 from scrm_dev.bench_segments import bench_segments
-from scrm_dev.load import open_loop, run_wrk, write_requests, wrk_available
-from scrm_dev.stack import DEMO_AES_KEY, DEMO_APPID, DEMO_TOKEN, local_stack
+from scrm_dev.stack import DEMO_APPID, DEMO_TOKEN, local_stack
 from services.gateway.entrypoints.http import create_app
 from services.gateway.settings import GatewaySettings
 from shared.contracts import CATALOG, MemberFollowed
 from shared.events import Envelope, Topic
-from shared.localinfra import free_port
 from shared.settings import ServiceSettings
-from shared.wechat import MessageCrypto, Mode, seal_push
 
 Row = tuple[str, str, str]
 
@@ -184,115 +174,6 @@ async def bench_stack(
             f"all {n} visible after {visible:.1f} s",
         ),
     ]
-
-
-def _safe_mode_pushes(n: int, first_msg_id: int) -> list[tuple[str, bytes]]:
-    """``n`` distinct signed safe-mode text pushes (distinct MsgIds: no retry detection shortcut)."""
-    crypto = MessageCrypto(DEMO_APPID, DEMO_AES_KEY)
-    now = int(time.time())
-    requests = []
-    for i in range(n):
-        openid = f"o_load_{i % 5000:05d}"
-        message = pushes.text(openid, now, "我想领取孕期礼包", first_msg_id + i)
-        signed = seal_push(message, token=DEMO_TOKEN, mode=Mode.SAFE, crypto=crypto, timestamp=now, openid=openid)
-        requests.append((f"/wechat/{DEMO_APPID}?{urlencode(signed.params)}", signed.body))
-    return requests
-
-
-def bench_ingest(console: Console, settings: ServiceSettings, state_dir: Path, *, seconds: int) -> list[Row]:
-    """Signed safe-mode pushes at one gateway process, beside a bare endpoint that only says success."""
-    if not wrk_available():
-        console.print("[yellow]wrk not installed (apt-get install wrk): ingest benchmark skipped[/yellow]")
-        return [("webhook ingest vs bare endpoint", "not measured", "wrk not installed")]
-    connections = 32
-    rows: list[Row] = []
-    with (
-        local_stack(console, settings, state_dir, "ingest", only=["gateway"]) as stack,
-        _uvicorn("scrm_dev.bare:create_app") as bare,
-        _uvicorn("scrm_dev.bare:create_gateway_without_broker") as unpublished,
-    ):
-        gateway = stack.url("gateway")
-        work = Path(tempfile.mkdtemp(prefix="scrm-ingest-"))
-        warmup = _safe_mode_pushes(4000, 1)
-        write_requests(work / "warmup.txt", warmup)
-        for url in (bare, unpublished, gateway):
-            run_wrk(url, work / "warmup.txt", seconds=2, connections=connections)
-        with console.status("bare endpoint at peak..."):
-            bare_peak = run_wrk(bare, work / "warmup.txt", seconds=seconds, connections=connections)
-        # Enough distinct pushes that the gateway never sees one twice during the peak run.
-        peak_set = _safe_mode_pushes(int(bare_peak.requests_per_second * seconds * 1.2) + 1000, 10_000_000)
-        write_requests(work / "peak.txt", peak_set)
-        with console.status("gateway without its broker at peak..."):
-            no_kafka = run_wrk(unpublished, work / "peak.txt", seconds=seconds, connections=connections)
-        with console.status("gateway at peak..."):
-            gw_peak = run_wrk(gateway, work / "peak.txt", seconds=seconds, connections=connections)
-        half_rate = gw_peak.requests_per_second / 2
-        half_set = _safe_mode_pushes(int(half_rate * seconds), 50_000_000)
-        with console.status(f"both at half of the gateway's peak ({half_rate:,.0f} req/s)..."):
-            gw_half = asyncio.run(open_loop(gateway, half_set, rate=half_rate))
-            bare_half = asyncio.run(open_loop(bare, half_set, rate=half_rate))
-        shutil.rmtree(work, ignore_errors=True)
-    bare_rps = bare_peak.requests_per_second
-    ratio = gw_peak.requests_per_second / bare_rps
-    verdict = "meets" if ratio >= 0.6 and gw_half.p99_ms < 20 else "misses"
-    rows += [
-        (
-            f"bare FastAPI endpoint, peak (wrk, {connections} connections)",
-            f"{bare_peak.requests_per_second:,.0f} req/s",
-            f"p50 {bare_peak.p50_ms:.2f} ms, p99 {bare_peak.p99_ms:.2f} ms",
-        ),
-        (
-            f"gateway, signed safe-mode pushes, peak (wrk, {connections} connections)",
-            f"{gw_peak.requests_per_second:,.0f} req/s ({ratio:.0%} of bare)",
-            f"p50 {gw_peak.p50_ms:.2f} ms, p99 {gw_peak.p99_ms:.2f} ms, errors {gw_peak.errors}",
-        ),
-        (
-            "same pushes, gateway with publishing discarded (its own work only)",
-            f"{no_kafka.requests_per_second:,.0f} req/s ({no_kafka.requests_per_second / bare_rps:.0%} of bare)",
-            f"p50 {no_kafka.p50_ms:.2f} ms, p99 {no_kafka.p99_ms:.2f} ms",
-        ),
-        (
-            f"gateway at half its peak ({half_rate:,.0f} req/s, open loop)",
-            f"{gw_half.requests_per_second:,.0f} req/s",
-            f"p50 {gw_half.p50_ms:.2f} ms, p99 {gw_half.p99_ms:.2f} ms, errors {gw_half.errors}",
-        ),
-        (
-            f"bare endpoint at the same rate ({half_rate:,.0f} req/s, open loop)",
-            f"{bare_half.requests_per_second:,.0f} req/s",
-            f"p50 {bare_half.p50_ms:.2f} ms, p99 {bare_half.p99_ms:.2f} ms",
-        ),
-        (
-            "ingest goal: ≥60% of bare throughput, p99 < 20 ms at half peak",
-            verdict,
-            f"{ratio:.0%}, p99 {gw_half.p99_ms:.1f} ms",
-        ),
-    ]
-    return rows
-
-
-@contextmanager
-def _uvicorn(factory: str) -> Iterator[str]:
-    """A yardstick app in its own uvicorn process, configured like the services' (uvloop, httptools)."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "uvicorn", factory, "--factory",
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
-        ],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"{factory} did not start")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 class BenchFailed(RuntimeError):
