@@ -226,9 +226,14 @@ def _query(raw: bytes) -> dict[str, str]:
 
 
 def _query_ok(query: dict[str, str]) -> bool:
-    return all(name in query for name in _REQUIRED) and all(
-        len(query.get(name, "")) <= limit for name, limit in _PARAM_LIMITS.items()
-    )
+    for name in _REQUIRED:
+        if name not in query:
+            return False
+    for name, limit in _PARAM_LIMITS.items():
+        value = query.get(name)
+        if value is not None and len(value) > limit:
+            return False
+    return True
 
 
 def _query_errors(query: dict[str, str]) -> list[dict[str, object]]:
