@@ -30,6 +30,7 @@ from scrm_dev import pushes
 from scrm_dev.bench_analytics import bench_analytics
 from scrm_dev.bench_dashboards import bench_dashboards
 from scrm_dev.bench_ingest import bench_ingest
+from scrm_dev.bench_latency import bench_latency
 from scrm_dev.bench_profiles import bench_profiles
 from scrm_dev.bench_pushes import SIM_ENV as PUSH_SIM_ENV
 from scrm_dev.bench_pushes import bench_pushes
@@ -229,6 +230,7 @@ def _stages(
         ("pushes", sends),
         ("dashboards", lambda: bench_dashboards(console, settings, state_dir)),
         ("real-stack", real_stack),
+        ("latency", lambda: bench_latency(console, settings, state_dir)),
     ]
 
 
