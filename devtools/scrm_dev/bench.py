@@ -28,6 +28,7 @@ from rich.table import Table
 
 from scrm_dev import pushes
 from scrm_dev.bench_analytics import bench_analytics
+from scrm_dev.bench_cost import bench_cost
 from scrm_dev.bench_dashboards import bench_dashboards
 from scrm_dev.bench_ingest import bench_ingest
 from scrm_dev.bench_latency import bench_latency
@@ -231,6 +232,7 @@ def _stages(
         ("dashboards", lambda: bench_dashboards(console, settings, state_dir)),
         ("real-stack", real_stack),
         ("latency", lambda: bench_latency(console, settings, state_dir)),
+        ("cost", lambda: bench_cost(console, settings, state_dir)),
     ]
 
 
