@@ -201,8 +201,8 @@ def bench_ingest(
         half_rate = statistics.median(r.result.requests_per_second for r in gateway_rounds) / 2
         count = int(half_rate * seconds)
         with console.status(f"both at half of the gateway's peak ({half_rate:,.0f} req/s)..."):
-            gw_half = asyncio.run(open_loop(gateway, source.take(count), rate=half_rate))
-            bare_half = asyncio.run(open_loop(bare, source.take(count), rate=half_rate))
+            gw_half = asyncio.run(open_loop(gateway, source.take(count), rate=half_rate, connections=CONNECTIONS))
+            bare_half = asyncio.run(open_loop(bare, source.take(count), rate=half_rate, connections=CONNECTIONS))
     shutil.rmtree(work, ignore_errors=True)
     return _rows(bare_rounds, gateway_rounds, gw_half, bare_half, half_rate, repeated, cores)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import AsyncIterator, Callable
@@ -214,7 +215,13 @@ class _PushEndpoint:
 
 def _plausible(settings: GatewaySettings, appid: str) -> bool:
     """Whether ``appid`` could be one; others never reach the account directory (or its cache)."""
-    return re.fullmatch(settings.appid_pattern, appid) is not None
+    return _compiled(settings.appid_pattern).fullmatch(appid) is not None
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    # re's own cache is a lookup with more steps; this runs on every push.
+    return re.compile(pattern)
 
 
 def _query(raw: bytes) -> dict[str, str]:
@@ -222,7 +229,12 @@ def _query(raw: bytes) -> dict[str, str]:
     text = raw.decode("latin-1")
     if "%" in text or "+" in text:
         return dict(parse_qsl(text))
-    return dict(part.partition("=")[::2] for part in text.split("&") if part)
+    query: dict[str, str] = {}
+    for part in text.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            query[name] = value
+    return query
 
 
 def _query_ok(query: dict[str, str]) -> bool:
