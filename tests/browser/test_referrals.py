@@ -4,10 +4,12 @@ opens 推荐关系图 from the navigation, freezes one of them and releases them
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from playwright.sync_api import BrowserContext, Page, expect
 from pymongo import MongoClient
 
@@ -15,7 +17,12 @@ from tests.browser.harness import ConsoleStack, assert_no_broken_links, console_
 
 
 def _ring(stack: ConsoleStack) -> tuple[str, str]:
+    """Two members who follow (through the simulator: the members service knows them) and whose credits
+    for each other, in two campaigns, are the graph's edges."""
     a, b = (f"oBrowserRing{name}{uuid.uuid4().hex[:8]}" for name in ("A", "B"))
+    for openid in (a, b):
+        reply = httpx.post(f"{stack.urls['wechat-sim']}/sim/accounts/{stack.appid}/members/{openid}/follow", json={})
+        assert reply.status_code < 300, reply.text
     now = datetime.now(UTC)
     client: MongoClient[dict[str, Any]] = MongoClient(stack.env["MONGODB_URL"], tz_aware=True)
     try:
@@ -43,9 +50,13 @@ def _ring(stack: ConsoleStack) -> tuple[str, str]:
 def test_a_reviewer_freezes_a_member_of_a_ring_and_an_admin_exports_the_graph(
     page: Page, browser_context: BrowserContext, console_stack: ConsoleStack
 ) -> None:
-    a, _ = _ring(console_stack)
+    a, b = _ring(console_stack)
     sign_in(page, console_stack, "reviewer")
     base = f"{console_stack.console_url}/accounts/{console_stack.appid}"
+    deadline = time.monotonic() + 60
+    while not all(browser_context.request.get(f"{base}/members/{m}").status == 200 for m in (a, b)):
+        assert time.monotonic() < deadline, "the members never showed up"
+        time.sleep(0.5)
     page.goto(base)
     page.click("[data-nav=referrals]")
     page.wait_for_url("**/referrals")
