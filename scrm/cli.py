@@ -286,6 +286,32 @@ def campaigns_rebuild_counters(
     console.print(f"rebuilt the counters of {rebuilt.campaigns} campaigns and {rebuilt.accounts} accounts")
 
 
+@campaigns_app.command("backfill-graph")
+def campaigns_backfill_graph(
+    appid: Annotated[
+        str | None, typer.Option(help="only this account (default: every WECHAT_ACCOUNTS account)")
+    ] = None,
+) -> None:
+    """Add to the referral graph the credits recorded before it existed (safe to repeat).
+
+    Run once after upgrading. Takes the campaigns worker's environment; it may run beside the workers.
+    """
+    import asyncio
+
+    from pymongo.errors import PyMongoError
+
+    from services.campaigns.bootstrap_worker import backfill_referral_graph
+    from services.campaigns.settings import CampaignsSettings
+    from shared.storage import StorageError
+
+    added = _storage_job(
+        lambda: asyncio.run(backfill_referral_graph(load_settings(CampaignsSettings), appid=appid)),
+        (StorageError, PyMongoError),
+    )
+    for account, count in added.items():
+        console.print(f"{account}: {count} edges added to the referral graph")
+
+
 @docs_app.command("events")
 def docs_events(
     output: Annotated[Path | None, typer.Option(help="write here instead of printing")] = None,

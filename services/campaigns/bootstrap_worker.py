@@ -299,3 +299,12 @@ async def rebuild_all_counters(settings: CampaignsSettings, *, appid: str | None
     """Recompute the stats counters of every campaign (of ``appid``) from its records."""
     async with connect(settings, INDEXES) as mongo:
         return await counters.rebuild_counters(MongoCounterRebuild(mongo.database), appid=appid)
+
+
+async def backfill_referral_graph(settings: CampaignsSettings, *, appid: str | None = None) -> dict[str, int]:
+    """The referral graph's edges of credits recorded before it existed, per account (``appid``, else
+    every account of ``WECHAT_ACCOUNTS``): how many edges each gained. Safe to repeat."""
+    appids = [appid] if appid is not None else [account.appid for account in settings.wechat_accounts]
+    async with connect(settings, INDEXES) as mongo:
+        repository, edges = MongoCampaignRepository(mongo.database), MongoReferralGraph(mongo.database)
+        return {each: await graph.backfill(repository, edges, each) for each in appids}

@@ -96,12 +96,13 @@ class CampaignDirectoryAdapter:
         """The member's poster variant, given now if they have none (None: the campaign has no variants)."""
         if self._variants is None:
             return None
-        given = await self._variants.assignment(campaign.id, member)
-        if given is not None:
-            return given
+        # The plan first (cached): campaigns without variants cost no read per member.
         plan = await self._plan(campaign.id)
         if plan is None or not plan.active:
             return None
+        given = await self._variants.assignment(campaign.id, member)
+        if given is not None:
+            return given
         figures = variant_figures(plan, await self._variants.counts(campaign.id)) if plan.auto_shift.enabled else []
         return await self._variants.assign(campaign.id, member, choose_variant(plan, figures, member))
 

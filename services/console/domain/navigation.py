@@ -38,6 +38,7 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section("overview", N_("Overview"), "", Permission.STATS_VIEW, "o"),
     Section("campaigns", N_("Campaigns"), "/campaigns", Permission.CAMPAIGN_VIEW, "c"),
+    Section("referrals", N_("Referral graph"), "/referrals", Permission.CAMPAIGN_VIEW),
     Section("review", N_("Review queue"), "/review", Permission.REVIEW_DECIDE, "r"),
     Section("members", N_("Members"), "/members", Permission.MEMBER_VIEW, "m"),
     Section("coverage", N_("Tag coverage"), "/coverage", Permission.STATS_VIEW),

@@ -64,7 +64,9 @@ def call(http: TestClient, method: str, path: str, headers: dict[str, str] | Non
 
 
 def concrete(path: str, campaign_id: str, appid: str = APPID) -> str:
-    return path.format(appid=appid, campaign_id=campaign_id, pool="A", submission_id=f"{appid}:nope", openid="o_member")
+    return path.format(
+        appid=appid, campaign_id=campaign_id, pool="A", submission_id=f"{appid}:nope", openid="o_member", key="b"
+    )
 
 
 def test_every_route_answers_401_403_or_passes_by_role_and_account(http: TestClient, callers: Callers) -> None:

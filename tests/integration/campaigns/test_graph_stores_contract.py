@@ -14,6 +14,7 @@ from services.campaigns.adapters import counters as counter_docs
 from services.campaigns.adapters import graph as graph_docs
 from services.campaigns.adapters import referrals as referral_docs
 from services.campaigns.adapters import variants as variant_docs
+from services.campaigns.adapters.campaigns import MongoCampaignRepository
 from services.campaigns.adapters.graph import MongoReferralGraph
 from services.campaigns.adapters.memory import (
     CampaignRecords,
@@ -24,7 +25,8 @@ from services.campaigns.adapters.memory import (
 )
 from services.campaigns.adapters.referrals import MongoReferralStore, MongoReferralUnitOfWork
 from services.campaigns.adapters.variants import MongoPosterVariants
-from services.campaigns.domain.campaign import PosterTemplate, QrBox, TextSlot
+from services.campaigns.bootstrap_worker import backfill_referral_graph
+from services.campaigns.domain.campaign import Campaign, PosterTemplate, QrBox, TextSlot
 from services.campaigns.domain.graph import Edge
 from services.campaigns.domain.participants import Invitation
 from services.campaigns.domain.variants import AutoShift, PosterVariant, VariantPlan
@@ -35,8 +37,10 @@ from services.campaigns.service_layer.ports import (
     ReferralStore,
     ReferralUnitOfWork,
 )
+from services.campaigns.settings import CampaignsSettings
 from shared.storage import PROCESSED_EVENTS_INDEXES, ensure_indexes
-from tests.conftest import Isolation
+from tests.accounts import account
+from tests.conftest import Infra, Isolation
 
 APPID = "wx1"
 T0 = datetime(2026, 11, 23, 8, 0, 0, 123_000, tzinfo=UTC)
@@ -166,3 +170,30 @@ async def test_variant_plans_assignments_and_counts(stores: Stores) -> None:
     assert await variants.count_scan("c1", "e2", "b", follow=False, credited=False)
     assert await variants.counts("c1") == {"members:b": 1, "scans:b": 2, "follows:b": 1, "credited:b": 1}
     assert await variants.counts("c2") == {}
+
+
+async def test_the_backfill_command_adds_the_edges_of_earlier_credits(infra: Infra, isolation: Isolation) -> None:
+    settings = CampaignsSettings(
+        environment="test",
+        mongodb_url=infra.mongodb_url,
+        mongodb_database=isolation.database,
+        wechat_accounts=[account(APPID)],
+    )
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
+    try:
+        database = client[isolation.database]
+        campaign = Campaign.create(appid=APPID, name="老活动", starts_at=at(0), ends_at=at(60 * 24 * 400), now=at(0))
+        await MongoCampaignRepository(database).add(campaign)
+        store = MongoReferralStore(database, None)
+        for invitee in ("o_B", "o_C"):
+            await store.add_invitation(Invitation(campaign.id, "o_A", invitee, "credited", at(1), at(1)))
+        assert await backfill_referral_graph(settings) == {APPID: 2}
+        assert await backfill_referral_graph(settings, appid=APPID) == {APPID: 0}
+        edges = await MongoReferralGraph(database).edges(APPID)
+        assert [(e.inviter, e.invitee, e.campaign_id) for e in edges] == [
+            ("o_A", "o_B", campaign.id),
+            ("o_A", "o_C", campaign.id),
+        ]
+    finally:
+        await client.drop_database(isolation.database)
+        await client.close()

@@ -67,6 +67,7 @@ def test_the_day_is_the_event_time_in_beijing() -> None:
         (None, "direct"),
         ("", "direct"),
         ("r.c1.p9", "poster"),
+        ("r2.c1.p9.b", "poster"),  # a poster variant's code (scene version 2)
         ("j.c1", "campaign_code"),
         ("store-7", "qr"),
         ("r.x", "qr"),

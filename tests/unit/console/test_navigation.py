@@ -15,7 +15,14 @@ def _operator(*grants: tuple[str, str]) -> SignedInOperator:
 
 def test_a_reviewer_sees_review_and_members_but_not_pushes_or_administration() -> None:
     reviewer = _operator(("reviewer", "wx1"))
-    assert [s.key for s in sections(reviewer, "wx1")] == ["overview", "campaigns", "review", "members", "coverage"]
+    assert [s.key for s in sections(reviewer, "wx1")] == [
+        "overview",
+        "campaigns",
+        "referrals",
+        "review",
+        "members",
+        "coverage",
+    ]
     assert sections(reviewer, "wx2") == [] and admin_sections(reviewer) == []
 
 
@@ -24,6 +31,7 @@ def test_an_admin_of_every_account_sees_everything_everywhere() -> None:
     assert [s.key for s in sections(admin, "wx9")] == [
         "overview",
         "campaigns",
+        "referrals",
         "review",
         "members",
         "coverage",

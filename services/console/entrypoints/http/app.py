@@ -22,6 +22,7 @@ from services.console.entrypoints.http import (
     members,
     overview,
     pushes,
+    referrals,
     review,
     segments,
 )
@@ -134,6 +135,7 @@ def create_app(settings: ConsoleSettings, *, apis: OperatorApis | None = None) -
             coverage.router,
             business.router,
             brands.router,
+            referrals.router,
         ],
         exception_handlers=handlers,
         api_docs=False,
