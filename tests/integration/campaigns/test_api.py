@@ -136,6 +136,9 @@ def test_a_campaign_goes_through_its_whole_lifecycle(http: TestClient) -> None:
     assert uploaded.status_code == 201, uploaded.text
     assert uploaded.json()["image"]["width"] == 750
     assert uploaded.json()["campaign"]["template"]["qr"] == LAYOUT["qr"]
+    # The nickname slot: WeChat gives no nicknames, so it is dropped from members' posters; said here.
+    [note] = uploaded.json()["notes"]
+    assert note["field"] == "template.text_slots.0" and "dropped from members' posters" in note["problem"]
 
     read = http.get(f"{BASE}/{cid}")
     assert read.status_code == 200 and read.json()["version"] == 2 and read.headers["etag"] == '"2"'
