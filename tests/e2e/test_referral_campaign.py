@@ -262,3 +262,20 @@ async def test_followers_the_platform_had_before_are_not_new_when_they_re_follow
 
         stats = await eventually(settled, "one refusal for the pre-launch follower, one credit for the new friend")
         assert (stats["invites_pending"], stats["invites_confirmed"]) == (1, 0)
+
+        # Issue 21 item 6: ending tells every participant (the worker sends it, or holds it until the
+        # member's next message), then the campaign is archived and leaves the list.
+        ended = await api.post(f"{BASE}/{campaign_id}/end", params={"notify": "true"})
+        assert ended.status_code == 200, ended.text
+        assert ended.json()["participants_notified"] == 3  # mom, and the two who followed her poster
+        await members.act("o_mom", "text", {"content": "进度"})
+
+        async def ended_text_in() -> list[str] | None:
+            texts = [m["payload"]["content"] for m in await members.inbox("o_mom") if m["msgtype"] == "text"]
+            return texts if any("活动已结束" in text for text in texts) else None
+
+        await eventually(ended_text_in, "the campaign-ended text in the inviter's inbox")
+        assert (await api.post(f"{BASE}/{campaign_id}/archive")).status_code == 200
+        listed = (await api.get(BASE)).json()["items"]
+        assert campaign_id not in [c["id"] for c in listed]
+        assert (await api.delete(f"{BASE}/{campaign_id}")).status_code == 409  # it ran: not deletable
