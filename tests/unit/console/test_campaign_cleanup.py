@@ -56,3 +56,11 @@ async def test_ending_can_notify_every_participant_then_the_campaign_is_archived
     assert archived.status_code == 303
     live = await site.client.get(f"{BASE}/{campaign_id}")
     assert 'data-testid="campaign-archived"' in live.text and 'data-testid="archive"' not in live.text
+
+
+async def test_the_live_page_shows_pending_and_confirmed_invites(site: Campaigns) -> None:
+    await site.as_("otto")
+    campaign_id = await ready_campaign(site)
+    assert (await activate(site, campaign_id)).status_code == 303
+    live = await site.client.get(f"{BASE}/{campaign_id}")
+    assert 'data-testid="kpi-pending"' in live.text and 'data-testid="kpi-confirmed"' in live.text
