@@ -371,9 +371,9 @@ def test_every_route_is_documented_and_the_service_is_ready(http: TestClient) ->
         if path.startswith("/accounts/")
         for method, operation in item.items()
     ]
-    # 23 campaign operations (with the activation check), 5 of a campaign's share-screenshot review
-    # queue, 9 of the account's review desk (with the labelled export)
-    assert len(operations) == 23 + 5 + 9
+    # 25 campaign operations (with the activation check, archive and delete), 5 of a campaign's
+    # share-screenshot review queue, 9 of the account's review desk (with the labelled export)
+    assert len(operations) == 25 + 5 + 9
     for path, method, operation in operations:
         assert operation.get("tags") and operation.get("summary"), (method, path)
     upload = schema["paths"]["/accounts/{appid}/campaigns/{campaign_id}/template"]["post"]
