@@ -238,6 +238,62 @@ def campaigns_announce_participation() -> None:
     console.print(f"announced the standing of {count} participants")
 
 
+@campaigns_app.command("seed-followers")
+def campaigns_seed_followers(appid: Annotated[str, typer.Option(help="the account (appid)")]) -> None:
+    """Record every follower the platform lists (user/get) as known to campaigns (safe to repeat).
+
+    Run before an account's first campaign when its followers were not imported with `scrm members
+    import` (which seeds them too): their re-follow through a poster is then not a new follower.
+    Takes the campaigns worker's environment.
+    """
+    from scrm.member_import import run_follower_seed
+
+    code = run_follower_seed(console, appid)
+    if code:
+        raise typer.Exit(code)
+
+
+@campaigns_app.command("confirm-credits")
+def campaigns_confirm_credits(
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="run as of this later time (ISO 8601 with zone); refused in production"),
+    ] = None,
+) -> None:
+    """Confirm the pending credits whose revocation window has passed, now (safe to repeat).
+
+    The campaigns worker does this every CREDIT_CONFIRM_SECONDS; run it by hand when that sweep is off.
+    Takes the campaigns worker's environment.
+    """
+    import asyncio
+    from datetime import datetime
+
+    from pymongo.errors import PyMongoError
+
+    from services.campaigns.bootstrap_worker import confirm_credits_now
+    from services.campaigns.settings import CampaignsSettings
+    from shared.messaging import MessagingError
+    from shared.storage import StorageError
+
+    try:
+        when = None if as_of is None else datetime.fromisoformat(as_of)
+    except ValueError:
+        when = None
+    if as_of is not None and (when is None or when.utcoffset() is None):
+        console.print("[red]--as-of takes an ISO 8601 time with its zone, e.g. 2026-12-06T10:00:00+08:00[/red]")
+        raise typer.Exit(2)
+    try:
+        confirmed = _storage_job(
+            lambda: asyncio.run(confirm_credits_now(load_settings(CampaignsSettings), as_of=when)),
+            (StorageError, PyMongoError, MessagingError),
+        )
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    tiers = sum(len(done.tiers_granted) for done in confirmed)
+    console.print(f"confirmed {len(confirmed)} credits; {tiers} tiers granted")
+
+
 @members_app.command("rebuild-counters")
 def members_rebuild_counters(
     appid: Annotated[str | None, typer.Option(help="only this account")] = None,

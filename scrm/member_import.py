@@ -5,7 +5,7 @@ account's coverage counters recounted from its profiles."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -16,12 +16,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from services.campaigns.bootstrap_worker import known_followers, seed_followers_from_platform
+from services.campaigns.service_layer.known_followers import seed_imported
+from services.campaigns.service_layer.ports import KnownFollowers
+from services.campaigns.settings import CampaignsSettings
 from services.profiles.adapters.repository import (
     INDEXES,
     MongoFollowerImport,
     MongoProfileRepository,
     MongoTagSyncStore,
 )
+from services.profiles.domain.follower_import import Checkpoint
 from services.profiles.service_layer.coverage import rebuild_coverage
 from services.profiles.service_layer.importing import import_followers
 from services.profiles.service_layer.tag_sync import sync_tags
@@ -34,11 +39,12 @@ from shared.wechat_client import (
     MongoTokenStore,
     TokenUnavailable,
     TransportError,
+    UserInfo,
     WeChatApiError,
     WeChatClient,
 )
 
-__all__ = ["run_coverage_rebuild", "run_member_import", "run_tag_sync"]
+__all__ = ["run_coverage_rebuild", "run_follower_seed", "run_member_import", "run_tag_sync"]
 
 T = TypeVar("T")
 Progressed = Callable[[int, int], None]
@@ -79,18 +85,59 @@ def _run(console: Console, job: Callable[[ProfilesSettings], Coroutine[Any, Any,
     return 0
 
 
+class _AlsoKnownToCampaigns:
+    """The import's sink, also seeding the campaigns service's known followers with each batch: a
+    follower imported before a campaign launches is not a new follower when they re-follow through a
+    poster (the campaigns service decides "new" from what it has seen)."""
+
+    def __init__(self, sink: MongoFollowerImport, known: KnownFollowers) -> None:
+        self._sink = sink
+        self._known = known
+        self.seeded = 0
+
+    async def checkpoint(self, appid: str) -> Checkpoint | None:
+        return await self._sink.checkpoint(appid)
+
+    async def save_checkpoint(self, appid: str, checkpoint: Checkpoint) -> None:
+        await self._sink.save_checkpoint(appid, checkpoint)
+
+    async def upsert_followers(self, appid: str, followers: Sequence[UserInfo]) -> int:
+        created = await self._sink.upsert_followers(appid, followers)
+        # After the profiles: a crash in between re-imports the page (both writes are idempotent).
+        self.seeded += await seed_imported(appid, followers, self._known, datetime.now(UTC))
+        return created
+
+
 def run_member_import(console: Console, appid: str, *, restart: bool) -> int:
     async def job(settings: ProfilesSettings) -> str:
-        async with _connected(settings, appid) as (database, platform):
+        campaigns = load_settings(CampaignsSettings)
+        async with _connected(settings, appid) as (database, platform), known_followers(campaigns) as known:
+            sink = _AlsoKnownToCampaigns(MongoFollowerImport(database), known)
             result = await _with_progress(
                 console,
                 f"followers of {appid}",
-                lambda progress: import_followers(
-                    appid, platform, MongoFollowerImport(database), restart=restart, progress=progress
-                ),
+                lambda progress: import_followers(appid, platform, sink, restart=restart, progress=progress),
             )
         how = "resumed and finished" if result.resumed else "finished"
-        return f"import {how}: {result.imported} of {result.total} followers read, {result.created} new profiles"
+        return (
+            f"import {how}: {result.imported} of {result.total} followers read, {result.created} new profiles, "
+            f"{sink.seeded} new to campaigns"
+        )
+
+    return _run(console, job)
+
+
+def run_follower_seed(console: Console, appid: str) -> int:
+    """``scrm campaigns seed-followers``: the platform's follower list into campaigns' known followers."""
+
+    async def job(_: ProfilesSettings) -> str:
+        settings = load_settings(CampaignsSettings)
+        listed, added = await _with_progress(
+            console,
+            f"followers of {appid}",
+            lambda progress: seed_followers_from_platform(settings, appid, progress=progress),
+        )
+        return f"seeded {listed} followers of {appid}: {added} new to campaigns"
 
     return _run(console, job)
 

@@ -12,6 +12,7 @@ import json
 import secrets
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,8 +43,10 @@ from scrm_dev.demo_value import (
     wait_for_dashboards,
 )
 from scrm_dev.launcher import ProcessFailed
-from scrm_dev.stack import DEMO_APPID, DEMO_SECRET, Stack, local_stack
+from scrm_dev.stack import DEMO_AES_KEY, DEMO_APPID, DEMO_SECRET, DEMO_TOKEN, Stack, local_stack
 from scrm_dev.topics import read_records
+from services.campaigns.bootstrap_worker import confirm_credits_now
+from services.campaigns.settings import CampaignsSettings
 from services.gateway.adapters.replies import RULES
 from services.profiles.settings import ProfilesSettings
 from shared.contracts import DEADLETTER, WECHAT_PUSHES
@@ -115,6 +118,31 @@ async def demo_operator_token(stack: Stack) -> str:
         )
     assert token is not None
     return token
+
+
+def _confirmation_sweep(stack: Stack) -> Callable[[datetime], Awaitable[int]]:
+    """The campaigns worker's confirmation sweep, run here as of a later time with the worker's
+    settings (``scrm campaigns confirm-credits --as-of`` does the same): the demo cannot wait 48 hours."""
+
+    async def sweep(as_of: datetime) -> int:
+        sim = stack.url("wechat-sim")
+        settings = load_settings(
+            CampaignsSettings,
+            environment="development",
+            kafka_bootstrap_servers=stack.settings.kafka_bootstrap_servers,
+            mongodb_url=stack.settings.mongodb_url,
+            mongodb_database=stack.database,
+            topic_prefix=stack.topic_prefix,
+            wechat_accounts=[
+                {"appid": DEMO_APPID, "token": DEMO_TOKEN, "encoding_aes_key": DEMO_AES_KEY, "secret": DEMO_SECRET}
+            ],
+            wechat_api=WeChatApiConfig(base_url=sim, qr_image_base_url=sim),
+            poster_cache_dir=stack.logs / "sweep-posters",
+            poster_workers=1,
+        )
+        return len(await confirm_credits_now(settings, as_of=as_of))
+
+    return sweep
 
 
 async def play_scenario(console: Console, stack: Stack, *, members: int) -> dict[str, object]:
@@ -223,7 +251,9 @@ async def play_scenario(console: Console, stack: Stack, *, members: int) -> dict
                 async with httpx.AsyncClient(
                     base_url=stack.url("campaigns-api"), headers=operator, timeout=30.0
                 ) as campaigns_api:
-                    campaign = await run_campaign(platform, campaigns_api, api, seeds=max(2, members // 2))
+                    campaign = await run_campaign(
+                        platform, campaigns_api, api, seeds=max(2, members // 2), confirm=_confirmation_sweep(stack)
+                    )
 
         async with httpx.AsyncClient(base_url=gateway, timeout=10.0) as client:
             # The platform retries a push it got no answer for: the same signed request again.
@@ -318,6 +348,8 @@ async def play_scenario(console: Console, stack: Stack, *, members: int) -> dict
         "posters_sent": campaign.stats.get("posters_sent", 0),
         "invites_credited": campaign.stats.get("invites_credited", 0),
         "invites_revoked": campaign.stats.get("invites_revoked", 0),
+        "invites_pending": campaign.stats.get("invites_pending", 0),
+        "invites_confirmed": campaign.stats.get("invites_confirmed", 0),
         "rewards_granted": sum(campaign.stats.get("rewards_granted", {}).values()),
         "campaign_participants": campaign.stats.get("participants", 0),
         "screenshots_approved": campaign.stats.get("screenshots", {}).get("approved", 0),
@@ -417,6 +449,8 @@ def print_summary(console: Console, summary: dict[str, object], ok: bool) -> Non
         "posters_sent": "personal posters delivered",
         "invites_credited": "invites credited (new followers who stayed)",
         "invites_revoked": "credits taken back (quick unfollows)",
+        "invites_pending": "credits inside the 48-hour window (tiers wait for them)",
+        "invites_confirmed": "credits confirmed: the friend stayed past the window",
         "rewards_granted": "tier rewards granted (each once, with a coupon code)",
         "screenshots_approved": "Moments screenshots approved automatically (share reward sent)",
         "screenshots_rejected": "screenshots rejected with a reason (someone else's, private post...)",

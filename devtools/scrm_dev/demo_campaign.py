@@ -10,6 +10,7 @@ import io
 import json
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,6 +42,10 @@ class CampaignRun:
     screenshot_statuses: dict[str, str]
     stats: dict[str, Any]
     campaign_id: str = ""
+    #: Friends credited after the confirmation sweep: still inside their 48-hour window (pending).
+    pending_friends: int = 0
+    #: Seeds whose tier is granted (their friends' credits confirmed before the last seed invited).
+    rewarded_seeds: int = 0
 
     @property
     def screenshots_judged_safely(self) -> bool:
@@ -57,6 +62,11 @@ class CampaignRun:
         )
 
     @property
+    def tier_rewards(self) -> dict[str, int]:
+        """The stats' ``rewards_granted`` expected: one tier reward per seed whose credits are confirmed."""
+        return {str(_FRIENDS_PER_SEED): self.rewarded_seeds} if self.rewarded_seeds else {}
+
+    @property
     def new_members(self) -> int:
         return self.seeds + self.friends + self.quick_leavers + self.blacklisted
 
@@ -70,7 +80,10 @@ class CampaignRun:
         return (
             s.get("invites_credited") == self.friends
             and s.get("invites_revoked") == self.quick_leavers
-            and s.get("rewards_granted") == {str(_FRIENDS_PER_SEED): self.seeds}
+            and s.get("invites_pending") == self.pending_friends
+            and s.get("invites_confirmed") == self.friends - self.pending_friends
+            and s.get("rewards_granted", {})
+            == ({str(_FRIENDS_PER_SEED): self.rewarded_seeds} if self.rewarded_seeds else {})
             and s.get("rejections", {}).get("existing_follower_scan") == self.self_scans
             and s.get("rejections", {}).get("invitee_blacklisted") == self.blacklisted
             and s.get("posters_sent", 0) >= self.seeds + self.friends
@@ -95,8 +108,15 @@ def _background() -> bytes:
 
 
 async def run_campaign(
-    sim: httpx.AsyncClient, api: httpx.AsyncClient, platform: WeChatClient, seeds: int
+    sim: httpx.AsyncClient,
+    api: httpx.AsyncClient,
+    platform: WeChatClient,
+    seeds: int,
+    confirm: Callable[[datetime], Awaitable[int]] | None = None,
 ) -> CampaignRun:
+    """``confirm(as_of)`` runs the campaigns worker's confirmation sweep as of a later time (the demo
+    cannot wait 48 hours): every seed but the last has its friends' credits confirmed and its tier
+    granted; the last seed's friends follow afterwards and stay pending."""
     now = datetime.now(UTC)
     created = await api.post(
         _BASE,
@@ -164,17 +184,28 @@ async def run_campaign(
                 await act("o_cheat_black", "poster", poster)
         return (1 if i % 4 == 0 else 0), (1 if i == 0 else 0)
 
-    outcomes = await asyncio.gather(*(one_seed(i, seed) for i, seed in enumerate(seed_ids)))
-    await _stats_until(api, campaign_id, lambda s: s["invites_credited"] >= seeds * _FRIENDS_PER_SEED)
+    early = seed_ids[:-1] if confirm is not None else seed_ids
+    outcomes = await asyncio.gather(*(one_seed(i, seed) for i, seed in enumerate(early)))
+    await _stats_until(api, campaign_id, lambda s: s["invites_credited"] >= len(early) * _FRIENDS_PER_SEED)
     # Cheat: friends who follow for the gift and leave at once; their credit is taken back.
     leavers = [f"o_quick_{i:04d}" for i in range(seeds) if i % 3 == 0]
     for i, openid in enumerate(leavers):
-        poster = await poster_of(seed_ids[i * 3])
+        poster = await poster_of(early[(i * 3) % len(early)])
         await act(openid, "poster", poster)
-    await _stats_until(api, campaign_id, lambda s: s["invites_credited"] == seeds * _FRIENDS_PER_SEED + len(leavers))
+    credited = len(early) * _FRIENDS_PER_SEED + len(leavers)
+    await _stats_until(api, campaign_id, lambda s: s["invites_credited"] == credited)
     for openid in leavers:
         await act(openid, "unfollow")
     await _stats_until(api, campaign_id, lambda s: s["invites_revoked"] == len(leavers))
+    rewarded = 0
+    if confirm is not None:
+        # verified_followers: credits count once the friends stayed 48 hours; the sweep as of then.
+        await confirm(datetime.now(UTC) + timedelta(hours=49))
+        rewarded = len(early)
+        outcomes.append(await one_seed(len(early), seed_ids[-1]))  # the last seed's friends: pending
+        await _stats_until(
+            api, campaign_id, lambda s: s["invites_credited"] == seeds * _FRIENDS_PER_SEED and s["invites_pending"]
+        )
 
     # Seeds send screenshots of their Moments posts; some cheat, some are unclear.
     kinds: dict[str, str] = {}
@@ -209,6 +240,8 @@ async def run_campaign(
         screenshot_statuses={item["openid"]: item["status"] for item in listed},
         stats=stats,
         campaign_id=campaign_id,
+        pending_friends=_FRIENDS_PER_SEED if confirm is not None else seeds * _FRIENDS_PER_SEED,
+        rewarded_seeds=rewarded,
     )
 
 

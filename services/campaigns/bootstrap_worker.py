@@ -6,10 +6,12 @@ through :func:`bootstrap` just as production builds it with MongoDB and the real
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -27,6 +29,7 @@ from services.campaigns.adapters.graph import MongoReferralGraph
 from services.campaigns.adapters.participation_events import MongoStandings, PublishedParticipation
 from services.campaigns.adapters.posters import PosterRenderer
 from services.campaigns.adapters.referrals import (
+    MongoKnownFollowers,
     MongoNoticeStore,
     MongoReferralStore,
     MongoReferralUnitOfWork,
@@ -38,9 +41,12 @@ from services.campaigns.adapters.templates import MongoTemplateStore
 from services.campaigns.adapters.variants import MongoPosterVariants
 from services.campaigns.domain.campaign import Campaign
 from services.campaigns.service_layer import counters, graph, joining, notices, referrals, share_screenshots
+from services.campaigns.service_layer import known_followers as known_followers_use
+from services.campaigns.service_layer.management import ENDED_NOTICE
 from services.campaigns.service_layer.participation import announce_everyone
 from services.campaigns.service_layer.ports import (
     DeliveryRecords,
+    KnownFollowers,
     ParticipationAnnouncer,
     PosterRendererPort,
     PosterVariants,
@@ -65,6 +71,7 @@ from shared.contracts import (
 from shared.datarights import MemberRights, MongoMemberRights
 from shared.events import Envelope, Message
 from shared.messaging import EventPublisher, OutboxRelay, PermanentHandlerError, connect_publisher
+from shared.settings import Environment
 from shared.storage import PROCESSED_EVENTS_INDEXES, connect
 from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, WeChatClient, WeChatClients
 
@@ -142,6 +149,52 @@ class CampaignsWorker:
                 await self._deliver(envelope, interacting=None)
         if self.graph is not None:
             await graph.observe(envelope, message, store=self.store, graph=self.graph, variants=self.variants)
+
+    async def confirm_credits(
+        self, now: datetime | None = None, *, as_of: datetime | None = None
+    ) -> list[referrals.Confirmed]:
+        """Confirm the pending credits whose window (plus the grace) has passed by ``now``, and send
+        the tier notices they queued (held until the member's next interaction when the window is shut).
+
+        ``as_of`` judges the windows as of a later time (a rehearsal: ``scrm campaigns confirm-credits
+        --as-of``); the records are stamped ``now`` all the same."""
+        now = self.clock() if now is None else now
+        grace = timedelta(seconds=self.settings.credit_confirm_grace_seconds)
+        due = (now if as_of is None else max(now, as_of)) - grace
+        confirmed = await referrals.confirm_due(now, self.store, self.uow, self.directory, self.announcer, due_by=due)
+        for done in confirmed:
+            queued = await self.notice_store.queued_by(done.event_id)
+            if queued:
+                await notices.deliver(
+                    queued,
+                    store=self.notice_store,
+                    codes=self.pools,
+                    rewards=self.notice_store,
+                    messenger_for=self.platform,
+                    now=now,
+                )
+        return confirmed
+
+    async def send_announcements(self, now: datetime | None = None, *, batch: int = 200) -> int:
+        """Send the queued campaign-ended notices (held for members whose window is shut); how many."""
+        queued = await self.notice_store.pending_of_kind(ENDED_NOTICE, batch)
+        if queued:
+            await notices.deliver(
+                queued,
+                store=self.notice_store,
+                codes=self.pools,
+                rewards=self.notice_store,
+                messenger_for=self.platform,
+                now=self.clock() if now is None else now,
+            )
+        return len(queued)
+
+    async def tick(self) -> None:
+        """What the worker does on a timer: confirm due credits, send campaign-ended notices."""
+        await self.confirm_credits()
+        for _ in range(50):  # a bounded round: what a failed send leaves pending waits for the next one
+            if await self.send_announcements() < 200:
+                break
 
     async def _share_screenshot(self, envelope: Envelope, message: ImageMessageReceived) -> None:
         now = self.clock()
@@ -261,7 +314,7 @@ async def bootstrap(
         def uow() -> ReferralUnitOfWork:
             return MongoReferralUnitOfWork(mongo.client, settings.mongodb_database)
 
-        yield CampaignsWorker(
+        worker = CampaignsWorker(
             settings=settings,
             directory=CampaignDirectoryAdapter(repository, MongoTemplateStore(database), variants=variants),
             uow=uow,
@@ -279,6 +332,28 @@ async def bootstrap(
             graph=MongoReferralGraph(database),
             variants=variants,
         )
+        if settings.credit_confirm_seconds > 0:
+            sweep = asyncio.create_task(_every(settings.credit_confirm_seconds, worker.tick))
+            stack.push_async_callback(_cancel, sweep)
+        yield worker
+
+
+async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+    """Run ``job`` every ``seconds`` for as long as the worker runs; a failed round is logged and retried."""
+    while True:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the next round retries: a confirmation is idempotent
+            log.exception("credit confirmation sweep failed")
+        await asyncio.sleep(seconds)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def announce_all_participation(settings: CampaignsSettings, *, publisher: EventPublisher | None = None) -> int:
@@ -293,6 +368,47 @@ async def announce_all_participation(settings: CampaignsSettings, *, publisher: 
             publisher = await stack.enter_async_context(connect_publisher(settings, TOPICS))
         standings = MongoStandings(mongo.database).everyone()
         return await announce_everyone(standings, PublishedParticipation(publisher), datetime.now(UTC))
+
+
+async def confirm_credits_now(
+    settings: CampaignsSettings, *, as_of: datetime | None = None, publisher: EventPublisher | None = None
+) -> list[referrals.Confirmed]:
+    """One confirmation sweep, as the worker runs it every ``credit_confirm_seconds``: pending credits
+    whose window has passed are confirmed, tiers granted, notices sent or held.
+
+    ``as_of`` runs it as of a later time: only outside production (rehearsals on the simulator, whose
+    clock ``/sim/clock/advance`` moves), because confirming a credit early rewards a friend who may
+    still leave.
+    """
+    if as_of is not None and settings.environment is Environment.PRODUCTION:
+        raise ValueError("--as-of is refused in production: credits are confirmed when their window has passed")
+    quiet = settings.model_copy(update={"credit_confirm_seconds": 0.0})
+    async with bootstrap(quiet, publisher=publisher) as worker:
+        return await worker.confirm_credits(as_of=as_of)
+
+
+@asynccontextmanager
+async def known_followers(settings: CampaignsSettings) -> AsyncIterator[KnownFollowers]:
+    """Where ``scrm members import`` seeds the followers it imports (the campaigns database)."""
+    async with connect(settings, INDEXES) as mongo:
+        yield MongoKnownFollowers(mongo.database)
+
+
+async def seed_followers_from_platform(
+    settings: CampaignsSettings, appid: str, *, progress: Callable[[int, int], None] = lambda done, total: None
+) -> tuple[int, int]:
+    """Seed every follower ``user/get`` lists for ``appid``; ``(listed, new)``."""
+    account = next((a for a in settings.wechat_accounts if a.appid == appid), None)
+    if account is None:
+        raise LookupError(f"no account {appid!r} in WECHAT_ACCOUNTS")
+    async with connect(settings, INDEXES) as mongo:
+        secret = account.secret.get_secret_value()
+        async with WeChatClient(
+            appid, secret, token_store=MongoTokenStore(mongo.database), config=settings.wechat_api
+        ) as platform:
+            return await known_followers_use.seed_from_platform(
+                appid, platform, MongoKnownFollowers(mongo.database), datetime.now(UTC), progress=progress
+            )
 
 
 async def rebuild_all_counters(settings: CampaignsSettings, *, appid: str | None = None) -> counters.Rebuilt:

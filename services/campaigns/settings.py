@@ -34,3 +34,10 @@ class CampaignsSettings(AccountsSettings):
     screenshot_thresholds_file: Path | None = None
     #: Port of the worker's /healthz, /readyz and /metrics.
     worker_health_port: int = Field(default=8102, ge=0, le=65535)
+    #: Seconds between the worker's sweeps confirming pending credits whose revocation window has
+    #: passed (``verified_followers``) and sending campaign-ended notices; 0 turns the sweep off
+    #: (``scrm campaigns confirm-credits`` still runs one).
+    credit_confirm_seconds: float = Field(default=30.0, ge=0, le=3600)
+    #: Seconds a credit's confirmation waits past its window, so an unfollow still in the broker's
+    #: queue (sent within the window, read late) revokes it before it is confirmed.
+    credit_confirm_grace_seconds: float = Field(default=60.0, ge=0, le=86400)

@@ -126,6 +126,8 @@ def run_stack(infra_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, s
             "POSTER_CACHE_DIR": str(tmp_path / "posters"),
             "POSTER_WORKERS": "1",
             "SCREENSHOT_WORKERS": "1",
+            # The worker's timer (credit confirmations, campaign-ended notices): quick in tests.
+            "CREDIT_CONFIRM_SECONDS": "1",
         }
 
     yield from run_processes(("gateway", "campaigns-worker", "campaigns-api", "wechat-sim"), tmp_path, env_for)

@@ -71,6 +71,7 @@ def to_document(campaign: Campaign) -> dict[str, Any]:
         "share_screenshot_task": campaign.share_screenshot_task,
         "share_reward_pool": campaign.share_reward_pool,
         "version": campaign.version,
+        "archived_at": campaign.archived_at,
     }
 
 
@@ -107,6 +108,7 @@ def from_document(document: dict[str, Any]) -> Campaign:
         share_screenshot_task=document["share_screenshot_task"],
         share_reward_pool=document.get("share_reward_pool"),
         version=document["version"],
+        archived_at=document.get("archived_at"),
     )
 
 
@@ -123,6 +125,14 @@ class MongoCampaignRepository(CampaignRepository):
         except PyMongoError as exc:
             raise StorageError(f"campaign not stored: {type(exc).__name__}") from exc
         campaign.version = 1
+
+    async def delete_draft(self, appid: str, campaign_id: str, version: int) -> bool:
+        query = {"_id": campaign_id, "appid": appid, "status": CampaignStatus.DRAFT.value, "version": version}
+        try:
+            result = await self._collection.delete_one(query)
+        except PyMongoError as exc:
+            raise StorageError(f"campaign not deleted: {type(exc).__name__}") from exc
+        return result.deleted_count == 1
 
     async def get(self, appid: str, campaign_id: str) -> Campaign | None:
         document = await self._collection.find_one({"_id": campaign_id, "appid": appid})
@@ -143,10 +153,18 @@ class MongoCampaignRepository(CampaignRepository):
         campaign.version += 1
 
     async def list(
-        self, appid: str, *, status: CampaignStatus | None = None, limit: int = 50, offset: int = 0
+        self,
+        appid: str,
+        *,
+        status: CampaignStatus | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        archived: bool | None = None,
     ) -> list[Campaign]:
         query: dict[str, Any] = {"appid": appid}
         if status is not None:
             query["status"] = status.value
+        if archived is not None:
+            query["archived_at"] = {"$ne": None} if archived else None
         cursor = self._collection.find(query).sort([("created_at", -1), ("_id", 1)]).skip(offset).limit(limit)
         return [from_document(document) async for document in cursor]

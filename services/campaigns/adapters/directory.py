@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from services.campaigns.domain.campaign import Campaign, CampaignStatus
+from services.campaigns.domain.campaign import Campaign, CampaignStatus, RewardBasis
 from services.campaigns.domain.posters import PosterSpec, poster_layout, poster_texts
 from services.campaigns.domain.referrals import CampaignTexts, CampaignView, ReferralRules, Tier
 from services.campaigns.domain.variants import PRIMARY, VariantPlan, choose_variant, variant_figures
@@ -26,6 +26,8 @@ def view_of(campaign: Campaign) -> CampaignView:
             revoke_if_unfollowed_within=timedelta(hours=campaign.rules.revoke_if_unfollowed_within_hours),
             per_inviter_daily_cap=campaign.rules.per_inviter_daily_cap,
             blacklist=campaign.rules.blacklist,
+            # The documented basis: tiers count friends who stayed past the revocation window.
+            confirm_credits=campaign.reward_basis is RewardBasis.VERIFIED_FOLLOWERS,
         ),
         texts=CampaignTexts(progress=campaign.messages.progress, tier_reached=campaign.messages.tier_reached),
     )

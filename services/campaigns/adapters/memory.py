@@ -21,7 +21,7 @@ import hashlib
 import itertools
 import uuid
 from collections import ChainMap
-from collections.abc import AsyncIterator, Iterable, MutableMapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +34,7 @@ from services.campaigns.domain.counters import (
     Counts,
     account_scope,
     campaign_scope,
+    confirmation_change,
     invitation_change,
     participant_change,
     recount,
@@ -44,7 +45,8 @@ from services.campaigns.domain.counters import (
     submission_change,
 )
 from services.campaigns.domain.graph import Edge
-from services.campaigns.domain.participants import Invitation, Notice, Participant, reward_id
+from services.campaigns.domain.participants import Invitation, Notice, Participant, announcement, reward_id
+from services.campaigns.domain.referrals import seed_saw_this_follow
 from services.campaigns.domain.results import (
     MAX_INVITEES_LISTED,
     CampaignStats,
@@ -111,6 +113,13 @@ class InMemoryCampaigns(CampaignRepository):
         self.documents[campaign.id] = to_document(campaign) | {"version": 1}
         campaign.version = 1
 
+    async def delete_draft(self, appid: str, campaign_id: str, version: int) -> bool:
+        found = self.documents.get(campaign_id)
+        if found is None or found["appid"] != appid or found["status"] != "draft" or found["version"] != version:
+            return False
+        del self.documents[campaign_id]
+        return True
+
     async def get(self, appid: str, campaign_id: str) -> Campaign | None:
         found = self.documents.get(campaign_id)
         return None if found is None or found["appid"] != appid else from_document(copy.deepcopy(found))
@@ -125,13 +134,21 @@ class InMemoryCampaigns(CampaignRepository):
         campaign.version += 1
 
     async def list(
-        self, appid: str, *, status: CampaignStatus | None = None, limit: int = 50, offset: int = 0
+        self,
+        appid: str,
+        *,
+        status: CampaignStatus | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        archived: bool | None = None,
     ) -> list[Campaign]:
         found = sorted(
             (
                 d
                 for d in self.documents.values()
-                if d["appid"] == appid and (status is None or d["status"] == status.value)
+                if d["appid"] == appid
+                and (status is None or d["status"] == status.value)
+                and (archived is None or (d.get("archived_at") is not None) == archived)
             ),
             key=lambda d: d["_id"],
         )
@@ -240,6 +257,8 @@ class CampaignRecords:
     invitations: MutableMapping[str, Invitation] = field(default_factory=_collection)
     #: "<appid>:<openid>" -> first follow
     followers: MutableMapping[str, datetime] = field(default_factory=_collection)
+    #: "<appid>:<openid>" -> when a seed saw them following (until the worker sees that follow)
+    seeded_followers: MutableMapping[str, datetime | None] = field(default_factory=_collection)
     rejections: MutableMapping[int, dict[str, Any]] = field(default_factory=_collection)
     #: reward id -> the grant's document (code and status added at delivery)
     rewards: MutableMapping[str, dict[str, Any]] = field(default_factory=_collection)
@@ -353,8 +372,12 @@ class InMemoryReferrals(ReferralStore):
 
     async def remember_follower(self, appid: str, openid: str, followed_at: datetime) -> bool:
         key = f"{appid}:{openid}"
+        seen = self.records.seeded_followers.get(key)
         if key in self.records.followers:
-            return False
+            if seen is None or not seed_saw_this_follow(seen, followed_at):
+                return False
+            self.records.seeded_followers[key] = None  # the follow the seed recorded, read late: once
+            return True
         self.records.followers[key] = followed_at
         return True
 
@@ -369,7 +392,10 @@ class InMemoryReferrals(ReferralStore):
         if key in self.records.invitations:
             return False
         self.records.invitations[key] = invitation
-        self._count(invitation.campaign_id, invitation.invitee, invitation_change(None, invitation.status))
+        counts = invitation_change(None, invitation.status)
+        if invitation.status == "credited" and invitation.confirms_at is None:
+            counts |= confirmation_change(False, True)
+        self._count(invitation.campaign_id, invitation.invitee, counts)
         return True
 
     async def revoke_invitation(self, campaign_id: str, invitee: str, at: datetime) -> bool:
@@ -378,7 +404,25 @@ class InMemoryReferrals(ReferralStore):
         if found is None or found.status != "credited":
             return False
         self.records.invitations[key] = replace(found, status="revoked", revoked_at=at)
-        self._count(campaign_id, invitee, invitation_change("credited", "revoked"))
+        counts = invitation_change("credited", "revoked") | confirmation_change(found.confirms_at is None, False)
+        self._count(campaign_id, invitee, counts)
+        return True
+
+    async def due_confirmations(self, now: datetime, limit: int) -> list[Invitation]:
+        due = [
+            i
+            for i in self.records.invitations.values()
+            if i.status == "credited" and i.confirms_at is not None and i.confirms_at <= now
+        ]
+        return sorted(due, key=lambda i: i.confirms_at or now)[:limit]
+
+    async def confirm_invitation(self, campaign_id: str, invitee: str, at: datetime) -> bool:
+        key = f"{campaign_id}:{invitee}"
+        found = self.records.invitations.get(key)
+        if found is None or found.status != "credited" or found.confirms_at is None:
+            return False
+        self.records.invitations[key] = replace(found, confirms_at=None, confirmed_at=at)
+        self._count(campaign_id, invitee, confirmation_change(False, True))
         return True
 
     async def credits_since(self, campaign_id: str, inviter: str, since: datetime) -> int:
@@ -425,6 +469,23 @@ class InMemoryReferrals(ReferralStore):
 def _prior_shot(record: SubmissionRecord) -> PriorShot:
     own = record.evidence.get("qr") == "own"
     return PriorShot(record.id, record.openid, Decision(record.decision), record.fingerprint, own)
+
+
+class InMemoryKnownFollowers:
+    """Seeds the followers of :class:`CampaignRecords` (as ``MongoKnownFollowers`` does)."""
+
+    def __init__(self, records: CampaignRecords) -> None:
+        self.records = records
+
+    async def seed(self, appid: str, followers: Sequence[tuple[str, datetime]]) -> int:
+        added = 0
+        for openid, at in followers:
+            key = f"{appid}:{openid}"
+            if key not in self.records.followers:
+                self.records.followers[key] = at
+                self.records.seeded_followers[key] = at
+                added += 1
+        return added
 
 
 class InMemoryShareScreenshots(ShareScreenshotStore):
@@ -682,6 +743,21 @@ class InMemoryNotices:
             if (doc["appid"], doc["openid"], doc["status"]) == (appid, openid, "held")
         ]
 
+    async def pending_of_kind(self, kind: str, limit: int) -> list[Notice]:
+        found = [doc for doc in self.records.notices.values() if (doc["status"], doc["kind"]) == ("pending", kind)]
+        return [_notice(doc) for doc in sorted(found, key=lambda doc: doc["created_at"])[:limit]]
+
+    async def to_participants(
+        self, campaign: Campaign, kind: str, text_for: Callable[[Participant], str], at: datetime
+    ) -> int:
+        """``Announcements`` over the same records."""
+        members = [p for p in self.records.participants.values() if p.campaign_id == campaign.id]
+        for member in members:
+            notice = announcement(campaign, member, kind, text_for(member), at)
+            if notice.id not in self.records.notices:
+                self.records.notices[notice.id] = dict(notice.__dict__)
+        return len(members)
+
     async def mark(self, notice: Notice, status: str, at: datetime, *, text: str | None = None) -> None:
         doc = self.records.notices.get(notice.id)
         if doc is None:
@@ -838,6 +914,11 @@ class InMemoryCounterRebuild:
             rejections=[x["reason"] for x in r.rejections.values() if x["campaign_id"] == campaign_id],
             rewards=[(g["inviter"], g["tier"], g.get("status")) for g in r.rewards.values() if g["campaign_id"] == cid],
             submissions=[s.status for s in r.submissions.values() if s.campaign_id == campaign_id],
+            confirmed=sum(
+                1
+                for i in r.invitations.values()
+                if i.campaign_id == campaign_id and i.status == "credited" and i.confirms_at is None
+            ),
         )
 
     async def recount_account(self, appid: str) -> Counts:

@@ -7,27 +7,30 @@ one participant per (campaign, member), one invitation per (campaign, invitee), 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.campaigns.adapters.counters import campaign_counters
 from services.campaigns.adapters.graph import FREEZES
 from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
+from services.campaigns.domain.campaign import Campaign
 from services.campaigns.domain.counters import (
     GRANTED,
     Counts,
     campaign_scope,
+    confirmation_change,
     invitation_change,
     participant_change,
     rejection,
     reward_change,
 )
-from services.campaigns.domain.participants import Invitation, Notice, Participant, reward_id
+from services.campaigns.domain.participants import Invitation, Notice, Participant, announcement, reward_id
+from services.campaigns.domain.referrals import seed_saw_this_follow
 from services.campaigns.service_layer.ports import ReferralStore, ReferralUnitOfWork
 from shared.storage import IndexSpec, MongoCounters, MongoUnitOfWork
 
@@ -48,6 +51,8 @@ INDEXES = (
     IndexSpec(INVITATIONS, (("campaign_id", 1), ("inviter", 1), ("credited_at", 1)), name="inviter_day"),
     IndexSpec(INVITATIONS, (("campaign_id", 1), ("status", 1)), name="campaign_status"),
     IndexSpec(INVITATIONS, (("invitee", 1), ("status", 1)), name="invitee_status"),
+    # Pending credits whose window has passed (only pending ones carry ``confirms_at``).
+    IndexSpec(INVITATIONS, (("status", 1), ("confirms_at", 1)), name="due_confirmation"),
     IndexSpec(REJECTIONS, (("campaign_id", 1), ("reason", 1)), name="campaign_reason"),
     IndexSpec(NOTICES, (("status", 1), ("created_at", 1)), name="pending"),
     IndexSpec(NOTICES, (("event_id", 1),), name="event"),
@@ -133,18 +138,36 @@ class MongoReferralStore(ReferralStore):
         return result.upserted_id is not None
 
     async def remember_follower(self, appid: str, openid: str, followed_at: datetime) -> bool:
-        return await self._insert_if_absent(FOLLOWERS, {"_id": f"{appid}:{openid}", "first_followed_at": followed_at})
+        key = f"{appid}:{openid}"
+        before = await self._db[FOLLOWERS].find_one_and_update(
+            {"_id": key},
+            {"$setOnInsert": {"first_followed_at": followed_at}},
+            upsert=True,
+            return_document=ReturnDocument.BEFORE,
+            session=self._session,
+        )
+        if before is None:
+            return True
+        seen = before.get("seen_following_at")
+        if seen is None or not seed_saw_this_follow(_aware(seen), followed_at):
+            return False
+        # The follow a seed recorded, read late: judged as the worker's own first sighting, once.
+        await self._db[FOLLOWERS].update_one(
+            {"_id": key, "seen_following_at": seen},
+            {"$set": {"first_followed_at": followed_at}, "$unset": {"seen_following_at": ""}},
+            session=self._session,
+        )
+        return True
 
     async def invitation(self, campaign_id: str, invitee: str) -> Invitation | None:
         doc = await self._db[INVITATIONS].find_one({"_id": f"{campaign_id}:{invitee}"}, session=self._session)
         if doc is None:
             return None
-        doc.pop("_id")
-        return Invitation(**doc)
+        return _invitation(doc)
 
     async def credited_invitations_of(self, invitee: str) -> list[Invitation]:
         cursor = self._db[INVITATIONS].find({"invitee": invitee, "status": "credited"}, session=self._session)
-        return [Invitation(**{k: v for k, v in doc.items() if k != "_id"}) async for doc in cursor]
+        return [_invitation(doc) async for doc in cursor]
 
     async def add_invitation(self, invitation: Invitation) -> bool:
         document = {"_id": f"{invitation.campaign_id}:{invitation.invitee}", **invitation.__dict__}
@@ -156,6 +179,8 @@ class MongoReferralStore(ReferralStore):
             if result.upserted_id is None:
                 return False
             counts = invitation_change(None, invitation.status)
+            if invitation.status == "credited" and invitation.confirms_at is None:
+                counts |= confirmation_change(False, True)
             await self._count(invitation.campaign_id, invitation.invitee, counts, session)
             return True
 
@@ -163,14 +188,41 @@ class MongoReferralStore(ReferralStore):
 
     async def revoke_invitation(self, campaign_id: str, invitee: str, at: datetime) -> bool:
         async def write(session: AsyncClientSession) -> bool:
-            result = await self._db[INVITATIONS].update_one(
+            before = await self._db[INVITATIONS].find_one_and_update(
                 {"_id": f"{campaign_id}:{invitee}", "status": "credited"},
                 {"$set": {"status": "revoked", "revoked_at": at}},
+                projection={"confirms_at": 1},
+                return_document=ReturnDocument.BEFORE,
+                session=session,
+            )
+            if before is None:
+                return False
+            was_confirmed = before.get("confirms_at") is None
+            counts = invitation_change("credited", "revoked") | confirmation_change(was_confirmed, False)
+            await self._count(campaign_id, invitee, counts, session)
+            return True
+
+        return await self._counted(write)
+
+    async def due_confirmations(self, now: datetime, limit: int) -> list[Invitation]:
+        cursor = (
+            self._db[INVITATIONS]
+            .find({"status": "credited", "confirms_at": {"$lte": now}}, session=self._session)
+            .sort([("confirms_at", 1)])
+            .limit(limit)
+        )
+        return [_invitation(doc) async for doc in cursor]
+
+    async def confirm_invitation(self, campaign_id: str, invitee: str, at: datetime) -> bool:
+        async def write(session: AsyncClientSession) -> bool:
+            result = await self._db[INVITATIONS].update_one(
+                {"_id": f"{campaign_id}:{invitee}", "status": "credited", "confirms_at": {"$ne": None}},
+                {"$set": {"confirmed_at": at}, "$unset": {"confirms_at": ""}},
                 session=session,
             )
             if result.modified_count != 1:
                 return False
-            await self._count(campaign_id, invitee, invitation_change("credited", "revoked"), session)
+            await self._count(campaign_id, invitee, confirmation_change(False, True), session)
             return True
 
         return await self._counted(write)
@@ -244,7 +296,17 @@ def _participant(doc: dict[str, Any] | None) -> Participant | None:
         return None
     doc = dict(doc)
     doc.pop("_id", None)
+    # Participants from before credits waited for their window: every standing credit counted at once.
+    doc.setdefault("confirmed", doc.get("credited", 0))
     return Participant(**doc)
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def _invitation(doc: dict[str, Any]) -> Invitation:
+    return Invitation(**{name: doc[name] for name in Invitation.__dataclass_fields__ if name in doc})
 
 
 class MongoReferralUnitOfWork(MongoUnitOfWork, ReferralUnitOfWork):  # type: ignore[misc]
@@ -253,11 +315,61 @@ class MongoReferralUnitOfWork(MongoUnitOfWork, ReferralUnitOfWork):  # type: ign
         self.screenshots = MongoShareScreenshots(self.database, session)
 
 
+class MongoAnnouncements:
+    """Queues a notice for every participant of a campaign (``Announcements``), in bulk batches."""
+
+    def __init__(self, database: AsyncDatabase[Any], batch: int = 1000) -> None:
+        self._participants = database[PARTICIPANTS]
+        self._notices = database[NOTICES]
+        self._batch = batch
+
+    async def to_participants(
+        self, campaign: Campaign, kind: str, text_for: Callable[[Participant], str], at: datetime
+    ) -> int:
+        count = 0
+        writes: list[UpdateOne] = []
+        async for doc in self._participants.find({"campaign_id": campaign.id}):
+            participant = _participant(doc)
+            assert participant is not None
+            notice = announcement(campaign, participant, kind, text_for(participant), at)
+            fields = dict(notice.__dict__)
+            writes.append(UpdateOne({"_id": fields.pop("id")}, {"$setOnInsert": fields}, upsert=True))
+            count += 1
+            if len(writes) >= self._batch:
+                await self._notices.bulk_write(writes, ordered=False)
+                writes = []
+        if writes:
+            await self._notices.bulk_write(writes, ordered=False)
+        return count
+
+
+class MongoKnownFollowers:
+    """Seeds ``campaign_known_followers`` with followers the account already had (``KnownFollowers``)."""
+
+    def __init__(self, database: AsyncDatabase[Any]) -> None:
+        self._followers = database[FOLLOWERS]
+
+    async def seed(self, appid: str, followers: Sequence[tuple[str, datetime]]) -> int:
+        if not followers:
+            return 0
+        writes = [
+            UpdateOne(
+                {"_id": f"{appid}:{openid}"},
+                {"$setOnInsert": {"first_followed_at": at, "seen_following_at": at}},
+                upsert=True,
+            )
+            for openid, at in followers
+        ]
+        result = await self._followers.bulk_write(writes, ordered=False)
+        return result.upserted_count
+
+
 class MongoNoticeStore:
     """Notices and reward codes outside the crediting transaction: delivery happens after the effect
     committed. Recording a code changes the grant's counted status, so it is a transaction of its own."""
 
     def __init__(self, database: AsyncDatabase[Any]) -> None:
+        self._database = database
         self._notices = database[NOTICES]
         self._rewards = database[REWARDS]
         self._counters: MongoCounters = campaign_counters(database)
@@ -268,6 +380,16 @@ class MongoNoticeStore:
     async def held_for(self, appid: str, openid: str) -> list[Notice]:
         query = {"appid": appid, "openid": openid, "status": "held"}
         return [_notice(doc) async for doc in self._notices.find(query)]
+
+    async def to_participants(
+        self, campaign: Campaign, kind: str, text_for: Callable[[Participant], str], at: datetime
+    ) -> int:
+        """``Announcements``: the API queues them through its notice store."""
+        return await MongoAnnouncements(self._database).to_participants(campaign, kind, text_for, at)
+
+    async def pending_of_kind(self, kind: str, limit: int) -> list[Notice]:
+        cursor = self._notices.find({"status": "pending", "kind": kind}).sort([("created_at", 1)]).limit(limit)
+        return [_notice(doc) async for doc in cursor]
 
     async def mark(self, notice: Notice, status: str, at: datetime, *, text: str | None = None) -> None:
         update: dict[str, Any] = {"status": status, f"{status}_at": at}

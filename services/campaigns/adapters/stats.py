@@ -17,6 +17,7 @@ from services.campaigns.adapters.counters import campaign_counters
 from services.campaigns.adapters.referrals import INVITATIONS, PARTICIPANTS, REJECTIONS, REWARDS
 from services.campaigns.adapters.share_screenshots import SUBMISSIONS
 from services.campaigns.domain.counters import (
+    CONFIRMED,
     Counts,
     account_scope,
     campaign_scope,
@@ -175,6 +176,10 @@ class MongoCounterRebuild:
             add(participant_change(None, (key["via"], bool(key["sent"]))), n)
         for status, n in await self._group(INVITATIONS, match, "status"):
             add(invitation_change(None, status), n)
+        # Confirmed: standing credits no longer waiting for their window (credits from before
+        # confirmation existed never waited, and count as confirmed too).
+        confirmed = await self._db[INVITATIONS].count_documents({**match, "status": "credited", "confirms_at": None})
+        add({CONFIRMED: 1}, confirmed)
         for reason, n in await self._group(REJECTIONS, match, "reason"):
             add(rejection(reason), n)
         for status, n in await self._group(SUBMISSIONS, match, "status"):

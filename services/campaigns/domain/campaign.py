@@ -15,8 +15,8 @@ Errors::
 Lifecycle::
 
     draft ──activate──▶ active ◀──activate── paused
-                          │ ──────pause──────▶ │
-                          └──end──▶ ended ◀─end┘      (ended is final)
+      │                   │ ──────pause──────▶ │
+    delete                └──end──▶ ended ◀─end┘      (ended is final; it may be archived)
 """
 
 from __future__ import annotations
@@ -226,15 +226,18 @@ class Messages:
     share_approved: str = "分享截图审核通过，感谢分享！奖励券码：{code}"
     share_rejected: str = "分享截图未通过：{reason}。修改后可重新发送截图。"
     share_review: str = "分享截图已收到，正在人工审核，结果会通过消息通知您。"
+    #: The reply to an approved screenshot when the share task pays nothing (no share reward pool).
+    share_thanked: str = "分享截图审核通过，感谢分享！"
 
     PLACEHOLDERS: ClassVar[Mapping[str, frozenset[str]]] = {
         "welcome": frozenset({"campaign", "nickname", "target", "ends_on"}),
-        "progress": frozenset({"campaign", "nickname", "count", "target", "remaining"}),
+        "progress": frozenset({"campaign", "nickname", "count", "target", "remaining", "pending"}),
         "tier_reached": frozenset({"campaign", "nickname", "count", "code"}),
         "ended": frozenset({"campaign", "nickname", "count"}),
         "share_approved": frozenset({"campaign", "code"}),
         "share_rejected": frozenset({"campaign", "reason"}),
         "share_review": frozenset({"campaign"}),
+        "share_thanked": frozenset({"campaign"}),
     }
     #: Placeholders a text must contain, or it says nothing useful.
     REQUIRED: ClassVar[Mapping[str, frozenset[str]]] = {
@@ -354,10 +357,13 @@ class Campaign:
     rules: Rules = field(default_factory=Rules)
     reward_basis: RewardBasis = RewardBasis.VERIFIED_FOLLOWERS
     share_screenshot_task: bool = False
-    #: The reward pool an approved share screenshot draws its one code from (required with the task).
+    #: The reward pool an approved share screenshot draws its one code from (required with
+    #: ``reward_basis: share_screenshot``; without one the task thanks members and pays nothing).
     share_reward_pool: str | None = None
     #: Bumped by every save; a save from a stale read is refused (:class:`VersionConflict`).
     version: int = 0
+    #: When an ended campaign was put away: left out of the account's list unless asked for.
+    archived_at: datetime | None = None
 
     @classmethod
     def create(
@@ -439,7 +445,9 @@ class Campaign:
             "reward_basis",
             "share_screenshot needs the share-screenshot task (share_screenshot_task: true)",
         )
-        if self.share_screenshot_task:
+        if self.reward_basis is RewardBasis.SHARE_SCREENSHOT:
+            # The basis pays per approved screenshot. Under verified_followers the task may run
+            # without a pool: screenshots are checked and thanked, never paid (no 诱导分享 reward).
             _require(
                 self.share_reward_pool is not None,
                 "share_reward_pool",
@@ -483,6 +491,22 @@ class Campaign:
         if self.status not in (CampaignStatus.ACTIVE, CampaignStatus.PAUSED):
             raise IllegalTransition(f"cannot end a campaign that is {self.status}; only an active or paused one")
         self._move(CampaignStatus.ENDED, now)
+
+    def archive(self, now: datetime) -> None:
+        """Put an ended campaign away (its records, stats and rewards stay); once."""
+        if self.status is not CampaignStatus.ENDED:
+            raise IllegalTransition(f"cannot archive a campaign that is {self.status}; end it first")
+        if self.archived_at is not None:
+            raise IllegalTransition("the campaign is archived already")
+        self.archived_at = now
+        self.updated_at = now
+
+    def check_deletable(self) -> None:
+        """Only a draft may be deleted: once a campaign ran, members hold its posters and rewards."""
+        if self.status is not CampaignStatus.DRAFT:
+            raise IllegalTransition(
+                f"cannot delete a campaign that is {self.status}; only a draft (end and archive it instead)"
+            )
 
     def _move(self, status: CampaignStatus, now: datetime) -> None:
         self.status = status

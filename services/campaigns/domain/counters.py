@@ -10,6 +10,7 @@ counters equal a recount.
 Counter names (``:`` separates a dimension; a grant without a delivery status is ``granted``)::
 
     participants:<joined_via>   posters_sent           invitations:<credited|revoked>
+    invitations_confirmed       (of the credited, those past the revocation window)
     rejections:<reason>         rewards:<tier>:<status> (tier 0: the share reward)
     screenshots:<status>        members_reached_tier   members_rewarded
 
@@ -24,11 +25,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 __all__ = [
+    "CONFIRMED",
     "GRANTED",
     "Counts",
     "Figures",
     "account_scope",
     "campaign_scope",
+    "confirmation_change",
     "invitation_change",
     "participant_change",
     "recount",
@@ -90,6 +93,15 @@ def invitation_change(before: str | None, after: str | None) -> Counts:
     return _named("invitations", before, after)
 
 
+#: Standing credits that are confirmed (the rest of ``invitations:credited`` are pending).
+CONFIRMED = "invitations_confirmed"
+
+
+def confirmation_change(before: bool, after: bool) -> Counts:
+    """A standing credit's confirmation before and after (a revoked credit is not confirmed)."""
+    return _change(CONFIRMED if before else None, CONFIRMED if after else None)
+
+
 def rejection(reason: str) -> Counts:
     return {f"rejections:{reason}": 1}
 
@@ -128,6 +140,12 @@ class Figures:
     members_reached_tier: int
     members_rewarded: int
     tier_rewards: dict[int, dict[str, int]]
+    #: Standing credits past the revocation window; ``invites_credited - invites_confirmed`` pending.
+    invites_confirmed: int = 0
+
+    @property
+    def invites_pending(self) -> int:
+        return self.invites_credited - self.invites_confirmed
 
 
 def stats_figures(counts: Mapping[str, int]) -> Figures:
@@ -166,6 +184,7 @@ def stats_figures(counts: Mapping[str, int]) -> Figures:
         members_reached_tier=counts.get("members_reached_tier", 0),
         members_rewarded=counts.get("members_rewarded", 0),
         tier_rewards=tier_rewards,
+        invites_confirmed=counts.get(CONFIRMED, 0),
     )
 
 
@@ -175,10 +194,13 @@ def recount(
     rejections: Iterable[str],
     rewards: Iterable[tuple[str, int, str | None]],
     submissions: Iterable[str],
+    confirmed: int = 0,
 ) -> Counts:
     """A campaign's counters computed from its records: participants as ``(joined_via, poster sent)``,
-    invitation statuses, refusal reasons, grants as ``(member, tier, status)``, submission statuses."""
+    invitation statuses, refusal reasons, grants as ``(member, tier, status)``, submission statuses,
+    and how many standing credits are confirmed."""
     total: Counter[str] = Counter()
+    total[CONFIRMED] = confirmed
     for joined in participants:
         total.update(participant_change(None, joined))
     for status in invitations:

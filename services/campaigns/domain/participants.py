@@ -10,8 +10,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
-__all__ = ["Invitation", "Notice", "Participant", "day_start", "new_participant_code", "reward_id"]
+__all__ = ["Invitation", "Notice", "Participant", "announcement", "day_start", "new_participant_code", "reward_id"]
 
 _CODE_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 
@@ -38,6 +39,13 @@ class Participant:
     poster_media_id: str | None = None
     poster_uploaded_at: datetime | None = None
     poster_sent_at: datetime | None = None
+    #: Of ``credited``, the credits past the revocation window (or not waiting for one): what tiers
+    #: are granted on. ``credited - confirmed`` are pending.
+    confirmed: int = 0
+
+    @property
+    def pending(self) -> int:
+        return self.credited - self.confirmed
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,10 @@ class Invitation:
     followed_at: datetime
     credited_at: datetime
     revoked_at: datetime | None = None
+    #: When a pending credit is confirmed if the invitee still follows (None: confirmed at credit).
+    confirms_at: datetime | None = None
+    #: When it was confirmed: from then on it counts toward the inviter's tiers.
+    confirmed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,30 @@ class Notice:
     #: Tier notices: the grant whose coupon code fills ``{code}`` at delivery.
     reward_id: str | None = None
     reward_pool: str | None = None
+
+
+def announcement(campaign: HasIds, member: Participant, kind: str, text: str, at: datetime) -> Notice:
+    """A campaign's message to one participant (``ended``: the campaign ended); one per member and
+    kind, so announcing again queues nothing new."""
+    event_id = f"{kind}:{campaign.id}"
+    return Notice(
+        id=f"{campaign.id}:{member.openid}:{kind}",
+        campaign_id=campaign.id,
+        appid=campaign.appid,
+        openid=member.openid,
+        kind=kind,
+        text=text,
+        created_at=at,
+        event_id=event_id,
+    )
+
+
+class HasIds(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def appid(self) -> str: ...
 
 
 def reward_id(campaign_id: str, inviter: str, tier: int) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from services.campaigns.domain.campaign import Campaign, PosterTemplate
+from services.campaigns.domain.campaign import Campaign, PosterTemplate, Problem
 from services.campaigns.domain.poster_layout import PosterLayout, QrBox, TextSlot
 
 __all__ = [
@@ -58,6 +58,25 @@ def poster_layout(template: PosterTemplate) -> PosterLayout:
 
 def poster_texts(campaign: Campaign, layout: PosterLayout, nickname: str) -> dict[str, str]:
     """The texts a member's poster carries, only for the slots the layout has: the renderer refuses
-    text for a slot it cannot place."""
+    text for a slot it cannot place. A slot whose text is unknown (a member's nickname: WeChat no
+    longer tells accounts) is dropped from the poster: nothing is drawn there."""
     values = {"nickname": nickname, "campaign_name": campaign.name, "ends_on": campaign.ends_at.date().isoformat()}
-    return {slot.name: values[slot.name] for slot in layout.texts if slot.name in values}
+    return {slot.name: values[slot.name] for slot in layout.texts if values.get(slot.name)}
+
+
+#: Why a ``nickname`` slot is usually empty, said when a template with one is uploaded.
+NICKNAME_NOTE = (
+    "WeChat no longer gives accounts their followers' nicknames (user/info, since 2021-12-27) and no "
+    "page of this platform asks members for one yet, so this slot is dropped from members' posters "
+    "(nothing is drawn there); the preview fills it with 示例用户 only to show where it is. Keep the "
+    "artwork free of a label that needs a name next to it."
+)
+
+
+def template_notes(template: PosterTemplate) -> list[Problem]:
+    """What an operator should know about a template's slots (not errors: the upload stands)."""
+    return [
+        Problem(f"template.text_slots.{index}", NICKNAME_NOTE)
+        for index, slot in enumerate(template.text_slots)
+        if slot.name == "nickname"
+    ]

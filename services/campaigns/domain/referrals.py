@@ -104,6 +104,9 @@ class ReferralRules:
     revoke_if_unfollowed_within: timedelta = timedelta(hours=48)
     per_inviter_daily_cap: int | None = None
     blacklist: frozenset[str] = field(default_factory=frozenset)
+    #: Credits count toward tiers only once the revocation window has passed with the invitee still
+    #: following (``reward_basis: verified_followers``); False: a credit counts at once.
+    confirm_credits: bool = False
 
     def __post_init__(self) -> None:
         counts = [tier.invites for tier in self.tiers]
@@ -119,6 +122,9 @@ class CampaignTexts:
     progress: str = "已邀请 {count}/{target}，再邀请 {remaining} 位即可领取奖励。"
     tier_reached: str = "恭喜！已成功邀请 {count} 位好友，奖励券码：{code}"
     revoked: str = "你邀请的一位好友已取消关注，当前有效邀请 {count} 人。"
+    #: Appended to a progress notice while credits wait for the revocation window (unless the
+    #: campaign's own progress text already says ``{pending}``).
+    pending: str = "（另有 {pending} 位好友待确认：关注满 {hours} 小时后计入）"
 
 
 @dataclass(frozen=True)
@@ -168,6 +174,49 @@ def decide_credit(rules: ReferralRules, facts: FollowFacts) -> Rejection | None:
 def should_revoke(rules: ReferralRules, credited_at: datetime, unfollowed_at: datetime) -> bool:
     """A credited invitee who leaves within the window takes the credit back with them."""
     return credited_at <= unfollowed_at < credited_at + rules.revoke_if_unfollowed_within
+
+
+#: How far apart a push's CreateTime and the follow time a seed recorded may lie and still be one follow.
+SEEN_FOLLOW_TOLERANCE = timedelta(seconds=2)
+
+
+def seed_saw_this_follow(seen_following_at: datetime, followed_at: datetime) -> bool:
+    """Whether a follow belongs to what a seed recorded (``scrm members import`` or
+    ``scrm campaigns seed-followers``: the member was following at ``seen_following_at``).
+
+    A follow at or before that moment is the one the seed saw, reaching the worker late: it is judged
+    as if there were no seed (new if the worker never saw the member before). A follow after it is a
+    re-follow of someone who already followed: never new.
+    """
+    return followed_at <= seen_following_at + SEEN_FOLLOW_TOLERANCE
+
+
+def confirms_at(rules: ReferralRules, credited_at: datetime) -> datetime | None:
+    """When a credit made at ``credited_at`` starts counting toward tiers; None: at once.
+
+    With ``confirm_credits`` a credit is pending until the revocation window has passed: an invitee who
+    leaves within it takes the credit back before it ever earned a reward (the documented
+    ``verified_followers`` basis). Without a window there is nothing to wait for.
+    """
+    if not rules.confirm_credits or rules.revoke_if_unfollowed_within <= timedelta(0):
+        return None
+    return credited_at + rules.revoke_if_unfollowed_within
+
+
+def progress_text(texts: CampaignTexts, rules: ReferralRules, *, confirmed: int, pending: int, target: int) -> str:
+    """The progress notice: confirmed credits against the next tier, and how many still wait.
+
+    ``{count}`` is the confirmed credits (what tiers are granted on); ``{pending}`` the credits still
+    inside the revocation window. A text that does not mention ``{pending}`` gets the campaign's
+    pending note appended while any credit is pending, so a member is never told a friend counts
+    before it does.
+    """
+    hours = int(rules.revoke_if_unfollowed_within.total_seconds() // 3600)
+    values = {"count": confirmed, "target": target, "remaining": target - confirmed, "pending": pending}
+    text = render_message(texts.progress, **values)
+    if pending and "{pending}" not in texts.progress:
+        text += render_message(texts.pending, pending=pending, hours=hours)
+    return text
 
 
 def tiers_to_grant(tiers: Sequence[Tier], credited: int, granted: Iterable[int]) -> list[Tier]:

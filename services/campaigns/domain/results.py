@@ -85,6 +85,13 @@ class CampaignStats:
     tier_rewards: dict[int, dict[str, int]] = field(default_factory=dict)
     #: Filled by the stats use case, which knows the campaign's tiers and pools.
     rewards_by_tier: list[TierRewards] = field(default_factory=list)
+    #: Of the standing credits (``invites_credited``), those past the revocation window: what tiers
+    #: count under ``verified_followers``. The rest are pending.
+    invites_confirmed: int = 0
+
+    @property
+    def invites_pending(self) -> int:
+        return self.invites_credited - self.invites_confirmed
 
     @property
     def funnel(self) -> list[FunnelStep]:

@@ -201,7 +201,7 @@ async def _grant_held(uow: ReferralUnitOfWork, campaign: Campaign, openid: str, 
         inviter = await uow.store.participant(campaign.id, openid)
         if inviter is None:
             return granted
-        for tier in tiers_to_grant(tiers, inviter.credited, inviter.tiers_granted):
+        for tier in tiers_to_grant(tiers, inviter.confirmed, inviter.tiers_granted):
             if not await uow.store.grant_reward(campaign.id, openid, tier.invites, tier.reward_pool, now):
                 continue
             inviter.tiers_granted.append(tier.invites)
@@ -212,7 +212,7 @@ async def _grant_held(uow: ReferralUnitOfWork, campaign: Campaign, openid: str, 
                 activity.reward_granted(campaign.appid, campaign.id, openid, number, now),
             ):
                 await uow.emit(CAMPAIGN_ACTIVITY, reported)
-            text = render_message(campaign.messages.tier_reached, count=inviter.credited, campaign=campaign.name)
+            text = render_message(campaign.messages.tier_reached, count=inviter.confirmed, campaign=campaign.name)
             await uow.store.add_notice(
                 Notice(
                     id=f"{campaign.id}:{openid}:tier-{tier.invites}:released",

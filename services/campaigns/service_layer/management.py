@@ -32,7 +32,14 @@ from services.campaigns.domain.campaign import (
     VersionConflict,
     new_campaign_id,
 )
-from services.campaigns.service_layer.ports import CampaignRepository, ImageInfo, TemplateImage, TemplateStore
+from services.campaigns.domain.participants import Participant
+from services.campaigns.service_layer.ports import (
+    Announcements,
+    CampaignRepository,
+    ImageInfo,
+    TemplateImage,
+    TemplateStore,
+)
 
 __all__ = [
     "CampaignEdit",
@@ -297,3 +304,30 @@ async def clone_campaign(
             await templates.delete(copied.id)
         raise
     return clone
+
+
+async def delete_draft(
+    campaigns: CampaignRepository, templates: TemplateStore, appid: str, campaign_id: str, expected_version: int | None
+) -> Campaign:
+    """Delete a draft (and its template image); a campaign that ran is ended and archived instead."""
+    campaign = await load_campaign(campaigns, appid, campaign_id, expected_version)
+    campaign.check_deletable()
+    if not await campaigns.delete_draft(appid, campaign_id, campaign.version):
+        raise VersionConflict("the campaign changed while it was being deleted; reload and retry")
+    if campaign.template is not None:
+        await templates.delete(campaign.template.image_id)
+    return campaign
+
+
+async def announce_end(campaign: Campaign, announcements: Announcements, now: datetime) -> int:
+    """Queue the campaign's ``ended`` text for every participant (the worker sends them; a member whose
+    customer-service window is shut gets it with their next interaction). Once per member."""
+
+    def text_for(member: Participant) -> str:
+        return campaign.messages.render("ended", campaign=campaign.name, nickname="", count=member.credited)
+
+    return await announcements.to_participants(campaign, ENDED_NOTICE, text_for, as_stored(now))
+
+
+#: The kind of the notice ending a campaign queues for its participants.
+ENDED_NOTICE = "ended"

@@ -10,7 +10,7 @@ that returns them.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -87,9 +87,19 @@ class CampaignRepository(abc.ABC):
 
     @abc.abstractmethod
     async def list(
-        self, appid: str, *, status: CampaignStatus | None = None, limit: int = 50, offset: int = 0
+        self,
+        appid: str,
+        *,
+        status: CampaignStatus | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        archived: bool | None = None,
     ) -> list[Campaign]:
-        """The account's campaigns, newest first."""
+        """The account's campaigns, newest first (``archived``: only those, or only the others; None: all)."""
+
+    @abc.abstractmethod
+    async def delete_draft(self, appid: str, campaign_id: str, version: int) -> bool:
+        """Delete the campaign if it is still a draft at ``version``; False when it is not (any more)."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +218,21 @@ class NoticeStore(Protocol):
         ...
 
     async def mark(self, notice: Notice, status: str, at: datetime, *, text: str | None = None) -> None: ...
+
+    async def pending_of_kind(self, kind: str, limit: int) -> list[Notice]:
+        """Pending notices of one kind, oldest first (the campaign-ended announcements the worker sends)."""
+        ...
+
+
+class Announcements(Protocol):
+    """Queues one notice per participant of a campaign (ending it can tell everyone)."""
+
+    async def to_participants(
+        self, campaign: Campaign, kind: str, text_for: Callable[[Participant], str], at: datetime
+    ) -> int:
+        """Queue a pending notice of ``kind`` for each participant (once each: a repeat adds none);
+        how many participants there are."""
+        ...
 
 
 class CodeAllocator(Protocol):
@@ -404,6 +429,14 @@ class ReferralStore(abc.ABC):
     async def revoke_invitation(self, campaign_id: str, invitee: str, at: datetime) -> bool: ...
 
     @abc.abstractmethod
+    async def due_confirmations(self, now: datetime, limit: int) -> list[Invitation]:
+        """Pending credits (still credited, not confirmed) whose window has passed by ``now``, oldest first."""
+
+    @abc.abstractmethod
+    async def confirm_invitation(self, campaign_id: str, invitee: str, at: datetime) -> bool:
+        """Confirm a pending credit; False if it is no longer pending (revoked, or confirmed already)."""
+
+    @abc.abstractmethod
     async def credits_since(self, campaign_id: str, inviter: str, since: datetime) -> int: ...
 
     @abc.abstractmethod
@@ -423,6 +456,16 @@ class ReferralStore(abc.ABC):
         """Whether the member is frozen pending review (their tier rewards are held); stores that
         keep no freezes say no."""
         return False
+
+
+class KnownFollowers(Protocol):
+    """Followers the account had before the campaigns service saw them follow (imported or listed
+    from the platform): what decides that their later re-follow is not a new follower."""
+
+    async def seed(self, appid: str, followers: Sequence[tuple[str, datetime]]) -> int:
+        """Record each ``(openid, following at)``; members already known are left as they are.
+        Returns how many were not known before."""
+        ...
 
 
 class ShareScreenshotStore(abc.ABC):

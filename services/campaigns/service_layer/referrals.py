@@ -10,6 +10,7 @@ standing is announced (see :mod:`.participation`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -21,14 +22,21 @@ from services.campaigns.domain.referrals import (
     FollowFacts,
     ReferralScene,
     Rejection,
+    confirms_at,
     decide_credit,
     next_target,
+    progress_text,
     render_message,
     should_revoke,
     tiers_to_grant,
 )
 from services.campaigns.service_layer.participation import announce
-from services.campaigns.service_layer.ports import CampaignDirectory, ParticipationAnnouncer, ReferralUnitOfWork
+from services.campaigns.service_layer.ports import (
+    CampaignDirectory,
+    ParticipationAnnouncer,
+    ReferralStore,
+    ReferralUnitOfWork,
+)
 from shared.contracts import CAMPAIGN_ACTIVITY, MemberFollowed, MemberUnfollowed
 from shared.events import Envelope
 
@@ -91,6 +99,7 @@ async def credit_follow(
             await store.record_rejection(campaign.campaign_id, inviter.openid, event.openid, reason, event.followed_at)
             await uow.commit()
             return CreditOutcome(credited=False, reason=reason)
+        pending_until = confirms_at(campaign.rules, event.followed_at)
         await store.add_invitation(
             Invitation(
                 campaign_id=campaign.campaign_id,
@@ -99,6 +108,8 @@ async def credit_follow(
                 status="credited",
                 followed_at=event.followed_at,
                 credited_at=event.followed_at,
+                confirms_at=pending_until,
+                confirmed_at=event.followed_at if pending_until is None else None,
             )
         )
         credited = activity.invite_credited(
@@ -106,24 +117,10 @@ async def credit_follow(
         )
         await uow.emit(CAMPAIGN_ACTIVITY, credited)
         inviter.credited += 1
-        granted = await _grant_tiers(uow, campaign, inviter, envelope, event.followed_at)
-        target = next_target(campaign.rules.tiers, inviter.credited)
-        if target is not None:
-            await store.add_notice(
-                _notice(
-                    envelope,
-                    campaign,
-                    inviter,
-                    "progress",
-                    render_message(
-                        campaign.texts.progress,
-                        count=inviter.credited,
-                        target=target,
-                        remaining=target - inviter.credited,
-                    ),
-                    event.followed_at,
-                )
-            )
+        if pending_until is None:
+            inviter.confirmed += 1
+        granted = await _grant_tiers(uow, campaign, inviter, envelope.event_id, event.followed_at)
+        await _queue_progress(uow, campaign, inviter, envelope.event_id, event.followed_at)
         await store.save_participant(inviter)
         await uow.commit()
     await announce(announcer, [ParticipationChange.of(inviter, event.followed_at)])
@@ -162,10 +159,12 @@ async def revoke_on_unfollow(
                 continue
             inviter.credited -= 1
             inviter.revoked += 1
+            if invitation.confirms_at is None:  # a confirmed credit taken back by a late unfollow
+                inviter.confirmed = max(0, inviter.confirmed - 1)
             await store.save_participant(inviter)
             await store.add_notice(
                 _notice(
-                    envelope,
+                    envelope.event_id,
                     campaign,
                     inviter,
                     "revoked",
@@ -180,13 +179,87 @@ async def revoke_on_unfollow(
     return revoked
 
 
+@dataclass(frozen=True)
+class Confirmed:
+    """A pending credit confirmed: whose, and the tiers it unlocked."""
+
+    campaign_id: str
+    inviter: str
+    invitee: str
+    tiers_granted: tuple[int, ...]
+    #: The id the confirmation's notices are queued under (deliver them with ``queued_by``).
+    event_id: str
+
+
+def confirmation_event_id(campaign_id: str, invitee: str) -> str:
+    """One confirmation per credit: its notices' ids derive from this, so a retried sweep adds none."""
+    return f"confirm:{campaign_id}:{invitee}"
+
+
+async def confirm_due(
+    now: datetime,
+    reads: ReferralStore,
+    uow_factory: Callable[[], ReferralUnitOfWork],
+    campaigns: CampaignDirectory,
+    announcer: ParticipationAnnouncer | None = None,
+    *,
+    due_by: datetime | None = None,
+    limit: int = 200,
+) -> list[Confirmed]:
+    """Confirm the pending credits whose revocation window has passed, oldest first, each in its own
+    unit of work: the credit starts counting toward the inviter's tiers, a tier reached is granted (and
+    its notice queued), and the new standing is announced.
+
+    ``due_by`` (default ``now``) is the time windows must have closed by; what is written is stamped
+    ``now``. Safe to repeat and to run in several workers at once: a credit is confirmed by a conditional write
+    (still credited, still pending), so one of two sweeps confirms it and the other skips it. An
+    invitee still following is implied: an unfollow within the window revokes the credit first.
+    """
+    confirmed: list[Confirmed] = []
+    changes: list[ParticipationChange] = []
+    for invitation in await reads.due_confirmations(now if due_by is None else due_by, limit):
+        event_id = confirmation_event_id(invitation.campaign_id, invitation.invitee)
+        async with uow_factory() as uow:
+            store = uow.store
+            if not await store.confirm_invitation(invitation.campaign_id, invitation.invitee, now):
+                continue
+            inviter = await store.participant(invitation.campaign_id, invitation.inviter)
+            campaign = None if inviter is None else await campaigns.find(inviter.appid, invitation.campaign_id)
+            if inviter is None or campaign is None:
+                await uow.commit()  # confirmed all the same: nobody left to reward
+                continue
+            inviter.confirmed += 1
+            # Tiers are granted at the confirmation, whatever the campaign's status since: the friend
+            # was credited while it ran and stayed for the whole window.
+            granted = await _grant_tiers(uow, campaign, inviter, event_id, now)
+            await store.save_participant(inviter)
+            await uow.commit()
+        confirmed.append(Confirmed(invitation.campaign_id, inviter.openid, invitation.invitee, granted, event_id))
+        changes.append(ParticipationChange.of(inviter, now))
+    await announce(announcer, changes)
+    return confirmed
+
+
+async def _queue_progress(
+    uow: ReferralUnitOfWork, campaign: CampaignView, inviter: Participant, event_id: str, at: datetime
+) -> None:
+    target = next_target(campaign.rules.tiers, inviter.confirmed)
+    if target is None:
+        return
+    text = progress_text(
+        campaign.texts, campaign.rules, confirmed=inviter.confirmed, pending=inviter.pending, target=target
+    )
+    await uow.store.add_notice(_notice(event_id, campaign, inviter, "progress", text, at))
+
+
 async def _grant_tiers(
-    uow: ReferralUnitOfWork, campaign: CampaignView, inviter: Participant, envelope: Envelope, at: datetime
+    uow: ReferralUnitOfWork, campaign: CampaignView, inviter: Participant, event_id: str, at: datetime
 ) -> tuple[int, ...]:
     granted = []
     if await uow.store.inviter_frozen(campaign.appid, inviter.openid):
         return ()  # frozen pending review: credits count, rewards wait for the release (service_layer/graph.py)
-    for tier in tiers_to_grant(campaign.rules.tiers, inviter.credited, inviter.tiers_granted):
+    # Tiers count confirmed credits: a credit still inside its revocation window earns nothing yet.
+    for tier in tiers_to_grant(campaign.rules.tiers, inviter.confirmed, inviter.tiers_granted):
         if await uow.store.grant_reward(campaign.campaign_id, inviter.openid, tier.invites, tier.reward_pool, at):
             inviter.tiers_granted.append(tier.invites)
             granted.append(tier.invites)
@@ -198,11 +271,11 @@ async def _grant_tiers(
             ):
                 await uow.emit(CAMPAIGN_ACTIVITY, reported)
             notice = _notice(
-                envelope,
+                event_id,
                 campaign,
                 inviter,
                 f"tier-{tier.invites}",
-                render_message(campaign.texts.tier_reached, count=inviter.credited),
+                render_message(campaign.texts.tier_reached, count=inviter.confirmed),
                 at,
             )
             await uow.store.add_notice(
@@ -215,17 +288,15 @@ async def _grant_tiers(
     return tuple(granted)
 
 
-def _notice(
-    envelope: Envelope, campaign: CampaignView, member: Participant, kind: str, text: str, at: datetime
-) -> Notice:
+def _notice(event_id: str, campaign: CampaignView, member: Participant, kind: str, text: str, at: datetime) -> Notice:
     # Deterministic id: the same event queues the same notice, however often it is redelivered.
     return Notice(
-        id=f"{campaign.campaign_id}:{member.openid}:{kind}:{envelope.event_id}",
+        id=f"{campaign.campaign_id}:{member.openid}:{kind}:{event_id}",
         campaign_id=campaign.campaign_id,
         appid=campaign.appid,
         openid=member.openid,
         kind=kind,
         text=text,
         created_at=at,
-        event_id=envelope.event_id,
+        event_id=event_id,
     )

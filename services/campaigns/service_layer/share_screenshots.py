@@ -314,7 +314,11 @@ async def _apply(
     """The reward (approvals, once per member and campaign) and the reply, in the caller's transaction."""
     if verdict.decision is Decision.APPROVE:
         pool = campaign.share_reward_pool
-        granted = pool is not None and await uow.store.grant_reward(campaign.id, openid, SHARE_REWARD_TIER, pool, now)
+        if pool is None:  # a task that pays nothing per share: checked and thanked
+            text = campaign.messages.render("share_thanked", campaign=campaign.name)
+            await uow.store.add_notice(_notice(campaign, openid, "share-thanked", text, event_id, now))
+            return
+        granted = await uow.store.grant_reward(campaign.id, openid, SHARE_REWARD_TIER, pool, now)
         if not granted:
             await uow.store.add_notice(_notice(campaign, openid, "share-already", ALREADY_APPROVED, event_id, now))
             return

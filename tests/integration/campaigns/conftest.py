@@ -18,17 +18,24 @@ from services.campaigns.adapters.memory import (
     InMemoryCampaignResults,
     InMemoryCampaigns,
     InMemoryCounterRebuild,
+    InMemoryKnownFollowers,
     InMemoryNotices,
     InMemoryReferrals,
     InMemoryReferralUnitOfWork,
     InMemoryShareScreenshots,
 )
-from services.campaigns.adapters.referrals import MongoNoticeStore, MongoReferralStore, MongoReferralUnitOfWork
+from services.campaigns.adapters.referrals import (
+    MongoKnownFollowers,
+    MongoNoticeStore,
+    MongoReferralStore,
+    MongoReferralUnitOfWork,
+)
 from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
 from services.campaigns.adapters.stats import MongoCampaignStats, MongoCounterRebuild
 from services.campaigns.service_layer.ports import (
     CampaignResults,
     CounterRebuild,
+    KnownFollowers,
     NoticeStore,
     ReferralStore,
     ReferralUnitOfWork,
@@ -64,6 +71,8 @@ class Records:
     #: Recounts the counters from the records; ``forget_counters`` drops them (as before they existed).
     rebuild: Rebuild
     forget_counters: Callable[[], Awaitable[None]]
+    #: Followers seeded before the worker saw them follow (``scrm members import``).
+    known_followers: KnownFollowers
 
 
 @pytest.fixture
@@ -84,6 +93,7 @@ async def in_memory_records() -> Records:
         results=InMemoryCampaignResults(kept),
         rebuild=InMemoryCounterRebuild(kept, InMemoryCampaigns()),
         forget_counters=forget,
+        known_followers=InMemoryKnownFollowers(kept),
     )
 
 
@@ -107,4 +117,5 @@ async def mongo_records(mongo: AsyncMongoClient[dict[str, Any]], isolation: Isol
         results=MongoCampaignStats(database),
         rebuild=MongoCounterRebuild(database),
         forget_counters=forget,
+        known_followers=MongoKnownFollowers(database),
     )

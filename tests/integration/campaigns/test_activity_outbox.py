@@ -106,6 +106,7 @@ async def test_the_worker_publishes_the_funnel_and_the_reviewers_decisions_from_
     await push(follow, "o_f1", event_id="follow-f1")  # redelivered: nothing new
     await push(MemberFollowed(openid="o_f2", followed_at=at(3), scene=code), "o_f2", event_id="follow-f2")
     await push(MemberUnfollowed(openid="o_f2", unfollowed_at=at(4)), "o_f2")
+    await push(MemberFollowed(openid="o_f3", followed_at=at(4), scene=code), "o_f3", event_id="follow-f3")
     api.media["m-1"] = b"unclear"
     picture = ImageMessageReceived(openid="o_mom", received_at=at(5), msg_id="s1", pic_url="http://pic", media_id="m-1")
     await push(picture, "o_mom")
@@ -116,6 +117,10 @@ async def test_the_worker_publishes_the_funnel_and_the_reviewers_decisions_from_
             note=None, uow=desk.uow(), notice_store=desk.notices, rewards=desk.notices, codes=desk.pools,
             messenger=None, now=at(50),
         )  # fmt: skip
+    # verified_followers: the two friends who stayed are confirmed after the 48-hour window, and only
+    # then does mom reach the tier (and its events go out).
+    confirmed = await running.confirm_credits(at(5) + timedelta(hours=49))
+    assert sorted((c.invitee, c.tiers_granted) for c in confirmed) == [("o_f1", ()), ("o_f3", (2,))]
 
     expected = {
         "poster_sent:c1:o_mom",
@@ -124,10 +129,13 @@ async def test_the_worker_publishes_the_funnel_and_the_reviewers_decisions_from_
         "poster_sent:c1:o_f1",
         "poster_scanned:follow-f2",
         "invite_credited:c1:o_f2",
-        "tier_reached:c1:o_mom:1",
-        "reward_granted:c1:o_mom:1",
         "poster_sent:c1:o_f2",
         "credit_revoked:c1:o_f2",
+        "poster_scanned:follow-f3",
+        "invite_credited:c1:o_f3",
+        "poster_sent:c1:o_f3",
+        "tier_reached:c1:o_mom:1",
+        "reward_granted:c1:o_mom:1",
         f"screenshot_decided:{APPID}:s1:queued:auto",
         f"screenshot_decided:{APPID}:s1:approved:reviewer",
         "reward_granted:c1:o_mom:0",
@@ -147,12 +155,13 @@ async def test_the_worker_publishes_the_funnel_and_the_reviewers_decisions_from_
         "poster_sent:c1:o_mom",
         "invite_credited:c1:o_f1",
         "invite_credited:c1:o_f2",
-        "tier_reached:c1:o_mom:1",
-        "reward_granted:c1:o_mom:1",
         "credit_revoked:c1:o_f2",
+        "invite_credited:c1:o_f3",
         f"screenshot_decided:{APPID}:s1:queued:auto",
         f"screenshot_decided:{APPID}:s1:approved:reviewer",
         "reward_granted:c1:o_mom:0",
+        "tier_reached:c1:o_mom:1",
+        "reward_granted:c1:o_mom:1",
     ]
     reviewed = next(e for e in envelopes if e.event_id.endswith(":reviewer"))
     decision = CATALOG.decode(reviewed)

@@ -136,6 +136,9 @@ def test_a_campaign_goes_through_its_whole_lifecycle(http: TestClient) -> None:
     assert uploaded.status_code == 201, uploaded.text
     assert uploaded.json()["image"]["width"] == 750
     assert uploaded.json()["campaign"]["template"]["qr"] == LAYOUT["qr"]
+    # The nickname slot: WeChat gives no nicknames, so it is dropped from members' posters; said here.
+    [note] = uploaded.json()["notes"]
+    assert note["field"] == "template.text_slots.0" and "dropped from members' posters" in note["problem"]
 
     read = http.get(f"{BASE}/{cid}")
     assert read.status_code == 200 and read.json()["version"] == 2 and read.headers["etag"] == '"2"'
@@ -368,10 +371,10 @@ def test_every_route_is_documented_and_the_service_is_ready(http: TestClient) ->
         if path.startswith("/accounts/")
         for method, operation in item.items()
     ]
-    # 23 campaign operations (with the activation check), 5 of a campaign's share-screenshot review
-    # queue, 9 of the account's review desk (with the labelled export), 4 of poster variants, 7 of the
-    # referral graph
-    assert len(operations) == 23 + 5 + 9 + 4 + 7
+    # 25 campaign operations (with the activation check, archive and delete), 5 of a campaign's
+    # share-screenshot review queue, 9 of the account's review desk (with the labelled export), 4 of
+    # poster variants, 7 of the referral graph
+    assert len(operations) == 25 + 5 + 9 + 4 + 7
     for path, method, operation in operations:
         assert operation.get("tags") and operation.get("summary"), (method, path)
     upload = schema["paths"]["/accounts/{appid}/campaigns/{campaign_id}/template"]["post"]

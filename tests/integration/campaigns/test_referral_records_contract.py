@@ -111,6 +111,18 @@ class ReferralRecordsContract(abc.ABC):
         assert not await records.store.remember_follower(APPID, "o_f1", T0 + timedelta(days=1))
         assert await records.store.remember_follower("wx2", "o_f1", T0)
 
+    async def test_a_seeded_follower_is_not_new_on_a_later_follow(self, records: Records) -> None:
+        known = records.known_followers
+        seen = T0 + timedelta(days=1)
+        assert await known.seed(APPID, [("o_old", seen), ("o_late", seen), ("o_mine", seen)]) == 3
+        assert await known.seed(APPID, [("o_old", seen + timedelta(days=9))]) == 0  # known already
+        assert await records.store.remember_follower(APPID, "o_mine", T0)
+        assert not await records.store.remember_follower(APPID, "o_old", seen + timedelta(hours=1))  # a re-follow
+        # The follow the seed saw, read late: judged as the worker's own first sighting, once.
+        assert await records.store.remember_follower(APPID, "o_late", seen)
+        assert not await records.store.remember_follower(APPID, "o_late", seen)
+        assert await known.seed("wx2", [("o_old", seen)]) == 1  # per account
+
     async def test_an_invitee_has_one_invitation_per_campaign_revoked_once(self, records: Records) -> None:
         store = records.store
         assert await store.add_invitation(invitation("o_f1"))
@@ -126,6 +138,33 @@ class ReferralRecordsContract(abc.ABC):
         revoked = await store.invitation("c1", "o_f1")
         assert revoked is not None and (revoked.status, revoked.revoked_at) == ("revoked", T0 + timedelta(hours=1))
         assert [i.campaign_id for i in await store.credited_invitations_of("o_f1")] == ["c2"]
+
+    async def test_a_pending_credit_is_due_after_its_window_and_confirmed_once(self, records: Records) -> None:
+        store = records.store
+        for n, invitee in enumerate(["o_f1", "o_f2", "o_f3"]):
+            pending = replace(invitation(invitee, minutes=n), confirms_at=T0 + timedelta(hours=48, minutes=n))
+            await store.add_invitation(pending)
+        await store.add_invitation(invitation("o_now", minutes=5))  # confirmed at credit: never due
+        await store.revoke_invitation("c1", "o_f3", T0 + timedelta(hours=1))
+        assert await store.due_confirmations(T0 + timedelta(hours=47), 10) == []
+        due = await store.due_confirmations(T0 + timedelta(hours=49), 10)
+        assert [i.invitee for i in due] == ["o_f1", "o_f2"]  # oldest first; the revoked one left out
+        assert [i.invitee for i in await store.due_confirmations(T0 + timedelta(hours=49), 1)] == ["o_f1"]
+        assert (await records.results.of("c1")).invites_confirmed == 1
+
+        at = T0 + timedelta(hours=49)
+        assert await store.confirm_invitation("c1", "o_f1", at)
+        assert not await store.confirm_invitation("c1", "o_f1", at)  # a second sweep
+        assert not await store.confirm_invitation("c1", "o_f3", at)  # revoked
+        assert not await store.confirm_invitation("c1", "o_now", at)  # never pending
+        confirmed = await store.invitation("c1", "o_f1")
+        assert confirmed is not None and (confirmed.confirms_at, confirmed.confirmed_at) == (None, at)
+        assert [i.invitee for i in await store.due_confirmations(at, 10)] == ["o_f2"]
+        stats = await records.results.of("c1")
+        assert (stats.invites_credited, stats.invites_confirmed, stats.invites_pending) == (3, 2, 1)
+        await store.revoke_invitation("c1", "o_f1", at)  # a late unfollow takes a confirmed credit back
+        stats = await records.results.of("c1")
+        assert (stats.invites_credited, stats.invites_confirmed, stats.invites_pending) == (2, 1, 1)
 
     async def test_credits_are_counted_per_inviter_since_a_time_revoked_or_not(self, records: Records) -> None:
         store = records.store

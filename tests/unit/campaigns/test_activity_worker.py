@@ -16,6 +16,7 @@ from services.campaigns.adapters.directory import CampaignDirectoryAdapter
 from services.campaigns.adapters.memory import (
     CampaignRecords,
     InMemoryCampaigns,
+    InMemoryKnownFollowers,
     InMemoryNotices,
     InMemoryReferrals,
     InMemoryReferralUnitOfWork,
@@ -26,6 +27,7 @@ from services.campaigns.adapters.memory import (
 from services.campaigns.bootstrap_worker import CampaignsWorker
 from services.campaigns.domain.campaign import Campaign, InviteTier, JoinMethods, PosterTemplate, QrBox
 from services.campaigns.domain.referrals import ReferralScene
+from services.campaigns.service_layer.known_followers import seed_imported
 from services.campaigns.service_layer.ports import ImageInfo
 from services.campaigns.settings import CampaignsSettings
 from shared.contracts import (
@@ -41,7 +43,7 @@ from shared.contracts import (
     TextMessageReceived,
 )
 from shared.events import Envelope, Message
-from shared.wechat_client import MemoryTokenStore, WeChatClients
+from shared.wechat_client import MemoryTokenStore, UserInfo, WeChatClients
 from tests.fakes.campaign_worker import Analyses, Renderer, WeChatApi
 
 APPID = "wx1"
@@ -144,13 +146,8 @@ async def test_joins_follows_scans_and_unfollows_emit_the_referral_funnel_once(h
     assert len(harness.uow.emitted) == before
 
     await harness.push(MemberFollowed(openid="o_f2", followed_at=at(3), scene=mom), "o_f2", event_id="follow-f2")
-    assert harness.ids(before) == [
-        "poster_scanned:follow-f2",
-        "invite_credited:c1:o_f2",
-        "tier_reached:c1:o_mom:1",
-        "reward_granted:c1:o_mom:1",
-        "poster_sent:c1:o_f2",
-    ]
+    # Two credits reach tier 1's count, but both are pending (verified_followers): no tier yet.
+    assert harness.ids(before) == ["poster_scanned:follow-f2", "invite_credited:c1:o_f2", "poster_sent:c1:o_f2"]
     before = len(harness.uow.emitted)
     # An existing follower scans mom's code (SCAN): a scan, no new follower, no credit.
     await harness.push(QrCodeScanned(openid="o_f1", scanned_at=at(4), scene=mom), "o_f1", event_id="scan-f1")
@@ -204,3 +201,65 @@ async def test_share_screenshots_emit_each_automatic_decision_and_the_share_rewa
     before = len(harness.uow.emitted)
     await screenshot(harness, "o_mom", "m4", b"good")  # approved already: told so, nothing decided
     assert harness.uow.emitted[before:] == []
+
+
+async def test_tiers_are_granted_when_credits_are_confirmed_after_the_revocation_window(harness: Harness) -> None:
+    """``verified_followers``: credits wait out the 48-hour window; the sweep confirms those whose
+    invitee stayed, grants the tier on confirmed credits once, and a friend who left earns nothing."""
+    await harness.push(TextMessageReceived(openid="o_mom", received_at=at(1), msg_id="1", content="海报"), "o_mom")
+    mom = await harness.code_of("o_mom")
+    for n, friend in enumerate(("o_f1", "o_f2", "o_f3"), start=2):
+        await harness.push(MemberFollowed(openid=friend, followed_at=at(n), scene=mom), friend)
+    await harness.push(MemberUnfollowed(openid="o_f3", unfollowed_at=at(60)), "o_f3")  # left within the window
+    progress = [n["text"] for n in harness.records.notices.values() if n["kind"] == "progress"]
+    assert progress[-1].startswith("已邀请 0/2") and "3 位好友待确认" in progress[-1]
+
+    before = len(harness.uow.emitted)
+    assert await harness.worker.confirm_credits(at(2) + timedelta(hours=47)) == []  # still inside the window
+    grace = timedelta(seconds=harness.worker.settings.credit_confirm_grace_seconds)
+    confirmed = await harness.worker.confirm_credits(at(4) + timedelta(hours=48) + grace)
+    assert [(c.invitee, c.tiers_granted) for c in confirmed] == [("o_f1", ()), ("o_f2", (2,))]
+    assert harness.ids(before) == ["tier_reached:c1:o_mom:1", "reward_granted:c1:o_mom:1"]
+    assert await harness.worker.confirm_credits(at(10) + timedelta(hours=49)) == []  # nothing left pending
+    assert len(harness.uow.emitted) == before + 2
+    member = await InMemoryReferrals(harness.records).participant("c1", "o_mom")
+    assert member is not None and (member.credited, member.confirmed, member.tiers_granted) == (2, 2, [2])
+    tier_notices = [n for n in harness.records.notices.values() if n["kind"] == "tier-2"]
+    assert len(tier_notices) == 1 and tier_notices[0]["status"] in ("sent", "held")
+
+
+async def test_a_share_task_beside_verified_followers_can_thank_without_paying(harness: Harness) -> None:
+    """docs/screenshots.md: the share task can run beside verified followers without paying for
+    shares. Without a share reward pool an approved screenshot is thanked; no reward, no code."""
+    campaigns = harness.worker.directory._repository
+    stored = await campaigns.get(APPID, "c1")
+    assert stored is not None
+    stored.share_reward_pool = None
+    await campaigns.save(stored)
+    await harness.push(TextMessageReceived(openid="o_mom", received_at=at(1), msg_id="1", content="海报"), "o_mom")
+    before = len(harness.uow.emitted)
+    await screenshot(harness, "o_mom", "t1", b"good")
+    assert harness.ids(before) == ["screenshot_decided:wx1:t1:approved:auto"]  # no reward_granted
+    assert not any(r["tier"] == 0 for r in harness.records.rewards.values())
+    thanked = [n for n in harness.records.notices.values() if n["kind"] == "share-thanked"]
+    assert len(thanked) == 1 and thanked[0]["text"] == "分享截图审核通过，感谢分享！"
+    await screenshot(harness, "o_mom", "t2", b"good")  # approved already: told so, not thanked again
+    assert len([n for n in harness.records.notices.values() if n["kind"] == "share-thanked"]) == 1
+
+
+async def test_a_follower_seeded_before_launch_is_not_new_when_re_following_through_a_poster(
+    harness: Harness,
+) -> None:
+    """Issue 21 item 2: followers imported before the campaign (``scrm members import``) are known, so
+    one who unfollows and re-follows through a poster is refused; a new friend is credited."""
+    known = InMemoryKnownFollowers(harness.records)
+    imported = [UserInfo(subscribe=1, openid="o_old", subscribe_time=int((T0 - timedelta(days=300)).timestamp()))]
+    assert await seed_imported(APPID, imported, known, T0) == 1
+    await harness.push(TextMessageReceived(openid="o_mom", received_at=at(1), msg_id="1", content="海报"), "o_mom")
+    mom = await harness.code_of("o_mom")
+    await harness.push(MemberUnfollowed(openid="o_old", unfollowed_at=at(2)), "o_old")
+    await harness.push(MemberFollowed(openid="o_old", followed_at=at(3), scene=mom), "o_old")
+    await harness.push(MemberFollowed(openid="o_new", followed_at=at(4), scene=mom), "o_new")
+    refused = [r["reason"] for r in harness.records.rejections.values()]
+    assert refused == ["not_a_new_follower"]
+    assert [i.invitee for i in harness.records.invitations.values()] == ["o_new"]

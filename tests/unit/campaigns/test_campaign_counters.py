@@ -168,6 +168,11 @@ def walked(records: CampaignRecords, campaign_id: str) -> dict[str, Any]:
         "joined_via": dict(Counter(p.joined_via for p in participants)),
         "invites_credited": invitations["credited"],
         "invites_revoked": invitations["revoked"],
+        "invites_confirmed": sum(
+            1
+            for i in records.invitations.values()
+            if i.campaign_id == campaign_id and i.status == "credited" and i.confirms_at is None
+        ),
         "rejections": dict(
             Counter(r["reason"] for r in records.rejections.values() if r["campaign_id"] == campaign_id)
         ),
@@ -192,6 +197,11 @@ async def check(flow: Flow) -> dict[str, Any]:
     assert await screenshots.account_counts(APPID, "c1") == expected["screenshots"]
     _, total = await results.participant_page("c1", openid_prefix=None, limit=1, offset=0)
     assert total == expected["participants"]
+    for member in flow.records.participants.values():  # each inviter's standing matches their credits
+        standing = [i for i in flow.records.invitations.values() if i.inviter == member.openid]
+        credited = [i for i in standing if i.status == "credited"]
+        assert member.credited == len(credited)
+        assert member.confirmed == sum(i.confirms_at is None for i in credited)
     return expected
 
 
@@ -226,7 +236,7 @@ async def step(flow: Flow, rng: random.Random, n: int) -> None:
     member = rng.choice(MEMBERS)
     at = T0 + timedelta(minutes=n)
     joined = sorted(p.openid for p in flow.records.participants.values())
-    match rng.randrange(12):
+    match rng.randrange(13):
         case 0:
             await flow.push(TextMessageReceived(openid=member, received_at=at, msg_id=f"t{n}", content="海报"), member)
         case 1:
@@ -254,6 +264,10 @@ async def step(flow: Flow, rng: random.Random, n: int) -> None:
             await flow.pools.add_codes("c1", pool, [f"{pool}-{n}-{k}" for k in range(rng.randrange(1, 3))])
         case 10:
             flow.api.window_closed = not flow.api.window_closed
+        case 11:
+            # The sweep confirms every credit older than its window (a later unfollow timed within
+            # the window still revokes a confirmed credit: the broker's lag).
+            await flow.worker.confirm_credits(at + timedelta(hours=49))
         case _ if flow.delivered:
             await flow.worker.handle(*rng.choice(flow.delivered))  # Kafka redelivers an earlier push
 
@@ -268,7 +282,14 @@ async def test_counters_equal_a_recount_after_random_campaign_flows(flow: Flow, 
         seen.update(name for name, value in figures.items() if value)
         seen.update(f"reward:{status}" for statuses in figures["tier_rewards"].values() for status in statuses)
     # The flows reached what the counters count (the seeds are fixed, so this only guards the test).
-    assert {"invites_credited", "invites_revoked", "rejections", "screenshots", "members_rewarded"} <= set(seen)
+    assert {
+        "invites_credited",
+        "invites_revoked",
+        "invites_confirmed",
+        "rejections",
+        "screenshots",
+        "members_rewarded",
+    } <= set(seen)
 
     records = flow.records
     before = await InMemoryCampaignResults(records).of("c1")

@@ -344,8 +344,11 @@ def test_join_methods_match_keywords_and_menu_keys() -> None:
 
 def test_the_share_task_needs_a_reward_pool() -> None:
     with pytest.raises(CampaignInvalid) as caught:
-        make(share_screenshot_task=True)
+        make(share_screenshot_task=True, reward_basis=RewardBasis.SHARE_SCREENSHOT)
     assert caught.value.field == "share_reward_pool"
+    # Beside verified followers the task may pay nothing: screenshots are checked and thanked.
+    unpaid = make(share_screenshot_task=True)
+    assert (unpaid.reward_basis, unpaid.share_reward_pool) == (RewardBasis.VERIFIED_FOLLOWERS, None)
     with pytest.raises(CampaignInvalid) as caught:
         make(share_screenshot_task=True, share_reward_pool="no spaces")
     assert caught.value.field == "share_reward_pool"

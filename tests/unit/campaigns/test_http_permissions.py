@@ -42,6 +42,8 @@ EXPECTED: dict[tuple[str, str], Permission] = {
     ("POST", ONE + "/activate"): P.CAMPAIGN_LAUNCH,
     ("POST", ONE + "/pause"): P.CAMPAIGN_LAUNCH,
     ("POST", ONE + "/end"): P.CAMPAIGN_LAUNCH,
+    ("POST", ONE + "/archive"): P.CAMPAIGN_LAUNCH,
+    ("DELETE", ONE): P.CAMPAIGN_EDIT,
     # What activation would refuse and warn about, without activating: the review step reads it.
     ("GET", ONE + "/activation-check"): P.CAMPAIGN_VIEW,
     ("POST", ONE + "/template"): P.CAMPAIGN_EDIT,

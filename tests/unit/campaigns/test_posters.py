@@ -466,3 +466,21 @@ async def test_a_dead_worker_fails_its_render_and_the_pool_is_rebuilt(tmp_path: 
         url = _wechat_qr_url(random.Random(7))
         poster = await renderer.render("cmp-1", 1, "o-1", template, LAYOUT, url, {})
     assert _decode_qr(poster) == url
+
+
+def test_an_unknown_nickname_drops_its_slot_and_a_template_with_one_says_so() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from services.campaigns.domain.campaign import Campaign, PosterTemplate, QrBox, TextSlot
+    from services.campaigns.domain.posters import poster_layout, poster_texts, template_notes
+
+    slots = (TextSlot("nickname", 40, 40, 32), TextSlot("campaign_name", 40, 90, 32))
+    template = PosterTemplate("img", 750, 1334, QrBox(400, 1000, 240), slots)
+    now = datetime.now(UTC)
+    campaign = Campaign.create(appid="wx1", name="秋季拉新", starts_at=now, ends_at=now + timedelta(days=3), now=now)
+    layout = poster_layout(template)
+    assert poster_texts(campaign, layout, "") == {"campaign_name": "秋季拉新"}  # nothing drawn for the nickname
+    assert poster_texts(campaign, layout, "小雨") == {"nickname": "小雨", "campaign_name": "秋季拉新"}
+    [note] = template_notes(template)
+    assert note.field == "template.text_slots.0" and "dropped" in note.problem
+    assert template_notes(PosterTemplate("img", 750, 1334, QrBox(400, 1000, 240))) == []

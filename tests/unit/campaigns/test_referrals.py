@@ -6,14 +6,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.campaigns.domain.referrals import (
+    CampaignTexts,
     FollowFacts,
     JoinScene,
     ReferralRules,
     ReferralScene,
     Rejection,
     Tier,
+    confirms_at,
     decide_credit,
     next_target,
+    progress_text,
     render_message,
     should_revoke,
     tiers_to_grant,
@@ -110,3 +113,20 @@ def test_a_campaigns_own_code_is_told_apart_from_a_members_code() -> None:
 def test_messages_fill_placeholders_and_keep_unknown_ones() -> None:
     assert render_message("已邀请 {count}/{target}", count=2, target=3) == "已邀请 2/3"
     assert render_message("恭喜 {nmae}", name="小雨") == "恭喜 {nmae}"
+
+
+def test_credits_wait_for_the_window_only_under_verified_followers() -> None:
+    credited = T0 + timedelta(hours=1)
+    assert confirms_at(RULES, credited) is None  # a credit counts at once
+    verified = replace(RULES, confirm_credits=True)
+    assert confirms_at(verified, credited) == credited + timedelta(hours=48)
+    assert confirms_at(replace(verified, revoke_if_unfollowed_within=timedelta(0)), credited) is None
+
+
+def test_progress_counts_confirmed_credits_and_says_how_many_are_pending() -> None:
+    texts, verified = CampaignTexts(), replace(RULES, confirm_credits=True)
+    assert progress_text(texts, verified, confirmed=1, pending=0, target=3) == "已邀请 1/3，再邀请 2 位即可领取奖励。"
+    pending = progress_text(texts, verified, confirmed=1, pending=2, target=3)
+    assert pending == "已邀请 1/3，再邀请 2 位即可领取奖励。（另有 2 位好友待确认：关注满 48 小时后计入）"
+    own = replace(texts, progress="有效 {count}/{target}，待确认 {pending}")
+    assert progress_text(own, verified, confirmed=1, pending=2, target=3) == "有效 1/3，待确认 2"  # said once

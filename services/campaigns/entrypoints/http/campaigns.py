@@ -39,6 +39,7 @@ from services.campaigns.entrypoints.http.schemas import (
     CampaignPatch,
     ComplianceDraft,
     ComplianceOut,
+    EndedOut,
     ProblemOut,
 )
 from services.campaigns.service_layer import activation, management
@@ -76,8 +77,9 @@ async def list_campaigns(
     status: CampaignStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    archived: Annotated[bool, Query(description="true: only archived campaigns; false: the others")] = False,
 ) -> CampaignPage:
-    campaigns = await api.campaigns.list(appid, status=status, limit=limit, offset=offset)
+    campaigns = await api.campaigns.list(appid, status=status, limit=limit, offset=offset, archived=archived)
     return CampaignPage(items=[CampaignOut.of(c) for c in campaigns], limit=limit, offset=offset)
 
 
@@ -169,7 +171,12 @@ async def check_wording(appid: AppId, campaign_id: CampaignId, api: ApiDep) -> C
 
 
 #: The audit action of each move, in the past tense.
-_MOVED = {"/activate": "campaign.activated", "/pause": "campaign.paused", "/end": "campaign.ended"}
+_MOVED = {
+    "/activate": "campaign.activated",
+    "/pause": "campaign.paused",
+    "/end": "campaign.ended",
+    "/archive": "campaign.archived",
+}
 
 
 def _move(path: str, summary: str, move: Callable[[Campaign, datetime], None], name: str, description: str) -> None:
@@ -258,4 +265,71 @@ async def activation_check(appid: AppId, campaign_id: CampaignId, api: ApiDep, n
 
 
 _move("/pause", "Pause an active campaign", Campaign.pause, "pause_campaign", "Members stop joining and earning.")
-_move("/end", "End a campaign (final)", Campaign.end, "end_campaign", "An ended campaign cannot restart.")
+_move(
+    "/archive",
+    "Archive an ended campaign",
+    Campaign.archive,
+    "archive_campaign",
+    "Only an ended campaign, once (409 otherwise). Its records, stats and rewards stay; the account's list "
+    "leaves it out unless asked with `archived=true`.",
+)
+
+
+@router.post(
+    ONE + "/end",
+    summary="End a campaign (final), optionally telling its participants",
+    description="An ended campaign cannot restart. `notify=true` queues the campaign's `ended` text for "
+    "every participant (once each, however often it is asked); the campaigns worker sends them, and a "
+    "member whose customer-service window is shut gets it with their next message. `If-Match` is taken "
+    "but not needed: stopping a campaign never waits for a reload.",
+)
+async def end_campaign(
+    appid: AppId,
+    campaign_id: CampaignId,
+    api: ApiDep,
+    response: Response,
+    now: Now,
+    request: Request,
+    _: CanLaunch,
+    if_match: IfMatch = None,
+    notify: bool = False,
+) -> EndedOut:
+    expected = expected_version(if_match)
+    campaign = await management.move_campaign(api.campaigns, appid, campaign_id, expected, Campaign.end, now)
+    notified = await management.announce_end(campaign, api.notices, now) if notify else None
+    await audit(
+        request,
+        _MOVED["/end"],
+        "campaign",
+        campaign_id,
+        before=None if expected is None else {"version": expected},
+        after={"status": campaign.status.value, "version": campaign.version, "participants_notified": notified},
+    )
+    return EndedOut(**with_etag(response, campaign).model_dump(), participants_notified=notified)
+
+
+@router.delete(
+    ONE,
+    status_code=204,
+    summary="Delete a draft",
+    description="Only a draft (409 for a campaign that ran: end and archive it instead), with its template "
+    "image. `If-Match` is taken but not needed.",
+)
+async def delete_campaign(
+    appid: AppId,
+    campaign_id: CampaignId,
+    api: ApiDep,
+    request: Request,
+    _: CanEdit,
+    if_match: IfMatch = None,
+) -> Response:
+    expected = expected_version(if_match)
+    deleted = await management.delete_draft(api.campaigns, api.templates, appid, campaign_id, expected)
+    await audit(
+        request,
+        "campaign.deleted",
+        "campaign",
+        campaign_id,
+        before={"name": deleted.name, "status": deleted.status.value, "version": deleted.version},
+    )
+    return Response(status_code=204)

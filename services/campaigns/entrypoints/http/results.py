@@ -84,6 +84,8 @@ async def stats(
         leaderboard=[LeaderboardRowOut(**row.__dict__) for row in found.leaderboard],
         funnel=[FunnelStepOut(step=s.step, count=s.count) for s in found.funnel],
         rewards_by_tier=[TierRewardsOut(**row.__dict__) for row in found.rewards_by_tier],
+        invites_confirmed=found.invites_confirmed,
+        invites_pending=found.invites_pending,
     )
 
 

@@ -108,6 +108,9 @@ class MessagesBody(_Body):
     share_approved: Text = Messages.share_approved
     share_rejected: Text = Messages.share_rejected
     share_review: Text = Messages.share_review
+    share_thanked: Text = Field(
+        default=Messages.share_thanked, description="Reply to an approved screenshot when the task pays nothing"
+    )
 
 
 class MessagesPatch(_Body):
@@ -118,6 +121,7 @@ class MessagesPatch(_Body):
     share_approved: Text | None = None
     share_rejected: Text | None = None
     share_review: Text | None = None
+    share_thanked: Text | None = None
 
 
 class RulesBody(_Body):
@@ -250,6 +254,7 @@ class CampaignOut(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    archived_at: datetime | None = Field(default=None, description="When the ended campaign was archived")
 
     @classmethod
     def of(cls, c: Campaign) -> CampaignOut:
@@ -287,6 +292,7 @@ class CampaignOut(BaseModel):
             version=c.version,
             created_at=c.created_at,
             updated_at=c.updated_at,
+            archived_at=c.archived_at,
         )
 
 
@@ -307,6 +313,11 @@ class TemplateImageOut(BaseModel):
 class TemplateUploadOut(BaseModel):
     image: TemplateImageOut
     campaign: CampaignOut
+    notes: list[ProblemOut] = Field(
+        default_factory=list,
+        description="What to know about the layout's slots (never blocking): a nickname slot is dropped "
+        "from members' posters, since WeChat no longer gives accounts nicknames",
+    )
 
 
 class PoolStockOut(BaseModel):
@@ -397,6 +408,10 @@ class StatsOut(BaseModel):
         "share-screenshot rewards not counted)"
     )
     rewards_by_tier: list[TierRewardsOut]
+    invites_confirmed: int = Field(
+        default=0, description="Standing credits past the revocation window: what tiers count (verified_followers)"
+    )
+    invites_pending: int = Field(default=0, description="Standing credits still inside the revocation window")
 
 
 class FunnelStepOut(BaseModel):
@@ -762,6 +777,12 @@ class ProblemOut(BaseModel):
     @classmethod
     def all(cls, problems: Iterable[Problem]) -> list[ProblemOut]:
         return [cls(field=p.field, problem=p.problem) for p in problems]
+
+
+class EndedOut(CampaignOut):
+    """The campaign once ended, and how many participants its ``ended`` text was queued for."""
+
+    participants_notified: int | None = Field(description="None: not asked to notify (`notify=false`)")
 
 
 class ActivationOut(CampaignOut):

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from services.campaigns.adapters.templates import MAX_STORED_BYTES, TemplateImageRejected, inspect_image
+from services.campaigns.domain.posters import template_notes
 from services.campaigns.entrypoints.http.deps import (
     ApiDep,
     AppId,
@@ -23,7 +24,13 @@ from services.campaigns.entrypoints.http.deps import (
     needs,
     required_version,
 )
-from services.campaigns.entrypoints.http.schemas import CampaignOut, LayoutBody, TemplateImageOut, TemplateUploadOut
+from services.campaigns.entrypoints.http.schemas import (
+    CampaignOut,
+    LayoutBody,
+    ProblemOut,
+    TemplateImageOut,
+    TemplateUploadOut,
+)
 from services.campaigns.service_layer import management, previews
 from shared.identity import Permission, audit
 from shared.request_bodies import MultipartError, parse_multipart, read_body
@@ -140,6 +147,7 @@ async def upload_template(
             size=image.info.size,
         ),
         campaign=CampaignOut.of(uploaded.campaign),
+        notes=ProblemOut.all(template_notes(uploaded.campaign.template)) if uploaded.campaign.template else [],
     )
 
 

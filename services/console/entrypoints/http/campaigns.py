@@ -783,8 +783,12 @@ async def _move(view: View, campaign_id: str, move: str) -> Response:
     if move == "end" and _form_text(form, "confirm") != "yes":
         message = view.gettext("Tick the box to confirm: an ended campaign cannot restart.")
         return await _live_page(view, campaign_id, _status_for(view, 422), message)
+    # Ending can tell every participant (the API queues the campaign's ended text, once each).
+    params = {"notify": "true"} if move == "end" and _form_text(form, "notify") == "yes" else None
     try:
-        await view.call(Api.CAMPAIGNS, "POST", _api_path(view, campaign_id, f"/{move}"), headers=_if_match(version))
+        await view.call(
+            Api.CAMPAIGNS, "POST", _api_path(view, campaign_id, f"/{move}"), headers=_if_match(version), params=params
+        )
     except ApiError as exc:
         if exc.status not in (403, 409, 428):
             raise
@@ -801,6 +805,29 @@ async def pause(view: AccountPage, campaign_id: str) -> Response:
 @router.post(ONE + "/end", response_model=None)
 async def end(view: AccountPage, campaign_id: str) -> Response:
     return await _move(view, campaign_id, "end")
+
+
+@router.post(ONE + "/archive", response_model=None)
+async def archive(view: AccountPage, campaign_id: str) -> Response:
+    return await _move(view, campaign_id, "archive")
+
+
+@router.post(ONE + "/delete", response_model=None)
+async def delete(view: AccountPage, campaign_id: str) -> Response:
+    """Delete a draft (the API refuses a campaign that ran, with the reason the page shows)."""
+    form = await view.request.form()
+    if _form_text(form, "confirm") != "yes":
+        message = view.gettext("Tick the box to confirm: a deleted draft cannot be restored.")
+        return await _live_page(view, campaign_id, _status_for(view, 422), message)
+    version = _form_text(form, "version")
+    try:
+        await view.call(Api.CAMPAIGNS, "DELETE", _api_path(view, campaign_id, ""), headers=_if_match(version))
+    except ApiError as exc:
+        if exc.status not in (403, 409, 428):
+            raise
+        message = await _refusal(view, exc, campaign_id, version)
+        return await _live_page(view, campaign_id, _status_for(view, exc.status), message)
+    return view.redirect(f"/accounts/{view.appid}/campaigns")
 
 
 @router.post(ONE + "/clone", response_model=None)
