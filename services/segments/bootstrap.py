@@ -38,7 +38,14 @@ from shared.contracts import TOPICS
 from shared.maternal_infant import Taxonomy, load_taxonomy
 from shared.messaging import EventPublisher, OutboxRelay, connect_publisher, ensure_topics
 from shared.storage import PROCESSED_EVENTS_INDEXES, connect
-from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, RateLimit, WeChatApiConfig, WeChatClients
+from shared.wechat_client import (
+    ACCESS_TOKEN_INDEXES,
+    AiohttpLane,
+    MongoTokenStore,
+    RateLimit,
+    WeChatApiConfig,
+    WeChatClients,
+)
 
 __all__ = ["SegmentsService", "bootstrap_api", "bootstrap_public", "bootstrap_worker", "send_config"]
 
@@ -228,13 +235,16 @@ async def bootstrap_worker(
         service.relay = await stack.enter_async_context(OutboxRelay(service.pushes.profiles.database, publisher))
         if sender is None:
             database = service.pushes.profiles.database
-            # aiohttp under httpx: sends are this worker's hot path, and httpcore costs three times the CPU.
+            # aiohttp under httpx: sends are this worker's hot path, and httpcore costs three times the CPU;
+            # JSON calls (every send) skip httpx too: it cost half the dispatcher's CPU per send.
+            api = send_config(settings)
             service.clients = await stack.enter_async_context(
                 WeChatClients.for_accounts(
                     settings.wechat_accounts,
                     MongoTokenStore(database),
-                    send_config(settings),
+                    api,
                     transport=AiohttpTransport(),
+                    lane=AiohttpLane(timeout=api.timeout, connect_timeout=api.connect_timeout),
                 )
             )
             sender = WeChatSender(service.clients)

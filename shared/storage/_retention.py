@@ -198,6 +198,7 @@ RETENTIONS: tuple[Retention, ...] = (
     Retention("login_attempts", "failed sign-ins, for throttling", _OWN, "the throttling window"),
     Retention("audit_log", "who did what (operators' writes)", _T, "at", "at", "audit_retention_days"),
     Retention("wechat_access_tokens", "WeChat access tokens", _B, "accounts"),
+    Retention("wechat_rate_budgets", "where each account's shared send pace stands", _B, "accounts x send APIs"),
 )
 
 BY_COLLECTION: dict[str, Retention] = {retention.collection: retention for retention in RETENTIONS}
