@@ -43,6 +43,7 @@ from shared.wechat_client import (
     AiohttpLane,
     MongoTokenStore,
     RateLimit,
+    SharedRateLimiter,
     WeChatApiConfig,
     WeChatClients,
 )
@@ -238,6 +239,8 @@ async def bootstrap_worker(
             # aiohttp under httpx: sends are this worker's hot path, and httpcore costs three times the CPU;
             # JSON calls (every send) skip httpx too: it cost half the dispatcher's CPU per send.
             api = send_config(settings)
+            # Several workers send for one account: its pace is theirs together.
+            shared = SharedRateLimiter(database, api, apis=SEND_APIS) if settings.send_limit_shared else None
             service.clients = await stack.enter_async_context(
                 WeChatClients.for_accounts(
                     settings.wechat_accounts,
@@ -245,6 +248,7 @@ async def bootstrap_worker(
                     api,
                     transport=AiohttpTransport(),
                     lane=AiohttpLane(timeout=api.timeout, connect_timeout=api.connect_timeout),
+                    rate_limiter=shared,
                 )
             )
             sender = WeChatSender(service.clients)

@@ -5,15 +5,15 @@ them per process, so N dispatchers would send N times the pace. :class:`SharedRa
 each shared ``(appid, api)``, one document holding ``next_free``: the wall-clock time from which the
 account's calls are not yet handed out (the "virtual scheduling" form of a token bucket). A process
 leases a run of slots in one round trip: from ``max(next_free, now - (burst - 1) / rate)``, ``n``
-calls spaced ``1 / rate`` apart, moving ``next_free`` past them with an update conditional on the
-value it read (another process's lease in between makes it read again). Leases never overlap, so
-over any window of ``T`` seconds the account's calls start at most ``burst + rate * T`` times, plus
-what a late caller adds: a slot is used no later than ``lateness`` after its time, or given up.
+calls spaced ``1 / rate`` apart, moving ``next_free`` past them in one atomic update on the server
+(an update pipeline: no read first, no conflict to retry). Leases never overlap, so over any window
+of ``T`` seconds the account's calls start at most ``burst + rate * T`` times, plus what a late
+caller adds: a slot is used no later than ``lateness`` after its time, or given up.
 
 A lease grows (doubling up to ``lease_seconds`` of the account's pace) while all its slots are taken
 and shrinks to what was taken when some were given up, so an idle process holds next to nothing and a
-busy one goes to MongoDB about every ``lease_seconds``. The
-processes' clocks must agree (NTP) to well within ``lateness``.
+busy one goes to MongoDB about every ``lease_seconds``. The processes' clocks must agree (NTP) to
+well within ``lateness``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -65,8 +66,6 @@ class _Key:
         self.lease: _Lease | None = None
         self.fetching: asyncio.Task[_Lease] | None = None
         self.waiting = 0
-        #: ``next_free`` as this process last wrote or read it (tried first: usually still current).
-        self.known: float | None = None
 
 
 class SharedRateLimiter(RateLimiter):
@@ -89,7 +88,7 @@ class SharedRateLimiter(RateLimiter):
         self._lease_seconds = lease_seconds
         self._lateness = lateness
         self._keys: dict[tuple[str, str], _Key] = {}
-        #: Round trips to MongoDB, and those that lost to another process's lease (for benchmarks).
+        #: Round trips to MongoDB, and first leases that met another process's (for benchmarks).
         self.round_trips = 0
         self.conflicts = 0
 
@@ -123,34 +122,22 @@ class SharedRateLimiter(RateLimiter):
         limit = self._config.rate_limit(api)
         interval = 1.0 / limit.rate
         most = max(1, int(limit.rate * self._lease_seconds))
-        doc_id = f"{appid}:{api}"
-        while True:
-            now = self._clock.now().timestamp()
-            grown = 1 if key.lease is None else key.lease.next_size(most)
-            count = min(most, max(grown, key.waiting))
-            earliest = now - (limit.burst - 1) * interval
-            start = earliest if key.known is None else max(key.known, earliest)
-            until = start + count * interval
+        grown = 1 if key.lease is None else key.lease.next_size(most)
+        count = min(most, max(grown, key.waiting))
+        earliest = self._clock.now().timestamp() - (limit.burst - 1) * interval
+        # One atomic step on the server: the lease starts where the account's calls are not yet handed
+        # out (or at the burst allowance), and ``next_free`` moves past it.
+        step = [{"$set": {"next_free": {"$add": [{"$max": ["$next_free", earliest]}, count * interval]}}}]
+        for _ in range(3):
             self.round_trips += 1
-            if key.known is None:
-                try:
-                    await self._budgets.insert_one({"_id": doc_id, "next_free": until})
-                except DuplicateKeyError:
-                    key.known = await self._read(doc_id)
-                    self.conflicts += 1
-                    continue
-            else:
-                done = await self._budgets.update_one(
-                    {"_id": doc_id, "next_free": key.known}, {"$set": {"next_free": until}}
+            try:
+                doc = await self._budgets.find_one_and_update(
+                    {"_id": f"{appid}:{api}"}, step, upsert=True, return_document=ReturnDocument.AFTER
                 )
-                if done.matched_count == 0:
-                    key.known = await self._read(doc_id)
-                    self.conflicts += 1
-                    continue
-            key.known = until
-            return _Lease(start, count, interval)
-
-    async def _read(self, doc_id: str) -> float | None:
-        self.round_trips += 1
-        doc = await self._budgets.find_one({"_id": doc_id})
-        return None if doc is None else float(doc["next_free"])
+            except DuplicateKeyError:  # two first leases at once: the other one created it
+                self.conflicts += 1
+                continue
+            assert doc is not None  # an upsert returns the document
+            until = float(doc["next_free"])
+            return _Lease(until - count * interval, count, interval)
+        raise RuntimeError(f"no lease of {api} for {appid}")
