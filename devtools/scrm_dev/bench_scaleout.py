@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from scrm_dev.bench_pushes import _process_cpu, _push_document, _recipients
+from scrm_dev.bench_pushes import _busiest_second, _process_cpu, _push_document, _recipients, _RecordingLane
 from scrm_dev.stack import DEMO_AES_KEY, DEMO_APPID, DEMO_SECRET, DEMO_TOKEN, Stack
 from services.segments.adapters.memory import InMemoryPushes
 from services.segments.adapters.push_documents import push_from_document
@@ -35,7 +35,6 @@ from shared.settings import ServiceSettings
 from shared.storage import create_client
 from shared.wechat import WeChatAccount
 from shared.wechat_client import (
-    AiohttpLane,
     MongoTokenStore,
     RateLimit,
     SharedRateLimiter,
@@ -76,6 +75,8 @@ class _Result:
     cpu: float
     round_trips: int
     conflicts: int
+    #: ``time.perf_counter()`` is per process: these are wall-clock times (``time.time()``).
+    starts: list[float]
 
 
 async def _dispatch(args: dict[str, Any]) -> dict[str, Any]:
@@ -94,10 +95,11 @@ async def _dispatch(args: dict[str, Any]) -> dict[str, Any]:
     client = create_client(ServiceSettings(mongodb_url=args["mongodb_url"]), timeout_ms=60_000)
     database = client[args["database"]]
     limiter = SharedRateLimiter(database, api, apis=SEND_APIS)
+    lane = _RecordingLane()  # when each template send started
     account = WeChatAccount(appid=DEMO_APPID, token=DEMO_TOKEN, encoding_aes_key=DEMO_AES_KEY, secret=DEMO_SECRET)
     try:
         async with WeChatClients.for_accounts(
-            [account], MongoTokenStore(database), api, lane=AiohttpLane(), rate_limiter=limiter
+            [account], MongoTokenStore(database), api, lane=lane, rate_limiter=limiter
         ) as clients:
             config = DispatchConfig(click_base_url="http://127.0.0.1:8014", click_key=b"bench-click-links")
             dispatcher = Dispatcher(store, WeChatSender(clients), config, read_push=push_from_document)
@@ -119,6 +121,7 @@ async def _dispatch(args: dict[str, Any]) -> dict[str, Any]:
         "cpu": cpu,
         "round_trips": limiter.round_trips,
         "conflicts": limiter.conflicts,
+        "starts": lane.starts,
     }
 
 
@@ -213,9 +216,11 @@ def bench_scaleout(
         sim_per_send = 1000 * run.sim_cpu / max(sent, 1)
         refused = int(after["refused_45011"]) - int(before["refused_45011"])
         busiest = int(after["busiest_second"])
-        # A slot may be used 50 ms late, and a loaded simulator may count a request in the next second.
-        allowed = min(ACCOUNT_LIMIT, limit.burst + limit.rate * 1.1)
-        within = within and busiest <= allowed and refused == 0 and failed == 0
+        # The limiter's own promise, on the requests as they left every dispatcher (any one second).
+        started_in_a_second = _busiest_second([at for r in run.results for at in r.starts])
+        allowed = limit.burst + limit.rate * 1.05  # a slot may be used up to 50 ms late
+        within = within and started_in_a_second <= allowed and busiest <= ACCOUNT_LIMIT
+        within = within and refused == 0 and failed == 0
         # What the two cores allow at the CPU each send cost here (dispatchers and simulator together).
         ceiling = 2000 / (cpu_per_send + sim_per_send)
         rows.append(
@@ -223,8 +228,10 @@ def bench_scaleout(
                 f"push sends, {count} dispatcher process{'es' if count > 1 else ''} sharing one account's pace "
                 f"({limit.rate:,.0f}/s, burst {limit.burst}; simulator limit {ACCOUNT_LIMIT:,}/s), store in memory",
                 f"{sent / seconds:,.0f} sends/s",
-                f"sent {sent:,}, failed {failed}; at the simulator: busiest second {busiest:,} (allowed "
-                f"{allowed:,.0f}), refused (45011) {refused}; CPU per send: dispatchers {cpu_per_send:.3f} ms, "
+                f"sent {sent:,}, failed {failed}; most started in any one second, all dispatchers "
+                f"{started_in_a_second:,} (pace allows {allowed:,.0f}); at the simulator: busiest clock second "
+                f"{busiest:,} (limit {ACCOUNT_LIMIT:,}), refused (45011) {refused}; CPU per send: dispatchers "
+                f"{cpu_per_send:.3f} ms, "
                 f"simulator {sim_per_send:.3f} ms (two cores allow about {ceiling:,.0f}/s at that cost); "
                 f"{sum(r.round_trips for r in run.results):,} leases from MongoDB; load {run.load:.1f} at the start",
             )
@@ -233,7 +240,8 @@ def bench_scaleout(
         (
             f"push goal: dispatchers share one account's limit ({ACCOUNT_LIMIT:,}/s at the simulator)",
             "meets" if within else "misses",
-            "no second over the pace they share or the account's limit, nothing refused or failed"
+            "no second over the pace they share (as sent) or the account's limit (as counted by the simulator), "
+            "nothing refused or failed"
             if within
             else "a second over the limit, a refusal or a failure: see the rows above",
         )

@@ -40,7 +40,7 @@ from shared.messaging import EventPublisher, OutboxRelay, connect_publisher, ens
 from shared.storage import PROCESSED_EVENTS_INDEXES, connect
 from shared.wechat_client import (
     ACCESS_TOKEN_INDEXES,
-    AiohttpLane,
+    HttpLane,
     MongoTokenStore,
     RateLimit,
     SharedRateLimiter,
@@ -237,7 +237,7 @@ async def bootstrap_worker(
         if sender is None:
             database = service.pushes.profiles.database
             # aiohttp under httpx: sends are this worker's hot path, and httpcore costs three times the CPU;
-            # JSON calls (every send) skip httpx too: it cost half the dispatcher's CPU per send.
+            # JSON calls (every send) skip httpx and aiohttp too: the lane writes and parses HTTP itself.
             api = send_config(settings)
             # Several workers send for one account: its pace is theirs together.
             shared = SharedRateLimiter(database, api, apis=SEND_APIS) if settings.send_limit_shared else None
@@ -247,7 +247,7 @@ async def bootstrap_worker(
                     MongoTokenStore(database),
                     api,
                     transport=AiohttpTransport(),
-                    lane=AiohttpLane(timeout=api.timeout, connect_timeout=api.connect_timeout),
+                    lane=HttpLane(timeout=api.timeout, connect_timeout=api.connect_timeout),
                     rate_limiter=shared,
                 )
             )

@@ -43,7 +43,7 @@ from shared.wechat_client._errors import (
     WeChatApiError,
 )
 from shared.wechat_client._failures import WECHAT_CALL_ERRORS, WeChatFailure, wechat_failure
-from shared.wechat_client._lane import AiohttpLane, JsonLane, LaneAnswer, LaneFailure
+from shared.wechat_client._lane import AiohttpLane, HttpLane, JsonLane, LaneAnswer, LaneFailure
 from shared.wechat_client._models import (
     Article,
     CustomMessage,
@@ -87,6 +87,7 @@ __all__ = [
     "CustomMessage",
     "CustomerServiceCountExceeded",
     "FollowerPage",
+    "HttpLane",
     "Image",
     "InvalidMediaId",
     "InvalidOpenid",

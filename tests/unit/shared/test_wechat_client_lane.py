@@ -1,8 +1,9 @@
-"""The client's lean lane for JSON calls (:class:`AiohttpLane`) against a real local HTTP server: the
-same answers and the same retry rules as over httpx, and uploads still go by httpx."""
+"""The client's lean lanes for JSON calls (:class:`AiohttpLane`, :class:`HttpLane`) against a real local
+HTTP server: the same answers and the same retry rules as over httpx, and uploads still go by httpx."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from collections.abc import AsyncIterator
@@ -17,9 +18,12 @@ from aiohttp.test_utils import TestServer
 from shared.wechat_client import (
     AccessToken,
     AiohttpLane,
+    HttpLane,
+    JsonLane,
     MemoryTokenStore,
     QuotaExceeded,
     RateLimit,
+    Text,
     TransportError,
     WeChatApiConfig,
     WeChatClient,
@@ -34,6 +38,7 @@ class Platform:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, str], Any]] = []
         self.answers: list[tuple[int, Any]] = []
+        self.close_next = False
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
@@ -44,7 +49,9 @@ class Platform:
         if self.answers:
             status, answer = self.answers.pop(0)
             return web.Response(status=status, text=json.dumps(answer), content_type="application/json")
-        return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": 42})
+        headers = {"Connection": "close"} if self.close_next else {}
+        self.close_next = False
+        return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": 42}, headers=headers)
 
 
 @pytest.fixture
@@ -60,17 +67,24 @@ async def platform() -> AsyncIterator[tuple[Platform, str]]:
         await server.close()
 
 
-def _client(base_url: str, **config: Any) -> WeChatClient:
+@pytest.fixture(params=["aiohttp", "http"])
+def lane(request: pytest.FixtureRequest) -> JsonLane:
+    return AiohttpLane() if request.param == "aiohttp" else HttpLane(timeout=2.0)
+
+
+def _client(base_url: str, lane: JsonLane, **config: Any) -> WeChatClient:
     api = WeChatApiConfig(
         base_url=base_url, backoff=0.0, minute_quota_backoff=0.0, default_rate_limit=RateLimit(calls=10_000, period=1),
         **config,
     )  # fmt: skip
-    return WeChatClient("wxlane", SECRET, token_store=MemoryTokenStore(), config=api, lane=AiohttpLane())
+    return WeChatClient("wxlane", SECRET, token_store=MemoryTokenStore(), config=api, lane=lane)
 
 
-async def test_a_json_call_goes_by_the_lane_with_its_token_and_body(platform: tuple[Platform, str]) -> None:
+async def test_a_json_call_goes_by_the_lane_with_its_token_and_body(
+    platform: tuple[Platform, str], lane: JsonLane
+) -> None:
     fake, url = platform
-    client = _client(url)
+    client = _client(url, lane)
     msgid = await client.send_template(
         "o1", "tpl", {"first": "孕晚期"}, url="https://b.example/x", client_msg_id="p:o1"
     )
@@ -81,9 +95,11 @@ async def test_a_json_call_goes_by_the_lane_with_its_token_and_body(platform: tu
     await client._lane.aclose()  # type: ignore[union-attr]
 
 
-async def test_errcodes_and_server_errors_follow_the_client_s_rules(platform: tuple[Platform, str]) -> None:
+async def test_errcodes_and_server_errors_follow_the_client_s_rules(
+    platform: tuple[Platform, str], lane: JsonLane
+) -> None:
     fake, url = platform
-    client = _client(url, minute_quota_retries=1)
+    client = _client(url, lane, minute_quota_retries=1)
     fake.answers = [(200, {"errcode": 45011, "errmsg": "minute quota"})] * 2
     with pytest.raises(QuotaExceeded):
         await client.send_template("o1", "tpl", {"first": "x"})
@@ -94,19 +110,21 @@ async def test_errcodes_and_server_errors_follow_the_client_s_rules(platform: tu
     await client._lane.aclose()  # type: ignore[union-attr]
 
 
-async def test_a_refused_connection_never_sent_anything_and_is_retried() -> None:
+async def test_a_refused_connection_never_sent_anything_and_is_retried(lane: JsonLane) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # nothing listens here once the probe closes
-    client = _client(f"http://127.0.0.1:{port}", retries=1)
+    client = _client(f"http://127.0.0.1:{port}", lane, retries=1)
     client._tokens._fetch = _token
     with pytest.raises(TransportError) as caught:
         await client.send_template("o1", "tpl", {"first": "x"})
-    assert "ClientConnectorError" in str(caught.value) and "tok" not in str(caught.value)
+    assert ("ClientConnectorError" in str(caught.value) or "ConnectionRefusedError" in str(caught.value)) and (
+        "tok" not in str(caught.value)
+    )
     await client._lane.aclose()  # type: ignore[union-attr]
 
 
-async def test_uploads_still_go_by_httpx(platform: tuple[Platform, str]) -> None:
+async def test_uploads_still_go_by_httpx(platform: tuple[Platform, str], lane: JsonLane) -> None:
     fake, url = platform
     seen: list[str] = []
 
@@ -120,7 +138,7 @@ async def test_uploads_still_go_by_httpx(platform: tuple[Platform, str]) -> None
         SECRET,
         token_store=MemoryTokenStore(),
         config=api,
-        lane=AiohttpLane(),
+        lane=lane,
         transport=httpx.MockTransport(handler),
     )
     await client.upload_media("image", "a.png", b"\x89PNG....")
@@ -132,3 +150,40 @@ async def test_uploads_still_go_by_httpx(platform: tuple[Platform, str]) -> None
 
 async def _token(force_refresh: bool) -> AccessToken:
     return AccessToken("tok", datetime.now(UTC) + timedelta(hours=2))
+
+
+async def test_the_http_lane_keeps_connections_and_survives_a_server_closing_them(
+    platform: tuple[Platform, str],
+) -> None:
+    fake, url = platform
+    lane = HttpLane(timeout=2.0)
+    client = _client(url, lane)
+    await asyncio.gather(*(client.send_template(f"o{n}", "tpl", {"first": "x"}) for n in range(20)))
+    kept = len(lane._open)
+    for n in range(20):
+        await client.send_template(f"o{n}", "tpl", {"first": "x"})
+    assert len(lane._open) <= kept  # one at a time: an idle connection each time
+    fake.close_next = True  # the server answers with Connection: close, then closes
+    await client.send_template("o1", "tpl", {"first": "x"})
+    await client.send_template("o2", "tpl", {"first": "x"})
+    assert [call[0] for call in fake.calls].count("message/template/send") == 42
+    await lane.aclose()
+
+
+async def test_the_http_lane_gives_up_on_a_silent_server_and_never_resends_a_send() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        await asyncio.sleep(5)
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    lane = HttpLane(timeout=0.3)
+    client = _client(f"http://127.0.0.1:{port}", lane, retries=3)
+    client._tokens._fetch = _token
+    try:
+        with pytest.raises(TransportError, match="no answer in time"):
+            await client.send_custom_message("o1", Text(content="hi"))
+    finally:
+        await lane.aclose()
+        server.close()
