@@ -165,6 +165,8 @@ class HttpLane:
 
     One request per connection at a time; at most ``connections`` per origin, idle ones reused for
     ``keep_idle`` seconds (a server closing an idle connection first would otherwise meet a request).
+    Answers must be framed by ``Content-Length`` or chunked (the platform's are); one that ends only
+    when the server closes the connection is a failure.
     """
 
     def __init__(

@@ -25,7 +25,7 @@ from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared.wechat_client._clock import Clock
 from shared.wechat_client._config import WeChatApiConfig
@@ -35,6 +35,8 @@ __all__ = ["RATE_BUDGETS", "SharedRateLimiter"]
 
 #: One document per shared (appid, api): ``next_free`` (epoch seconds).
 RATE_BUDGETS = "wechat_rate_budgets"
+#: Tries of a lease: a first lease meeting another process's, MongoDB away for a few seconds.
+_ATTEMPTS = 8
 
 
 @dataclass
@@ -107,6 +109,7 @@ class SharedRateLimiter(RateLimiter):
                     await self._clock.sleep(at - now)
                 return
             key.waiting += 1
+            current = False
             try:
                 if key.fetching is None:
                     key.fetching = asyncio.create_task(self._lease(appid, api, key))
@@ -114,8 +117,10 @@ class SharedRateLimiter(RateLimiter):
                 lease = await asyncio.shield(fetching)
             finally:
                 key.waiting -= 1
-            if key.fetching is fetching:
-                key.fetching = None
+                # The first caller back installs the lease; a failed fetch is not kept for the next one.
+                if key.fetching is fetching and fetching.done():
+                    key.fetching, current = None, True
+            if current:
                 key.lease = lease
 
     async def _lease(self, appid: str, api: str, key: _Key) -> _Lease:
@@ -128,7 +133,7 @@ class SharedRateLimiter(RateLimiter):
         # One atomic step on the server: the lease starts where the account's calls are not yet handed
         # out (or at the burst allowance), and ``next_free`` moves past it.
         step = [{"$set": {"next_free": {"$add": [{"$max": ["$next_free", earliest]}, count * interval]}}}]
-        for _ in range(3):
+        for attempt in range(_ATTEMPTS):
             self.round_trips += 1
             try:
                 doc = await self._budgets.find_one_and_update(
@@ -136,6 +141,11 @@ class SharedRateLimiter(RateLimiter):
                 )
             except DuplicateKeyError:  # two first leases at once: the other one created it
                 self.conflicts += 1
+                continue
+            except PyMongoError:  # no lease, no call: wait for MongoDB rather than exceed the pace
+                if attempt == _ATTEMPTS - 1:
+                    raise
+                await self._clock.sleep(min(2.0, 0.1 * 2**attempt))
                 continue
             assert doc is not None  # an upsert returns the document
             until = float(doc["next_free"])
