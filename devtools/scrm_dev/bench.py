@@ -36,6 +36,7 @@ from scrm_dev.bench_profiles import bench_profiles
 from scrm_dev.bench_pushes import SIM_ENV as PUSH_SIM_ENV
 from scrm_dev.bench_pushes import bench_pushes
 from scrm_dev.bench_reuse import bench_reuse
+from scrm_dev.bench_scaleout import SCALE_SIM_ENV, bench_scaleout
 from scrm_dev.bench_screenshots import bench_screenshots
 from scrm_dev.bench_segments import bench_segments
 from scrm_dev.stack import DEMO_APPID, DEMO_TOKEN, local_stack
@@ -210,6 +211,12 @@ def _stages(
         with local_stack(console, settings, state_dir, "bench-pushes", only=["wechat-sim"], env=PUSH_SIM_ENV) as stack:
             return bench_pushes(console, settings, stack)
 
+    def sends_scale() -> list[Row]:
+        with local_stack(
+            console, settings, state_dir, "bench-scaleout", only=["wechat-sim"], env=SCALE_SIM_ENV
+        ) as stack:
+            return bench_scaleout(console, settings, stack)
+
     def real_stack() -> list[Row]:
         from scrm_dev.demo import demo_operator_token
 
@@ -229,6 +236,7 @@ def _stages(
         ("segments", segments),
         ("reuse", reuse),
         ("pushes", sends),
+        ("pushes-scale", sends_scale),
         ("dashboards", lambda: bench_dashboards(console, settings, state_dir)),
         ("real-stack", real_stack),
         ("latency", lambda: bench_latency(console, settings, state_dir)),

@@ -39,7 +39,15 @@ from shared.datarights import MemberRights, MongoMemberRights
 from shared.maternal_infant import Taxonomy, load_taxonomy
 from shared.messaging import EventPublisher, OutboxRelay, connect_publisher, ensure_topics
 from shared.storage import PROCESSED_EVENTS_INDEXES, connect
-from shared.wechat_client import ACCESS_TOKEN_INDEXES, MongoTokenStore, RateLimit, WeChatApiConfig, WeChatClients
+from shared.wechat_client import (
+    ACCESS_TOKEN_INDEXES,
+    HttpLane,
+    MongoTokenStore,
+    RateLimit,
+    SharedRateLimiter,
+    WeChatApiConfig,
+    WeChatClients,
+)
 
 __all__ = ["SegmentsService", "bootstrap_api", "bootstrap_public", "bootstrap_worker", "send_config"]
 
@@ -231,13 +239,19 @@ async def bootstrap_worker(
         service.relay = await stack.enter_async_context(OutboxRelay(service.pushes.profiles.database, publisher))
         if sender is None:
             database = service.pushes.profiles.database
-            # aiohttp under httpx: sends are this worker's hot path, and httpcore costs three times the CPU.
+            # aiohttp under httpx: sends are this worker's hot path, and httpcore costs three times the CPU;
+            # JSON calls (every send) skip httpx and aiohttp too: the lane writes and parses HTTP itself.
+            api = send_config(settings)
+            # Several workers send for one account: its pace is theirs together.
+            shared = SharedRateLimiter(database, api, apis=SEND_APIS) if settings.send_limit_shared else None
             service.clients = await stack.enter_async_context(
                 WeChatClients.for_accounts(
                     settings.wechat_accounts,
                     MongoTokenStore(database),
-                    send_config(settings),
+                    api,
                     transport=AiohttpTransport(),
+                    lane=HttpLane(timeout=api.timeout, connect_timeout=api.connect_timeout),
+                    rate_limiter=shared,
                 )
             )
             sender = WeChatSender(service.clients)

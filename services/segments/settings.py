@@ -36,10 +36,14 @@ class SegmentsSettings(AccountsSettings):
     quiet_start: time | None = time(22, 0)
     #: ... until this time (empty with QUIET_START empty: no quiet hours).
     quiet_end: time | None = time(8, 0)
-    #: The worker's pace per send API (customer-service, template, subscription), per worker process.
-    #: The platform states daily quotas for these, not per-minute limits (45009 stops a push, 45011 is
-    #: waited out): this is our own ceiling. ``WECHAT_API__RATE_LIMITS`` entries for an API win over it.
+    #: The pace per send API (customer-service, template, subscription) of each account, shared by every
+    #: worker process (``SEND_LIMIT_SHARED``). The platform states daily quotas for these, not per-minute
+    #: limits (45009 stops a push, 45011 is waited out): this is our own ceiling.
+    #: ``WECHAT_API__RATE_LIMITS`` entries for an API win over it.
     send_rate_per_second: int = Field(default=2_500, ge=1, le=100_000)
+    #: Worker processes share each account's send pace through MongoDB (leases of slots, one round trip
+    #: per lease); false: each process keeps its own (the pace is then per process).
+    send_limit_shared: bool = True
     #: Members the worker decides and records per round trip to MongoDB.
     dispatch_chunk: int = Field(default=500, ge=1, le=5000)
     #: Sends in flight at once (the WeChat client's rate limiter still paces them).

@@ -58,6 +58,9 @@ class WeChatSimSettings(AccountsSettings):
     daily_quotas: Annotated[dict[str, int], NoDecode] = Field(default_factory=lambda: dict(DEFAULT_DAILY_QUOTAS))
     #: Calls per clock minute, by API path; merged over the defaults.
     minute_limits: Annotated[dict[str, int], NoDecode] = Field(default_factory=lambda: dict(DEFAULT_MINUTE_LIMITS))
+    #: Calls per clock second, by API path (JSON; none by default): an account's pace to measure
+    #: senders against (45011 past it; ``GET /sim/accounts/{appid}/calls`` reports each second).
+    second_limits: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
 
     #: Customer-service messages allowed after a member's message, and for how long.
     cs_message_window_count: int = Field(default=5, ge=0)
@@ -116,6 +119,11 @@ class WeChatSimSettings(AccountsSettings):
     @classmethod
     def _merge_minute(cls, value: object) -> object:
         return _merge(DEFAULT_MINUTE_LIMITS, _decode_json(value, "MINUTE_LIMITS"))
+
+    @field_validator("second_limits", mode="before")
+    @classmethod
+    def _decode_second(cls, value: object) -> object:
+        return _decode_json(value, "SECOND_LIMITS") or {}
 
     @field_validator("default_gateway_url", "public_url", "qr_url_base")
     @classmethod

@@ -216,6 +216,7 @@ RETENTIONS: tuple[Retention, ...] = (
     Retention("wechat_access_tokens", "WeChat access tokens", _B, "accounts"),
     # data rights (shared.datarights)
     Retention("member_erasures", "members' data erased, under a hash of the member (no data)", _B, "erasures"),
+    Retention("wechat_rate_budgets", "where each account's shared send pace stands", _B, "accounts x send APIs"),
 )
 
 BY_COLLECTION: dict[str, Retention] = {retention.collection: retention for retention in RETENTIONS}

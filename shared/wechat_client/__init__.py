@@ -8,6 +8,8 @@
   :class:`MemoryTokenStore` for tests and single-process tools). Tokens come from ``stable_token``
   only; a forced refresh (which does invalidate the old token) happens only when normal mode still
   hands out the token the platform just rejected.
+- :class:`SharedRateLimiter`: an account's limits for chosen APIs held in MongoDB for every process
+  (leases of slots, one round trip per lease), where :class:`RateLimiter` keeps them per process.
 - :class:`WeChatApiConfig`: base URLs, timeouts, retries and :class:`RateLimit` per API, for services
   to embed in their settings. Local runs point ``base_url`` at the platform simulator.
 - Errcode answers raise the :class:`WeChatApiError` subclass that says what to do about them; the tree
@@ -41,6 +43,7 @@ from shared.wechat_client._errors import (
     WeChatApiError,
 )
 from shared.wechat_client._failures import WECHAT_CALL_ERRORS, WeChatFailure, wechat_failure
+from shared.wechat_client._lane import AiohttpLane, HttpLane, JsonLane, LaneAnswer, LaneFailure
 from shared.wechat_client._models import (
     Article,
     CustomMessage,
@@ -59,6 +62,7 @@ from shared.wechat_client._models import (
     UserInfo,
 )
 from shared.wechat_client._ratelimit import RateLimiter
+from shared.wechat_client._shared_limit import RATE_BUDGETS, SharedRateLimiter
 from shared.wechat_client._tokens import (
     ACCESS_TOKEN_INDEXES,
     ACCESS_TOKENS,
@@ -72,19 +76,25 @@ __all__ = [
     "ACCESS_TOKENS",
     "ACCESS_TOKEN_INDEXES",
     "DEFAULT_RATE_LIMITS",
+    "RATE_BUDGETS",
     "WECHAT_CALL_ERRORS",
     "AccessToken",
     "AccessTokenInvalid",
+    "AiohttpLane",
     "Article",
     "Clock",
     "CredentialsRejected",
     "CustomMessage",
     "CustomerServiceCountExceeded",
     "FollowerPage",
+    "HttpLane",
     "Image",
     "InvalidMediaId",
     "InvalidOpenid",
     "InvalidRequest",
+    "JsonLane",
+    "LaneAnswer",
+    "LaneFailure",
     "MassMessage",
     "MassSendResult",
     "MediaKind",
@@ -101,6 +111,7 @@ __all__ = [
     "RateLimit",
     "RateLimiter",
     "RecipientUnavailable",
+    "SharedRateLimiter",
     "SubscriptionConsentMissing",
     "Tag",
     "TagError",

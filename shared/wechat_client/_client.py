@@ -29,6 +29,7 @@ from shared.wechat_client._errors import (
     WeChatApiError,
     error_for,
 )
+from shared.wechat_client._lane import JsonLane, LaneFailure
 from shared.wechat_client._models import (
     CustomMessage,
     FollowerPage,
@@ -160,7 +161,8 @@ class WeChatClient:
     Arguments that break a documented platform rule raise :class:`InvalidRequest` before any I/O.
 
     Pass ``http`` to share one connection pool between accounts (it is then not closed here), or
-    ``transport`` to put ``httpx.MockTransport`` under a client built here.
+    ``transport`` to put ``httpx.MockTransport`` under a client built here. With ``lane`` (an
+    :class:`~shared.wechat_client._lane.AiohttpLane`), JSON calls skip httpx: the push worker's sends.
     """
 
     def __init__(
@@ -174,6 +176,7 @@ class WeChatClient:
         http: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
+        lane: JsonLane | None = None,
     ) -> None:
         if not appid:
             raise ValueError("appid must not be empty")
@@ -188,6 +191,7 @@ class WeChatClient:
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(transport=transport, timeout=self._timeout)
         self._tokens = TokenKeeper(appid, token_store, self._fetch_token, config=self._config, clock=self._clock)
+        self._lane = lane
         _guard_httpx_logs()
 
     def __repr__(self) -> str:
@@ -516,6 +520,13 @@ class WeChatClient:
     ) -> _Failure | dict[str, Any] | bytes:
         """One HTTP exchange. Failures come back as values, never as raised httpx exceptions, so the
         exception the caller finally sees has no ``__context__`` holding a request (and its URL)."""
+        if self._lane is not None and files is None and not binary:
+            payload = None if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            try:
+                answer = await self._lane.exchange(method, url, query, payload)
+            except LaneFailure as failure:
+                return _Failure(_redact(failure.reason), None, retryable=resendable or not failure.sent)
+            return _json_answer(answer.status, answer.content, resendable=resendable)
         try:
             response = await self._http.request(
                 method,
@@ -531,28 +542,40 @@ class WeChatClient:
         except httpx.HTTPError as exc:  # redirects, decoding: not transient
             return _Failure(_describe(exc), None, retryable=False)
         status = response.status_code
+        if not binary:
+            return _json_answer(status, response.content, resendable=resendable)
         if status >= 500:
             return _Failure(f"HTTP {status}", status, retryable=resendable)
         if status >= 300:
             return _Failure(f"HTTP {status}", status, retryable=False)
         content = response.content
-        if binary and not _looks_like_json(response):
+        if not _looks_like_json(response):
             return content
         try:
             data = json.loads(content)
         except ValueError:
-            if binary:
-                return content
-            return _Failure("answer is not JSON", status, retryable=resendable)
-        if not isinstance(data, dict):
-            return content if binary else _Failure("answer is not a JSON object", status, retryable=False)
-        if binary and not data.get("errcode"):
+            return content
+        if not isinstance(data, dict) or not data.get("errcode"):
             return content  # JSON that is the content itself (video media: its video_url)
         return data
 
     async def _pause(self, api: str, reason: str, delay: float, attempt: int) -> None:
         log.warning("wechat api retry", appid=self.appid, api=api, reason=reason, attempt=attempt, delay=delay)
         await self._clock.sleep(delay)
+
+
+def _json_answer(status: int, content: bytes, *, resendable: bool) -> _Failure | dict[str, Any]:
+    if status >= 500:
+        return _Failure(f"HTTP {status}", status, retryable=resendable)
+    if status >= 300:
+        return _Failure(f"HTTP {status}", status, retryable=False)
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return _Failure("answer is not JSON", status, retryable=resendable)
+    if not isinstance(data, dict):
+        return _Failure("answer is not a JSON object", status, retryable=False)
+    return data
 
 
 def _one_openid(openid: str) -> str:
@@ -602,13 +625,16 @@ class WeChatClients:
         http: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
+        lane: JsonLane | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         if http is not None and transport is not None:
             raise ValueError("pass http or transport, not both")
         self._store = token_store
+        self._lane = lane
         self._config = config or WeChatApiConfig()
         self._clock = clock or Clock()
-        self._limiter = RateLimiter(self._config, clock=self._clock)
+        self._limiter = rate_limiter or RateLimiter(self._config, clock=self._clock)
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(
             transport=transport, timeout=httpx.Timeout(self._config.timeout, connect=self._config.connect_timeout)
@@ -625,6 +651,8 @@ class WeChatClients:
         http: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
+        lane: JsonLane | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> Self:
         """A registry with one client per account, as every service that calls the platform builds it
         from ``settings.wechat_accounts``.
@@ -638,7 +666,9 @@ class WeChatClients:
             if account.appid in seen:
                 raise ValueError(f"account {account.appid} is already registered")
             seen.add(account.appid)
-        clients = cls(token_store, config, http=http, transport=transport, clock=clock)
+        clients = cls(
+            token_store, config, http=http, transport=transport, clock=clock, lane=lane, rate_limiter=rate_limiter
+        )
         for account in configured:
             clients.add(account.appid, account.secret)
         return clients
@@ -654,6 +684,7 @@ class WeChatClients:
             rate_limiter=self._limiter,
             http=self._http,
             clock=self._clock,
+            lane=self._lane,
         )
         self._clients[appid] = client
         return client
@@ -674,8 +705,11 @@ class WeChatClients:
         return len(self._clients)
 
     async def aclose(self) -> None:
+        """Closes the pool it opened, and the ``lane`` it was given."""
         if self._owns_http:
             await self._http.aclose()
+        if self._lane is not None:
+            await self._lane.aclose()
 
     async def __aenter__(self) -> Self:
         return self

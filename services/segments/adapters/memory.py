@@ -338,12 +338,33 @@ class InMemoryPushes:
 
     async def count_sends(self, appid: str, openids: Sequence[str], at: datetime, month: str | None = None) -> None:
         for openid in openids:
+            self._add_send(f"{appid}:{openid}", openid, at, month)
+
+    def _add_send(self, key: str, openid: str, entry: Any, month: str | None) -> None:
+        doc = self.member_sends.setdefault(key, {"_id": key, "openid": openid, "recent": []})
+        doc["recent"] = [*doc["recent"], entry][-_RECENT_SENDS:]
+        doc["v"] = doc.get("v", 0) + 1
+        if month is not None:
+            mass = doc.setdefault("mass", {})
+            mass[month] = mass.get(month, 0) + 1
+
+    async def reserve_sends(
+        self, appid: str, push_id: str, members: Sequence[tuple[str, int]], at: datetime, month: str | None = None
+    ) -> set[str]:
+        lost = set()
+        for openid, version in members:
             key = f"{appid}:{openid}"
-            doc = self.member_sends.setdefault(key, {"_id": key, "openid": openid, "recent": []})
-            doc["recent"] = [*doc["recent"], at][-_RECENT_SENDS:]
-            if month is not None:
-                mass = doc.setdefault("mass", {})
-                mass[month] = mass.get(month, 0) + 1
+            if self.member_sends.get(key, {}).get("v", 0) != version:
+                lost.add(openid)
+                continue
+            self._add_send(key, openid, {"at": at, "push": push_id}, month)
+        return lost
+
+    async def release_sends(self, appid: str, push_id: str, openids: Sequence[str]) -> None:
+        for openid in openids:
+            doc = self.member_sends.get(f"{appid}:{openid}")
+            if doc is not None:
+                doc["recent"] = [e for e in doc["recent"] if not (isinstance(e, dict) and e.get("push") == push_id)]
 
 
 _ABSENT = object()
@@ -382,6 +403,11 @@ class _JournaledDeliveries:
         for openid in openids:
             self._keep(self._pushes.member_sends, f"{appid}:{openid}")
         await self._pushes.count_sends(appid, openids, at, month)
+
+    async def release_sends(self, appid: str, push_id: str, openids: Sequence[str]) -> None:
+        for openid in openids:
+            self._keep(self._pushes.member_sends, f"{appid}:{openid}")
+        await self._pushes.release_sends(appid, push_id, openids)
 
     async def record_click(self, push_id: str, variant: str, openid: str, url: str, at: datetime) -> int:
         self._keep(self._pushes.clicks, f"{push_id}:{variant}:{openid}")

@@ -78,6 +78,9 @@ INDEXES = (
 )
 
 
+#: A member's last sends kept for the frequency caps (and their reservations).
+_RECENT_SENDS = 200
+
 #: Ids per ``$in``: SecantusDB (the local stand-in) answers ten lists of 50 about five times faster than
 #: one of 500 (measured); to MongoDB the extra round trips cost next to nothing.
 IN_BATCH = 50
@@ -429,12 +432,13 @@ class MongoPushes:
 
     async def count_sends(self, appid: str, openids: Sequence[str], at: datetime, month: str | None = None) -> None:
         """Remember that these members were sent something at ``at`` (their last 200 sends are kept);
-        with ``month``, that it was a mass send counting toward that month's four."""
+        with ``month``, that it was a mass send counting toward that month's four. Unconditional (the
+        dispatcher reserves instead: :meth:`reserve_sends`), but it moves the version on like one."""
         if not openids:
             return
-        change: dict[str, Any] = {"$push": {"recent": {"$each": [at], "$slice": -200}}}
+        change: dict[str, Any] = {"$push": {"recent": {"$each": [at], "$slice": -_RECENT_SENDS}}, "$inc": {"v": 1}}
         if month is not None:
-            change["$inc"] = {f"mass.{month}": 1}
+            change["$inc"][f"mass.{month}"] = 1
         await self.member_sends.bulk_write(
             [
                 UpdateOne({"_id": f"{appid}:{openid}"}, change | {"$setOnInsert": {"openid": openid}}, upsert=True)
@@ -443,6 +447,46 @@ class MongoPushes:
             ordered=False,
             session=self._session,
         )
+
+    async def reserve_sends(
+        self, appid: str, push_id: str, members: Sequence[tuple[str, int]], at: datetime, month: str | None = None
+    ) -> set[str]:
+        """One conditional upsert per member: a version that moved on (or a document another writer
+        created first) matches nothing, and the upsert then fails on the unique ``_id``: lost."""
+        if not members:
+            return set()
+        inc: dict[str, int] = {"v": 1}
+        if month is not None:
+            inc[f"mass.{month}"] = 1
+        entry = {"at": at, "push": push_id}
+        writes = [
+            UpdateOne(
+                {"_id": f"{appid}:{openid}", "v": version if version else {"$exists": False}},
+                {
+                    "$push": {"recent": {"$each": [entry], "$slice": -_RECENT_SENDS}},
+                    "$inc": inc,
+                    "$setOnInsert": {"openid": openid},
+                },
+                upsert=True,
+            )
+            for openid, version in members
+        ]
+        try:
+            await self.member_sends.bulk_write(writes, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(error.get("code") != 11000 for error in errors):
+                raise
+            return {members[error["index"]][0] for error in errors}
+        return set()
+
+    async def release_sends(self, appid: str, push_id: str, openids: Sequence[str]) -> None:
+        for batch in _batches(openids):
+            await self.member_sends.update_many(
+                {"_id": {"$in": [f"{appid}:{openid}" for openid in batch]}},
+                {"$pull": {"recent": {"push": push_id}}},
+                session=self._session,
+            )
 
     # -- clicks -------------------------------------------------------------------------------------
 

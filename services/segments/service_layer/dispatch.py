@@ -3,8 +3,11 @@
 Per slice: read what is already recorded (a resumed or re-claimed push skips those members; a record
 still marked ``sending`` was cut off by a crash and is closed as ``interrupted``, never resent), read
 the members' profiles and recent sends, decide each member, insert the delivery records (the unique
-``push:openid`` key makes a member's delivery happen once even with two workers), send concurrently
-through the rate-limited client, and write the outcomes and the counters.
+``push:openid`` key makes a member's delivery happen once even with two workers), reserve each send
+against the member's frequency caps (conditional on the sends the decision read, so two pushes to one
+member at once cannot both pass a cap; the reservation is the count, released when the send is
+refused or not made), send concurrently through the rate-limited client, and write the outcomes and
+the counters.
 
 A closed interaction window (45015) moves the member to the template or subscription message when the
 variant has one. A daily quota running out (45009) stops the push: the records of sends not made are
@@ -24,7 +27,7 @@ import contextlib
 import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,6 +37,7 @@ from services.segments.domain.click_links import ClickLink, sign_click
 from services.segments.domain.pushes import (
     BEIJING,
     INTERRUPTED,
+    TRANSPORT_FAILED,
     Channel,
     MessageContent,
     Push,
@@ -109,9 +113,15 @@ class _Slice:
     plans: dict[str, tuple[Variant, Channel]]
     counters: _Counters
     month: str
+    #: Each planned member as decided, and the version of their sends the decision read.
+    recipients: dict[str, Recipient] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)
 
 
 _Outcome = _Sent | _Failed | _QuotaHit | _NotAttempted
+
+#: Rounds of reserving a slice's sends: each round, every member lost to another push is decided again.
+_RESERVE_ROUNDS = 20
 
 
 class _Counters:
@@ -196,9 +206,9 @@ class Dispatcher:
                     continue
                 piece = await ahead if ahead is not None else await self._read(push, part, now)
                 ahead = None
-                await self._claim(push, piece)
+                await self._claim(push, piece, now)
                 if push.broadcast:
-                    await self._queue_for_mass(push, current, list(piece.plans), piece.month, piece.counters)
+                    await self._queue_for_mass(push, current, list(piece.plans), piece.counters)
                     await self._store.update(push.id, {}, piece.counters.inc)
                 else:
                     sending = asyncio.create_task(self._deliver_all(push, piece.plans))
@@ -255,7 +265,8 @@ class Dispatcher:
         piece = _Slice([], {}, counters, month)
         for openid in todo:
             variant = assign_variant(push.id, openid, push.variants)
-            recipient = recipient_of(profiles.get(openid), recent.get(openid, {}), month)
+            sends = recent.get(openid, {})
+            recipient = recipient_of(profiles.get(openid), sends, month)
             decision = decide(recipient, variant, push.cap, now, broadcast=push.broadcast)
             record: dict[str, Any] = {"_id": f"{push.id}:{openid}", "push_id": push.id, "appid": push.appid}
             record |= {"openid": openid, "variant": variant.name, "created_at": now, "finished_at": None}
@@ -268,10 +279,14 @@ class Dispatcher:
             status = "queued" if push.broadcast else "sending"
             piece.records.append(record | {"status": status, "channel": decision.channel.value})
             piece.plans[openid] = (variant, decision.channel)
+            assert recipient is not None
+            piece.recipients[openid] = recipient
+            piece.versions[openid] = int(sends.get("v", 0))
         return piece
 
-    async def _claim(self, push: Push, piece: _Slice) -> None:
-        """Insert the slice's delivery records: a member whose record exists already is someone else's."""
+    async def _claim(self, push: Push, piece: _Slice, now: datetime) -> None:
+        """Insert the slice's delivery records (a member whose record exists already is someone else's),
+        then reserve the sends they plan against the members' caps."""
         taken = await self._store.record(piece.records)
         for record in piece.records:
             if record["openid"] in taken:
@@ -280,6 +295,42 @@ class Dispatcher:
             piece.counters.targeted(record["variant"])
             if record["status"] == "skipped":
                 piece.counters.add(record["variant"], f"skipped.{record['reason']}")
+        await self._reserve(push, piece, now)
+
+    async def _reserve(self, push: Push, piece: _Slice, now: datetime) -> None:
+        """Count each planned send toward the member's caps before it is made: the reservation is the
+        count (a crash after the send cannot under-count), conditional on the sends the decision read.
+        A member another push reserved meanwhile is decided again on what is there now."""
+        month = piece.month if push.broadcast else None
+        todo = [(openid, piece.versions.get(openid, 0)) for openid in piece.plans]
+        for _ in range(_RESERVE_ROUNDS):
+            lost = await self._store.reserve_sends(push.appid, push.id, todo, now, month)
+            if not lost:
+                return
+            recent = await self._store.recent_sends(push.appid, sorted(lost))
+            todo, skipped = [], []
+            for openid in sorted(lost):
+                sends = recent.get(openid, {})
+                recipient = replace(
+                    piece.recipients[openid],
+                    recent_sends=_send_times(sends),
+                    mass_this_month=int((sends.get("mass") or {}).get(piece.month, 0)),
+                )
+                variant = piece.plans[openid][0]
+                decision = decide(recipient, variant, push.cap, now, broadcast=push.broadcast)
+                if decision.channel is None:
+                    assert decision.reason is not None
+                    del piece.plans[openid]
+                    piece.counters.add(variant.name, f"skipped.{decision.reason.value}")
+                    fields = {"status": "skipped", "reason": decision.reason.value, "finished_at": now}
+                    skipped.append((f"{push.id}:{openid}", fields))
+                    continue
+                piece.plans[openid] = (variant, decision.channel)
+                todo.append((openid, int(sends.get("v", 0))))
+            await self._store.settle(skipped)
+            if not todo:
+                return
+        raise RuntimeError(f"push {push.id}: members' sends kept changing while reserving ({len(todo)} left)")
 
     async def _deliver_all(self, push: Push, plans: dict[str, tuple[Variant, Channel]]) -> dict[str, _Outcome]:
         gate = asyncio.Semaphore(self._config.concurrency)
@@ -329,7 +380,7 @@ class Dispatcher:
         settled: list[tuple[str, dict[str, Any]]] = []
         templates: list[tuple[int, str, str]] = []
         not_sent: list[tuple[str, str]] = []
-        delivered: list[str] = []
+        released: list[str] = []
         events: list[Envelope] = []
         finished = self._clock()
         for openid, outcome in outcomes.items():
@@ -343,7 +394,6 @@ class Dispatcher:
                     else:
                         fields["finished_at"] = finished
                     settled.append((key, fields))
-                    delivered.append(openid)
                     events.append(delivered_event(push, openid, variant, channel, finished))
                     counters.add(variant, "sent")
                     counters.add(variant, f"channels.{channel.value}")
@@ -353,8 +403,11 @@ class Dispatcher:
                     )
                     events.append(failed_event(push, openid, variant, channel, code, finished))
                     counters.add(variant, f"failed.{code}")
+                    if code != TRANSPORT_FAILED:  # refused: not sent (a lost answer may have been)
+                        released.append(openid)
                 case _QuotaHit() | _NotAttempted():
                     not_sent.append((key, variant))
+                    released.append(openid)
         for _, variant in not_sent:  # back to the audience: sent after the quota resets
             counters.targeted(variant, -1)
 
@@ -362,7 +415,7 @@ class Dispatcher:
             await writes.remember_templates(push.appid, push.id, templates)
             await writes.settle(settled)
             await writes.forget([key for key, _ in not_sent])
-            await writes.count_sends(push.appid, delivered, now)
+            await writes.release_sends(push.appid, push.id, released)
 
         await self._write(events, outcomes_of_slice)
         # The counters stay out of the transaction: clicks add to the same document all the time.
@@ -384,7 +437,7 @@ class Dispatcher:
     # -- broadcasts ----------------------------------------------------------------------------------
 
     async def _queue_for_mass(
-        self, push: Push, current: dict[str, Any], openids: list[str], month: str, counters: _Counters
+        self, push: Push, current: dict[str, Any], openids: list[str], counters: _Counters
     ) -> None:
         if not openids:
             return
@@ -393,8 +446,7 @@ class Dispatcher:
             tag_id = await self._sender.create_tag(push.appid, f"push-{push.id[-12:]}")
             await self._store.update(push.id, {"mass.tag_id": tag_id})
             current.setdefault("mass", {})["tag_id"] = tag_id
-        await self._sender.tag_members(push.appid, tag_id, openids)
-        await self._store.count_sends(push.appid, openids, self._clock(), month)
+        await self._sender.tag_members(push.appid, tag_id, openids)  # counted when reserved
         counters.inc["stats.total.queued"] += len(openids)
 
     async def _finish(self, push: Push, current: dict[str, Any], now: datetime) -> None:
@@ -473,8 +525,15 @@ def recipient_of(profile: dict[str, Any] | None, sends: dict[str, Any], month: s
         following=bool((profile.get("follow") or {}).get("following")),
         marketing_consent=bool(((profile.get("consents") or {}).get("marketing") or {}).get("given")),
         last_active_at=None if last_active is None else last_active.replace(tzinfo=UTC),
-        recent_sends=tuple(at.replace(tzinfo=UTC) for at in sends.get("recent", ())),
+        recent_sends=_send_times(sends),
         mass_this_month=int((sends.get("mass") or {}).get(month, 0)),
+    )
+
+
+def _send_times(sends: dict[str, Any]) -> tuple[datetime, ...]:
+    """When the member was sent something: sends counted before reservations existed are bare times."""
+    return tuple(
+        (entry["at"] if isinstance(entry, dict) else entry).replace(tzinfo=UTC) for entry in sends.get("recent", ())
     )
 
 

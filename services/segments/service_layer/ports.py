@@ -84,6 +84,11 @@ class DeliveryWrites(Protocol):
 
     async def count_sends(self, appid: str, openids: Sequence[str], at: datetime, month: str | None = None) -> None: ...
 
+    async def release_sends(self, appid: str, push_id: str, openids: Sequence[str]) -> None:
+        """Give back the members' reservations for ``push_id`` (:meth:`PushStore.reserve_sends`): the
+        send was not made, so it does not count toward their caps."""
+        ...
+
     async def record_click(self, push_id: str, variant: str, openid: str, url: str, at: datetime) -> int:
         """Record a click; which of the member's clicks on this push it is (1: the first). A mass send's
         clicks are anonymous (``openid`` empty): counted on the push, 0."""
@@ -145,7 +150,18 @@ class PushStore(DeliveryWrites, Protocol):
 
     async def profiles_of(self, appid: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
 
-    async def recent_sends(self, appid: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
+    async def recent_sends(self, appid: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Each member's recent sends (``recent``, ``mass``) and the version ``v`` they were read at."""
+        ...
+
+    async def reserve_sends(
+        self, appid: str, push_id: str, members: Sequence[tuple[str, int]], at: datetime, month: str | None = None
+    ) -> set[str]:
+        """Count a send of ``push_id`` at ``at`` toward each member's caps (and ``month``'s mass sends
+        when given), each only if the member's sends are still at the version read ((openid, version),
+        0 for none): the openids whose sends changed meanwhile, not reserved (read again, decide
+        again). Two pushes deciding one member at once cannot both pass a cap."""
+        ...
 
 
 class RecipientReader(Protocol):

@@ -50,6 +50,8 @@ class AccountRules:
     qr_url_base: str
     user_get_page_size: int
     batchget_limit: int = 100
+    #: Calls per clock second, by API (none unless configured).
+    second_limits: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class SimAccount:
         self.rules = rules
         self._ids = ids
         self.tokens = TokenBook(rules.tokens, ids.token)
-        self.limiter = CallLimiter(rules.daily_quotas, rules.minute_limits)
+        self.limiter = CallLimiter(rules.daily_quotas, rules.minute_limits, rules.second_limits)
         self.faults = FaultPlan()
         self.tags = TagBook(rules.tags)
         self.members: dict[str, SimMember] = {}

@@ -32,17 +32,27 @@ DEFAULT_MINUTE_LIMITS: Mapping[str, int] = {
 }
 
 
+#: Seconds of per-second counts kept for :meth:`CallLimiter.report`.
+_SECONDS_KEPT = 600
+
+
 class CallLimiter:
-    """Counts one account's calls per API: by platform day (45009) and by clock minute (45011).
+    """Counts one account's calls per API: by platform day (45009), by clock minute and by clock second
+    (45011; per-second limits stand for an account's pace, to measure senders against).
 
     A call counts once it is admitted; calls refused here do not count, like the platform's quota.
     """
 
-    def __init__(self, daily: Mapping[str, int], per_minute: Mapping[str, int]) -> None:
+    def __init__(
+        self, daily: Mapping[str, int], per_minute: Mapping[str, int], per_second: Mapping[str, int] | None = None
+    ) -> None:
         self._daily = dict(daily)
         self._per_minute = dict(per_minute)
+        self._per_second = dict(per_second or {})
         self._day_counts: dict[tuple[str, int], int] = {}
         self._minute_counts: dict[tuple[str, int], int] = {}
+        self._second_counts: dict[str, dict[int, int]] = {}
+        self._refused: dict[str, int] = {}
 
     def admit(self, api: str, now: float) -> None:
         day, minute = platform_day(now), platform_minute(now)
@@ -52,10 +62,36 @@ class CallLimiter:
             raise ApiError(45009)
         per_minute = self._per_minute.get(api)
         if per_minute is not None and self._minute_counts.get(minute_key, 0) >= per_minute:
+            self._refused[api] = self._refused.get(api, 0) + 1
+            raise ApiError(45011)
+        second, seconds = int(now), self._second_counts.setdefault(api, {})
+        per_second = self._per_second.get(api)
+        if per_second is not None and seconds.get(second, 0) >= per_second:
+            self._refused[api] = self._refused.get(api, 0) + 1
             raise ApiError(45011)
         self._forget_before(day, minute)
         self._day_counts[day_key] = self._day_counts.get(day_key, 0) + 1
         self._minute_counts[minute_key] = self._minute_counts.get(minute_key, 0) + 1
+        seconds[second] = seconds.get(second, 0) + 1
+        if len(seconds) > _SECONDS_KEPT:
+            for old in [s for s in seconds if s <= second - _SECONDS_KEPT]:
+                del seconds[old]
+
+    def report(self, api: str, now: float, since: float | None = None) -> dict[str, object]:
+        """What ``api`` was called: calls admitted per clock second (since ``since``, within the last
+        ten minutes), the busiest second, its per-second limit and the calls refused with 45011."""
+        first = int(since) if since is not None else int(now) - _SECONDS_KEPT
+        counts = {s: n for s, n in sorted(self._second_counts.get(api, {}).items()) if s >= first}
+        return {
+            "api": api,
+            "limit_per_second": self._per_second.get(api),
+            "limit_per_minute": self._per_minute.get(api),
+            "calls": sum(counts.values()),
+            "busiest_second": max(counts.values(), default=0),
+            "per_second": {str(s): n for s, n in counts.items()},
+            "refused_45011": self._refused.get(api, 0),
+            "used_today": self.used_today(api, now),
+        }
 
     def used_today(self, api: str, now: float) -> int:
         return self._day_counts.get((api, platform_day(now)), 0)

@@ -106,6 +106,7 @@ def _rules(settings: WeChatSimSettings) -> AccountRules:
         qr_default_expire_seconds=settings.qr_default_expire_seconds,
         qr_url_base=settings.qr_url_base,
         user_get_page_size=settings.user_get_page_size,
+        second_limits=settings.second_limits,
     )
 
 
@@ -431,6 +432,11 @@ class Platform:
     def faults(self, appid: str) -> list[dict[str, object]]:
         with self._lock:
             return [f.as_json() for f in self._account(appid).faults.pending()]
+
+    def calls(self, appid: str, api: str, since: float | None = None) -> dict[str, object]:
+        """How ``api`` was called by the account, second by second (:meth:`CallLimiter.report`)."""
+        with self._lock:
+            return self._account(appid).limiter.report(api, self.now(), since)
 
     def clear_faults(self, appid: str) -> None:
         with self._lock:

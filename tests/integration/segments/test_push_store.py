@@ -130,6 +130,27 @@ class PushStoreContract(abc.ABC):
         assert set(sends) == {"o1", "o2"}
         assert await store.port.recent_sends("wx2", ["o1"]) == {}
 
+    async def test_a_send_is_reserved_only_at_the_version_its_decision_read(self, store: Store) -> None:
+        # Nothing read yet (version 0): the first reservation creates the member's sends.
+        assert await store.port.reserve_sends("wx1", "p1", [("o1", 0), ("o2", 0)], NOW) == set()
+        sends = await store.port.recent_sends("wx1", ["o1", "o2"])
+        assert sends["o1"]["v"] == 1 and sends["o1"]["recent"] == [{"at": NOW, "push": "p1"}]
+        # A second push that read before the first reserved loses, member by member.
+        later = NOW + timedelta(minutes=1)
+        assert await store.port.reserve_sends("wx1", "p2", [("o1", 0), ("o3", 0)], later, "2026-11") == {"o1"}
+        assert await store.port.reserve_sends("wx1", "p2", [("o1", 1)], later, "2026-11") == set()
+        sends = await store.port.recent_sends("wx1", ["o1", "o3"])
+        assert (sends["o1"]["v"], len(sends["o1"]["recent"]), sends["o1"]["mass"]) == (2, 2, {"2026-11": 1})
+        assert sends["o3"]["mass"] == {"2026-11": 1}
+        # Sends counted the old way (bare times) move the version on too.
+        await store.port.count_sends("wx1", ["o2"], later)
+        assert await store.port.reserve_sends("wx1", "p2", [("o2", 1)], later) == {"o2"}
+        # A refused send gives its reservation back; the others' stay.
+        await store.port.release_sends("wx1", "p2", ["o1", "o9"])
+        sends = await store.port.recent_sends("wx1", ["o1"])
+        assert sends["o1"]["recent"] == [{"at": NOW, "push": "p1"}]
+        assert await store.port.reserve_sends("wx2", "p1", [], NOW) == set()
+
     async def test_a_draft_is_edited_sent_and_deleted_only_at_its_version(self, store: Store) -> None:
         text = (Variant("A", 1, MessageContent("text", text="hi")),)
         draft = new_push(push_id="d1", appid="wx1", name="d", segment_id="s1", variants=text, now=NOW, draft=True)

@@ -223,6 +223,20 @@ def test_minute_limit_45011(clock: ManualClock, sender: AckSender) -> None:
         assert errcode(api.get("user/get")) == 0
 
 
+def test_second_limit_45011_and_the_calls_report(clock: ManualClock, sender: AckSender) -> None:
+    with run(make_settings(second_limits='{"user/get": 2}'), clock, sender) as client:
+        api = Api(client, clock)
+        clock.advance(1 - clock.now() % 1)  # start of a second
+        first = clock.now()
+        assert [errcode(api.get("user/get")) for _ in range(3)] == [0, 0, 45011]
+        clock.advance(1)
+        assert errcode(api.get("user/get")) == 0
+        report = client.get(f"/sim/accounts/{APPID}/calls", params={"api": "user/get", "since": first}).json()
+        assert (report["limit_per_second"], report["calls"], report["busiest_second"]) == (2, 3, 2)
+        assert report["refused_45011"] == 1 and list(report["per_second"].values()) == [2, 1]
+        assert client.get(f"/sim/accounts/{APPID}/calls").status_code == 422  # which API, please
+
+
 def test_default_quotas_follow_the_reference() -> None:
     settings = make_settings(daily_quotas={"user/get": 7})
     assert settings.daily_quotas["user/get"] == 7

@@ -131,6 +131,16 @@ async def clear_faults(appid: AppId, sim: SimDep) -> Any:
     return {"faults": []}
 
 
+@router.get("/sim/accounts/{appid}/calls", summary="An API's calls second by second, its limits and refusals")
+async def calls(
+    appid: AppId,
+    sim: SimDep,
+    api: Annotated[str, Query(min_length=1, max_length=64)],
+    since: Annotated[float | None, Query(ge=0)] = None,
+) -> Any:
+    return sim.platform.calls(appid, api, since)
+
+
 @router.get("/sim/accounts/{appid}/qrcodes", summary="QR tickets issued")
 async def qrcodes(appid: AppId, sim: SimDep) -> Any:
     return {"qrcodes": sim.platform.tickets(appid)}
