@@ -159,7 +159,6 @@ RETENTIONS: tuple[Retention, ...] = (
         "campaign_known_followers", "members' first follow, to tell new followers", _B, "members (erased on request)"
     ),
     Retention("campaign_rewards", "rewards granted", _B, "members x campaigns x tiers"),
-    Retention("campaign_known_followers", "members seen following (decides a new follower)", _B, "members"),
     Retention("campaign_rejections", "credits refused, with the reason", _T, "at", "at", "audit_retention_days"),
     Retention("campaign_notices", "notices to send to members (held ones wait)", _B, "members x campaigns"),
     Retention("campaign_counters", "sharded running counts", _B, "campaigns x shards"),

@@ -119,6 +119,7 @@ class MongoPosterVariants(PosterVariants):
         document = {
             "_id": f"{campaign_id}:{openid}",
             "campaign_id": campaign_id,
+            "openid": openid,  # found by an erasure (shared.datarights)
             "variant": variant,
             "at": datetime.now(UTC),
         }

@@ -130,6 +130,16 @@ def _stores() -> dict[str, list[dict[str, Any]]]:
             },
             "campaign_invitations": {"_id": f"c1:{who}", "campaign_id": "c1", "inviter": OTHER, "invitee": who},
             "campaign_known_followers": {"_id": f"{APPID}:{who}", "first_followed_at": T0},
+            "referral_edges": {
+                "_id": f"c1:{who}",
+                "appid": APPID,
+                "campaign_id": "c1",
+                "inviter": OTHER,
+                "invitee": who,
+                "credited_at": T0,
+            },
+            "referral_freezes": {"_id": f"{APPID}:{who}", "appid": APPID, "openid": who, "status": "frozen"},
+            "campaign_poster_assignments": {"_id": f"c1:{who}", "campaign_id": "c1", "openid": who, "variant": "a"},
             "share_submissions": {
                 "_id": f"sub-{who}",
                 "campaign_id": "c1",
