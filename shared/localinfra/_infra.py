@@ -94,9 +94,9 @@ class LocalInfrastructure:
     command line is still the one it started, so it never stops somebody else's broker.
     ``persistent=False`` keeps MongoDB data and the broker's in memory (tests, fast). ``persistent=True``
     (``scrm infra``, ``scrm up``, the demo) keeps MongoDB's under ``data/`` and runs the broker durable:
-    Tansu's ``s3://`` engine against a local object store (``objects``, moto's S3), so a broker restart,
-    even ``kill -9``, keeps topics, records and committed offsets. The object store keeps them in its
-    own memory: they last as long as it runs (``down`` stops it too).
+    Tansu's ``s3://`` engine against a local object store (``objects``: files under ``data/objects``), so
+    a restart of the broker (even ``kill -9``), of the store or of the machine keeps topics, records and
+    committed offsets.
     """
 
     def __init__(
@@ -148,7 +148,17 @@ class LocalInfrastructure:
                     host=objects_host,
                     port=objects_port,
                     url=self.objects_url,
-                    argv=(sys.executable, "-m", _OBJECTS_MODULE, "--host", objects_host, "--port", str(objects_port)),
+                    argv=(
+                        sys.executable,
+                        "-m",
+                        _OBJECTS_MODULE,
+                        "--root",
+                        str(self._data / "objects"),
+                        "--host",
+                        objects_host,
+                        "--port",
+                        str(objects_port),
+                    ),
                     probe=s3_answers,
                     marker=_OBJECTS_MODULE,
                     prepare=ensure_bucket,
