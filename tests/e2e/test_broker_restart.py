@@ -31,9 +31,11 @@ pytestmark = pytest.mark.e2e
 
 APPID = "wxe2e0000000019"
 TOKEN = "e2e-broker-restart"
-FOLLOWS = 120
+#: The issue's figures, shortened; SCRM_RESTART_FOLLOWS=1350 SCRM_OUTAGE_SECONDS=60 repeats docs/operations.md's
+#: 60-second outage (with --timeout=900).
+FOLLOWS = int(os.environ.get("SCRM_RESTART_FOLLOWS", "120"))
 RATE = 15.0
-OUTAGE_S = 5.0
+OUTAGE_S = float(os.environ.get("SCRM_OUTAGE_SECONDS", "5"))
 
 
 @pytest.fixture
@@ -75,6 +77,19 @@ def stack_env(durable: LocalInfrastructure, tmp_path: Path) -> tuple[dict[str, s
         "OUTBOX_DIR": str(tmp_path / "outbox"),
     }
     return env, {"Authorization": f"Bearer {operator_token(env)}"}
+
+
+async def _members(members: httpx.AsyncClient) -> dict[str, int]:
+    """Every member recorded, with its follow count (paged: the API gives at most 500 at once)."""
+    found: dict[str, int] = {}
+    while True:
+        answer = await members.get(f"/accounts/{APPID}/members", params={"limit": 500, "offset": len(found)})
+        if answer.status_code != 200:
+            return found
+        items = answer.json()["items"]
+        found |= {item["openid"]: item["follow_count"] for item in items}
+        if len(items) < 500:
+            return found
 
 
 def _kill_broker(durable: LocalInfrastructure) -> None:
@@ -136,17 +151,17 @@ async def test_a_killed_broker_loses_no_acknowledged_follow(
             durable.up()
         acknowledged = {f"o_restart_{n:04d}" for n in range(FOLLOWS)} | set(kept)
 
-        recorded: set[str] = set()
-        deadline = time.monotonic() + 180
+        recorded: dict[str, int] = {}
+        deadline = time.monotonic() + 180 + FOLLOWS / 5
         async with httpx.AsyncClient(base_url=api.url, headers=headers, timeout=10) as members:
-            while time.monotonic() < deadline and not acknowledged <= recorded:
-                page = await members.get(f"/accounts/{APPID}/members", params={"limit": 200})
-                if page.status_code == 200:
-                    recorded = {item["openid"] for item in page.json()["items"]}
+            while time.monotonic() < deadline and not acknowledged <= set(recorded):
+                recorded = await _members(members)
                 await asyncio.sleep(1)
-            page = (await members.get(f"/accounts/{APPID}/members", params={"limit": 200})).json()
-        assert acknowledged - recorded == set(), f"acknowledged but never recorded: {sorted(acknowledged - recorded)}"
-        assert {item["follow_count"] for item in page["items"]} == {1}  # nothing doubled
+            recorded = await _members(members)
+        print(f"follows sent {FOLLOWS + len(kept)}, acknowledged {len(acknowledged)}, recorded {len(recorded)}")  # noqa: T201
+        missing = acknowledged - set(recorded)
+        assert missing == set(), f"acknowledged but never recorded: {sorted(missing)}"
+        assert set(recorded.values()) == {1}  # nothing doubled
         assert supervisor.restarts.get("gateway") == 1
     finally:
         supervisor.stop()
