@@ -294,7 +294,8 @@ class OutboxPublisher:
     async def _publish(self, topic: Topic, envelope: Envelope) -> None:
         if not self._waiting:
             try:
-                await asyncio.wait_for(self._inner.publish(topic, envelope), self._timeout)
+                async with asyncio.timeout(self._timeout):  # no task per push, unlike wait_for
+                    await self._inner.publish(topic, envelope)
                 return
             except (PublishFailed, TimeoutError) as exc:
                 log.warning("broker refused a push; keeping it in the outbox", error=type(exc).__name__)
