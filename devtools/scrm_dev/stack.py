@@ -64,15 +64,19 @@ def local_stack(
     only: Iterable[str] | None = None,
     env: Mapping[str, str] | None = None,
     default_ports: bool = False,
+    durable_broker: bool = True,
 ) -> Iterator[Stack]:
     """``env`` is added to every started process's environment last (a benchmark's own knobs).
     ``default_ports`` puts each process on its port of the process table where that port is free (a
-    stable URL for ``scrm up``), on a free one otherwise; without it every port is a free one."""
+    stable URL for ``scrm up``), on a free one otherwise; without it every port is a free one.
+    ``durable_broker=False`` starts the broker in memory (a benchmark whose figures should not include
+    the local object store); either way a broker that already answers is used as it is."""
     run_id = uuid.uuid4().hex[:8]
     infra = LocalInfrastructure(
         state_dir / "infra",
         kafka=parse_host_port(settings.kafka_bootstrap_servers, 9092),
         mongodb=parse_host_port(settings.mongodb_url.get_secret_value(), 27017),
+        durable_broker=durable_broker,
     )
     started_infra: tuple[str, ...] = ()
     processes: dict[str, ServiceProcess] = {}

@@ -107,6 +107,7 @@ class LocalInfrastructure:
         mongodb: tuple[str, int] = ("127.0.0.1", 27017),
         persistent: bool = True,
         objects: tuple[str, int] | None = None,
+        durable_broker: bool | None = None,
     ) -> None:
         self.root = root
         self._state_file = root / "state.json"
@@ -121,7 +122,8 @@ class LocalInfrastructure:
         self._mongodb_address = mongodb
         self.kafka_bootstrap = f"{kafka_host}:{kafka_port}"
         self.mongodb_url = f"mongodb://{mongo_host}:{mongo_port}/"
-        self.durable_broker = persistent
+        #: Default: as ``persistent``. A benchmark may want the memory broker with persistent MongoDB.
+        self.durable_broker = persistent if durable_broker is None else durable_broker
         # The object store keeps the port it was started on (the broker's data is there); a new one
         # gets a free port.
         self._objects_address = objects or self._recorded_address("objects") or ("127.0.0.1", free_port())
