@@ -155,7 +155,7 @@ class LocalInfrastructure:
                         "-m",
                         _OBJECTS_MODULE,
                         "--root",
-                        str(self._data / "objects"),
+                        str((self._data / "objects").resolve()),  # it runs in ``root``: no relative path
                         "--host",
                         objects_host,
                         "--port",
