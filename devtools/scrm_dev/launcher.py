@@ -6,7 +6,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import httpx
@@ -106,6 +108,11 @@ class ServiceProcess:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def returncode(self) -> int | None:
+        """How the last run ended (None while running or never started)."""
+        return self._process.poll() if self._process is not None else None
+
     def wait_ready(self, timeout: float = _READY_TIMEOUT_S) -> None:
         deadline = time.monotonic() + timeout
         with httpx.Client(timeout=2.0) as client:
@@ -168,3 +175,76 @@ class ServiceProcess:
             return "\n".join(self._log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+class Supervisor:
+    """Starts again every process of ``processes`` that exits, as a process supervisor would.
+
+    A worker whose consumer stalls (a broker restart) exits by itself for exactly this. Restarts back
+    off (``first_delay`` doubling up to ``max_delay``) while a process keeps dying young; one that ran
+    for a minute starts over at ``first_delay``. Runs in a thread: ``start``, ``stop``.
+    """
+
+    def __init__(
+        self,
+        processes: Callable[[], Iterable[ServiceProcess]],
+        *,
+        every: float = 0.5,
+        first_delay: float = 1.0,
+        max_delay: float = 30.0,
+        on_restart: Callable[[ServiceProcess, int | None], None] | None = None,
+    ) -> None:
+        self._processes = processes
+        self._every = every
+        self._first_delay = first_delay
+        self._max_delay = max_delay
+        self._on_restart = on_restart
+        self.restarts: dict[str, int] = {}
+        self._delay: dict[str, float] = {}
+        self._down_since: dict[str, float] = {}
+        self._started_at: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="supervisor", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop restarting (the processes themselves keep running: stopping them is the caller's)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def tick(self, now: float | None = None) -> list[str]:
+        """Restart what has exited and waited its delay; the names restarted."""
+        now = time.monotonic() if now is None else now
+        restarted = []
+        for process in self._processes():
+            name = process.name
+            if process.running():
+                self._down_since.pop(name, None)
+                if now - self._started_at.get(name, now) > 60:
+                    self._delay.pop(name, None)  # it lived: the next failure starts the back-off afresh
+                continue
+            if process.pid is None:
+                continue  # never started: not ours to start
+            down = self._down_since.setdefault(name, now)
+            delay = self._delay.get(name, self._first_delay)
+            if now - down < delay:
+                continue
+            code = process.returncode
+            process.start()
+            self._started_at[name] = now
+            self._down_since.pop(name, None)
+            self._delay[name] = min(self._max_delay, delay * 2)
+            self.restarts[name] = self.restarts.get(name, 0) + 1
+            restarted.append(name)
+            if self._on_restart is not None:
+                self._on_restart(process, code)
+        return restarted
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._every):
+            self.tick()

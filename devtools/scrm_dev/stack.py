@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 from rich.console import Console
@@ -62,15 +64,19 @@ def local_stack(
     only: Iterable[str] | None = None,
     env: Mapping[str, str] | None = None,
     default_ports: bool = False,
+    durable_broker: bool = True,
 ) -> Iterator[Stack]:
     """``env`` is added to every started process's environment last (a benchmark's own knobs).
     ``default_ports`` puts each process on its port of the process table where that port is free (a
-    stable URL for ``scrm up``), on a free one otherwise; without it every port is a free one."""
+    stable URL for ``scrm up``), on a free one otherwise; without it every port is a free one.
+    ``durable_broker=False`` starts the broker in memory (a benchmark whose figures should not include
+    the local object store); either way a broker that already answers is used as it is."""
     run_id = uuid.uuid4().hex[:8]
     infra = LocalInfrastructure(
         state_dir / "infra",
         kafka=parse_host_port(settings.kafka_bootstrap_servers, 9092),
         mongodb=parse_host_port(settings.mongodb_url.get_secret_value(), 27017),
+        durable_broker=durable_broker,
     )
     started_infra: tuple[str, ...] = ()
     processes: dict[str, ServiceProcess] = {}
@@ -133,6 +139,8 @@ def local_stack(
             for process in reversed(processes.values()):
                 process.stop()
             asyncio.run(_drop_database(settings, database))
+            # The local broker keeps its data now: a run's topics go with it, as its database does.
+            asyncio.run(_drop_topics(settings.kafka_bootstrap_servers, f"{label}-{run_id}."))
             if started_infra:
                 infra.down(only=started_infra)
         console.print("[green]✓[/green] stopped services" + (" and infrastructure" if started_infra else ""))
@@ -220,6 +228,19 @@ def _extra_env(name: str, ports: dict[str, int], state: Path) -> dict[str, str]:
             "POSTER_CACHE_DIR": str(state / "posters"),
         }
     return {}
+
+
+async def _drop_topics(bootstrap_servers: str, prefix: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
+    try:
+        await admin.start()
+        names = [name for name in await admin.list_topics() if name.startswith(prefix)]
+        if names:
+            await admin.delete_topics(names)
+    except (KafkaError, OSError):
+        pass  # best effort: the broker may already be gone
+    finally:
+        await admin.close()
 
 
 async def _drop_database(settings: ServiceSettings, name: str) -> None:

@@ -21,7 +21,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +37,7 @@ from rich.table import Table
 from scrm.identity_cli import open_directory, provision_operator
 from scrm_dev.demo_business import BusinessSeed, seed_business
 from scrm_dev.demo_value import beijing_today
+from scrm_dev.launcher import ServiceProcess, Supervisor
 from scrm_dev.stack import DEMO_APPID, Stack
 from services.brands.adapters.mongo import BRANDS
 
@@ -386,9 +387,18 @@ def serve(state_dir: Path, members: int) -> int:
             )
             phase("up", status="ready", demo_ok=ok, sign_ins=[asdict(s) for s in sign_ins])
             console.print("[green]ready[/green]; waiting for scrm down")
-            for _ in _watch(stack):
-                state["exited"] = [name for name, process in stack.processes.items() if not process.running()]
-                paths.write(state)
+            # A process that exits (a worker whose consumer stalled after a broker restart exits for
+            # this) is started again, on the same port, with back-off.
+            supervisor = Supervisor(lambda: list(stack.processes.values()), on_restart=_restarted(console))
+            supervisor.start()
+            try:
+                for _ in _watch(stack, supervisor):
+                    state["exited"] = [name for name, process in stack.processes.items() if not process.running()]
+                    state["restarts"] = dict(supervisor.restarts)
+                    state["pids"] = {name: process.pid for name, process in stack.processes.items()}
+                    paths.write(state)
+            finally:
+                supervisor.stop()  # before the stack stops the processes, or it would start them again
     except _Stopped:
         console.print("stopped on request")
     except (InfraError, ProcessFailed, SettingsError, OSError) as exc:
@@ -399,15 +409,23 @@ def serve(state_dir: Path, members: int) -> int:
     return 0
 
 
-def _watch(stack: Stack, every: float = 1.0) -> Iterator[None]:
-    """Forever (until a signal): yields whenever a process is seen to have exited."""
+def _watch(stack: Stack, supervisor: Supervisor, every: float = 1.0) -> Iterator[None]:
+    """Forever (until a signal): yields whenever a process is seen to have exited or was restarted."""
     exited: set[str] = set()
+    restarts: dict[str, int] = {}
     while True:
         time.sleep(every)
         now = {name for name, process in stack.processes.items() if not process.running()}
-        if now != exited:
-            exited = now
+        if now != exited or supervisor.restarts != restarts:
+            exited, restarts = now, dict(supervisor.restarts)
             yield
+
+
+def _restarted(console: Console) -> Callable[[ServiceProcess, int | None], None]:
+    def report(process: ServiceProcess, code: int | None) -> None:
+        console.print(f"[yellow]![/yellow] {process.name} exited (code {code}); started again (pid {process.pid})")
+
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:

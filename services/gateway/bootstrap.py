@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from services.gateway.adapters import accounts as accounts_adapter
 from services.gateway.adapters import ledger as ledger_adapter
+from services.gateway.adapters import outbox as outbox_adapter
 from services.gateway.adapters import replies as replies_adapter
 from services.gateway.adapters import seen as seen_adapter
 from services.gateway.adapters.accounts import (
@@ -89,8 +93,27 @@ async def bootstrap(
             ledger = MongoPushLedger(database) if settings.push_ledger == "mongodb" else MemoryPushLedger()
         if rules is None:
             rules = MongoReplyRules(database)
+        own_outbox = settings.outbox_enabled and (publisher is None or settings.outbox_dir is not None)
+        if publisher is None and own_outbox:
+            # The outbox takes pushes before the broker answers: the gateway may start during an outage.
+            publisher = await stack.enter_async_context(outbox_adapter.late_publisher(settings))
         if publisher is None:
             kafka = await stack.enter_async_context(connect_publisher(settings, TOPICS))
             readiness["kafka"] = kafka.ready
             publisher = kafka
+        if own_outbox:
+            # Wraps the publisher: while the outbox has room the gateway takes pushes, broker or not.
+            outbox = await stack.enter_async_context(outbox_adapter.open_outbox(publisher, **_outbox_options(settings)))
+            readiness["kafka"] = outbox.ready
+            publisher = outbox
         yield Gateway(settings, accounts, ledger, rules, publisher, seen, readiness)
+
+
+def _outbox_options(settings: GatewaySettings) -> dict[str, Any]:
+    default = Path(tempfile.gettempdir()) / "scrm-gateway-outbox" / f"{settings.topic_prefix}{settings.service_name}"
+    return {
+        "base": settings.outbox_dir or default,
+        "max_bytes": settings.outbox_max_bytes,
+        "alarm_bytes": settings.outbox_alarm_bytes,
+        "publish_timeout": settings.outbox_publish_timeout_seconds,
+    }

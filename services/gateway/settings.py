@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -24,3 +25,16 @@ class GatewaySettings(AccountsSettings):
     #: 16 hex digits (``wx[0-9a-f]{16}``, advisable in production); the default, the shape every
     #: service checks configured accounts against, also takes the short ones tests and the simulator use.
     appid_pattern: str = APPID_PATTERN
+    #: Keep pushes the broker refuses (or does not take within ``outbox_publish_timeout_seconds``) in a
+    #: durable local outbox, answer ``success`` and publish them in order when the broker is back.
+    outbox_enabled: bool = True
+    #: Where the outbox lives: a persistent volume in production (one directory per gateway replica;
+    #: a replica takes the first free ``<dir>/<n>`` slot). Empty: a directory under the system's temp
+    #: dir named after the topic prefix. Tests passing their own publisher get an outbox only with one.
+    outbox_dir: Path | None = None
+    #: The outbox's bound: beyond it pushes are refused (503) as without an outbox.
+    outbox_max_bytes: int = Field(default=256 * 1024 * 1024, ge=64 * 1024)
+    #: Past this the gateway logs an error and ``scrm_gateway_outbox_alarm`` is 1 (/metrics).
+    outbox_alarm_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    #: How long a publish may take before the push goes to the outbox (WeChat waits 5 s for an answer).
+    outbox_publish_timeout_seconds: float = Field(default=2.0, gt=0, le=4.0)

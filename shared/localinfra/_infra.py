@@ -94,9 +94,9 @@ class LocalInfrastructure:
     command line is still the one it started, so it never stops somebody else's broker.
     ``persistent=False`` keeps MongoDB data and the broker's in memory (tests, fast). ``persistent=True``
     (``scrm infra``, ``scrm up``, the demo) keeps MongoDB's under ``data/`` and runs the broker durable:
-    Tansu's ``s3://`` engine against a local object store (``objects``, moto's S3), so a broker restart,
-    even ``kill -9``, keeps topics, records and committed offsets. The object store keeps them in its
-    own memory: they last as long as it runs (``down`` stops it too).
+    Tansu's ``s3://`` engine against a local object store (``objects``: files under ``data/objects``), so
+    a restart of the broker (even ``kill -9``), of the store or of the machine keeps topics, records and
+    committed offsets.
     """
 
     def __init__(
@@ -107,6 +107,7 @@ class LocalInfrastructure:
         mongodb: tuple[str, int] = ("127.0.0.1", 27017),
         persistent: bool = True,
         objects: tuple[str, int] | None = None,
+        durable_broker: bool | None = None,
     ) -> None:
         self.root = root
         self._state_file = root / "state.json"
@@ -121,7 +122,8 @@ class LocalInfrastructure:
         self._mongodb_address = mongodb
         self.kafka_bootstrap = f"{kafka_host}:{kafka_port}"
         self.mongodb_url = f"mongodb://{mongo_host}:{mongo_port}/"
-        self.durable_broker = persistent
+        #: Default: as ``persistent``. A benchmark may want the memory broker with persistent MongoDB.
+        self.durable_broker = persistent if durable_broker is None else durable_broker
         # The object store keeps the port it was started on (the broker's data is there); a new one
         # gets a free port.
         self._objects_address = objects or self._recorded_address("objects") or ("127.0.0.1", free_port())
@@ -148,7 +150,17 @@ class LocalInfrastructure:
                     host=objects_host,
                     port=objects_port,
                     url=self.objects_url,
-                    argv=(sys.executable, "-m", _OBJECTS_MODULE, "--host", objects_host, "--port", str(objects_port)),
+                    argv=(
+                        sys.executable,
+                        "-m",
+                        _OBJECTS_MODULE,
+                        "--root",
+                        str((self._data / "objects").resolve()),  # it runs in ``root``: no relative path
+                        "--host",
+                        objects_host,
+                        "--port",
+                        str(objects_port),
+                    ),
                     probe=s3_answers,
                     marker=_OBJECTS_MODULE,
                     prepare=ensure_bucket,

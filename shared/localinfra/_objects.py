@@ -1,8 +1,8 @@
-"""The object store the local Kafka-protocol broker keeps its data in (``moto``'s S3, dev and tests only).
+"""The object store the local Kafka-protocol broker keeps its data in (dev and tests only).
 
 Tansu's durable engines in the shipped binary: ``s3://`` only (postgres and sqlite are not compiled in).
-moto keeps objects in its own memory, so the broker's topics, records and committed offsets survive a
-broker restart (even ``kill -9``) for as long as this process runs; ``scrm infra down`` ends it.
+``_objects_server`` serves the little of S3 the broker uses from files, so the broker's topics, records
+and committed offsets survive a restart of the broker (even ``kill -9``), of the store and of the machine.
 
 ``_objects_server`` runs it; this module holds what the broker and ``LocalInfrastructure`` need to use it.
 """
@@ -13,14 +13,14 @@ import http.client
 
 #: The bucket the broker writes to (``--storage-engine s3://tansu/``).
 BUCKET = "tansu"
-#: moto accepts any credentials; Tansu (object_store) wants some to sign with.
+#: The store checks no credentials; Tansu (object_store) wants some to sign with.
 BROKER_ENV = {
     "AWS_ACCESS_KEY_ID": "scrm-local",
-    "AWS_SECRET_ACCESS_KEY": "scrm-local",  # dev-only placeholder: moto checks nothing
+    "AWS_SECRET_ACCESS_KEY": "scrm-local",  # dev-only placeholder: nothing checks it
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
     "AWS_ALLOW_HTTP": "true",
-    # moto answers If-Match/If-None-Match by ETag: the broker's compare-and-set of its metadata.
+    # If-Match/If-None-Match by ETag: the broker's compare-and-set of its metadata.
     "AWS_CONDITIONAL_PUT": "etag",
 }
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
@@ -17,6 +19,7 @@ from shared.events import Envelope, EventCatalog, Message, Topic
 from shared.messaging._admin import ensure_topics
 from shared.messaging._dispatch import Delivery, dispatch, dispatch_batch
 from shared.messaging._exceptions import PublishFailed
+from shared.messaging._progress import EXIT_STALLED, ProgressWatch
 from shared.messaging._publisher import to_record
 from shared.messaging._retry import RetryPolicy
 from shared.observability import EVENTS_PUBLISHED, HealthServer, ReadinessCheck, get_logger
@@ -188,9 +191,11 @@ class _Lifecycle(Service):
         health_port: int | None,
         bootstrap_servers: str,
         prefix: str,
+        watch: ProgressWatch | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self._watch = watch
         self._bootstrap_servers = bootstrap_servers
         self._prefix = prefix
         self._open = open_resources
@@ -211,6 +216,9 @@ class _Lifecycle(Service):
             await health.start()
             self._stack.push_async_callback(health.stop)
             log.info("health endpoint up", port=self._health_port)
+        if self._watch is not None:
+            self._watch.start()
+            self._stack.push_async_callback(self._watch.stop)
 
     async def on_stop(self) -> None:
         await self._stack.aclose()
@@ -273,8 +281,22 @@ def create_worker_app(
         if not app.consumer.assignment():
             raise RuntimeError("no partitions assigned yet")
 
+    watch = None
+    if settings.worker_stall_seconds > 0:
+        watch = ProgressWatch(
+            settings.kafka_bootstrap_servers,
+            app.conf.id,  # faust's consumer group
+            sorted({subscription.topic.physical_name(prefix) for subscription in subscriptions}),
+            stall_seconds=settings.worker_stall_seconds,
+            every=settings.worker_progress_check_seconds,
+            on_stall=exit_for_supervisor,
+        )
+
     def all_checks(resources: R) -> Mapping[str, ReadinessCheck]:
-        return {"kafka": partitions_assigned, **readiness(resources)}
+        checks: dict[str, ReadinessCheck] = {"kafka": partitions_assigned}
+        if watch is not None:
+            checks["kafka_progress"] = watch.ready
+        return {**checks, **readiness(resources)}
 
     lifecycle = _Lifecycle(
         resources,
@@ -285,8 +307,19 @@ def create_worker_app(
         health_port,
         bootstrap_servers=settings.kafka_bootstrap_servers,
         prefix=prefix,
+        watch=watch,
     )
     return WorkerApp(app=app, lifecycle=lifecycle, publisher=publisher)
+
+
+def exit_for_supervisor(reason: str) -> None:
+    """A stalled consumer is not repaired in place: the process ends (code 75) and its supervisor
+    (``scrm up``, Kubernetes, systemd) starts a fresh one. No graceful stop: it would wait on the stuck
+    consumer; uncommitted records are delivered again to the next process."""
+    log.error("exiting for the supervisor to restart this worker", reason=reason, code=EXIT_STALLED)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_STALLED)
 
 
 def _attach_agent(

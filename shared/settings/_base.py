@@ -132,6 +132,13 @@ class ServiceSettings(BaseSettings):
     #: reverse proxy): audit entries and sign-in throttling use that address instead of the peer's.
     #: Loopback by default, so the console on the same host does not make operators share one address.
     trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    #: A worker whose consumer group has records waiting but commits no offset for this long is stalled
+    #: (a broker restart can leave a consumer failing its commits for ever): readiness fails and the
+    #: process exits (code 75) for its supervisor to restart it. 0 turns the watch off. Keep it above
+    #: the longest a handler may retry one record.
+    worker_stall_seconds: float = Field(default=60.0, ge=0.0, le=3600.0)
+    #: How often a worker asks the broker for its group's progress (the stall watch above).
+    worker_progress_check_seconds: float = Field(default=5.0, gt=0.0, le=300.0)
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -1,5 +1,5 @@
-"""The local broker `scrm infra` / `scrm up` run is durable: a restart, even kill -9, keeps topics, records
-and committed offsets (Tansu's s3:// engine against the local object store, which outlives the broker)."""
+"""The local broker `scrm infra` / `scrm up` run is durable: a restart, even kill -9, and `scrm infra down`
+and `up` keep topics, records and committed offsets (Tansu's s3:// engine on the file-backed object store)."""
 
 from __future__ import annotations
 
@@ -89,6 +89,13 @@ async def test_a_killed_broker_comes_back_with_its_topics_records_and_offsets(du
     assert again.started == ("kafka",)  # the object store and MongoDB kept running
     assert again.kafka.pid != first.kafka.pid
 
+    records = await _read_all(bootstrap, partitions, want=20)
+    assert sorted(records) == sorted(f"record-{n}".encode() for n in range(20))
+    assert await _committed(bootstrap, partitions) == {0: 3, 1: 2}
+
+    # `scrm infra down` and `up` again: the object store keeps them in files, so everything is back.
+    assert sorted(durable.down()) == ["kafka", "mongodb", "objects"]
+    durable.up()
     records = await _read_all(bootstrap, partitions, want=20)
     assert sorted(records) == sorted(f"record-{n}".encode() for n in range(20))
     assert await _committed(bootstrap, partitions) == {0: 3, 1: 2}

@@ -1,0 +1,61 @@
+"""The stall verdict a worker's progress watch reaches from the broker's answers (no broker here)."""
+
+from __future__ import annotations
+
+import pytest
+from aiokafka import TopicPartition
+
+from shared.messaging._progress import ConsumerStalled, Progress, ProgressWatch
+
+A, B = TopicPartition("t", 0), TopicPartition("t", 1)
+
+
+def verdict(progress: Progress) -> str | None:
+    return progress.stalled
+
+
+def test_offsets_standing_still_for_the_window_with_records_waiting_is_a_stall() -> None:
+    progress = Progress(stall_seconds=60)
+    assert progress.observe({A: 5}, now=0) is False
+    assert progress.observe({A: 5}, now=59) is False  # not yet time to look
+    assert progress.observe({A: 5}, now=60) is True
+    progress.found(waiting=1, now=60)
+    reason = verdict(progress)
+    assert reason is not None and "1 partition(s)" in reason and "60s" in reason
+
+
+def test_offsets_standing_still_with_nothing_waiting_is_an_idle_worker() -> None:
+    progress = Progress(stall_seconds=60)
+    progress.observe({A: 5}, now=0)
+    assert progress.observe({A: 5}, now=60) is True
+    progress.found(waiting=0, now=60)
+    assert verdict(progress) is None
+    assert progress.observe({A: 5}, now=100) is False  # a fresh window from the look
+    assert progress.observe({A: 5}, now=120) is True
+
+
+def test_a_commit_that_moves_restarts_the_window() -> None:
+    progress = Progress(stall_seconds=60)
+    progress.observe({A: 5, B: 0}, now=0)
+    assert progress.observe({A: 5, B: 1}, now=50) is False  # slow, but moving
+    assert progress.observe({A: 5, B: 1}, now=100) is False
+    assert progress.observe({A: 5, B: 1}, now=110) is True
+
+
+def test_a_broker_that_does_not_answer_gives_the_consumer_a_fresh_window() -> None:
+    progress = Progress(stall_seconds=60)
+    progress.observe({A: 5}, now=0)
+    progress.unknown()  # the broker is restarting
+    assert progress.observe({A: 5}, now=70) is False  # the window starts again after the outage
+    assert progress.observe({A: 5}, now=129) is False
+    assert progress.observe({A: 5}, now=130) is True
+
+
+async def test_readiness_fails_once_stalled() -> None:
+    watch = ProgressWatch("127.0.0.1:1", "g", ["t"], stall_seconds=1, every=1, on_stall=lambda reason: None)
+    await watch.ready()
+    watch.progress.observe({A: 0}, now=0)
+    watch.progress.observe({A: 0}, now=2)
+    watch.progress.found(waiting=1, now=2)
+    with pytest.raises(ConsumerStalled):
+        await watch.ready()
