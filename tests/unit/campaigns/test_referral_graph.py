@@ -101,6 +101,10 @@ async def test_a_frozen_inviter_is_credited_but_rewarded_only_when_released() ->
         member = await stack.uow.store.participant("c1", "o_A")
         assert member is not None and member.credited == 3 and member.tiers_granted == []
         assert not [r for r in stack.records.rewards.values() if r["inviter"] == "o_A"]
+        # Tiers count confirmed credits; confirming them while the inviter is frozen still grants nothing.
+        await stack.worker.confirm_credits(at(60 * 24 * 30))
+        member = await stack.uow.store.participant("c1", "o_A")
+        assert member is not None and member.confirmed == 3 and member.tiers_granted == []
         released, granted = await graph.release(stack.graph, stack.campaigns, stack.uow, APPID, "o_A", "lead", at(9))
         assert released.status == "released" and released.released_by == "lead"
         assert granted == [("c1", 2), ("c1", 3)]
