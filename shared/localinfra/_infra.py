@@ -140,7 +140,7 @@ class LocalInfrastructure:
         kafka_host, kafka_port = self._kafka_address
         mongo_host, mongo_port = self._mongodb_address
         listener = f"tcp://{kafka_host}:{kafka_port}"
-        storage = str(self._data / "mongodb") if self._persistent else ":memory:"
+        storage = str((self._data / "mongodb").resolve()) if self._persistent else ":memory:"  # it runs in ``root``
         objects_host, objects_port = self._objects_address
         durable: list[_Server] = []
         if self.durable_broker:
