@@ -81,6 +81,7 @@ def push_from_document(doc: Mapping[str, Any]) -> Push:
         created_by=_creator(doc.get("created_by")),
         project_id=doc.get("project_id"),
         wait_for_window=_hours(doc.get("wait_for_window_hours")),
+        marketing=bool(doc.get("marketing")),
     )
 
 
@@ -132,6 +133,7 @@ def draft_content(push: Push) -> dict[str, Any]:
         "wait_for_window_hours": None
         if push.wait_for_window is None
         else int(push.wait_for_window.total_seconds() // 3600),
+        "marketing": push.marketing,
     }
 
 

@@ -158,6 +158,7 @@ class PushUseCases:
         draft: bool = False,
         project_id: str | None = None,
         wait_for_window: timedelta | None = None,
+        marketing: bool = False,
     ) -> dict[str, Any]:
         """Schedule a push to a saved segment, or keep it as a ``draft``; raises ``SegmentNotFound`` or
         ``PushInvalid``."""
@@ -175,6 +176,7 @@ class PushUseCases:
             draft=draft,
             project_id=project_id,
             wait_for_window=wait_for_window,
+            marketing=marketing,
         )
         return await self._pushes.add(push)
 
@@ -194,6 +196,7 @@ class PushUseCases:
         draft: bool = False,
         project_id: str | None = None,
         wait_for_window: timedelta | None = None,
+        marketing: bool = False,
     ) -> Push:
         """A push as asked, checked (segment, variants, link domains), not stored. ``project_id`` names
         the brand project it counts for (the brands service owns them; not checked here)."""
@@ -222,6 +225,7 @@ class PushUseCases:
             draft=draft,
             project_id=project_id,
             wait_for_window=wait_for_window,
+            marketing=marketing,
         )
 
     # -- drafts -------------------------------------------------------------------------------------------

@@ -165,3 +165,28 @@ def test_a_push_says_how_long_it_waits_for_the_window(api: TestClient) -> None:
     cleared = api.patch(path, json={"wait_for_window_hours": None, "version": 2}).json()
     assert cleared["wait_for_window_hours"] is None
     assert api.post(pushes, json=body).json()["wait_for_window_hours"] is None
+
+
+def test_a_marketing_push_never_carries_a_template_message(api: TestClient) -> None:
+    """WeChat forbids marketing content in template messages: a marketing push whose variant has one
+    is refused (422 naming ``marketing``), so it cannot fall back to templates outside the window."""
+    segment = api.post(f"/accounts/{APPID}/segments", json={"name": "m", "rule": {"has_tag": "interest.toys"}})
+    pushes = f"/accounts/{APPID}/pushes"
+    template = {"template_id": "tpl", "data": {"thing1": "hi"}}
+    text = {"kind": "text", "text": "八折"}
+    body = {"name": "sale", "segment_id": segment.json()["id"], "draft": True, "marketing": True}
+    refused = api.post(pushes, json=body | {"variants": [{"name": "A", "message": text, "template": template}]})
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["loc"] == ["body", "marketing"]
+    assert "never sent as a template" in refused.json()["detail"][0]["msg"]
+
+    waits = api.post(pushes, json=body | {"variants": [{"message": text}], "wait_for_window_hours": 48})
+    assert waits.status_code == 201, waits.text
+    assert (waits.json()["marketing"], waits.json()["wait_for_window_hours"]) == (True, 48)
+    push = waits.json()
+    edited = api.patch(
+        f"{pushes}/{push['id']}", json={"variants": [{"message": text, "template": template}], "version": 1}
+    )
+    assert edited.status_code == 422 and edited.json()["detail"][0]["loc"] == ["body", "marketing"]
+    service = api.post(pushes, json=body | {"marketing": False, "variants": [{"message": text, "template": template}]})
+    assert service.status_code == 201 and service.json()["marketing"] is False

@@ -67,7 +67,8 @@ def _with_etag(response: Response, doc: dict[str, Any]) -> PushOut:
 
 def _audited(out: PushOut) -> dict[str, Any]:
     """What an audit entry keeps of a push: its content, schedule and status, not its counters."""
-    fields = {"name", "segment_id", "status", "send_at", "broadcast", "variants", "project_id", "wait_for_window_hours"}
+    fields = {"name", "segment_id", "status", "send_at", "broadcast", "variants", "project_id"}
+    fields |= {"wait_for_window_hours", "marketing"}
     return out.model_dump(mode="json", include=fields)
 
 
@@ -83,6 +84,7 @@ def _fields(body: PushIn) -> dict[str, Any]:
         "broadcast": body.broadcast,
         "project_id": body.project_id,
         "wait_for_window": None if body.wait_for_window_hours is None else timedelta(hours=body.wait_for_window_hours),
+        "marketing": body.marketing,
     }
 
 
@@ -173,7 +175,7 @@ async def edit_draft(
     current = PushOut.of(await pushes.get(appid, push_id))
     merged = current.model_dump(include={"name", "segment_id", "variants", "send_at", "quiet_hours", "cap"})
     merged |= {"broadcast": current.broadcast, "project_id": current.project_id}
-    merged |= {"wait_for_window_hours": current.wait_for_window_hours}
+    merged |= {"wait_for_window_hours": current.wait_for_window_hours, "marketing": current.marketing}
     merged |= body.model_dump(exclude_unset=True, exclude={"version"})
     try:
         edited = PushIn.model_validate(merged)

@@ -19,6 +19,7 @@ from services.segments.domain.pushes import (
     SubscriptionContent,
     TemplateContent,
     Variant,
+    check_marketing,
     check_variants,
     effective_send_at,
 )
@@ -318,6 +319,10 @@ class PushIn(BaseModel):
         description="Members outside the 48-hour window whose variant has only a customer-service message "
         "wait up to this many hours for their next interaction and get it then (null: skipped outside_window)",
     )
+    marketing: bool = Field(
+        default=False,
+        description="Marketing content: no variant may carry a template message (WeChat forbids it; 422)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> PushIn:
@@ -331,6 +336,13 @@ class PushIn(BaseModel):
     def _no_wait_for_broadcasts(cls, value: int | None, info: ValidationInfo) -> int | None:
         if value is not None and info.data.get("broadcast"):
             raise PushInvalid("a broadcast goes by mass send, which has no window to wait for")
+        return value
+
+    @field_validator("marketing")
+    @classmethod
+    def _no_marketing_templates(cls, value: bool, info: ValidationInfo) -> bool:
+        variants = info.data.get("variants") or []
+        check_marketing([v.variant() for v in variants], marketing=value)
         return value
 
 
@@ -348,6 +360,7 @@ class PushPatch(BaseModel):
     broadcast: bool | None = None
     project_id: ProjectId | None = Field(default=None, description="null: linked to no project")
     wait_for_window_hours: WindowWaitHours | None = Field(default=None, description="null: no wait")
+    marketing: bool | None = None
     version: int | None = Field(default=None, description="The version edited (or send If-Match)")
 
 
@@ -386,6 +399,8 @@ class PushOut(BaseModel):
     project_id: str | None = None
     #: How long members outside the window wait for their next interaction (None: skipped).
     wait_for_window_hours: int | None = None
+    #: Marketing content: never sent as a template message.
+    marketing: bool = False
     #: The stats read for the push page: progress, failures by code with their meaning, skips by
     #: reason, clicks per link and per variant.
     report: dict[str, Any] = {}
@@ -421,6 +436,7 @@ class PushOut(BaseModel):
             created_by=doc.get("created_by"),
             project_id=doc.get("project_id"),
             wait_for_window_hours=doc.get("wait_for_window_hours"),
+            marketing=bool(doc.get("marketing")),
             report=report_of(doc),
             **_when(doc),
         )
