@@ -26,6 +26,7 @@ from services.campaigns.adapters import variants as variant_docs
 from services.campaigns.adapters.campaigns import MongoCampaignRepository
 from services.campaigns.adapters.directory import CampaignDirectoryAdapter
 from services.campaigns.adapters.graph import MongoReferralGraph
+from services.campaigns.adapters.held_notices import HELD_NOTICE_INDEXES, MongoHeldNotices
 from services.campaigns.adapters.participation_events import MongoStandings, PublishedParticipation
 from services.campaigns.adapters.posters import PosterRenderer
 from services.campaigns.adapters.referrals import (
@@ -40,7 +41,15 @@ from services.campaigns.adapters.stats import MongoCounterRebuild
 from services.campaigns.adapters.templates import MongoTemplateStore
 from services.campaigns.adapters.variants import MongoPosterVariants
 from services.campaigns.domain.campaign import Campaign
-from services.campaigns.service_layer import counters, graph, joining, notices, referrals, share_screenshots
+from services.campaigns.service_layer import (
+    counters,
+    graph,
+    joining,
+    notice_fallback,
+    notices,
+    referrals,
+    share_screenshots,
+)
 from services.campaigns.service_layer import known_followers as known_followers_use
 from services.campaigns.service_layer.management import ENDED_NOTICE
 from services.campaigns.service_layer.participation import announce_everyone
@@ -88,6 +97,7 @@ INDEXES = (
     *variant_docs.INDEXES,
     *PROCESSED_EVENTS_INDEXES,
     *ACCESS_TOKEN_INDEXES,
+    *HELD_NOTICE_INDEXES,
 )
 
 
@@ -310,6 +320,15 @@ async def bootstrap(
             await stack.enter_async_context(OutboxRelay(database, publisher))
         repository = MongoCampaignRepository(database)
         variants = MongoPosterVariants(database)
+        # Held notices fall back to the account's service-notice template (issue 21 item 4).
+        fallback = notice_fallback.running(
+            MongoHeldNotices(database),
+            notice_fallback.templates_of(settings.notice_templates),
+            clients.__getitem__,
+            lambda: datetime.now(UTC),
+            settings.notice_fallback_seconds,
+        )
+        await stack.enter_async_context(fallback)
 
         def uow() -> ReferralUnitOfWork:
             return MongoReferralUnitOfWork(mongo.client, settings.mongodb_database)

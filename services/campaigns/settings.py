@@ -3,10 +3,36 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field, field_validator
 
 from shared.wechat import AccountsSettings
 from shared.wechat_client import WeChatApiConfig
+
+#: Template fields WeChat no longer shows (May 2023): a notice's text there would vanish unseen.
+_RETIRED_FIELDS = frozenset({"first", "remark"})
+
+
+class NoticeTemplateSetting(BaseModel):
+    """An account's service-notice template for held campaign notices (``NOTICE_TEMPLATES``)."""
+
+    template_id: str = Field(min_length=1, max_length=128)
+    #: Each keyword field's text, naming ``{notice}`` (the notice's text), ``{kind}`` or ``{time}``.
+    fields: dict[str, str] = Field(min_length=1)
+    #: Minutes a notice stays held (waiting for the member's next interaction) before the template.
+    hold_minutes: int = Field(default=24 * 60, ge=1, le=30 * 24 * 60)
+    url: str | None = None
+
+    @field_validator("fields")
+    @classmethod
+    def _shown_fields_and_known_names(cls, fields: dict[str, str]) -> dict[str, str]:
+        for name, text in fields.items():
+            if name in _RETIRED_FIELDS:
+                raise ValueError(f"{name!r} is no longer shown by WeChat: use a keyword field")
+            try:
+                text.format_map(dict.fromkeys(("notice", "kind", "time"), ""))
+            except (KeyError, ValueError, IndexError) as error:
+                raise ValueError(f"field {name!r}: only {{notice}}, {{kind}} and {{time}} may be named") from error
+        return fields
 
 
 class CampaignsSettings(AccountsSettings):
@@ -41,3 +67,10 @@ class CampaignsSettings(AccountsSettings):
     #: Seconds a credit's confirmation waits past its window, so an unfollow still in the broker's
     #: queue (sent within the window, read late) revokes it before it is confirmed.
     credit_confirm_grace_seconds: float = Field(default=60.0, ge=0, le=86400)
+    #: Per account (appid): the service-notice template a campaign notice held for a closed window
+    #: falls back to after ``hold_minutes`` (JSON: ``{"wx…": {"template_id": "…", "fields": {"thing1":
+    #: "{notice}", "time2": "{time}"}, "hold_minutes": 1440}}``). Accounts without one keep held notices
+    #: until the member's next interaction.
+    notice_templates: dict[str, NoticeTemplateSetting] = Field(default_factory=dict)
+    #: Seconds between the worker's sweeps of held notices due for their template.
+    notice_fallback_seconds: float = Field(default=30.0, gt=0, le=3600)

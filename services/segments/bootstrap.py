@@ -27,12 +27,14 @@ from services.segments.adapters.facts import MongoFacts
 from services.segments.adapters.participation import MongoParticipationUnitOfWork
 from services.segments.adapters.push_documents import push_from_document
 from services.segments.adapters.store import INDEXES, MongoPushes, MongoSegments
+from services.segments.adapters.waiting_store import WAITING_INDEXES, MongoWaitingSends
 from services.segments.adapters.wechat_sender import WeChatSender
 from services.segments.domain.pushes import BEIJING
 from services.segments.service_layer.audience import freeze_next
 from services.segments.service_layer.dispatch import DispatchConfig, Dispatcher
 from services.segments.service_layer.live_index import LiveIndex
 from services.segments.service_layer.ports import ParticipationUnitOfWork, Sender
+from services.segments.service_layer.waiting import WaitingSends
 from services.segments.settings import SegmentsSettings
 from shared.contracts import TOPICS
 from shared.datarights import MemberRights, MongoMemberRights
@@ -81,6 +83,8 @@ class SegmentsService:
     relay: OutboxRelay | None = None
     #: Erased members (the worker drops their events); set by the worker's bootstrap.
     rights: MemberRights | None = None
+    #: The worker's sends that wait for members' windows (service_layer/waiting.py).
+    waiting: WaitingSends | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -122,7 +126,13 @@ async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
 @asynccontextmanager
 async def _common(settings: SegmentsSettings, clock: Clock) -> AsyncIterator[tuple[SegmentsService, AsyncExitStack]]:
     taxonomy = load_taxonomy(settings.taxonomy_path)
-    indexes = (*INDEXES, *participation_docs.INDEXES, *PROCESSED_EVENTS_INDEXES, *ACCESS_TOKEN_INDEXES)
+    indexes = (
+        *INDEXES,
+        *participation_docs.INDEXES,
+        *PROCESSED_EVENTS_INDEXES,
+        *ACCESS_TOKEN_INDEXES,
+        *WAITING_INDEXES,
+    )
     async with AsyncExitStack() as stack:
         mongo = await stack.enter_async_context(connect(settings, indexes))
         client, database = mongo.client, mongo.database
@@ -272,8 +282,19 @@ async def bootstrap_worker(
             read_push=push_from_document,
             clock=clock,
         )
+        waiting = service.waiting = WaitingSends(
+            service.pushes,
+            MongoWaitingSends(service.pushes.profiles.database),
+            sender,
+            dispatcher.personalize,
+            read_push=push_from_document,
+            clock=clock,
+            retries=settings.send_retries,
+            retry_seconds=settings.send_retry_seconds,
+        )
         if dispatch:
             service.tasks.append(
                 asyncio.create_task(_forever("dispatch", settings.poll_seconds, dispatcher.run_once)())
             )
+            service.tasks.append(asyncio.create_task(_forever("waiting sends", settings.poll_seconds, waiting.sweep)()))
         yield service

@@ -84,6 +84,7 @@ __all__ = [
     "InMemoryCampaignResults",
     "InMemoryCampaigns",
     "InMemoryCounterRebuild",
+    "InMemoryHeldNotices",
     "InMemoryNotices",
     "InMemoryPosterVariants",
     "InMemoryReferralGraph",
@@ -1077,3 +1078,31 @@ class InMemoryPosterVariants(PosterVariants):
 
     async def counts(self, campaign_id: str) -> dict[str, int]:
         return {name: n for name, n in self.counters.get(campaign_id, {}).items() if n}
+
+
+class InMemoryHeldNotices:
+    """Held notices of a :class:`CampaignRecords` (``adapters/held_notices.py``)."""
+
+    def __init__(self, records: CampaignRecords) -> None:
+        self.records = records
+
+    async def held_before(self, appid: str, before: datetime, limit: int) -> list[Notice]:
+        found = [
+            doc
+            for doc in self.records.notices.values()
+            if doc["status"] == "held" and doc["appid"] == appid and doc["held_at"] <= before
+        ]
+        found.sort(key=lambda doc: doc["held_at"])
+        return [replace(_notice(doc), text=doc.get("delivered_text") or doc["text"]) for doc in found[:limit]]
+
+    async def claim(self, notice_id: str, at: datetime) -> bool:
+        doc = self.records.notices.get(notice_id)
+        if doc is None or doc["status"] != "held":
+            return False
+        self.records.notices[notice_id] = doc | {"status": "template_sending", "template_at": at}
+        return True
+
+    async def settle(self, notice_id: str, status: str, at: datetime, fields: dict[str, Any]) -> None:
+        doc = self.records.notices.get(notice_id)
+        if doc is not None and doc["status"] == "template_sending":
+            self.records.notices[notice_id] = doc | {"status": status, f"{status}_at": at, **fields}

@@ -30,6 +30,7 @@ __all__ = [
     "InMemoryParticipationUnitOfWork",
     "InMemoryPushes",
     "InMemorySegments",
+    "InMemoryWaitingSends",
 ]
 
 #: The profile fields the send decision reads (what MongoPushes.profiles_of projects).
@@ -490,3 +491,53 @@ class InMemoryParticipationUnitOfWork(InMemoryUnitOfWork):
 
     def _end(self) -> None:
         self._store, self._staged = None, {}
+
+
+class InMemoryWaitingSends:
+    """The ``waiting`` delivery records of an :class:`InMemoryPushes` (``adapters/waiting_store.py``)."""
+
+    def __init__(self, pushes: InMemoryPushes) -> None:
+        self._deliveries = pushes.deliveries
+
+    def _waiting(self) -> list[dict[str, Any]]:
+        return [d for d in self._deliveries.values() if d["status"] == "waiting"]
+
+    async def open_window(self, appid: str, openid: str, until: datetime, now: datetime) -> list[dict[str, Any]]:
+        found = [d for d in self._waiting() if d["appid"] == appid and d["openid"] == openid and d["wait_until"] > now]
+        for doc in found:
+            doc["window_until"] = until
+        return [dict(d) for d in found]
+
+    async def ready(self, now: datetime, limit: int) -> list[dict[str, Any]]:
+        found = [d for d in self._waiting() if d.get("window_until") is not None and d["window_until"] > now]
+        return [dict(d) for d in sorted(found, key=lambda d: d["window_until"])[:limit]]
+
+    async def due_to_expire(self, now: datetime, limit: int) -> list[dict[str, Any]]:
+        found = [d for d in self._waiting() if d["wait_until"] <= now]
+        return [dict(d) for d in sorted(found, key=lambda d: d["wait_until"])[:limit]]
+
+    async def take(self, delivery_id: str, now: datetime) -> bool:
+        doc = self._deliveries.get(delivery_id)
+        if doc is None or doc["status"] != "waiting":
+            return False
+        doc |= {"status": "sending", "channel": "customer_service", "taken_at": now}
+        return True
+
+    async def close_window(self, delivery_id: str) -> None:
+        doc = self._deliveries.get(delivery_id)
+        if doc is not None and doc["status"] == "waiting":
+            doc["window_until"] = None
+
+    async def put_back(self, delivery_id: str) -> None:
+        doc = self._deliveries.get(delivery_id)
+        if doc is not None and doc["status"] == "sending":
+            doc |= {"status": "waiting", "window_until": None}
+            doc.pop("channel", None)
+            doc.pop("taken_at", None)
+
+    async def finish(self, delivery_id: str, fields: Mapping[str, Any]) -> bool:
+        doc = self._deliveries.get(delivery_id)
+        if doc is None or doc["status"] != "waiting":
+            return False
+        doc |= {**fields, "window_until": None}
+        return True

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from services.segments.domain.pushes import (
@@ -80,7 +80,13 @@ def push_from_document(doc: Mapping[str, Any]) -> Push:
         note=doc.get("note", ""),
         created_by=_creator(doc.get("created_by")),
         project_id=doc.get("project_id"),
+        wait_for_window=_hours(doc.get("wait_for_window_hours")),
+        marketing=bool(doc.get("marketing")),
     )
+
+
+def _hours(value: Any) -> timedelta | None:
+    return None if value is None else timedelta(hours=int(value))
 
 
 def _creator(doc: Mapping[str, Any] | None) -> Creator | None:
@@ -124,6 +130,10 @@ def draft_content(push: Push) -> dict[str, Any]:
         "cap": {"per_day": push.cap.per_day, "per_week": push.cap.per_week},
         "broadcast": push.broadcast,
         "project_id": push.project_id,
+        "wait_for_window_hours": None
+        if push.wait_for_window is None
+        else int(push.wait_for_window.total_seconds() // 3600),
+        "marketing": push.marketing,
     }
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "INTERACTION_WINDOW",
     "INTERRUPTED",
     "MASS_MONTHLY",
+    "MAX_WINDOW_WAIT",
     "REFUSED_LOCALLY",
     "RETIRED_TEMPLATE_FIELDS",
     "TRANSPORT_FAILED",
@@ -55,7 +56,9 @@ __all__ = [
     "TemplateContent",
     "Variant",
     "assign_variant",
+    "check_marketing",
     "check_variants",
+    "check_window_wait",
     "decide",
     "draft_change",
     "effective_send_at",
@@ -363,6 +366,12 @@ class Push:
     created_by: Creator | None = None
     #: The brand project the push counts for (the brands service owns projects), if any.
     project_id: str | None = None
+    #: Members outside the 48-hour window whose variant has only a customer-service message wait this
+    #: long for their next interaction instead of being skipped (None: skipped; service_layer/waiting.py).
+    wait_for_window: timedelta | None = None
+    #: Marketing content (promotions): never sent as a template message, which WeChat keeps for service
+    #: notices (:func:`check_marketing`).
+    marketing: bool = False
 
 
 def check_variants(variants: Sequence[Variant], *, broadcast: bool) -> None:
@@ -400,10 +409,14 @@ def new_push(
     created_by: Creator | None = None,
     draft: bool = False,
     project_id: str | None = None,
+    wait_for_window: timedelta | None = None,
+    marketing: bool = False,
 ) -> Push:
     """A push scheduled for ``send_at`` (``now`` when None), its audience frozen when it comes due; a
     ``draft`` keeps ``send_at`` as asked (None: when it is sent) and waits for an operator to send it."""
     check_variants(variants, broadcast=broadcast)
+    check_window_wait(wait_for_window, broadcast=broadcast)
+    check_marketing(variants, marketing=marketing)
     if send_at is not None and send_at.tzinfo is None:
         raise PushInvalid("send_at needs a timezone")
     return Push(
@@ -420,7 +433,36 @@ def new_push(
         created_at=now,
         created_by=created_by,
         project_id=project_id,
+        wait_for_window=wait_for_window,
+        marketing=marketing,
     )
+
+
+#: The longest a member may be waited for (a push's content goes stale; the records stay open meanwhile).
+MAX_WINDOW_WAIT = timedelta(days=30)
+
+
+def check_window_wait(wait: timedelta | None, *, broadcast: bool) -> None:
+    """Raises :class:`PushInvalid` unless ``wait`` is a wait for the window this push may have."""
+    if wait is None:
+        return
+    if broadcast:
+        raise PushInvalid("a broadcast goes by mass send, which has no window to wait for")
+    if not timedelta(hours=1) <= wait <= MAX_WINDOW_WAIT:
+        raise PushInvalid("a wait for the window is between 1 hour and 30 days")
+
+
+def check_marketing(variants: Sequence[Variant], *, marketing: bool) -> None:
+    """Raises :class:`PushInvalid` when a marketing push has a template message: WeChat forbids
+    marketing content in templates, so such a push reaches members outside the window only by waiting."""
+    if not marketing:
+        return
+    for variant in variants:
+        if variant.template is not None:
+            raise PushInvalid(
+                f"variant {variant.name}: marketing content is never sent as a template message (WeChat "
+                "keeps templates for service notices); drop the template or wait for the window"
+            )
 
 
 @dataclass(frozen=True)

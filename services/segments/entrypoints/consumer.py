@@ -6,6 +6,7 @@ from __future__ import annotations
 from services.segments.bootstrap import SegmentsService, bootstrap_worker
 from services.segments.service_layer.job_finish import mass_finished, template_finished
 from services.segments.service_layer.participation import record_participation
+from services.segments.service_layer.waiting import interaction_of
 from services.segments.settings import SegmentsSettings
 from shared.contracts import (
     CAMPAIGN_PARTICIPATION,
@@ -24,6 +25,8 @@ async def _on_push(service: SegmentsService, envelope: Envelope, message: Messag
         await template_finished(service.pushes, envelope.appid, message)
     elif isinstance(message, MassSendFinished):
         await mass_finished(service.pushes, service.sender, envelope.appid, message)
+    elif service.waiting is not None and (interaction := interaction_of(message)) is not None:
+        await service.waiting.on_interaction(envelope.appid, interaction)  # sends that waited for the window
 
 
 async def _on_participation(service: SegmentsService, envelope: Envelope, message: Message) -> None:

@@ -50,6 +50,7 @@ from services.segments.domain.pushes import (
     decide,
     fallback_channel,
 )
+from services.segments.domain.waiting import WAITING, waiting_fields
 from services.segments.service_layer.delivery_events import delivered_event, failed_event
 from services.segments.service_layer.ports import (
     Content,
@@ -272,6 +273,10 @@ class Dispatcher:
             record |= {"openid": openid, "variant": variant.name, "created_at": now, "finished_at": None}
             if decision.channel is None:
                 assert decision.reason is not None
+                waits = waiting_fields(push, decision.reason, now)  # waits for the window instead
+                if waits is not None:
+                    piece.records.append(record | waits)
+                    continue
                 piece.records.append(
                     record | {"status": "skipped", "reason": decision.reason.value, "finished_at": now}
                 )
@@ -295,6 +300,8 @@ class Dispatcher:
             piece.counters.targeted(record["variant"])
             if record["status"] == "skipped":
                 piece.counters.add(record["variant"], f"skipped.{record['reason']}")
+            elif record["status"] == WAITING:
+                piece.counters.add(record["variant"], WAITING)
         await self._reserve(push, piece, now)
 
     async def _reserve(self, push: Push, piece: _Slice, now: datetime) -> None:
@@ -482,6 +489,10 @@ class Dispatcher:
         log.info("mass send queued", push=push.id, msg_id=msg_id)
 
     # -- links ---------------------------------------------------------------------------------------
+
+    def personalize(self, content: Content, push_id: str, variant: str, openid: str) -> Content:
+        """The content as this dispatcher sends it (signed click links); used by sends after a wait."""
+        return self._personalize(content, push_id, variant, openid)
 
     def _personalize(self, content: Content, push_id: str, variant: str, openid: str) -> Content:
         """The content with every link turned into a signed redirect that counts the click."""

@@ -32,6 +32,7 @@ __all__ = [
     "SegmentRepository",
     "SendRefused",
     "Sender",
+    "WaitingStore",
 ]
 
 Content = MessageContent | TemplateContent | SubscriptionContent
@@ -341,3 +342,36 @@ class ParticipationUnitOfWork(Protocol):
         ...
 
     async def commit(self) -> None: ...
+
+
+class WaitingStore(Protocol):
+    """Delivery records that wait for the member's window (``service_layer/waiting.py``; MongoDB:
+    :class:`~services.segments.adapters.waiting_store.MongoWaitingSends`). Every move is conditional on
+    the record's status, so two workers never both send one."""
+
+    async def open_window(self, appid: str, openid: str, until: datetime, now: datetime) -> list[dict[str, Any]]:
+        """Mark the member's waiting records (not yet expired) as having an open window until ``until``;
+        return them."""
+        ...
+
+    async def ready(self, now: datetime, limit: int) -> list[dict[str, Any]]:
+        """Waiting records whose window is open now (an interaction seen, the send held back)."""
+        ...
+
+    async def due_to_expire(self, now: datetime, limit: int) -> list[dict[str, Any]]: ...
+
+    async def take(self, delivery_id: str, now: datetime) -> bool:
+        """waiting → sending; False when someone else took or closed it."""
+        ...
+
+    async def close_window(self, delivery_id: str) -> None:
+        """Keep waiting, for the next interaction (the window seen cannot be used: cap, pause)."""
+        ...
+
+    async def put_back(self, delivery_id: str) -> None:
+        """sending → waiting, window closed (the send was not made)."""
+        ...
+
+    async def finish(self, delivery_id: str, fields: Mapping[str, Any]) -> bool:
+        """waiting → ``fields`` (skipped or expired); False when it was no longer waiting."""
+        ...

@@ -9,7 +9,7 @@ import asyncio
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from services.segments.domain.click_links import LinkForged, domain_allowed, link_key, open_click
@@ -157,6 +157,8 @@ class PushUseCases:
         created_by: Creator | None = None,
         draft: bool = False,
         project_id: str | None = None,
+        wait_for_window: timedelta | None = None,
+        marketing: bool = False,
     ) -> dict[str, Any]:
         """Schedule a push to a saved segment, or keep it as a ``draft``; raises ``SegmentNotFound`` or
         ``PushInvalid``."""
@@ -173,6 +175,8 @@ class PushUseCases:
             created_by=created_by,
             draft=draft,
             project_id=project_id,
+            wait_for_window=wait_for_window,
+            marketing=marketing,
         )
         return await self._pushes.add(push)
 
@@ -191,6 +195,8 @@ class PushUseCases:
         created_by: Creator | None = None,
         draft: bool = False,
         project_id: str | None = None,
+        wait_for_window: timedelta | None = None,
+        marketing: bool = False,
     ) -> Push:
         """A push as asked, checked (segment, variants, link domains), not stored. ``project_id`` names
         the brand project it counts for (the brands service owns them; not checked here)."""
@@ -218,6 +224,8 @@ class PushUseCases:
             created_by=created_by,
             draft=draft,
             project_id=project_id,
+            wait_for_window=wait_for_window,
+            marketing=marketing,
         )
 
     # -- drafts -------------------------------------------------------------------------------------------

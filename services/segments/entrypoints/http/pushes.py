@@ -12,6 +12,7 @@ is audited.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
@@ -67,6 +68,7 @@ def _with_etag(response: Response, doc: dict[str, Any]) -> PushOut:
 def _audited(out: PushOut) -> dict[str, Any]:
     """What an audit entry keeps of a push: its content, schedule and status, not its counters."""
     fields = {"name", "segment_id", "status", "send_at", "broadcast", "variants", "project_id"}
+    fields |= {"wait_for_window_hours", "marketing"}
     return out.model_dump(mode="json", include=fields)
 
 
@@ -81,6 +83,8 @@ def _fields(body: PushIn) -> dict[str, Any]:
         "cap": None if body.cap is None else body.cap.cap(),
         "broadcast": body.broadcast,
         "project_id": body.project_id,
+        "wait_for_window": None if body.wait_for_window_hours is None else timedelta(hours=body.wait_for_window_hours),
+        "marketing": body.marketing,
     }
 
 
@@ -171,6 +175,7 @@ async def edit_draft(
     current = PushOut.of(await pushes.get(appid, push_id))
     merged = current.model_dump(include={"name", "segment_id", "variants", "send_at", "quiet_hours", "cap"})
     merged |= {"broadcast": current.broadcast, "project_id": current.project_id}
+    merged |= {"wait_for_window_hours": current.wait_for_window_hours, "marketing": current.marketing}
     merged |= body.model_dump(exclude_unset=True, exclude={"version"})
     try:
         edited = PushIn.model_validate(merged)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from datetime import time as clock_time
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from services.segments.domain.membership import Reach
 from services.segments.domain.pushes import (
@@ -19,6 +19,7 @@ from services.segments.domain.pushes import (
     SubscriptionContent,
     TemplateContent,
     Variant,
+    check_marketing,
     check_variants,
     effective_send_at,
 )
@@ -293,6 +294,10 @@ class CapIn(BaseModel):
         return FrequencyCap(per_day=self.per_day, per_week=self.per_week)
 
 
+#: How long a push waits for members outside the window (1 hour to 30 days).
+WindowWaitHours = Annotated[int, Field(ge=1, le=720)]
+
+
 class PushIn(BaseModel):
     name: Name
     segment_id: Annotated[str, Field(min_length=1, max_length=64)]
@@ -309,6 +314,15 @@ class PushIn(BaseModel):
         default=False, description="Keep it unsent (needs push:compose only); POST .../{id}/send schedules it"
     )
     project_id: ProjectId | None = None
+    wait_for_window_hours: WindowWaitHours | None = Field(
+        default=None,
+        description="Members outside the 48-hour window whose variant has only a customer-service message "
+        "wait up to this many hours for their next interaction and get it then (null: skipped outside_window)",
+    )
+    marketing: bool = Field(
+        default=False,
+        description="Marketing content: no variant may carry a template message (WeChat forbids it; 422)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> PushIn:
@@ -316,6 +330,20 @@ class PushIn(BaseModel):
             raise PushInvalid("send_at needs a timezone")
         check_variants([v.variant() for v in self.variants], broadcast=self.broadcast)
         return self
+
+    @field_validator("wait_for_window_hours")
+    @classmethod
+    def _no_wait_for_broadcasts(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and info.data.get("broadcast"):
+            raise PushInvalid("a broadcast goes by mass send, which has no window to wait for")
+        return value
+
+    @field_validator("marketing")
+    @classmethod
+    def _no_marketing_templates(cls, value: bool, info: ValidationInfo) -> bool:
+        variants = info.data.get("variants") or []
+        check_marketing([v.variant() for v in variants], marketing=value)
+        return value
 
 
 class PushPatch(BaseModel):
@@ -331,6 +359,8 @@ class PushPatch(BaseModel):
     cap: CapIn | None = None
     broadcast: bool | None = None
     project_id: ProjectId | None = Field(default=None, description="null: linked to no project")
+    wait_for_window_hours: WindowWaitHours | None = Field(default=None, description="null: no wait")
+    marketing: bool | None = None
     version: int | None = Field(default=None, description="The version edited (or send If-Match)")
 
 
@@ -367,6 +397,10 @@ class PushOut(BaseModel):
     created_by: dict[str, str] | None = None
     #: The brand project it counts for, if any.
     project_id: str | None = None
+    #: How long members outside the window wait for their next interaction (None: skipped).
+    wait_for_window_hours: int | None = None
+    #: Marketing content: never sent as a template message.
+    marketing: bool = False
     #: The stats read for the push page: progress, failures by code with their meaning, skips by
     #: reason, clicks per link and per variant.
     report: dict[str, Any] = {}
@@ -401,6 +435,8 @@ class PushOut(BaseModel):
             mass=doc.get("mass"),
             created_by=doc.get("created_by"),
             project_id=doc.get("project_id"),
+            wait_for_window_hours=doc.get("wait_for_window_hours"),
+            marketing=bool(doc.get("marketing")),
             report=report_of(doc),
             **_when(doc),
         )
