@@ -80,7 +80,10 @@ class LocalInfrastructure:
     Everything lives under ``root``: ``state.json`` (PIDs and URLs), ``logs/`` and ``data/``. ``up`` is a
     no-op for a server that already answers; ``down`` signals only PIDs recorded in the state file whose
     command line is still the one it started, so it never stops somebody else's broker.
-    ``persistent=False`` keeps MongoDB data in memory (tests).
+    ``persistent=False`` keeps MongoDB data in memory (tests). A server that keeps its data on disk
+    syncs its log on every commit (``sync_commits``, default: when ``persistent``): without it a
+    SIGKILLed SecantusDB loses the last commits it had acknowledged, which workers had already
+    confirmed to Kafka (found by the fault-injection suite, docs/operations.md "Faults").
     """
 
     def __init__(
@@ -90,12 +93,14 @@ class LocalInfrastructure:
         kafka: tuple[str, int] = ("127.0.0.1", 9092),
         mongodb: tuple[str, int] = ("127.0.0.1", 27017),
         persistent: bool = True,
+        sync_commits: bool | None = None,
     ) -> None:
         self.root = root
         self._state_file = root / "state.json"
         self._logs = root / "logs"
         self._data = root / "data"
         self._persistent = persistent
+        self._sync_commits = persistent if sync_commits is None else sync_commits
         # Children this object started, kept so they are reaped here; other processes use the PIDs.
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         kafka_host, kafka_port = kafka
@@ -136,6 +141,7 @@ class LocalInfrastructure:
                     "--storage-path", storage,
                     "--log-level", "WARNING",
                     "--cache-size", "256M",
+                    *(("--sync-on-commit",) if self._sync_commits else ()),
                 ),
                 probe=mongodb_answers,
             ),
