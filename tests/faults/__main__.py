@@ -19,10 +19,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pushes", type=int, default=10_000)
     parser.add_argument("--broker-restarts", action="store_true", help="also SIGKILL and restart the broker")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--workdir", type=Path, help="keep the processes' logs here (default: a temporary directory)")
     args = parser.parse_args(argv)
     scenario = generate(args.seed, args.pushes, broker_restarts=args.broker_restarts)
-    with tempfile.TemporaryDirectory(prefix="scrm-faults-") as workdir:
-        figures = run(scenario, Path(workdir))
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        figures = run(scenario, args.workdir)
+    else:
+        with tempfile.TemporaryDirectory(prefix="scrm-faults-") as workdir:
+            figures = run(scenario, Path(workdir))
     print(figures.summary())  # noqa: T201
     if args.json:
         args.json.write_text(json.dumps(figures.as_json(), indent=2, ensure_ascii=False))

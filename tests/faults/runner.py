@@ -18,6 +18,7 @@ import io
 import json
 import os
 import random
+import re
 import signal
 import time
 import uuid
@@ -41,12 +42,15 @@ from services.profiles.domain.mall_webhook import sign as sign_mall
 from shared.contracts import WECHAT_PUSHES
 from shared.localinfra import LocalInfrastructure, free_port
 from tests.e2e.campaign_stack import APPID, BASE, MALL_SECRET, operator_token, platform_env, profiles_env
-from tests.faults.scenario import KEYWORD, Expected, Fault, Scenario, Step
+from tests.faults.scenario import DURING_SEND, KEYWORD, Expected, Fault, Scenario, Step
 
 PROCESSES = (
     *("wechat-sim", "gateway", "members-worker", "members-api", "campaigns-worker", "campaigns-api"),
-    *("profiles-worker", "profiles-public"),
+    *("profiles-worker", "profiles-public", "segments-api", "segments-worker"),
 )
+#: The targeted push: members in late pregnancy (declared on the H5 page) who consented to marketing.
+PUSH_RULE = {"stage_in": ["stage.pregnancy.late"]}
+PUSH_TEXT = "孕晚期待产包清单"
 #: Members acting at once (each member's own pushes stay in order, in one lane).
 LANES = 12
 #: Two pushes of one member are at least this far apart: the platform's CreateTime has whole seconds,
@@ -54,7 +58,11 @@ LANES = 12
 SAME_MEMBER_GAP_S = 1.1
 #: How long the platform's sending of one push is repeated before the suite counts it refused.
 PUSH_DEADLINE_S = 180.0
-SETTLE_TIMEOUT_S = 300.0
+#: The stores are compared once they match the model, or once no consumer made progress for
+#: ``STALL_S`` (a stall is a finding), or at the latest after this long: the campaigns worker renders a
+#: poster for every new participant and falls minutes behind a long run on a busy machine.
+SETTLE_TIMEOUT_S = 3600.0
+STALL_S = 120.0
 #: Pushes keep arriving while a fault is injected, but at most this many beyond its point before the
 #: fault has begun: a restart takes seconds, pushing is faster, and each fault must land mid-stream.
 FAULT_SLACK = 25
@@ -159,6 +167,11 @@ class Stack:
                 "POSTER_CACHE_DIR": str(workdir / "posters"),
                 "POSTER_WORKERS": "1",
                 "SCREENSHOT_WORKERS": "1",
+                # Click links lead to segments-public, which this run does not start: nobody clicks.
+                "PUBLIC_BASE_URL": f"http://127.0.0.1:{free_port()}",
+                "CLICK_LINK_SECRET": "click-links-faults-0123",
+                "POLL_SECONDS": "0.2",
+                "SEND_RETRY_SECONDS": "0.05",
             }
         )
         self.processes: dict[str, ServiceProcess] = {}
@@ -235,6 +248,9 @@ class _Driver:
             httpx.AsyncClient(base_url=self.stack.url("wechat-sim"), timeout=60) as self.sim,
             httpx.AsyncClient(base_url=self.stack.url("gateway"), timeout=30) as self.gateway,
             httpx.AsyncClient(base_url=self.stack.url("profiles-public"), timeout=30) as self.mall,
+            httpx.AsyncClient(
+                base_url=self.stack.url("segments-api"), headers=self.headers, timeout=60
+            ) as self.segments,
             httpx.AsyncClient(base_url=self.stack.url("campaigns-api"), headers=self.headers, timeout=60) as self.api,
             AsyncMongoClient[dict[str, Any]](self.stack.infra.mongodb_url, tz_aware=True) as mongo,
         ):
@@ -252,6 +268,7 @@ class _Driver:
             expected = self.scenario.expected()
             await self._settle(expected)
             await self._flush_rewards(expected)
+            await self._send_push(expected)
             await self._check_recovered()
 
     # -- set-up ---------------------------------------------------------------------------------------
@@ -317,7 +334,7 @@ class _Driver:
             await self._push(step)
 
     async def _push(self, step: Step) -> None:
-        faults = self.scenario.faults
+        faults = [fault for fault in self.scenario.faults if fault.after != DURING_SEND]
         while self.gated and self.faults_begun < len(faults):
             if self.acknowledged < faults[self.faults_begun].after + FAULT_SLACK:
                 break
@@ -327,6 +344,9 @@ class _Driver:
             await asyncio.sleep(wait)
         if step.action == "mall":
             await self._order(step)
+            return
+        if step.action == "h5":
+            await self._h5(step)
             return
         body: dict[str, str] | None = None
         if step.action in ("follow", "scan") and step.via is not None:
@@ -369,6 +389,45 @@ class _Driver:
                 self.figures.refused += 1
                 self.figures.findings.append(f"mall order {step.mall_event} never accepted")
                 return
+            if attempt == 0:
+                self.acknowledged += 1
+                self.accepted.append(step)
+            else:
+                self.figures.retries += 1
+
+    async def _h5(self, step: Step) -> None:
+        """The member opens the H5 invitation the follow brought and declares a due date five weeks
+        away (孕晚期), with consent to marketing."""
+
+        async def link() -> str | None:
+            inbox = (await self.sim.get(f"/sim/accounts/{APPID}/members/{step.openid}/inbox")).json()["messages"]
+            texts = [m["payload"]["content"] for m in inbox if m["msgtype"] == "text"]
+            found = [match.group(1) for text in texts if (match := re.search(r'href="([^"]+)"', text))]
+            return found[0] if found else None
+
+        try:
+            url: str = await _eventually(link, f"the H5 invitation of {step.openid}", within=PUSH_DEADLINE_S)
+        except AssertionError as exc:
+            self.figures.refused += 1
+            self.figures.findings.append(str(exc)[:200])
+            return
+        due = (datetime.now(UTC) + timedelta(weeks=5)).date().isoformat()
+        form = f"basis=due_date&on={due}&interests=interest.toys&marketing=yes&data_use=yes".encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        for attempt in range(2 if step.retried else 1):
+            deadline = time.monotonic() + PUSH_DEADLINE_S
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    answer = await self.mall.post(url, content=form, headers=headers)
+                    if answer.status_code == 200 and "提交成功" in answer.text:
+                        break
+                    if answer.status_code < 500:
+                        raise AssertionError(f"the H5 page refused {step.openid}: {answer.text[:300]}")
+                if time.monotonic() > deadline:
+                    self.figures.refused += 1
+                    self.figures.findings.append(f"the H5 form of {step.openid} never accepted")
+                    return
+                await asyncio.sleep(0.5)
             if attempt == 0:
                 self.acknowledged += 1
                 self.accepted.append(step)
@@ -423,6 +482,8 @@ class _Driver:
     # -- faults ---------------------------------------------------------------------------------------
     async def _inject(self, faults: tuple[Fault, ...]) -> None:
         for fault in faults:
+            if fault.after == DURING_SEND:
+                continue
             while self.acknowledged < fault.after and not self._lanes_done():  # noqa: ASYNC110  (many lanes count)
                 await asyncio.sleep(0.1)
             self.log(f"fault at {self.acknowledged} acknowledged pushes: {fault.kind} {fault.target}".rstrip())
@@ -474,22 +535,28 @@ class _Driver:
 
     # -- checking -------------------------------------------------------------------------------------
     async def _settle(self, expected: Expected) -> None:
-        """Wait until the stores match the model (or stop changing), then count what differs."""
+        """Wait until the stores match the model, or until neither they nor the consumers' progress
+        (their processed-event claims) changed for ``STALL_S``; then count what differs."""
         deadline = time.monotonic() + SETTLE_TIMEOUT_S
-        last: tuple[int, int, list[str]] = (0, 0, [])
-        unchanged_since = time.monotonic()
+        last: tuple[object, ...] = ()
+        unchanged_since = reported = time.monotonic()
         while time.monotonic() < deadline:
             try:
-                current = await self._compare(expected)
+                lost, doubled, findings = await self._compare(expected)
+                claims = await self.db["processed_events"].estimated_document_count()
             except PyMongoError:
                 await asyncio.sleep(1)
                 continue
-            if current[0] == 0 and current[1] == 0:
-                last = current
+            if lost == 0 and doubled == 0:
                 break
+            current = (lost, doubled, claims)
+            if time.monotonic() - reported > 30:
+                self.log(f"settling at {self._clock()}: lost {lost}, doubled {doubled}, claims {claims}")
+                reported = time.monotonic()
             if current != last:
                 last, unchanged_since = current, time.monotonic()
-            elif time.monotonic() - unchanged_since > 90:
+            elif time.monotonic() - unchanged_since > STALL_S:
+                self.figures.findings.append(f"no consumer made progress for {STALL_S:.0f} s")
                 break
             await asyncio.sleep(2)
         await asyncio.sleep(3)  # anything doubled late would show now
@@ -498,9 +565,10 @@ class _Driver:
         if findings:
             # What happened around the members concerned: their pushes and the faults, on one clock.
             words = {word for line in findings for word in line.replace(":", " ").split()}
-            named = sorted(words & set(self.push_times))
+            named = sorted(words & set(self.push_times) - set(self.scenario.inviters))
             self.figures.findings += [f"{openid} pushed {' '.join(self.push_times[openid])}" for openid in named[:10]]
             self.figures.findings.append("faults " + ", ".join(self.fault_times))
+            self.figures.findings.append(f"settled after {self._clock()}")
 
     async def _compare(self, expected: Expected) -> tuple[int, int, list[str]]:
         lost = doubled = 0
@@ -601,6 +669,80 @@ class _Driver:
             else:
                 self.figures.lost += len(expected.rewarded) - allocated
 
+    async def _send_push(self, expected: Expected) -> None:
+        """An operator pushes to the segment of the H5 audience; the segments worker is killed while
+        it sends. Each member of the audience gets the message exactly once, nobody else gets it."""
+        if not expected.audience:
+            return
+
+        async def indexed() -> bool:
+            preview = await self.segments.post(f"/accounts/{APPID}/segments/preview", json={"rule": PUSH_RULE})
+            return bool(preview.status_code == 200 and preview.json()["size"] == len(expected.audience))
+
+        try:
+            await _eventually(indexed, "the audience in the segments' live index", within=180)
+        except AssertionError as exc:
+            self.figures.lost += 1
+            self.figures.findings.append(str(exc)[:300])
+            return
+        created = await self.segments.post(f"/accounts/{APPID}/segments", json={"name": "孕晚期", "rule": PUSH_RULE})
+        assert created.status_code == 201, created.text
+        # A member whose window closed (a follow opens one for a minute only) gets the template instead.
+        template = {"template_id": "tpl_list", "data": {"thing1": PUSH_TEXT}, "url": "https://brand.example/list"}
+        variant = {"name": "A", "weight": 100, "message": {"kind": "text", "text": PUSH_TEXT}, "template": template}
+        body = {"name": PUSH_TEXT, "segment_id": created.json()["id"], "variants": [variant], "quiet_hours": None}
+        made = await self.segments.post(f"/accounts/{APPID}/pushes", json=body)
+        assert made.status_code == 201, made.text
+        push = f"/accounts/{APPID}/pushes/{made.json()['id']}"
+
+        async def state() -> dict[str, Any]:
+            answer: dict[str, Any] = (await self.segments.get(push)).json()
+            return answer
+
+        for fault in (f for f in self.scenario.faults if f.after == DURING_SEND):
+            # Mid-send: once the first deliveries went out (or at once, for a small audience).
+            with contextlib.suppress(AssertionError):
+                await _eventually(
+                    lambda: _sent_some(state), "the first deliveries", within=60 if len(expected.audience) > 4 else 0
+                )
+            self.log(f"fault while the push is sent: {fault.kind} {fault.target}")
+            began = self._clock()
+            await asyncio.to_thread(self.stack.restart, fault.target, kill=fault.kind == "worker_sigkill")
+            self.fault_times.append(f"{fault.kind} {fault.target}@{began}-{self._clock()}")
+            self.figures.faults[fault.kind] += 1
+            if await self._all_ready(within=180):
+                self.figures.recovered += 1
+
+        async def finished() -> dict[str, Any] | None:
+            current = await state()
+            return current if current["status"] == "finished" else None
+
+        try:
+            done = await _eventually(finished, "the push finished", within=300)
+        except AssertionError as exc:
+            self.figures.lost += len(expected.audience)
+            self.figures.findings.append(str(exc)[:300])
+            return
+        sent = int(done["stats"]["total"].get("sent", 0))
+        if sent != len(expected.audience):
+            self.figures.findings.append(
+                f"push sent {sent} for an audience of {len(expected.audience)}: {done['stats']}"
+            )
+            if sent < len(expected.audience):
+                self.figures.lost += len(expected.audience) - sent
+            else:
+                self.figures.doubled += sent - len(expected.audience)
+        await asyncio.sleep(2)
+        for openid in sorted(expected.audience):
+            inbox = (await self.sim.get(f"/sim/accounts/{APPID}/members/{openid}/inbox")).json()["messages"]
+            got = sum(PUSH_TEXT in json.dumps(m["payload"], ensure_ascii=False) for m in inbox)
+            if got != 1:
+                self.figures.findings.append(f"{openid} received the push {got} times")
+                if got == 0:
+                    self.figures.lost += 1
+                else:
+                    self.figures.doubled += got - 1
+
     async def _all_ready(self, within: float) -> bool:
         """Every process is running and ready (none restarted but by the suite, after its own fault)."""
         deadline = time.monotonic() + within
@@ -625,6 +767,11 @@ class _Driver:
             self.figures.recovered = min(self.figures.recovered, self.figures.injected - 1)
         unclean = [f"{name} exited {code}" for name, code in self.stack.stop_codes if code != 0]
         self.figures.findings += [f"unclean stop: {line}" for line in unclean]
+
+
+async def _sent_some(state: Callable[[], Awaitable[dict[str, Any]]]) -> bool:
+    current = await state()
+    return bool(current["stats"]["total"].get("sent", 0)) or current["status"] == "finished"
 
 
 async def _eventually(check: Callable[[], Awaitable[Any]], what: str, within: float) -> Any:

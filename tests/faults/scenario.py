@@ -16,6 +16,8 @@ Rules the model applies:
   longer than any run);
 - a mall order is applied to the member's profile once: one ``mall_event`` in its history, its
   amount added to the member's spend;
+- a targeted push to the members who declared a late pregnancy and consented to marketing on the H5
+  page (and never unfollow) reaches each of them exactly once, and nobody else;
 - an inviter whose credited invites reach the tier (3) gets its reward once. The generator never makes
   the outcome depend on the order in which different members' pushes are handled: an inviter either
   keeps at least the tier's count at the end or never reaches it at all.
@@ -32,13 +34,15 @@ KEYWORD = "任务宝"
 TIER = 3
 NOISE = ("你好", "在吗", "奶粉怎么选", "宝宝几个月可以吃辅食", "谢谢", "1")
 
-Action = Literal["follow", "unfollow", "scan", "text", "mall"]
+Action = Literal["follow", "unfollow", "scan", "text", "mall", "h5"]
 #: Mall categories an order may name (shared/maternal_infant/taxonomy.json).
 CATEGORIES = ("formula_stage1", "diapers_newborn", "diapers_m", "stroller", "toys", "bath", "baby_food")
 FaultKind = Literal[
     "mongodb_restart", "worker_sigterm", "worker_sigkill", "gateway_restart", "redelivery", "broker_restart"
 ]
-WORKERS = ("members-worker", "campaigns-worker", "profiles-worker")
+WORKERS = ("members-worker", "campaigns-worker", "profiles-worker", "segments-worker")
+#: A fault with this point happens while the targeted push is being sent, after the scenario's pushes.
+DURING_SEND = -1
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,9 @@ class Expected:
     rejections: Counter[str] = field(default_factory=Counter)
     #: Inviters whose tier reward is due.
     rewarded: set[str] = field(default_factory=set)
+    #: Members who declared a late pregnancy and consented to marketing on the H5 page, never leaving:
+    #: the audience of the targeted push sent at the end, each to get it exactly once.
+    audience: set[str] = field(default_factory=set)
     #: Mall orders per member, and what they spent (fen).
     mall_events: Counter[str] = field(default_factory=Counter)
     spend_fen: Counter[str] = field(default_factory=Counter)
@@ -126,6 +133,8 @@ def model(steps: tuple[Step, ...] | list[Step]) -> Expected:
                 out.invitations[member] = (invitation[0], "revoked")
         elif step.action == "scan":
             out.rejections["existing_follower_scan"] += 1
+        elif step.action == "h5":
+            out.audience.add(member)
         elif step.action == "mall":
             out.mall_events[member] += 1
             out.spend_fen[member] += step.amount_fen
@@ -179,6 +188,17 @@ def generate(seed: int, pushes: int, *, broker_restarts: bool = False) -> Scenar
 def _script(rng: random.Random, openid: str, inviter: str | None, inviters: tuple[str, ...], number: int) -> list[Step]:
     script = [Step(openid, "follow", via=inviter)]
     following = True
+    if inviter is None and rng.random() < 0.12:
+        # The push's audience: fills in the H5 page, then only writes and shops (stays).
+        script.append(Step(openid, "h5"))
+        for position in range(rng.choice((0, 1, 2))):
+            if rng.random() < 0.3:
+                event = f"order-{number:05d}-{position}"
+                fen = rng.randrange(990, 59_900, 10)
+                script.append(Step(openid, "mall", mall_event=event, category=rng.choice(CATEGORIES), amount_fen=fen))
+            else:
+                script.append(Step(openid, "text", content=rng.choice(NOISE)))
+        return script
     for position in range(rng.choice((0, 1, 1, 2, 2, 3, 4))):
         roll = rng.random()
         if following and roll < 0.15:
@@ -251,10 +271,11 @@ def _faults(rng: random.Random, total: int, broker_restarts: bool) -> tuple[Faul
         ("worker_sigkill", "profiles-worker"),
         ("worker_sigterm", "profiles-worker"),
     ]
+    during_send = (Fault(DURING_SEND, "worker_sigkill", "segments-worker"),)
     if broker_restarts:
         kinds.insert(3, ("broker_restart", ""))
     count = max(len(kinds), total // 600)
     plan = [kinds[i % len(kinds)] for i in range(count)]
     # Between 10% and 85% of the run, so each fault meets traffic before and after it.
     points = sorted(int(total * (0.1 + 0.75 * (i + rng.random() * 0.5) / count)) for i in range(count))
-    return tuple(Fault(after, kind, target) for after, (kind, target) in zip(points, plan, strict=True))
+    return tuple(Fault(after, kind, target) for after, (kind, target) in zip(points, plan, strict=True)) + during_send

@@ -50,14 +50,19 @@ def test_the_model_follows_the_rules_as_documented() -> None:
         Step("old", "follow"),
         Step("old", "unfollow"),
         Step("old", "follow", via="inv"),  # seen before: not new
+        Step("m3", "h5"),
+        Step("m3", "mall", mall_event="e1", category="toys", amount_fen=1990),
     ]
     expected = model(steps)
     assert expected.follow_count["m0"] == 2 and expected.following["m0"] and expected.following["m2"]
     assert expected.invitations["m0"] == ("inv", "revoked") and expected.credited["inv"] == 3
     assert expected.rejections == {"already_invited": 1, "not_a_new_follower": 1, "existing_follower_scan": 1}
     assert expected.rewarded == {"inv"}
+    assert expected.audience == {"m3"} and expected.mall_events == {"m3": 1} and expected.spend_fen == {"m3": 1990}
 
 
+# Restarts take seconds each and the campaigns worker renders a poster per new participant: minutes.
+@pytest.mark.timeout(max(900, int(PUSHES * 0.6)))
 def test_nothing_lost_nothing_doubled_every_process_recovered(tmp_path: Path) -> None:
     scenario = generate(SEED, PUSHES, broker_restarts=BROKER)
     figures = run(scenario, tmp_path, log=print)
