@@ -133,9 +133,11 @@ def run(scenario: Scenario, workdir: Path, *, log: Callable[[str], None] = print
         headers = {"Authorization": f"Bearer {operator_token(stack.env)}"}
         asyncio.run(_Driver(scenario, stack, headers, figures, log).play())
     finally:
-        if stack is not None:
-            stack.stop()
-        infra.down()
+        try:
+            if stack is not None:
+                stack.stop()
+        finally:
+            infra.down()  # even when interrupted while stopping the processes
     figures.elapsed_s = time.monotonic() - started
     figures.load = _load()
     return figures

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pymongo import MongoClient
@@ -82,7 +83,7 @@ def test_a_killed_mongodb_server_keeps_every_commit_it_acknowledged(tmp_path: Pa
     acknowledged: list[int] = []
     try:
         local.up()
-        with MongoClient(local.mongodb_url, serverSelectionTimeoutMS=2000) as client:
+        with MongoClient[dict[str, Any]](local.mongodb_url, serverSelectionTimeoutMS=2000) as client:
             collection = client["durability"]["commits"]
 
             def write() -> None:
@@ -103,7 +104,7 @@ def test_a_killed_mongodb_server_keeps_every_commit_it_acknowledged(tmp_path: Pa
             writer.join(timeout=60)
         local.down(only=["mongodb"])
         local.up()
-        with MongoClient(local.mongodb_url, serverSelectionTimeoutMS=5000) as client:
+        with MongoClient[dict[str, Any]](local.mongodb_url, serverSelectionTimeoutMS=5000) as client:
             kept = {doc["_id"] for doc in client["durability"]["commits"].find({}, {"_id": 1})}
     finally:
         local.down()
