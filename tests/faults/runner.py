@@ -46,11 +46,12 @@ from tests.faults.scenario import DURING_SEND, KEYWORD, Expected, Fault, Scenari
 
 PROCESSES = (
     *("wechat-sim", "gateway", "members-worker", "members-api", "campaigns-worker", "campaigns-api"),
-    *("profiles-worker", "profiles-public", "segments-api", "segments-worker"),
+    *("profiles-worker", "profiles-public", "profiles-api", "segments-api", "segments-worker"),
 )
 #: The targeted push: members in late pregnancy (declared on the H5 page) who consented to marketing.
 PUSH_RULE = {"stage_in": ["stage.pregnancy.late"]}
 PUSH_TEXT = "孕晚期待产包清单"
+COUPON = "20元券"
 #: Members acting at once (each member's own pushes stay in order, in one lane).
 LANES = 12
 #: Two pushes of one member are at least this far apart: the platform's CreateTime has whole seconds,
@@ -241,6 +242,8 @@ class _Driver:
         #: difference is explained with.
         self.push_times: dict[str, list[str]] = {}
         self.fault_times: list[str] = []
+        #: Whether the page answering a member's survey showed the coupon.
+        self.coupon_shown: dict[str, bool] = {}
         #: Faults begun so far (pushes past the next one's point wait for it).
         self.faults_begun = 0
         self.gated = False
@@ -253,11 +256,15 @@ class _Driver:
             httpx.AsyncClient(
                 base_url=self.stack.url("segments-api"), headers=self.headers, timeout=60
             ) as self.segments,
+            httpx.AsyncClient(
+                base_url=self.stack.url("profiles-api"), headers=self.headers, timeout=60
+            ) as self.profiles,
             httpx.AsyncClient(base_url=self.stack.url("campaigns-api"), headers=self.headers, timeout=60) as self.api,
             AsyncMongoClient[dict[str, Any]](self.stack.infra.mongodb_url, tz_aware=True) as mongo,
         ):
             self.db = mongo[self.stack.database]
             self.campaign_id = await self._set_up_campaign()
+            self.survey_id = await self._set_up_survey()
             self.log(f"campaign {self.campaign_id}; {self.scenario.pushes} pushes, {len(self.scenario.faults)} faults")
             await self._lanes(self.scenario.setup)
             await self._learn_tickets()
@@ -271,6 +278,7 @@ class _Driver:
             await self._settle(expected)
             await self._flush_rewards(expected)
             await self._send_push(expected)
+            await self._check_draws(expected)
             await self._check_recovered()
 
     # -- set-up ---------------------------------------------------------------------------------------
@@ -305,6 +313,32 @@ class _Driver:
         activated = await self.api.post(f"{BASE}/{campaign_id}/activate", headers={"If-Match": version})
         assert activated.status_code == 200, activated.text
         return campaign_id
+
+    async def _set_up_survey(self) -> str:
+        """A survey with a lottery: one coupon, drawn with certainty while the stock lasts."""
+        survey = {
+            "title": "待产准备小调查",
+            "questions": [
+                {
+                    "id": "care",
+                    "kind": "multiple",
+                    "text": "您关心哪些？",
+                    "options": [
+                        {"id": "bath", "label": "洗浴", "tags": ["interest.care.bath"]},
+                        {"id": "toys", "label": "玩具", "tags": ["interest.toys"]},
+                    ],
+                }
+            ],
+            "prizes": [
+                {"id": "c20", "name": COUPON, "kind": "coupon", "probability": 1.0, "stock": self.scenario.prize_stock}
+            ],
+        }
+        created = await self.profiles.post(f"/accounts/{APPID}/surveys", json=survey)
+        assert created.status_code == 201, created.text
+        survey_id: str = created.json()["id"]
+        published = await self.profiles.post(f"/accounts/{APPID}/surveys/{survey_id}/publish")
+        assert published.status_code == 200, published.text
+        return survey_id
 
     async def _learn_tickets(self) -> None:
         """Each inviter's poster code, as the simulator issued it to the campaign for that inviter."""
@@ -349,6 +383,9 @@ class _Driver:
             return
         if step.action == "h5":
             await self._h5(step)
+            return
+        if step.action == "survey":
+            await self._survey(step)
             return
         body: dict[str, str] | None = None
         if step.action in ("follow", "scan") and step.via is not None:
@@ -435,6 +472,80 @@ class _Driver:
                 self.accepted.append(step)
             else:
                 self.figures.retries += 1
+
+    async def _survey(self, step: Step) -> None:
+        """The member opens her survey link and answers; a retried step sends the answers again."""
+        path = f"/accounts/{APPID}/surveys/{self.survey_id}/link"
+        url = ""
+        deadline = time.monotonic() + PUSH_DEADLINE_S
+        while not url and time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                answer = await self.profiles.get(path, params={"openid": step.openid})
+                if answer.status_code == 200:
+                    url = answer.json()["url"]
+                    break
+            await asyncio.sleep(0.5)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        for attempt in range(2 if step.retried else 1):
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    answered = await self.mall.post(url, content=b"care=bath&care=toys", headers=headers)
+                    if answered.status_code == 200:
+                        if attempt == 0:
+                            self.coupon_shown[step.openid] = COUPON in answered.text
+                        break
+                    if answered.status_code < 500:
+                        raise AssertionError(f"the survey refused {step.openid}: {answered.text[:300]}")
+                if not url or time.monotonic() > deadline:
+                    self.figures.refused += 1
+                    self.figures.findings.append(f"the survey answers of {step.openid} never accepted")
+                    return
+                await asyncio.sleep(0.5)
+            if attempt == 0:
+                self.acknowledged += 1
+                self.accepted.append(step)
+            else:
+                self.figures.retries += 1
+
+    async def _check_draws(self, expected: Expected) -> None:
+        """One draw per answerer; exactly the stock won; one coupon message per winner, none to others."""
+        if not expected.survey:
+            return
+        draws: Counter[str] = Counter()
+        winners: set[str] = set()
+        async for doc in self.db["survey_draws"].find({"survey_id": self.survey_id}):
+            draws[doc["openid"]] += 1
+            if doc.get("prize_id"):
+                winners.add(doc["openid"])
+        want_winners = min(expected.prize_stock, len(expected.survey))
+        pairs = [
+            ("survey draws", len(expected.survey), sum(draws.values())),
+            ("coupons won", want_winners, len(winners)),
+        ]
+        for what, want, have in pairs:
+            if have != want:
+                self.figures.findings.append(f"{what}: expected {want}, found {have}")
+                self.figures.lost += max(0, want - have)
+                self.figures.doubled += max(0, have - want)
+        for openid in set(draws) - expected.survey:
+            self.figures.findings.append(f"{openid} drew without answering")
+            self.figures.doubled += 1
+
+        async def messages(openid: str) -> int:
+            inbox = (await self.sim.get(f"/sim/accounts/{APPID}/members/{openid}/inbox")).json()["messages"]
+            return sum(COUPON in json.dumps(m["payload"], ensure_ascii=False) for m in inbox)
+
+        # The result is shown on the page and sent as a message when the member's window is open
+        # (docs/profiles.md): each winner sees the coupon at least once, nobody gets two messages.
+        await asyncio.sleep(3)
+        for openid in sorted(expected.survey):
+            sent, shown, won = await messages(openid), self.coupon_shown.get(openid, False), openid in winners
+            if won and not (sent or shown):
+                self.figures.findings.append(f"{openid} won a coupon but neither saw nor received it")
+                self.figures.lost += 1
+            if (not won and (sent or shown)) or sent > 1:
+                self.figures.findings.append(f"{openid} (won: {won}) saw it: {shown}, {sent} coupon messages")
+                self.figures.doubled += max(1, sent - 1)
 
     async def _mall_post(self, body: bytes) -> bool:
         deadline = time.monotonic() + PUSH_DEADLINE_S

@@ -18,6 +18,9 @@ Rules the model applies:
   amount added to the member's spend;
 - a targeted push to the members who declared a late pregnancy and consented to marketing on the H5
   page (and never unfollow) reaches each of them exactly once, and nobody else;
+- each member answering the survey draws once (resending the answers draws nothing); the coupon's
+  stock (half the answerers) is won exactly, each winner seeing it (page or message) and nobody
+  getting two messages;
 - an inviter whose credited invites reach the tier (3) gets its reward once. The generator never makes
   the outcome depend on the order in which different members' pushes are handled: an inviter either
   keeps at least the tier's count at the end or never reaches it at all.
@@ -34,7 +37,7 @@ KEYWORD = "任务宝"
 TIER = 3
 NOISE = ("你好", "在吗", "奶粉怎么选", "宝宝几个月可以吃辅食", "谢谢", "1")
 
-Action = Literal["follow", "unfollow", "scan", "text", "mall", "h5"]
+Action = Literal["follow", "unfollow", "scan", "text", "mall", "h5", "survey"]
 #: Mall categories an order may name (shared/maternal_infant/taxonomy.json).
 CATEGORIES = ("formula_stage1", "diapers_newborn", "diapers_m", "stroller", "toys", "bath", "baby_food")
 FaultKind = Literal[
@@ -82,6 +85,10 @@ class Expected:
     #: Members who declared a late pregnancy and consented to marketing on the H5 page, never leaving:
     #: the audience of the targeted push sent at the end, each to get it exactly once.
     audience: set[str] = field(default_factory=set)
+    #: Members who answered the survey with a lottery (one draw each, whatever they resend).
+    survey: set[str] = field(default_factory=set)
+    #: Units of the survey's one prize (a coupon); the first answerers drawn win them.
+    prize_stock: int = 0
     #: Mall orders per member, and what they spent (fen).
     mall_events: Counter[str] = field(default_factory=Counter)
     spend_fen: Counter[str] = field(default_factory=Counter)
@@ -106,7 +113,15 @@ class Scenario:
         return len(self.setup) + len(self.steps)
 
     def expected(self) -> Expected:
-        return model(self.setup + self.steps)
+        expected = model(self.setup + self.steps)
+        expected.prize_stock = self.prize_stock
+        return expected
+
+    @property
+    def prize_stock(self) -> int:
+        """Fewer coupons than answerers: the stock runs out, and nobody may win two."""
+        answerers = len({step.openid for step in self.steps if step.action == "survey"})
+        return max(1, answerers // 2)
 
 
 def model(steps: tuple[Step, ...] | list[Step]) -> Expected:
@@ -135,6 +150,8 @@ def model(steps: tuple[Step, ...] | list[Step]) -> Expected:
             out.rejections["existing_follower_scan"] += 1
         elif step.action == "h5":
             out.audience.add(member)
+        elif step.action == "survey":
+            out.survey.add(member)
         elif step.action == "mall":
             out.mall_events[member] += 1
             out.spend_fen[member] += step.amount_fen
@@ -189,8 +206,10 @@ def _script(rng: random.Random, openid: str, inviter: str | None, inviters: tupl
     script = [Step(openid, "follow", via=inviter)]
     following = True
     if inviter is None and rng.random() < 0.12:
-        # The push's audience: fills in the H5 page, then only writes and shops (stays).
+        # The push's audience: fills in the H5 page, may answer the survey, then only writes and shops.
         script.append(Step(openid, "h5"))
+        if rng.random() < 0.7:
+            script.append(Step(openid, "survey"))
         for position in range(rng.choice((0, 1, 2))):
             if rng.random() < 0.3:
                 event = f"order-{number:05d}-{position}"
