@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from scrm.datarights_cli import member_erase, member_export
 from scrm.deadletter_cli import deadletter_app
 from scrm.identity_cli import operators_app, tokens_app
 from scrm.processes import PROCESSES
@@ -28,6 +29,8 @@ app.add_typer(infra_app, name="infra")
 members_app = typer.Typer(help="Members of the accounts.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
 app.add_typer(members_app, name="members")
+members_app.command("export")(member_export)
+members_app.command("erase")(member_erase)
 campaigns_app = typer.Typer(help="Referral campaigns.", no_args_is_help=True)
 app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(operators_app, name="operators")

@@ -25,6 +25,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from shared.contracts import TOPICS
+from shared.datarights import MongoMemberRights
 from shared.deadletters import (
     DEADLETTER_INDEXES,
     AmbiguousId,
@@ -96,6 +97,12 @@ async def open_desk(settings: ServiceSettings, actor: str) -> AsyncIterator[Dead
         ) -> None:
             await directory.record(identity, action, "deadletter", object_id, appid=appid, before=before, after=after)
 
+        rights = MongoMemberRights(mongo.database)
+
+        async def erased(appid: str, openid: str, at: datetime) -> bool:
+            erasure = await rights.erasure(appid, openid)
+            return erasure is not None and erasure.suppresses(at, follow=False)
+
         yield DeadLetterDesk(
             MongoDeadLetterStore(mongo.database),
             KafkaParkedSource(settings.kafka_bootstrap_servers),
@@ -106,6 +113,7 @@ async def open_desk(settings: ServiceSettings, actor: str) -> AsyncIterator[Dead
             topic_prefix=settings.topic_prefix,
             # Follows the processed-events retention where the settings have one (30 days otherwise).
             replay_window=replay_window(int(getattr(settings, "processed_events_retention_days", 30))),
+            erased=erased,
         )
 
 

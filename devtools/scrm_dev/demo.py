@@ -29,6 +29,7 @@ from scrm.identity_cli import open_directory, provision_operator
 from scrm.processes import PROCESSES
 from scrm_dev import pushes
 from scrm_dev.demo_campaign import run_campaign
+from scrm_dev.demo_graph import GraphRun, run_graph
 from scrm_dev.demo_profiles import run_profiles
 from scrm_dev.demo_segments import run_segments
 from scrm_dev.demo_value import (
@@ -72,7 +73,7 @@ class Tally:
 
 
 #: Summary entries that are mappings, printed in the JSON line beside the counts.
-_JSON_MAPPINGS = frozenset({"tags_by_stage", "segments"})
+_JSON_MAPPINGS = frozenset({"tags_by_stage", "segments", "poster_variants"})
 
 
 def run_demo(console: Console, state_dir: Path, *, members: int, json_output: bool) -> bool:
@@ -281,6 +282,9 @@ async def play_scenario(console: Console, stack: Stack, *, members: int) -> dict
             httpx.AsyncClient(base_url=stack.url("profiles-api"), headers=operator, timeout=10.0) as profiles_api,
         ):
             value = await wait_for_dashboards(analytics_api, brands_api, profiles_api, truth)
+    # After every count above was taken (they are of the main campaign): an A/B poster campaign and a ring.
+    with console.status("poster A/B variants and a referral ring across campaigns..."):
+        graph_run = await _run_graph(stack, operator)
     ok = (
         tally.operator_token_ok
         and campaign.ok
@@ -294,6 +298,7 @@ async def play_scenario(console: Console, stack: Stack, *, members: int) -> dict
         and tally.passive_replies == 1
         and tally.customer_service_messages == 1
         and value.ok
+        and graph_run.ok
     )
     latencies = sorted(tally.ack_ms)
     return {
@@ -320,6 +325,8 @@ async def play_scenario(console: Console, stack: Stack, *, members: int) -> dict
         "screenshots_review": campaign.stats.get("screenshots", {}).get("review", 0),
         "share_rewards_granted": campaign.stats.get("share_rewards_granted", 0),
         "k_factor_permille": round(1000 * campaign.stats.get("k_factor", 0.0)),
+        "poster_variants": graph_run.poster_variants,
+        "rings_flagged": graph_run.rings_flagged,
         "members_tagged": profiled.stats.get("tagged", 0),
         "tags_by_stage": profiled.stats.get("by_stage", {}),
         "segments": segmented.sizes,
@@ -334,6 +341,27 @@ async def play_scenario(console: Console, stack: Stack, *, members: int) -> dict
         "demo_project_id": projects[0].project_id,
         "dashboard_checks": value.checks,
     }
+
+
+async def _run_graph(stack: Stack, operator: dict[str, str]) -> GraphRun:
+    """The A/B poster campaign and the ring (:mod:`scrm_dev.demo_graph`), with clients of their own."""
+    sim = stack.url("wechat-sim")
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.settings.mongodb_url.get_secret_value())
+    api = WeChatClient(
+        DEMO_APPID,
+        DEMO_SECRET,
+        token_store=MongoTokenStore(mongo[stack.database]),
+        config=WeChatApiConfig(base_url=sim, qr_image_base_url=sim),
+    )
+    try:
+        async with (
+            httpx.AsyncClient(base_url=sim, timeout=30.0) as platform,
+            httpx.AsyncClient(base_url=stack.url("campaigns-api"), headers=operator, timeout=30.0) as campaigns_api,
+        ):
+            return await run_graph(platform, campaigns_api, api, DEMO_APPID, seeds=4)
+    finally:
+        await api.aclose()
+        await mongo.close()
 
 
 def _dashboard_figures(value: ValueRun) -> dict[str, int]:
@@ -395,6 +423,8 @@ def print_summary(console: Console, summary: dict[str, object], ok: bool) -> Non
         "screenshots_review": "screenshots waiting in the human review queue",
         "share_rewards_granted": "share rewards granted (one per member at most)",
         "k_factor_permille": "K-factor × 1000 (credited invites per participant)",
+        "poster_variants": "A/B poster campaign: per variant, members / scans / follows / credited",
+        "rings_flagged": "referral rings flagged for review (members inviting each other across campaigns)",
         "members_tagged": "members with tags or a life stage (H5 page, keywords, mall)",
         "tags_by_stage": "life stage as of today",
         "segments": "segments saved, members in each now (equal to MongoDB's count)",

@@ -81,13 +81,18 @@ def _ms(value: str) -> float:
     return float(match.group(1)) * _WRK_UNITS_MS[match.group(2)]
 
 
-def run_wrk(base_url: str, request_file: Path, *, seconds: int, connections: int, threads: int = 2) -> LoadResult:
+def run_wrk(
+    base_url: str, request_file: Path, *, seconds: int, connections: int, threads: int = 2, cpus: str | None = None
+) -> LoadResult:
+    """``cpus`` (taskset's list, "1" or "1-3") keeps wrk off the server's core."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(_WRK_SCRIPT)
     command = [
         "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
         "-s", script.name, base_url, "--", str(request_file), str(threads),
     ]  # fmt: skip
+    if cpus is not None and shutil.which("taskset"):
+        command = ["taskset", "-c", cpus, *command]
     output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     Path(script.name).unlink()
     return parse_wrk(output)

@@ -10,6 +10,7 @@ from services.analytics.adapters.rollup_store import ROLLUP_INDEXES, MongoRollup
 from services.analytics.service_layer.ports import RollupsUnitOfWork
 from services.analytics.service_layer.rollups import Folded, RollupFolder
 from services.analytics.settings import AnalyticsSettings
+from shared.datarights import ERASURE_INDEXES, MemberRights, MongoMemberRights
 from shared.events import Envelope, Message
 from shared.storage import PROCESSED_EVENTS_INDEXES, connect
 
@@ -23,6 +24,8 @@ class RollupWorker:
     settings: AnalyticsSettings
     folder: RollupFolder
     ready: Callable[[], Awaitable[None]]
+    #: Erased members (their events are dropped by the worker); None in memory.
+    rights: MemberRights | None = None
 
     async def handle(self, envelope: Envelope, message: Message) -> Folded:
         """One event alone: what the runner falls back to for the records of a batch that failed."""
@@ -44,9 +47,11 @@ async def bootstrap_worker(
     if uow is not None:
         yield RollupWorker(settings, RollupFolder(uow), ready=_always_ready)
         return
-    async with connect(settings, (*ROLLUP_INDEXES, *PROCESSED_EVENTS_INDEXES)) as mongo:
+    async with connect(settings, (*ROLLUP_INDEXES, *PROCESSED_EVENTS_INDEXES, *ERASURE_INDEXES)) as mongo:
 
         def mongo_uow() -> RollupsUnitOfWork:
             return MongoRollupsUnitOfWork(mongo.client, settings.mongodb_database)
 
-        yield RollupWorker(settings, RollupFolder(mongo_uow), ready=mongo.ready)
+        yield RollupWorker(
+            settings, RollupFolder(mongo_uow), ready=mongo.ready, rights=MongoMemberRights(mongo.database)
+        )

@@ -11,13 +11,16 @@ from typing import Any
 from services.campaigns.adapters import (
     campaigns,
     counters,
+    graph,
     referrals,
     review_export,
     reward_pools,
     share_screenshots,
     templates,
+    variants,
 )
 from services.campaigns.adapters.campaigns import MongoCampaignRepository
+from services.campaigns.adapters.graph import MongoReferralGraph
 from services.campaigns.adapters.join_codes import MongoJoinCodes
 from services.campaigns.adapters.posters import PosterPreviewRenderer
 from services.campaigns.adapters.referrals import MongoNoticeStore, MongoReferralStore, MongoReferralUnitOfWork
@@ -26,11 +29,14 @@ from services.campaigns.adapters.reward_pools import MongoRewardPools
 from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
 from services.campaigns.adapters.stats import MongoCampaignStats
 from services.campaigns.adapters.templates import MongoTemplateStore
+from services.campaigns.adapters.variants import MongoPosterVariants
 from services.campaigns.service_layer.ports import (
     CampaignRepository,
     CampaignResults,
     JoinCodes,
     PosterPreviews,
+    PosterVariants,
+    ReferralGraph,
     ReferralStore,
     ReferralUnitOfWork,
     ReviewedSubmissions,
@@ -50,6 +56,8 @@ INDEXES = (
     *share_screenshots.INDEXES,
     *review_export.INDEXES,
     *counters.INDEXES,
+    *graph.INDEXES,
+    *variants.INDEXES,
     *ACCESS_TOKEN_INDEXES,
 )
 
@@ -74,6 +82,9 @@ class CampaignsApi:
     reviewed: ReviewedSubmissions
     #: Posters for a sample member, outlined, for the operator (the worker renders the members').
     previews: PosterPreviews = field(default_factory=PosterPreviewRenderer)
+    #: The referral graph (edges, freezes) and the poster variants; None: those routes are unavailable.
+    graph: ReferralGraph | None = None
+    variants: PosterVariants | None = None
 
 
 @asynccontextmanager
@@ -100,4 +111,6 @@ async def bootstrap(settings: CampaignsSettings) -> AsyncIterator[CampaignsApi]:
             reviewed=MongoReviewedSubmissions(database),
             clients=clients,
             ready=mongo.ready,
+            graph=MongoReferralGraph(database),
+            variants=MongoPosterVariants(database),
         )

@@ -16,11 +16,14 @@ import structlog
 
 from services.campaigns.adapters import campaigns as campaign_docs
 from services.campaigns.adapters import counters as counter_docs
+from services.campaigns.adapters import graph as graph_docs
 from services.campaigns.adapters import referrals as referral_docs
 from services.campaigns.adapters import reward_pools, templates
 from services.campaigns.adapters import share_screenshots as share_docs
+from services.campaigns.adapters import variants as variant_docs
 from services.campaigns.adapters.campaigns import MongoCampaignRepository
 from services.campaigns.adapters.directory import CampaignDirectoryAdapter
+from services.campaigns.adapters.graph import MongoReferralGraph
 from services.campaigns.adapters.participation_events import MongoStandings, PublishedParticipation
 from services.campaigns.adapters.posters import PosterRenderer
 from services.campaigns.adapters.referrals import (
@@ -32,13 +35,16 @@ from services.campaigns.adapters.reward_pools import MongoRewardPools
 from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
 from services.campaigns.adapters.stats import MongoCounterRebuild
 from services.campaigns.adapters.templates import MongoTemplateStore
+from services.campaigns.adapters.variants import MongoPosterVariants
 from services.campaigns.domain.campaign import Campaign
-from services.campaigns.service_layer import counters, joining, notices, referrals, share_screenshots
+from services.campaigns.service_layer import counters, graph, joining, notices, referrals, share_screenshots
 from services.campaigns.service_layer.participation import announce_everyone
 from services.campaigns.service_layer.ports import (
     DeliveryRecords,
     ParticipationAnnouncer,
     PosterRendererPort,
+    PosterVariants,
+    ReferralGraph,
     ReferralStore,
     ReferralUnitOfWork,
     RewardPools,
@@ -56,6 +62,7 @@ from shared.contracts import (
     QrCodeScanned,
     TextMessageReceived,
 )
+from shared.datarights import MemberRights, MongoMemberRights
 from shared.events import Envelope, Message
 from shared.messaging import EventPublisher, OutboxRelay, PermanentHandlerError, connect_publisher
 from shared.storage import PROCESSED_EVENTS_INDEXES, connect
@@ -70,6 +77,8 @@ INDEXES = (
     *templates.INDEXES,
     *share_docs.INDEXES,
     *counter_docs.INDEXES,
+    *graph_docs.INDEXES,
+    *variant_docs.INDEXES,
     *PROCESSED_EVENTS_INDEXES,
     *ACCESS_TOKEN_INDEXES,
 )
@@ -95,6 +104,11 @@ class CampaignsWorker:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     #: Where joins, credits and revocations are announced once committed; None: nowhere.
     announcer: ParticipationAnnouncer | None = None
+    #: Erased members (the worker drops their events); None in memory.
+    rights: MemberRights | None = None
+    #: The referral graph and the poster variants' counts, kept after each push; None: not kept.
+    graph: ReferralGraph | None = None
+    variants: PosterVariants | None = None
 
     def platform(self, appid: str) -> WeChatClient:
         if appid not in self.clients:
@@ -126,6 +140,8 @@ class CampaignsWorker:
             case MemberUnfollowed():
                 await referrals.revoke_on_unfollow(envelope, message, self.uow(), self.directory, self.announcer)
                 await self._deliver(envelope, interacting=None)
+        if self.graph is not None:
+            await graph.observe(envelope, message, store=self.store, graph=self.graph, variants=self.variants)
 
     async def _share_screenshot(self, envelope: Envelope, message: ImageMessageReceived) -> None:
         now = self.clock()
@@ -240,13 +256,14 @@ async def bootstrap(
             # reviewer decisions included: they share this database's outbox.
             await stack.enter_async_context(OutboxRelay(database, publisher))
         repository = MongoCampaignRepository(database)
+        variants = MongoPosterVariants(database)
 
         def uow() -> ReferralUnitOfWork:
             return MongoReferralUnitOfWork(mongo.client, settings.mongodb_database)
 
         yield CampaignsWorker(
             settings=settings,
-            directory=CampaignDirectoryAdapter(repository, MongoTemplateStore(database)),
+            directory=CampaignDirectoryAdapter(repository, MongoTemplateStore(database), variants=variants),
             uow=uow,
             store=MongoReferralStore(database, None),
             notice_store=MongoNoticeStore(database),
@@ -258,6 +275,9 @@ async def bootstrap(
             thresholds=thresholds,
             ready=mongo.ready,
             announcer=None if publisher is None else PublishedParticipation(publisher),
+            rights=MongoMemberRights(database),
+            graph=MongoReferralGraph(database),
+            variants=variants,
         )
 
 

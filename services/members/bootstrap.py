@@ -13,6 +13,7 @@ from services.members.service_layer import handlers
 from services.members.service_layer.ports import MemberReader, UnitOfWork
 from services.members.settings import MembersSettings
 from shared.contracts import MemberFollowed, MemberUnfollowed
+from shared.datarights import ERASURE_INDEXES, InMemoryMemberRights, MemberRights, MongoMemberRights
 from shared.events import Envelope, Message
 from shared.storage import PROCESSED_EVENTS_INDEXES, connect
 
@@ -25,6 +26,8 @@ class Members:
     uow: UnitOfWorkFactory
     views: MemberReader | None
     ready: Callable[[], Awaitable[None]]
+    #: Members' data rights over every store (export, erase): the API's one call for each.
+    rights: MemberRights | None = None
 
     async def handle(self, envelope: Envelope, message: Message) -> None:
         """Route one decoded event to its handler; events this service does not need are ignored."""
@@ -40,18 +43,35 @@ async def _always_ready() -> None:
 
 @asynccontextmanager
 async def bootstrap(
-    settings: MembersSettings, *, uow: UnitOfWorkFactory | None = None, views: MemberReader | None = None
+    settings: MembersSettings,
+    *,
+    uow: UnitOfWorkFactory | None = None,
+    views: MemberReader | None = None,
+    rights: MemberRights | None = None,
 ) -> AsyncIterator[Members]:
     """Real MongoDB adapters, or the caller's unit-of-work fake and (for the API) its read side."""
     if uow is not None:
-        yield Members(settings, uow, views=views, ready=_always_ready)
+        yield Members(settings, uow, views=views, ready=_always_ready, rights=rights or InMemoryMemberRights())
         return
-    async with connect(settings, (*INDEXES, *PROCESSED_EVENTS_INDEXES)) as mongo:
+    async with connect(settings, (*INDEXES, *PROCESSED_EVENTS_INDEXES, *ERASURE_INDEXES)) as mongo:
 
         def mongo_uow() -> UnitOfWork:
             return MongoMembersUnitOfWork(mongo.client, settings.mongodb_database)
 
-        yield Members(settings, mongo_uow, views=MemberViews(mongo.database), ready=mongo.ready)
+        yield Members(
+            settings,
+            mongo_uow,
+            views=MemberViews(mongo.database),
+            ready=mongo.ready,
+            rights=MongoMemberRights(mongo.database),
+        )
+
+
+@asynccontextmanager
+async def member_rights(settings: MembersSettings) -> AsyncIterator[MemberRights]:
+    """Data rights over the platform's database, for the CLI (``scrm members export|erase``)."""
+    async with connect(settings, ERASURE_INDEXES) as mongo:
+        yield MongoMemberRights(mongo.database)
 
 
 async def rebuild_counters(settings: MembersSettings, *, appid: str | None = None) -> list[str]:

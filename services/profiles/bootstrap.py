@@ -51,6 +51,7 @@ from shared.contracts import (
     ProfileChanged,
     TextMessageReceived,
 )
+from shared.datarights import ERASURE_INDEXES, MemberRights, MongoMemberRights
 from shared.events import Envelope, Message
 from shared.maternal_infant import Taxonomy, load_taxonomy
 from shared.messaging import EventPublisher, connect_publisher
@@ -77,6 +78,8 @@ class Profiles:
     clients: WeChatClients | None = None
     #: Invitations waiting for their member's next interaction (the window was closed at the follow).
     held_invitations: HeldInvitations = field(default_factory=InMemoryHeldInvitations)
+    #: Erased members (their events are dropped by the worker); None in memory.
+    rights: MemberRights | None = None
 
     def link(self, appid: str, openid: str, now: datetime, page: str = "interests") -> str:
         """A signed link to one of the member's H5 pages (the interest page unless ``page`` says)."""
@@ -119,7 +122,13 @@ class Profiles:
         applied in one transaction each; tags from keywords and menus, and invitations, one by one."""
         mall_events = [(envelope, message) for envelope, message in batch if isinstance(message, MallEventReceived)]
         if mall_events:
-            await mall.apply_mall_events(mall_events, self.uow(), self.taxonomy, self.half_life)
+            await mall.apply_mall_events(
+                mall_events,
+                self.uow(),
+                self.taxonomy,
+                self.half_life,
+                consent_required=self.settings.mall_needs_data_use,
+            )
         await activity.record_activity(batch, self.uow())
         for envelope, message in batch:
             await self._react(envelope, message)
@@ -220,7 +229,7 @@ async def bootstrap(
             clients,
         )
         return
-    indexes = (*INDEXES, *survey_docs.INDEXES, *PROCESSED_EVENTS_INDEXES, *ACCESS_TOKEN_INDEXES)
+    indexes = (*INDEXES, *survey_docs.INDEXES, *PROCESSED_EVENTS_INDEXES, *ACCESS_TOKEN_INDEXES, *ERASURE_INDEXES)
     async with AsyncExitStack() as stack:
         mongo = await stack.enter_async_context(connect(settings, indexes))
         client, database = mongo.client, mongo.database
@@ -244,4 +253,5 @@ async def bootstrap(
             readiness,
             clients,
             MongoHeldInvitations(database),
+            MongoMemberRights(database),
         )

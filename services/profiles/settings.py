@@ -47,6 +47,9 @@ class ProfilesSettings(AccountsSettings):
     mall_batch_size: int = Field(default=500, ge=1, le=5000)
     #: Behavioural interest halves in this many days without new signals.
     interest_half_life_days: float = Field(default=30.0, gt=0, le=3650)
+    #: Mall behaviour shapes a member's tags, spend and inferred stage only once they gave the data_use
+    #: consent (true), or unless they refused it (false: PIPL art. 24's right to refuse personalisation).
+    mall_needs_data_use: bool = False
     #: Where members' browsers reach this service's H5 pages (the public URL of profiles-public).
     h5_base_url: str = "http://127.0.0.1:8013"
     #: Key of the signed links to the H5 pages; placeholders refused outside development.

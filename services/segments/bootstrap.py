@@ -35,6 +35,7 @@ from services.segments.service_layer.live_index import LiveIndex
 from services.segments.service_layer.ports import ParticipationUnitOfWork, Sender
 from services.segments.settings import SegmentsSettings
 from shared.contracts import TOPICS
+from shared.datarights import MemberRights, MongoMemberRights
 from shared.maternal_infant import Taxonomy, load_taxonomy
 from shared.messaging import EventPublisher, OutboxRelay, connect_publisher, ensure_topics
 from shared.storage import PROCESSED_EVENTS_INDEXES, connect
@@ -70,6 +71,8 @@ class SegmentsService:
     participation: Callable[[], ParticipationUnitOfWork] | None = None
     #: The worker's outbox relay (publishes what the dispatcher and the click redirect emitted).
     relay: OutboxRelay | None = None
+    #: Erased members (the worker drops their events); set by the worker's bootstrap.
+    rights: MemberRights | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -239,6 +242,7 @@ async def bootstrap_worker(
             )
             sender = WeChatSender(service.clients)
         service.sender = sender
+        service.rights = MongoMemberRights(service.pushes.profiles.database)
         dispatcher = service.dispatcher = Dispatcher(
             service.pushes,
             sender,

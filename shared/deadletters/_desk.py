@@ -92,6 +92,20 @@ class SyncReport:
     unreadable: int
 
 
+def _blanked(letter: DeadLetter, now: datetime) -> DeadLetter:
+    """An erased member's letter: kept as a count, without what it held (docs/operations.md, "Data rights")."""
+    return replace(
+        letter,
+        original="",
+        original_key=None,
+        reason=letter.reason_kind,
+        status=DeadLetterStatus.DISCARDED,
+        resolved_at=now,
+        resolved_by="erasure",
+        note="member data erased",
+    )
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -109,6 +123,7 @@ class DeadLetterDesk:
         topic_prefix: str = "",
         replay_window: timedelta = REPLAY_WINDOW,
         clock: Callable[[], datetime] = _utc_now,
+        erased: Callable[[str, str, datetime], Awaitable[bool]] | None = None,
     ) -> None:
         self.store = store
         self.source = source
@@ -119,6 +134,9 @@ class DeadLetterDesk:
         self.prefix = topic_prefix
         self.replay_window = replay_window
         self.clock = clock
+        #: Whether a member (account, openid) was erased as of a time (``shared.datarights``): their
+        #: letters are mirrored blanked and discarded, so mirroring does not undo an erasure.
+        self.erased = erased
 
     async def sync(self) -> SyncReport:
         """Copy what the dead-letter topic holds beyond the mirror's position into the store.
@@ -137,7 +155,16 @@ class DeadLetterDesk:
                 unreadable += 1
                 log.error("unreadable record on the dead-letter topic", offset=record.offset, error=str(exc))
                 continue
-            if isinstance(message, MessageDeadLettered) and await self.store.add(DeadLetter.parked(envelope, message)):
+            if not isinstance(message, MessageDeadLettered):
+                continue
+            letter = DeadLetter.parked(envelope, message)
+            if (
+                letter.original_key
+                and self.erased
+                and await self.erased(letter.appid, letter.original_key, letter.failed_at)
+            ):
+                letter = _blanked(letter, self.clock())
+            if await self.store.add(letter):
                 added += 1
         ends: dict[int, int] = {}
         for record in records:

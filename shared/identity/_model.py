@@ -57,6 +57,8 @@ class Permission(StrEnum):
     BRAND_ASSIGN = "brand:assign"
     #: The review queue's decided submissions with their pictures and labels (members' screenshots).
     SCREENSHOT_EXPORT = "screenshot:export"
+    #: Erasing a member's personal data everywhere (PIPL): irreversible, so admins only.
+    MEMBER_ERASE = "member:erase"
 
 
 class Role(StrEnum):

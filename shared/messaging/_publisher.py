@@ -3,7 +3,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner, murmur2
@@ -79,6 +79,8 @@ class KafkaEventPublisher:
             bootstrap_servers, client_id=client_id, request_timeout_ms=request_timeout_ms
         )
         self._partitions: dict[str, list[int]] = {}
+        # A metric's labels() lookup costs more than its increment: keep the child per label set.
+        self._published: dict[tuple[str, str], Any] = {}
         self._started = False
 
     async def start(self) -> None:
@@ -115,7 +117,10 @@ class KafkaEventPublisher:
             await self._producer.send(record.topic, partition, record.key, record.value, list(record.headers))
         except KafkaError as exc:
             raise PublishFailed(f"{topic.name}: {type(exc).__name__}: {exc}") from exc
-        EVENTS_PUBLISHED.labels(topic.name, envelope.type).inc()
+        counter = self._published.get((topic.name, envelope.type))
+        if counter is None:
+            counter = self._published[topic.name, envelope.type] = EVENTS_PUBLISHED.labels(topic.name, envelope.type)
+        counter.inc()
 
     async def ready(self) -> None:
         """Readiness check: a broker answers a metadata request."""

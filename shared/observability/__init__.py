@@ -8,7 +8,14 @@
 - :class:`HealthServer`: the same three endpoints on a small port inside a worker's event loop.
 """
 
-from shared.observability._health import OPENTELEMETRY_OFF, HealthServer, ReadinessCheck, health_router, instrument_app
+from shared.observability._health import (
+    OPENTELEMETRY_OFF,
+    HealthServer,
+    ReadinessCheck,
+    RequestMetrics,
+    health_router,
+    instrument_app,
+)
 from shared.observability._logging import configure_logging, get_logger, member_ref, redact_secrets
 from shared.observability._metrics import (
     EVENTS_CONSUMED,
@@ -29,6 +36,7 @@ __all__ = [
     "OPENTELEMETRY_OFF",
     "HealthServer",
     "ReadinessCheck",
+    "RequestMetrics",
     "configure_logging",
     "get_logger",
     "health_router",

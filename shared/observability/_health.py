@@ -71,10 +71,10 @@ async def _run_check(check: ReadinessCheck) -> str:
 def instrument_app(app: FastAPI, service: str, checks: Mapping[str, ReadinessCheck] | None = None) -> None:
     """Add the operations endpoints and per-route request metrics to a service's app."""
     app.include_router(health_router(checks))
-    app.add_middleware(_RequestMetrics, service=service)
+    app.add_middleware(RequestMetrics, service=service)
 
 
-class _RequestMetrics:
+class RequestMetrics:
     """Counts and times requests by route template. A plain ASGI middleware: Starlette's
     ``BaseHTTPMiddleware`` would cost a task and a stream per request on the webhook hot path."""
 

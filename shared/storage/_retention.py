@@ -155,6 +155,9 @@ RETENTIONS: tuple[Retention, ...] = (
     Retention("campaign_join_codes", "join codes of campaigns", _B, "campaigns"),
     Retention("campaign_participants", "one participant per member and campaign", _B, "members x campaigns"),
     Retention("campaign_invitations", "one invitation per invitee and campaign", _B, "members x campaigns"),
+    Retention(
+        "campaign_known_followers", "members' first follow, to tell new followers", _B, "members (erased on request)"
+    ),
     Retention("campaign_rewards", "rewards granted", _B, "members x campaigns x tiers"),
     Retention("campaign_rejections", "credits refused, with the reason", _T, "at", "at", "audit_retention_days"),
     Retention("campaign_notices", "notices to send to members (held ones wait)", _B, "members x campaigns"),
@@ -171,6 +174,18 @@ RETENTIONS: tuple[Retention, ...] = (
     ),
     Retention("share_submission_audit", "the decisions' trail", _T, "at", "at", "audit_retention_days"),
     Retention("share_reuse_latches", "re-use keys counted per campaign slot", _B, "campaigns x 65,536 slots"),
+    Retention("campaign_poster_variants", "poster A/B variants of a campaign", _B, "campaigns"),
+    Retention("campaign_poster_assignments", "the poster variant each member was given", _B, "members x campaigns"),
+    Retention(
+        "campaign_variant_scans",
+        "scans counted per poster variant (a redelivered push counts once)",
+        _T,
+        "at",
+        "at",
+        "processed_events_retention_days",
+    ),
+    Retention("referral_edges", "who invited whom (one per credited invitation)", _B, "members x campaigns"),
+    Retention("referral_freezes", "inviters frozen pending review", _B, "members"),
     # dead letters (shared.deadletters)
     Retention(
         "deadletters",
@@ -198,6 +213,8 @@ RETENTIONS: tuple[Retention, ...] = (
     Retention("login_attempts", "failed sign-ins, for throttling", _OWN, "the throttling window"),
     Retention("audit_log", "who did what (operators' writes)", _T, "at", "at", "audit_retention_days"),
     Retention("wechat_access_tokens", "WeChat access tokens", _B, "accounts"),
+    # data rights (shared.datarights)
+    Retention("member_erasures", "members' data erased, under a hash of the member (no data)", _B, "erasures"),
 )
 
 BY_COLLECTION: dict[str, Retention] = {retention.collection: retention for retention in RETENTIONS}

@@ -69,6 +69,10 @@ def test_demo_prints_counts_as_its_last_line(infra: Infra, tmp_path: Path) -> No
     assert (campaign["pushes_sent"], campaign["pushes_failed"]) == (1, 0)
     assert campaign["campaign_participants"] >= 6 + 18 and campaign["posters_sent"] >= 6 + 18
     assert campaign["k_factor_permille"] == round(1000 * 18 / campaign["campaign_participants"])
+    # An A/B poster campaign (4 seeds, 1 + 2 + 3 + 1 friends credited) and a ring across two campaigns.
+    variants = campaign["poster_variants"]
+    assert set(variants) == {"a", "b"} and sum(v["credited"] for v in variants.values()) == 7
+    assert campaign["rings_flagged"] == 1
     # The push was composed for a brand project (target: twice the segment); its one delivery and the
     # recipient's click count for the project, and every dashboard agrees with the services' own counts
     # (the demo's "ok" checks each figure; here the headline ones).

@@ -98,7 +98,7 @@ def follow_source(scene: str | None) -> str:
     """Where a follow came from, by its QR scene: a campaign poster, a campaign code, another code, none."""
     if not scene:
         return "direct"
-    if scene.startswith("r.") and scene.count(".") >= 2:
+    if scene.startswith(("r.", "r2.")) and scene.count(".") >= 2:  # r2.: a poster variant's code
         return "poster"
     if scene.startswith("j.") and len(scene) > 2:
         return "campaign_code"

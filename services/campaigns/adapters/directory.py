@@ -9,7 +9,8 @@ from datetime import timedelta
 from services.campaigns.domain.campaign import Campaign, CampaignStatus
 from services.campaigns.domain.posters import PosterSpec, poster_layout, poster_texts
 from services.campaigns.domain.referrals import CampaignTexts, CampaignView, ReferralRules, Tier
-from services.campaigns.service_layer.ports import CampaignRepository, TemplateStore
+from services.campaigns.domain.variants import PRIMARY, VariantPlan, choose_variant, variant_figures
+from services.campaigns.service_layer.ports import CampaignRepository, PosterVariants, TemplateStore
 
 
 def view_of(campaign: Campaign) -> CampaignView:
@@ -41,9 +42,12 @@ class CampaignDirectoryAdapter:
         *,
         ttl_seconds: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        variants: PosterVariants | None = None,
     ) -> None:
         self._repository = repository
         self._templates = templates
+        self._variants = variants
+        self._plans: dict[str, tuple[float, VariantPlan | None]] = {}
         self._ttl = ttl_seconds
         self._clock = clock
         self._cache: dict[tuple[str, str], tuple[float, Campaign | None]] = {}
@@ -77,10 +81,42 @@ class CampaignDirectoryAdapter:
         self._joinable[appid] = (now + self._ttl, campaigns)
         return campaigns
 
-    async def poster_spec(self, campaign: Campaign, nickname: str) -> PosterSpec | None:
+    async def _plan(self, campaign_id: str) -> VariantPlan | None:
+        if self._variants is None:
+            return None
+        now = self._clock()
+        cached = self._plans.get(campaign_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        plan = await self._variants.plan(campaign_id)
+        self._plans[campaign_id] = (now + self._ttl, plan)
+        return plan
+
+    async def variant_of(self, campaign: Campaign, member: str) -> str | None:
+        """The member's poster variant, given now if they have none (None: the campaign has no variants)."""
+        if self._variants is None:
+            return None
+        given = await self._variants.assignment(campaign.id, member)
+        if given is not None:
+            return given
+        plan = await self._plan(campaign.id)
+        if plan is None or not plan.active:
+            return None
+        figures = variant_figures(plan, await self._variants.counts(campaign.id)) if plan.auto_shift.enabled else []
+        return await self._variants.assign(campaign.id, member, choose_variant(plan, figures, member))
+
+    async def poster_spec(self, campaign: Campaign, nickname: str, member: str | None = None) -> PosterSpec | None:
         template = campaign.template
         if template is None:
             return None
+        variant = None if member is None else await self.variant_of(campaign, member)
+        if variant is not None and variant != PRIMARY:
+            plan = await self._plan(campaign.id)
+            extra = None if plan is None else plan.template(variant)
+            if extra is not None:
+                template = extra
+            else:  # a variant removed since it was given: the member's code still names it
+                variant = None
         image = await self._templates.read(template.image_id)
         if image is None:
             return None
@@ -99,4 +135,5 @@ class CampaignDirectoryAdapter:
                 ends_on=campaign.ends_at.date().isoformat(),
             ),
             texts=texts,
+            variant=None if variant == PRIMARY else variant,
         )

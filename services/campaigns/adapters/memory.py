@@ -43,6 +43,7 @@ from services.campaigns.domain.counters import (
     stats_figures,
     submission_change,
 )
+from services.campaigns.domain.graph import Edge
 from services.campaigns.domain.participants import Invitation, Notice, Participant, reward_id
 from services.campaigns.domain.results import (
     MAX_INVITEES_LISTED,
@@ -56,11 +57,15 @@ from services.campaigns.domain.results import (
 )
 from services.campaigns.domain.rewards import PoolStock, generate_codes
 from services.campaigns.domain.submissions import STATUS, AuditEntry, Claim, SubmissionRecord
+from services.campaigns.domain.variants import VariantPlan
 from services.campaigns.service_layer.ports import (
     AddedCodes,
     CampaignRepository,
     CampaignResults,
+    Freeze,
     ImageInfo,
+    PosterVariants,
+    ReferralGraph,
     ReferralStore,
     ReferralUnitOfWork,
     ReviewedSubmissions,
@@ -78,6 +83,8 @@ __all__ = [
     "InMemoryCampaigns",
     "InMemoryCounterRebuild",
     "InMemoryNotices",
+    "InMemoryPosterVariants",
+    "InMemoryReferralGraph",
     "InMemoryReferralUnitOfWork",
     "InMemoryReferrals",
     "InMemoryReviewedSubmissions",
@@ -245,6 +252,10 @@ class CampaignRecords:
     reuse_latches: MutableMapping[str, int] = field(default_factory=_collection)
     #: "<scope>|<shard>" -> counts (``campaign_counters``)
     counters: MutableMapping[str, dict[str, int]] = field(default_factory=_collection)
+    #: "<campaign>:<invitee>" -> edge (``referral_edges``)
+    edges: MutableMapping[str, Edge] = field(default_factory=_collection)
+    #: "<appid>:<openid>" -> freeze (``referral_freezes``)
+    freezes: MutableMapping[str, Freeze] = field(default_factory=_collection)
     #: "consumer:event_id" of every committed claim (``processed_events``), shared by the units of work.
     processed: set[str] = field(default_factory=set)
     #: Commits so far, and the commit that last wrote each (collection, key): how a transaction finds
@@ -405,6 +416,10 @@ class InMemoryReferrals(ReferralStore):
     async def add_notice(self, notice: Notice) -> None:
         if notice.id not in self.records.notices:
             self.records.notices[notice.id] = dict(notice.__dict__)
+
+    async def inviter_frozen(self, appid: str, openid: str) -> bool:
+        found = self.records.freezes.get(f"{appid}:{openid}")
+        return found is not None and found.status == "frozen"
 
 
 def _prior_shot(record: SubmissionRecord) -> PriorShot:
@@ -878,3 +893,106 @@ class InMemoryReviewedSubmissions(ReviewedSubmissions):
             key=lambda r: (r.decided_at, r.id),
         )
         return copy.deepcopy(found[:limit])
+
+
+class InMemoryReferralGraph(ReferralGraph):
+    """The referral graph over :class:`CampaignRecords` (as ``MongoReferralGraph``, outside transactions)."""
+
+    def __init__(self, records: CampaignRecords | None = None) -> None:
+        self.records = CampaignRecords() if records is None else records
+
+    async def record_edge(self, edge: Edge) -> bool:
+        key = f"{edge.campaign_id}:{edge.invitee}"
+        if key in self.records.edges:
+            return False
+        self.records.edges[key] = edge
+        return True
+
+    async def set_status(self, campaign_id: str, invitee: str, status: str) -> None:
+        key = f"{campaign_id}:{invitee}"
+        if key in self.records.edges:
+            self.records.edges[key] = replace(self.records.edges[key], status=status)
+
+    def _of(self, appid: str, invitee: str) -> list[tuple[str, Edge]]:
+        return [(k, e) for k, e in self.records.edges.items() if e.appid == appid and e.invitee == invitee]
+
+    async def note_unfollow(self, appid: str, invitee: str, at: datetime) -> list[Edge]:
+        for key, edge in self._of(appid, invitee):
+            if edge.unfollowed_at is None and edge.credited_at <= at:
+                self.records.edges[key] = replace(edge, unfollowed_at=at)
+        return [edge for _, edge in self._of(appid, invitee)]
+
+    async def note_interaction(self, appid: str, invitee: str, at: datetime) -> None:
+        for key, edge in self._of(appid, invitee):
+            if edge.interacted_at is None and edge.credited_at < at:
+                self.records.edges[key] = replace(edge, interacted_at=at)
+
+    async def edges(self, appid: str, *, inviter: str | None = None, limit: int = 100_000) -> list[Edge]:
+        found = [e for e in self.records.edges.values() if e.appid == appid and inviter in (None, e.inviter)]
+        return sorted(found, key=lambda e: e.credited_at)[:limit]
+
+    async def freeze(self, freeze: Freeze) -> Freeze | None:
+        key = f"{freeze.appid}:{freeze.openid}"
+        current = self.records.freezes.get(key)
+        if current is not None and current.status == "frozen":
+            return None
+        self.records.freezes[key] = freeze
+        return freeze
+
+    async def release(self, appid: str, openid: str, by: str, at: datetime) -> Freeze | None:
+        key = f"{appid}:{openid}"
+        current = self.records.freezes.get(key)
+        if current is None or current.status != "frozen":
+            return None
+        released = replace(current, status="released", released_by=by, released_at=at)
+        self.records.freezes[key] = released
+        return released
+
+    async def freezes(self, appid: str, *, status: str | None = None) -> list[Freeze]:
+        found = [f for f in self.records.freezes.values() if f.appid == appid and status in (None, f.status)]
+        return sorted(found, key=lambda f: f.frozen_at, reverse=True)
+
+    async def invitations(self, campaign_id: str) -> list[Invitation]:
+        return [i for i in self.records.invitations.values() if i.campaign_id == campaign_id]
+
+
+class InMemoryPosterVariants(PosterVariants):
+    """Variant plans, assignments and counts in memory (as ``MongoPosterVariants``)."""
+
+    def __init__(self) -> None:
+        self.plans: dict[str, VariantPlan] = {}
+        self.assignments: dict[str, str] = {}
+        self.scans: set[str] = set()
+        self.counters: dict[str, dict[str, int]] = {}
+
+    async def plan(self, campaign_id: str) -> VariantPlan | None:
+        return self.plans.get(campaign_id)
+
+    async def save_plan(self, appid: str, plan: VariantPlan) -> None:
+        self.plans[plan.campaign_id] = plan
+
+    async def assignment(self, campaign_id: str, openid: str) -> str | None:
+        return self.assignments.get(f"{campaign_id}:{openid}")
+
+    def _add(self, campaign_id: str, counts: dict[str, int]) -> None:
+        current = self.counters.setdefault(campaign_id, {})
+        for name, n in counts.items():
+            current[name] = current.get(name, 0) + n
+
+    async def assign(self, campaign_id: str, openid: str, variant: str) -> str:
+        key = f"{campaign_id}:{openid}"
+        if key not in self.assignments:
+            self.assignments[key] = variant
+            self._add(campaign_id, {f"members:{variant}": 1})
+        return self.assignments[key]
+
+    async def count_scan(self, campaign_id: str, event_id: str, variant: str, *, follow: bool, credited: bool) -> bool:
+        if event_id in self.scans:
+            return False
+        self.scans.add(event_id)
+        counts = {f"scans:{variant}": 1, f"follows:{variant}": int(follow), f"credited:{variant}": int(credited)}
+        self._add(campaign_id, counts)
+        return True
+
+    async def counts(self, campaign_id: str) -> dict[str, int]:
+        return {name: n for name, n in self.counters.get(campaign_id, {}).items() if n}

@@ -16,6 +16,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.campaigns.adapters.counters import campaign_counters
+from services.campaigns.adapters.graph import FREEZES
 from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
 from services.campaigns.domain.counters import (
     GRANTED,
@@ -221,6 +222,12 @@ class MongoReferralStore(ReferralStore):
         await self._db[NOTICES].update_one(
             {"_id": fields.pop("id")}, {"$setOnInsert": fields}, upsert=True, session=self._session
         )
+
+    async def inviter_frozen(self, appid: str, openid: str) -> bool:
+        found = await self._db[FREEZES].find_one(
+            {"_id": f"{appid}:{openid}", "status": "frozen"}, {"_id": 1}, session=self._session
+        )
+        return found is not None
 
 
 def _fields(participant: Participant) -> dict[str, Any]:

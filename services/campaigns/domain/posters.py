@@ -38,6 +38,8 @@ class PosterSpec:
     layout: PosterLayout
     welcome: str
     texts: Mapping[str, str]
+    #: The member's poster variant when it is not the campaign's own template (rides in the QR scene).
+    variant: str | None = None
 
 
 #: The nickname a preview shows in place of a member's.

@@ -14,8 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-#: ``r.<campaign>.<participant>``: fits the platform's 64-character ``scene_str``.
+#: ``r.<campaign>.<participant>``: fits the platform's 64-character ``scene_str``. Every code issued
+#: before poster variants, and every member's code of the campaign's own template since.
 _SCENE = re.compile(r"^r\.(?P<campaign>[A-Za-z0-9_-]{1,32})\.(?P<participant>[A-Za-z0-9_-]{1,24})$")
+#: ``r2.<campaign>.<participant>.<variant>``: version 2, a member given a poster variant (still 64 at most).
+_SCENE_V2 = re.compile(
+    r"^r2\.(?P<campaign>[A-Za-z0-9_-]{1,32})\.(?P<participant>[A-Za-z0-9_-]{1,24})\.(?P<variant>[a-z][a-z0-9]{0,2})$"
+)
 #: ``j.<campaign>``: the campaign's own QR code, which members follow or scan to join.
 _JOIN_SCENE = re.compile(r"^j\.(?P<campaign>[A-Za-z0-9_-]{1,32})$")
 
@@ -40,14 +45,20 @@ class JoinScene:
 
 @dataclass(frozen=True)
 class ReferralScene:
-    """What a member's personal QR code carries: which campaign, which participant invited."""
+    """What a member's personal QR code carries: which campaign, which participant invited, and which
+    poster variant they were given (None: the campaign's own template, written without a variant so
+    the codes of campaigns without variants stay what they were)."""
 
     campaign_id: str
     participant_code: str
+    variant: str | None = None
 
     def encode(self) -> str:
-        scene = f"r.{self.campaign_id}.{self.participant_code}"
-        if not _SCENE.fullmatch(scene):
+        if self.variant is None:
+            scene = f"r.{self.campaign_id}.{self.participant_code}"
+        else:
+            scene = f"r2.{self.campaign_id}.{self.participant_code}.{self.variant}"
+        if not (_SCENE_V2 if self.variant else _SCENE).fullmatch(scene):
             raise ValueError(f"ids do not fit a QR scene: {scene!r}")
         return scene
 
@@ -55,9 +66,10 @@ class ReferralScene:
     def decode(cls, scene: str | None) -> ReferralScene | None:
         """The referral a scene stands for, or None for any other scene (a campaign's own QR, say)."""
         match = _SCENE.fullmatch(scene or "")
-        if match is None:
-            return None
-        return cls(match["campaign"], match["participant"])
+        if match is not None:  # version 1 (no variant): the campaign's own template
+            return cls(match["campaign"], match["participant"])
+        match = _SCENE_V2.fullmatch(scene or "")
+        return None if match is None else cls(match["campaign"], match["participant"], match["variant"])
 
 
 class Rejection(StrEnum):

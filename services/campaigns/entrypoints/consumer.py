@@ -5,12 +5,17 @@ from __future__ import annotations
 from services.campaigns.bootstrap_worker import CampaignsWorker, bootstrap
 from services.campaigns.settings import CampaignsSettings
 from shared.contracts import WECHAT_PUSHES
+from shared.datarights import MemberRights, gated
 from shared.events import Envelope, Message
 from shared.messaging import Subscription, WorkerApp, create_worker_app
 
 
 async def _on_push(worker: CampaignsWorker, envelope: Envelope, message: Message) -> None:
     await worker.handle(envelope, message)
+
+
+def _rights(worker: CampaignsWorker) -> MemberRights | None:
+    return worker.rights
 
 
 def create_worker(
@@ -20,7 +25,8 @@ def create_worker(
         settings,
         name="campaigns",
         resources=lambda: bootstrap(settings),
-        subscriptions=[Subscription(name="campaigns", topic=WECHAT_PUSHES, handler=_on_push)],
+        # An erased member's events are dropped until they follow again (docs/operations.md, "Data rights").
+        subscriptions=gated([Subscription(name="campaigns", topic=WECHAT_PUSHES, handler=_on_push)], _rights),
         readiness=lambda worker: {"mongodb": worker.ready},
         health_host=health_host,
         health_port=settings.worker_health_port if health_port is None else health_port,

@@ -104,7 +104,7 @@ async def join(
         )
     )
     await announce(announcer, [ParticipationChange.of(participant, at)])
-    spec = await campaigns.poster_spec(campaign, nickname="")
+    spec = await campaigns.poster_spec(campaign, nickname="", member=openid)
     if spec is None:  # activation requires a template, so only a template deleted behind its back
         return JoinResult(participant)
     try:

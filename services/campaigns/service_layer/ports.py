@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from services.campaigns.domain.campaign import Campaign, CampaignStatus
+from services.campaigns.domain.graph import Edge
 from services.campaigns.domain.participants import Invitation, Notice, Participant
 from services.campaigns.domain.participation import ParticipationChange
 from services.campaigns.domain.poster_layout import PosterLayout
@@ -24,6 +25,7 @@ from services.campaigns.domain.referrals import CampaignView
 from services.campaigns.domain.results import CampaignStats, LeaderboardRow, MemberCampaign, ParticipantRow
 from services.campaigns.domain.rewards import PoolStock
 from services.campaigns.domain.submissions import AuditEntry, Claim, SubmissionRecord
+from services.campaigns.domain.variants import VariantPlan
 from services.screenshots import Decision, PriorShot, TimedAnalysis
 from shared.events import Envelope, Topic
 from shared.wechat_client import CustomMessage, MediaKind, QrCode, UploadedMedia
@@ -36,6 +38,7 @@ __all__ = [
     "CodeAllocator",
     "CounterRebuild",
     "DeliveryRecords",
+    "Freeze",
     "ImageInfo",
     "JoinCode",
     "JoinCodes",
@@ -47,6 +50,8 @@ __all__ = [
     "Platform",
     "PosterPreviews",
     "PosterRendererPort",
+    "PosterVariants",
+    "ReferralGraph",
     "ReferralStore",
     "ReferralUnitOfWork",
     "ReviewedSubmissions",
@@ -136,7 +141,9 @@ class JoiningCampaigns(Protocol):
         """Active campaigns, and recently ended ones (whose keywords answer with the ended text)."""
         ...
 
-    async def poster_spec(self, campaign: Campaign, nickname: str) -> PosterSpec | None: ...
+    async def poster_spec(self, campaign: Campaign, nickname: str, member: str | None = None) -> PosterSpec | None:
+        """The poster for ``member`` (their poster variant, given on first ask), or the campaign's own."""
+        ...
 
 
 class ShareTaskCampaigns(Protocol):
@@ -146,7 +153,9 @@ class ShareTaskCampaigns(Protocol):
 
     async def campaign(self, appid: str, campaign_id: str) -> Campaign | None: ...
 
-    async def poster_spec(self, campaign: Campaign, nickname: str) -> PosterSpec | None: ...
+    async def poster_spec(self, campaign: Campaign, nickname: str, member: str | None = None) -> PosterSpec | None:
+        """The poster for ``member`` (their poster variant, given on first ask), or the campaign's own."""
+        ...
 
 
 class CampaignDirectory(Protocol):
@@ -410,6 +419,11 @@ class ReferralStore(abc.ABC):
     async def add_notice(self, notice: Notice) -> None:
         """Queue a message for a member; an existing notice with the same id is left alone."""
 
+    async def inviter_frozen(self, appid: str, openid: str) -> bool:
+        """Whether the member is frozen pending review (their tier rewards are held); stores that
+        keep no freezes say no."""
+        return False
+
 
 class ShareScreenshotStore(abc.ABC):
     """Share-screenshot submissions, the pictures awaiting review and the audit trail.
@@ -590,3 +604,83 @@ class ParticipationAnnouncer(Protocol):
     async def announce(self, changes: Sequence[ParticipationChange]) -> None:
         """Publish each change; raises if any could not be published."""
         ...
+
+
+# -- poster variants and the referral graph ------------------------------------------------------------
+
+
+class PosterVariants(abc.ABC):
+    """Campaigns' extra poster templates, which member was given which, and each variant's counts."""
+
+    @abc.abstractmethod
+    async def plan(self, campaign_id: str) -> VariantPlan | None: ...
+
+    @abc.abstractmethod
+    async def save_plan(self, appid: str, plan: VariantPlan) -> None: ...
+
+    @abc.abstractmethod
+    async def assignment(self, campaign_id: str, openid: str) -> str | None: ...
+
+    @abc.abstractmethod
+    async def assign(self, campaign_id: str, openid: str, variant: str) -> str:
+        """Give the member ``variant`` unless they have one already; the variant they have (counted once)."""
+
+    @abc.abstractmethod
+    async def count_scan(self, campaign_id: str, event_id: str, variant: str, *, follow: bool, credited: bool) -> bool:
+        """Count a scan of a member's code (and whether it was a follow, and credited) once per push."""
+
+    @abc.abstractmethod
+    async def counts(self, campaign_id: str) -> dict[str, int]:
+        """The campaign's variant counters: ``members:<v>``, ``scans:<v>``, ``follows:<v>``, ``credited:<v>``."""
+
+
+@dataclass(frozen=True)
+class Freeze:
+    """An inviter frozen pending review: tier rewards held until released (then granted) or kept frozen."""
+
+    appid: str
+    openid: str
+    status: str  # frozen | released
+    reason: str
+    frozen_by: str
+    frozen_at: datetime
+    released_by: str | None = None
+    released_at: datetime | None = None
+
+
+class ReferralGraph(abc.ABC):
+    """Edges (one per credited invitation, across campaigns) and freezes, per account."""
+
+    @abc.abstractmethod
+    async def record_edge(self, edge: Edge) -> bool:
+        """Insert the invitation's edge unless there (one per campaign and invitee); True if inserted."""
+
+    @abc.abstractmethod
+    async def set_status(self, campaign_id: str, invitee: str, status: str) -> None: ...
+
+    @abc.abstractmethod
+    async def note_unfollow(self, appid: str, invitee: str, at: datetime) -> list[Edge]:
+        """Record the invitee's first unfollow on their edges credited before ``at``; their edges."""
+
+    @abc.abstractmethod
+    async def note_interaction(self, appid: str, invitee: str, at: datetime) -> None:
+        """Record the invitee's first interaction on their edges credited before ``at``."""
+
+    @abc.abstractmethod
+    async def edges(self, appid: str, *, inviter: str | None = None, limit: int = 100_000) -> list[Edge]:
+        """The account's edges (of one inviter), oldest credit first, at most ``limit``."""
+
+    @abc.abstractmethod
+    async def freeze(self, freeze: Freeze) -> Freeze | None:
+        """Freeze the inviter; None if they are frozen already."""
+
+    @abc.abstractmethod
+    async def release(self, appid: str, openid: str, by: str, at: datetime) -> Freeze | None:
+        """Lift the freeze; None if they were not frozen."""
+
+    @abc.abstractmethod
+    async def freezes(self, appid: str, *, status: str | None = None) -> list[Freeze]: ...
+
+    @abc.abstractmethod
+    async def invitations(self, campaign_id: str) -> list[Invitation]:
+        """The campaign's invitations, credited and revoked (what :func:`backfill` derives edges from)."""

@@ -56,7 +56,7 @@ async def give_poster(
         or participant.qr_expires_at is None
         or participant.qr_expires_at - now < QR_RENEW_BEFORE
     ):
-        scene = ReferralScene(participant.campaign_id, participant.code).encode()
+        scene = ReferralScene(participant.campaign_id, participant.code, spec.variant).encode()
         qr = await platform.create_qrcode(scene, expire_seconds=int(QR_LIFETIME.total_seconds()))
         participant.qr_ticket, participant.qr_url = qr.ticket, qr.url
         participant.qr_expires_at = now + timedelta(seconds=qr.expire_seconds or QR_LIFETIME.total_seconds())

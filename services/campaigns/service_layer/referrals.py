@@ -184,6 +184,8 @@ async def _grant_tiers(
     uow: ReferralUnitOfWork, campaign: CampaignView, inviter: Participant, envelope: Envelope, at: datetime
 ) -> tuple[int, ...]:
     granted = []
+    if await uow.store.inviter_frozen(campaign.appid, inviter.openid):
+        return ()  # frozen pending review: credits count, rewards wait for the release (service_layer/graph.py)
     for tier in tiers_to_grant(campaign.rules.tiers, inviter.credited, inviter.tiers_granted):
         if await uow.store.grant_reward(campaign.campaign_id, inviter.openid, tier.invites, tier.reward_pool, at):
             inviter.tiers_granted.append(tier.invites)

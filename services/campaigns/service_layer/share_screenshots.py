@@ -135,8 +135,8 @@ def _reply(campaign: Campaign, openid: str, verdict: Verdict, event_id: str, at:
 
 
 async def _poster(task: ShareTask, campaigns: ShareTaskCampaigns, renderer: PosterRendererPort) -> bytes | None:
-    spec = await campaigns.poster_spec(task.campaign, nickname="")
     participant = task.participant
+    spec = await campaigns.poster_spec(task.campaign, nickname="", member=participant.openid)
     if spec is None or participant.qr_url is None:
         return None
     return await poster_of(participant, spec, renderer)

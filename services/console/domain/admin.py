@@ -60,6 +60,7 @@ PERMISSION_LABELS: dict[str, str] = {
     Permission.BRAND_EDIT.value: N_("Edit brands, projects, deals and payments"),
     Permission.BRAND_ASSIGN.value: N_("Hand brands over to another manager"),
     Permission.SCREENSHOT_EXPORT.value: N_("Export reviewed screenshots with their labels"),
+    Permission.MEMBER_ERASE.value: N_("Erase a member's personal data (irreversible, audited)"),
 }
 
 #: The audit page's filters, as the URL names them (the identity API's names, times in Beijing).

@@ -94,6 +94,10 @@ def check_fresh(timestamp: str, now: float, window_seconds: int) -> None:
 def well_formed(params: PushParams) -> None:
     """The platform sends hex signatures, digit timestamps and ASCII nonces; anything else is refused
     before any key is looked up (and never reaches a comparison that could fail on it)."""
+    if (params.signature + params.timestamp + params.nonce + (params.msg_signature or "")).isascii() and (
+        params.encrypt_type is None or params.encrypt_type.isascii()
+    ):
+        return  # the usual case, in one check; otherwise name the field below
     for name in ("signature", "timestamp", "nonce", "msg_signature", "encrypt_type"):
         value = getattr(params, name)
         if value is not None and not value.isascii():

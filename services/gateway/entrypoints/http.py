@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import AsyncIterator, Callable
@@ -12,7 +13,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 from starlette.routing import Match, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.gateway.bootstrap import Gateway, bootstrap
 from services.gateway.domain.inbound import PushParams, Refused
@@ -20,8 +21,9 @@ from services.gateway.service_layer.ingest import ingest_push
 from services.gateway.service_layer.ports import AccountDirectory, PushLedger, ReplyRules
 from services.gateway.settings import GatewaySettings
 from shared.messaging import EventPublisher, PublishFailed
-from shared.observability import get_logger
+from shared.observability import RequestMetrics, get_logger
 from shared.request_bodies import read_body
+from shared.storage import storage_failure, watch_writes
 from shared.web import create_service_app, unknown_account_detail
 from shared.wechat import check_signature
 
@@ -60,7 +62,12 @@ def create_app(
     # parameters itself, rather than FastAPI's per-request dependency solving (measured: a fifth of the
     # request's time). It validates the same way and answers 422 naming the field.
     endpoint = _PushEndpoint(settings, lambda: _gateway_of(app.state))
-    app.router.routes.insert(0, _LabelledRoute("/wechat/{appid}", endpoint, methods=["POST"]))
+    route = _LabelledRoute("/wechat/{appid}", endpoint, methods=["POST"])
+    app.router.routes.insert(0, route)
+    # Added last, so outermost: a push skips the middleware the operator API needs (body replay, the
+    # storage-retry recorder, the exception layers, routing), each a layer of calls per request. What
+    # those give a push, the endpoint does itself: the body limit, the storage retry, the metrics.
+    app.add_middleware(_PushFastPath, endpoint=endpoint, route=route, service=settings.service_name)
     return app
 
 
@@ -113,6 +120,29 @@ _PARAM_LIMITS = {"signature": 64, "timestamp": 32, "nonce": 64, "encrypt_type": 
 _REQUIRED = ("signature", "timestamp", "nonce")
 
 
+class _PushFastPath:
+    """Sends ``POST /wechat/{appid}`` straight to the push endpoint; everything else down the app."""
+
+    def __init__(self, app: ASGIApp, endpoint: _PushEndpoint, route: Route, service: str) -> None:
+        self._app = app
+        self._route = route
+        self._counted = RequestMetrics(endpoint, service)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
+            path: str = scope["path"]
+            appid = path[len(_PUSH_PREFIX) :]
+            if path.startswith(_PUSH_PREFIX) and appid and "/" not in appid:
+                scope["route"] = self._route
+                scope["path_params"] = {"appid": appid}
+                await self._counted(scope, receive, send)
+                return
+        await self._app(scope, receive, send)
+
+
+_PUSH_PREFIX = "/wechat/"
+
+
 class _PushEndpoint:
     """``POST /wechat/{appid}``: receive a push in plaintext, compatible or safe mode."""
 
@@ -121,46 +151,52 @@ class _PushEndpoint:
         self._gateway = gateway
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        status, body, media_type = await self._handle(scope, receive)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(b"content-type", media_type), (b"content-length", str(len(body)).encode())],
-            }
-        )
+        status, body, media_type, *extra = await self._handle(scope, receive)
+        headers = [(b"content-type", media_type), (b"content-length", str(len(body)).encode()), *extra]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def _handle(self, scope: Scope, receive: Receive) -> tuple[int, bytes, bytes]:
+    async def _handle(self, scope: Scope, receive: Receive) -> _Answer:
         query = _query(scope["query_string"])
-        errors: list[dict[str, object]] = [
-            {"type": "missing", "loc": ["query", name], "msg": "Field required", "input": None}
-            for name in _REQUIRED
-            if name not in query
-        ]
-        errors += [
-            {"type": "string_too_long", "loc": ["query", name], "msg": f"String should have at most {limit} characters"}
-            for name, limit in _PARAM_LIMITS.items()
-            if len(query.get(name, "")) > limit
-        ]
-        if errors:
-            return _json(422, errors)
-        settings, gw = self._settings, self._gateway()
-        if not _plausible(settings, scope["path_params"]["appid"]):
-            return _json(404, unknown_account_detail(scope["path_params"]["appid"][:64]))
+        if not _query_ok(query):
+            return _json(422, _query_errors(query))
+        settings = self._settings
+        appid = scope["path_params"]["appid"]
+        if not _plausible(settings, appid):
+            return _json(404, unknown_account_detail(appid[:64]))
         body = await read_body(scope, receive, settings.max_body_bytes)
         if body is None:
             return _json(413, f"body larger than {settings.max_body_bytes} bytes")
+        signed = (query["signature"], query["timestamp"], query["nonce"])
+        params = PushParams(*signed, query.get("encrypt_type"), query.get("msg_signature"))
+        # What the app's storage handler and RetryStaleStorage do for other routes, for this one: a push
+        # whose storage failed before anything stuck runs once more (a dropped pooled connection fails
+        # the first command on it), then 503 with Retry-After; anything else is a bug's 500.
+        with watch_writes() as writes:
+            try:
+                return await self._ingest(appid, params, body)
+            except Exception as exc:
+                error, failure = exc, storage_failure(exc)
+                if failure is None:
+                    raise
+        if failure.repeatable and not writes.stuck:
+            log.info("request run again after a storage failure", method="POST", path=scope["path"])
+            try:
+                return await self._ingest(appid, params, body)
+            except Exception as exc:
+                error, failure = exc, storage_failure(exc)
+                if failure is None:
+                    raise
+        log.warning("storage failure", reason=failure.reason, error=type(error).__name__, path=scope["path"])
+        detail = json.dumps({"detail": failure.detail, "reason": failure.reason}).encode()
+        return 503, detail, b"application/json", (b"retry-after", str(failure.retry_after).encode())
+
+    async def _ingest(self, appid: str, params: PushParams, body: bytes) -> _Answer:
+        settings, gw = self._settings, self._gateway()
         try:
             answer = await ingest_push(
-                scope["path_params"]["appid"],
-                PushParams(
-                    query["signature"],
-                    query["timestamp"],
-                    query["nonce"],
-                    query.get("encrypt_type"),
-                    query.get("msg_signature"),
-                ),
+                appid,
+                params,
                 body,
                 accounts=gw.accounts,
                 ledger=gw.ledger,
@@ -179,7 +215,13 @@ class _PushEndpoint:
 
 def _plausible(settings: GatewaySettings, appid: str) -> bool:
     """Whether ``appid`` could be one; others never reach the account directory (or its cache)."""
-    return re.fullmatch(settings.appid_pattern, appid) is not None
+    return _compiled(settings.appid_pattern).fullmatch(appid) is not None
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    # re's own cache is a lookup with more steps; this runs on every push.
+    return re.compile(pattern)
 
 
 def _query(raw: bytes) -> dict[str, str]:
@@ -187,7 +229,42 @@ def _query(raw: bytes) -> dict[str, str]:
     text = raw.decode("latin-1")
     if "%" in text or "+" in text:
         return dict(parse_qsl(text))
-    return dict(part.partition("=")[::2] for part in text.split("&") if part)
+    query: dict[str, str] = {}
+    for part in text.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            query[name] = value
+    return query
+
+
+def _query_ok(query: dict[str, str]) -> bool:
+    for name in _REQUIRED:
+        if name not in query:
+            return False
+    for name, limit in _PARAM_LIMITS.items():
+        value = query.get(name)
+        if value is not None and len(value) > limit:
+            return False
+    return True
+
+
+def _query_errors(query: dict[str, str]) -> list[dict[str, object]]:
+    """FastAPI's 422 shape for the query parameters, naming each missing or over-long one."""
+    errors: list[dict[str, object]] = [
+        {"type": "missing", "loc": ["query", name], "msg": "Field required", "input": None}
+        for name in _REQUIRED
+        if name not in query
+    ]
+    errors += [
+        {"type": "string_too_long", "loc": ["query", name], "msg": f"String should have at most {limit} characters"}
+        for name, limit in _PARAM_LIMITS.items()
+        if len(query.get(name, "")) > limit
+    ]
+    return errors
+
+
+#: status, body, content type and any further headers.
+_Answer = tuple[int, bytes, bytes] | tuple[int, bytes, bytes, tuple[bytes, bytes]]
 
 
 def _json(status: int, detail: object) -> tuple[int, bytes, bytes]:

@@ -56,7 +56,7 @@ class Change:
     """One entry of the profile's history."""
 
     at: datetime
-    kind: str  # tag_added, tag_removed, tag_weight, stage_declared, consent, mall_event
+    kind: str  # tag_added, tag_removed, tag_weight, stage_declared, stage_withdrawn, consent, mall_event
     detail: dict[str, object]
     actor: str = "system"
 
@@ -198,7 +198,32 @@ class Profile:
         if current is not None and (current.at > at or (current.given == given and current.via == via)):
             return []  # an older statement, or nothing new
         self.consents[kind] = Consent(given, at, via)
-        return [Change(at, "consent", {"kind": kind.value, "given": given, "via": via})]
+        changes = [Change(at, "consent", {"kind": kind.value, "given": given, "via": via})]
+        if kind is ConsentKind.DATA_USE and not given:
+            changes += self._forget_behaviour(at)
+        return changes
+
+    def uses_behaviour(self, consent_required: bool = False) -> bool:
+        """Whether mall behaviour may shape the member's tags: unless they refused ``data_use`` (PIPL
+        art. 24: a member can refuse personalisation from their behaviour; no answer is no refusal), or,
+        with ``consent_required``, only once they gave it."""
+        consent = self.consents.get(ConsentKind.DATA_USE)
+        if consent is None:
+            return not consent_required
+        return consent.given
+
+    def _forget_behaviour(self, at: datetime) -> list[Change]:
+        """What mall behaviour gave (interest and purchase tags, spend, an inferred stage), dropped when
+        the member refuses its use; the events stay applied, so a redelivery does not bring it back."""
+        changes: list[Change] = []
+        for code, source in [key for key in self.tags if key[1] is TagSource.MALL]:
+            changes += self.remove_tag(code, source, at, actor="member")
+        self.spend_by_month.clear()
+        inferred = [d for d in self.declarations if d.source == "mall"]
+        if inferred:
+            self.declarations = [d for d in self.declarations if d.source != "mall"]
+            changes.append(Change(at, "stage_withdrawn", {"inferred_from": "mall", "count": len(inferred)}, "member"))
+        return changes
 
     def add_tag(
         self, taxonomy: Taxonomy, code: str, source: TagSource, at: datetime, weight: float = 1.0, actor: str = "member"
@@ -232,7 +257,12 @@ class Profile:
         return changes
 
     def apply_mall_event(
-        self, event: MallEvent, taxonomy: Taxonomy, half_life: timedelta = DEFAULT_HALF_LIFE
+        self,
+        event: MallEvent,
+        taxonomy: Taxonomy,
+        half_life: timedelta = DEFAULT_HALF_LIFE,
+        *,
+        consent_required: bool = False,
     ) -> list[Change]:
         """Interests, purchase tag, spend and an inferred stage from one shop event, applied once.
 
@@ -241,6 +271,11 @@ class Profile:
         if event.event_id in self.applied_events:
             return []
         effects = interpret(event, taxonomy)
+        if not self.uses_behaviour(consent_required):
+            # Refused: remembered as applied (a later consent does not replay old behaviour), used for nothing.
+            self.applied_events.append(event.event_id)
+            del self.applied_events[:-_APPLIED_EVENTS_KEPT]
+            return [Change(event.at, "mall_event", {"event_id": event.event_id, "used": False}, "mall")]
         changes: list[Change] = []
         for code, increment in effects.interests.items():
             key = (code, TagSource.MALL)

@@ -31,9 +31,12 @@ async def apply_mall_event(
     uow: ProfilesUnitOfWork,
     taxonomy: Taxonomy,
     half_life: timedelta,
+    *,
+    consent_required: bool = False,
 ) -> bool:
     """True if the event changed the profile now; False for a redelivery or an event applied before."""
-    return await apply_mall_events([(envelope, message)], uow, taxonomy, half_life) == 1
+    batch = [(envelope, message)]
+    return await apply_mall_events(batch, uow, taxonomy, half_life, consent_required=consent_required) == 1
 
 
 async def apply_mall_events(
@@ -41,6 +44,8 @@ async def apply_mall_events(
     uow: ProfilesUnitOfWork,
     taxonomy: Taxonomy,
     half_life: timedelta,
+    *,
+    consent_required: bool = False,
 ) -> int:
     """Apply a batch in delivery order, in one transaction; return how many events changed a profile.
 
@@ -49,7 +54,8 @@ async def apply_mall_events(
     """
 
     def step(message: MallEventReceived) -> Callable[[Profile], list[Change] | None]:
-        return lambda profile: _apply(profile, message, taxonomy, half_life) or None  # unchanged: not saved
+        # unchanged: not saved
+        return lambda profile: _apply(profile, message, taxonomy, half_life, consent_required) or None
 
     steps = [
         ProfileStep(envelope.event_id, (envelope.appid, message.openid), step(message)) for envelope, message in batch
@@ -57,12 +63,14 @@ async def apply_mall_events(
     return await apply_once(uow, CONSUMER, steps)
 
 
-def _apply(profile: Profile, message: MallEventReceived, taxonomy: Taxonomy, half_life: timedelta) -> list[Change]:
+def _apply(
+    profile: Profile, message: MallEventReceived, taxonomy: Taxonomy, half_life: timedelta, consent_required: bool
+) -> list[Change]:
     event = MallEvent(
         message.mall_event_id, MallEventKind(message.kind), message.category, message.occurred_at, message.amount_fen
     )
     try:
-        changes = profile.apply_mall_event(event, taxonomy, half_life)
+        changes = profile.apply_mall_event(event, taxonomy, half_life, consent_required=consent_required)
     except UnknownCategory as exc:
         # Accepted under a taxonomy that has since dropped the category: park it, with the reason.
         raise PermanentHandlerError(str(exc)) from None

@@ -14,6 +14,7 @@ from shared.contracts import (
     MassSendFinished,
     TemplateSendFinished,
 )
+from shared.datarights import MemberRights, gated
 from shared.events import Envelope, Message
 from shared.messaging import PermanentHandlerError, Subscription, WorkerApp, create_worker_app
 
@@ -33,6 +34,10 @@ async def _on_participation(service: SegmentsService, envelope: Envelope, messag
     await record_participation(envelope, message, service.participation())
 
 
+def _rights(service: SegmentsService) -> MemberRights | None:
+    return service.rights
+
+
 def create_worker(
     settings: SegmentsSettings, *, health_host: str = "127.0.0.1", health_port: int | None = None
 ) -> WorkerApp[SegmentsService]:
@@ -40,10 +45,14 @@ def create_worker(
         settings,
         name="segments",
         resources=lambda: bootstrap_worker(settings),
-        subscriptions=[
-            Subscription(name="segments-pushes", topic=WECHAT_PUSHES, handler=_on_push),
-            Subscription(name="segments-participation", topic=CAMPAIGN_PARTICIPATION, handler=_on_participation),
-        ],
+        # An erased member's events are dropped until they follow again (docs/operations.md, "Data rights").
+        subscriptions=gated(
+            [
+                Subscription(name="segments-pushes", topic=WECHAT_PUSHES, handler=_on_push),
+                Subscription(name="segments-participation", topic=CAMPAIGN_PARTICIPATION, handler=_on_participation),
+            ],
+            _rights,
+        ),
         readiness=lambda service: {"mongodb": service.readiness["mongodb"]},
         health_host=health_host,
         health_port=settings.worker_health_port if health_port is None else health_port,

@@ -88,7 +88,7 @@ class Campaigns:
     async def campaign(self, appid: str, campaign_id: str) -> Campaign | None:
         return self.one if (appid, campaign_id) == (APPID, self.one.id) else None
 
-    async def poster_spec(self, campaign: Campaign, nickname: str) -> PosterSpec | None:
+    async def poster_spec(self, campaign: Campaign, nickname: str, member: str | None = None) -> PosterSpec | None:
         layout = PosterLayout(width=750, height=1334, qr=LayoutQrBox(400, 1000, 240))
         return PosterSpec(b"", "v1", layout, "welcome", {})
 

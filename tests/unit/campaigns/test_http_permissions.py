@@ -12,11 +12,13 @@ from fastapi.routing import APIRoute
 from services.campaigns.entrypoints.http import (
     campaigns,
     create_app,
+    graph,
     pools,
     results,
     review,
     review_export,
     templates,
+    variants,
 )
 from services.campaigns.settings import CampaignsSettings
 from shared.identity import Permission
@@ -28,6 +30,8 @@ ONE = "/accounts/{appid}/campaigns/{campaign_id}"
 POOLS = ONE + "/reward-pools"
 SHOTS = ONE + "/screenshots"
 DESK = "/accounts/{appid}/screenshots"
+VARIANTS = ONE + "/variants"
+GRAPH = "/accounts/{appid}/referral-graph"
 
 #: (method, path) -> the permission the route must declare.
 EXPECTED: dict[tuple[str, str], Permission] = {
@@ -77,6 +81,20 @@ EXPECTED: dict[tuple[str, str], Permission] = {
     ("POST", DESK + "/{submission_id}/reject"): P.REVIEW_DECIDE,
     # Decided submissions with members' pictures, leaving the platform as a labelled set.
     ("GET", DESK + "/export"): P.SCREENSHOT_EXPORT,
+    # Poster A/B variants: read with the campaign, changed as the campaign is.
+    ("GET", VARIANTS): P.CAMPAIGN_VIEW,
+    ("PATCH", VARIANTS): P.CAMPAIGN_EDIT,
+    ("POST", VARIANTS + "/{key}/template"): P.CAMPAIGN_EDIT,
+    ("DELETE", VARIANTS + "/{key}"): P.CAMPAIGN_EDIT,
+    # The referral graph: reading it is the campaign's; freezing an inviter is a reviewer's decision;
+    # the export carries every inviter's and invitee's openid.
+    ("GET", GRAPH + "/inviters"): P.CAMPAIGN_VIEW,
+    ("GET", GRAPH + "/flags"): P.CAMPAIGN_VIEW,
+    ("GET", GRAPH + "/freezes"): P.CAMPAIGN_VIEW,
+    ("POST", GRAPH + "/inviters/{openid}/freeze"): P.REVIEW_DECIDE,
+    ("POST", GRAPH + "/inviters/{openid}/release"): P.REVIEW_DECIDE,
+    ("POST", GRAPH + "/backfill"): P.CAMPAIGN_EDIT,
+    ("GET", GRAPH + "/export"): P.MEMBER_EXPORT,
 }
 
 _BY_CHECK_NAME = {f"require_{permission.name.lower()}": permission for permission in Permission}
@@ -84,7 +102,7 @@ _BY_CHECK_NAME = {f"require_{permission.name.lower()}": permission for permissio
 
 def operator_routes() -> Iterator[APIRoute]:
     """The routes of every router the app serves as operator routes (the app's own list)."""
-    for module in (campaigns, templates, pools, results, review, review_export):
+    for module in (campaigns, templates, pools, results, review, review_export, variants, graph):
         for route in module.router.routes:
             assert isinstance(route, APIRoute), route
             yield route

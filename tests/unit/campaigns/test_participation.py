@@ -32,7 +32,7 @@ CAMPAIGN = Campaign(
 
 
 class NoPoster:
-    async def poster_spec(self, campaign: Campaign, nickname: str) -> PosterSpec | None:
+    async def poster_spec(self, campaign: Campaign, nickname: str, member: str | None = None) -> PosterSpec | None:
         return None
 
 

@@ -12,6 +12,8 @@ from services.campaigns.adapters.memory import (
     InMemoryCampaignResults,
     InMemoryCampaigns,
     InMemoryNotices,
+    InMemoryPosterVariants,
+    InMemoryReferralGraph,
     InMemoryReferrals,
     InMemoryReferralUnitOfWork,
     InMemoryReviewedSubmissions,
@@ -27,7 +29,10 @@ __all__ = ["in_memory_bootstrap"]
 
 
 def in_memory_bootstrap(
-    records: CampaignRecords, campaigns: InMemoryCampaigns | None = None, templates: InMemoryTemplates | None = None
+    records: CampaignRecords,
+    campaigns: InMemoryCampaigns | None = None,
+    templates: InMemoryTemplates | None = None,
+    variants: InMemoryPosterVariants | None = None,
 ) -> Callable[[CampaignsSettings], AbstractAsyncContextManager[CampaignsApi]]:
     """No WeChat client: a decision's reply stays queued for the worker, as when WeChat is down."""
 
@@ -50,6 +55,8 @@ def in_memory_bootstrap(
             reviewed=InMemoryReviewedSubmissions(records),
             clients=cast(Any, {}),
             ready=ready,
+            graph=InMemoryReferralGraph(records),
+            variants=variants if variants is not None else InMemoryPosterVariants(),
         )
 
     return bootstrap

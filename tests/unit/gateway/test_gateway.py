@@ -339,3 +339,62 @@ def test_operations_endpoints(gw: Harness) -> None:
     gw.post(pushes.follow("o1", NOW))
     metrics = gw.client.get("/metrics").text
     assert 'method="POST",route="/wechat/{appid}"' in metrics
+
+
+# --- the push fast path (outside the operator middleware) ---------------------------------------
+
+
+class _FlakyAccounts:
+    """An account directory whose storage fails the first ``failures`` lookups."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    async def find(self, appid: str) -> Any:
+        from services.gateway.domain.inbound import AccountKeys
+        from shared.storage import StorageUnavailable
+
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise StorageUnavailable("connection dropped")
+        return AccountKeys.build(appid, TOKEN, AES_KEY)
+
+
+def _flaky(failures: int) -> tuple[TestClient, FakePublisher, _FlakyAccounts]:
+    settings = GatewaySettings(environment="test", max_body_bytes=4096, accounts_from_mongodb=False)
+    publisher, accounts = FakePublisher(), _FlakyAccounts(failures)
+    app = create_app(settings, publisher=publisher, accounts=accounts, ledger=MemoryPushLedger(), rules=FakeRules())
+    return TestClient(app), publisher, accounts
+
+
+def test_a_push_whose_storage_failed_once_runs_again_and_is_published_once() -> None:
+    client, publisher, accounts = _flaky(failures=1)
+    signed = pushes.sign(TOKEN, pushes.follow("o1", NOW), timestamp=NOW, openid="o1")
+    with client:
+        response = client.post(f"/wechat/{APPID}", params=signed.params, content=signed.body)
+    assert response.text == "success"
+    assert accounts.calls == 2
+    assert len(publisher.published) == 1
+
+
+def test_a_push_whose_storage_stays_down_gets_503_with_retry_after() -> None:
+    client, publisher, _ = _flaky(failures=5)
+    signed = pushes.sign(TOKEN, pushes.follow("o1", NOW), timestamp=NOW, openid="o1")
+    with client:
+        response = client.post(f"/wechat/{APPID}", params=signed.params, content=signed.body)
+        metrics = client.get("/metrics").text
+    assert response.status_code == 503
+    assert response.json()["reason"] == "storage_unavailable"
+    assert int(response.headers["retry-after"]) > 0
+    assert publisher.published == []
+    assert 'route="/wechat/{appid}",service="gateway",status="503"' in metrics
+
+
+def test_an_oversized_push_is_413_and_other_methods_still_route(gw: Harness) -> None:
+    response = gw.client.post(
+        f"/wechat/{APPID}", params={"signature": "a", "timestamp": "1", "nonce": "n"}, content=b"x" * 5000
+    )
+    assert response.status_code == 413
+    assert gw.client.get(f"/wechat/{APPID}").status_code == 422  # URL verification, FastAPI's validation
+    assert gw.client.post(f"/wechat/{APPID}/more").status_code == 404

@@ -523,3 +523,47 @@ def test_interactions_keep_the_latest_moment_without_history() -> None:
     assert profile.last_active_at == NOW
     profile.unfollowed(NOW + timedelta(hours=1))
     assert profile.last_active_at == NOW  # unfollowing is not an interaction the window counts
+
+
+# -- the data_use consent gates mall behaviour --------------------------------------------------------------
+
+
+def test_a_refused_data_use_keeps_mall_behaviour_out_of_the_profile(taxonomy: Taxonomy) -> None:
+    profile = new_profile()
+    profile.set_consent(ConsentKind.DATA_USE, False, NOW - DAY, "h5_form")
+    changes = profile.apply_mall_event(mall("o1", MallEventKind.ORDER, "diapers_newborn", NOW, 9_900), taxonomy)
+    assert changes == [Change(NOW, "mall_event", {"event_id": "o1", "used": False}, "mall")]
+    assert profile.tag_views(NOW) == [] and profile.spend_by_month == {} and profile.declarations == []
+    # applied once: a redelivery (or a consent given later) does not replay it
+    assert profile.apply_mall_event(mall("o1", MallEventKind.ORDER, "diapers_newborn", NOW, 9_900), taxonomy) == []
+    profile.set_consent(ConsentKind.DATA_USE, True, NOW + DAY, "h5_form")
+    assert profile.apply_mall_event(mall("o1", MallEventKind.ORDER, "diapers_newborn", NOW, 9_900), taxonomy) == []
+    assert profile.tag_views(NOW) == []
+
+
+def test_no_answer_is_no_refusal_and_a_withdrawal_forgets_what_behaviour_gave(taxonomy: Taxonomy) -> None:
+    profile = new_profile()
+    profile.declare_stage(StageDeclaration(Basis.DUE_DATE, NOW.date(), date(2025, 9, 1), source="h5_form"), NOW)
+    profile.add_tag(taxonomy, "interest.feeding", TagSource.DECLARED, NOW)
+    profile.apply_mall_event(mall("o1", MallEventKind.ORDER, "diapers_newborn", NOW, 9_900), taxonomy)
+    assert any(source is TagSource.MALL for _, source in profile.tags) and profile.spend_by_month
+    assert any(d.source == "mall" for d in profile.declarations)
+
+    changes = profile.set_consent(ConsentKind.DATA_USE, False, NOW + DAY, "h5_form")
+    kinds = [change.kind for change in changes]
+    assert kinds[0] == "consent" and "tag_removed" in kinds and "stage_withdrawn" in kinds
+    assert not any(source is TagSource.MALL for _, source in profile.tags)
+    assert ("interest.feeding", TagSource.DECLARED) in profile.tags  # what the member declared stays
+    assert profile.spend_by_month == {} and [d.source for d in profile.declarations] == ["h5_form"]
+
+
+def test_with_consent_required_mall_behaviour_waits_for_a_given_data_use(taxonomy: Taxonomy) -> None:
+    profile = new_profile()
+    order = mall("o1", MallEventKind.ORDER, "diapers_newborn", NOW, 9_900)
+    changes = profile.apply_mall_event(order, taxonomy, consent_required=True)
+    assert changes == [Change(NOW, "mall_event", {"event_id": "o1", "used": False}, "mall")]
+    profile.set_consent(ConsentKind.DATA_USE, True, NOW, "h5_form")
+    profile.apply_mall_event(
+        mall("o2", MallEventKind.ORDER, "diapers_newborn", NOW, 9_900), taxonomy, consent_required=True
+    )
+    assert any(source is TagSource.MALL for _, source in profile.tags) and profile.spend_by_month

@@ -32,12 +32,23 @@ from services.campaigns.domain.campaign import (
     VersionConflict,
 )
 from services.campaigns.domain.submissions import ClaimHeld
-from services.campaigns.entrypoints.http import campaigns, pools, results, review, review_export, templates
+from services.campaigns.entrypoints.http import (
+    campaigns,
+    graph,
+    pools,
+    results,
+    review,
+    review_export,
+    templates,
+    variants,
+)
+from services.campaigns.service_layer.graph import AlreadyFrozen, NotFrozen
 from services.campaigns.service_layer.management import CampaignNotFound
 from services.campaigns.service_layer.ports import UnknownAccount
 from services.campaigns.service_layer.previews import NoPosterTemplate
 from services.campaigns.service_layer.results import JoinCodeUnavailable
 from services.campaigns.service_layer.review import NotInReview, PictureNotKept, SubmissionNotFound, UnknownReason
+from services.campaigns.service_layer.variants import VariantNotFound
 from services.campaigns.settings import CampaignsSettings
 from shared.identity import IdentityConfig, mongo_identity
 from shared.web import create_service_app
@@ -50,6 +61,8 @@ _TAGS = [
     {"name": pools.TAG, "description": "Coupon codes the invite tiers grant; never oversold."},
     {"name": results.TAG, "description": "The campaign's join QR code, stats, leaderboard and export."},
     {"name": review.TAG, "description": "Share-screenshot decisions and the human review queue."},
+    {"name": variants.TAG, "description": "Poster A/B variants: extra templates, weights, conversion per variant."},
+    {"name": graph.TAG, "description": "Who invited whom across campaigns, patterns flagged, inviters frozen."},
 ]
 
 
@@ -77,6 +90,8 @@ def create_app(
             results.router,
             review_export.router,
             review.router,
+            variants.router,
+            graph.router,
         ],
         openapi_tags=_TAGS,
         errors={
@@ -92,6 +107,9 @@ def create_app(
             VersionConflict: 409,
             JoinCodeUnavailable: 409,
             NotInReview: 409,
+            VariantNotFound: 404,
+            AlreadyFrozen: 409,
+            NotFrozen: 409,
         },
         exception_handlers={
             CampaignInvalid: _invalid,
@@ -100,7 +118,9 @@ def create_app(
             ActivationBlocked: _activation_blocked,
         },
         # Poster templates and code CSVs are read by their routes under their own, larger limits.
-        self_limited_bodies=[r"/accounts/[^/]+/campaigns/[^/]+/(template|reward-pools/[^/]+/codes)"],
+        self_limited_bodies=[
+            r"/accounts/[^/]+/campaigns/[^/]+/(template|variants/[^/]+/template|reward-pools/[^/]+/codes)"
+        ],
         clock=clock,
         identity=identity or mongo_identity(settings),
     )

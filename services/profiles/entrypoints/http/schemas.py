@@ -42,7 +42,7 @@ __all__ = [
 
 #: History entries whose details are personal data: what the member declared or consented to, and
 #: what they bought (newborn diapers say as much as a due date).
-_SENSITIVE_CHANGES = frozenset({"stage_declared", "consent", "mall_event"})
+_SENSITIVE_CHANGES = frozenset({"stage_declared", "stage_withdrawn", "consent", "mall_event"})
 
 
 def masked_history(history: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,0 +1,236 @@
+"""Bodies and answers of the poster-variant and referral-graph routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from services.campaigns.domain.graph import Edge, Flag, InviterSummary
+from services.campaigns.domain.variants import MAX_WEIGHT, PRIMARY, VariantFigures
+from services.campaigns.service_layer.ports import Freeze
+from services.campaigns.service_layer.variants import VariantReport
+
+VariantKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,2}$")]
+
+#: What the A/B figures count as converted until credits are confirmed (see docs/campaigns.md).
+CREDITED_NOTE = (
+    "credited counts credits as recorded (a later revocation within the window is not subtracted); "
+    "confirmed credits will replace it once the verified-followers confirmation reports per variant"
+)
+#: The documented rule the automatic shift applies.
+SHIFT_RULE = (
+    "Thompson sampling on follows per member given the variant, Beta(1+follows, 1+members-follows), "
+    "once every variant with a weight above 0 has at least min_sample members; before that, by weight"
+)
+
+
+class AutoShiftBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    min_sample: Annotated[int, Field(ge=1, le=1_000_000)] = 100
+
+
+class VariantsPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    weights: dict[VariantKey, Annotated[int, Field(ge=0, le=MAX_WEIGHT)]] | None = None
+    auto_shift: AutoShiftBody | None = None
+
+
+class VariantOut(BaseModel):
+    key: str
+    primary: bool
+    image_id: str | None
+    weight: int
+    members: int
+    scans: int
+    follows: int
+    credited: int
+    follow_rate: float | None
+    credit_rate: float | None
+
+    @classmethod
+    def of(cls, figures: VariantFigures, weight: int, image_id: str | None) -> VariantOut:
+        members = figures.members
+        return cls(
+            key=figures.variant,
+            primary=figures.variant == PRIMARY,
+            image_id=image_id,
+            weight=weight,
+            members=members,
+            scans=figures.scans,
+            follows=figures.follows,
+            credited=figures.credited,
+            follow_rate=figures.follow_rate,
+            credit_rate=None if not members else figures.credited / members,
+        )
+
+
+class VariantsOut(BaseModel):
+    campaign_id: str
+    auto_shift: AutoShiftBody
+    rule: str = SHIFT_RULE
+    credited_note: str = CREDITED_NOTE
+    leader: str | None
+    variants: list[VariantOut]
+
+    @classmethod
+    def of(cls, report: VariantReport) -> VariantsOut:
+        plan = report.plan
+        weights = plan.weights()
+        images = {v.key: v.template.image_id for v in plan.variants} | {PRIMARY: report.primary_image_id}
+        rows = [VariantOut.of(f, weights.get(f.variant, 0), images.get(f.variant)) for f in report.figures]
+        rated = [row for row in rows if row.follow_rate is not None]
+        leader = max(rated, key=lambda row: (row.follow_rate or 0.0, row.members)).key if len(rated) > 1 else None
+        return cls(
+            campaign_id=plan.campaign_id,
+            auto_shift=AutoShiftBody(enabled=plan.auto_shift.enabled, min_sample=plan.auto_shift.min_sample),
+            leader=leader,
+            variants=rows,
+        )
+
+
+class InviterOut(BaseModel):
+    openid: str
+    invitees: int
+    campaigns: int
+    revoked: int
+    unfollowed: int
+    retained: int
+    retention: float
+    interacted: int
+    frozen: bool
+    first_at: datetime
+    last_at: datetime
+
+    @classmethod
+    def of(cls, summary: InviterSummary, frozen: bool) -> InviterOut:
+        return cls(
+            openid=summary.inviter,
+            invitees=summary.invitees,
+            campaigns=summary.campaigns,
+            revoked=summary.revoked,
+            unfollowed=summary.unfollowed,
+            retained=summary.retained,
+            retention=round(summary.retention, 4),
+            interacted=summary.interacted,
+            frozen=frozen,
+            first_at=summary.first_at,
+            last_at=summary.last_at,
+        )
+
+
+class InvitersOut(BaseModel):
+    items: list[InviterOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class FlagOut(BaseModel):
+    id: str
+    kind: Literal["ring", "unfollow_burst", "silent_invitees"]
+    members: list[str]
+    inviters: list[str]
+    campaigns: list[str]
+    edges: int
+    detail: str
+    at: datetime
+    frozen: list[str]
+
+    @classmethod
+    def of(cls, flag: Flag, frozen: set[str]) -> FlagOut:
+        return cls(
+            id=flag.id,
+            kind=flag.kind,
+            members=list(flag.members),
+            inviters=list(flag.inviters),
+            campaigns=list(flag.campaigns),
+            edges=flag.edges,
+            detail=flag.detail,
+            at=flag.at,
+            frozen=sorted(set(flag.inviters) & frozen),
+        )
+
+
+class FlagsOut(BaseModel):
+    items: list[FlagOut]
+    counts: dict[str, int]
+
+
+class FreezeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class FreezeOut(BaseModel):
+    openid: str
+    status: Literal["frozen", "released"]
+    reason: str
+    frozen_by: str
+    frozen_at: datetime
+    released_by: str | None = None
+    released_at: datetime | None = None
+
+    @classmethod
+    def of(cls, freeze: Freeze) -> FreezeOut:
+        return cls(
+            openid=freeze.openid,
+            status=freeze.status,
+            reason=freeze.reason,
+            frozen_by=freeze.frozen_by,
+            frozen_at=freeze.frozen_at,
+            released_by=freeze.released_by,
+            released_at=freeze.released_at,
+        )
+
+
+class GrantOut(BaseModel):
+    campaign_id: str
+    tier_count: int
+
+
+class ReleaseOut(FreezeOut):
+    granted: list[GrantOut] = []
+
+
+class FreezesOut(BaseModel):
+    items: list[FreezeOut]
+
+
+class BackfillOut(BaseModel):
+    added: int
+
+
+class EdgeOut(BaseModel):
+    campaign_id: str
+    inviter: str
+    invitee: str
+    credited_at: datetime
+    status: str
+    variant: str | None
+    unfollowed_at: datetime | None
+    interacted_at: datetime | None
+
+    @classmethod
+    def of(cls, edge: Edge) -> EdgeOut:
+        return cls(
+            campaign_id=edge.campaign_id,
+            inviter=edge.inviter,
+            invitee=edge.invitee,
+            credited_at=edge.credited_at,
+            status=edge.status,
+            variant=edge.variant,
+            unfollowed_at=edge.unfollowed_at,
+            interacted_at=edge.interacted_at,
+        )
+
+
+class GraphExportOut(BaseModel):
+    appid: str
+    nodes: list[str]
+    edges: list[EdgeOut]

@@ -1,0 +1,168 @@
+"""One contract for the referral graph (``ReferralGraph``) and the poster variants (``PosterVariants``),
+run against the in-memory adapters and MongoDB's (the MongoDB-protocol server the suite starts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from services.campaigns.adapters import counters as counter_docs
+from services.campaigns.adapters import graph as graph_docs
+from services.campaigns.adapters import referrals as referral_docs
+from services.campaigns.adapters import variants as variant_docs
+from services.campaigns.adapters.graph import MongoReferralGraph
+from services.campaigns.adapters.memory import (
+    CampaignRecords,
+    InMemoryPosterVariants,
+    InMemoryReferralGraph,
+    InMemoryReferrals,
+    InMemoryReferralUnitOfWork,
+)
+from services.campaigns.adapters.referrals import MongoReferralStore, MongoReferralUnitOfWork
+from services.campaigns.adapters.variants import MongoPosterVariants
+from services.campaigns.domain.campaign import PosterTemplate, QrBox, TextSlot
+from services.campaigns.domain.graph import Edge
+from services.campaigns.domain.participants import Invitation
+from services.campaigns.domain.variants import AutoShift, PosterVariant, VariantPlan
+from services.campaigns.service_layer.ports import (
+    Freeze,
+    PosterVariants,
+    ReferralGraph,
+    ReferralStore,
+    ReferralUnitOfWork,
+)
+from shared.storage import PROCESSED_EVENTS_INDEXES, ensure_indexes
+from tests.conftest import Isolation
+
+APPID = "wx1"
+T0 = datetime(2026, 11, 23, 8, 0, 0, 123_000, tzinfo=UTC)
+
+
+def at(minutes: int) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+@dataclass
+class Stores:
+    graph: ReferralGraph
+    variants: PosterVariants
+    store: ReferralStore
+    uow: ReferralUnitOfWork
+
+
+@pytest.fixture
+async def memory_stores() -> Stores:
+    records = CampaignRecords()
+    return Stores(
+        InMemoryReferralGraph(records),
+        InMemoryPosterVariants(),
+        InMemoryReferrals(records),
+        InMemoryReferralUnitOfWork(records),
+    )
+
+
+@pytest.fixture
+async def mongo_stores(mongo: AsyncMongoClient[dict[str, Any]], isolation: Isolation, database: Any) -> Stores:
+    await ensure_indexes(
+        database,
+        (
+            *referral_docs.INDEXES,
+            *graph_docs.INDEXES,
+            *variant_docs.INDEXES,
+            *counter_docs.INDEXES,
+            *PROCESSED_EVENTS_INDEXES,
+        ),
+    )
+    return Stores(
+        MongoReferralGraph(database),
+        MongoPosterVariants(database),
+        MongoReferralStore(database, None),
+        MongoReferralUnitOfWork(mongo, isolation.database),
+    )
+
+
+@pytest.fixture(params=["memory", "mongo"])
+def stores(request: pytest.FixtureRequest) -> Stores:
+    found: Stores = request.getfixturevalue(f"{request.param}_stores")
+    return found
+
+
+async def test_edges_are_written_once_and_follow_the_invitee(stores: Stores) -> None:
+    graph = stores.graph
+    first = Edge(APPID, "c1", "o_A", "o_B", at(1), variant="b")
+    assert await graph.record_edge(first)
+    assert not await graph.record_edge(Edge(APPID, "c1", "o_X", "o_B", at(5)))  # one per campaign and invitee
+    assert await graph.record_edge(Edge(APPID, "c2", "o_B", "o_A", at(2)))
+    assert await graph.record_edge(Edge(APPID, "c2", "o_B", "o_C", at(3)))
+    assert await graph.record_edge(Edge("wx_other", "c9", "o_B", "o_Z", at(0)))
+    assert [(e.campaign_id, e.invitee) for e in await graph.edges(APPID)] == [
+        ("c1", "o_B"),
+        ("c2", "o_A"),
+        ("c2", "o_C"),
+    ]
+    assert [e.invitee for e in await graph.edges(APPID, inviter="o_B", limit=1)] == ["o_A"]
+    assert (await graph.edges(APPID))[0] == first
+
+    await graph.note_interaction(APPID, "o_B", at(0))  # before the credit: not an interaction after following
+    await graph.note_interaction(APPID, "o_B", at(7))
+    await graph.note_interaction(APPID, "o_B", at(8))  # the first one stays
+    unfollowed = await graph.note_unfollow(APPID, "o_C", at(9))
+    assert [(e.invitee, e.unfollowed_at) for e in unfollowed] == [("o_C", at(9))]
+    await graph.note_unfollow(APPID, "o_C", at(11))
+    await graph.set_status("c2", "o_C", "revoked")
+    edges = {e.invitee: e for e in await graph.edges(APPID)}
+    assert edges["o_B"].interacted_at == at(7) and edges["o_B"].unfollowed_at is None
+    assert edges["o_C"].unfollowed_at == at(9) and edges["o_C"].status == "revoked"
+
+
+async def test_freezes_hold_until_released_and_the_referral_store_sees_them(stores: Stores) -> None:
+    graph = stores.graph
+    freeze = Freeze(APPID, "o_A", "frozen", "ring", "reviewer", at(1))
+    assert await graph.freeze(freeze) == freeze
+    assert await graph.freeze(Freeze(APPID, "o_A", "frozen", "again", "reviewer", at(2))) is None
+    assert await stores.store.inviter_frozen(APPID, "o_A")
+    async with stores.uow as uow:
+        assert await uow.store.inviter_frozen(APPID, "o_A")
+        assert not await uow.store.inviter_frozen(APPID, "o_B")
+    released = await graph.release(APPID, "o_A", "lead", at(3))
+    assert released is not None and (released.status, released.released_by, released.released_at) == (
+        "released",
+        "lead",
+        at(3),
+    )
+    assert await graph.release(APPID, "o_A", "lead", at(4)) is None
+    assert not await stores.store.inviter_frozen(APPID, "o_A")
+    assert await graph.freeze(Freeze(APPID, "o_A", "frozen", "twice", "reviewer", at(5))) is not None  # again
+    assert [(f.openid, f.reason) for f in await graph.freezes(APPID, status="frozen")] == [("o_A", "twice")]
+    assert await graph.freezes("wx_other") == []
+
+
+async def test_the_backfill_reads_the_campaigns_invitations(stores: Stores) -> None:
+    for invitee in ("o_B", "o_C"):
+        async with stores.uow as uow:
+            await uow.store.add_invitation(Invitation("c1", "o_A", invitee, "credited", at(1), at(1)))
+            await uow.commit()
+    assert sorted(i.invitee for i in await stores.graph.invitations("c1")) == ["o_B", "o_C"]
+    assert await stores.graph.invitations("c2") == []
+
+
+async def test_variant_plans_assignments_and_counts(stores: Stores) -> None:
+    variants = stores.variants
+    template = PosterTemplate("img-b", 750, 1334, QrBox(10, 20, 240), (TextSlot("nickname", 5, 6, 30, "#112233"),))
+    plan = VariantPlan("c1", (PosterVariant("b", template, 3),), 2, AutoShift(True, 40))
+    assert await variants.plan("c1") is None
+    await variants.save_plan(APPID, plan)
+    assert await variants.plan("c1") == plan
+    assert await variants.assign("c1", "o_A", "b") == "b"
+    assert await variants.assign("c1", "o_A", "a") == "b"  # the first variant given stays
+    assert await variants.assignment("c1", "o_A") == "b"
+    assert await variants.assignment("c1", "o_Z") is None
+    assert await variants.count_scan("c1", "e1", "b", follow=True, credited=True)
+    assert not await variants.count_scan("c1", "e1", "b", follow=True, credited=True)  # a redelivery
+    assert await variants.count_scan("c1", "e2", "b", follow=False, credited=False)
+    assert await variants.counts("c1") == {"members:b": 1, "scans:b": 2, "follows:b": 1, "credited:b": 1}
+    assert await variants.counts("c2") == {}
