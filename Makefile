@@ -67,7 +67,7 @@ test-browser: install  ## Browser tests (headless Chromium against the real serv
 test-faults: install  ## Fuzz tests with many examples, then the fault-injection run of 10,000 pushes (docs/operations.md "Faults")
 	@# Inside `make test` the fuzz tests run few, derandomized examples (profile "quick") and the fault run is short.
 	SCRM_FUZZ_PROFILE=faults $(BIN)/python -m pytest tests/unit/fuzz -q -p no:cacheprovider --timeout=3600 --hypothesis-show-statistics
-	@# SCRM_FAULTS_SEED picks the scenario, SCRM_FAULTS_PUSHES its size, SCRM_FAULTS_BROKER=1 adds broker restarts.
+	@# SCRM_FAULTS_SEED picks the scenario, SCRM_FAULTS_PUSHES its size, SCRM_FAULTS_BROKER=0 leaves the broker alone.
 	SCRM_FAULTS_PUSHES=$${SCRM_FAULTS_PUSHES:-10000} $(BIN)/python -m pytest tests/faults -q -s -p no:cacheprovider --timeout=7200
 
 lint: install  ## ruff, mypy and the layering contracts (.importlinter)

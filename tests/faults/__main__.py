@@ -1,4 +1,4 @@
-"""``python -m tests.faults [--seed N] [--pushes N] [--broker-restarts]``: one run, its figures, and
+"""``python -m tests.faults [--seed N] [--pushes N] [--no-broker-restarts]``: one run, its figures, and
 exit status 1 when anything was lost, doubled or did not recover."""
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.faults", description=__doc__)
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument("--pushes", type=int, default=10_000)
-    parser.add_argument("--broker-restarts", action="store_true", help="also SIGKILL and restart the broker")
+    parser.add_argument(
+        "--no-broker-restarts", action="store_true", help="leave the broker alone (it restarts by default)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--workdir", type=Path, help="keep the processes' logs here (default: a temporary directory)")
     args = parser.parse_args(argv)
-    scenario = generate(args.seed, args.pushes, broker_restarts=args.broker_restarts)
+    scenario = generate(args.seed, args.pushes, broker_restarts=not args.no_broker_restarts)
     if args.workdir is not None:
         args.workdir.mkdir(parents=True, exist_ok=True)
         figures = run(scenario, args.workdir)

@@ -76,6 +76,8 @@ class Figures:
     retries: int = 0
     redelivered: int = 0
     refused: int = 0
+    #: Messages a member wrote, beyond the scenario, because an invitation waited for her interaction.
+    nudges: int = 0
     faults: Counter[str] = field(default_factory=Counter)
     recovered: int = 0
     lost: int = 0
@@ -94,7 +96,7 @@ class Figures:
         lines = [
             f"fault-injection run, seed {self.seed}: {self.elapsed_s:.0f} s, load {self.load}",
             f"  pushes {self.pushes} acknowledged ({self.refused} refused), platform retries {self.retries}, "
-            f"Kafka redeliveries {self.redelivered} records",
+            f"Kafka redeliveries {self.redelivered} records, nudges {self.nudges}",
             f"  faults injected {self.injected} ({kinds}), recovered {self.recovered}",
             f"  lost {self.lost}, doubled {self.doubled}",
         ]
@@ -108,6 +110,7 @@ class Figures:
             "retries": self.retries,
             "redelivered": self.redelivered,
             "refused": self.refused,
+            "nudges": self.nudges,
             "faults": dict(self.faults),
             "injected": self.injected,
             "recovered": self.recovered,
@@ -444,12 +447,20 @@ class _Driver:
             found = [match.group(1) for text in texts if (match := re.search(r'href="([^"]+)"', text))]
             return found[0] if found else None
 
-        try:
-            url: str = await _eventually(link, f"the H5 invitation of {step.openid}", within=PUSH_DEADLINE_S)
-        except AssertionError as exc:
-            self.figures.refused += 1
-            self.figures.findings.append(str(exc)[:200])
-            return
+        url: str | None = None
+        deadline = time.monotonic() + PUSH_DEADLINE_S
+        while url is None:
+            try:
+                url = await _eventually(link, f"the H5 invitation of {step.openid}", within=20)
+            except AssertionError as exc:
+                if time.monotonic() > deadline:
+                    self.figures.refused += 1
+                    self.figures.findings.append(str(exc)[:200])
+                    return
+                # Sent after the window of her follow had closed, the invitation waits for her next
+                # interaction (docs/profiles.md): she writes, as a member would.
+                await self._act(step.openid, "text", {"content": "链接呢"})
+                self.figures.nudges += 1
         due = (datetime.now(UTC) + timedelta(weeks=5)).date().isoformat()
         form = f"basis=due_date&on={due}&interests=interest.toys&marketing=yes&data_use=yes".encode()
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -633,7 +644,10 @@ class _Driver:
     async def _redeliver(self) -> int:
         """What a consumer sees after a rebalance before its commit: records it has handled, again."""
         topic = WECHAT_PUSHES.physical_name(self.stack.topic_prefix)
-        records = await read_records(self.stack.infra.kafka_bootstrap, topic, at_least=10**9, within=5)
+        # Every push acknowledged so far is a record (a retry is not: the gateway answers it from its
+        # ledger); a durable broker takes seconds to serve a topic from the start.
+        bootstrap = self.stack.infra.kafka_bootstrap
+        records = await read_records(bootstrap, topic, at_least=self.acknowledged * 9 // 10, within=30)
         chosen = [record for record in records if self.rng.random() < 0.3]
         producer = AIOKafkaProducer(
             bootstrap_servers=self.stack.infra.kafka_bootstrap, acks="all", enable_idempotence=False

@@ -164,7 +164,7 @@ def model(steps: tuple[Step, ...] | list[Step]) -> Expected:
     return out
 
 
-def generate(seed: int, pushes: int, *, broker_restarts: bool = False) -> Scenario:
+def generate(seed: int, pushes: int, *, broker_restarts: bool = True) -> Scenario:
     """About ``pushes`` pushes (at least 200) for a seed; the same seed gives the same scenario."""
     rng = random.Random(seed)
     pushes = max(pushes, 200)
