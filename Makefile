@@ -64,9 +64,11 @@ test-e2e: install  ## End-to-end tests (real service processes)
 test-browser: install  ## Browser tests (headless Chromium against the real services; SCRM_CONSOLE_SCREENSHOTS=1 writes docs/console/*.png)
 	$(BIN)/python -m pytest tests/browser -q
 
-test-faults: install  ## The fuzz tests with many random examples (Hypothesis profile "faults"; SCRM_FUZZ_EXAMPLES=n to change)
-	@# Inside `make test` the same tests run few, derandomized examples (profile "quick").
+test-faults: install  ## Fuzz tests with many examples, then the fault-injection run of 10,000 pushes (docs/operations.md "Faults")
+	@# Inside `make test` the fuzz tests run few, derandomized examples (profile "quick") and the fault run is short.
 	SCRM_FUZZ_PROFILE=faults $(BIN)/python -m pytest tests/unit/fuzz -q -p no:cacheprovider --timeout=3600 --hypothesis-show-statistics
+	@# SCRM_FAULTS_SEED picks the scenario, SCRM_FAULTS_PUSHES its size, SCRM_FAULTS_BROKER=0 leaves the broker alone.
+	SCRM_FAULTS_PUSHES=$${SCRM_FAULTS_PUSHES:-10000} $(BIN)/python -m pytest tests/faults -q -s -p no:cacheprovider --timeout=7200
 
 lint: install  ## ruff, mypy and the layering contracts (.importlinter)
 	$(BIN)/ruff check .

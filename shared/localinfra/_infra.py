@@ -97,6 +97,10 @@ class LocalInfrastructure:
     Tansu's ``s3://`` engine against a local object store (``objects``: files under ``data/objects``), so
     a restart of the broker (even ``kill -9``), of the store or of the machine keeps topics, records and
     committed offsets.
+    A MongoDB server that keeps its data on disk syncs its log on every commit (``sync_commits``,
+    default: when ``persistent``): without it a SIGKILLed SecantusDB loses the last commits it had
+    acknowledged, which workers had already confirmed to Kafka (found by the fault-injection suite,
+    docs/operations.md "Faults").
     """
 
     def __init__(
@@ -108,12 +112,14 @@ class LocalInfrastructure:
         persistent: bool = True,
         objects: tuple[str, int] | None = None,
         durable_broker: bool | None = None,
+        sync_commits: bool | None = None,
     ) -> None:
         self.root = root
         self._state_file = root / "state.json"
         self._logs = root / "logs"
         self._data = root / "data"
         self._persistent = persistent
+        self._sync_commits = persistent if sync_commits is None else sync_commits
         # Children this object started, kept so they are reaped here; other processes use the PIDs.
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         kafka_host, kafka_port = kafka
@@ -195,6 +201,7 @@ class LocalInfrastructure:
                     "--storage-path", storage,
                     "--log-level", "WARNING",
                     "--cache-size", "256M",
+                    *(("--sync-on-commit",) if self._sync_commits else ()),
                 ),
                 probe=mongodb_answers,
             ),

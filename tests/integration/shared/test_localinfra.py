@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
 
 from shared.localinfra import InfraStartFailed, LocalInfrastructure, free_port
 from tests.conftest import Infra
@@ -67,3 +74,39 @@ def _listening(port: int) -> bool:
             return True
     time.sleep(0.1)
     return False
+
+
+def test_a_killed_mongodb_server_keeps_every_commit_it_acknowledged(tmp_path: Path) -> None:
+    """SIGKILL while transactions commit, restart: every acknowledged insert is there. Without
+    ``--sync-on-commit`` SecantusDB lost the last few (1 to 6 of 300 in 3 s, measured here)."""
+    local = LocalInfrastructure(tmp_path, kafka=("127.0.0.1", free_port()), mongodb=("127.0.0.1", free_port()))
+    acknowledged: list[int] = []
+    try:
+        local.up()
+        with MongoClient[dict[str, Any]](local.mongodb_url, serverSelectionTimeoutMS=2000) as client:
+            collection = client["durability"]["commits"]
+
+            def write() -> None:
+                for number in range(100_000):
+                    try:
+                        with client.start_session() as session, session.start_transaction():
+                            collection.insert_one({"_id": number}, session=session)
+                    except PyMongoError:
+                        return
+                    acknowledged.append(number)
+
+            writer = threading.Thread(target=write)
+            writer.start()
+            time.sleep(2)
+            pid = local.status().mongodb.pid
+            assert pid is not None
+            os.killpg(pid, signal.SIGKILL)
+            writer.join(timeout=60)
+        local.down(only=["mongodb"])
+        local.up()
+        with MongoClient[dict[str, Any]](local.mongodb_url, serverSelectionTimeoutMS=5000) as client:
+            kept = {doc["_id"] for doc in client["durability"]["commits"].find({}, {"_id": 1})}
+    finally:
+        local.down()
+    assert len(acknowledged) > 20
+    assert [number for number in acknowledged if number not in kept] == []
