@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -41,6 +41,7 @@ from services.campaigns.adapters.stats import MongoCounterRebuild
 from services.campaigns.adapters.templates import MongoTemplateStore
 from services.campaigns.adapters.variants import MongoPosterVariants
 from services.campaigns.domain.campaign import Campaign
+from services.campaigns.domain.poster_layout import PosterLayout
 from services.campaigns.service_layer import (
     counters,
     graph,
@@ -357,6 +358,23 @@ async def bootstrap(
         yield worker
 
 
+class _NoPosters(PosterRendererPort):
+    async def render(
+        self,
+        campaign_id: str,
+        template_version: str | int,
+        member_key: str,
+        template_bytes: bytes,
+        layout: PosterLayout,
+        qr_url: str,
+        texts: Mapping[str, str],
+    ) -> bytes:
+        raise RuntimeError("a confirmation sweep draws no poster")
+
+    async def aclose(self) -> None:
+        return None
+
+
 async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
     """Run ``job`` every ``seconds`` for as long as the worker runs; a failed round is logged and retried."""
     while True:
@@ -402,7 +420,8 @@ async def confirm_credits_now(
     if as_of is not None and settings.environment is Environment.PRODUCTION:
         raise ValueError("--as-of is refused in production: credits are confirmed when their window has passed")
     quiet = settings.model_copy(update={"credit_confirm_seconds": 0.0})
-    async with bootstrap(quiet, publisher=publisher) as worker:
+    # A sweep draws no poster: no renderer processes to start.
+    async with bootstrap(quiet, publisher=publisher, renderer=_NoPosters()) as worker:
         return await worker.confirm_credits(as_of=as_of)
 
 
