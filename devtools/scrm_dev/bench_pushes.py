@@ -56,7 +56,7 @@ from shared.wechat_client import (
     WeChatClients,
 )
 
-__all__ = ["GOAL_FREEZE_SECONDS", "GOAL_SENDS_PER_SECOND", "SIM_ENV", "bench_pushes"]
+__all__ = ["GOAL_CPU_MS_PER_SEND", "GOAL_FREEZE_SECONDS", "GOAL_SENDS_PER_SECOND", "SIM_ENV", "bench_pushes"]
 
 Row = tuple[str, str, str]
 
@@ -64,6 +64,8 @@ Row = tuple[str, str, str]
 GOAL_FREEZE_SECONDS = 60.0
 #: ... and one dispatcher sends at least 2,000 messages a second within the platform's limits.
 GOAL_SENDS_PER_SECOND = 2_000.0
+#: Issue 20: the dispatcher's own CPU per send (deciding, recording, the client, the HTTP exchange).
+GOAL_CPU_MS_PER_SEND = 0.25
 _TEMPLATE_SEND = "message/template/send"
 _SENDING = "sending"
 #: The simulator for this bench: job-finish pushes held back past the run (no gateway runs here; they
@@ -506,6 +508,15 @@ def bench_pushes(
         verdict = "meets on the dispatcher's own work" if stored_rate < GOAL_SENDS_PER_SECOND else "meets"
     else:
         verdict = "misses"
+    own_cpu = 1000 * own.processes.get("dispatcher", 0.0) / max(own.sent, 1)
+    rows.append(
+        (
+            f"push goal: the dispatcher's own CPU ≤ {GOAL_CPU_MS_PER_SEND} ms a send (issue 20)",
+            "meets" if own_cpu <= GOAL_CPU_MS_PER_SEND and complete else "misses",
+            f"{own_cpu:.3f} ms a send (this process's CPU time over {own.sent:,} sends, store in memory; the "
+            f"load beside it is in the stage table)",
+        )
+    )
     rows.append(
         (
             f"push goal: ≥{GOAL_SENDS_PER_SECOND:,.0f} sends/s from one dispatcher, limits honoured",

@@ -44,6 +44,8 @@ class _Lease:
     start: float
     count: int
     interval: float
+    #: When the lease came back: slots due before it (the burst allowance) are due from then.
+    issued: float
     used: int = 0
     #: Slots nobody took in time, given up.
     lost: int = 0
@@ -53,7 +55,7 @@ class _Lease:
         while self.used < self.count:
             at = self.start + self.used * self.interval
             self.used += 1
-            if at >= now - lateness:
+            if max(at, self.issued) >= now - lateness:
                 return at
             self.lost += 1
         return None
@@ -147,7 +149,9 @@ class SharedRateLimiter(RateLimiter):
                     raise
                 await self._clock.sleep(min(2.0, 0.1 * 2**attempt))
                 continue
-            assert doc is not None  # an upsert returns the document
+            if doc is None:  # a first lease racing another (seen on the local stand-in): again
+                self.conflicts += 1
+                continue
             until = float(doc["next_free"])
-            return _Lease(until - count * interval, count, interval)
+            return _Lease(until - count * interval, count, interval, self._clock.now().timestamp())
         raise RuntimeError(f"no lease of {api} for {appid}")

@@ -77,3 +77,21 @@ async def test_mongodb_away_for_a_moment_is_waited_out_and_a_failed_lease_is_not
         await limiter.acquire("wx1", API)
     budgets.failures = 0
     await limiter.acquire("wx1", API)  # a new lease, not the failed one again
+
+
+async def test_a_burst_is_used_even_when_mongodb_answers_slowly() -> None:
+    """The burst's slots are due before the lease comes back: late by the round trip, not given up."""
+    budgets, clock = Budgets(), FakeClock()
+    original = budgets.find_one_and_update
+
+    async def slow(query: dict[str, Any], pipeline: list[Any], **kwargs: Any) -> dict[str, Any]:
+        answer = await original(query, pipeline, **kwargs)
+        clock.at += 0.2  # a round trip far longer than the lateness allowed
+        return answer
+
+    budgets.find_one_and_update = slow  # type: ignore[method-assign]
+    config = WeChatApiConfig(rate_limits={API: RateLimit(calls=2500, period=1.0, burst=125)})
+    limiter = SharedRateLimiter({RATE_BUDGETS: budgets}, config, apis=[API], clock=clock)  # type: ignore[arg-type]
+    for _ in range(10):
+        await asyncio.wait_for(limiter.acquire("wx1", API), 5)
+    assert limiter.round_trips <= 4
