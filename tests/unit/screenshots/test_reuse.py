@@ -359,4 +359,3 @@ def test_the_index_stops_asking_for_a_key_the_crowd_shares() -> None:
     assert index.candidates(Fingerprint("sha-x", crowd)) == []
     # The same file is still found by its own key (a file sent again by someone else).
     assert [shot.submission_id for shot in index.candidates(Fingerprint("sha-s5", crowd))] == ["s5"]
-
