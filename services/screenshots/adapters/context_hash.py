@@ -86,6 +86,8 @@ _LINE_MIN, _LINE_MAX = 0.015, 0.2
 _FAINT = 30
 #: Rows without ink, in poster widths, that still join two runs into one line.
 _JOIN = 0.01
+#: Blank columns (in line heights) that end a line: wider than any space between words.
+_CLUSTER_GAP = 2.5
 #: JPEG ringing around glyphs stays within this many levels of the page.
 _RINGING = 25
 #: At most this many lines are kept (the nearest to the poster first would need an order; the
@@ -159,8 +161,14 @@ def _lines_in(strip: NDArray[np.uint8], span: float) -> list[tuple[float, NDArra
             continue  # cut by the window
         run = distance[start:y]
         inked = (run > _FAINT).any(axis=0)
-        if not inked.any() or inked[0] or inked[-1]:
+        if not inked.any() or inked[0]:
             continue  # cut by the window's side
+        # The line is its first cluster of ink: what sits a wide gap further right (the comment
+        # button at the screen's edge, which a crop removes or keeps) is not part of what was written.
+        end = _first_cluster_end(inked, _CLUSTER_GAP * (y - start))
+        if end >= len(inked):
+            continue  # runs into the window's side
+        run = run[:, :end]
         # Only clear ink counts: JPEG's ringing around glyphs is a few levels off the page. The line's
         # box is where its ink's mass is (the first and last 1% left out), not where a threshold first
         # fires: a copy re-encoded or resized keeps the mass where it was, a thresholded edge moves
@@ -173,6 +181,18 @@ def _lines_in(strip: NDArray[np.uint8], span: float) -> list[tuple[float, NDArra
         picture = cv2.resize(clear[top:bottom, first:last], (LINE_WIDTH, LINE_HEIGHT), interpolation=cv2.INTER_AREA) * 2
         found.append(((last - first) / (bottom - top), np.clip(picture, 0, 255).astype(np.uint8)))
     return found
+
+
+def _first_cluster_end(inked: NDArray[np.bool_], gap: float) -> int:
+    """Where the first cluster of inked columns ends: at the first run of blank columns at least
+    ``gap`` wide after some ink (the length when there is none)."""
+    columns = np.flatnonzero(inked)
+    if columns.size == 0:
+        return len(inked)
+    steps = np.flatnonzero(np.diff(columns) > gap)
+    if steps.size == 0:
+        return int(columns[-1]) + 1 if columns[-1] < len(inked) - 1 else len(inked)
+    return int(columns[steps[0]]) + 1
 
 
 def _mass_span(mass: NDArray[np.float32], share: float = 0.01) -> tuple[int, int]:

@@ -476,7 +476,7 @@ def test_the_moments_ui_is_not_read_on_other_artwork(analyzer: Analyzer, poster_
 # --- the lines of text around the poster, as the re-use check measures them -------------------------------
 
 
-def page_with_lines(*, avatar_right: int, text_ink: int, tail_gap: bool = False) -> np.ndarray:
+def page_with_lines(*, avatar_right: int, text_ink: int, tail_gap: bool = False, button: bool = False) -> np.ndarray:
     """A white page: a poster at x 100-400, a nickname line above it (blocks of ``text_ink``), an
     avatar left of the column ending at ``avatar_right``, and a line under the poster."""
     gray = np.full((900, 640), 255, dtype=np.uint8)
@@ -487,7 +487,16 @@ def page_with_lines(*, avatar_right: int, text_ink: int, tail_gap: bool = False)
     gray[262:266, 176:180] = 255 - (text_ink // 2 if tail_gap else 0)  # a faint descender
     for x in (104, 130, 156, 200, 226):  # the time row
         gray[730:752, x : x + 22] = 150
+    if button:  # the comment button at the screen's right, which a crop may cut off
+        gray[728:754, 540:570] = 200
     return gray
+
+
+def test_the_comment_button_far_right_is_not_part_of_the_time_row() -> None:
+    frame = Frame(left=100, top=300, width=300, height=400)
+    with_button = text_lines(page_with_lines(avatar_right=80, text_ink=60, button=True), frame)
+    cropped_off = text_lines(page_with_lines(avatar_right=80, text_ink=60), frame)
+    assert [aspect for aspect, _ in with_button] == [aspect for aspect, _ in cropped_off]
 
 
 def test_an_avatar_edge_in_the_window_does_not_change_the_lines() -> None:
