@@ -24,7 +24,7 @@ from pathlib import Path
 from scrm_dev.screenshot_sets import read_for_tuning
 from services.screenshots.adapters.pool import AnalysisPool
 from services.screenshots.domain.analysis import Analysis, ReferenceUnusable
-from services.screenshots.domain.reuse import PriorShot
+from services.screenshots.domain.reuse import ReuseIndex
 from services.screenshots.domain.verdicts import Decision, DecisionThresholds
 from services.screenshots.service_layer.evaluation import ManifestLine, Score, Summary, evaluate_manifest, score
 from services.screenshots.service_layer.verification import Analysed, Submission, conclude, prior_shot
@@ -72,8 +72,11 @@ def threshold_fields() -> list[str]:
 
 
 def _permissive() -> DecisionThresholds:
-    # Reading the Moments UI is skipped for pictures wider than max_thumbnail_share; measure everything.
-    return dataclasses.replace(DecisionThresholds(), max_thumbnail_share=10.0)
+    # Reading the Moments UI is skipped when the outcome is already a rejection (a picture wider than
+    # max_thumbnail_share, the member's code on other artwork); measure everything.
+    return dataclasses.replace(
+        DecisionThresholds(), max_thumbnail_share=10.0, artwork_mismatch=-1.0, artwork_cells_mismatch=-1.0
+    )
 
 
 def measure(lines: list[ManifestLine], pool: AnalysisPool) -> list[Measured]:
@@ -91,7 +94,7 @@ def measure(lines: list[ManifestLine], pool: AnalysisPool) -> list[Measured]:
 
 def replay(measured: list[Measured], thresholds: DecisionThresholds) -> Score:
     """The decisions ``thresholds`` give on already analysed lines, in manifest order."""
-    earlier: dict[str, list[PriorShot]] = {}
+    earlier: dict[str, ReuseIndex] = {}
     pairs: list[tuple[str, Decision]] = []
     for item in measured:
         line = item.line
@@ -100,11 +103,11 @@ def replay(measured: list[Measured], thresholds: DecisionThresholds) -> Score:
         else:
             submission = Submission(f"line-{line.number}", line.campaign, line.user)
             analysed = Analysed(submission, item.analysis.evidence, item.analysis.fingerprint, item.ms)
-            shots = earlier.setdefault(line.campaign, [])
-            conclusion = conclude(analysed, shots, thresholds)
+            index = earlier.setdefault(line.campaign, ReuseIndex())
+            conclusion = conclude(analysed, index.candidates(item.analysis.fingerprint), thresholds)
             shot = prior_shot(conclusion)
             if shot is not None:
-                shots.append(shot)
+                index.add(shot)
             decision = conclusion.verdict.decision
         if line.truth in ("genuine", "negative"):
             pairs.append((line.truth, decision))

@@ -293,6 +293,10 @@ async def bootstrap(
     async with AsyncExitStack() as stack:
         mongo = await stack.enter_async_context(connect(settings, INDEXES))
         database = mongo.database
+        # Submissions from before the re-use index get their lookup keys (once; none left: one query).
+        backfilled = await MongoShareScreenshots(database).backfill_reuse_keys()
+        if backfilled:
+            log.info("share_reuse_keys_backfilled", submissions=backfilled)
         if clients is None:
             clients = await stack.enter_async_context(
                 WeChatClients.for_accounts(settings.wechat_accounts, MongoTokenStore(database), settings.wechat_api)

@@ -178,6 +178,37 @@ class MongoShareScreenshots(ShareScreenshotStore):
             writes = [UpdateOne({"_id": slot}, {"$inc": {"n": 1}}, upsert=True) for slot in slots]
             await self._db[LATCHES].bulk_write(writes, ordered=True, session=self._session)
 
+    async def backfill_reuse_keys(self, *, batch: int = 500) -> int:
+        """Give ``reuse_keys`` (and their latch counts) to submissions recorded before the re-use index
+        existed, so the lookup finds them too; how many were filled. Idempotent: each submission is
+        filled once, in a transaction with its counts, only while it has no keys; run at start."""
+        filled = 0
+        while True:
+            cursor = self._db[SUBMISSIONS].find(
+                {"reuse_keys": {"$exists": False}}, {"campaign_id": 1, "fingerprint": 1}, limit=batch
+            )
+            todo = [doc async for doc in cursor]
+            for doc in todo:
+
+                async def write(session: AsyncClientSession, doc: dict[str, Any] = doc) -> bool:
+                    keys = lookup_keys(_fingerprint(doc["fingerprint"]))
+                    counts = await self._key_counts(doc["campaign_id"], keys, session)
+                    personal = [key for key in keys if counts[key] < HOT_KEY]
+                    done = await self._db[SUBMISSIONS].update_one(
+                        {"_id": doc["_id"], "reuse_keys": {"$exists": False}},
+                        {"$set": {"reuse_keys": personal}},
+                        session=session,
+                    )
+                    slots = sorted({latch_id(doc["campaign_id"], key) for key in personal})
+                    if done.modified_count and slots:
+                        writes = [UpdateOne({"_id": slot}, {"$inc": {"n": 1}}, upsert=True) for slot in slots]
+                        await self._db[LATCHES].bulk_write(writes, ordered=True, session=session)
+                    return bool(done.modified_count)
+
+                filled += await self._counters.transaction(write)
+            if len(todo) < batch:
+                return filled
+
     async def audit(self, entry: AuditEntry) -> None:
         await self._db[AUDIT].insert_one(dict(entry.__dict__), session=self._session)
 

@@ -47,7 +47,7 @@ def context_descriptor(gray: NDArray[np.uint8], frame: Frame) -> bytes:
     top = int(frame.top - _ABOVE * frame.height)
     right = int(frame.right + _RIGHT * frame.width)
     bottom = int(frame.bottom + _BELOW * frame.height)
-    background = int(np.median(gray))
+    background = int(np.median(gray[::4, ::4]))  # every 16th pixel tells the page's grey as well
     window = np.full((bottom - top, right - left), background, dtype=np.uint8)
     valid = np.zeros((bottom - top, right - left), dtype=np.uint8)
     src_left, src_top = max(0, left), max(0, top)
@@ -80,9 +80,15 @@ def context_descriptor(gray: NDArray[np.uint8], frame: Frame) -> bytes:
 #: left edge (the content column, not the avatar), and above (half a poster height) and below it.
 _LINES_LEFT, _LINES_RIGHT = 0.02, 1.6
 _LINES_ABOVE, _LINES_BELOW = 0.5, 0.3
-#: A text line's height, in poster widths, and how far from the page's tone ink is.
+#: A text line's height, in poster widths.
 _LINE_MIN, _LINE_MAX = 0.015, 0.2
-_INK = 60
+#: Off the page by this much may be a faint line's ink (light grey text is barely 60 levels off white).
+_FAINT = 30
+#: Rows without ink, in poster widths, that still join two runs into one line.
+_JOIN = 0.01
+#: Blank columns (in line heights) that end a line: wider than any space between words.
+_CLUSTER_GAP = 2.5
+#: JPEG ringing around glyphs stays within this many levels of the page.
 _RINGING = 25
 #: At most this many lines are kept (the nearest to the poster first would need an order; the
 #: top-to-bottom order of the window is as good, and no screen has more).
@@ -105,35 +111,97 @@ def text_lines(gray: NDArray[np.uint8], frame: Frame) -> list[tuple[float, NDArr
     for top, bottom in bands:
         y0, y1 = int(min(height, max(0, top))), int(min(height, max(0, bottom)))
         if right - left >= 8 and y1 - y0 >= 8:
-            lines += _lines_in(gray[y0:y1, left:right], span)
+            # Only left of the poster's column: a picture in the column (a cover photo) is no avatar.
+            start = _past_avatar(gray[y0:y1, left:right], span, int(frame.left - 0.005 * span) - left)
+            lines += _lines_in(gray[y0:y1, left + start : right], span)
     return lines[:_MAX_LINES]
+
+
+#: Off the page by this much is part of some object (an avatar's fill), not only clear ink.
+_OBJECT = 20
+#: A column with this much of an object (in poster widths) is an avatar's or a picture's, not text's.
+_TALL = 0.2
+
+
+def _past_avatar(strip: NDArray[np.uint8], span: float, zone: int) -> int:
+    """Where the text column starts in ``strip``: after any avatar (or picture) edge in its first
+    ``zone`` columns. The avatar sits a few pixels left of the text; its edge drifts in and out of a
+    window placed by the poster's estimated frame, and a line with a sliver of avatar glued to it (or
+    dropped for touching the window's edge) no longer matches the same line in a copy."""
+    if zone <= 0:
+        return 0
+    page = float(np.median(strip))
+    part = np.abs(strip[:, :zone].astype(np.int16) - page) > _OBJECT
+    tall = np.flatnonzero(part.sum(axis=0) >= _TALL * span)
+    if tall.size == 0:
+        return 0
+    # JPEG's ringing reaches a little past the avatar's edge.
+    return min(zone, int(tall[-1]) + 1 + max(2, int(0.01 * span)))
 
 
 def _lines_in(strip: NDArray[np.uint8], span: float) -> list[tuple[float, NDArray[np.uint8]]]:
     page = float(np.median(strip))
     distance = np.abs(strip.astype(np.float32) - page)
-    ink = distance > _INK
-    rows = ink.any(axis=1)
+    # Rows are found with a faint threshold: light grey text (the time, "31 mins ago") is barely 60
+    # levels off a white page, and a downscaled, re-encoded copy loses its thin strokes under a fixed
+    # cut (a descender split off, the line measured shorter). Each line then gets a cut of its own.
+    rows = (distance > _FAINT).any(axis=1)
     found: list[tuple[float, NDArray[np.uint8]]] = []
     y, count = 0, len(rows)
+    # A gap this thin is inside a line (a stroke thinned by downscaling and JPEG), not between lines.
+    gap = max(1, round(_JOIN * span))
     while y < count:
         if not rows[y]:
             y += 1
             continue
         start = y
-        while y < count and (rows[y] or (y + 1 < count and rows[y + 1])):  # a one-row gap joins
+        while y < count and rows[y : y + gap + 1].any():
             y += 1
-        if start == 0 or y == count or not _LINE_MIN * span <= y - start <= _LINE_MAX * span:
-            continue  # cut by the window, or not a line of text
-        columns = np.flatnonzero(ink[start:y].any(axis=0))
-        if columns.size == 0 or columns[0] == 0 or columns[-1] == ink.shape[1] - 1:
-            continue
-        first, last = int(columns[0]), int(columns[-1]) + 1
-        # Only clear ink counts: JPEG's ringing around glyphs is a few levels off the page.
-        clear = np.maximum(distance[start:y, first:last] - _RINGING, 0)
-        picture = cv2.resize(clear, (LINE_WIDTH, LINE_HEIGHT), interpolation=cv2.INTER_AREA) * 2
-        found.append(((last - first) / (y - start), np.clip(picture, 0, 255).astype(np.uint8)))
+        if start == 0 or y == count:
+            continue  # cut by the window
+        run = distance[start:y]
+        inked = (run > _FAINT).any(axis=0)
+        if not inked.any() or inked[0]:
+            continue  # cut by the window's side
+        # The line is its first cluster of ink: what sits a wide gap further right (the comment
+        # button at the screen's edge, which a crop removes or keeps) is not part of what was written.
+        end = _first_cluster_end(inked, _CLUSTER_GAP * (y - start))
+        if end >= len(inked):
+            continue  # runs into the window's side
+        run = run[:, :end]
+        # Only clear ink counts: JPEG's ringing around glyphs is a few levels off the page. The line's
+        # box is where its ink's mass is (the first and last 1% left out), not where a threshold first
+        # fires: a copy re-encoded or resized keeps the mass where it was, a thresholded edge moves
+        # by a row or two, which shifts a 12-pixel-high picture of the line.
+        clear = np.maximum(run - _RINGING, 0)
+        top, bottom = _mass_span(clear.sum(axis=1))
+        first, last = _mass_span(clear.sum(axis=0))
+        if bottom <= top or last <= first or not _LINE_MIN * span <= bottom - top <= _LINE_MAX * span:
+            continue  # not a line of text
+        picture = cv2.resize(clear[top:bottom, first:last], (LINE_WIDTH, LINE_HEIGHT), interpolation=cv2.INTER_AREA) * 2
+        found.append(((last - first) / (bottom - top), np.clip(picture, 0, 255).astype(np.uint8)))
     return found
+
+
+def _first_cluster_end(inked: NDArray[np.bool_], gap: float) -> int:
+    """Where the first cluster of inked columns ends: at the first run of blank columns at least
+    ``gap`` wide after some ink (the length when there is none)."""
+    columns = np.flatnonzero(inked)
+    if columns.size == 0:
+        return len(inked)
+    steps = np.flatnonzero(np.diff(columns) > gap)
+    if steps.size == 0:
+        return int(columns[-1]) + 1 if columns[-1] < len(inked) - 1 else len(inked)
+    return int(columns[steps[0]]) + 1
+
+
+def _mass_span(mass: NDArray[np.float32], share: float = 0.01) -> tuple[int, int]:
+    """Where ``mass`` lies, leaving ``share`` of it out at either end: (first, last + 1)."""
+    total = float(mass.sum())
+    if total <= 0:
+        return 0, 0
+    cumulative = np.cumsum(mass) / total
+    return int(np.searchsorted(cumulative, share)), int(np.searchsorted(cumulative, 1 - share)) + 1
 
 
 def fingerprint(data: bytes, gray: NDArray[np.uint8], frame: Frame | None, text: str = "") -> Fingerprint:

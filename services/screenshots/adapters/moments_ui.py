@@ -211,7 +211,8 @@ def _ink_after_time(strip: NDArray[np.uint8], reading: RowReading) -> bool:
     if rows.size == 0:
         return False
     glyph = max(6, int(rows[-1] - rows[0] + 1))  # the glyphs' inked height, not OCR's loose box
-    runs = _runs(ink.any(axis=0), join_gap=max(2, int(0.2 * glyph)))
+    every = _runs(ink.any(axis=0), join_gap=max(2, int(0.2 * glyph)))
+    runs = every
     if reading.delete_box:
         runs = [run for run in runs if run[1] < reading.delete_box[0] + reading.delete_box[2] // 4]
         # The run 删除 starts may be cut by a short OCR box: drop a run touching the cut.
@@ -221,7 +222,10 @@ def _ink_after_time(strip: NDArray[np.uint8], reading: RowReading) -> bool:
         return False
     (_, previous_end), (last_start, last_end) = runs[-2], runs[-1]
     lone = 0.4 * glyph <= last_end - last_start <= 1.3 * glyph
-    apart = last_start - previous_end >= 0.28 * glyph
+    # Set apart on both sides: the icon has a space before 删除 too. A run glued to the next one is
+    # part of a word (删's left half, when OCR misread 删 and boxed only 除 as the word).
+    following = every[every.index(runs[-1]) + 1] if every.index(runs[-1]) + 1 < len(every) else None
+    apart = last_start - previous_end >= 0.28 * glyph and (following is None or following[0] - last_end >= 0.28 * glyph)
     if reading.time_word is not None and reading.time_word.isascii():
         # English time words have spaces in them ("5 mins ago"): a short last word is a run of its own,
         # set apart. The lock comes after the words; CJK rows keep the rule above, where OCR's box

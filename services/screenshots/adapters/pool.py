@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -77,9 +77,9 @@ def _start_worker(
 
 def _analyze(screenshot: bytes, poster: bytes, payload: str) -> tuple[Analysis, float]:
     assert _analyzer is not None, "worker not initialized"
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     analysis = _analyzer.analyze(screenshot, poster, payload)
-    return analysis, (time.perf_counter() - started) * 1000
+    return replace(analysis, cpu_ms=(time.process_time() - cpu) * 1000), (time.perf_counter() - started) * 1000
 
 
 @dataclass(eq=False)

@@ -16,6 +16,9 @@ class Analysis:
 
     evidence: Evidence
     fingerprint: Fingerprint
+    #: CPU time the analysis took in its (single-threaded) worker, in milliseconds: what one core
+    #: spends on it, whatever else shares the machine (wall time also counts the waits for a core).
+    cpu_ms: float = 0.0
 
 
 class ReferenceUnusable(Exception):

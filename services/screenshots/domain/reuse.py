@@ -26,6 +26,7 @@ ones sharing most first (:func:`nearest_first`), at most :data:`CANDIDATES` of t
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -40,6 +41,7 @@ __all__ = [
     "LineAgreement",
     "PriorShot",
     "ReuseFinding",
+    "ReuseIndex",
     "Similarity",
     "find_reuse",
     "lookup_keys",
@@ -113,6 +115,46 @@ class PriorShot:
     own_qr: bool = True
 
 
+class ReuseIndex:
+    """One campaign's earlier submissions found by lookup key, in memory: what offline evaluation and
+    calibration use, so they compare a screenshot with the same candidates the live store gives it
+    (and not with every earlier one: a long labelled set would take quadratic time).
+
+    The same rules as the store: a key :data:`HOT_KEY` submissions have is no longer counted nor
+    asked for; of what shares a key that is, the :data:`CANDIDATES` sharing most (rarest keys
+    weighing most, the same file first) are returned, in the order they were added on ties.
+    """
+
+    def __init__(self) -> None:
+        self._shots: dict[str, tuple[PriorShot, list[str]]] = {}
+        self._position: dict[str, int] = {}
+        self._by_key: dict[str, list[str]] = {}
+        self._counts: Counter[str] = Counter()
+
+    def __len__(self) -> int:
+        return len(self._shots)
+
+    def candidates(self, fingerprint: Fingerprint) -> list[PriorShot]:
+        keys = lookup_keys(fingerprint)
+        asked = [key for key in keys if self._counts[key] < HOT_KEY]
+        seen: dict[str, None] = {}
+        for key in asked:
+            seen.update(dict.fromkeys(self._by_key.get(key, ())))
+        found = sorted(seen, key=self._position.__getitem__)  # the order they were added
+        counts = {key: self._counts[key] for key in keys}
+        nearest = nearest_first(asked, ((sid, self._shots[sid][1]) for sid in found), CANDIDATES, counts)
+        return [self._shots[sid][0] for sid in nearest]
+
+    def add(self, shot: PriorShot) -> None:
+        keys = lookup_keys(shot.fingerprint)
+        self._position.setdefault(shot.submission_id, len(self._position))
+        self._shots[shot.submission_id] = (shot, keys)
+        for key in keys:
+            if self._counts[key] < HOT_KEY:  # a hot key is never asked for again: no need to list it
+                self._counts[key] += 1
+                self._by_key.setdefault(key, []).append(shot.submission_id)
+
+
 @dataclass(frozen=True)
 class ReuseFinding:
     match: ReuseMatch
@@ -129,6 +171,8 @@ _MIN_TEXT = 3
 #: members' honest screenshots of the same poster <= 0.46).
 _SAME_LINES = 0.6
 _DIFFERENT_LINES = 0.35
+#: Context similarity at or above which the lines alone never clear a picture: a person looks.
+_IDENTICAL = 0.999
 
 
 def _containment(short: str, long: str) -> float:
@@ -190,7 +234,11 @@ def find_reuse(
             by_lines = lines(fingerprint.context, prior.fingerprint.context)
         if by_lines is not None:
             if by_lines < _DIFFERENT_LINES:
-                continue  # a line (the nickname, the time) matches nothing: someone else's post
+                if score < _IDENTICAL:
+                    continue  # a line (the nickname, the time) matches nothing: someone else's post
+                # Surroundings alike to the pixel: no two members' posts are (measured: <= 0.997 in
+                # a crowd of one phone, one avatar, the same words); a line cut differently is likelier.
+                score = min(score, close_at)
             if by_lines < _SAME_LINES:
                 score = min(score, close_at)  # unsure: a person compares
         elif score >= close_at:

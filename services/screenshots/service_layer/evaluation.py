@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from services.screenshots.domain.analysis import Analysis, ReferenceUnusable
-from services.screenshots.domain.reuse import Fingerprint, PriorShot
+from services.screenshots.domain.reuse import Fingerprint, ReuseIndex
 from services.screenshots.domain.verdicts import Decision, DecisionThresholds, Evidence, Reason, Verdict
 from services.screenshots.service_layer.ports import AnalysisSubmitter, AnalysisTimedOut
 from services.screenshots.service_layer.verification import (
@@ -202,11 +202,21 @@ def score(pairs: list[tuple[str, Decision]]) -> Score:
     )
 
 
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
 @dataclass
 class Summary:
     decisions: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
     latencies_ms: list[float] = field(default_factory=list)
+    #: CPU time of each analysis in its worker (the machine's load does not inflate it).
+    cpu_ms: list[float] = field(default_factory=list)
     wall_seconds: float = 0.0
     workers: int = 1
     truths: list[tuple[str, Decision]] = field(default_factory=list)
@@ -220,11 +230,11 @@ class Summary:
         return sum(self.decisions.values())
 
     def percentile(self, q: float) -> float:
-        if not self.latencies_ms:
-            return 0.0
-        if len(self.latencies_ms) == 1:
-            return self.latencies_ms[0]
-        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[int(q) - 1]
+        return _percentile(self.latencies_ms, q)
+
+    def cpu_percentile(self, q: float) -> float:
+        """CPU milliseconds per analysis at percentile ``q``: the per-image cost on one core."""
+        return _percentile(self.cpu_ms, q)
 
     @property
     def images_per_second(self) -> float:
@@ -236,8 +246,14 @@ class Summary:
     def lines(self) -> list[str]:
         out = [
             f"{self.images} images: " + ", ".join(f"{name} {count}" for name, count in sorted(self.decisions.items())),
-            f"latency per image (one core): p50 {self.percentile(50):.1f} ms, p95 {self.percentile(95):.1f} ms; "
-            f"{self.images_per_second:.1f} images/s on {self.workers} worker(s)",
+            f"latency per image (one core): p50 {self.percentile(50):.1f} ms, p95 {self.percentile(95):.1f} ms"
+            # CPU time: what one core spends on an analysis, however busy the machine is.
+            + (
+                f" (CPU p50 {self.cpu_percentile(50):.1f} ms, p95 {self.cpu_percentile(95):.1f} ms)"
+                if self.cpu_ms
+                else ""
+            )
+            + f"; {self.images_per_second:.1f} images/s on {self.workers} worker(s)",
         ]
         if self.reasons:
             out.append("reasons: " + ", ".join(f"{name} {count}" for name, count in self.reasons.most_common()))
@@ -364,7 +380,8 @@ def evaluate_manifest(
 ) -> Summary:
     """Decide every line and write one JSON line per screenshot to ``out``."""
     limits = thresholds or DecisionThresholds()
-    earlier: dict[str, list[PriorShot]] = {}
+    # Each campaign's earlier submissions, found by lookup key as the live store finds them.
+    earlier: dict[str, ReuseIndex] = {}
     summary = Summary(workers=pool.workers)
     window = max(2, pool.workers * 4)
     started = time.perf_counter()
@@ -394,15 +411,17 @@ def evaluate_manifest(
                 conclusion = analysis_timed_out(submission, line.screenshot.read_bytes(), exc.seconds)
                 shot = prior_shot(conclusion)
                 if shot is not None:
-                    earlier.setdefault(line.campaign, []).append(shot)
+                    earlier.setdefault(line.campaign, ReuseIndex()).add(shot)
             else:
                 submission = Submission(f"line-{line.number}", line.campaign, line.user)
                 analysed = Analysed(submission, analysis.evidence, analysis.fingerprint, ms)
-                campaign_shots = earlier.setdefault(line.campaign, [])
-                conclusion = conclude(analysed, campaign_shots, limits)
+                if analysis.cpu_ms:
+                    summary.cpu_ms.append(analysis.cpu_ms)
+                index = earlier.setdefault(line.campaign, ReuseIndex())
+                conclusion = conclude(analysed, index.candidates(analysis.fingerprint), limits)
                 shot = prior_shot(conclusion)
                 if shot is not None:
-                    campaign_shots.append(shot)
+                    index.add(shot)
             sink.write(json.dumps(_record(line, conclusion, summary), ensure_ascii=False) + "\n")
     summary.wall_seconds = time.perf_counter() - started
     return summary

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from services.screenshots.adapters.analyzer import Analyzer
-from services.screenshots.adapters.context_hash import context_descriptor
+from services.screenshots.adapters.context_hash import context_descriptor, text_lines
 from services.screenshots.adapters.ocr import TesserocrEngine
 from services.screenshots.adapters.poster_frame import Frame
 from services.screenshots.domain.analysis import Analysis, ReferenceUnusable
@@ -464,3 +464,54 @@ def test_a_window_off_the_screenshot_describes_nothing() -> None:
     assert len(outside) == len(inside) == DESCRIPTOR_BYTES
     assert similarity(outside, inside) == 0.0
     assert similarity(inside, inside) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_the_moments_ui_is_not_read_on_other_artwork(analyzer: Analyzer, poster_png: bytes) -> None:
+    # The rejection is certain (poster_mismatch): no OCR is spent on the time row.
+    analysis, _ = check(analyzer, make_shot(make_poster(PAYLOAD, sale=True)), poster_png)
+    assert not analysis.evidence.moments_checked
+    assert analysis.evidence.time_word is None
+
+
+# --- the lines of text around the poster, as the re-use check measures them -------------------------------
+
+
+def page_with_lines(*, avatar_right: int, text_ink: int, tail_gap: bool = False, button: bool = False) -> np.ndarray:
+    """A white page: a poster at x 100-400, a nickname line above it (blocks of ``text_ink``), an
+    avatar left of the column ending at ``avatar_right``, and a line under the poster."""
+    gray = np.full((900, 640), 255, dtype=np.uint8)
+    gray[300:700, 100:400] = 120  # the poster (blanked by the window's bands)
+    gray[170:290, 20:avatar_right] = 215  # the avatar: a fill only 40 levels off the page
+    for x in (104, 128, 152, 176):  # the nickname's glyphs
+        gray[240:262, x : x + 20] = text_ink
+    gray[262:266, 176:180] = 255 - (text_ink // 2 if tail_gap else 0)  # a faint descender
+    for x in (104, 130, 156, 200, 226):  # the time row
+        gray[730:752, x : x + 22] = 150
+    if button:  # the comment button at the screen's right, which a crop may cut off
+        gray[728:754, 540:570] = 200
+    return gray
+
+
+def test_the_comment_button_far_right_is_not_part_of_the_time_row() -> None:
+    frame = Frame(left=100, top=300, width=300, height=400)
+    with_button = text_lines(page_with_lines(avatar_right=80, text_ink=60, button=True), frame)
+    cropped_off = text_lines(page_with_lines(avatar_right=80, text_ink=60), frame)
+    assert [aspect for aspect, _ in with_button] == [aspect for aspect, _ in cropped_off]
+
+
+def test_an_avatar_edge_in_the_window_does_not_change_the_lines() -> None:
+    frame = Frame(left=100, top=300, width=300, height=400)
+    clear_of_it = text_lines(page_with_lines(avatar_right=80, text_ink=60), frame)
+    at_the_edge = text_lines(page_with_lines(avatar_right=98, text_ink=60), frame)
+    assert len(clear_of_it) == len(at_the_edge) == 2
+    for (aspect, picture), (aspect2, picture2) in zip(clear_of_it, at_the_edge, strict=True):
+        assert aspect == aspect2
+        assert np.array_equal(picture, picture2)
+
+
+def test_faint_grey_text_is_a_line_and_its_box_follows_the_ink() -> None:
+    frame = Frame(left=100, top=300, width=300, height=400)
+    faint = text_lines(page_with_lines(avatar_right=80, text_ink=190), frame)
+    dark = text_lines(page_with_lines(avatar_right=80, text_ink=60), frame)
+    assert len(faint) == len(dark) == 2
+    assert [round(aspect, 2) for aspect, _ in faint] == [round(aspect, 2) for aspect, _ in dark]

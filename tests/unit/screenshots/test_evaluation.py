@@ -473,3 +473,11 @@ def test_the_pool_survives_the_run(pool: AnalysisPool, run: Run) -> None:
     assert ms > 0
     with Image.open(run.folder / "bare.jpg") as bare:
         assert bare.size == (750, 1334)
+
+
+def test_cpu_time_per_analysis_is_reported_beside_wall_time() -> None:
+    summary = Summary(latencies_ms=[300.0, 310.0], cpu_ms=[80.0, 90.0])
+    summary.decisions["approve"] = 2
+    assert summary.cpu_percentile(50) == pytest.approx(85.0)
+    assert "(CPU p50 85.0 ms, p95 89.5 ms)" in summary.lines()[1]
+    assert "CPU" not in Summary(latencies_ms=[300.0]).lines()[1]

@@ -299,3 +299,22 @@ def test_a_row_the_block_reading_misses_is_read_line_by_line(engine: TesserocrEn
     assert row.reading.time_word == "5分钟前", row.reading
     assert row.reading.delete_box is not None
     assert blind.layouts == ["block", "line", "line"]  # the location line, then the row
+
+
+def test_the_left_half_of_delete_is_no_lock_when_ocr_boxed_only_its_right_half() -> None:
+    # OCR misread 删 and boxed only 除: 删's left half is a lone glyph-sized run after the time word,
+    # but glued to the rest of the word, not set apart from it as an icon is.
+    strip = np.full((60, 400), 255, dtype=np.uint8)
+    for x in (10, 36, 62, 88):
+        strip[18:42, x : x + 22] = 60
+    strip[18:42, 122:136] = 60  # 删's left half
+    strip[18:42, 139:150] = 60  # its right half
+    strip[18:42, 156:182] = 60  # 除
+    reading = RowReading("3分钟前", TIME_BOX, (152, 15, 30, 30), "3分钟前副除", "副")
+    assert not _ink_after_time(strip, reading)
+    # The real icon has a space after it as well.
+    strip[18:42, 122:136] = 255
+    strip[20:44, 122:146] = 60
+    strip[18:42, 139:150] = 255
+    strip[18:42, 170:196] = 60
+    assert _ink_after_time(strip, RowReading("3分钟前", TIME_BOX, (170, 15, 56, 30), "3分钟前删除", "")) is True

@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 
 from services.screenshots.domain.reuse import (
+    HOT_KEY,
     Fingerprint,
     PriorShot,
     ReuseFinding,
+    ReuseIndex,
     find_reuse,
     lookup_keys,
     nearest_first,
@@ -246,7 +248,10 @@ def lines_say(value: float | None) -> Callable[[bytes, bytes], float | None]:
     [
         (0.999, 0.9, ReuseMatch.COPY),  # the same picture, the same lines: a copy
         (0.999, 0.5, ReuseMatch.CLOSE),  # unsure: a person compares
-        (0.999, 0.1, ReuseMatch.NONE),  # a line matches nothing (the nickname): someone else's post
+        (0.99, 0.1, ReuseMatch.NONE),  # a line matches nothing (the nickname): someone else's post
+        # ... unless the surroundings are alike to the pixel (no two members' posts are, a crowd
+        # measured <= 0.997): a line cut differently in a copy is likelier, so a person looks.
+        (0.999, 0.1, ReuseMatch.CLOSE),
         (0.94, 0.9, ReuseMatch.CLOSE),  # the picture alone is only close
         (0.94, 0.1, ReuseMatch.NONE),
         (0.5, 0.9, ReuseMatch.NONE),  # not alike at all: the lines are not even asked
@@ -319,3 +324,38 @@ def test_nearest_first_weighs_rare_keys_more() -> None:
     found = [("layout-alike", ["b0:1", "b1:2"]), ("same-nickname", ["l0:3"])]
     assert nearest_first(keys, found, counts=counts) == ["same-nickname", "layout-alike"]
     assert nearest_first(keys, found) == ["layout-alike", "same-nickname"]  # unweighed: by count
+
+
+# --- ReuseIndex: offline evaluation finds candidates as the store does -------------------------------------
+
+
+def indexed(submission: str, user: str, keys_of: bytes, *, sha: str | None = None) -> PriorShot:
+    return PriorShot(submission, user, Decision.APPROVE, Fingerprint(sha or f"sha-{submission}", keys_of))
+
+
+def descriptor(seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    edges = rng.integers(0, 255, DESCRIPTOR_SIDE * DESCRIPTOR_SIDE, dtype=np.uint8).tobytes()
+    return edges + np.packbits(np.ones(DESCRIPTOR_SIDE * DESCRIPTOR_SIDE, dtype=bool)).tobytes()
+
+
+def test_the_index_returns_what_shares_a_key_same_file_first() -> None:
+    index = ReuseIndex()
+    alike, other = descriptor(1), descriptor(2)
+    index.add(indexed("s1", "bob", alike))
+    index.add(indexed("s2", "carol", other))
+    index.add(indexed("s3", "dave", other, sha="sha-mine"))
+    found = index.candidates(Fingerprint("sha-mine", alike))
+    assert [shot.submission_id for shot in found] == ["s3", "s1"]
+    assert len(index) == 3
+
+
+def test_the_index_stops_asking_for_a_key_the_crowd_shares() -> None:
+    index = ReuseIndex()
+    crowd = descriptor(3)
+    for n in range(HOT_KEY):
+        index.add(indexed(f"s{n}", f"member-{n}", crowd))
+    # Every key of that descriptor is now the crowd's: nothing is found by them, not even a copy.
+    assert index.candidates(Fingerprint("sha-x", crowd)) == []
+    # The same file is still found by its own key (a file sent again by someone else).
+    assert [shot.submission_id for shot in index.candidates(Fingerprint("sha-s5", crowd))] == ["s5"]
