@@ -58,6 +58,10 @@ class Subscription(Generic[R]):
     topic: Topic
     handler: Callable[[R, Envelope, Message], Awaitable[None]]
     batch: Batching[R] | None = None
+    #: Handle the topic's partitions side by side (in order within each), as one replica per partition
+    #: would: a slow record (a screenshot's OCR, say) then delays only its own partition's members.
+    #: Only for handlers already safe under several replicas; not with ``batch``.
+    partitions_in_parallel: bool = False
 
 
 class FaustPublisher:
@@ -92,7 +96,8 @@ class _InFlight:
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[object]] = set()
 
-    async def run(self, work: Coroutine[Any, Any, object], events: Sequence[Any]) -> None:
+    async def run(self, work: Coroutine[Any, Any, object], events: Sequence[Any]) -> bool:
+        """Whether the handler finished (False: cancelled, its records withheld for redelivery)."""
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
         try:
@@ -103,11 +108,13 @@ class _InFlight:
             if current is not None and current.cancelling():
                 raise  # the agent itself is being stopped
             log.warning("handler cancelled, its records left for redelivery", records=len(events))
+            return False
         except BaseException:
             _withhold(events)
             raise
         finally:
             self._tasks.discard(task)
+        return True
 
     def cancel(self) -> int:
         for task in self._tasks:
@@ -371,8 +378,104 @@ def _attach_agent(
             )
             await app.in_flight.run(work, [event])
 
+    async def consume_partitions(stream: Any) -> None:
+        # Acked by hand once handled: faust commits only an unbroken run of acked offsets per
+        # partition, so a later record finishing first never commits past an unfinished one.
+        lanes = _Lanes(subscription.topic.partitions)
+        try:
+            async for event in stream.noack().events():
+                lanes.raise_failure()
+                delivery = _delivery(event.message)
+                resources = await holder.get()
+                work = dispatch(
+                    delivery,
+                    consumer=subscription.name,
+                    handler=partial(subscription.handler, resources),
+                    catalog=catalog,
+                    deadletters=publisher,
+                    retry=retry,
+                )
+                await lanes.add(event.message.partition, work, event, app.in_flight, stream)
+            await lanes.join()
+        finally:
+            await lanes.close()
+
     agent_name = f"{subscription.name}.{subscription.topic.name}"
-    app.agent(channel, name=agent_name)(consume if batching is None else consume_batches)
+    if batching is not None:
+        body: Callable[[Any], Awaitable[None]] = consume_batches
+    elif subscription.partitions_in_parallel:
+        body = consume_partitions
+    else:
+        body = consume
+    app.agent(channel, name=agent_name)(body)
+
+
+class _Lanes:
+    """One chain of handler tasks per partition: records of a partition run one after another, in
+    offset order; partitions run side by side, at most ``limit`` records in flight in all."""
+
+    def __init__(self, limit: int) -> None:
+        self._tails: dict[int, asyncio.Task[bool]] = {}
+        self._room = asyncio.Semaphore(max(1, limit))
+        self._failure: BaseException | None = None
+
+    def raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    async def add(
+        self, partition: int, work: Coroutine[Any, Any, object], event: Any, in_flight: _InFlight, stream: Any
+    ) -> None:
+        await self._room.acquire()
+        previous = self._tails.get(partition)
+        task = asyncio.ensure_future(self._run(previous, work, event, in_flight, stream))
+        self._tails[partition] = task
+        task.add_done_callback(lambda _: self._room.release())
+
+    async def _run(
+        self,
+        previous: asyncio.Task[bool] | None,
+        work: Coroutine[Any, Any, object],
+        event: Any,
+        in_flight: _InFlight,
+        stream: Any,
+    ) -> bool:
+        try:
+            handled_before = previous is None or await previous
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                work.close()
+                _withhold([event])
+                raise
+            handled_before = False
+        if not handled_before:
+            # The record before it was not handled: this one waits for redelivery too, so the
+            # partition's order holds.
+            work.close()
+            _withhold([event])
+            return False
+        try:
+            done = await in_flight.run(work, [event])
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            log.error("handler failed; its partition stops here", error=f"{type(exc).__name__}: {exc}")
+            self._failure = exc
+            return False
+        if done:
+            await stream.ack(event)
+        return done
+
+    async def join(self) -> None:
+        await asyncio.gather(*self._tails.values(), return_exceptions=True)
+        self.raise_failure()
+
+    async def close(self) -> None:
+        pending = [task for task in self._tails.values() if not task.done()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 def _delivery(record: Any) -> Delivery:

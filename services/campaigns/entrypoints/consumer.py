@@ -26,7 +26,10 @@ def create_worker(
         name="campaigns",
         resources=lambda: bootstrap(settings),
         # An erased member's events are dropped until they follow again (docs/operations.md, "Data rights").
-        subscriptions=gated([Subscription(name="campaigns", topic=WECHAT_PUSHES, handler=_on_push)], _rights),
+        subscriptions=gated(
+            [Subscription(name="campaigns", topic=WECHAT_PUSHES, handler=_on_push, partitions_in_parallel=True)],
+            _rights,
+        ),
         readiness=lambda worker: {"mongodb": worker.ready},
         health_host=health_host,
         health_port=settings.worker_health_port if health_port is None else health_port,

@@ -1,6 +1,6 @@
 """A worker whose handler can be made to hang on one member's record, for the stop-mid-batch tests.
 
-``python -m tests.integration.shared.stoppable_worker LOG BLOCK_AT [--batch]``: consumes
+``python -m tests.integration.shared.stoppable_worker LOG BLOCK_AT [--batch | --partitions]``: consumes
 ``wechat.pushes`` (prefix and broker from the environment, like every service) and writes a line to
 LOG when it starts and when it finishes a record; on the record of openid BLOCK_AT it never finishes,
 as a handler waiting on a database that went away would. The test then stops it.
@@ -22,7 +22,7 @@ from shared.settings import ServiceSettings
 
 
 def main(argv: Sequence[str]) -> None:
-    log, block_at, batch = Path(argv[0]), argv[1], "--batch" in argv
+    log, block_at, batch, partitions = Path(argv[0]), argv[1], "--batch" in argv, "--partitions" in argv
 
     def note(line: str) -> None:
         with log.open("a", encoding="utf-8") as out:
@@ -53,6 +53,7 @@ def main(argv: Sequence[str]) -> None:
         topic=WECHAT_PUSHES,
         handler=handle,
         batch=Batching(handle_batch, max_records=3, within=0.05) if batch else None,
+        partitions_in_parallel=partitions,
     )
     run_worker(create_worker_app(settings, name="stoppable", resources=resources, subscriptions=[subscription]))
 
