@@ -44,13 +44,18 @@ class Progress:
 
     stall_seconds: float
     _committed: dict[TopicPartition, int] = field(default_factory=dict)
+    _activity: int = 0
     _since: float | None = None
     stalled: str | None = None
 
-    def observe(self, committed: Mapping[TopicPartition, int], now: float) -> bool:
-        """True when no committed offset moved for the window: time to look for waiting records."""
-        moved = committed != self._committed
+    def observe(self, committed: Mapping[TopicPartition, int], now: float, activity: int = 0) -> bool:
+        """True when no committed offset moved for the window: time to look for waiting records.
+
+        ``activity`` counts the worker's finished handler calls: a worker busy with slow records (a
+        batch of screenshot analyses under load) commits late but is not stuck."""
+        moved = committed != self._committed or activity != self._activity
         self._committed = dict(committed)
+        self._activity = activity
         if moved or self._since is None:
             self._since = now
             self.stalled = None
@@ -86,8 +91,10 @@ class ProgressWatch:
         every: float,
         on_stall: Callable[[str], None],
         clock: Callable[[], float] = time.monotonic,
+        activity: Callable[[], int] = lambda: 0,
     ) -> None:
         self._bootstrap = bootstrap_servers
+        self._activity = activity
         self._group = group
         self._topics = list(topics)
         self._every = every
@@ -138,7 +145,7 @@ class ProgressWatch:
             for partition in sorted(client.partitions_for_topic(topic) or await self._partitions(topic))
         ]
         committed = {tp: (await client.committed(tp)) or 0 for tp in partitions}
-        if self.progress.observe(committed, self._clock()):
+        if self.progress.observe(committed, self._clock(), self._activity()):
             self.progress.found(await self._waiting(client, committed), self._clock())
 
     async def _waiting(self, client: AIOKafkaConsumer, committed: Mapping[TopicPartition, int]) -> int:

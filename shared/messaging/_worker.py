@@ -95,6 +95,8 @@ class _InFlight:
 
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[object]] = set()
+        #: Handler calls that finished: progress the progress watch counts even before a commit.
+        self.finished = 0
 
     async def run(self, work: Coroutine[Any, Any, object], events: Sequence[Any]) -> bool:
         """Whether the handler finished (False: cancelled, its records withheld for redelivery)."""
@@ -114,6 +116,7 @@ class _InFlight:
             raise
         finally:
             self._tasks.discard(task)
+        self.finished += 1
         return True
 
     def cancel(self) -> int:
@@ -297,6 +300,7 @@ def create_worker_app(
             stall_seconds=settings.worker_stall_seconds,
             every=settings.worker_progress_check_seconds,
             on_stall=exit_for_supervisor,
+            activity=lambda: app.in_flight.finished,
         )
 
     def all_checks(resources: R) -> Mapping[str, ReadinessCheck]:

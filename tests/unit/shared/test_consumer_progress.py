@@ -42,6 +42,16 @@ def test_a_commit_that_moves_restarts_the_window() -> None:
     assert progress.observe({A: 5, B: 1}, now=110) is True
 
 
+def test_handlers_finishing_is_progress_even_before_a_commit() -> None:
+    # A worker busy with slow records commits late; it is not stuck while its handlers finish.
+    progress = Progress(stall_seconds=60)
+    progress.observe({A: 5}, now=0, activity=0)
+    assert progress.observe({A: 5}, now=50, activity=3) is False
+    assert progress.observe({A: 5}, now=100, activity=7) is False
+    assert progress.observe({A: 5}, now=109, activity=7) is False
+    assert progress.observe({A: 5}, now=160, activity=7) is True  # nothing finished for the window
+
+
 def test_a_broker_that_does_not_answer_gives_the_consumer_a_fresh_window() -> None:
     progress = Progress(stall_seconds=60)
     progress.observe({A: 5}, now=0)
