@@ -60,8 +60,8 @@ def test_the_admin_sees_every_section_and_the_administration(
 @pytest.mark.parametrize(
     ("name", "shown"),
     [
-        ("reviewer", ["overview", "campaigns", "review", "members", "coverage"]),
-        ("analyst", ["overview", "campaigns", "members", "coverage", "segments", "pushes"]),
+        ("reviewer", ["overview", "campaigns", "referrals", "review", "members", "coverage"]),
+        ("analyst", ["overview", "campaigns", "referrals", "members", "coverage", "segments", "pushes"]),
     ],
 )
 def test_an_operator_sees_only_what_the_role_may_do(
