@@ -87,5 +87,8 @@ async def test_held_notices_go_out_as_the_service_notice_template_after_the_hold
         after = await members.inbox("o_mom")
         assert len(_templates(after)) == len(templates)
         assert [m["payload"]["content"] for m in after if m["msgtype"] == "text"][: len(texts)] == texts
-        shown = [json.dumps(m["payload"]["data"]["thing1"], ensure_ascii=False) for m in templates]
-        assert len(shown) == len(set(shown)), shown  # each held notice once
+        # Each of the three progress notices went out once, as a text (in the window) or as the template.
+        # Their texts may be alike (credits pending under verified_followers all read "0/3"), so count.
+        shown = [json.dumps(m["payload"]["data"]["thing1"], ensure_ascii=False) for m in _templates(after)]
+        progress = [m for m in after if m["msgtype"] == "text" and m["payload"]["content"].startswith("已邀请")]
+        assert len(shown) + len(progress) == 3, (shown, progress)
