@@ -41,7 +41,7 @@ from scrm_dev.topics import read_records
 from services.profiles.domain.mall_webhook import sign as sign_mall
 from shared.contracts import WECHAT_PUSHES
 from shared.localinfra import LocalInfrastructure, free_port
-from tests.e2e.campaign_stack import APPID, BASE, MALL_SECRET, operator_token, platform_env, profiles_env
+from tests.e2e.campaign_stack import APPID, BASE, MALL_SECRET, operator_token, platform_env, profiles_env, scrm
 from tests.faults.scenario import DURING_SEND, KEYWORD, Expected, Fault, Scenario, Step
 
 PROCESSES = (
@@ -238,6 +238,8 @@ class _Driver:
         self.rng = random.Random(scenario.seed ^ 0x5EED)
         self.tickets: dict[str, str] = {}
         self.acknowledged = 0
+        #: Whether rewards are compared yet (only once the credits were confirmed).
+        self.rewards_due = False
         self.last_push: dict[str, float] = {}
         self.accepted: list[Step] = []
         self.started = time.monotonic()
@@ -278,6 +280,11 @@ class _Driver:
             await faults
             self.figures.pushes = self.acknowledged
             expected = self.scenario.expected()
+            await self._settle(expected)
+            # Credits are pending for the 48-hour revocation window (verified_followers): confirm the
+            # ones still standing as the worker's sweep would two days later, then compare the rewards.
+            await self._confirm_credits()
+            self.rewards_due = True
             await self._settle(expected)
             await self._flush_rewards(expected)
             await self._send_push(expected)
@@ -755,12 +762,24 @@ class _Driver:
             differ(f"mall orders of {openid}", expected.mall_events[openid], mall[openid])
             differ(f"spend of {openid} (fen)", expected.spend_fen[openid], spend[openid])
 
+        if not self.rewards_due:
+            return lost, doubled, findings
         rewards: Counter[str] = Counter()
         async for doc in self.db["campaign_rewards"].find({"campaign_id": self.campaign_id, "tier": {"$gt": 0}}):
             rewards[doc["inviter"]] += 1
         for inviter in set(rewards) | expected.rewarded:
             differ(f"rewards of {inviter}", int(inviter in expected.rewarded), rewards[inviter])
         return lost, doubled, findings
+
+    async def _confirm_credits(self) -> None:
+        """``scrm campaigns confirm-credits --as-of`` two days on, with the campaigns worker's settings."""
+        as_of = (datetime.now(UTC) + timedelta(hours=49)).isoformat()
+        args = ("campaigns", "confirm-credits", "--as-of", as_of)
+        done = await asyncio.to_thread(scrm, *args, env=self.stack.env, cwd=self.stack.logs)
+        if done.returncode != 0:
+            self.figures.findings.append(f"confirm-credits failed: {(done.stderr or done.stdout)[-300:]}")
+        else:
+            self.log(f"credits confirmed as of {as_of}: {done.stdout.strip()[-200:]}")
 
     async def _flush_rewards(self, expected: Expected) -> None:
         """Rewarded inviters write to the account, which sends what waited for their window: each gets

@@ -46,9 +46,12 @@ async def deliver(
     messenger_for: Callable[[str], Messenger],
     now: datetime,
 ) -> Delivery:
-    """Send ``notices`` in the order they were queued; tier notices first within one event."""
+    """Send ``notices`` rewards first, then in the order they were queued.
+
+    A window allows only a few messages (WeChat: 5 after a member's message), so a reward code must not
+    wait behind older progress notices that were held with it."""
     sent = held = dropped = 0
-    for notice in sorted(notices, key=lambda n: (n.created_at, not n.kind.startswith("tier-"), n.id)):
+    for notice in sorted(notices, key=lambda n: (not n.kind.startswith("tier-"), n.created_at, n.id)):
         text = notice.text
         if notice.reward_id is not None and notice.reward_pool is not None:
             # The grant key makes allocation idempotent: a retried delivery gets the same code.
