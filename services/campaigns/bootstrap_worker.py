@@ -426,7 +426,11 @@ async def confirm_credits_now(
     quiet = settings.model_copy(update={"credit_confirm_seconds": 0.0})
     # A sweep draws no poster: no renderer processes to start.
     async with bootstrap(quiet, publisher=publisher, renderer=_NoPosters()) as worker:
-        return await worker.confirm_credits(as_of=as_of)
+        confirmed: list[referrals.Confirmed] = []
+        # The worker's sweep takes a batch at a time; by hand, everything due is confirmed.
+        while batch := await worker.confirm_credits(as_of=as_of):
+            confirmed += batch
+        return confirmed
 
 
 @asynccontextmanager
