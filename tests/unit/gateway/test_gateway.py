@@ -370,7 +370,8 @@ def _flaky(failures: int) -> tuple[TestClient, FakePublisher, _FlakyAccounts]:
 
 def test_a_push_whose_storage_failed_once_runs_again_and_is_published_once() -> None:
     client, publisher, accounts = _flaky(failures=1)
-    signed = pushes.sign(TOKEN, pushes.follow("o1", NOW), timestamp=NOW, openid="o1")
+    now = int(time.time())  # the replay window is checked against the real clock
+    signed = pushes.sign(TOKEN, pushes.follow("o1", now), timestamp=now, openid="o1")
     with client:
         response = client.post(f"/wechat/{APPID}", params=signed.params, content=signed.body)
     assert response.text == "success"
@@ -380,7 +381,8 @@ def test_a_push_whose_storage_failed_once_runs_again_and_is_published_once() -> 
 
 def test_a_push_whose_storage_stays_down_gets_503_with_retry_after() -> None:
     client, publisher, _ = _flaky(failures=5)
-    signed = pushes.sign(TOKEN, pushes.follow("o1", NOW), timestamp=NOW, openid="o1")
+    now = int(time.time())  # the replay window is checked against the real clock
+    signed = pushes.sign(TOKEN, pushes.follow("o1", now), timestamp=now, openid="o1")
     with client:
         response = client.post(f"/wechat/{APPID}", params=signed.params, content=signed.body)
         metrics = client.get("/metrics").text
