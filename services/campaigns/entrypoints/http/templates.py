@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from services.campaigns.adapters.templates import MAX_STORED_BYTES, TemplateImageRejected, inspect_image
+from services.campaigns.bootstrap_api import CampaignsApi
 from services.campaigns.domain.posters import template_notes
 from services.campaigns.entrypoints.http.deps import (
     ApiDep,
@@ -32,8 +33,9 @@ from services.campaigns.entrypoints.http.schemas import (
     TemplateUploadOut,
 )
 from services.campaigns.service_layer import management, previews
+from services.campaigns.service_layer.management import TemplateLayout
 from shared.identity import Permission, audit
-from shared.request_bodies import MultipartError, parse_multipart, read_body
+from shared.request_bodies import FormPart, MultipartError, parse_multipart, read_body
 
 __all__ = ["TAG", "router"]
 
@@ -97,24 +99,7 @@ async def upload_template(
     if_match: IfMatch = None,
 ) -> TemplateUploadOut:
     expected = required_version(if_match)  # before the upload is read: a stale edit costs nothing
-    limit = min(api.settings.max_template_bytes, MAX_STORED_BYTES)
-    body = await read_body(request.scope, request.receive, limit + _FORM_OVERHEAD)
-    if body is None:
-        raise field_error(["image"], f"image too large: at most {limit} bytes accepted")
-    try:
-        form = by_name(parse_multipart(body, request.headers.get("content-type", "")))
-    except MultipartError as exc:
-        raise field_error(["image"], str(exc)) from None
-    if "image" not in form:
-        raise field_error(["image"], "a form field 'image' with the file is required")
-    layout = None
-    if "layout" in form:
-        try:
-            layout = LayoutBody.model_validate_json(form["layout"].content).layout()
-        except ValidationError as exc:
-            raise RequestValidationError(
-                [{**e, "loc": ("body", "layout", *e["loc"])} for e in exc.errors(include_url=False)]
-            ) from None
+    form, layout, limit = await read_template_form(request, api)
     data = form["image"].content
     try:
         info = await asyncio.to_thread(inspect_image, data, max_bytes=limit)
@@ -165,3 +150,29 @@ async def upload_template(
 async def poster_preview(appid: AppId, campaign_id: CampaignId, api: ApiDep, outline: bool = True) -> Response:
     png = await previews.poster_preview(api.campaigns, api.templates, api.previews, appid, campaign_id, outline=outline)
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+async def read_template_form(
+    request: Request, api: CampaignsApi
+) -> tuple[dict[str, FormPart], TemplateLayout | None, int]:
+    """The multipart form of a template upload (the campaign's, or a poster variant's): its fields by
+    name (``image`` required), the ``layout`` if one was given, and the image size limit applied."""
+    limit = min(api.settings.max_template_bytes, MAX_STORED_BYTES)
+    body = await read_body(request.scope, request.receive, limit + _FORM_OVERHEAD)
+    if body is None:
+        raise field_error(["image"], f"image too large: at most {limit} bytes accepted")
+    try:
+        form = by_name(parse_multipart(body, request.headers.get("content-type", "")))
+    except MultipartError as exc:
+        raise field_error(["image"], str(exc)) from None
+    if "image" not in form:
+        raise field_error(["image"], "a form field 'image' with the file is required")
+    layout = None
+    if "layout" in form:
+        try:
+            layout = LayoutBody.model_validate_json(form["layout"].content).layout()
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**e, "loc": ("body", "layout", *e["loc"])} for e in exc.errors(include_url=False)]
+            ) from None
+    return form, layout, limit

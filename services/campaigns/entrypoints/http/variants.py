@@ -7,18 +7,15 @@ import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 
-from services.campaigns.adapters.templates import MAX_STORED_BYTES, TemplateImageRejected, inspect_image
+from services.campaigns.adapters.templates import TemplateImageRejected, inspect_image
 from services.campaigns.domain.variants import AutoShift
-from services.campaigns.entrypoints.http.deps import ApiDep, AppId, CampaignId, CanEdit, by_name, field_error, needs
+from services.campaigns.entrypoints.http.deps import ApiDep, AppId, CampaignId, CanEdit, field_error, needs
 from services.campaigns.entrypoints.http.graph_schemas import VariantsOut, VariantsPatch
-from services.campaigns.entrypoints.http.schemas import LayoutBody
+from services.campaigns.entrypoints.http.templates import read_template_form
 from services.campaigns.service_layer import variants
 from services.campaigns.service_layer.ports import PosterVariants
 from shared.identity import Permission, audit
-from shared.request_bodies import MultipartError, parse_multipart, read_body
 
 __all__ = ["TAG", "router"]
 
@@ -64,24 +61,7 @@ async def list_variants(appid: AppId, campaign_id: CampaignId, api: ApiDep) -> V
 async def add_variant(
     appid: AppId, campaign_id: CampaignId, key: Key, request: Request, api: ApiDep, _: CanEdit
 ) -> VariantsOut:
-    limit = min(api.settings.max_template_bytes, MAX_STORED_BYTES)
-    body = await read_body(request.scope, request.receive, limit + _FORM_OVERHEAD)
-    if body is None:
-        raise field_error(["image"], f"image too large: at most {limit} bytes accepted")
-    try:
-        form = by_name(parse_multipart(body, request.headers.get("content-type", "")))
-    except MultipartError as exc:
-        raise field_error(["image"], str(exc)) from None
-    if "image" not in form:
-        raise field_error(["image"], "a form field 'image' with the file is required")
-    layout = None
-    if "layout" in form:
-        try:
-            layout = LayoutBody.model_validate_json(form["layout"].content).layout()
-        except ValidationError as exc:
-            raise RequestValidationError(
-                [{**e, "loc": ("body", "layout", *e["loc"])} for e in exc.errors(include_url=False)]
-            ) from None
+    form, layout, limit = await read_template_form(request, api)
     weight = 1
     if "weight" in form:
         text = form["weight"].content.decode(errors="replace").strip()
