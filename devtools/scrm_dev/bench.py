@@ -14,6 +14,7 @@ mongod), so layer 3 says how this code behaves on them, not what Kafka and Mongo
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import platform
 import statistics
@@ -257,14 +258,25 @@ def run_bench(
     """Runs every stage in turn (or those named in ``only``); see :func:`run_stages`."""
     settings = ServiceSettings()
     stages = _stages(console, settings, state_dir, pushes_n=pushes_n, concurrency=concurrency, seconds=seconds)
+    order = [name for name, _ in stages]
     if only:
-        unknown = sorted(set(only) - {name for name, _ in stages})
+        unknown = sorted(set(only) - set(order))
         if unknown:
-            raise ValueError(f"unknown stage {', '.join(unknown)}; stages: {', '.join(name for name, _ in stages)}")
+            raise ValueError(f"unknown stage {', '.join(unknown)}; stages: {', '.join(order)}")
         stages = [(name, stage) for name, stage in stages if name in only]
+    # A run of some stages refreshes their rows and keeps the others' from the run that measured them
+    # (their date stays beside them), so one stage can be measured again when the machine is quiet.
+    results = StageResults.load(output, order) if output is not None and only else StageResults({}, order)
+    stages = [(name, results.recording(name, stage)) for name, stage in stages]
 
     def render(rows: list[Row], failed: list[str], pending: list[str], timings: list[StageTiming]) -> str:
-        return _markdown(rows, pushes_n, concurrency, failed, pending).rstrip("\n") + "\n" + _stage_table(timings)
+        if output is not None:
+            results.save(output)
+        return (
+            _markdown(results.rows(), pushes_n, concurrency, failed, pending, earlier=results.earlier()).rstrip("\n")
+            + "\n"
+            + _stage_table(results.timings())
+        )
 
     rows = run_stages(console, stages, output, render)
     table = Table(title="benchmarks")
@@ -279,6 +291,71 @@ def run_bench(
 
 #: A stage's name, how long it took (s) and the machine's 5-minute load average when it ended.
 StageTiming = tuple[str, float, float]
+
+
+class StageResults:
+    """Each stage's rows with when and under what load they were measured, kept beside the report
+    (``benchmarks.json`` next to ``benchmarks.md``) so a partial run can merge into a full one."""
+
+    def __init__(self, stages: dict[str, dict[str, object]], order: list[str]) -> None:
+        self._stages = stages
+        self._order = order
+        self._fresh: set[str] = set()
+
+    @classmethod
+    def load(cls, output: Path, order: list[str]) -> StageResults:
+        try:
+            data = json.loads(output.with_suffix(".json").read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return cls({}, order)
+        stages = data.get("stages") if isinstance(data, dict) else None
+        if not isinstance(stages, dict):
+            return cls({}, order)
+        return cls({name: entry for name, entry in stages.items() if name in order and isinstance(entry, dict)}, order)
+
+    def recording(self, name: str, stage: Callable[[], list[Row]]) -> Callable[[], list[Row]]:
+        def run() -> list[Row]:
+            self._stages.pop(name, None)  # a failed stage must not leave an earlier run's rows as current
+            self._fresh.add(name)
+            started = time.perf_counter()
+            rows = stage()
+            self._stages[name] = {
+                "rows": [list(row) for row in rows],
+                "seconds": round(time.perf_counter() - started, 1),
+                "load": round(os.getloadavg()[1], 1),
+                "measured": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+            }
+            return rows
+
+        return run
+
+    def rows(self) -> list[Row]:
+        return [
+            (str(what), str(throughput), str(latency))
+            for name in self._order
+            for what, throughput, latency in self._entry_rows(name)
+        ]
+
+    def _entry_rows(self, name: str) -> list[list[object]]:
+        rows = self._stages.get(name, {}).get("rows", [])
+        return [row for row in rows if isinstance(row, list) and len(row) == 3] if isinstance(rows, list) else []
+
+    def earlier(self) -> list[str]:
+        """Stages in the report that this run did not measure."""
+        return [name for name in self._order if name in self._stages and name not in self._fresh]
+
+    def timings(self) -> list[tuple[str, str, float, float]]:
+        return [
+            (name, str(entry.get("measured", "?")), float(entry.get("seconds", 0)), float(entry.get("load", 0)))  # type: ignore[arg-type]
+            for name in self._order
+            if (entry := self._stages.get(name)) is not None
+        ]
+
+    def save(self, output: Path) -> None:
+        document = {"stages": {name: self._stages[name] for name in self._order if name in self._stages}}
+        output.with_suffix(".json").write_text(
+            json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+        )
 
 
 def run_stages(
@@ -311,23 +388,30 @@ def run_stages(
     return rows
 
 
-def _stage_table(timings: list[StageTiming]) -> str:
+def _stage_table(timings: list[tuple[str, str, float, float]]) -> str:
     lines = [
         "",
         "## Stages",
         "",
-        "How long each stage took and the machine's load average over the 5 minutes before it ended",
-        f"({os.cpu_count()} cores; a load above that means processes outside the stage competed for them).",
+        "When each stage was measured, how long it took and the machine's load average over the 5 minutes",
+        f"before it ended ({os.cpu_count()} cores; a load above that means processes outside the stage",
+        "competed for them).",
         "",
-        "| stage | took | load (5 min) |",
-        "|---|---|---|",
-        *(f"| {name} | {seconds:,.0f} s | {load:.1f} |" for name, seconds, load in timings),
+        "| stage | measured | took | load (5 min) |",
+        "|---|---|---|---|",
+        *(f"| {name} | {measured} | {seconds:,.0f} s | {load:.1f} |" for name, measured, seconds, load in timings),
     ]
     return "\n".join(lines) + "\n"
 
 
 def _markdown(
-    rows: list[Row], pushes_n: int, concurrency: int, failed: list[str] | None = None, pending: list[str] | None = None
+    rows: list[Row],
+    pushes_n: int,
+    concurrency: int,
+    failed: list[str] | None = None,
+    pending: list[str] | None = None,
+    *,
+    earlier: list[str] | None = None,
 ) -> str:
     unfinished = [f"- failed: {line}" for line in failed or []] + [f"- not run yet: {name}" for name in pending or []]
     lines = [
@@ -340,7 +424,13 @@ def _markdown(
         f"`scrm bench --pushes {pushes_n} --concurrency {concurrency}`. The real-stack rows run on the "
         "local stand-ins (Tansu memory broker, SecantusDB); they are not Apache Kafka's or MongoDB's numbers, "
         "and the load generator (wrk for peaks, an open-loop Python client for latency at a set rate) "
-        "shares the machine with every process.",
+        "shares the machine with every process."
+        + (
+            f" Rows of {', '.join(earlier)} are from earlier runs (`scrm bench --only`); the stage table"
+            " says when each stage was measured."
+            if earlier
+            else ""
+        ),
         "",
         *(["**This report is incomplete:**", "", *unfinished, ""] if unfinished else []),
         "| what | throughput | latency |",

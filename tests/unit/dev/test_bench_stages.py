@@ -3,12 +3,13 @@ current after every stage (a run interrupted later keeps what was measured)."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-from scrm_dev.bench import BenchFailed, Row, StageTiming, run_stages
+from scrm_dev.bench import BenchFailed, Row, StageResults, StageTiming, run_stages
 
 
 def _render(rows: list[Row], failed: list[str], pending: list[str], timings: list[StageTiming]) -> str:
@@ -47,3 +48,41 @@ def test_every_stage_passing_returns_every_row_without_a_report(tmp_path: Path) 
     rows = run_stages(Console(quiet=True), [("a", lambda: [("a", "", "")]), ("b", list)], None, _render)
     assert rows == [("a", "", "")]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_partial_run_keeps_the_other_stages_rows_from_the_run_that_measured_them(tmp_path: Path) -> None:
+    report = tmp_path / "benchmarks.md"
+    order = ["a", "b", "c"]
+
+    def run(only: list[str], rows_by_stage: dict[str, list[Row]]) -> list[Row]:
+        results = StageResults.load(report, order)
+        stages = [(name, results.recording(name, functools.partial(rows_by_stage.__getitem__, name))) for name in only]
+        run_stages(Console(quiet=True), stages, None, _render)
+        results.save(report)
+        return results.rows()
+
+    assert run(["a", "b", "c"], {"a": [("a1", "", "")], "b": [("b1", "", "")], "c": [("c1", "", "")]}) == [
+        ("a1", "", ""),
+        ("b1", "", ""),
+        ("c1", "", ""),
+    ]
+    # Only b again: its rows are replaced, a's and c's kept in the stages' order.
+    assert run(["b"], {"b": [("b2", "", "")]}) == [("a1", "", ""), ("b2", "", ""), ("c1", "", "")]
+    results = StageResults.load(report, order)
+    assert [name for name, *_ in results.timings()] == ["a", "b", "c"]
+    assert results.earlier() == ["a", "b", "c"]
+
+
+def test_a_stage_that_fails_in_a_partial_run_loses_its_earlier_rows(tmp_path: Path) -> None:
+    report = tmp_path / "benchmarks.md"
+    first = StageResults.load(report, ["a"])
+    run_stages(Console(quiet=True), [("a", first.recording("a", lambda: [("a1", "", "")]))], None, _render)
+    first.save(report)
+
+    def broken() -> list[Row]:
+        raise TimeoutError("gone")
+
+    again = StageResults.load(report, ["a"])
+    with pytest.raises(BenchFailed):
+        run_stages(Console(quiet=True), [("a", again.recording("a", broken))], None, _render)
+    assert again.rows() == []
