@@ -40,7 +40,7 @@ from scrm_dev.bench_reuse import bench_reuse
 from scrm_dev.bench_scaleout import SCALE_SIM_ENV, bench_scaleout
 from scrm_dev.bench_screenshots import bench_screenshots
 from scrm_dev.bench_segments import bench_segments
-from scrm_dev.stack import DEMO_APPID, DEMO_TOKEN, local_stack
+from scrm_dev.stack import DEMO_APPID, DEMO_TOKEN, benchmark_stack
 from services.gateway.entrypoints.http import create_app
 from services.gateway.settings import GatewaySettings
 from shared.contracts import CATALOG, MemberFollowed
@@ -193,7 +193,7 @@ def _stages(
 ) -> list[Stage]:
     def in_process() -> list[Row]:
         # The gateway's retry ledger is in MongoDB even when publishing is discarded: infrastructure first.
-        with local_stack(console, settings, state_dir, "in-process", only=[]):
+        with benchmark_stack(console, settings, state_dir, "in-process", only=[]):
             return asyncio.run(bench_gateway_in_process())
 
     def screenshots() -> list[Row]:
@@ -201,19 +201,21 @@ def _stages(
             return bench_screenshots(state_dir)
 
     def segments() -> list[Row]:
-        with local_stack(console, settings, state_dir, "bench-segments", only=[]):
+        with benchmark_stack(console, settings, state_dir, "bench-segments", only=[]):
             return bench_segments(console, settings)
 
     def reuse() -> list[Row]:
-        with local_stack(console, settings, state_dir, "bench-reuse", only=[]):
+        with benchmark_stack(console, settings, state_dir, "bench-reuse", only=[]):
             return bench_reuse(console, settings)
 
     def sends() -> list[Row]:
-        with local_stack(console, settings, state_dir, "bench-pushes", only=["wechat-sim"], env=PUSH_SIM_ENV) as stack:
+        with benchmark_stack(
+            console, settings, state_dir, "bench-pushes", only=["wechat-sim"], env=PUSH_SIM_ENV
+        ) as stack:
             return bench_pushes(console, settings, stack)
 
     def sends_scale() -> list[Row]:
-        with local_stack(
+        with benchmark_stack(
             console, settings, state_dir, "bench-scaleout", only=["wechat-sim"], env=SCALE_SIM_ENV
         ) as stack:
             return bench_scaleout(console, settings, stack)
@@ -221,7 +223,7 @@ def _stages(
     def real_stack() -> list[Row]:
         from scrm_dev.demo import demo_operator_token
 
-        with local_stack(console, settings, state_dir, "bench") as stack:
+        with benchmark_stack(console, settings, state_dir, "bench") as stack:
             token = asyncio.run(demo_operator_token(stack))
             gateway = stack.url("gateway")
             rows = asyncio.run(bench_stack(gateway, stack.url("members-api"), token, pushes_n, concurrency))
@@ -422,7 +424,8 @@ def _markdown(
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {platform.system()} {platform.machine()}, with "
         f"`scrm bench --pushes {pushes_n} --concurrency {concurrency}`. The real-stack rows run on the "
-        "local stand-ins (Tansu memory broker, SecantusDB); they are not Apache Kafka's or MongoDB's numbers, "
+        "local stand-ins (Tansu with its memory engine, SecantusDB without an fsync per commit: "
+        "`benchmark_stack`); they are not Apache Kafka's or MongoDB's numbers, "
         "and the load generator (wrk for peaks, an open-loop Python client for latency at a set rate) "
         "shares the machine with every process."
         + (

@@ -263,7 +263,7 @@ def bench_analytics(
     console: Console, settings: ServiceSettings, state_dir: Path, *, events: int = DEFAULT_EVENTS
 ) -> list[Row]:
     """The analytics rows; starts local infrastructure, publishes the traffic, then runs one worker."""
-    from scrm_dev.stack import local_stack
+    from scrm_dev.stack import benchmark_stack
 
     batch_size = AnalyticsSettings.model_fields["rollup_batch_size"].default
     members = max(10, events // 4)
@@ -279,7 +279,7 @@ def bench_analytics(
             f"{len(uow.committed_followers):,} followers",
         )
     ]
-    with local_stack(console, settings, state_dir, "bench-analytics", only=[]) as stack:
+    with benchmark_stack(console, settings, state_dir, "bench-analytics", only=[]) as stack:
         with console.status("analytics events in process, writes to SecantusDB..."):
             written = asyncio.run(_to_storage(settings, f"{stack.database}_inproc", traffic, batch_size))
         rows.append(

@@ -25,7 +25,7 @@ from rich.console import Console
 
 from scrm_dev import pushes
 from scrm_dev.bench_ingest import cpu_seconds
-from scrm_dev.stack import DEMO_AES_KEY, DEMO_APPID, DEMO_TOKEN, local_stack
+from scrm_dev.stack import DEMO_AES_KEY, DEMO_APPID, DEMO_TOKEN, benchmark_stack
 from shared.localinfra import LocalInfrastructure, parse_host_port
 from shared.settings import ServiceSettings
 from shared.wechat import MessageCrypto, Mode, seal_push
@@ -98,7 +98,7 @@ def bench_cost(
 ) -> list[Row]:
     from scrm_dev.demo import demo_operator_token
 
-    with local_stack(console, settings, state_dir, "cost") as stack:
+    with benchmark_stack(console, settings, state_dir, "cost") as stack:
         token = asyncio.run(demo_operator_token(stack))
         pids = {name: process.pid for name, process in stack.processes.items() if process.pid is not None}
         infra = LocalInfrastructure(

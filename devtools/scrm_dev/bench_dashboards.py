@@ -373,14 +373,14 @@ def bench_dashboards(
 ) -> list[Row]:
     """All the dashboard rows; starts local infrastructure and one ``analytics`` process."""
     from scrm_dev.demo import demo_operator_token
-    from scrm_dev.stack import local_stack
+    from scrm_dev.stack import benchmark_stack
 
     today = beijing_today(datetime.now(UTC))
     with console.status("a synthetic year of rollups for 1,000,000 members..."):
         started = clock.perf_counter()
         year = synthetic_year(DEMO_APPID, today)
         generated = clock.perf_counter() - started
-    with local_stack(console, settings, state_dir, "bench-analytics", only=["analytics"]) as stack:
+    with benchmark_stack(console, settings, state_dir, "bench-analytics", only=["analytics"]) as stack:
         with console.status(f"loading {len(year.rollups):,} rollup documents (and three other accounts')..."):
             started = clock.perf_counter()
             written = asyncio.run(_load(settings, stack.database, year))

@@ -34,7 +34,7 @@ from rich.console import Console
 
 from scrm_dev import pushes
 from scrm_dev.load import LoadResult, open_loop, run_wrk, write_requests, wrk_available
-from scrm_dev.stack import DEMO_AES_KEY, DEMO_APPID, DEMO_TOKEN, local_stack
+from scrm_dev.stack import DEMO_AES_KEY, DEMO_APPID, DEMO_TOKEN, benchmark_stack
 from shared.localinfra import LocalInfrastructure, free_port, parse_host_port
 from shared.settings import ServiceSettings
 from shared.wechat import MessageCrypto, Mode, seal_push
@@ -176,7 +176,7 @@ def bench_ingest(
     gateway_rounds: list[Round] = []
     repeated = 0
     with (
-        local_stack(console, settings, state_dir, "ingest", only=["gateway"]) as stack,
+        benchmark_stack(console, settings, state_dir, "ingest", only=["gateway"]) as stack,
         _uvicorn("scrm_dev.bare:create_app", pinned=cores.server) as (bare, bare_pid),
     ):
         gateway = stack.url("gateway")

@@ -34,7 +34,7 @@ from PIL import Image, ImageDraw
 from pymongo import AsyncMongoClient
 from rich.console import Console
 
-from scrm_dev.stack import DEMO_APPID, DEMO_SECRET, Stack, local_stack
+from scrm_dev.stack import DEMO_APPID, DEMO_SECRET, Stack, benchmark_stack
 from services.profiles.domain.mall_webhook import sign
 from services.profiles.settings import ProfilesSettings
 from shared.settings import ServiceSettings, load_settings
@@ -291,7 +291,7 @@ def bench_latency(
 ) -> list[Row]:
     from scrm_dev.demo import demo_operator_token
 
-    with local_stack(console, settings, state_dir, "latency") as stack:
+    with benchmark_stack(console, settings, state_dir, "latency") as stack:
         token = asyncio.run(demo_operator_token(stack))
         with console.status(f"latency: {members} members follow, share, shop..."):
             timings = asyncio.run(measure(stack, token, members=members, in_flight=in_flight, spacing_s=spacing_s))

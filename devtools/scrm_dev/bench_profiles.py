@@ -244,10 +244,10 @@ def _rss_mb(pid: int) -> float:
 
 def bench_profiles(console: Console, settings: ServiceSettings, state_dir: Any, *, events: int = 20_000) -> list[Row]:
     """All the profiles rows; starts local infrastructure and one profiles worker for the last one."""
-    from scrm_dev.stack import local_stack
+    from scrm_dev.stack import benchmark_stack
 
     batch_size = ProfilesSettings.model_fields["mall_batch_size"].default
-    with local_stack(console, settings, state_dir, "bench-mall", only=["profiles-worker"]) as stack:
+    with benchmark_stack(console, settings, state_dir, "bench-mall", only=["profiles-worker"]) as stack:
         with console.status("mall events in process..."):
             rows = asyncio.run(_in_process_rows(settings, f"{stack.database}_inproc", events, batch_size))
         worker_n = min(events, _WITH_WRITES)

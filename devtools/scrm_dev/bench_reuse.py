@@ -200,9 +200,9 @@ if __name__ == "__main__":  # pragma: no cover - on its own: python -m scrm_dev.
     import sys
     from pathlib import Path
 
-    from scrm_dev.stack import local_stack
+    from scrm_dev.stack import benchmark_stack
 
     console, settings = Console(), ServiceSettings()
-    with local_stack(console, settings, Path(".scrm"), "bench-reuse", only=[]):
+    with benchmark_stack(console, settings, Path(".scrm"), "bench-reuse", only=[]):
         for row in bench_reuse(console, settings, earlier=int(sys.argv[1]) if len(sys.argv) > 1 else 100_000):
             console.print(row)

@@ -12,7 +12,7 @@ import json
 import socket
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,18 +65,22 @@ def local_stack(
     env: Mapping[str, str] | None = None,
     default_ports: bool = False,
     durable_broker: bool = True,
+    sync_commits: bool | None = None,
 ) -> Iterator[Stack]:
     """``env`` is added to every started process's environment last (a benchmark's own knobs).
     ``default_ports`` puts each process on its port of the process table where that port is free (a
     stable URL for ``scrm up``), on a free one otherwise; without it every port is a free one.
     ``durable_broker=False`` starts the broker in memory (a benchmark whose figures should not include
-    the local object store); either way a broker that already answers is used as it is."""
+    the local object store); either way a broker that already answers is used as it is.
+    ``sync_commits=False`` lets SecantusDB acknowledge a commit before its fsync (mongod's default
+    write concern does not wait for the journal either)."""
     run_id = uuid.uuid4().hex[:8]
     infra = LocalInfrastructure(
         state_dir / "infra",
         kafka=parse_host_port(settings.kafka_bootstrap_servers, 9092),
         mongodb=parse_host_port(settings.mongodb_url.get_secret_value(), 27017),
         durable_broker=durable_broker,
+        sync_commits=sync_commits,
     )
     started_infra: tuple[str, ...] = ()
     processes: dict[str, ServiceProcess] = {}
@@ -253,3 +257,21 @@ async def _drop_database(settings: ServiceSettings, name: str) -> None:
         pass  # best effort: the server may already be gone
     finally:
         await client.close()
+
+
+def benchmark_stack(
+    console: Console,
+    settings: ServiceSettings,
+    state_dir: Path,
+    label: str,
+    *,
+    only: Iterable[str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> AbstractContextManager[Stack]:
+    """``local_stack`` for a benchmark: the broker in memory and SecantusDB without an fsync per commit.
+    The durable local broker keeps its log in a Python object store and fsyncs every write; Apache
+    Kafka (page cache, replication) and mongod (journal group commit) cost nothing like that per record,
+    so with them the figures would measure the stand-ins' durability rather than this code."""
+    return local_stack(
+        console, settings, state_dir, label, durable_broker=False, sync_commits=False, only=only, env=env
+    )
