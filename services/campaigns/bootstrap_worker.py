@@ -302,11 +302,15 @@ async def bootstrap(
                 WeChatClients.for_accounts(settings.wechat_accounts, MongoTokenStore(database), settings.wechat_api)
             )
         if renderer is None:
-            renderer = await stack.enter_async_context(
+            posters = await stack.enter_async_context(
                 PosterRenderer(settings.poster_cache_dir, workers=settings.poster_workers)
             )
+            if settings.warm_start:
+                warming = asyncio.create_task(posters.warm_up(), name="poster-warm-up")
+                stack.push_async_callback(_settle, warming)
+            renderer = posters
         if analysis is None:
-            # Worker processes start on the first screenshot, not here: most pushes are not pictures.
+            # Without warm_start, worker processes start on the first screenshot.
             pool = AnalysisPool(
                 settings.screenshot_workers,
                 engine=settings.ocr_engine,
@@ -316,6 +320,8 @@ async def bootstrap(
                 thresholds=thresholds,
             )
             stack.callback(pool.close)
+            if settings.warm_start:
+                pool.start_warming()  # in the background: readiness does not wait for the models
             analysis = pool
         if publish and publisher is None:
             publisher = await stack.enter_async_context(connect_publisher(settings, TOPICS))
@@ -470,3 +476,10 @@ async def backfill_referral_graph(settings: CampaignsSettings, *, appid: str | N
     async with connect(settings, INDEXES) as mongo:
         repository, edges = MongoCampaignRepository(mongo.database), MongoReferralGraph(mongo.database)
         return {each: await graph.backfill(repository, edges, each) for each in appids}
+
+
+async def _settle(task: asyncio.Task[None]) -> None:
+    """A warm-up still running at shutdown is cancelled, not left behind."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

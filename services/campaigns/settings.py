@@ -43,6 +43,10 @@ class CampaignsSettings(AccountsSettings):
     poster_cache_dir: Path = Path(".scrm/posters")
     #: Processes that render posters (off the event loop).
     poster_workers: int = Field(default=2, ge=1, le=32)
+    #: Start the poster and screenshot processes when the worker starts (in the background: readiness does
+    #: not wait), not on the first follow or picture; off, they start on first use and save their memory
+    #: on a worker that rarely sees either.
+    warm_start: bool = True
     #: Largest poster template image accepted.
     max_template_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     #: Processes that analyse share screenshots (default: one per core); each is single-threaded.

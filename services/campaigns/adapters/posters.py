@@ -554,6 +554,18 @@ class PosterRenderer(PosterRendererPort):
             task.add_done_callback(functools.partial(self._forget, key))
         return await asyncio.shield(task)
 
+    async def warm_up(self) -> None:
+        """Start every render process now (spawned, imports and the font loaded) rather than on the first
+        follows: the first members after a start would otherwise wait a second or two for their poster."""
+        if self._closed or not self._owns_executor:
+            return
+        loop = asyncio.get_running_loop()
+        executor = self._get_executor()
+        started = [loop.run_in_executor(executor, _warm_render_process) for _ in range(self._workers)]
+        for outcome in await asyncio.gather(*started, return_exceptions=True):
+            if isinstance(outcome, BaseException):  # a render will meet it again and report it there
+                log.warning("poster render process warm-up failed", error=str(outcome))
+
     async def aclose(self) -> None:
         self._closed = True
         if self._inflight:
@@ -602,6 +614,20 @@ class PosterRenderer(PosterRendererPort):
         # report "exception was never retrieved" for a failure someone already handles on retry.
         if not task.cancelled():
             task.exception()
+
+
+def _warm_render_process() -> None:
+    """What a render process's first poster would otherwise pay for: imports, the font, the QR encoder
+    and the JPEG encoder (it runs in each new process of the pool)."""
+    try:
+        face = find_cjk_font()
+    except FontNotFound:
+        face = None  # the first real render reports it, by name
+    canvas = Image.new("RGB", (96, 96), "white")
+    canvas.paste(_qr_image("https://warm.invalid/q", 90), (3, 3))
+    if face is not None:
+        _draw_text(canvas, TextSlot("warm", 2, 2, 16, "#333333"), "暖", face)
+    _encode(canvas)
 
 
 def _read_if_exists(path: Path) -> bytes | None:

@@ -282,10 +282,15 @@ class AnalysisPool:
 
     def warm_up(self) -> None:
         """Start every worker now (model loading) rather than on the first screenshots."""
-        with self._lock:
-            starting = [self._warm(slot) for slot in self._slots if not slot.ready]
-        for future in starting:
+        for future in self.start_warming():
             future.result()
+
+    def start_warming(self) -> list[Future[None]]:
+        """Start every worker without waiting for them (a worker process warming up at its start)."""
+        with self._lock:
+            if self._closed:
+                return []
+            return [self._warm(slot) for slot in self._slots if not slot.ready]
 
     def close(self) -> None:
         """Refuse new images, drop the queued ones, let the running ones finish (or time out)."""

@@ -11,7 +11,7 @@ import struct
 import threading
 import zlib
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -484,3 +484,27 @@ def test_an_unknown_nickname_drops_its_slot_and_a_template_with_one_says_so() ->
     [note] = template_notes(template)
     assert note.field == "template.text_slots.0" and "dropped" in note.problem
     assert template_notes(PosterTemplate("img", 750, 1334, QrBox(400, 1000, 240))) == []
+
+
+async def test_warm_up_starts_every_render_process_before_the_first_render(tmp_path: Path) -> None:
+    async with PosterRenderer(tmp_path, workers=2) as renderer:
+        await renderer.warm_up()
+        executor = renderer._get_executor()
+        assert isinstance(executor, ProcessPoolExecutor)
+        pids = {process.pid for process in executor._processes.values()}
+        assert len(pids) == 2
+        # The processes warmed up are the ones that render: no new one starts for the first poster.
+        template = io.BytesIO()
+        Image.new("RGB", (LAYOUT.width, LAYOUT.height), "white").save(template, "PNG")
+        poster = await renderer.render(
+            "cmp-1", "v1", "o-1", template.getvalue(), LAYOUT, "http://weixin.qq.com/q/o-1", {"nickname": "小雨"}
+        )
+        assert poster[:2] == b"\xff\xd8"
+        assert {process.pid for process in executor._processes.values()} == pids
+
+
+async def test_warm_up_leaves_a_given_executor_alone(tmp_path: Path, threads: ThreadPoolExecutor) -> None:
+    counting = CountingRender()
+    async with PosterRenderer(tmp_path, render=counting, executor=threads) as renderer:
+        await renderer.warm_up()
+    assert counting.calls == 0

@@ -106,3 +106,17 @@ def test_closing_waits_for_a_stuck_image_only_until_its_limit() -> None:
     with pytest.raises(AnalysisTimedOut):
         stuck.result(timeout=1)
     assert queued.cancelled()
+
+
+def test_start_warming_starts_every_worker_without_waiting() -> None:
+    warming = AnalysisPool(2, task=stuck_on_marker)
+    try:
+        started = warming.start_warming()
+        assert len(started) == 2
+        for future in started:
+            future.result(timeout=60)
+        assert warming.start_warming() == []  # all ready: nothing left to start
+        assert warming.submit(b"quick", b"", "").result(timeout=10) is not None
+    finally:
+        warming.close()
+    assert warming.start_warming() == []  # closed: starts nothing
