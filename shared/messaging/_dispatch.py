@@ -70,6 +70,7 @@ async def dispatch(
         return Outcome.DEADLETTERED
 
     attempt = 0
+    waits = 0
     while True:
         attempt += 1
         try:
@@ -79,8 +80,9 @@ async def dispatch(
         except Exception as exc:
             if is_transient(exc):
                 # An outage or a conflict is not the message's fault: it keeps all its attempts.
-                log.warning("storage busy or unavailable", consumer=consumer, error=type(exc).__name__)
-                await sleep(retry.max_delay)
+                waits += 1
+                _storage_trouble(consumer, exc, waits)
+                await sleep(retry.transient_delay(waits))
                 attempt -= 1
                 continue
             if attempt < retry.attempts:
@@ -101,6 +103,12 @@ async def dispatch(
         await _deadletter(delivery, consumer, reason, attempt, deadletters, retry, sleep, envelope)
         EVENTS_CONSUMED.labels(consumer, envelope.type, Outcome.DEADLETTERED).inc()
         return Outcome.DEADLETTERED
+
+
+def _storage_trouble(consumer: str, exc: BaseException, waits: int) -> None:
+    # A conflict retried at once is routine; say so only when it lasts (and then not on every retry).
+    if waits >= 4 and (waits & (waits - 1)) == 0:
+        log.warning("storage busy or unavailable", consumer=consumer, error=type(exc).__name__, retries=waits)
 
 
 async def dispatch_batch(
@@ -133,13 +141,15 @@ async def dispatch_batch(
             await _deadletter(delivery, consumer, f"contract: {exc}", 0, deadletters, retry, sleep)
             EVENTS_CONSUMED.labels(consumer, "unreadable", Outcome.DEADLETTERED).inc()
             outcomes[index] = Outcome.DEADLETTERED
+    waits = 0
     while decoded:
         try:
             await batch_handler([(envelope, message) for _, envelope, message in decoded])
         except Exception as exc:
             if is_transient(exc):
-                log.warning("storage busy or unavailable", consumer=consumer, error=type(exc).__name__)
-                await sleep(retry.max_delay)
+                waits += 1
+                _storage_trouble(consumer, exc, waits)
+                await sleep(retry.transient_delay(waits))
                 continue
             log.warning(
                 "batch failed, handling its records one at a time",
