@@ -61,3 +61,15 @@ def test_cost_rows_subtract_idle_and_sum() -> None:
     assert rows[0] == ("CPU per push: members-worker", "1.50 ms", "idle 50 ms/s subtracted")
     assert rows[1][1] == "1.00 ms"
     assert rows[-1][1] == "2.50 ms"
+
+
+def test_the_first_member_is_reported_apart_and_not_in_the_percentiles() -> None:
+    timings, first = Timings(), Timings()
+    for seconds in [0.3] * 20:
+        timings.add("follow → poster in the inbox", seconds)
+    first.add("follow → poster in the inbox", 4.0)
+    first.failures.append("first member: TimeoutError: decision")
+    rows = rows_of(timings, 20, first)
+    assert rows[0][0].startswith("latency: the first member") and "4.00 s" in rows[0][1]
+    assert "p95 0.30 s" in rows[1][1] and "meets" in rows[1][2]
+    assert rows[-1][:2] == ("latency: members that timed out", "1")
