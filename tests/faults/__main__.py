@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -23,6 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--workdir", type=Path, help="keep the processes' logs here (default: a temporary directory)")
     args = parser.parse_args(argv)
+    # SIGTERM's default would end this process at once and leave the stack's processes running: end the
+    # run as Ctrl-C does instead, through the clean-up that stops them.
+    for stopping in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stopping, _exit_cleanly)
     scenario = generate(args.seed, args.pushes, broker_restarts=not args.no_broker_restarts)
     if args.workdir is not None:
         args.workdir.mkdir(parents=True, exist_ok=True)
@@ -35,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(figures.as_json(), indent=2, ensure_ascii=False))
     healthy = figures.lost == 0 and figures.doubled == 0 and figures.refused == 0
     return 0 if healthy and figures.recovered == figures.injected else 1
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":
