@@ -76,7 +76,7 @@ def edge_of(appid: str, invitation: Invitation, variant: str | None = None) -> E
         invitee=invitation.invitee,
         credited_at=invitation.credited_at,
         status=invitation.status,
-        variant=variant,
+        variant=variant or invitation.variant,
     )
 
 
@@ -142,7 +142,8 @@ async def _through_code(
 
 async def backfill(campaigns: CampaignRepository, graph: ReferralGraph, appid: str) -> int:
     """Edges for every invitation of the account's campaigns (those from before the graph); how many
-    were new. Safe to repeat. Their variant is unknown (the scene is not kept): left empty."""
+    were new. Safe to repeat. Their variant is the one kept on the invitation (empty for credits from
+    before invitations kept it)."""
     added = 0
     for campaign in await campaigns.list(appid, limit=10_000):
         for invitation in await graph.invitations(campaign.id):

@@ -63,7 +63,7 @@ async def memory_stores() -> Stores:
     records = CampaignRecords()
     return Stores(
         InMemoryReferralGraph(records),
-        InMemoryPosterVariants(),
+        InMemoryPosterVariants(records),
         InMemoryReferrals(records),
         InMemoryReferralUnitOfWork(records),
     )
@@ -197,3 +197,30 @@ async def test_the_backfill_command_adds_the_edges_of_earlier_credits(infra: Inf
     finally:
         await client.drop_database(isolation.database)
         await client.close()
+
+
+async def test_confirmed_credits_count_for_the_variant_they_came_through(stores: Stores) -> None:
+    pending = Invitation("c1", "o_A", "o_B", "credited", at(1), at(1), confirms_at=at(60), variant="b")
+    at_once = Invitation("c1", "o_A", "o_C", "credited", at(2), at(2), confirmed_at=at(2), variant="a")
+    earlier = Invitation("c1", "o_A", "o_D", "credited", at(3), at(3), confirms_at=at(60))  # no variant kept
+    dropped = Invitation("c1", "o_A", "o_E", "credited", at(4), at(4), confirms_at=at(60), variant="b")
+    await stores.graph.record_edge(Edge(APPID, "c1", "o_A", "o_D", at(3), variant="c"))
+    async with stores.uow as uow:
+        for invitation in (pending, at_once, earlier, dropped):
+            assert await uow.store.add_invitation(invitation)
+        await uow.commit()
+    assert await stores.variants.counts("c1") == {"confirmed:a": 1}  # a credit confirmed when credited
+    async with stores.uow as uow:
+        assert await uow.store.revoke_invitation("c1", "o_E", at(5))  # pending: nothing confirmed to take back
+        assert await uow.store.confirm_invitation("c1", "o_B", at(61))
+        assert not await uow.store.confirm_invitation("c1", "o_B", at(62))  # once
+        assert await uow.store.confirm_invitation("c1", "o_D", at(61))  # its variant read from the edge
+        await uow.commit()
+    assert await stores.variants.counts("c1") == {"confirmed:a": 1, "confirmed:b": 1, "confirmed:c": 1}
+    found = await stores.store.invitation("c1", "o_D")
+    assert found is not None and found.variant == "c"
+    async with stores.uow as uow:
+        assert await uow.store.revoke_invitation("c1", "o_C", at(70))  # a confirmed credit taken back
+        assert await uow.store.revoke_invitation("c1", "o_D", at(70))
+        await uow.commit()
+    assert await stores.variants.counts("c1") == {"confirmed:b": 1}

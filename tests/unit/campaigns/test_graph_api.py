@@ -52,7 +52,8 @@ class Api:
 
 @pytest.fixture
 async def api(monkeypatch: pytest.MonkeyPatch, callers: Callers) -> AsyncIterator[Api]:
-    records, variants = CampaignRecords(), InMemoryPosterVariants()
+    records = CampaignRecords()
+    variants = InMemoryPosterVariants(records)
     monkeypatch.setattr(campaigns_app_module, "bootstrap", in_memory_bootstrap(records, variants=variants))
     app = create_app(CampaignsSettings(wechat_accounts=[account(APPID)]), identity=callers.config)
     async with (
@@ -135,6 +136,16 @@ async def test_variants_are_added_to_a_draft_weighted_and_reported_per_variant(a
     assert [(v["key"], v["follow_rate"], v["credit_rate"]) for v in listed["variants"]] == [
         ("a", 0.1, 0.0),
         ("b", 0.4, 0.3),
+    ]
+    # Rewards count verified followers here: the shift and the leader go by confirmed credits per member.
+    assert listed["shift_on"] == "confirmed" and "confirmed credits per member" in listed["rule"]
+    assert "credited_note" not in listed
+    api.variants.counters[cid] |= {"confirmed:a": 2, "confirmed:b": 1}
+    listed = (await api.client.get(f"{BASE}/{cid}/variants")).json()
+    assert listed["leader"] == "a"
+    assert [(v["key"], v["confirmed"], v["confirmed_rate"]) for v in listed["variants"]] == [
+        ("a", 2, 0.2),
+        ("b", 1, 0.1),
     ]
     forbidden = await api.as_role(Role.REVIEWER, "PATCH", f"{BASE}/{cid}/variants", json={"weights": {"a": 1}})
     assert forbidden.status_code == 403

@@ -50,7 +50,8 @@ class Site(ConsoleUnderTest):
 
 @pytest.fixture
 async def site(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Site]:
-    records, variants, campaigns = CampaignRecords(), InMemoryPosterVariants(), InMemoryCampaigns()
+    records, campaigns = CampaignRecords(), InMemoryCampaigns()
+    variants = InMemoryPosterVariants(records)
     monkeypatch.setattr(campaigns_app_module, "bootstrap", in_memory_bootstrap(records, campaigns, variants=variants))
     directory = cheap_directory()
     await _seed(directory)
@@ -119,11 +120,18 @@ async def test_the_variant_page_shows_each_variant_and_saves_weights(site: Site)
     await site.variants.save_plan(
         APPID, VariantPlan("cab", (PosterVariant("b", PosterTemplate("img-b", 750, 1334, QrBox(10, 10, 240))),))
     )
-    site.variants.counters["cab"] = {"members:a": 10, "members:b": 10, "follows:a": 2, "follows:b": 5}
+    site.variants.counters["cab"] = {
+        "members:a": 10,
+        "members:b": 10,
+        "follows:a": 2,
+        "follows:b": 5,
+        "confirmed:b": 3,
+    }
     page = await site.client.get(f"/accounts/{APPID}/campaigns/cab/variants")
     assert page.status_code == 200
     assert 'data-testid="variant-a"' in page.text and 'data-testid="variant-b"' in page.text
     assert "Leading" in page.text and "Thompson" in page.text
+    assert 'data-testid="variant-confirmed-b">3<' in page.text and "Confirmed per member" in page.text
     saved = await site.post(
         f"/accounts/{APPID}/campaigns/cab/variants",
         {"weight_a": "1", "weight_b": "3", "auto_shift": "on", "min_sample": "40"},
