@@ -45,6 +45,7 @@ from services.campaigns.domain.counters import (
     stats_figures,
     submission_change,
 )
+from services.campaigns.domain.flag_reviews import FlagReview
 from services.campaigns.domain.graph import Edge
 from services.campaigns.domain.participants import Invitation, Notice, Participant, announcement, reward_id
 from services.campaigns.domain.referrals import seed_saw_this_follow
@@ -277,6 +278,8 @@ class CampaignRecords:
     edges: MutableMapping[str, Edge] = field(default_factory=_collection)
     #: "<appid>:<openid>" -> freeze (``referral_freezes``)
     freezes: MutableMapping[str, Freeze] = field(default_factory=_collection)
+    #: "<appid>:<kind>:<inviter>" -> flag kept for review (``referral_flags``)
+    flag_reviews: MutableMapping[str, FlagReview] = field(default_factory=_collection)
     #: "consumer:event_id" of every committed claim (``processed_events``), shared by the units of work.
     processed: set[str] = field(default_factory=set)
     #: Commits so far, and the commit that last wrote each (collection, key): how a transaction finds
@@ -1050,6 +1053,37 @@ class InMemoryReferralGraph(ReferralGraph):
 
     async def invitations(self, campaign_id: str) -> list[Invitation]:
         return [i for i in self.records.invitations.values() if i.campaign_id == campaign_id]
+
+    async def flag_reviews(self, appid: str) -> list[FlagReview]:
+        return [f for f in self.records.flag_reviews.values() if f.appid == appid]
+
+    async def keep_flags(self, flags: Sequence[FlagReview]) -> None:
+        for flag in flags:
+            key = f"{flag.appid}:{flag.kind}:{flag.inviter}"
+            before = self.records.flag_reviews.get(key)
+            if before is None:
+                self.records.flag_reviews[key] = flag
+                continue
+            # The pattern as computed; the review state only a review changes.
+            self.records.flag_reviews[key] = replace(
+                before,
+                at=flag.at,
+                edges=flag.edges,
+                campaigns=flag.campaigns,
+                detail=flag.detail,
+                current=flag.current,
+                last_seen_at=flag.last_seen_at,
+            )
+
+    async def review_flag(self, flag: FlagReview, expected_status: str) -> bool:
+        key = f"{flag.appid}:{flag.kind}:{flag.inviter}"
+        before = self.records.flag_reviews.get(key)
+        if before is None or before.status != expected_status:
+            return False
+        self.records.flag_reviews[key] = replace(
+            before, status=flag.status, reviewed_by=flag.reviewed_by, reviewed_at=flag.reviewed_at, note=flag.note
+        )
+        return True
 
 
 class InMemoryPosterVariants(PosterVariants):

@@ -3,7 +3,7 @@ run against the in-memory adapters and MongoDB's (the MongoDB-protocol server th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from services.campaigns.adapters.referrals import MongoReferralStore, MongoRefer
 from services.campaigns.adapters.variants import MongoPosterVariants
 from services.campaigns.bootstrap_worker import backfill_referral_graph
 from services.campaigns.domain.campaign import Campaign, PosterTemplate, QrBox, TextSlot
+from services.campaigns.domain.flag_reviews import FlagReview
 from services.campaigns.domain.graph import Edge
 from services.campaigns.domain.participants import Invitation
 from services.campaigns.domain.variants import AutoShift, PosterVariant, VariantPlan
@@ -224,3 +225,24 @@ async def test_confirmed_credits_count_for_the_variant_they_came_through(stores:
         assert await uow.store.revoke_invitation("c1", "o_D", at(70))
         await uow.commit()
     assert await stores.variants.counts("c1") == {"confirmed:b": 1}
+
+
+async def test_flags_are_kept_once_per_kind_and_inviter_and_only_a_review_changes_their_state(
+    stores: Stores,
+) -> None:
+    graph = stores.graph
+    ring = FlagReview(APPID, "ring", "o_A", at(1), at(1), at(0), edges=2, campaigns=("c1", "c2"), detail="ring")
+    burst = FlagReview(APPID, "unfollow_burst", "o_A", at(1), at(1), at(0), edges=3, detail="burst")
+    elsewhere = FlagReview("wx_other", "ring", "o_A", at(1), at(1), at(0))
+    await graph.keep_flags([ring, burst, elsewhere])
+    assert sorted(f.id for f in await graph.flag_reviews(APPID)) == ["ring:o_A", "unfollow_burst:o_A"]
+    assert await graph.review_flag(replace(ring, status="dismissed", reviewed_by="rita", reviewed_at=at(2)), "open")
+    assert not await graph.review_flag(replace(ring, status="confirmed"), "open")  # reviewed meanwhile
+    assert not await graph.review_flag(replace(ring, inviter="o_Z", status="dismissed"), "open")  # unknown
+    # Computed again: the pattern moves on, the review stays; a pattern no longer found is not current.
+    await graph.keep_flags([replace(ring, edges=3, last_seen_at=at(5)), replace(burst, current=False)])
+    kept = {f.id: f for f in await graph.flag_reviews(APPID)}
+    assert (kept["ring:o_A"].status, kept["ring:o_A"].reviewed_by, kept["ring:o_A"].edges) == ("dismissed", "rita", 3)
+    assert kept["ring:o_A"].campaigns == ("c1", "c2") and kept["ring:o_A"].first_seen_at == at(1)
+    assert kept["ring:o_A"].last_seen_at == at(5) and kept["unfollow_burst:o_A"].current is False
+    assert kept["unfollow_burst:o_A"].status == "open"

@@ -99,6 +99,31 @@ async def test_the_page_shows_flags_and_retention_and_a_reviewer_freezes_and_rel
     assert page.status_code == 200 and 'data-testid="graph-freeze"' not in page.text
 
 
+async def test_a_reviewer_dismisses_a_flag_and_it_stays_out_of_the_open_list(site: Site) -> None:
+    await site.as_("rita")
+    ring(site.records)
+    page = await site.client.get(PAGE)
+    assert (
+        page.text.count('data-testid="graph-flag-dismiss"') == 1
+        and 'data-testid="graph-reviewed-list"' not in page.text
+    )
+    dismissed = await site.post(f"{PAGE}/flags/ring:o_A/review", {"status": "dismissed", "note": "cousins"})
+    assert dismissed.status_code == 303, dismissed.text
+    page = await site.client.get(PAGE)
+    assert 'data-testid="graph-flag"' not in page.text and 'data-testid="graph-no-flags"' in page.text
+    assert page.text.count('data-testid="graph-flag-reviewed"') == 1 and "cousins" in page.text
+    again = await site.post(f"{PAGE}/flags/ring:o_A/review", {"status": "dismissed"})
+    assert again.status_code == 200 and "dismissed already" in again.text
+    assert (await site.post(f"{PAGE}/flags/ring:o_A/review", {"status": "open"})).status_code == 303
+    assert (await site.client.get(PAGE)).text.count('data-testid="graph-flag"') == 1
+
+    await site.as_("otto")  # a campaign operator reads the flags but reviews none
+    page = await site.client.get(PAGE)
+    assert 'data-testid="graph-flag-dismiss"' not in page.text
+    refused = await site.post(f"{PAGE}/flags/ring:o_A/review", {"status": "dismissed"})
+    assert refused.status_code == 403
+
+
 def png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (750, 1334), (250, 240, 230)).save(buffer, format="PNG")

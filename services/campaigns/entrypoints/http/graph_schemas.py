@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from services.campaigns.domain.flag_reviews import FlagReview
 from services.campaigns.domain.graph import Edge, Flag, InviterSummary
 from services.campaigns.domain.variants import MAX_WEIGHT, PRIMARY, VariantFigures, shift_rule
 from services.campaigns.service_layer.ports import Freeze
@@ -132,9 +133,14 @@ class InvitersOut(BaseModel):
     offset: int
 
 
+FlagKind = Literal["ring", "unfollow_burst", "silent_invitees"]
+ReviewState = Literal["open", "dismissed", "confirmed"]
+
+
 class FlagOut(BaseModel):
+    #: ``<kind>:<inviter>``: the flag as kept for review (the same however often it is computed).
     id: str
-    kind: Literal["ring", "unfollow_burst", "silent_invitees"]
+    kind: FlagKind
     members: list[str]
     inviters: list[str]
     campaigns: list[str]
@@ -142,25 +148,51 @@ class FlagOut(BaseModel):
     detail: str
     at: datetime
     frozen: list[str]
+    status: ReviewState = "open"
+    #: Whether the pattern is found now (a flag no longer found keeps its review, listed on request).
+    current: bool = True
+    first_seen_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+    note: str = ""
 
     @classmethod
-    def of(cls, flag: Flag, frozen: set[str]) -> FlagOut:
+    def of(cls, flag: Flag | None, review: FlagReview, frozen: set[str]) -> FlagOut:
+        inviters = [review.inviter] if flag is None else list(flag.inviters)
         return cls(
-            id=flag.id,
-            kind=flag.kind,
-            members=list(flag.members),
-            inviters=list(flag.inviters),
-            campaigns=list(flag.campaigns),
-            edges=flag.edges,
-            detail=flag.detail,
-            at=flag.at,
-            frozen=sorted(set(flag.inviters) & frozen),
+            id=review.id,
+            kind=review.kind,  # type: ignore[arg-type]
+            members=inviters if flag is None else list(flag.members),
+            inviters=inviters,
+            campaigns=list(review.campaigns),
+            edges=review.edges,
+            detail=review.detail,
+            at=review.at,
+            frozen=sorted(set(inviters) & frozen),
+            status=review.status,  # type: ignore[arg-type]
+            current=review.current,
+            first_seen_at=review.first_seen_at,
+            last_seen_at=review.last_seen_at,
+            reviewed_by=review.reviewed_by,
+            reviewed_at=review.reviewed_at,
+            note=review.note,
         )
 
 
 class FlagsOut(BaseModel):
     items: list[FlagOut]
+    #: The listed flags by kind.
     counts: dict[str, int]
+    #: The flags found now (whatever the filters) by review state.
+    by_status: dict[str, int] = {}
+
+
+class FlagReviewBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: ReviewState
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
 
 
 class FreezeBody(BaseModel):
