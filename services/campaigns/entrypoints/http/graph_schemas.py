@@ -162,7 +162,7 @@ class FlagOut(BaseModel):
         inviters = [review.inviter] if flag is None else list(flag.inviters)
         return cls(
             id=review.id,
-            kind=review.kind,  # type: ignore[arg-type]
+            kind=review.kind,
             members=inviters if flag is None else list(flag.members),
             inviters=inviters,
             campaigns=list(review.campaigns),
@@ -170,7 +170,7 @@ class FlagOut(BaseModel):
             detail=review.detail,
             at=review.at,
             frozen=sorted(set(inviters) & frozen),
-            status=review.status,  # type: ignore[arg-type]
+            status=review.status,
             current=review.current,
             first_seen_at=review.first_seen_at,
             last_seen_at=review.last_seen_at,
