@@ -116,20 +116,19 @@ async def test_two_pushes_deciding_the_same_members_at_once_send_each_member_onc
     assert sum(t.get("skipped", {}).get("frequency_cap", 0) for t in totals) == len(MEMBERS)
 
 
-class RacingReservation(MongoPushes):
-    """Holds its first reservation until the other side (the dispatcher's first claim) is there too."""
+class RacingTake(MongoWaitingSends):
+    """Holds its first take of a waiting record (after the member was decided) until the dispatcher has
+    decided its first slice too."""
 
     def __init__(self, database: Any, barrier: asyncio.Barrier) -> None:
         super().__init__(database)
         self.barrier: asyncio.Barrier | None = barrier
 
-    async def reserve_sends(
-        self, appid: str, push_id: str, members: Sequence[tuple[str, int]], at: datetime, month: str | None = None
-    ) -> set[str]:
+    async def take(self, delivery_id: str, now: datetime) -> bool:
         if self.barrier is not None:
             barrier, self.barrier = self.barrier, None
             await barrier.wait()
-        return await super().reserve_sends(appid, push_id, members, at, month)
+        return await super().take(delivery_id, now)
 
 
 async def test_a_send_after_the_wait_and_a_push_deciding_the_same_members_send_each_member_once(
@@ -162,7 +161,7 @@ async def test_a_send_after_the_wait_and_a_push_deciding_the_same_members_send_e
     }
     sent_now = _push("push_now", now) | {"variants": [{"name": "A", "weight": 1, "message": text}]}
     barrier = asyncio.Barrier(2)
-    dispatch_store, waiting_store = Racing(database, barrier), RacingReservation(database, barrier)
+    dispatch_store = Racing(database, barrier)
     await dispatch_store.insert(waited)
     await dispatch_store.insert(sent_now)
     await dispatch_store.save_audience("push_now", members, 1000)
@@ -187,8 +186,8 @@ async def test_a_send_after_the_wait_and_a_push_deciding_the_same_members_send_e
     config = DispatchConfig(click_base_url="https://c.example", click_key=b"k", slice_size=10)
     dispatcher = Dispatcher(dispatch_store, senders[0], config, read_push=push_from_document)
     waiting = WaitingSends(
-        waiting_store,
-        MongoWaitingSends(database),
+        MongoPushes(database),
+        RacingTake(database, barrier),
         senders[1],
         dispatcher.personalize,
         read_push=push_from_document,
