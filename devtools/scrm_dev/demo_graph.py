@@ -180,7 +180,7 @@ async def run_graph(
         seeds=seeds,
         friends=friends,
         poster_variants={
-            v["key"]: {name: v[name] for name in ("members", "scans", "follows", "credited")}
+            v["key"]: {name: v[name] for name in ("members", "scans", "follows", "credited", "confirmed")}
             for v in report["variants"]
         },
         flags=dict(flags.get("counts", {})),

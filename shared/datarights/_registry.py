@@ -138,6 +138,13 @@ MEMBER_DATA: tuple[MemberData, ...] = (
         note="who invited whom: the edge stays (retention counts), the member in it becomes a pseudonym",
     ),
     MemberData("referral_freezes", _D, note="a freeze pending review; the audit log keeps that it happened"),
+    MemberData(
+        "referral_flags",
+        _D,
+        match=("inviter",),
+        note="a flag kept under the member and its review; computed again from the (pseudonymous) edges, "
+        "the audit log keeps the review",
+    ),
     MemberData("campaign_poster_assignments", _D, appid_field=None, note="the variant given; counters keep it"),
     MemberData("campaign_poster_variants", _N, note="definitions"),
     MemberData("campaign_variant_scans", _N, note="one per scan event, no member in it (counts per variant)"),

@@ -186,6 +186,9 @@ RETENTIONS: tuple[Retention, ...] = (
     ),
     Retention("referral_edges", "who invited whom (one per credited invitation)", _B, "members x campaigns"),
     Retention("referral_freezes", "inviters frozen pending review", _B, "members"),
+    Retention(
+        "referral_flags", "graph patterns kept with their review state", _B, "inviters x 3 kinds (one flag each)"
+    ),
     # dead letters (shared.deadletters)
     Retention(
         "deadletters",

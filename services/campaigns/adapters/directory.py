@@ -11,6 +11,7 @@ from services.campaigns.domain.posters import PosterSpec, poster_layout, poster_
 from services.campaigns.domain.referrals import CampaignTexts, CampaignView, ReferralRules, Tier
 from services.campaigns.domain.variants import PRIMARY, VariantPlan, choose_variant, variant_figures
 from services.campaigns.service_layer.ports import CampaignRepository, PosterVariants, TemplateStore
+from services.campaigns.service_layer.variants import shifts_on_confirmed
 
 
 def view_of(campaign: Campaign) -> CampaignView:
@@ -106,7 +107,11 @@ class CampaignDirectoryAdapter:
         if given is not None:
             return given
         figures = variant_figures(plan, await self._variants.counts(campaign.id)) if plan.auto_shift.enabled else []
-        return await self._variants.assign(campaign.id, member, choose_variant(plan, figures, member))
+        # Verified followers: the shift counts confirmed credits, so the poster whose friends stay wins.
+        on_confirmed = shifts_on_confirmed(campaign.reward_basis)
+        return await self._variants.assign(
+            campaign.id, member, choose_variant(plan, figures, member, on_confirmed=on_confirmed)
+        )
 
     async def poster_spec(self, campaign: Campaign, nickname: str, member: str | None = None) -> PosterSpec | None:
         template = campaign.template

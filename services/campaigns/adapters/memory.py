@@ -28,6 +28,7 @@ from typing import Any
 
 from services.campaigns.adapters.campaigns import from_document, to_document
 from services.campaigns.adapters.share_screenshots import latch_id
+from services.campaigns.adapters.variants import variant_scope
 from services.campaigns.domain.campaign import Campaign, CampaignStatus, VersionConflict
 from services.campaigns.domain.counters import (
     GRANTED,
@@ -44,6 +45,7 @@ from services.campaigns.domain.counters import (
     stats_figures,
     submission_change,
 )
+from services.campaigns.domain.flag_reviews import FlagReview
 from services.campaigns.domain.graph import Edge
 from services.campaigns.domain.participants import Invitation, Notice, Participant, announcement, reward_id
 from services.campaigns.domain.referrals import seed_saw_this_follow
@@ -59,7 +61,7 @@ from services.campaigns.domain.results import (
 )
 from services.campaigns.domain.rewards import PoolStock, generate_codes
 from services.campaigns.domain.submissions import STATUS, AuditEntry, Claim, SubmissionRecord
-from services.campaigns.domain.variants import VariantPlan
+from services.campaigns.domain.variants import VariantPlan, confirmed_change
 from services.campaigns.service_layer.ports import (
     AddedCodes,
     CampaignRepository,
@@ -276,6 +278,8 @@ class CampaignRecords:
     edges: MutableMapping[str, Edge] = field(default_factory=_collection)
     #: "<appid>:<openid>" -> freeze (``referral_freezes``)
     freezes: MutableMapping[str, Freeze] = field(default_factory=_collection)
+    #: "<appid>:<kind>:<inviter>" -> flag kept for review (``referral_flags``)
+    flag_reviews: MutableMapping[str, FlagReview] = field(default_factory=_collection)
     #: "consumer:event_id" of every committed claim (``processed_events``), shared by the units of work.
     processed: set[str] = field(default_factory=set)
     #: Commits so far, and the commit that last wrote each (collection, key): how a transaction finds
@@ -371,6 +375,9 @@ class InMemoryReferrals(ReferralStore):
     def _count(self, campaign_id: str, member: str, counts: Counts) -> None:
         _count(self.records, campaign_scope(campaign_id), member, counts)
 
+    def _count_variant(self, campaign_id: str, member: str, counts: Counts) -> None:
+        _count(self.records, variant_scope(campaign_id), member, counts)
+
     async def remember_follower(self, appid: str, openid: str, followed_at: datetime) -> bool:
         key = f"{appid}:{openid}"
         seen = self.records.seeded_followers.get(key)
@@ -394,9 +401,13 @@ class InMemoryReferrals(ReferralStore):
             return False
         self.records.invitations[key] = invitation
         counts = invitation_change(None, invitation.status)
-        if invitation.status == "credited" and invitation.confirms_at is None:
+        confirmed = invitation.status == "credited" and invitation.confirms_at is None
+        if confirmed:
             counts |= confirmation_change(False, True)
         self._count(invitation.campaign_id, invitation.invitee, counts)
+        self._count_variant(
+            invitation.campaign_id, invitation.invitee, confirmed_change(invitation.variant, False, confirmed)
+        )
         return True
 
     async def revoke_invitation(self, campaign_id: str, invitee: str, at: datetime) -> bool:
@@ -407,6 +418,7 @@ class InMemoryReferrals(ReferralStore):
         self.records.invitations[key] = replace(found, status="revoked", revoked_at=at)
         counts = invitation_change("credited", "revoked") | confirmation_change(found.confirms_at is None, False)
         self._count(campaign_id, invitee, counts)
+        self._count_variant(campaign_id, invitee, confirmed_change(found.variant, found.confirms_at is None, False))
         return True
 
     async def due_confirmations(self, now: datetime, limit: int) -> list[Invitation]:
@@ -422,8 +434,13 @@ class InMemoryReferrals(ReferralStore):
         found = self.records.invitations.get(key)
         if found is None or found.status != "credited" or found.confirms_at is None:
             return False
-        self.records.invitations[key] = replace(found, confirms_at=None, confirmed_at=at)
+        variant = found.variant
+        if variant is None:  # credited before invitations kept their variant: the graph's edge knows it
+            edge = self.records.edges.get(key)
+            variant = None if edge is None else edge.variant
+        self.records.invitations[key] = replace(found, confirms_at=None, confirmed_at=at, variant=variant)
         self._count(campaign_id, invitee, confirmation_change(False, True))
+        self._count_variant(campaign_id, invitee, confirmed_change(variant, False, True))
         return True
 
     async def credits_since(self, campaign_id: str, inviter: str, since: datetime) -> int:
@@ -1037,11 +1054,45 @@ class InMemoryReferralGraph(ReferralGraph):
     async def invitations(self, campaign_id: str) -> list[Invitation]:
         return [i for i in self.records.invitations.values() if i.campaign_id == campaign_id]
 
+    async def flag_reviews(self, appid: str) -> list[FlagReview]:
+        return [f for f in self.records.flag_reviews.values() if f.appid == appid]
+
+    async def keep_flags(self, flags: Sequence[FlagReview]) -> None:
+        for flag in flags:
+            key = f"{flag.appid}:{flag.kind}:{flag.inviter}"
+            before = self.records.flag_reviews.get(key)
+            if before is None:
+                self.records.flag_reviews[key] = flag
+                continue
+            # The pattern as computed; the review state only a review changes.
+            self.records.flag_reviews[key] = replace(
+                before,
+                at=flag.at,
+                edges=flag.edges,
+                campaigns=flag.campaigns,
+                detail=flag.detail,
+                current=flag.current,
+                last_seen_at=flag.last_seen_at,
+            )
+
+    async def review_flag(self, flag: FlagReview, expected_status: str) -> bool:
+        key = f"{flag.appid}:{flag.kind}:{flag.inviter}"
+        before = self.records.flag_reviews.get(key)
+        if before is None or before.status != expected_status:
+            return False
+        self.records.flag_reviews[key] = replace(
+            before, status=flag.status, reviewed_by=flag.reviewed_by, reviewed_at=flag.reviewed_at, note=flag.note
+        )
+        return True
+
 
 class InMemoryPosterVariants(PosterVariants):
-    """Variant plans, assignments and counts in memory (as ``MongoPosterVariants``)."""
+    """Variant plans, assignments and counts in memory (as ``MongoPosterVariants``). Given the referral
+    records, its counts include what the referral store counts per variant there (confirmed credits),
+    as both share ``campaign_counters`` in MongoDB."""
 
-    def __init__(self) -> None:
+    def __init__(self, records: CampaignRecords | None = None) -> None:
+        self.records = records
         self.plans: dict[str, VariantPlan] = {}
         self.assignments: dict[str, str] = {}
         self.scans: set[str] = set()
@@ -1077,7 +1128,11 @@ class InMemoryPosterVariants(PosterVariants):
         return True
 
     async def counts(self, campaign_id: str) -> dict[str, int]:
-        return {name: n for name, n in self.counters.get(campaign_id, {}).items() if n}
+        total = dict(self.counters.get(campaign_id, {}))
+        if self.records is not None:
+            for name, n in _counts(self.records, variant_scope(campaign_id)).items():
+                total[name] = total.get(name, 0) + n
+        return {name: n for name, n in total.items() if n}
 
 
 class InMemoryHeldNotices:

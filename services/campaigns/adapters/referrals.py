@@ -16,8 +16,9 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.campaigns.adapters.counters import campaign_counters
-from services.campaigns.adapters.graph import FREEZES
+from services.campaigns.adapters.graph import EDGES, FREEZES
 from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
+from services.campaigns.adapters.variants import variant_scope
 from services.campaigns.domain.campaign import Campaign
 from services.campaigns.domain.counters import (
     GRANTED,
@@ -31,6 +32,7 @@ from services.campaigns.domain.counters import (
 )
 from services.campaigns.domain.participants import Invitation, Notice, Participant, announcement, reward_id
 from services.campaigns.domain.referrals import seed_saw_this_follow
+from services.campaigns.domain.variants import confirmed_change
 from services.campaigns.service_layer.ports import ReferralStore, ReferralUnitOfWork
 from shared.storage import IndexSpec, MongoCounters, MongoUnitOfWork
 
@@ -80,6 +82,11 @@ class MongoReferralStore(ReferralStore):
 
     async def _count(self, campaign_id: str, member: str, counts: Counts, session: AsyncClientSession) -> None:
         await self._counters.add(campaign_scope(campaign_id), member, counts, session=session)
+
+    async def _count_variant(self, campaign_id: str, member: str, counts: Counts, session: AsyncClientSession) -> None:
+        """The poster variants' counters (``variants:<campaign>``), in the same transaction."""
+        if counts:
+            await self._counters.add(variant_scope(campaign_id), member, counts, session=session)
 
     async def participant(self, campaign_id: str, openid: str) -> Participant | None:
         doc = await self._db[PARTICIPANTS].find_one({"_id": f"{campaign_id}:{openid}"}, session=self._session)
@@ -179,9 +186,12 @@ class MongoReferralStore(ReferralStore):
             if result.upserted_id is None:
                 return False
             counts = invitation_change(None, invitation.status)
-            if invitation.status == "credited" and invitation.confirms_at is None:
+            confirmed = invitation.status == "credited" and invitation.confirms_at is None
+            if confirmed:
                 counts |= confirmation_change(False, True)
             await self._count(invitation.campaign_id, invitation.invitee, counts, session)
+            variant_counts = confirmed_change(invitation.variant, False, confirmed)
+            await self._count_variant(invitation.campaign_id, invitation.invitee, variant_counts, session)
             return True
 
         return await self._counted(write)
@@ -191,7 +201,7 @@ class MongoReferralStore(ReferralStore):
             before = await self._db[INVITATIONS].find_one_and_update(
                 {"_id": f"{campaign_id}:{invitee}", "status": "credited"},
                 {"$set": {"status": "revoked", "revoked_at": at}},
-                projection={"confirms_at": 1},
+                projection={"confirms_at": 1, "variant": 1},
                 return_document=ReturnDocument.BEFORE,
                 session=session,
             )
@@ -200,6 +210,9 @@ class MongoReferralStore(ReferralStore):
             was_confirmed = before.get("confirms_at") is None
             counts = invitation_change("credited", "revoked") | confirmation_change(was_confirmed, False)
             await self._count(campaign_id, invitee, counts, session)
+            await self._count_variant(
+                campaign_id, invitee, confirmed_change(before.get("variant"), was_confirmed, False), session
+            )
             return True
 
         return await self._counted(write)
@@ -214,15 +227,27 @@ class MongoReferralStore(ReferralStore):
         return [_invitation(doc) async for doc in cursor]
 
     async def confirm_invitation(self, campaign_id: str, invitee: str, at: datetime) -> bool:
+        key = f"{campaign_id}:{invitee}"
+
         async def write(session: AsyncClientSession) -> bool:
-            result = await self._db[INVITATIONS].update_one(
-                {"_id": f"{campaign_id}:{invitee}", "status": "credited", "confirms_at": {"$ne": None}},
+            before = await self._db[INVITATIONS].find_one_and_update(
+                {"_id": key, "status": "credited", "confirms_at": {"$ne": None}},
                 {"$set": {"confirmed_at": at}, "$unset": {"confirms_at": ""}},
+                projection={"variant": 1},
+                return_document=ReturnDocument.BEFORE,
                 session=session,
             )
-            if result.modified_count != 1:
+            if before is None:
                 return False
             await self._count(campaign_id, invitee, confirmation_change(False, True), session)
+            variant = before.get("variant")
+            if variant is None:  # credited before invitations kept their variant: the graph's edge knows it
+                edge = await self._db[EDGES].find_one({"_id": key}, {"variant": 1}, session=session)
+                variant = None if edge is None else edge.get("variant")
+                if variant is not None:  # kept, so a later revocation takes back what this counts
+                    kept = {"$set": {"variant": variant}}
+                    await self._db[INVITATIONS].update_one({"_id": key}, kept, session=session)
+            await self._count_variant(campaign_id, invitee, confirmed_change(variant, False, True), session)
             return True
 
         return await self._counted(write)

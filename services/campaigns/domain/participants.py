@@ -61,6 +61,9 @@ class Invitation:
     confirms_at: datetime | None = None
     #: When it was confirmed: from then on it counts toward the inviter's tiers.
     confirmed_at: datetime | None = None
+    #: The poster variant whose code the invitee followed through (None: credited before variants
+    #: were kept on invitations): its ``confirmed:<variant>`` counter follows this credit's confirmation.
+    variant: str | None = None
 
 
 @dataclass(frozen=True)

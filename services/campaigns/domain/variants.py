@@ -10,10 +10,13 @@ Which variant a new member gets (:func:`choose_variant`):
 - by the variants' weights (equal by default), drawn from a number derived from the campaign and the
   member, so the same member always draws the same variant (a redelivered join changes nothing);
 - with ``auto_shift`` on, once every variant in play has been given to at least ``min_sample``
-  members, by **Thompson sampling** on follows per member given the variant: each variant's follow
-  rate is drawn from Beta(1 + follows, 1 + members − follows) and the highest draw wins. A variant
-  that converts better is drawn more and more often, a clearly worse one rarely, and a variant
-  whose lead is a fluke keeps getting chances to show it. Variants with weight 0 are out of play.
+  members, by **Thompson sampling** on conversions per member given the variant: each variant's
+  rate is drawn from Beta(1 + conversions, 1 + members − conversions) and the highest draw wins. A
+  variant that converts better is drawn more and more often, a clearly worse one rarely, and a
+  variant whose lead is a fluke keeps getting chances to show it. Variants with weight 0 are out of
+  play. A conversion is a follow through the member's code, or, for a campaign whose rewards count
+  verified followers, a *confirmed* credit (the friend stayed past the revocation window): the
+  poster that brings friends who stay wins, not the one that brings friends who leave.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ __all__ = [
     "VariantFigures",
     "VariantPlan",
     "choose_variant",
+    "confirmed_change",
+    "shift_rule",
     "variant_figures",
 ]
 
@@ -113,23 +118,52 @@ class VariantPlan:
 
 @dataclass(frozen=True)
 class VariantFigures:
-    """One variant's funnel: members given it, scans of their codes, new followers, credits."""
+    """One variant's funnel: members given it, scans of their codes, new followers, credits recorded,
+    and the credits confirmed and still standing."""
 
     variant: str
     members: int = 0
     scans: int = 0
     follows: int = 0
     credited: int = 0
+    #: Credits past their revocation window (or not waiting for one) and not revoked since.
+    confirmed: int = 0
 
     @property
     def follow_rate(self) -> float | None:
         """New followers per member given the variant (None before anyone was)."""
         return None if not self.members else self.follows / self.members
 
+    @property
+    def confirmed_rate(self) -> float | None:
+        """Confirmed credits per member given the variant (None before anyone was)."""
+        return None if not self.members else self.confirmed / self.members
+
+    def conversions(self, on_confirmed: bool) -> int:
+        """What the automatic shift counts as converted: confirmed credits, or follows."""
+        return self.confirmed if on_confirmed else self.follows
+
+
+def confirmed_change(variant: str | None, before: bool, after: bool) -> dict[str, int]:
+    """The variant counters' change when a credit through ``variant`` goes from confirmed ``before`` to
+    ``after`` (a revoked credit is not confirmed); nothing for a credit whose variant is unknown."""
+    if variant is None or before == after:
+        return {}
+    return {f"confirmed:{variant}": 1 if after else -1}
+
+
+def shift_rule(on_confirmed: bool) -> str:
+    """The automatic shift's rule in words (the variants answer states it)."""
+    what = "confirmed credits" if on_confirmed else "follows"
+    return (
+        f"Thompson sampling on {what} per member given the variant, Beta(1+{what}, 1+members-{what}), "
+        "once every variant with a weight above 0 has at least min_sample members; before that, by weight"
+    )
+
 
 def variant_figures(plan: VariantPlan, counts: Mapping[str, int]) -> list[VariantFigures]:
     """Per variant (primary first), from the counters ``<figure>:<variant>`` (members, scans, follows,
-    credited)."""
+    credited, confirmed)."""
     keys = [PRIMARY, *(variant.key for variant in plan.variants)]
     keys += sorted({name.partition(":")[2] for name in counts} - set(keys) - {""})  # variants removed since
     return [
@@ -139,6 +173,7 @@ def variant_figures(plan: VariantPlan, counts: Mapping[str, int]) -> list[Varian
             scans=counts.get(f"scans:{key}", 0),
             follows=counts.get(f"follows:{key}", 0),
             credited=counts.get(f"credited:{key}", 0),
+            confirmed=counts.get(f"confirmed:{key}", 0),
         )
         for key in keys
     ]
@@ -148,8 +183,13 @@ def _seed(campaign_id: str, openid: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{campaign_id}:{openid}".encode()).digest()[:8], "big")
 
 
-def choose_variant(plan: VariantPlan, figures: Sequence[VariantFigures], openid: str) -> str:
-    """The variant a new member is given (see the module's doc for the rule). Deterministic for a member."""
+def choose_variant(
+    plan: VariantPlan, figures: Sequence[VariantFigures], openid: str, *, on_confirmed: bool = False
+) -> str:
+    """The variant a new member is given (see the module's doc for the rule). Deterministic for a member.
+
+    ``on_confirmed``: the shift counts confirmed credits as conversions (a verified-followers campaign),
+    else follows."""
     weights = {key: weight for key, weight in plan.weights().items() if weight > 0}
     if not plan.active or len(weights) == 1:
         return next(iter(weights), PRIMARY)
@@ -157,10 +197,10 @@ def choose_variant(plan: VariantPlan, figures: Sequence[VariantFigures], openid:
     seen = {figure.variant: figure for figure in figures}
     in_play = [seen.get(key, VariantFigures(key)) for key in weights]
     if plan.auto_shift.enabled and all(figure.members >= plan.auto_shift.min_sample for figure in in_play):
-        samples = {
-            figure.variant: draw.betavariate(1 + figure.follows, 1 + max(figure.members - figure.follows, 0))
-            for figure in in_play
-        }
+        samples = {}
+        for figure in in_play:
+            won = figure.conversions(on_confirmed)
+            samples[figure.variant] = draw.betavariate(1 + won, 1 + max(figure.members - won, 0))
         return max(samples, key=lambda key: samples[key])
     point = draw.random() * sum(weights.values())
     for key, weight in weights.items():

@@ -7,6 +7,10 @@ push), so a redelivered push, or a crash between the credit and this step, leave
 the redelivery runs this step again. :func:`backfill` derives the edges of credits recorded before
 the graph existed.
 
+Flags are computed from the edges when asked (:func:`flags_view`) and kept with their review state
+(``domain/flag_reviews.py``): a flag dismissed stays dismissed however often it is computed again, and
+:func:`review_flag` records a person's decision on one.
+
 A frozen inviter keeps being credited (nothing is lost), but no tier reward is granted while the
 freeze lasts (the referral flow asks :meth:`ReferralStore.inviter_frozen`). :func:`release` lifts it
 and grants the tiers the inviter's credits reached meanwhile; their notices are held for the
@@ -15,11 +19,12 @@ member's next interaction (the API has no open customer-service window to send t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from services.campaigns.domain import activity
 from services.campaigns.domain.campaign import Campaign
+from services.campaigns.domain.flag_reviews import FlagReview, ReviewRefused, observed, parse_flag_id, reviewed
 from services.campaigns.domain.graph import Edge, Flag, FlagRules, InviterSummary, find_flags, summarise_inviters
 from services.campaigns.domain.participants import Invitation, Notice, reward_id
 from services.campaigns.domain.referrals import ReferralScene, Tier, render_message, tiers_to_grant
@@ -45,14 +50,18 @@ from shared.events import Envelope, Message
 
 __all__ = [
     "AlreadyFrozen",
+    "FlagNotFound",
+    "FlagsView",
     "GraphView",
     "NotFrozen",
     "backfill",
     "edge_of",
+    "flags_view",
     "freeze",
     "graph_view",
     "observe",
     "release",
+    "review_flag",
 ]
 
 
@@ -62,6 +71,10 @@ class AlreadyFrozen(Exception):
 
 class NotFrozen(Exception):
     """The inviter is not frozen (409)."""
+
+
+class FlagNotFound(LookupError):
+    """No flag of that id kept for the account (404)."""
 
 
 #: A follow and its invitation are the same moment; MongoDB keeps milliseconds.
@@ -76,7 +89,7 @@ def edge_of(appid: str, invitation: Invitation, variant: str | None = None) -> E
         invitee=invitation.invitee,
         credited_at=invitation.credited_at,
         status=invitation.status,
-        variant=variant,
+        variant=variant or invitation.variant,
     )
 
 
@@ -142,7 +155,8 @@ async def _through_code(
 
 async def backfill(campaigns: CampaignRepository, graph: ReferralGraph, appid: str) -> int:
     """Edges for every invitation of the account's campaigns (those from before the graph); how many
-    were new. Safe to repeat. Their variant is unknown (the scene is not kept): left empty."""
+    were new. Safe to repeat. Their variant is the one kept on the invitation (empty for credits from
+    before invitations kept it)."""
     added = 0
     for campaign in await campaigns.list(appid, limit=10_000):
         for invitation in await graph.invitations(campaign.id):
@@ -162,6 +176,44 @@ async def graph_view(graph: ReferralGraph, appid: str, now: datetime, rules: Fla
     edges = await graph.edges(appid)
     frozen = {f.openid for f in await graph.freezes(appid, status="frozen")}
     return GraphView(edges, summarise_inviters(edges), find_flags(edges, now, rules), frozen)
+
+
+@dataclass(frozen=True)
+class FlagsView:
+    """The flags found now with their reviews, the stored ones not found now, and who is frozen."""
+
+    current: list[tuple[Flag, FlagReview]]
+    gone: list[FlagReview]
+    frozen: set[str]
+
+
+async def flags_view(graph: ReferralGraph, appid: str, now: datetime, rules: FlagRules | None = None) -> FlagsView:
+    """Compute the account's flags and keep them: new ones open, known ones with their review as it was,
+    those no longer found marked not current."""
+    view = await graph_view(graph, appid, now, rules)
+    stored = {review.id: review for review in await graph.flag_reviews(appid)}
+    current, gone_now = observed(appid, view.flags, stored, now)
+    await graph.keep_flags([review for _, review in current] + gone_now)
+    found = {review.id for _, review in current}
+    gone = [replace(review, current=False) for key, review in stored.items() if key not in found]
+    return FlagsView(current, sorted(gone, key=lambda r: r.at, reverse=True), view.frozen)
+
+
+async def review_flag(
+    graph: ReferralGraph, appid: str, flag_id: str, status: str, by: str, now: datetime, note: str = ""
+) -> tuple[FlagReview, FlagReview]:
+    """Record a person's decision on a kept flag; (before, after). Raises :class:`FlagNotFound`, and
+    :class:`~services.campaigns.domain.flag_reviews.ReviewRefused` when it is in that state already
+    (or another reviewer decided it meanwhile)."""
+    if parse_flag_id(flag_id) is None:
+        raise FlagNotFound(f"no flag {flag_id!r}")
+    before = next((r for r in await graph.flag_reviews(appid) if r.id == flag_id), None)
+    if before is None:
+        raise FlagNotFound(f"no flag {flag_id!r} is kept for {appid}: list the flags first")
+    after = reviewed(before, status, by, now, note)
+    if not await graph.review_flag(after, before.status):
+        raise ReviewRefused(f"the flag {flag_id} was reviewed meanwhile: read it again")
+    return before, after
 
 
 async def freeze(graph: ReferralGraph, appid: str, openid: str, reason: str, by: str, now: datetime) -> Freeze:

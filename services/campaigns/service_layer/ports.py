@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from services.campaigns.domain.campaign import Campaign, CampaignStatus
+from services.campaigns.domain.flag_reviews import FlagReview
 from services.campaigns.domain.graph import Edge
 from services.campaigns.domain.participants import Invitation, Notice, Participant
 from services.campaigns.domain.participation import ParticipationChange
@@ -727,3 +728,19 @@ class ReferralGraph(abc.ABC):
     @abc.abstractmethod
     async def invitations(self, campaign_id: str) -> list[Invitation]:
         """The campaign's invitations, credited and revoked (what :func:`backfill` derives edges from)."""
+
+    # Flags kept for review (``domain/flag_reviews.py``): one per (account, kind, key inviter).
+
+    @abc.abstractmethod
+    async def flag_reviews(self, appid: str) -> list[FlagReview]:
+        """The account's stored flags, current or not."""
+
+    @abc.abstractmethod
+    async def keep_flags(self, flags: Sequence[FlagReview]) -> None:
+        """Store what a computation saw of each flag (its pattern, ``current``, ``last_seen_at``);
+        a new one is inserted with its review state, an existing one keeps its review state."""
+
+    @abc.abstractmethod
+    async def review_flag(self, flag: FlagReview, expected_status: str) -> bool:
+        """Write the flag's review (status, who, when, note) if it is still ``expected_status``;
+        False when it is not (reviewed meanwhile) or unknown."""

@@ -30,6 +30,7 @@ from services.campaigns.domain.referrals import (
     should_revoke,
     tiers_to_grant,
 )
+from services.campaigns.domain.variants import PRIMARY
 from services.campaigns.service_layer.participation import announce
 from services.campaigns.service_layer.ports import (
     CampaignDirectory,
@@ -110,6 +111,8 @@ async def credit_follow(
                 credited_at=event.followed_at,
                 confirms_at=pending_until,
                 confirmed_at=event.followed_at if pending_until is None else None,
+                # Kept on the credit so its confirmation counts for the poster variant it came through.
+                variant=(scene.variant if scene else None) or PRIMARY,
             )
         )
         credited = activity.invite_credited(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from services.campaigns.domain.campaign import CampaignInvalid, CampaignStatus, EditNotAllowed
+from services.campaigns.domain.campaign import CampaignInvalid, CampaignStatus, EditNotAllowed, RewardBasis
 from services.campaigns.domain.variants import (
     PRIMARY,
     VARIANT_KEY,
@@ -22,7 +22,15 @@ from services.campaigns.domain.variants import (
 from services.campaigns.service_layer.management import TemplateLayout, load_campaign
 from services.campaigns.service_layer.ports import CampaignRepository, ImageInfo, PosterVariants, TemplateStore
 
-__all__ = ["VariantNotFound", "VariantReport", "add_variant", "remove_variant", "set_weights", "variant_report"]
+__all__ = [
+    "VariantNotFound",
+    "VariantReport",
+    "add_variant",
+    "remove_variant",
+    "set_weights",
+    "shifts_on_confirmed",
+    "variant_report",
+]
 
 
 class VariantNotFound(LookupError):
@@ -36,6 +44,13 @@ class VariantReport:
     plan: VariantPlan
     figures: list[VariantFigures]
     primary_image_id: str | None
+    #: The automatic shift (and the leader) counts confirmed credits, not follows.
+    on_confirmed: bool = False
+
+
+def shifts_on_confirmed(basis: RewardBasis) -> bool:
+    """Where rewards count verified followers, a variant converts when its credits are confirmed."""
+    return basis is RewardBasis.VERIFIED_FOLLOWERS
 
 
 async def _plan(variants: PosterVariants, campaign_id: str) -> VariantPlan:
@@ -48,7 +63,12 @@ async def variant_report(
     campaign = await load_campaign(campaigns, appid, campaign_id)
     plan = await _plan(variants, campaign.id)
     figures = variant_figures(plan, await variants.counts(campaign.id))
-    return VariantReport(plan, figures, None if campaign.template is None else campaign.template.image_id)
+    return VariantReport(
+        plan,
+        figures,
+        None if campaign.template is None else campaign.template.image_id,
+        on_confirmed=shifts_on_confirmed(campaign.reward_basis),
+    )
 
 
 async def add_variant(

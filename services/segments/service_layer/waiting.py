@@ -4,8 +4,13 @@ waits that ran out and sends those whose window opened while the push was held (
 
 Each send re-decides the member as the dispatcher does (following, consent, frequency cap) with the
 window open from the interaction. A record moves ``waiting → sending`` conditionally before the send
-(one worker sends it, a redelivered interaction finds nothing to take), and its outcome is written with
-its ``push.delivered`` / ``push.delivery_failed`` event in one transaction, as the dispatcher does.
+(one worker sends it, a redelivered interaction finds nothing to take), then the send is reserved
+against the member's caps as the dispatcher reserves its sends (conditional on the version of the
+member's sends the decision read: a push that reserved the member meanwhile wins, the member is
+decided again, and a capped one is put back to wait for a later interaction), and its outcome is
+written with its ``push.delivered`` / ``push.delivery_failed`` event in one transaction, as the
+dispatcher does: the reservation is the count, given back in that transaction when the platform
+refused the send, kept after a transport failure (it may have been delivered).
 Counters: ``waiting`` goes down by one, and ``sent_after_wait`` (with ``sent`` and the channel),
 ``failed.<code>``, ``skipped.<reason>`` or ``expired_waiting`` goes up.
 """
@@ -24,10 +29,14 @@ import structlog
 from services.segments.domain.pushes import (
     BEIJING,
     INTERACTION_WINDOW,
+    TRANSPORT_FAILED,
     Channel,
+    Decision,
     Push,
     PushStatus,
+    Recipient,
     SkipReason,
+    Variant,
     decide,
 )
 from services.segments.domain.waiting import EXPIRED_WAITING, SENT_AFTER_WAIT, WAITING
@@ -87,6 +96,9 @@ def interaction_of(message: Message) -> Interaction | None:
 _SENDS = frozenset({PushStatus.SENDING, PushStatus.FINISHED, PushStatus.WAITING_QUOTA})
 #: Statuses that end every wait.
 _ENDED = frozenset({PushStatus.CANCELLED, PushStatus.FAILED})
+#: Reservation attempts for one send before giving up (each lost one means another push reserved the
+#: member just then; the member is put back to wait).
+_RESERVE_ROUNDS = 5
 
 
 class WaitingSends:
@@ -153,12 +165,7 @@ class WaitingSends:
         openid = doc["openid"]
         profile = (await self._pushes.profiles_of(push.appid, [openid])).get(openid)
         recent = (await self._pushes.recent_sends(push.appid, [openid])).get(openid, {})
-        recipient = recipient_of(profile, recent, now.astimezone(BEIJING).strftime("%Y-%m"))
-        if recipient is not None:
-            opened = doc.get("window_until")
-            active = _utc(opened) - INTERACTION_WINDOW if opened is not None else now
-            recipient = replace(recipient, following=recipient.following or followed, last_active_at=active)
-        decision = decide(recipient, variant, push.cap, now) if variant is not None else None
+        decision = _decide(push, variant, _recipient(profile, recent, doc, now, followed=followed), now)
         if decision is None or decision.reason is not None:
             reason = SkipReason.OUTSIDE_WINDOW if decision is None else decision.reason
             assert reason is not None
@@ -172,17 +179,47 @@ class WaitingSends:
             return 0
         if not await self._waiting.take(doc["_id"], now):
             return 0  # another worker took it, or it ended meanwhile
+        if not await self._reserve(push, variant, profile, recent, doc, now, followed=followed):
+            await self._waiting.put_back(doc["_id"])  # capped by a send reserved first: the next interaction
+            return 0
         content = self._personalize(variant.message, push.id, variant.name, openid)
         try:
             await self._send(push, openid, content)
         except SendRefused as refused:
-            if refused.kind == "quota":
+            if refused.kind == "quota":  # not sent: waits again, and the cap gets its reservation back
                 await self._waiting.put_back(doc["_id"])
+                await self._pushes.release_sends(push.appid, push.id, [openid])
                 return 0
             await self._settle(push, doc, now, refused.errcode)
             return 0
         await self._settle(push, doc, now, None)
         return 1
+
+    async def _reserve(
+        self,
+        push: Push,
+        variant: Variant,
+        profile: dict[str, Any] | None,
+        recent: dict[str, Any],
+        doc: dict[str, Any],
+        now: datetime,
+        *,
+        followed: bool,
+    ) -> bool:
+        """Count the send toward the member's caps before it is made, conditional on the version of
+        their sends the decision read (the dispatcher's reservation): False when a send reserved
+        meanwhile leaves this one over the cap."""
+        openid = doc["openid"]
+        for _ in range(_RESERVE_ROUNDS):
+            version = int(recent.get("v", 0))
+            if not await self._pushes.reserve_sends(push.appid, push.id, [(openid, version)], now):
+                return True
+            recent = (await self._pushes.recent_sends(push.appid, [openid])).get(openid, {})
+            again = _decide(push, variant, _recipient(profile, recent, doc, now, followed=followed), now)
+            if again is None or again.channel is not Channel.CUSTOMER_SERVICE:
+                return False
+        log.warning("waiting send not reserved: the member's sends kept changing", push=push.id, openid=openid)
+        return False
 
     async def _send(self, push: Push, openid: str, content: Content) -> None:
         attempt = 0
@@ -221,8 +258,8 @@ class WaitingSends:
         async def transaction() -> None:
             async with self._pushes.transaction() as uow:
                 await uow.deliveries.settle([(key, fields)])
-                if errcode is None:
-                    await uow.deliveries.count_sends(push.appid, [openid], now)
+                if errcode is not None and errcode != TRANSPORT_FAILED:  # refused: not sent, not counted
+                    await uow.deliveries.release_sends(push.appid, push.id, [openid])
                 await uow.emit(PUSH_DELIVERIES, event)
                 await uow.commit()
 
@@ -241,6 +278,22 @@ class WaitingSends:
         _count(inc, doc["variant"], WAITING, -1)
         _count(inc, doc["variant"], counter)
         await self._pushes.update(doc["push_id"], {}, dict(inc))
+
+
+def _recipient(
+    profile: dict[str, Any] | None, recent: dict[str, Any], doc: dict[str, Any], now: datetime, *, followed: bool
+) -> Recipient | None:
+    """The member as the dispatcher reads them, with the window the interaction opened."""
+    recipient = recipient_of(profile, recent, now.astimezone(BEIJING).strftime("%Y-%m"))
+    if recipient is None:
+        return None
+    opened = doc.get("window_until")
+    active = _utc(opened) - INTERACTION_WINDOW if opened is not None else now
+    return replace(recipient, following=recipient.following or followed, last_active_at=active)
+
+
+def _decide(push: Push, variant: Variant | None, recipient: Recipient | None, now: datetime) -> Decision | None:
+    return decide(recipient, variant, push.cap, now) if variant is not None else None
 
 
 def _count(inc: Counter[str], variant: str, name: str, by: int = 1) -> None:

@@ -3,7 +3,7 @@ run against the in-memory adapters and MongoDB's (the MongoDB-protocol server th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from services.campaigns.adapters.referrals import MongoReferralStore, MongoRefer
 from services.campaigns.adapters.variants import MongoPosterVariants
 from services.campaigns.bootstrap_worker import backfill_referral_graph
 from services.campaigns.domain.campaign import Campaign, PosterTemplate, QrBox, TextSlot
+from services.campaigns.domain.flag_reviews import FlagReview
 from services.campaigns.domain.graph import Edge
 from services.campaigns.domain.participants import Invitation
 from services.campaigns.domain.variants import AutoShift, PosterVariant, VariantPlan
@@ -63,7 +64,7 @@ async def memory_stores() -> Stores:
     records = CampaignRecords()
     return Stores(
         InMemoryReferralGraph(records),
-        InMemoryPosterVariants(),
+        InMemoryPosterVariants(records),
         InMemoryReferrals(records),
         InMemoryReferralUnitOfWork(records),
     )
@@ -197,3 +198,51 @@ async def test_the_backfill_command_adds_the_edges_of_earlier_credits(infra: Inf
     finally:
         await client.drop_database(isolation.database)
         await client.close()
+
+
+async def test_confirmed_credits_count_for_the_variant_they_came_through(stores: Stores) -> None:
+    pending = Invitation("c1", "o_A", "o_B", "credited", at(1), at(1), confirms_at=at(60), variant="b")
+    at_once = Invitation("c1", "o_A", "o_C", "credited", at(2), at(2), confirmed_at=at(2), variant="a")
+    earlier = Invitation("c1", "o_A", "o_D", "credited", at(3), at(3), confirms_at=at(60))  # no variant kept
+    dropped = Invitation("c1", "o_A", "o_E", "credited", at(4), at(4), confirms_at=at(60), variant="b")
+    await stores.graph.record_edge(Edge(APPID, "c1", "o_A", "o_D", at(3), variant="c"))
+    async with stores.uow as uow:
+        for invitation in (pending, at_once, earlier, dropped):
+            assert await uow.store.add_invitation(invitation)
+        await uow.commit()
+    assert await stores.variants.counts("c1") == {"confirmed:a": 1}  # a credit confirmed when credited
+    async with stores.uow as uow:
+        assert await uow.store.revoke_invitation("c1", "o_E", at(5))  # pending: nothing confirmed to take back
+        assert await uow.store.confirm_invitation("c1", "o_B", at(61))
+        assert not await uow.store.confirm_invitation("c1", "o_B", at(62))  # once
+        assert await uow.store.confirm_invitation("c1", "o_D", at(61))  # its variant read from the edge
+        await uow.commit()
+    assert await stores.variants.counts("c1") == {"confirmed:a": 1, "confirmed:b": 1, "confirmed:c": 1}
+    found = await stores.store.invitation("c1", "o_D")
+    assert found is not None and found.variant == "c"
+    async with stores.uow as uow:
+        assert await uow.store.revoke_invitation("c1", "o_C", at(70))  # a confirmed credit taken back
+        assert await uow.store.revoke_invitation("c1", "o_D", at(70))
+        await uow.commit()
+    assert await stores.variants.counts("c1") == {"confirmed:b": 1}
+
+
+async def test_flags_are_kept_once_per_kind_and_inviter_and_only_a_review_changes_their_state(
+    stores: Stores,
+) -> None:
+    graph = stores.graph
+    ring = FlagReview(APPID, "ring", "o_A", at(1), at(1), at(0), edges=2, campaigns=("c1", "c2"), detail="ring")
+    burst = FlagReview(APPID, "unfollow_burst", "o_A", at(1), at(1), at(0), edges=3, detail="burst")
+    elsewhere = FlagReview("wx_other", "ring", "o_A", at(1), at(1), at(0))
+    await graph.keep_flags([ring, burst, elsewhere])
+    assert sorted(f.id for f in await graph.flag_reviews(APPID)) == ["ring:o_A", "unfollow_burst:o_A"]
+    assert await graph.review_flag(replace(ring, status="dismissed", reviewed_by="rita", reviewed_at=at(2)), "open")
+    assert not await graph.review_flag(replace(ring, status="confirmed"), "open")  # reviewed meanwhile
+    assert not await graph.review_flag(replace(ring, inviter="o_Z", status="dismissed"), "open")  # unknown
+    # Computed again: the pattern moves on, the review stays; a pattern no longer found is not current.
+    await graph.keep_flags([replace(ring, edges=3, last_seen_at=at(5)), replace(burst, current=False)])
+    kept = {f.id: f for f in await graph.flag_reviews(APPID)}
+    assert (kept["ring:o_A"].status, kept["ring:o_A"].reviewed_by, kept["ring:o_A"].edges) == ("dismissed", "rita", 3)
+    assert kept["ring:o_A"].campaigns == ("c1", "c2") and kept["ring:o_A"].first_seen_at == at(1)
+    assert kept["ring:o_A"].last_seen_at == at(5) and kept["unfollow_burst:o_A"].current is False
+    assert kept["unfollow_burst:o_A"].status == "open"

@@ -14,9 +14,11 @@ import pytest
 
 from services.segments.adapters.push_documents import push_from_document
 from services.segments.adapters.store import DELIVERIES, INDEXES, MEMBER_SENDS, MongoPushes
+from services.segments.adapters.waiting_store import WAITING_INDEXES, MongoWaitingSends
 from services.segments.domain.pushes import Channel
 from services.segments.service_layer.dispatch import DispatchConfig, Dispatcher
 from services.segments.service_layer.ports import Content
+from services.segments.service_layer.waiting import WaitingSends
 from shared.contracts import PROFILES_READ_MODEL
 from shared.storage import ensure_indexes
 from tests.fakes.sender import RecordingSender
@@ -112,3 +114,101 @@ async def test_two_pushes_deciding_the_same_members_at_once_send_each_member_onc
     totals = [(await stores[0].get(f"push_race_{n}") or {})["stats"]["total"] for n in range(2)]
     assert sum(t.get("sent", 0) for t in totals) == len(MEMBERS)
     assert sum(t.get("skipped", {}).get("frequency_cap", 0) for t in totals) == len(MEMBERS)
+
+
+class RacingTake(MongoWaitingSends):
+    """Holds its first take of a waiting record (after the member was decided) until the dispatcher has
+    decided its first slice too."""
+
+    def __init__(self, database: Any, barrier: asyncio.Barrier) -> None:
+        super().__init__(database)
+        self.barrier: asyncio.Barrier | None = barrier
+
+    async def take(self, delivery_id: str, now: datetime) -> bool:
+        if self.barrier is not None:
+            barrier, self.barrier = self.barrier, None
+            await barrier.wait()
+        return await super().take(delivery_id, now)
+
+
+async def test_a_send_after_the_wait_and_a_push_deciding_the_same_members_send_each_member_once(
+    database: Any,
+) -> None:
+    """Sends that waited for the window reserve the cap as the dispatcher does (issue 21 item 10): a
+    member whose interaction sends a waiting push while another push is sent to them gets one of the
+    two, never both, with one push a day."""
+    await ensure_indexes(database, (*INDEXES, *WAITING_INDEXES))
+    now = datetime.now(UTC)
+    members = MEMBERS[:30]
+    await database[PROFILES_READ_MODEL.collection].insert_many(
+        [
+            {
+                "_id": f"wx1:{openid}",
+                "openid": openid,
+                "follow": {"following": True},
+                "consents": {"marketing": {"given": True}},
+                "last_active_at": now - timedelta(minutes=5),  # they just interacted: the window is open
+            }
+            for openid in members
+        ]
+    )
+    text = {"kind": "text", "text": "hi", "media_id": "", "articles": []}
+    waited = _push("push_waited", now) | {
+        "variants": [{"name": "A", "weight": 1, "message": text}],
+        "status": "finished",
+        "wait_for_window_hours": 72,
+        "quiet_hours": None,
+    }
+    sent_now = _push("push_now", now) | {"variants": [{"name": "A", "weight": 1, "message": text}]}
+    barrier = asyncio.Barrier(2)
+    dispatch_store = Racing(database, barrier)
+    await dispatch_store.insert(waited)
+    await dispatch_store.insert(sent_now)
+    await dispatch_store.save_audience("push_now", members, 1000)
+    await database[DELIVERIES].insert_many(
+        [
+            {
+                "_id": f"push_waited:{openid}",
+                "push_id": "push_waited",
+                "appid": "wx1",
+                "openid": openid,
+                "variant": "A",
+                "status": "waiting",
+                "created_at": now - timedelta(days=1),
+                "finished_at": None,
+                "wait_until": now + timedelta(hours=48),
+                "window_until": now + timedelta(hours=47),  # their interaction opened it
+            }
+            for openid in members
+        ]
+    )
+    senders = [SlowSender(), SlowSender()]
+    config = DispatchConfig(click_base_url="https://c.example", click_key=b"k", slice_size=10)
+    dispatcher = Dispatcher(dispatch_store, senders[0], config, read_push=push_from_document)
+    waiting = WaitingSends(
+        MongoPushes(database),
+        RacingTake(database, barrier),
+        senders[1],
+        dispatcher.personalize,
+        read_push=push_from_document,
+        retry_seconds=0,
+    )
+
+    async def drain_pushes() -> None:
+        while await dispatcher.run_once():
+            pass
+
+    async def drain_waits() -> None:
+        while await waiting.sweep():
+            pass
+
+    await asyncio.wait_for(asyncio.gather(drain_pushes(), drain_waits()), 60)
+
+    assert sorted(senders[0].sent + senders[1].sent) == members  # every member once, from one push or the other
+    assert senders[1].sent  # the race was run: some members got the push that waited
+    for openid in members:
+        sends = await database[MEMBER_SENDS].find_one({"_id": f"wx1:{openid}"})
+        assert sends is not None and len(sends["recent"]) == 1, sends
+    # The members the other push got first keep waiting (capped today), for a later interaction.
+    still_waiting = await database[DELIVERIES].count_documents({"push_id": "push_waited", "status": "waiting"})
+    assert still_waiting == len(senders[0].sent)

@@ -139,7 +139,7 @@ async def _ready() -> bool:
 @asynccontextmanager
 async def graph_stack() -> AsyncIterator[Stack]:
     records, templates, campaigns = CampaignRecords(), InMemoryTemplates(), InMemoryCampaigns()
-    graph, variants, renderer = InMemoryReferralGraph(records), InMemoryPosterVariants(), RecordingRenderer()
+    graph, variants, renderer = InMemoryReferralGraph(records), InMemoryPosterVariants(records), RecordingRenderer()
     uow = InMemoryReferralUnitOfWork(records)
     async with WeChatClients(MemoryTokenStore(), transport=httpx.MockTransport(WeChatApi())) as clients:
         clients.add(APPID, "secret")

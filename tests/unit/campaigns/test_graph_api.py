@@ -52,7 +52,8 @@ class Api:
 
 @pytest.fixture
 async def api(monkeypatch: pytest.MonkeyPatch, callers: Callers) -> AsyncIterator[Api]:
-    records, variants = CampaignRecords(), InMemoryPosterVariants()
+    records = CampaignRecords()
+    variants = InMemoryPosterVariants(records)
     monkeypatch.setattr(campaigns_app_module, "bootstrap", in_memory_bootstrap(records, variants=variants))
     app = create_app(CampaignsSettings(wechat_accounts=[account(APPID)]), identity=callers.config)
     async with (
@@ -136,6 +137,16 @@ async def test_variants_are_added_to_a_draft_weighted_and_reported_per_variant(a
         ("a", 0.1, 0.0),
         ("b", 0.4, 0.3),
     ]
+    # Rewards count verified followers here: the shift and the leader go by confirmed credits per member.
+    assert listed["shift_on"] == "confirmed" and "confirmed credits per member" in listed["rule"]
+    assert "credited_note" not in listed
+    api.variants.counters[cid] |= {"confirmed:a": 2, "confirmed:b": 1}
+    listed = (await api.client.get(f"{BASE}/{cid}/variants")).json()
+    assert listed["leader"] == "a"
+    assert [(v["key"], v["confirmed"], v["confirmed_rate"]) for v in listed["variants"]] == [
+        ("a", 2, 0.2),
+        ("b", 1, 0.1),
+    ]
     forbidden = await api.as_role(Role.REVIEWER, "PATCH", f"{BASE}/{cid}/variants", json={"weights": {"a": 1}})
     assert forbidden.status_code == 403
     [entry] = await api.callers.directory.audit_entries(AuditQuery(appid=APPID, action="campaign.variants_changed"))
@@ -203,3 +214,48 @@ async def test_a_running_campaign_keeps_its_variants_but_takes_new_weights(api: 
     assert (await api.client.post(f"{BASE}/{cid}/variants/c/template", files=image)).status_code == 409
     assert (await api.client.delete(f"{BASE}/{cid}/variants/b")).status_code == 409
     assert (await api.client.patch(f"{BASE}/{cid}/variants", json={"weights": {"b": 0}})).status_code == 200
+
+
+async def test_flags_are_kept_with_their_review_and_a_dismissed_one_stays_dismissed(api: Api) -> None:
+    seed_ring(api.records)
+    [ring] = (await api.client.get(f"{GRAPH}/flags")).json()["items"]
+    assert (ring["id"], ring["status"], ring["current"]) == ("ring:o_A", "open", True)
+    assert ring["first_seen_at"] is not None and ring["reviewed_by"] is None
+
+    url = f"{GRAPH}/flags/ring:o_A/review"
+    refused = await api.as_role(Role.CAMPAIGN_OPERATOR, "POST", url, json={"status": "dismissed"})
+    assert refused.status_code == 403
+    bad = await api.as_role(Role.REVIEWER, "POST", url, json={"status": "maybe"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "status"]
+    unknown = await api.as_role(Role.REVIEWER, "POST", f"{GRAPH}/flags/ring:o_Z/review", json={"status": "dismissed"})
+    assert unknown.status_code == 404
+    dismissed = await api.as_role(Role.REVIEWER, "POST", url, json={"status": "dismissed", "note": " friends "})
+    assert dismissed.status_code == 200, dismissed.text
+    body = dismissed.json()
+    assert (body["status"], body["reviewed_by"], body["note"]) == ("dismissed", "reviewer-op", "friends")
+    again = await api.as_role(Role.REVIEWER, "POST", url, json={"status": "dismissed"})
+    assert again.status_code == 409 and "dismissed already" in again.text
+    [entry] = await api.callers.directory.audit_entries(AuditQuery(appid=APPID, action="referral.flag_reviewed"))
+    assert entry.object_id == "ring:o_A" and entry.before == {"status": "open"}
+    assert entry.after == {"status": "dismissed", "note": "friends"}
+
+    # The ring grows: computed again, it is the same flag, still dismissed, and not among the open ones.
+    api.records.edges["c3:o_A"] = Edge(APPID, "c3", "o_C", "o_A", at(9))
+    listed = (await api.client.get(f"{GRAPH}/flags")).json()
+    [ring] = listed["items"]
+    assert (ring["id"], ring["status"], ring["members"]) == ("ring:o_A", "dismissed", ["o_A", "o_B", "o_C"])
+    assert listed["by_status"] == {"dismissed": 1}
+    assert (await api.client.get(f"{GRAPH}/flags?status=open")).json()["items"] == []
+    # Freezing keeps working beside the review.
+    frozen = await api.as_role(Role.REVIEWER, "POST", f"{GRAPH}/inviters/o_C/freeze", json={"reason": "ring"})
+    assert frozen.status_code == 201
+    assert (await api.client.get(f"{GRAPH}/flags?status=dismissed")).json()["items"][0]["frozen"] == ["o_C"]
+
+    # A pattern no longer found is kept (with its review), listed on request only.
+    for key in ("c2:o_A", "c3:o_A"):
+        del api.records.edges[key]
+    assert (await api.client.get(f"{GRAPH}/flags")).json()["items"] == []
+    [kept] = (await api.client.get(f"{GRAPH}/flags?include_gone=true")).json()["items"]
+    assert (kept["id"], kept["current"], kept["status"]) == ("ring:o_A", False, "dismissed")
+    reopened = await api.as_role(Role.REVIEWER, "POST", url, json={"status": "open"})
+    assert reopened.status_code == 200 and reopened.json()["status"] == "open"

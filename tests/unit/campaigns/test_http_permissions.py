@@ -88,13 +88,14 @@ EXPECTED: dict[tuple[str, str], Permission] = {
     ("PATCH", VARIANTS): P.CAMPAIGN_EDIT,
     ("POST", VARIANTS + "/{key}/template"): P.CAMPAIGN_EDIT,
     ("DELETE", VARIANTS + "/{key}"): P.CAMPAIGN_EDIT,
-    # The referral graph: reading it is the campaign's; freezing an inviter is a reviewer's decision;
-    # the export carries every inviter's and invitee's openid.
+    # The referral graph: reading it is the campaign's; freezing an inviter and reviewing a flag are a
+    # reviewer's decisions; the export carries every inviter's and invitee's openid.
     ("GET", GRAPH + "/inviters"): P.CAMPAIGN_VIEW,
     ("GET", GRAPH + "/flags"): P.CAMPAIGN_VIEW,
     ("GET", GRAPH + "/freezes"): P.CAMPAIGN_VIEW,
     ("POST", GRAPH + "/inviters/{openid}/freeze"): P.REVIEW_DECIDE,
     ("POST", GRAPH + "/inviters/{openid}/release"): P.REVIEW_DECIDE,
+    ("POST", GRAPH + "/flags/{flag_id}/review"): P.REVIEW_DECIDE,
     ("POST", GRAPH + "/backfill"): P.CAMPAIGN_EDIT,
     ("GET", GRAPH + "/export"): P.MEMBER_EXPORT,
 }

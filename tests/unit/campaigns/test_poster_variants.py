@@ -4,9 +4,11 @@ once per push."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from services.campaigns.domain.campaign import CampaignInvalid, PosterTemplate, QrBox
+from services.campaigns.domain.campaign import CampaignInvalid, PosterTemplate, QrBox, RewardBasis
 from services.campaigns.domain.referrals import ReferralScene
 from services.campaigns.domain.variants import (
     PRIMARY,
@@ -15,10 +17,11 @@ from services.campaigns.domain.variants import (
     VariantFigures,
     VariantPlan,
     choose_variant,
+    confirmed_change,
     variant_figures,
 )
 from shared.contracts import CATALOG
-from tests.unit.campaigns.graph_harness import graph_stack
+from tests.unit.campaigns.graph_harness import at, graph_stack
 
 TEMPLATE = PosterTemplate("img-b", 750, 1334, QrBox(100, 100, 240))
 
@@ -111,3 +114,50 @@ async def test_members_get_their_variants_poster_and_code_and_each_variant_count
         assert counts["scans:b"] == 2 and counts["follows:b"] == 2 and counts["credited:b"] == 2
         assert counts["scans:a"] == 2 and counts["follows:a"] == 2 and counts["credited:a"] == 1
         assert counts["members:a"] + counts["members:b"] == 12 + 3  # the friends joined too
+
+
+def test_the_shift_of_a_verified_followers_campaign_counts_confirmed_credits_not_follows() -> None:
+    shifting = plan("b", shift=AutoShift(enabled=True, min_sample=100))
+    # a brings many follows whose friends leave within the window; b fewer follows that stay.
+    figures = [
+        VariantFigures("a", members=200, follows=80, credited=80, confirmed=5),
+        VariantFigures("b", members=200, follows=40, credited=40, confirmed=35),
+    ]
+    on_follows = [choose_variant(shifting, figures, f"o{n}") for n in range(2000)]
+    on_confirmed = [choose_variant(shifting, figures, f"o{n}", on_confirmed=True) for n in range(2000)]
+    assert on_follows.count("a") / len(on_follows) > 0.99
+    assert on_confirmed.count("b") / len(on_confirmed) > 0.99
+    assert figures[1].confirmed_rate == 35 / 200 and VariantFigures("z").confirmed_rate is None
+    assert variant_figures(plan("b"), {"members:b": 2, "confirmed:b": 1})[1].confirmed == 1
+    assert confirmed_change("b", False, True) == {"confirmed:b": 1}
+    assert confirmed_change("b", True, False) == {"confirmed:b": -1}
+    assert confirmed_change(None, False, True) == {} and confirmed_change("b", True, True) == {}
+
+
+async def test_confirmed_credits_count_per_variant_once_the_window_has_passed() -> None:
+    async with graph_stack() as stack:
+        campaign = await stack.campaign("c1", keyword="海报", variants=("b",))
+        assert campaign.reward_basis is RewardBasis.VERIFIED_FOLLOWERS  # credits wait for their window
+        members = [f"o_m{n}" for n in range(12)]
+        for n, openid in enumerate(members):
+            await stack.join(openid, "海报", n)
+        given = {m: await stack.variants.assignment(campaign.id, m) for m in members}
+        a_member = next(m for m, v in given.items() if v == "a")
+        b_member = next(m for m, v in given.items() if v == "b")
+        await stack.invite(campaign.id, b_member, "o_f1", 20)
+        await stack.invite(campaign.id, b_member, "o_f2", 21)
+        await stack.invite(campaign.id, a_member, "o_f3", 22)
+        counts = await stack.variants.counts(campaign.id)
+        assert counts["credited:b"] == 2 and "confirmed:b" not in counts  # pending: nothing confirmed yet
+        await stack.unfollow("o_f2", 30)  # inside the window: the credit is taken back, never confirmed
+        window = timedelta(hours=campaign.rules.revoke_if_unfollowed_within_hours, minutes=1)
+        confirmed = await stack.worker.confirm_credits(at(22) + window + timedelta(minutes=5))
+        assert sorted(c.invitee for c in confirmed) == ["o_f1", "o_f3"]
+        assert await stack.worker.confirm_credits(at(22) + window + timedelta(minutes=6)) == []  # once
+        counts = await stack.variants.counts(campaign.id)
+        assert counts["confirmed:b"] == 1 and counts["confirmed:a"] == 1
+        assert counts["credited:b"] == 2  # credits recorded stay as recorded
+        invitation = await stack.worker.store.invitation(campaign.id, "o_f1")
+        assert invitation is not None and invitation.variant == "b"
+        [edge] = [e for e in await stack.graph.edges("wx1") if e.invitee == "o_f1"]
+        assert edge.variant == "b"

@@ -56,7 +56,7 @@ def in_memory_bootstrap(
             clients=cast(Any, {}),
             ready=ready,
             graph=InMemoryReferralGraph(records),
-            variants=variants if variants is not None else InMemoryPosterVariants(),
+            variants=variants if variants is not None else InMemoryPosterVariants(records),
         )
 
     return bootstrap

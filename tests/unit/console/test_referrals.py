@@ -50,7 +50,8 @@ class Site(ConsoleUnderTest):
 
 @pytest.fixture
 async def site(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Site]:
-    records, variants, campaigns = CampaignRecords(), InMemoryPosterVariants(), InMemoryCampaigns()
+    records, campaigns = CampaignRecords(), InMemoryCampaigns()
+    variants = InMemoryPosterVariants(records)
     monkeypatch.setattr(campaigns_app_module, "bootstrap", in_memory_bootstrap(records, campaigns, variants=variants))
     directory = cheap_directory()
     await _seed(directory)
@@ -98,6 +99,31 @@ async def test_the_page_shows_flags_and_retention_and_a_reviewer_freezes_and_rel
     assert page.status_code == 200 and 'data-testid="graph-freeze"' not in page.text
 
 
+async def test_a_reviewer_dismisses_a_flag_and_it_stays_out_of_the_open_list(site: Site) -> None:
+    await site.as_("rita")
+    ring(site.records)
+    page = await site.client.get(PAGE)
+    assert (
+        page.text.count('data-testid="graph-flag-dismiss"') == 1
+        and 'data-testid="graph-reviewed-list"' not in page.text
+    )
+    dismissed = await site.post(f"{PAGE}/flags/ring:o_A/review", {"status": "dismissed", "note": "cousins"})
+    assert dismissed.status_code == 303, dismissed.text
+    page = await site.client.get(PAGE)
+    assert 'data-testid="graph-flag"' not in page.text and 'data-testid="graph-no-flags"' in page.text
+    assert page.text.count('data-testid="graph-flag-reviewed"') == 1 and "cousins" in page.text
+    again = await site.post(f"{PAGE}/flags/ring:o_A/review", {"status": "dismissed"})
+    assert again.status_code == 200 and "dismissed already" in again.text
+    assert (await site.post(f"{PAGE}/flags/ring:o_A/review", {"status": "open"})).status_code == 303
+    assert (await site.client.get(PAGE)).text.count('data-testid="graph-flag"') == 1
+
+    await site.as_("otto")  # a campaign operator reads the flags but reviews none
+    page = await site.client.get(PAGE)
+    assert 'data-testid="graph-flag-dismiss"' not in page.text
+    refused = await site.post(f"{PAGE}/flags/ring:o_A/review", {"status": "dismissed"})
+    assert refused.status_code == 403
+
+
 def png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (750, 1334), (250, 240, 230)).save(buffer, format="PNG")
@@ -119,11 +145,18 @@ async def test_the_variant_page_shows_each_variant_and_saves_weights(site: Site)
     await site.variants.save_plan(
         APPID, VariantPlan("cab", (PosterVariant("b", PosterTemplate("img-b", 750, 1334, QrBox(10, 10, 240))),))
     )
-    site.variants.counters["cab"] = {"members:a": 10, "members:b": 10, "follows:a": 2, "follows:b": 5}
+    site.variants.counters["cab"] = {
+        "members:a": 10,
+        "members:b": 10,
+        "follows:a": 2,
+        "follows:b": 5,
+        "confirmed:b": 3,
+    }
     page = await site.client.get(f"/accounts/{APPID}/campaigns/cab/variants")
     assert page.status_code == 200
     assert 'data-testid="variant-a"' in page.text and 'data-testid="variant-b"' in page.text
     assert "Leading" in page.text and "Thompson" in page.text
+    assert 'data-testid="variant-confirmed-b">3<' in page.text and "Confirmed per member" in page.text
     saved = await site.post(
         f"/accounts/{APPID}/campaigns/cab/variants",
         {"weight_a": "1", "weight_b": "3", "auto_shift": "on", "min_sample": "40"},

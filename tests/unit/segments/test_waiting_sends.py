@@ -5,6 +5,7 @@ skipped when the push says so, gets the message when they next interact within t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -13,6 +14,8 @@ import pytest
 from services.segments.adapters.memory import InMemoryPushes, InMemorySegments, InMemoryWaitingSends
 from services.segments.adapters.push_documents import push_from_document
 from services.segments.domain.pushes import (
+    TRANSPORT_FAILED,
+    Channel,
     FrequencyCap,
     MessageContent,
     PushInvalid,
@@ -22,6 +25,7 @@ from services.segments.domain.pushes import (
     new_push,
 )
 from services.segments.service_layer.dispatch import DispatchConfig, Dispatcher
+from services.segments.service_layer.ports import Content, SendRefused
 from services.segments.service_layer.pushes import PushDefaults, PushUseCases
 from services.segments.service_layer.waiting import Interaction, WaitingSends, interaction_of
 from shared.contracts import (
@@ -51,11 +55,11 @@ def _profile(openid: str, *, active_hours_ago: float, following: bool = True) ->
 
 
 class World:
-    def __init__(self) -> None:
+    def __init__(self, pushes: InMemoryPushes | None = None, sender: RecordingSender | None = None) -> None:
         self.now = NOW
-        self.pushes = InMemoryPushes()
+        self.pushes = pushes or InMemoryPushes()
         self.segments = InMemorySegments()
-        self.sender = RecordingSender()
+        self.sender = sender or RecordingSender()
         clock = lambda: self.now  # noqa: E731 - the test moves time
         self.use = PushUseCases(
             self.pushes,
@@ -233,3 +237,84 @@ def test_what_opens_a_window() -> None:
     found = interaction_of(follow)
     assert found is not None and found.followed
     assert interaction_of(MemberUnfollowed(openid="o1", unfollowed_at=NOW)) is None
+
+
+class Overtaken(InMemoryPushes):
+    """Another push reserves the member between the waiting send's reading of their sends and its
+    reservation (two workers at once), once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.overtake: str | None = None
+
+    async def reserve_sends(
+        self, appid: str, push_id: str, members: Sequence[tuple[str, int]], at: datetime, month: str | None = None
+    ) -> set[str]:
+        if self.overtake is not None:
+            other, self.overtake = self.overtake, None
+            for openid, version in members:
+                assert not await super().reserve_sends(appid, other, [(openid, version)], at)
+        return await super().reserve_sends(appid, push_id, members, at, month)
+
+
+class Refusing(RecordingSender):
+    """The platform refusing the next send with ``errcode`` (of ``kind``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refusal: SendRefused | None = None
+
+    async def send(self, appid: str, openid: str, channel: Channel, content: Content, client_msg_id: str) -> int | None:
+        if self.refusal is not None:
+            raise self.refusal
+        return await super().send(appid, openid, channel, content, client_msg_id)
+
+
+def _reserved(world: World, openid: str) -> list[Any]:
+    return list(world.pushes.member_sends.get(f"wx1:{openid}", {}).get("recent", []))
+
+
+async def test_a_send_after_the_wait_is_reserved_against_the_cap_before_it_is_made() -> None:
+    world = World()
+    await world.push({"o_far": 60})
+    world.now = NOW + timedelta(hours=2)
+    assert await world.interact("o_far") == 1
+    # The reservation is the count: the member's sends name the push, as the dispatcher's do.
+    assert _reserved(world, "o_far") == [{"at": world.now, "push": "push_1"}]
+
+
+async def test_a_push_that_reserved_the_member_first_wins_and_the_waiting_send_waits_again() -> None:
+    store = Overtaken()
+    racing = World(pushes=store)
+    await racing.push({"o_far": 60})
+    racing.now = NOW + timedelta(hours=2)
+    store.overtake = "push_other"  # decided on no sends today; another push reserves the day's one first
+    assert await racing.interact("o_far") == 0
+    assert racing.sender.sent == []
+    record = racing.record("o_far")
+    assert (record["status"], record["window_until"], record.get("channel")) == ("waiting", None, None)
+    assert _reserved(racing, "o_far") == [{"at": racing.now, "push": "push_other"}]  # one send today, not two
+    assert racing.total()["waiting"] == 1 and "sent_after_wait" not in racing.total()
+    racing.now = NOW + timedelta(hours=27)  # the next day: the next interaction sends it
+    assert await racing.interact("o_far") == 1
+    assert [e["push"] for e in _reserved(racing, "o_far")] == ["push_other", "push_1"]
+
+
+@pytest.mark.parametrize(
+    ("refusal", "kept", "status"),
+    [
+        (SendRefused(43004, "recipient", "unsubscribed"), False, "failed"),
+        (SendRefused(TRANSPORT_FAILED, "transient", "unreachable"), True, "failed"),
+        (SendRefused(45009, "quota", "daily quota"), False, "waiting"),
+    ],
+)
+async def test_a_send_not_made_gives_its_reservation_back(refusal: SendRefused, kept: bool, status: str) -> None:
+    sender = Refusing()
+    world = World(sender=sender)
+    await world.push({"o_far": 60})
+    world.now = NOW + timedelta(hours=2)
+    sender.refusal = refusal
+    assert await world.interact("o_far") == 0
+    assert world.record("o_far")["status"] == status
+    # Refused by the platform, or not attempted (quota): not counted; a lost answer may have been delivered.
+    assert [e["push"] for e in _reserved(world, "o_far")] == (["push_1"] if kept else [])

@@ -139,6 +139,14 @@ def _stores() -> dict[str, list[dict[str, Any]]]:
                 "credited_at": T0,
             },
             "referral_freezes": {"_id": f"{APPID}:{who}", "appid": APPID, "openid": who, "status": "frozen"},
+            "referral_flags": {
+                "_id": f"{APPID}:ring:{who}",
+                "appid": APPID,
+                "kind": "ring",
+                "inviter": who,
+                "status": "dismissed",
+                "detail": "2 members invited each other (2 credits, 2 campaigns)",
+            },
             "campaign_poster_assignments": {"_id": f"c1:{who}", "campaign_id": "c1", "openid": who, "variant": "a"},
             "share_submissions": {
                 "_id": f"sub-{who}",

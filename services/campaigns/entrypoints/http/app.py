@@ -31,6 +31,7 @@ from services.campaigns.domain.campaign import (
     IllegalTransition,
     VersionConflict,
 )
+from services.campaigns.domain.flag_reviews import ReviewRefused
 from services.campaigns.domain.submissions import ClaimHeld
 from services.campaigns.entrypoints.http import (
     campaigns,
@@ -42,7 +43,7 @@ from services.campaigns.entrypoints.http import (
     templates,
     variants,
 )
-from services.campaigns.service_layer.graph import AlreadyFrozen, NotFrozen
+from services.campaigns.service_layer.graph import AlreadyFrozen, FlagNotFound, NotFrozen
 from services.campaigns.service_layer.management import CampaignNotFound
 from services.campaigns.service_layer.ports import UnknownAccount
 from services.campaigns.service_layer.previews import NoPosterTemplate
@@ -110,6 +111,8 @@ def create_app(
             VariantNotFound: 404,
             AlreadyFrozen: 409,
             NotFrozen: 409,
+            FlagNotFound: 404,
+            ReviewRefused: 409,
         },
         exception_handlers={
             CampaignInvalid: _invalid,

@@ -1,8 +1,8 @@
 """The referral graph of an account: inviters and their invitees' retention, patterns flagged for
 review, freezing an inviter pending review, and the graph's export.
 
-Reading needs ``campaign:view``; freezing and releasing ``review:decide`` (audited); the export
-``member:export`` (audited); the backfill ``campaign:edit`` (audited).
+Reading needs ``campaign:view``; freezing, releasing and reviewing a flag ``review:decide``
+(audited); the export ``member:export`` (audited); the backfill ``campaign:edit`` (audited).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from services.campaigns.entrypoints.http.graph_schemas import (
     BackfillOut,
     EdgeOut,
     FlagOut,
+    FlagReviewBody,
     FlagsOut,
     FreezeBody,
     FreezeOut,
@@ -49,6 +50,14 @@ TAG = "referral graph"
 BASE = "/accounts/{appid}/referral-graph"
 MemberOpenId = Annotated[
     str, Path(min_length=1, max_length=128, pattern=ID_PATTERN, description="The inviter's openid")
+]
+FlagId = Annotated[
+    str,
+    Path(
+        max_length=160,
+        pattern=r"^(ring|unfollow_burst|silent_invitees):[A-Za-z0-9_-]{1,128}$",
+        description="The flag's id, `<kind>:<inviter>`",
+    ),
 ]
 _CSV_COLUMNS = (
     "campaign_id",
@@ -98,7 +107,10 @@ async def inviters(
     BASE + "/flags",
     summary="Patterns flagged for review: rings, unfollow bursts, invitees who never interact",
     description="Computed from the account's edges on each request (docs/campaigns.md, 'Referral graph', "
-    "states each rule). `frozen` lists the flag's inviters frozen already.",
+    "states each rule) and kept with their review state: one flag per kind and inviter, `open` until a "
+    "reviewer dismisses or confirms it, and it stays so however often it is computed again. `status` "
+    "filters by review state; `include_gone` adds kept flags whose pattern is no longer found "
+    "(`current: false`). `frozen` lists the flag's inviters frozen already.",
     dependencies=needs(Permission.CAMPAIGN_VIEW),
 )
 async def flags(
@@ -106,13 +118,44 @@ async def flags(
     api: ApiDep,
     now: Now,
     kind: Annotated[Literal["ring", "unfollow_burst", "silent_invitees"] | None, Query()] = None,
+    status: Annotated[Literal["open", "dismissed", "confirmed"] | None, Query()] = None,
+    include_gone: Annotated[bool, Query()] = False,
 ) -> FlagsOut:
-    view = await graph.graph_view(_graph(api), appid, now)
+    view = await graph.flags_view(_graph(api), appid, now)
+    rows = [FlagOut.of(flag, review, view.frozen) for flag, review in view.current]
+    by_status: dict[str, int] = {}
+    for row in rows:
+        by_status[row.status] = by_status.get(row.status, 0) + 1
+    if include_gone:
+        rows += [FlagOut.of(None, review, view.frozen) for review in view.gone]
+    chosen = [row for row in rows if kind in (None, row.kind) and status in (None, row.status)]
     counts: dict[str, int] = {}
-    for flag in view.flags:
-        counts[flag.kind] = counts.get(flag.kind, 0) + 1
-    chosen = [flag for flag in view.flags if kind in (None, flag.kind)]
-    return FlagsOut(items=[FlagOut.of(flag, view.frozen) for flag in chosen], counts=counts)
+    for row in chosen:
+        counts[row.kind] = counts.get(row.kind, 0) + 1
+    return FlagsOut(items=chosen, counts=counts, by_status=by_status)
+
+
+@router.post(
+    BASE + "/flags/{flag_id}/review",
+    summary="Review a flag: dismiss it (nothing wrong), confirm it, or open it again",
+    description="`{status: dismissed|confirmed|open, note}`. The reviewer is the caller; 404 for a flag not "
+    "kept (list the flags first), 409 when it is in that state already or was reviewed meanwhile. Freezing "
+    "the inviter is a separate decision (`…/inviters/{openid}/freeze`).",
+)
+async def review_flag(
+    appid: AppId, flag_id: FlagId, body: FlagReviewBody, request: Request, api: ApiDep, now: Now, caller: CanDecide
+) -> FlagOut:
+    before, after = await graph.review_flag(_graph(api), appid, flag_id, body.status, caller.name, now, body.note)
+    await audit(
+        request,
+        "referral.flag_reviewed",
+        "referral_flag",
+        flag_id,
+        before={"status": before.status},
+        after={"status": after.status, "note": after.note},
+    )
+    frozen = {f.openid for f in await _graph(api).freezes(appid, status="frozen")}
+    return FlagOut.of(None, after, frozen)
 
 
 @router.get(

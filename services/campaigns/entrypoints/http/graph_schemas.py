@@ -7,23 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from services.campaigns.domain.flag_reviews import FlagReview
 from services.campaigns.domain.graph import Edge, Flag, InviterSummary
-from services.campaigns.domain.variants import MAX_WEIGHT, PRIMARY, VariantFigures
+from services.campaigns.domain.variants import MAX_WEIGHT, PRIMARY, VariantFigures, shift_rule
 from services.campaigns.service_layer.ports import Freeze
 from services.campaigns.service_layer.variants import VariantReport
 
 VariantKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,2}$")]
-
-#: What the A/B figures count as converted until credits are confirmed (see docs/campaigns.md).
-CREDITED_NOTE = (
-    "credited counts credits as recorded (a later revocation within the window is not subtracted); "
-    "confirmed credits will replace it once the verified-followers confirmation reports per variant"
-)
-#: The documented rule the automatic shift applies.
-SHIFT_RULE = (
-    "Thompson sampling on follows per member given the variant, Beta(1+follows, 1+members-follows), "
-    "once every variant with a weight above 0 has at least min_sample members; before that, by weight"
-)
 
 
 class AutoShiftBody(BaseModel):
@@ -49,8 +39,10 @@ class VariantOut(BaseModel):
     scans: int
     follows: int
     credited: int
+    confirmed: int
     follow_rate: float | None
     credit_rate: float | None
+    confirmed_rate: float | None
 
     @classmethod
     def of(cls, figures: VariantFigures, weight: int, image_id: str | None) -> VariantOut:
@@ -64,16 +56,20 @@ class VariantOut(BaseModel):
             scans=figures.scans,
             follows=figures.follows,
             credited=figures.credited,
+            confirmed=figures.confirmed,
             follow_rate=figures.follow_rate,
             credit_rate=None if not members else figures.credited / members,
+            confirmed_rate=figures.confirmed_rate,
         )
 
 
 class VariantsOut(BaseModel):
     campaign_id: str
     auto_shift: AutoShiftBody
-    rule: str = SHIFT_RULE
-    credited_note: str = CREDITED_NOTE
+    rule: str
+    #: What the automatic shift and ``leader`` count as a conversion: ``confirmed`` credits where the
+    #: campaign's rewards count verified followers, else ``follows``.
+    shift_on: Literal["follows", "confirmed"]
     leader: str | None
     variants: list[VariantOut]
 
@@ -84,10 +80,17 @@ class VariantsOut(BaseModel):
         images = {v.key: v.template.image_id for v in plan.variants} | {PRIMARY: report.primary_image_id}
         rows = [VariantOut.of(f, weights.get(f.variant, 0), images.get(f.variant)) for f in report.figures]
         rated = [row for row in rows if row.follow_rate is not None]
-        leader = max(rated, key=lambda row: (row.follow_rate or 0.0, row.members)).key if len(rated) > 1 else None
+        confirmed = report.on_confirmed
+
+        def rank(row: VariantOut) -> tuple[float, float, int]:  # the shift's measure first, then follows
+            return ((row.confirmed_rate or 0.0) if confirmed else 0.0, row.follow_rate or 0.0, row.members)
+
+        leader = max(rated, key=rank).key if len(rated) > 1 else None
         return cls(
             campaign_id=plan.campaign_id,
             auto_shift=AutoShiftBody(enabled=plan.auto_shift.enabled, min_sample=plan.auto_shift.min_sample),
+            rule=shift_rule(confirmed),
+            shift_on="confirmed" if confirmed else "follows",
             leader=leader,
             variants=rows,
         )
@@ -130,9 +133,14 @@ class InvitersOut(BaseModel):
     offset: int
 
 
+FlagKind = Literal["ring", "unfollow_burst", "silent_invitees"]
+ReviewState = Literal["open", "dismissed", "confirmed"]
+
+
 class FlagOut(BaseModel):
+    #: ``<kind>:<inviter>``: the flag as kept for review (the same however often it is computed).
     id: str
-    kind: Literal["ring", "unfollow_burst", "silent_invitees"]
+    kind: FlagKind
     members: list[str]
     inviters: list[str]
     campaigns: list[str]
@@ -140,25 +148,51 @@ class FlagOut(BaseModel):
     detail: str
     at: datetime
     frozen: list[str]
+    status: ReviewState = "open"
+    #: Whether the pattern is found now (a flag no longer found keeps its review, listed on request).
+    current: bool = True
+    first_seen_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+    note: str = ""
 
     @classmethod
-    def of(cls, flag: Flag, frozen: set[str]) -> FlagOut:
+    def of(cls, flag: Flag | None, review: FlagReview, frozen: set[str]) -> FlagOut:
+        inviters = [review.inviter] if flag is None else list(flag.inviters)
         return cls(
-            id=flag.id,
-            kind=flag.kind,
-            members=list(flag.members),
-            inviters=list(flag.inviters),
-            campaigns=list(flag.campaigns),
-            edges=flag.edges,
-            detail=flag.detail,
-            at=flag.at,
-            frozen=sorted(set(flag.inviters) & frozen),
+            id=review.id,
+            kind=review.kind,
+            members=inviters if flag is None else list(flag.members),
+            inviters=inviters,
+            campaigns=list(review.campaigns),
+            edges=review.edges,
+            detail=review.detail,
+            at=review.at,
+            frozen=sorted(set(inviters) & frozen),
+            status=review.status,
+            current=review.current,
+            first_seen_at=review.first_seen_at,
+            last_seen_at=review.last_seen_at,
+            reviewed_by=review.reviewed_by,
+            reviewed_at=review.reviewed_at,
+            note=review.note,
         )
 
 
 class FlagsOut(BaseModel):
     items: list[FlagOut]
+    #: The listed flags by kind.
     counts: dict[str, int]
+    #: The flags found now (whatever the filters) by review state.
+    by_status: dict[str, int] = {}
+
+
+class FlagReviewBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: ReviewState
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
 
 
 class FreezeBody(BaseModel):

@@ -20,6 +20,7 @@ router = APIRouter()
 PAGE_SIZE = 50
 OpenId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
 CampaignId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+FlagId = Annotated[str, Path(max_length=160, pattern=r"^(ring|unfollow_burst|silent_invitees):[A-Za-z0-9_-]{1,128}$")]
 #: The flags' kinds as the page names them (translated in the template).
 FLAG_KINDS = {
     "ring": N_("Ring across campaigns"),
@@ -37,9 +38,12 @@ async def referrals_page(view: AccountPage, offset: Annotated[int, Query(ge=0)] 
     flags = await view.get(Api.CAMPAIGNS, _graph(view, "/flags"))
     inviters = await view.get(Api.CAMPAIGNS, _graph(view, "/inviters"), limit=PAGE_SIZE, offset=offset)
     frozen = await view.get(Api.CAMPAIGNS, _graph(view, "/freezes"), status="frozen")
+    items = flags["items"]
     return view.render(
         "referrals/page.html",
         flags=flags,
+        open_flags=[flag for flag in items if flag.get("status", "open") == "open"],
+        reviewed_flags=[flag for flag in items if flag.get("status", "open") != "open"],
         inviters=inviters,
         frozen=frozen["items"],
         kinds=FLAG_KINDS,
@@ -68,6 +72,25 @@ async def release(view: AccountPage, openid: OpenId) -> Response:
         await view.call(Api.CAMPAIGNS, "POST", _graph(view, f"/inviters/{openid}/release"))
     except ApiError as exc:
         if exc.status != 409:
+            raise
+        view.flashes.append(("error", view.error(exc)))
+        return await referrals_page(view)
+    return view.redirect(view.account_path("/referrals"))
+
+
+@router.post("/accounts/{appid}/referrals/flags/{flag_id}/review")
+async def review_flag(
+    view: AccountPage,
+    flag_id: FlagId,
+    status: Annotated[str, Form(pattern=r"^(open|dismissed|confirmed)$")],
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Dismiss, confirm or reopen a flag: the API checks ``review:decide`` and audits it."""
+    body = {"status": status, "note": note}
+    try:
+        await view.call(Api.CAMPAIGNS, "POST", _graph(view, f"/flags/{flag_id}/review"), json=body)
+    except ApiError as exc:
+        if exc.status not in (404, 409, 422):
             raise
         view.flashes.append(("error", view.error(exc)))
         return await referrals_page(view)
