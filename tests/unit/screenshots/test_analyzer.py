@@ -234,6 +234,24 @@ def test_a_poster_scrolled_under_the_title_bar_is_approved(
     assert analysis.evidence.boxes["shown"][1] == pytest.approx(bar_bottom + 1, abs=2)
 
 
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_a_copy_pasted_over_a_post_scrolled_under_the_title_bar_is_found(
+    analyzer: Analyzer, poster: Image.Image, poster_png: bytes, dark: bool
+) -> None:
+    # Someone pastes a poster over the whole place the picture had, title bar included: the copy's
+    # fingerprint is anchored to the poster's frame, so the original's must be too (where the client
+    # drew the picture), not to the part the bar leaves shown (issue 18: such a copy was approved).
+    image, placement = make_moments(poster, dark=dark)
+    bar_bottom = placement.top + round(0.25 * placement.height)
+    ImageDraw.Draw(image).rectangle((0, 0, image.width, bar_bottom), fill=(17, 17, 17) if dark else (237, 237, 237))
+    original, _ = check(analyzer, encode(image), poster_png)
+    assert "shown" in original.evidence.boxes
+    image.paste(poster.resize((placement.width, placement.height)), (placement.left, placement.top))
+    copy, _ = check(analyzer, encode(image, quality=60), poster_png)
+    assert original.fingerprint.context is not None and copy.fingerprint.context is not None
+    assert similarity(original.fingerprint.context, copy.fingerprint.context) >= 0.97
+
+
 def test_moments_post_without_the_poster_is_rejected(analyzer: Analyzer, poster_png: bytes) -> None:
     analysis, verdict = check(analyzer, make_shot(make_photo()), poster_png)
     assert verdict == Verdict(Decision.REJECT, (Reason.NO_POSTER,)), analysis.evidence
