@@ -82,7 +82,7 @@ def read_below_poster(gray: NDArray[np.uint8], frame: Frame, engine: OcrEngine) 
     bottom = min(height, int(frame.bottom + _SEARCH_DEPTH * width))
     if bottom - top < 6:
         return TimeRow(read_time_row(()), False, (left, top, right - left, max(0, bottom - top)))
-    region = gray[top:bottom, left:right]
+    region = _without_home_indicator(gray, top, bottom)[:, left:right]
     expected = _TEXT_SHARE * width
     bands = _text_bands(region, expected)
     if bands:
@@ -103,6 +103,42 @@ def read_below_poster(gray: NDArray[np.uint8], frame: Frame, engine: OcrEngine) 
     # glyph-sized mark set apart by spaces. Either alone misfires on JPEG noise or loose OCR boxes.
     lock = bool(reading.between) and reading.time_box is not None and _ink_after_time(strip, reading)
     return TimeRow(_to_screen(reading, scale, left, top), lock, strip_box)
+
+
+#: The home indicator (iPhones without a home button, some Android gesture bars): a bar a third of the
+#: screen wide, centred, in the bottom few percent of the screen, drawn over whatever is there.
+_INDICATOR_ZONE = 0.04
+_INDICATOR_WIDTH = (0.22, 0.5)
+_INDICATOR_CONTRAST = 40
+_INDICATOR_ROWS = 0.015
+
+
+def _without_home_indicator(gray: NDArray[np.uint8], top: int, bottom: int) -> NDArray[np.uint8]:
+    """Rows ``top:bottom`` of the screen, with the home indicator painted in the page's grey when it is
+    among them: a time row at the very bottom of a screenshot runs under it, and OCR reads nothing of
+    a line struck through by a bar (the strokes it hides are fewer than the ones it spoils)."""
+    height, width = gray.shape
+    zone = max(top, height - int(_INDICATOR_ZONE * height))
+    if bottom <= zone:
+        return gray[top:bottom]
+    found: list[tuple[int, int, int, int]] = []
+    for y in range(zone, bottom):
+        row = gray[y].astype(np.int16)
+        page = int(np.median(row))
+        columns = np.flatnonzero(np.abs(row - page) > _INDICATOR_CONTRAST)
+        if columns.size < _INDICATOR_WIDTH[0] * width:
+            continue
+        runs = np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1)
+        run = max(runs, key=len)
+        wide = _INDICATOR_WIDTH[0] * width <= len(run) <= _INDICATOR_WIDTH[1] * width
+        if wide and abs((int(run[0]) + int(run[-1])) / 2 - width / 2) <= 0.03 * width:
+            found.append((y, int(run[0]), int(run[-1]), page))
+    if not found or len(found) > _INDICATOR_ROWS * height:
+        return gray[top:bottom]  # nothing like it, or something far taller than a bar
+    region = gray[top:bottom].copy()
+    for y, first, last, page in found:
+        region[max(0, y - 1 - top) : y + 2 - top, max(0, first - 2) : last + 3] = page
+    return region
 
 
 def _reread_lines(

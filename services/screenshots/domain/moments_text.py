@@ -33,7 +33,8 @@ _TIME_WORDS = (
     re.compile(r"just\s*(?:n[o0]w|[a-z]{2,4})", re.IGNORECASE),  # "now" is often misread, "Just" is not
     re.compile(rf"{_DIGITS}\s*(?:min(?:ute)?s?|m)\s*a\s*g\s*o|{_DIGITS}\s*min(?:ute)?s?", re.IGNORECASE),
     re.compile(rf"{_DIGITS}\s*(?:h(?:ou)?rs?)\s*(?:a\s*g\s*o)?", re.IGNORECASE),
-    re.compile(rf"yester\s*day(?:{_CLOCK})?", re.IGNORECASE),
+    # "Yesterday" with its last letter misread ("Yesterdav", "Yesterdaw"): no other word starts so.
+    re.compile(rf"yester\s*da[a-z]?(?:{_CLOCK})?", re.IGNORECASE),
     re.compile(rf"{_DIGITS}\s*days?\s*a\s*g\s*o", re.IGNORECASE),
     re.compile(rf"{_MONTHS}[a-z]*\s*\d{{1,2}}(?:{_CLOCK})?", re.IGNORECASE),
 )

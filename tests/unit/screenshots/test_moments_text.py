@@ -232,6 +232,7 @@ def test_read_title_with_word_tokens_out_of_order() -> None:
         ("12 hours ago", "12hoursago"),
         ("Yesterday", "Yesterday"),
         ("Yesterday 12:30", "Yesterday12:30"),
+        ("Yesterdav 13:57", "Yesterdav13:57"),  # the last letter misread
         ("昨天 12:30", "昨天12:30"),
         ("2 days ago", "2daysago"),
         ("Dec 3", "Dec3"),

@@ -15,7 +15,7 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
-from services.screenshots.adapters.moments_ui import _ink_after_time, read_below_poster
+from services.screenshots.adapters.moments_ui import _ink_after_time, _without_home_indicator, read_below_poster
 from services.screenshots.adapters.ocr import TesserocrEngine
 from services.screenshots.adapters.poster_frame import Frame
 from services.screenshots.domain.moments_text import OcrToken, RowReading
@@ -118,6 +118,30 @@ def test_a_row_cut_off_by_the_screen_edge(engine: TesserocrEngine) -> None:
     row = read_below_poster(gray[: int(frame.bottom) + 3], frame, engine)
     assert row.reading.time_word is None
     assert not row.lock_marker
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_a_row_under_the_home_indicator_is_read(engine: TesserocrEngine, dark: bool) -> None:
+    # The screenshot ends at the time row and the phone's home indicator runs through it: the bar
+    # is painted out, so the row is read (before: nothing, and the post was rejected as not Moments).
+    gray, frame = time_row(dark=dark, time_word="8小时前")
+    width = gray.shape[1]
+    row_bottom = int(frame.bottom) + 14 + 34  # the row's glyphs end about here (26 px font at 750 wide)
+    screen = np.full((1334, width), gray[-1, 0], dtype=np.uint8)
+    offset = screen.shape[0] - row_bottom - 4
+    screen[offset:] = gray[: screen.shape[0] - offset]
+    bar = screen.shape[0] - 12  # through the glyphs' lower part, as on an iPhone
+    screen[bar : bar + 5, width // 3 : 2 * width // 3] = 235 if dark else 20
+    shifted = Frame(frame.left, frame.top + offset, frame.width, frame.height)
+    row = read_below_poster(screen, shifted, engine)
+    assert row.reading.time_word == "8小时前", row.reading.text
+    assert row.reading.delete_box is not None
+    assert not row.lock_marker
+
+
+def test_no_home_indicator_leaves_the_row_alone() -> None:
+    gray, _ = time_row(time_word="8小时前")
+    assert np.array_equal(_without_home_indicator(gray, 0, gray.shape[0]), gray)
 
 
 # --- _ink_after_time's rule on hand-made strips -----------------------------------------------------------
