@@ -94,6 +94,12 @@ def read_below_poster(gray: NDArray[np.uint8], frame: Frame, engine: OcrEngine) 
         scale = min(3.0, _TARGET_TEXT_PX / expected)
     region = _stretch_lines(region[:cut], bands)
     strip_box = (left, top, right - left, cut)
+    # The screenshot ends inside the row (the glyphs' feet cut off): tesseract reads the rest only with
+    # a margin of page under it.
+    cut_off = bool(bands) and top + cut >= height - 1 and bands[min(1, len(bands) - 1)][1] >= region.shape[0] - 1
+    if cut_off:
+        margin = np.full((max(4, int(0.6 * expected)), region.shape[1]), np.median(region), dtype=np.uint8)
+        region = np.vstack([region, margin])
     strip = _prepare(region, scale)
     tokens = engine.read(strip, "block")
     reading = _row_reading(tokens, (frame.left - left) * scale, width * scale)
@@ -101,7 +107,11 @@ def read_below_poster(gray: NDArray[np.uint8], frame: Frame, engine: OcrEngine) 
         reading = _reread_lines(strip, bands[:2], scale, engine, reading, (frame.left - left) * scale, width * scale)
     # Both must see it: OCR reads an icon as a stray glyph between the words, and the pixels show a lone
     # glyph-sized mark set apart by spaces. Either alone misfires on JPEG noise or loose OCR boxes.
-    lock = bool(reading.between) and reading.time_box is not None and _ink_after_time(strip, reading)
+    ink_lock = reading.time_box is not None and _ink_after_time(strip, reading)
+    lock = bool(reading.between) and ink_lock
+    if cut_off and not lock and (ink_lock or reading.between):
+        # Half a lock reads as a glyph or shows as a mark, not always both: with one alone, a person looks.
+        reading = replace(reading, time_word=None, time_box=None)
     return TimeRow(_to_screen(reading, scale, left, top), lock, strip_box)
 
 
@@ -137,7 +147,7 @@ def _without_home_indicator(gray: NDArray[np.uint8], top: int, bottom: int) -> N
         return gray[top:bottom]  # nothing like it, or something far taller than a bar
     region = gray[top:bottom].copy()
     for y, first, last, page in found:
-        region[max(0, y - 1 - top) : y + 2 - top, max(0, first - 2) : last + 3] = page
+        region[max(0, y - 2 - top) : y + 3 - top, max(0, first - 3) : last + 4] = page
     return region
 
 

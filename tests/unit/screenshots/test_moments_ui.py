@@ -139,6 +139,35 @@ def test_a_row_under_the_home_indicator_is_read(engine: TesserocrEngine, dark: b
     assert not row.lock_marker
 
 
+def feet(gray: NDArray[np.uint8], frame: Frame) -> int:
+    """The last row of ink under the poster: where the time row's glyphs end."""
+    below = gray[int(frame.bottom) :].astype(np.int16)
+    return int(frame.bottom) + int(np.flatnonzero((np.abs(below - int(below[0, 0])) > 40).any(axis=1)).max())
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("time_word", ["3分钟前", "昨天"])
+def test_a_row_the_screenshot_ends_in_is_read(engine: TesserocrEngine, time_word: str, dark: bool) -> None:
+    # The screenshot ends an eighth of a glyph above the glyphs' feet: read with a margin of page under it.
+    gray, frame = time_row(time_word=time_word, dark=dark, gap="   ")
+    row = read_below_poster(gray[: feet(gray, frame) - 3], frame, engine)
+    assert row.reading.time_word == time_word, row.reading.text
+    assert row.reading.delete_box is not None
+    assert not row.lock_marker
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("cut", [2, 4, 6, 8, 10])
+def test_a_private_row_the_screenshot_ends_in_is_never_read_as_public(
+    engine: TesserocrEngine, dark: bool, cut: int
+) -> None:
+    # A cut padlock: it is seen as a lock, or the row is not taken as a public post's (a person looks).
+    gray, frame = time_row(private=True, dark=dark, gap="   ")
+    row = read_below_poster(gray[: feet(gray, frame) - cut], frame, engine)
+    public = row.reading.time_word is not None and row.reading.delete_box is not None and not row.lock_marker
+    assert not public, row.reading.text
+
+
 def test_no_home_indicator_leaves_the_row_alone() -> None:
     gray, _ = time_row(time_word="8小时前")
     assert np.array_equal(_without_home_indicator(gray, 0, gray.shape[0]), gray)
