@@ -271,7 +271,8 @@ def _ink_after_time(strip: NDArray[np.uint8], reading: RowReading) -> bool:
     # Set apart on both sides: the icon has a space before 删除 too. A run glued to the next one is
     # part of a word (删's left half, when OCR misread 删 and boxed only 除 as the word).
     following = every[every.index(runs[-1]) + 1] if every.index(runs[-1]) + 1 < len(every) else None
-    apart = last_start - previous_end >= 0.28 * glyph and (following is None or following[0] - last_end >= 0.28 * glyph)
+    after = following is None or following[0] - last_end >= 0.28 * glyph
+    apart = last_start - previous_end >= 0.28 * glyph and after
     if reading.time_word is not None and reading.time_word.isascii():
         # English time words have spaces in them ("5 mins ago"): a short last word is a run of its own,
         # set apart. The lock comes after the words; CJK rows keep the rule above, where OCR's box
@@ -279,6 +280,10 @@ def _ink_after_time(strip: NDArray[np.uint8], reading: RowReading) -> bool:
         time_right = reading.time_box[0] + reading.time_box[2]
         if last_start < time_right - 0.3 * glyph:
             return False
+        # Past the words, a word's space before it is enough: the lock can sit as close to "ago" as
+        # the words sit to each other (issue 18: a private post was approved, its lock 0.27 glyphs on).
+        past_words = last_start >= time_right - 0.1 * glyph
+        apart = apart or (past_words and last_start - previous_end >= 0.15 * glyph and after)
     return lone and apart
 
 

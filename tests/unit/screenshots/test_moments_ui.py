@@ -33,11 +33,12 @@ def time_row(
     time_word: str = "3分钟前",
     gap: str = GAP,
     own: bool = True,
+    lock_gap: float | None = None,
 ) -> tuple[NDArray[np.uint8], Frame]:
     """A screen ``width`` wide with a poster (as a block) and the Moments time row under it, as grayscale.
 
     Public: ``time_word`` ``gap`` 删除; private: ``time_word`` ``gap`` padlock ``gap`` 删除; ``own=False``
-    leaves 删除 out (someone else's post).
+    leaves 删除 out (someone else's post); ``lock_gap`` (font sizes; default ``gap``) is the space before the padlock.
     """
     k = width / 750
     page = (25, 25, 25) if dark else (255, 255, 255)
@@ -49,7 +50,10 @@ def time_row(
     row_font = font(round(26 * k))
     x, y = frame.left, frame.bottom + round(14 * k)
     draw.text((x, y), time_word, font=row_font, fill=grey)
-    x += draw.textlength(time_word + gap, font=row_font)
+    if lock_gap is not None and private:
+        x += draw.textlength(time_word, font=row_font) + lock_gap * row_font.size
+    else:
+        x += draw.textlength(time_word + gap, font=row_font)
     if private:
         x += padlock(draw, x, y, k, grey) + draw.textlength(gap, font=row_font)
     if own:
@@ -81,6 +85,22 @@ def test_the_padlock_after_other_time_words(engine: TesserocrEngine, time_word: 
     row = read_below_poster(gray, frame, engine)
     assert row.reading.time_word == time_word, row.reading
     assert row.lock_marker is private, row.reading
+
+
+@pytest.mark.parametrize("private", [False, True], ids=["public", "private"])
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("time_word", ["47 mins ago", "12 mins ago"])
+@pytest.mark.parametrize("lock_gap", [0.3, 0.35])
+@pytest.mark.parametrize("width", [540, 1080])
+def test_a_padlock_a_word_space_after_english_words(
+    engine: TesserocrEngine, time_word: str, dark: bool, private: bool, lock_gap: float, width: int
+) -> None:
+    # The lock about as close to "ago" as the words are to each other: past the time word's
+    # box, that is enough to set it apart (issue 18: such a private post was approved).
+    gray, frame = time_row(private=private, dark=dark, time_word=time_word, gap="   ", lock_gap=lock_gap, width=width)
+    row = read_below_poster(gray, frame, engine)
+    assert row.reading.time_word is not None, row.reading.text
+    assert row.lock_marker is private, row.reading.text
 
 
 @pytest.mark.parametrize("gap", ["   ", "    "], ids=["3-spaces", "4-spaces"])
