@@ -3,6 +3,7 @@ and the context descriptor that spots re-used ones."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ from services.screenshots.adapters.context_hash import context_descriptor, text_
 from services.screenshots.adapters.ocr import TesserocrEngine
 from services.screenshots.adapters.poster_frame import Frame
 from services.screenshots.domain.analysis import Analysis, ReferenceUnusable
+from services.screenshots.domain.moments_text import RowReading
 from services.screenshots.domain.reuse import PriorShot, ReuseFinding, find_reuse
 from services.screenshots.domain.similarity import DESCRIPTOR_BYTES, similarity
 from services.screenshots.domain.verdicts import (
@@ -219,6 +221,28 @@ def test_a_poster_the_client_shows_cropped_is_approved(
     assert "shown" in evidence.boxes
     assert evidence.artwork_shown is not None and 0.4 <= evidence.artwork_shown < 0.9
     assert evidence.time_word == "3分钟前"
+
+
+def test_a_crop_whose_row_is_missed_under_it_is_read_a_cell_higher(
+    analyzer: Analyzer, poster: Image.Image, poster_png: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The crop's bottom edge found a little too low (dark poster cells on a dark page pass for shown):
+    # the row under it reads as nothing; a cell higher it is read.
+    import services.screenshots.adapters.analyzer as module
+
+    real = module.read_below_poster
+    frames: list[Frame] = []
+
+    def reader(gray: Any, frame: Frame, engine: Any) -> Any:
+        frames.append(frame)
+        row = real(gray, frame, engine)
+        return row if len(frames) > 1 else replace(row, reading=RowReading(None, None, None, ""))
+
+    monkeypatch.setattr(module, "read_below_poster", reader)
+    square = poster.crop((0, poster.height - poster.width, poster.width, poster.height))
+    analysis, verdict = check(analyzer, make_shot(square), poster_png)
+    assert verdict == Verdict(Decision.APPROVE, ()), analysis.evidence
+    assert len(frames) == 2 and frames[1].bottom < frames[0].bottom
 
 
 @pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
