@@ -41,6 +41,9 @@ _TIME_WORDS = (
 #: Quotes, dots and other marks OCR makes of JPEG noise and letter-spacing; not an icon.
 _NOT_GLYPHS = re.compile(r"[\s\"'`“”‘’.,:;!?。，、：；！？·…()（）\[\]|_\-~]+")
 _DELETE = re.compile(r"删\s*除|删|除|d\s*e\s*[l1I|]\s*e\s*t\s*e", re.IGNORECASE)
+#: "Delete" with its tail misread ("Deltee", "Delcte"): only right after a time word, where nothing
+#: else is printed.
+_DELETE_LOOSE = re.compile(r"d\s*e\s*[l1I|]\s*[a-z]\s*[a-z]\s*[a-z]?", re.IGNORECASE)
 #: The title bar in Chinese or English (the canonical Chinese name is what is reported).
 _TITLES = {
     "朋友圈": re.compile(r"朋\s*友\s*\S|moments", re.IGNORECASE),
@@ -111,6 +114,11 @@ def read_time_row(tokens: Sequence[OcrToken]) -> RowReading:
             if time_word is not None:
                 between = _NOT_GLYPHS.sub("", text[time_end : match.start()])
             break
+    if delete_box is None and time_word is not None:
+        loose = _DELETE_LOOSE.search(text, time_end)
+        if loose is not None:
+            delete_box = _union(boxes[loose.start() : loose.end()])
+            between = _NOT_GLYPHS.sub("", text[time_end : loose.start()])
     return RowReading(time_word, time_box, delete_box, text, between)
 
 
