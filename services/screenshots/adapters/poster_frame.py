@@ -310,7 +310,7 @@ def _shown_part(
     total[1:, 1:] = score.cumsum(axis=0).cumsum(axis=1)
     masked = np.argwhere(~artwork)
     if masked.size == 0:
-        return full, None
+        return full, None, None
     (code_top, code_left), (code_bottom, code_right) = masked.min(axis=0), masked.max(axis=0) + 1
     r0 = np.arange(0, code_top + 1)[:, None, None, None]
     r1 = np.arange(code_bottom, rows + 1)[None, :, None, None]

@@ -228,9 +228,8 @@ def test_a_crop_whose_row_is_missed_under_it_is_read_a_cell_higher(
 ) -> None:
     # The crop's bottom edge found a little too low (dark poster cells on a dark page pass for shown):
     # the row under it reads as nothing; a cell higher it is read.
-    import services.screenshots.adapters.analyzer as module
+    from services.screenshots.adapters.moments_ui import read_below_poster as real
 
-    real = module.read_below_poster
     frames: list[Frame] = []
 
     def reader(gray: Any, frame: Frame, engine: Any) -> Any:
@@ -238,7 +237,7 @@ def test_a_crop_whose_row_is_missed_under_it_is_read_a_cell_higher(
         row = real(gray, frame, engine)
         return row if len(frames) > 1 else replace(row, reading=RowReading(None, None, None, ""))
 
-    monkeypatch.setattr(module, "read_below_poster", reader)
+    monkeypatch.setattr("services.screenshots.adapters.analyzer.read_below_poster", reader)
     square = poster.crop((0, poster.height - poster.width, poster.width, poster.height))
     analysis, verdict = check(analyzer, make_shot(square), poster_png)
     assert verdict == Verdict(Decision.APPROVE, ()), analysis.evidence
