@@ -69,18 +69,20 @@ class Analyzer:
                 Evidence(image_problem=rejected.reason), fingerprint(screenshot, np.zeros((1, 1), dtype=np.uint8), None)
             )
         reference = self._reference(poster, payload)
-        evidence, frame = self._locate(gray, colour, reference)
+        evidence, frame, placed = self._locate(gray, colour, reference)
         text = ""
         if frame is not None:
             evidence = self._read_moments(gray, frame, evidence)
             if evidence.moments_checked:  # a decision that may still approve: read what makes it personal
                 text = read_above_poster(gray, frame, self._engine)
                 evidence = replace(evidence, context_text=text)
-        return Analysis(evidence, fingerprint(screenshot, gray, frame, text))
+        return Analysis(evidence, fingerprint(screenshot, gray, placed, text))
 
     def _locate(
         self, gray: NDArray[np.uint8], colour: NDArray[np.uint8], reference: PosterReference
-    ) -> tuple[Evidence, Frame | None]:
+    ) -> tuple[Evidence, Frame | None, Frame | None]:
+        """Evidence of the poster, the part of it shown (what the Moments UI is read around), and where
+        it is placed on the page (what the re-use fingerprint is anchored to)."""
         codes = find_qr_codes(gray)
         own = next((code for code in codes if code.text == reference.payload), None)
         payloads = tuple(code.text for code in ([own] if own else []) + [c for c in codes if c is not own])
@@ -88,9 +90,10 @@ class Analyzer:
             frame = frame_from_qr(reference, own)
             cells = artwork_cells(gray, frame, reference, colour)
             boxes = {"qr": own.bounds, "poster": frame.box()}
-            shown = frame
+            shown = placed = frame
             if cells is not None and cells.visible is not None:  # the client shows a crop of the poster
                 shown = cells.visible
+                placed = cells.placed or shown
                 boxes["shown"] = shown.box()
             evidence = Evidence(
                 qr=QrMatch.OWN,
@@ -101,16 +104,16 @@ class Analyzer:
                 boxes=boxes,
             )
             # What is under the picture is under what the client shows of it.
-            return self._placement(gray, frame, evidence), shown
+            return self._placement(gray, frame, evidence), shown, placed
         if codes:
             # Someone else's code: the frame it implies still anchors the re-use hash.
             frame = frame_from_qr(reference, codes[0])
-            return Evidence(qr=QrMatch.FOREIGN, qr_payloads=payloads, boxes={"qr": codes[0].bounds}), frame
+            return Evidence(qr=QrMatch.FOREIGN, qr_payloads=payloads, boxes={"qr": codes[0].bounds}), frame, frame
         found = locate_by_features(gray, reference)
         if found is None:
-            return Evidence(qr=QrMatch.NONE), None
+            return Evidence(qr=QrMatch.NONE), None, None
         evidence = Evidence(qr=QrMatch.NONE, poster_located_without_qr=True, boxes={"poster": found.box()})
-        return self._placement(gray, found, evidence), found
+        return self._placement(gray, found, evidence), found, found
 
     def _placement(self, gray: NDArray[np.uint8], frame: Frame, evidence: Evidence) -> Evidence:
         width = gray.shape[1]
@@ -140,6 +143,14 @@ class Analyzer:
         ):
             return evidence  # the outcome is already a rejection; skip the OCR
         row = read_below_poster(gray, frame, self._engine)
+        if row.reading.time_word is None and row.reading.delete_box is None and "shown" in evidence.boxes:
+            # The bottom of a client's crop is found to a cell of the poster (1/12 of its width): on a
+            # dark page, cells of a dark poster under the crop can pass for shown, and the row's top
+            # then falls above where it is looked for. Look a cell higher once.
+            raised = Frame(frame.left, frame.top, frame.width, max(1.0, frame.height - frame.width / 12))
+            again = read_below_poster(gray, raised, self._engine)
+            if again.reading.time_word is not None or again.reading.delete_box is not None:
+                row = again
         boxes = dict(evidence.boxes, time_row=row.strip)
         if row.reading.time_box:
             boxes["time"] = row.reading.time_box

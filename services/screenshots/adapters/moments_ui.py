@@ -82,7 +82,7 @@ def read_below_poster(gray: NDArray[np.uint8], frame: Frame, engine: OcrEngine) 
     bottom = min(height, int(frame.bottom + _SEARCH_DEPTH * width))
     if bottom - top < 6:
         return TimeRow(read_time_row(()), False, (left, top, right - left, max(0, bottom - top)))
-    region = gray[top:bottom, left:right]
+    region = _without_home_indicator(gray, top, bottom)[:, left:right]
     expected = _TEXT_SHARE * width
     bands = _text_bands(region, expected)
     if bands:
@@ -94,6 +94,12 @@ def read_below_poster(gray: NDArray[np.uint8], frame: Frame, engine: OcrEngine) 
         scale = min(3.0, _TARGET_TEXT_PX / expected)
     region = _stretch_lines(region[:cut], bands)
     strip_box = (left, top, right - left, cut)
+    # The screenshot ends inside the row (the glyphs' feet cut off): tesseract reads the rest only with
+    # a margin of page under it.
+    cut_off = bool(bands) and top + cut >= height - 1 and bands[min(1, len(bands) - 1)][1] >= region.shape[0] - 1
+    if cut_off:
+        margin = np.full((max(4, int(0.6 * expected)), region.shape[1]), np.median(region), dtype=np.uint8)
+        region = np.vstack([region, margin])
     strip = _prepare(region, scale)
     tokens = engine.read(strip, "block")
     reading = _row_reading(tokens, (frame.left - left) * scale, width * scale)
@@ -101,8 +107,48 @@ def read_below_poster(gray: NDArray[np.uint8], frame: Frame, engine: OcrEngine) 
         reading = _reread_lines(strip, bands[:2], scale, engine, reading, (frame.left - left) * scale, width * scale)
     # Both must see it: OCR reads an icon as a stray glyph between the words, and the pixels show a lone
     # glyph-sized mark set apart by spaces. Either alone misfires on JPEG noise or loose OCR boxes.
-    lock = bool(reading.between) and reading.time_box is not None and _ink_after_time(strip, reading)
+    ink_lock = reading.time_box is not None and _ink_after_time(strip, reading)
+    lock = bool(reading.between) and ink_lock
+    if cut_off and not lock and (ink_lock or reading.between):
+        # Half a lock reads as a glyph or shows as a mark, not always both: with one alone, a person looks.
+        reading = replace(reading, time_word=None, time_box=None)
     return TimeRow(_to_screen(reading, scale, left, top), lock, strip_box)
+
+
+#: The home indicator (iPhones without a home button, some Android gesture bars): a bar a third of the
+#: screen wide, centred, in the bottom few percent of the screen, drawn over whatever is there.
+_INDICATOR_ZONE = 0.04
+_INDICATOR_WIDTH = (0.22, 0.5)
+_INDICATOR_CONTRAST = 40
+_INDICATOR_ROWS = 0.015
+
+
+def _without_home_indicator(gray: NDArray[np.uint8], top: int, bottom: int) -> NDArray[np.uint8]:
+    """Rows ``top:bottom`` of the screen, with the home indicator painted in the page's grey when it is
+    among them: a time row at the very bottom of a screenshot runs under it, and OCR reads nothing of
+    a line struck through by a bar (the strokes it hides are fewer than the ones it spoils)."""
+    height, width = gray.shape
+    zone = max(top, height - int(_INDICATOR_ZONE * height))
+    if bottom <= zone:
+        return gray[top:bottom]
+    found: list[tuple[int, int, int, int]] = []
+    for y in range(zone, bottom):
+        row = gray[y].astype(np.int16)
+        page = int(np.median(row))
+        columns = np.flatnonzero(np.abs(row - page) > _INDICATOR_CONTRAST)
+        if columns.size < _INDICATOR_WIDTH[0] * width:
+            continue
+        runs = np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1)
+        run = max(runs, key=len)
+        wide = _INDICATOR_WIDTH[0] * width <= len(run) <= _INDICATOR_WIDTH[1] * width
+        if wide and abs((int(run[0]) + int(run[-1])) / 2 - width / 2) <= 0.03 * width:
+            found.append((y, int(run[0]), int(run[-1]), page))
+    if not found or len(found) > _INDICATOR_ROWS * height:
+        return gray[top:bottom]  # nothing like it, or something far taller than a bar
+    region = gray[top:bottom].copy()
+    for y, first, last, page in found:
+        region[max(0, y - 2 - top) : y + 3 - top, max(0, first - 3) : last + 4] = page
+    return region
 
 
 def _reread_lines(
@@ -225,7 +271,8 @@ def _ink_after_time(strip: NDArray[np.uint8], reading: RowReading) -> bool:
     # Set apart on both sides: the icon has a space before 删除 too. A run glued to the next one is
     # part of a word (删's left half, when OCR misread 删 and boxed only 除 as the word).
     following = every[every.index(runs[-1]) + 1] if every.index(runs[-1]) + 1 < len(every) else None
-    apart = last_start - previous_end >= 0.28 * glyph and (following is None or following[0] - last_end >= 0.28 * glyph)
+    after = following is None or following[0] - last_end >= 0.28 * glyph
+    apart = last_start - previous_end >= 0.28 * glyph and after
     if reading.time_word is not None and reading.time_word.isascii():
         # English time words have spaces in them ("5 mins ago"): a short last word is a run of its own,
         # set apart. The lock comes after the words; CJK rows keep the rule above, where OCR's box
@@ -233,6 +280,10 @@ def _ink_after_time(strip: NDArray[np.uint8], reading: RowReading) -> bool:
         time_right = reading.time_box[0] + reading.time_box[2]
         if last_start < time_right - 0.3 * glyph:
             return False
+        # Past the words, a word's space before it is enough: the lock can sit as close to "ago" as
+        # the words sit to each other (issue 18: a private post was approved, its lock 0.27 glyphs on).
+        past_words = last_start >= time_right - 0.1 * glyph
+        apart = apart or (past_words and last_start - previous_end >= 0.15 * glyph and after)
     return lone and apart
 
 

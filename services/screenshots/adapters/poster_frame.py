@@ -48,6 +48,8 @@ _MIN_TEXTURED = 12
 #: how far its grey may be from the page's.
 _FLAT_LINE = 5.0
 _PAGE_TONE = 14.0
+#: A flat row across the screen this far from the page's grey is a bar of its own (the title bar).
+_BAR_TONE = 5.0
 _ORB_FEATURES = 1500
 _ORB_SHOT_FEATURES = 5000
 _ORB_WORK_WIDTH = 720
@@ -204,6 +206,11 @@ class ArtworkCells:
     #: The part of the poster the client shows, in screenshot pixels, when it crops the picture (a
     #: tile of a multi-picture grid, a tall picture cut to fit); None when the whole frame is shown.
     visible: Frame | None = None
+    #: Where the picture's place on the page is, for the re-use fingerprint: what is shown, except that
+    #: a side hidden under a bar across the screen (the title bar a post is scrolled under) keeps the
+    #: whole frame's edge. The client drew the picture there; a copy with a poster pasted over it (the
+    #: bar covered too) anchors its fingerprint at the same place.
+    placed: Frame | None = None
 
 
 def artwork_cells(
@@ -266,7 +273,7 @@ def artwork_cells(
         frame.left + float(reference.qr_corners[:, 0].max()) * scale,
         frame.top + float(reference.qr_corners[:, 1].max()) * scale,
     )
-    kept, visible = _shown_part(gray, frame, (agree, usable, reference.fine_cells), code)
+    kept, visible, placed = _shown_part(gray, frame, (agree, usable, reference.fine_cells), code)
     if visible is not None:
         agree, usable, flat = agree[kept], usable[kept], flat[kept]
         compared = int(usable.sum())
@@ -276,7 +283,7 @@ def artwork_cells(
     textured = usable & ~flat
     if int(textured.sum()) >= _MIN_TEXTURED:
         agreement = min(agreement, float((agree & textured).sum()) / int(textured.sum()))
-    return ArtworkCells(round(agreement, 3), compared, round(compared / max(1, total), 3), visible)
+    return ArtworkCells(round(agreement, 3), compared, round(compared / max(1, total), 3), visible, placed)
 
 
 def _shown_part(
@@ -284,9 +291,10 @@ def _shown_part(
     frame: Frame,
     cells: tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]],
     code: tuple[float, float, float, float],
-) -> tuple[tuple[slice, slice], Frame | None]:
-    """The rows and columns of cells the client shows, and the shown part in screenshot pixels: all of
-    them and None, unless the picture is cropped.
+) -> tuple[tuple[slice, slice], Frame | None, Frame | None]:
+    """The rows and columns of cells the client shows, the shown part in screenshot pixels, and where
+    the picture is placed (the shown part, with a side under a screen-wide bar at the frame's edge):
+    all of them and None twice, unless the picture is cropped.
 
     ``cells`` are (agree, usable, artwork) per cell; ``code`` is the QR code's (left, top, right,
     bottom) in the screenshot. The best rectangle around the code (cells that agree count +1, those
@@ -302,7 +310,7 @@ def _shown_part(
     total[1:, 1:] = score.cumsum(axis=0).cumsum(axis=1)
     masked = np.argwhere(~artwork)
     if masked.size == 0:
-        return full, None
+        return full, None, None
     (code_top, code_left), (code_bottom, code_right) = masked.min(axis=0), masked.max(axis=0) + 1
     r0 = np.arange(0, code_top + 1)[:, None, None, None]
     r1 = np.arange(code_bottom, rows + 1)[None, :, None, None]
@@ -313,11 +321,11 @@ def _shown_part(
     top, bottom = int(best[0]), int(code_bottom + best[1])
     left, right = int(best[2]), int(code_right + best[3])
     if sums[best] <= sums[0, -1, 0, -1]:  # cropping gains nothing over the whole poster
-        return full, None
+        return full, None, None
     # A client crop keeps much of the picture; a rectangle hugging the code (its white quiet zone has
     # flat edges all round) is a code on other artwork, not a crop.
     if int(artwork[top:bottom, left:right].sum()) < _MIN_CROP_SHARE * int(artwork.sum()):
-        return full, None
+        return full, None, None
     ch, cw = frame.height / rows, frame.width / columns
     x0, x1 = frame.left + left * cw, frame.left + right * cw
     y0, y1 = frame.top + top * ch, frame.top + bottom * ch
@@ -326,28 +334,35 @@ def _shown_part(
     # median, which a cover photo at the top of the feed takes over.
     page = _page_beside(gray, frame)
     edges = [x0, y0, x1, y1]
+    # Sides hidden under a bar across the screen, not cut by the client: the frame's own edge there.
+    placed = [x0, y0, x1, y1]
     if top > 0:  # the crop's top edge: the lowest flat row above the code, near the rectangle's top
-        found = _flat_line(gray, (y0 - ch, min(y0 + ch, code_top_px)), (x0, x1), rows_first=True, last=True, page=page)
+        found, bar = _flat_line(
+            gray, (y0 - ch, min(y0 + ch, code_top_px)), (x0, x1), rows_first=True, last=True, page=page
+        )
         edges[1] = -1.0 if found is None else found + 1
+        placed[1] = frame.top if bar else edges[1]
     if bottom < rows:
-        found = _flat_line(
+        found, bar = _flat_line(
             gray, (max(y1 - ch, code_bottom_px), y1 + ch), (x0, x1), rows_first=True, last=False, page=page
         )
         edges[3] = -1.0 if found is None else found
+        placed[3] = frame.bottom if bar else edges[3]
     if left > 0:
-        found = _flat_line(
+        found, _ = _flat_line(
             gray, (x0 - cw, min(x0 + cw, code_left_px)), (y0, y1), rows_first=False, last=True, page=page
         )
-        edges[0] = -1.0 if found is None else found + 1
+        edges[0] = placed[0] = -1.0 if found is None else found + 1
     if right < columns:
-        found = _flat_line(
+        found, _ = _flat_line(
             gray, (max(x1 - cw, code_right_px), x1 + cw), (y0, y1), rows_first=False, last=False, page=page
         )
-        edges[2] = -1.0 if found is None else found
+        edges[2] = placed[2] = -1.0 if found is None else found
     if min(edges) < 0:
-        return full, None
+        return full, None, None
     shown = Frame(edges[0], edges[1], edges[2] - edges[0], edges[3] - edges[1])
-    return (slice(top, bottom), slice(left, right)), shown
+    where = Frame(placed[0], placed[1], placed[2] - placed[0], placed[3] - placed[1])
+    return (slice(top, bottom), slice(left, right)), shown, where
 
 
 def _page_beside(gray: NDArray[np.uint8], frame: Frame) -> float:
@@ -369,26 +384,32 @@ def _flat_line(
     rows_first: bool,
     last: bool,
     page: float,
-) -> int | None:
+) -> tuple[int | None, bool]:
     """The first (or ``last``) row (``rows_first``) or column in ``across`` that is one flat colour over
     ``along``, the ``page``'s, in screenshot pixels; None if there is none. A flat line of the poster's
-    own colour inside the picture is not its edge."""
+    own colour inside the picture is not its edge. Second: whether that row is only a bar across the
+    whole screen (not the page's colour): the picture goes on under it."""
     height, width = gray.shape
     limit_across, limit_along = (height, width) if rows_first else (width, height)
     a0, a1 = max(0, int(across[0])), min(limit_across, int(np.ceil(across[1])))
     b0, b1 = max(0, int(along[0]) + 1), min(limit_along, int(along[1]) - 1)
     if a1 <= a0 or b1 - b0 < 8:
-        return None
+        return None, False
     band = (gray[a0:a1, b0:b1] if rows_first else gray[b0:b1, a0:a1].T).astype(np.float32)
-    edge = (band.std(axis=1) <= _FLAT_LINE) & (np.abs(band.mean(axis=1) - page) <= _PAGE_TONE)
+    page_line = (band.std(axis=1) <= _FLAT_LINE) & (np.abs(band.mean(axis=1) - page) <= _PAGE_TONE)
+    edge, bar = page_line, np.zeros_like(page_line)
     if rows_first:
-        # Or a bar across the whole screen (the title bar the picture is scrolled under), in its colour.
+        # Or a bar across the whole screen (the title bar the picture is scrolled under), in its colour
+        # (a dark title bar is only a few levels off a dark page: any clear difference makes it a bar).
         whole = gray[a0:a1].astype(np.float32)
-        edge |= (whole.std(axis=1) <= _FLAT_LINE) & (band.std(axis=1) <= _FLAT_LINE)
+        across = (whole.std(axis=1) <= _FLAT_LINE) & (band.std(axis=1) <= _FLAT_LINE)
+        edge = page_line | across
+        bar = across & (~page_line | (np.abs(whole.mean(axis=1) - page) >= _BAR_TONE))
     flat = np.flatnonzero(edge)
     if flat.size == 0:
-        return None
-    return a0 + int(flat[-1] if last else flat[0])
+        return None, False
+    chosen = int(flat[-1] if last else flat[0])
+    return a0 + chosen, bool(bar[chosen])
 
 
 def _sample_frame(

@@ -33,13 +33,17 @@ _TIME_WORDS = (
     re.compile(r"just\s*(?:n[o0]w|[a-z]{2,4})", re.IGNORECASE),  # "now" is often misread, "Just" is not
     re.compile(rf"{_DIGITS}\s*(?:min(?:ute)?s?|m)\s*a\s*g\s*o|{_DIGITS}\s*min(?:ute)?s?", re.IGNORECASE),
     re.compile(rf"{_DIGITS}\s*(?:h(?:ou)?rs?)\s*(?:a\s*g\s*o)?", re.IGNORECASE),
-    re.compile(rf"yester\s*day(?:{_CLOCK})?", re.IGNORECASE),
+    # "Yesterday" with its last letter misread ("Yesterdav", "Yesterdaw"): no other word starts so.
+    re.compile(rf"yester\s*da[a-z]?(?:{_CLOCK})?", re.IGNORECASE),
     re.compile(rf"{_DIGITS}\s*days?\s*a\s*g\s*o", re.IGNORECASE),
     re.compile(rf"{_MONTHS}[a-z]*\s*\d{{1,2}}(?:{_CLOCK})?", re.IGNORECASE),
 )
 #: Quotes, dots and other marks OCR makes of JPEG noise and letter-spacing; not an icon.
 _NOT_GLYPHS = re.compile(r"[\s\"'`“”‘’.,:;!?。，、：；！？·…()（）\[\]|_\-~]+")
 _DELETE = re.compile(r"删\s*除|删|除|d\s*e\s*[l1I|]\s*e\s*t\s*e", re.IGNORECASE)
+#: "Delete" with its tail misread ("Deltee", "Delcte"): only right after a time word, where nothing
+#: else is printed.
+_DELETE_LOOSE = re.compile(r"d\s*e\s*[l1I|]\s*[a-z]\s*[a-z]\s*[a-z]?", re.IGNORECASE)
 #: The title bar in Chinese or English (the canonical Chinese name is what is reported).
 _TITLES = {
     "朋友圈": re.compile(r"朋\s*友\s*\S|moments", re.IGNORECASE),
@@ -110,6 +114,11 @@ def read_time_row(tokens: Sequence[OcrToken]) -> RowReading:
             if time_word is not None:
                 between = _NOT_GLYPHS.sub("", text[time_end : match.start()])
             break
+    if delete_box is None and time_word is not None:
+        loose = _DELETE_LOOSE.search(text, time_end)
+        if loose is not None:
+            delete_box = _union(boxes[loose.start() : loose.end()])
+            between = _NOT_GLYPHS.sub("", text[time_end : loose.start()])
     return RowReading(time_word, time_box, delete_box, text, between)
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "HOT_KEY",
     "Fingerprint",
     "LineAgreement",
+    "LineScores",
     "PriorShot",
     "ReuseFinding",
     "ReuseIndex",
@@ -46,6 +47,7 @@ __all__ = [
     "find_reuse",
     "lookup_keys",
     "nearest_first",
+    "pending_twin",
     "text_agreement",
 ]
 
@@ -59,6 +61,8 @@ HOT_KEY = 64
 Similarity = Callable[[bytes, bytes], float]
 #: How well the lines of text around two posters agree (0..1), None when there are none to compare.
 LineAgreement = Callable[[bytes, bytes], float | None]
+#: Each line's best agreement (the screenshot with fewer lines against the other), worst first.
+LineScores = Callable[[bytes, bytes], Sequence[float] | None]
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,19 @@ _SAME_LINES = 0.6
 _DIFFERENT_LINES = 0.35
 #: Context similarity at or above which the lines alone never clear a picture: a person looks.
 _IDENTICAL = 0.999
+#: With this many lines or more, one line matching nothing while every other agrees closely is
+#: likelier a line measured differently in a copy (two close lines of a comment joined in one and
+#: not in the other) than another member's post: theirs differ in the nickname and also in the
+#: time or the status bar's clock, which agree at most ~0.75 (measured on one phone's crowd).
+_LONE_LINE_FROM = 5
+_LONE_LINE_REST = 0.8
+
+
+def _one_line_off(scores: Sequence[float] | None) -> bool:
+    """All lines but one agree closely: a person compares rather than the lines clearing the picture."""
+    if scores is None or len(scores) < _LONE_LINE_FROM:
+        return False
+    return scores[0] < _DIFFERENT_LINES and min(scores[1:]) >= _LONE_LINE_REST
 
 
 def _containment(short: str, long: str) -> float:
@@ -213,6 +230,7 @@ def find_reuse(
     copy_at: float,
     close_at: float,
     lines: LineAgreement | None = None,
+    line_scores: LineScores | None = None,
 ) -> ReuseFinding:
     """The most similar earlier screenshot that counts, classified as a copy, close, or unrelated.
 
@@ -234,7 +252,9 @@ def find_reuse(
             by_lines = lines(fingerprint.context, prior.fingerprint.context)
         if by_lines is not None:
             if by_lines < _DIFFERENT_LINES:
-                if score < _IDENTICAL:
+                theirs = prior.fingerprint.context
+                lone = line_scores is not None and _one_line_off(line_scores(fingerprint.context, theirs))
+                if score < _IDENTICAL and not lone:
                     continue  # a line (the nickname, the time) matches nothing: someone else's post
                 # Surroundings alike to the pixel: no two members' posts are (measured: <= 0.997 in
                 # a crowd of one phone, one avatar, the same words); a line cut differently is likelier.
@@ -259,3 +279,34 @@ def find_reuse(
     if score >= close_at:
         return ReuseFinding(ReuseMatch.CLOSE, score, submission_id)
     return ReuseFinding(ReuseMatch.NONE, score)
+
+
+def pending_twin(
+    fingerprint: Fingerprint,
+    user: str,
+    earlier: Iterable[PriorShot],
+    similarity: Similarity,
+    *,
+    copy_at: float,
+    close_at: float,
+    lines: LineAgreement | None = None,
+    line_scores: LineScores | None = None,
+) -> ReuseFinding:
+    """The member's own earlier submission still waiting for a person, if this one is (close to) a copy
+    of it. Such an attempt does not count as re-use (:func:`find_reuse`: a member tries again after a
+    review with a better screenshot of the same post), but it must not be approved on its own either:
+    the same picture re-saved would otherwise pass while a person still weighs the first (issue 18: a
+    re-sent copy was approved that way). A person looks at both."""
+    pending = [
+        PriorShot(p.submission_id, p.user, Decision.APPROVE, p.fingerprint, p.own_qr)
+        for p in earlier
+        if p.user == user and p.decision is Decision.REVIEW
+    ]
+    if not pending:
+        return ReuseFinding(ReuseMatch.NONE)
+    found = find_reuse(
+        fingerprint, user, pending, similarity, copy_at=copy_at, close_at=close_at, lines=lines, line_scores=line_scores
+    )
+    if found.match is ReuseMatch.NONE:
+        return found
+    return ReuseFinding(ReuseMatch.CLOSE, found.similarity, found.submission_id)

@@ -33,6 +33,7 @@ __all__ = [
     "buckets",
     "line_agreement",
     "line_buckets",
+    "line_scores",
     "pack_lines",
     "similarity",
 ]
@@ -140,13 +141,19 @@ def line_agreement(left: bytes, right: bytes) -> float | None:
     member's screenshot of the same poster on the same phone, default avatar and suggested words
     included, has a line matching nothing in the other, the nickname or the time (<= 0.46).
     """
+    scores = line_scores(left, right)
+    return None if scores is None else scores[0]
+
+
+def line_scores(left: bytes, right: bytes) -> tuple[float, ...] | None:
+    """Each line of the screenshot with fewer lines against its best match in the other (0..1), worst
+    first; None when either has no lines to compare. :func:`line_agreement` is the first."""
     mine, theirs = _unpack_lines(left), _unpack_lines(right)
     if mine is None or theirs is None or not len(mine.aspects) or not len(theirs.aspects):
         return None
     matches = _line_matches(mine, theirs)
-    # The worst line of the screenshot with fewer lines against its best match in the other.
     best = matches.max(axis=1) if len(mine.aspects) <= len(theirs.aspects) else matches.max(axis=0)
-    return max(0.0, float(best.min()))
+    return tuple(sorted(max(0.0, float(value)) for value in best))
 
 
 def _mask(descriptor: bytes) -> NDArray[np.bool_]:

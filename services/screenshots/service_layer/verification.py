@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from services.screenshots.domain.reuse import Fingerprint, PriorShot, find_reuse
-from services.screenshots.domain.similarity import line_agreement, similarity
+from services.screenshots.domain.reuse import Fingerprint, PriorShot, ReuseFinding, find_reuse, pending_twin
+from services.screenshots.domain.similarity import line_agreement, line_scores, similarity
 from services.screenshots.domain.verdicts import (
     Decision,
     DecisionThresholds,
     Evidence,
     QrMatch,
     Reason,
+    ReuseMatch,
     Verdict,
     decide,
 )
@@ -65,19 +66,32 @@ def conclude(analysed: Analysed, earlier: Sequence[PriorShot], thresholds: Decis
     started = _now_ms()
     submission, evidence = analysed.submission, analysed.evidence
     if evidence.image_problem is None:
-        reuse = find_reuse(
-            analysed.fingerprint,
-            submission.user,
-            [shot for shot in earlier if shot.submission_id != submission.id],
-            similarity,
-            copy_at=thresholds.reuse_copy_similarity,
-            close_at=thresholds.reuse_close_similarity,
-            lines=line_agreement,
-        )
+        others = [shot for shot in earlier if shot.submission_id != submission.id]
+        reuse = _reuse(find_reuse, analysed, others, thresholds)
+        if reuse.match is ReuseMatch.NONE:
+            # Not re-use, but the member's own picture still before a person: it waits for them too.
+            twin = _reuse(pending_twin, analysed, others, thresholds)
+            if twin.match is not ReuseMatch.NONE:
+                reuse = twin
         score = None if reuse.similarity is None else round(reuse.similarity, 4)
         evidence = replace(evidence, reuse=reuse.match, reuse_similarity=score, reused_from=reuse.submission_id)
     verdict = decide(evidence, thresholds)
     return Conclusion(submission, verdict, evidence, analysed.fingerprint, analysed.ms + _now_ms() - started)
+
+
+def _reuse(
+    finder: Callable[..., ReuseFinding], analysed: Analysed, others: list[PriorShot], thresholds: DecisionThresholds
+) -> ReuseFinding:
+    return finder(
+        analysed.fingerprint,
+        analysed.submission.user,
+        others,
+        similarity,
+        copy_at=thresholds.reuse_copy_similarity,
+        close_at=thresholds.reuse_close_similarity,
+        lines=line_agreement,
+        line_scores=line_scores,
+    )
 
 
 def analysis_timed_out(submission: Submission, content: bytes, seconds: float) -> Conclusion:

@@ -3,6 +3,7 @@ and the context descriptor that spots re-used ones."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ from services.screenshots.adapters.context_hash import context_descriptor, text_
 from services.screenshots.adapters.ocr import TesserocrEngine
 from services.screenshots.adapters.poster_frame import Frame
 from services.screenshots.domain.analysis import Analysis, ReferenceUnusable
+from services.screenshots.domain.moments_text import RowReading
 from services.screenshots.domain.reuse import PriorShot, ReuseFinding, find_reuse
 from services.screenshots.domain.similarity import DESCRIPTOR_BYTES, similarity
 from services.screenshots.domain.verdicts import (
@@ -221,6 +223,27 @@ def test_a_poster_the_client_shows_cropped_is_approved(
     assert evidence.time_word == "3分钟前"
 
 
+def test_a_crop_whose_row_is_missed_under_it_is_read_a_cell_higher(
+    analyzer: Analyzer, poster: Image.Image, poster_png: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The crop's bottom edge found a little too low (dark poster cells on a dark page pass for shown):
+    # the row under it reads as nothing; a cell higher it is read.
+    from services.screenshots.adapters.moments_ui import read_below_poster as real
+
+    frames: list[Frame] = []
+
+    def reader(gray: Any, frame: Frame, engine: Any) -> Any:
+        frames.append(frame)
+        row = real(gray, frame, engine)
+        return row if len(frames) > 1 else replace(row, reading=RowReading(None, None, None, ""))
+
+    monkeypatch.setattr("services.screenshots.adapters.analyzer.read_below_poster", reader)
+    square = poster.crop((0, poster.height - poster.width, poster.width, poster.height))
+    analysis, verdict = check(analyzer, make_shot(square), poster_png)
+    assert verdict == Verdict(Decision.APPROVE, ()), analysis.evidence
+    assert len(frames) == 2 and frames[1].bottom < frames[0].bottom
+
+
 @pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
 def test_a_poster_scrolled_under_the_title_bar_is_approved(
     analyzer: Analyzer, poster: Image.Image, poster_png: bytes, dark: bool
@@ -232,6 +255,24 @@ def test_a_poster_scrolled_under_the_title_bar_is_approved(
     analysis, verdict = check(analyzer, encode(image), poster_png)
     assert verdict == Verdict(Decision.APPROVE, ()), analysis.evidence
     assert analysis.evidence.boxes["shown"][1] == pytest.approx(bar_bottom + 1, abs=2)
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_a_copy_pasted_over_a_post_scrolled_under_the_title_bar_is_found(
+    analyzer: Analyzer, poster: Image.Image, poster_png: bytes, dark: bool
+) -> None:
+    # Someone pastes a poster over the whole place the picture had, title bar included: the copy's
+    # fingerprint is anchored to the poster's frame, so the original's must be too (where the client
+    # drew the picture), not to the part the bar leaves shown (issue 18: such a copy was approved).
+    image, placement = make_moments(poster, dark=dark)
+    bar_bottom = placement.top + round(0.25 * placement.height)
+    ImageDraw.Draw(image).rectangle((0, 0, image.width, bar_bottom), fill=(17, 17, 17) if dark else (237, 237, 237))
+    original, _ = check(analyzer, encode(image), poster_png)
+    assert "shown" in original.evidence.boxes
+    image.paste(poster.resize((placement.width, placement.height)), (placement.left, placement.top))
+    copy, _ = check(analyzer, encode(image, quality=60), poster_png)
+    assert original.fingerprint.context is not None and copy.fingerprint.context is not None
+    assert similarity(original.fingerprint.context, copy.fingerprint.context) >= 0.97
 
 
 def test_moments_post_without_the_poster_is_rejected(analyzer: Analyzer, poster_png: bytes) -> None:

@@ -232,6 +232,7 @@ def test_read_title_with_word_tokens_out_of_order() -> None:
         ("12 hours ago", "12hoursago"),
         ("Yesterday", "Yesterday"),
         ("Yesterday 12:30", "Yesterday12:30"),
+        ("Yesterdav 13:57", "Yesterdav13:57"),  # the last letter misread
         ("昨天 12:30", "昨天12:30"),
         ("2 days ago", "2daysago"),
         ("Dec 3", "Dec3"),
@@ -253,3 +254,18 @@ def test_no_english_time_word(text: str) -> None:
 @pytest.mark.parametrize(("text", "title"), [("Moments", "朋友圈"), ("Details", "详情")])
 def test_english_titles(text: str, title: str) -> None:
     assert read_title(glyphs(text)) == title
+
+
+@pytest.mark.parametrize("text", ["YesterdayDeltee", "5minsagoDelcte", "昨天Deletc"])
+def test_delete_with_its_tail_misread_counts_after_a_time_word(text: str) -> None:
+    reading = read_time_row(glyphs(text))
+    assert reading.time_word is not None
+    assert reading.delete_box is not None
+    assert reading.between == ""
+
+
+@pytest.mark.parametrize("text", ["Delivery", "Deltee", "Delicious food"])
+def test_a_loose_delete_alone_is_nothing(text: str) -> None:
+    reading = read_time_row(glyphs(text))
+    assert reading.time_word is None
+    assert reading.delete_box is None

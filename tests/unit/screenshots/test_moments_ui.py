@@ -15,7 +15,7 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
-from services.screenshots.adapters.moments_ui import _ink_after_time, read_below_poster
+from services.screenshots.adapters.moments_ui import _ink_after_time, _without_home_indicator, read_below_poster
 from services.screenshots.adapters.ocr import TesserocrEngine
 from services.screenshots.adapters.poster_frame import Frame
 from services.screenshots.domain.moments_text import OcrToken, RowReading
@@ -33,11 +33,12 @@ def time_row(
     time_word: str = "3分钟前",
     gap: str = GAP,
     own: bool = True,
+    lock_gap: float | None = None,
 ) -> tuple[NDArray[np.uint8], Frame]:
     """A screen ``width`` wide with a poster (as a block) and the Moments time row under it, as grayscale.
 
     Public: ``time_word`` ``gap`` 删除; private: ``time_word`` ``gap`` padlock ``gap`` 删除; ``own=False``
-    leaves 删除 out (someone else's post).
+    leaves 删除 out (someone else's post); ``lock_gap`` (font sizes; default ``gap``) is the space before the padlock.
     """
     k = width / 750
     page = (25, 25, 25) if dark else (255, 255, 255)
@@ -49,7 +50,10 @@ def time_row(
     row_font = font(round(26 * k))
     x, y = frame.left, frame.bottom + round(14 * k)
     draw.text((x, y), time_word, font=row_font, fill=grey)
-    x += draw.textlength(time_word + gap, font=row_font)
+    if lock_gap is not None and private:
+        x += draw.textlength(time_word, font=row_font) + lock_gap * row_font.size
+    else:
+        x += draw.textlength(time_word + gap, font=row_font)
     if private:
         x += padlock(draw, x, y, k, grey) + draw.textlength(gap, font=row_font)
     if own:
@@ -81,6 +85,22 @@ def test_the_padlock_after_other_time_words(engine: TesserocrEngine, time_word: 
     row = read_below_poster(gray, frame, engine)
     assert row.reading.time_word == time_word, row.reading
     assert row.lock_marker is private, row.reading
+
+
+@pytest.mark.parametrize("private", [False, True], ids=["public", "private"])
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("time_word", ["47 mins ago", "12 mins ago"])
+@pytest.mark.parametrize("lock_gap", [0.3, 0.35])
+@pytest.mark.parametrize("width", [540, 1080])
+def test_a_padlock_a_word_space_after_english_words(
+    engine: TesserocrEngine, time_word: str, dark: bool, private: bool, lock_gap: float, width: int
+) -> None:
+    # The lock about as close to "ago" as the words are to each other: past the time word's
+    # box, that is enough to set it apart (issue 18: such a private post was approved).
+    gray, frame = time_row(private=private, dark=dark, time_word=time_word, gap="   ", lock_gap=lock_gap, width=width)
+    row = read_below_poster(gray, frame, engine)
+    assert row.reading.time_word is not None, row.reading.text
+    assert row.lock_marker is private, row.reading.text
 
 
 @pytest.mark.parametrize("gap", ["   ", "    "], ids=["3-spaces", "4-spaces"])
@@ -118,6 +138,59 @@ def test_a_row_cut_off_by_the_screen_edge(engine: TesserocrEngine) -> None:
     row = read_below_poster(gray[: int(frame.bottom) + 3], frame, engine)
     assert row.reading.time_word is None
     assert not row.lock_marker
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_a_row_under_the_home_indicator_is_read(engine: TesserocrEngine, dark: bool) -> None:
+    # The screenshot ends at the time row and the phone's home indicator runs through it: the bar
+    # is painted out, so the row is read (before: nothing, and the post was rejected as not Moments).
+    gray, frame = time_row(dark=dark, time_word="8小时前")
+    width = gray.shape[1]
+    row_bottom = int(frame.bottom) + 14 + 34  # the row's glyphs end about here (26 px font at 750 wide)
+    screen = np.full((1334, width), gray[-1, 0], dtype=np.uint8)
+    offset = screen.shape[0] - row_bottom - 4
+    screen[offset:] = gray[: screen.shape[0] - offset]
+    bar = screen.shape[0] - 12  # through the glyphs' lower part, as on an iPhone
+    screen[bar : bar + 5, width // 3 : 2 * width // 3] = 235 if dark else 20
+    shifted = Frame(frame.left, frame.top + offset, frame.width, frame.height)
+    row = read_below_poster(screen, shifted, engine)
+    assert row.reading.time_word == "8小时前", row.reading.text
+    assert row.reading.delete_box is not None
+    assert not row.lock_marker
+
+
+def feet(gray: NDArray[np.uint8], frame: Frame) -> int:
+    """The last row of ink under the poster: where the time row's glyphs end."""
+    below = gray[int(frame.bottom) :].astype(np.int16)
+    return int(frame.bottom) + int(np.flatnonzero((np.abs(below - int(below[0, 0])) > 40).any(axis=1)).max())
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("time_word", ["3分钟前", "昨天"])
+def test_a_row_the_screenshot_ends_in_is_read(engine: TesserocrEngine, time_word: str, dark: bool) -> None:
+    # The screenshot ends an eighth of a glyph above the glyphs' feet: read with a margin of page under it.
+    gray, frame = time_row(time_word=time_word, dark=dark, gap="   ")
+    row = read_below_poster(gray[: feet(gray, frame) - 3], frame, engine)
+    assert row.reading.time_word == time_word, row.reading.text
+    assert row.reading.delete_box is not None
+    assert not row.lock_marker
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("cut", [2, 4, 6, 8, 10])
+def test_a_private_row_the_screenshot_ends_in_is_never_read_as_public(
+    engine: TesserocrEngine, dark: bool, cut: int
+) -> None:
+    # A cut padlock: it is seen as a lock, or the row is not taken as a public post's (a person looks).
+    gray, frame = time_row(private=True, dark=dark, gap="   ")
+    row = read_below_poster(gray[: feet(gray, frame) - cut], frame, engine)
+    public = row.reading.time_word is not None and row.reading.delete_box is not None and not row.lock_marker
+    assert not public, row.reading.text
+
+
+def test_no_home_indicator_leaves_the_row_alone() -> None:
+    gray, _ = time_row(time_word="8小时前")
+    assert np.array_equal(_without_home_indicator(gray, 0, gray.shape[0]), gray)
 
 
 # --- _ink_after_time's rule on hand-made strips -----------------------------------------------------------

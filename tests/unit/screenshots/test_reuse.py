@@ -21,6 +21,7 @@ from services.screenshots.domain.reuse import (
     find_reuse,
     lookup_keys,
     nearest_first,
+    pending_twin,
     text_agreement,
 )
 from services.screenshots.domain.similarity import BANDS, DESCRIPTOR_BYTES, DESCRIPTOR_SIDE, buckets
@@ -280,6 +281,59 @@ def test_the_same_file_needs_no_lines() -> None:
     earlier = [shot("s1", "bob", 0.1, sha="sha-new")]
     found = find_reuse(MINE, "alice", earlier, fake_similarity, copy_at=COPY, close_at=CLOSE, lines=lines_say(0.0))
     assert found == ReuseFinding(ReuseMatch.COPY, 1.0, "s1")
+
+
+@pytest.mark.parametrize(
+    ("scores", "expected"),
+    [
+        # One line matching nothing among five that agree closely: a line measured differently in a
+        # copy (two comment lines joined in one screenshot, not in the other): a person compares.
+        ((0.0, 0.86, 0.97, 1.0, 1.0), ReuseMatch.CLOSE),
+        # Another member of one phone's crowd: the nickname differs and the clock or time only
+        # half agrees: someone else's post, as before.
+        ((0.0, 0.73, 1.0, 1.0, 1.0), ReuseMatch.NONE),
+        ((0.0, 0.0, 0.9, 1.0, 1.0), ReuseMatch.NONE),  # two lines match nothing
+        ((0.0, 0.95, 1.0, 1.0), ReuseMatch.NONE),  # too few lines to forgive one
+    ],
+)
+def test_one_line_measured_differently_among_many_sends_alike_pictures_to_a_person(
+    scores: tuple[float, ...], expected: ReuseMatch
+) -> None:
+    earlier = [shot("s1", "bob", 0.995)]
+    found = find_reuse(
+        MINE,
+        "alice",
+        earlier,
+        fake_similarity,
+        copy_at=COPY,
+        close_at=CLOSE,
+        lines=lines_say(scores[0]),
+        line_scores=lambda _left, _right: scores,
+    )
+    assert found.match is expected
+
+
+@pytest.mark.parametrize(
+    ("earlier", "expected"),
+    [
+        # The member's own picture still in review, sent again (re-saved): it waits for the person too.
+        ([shot("s1", "alice", 0.99, decision=Decision.REVIEW)], ReuseFinding(ReuseMatch.CLOSE, 0.99, "s1")),
+        (
+            [shot("s1", "alice", 0.2, sha="sha-new", decision=Decision.REVIEW)],
+            ReuseFinding(ReuseMatch.CLOSE, 1.0, "s1"),
+        ),
+        # A rejected attempt does not count (a member tries again after fixing the post) ...
+        ([shot("s1", "alice", 0.99, decision=Decision.REJECT)], ReuseFinding(ReuseMatch.NONE)),
+        # ... nor does another screenshot of the member's that is not alike, nor anyone else's.
+        ([shot("s1", "alice", 0.5, decision=Decision.REVIEW)], ReuseFinding(ReuseMatch.NONE, 0.5)),
+        ([shot("s1", "bob", 0.99, decision=Decision.REVIEW)], ReuseFinding(ReuseMatch.NONE)),
+    ],
+)
+def test_a_copy_of_the_members_own_picture_in_review_goes_to_review(
+    earlier: list[PriorShot], expected: ReuseFinding
+) -> None:
+    found = pending_twin(MINE, "alice", earlier, fake_similarity, copy_at=COPY, close_at=CLOSE)
+    assert found == expected
 
 
 # --- lookup keys --------------------------------------------------------------------------------------
