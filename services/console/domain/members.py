@@ -75,6 +75,7 @@ SKIP_LABELS: dict[str, str] = {
     "outside_window": N_("outside the 48-hour window"),
     "unknown_member": N_("no profile"),
     "mass_budget": N_("monthly broadcast budget used"),
+    "no_subscription_consent": N_("no subscription consent"),
 }
 
 CHANNEL_LABELS: dict[str, str] = {
