@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
@@ -18,6 +19,7 @@ from services.segments.adapters.memory import (
     InMemorySegments,
 )
 from services.segments.adapters.push_documents import push_from_document
+from services.segments.bootstrap import SegmentsService
 from services.segments.domain.consents import (
     ConsentChange,
     ConsentStatus,
@@ -38,11 +40,13 @@ from services.segments.domain.pushes import (
     Variant,
     decide,
 )
+from services.segments.entrypoints.consumer import _on_push
 from services.segments.service_layer.consents import ConsentGate, record_consents
 from services.segments.service_layer.dispatch import DispatchConfig, Dispatcher
 from services.segments.service_layer.eligibility import breakdown
 from services.segments.service_layer.ports import Content, SendRefused
 from services.segments.service_layer.pushes import PushDefaults, PushUseCases
+from services.segments.settings import SegmentsSettings
 from shared.contracts import (
     SubscriptionChoice,
     SubscriptionPopupAnswered,
@@ -323,3 +327,14 @@ async def test_the_eligibility_breakdown_counts_members_without_a_consent() -> N
     steps = {step["step"]: step["count"] for step in seen["steps"]}
     assert (steps["no_subscription_consent"], seen["will_receive"]) == (2, 1)
     assert seen["channels"] == {"subscription": 1}
+
+
+async def test_the_worker_keeps_consents_from_the_pushes_topic_with_the_long_term_templates_set() -> None:
+    uow = InMemoryConsentUnitOfWork()
+    settings = SegmentsSettings(environment="development", subscription_long_term_templates=["TPL_LONG"])
+    service = cast(SegmentsService, SimpleNamespace(settings=settings, consent_transactions=lambda: uow))
+    popup = _popup("o1", (TPL, "accept"), ("TPL_LONG", "accept"))
+    await _on_push(service, _envelope(popup, "e1"), popup)
+    held = {c.template_id: c for c in await uow.store.of_member("wx1", "o1")}
+    assert (held[TPL].long_term, held[TPL].credits) == (False, 1)
+    assert (held["TPL_LONG"].long_term, held["TPL_LONG"].usable) == (True, True)
