@@ -95,3 +95,8 @@ class ConsentGate:
     async def release(self, appid: str, given_back: Sequence[tuple[str, str]]) -> None:
         if given_back:
             await self._store.release(appid, given_back)
+
+    async def refused(self, appid: str, refused: Sequence[tuple[str, str]], at: datetime) -> None:
+        """The platform answered 43101 although a consent was kept: it ends here too."""
+        for openid, template_id in refused:
+            await self._store.apply(appid, openid, template_id, ConsentChange.CANCEL, long_term=False, at=at)

@@ -434,18 +434,21 @@ class Dispatcher:
         return True
 
     async def _give_back_consents(self, push: Push, outcomes: dict[str, _Outcome]) -> None:
-        """One-time consents of messages not sent are given back; a sent one (or one whose answer was lost,
-        or one the platform refused with 43101 itself) stays used."""
-        given_back = []
+        """One-time consents of messages not sent are given back; a sent one (or one whose answer was lost)
+        stays used. When the platform itself answers 43101 it knows better than our copy: the consent
+        ends (no later push asks again)."""
+        given_back, refused = [], []
         for openid, outcome in outcomes.items():
             claim = self._claimed.pop(f"{push.id}:{openid}", None)
-            if claim is None or not claim[1] or isinstance(outcome, _Sent):
+            if claim is None or isinstance(outcome, _Sent):
                 continue
-            if isinstance(outcome, _Failed) and outcome.code in (TRANSPORT_FAILED, SUBSCRIPTION_CONSENT_MISSING):
-                continue
-            given_back.append((openid, claim[0]))
+            if isinstance(outcome, _Failed) and outcome.code == SUBSCRIPTION_CONSENT_MISSING:
+                refused.append((openid, claim[0]))
+            elif claim[1] and not (isinstance(outcome, _Failed) and outcome.code == TRANSPORT_FAILED):
+                given_back.append((openid, claim[0]))
         if self._consents is not None:
             await self._consents.release(push.appid, given_back)
+            await self._consents.refused(push.appid, refused, self._clock())
 
     async def _settle(
         self,

@@ -279,7 +279,7 @@ async def test_two_pushes_cannot_both_use_one_consent() -> None:
     assert [entry["push"] for entry in recent] == [first]
 
 
-async def test_a_message_not_sent_gives_its_consent_back_and_a_lost_answer_keeps_it_used() -> None:
+async def test_a_message_not_sent_gives_its_consent_back_a_lost_answer_keeps_it_used_and_43101_ends_it() -> None:
     world = World(
         refusals={
             "o_gone": SendRefused(43004, "recipient", "require subscribe"),
@@ -292,6 +292,8 @@ async def test_a_message_not_sent_gives_its_consent_back_and_a_lost_answer_keeps
     await world.push(["o_gone", "o_far", "o_platform"])
     assert await world.dispatcher.run_once()
     assert (world.credits("o_gone"), world.credits("o_far"), world.credits("o_platform")) == (1, 0, 0)
+    # The platform knew of no consent: ours ends too, so the next push does not ask it again.
+    assert world.consents.documents[f"wx1:o_platform:{TPL}"]["status"] == "cancelled"
 
 
 async def test_a_closed_window_falls_back_to_the_subscription_message_only_with_a_consent() -> None:
