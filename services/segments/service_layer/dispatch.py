@@ -290,7 +290,12 @@ class Dispatcher:
             record |= {"openid": openid, "variant": variant.name, "created_at": now, "finished_at": None}
             if decision.channel is None:
                 assert decision.reason is not None
-                waits = waiting_fields(push, decision.reason, now)  # waits for the window instead
+                # Waits for the window instead; a member without a subscription consent too, when the
+                # variant has a message the window would carry.
+                reason = decision.reason
+                if reason is SkipReason.NO_SUBSCRIPTION_CONSENT and variant.message is not None:
+                    reason = SkipReason.OUTSIDE_WINDOW
+                waits = waiting_fields(push, reason, now)
                 if waits is not None:
                     piece.records.append(record | waits)
                     continue

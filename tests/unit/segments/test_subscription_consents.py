@@ -340,3 +340,13 @@ async def test_the_worker_keeps_consents_from_the_pushes_topic_with_the_long_ter
     held = {c.template_id: c for c in await uow.store.of_member("wx1", "o1")}
     assert (held[TPL].long_term, held[TPL].credits) == (False, 1)
     assert (held["TPL_LONG"].long_term, held["TPL_LONG"].usable) == (True, True)
+
+
+async def test_without_a_consent_a_push_that_waits_for_the_window_keeps_the_member_waiting() -> None:
+    world = World()
+    both = [Variant("MS", 1, message=MessageContent("text", text="hi"), subscription=NOTICE)]
+    push_id = await world.push(["o_no"], both)
+    await world.pushes.update(push_id, {"wait_for_window_hours": 24})
+    assert await world.dispatcher.run_once()
+    assert world.sender.sent == []
+    assert world.pushes.deliveries[f"{push_id}:o_no"]["status"] == "waiting"
