@@ -23,6 +23,7 @@ from httpx_aiohttp import AiohttpTransport
 
 from services.segments.adapters import participation as participation_docs
 from services.segments.adapters.change_feed import ProfileChangeFeed
+from services.segments.adapters.consents import CONSENT_INDEXES, MongoConsents, MongoConsentUnitOfWork
 from services.segments.adapters.facts import MongoFacts
 from services.segments.adapters.participation import MongoParticipationUnitOfWork
 from services.segments.adapters.push_documents import push_from_document
@@ -31,9 +32,10 @@ from services.segments.adapters.waiting_store import WAITING_INDEXES, MongoWaiti
 from services.segments.adapters.wechat_sender import WeChatSender
 from services.segments.domain.pushes import BEIJING
 from services.segments.service_layer.audience import freeze_next
+from services.segments.service_layer.consents import ConsentGate
 from services.segments.service_layer.dispatch import DispatchConfig, Dispatcher
 from services.segments.service_layer.live_index import LiveIndex
-from services.segments.service_layer.ports import ParticipationUnitOfWork, Sender
+from services.segments.service_layer.ports import ConsentStore, ConsentUnitOfWork, ParticipationUnitOfWork, Sender
 from services.segments.service_layer.waiting import WaitingSends
 from services.segments.settings import SegmentsSettings
 from shared.contracts import TOPICS
@@ -85,6 +87,10 @@ class SegmentsService:
     rights: MemberRights | None = None
     #: The worker's sends that wait for members' windows (service_layer/waiting.py).
     waiting: WaitingSends | None = None
+    #: Members' subscription-message consents (domain/consents.py), and transactions over them with the
+    #: processed-event claims (the worker keeps them from the platform's pushes).
+    consents: ConsentStore | None = None
+    consent_transactions: Callable[[], ConsentUnitOfWork] | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -132,6 +138,7 @@ async def _common(settings: SegmentsSettings, clock: Clock) -> AsyncIterator[tup
         *PROCESSED_EVENTS_INDEXES,
         *ACCESS_TOKEN_INDEXES,
         *WAITING_INDEXES,
+        *CONSENT_INDEXES,
     )
     async with AsyncExitStack() as stack:
         mongo = await stack.enter_async_context(connect(settings, indexes))
@@ -140,6 +147,8 @@ async def _common(settings: SegmentsSettings, clock: Clock) -> AsyncIterator[tup
             settings, taxonomy, MongoSegments(database), MongoPushes(database), {"mongodb": mongo.ready}, clock
         )
         service.participation = lambda: MongoParticipationUnitOfWork(client, settings.mongodb_database)
+        service.consents = MongoConsents(database)
+        service.consent_transactions = lambda: MongoConsentUnitOfWork(client, settings.mongodb_database)
         stack.push_async_callback(_cancel, service.tasks)
         yield service, stack
 
@@ -281,6 +290,7 @@ async def bootstrap_worker(
             ),
             read_push=push_from_document,
             clock=clock,
+            consents=ConsentGate(service.consents) if service.consents is not None else None,
         )
         waiting = service.waiting = WaitingSends(
             service.pushes,

@@ -62,5 +62,9 @@ class SegmentsSettings(AccountsSettings):
     sweep_seconds: float = Field(default=60.0, gt=0)
     #: Beijing hour of the daily rebuild of the index (weights fade, stages move on).
     rebuild_hour: int = Field(default=4, ge=0, le=23)
+    #: Subscription-message templates that are long-term (长期订阅: the platform's template list says so):
+    #: a member who accepted one may be sent any number of its messages; any other template allows one
+    #: message per accepted popup. JSON list of template ids.
+    subscription_long_term_templates: list[str] = Field(default_factory=list)
     #: Port of the worker's /healthz, /readyz and /metrics.
     worker_health_port: int = Field(default=8104, ge=0, le=65535)

@@ -25,6 +25,9 @@ from shared.contracts.wechat import (
     MenuLinkOpened,
     PushReceived,
     QrCodeScanned,
+    SubscriptionPopupAnswered,
+    SubscriptionSendFinished,
+    SubscriptionSettingsChanged,
     TemplateSendFinished,
     TextMessageReceived,
 )
@@ -46,6 +49,9 @@ WECHAT_PUSHES = Topic(
         TemplateSendFinished,
         MassSendFinished,
         PushReceived,
+        SubscriptionPopupAnswered,
+        SubscriptionSettingsChanged,
+        SubscriptionSendFinished,
     ),
     description=(
         "Every webhook push from the Official Account, normalized. Keyed by openid so one member's "

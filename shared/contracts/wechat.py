@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.events import Event
 
@@ -123,6 +123,67 @@ class MassSendFinished(Event):
     filter_count: int = 0
     sent_count: int = 0
     error_count: int = 0
+
+
+TemplateId = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class SubscriptionChoice(BaseModel):
+    """One template of a subscription-message push: the member's answer (``accept`` or ``reject``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    template_id: TemplateId
+    status: Annotated[str, Field(max_length=32)]
+    #: Where the popup was shown (the platform's PopupScene: 0 an article, 1 the menu, 2 a web page).
+    scene: Annotated[str, Field(max_length=16)] = ""
+
+
+class SubscriptionPopupAnswered(Event):
+    """A member answered a subscription-message popup (``subscribe_msg_popup_event``): each accepted
+    template may be sent one message (or any number, for a long-term template)."""
+
+    message_type = "member.subscription_popup_answered"
+    message_version = 1
+
+    openid: OpenId
+    answered_at: AwareDatetime
+    choices: Annotated[list[SubscriptionChoice], Field(min_length=1, max_length=20)]
+
+
+class SubscriptionSettingsChanged(Event):
+    """A member switched templates on or off in their notice settings (``subscribe_msg_change_event``);
+    ``reject`` cancels what they had consented to."""
+
+    message_type = "member.subscription_settings_changed"
+    message_version = 1
+
+    openid: OpenId
+    changed_at: AwareDatetime
+    choices: Annotated[list[SubscriptionChoice], Field(min_length=1, max_length=20)]
+
+
+class SubscriptionSendResult(BaseModel):
+    """The platform's result for one subscription message (``ErrorCode`` 0 and ``success`` when shown)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    template_id: TemplateId
+    msg_id: Annotated[str, Field(max_length=64)] = ""
+    error_code: int = 0
+    error_status: Annotated[str, Field(max_length=64)] = ""
+
+
+class SubscriptionSendFinished(Event):
+    """The platform reports what became of subscription messages sent to a member
+    (``subscribe_msg_sent_event``)."""
+
+    message_type = "wechat.subscription_send_finished"
+    message_version = 1
+
+    openid: OpenId
+    finished_at: AwareDatetime
+    results: Annotated[list[SubscriptionSendResult], Field(min_length=1, max_length=20)]
 
 
 class PushReceived(Event):

@@ -82,6 +82,7 @@ MEMBER_DATA: tuple[MemberData, ...] = (
     MemberData("survey_prize_stock", _N, note="stock counts"),
     # segments and pushes
     MemberData("segment_participation", _D),
+    MemberData("subscription_consents", _D),
     MemberData("push_template_msgs", _D, appid_field=None, via=("push_deliveries", "delivery_id")),
     MemberData(
         "push_deliveries",

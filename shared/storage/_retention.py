@@ -113,6 +113,9 @@ RETENTIONS: tuple[Retention, ...] = (
     Retention("segments", "segment definitions", _B, "segments"),
     Retention("segment_versions", "each saved version of a segment", _B, "segment edits"),
     Retention("segment_participation", "members' campaign participation, for rules", _B, "members"),
+    Retention(
+        "subscription_consents", "members' subscription-message consents, per template", _B, "members x templates"
+    ),
     Retention("pushes", "push definitions and their settled figures", _B, "pushes"),
     Retention(
         "push_audiences",

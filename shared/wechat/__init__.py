@@ -3,7 +3,8 @@
 - :func:`signature` / :func:`check_signature`: SHA-1 over sorted token/timestamp/nonce[/Encrypt],
   compared in constant time.
 - :class:`MessageCrypto`: the safe-mode AES cipher (32-byte padding, appid trailer checked).
-- :func:`parse_xml` / :func:`to_xml`: pushes as flat dicts; DTDs and entities refused before parsing.
+- :func:`parse_xml` / :func:`to_xml`: pushes as flat dicts; DTDs and entities refused before parsing;
+  :func:`parse_xml_lists`: the nested ``<List>`` items of subscription-message pushes.
 - :func:`seal_push`, :func:`seal_reply`, :func:`open_reply`: a push or passive reply exactly as it
   travels in plaintext, compatible and safe :class:`Mode`.
 - :class:`WeChatAccount`: an account's credentials as every service reads them from
@@ -29,7 +30,7 @@ from shared.wechat._exceptions import (
 )
 from shared.wechat._push import Mode, SignedRequest, open_reply, seal_push, seal_reply
 from shared.wechat._signature import check_signature, signature
-from shared.wechat._xml import parse_xml, to_xml
+from shared.wechat._xml import parse_xml, parse_xml_lists, to_xml
 
 __all__ = [
     "APPID_PATTERN",
@@ -50,6 +51,7 @@ __all__ = [
     "decode_accounts",
     "open_reply",
     "parse_xml",
+    "parse_xml_lists",
     "seal_push",
     "seal_reply",
     "signature",

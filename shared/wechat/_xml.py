@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
+from typing import Any
 
 from shared.wechat._exceptions import InvalidXml
 
@@ -76,19 +77,52 @@ def _cdata(value: str) -> str:
     return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
-def to_xml(fields: Mapping[str, str | int | Mapping[str, str | int]]) -> bytes:
-    """A ``<xml>`` document: strings as CDATA, integers bare, mappings as nested elements."""
+def to_xml(fields: Mapping[str, Any]) -> bytes:
+    """A ``<xml>`` document: strings as CDATA, integers bare, mappings as nested elements, a list of
+    mappings as the element repeated (a subscription push's ``<List>`` per template)."""
     return f"<xml>{_render(fields)}</xml>".encode()
 
 
-def _render(fields: Mapping[str, str | int | Mapping[str, str | int]]) -> str:
+def _render(fields: Mapping[str, Any]) -> str:
     parts = []
     for name, value in fields.items():
-        if isinstance(value, Mapping):
-            inner = _render(value)
-        elif isinstance(value, int):
-            inner = str(value)
-        else:
-            inner = _cdata(value)
-        parts.append(f"<{name}>{inner}</{name}>")
+        for one in value if isinstance(value, list) else [value]:
+            if isinstance(one, Mapping):
+                inner = _render(one)
+            elif isinstance(one, int):
+                inner = str(one)
+            else:
+                inner = _cdata(one)
+            parts.append(f"<{name}>{inner}</{name}>")
     return "".join(parts)
+
+
+def parse_xml_lists(body: bytes, group: str, *, max_items: int = 20, max_fields: int = 200) -> list[dict[str, str]]:
+    """The ``<List>`` items under ``<group>`` of a ``<xml>`` push, each a flat dict of its leaf elements.
+
+    Subscription-message pushes (``SubscribeMsgPopupEvent`` and the like) nest one ``<List>`` per
+    template, which :func:`parse_xml` skips. Bounded against hostile input: declarations are refused,
+    more than ``max_items`` items or ``max_fields`` elements in all is :class:`InvalidXml`.
+    """
+    if _DECLARATION.search(body):
+        raise InvalidXml("XML declarations (DOCTYPE, ENTITY) are not accepted")
+    try:
+        root = ET.fromstring(body)  # noqa: S314  (declarations refused above)
+    except ET.ParseError as exc:
+        raise InvalidXml(f"malformed XML: {exc}") from None
+    if root.tag != "xml":
+        raise InvalidXml("root element must be <xml>")
+    if len(root) > max_fields:
+        raise InvalidXml(f"more than {max_fields} elements")
+    holder = root.find(group)
+    if holder is None:
+        return []
+    items = holder.findall("List")
+    if len(items) > max_items:
+        raise InvalidXml(f"{group}: more than {max_items} items")
+    lists: list[dict[str, str]] = []
+    for item in items:
+        if len(item) > max_fields:
+            raise InvalidXml(f"{group}: more than {max_fields} elements in an item")
+        lists.append({child.tag: (child.text or "").strip() for child in item if len(child) == 0})
+    return lists

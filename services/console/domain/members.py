@@ -17,6 +17,7 @@ __all__ = [
     "REWARD_LABELS",
     "SKIP_LABELS",
     "SOURCE_LABELS",
+    "SUBSCRIPTION_LABELS",
     "TAG_NAMES_EN",
     "TagChoice",
     "is_openid",
@@ -75,6 +76,14 @@ SKIP_LABELS: dict[str, str] = {
     "outside_window": N_("outside the 48-hour window"),
     "unknown_member": N_("no profile"),
     "mass_budget": N_("monthly broadcast budget used"),
+    "no_subscription_consent": N_("no subscription consent"),
+}
+
+#: A member's subscription-message consent per template (segments' consents).
+SUBSCRIPTION_LABELS: dict[str, str] = {
+    "accepted": N_("accepted"),
+    "cancelled": N_("cancelled"),
+    "rejected": N_("popup rejected"),
 }
 
 CHANNEL_LABELS: dict[str, str] = {

@@ -83,6 +83,7 @@ STEP_LABELS = {
     "capped": N_("Frequency cap reached"),
     "mass_budget": N_("Monthly mass quota used"),
     "outside_window": N_("Outside the 48 h window"),
+    "no_subscription_consent": N_("No subscription consent"),
     "template_fallback": N_("Template instead (fallback)"),
     "will_receive": N_("Will receive"),
 }
@@ -94,6 +95,7 @@ SKIP_REASONS = {
     "outside_window": N_("Outside the 48 h window"),
     "unknown_member": N_("No member profile"),
     "mass_budget": N_("Monthly mass quota used"),
+    "no_subscription_consent": N_("No subscription consent"),
 }
 
 #: WeChat error codes a send or test send may meet (the push page has the API's own texts as well).

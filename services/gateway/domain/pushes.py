@@ -17,15 +17,26 @@ from shared.contracts import (
     MenuLinkOpened,
     PushReceived,
     QrCodeScanned,
+    SubscriptionChoice,
+    SubscriptionPopupAnswered,
+    SubscriptionSendFinished,
+    SubscriptionSendResult,
+    SubscriptionSettingsChanged,
     TemplateSendFinished,
     TextMessageReceived,
 )
 from shared.events import Event
-from shared.wechat import InvalidXml, parse_xml
+from shared.wechat import InvalidXml, parse_xml, parse_xml_lists
 
 _QR_PREFIX = "qrscene_"
 #: CreateTime is unix seconds; beyond 9999-12-31 (or before 1970) no date holds it, and no push is from then.
 _LATEST_CREATE_TIME = 253_402_300_799
+#: Subscription-message events nest one ``<List>`` per template under this element.
+_SUBSCRIPTION_GROUPS = {
+    "subscribe_msg_popup_event": "SubscribeMsgPopupEvent",
+    "subscribe_msg_change_event": "SubscribeMsgChangeEvent",
+    "subscribe_msg_sent_event": "SubscribeMsgSentEvent",
+}
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,8 @@ class Push:
     create_time: int
     msg_type: str
     fields: dict[str, str]
+    #: The nested ``<List>`` items of a subscription-message event (empty for any other push).
+    lists: tuple[dict[str, str], ...] = ()
 
     @property
     def event(self) -> str | None:
@@ -56,6 +69,8 @@ class Push:
         else:
             event_key = self.fields.get("EventKey", "")
             raw = f"{appid}|event|{self.from_user}|{self.create_time}|{self.event}|{event_key}"
+            if self.lists:  # two subscription results in one second differ by their items (MsgID)
+                raw += "|" + "|".join(",".join(f"{k}={v}" for k, v in sorted(item.items())) for item in self.lists)
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
 
 
@@ -71,12 +86,14 @@ def parse(message: bytes) -> Push:
         raise InvalidXml("CreateTime is not an integer") from None
     if not 0 <= create_time <= _LATEST_CREATE_TIME:
         raise InvalidXml("CreateTime is not a unix time")
+    group = _SUBSCRIPTION_GROUPS.get((fields.get("Event") or "").lower())
     return Push(
         to_user=fields.pop("ToUserName"),
         from_user=fields.pop("FromUserName"),
         create_time=create_time,
         msg_type=fields.pop("MsgType").lower(),
         fields=fields,
+        lists=tuple(parse_xml_lists(message, group)) if group is not None else (),
     )
 
 
@@ -85,6 +102,17 @@ def _int(value: str | None) -> int:
         return int(value or 0)
     except ValueError:
         return 0
+
+
+def _choices(lists: tuple[dict[str, str], ...]) -> list[SubscriptionChoice]:
+    return [
+        SubscriptionChoice(
+            template_id=item.get("TemplateId", ""),
+            status=item.get("SubscribeStatusString", "").lower(),
+            scene=item.get("PopupScene", ""),
+        )
+        for item in lists
+    ]
 
 
 def normalize(push: Push) -> Event:
@@ -132,6 +160,21 @@ def _normalize(push: Push) -> Event:
                     sent_count=_int(f.get("SentCount")),
                     error_count=_int(f.get("ErrorCount")),
                 )
+            case "subscribe_msg_popup_event" if push.lists:
+                return SubscriptionPopupAnswered(openid=openid, answered_at=at, choices=_choices(push.lists))
+            case "subscribe_msg_change_event" if push.lists:
+                return SubscriptionSettingsChanged(openid=openid, changed_at=at, choices=_choices(push.lists))
+            case "subscribe_msg_sent_event" if push.lists:
+                results = [
+                    SubscriptionSendResult(
+                        template_id=item.get("TemplateId", ""),
+                        msg_id=item.get("MsgID", ""),
+                        error_code=_int(item.get("ErrorCode")),
+                        error_status=item.get("ErrorStatus", ""),
+                    )
+                    for item in push.lists
+                ]
+                return SubscriptionSendFinished(openid=openid, finished_at=at, results=results)
     elif push.msg_type == "text" and f.get("MsgId"):
         return TextMessageReceived(openid=openid, received_at=at, msg_id=f["MsgId"], content=f.get("Content", ""))
     elif push.msg_type == "image" and f.get("MsgId"):

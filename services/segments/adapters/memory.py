@@ -17,7 +17,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from services.segments.adapters.consent_documents import consent_from_document, consent_update
 from services.segments.adapters.push_documents import draft_content, push_to_document
+from services.segments.domain.consents import ConsentChange, ConsentStatus, SubscriptionConsent, consent_id
 from services.segments.domain.participation import Standing
 from services.segments.domain.pushes import Push
 from services.segments.domain.segments import SavedSegment, SegmentNameTaken, SegmentVersionConflict
@@ -25,6 +27,8 @@ from shared.events import Envelope, Topic
 from shared.storage import InMemoryUnitOfWork
 
 __all__ = [
+    "InMemoryConsentUnitOfWork",
+    "InMemoryConsents",
     "InMemoryDeliveryUnitOfWork",
     "InMemoryParticipation",
     "InMemoryParticipationUnitOfWork",
@@ -541,3 +545,95 @@ class InMemoryWaitingSends:
             return False
         doc |= {**fields, "window_until": None}
         return True
+
+
+class InMemoryConsents:
+    """Subscription-message consents keyed as in MongoDB (``adapters/consents.py``), the same updates."""
+
+    def __init__(self, documents: dict[str, dict[str, Any]] | None = None) -> None:
+        self.documents: dict[str, dict[str, Any]] = {} if documents is None else documents
+
+    async def apply(
+        self,
+        appid: str,
+        openid: str,
+        template_id: str,
+        change: ConsentChange,
+        *,
+        long_term: bool,
+        at: datetime,
+        answer: str = "",
+    ) -> None:
+        key = consent_id(appid, openid, template_id)
+        update = consent_update(change, long_term=long_term, at=at, answer=answer)
+        doc = self.documents.get(key)
+        if doc is None:
+            doc = {"_id": key, "appid": appid, "openid": openid, "template_id": template_id}
+            doc |= update.get("$setOnInsert", {})
+        doc = doc | update.get("$set", {})
+        for name, by in update.get("$inc", {}).items():
+            doc[name] = doc.get(name, 0) + by
+        self.documents[key] = doc
+
+    async def of_member(self, appid: str, openid: str) -> list[SubscriptionConsent]:
+        found = [d for d in self.documents.values() if d["appid"] == appid and d["openid"] == openid]
+        return [consent_from_document(d) for d in sorted(found, key=lambda d: d["template_id"])]
+
+    async def usable(
+        self, appid: str, openids: Sequence[str], template_ids: Sequence[str]
+    ) -> dict[str, frozenset[str]]:
+        found: dict[str, set[str]] = {}
+        for openid in openids:
+            for template_id in set(template_ids):
+                doc = self.documents.get(consent_id(appid, openid, template_id))
+                if doc is not None and consent_from_document(doc).usable:
+                    found.setdefault(openid, set()).add(template_id)
+        return {openid: frozenset(templates) for openid, templates in found.items()}
+
+    async def claim(self, appid: str, wanted: Sequence[tuple[str, str]], at: datetime) -> dict[str, bool]:
+        claimed: dict[str, bool] = {}
+        for openid, template_id in wanted:
+            doc = self.documents.get(consent_id(appid, openid, template_id))
+            if doc is None or doc["status"] != ConsentStatus.ACCEPTED.value:
+                continue
+            if doc.get("long_term"):
+                doc["used_at"] = at
+                claimed[openid] = False
+            elif doc.get("credits", 0) >= 1:
+                doc["credits"] -= 1
+                doc["used_at"] = at
+                claimed[openid] = True
+        return claimed
+
+    async def release(self, appid: str, given_back: Sequence[tuple[str, str]]) -> None:
+        for openid, template_id in given_back:
+            doc = self.documents.get(consent_id(appid, openid, template_id))
+            if doc is not None and not doc.get("long_term") and doc["status"] == ConsentStatus.ACCEPTED.value:
+                doc["credits"] = doc.get("credits", 0) + 1
+
+
+class InMemoryConsentUnitOfWork(InMemoryUnitOfWork):
+    """Consents and processed-event claims that commit together or not at all; :attr:`store` is the
+    committed state (the dispatcher's claims go to it directly, as in MongoDB outside a transaction)."""
+
+    def __init__(self, store: InMemoryConsents | None = None) -> None:
+        super().__init__()
+        self.store = store or InMemoryConsents()
+        self._staged: InMemoryConsents | None = None
+
+    @property
+    def consents(self) -> InMemoryConsents:
+        if self._staged is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        return self._staged
+
+    def _begin(self) -> None:
+        self._staged = InMemoryConsents(copy.deepcopy(self.store.documents))
+
+    def _apply(self) -> None:
+        assert self._staged is not None
+        self.store.documents.clear()
+        self.store.documents.update(self._staged.documents)
+
+    def _end(self) -> None:
+        self._staged = None

@@ -33,6 +33,7 @@ STEPS = (
     "capped",
     "mass_budget",
     "outside_window",
+    "no_subscription_consent",
     "template_fallback",
     "will_receive",
 )
@@ -44,6 +45,7 @@ _STEP_OF_REASON = {
     SkipReason.FREQUENCY_CAP: "capped",
     SkipReason.MASS_BUDGET: "mass_budget",
     SkipReason.OUTSIDE_WINDOW: "outside_window",
+    SkipReason.NO_SUBSCRIPTION_CONSENT: "no_subscription_consent",
 }
 
 
@@ -84,6 +86,11 @@ def rule_text(step: str, cap: FrequencyCap) -> Text:
             f"客服消息只能在会员最后一次互动后 {hours} 小时内发送；此变体没有模板或订阅消息可替代",
             f"customer-service messages only within {hours} hours of the member's last interaction; "
             "this variant has no template or subscription message to fall back on",
+        ),
+        "no_subscription_consent": Text(
+            "订阅消息只发给对该模板有未用订阅（一次性订阅每次发送用掉一次）的会员",
+            "subscription messages only go to members with an unused consent to the template "
+            "(each one-time consent is used by one message)",
         ),
         "template_fallback": Text(
             f"超过 {hours} 小时互动窗口的会员改发模板消息（或订阅消息）；模板消息只能用于服务通知",

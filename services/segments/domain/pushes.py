@@ -7,7 +7,8 @@ The rules here are WeChat's and the brand's, decided per member without I/O:
 - unfollowed members and members without marketing consent are skipped, with the reason recorded;
 - the channel: a customer-service message while the member's interaction window is open (48 hours
   after their last message, click, scan or follow), otherwise a template message, otherwise a
-  subscription message (which needs the member's consent to that template: 43101 without it);
+  subscription message, only to a member with an unused consent to its template (the platform answers
+  43101 without one: such members are skipped as ``no_subscription_consent`` before it is called);
 - quiet hours (Beijing time) hold a push back until they end;
 - A/B variants split members by a hash of the push and the member, so a resumed push keeps every
   member in the variant they were first given;
@@ -98,6 +99,9 @@ class SkipReason(StrEnum):
     UNKNOWN_MEMBER = "unknown_member"
     #: Mass sends: the member already had this month's four.
     MASS_BUDGET = "mass_budget"
+    #: The subscription message was the way left and the member has no unused consent to its template
+    #: (the platform would answer 43101): decided here, the platform is not called.
+    NO_SUBSCRIPTION_CONSENT = "no_subscription_consent"
 
 
 class PushStatus(StrEnum):
@@ -477,6 +481,9 @@ class Recipient:
     recent_sends: tuple[datetime, ...] = ()
     #: Mass messages the member has had this calendar month (the platform allows four).
     mass_this_month: int = 0
+    #: Templates the member has an unused subscription-message consent for (domain/consents.py);
+    #: None: not known (nothing is decided on consent, as before consents were kept).
+    subscriptions: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -526,6 +533,8 @@ def decide(
     if variant.template is not None:
         return Decision(channel=Channel.TEMPLATE)
     if variant.subscription is not None:
+        if recipient.subscriptions is not None and variant.subscription.template_id not in recipient.subscriptions:
+            return Decision(reason=SkipReason.NO_SUBSCRIPTION_CONSENT)
         return Decision(channel=Channel.SUBSCRIPTION)
     return Decision(reason=SkipReason.OUTSIDE_WINDOW)
 

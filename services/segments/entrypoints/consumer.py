@@ -1,9 +1,11 @@
 """The segments worker: sends due pushes (the dispatcher loop), settles the platform's job-finish
-pushes for template messages and mass sends, and keeps segments' copy of campaign participation."""
+pushes for template messages and mass sends, keeps members' subscription-message consents from the
+platform's pushes, and keeps segments' copy of campaign participation."""
 
 from __future__ import annotations
 
 from services.segments.bootstrap import SegmentsService, bootstrap_worker
+from services.segments.service_layer.consents import record_consents
 from services.segments.service_layer.job_finish import mass_finished, template_finished
 from services.segments.service_layer.participation import record_participation
 from services.segments.service_layer.waiting import interaction_of
@@ -13,6 +15,9 @@ from shared.contracts import (
     WECHAT_PUSHES,
     CampaignParticipationChanged,
     MassSendFinished,
+    SubscriptionPopupAnswered,
+    SubscriptionSendFinished,
+    SubscriptionSettingsChanged,
     TemplateSendFinished,
 )
 from shared.datarights import MemberRights, gated
@@ -25,6 +30,11 @@ async def _on_push(service: SegmentsService, envelope: Envelope, message: Messag
         await template_finished(service.pushes, envelope.appid, message)
     elif isinstance(message, MassSendFinished):
         await mass_finished(service.pushes, service.sender, envelope.appid, message)
+    elif isinstance(message, SubscriptionPopupAnswered | SubscriptionSettingsChanged | SubscriptionSendFinished):
+        if service.consent_transactions is None:  # every bootstrap sets it; dropping them would lose consents
+            raise PermanentHandlerError("segments built without its consent store")
+        long_term = frozenset(service.settings.subscription_long_term_templates)
+        await record_consents(envelope, message, service.consent_transactions(), long_term)
     elif service.waiting is not None and (interaction := interaction_of(message)) is not None:
         await service.waiting.on_interaction(envelope.appid, interaction)  # sends that waited for the window
 

@@ -9,6 +9,11 @@ member at once cannot both pass a cap; the reservation is the count, released wh
 refused or not made), send concurrently through the rate-limited client, and write the outcomes and
 the counters.
 
+A subscription message goes only to a member with an unused consent to its template
+(``service_layer/consents.py``): the decision reads the consents with the slice, and each consent is
+used (claimed, conditional on one being left) after the caps are reserved, so two pushes never use one;
+a member who lost it meanwhile is skipped (``no_subscription_consent``), a message not sent gives it back.
+
 A closed interaction window (45015) moves the member to the template or subscription message when the
 variant has one. A daily quota running out (45009) stops the push: the records of sends not made are
 removed, and the push waits until the quota resets. Transient failures are retried with doubling
@@ -43,6 +48,7 @@ from services.segments.domain.pushes import (
     Push,
     PushStatus,
     Recipient,
+    SkipReason,
     SubscriptionContent,
     TemplateContent,
     Variant,
@@ -51,6 +57,7 @@ from services.segments.domain.pushes import (
     fallback_channel,
 )
 from services.segments.domain.waiting import WAITING, waiting_fields
+from services.segments.service_layer.consents import ConsentGate
 from services.segments.service_layer.delivery_events import delivered_event, failed_event
 from services.segments.service_layer.ports import (
     Content,
@@ -121,6 +128,10 @@ class _Slice:
 
 _Outcome = _Sent | _Failed | _QuotaHit | _NotAttempted
 
+#: The platform's code for a subscription message without consent: recorded when a fallback to the
+#: subscription message finds none (the platform is not asked).
+SUBSCRIPTION_CONSENT_MISSING = 43101
+
 #: Rounds of reserving a slice's sends: each round, every member lost to another push is decided again.
 _RESERVE_ROUNDS = 20
 
@@ -150,7 +161,11 @@ class Dispatcher:
         read_push: PushReader,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        consents: ConsentGate | None = None,
     ) -> None:
+        self._consents = consents
+        #: Subscription consents used for sends not yet settled: delivery id → (template, one-time).
+        self._claimed: dict[str, tuple[str, bool]] = {}
         self._store = store
         self._sender = sender
         self._config = config
@@ -262,18 +277,25 @@ class Dispatcher:
         todo = [openid for openid in openids if openid not in recorded]
         profiles = await self._store.profiles_of(push.appid, todo)
         recent = await self._store.recent_sends(push.appid, todo)
+        usable = await self._consents.usable(push, todo) if self._consents is not None else None
         month = now.astimezone(BEIJING).strftime("%Y-%m")
         piece = _Slice([], {}, counters, month)
         for openid in todo:
             variant = assign_variant(push.id, openid, push.variants)
             sends = recent.get(openid, {})
-            recipient = recipient_of(profiles.get(openid), sends, month)
+            subscriptions = None if usable is None else usable.get(openid, frozenset())
+            recipient = recipient_of(profiles.get(openid), sends, month, subscriptions=subscriptions)
             decision = decide(recipient, variant, push.cap, now, broadcast=push.broadcast)
             record: dict[str, Any] = {"_id": f"{push.id}:{openid}", "push_id": push.id, "appid": push.appid}
             record |= {"openid": openid, "variant": variant.name, "created_at": now, "finished_at": None}
             if decision.channel is None:
                 assert decision.reason is not None
-                waits = waiting_fields(push, decision.reason, now)  # waits for the window instead
+                # Waits for the window instead; a member without a subscription consent too, when the
+                # variant has a message the window would carry.
+                reason = decision.reason
+                if reason is SkipReason.NO_SUBSCRIPTION_CONSENT and variant.message is not None:
+                    reason = SkipReason.OUTSIDE_WINDOW
+                waits = waiting_fields(push, reason, now)
                 if waits is not None:
                     piece.records.append(record | waits)
                     continue
@@ -303,6 +325,32 @@ class Dispatcher:
             elif record["status"] == WAITING:
                 piece.counters.add(record["variant"], WAITING)
         await self._reserve(push, piece, now)
+        await self._use_consents(push, piece, now)
+
+    async def _use_consents(self, push: Push, piece: _Slice, now: datetime) -> None:
+        """Use one subscription consent per subscription message planned, atomically: a member whose
+        consent another push used meanwhile is skipped (and their cap reservation given back)."""
+        if self._consents is None:
+            return
+        wanted = [
+            (openid, variant.subscription.template_id)
+            for openid, (variant, channel) in piece.plans.items()
+            if channel is Channel.SUBSCRIPTION and variant.subscription is not None
+        ]
+        claimed = await self._consents.claim(push.appid, wanted, now)
+        lost, skipped = [], []
+        reason = SkipReason.NO_SUBSCRIPTION_CONSENT
+        for openid, template_id in wanted:
+            if openid in claimed:
+                self._claimed[f"{push.id}:{openid}"] = (template_id, claimed[openid])
+                continue
+            variant = piece.plans.pop(openid)[0]
+            piece.counters.add(variant.name, f"skipped.{reason.value}")
+            skipped.append((f"{push.id}:{openid}", {"status": "skipped", "reason": reason.value, "finished_at": now}))
+            lost.append(openid)
+        if lost:
+            await self._store.settle(skipped)
+            await self._store.release_sends(push.appid, push.id, lost)
 
     async def _reserve(self, push: Push, piece: _Slice, now: datetime) -> None:
         """Count each planned send toward the member's caps before it is made: the reservation is the
@@ -363,6 +411,8 @@ class Dispatcher:
             except SendRefused as refused:
                 if refused.kind == "window":
                     fallback = fallback_channel(channel, variant)
+                    if fallback is Channel.SUBSCRIPTION and not await self._consent_for_fallback(push, openid, variant):
+                        return _Failed(Channel.SUBSCRIPTION, SUBSCRIPTION_CONSENT_MISSING)
                     if fallback is not None:
                         channel = fallback
                         continue
@@ -375,6 +425,35 @@ class Dispatcher:
                     continue
                 return _Failed(channel, refused.errcode)
             return _Sent(channel, msgid)
+
+    async def _consent_for_fallback(self, push: Push, openid: str, variant: Variant) -> bool:
+        """A customer-service message the window refused goes as the subscription message only with a
+        consent, used now (without one the platform would refuse it: 43101, recorded without asking)."""
+        if self._consents is None or variant.subscription is None:
+            return True
+        template_id = variant.subscription.template_id
+        claimed = await self._consents.claim(push.appid, [(openid, template_id)], self._clock())
+        if openid not in claimed:
+            return False
+        self._claimed[f"{push.id}:{openid}"] = (template_id, claimed[openid])
+        return True
+
+    async def _give_back_consents(self, push: Push, outcomes: dict[str, _Outcome]) -> None:
+        """One-time consents of messages not sent are given back; a sent one (or one whose answer was lost)
+        stays used. When the platform itself answers 43101 it knows better than our copy: the consent
+        ends (no later push asks again)."""
+        given_back, refused = [], []
+        for openid, outcome in outcomes.items():
+            claim = self._claimed.pop(f"{push.id}:{openid}", None)
+            if claim is None or isinstance(outcome, _Sent):
+                continue
+            if isinstance(outcome, _Failed) and outcome.code == SUBSCRIPTION_CONSENT_MISSING:
+                refused.append((openid, claim[0]))
+            elif claim[1] and not (isinstance(outcome, _Failed) and outcome.code == TRANSPORT_FAILED):
+                given_back.append((openid, claim[0]))
+        if self._consents is not None:
+            await self._consents.release(push.appid, given_back)
+            await self._consents.refused(push.appid, refused, self._clock())
 
     async def _settle(
         self,
@@ -425,6 +504,7 @@ class Dispatcher:
             await writes.release_sends(push.appid, push.id, released)
 
         await self._write(events, outcomes_of_slice)
+        await self._give_back_consents(push, outcomes)
         # The counters stay out of the transaction: clicks add to the same document all the time.
         await self._store.update(push.id, {}, {k: v for k, v in counters.inc.items() if v})
 
@@ -527,7 +607,13 @@ def link_urls(content: Content) -> list[str]:
     return []
 
 
-def recipient_of(profile: dict[str, Any] | None, sends: dict[str, Any], month: str) -> Recipient | None:
+def recipient_of(
+    profile: dict[str, Any] | None,
+    sends: dict[str, Any],
+    month: str,
+    *,
+    subscriptions: frozenset[str] | None = None,
+) -> Recipient | None:
     if profile is None:
         return None
     last_active = profile.get("last_active_at")
@@ -538,6 +624,7 @@ def recipient_of(profile: dict[str, Any] | None, sends: dict[str, Any], month: s
         last_active_at=None if last_active is None else last_active.replace(tzinfo=UTC),
         recent_sends=_send_times(sends),
         mass_this_month=int((sends.get("mass") or {}).get(month, 0)),
+        subscriptions=subscriptions,
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from services.segments.domain.eligibility import STEPS, rule_text, step_of
 from services.segments.domain.pushes import BEIJING, Push, assign_variant, decide, effective_send_at
+from services.segments.service_layer.consents import ConsentGate
 from services.segments.service_layer.dispatch import recipient_of
 from services.segments.service_layer.ports import RecipientReader
 
@@ -21,10 +22,16 @@ READ_BATCH = 500
 
 
 async def breakdown(
-    push: Push, openids: Sequence[str], size: int, reader: RecipientReader, now: datetime
+    push: Push,
+    openids: Sequence[str],
+    size: int,
+    reader: RecipientReader,
+    now: datetime,
+    consents: ConsentGate | None = None,
 ) -> dict[str, Any]:
     """The breakdown of deciding ``openids`` (all of the segment's ``size`` members, or an even sample
-    of them) for ``push`` at ``now``."""
+    of them) for ``push`` at ``now``; with ``consents``, subscription messages count only members with
+    an unused consent to the template, as the dispatcher decides."""
     month = now.astimezone(BEIJING).strftime("%Y-%m")
     steps: Counter[str] = Counter()
     channels: Counter[str] = Counter()
@@ -33,9 +40,11 @@ async def breakdown(
         batch = openids[start : start + READ_BATCH]
         profiles = await reader.profiles_of(push.appid, batch)
         recent = await reader.recent_sends(push.appid, batch)
+        usable = await consents.usable(push, batch) if consents is not None else None
         for openid in batch:
             variant = assign_variant(push.id, openid, push.variants)
-            recipient = recipient_of(profiles.get(openid), recent.get(openid, {}), month)
+            subscriptions = None if usable is None else usable.get(openid, frozenset())
+            recipient = recipient_of(profiles.get(openid), recent.get(openid, {}), month, subscriptions=subscriptions)
             decision = decide(recipient, variant, push.cap, now, broadcast=push.broadcast)
             step = step_of(decision, variant)
             steps[step] += 1

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self
 
+from services.segments.domain.consents import ConsentChange, SubscriptionConsent
 from services.segments.domain.participation import Standing
 from services.segments.domain.pushes import Channel, MessageContent, Push, SubscriptionContent, TemplateContent
 from services.segments.domain.rules import MemberFacts
@@ -17,6 +18,8 @@ from shared.contracts import MassSendFinished
 from shared.events import Envelope, Topic
 
 __all__ = [
+    "ConsentStore",
+    "ConsentUnitOfWork",
     "Content",
     "DeliveryUnitOfWork",
     "DeliveryWrites",
@@ -375,3 +378,61 @@ class WaitingStore(Protocol):
     async def finish(self, delivery_id: str, fields: Mapping[str, Any]) -> bool:
         """waiting → ``fields`` (skipped or expired); False when it was no longer waiting."""
         ...
+
+
+class ConsentStore(Protocol):
+    """Members' subscription-message consents per (account, member, template) (``domain/consents.py``;
+    MongoDB: :class:`~services.segments.adapters.consents.MongoConsents`). A one-time consent is used by
+    :meth:`claim`, atomically, so two pushes never both use one."""
+
+    async def apply(
+        self,
+        appid: str,
+        openid: str,
+        template_id: str,
+        change: ConsentChange,
+        *,
+        long_term: bool,
+        at: datetime,
+        answer: str = "",
+    ) -> None:
+        """Apply one of the platform's answers (``long_term``: the template allows any number)."""
+        ...
+
+    async def of_member(self, appid: str, openid: str) -> list[SubscriptionConsent]: ...
+
+    async def usable(
+        self, appid: str, openids: Sequence[str], template_ids: Sequence[str]
+    ) -> dict[str, frozenset[str]]:
+        """Per member (only those with any), the templates among ``template_ids`` they may be sent now."""
+        ...
+
+    async def claim(self, appid: str, wanted: Sequence[tuple[str, str]], at: datetime) -> dict[str, bool]:
+        """Use one consent per (openid, template) for a message about to be sent: the members who had
+        one, each with True when a one-time credit was used (False: long-term). The others had none."""
+        ...
+
+    async def release(self, appid: str, given_back: Sequence[tuple[str, str]]) -> None:
+        """Give one-time credits back for messages claimed and not sent (openid, template)."""
+        ...
+
+
+class ConsentUnitOfWork(Protocol):
+    """One transaction over the consents and the processed-event records."""
+
+    @property
+    def consents(self) -> ConsentStore:
+        """The store bound to this transaction (inside ``async with`` only)."""
+        ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    async def claim(self, consumer: str, event_id: str) -> bool:
+        """Record that ``consumer`` processes ``event_id``; False if it already did."""
+        ...
+
+    async def commit(self) -> None: ...

@@ -33,6 +33,7 @@ from services.segments.domain.pushes import (
 )
 from services.segments.domain.rules import parse_rule
 from services.segments.domain.segments import SegmentNotFound
+from services.segments.service_layer.consents import ConsentGate
 from services.segments.service_layer.delivery_events import clicked_event
 from services.segments.service_layer.dispatch import link_urls
 from services.segments.service_layer.eligibility import breakdown
@@ -125,7 +126,9 @@ class PushUseCases:
         read_push: PushReader | None = None,
         sender: Sender | None = None,
         eligibility_sample: int = ELIGIBILITY_SAMPLE,
+        consents: ConsentGate | None = None,
     ) -> None:
+        self._consents = consents
         self._pushes = pushes
         self._segments = segments
         self._defaults = defaults
@@ -304,7 +307,8 @@ class PushUseCases:
         else:
             numbers = list(members)
         openids = [openid for _, openid in index.keys(numbers)]
-        return await breakdown(push, openids, size, self._recipients, now) | {"segment_version": segment.version}
+        found = await breakdown(push, openids, size, self._recipients, now, self._consents)
+        return found | {"segment_version": segment.version}
 
     async def eligibility_of(self, appid: str, push_id: str) -> dict[str, Any]:
         return await self.eligibility(self._push_of(await self.get(appid, push_id)))

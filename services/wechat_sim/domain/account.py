@@ -223,12 +223,17 @@ class SimAccount:
         if consent is None:
             raise ApiError(43101)
         if not consent.long_term:
-            del member.consents[message.template_id]
+            consent.credits -= 1
+            if consent.credits <= 0:
+                del member.consents[message.template_id]
         body = message.as_payload()
         page = payload.get("page")
         if isinstance(page, str) and page:
             body["page"] = page
-        member.receive(now, "subscribe", "subscribe", body)
+        msg_id = self._ids.msg_id()
+        member.receive(now, "subscribe", "subscribe", body, ref=str(msg_id))
+        fields = pushes.subscribe_sent(self.original_id, member.openid, now, message.template_id, msg_id)
+        self.outbox.append(PendingPush(member.openid, fields))
 
     def mass_send(self, payload: Mapping[str, Any], now: float) -> MassResult:
         audience = self._mass_audience(payload.get("filter"))

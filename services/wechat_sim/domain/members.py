@@ -39,11 +39,14 @@ class InboxEntry:
 
 @dataclass
 class Consent:
-    """Permission to send one subscription notice (one-time) or any number (long-term)."""
+    """Permission to send subscription notices: one per accepted popup (one-time; accepts add up) or
+    any number (long-term)."""
 
     template_id: str
     long_term: bool
     granted_at: float
+    #: One-time notices still allowed (each accepted popup adds one, each notice sent takes one).
+    credits: int = 1
 
 
 @dataclass
@@ -122,7 +125,12 @@ class SimMember:
             "windows": self.windows.describe(now),
             "mass_this_month": self.mass_received(now),
             "consents": [
-                {"template_id": c.template_id, "long_term": c.long_term, "granted_at": c.granted_at}
+                {
+                    "template_id": c.template_id,
+                    "long_term": c.long_term,
+                    "granted_at": c.granted_at,
+                    "credits": c.credits,
+                }
                 for c in self.consents.values()
             ],
             "blocks_templates": self.blocks_templates,

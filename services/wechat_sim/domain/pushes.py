@@ -84,9 +84,32 @@ def subscribe_popup(original_id: str, openid: str, now: float, template_id: str,
     return _event(original_id, openid, now, "subscribe_msg_popup_event") | {"SubscribeMsgPopupEvent": {"List": choice}}
 
 
+def subscribe_change(original_id: str, openid: str, now: float, template_id: str, *, accept: bool) -> PushFields:
+    """The member switched a template on or off in their notice settings."""
+    choice = {"TemplateId": template_id, "SubscribeStatusString": "accept" if accept else "reject"}
+    return _event(original_id, openid, now, "subscribe_msg_change_event") | {
+        "SubscribeMsgChangeEvent": {"List": choice}
+    }
+
+
+def subscribe_sent(
+    original_id: str,
+    openid: str,
+    now: float,
+    template_id: str,
+    msg_id: int,
+    *,
+    error_code: int = 0,
+    status: str = "success",
+) -> PushFields:
+    """What became of a subscription notice (pushed after ``bizsend``)."""
+    result = {"TemplateId": template_id, "MsgID": msg_id, "ErrorCode": error_code, "ErrorStatus": status}
+    return _event(original_id, openid, now, "subscribe_msg_sent_event") | {"SubscribeMsgSentEvent": {"List": result}}
+
+
 def render(fields: PushFields) -> bytes:
     """The push XML. Nested groups (copyright results, popup choices) render as nested elements."""
-    return to_xml(cast("Mapping[str, str | int | Mapping[str, str | int]]", fields))
+    return to_xml(cast("Mapping[str, Any]", fields))
 
 
 class InvalidReply(ValueError):

@@ -345,13 +345,32 @@ class Platform:
             fields = pushes.image(account.original_id, openid, now, pic_url, item.media_id, self._ids.msg_id())
             return PreparedPush(appid, openid, "image", fields)
 
-    def prepare_consent(self, appid: str, openid: str, template_id: str, *, long_term: bool) -> PreparedPush:
+    def prepare_consent(
+        self, appid: str, openid: str, template_id: str, *, long_term: bool, accept: bool = True
+    ) -> PreparedPush:
+        """The member answers a subscription popup: an accept adds a one-time notice (or makes the
+        template long-term); a reject changes nothing but is pushed all the same."""
         with self._lock:
             account, now = self._account(appid), self.now()
             member = account.member(openid)
-            member.consents[template_id] = Consent(template_id, long_term, now)
-            fields = pushes.subscribe_popup(account.original_id, openid, now, template_id, accept=True)
+            if accept:
+                held = member.consents.get(template_id)
+                if held is None:
+                    member.consents[template_id] = Consent(template_id, long_term, now, credits=0 if long_term else 1)
+                else:
+                    held.long_term = held.long_term or long_term
+                    held.credits += 0 if long_term else 1
+                    held.granted_at = now
+            fields = pushes.subscribe_popup(account.original_id, openid, now, template_id, accept=accept)
             return PreparedPush(appid, openid, "subscribe_msg_popup_event", fields, member_facing=False)
+
+    def prepare_consent_cancel(self, appid: str, openid: str, template_id: str) -> PreparedPush:
+        """The member switches the template off in their notice settings: what they consented to goes."""
+        with self._lock:
+            account, now = self._account(appid), self.now()
+            account.member(openid).consents.pop(template_id, None)
+            fields = pushes.subscribe_change(account.original_id, openid, now, template_id, accept=False)
+            return PreparedPush(appid, openid, "subscribe_msg_change_event", fields, member_facing=False)
 
     def _resolve_ticket(self, account: SimAccount, ticket: str | None, scene: str | None) -> QrTicket | None:
         if ticket:

@@ -81,9 +81,17 @@ class WeChatSimulator:
     async def image(self, appid: str, openid: str, image: bytes) -> PushOutcome:
         return await self._deliver(self.platform.prepare_image(appid, openid, image))
 
-    async def consent(self, appid: str, openid: str, template_id: str, *, long_term: bool = False) -> PushOutcome:
-        """The member accepts a subscription notice (one-time unless ``long_term``); the popup event is pushed."""
-        return await self._deliver(self.platform.prepare_consent(appid, openid, template_id, long_term=long_term))
+    async def consent(
+        self, appid: str, openid: str, template_id: str, *, long_term: bool = False, accept: bool = True
+    ) -> PushOutcome:
+        """The member answers a subscription popup (accepts one notice, or any number when ``long_term``;
+        or rejects it); the popup event is pushed."""
+        prepared = self.platform.prepare_consent(appid, openid, template_id, long_term=long_term, accept=accept)
+        return await self._deliver(prepared)
+
+    async def cancel_consent(self, appid: str, openid: str, template_id: str) -> PushOutcome:
+        """The member switches the template off in their settings (``subscribe_msg_change_event``)."""
+        return await self._deliver(self.platform.prepare_consent_cancel(appid, openid, template_id))
 
     async def deliver_pending(self) -> list[PushOutcome]:
         """Send the job-finish pushes the platform owes (template and mass sends), oldest first."""

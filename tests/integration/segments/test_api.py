@@ -309,6 +309,7 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, Role, Role]] = [
     ("GET", "/push-testers", None, Role.ANALYST, Role.REVIEWER),
     ("PUT", "/push-testers", {"testers": []}, Role.CAMPAIGN_OPERATOR, Role.ANALYST),
     ("GET", "/members/o_mid/pushes", None, Role.ANALYST, Role.REVIEWER),
+    ("GET", "/members/o_mid/subscriptions", None, Role.ANALYST, Role.REVIEWER),
     ("GET", "/segments/{segment}/usage", None, Role.ANALYST, Role.REVIEWER),
     ("POST", "/pushes/{push}/pause", None, Role.PROJECT_MANAGER, Role.CAMPAIGN_OPERATOR),
     ("POST", "/pushes/{push}/resume", None, Role.PROJECT_MANAGER, Role.CAMPAIGN_OPERATOR),

@@ -162,6 +162,18 @@ def _activity_apis() -> dict[Api, FastAPI]:
             },
         ]
 
+    @segments.get("/accounts/{appid}/members/{openid}/subscriptions")
+    async def member_subscriptions(appid: str, openid: str) -> dict[str, object]:
+        consent = {"credits": 2, "long_term": False, "usable": True, "last_answer": "accept"}
+        return {
+            "openid": openid,
+            "consents": [
+                consent | {"template_id": "TPL_CHECKUP", "status": "accepted", "updated_at": NOW.isoformat()},
+                consent
+                | {"template_id": "TPL_OFF", "status": "cancelled", "credits": 0, "updated_at": NOW.isoformat()},
+            ],
+        }
+
     return {Api.CAMPAIGNS: campaigns, Api.SEGMENTS: segments}
 
 
@@ -349,6 +361,9 @@ async def test_campaigns_invites_and_pushes_of_the_member() -> None:
         pushes = text[text.index('data-testid="member-pushes"') : text.index('data-testid="member-history"')]
         assert "育儿周刊" in pushes and "template message" in pushes and "https://shop.example/formula" in pushes
         assert "outside the 48-hour window" in pushes
+        consents = text[text.index('data-testid="member-subscriptions"') : text.index('data-testid="member-history"')]
+        assert "TPL_CHECKUP" in consents and "accepted" in consents and "TPL_OFF" in consents
+        assert "cancelled" in consents and ">2<" in consents
 
 
 async def test_the_list_pages_through_followers() -> None:

@@ -198,3 +198,29 @@ def test_a_push_no_event_can_hold_is_a_400_with_the_reason(
     reply = gw.client.post(f"/wechat/{PLAIN}", params=gw.params(), content=to_xml(push | fields))
     assert (reply.status_code, reply.json()["detail"]) == (400, reason)
     assert len(gw.publisher.published) == published
+
+
+_SUBSCRIPTION_GROUPS = {
+    "subscribe_msg_popup_event": "SubscribeMsgPopupEvent",
+    "subscribe_msg_change_event": "SubscribeMsgChangeEvent",
+    "subscribe_msg_sent_event": "SubscribeMsgSentEvent",
+}
+_ITEM_TAGS = st.sampled_from(["TemplateId", "SubscribeStatusString", "PopupScene", "MsgID", "ErrorCode", "ErrorStatus"])
+
+
+@given(
+    event=st.sampled_from(sorted(_SUBSCRIPTION_GROUPS)),
+    items=st.lists(st.dictionaries(st.one_of(_ITEM_TAGS, _TAG_NAMES), _FIELD_VALUES, max_size=6), max_size=24),
+    other_group=st.booleans(),
+)
+@example(event="subscribe_msg_popup_event", items=[{"TemplateId": "t" * 500}], other_group=False)
+@example(
+    event="subscribe_msg_sent_event", items=[{"TemplateId": "t", "ErrorCode": "x", "MsgID": 2**80}], other_group=False
+)
+def test_any_subscription_push_lists_are_accepted_or_refused_never_a_server_error(
+    gw: Gateway, event: str, items: list[dict[str, str | int]], other_group: bool
+) -> None:
+    """Nested ``<List>`` items (issue 21 item 5): any number, any values, under the event's group or another."""
+    group = "SomethingElse" if other_group else _SUBSCRIPTION_GROUPS[event]
+    header = {"ToUserName": "gh", "FromUserName": "o1", "CreateTime": int(time.time()), "MsgType": "event"}
+    _no_server_error(gw.post_plain(to_xml(header | {"Event": event, group: {"List": items}})))

@@ -229,6 +229,7 @@ async def test_the_breakdown_counts_each_step_the_dispatcher_takes(console: Cons
         "capped": 1,
         "mass_budget": 0,
         "outside_window": 0,
+        "no_subscription_consent": 0,
         "template_fallback": 1,
         "will_receive": 3,
     }
@@ -250,7 +251,7 @@ async def test_without_a_template_the_closed_window_stops_members(console: Conso
         await console.use.compose("wx1", push_id="x", name="x", segment_id=console.segment, variants=TEXT_ONLY)
     )
     assert (_steps(seen)["outside_window"], _steps(seen)["template_fallback"], seen["will_receive"]) == (1, 0, 2)
-    assert [step["remaining"] for step in seen["steps"]] == [7, 6, 5, 4, 3, 3, 2, 2, 2]
+    assert [step["remaining"] for step in seen["steps"]] == [7, 6, 5, 4, 3, 3, 2, 2, 2, 2]
 
 
 async def test_a_large_segment_is_sampled_and_scaled() -> None:

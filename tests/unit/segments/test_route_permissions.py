@@ -9,7 +9,7 @@ from typing import Any
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from services.segments.entrypoints.http import clicks, create_app, pushes, segments
+from services.segments.entrypoints.http import clicks, consents, create_app, pushes, segments
 from services.segments.settings import SegmentsSettings
 from tests.identities import Callers
 
@@ -37,6 +37,7 @@ EXPECTED = {
     ("GET", "/accounts/{appid}/push-testers"): {"push:view"},
     ("PUT", "/accounts/{appid}/push-testers"): {"push:compose"},
     ("GET", "/accounts/{appid}/members/{openid}/pushes"): {"push:view"},
+    ("GET", "/accounts/{appid}/members/{openid}/subscriptions"): {"push:view"},
     ("GET", "/accounts/{appid}/segments/{segment_id}/usage"): {"segment:view"},
     ("GET", "/accounts/{appid}/pushes"): {"push:view"},
     ("GET", "/accounts/{appid}/pushes/{push_id}"): {"push:view"},
@@ -62,7 +63,7 @@ def _permissions(route: APIRoute) -> set[str]:
 def _operator_routes() -> dict[tuple[str, str], APIRoute]:
     return {
         (method, route.path): route
-        for router in (segments.router, pushes.router, pushes.account_router)
+        for router in (segments.router, pushes.router, pushes.account_router, consents.router)
         for route in router.routes
         if isinstance(route, APIRoute)
         for method in route.methods or ()

@@ -180,6 +180,14 @@ def _stores() -> dict[str, list[dict[str, Any]]]:
                 "prize": "p",
             },
             "segment_participation": {"_id": f"{APPID}:{who}:c1", "appid": APPID, "openid": who, "campaign_id": "c1"},
+            "subscription_consents": {
+                "_id": f"{APPID}:{who}:tpl",
+                "appid": APPID,
+                "openid": who,
+                "template_id": "tpl",
+                "status": "accepted",
+                "credits": 1,
+            },
             # as count_sends writes it: no appid field
             "push_member_sends": {"_id": f"{APPID}:{who}", "openid": who, "recent": [T0]},
             "push_test_sends": {"_id": f"t-{who}", "push_id": "p1", "openid": who, "at": T0},

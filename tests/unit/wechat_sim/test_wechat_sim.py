@@ -25,7 +25,7 @@ from services.wechat_sim.entrypoints.http import create_app
 from services.wechat_sim.service_layer.platform import ApiRequest
 from services.wechat_sim.settings import WeChatSimSettings
 from shared.settings import SettingsError, load_settings
-from shared.wechat import Mode
+from shared.wechat import Mode, parse_xml_lists
 from tests.accounts import AES_KEY, account
 from tests.fakes.push_sender import AckSender
 from tests.unit.wechat_sim.conftest import START
@@ -687,3 +687,50 @@ def test_placeholder_secrets_are_refused_outside_development() -> None:
 def test_the_process_is_registered() -> None:
     spec = PROCESSES["wechat-sim"]
     assert (spec.kind, spec.default_port) == ("http", 8200)
+
+
+# -- subscription consents: popups add up, rejections and cancels, send results (issue 21 item 5) -----
+
+SUB_NOTICE = {"touser": "o_sub", "template_id": "TPL_VISIT", "page": "pages/index", "data": {"thing1": {"value": "x"}}}
+
+
+def _lists(sender: AckSender, event: str, group: str) -> list[list[dict[str, str]]]:
+    return [
+        parse_xml_lists(body, group)
+        for body, push in zip(sender.bodies, sender.pushes, strict=True)
+        if push.get("Event") == event
+    ]
+
+
+def test_accepted_popups_add_up_and_a_rejected_one_allows_nothing(api: Api, sender: AckSender) -> None:
+    api.add_member("o_sub")
+    api.sim("members/o_sub/consent", {"template_id": "TPL_VISIT"})
+    api.sim("members/o_sub/consent", {"template_id": "TPL_VISIT"})
+    api.sim("members/o_sub/consent", {"template_id": "TPL_OTHER", "accept": False})
+    answers = _lists(sender, "subscribe_msg_popup_event", "SubscribeMsgPopupEvent")
+    assert [items[0]["SubscribeStatusString"] for items in answers] == ["accept", "accept", "reject"]
+    consents = api.client.get(f"/sim/accounts/{APPID}/members/o_sub").json()["consents"]
+    assert [(c["template_id"], c["credits"]) for c in consents] == [("TPL_VISIT", 2)]
+    assert [errcode(api.post("message/subscribe/bizsend", SUB_NOTICE)) for _ in range(3)] == [0, 0, 43101]
+    other = SUB_NOTICE | {"template_id": "TPL_OTHER"}
+    assert errcode(api.post("message/subscribe/bizsend", other)) == 43101
+
+
+def test_each_notice_sent_is_reported_back(api: Api, sender: AckSender) -> None:
+    api.add_member("o_sub")
+    api.sim("members/o_sub/consent", {"template_id": "TPL_VISIT"})
+    assert errcode(api.post("message/subscribe/bizsend", SUB_NOTICE)) == 0
+    api.client.post("/sim/pushes/flush")
+    [[result]] = _lists(sender, "subscribe_msg_sent_event", "SubscribeMsgSentEvent")
+    assert (result["TemplateId"], result["ErrorCode"], result["ErrorStatus"]) == ("TPL_VISIT", "0", "success")
+    [entry] = api.inbox("o_sub")
+    assert entry["ref"] == result["MsgID"]
+
+
+def test_a_switch_in_the_settings_cancels_the_consent(api: Api, sender: AckSender) -> None:
+    api.add_member("o_sub")
+    api.sim("members/o_sub/consent", {"template_id": "TPL_VISIT", "long_term": True})
+    api.sim("members/o_sub/consent/cancel", {"template_id": "TPL_VISIT"})
+    [[change]] = _lists(sender, "subscribe_msg_change_event", "SubscribeMsgChangeEvent")
+    assert change == {"TemplateId": "TPL_VISIT", "SubscribeStatusString": "reject"}
+    assert errcode(api.post("message/subscribe/bizsend", SUB_NOTICE)) == 43101

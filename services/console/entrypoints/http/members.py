@@ -24,6 +24,7 @@ from services.console.domain.members import (
     REWARD_LABELS,
     SKIP_LABELS,
     SOURCE_LABELS,
+    SUBSCRIPTION_LABELS,
     is_openid,
     tag_choices,
     tag_name,
@@ -81,6 +82,7 @@ def _labels(view: View, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "delivery": DELIVERY_LABELS,
         "skip": SKIP_LABELS,
         "channel": CHANNEL_LABELS,
+        "subscription": SUBSCRIPTION_LABELS,
         "reward": REWARD_LABELS,
         "tag": tag,
     }
@@ -140,6 +142,7 @@ async def _profile_context(view: View, openid: str) -> dict[str, Any] | None:
     }
     if view.may(Permission.PUSH_VIEW):
         wanted["pushes"] = view.get(Api.SEGMENTS, base + "/pushes", limit=50)
+        wanted["subscriptions"] = view.get(Api.SEGMENTS, base + "/subscriptions")
     wanted["taxonomy"] = view.get(Api.PROFILES, view.account_path("/profiles/taxonomy"))
     parts = dict(zip(wanted, await asyncio.gather(*(_part(c) for c in wanted.values())), strict=True))
     member, profile, history, taxonomy = parts["member"], parts["profile"], parts["history"], parts["taxonomy"]
@@ -161,6 +164,7 @@ async def _profile_context(view: View, openid: str) -> dict[str, Any] | None:
         "history_oob": False,
         "campaigns": parts["campaigns"],
         "pushes": parts.get("pushes"),
+        "subscriptions": parts.get("subscriptions"),
         "choices": tag_choices(rows, view.locale) if view.may(Permission.PROFILE_EDIT) else [],
         "labels": _labels(view, rows),
         "revealed": None,

@@ -16,7 +16,7 @@ from services.segments.bootstrap import SegmentsService, bootstrap_api, bootstra
 from services.segments.domain.pushes import IllegalTransition, PushInvalid, PushNotFound
 from services.segments.domain.rules import RuleInvalid
 from services.segments.domain.segments import SegmentNameTaken, SegmentNotFound, SegmentVersionConflict
-from services.segments.entrypoints.http import clicks, pushes, segments
+from services.segments.entrypoints.http import clicks, consents, pushes, segments
 from services.segments.service_layer.pushes import PushVersionConflict, SegmentInUse, SendingUnavailable
 from services.segments.service_layer.segments import MemberNotFound
 from services.segments.settings import SegmentsSettings
@@ -61,7 +61,7 @@ def create_app(
         version="0.1.0",
         bootstrap=lambda: bootstrap_api(settings, clock=now, **overrides),
         readiness={"mongodb": _mongodb},
-        operator_routers=[segments.router, pushes.router, pushes.account_router],
+        operator_routers=[segments.router, pushes.router, pushes.account_router, consents.router],
         openapi_tags=[
             {"name": segments.TAG, "description": "Rules, versions, previews, explanations."},
             {"name": pushes.TAG, "description": "Targeted pushes: content, schedule, delivery, stats."},

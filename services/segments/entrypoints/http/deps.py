@@ -10,6 +10,7 @@ from services.segments.adapters.push_documents import push_from_document
 from services.segments.bootstrap import SegmentsService
 from services.segments.domain.pushes import FrequencyCap, QuietHours
 from services.segments.entrypoints.http.schemas import ID_PATTERN
+from services.segments.service_layer.consents import ConsentGate
 from services.segments.service_layer.pushes import PushDefaults, PushUseCases
 from services.segments.service_layer.segments import SegmentUseCases
 from shared.web import service_of
@@ -66,6 +67,7 @@ def push_use_cases(service: Service) -> PushUseCases:
         recipients=service.pushes,
         read_push=push_from_document,
         sender=service.sender,
+        consents=ConsentGate(service.consents) if service.consents is not None else None,
     )
 
 

@@ -45,6 +45,12 @@ class ImageIn(BaseModel):
 class ConsentIn(BaseModel):
     template_id: str = Field(min_length=1, max_length=128)
     long_term: bool = False
+    #: False: the member rejects the popup (pushed as ``reject``; nothing is allowed).
+    accept: bool = True
+
+
+class ConsentCancelIn(BaseModel):
+    template_id: str = Field(min_length=1, max_length=128)
 
 
 class MemberIn(BaseModel):

@@ -13,6 +13,7 @@ from services.wechat_sim.entrypoints.http.deps import AppId, OpenId, SimDep
 from services.wechat_sim.entrypoints.http.schemas import (
     AdvanceIn,
     ClickIn,
+    ConsentCancelIn,
     ConsentIn,
     FaultIn,
     FollowIn,
@@ -76,9 +77,15 @@ async def image(appid: AppId, openid: OpenId, body: ImageIn, sim: SimDep) -> Any
     return (await sim.image(appid, openid, body.image())).as_json()
 
 
-@router.post(f"{member_path}/consent", summary="Accept a subscription notice (43101 no more)")
+@router.post(f"{member_path}/consent", summary="Answer a subscription popup (an accept: 43101 no more)")
 async def consent(appid: AppId, openid: OpenId, body: ConsentIn, sim: SimDep) -> Any:
-    return (await sim.consent(appid, openid, body.template_id, long_term=body.long_term)).as_json()
+    outcome = await sim.consent(appid, openid, body.template_id, long_term=body.long_term, accept=body.accept)
+    return outcome.as_json()
+
+
+@router.post(f"{member_path}/consent/cancel", summary="Switch a subscription notice off in the settings")
+async def cancel_consent(appid: AppId, openid: OpenId, body: ConsentCancelIn, sim: SimDep) -> Any:
+    return (await sim.cancel_consent(appid, openid, body.template_id)).as_json()
 
 
 # -- state ---------------------------------------------------------------------------------------
