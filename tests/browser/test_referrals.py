@@ -1,6 +1,7 @@
 """The referral graph in a real browser against the running platform: two members who invited each
 other across campaigns (edges arranged in MongoDB, as the worker writes them) show as a ring; a reviewer
-opens 推荐关系图 from the navigation, freezes one of them and releases them; an admin downloads the CSV."""
+opens 推荐关系图 from the navigation, freezes one of them and releases them, dismisses the ring's flag
+(it stays dismissed); an admin downloads the CSV."""
 
 from __future__ import annotations
 
@@ -68,6 +69,14 @@ def test_a_reviewer_freezes_a_member_of_a_ring_and_an_admin_exports_the_graph(
     expect(page.locator("[data-testid=graph-frozen-list]")).to_be_visible()
     page.locator("[data-testid=graph-release]").first.click()
     expect(page.locator("[data-testid=graph-frozen-list]")).to_have_count(0)
+    # Friends after all: dismissed with a note, the ring leaves the open flags and stays reviewed.
+    flag.locator("input[name=note]").fill("同事互邀")
+    flag.locator("[data-testid=graph-flag-dismiss]").click()
+    expect(page.locator("[data-testid=graph-flag]", has_text="跨活动互邀环")).to_have_count(0)
+    reviewed = page.locator("[data-testid=graph-flag-reviewed]", has_text="同事互邀")
+    expect(reviewed).to_have_count(1)
+    page.reload()
+    expect(page.locator("[data-testid=graph-flag]", has_text="跨活动互邀环")).to_have_count(0)
     assert_no_broken_links(page, unbuilt=console_lacks_page)
     browser_context.clear_cookies()
 

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from services.campaigns.adapters.memory import CampaignRecords
+from services.campaigns.domain.graph import Edge
 from services.campaigns.entrypoints.http import app as campaigns_app_module
 from services.campaigns.entrypoints.http import create_app as create_campaigns_app
 from services.campaigns.settings import CampaignsSettings
@@ -271,6 +272,27 @@ def test_any_campaign_edit_is_applied_or_refused_never_a_server_error(campaigns_
     assert created.status_code == 201, created.text
     path = f"{CAMPAIGNS}/{created.json()['id']}"
     _no_server_error(campaigns_api.send("PATCH", path, body, **{"If-Match": '"1"'}))
+
+
+@pytest.fixture(scope="module")
+def flagged_api(callers: Callers) -> Iterator[Api]:
+    """The campaigns API over an account whose graph holds a ring, its flag kept for review."""
+    records = CampaignRecords()
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    for n, (inviter, invitee, campaign) in enumerate((("o_A", "o_B", "c1"), ("o_B", "o_A", "c2"))):
+        records.edges[f"{campaign}:{invitee}"] = Edge(APPID, campaign, inviter, invitee, at + timedelta(minutes=n))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(campaigns_app_module, "bootstrap", in_memory_bootstrap(records))
+        app = create_campaigns_app(CampaignsSettings(wechat_accounts=[account(APPID)]), identity=callers.config)
+        with TestClient(app) as client:
+            headers = callers.headers(Role.ADMIN)
+            assert client.get(f"/accounts/{APPID}/referral-graph/flags", headers=headers).json()["items"]
+            yield Api(client, headers)
+
+
+@given(body=st.one_of(mutated({"status": "dismissed", "note": "friends"}), json_values))
+def test_any_flag_review_is_recorded_or_refused_never_a_server_error(flagged_api: Api, body: Any) -> None:
+    _no_server_error(flagged_api.send("POST", f"/accounts/{APPID}/referral-graph/flags/ring:o_A/review", body))
 
 
 # -- what the fuzzing found, as plain regressions: each was a 500 ----------------------------------------
