@@ -140,6 +140,14 @@ def _stores() -> dict[str, list[dict[str, Any]]]:
             },
             "referral_freezes": {"_id": f"{APPID}:{who}", "appid": APPID, "openid": who, "status": "frozen"},
             "campaign_poster_assignments": {"_id": f"c1:{who}", "campaign_id": "c1", "openid": who, "variant": "a"},
+            "share_payouts": {
+                "_id": f"c1:{who}",
+                "campaign_id": "c1",
+                "appid": APPID,
+                "openid": who,
+                "state": "waiting",
+                "due_at": T0,
+            },
             "share_submissions": {
                 "_id": f"sub-{who}",
                 "campaign_id": "c1",

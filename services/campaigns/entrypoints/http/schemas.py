@@ -31,6 +31,7 @@ from services.campaigns.domain.campaign import (
     TextSlot,
 )
 from services.campaigns.domain.compliance import ComplianceFlag, Severity
+from services.campaigns.domain.payouts import MAX_DEADLINE_HOURS, MAX_DELAY_HOURS, RecheckMode, SharePayoutPolicy
 from services.campaigns.domain.results import MemberCampaign, mask_code
 from services.campaigns.domain.rewards import MAX_GENERATED
 from services.campaigns.domain.submissions import REJECT_REASONS, AuditEntry, Claim, SubmissionRecord
@@ -111,6 +112,12 @@ class MessagesBody(_Body):
     share_thanked: Text = Field(
         default=Messages.share_thanked, description="Reply to an approved screenshot when the task pays nothing"
     )
+    share_pending: Text = Field(default=Messages.share_pending, description="Approval reply of a delayed payout")
+    share_recheck: Text = Field(default=Messages.share_recheck, description="The re-check request ({hours} to reply)")
+    share_recheck_passed: Text = Messages.share_recheck_passed
+    share_forfeited: Text = Field(
+        default=Messages.share_forfeited, description="No reward: the re-check failed or was not sent ({reason})"
+    )
 
 
 class MessagesPatch(_Body):
@@ -122,6 +129,10 @@ class MessagesPatch(_Body):
     share_rejected: Text | None = None
     share_review: Text | None = None
     share_thanked: Text | None = None
+    share_pending: Text | None = None
+    share_recheck: Text | None = None
+    share_recheck_passed: Text | None = None
+    share_forfeited: Text | None = None
 
 
 class RulesBody(_Body):
@@ -144,6 +155,29 @@ class RulesPatch(_Body):
     blacklist: Annotated[list[OpenId] | None, Field(max_length=10_000)] = None
 
 
+class SharePayoutBody(_Body):
+    """When an approved share screenshot's reward is paid, and whom a re-check is asked of."""
+
+    delay_hours: Annotated[int, Field(ge=0, le=MAX_DELAY_HOURS, description="0: paid at approval")] = 0
+    recheck: RecheckMode = Field(
+        default=RecheckMode.NONE, description="none, a sample of members, or all: asked for a fresh screenshot"
+    )
+    recheck_percent: Annotated[int, Field(ge=1, le=100, description="The sample's share (recheck: sample)")] = 10
+    recheck_after_hours: Annotated[
+        int, Field(ge=1, le=MAX_DELAY_HOURS, description="Hours after the approval the re-check is asked")
+    ] = 24
+    recheck_deadline_hours: Annotated[
+        int, Field(ge=1, le=MAX_DEADLINE_HOURS, description="Hours the member has to send it; then no reward")
+    ] = 24
+
+    def policy(self) -> SharePayoutPolicy:
+        return SharePayoutPolicy(**self.model_dump())
+
+    @classmethod
+    def of(cls, policy: SharePayoutPolicy) -> SharePayoutBody:
+        return cls.model_validate(policy, from_attributes=True)
+
+
 class CampaignCreate(_Body):
     name: Name
     starts_at: AwareMoment
@@ -157,6 +191,7 @@ class CampaignCreate(_Body):
     share_reward_pool: Annotated[
         str | None, Field(pattern=POOL_NAME.pattern, description="Pool an approved share screenshot draws from")
     ] = None
+    share_payout: SharePayoutBody = SharePayoutBody()
 
     def command(self) -> NewCampaign:
         return NewCampaign(
@@ -175,6 +210,7 @@ class CampaignCreate(_Body):
             reward_basis=self.reward_basis,
             share_screenshot_task=self.share_screenshot_task,
             share_reward_pool=self.share_reward_pool,
+            share_payout=self.share_payout.policy(),
         )
 
 
@@ -192,6 +228,7 @@ class CampaignPatch(_Body):
     reward_basis: RewardBasis | None = None
     share_screenshot_task: bool | None = None
     share_reward_pool: Annotated[str | None, Field(pattern=POOL_NAME.pattern)] = None
+    share_payout: SharePayoutBody | None = Field(default=None, description="Replaces the whole payout policy")
     version: int | None = Field(default=None, description="The version edited (or send If-Match)")
 
     def edit(self) -> CampaignEdit:
@@ -209,6 +246,7 @@ class CampaignPatch(_Body):
             reward_basis=self.reward_basis,
             share_screenshot_task=self.share_screenshot_task,
             share_reward_pool=self.share_reward_pool,
+            share_payout=None if self.share_payout is None else self.share_payout.policy(),
         )
 
 
@@ -251,6 +289,7 @@ class CampaignOut(BaseModel):
     reward_basis: RewardBasis
     share_screenshot_task: bool
     share_reward_pool: str | None
+    share_payout: SharePayoutBody
     version: int
     created_at: datetime
     updated_at: datetime
@@ -289,6 +328,7 @@ class CampaignOut(BaseModel):
             reward_basis=c.reward_basis,
             share_screenshot_task=c.share_screenshot_task,
             share_reward_pool=c.share_reward_pool,
+            share_payout=SharePayoutBody.of(c.share_payout),
             version=c.version,
             created_at=c.created_at,
             updated_at=c.updated_at,
