@@ -729,6 +729,14 @@ class InMemorySharePayouts(SharePayoutStore):
                 counts["recheck_asked"] = counts.get("recheck_asked", 0) + 1
         return counts
 
+    async def listing(self, campaign_id: str, *, state: str | None, limit: int, offset: int) -> list[SharePayout]:
+        found = [
+            p
+            for p in self.records.payouts.values()
+            if p.campaign_id == campaign_id and (state is None or p.state.value == state)
+        ]
+        return sorted(found, key=lambda p: (p.approved_at, p.id))[offset : offset + limit]
+
 
 class InMemoryReferralUnitOfWork(InMemoryUnitOfWork, ReferralUnitOfWork):  # type: ignore[misc]
     """Referral and screenshot writes and event claims that commit together or not at all. Reusable:

@@ -25,7 +25,8 @@ PAYOUTS = "share_payouts"
 INDEXES = (
     IndexSpec(PAYOUTS, (("due_at", 1),), name="due"),
     IndexSpec(PAYOUTS, (("appid", 1), ("openid", 1), ("state", 1)), name="member_state"),
-    IndexSpec(PAYOUTS, (("campaign_id", 1), ("state", 1)), name="campaign_state"),
+    IndexSpec(PAYOUTS, (("campaign_id", 1), ("state", 1), ("approved_at", 1)), name="campaign_state"),
+    IndexSpec(PAYOUTS, (("campaign_id", 1), ("approved_at", 1)), name="campaign_approved"),
 )
 
 
@@ -41,7 +42,7 @@ def to_document(payout: SharePayout) -> dict[str, Any]:
 
 
 def from_document(document: dict[str, Any]) -> SharePayout:
-    fields = {name: document.get(name) for name in SharePayout.__dataclass_fields__ if name != "id"}
+    fields: dict[str, Any] = {name: document.get(name) for name in SharePayout.__dataclass_fields__ if name != "id"}
     fields["state"] = PayoutState(document["state"])
     fields["recheck_reasons"] = tuple(document.get("recheck_reasons") or ())
     return SharePayout(id=document["_id"], **fields)
@@ -92,3 +93,10 @@ class MongoSharePayouts(SharePayoutStore):
             if row["_id"].get("asked"):
                 counts["recheck_asked"] = counts.get("recheck_asked", 0) + n
         return counts
+
+    async def listing(self, campaign_id: str, *, state: str | None, limit: int, offset: int) -> list[SharePayout]:
+        query: dict[str, Any] = {"campaign_id": campaign_id}
+        if state is not None:
+            query["state"] = state
+        cursor = self._payouts.find(query, session=self._session).sort([("approved_at", 1), ("_id", 1)])
+        return [from_document(document) async for document in cursor.skip(offset).limit(limit)]

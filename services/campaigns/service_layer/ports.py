@@ -623,6 +623,10 @@ class SharePayoutStore(abc.ABC):
     async def tally(self, campaign_id: str) -> dict[str, int]:
         """The campaign's payouts by state, and ``recheck_asked`` (those asked for a re-check)."""
 
+    @abc.abstractmethod
+    async def listing(self, campaign_id: str, *, state: str | None, limit: int, offset: int) -> list[SharePayout]:
+        """The campaign's payouts (in one state), oldest approval first."""
+
 
 class ReviewedSubmissions(abc.ABC):
     """Submissions a person decided (approved or rejected from review): the labelled examples the

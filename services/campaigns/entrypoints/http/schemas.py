@@ -31,7 +31,15 @@ from services.campaigns.domain.campaign import (
     TextSlot,
 )
 from services.campaigns.domain.compliance import ComplianceFlag, Severity
-from services.campaigns.domain.payouts import MAX_DEADLINE_HOURS, MAX_DELAY_HOURS, RecheckMode, SharePayoutPolicy
+from services.campaigns.domain.payouts import (
+    ACTIVE,
+    MAX_DEADLINE_HOURS,
+    MAX_DELAY_HOURS,
+    PayoutState,
+    RecheckMode,
+    SharePayout,
+    SharePayoutPolicy,
+)
 from services.campaigns.domain.results import MemberCampaign, mask_code
 from services.campaigns.domain.rewards import MAX_GENERATED
 from services.campaigns.domain.submissions import REJECT_REASONS, AuditEntry, Claim, SubmissionRecord
@@ -428,6 +436,73 @@ class RewardOut(BaseModel):
     status: str = Field(description="granted, issued, or awaiting_stock")
 
 
+class SharePayoutCountsOut(BaseModel):
+    """A campaign's delayed share-reward payouts (all zero when it pays at approval)."""
+
+    pending: int = Field(default=0, description="Not paid yet and not forfeited: waiting, re-check asked or passed")
+    paid: int = 0
+    rechecks_requested: int = Field(default=0, description="Members asked for a re-check (whatever came of it)")
+    rechecks_awaited: int = Field(default=0, description="Asked, not answered yet")
+    rechecks_passed: int = Field(default=0, description="Passed (paid since, or waiting for the pay time)")
+    rechecks_failed: int = 0
+    rechecks_expired: int = Field(default=0, description="Not sent by the deadline")
+
+    @classmethod
+    def of(cls, tally: dict[str, int]) -> SharePayoutCountsOut:
+        asked = tally.get("recheck_asked", 0)
+        failed = tally.get(PayoutState.RECHECK_FAILED.value, 0)
+        expired = tally.get(PayoutState.RECHECK_EXPIRED.value, 0)
+        awaited = tally.get(PayoutState.RECHECK_REQUESTED.value, 0)
+        return cls(
+            pending=sum(tally.get(state.value, 0) for state in ACTIVE),
+            paid=tally.get(PayoutState.PAID.value, 0),
+            rechecks_requested=asked,
+            rechecks_awaited=awaited,
+            rechecks_passed=asked - awaited - failed - expired,
+            rechecks_failed=failed,
+            rechecks_expired=expired,
+        )
+
+
+class SharePayoutOut(BaseModel):
+    openid: str
+    state: PayoutState
+    submission_id: str = Field(description="The approved screenshot whose reward this is")
+    approved_at: datetime
+    pay_at: datetime = Field(description="When it may be paid (approval + delay)")
+    due_at: datetime | None = Field(description="When the sweep next acts on it; None once settled")
+    recheck_at: datetime | None = Field(description="When the re-check is asked (None: not asked of this member)")
+    recheck_requested_at: datetime | None
+    recheck_deadline_at: datetime | None
+    recheck_submission: str | None = Field(description="The re-check screenshot that passed or failed")
+    recheck_reasons: list[str] = Field(description="Why it was forfeited")
+    settled_at: datetime | None
+
+    @classmethod
+    def of(cls, payout: SharePayout) -> SharePayoutOut:
+        return cls(
+            openid=payout.openid,
+            state=payout.state,
+            submission_id=payout.submission_id,
+            approved_at=payout.approved_at,
+            pay_at=payout.pay_at,
+            due_at=payout.due_at,
+            recheck_at=payout.recheck_at,
+            recheck_requested_at=payout.recheck_requested_at,
+            recheck_deadline_at=payout.recheck_deadline_at,
+            recheck_submission=payout.recheck_submission,
+            recheck_reasons=list(payout.recheck_reasons),
+            settled_at=payout.settled_at,
+        )
+
+
+class SharePayoutPage(BaseModel):
+    items: list[SharePayoutOut]
+    counts: SharePayoutCountsOut
+    limit: int
+    offset: int
+
+
 class StatsOut(BaseModel):
     participants: int
     posters_sent: int
@@ -452,6 +527,9 @@ class StatsOut(BaseModel):
         default=0, description="Standing credits past the revocation window: what tiers count (verified_followers)"
     )
     invites_pending: int = Field(default=0, description="Standing credits still inside the revocation window")
+    share_payouts: SharePayoutCountsOut = Field(
+        default_factory=SharePayoutCountsOut, description="Delayed share-reward payouts and their re-checks"
+    )
 
 
 class FunnelStepOut(BaseModel):
@@ -518,9 +596,12 @@ class MemberCampaignOut(BaseModel):
     tiers_reached: list[int]
     rewards: list[MemberRewardOut]
     share_submissions: int
+    share_payout: SharePayoutOut | None = Field(default=None, description="A delayed share reward's payout")
 
     @classmethod
-    def of(cls, found: MemberCampaign, campaign: Campaign | None) -> MemberCampaignOut:
+    def of(
+        cls, found: MemberCampaign, campaign: Campaign | None, payout: SharePayout | None = None
+    ) -> MemberCampaignOut:
         return cls(
             campaign_id=found.campaign_id,
             name=None if campaign is None else campaign.name,
@@ -544,6 +625,7 @@ class MemberCampaignOut(BaseModel):
                 for r in found.rewards
             ],
             share_submissions=found.share_submissions,
+            share_payout=None if payout is None else SharePayoutOut.of(payout),
         )
 
 
