@@ -45,9 +45,10 @@ from services.campaigns.domain.payouts import (
     open_payout,
     sampled,
 )
+from services.campaigns.service_layer import share_screenshots
 from services.campaigns.service_layer.ports import ImageInfo
 from services.campaigns.settings import CampaignsSettings
-from services.screenshots import Analysis, Evidence, Fingerprint, QrMatch, TimedAnalysis
+from services.screenshots import Analysis, Decision, Evidence, Fingerprint, QrMatch, TimedAnalysis
 from shared.contracts import (
     CAMPAIGN_ACTIVITY,
     CATALOG,
@@ -210,7 +211,7 @@ class Analyses:
             artwork_score=0.9,
             poster_share=0.5,
             moments_checked=True,
-            time_word=time_word,
+            time_word=time_word or None,
             delete_word=True,
             lock_marker=kind == "private",
             title="朋友圈",
@@ -378,3 +379,18 @@ async def test_no_recheck_by_the_deadline_or_a_failed_one_earns_nothing(flow: Fl
     assert flow.share_grants() == [] and flow.granted_events() == []
     tally = await InMemorySharePayouts(flow.records).tally("c1")
     assert tally == {"recheck_failed": 2, "recheck_expired": 1, "recheck_asked": 3}
+
+
+async def test_a_reviewer_approving_starts_the_payout_too(flow: Flow) -> None:
+    await flow.join("o_unclear")
+    await flow.screenshot("o_unclear", "post||o_unclear", msg_id="unclear")  # no time row read: a person looks
+    record = flow.records.submissions["wx1:unclear"]
+    assert record.status == "review" and "c1:o_unclear" not in flow.records.payouts
+    campaign = await flow.worker.directory.campaign(APPID, "c1")
+    assert campaign is not None
+    await share_screenshots.settle_review(
+        record, campaign, Decision.APPROVE, reviewer="rita", note=None, uow=flow.uow, now=hours(1)
+    )
+    payout = flow.records.payouts["c1:o_unclear"]
+    assert (payout.state, payout.submission_id, payout.approved_at) == (PayoutState.WAITING, "wx1:unclear", hours(1))
+    assert payout.recheck_at == hours(3) and flow.share_grants() == []
