@@ -81,6 +81,19 @@ CONSUMER = "campaigns.share_screenshots"
 #: The share reward is recorded with the tier rewards under tier 0: one per member and campaign.
 SHARE_REWARD_TIER = 0
 ALREADY_APPROVED = "您的分享截图已审核通过，奖励已发放，无需重复发送。"
+#: The same, while a delayed payout waits, and once it was forfeited (re-check failed or not sent).
+ALREADY_APPROVED_PENDING = "您的分享截图已审核通过，奖励将按时发放，无需重复发送。"
+ALREADY_FORFEITED = "您的分享奖励因复查未通过或逾期未复查而未能发放，无需再发送截图。"
+
+
+async def _already(uow: ReferralUnitOfWork, campaign_id: str, openid: str) -> str:
+    """What an approved member reads when they send another picture: where their reward stands."""
+    payout = await uow.payouts.get(campaign_id, openid)
+    if payout is None or payout.state is PayoutState.PAID:
+        return ALREADY_APPROVED
+    return ALREADY_APPROVED_PENDING if payout.pending else ALREADY_FORFEITED
+
+
 _SETTLE_ATTEMPTS = 5
 
 
@@ -183,7 +196,14 @@ async def verify_submission(
         async with uow:
             if await uow.claim(CONSUMER, envelope.event_id):
                 await uow.store.add_notice(
-                    _notice(campaign, openid, "share-already", ALREADY_APPROVED, envelope.event_id, now)
+                    _notice(
+                        campaign,
+                        openid,
+                        "share-already",
+                        await _already(uow, campaign.id, openid),
+                        envelope.event_id,
+                        now,
+                    )
                 )
                 await uow.commit()
         return None
@@ -206,7 +226,14 @@ async def verify_submission(
                 return None
             if await uow.screenshots.approved(campaign.id, openid):  # approved meanwhile (another picture)
                 await uow.store.add_notice(
-                    _notice(campaign, openid, "share-already", ALREADY_APPROVED, envelope.event_id, now)
+                    _notice(
+                        campaign,
+                        openid,
+                        "share-already",
+                        await _already(uow, campaign.id, openid),
+                        envelope.event_id,
+                        now,
+                    )
                 )
                 await uow.commit()
                 return None

@@ -320,6 +320,8 @@ async def test_approve_then_recheck_then_paid_once(flow: Flow) -> None:
     assert flow.texts("o_mom", "share-pending") == ["分享截图审核通过，感谢分享！奖励将在 6 小时后发放。"]
 
     assert await flow.worker.pay_shares(hours(1)) == []  # nothing due yet
+    await flow.screenshot("o_mom", "post|30分钟前|again")  # another picture meanwhile: told it waits
+    assert flow.texts("o_mom", "share-already") == ["您的分享截图已审核通过，奖励将按时发放，无需重复发送。"]
     [asked] = await flow.worker.pay_shares(hours(2))
     assert asked.step is Step.ASK and flow.payout("o_mom") is PayoutState.RECHECK_REQUESTED
     [request] = flow.texts("o_mom", "share-recheck")
@@ -374,6 +376,7 @@ async def test_no_recheck_by_the_deadline_or_a_failed_one_earns_nothing(flow: Fl
     flow.at(hours(27))
     await flow.screenshot("o_late", "post|1天前")
     assert flow.payout("o_late") is PayoutState.RECHECK_EXPIRED
+    assert "未能发放" in flow.texts("o_late", "share-already")[0]
 
     assert await flow.worker.pay_shares(hours(100)) == []
     assert flow.share_grants() == [] and flow.granted_events() == []
