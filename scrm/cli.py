@@ -294,6 +294,51 @@ def campaigns_confirm_credits(
     console.print(f"confirmed {len(confirmed)} credits; {tiers} tiers granted")
 
 
+@campaigns_app.command("pay-shares")
+def campaigns_pay_shares(
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="run as of this later time (ISO 8601 with zone); refused in production"),
+    ] = None,
+) -> None:
+    """Move the delayed share-reward payouts that are due, now: re-checks asked, unanswered ones
+    expired, rewards paid (safe to repeat).
+
+    The campaigns worker does this every CREDIT_CONFIRM_SECONDS; run it by hand when that sweep is off.
+    Takes the campaigns worker's environment.
+    """
+    import asyncio
+    from collections import Counter
+    from datetime import datetime
+
+    from pymongo.errors import PyMongoError
+
+    from services.campaigns.bootstrap_worker import pay_shares_now
+    from services.campaigns.settings import CampaignsSettings
+    from shared.messaging import MessagingError
+    from shared.storage import StorageError
+
+    try:
+        when = None if as_of is None else datetime.fromisoformat(as_of)
+    except ValueError:
+        when = None
+    if as_of is not None and (when is None or when.utcoffset() is None):
+        console.print("[red]--as-of takes an ISO 8601 time with its zone, e.g. 2026-12-06T10:00:00+08:00[/red]")
+        raise typer.Exit(2)
+    try:
+        moved = _storage_job(
+            lambda: asyncio.run(pay_shares_now(load_settings(CampaignsSettings), as_of=when)),
+            (StorageError, PyMongoError, MessagingError),
+        )
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    steps = Counter(done.step.value for done in moved)
+    console.print(
+        f"re-checks asked {steps['ask']}; re-checks expired {steps['expire']}; share rewards paid {steps['pay']}"
+    )
+
+
 @members_app.command("rebuild-counters")
 def members_rebuild_counters(
     appid: Annotated[str | None, typer.Option(help="only this account")] = None,

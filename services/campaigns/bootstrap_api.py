@@ -15,6 +15,7 @@ from services.campaigns.adapters import (
     referrals,
     review_export,
     reward_pools,
+    share_payouts,
     share_screenshots,
     templates,
     variants,
@@ -26,6 +27,7 @@ from services.campaigns.adapters.posters import PosterPreviewRenderer
 from services.campaigns.adapters.referrals import MongoNoticeStore, MongoReferralStore, MongoReferralUnitOfWork
 from services.campaigns.adapters.review_export import MongoReviewedSubmissions
 from services.campaigns.adapters.reward_pools import MongoRewardPools
+from services.campaigns.adapters.share_payouts import MongoSharePayouts
 from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
 from services.campaigns.adapters.stats import MongoCampaignStats
 from services.campaigns.adapters.templates import MongoTemplateStore
@@ -41,6 +43,7 @@ from services.campaigns.service_layer.ports import (
     ReferralUnitOfWork,
     ReviewedSubmissions,
     RewardPools,
+    SharePayoutStore,
     ShareScreenshotStore,
     TemplateStore,
 )
@@ -54,6 +57,7 @@ INDEXES = (
     *templates.INDEXES,
     *referrals.INDEXES,
     *share_screenshots.INDEXES,
+    *share_payouts.INDEXES,
     *review_export.INDEXES,
     *counters.INDEXES,
     *graph.INDEXES,
@@ -85,6 +89,8 @@ class CampaignsApi:
     #: The referral graph (edges, freezes) and the poster variants; None: those routes are unavailable.
     graph: ReferralGraph | None = None
     variants: PosterVariants | None = None
+    #: Delayed share-reward payouts (stats, the participant's payout); None: not kept.
+    payouts: SharePayoutStore | None = None
 
 
 @asynccontextmanager
@@ -113,4 +119,5 @@ async def bootstrap(settings: CampaignsSettings) -> AsyncIterator[CampaignsApi]:
             ready=mongo.ready,
             graph=MongoReferralGraph(database),
             variants=MongoPosterVariants(database),
+            payouts=MongoSharePayouts(database),
         )

@@ -21,6 +21,7 @@ from services.campaigns.adapters import counters as counter_docs
 from services.campaigns.adapters import graph as graph_docs
 from services.campaigns.adapters import referrals as referral_docs
 from services.campaigns.adapters import reward_pools, templates
+from services.campaigns.adapters import share_payouts as payout_docs
 from services.campaigns.adapters import share_screenshots as share_docs
 from services.campaigns.adapters import variants as variant_docs
 from services.campaigns.adapters.campaigns import MongoCampaignRepository
@@ -36,6 +37,7 @@ from services.campaigns.adapters.referrals import (
     MongoReferralUnitOfWork,
 )
 from services.campaigns.adapters.reward_pools import MongoRewardPools
+from services.campaigns.adapters.share_payouts import MongoSharePayouts
 from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
 from services.campaigns.adapters.stats import MongoCounterRebuild
 from services.campaigns.adapters.templates import MongoTemplateStore
@@ -49,6 +51,7 @@ from services.campaigns.service_layer import (
     notice_fallback,
     notices,
     referrals,
+    share_payouts,
     share_screenshots,
 )
 from services.campaigns.service_layer import known_followers as known_followers_use
@@ -65,6 +68,7 @@ from services.campaigns.service_layer.ports import (
     ReferralUnitOfWork,
     RewardPools,
     ScreenshotAnalysis,
+    SharePayoutStore,
     ShareScreenshotStore,
 )
 from services.campaigns.settings import CampaignsSettings
@@ -93,6 +97,7 @@ INDEXES = (
     *reward_pools.INDEXES,
     *templates.INDEXES,
     *share_docs.INDEXES,
+    *payout_docs.INDEXES,
     *counter_docs.INDEXES,
     *graph_docs.INDEXES,
     *variant_docs.INDEXES,
@@ -127,6 +132,8 @@ class CampaignsWorker:
     #: The referral graph and the poster variants' counts, kept after each push; None: not kept.
     graph: ReferralGraph | None = None
     variants: PosterVariants | None = None
+    #: Delayed share-reward payouts, read outside a transaction (the sweep, re-check routing); None: none.
+    payouts: SharePayoutStore | None = None
 
     def platform(self, appid: str) -> WeChatClient:
         if appid not in self.clients:
@@ -200,15 +207,45 @@ class CampaignsWorker:
             )
         return len(queued)
 
+    async def pay_shares(
+        self, now: datetime | None = None, *, as_of: datetime | None = None
+    ) -> list[share_payouts.Moved]:
+        """Move the delayed share payouts that are due: ask for re-checks, let unanswered ones expire,
+        pay; then send the notices they queued (held when the member's window is shut).
+
+        ``as_of`` judges what is due as of a later time (``scrm campaigns pay-shares --as-of``);
+        the records are stamped ``now``."""
+        if self.payouts is None:
+            return []
+        now = self.clock() if now is None else now
+        due_by = now if as_of is None else max(now, as_of)
+        moved = await share_payouts.sweep(now, self.payouts, self.uow, self.directory, due_by=due_by)
+        for done in moved:
+            queued = await self.notice_store.queued_by(done.event_id)
+            if queued:
+                await notices.deliver(
+                    queued,
+                    store=self.notice_store,
+                    codes=self.pools,
+                    rewards=self.notice_store,
+                    messenger_for=self.platform,
+                    now=now,
+                )
+        return moved
+
     async def tick(self) -> None:
-        """What the worker does on a timer: confirm due credits, send campaign-ended notices."""
+        """What the worker does on a timer: confirm due credits, move due share payouts, send
+        campaign-ended notices."""
         await self.confirm_credits()
+        await self.pay_shares()
         for _ in range(50):  # a bounded round: what a failed send leaves pending waits for the next one
             if await self.send_announcements() < 200:
                 break
 
     async def _share_screenshot(self, envelope: Envelope, message: ImageMessageReceived) -> None:
         now = self.clock()
+        if await self._share_recheck(envelope, message, now):
+            return
         task = await share_screenshots.open_share_task(envelope.appid, message.openid, self.directory, self.store, now)
         if task is None:
             return  # not a share screenshot: a picture for the customer-service team, say
@@ -226,6 +263,33 @@ class CampaignsWorker:
             limits=ImageLimits(max_bytes=self.settings.max_screenshot_bytes),
             now=now,
         )
+
+    async def _share_recheck(self, envelope: Envelope, message: ImageMessageReceived, now: datetime) -> bool:
+        """A picture from a member whose share payout awaits a re-check is that re-check."""
+        if self.payouts is None:
+            return False
+        for payout in await self.payouts.awaiting_recheck(envelope.appid, message.openid):
+            campaign = await self.directory.campaign(envelope.appid, payout.campaign_id)
+            participant = await self.store.participant(payout.campaign_id, message.openid)
+            if campaign is None or participant is None:
+                continue
+            await share_screenshots.verify_recheck(
+                envelope,
+                message,
+                payout,
+                share_screenshots.ShareTask(campaign, participant),
+                uow=self.uow(),
+                reads=self.screenshots,
+                campaigns=self.directory,
+                media=self.platform(envelope.appid),
+                renderer=self.renderer,
+                analysis=self.analysis,
+                thresholds=self.thresholds,
+                limits=ImageLimits(max_bytes=self.settings.max_screenshot_bytes),
+                now=now,
+            )
+            return True
+        return False
 
     async def _join_through_scene(self, envelope: Envelope, openid: str, scene: str | None) -> None:
         found = joining.campaign_in_scene(scene)
@@ -361,6 +425,7 @@ async def bootstrap(
             rights=MongoMemberRights(database),
             graph=MongoReferralGraph(database),
             variants=variants,
+            payouts=MongoSharePayouts(database),
         )
         if settings.credit_confirm_seconds > 0:
             sweep = asyncio.create_task(_every(settings.credit_confirm_seconds, worker.tick))
@@ -437,6 +502,24 @@ async def confirm_credits_now(
         while batch := await worker.confirm_credits(as_of=as_of):
             confirmed += batch
         return confirmed
+
+
+async def pay_shares_now(
+    settings: CampaignsSettings, *, as_of: datetime | None = None, publisher: EventPublisher | None = None
+) -> list[share_payouts.Moved]:
+    """One payout sweep, as the worker runs it every ``credit_confirm_seconds``: re-checks asked,
+    unanswered ones expired, due share rewards paid, their notices sent or held.
+
+    ``as_of`` runs it as of a later time: only outside production (rehearsals on the simulator),
+    because paying early pays for a post that may still be deleted."""
+    if as_of is not None and settings.environment is Environment.PRODUCTION:
+        raise ValueError("--as-of is refused in production: share rewards are paid when their delay has passed")
+    quiet = settings.model_copy(update={"credit_confirm_seconds": 0.0})
+    async with bootstrap(quiet, publisher=publisher, renderer=_NoPosters()) as worker:
+        moved: list[share_payouts.Moved] = []
+        while batch := await worker.pay_shares(as_of=as_of):  # by hand, everything due is moved
+            moved += batch
+        return moved
 
 
 @asynccontextmanager

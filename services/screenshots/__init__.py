@@ -16,6 +16,7 @@ from services.screenshots.adapters.ocr import OcrEngineName, OcrUnavailable, fin
 from services.screenshots.adapters.pool import DEFAULT_TIME_LIMIT, AnalysisPool, AnalysisWorkerLost, default_workers
 from services.screenshots.adapters.thresholds_file import ThresholdsFileError, load_thresholds
 from services.screenshots.domain.analysis import Analysis, ReferenceUnusable
+from services.screenshots.domain.recheck import same_post
 from services.screenshots.domain.reuse import CANDIDATES, HOT_KEY, Fingerprint, PriorShot, lookup_keys, nearest_first
 from services.screenshots.domain.verdicts import (
     Decision,
@@ -80,4 +81,5 @@ __all__ = [
     "nearest_first",
     "prior_shot",
     "read_manifest",
+    "same_post",
 ]

@@ -155,6 +155,9 @@ MEMBER_DATA: tuple[MemberData, ...] = (
     MemberData("campaign_counters", _N, note="sharded counts"),
     MemberData("reward_codes", _N, note="coupon codes; who got one is in campaign_rewards"),
     MemberData("share_reuse_latches", _N, note="hashed re-use keys per campaign slot"),
+    MemberData(
+        "share_payouts", _D, note="a share reward's delayed payout: one not paid yet is dropped (nobody to pay)"
+    ),
     # segments (sends)
     MemberData("wechat_rate_budgets", _N, note="an account's send pace"),
     # analytics

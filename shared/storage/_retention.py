@@ -177,6 +177,7 @@ RETENTIONS: tuple[Retention, ...] = (
     ),
     Retention("share_submission_audit", "the decisions' trail", _T, "at", "at", "audit_retention_days"),
     Retention("share_reuse_latches", "re-use keys counted per campaign slot", _B, "campaigns x 65,536 slots"),
+    Retention("share_payouts", "delayed share-reward payouts and their re-checks", _B, "members x campaigns"),
     Retention("campaign_poster_variants", "poster A/B variants of a campaign", _B, "campaigns"),
     Retention("campaign_poster_assignments", "the poster variant each member was given", _B, "members x campaigns"),
     Retention(

@@ -20,6 +20,7 @@ from services.campaigns.domain.campaign import (
     TextSlot,
     VersionConflict,
 )
+from services.campaigns.domain.payouts import RecheckMode, SharePayoutPolicy
 from services.campaigns.service_layer.ports import CampaignRepository
 from shared.storage import IndexSpec, StorageError
 
@@ -72,7 +73,24 @@ def to_document(campaign: Campaign) -> dict[str, Any]:
         "share_reward_pool": campaign.share_reward_pool,
         "version": campaign.version,
         "archived_at": campaign.archived_at,
+        "share_payout": _payout_document(campaign.share_payout),
     }
+
+
+def _payout_document(policy: SharePayoutPolicy) -> dict[str, Any]:
+    return {
+        "delay_hours": policy.delay_hours,
+        "recheck": policy.recheck.value,
+        "recheck_percent": policy.recheck_percent,
+        "recheck_after_hours": policy.recheck_after_hours,
+        "recheck_deadline_hours": policy.recheck_deadline_hours,
+    }
+
+
+def _payout_policy(document: dict[str, Any] | None) -> SharePayoutPolicy:
+    if document is None:  # campaigns from before delayed payouts pay at approval
+        return SharePayoutPolicy()
+    return SharePayoutPolicy(**(document | {"recheck": RecheckMode(document["recheck"])}))
 
 
 def from_document(document: dict[str, Any]) -> Campaign:
@@ -109,6 +127,7 @@ def from_document(document: dict[str, Any]) -> Campaign:
         share_reward_pool=document.get("share_reward_pool"),
         version=document["version"],
         archived_at=document.get("archived_at"),
+        share_payout=_payout_policy(document.get("share_payout")),
     )
 
 

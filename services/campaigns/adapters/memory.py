@@ -48,6 +48,7 @@ from services.campaigns.domain.counters import (
 from services.campaigns.domain.flag_reviews import FlagReview
 from services.campaigns.domain.graph import Edge
 from services.campaigns.domain.participants import Invitation, Notice, Participant, announcement, reward_id
+from services.campaigns.domain.payouts import PayoutState, SharePayout
 from services.campaigns.domain.referrals import seed_saw_this_follow
 from services.campaigns.domain.results import (
     MAX_INVITEES_LISTED,
@@ -74,6 +75,7 @@ from services.campaigns.service_layer.ports import (
     ReferralUnitOfWork,
     ReviewedSubmissions,
     RewardPools,
+    SharePayoutStore,
     ShareScreenshotStore,
     TemplateImage,
     TemplateStore,
@@ -94,6 +96,7 @@ __all__ = [
     "InMemoryReferrals",
     "InMemoryReviewedSubmissions",
     "InMemoryRewardPools",
+    "InMemorySharePayouts",
     "InMemoryShareScreenshots",
     "InMemoryTemplates",
 ]
@@ -280,6 +283,8 @@ class CampaignRecords:
     freezes: MutableMapping[str, Freeze] = field(default_factory=_collection)
     #: "<appid>:<kind>:<inviter>" -> flag kept for review (``referral_flags``)
     flag_reviews: MutableMapping[str, FlagReview] = field(default_factory=_collection)
+    #: "<campaign>:<openid>" -> delayed share-reward payout (``share_payouts``)
+    payouts: MutableMapping[str, SharePayout] = field(default_factory=_collection)
     #: "consumer:event_id" of every committed claim (``processed_events``), shared by the units of work.
     processed: set[str] = field(default_factory=set)
     #: Commits so far, and the commit that last wrote each (collection, key): how a transaction finds
@@ -698,6 +703,58 @@ class InMemoryShareScreenshots(ShareScreenshotStore):
         return copy.deepcopy(sorted(found, key=lambda e: e.at))
 
 
+class InMemorySharePayouts(SharePayoutStore):
+    """Payouts over :class:`CampaignRecords` (a transaction's view inside a unit of work)."""
+
+    def __init__(self, records: CampaignRecords | None = None) -> None:
+        self.records = CampaignRecords() if records is None else records
+
+    async def open(self, payout: SharePayout) -> bool:
+        if payout.id in self.records.payouts:
+            return False
+        self.records.payouts[payout.id] = payout
+        return True
+
+    async def get(self, campaign_id: str, openid: str) -> SharePayout | None:
+        return self.records.payouts.get(f"{campaign_id}:{openid}")
+
+    async def move(self, before: SharePayout, after: SharePayout) -> bool:
+        current = self.records.payouts.get(before.id)
+        if current is None or current.state is not before.state:
+            return False
+        self.records.payouts[before.id] = after
+        return True
+
+    async def due(self, now: datetime, limit: int) -> list[SharePayout]:
+        due = [p for p in self.records.payouts.values() if p.due_at is not None and p.due_at <= now]
+        return sorted(due, key=lambda p: (p.due_at or now, p.id))[:limit]
+
+    async def awaiting_recheck(self, appid: str, openid: str) -> list[SharePayout]:
+        return [
+            p
+            for p in self.records.payouts.values()
+            if (p.appid, p.openid, p.state) == (appid, openid, PayoutState.RECHECK_REQUESTED)
+        ]
+
+    async def tally(self, campaign_id: str) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for payout in self.records.payouts.values():
+            if payout.campaign_id != campaign_id:
+                continue
+            counts[payout.state.value] = counts.get(payout.state.value, 0) + 1
+            if payout.recheck_requested_at is not None:
+                counts["recheck_asked"] = counts.get("recheck_asked", 0) + 1
+        return counts
+
+    async def listing(self, campaign_id: str, *, state: str | None, limit: int, offset: int) -> list[SharePayout]:
+        found = [
+            p
+            for p in self.records.payouts.values()
+            if p.campaign_id == campaign_id and (state is None or p.state.value == state)
+        ]
+        return sorted(found, key=lambda p: (p.approved_at, p.id))[offset : offset + limit]
+
+
 class InMemoryReferralUnitOfWork(InMemoryUnitOfWork, ReferralUnitOfWork):  # type: ignore[misc]
     """Referral and screenshot writes and event claims that commit together or not at all. Reusable:
     each ``async with`` is one transaction over the same :attr:`records`; outside one, ``store`` and
@@ -723,6 +780,7 @@ class InMemoryReferralUnitOfWork(InMemoryUnitOfWork, ReferralUnitOfWork):  # typ
         self._writes = CampaignRecords()
         view = self.records.over(self._writes)
         self.store, self.screenshots = InMemoryReferrals(view), InMemoryShareScreenshots(view)
+        self.payouts = InMemorySharePayouts(view)
 
     def _apply(self) -> None:
         keys = [(name, key) for name in _collections() for key in getattr(self._writes, name)]
@@ -737,10 +795,12 @@ class InMemoryReferralUnitOfWork(InMemoryUnitOfWork, ReferralUnitOfWork):  # typ
         # Keep working on the transaction's view, which now reads through to the committed records.
         view = self.records.over(self._writes)
         self.store, self.screenshots = InMemoryReferrals(view), InMemoryShareScreenshots(view)
+        self.payouts = InMemorySharePayouts(view)
 
     def _end(self) -> None:
         self._writes = CampaignRecords()
         self.store, self.screenshots = InMemoryReferrals(self.records), InMemoryShareScreenshots(self.records)
+        self.payouts = InMemorySharePayouts(self.records)
 
 
 class InMemoryNotices:

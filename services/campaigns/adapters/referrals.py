@@ -17,6 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.campaigns.adapters.counters import campaign_counters
 from services.campaigns.adapters.graph import EDGES, FREEZES
+from services.campaigns.adapters.share_payouts import MongoSharePayouts
 from services.campaigns.adapters.share_screenshots import MongoShareScreenshots
 from services.campaigns.adapters.variants import variant_scope
 from services.campaigns.domain.campaign import Campaign
@@ -338,6 +339,7 @@ class MongoReferralUnitOfWork(MongoUnitOfWork, ReferralUnitOfWork):  # type: ign
     def _bind(self, session: AsyncClientSession) -> None:
         self.store = MongoReferralStore(self.database, session)
         self.screenshots = MongoShareScreenshots(self.database, session)
+        self.payouts = MongoSharePayouts(self.database, session)
 
 
 class MongoAnnouncements:

@@ -30,6 +30,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
+from services.campaigns.domain.payouts import PayoutPolicyInvalid, SharePayoutPolicy
+
 
 class CampaignError(Exception):
     """Base of every campaign rule violation."""
@@ -228,6 +230,15 @@ class Messages:
     share_review: str = "分享截图已收到，正在人工审核，结果会通过消息通知您。"
     #: The reply to an approved screenshot when the share task pays nothing (no share reward pool).
     share_thanked: str = "分享截图审核通过，感谢分享！"
+    #: Delayed payouts (``share_payout``): the approval's reply, the re-check request, a re-check that
+    #: passed while the payout still waits, and a reward forfeited (re-check failed or not sent).
+    share_pending: str = "分享截图审核通过，感谢分享！奖励将在 {hours} 小时后发放。"
+    share_recheck: str = (
+        "「{campaign}」奖励发放前复查：请在 {hours} 小时内再发送一张您那条朋友圈的最新截图"
+        "（同一条内容，不要重新发布）。"
+    )
+    share_recheck_passed: str = "复查通过，奖励将按时发放。"
+    share_forfeited: str = "很抱歉，「{campaign}」的分享奖励未能发放：{reason}。"
 
     PLACEHOLDERS: ClassVar[Mapping[str, frozenset[str]]] = {
         "welcome": frozenset({"campaign", "nickname", "target", "ends_on"}),
@@ -238,12 +249,17 @@ class Messages:
         "share_rejected": frozenset({"campaign", "reason"}),
         "share_review": frozenset({"campaign"}),
         "share_thanked": frozenset({"campaign"}),
+        "share_pending": frozenset({"campaign", "hours"}),
+        "share_recheck": frozenset({"campaign", "hours"}),
+        "share_recheck_passed": frozenset({"campaign"}),
+        "share_forfeited": frozenset({"campaign", "reason"}),
     }
     #: Placeholders a text must contain, or it says nothing useful.
     REQUIRED: ClassVar[Mapping[str, frozenset[str]]] = {
         "progress": frozenset({"count"}),
         "share_approved": frozenset({"code"}),
         "share_rejected": frozenset({"reason"}),
+        "share_forfeited": frozenset({"reason"}),
     }
 
     def validate(self) -> None:
@@ -328,6 +344,7 @@ class CampaignChanges:
     reward_basis: RewardBasis | None = None
     share_screenshot_task: bool | None = None
     share_reward_pool: str | None = None
+    share_payout: SharePayoutPolicy | None = None
 
     def given(self) -> dict[str, object]:
         return {name: value for name, value in vars(self).items() if value is not None}
@@ -364,6 +381,8 @@ class Campaign:
     version: int = 0
     #: When an ended campaign was put away: left out of the account's list unless asked for.
     archived_at: datetime | None = None
+    #: When the share reward is paid and whom a re-check is asked of (default: at approval, none).
+    share_payout: SharePayoutPolicy = field(default_factory=SharePayoutPolicy)
 
     @classmethod
     def create(
@@ -383,6 +402,7 @@ class Campaign:
         reward_basis: RewardBasis = RewardBasis.VERIFIED_FOLLOWERS,
         share_screenshot_task: bool = False,
         share_reward_pool: str | None = None,
+        share_payout: SharePayoutPolicy | None = None,
     ) -> Campaign:
         """A new draft, validated."""
         campaign = cls(
@@ -401,6 +421,7 @@ class Campaign:
             reward_basis=reward_basis,
             share_screenshot_task=share_screenshot_task,
             share_reward_pool=share_reward_pool,
+            share_payout=share_payout or SharePayoutPolicy(),
         )
         campaign.validate()
         _require(ends_at > now, "ends_at", "must be in the future")
@@ -459,6 +480,15 @@ class Campaign:
                 "share_reward_pool",
                 "letters, digits, _ or -, at most 32",
             )
+        try:
+            self.share_payout.validate()
+        except PayoutPolicyInvalid as exc:
+            raise CampaignInvalid(exc.field, exc.message) from None
+        _require(
+            self.share_payout.immediate or self.share_reward_pool is not None,
+            "share_payout",
+            "a delayed payout or a re-check needs the share reward pool (share_reward_pool) it pays from",
+        )
 
     # -- lifecycle -------------------------------------------------------------------------------------
 

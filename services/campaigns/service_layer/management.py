@@ -33,6 +33,7 @@ from services.campaigns.domain.campaign import (
     new_campaign_id,
 )
 from services.campaigns.domain.participants import Participant
+from services.campaigns.domain.payouts import SharePayoutPolicy
 from services.campaigns.service_layer.ports import (
     Announcements,
     CampaignRepository,
@@ -93,6 +94,7 @@ class NewCampaign:
     reward_basis: RewardBasis = RewardBasis.VERIFIED_FOLLOWERS
     share_screenshot_task: bool = False
     share_reward_pool: str | None = None
+    share_payout: SharePayoutPolicy | None = None
 
 
 async def create_campaign(campaigns: CampaignRepository, appid: str, new: NewCampaign, now: datetime) -> Campaign:
@@ -110,6 +112,7 @@ async def create_campaign(campaigns: CampaignRepository, appid: str, new: NewCam
         reward_basis=new.reward_basis,
         share_screenshot_task=new.share_screenshot_task,
         share_reward_pool=new.share_reward_pool,
+        share_payout=new.share_payout,
     )
     await campaigns.add(campaign)
     return campaign
@@ -150,6 +153,7 @@ class CampaignEdit:
     reward_basis: RewardBasis | None = None
     share_screenshot_task: bool | None = None
     share_reward_pool: str | None = None
+    share_payout: SharePayoutPolicy | None = None
 
 
 async def edit_campaign(
@@ -186,6 +190,7 @@ async def edit_campaign(
         reward_basis=edit.reward_basis,
         share_screenshot_task=edit.share_screenshot_task,
         share_reward_pool=edit.share_reward_pool,
+        share_payout=edit.share_payout,
     )
     campaign.edit(changes, as_stored(now))
     await campaigns.save(campaign)
@@ -297,6 +302,7 @@ async def clone_campaign(
             reward_basis=source.reward_basis,
             share_screenshot_task=source.share_screenshot_task,
             share_reward_pool=source.share_reward_pool,
+            share_payout=source.share_payout,
         )
         await campaigns.add(clone)
     except BaseException:

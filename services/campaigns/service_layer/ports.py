@@ -20,6 +20,7 @@ from services.campaigns.domain.flag_reviews import FlagReview
 from services.campaigns.domain.graph import Edge
 from services.campaigns.domain.participants import Invitation, Notice, Participant
 from services.campaigns.domain.participation import ParticipationChange
+from services.campaigns.domain.payouts import SharePayout
 from services.campaigns.domain.poster_layout import PosterLayout
 from services.campaigns.domain.posters import PosterSpec
 from services.campaigns.domain.referrals import CampaignView
@@ -59,6 +60,7 @@ __all__ = [
     "RewardLedger",
     "RewardPools",
     "ScreenshotAnalysis",
+    "SharePayoutStore",
     "ShareScreenshotStore",
     "ShareTaskCampaigns",
     "TemplateImage",
@@ -593,6 +595,40 @@ class ShareScreenshotStore(abc.ABC):
     async def trail(self, submission: str) -> list[AuditEntry]: ...
 
 
+class SharePayoutStore(abc.ABC):
+    """Delayed share-reward payouts (one per member and campaign), moved from state to state by
+    conditional writes: of two sweeps (or a sweep and the member's re-check) only one moves a payout.
+
+    Inside a unit of work the writes join its transaction (with the reward and notices they cause)."""
+
+    @abc.abstractmethod
+    async def open(self, payout: SharePayout) -> bool:
+        """Record a new payout; False if the member has one in the campaign already."""
+
+    @abc.abstractmethod
+    async def get(self, campaign_id: str, openid: str) -> SharePayout | None: ...
+
+    @abc.abstractmethod
+    async def move(self, before: SharePayout, after: SharePayout) -> bool:
+        """Replace the payout with ``after`` if it is still in ``before``'s state; False otherwise."""
+
+    @abc.abstractmethod
+    async def due(self, now: datetime, limit: int) -> list[SharePayout]:
+        """Pending payouts with something due by ``now`` (ask, expire, pay), earliest first."""
+
+    @abc.abstractmethod
+    async def awaiting_recheck(self, appid: str, openid: str) -> list[SharePayout]:
+        """The member's payouts whose re-check was asked and not yet sent."""
+
+    @abc.abstractmethod
+    async def tally(self, campaign_id: str) -> dict[str, int]:
+        """The campaign's payouts by state, and ``recheck_asked`` (those asked for a re-check)."""
+
+    @abc.abstractmethod
+    async def listing(self, campaign_id: str, *, state: str | None, limit: int, offset: int) -> list[SharePayout]:
+        """The campaign's payouts (in one state), oldest approval first."""
+
+
 class ReviewedSubmissions(abc.ABC):
     """Submissions a person decided (approved or rejected from review): the labelled examples the
     review queue exports to calibrate the verifier on real screenshots."""
@@ -619,6 +655,8 @@ class ReferralUnitOfWork(abc.ABC):
     store: ReferralStore
     #: Share-screenshot submissions (same transaction as the reward and notice they cause).
     screenshots: ShareScreenshotStore
+    #: Delayed share-reward payouts (same transaction as the reward and notices they cause).
+    payouts: SharePayoutStore
 
     @abc.abstractmethod
     async def __aenter__(self) -> ReferralUnitOfWork: ...

@@ -23,8 +23,10 @@ import structlog
 from services.campaigns.domain import activity
 from services.campaigns.domain.campaign import Campaign
 from services.campaigns.domain.participants import Notice, Participant, reward_id
+from services.campaigns.domain.payouts import PayoutState, RecheckJudgement, SharePayout, judge_recheck
 from services.campaigns.domain.referrals import render_message
 from services.campaigns.domain.submissions import STATUS, AuditEntry, ClaimHeld, SubmissionRecord, submission_id
+from services.campaigns.service_layer import share_payouts
 from services.campaigns.service_layer.ports import (
     MediaSource,
     PosterRendererPort,
@@ -53,6 +55,7 @@ from services.screenshots import (
     analysis_timed_out,
     conclude,
     lookup_keys,
+    same_post,
 )
 from shared.contracts import CAMPAIGN_ACTIVITY, ImageMessageReceived
 from shared.events import Envelope
@@ -62,11 +65,13 @@ from shared.wechat_client import InvalidMediaId
 __all__ = [
     "ALREADY_APPROVED",
     "CONSUMER",
+    "RECHECK_CONSUMER",
     "SHARE_REWARD_TIER",
     "AlreadySettled",
     "ShareTask",
     "open_share_task",
     "settle_review",
+    "verify_recheck",
     "verify_submission",
 ]
 
@@ -76,6 +81,19 @@ CONSUMER = "campaigns.share_screenshots"
 #: The share reward is recorded with the tier rewards under tier 0: one per member and campaign.
 SHARE_REWARD_TIER = 0
 ALREADY_APPROVED = "您的分享截图已审核通过，奖励已发放，无需重复发送。"
+#: The same, while a delayed payout waits, and once it was forfeited (re-check failed or not sent).
+ALREADY_APPROVED_PENDING = "您的分享截图已审核通过，奖励将按时发放，无需重复发送。"
+ALREADY_FORFEITED = "您的分享奖励因复查未通过或逾期未复查而未能发放，无需再发送截图。"
+
+
+async def _already(uow: ReferralUnitOfWork, campaign_id: str, openid: str) -> str:
+    """What an approved member reads when they send another picture: where their reward stands."""
+    payout = await uow.payouts.get(campaign_id, openid)
+    if payout is None or payout.state is PayoutState.PAID:
+        return ALREADY_APPROVED
+    return ALREADY_APPROVED_PENDING if payout.pending else ALREADY_FORFEITED
+
+
 _SETTLE_ATTEMPTS = 5
 
 
@@ -178,7 +196,14 @@ async def verify_submission(
         async with uow:
             if await uow.claim(CONSUMER, envelope.event_id):
                 await uow.store.add_notice(
-                    _notice(campaign, openid, "share-already", ALREADY_APPROVED, envelope.event_id, now)
+                    _notice(
+                        campaign,
+                        openid,
+                        "share-already",
+                        await _already(uow, campaign.id, openid),
+                        envelope.event_id,
+                        now,
+                    )
                 )
                 await uow.commit()
         return None
@@ -201,7 +226,14 @@ async def verify_submission(
                 return None
             if await uow.screenshots.approved(campaign.id, openid):  # approved meanwhile (another picture)
                 await uow.store.add_notice(
-                    _notice(campaign, openid, "share-already", ALREADY_APPROVED, envelope.event_id, now)
+                    _notice(
+                        campaign,
+                        openid,
+                        "share-already",
+                        await _already(uow, campaign.id, openid),
+                        envelope.event_id,
+                        now,
+                    )
                 )
                 await uow.commit()
                 return None
@@ -274,7 +306,7 @@ async def _record(
     if verdict.decision is Decision.REVIEW:
         await uow.screenshots.keep_image(submission.id, content, record.content_type or "image/jpeg")
     await _report(uow, record, verdict, "auto", now)
-    await _apply(uow, campaign, openid, verdict, envelope.event_id, now, note=None)
+    await _apply(uow, campaign, openid, verdict, envelope.event_id, now, note=None, submission=record.id)
     return True
 
 
@@ -310,6 +342,7 @@ async def _apply(
     now: datetime,
     *,
     note: str | None,
+    submission: str,
 ) -> None:
     """The reward (approvals, once per member and campaign) and the reply, in the caller's transaction."""
     if verdict.decision is Decision.APPROVE:
@@ -317,6 +350,10 @@ async def _apply(
         if pool is None:  # a task that pays nothing per share: checked and thanked
             text = campaign.messages.render("share_thanked", campaign=campaign.name)
             await uow.store.add_notice(_notice(campaign, openid, "share-thanked", text, event_id, now))
+            return
+        if not campaign.share_payout.immediate:  # paid later, maybe after a re-check (share_payouts)
+            if not await share_payouts.start(uow, campaign, openid, submission, event_id, now):
+                await uow.store.add_notice(_notice(campaign, openid, "share-already", ALREADY_APPROVED, event_id, now))
             return
         granted = await uow.store.grant_reward(campaign.id, openid, SHARE_REWARD_TIER, pool, now)
         if not granted:
@@ -402,7 +439,9 @@ async def settle_review(
                 AuditEntry(record.id, campaign.id, reviewer, decision.value, [r.value for r in reasons], now, note)
             )
             await _report(uow, settled, Verdict(decision, reasons), "reviewer", now)
-            await _apply(uow, campaign, record.openid, Verdict(decision, reasons), event_id, now, note=note)
+            await _apply(
+                uow, campaign, record.openid, Verdict(decision, reasons), event_id, now, note=note, submission=record.id
+            )
             await uow.commit()
 
     # Two reviewers at once: one transaction wins, the other conflicts and, tried again, finds the
@@ -410,6 +449,120 @@ async def settle_review(
     await retry_transient(settle, attempts=_SETTLE_ATTEMPTS)
     SCREENSHOT_DECISIONS.labels(decision.value, reasons[0].value if reasons else "none", "reviewer").inc()
     return event_id
+
+
+RECHECK_CONSUMER = "campaigns.share_rechecks"
+
+
+async def verify_recheck(
+    envelope: Envelope,
+    message: ImageMessageReceived,
+    payout: SharePayout,
+    task: ShareTask,
+    *,
+    uow: ReferralUnitOfWork,
+    reads: ShareScreenshotStore,
+    campaigns: ShareTaskCampaigns,
+    media: MediaSource,
+    renderer: PosterRendererPort,
+    analysis: ScreenshotAnalysis,
+    thresholds: DecisionThresholds,
+    limits: ImageLimits,
+    now: datetime,
+) -> RecheckJudgement | None:
+    """Judge a member's re-check screenshot (asked for by the payout sweep): the same post as their
+    approved one, still there. Passed: the payout goes on (paid now if its time has come); failed: the
+    reward is forfeited; anything unclear: they are told why and may send another until the deadline.
+    None: already handled (a redelivery) or no re-check is awaited any more.
+
+    Checked as any submission (the member's own code, their poster, a public Moments post of their
+    own) against the campaign's earlier submissions of *other* members: the member's own approved
+    screenshot of the same post is what it must resemble, not a copy to reject."""
+    campaign, openid = task.campaign, message.openid
+    submission = Submission(submission_id(envelope.appid, message.msg_id), campaign.id, openid)
+    first = await reads.get(payout.submission_id)
+    content = b""
+    analysed: Analysed | Conclusion
+    try:
+        content = await media.get_media(message.media_id)
+    except InvalidMediaId:
+        analysed = _unreadable(submission, Reason.IMAGE_UNREADABLE)
+    else:
+        if len(content) > limits.max_bytes:
+            analysed = _unreadable(submission, Reason.IMAGE_TOO_LARGE)
+        else:
+            analysed = await _analyse(submission, content, task, campaigns, renderer, analysis)
+
+    async def record() -> RecheckJudgement | None:
+        async with uow:
+            if not await uow.claim(RECHECK_CONSUMER, envelope.event_id):
+                return None
+            current = await uow.payouts.get(campaign.id, openid)
+            if current is None or current.state is not PayoutState.RECHECK_REQUESTED:
+                await uow.commit()
+                return None
+            if isinstance(analysed, Conclusion):
+                conclusion = analysed
+            else:
+                found = await uow.screenshots.candidates(campaign.id, lookup_keys(analysed.fingerprint))
+                conclusion = conclude(analysed, [shot for shot in found if shot.user != openid], thresholds)
+            verdict = conclusion.verdict
+            judgement, reason = judge_recheck(
+                decision=verdict.decision.value,
+                reasons=tuple(verdict.reason_codes),
+                same_file=first is not None and first.fingerprint.sha256 == conclusion.fingerprint.sha256,
+                same_surroundings=None if first is None else same_post(first.fingerprint, conclusion.fingerprint),
+                time_word=conclusion.evidence.time_word,
+                first_submitted_at=payout.approved_at if first is None else first.received_at,
+                now=message.received_at,
+            )
+            await _settle_recheck(uow, campaign, current, judgement, reason, submission.id, envelope.event_id, now)
+            await uow.commit()
+        log.info("share re-check judged", campaign=campaign.id, judgement=judgement.value, reason=reason)
+        return judgement
+
+    return await retry_transient(record, attempts=_SETTLE_ATTEMPTS)
+
+
+async def _settle_recheck(
+    uow: ReferralUnitOfWork,
+    campaign: Campaign,
+    payout: SharePayout,
+    judgement: RecheckJudgement,
+    reason: str | None,
+    submission: str,
+    event_id: str,
+    now: datetime,
+) -> None:
+    match judgement:
+        case RecheckJudgement.PASSED:
+            passed = payout.pass_recheck(now, submission)
+            if now >= passed.pay_at:  # its time has come: paid with the answer
+                paid = passed.pay(now)
+                await uow.payouts.move(payout, paid)
+                await share_payouts.pay(uow, campaign, paid, event_id, now)
+                return
+            await uow.payouts.move(payout, passed)
+            text = campaign.messages.render("share_recheck_passed", campaign=campaign.name)
+            await uow.store.add_notice(share_payouts.payout_notice(passed, "share-recheck-passed", text, event_id, now))
+        case RecheckJudgement.FAILED:
+            assert reason is not None
+            failed = payout.fail_recheck(now, submission, (reason,))
+            await uow.payouts.move(payout, failed)
+            text = _reason_text(reason)
+            await uow.store.add_notice(share_payouts.forfeited_notice(campaign, failed, text, event_id, now))
+        case RecheckJudgement.RETRY:
+            text = campaign.messages.render(
+                "share_rejected", campaign=campaign.name, reason=_reason_text(reason or "unclear")
+            )
+            await uow.store.add_notice(share_payouts.payout_notice(payout, "share-recheck-retry", text, event_id, now))
+
+
+def _reason_text(code: str) -> str:
+    """What the member reads for a re-check's reason: the verifier's own text, or the payout's."""
+    if code in Reason.__members__.values():
+        return Reason(code).text
+    return share_payouts.REASON_TEXTS.get(code, "截图不够清晰，请重新截图")
 
 
 def evidence_document(evidence: Evidence) -> dict[str, Any]:

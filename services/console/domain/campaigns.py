@@ -93,7 +93,7 @@ JOINED_VIA: dict[str, str] = {
 }
 
 #: Which wizard step edits a field the wording check flags.
-_FIELD_STEPS = {"name": "basics", "reward_basis": "rules", "share_screenshot_task": "rules"}
+_FIELD_STEPS = {"name": "basics", "reward_basis": "rules", "share_screenshot_task": "rules", "share_payout": "rules"}
 _SHARE_TEXTS = frozenset({"share_approved", "share_rejected", "share_review"})
 
 

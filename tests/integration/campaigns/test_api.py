@@ -373,8 +373,8 @@ def test_every_route_is_documented_and_the_service_is_ready(http: TestClient) ->
     ]
     # 25 campaign operations (with the activation check, archive and delete), 5 of a campaign's
     # share-screenshot review queue, 9 of the account's review desk (with the labelled export), 4 of
-    # poster variants, 7 of the referral graph
-    assert len(operations) == 25 + 5 + 9 + 4 + 7
+    # poster variants, 8 of the referral graph (with a flag's review), 2 of share payouts
+    assert len(operations) == 25 + 5 + 9 + 4 + 8 + 2
     for path, method, operation in operations:
         assert operation.get("tags") and operation.get("summary"), (method, path)
     upload = schema["paths"]["/accounts/{appid}/campaigns/{campaign_id}/template"]["post"]

@@ -13,6 +13,7 @@ from services.campaigns.entrypoints.http import (
     campaigns,
     create_app,
     graph,
+    payouts,
     pools,
     results,
     review,
@@ -98,6 +99,9 @@ EXPECTED: dict[tuple[str, str], Permission] = {
     ("POST", GRAPH + "/flags/{flag_id}/review"): P.REVIEW_DECIDE,
     ("POST", GRAPH + "/backfill"): P.CAMPAIGN_EDIT,
     ("GET", GRAPH + "/export"): P.MEMBER_EXPORT,
+    # Delayed share-reward payouts: read with the campaign (they move by the sweep, never by hand).
+    ("GET", ONE + "/share-payouts"): P.CAMPAIGN_VIEW,
+    ("GET", ONE + "/share-payouts/{openid}"): P.CAMPAIGN_VIEW,
 }
 
 _BY_CHECK_NAME = {f"require_{permission.name.lower()}": permission for permission in Permission}
@@ -105,7 +109,7 @@ _BY_CHECK_NAME = {f"require_{permission.name.lower()}": permission for permissio
 
 def operator_routes() -> Iterator[APIRoute]:
     """The routes of every router the app serves as operator routes (the app's own list)."""
-    for module in (campaigns, templates, pools, results, review, review_export, variants, graph):
+    for module in (campaigns, templates, pools, results, review, review_export, variants, graph, payouts):
         for route in module.router.routes:
             assert isinstance(route, APIRoute), route
             yield route

@@ -18,6 +18,7 @@ from services.campaigns.adapters.memory import (
     InMemoryReferralUnitOfWork,
     InMemoryReviewedSubmissions,
     InMemoryRewardPools,
+    InMemorySharePayouts,
     InMemoryShareScreenshots,
     InMemoryTemplates,
 )
@@ -57,6 +58,7 @@ def in_memory_bootstrap(
             ready=ready,
             graph=InMemoryReferralGraph(records),
             variants=variants if variants is not None else InMemoryPosterVariants(records),
+            payouts=InMemorySharePayouts(records),
         )
 
     return bootstrap

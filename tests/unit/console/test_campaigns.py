@@ -348,6 +348,43 @@ async def test_rules_save_the_cap_window_blacklist_and_basis(site: Campaigns) ->
     assert "required with the share-screenshot task" in share_without_pool.text
 
 
+async def test_rules_save_the_share_payout_and_its_recheck(site: Campaigns) -> None:
+    await site.as_("otto")
+    campaign_id = await create_draft(site)
+    page = await site.client.get(f"{BASE}/{campaign_id}/setup/rules")
+    assert 'data-testid="payout-recheck"' in page.text and 'name="payout_delay_hours" ' in page.text
+    data = {
+        "version": _version(page.text),
+        "revoke_hours": "48",
+        "first_time_only": "1",
+        "reward_basis": "verified_followers",
+        "share_task": "1",
+        "share_pool": "S",
+        "messages_share_approved": "分享截图审核通过，奖励券码：{code}",
+        "messages_share_rejected": "分享截图未通过：{reason}。",
+        "messages_share_review": "分享截图已收到。",
+        "payout_delay_hours": "48",
+        "payout_recheck": "sample",
+        "payout_recheck_percent": "20",
+        "payout_recheck_after_hours": "24",
+        "payout_recheck_deadline_hours": "12",
+    }
+    saved = await site.post(f"{BASE}/{campaign_id}/setup/rules", data)
+    assert saved.status_code == 303, saved.text
+    again = await site.client.get(f"{BASE}/{campaign_id}/setup/rules")
+    assert 'value="sample" selected' in again.text and 'value="20"' in again.text and 'value="12"' in again.text
+
+    not_a_number = await site.post(
+        f"{BASE}/{campaign_id}/setup/rules", {**data, "version": _version(again.text), "payout_recheck_percent": "x"}
+    )
+    assert not_a_number.status_code == 422 and "Enter a whole number." in not_a_number.text
+    too_long = await site.post(
+        f"{BASE}/{campaign_id}/setup/rules",
+        {**data, "version": _version(again.text), "payout_recheck_deadline_hours": "500"},
+    )
+    assert too_long.status_code == 422 and "168" in too_long.text  # the API's limit, next to the field
+
+
 async def test_blocking_wording_stops_activation_and_warnings_must_be_acknowledged(site: Campaigns) -> None:
     await site.as_("otto")
     campaign_id = await ready_campaign(site)

@@ -148,6 +148,14 @@ def _stores() -> dict[str, list[dict[str, Any]]]:
                 "detail": "2 members invited each other (2 credits, 2 campaigns)",
             },
             "campaign_poster_assignments": {"_id": f"c1:{who}", "campaign_id": "c1", "openid": who, "variant": "a"},
+            "share_payouts": {
+                "_id": f"c1:{who}",
+                "campaign_id": "c1",
+                "appid": APPID,
+                "openid": who,
+                "state": "waiting",
+                "due_at": T0,
+            },
             "share_submissions": {
                 "_id": f"sub-{who}",
                 "campaign_id": "c1",

@@ -36,6 +36,7 @@ from services.campaigns.domain.submissions import ClaimHeld
 from services.campaigns.entrypoints.http import (
     campaigns,
     graph,
+    payouts,
     pools,
     results,
     review,
@@ -64,6 +65,7 @@ _TAGS = [
     {"name": review.TAG, "description": "Share-screenshot decisions and the human review queue."},
     {"name": variants.TAG, "description": "Poster A/B variants: extra templates, weights, conversion per variant."},
     {"name": graph.TAG, "description": "Who invited whom across campaigns, patterns flagged, inviters frozen."},
+    {"name": payouts.TAG, "description": "Delayed share-reward payouts and their re-checks."},
 ]
 
 
@@ -93,6 +95,7 @@ def create_app(
             review.router,
             variants.router,
             graph.router,
+            payouts.router,
         ],
         openapi_tags=_TAGS,
         errors={

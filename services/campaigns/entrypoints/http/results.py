@@ -24,6 +24,7 @@ from services.campaigns.entrypoints.http.schemas import (
     ParticipantOut,
     ParticipantPage,
     RewardOut,
+    SharePayoutCountsOut,
     StatsOut,
     TierRewardsOut,
 )
@@ -86,6 +87,7 @@ async def stats(
         rewards_by_tier=[TierRewardsOut(**row.__dict__) for row in found.rewards_by_tier],
         invites_confirmed=found.invites_confirmed,
         invites_pending=found.invites_pending,
+        share_payouts=SharePayoutCountsOut.of({} if api.payouts is None else await api.payouts.tally(campaign_id)),
     )
 
 
@@ -177,4 +179,8 @@ async def participant_page(
 )
 async def member_campaigns(appid: AppId, openid: MemberOpenId, api: ApiDep) -> MemberCampaignsOut:
     found = await results.member_campaigns(api.campaigns, api.stats, appid, openid, limit=100)
-    return MemberCampaignsOut(openid=openid, items=[MemberCampaignOut.of(row, campaign) for row, campaign in found])
+    items = []
+    for row, campaign in found:
+        payout = None if api.payouts is None else await api.payouts.get(row.campaign_id, openid)
+        items.append(MemberCampaignOut.of(row, campaign, payout))
+    return MemberCampaignsOut(openid=openid, items=items)

@@ -31,6 +31,15 @@ from services.campaigns.domain.campaign import (
     TextSlot,
 )
 from services.campaigns.domain.compliance import ComplianceFlag, Severity
+from services.campaigns.domain.payouts import (
+    ACTIVE,
+    MAX_DEADLINE_HOURS,
+    MAX_DELAY_HOURS,
+    PayoutState,
+    RecheckMode,
+    SharePayout,
+    SharePayoutPolicy,
+)
 from services.campaigns.domain.results import MemberCampaign, mask_code
 from services.campaigns.domain.rewards import MAX_GENERATED
 from services.campaigns.domain.submissions import REJECT_REASONS, AuditEntry, Claim, SubmissionRecord
@@ -111,6 +120,12 @@ class MessagesBody(_Body):
     share_thanked: Text = Field(
         default=Messages.share_thanked, description="Reply to an approved screenshot when the task pays nothing"
     )
+    share_pending: Text = Field(default=Messages.share_pending, description="Approval reply of a delayed payout")
+    share_recheck: Text = Field(default=Messages.share_recheck, description="The re-check request ({hours} to reply)")
+    share_recheck_passed: Text = Messages.share_recheck_passed
+    share_forfeited: Text = Field(
+        default=Messages.share_forfeited, description="No reward: the re-check failed or was not sent ({reason})"
+    )
 
 
 class MessagesPatch(_Body):
@@ -122,6 +137,10 @@ class MessagesPatch(_Body):
     share_rejected: Text | None = None
     share_review: Text | None = None
     share_thanked: Text | None = None
+    share_pending: Text | None = None
+    share_recheck: Text | None = None
+    share_recheck_passed: Text | None = None
+    share_forfeited: Text | None = None
 
 
 class RulesBody(_Body):
@@ -144,6 +163,29 @@ class RulesPatch(_Body):
     blacklist: Annotated[list[OpenId] | None, Field(max_length=10_000)] = None
 
 
+class SharePayoutBody(_Body):
+    """When an approved share screenshot's reward is paid, and whom a re-check is asked of."""
+
+    delay_hours: Annotated[int, Field(ge=0, le=MAX_DELAY_HOURS, description="0: paid at approval")] = 0
+    recheck: RecheckMode = Field(
+        default=RecheckMode.NONE, description="none, a sample of members, or all: asked for a fresh screenshot"
+    )
+    recheck_percent: Annotated[int, Field(ge=1, le=100, description="The sample's share (recheck: sample)")] = 10
+    recheck_after_hours: Annotated[
+        int, Field(ge=1, le=MAX_DELAY_HOURS, description="Hours after the approval the re-check is asked")
+    ] = 24
+    recheck_deadline_hours: Annotated[
+        int, Field(ge=1, le=MAX_DEADLINE_HOURS, description="Hours the member has to send it; then no reward")
+    ] = 24
+
+    def policy(self) -> SharePayoutPolicy:
+        return SharePayoutPolicy(**self.model_dump())
+
+    @classmethod
+    def of(cls, policy: SharePayoutPolicy) -> SharePayoutBody:
+        return cls.model_validate(policy, from_attributes=True)
+
+
 class CampaignCreate(_Body):
     name: Name
     starts_at: AwareMoment
@@ -157,6 +199,7 @@ class CampaignCreate(_Body):
     share_reward_pool: Annotated[
         str | None, Field(pattern=POOL_NAME.pattern, description="Pool an approved share screenshot draws from")
     ] = None
+    share_payout: SharePayoutBody = SharePayoutBody()
 
     def command(self) -> NewCampaign:
         return NewCampaign(
@@ -175,6 +218,7 @@ class CampaignCreate(_Body):
             reward_basis=self.reward_basis,
             share_screenshot_task=self.share_screenshot_task,
             share_reward_pool=self.share_reward_pool,
+            share_payout=self.share_payout.policy(),
         )
 
 
@@ -192,6 +236,7 @@ class CampaignPatch(_Body):
     reward_basis: RewardBasis | None = None
     share_screenshot_task: bool | None = None
     share_reward_pool: Annotated[str | None, Field(pattern=POOL_NAME.pattern)] = None
+    share_payout: SharePayoutBody | None = Field(default=None, description="Replaces the whole payout policy")
     version: int | None = Field(default=None, description="The version edited (or send If-Match)")
 
     def edit(self) -> CampaignEdit:
@@ -209,6 +254,7 @@ class CampaignPatch(_Body):
             reward_basis=self.reward_basis,
             share_screenshot_task=self.share_screenshot_task,
             share_reward_pool=self.share_reward_pool,
+            share_payout=None if self.share_payout is None else self.share_payout.policy(),
         )
 
 
@@ -251,6 +297,7 @@ class CampaignOut(BaseModel):
     reward_basis: RewardBasis
     share_screenshot_task: bool
     share_reward_pool: str | None
+    share_payout: SharePayoutBody
     version: int
     created_at: datetime
     updated_at: datetime
@@ -289,6 +336,7 @@ class CampaignOut(BaseModel):
             reward_basis=c.reward_basis,
             share_screenshot_task=c.share_screenshot_task,
             share_reward_pool=c.share_reward_pool,
+            share_payout=SharePayoutBody.of(c.share_payout),
             version=c.version,
             created_at=c.created_at,
             updated_at=c.updated_at,
@@ -388,6 +436,73 @@ class RewardOut(BaseModel):
     status: str = Field(description="granted, issued, or awaiting_stock")
 
 
+class SharePayoutCountsOut(BaseModel):
+    """A campaign's delayed share-reward payouts (all zero when it pays at approval)."""
+
+    pending: int = Field(default=0, description="Not paid yet and not forfeited: waiting, re-check asked or passed")
+    paid: int = 0
+    rechecks_requested: int = Field(default=0, description="Members asked for a re-check (whatever came of it)")
+    rechecks_awaited: int = Field(default=0, description="Asked, not answered yet")
+    rechecks_passed: int = Field(default=0, description="Passed (paid since, or waiting for the pay time)")
+    rechecks_failed: int = 0
+    rechecks_expired: int = Field(default=0, description="Not sent by the deadline")
+
+    @classmethod
+    def of(cls, tally: dict[str, int]) -> SharePayoutCountsOut:
+        asked = tally.get("recheck_asked", 0)
+        failed = tally.get(PayoutState.RECHECK_FAILED.value, 0)
+        expired = tally.get(PayoutState.RECHECK_EXPIRED.value, 0)
+        awaited = tally.get(PayoutState.RECHECK_REQUESTED.value, 0)
+        return cls(
+            pending=sum(tally.get(state.value, 0) for state in ACTIVE),
+            paid=tally.get(PayoutState.PAID.value, 0),
+            rechecks_requested=asked,
+            rechecks_awaited=awaited,
+            rechecks_passed=asked - awaited - failed - expired,
+            rechecks_failed=failed,
+            rechecks_expired=expired,
+        )
+
+
+class SharePayoutOut(BaseModel):
+    openid: str
+    state: PayoutState
+    submission_id: str = Field(description="The approved screenshot whose reward this is")
+    approved_at: datetime
+    pay_at: datetime = Field(description="When it may be paid (approval + delay)")
+    due_at: datetime | None = Field(description="When the sweep next acts on it; None once settled")
+    recheck_at: datetime | None = Field(description="When the re-check is asked (None: not asked of this member)")
+    recheck_requested_at: datetime | None
+    recheck_deadline_at: datetime | None
+    recheck_submission: str | None = Field(description="The re-check screenshot that passed or failed")
+    recheck_reasons: list[str] = Field(description="Why it was forfeited")
+    settled_at: datetime | None
+
+    @classmethod
+    def of(cls, payout: SharePayout) -> SharePayoutOut:
+        return cls(
+            openid=payout.openid,
+            state=payout.state,
+            submission_id=payout.submission_id,
+            approved_at=payout.approved_at,
+            pay_at=payout.pay_at,
+            due_at=payout.due_at,
+            recheck_at=payout.recheck_at,
+            recheck_requested_at=payout.recheck_requested_at,
+            recheck_deadline_at=payout.recheck_deadline_at,
+            recheck_submission=payout.recheck_submission,
+            recheck_reasons=list(payout.recheck_reasons),
+            settled_at=payout.settled_at,
+        )
+
+
+class SharePayoutPage(BaseModel):
+    items: list[SharePayoutOut]
+    counts: SharePayoutCountsOut
+    limit: int
+    offset: int
+
+
 class StatsOut(BaseModel):
     participants: int
     posters_sent: int
@@ -412,6 +527,9 @@ class StatsOut(BaseModel):
         default=0, description="Standing credits past the revocation window: what tiers count (verified_followers)"
     )
     invites_pending: int = Field(default=0, description="Standing credits still inside the revocation window")
+    share_payouts: SharePayoutCountsOut = Field(
+        default_factory=SharePayoutCountsOut, description="Delayed share-reward payouts and their re-checks"
+    )
 
 
 class FunnelStepOut(BaseModel):
@@ -478,9 +596,12 @@ class MemberCampaignOut(BaseModel):
     tiers_reached: list[int]
     rewards: list[MemberRewardOut]
     share_submissions: int
+    share_payout: SharePayoutOut | None = Field(default=None, description="A delayed share reward's payout")
 
     @classmethod
-    def of(cls, found: MemberCampaign, campaign: Campaign | None) -> MemberCampaignOut:
+    def of(
+        cls, found: MemberCampaign, campaign: Campaign | None, payout: SharePayout | None = None
+    ) -> MemberCampaignOut:
         return cls(
             campaign_id=found.campaign_id,
             name=None if campaign is None else campaign.name,
@@ -504,6 +625,7 @@ class MemberCampaignOut(BaseModel):
                 for r in found.rewards
             ],
             share_submissions=found.share_submissions,
+            share_payout=None if payout is None else SharePayoutOut.of(payout),
         )
 
 

@@ -624,7 +624,18 @@ def _rules_values(campaign: Mapping[str, Any]) -> dict[str, Any]:
         "share_task": campaign["share_screenshot_task"],
         "share_pool": campaign["share_reward_pool"] or "",
         "messages": {k: campaign["messages"][k] for k in _SHARE_TEXTS},
+        "payout": {name: str(value) for name, value in (campaign.get("share_payout") or _NO_DELAY).items()},
     }
+
+
+#: A campaign's share payout when the API says none: paid at approval, no re-check.
+_NO_DELAY = {
+    "delay_hours": 0,
+    "recheck": "none",
+    "recheck_percent": 10,
+    "recheck_after_hours": 24,
+    "recheck_deadline_hours": 24,
+}
 
 
 @router.post(ONE + "/setup/rules", response_model=None)
@@ -641,8 +652,14 @@ async def save_rules(view: AccountPage, campaign_id: str) -> Response:
         "share_task": "share_task" in form,
         "share_pool": _form_text(form, "share_pool"),
         "messages": {k: _message(form, k) for k in _SHARE_TEXTS},
+        "payout": {name: _form_text(form, f"payout_{name}") for name in _NO_DELAY},
     }
     errors: dict[str, str] = {}
+    payout: dict[str, Any] = {"recheck": values["payout"]["recheck"] or "none"}
+    for name, default in _NO_DELAY.items():
+        if name != "recheck":
+            found = _int_field(form, f"payout_{name}", errors, f"share_payout.{name}", view)
+            payout[name] = default if found is None else found
     cap = _int_field(form, "daily_cap", errors, "rules.per_inviter_daily_cap", view)
     hours = _int_field(form, "revoke_hours", errors, "rules.revoke_if_unfollowed_within_hours", view)
     if hours is None:
@@ -661,6 +678,7 @@ async def save_rules(view: AccountPage, campaign_id: str) -> Response:
         "reward_basis": values["reward_basis"],
         "share_screenshot_task": values["share_task"],
         "messages": values["messages"],
+        "share_payout": payout,
     }
     if values["share_pool"]:
         wanted["share_reward_pool"] = values["share_pool"]
