@@ -114,3 +114,36 @@ async def test_a_transaction_keeps_its_records_and_events_together_or_neither(da
     assert (entry["_id"], entry["topic"], entry["key"]) == ("push_delivered:p1:o1", "segments.deliveries", "o1")
     assert Envelope.model_validate_json(entry["envelope"]) == envelope
     assert await store.record_click("p1", "A", "", "https://a.example/", AT) == 0  # anonymous
+
+
+async def test_events_and_template_ids_already_written_keep_their_first_entry(database: Any) -> None:
+    """Written by read-then-insert (cheaper than upserts): a retried slice, or one event twice in a
+    transaction, adds nothing and aborts nothing."""
+    await ensure_indexes(database, INDEXES)
+    store = MongoPushes(database)
+
+    def delivered(openid: str, at: datetime) -> Envelope:
+        event = PushDelivered(openid=openid, push_id="p1", segment_id="s1", channel="template", delivered_at=at)
+        return Envelope.wrap(event, appid="wx1", key=openid, event_id=f"push_delivered:p1:{openid}")
+
+    first = [delivered(f"o{n}", AT) for n in range(120)]
+    async with store.transaction() as uow:
+        await uow.deliveries.remember_templates("wx1", "p1", [(n, f"p1:o{n}", "A") for n in range(60)])
+        for envelope in first[:60]:
+            await uow.emit(PUSH_DELIVERIES, envelope)
+        await uow.commit()
+    later = datetime(2026, 12, 2, tzinfo=UTC)
+    async with store.transaction() as uow:
+        # The first 60 again (a later copy of each), 60 new ones, and one of those twice.
+        sent = [(n, f"p1:o{n}", "B") for n in range(120)] + [(119, "p1:o119", "C")]
+        await uow.deliveries.remember_templates("wx1", "p1", sent)
+        for envelope in [delivered(f"o{n}", later) for n in range(60)] + first[60:] + [first[119]]:
+            await uow.emit(PUSH_DELIVERIES, envelope)
+        await uow.commit()
+    entries = await database[OUTBOX].find({}).to_list()
+    assert len(entries) == 120 and len({entry["_id"] for entry in entries}) == 120
+    by_id = {entry["_id"]: Envelope.model_validate_json(entry["envelope"]) for entry in entries}
+    assert all(by_id[envelope.event_id] == envelope for envelope in first)
+    templates = {doc["_id"]: doc["variant"] async for doc in database["push_template_msgs"].find({})}
+    assert len(templates) == 120
+    assert templates["wx1:0"] == "A" and templates["wx1:60"] == "B" and templates["wx1:119"] == "B"
