@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scrm_dev.bench_scaleout import _SHARED, ACCOUNT_LIMIT, _ceiling_rows, machine_ceiling
+from scrm_dev.bench_scaleout import _SHARED, ACCOUNT_LIMIT, _all_sending_rate, _ceiling_rows, _Result, machine_ceiling
 from shared.wechat_client import RateLimit
 
 
@@ -35,3 +35,14 @@ def test_no_growth_below_the_ceiling_misses() -> None:
     rows = _ceiling_rows([(1, 800, 0.2, 0.2), (2, 810, 0.2, 0.2), (4, 820, 0.2, 0.2)], pace)
     assert rows[0][1] == "2,500 sends/s" and "shared pace" in rows[0][2]
     assert rows[1][1] == "misses"
+
+
+def test_the_rate_while_all_send_counts_only_the_overlap() -> None:
+    def result(started: float, finished: float, rate: int) -> _Result:
+        starts = [started + i / rate for i in range(int((finished - started) * rate))]
+        return _Result(len(starts), 0, started, finished, 0.0, 0, 0, starts)
+
+    assert _all_sending_rate([result(0, 4, 100)]) is None  # one dispatcher: its whole run
+    # 100/s each from 0-4 s and 1-6 s: both send from 1 to 4 s, 200/s.
+    assert _all_sending_rate([result(0, 4, 100), result(1, 6, 100)]) == pytest.approx(200, abs=1)
+    assert _all_sending_rate([result(0, 2, 100), result(1.5, 6, 100)]) is None  # under a second together
