@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -26,7 +26,7 @@ from services.segments.domain.pushes import Push
 from services.segments.domain.segments import SavedSegment, SegmentNameTaken, SegmentVersionConflict
 from shared.contracts import PROFILES_READ_MODEL, MassSendFinished
 from shared.events import Envelope, Topic
-from shared.storage import OUTBOX, IndexSpec, MongoUnitOfWork
+from shared.storage import OUTBOX, IndexSpec, MongoUnitOfWork, StorageConflict
 
 __all__ = [
     "AUDIENCES",
@@ -128,6 +128,23 @@ async def _duplicates(openids: Sequence[str], write: Awaitable[Any]) -> set[str]
             raise
         return {openids[error["index"]] for error in errors}
     return set()
+
+
+async def _insert_new(
+    collection: Any, documents: Sequence[dict[str, Any]], session: AsyncClientSession | None, *, fresh: bool
+) -> None:
+    """Insert the documents whose id is not there yet (the first of each). ``fresh``: none is expected
+    to be, so none is read for; one that is fails the transaction as a conflict (run again, not fresh)."""
+    if not fresh:
+        documents = await _absent(collection, documents, session)
+    if not documents:
+        return
+    try:
+        await collection.insert_many(documents, ordered=True, session=session)
+    except BulkWriteError as exc:
+        if not fresh or any(error.get("code") != 11000 for error in exc.details.get("writeErrors", [])):
+            raise
+        raise StorageConflict(f"{collection.name}: an id written already; run again reading first") from exc
 
 
 def _segment(doc: Mapping[str, Any]) -> SavedSegment:
@@ -256,9 +273,12 @@ class MongoPushes:
     :class:`~services.segments.service_layer.ports.PushRepository`, ``PushStore`` and ``JobFinishStore``;
     bound to a transaction's ``session``, its ``DeliveryWrites`` (see :class:`MongoDeliveryUnitOfWork`)."""
 
-    def __init__(self, database: AsyncDatabase[Any], session: AsyncClientSession | None = None) -> None:
+    def __init__(
+        self, database: AsyncDatabase[Any], session: AsyncClientSession | None = None, *, fresh: bool = False
+    ) -> None:
         self._database = database
         self._session = session
+        self._fresh = fresh
         self.pushes = database[PUSHES]
         self.audiences = database[AUDIENCES]
         self.deliveries = database[DELIVERIES]
@@ -269,8 +289,8 @@ class MongoPushes:
         self.test_sends = database[TEST_SENDS]
         self.profiles = database[PROFILES_READ_MODEL.collection]
 
-    def transaction(self) -> MongoDeliveryUnitOfWork:
-        return MongoDeliveryUnitOfWork(self._database.client, self._database.name)
+    def transaction(self, *, fresh: bool = False) -> MongoDeliveryUnitOfWork:
+        return MongoDeliveryUnitOfWork(self._database.client, self._database.name, fresh=fresh)
 
     # -- pushes -------------------------------------------------------------------------------------
 
@@ -407,9 +427,7 @@ class MongoPushes:
                 }
                 for msgid, delivery, variant in sent
             ]
-            fresh = await _absent(self.template_msgs, documents, self._session)
-            if fresh:
-                await self.template_msgs.insert_many(fresh, ordered=True, session=self._session)
+            await _insert_new(self.template_msgs, documents, self._session, fresh=self._fresh)
 
     async def forget(self, delivery_ids: Sequence[str]) -> None:
         """Remove records of sends that did not happen (quota ran out first): sent again on resume."""
@@ -653,8 +671,12 @@ class MongoDeliveryUnitOfWork(MongoUnitOfWork):
 
     deliveries: MongoPushes
 
+    def __init__(self, client: AsyncMongoClient[Any], database: str, *, fresh: bool = False) -> None:
+        super().__init__(client, database)
+        self._fresh = fresh
+
     def _bind(self, session: AsyncClientSession) -> None:
-        self.deliveries = MongoPushes(self.database, session)
+        self.deliveries = MongoPushes(self.database, session, fresh=self._fresh)
         self._pending: list[tuple[Topic, Envelope]] = []
 
     async def emit(self, topic: Topic, envelope: Envelope) -> None:
@@ -675,7 +697,5 @@ class MongoDeliveryUnitOfWork(MongoUnitOfWork):
                 }
                 for topic, envelope in pending
             ]
-            fresh = await _absent(self.database[OUTBOX], entries, self.session)
-            if fresh:
-                await self.database[OUTBOX].insert_many(fresh, ordered=True, session=self.session)
+            await _insert_new(self.database[OUTBOX], entries, self.session, fresh=self._fresh)
         await super().commit()

@@ -440,8 +440,14 @@ class Dispatcher:
         """``writes`` and the ``events`` reporting them in one transaction, retried while it conflicts
         (two pushes counting one member's sends): the same events each time."""
 
+        attempts = 0
+
         async def transaction() -> None:
-            async with self._store.transaction() as uow:
+            nonlocal attempts
+            attempts += 1
+            # A first attempt writes its events unread: only a rerun can meet its own (or a racing
+            # dispatcher's) entries, so only a rerun reads which are there first.
+            async with self._store.transaction(fresh=attempts == 1) as uow:
                 await writes(uow.deliveries)
                 for envelope in events:
                     await uow.emit(PUSH_DELIVERIES, envelope)

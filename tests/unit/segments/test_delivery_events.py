@@ -82,7 +82,7 @@ class ConflictingPushes(InMemoryPushes):
         super().__init__()
         self.conflicts = 0
 
-    def transaction(self) -> InMemoryDeliveryUnitOfWork:
+    def transaction(self, *, fresh: bool = False) -> InMemoryDeliveryUnitOfWork:
         store = self
 
         class Racing(InMemoryDeliveryUnitOfWork):
