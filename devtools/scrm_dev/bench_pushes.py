@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 from httpx_aiohttp import AiohttpTransport
+from pymongo import monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 from rich.console import Console
 
@@ -222,6 +223,45 @@ class _Phases:
         return timed
 
 
+class _Commands(monitoring.CommandListener):
+    """The MongoDB commands a client sent while ``active``, by command and collection: the round trips
+    a slice costs. Registered for the whole process (pymongo's global listeners), counting only while on."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.counts: dict[str, int] = {}
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if self.active:
+            target = event.command.get(event.command_name)
+            name = event.command_name if not isinstance(target, str) else f"{event.command_name} {target}"
+            self.counts[name] = self.counts.get(name, 0) + 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+    def per_slice(self, slices: int, top: int = 6) -> str:
+        """Round trips per slice, in all and the most frequent."""
+        total = sum(self.counts.values())
+        ranked = sorted(self.counts.items(), key=lambda item: -item[1])[:top]
+        parts = ", ".join(f"{name} {count / slices:.1f}" for name, count in ranked)
+        return f"{total / slices:.1f} MongoDB round trips a slice of 500 ({parts})"
+
+
+_COMMANDS: list[_Commands] = []
+
+
+def _commands() -> _Commands:
+    """The process's command counter, registered on first use (before the client it counts is built)."""
+    if not _COMMANDS:
+        _COMMANDS.append(_Commands())
+        monitoring.register(_COMMANDS[0])
+    return _COMMANDS[0]
+
+
 _STORE_CALLS = (
     "claim_due", "get", "update", "audience_chunk", "recorded", "profiles_of", "recent_sends", "record",
 )  # fmt: skip
@@ -244,6 +284,8 @@ class _Run:
     cpu: dict[str, float]
     #: CPU seconds per process over the run: this dispatcher, the simulator, SecantusDB.
     processes: dict[str, float] = field(default_factory=dict)
+    #: MongoDB round trips a slice (store in SecantusDB only).
+    round_trips: str = ""
 
 
 def _recipients(prefix: str, n: int, now: datetime) -> list[dict[str, Any]]:
@@ -360,6 +402,7 @@ async def _send_run(
     by one dispatcher (``limit`` for template sends) until the push is done."""
     now = datetime.now(UTC)
     documents = _recipients(f"o_{name}_", members, now)
+    commands = _commands()
     client = create_client(settings, timeout_ms=60_000)
     try:
         db = client[database]
@@ -391,9 +434,13 @@ async def _send_run(
             others = {"simulator": [sim_pid] if sim_pid else [], "SecantusDB": _pids_running("secantusd")}
             before = {label: _process_cpu(pids) for label, pids in others.items()}
             own = time.process_time()
+            commands.counts, commands.active = {}, True
             started = time.perf_counter()
-            while await dispatcher.run_once():
-                pass
+            try:
+                while await dispatcher.run_once():
+                    pass
+            finally:
+                commands.active = False
             seconds = time.perf_counter() - started
             used = {"dispatcher": time.process_time() - own}
             used |= {label: _process_cpu(pids) - before[label] for label, pids in others.items()}
@@ -414,6 +461,7 @@ async def _send_run(
         phases=phases.spent,
         cpu=phases.cpu,
         processes=used,
+        round_trips=commands.per_slice(max(1, -(-members // config.slice_size))),
     )
 
 
@@ -435,7 +483,7 @@ def _breakdown(run: _Run) -> str:
     return (
         f"of {run.seconds:.1f} s: sends in flight {sending:.1f} s (this process's CPU in them "
         f"{run.cpu.get(_SENDING, 0.0):.1f} s, {1000 * run.cpu.get(_SENDING, 0.0) / max(run.sent, 1):.2f} ms a send); "
-        f"MongoDB calls {mongo:.1f} s in all, overlapping the sends ({top}); CPU per send: "
+        f"MongoDB calls {mongo:.1f} s in all, overlapping the sends ({top}); {run.round_trips}; CPU per send: "
         + ", ".join(f"{label} {1000 * cpu / max(run.sent, 1):.2f} ms" for label, cpu in run.processes.items())
     )
 

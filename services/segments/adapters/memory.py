@@ -144,8 +144,8 @@ class InMemoryPushes:
         #: What every committed transaction emitted, in order (the outbox, for tests to read).
         self.emitted: list[tuple[Topic, Envelope]] = []
 
-    def transaction(self) -> InMemoryDeliveryUnitOfWork:
-        return InMemoryDeliveryUnitOfWork(self)
+    def transaction(self, *, fresh: bool = False) -> InMemoryDeliveryUnitOfWork:
+        return InMemoryDeliveryUnitOfWork(self)  # keeps the first entry of an id either way
 
     def add_profiles(self, documents: Iterable[dict[str, Any]]) -> None:
         """Profiles in the profiles service's document shape (``_id`` is "appid:openid")."""

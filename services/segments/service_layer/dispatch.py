@@ -1,9 +1,9 @@
 """Sending a push: one slice of its frozen audience at a time, every member decided, recorded, then sent.
 
-Per slice: read what is already recorded (a resumed or re-claimed push skips those members; a record
-still marked ``sending`` was cut off by a crash and is closed as ``interrupted``, never resent), read
-the members' profiles and recent sends, decide each member, insert the delivery records (the unique
-``push:openid`` key makes a member's delivery happen once even with two workers), reserve each send
+Per slice: read the members' profiles and recent sends, decide each member, insert the delivery
+records (the unique ``push:openid`` key makes a member's delivery happen once even with two workers;
+a resumed or re-claimed push finds the members recorded already there, and skips them: a record still
+marked ``sending`` was cut off by a crash and is closed as ``interrupted``, never resent), reserve each send
 against the member's frequency caps (conditional on the sends the decision read, so two pushes to one
 member at once cannot both pass a cap; the reservation is the count, released when the send is
 refused or not made), send concurrently through the rate-limited client, and write the outcomes and
@@ -261,20 +261,10 @@ class Dispatcher:
     # -- one slice ---------------------------------------------------------------------------------------
 
     async def _read(self, push: Push, openids: Sequence[str], now: datetime) -> _Slice:
-        """Read what one slice needs and decide each member (nothing recorded yet)."""
+        """Read what one slice needs and decide each member. Members recorded already are found when
+        their records are inserted (:meth:`_claim`): rare (a resumed slice), so not read for beforehand."""
         counters = _Counters()
-        recorded = await self._store.recorded(push.id, openids)
-        interrupted = [doc for doc in recorded.values() if doc["status"] == "sending"]
-        if interrupted:
-            closed = {"status": "failed", "errcode": "interrupted", "finished_at": now}
-            events = [
-                failed_event(push, doc["openid"], doc["variant"], Channel(doc["channel"]), INTERRUPTED, now)
-                for doc in interrupted
-            ]
-            await self._write(events, lambda writes: writes.settle([(doc["_id"], closed) for doc in interrupted]))
-            for doc in interrupted:
-                counters.add(doc["variant"], "failed.interrupted")
-        todo = [openid for openid in openids if openid not in recorded]
+        todo = list(openids)
         profiles = await self._store.profiles_of(push.appid, todo)
         recent = await self._store.recent_sends(push.appid, todo)
         usable = await self._consents.usable(push, todo) if self._consents is not None else None
@@ -315,6 +305,8 @@ class Dispatcher:
         """Insert the slice's delivery records (a member whose record exists already is someone else's),
         then reserve the sends they plan against the members' caps."""
         taken = await self._store.record(piece.records)
+        if taken:
+            await self._close_interrupted(push, taken, piece.counters, now)
         for record in piece.records:
             if record["openid"] in taken:
                 piece.plans.pop(record["openid"], None)
@@ -351,6 +343,22 @@ class Dispatcher:
         if lost:
             await self._store.settle(skipped)
             await self._store.release_sends(push.appid, push.id, lost)
+
+    async def _close_interrupted(self, push: Push, taken: set[str], counters: _Counters, now: datetime) -> None:
+        """Of members recorded already, those still ``sending`` were cut off by a crash: closed as
+        ``interrupted`` (never sent again: the send may have gone out). The others are done or waiting."""
+        recorded = await self._store.recorded(push.id, sorted(taken))
+        interrupted = [doc for doc in recorded.values() if doc["status"] == "sending"]
+        if not interrupted:
+            return
+        closed = {"status": "failed", "errcode": "interrupted", "finished_at": now}
+        events = [
+            failed_event(push, doc["openid"], doc["variant"], Channel(doc["channel"]), INTERRUPTED, now)
+            for doc in interrupted
+        ]
+        await self._write(events, lambda writes: writes.settle([(doc["_id"], closed) for doc in interrupted]))
+        for doc in interrupted:
+            counters.add(doc["variant"], "failed.interrupted")
 
     async def _reserve(self, push: Push, piece: _Slice, now: datetime) -> None:
         """Count each planned send toward the member's caps before it is made: the reservation is the
@@ -512,8 +520,14 @@ class Dispatcher:
         """``writes`` and the ``events`` reporting them in one transaction, retried while it conflicts
         (two pushes counting one member's sends): the same events each time."""
 
+        attempts = 0
+
         async def transaction() -> None:
-            async with self._store.transaction() as uow:
+            nonlocal attempts
+            attempts += 1
+            # A first attempt writes its events unread: only a rerun can meet its own (or a racing
+            # dispatcher's) entries, so only a rerun reads which are there first.
+            async with self._store.transaction(fresh=attempts == 1) as uow:
                 await writes(uow.deliveries)
                 for envelope in events:
                     await uow.emit(PUSH_DELIVERIES, envelope)

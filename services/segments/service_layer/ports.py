@@ -128,8 +128,11 @@ class PushStore(DeliveryWrites, Protocol):
     own delivery writes are outside any transaction: the dispatcher writes outcomes, which events
     report, through :meth:`transaction`."""
 
-    def transaction(self) -> DeliveryUnitOfWork:
-        """A new transaction over the delivery records and the outbox."""
+    def transaction(self, *, fresh: bool = False) -> DeliveryUnitOfWork:
+        """A new transaction over the delivery records and the outbox. ``fresh``: the caller expects none
+        of its events or template ids to be written yet (a first attempt): they are written without
+        first reading which are; should one be there after all, the transaction fails as a conflict,
+        to be run again without ``fresh`` (which keeps the first entry of each)."""
         ...
 
     async def claim_due(

@@ -16,7 +16,7 @@ from services.segments.adapters.store import CLICKS, DELIVERIES, INDEXES, MEMBER
 from services.segments.entrypoints.http.deps import push_use_cases
 from shared.contracts import CATALOG, PUSH_DELIVERIES, PushClicked, PushDelivered, PushDeliveryFailed
 from shared.events import Envelope
-from shared.storage import OUTBOX, ensure_indexes
+from shared.storage import OUTBOX, StorageConflict, ensure_indexes
 from tests.conftest import Infra, Isolation
 from tests.integration.segments.test_pushes import APPID, RULE, Harness, h, members, profile  # noqa: F401
 
@@ -114,3 +114,71 @@ async def test_a_transaction_keeps_its_records_and_events_together_or_neither(da
     assert (entry["_id"], entry["topic"], entry["key"]) == ("push_delivered:p1:o1", "segments.deliveries", "o1")
     assert Envelope.model_validate_json(entry["envelope"]) == envelope
     assert await store.record_click("p1", "A", "", "https://a.example/", AT) == 0  # anonymous
+
+
+async def test_events_and_template_ids_already_written_keep_their_first_entry(database: Any) -> None:
+    """Written by read-then-insert (cheaper than upserts): a retried slice, or one event twice in a
+    transaction, adds nothing and aborts nothing."""
+    await ensure_indexes(database, INDEXES)
+    store = MongoPushes(database)
+
+    def delivered(openid: str, at: datetime) -> Envelope:
+        event = PushDelivered(openid=openid, push_id="p1", segment_id="s1", channel="template", delivered_at=at)
+        return Envelope.wrap(event, appid="wx1", key=openid, event_id=f"push_delivered:p1:{openid}")
+
+    first = [delivered(f"o{n}", AT) for n in range(120)]
+    async with store.transaction() as uow:
+        await uow.deliveries.remember_templates("wx1", "p1", [(n, f"p1:o{n}", "A") for n in range(60)])
+        for envelope in first[:60]:
+            await uow.emit(PUSH_DELIVERIES, envelope)
+        await uow.commit()
+    later = datetime(2026, 12, 2, tzinfo=UTC)
+    async with store.transaction() as uow:
+        # The first 60 again (a later copy of each), 60 new ones, and one of those twice.
+        sent = [(n, f"p1:o{n}", "B") for n in range(120)] + [(119, "p1:o119", "C")]
+        await uow.deliveries.remember_templates("wx1", "p1", sent)
+        for envelope in [delivered(f"o{n}", later) for n in range(60)] + first[60:] + [first[119]]:
+            await uow.emit(PUSH_DELIVERIES, envelope)
+        await uow.commit()
+    entries = await database[OUTBOX].find({}).to_list()
+    assert len(entries) == 120 and len({entry["_id"] for entry in entries}) == 120
+    by_id = {entry["_id"]: Envelope.model_validate_json(entry["envelope"]) for entry in entries}
+    assert all(by_id[envelope.event_id] == envelope for envelope in first)
+    templates = {doc["_id"]: doc["variant"] async for doc in database["push_template_msgs"].find({})}
+    assert len(templates) == 120
+    assert templates["wx1:0"] == "A" and templates["wx1:60"] == "B" and templates["wx1:119"] == "B"
+
+
+async def test_a_fresh_transaction_meeting_an_event_written_already_conflicts_and_a_rerun_keeps_the_first(
+    database: Any,
+) -> None:
+    await ensure_indexes(database, INDEXES)
+    store = MongoPushes(database)
+
+    def delivered(at: datetime) -> Envelope:
+        event = PushDelivered(openid="o1", push_id="p1", segment_id="s1", channel="template", delivered_at=at)
+        return Envelope.wrap(event, appid="wx1", key="o1", event_id="push_delivered:p1:o1")
+
+    first = delivered(AT)
+    async with store.transaction(fresh=True) as uow:
+        await uow.deliveries.remember_templates("wx1", "p1", [(7, "p1:o1", "A")])
+        await uow.emit(PUSH_DELIVERIES, first)
+        await uow.commit()
+    later = datetime(2026, 12, 2, tzinfo=UTC)
+    with pytest.raises(StorageConflict):
+        async with store.transaction(fresh=True) as uow:
+            await uow.deliveries.count_sends("wx1", ["o2"], later)
+            await uow.emit(PUSH_DELIVERIES, delivered(later))
+            await uow.commit()
+    assert await database[MEMBER_SENDS].count_documents({}) == 0  # nothing of it committed
+    with pytest.raises(StorageConflict):
+        async with store.transaction(fresh=True) as uow:
+            await uow.deliveries.remember_templates("wx1", "p1", [(7, "p1:o1", "B")])
+    async with store.transaction() as uow:  # the rerun
+        await uow.deliveries.remember_templates("wx1", "p1", [(7, "p1:o1", "B"), (8, "p1:o2", "B")])
+        await uow.emit(PUSH_DELIVERIES, delivered(later))
+        await uow.commit()
+    [entry] = await database[OUTBOX].find({}).to_list()
+    assert Envelope.model_validate_json(entry["envelope"]) == first
+    templates = {doc["_id"]: doc["variant"] async for doc in database["push_template_msgs"].find({})}
+    assert templates == {"wx1:7": "A", "wx1:8": "B"}

@@ -151,6 +151,19 @@ class PushStoreContract(abc.ABC):
         assert sends["o1"]["recent"] == [{"at": NOW, "push": "p1"}]
         assert await store.port.reserve_sends("wx2", "p1", [], NOW) == set()
 
+    async def test_first_and_later_sends_reserved_at_once_lose_member_by_member(self, store: Store) -> None:
+        assert await store.port.reserve_sends("wx1", "p1", [("o1", 0), ("o2", 0)], NOW) == set()
+        later = NOW + timedelta(minutes=1)
+        # o1 read at its version (kept), o2 read before p1 counted it (lost), o3 new (kept), o1's
+        # version read twice by another push: whichever comes second loses.
+        members = [("o1", 1), ("o2", 0), ("o3", 0)]
+        assert await store.port.reserve_sends("wx1", "p2", members, later, "2026-11") == {"o2"}
+        assert await store.port.reserve_sends("wx1", "p3", [("o1", 1), ("o4", 0)], later) == {"o1"}
+        sends = await store.port.recent_sends("wx1", ["o1", "o2", "o3", "o4"])
+        assert {openid: doc["v"] for openid, doc in sends.items()} == {"o1": 2, "o2": 1, "o3": 1, "o4": 1}
+        assert sends["o3"]["recent"] == [{"at": later, "push": "p2"}] and sends["o3"]["mass"] == {"2026-11": 1}
+        assert sends["o1"]["mass"] == {"2026-11": 1} and "mass" not in sends["o4"]
+
     async def test_a_draft_is_edited_sent_and_deleted_only_at_its_version(self, store: Store) -> None:
         text = (Variant("A", 1, MessageContent("text", text="hi")),)
         draft = new_push(push_id="d1", appid="wx1", name="d", segment_id="s1", variants=text, now=NOW, draft=True)

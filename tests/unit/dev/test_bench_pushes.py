@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from scrm_dev.bench_pushes import _busiest_second, _push_document, _recipients
+from pymongo import monitoring
+
+from scrm_dev.bench_pushes import _busiest_second, _Commands, _push_document, _recipients
 from scrm_dev.stack import DEMO_APPID
 from services.segments.adapters.memory import InMemoryPushes
 from services.segments.adapters.push_documents import push_from_document
@@ -50,3 +52,24 @@ async def test_the_dispatcher_sends_the_bench_push_through_the_store_in_memory()
     assert store.pushes["push_own"]["status"] == "finished"
     assert store.pushes["push_own"]["stats"]["total"]["sent"] == 1_200
     assert len(store.deliveries) == 1_200 and len(store.member_sends) == 1_200
+
+
+def test_round_trips_are_counted_by_command_and_collection_while_on() -> None:
+    commands = _Commands()
+
+    def started(name: str, collection: str) -> monitoring.CommandStartedEvent:
+        return monitoring.CommandStartedEvent({name: collection, "$db": "d"}, "d", 1, ("h", 1), None)
+
+    commands.started(started("find", "push_deliveries"))  # off: not counted
+    commands.active = True
+    for _ in range(20):
+        commands.started(started("find", "profiles"))
+    commands.started(started("insert", "push_deliveries"))
+    commands.started(
+        monitoring.CommandStartedEvent({"commitTransaction": 1, "$db": "admin"}, "admin", 2, ("h", 1), None)
+    )
+    assert commands.counts == {"find profiles": 20, "insert push_deliveries": 1, "commitTransaction": 1}
+    assert (
+        commands.per_slice(2, top=2)
+        == "11.0 MongoDB round trips a slice of 500 (find profiles 10.0, insert push_deliveries 0.5)"
+    )

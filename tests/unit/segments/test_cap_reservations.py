@@ -77,9 +77,9 @@ class Crashing(InMemoryPushes):
         super().__init__()
         self.dying = True
 
-    def transaction(self) -> InMemoryDeliveryUnitOfWork:
+    def transaction(self, *, fresh: bool = False) -> InMemoryDeliveryUnitOfWork:
         if not self.dying:
-            return super().transaction()
+            return super().transaction(fresh=fresh)
 
         class Dying(InMemoryDeliveryUnitOfWork):
             async def commit(self) -> None:

@@ -82,7 +82,7 @@ class ConflictingPushes(InMemoryPushes):
         super().__init__()
         self.conflicts = 0
 
-    def transaction(self) -> InMemoryDeliveryUnitOfWork:
+    def transaction(self, *, fresh: bool = False) -> InMemoryDeliveryUnitOfWork:
         store = self
 
         class Racing(InMemoryDeliveryUnitOfWork):
@@ -195,6 +195,39 @@ async def test_a_send_cut_off_by_a_crash_is_reported_failed_once_with_our_code()
     assert (cut.errcode, cut.channel, cut.variant) == (INTERRUPTED, "template", "B")
     assert push_delivered_event_id("push_1", "o_cut") not in events  # at most once: not sent again
     assert push_delivered_event_id("push_1", "o_next") in events
+
+
+class CountingPushes(InMemoryPushes):
+    """Notes which members the dispatcher reads delivery records for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.looked_up: list[str] = []
+
+    async def recorded(self, push_id: str, openids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        self.looked_up += openids
+        return await super().recorded(push_id, openids)
+
+
+async def test_a_resumed_slice_reads_only_the_records_it_met_and_counts_each_member_once() -> None:
+    world = World(CountingPushes())
+    doc = await world.push(["o_cut", "o_done", "o_new", "o_next"])
+    base = {"push_id": "push_1", "appid": "wx1", "variant": "A", "channel": "template", "created_at": NOW}
+    await world.pushes.record(
+        [
+            base | {"_id": "push_1:o_cut", "openid": "o_cut", "status": "sending"},
+            base | {"_id": "push_1:o_done", "openid": "o_done", "status": "sent"},
+        ]
+    )
+    assert await world.dispatcher.run_once()
+
+    pushes = cast(CountingPushes, world.pushes)
+    assert sorted(pushes.looked_up) == ["o_cut", "o_done"]  # only the members found recorded
+    assert sorted(world.sender.sent) == ["o_new", "o_next"]
+    assert world.pushes.deliveries["push_1:o_cut"]["errcode"] == "interrupted"
+    assert world.pushes.deliveries["push_1:o_done"]["status"] == "sent"
+    total = world.pushes.pushes[doc["_id"]]["stats"]["total"]
+    assert (total["sent"], total["failed"]) == (2, {"interrupted": 1})
 
 
 async def test_a_retried_transaction_emits_the_same_events_once() -> None:
