@@ -32,7 +32,12 @@ INDEXES = (
 
 
 class MemoryPushLedger:
-    """In-process ledger: exact for a single gateway process, bounded in size and age."""
+    """In-process ledger: exact for a single gateway process, bounded in size and age.
+
+    Each entry is ``(claimed_at, reply)``, ``reply`` None while in flight: a tuple of atomic values,
+    which the cyclic GC stops tracking. With an enum member in it, the ledger's 200,000 entries stayed
+    tracked and every full collection walked them (over 100 ms at a time: the gateway's p99 at half load).
+    """
 
     def __init__(
         self,
@@ -42,7 +47,7 @@ class MemoryPushLedger:
         stale_after: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._entries: OrderedDict[str, tuple[float, Claim, bytes | None]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, bytes | None]] = OrderedDict()
         self._max = max_entries
         self._retention = retention_seconds
         self._stale_after = stale_after
@@ -52,14 +57,16 @@ class MemoryPushLedger:
         now = self._clock()
         self._expire(now)
         entry = self._entries.get(key)
-        if entry is None or (entry[1] is Claim.IN_FLIGHT and now - entry[0] > self._stale_after):
-            self._entries[key] = (now, Claim.IN_FLIGHT, None)
+        if entry is None or (entry[1] is None and now - entry[0] > self._stale_after):
+            self._entries[key] = (now, None)
             self._entries.move_to_end(key)
             return ClaimResult(Claim.NEW)
-        return ClaimResult(entry[1], entry[2])
+        if entry[1] is None:
+            return ClaimResult(Claim.IN_FLIGHT)
+        return ClaimResult(Claim.DONE, entry[1])
 
     async def complete(self, key: str, reply: bytes) -> None:
-        self._entries[key] = (self._clock(), Claim.DONE, reply)
+        self._entries[key] = (self._clock(), bytes(reply))
         self._entries.move_to_end(key)
 
     async def release(self, key: str) -> None:
@@ -67,7 +74,7 @@ class MemoryPushLedger:
 
     def _expire(self, now: float) -> None:
         while self._entries:
-            oldest_key, (at, _, _) = next(iter(self._entries.items()))
+            oldest_key, (at, _) = next(iter(self._entries.items()))
             if len(self._entries) <= self._max and now - at <= self._retention:
                 break
             del self._entries[oldest_key]
