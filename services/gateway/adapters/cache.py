@@ -15,7 +15,7 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from shared.observability import get_logger
 
@@ -67,7 +67,10 @@ class RefreshingCache(Generic[V]):
     def _start_load(self, key: str, *, background: bool) -> asyncio.Future[V]:
         task = asyncio.ensure_future(self._load_into(key))
         self._loading[key] = task
-        task.add_done_callback(self._log_failure if background else _retrieve)
+        if background:
+            task.add_done_callback(self._log_failure)
+        else:
+            task.add_done_callback(_retrieve)
         task.add_done_callback(lambda _: self._loading.pop(key, None) if self._loading.get(key) is task else None)
         return task
 
@@ -86,7 +89,7 @@ class RefreshingCache(Generic[V]):
             log.warning("cache refresh failed; the cached copy stays in use", cache=self._name, error=repr(error))
 
 
-def _retrieve(task: asyncio.Future[object]) -> None:
+def _retrieve(task: asyncio.Future[Any]) -> None:
     """Marks a failed load's exception as seen: its waiters raise it, even when all of them gave up."""
     if not task.cancelled():
         task.exception()
