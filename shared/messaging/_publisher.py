@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-import functools
 import struct
+from collections import OrderedDict
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -65,9 +65,22 @@ def murmur2_words(data: bytes) -> int:
     return h ^ (h >> 15)
 
 
-@functools.lru_cache(maxsize=65_536)
+_KEY_HASHES: OrderedDict[bytes, int] = OrderedDict()
+_KEY_HASHES_MAX = 65_536
+
+
 def _key_hash(key: bytes) -> int:
-    return murmur2_words(key) & 0x7FFFFFFF
+    """The key's positive murmur2, remembered for the most recent keys. An OrderedDict of ints rather
+    than ``functools.lru_cache``, whose node per key the cyclic GC tracks: 65,536 of them, walked by
+    every full collection of a process that publishes for many members."""
+    cached = _KEY_HASHES.get(key)
+    if cached is not None:
+        _KEY_HASHES.move_to_end(key)
+        return cached
+    hashed = _KEY_HASHES[key] = murmur2_words(key) & 0x7FFFFFFF
+    if len(_KEY_HASHES) > _KEY_HASHES_MAX:
+        _KEY_HASHES.popitem(last=False)
+    return hashed
 
 
 def _partition(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:

@@ -102,17 +102,20 @@ class RequestMetrics:
         finally:
             # Label by template (/wechat/{appid}), never by raw path: raw paths explode cardinality.
             route = scope.get("route")
-            key = (scope["method"], getattr(route, "path", "unmatched"), status)
-            children = self._children.get(key)
-            if children is None:
-                method, template, _ = key
-                children = (
-                    HTTP_REQUESTS.labels(self._service, method, template, str(status)),
-                    HTTP_REQUEST_SECONDS.labels(self._service, method, template),
-                )
-                self._children[key] = children
-            children[0].inc()
-            children[1].observe(time.perf_counter() - started)
+            self.record(scope["method"], getattr(route, "path", "unmatched"), status, time.perf_counter() - started)
+
+    def record(self, method: str, template: str, status: int, seconds: float) -> None:
+        """Count one request: for an endpoint that knows its status without wrapping ``send``."""
+        key = (method, template, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                HTTP_REQUESTS.labels(self._service, method, template, str(status)),
+                HTTP_REQUEST_SECONDS.labels(self._service, method, template),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 class _EmbeddedServer(uvicorn.Server):

@@ -55,8 +55,9 @@ def create_service_app(
     clock: Callable[[], datetime] | None = None,
     identity: IdentityConfig | None = None,
     api_docs: bool = True,
+    app_class: type[FastAPI] = FastAPI,
 ) -> FastAPI:
-    """An HTTP service's app.
+    """An HTTP service's app (an ``app_class``: a service may answer a hot path before FastAPI's layers).
 
     ``bootstrap`` opens the service's composition root for the life of the app; what it yields is
     ``app.state.service``, and each of ``readiness`` is called with it behind ``/readyz``.
@@ -84,7 +85,7 @@ def create_service_app(
 
     guarded_docs = identity is not None and bool(operator_routers)
 
-    app = FastAPI(
+    app = app_class(
         title=title,
         summary=summary,
         version=version,

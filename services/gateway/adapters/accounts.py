@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.gateway.adapters.cache import RefreshingCache
 from services.gateway.domain.inbound import AccountKeys
 from services.gateway.service_layer.ports import AccountDirectory
 from shared.observability import get_logger
@@ -64,26 +64,22 @@ class MongoAccountDirectory:
         environment: Environment = Environment.DEVELOPMENT,
     ) -> None:
         self._collection = database[ACCOUNTS]
-        self._max = max_entries
         self._environment = environment
-        self._ttl = ttl_seconds
-        self._miss_ttl = miss_ttl_seconds
-        self._clock = clock
-        self._cache: OrderedDict[str, tuple[float, AccountKeys | None]] = OrderedDict()
+        self._cache: RefreshingCache[AccountKeys | None] = RefreshingCache(
+            self._load,
+            ttl=lambda keys: ttl_seconds if keys else miss_ttl_seconds,
+            name="accounts",
+            stale_ok=lambda keys: keys is not None,  # an appid unknown a moment ago may be known now
+            max_entries=max_entries,
+            clock=clock,
+        )
 
     async def find(self, appid: str) -> AccountKeys | None:
-        now = self._clock()
-        cached = self._cache.get(appid)
-        if cached is not None and cached[0] > now:
-            self._cache.move_to_end(appid)
-            return cached[1]
+        return await self._cache.get(appid)
+
+    async def _load(self, appid: str) -> AccountKeys | None:
         document = await self._collection.find_one({"appid": appid}, {"_id": 0})
-        keys = self._usable(appid, document) if document else None
-        self._cache[appid] = (now + (self._ttl if keys else self._miss_ttl), keys)
-        self._cache.move_to_end(appid)
-        while len(self._cache) > self._max:
-            self._cache.popitem(last=False)
-        return keys
+        return self._usable(appid, document) if document else None
 
     def _usable(self, appid: str, document: dict[str, Any]) -> AccountKeys | None:
         try:

@@ -32,7 +32,14 @@ INDEXES = (
 
 
 class MemoryPushLedger:
-    """In-process ledger: exact for a single gateway process, bounded in size and age."""
+    """In-process ledger: exact for a single gateway process, bounded in size and age.
+
+    Kept as two dicts of atomic values (claim time; the reply once done), no container per entry: a
+    tuple per push is tracked by the cyclic GC until a collection sees it, so every young collection
+    walked the pushes since the last one; and with an enum member in it (as before) the 200,000
+    entries stayed tracked and every full collection walked them all (over 100 ms at a time: the
+    gateway's p99 at half load).
+    """
 
     def __init__(
         self,
@@ -42,7 +49,10 @@ class MemoryPushLedger:
         stale_after: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._entries: OrderedDict[str, tuple[float, Claim, bytes | None]] = OrderedDict()
+        #: Claim (or completion) time by key, oldest first.
+        self._entries: OrderedDict[str, float] = OrderedDict()
+        #: The reply of each completed push; a key in ``_entries`` without one is in flight.
+        self._replies: dict[str, bytes] = {}
         self._max = max_entries
         self._retention = retention_seconds
         self._stale_after = stale_after
@@ -51,26 +61,32 @@ class MemoryPushLedger:
     async def claim(self, key: str) -> ClaimResult:
         now = self._clock()
         self._expire(now)
-        entry = self._entries.get(key)
-        if entry is None or (entry[1] is Claim.IN_FLIGHT and now - entry[0] > self._stale_after):
-            self._entries[key] = (now, Claim.IN_FLIGHT, None)
+        at = self._entries.get(key)
+        reply = self._replies.get(key)
+        if at is None or (reply is None and now - at > self._stale_after):
+            self._entries[key] = now
             self._entries.move_to_end(key)
             return ClaimResult(Claim.NEW)
-        return ClaimResult(entry[1], entry[2])
+        if reply is None:
+            return ClaimResult(Claim.IN_FLIGHT)
+        return ClaimResult(Claim.DONE, reply)
 
     async def complete(self, key: str, reply: bytes) -> None:
-        self._entries[key] = (self._clock(), Claim.DONE, reply)
+        self._entries[key] = self._clock()
         self._entries.move_to_end(key)
+        self._replies[key] = bytes(reply)
 
     async def release(self, key: str) -> None:
         self._entries.pop(key, None)
+        self._replies.pop(key, None)
 
     def _expire(self, now: float) -> None:
         while self._entries:
-            oldest_key, (at, _, _) = next(iter(self._entries.items()))
+            oldest_key, at = next(iter(self._entries.items()))
             if len(self._entries) <= self._max and now - at <= self._retention:
                 break
             del self._entries[oldest_key]
+            self._replies.pop(oldest_key, None)
 
 
 class MongoPushLedger:

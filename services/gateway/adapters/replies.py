@@ -8,6 +8,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.gateway.adapters.cache import RefreshingCache
 from services.gateway.domain.replies import ImageReply, Reply, ReplyRule, TextReply, Trigger
 from shared.storage import IndexSpec
 
@@ -30,21 +31,17 @@ def rule_from_document(document: dict[str, Any]) -> ReplyRule:
 
 
 class MongoReplyRules:
-    """All of an account's rules are loaded together and kept ``ttl_seconds``: no query per push."""
+    """All of an account's rules are loaded together and kept ``ttl_seconds``: no query per push, and
+    one refresh at a time per account while pushes go on with the rules they had (see cache.py)."""
 
     def __init__(
         self, database: AsyncDatabase[Any], *, ttl_seconds: float = 30.0, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._collection = database[RULES]
-        self._ttl = ttl_seconds
-        self._clock = clock
-        self._cache: dict[str, tuple[float, list[ReplyRule]]] = {}
+        self._cache = RefreshingCache(self._load, ttl=lambda _: ttl_seconds, name="reply rules", clock=clock)
 
     async def for_account(self, appid: str) -> list[ReplyRule]:
-        now = self._clock()
-        cached = self._cache.get(appid)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        rules = [rule_from_document(doc) async for doc in self._collection.find({"appid": appid})]
-        self._cache[appid] = (now + self._ttl, rules)
-        return rules
+        return await self._cache.get(appid)
+
+    async def _load(self, appid: str) -> list[ReplyRule]:
+        return [rule_from_document(doc) async for doc in self._collection.find({"appid": appid})]

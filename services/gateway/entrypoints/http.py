@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -13,7 +14,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 from starlette.routing import Match, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from services.gateway.bootstrap import Gateway, bootstrap
 from services.gateway.domain.inbound import PushParams, Refused
@@ -51,6 +52,7 @@ def create_app(
 
     app = create_service_app(
         settings,
+        app_class=_GatewayApp,
         title="SCRM webhook gateway",
         summary="Receives the WeChat Official Account's pushes and publishes them to Kafka.",
         version="0.2.0",
@@ -64,11 +66,31 @@ def create_app(
     endpoint = _PushEndpoint(settings, lambda: _gateway_of(app.state))
     route = _LabelledRoute("/wechat/{appid}", endpoint, methods=["POST"])
     app.router.routes.insert(0, route)
-    # Added last, so outermost: a push skips the middleware the operator API needs (body replay, the
-    # storage-retry recorder, the exception layers, routing), each a layer of calls per request. What
-    # those give a push, the endpoint does itself: the body limit, the storage retry, the metrics.
-    app.add_middleware(_PushFastPath, endpoint=endpoint, route=route, service=settings.service_name)
+    # A push skips every layer of the app (FastAPI's and Starlette's entry, the error, telemetry and
+    # body-limit layers, and the middleware the operator API needs: body replay, the storage-retry
+    # recorder, the exception layers, routing), each a call or two per request. What those give a
+    # push, the endpoint does itself: the body limit, the storage retry, the metrics; an exception it
+    # does not handle still becomes uvicorn's 500.
+    assert isinstance(app, _GatewayApp)
+    app.push = _PushServer(endpoint, route, RequestMetrics(endpoint, settings.service_name))
     return app
+
+
+class _GatewayApp(FastAPI):
+    """The gateway's app: ``POST /wechat/{appid}`` goes straight to the push endpoint."""
+
+    push: _PushServer | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        push = self.push
+        if push is not None and scope["type"] == "http" and scope["method"] == "POST" and not self.root_path:
+            path: str = scope["path"]
+            if path.startswith(_PUSH_PREFIX) and not scope.get("root_path"):
+                appid = path[len(_PUSH_PREFIX) :]
+                if appid and "/" not in appid:
+                    await push(scope, receive, send, appid)
+                    return
+        await super().__call__(scope, receive, send)
 
 
 router = APIRouter()
@@ -120,24 +142,23 @@ _PARAM_LIMITS = {"signature": 64, "timestamp": 32, "nonce": 64, "encrypt_type": 
 _REQUIRED = ("signature", "timestamp", "nonce")
 
 
-class _PushFastPath:
-    """Sends ``POST /wechat/{appid}`` straight to the push endpoint; everything else down the app."""
+class _PushServer:
+    """Serves a push: what routing and the request metrics would do, then the endpoint."""
 
-    def __init__(self, app: ASGIApp, endpoint: _PushEndpoint, route: Route, service: str) -> None:
-        self._app = app
+    def __init__(self, endpoint: _PushEndpoint, route: Route, metrics: RequestMetrics) -> None:
+        self._endpoint = endpoint
         self._route = route
-        self._counted = RequestMetrics(endpoint, service)
+        self._metrics = metrics
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
-            path: str = scope["path"]
-            appid = path[len(_PUSH_PREFIX) :]
-            if path.startswith(_PUSH_PREFIX) and appid and "/" not in appid:
-                scope["route"] = self._route
-                scope["path_params"] = {"appid": appid}
-                await self._counted(scope, receive, send)
-                return
-        await self._app(scope, receive, send)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, appid: str) -> None:
+        started = time.perf_counter()
+        scope["route"] = self._route
+        scope["path_params"] = {"appid": appid}
+        status = 500
+        try:
+            status = await self._endpoint.respond(scope, receive, send)
+        finally:
+            self._metrics.record("POST", "/wechat/{appid}", status, time.perf_counter() - started)
 
 
 _PUSH_PREFIX = "/wechat/"
@@ -151,10 +172,15 @@ class _PushEndpoint:
         self._gateway = gateway
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.respond(scope, receive, send)
+
+    async def respond(self, scope: Scope, receive: Receive, send: Send) -> int:
+        """Answer the push; the status it was answered with."""
         status, body, media_type, *extra = await self._handle(scope, receive)
         headers = [(b"content-type", media_type), (b"content-length", str(len(body)).encode()), *extra]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+        return status
 
     async def _handle(self, scope: Scope, receive: Receive) -> _Answer:
         query = _query(scope["query_string"])

@@ -400,3 +400,45 @@ def test_an_oversized_push_is_413_and_other_methods_still_route(gw: Harness) -> 
     assert response.status_code == 413
     assert gw.client.get(f"/wechat/{APPID}").status_code == 422  # URL verification, FastAPI's validation
     assert gw.client.post(f"/wechat/{APPID}/more").status_code == 404
+
+
+class _BrokenPublisher(FakePublisher):
+    async def publish(self, topic: Any, envelope: Any) -> None:
+        raise RuntimeError("a bug")
+
+
+def test_a_bug_on_the_push_path_is_a_500_counted_as_one_and_the_push_is_not_acknowledged() -> None:
+    # The push path skips the app's error layer; what it does not handle still reaches the platform
+    # as a 500 (it retries), and the metrics count it.
+    settings = GatewaySettings(
+        environment="test",
+        max_body_bytes=4096,
+        wechat_accounts=[account(APPID, token=TOKEN)],
+        accounts_from_mongodb=False,
+    )
+    app = create_app(settings, publisher=_BrokenPublisher(), ledger=MemoryPushLedger(), rules=FakeRules())
+    now = int(time.time())
+    signed = pushes.sign(TOKEN, pushes.follow("o1", now), timestamp=now, openid="o1")
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post(f"/wechat/{APPID}", params=signed.params, content=signed.body)
+        metrics = client.get("/metrics").text
+    assert response.status_code == 500
+    assert 'route="/wechat/{appid}",service="gateway",status="500"' in metrics
+
+
+def test_a_push_under_a_root_path_takes_the_routed_way_with_the_same_answer() -> None:
+    settings = GatewaySettings(
+        environment="test",
+        max_body_bytes=4096,
+        wechat_accounts=[account(APPID, token=TOKEN)],
+        accounts_from_mongodb=False,
+    )
+    publisher = FakePublisher()
+    app = create_app(settings, publisher=publisher, ledger=MemoryPushLedger(), rules=FakeRules())
+    now = int(time.time())
+    signed = pushes.sign(TOKEN, pushes.follow("o1", now), timestamp=now, openid="o1")
+    with TestClient(app, root_path="/gw") as client:
+        response = client.post(f"/wechat/{APPID}", params=signed.params, content=signed.body)
+        metrics = client.get("/metrics").text
+    assert response.text == "success" and len(publisher.published) == 1
+    assert 'route="/wechat/{appid}",service="gateway",status="200"' in metrics

@@ -248,3 +248,44 @@ def test_the_gateway_answers_success_while_the_broker_is_down_and_publishes_late
             time.sleep(0.02)
     openids = [CATALOG.decode(envelope).openid for _, envelope in broker.published]  # type: ignore[attr-defined]
     assert openids == ["o1", "o2"]
+
+
+async def test_one_members_pushes_take_turns_and_a_cancelled_one_gives_up_its_turn(tmp_path: Path) -> None:
+    broker = Broker()
+    broker.hanging = True
+    box = outbox(broker, tmp_path, publish_timeout=0.1)
+    await box.start()
+    try:
+        first = asyncio.ensure_future(box.publish(WECHAT_PUSHES, follow(1, "oA")))
+        second = asyncio.ensure_future(box.publish(WECHAT_PUSHES, follow(2, "oA")))
+        third = asyncio.ensure_future(box.publish(WECHAT_PUSHES, follow(3, "oA")))
+        other = asyncio.ensure_future(box.publish(WECHAT_PUSHES, follow(4, "oB")))
+        await asyncio.sleep(0.02)
+        second.cancel()  # waiting behind the first: it leaves the queue
+        assert not third.done()  # still behind the first, which the broker holds
+        broker.hanging = False
+        await asyncio.gather(first, third, other)
+        with pytest.raises(asyncio.CancelledError):
+            await second
+        await until(lambda: box.waiting == 0)
+        member = [event_id for event_id in broker.ids() if event_id != "e4"]
+        assert member == ["e1", "e3"]  # the first timed out into the outbox; the third went behind it
+        assert not box._turns  # every turn given back
+    finally:
+        await box.stop()
+
+
+async def test_a_publish_cancelled_from_outside_is_cancelled_not_kept(tmp_path: Path) -> None:
+    broker = Broker()
+    broker.hanging = True
+    box = outbox(broker, tmp_path, publish_timeout=5)
+    await box.start()
+    try:
+        publishing = asyncio.ensure_future(box.publish(WECHAT_PUSHES, follow(1)))
+        await asyncio.sleep(0.02)
+        publishing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await publishing
+        assert box.waiting == 0 and not box._turns
+    finally:
+        await box.stop()

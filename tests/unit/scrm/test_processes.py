@@ -86,3 +86,27 @@ def test_the_simulator_links_back_to_itself_unless_told_otherwise(
     monkeypatch.setenv("PUBLIC_URL", "https://sim.example")
     launch(spec, "0.0.0.0", 8299)  # noqa: S104
     assert _public_url() == "https://sim.example"
+
+
+async def test_a_served_app_is_frozen_for_the_cyclic_gc_once_it_has_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections.abc import AsyncIterator
+    from contextlib import asynccontextmanager
+
+    from fastapi import FastAPI
+
+    events: list[str] = []
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        events.append("started")
+        yield
+        events.append("stopped")
+
+    monkeypatch.setattr("scrm.processes.gc.freeze", lambda: events.append("frozen"))
+    monkeypatch.setattr("scrm.processes.gc.collect", lambda: 0)
+    app = FastAPI(lifespan=lifespan)
+    processes._freeze_after_startup(app)
+    async with app.router.lifespan_context(app):
+        assert events == ["started", "frozen"]  # what start-up built lives as long as the process
+    assert events == ["started", "frozen", "stopped"]
+    assert processes.GC_THRESHOLDS[0] > 700  # the young generation is not collected every few requests
