@@ -279,7 +279,11 @@ def _ink_after_time(strip: NDArray[np.uint8], reading: RowReading) -> bool:
         # sometimes swallows the lock into the time word.
         time_right = reading.time_box[0] + reading.time_box[2]
         if last_start < time_right - 0.3 * glyph:
-            return False
+            # Inside the time word's box: a word of it, unless OCR read a stray glyph after the words
+            # and boxed it with them (the lock swallowed). Then an icon-sized run, narrower than any
+            # last word ("ago", "now" are 1.3 glyphs), a word's space after the others, is the lock.
+            icon = 0.4 * glyph <= last_end - last_start <= 1.0 * glyph
+            return bool(reading.between) and icon and last_start - previous_end >= 0.15 * glyph and after
         # Past the words, a word's space before it is enough: the lock can sit as close to "ago" as
         # the words sit to each other (issue 18: a private post was approved, its lock 0.27 glyphs on).
         past_words = last_start >= time_right - 0.1 * glyph

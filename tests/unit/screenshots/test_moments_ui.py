@@ -254,6 +254,26 @@ def test_lock_rule(blocks: list[tuple[int, int]], lock: bool, dark: bool) -> Non
     assert _ink_after_time(strip, reading) is lock
 
 
+@pytest.mark.parametrize(
+    ("lock_width", "between", "lock"),
+    [
+        (20, "自", True),  # OCR boxed a stray glyph with the words: the lock was swallowed
+        (20, "", False),  # nothing read after the words: the run is a word of them
+        (34, "自", False),  # as wide as "ago": a word
+    ],
+)
+def test_lock_rule_english_when_the_time_box_swallows_the_lock(lock_width: int, between: str, lock: bool) -> None:
+    # "47 mins ago" as three word runs a word's space apart, then the lock as close, then Delete.
+    strip = np.full((60, 400), 255, dtype=np.uint8)
+    for x, width in ((10, 30), (48, 56), (112, 34)):
+        strip[18:42, x : x + width] = 60
+    strip[20:42, 154 : 154 + lock_width] = 60
+    strip[18:42, DELETE_AT : DELETE_AT + 70] = 60
+    time_box = (10, 15, 154 + lock_width - 10, 30)  # the box reaches over the lock
+    reading = RowReading("47minsago", time_box, (DELETE_AT, 15, 70, 30), "47minsago自Delete", between)
+    assert _ink_after_time(strip, reading) is lock
+
+
 def test_lock_rule_without_delete_reads_to_the_strip_end() -> None:
     strip, reading = strip_with([(122, 24)], delete=False)
     assert _ink_after_time(strip, reading)

@@ -336,6 +336,24 @@ def test_a_copy_of_the_members_own_picture_in_review_goes_to_review(
     assert found == expected
 
 
+@pytest.mark.parametrize(
+    ("score", "agreement", "expected"),
+    [
+        (0.9, 0.9, ReuseMatch.CLOSE),  # a cropped, rescaled copy: the window moved, every line agrees
+        (0.9, 0.5, ReuseMatch.NONE),  # a line disagrees: someone else's post
+        (0.84, 0.95, ReuseMatch.NONE),  # not alike enough to ask the lines
+    ],
+)
+def test_somewhat_alike_pictures_whose_every_line_agrees_are_close(
+    score: float, agreement: float, expected: ReuseMatch
+) -> None:
+    earlier = [shot("s1", "bob", score)]
+    found = find_reuse(
+        MINE, "alice", earlier, fake_similarity, copy_at=COPY, close_at=CLOSE, lines=lines_say(agreement)
+    )
+    assert found.match is expected
+
+
 # --- lookup keys --------------------------------------------------------------------------------------
 
 
