@@ -24,7 +24,9 @@ from rich.console import Console
 
 from scrm.processes import PROCESSES
 from scrm_dev.launcher import ServiceProcess
+from shared.contracts import TOPICS
 from shared.localinfra import LocalInfrastructure, free_port, parse_host_port
+from shared.messaging import ensure_topics
 from shared.settings import ServiceSettings
 
 DEMO_APPID = "wxdemo0000000001"
@@ -131,6 +133,8 @@ def local_stack(
             for name in names
         }
         with console.status("starting services..."):
+            # Once, before the workers start: not by every worker at the same moment on a fresh broker.
+            asyncio.run(ensure_topics(settings.kafka_bootstrap_servers, TOPICS, prefix=common["TOPIC_PREFIX"]))
             for process in processes.values():
                 process.start()
             for process in processes.values():

@@ -22,7 +22,9 @@ from PIL import Image
 
 from scrm.identity_cli import open_directory, provision_operator
 from scrm_dev.launcher import ServiceProcess
+from shared.contracts import TOPICS
 from shared.localinfra import free_port
+from shared.messaging import ensure_topics
 from shared.settings import ServiceSettings, load_settings
 from shared.wechat_client import MemoryTokenStore, WeChatApiConfig, WeChatClient
 from tests.accounts import AES_KEY, account, accounts_env
@@ -66,12 +68,21 @@ def create_operator(
     return asyncio.run(provision())
 
 
+def create_topics(env: Mapping[str, str]) -> None:
+    """Every registered topic, once, before the processes start: each worker would otherwise create
+    them at the same moment on a fresh broker (a worker of the first stack of a run was once left
+    waiting on a partition with records in it)."""
+    if "KAFKA_BOOTSTRAP_SERVERS" in env:
+        asyncio.run(ensure_topics(env["KAFKA_BOOTSTRAP_SERVERS"], TOPICS, prefix=env.get("TOPIC_PREFIX", "")))
+
+
 def run_processes(
     names: Sequence[str], tmp_path: Path, env_for: Callable[[dict[str, int]], dict[str, str]]
 ) -> Iterator[dict[str, str]]:
     """Start ``names`` on free ports with ``env_for(ports)``, yield their URLs, stop them cleanly."""
     ports = {name: free_port() for name in names}
     env = env_for(ports)
+    create_topics(env)
     processes = [ServiceProcess(name, port, env, tmp_path / f"{name}.log") for name, port in ports.items()]
     for process in processes:
         process.start()

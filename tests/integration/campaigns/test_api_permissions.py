@@ -65,7 +65,13 @@ def call(http: TestClient, method: str, path: str, headers: dict[str, str] | Non
 
 def concrete(path: str, campaign_id: str, appid: str = APPID) -> str:
     return path.format(
-        appid=appid, campaign_id=campaign_id, pool="A", submission_id=f"{appid}:nope", openid="o_member", key="b"
+        appid=appid,
+        campaign_id=campaign_id,
+        pool="A",
+        submission_id=f"{appid}:nope",
+        openid="o_member",
+        key="b",
+        flag_id="ring:o_member",
     )
 
 

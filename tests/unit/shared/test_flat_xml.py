@@ -92,7 +92,9 @@ def test_hostile_sizes_stay_linear() -> None:
     ):
         started = time.perf_counter()
         _outcome(parse_xml, body)
-        assert time.perf_counter() - started < 2.0
+        # Milliseconds when linear (under coverage on a loaded machine, about a second was seen); a
+        # quadratic scan of these sizes would take minutes.
+        assert time.perf_counter() - started < 10.0
 
 
 _PIECES = st.sampled_from(
