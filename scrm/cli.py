@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -253,24 +253,14 @@ def campaigns_seed_followers(appid: Annotated[str, typer.Option(help="the accoun
         raise typer.Exit(code)
 
 
-@campaigns_app.command("confirm-credits")
-def campaigns_confirm_credits(
-    as_of: Annotated[
-        str | None,
-        typer.Option(help="run as of this later time (ISO 8601 with zone); refused in production"),
-    ] = None,
-) -> None:
-    """Confirm the pending credits whose revocation window has passed, now (safe to repeat).
-
-    The campaigns worker does this every CREDIT_CONFIRM_SECONDS; run it by hand when that sweep is off.
-    Takes the campaigns worker's environment.
-    """
+def _campaigns_sweep(sweep: Callable[..., Coroutine[Any, Any, T]], as_of: str | None) -> T:
+    """One of the campaigns worker's timed sweeps, now, with its environment; ``as_of`` an ISO 8601
+    time with its zone (the sweep refuses it in production: exit 2 with its message)."""
     import asyncio
     from datetime import datetime
 
     from pymongo.errors import PyMongoError
 
-    from services.campaigns.bootstrap_worker import confirm_credits_now
     from services.campaigns.settings import CampaignsSettings
     from shared.messaging import MessagingError
     from shared.storage import StorageError
@@ -283,13 +273,30 @@ def campaigns_confirm_credits(
         console.print("[red]--as-of takes an ISO 8601 time with its zone, e.g. 2026-12-06T10:00:00+08:00[/red]")
         raise typer.Exit(2)
     try:
-        confirmed = _storage_job(
-            lambda: asyncio.run(confirm_credits_now(load_settings(CampaignsSettings), as_of=when)),
+        return _storage_job(
+            lambda: asyncio.run(sweep(load_settings(CampaignsSettings), as_of=when)),
             (StorageError, PyMongoError, MessagingError),
         )
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
+
+
+@campaigns_app.command("confirm-credits")
+def campaigns_confirm_credits(
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="run as of this later time (ISO 8601 with zone); refused in production"),
+    ] = None,
+) -> None:
+    """Confirm the pending credits whose revocation window has passed, now (safe to repeat).
+
+    The campaigns worker does this every CREDIT_CONFIRM_SECONDS; run it by hand when that sweep is off.
+    Takes the campaigns worker's environment.
+    """
+    from services.campaigns.bootstrap_worker import confirm_credits_now
+
+    confirmed = _campaigns_sweep(confirm_credits_now, as_of)
     tiers = sum(len(done.tiers_granted) for done in confirmed)
     console.print(f"confirmed {len(confirmed)} credits; {tiers} tiers granted")
 
@@ -307,32 +314,11 @@ def campaigns_pay_shares(
     The campaigns worker does this every CREDIT_CONFIRM_SECONDS; run it by hand when that sweep is off.
     Takes the campaigns worker's environment.
     """
-    import asyncio
     from collections import Counter
-    from datetime import datetime
-
-    from pymongo.errors import PyMongoError
 
     from services.campaigns.bootstrap_worker import pay_shares_now
-    from services.campaigns.settings import CampaignsSettings
-    from shared.messaging import MessagingError
-    from shared.storage import StorageError
 
-    try:
-        when = None if as_of is None else datetime.fromisoformat(as_of)
-    except ValueError:
-        when = None
-    if as_of is not None and (when is None or when.utcoffset() is None):
-        console.print("[red]--as-of takes an ISO 8601 time with its zone, e.g. 2026-12-06T10:00:00+08:00[/red]")
-        raise typer.Exit(2)
-    try:
-        moved = _storage_job(
-            lambda: asyncio.run(pay_shares_now(load_settings(CampaignsSettings), as_of=when)),
-            (StorageError, PyMongoError, MessagingError),
-        )
-    except ValueError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+    moved = _campaigns_sweep(pay_shares_now, as_of)
     steps = Counter(done.step.value for done in moved)
     console.print(
         f"re-checks asked {steps['ask']}; re-checks expired {steps['expire']}; share rewards paid {steps['pay']}"
