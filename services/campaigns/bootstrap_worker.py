@@ -43,6 +43,7 @@ from services.campaigns.adapters.stats import MongoCounterRebuild
 from services.campaigns.adapters.templates import MongoTemplateStore
 from services.campaigns.adapters.variants import MongoPosterVariants
 from services.campaigns.domain.campaign import Campaign
+from services.campaigns.domain.participants import Notice
 from services.campaigns.domain.poster_layout import PosterLayout
 from services.campaigns.service_layer import (
     counters,
@@ -181,21 +182,17 @@ class CampaignsWorker:
         due = (now if as_of is None else max(now, as_of)) - grace
         confirmed = await referrals.confirm_due(now, self.store, self.uow, self.directory, self.announcer, due_by=due)
         for done in confirmed:
-            queued = await self.notice_store.queued_by(done.event_id)
-            if queued:
-                await notices.deliver(
-                    queued,
-                    store=self.notice_store,
-                    codes=self.pools,
-                    rewards=self.notice_store,
-                    messenger_for=self.platform,
-                    now=now,
-                )
+            await self._send_queued(await self.notice_store.queued_by(done.event_id), now)
         return confirmed
 
     async def send_announcements(self, now: datetime | None = None, *, batch: int = 200) -> int:
         """Send the queued campaign-ended notices (held for members whose window is shut); how many."""
         queued = await self.notice_store.pending_of_kind(ENDED_NOTICE, batch)
+        await self._send_queued(queued, self.clock() if now is None else now)
+        return len(queued)
+
+    async def _send_queued(self, queued: list[Notice], now: datetime) -> None:
+        """Send notices a sweep queued (those whose member's window is shut stay held)."""
         if queued:
             await notices.deliver(
                 queued,
@@ -203,9 +200,8 @@ class CampaignsWorker:
                 codes=self.pools,
                 rewards=self.notice_store,
                 messenger_for=self.platform,
-                now=self.clock() if now is None else now,
+                now=now,
             )
-        return len(queued)
 
     async def pay_shares(
         self, now: datetime | None = None, *, as_of: datetime | None = None
@@ -221,16 +217,7 @@ class CampaignsWorker:
         due_by = now if as_of is None else max(now, as_of)
         moved = await share_payouts.sweep(now, self.payouts, self.uow, self.directory, due_by=due_by)
         for done in moved:
-            queued = await self.notice_store.queued_by(done.event_id)
-            if queued:
-                await notices.deliver(
-                    queued,
-                    store=self.notice_store,
-                    codes=self.pools,
-                    rewards=self.notice_store,
-                    messenger_for=self.platform,
-                    now=now,
-                )
+            await self._send_queued(await self.notice_store.queued_by(done.event_id), now)
         return moved
 
     async def tick(self) -> None:
