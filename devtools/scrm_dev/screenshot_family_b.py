@@ -574,8 +574,8 @@ class _PostSpec:
     own: bool = True
 
 
-def _post(s: _Screen, spec: _PostSpec, top: int, geo: dict[str, float]) -> tuple[int, tuple[int, int, int, int]]:
-    """Draws one post from ``top``; returns its bottom and the picture's box."""
+def _post(s: _Screen, spec: _PostSpec, top: int, geo: dict[str, float]) -> tuple[int, tuple[int, int, int, int], int]:
+    """Draws one post from ``top``; returns its bottom, the picture's box and the time row's bottom."""
     th = s.theme
     margin, av = s.p(geo["margin"]), s.p(geo["avatar"])
     x = margin + av + s.p(10)
@@ -611,6 +611,7 @@ def _post(s: _Screen, spec: _PostSpec, top: int, geo: dict[str, float]) -> tuple
     for k in (0, 1):
         dx = bx + s.p(10 + 10 * k)
         s.draw.ellipse((dx - s.p(2), cy - s.p(2), dx + s.p(2), cy + s.p(2)), fill=th.link)
+    row_bottom = round(y + row_h)
     y += row_h + s.p(6)
     if spec.likes:
         like_font = s.font(geo["body"] * 0.85, latin_ok=False)
@@ -622,7 +623,7 @@ def _post(s: _Screen, spec: _PostSpec, top: int, geo: dict[str, float]) -> tuple
         y += panel_h + s.p(6)
     y += s.p(8)
     s.draw.line([(0, y), (s.img.width, y)], fill=th.rule, width=max(1, s.p(0.5)))
-    return y + s.p(12), box
+    return y + s.p(12), box, row_bottom
 
 
 def _filler_post(s: _Screen, geo: dict[str, float]) -> _PostSpec:
@@ -693,7 +694,10 @@ def render_moments(
         names, weights = zip(*params.views, strict=True)
         view = rng.choices(names, weights)[0]
     theme = _theme(dark, rng)
-    img = Image.new("RGB", phone.size, theme.bg)
+    w, h = phone.size
+    # Drawn on a taller page, then the screen's window is cut from it: scrolled so the post's time row
+    # is on the screen (see below).
+    img = Image.new("RGB", (w, h + h // 2), theme.bg)
     s = _Screen(img, phone, theme, lang, phone.size[0] / 390, rng)
     geo = {
         "margin": rng.uniform(*params.margin_pt),
@@ -712,13 +716,10 @@ def render_moments(
         private,
         tuple(rng.sample(_NAMES_ZH, rng.randint(1, 4))) if rng.random() < 0.35 else (),
     )
-    w, h = phone.size
     moments_title = "朋友圈" if lang == "zh" else "Moments"
     if view == "top":
         cover_h = round(w * rng.uniform(0.72, 0.9))
-        img.paste(landscape(rng, (w, cover_h)), (0, 0))
-        bar = _status_bar(s, (255, 255, 255), None)
-        _nav(s, bar, None, (255, 255, 255), None)
+        img.paste(landscape(rng, (w, cover_h)), (0, 0))  # the bars are drawn over it once scrolled
         side = s.p(rng.uniform(64, 76))
         ax, ay = w - s.p(geo["margin"]) - side, cover_h - round(side * 0.7)
         s.draw.rounded_rectangle((ax - 3, ay - 3, ax + side + 3, ay + side + 3), radius=s.p(6), fill=theme.bg)
@@ -726,6 +727,7 @@ def render_moments(
         own_name = s.font(19, bold=True, latin_ok=nickname.isascii())
         s.draw.text((ax - s.p(14), cover_h - s.p(10)), nickname, font=own_name, fill=(255, 255, 255), anchor="rb")
         top = cover_h + round(side * 0.3) + s.p(rng.uniform(26, 44))
+        scroll_room = max(0, cover_h - s.p(phone.status_pt + 60))  # the cover slides up under the bars
     else:
         bar = _status_bar(s, theme.text, theme.bar)
         title = moments_title if view == "feed" else ("详情" if lang == "zh" else "Details")
@@ -735,14 +737,25 @@ def render_moments(
             filler = _filler_post(s, geo)
             probe = Image.new("RGB", (w, h * 2), theme.bg)
             ps = _Screen(probe, phone, theme, lang, s.pt, rng)
-            bottom, _ = _post(ps, filler, 0, geo)
+            bottom, _, _ = _post(ps, filler, 0, geo)
             keep = min(bottom, round(h * rng.uniform(0.05, 0.3)))
             img.paste(probe.crop((0, bottom - keep, w, bottom)), (0, top))
             top += keep
-    bottom, box = _post(s, own, top, geo)
+        scroll_room = max(0, top - bar)
+    bottom, box, row_bottom = _post(s, own, top, geo)
     if view != "detail":
-        while bottom < h:
-            bottom, _ = _post(s, _filler_post(s, geo), bottom, geo)
+        while bottom < img.height:
+            bottom, _, _ = _post(s, _filler_post(s, geo), bottom, geo)
+    # A member proving a share shows the post: its code and its time row (where a private post shows
+    # its lock) are on the screen, above the home indicator. Without that the label could not be told
+    # from the pixels (a private post with its lock below the edge looks public), so the page is
+    # scrolled up as far as that takes.
+    scroll = min(scroll_room, max(0, row_bottom + s.p(14) - h))
+    img = img.crop((0, scroll, w, scroll + h))
+    s.img, s.draw = img, ImageDraw.Draw(img)
+    box = (box[0], box[1] - scroll, box[2], box[3] - scroll)
+    if view == "top":
+        _nav(s, _status_bar(s, (255, 255, 255), None), None, (255, 255, 255), None)
     if view != "top":  # redraw the bars over whatever scrolled under them
         bar = _status_bar(s, theme.text, theme.bar)
         _nav(

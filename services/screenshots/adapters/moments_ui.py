@@ -87,7 +87,7 @@ def read_below_poster(gray: NDArray[np.uint8], frame: Frame, engine: OcrEngine) 
     bands = _text_bands(region, expected)
     if bands:
         cut = min(region.shape[0], bands[min(1, len(bands) - 1)][1] + max(3, int(0.4 * expected)))
-        glyph = float(np.median([end - start for start, end in bands[:2]]))
+        glyph = _glyph_height(bands[:2], region.shape[0])
         scale = min(3.0, max(0.5, _TARGET_GLYPH_PX / glyph))
     else:  # no line stands out (noise, a busy page): read what a row's depth holds, as before
         cut = min(region.shape[0], int(_ROW_DEPTH * width))
@@ -192,6 +192,16 @@ def _text_bands(region: NDArray[np.uint8], expected: float) -> list[tuple[int, i
         if len(bands) == 2:
             break
     return bands
+
+
+def _glyph_height(bands: Sequence[tuple[int, int]], depth: int) -> float:
+    """The row's glyph height: the shorter of the first two lines that the strip does not cut.
+
+    The second band is often not text at all: with no likes or comments under a post, the next post's
+    avatar and nickname come right after the row, one band an avatar tall. Taking it into account
+    shrank the row to a size tesseract misreads (issue 18: 刚刚删除 read as 刚刚种除 in dark mode)."""
+    whole = [end - start for start, end in bands if end < depth - 1]
+    return float(min(whole) if whole else bands[0][1] - bands[0][0])
 
 
 def _stretch_lines(region: NDArray[np.uint8], bands: Sequence[tuple[int, int]]) -> NDArray[np.uint8]:

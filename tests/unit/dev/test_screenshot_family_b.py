@@ -99,3 +99,23 @@ def test_scrm_verify_screenshots_runs_on_a_family_b_manifest(corpus: Path, tmp_p
     decided = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert len(decided) == summary.images == COUNT
     assert summary.score() is not None
+
+
+@pytest.mark.parametrize("view", ["top", "feed"])
+def test_a_post_is_scrolled_until_its_time_row_is_on_the_screen(view: str) -> None:
+    # A tall poster at the top of the feed of a 4-inch phone used to leave the code and the time row
+    # (where a private post shows its lock) below the screen's edge: a label no pixel could support.
+    import random
+
+    from scrm_dev.screenshot_family_b import PHONES, FamilyBParams, render_moments
+
+    phone = next(p for p in PHONES if p.name == "iphone-se")
+    tall = Image.new("RGB", (600, 1100), (200, 120, 60))
+    for seed in range(4):
+        rendered = render_moments(
+            tall, random.Random(seed), FamilyBParams(), nickname="小雨妈妈", words="一起来", avatar_style="default",
+            phone=phone, view=view,  # type: ignore[arg-type]
+        )  # fmt: skip
+        width, height = rendered.image.size
+        assert (width, height) == phone.size
+        assert rendered.picture_box[3] + 0.07 * width < height  # room for the row under the picture

@@ -15,7 +15,12 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
-from services.screenshots.adapters.moments_ui import _ink_after_time, _without_home_indicator, read_below_poster
+from services.screenshots.adapters.moments_ui import (
+    _glyph_height,
+    _ink_after_time,
+    _without_home_indicator,
+    read_below_poster,
+)
 from services.screenshots.adapters.ocr import TesserocrEngine
 from services.screenshots.adapters.poster_frame import Frame
 from services.screenshots.domain.moments_text import OcrToken, RowReading
@@ -411,3 +416,36 @@ def test_the_left_half_of_delete_is_no_lock_when_ocr_boxed_only_its_right_half()
     strip[18:42, 139:150] = 255
     strip[18:42, 170:196] = 60
     assert _ink_after_time(strip, RowReading("3分钟前", TIME_BOX, (170, 15, 56, 30), "3分钟前删除", "")) is True
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_the_next_posts_avatar_under_the_row_does_not_set_the_rows_scale(engine: TesserocrEngine, dark: bool) -> None:
+    # A post without likes or comments: the next post's avatar (its edge reaches into the row's
+    # column) and nickname follow the row, one band an avatar tall. Averaged with the row's height,
+    # it shrank the row to a size OCR misread (issue 18: 刚刚删除 read as 刚刚种除, sent to review).
+    gray, frame = time_row(640, dark=dark, time_word="刚刚")
+    page = int(gray[0, 0])
+    below = Image.new("L", (gray.shape[1], 160), page)
+    draw = ImageDraw.Draw(below)
+    draw.rectangle((40, 20, int(frame.left) - 10, 74), fill=200 if not dark else 90)  # the next avatar
+    draw.text((int(frame.left) + 4, 22), "张老师", font=font(22), fill=LINK_BLUE[0])
+    screen = np.vstack([gray, np.asarray(below, dtype=np.uint8)])
+    row = read_below_poster(screen, frame, engine)
+    assert row.reading.time_word == "刚刚", row.reading
+    assert row.reading.delete_box is not None, row.reading
+    assert not row.lock_marker
+
+
+@pytest.mark.parametrize(
+    ("bands", "depth", "expected"),
+    [
+        ([(20, 40), (87, 141)], 200, 20.0),  # the row, then the next avatar's band (measured, issue 18)
+        ([(10, 28), (40, 60)], 200, 18.0),  # a location line, then the row
+        ([(20, 40), (87, 141)], 142, 20.0),  # the second band runs into the strip's end: not whole
+        ([(20, 31)], 32, 11.0),  # only a row the screen cuts: what there is
+    ],
+)
+def test_the_rows_glyph_height_is_the_shorter_whole_line(
+    bands: list[tuple[int, int]], depth: int, expected: float
+) -> None:
+    assert _glyph_height(bands, depth) == expected

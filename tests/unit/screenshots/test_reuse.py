@@ -314,6 +314,49 @@ def test_one_line_measured_differently_among_many_sends_alike_pictures_to_a_pers
 
 
 @pytest.mark.parametrize(
+    ("user", "expected"),
+    [
+        # The member's own approved screenshot, re-saved: the nickname cannot be the line that differs,
+        # so one line spoiled by recompression among agreeing ones is a person's to judge.
+        ("alice", ReuseMatch.CLOSE),
+        # Another member's: four lines are too few to forgive the one that matches nothing.
+        ("bob", ReuseMatch.NONE),
+    ],
+)
+def test_one_line_off_against_the_members_own_approved_screenshot_goes_to_a_person(
+    user: str, expected: ReuseMatch
+) -> None:
+    scores = (0.28, 0.78, 0.89, 0.96)  # measured on a re-saved copy 0.994 alike (issue 18)
+    found = find_reuse(
+        MINE,
+        "alice",
+        [shot("s1", user, 0.994)],
+        fake_similarity,
+        copy_at=COPY,
+        close_at=CLOSE,
+        lines=lines_say(scores[0]),
+        line_scores=lambda _left, _right: scores,
+    )
+    assert found.match is expected
+
+
+def test_an_honest_second_post_of_the_member_is_not_held() -> None:
+    # Their own second screenshot differs in the time row and the clock or the words: two lines.
+    scores = (0.0, 0.52, 0.7, 0.95)
+    found = find_reuse(
+        MINE,
+        "alice",
+        [shot("s1", "alice", 0.954)],
+        fake_similarity,
+        copy_at=COPY,
+        close_at=CLOSE,
+        lines=lines_say(scores[0]),
+        line_scores=lambda _left, _right: scores,
+    )
+    assert found.match is ReuseMatch.NONE
+
+
+@pytest.mark.parametrize(
     ("earlier", "expected"),
     [
         # The member's own picture still in review, sent again (re-saved): it waits for the person too.
