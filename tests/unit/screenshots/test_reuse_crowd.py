@@ -97,3 +97,20 @@ def test_line_agreement_by_hand() -> None:
     assert line_agreement(mine, described()) is None
     assert line_agreement(mine, b"\0" * DESCRIPTOR_BYTES) is None  # an old descriptor: no lines
     assert line_agreement(mine, b"\0" * DESCRIPTOR_BYTES + b"L\x02junk") is None
+
+
+@pytest.mark.parametrize(("dx", "dy"), [(1, 0), (-2, 0), (0, 1), (2, -1)])
+def test_a_line_measured_a_pixel_off_still_agrees(dx: int, dy: int) -> None:
+    # A re-saved, cropped copy's line can be drawn a column or a row off its first measurement: thin
+    # strokes then miss each other piece by piece (issue 18: copies' lines at 0.14 and 0.3 cleared
+    # them as other members' posts, and they were approved).
+    nickname, words, time_row = line(1), line(2, 9.0), line(3, 6.0)
+    moved = np.zeros_like(time_row[1])
+    height, width = moved.shape
+    moved[max(0, dy) : height + min(0, dy), max(0, dx) : width + min(0, dx)] = time_row[1][
+        max(0, -dy) : height + min(0, -dy), max(0, -dx) : width + min(0, -dx)
+    ]
+    mine = described(nickname, words, time_row)
+    assert line_agreement(mine, described(nickname, words, (6.0, moved))) >= 0.8  # type: ignore[operator]
+    # Another member's nickname of the same length still matches nothing, shifted or not.
+    assert line_agreement(mine, described(line(7), words, time_row)) < 0.35  # type: ignore[operator]
