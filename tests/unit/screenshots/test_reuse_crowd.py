@@ -99,18 +99,33 @@ def test_line_agreement_by_hand() -> None:
     assert line_agreement(mine, b"\0" * DESCRIPTOR_BYTES + b"L\x02junk") is None
 
 
+def moved(picture: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    out = np.zeros_like(picture)
+    height, width = out.shape
+    out[max(0, dy) : height + min(0, dy), max(0, dx) : width + min(0, dx)] = picture[
+        max(0, -dy) : height + min(0, -dy), max(0, -dx) : width + min(0, -dx)
+    ]
+    return out
+
+
 @pytest.mark.parametrize(("dx", "dy"), [(1, 0), (-2, 0), (0, 1), (2, -1)])
 def test_a_line_measured_a_pixel_off_still_agrees(dx: int, dy: int) -> None:
     # A re-saved, cropped copy's line can be drawn a column or a row off its first measurement: thin
     # strokes then miss each other piece by piece (issue 18: copies' lines at 0.14 and 0.3 cleared
     # them as other members' posts, and they were approved).
     nickname, words, time_row = line(1), line(2, 9.0), line(3, 6.0)
-    moved = np.zeros_like(time_row[1])
-    height, width = moved.shape
-    moved[max(0, dy) : height + min(0, dy), max(0, dx) : width + min(0, dx)] = time_row[1][
-        max(0, -dy) : height + min(0, -dy), max(0, -dx) : width + min(0, -dx)
-    ]
     mine = described(nickname, words, time_row)
-    assert line_agreement(mine, described(nickname, words, (6.0, moved))) >= 0.8  # type: ignore[operator]
+    shifted = (6.0, moved(time_row[1], dx, dy))
+    assert line_agreement(mine, described(nickname, words, shifted)) >= 0.8  # type: ignore[operator]
     # Another member's nickname of the same length still matches nothing, shifted or not.
     assert line_agreement(mine, described(line(7), words, time_row)) < 0.35  # type: ignore[operator]
+
+
+def test_two_lines_that_match_nothing_get_no_second_look() -> None:
+    # Another member's post differs in the nickname and the time (or the clock): two lines under 0.35.
+    # Copies' second-worst line agrees at 0.6 or more unshifted, so shifting is spared (and cannot
+    # make two other lines pass for the same).
+    nickname, words, time_row = line(1), line(2, 9.0), line(3, 6.0)
+    mine = described(nickname, words, time_row)
+    theirs = described((4.0, moved(nickname[1], 1, 0)), words, (6.0, moved(time_row[1], 1, 0)))
+    assert line_agreement(mine, theirs) < 0.35  # type: ignore[operator]
