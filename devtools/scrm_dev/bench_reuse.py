@@ -156,7 +156,9 @@ def _compare_ms(prints: list[Fingerprint], rounds: int = 20) -> list[float]:
     timings = []
     for n in range(-1, rounds):  # the first round warms up (the random directions, numpy)
         mine = mine_ones[n % len(mine_ones)]
-        measures._unpack_lines.cache_clear()  # candidates differ from one screenshot to the next
+        # Candidates differ from one screenshot to the next: nothing of theirs is measured yet.
+        measures._unpack_lines.cache_clear()
+        measures._edge_map.cache_clear()
         began = time.perf_counter()
         find_reuse(mine, "me", earlier, similarity, copy_at=limits.reuse_copy_similarity,
                    close_at=limits.reuse_close_similarity, lines=line_agreement)  # fmt: skip

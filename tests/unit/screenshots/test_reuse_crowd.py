@@ -108,7 +108,7 @@ def moved(picture: np.ndarray, dx: int, dy: int) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize(("dx", "dy"), [(1, 0), (-2, 0), (0, 1), (2, -1)])
+@pytest.mark.parametrize(("dx", "dy"), [(1, 0), (-1, 0), (0, 1), (1, -1)])
 def test_a_line_measured_a_pixel_off_still_agrees(dx: int, dy: int) -> None:
     # A re-saved, cropped copy's line can be drawn a column or a row off its first measurement: thin
     # strokes then miss each other piece by piece (issue 18: copies' lines at 0.14 and 0.3 cleared
