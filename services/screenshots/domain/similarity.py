@@ -160,23 +160,18 @@ def _shifted(pictures: NDArray[np.float32], dx: int, dy: int) -> NDArray[np.floa
     return out
 
 
-def _tolerant_matches(fewer: _Lines, more: _Lines) -> NDArray[np.float32]:
-    """:func:`_line_matches`, with the lines of ``fewer`` that found no close partner given a second
-    look, shifted a little against ``more``'s lines (only those, every shift in one comparison: the new
-    screenshot is compared so with up to 64 candidates)."""
-    matches = _line_matches(fewer, more)
-    best = matches.max(axis=1) if matches.size else np.zeros(0, np.float32)
-    weak = np.flatnonzero(best < _RETRY_BELOW)
-    if weak.size == 0 or int((best < _UNMATCHED).sum()) >= 2:
-        return matches  # two lines matching nothing are another post's, however shifted
-    few = _Lines(fewer.aspects[weak], fewer.pieces[weak], fewer.inked[weak], fewer.clear[weak], fewer.pictures[weak])
+def _second_look(few: _Lines, more: _Lines) -> NDArray[np.float32]:
+    """Each line of ``few`` against ``more``'s lines, either picture shifted a little: (few, more)."""
     # Both ways: a shift pushes a row or columns of ink out of one picture, and which one loses them
     # matters when the ink fills the line's box (measured: 0.13 one way, 0.58 the other).
-    moved = np.concatenate([_shifted(few.pictures, dx, dy) for dx, dy in _SHIFTS])
-    mine = _line_matches(_Lines(np.tile(few.aspects, len(_SHIFTS)), *_cut(moved), moved), more)
     count, others = len(_SHIFTS), len(more.aspects)
-    again = mine.reshape(count, weak.size, others).max(axis=0)
-    # Only their lines of a length one of the weak lines could match (the rest match nothing anyway).
+    moved = np.concatenate([_shifted(few.pictures, dx, dy) for dx, dy in _SHIFTS])
+    again: NDArray[np.float32] = (
+        _line_matches(_Lines(np.tile(few.aspects, count), *_cut(moved), moved), more)
+        .reshape(count, len(few.aspects), others)
+        .max(axis=0)
+    )
+    # Only their lines of a length one of these could match (the rest match nothing anyway).
     low = np.minimum(few.aspects[:, None], more.aspects[None, :])
     high = np.maximum(few.aspects[:, None], more.aspects[None, :])
     near = np.flatnonzero((low >= _ASPECT_SPREAD * high).any(axis=0))
@@ -184,9 +179,36 @@ def _tolerant_matches(fewer: _Lines, more: _Lines) -> NDArray[np.float32]:
         pictures = more.pictures[near]
         moved = np.concatenate([_shifted(pictures, -dx, -dy) for dx, dy in _SHIFTS])
         theirs = _line_matches(few, _Lines(np.tile(more.aspects[near], count), *_cut(moved), moved))
-        again[:, near] = np.maximum(again[:, near], theirs.reshape(weak.size, count, near.size).max(axis=1))
-    matches[weak] = np.maximum(matches[weak], again)
-    return matches
+        again[:, near] = np.maximum(again[:, near], theirs.reshape(len(few.aspects), count, near.size).max(axis=1))
+    return again
+
+
+def _line(lines: _Lines, index: NDArray[np.intp]) -> _Lines:
+    return _Lines(
+        lines.aspects[index], lines.pieces[index], lines.inked[index], lines.clear[index], lines.pictures[index]
+    )
+
+
+def _tolerant_best(fewer: _Lines, more: _Lines, *, worst_only: bool = False) -> NDArray[np.float32]:
+    """Each line of ``fewer``: its best agreement with a line of ``more``, the lines that found no close
+    partner given a second look (:func:`_second_look`). With ``worst_only`` only the lowest value is
+    exact: a line whose first look already beats the worst after its second is not looked at again
+    (the new screenshot meets up to 64 candidates, most of them another member's)."""
+    best: NDArray[np.float32] = _line_matches(fewer, more).max(axis=1)
+    weak = np.flatnonzero(best < _RETRY_BELOW)
+    if weak.size == 0 or int((best < _UNMATCHED).sum()) >= 2:
+        return best  # two lines matching nothing are another post's, however shifted
+    if not worst_only:
+        best[weak] = np.maximum(best[weak], _second_look(_line(fewer, weak), more).max(axis=1))
+        return best
+    settled = np.ones(len(best), dtype=bool)
+    settled[weak] = False
+    for index in weak[np.argsort(best[weak], kind="stable")]:
+        if settled.any() and best[index] >= best[settled].min():
+            break  # this line and those after it can only end above what is already the worst
+        best[index] = max(best[index], float(_second_look(_line(fewer, np.array([index])), more).max()))
+        settled[index] = True
+    return best
 
 
 def line_agreement(left: bytes, right: bytes) -> float | None:
@@ -197,19 +219,23 @@ def line_agreement(left: bytes, right: bytes) -> float | None:
     member's screenshot of the same poster on the same phone, default avatar and suggested words
     included, has a line matching nothing in the other, the nickname or the time (<= 0.46).
     """
-    scores = line_scores(left, right)
-    return None if scores is None else scores[0]
+    best = _best(left, right, worst_only=True)
+    return None if best is None else max(0.0, float(best.min()))
 
 
 def line_scores(left: bytes, right: bytes) -> tuple[float, ...] | None:
     """Each line of the screenshot with fewer lines against its best match in the other (0..1), worst
     first; None when either has no lines to compare. :func:`line_agreement` is the first."""
+    best = _best(left, right)
+    return None if best is None else tuple(sorted(max(0.0, float(value)) for value in best))
+
+
+def _best(left: bytes, right: bytes, *, worst_only: bool = False) -> NDArray[np.float32] | None:
     mine, theirs = _unpack_lines(left), _unpack_lines(right)
     if mine is None or theirs is None or not len(mine.aspects) or not len(theirs.aspects):
         return None
     fewer, more = (mine, theirs) if len(mine.aspects) <= len(theirs.aspects) else (theirs, mine)
-    best = _tolerant_matches(fewer, more).max(axis=1)
-    return tuple(sorted(max(0.0, float(value)) for value in best))
+    return _tolerant_best(fewer, more, worst_only=worst_only)
 
 
 def _mask(descriptor: bytes) -> NDArray[np.bool_]:

@@ -20,7 +20,14 @@ from scrm_dev.screenshot_corpus import make_poster, make_qr_payload
 from services.screenshots.adapters.analyzer import Analyzer
 from services.screenshots.adapters.ocr import TesserocrEngine
 from services.screenshots.domain.reuse import PriorShot
-from services.screenshots.domain.similarity import DESCRIPTOR_BYTES, LINE_HEIGHT, LINE_WIDTH, line_agreement, pack_lines
+from services.screenshots.domain.similarity import (
+    DESCRIPTOR_BYTES,
+    LINE_HEIGHT,
+    LINE_WIDTH,
+    line_agreement,
+    line_scores,
+    pack_lines,
+)
 from services.screenshots.domain.verdicts import DecisionThresholds, ReuseMatch
 from services.screenshots.service_layer.verification import Analysed, Submission, conclude, prior_shot
 
@@ -129,3 +136,19 @@ def test_two_lines_that_match_nothing_get_no_second_look() -> None:
     mine = described(nickname, words, time_row)
     theirs = described((4.0, moved(nickname[1], 1, 0)), words, (6.0, moved(time_row[1], 1, 0)))
     assert line_agreement(mine, theirs) < 0.35  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_worst_line_alone_is_the_worst_of_all_lines(seed: int) -> None:
+    # line_agreement gives weak lines a second look only until the worst is settled; line_scores
+    # looks at every weak line. The worst must be the same.
+    rng = np.random.default_rng(seed)
+    nickname, words, time_row = line(1), line(2, 9.0), line(3, 6.0)
+    mine = described(nickname, words, time_row)
+    pictures = [nickname[1], words[1], time_row[1]]
+    for index in rng.choice(3, size=int(rng.integers(1, 3)), replace=False):
+        pictures[index] = moved(pictures[index], int(rng.integers(-1, 2)), int(rng.integers(-1, 2)))
+    theirs = described((4.0, pictures[0]), (9.0, pictures[1]), (6.0, pictures[2]))
+    scores = line_scores(mine, theirs)
+    assert scores is not None
+    assert line_agreement(mine, theirs) == pytest.approx(scores[0])
