@@ -283,6 +283,21 @@ def test_the_same_file_needs_no_lines() -> None:
     assert found == ReuseFinding(ReuseMatch.COPY, 1.0, "s1")
 
 
+def judged_by_lines(prior: PriorShot, scores: tuple[float, ...]) -> ReuseMatch:
+    """Alice's screenshot against ``prior``, the lines measured as ``scores`` (worst first)."""
+    found = find_reuse(
+        MINE,
+        "alice",
+        [prior],
+        fake_similarity,
+        copy_at=COPY,
+        close_at=CLOSE,
+        lines=lines_say(scores[0]),
+        line_scores=lambda _left, _right: scores,
+    )
+    return found.match
+
+
 @pytest.mark.parametrize(
     ("scores", "expected"),
     [
@@ -299,18 +314,7 @@ def test_the_same_file_needs_no_lines() -> None:
 def test_one_line_measured_differently_among_many_sends_alike_pictures_to_a_person(
     scores: tuple[float, ...], expected: ReuseMatch
 ) -> None:
-    earlier = [shot("s1", "bob", 0.995)]
-    found = find_reuse(
-        MINE,
-        "alice",
-        earlier,
-        fake_similarity,
-        copy_at=COPY,
-        close_at=CLOSE,
-        lines=lines_say(scores[0]),
-        line_scores=lambda _left, _right: scores,
-    )
-    assert found.match is expected
+    assert judged_by_lines(shot("s1", "bob", 0.995), scores) is expected
 
 
 @pytest.mark.parametrize(
@@ -327,33 +331,12 @@ def test_one_line_off_against_the_members_own_approved_screenshot_goes_to_a_pers
     user: str, expected: ReuseMatch
 ) -> None:
     scores = (0.28, 0.78, 0.89, 0.96)  # measured on a re-saved copy 0.994 alike (issue 18)
-    found = find_reuse(
-        MINE,
-        "alice",
-        [shot("s1", user, 0.994)],
-        fake_similarity,
-        copy_at=COPY,
-        close_at=CLOSE,
-        lines=lines_say(scores[0]),
-        line_scores=lambda _left, _right: scores,
-    )
-    assert found.match is expected
+    assert judged_by_lines(shot("s1", user, 0.994), scores) is expected
 
 
 def test_an_honest_second_post_of_the_member_is_not_held() -> None:
     # Their own second screenshot differs in the time row and the clock or the words: two lines.
-    scores = (0.0, 0.52, 0.7, 0.95)
-    found = find_reuse(
-        MINE,
-        "alice",
-        [shot("s1", "alice", 0.954)],
-        fake_similarity,
-        copy_at=COPY,
-        close_at=CLOSE,
-        lines=lines_say(scores[0]),
-        line_scores=lambda _left, _right: scores,
-    )
-    assert found.match is ReuseMatch.NONE
+    assert judged_by_lines(shot("s1", "alice", 0.954), (0.0, 0.52, 0.7, 0.95)) is ReuseMatch.NONE
 
 
 @pytest.mark.parametrize(
