@@ -208,17 +208,9 @@ async def verify_submission(
                 await uow.commit()
         return None
 
-    content = b""
-    analysed: Analysed | Conclusion
-    try:
-        content = await media.get_media(message.media_id)
-    except InvalidMediaId:
-        analysed = _unreadable(submission, Reason.IMAGE_UNREADABLE)
-    else:
-        if len(content) > limits.max_bytes:
-            analysed = _unreadable(submission, Reason.IMAGE_TOO_LARGE)
-        else:
-            analysed = await _analyse(submission, content, task, campaigns, renderer, analysis)
+    content, analysed = await _fetch_and_analyse(
+        submission, message.media_id, task, campaigns, media, renderer, analysis, limits
+    )
 
     async def record() -> Conclusion | None:
         async with uow:
@@ -308,6 +300,27 @@ async def _record(
     await _report(uow, record, verdict, "auto", now)
     await _apply(uow, campaign, openid, verdict, envelope.event_id, now, note=None, submission=record.id)
     return True
+
+
+async def _fetch_and_analyse(
+    submission: Submission,
+    media_id: str,
+    task: ShareTask,
+    campaigns: ShareTaskCampaigns,
+    media: MediaSource,
+    renderer: PosterRendererPort,
+    analysis: ScreenshotAnalysis,
+    limits: ImageLimits,
+) -> tuple[bytes, Analysed | Conclusion]:
+    """The picture (empty if it could not be fetched) and its analysis; a picture that cannot be read or
+    is too large is concluded already (rejected, with the reason the member is told)."""
+    try:
+        content = await media.get_media(media_id)
+    except InvalidMediaId:
+        return b"", _unreadable(submission, Reason.IMAGE_UNREADABLE)
+    if len(content) > limits.max_bytes:
+        return content, _unreadable(submission, Reason.IMAGE_TOO_LARGE)
+    return content, await _analyse(submission, content, task, campaigns, renderer, analysis)
 
 
 async def _analyse(
@@ -481,17 +494,9 @@ async def verify_recheck(
     campaign, openid = task.campaign, message.openid
     submission = Submission(submission_id(envelope.appid, message.msg_id), campaign.id, openid)
     first = await reads.get(payout.submission_id)
-    content = b""
-    analysed: Analysed | Conclusion
-    try:
-        content = await media.get_media(message.media_id)
-    except InvalidMediaId:
-        analysed = _unreadable(submission, Reason.IMAGE_UNREADABLE)
-    else:
-        if len(content) > limits.max_bytes:
-            analysed = _unreadable(submission, Reason.IMAGE_TOO_LARGE)
-        else:
-            analysed = await _analyse(submission, content, task, campaigns, renderer, analysis)
+    _, analysed = await _fetch_and_analyse(
+        submission, message.media_id, task, campaigns, media, renderer, analysis, limits
+    )
 
     async def record() -> RecheckJudgement | None:
         async with uow:

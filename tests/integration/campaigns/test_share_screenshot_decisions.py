@@ -34,6 +34,7 @@ from services.campaigns.service_layer.share_screenshots import (
 from services.screenshots import AnalysisPool, Decision, DecisionThresholds, ImageLimits
 from shared.contracts import ImageMessageReceived
 from shared.events import Envelope
+from shared.wechat_client import InvalidMediaId
 from tests.integration.campaigns.conftest import Records
 
 APPID = "wxshare0000001"
@@ -119,6 +120,8 @@ class Inbox:
         self.media: dict[str, bytes] = {}
 
     async def get_media(self, media_id: str) -> bytes:
+        if media_id not in self.media:  # temporary media live three days
+            raise InvalidMediaId(40007, "invalid media_id", "media/get")
         return self.media[media_id]
 
 
@@ -207,6 +210,24 @@ class ShareScreenshotDecisions(abc.ABC):
         assert kinds == ["share-already", "share-approved", "share-rejected"]
         trail = [entry for s in submissions for entry in await records.screenshots.trail(s.id)]
         assert len(trail) == 2  # one audit entry per decision
+
+    async def test_a_picture_that_cannot_be_fetched_or_is_too_large_is_rejected_with_its_reason(
+        self, records: Records, pool: AnalysisPool
+    ) -> None:
+        inbox = Inbox()
+        expired = picture("o_mom", "3001", inbox, b"")
+        del inbox.media["m-3001"]  # media/get answers 40007
+        assert await decide(*expired, records, inbox, pool) is Decision.REJECT
+        huge = picture("o_dad", "3002", inbox, b"\xff\xd8" + b"\0" * (ImageLimits().max_bytes + 1))
+        assert await decide(*huge, records, inbox, pool) is Decision.REJECT
+        reasons = {
+            s.openid: s.reasons
+            for s in await records.screenshots.listing(
+                "share1", status=None, reason=None, received_before=None, limit=10, offset=0
+            )
+        }
+        assert reasons == {"o_mom": ["image_unreadable"], "o_dad": ["image_too_large"]}
+        assert await records.results.rewards("share1", limit=10, offset=0) == []
 
     async def test_a_review_is_settled_by_one_reviewer_and_rewards_once(
         self, records: Records, pool: AnalysisPool
