@@ -105,6 +105,8 @@ def read_below_poster(gray: NDArray[np.uint8], frame: Frame, engine: OcrEngine) 
     reading = _row_reading(tokens, (frame.left - left) * scale, width * scale)
     if reading.time_box is None:
         reading = _reread_lines(strip, bands[:2], scale, engine, reading, (frame.left - left) * scale, width * scale)
+    if cut_off and reading.time_box is not None and _in_whole_first_line(reading.time_box, bands, cut, scale):
+        cut_off = False  # the screen cuts the line after the row (the next post's nickname), not the row
     # Both must see it: OCR reads an icon as a stray glyph between the words, and the pixels show a lone
     # glyph-sized mark set apart by spaces. Either alone misfires on JPEG noise or loose OCR boxes.
     ink_lock = reading.time_box is not None and _ink_after_time(strip, reading)
@@ -192,6 +194,18 @@ def _text_bands(region: NDArray[np.uint8], expected: float) -> list[tuple[int, i
         if len(bands) == 2:
             break
     return bands
+
+
+def _in_whole_first_line(box: Box, bands: Sequence[tuple[int, int]], depth: int, scale: float) -> bool:
+    """The time word (``box``, in the strip scaled by ``scale``) is in the first line, and the screen
+    does not cut that line: a second line may run into the screen's edge (issue 18: the next post's
+    nickname cut by the edge made a whole row count as cut, and a misread 删 then sent a public post
+    to review as half a padlock)."""
+    if len(bands) < 2:
+        return False
+    _, y, _, height = box
+    top, bottom = bands[0]
+    return top <= (y + height / 2) / scale <= bottom and bottom < depth - 1
 
 
 def _glyph_height(bands: Sequence[tuple[int, int]], depth: int) -> float:

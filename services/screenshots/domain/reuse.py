@@ -270,9 +270,10 @@ def find_reuse(
         if by_lines is not None:
             if by_lines < _DIFFERENT_LINES:
                 theirs = prior.fingerprint.context
-                lone = line_scores is not None and _one_line_off(
-                    line_scores(fingerprint.context, theirs), own=prior.user == user
-                )
+                # The member's own rule only for a picture alike enough to be a copy by itself: the
+                # crowd's members post twice (the same words, time and phone; only the clock differs).
+                own = prior.user == user and score >= copy_at
+                lone = line_scores is not None and _one_line_off(line_scores(fingerprint.context, theirs), own=own)
                 if score < _IDENTICAL and not lone:
                     continue  # a line (the nickname, the time) matches nothing: someone else's post
                 # Surroundings alike to the pixel: no two members' posts are (measured: <= 0.997 in

@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw
 
 from services.screenshots.adapters.moments_ui import (
     _glyph_height,
+    _in_whole_first_line,
     _ink_after_time,
     _without_home_indicator,
     read_below_poster,
@@ -449,3 +450,20 @@ def test_the_rows_glyph_height_is_the_shorter_whole_line(
     bands: list[tuple[int, int]], depth: int, expected: float
 ) -> None:
     assert _glyph_height(bands, depth) == expected
+
+
+@pytest.mark.parametrize(
+    ("box", "bands", "depth", "expected"),
+    [
+        # The row whole in the first line; the screen cuts the next post's nickname under it.
+        ((10, 24, 90, 40), [(10, 30), (60, 80)], 81, True),
+        # The time word in the second line, the one the screen cuts: the row is cut.
+        ((10, 130, 90, 40), [(10, 30), (60, 80)], 81, False),
+        # The first line itself runs into the edge.
+        ((10, 24, 90, 40), [(10, 30)], 31, False),
+    ],
+)
+def test_a_row_above_a_line_the_screen_cuts_is_whole(
+    box: tuple[int, int, int, int], bands: list[tuple[int, int]], depth: int, expected: bool
+) -> None:
+    assert _in_whole_first_line(box, bands, depth, scale=2.0) is expected

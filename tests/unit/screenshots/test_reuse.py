@@ -337,6 +337,9 @@ def test_one_line_off_against_the_members_own_approved_screenshot_goes_to_a_pers
 def test_an_honest_second_post_of_the_member_is_not_held() -> None:
     # Their own second screenshot differs in the time row and the clock or the words: two lines.
     assert judged_by_lines(shot("s1", "alice", 0.954), (0.0, 0.52, 0.7, 0.95)) is ReuseMatch.NONE
+    # A crowd member's second screenshot (the same words, time and phone) differs in the clock alone,
+    # but it is a new picture, not alike enough to be a copy by itself (measured 0.933).
+    assert judged_by_lines(shot("s1", "alice", 0.933), (0.0, 0.83, 0.89, 0.98)) is ReuseMatch.NONE
 
 
 @pytest.mark.parametrize(
