@@ -469,6 +469,12 @@ async def announce_all_participation(settings: CampaignsSettings, *, publisher: 
         return await announce_everyone(standings, PublishedParticipation(publisher), datetime.now(UTC))
 
 
+def _for_a_sweep(settings: CampaignsSettings) -> CampaignsSettings:
+    """The worker's settings for one sweep by hand: no timer, and no screenshot analysis processes
+    started ahead (a sweep analyses nothing, and starting them costs seconds on a busy machine)."""
+    return settings.model_copy(update={"credit_confirm_seconds": 0.0, "warm_start": False})
+
+
 async def confirm_credits_now(
     settings: CampaignsSettings, *, as_of: datetime | None = None, publisher: EventPublisher | None = None
 ) -> list[referrals.Confirmed]:
@@ -481,9 +487,8 @@ async def confirm_credits_now(
     """
     if as_of is not None and settings.environment is Environment.PRODUCTION:
         raise ValueError("--as-of is refused in production: credits are confirmed when their window has passed")
-    quiet = settings.model_copy(update={"credit_confirm_seconds": 0.0})
     # A sweep draws no poster: no renderer processes to start.
-    async with bootstrap(quiet, publisher=publisher, renderer=_NoPosters()) as worker:
+    async with bootstrap(_for_a_sweep(settings), publisher=publisher, renderer=_NoPosters()) as worker:
         confirmed: list[referrals.Confirmed] = []
         # The worker's sweep takes a batch at a time; by hand, everything due is confirmed.
         while batch := await worker.confirm_credits(as_of=as_of):
@@ -501,8 +506,7 @@ async def pay_shares_now(
     because paying early pays for a post that may still be deleted."""
     if as_of is not None and settings.environment is Environment.PRODUCTION:
         raise ValueError("--as-of is refused in production: share rewards are paid when their delay has passed")
-    quiet = settings.model_copy(update={"credit_confirm_seconds": 0.0})
-    async with bootstrap(quiet, publisher=publisher, renderer=_NoPosters()) as worker:
+    async with bootstrap(_for_a_sweep(settings), publisher=publisher, renderer=_NoPosters()) as worker:
         moved: list[share_payouts.Moved] = []
         while batch := await worker.pay_shares(as_of=as_of):  # by hand, everything due is moved
             moved += batch

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -119,16 +120,32 @@ def profiles_env(ports: dict[str, int]) -> dict[str, str]:
 
 
 def scrm(*args: str, env: dict[str, str], cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    """The CLI as a user runs it, with ``env`` over this process's environment."""
-    return subprocess.run(
-        [sys.executable, "-m", "scrm", *args],
-        env={**os.environ, **env, "COLUMNS": "120"},
+    """The CLI as a user runs it, with ``env`` over this process's environment.
+
+    A run past ``timeout`` fails the test with where every thread of the CLI was waiting (faulthandler
+    on SIGABRT): a CI run once saw ``scrm campaigns pay-shares`` hang, and the kill left no trace."""
+    command = [sys.executable, "-m", "scrm", *args]
+    with subprocess.Popen(
+        command,
+        env={**os.environ, **env, "COLUMNS": "120", "PYTHONFAULTHANDLER": "1"},
         cwd=cwd,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
-        check=False,
-    )
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)
+            try:
+                stdout, stderr = process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                stdout, stderr = process.communicate()
+            raise AssertionError(
+                f"{' '.join(args)} still ran after {timeout:.0f} s; its threads:\n{stderr[-8000:]}\n{stdout[-2000:]}"
+            ) from None
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def run_stack(infra_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
