@@ -32,6 +32,10 @@ log = get_logger(__name__)
 
 #: The exit code of a worker that stopped because its consumer stalled (EX_TEMPFAIL: try again).
 EXIT_STALLED = 75
+#: Until its consumer has been handed partitions once, a worker gets this many windows: joining the
+#: group is slow when a whole stack starts on a busy machine (a CI run saw a worker's first join take
+#: over 60 s while records waited, and it exited as stalled before it had consumed anything).
+STARTUP_WINDOWS = 5
 
 
 class ConsumerStalled(RuntimeError):
@@ -43,16 +47,24 @@ class Progress:
     """The verdict from a series of observations (pure: the watch feeds it, tests too)."""
 
     stall_seconds: float
+    #: The window until the consumer has been handed partitions once (0: the same as ``stall_seconds``).
+    startup_seconds: float = 0.0
+    _consuming: bool = False
     _committed: dict[TopicPartition, int] = field(default_factory=dict)
     _activity: int = 0
     _since: float | None = None
     stalled: str | None = None
 
-    def observe(self, committed: Mapping[TopicPartition, int], now: float, activity: int = 0) -> bool:
+    def observe(
+        self, committed: Mapping[TopicPartition, int], now: float, activity: int = 0, *, consuming: bool = True
+    ) -> bool:
         """True when no committed offset moved for the window: time to look for waiting records.
 
         ``activity`` counts the worker's finished handler calls: a worker busy with slow records (a
-        batch of screenshot analyses under load) commits late but is not stuck."""
+        batch of screenshot analyses under load) commits late but is not stuck. ``consuming``: the
+        consumer has partitions; before the first time it has, the window is ``startup_seconds``."""
+        self._consuming = self._consuming or consuming
+        window = self.stall_seconds if self._consuming else max(self.stall_seconds, self.startup_seconds)
         moved = committed != self._committed or activity != self._activity
         self._committed = dict(committed)
         self._activity = activity
@@ -60,7 +72,7 @@ class Progress:
             self._since = now
             self.stalled = None
             return False
-        return now - self._since >= self.stall_seconds
+        return now - self._since >= window
 
     def found(self, waiting: int, now: float) -> None:
         """What a read at the committed offsets found: ``waiting`` partitions with a record there."""
@@ -92,15 +104,17 @@ class ProgressWatch:
         on_stall: Callable[[str], None],
         clock: Callable[[], float] = time.monotonic,
         activity: Callable[[], int] = lambda: 0,
+        consuming: Callable[[], bool] = lambda: True,
     ) -> None:
         self._bootstrap = bootstrap_servers
         self._activity = activity
+        self._consuming = consuming
         self._group = group
         self._topics = list(topics)
         self._every = every
         self._on_stall = on_stall
         self._clock = clock
-        self.progress = Progress(stall_seconds)
+        self.progress = Progress(stall_seconds, startup_seconds=STARTUP_WINDOWS * stall_seconds)
         self._client: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -145,7 +159,7 @@ class ProgressWatch:
             for partition in sorted(client.partitions_for_topic(topic) or await self._partitions(topic))
         ]
         committed = {tp: (await client.committed(tp)) or 0 for tp in partitions}
-        if self.progress.observe(committed, self._clock(), self._activity()):
+        if self.progress.observe(committed, self._clock(), self._activity(), consuming=self._consuming()):
             self.progress.found(await self._waiting(client, committed), self._clock())
 
     async def _waiting(self, client: AIOKafkaConsumer, committed: Mapping[TopicPartition, int]) -> int:

@@ -301,6 +301,7 @@ def create_worker_app(
             every=settings.worker_progress_check_seconds,
             on_stall=exit_for_supervisor,
             activity=lambda: app.in_flight.finished,
+            consuming=lambda: _has_partitions(app),
         )
 
     def all_checks(resources: R) -> Mapping[str, ReadinessCheck]:
@@ -321,6 +322,13 @@ def create_worker_app(
         watch=watch,
     )
     return WorkerApp(app=app, lifecycle=lifecycle, publisher=publisher)
+
+
+def _has_partitions(app: faust.App) -> bool:
+    """The consumer has been handed partitions (False while the app is still starting). Read without
+    ``app.consumer``, which would create the consumer ahead of the app's own start."""
+    consumer = getattr(app, "_consumer", None)
+    return consumer is not None and bool(consumer.assignment())
 
 
 def exit_for_supervisor(reason: str) -> None:

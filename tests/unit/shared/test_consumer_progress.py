@@ -61,6 +61,25 @@ def test_a_broker_that_does_not_answer_gives_the_consumer_a_fresh_window() -> No
     assert progress.observe({A: 5}, now=130) is True
 
 
+def test_a_consumer_not_yet_handed_partitions_gets_the_startup_window() -> None:
+    # A whole stack starting on a busy machine: the group join alone can take over a minute while
+    # records wait (a CI run saw a worker exit as stalled before it had consumed anything).
+    progress = Progress(stall_seconds=60, startup_seconds=300)
+    progress.observe({A: 0}, now=0, consuming=False)
+    assert progress.observe({A: 0}, now=120, consuming=False) is False
+    assert progress.observe({A: 0}, now=300, consuming=False) is True  # a join that never comes
+    progress.found(waiting=1, now=300)
+    assert verdict(progress) is not None
+
+
+def test_once_consuming_the_usual_window_applies_for_good() -> None:
+    progress = Progress(stall_seconds=60, startup_seconds=300)
+    progress.observe({A: 0}, now=0, consuming=False)
+    assert progress.observe({A: 0}, now=50, consuming=True) is False
+    # A rebalance later takes the partitions away for a while: the consumer has started, no grace.
+    assert progress.observe({A: 0}, now=60, consuming=False) is True
+
+
 async def test_readiness_fails_once_stalled() -> None:
     watch = ProgressWatch("127.0.0.1:1", "g", ["t"], stall_seconds=1, every=1, on_stall=lambda reason: None)
     await watch.ready()
