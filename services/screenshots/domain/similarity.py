@@ -100,6 +100,10 @@ def _cut(pictures: NDArray[np.float32]) -> tuple[NDArray[np.float32], NDArray[np
     return centred / scale[:, :, None], has_ink, spread >= _INKED
 
 
+def _from_pictures(aspects: NDArray[np.float32], pictures: NDArray[np.float32]) -> _Lines:
+    return _Lines(aspects, *_cut(pictures), pictures)
+
+
 @lru_cache(maxsize=256)  # the new screenshot's lines, compared with up to 64 candidates
 def _unpack_lines(descriptor: bytes) -> _Lines | None:
     block = descriptor[DESCRIPTOR_BYTES:]
@@ -167,7 +171,7 @@ def _second_look(few: _Lines, more: _Lines) -> NDArray[np.float32]:
     count, others = len(_SHIFTS), len(more.aspects)
     moved = np.concatenate([_shifted(few.pictures, dx, dy) for dx, dy in _SHIFTS])
     again: NDArray[np.float32] = (
-        _line_matches(_Lines(np.tile(few.aspects, count), *_cut(moved), moved), more)
+        _line_matches(_from_pictures(np.tile(few.aspects, count), moved), more)
         .reshape(count, len(few.aspects), others)
         .max(axis=0)
     )
@@ -178,7 +182,7 @@ def _second_look(few: _Lines, more: _Lines) -> NDArray[np.float32]:
     if near.size:
         pictures = more.pictures[near]
         moved = np.concatenate([_shifted(pictures, -dx, -dy) for dx, dy in _SHIFTS])
-        theirs = _line_matches(few, _Lines(np.tile(more.aspects[near], count), *_cut(moved), moved))
+        theirs = _line_matches(few, _from_pictures(np.tile(more.aspects[near], count), moved))
         again[:, near] = np.maximum(again[:, near], theirs.reshape(len(few.aspects), count, near.size).max(axis=1))
     return again
 
